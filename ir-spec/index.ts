@@ -1,0 +1,7 @@
+/** ir-spec: one declarative definition per op. Importing this module registers every op. */
+export * from './types.ts';
+export * from './registry.ts';
+export * from './attrs.ts';
+export * from './infer.ts';
+export * as lib from './lib/util.ts';
+import './ops/index.ts';

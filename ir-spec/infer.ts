@@ -1,0 +1,87 @@
+/**
+ * Type and shape inference over a graph, driven by each OpDef's `infer`. Also the one place that
+ * builds InferCtx, so the verifier, the frontends and `aic inspect` agree.
+ */
+import {
+  diag, nodeLocation, withLocation, type Graph, type Node, type Tensor, type TensorType, type Value,
+} from '@aic/core';
+import { makeAttrReader } from './attrs.ts';
+import { getOp } from './registry.ts';
+import type { InferCtx, OpDef, OutType } from './types.ts';
+
+export function makeInferCtx(node: Node, def: OpDef, constOf: (v: Value) => Tensor | undefined): InferCtx {
+  const loc = nodeLocation(node);
+  const attrs = makeAttrReader(def, node.attrs, loc);
+  const inputTypes = node.inputs.map((v) => (v ? v.type : undefined));
+  return {
+    inputTypes,
+    attrs,
+    node,
+    outputCount: node.outputs.length,
+    constValue: (i) => { const v = node.inputs[i]; return v ? constOf(v) : undefined; },
+    type: (i) => {
+      const t = inputTypes[i];
+      if (!t) throw diag.verify(def.name, `input ${i} (${def.inputs[Math.min(i, def.inputs.length - 1)]?.name ?? '?'}) is required`, loc);
+      return t;
+    },
+  };
+}
+
+/** Verify input count against the signature. */
+export function checkArity(node: Node, def: OpDef): void {
+  const loc = nodeLocation(node);
+  const variadic = def.inputs.some((i) => i.variadic);
+  const required = def.inputs.filter((i) => !i.optional && !i.variadic).length;
+  let lastRequired = -1;
+  def.inputs.forEach((s, i) => { if (!s.optional && !s.variadic) lastRequired = i; });
+  if (node.inputs.length <= lastRequired) {
+    throw diag.verify(def.name, `expects at least ${required} input(s), got ${node.inputs.length}`, loc);
+  }
+  if (!variadic && node.inputs.length > def.inputs.length) {
+    throw diag.verify(def.name, `expects at most ${def.inputs.length} input(s), got ${node.inputs.length}`, loc);
+  }
+  def.inputs.forEach((s, i) => {
+    if (!s.optional && !s.variadic && i < node.inputs.length && node.inputs[i] === null) {
+      throw diag.verify(def.name, `required input '${s.name}' is missing`, loc);
+    }
+  });
+}
+
+/**
+ * Infer every node's output types in order. Declared types on outputs (from ONNX value_info or the
+ * DSL) are kept when inference cannot do better. `strict` makes unknown ops an error.
+ */
+export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
+  const constOf = (v: Value) => v.const;
+  for (const node of g.nodes) {
+    const def = getOp(node.op, node.domain);
+    if (!def) {
+      if (opts.strict) throw diag.unsupportedOp({ op: node.op, domain: node.domain }, nodeLocation(node));
+      continue;
+    }
+    let outs: OutType[];
+    try {
+      checkArity(node, def);
+      const ctx = makeInferCtx(node, def, constOf);
+      outs = def.infer(ctx);
+    } catch (e) {
+      throw withLocation(e, node.op, nodeLocation(node));
+    }
+    node.outputs.forEach((o, i) => {
+      const t = outs[i];
+      if (!t) return;
+      o.type = mergeTypes(o.type, t);
+      if (t.kind) o.kind = t.kind;
+    });
+  }
+}
+
+/** Prefer the more precise of a declared and an inferred type. */
+function mergeTypes(declared: TensorType, inferred: TensorType): TensorType {
+  if (!inferred.shape) return { dtype: inferred.dtype, shape: declared.shape };
+  if (!declared.shape || declared.shape.length !== inferred.shape.length) return inferred;
+  return {
+    dtype: inferred.dtype,
+    shape: inferred.shape.map((d, i) => (typeof d === 'number' ? d : declared.shape![i]!)),
+  };
+}

@@ -1,0 +1,3 @@
+/** control ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

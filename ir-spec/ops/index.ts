@@ -1,0 +1,9 @@
+/** Every op family; importing a family registers its ops. Add a family here, nowhere else. */
+import './elementwise.ts';
+import './nn.ts';
+import './linalg.ts';
+import './shape.ts';
+import './reduce.ts';
+import './control.ts';
+import './rnn.ts';
+import './misc.ts';

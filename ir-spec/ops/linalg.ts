@@ -1,0 +1,3 @@
+/** linalg ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

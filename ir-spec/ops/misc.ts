@@ -1,0 +1,3 @@
+/** misc ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

@@ -1,0 +1,3 @@
+/** nn ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

@@ -1,0 +1,3 @@
+/** reduce ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

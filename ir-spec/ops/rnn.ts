@@ -1,0 +1,3 @@
+/** rnn ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

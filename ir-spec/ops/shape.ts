@@ -1,0 +1,3 @@
+/** shape ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

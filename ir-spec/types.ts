@@ -1,0 +1,122 @@
+/**
+ * The shape of one op definition. Everything about an op lives in its OpDef: signature,
+ * attributes with defaults, type/shape inference + verification, reference semantics, FLOPs and the
+ * ONNX mapping. Constant folding, the interpreter, the frontends and the docs all read this record.
+ */
+import type {
+  Attr, AttrType, DType, Graph, Location, Node, RValue, Tensor, TensorType, Value,
+} from '@aic/core';
+
+export interface InputSpec {
+  name: string;
+  /** type-constraint name from OpDef.types, e.g. 'T' */
+  type?: string;
+  optional?: boolean;
+  /** consumes all remaining inputs */
+  variadic?: boolean;
+  /** the input's *value* decides the output shape (Reshape's shape, Slice's starts...) */
+  shapeData?: boolean;
+  doc?: string;
+}
+export interface OutputSpec {
+  name: string;
+  type?: string;
+  optional?: boolean;
+  variadic?: boolean;
+  doc?: string;
+}
+export interface AttrSpec {
+  type: AttrType;
+  /** default value; omit together with required=false for "absent means something" attributes */
+  default?: number | string | number[] | string[];
+  required?: boolean;
+  doc?: string;
+}
+
+/** Typed access to a node's attributes, defaults applied. */
+export interface AttrReader {
+  has(name: string): boolean;
+  int(name: string): number;
+  float(name: string): number;
+  str(name: string): string;
+  ints(name: string): number[];
+  floats(name: string): number[];
+  strs(name: string): string[];
+  tensor(name: string): Tensor;
+  graph(name: string): Graph;
+  raw(name: string): Attr | undefined;
+}
+
+export interface EvalCtx {
+  /** input values; undefined where an optional input is omitted */
+  readonly inputs: readonly (RValue | undefined)[];
+  readonly attrs: AttrReader;
+  /** number of outputs the node declares (ops like TopK/Dropout/LSTM have optional outputs) */
+  readonly outputCount: number;
+  readonly node: Node;
+  /** tensor input i; throws a clear error when absent or not a tensor */
+  input(i: number): Tensor;
+  /** tensor input i or undefined when omitted / empty optional */
+  optInput(i: number): Tensor | undefined;
+  /** run a subgraph (If/Loop/Scan bodies) with the given inputs, outer values visible */
+  runSubgraph(g: Graph, inputs: RValue[]): RValue[];
+}
+
+export interface InferCtx {
+  readonly inputTypes: readonly (TensorType | undefined)[];
+  /** the compile-time value of input i, when it is a constant */
+  constValue(i: number): Tensor | undefined;
+  readonly attrs: AttrReader;
+  readonly outputCount: number;
+  readonly node: Node;
+  /** input type i (throws when the input is omitted) */
+  type(i: number): TensorType;
+}
+
+/** What inference returns for each output; `kind` for sequence/optional outputs. */
+export type OutType = TensorType & { kind?: 'tensor' | 'sequence' | 'optional' };
+
+export interface OnnxImportView {
+  readonly opset: number;
+  attrs: Record<string, Attr>;
+  inputs: (Value | null)[];
+  /** create a graph constant holding t (for attribute -> input moves across opsets) */
+  constInput(t: Tensor): Value;
+  readonly loc: Location;
+}
+
+export interface OnnxMapping {
+  /** ONNX op type, defaults to OpDef.name */
+  opType?: string;
+  /** ONNX domain, defaults to '' (ai.onnx) */
+  domain?: string;
+  /** first opset version this definition handles */
+  since: number;
+  /** last opset version handled (inclusive); absent = up to the newest */
+  until?: number;
+  /** normalize an older opset's form to this definition's signature (attribute renames, attr -> input) */
+  fromOnnx?: (v: OnnxImportView) => void;
+  /** inverse of fromOnnx for export at `opset` (default: identity) */
+  toOnnx?: (v: OnnxImportView) => void;
+}
+
+export interface OpDef {
+  name: string;
+  /** '' = standard ONNX; 'aic' = this toolchain's own (fused) ops */
+  domain?: string;
+  /** family, used to group OPS.md */
+  category: string;
+  summary: string;
+  /** allowed dtypes per type-constraint name */
+  types?: Record<string, readonly DType[]>;
+  inputs: InputSpec[];
+  outputs: OutputSpec[];
+  attrs: Record<string, AttrSpec>;
+  onnx?: OnnxMapping;
+  /** output types; throws diag.verify / diag.shapeMismatch for invalid nodes */
+  infer(ctx: InferCtx): OutType[];
+  /** reference semantics */
+  eval(ctx: EvalCtx): RValue[];
+  /** multiply-add counted as 2 FLOPs; static shapes given */
+  flops?(ctx: InferCtx, outputs: OutType[]): number;
+}

@@ -1,0 +1,99 @@
+/**
+ * The one catalog of diagnostics. Every error the toolchain reports to a user is created here, so
+ * wording, codes and exit codes stay consistent. Exit codes: 1 bad model/data or failed run,
+ * 2 bad usage, 3 unsupported (op / dtype / feature).
+ */
+export interface Location {
+  /** DSL or model file */
+  file?: string;
+  line?: number;
+  col?: number;
+  /** ONNX node name (or op type when unnamed) */
+  node?: string;
+  /** ONNX node index in its graph */
+  index?: number;
+}
+
+export function formatLocation(loc: Location | undefined): string {
+  if (!loc) return '';
+  const parts: string[] = [];
+  if (loc.file) parts.push(loc.line !== undefined ? `${loc.file}:${loc.line}:${loc.col ?? 1}` : loc.file);
+  if (loc.node !== undefined) parts.push(`node '${loc.node}'${loc.index !== undefined ? ` (#${loc.index})` : ''}`);
+  return parts.join(', ');
+}
+
+export type ExitCode = 1 | 2 | 3;
+
+export class AicError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode: ExitCode,
+    readonly loc?: Location,
+    /** extra lines printed after the message (e.g. a source excerpt with a caret) */
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = 'AicError';
+  }
+  /** One line: `file:line:col: error AIC0101: message` */
+  format(): string {
+    const where = formatLocation(this.loc);
+    return `${where ? where + ': ' : ''}error ${this.code}: ${this.message}`;
+  }
+}
+
+export interface OpRef { op: string; domain?: string; opset?: number }
+function opName(r: OpRef): string {
+  return `${r.domain ? r.domain + '::' : ''}${r.op}${r.opset !== undefined ? ` (opset ${r.opset})` : ''}`;
+}
+
+/** The catalog: one constructor per diagnostic. */
+export const diag = {
+  // --- 1: bad input files / failed runs -----------------------------------------------------
+  fileNotFound: (file: string) => new AicError('AIC0001', `cannot read '${file}': no such file`, 1, { file }),
+  fileUnreadable: (file: string, why: string) => new AicError('AIC0002', `cannot read '${file}': ${why}`, 1, { file }),
+  badOnnx: (file: string, why: string) => new AicError('AIC0003', `'${file}' is not a valid ONNX model: ${why}`, 1, { file }),
+  badTensorFile: (file: string, why: string) => new AicError('AIC0004', `'${file}' is not a valid tensor file: ${why}`, 1, { file }),
+  missingWeights: (file: string, loc?: Location) =>
+    new AicError('AIC0005', `weights file '${file}' not found`, 1, loc ?? { file }),
+  weightsOutOfRange: (file: string, offset: number, bytes: number, size: number, loc?: Location) =>
+    new AicError('AIC0006', `weights '${file}' at offset ${offset} needs ${bytes} bytes but the file has ${size}`, 1, loc),
+  syntax: (loc: Location, expected: string, excerpt: string) =>
+    new AicError('AIC0010', `syntax error: expected ${expected}`, 1, loc, excerpt),
+  undefinedValue: (name: string, loc?: Location) => new AicError('AIC0011', `'${name}' is not defined`, 1, loc),
+  redefinedValue: (name: string, loc?: Location) => new AicError('AIC0012', `'${name}' is defined twice`, 1, loc),
+  unknownOp: (op: string, loc?: Location, hint?: string) =>
+    new AicError('AIC0013', `unknown op '${op}'${hint ? ` (did you mean '${hint}'?)` : ''}`, 1, loc),
+  verify: (op: string, msg: string, loc?: Location) => new AicError('AIC0020', `${op}: ${msg}`, 1, loc),
+  shapeMismatch: (op: string, msg: string, loc?: Location) => new AicError('AIC0021', `${op}: shape mismatch: ${msg}`, 1, loc),
+  typeMismatch: (what: string, expected: string, got: string, loc?: Location) =>
+    new AicError('AIC0022', `${what}: expected ${expected}, got ${got}`, 1, loc),
+  runtime: (op: string, msg: string, loc?: Location) => new AicError('AIC0030', `${op} failed: ${msg}`, 1, loc),
+  badInputData: (name: string, msg: string) => new AicError('AIC0031', `input '${name}': ${msg}`, 1),
+  missingInput: (name: string) => new AicError('AIC0032', `no value given for graph input '${name}' (pass --input ${name}=FILE)`, 1),
+  // --- 2: usage --------------------------------------------------------------------------------
+  usage: (msg: string) => new AicError('AIC0100', msg, 2),
+  // --- 3: unsupported --------------------------------------------------------------------------
+  unsupportedOp: (r: OpRef, loc?: Location) =>
+    new AicError('AIC0200', `unsupported op ${opName(r)}`, 3, loc),
+  unsupportedOpset: (r: OpRef, range: string, loc?: Location) =>
+    new AicError('AIC0201', `unsupported opset for ${opName(r)}: supported ${range}`, 3, loc),
+  unsupportedDtype: (what: string, dtype: string, loc?: Location) =>
+    new AicError('AIC0202', `unsupported element type ${dtype} in ${what}`, 3, loc),
+  unsupportedFeature: (what: string, loc?: Location) => new AicError('AIC0203', `unsupported: ${what}`, 3, loc),
+  unsupportedAttr: (r: OpRef, attr: string, value: string, loc?: Location) =>
+    new AicError('AIC0204', `unsupported ${opName(r)} attribute ${attr}=${value}`, 3, loc),
+};
+
+/** Attach a location to an error thrown deep inside op code, keeping catalog errors as they are. */
+export function withLocation(e: unknown, op: string, loc: Location | undefined): AicError {
+  if (e instanceof AicError) {
+    if (e.loc === undefined || (e.loc.node === undefined && e.loc.line === undefined)) {
+      return new AicError(e.code, e.message, e.exitCode, { ...loc, ...e.loc }, e.detail);
+    }
+    return e;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return diag.runtime(op, msg, loc);
+}

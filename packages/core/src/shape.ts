@@ -1,0 +1,61 @@
+/** Static or symbolic dimensions and numpy broadcasting over them. */
+export type Dim = number | string;
+/** undefined = unknown rank. */
+export type Shape = Dim[] | undefined;
+
+export interface TensorType {
+  dtype: import('./dtype.ts').DType;
+  shape: Shape;
+}
+
+export function isStatic(shape: Shape): shape is number[] {
+  return shape !== undefined && shape.every((d) => typeof d === 'number');
+}
+
+let symCounter = 0;
+/** A fresh symbolic dim name for results that cannot be determined statically. */
+export function freshDim(prefix = 'd'): string {
+  return `${prefix}${symCounter++}`;
+}
+
+/** Multidirectional (numpy) broadcasting. Throws a message string on mismatch. */
+export function broadcastShapes(shapes: Shape[]): Shape {
+  if (shapes.some((s) => s === undefined)) return undefined;
+  const ss = shapes as Dim[][];
+  const rank = Math.max(0, ...ss.map((s) => s.length));
+  const out: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    let d: Dim = 1;
+    for (const s of ss) {
+      const k = s.length - rank + i;
+      if (k < 0) continue;
+      const e = s[k]!;
+      if (e === 1) continue;
+      if (d === 1) { d = e; continue; }
+      if (d === e) continue;
+      if (typeof d === 'number' && typeof e === 'number') {
+        throw new BroadcastError(ss);
+      }
+      // symbolic vs other: keep the static one if any (the runtime must match it)
+      if (typeof d === 'string' && typeof e === 'number') d = e;
+    }
+    out.push(d);
+  }
+  return out;
+}
+
+export class BroadcastError extends Error {
+  constructor(readonly shapes: Dim[][]) {
+    super(`shapes ${shapes.map((s) => `[${s.join(', ')}]`).join(' and ')} do not broadcast`);
+  }
+}
+
+/** Static broadcasting of concrete shapes. */
+export function broadcastStatic(shapes: readonly (readonly number[])[]): number[] {
+  return broadcastShapes(shapes.map((s) => s.slice())) as number[];
+}
+
+export function shapeEquals(a: Shape, b: Shape): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

@@ -1,0 +1,28 @@
+/** Structural verifier of the graph IR: SSA, def-before-use, names, outputs defined. */
+import { diag } from './diagnostics.ts';
+import { Graph, Value, nodeLocation, subgraphsOf } from './graph.ts';
+
+export function verifyStructure(g: Graph, outer: Set<Value> = new Set()): void {
+  const defined = new Set<Value>(outer);
+  const names = new Set<string>();
+  const def = (v: Value) => {
+    if (v.name && names.has(v.name)) throw diag.redefinedValue(v.name, v.producer ? nodeLocation(v.producer) : undefined);
+    if (v.name) names.add(v.name);
+    defined.add(v);
+  };
+  for (const v of g.inputs) def(v);
+  for (const v of g.constants) {
+    if (!v.const) throw diag.verify('graph', `constant '${v.name}' has no value`);
+    def(v);
+  }
+  for (const n of g.nodes) {
+    for (const i of n.inputs) {
+      if (i && !defined.has(i)) throw diag.undefinedValue(i.name, nodeLocation(n));
+    }
+    for (const sg of subgraphsOf(n)) verifyStructure(sg, defined);
+    for (const o of n.outputs) def(o);
+  }
+  for (const o of g.outputs) {
+    if (!defined.has(o)) throw diag.undefinedValue(o.name, { node: `output of graph ${g.name}` });
+  }
+}

@@ -1,0 +1,3 @@
+export * from './load.ts';
+export * from './tensor-proto.ts';
+export { onnx } from './proto.ts';

@@ -1,0 +1,211 @@
+/**
+ * ONNX -> graph IR. Each node is mapped through its ir-spec definition's ONNX mapping (opset
+ * ranges, attribute -> input moves); nodes of unknown ops are kept as they are so `aic check`
+ * can list them all, and only running/compiling them fails.
+ */
+import * as path from 'node:path';
+import {
+  Graph, Node, Tensor, UNSUPPORTED_ONNX_DTYPES, Value, diag, dtypeFromOnnx, readFileOrThrow,
+  AicError, type Attr, type Dim, type Location, type TensorType, type ValueKind,
+} from '@aic/core';
+import { inferGraph, normalizeDomain, resolveOnnx, type OnnxImportView } from '@aic/ir-spec';
+import { onnx, toNum, type IAttributeProto, type IGraphProto, type ITypeProto, type IValueInfoProto } from './proto.ts';
+import { decodeTensor } from './tensor-proto.ts';
+
+export interface LoadOptions {
+  /** path of the model, for messages and external data */
+  file?: string;
+  /** run type inference after import (default true) */
+  infer?: boolean;
+}
+
+export function loadOnnxFile(file: string, opts: Omit<LoadOptions, 'file'> = {}): Graph {
+  return loadOnnx(readFileOrThrow(file), { ...opts, file });
+}
+
+export function loadOnnx(bytes: Uint8Array, opts: LoadOptions = {}): Graph {
+  const file = opts.file ?? '<model>';
+  let model: ReturnType<typeof onnx.ModelProto.decode>;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw diag.badOnnx(file, `protobuf decoding failed (${(e as Error).message}); is the file truncated or not ONNX?`);
+  }
+  if (!model.graph) throw diag.badOnnx(file, 'the model has no graph');
+  const opsets: Record<string, number> = {};
+  for (const o of model.opsetImport ?? []) opsets[normalizeDomain(o.domain ?? '')] = toNum(o.version);
+  if (opsets[''] === undefined) opsets[''] = toNum(model.irVersion) <= 3 ? 1 : 1;
+  const baseDir = opts.file ? path.dirname(path.resolve(opts.file)) : undefined;
+  const ctx: ImportCtx = { file, opsets, baseDir };
+  const g = importGraph(model.graph, ctx, undefined);
+  g.opsets = opsets;
+  g.meta = { producer: model.producerName ?? undefined, irVersion: toNum(model.irVersion), doc: model.docString ?? undefined };
+  if (opts.infer !== false) inferGraph(g);
+  return g;
+}
+
+interface ImportCtx { file: string; opsets: Record<string, number>; baseDir?: string }
+type Scope = { names: Map<string, Value>; parent?: Scope };
+
+function resolveName(scope: Scope, name: string): Value | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const v = s.names.get(name);
+    if (v) return v;
+  }
+  return undefined;
+}
+
+function importGraph(gp: IGraphProto, ctx: ImportCtx, parentScope: Scope | undefined, parent?: Graph): Graph {
+  const g = new Graph(gp.name || 'main');
+  g.parent = parent;
+  const scope: Scope = { names: new Map(), parent: parentScope };
+  const declared = new Map<string, IValueInfoProto>();
+  for (const vi of [...(gp.valueInfo ?? []), ...(gp.output ?? [])]) if (vi.name) declared.set(vi.name, vi);
+
+  const inits = new Set<string>();
+  for (const tp of gp.initializer ?? []) {
+    const name = tp.name ?? '';
+    let t: Tensor;
+    try {
+      t = decodeTensor(tp, ctx.baseDir, 'initializer');
+    } catch (e) {
+      if (e instanceof AicError) throw e;
+      throw diag.badOnnx(ctx.file, `initializer '${name}': ${(e as Error).message}`);
+    }
+    const v = new Value(name, { dtype: t.dtype, shape: t.shape.slice() });
+    v.const = t;
+    g.constants.push(v);
+    scope.names.set(name, v);
+    inits.add(name);
+  }
+  if ((gp.sparseInitializer ?? []).length) throw diag.unsupportedFeature('sparse initializers');
+
+  for (const vi of gp.input ?? []) {
+    if (inits.has(vi.name ?? '')) continue; // IR < 4: initializers are also listed as inputs
+    const { type, kind } = decodeValueType(vi, ctx);
+    const v = new Value(vi.name ?? '', type, kind);
+    g.inputs.push(v);
+    scope.names.set(v.name, v);
+  }
+
+  (gp.node ?? []).forEach((np, index) => {
+    const opType = np.opType ?? '';
+    const domain = normalizeDomain(np.domain ?? '');
+    const loc: Location = { file: ctx.file, node: np.name || opType, index };
+    const inputs = (np.input ?? []).map((name) => {
+      if (name === '') return null;
+      const v = resolveName(scope, name);
+      if (!v) throw diag.badOnnx(ctx.file, `node '${np.name || opType}' (#${index}) uses '${name}' before it is defined`);
+      return v;
+    });
+    const attrs: Record<string, Attr> = {};
+    for (const ap of np.attribute ?? []) attrs[ap.name ?? ''] = decodeAttr(ap, ctx, scope, g, loc);
+    const outputs = (np.output ?? []).map((name) => {
+      const vi = name ? declared.get(name) : undefined;
+      const { type, kind } = vi ? decodeValueType(vi, ctx) : { type: { dtype: 'float32' as const, shape: undefined }, kind: 'tensor' as ValueKind };
+      const v = new Value(name, type, kind);
+      if (name) scope.names.set(name, v);
+      return v;
+    });
+    const opset = ctx.opsets[domain];
+    let op = opType, dom = domain;
+    if (opset !== undefined) {
+      const r = resolveOnnx(opType, domain, opset);
+      if ('def' in r) {
+        const m = r.def.onnx!;
+        const view: OnnxImportView = {
+          opset, attrs, inputs, loc,
+          constInput: (t: Tensor) => {
+            const v = new Value(`${np.name || opType}_${index}_const${g.constants.length}`, { dtype: t.dtype, shape: t.shape.slice() });
+            v.const = t;
+            g.constants.push(v);
+            return v;
+          },
+        };
+        m.fromOnnx?.(view);
+        op = r.def.name;
+        dom = r.def.domain ?? '';
+        inputs.splice(0, inputs.length, ...view.inputs);
+        // trailing omitted inputs carry no meaning
+        while (inputs.length && inputs[inputs.length - 1] === null) inputs.pop();
+        Object.keys(attrs).forEach((k) => { if (!(k in view.attrs)) delete attrs[k]; });
+        Object.assign(attrs, view.attrs);
+      } else if (r.missing === 'opset') {
+        attrs['__unsupported_opset'] = { type: 'string', value: `${opset} (supported ${r.range})` };
+      }
+    }
+    g.nodes.push(new Node({ op, domain: dom, name: np.name ?? '', inputs, outputs, attrs, loc }));
+  });
+
+  for (const vi of gp.output ?? []) {
+    const v = resolveName(scope, vi.name ?? '');
+    if (!v) throw diag.badOnnx(ctx.file, `graph output '${vi.name}' is never defined`);
+    g.outputs.push(v);
+  }
+  return g;
+}
+
+function decodeValueType(vi: IValueInfoProto, ctx: ImportCtx): { type: TensorType; kind: ValueKind } {
+  return decodeType(vi.type ?? undefined, vi.name ?? '', ctx);
+}
+
+function decodeType(tp: ITypeProto | undefined, name: string, ctx: ImportCtx): { type: TensorType; kind: ValueKind } {
+  if (!tp) return { type: { dtype: 'float32', shape: undefined }, kind: 'tensor' };
+  if (tp.tensorType) {
+    const code = tp.tensorType.elemType ?? 0;
+    const dtype = dtypeFromOnnx(code);
+    if (!dtype) throw diag.unsupportedDtype(`value '${name}'`, UNSUPPORTED_ONNX_DTYPES[code] ?? `code ${code}`, { file: ctx.file });
+    const shape: Dim[] | undefined = tp.tensorType.shape
+      ? (tp.tensorType.shape.dim ?? []).map((d, i): Dim => {
+          if (d.dimParam) return d.dimParam;
+          if ((d as { value?: string }).value === 'dimValue') return toNum(d.dimValue);
+          return `${name || 'v'}_dim${i}`;
+        })
+      : undefined;
+    return { type: { dtype, shape }, kind: 'tensor' };
+  }
+  if (tp.sequenceType) {
+    const inner = decodeType(tp.sequenceType.elemType ?? undefined, name, ctx);
+    return { type: inner.type, kind: 'sequence' };
+  }
+  const opt = (tp as { optionalType?: { elemType?: ITypeProto } }).optionalType;
+  if (opt) {
+    const inner = decodeType(opt.elemType ?? undefined, name, ctx);
+    return { type: inner.type, kind: inner.kind === 'sequence' ? 'sequence' : 'optional' };
+  }
+  if (tp.mapType) throw diag.unsupportedFeature(`map-typed value '${name}'`, { file: ctx.file });
+  if (tp.sparseTensorType) throw diag.unsupportedFeature(`sparse tensor value '${name}'`, { file: ctx.file });
+  return { type: { dtype: 'float32', shape: undefined }, kind: 'tensor' };
+}
+
+const AT = onnx.AttributeProto.AttributeType;
+
+function decodeAttr(ap: IAttributeProto, ctx: ImportCtx, scope: Scope, g: Graph, loc: Location): Attr {
+  let type = ap.type ?? AT.UNDEFINED;
+  if (type === AT.UNDEFINED) {
+    // IR < 3 writers omit the type: take whichever field is set
+    if (ap.floats?.length) type = AT.FLOATS;
+    else if (ap.ints?.length) type = AT.INTS;
+    else if (ap.strings?.length) type = AT.STRINGS;
+    else if (ap.g) type = AT.GRAPH;
+    else if (ap.t) type = AT.TENSOR;
+    else if (ap.s?.length) type = AT.STRING;
+    else if (ap.f !== undefined && ap.f !== 0) type = AT.FLOAT;
+    else type = AT.INT;
+  }
+  const dec = new TextDecoder();
+  switch (type) {
+    case AT.FLOAT: return { type: 'float', value: ap.f ?? 0 };
+    case AT.INT: return { type: 'int', value: toNum(ap.i) };
+    case AT.STRING: return { type: 'string', value: dec.decode(ap.s ?? new Uint8Array()) };
+    case AT.FLOATS: return { type: 'floats', value: (ap.floats ?? []).map(Number) };
+    case AT.INTS: return { type: 'ints', value: (ap.ints ?? []).map(toNum) };
+    case AT.STRINGS: return { type: 'strings', value: (ap.strings ?? []).map((b) => dec.decode(b)) };
+    case AT.TENSOR: return { type: 'tensor', value: decodeTensor(ap.t!, ctx.baseDir, `attribute ${ap.name}`) };
+    case AT.TENSORS: return { type: 'tensors', value: (ap.tensors ?? []).map((t) => decodeTensor(t, ctx.baseDir)) };
+    case AT.GRAPH: return { type: 'graph', value: importGraph(ap.g!, ctx, scope, g) };
+    case AT.GRAPHS: return { type: 'graphs', value: (ap.graphs ?? []).map((sg) => importGraph(sg, ctx, scope, g)) };
+    default:
+      throw diag.unsupportedFeature(`attribute '${ap.name}' of kind ${AT[type] ?? type}`, loc);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The ONNX backend node-test sweep (Debian libonnx-testdata). Shared by the vitest conformance test
+ * and `npm run conformance`. Each test is classified pass / wrong / unsupported / error.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AicError, Tensor, type Graph, type RValue } from '@aic/core';
+import { decodeValueFile, loadOnnxFile } from '@aic/onnx';
+import { run } from '@aic/interp';
+
+export const NODE_TEST_DIR = process.env.AIC_NODE_TESTS ?? '/usr/share/libonnx-testdata/data/node';
+export type Status = 'pass' | 'wrong' | 'unsupported' | 'error';
+export interface Result { name: string; status: Status; detail: string; ms: number }
+
+export function listNodeTests(dir = NODE_TEST_DIR): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'model.onnx'))).sort();
+}
+
+/** Runner: how a target executes a loaded graph on inputs. The interpreter is the default. */
+export type Runner = (g: Graph, feeds: Map<string, RValue>) => Map<string, RValue>;
+export const interpRunner: Runner = (g, feeds) => run(g, feeds);
+
+export function runNodeTest(name: string, runner: Runner = interpRunner, dir = NODE_TEST_DIR): Result {
+  const t0 = performance.now();
+  const base = path.join(dir, name);
+  const done = (status: Status, detail: string): Result => ({ name, status, detail, ms: performance.now() - t0 });
+  try {
+    const g = loadOnnxFile(path.join(base, 'model.onnx'));
+    const ds = path.join(base, 'test_data_set_0');
+    const feeds = new Map<string, RValue>();
+    g.inputs.forEach((v, i) => {
+      const f = path.join(ds, `input_${i}.pb`);
+      if (fs.existsSync(f)) feeds.set(v.name, decodeValueFile(fs.readFileSync(f), v.kind));
+      else feeds.set(v.name, null);
+    });
+    const outs = runner(g, feeds);
+    for (let i = 0; i < g.outputs.length; i++) {
+      const v = g.outputs[i];
+      const f = path.join(ds, `output_${i}.pb`);
+      if (!fs.existsSync(f)) continue;
+      const want = decodeValueFile(fs.readFileSync(f), v.kind);
+      const got = outs.get(v.name);
+      const why = compareValues(got ?? null, want);
+      if (why) return done('wrong', `output '${v.name}': ${why}`);
+    }
+    return done('pass', '');
+  } catch (e) {
+    if (e instanceof AicError) return done(e.exitCode === 3 ? 'unsupported' : 'error', e.format());
+    return done('error', `crash: ${(e as Error).stack?.split('\n').slice(0, 3).join(' | ')}`);
+  }
+}
+
+export function compareValues(got: RValue, want: RValue): string | undefined {
+  if (want === null) return got === null ? undefined : 'expected an empty optional';
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got)) return 'expected a sequence';
+    if (got.length !== want.length) return `sequence length ${got.length} != ${want.length}`;
+    for (let i = 0; i < want.length; i++) {
+      const w = compareTensors(got[i], want[i]);
+      if (w) return `[${i}] ${w}`;
+    }
+    return undefined;
+  }
+  if (!(got instanceof Tensor)) return 'expected a tensor';
+  return compareTensors(got, want);
+}
+
+export function compareTensors(got: Tensor, want: Tensor, rtol = 1e-3, atol = 1e-5): string | undefined {
+  if (got.dtype !== want.dtype) return `dtype ${got.dtype} != ${want.dtype}`;
+  if (got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) {
+    return `shape [${got.shape.join(', ')}] != [${want.shape.join(', ')}]`;
+  }
+  if (want.dtype === 'string') {
+    const a = got.data as string[], b = want.data as string[];
+    for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return `[${i}] '${a[i]}' != '${b[i]}'`;
+    return undefined;
+  }
+  const a = got.num, b = want.num;
+  const float = want.dtype.startsWith('float') || want.dtype === 'bfloat16';
+  const rt = want.dtype === 'float16' || want.dtype === 'bfloat16' ? Math.max(rtol, 1e-2) : rtol;
+  for (let i = 0; i < b.length; i++) {
+    const x = a[i], y = b[i];
+    if (float) {
+      if (Number.isNaN(y)) { if (!Number.isNaN(x)) return `[${i}] ${x} != NaN`; continue; }
+      if (x === y) continue;
+      if (!(Math.abs(x - y) <= atol + rt * Math.abs(y))) return `[${i}] ${x} != ${y}`;
+    } else if (x !== y) return `[${i}] ${x} != ${y}`;
+  }
+  return undefined;
+}
+
+export function summarize(results: Result[]): string {
+  const c = { pass: 0, wrong: 0, unsupported: 0, error: 0 };
+  for (const r of results) c[r.status]++;
+  return `${c.pass} passed, ${c.wrong} wrong, ${c.unsupported} unsupported, ${c.error} errors of ${results.length}`;
+}
