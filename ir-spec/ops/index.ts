@@ -7,3 +7,8 @@ import './reduce.ts';
 import './control.ts';
 import './rnn.ts';
 import './misc.ts';
+import './loss.ts';
+import './quant.ts';
+import './sequence.ts';
+import './signal.ts';
+import './training.ts';

@@ -1,0 +1,3 @@
+/** loss ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

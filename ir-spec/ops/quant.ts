@@ -1,0 +1,3 @@
+/** quant ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

@@ -1,0 +1,3 @@
+/** sequence ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

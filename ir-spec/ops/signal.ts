@@ -1,0 +1,3 @@
+/** signal ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;

@@ -1,0 +1,3 @@
+/** training ops. */
+import { defineOp } from '../registry.ts';
+void defineOp;
