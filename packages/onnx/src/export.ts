@@ -1,0 +1,2 @@
+/** graph IR -> ONNX ModelProto. */
+export {};
