@@ -71,7 +71,7 @@ export const diag = {
     new AicError('AIC0022', `${what}: expected ${expected}, got ${got}`, 1, loc),
   runtime: (op: string, msg: string, loc?: Location) => new AicError('AIC0030', `${op} failed: ${msg}`, 1, loc),
   badInputData: (name: string, msg: string) => new AicError('AIC0031', `input '${name}': ${msg}`, 1),
-  missingInput: (name: string) => new AicError('AIC0032', `no value given for graph input '${name}' (pass --input ${name}=FILE)`, 1),
+  missingInput: (name: string) => new AicError('AIC0032', `no value given for graph input '${name}' (pass --input ${name}=FILE)`, 2),
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
   // --- 3: unsupported --------------------------------------------------------------------------

@@ -1,0 +1,27 @@
+/**
+ * The targets aic knows, with what each declares about itself. `run` targets execute a model;
+ * `compile` targets emit an artifact. Renderers register here as they land (C, WebAssembly SIMD, WGSL
+ * all render the same loop IR).
+ */
+export interface TargetInfo {
+  name: string;
+  summary: string;
+  /** can `aic compile --target` emit it yet */
+  compile: boolean;
+  /** can `aic run --target` execute it yet */
+  run: boolean;
+  /** what the target needs: every dim static, shape-deciding inputs bound as constants */
+  needsStaticShapes: boolean;
+}
+
+export const TARGETS: TargetInfo[] = [
+  { name: 'interp', summary: 'reference interpreter (ir-spec semantics, TypeScript)', compile: false, run: true, needsStaticShapes: false },
+  { name: 'c', summary: 'portable C99 with optional GCC/Clang vector extensions (planned)', compile: false, run: false, needsStaticShapes: true },
+  { name: 'wasm-simd', summary: 'WebAssembly with fixed-width SIMD128 + ES module loader (planned)', compile: false, run: false, needsStaticShapes: true },
+  { name: 'wasm', summary: 'WebAssembly without SIMD (planned)', compile: false, run: false, needsStaticShapes: true },
+  { name: 'wgsl', summary: 'WGSL compute shaders + WebGPU host module (planned)', compile: false, run: false, needsStaticShapes: true },
+];
+
+export function findTarget(name: string): TargetInfo | undefined {
+  return TARGETS.find((t) => t.name === name);
+}

@@ -1,0 +1,301 @@
+/**
+ * Kernels and window geometry shared by the nn ops (convolution, pooling, normalization).
+ * Spatial ranks 1..3 run through one 3-d kernel (leading spatial dims padded with size 1); the inner
+ * loops run over contiguous rows of typed arrays with precomputed bounds, no per-element allocation.
+ */
+import { diag, freshDim, type Dim, type Location, type NumericArray } from '@aic/core';
+import type { AttrReader } from '../types.ts';
+
+export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
+
+/** Resolved sliding-window geometry for one node (per spatial axis). */
+export interface Window {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  /** begin/end pads; undefined per axis when auto_pad=SAME needs an unknown input size */
+  padBegin: number[];
+  padEnd: number[];
+  out: Dim[];
+}
+
+export function readAutoPad(op: string, attrs: AttrReader, loc?: Location): AutoPad {
+  const a = attrs.str('auto_pad');
+  if (a === 'NOTSET' || a === 'SAME_UPPER' || a === 'SAME_LOWER' || a === 'VALID') return a;
+  // some writers emit an empty string for NOTSET
+  if (a === '') return 'NOTSET';
+  throw diag.unsupportedAttr({ op }, 'auto_pad', a, loc);
+}
+
+/** An optional per-axis ints attribute with a fill default, length-checked. */
+export function axisInts(op: string, attrs: AttrReader, name: string, n: number, fill: number, loc?: Location,
+  len = n, min = 1): number[] {
+  if (!attrs.has(name)) return new Array<number>(len).fill(fill);
+  const v = attrs.ints(name);
+  if (v.length === 0) return new Array<number>(len).fill(fill);
+  if (v.length !== len) throw diag.verify(op, `attribute '${name}' has ${v.length} values, expected ${len}`, loc);
+  for (const x of v) if (!Number.isInteger(x) || x < min) throw diag.verify(op, `attribute '${name}' value ${x} must be an integer >= ${min}`, loc);
+  return v.slice();
+}
+
+/**
+ * Window geometry for Conv / pooling. `inSp` are the input's spatial dims (possibly symbolic).
+ * Output size per axis:
+ *  NOTSET: floor|ceil((in + pb + pe - dk) / s) + 1  (ceil_mode drops a last window starting in the right pad)
+ *  SAME_*: ceil(in / s), total pad = max(0, (out-1)*s + dk - in), odd extra at the end (UPPER) or begin (LOWER)
+ *  VALID : floor((in - dk) / s) + 1
+ */
+export function windowGeometry(op: string, inSp: readonly Dim[], kernel: number[], attrs: AttrReader,
+  opts: { ceil?: boolean; dilations?: boolean; loc?: Location }): Window {
+  const n = inSp.length, loc = opts.loc;
+  const strides = axisInts(op, attrs, 'strides', n, 1, loc);
+  const dilations = opts.dilations === false ? new Array<number>(n).fill(1) : axisInts(op, attrs, 'dilations', n, 1, loc);
+  const autoPad = readAutoPad(op, attrs, loc);
+  const padBegin = new Array<number>(n).fill(0), padEnd = new Array<number>(n).fill(0);
+  const out: Dim[] = new Array<Dim>(n);
+  if (autoPad === 'NOTSET') {
+    const pads = axisInts(op, attrs, 'pads', n, 0, loc, 2 * n, 0);
+    for (let i = 0; i < n; i++) { padBegin[i] = pads[i]; padEnd[i] = pads[i + n]; }
+  } else if (attrs.has('pads') && attrs.ints('pads').some((p) => p !== 0)) {
+    throw diag.verify(op, `attributes 'pads' and auto_pad=${autoPad} cannot be used together`, loc);
+  }
+  for (let i = 0; i < n; i++) {
+    const dk = (kernel[i] - 1) * dilations[i] + 1, s = strides[i], d = inSp[i];
+    if (typeof d !== 'number') { out[i] = freshDim(); padBegin[i] = NaN; padEnd[i] = NaN; continue; }
+    let o: number;
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      o = Math.ceil(d / s);
+      const total = Math.max(0, (o - 1) * s + dk - d);
+      const small = Math.floor(total / 2);
+      padBegin[i] = autoPad === 'SAME_UPPER' ? small : total - small;
+      padEnd[i] = total - padBegin[i];
+    } else if (autoPad === 'VALID') {
+      o = Math.floor((d - dk) / s) + 1;
+    } else {
+      const span = d + padBegin[i] + padEnd[i] - dk;
+      if (opts.ceil) {
+        o = Math.ceil(span / s) + 1;
+        if ((o - 1) * s >= d + padBegin[i]) o--;
+      } else {
+        o = Math.floor(span / s) + 1;
+      }
+    }
+    if (o < 1) throw diag.verify(op, `spatial axis ${i}: input size ${d} is too small for kernel ${kernel[i]} (dilation ${dilations[i]}, pads ${padBegin[i]}+${padEnd[i]})`, loc);
+    out[i] = o;
+  }
+  return { kernel, strides, dilations, padBegin, padEnd, out };
+}
+
+/** Pad per-axis lists of up to 3 spatial axes to exactly 3 (leading axes get `fill`). */
+export function to3(v: readonly number[], fill: number): [number, number, number] {
+  const r: number[] = new Array<number>(3 - v.length).fill(fill).concat(v);
+  return [r[0], r[1], r[2]];
+}
+
+/** First output index o in [0, O) with o*s + off >= 0, and last with o*s + off <= I-1. */
+function validRange(off: number, s: number, I: number, O: number): [number, number] {
+  const lo = off >= 0 ? 0 : Math.ceil(-off / s);
+  const hi = Math.min(O - 1, Math.floor((I - 1 - off) / s));
+  return [lo, hi];
+}
+
+export interface ConvGeom {
+  N: number; C: number; M: number; group: number;
+  in: [number, number, number];
+  out: [number, number, number];
+  k: [number, number, number];
+  s: [number, number, number];
+  d: [number, number, number];
+  p: [number, number, number];
+}
+
+/**
+ * Direct convolution: acc[n, m, o] += sum_{c in group, k} w[m, c, k] * x[n, g*Cg + c, o*s + k*d - p].
+ * Loop order per (n, m, c): kernel taps outer, output rows, then a contiguous inner loop over output
+ * columns with the valid column range precomputed per kernel column.
+ */
+export function convDirect(x: NumericArray, w: NumericArray, g: ConvGeom, acc: Float64Array): void {
+  const { N, C, M, group } = g;
+  const [D, H, W] = g.in, [OD, OH, OW] = g.out, [KD, KH, KW] = g.k;
+  const [sd, sh, sw] = g.s, [dd, dh, dw] = g.d, [pd, ph, pw] = g.p;
+  const Cg = C / group, Mg = M / group;
+  const inPlane = D * H * W, outPlane = OD * OH * OW, kSize = KD * KH * KW;
+  const owLo = new Int32Array(KW), owHi = new Int32Array(KW), owOff = new Int32Array(KW);
+  for (let kw = 0; kw < KW; kw++) {
+    const off = kw * dw - pw;
+    [owLo[kw], owHi[kw]] = validRange(off, sw, W, OW);
+    owOff[kw] = off;
+  }
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < M; m++) {
+      const gi = Math.floor(m / Mg);
+      const obase = (n * M + m) * outPlane;
+      for (let c = 0; c < Cg; c++) {
+        const ibase = (n * C + gi * Cg + c) * inPlane;
+        const wbase = (m * Cg + c) * kSize;
+        for (let kd = 0; kd < KD; kd++) {
+          const [odLo, odHi] = validRange(kd * dd - pd, sd, D, OD);
+          for (let kh = 0; kh < KH; kh++) {
+            const [ohLo, ohHi] = validRange(kh * dh - ph, sh, H, OH);
+            const wrow = wbase + (kd * KH + kh) * KW;
+            for (let od = odLo; od <= odHi; od++) {
+              const id = od * sd + kd * dd - pd;
+              for (let oh = ohLo; oh <= ohHi; oh++) {
+                const ih = oh * sh + kh * dh - ph;
+                const rowIn = ibase + (id * H + ih) * W;
+                const rowOut = obase + (od * OH + oh) * OW;
+                for (let kw = 0; kw < KW; kw++) {
+                  const wv = w[wrow + kw];
+                  const lo = owLo[kw], hi = owHi[kw], base = rowIn + owOff[kw];
+                  if (sw === 1) {
+                    for (let ow = lo; ow <= hi; ow++) acc[rowOut + ow] += wv * x[base + ow];
+                  } else {
+                    for (let ow = lo; ow <= hi; ow++) acc[rowOut + ow] += wv * x[base + ow * sw];
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Transposed convolution (scatter form): acc[n, m, i*s + k*d - p] += x[n, c, i] * w[c, m - g*Mg, k],
+ * where c runs over group g's input channels. `g.in` is X's spatial size, `g.out` Y's; W is [C, M/group, k...].
+ */
+export function convTransposeDirect(x: NumericArray, w: NumericArray, g: ConvGeom, acc: Float64Array): void {
+  const { N, C, M, group } = g;
+  const [D, H, W] = g.in, [OD, OH, OW] = g.out, [KD, KH, KW] = g.k;
+  const [sd, sh, sw] = g.s, [dd, dh, dw] = g.d, [pd, ph, pw] = g.p;
+  const Cg = C / group, Mg = M / group;
+  const inPlane = D * H * W, outPlane = OD * OH * OW, kSize = KD * KH * KW;
+  // input column iw writes output column iw*sw + kw*dw - pw: valid iw range per kw
+  const iwLo = new Int32Array(KW), iwHi = new Int32Array(KW), kOff = new Int32Array(KW);
+  for (let kw = 0; kw < KW; kw++) {
+    const off = kw * dw - pw;
+    kOff[kw] = off;
+    const lo = off >= 0 ? 0 : Math.ceil(-off / sw);
+    const hi = Math.min(W - 1, Math.floor((OW - 1 - off) / sw));
+    iwLo[kw] = lo; iwHi[kw] = hi;
+  }
+  const range = (off: number, s: number, I: number, O: number): [number, number] =>
+    [off >= 0 ? 0 : Math.ceil(-off / s), Math.min(I - 1, Math.floor((O - 1 - off) / s))];
+  for (let n = 0; n < N; n++) {
+    for (let ic = 0; ic < C; ic++) {
+      const gi = Math.floor(ic / Cg);
+      const ibase = (n * C + ic) * inPlane;
+      for (let mm = 0; mm < Mg; mm++) {
+        const m = gi * Mg + mm;
+        const obase = (n * M + m) * outPlane;
+        const wbase = (ic * Mg + mm) * kSize;
+        for (let kd = 0; kd < KD; kd++) {
+          const offD = kd * dd - pd;
+          const [idLo, idHi] = range(offD, sd, D, OD);
+          for (let kh = 0; kh < KH; kh++) {
+            const offH = kh * dh - ph;
+            const [ihLo, ihHi] = range(offH, sh, H, OH);
+            const wrow = wbase + (kd * KH + kh) * KW;
+            for (let id = idLo; id <= idHi; id++) {
+              const od = id * sd + offD;
+              for (let ih = ihLo; ih <= ihHi; ih++) {
+                const oh = ih * sh + offH;
+                const rowIn = ibase + (id * H + ih) * W;
+                const rowOut = obase + (od * OH + oh) * OW;
+                for (let kw = 0; kw < KW; kw++) {
+                  const wv = w[wrow + kw];
+                  const lo = iwLo[kw], hi = iwHi[kw], base = rowOut + kOff[kw];
+                  if (sw === 1) {
+                    for (let iw = lo; iw <= hi; iw++) acc[base + iw] += wv * x[rowIn + iw];
+                  } else {
+                    for (let iw = lo; iw <= hi; iw++) acc[base + iw * sw] += wv * x[rowIn + iw];
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+export type PoolMode = 'max' | 'avg' | 'lp';
+
+export interface PoolGeom {
+  NC: number;
+  in: [number, number, number];
+  out: [number, number, number];
+  k: [number, number, number];
+  s: [number, number, number];
+  d: [number, number, number];
+  p: [number, number, number];
+  /** end pads (count_include_pad divisor counts window taps inside [-pb, in + pe)) */
+  pe: [number, number, number];
+}
+
+/**
+ * Sliding-window pooling over [NC, D, H, W]. max: first maximum (NaN only if the first tap is NaN);
+ * avg: divisor = in-bounds taps, or taps inside the padded extent with countIncludePad;
+ * lp: (sum |x|^p)^(1/p). `indices` (max only) gets the flat input index (col-major spatial with
+ * storageOrder 1), including the n*C + c plane offset.
+ */
+export function poolDirect(x: NumericArray, g: PoolGeom, mode: PoolMode, out: Float64Array,
+  opts: { countIncludePad?: boolean; p?: number; indices?: Float64Array; storageOrder?: number } = {}): void {
+  const [D, H, W] = g.in, [OD, OH, OW] = g.out, [KD, KH, KW] = g.k;
+  const [sd, sh, sw] = g.s, [dd, dh, dw] = g.d, [pd, ph, pw] = g.p, [ed, eh, ew] = g.pe;
+  const plane = D * H * W, oplane = OD * OH * OW;
+  const p = opts.p ?? 2, incl = !!opts.countIncludePad, idx = opts.indices, colMajor = opts.storageOrder === 1;
+  // count of taps of one axis' window starting at `start` that fall inside [lo, hi)
+  const taps = (start: number, K: number, dl: number, lo: number, hi: number): number => {
+    let c = 0;
+    for (let k = 0; k < K; k++) { const i = start + k * dl; if (i >= lo && i < hi) c++; }
+    return c;
+  };
+  for (let nc = 0; nc < g.NC; nc++) {
+    const ib = nc * plane, ob = nc * oplane;
+    for (let od = 0; od < OD; od++) {
+      const d0 = od * sd - pd;
+      for (let oh = 0; oh < OH; oh++) {
+        const h0 = oh * sh - ph;
+        for (let ow = 0; ow < OW; ow++) {
+          const w0 = ow * sw - pw;
+          let acc = 0, cnt = 0, best = 0, bestIdx = -1, first = true;
+          for (let kd = 0; kd < KD; kd++) {
+            const id = d0 + kd * dd;
+            if (id < 0 || id >= D) continue;
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = h0 + kh * dh;
+              if (ih < 0 || ih >= H) continue;
+              const row = ib + (id * H + ih) * W;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = w0 + kw * dw;
+                if (iw < 0 || iw >= W) continue;
+                const v = x[row + iw];
+                if (mode === 'max') {
+                  if (first || v > best) {
+                    best = v; first = false;
+                    if (idx) bestIdx = colMajor ? ib + ih + iw * H + id * H * W : row + iw;
+                  }
+                } else if (mode === 'avg') { acc += v; cnt++; }
+                else acc += p === 1 ? Math.abs(v) : p === 2 ? v * v : Math.abs(v) ** p;
+              }
+            }
+          }
+          const o = ob + (od * OH + oh) * OW + ow;
+          if (mode === 'max') {
+            out[o] = first ? -Infinity : best;
+            if (idx) idx[o] = bestIdx;
+          } else if (mode === 'avg') {
+            if (incl) cnt = taps(d0, KD, dd, -pd, D + ed) * taps(h0, KH, dh, -ph, H + eh) * taps(w0, KW, dw, -pw, W + ew);
+            out[o] = cnt > 0 ? acc / cnt : NaN;
+          } else {
+            out[o] = p === 1 ? acc : p === 2 ? Math.sqrt(acc) : acc ** (1 / p);
+          }
+        }
+      }
+    }
+  }
+}

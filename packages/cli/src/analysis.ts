@@ -1,0 +1,40 @@
+/** Graph queries the CLI needs: unsupported nodes, shape-deciding inputs, unbound dims. */
+import { nodeLocation, subgraphsOf, type Graph, type Node, type Value } from '@aic/core';
+import { getOp } from '@aic/ir-spec';
+
+export interface UnsupportedNode { node: string; index?: number; op: string; domain: string; opset?: number; why: string }
+
+export function unsupportedNodes(g: Graph): UnsupportedNode[] {
+  const out: UnsupportedNode[] = [];
+  const visit = (gr: Graph) => {
+    for (const n of gr.nodes) {
+      const loc = nodeLocation(n);
+      const base = { node: loc.node ?? n.label, index: loc.index, op: n.op, domain: n.domain || 'ai.onnx', opset: g.opsets[n.domain] };
+      const bad = n.attrs['__unsupported_opset'];
+      if (bad && bad.type === 'string') out.push({ ...base, why: `opset ${bad.value}` });
+      else if (!getOp(n.op, n.domain)) out.push({ ...base, why: 'no definition' });
+      subgraphsOf(n).forEach(visit);
+    }
+  };
+  visit(g);
+  return out;
+}
+
+/** Graph inputs whose values decide a shape (Reshape's shape, Slice's starts...), with the consumer. */
+export function shapeDataInputs(g: Graph): { input: Value; node: Node; slot: string }[] {
+  const inputs = new Set(g.inputs);
+  const out: { input: Value; node: Node; slot: string }[] = [];
+  for (const n of g.nodes) {
+    const def = getOp(n.op, n.domain);
+    if (!def) continue;
+    n.inputs.forEach((v, i) => {
+      const spec = def.inputs[Math.min(i, def.inputs.length - 1)];
+      if (v && inputs.has(v) && spec?.shapeData) out.push({ input: v, node: n, slot: spec.name });
+    });
+  }
+  return out;
+}
+
+export function symbolicInputs(g: Graph): Value[] {
+  return g.inputs.filter((v) => v.shape === undefined || v.shape.some((d) => typeof d === 'string'));
+}

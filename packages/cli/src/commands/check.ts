@@ -1,0 +1,62 @@
+/** aic check MODEL [--target T]: everything that stops this model from compiling/running. */
+import { AicError, formatShape } from '@aic/core';
+import { inferGraph } from '@aic/ir-spec';
+import { TARGETS, findTarget } from '@aic/codegen';
+import { diag } from '@aic/core';
+import { loadModel, parseShapeOptions } from '../model-io.ts';
+import { shapeDataInputs, symbolicInputs, unsupportedNodes } from '../analysis.ts';
+import { c } from '../ui.ts';
+
+export interface CheckOptions { target?: string; inputShape?: string[]; constInput?: string[] }
+
+export async function checkCommand(model: string, opts: CheckOptions): Promise<number> {
+  const targetName = opts.target ?? 'interp';
+  const target = findTarget(targetName);
+  if (!target) throw diag.usage(`unknown target '${targetName}'; targets: ${TARGETS.map((t) => t.name).join(', ')}`);
+  const g = await loadModel(model, parseShapeOptions(opts.inputShape));
+  const problems: string[] = [];
+  let exit = 0;
+
+  if (!target.compile && !target.run) {
+    problems.push(`target '${target.name}' is not implemented yet (${target.summary})`);
+    exit = 3;
+  }
+  const bad = unsupportedNodes(g);
+  const groups = new Map<string, typeof bad>();
+  for (const u of bad) {
+    const key = `unsupported op ${u.domain}::${u.op}${u.opset !== undefined ? ` (opset ${u.opset})` : ''}: ${u.why}`;
+    groups.set(key, [...(groups.get(key) ?? []), u]);
+  }
+  for (const [key, us] of groups) {
+    const names = us.slice(0, 5).map((u) => `'${u.node}'${u.index !== undefined ? ` (#${u.index})` : ''}`).join(', ');
+    problems.push(`${key}; ${us.length} node${us.length > 1 ? 's' : ''}: ${names}${us.length > 5 ? `, and ${us.length - 5} more` : ''}`);
+  }
+  if (bad.length) exit = 3;
+  try {
+    inferGraph(g);
+  } catch (e) {
+    if (!(e instanceof AicError)) throw e;
+    problems.push(e.format());
+    exit = exit || e.exitCode;
+  }
+  if (target.needsStaticShapes) {
+    for (const v of symbolicInputs(g)) {
+      const dims = v.shape ? v.shape.map((d) => (typeof d === 'number' ? String(d) : `<${d}>`)).join('x') : '<dims>';
+      problems.push(`input '${v.name}' has unbound dims ${formatShape(v.shape)}: add --input-shape ${v.name}=${dims}`);
+      exit = exit || 3;
+    }
+    const consts = new Set((opts.constInput ?? []).map((s) => s.split('=')[0]));
+    for (const s of shapeDataInputs(g)) {
+      if (consts.has(s.input.name)) continue;
+      problems.push(`input '${s.input.name}' decides a shape (${s.node.op} '${s.slot}' at node '${s.node.label}'): bind it with --const-input ${s.input.name}=FILE`);
+      exit = exit || 3;
+    }
+  }
+  if (problems.length === 0) {
+    process.stdout.write(`${c.ok('ok')}: ${model} has no blockers for target '${target.name}' (${g.nodes.length} nodes)\n`);
+    return 0;
+  }
+  process.stdout.write(`${c.err('blocked')}: ${model} cannot be ${target.compile || !target.run ? 'compiled' : 'run'} for target '${target.name}':\n`);
+  for (const p of problems) process.stdout.write(`  - ${p}\n`);
+  return exit;
+}

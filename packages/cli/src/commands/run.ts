@@ -1,0 +1,57 @@
+/**
+ * aic run MODEL [--target interp] [--input NAME=FILE]... [--output-dir DIR]
+ * Writes DIR/<output name>.npy for every output (name sanitized to [A-Za-z0-9._-]).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tensor, diag, safeFileName, serializeNpy, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
+import { run } from '@aic/interp';
+import { TARGETS, findTarget } from '@aic/codegen';
+import { loadModel, parseInputOptions, parseShapeOptions, readTensorFile } from '../model-io.ts';
+import { shapeDataInputs } from '../analysis.ts';
+import { c, note } from '../ui.ts';
+
+export interface RunOptions { target?: string; input?: string[]; outputDir?: string; inputShape?: string[] }
+
+export async function runCommand(model: string, opts: RunOptions): Promise<number> {
+  const targetName = opts.target ?? 'interp';
+  const target = findTarget(targetName);
+  if (!target) throw diag.usage(`unknown target '${targetName}'; targets: ${TARGETS.map((t) => t.name).join(', ')}`);
+  if (!target.run) throw diag.unsupportedFeature(`running on target '${targetName}' (not implemented yet; available: ${TARGETS.filter((t) => t.run).map((t) => t.name).join(', ')})`);
+  const g = await loadModel(model, parseShapeOptions(opts.inputShape));
+  const files = parseInputOptions(opts.input, g);
+  const feeds = new Map<string, RValue>();
+  for (const v of g.inputs) {
+    const f = files.get(v.name);
+    if (!f) throw diag.missingInput(v.name);
+    const x = readTensorFile(f, v.kind);
+    if (x instanceof Tensor) {
+      if (x.dtype !== v.dtype) throw diag.badInputData(v.name, `${f} holds ${x.dtype} but the model expects ${v.dtype}`);
+    }
+    feeds.set(v.name, x);
+  }
+  for (const s of shapeDataInputs(g)) {
+    note(`input '${s.input.name}' decides a shape (${s.node.op} '${s.slot}'); its value is known before running, so it is treated as a constant`);
+  }
+  const outDir = opts.outputDir ?? '.';
+  if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw diag.usage(`--output-dir '${outDir}' is not a directory`);
+  const t0 = performance.now();
+  const outs = run(g, feeds);
+  const ms = performance.now() - t0;
+  // write only after the whole run succeeded: no partial outputs
+  const written: string[] = [];
+  const used = new Set<string>();
+  for (const v of g.outputs) {
+    const val = outs.get(v.name);
+    if (!(val instanceof Tensor)) throw diag.unsupportedFeature(`writing non-tensor output '${v.name}' (${v.kind}) to .npy`);
+    let base = safeFileName(v.name) || 'output';
+    while (used.has(base)) base += '_';
+    used.add(base);
+    const file = path.join(outDir, `${base}.npy`);
+    written.push(`${file} ${c.dim(`${SHORT_NAME[val.dtype]}[${val.shape.join(', ')}]`)}`);
+    writeFileAtomic(file, serializeNpy(val));
+  }
+  process.stdout.write(`ran ${g.nodes.length} nodes on '${targetName}' in ${ms.toFixed(1)} ms\n`);
+  for (const w of written) process.stdout.write(`  wrote ${w}\n`);
+  return 0;
+}

@@ -1,0 +1,105 @@
+/** Loading models (ONNX or DSL) and tensors (.npy / .pb), binding --input-shape. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { diag, readFileOrThrow, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
+import { inferGraph } from '@aic/ir-spec';
+import { decodeValueFile, loadOnnx } from '@aic/onnx';
+import { parseNpy } from '@aic/core';
+
+export type ModelFormat = 'onnx' | 'aic';
+
+export function modelFormat(file: string): ModelFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.onnx') return 'onnx';
+  if (ext === '.aic') return 'aic';
+  const head = readFileOrThrow(file).subarray(0, 256);
+  const text = new TextDecoder().decode(head);
+  return /^\s*(#|graph\b|opset\b)/.test(text) ? 'aic' : 'onnx';
+}
+
+export async function loadModel(file: string, shapes: Record<string, number[]> = {}): Promise<Graph> {
+  if (!fs.existsSync(file)) throw diag.fileNotFound(file);
+  let g: Graph;
+  if (modelFormat(file) === 'aic') {
+    const dsl = await import('@aic/dsl') as { loadDslFile: (f: string) => Graph };
+    g = dsl.loadDslFile(file);
+  } else {
+    g = loadOnnx(readFileOrThrow(file), { file });
+  }
+  if (Object.keys(shapes).length) bindInputShapes(g, shapes);
+  return g;
+}
+
+/** Parse repeated `NAME=1x3x224x224` options (a bare shape applies to the only input). */
+export function parseShapeOptions(opts: string[] | undefined): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const o of opts ?? []) {
+    const eq = o.lastIndexOf('=');
+    const name = eq >= 0 ? o.slice(0, eq) : '';
+    const dims = (eq >= 0 ? o.slice(eq + 1) : o).split(/[x,]/).map((s) => s.trim());
+    if (dims.some((d) => !/^\d+$/.test(d))) throw diag.usage(`--input-shape '${o}': expected NAME=D1xD2x... with non-negative integers`);
+    out[name] = dims.map(Number);
+  }
+  return out;
+}
+
+/** Bind symbolic input dims to numbers (and the same symbols everywhere), then re-infer. */
+export function bindInputShapes(g: Graph, shapes: Record<string, number[]>): void {
+  const symbols = new Map<string, number>();
+  for (const [name0, dims] of Object.entries(shapes)) {
+    let name = name0;
+    if (name === '') {
+      if (g.inputs.length !== 1) throw diag.usage(`--input-shape without a name needs a model with one input; inputs: ${g.inputs.map((v) => v.name).join(', ')}`);
+      name = g.inputs[0].name;
+    }
+    const v = g.inputs.find((x) => x.name === name);
+    if (!v) throw diag.usage(`--input-shape: the model has no input '${name}'; inputs: ${g.inputs.map((x) => x.name).join(', ')}`);
+    const cur = v.shape;
+    if (cur && cur.length !== dims.length) {
+      throw diag.usage(`--input-shape ${name}: the model declares rank ${cur.length} [${cur.join(', ')}], got ${dims.length} dims`);
+    }
+    cur?.forEach((d, i) => {
+      if (typeof d === 'number' && d !== dims[i]) {
+        throw diag.usage(`--input-shape ${name}: dim ${i} is fixed to ${d} by the model, got ${dims[i]}`);
+      }
+      if (typeof d === 'string') symbols.set(d, dims[i]);
+    });
+    v.type = { dtype: v.dtype, shape: dims.slice() };
+  }
+  const bind = (s: Dim[] | undefined) => s?.map((d) => (typeof d === 'string' && symbols.has(d) ? symbols.get(d)! : d));
+  for (const v of g.inputs) v.type = { dtype: v.dtype, shape: bind(v.shape) };
+  inferGraph(g);
+}
+
+/** `--input NAME=FILE` (or a bare FILE for a one-input model). */
+export function parseInputOptions(opts: string[] | undefined, g: Graph): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const o of opts ?? []) {
+    const eq = o.indexOf('=');
+    let name = eq > 0 ? o.slice(0, eq) : '';
+    const file = eq > 0 ? o.slice(eq + 1) : o;
+    if (name !== '' && !g.inputs.some((v) => v.name === name) && fs.existsSync(o)) { name = ''; }
+    if (name === '') {
+      if (g.inputs.length !== 1) throw diag.usage(`--input '${o}': name the input (NAME=FILE); inputs: ${g.inputs.map((v) => v.name).join(', ')}`);
+      name = g.inputs[0].name;
+    }
+    if (!g.inputs.some((v) => v.name === name)) {
+      throw diag.usage(`--input: the model has no input '${name}'; inputs: ${g.inputs.map((v) => v.name).join(', ')}`);
+    }
+    out.set(name, eq > 0 && name === o.slice(0, eq) ? file : o);
+  }
+  return out;
+}
+
+/** Read a tensor file: .npy, or an ONNX TensorProto .pb. */
+export function readTensorFile(file: string, kind: 'tensor' | 'sequence' | 'optional' = 'tensor'): RValue {
+  const bytes = readFileOrThrow(file);
+  try {
+    if (file.toLowerCase().endsWith('.npy')) return parseNpy(bytes);
+    return decodeValueFile(bytes, kind);
+  } catch (e) {
+    throw diag.badTensorFile(file, (e as Error).message);
+  }
+}
+
+export type { Tensor };

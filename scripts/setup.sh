@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything aic and its tests need: Debian packages (when run as root with apt) and npm deps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  need=()
+  [ -d /usr/share/libonnx-testdata/data/node ] || need+=(libonnx-testdata)
+  if [ ${#need[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+else
+  [ -d /usr/share/libonnx-testdata/data/node ] || echo "note: install Debian's libonnx-testdata for the ONNX conformance tests" >&2
+fi
+npm ci --no-audit --no-fund --loglevel=error
