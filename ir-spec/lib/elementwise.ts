@@ -1,0 +1,227 @@
+/**
+ * Helpers for the elementwise family: exact narrow-float rounding, storage checks for integer
+ * results, a broadcasting n-ary map over any dtype (strings included), erf, and the numeric <-> string
+ * conversions Cast uses.
+ */
+import {
+  BroadcastError, Tensor, broadcastStatic, diag, isInt, type DType, type TensorData,
+} from '@aic/core';
+import { broadcastIndex } from './util.ts';
+
+// ---- rounding -------------------------------------------------------------------------------------
+
+/** Round half to even (numpy.round / ONNX Round). */
+export function roundHalfEven(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const r = Math.round(x);
+  if (Math.abs(x - Math.trunc(x)) === 0.5) return 2 * Math.round(x / 2);
+  return r;
+}
+
+/** Round a double to a binary float with `mant` fraction bits, min normal exponent `emin`, overflow at 2^(emax+1). */
+function roundToFormat(v: number, mant: number, emin: number, emax: number): number {
+  if (!Number.isFinite(v) || v === 0) return v;
+  const a = Math.abs(v);
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  if (e < emin) e = emin;
+  const ulp = 2 ** (e - mant);
+  const r = roundHalfEven(a / ulp) * ulp;
+  const max = (2 - 2 ** -mant) * 2 ** emax;
+  const res = r > max ? Infinity : r;
+  return v < 0 ? -res : res;
+}
+/** double -> nearest float16 (round half even, single rounding). */
+export const toF16 = (v: number): number => roundToFormat(v, 10, -14, 15);
+/** double -> nearest bfloat16 (round half even, single rounding). */
+export const toBf16 = (v: number): number => roundToFormat(v, 7, -126, 127);
+
+/** [min, max + 1) of each integer dtype. */
+const INT_RANGE: Partial<Record<DType, [number, number]>> = {
+  int8: [-128, 128], int16: [-32768, 32768], int32: [-(2 ** 31), 2 ** 31],
+  uint8: [0, 256], uint16: [0, 65536], uint32: [0, 2 ** 32],
+  int64: [-(2 ** 63), 2 ** 63], uint64: [0, 2 ** 64],
+};
+/** [min, max + 1) of an integer dtype (exact doubles). */
+export function intRange(d: DType): [number, number] {
+  return INT_RANGE[d]!;
+}
+
+/**
+ * The function that turns an exact (double) result into the stored element of dtype `d`:
+ * narrow floats rounded once, integers checked (exact integer; int64/uint64 within 2^53; narrower
+ * integers wrap like C). Throws unsupported for results this storage cannot hold exactly.
+ */
+export function storer(d: DType, op: string): (v: number) => number {
+  switch (d) {
+    case 'float32': case 'float64': return (v) => v;
+    case 'float16': return toF16;
+    case 'bfloat16': return toBf16;
+    case 'bool': return (v) => (v ? 1 : 0);
+    case 'int64': return (v) => {
+      if (!Number.isSafeInteger(v)) throw intResultError(op, d, v);
+      return v;
+    };
+    case 'uint64': return (v) => {
+      if (!Number.isSafeInteger(v) || v < 0) throw intResultError(op, d, v);
+      return v;
+    };
+    default: return (v) => {
+      // narrower integers: typed-array stores wrap modulo 2^bits, which is C's wrap for exact integers
+      if (!Number.isSafeInteger(v)) throw intResultError(op, d, v);
+      return v;
+    };
+  }
+}
+function intResultError(op: string, d: DType, v: number) {
+  if (Number.isNaN(v) || !Number.isFinite(v)) return diag.unsupportedFeature(`${op}: ${d} result ${v} is undefined behaviour`);
+  if (!Number.isInteger(v)) return diag.runtime(op, `internal: non-integer ${d} result ${v}`);
+  return diag.unsupportedFeature(`${op}: ${d} result ${v} is beyond the exactly representable range (2^53)`);
+}
+
+// ---- broadcasting map -----------------------------------------------------------------------------
+
+/** Broadcast output shape of concrete tensors, as a shape-mismatch diagnostic on failure. */
+export function broadcastOut(op: string, shapes: readonly (readonly number[])[]): number[] {
+  try {
+    return broadcastStatic(shapes);
+  } catch (e) {
+    if (e instanceof BroadcastError) throw diag.shapeMismatch(op, e.message);
+    throw e;
+  }
+}
+
+type Elem = number | string;
+/**
+ * n-ary elementwise map with numpy broadcasting over tensors of any dtype (strings as JS strings).
+ * Numeric results go through `storer(outDtype)`; string outputs are stored as given.
+ */
+export function mapN(op: string, inputs: readonly Tensor[], outDtype: DType,
+  f: (...v: any[]) => Elem, outShape?: readonly number[]): Tensor {
+  const shape = outShape ? outShape.slice() : broadcastOut(op, inputs.map((t) => t.shape));
+  const out = new Tensor(outDtype, shape);
+  const n = out.size;
+  const idx = broadcastIndex(inputs.map((t) => t.shape), shape);
+  const datas: ArrayLike<Elem>[] = inputs.map((t) => t.data as TensorData as ArrayLike<Elem>);
+  const o = out.data as unknown as Elem[];
+  const st = outDtype === 'string' ? (v: Elem) => v : (() => { const s = storer(outDtype, op); return (v: Elem) => s(v as number); })();
+  if (inputs.length === 1) {
+    const a = datas[0], ia = idx[0];
+    for (let i = 0; i < n; i++) o[i] = st(f(a[ia ? ia[i] : i]));
+  } else if (inputs.length === 2) {
+    const a = datas[0], b = datas[1], ia = idx[0], ib = idx[1];
+    for (let i = 0; i < n; i++) o[i] = st(f(a[ia ? ia[i] : i], b[ib ? ib[i] : i]));
+  } else {
+    const args = new Array<Elem>(inputs.length);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < datas.length; k++) { const ix = idx[k]; args[k] = datas[k][ix ? ix[i] : i]; }
+      o[i] = st(f(...args));
+    }
+  }
+  return out;
+}
+
+// ---- erf ------------------------------------------------------------------------------------------
+
+const TWO_OVER_SQRT_PI = 1.1283791670955126;
+const INV_SQRT_PI = 0.5641895835477563;
+
+/**
+ * erf(x) to ~1e-15 relative: for |x| < 3 the positive-term series
+ * erf(x) = 2/sqrt(pi) e^{-x^2} sum_n 2^n x^{2n+1} / (1*3*...*(2n+1)) (no cancellation);
+ * beyond, 1 - erfc(x) with erfc from its continued fraction.
+ */
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const a = Math.abs(x);
+  let r: number;
+  if (a < 3) {
+    const x2 = a * a;
+    let term = a, sum = a;
+    for (let n = 1; n < 200; n++) {
+      term *= (2 * x2) / (2 * n + 1);
+      sum += term;
+      if (term < sum * 1e-17) break;
+    }
+    r = TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
+  } else if (a < 6.5) {
+    r = 1 - erfcCF(a);
+  } else {
+    r = 1;
+  }
+  return x < 0 ? -r : r;
+}
+
+/** erfc(x) for x >= 3: e^{-x^2}/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))) evaluated bottom-up. */
+function erfcCF(x: number): number {
+  let f = x;
+  for (let k = 60; k >= 1; k--) f = x + (k / 2) / f;
+  return (INV_SQRT_PI * Math.exp(-x * x)) / f;
+}
+
+// ---- numbers <-> strings (Cast) ---------------------------------------------------------------------
+
+/** Shortest decimal digits (and decimal exponent) that round-trip v through `round`. */
+function shortestDigits(v: number, round: (x: number) => number, maxDigits: number): { digits: string; exp: number } {
+  for (let p = 1; p <= maxDigits; p++) {
+    const s = v.toExponential(p - 1);
+    if (round(Number(s)) === v || p === maxDigits) {
+      const [m, e] = s.split('e');
+      return { digits: m!.replace('.', '').replace(/0+$/, '') || '0', exp: Number(e) };
+    }
+  }
+  throw new Error('unreachable');
+}
+
+/**
+ * numpy's str() of a float scalar (what ONNX's reference produces for Cast to string): shortest
+ * round-trip digits, positional for 1e-4 <= |v| < 1e16 ('1.0', '0.039187793'), else scientific
+ * ('1e-05', '1.5e+16'); 'nan', 'inf', '-inf'.
+ */
+export function formatFloat(v: number, d: DType): string {
+  if (Number.isNaN(v)) return 'nan';
+  if (v === Infinity) return 'inf';
+  if (v === -Infinity) return '-inf';
+  const sign = v < 0 || Object.is(v, -0) ? '-' : '';
+  const a = Math.abs(v);
+  if (a === 0) return `${sign}0.0`;
+  const [round, maxDigits] = d === 'float64' ? [(x: number) => x, 17]
+    : d === 'float32' ? [Math.fround, 9] : d === 'float16' ? [toF16, 5] : [toBf16, 4];
+  const { digits, exp } = shortestDigits(a, round, maxDigits);
+  if (a >= 1e-4 && a < 1e16) {
+    let s: string;
+    if (exp >= 0) {
+      const intPart = digits.length > exp + 1 ? digits.slice(0, exp + 1) : digits.padEnd(exp + 1, '0');
+      const frac = digits.length > exp + 1 ? digits.slice(exp + 1) : '0';
+      s = `${intPart}.${frac}`;
+    } else {
+      s = `0.${'0'.repeat(-exp - 1)}${digits}`;
+    }
+    return sign + s;
+  }
+  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const e = Math.abs(exp);
+  return `${sign}${m}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
+}
+
+const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INT_RE = /^[+-]?\d+$/;
+
+/** Parse a string element for Cast to a numeric dtype; throws a runtime error on malformed text. */
+export function parseNumber(s: string, to: DType, op: string): number {
+  const t = s.trim();
+  if (isInt(to)) {
+    if (!INT_RE.test(t)) throw diag.runtime(op, `cannot cast string '${s}' to ${to}`);
+    const v = Number(t);
+    const [lo, hi] = intRange(to);
+    if (v < lo || v >= hi || !Number.isSafeInteger(v)) throw diag.unsupportedFeature(`${op}: string '${s}' is out of range for ${to}`);
+    return v;
+  }
+  const low = t.toLowerCase();
+  const bare = low.replace(/^[+-]/, '');
+  if (bare === 'nan') return NaN;
+  if (bare === 'inf' || bare === 'infinity') return low.startsWith('-') ? -Infinity : Infinity;
+  if (!FLOAT_RE.test(t)) throw diag.runtime(op, `cannot cast string '${s}' to ${to}`);
+  return Number(t);
+}
