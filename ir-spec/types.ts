@@ -16,6 +16,8 @@ export interface InputSpec {
   variadic?: boolean;
   /** the input's *value* decides the output shape (Reshape's shape, Slice's starts...) */
   shapeData?: boolean;
+  /** the op reads only this input's shape and dtype, never its values (Shape, Size, EyeLike) */
+  shapeOnly?: boolean;
   doc?: string;
 }
 export interface OutputSpec {
@@ -112,6 +114,10 @@ export interface OpDef {
   inputs: InputSpec[];
   outputs: OutputSpec[];
   attrs: Record<string, AttrSpec>;
+  /** binary op whose two operands can be swapped (CSE sorts them) */
+  commutative?: boolean;
+  /** results are random (Bernoulli, RandomNormal...): never folded or deduplicated */
+  nondeterministic?: boolean;
   onnx?: OnnxMapping;
   /** output types; throws diag.verify / diag.shapeMismatch for invalid nodes */
   infer(ctx: InferCtx): OutType[];

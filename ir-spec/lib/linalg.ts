@@ -13,8 +13,9 @@ export function isWrap32(d: DType): boolean {
 }
 
 /**
- * C[M,N] (+)= A[M,K] @ B[K,N] for one batch, all row-major at the given offsets. Accumulates in a
- * float64 row (exact for every dtype whose products stay below 2^53). `acc` has length >= N.
+ * C[M,N] = A[M,K] @ B[K,N] for one batch, all row-major at the given offsets. i-k-j order over four
+ * rows of A at a time (each streamed row of B feeds four accumulator rows), accumulating in float64
+ * (exact for every dtype whose products and sums stay below 2^53). `acc` has length >= 4 * N.
  */
 export function gemmF64(a: Arr, aOff: number, b: Arr, bOff: number, c: Arr, cOff: number,
   M: number, K: number, N: number, acc: Float64Array): void {
@@ -27,7 +28,26 @@ export function gemmF64(a: Arr, aOff: number, b: Arr, bOff: number, c: Arr, cOff
     }
     return;
   }
-  for (let i = 0; i < M; i++) {
+  const N2 = 2 * N, N3 = 3 * N;
+  let i = 0;
+  for (; i + 4 <= M; i += 4) {
+    acc.fill(0, 0, 4 * N);
+    const a0 = aOff + i * K, a1 = a0 + K, a2 = a1 + K, a3 = a2 + K;
+    for (let k = 0; k < K; k++) {
+      const x0 = a[a0 + k]!, x1 = a[a1 + k]!, x2 = a[a2 + k]!, x3 = a[a3 + k]!;
+      const bk = bOff + k * N;
+      for (let j = 0; j < N; j++) {
+        const bv = b[bk + j]!;
+        acc[j] += x0 * bv;
+        acc[N + j] += x1 * bv;
+        acc[N2 + j] += x2 * bv;
+        acc[N3 + j] += x3 * bv;
+      }
+    }
+    const ci = cOff + i * N;
+    for (let j = 0; j < 4 * N; j++) c[ci + j] = acc[j]!;
+  }
+  for (; i < M; i++) {
     acc.fill(0, 0, N);
     const ai = aOff + i * K;
     for (let k = 0; k < K; k++) {
@@ -150,8 +170,27 @@ export function matmulArrays(a: Arr, as: readonly number[], b: Arr, bs: readonly
     const acc = new Int32Array(N);
     for (let t = 0; t < nb; t++) gemmI32(a, aOffs[t]!, b, bOffs[t]!, c, t * M * N, M, K, N, acc);
   } else {
-    const acc = new Float64Array(N);
+    const acc = new Float64Array(4 * N);
     for (let t = 0; t < nb; t++) gemmF64(a, aOffs[t]!, b, bOffs[t]!, c, t * M * N, M, K, N, acc);
   }
   return out;
+}
+
+/** round half to even (numpy.rint). */
+export function rint(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Quantized integer range of a dtype. */
+export function qRange(d: DType): [number, number] {
+  switch (d) {
+    case 'uint8': return [0, 255];
+    case 'int8': return [-128, 127];
+    case 'uint16': return [0, 65535];
+    case 'int16': return [-32768, 32767];
+    case 'int32': return [-2147483648, 2147483647];
+    case 'uint32': return [0, 4294967295];
+    default: throw diag.unsupportedDtype('quantized output', d);
+  }
 }

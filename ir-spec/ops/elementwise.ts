@@ -1,76 +1,628 @@
 /**
  * Elementwise ops: unary math, activations, binary arithmetic (numpy broadcasting), comparisons,
- * logic and bitwise ops, variadic Sum/Mean/Max/Min, Where, Clip, Cast.
+ * logic and bitwise ops, variadic Sum/Mean/Max/Min, Where, Clip, Cast, CastLike.
+ *
+ * Numerics: every result is computed in double and stored once (float16/bfloat16 rounded directly
+ * from the double, integers checked to be exact; int32 and narrower wrap like C). int64/uint64
+ * results beyond 2^53, integer division by zero and out-of-range float->int casts are reported, never
+ * guessed.
  */
-import { Tensor, diag, isFloat, isInt, type DType } from '@aic/core';
+import {
+  Tensor, UNSUPPORTED_ONNX_DTYPES, diag, dtypeFromOnnx, isFloat, isInt, nodeLocation,
+  type Attr, type DType, type Shape,
+} from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { EvalCtx, OpDef } from '../types.ts';
-import { broadcastMap } from '../lib/util.ts';
-import { ALL, FLOATS, NUMERIC, broadcastInfer, requireDtype, sameAsInput, sameDtypes } from '../lib/infer-helpers.ts';
+import type { EvalCtx, InferCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
+import {
+  ALL, FLOATS, INTS, NUMERIC, SIGNED_INTS, broadcastInfer, requireDtype, sameAsInput, sameDtypes,
+} from '../lib/infer-helpers.ts';
+import {
+  broadcastOut, erf, formatFloat, intRange, mapN, parseNumber, roundHalfEven, storer,
+} from '../lib/elementwise.ts';
 
 type Attrs = OpDef['attrs'];
+type Kernel = (...v: any[]) => number | string;
 
-/** A unary op computing f(x) elementwise; `attrs` read through the ctx (activations' alpha...). */
-function unary(name: string, summary: string, types: readonly DType[], f: (x: number, ctx: EvalCtx) => number,
-  opts: { attrs?: Attrs; since?: number; flopsPerElem?: number } = {}): OpDef {
-  return defineOp({
-    name, category: 'elementwise', summary,
-    types: { T: types },
-    inputs: [{ name: 'X', type: 'T' }],
-    outputs: [{ name: 'Y', type: 'T' }],
-    attrs: opts.attrs ?? {},
-    onnx: { since: opts.since ?? 1 },
-    infer: (ctx) => { requireDtype(ctx, 0, types); return sameAsInput(ctx); },
-    eval: (ctx) => {
-      const x = ctx.input(0);
-      return [broadcastMap([x], x.dtype, (v) => f(v, ctx))];
-    },
-    flops: (_ctx, outs) => (opts.flopsPerElem ?? 1) * numel(outs[0].shape),
-  });
-}
+const SIGNED: readonly DType[] = [...FLOATS, ...SIGNED_INTS];
+const UINTS: readonly DType[] = ['uint8', 'uint16', 'uint32', 'uint64'];
+const BOOL: readonly DType[] = ['bool'];
+const is64 = (d: DType) => d === 'int64' || d === 'uint64';
 
-function numel(shape: readonly (number | string)[] | undefined): number {
+function numel(shape: Shape): number {
   if (!shape) return 0;
   let n = 1;
   for (const d of shape) n *= typeof d === 'number' ? d : 1;
   return n;
 }
 
-/** A broadcasting binary op; `intF` used for integer dtypes when given (e.g. truncating Div). */
-function binary(name: string, summary: string, types: readonly DType[], f: (a: number, b: number) => number,
-  opts: { intF?: (a: number, b: number) => number; outDtype?: DType; since?: number; attrs?: Attrs } = {}): OpDef {
+const attrValue = (a: Attr | undefined): unknown => a?.value;
+
+/** Opset-1 `consumed_inputs` carried no semantics; drop it. */
+function dropConsumed(v: OnnxImportView): void {
+  delete v.attrs.consumed_inputs;
+}
+
+/**
+ * Opset < 7 binary ops: `broadcast`=1 with `axis` aligned B's dims to A starting at `axis`. Trailing
+ * alignment is numpy broadcasting already; otherwise a constant B is reshaped with trailing 1s.
+ */
+function legacyBroadcast(v: OnnxImportView): void {
+  dropConsumed(v);
+  if (v.opset >= 7) return;
+  const bcast = attrValue(v.attrs.broadcast), axis = attrValue(v.attrs.axis);
+  delete v.attrs.broadcast;
+  delete v.attrs.axis;
+  if (!bcast || axis === undefined) return;
+  const A = v.inputs[0], B = v.inputs[1];
+  const ra = A?.shape?.length, rb = B?.shape?.length;
+  if (ra === undefined || rb === undefined || !B) {
+    throw diag.unsupportedFeature('legacy broadcast with axis on inputs of unknown rank', v.loc);
+  }
+  const ax = (axis as number) < 0 ? (axis as number) + ra : (axis as number);
+  const trailing = ra - ax - rb;
+  if (trailing === 0) return;
+  if (trailing < 0 || ax < 0) throw diag.verify('broadcast', `axis ${axis as number} does not fit B of rank ${rb} into A of rank ${ra}`, v.loc);
+  if (B.const) {
+    v.inputs[1] = v.constInput(B.const.reshape([...B.const.shape, ...new Array<number>(trailing).fill(1)]));
+    return;
+  }
+  throw diag.unsupportedFeature('legacy broadcast with a non-trailing axis on a non-constant input', v.loc);
+}
+
+function checkType(ctx: InferCtx, i: number, allowed: readonly DType[]): void {
+  requireDtype(ctx, i, allowed);
+}
+
+// ---- unary ---------------------------------------------------------------------------------------
+
+interface UnaryOpts {
+  attrs?: Attrs;
+  since?: number;
+  domain?: string;
+  /** fixed output dtype (IsNaN, IsInf: bool) */
+  out?: DType;
+  flopsPerElem?: number;
+  /** extra attribute validation at inference */
+  check?: (ctx: InferCtx) => void;
+}
+
+/** A unary elementwise op; `make` builds the per-element kernel for the input dtype and attributes. */
+function unary(name: string, summary: string, types: readonly DType[],
+  make: (ctx: EvalCtx, dtype: DType) => (x: number) => number, opts: UnaryOpts = {}): OpDef {
   return defineOp({
     name, category: 'elementwise', summary,
-    types: { T: types },
-    inputs: [{ name: 'A', type: 'T' }, { name: 'B', type: 'T' }],
-    outputs: [{ name: 'C', type: opts.outDtype ? undefined : 'T' }],
+    types: { T: types, ...(opts.out ? { T1: [opts.out] } : {}) },
+    inputs: [{ name: 'X', type: 'T' }],
+    outputs: [{ name: 'Y', type: opts.out ? 'T1' : 'T' }],
     attrs: opts.attrs ?? {},
-    onnx: { since: opts.since ?? 7 },
+    onnx: { since: opts.since ?? 1, ...(opts.domain !== undefined ? { domain: opts.domain } : {}), fromOnnx: dropConsumed },
     infer: (ctx) => {
-      sameDtypes(ctx);
-      requireDtype(ctx, 0, types);
-      return broadcastInfer(ctx, opts.outDtype);
+      checkType(ctx, 0, types);
+      opts.check?.(ctx);
+      const [o] = sameAsInput(ctx);
+      return [{ dtype: opts.out ?? o.dtype, shape: o.shape }];
+    },
+    eval: (ctx) => {
+      const x = ctx.input(0);
+      if (!types.includes(x.dtype)) throw diag.unsupportedDtype(`${name} input X`, x.dtype);
+      return [mapN(name, [x], opts.out ?? x.dtype, make(ctx, x.dtype))];
+    },
+    flops: (_ctx, outs) => (opts.flopsPerElem ?? 1) * numel(outs[0].shape),
+  });
+}
+/** kernel that ignores dtype/attrs */
+const fn = (f: (x: number) => number) => () => f;
+
+// ---- unary math ----------------------------------------------------------------------------------
+unary('Abs', 'absolute value |x|', NUMERIC, fn(Math.abs));
+unary('Neg', 'negation -x', SIGNED, fn((x) => -x));
+unary('Reciprocal', '1 / x', FLOATS, fn((x) => 1 / x));
+unary('Floor', 'floor(x)', FLOATS, fn(Math.floor));
+unary('Ceil', 'ceil(x)', FLOATS, fn(Math.ceil));
+unary('Round', 'round to nearest, halves to even', FLOATS, fn(roundHalfEven), { since: 11 });
+unary('Sqrt', 'square root', FLOATS, fn(Math.sqrt));
+unary('Exp', 'e^x', FLOATS, fn(Math.exp));
+unary('Log', 'natural logarithm', FLOATS, fn(Math.log));
+unary('Sin', 'sine', FLOATS, fn(Math.sin), { since: 7 });
+unary('Cos', 'cosine', FLOATS, fn(Math.cos), { since: 7 });
+unary('Tan', 'tangent', FLOATS, fn(Math.tan), { since: 7 });
+unary('Asin', 'arcsine', FLOATS, fn(Math.asin), { since: 7 });
+unary('Acos', 'arccosine', FLOATS, fn(Math.acos), { since: 7 });
+unary('Atan', 'arctangent', FLOATS, fn(Math.atan), { since: 7 });
+unary('Sinh', 'hyperbolic sine', FLOATS, fn(Math.sinh), { since: 9 });
+unary('Cosh', 'hyperbolic cosine', FLOATS, fn(Math.cosh), { since: 9 });
+unary('Asinh', 'inverse hyperbolic sine', FLOATS, fn(Math.asinh), { since: 9 });
+unary('Acosh', 'inverse hyperbolic cosine', FLOATS, fn(Math.acosh), { since: 9 });
+unary('Atanh', 'inverse hyperbolic tangent', FLOATS, fn(Math.atanh), { since: 9 });
+unary('Erf', 'Gauss error function', FLOATS, fn(erf), { since: 9, flopsPerElem: 8 });
+unary('Sign', 'sign of x: -1, 0 or 1 (NaN stays NaN)', NUMERIC, fn((x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN)), { since: 9 });
+unary('IsNaN', 'x is NaN', FLOATS, fn((x) => (Number.isNaN(x) ? 1 : 0)), { since: 9, out: 'bool' });
+unary('IsInf', 'x is +inf (detect_positive) or -inf (detect_negative)', FLOATS, (ctx) => {
+  const pos = ctx.attrs.int('detect_positive') !== 0, neg = ctx.attrs.int('detect_negative') !== 0;
+  return (x) => ((pos && x === Infinity) || (neg && x === -Infinity) ? 1 : 0);
+}, {
+  since: 10, out: 'bool',
+  attrs: { detect_positive: { type: 'int', default: 1 }, detect_negative: { type: 'int', default: 1 } },
+});
+unary('Not', 'logical not', BOOL, fn((x) => (x ? 0 : 1)));
+unary('BitwiseNot', 'bitwise complement ~x', INTS, (_ctx, d) => {
+  if (d === 'int64') return (x) => -x - 1;
+  if (d === 'uint64') return (x) => 2 ** 64 - 1 - x; // beyond 2^53 for every stored x: the store reports it
+  return (x) => ~x; // 32-bit two's complement; narrower stores wrap
+}, { since: 18 });
+
+// ---- activations ---------------------------------------------------------------------------------
+const SELU_ALPHA = 1.67326319217681884765625;
+const SELU_GAMMA = 1.05070102214813232421875;
+const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+
+unary('Relu', 'max(x, 0)', SIGNED, fn((x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x)));
+unary('LeakyRelu', 'x >= 0 ? x : alpha * x', FLOATS, (ctx) => {
+  const a = ctx.attrs.float('alpha');
+  return (x) => (x >= 0 ? x : a * x);
+}, { attrs: { alpha: { type: 'float', default: 0.01 } }, flopsPerElem: 2 });
+unary('Elu', 'x > 0 ? x : alpha * (e^x - 1)', FLOATS, (ctx) => {
+  const a = ctx.attrs.float('alpha');
+  return (x) => (x > 0 ? x : a * Math.expm1(x));
+}, { attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 3 });
+unary('Selu', 'gamma * (x > 0 ? x : alpha * (e^x - 1))', FLOATS, (ctx) => {
+  const a = ctx.attrs.float('alpha'), g = ctx.attrs.float('gamma');
+  return (x) => g * (x > 0 ? x : a * Math.expm1(x));
+}, { attrs: { alpha: { type: 'float', default: SELU_ALPHA }, gamma: { type: 'float', default: SELU_GAMMA } }, flopsPerElem: 4 });
+unary('Celu', 'max(0, x) + min(0, alpha * (e^(x/alpha) - 1))', FLOATS, (ctx) => {
+  const a = ctx.attrs.float('alpha');
+  return (x) => Math.max(0, x) + Math.min(0, a * Math.expm1(x / a));
+}, {
+  since: 12, attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 5,
+  check: (ctx) => { if (ctx.attrs.float('alpha') === 0) throw diag.verify('Celu', 'alpha must be non-zero', nodeLocation(ctx.node)); },
+});
+unary('ThresholdedRelu', 'x > alpha ? x : 0', FLOATS, (ctx) => {
+  const a = ctx.attrs.float('alpha');
+  return (x) => (x > a ? x : Number.isNaN(x) ? x : 0);
+}, { since: 10, attrs: { alpha: { type: 'float', default: 1.0 } } });
+unary('Sigmoid', '1 / (1 + e^-x)', FLOATS,
+  fn((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))), { flopsPerElem: 4 });
+unary('HardSigmoid', 'max(0, min(1, alpha * x + beta))', FLOATS, (ctx) => {
+  const a = ctx.attrs.float('alpha'), b = ctx.attrs.float('beta');
+  return (x) => Math.max(0, Math.min(1, a * x + b));
+}, { attrs: { alpha: { type: 'float', default: 0.2 }, beta: { type: 'float', default: 0.5 } }, flopsPerElem: 4 });
+unary('HardSwish', 'x * max(0, min(1, x / 6 + 0.5))', FLOATS,
+  fn((x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))), { since: 14, flopsPerElem: 5 });
+unary('Softplus', 'ln(1 + e^x)', FLOATS, fn(softplus), { flopsPerElem: 3 });
+unary('Softsign', 'x / (1 + |x|)', FLOATS, fn((x) => x / (1 + Math.abs(x))), { flopsPerElem: 3 });
+unary('Tanh', 'hyperbolic tangent', FLOATS, fn(Math.tanh), { flopsPerElem: 4 });
+unary('Shrink', 'x < -lambd ? x + bias : x > lambd ? x - bias : 0', NUMERIC, (ctx) => {
+  const l = ctx.attrs.float('lambd'), b = ctx.attrs.float('bias');
+  return (x) => (x < -l ? x + b : x > l ? x - b : Number.isNaN(x) ? x : 0);
+}, {
+  since: 9, attrs: { lambd: { type: 'float', default: 0.5 }, bias: { type: 'float', default: 0 } }, flopsPerElem: 2,
+  check: (ctx) => {
+    const t = ctx.type(0);
+    if (isInt(t.dtype) && !Number.isInteger(ctx.attrs.float('bias'))) {
+      throw diag.unsupportedAttr({ op: 'Shrink' }, 'bias', `${ctx.attrs.float('bias')} (non-integer bias on ${t.dtype})`, nodeLocation(ctx.node));
+    }
+  },
+});
+unary('Mish', 'x * tanh(softplus(x))', FLOATS, fn((x) => x * Math.tanh(softplus(x))), { since: 18, flopsPerElem: 8 });
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+unary('Gelu', '0.5 x (1 + erf(x / sqrt 2)); approximate=tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))', FLOATS, (ctx) => {
+  const approx = ctx.attrs.str('approximate');
+  if (approx === 'tanh') return (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+  if (approx === 'none') return (x) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+  throw diag.unsupportedAttr({ op: 'Gelu' }, 'approximate', approx);
+}, {
+  since: 20, attrs: { approximate: { type: 'string', default: 'none' } }, flopsPerElem: 8,
+  check: (ctx) => {
+    const a = ctx.attrs.str('approximate');
+    if (a !== 'none' && a !== 'tanh') throw diag.unsupportedAttr({ op: 'Gelu' }, 'approximate', a, nodeLocation(ctx.node));
+  },
+});
+
+defineOp({
+  name: 'PRelu', category: 'elementwise', summary: 'x < 0 ? slope * x : x, slope broadcast to x (unidirectional)',
+  types: { T: [...FLOATS, 'int32', 'int64', 'uint32', 'uint64'] },
+  inputs: [{ name: 'X', type: 'T' }, { name: 'slope', type: 'T' }],
+  outputs: [{ name: 'Y', type: 'T' }],
+  attrs: {},
+  onnx: { since: 7 },
+  infer: (ctx) => {
+    checkType(ctx, 0, [...FLOATS, 'int32', 'int64', 'uint32', 'uint64']);
+    sameDtypes(ctx);
+    const [o] = broadcastInfer(ctx);
+    const x = ctx.type(0);
+    if (o.shape && x.shape && (o.shape.length !== x.shape.length ||
+      o.shape.some((d, i) => typeof d === 'number' && typeof x.shape![i] === 'number' && d !== x.shape![i]))) {
+      throw diag.shapeMismatch('PRelu', `slope [${ctx.type(1).shape?.join(', ')}] is not broadcastable to X [${x.shape.join(', ')}]`, nodeLocation(ctx.node));
+    }
+    return [{ dtype: x.dtype, shape: x.shape?.slice() }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0), s = ctx.input(1);
+    if (x.dtype !== s.dtype) throw diag.typeMismatch('PRelu input slope', x.dtype, s.dtype);
+    const out = broadcastOut('PRelu', [x.shape, s.shape]);
+    if (out.length !== x.rank || out.some((d, i) => d !== x.shape[i])) {
+      throw diag.shapeMismatch('PRelu', `slope [${s.shape.join(', ')}] is not broadcastable to X [${x.shape.join(', ')}]`);
+    }
+    const mul = x.dtype === 'int32' ? Math.imul : (a: number, b: number) => a * b;
+    return [mapN('PRelu', [x, s], x.dtype, (a: number, b: number) => (a < 0 ? mul(a, b) : a))];
+  },
+  flops: (_ctx, outs) => 2 * numel(outs[0].shape),
+});
+
+// ---- binary --------------------------------------------------------------------------------------
+
+interface BinaryOpts {
+  since?: number;
+  /** opset < 7 form with broadcast/axis attributes */
+  legacy?: boolean;
+  /** allowed dtypes of B when it may differ from A (Pow) */
+  bTypes?: readonly DType[];
+  /** fixed output dtype (comparisons) */
+  out?: DType;
+  attrs?: Attrs;
+  check?: (ctx: InferCtx) => void;
+}
+
+/** A broadcasting binary op; `make` builds the kernel for the input dtype(s) and attributes. */
+function binary(name: string, summary: string, types: readonly DType[],
+  make: (ctx: EvalCtx, a: DType, b: DType) => Kernel, opts: BinaryOpts = {}): OpDef {
+  const mixed = opts.bTypes !== undefined;
+  return defineOp({
+    name, category: 'elementwise', summary,
+    types: { T: types, ...(mixed ? { T1: opts.bTypes! } : {}), ...(opts.out ? { T2: [opts.out] } : {}) },
+    inputs: [{ name: 'A', type: 'T' }, { name: 'B', type: mixed ? 'T1' : 'T' }],
+    outputs: [{ name: 'C', type: opts.out ? 'T2' : 'T' }],
+    attrs: opts.attrs ?? {},
+    onnx: { since: opts.since ?? 7, fromOnnx: opts.legacy ? legacyBroadcast : dropConsumed },
+    infer: (ctx) => {
+      checkType(ctx, 0, types);
+      if (mixed) checkType(ctx, 1, opts.bTypes!);
+      else sameDtypes(ctx);
+      opts.check?.(ctx);
+      return broadcastInfer(ctx, opts.out);
     },
     eval: (ctx) => {
       const a = ctx.input(0), b = ctx.input(1);
-      if (a.dtype !== b.dtype) throw diag.typeMismatch(`${name} input B`, a.dtype, b.dtype);
-      const g = opts.intF && isInt(a.dtype) ? opts.intF : f;
-      return [broadcastMap([a, b], opts.outDtype ?? a.dtype, g)];
+      if (!types.includes(a.dtype)) throw diag.unsupportedDtype(`${name} input A`, a.dtype);
+      if (!mixed && a.dtype !== b.dtype) throw diag.typeMismatch(`${name} input B`, a.dtype, b.dtype);
+      if (mixed && !opts.bTypes!.includes(b.dtype)) throw diag.unsupportedDtype(`${name} input B`, b.dtype);
+      return [mapN(name, [a, b], opts.out ?? a.dtype, make(ctx, a.dtype, b.dtype))];
     },
     flops: (_ctx, outs) => numel(outs[0].shape),
   });
 }
 
-// ---- unary math ---------------------------------------------------------------------------------
-unary('Abs', 'absolute value |x|', NUMERIC, (x) => Math.abs(x), { since: 6 });
-unary('Neg', 'negation -x', NUMERIC, (x) => -x, { since: 6 });
-unary('Relu', 'max(x, 0)', NUMERIC, (x) => (x > 0 ? x : 0), { since: 6 });
+const k = (f: Kernel) => () => f;
 
-// ---- binary arithmetic --------------------------------------------------------------------------
-binary('Add', 'a + b with numpy broadcasting', NUMERIC, (a, b) => a + b);
-binary('Sub', 'a - b with numpy broadcasting', NUMERIC, (a, b) => a - b);
-binary('Mul', 'a * b with numpy broadcasting', NUMERIC, (a, b) => a * b);
-binary('Div', 'a / b (integer division truncates toward zero)', NUMERIC, (a, b) => a / b,
-  { intF: (a, b) => (b === 0 ? 0 : Math.trunc(a / b)) });
+function intDivByZero(op: string): never {
+  throw diag.runtime(op, 'integer division by zero');
+}
 
-void Tensor; void isFloat; void ALL; void FLOATS;
+binary('Add', 'a + b with numpy broadcasting', NUMERIC, k((a: number, b: number) => a + b), { since: 1, legacy: true });
+binary('Sub', 'a - b with numpy broadcasting', NUMERIC, k((a: number, b: number) => a - b), { since: 1, legacy: true });
+binary('Mul', 'a * b with numpy broadcasting (integers wrap)', NUMERIC, (_ctx, d) => {
+  if (d === 'int32') return Math.imul;
+  if (d === 'uint32') return (a: number, b: number) => Math.imul(a, b) >>> 0;
+  return (a: number, b: number) => a * b;
+}, { since: 1, legacy: true });
+binary('Div', 'a / b (integer division truncates toward zero)', NUMERIC, (_ctx, d) => {
+  if (isInt(d)) return (a: number, b: number) => (b === 0 ? intDivByZero('Div') : Math.trunc(a / b));
+  return (a: number, b: number) => a / b;
+}, { since: 1, legacy: true });
+
+binary('Mod', 'remainder; fmod=0: sign of the divisor (integers only), fmod=1: sign of the dividend (C fmod)', NUMERIC, (ctx, d) => {
+  const fmod = ctx.attrs.int('fmod') !== 0;
+  if (isFloat(d)) {
+    if (!fmod) throw diag.verify('Mod', `fmod must be 1 for floating-point inputs (${d})`);
+    return (a: number, b: number) => a % b;
+  }
+  if (fmod) return (a: number, b: number) => (b === 0 ? intDivByZero('Mod') : a % b);
+  return (a: number, b: number) => {
+    if (b === 0) intDivByZero('Mod');
+    const r = a % b;
+    return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
+  };
+}, {
+  since: 10, attrs: { fmod: { type: 'int', default: 0 } },
+  check: (ctx) => {
+    if (isFloat(ctx.type(0).dtype) && ctx.attrs.int('fmod') === 0) {
+      throw diag.verify('Mod', `fmod must be 1 for floating-point inputs (${ctx.type(0).dtype})`, nodeLocation(ctx.node));
+    }
+  },
+});
+
+/** Integer power by squaring with C wrap-around; `d` the base dtype. */
+function intPow(base: number, e: number, d: DType): number {
+  if (e < 0) {
+    if (base === 1) return 1;
+    if (base === -1) return e % 2 === 0 ? 1 : -1;
+    throw diag.unsupportedFeature(`Pow: integer ${base} to the negative power ${e}`);
+  }
+  if (is64(d)) {
+    const r = BigInt(base) ** BigInt(e);
+    const w = d === 'int64' ? BigInt.asIntN(64, r) : BigInt.asUintN(64, r);
+    return Number(w) as number; // storer rejects |w| > 2^53
+  }
+  let r = 1, b = base, n = e;
+  while (n > 0) {
+    if (n & 1) r = Math.imul(r, b);
+    b = Math.imul(b, b);
+    n = Math.floor(n / 2);
+  }
+  return r; // 32-bit wrapped; the store wraps narrower types further
+}
+
+binary('Pow', 'a ^ b (result has the base type; exponent may have another numeric type)',
+  [...FLOATS, 'int32', 'int64'], (_ctx, da, db) => {
+    if (isFloat(da)) return (a: number, b: number) => Math.pow(a, b);
+    if (isInt(db)) return (a: number, b: number) => intPow(a, b, da);
+    return (a: number, b: number) => {
+      // integer base, float exponent: computed in double, truncated toward zero (C cast)
+      const r = Math.pow(a, b);
+      if (!Number.isFinite(r)) throw diag.unsupportedFeature(`Pow: ${a} ^ ${b} is not representable in ${da}`);
+      const t = Math.trunc(r);
+      const [lo, hi] = intRange(da);
+      if (t < lo || t >= hi) throw diag.unsupportedFeature(`Pow: ${a} ^ ${b} overflows ${da}`);
+      return t;
+    };
+  }, { since: 1, legacy: true, bTypes: NUMERIC });
+
+binary('BitShift', 'a << b or a >> b (direction LEFT|RIGHT) on unsigned integers', UINTS, (ctx, d) => {
+  const dir = ctx.attrs.str('direction');
+  if (dir !== 'LEFT' && dir !== 'RIGHT') throw diag.unsupportedAttr({ op: 'BitShift' }, 'direction', dir);
+  const left = dir === 'LEFT';
+  const bits = d === 'uint8' ? 8 : d === 'uint16' ? 16 : d === 'uint32' ? 32 : 64;
+  if (bits === 64) {
+    return (a: number, b: number) => {
+      if (b >= 64) return 0;
+      return left ? Number(BigInt.asUintN(64, BigInt(a) << BigInt(b))) : Math.floor(a / 2 ** b);
+    };
+  }
+  return (a: number, b: number) => {
+    if (b >= bits) return 0;
+    return left ? (a * 2 ** b) % 2 ** bits : Math.floor(a / 2 ** b);
+  };
+}, {
+  since: 11, attrs: { direction: { type: 'string', required: true } },
+  check: (ctx) => {
+    const d = ctx.attrs.str('direction');
+    if (d !== 'LEFT' && d !== 'RIGHT') throw diag.verify('BitShift', `direction must be LEFT or RIGHT, got '${d}'`, nodeLocation(ctx.node));
+  },
+});
+
+/** Bitwise binary op on any integer type (64-bit via BigInt). */
+function bitwise(name: string, sym: string, f32: (a: number, b: number) => number, fbig: (a: bigint, b: bigint) => bigint): void {
+  binary(name, `bitwise a ${sym} b`, INTS, (_ctx, d) => {
+    if (d === 'int64') return (a: number, b: number) => Number(BigInt.asIntN(64, fbig(BigInt(a), BigInt(b))));
+    if (d === 'uint64') return (a: number, b: number) => Number(BigInt.asUintN(64, fbig(BigInt(a), BigInt(b))));
+    if (d === 'uint32') return (a: number, b: number) => f32(a, b) >>> 0;
+    return f32;
+  }, { since: 18 });
+}
+bitwise('BitwiseAnd', '&', (a, b) => a & b, (a, b) => a & b);
+bitwise('BitwiseOr', '|', (a, b) => a | b, (a, b) => a | b);
+bitwise('BitwiseXor', '^', (a, b) => a ^ b, (a, b) => a ^ b);
+
+// comparisons (bool output)
+const cmp = (f: (a: any, b: any) => boolean) => k((a: any, b: any) => (f(a, b) ? 1 : 0));
+binary('Equal', 'a == b (bool)', ALL, cmp((a, b) => a === b), { since: 1, legacy: true, out: 'bool' });
+binary('Less', 'a < b (bool)', NUMERIC, cmp((a, b) => a < b), { since: 1, legacy: true, out: 'bool' });
+binary('Greater', 'a > b (bool)', NUMERIC, cmp((a, b) => a > b), { since: 1, legacy: true, out: 'bool' });
+binary('LessOrEqual', 'a <= b (bool)', NUMERIC, cmp((a, b) => a <= b), { since: 12, out: 'bool' });
+binary('GreaterOrEqual', 'a >= b (bool)', NUMERIC, cmp((a, b) => a >= b), { since: 12, out: 'bool' });
+
+// logic
+binary('And', 'logical and', BOOL, cmp((a, b) => !!a && !!b), { since: 1, legacy: true });
+binary('Or', 'logical or', BOOL, cmp((a, b) => !!a || !!b), { since: 1, legacy: true });
+binary('Xor', 'logical xor', BOOL, cmp((a, b) => !!a !== !!b), { since: 1, legacy: true });
+
+// ---- variadic ------------------------------------------------------------------------------------
+
+/** 1..N inputs with numpy broadcasting; `f` folds the elements of one output position. */
+function variadic(name: string, summary: string, types: readonly DType[], f: (v: number[]) => number): OpDef {
+  return defineOp({
+    name, category: 'elementwise', summary,
+    types: { T: types },
+    inputs: [{ name: 'data_0', type: 'T', variadic: true }],
+    outputs: [{ name: 'result', type: 'T' }],
+    attrs: {},
+    onnx: { since: 1, fromOnnx: dropConsumed },
+    infer: (ctx) => {
+      if (ctx.inputTypes.length === 0) throw diag.verify(name, 'expects at least 1 input', nodeLocation(ctx.node));
+      checkType(ctx, 0, types);
+      sameDtypes(ctx);
+      return broadcastInfer(ctx);
+    },
+    eval: (ctx) => {
+      const xs = ctx.inputs.map((_, i) => ctx.input(i));
+      if (xs.length === 0) throw diag.verify(name, 'expects at least 1 input');
+      const d = xs[0].dtype;
+      if (!types.includes(d)) throw diag.unsupportedDtype(`${name} input 0`, d);
+      xs.forEach((x, i) => { if (x.dtype !== d) throw diag.typeMismatch(`${name} input ${i}`, d, x.dtype); });
+      return [mapN(name, xs, d, (...v: number[]) => f(v))];
+    },
+    flops: (ctx, outs) => Math.max(0, ctx.inputTypes.length - 1) * numel(outs[0].shape),
+  });
+}
+const nanOr = (v: number[], pick: (a: number, b: number) => boolean) => {
+  let r = v[0];
+  for (let i = 1; i < v.length; i++) {
+    const x = v[i];
+    if (Number.isNaN(x) || Number.isNaN(r)) return NaN;
+    if (pick(x, r)) r = x;
+  }
+  return r;
+};
+variadic('Sum', 'elementwise sum of all inputs', NUMERIC, (v) => v.reduce((a, b) => a + b, 0));
+variadic('Mean', 'elementwise mean of all inputs', FLOATS, (v) => v.reduce((a, b) => a + b, 0) / v.length);
+variadic('Max', 'elementwise maximum of all inputs (NaN propagates)', NUMERIC, (v) => nanOr(v, (x, r) => x > r));
+variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, (v) => nanOr(v, (x, r) => x < r));
+
+// ---- Where / Clip ----------------------------------------------------------------------------------
+
+defineOp({
+  name: 'Where', category: 'elementwise', summary: 'condition ? X : Y with numpy broadcasting of all three',
+  types: { B: ['bool'], T: ALL },
+  inputs: [{ name: 'condition', type: 'B' }, { name: 'X', type: 'T' }, { name: 'Y', type: 'T' }],
+  outputs: [{ name: 'output', type: 'T' }],
+  attrs: {},
+  onnx: { since: 9 },
+  infer: (ctx) => {
+    const c = ctx.type(0);
+    if (c.dtype !== 'bool') throw diag.typeMismatch('Where condition', 'bool', c.dtype, nodeLocation(ctx.node));
+    sameDtypes(ctx, [1, 2]);
+    return broadcastInfer(ctx, ctx.type(1).dtype);
+  },
+  eval: (ctx) => {
+    const c = ctx.input(0), x = ctx.input(1), y = ctx.input(2);
+    if (c.dtype !== 'bool') throw diag.typeMismatch('Where condition', 'bool', c.dtype);
+    if (x.dtype !== y.dtype) throw diag.typeMismatch('Where input Y', x.dtype, y.dtype);
+    return [mapN('Where', [c, x, y], x.dtype, (cv: number, a: number | string, b: number | string) => (cv ? a : b))];
+  },
+});
+
+/** Opset < 11 Clip: min/max attributes become scalar constant inputs of X's type. */
+function clipFromOnnx(v: OnnxImportView): void {
+  dropConsumed(v);
+  if (v.opset >= 11) return;
+  const x = v.inputs[0];
+  const d = x?.dtype ?? 'float32';
+  const lo = attrValue(v.attrs.min) as number | undefined, hi = attrValue(v.attrs.max) as number | undefined;
+  delete v.attrs.min;
+  delete v.attrs.max;
+  v.inputs = [x ?? null,
+    lo === undefined ? null : v.constInput(Tensor.scalarOf(d, lo)),
+    hi === undefined ? null : v.constInput(Tensor.scalarOf(d, hi))];
+}
+
+defineOp({
+  name: 'Clip', category: 'elementwise', summary: 'min(max(x, min), max); omitted bounds are unbounded',
+  types: { T: NUMERIC },
+  inputs: [{ name: 'input', type: 'T' }, { name: 'min', type: 'T', optional: true }, { name: 'max', type: 'T', optional: true }],
+  outputs: [{ name: 'output', type: 'T' }],
+  attrs: {},
+  onnx: { since: 1, fromOnnx: clipFromOnnx },
+  infer: (ctx) => {
+    checkType(ctx, 0, NUMERIC);
+    sameDtypes(ctx);
+    for (const i of [1, 2]) {
+      const t = ctx.inputTypes[i];
+      if (t?.shape && t.shape.some((d) => typeof d === 'number' && d !== 1)) {
+        throw diag.verify('Clip', `${i === 1 ? 'min' : 'max'} must be a scalar, got [${t.shape.join(', ')}]`, nodeLocation(ctx.node));
+      }
+    }
+    return sameAsInput(ctx);
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    if (!NUMERIC.includes(x.dtype)) throw diag.unsupportedDtype('Clip input', x.dtype);
+    const bound = (i: number, dflt: number) => {
+      const t = ctx.optInput(i);
+      if (!t) return dflt;
+      if (t.dtype !== x.dtype) throw diag.typeMismatch(`Clip input ${i}`, x.dtype, t.dtype);
+      if (t.size !== 1) throw diag.verify('Clip', `${i === 1 ? 'min' : 'max'} must be a scalar, got [${t.shape.join(', ')}]`);
+      return t.num[0];
+    };
+    const lo = bound(1, -Infinity), hi = bound(2, Infinity);
+    return [mapN('Clip', [x], x.dtype, (v: number) => (Number.isNaN(v) ? v : Math.min(Math.max(v, lo), hi)))];
+  },
+  flops: (_ctx, outs) => 2 * numel(outs[0].shape),
+});
+
+// ---- Cast / CastLike -------------------------------------------------------------------------------
+
+const ONNX_TYPE_NAMES: Record<string, number> = {
+  FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
+  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, BFLOAT16: 16,
+};
+
+function castTarget(code: number, op: string, loc?: ReturnType<typeof nodeLocation>): DType {
+  const d = dtypeFromOnnx(code);
+  if (!d) throw diag.unsupportedDtype(`${op} 'to'`, UNSUPPORTED_ONNX_DTYPES[code] ?? `code ${code}`, loc);
+  return d;
+}
+
+/** Numeric element cast with C semantics; reports the implementation-defined cases. */
+function castKernel(from: DType, to: DType, op: string): (v: any) => number | string {
+  if (to === 'string') {
+    if (isFloat(from)) return (v: number) => formatFloat(v, from);
+    if (isInt(from)) return (v: number) => String(v);
+    throw diag.unsupportedFeature(`${op} from ${from} to string`);
+  }
+  const store = storer(to, op);
+  if (from === 'string') {
+    if (to === 'bool') throw diag.unsupportedFeature(`${op} from string to bool`);
+    return (s: string) => {
+      const v = parseNumber(s, to, op);
+      return store(v);
+    };
+  }
+  if (to === 'bool') return (v: number) => (v !== 0 ? 1 : 0); // NaN -> true, as C and numpy
+  if (isFloat(to)) return store;
+  const [lo, hi] = intRange(to);
+  if (isFloat(from)) {
+    return (v: number) => {
+      const t = Math.trunc(v);
+      if (!(t >= lo && t < hi)) throw diag.unsupportedFeature(`${op}: ${from} value ${v} is out of range for ${to}`);
+      return store(t);
+    };
+  }
+  // integer/bool -> integer: two's complement wrap (exact for the 2^53 storage range)
+  if (to === 'uint64') {
+    return (v: number) => {
+      if (v < 0) throw diag.unsupportedFeature(`${op}: negative ${from} value ${v} to uint64`);
+      return v;
+    };
+  }
+  if (to === 'int64') return (v: number) => v;
+  return (v: number) => v; // stores into int8..uint32 wrap modulo 2^bits
+}
+
+function castTensor(x: Tensor, to: DType, op: string): Tensor {
+  if (x.dtype === to) return new Tensor(to, x.shape, Array.isArray(x.data) ? x.data.slice() : x.num.slice());
+  return mapN(op, [x], to, castKernel(x.dtype, to, op), x.shape);
+}
+
+/** Opset 1-5 Cast gave `to` as a type name string. */
+function castFromOnnx(v: OnnxImportView): void {
+  const to = v.attrs.to;
+  if (to?.type === 'string') {
+    const code = ONNX_TYPE_NAMES[to.value.toUpperCase()];
+    if (code === undefined) throw diag.unsupportedAttr({ op: 'Cast', opset: v.opset }, 'to', to.value, v.loc);
+    v.attrs.to = { type: 'int', value: code };
+  }
+}
+
+defineOp({
+  name: 'Cast', category: 'elementwise',
+  summary: "convert to the element type 'to' (float->int truncates; NaN->bool is true; numbers <-> strings numpy-style)",
+  types: { T1: ALL, T2: ALL },
+  inputs: [{ name: 'input', type: 'T1' }],
+  outputs: [{ name: 'output', type: 'T2' }],
+  attrs: { to: { type: 'int', required: true }, saturate: { type: 'int', default: 1, doc: 'float8 only; ignored' } },
+  onnx: { since: 1, fromOnnx: castFromOnnx },
+  infer: (ctx) => {
+    const to = castTarget(ctx.attrs.int('to'), 'Cast', nodeLocation(ctx.node));
+    const t = ctx.type(0);
+    if (t.dtype === 'bool' && to === 'string') throw diag.unsupportedFeature('Cast from bool to string', nodeLocation(ctx.node));
+    if (t.dtype === 'string' && to === 'bool') throw diag.unsupportedFeature('Cast from string to bool', nodeLocation(ctx.node));
+    return [{ dtype: to, shape: t.shape?.slice() }];
+  },
+  eval: (ctx) => [castTensor(ctx.input(0), castTarget(ctx.attrs.int('to'), 'Cast'), 'Cast')],
+});
+
+defineOp({
+  name: 'CastLike', category: 'elementwise', summary: "Cast to target_type's element type",
+  types: { T1: ALL, T2: ALL },
+  inputs: [{ name: 'input', type: 'T1' }, { name: 'target_type', type: 'T2' }],
+  outputs: [{ name: 'output', type: 'T2' }],
+  attrs: { saturate: { type: 'int', default: 1, doc: 'float8 only; ignored' } },
+  onnx: { since: 15 },
+  infer: (ctx): OutType[] => {
+    const t = ctx.type(0), to = ctx.type(1).dtype;
+    if (t.dtype === 'bool' && to === 'string') throw diag.unsupportedFeature('CastLike from bool to string', nodeLocation(ctx.node));
+    if (t.dtype === 'string' && to === 'bool') throw diag.unsupportedFeature('CastLike from string to bool', nodeLocation(ctx.node));
+    return [{ dtype: to, shape: t.shape?.slice() }];
+  },
+  eval: (ctx) => [castTensor(ctx.input(0), ctx.input(1).dtype, 'CastLike')],
+});

@@ -9,7 +9,9 @@ import { defineOp } from '../registry.ts';
 import type { InferCtx } from '../types.ts';
 import { dimProduct, product } from '../lib/util.ts';
 import { FLOATS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
-import { gemmBT, gemmF64, gemmI32, isWrap32, matmulArrays, matmulShape, transpose2d, type Arr } from '../lib/linalg.ts';
+import {
+  gemmBT, gemmF64, gemmI32, isWrap32, matmulArrays, matmulShape, qRange, rint, transpose2d, type Arr,
+} from '../lib/linalg.ts';
 
 const MM_TYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint32', 'uint64'];
 const Q8: readonly DType[] = ['uint8', 'int8'];
@@ -39,25 +41,6 @@ function rounder(d: DType): (v: number) => number {
   if (d === 'float16') return roundF16;
   if (d === 'bfloat16') return roundBf16;
   return (v) => v;
-}
-
-/** round half to even (numpy.rint). */
-export function rint(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** Quantized integer range of a dtype. */
-export function qRange(d: DType): [number, number] {
-  switch (d) {
-    case 'uint8': return [0, 255];
-    case 'int8': return [-128, 127];
-    case 'uint16': return [0, 65535];
-    case 'int16': return [-32768, 32767];
-    case 'int32': return [-2147483648, 2147483647];
-    case 'uint32': return [0, 4294967295];
-    default: throw diag.unsupportedDtype('quantized output', d);
-  }
 }
 
 // ---- MatMul ------------------------------------------------------------------------------------
@@ -156,7 +139,7 @@ defineOp({
     const ab: Arr = wrap ? new Int32Array(M * N) : new Float64Array(M * N);
     if (transB) gemmBT(a, B.num, ab, M, K, N, wrap);
     else if (wrap) gemmI32(a, 0, B.num, 0, ab, 0, M, K, N, new Int32Array(N));
-    else gemmF64(a, 0, B.num, 0, ab, 0, M, K, N, new Float64Array(N));
+    else gemmF64(a, 0, B.num, 0, ab, 0, M, K, N, new Float64Array(4 * N));
     const out = new Tensor(dtype, [M, N]);
     const y = out.num;
     let cs = [0, 0];

@@ -1,3 +1,1329 @@
-/** shape ops. */
+/**
+ * Shape and data-movement ops: Identity, Constant, Reshape, Transpose, Squeeze/Unsqueeze, Flatten, Concat,
+ * Split, Slice, Gather*, Scatter*, Expand, Tile, Pad, Shape, Size, ConstantOfShape, Range, DepthToSpace,
+ * SpaceToDepth, Compress, EyeLike, OneHot, NonZero, Trilu, ReverseSequence, Resize (and Upsample).
+ */
+import {
+  Tensor, castScalar, diag, dtypeFromOnnx, freshDim, isFloat, nodeLocation, stridesOf,
+  type Attr, type DType, type Dim, type Shape,
+} from '@aic/core';
 import { defineOp } from '../registry.ts';
-void defineOp;
+import type { EvalCtx, InferCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
+import { intList, product } from '../lib/util.ts';
+import { ALL, FLOATS, INTS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
+import {
+  axisMapCopy, copyTensor, dimProd, elems, forEachIndex, reducer, resizeData, transposeTensor, type ResizeParams,
+} from '../lib/shape.ts';
+
+const CAT = 'shape';
+const INDEX: readonly DType[] = ['int32', 'int64'];
+const loc = (ctx: InferCtx | EvalCtx) => nodeLocation(ctx.node);
+const verr = (ctx: InferCtx | EvalCtx, msg: string) => diag.verify(ctx.node.op, msg, loc(ctx));
+
+/** Normalize an axis in [-r, r) (or [-r-1, r] with `extra`) or throw a verify error. */
+function axisOf(ctx: InferCtx | EvalCtx, axis: number, rank: number, extra = 0): number {
+  const a = axis < 0 ? axis + rank + extra : axis;
+  if (a < 0 || a >= rank + extra) throw verr(ctx, `axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+function constInts(ctx: InferCtx, i: number): number[] | undefined {
+  const t = ctx.constValue(i);
+  return t ? intList(t) : undefined;
+}
+function optInts(ctx: EvalCtx, i: number): number[] | undefined {
+  const t = ctx.optInput(i);
+  return t ? intList(t) : undefined;
+}
+const rankOf = (s: Shape) => s?.length;
+const i64 = (values: number[]) => Tensor.fromNumbers('int64', [values.length], values);
+/** Move attribute `name` (ints) to input position k as an int64 constant. */
+function attrToInput(v: OnnxImportView, name: string, k: number, make: (a: Attr) => Tensor = (a) => i64(a.value as number[])): void {
+  const a = v.attrs[name];
+  if (a === undefined) return;
+  while (v.inputs.length < k) v.inputs.push(null);
+  v.inputs[k] = v.constInput(make(a));
+  delete v.attrs[name];
+}
+function checkRank(ctx: InferCtx | EvalCtx, shape: readonly unknown[] | undefined, want: number, what: string): void {
+  if (shape && shape.length !== want) throw verr(ctx, `${what} must have rank ${want}, got ${shape.length}`);
+}
+
+// ---- Identity / Constant ----------------------------------------------------------------------------
+defineOp({
+  name: 'Identity', category: CAT, summary: 'returns its input (tensor, sequence or optional) unchanged',
+  types: { V: ALL },
+  inputs: [{ name: 'input', type: 'V' }], outputs: [{ name: 'output', type: 'V' }], attrs: {},
+  onnx: { since: 1 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    return [{ dtype: t.dtype, shape: t.shape?.slice(), kind: ctx.node.inputs[0]?.kind ?? 'tensor' }];
+  },
+  eval: (ctx) => [ctx.inputs[0] ?? null],
+});
+
+function constantTensor(ctx: InferCtx | EvalCtx): Tensor {
+  const a = ctx.attrs;
+  const set = ['value', 'value_float', 'value_floats', 'value_int', 'value_ints', 'value_string', 'value_strings', 'sparse_value']
+    .filter((n) => a.has(n));
+  if (set.length !== 1) throw verr(ctx, `exactly one value attribute must be set, got ${set.length ? set.join(', ') : 'none'}`);
+  switch (set[0]) {
+    case 'value': return a.tensor('value');
+    case 'value_float': return Tensor.fromNumbers('float32', [], [a.float('value_float')]);
+    case 'value_floats': { const v = a.floats('value_floats'); return Tensor.fromNumbers('float32', [v.length], v); }
+    case 'value_int': return Tensor.fromNumbers('int64', [], [a.int('value_int')]);
+    case 'value_ints': return i64(a.ints('value_ints'));
+    case 'value_string': return new Tensor('string', [], [a.str('value_string')]);
+    case 'value_strings': { const v = a.strs('value_strings'); return new Tensor('string', [v.length], v.slice()); }
+    default: throw diag.unsupportedFeature('Constant with sparse_value', loc(ctx));
+  }
+}
+defineOp({
+  name: 'Constant', category: CAT, summary: 'a constant tensor given by one of its value attributes',
+  inputs: [], outputs: [{ name: 'output' }],
+  attrs: {
+    value: { type: 'tensor' }, value_float: { type: 'float' }, value_floats: { type: 'floats' },
+    value_int: { type: 'int' }, value_ints: { type: 'ints' }, value_string: { type: 'string' },
+    value_strings: { type: 'strings' }, sparse_value: { type: 'tensor' },
+  },
+  onnx: { since: 1 },
+  infer: (ctx) => { const t = constantTensor(ctx); return [{ dtype: t.dtype, shape: t.shape.slice() }]; },
+  eval: (ctx) => [copyTensor(constantTensor(ctx))],
+});
+
+// ---- Reshape / Flatten / Squeeze / Unsqueeze -----------------------------------------------------------
+function reshapeDims(ctx: InferCtx | EvalCtx, inShape: readonly Dim[], spec: readonly number[], allowzero: boolean): Dim[] {
+  const out: Dim[] = [];
+  let neg = -1;
+  spec.forEach((s, i) => {
+    if (s === -1) {
+      if (neg >= 0) throw verr(ctx, 'at most one dimension of the new shape may be -1');
+      neg = i; out.push(-1);
+    } else if (s === 0 && !allowzero) {
+      if (i >= inShape.length) throw verr(ctx, `shape[${i}] = 0 copies a dimension the input (rank ${inShape.length}) does not have`);
+      out.push(inShape[i]!);
+    } else if (s < 0) throw verr(ctx, `invalid shape value ${s}`);
+    else out.push(s);
+  });
+  if (allowzero && neg >= 0 && spec.includes(0)) throw verr(ctx, 'shape may not contain both 0 and -1 when allowzero=1');
+  const total = dimProd(inShape);
+  if (neg >= 0) {
+    const known = dimProd(out.filter((_, i) => i !== neg));
+    if (typeof total === 'number' && typeof known === 'number') {
+      if (known === 0 || total % known !== 0) throw diag.shapeMismatch(ctx.node.op, `cannot reshape [${inShape.join(', ')}] to [${spec.join(', ')}]`, loc(ctx));
+      out[neg] = total / known;
+    } else if (known === total) out[neg] = 1;
+    else out[neg] = freshDim();
+  } else {
+    const p = dimProd(out);
+    if (typeof total === 'number' && typeof p === 'number' && p !== total) {
+      throw diag.shapeMismatch(ctx.node.op, `cannot reshape [${inShape.join(', ')}] (${total} elements) to [${spec.join(', ')}]`, loc(ctx));
+    }
+  }
+  return out;
+}
+defineOp({
+  name: 'Reshape', category: CAT, summary: 'reshape to the shape given as data (0 copies, -1 infers a dimension)',
+  types: { T: ALL },
+  inputs: [{ name: 'data', type: 'T' }, { name: 'shape', shapeData: true }],
+  outputs: [{ name: 'reshaped', type: 'T' }],
+  attrs: { allowzero: { type: 'int', default: 0 } },
+  onnx: {
+    since: 1,
+    fromOnnx: (v) => { attrToInput(v, 'shape', 1); delete v.attrs.consumed_inputs; },
+  },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    requireDtype(ctx, 1, ['int64']);
+    const spec = constInts(ctx, 1);
+    if (spec && t.shape) return [{ dtype: t.dtype, shape: reshapeDims(ctx, t.shape, spec, ctx.attrs.int('allowzero') !== 0) }];
+    const ss = ctx.type(1).shape;
+    if (spec) return [{ dtype: t.dtype, shape: spec.map((s) => (s > 0 || (s === 0 && ctx.attrs.int('allowzero')) ? s : freshDim())) }];
+    return [{ dtype: t.dtype, shape: ss && typeof ss[0] === 'number' ? Array.from({ length: ss[0] }, () => freshDim()) : undefined }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const shape = reshapeDims(ctx, x.shape, intList(ctx.input(1)), ctx.attrs.int('allowzero') !== 0) as number[];
+    return [copyTensor(x, shape)];
+  },
+});
+
+/** Flatten's axis: in [-r, r], negative counts from the end (axis + r). */
+function flattenAxis(ctx: InferCtx | EvalCtx, r: number): number {
+  const axis = ctx.attrs.int('axis');
+  const a = axis < 0 ? axis + r : axis;
+  if (a < 0 || a > r) throw verr(ctx, `axis ${axis} is out of range for rank ${r}`);
+  return a;
+}
+defineOp({
+  name: 'Flatten', category: CAT, summary: 'flatten to 2-D: [prod(d[:axis]), prod(d[axis:])]',
+  types: { T: ALL },
+  inputs: [{ name: 'input', type: 'T' }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: { axis: { type: 'int', default: 1 } },
+  onnx: { since: 1 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    if (!t.shape) return [{ dtype: t.dtype, shape: [freshDim(), freshDim()] }];
+    const a = flattenAxis(ctx, t.shape.length);
+    return [{ dtype: t.dtype, shape: [dimProd(t.shape.slice(0, a)), dimProd(t.shape.slice(a))] }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const a = flattenAxis(ctx, x.rank);
+    return [copyTensor(x, [product(x.shape.slice(0, a)), product(x.shape.slice(a))])];
+  },
+});
+
+function squeezeAxes(ctx: InferCtx | EvalCtx, axes: number[], rank: number): Set<number> {
+  const s = new Set(axes.map((a) => axisOf(ctx, a, rank)));
+  if (s.size !== axes.length) throw verr(ctx, 'axes contains duplicates');
+  return s;
+}
+defineOp({
+  name: 'Squeeze', category: CAT, summary: 'remove size-1 dimensions (the listed axes, or all)',
+  types: { T: ALL },
+  inputs: [{ name: 'data', type: 'T' }, { name: 'axes', optional: true, shapeData: true }],
+  outputs: [{ name: 'squeezed', type: 'T' }], attrs: {},
+  onnx: { since: 1, fromOnnx: (v) => attrToInput(v, 'axes', 1) },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    const hasAxes = ctx.inputTypes[1] !== undefined;
+    const axes = hasAxes ? constInts(ctx, 1) : undefined;
+    if (!t.shape || (hasAxes && !axes)) return [{ dtype: t.dtype, shape: undefined }];
+    const shape = t.shape;
+    if (axes) {
+      const s = squeezeAxes(ctx, axes, shape.length);
+      for (const a of s) if (typeof shape[a] === 'number' && shape[a] !== 1) throw verr(ctx, `cannot squeeze axis ${a} of size ${shape[a]}`);
+      return [{ dtype: t.dtype, shape: shape.filter((_, i) => !s.has(i)) }];
+    }
+    if (shape.some((d) => typeof d !== 'number')) return [{ dtype: t.dtype, shape: undefined }];
+    return [{ dtype: t.dtype, shape: shape.filter((d) => d !== 1) }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const axes = optInts(ctx, 1);
+    let out: number[];
+    if (axes) {
+      const s = squeezeAxes(ctx, axes, x.rank);
+      for (const a of s) if (x.shape[a] !== 1) throw verr(ctx, `cannot squeeze axis ${a} of size ${x.shape[a]}`);
+      out = x.shape.filter((_, i) => !s.has(i));
+    } else out = x.shape.filter((d) => d !== 1);
+    return [copyTensor(x, out)];
+  },
+});
+
+function unsqueezeShape<D extends Dim>(ctx: InferCtx | EvalCtx, shape: readonly D[], axes: number[]): (D | 1)[] {
+  const r = shape.length + axes.length;
+  const s = squeezeAxes(ctx, axes, r);
+  const out: (D | 1)[] = [];
+  let k = 0;
+  for (let i = 0; i < r; i++) out.push(s.has(i) ? 1 : shape[k++]!);
+  return out;
+}
+defineOp({
+  name: 'Unsqueeze', category: CAT, summary: 'insert size-1 dimensions at the listed output axes',
+  types: { T: ALL },
+  inputs: [{ name: 'data', type: 'T' }, { name: 'axes', shapeData: true }],
+  outputs: [{ name: 'expanded', type: 'T' }], attrs: {},
+  onnx: { since: 1, fromOnnx: (v) => attrToInput(v, 'axes', 1) },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    const axes = constInts(ctx, 1);
+    if (!t.shape) return [{ dtype: t.dtype, shape: undefined }];
+    if (!axes) {
+      const as = ctx.type(1).shape;
+      return [{ dtype: t.dtype, shape: as && typeof as[0] === 'number' ? Array.from({ length: t.shape.length + as[0] }, () => freshDim()) : undefined }];
+    }
+    return [{ dtype: t.dtype, shape: unsqueezeShape(ctx, t.shape, axes) }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    return [copyTensor(x, unsqueezeShape(ctx, x.shape, intList(ctx.input(1))))];
+  },
+});
+
+// ---- Transpose -------------------------------------------------------------------------------------
+function permOf(ctx: InferCtx | EvalCtx, rank: number): number[] {
+  if (!ctx.attrs.has('perm')) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
+  const p = ctx.attrs.ints('perm').map((a) => axisOf(ctx, a, rank));
+  if (p.length !== rank || new Set(p).size !== rank) throw verr(ctx, `perm [${ctx.attrs.ints('perm').join(', ')}] is not a permutation of rank ${rank}`);
+  return p;
+}
+defineOp({
+  name: 'Transpose', category: CAT, summary: 'permute dimensions (default: reverse them)',
+  types: { T: ALL },
+  inputs: [{ name: 'data', type: 'T' }], outputs: [{ name: 'transposed', type: 'T' }],
+  attrs: { perm: { type: 'ints' } },
+  onnx: { since: 1 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    if (!t.shape) return [{ dtype: t.dtype, shape: ctx.attrs.has('perm') ? ctx.attrs.ints('perm').map(() => freshDim()) : undefined }];
+    return [{ dtype: t.dtype, shape: permOf(ctx, t.shape.length).map((p) => t.shape![p]!) }];
+  },
+  eval: (ctx) => { const x = ctx.input(0); return [transposeTensor(x, permOf(ctx, x.rank))]; },
+});
+
+// ---- Concat / Split ------------------------------------------------------------------------------------
+defineOp({
+  name: 'Concat', category: CAT, summary: 'concatenate tensors along an axis',
+  types: { T: ALL },
+  inputs: [{ name: 'inputs', type: 'T', variadic: true }], outputs: [{ name: 'concat_result', type: 'T' }],
+  attrs: { axis: { type: 'int', required: true } },
+  onnx: { since: 1, fromOnnx: (v) => { if (v.opset < 4 && !v.attrs.axis) v.attrs.axis = { type: 'int', value: 1 }; } },
+  infer: (ctx) => {
+    if (ctx.inputTypes.length === 0) throw verr(ctx, 'needs at least one input');
+    sameDtypes(ctx);
+    const ts = ctx.inputTypes.map((_, i) => ctx.type(i));
+    const known = ts.find((t) => t.shape);
+    if (!known) return [{ dtype: ts[0]!.dtype, shape: undefined }];
+    const r = known.shape!.length;
+    const a = axisOf(ctx, ctx.attrs.int('axis'), r);
+    const out: Dim[] = known.shape!.slice();
+    let sum: Dim = 0;
+    for (const t of ts) {
+      if (!t.shape) { sum = freshDim(); continue; }
+      if (t.shape.length !== r) throw diag.shapeMismatch('Concat', `inputs have ranks ${r} and ${t.shape.length}`, loc(ctx));
+      t.shape.forEach((d, i) => {
+        if (i === a) return;
+        if (typeof d === 'number' && typeof out[i] === 'number' && d !== out[i]) {
+          throw diag.shapeMismatch('Concat', `dimension ${i} differs: ${out[i]} vs ${d}`, loc(ctx));
+        }
+        if (typeof out[i] !== 'number') out[i] = d;
+      });
+      const d = t.shape[a]!;
+      sum = typeof sum === 'number' && typeof d === 'number' ? sum + d : freshDim();
+    }
+    out[a] = sum;
+    return [{ dtype: ts[0]!.dtype, shape: out }];
+  },
+  eval: (ctx) => {
+    const xs = ctx.inputs.map((_, i) => ctx.input(i));
+    const r = xs[0]!.rank;
+    const a = axisOf(ctx, ctx.attrs.int('axis'), r);
+    for (const x of xs) {
+      if (x.rank !== r || x.shape.some((d, i) => i !== a && d !== xs[0]!.shape[i])) {
+        throw diag.shapeMismatch('Concat', `cannot concatenate [${xs[0]!.shape.join(', ')}] and [${x.shape.join(', ')}] on axis ${a}`, loc(ctx));
+      }
+      if (x.dtype !== xs[0]!.dtype) throw diag.typeMismatch('Concat input', xs[0]!.dtype, x.dtype, loc(ctx));
+    }
+    const outShape = xs[0]!.shape.slice();
+    outShape[a] = xs.reduce((s, x) => s + x.shape[a]!, 0);
+    const out = new Tensor(xs[0]!.dtype, outShape);
+    const od = elems(out);
+    const outer = product(outShape.slice(0, a)), inner = product(outShape.slice(a + 1));
+    let pos = 0;
+    for (let o = 0; o < outer; o++) {
+      for (const x of xs) {
+        const chunk = x.shape[a]! * inner, sd = elems(x);
+        for (let i = 0; i < chunk; i++) od[pos++] = sd[o * chunk + i]!;
+      }
+    }
+    return [out];
+  },
+});
+
+function splitSizes(ctx: InferCtx | EvalCtx, dim: number | undefined, split: number[] | undefined): number[] | undefined {
+  const n = ctx.outputCount;
+  if (split) {
+    if (split.length !== n) throw verr(ctx, `split has ${split.length} entries but the node has ${n} outputs`);
+    if (split.some((s) => s < 0)) throw verr(ctx, 'split entries must be >= 0');
+    if (dim !== undefined && split.reduce((a, b) => a + b, 0) !== dim) {
+      throw diag.shapeMismatch(ctx.node.op, `split [${split.join(', ')}] does not sum to the axis length ${dim}`, loc(ctx));
+    }
+    return split;
+  }
+  if (dim === undefined) return undefined;
+  if (ctx.attrs.has('num_outputs')) {
+    const k = ctx.attrs.int('num_outputs');
+    if (k < 1 || k !== n) throw verr(ctx, `num_outputs=${k} but the node has ${n} outputs`);
+    const c = Math.ceil(dim / k);
+    const res = Array.from({ length: k }, (_, i) => Math.max(0, Math.min(c, dim - i * c)));
+    if (res[k - 1] === 0 && dim > 0 && c * (k - 1) >= dim) throw verr(ctx, `cannot split ${dim} into ${k} chunks of ${c}`);
+    return res;
+  }
+  if (dim % n !== 0) throw diag.shapeMismatch(ctx.node.op, `axis length ${dim} does not split evenly into ${n} outputs`, loc(ctx));
+  return new Array<number>(n).fill(dim / n);
+}
+defineOp({
+  name: 'Split', category: CAT, summary: 'split into parts along an axis (sizes given, num_outputs or equal parts)',
+  types: { T: ALL },
+  inputs: [{ name: 'input', type: 'T' }, { name: 'split', optional: true, shapeData: true }],
+  outputs: [{ name: 'outputs', type: 'T', variadic: true }],
+  attrs: { axis: { type: 'int', default: 0 }, num_outputs: { type: 'int' } },
+  onnx: { since: 2, fromOnnx: (v) => attrToInput(v, 'split', 1) },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    const n = ctx.outputCount;
+    if (!t.shape) return Array.from({ length: n }, () => ({ dtype: t.dtype, shape: undefined }));
+    const a = axisOf(ctx, ctx.attrs.int('axis'), t.shape.length);
+    const d = t.shape[a];
+    const hasSplit = ctx.inputTypes[1] !== undefined;
+    const split = hasSplit ? constInts(ctx, 1) : undefined;
+    const sizes = hasSplit && !split ? undefined : splitSizes(ctx, typeof d === 'number' ? d : undefined, split);
+    return Array.from({ length: n }, (_, i) => {
+      const s = t.shape!.slice();
+      s[a] = sizes ? sizes[i]! : freshDim();
+      return { dtype: t.dtype, shape: s };
+    });
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const a = axisOf(ctx, ctx.attrs.int('axis'), x.rank);
+    const sizes = splitSizes(ctx, x.shape[a]!, optInts(ctx, 1))!;
+    let start = 0;
+    return sizes.map((sz) => {
+      const maps = x.shape.map((d, k) => (k === a ? Int32Array.from({ length: sz }, (_, i) => start + i) : Int32Array.from({ length: d }, (_, i) => i)));
+      const shape = x.shape.slice(); shape[a] = sz;
+      start += sz;
+      return axisMapCopy(x, shape, maps);
+    });
+  },
+});
+
+// ---- Slice -------------------------------------------------------------------------------------------
+interface SliceAxis { start: number; step: number; count: number }
+/** Resolve one axis of a Slice against a static dim (clamping as the spec says). */
+function sliceAxis(dim: number, start: number, end: number, step: number): SliceAxis {
+  if (start < 0) start += dim;
+  if (end < 0) end += dim;
+  if (step > 0) {
+    start = Math.min(Math.max(start, 0), dim);
+    end = Math.min(Math.max(end, 0), dim);
+    return { start, step, count: Math.max(0, Math.ceil((end - start) / step)) };
+  }
+  start = Math.min(Math.max(start, 0), dim - 1);
+  end = Math.min(Math.max(end, -1), dim - 1);
+  return { start, step, count: Math.max(0, Math.ceil((end - start) / step)) };
+}
+function sliceArgs(ctx: InferCtx | EvalCtx, rank: number, starts: number[], ends: number[], axes: number[] | undefined,
+  steps: number[] | undefined): { axes: number[]; starts: number[]; ends: number[]; steps: number[] } {
+  if (ends.length !== starts.length) throw verr(ctx, 'starts and ends must have the same length');
+  const ax = axes ?? starts.map((_, i) => i);
+  const st = steps ?? starts.map(() => 1);
+  if (ax.length !== starts.length || st.length !== starts.length) throw verr(ctx, 'starts, ends, axes and steps must have the same length');
+  const na = ax.map((a) => axisOf(ctx, a, rank));
+  if (new Set(na).size !== na.length) throw verr(ctx, 'axes contains duplicates');
+  if (st.some((s) => s === 0)) throw verr(ctx, 'steps must not be 0');
+  return { axes: na, starts, ends, steps: st };
+}
+defineOp({
+  name: 'Slice', category: CAT, summary: 'strided slice along the given axes (negative steps, clamped bounds)',
+  types: { T: ALL, Tind: INDEX },
+  inputs: [
+    { name: 'data', type: 'T' }, { name: 'starts', type: 'Tind', shapeData: true }, { name: 'ends', type: 'Tind', shapeData: true },
+    { name: 'axes', type: 'Tind', optional: true, shapeData: true }, { name: 'steps', type: 'Tind', optional: true, shapeData: true },
+  ],
+  outputs: [{ name: 'output', type: 'T' }], attrs: {},
+  onnx: {
+    since: 1,
+    fromOnnx: (v) => {
+      if (v.opset >= 10) return;
+      if (!v.attrs.starts || !v.attrs.ends) return;
+      const axes = v.attrs.axes;
+      attrToInput(v, 'starts', 1); attrToInput(v, 'ends', 2);
+      if (axes) attrToInput(v, 'axes', 3);
+    },
+  },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    if (!t.shape) return [{ dtype: t.dtype, shape: undefined }];
+    const starts = constInts(ctx, 1), ends = constInts(ctx, 2);
+    const axes = ctx.inputTypes[3] ? constInts(ctx, 3) : undefined;
+    const steps = ctx.inputTypes[4] ? constInts(ctx, 4) : undefined;
+    if (!starts || !ends || (ctx.inputTypes[3] && !axes) || (ctx.inputTypes[4] && !steps)) {
+      return [{ dtype: t.dtype, shape: t.shape.map(() => freshDim()) }];
+    }
+    const args = sliceArgs(ctx, t.shape.length, starts, ends, axes, steps);
+    const out = t.shape.slice();
+    args.axes.forEach((a, i) => {
+      const d = out[a]!;
+      out[a] = typeof d === 'number' ? sliceAxis(d, args.starts[i]!, args.ends[i]!, args.steps[i]!).count : freshDim();
+    });
+    return [{ dtype: t.dtype, shape: out }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const args = sliceArgs(ctx, x.rank, intList(ctx.input(1)), intList(ctx.input(2)), optInts(ctx, 3), optInts(ctx, 4));
+    const maps = x.shape.map((d) => Int32Array.from({ length: d }, (_, i) => i));
+    const shape = x.shape.slice();
+    args.axes.forEach((a, i) => {
+      const s = sliceAxis(x.shape[a]!, args.starts[i]!, args.ends[i]!, args.steps[i]!);
+      shape[a] = s.count;
+      maps[a] = Int32Array.from({ length: s.count }, (_, k) => s.start + k * s.step);
+    });
+    return [axisMapCopy(x, shape, maps)];
+  },
+});
+
+// ---- Gather family -------------------------------------------------------------------------------------
+function normIndex(ctx: EvalCtx, i: number, dim: number): number {
+  const j = i < 0 ? i + dim : i;
+  if (j < 0 || j >= dim) throw diag.runtime(ctx.node.op, `index ${i} is out of bounds for a dimension of size ${dim}`, loc(ctx));
+  return j;
+}
+defineOp({
+  name: 'Gather', category: CAT, summary: 'take entries along an axis: out = data[..., indices, ...]',
+  types: { T: ALL, Tind: INDEX },
+  inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: { axis: { type: 'int', default: 0 } },
+  onnx: { since: 1 },
+  infer: (ctx) => {
+    const t = ctx.type(0), it = ctx.type(1);
+    requireDtype(ctx, 1, INDEX);
+    if (!t.shape || !it.shape) return [{ dtype: t.dtype, shape: undefined }];
+    const a = axisOf(ctx, ctx.attrs.int('axis'), t.shape.length);
+    return [{ dtype: t.dtype, shape: [...t.shape.slice(0, a), ...it.shape, ...t.shape.slice(a + 1)] }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0), ind = ctx.input(1);
+    const a = axisOf(ctx, ctx.attrs.int('axis'), x.rank);
+    const dim = x.shape[a]!;
+    const idx = intList(ind).map((i) => normIndex(ctx, i, dim));
+    const outer = product(x.shape.slice(0, a)), inner = product(x.shape.slice(a + 1));
+    const out = new Tensor(x.dtype, [...x.shape.slice(0, a), ...ind.shape, ...x.shape.slice(a + 1)]);
+    const sd = elems(x), od = elems(out);
+    let p = 0;
+    for (let o = 0; o < outer; o++) {
+      for (const j of idx) {
+        const base = (o * dim + j) * inner;
+        for (let i = 0; i < inner; i++) od[p++] = sd[base + i]!;
+      }
+    }
+    return [out];
+  },
+});
+
+defineOp({
+  name: 'GatherElements', category: CAT, summary: 'out[i][j][k] = data[index[i][j][k]][j][k] (for axis 0)',
+  types: { T: ALL, Tind: INDEX },
+  inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: { axis: { type: 'int', default: 0 } },
+  onnx: { since: 11 },
+  infer: (ctx) => {
+    const t = ctx.type(0), it = ctx.type(1);
+    requireDtype(ctx, 1, INDEX);
+    if (t.shape && it.shape) {
+      if (t.shape.length !== it.shape.length) throw diag.shapeMismatch('GatherElements', 'data and indices must have the same rank', loc(ctx));
+      axisOf(ctx, ctx.attrs.int('axis'), t.shape.length);
+    }
+    return [{ dtype: t.dtype, shape: it.shape?.slice() }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0), ind = ctx.input(1);
+    if (x.rank !== ind.rank) throw diag.shapeMismatch('GatherElements', 'data and indices must have the same rank', loc(ctx));
+    const a = axisOf(ctx, ctx.attrs.int('axis'), x.rank);
+    const out = new Tensor(x.dtype, ind.shape);
+    const st = stridesOf(x.shape), sd = elems(x), od = elems(out), iv = ind.num;
+    forEachIndex(ind.shape, (idx, flat) => {
+      let off = 0;
+      for (let k = 0; k < idx.length; k++) {
+        const j = k === a ? normIndex(ctx, Math.trunc(iv[flat]!), x.shape[a]!) : idx[k]!;
+        if (k !== a && j >= x.shape[k]!) throw diag.shapeMismatch('GatherElements', 'indices are larger than data outside the axis', loc(ctx));
+        off += j * st[k]!;
+      }
+      od[flat] = sd[off]!;
+    });
+    return [out];
+  },
+});
+
+defineOp({
+  name: 'GatherND', category: CAT, summary: 'gather slices addressed by the last dimension of indices (with batch_dims)',
+  types: { T: ALL },
+  inputs: [{ name: 'data', type: 'T' }, { name: 'indices' }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: { batch_dims: { type: 'int', default: 0 } },
+  onnx: { since: 11 },
+  infer: (ctx) => {
+    const t = ctx.type(0), it = ctx.type(1);
+    requireDtype(ctx, 1, ['int64']);
+    const b = ctx.attrs.int('batch_dims');
+    if (!t.shape || !it.shape) return [{ dtype: t.dtype, shape: undefined }];
+    const q = it.shape.length, r = t.shape.length;
+    const last = it.shape[q - 1];
+    if (q < 1 || b >= Math.min(q, r) || b < 0) throw verr(ctx, `batch_dims=${b} is invalid for data rank ${r}, indices rank ${q}`);
+    if (typeof last !== 'number') return [{ dtype: t.dtype, shape: undefined }];
+    if (last > r - b) throw verr(ctx, `indices.shape[-1]=${last} exceeds data rank ${r} - batch_dims ${b}`);
+    return [{ dtype: t.dtype, shape: [...it.shape.slice(0, q - 1), ...t.shape.slice(b + last)] }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0), ind = ctx.input(1);
+    const b = ctx.attrs.int('batch_dims');
+    const q = ind.rank, r = x.rank;
+    const last = ind.shape[q - 1]!;
+    if (q < 1 || b < 0 || b >= Math.min(q, r) || last > r - b) throw verr(ctx, 'invalid batch_dims or indices shape');
+    const batch = product(x.shape.slice(0, b));
+    const outShape = [...ind.shape.slice(0, q - 1), ...x.shape.slice(b + last)];
+    const out = new Tensor(x.dtype, outShape);
+    const slice = product(x.shape.slice(b + last));
+    const perBatchIdx = product(ind.shape.slice(b, q - 1));
+    const batchStride = product(x.shape.slice(b));
+    const st = stridesOf(x.shape.slice(b));
+    const sd = elems(x), od = elems(out), iv = ind.num;
+    let p = 0;
+    for (let bi = 0; bi < batch; bi++) {
+      for (let j = 0; j < perBatchIdx; j++) {
+        const ib = (bi * perBatchIdx + j) * last;
+        let off = bi * batchStride;
+        for (let k = 0; k < last; k++) off += normIndex(ctx, Math.trunc(iv[ib + k]!), x.shape[b + k]!) * st[k]!;
+        for (let i = 0; i < slice; i++) od[p++] = sd[off + i]!;
+      }
+    }
+    return [out];
+  },
+});
+
+// ---- Scatter family ------------------------------------------------------------------------------------
+function scatterElements(ctx: EvalCtx, reduction: string): Tensor {
+  const x = ctx.input(0), ind = ctx.input(1), upd = ctx.input(2);
+  if (x.rank !== ind.rank || ind.rank !== upd.rank || ind.shape.some((d, i) => d !== upd.shape[i])) {
+    throw diag.shapeMismatch(ctx.node.op, 'data, indices and updates must have the same rank; indices and updates the same shape', loc(ctx));
+  }
+  if (upd.dtype !== x.dtype) throw diag.typeMismatch(`${ctx.node.op} updates`, x.dtype, upd.dtype, loc(ctx));
+  if (reduction !== 'none' && x.dtype === 'string') throw diag.unsupportedDtype(`${ctx.node.op} reduction`, x.dtype, loc(ctx));
+  const a = axisOf(ctx, ctx.attrs.int('axis'), x.rank);
+  const out = copyTensor(x);
+  const f = reducer(reduction, x.dtype, ctx.node.op);
+  const st = stridesOf(x.shape), od = elems(out), ud = elems(upd), iv = ind.num;
+  forEachIndex(ind.shape, (idx, flat) => {
+    let off = 0;
+    for (let k = 0; k < idx.length; k++) {
+      const j = k === a ? normIndex(ctx, Math.trunc(iv[flat]!), x.shape[a]!) : idx[k]!;
+      if (j >= x.shape[k]!) throw diag.shapeMismatch(ctx.node.op, 'indices are larger than data outside the axis', loc(ctx));
+      off += j * st[k]!;
+    }
+    od[off] = reduction === 'none' ? ud[flat]! : f(od[off] as number, ud[flat] as number);
+  });
+  return out;
+}
+function scatterInfer(ctx: InferCtx): OutType[] {
+  const t = ctx.type(0);
+  requireDtype(ctx, 1, INDEX);
+  sameDtypes(ctx, [0, 2]);
+  return [{ dtype: t.dtype, shape: t.shape?.slice() }];
+}
+const scatterSig = {
+  types: { T: ALL, Tind: INDEX },
+  inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }, { name: 'updates', type: 'T' }],
+  outputs: [{ name: 'output', type: 'T' }],
+};
+defineOp({
+  name: 'ScatterElements', category: CAT, summary: 'write updates into a copy of data at per-element indices along an axis (with reduction)',
+  ...scatterSig,
+  attrs: { axis: { type: 'int', default: 0 }, reduction: { type: 'string', default: 'none' } },
+  onnx: { since: 11 },
+  infer: scatterInfer,
+  eval: (ctx) => [scatterElements(ctx, ctx.attrs.str('reduction'))],
+});
+defineOp({
+  name: 'Scatter', category: CAT, summary: 'deprecated form of ScatterElements (no reduction)',
+  ...scatterSig,
+  attrs: { axis: { type: 'int', default: 0 } },
+  onnx: { since: 9 },
+  infer: scatterInfer,
+  eval: (ctx) => [scatterElements(ctx, 'none')],
+});
+defineOp({
+  name: 'ScatterND', category: CAT, summary: 'write update slices into a copy of data at N-d indices (with reduction)',
+  types: { T: ALL },
+  inputs: [{ name: 'data', type: 'T' }, { name: 'indices' }, { name: 'updates', type: 'T' }],
+  outputs: [{ name: 'output', type: 'T' }],
+  attrs: { reduction: { type: 'string', default: 'none' } },
+  onnx: { since: 11 },
+  infer: (ctx) => { requireDtype(ctx, 1, ['int64']); sameDtypes(ctx, [0, 2]); return [{ dtype: ctx.type(0).dtype, shape: ctx.type(0).shape?.slice() }]; },
+  eval: (ctx) => {
+    const x = ctx.input(0), ind = ctx.input(1), upd = ctx.input(2);
+    const red = ctx.attrs.str('reduction');
+    if (red !== 'none' && x.dtype === 'string') throw diag.unsupportedDtype('ScatterND reduction', x.dtype, loc(ctx));
+    const q = ind.rank, k = ind.shape[q - 1]!;
+    if (k > x.rank) throw verr(ctx, `indices.shape[-1]=${k} exceeds data rank ${x.rank}`);
+    const want = [...ind.shape.slice(0, q - 1), ...x.shape.slice(k)];
+    if (upd.rank !== want.length || upd.shape.some((d, i) => d !== want[i])) {
+      throw diag.shapeMismatch('ScatterND', `updates shape [${upd.shape.join(', ')}] should be [${want.join(', ')}]`, loc(ctx));
+    }
+    const out = copyTensor(x);
+    const f = reducer(red, x.dtype, 'ScatterND');
+    const st = stridesOf(x.shape), od = elems(out), ud = elems(upd), iv = ind.num;
+    const n = product(ind.shape.slice(0, q - 1)), slice = product(x.shape.slice(k));
+    for (let j = 0; j < n; j++) {
+      let off = 0;
+      for (let m = 0; m < k; m++) off += normIndex(ctx, Math.trunc(iv[j * k + m]!), x.shape[m]!) * st[m]!;
+      for (let i = 0; i < slice; i++) {
+        od[off + i] = red === 'none' ? ud[j * slice + i]! : f(od[off + i] as number, ud[j * slice + i] as number);
+      }
+    }
+    return [out];
+  },
+});
+
+// ---- Expand / Tile / Pad ---------------------------------------------------------------------------------
+function expandShape(ctx: InferCtx | EvalCtx, a: readonly Dim[], b: readonly Dim[]): Dim[] {
+  const r = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < r; i++) {
+    const x = a[i - r + a.length] ?? 1, y = b[i - r + b.length] ?? 1;
+    if (x === 1) out.push(y);
+    else if (y === 1 || x === y) out.push(x);
+    else if (typeof x === 'number' && typeof y === 'number') {
+      throw diag.shapeMismatch('Expand', `shape [${a.join(', ')}] cannot be expanded to [${b.join(', ')}]`, loc(ctx));
+    } else out.push(typeof x === 'number' ? x : typeof y === 'number' ? y : freshDim());
+  }
+  return out;
+}
+defineOp({
+  name: 'Expand', category: CAT, summary: 'broadcast to a shape (numpy rules, both directions)',
+  types: { T: ALL },
+  inputs: [{ name: 'input', type: 'T' }, { name: 'shape', shapeData: true }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: {},
+  onnx: { since: 8 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    requireDtype(ctx, 1, ['int64']);
+    const s = constInts(ctx, 1);
+    if (!t.shape) return [{ dtype: t.dtype, shape: undefined }];
+    if (!s) {
+      const ss = ctx.type(1).shape;
+      if (!ss || typeof ss[0] !== 'number') return [{ dtype: t.dtype, shape: undefined }];
+      return [{ dtype: t.dtype, shape: Array.from({ length: Math.max(ss[0], t.shape.length) }, () => freshDim()) }];
+    }
+    return [{ dtype: t.dtype, shape: expandShape(ctx, t.shape, s) }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const outShape = expandShape(ctx, x.shape, intList(ctx.input(1))) as number[];
+    const r = outShape.length;
+    const src = x.reshape([...new Array<number>(r - x.rank).fill(1), ...x.shape]);
+    const maps = outShape.map((d, k) => Int32Array.from({ length: d }, (_, i) => (src.shape[k] === 1 ? 0 : i)));
+    return [axisMapCopy(src, outShape, maps)];
+  },
+});
+
+defineOp({
+  name: 'Tile', category: CAT, summary: 'repeat the input repeats[i] times along each axis',
+  types: { T: ALL },
+  inputs: [{ name: 'input', type: 'T' }, { name: 'repeats', shapeData: true }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: {},
+  onnx: { since: 6 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    requireDtype(ctx, 1, ['int64']);
+    const rep = constInts(ctx, 1);
+    if (!t.shape) return [{ dtype: t.dtype, shape: undefined }];
+    if (!rep) return [{ dtype: t.dtype, shape: t.shape.map(() => freshDim()) }];
+    if (rep.length !== t.shape.length) throw verr(ctx, `repeats has ${rep.length} entries for rank ${t.shape.length}`);
+    return [{ dtype: t.dtype, shape: t.shape.map((d, i) => (typeof d === 'number' ? d * rep[i]! : rep[i] === 1 ? d : freshDim())) }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const rep = intList(ctx.input(1));
+    if (rep.length !== x.rank || rep.some((r) => r < 0)) throw verr(ctx, `repeats [${rep.join(', ')}] invalid for rank ${x.rank}`);
+    const outShape = x.shape.map((d, i) => d * rep[i]!);
+    const maps = outShape.map((d, k) => Int32Array.from({ length: d }, (_, i) => i % x.shape[k]!));
+    return [axisMapCopy(x, outShape, maps)];
+  },
+});
+
+function padSource(mode: string, i: number, n: number): number {
+  if (i >= 0 && i < n) return i;
+  if (n === 0) return -1;
+  switch (mode) {
+    case 'constant': return -1;
+    case 'edge': return i < 0 ? 0 : n - 1;
+    case 'wrap': return ((i % n) + n) % n;
+    case 'reflect': {
+      if (n === 1) return 0;
+      const p = 2 * (n - 1);
+      const m = ((i % p) + p) % p;
+      return m < n ? m : p - m;
+    }
+  }
+  throw diag.unsupportedAttr({ op: 'Pad' }, 'mode', mode);
+}
+function fullPads(ctx: InferCtx | EvalCtx, rank: number, pads: number[], axes: number[] | undefined): number[] {
+  const ax = (axes ?? Array.from({ length: rank }, (_, i) => i)).map((a) => axisOf(ctx, a, rank));
+  if (pads.length !== 2 * ax.length) throw verr(ctx, `pads has ${pads.length} entries, expected ${2 * ax.length}`);
+  const full = new Array<number>(2 * rank).fill(0);
+  ax.forEach((a, i) => { full[a] = pads[i]!; full[rank + a] = pads[ax.length + i]!; });
+  return full;
+}
+defineOp({
+  name: 'Pad', category: CAT, summary: 'pad (or crop with negative pads) in constant, reflect, edge or wrap mode',
+  types: { T: ALL, Tind: INDEX },
+  inputs: [
+    { name: 'data', type: 'T' }, { name: 'pads', shapeData: true }, { name: 'constant_value', type: 'T', optional: true },
+    { name: 'axes', type: 'Tind', optional: true, shapeData: true },
+  ],
+  outputs: [{ name: 'output', type: 'T' }],
+  attrs: { mode: { type: 'string', default: 'constant' } },
+  onnx: {
+    since: 2,
+    fromOnnx: (v) => {
+      if (v.opset >= 11) return;
+      attrToInput(v, 'pads', 1);
+      const val = v.attrs.value;
+      if (val && val.type === 'float' && val.value !== 0) {
+        const x = v.inputs[0];
+        const dt = x?.type.dtype ?? 'float32';
+        v.inputs[2] = v.constInput(Tensor.fromNumbers(dt, [], [val.value]));
+      }
+      delete v.attrs.value;
+    },
+  },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    requireDtype(ctx, 1, ['int64']);
+    const mode = ctx.attrs.str('mode');
+    if (!['constant', 'reflect', 'edge', 'wrap'].includes(mode)) throw diag.unsupportedAttr({ op: 'Pad' }, 'mode', mode, loc(ctx));
+    if (ctx.inputTypes[2]) sameDtypes(ctx, [0, 2]);
+    if (!t.shape) return [{ dtype: t.dtype, shape: undefined }];
+    const pads = constInts(ctx, 1);
+    const axes = ctx.inputTypes[3] ? constInts(ctx, 3) : undefined;
+    if (!pads || (ctx.inputTypes[3] && !axes)) return [{ dtype: t.dtype, shape: t.shape.map(() => freshDim()) }];
+    const r = t.shape.length;
+    const full = fullPads(ctx, r, pads, axes);
+    return [{
+      dtype: t.dtype,
+      shape: t.shape.map((d, i) => (typeof d === 'number' ? d + full[i]! + full[r + i]! : full[i]! + full[r + i]! === 0 ? d : freshDim())),
+    }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const mode = ctx.attrs.str('mode');
+    const r = x.rank;
+    const full = fullPads(ctx, r, intList(ctx.input(1)), optInts(ctx, 3));
+    const cv = ctx.optInput(2);
+    const outShape = x.shape.map((d, i) => d + full[i]! + full[r + i]!);
+    if (outShape.some((d) => d < 0)) throw verr(ctx, `pads [${full.join(', ')}] crop more than the input [${x.shape.join(', ')}]`);
+    const maps = outShape.map((d, k) => Int32Array.from({ length: d }, (_, o) => padSource(mode, o - full[k]!, x.shape[k]!)));
+    if (mode !== 'constant') {
+      x.shape.forEach((n, k) => {
+        if (n === 0 && outShape[k]! > 0) throw verr(ctx, `${mode} padding of an empty axis`);
+      });
+    }
+    const fill = cv && cv.size > 0 ? elems(cv)[0] : undefined;
+    return [axisMapCopy(x, outShape, maps, fill)];
+  },
+});
+
+// ---- Shape / Size / ConstantOfShape / Range / EyeLike ---------------------------------------------------------
+function shapeRange(ctx: InferCtx | EvalCtx, r: number): [number, number] {
+  const clip = (v: number) => Math.min(Math.max(v < 0 ? v + r : v, 0), r);
+  const s = clip(ctx.attrs.int('start'));
+  const e = ctx.attrs.has('end') ? clip(ctx.attrs.int('end')) : r;
+  return [s, Math.max(s, e)];
+}
+defineOp({
+  name: 'Shape', category: CAT, summary: 'the input\'s shape as a 1-D int64 tensor (optionally a slice of it)',
+  types: { T: ALL },
+  inputs: [{ name: 'data', type: 'T' }], outputs: [{ name: 'shape' }],
+  attrs: { start: { type: 'int', default: 0 }, end: { type: 'int' } },
+  onnx: { since: 1 },
+  infer: (ctx) => {
+    const r = rankOf(ctx.type(0).shape);
+    if (r === undefined) return [{ dtype: 'int64', shape: [freshDim()] }];
+    const [s, e] = shapeRange(ctx, r);
+    return [{ dtype: 'int64', shape: [e - s] }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const [s, e] = shapeRange(ctx, x.rank);
+    return [i64(x.shape.slice(s, e))];
+  },
+});
+defineOp({
+  name: 'Size', category: CAT, summary: 'number of elements as an int64 scalar',
+  types: { T: ALL },
+  inputs: [{ name: 'data', type: 'T' }], outputs: [{ name: 'size' }], attrs: {},
+  onnx: { since: 1 },
+  infer: () => [{ dtype: 'int64', shape: [] }],
+  eval: (ctx) => [Tensor.fromNumbers('int64', [], [ctx.input(0).size])],
+});
+
+function cosValue(ctx: InferCtx | EvalCtx): Tensor {
+  if (!ctx.attrs.has('value')) return Tensor.fromNumbers('float32', [1], [0]);
+  const v = ctx.attrs.tensor('value');
+  if (v.size !== 1) throw verr(ctx, 'value must have exactly one element');
+  return v;
+}
+defineOp({
+  name: 'ConstantOfShape', category: CAT, summary: 'a tensor of the given shape filled with `value` (default float 0)',
+  inputs: [{ name: 'input', shapeData: true }], outputs: [{ name: 'output' }],
+  attrs: { value: { type: 'tensor' } },
+  onnx: { since: 9 },
+  infer: (ctx) => {
+    requireDtype(ctx, 0, ['int64']);
+    const dt = cosValue(ctx).dtype;
+    const s = constInts(ctx, 0);
+    if (s) return [{ dtype: dt, shape: s }];
+    const ss = ctx.type(0).shape;
+    return [{ dtype: dt, shape: ss && typeof ss[0] === 'number' ? Array.from({ length: ss[0] }, () => freshDim()) : undefined }];
+  },
+  eval: (ctx) => {
+    const v = cosValue(ctx);
+    const shape = intList(ctx.input(0));
+    if (shape.some((d) => d < 0)) throw verr(ctx, `negative dimension in [${shape.join(', ')}]`);
+    const out = new Tensor(v.dtype, shape);
+    const od = elems(out), x = elems(v)[0]!;
+    for (let i = 0; i < od.length; i++) od[i] = x;
+    return [out];
+  },
+});
+
+const RANGE_T: readonly DType[] = ['float32', 'float64', 'int16', 'int32', 'int64'];
+function rangeCount(start: number, limit: number, delta: number): number {
+  return Math.max(Math.ceil((limit - start) / delta), 0);
+}
+defineOp({
+  name: 'Range', category: CAT, summary: 'start, start+delta, ... up to (excluding) limit',
+  types: { T: RANGE_T },
+  inputs: [{ name: 'start', type: 'T' }, { name: 'limit', type: 'T' }, { name: 'delta', type: 'T' }],
+  outputs: [{ name: 'output', type: 'T' }], attrs: {},
+  onnx: { since: 11 },
+  infer: (ctx) => {
+    sameDtypes(ctx);
+    requireDtype(ctx, 0, RANGE_T);
+    const dt = ctx.type(0).dtype;
+    const [s, l, d] = [0, 1, 2].map((i) => ctx.constValue(i));
+    if (s && l && d) return [{ dtype: dt, shape: [rangeCount(s.scalar(), l.scalar(), d.scalar())] }];
+    return [{ dtype: dt, shape: [freshDim()] }];
+  },
+  eval: (ctx) => {
+    const [s, l, d] = [0, 1, 2].map((i) => ctx.input(i).scalar());
+    if (d === 0) throw verr(ctx, 'delta must not be 0');
+    const dt = ctx.input(0).dtype;
+    const n = rangeCount(s!, l!, d!);
+    const out = new Tensor(dt, [n]);
+    const o = out.num;
+    for (let i = 0; i < n; i++) o[i] = castScalar(s! + i * d!, dt);
+    return [out];
+  },
+});
+
+function eyeDtype(ctx: InferCtx | EvalCtx, inDtype: DType): DType {
+  if (!ctx.attrs.has('dtype')) return inDtype;
+  const code = ctx.attrs.int('dtype');
+  const dt = dtypeFromOnnx(code);
+  if (!dt || dt === 'string') throw diag.unsupportedAttr({ op: ctx.node.op }, 'dtype', String(code), loc(ctx));
+  return dt;
+}
+defineOp({
+  name: 'EyeLike', category: CAT, summary: '2-D tensor shaped like the input with ones on the k-th diagonal',
+  types: { T1: [...NUMERIC, 'bool'] },
+  inputs: [{ name: 'input', type: 'T1' }], outputs: [{ name: 'output' }],
+  attrs: { dtype: { type: 'int' }, k: { type: 'int', default: 0 } },
+  onnx: { since: 9 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    checkRank(ctx, t.shape, 2, 'input');
+    return [{ dtype: eyeDtype(ctx, t.dtype), shape: t.shape?.slice() ?? [freshDim(), freshDim()] }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    checkRank(ctx, x.shape, 2, 'input');
+    const out = new Tensor(eyeDtype(ctx, x.dtype), x.shape);
+    const [h, w] = x.shape as [number, number];
+    const k = ctx.attrs.int('k');
+    for (let i = 0; i < h; i++) { const j = i + k; if (j >= 0 && j < w) out.num[i * w + j] = 1; }
+    return [out];
+  },
+});
+
+// ---- DepthToSpace / SpaceToDepth ----------------------------------------------------------------------------
+function blocksize(ctx: InferCtx | EvalCtx): number {
+  const b = ctx.attrs.int('blocksize');
+  if (b < 1) throw verr(ctx, `blocksize must be >= 1, got ${b}`);
+  return b;
+}
+function d2sMode(ctx: InferCtx | EvalCtx): string {
+  const m = ctx.attrs.str('mode');
+  if (m !== 'DCR' && m !== 'CRD') throw diag.unsupportedAttr({ op: 'DepthToSpace' }, 'mode', m, loc(ctx));
+  return m;
+}
+const dimMul = (d: Dim, k: number): Dim => (typeof d === 'number' ? d * k : freshDim());
+const dimDiv = (d: Dim, k: number): Dim => (typeof d === 'number' ? d / k : freshDim());
+defineOp({
+  name: 'DepthToSpace', category: CAT, summary: 'move channel blocks into spatial blocks (DCR or CRD order)',
+  types: { T: ALL },
+  inputs: [{ name: 'input', type: 'T' }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: { blocksize: { type: 'int', required: true }, mode: { type: 'string', default: 'DCR' } },
+  onnx: { since: 1 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    const b = blocksize(ctx); d2sMode(ctx);
+    checkRank(ctx, t.shape, 4, 'input');
+    if (!t.shape) return [{ dtype: t.dtype, shape: [freshDim(), freshDim(), freshDim(), freshDim()] }];
+    const [n, c, h, w] = t.shape as [Dim, Dim, Dim, Dim];
+    if (typeof c === 'number' && c % (b * b) !== 0) throw verr(ctx, `channels ${c} not divisible by blocksize^2 = ${b * b}`);
+    return [{ dtype: t.dtype, shape: [n, dimDiv(c, b * b), dimMul(h, b), dimMul(w, b)] }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const b = blocksize(ctx), mode = d2sMode(ctx);
+    checkRank(ctx, x.shape, 4, 'input');
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    if (c % (b * b) !== 0) throw verr(ctx, `channels ${c} not divisible by blocksize^2 = ${b * b}`);
+    const c2 = c / (b * b);
+    const y = mode === 'DCR'
+      ? transposeTensor(x.reshape([n, b, b, c2, h, w]), [0, 3, 4, 1, 5, 2])
+      : transposeTensor(x.reshape([n, c2, b, b, h, w]), [0, 1, 4, 2, 5, 3]);
+    return [y.reshape([n, c2, h * b, w * b])];
+  },
+});
+defineOp({
+  name: 'SpaceToDepth', category: CAT, summary: 'move spatial blocks into channels',
+  types: { T: ALL },
+  inputs: [{ name: 'input', type: 'T' }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: { blocksize: { type: 'int', required: true } },
+  onnx: { since: 1 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    const b = blocksize(ctx);
+    checkRank(ctx, t.shape, 4, 'input');
+    if (!t.shape) return [{ dtype: t.dtype, shape: [freshDim(), freshDim(), freshDim(), freshDim()] }];
+    const [n, c, h, w] = t.shape as [Dim, Dim, Dim, Dim];
+    for (const d of [h, w]) if (typeof d === 'number' && d % b !== 0) throw verr(ctx, `spatial size ${d} not divisible by blocksize ${b}`);
+    return [{ dtype: t.dtype, shape: [n, dimMul(c, b * b), dimDiv(h, b), dimDiv(w, b)] }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const b = blocksize(ctx);
+    checkRank(ctx, x.shape, 4, 'input');
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    if (h % b !== 0 || w % b !== 0) throw verr(ctx, `spatial size ${h}x${w} not divisible by blocksize ${b}`);
+    const y = transposeTensor(x.reshape([n, c, h / b, b, w / b, b]), [0, 3, 5, 1, 2, 4]);
+    return [y.reshape([n, c * b * b, h / b, w / b])];
+  },
+});
+
+// ---- Compress / NonZero / OneHot / Trilu / ReverseSequence -----------------------------------------------------
+defineOp({
+  name: 'Compress', category: CAT, summary: 'select slices along an axis (or of the flattened input) where condition is true',
+  types: { T: ALL },
+  inputs: [{ name: 'input', type: 'T' }, { name: 'condition' }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: { axis: { type: 'int' } },
+  onnx: { since: 9 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    requireDtype(ctx, 1, ['bool']);
+    const c = ctx.constValue(1);
+    const count: Dim = c ? c.toNumbers().filter((v) => v).length : freshDim();
+    if (!ctx.attrs.has('axis')) return [{ dtype: t.dtype, shape: [count] }];
+    if (!t.shape) return [{ dtype: t.dtype, shape: undefined }];
+    const a = axisOf(ctx, ctx.attrs.int('axis'), t.shape.length);
+    const s = t.shape.slice(); s[a] = count;
+    return [{ dtype: t.dtype, shape: s }];
+  },
+  eval: (ctx) => {
+    let x = ctx.input(0);
+    const cond = ctx.input(1).toNumbers();
+    let a = 0;
+    if (ctx.attrs.has('axis')) a = axisOf(ctx, ctx.attrs.int('axis'), x.rank);
+    else x = x.reshape([x.size]);
+    if (cond.length > x.shape[a]!) throw verr(ctx, `condition has ${cond.length} entries for an axis of length ${x.shape[a]}`);
+    const keep: number[] = [];
+    cond.forEach((v, i) => { if (v) keep.push(i); });
+    const maps = x.shape.map((d, k) => (k === a ? Int32Array.from(keep) : Int32Array.from({ length: d }, (_, i) => i)));
+    const shape = x.shape.slice(); shape[a] = keep.length;
+    return [axisMapCopy(x, shape, maps)];
+  },
+});
+
+defineOp({
+  name: 'NonZero', category: CAT, summary: 'indices of non-zero elements, shape [rank, count]',
+  types: { T: [...NUMERIC, 'bool'] },
+  inputs: [{ name: 'X', type: 'T' }], outputs: [{ name: 'Y' }], attrs: {},
+  onnx: { since: 9 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    requireDtype(ctx, 0, [...NUMERIC, 'bool']);
+    const c = ctx.constValue(0);
+    const n: Dim = c ? c.toNumbers().filter((v) => v !== 0).length : freshDim();
+    return [{ dtype: 'int64', shape: t.shape ? [t.shape.length, n] : [freshDim(), n] }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const hits: number[][] = [];
+    const d = x.num;
+    forEachIndex(x.shape, (idx, flat) => { if (d[flat] !== 0) hits.push(idx.slice()); });
+    if (x.rank === 0 && d[0] !== 0) hits.push([]);
+    const r = x.rank, n = hits.length;
+    const out = new Tensor('int64', [r, n]);
+    for (let j = 0; j < n; j++) for (let k = 0; k < r; k++) out.num[k * n + j] = hits[j]![k]!;
+    return [out];
+  },
+});
+
+function onehotArgs(ctx: InferCtx | EvalCtx, depth: number): number {
+  if (!(depth >= 1)) throw verr(ctx, `depth must be >= 1, got ${depth}`);
+  return Math.trunc(depth);
+}
+defineOp({
+  name: 'OneHot', category: CAT, summary: 'one-hot encode indices with [off, on] values along a new axis',
+  types: { T1: NUMERIC, T2: NUMERIC, T3: ALL },
+  inputs: [{ name: 'indices', type: 'T1' }, { name: 'depth', type: 'T2', shapeData: true }, { name: 'values', type: 'T3' }],
+  outputs: [{ name: 'output', type: 'T3' }],
+  attrs: { axis: { type: 'int', default: -1 } },
+  onnx: { since: 9 },
+  infer: (ctx) => {
+    const t = ctx.type(0), vt = ctx.type(2);
+    requireDtype(ctx, 0, NUMERIC); requireDtype(ctx, 1, NUMERIC);
+    const dc = ctx.constValue(1);
+    const depth: Dim = dc ? onehotArgs(ctx, dc.num[0]!) : freshDim();
+    if (!t.shape) return [{ dtype: vt.dtype, shape: undefined }];
+    const a = axisOf(ctx, ctx.attrs.int('axis'), t.shape.length, 1);
+    const s = t.shape.slice(); s.splice(a, 0, depth);
+    return [{ dtype: vt.dtype, shape: s }];
+  },
+  eval: (ctx) => {
+    const ind = ctx.input(0), dt = ctx.input(1), vals = ctx.input(2);
+    if (dt.size !== 1) throw verr(ctx, 'depth must have one element');
+    if (vals.size !== 2) throw verr(ctx, 'values must have two elements [off, on]');
+    const depth = onehotArgs(ctx, dt.num[0]!);
+    const a = axisOf(ctx, ctx.attrs.int('axis'), ind.rank, 1);
+    const shape = ind.shape.slice(); shape.splice(a, 0, depth);
+    const out = new Tensor(vals.dtype, shape);
+    const od = elems(out), vd = elems(vals);
+    const outer = product(ind.shape.slice(0, a)), inner = product(ind.shape.slice(a));
+    const iv = ind.num;
+    for (let o = 0; o < outer; o++) {
+      for (let d = 0; d < depth; d++) {
+        for (let i = 0; i < inner; i++) {
+          let k = Math.trunc(iv[o * inner + i]!);
+          if (k < 0) k += depth;
+          od[(o * depth + d) * inner + i] = k === d ? vd[1]! : vd[0]!;
+        }
+      }
+    }
+    return [out];
+  },
+});
+
+defineOp({
+  name: 'Trilu', category: CAT, summary: 'keep the upper (or lower) triangle of the last two dims, offset by k',
+  types: { T: ALL },
+  inputs: [{ name: 'input', type: 'T' }, { name: 'k', optional: true }], outputs: [{ name: 'output', type: 'T' }],
+  attrs: { upper: { type: 'int', default: 1 } },
+  onnx: { since: 14 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    if (ctx.inputTypes[1]) requireDtype(ctx, 1, ['int64']);
+    if (t.shape && t.shape.length < 2) throw verr(ctx, 'input must have rank >= 2');
+    return [{ dtype: t.dtype, shape: t.shape?.slice() }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    if (x.rank < 2) throw verr(ctx, 'input must have rank >= 2');
+    const kt = ctx.optInput(1);
+    const k = kt ? Math.trunc(kt.scalar()) : 0;
+    const upper = ctx.attrs.int('upper') !== 0;
+    const out = copyTensor(x);
+    const od = elems(out);
+    const h = x.shape[x.rank - 2]!, w = x.shape[x.rank - 1]!;
+    const zero = x.dtype === 'string' ? '' : 0;
+    const mats = product(x.shape.slice(0, -2));
+    for (let m = 0; m < mats; m++) {
+      for (let i = 0; i < h; i++) {
+        for (let j = 0; j < w; j++) {
+          const keep = upper ? j - i >= k : j - i <= k;
+          if (!keep) od[(m * h + i) * w + j] = zero;
+        }
+      }
+    }
+    return [out];
+  },
+});
+
+defineOp({
+  name: 'ReverseSequence', category: CAT, summary: 'reverse the first sequence_lens[b] steps of every batch entry along the time axis',
+  types: { T: ALL },
+  inputs: [{ name: 'input', type: 'T' }, { name: 'sequence_lens' }], outputs: [{ name: 'Y', type: 'T' }],
+  attrs: { batch_axis: { type: 'int', default: 1 }, time_axis: { type: 'int', default: 0 } },
+  onnx: { since: 10 },
+  infer: (ctx) => {
+    const t = ctx.type(0);
+    requireDtype(ctx, 1, ['int64']);
+    const ba = ctx.attrs.int('batch_axis'), ta = ctx.attrs.int('time_axis');
+    if (![0, 1].includes(ba) || ![0, 1].includes(ta) || ba === ta) throw verr(ctx, 'batch_axis and time_axis must be 0 and 1 in some order');
+    if (t.shape && t.shape.length < 2) throw verr(ctx, 'input must have rank >= 2');
+    return [{ dtype: t.dtype, shape: t.shape?.slice() }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const lens = intList(ctx.input(1));
+    const ba = ctx.attrs.int('batch_axis'), ta = ctx.attrs.int('time_axis');
+    if (![0, 1].includes(ba) || ![0, 1].includes(ta) || ba === ta) throw verr(ctx, 'batch_axis and time_axis must be 0 and 1 in some order');
+    const B = x.shape[ba]!, T = x.shape[ta]!;
+    if (lens.length !== B) throw verr(ctx, `sequence_lens has ${lens.length} entries for batch size ${B}`);
+    const out = copyTensor(x);
+    const sd = elems(x), od = elems(out);
+    const st = stridesOf(x.shape);
+    const inner = product(x.shape.slice(2));
+    for (let b = 0; b < B; b++) {
+      const L = lens[b]!;
+      if (L < 0 || L > T) throw verr(ctx, `sequence_lens[${b}]=${L} out of range [0, ${T}]`);
+      for (let t = 0; t < L; t++) {
+        const dst = b * st[ba]! + t * st[ta]!, src = b * st[ba]! + (L - 1 - t) * st[ta]!;
+        for (let i = 0; i < inner; i++) od[dst + i] = sd[src + i]!;
+      }
+    }
+    return [out];
+  },
+});
+
+// ---- Resize / Upsample ---------------------------------------------------------------------------------------
+const LEGACY = 'aic_legacy_upsample';
+const COORD_MODES = ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric',
+  'tf_half_pixel_for_nn', 'tf_crop_and_resize'];
+
+function resizeParams(ctx: InferCtx | EvalCtx): ResizeParams {
+  const a = ctx.attrs;
+  const p: ResizeParams = {
+    mode: a.str('mode'), coord: a.str('coordinate_transformation_mode'), nearestMode: a.str('nearest_mode'),
+    cubicA: a.float('cubic_coeff_a'), excludeOutside: a.int('exclude_outside') !== 0,
+    extrapolation: a.float('extrapolation_value'), antialias: a.int('antialias') !== 0,
+  };
+  const r = { op: 'Resize' };
+  if (!['nearest', 'linear', 'cubic'].includes(p.mode)) throw diag.unsupportedAttr(r, 'mode', p.mode, loc(ctx));
+  if (!COORD_MODES.includes(p.coord)) throw diag.unsupportedAttr(r, 'coordinate_transformation_mode', p.coord, loc(ctx));
+  if (!['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'].includes(p.nearestMode)) {
+    throw diag.unsupportedAttr(r, 'nearest_mode', p.nearestMode, loc(ctx));
+  }
+  if (p.antialias && p.mode === 'nearest') throw diag.unsupportedAttr(r, 'antialias', '1 with mode=nearest', loc(ctx));
+  const pol = a.str('keep_aspect_ratio_policy');
+  if (!['stretch', 'not_larger', 'not_smaller'].includes(pol)) throw diag.unsupportedAttr(r, 'keep_aspect_ratio_policy', pol, loc(ctx));
+  return p;
+}
+
+/** Output shape and full per-axis scales from static input dims and the scales/sizes values. */
+function resizePlan(ctx: InferCtx | EvalCtx, inShape: readonly number[], scalesIn: number[] | undefined,
+  sizesIn: number[] | undefined): { out: number[]; scales: number[] } {
+  const r = inShape.length;
+  const axes = ctx.attrs.has('axes') ? ctx.attrs.ints('axes').map((x) => axisOf(ctx, x, r)) : Array.from({ length: r }, (_, i) => i);
+  if (new Set(axes).size !== axes.length) throw verr(ctx, 'axes contains duplicates');
+  if ((scalesIn === undefined) === (sizesIn === undefined)) throw verr(ctx, 'exactly one of scales and sizes must be given');
+  const policy = ctx.attrs.str('keep_aspect_ratio_policy');
+  const scales = new Array<number>(r).fill(1);
+  const out = inShape.slice();
+  if (scalesIn) {
+    if (scalesIn.length !== axes.length) throw verr(ctx, `scales has ${scalesIn.length} entries, expected ${axes.length}`);
+    axes.forEach((a, i) => {
+      const s = scalesIn[i]!;
+      if (!(s > 0)) throw verr(ctx, `scales must be positive, got ${s}`);
+      scales[a] = s;
+      out[a] = Math.floor(s * inShape[a]!);
+    });
+    return { out, scales };
+  }
+  const sizes = sizesIn!;
+  if (sizes.length !== axes.length) throw verr(ctx, `sizes has ${sizes.length} entries, expected ${axes.length}`);
+  if (sizes.some((s) => s < 0)) throw verr(ctx, 'sizes must be >= 0');
+  axes.forEach((a, i) => { out[a] = sizes[i]!; scales[a] = sizes[i]! / inShape[a]!; });
+  if (policy !== 'stretch') {
+    const ss = axes.map((a) => scales[a]!);
+    const s = policy === 'not_larger' ? Math.min(...ss) : Math.max(...ss);
+    for (const a of axes) { scales[a] = s; out[a] = Math.floor(s * inShape[a]! + 0.5); }
+  }
+  return { out, scales };
+}
+const nonEmpty = (t: Tensor | undefined) => (t && t.size > 0 ? t : undefined);
+
+/** Resize's signature and semantics; Upsample (imported into the same form) shares them. */
+const resizeCore: Omit<OpDef, 'name' | 'summary' | 'onnx'> = {
+  category: CAT,
+  types: { T1: NUMERIC, T2: FLOATS },
+  inputs: [
+    { name: 'X', type: 'T1' }, { name: 'roi', type: 'T2', optional: true },
+    { name: 'scales', optional: true, shapeData: true }, { name: 'sizes', optional: true, shapeData: true },
+  ],
+  outputs: [{ name: 'Y', type: 'T1' }],
+  attrs: {
+    antialias: { type: 'int', default: 0 }, axes: { type: 'ints' },
+    coordinate_transformation_mode: { type: 'string', default: 'half_pixel' },
+    cubic_coeff_a: { type: 'float', default: -0.75 }, exclude_outside: { type: 'int', default: 0 },
+    extrapolation_value: { type: 'float', default: 0 }, keep_aspect_ratio_policy: { type: 'string', default: 'stretch' },
+    mode: { type: 'string', default: 'nearest' }, nearest_mode: { type: 'string', default: 'round_prefer_floor' },
+    [LEGACY]: { type: 'int', default: 0, doc: 'internal: imported from Upsample / Resize-10 (dropped on export)' },
+  },
+  infer: (ctx: InferCtx): OutType[] => {
+    const t = ctx.type(0);
+    const p = resizeParams(ctx);
+    if (p.mode !== 'nearest' && !isFloat(t.dtype)) throw diag.unsupportedDtype(`Resize (mode ${p.mode}) input 0`, t.dtype, loc(ctx));
+    requireDtype(ctx, 0, NUMERIC);
+    if (!t.shape) return [{ dtype: t.dtype, shape: undefined }];
+    const sc = ctx.inputTypes[2] ? nonEmpty(ctx.constValue(2)) : undefined;
+    const sz = ctx.inputTypes[3] ? nonEmpty(ctx.constValue(3)) : undefined;
+    const known = (sc || sz) && t.shape.every((d) => typeof d === 'number');
+    if (!known) return [{ dtype: t.dtype, shape: t.shape.map(() => freshDim()) }];
+    const plan = resizePlan(ctx, t.shape as number[], sc?.toNumbers(), sz ? intList(sz) : undefined);
+    return [{ dtype: t.dtype, shape: plan.out }];
+  },
+  eval: (ctx: EvalCtx) => {
+    const x = ctx.input(0);
+    const p = resizeParams(ctx);
+    if (p.mode !== 'nearest' && !isFloat(x.dtype)) throw diag.unsupportedDtype(`Resize (mode ${p.mode}) input 0`, x.dtype, loc(ctx));
+    if (x.dtype === 'string' || x.dtype === 'bool') throw diag.unsupportedDtype('Resize input 0', x.dtype, loc(ctx));
+    const sc = nonEmpty(ctx.optInput(2)), sz = nonEmpty(ctx.optInput(3));
+    if (ctx.attrs.int(LEGACY) && p.mode === 'nearest' && sc && sc.toNumbers().some((v) => v < 1 || v !== Math.floor(v))) {
+      throw diag.unsupportedFeature(`${ctx.node.op} (opset <= 10) nearest with non-integer scales [${sc.toNumbers().join(', ')}]`, loc(ctx));
+    }
+    const plan = resizePlan(ctx, x.shape, sc?.toNumbers(), sz ? intList(sz) : undefined);
+    let roi: number[] | undefined;
+    const roiT = nonEmpty(ctx.optInput(1));
+    if (p.coord === 'tf_crop_and_resize') {
+      const r = x.rank;
+      const axes = ctx.attrs.has('axes') ? ctx.attrs.ints('axes').map((a) => axisOf(ctx, a, r)) : Array.from({ length: r }, (_, i) => i);
+      roi = [...new Array<number>(r).fill(0), ...new Array<number>(r).fill(1)];
+      if (roiT) {
+        const rv = roiT.toNumbers();
+        if (rv.length !== 2 * axes.length) throw verr(ctx, `roi has ${rv.length} entries, expected ${2 * axes.length}`);
+        axes.forEach((a, i) => { roi![a] = rv[i]!; roi![r + a] = rv[axes.length + i]!; });
+      }
+    }
+    const data = resizeData(x, plan.out, plan.scales, p, roi);
+    return [Tensor.fromNumbers(x.dtype, plan.out, data)];
+  },
+  flops: (ctx: InferCtx, outs: OutType[]) => {
+    const s = outs[0]!.shape;
+    if (!s || s.some((d) => typeof d !== 'number')) return 0;
+    const m = ctx.attrs.str('mode');
+    return product(s as number[]) * (m === 'cubic' ? 8 : m === 'linear' ? 4 : 0) * s.length;
+  },
+};
+defineOp({
+  name: 'Resize', summary: 'resize with nearest / linear / cubic interpolation (scales or sizes, roi, antialias)',
+  ...resizeCore,
+  onnx: {
+    since: 10,
+    // Resize-10 (inputs X, scales) has the Upsample semantics
+    fromOnnx: (v) => { if (v.opset < 11) upsampleToResize(v); },
+    toOnnx: (v) => { delete v.attrs[LEGACY]; },
+  },
+});
+
+/**
+ * Upsample-7/9 and Resize-10 -> Resize: asymmetric coordinates, nearest = floor. These opsets define
+ * nearest only for integer scales (np.repeat), so the marker attribute LEGACY makes other scales unsupported.
+ */
+function upsampleToResize(v: OnnxImportView): void {
+  if (v.attrs.scales) {
+    const s = v.attrs.scales.value as number[];
+    v.inputs[1] = v.constInput(Tensor.fromNumbers('float32', [s.length], s));
+    delete v.attrs.scales;
+  }
+  const mode = v.attrs.mode && v.attrs.mode.type === 'string' ? v.attrs.mode.value : 'nearest';
+  const m = mode === 'bilinear' ? 'linear' : mode;
+  // inputs: X, scales -> X, roi (omitted), scales
+  v.inputs = [v.inputs[0] ?? null, null, v.inputs[1] ?? null];
+  v.attrs = {
+    mode: { type: 'string', value: m },
+    coordinate_transformation_mode: { type: 'string', value: 'asymmetric' },
+    nearest_mode: { type: 'string', value: 'floor' },
+    [LEGACY]: { type: 'int', value: 1 },
+  };
+}
+
+defineOp({
+  name: 'Upsample', summary: 'deprecated; imported in Resize form (asymmetric coordinates) and evaluated as Resize',
+  ...resizeCore,
+  onnx: { since: 7, until: 9, fromOnnx: upsampleToResize },
+});
+
+void INTS;

@@ -1,3 +1,279 @@
-/** signal ops. */
+/**
+ * Signal processing (opset 17): window generators (Hann, Hamming, Blackman), DFT, STFT and
+ * MelWeightMatrix. Complex values use a trailing axis of 2 (real, imaginary).
+ */
+import { Tensor, diag, dtypeFromOnnx, freshDim, isFloat, nodeLocation, type DType, type Dim } from '@aic/core';
 import { defineOp } from '../registry.ts';
-void defineOp;
+import type { EvalCtx, InferCtx, OpDef } from '../types.ts';
+import { FLOATS, INTS, requireDtype } from '../lib/infer-helpers.ts';
+import { normAxis } from '../lib/util.ts';
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function outDtype(ctx: InferCtx | EvalCtx, attr = 'output_datatype'): DType {
+  const code = ctx.attrs.int(attr);
+  const d = dtypeFromOnnx(code);
+  if (!d || d === 'string' || d === 'bool') throw diag.unsupportedDtype(`${ctx.node.op} ${attr}`, d ?? `code ${code}`, nodeLocation(ctx.node));
+  return d;
+}
+
+function scalarInt(t: Tensor, what: string): number {
+  if (t.size !== 1) throw diag.verify(what, `expected a scalar, got shape [${t.shape.join(', ')}]`);
+  return Math.trunc(t.num[0]!);
+}
+
+/** Complex DFT of length n of (re, im) sampled with stride; returns `bins` output bins. */
+function dft1(re: Float64Array, im: Float64Array, n: number, bins: number, inverse: boolean): [Float64Array, Float64Array] {
+  const oRe = new Float64Array(bins), oIm = new Float64Array(bins);
+  const sign = inverse ? 1 : -1;
+  for (let k = 0; k < bins; k++) {
+    let sr = 0, si = 0;
+    for (let t = 0; t < n; t++) {
+      const ang = (sign * 2 * Math.PI * ((k * t) % n)) / n;
+      const c = Math.cos(ang), s = Math.sin(ang);
+      sr += re[t] * c - im[t] * s;
+      si += re[t] * s + im[t] * c;
+    }
+    oRe[k] = inverse ? sr / n : sr;
+    oIm[k] = inverse ? si / n : si;
+  }
+  return [oRe, oIm];
+}
+
+// ---- windows ------------------------------------------------------------------------------------
+
+function windowOp(name: string, summary: string, f: (n: number, N: number) => number): OpDef {
+  return defineOp({
+    name, category: 'signal', summary,
+    types: { T1: ['int32', 'int64'] },
+    inputs: [{ name: 'size', type: 'T1', shapeData: true }],
+    outputs: [{ name: 'output' }],
+    attrs: {
+      output_datatype: { type: 'int', default: 1, doc: 'ONNX element type of the output (default float)' },
+      periodic: { type: 'int', default: 1, doc: '1: periodic window (N = size); 0: symmetric (N = size - 1)' },
+    },
+    onnx: { since: 17 },
+    infer: (ctx) => {
+      requireDtype(ctx, 0, ['int32', 'int64']);
+      const c = ctx.constValue(0);
+      const dt = outDtype(ctx);
+      return [{ dtype: dt, shape: [c ? Math.max(0, scalarInt(c, name)) : freshDim('window')] }];
+    },
+    eval: (ctx) => {
+      const size = scalarInt(ctx.input(0), name);
+      if (size < 0) throw diag.runtime(name, `size ${size} must be non-negative`);
+      const N = ctx.attrs.int('periodic') !== 0 ? size : size - 1;
+      const dt = outDtype(ctx);
+      const vals = Array.from({ length: size }, (_, n) => (N === 0 ? 1 : f(n, N)));
+      return [Tensor.fromNumbers(dt, [size], vals)];
+    },
+  });
+}
+
+windowOp('HannWindow', 'Hann window: 0.5 - 0.5 cos(2πn/N)', (n, N) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / N));
+windowOp('HammingWindow', 'Hamming window: 25/46 - 21/46 cos(2πn/N)',
+  (n, N) => 25 / 46 - (1 - 25 / 46) * Math.cos((2 * Math.PI * n) / N));
+windowOp('BlackmanWindow', 'Blackman window: 0.42 - 0.5 cos(2πn/N) + 0.08 cos(4πn/N)',
+  (n, N) => 0.42 - 0.5 * Math.cos((2 * Math.PI * n) / N) + 0.08 * Math.cos((4 * Math.PI * n) / N));
+
+// ---- DFT ----------------------------------------------------------------------------------------
+defineOp({
+  name: 'DFT', category: 'signal',
+  summary: 'discrete Fourier transform along `axis` of a real [...,1] or complex [...,2] signal; output complex [...,2]',
+  types: { T1: FLOATS, T2: ['int32', 'int64'] },
+  inputs: [
+    { name: 'input', type: 'T1', doc: '[batch, ..., signal_dim, 1|2]' },
+    { name: 'dft_length', type: 'T2', optional: true, shapeData: true, doc: 'zero-pads or trims the signal' },
+  ],
+  outputs: [{ name: 'output', type: 'T1' }],
+  attrs: {
+    axis: { type: 'int', default: 1, doc: 'signal axis (not the last, complex axis)' },
+    inverse: { type: 'int', default: 0 },
+    onesided: { type: 'int', default: 0, doc: 'keep only the floor(n/2)+1 non-redundant bins (real input)' },
+  },
+  onnx: { since: 17, until: 19 },
+  infer: (ctx) => {
+    const loc = nodeLocation(ctx.node);
+    requireDtype(ctx, 0, FLOATS);
+    const x = ctx.type(0);
+    if (ctx.attrs.int('inverse') !== 0 && ctx.attrs.int('onesided') !== 0) {
+      throw diag.unsupportedFeature('DFT with both inverse and onesided set', loc);
+    }
+    if (!x.shape) return [{ dtype: x.dtype, shape: undefined }];
+    const r = x.shape.length;
+    const last = x.shape[r - 1];
+    if (r < 2) throw diag.verify('DFT', `input needs rank >= 2, got ${r}`, loc);
+    if (typeof last === 'number' && last !== 1 && last !== 2) throw diag.verify('DFT', `the last axis must be 1 (real) or 2 (complex), got ${last}`, loc);
+    const ax = normAxis(ctx.attrs.int('axis'), r, 'DFT');
+    if (ax === r - 1) throw diag.verify('DFT', 'axis cannot be the last (complex) axis', loc);
+    const shape: Dim[] = x.shape.slice();
+    shape[r - 1] = 2;
+    const lc = ctx.constValue(1);
+    let n: Dim = ctx.node.inputs[1] ? (lc ? scalarInt(lc, 'DFT') : freshDim()) : shape[ax]!;
+    if (ctx.attrs.int('onesided') !== 0) n = typeof n === 'number' ? Math.floor(n / 2) + 1 : freshDim();
+    shape[ax] = n;
+    return [{ dtype: x.dtype, shape }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    const r = x.rank;
+    const comp = x.shape[r - 1];
+    if (comp !== 1 && comp !== 2) throw diag.verify('DFT', `the last axis must be 1 or 2, got ${comp}`);
+    const ax = normAxis(ctx.attrs.int('axis'), r, 'DFT');
+    if (ax === r - 1) throw diag.verify('DFT', 'axis cannot be the last (complex) axis');
+    const inverse = ctx.attrs.int('inverse') !== 0, onesided = ctx.attrs.int('onesided') !== 0;
+    if (inverse && onesided) throw diag.unsupportedFeature('DFT with both inverse and onesided set');
+    const lt = ctx.optInput(1);
+    const len = x.shape[ax]!;
+    const n = lt ? scalarInt(lt, 'DFT') : len;
+    if (n < 1) throw diag.runtime('DFT', `dft_length ${n} must be positive`);
+    const bins = onesided ? Math.floor(n / 2) + 1 : n;
+    const outShape = x.shape.slice(); outShape[r - 1] = 2; outShape[ax] = bins;
+    const out = new Tensor(x.dtype, outShape);
+    const outer = x.shape.slice(0, ax).reduce((a, b) => a * b, 1);
+    const inner = x.shape.slice(ax + 1, r - 1).reduce((a, b) => a * b, 1);
+    const xv = x.num, o = out.num;
+    const re = new Float64Array(n), im = new Float64Array(n);
+    for (let a = 0; a < outer; a++) for (let b = 0; b < inner; b++) {
+      re.fill(0); im.fill(0);
+      for (let t = 0; t < Math.min(n, len); t++) {
+        const off = ((a * len + t) * inner + b) * comp;
+        re[t] = xv[off];
+        if (comp === 2) im[t] = xv[off + 1];
+      }
+      const [oRe, oIm] = dft1(re, im, n, bins, inverse);
+      for (let k = 0; k < bins; k++) {
+        const off = ((a * bins + k) * inner + b) * 2;
+        o[off] = oRe[k]; o[off + 1] = oIm[k];
+      }
+    }
+    return [out];
+  },
+  flops: (ctx, outs) => {
+    const s = outs[0].shape;
+    const x = ctx.inputTypes[0]?.shape;
+    if (!s || !x || ![...s, ...x].every((d) => typeof d === 'number')) return 0;
+    const ax = normAxis(ctx.attrs.int('axis'), x.length, 'DFT');
+    return 8 * (s as number[]).reduce((a, b) => a * b, 1) * (x[ax] as number) / 2;
+  },
+});
+
+// ---- STFT ---------------------------------------------------------------------------------------
+defineOp({
+  name: 'STFT', category: 'signal',
+  summary: 'short-time Fourier transform: frames of frame_length every frame_step, optionally windowed; output [batch, frames, bins, 2]',
+  types: { T1: FLOATS, T2: ['int32', 'int64'] },
+  inputs: [
+    { name: 'signal', type: 'T1', doc: '[batch, signal_length, 1|2]' },
+    { name: 'frame_step', type: 'T2', shapeData: true },
+    { name: 'window', type: 'T1', optional: true, doc: '[frame_length]' },
+    { name: 'frame_length', type: 'T2', optional: true, shapeData: true },
+  ],
+  outputs: [{ name: 'output', type: 'T1' }],
+  attrs: { onesided: { type: 'int', default: 1 } },
+  onnx: { since: 17 },
+  infer: (ctx) => {
+    const loc = nodeLocation(ctx.node);
+    requireDtype(ctx, 0, FLOATS);
+    const x = ctx.type(0);
+    if (x.shape && x.shape.length !== 3) throw diag.verify('STFT', `signal must be [batch, length, 1|2], got [${x.shape.join(', ')}]`, loc);
+    const step = ctx.constValue(1);
+    const flc = ctx.constValue(3);
+    const w = ctx.inputTypes[2];
+    let fl: Dim | undefined = flc ? scalarInt(flc, 'STFT') : (w?.shape?.[0]);
+    if (!ctx.node.inputs[2] && !ctx.node.inputs[3]) throw diag.verify('STFT', 'needs a window or a frame_length', loc);
+    if (ctx.node.inputs[3] && !flc) fl = undefined;
+    const len = x.shape?.[1];
+    const frames: Dim = typeof fl === 'number' && step && typeof len === 'number'
+      ? Math.floor((len - fl) / scalarInt(step, 'STFT')) + 1 : freshDim('frames');
+    const bins: Dim = typeof fl === 'number' ? (ctx.attrs.int('onesided') ? Math.floor(fl / 2) + 1 : fl) : freshDim('bins');
+    return [{ dtype: x.dtype, shape: [x.shape?.[0] ?? freshDim('batch'), frames, bins, 2] }];
+  },
+  eval: (ctx) => {
+    const x = ctx.input(0);
+    if (x.rank !== 3 || (x.shape[2] !== 1 && x.shape[2] !== 2)) throw diag.verify('STFT', `signal must be [batch, length, 1|2], got [${x.shape.join(', ')}]`);
+    const step = scalarInt(ctx.input(1), 'STFT');
+    const win = ctx.optInput(2), flT = ctx.optInput(3);
+    const fl = flT ? scalarInt(flT, 'STFT') : win ? win.size : NaN;
+    if (!(fl > 0)) throw diag.verify('STFT', 'needs a positive frame_length or a window');
+    if (win && (win.rank !== 1 || win.size !== fl)) throw diag.shapeMismatch('STFT', `window has shape [${win.shape.join(', ')}] but frame_length is ${fl}`);
+    if (step <= 0) throw diag.runtime('STFT', `frame_step ${step} must be positive`);
+    const [B, L, comp] = x.shape as [number, number, number];
+    if (fl > L) throw diag.runtime('STFT', `frame_length ${fl} exceeds the signal length ${L}`);
+    const frames = Math.floor((L - fl) / step) + 1;
+    const onesided = ctx.attrs.int('onesided') !== 0;
+    if (onesided && comp === 2) throw diag.verify('STFT', 'onesided output needs a real signal');
+    const bins = onesided ? Math.floor(fl / 2) + 1 : fl;
+    const out = new Tensor(x.dtype, [B, frames, bins, 2]);
+    const xv = x.num, o = out.num, wv = win?.num;
+    const re = new Float64Array(fl), im = new Float64Array(fl);
+    for (let b = 0; b < B; b++) for (let f = 0; f < frames; f++) {
+      for (let t = 0; t < fl; t++) {
+        const off = (b * L + f * step + t) * comp;
+        const w = wv ? wv[t] : 1;
+        re[t] = xv[off] * w;
+        im[t] = comp === 2 ? xv[off + 1] * w : 0;
+      }
+      const [oRe, oIm] = dft1(re, im, fl, bins, false);
+      for (let k = 0; k < bins; k++) {
+        const off = ((b * frames + f) * bins + k) * 2;
+        o[off] = oRe[k]; o[off + 1] = oIm[k];
+      }
+    }
+    return [out];
+  },
+});
+
+// ---- MelWeightMatrix ----------------------------------------------------------------------------
+defineOp({
+  name: 'MelWeightMatrix', category: 'signal',
+  summary: 'triangular mel filter bank weights [dft_length/2+1, num_mel_bins] (ONNX reference formulation)',
+  types: { T1: ['int32', 'int64'], T2: FLOATS },
+  inputs: [
+    { name: 'num_mel_bins', type: 'T1', shapeData: true },
+    { name: 'dft_length', type: 'T1', shapeData: true },
+    { name: 'sample_rate', type: 'T1' },
+    { name: 'lower_edge_hertz', type: 'T2' },
+    { name: 'upper_edge_hertz', type: 'T2' },
+  ],
+  outputs: [{ name: 'output' }],
+  attrs: { output_datatype: { type: 'int', default: 1 } },
+  onnx: { since: 17 },
+  infer: (ctx) => {
+    const dt = outDtype(ctx);
+    if (!isFloat(dt) && !INTS.includes(dt)) throw diag.unsupportedDtype('MelWeightMatrix output', dt, nodeLocation(ctx.node));
+    const m = ctx.constValue(0), d = ctx.constValue(1);
+    return [{
+      dtype: dt,
+      shape: [d ? Math.floor(scalarInt(d, 'MelWeightMatrix') / 2) + 1 : freshDim(), m ? scalarInt(m, 'MelWeightMatrix') : freshDim()],
+    }];
+  },
+  eval: (ctx) => {
+    const M = scalarInt(ctx.input(0), 'MelWeightMatrix');
+    const D = scalarInt(ctx.input(1), 'MelWeightMatrix');
+    const SR = scalarInt(ctx.input(2), 'MelWeightMatrix');
+    const lo = ctx.input(3).scalar(), hi = ctx.input(4).scalar();
+    if (M <= 0 || D <= 0 || SR <= 0) throw diag.runtime('MelWeightMatrix', 'num_mel_bins, dft_length and sample_rate must be positive');
+    const nSpec = Math.floor(D / 2) + 1;
+    const loMel = 2595 * Math.log10(1 + lo / 700), hiMel = 2595 * Math.log10(1 + hi / 700);
+    const step = (hiMel - loMel) / (M + 2);
+    const fb = Array.from({ length: M + 2 }, (_, i) => {
+      const hz = 700 * (10 ** ((i * step + loMel) / 2595) - 1);
+      return Math.trunc(Math.floor(((D + 1) * hz) / SR));
+    });
+    const w = new Float64Array(nSpec * M);
+    const set = (j: number, i: number, v: number) => {
+      if (j < 0 || j >= nSpec) throw diag.runtime('MelWeightMatrix', 'upper_edge_hertz lies above the Nyquist frequency');
+      w[j * M + i] = v;
+    };
+    for (let i = 0; i < M; i++) {
+      const l = fb[i], c = fb[i + 1], h = fb[i + 2];
+      if (c === l) set(c, i, 1);
+      else for (let j = l; j <= c; j++) set(j, i, (j - l) / (c - l));
+      if (h > c) for (let j = c; j < h; j++) set(j, i, (h - j) / (h - c));
+    }
+    return [Tensor.fromNumbers(outDtype(ctx), [nSpec, M], w)];
+  },
+});
+
+

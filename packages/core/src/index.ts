@@ -6,3 +6,4 @@ export * from './graph.ts';
 export * from './verify.ts';
 export * from './npy.ts';
 export * from './files.ts';
+export * from './clone.ts';

@@ -3,9 +3,15 @@ export type Dim = number | string;
 /** undefined = unknown rank. */
 export type Shape = Dim[] | undefined;
 
+/** Memory layout of a 4-D activation; NC4HW4 = [N, ceil(C/4), H, W, 4] with zero-padded channels. */
+export type Layout = 'NCHW' | 'NHWC' | 'NC4HW4';
+
 export interface TensorType {
   dtype: import('./dtype.ts').DType;
+  /** logical shape (NCHW order for 4-D activations, whatever the layout) */
   shape: Shape;
+  /** physical layout; absent = plain row-major of `shape` */
+  layout?: Layout;
 }
 
 export function isStatic(shape: Shape): shape is number[] {

@@ -15,7 +15,7 @@ export interface RunOptions {
   keepAll?: boolean;
 }
 
-type Env = { values: Map<Value, RValue>; parent?: Env };
+export type Env = { values: Map<Value, RValue>; parent?: Env };
 
 function lookup(env: Env, v: Value): RValue | undefined {
   for (let e: Env | undefined = env; e; e = e.parent) {

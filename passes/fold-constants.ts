@@ -1,0 +1,85 @@
+/**
+ * fold-constants: evaluate every node whose inputs are all known at compile time, with the op's
+ * ir-spec reference semantics (the same code the interpreter runs), to a fixpoint. Inputs the op
+ * only reads the shape of (Shape, Size...) count as known when their shape is static. A size cap
+ * keeps folding from blowing up constants: a result is kept only when it is at most `max-elements`
+ * or no bigger than the constants it replaces.
+ */
+import { AicError, Tensor, Value, cloneGraph, isStatic, subgraphsOf, type Graph, type Node } from '@aic/core';
+import { getOp } from '@aic/ir-spec';
+import { evalNode } from '@aic/interp';
+import { definePass } from './pass.ts';
+import { removeDead, replaceAllUses, uniqueNamer } from './graph-utils.ts';
+
+export default definePass({
+  name: 'fold-constants',
+  summary: 'evaluate all-constant subgraphs (and shape queries on static shapes) at compile time',
+  options: {
+    'max-elements': { type: 'number', default: 1 << 20, doc: 'largest folded result (elements) allowed to grow the model' },
+  },
+  statistics: ['nodes-folded', 'elements-created'],
+  run(g0, ctx) {
+    const g = cloneGraph(g0);
+    ctx.stats['nodes-folded'] = 0;
+    ctx.stats['elements-created'] = 0;
+    foldGraph(g, Number(ctx.options['max-elements']), ctx.stats);
+    return g;
+  },
+});
+
+function foldGraph(g: Graph, cap: number, stats: Record<string, number>): void {
+  const fresh = uniqueNamer(g);
+  for (const n of g.nodes) subgraphsOf(n).forEach((sg) => foldGraph(sg, cap, stats));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const n of g.nodes.slice()) {
+      const outs = tryFold(n, cap);
+      if (!outs) continue;
+      n.outputs.forEach((o, i) => {
+        const t = outs[i];
+        const c = new Value(fresh(`${o.name || 'c'}_folded`), { dtype: t.dtype, shape: t.shape.slice() });
+        c.const = t;
+        g.constants.push(c);
+        replaceAllUses(g, o, c);
+        if (g.outputs.includes(c) && c.name !== o.name) c.name = o.name;
+        stats['elements-created'] += t.size;
+      });
+      g.nodes.splice(g.nodes.indexOf(n), 1);
+      stats['nodes-folded']++;
+      changed = true;
+    }
+  }
+  removeDead(g);
+}
+
+/** The folded outputs of n, or undefined when n cannot (or should not) be folded. */
+function tryFold(n: Node, cap: number): Tensor[] | undefined {
+  const def = getOp(n.op, n.domain);
+  if (!def || def.nondeterministic || subgraphsOf(n).length) return undefined;
+  if (n.outputs.some((o) => o.kind !== 'tensor')) return undefined;
+  let inputElems = 0;
+  const values = new Map<Value, Tensor>();
+  for (let i = 0; i < n.inputs.length; i++) {
+    const v = n.inputs[i];
+    if (!v) continue;
+    if (v.const) { values.set(v, v.const); inputElems += v.const.size; continue; }
+    const spec = def.inputs[Math.min(i, def.inputs.length - 1)];
+    if (spec?.shapeOnly && v.kind === 'tensor' && isStatic(v.shape) && v.dtype !== 'string') {
+      values.set(v, new Tensor(v.dtype, v.shape as number[]));
+      continue;
+    }
+    return undefined;
+  }
+  let outs;
+  try {
+    outs = evalNode(n, { values: values as Map<Value, Tensor | Tensor[] | null> });
+  } catch (e) {
+    if (e instanceof AicError) return undefined; // leave it for the runtime to report
+    throw e;
+  }
+  if (!outs.every((t): t is Tensor => t instanceof Tensor)) return undefined;
+  const size = outs.reduce((a, t) => a + t.size, 0);
+  if (size > cap && size > inputElems) return undefined;
+  return outs;
+}

@@ -1,0 +1,6 @@
+/** passes: graph -> graph optimizations, the pass registry, pipelines and the pass manager. */
+export * from './pass.ts';
+export * from './graph-utils.ts';
+export * from './manager.ts';
+export * from './pipelines.ts';
+import './all.ts';
