@@ -61,11 +61,11 @@ export function storer(d: DType, op: string): (v: number) => number {
     case 'bool': return (v) => (v ? 1 : 0);
     case 'int64': return (v) => {
       if (!Number.isSafeInteger(v)) throw intResultError(op, d, v);
-      return v;
+      return v + 0; // no -0 in integer storage
     };
     case 'uint64': return (v) => {
       if (!Number.isSafeInteger(v) || v < 0) throw intResultError(op, d, v);
-      return v;
+      return v + 0;
     };
     default: return (v) => {
       // narrower integers: typed-array stores wrap modulo 2^bits, which is C's wrap for exact integers

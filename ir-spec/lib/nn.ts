@@ -92,6 +92,10 @@ export function to3(v: readonly number[], fill: number): [number, number, number
   return [r[0], r[1], r[2]];
 }
 
+function asF64(a: NumericArray): Float64Array {
+  return a instanceof Float64Array ? a : Float64Array.from(a);
+}
+
 /** First output index o in [0, O) with o*s + off >= 0, and last with o*s + off <= I-1. */
 function validRange(off: number, s: number, I: number, O: number): [number, number] {
   const lo = off >= 0 ? 0 : Math.ceil(-off / s);
@@ -114,7 +118,9 @@ export interface ConvGeom {
  * Loop order per (n, m, c): kernel taps outer, output rows, then a contiguous inner loop over output
  * columns with the valid column range precomputed per kernel column.
  */
-export function convDirect(x: NumericArray, w: NumericArray, g: ConvGeom, acc: Float64Array): void {
+export function convDirect(x0: NumericArray, w0: NumericArray, g: ConvGeom, acc: Float64Array): void {
+  // one element type in the hot loops keeps them monomorphic
+  const x = asF64(x0), w = asF64(w0);
   const { N, C, M, group } = g;
   const [D, H, W] = g.in, [OD, OH, OW] = g.out, [KD, KH, KW] = g.k;
   const [sd, sh, sw] = g.s, [dd, dh, dw] = g.d, [pd, ph, pw] = g.p;
@@ -127,30 +133,50 @@ export function convDirect(x: NumericArray, w: NumericArray, g: ConvGeom, acc: F
     owOff[kw] = off;
   }
   for (let n = 0; n < N; n++) {
-    for (let m = 0; m < M; m++) {
-      const gi = Math.floor(m / Mg);
-      const obase = (n * M + m) * outPlane;
-      for (let c = 0; c < Cg; c++) {
-        const ibase = (n * C + gi * Cg + c) * inPlane;
-        const wbase = (m * Cg + c) * kSize;
-        for (let kd = 0; kd < KD; kd++) {
-          const [odLo, odHi] = validRange(kd * dd - pd, sd, D, OD);
-          for (let kh = 0; kh < KH; kh++) {
-            const [ohLo, ohHi] = validRange(kh * dh - ph, sh, H, OH);
-            const wrow = wbase + (kd * KH + kh) * KW;
-            for (let od = odLo; od <= odHi; od++) {
-              const id = od * sd + kd * dd - pd;
-              for (let oh = ohLo; oh <= ohHi; oh++) {
-                const ih = oh * sh + kh * dh - ph;
-                const rowIn = ibase + (id * H + ih) * W;
-                const rowOut = obase + (od * OH + oh) * OW;
-                for (let kw = 0; kw < KW; kw++) {
-                  const wv = w[wrow + kw];
-                  const lo = owLo[kw], hi = owHi[kw], base = rowIn + owOff[kw];
-                  if (sw === 1) {
-                    for (let ow = lo; ow <= hi; ow++) acc[rowOut + ow] += wv * x[base + ow];
-                  } else {
-                    for (let ow = lo; ow <= hi; ow++) acc[rowOut + ow] += wv * x[base + ow * sw];
+    for (let gi = 0; gi < group; gi++) {
+      // output channels in blocks of 4 share every input load
+      for (let m = gi * Mg; m < (gi + 1) * Mg; m += 4) {
+        const nb = Math.min(4, (gi + 1) * Mg - m);
+        const o0 = (n * M + m) * outPlane;
+        const o1 = o0 + (nb > 1 ? outPlane : 0), o2 = o0 + (nb > 2 ? 2 * outPlane : 0), o3 = o0 + (nb > 3 ? 3 * outPlane : 0);
+        const wstride = Cg * kSize;
+        for (let c = 0; c < Cg; c++) {
+          const ibase = (n * C + gi * Cg + c) * inPlane;
+          const wbase = (m * Cg + c) * kSize;
+          for (let kd = 0; kd < KD; kd++) {
+            const [odLo, odHi] = validRange(kd * dd - pd, sd, D, OD);
+            for (let kh = 0; kh < KH; kh++) {
+              const [ohLo, ohHi] = validRange(kh * dh - ph, sh, H, OH);
+              const wrow = wbase + (kd * KH + kh) * KW;
+              for (let od = odLo; od <= odHi; od++) {
+                const id = od * sd + kd * dd - pd;
+                for (let oh = ohLo; oh <= ohHi; oh++) {
+                  const ih = oh * sh + kh * dh - ph;
+                  const rowIn = ibase + (id * H + ih) * W;
+                  const r = (od * OH + oh) * OW;
+                  for (let kw = 0; kw < KW; kw++) {
+                    const lo = owLo[kw], hi = owHi[kw], base = rowIn + owOff[kw];
+                    if (nb === 4) {
+                      const w0 = w[wrow + kw], w1 = w[wrow + wstride + kw], w2 = w[wrow + 2 * wstride + kw], w3 = w[wrow + 3 * wstride + kw];
+                      const a0 = o0 + r, a1 = o1 + r, a2 = o2 + r, a3 = o3 + r;
+                      if (sw === 1) {
+                        for (let ow = lo; ow <= hi; ow++) {
+                          const xv = x[base + ow];
+                          acc[a0 + ow] += w0 * xv; acc[a1 + ow] += w1 * xv; acc[a2 + ow] += w2 * xv; acc[a3 + ow] += w3 * xv;
+                        }
+                      } else {
+                        for (let ow = lo; ow <= hi; ow++) {
+                          const xv = x[base + ow * sw];
+                          acc[a0 + ow] += w0 * xv; acc[a1 + ow] += w1 * xv; acc[a2 + ow] += w2 * xv; acc[a3 + ow] += w3 * xv;
+                        }
+                      }
+                    } else {
+                      for (let j = 0; j < nb; j++) {
+                        const wv = w[wrow + j * wstride + kw], a = o0 + j * outPlane + r;
+                        if (sw === 1) for (let ow = lo; ow <= hi; ow++) acc[a + ow] += wv * x[base + ow];
+                        else for (let ow = lo; ow <= hi; ow++) acc[a + ow] += wv * x[base + ow * sw];
+                      }
+                    }
                   }
                 }
               }
@@ -166,7 +192,8 @@ export function convDirect(x: NumericArray, w: NumericArray, g: ConvGeom, acc: F
  * Transposed convolution (scatter form): acc[n, m, i*s + k*d - p] += x[n, c, i] * w[c, m - g*Mg, k],
  * where c runs over group g's input channels. `g.in` is X's spatial size, `g.out` Y's; W is [C, M/group, k...].
  */
-export function convTransposeDirect(x: NumericArray, w: NumericArray, g: ConvGeom, acc: Float64Array): void {
+export function convTransposeDirect(x0: NumericArray, w0: NumericArray, g: ConvGeom, acc: Float64Array): void {
+  const x = asF64(x0), w = asF64(w0);
   const { N, C, M, group } = g;
   const [D, H, W] = g.in, [OD, OH, OW] = g.out, [KD, KH, KW] = g.k;
   const [sd, sh, sw] = g.s, [dd, dh, dw] = g.d, [pd, ph, pw] = g.p;

@@ -9,7 +9,7 @@
  */
 import {
   Tensor, UNSUPPORTED_ONNX_DTYPES, diag, dtypeFromOnnx, isFloat, isInt, nodeLocation,
-  type Attr, type DType, type Shape,
+  type Attr, type DType, type Node, type Shape,
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
@@ -36,6 +36,23 @@ function numel(shape: Shape): number {
 }
 
 const attrValue = (a: Attr | undefined): unknown => a?.value;
+
+/**
+ * defineOp for this family. Nodes imported at an opset no definition covers keep their ONNX form
+ * with an `__unsupported_opset` marker; refuse those instead of running them with other semantics.
+ */
+function ewOp(def: OpDef): OpDef {
+  const guard = (node: Node) => {
+    const bad = node.attrs['__unsupported_opset'];
+    if (bad) throw diag.unsupportedOpset({ op: def.name }, String(bad.value), nodeLocation(node));
+  };
+  const { infer, eval: ev } = def;
+  return defineOp({
+    ...def,
+    infer: (ctx) => { guard(ctx.node); return infer(ctx); },
+    eval: (ctx) => { guard(ctx.node); return ev(ctx); },
+  });
+}
 
 /** Opset-1 `consumed_inputs` carried no semantics; drop it. */
 function dropConsumed(v: OnnxImportView): void {
@@ -89,7 +106,7 @@ interface UnaryOpts {
 /** A unary elementwise op; `make` builds the per-element kernel for the input dtype and attributes. */
 function unary(name: string, summary: string, types: readonly DType[],
   make: (ctx: EvalCtx, dtype: DType) => (x: number) => number, opts: UnaryOpts = {}): OpDef {
-  return defineOp({
+  return ewOp({
     name, category: 'elementwise', summary,
     types: { T: types, ...(opts.out ? { T1: [opts.out] } : {}) },
     inputs: [{ name: 'X', type: 'T' }],
@@ -178,7 +195,7 @@ unary('Celu', 'max(0, x) + min(0, alpha * (e^(x/alpha) - 1))', FLOATS, (ctx) => 
 });
 unary('ThresholdedRelu', 'x > alpha ? x : 0', FLOATS, (ctx) => {
   const a = ctx.attrs.float('alpha');
-  return (x) => (x > a ? x : Number.isNaN(x) ? x : 0);
+  return (x) => (x > a ? x : 0);
 }, { since: 10, attrs: { alpha: { type: 'float', default: 1.0 } } });
 unary('Sigmoid', '1 / (1 + e^-x)', FLOATS,
   fn((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))), { flopsPerElem: 4 });
@@ -193,7 +210,7 @@ unary('Softsign', 'x / (1 + |x|)', FLOATS, fn((x) => x / (1 + Math.abs(x))), { f
 unary('Tanh', 'hyperbolic tangent', FLOATS, fn(Math.tanh), { flopsPerElem: 4 });
 unary('Shrink', 'x < -lambd ? x + bias : x > lambd ? x - bias : 0', NUMERIC, (ctx) => {
   const l = ctx.attrs.float('lambd'), b = ctx.attrs.float('bias');
-  return (x) => (x < -l ? x + b : x > l ? x - b : Number.isNaN(x) ? x : 0);
+  return (x) => (x < -l ? x + b : x > l ? x - b : 0);
 }, {
   since: 9, attrs: { lambd: { type: 'float', default: 0.5 }, bias: { type: 'float', default: 0 } }, flopsPerElem: 2,
   check: (ctx) => {
@@ -218,7 +235,7 @@ unary('Gelu', '0.5 x (1 + erf(x / sqrt 2)); approximate=tanh: 0.5 x (1 + tanh(sq
   },
 });
 
-defineOp({
+ewOp({
   name: 'PRelu', category: 'elementwise', summary: 'x < 0 ? slope * x : x, slope broadcast to x (unidirectional)',
   types: { T: [...FLOATS, 'int32', 'int64', 'uint32', 'uint64'] },
   inputs: [{ name: 'X', type: 'T' }, { name: 'slope', type: 'T' }],
@@ -267,7 +284,7 @@ interface BinaryOpts {
 function binary(name: string, summary: string, types: readonly DType[],
   make: (ctx: EvalCtx, a: DType, b: DType) => Kernel, opts: BinaryOpts = {}): OpDef {
   const mixed = opts.bTypes !== undefined;
-  return defineOp({
+  return ewOp({
     name, category: 'elementwise', summary,
     types: { T: types, ...(mixed ? { T1: opts.bTypes! } : {}), ...(opts.out ? { T2: [opts.out] } : {}) },
     inputs: [{ name: 'A', type: 'T' }, { name: 'B', type: mixed ? 'T1' : 'T' }],
@@ -339,9 +356,14 @@ function intPow(base: number, e: number, d: DType): number {
     throw diag.unsupportedFeature(`Pow: integer ${base} to the negative power ${e}`);
   }
   if (is64(d)) {
-    const r = BigInt(base) ** BigInt(e);
-    const w = d === 'int64' ? BigInt.asIntN(64, r) : BigInt.asUintN(64, r);
-    return Number(w) as number; // storer rejects |w| > 2^53
+    // square-and-multiply modulo 2^64 (C wrap), then the store rejects |result| > 2^53
+    let r = 1n, b = BigInt.asUintN(64, BigInt(base)), n = BigInt(e);
+    while (n > 0n) {
+      if (n & 1n) r = BigInt.asUintN(64, r * b);
+      b = BigInt.asUintN(64, b * b);
+      n >>= 1n;
+    }
+    return Number(d === 'int64' ? BigInt.asIntN(64, r) : r);
   }
   let r = 1, b = base, n = e;
   while (n > 0) {
@@ -420,7 +442,7 @@ binary('Xor', 'logical xor', BOOL, cmp((a, b) => !!a !== !!b), { since: 1, legac
 
 /** 1..N inputs with numpy broadcasting; `f` folds the elements of one output position. */
 function variadic(name: string, summary: string, types: readonly DType[], f: (v: number[]) => number): OpDef {
-  return defineOp({
+  return ewOp({
     name, category: 'elementwise', summary,
     types: { T: types },
     inputs: [{ name: 'data_0', type: 'T', variadic: true }],
@@ -460,7 +482,7 @@ variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, (
 
 // ---- Where / Clip ----------------------------------------------------------------------------------
 
-defineOp({
+ewOp({
   name: 'Where', category: 'elementwise', summary: 'condition ? X : Y with numpy broadcasting of all three',
   types: { B: ['bool'], T: ALL },
   inputs: [{ name: 'condition', type: 'B' }, { name: 'X', type: 'T' }, { name: 'Y', type: 'T' }],
@@ -495,7 +517,7 @@ function clipFromOnnx(v: OnnxImportView): void {
     hi === undefined ? null : v.constInput(Tensor.scalarOf(d, hi))];
 }
 
-defineOp({
+ewOp({
   name: 'Clip', category: 'elementwise', summary: 'min(max(x, min), max); omitted bounds are unbounded',
   types: { T: NUMERIC },
   inputs: [{ name: 'input', type: 'T' }, { name: 'min', type: 'T', optional: true }, { name: 'max', type: 'T', optional: true }],
@@ -593,7 +615,7 @@ function castFromOnnx(v: OnnxImportView): void {
   }
 }
 
-defineOp({
+ewOp({
   name: 'Cast', category: 'elementwise',
   summary: "convert to the element type 'to' (float->int truncates; NaN->bool is true; numbers <-> strings numpy-style)",
   types: { T1: ALL, T2: ALL },
@@ -611,7 +633,7 @@ defineOp({
   eval: (ctx) => [castTensor(ctx.input(0), castTarget(ctx.attrs.int('to'), 'Cast'), 'Cast')],
 });
 
-defineOp({
+ewOp({
   name: 'CastLike', category: 'elementwise', summary: "Cast to target_type's element type",
   types: { T1: ALL, T2: ALL },
   inputs: [{ name: 'input', type: 'T1' }, { name: 'target_type', type: 'T2' }],

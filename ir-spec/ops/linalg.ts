@@ -137,9 +137,14 @@ defineOp({
     if (intType && (alpha !== 1 || (C && beta !== 1))) throw diag.unsupportedFeature(`Gemm on ${dtype} with alpha/beta other than 1`);
     const a: Arr = transA ? transpose2d(A.num, K, M) : A.num;
     const ab: Arr = wrap ? new Int32Array(M * N) : new Float64Array(M * N);
-    if (transB) gemmBT(a, B.num, ab, M, K, N, wrap);
-    else if (wrap) gemmI32(a, 0, B.num, 0, ab, 0, M, K, N, new Int32Array(N));
-    else gemmF64(a, 0, B.num, 0, ab, 0, M, K, N, new Float64Array(4 * N));
+    // transB: row dot products for few rows (classifier heads); otherwise transpose B once and
+    // use the blocked i-k-j kernel.
+    if (transB && M < 4) gemmBT(a, B.num, ab, M, K, N, wrap);
+    else {
+      const b: Arr = transB ? transpose2d(B.num, N, K) : B.num;
+      if (wrap) gemmI32(a, 0, b, 0, ab, 0, M, K, N, new Int32Array(N));
+      else gemmF64(a, 0, b, 0, ab, 0, M, K, N, new Float64Array(4 * N));
+    }
     const out = new Tensor(dtype, [M, N]);
     const y = out.num;
     let cs = [0, 0];

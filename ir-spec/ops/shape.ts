@@ -190,6 +190,7 @@ defineOp({
     const axes = hasAxes ? constInts(ctx, 1) : undefined;
     if (!t.shape || (hasAxes && !axes)) return [{ dtype: t.dtype, shape: undefined }];
     const shape = t.shape;
+    if (axes && axes.length === 0) return [{ dtype: t.dtype, shape: shape.includes(1) ? undefined : shape.slice() }];
     if (axes) {
       const s = squeezeAxes(ctx, axes, shape.length);
       for (const a of s) if (typeof shape[a] === 'number' && shape[a] !== 1) throw verr(ctx, `cannot squeeze axis ${a} of size ${shape[a]}`);
@@ -202,6 +203,10 @@ defineOp({
     const x = ctx.input(0);
     const axes = optInts(ctx, 1);
     let out: number[];
+    if (axes && axes.length === 0 && x.shape.includes(1)) {
+      // the reference squeezes nothing, runtimes squeeze every size-1 axis: ambiguous
+      throw diag.unsupportedFeature('Squeeze with an empty axes tensor', loc(ctx));
+    }
     if (axes) {
       const s = squeezeAxes(ctx, axes, x.rank);
       for (const a of s) if (x.shape[a] !== 1) throw verr(ctx, `cannot squeeze axis ${a} of size ${x.shape[a]}`);
@@ -1043,7 +1048,6 @@ defineOp({
     const hits: number[][] = [];
     const d = x.num;
     forEachIndex(x.shape, (idx, flat) => { if (d[flat] !== 0) hits.push(idx.slice()); });
-    if (x.rank === 0 && d[0] !== 0) hits.push([]);
     const r = x.rank, n = hits.length;
     const out = new Tensor('int64', [r, n]);
     for (let j = 0; j < n; j++) for (let k = 0; k < r; k++) out.num[k * n + j] = hits[j]![k]!;
