@@ -54,7 +54,7 @@ export function checkArity(node: Node, def: OpDef): void {
 export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
   const constOf = (v: Value) => v.const;
   for (const node of g.nodes) {
-    const def = getOp(node.op, node.domain);
+    const def = node.attrs['__unsupported_opset'] ? undefined : getOp(node.op, node.domain);
     if (!def) {
       if (opts.strict) throw diag.unsupportedOp({ op: node.op, domain: node.domain }, nodeLocation(node));
       continue;

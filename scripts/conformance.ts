@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AicError, Tensor, type Graph, type RValue } from '@aic/core';
+import { AicError, Tensor, bf16ToFloat, type Graph, type RValue } from '@aic/core';
 import { decodeValueFile, loadOnnxFile } from '@aic/onnx';
 import { run } from '@aic/interp';
 
@@ -31,7 +31,7 @@ export function runNodeTest(name: string, runner: Runner = interpRunner, dir = N
     const feeds = new Map<string, RValue>();
     g.inputs.forEach((v, i) => {
       const f = path.join(ds, `input_${i}.pb`);
-      if (fs.existsSync(f)) feeds.set(v.name, decodeValueFile(fs.readFileSync(f), v.kind));
+      if (fs.existsSync(f)) feeds.set(v.name, asDeclared(decodeValueFile(fs.readFileSync(f), v.kind), v.dtype));
       else feeds.set(v.name, null);
     });
     const outs = runner(g, feeds);
@@ -39,7 +39,7 @@ export function runNodeTest(name: string, runner: Runner = interpRunner, dir = N
       const v = g.outputs[i];
       const f = path.join(ds, `output_${i}.pb`);
       if (!fs.existsSync(f)) continue;
-      const want = decodeValueFile(fs.readFileSync(f), v.kind);
+      const want = asDeclared(decodeValueFile(fs.readFileSync(f), v.kind), v.dtype);
       const got = outs.get(v.name);
       const why = compareValues(got ?? null, want);
       if (why) return done('wrong', `output '${v.name}': ${why}`);
@@ -49,6 +49,14 @@ export function runNodeTest(name: string, runner: Runner = interpRunner, dir = N
     if (e instanceof AicError) return done(e.exitCode === 3 ? 'unsupported' : 'error', e.format());
     return done('error', `crash: ${(e as Error).stack?.split('\n').slice(0, 3).join(' | ')}`);
   }
+}
+
+/** Older ONNX test data stores bfloat16 tensors as uint16 bit patterns: reinterpret them. */
+function asDeclared(x: RValue, dtype: string): RValue {
+  if (x instanceof Tensor && dtype === 'bfloat16' && x.dtype === 'uint16') {
+    return Tensor.fromNumbers('bfloat16', x.shape, Array.from(x.num, (b) => bf16ToFloat(b)));
+  }
+  return x;
 }
 
 export function compareValues(got: RValue, want: RValue): string | undefined {

@@ -43,7 +43,7 @@ export function axisInts(op: string, attrs: AttrReader, name: string, n: number,
  * Output size per axis:
  *  NOTSET: floor|ceil((in + pb + pe - dk) / s) + 1  (ceil_mode drops a last window starting in the right pad)
  *  SAME_*: ceil(in / s), total pad = max(0, (out-1)*s + dk - in), odd extra at the end (UPPER) or begin (LOWER)
- *  VALID : floor((in - dk) / s) + 1
+ *  VALID : NOTSET with zero pads
  */
 export function windowGeometry(op: string, inSp: readonly Dim[], kernel: number[], attrs: AttrReader,
   opts: { ceil?: boolean; dilations?: boolean; loc?: Location }): Window {
@@ -69,9 +69,8 @@ export function windowGeometry(op: string, inSp: readonly Dim[], kernel: number[
       const small = Math.floor(total / 2);
       padBegin[i] = autoPad === 'SAME_UPPER' ? small : total - small;
       padEnd[i] = total - padBegin[i];
-    } else if (autoPad === 'VALID') {
-      o = Math.floor((d - dk) / s) + 1;
     } else {
+      // NOTSET, or VALID (= no padding; ceil_mode still applies, as in onnxruntime and the reference)
       const span = d + padBegin[i] + padEnd[i] - dk;
       if (opts.ceil) {
         o = Math.ceil(span / s) + 1;

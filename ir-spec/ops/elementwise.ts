@@ -269,6 +269,8 @@ ewOp({
 // ---- binary --------------------------------------------------------------------------------------
 
 interface BinaryOpts {
+  /** operands may be swapped (CSE sorts them) */
+  commutative?: boolean;
   since?: number;
   /** opset < 7 form with broadcast/axis attributes */
   legacy?: boolean;
@@ -290,6 +292,7 @@ function binary(name: string, summary: string, types: readonly DType[],
     inputs: [{ name: 'A', type: 'T' }, { name: 'B', type: mixed ? 'T1' : 'T' }],
     outputs: [{ name: 'C', type: opts.out ? 'T2' : 'T' }],
     attrs: opts.attrs ?? {},
+    commutative: opts.commutative,
     onnx: { since: opts.since ?? 7, fromOnnx: opts.legacy ? legacyBroadcast : dropConsumed },
     infer: (ctx) => {
       checkType(ctx, 0, types);
@@ -315,13 +318,13 @@ function intDivByZero(op: string): never {
   throw diag.runtime(op, 'integer division by zero');
 }
 
-binary('Add', 'a + b with numpy broadcasting', NUMERIC, k((a: number, b: number) => a + b), { since: 1, legacy: true });
+binary('Add', 'a + b with numpy broadcasting', NUMERIC, k((a: number, b: number) => a + b), { since: 1, legacy: true, commutative: true });
 binary('Sub', 'a - b with numpy broadcasting', NUMERIC, k((a: number, b: number) => a - b), { since: 1, legacy: true });
 binary('Mul', 'a * b with numpy broadcasting (integers wrap)', NUMERIC, (_ctx, d) => {
   if (d === 'int32') return Math.imul;
   if (d === 'uint32') return (a: number, b: number) => Math.imul(a, b) >>> 0;
   return (a: number, b: number) => a * b;
-}, { since: 1, legacy: true });
+}, { since: 1, legacy: true, commutative: true });
 binary('Div', 'a / b (integer division truncates toward zero)', NUMERIC, (_ctx, d) => {
   if (isInt(d)) return (a: number, b: number) => (b === 0 ? intDivByZero('Div') : Math.trunc(a / b));
   return (a: number, b: number) => a / b;
@@ -419,7 +422,7 @@ function bitwise(name: string, sym: string, f32: (a: number, b: number) => numbe
     if (d === 'uint64') return (a: number, b: number) => Number(BigInt.asUintN(64, fbig(BigInt(a), BigInt(b))));
     if (d === 'uint32') return (a: number, b: number) => f32(a, b) >>> 0;
     return f32;
-  }, { since: 18 });
+  }, { since: 18, commutative: true });
 }
 bitwise('BitwiseAnd', '&', (a, b) => a & b, (a, b) => a & b);
 bitwise('BitwiseOr', '|', (a, b) => a | b, (a, b) => a | b);
@@ -427,16 +430,16 @@ bitwise('BitwiseXor', '^', (a, b) => a ^ b, (a, b) => a ^ b);
 
 // comparisons (bool output)
 const cmp = (f: (a: any, b: any) => boolean) => k((a: any, b: any) => (f(a, b) ? 1 : 0));
-binary('Equal', 'a == b (bool)', ALL, cmp((a, b) => a === b), { since: 1, legacy: true, out: 'bool' });
+binary('Equal', 'a == b (bool)', ALL, cmp((a, b) => a === b), { since: 1, legacy: true, commutative: true, out: 'bool' });
 binary('Less', 'a < b (bool)', NUMERIC, cmp((a, b) => a < b), { since: 1, legacy: true, out: 'bool' });
 binary('Greater', 'a > b (bool)', NUMERIC, cmp((a, b) => a > b), { since: 1, legacy: true, out: 'bool' });
 binary('LessOrEqual', 'a <= b (bool)', NUMERIC, cmp((a, b) => a <= b), { since: 12, out: 'bool' });
 binary('GreaterOrEqual', 'a >= b (bool)', NUMERIC, cmp((a, b) => a >= b), { since: 12, out: 'bool' });
 
 // logic
-binary('And', 'logical and', BOOL, cmp((a, b) => !!a && !!b), { since: 1, legacy: true });
-binary('Or', 'logical or', BOOL, cmp((a, b) => !!a || !!b), { since: 1, legacy: true });
-binary('Xor', 'logical xor', BOOL, cmp((a, b) => !!a !== !!b), { since: 1, legacy: true });
+binary('And', 'logical and', BOOL, cmp((a, b) => !!a && !!b), { since: 1, legacy: true, commutative: true });
+binary('Or', 'logical or', BOOL, cmp((a, b) => !!a || !!b), { since: 1, legacy: true, commutative: true });
+binary('Xor', 'logical xor', BOOL, cmp((a, b) => !!a !== !!b), { since: 1, legacy: true, commutative: true });
 
 // ---- variadic ------------------------------------------------------------------------------------
 
@@ -448,6 +451,7 @@ function variadic(name: string, summary: string, types: readonly DType[], f: (v:
     inputs: [{ name: 'data_0', type: 'T', variadic: true }],
     outputs: [{ name: 'result', type: 'T' }],
     attrs: {},
+    commutative: true,
     onnx: { since: 1, fromOnnx: dropConsumed },
     infer: (ctx) => {
       if (ctx.inputTypes.length === 0) throw diag.verify(name, 'expects at least 1 input', nodeLocation(ctx.node));

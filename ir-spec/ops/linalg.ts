@@ -300,6 +300,9 @@ function einsumSizes(plan: EinsumPlan, shapes: readonly (readonly Dim[])[], nEll
         return;
       }
       if (typeof cur === 'number' && typeof d === 'number') {
+        if (cur === 1 || d === 1) {
+          throw Object.assign(new Error(`broadcasting a size-1 dim of a named label (operand ${k}, dim ${i})`), { unsupported: true });
+        }
         throw new Error(`label size mismatch: ${cur} vs ${d} (operand ${k}, dim ${i})`);
       }
       if (typeof cur === 'string' && typeof d === 'number') sizes[id] = d;
@@ -327,6 +330,7 @@ defineOp({
     try {
       sizes = einsumSizes(plan, shapes, plan.nEll);
     } catch (e) {
+      if ((e as { unsupported?: boolean }).unsupported) throw diag.unsupportedFeature(`Einsum ${(e as Error).message}`, loc(ctx));
       throw diag.shapeMismatch('Einsum', (e as Error).message, loc(ctx));
     }
     return [{ dtype: types[0]!.dtype, shape: plan.out.map((id) => sizes[id]!) }];
@@ -340,6 +344,7 @@ defineOp({
     try {
       sizes = einsumSizes(plan, ts.map((t) => t.shape), plan.nEll) as number[];
     } catch (e) {
+      if ((e as { unsupported?: boolean }).unsupported) throw diag.unsupportedFeature(`Einsum ${(e as Error).message}`);
       throw diag.shapeMismatch('Einsum', (e as Error).message);
     }
     return [einsumEval(plan, ts, sizes, dtype)];

@@ -6,6 +6,7 @@
 import { Tensor, diag, dtypeFromOnnx, freshDim, nodeLocation, type DType, type Dim } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import { FLOATS, requireDtype } from '../lib/infer-helpers.ts';
+import type { AttrSpec } from '../types.ts';
 
 // ---- NonMaxSuppression --------------------------------------------------------------------------
 defineOp({
@@ -231,7 +232,7 @@ const roundHalfEven = (v: number) => {
 defineOp({
   name: 'GridSample', category: 'misc',
   summary: 'samples X at the normalized grid locations (N-D spatial) with linear/nearest/cubic interpolation and zeros/border/reflection padding',
-  types: { T1: [...FLOATS, 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64'], T2: FLOATS },
+  types: { T1: FLOATS, T2: FLOATS },
   inputs: [{ name: 'X', type: 'T1', doc: '[N, C, D1..Dr]' }, { name: 'grid', type: 'T2', doc: '[N, D1_out..Dr_out, r] (x first)' }],
   outputs: [{ name: 'Y', type: 'T1' }],
   attrs: {
@@ -253,6 +254,7 @@ defineOp({
   infer: (ctx) => {
     const loc = nodeLocation(ctx.node);
     const x = ctx.type(0), g = ctx.type(1);
+    requireDtype(ctx, 0, FLOATS);
     requireDtype(ctx, 1, FLOATS);
     const mode = ctx.attrs.str('mode'), pad = ctx.attrs.str('padding_mode');
     if (!['linear', 'nearest', 'cubic'].includes(mode)) throw diag.unsupportedAttr({ op: 'GridSample' }, 'mode', mode, loc);
@@ -280,7 +282,7 @@ defineOp({
     const xs = X.num, gs = G.num, ys = Y.num;
     const spatial = dims.reduce((a, b) => a * b, 1);
     const strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
-    const lo = dims.map((d) => (align ? 0 : -0.5)), hi = dims.map((d) => (align ? d - 1 : d - 0.5));
+    const lo = dims.map(() => (align ? 0 : -0.5)), hi = dims.map((d) => (align ? d - 1 : d - 0.5));
     /** index along dim i after padding, or -1 for a zero */
     const idxAt = (i: number, k: number): number => {
       const d = dims[i];
@@ -484,4 +486,58 @@ defineOp({
     }
     return [out];
   },
+});
+
+// ---- random generators (shape/type inference only) ------------------------------------------------
+function randomUnsupported(op: string): never {
+  throw diag.unsupportedFeature(`${op} draws random numbers; its result is non-deterministic (its random stream cannot match another runtime), so the reference interpreter does not evaluate it`);
+}
+function attrDtype(code: number, op: string, loc: ReturnType<typeof nodeLocation>): DType {
+  const d = dtypeFromOnnx(code);
+  if (!d || d === 'string' || d === 'bool') throw diag.unsupportedDtype(`${op} dtype`, d ?? `code ${code}`, loc);
+  return d;
+}
+const randomAttrs = (kind: 'uniform' | 'normal'): Record<string, AttrSpec> => (kind === 'uniform'
+  ? { high: { type: 'float' as const, default: 1 }, low: { type: 'float' as const, default: 0 } }
+  : { mean: { type: 'float' as const, default: 0 }, scale: { type: 'float' as const, default: 1 } });
+
+for (const kind of ['uniform', 'normal'] as const) {
+  const Name = kind === 'uniform' ? 'Uniform' : 'Normal';
+  defineOp({
+    name: `Random${Name}Like`, category: 'misc',
+    summary: `random ${kind} values shaped like the input (non-deterministic: not evaluated)`,
+    inputs: [{ name: 'input' }], outputs: [{ name: 'output' }],
+    attrs: { dtype: { type: 'int', required: false }, seed: { type: 'float', required: false }, ...randomAttrs(kind) },
+    onnx: { since: 1 },
+    infer: (ctx) => {
+      const x = ctx.type(0);
+      const dt = ctx.attrs.has('dtype') ? attrDtype(ctx.attrs.int('dtype'), ctx.node.op, nodeLocation(ctx.node)) : x.dtype;
+      return [{ dtype: dt, shape: x.shape?.slice() }];
+    },
+    eval: (ctx) => randomUnsupported(ctx.node.op),
+  });
+  defineOp({
+    name: `Random${Name}`, category: 'misc',
+    summary: `random ${kind} values of a given shape (non-deterministic: not evaluated)`,
+    inputs: [], outputs: [{ name: 'output' }],
+    attrs: { dtype: { type: 'int', default: 1 }, seed: { type: 'float', required: false }, shape: { type: 'ints', required: true }, ...randomAttrs(kind) },
+    onnx: { since: 1 },
+    infer: (ctx) => [{ dtype: attrDtype(ctx.attrs.int('dtype'), ctx.node.op, nodeLocation(ctx.node)), shape: ctx.attrs.ints('shape') }],
+    eval: (ctx) => randomUnsupported(ctx.node.op),
+  });
+}
+
+defineOp({
+  name: 'Multinomial', category: 'misc',
+  summary: 'random class samples from unnormalized log-probabilities [batch, classes] (non-deterministic: not evaluated)',
+  types: { T1: FLOATS },
+  inputs: [{ name: 'input', type: 'T1' }], outputs: [{ name: 'output' }],
+  attrs: { dtype: { type: 'int', default: 6 }, sample_size: { type: 'int', default: 1 }, seed: { type: 'float', required: false } },
+  onnx: { since: 7 },
+  infer: (ctx) => {
+    const x = ctx.type(0);
+    const dt = attrDtype(ctx.attrs.int('dtype'), 'Multinomial', nodeLocation(ctx.node));
+    return [{ dtype: dt, shape: [x.shape?.[0] ?? freshDim('batch'), ctx.attrs.int('sample_size')] }];
+  },
+  eval: () => randomUnsupported('Multinomial'),
 });

@@ -317,7 +317,10 @@ defineOp({
       return [{ dtype: o.type.dtype, shape: o.type.shape?.slice(), kind: o.kind === 'sequence' ? 'sequence' : 'optional' }];
     }
     const t = ctx.type(0);
-    return [{ dtype: t.dtype, shape: t.shape?.slice(), kind: inputKind(ctx, 0) === 'sequence' ? 'sequence' : 'optional' }];
+    // an optional sequence may be declared either way (kind 'optional' or 'sequence'); keep the declaration
+    const declared = ctx.node.outputs[0]?.kind;
+    const kind = declared === 'optional' ? 'optional' : inputKind(ctx, 0) === 'sequence' ? 'sequence' : 'optional';
+    return [{ dtype: t.dtype, shape: t.shape?.slice(), kind }];
   },
   eval: (ctx) => [ctx.inputs[0] ?? null],
 });
@@ -343,7 +346,9 @@ defineOp({
   onnx: { since: 15 },
   infer: (ctx) => {
     const t = ctx.type(0);
-    return [{ dtype: t.dtype, shape: t.shape?.slice(), kind: inputKind(ctx, 0) === 'sequence' ? 'sequence' : 'tensor' }];
+    const k = inputKind(ctx, 0);
+    const kind = k === 'sequence' || (k === 'optional' && ctx.node.outputs[0]?.kind === 'sequence') ? 'sequence' : 'tensor';
+    return [{ dtype: t.dtype, shape: t.shape?.slice(), kind }];
   },
   eval: (ctx) => {
     const x = ctx.inputs[0];

@@ -111,8 +111,7 @@ function reshapeDims(ctx: InferCtx | EvalCtx, inShape: readonly Dim[], spec: rea
     if (typeof total === 'number' && typeof known === 'number') {
       if (known === 0 || total % known !== 0) throw diag.shapeMismatch(ctx.node.op, `cannot reshape [${inShape.join(', ')}] to [${spec.join(', ')}]`, loc(ctx));
       out[neg] = total / known;
-    } else if (known === total) out[neg] = 1;
-    else out[neg] = freshDim();
+    } else out[neg] = dimQuotient(inShape, out.filter((_, i) => i !== neg));
   } else {
     const p = dimProd(out);
     if (typeof total === 'number' && typeof p === 'number' && p !== total) {
@@ -120,6 +119,22 @@ function reshapeDims(ctx: InferCtx | EvalCtx, inShape: readonly Dim[], spec: rea
     }
   }
   return out;
+}
+/** prod(num) / prod(den) for symbolic dims: cancels equal symbols; a fresh dim when not exact. */
+function dimQuotient(num: readonly Dim[], den: readonly Dim[]): Dim {
+  const syms = num.filter((d): d is string => typeof d === 'string');
+  let pn = 1, pd = 1;
+  for (const d of num) if (typeof d === 'number') pn *= d;
+  for (const d of den) {
+    if (typeof d === 'number') { pd *= d; continue; }
+    const k = syms.indexOf(d);
+    if (k < 0) return freshDim();
+    syms.splice(k, 1);
+  }
+  if (pd === 0 || pn % pd !== 0) return freshDim();
+  const q = pn / pd;
+  if (syms.length === 0) return q;
+  return syms.length === 1 && q === 1 ? syms[0]! : freshDim();
 }
 defineOp({
   name: 'Reshape', category: CAT, summary: 'reshape to the shape given as data (0 copies, -1 infers a dimension)',
@@ -818,7 +833,7 @@ function shapeRange(ctx: InferCtx | EvalCtx, r: number): [number, number] {
 defineOp({
   name: 'Shape', category: CAT, summary: 'the input\'s shape as a 1-D int64 tensor (optionally a slice of it)',
   types: { T: ALL },
-  inputs: [{ name: 'data', type: 'T' }], outputs: [{ name: 'shape' }],
+  inputs: [{ name: 'data', type: 'T', shapeOnly: true }], outputs: [{ name: 'shape' }],
   attrs: { start: { type: 'int', default: 0 }, end: { type: 'int' } },
   onnx: { since: 1 },
   infer: (ctx) => {
@@ -836,7 +851,7 @@ defineOp({
 defineOp({
   name: 'Size', category: CAT, summary: 'number of elements as an int64 scalar',
   types: { T: ALL },
-  inputs: [{ name: 'data', type: 'T' }], outputs: [{ name: 'size' }], attrs: {},
+  inputs: [{ name: 'data', type: 'T', shapeOnly: true }], outputs: [{ name: 'size' }], attrs: {},
   onnx: { since: 1 },
   infer: () => [{ dtype: 'int64', shape: [] }],
   eval: (ctx) => [Tensor.fromNumbers('int64', [], [ctx.input(0).size])],
@@ -912,7 +927,7 @@ function eyeDtype(ctx: InferCtx | EvalCtx, inDtype: DType): DType {
 defineOp({
   name: 'EyeLike', category: CAT, summary: '2-D tensor shaped like the input with ones on the k-th diagonal',
   types: { T1: [...NUMERIC, 'bool'] },
-  inputs: [{ name: 'input', type: 'T1' }], outputs: [{ name: 'output' }],
+  inputs: [{ name: 'input', type: 'T1', shapeOnly: true }], outputs: [{ name: 'output' }],
   attrs: { dtype: { type: 'int' }, k: { type: 'int', default: 0 } },
   onnx: { since: 9 },
   infer: (ctx) => {

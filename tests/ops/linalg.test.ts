@@ -115,6 +115,7 @@ describe('Einsum', () => {
     expect(() => evalOp('Einsum', [m, m], eq('ij,jk->ik'))).toThrow(/mismatch/);
     expect(() => evalOp('Einsum', [m], eq('ij->q'))).toThrow(/does not appear/);
     expect(() => evalOp('Einsum', [m], eq('iJ'))).toThrow(/unsupported/);
+    expect(() => evalOp('Einsum', [f32([1, 3], [1, 2, 3]), m], eq('ij,ij->ij'))).toThrow(/unsupported/);
   });
 });
 

@@ -150,7 +150,7 @@ export function castScalar(v: number, d: DType): number {
     case 'float64': return v;
     case 'float16': return roundF16(v);
     case 'bfloat16': return roundBf16(v);
-    case 'bool': return v !== 0 && !Number.isNaN(v) ? 1 : 0;
+    case 'bool': return v !== 0 ? 1 : 0; // NaN is true, as in C and numpy
     case 'int64': case 'uint64': {
       if (!Number.isFinite(v)) return 0;
       const t = Math.trunc(v);

@@ -112,6 +112,8 @@ export function evalNode(node: Node, env: Env, opts: RunOptions = {}): RValue[] 
   const loc = nodeLocation(node);
   const def = getOp(node.op, node.domain);
   if (!def) throw diag.unsupportedOp({ op: node.op, domain: node.domain }, loc);
+  const badOpset = node.attrs['__unsupported_opset'];
+  if (badOpset) throw diag.unsupportedOpset({ op: node.op, domain: node.domain }, String(badOpset.value), loc);
   const inputs = node.inputs.map((v) => {
     if (!v) return undefined;
     const x = lookup(env, v);
