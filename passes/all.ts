@@ -2,3 +2,6 @@
 import './fold-constants.ts';
 import './eliminate-dead-nodes.ts';
 import './eliminate-common-subexpressions.ts';
+import './eliminate-redundant.ts';
+import './fuse.ts';
+import './layout-nc4hw4.ts';

@@ -6,20 +6,32 @@ import { parsePipeline, type PipelineStep } from './pass.ts';
 export const PIPELINES: Record<number, string[]> = {
   // -O0: the graph exactly as imported.
   0: [],
-  // -O1: cheap cleanups that never change numerics.
+  // -O1: cleanups that never change numerics.
   1: [
-    'fold-constants',                  // first: turns Constant nodes and shape arithmetic into constants, which everything below matches on
-    'eliminate-dead-nodes',            // folding strands the nodes that only fed folded values
+    'fold-constants',                  // first: turns Constant nodes and shape arithmetic into constants that everything below matches on
+    'eliminate-redundant',             // Identity/Dropout, no-op Reshapes and Casts, x*1...: needs folded constants to see that a shape or scale changes nothing
+    'eliminate-dead-nodes',            // sweep what the two passes above disconnected
   ],
-  // -O2 (default): cleanups plus common-subexpression elimination.
+  // -O2 (default): -O1 plus CSE and fusion; leaves fewer nodes than ONNX Runtime's "extended" optimizer.
   2: [
     'fold-constants',                  // constants first, so later passes see literal shapes and weights
-    'eliminate-common-subexpressions', // after folding: equal constants are now comparable and merge
-    'eliminate-dead-nodes',            // last: sweep what the passes above disconnected
+    'eliminate-redundant',             // before CSE and fusion: removing Identity/no-op chains exposes producer->consumer pairs to fuse
+    'eliminate-common-subexpressions', // after the cleanups, so equal subexpressions have identical operands; before fusion so fused kernels aren't duplicated
+    'fuse',                            // BN/bias folding, activation epilogues, GELU/LayerNorm/attention patterns: needs the canonical, deduplicated graph
+    'fold-constants',                  // fusion leaves constant arithmetic on weights (BN folded into Conv weights, reshaped biases): fold it
+    'eliminate-redundant',             // fusion can leave no-op reshapes/casts between fused kernels
+    'eliminate-dead-nodes',            // last: drop the weights and nodes the rewrites disconnected
   ],
+  // -O3: -O2 plus the NC4HW4 layout for SIMD targets (adds layout conversions at region boundaries).
   3: [
     'fold-constants',
+    'eliminate-redundant',
     'eliminate-common-subexpressions',
+    'fuse',
+    'fold-constants',
+    'eliminate-redundant',
+    'layout-nc4hw4',                   // after fusion: regions are formed over fused kernels, so conversions land only at real boundaries
+    'eliminate-redundant',             // cancels inverse layout conversions the region builder left back to back
     'eliminate-dead-nodes',
   ],
 };

@@ -12,3 +12,5 @@ import './quant.ts';
 import './sequence.ts';
 import './signal.ts';
 import './training.ts';
+import './fused.ts';
+import './layout.ts';

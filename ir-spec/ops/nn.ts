@@ -20,23 +20,6 @@ const INTS_OPT = { type: 'ints' as const };
 const AUTO_PAD = { type: 'string' as const, default: 'NOTSET', doc: 'NOTSET | SAME_UPPER | SAME_LOWER | VALID' };
 const Q8: readonly DType[] = ['int8', 'uint8'];
 
-/**
- * defineOp for this family. Nodes imported at an opset no definition covers keep their ONNX form
- * with an `__unsupported_opset` marker; refuse those instead of running them with newer semantics.
- */
-function nnOp(def: OpDef): OpDef {
-  const guard = (node: { attrs: Record<string, unknown> }, loc: Location) => {
-    const bad = node.attrs['__unsupported_opset'] as { value: string } | undefined;
-    if (bad) throw diag.unsupportedOpset({ op: def.name }, bad.value, loc);
-  };
-  const { infer, eval: ev } = def;
-  return defineOp({
-    ...def,
-    infer: (ctx) => { guard(ctx.node, nodeLocation(ctx.node)); return infer(ctx); },
-    eval: (ctx) => { guard(ctx.node, nodeLocation(ctx.node)); return ev(ctx); },
-  });
-}
-
 const loc = (ctx: InferCtx | EvalCtx) => nodeLocation(ctx.node);
 const numel = (shape: readonly Dim[] | undefined): number =>
   shape ? shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0;
@@ -147,7 +130,7 @@ function convFlops(ctx: InferCtx, outs: OutType[], wIdx = 1): number {
   return 2 * numel(outs[0].shape) * numel(w.slice(1));
 }
 
-nnOp({
+defineOp({
   name: 'Conv', category: CAT,
   summary: 'N-d convolution (1-3 spatial axes) with groups, strides, dilations, pads / auto_pad and optional bias',
   types: { T: FLOATS },
@@ -196,7 +179,7 @@ function addChannelBias(acc: Float64Array, b: ArrayLike<number>, N: number, M: n
   }
 }
 
-nnOp({
+defineOp({
   name: 'ConvInteger', category: CAT,
   summary: 'integer convolution: (x - x_zero_point) conv (w - w_zero_point) accumulated in int32',
   types: { T1: Q8, T2: Q8, T3: ['int32'] },
@@ -293,7 +276,7 @@ function convTransposeGeometry(op: string, inSp: readonly Dim[], kernel: number[
   return { out, padBegin, strides, dilations };
 }
 
-nnOp({
+defineOp({
   name: 'ConvTranspose', category: CAT,
   summary: 'transposed (fractionally strided) convolution with groups, output_padding / output_shape and auto_pad',
   types: { T: FLOATS },
@@ -400,7 +383,7 @@ function poolGeomOf(ctx: EvalCtx, x: Tensor, ceil: boolean, dilations: boolean):
 
 const poolFlops = (ctx: InferCtx, outs: OutType[]) => numel(outs[0].shape) * product(ctx.attrs.ints('kernel_shape'));
 
-nnOp({
+defineOp({
   name: 'AveragePool', category: CAT,
   summary: 'average over sliding windows (count_include_pad, ceil_mode, dilations)',
   types: { T: FLOATS },
@@ -427,7 +410,7 @@ nnOp({
   flops: poolFlops,
 });
 
-nnOp({
+defineOp({
   name: 'MaxPool', category: CAT,
   summary: 'maximum over sliding windows; optional Indices (flat NCHW input index, int64)',
   types: { T: [...FLOATS, 'int8', 'uint8'], I: ['int64'] },
@@ -464,7 +447,7 @@ nnOp({
   flops: poolFlops,
 });
 
-nnOp({
+defineOp({
   name: 'LpPool', category: CAT,
   summary: 'Lp norm (sum |x|^p)^(1/p) over sliding windows',
   types: { T: FLOATS },
@@ -493,7 +476,7 @@ nnOp({
 
 /** Global pooling: one window covering every spatial axis. */
 function globalPool(name: string, mode: PoolMode, summary: string, dtypes: readonly DType[]): OpDef {
-  return nnOp({
+  return defineOp({
     name, category: CAT, summary,
     types: { T: dtypes },
     inputs: [{ name: 'X', type: 'T' }],
@@ -529,7 +512,7 @@ globalPool('GlobalAveragePool', 'avg', 'mean over all spatial axes, keeping them
 globalPool('GlobalMaxPool', 'max', 'maximum over all spatial axes, keeping them as size 1', FLOATS);
 globalPool('GlobalLpPool', 'lp', 'Lp norm over all spatial axes, keeping them as size 1', FLOATS);
 
-nnOp({
+defineOp({
   name: 'MaxUnpool', category: CAT,
   summary: 'scatter X into a zero tensor at the flat indices I produced by MaxPool',
   types: { T1: FLOATS, T2: ['int64'] },
@@ -640,7 +623,7 @@ function affineNormalize(d: ArrayLike<number>, out: Float64Array, outer: number,
   }
 }
 
-nnOp({
+defineOp({
   name: 'BatchNormalization', category: CAT,
   summary: 'per-channel normalization with running statistics (inference) or batch statistics (training_mode=1)',
   types: { T: FLOATS, T1: FLOATS, T2: FLOATS },
@@ -718,7 +701,7 @@ nnOp({
   flops: (_ctx, outs) => 2 * numel(outs[0].shape),
 });
 
-nnOp({
+defineOp({
   name: 'InstanceNormalization', category: CAT,
   summary: 'per-(n, c) normalization over the spatial axes, then per-channel scale and bias',
   types: { T: FLOATS },
@@ -755,7 +738,7 @@ nnOp({
 
 const STASH_DTYPE: Record<number, DType> = { 1: 'float32', 10: 'float16', 11: 'float64', 16: 'bfloat16' };
 
-nnOp({
+defineOp({
   name: 'LayerNormalization', category: CAT,
   summary: 'normalize over axes [axis, rank) then scale (and bias) broadcast over those axes; optional Mean / InvStdDev',
   types: { T: FLOATS, U: FLOATS },
@@ -849,7 +832,7 @@ function paramIndex(op: string, p: Tensor, shape: readonly number[], l: Location
   return idx;
 }
 
-nnOp({
+defineOp({
   name: 'GroupNormalization', category: CAT,
   summary: 'normalize over groups of channels (and spatial axes) per sample; scale/bias per group (opset 18) or per channel (opset 21)',
   types: { T: FLOATS },
@@ -914,7 +897,7 @@ nnOp({
   flops: (_ctx, outs) => 8 * numel(outs[0].shape),
 });
 
-nnOp({
+defineOp({
   name: 'LRN', category: CAT,
   summary: 'local response normalization across channels: x / (bias + alpha/size * sum x^2)^beta',
   types: { T: FLOATS },
@@ -957,7 +940,7 @@ nnOp({
   flops: (ctx, outs) => (2 * ctx.attrs.int('size') + 4) * numel(outs[0].shape),
 });
 
-nnOp({
+defineOp({
   name: 'MeanVarianceNormalization', category: CAT,
   summary: '(X - mean) / (std + 1e-9) with mean / std over `axes`',
   types: { T: FLOATS },
@@ -1005,7 +988,7 @@ function paramIndexFor(shape: readonly number[], small: readonly number[]): Int3
 /** set on import from opset 7..9, whose mask output has the data's element type instead of bool */
 const LEGACY_MASK = '__dropout_mask_like_data';
 
-nnOp({
+defineOp({
   name: 'Dropout', category: CAT,
   summary: 'identity in inference (mask all true); training with ratio > 0 is random and unsupported',
   types: { T: FLOATS, T1: FLOATS, T2: ['bool'] },

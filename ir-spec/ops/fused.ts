@@ -1,0 +1,3 @@
+/** fused ops (domain 'aic'). */
+import { defineOp } from '../registry.ts';
+void defineOp;

@@ -1,0 +1,3 @@
+/** layout ops (domain 'aic'). */
+import { defineOp } from '../registry.ts';
+void defineOp;

@@ -1,0 +1,11 @@
+/** eliminate-redundant: being written (see issue 3). */
+import { cloneGraph } from '@aic/core';
+import { definePass } from './pass.ts';
+
+export default definePass({
+  name: 'eliminate-redundant',
+  summary: 'not implemented yet: returns the graph unchanged',
+  options: {},
+  statistics: [],
+  run: (g) => cloneGraph(g),
+});

@@ -1,0 +1,11 @@
+/** fuse: being written (see issue 3). */
+import { cloneGraph } from '@aic/core';
+import { definePass } from './pass.ts';
+
+export default definePass({
+  name: 'fuse',
+  summary: 'not implemented yet: returns the graph unchanged',
+  options: {},
+  statistics: [],
+  run: (g) => cloneGraph(g),
+});
