@@ -6,10 +6,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AicError, Tensor, bf16ToFloat, type Graph, type RValue } from '@aic/core';
 import { decodeValueFile, loadOnnxFile } from '@aic/onnx';
-import { run } from '@aic/interp';
+import { runGraph } from '@aic/interp';
 
 export const NODE_TEST_DIR = process.env.AIC_NODE_TESTS ?? '/usr/share/libonnx-testdata/data/node';
-export type Status = 'pass' | 'wrong' | 'unsupported' | 'error';
+export type Status = 'pass' | 'wrong' | 'unsupported' | 'error' | 'excluded';
+
+/** Tests whose reference data contradicts their own model; reported, never run. */
+export const KNOWN_BAD: Record<string, string> = {
+  test_adam_multiple: 'expected outputs were computed with epsilon=1e-2 but the node omits epsilon (spec default 1e-6); test_adam, which sets it, passes',
+};
 export interface Result { name: string; status: Status; detail: string; ms: number }
 
 export function listNodeTests(dir = NODE_TEST_DIR): string[] {
@@ -19,12 +24,20 @@ export function listNodeTests(dir = NODE_TEST_DIR): string[] {
 
 /** Runner: how a target executes a loaded graph on inputs. The interpreter is the default. */
 export type Runner = (g: Graph, feeds: Map<string, RValue>) => Map<string, RValue>;
-export const interpRunner: Runner = (g, feeds) => run(g, feeds);
+/**
+ * The interpreter, fed positionally: some test data sets disagree with the shapes their models
+ * declare for inputs whose values are never read (CastLike's `like`), so declared shapes are not enforced.
+ */
+export const interpRunner: Runner = (g, feeds) => {
+  const outs = runGraph(g, g.inputs.map((v) => feeds.get(v.name) ?? null));
+  return new Map(g.outputs.map((v, i) => [v.name, outs[i]]));
+};
 
 export function runNodeTest(name: string, runner: Runner = interpRunner, dir = NODE_TEST_DIR): Result {
   const t0 = performance.now();
   const base = path.join(dir, name);
   const done = (status: Status, detail: string): Result => ({ name, status, detail, ms: performance.now() - t0 });
+  if (KNOWN_BAD[name]) return done('excluded', KNOWN_BAD[name]);
   try {
     const g = loadOnnxFile(path.join(base, 'model.onnx'));
     const ds = path.join(base, 'test_data_set_0');
@@ -99,7 +112,7 @@ export function compareTensors(got: Tensor, want: Tensor, rtol = 1e-3, atol = 1e
 }
 
 export function summarize(results: Result[]): string {
-  const c = { pass: 0, wrong: 0, unsupported: 0, error: 0 };
+  const c = { pass: 0, wrong: 0, unsupported: 0, error: 0, excluded: 0 };
   for (const r of results) c[r.status]++;
-  return `${c.pass} passed, ${c.wrong} wrong, ${c.unsupported} unsupported, ${c.error} errors of ${results.length}`;
+  return `${c.pass} passed, ${c.wrong} wrong, ${c.unsupported} unsupported, ${c.error} errors, ${c.excluded} excluded (bad reference data) of ${results.length}`;
 }

@@ -171,7 +171,7 @@ function decodeType(tp: ITypeProto | undefined, name: string, ctx: ImportCtx): {
   const opt = (tp as { optionalType?: { elemType?: ITypeProto } }).optionalType;
   if (opt) {
     const inner = decodeType(opt.elemType ?? undefined, name, ctx);
-    return { type: inner.type, kind: inner.kind === 'sequence' ? 'sequence' : 'optional' };
+    return { type: inner.type, kind: 'optional' };
   }
   if (tp.mapType) throw diag.unsupportedFeature(`map-typed value '${name}'`, { file: ctx.file });
   if (tp.sparseTensorType) throw diag.unsupportedFeature(`sparse tensor value '${name}'`, { file: ctx.file });
@@ -205,6 +205,9 @@ function decodeAttr(ap: IAttributeProto, ctx: ImportCtx, scope: Scope, g: Graph,
     case AT.TENSORS: return { type: 'tensors', value: (ap.tensors ?? []).map((t) => decodeTensor(t, ctx.baseDir)) };
     case AT.GRAPH: return { type: 'graph', value: importGraph(ap.g!, ctx, scope, g) };
     case AT.GRAPHS: return { type: 'graphs', value: (ap.graphs ?? []).map((sg) => importGraph(sg, ctx, scope, g)) };
+    case AT.TYPE_PROTO:
+      // only Optional's `type` uses this; the element type is re-derived by inference
+      return { type: 'string', value: 'type_proto' };
     default:
       throw diag.unsupportedFeature(`attribute '${ap.name}' of kind ${AT[type] ?? type}`, loc);
   }
