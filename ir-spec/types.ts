@@ -6,6 +6,7 @@
 import type {
   Attr, AttrType, DType, Graph, Location, Node, RValue, Tensor, TensorType, Value,
 } from '@aic/core';
+import type { Expr, ScalarType, Stmt, TensorRef } from '@aic/loop-ir';
 
 export interface InputSpec {
   name: string;
@@ -125,4 +126,43 @@ export interface OpDef {
   eval(ctx: EvalCtx): RValue[];
   /** multiply-add counted as 2 FLOPs; static shapes given */
   flops?(ctx: InferCtx, outputs: OutType[]): number;
+  /**
+   * Compute definition for compiled targets: describe each output with ctx.compute (an expression
+   * per output element, reductions via E.reduce) or ctx.extern (imperative loop IR). Absent = the op
+   * cannot be compiled yet (`aic check --target c` reports it).
+   */
+  lower?(ctx: LowerCtx): void;
+}
+
+/** What a target declares about itself; lowering and schedules read it instead of forking. */
+export interface TargetCaps {
+  name: string;
+  /** f32 lanes of the target's SIMD vector (1 = none) */
+  vectorLanes: number;
+  /** element types the target can store and compute */
+  dtypes: readonly ScalarType[];
+  /** GPU limits, for GPU targets */
+  gpu?: { maxWorkgroupSize: number; maxWorkgroupStorage: number; maxBindings: number };
+}
+
+export interface LowerCtx {
+  readonly node: Node;
+  readonly attrs: AttrReader;
+  /** the node's inputs as buffers with static shapes (undefined where omitted) */
+  readonly inputs: readonly (TensorRef | undefined)[];
+  /** the node's outputs as buffers with static shapes */
+  readonly outputs: readonly TensorRef[];
+  /** compile-time value of input i, when it is a constant */
+  constValue(i: number): Tensor | undefined;
+  readonly target: TargetCaps;
+  /** a kernel-unique name */
+  fresh(prefix: string): string;
+  /** define output o elementwise: f gets one index variable per output dim (outermost first) */
+  compute(o: number, f: (idx: Expr[]) => Expr): void;
+  /** an imperative stage writing the listed outputs (and any temps) */
+  extern(outs: number[], body: Stmt): void;
+  /** a kernel-private scratch buffer (zero-initialized is NOT guaranteed) */
+  temp(prefix: string, dtype: ScalarType, shape: number[]): TensorRef;
+  /** throw the catalog's "unsupported" diagnostic (exit 3), naming this node */
+  unsupported(why: string): never;
 }

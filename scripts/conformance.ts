@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { AicError, Tensor, bf16ToFloat, type Graph, type RValue } from '@aic/core';
 import { decodeValueFile, loadOnnxFile } from '@aic/onnx';
 import { runGraph } from '@aic/interp';
+import { C_CAPS, LOOPS_CAPS, buildC, lowerGraph, prepareForRun, renderC, runC, runProgram } from '@aic/codegen';
 
 export const NODE_TEST_DIR = process.env.AIC_NODE_TESTS ?? '/usr/share/libonnx-testdata/data/node';
 export type Status = 'pass' | 'wrong' | 'unsupported' | 'error' | 'excluded';
@@ -32,6 +33,24 @@ export const interpRunner: Runner = (g, feeds) => {
   const outs = runGraph(g, g.inputs.map((v) => feeds.get(v.name) ?? null));
   return new Map(g.outputs.map((v, i) => [v.name, outs[i]]));
 };
+
+/** The loop-IR interpreter over the lowered program (checks lowering without a C compiler). */
+export const loopsRunner: Runner = (g, feeds) => {
+  prepareForRun(g, feeds);
+  const prog = lowerGraph(g, LOOPS_CAPS);
+  return runProgram(prog, feeds) as Map<string, RValue>;
+};
+
+/** Generated C, built with the system cc (cached) and run. */
+export const cRunner: Runner = (g, feeds) => {
+  prepareForRun(g, feeds);
+  const prog = lowerGraph(g, C_CAPS);
+  const art = renderC(prog, { version: 'test', source: g.name, sourceHash: '-' });
+  const b = buildC(art, prog, { cflags: ['-O1'] });
+  return runC(b, art, prog, feeds).outputs as Map<string, RValue>;
+};
+
+export const RUNNERS: Record<string, Runner> = { interp: interpRunner, loops: loopsRunner, c: cRunner };
 
 export function runNodeTest(name: string, runner: Runner = interpRunner, dir = NODE_TEST_DIR): Result {
   const t0 = performance.now();

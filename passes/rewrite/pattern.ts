@@ -13,10 +13,12 @@ export type Pattern =
   /** a node of one of `op`; intermediate nodes must have a single consumer unless `shared` */
   | { kind: 'op'; op: string[]; domain: string; inputs?: Pattern[]; bind?: string; shared?: boolean; commutative?: boolean };
 
+export type OpPattern = Extract<Pattern, { kind: 'op' }>;
+
 export const P = {
   any: (bind?: string): Pattern => ({ kind: 'any', bind }),
   const: (bind?: string, pred?: (t: Tensor) => boolean): Pattern => ({ kind: 'const', bind, pred }),
-  op: (op: string | string[], inputs?: Pattern[], opts: { bind?: string; domain?: string; shared?: boolean; commutative?: boolean } = {}): Pattern =>
+  op: (op: string | string[], inputs?: Pattern[], opts: { bind?: string; domain?: string; shared?: boolean; commutative?: boolean } = {}): OpPattern =>
     ({ kind: 'op', op: Array.isArray(op) ? op : [op], domain: opts.domain ?? '', inputs, bind: opts.bind, shared: opts.shared, commutative: opts.commutative }),
 };
 
@@ -48,7 +50,7 @@ export interface Rule {
   family: string;
   /** one-line description for docs and --explain */
   summary: string;
-  pattern: Pattern & { kind: 'op' };
+  pattern: OpPattern;
   /** true to apply, or the reason to reject (shown by --explain) */
   guard?: (m: Match, env: RuleEnv) => true | string;
   /** values replacing the root's outputs (in order); null = give up silently */

@@ -5,7 +5,10 @@ import { checkCommand } from './commands/check.ts';
 import { compileCommand, targetTable } from './commands/compile.ts';
 import { convertCommand } from './commands/convert.ts';
 import { inspectCommand } from './commands/inspect.ts';
-import { runCommand } from './commands/run.ts';
+import { RUN_DEFAULT_WHY, runCommand } from './commands/run.ts';
+import { optCommand } from './commands/opt.ts';
+import { bisectCommand } from './commands/bisect.ts';
+import { addPipelineOptions, listPassesText } from './pipeline-options.ts';
 import { reportError, setVerbose, setupColors } from './ui.ts';
 
 const VERSION = '0.1.0';
@@ -27,7 +30,10 @@ Examples:
   aic inspect tests/fixtures/models/small_cnn.onnx
   aic run tests/fixtures/models/small_cnn.onnx --input input=tests/fixtures/models/small_cnn.input.npy --output-dir out
   aic convert model.onnx -o model.aic        # DSL text + model.bin weights
-  aic check model.onnx --input-shape input=1x3x224x224`);
+  aic check model.onnx --input-shape input=1x3x224x224
+  aic opt model.onnx -O2 --stats -o model.opt.aic   # optimized DSL + model.opt.bin
+  aic bisect model.onnx -O3                   # which pass changes the results?
+  aic opt --list-passes`);
 program.exitOverride();
 program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -37,6 +43,13 @@ const wrap = <A extends unknown[]>(fn: (...a: A) => Promise<number>) => async (.
   setVerbose(Boolean(program.opts().verbose));
   exitCode = await fn(...a);
 };
+/** For commands with the pipeline options: --list-passes needs no model; otherwise the model is required. */
+const withPipeline = <O extends { listPasses?: boolean }>(name: string, fn: (m: string, o: O) => Promise<number>) =>
+  wrap(async (m: string | undefined, o: O) => {
+    if (o.listPasses) { process.stdout.write(listPassesText()); return 0; }
+    if (!m) throw diag.usage(`${name} needs a MODEL (an .onnx model or .aic DSL file)`);
+    return fn(m, o);
+  });
 
 program.command('inspect')
   .description('show inputs/outputs, op histogram, node count, parameters and FLOPs')
@@ -60,26 +73,58 @@ program.command('convert')
   .addOption(shapeOpt())
   .action(wrap((m: string, o) => convertCommand(m, o)));
 
-program.command('run')
-  .description('run a model and write every output as DIR/<output name>.npy')
-  .argument('<model>', 'an .onnx model or .aic DSL file')
+const runCmd = program.command('run')
+  .description('run a model (optimized, -O2 by default) and write every output as DIR/<output name>.npy')
+  .argument('[model]', 'an .onnx model or .aic DSL file')
   .option('--target <target>', 'where to run: interp (reference interpreter)', 'interp')
   .addOption(new Option('--input <NAME=FILE>', 'input tensor from .npy or ONNX TensorProto .pb (repeatable; FILE alone for a one-input model)').argParser(collect))
   .option('--output-dir <dir>', 'where to write outputs', '.')
-  .addOption(shapeOpt())
-  .action(wrap((m: string, o) => runCommand(m, o)));
+  .addOption(shapeOpt());
+addPipelineOptions(runCmd, undefined, RUN_DEFAULT_WHY)
+  .action(withPipeline('run', (m, o) => runCommand(m, o)));
 
-program.command('compile')
+const opt = program.command('opt')
+  .description('optimize a model with a pass pipeline and write it as DSL (+ .bin weights) or ONNX')
+  .argument('[model]', 'an .onnx model or .aic DSL file')
+  .option('-o, --output <file>', 'OUT.aic (DSL + OUT.bin weights) or OUT.onnx (only when every op of the result is standard ONNX)')
+  .addOption(shapeOpt())
+  .addHelpText('after', `
+Fused ops (domain 'aic') have no standard ONNX form: write -o OUT.aic for -O2/-O3 results (exit 3 otherwise).
+Examples:
+  aic opt model.onnx -o model.opt.aic --stats
+  aic opt model.onnx --pipeline fold-constants,eliminate-dead-nodes -o model.clean.onnx
+  aic opt model.onnx -O3 --explain --verify-each=numeric -o model.o3.aic`);
+addPipelineOptions(opt).action(withPipeline('opt', (m, o) => optCommand(m, o)));
+
+const bisect = program.command('bisect')
+  .description('find the first pass of a pipeline that changes a model\'s results (exit 0: none does; 1: names the pass and node)')
+  .argument('[model]', 'an .onnx model or .aic DSL file')
+  .addOption(new Option('--input <NAME=FILE>', 'input tensor (.npy or .pb); inputs not given get seeded random values (repeatable)').argParser(collect))
+  .option('--seed <n>', 'seed for the random inputs', '1')
+  .option('--rtol <x>', 'relative tolerance', '1e-3')
+  .option('--atol <x>', 'absolute tolerance', '1e-4')
+  .addOption(shapeOpt())
+  .addOption(new Option('-O, --opt-level <level>', 'the -O pipeline to bisect (default: 2)'))
+  .addOption(new Option('--pipeline <passes>', 'an explicit pass list to bisect instead of -O'))
+  .option('--list-passes', 'list the passes and the -O pipelines, then exit');
+bisect.action(withPipeline('bisect', (m, o) => bisectCommand(m, o)));
+
+const compileCmd = program.command('compile')
   .description('compile a model for a target; without a model, list the targets')
   .argument('[model]', 'an .onnx model or .aic DSL file')
   .option('--target <target>', 'target to emit')
   .option('-o, --output <dir>', 'output directory')
   .option('--list-targets', 'list targets and what each can do')
-  .addHelpText('after', `\nTargets:\n${targetTable()}`)
-  .action(wrap((m: string | undefined, o) => compileCommand(m, o)));
+  .addHelpText('after', `\nTargets:\n${targetTable()}`);
+addPipelineOptions(compileCmd)
+  .action(wrap(async (m: string | undefined, o) => {
+    if (o.listPasses) { process.stdout.write(listPassesText()); return 0; }
+    return compileCommand(m, o);
+  }));
 
 try {
-  await program.parseAsync(process.argv);
+  // a bare --verify-each means structure checks: keep commander from taking the next argument as its mode
+  await program.parseAsync(process.argv.map((a) => (a === '--verify-each' ? '--verify-each=structure' : a)));
 } catch (e) {
   if (e instanceof CommanderError) {
     // help / version print and exit 0; everything else commander rejects is usage (exit 2)

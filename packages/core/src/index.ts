@@ -1,6 +1,7 @@
 export * from './dtype.ts';
 export * from './tensor.ts';
 export * from './shape.ts';
+export * from './layout.ts';
 export * from './diagnostics.ts';
 export * from './graph.ts';
 export * from './verify.ts';

@@ -3,8 +3,12 @@ export type Dim = number | string;
 /** undefined = unknown rank. */
 export type Shape = Dim[] | undefined;
 
-/** Memory layout of a 4-D activation; NC4HW4 = [N, ceil(C/4), H, W, 4] with zero-padded channels. */
-export type Layout = 'NCHW' | 'NHWC' | 'NC4HW4';
+/**
+ * Memory layout of a 4-D tensor (conversions in layout.ts). Activations: NC4HW4 = [N, ceil(C/4), H,
+ * W, 4] with zero-padded channels. Conv weights packed for NC4HW4 kernels: OIHW4i4o = [ceil(O/4),
+ * ceil(I/4), kH, kW, 4i, 4o], OIHW4o = [ceil(O/4), I, kH, kW, 4o] (grouped / depthwise).
+ */
+export type Layout = 'NCHW' | 'NHWC' | 'NC4HW4' | 'OIHW4i4o' | 'OIHW4o';
 
 export interface TensorType {
   dtype: import('./dtype.ts').DType;

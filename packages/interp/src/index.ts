@@ -3,7 +3,7 @@
  * oracle every later stage is checked against, so it favours clarity over speed.
  */
 import {
-  AicError, Tensor, diag, nodeLocation, normalizeInPlace, withLocation,
+  AicError, Tensor, diag, logicalValue, nodeLocation, normalizeInPlace, physicalValue, withLocation,
   type Graph, type Node, type RValue, type Value,
 } from '@aic/core';
 import { checkArity, getOp, makeAttrReader, type EvalCtx } from '@aic/ir-spec';
@@ -118,7 +118,7 @@ export function evalNode(node: Node, env: Env, opts: RunOptions = {}): RValue[] 
     if (!v) return undefined;
     const x = lookup(env, v);
     if (x === undefined) throw diag.undefinedValue(v.name, loc);
-    return x;
+    return logicalValue(v.type, x); // layout: ops always see logical values (packages/core/src/layout.ts)
   });
   const ctx: EvalCtx = {
     inputs,
@@ -156,5 +156,6 @@ export function evalNode(node: Node, env: Env, opts: RunOptions = {}): RValue[] 
     if (t instanceof Tensor) normalizeInPlace(t);
     else if (Array.isArray(t)) t.forEach(normalizeInPlace);
   }
-  return outs;
+  // layout: laid-out results hold their physical data (NC4HW4: [N, C/4, H, W, 4])
+  return outs.map((t, i) => (node.outputs[i] ? physicalValue(node.outputs[i].type, t) : t));
 }

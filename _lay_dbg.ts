@@ -1,0 +1,10 @@
+import * as path from 'node:path';
+import { loadOnnxFile } from '@aic/onnx';
+import { parsePipeline, runPipeline } from '@aic/passes';
+import { printGraph } from '@aic/dsl';
+const g = loadOnnxFile(path.join('/work/shared/models', process.argv[2] + '.onnx'));
+const reasons = new Map<string, number>();
+const { graph } = runPipeline(g, parsePipeline(process.argv[3] ?? 'fold-constants,layout-nc4hw4'), { explain: (r) => { if (r.outcome === 'rejected') { const k = r.reason!; reasons.set(k, (reasons.get(k) ?? 0) + 1); } } });
+console.log(reasons);
+const ops = new Map<string, number>(); for (const n of graph.nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1); console.log(ops);
+if (process.argv[4]) console.log(printGraph(graph).split('\n').filter(l => !/\] = \[|weights\(/.test(l)).slice(0, Number(process.argv[4])).join('\n'));

@@ -1,0 +1,105 @@
+/**
+ * Building and running generated C: the system `cc` (CC / CFLAGS override the defaults
+ * `-O3 -march=native`), objects cached by content hash under .aic-cache/c/, and a small harness
+ * that reads raw inputs and writes raw outputs (used by `aic run --target c` and the tests).
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Tensor, diag, tensorFromBytes, tensorToBytes, castTensor, type RValue } from '@aic/core';
+import { numel } from '@aic/loop-ir';
+import type { Program } from '../lower/program.ts';
+import { dtypeOfScalar } from '../lower/dtypes.ts';
+import type { CArtifact } from './render.ts';
+
+export const WARNING_FLAGS = ['-Wall', '-Wextra', '-std=c99', '-pedantic-errors'];
+
+export function cacheRoot(): string {
+  return process.env.AIC_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'aic');
+}
+
+export function harnessSource(prog: Program): string {
+  const L: string[] = [];
+  L.push('#include "model.h"', '#include <stdio.h>', '#include <stdlib.h>', '');
+  L.push('static void *read_all(const char *path, size_t n) {', '  FILE *f = fopen(path, "rb");', '  void *p = malloc(n ? n : 1);', '  if (!f || !p) { fprintf(stderr, "cannot read %s\\n", path); exit(2); }');
+  L.push('  if (n && fread(p, 1, n, f) != n) { fprintf(stderr, "short read %s\\n", path); exit(2); }', '  fclose(f);', '  return p;', '}', '');
+  L.push('int main(int argc, char **argv) {');
+  const nIn = prog.inputs.length, nOut = prog.outputs.length;
+  L.push(`  const void *in[${Math.max(1, nIn)}];`, `  void *out[${Math.max(1, nOut)}];`, '  int i, rc;', '  long reps = 1;');
+  L.push(`  if (argc < ${3 + nIn + nOut}) { fprintf(stderr, "usage: %s WEIGHTS REPS INPUT... OUTPUT...\\n", argv[0]); return 2; }`);
+  L.push('  reps = atol(argv[2]);');
+  const w = (b: { dtype: string; shape: number[] }) => Math.max(1, numel(b.shape)) * ({ f64: 8, i64: 8, u64: 8, f32: 4, i32: 4, u32: 4, i16: 2, u16: 2 } as Record<string, number>)[b.dtype] || Math.max(1, numel(b.shape));
+  prog.inputs.forEach((b, i) => L.push(`  in[${i}] = read_all(argv[${3 + i}], ${w(b)});`));
+  prog.outputs.forEach((b, i) => L.push(`  out[${i}] = calloc(1, ${w(b)});`));
+  L.push('  rc = aic_model_init(argv[1][0] ? argv[1] : NULL);', '  if (rc) { fprintf(stderr, "aic_model_init failed (%d)\\n", rc); return 3; }');
+  L.push('  for (i = 0; i < reps; i++) { rc = aic_model_run(in, out); if (rc) { fprintf(stderr, "aic_model_run failed (%d)\\n", rc); return 4; } }');
+  prog.outputs.forEach((b, i) => {
+    L.push(`  { FILE *f = fopen(argv[${3 + nIn + i}], "wb"); if (!f || fwrite(out[${i}], 1, ${w(b)}, f) != ${w(b)}) return 5; fclose(f); }`);
+  });
+  L.push('  aic_model_free();', '  (void)in;', '  return 0;', '}', '');
+  return L.join('\n');
+}
+
+export interface BuildResult { exe: string; dir: string; cached: boolean; compileMs: number }
+
+/** Compile model.c + harness into an executable, cached by the hash of sources and flags. */
+export function buildC(art: CArtifact, prog: Program, opts: { cc?: string; cflags?: string[] } = {}): BuildResult {
+  const cc = opts.cc ?? process.env.CC ?? 'cc';
+  const cflags = opts.cflags ?? (process.env.CFLAGS ? process.env.CFLAGS.split(/\s+/).filter(Boolean) : ['-O3', '-march=native']);
+  const harness = harnessSource(prog);
+  const key = createHash('sha256').update(cc).update(cflags.join(' ')).update(art.c).update(art.h).update(harness).digest('hex').slice(0, 24);
+  const dir = path.join(cacheRoot(), 'c', key);
+  const exe = path.join(dir, 'run');
+  if (fs.existsSync(exe)) return { exe, dir, cached: true, compileMs: 0 };
+  const tmp = `${dir}.tmp${process.pid}`;
+  fs.mkdirSync(tmp, { recursive: true });
+  fs.writeFileSync(path.join(tmp, 'model.c'), art.c);
+  fs.writeFileSync(path.join(tmp, 'model.h'), art.h);
+  fs.writeFileSync(path.join(tmp, 'main.c'), harness);
+  const t0 = performance.now();
+  const r = spawnSync(cc, [...cflags, ...WARNING_FLAGS, '-o', 'run', 'model.c', 'main.c', '-lm'], { cwd: tmp, encoding: 'utf8' });
+  const compileMs = performance.now() - t0;
+  if (r.error) throw diag.unsupportedFeature(`target c needs a C compiler: '${cc}' could not be run (${r.error.message}); set CC`);
+  if (r.status !== 0 || /warning:/.test(r.stderr)) {
+    const msg = (r.stderr || '').split('\n').slice(0, 12).join('\n');
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw diag.runtime('cc', `compiling the generated C failed:\n${msg}`);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+  return { exe, dir, cached: false, compileMs };
+}
+
+/** Run a built model on tensors; returns outputs by graph name. */
+export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: Map<string, RValue>, reps = 1): { outputs: Map<string, Tensor>; ms: number } {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-c-run-'));
+  try {
+    let weightsPath = '';
+    if (art.weights) {
+      weightsPath = path.join(work, 'model.weights');
+      fs.writeFileSync(weightsPath, art.weights);
+    }
+    const inFiles = prog.inputs.map((b, i) => {
+      const t = feeds.get(b.value);
+      if (!(t instanceof Tensor)) throw diag.missingInput(b.value);
+      const f = path.join(work, `in${i}.bin`);
+      fs.writeFileSync(f, tensorToBytes(castTensor(t, dtypeOfScalar(b.dtype))));
+      return f;
+    });
+    const outFiles = prog.outputs.map((_, i) => path.join(work, `out${i}.bin`));
+    const t0 = performance.now();
+    const r = spawnSync(build.exe, [weightsPath, String(reps), ...inFiles, ...outFiles], { encoding: 'utf8', timeout: 600_000 });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw diag.runtime('compiled model', `exited with ${r.status ?? r.signal}: ${(r.stderr || '').trim()}`);
+    const outputs = new Map<string, Tensor>();
+    prog.outputs.forEach((b, i) => {
+      const bytes = new Uint8Array(fs.readFileSync(outFiles[i]));
+      outputs.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), b.shape, bytes));
+    });
+    return { outputs, ms };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

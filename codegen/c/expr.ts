@@ -1,0 +1,273 @@
+/**
+ * Loop IR expressions and statements -> C99. Vector expressions (after vectorizeLoop) use GCC/Clang
+ * vector extensions through helpers generated on demand; every vectorized loop is also emitted as a
+ * plain scalar loop under `#else`, so a compiler without the extensions still builds the file.
+ */
+import { mapExpr, vectorizeLoop, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { CTYPE, cConst, vecType } from './types.ts';
+
+const OPS: Record<string, string> = {
+  add: '+', sub: '-', mul: '*', and: '&', or: '|', xor: '^', shl: '<<', shr: '>>',
+  eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=',
+};
+const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
+
+/** Collects the helper functions a translation unit needs. */
+export class Helpers {
+  private defs = new Map<string, string>();
+  need(name: string, def: () => string): string {
+    if (!this.defs.has(name)) this.defs.set(name, def());
+    return name;
+  }
+  text(): string { return [...this.defs.values()].join('\n'); }
+  vecTypedef(t: ScalarType, lanes: number): string {
+    const name = vecType(t, lanes);
+    return this.need(`T:${name}`, () => `typedef ${CTYPE[t]} ${name} __attribute__((vector_size(${lanes * bytes(t)})));`) && name;
+  }
+}
+
+function bytes(t: ScalarType): number {
+  return t === 'f64' || t === 'i64' || t === 'u64' ? 8 : t === 'f32' || t === 'i32' || t === 'u32' ? 4 : t === 'i16' || t === 'u16' ? 2 : 1;
+}
+
+function fsuf(t: ScalarType): string { return t === 'f32' ? 'f' : ''; }
+
+/** Scalar C for an intrinsic. */
+function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string {
+  const f = fsuf(t);
+  const x = a[0];
+  switch (fn) {
+    case 'exp': case 'log': case 'sqrt': case 'tanh': case 'erf': case 'floor': case 'ceil': case 'trunc':
+    case 'sin': case 'cos': case 'tan': case 'asin': case 'acos': case 'atan': case 'sinh': case 'cosh':
+    case 'asinh': case 'acosh': case 'atanh':
+      return isF(t) ? `${fn}${f}(${x})` : `(${CTYPE[t]})${fn}((double)${x})`;
+    case 'fabs': return isF(t) ? `fabs${f}(${x})` : `aic_abs_${t}(${x})`;
+    case 'round_even': return `nearbyint${f}(${x})`;
+    case 'rsqrt': return `(1.0${f} / sqrt${f}(${x}))`;
+    case 'sigmoid': return h.need(`aic_sigmoid_${t}`, () => `static inline ${CTYPE[t]} aic_sigmoid_${t}(${CTYPE[t]} x) { return (${CTYPE[t]})1 / ((${CTYPE[t]})1 + exp${f}(-x)); }`) + `(${x})`;
+    case 'isnan': return isF(t) ? `(uint8_t)(isnan(${x}) != 0)` : '0';
+    case 'isinf': return isF(t) ? `(uint8_t)(isinf(${x}) != 0)` : '0';
+    case 'sign': return `(${CTYPE[t]})((${x} > 0) - (${x} < 0))`;
+    case 'fma': return isF(t) ? `fma${f}(${a[0]}, ${a[1]}, ${a[2]})` : `(${a[0]} * ${a[1]} + ${a[2]})`;
+    case 'atan2': return `atan2${f}(${a[0]}, ${a[1]})`;
+    default: throw new Error(`C: unknown intrinsic ${fn}`);
+  }
+}
+
+function scalarBin(h: Helpers, op: string, t: ScalarType, a: string, b: string): string {
+  const ct = CTYPE[t];
+  switch (op) {
+    case 'div':
+      if (isF(t)) return `(${a} / ${b})`;
+      return h.need(`aic_div_${t}`, () => `static inline ${ct} aic_div_${t}(${ct} a, ${ct} b) { return b == 0 ? 0 : ${t.startsWith('i') ? `(b == -1 ? (${ct})(0 - (uint64_t)a) : a / b)` : 'a / b'}; }`) + `(${a}, ${b})`;
+    case 'mod':
+      if (isF(t)) return `fmod${fsuf(t)}(${a}, ${b})`;
+      return h.need(`aic_mod_${t}`, () => `static inline ${ct} aic_mod_${t}(${ct} a, ${ct} b) { return b == 0 ${t.startsWith('i') ? '|| b == -1 ' : ''}? 0 : a % b; }`) + `(${a}, ${b})`;
+    case 'min': case 'max': {
+      const cmp = op === 'min' ? '<' : '>';
+      return h.need(`aic_${op}_${t}`, () => isF(t)
+        ? `static inline ${ct} aic_${op}_${t}(${ct} a, ${ct} b) { return (a != a || a ${cmp} b) ? a : (b != b ? b : (a == b ? a : b)); }`
+        : `static inline ${ct} aic_${op}_${t}(${ct} a, ${ct} b) { return a ${cmp} b ? a : b; }`) + `(${a}, ${b})`;
+    }
+    case 'pow': return isF(t) ? `pow${fsuf(t)}(${a}, ${b})` : `(${ct})pow((double)${a}, (double)${b})`;
+    case 'and': case 'or': case 'xor':
+      if (t === 'bool') return `(uint8_t)(${a} ${OPS[op]} ${b})`;
+      return `(${ct})(${a} ${OPS[op]} ${b})`;
+    case 'shl': case 'shr': return `(${ct})(${a} ${OPS[op]} ${b})`;
+    case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge': return `(uint8_t)(${a} ${OPS[op]} ${b})`;
+    default:
+      // + - * on narrow ints promote to int: cast back so wrapping matches the interpreter
+      if (t === 'i32' && op === 'mul') return `(int32_t)((uint32_t)${a} * (uint32_t)${b})`;
+      if (t === 'i32' && (op === 'add' || op === 'sub')) return `(int32_t)((uint32_t)${a} ${OPS[op]} (uint32_t)${b})`;
+      if (t === 'i64' && (op === 'add' || op === 'sub' || op === 'mul')) return `(int64_t)((uint64_t)${a} ${OPS[op]} (uint64_t)${b})`;
+      if (!isF(t) && bytes(t) < 4) return `(${ct})(${a} ${OPS[op]} ${b})`;
+      return `(${a} ${OPS[op]} ${b})`;
+  }
+}
+
+export class CEmitter {
+  constructor(readonly h: Helpers, readonly bufs: Map<string, Buffer>, readonly vector: boolean) {}
+
+  expr(e: Expr): string {
+    if (e.lanes > 1) return this.vexpr(e);
+    switch (e.k) {
+      case 'const': return cConst(e.v, e.t);
+      case 'var': return e.name;
+      case 'load': return `${e.buf}[${this.expr(e.idx)}]`;
+      case 'bin': return scalarBin(this.h, e.op, e.a.t, this.expr(e.a), this.expr(e.b));
+      case 'un':
+        if (e.op === 'neg') return isF(e.t) ? `(-${this.expr(e.x)})` : `(${CTYPE[e.t]})(0 - ${this.expr(e.x)})`;
+        if (e.op === 'not') return e.t === 'bool' ? `(uint8_t)!${this.expr(e.x)}` : `(${CTYPE[e.t]})~${this.expr(e.x)}`;
+        return isF(e.t) ? `fabs${fsuf(e.t)}(${this.expr(e.x)})` : `(${CTYPE[e.t]})(${this.expr(e.x)} < 0 ? 0 - ${this.expr(e.x)} : ${this.expr(e.x)})`;
+      case 'call': return scalarCall(this.h, e.fn, e.args[0].t, e.args.map((a) => this.expr(a)));
+      case 'select': return `(${this.expr(e.c)} ? ${this.expr(e.a)} : ${this.expr(e.b)})`;
+      case 'cast':
+        if (e.t === 'bool') return `(uint8_t)(${this.expr(e.x)} != 0)`;
+        if (!isF(e.t) && isF(e.x.t)) {
+          return this.h.need(`aic_cvt_${e.x.t}_${e.t}`, () => `static inline ${CTYPE[e.t]} aic_cvt_${e.x.t}_${e.t}(${CTYPE[e.x.t]} x) { return x != x ? 0 : (${CTYPE[e.t]})x; }`) + `(${this.expr(e.x)})`;
+        }
+        return `(${CTYPE[e.t]})(${this.expr(e.x)})`;
+      case 'bcast': case 'ramp': case 'reduce':
+        throw new Error(`C: unexpected scalar ${e.k}`);
+    }
+  }
+
+  /** A vector expression: every non-trivial operation goes through a per-lane helper the compiler vectorizes. */
+  private vexpr(e: Expr): string {
+    const L = e.lanes;
+    const vt = this.h.vecTypedef(e.t, L);
+    switch (e.k) {
+      case 'bcast': return this.h.need(`aic_splat_${vt}`, () => `static inline ${vt} aic_splat_${vt}(${CTYPE[e.t]} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = x; return r; }`) + `(${this.expr(e.x)})`;
+      case 'ramp': return this.h.need(`aic_ramp_${vt}`, () => `static inline ${vt} aic_ramp_${vt}(${CTYPE[e.t]} b, ${CTYPE[e.t]} s) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = b + s * l; return r; }`) + `(${this.expr(e.base)}, ${e.stride})`;
+      case 'load': {
+        if (e.idx.k === 'ramp' && e.idx.stride === 1) {
+          return this.h.need(`aic_vload_${vt}`, () => `static inline ${vt} aic_vload_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; memcpy(&r, p, sizeof r); return r; }`) + `(&${e.buf}[${this.expr(e.idx.base)}])`;
+        }
+        if (e.idx.k === 'ramp' && e.idx.stride === 0) return this.vexpr({ k: 'bcast', x: { ...e, idx: e.idx.base, lanes: 1 }, t: e.t, lanes: L });
+        const it = this.h.vecTypedef('i32', L);
+        return this.h.need(`aic_gather_${vt}`, () => `static inline ${vt} aic_gather_${vt}(const ${CTYPE[e.t]} *p, ${it} i) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = p[i[l]]; return r; }`) + `(${e.buf}, ${this.vexpr(e.idx)})`;
+      }
+      case 'bin': {
+        const a = this.vexpr(e.a), b = this.vexpr(e.b);
+        const at = e.a.t;
+        if (['add', 'sub', 'mul'].includes(e.op) && (isF(at) || bytes(at) >= 4) || (e.op === 'div' && isF(at))) {
+          return `(${a} ${e.op === 'div' ? '/' : OPS[e.op]} ${b})`;
+        }
+        const avt = this.h.vecTypedef(at, L);
+        const name = `aic_v${e.op}_${avt}`;
+        return this.h.need(name, () => {
+          const inner = scalarBin(this.h, e.op, at, 'a[l]', 'b[l]');
+          return `static inline ${vt} ${name}(${avt} a, ${avt} b) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`;
+        }) + `(${a}, ${b})`;
+      }
+      case 'un': {
+        const name = `aic_v${e.op}_${vt}`;
+        const inner = e.op === 'neg' ? '-x[l]' : e.op === 'not' ? (e.t === 'bool' ? '!x[l]' : '~x[l]') : isF(e.t) ? `fabs${fsuf(e.t)}(x[l])` : '(x[l] < 0 ? -x[l] : x[l])';
+        return this.h.need(name, () => `static inline ${vt} ${name}(${vt} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`) + `(${this.vexpr(e.x)})`;
+      }
+      case 'call': {
+        const ats = e.args.map((a) => this.h.vecTypedef(a.t, L));
+        const name = `aic_v${e.fn}_${ats.join('_')}`;
+        return this.h.need(name, () => {
+          const params = ats.map((t, i) => `${t} a${i}`).join(', ');
+          const inner = scalarCall(this.h, e.fn, e.args[0].t, e.args.map((_, i) => `a${i}[l]`));
+          return `static inline ${vt} ${name}(${params}) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`;
+        }) + `(${e.args.map((a) => this.vexpr(a)).join(', ')})`;
+      }
+      case 'select': {
+        const ct = this.h.vecTypedef(e.c.t, L);
+        const name = `aic_vselect_${ct}_${vt}`;
+        return this.h.need(name, () => `static inline ${vt} ${name}(${ct} c, ${vt} a, ${vt} b) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = c[l] ? a[l] : b[l]; return r; }`)
+          + `(${this.vexpr(e.c)}, ${this.vexpr(e.a)}, ${this.vexpr(e.b)})`;
+      }
+      case 'cast': {
+        const xt = this.h.vecTypedef(e.x.t, L);
+        const name = `aic_vcast_${xt}_${vt}`;
+        const inner = e.t === 'bool' ? '(uint8_t)(x[l] != 0)' : !isF(e.t) && isF(e.x.t) ? `(x[l] != x[l] ? 0 : (${CTYPE[e.t]})x[l])` : `(${CTYPE[e.t]})x[l]`;
+        return this.h.need(name, () => `static inline ${vt} ${name}(${xt} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`) + `(${this.vexpr(e.x)})`;
+      }
+      case 'const': return this.vexpr({ k: 'bcast', x: { ...e, lanes: 1 }, t: e.t, lanes: L });
+      case 'var': return e.name;
+      case 'reduce': throw new Error('C: unexpected reduce');
+    }
+  }
+
+  stmt(s: Stmt, ind: string, out: string[]): void {
+    const inner = ind + '  ';
+    switch (s.k) {
+      case 'seq': for (const b of s.body) this.stmt(b, ind, out); return;
+      case 'store': {
+        if (s.val.lanes > 1 || s.idx.lanes > 1) {
+          const vt = this.h.vecTypedef(s.val.t, s.val.lanes);
+          const t = CTYPE[s.val.t];
+          if (s.idx.k === 'ramp' && s.idx.stride === 1) {
+            this.h.need(`aic_vstore_${vt}`, () => `static inline void aic_vstore_${vt}(${t} *p, ${vt} v) { memcpy(p, &v, sizeof v); }`);
+            out.push(`${ind}aic_vstore_${vt}(&${s.buf}[${this.expr(s.idx.base)}], ${this.vexpr(s.val)});`);
+          } else {
+            const it = this.h.vecTypedef('i32', s.idx.lanes);
+            this.h.need(`aic_scatter_${vt}`, () => `static inline void aic_scatter_${vt}(${t} *p, ${it} i, ${vt} v) { int l; for (l = 0; l < ${s.idx.lanes}; l++) p[i[l]] = v[l]; }`);
+            out.push(`${ind}aic_scatter_${vt}(${s.buf}, ${this.vexpr(s.idx)}, ${this.vexpr(s.val)});`);
+          }
+          return;
+        }
+        out.push(`${ind}${s.buf}[${this.expr(s.idx)}] = ${this.expr(s.val)};`);
+        return;
+      }
+      case 'for': {
+        if (s.kind.k === 'vectorized' && this.vector) {
+          const v = vectorizeLoop(s);
+          if (v) {
+            out.push('#if AIC_VECTOR');
+            out.push(`${ind}{`);
+            this.stmt(v, inner, out);
+            out.push(`${ind}}`);
+            out.push('#else');
+            this.scalarFor(s, ind, out);
+            out.push('#endif');
+            return;
+          }
+        }
+        if (s.kind.k === 'unrolled' && s.ext.k === 'const' && s.ext.v <= 32) {
+          for (let i = 0; i < s.ext.v; i++) {
+            out.push(`${ind}{`);
+            out.push(`${inner}const int32_t ${s.v} = ${i};`);
+            this.stmt(s.body, inner, out);
+            out.push(`${ind}}`);
+          }
+          return;
+        }
+        this.scalarFor(s, ind, out);
+        return;
+      }
+      case 'if':
+        out.push(`${ind}if (${this.expr(s.c)}) {`);
+        this.stmt(s.then, inner, out);
+        if (s.else) { out.push(`${ind}} else {`); this.stmt(s.else, inner, out); }
+        out.push(`${ind}}`);
+        return;
+      case 'alloc': {
+        const n = Math.max(1, s.buf.shape.reduce((a, b) => a * b, 1));
+        this.bufs.set(s.buf.name, s.buf);
+        out.push(`${ind}{`);
+        const big = n * bytes(s.buf.dtype) > 65536;
+        out.push(`${inner}${big ? 'static ' : ''}${CTYPE[s.buf.dtype]} ${s.buf.name}[${n}];`);
+        this.stmt(s.body, inner, out);
+        out.push(`${ind}}`);
+        return;
+      }
+      case 'let':
+        out.push(`${ind}{`);
+        out.push(`${inner}const ${CTYPE[s.t]} ${s.v} = ${this.expr(s.val)};`);
+        this.stmt(s.body, inner, out);
+        out.push(`${ind}}`);
+        return;
+      case 'barrier':
+        throw new Error('C: barrier has no meaning on a CPU target');
+    }
+  }
+
+  private scalarFor(s: Extract<Stmt, { k: 'for' }>, ind: string, out: string[]): void {
+    if (s.kind.k === 'parallel') out.push('#ifdef _OPENMP', '#pragma omp parallel for', '#endif');
+    out.push(`${ind}for (int32_t ${s.v} = 0; ${s.v} < ${this.expr(s.ext)}; ${s.v}++) {`);
+    this.stmt(s.body, ind + '  ', out);
+    out.push(`${ind}}`);
+  }
+}
+
+/** Names of buffers a statement reads / writes (to emit const-correct parameters). */
+export function writtenBuffers(s: Stmt): Set<string> {
+  const w = new Set<string>();
+  const visit = (x: Stmt) => {
+    switch (x.k) {
+      case 'store': w.add(x.buf); break;
+      case 'for': case 'alloc': case 'let': visit(x.body); break;
+      case 'if': visit(x.then); if (x.else) visit(x.else); break;
+      case 'seq': x.body.forEach(visit); break;
+      default: break;
+    }
+  };
+  visit(s);
+  return w;
+}
+
+export { mapExpr };

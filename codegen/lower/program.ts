@@ -1,0 +1,156 @@
+/**
+ * Graph -> Program: one kernel per graph node (from the op's compute definition in ir-spec), plus a
+ * host plan (kernel order and the buffers each call binds). Targets render Programs.
+ */
+import { AicError, diag, isStatic, nodeLocation, type Graph, type Node, type Tensor, type Value } from '@aic/core';
+import { getOp, makeAttrReader, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
+import {
+  E, S, lowerCompute, numel, simplifyStmt, tensorRef, type Buffer, type BufferRole, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
+} from '@aic/loop-ir';
+import { scalarTypeOf } from './dtypes.ts';
+
+/** A buffer of the whole program: graph input/output, weight, or intermediate. */
+export interface ProgramBuffer extends Buffer {
+  /** graph value name it holds */
+  value: string;
+  /** weights: the constant's data */
+  data?: Tensor;
+}
+
+export interface Step { kernel: string; /** program buffer names bound to the kernel's params, in order */ args: string[]; node: string }
+
+export interface Program {
+  name: string;
+  inputs: ProgramBuffer[];
+  outputs: ProgramBuffer[];
+  weights: ProgramBuffer[];
+  temps: ProgramBuffer[];
+  kernels: Kernel[];
+  steps: Step[];
+}
+
+export function lowerGraph(g: Graph, target: TargetCaps): Program {
+  const bufOf = new Map<Value, ProgramBuffer>();
+  const used = new Set<string>();
+  const uniq = (base: string) => {
+    let n = base.replace(/[^A-Za-z0-9_]/g, '_');
+    if (!/^[A-Za-z_]/.test(n)) n = `v_${n}`;
+    let k = n, i = 1;
+    while (used.has(k)) k = `${n}_${i++}`;
+    used.add(k);
+    return k;
+  };
+  const mk = (v: Value, role: BufferRole): ProgramBuffer => {
+    const st = scalarTypeOf(v.dtype);
+    if (!st || !target.dtypes.includes(st)) {
+      throw diag.unsupportedDtype(`value '${v.name}' on target ${target.name}`, v.dtype, v.producer ? nodeLocation(v.producer) : undefined);
+    }
+    if (v.kind !== 'tensor') throw diag.unsupportedFeature(`${v.kind} value '${v.name}' on target ${target.name}`);
+    if (!isStatic(v.shape)) {
+      throw diag.unsupportedFeature(`value '${v.name}' has an unknown shape [${v.shape?.join(', ') ?? '?'}] (bind inputs with --input-shape / --const-input)`,
+        v.producer ? nodeLocation(v.producer) : undefined);
+    }
+    const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: (v.shape as number[]).slice(), scope: 'global', role, value: v.name };
+    if (v.const) b.data = v.const;
+    bufOf.set(v, b);
+    return b;
+  };
+  const prog: Program = { name: g.name, inputs: [], outputs: [], weights: [], temps: [], kernels: [], steps: [] };
+  for (const v of g.inputs) prog.inputs.push(mk(v, 'input'));
+  const outputs = new Set(g.outputs);
+  const usedConsts = new Set<Value>();
+  for (const n of g.nodes) for (const v of n.inputs) if (v?.const) usedConsts.add(v);
+  for (const v of g.constants) if (usedConsts.has(v) || outputs.has(v)) prog.weights.push(mk(v, 'weight'));
+
+  g.nodes.forEach((node, idx) => {
+    for (const o of node.outputs) {
+      if (!o.name && !isStatic(o.shape)) continue; // an omitted optional output of unknown shape
+      const b = mk(o, outputs.has(o) ? 'output' : 'temp');
+      (outputs.has(o) ? prog.outputs : prog.temps).push(b);
+    }
+    const { kernel, args } = lowerNode(node, idx, bufOf, target);
+    prog.kernels.push(kernel);
+    prog.steps.push({ kernel: kernel.name, args, node: node.label });
+  });
+  // graph outputs that are inputs or constants themselves: copy
+  g.outputs.forEach((v) => {
+    if (prog.outputs.some((b) => b.value === v.name && bufOf.get(v) === b)) return;
+    const src = bufOf.get(v);
+    if (!src) throw diag.unsupportedFeature(`graph output '${v.name}' is not computed by any node`);
+    const dst: ProgramBuffer = { ...src, name: uniq(`out_${v.name}`), role: 'output', data: undefined };
+    prog.outputs.push(dst);
+    const k = copyKernel(`copy_${dst.name}`, src, dst);
+    prog.kernels.push(k);
+    prog.steps.push({ kernel: k.name, args: [src.name, dst.name], node: `output ${v.name}` });
+  });
+  // order outputs as the graph declares them
+  prog.outputs.sort((a, b) => g.outputs.findIndex((v) => v.name === a.value) - g.outputs.findIndex((v) => v.name === b.value));
+  return prog;
+}
+
+function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
+  const a: Buffer = { ...src, name: 'in0', role: 'input' }, b: Buffer = { ...dst, name: 'out0', role: 'output' };
+  const n = numel(src.shape);
+  return { name, params: [a, b], body: S.for('i', n, S.store('out0', E.v('i'), E.load('in0', E.v('i'), src.dtype))) };
+}
+
+function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps): { kernel: Kernel; args: string[] } {
+  const loc = nodeLocation(node);
+  const def = getOp(node.op, node.domain);
+  if (!def) throw diag.unsupportedOp({ op: node.op, domain: node.domain }, loc);
+  if (!def.lower) throw diag.unsupportedFeature(`op ${node.domain ? node.domain + '.' : ''}${node.op} has no compute definition yet (target ${target.name})`, loc);
+  let counter = 0;
+  const names = new Set<string>();
+  const fresh = (p: string) => { let n: string; do n = `${p}${counter++}`; while (names.has(n)); names.add(n); return n; };
+  const params: Buffer[] = [];
+  const args: string[] = [];
+  const bind = (v: Value | null, role: BufferRole, i: number): TensorRef | undefined => {
+    if (!v) return undefined;
+    const pb = bufOf.get(v);
+    if (!pb) throw diag.unsupportedFeature(`value '${v.name}' has no buffer (not a tensor, or defined in an enclosing scope)`, loc);
+    const local: Buffer = { name: `${role === 'output' ? 'out' : 'in'}${i}`, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: role === 'output' ? 'output' : pb.role === 'weight' ? 'weight' : 'input' };
+    const existing = params.find((p) => args[params.indexOf(p)] === pb.name && p.role !== 'output');
+    if (existing && role !== 'output') return tensorRef(existing);
+    params.push(local);
+    args.push(pb.name);
+    names.add(local.name);
+    return tensorRef(local);
+  };
+  const inputs = node.inputs.map((v, i) => bind(v, 'input', i));
+  const outputs = node.outputs.map((v, i) => bind(bufOf.has(v) ? v : null, 'output', i) ?? tensorRef({ name: fresh('unused'), dtype: 'f32', shape: [1], scope: 'local', role: 'scratch' }));
+  const stages: Stage[] = [];
+  const temps: Buffer[] = [];
+  const ctx: LowerCtx = {
+    node,
+    attrs: makeAttrReader(def, node.attrs, loc),
+    inputs,
+    outputs,
+    constValue: (i) => node.inputs[i]?.const,
+    target,
+    fresh,
+    compute(o, f) {
+      const out = outputs[o];
+      const axes = out.shape.map(() => fresh('i'));
+      stages.push({ kind: 'compute', out: out.buf, axes, body: f(axes.map((a) => E.v(a))) });
+    },
+    extern(outs, body) { stages.push({ kind: 'extern', outs: outs.map((o) => outputs[o].buf), body }); },
+    temp(prefix, dtype, shape) {
+      const b: Buffer = { name: fresh(prefix), dtype, shape, scope: 'local', role: 'scratch' };
+      temps.push(b);
+      return tensorRef(b);
+    },
+    unsupported(why) { throw diag.unsupportedFeature(`${node.op} on target ${target.name}: ${why}`, loc); },
+  };
+  try {
+    def.lower(ctx);
+  } catch (e) {
+    if (e instanceof AicError) throw e;
+    throw diag.runtime(`lowering ${node.op}`, (e as Error).message, loc);
+  }
+  let body: Stmt = S.seq(...stages.map((st) => (st.kind === 'compute' ? lowerCompute(st, fresh) : simplifyStmt(st.body))));
+  for (const t of temps.reverse()) body = S.alloc(t, body);
+  const name = `k${idx}_${node.op.toLowerCase()}`;
+  return { kernel: { name, params, body }, args };
+}
+
+export type { Expr };

@@ -1,0 +1,237 @@
+/**
+ * A direct interpreter of the loop IR, used to check lowering and schedules against the graph
+ * interpreter. Vector expressions evaluate to arrays of lanes. Integer arithmetic follows C.
+ */
+import type { BinOp, Expr, Kernel, ScalarType, Stmt } from './ir.ts';
+
+export type Mem = Record<string, { [i: number]: number; length: number }>;
+type Val = number | number[];
+
+function wrap(v: number, t: ScalarType): number {
+  switch (t) {
+    case 'i32': return v | 0;
+    case 'u32': return v >>> 0;
+    case 'i16': return (v << 16) >> 16;
+    case 'u16': return v & 0xffff;
+    case 'i8': return (v << 24) >> 24;
+    case 'u8': return v & 0xff;
+    case 'bool': return v ? 1 : 0;
+    case 'f32': return Math.fround(v);
+    default: return v;
+  }
+}
+const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
+
+function erf(x: number): number {
+  // Abramowitz-Stegun 7.1.26 is too coarse; use a series/continued fraction pair (~1e-15)
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    let sum = x, term = x, n = 0;
+    const x2 = x * x;
+    while (Math.abs(term) > 1e-17 * Math.abs(sum)) { n++; term *= -x2 / n; sum += term / (2 * n + 1); if (n > 200) break; }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // continued fraction for erfc
+  let f = 0;
+  for (let k = 60; k >= 1; k--) f = (k / 2) / (ax + f);
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
+  return Math.sign(x) * (1 - erfc);
+}
+
+function binScalar(op: BinOp, a: number, b: number, t: ScalarType): number {
+  const f = isF(t);
+  switch (op) {
+    case 'add': return wrap(a + b, t);
+    case 'sub': return wrap(a - b, t);
+    case 'mul': return t === 'i32' ? Math.imul(a, b) : t === 'u32' ? Math.imul(a, b) >>> 0 : wrap(a * b, t);
+    case 'div': return f ? wrap(a / b, t) : b === 0 ? 0 : wrap(Math.trunc(a / b), t);
+    case 'mod': return f ? wrap(a % b, t) : b === 0 ? 0 : wrap(a % b, t);
+    case 'min': return f && (Number.isNaN(a) || Number.isNaN(b)) ? NaN : Math.min(a, b);
+    case 'max': return f && (Number.isNaN(a) || Number.isNaN(b)) ? NaN : Math.max(a, b);
+    case 'pow': return wrap(Math.pow(a, b), t);
+    case 'and': return t === 'bool' ? (a && b ? 1 : 0) : wrap(a & b, t);
+    case 'or': return t === 'bool' ? (a || b ? 1 : 0) : wrap(a | b, t);
+    case 'xor': return t === 'bool' ? ((a ? 1 : 0) ^ (b ? 1 : 0)) : wrap(a ^ b, t);
+    case 'shl': return wrap(a * 2 ** b, t);
+    case 'shr': return wrap(Math.floor(a / 2 ** b), t);
+    case 'eq': return a === b ? 1 : 0;
+    case 'ne': return a !== b ? 1 : 0;
+    case 'lt': return a < b ? 1 : 0;
+    case 'le': return a <= b ? 1 : 0;
+    case 'gt': return a > b ? 1 : 0;
+    case 'ge': return a >= b ? 1 : 0;
+  }
+}
+
+function callScalar(fn: string, a: number[], t: ScalarType): number {
+  const x = a[0];
+  switch (fn) {
+    case 'exp': return wrap(Math.exp(x), t);
+    case 'log': return wrap(Math.log(x), t);
+    case 'sqrt': return wrap(Math.sqrt(x), t);
+    case 'rsqrt': return wrap(1 / Math.sqrt(x), t);
+    case 'tanh': return wrap(Math.tanh(x), t);
+    case 'erf': return wrap(erf(x), t);
+    case 'sigmoid': return wrap(1 / (1 + Math.exp(-x)), t);
+    case 'floor': return wrap(Math.floor(x), t);
+    case 'ceil': return wrap(Math.ceil(x), t);
+    case 'trunc': return wrap(Math.trunc(x), t);
+    case 'round_even': { const r = Math.round(x); return wrap(Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : r, t); }
+    case 'sin': return wrap(Math.sin(x), t);
+    case 'cos': return wrap(Math.cos(x), t);
+    case 'tan': return wrap(Math.tan(x), t);
+    case 'asin': return wrap(Math.asin(x), t);
+    case 'acos': return wrap(Math.acos(x), t);
+    case 'atan': return wrap(Math.atan(x), t);
+    case 'sinh': return wrap(Math.sinh(x), t);
+    case 'cosh': return wrap(Math.cosh(x), t);
+    case 'asinh': return wrap(Math.asinh(x), t);
+    case 'acosh': return wrap(Math.acosh(x), t);
+    case 'atanh': return wrap(Math.atanh(x), t);
+    case 'isnan': return Number.isNaN(x) ? 1 : 0;
+    case 'isinf': return x === Infinity || x === -Infinity ? 1 : 0;
+    case 'fabs': return Math.abs(x);
+    case 'sign': return x > 0 ? 1 : x < 0 ? -1 : x;
+    case 'fma': return wrap(a[0] * a[1] + a[2], t);
+    case 'atan2': return wrap(Math.atan2(a[0], a[1]), t);
+    default: throw new Error(`loop IR interpreter: unknown intrinsic ${fn}`);
+  }
+}
+
+function castScalar(v: number, to: ScalarType): number {
+  if (to === 'bool') return v !== 0 ? 1 : 0;
+  if (isF(to)) return to === 'f32' ? Math.fround(v) : v;
+  if (!Number.isFinite(v)) return 0;
+  return wrap(Math.trunc(v), to);
+}
+
+export class LoopInterpreter {
+  private env = new Map<string, number>();
+  constructor(private mem: Mem) {}
+
+  runKernel(k: Kernel): void { this.exec(k.body); }
+
+  private lanesOf(v: Val, lanes: number): number[] {
+    return Array.isArray(v) ? v : new Array(lanes).fill(v);
+  }
+
+  eval(e: Expr): Val {
+    switch (e.k) {
+      case 'const': return e.lanes > 1 ? new Array(e.lanes).fill(e.v) : e.v;
+      case 'var': {
+        const v = this.env.get(e.name);
+        if (v === undefined) throw new Error(`loop IR interpreter: unbound variable ${e.name}`);
+        return v;
+      }
+      case 'load': {
+        const buf = this.mem[e.buf];
+        if (!buf) throw new Error(`loop IR interpreter: unknown buffer ${e.buf}`);
+        const idx = this.eval(e.idx);
+        const rd = (i: number) => {
+          if (!(i >= 0 && i < buf.length)) throw new Error(`loop IR interpreter: ${e.buf}[${i}] out of bounds (size ${buf.length})`);
+          return buf[i];
+        };
+        return Array.isArray(idx) ? idx.map(rd) : rd(idx);
+      }
+      case 'bin': {
+        const a = this.eval(e.a), b = this.eval(e.b);
+        const t = e.a.t;
+        if (!Array.isArray(a) && !Array.isArray(b)) return binScalar(e.op, a, b, t);
+        const A = this.lanesOf(a, e.lanes), B = this.lanesOf(b, e.lanes);
+        return A.map((x, i) => binScalar(e.op, x, B[i], t));
+      }
+      case 'un': {
+        const x = this.eval(e.x);
+        const f = (v: number) => (e.op === 'neg' ? wrap(-v, e.t) : e.op === 'not' ? (e.t === 'bool' ? (v ? 0 : 1) : wrap(~v, e.t)) : wrap(Math.abs(v), e.t));
+        return Array.isArray(x) ? x.map(f) : f(x);
+      }
+      case 'call': {
+        const args = e.args.map((a) => this.eval(a));
+        if (args.every((a) => !Array.isArray(a))) return callScalar(e.fn, args as number[], e.args[0].t);
+        const L = args.map((a) => this.lanesOf(a, e.lanes));
+        return L[0].map((_, i) => callScalar(e.fn, L.map((l) => l[i]), e.args[0].t));
+      }
+      case 'select': {
+        const c = this.eval(e.c);
+        if (!Array.isArray(c) && e.lanes === 1) return c ? this.eval(e.a) : this.eval(e.b);
+        const C = this.lanesOf(c, e.lanes), A = this.lanesOf(this.eval(e.a), e.lanes), B = this.lanesOf(this.eval(e.b), e.lanes);
+        return C.map((x, i) => (x ? A[i] : B[i]));
+      }
+      case 'cast': {
+        const x = this.eval(e.x);
+        return Array.isArray(x) ? x.map((v) => castScalar(v, e.t)) : castScalar(x, e.t);
+      }
+      case 'bcast': {
+        const x = this.eval(e.x);
+        if (Array.isArray(x)) throw new Error('loop IR interpreter: bcast of a vector');
+        return new Array(e.lanes).fill(x);
+      }
+      case 'ramp': {
+        const b = this.eval(e.base);
+        if (Array.isArray(b)) throw new Error('loop IR interpreter: ramp of a vector');
+        return Array.from({ length: e.lanes }, (_, i) => b + i * e.stride);
+      }
+      case 'reduce': {
+        let acc = e.op === 'sum' ? 0 : e.op === 'prod' ? 1 : e.op === 'max' ? -Infinity : Infinity;
+        const rec = (d: number) => {
+          if (d === e.axes.length) {
+            const v = this.eval(e.body) as number;
+            acc = e.op === 'sum' ? acc + v : e.op === 'prod' ? acc * v : e.op === 'max' ? (Number.isNaN(v) || v > acc ? v : acc) : (Number.isNaN(v) || v < acc ? v : acc);
+            return;
+          }
+          for (let i = 0; i < e.axes[d].extent; i++) { this.env.set(e.axes[d].name, i); rec(d + 1); }
+        };
+        rec(0);
+        return wrap(acc, e.t);
+      }
+    }
+  }
+
+  exec(s: Stmt): void {
+    switch (s.k) {
+      case 'seq': for (const b of s.body) this.exec(b); return;
+      case 'for': {
+        const n = this.eval(s.ext) as number;
+        const prev = this.env.get(s.v);
+        for (let i = 0; i < n; i++) { this.env.set(s.v, i); this.exec(s.body); }
+        if (prev === undefined) this.env.delete(s.v); else this.env.set(s.v, prev);
+        return;
+      }
+      case 'store': {
+        const buf = this.mem[s.buf];
+        if (!buf) throw new Error(`loop IR interpreter: unknown buffer ${s.buf}`);
+        const idx = this.eval(s.idx), val = this.eval(s.val);
+        const wr = (i: number, v: number) => {
+          if (!(i >= 0 && i < buf.length)) throw new Error(`loop IR interpreter: store ${s.buf}[${i}] out of bounds (size ${buf.length})`);
+          buf[i] = v;
+        };
+        if (Array.isArray(idx)) { const V = this.lanesOf(val, idx.length); idx.forEach((i, l) => wr(i, V[l])); }
+        else wr(idx, val as number);
+        return;
+      }
+      case 'if': { if (this.eval(s.c)) this.exec(s.then); else if (s.else) this.exec(s.else); return; }
+      case 'alloc': {
+        const n = s.buf.shape.reduce((a, b) => a * b, 1);
+        const prev = this.mem[s.buf.name];
+        this.mem[s.buf.name] = s.buf.dtype === 'f32' ? new Float32Array(n) : s.buf.dtype === 'i32' ? new Int32Array(n) : new Float64Array(n);
+        this.exec(s.body);
+        if (prev) this.mem[s.buf.name] = prev; else delete this.mem[s.buf.name];
+        return;
+      }
+      case 'let': {
+        const v = this.eval(s.val);
+        if (Array.isArray(v)) throw new Error('loop IR interpreter: vector let is not supported');
+        const prev = this.env.get(s.v);
+        this.env.set(s.v, v);
+        this.exec(s.body);
+        if (prev === undefined) this.env.delete(s.v); else this.env.set(s.v, prev);
+        return;
+      }
+      case 'barrier': return;
+    }
+  }
+}
+
+export function runKernel(k: Kernel, mem: Mem): void {
+  new LoopInterpreter(mem).runKernel(k);
+}

@@ -1,0 +1,19 @@
+/** The fusion rules, in the phases the `fuse` pass runs them (each phase to a fixpoint). */
+import type { Rule } from '../../rewrite/pattern.ts';
+import { elementwiseRules } from './elementwise.ts';
+import { epilogueRules } from './epilogue.ts';
+import { foldRules } from './fold.ts';
+import { patternRules } from './patterns.ts';
+
+export const FUSE_PHASES: { name: string; rules: Rule[] }[] = [
+  // decomposed standard patterns first, before their pieces are taken by epilogues or chains
+  { name: 'patterns', rules: patternRules },
+  // weights: BN / bias folding, MatMul + Add
+  { name: 'fold', rules: foldRules },
+  // residual Add, then activation, into the producer
+  { name: 'epilogue', rules: epilogueRules },
+  // whatever elementwise chains are left
+  { name: 'elementwise', rules: elementwiseRules },
+];
+
+export const FUSE_RULE_NAMES: string[] = [...new Set(FUSE_PHASES.flatMap((p) => p.rules.map((r) => r.name)))];
