@@ -158,7 +158,7 @@ export default definePass({
   name: 'layout-nc4hw4',
   summary: 'store convolution regions as NC4HW4 (weights packed at compile time), converting only at region boundaries',
   options: {
-    ops: { type: 'string', default: 'default', doc: `layout-friendly ops, comma/space separated ('default' = ${NC4HW4_OPS.length} built-in ops; aic ops as aic.Name)` },
+    ops: { type: 'string', default: 'default', doc: `layout-friendly ops separated by spaces or ';' (',' ends the option in a pipeline); 'default' = the ${NC4HW4_OPS.length} built-in ops; aic ops as aic.Name` },
     'use-target': { type: 'boolean', default: true, doc: "keep only ops the target has an NC4HW4 kernel for: target.hasKernel('<Op>@NC4HW4', domain)" },
     'min-convs': { type: 'number', default: 1, doc: 'a region needs at least this many convolutions to be laid out' },
   },

@@ -158,10 +158,12 @@ describe('aic opt', () => {
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/statistics \(-O2\):/);
     expect(r.err).toMatch(/pass +ms +nodes -> after +counters/);
-    expect(r.err).toMatch(/fold-constants +\d+\.\d+ +13 -> \d+ +nodes-folded=\d+ elements-created=\d+/);
-    expect(r.err).toMatch(/eliminate-dead-nodes .*nodes-removed=\d+ constants-removed=\d+/);
+    // non-zero counters by name, the zero ones counted
+    expect(r.err).toMatch(/\n  fold-constants +\d+\.\d+ +13 -> \d+ +(nodes-folded=\d+|\(all 2 at 0\))/);
+    expect(r.err).toMatch(/\n  eliminate-dead-nodes +\d+\.\d+ +\d+ -> \d+ +(nodes-removed=\d+|constants-removed=\d+|\(all 2 at 0\))/);
+    expect(r.err).toMatch(/\n  total +\d+\.\d+ +13 -> \d+\n/);
     // fold-constants runs twice in -O2: printed after each run
-    expect(r.err.match(/\/\/ ----- IR after fold-constants -----\nopset ai\.onnx 13\ngraph torch_jit\(input: f32\[1, 1, 28, 28\]\)/g)).toHaveLength(2);
+    expect(r.err.match(/\/\/ ----- IR after fold-constants -----\nopset ai\.onnx 13\n(opset .*\n)*graph torch_jit\(input: f32\[1, 1, 28, 28\]\)/g)).toHaveLength(2);
     expect(r.err).toMatch(/weights\("<not written>", offset = \d+\)/);
     expect(r.out).not.toMatch(/IR after/);
   });

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { Graph, Node, Tensor, Value, physicalShape, toLogical, toPhysical, type Layout } from '@aic/core';
 import { getOp, inferGraph, makeInferCtx } from '@aic/ir-spec';
 import { run } from '@aic/interp';
+import { parseGraph } from '@aic/dsl';
+import { parsePipeline, runPipeline } from '@aic/passes';
 import { A, f32 } from './helpers.ts';
 
 const iota = (n: number, scale = 1) => Array.from({ length: n }, (_, i) => (i + 1) * scale);
@@ -138,5 +140,37 @@ describe('interpreter on laid-out values', () => {
     const { laid } = convGraphs(3, 6, 1, 3);
     inferGraph(laid);
     expect(laid.nodes.map((n) => n.outputs[0].type.layout)).toEqual(['NC4HW4', 'NC4HW4', undefined]);
+  });
+});
+
+describe('layout-nc4hw4 pass', () => {
+  const src = `graph g(x: f32[1, 4, 2, 2]) -> (y: f32[1, 4, 2, 2]) {
+  w: f32[4, 4, 1, 1] = [1.0, 0.5, 0.0, -0.5, 0.25, 1.0, 0.5, 0.0, 0.0, -0.25, 1.0, 0.5, 0.5, 0.0, -0.5, 1.0]
+  c1 = Conv(x, w)
+  r1 = Relu(c1)
+  y = Conv(r1, w)
+}`;
+  const layouts = (g: Graph) => g.nodes.map((n) => `${n.op}:${n.outputs[0].type.layout ?? '-'}`).join(' ');
+
+  it('lays out a conv region and reports statistics', () => {
+    const { graph, reports } = runPipeline(parseGraph(src), parsePipeline('layout-nc4hw4'));
+    expect(layouts(graph)).toBe('LayoutConvert:NC4HW4 Conv:NC4HW4 Relu:NC4HW4 Conv:NC4HW4 LayoutConvert:-');
+    expect(reports[0].stats).toEqual({ regions: 1, 'conversions-inserted': 2, 'values-converted': 3, 'constants-relaid-out': 1 });
+    expect(graph.constants.map((c) => `${c.name}:${c.type.layout}:${c.const!.shape.join('x')}`)).toEqual(['w_oihw4i4o:OIHW4i4o:1x1x1x1x4x4']);
+  });
+
+  it("takes the friendly op set from the target's NC4HW4 kernels", () => {
+    const target = { name: 'conv-only', hasKernel: (op: string, domain: string) => domain === '' && op === 'Conv@NC4HW4' };
+    const { graph, reports } = runPipeline(parseGraph(src), parsePipeline('layout-nc4hw4'), { target });
+    expect(layouts(graph)).toBe('LayoutConvert:NC4HW4 Conv:NC4HW4 LayoutConvert:- Relu:- LayoutConvert:NC4HW4 Conv:NC4HW4 LayoutConvert:-');
+    expect(reports[0].stats['regions']).toBe(2);
+    // use-target=false ignores the target
+    const all = runPipeline(parseGraph(src), parsePipeline('layout-nc4hw4{use-target=false}'), { target });
+    expect(all.reports[0].stats['regions']).toBe(1);
+  });
+
+  it('min-convs leaves small regions alone', () => {
+    const { graph } = runPipeline(parseGraph(src), parsePipeline('layout-nc4hw4{min-convs=3}'));
+    expect(graph.nodes.some((n) => n.op === 'LayoutConvert')).toBe(false);
   });
 });

@@ -5,7 +5,8 @@
 import { AicError, diag, isStatic, nodeLocation, type Graph, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
-  E, S, lowerCompute, numel, simplifyStmt, tensorRef, type Buffer, type BufferRole, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
+  E, S, ScheduleError, applyDirective, initialState, numel, realizeStage, simplifyStmt, tensorRef,
+  type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
 
@@ -19,8 +20,26 @@ export interface ProgramBuffer extends Buffer {
 
 export interface Step { kernel: string; /** program buffer names bound to the kernel's params, in order */ args: string[]; node: string }
 
+/** A kernel before scheduling: its stages (compute definitions) and scratch buffers. */
+export interface KernelSource {
+  name: string;
+  op: string;
+  domain: string;
+  params: Buffer[];
+  stages: Stage[];
+  temps: Buffer[];
+  /** the node, for messages */
+  node: string;
+  /** kernel-unique name generator, shared with realization */
+  fresh: (p: string) => string;
+}
+
 export interface Program {
   name: string;
+  /** kernel sources by kernel name (copies have none) */
+  sources: Map<string, KernelSource>;
+  /** the schedule each kernel was realized with */
+  schedules: Map<string, Directive[]>;
   inputs: ProgramBuffer[];
   outputs: ProgramBuffer[];
   weights: ProgramBuffer[];
@@ -55,7 +74,7 @@ export function lowerGraph(g: Graph, target: TargetCaps): Program {
     bufOf.set(v, b);
     return b;
   };
-  const prog: Program = { name: g.name, inputs: [], outputs: [], weights: [], temps: [], kernels: [], steps: [] };
+  const prog: Program = { name: g.name, sources: new Map(), schedules: new Map(), inputs: [], outputs: [], weights: [], temps: [], kernels: [], steps: [] };
   for (const v of g.inputs) prog.inputs.push(mk(v, 'input'));
   const outputs = new Set(g.outputs);
   const usedConsts = new Set<Value>();
@@ -68,7 +87,10 @@ export function lowerGraph(g: Graph, target: TargetCaps): Program {
       const b = mk(o, outputs.has(o) ? 'output' : 'temp');
       (outputs.has(o) ? prog.outputs : prog.temps).push(b);
     }
-    const { kernel, args } = lowerNode(node, idx, bufOf, target);
+    const { source, args } = lowerNode(node, idx, bufOf, target);
+    const kernel = realizeKernel(source, []);
+    prog.sources.set(kernel.name, source);
+    prog.schedules.set(kernel.name, []);
     prog.kernels.push(kernel);
     prog.steps.push({ kernel: kernel.name, args, node: node.label });
   });
@@ -94,7 +116,37 @@ function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
   return { name, params: [a, b], body: S.for('i', n, S.store('out0', E.v('i'), E.load('in0', E.v('i'), src.dtype))) };
 }
 
-function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps): { kernel: Kernel; args: string[] } {
+/**
+ * Realize a kernel under a schedule: each directive applies to the compute stage that owns the loop
+ * it names. Throws ScheduleError when a directive does not apply.
+ */
+export function realizeKernel(src: KernelSource, dirs: Directive[]): Kernel {
+  const states = new Map<number, AxisState>();
+  src.stages.forEach((st, i) => { if (st.kind === 'compute') states.set(i, initialState(st)); });
+  for (const d of dirs) {
+    const axis = d.d === 'reorder' ? d.order[0] : d.d === 'tile' || d.d === 'fuse' ? d.axes[0] : d.axis;
+    const owner = [...states.entries()].find(([, s]) => s.leaves.some((l) => l.name === axis));
+    if (!owner) throw new ScheduleError(`kernel ${src.name}: no loop '${axis}' (loops: ${[...states.values()].flatMap((s) => s.leaves.map((l) => l.name)).join(', ') || 'none'})`);
+    states.set(owner[0], applyDirective(owner[1], d));
+  }
+  let body: Stmt = S.seq(...src.stages.map((st, i) => (st.kind === 'compute' ? realizeStage(st, states.get(i)!, src.fresh) : simplifyStmt(st.body))));
+  for (const t of src.temps.slice().reverse()) body = S.alloc(t, body);
+  return { name: src.name, params: src.params, body };
+}
+
+/** Re-realize every kernel of a program with the given schedules (kernels not listed keep theirs). */
+export function rescheduleProgram(prog: Program, schedules: Map<string, Directive[]>): void {
+  prog.kernels = prog.kernels.map((k) => {
+    const dirs = schedules.get(k.name);
+    const src = prog.sources.get(k.name);
+    if (!dirs || !src) return k;
+    const nk = realizeKernel(src, dirs);
+    prog.schedules.set(k.name, dirs);
+    return nk;
+  });
+}
+
+function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps): { source: KernelSource; args: string[] } {
   const loc = nodeLocation(node);
   const def = getOp(node.op, node.domain);
   if (!def) throw diag.unsupportedOp({ op: node.op, domain: node.domain }, loc);
@@ -147,10 +199,8 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
     if (e instanceof AicError) throw e;
     throw diag.runtime(`lowering ${node.op}`, (e as Error).message, loc);
   }
-  let body: Stmt = S.seq(...stages.map((st) => (st.kind === 'compute' ? lowerCompute(st, fresh) : simplifyStmt(st.body))));
-  for (const t of temps.reverse()) body = S.alloc(t, body);
   const name = `k${idx}_${node.op.toLowerCase()}`;
-  return { kernel: { name, params, body }, args };
+  return { source: { name, op: node.op, domain: node.domain, params, stages, temps, node: node.label, fresh }, args };
 }
 
 export type { Expr };

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, parseNpy } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';
 import { run } from '@aic/interp';
-import { pipelineFor, runPipeline, tensorDiff } from '@aic/passes';
+import { parseGraph } from '@aic/dsl';
+import { parsePipeline, pipelineFor, runPipeline, tensorDiff, type ExplainRecord } from '@aic/passes';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/models');
 const SHARED = path.resolve(import.meta.dirname, '../../../shared/models');
@@ -47,4 +48,42 @@ const haveShared = fs.existsSync(SHARED);
 if (!haveShared) console.log(`fuse-models: skipped ${LARGE.join(', ')} (${SHARED} not found)`);
 describe.skipIf(!haveShared)('fuse: shared models after -O2', () => {
   for (const m of LARGE) it(m, () => checkModel(SHARED, m), 600_000);
+});
+
+describe('fuse: --explain records', () => {
+  const text = `graph g(x: f32[1, 2, 2, 2], h: f64[1, 2, 2, 2], u: f32[1, 2, d, 2]) -> (y: f32[1, 3, 2, 2], z: f32[1, 3, 2, 2], k: f64[1, 3, 2, 2], q: f32[1, 2, d, 2]) {
+  w: f32[3, 2, 1, 1] = [0.5, -1.0, 0.25, 2.0, -0.75, 1.5]
+  wd: f64[3, 2, 1, 1] = [0.5, -1.0, 0.25, 2.0, -0.75, 1.5]
+  c = Conv(x, w)
+  y = Relu(c)
+  z = Neg(c)
+  k = Relu(Conv(h, wd))
+  q = Tanh(Neg(u))
+}`;
+  const explain = (target?: { name: string; hasKernel: (op: string, domain: string) => boolean }) => {
+    const recs: ExplainRecord[] = [];
+    const { graph } = runPipeline(parseGraph(text, { file: 'explain.aic' }), parsePipeline('fuse'), { explain: (r) => recs.push(r), target, out: () => {} });
+    return { recs, graph };
+  };
+  it('reports several consumers and unknown dims, applies the rest', () => {
+    const { recs } = explain();
+    expect(recs.some((r) => r.rule === 'relu-epilogue' && r.outcome === 'rejected' && /several consumers/.test(r.reason ?? ''))).toBe(true);
+    expect(recs.some((r) => r.rule === 'relu-epilogue' && r.outcome === 'applied')).toBe(true);
+    expect(recs.some((r) => r.rule === 'elementwise-chain' && /unknown dim/.test(r.reason ?? ''))).toBe(true);
+  });
+  it('reports a missing kernel on the target and leaves the graph alone', () => {
+    const { recs, graph } = explain({ name: 'tiny', hasKernel: (op, domain) => domain !== 'aic' });
+    expect(recs.some((r) => r.outcome === 'rejected' && /no kernel for aic.FusedConv on target tiny/.test(r.reason ?? ''))).toBe(true);
+    expect(graph.nodes.some((n) => n.domain === 'aic')).toBe(false);
+  });
+  it('reports dtypes the weight folding does not handle', () => {
+    const t = `graph g(x: f16[1, 2, 2, 2]) -> (y: f16[1, 3, 2, 2]) {
+  w: f16[3, 2, 1, 1] = [0.5, -1.0, 0.25, 2.0, -0.75, 1.5]
+  c: f16[3, 1, 1] = [1.0, 2.0, 3.0]
+  y = Add(Conv(x, w), c)
+}`;
+    const recs: ExplainRecord[] = [];
+    runPipeline(parseGraph(t, { file: 'dtype.aic' }), parsePipeline('fuse'), { explain: (r) => recs.push(r), out: () => {} });
+    expect(recs.some((r) => r.rule === 'bias-into-conv' && /dtype float16/.test(r.reason ?? ''))).toBe(true);
+  });
 });

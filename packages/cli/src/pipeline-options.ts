@@ -39,7 +39,7 @@ export function addPipelineOptions(cmd: Command, defaultLevel = DEFAULT_OPT_LEVE
     .addOption(new Option('--pipeline <passes>', 'explicit pass list instead of -O, e.g. "fold-constants,fuse,eliminate-dead-nodes" (options: pass{key=value})'))
     .addOption(new Option('--print-ir-before <pass|all>', 'print the IR (DSL) to stderr before this pass (comma list, repeatable)').argParser(collect))
     .addOption(new Option('--print-ir-after <pass|all>', 'print the IR (DSL) to stderr after this pass (comma list, repeatable)').argParser(collect))
-    .option('--stats', 'print per pass: time, nodes before/after, statistics counters (stderr)')
+    .option('--stats', 'print per pass: time, nodes before/after, its statistics counters (non-zero ones by name) (stderr)')
     .addOption(new Option('--verify-each [mode]', 'verify the IR (structure, types) after every pass; --verify-each=numeric also runs the interpreter on seeded random inputs and names the first pass and node that changes the results'))
     .option('--explain', 'print every fusion/rewrite candidate considered: applied, or rejected with the reason (stderr)')
     .option('--list-passes', 'list the passes, their options and statistics, and the -O pipelines, then exit');
@@ -142,11 +142,15 @@ export function formatStats(reports: PassReport[], steps: PipelineStep[], label:
     const counters: Record<string, number> = {};
     for (const k of steps[i]?.pass.statistics ?? []) counters[k] = 0;
     Object.assign(counters, r.stats);
-    const cs = Object.entries(counters).map(([k, v]) => `${k}=${v}`).join(' ');
-    lines.push(`  ${r.pass.padEnd(w)}  ${r.ms.toFixed(2).padStart(8)}  ${String(r.nodesBefore).padStart(6)} -> ${String(r.nodesAfter).padEnd(6)}  ${cs || c.dim('-')}`);
+    // non-zero counters by name; the zero ones only counted (eliminate-redundant alone has dozens)
+    const all = Object.entries(counters);
+    const nonzero = all.filter(([, v]) => v !== 0);
+    const zeros = all.length - nonzero.length;
+    const cs = [nonzero.map(([k, v]) => `${k}=${v}`).join(' '), zeros ? c.dim(nonzero.length ? `(${zeros} more at 0)` : `(all ${zeros} at 0)`) : ''].filter(Boolean).join(' ');
+    lines.push(`  ${r.pass.padEnd(w)}  ${r.ms.toFixed(2).padStart(8)}  ${String(r.nodesBefore).padStart(6)} -> ${String(r.nodesAfter).padEnd(6)}  ${cs || c.dim('-')}`.trimEnd());
   });
   const first = reports[0]?.nodesBefore, last = reports[reports.length - 1]?.nodesAfter;
-  lines.push(`  ${'total'.padEnd(w)}  ${total.toFixed(2).padStart(8)}  ${String(first ?? '-').padStart(6)} -> ${String(last ?? '-').padEnd(6)}`);
+  lines.push(`  ${'total'.padEnd(w)}  ${total.toFixed(2).padStart(8)}  ${String(first ?? '-').padStart(6)} -> ${String(last ?? '-')}`);
   return lines.join('\n') + '\n';
 }
 

@@ -5,3 +5,4 @@ export * from './interp.ts';
 export * from './simplify.ts';
 export * from './te.ts';
 export * from './vectorize.ts';
+export * from './schedule.ts';

@@ -27,7 +27,7 @@ function rebuild(b: Builder, p: Node, opts: { z?: Value; act?: string; params?: 
     attrs.activation = { type: 'string', value: opts.act };
     if (opts.params?.length) attrs.activation_params = { type: 'floats', value: opts.params };
   }
-  return b.op(fused, ins, attrs, { domain: 'aic', name: p.name });
+  return b.op(fused, ins, attrs, { domain: 'aic', name: p.name || undefined });
 }
 
 function producerGuard(m: Match, env: RuleEnv, p: Node, consumers: Node[], residual = false): Guard {

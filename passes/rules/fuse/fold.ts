@@ -56,7 +56,7 @@ const bnIntoConv: Rule = {
     const W2 = evalConst('Mul', [W, sW]);
     const B0 = conv.inputs[2]?.const;
     const B2 = B0 ? evalConst('Add', [evalConst('Mul', [B0, s]), t]) : t;
-    return b.op('Conv', [conv.inputs[0], b.constant(W2, `${conv.inputs[1]!.name}_bn`), b.constant(B2, `${conv.name || 'conv'}_bias_bn`)], { ...conv.attrs }, { name: conv.name });
+    return b.op('Conv', [conv.inputs[0], b.constant(W2, `${conv.inputs[1]!.name}_bn`), b.constant(B2, `${conv.name || 'conv'}_bias_bn`)], { ...conv.attrs }, { name: conv.name || undefined });
   },
 };
 
@@ -96,7 +96,7 @@ const bnIntoGemm: Rule = {
     const C0 = isGemm ? rowBias(mm.inputs[2]?.const, s.size, B.dtype)! : new Tensor(B.dtype, [s.size]);
     const C2 = evalConst('Add', [evalConst('Mul', [evalConst('Mul', [C0, Tensor.fromNumbers(B.dtype, [], [beta])]), s]), t]);
     const attrs: Record<string, Attr> = { ...(isGemm ? mm.attrs : {}), alpha: { type: 'float', value: alpha }, beta: { type: 'float', value: 1 } };
-    return b.op('Gemm', [mm.inputs[0], b.constant(B2, `${mm.inputs[1]!.name}_bn`), b.constant(C2, `${mm.name || 'gemm'}_bias_bn`)], attrs, { name: mm.name });
+    return b.op('Gemm', [mm.inputs[0], b.constant(B2, `${mm.inputs[1]!.name}_bn`), b.constant(C2, `${mm.name || 'gemm'}_bias_bn`)], attrs, { name: mm.name || undefined });
   },
 };
 
@@ -123,7 +123,7 @@ const biasIntoConv: Rule = {
     const conv = m.nodes.conv, c = m.consts.c, M = conv.outputs[0].shape![1] as number;
     const B0 = conv.inputs[2]?.const ?? new Tensor(c.dtype, [M]);
     const B2 = evalConst('Add', [B0, c.reshape(c.size === 1 ? [] : [M])]);
-    return b.op('Conv', [conv.inputs[0], conv.inputs[1], b.constant(B2, `${conv.name || 'conv'}_bias`)], { ...conv.attrs }, { name: conv.name });
+    return b.op('Conv', [conv.inputs[0], conv.inputs[1], b.constant(B2, `${conv.name || 'conv'}_bias`)], { ...conv.attrs }, { name: conv.name || undefined });
   },
 };
 
@@ -151,7 +151,7 @@ const biasIntoGemm: Rule = {
       const beta = (mm.attrs.beta?.value as number | undefined) ?? 1;
       C = b.constant(evalConst('Add', [evalConst('Mul', [C0, Tensor.fromNumbers(C0.dtype, [], [beta])]), c.const!]), `${mm.name || 'gemm'}_bias`);
     }
-    return b.op('Gemm', [mm.inputs[0], mm.inputs[1], C], { ...mm.attrs, beta: { type: 'float', value: 1 } }, { name: mm.name });
+    return b.op('Gemm', [mm.inputs[0], mm.inputs[1], C], { ...mm.attrs, beta: { type: 'float', value: 1 } }, { name: mm.name || undefined });
   },
 };
 
@@ -175,8 +175,8 @@ const matmulAdd: Rule = {
   replace: (m, b) => {
     const mm = m.nodes.mm, c = m.values.c, y = mm.outputs[0];
     const twoD = y.shape?.length === 2 && mm.inputs[0]?.shape?.length === 2 && mm.inputs[1]?.shape?.length === 2;
-    if (twoD) return b.op('Gemm', [mm.inputs[0], mm.inputs[1], c], {}, { name: mm.name });
-    return b.op('FusedMatMul', [mm.inputs[0], mm.inputs[1], c], {}, { domain: 'aic', name: mm.name });
+    if (twoD) return b.op('Gemm', [mm.inputs[0], mm.inputs[1], c], {}, { name: mm.name || undefined });
+    return b.op('FusedMatMul', [mm.inputs[0], mm.inputs[1], c], {}, { domain: 'aic', name: mm.name || undefined });
   },
 };
 

@@ -139,11 +139,12 @@ function geluRules(): Rule[] {
 function attentionRules(): Rule[] {
   const rules: Rule[] = [];
   const scaleVariants: { at: 'none' | 'q' | 'scores'; div: number; wrapQ: (q: Pattern) => Pattern; wrapS: (s: Pattern) => Pattern }[] = [
-    { at: 'none', div: 0, wrapQ: (q) => q, wrapS: (s) => s },
     { at: 'q', div: 0, wrapQ: (q) => P.op('Mul', [q, P.const('scale', isScalar)], { commutative: true }), wrapS: (s) => s },
     { at: 'q', div: 1, wrapQ: (q) => P.op('Div', [q, P.const('scale', isScalar)]), wrapS: (s) => s },
     { at: 'scores', div: 0, wrapQ: (q) => q, wrapS: (s) => P.op('Mul', [s, P.const('scale', isScalar)], { commutative: true }) },
     { at: 'scores', div: 1, wrapQ: (q) => q, wrapS: (s) => P.op('Div', [s, P.const('scale', isScalar)]) },
+    // last: a scaled form must not be taken as an unscaled one with the scaling inside Q
+    { at: 'none', div: 0, wrapQ: (q) => q, wrapS: (s) => s },
   ];
   for (const v of scaleVariants) {
     for (const masked of [false, true]) {

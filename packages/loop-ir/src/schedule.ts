@@ -1,0 +1,258 @@
+/**
+ * Schedules as data (Halide/TVM style): a list of directives over the axes of a compute stage —
+ * split, tile, reorder, fuse, vectorize, unroll, parallel, bind (GPU). Applying a directive is a pure
+ * function of the axis state; realizing a stage under a schedule yields the loop nest. A schedule
+ * never changes results: splits that don't divide get guards, reductions keep their order per
+ * output element, and register tiles are initialised and stored exactly once per element.
+ */
+import { E, S, flatIndex, mapExpr, substitute, type Buffer, type Expr, type LoopKind, type Stmt } from './ir.ts';
+import { simplifyStmt } from './simplify.ts';
+import type { ComputeStage } from './te.ts';
+
+export type Directive =
+  | { d: 'split'; axis: string; factor: number }
+  | { d: 'tile'; axes: [string, string]; factors: [number, number] }
+  | { d: 'reorder'; order: string[] }
+  | { d: 'fuse'; axes: [string, string] }
+  | { d: 'vectorize'; axis: string }
+  | { d: 'unroll'; axis: string }
+  | { d: 'parallel'; axis: string }
+  | { d: 'bind'; axis: string; to: { axis: 'workgroup' | 'local'; dim: 'x' | 'y' | 'z' } };
+
+export interface Leaf { name: string; extent: number; reduce: boolean; kind: LoopKind }
+export interface AxisState {
+  /** loops, outermost first */
+  leaves: Leaf[];
+  /** each original axis as an expression of leaf variables */
+  defs: Record<string, Expr>;
+  /** conditions (from non-dividing splits) under which an iteration is real; tagged by reduce-ness */
+  guards: { c: Expr; reduce: boolean }[];
+}
+
+export class ScheduleError extends Error {}
+
+export function initialState(st: ComputeStage): AxisState {
+  const leaves: Leaf[] = st.axes.map((a, i) => ({ name: a, extent: st.out.shape[i], reduce: false, kind: { k: 'serial' } }));
+  const defs: Record<string, Expr> = {};
+  for (const a of st.axes) defs[a] = E.v(a);
+  for (const r of reducesOf(st.body)) for (const ax of r.axes) {
+    leaves.push({ name: ax.name, extent: ax.extent, reduce: true, kind: { k: 'serial' } });
+    defs[ax.name] = E.v(ax.name);
+  }
+  return { leaves, defs, guards: [] };
+}
+
+function reducesOf(e: Expr): Extract<Expr, { k: 'reduce' }>[] {
+  const out: Extract<Expr, { k: 'reduce' }>[] = [];
+  mapExpr(e, (x) => { if (x.k === 'reduce') out.push(x); return x; });
+  return out;
+}
+
+function leafIndex(s: AxisState, name: string): number {
+  const i = s.leaves.findIndex((l) => l.name === name);
+  if (i < 0) throw new ScheduleError(`no loop '${name}' (loops: ${s.leaves.map((l) => l.name).join(', ')})`);
+  return i;
+}
+
+export function applyDirective(s0: AxisState, dir: Directive): AxisState {
+  const s: AxisState = { leaves: s0.leaves.map((l) => ({ ...l })), defs: { ...s0.defs }, guards: s0.guards.slice() };
+  switch (dir.d) {
+    case 'split': {
+      const i = leafIndex(s, dir.axis);
+      const l = s.leaves[i];
+      const f = dir.factor;
+      if (!(f >= 1) || !Number.isInteger(f)) throw new ScheduleError(`split ${dir.axis}: factor must be a positive integer`);
+      const outer: Leaf = { name: `${l.name}_o`, extent: Math.ceil(l.extent / f), reduce: l.reduce, kind: { k: 'serial' } };
+      const inner: Leaf = { name: `${l.name}_i`, extent: Math.min(f, l.extent), reduce: l.reduce, kind: { k: 'serial' } };
+      const value = E.add(E.mul(E.v(outer.name), E.i(f)), E.v(inner.name));
+      for (const k of Object.keys(s.defs)) s.defs[k] = substitute(s.defs[k], { [l.name]: value });
+      s.guards = s.guards.map((g) => ({ ...g, c: substitute(g.c, { [l.name]: value }) }));
+      if (l.extent % f !== 0) s.guards.push({ c: E.lt(value, E.i(l.extent)), reduce: l.reduce });
+      s.leaves.splice(i, 1, outer, inner);
+      return s;
+    }
+    case 'tile': {
+      let t = applyDirective(s, { d: 'split', axis: dir.axes[0], factor: dir.factors[0] });
+      t = applyDirective(t, { d: 'split', axis: dir.axes[1], factor: dir.factors[1] });
+      return applyDirective(t, { d: 'reorder', order: [`${dir.axes[0]}_o`, `${dir.axes[1]}_o`, `${dir.axes[0]}_i`, `${dir.axes[1]}_i`] });
+    }
+    case 'reorder': {
+      const idx = dir.order.map((n) => leafIndex(s, n));
+      const slots = idx.slice().sort((a, b) => a - b);
+      const moved = idx.map((i) => s.leaves[i]);
+      const leaves = s.leaves.slice();
+      slots.forEach((slot, k) => { leaves[slot] = moved[k]; });
+      s.leaves = leaves;
+      return s;
+    }
+    case 'fuse': {
+      const i = leafIndex(s, dir.axes[0]), j = leafIndex(s, dir.axes[1]);
+      if (j !== i + 1) throw new ScheduleError(`fuse ${dir.axes.join(', ')}: the loops must be adjacent, outer first`);
+      const a = s.leaves[i], b = s.leaves[j];
+      if (a.reduce !== b.reduce) throw new ScheduleError('fuse: cannot fuse a reduction loop with an output loop');
+      const f: Leaf = { name: `${a.name}_${b.name}`, extent: a.extent * b.extent, reduce: a.reduce, kind: { k: 'serial' } };
+      const env = { [a.name]: E.div(E.v(f.name), E.i(b.extent)), [b.name]: E.mod(E.v(f.name), E.i(b.extent)) };
+      for (const k of Object.keys(s.defs)) s.defs[k] = substitute(s.defs[k], env);
+      s.guards = s.guards.map((g) => ({ ...g, c: substitute(g.c, env) }));
+      s.leaves.splice(i, 2, f);
+      return s;
+    }
+    case 'vectorize': {
+      const l = s.leaves[leafIndex(s, dir.axis)];
+      if (l.reduce) throw new ScheduleError(`vectorize ${dir.axis}: a reduction loop cannot be vectorized (results would be reassociated)`);
+      l.kind = { k: 'vectorized', lanes: l.extent };
+      return s;
+    }
+    case 'unroll': s.leaves[leafIndex(s, dir.axis)].kind = { k: 'unrolled' }; return s;
+    case 'parallel': {
+      const l = s.leaves[leafIndex(s, dir.axis)];
+      if (l.reduce) throw new ScheduleError(`parallel ${dir.axis}: a reduction loop cannot run in parallel`);
+      l.kind = { k: 'parallel' };
+      return s;
+    }
+    case 'bind': {
+      const l = s.leaves[leafIndex(s, dir.axis)];
+      if (l.reduce) throw new ScheduleError(`bind ${dir.axis}: a reduction loop cannot be bound to a GPU axis`);
+      l.kind = { k: 'gpu', axis: dir.to.axis, dim: dir.to.dim };
+      return s;
+    }
+  }
+}
+
+export function applySchedule(st: ComputeStage, dirs: Directive[]): AxisState {
+  return dirs.reduce(applyDirective, initialState(st));
+}
+
+const INIT: Record<string, number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
+
+/**
+ * The loop nest of a compute stage under a schedule. Output leaves placed inside the first
+ * reduction loop form a register tile of accumulators.
+ */
+export function realizeStage(st: ComputeStage, s: AxisState, fresh: (p: string) => string): Stmt {
+  const reds = reducesOf(st.body);
+  const outIdx = st.out.shape.length === 0 ? E.i(0) : flatIndex(st.axes.map((a) => s.defs[a]), st.out.shape);
+  const wrapLoops = (leaves: Leaf[], body: Stmt) => leaves.reduceRight((acc, l) => S.for(l.name, l.extent, acc, l.kind), body);
+  const guarded = (body: Stmt, which: 'out' | 'all') => {
+    const gs = s.guards.filter((g) => which === 'all' || !g.reduce).map((g) => g.c);
+    return gs.length ? S.if(gs.reduce((a, b) => E.and(a, b)), body) : body;
+  };
+  const sub = (e: Expr) => mapExpr(e, (x) => (x.k === 'var' && s.defs[x.name] !== undefined && x.name !== undefined ? s.defs[x.name] : x));
+  const p = s.leaves.findIndex((l) => l.reduce);
+  if (reds.length === 0) {
+    return simplifyStmt(wrapLoops(s.leaves, guarded(S.store(st.out.name, outIdx, sub(st.body)), 'all')));
+  }
+  if (reds.length > 1) {
+    // several reductions in one body: each keeps its own accumulator inside every output loop
+    if (s.leaves.slice(p).some((l) => !l.reduce)) throw new ScheduleError('a body with several reductions cannot have output loops inside its reduction loops');
+    return simplifyStmt(wrapLoops(s.leaves.filter((l) => !l.reduce), guarded(hoistAll(st, s, outIdx, fresh), 'out')));
+  }
+  const R = reds[0];
+  const outer = s.leaves.slice(0, p);
+  const rest = s.leaves.slice(p);
+  const tile = rest.filter((l) => !l.reduce);
+  const tileSize = tile.reduce((a, l) => a * l.extent, 1);
+  const tileIdx = tile.length ? flatIndex(tile.map((l) => E.v(l.name)), tile.map((l) => l.extent)) : E.i(0);
+  const acc = fresh('acc');
+  const accBuf: Buffer = { name: acc, dtype: R.t, shape: [tileSize], scope: 'register', role: 'scratch' };
+  const cur = E.load(acc, tileIdx, R.t);
+  const v = sub(R.body);
+  const isF = R.t === 'f32' || R.t === 'f64';
+  const upd = R.op === 'sum' ? E.add(cur, v) : R.op === 'prod' ? E.mul(cur, v)
+    : isF ? (R.op === 'max' ? E.select(E.or(E.gt(v, cur), E.call('isnan', v)), v, cur) : E.select(E.or(E.lt(v, cur), E.call('isnan', v)), v, cur))
+    : (R.op === 'max' ? E.max(cur, v) : E.min(cur, v));
+  const init = S.store(acc, tileIdx, E.c(initValue(R.op, R.t), R.t));
+  const post = sub(mapExpr(st.body, (x) => (x.k === 'reduce' ? E.load(acc, tileIdx, R.t) : x)));
+  const body = S.alloc(accBuf, S.seq(
+    wrapLoops(tile, init),
+    wrapLoops(rest, guarded(S.store(acc, tileIdx, upd), 'all')),
+    wrapLoops(tile, guarded(S.store(st.out.name, outIdx, post), 'out')),
+  ));
+  return simplifyStmt(wrapLoops(outer, body));
+}
+
+function hoistAll(st: ComputeStage, s: AxisState, outIdx: Expr, fresh: (p: string) => string): Stmt {
+  const pre: Stmt[] = [];
+  const allocs: Buffer[] = [];
+  const sub = (e: Expr) => mapExpr(e, (x) => (x.k === 'var' && s.defs[x.name] !== undefined ? s.defs[x.name] : x));
+  const body = mapExpr(st.body, (e) => {
+    if (e.k !== 'reduce') return e;
+    const name = fresh('acc');
+    allocs.push({ name, dtype: e.t, shape: [1], scope: 'register', role: 'scratch' });
+    const cur = E.load(name, E.i(0), e.t);
+    const v = e.body;
+    const isF = e.t === 'f32' || e.t === 'f64';
+    const upd = e.op === 'sum' ? E.add(cur, v) : e.op === 'prod' ? E.mul(cur, v)
+      : isF ? (e.op === 'max' ? E.select(E.or(E.gt(v, cur), E.call('isnan', v)), v, cur) : E.select(E.or(E.lt(v, cur), E.call('isnan', v)), v, cur))
+      : (e.op === 'max' ? E.max(cur, v) : E.min(cur, v));
+    let loop: Stmt = S.store(name, E.i(0), upd);
+    for (let d = e.axes.length - 1; d >= 0; d--) loop = S.for(e.axes[d].name, e.axes[d].extent, loop);
+    pre.push(S.store(name, E.i(0), E.c(initValue(e.op, e.t), e.t)), loop);
+    return cur;
+  });
+  let out: Stmt = S.seq(...pre.map((p) => mapStmtVars(p, sub)), S.store(st.out.name, outIdx, sub(body)));
+  for (const a of allocs.reverse()) out = S.alloc(a, out);
+  return out;
+}
+
+function mapStmtVars(s: Stmt, sub: (e: Expr) => Expr): Stmt {
+  if (s.k === 'store') return { ...s, idx: sub(s.idx), val: sub(s.val) };
+  if (s.k === 'for') return { ...s, body: mapStmtVars(s.body, sub) };
+  return s;
+}
+
+export function initValue(op: string, t: string): number {
+  const v = INIT[op];
+  if (t === 'f32' || t === 'f64') return v;
+  const lim: Record<string, [number, number]> = {
+    i8: [-128, 127], i16: [-32768, 32767], i32: [-2147483648, 2147483647], i64: [-(2 ** 63), 2 ** 63 - 1],
+    u8: [0, 255], u16: [0, 65535], u32: [0, 4294967295], u64: [0, 2 ** 64 - 1], bool: [0, 1],
+  };
+  if (v === -Infinity) return lim[t][0];
+  if (v === Infinity) return lim[t][1];
+  return v;
+}
+
+// ---- text form ---------------------------------------------------------------------------------
+
+export function printDirective(d: Directive): string {
+  switch (d.d) {
+    case 'split': return `split ${d.axis} by ${d.factor}`;
+    case 'tile': return `tile ${d.axes[0]}, ${d.axes[1]} by ${d.factors[0]}, ${d.factors[1]}`;
+    case 'reorder': return `reorder ${d.order.join(', ')}`;
+    case 'fuse': return `fuse ${d.axes[0]}, ${d.axes[1]}`;
+    case 'vectorize': return `vectorize ${d.axis}`;
+    case 'unroll': return `unroll ${d.axis}`;
+    case 'parallel': return `parallel ${d.axis}`;
+    case 'bind': return `bind ${d.axis} to ${d.to.axis}.${d.to.dim}`;
+  }
+}
+
+export function parseDirective(line: string): Directive {
+  const t = line.trim();
+  let m: RegExpExecArray | null;
+  if ((m = /^split\s+(\w+)\s+by\s+(\d+)$/.exec(t))) return { d: 'split', axis: m[1], factor: Number(m[2]) };
+  if ((m = /^tile\s+(\w+)\s*,\s*(\w+)\s+by\s+(\d+)\s*,\s*(\d+)$/.exec(t))) return { d: 'tile', axes: [m[1], m[2]], factors: [Number(m[3]), Number(m[4])] };
+  if ((m = /^reorder\s+(.+)$/.exec(t))) return { d: 'reorder', order: m[1].split(',').map((x) => x.trim()) };
+  if ((m = /^fuse\s+(\w+)\s*,\s*(\w+)$/.exec(t))) return { d: 'fuse', axes: [m[1], m[2]] };
+  if ((m = /^(vectorize|unroll|parallel)\s+(\w+)$/.exec(t))) return { d: m[1] as 'vectorize', axis: m[2] };
+  if ((m = /^bind\s+(\w+)\s+to\s+(workgroup|local)\.([xyz])$/.exec(t))) return { d: 'bind', axis: m[1], to: { axis: m[2] as 'workgroup', dim: m[3] as 'x' } };
+  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x)`);
+}
+
+/** A schedule file: `kernel NAME { directive; ... }` blocks (one directive per line or ';'-separated). */
+export function parseScheduleFile(text: string): Map<string, Directive[]> {
+  const out = new Map<string, Directive[]>();
+  const re = /kernel\s+([A-Za-z0-9_]+)\s*\{([^}]*)\}/g;
+  let m: RegExpExecArray | null;
+  const stripped = text.replace(/#[^\n]*/g, '');
+  while ((m = re.exec(stripped))) {
+    out.set(m[1], m[2].split(/[;\n]/).map((x) => x.trim()).filter(Boolean).map(parseDirective));
+  }
+  if (out.size === 0 && stripped.trim()) throw new ScheduleError('schedule file: expected `kernel NAME { directives }` blocks');
+  return out;
+}
+
+export function printSchedule(kernel: string, dirs: Directive[]): string {
+  return `kernel ${kernel} {\n${dirs.map((d) => `  ${printDirective(d)}`).join('\n')}${dirs.length ? '\n' : ''}}\n`;
+}
