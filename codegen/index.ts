@@ -6,3 +6,4 @@ export * from './c/render.ts';
 export * from './c/build.ts';
 export * from './caps.ts';
 export * from './compile-graph.ts';
+export * from './memory/plan.ts';

@@ -78,10 +78,13 @@ export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
 
 /** Prefer the more precise of a declared and an inferred type. */
 function mergeTypes(declared: TensorType, inferred: TensorType): TensorType {
-  if (!inferred.shape) return { dtype: inferred.dtype, shape: declared.shape };
-  if (!declared.shape || declared.shape.length !== inferred.shape.length) return inferred;
+  const layout = inferred.layout ?? declared.layout;
+  const L = layout ? { layout } : {};
+  if (!inferred.shape) return { dtype: inferred.dtype, shape: declared.shape, ...L };
+  if (!declared.shape || declared.shape.length !== inferred.shape.length) return { dtype: inferred.dtype, shape: inferred.shape, ...L };
   return {
     dtype: inferred.dtype,
     shape: inferred.shape.map((d, i) => (typeof d === 'number' ? d : declared.shape![i]!)),
+    ...L,
   };
 }

@@ -47,7 +47,7 @@ function cse(g: Graph, stats: Record<string, number>): void {
   const byData = new Map<string, Value>();
   for (const c of g.constants) {
     if (g.outputs.includes(c)) continue;
-    const k = tensorKey(c.const!);
+    const k = `${c.type.layout ?? ''}|${tensorKey(c.const!)}`;
     if (k.startsWith('big')) continue;
     const prev = byData.get(k);
     if (prev) { replaceAllUses(g, c, prev); stats['constants-merged']++; }

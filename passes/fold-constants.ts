@@ -6,7 +6,7 @@
  * or no bigger than the constants it replaces.
  */
 import { AicError, Tensor, Value, cloneGraph, isStatic, subgraphsOf, type Graph, type Node } from '@aic/core';
-import { getOp } from '@aic/ir-spec';
+import { getOp, inferGraph } from '@aic/ir-spec';
 import { evalNode } from '@aic/interp';
 import { definePass } from './pass.ts';
 import { removeDead, replaceAllUses, uniqueNamer } from './graph-utils.ts';
@@ -38,7 +38,7 @@ function foldGraph(g: Graph, cap: number, stats: Record<string, number>): void {
       if (!outs) continue;
       n.outputs.forEach((o, i) => {
         const t = outs[i];
-        const c = new Value(fresh(`${o.name || 'c'}_folded`), { dtype: t.dtype, shape: t.shape.slice() });
+        const c = new Value(fresh(`${o.name || 'c'}_folded`), o.type.layout ? { ...o.type } : { dtype: t.dtype, shape: t.shape.slice() });
         c.const = t;
         g.constants.push(c);
         replaceAllUses(g, o, c);
@@ -49,6 +49,8 @@ function foldGraph(g: Graph, cap: number, stats: Record<string, number>): void {
       stats['nodes-folded']++;
       changed = true;
     }
+    // folded constants can make downstream shapes static, which enables more folding
+    if (changed) inferGraph(g);
   }
   removeDead(g);
 }

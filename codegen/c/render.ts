@@ -10,9 +10,10 @@ import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { CEmitter, Helpers, writtenBuffers } from './expr.ts';
 import { CTYPE } from './types.ts';
+import type { MemoryPlan } from '../memory/plan.ts';
 
 export interface CArtifact { c: string; h: string; weights?: Uint8Array; readme: string }
-export interface COptions { version: string; source: string; sourceHash: string; prefix?: string }
+export interface COptions { version: string; source: string; sourceHash: string; prefix?: string; /** intermediate buffers share this arena plan */ memory?: MemoryPlan }
 
 const WEIGHTS_MAGIC = 'AICW0001';
 const ALIGN = 64;
@@ -92,8 +93,14 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   L.push('');
   // buffers
   for (const w of prog.weights) L.push(`static ${CTYPE[w.dtype]} *${w.name}; /* weight '${w.value}' [${w.shape.join(', ')}] */`);
-  for (const t of prog.temps) {
-    L.push(`static ${CTYPE[t.dtype]} ${t.name}[${Math.max(1, numel(t.shape))}]; /* '${t.value}' [${t.shape.join(', ')}] */`);
+  const plan = opts.memory;
+  if (plan && prog.temps.length) {
+    L.push(`/* activation arena: ${plan.arenaBytes} bytes (naive sum ${plan.naiveBytes}) */`);
+    L.push(`static double aic_arena[${Math.max(1, Math.ceil(plan.arenaBytes / 8))}];`);
+  } else {
+    for (const t of prog.temps) {
+      L.push(`static ${CTYPE[t.dtype]} ${t.name}[${Math.max(1, numel(t.shape))}]; /* '${t.value}' [${t.shape.join(', ')}] */`);
+    }
   }
   L.push('static unsigned char *aic_weights_blob;', '');
   L.push(...kernels.flatMap((k) => [k, '']));
@@ -120,6 +127,11 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   prog.inputs.forEach((b, i) => L.push(`  const ${CTYPE[b.dtype]} *${b.name} = (const ${CTYPE[b.dtype]} *)inputs[${i}];`));
   prog.outputs.forEach((b, i) => L.push(`  ${CTYPE[b.dtype]} *${b.name} = (${CTYPE[b.dtype]} *)outputs[${i}];`));
   if (!prog.inputs.length) L.push('  (void)inputs;');
+  if (plan) {
+    for (const t of prog.temps) {
+      L.push(`  ${CTYPE[t.dtype]} *${t.name} = (${CTYPE[t.dtype]} *)(void *)((unsigned char *)aic_arena + ${plan.offsets.get(t.name)}); /* '${t.value}' [${t.shape.join(', ')}] */`);
+    }
+  }
   for (const st of prog.steps) L.push(`  ${st.kernel}(${st.args.join(', ')}); /* ${st.node.replace(/\*\//g, '* /')} */`);
   L.push('  return 0;', '}', '');
   L.push('void aic_model_free(void) {', '  free(aic_weights_blob);', '  aic_weights_blob = NULL;', '}', '');

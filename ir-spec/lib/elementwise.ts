@@ -6,6 +6,10 @@
 import {
   BroadcastError, Tensor, broadcastStatic, diag, isInt, type DType, type TensorData,
 } from '@aic/core';
+import { E, type Expr, type ScalarType } from '@aic/loop-ir';
+import type { AttrReader, EvalCtx, LowerCtx } from '../types.ts';
+import { bcastAt, scalarOf } from './lower.ts';
+import { compileScalar } from './scalar-expr.ts';
 import { broadcastIndex } from './util.ts';
 
 // ---- rounding -------------------------------------------------------------------------------------
@@ -224,4 +228,89 @@ export function parseNumber(s: string, to: DType, op: string): number {
   if (bare === 'inf' || bare === 'infinity') return low.startsWith('-') ? -Infinity : Infinity;
   if (!FLOAT_RE.test(t)) throw diag.runtime(op, `cannot cast string '${s}' to ${to}`);
   return Number(t);
+}
+
+// ---- single-source elementwise definitions ----------------------------------------------------------
+//
+// An elementwise op defines one output element as a loop-IR expression over its input elements
+// (`ElemExpr`). The same builder gives both:
+// - the reference (`evalElem`): built over variables with every float dtype computed in f64
+//   (float16/bfloat16/float32 results are then rounded once on store, as before), integers in their
+//   own C type; compiled to a JS closure once per node (lib/scalar-expr.ts, strict mode);
+// - the compiled form (`lowerElem`): built over broadcasting loads in the target's types.
+
+/** What a builder may read besides its operands. */
+export interface ElemCtx {
+  readonly attrs: AttrReader;
+  /** graph dtypes of the node's inputs (undefined where omitted) */
+  readonly dtypes: readonly (DType | undefined)[];
+  /** the scalar type an element of dtype d computes in (f64 for every float in the reference) */
+  scalar(d: DType): ScalarType;
+}
+/** One output element from the input elements (undefined where an optional input is omitted). */
+export type ElemExpr = (x: readonly (Expr | undefined)[], c: ElemCtx) => Expr;
+
+const EVAL_SCALAR: Partial<Record<DType, ScalarType>> = {
+  float16: 'f64', bfloat16: 'f64', float32: 'f64', float64: 'f64',
+  int8: 'i8', int16: 'i16', int32: 'i32', int64: 'i64', uint8: 'u8', uint16: 'u16', uint32: 'u32', uint64: 'u64', bool: 'bool',
+};
+/** the reference's compute type of dtype d; undefined for strings (no expression form) */
+export function evalScalarOf(d: DType): ScalarType | undefined {
+  return EVAL_SCALAR[d];
+}
+
+/** Reference semantics of an elementwise op from its expression (numpy broadcasting of all inputs). */
+export function evalElem(op: string, ctx: EvalCtx, inputs: readonly (Tensor | undefined)[], outDtype: DType, f: ElemExpr,
+  outShape?: readonly number[]): Tensor {
+  const scalar = (d: DType) => {
+    const s = evalScalarOf(d);
+    if (!s) throw diag.unsupportedDtype(`${op} element`, d);
+    return s;
+  };
+  const params: string[] = [];
+  const xs = inputs.map((t, i) => {
+    if (!t) return undefined;
+    params.push(`x${i}`);
+    return E.v(`x${i}`, scalar(t.dtype));
+  });
+  const body = f(xs, { attrs: ctx.attrs, dtypes: inputs.map((t) => t?.dtype), scalar });
+  const want = scalar(outDtype);
+  if (body.t !== want) throw diag.runtime(op, `internal: element expression has type ${body.t}, expected ${want}`);
+  const fn = compileScalar(params, body, { strict: { op } });
+  return mapN(op, inputs.filter((t): t is Tensor => t !== undefined), outDtype, fn, outShape);
+}
+
+/** Compute definition of an elementwise op from its expression: output 0 = f(broadcast loads). */
+export function lowerElem(ctx: LowerCtx, dtypes: readonly (DType | undefined)[], f: ElemExpr): void {
+  const out = ctx.outputs[0]!;
+  ctx.compute(0, (idx) => {
+    const xs = ctx.inputs.map((t) => (t ? bcastAt(t, idx) : undefined));
+    const body = f(xs, { attrs: ctx.attrs, dtypes, scalar: scalarOf });
+    if (body.t !== out.dtype) throw new Error(`element expression has type ${body.t}, output is ${out.dtype}`);
+    return body;
+  });
+}
+
+/** graph dtypes of a node's inputs, for lowering */
+export function nodeDtypes(ctx: LowerCtx): (DType | undefined)[] {
+  return ctx.node.inputs.map((v) => v?.dtype);
+}
+
+// ---- expression helpers (accurate in f32 and f64 alike) ----------------------------------------------
+
+/** typed constant of x's type */
+export const cOf = (x: Expr, v: number): Expr => E.c(v, x.t);
+export const ne = (a: Expr, b: Expr): Expr => E.bin('ne', a, b);
+
+/** e^x - 1 without cancellation near 0 (Kahan: (u - 1) * x / log u with u = e^x). */
+export function expm1E(x: Expr): Expr {
+  const u = E.call('exp', x), um1 = E.sub(u, cOf(x, 1));
+  return E.select(E.eq(u, cOf(x, 1)), x,
+    E.select(E.or(E.eq(um1, cOf(x, -1)), E.eq(u, cOf(x, Infinity))), um1, E.div(E.mul(um1, x), E.call('log', u))));
+}
+/** log(1 + y) without cancellation near 0 (Goldberg: log(u) * y / (u - 1) with u = 1 + y). */
+export function log1pE(y: Expr): Expr {
+  const u = E.add(cOf(y, 1), y);
+  return E.select(E.eq(u, cOf(y, 1)), y,
+    E.select(E.eq(u, cOf(y, Infinity)), u, E.mul(E.call('log', u), E.div(y, E.sub(u, cOf(y, 1))))));
 }

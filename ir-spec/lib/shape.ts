@@ -1,5 +1,6 @@
 /** Helpers for the shape family: data movement over generic (numeric or string) tensors, Resize kernels. */
 import { Tensor, castScalar, diag, freshDim, stridesOf, type DType, type Dim } from '@aic/core';
+import { E, S, flatIndex, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 
 /** Element storage viewed as an indexable array of numbers or strings. */
 export type Elems = { [i: number]: number | string; length: number };
@@ -114,7 +115,7 @@ export interface ResizeParams {
 }
 
 /** Per output position along one axis: source indices (unclamped) and weights, or 'outside'. */
-interface AxisPlan { idx: Int32Array[]; w: Float64Array[]; outside: Uint8Array }
+export interface AxisPlan { idx: Int32Array[]; w: Float64Array[]; outside: Uint8Array }
 
 function cubicCoeff(x: number, A: number): number {
   x = Math.abs(x);
@@ -196,7 +197,7 @@ function sourceCoord(p: ResizeParams, x: number, inLen: number, outInt: number, 
   throw diag.unsupportedAttr({ op: 'Resize' }, 'coordinate_transformation_mode', p.coord);
 }
 
-function planAxis(p: ResizeParams, inLen: number, outLen: number, scale: number, roi: [number, number] | undefined): AxisPlan {
+export function planAxis(p: ResizeParams, inLen: number, outLen: number, scale: number, roi: [number, number] | undefined): AxisPlan {
   const plan: AxisPlan = { idx: [], w: [], outside: new Uint8Array(outLen) };
   for (let x = 0; x < outLen; x++) {
     const xo = sourceCoord(p, x, inLen, outLen, scale, roi);
@@ -250,4 +251,69 @@ export function resizeData(x: Tensor, outShape: readonly number[], scales: reado
     shape[a] = outLen;
   }
   return cur;
+}
+
+// ---- Lowering helpers (compute definitions of the shape family) ------------------------------------
+
+/** Multi-index (row-major over `shape`) of a flat offset, as div/mod expressions. */
+export function unflattenExpr(flat: Expr, shape: readonly number[]): Expr[] {
+  const r = shape.length;
+  const out: Expr[] = new Array<Expr>(r);
+  let rest = flat;
+  for (let k = r - 1; k >= 0; k--) {
+    const d = shape[k]!;
+    if (k === 0) { out[k] = rest; break; }
+    out[k] = d === 1 ? E.i(0) : E.mod(rest, E.i(d));
+    rest = d === 1 ? rest : E.div(rest, E.i(d));
+  }
+  return out;
+}
+
+/** Flat row-major offset of `idx` in `shape` (rank 0: 0). */
+export function flatExpr(idx: readonly Expr[], shape: readonly number[]): Expr {
+  return shape.length === 0 ? E.i(0) : flatIndex(idx.slice(), shape);
+}
+
+/**
+ * An index loaded from a tensor (any integer or float type) as i32, negative values counted from the
+ * end (i + dim), then clamped into [0, dim) so compiled code never reads out of bounds (the reference
+ * raises an error for out-of-range indices instead).
+ */
+export function normIndexExpr(load: Expr, dim: number): Expr {
+  const j = E.cast(load, 'i32');
+  const n = E.select(E.lt(j, E.i(0)), E.add(j, E.i(dim)), j);
+  return E.min(E.max(n, E.i(0)), E.i(Math.max(dim - 1, 0)));
+}
+
+/**
+ * Statements storing constant `values` into buffer `buf` (flat), runs of equal values as loops.
+ * Returns undefined when the constant is too large to embed as code.
+ */
+export function constStores(buf: string, dtype: ScalarType, values: ArrayLike<number>, fresh: (p: string) => string,
+  limit = 20000): Stmt | undefined {
+  const st: Stmt[] = [];
+  const n = values.length;
+  let i = 0;
+  while (i < n) {
+    const v = values[i]!;
+    let j = i + 1;
+    while (j < n && (values[j] === v || (Number.isNaN(values[j]!) && Number.isNaN(v)))) j++;
+    if (j - i >= 4) {
+      const lv = fresh('c');
+      st.push(S.for(lv, j - i, S.store(buf, E.add(E.v(lv), E.i(i)), E.c(v, dtype))));
+    } else {
+      for (let k = i; k < j; k++) st.push(S.store(buf, E.i(k), E.c(v, dtype)));
+    }
+    if (st.length > limit) return undefined;
+    i = j;
+  }
+  return S.seq(...st);
+}
+
+/** values[i] as an expression of i: affine when the values are, else undefined. */
+export function affineOf(values: readonly number[]): { base: number; step: number } | undefined {
+  if (values.length === 0) return { base: 0, step: 0 };
+  const base = values[0]!, step = values.length > 1 ? values[1]! - values[0]! : 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== base + i * step) return undefined;
+  return { base, step };
 }

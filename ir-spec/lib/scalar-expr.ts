@@ -1,0 +1,187 @@
+/**
+ * Scalar loop-IR expressions -> JS functions. Elementwise ops define each output element once, as a
+ * loop-IR expression over their input elements (`E.*`); the compiled targets load the inputs into it
+ * (OpDef.lower) and the reference interpreter compiles it here into a closure tree, once per node
+ * (OpDef.eval). The semantics are the loop-IR interpreter's (packages/loop-ir/src/interp.ts), i.e. C:
+ * integers wrap to their width, integer div/mod truncate, float min/max propagate NaN, `select` only
+ * evaluates the chosen branch. Two deliberate refinements over that interpreter, both what C does:
+ * - i64/u64 bitwise ops (and/or/xor/not/shl/shr) are exact (BigInt), not 32-bit JS operators;
+ * - `strict` mode (the reference) reports what C leaves undefined instead of guessing: integer
+ *   division by zero (runtime error), float -> integer casts of NaN / out-of-range values and
+ *   negative values cast to u64 (unsupported).
+ * Only const / var / bin / un / call / select / cast nodes are scalar; loads, vectors and reductions
+ * are rejected.
+ */
+import { diag } from '@aic/core';
+import type { BinOp, Expr, ScalarType } from '@aic/loop-ir';
+import { erf, roundHalfEven } from './elementwise.ts';
+
+export interface CompileOpts {
+  /** the reference: report undefined behaviour (see the file comment); `op` names it */
+  strict?: { op: string };
+}
+
+type Fn = (env: number[]) => number;
+
+const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
+const is64 = (t: ScalarType) => t === 'i64' || t === 'u64';
+
+/** C wrap of an exact integer (or float rounding) to type t, as the loop-IR interpreter's `wrap`. */
+export function wrapTo(v: number, t: ScalarType): number {
+  switch (t) {
+    case 'i32': return v | 0;
+    case 'u32': return v >>> 0;
+    case 'i16': return (v << 16) >> 16;
+    case 'u16': return v & 0xffff;
+    case 'i8': return (v << 24) >> 24;
+    case 'u8': return v & 0xff;
+    case 'bool': return v ? 1 : 0;
+    case 'f32': return Math.fround(v);
+    default: return v;
+  }
+}
+
+/** an exact 64-bit result as a double (values beyond 2^53 round; the reference's store rejects those) */
+const big = (f: (a: bigint, b: bigint) => bigint, t: ScalarType) => (a: number, b: number): number => {
+  const r = f(BigInt(a), BigInt(b));
+  return Number(t === 'i64' ? BigInt.asIntN(64, r) : BigInt.asUintN(64, r));
+};
+/** a double holding an integer of a 64-bit type as a BigInt (non-integers only arise from inexact storage) */
+const toBig = (v: number) => BigInt(Math.trunc(v));
+
+function binFn(op: BinOp, t: ScalarType, opts: CompileOpts): (a: number, b: number) => number {
+  const f = isF(t);
+  const divZero = opts.strict ? () => { throw diag.runtime(opts.strict!.op, 'integer division by zero'); } : () => 0;
+  switch (op) {
+    case 'add': return (a, b) => wrapTo(a + b, t);
+    case 'sub': return (a, b) => wrapTo(a - b, t);
+    case 'mul':
+      if (t === 'i32') return Math.imul;
+      if (t === 'u32') return (a, b) => Math.imul(a, b) >>> 0;
+      return (a, b) => wrapTo(a * b, t);
+    case 'div': return f ? (a, b) => wrapTo(a / b, t) : (a, b) => (b === 0 ? divZero() : wrapTo(Math.trunc(a / b), t));
+    case 'mod': return f ? (a, b) => wrapTo(a % b, t) : (a, b) => (b === 0 ? divZero() : wrapTo(a % b, t));
+    case 'min': return f ? (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)) : Math.min;
+    case 'max': return f ? (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)) : Math.max;
+    case 'pow': return (a, b) => wrapTo(Math.pow(a, b), t);
+    case 'and':
+      if (t === 'bool') return (a, b) => (a && b ? 1 : 0);
+      return is64(t) ? big((x, y) => x & y, t) : (a, b) => wrapTo(a & b, t);
+    case 'or':
+      if (t === 'bool') return (a, b) => (a || b ? 1 : 0);
+      return is64(t) ? big((x, y) => x | y, t) : (a, b) => wrapTo(a | b, t);
+    case 'xor':
+      if (t === 'bool') return (a, b) => ((a ? 1 : 0) ^ (b ? 1 : 0));
+      return is64(t) ? big((x, y) => x ^ y, t) : (a, b) => wrapTo(a ^ b, t);
+    case 'shl':
+      if (is64(t)) return (a, b) => big((x) => x << toBig(b), t)(a, 0);
+      return (a, b) => wrapTo(a * 2 ** b, t);
+    case 'shr':
+      if (is64(t)) return (a, b) => big((x) => x >> toBig(b), t)(a, 0);
+      return (a, b) => wrapTo(Math.floor(a / 2 ** b), t);
+    case 'eq': return (a, b) => (a === b ? 1 : 0);
+    case 'ne': return (a, b) => (a !== b ? 1 : 0);
+    case 'lt': return (a, b) => (a < b ? 1 : 0);
+    case 'le': return (a, b) => (a <= b ? 1 : 0);
+    case 'gt': return (a, b) => (a > b ? 1 : 0);
+    case 'ge': return (a, b) => (a >= b ? 1 : 0);
+  }
+}
+
+const INTRINSIC: Record<string, (...a: number[]) => number> = {
+  exp: Math.exp, log: Math.log, sqrt: Math.sqrt, rsqrt: (x) => 1 / Math.sqrt(x), tanh: Math.tanh, erf,
+  // the overflow-free form of 1 / (1 + e^-x)
+  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  floor: Math.floor, ceil: Math.ceil, trunc: Math.trunc, round_even: roundHalfEven,
+  sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan,
+  sinh: Math.sinh, cosh: Math.cosh, asinh: Math.asinh, acosh: Math.acosh, atanh: Math.atanh,
+  fabs: Math.abs, sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), fma: (a, b, c) => a * b + c, atan2: Math.atan2,
+};
+
+/** [min, max + 1) of the integer scalar types */
+const RANGE: Partial<Record<ScalarType, [number, number]>> = {
+  i8: [-128, 128], i16: [-32768, 32768], i32: [-(2 ** 31), 2 ** 31], i64: [-(2 ** 63), 2 ** 63],
+  u8: [0, 256], u16: [0, 65536], u32: [0, 2 ** 32], u64: [0, 2 ** 64],
+};
+
+function castFn(from: ScalarType, to: ScalarType, opts: CompileOpts): (v: number) => number {
+  if (to === 'bool') return (v) => (v !== 0 ? 1 : 0); // NaN -> true, as C
+  if (isF(to)) return to === 'f32' ? Math.fround : (v) => v;
+  if (isF(from)) {
+    if (opts.strict) {
+      const [lo, hi] = RANGE[to]!, op = opts.strict.op;
+      return (v) => {
+        const t = Math.trunc(v);
+        if (!(t >= lo && t < hi)) throw diag.unsupportedFeature(`${op}: ${from} value ${v} is out of range for ${to}`);
+        return wrapTo(t, to);
+      };
+    }
+    return (v) => (Number.isFinite(v) ? wrapTo(Math.trunc(v), to) : 0);
+  }
+  if (to === 'u64' && opts.strict && (from === 'i8' || from === 'i16' || from === 'i32' || from === 'i64')) {
+    const op = opts.strict.op;
+    return (v) => {
+      if (v < 0) throw diag.unsupportedFeature(`${op}: negative ${from} value ${v} to uint64`);
+      return v;
+    };
+  }
+  return (v) => wrapTo(v, to);
+}
+
+function compile(e: Expr, vars: Map<string, number>, opts: CompileOpts): Fn {
+  if (e.lanes !== 1) throw new Error(`scalar expression: ${e.lanes}-lane ${e.k}`);
+  switch (e.k) {
+    case 'const': { const v = wrapTo(e.v, e.t); return () => v; }
+    case 'var': {
+      const i = vars.get(e.name);
+      if (i === undefined) throw new Error(`scalar expression: unbound variable ${e.name}`);
+      return (env) => env[i]!;
+    }
+    case 'bin': {
+      const a = compile(e.a, vars, opts), b = compile(e.b, vars, opts), f = binFn(e.op, e.a.t, opts);
+      return (env) => f(a(env), b(env));
+    }
+    case 'un': {
+      const x = compile(e.x, vars, opts), t = e.t;
+      if (e.op === 'neg') return (env) => wrapTo(-x(env), t);
+      if (e.op === 'abs') return (env) => wrapTo(Math.abs(x(env)), t);
+      if (t === 'bool') return (env) => (x(env) ? 0 : 1);
+      if (is64(t)) return (env) => { const r = ~toBig(x(env)); return Number(t === 'i64' ? BigInt.asIntN(64, r) : BigInt.asUintN(64, r)); };
+      return (env) => wrapTo(~x(env), t);
+    }
+    case 'call': {
+      const args = e.args.map((a) => compile(a, vars, opts)), t = e.args[0]!.t;
+      if (e.fn === 'isnan') { const x = args[0]!; return (env) => (Number.isNaN(x(env)) ? 1 : 0); }
+      if (e.fn === 'isinf') { const x = args[0]!; return (env) => { const v = x(env); return v === Infinity || v === -Infinity ? 1 : 0; }; }
+      const f = INTRINSIC[e.fn];
+      if (!f) throw new Error(`scalar expression: unknown intrinsic ${e.fn}`);
+      if (args.length === 1) { const x = args[0]!; return (env) => wrapTo(f(x(env)), t); }
+      return (env) => wrapTo(f(...args.map((a) => a(env))), t);
+    }
+    case 'select': {
+      const c = compile(e.c, vars, opts), a = compile(e.a, vars, opts), b = compile(e.b, vars, opts);
+      return (env) => (c(env) ? a(env) : b(env));
+    }
+    case 'cast': {
+      const x = compile(e.x, vars, opts), f = castFn(e.x.t, e.t, opts);
+      return (env) => f(x(env));
+    }
+    default:
+      throw new Error(`scalar expression: ${e.k} is not scalar`);
+  }
+}
+
+/**
+ * Compile `body` over the variables `params` (by name, in argument order) into a JS function of
+ * those arguments. Numbers in and out; the result has `body.t`'s value set (wrapped integers, f32
+ * rounded), except that i64/u64 are plain doubles, exact within 2^53.
+ */
+export function compileScalar(params: readonly string[], body: Expr, opts: CompileOpts = {}): (...args: number[]) => number {
+  const vars = new Map(params.map((p, i) => [p, i]));
+  const f = compile(body, vars, opts);
+  const n = params.length;
+  if (n === 1) { const env = [0]; return (a: number) => { env[0] = a; return f(env); }; }
+  if (n === 2) { const env = [0, 0]; return (a: number, b: number) => { env[0] = a; env[1] = b; return f(env); }; }
+  const env = new Array<number>(n).fill(0);
+  return (...args: number[]) => { for (let i = 0; i < n; i++) env[i] = args[i]!; return f(env); };
+}
