@@ -65,6 +65,9 @@ export function lowerGraph(g: Graph, target: TargetCaps): Program {
       throw diag.unsupportedDtype(`value '${v.name}' on target ${target.name}`, v.dtype, v.producer ? nodeLocation(v.producer) : undefined);
     }
     if (v.kind !== 'tensor') throw diag.unsupportedFeature(`${v.kind} value '${v.name}' on target ${target.name}`);
+    if (v.type.layout && v.type.layout !== 'NCHW') {
+      throw diag.unsupportedFeature(`value '${v.name}' in layout ${v.type.layout} on target ${target.name} (compile with a pipeline without layout-nc4hw4)`, v.producer ? nodeLocation(v.producer) : undefined);
+    }
     if (!isStatic(v.shape)) {
       throw diag.unsupportedFeature(`value '${v.name}' has an unknown shape [${v.shape?.join(', ') ?? '?'}] (bind inputs with --input-shape / --const-input)`,
         v.producer ? nodeLocation(v.producer) : undefined);
