@@ -182,6 +182,8 @@ class Builder {
         attrs[a.name] = this.attr(a.value, scope, g, full);
       } else inputs.push(this.arg(a, scope, g));
     }
+    // trailing omitted inputs carry no meaning (as in the ONNX importer)
+    while (inputs.length && inputs[inputs.length - 1] === null) inputs.pop();
     const node = new Node({ op: c.op, domain: c.domain, name: nodeName ?? '', inputs, outputs, attrs, loc });
     if (def) {
       checkArity(node, def);
