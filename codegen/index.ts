@@ -7,3 +7,5 @@ export * from './c/build.ts';
 export * from './caps.ts';
 export * from './compile-graph.ts';
 export * from './memory/plan.ts';
+export * from './c/target.ts';
+export * from './schedule/defaults.ts';

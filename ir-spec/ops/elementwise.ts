@@ -103,9 +103,13 @@ interface UnaryOpts {
   check?: (ctx: InferCtx) => void;
 }
 
-/** A unary elementwise op; `make` builds the per-element kernel for the input dtype and attributes. */
+/**
+ * A unary elementwise op defined by one loop-IR expression per element (see lib/elementwise.ts,
+ * "single-source"): `expr(x, c)` gives y from x; `eval` compiles it, `lower` loads x into it.
+ */
 function unary(name: string, summary: string, types: readonly DType[],
-  make: (ctx: EvalCtx, dtype: DType) => (x: number) => number, opts: UnaryOpts = {}): OpDef {
+  expr: (x: Expr, c: ElemCtx) => Expr, opts: UnaryOpts = {}): OpDef {
+  const f: ElemExpr = (xs, c) => expr(xs[0]!, c);
   return ewOp({
     name, category: 'elementwise', summary,
     types: { T: types, ...(opts.out ? { T1: [opts.out] } : {}) },
@@ -122,95 +126,95 @@ function unary(name: string, summary: string, types: readonly DType[],
     eval: (ctx) => {
       const x = ctx.input(0);
       if (!types.includes(x.dtype)) throw diag.unsupportedDtype(`${name} input X`, x.dtype);
-      return [mapN(name, [x], opts.out ?? x.dtype, make(ctx, x.dtype))];
+      return [evalElem(name, ctx, [x], opts.out ?? x.dtype, f)];
     },
+    lower: (ctx) => lowerElem(ctx, nodeDtypes(ctx), f),
     flops: (_ctx, outs) => (opts.flopsPerElem ?? 1) * numel(outs[0].shape),
   });
 }
-/** kernel that ignores dtype/attrs */
-const fn = (f: (x: number) => number) => () => f;
+/** intrinsic call */
+const call = (fn: Intrinsic) => (x: Expr) => E.call(fn, x);
+/** a float attribute as a constant of x's type */
+const attrC = (x: Expr, c: ElemCtx, a: string) => cOf(x, c.attrs.float(a));
+const isUnsignedT = (t: ScalarType) => t === 'u8' || t === 'u16' || t === 'u32' || t === 'u64' || t === 'bool';
 
 // ---- unary math ----------------------------------------------------------------------------------
-unary('Abs', 'absolute value |x|', NUMERIC, fn(Math.abs));
-unary('Neg', 'negation -x', SIGNED, fn((x) => -x));
-unary('Reciprocal', '1 / x', FLOATS, fn((x) => 1 / x));
-unary('Floor', 'floor(x)', FLOATS, fn(Math.floor));
-unary('Ceil', 'ceil(x)', FLOATS, fn(Math.ceil));
-unary('Round', 'round to nearest, halves to even', FLOATS, fn(roundHalfEven), { since: 11 });
-unary('Sqrt', 'square root', FLOATS, fn(Math.sqrt));
-unary('Exp', 'e^x', FLOATS, fn(Math.exp));
-unary('Log', 'natural logarithm', FLOATS, fn(Math.log));
-unary('Sin', 'sine', FLOATS, fn(Math.sin), { since: 7 });
-unary('Cos', 'cosine', FLOATS, fn(Math.cos), { since: 7 });
-unary('Tan', 'tangent', FLOATS, fn(Math.tan), { since: 7 });
-unary('Asin', 'arcsine', FLOATS, fn(Math.asin), { since: 7 });
-unary('Acos', 'arccosine', FLOATS, fn(Math.acos), { since: 7 });
-unary('Atan', 'arctangent', FLOATS, fn(Math.atan), { since: 7 });
-unary('Sinh', 'hyperbolic sine', FLOATS, fn(Math.sinh), { since: 9 });
-unary('Cosh', 'hyperbolic cosine', FLOATS, fn(Math.cosh), { since: 9 });
-unary('Asinh', 'inverse hyperbolic sine', FLOATS, fn(Math.asinh), { since: 9 });
-unary('Acosh', 'inverse hyperbolic cosine', FLOATS, fn(Math.acosh), { since: 9 });
-unary('Atanh', 'inverse hyperbolic tangent', FLOATS, fn(Math.atanh), { since: 9 });
-unary('Erf', 'Gauss error function', FLOATS, fn(erf), { since: 9, flopsPerElem: 8 });
-unary('Sign', 'sign of x: -1, 0 or 1 (NaN stays NaN)', NUMERIC, fn((x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN)), { since: 9 });
-unary('IsNaN', 'x is NaN', FLOATS, fn((x) => (Number.isNaN(x) ? 1 : 0)), { since: 9, out: 'bool' });
-unary('IsInf', 'x is +inf (detect_positive) or -inf (detect_negative)', FLOATS, (ctx) => {
-  const pos = ctx.attrs.int('detect_positive') !== 0, neg = ctx.attrs.int('detect_negative') !== 0;
-  return (x) => ((pos && x === Infinity) || (neg && x === -Infinity) ? 1 : 0);
+unary('Abs', 'absolute value |x|', NUMERIC, (x) => (isUnsignedT(x.t) ? x : E.abs(x)));
+unary('Neg', 'negation -x', SIGNED, E.neg);
+unary('Reciprocal', '1 / x', FLOATS, (x) => E.div(cOf(x, 1), x));
+unary('Floor', 'floor(x)', FLOATS, call('floor'));
+unary('Ceil', 'ceil(x)', FLOATS, call('ceil'));
+unary('Round', 'round to nearest, halves to even', FLOATS, call('round_even'), { since: 11 });
+unary('Sqrt', 'square root', FLOATS, call('sqrt'));
+unary('Exp', 'e^x', FLOATS, call('exp'));
+unary('Log', 'natural logarithm', FLOATS, call('log'));
+unary('Sin', 'sine', FLOATS, call('sin'), { since: 7 });
+unary('Cos', 'cosine', FLOATS, call('cos'), { since: 7 });
+unary('Tan', 'tangent', FLOATS, call('tan'), { since: 7 });
+unary('Asin', 'arcsine', FLOATS, call('asin'), { since: 7 });
+unary('Acos', 'arccosine', FLOATS, call('acos'), { since: 7 });
+unary('Atan', 'arctangent', FLOATS, call('atan'), { since: 7 });
+unary('Sinh', 'hyperbolic sine', FLOATS, call('sinh'), { since: 9 });
+unary('Cosh', 'hyperbolic cosine', FLOATS, call('cosh'), { since: 9 });
+unary('Asinh', 'inverse hyperbolic sine', FLOATS, call('asinh'), { since: 9 });
+unary('Acosh', 'inverse hyperbolic cosine', FLOATS, call('acosh'), { since: 9 });
+unary('Atanh', 'inverse hyperbolic tangent', FLOATS, call('atanh'), { since: 9 });
+unary('Erf', 'Gauss error function', FLOATS, call('erf'), { since: 9, flopsPerElem: 8 });
+// not the `sign` intrinsic: written out, NaN stays NaN on every target
+unary('Sign', 'sign of x: -1, 0 or 1 (NaN stays NaN)', NUMERIC, (x) => E.select(E.gt(x, cOf(x, 0)), cOf(x, 1),
+  isUnsignedT(x.t) ? cOf(x, 0) : E.select(E.lt(x, cOf(x, 0)), cOf(x, -1), E.select(E.eq(x, cOf(x, 0)), cOf(x, 0), x))), { since: 9 });
+unary('IsNaN', 'x is NaN', FLOATS, call('isnan'), { since: 9, out: 'bool' });
+unary('IsInf', 'x is +inf (detect_positive) or -inf (detect_negative)', FLOATS, (x, c) => {
+  const pos = c.attrs.int('detect_positive') !== 0, neg = c.attrs.int('detect_negative') !== 0;
+  const p = E.eq(x, cOf(x, Infinity)), n = E.eq(x, cOf(x, -Infinity));
+  return pos && neg ? E.or(p, n) : pos ? p : neg ? n : E.c(0, 'bool');
 }, {
   since: 10, out: 'bool',
   attrs: { detect_positive: { type: 'int', default: 1 }, detect_negative: { type: 'int', default: 1 } },
 });
-unary('Not', 'logical not', BOOL, fn((x) => (x ? 0 : 1)));
-unary('BitwiseNot', 'bitwise complement ~x', INTS, (_ctx, d) => {
-  if (d === 'int64') return (x) => -x - 1;
-  if (d === 'uint64') return (x) => 2 ** 64 - 1 - x; // beyond 2^53 for every stored x: the store reports it
-  return (x) => ~x; // 32-bit two's complement; narrower stores wrap
-}, { since: 18 });
+unary('Not', 'logical not', BOOL, E.not);
+// i64/u64 exact in the reference (lib/scalar-expr.ts) and in C
+unary('BitwiseNot', 'bitwise complement ~x', INTS, E.not, { since: 18 });
 
 // ---- activations ---------------------------------------------------------------------------------
 const SELU_ALPHA = 1.67326319217681884765625;
 const SELU_GAMMA = 1.05070102214813232421875;
-const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+/** ln(1 + e^x) = x > 0 ? x + log1p(e^-x) : log1p(e^x) (no overflow, no cancellation) */
+const softplus = (x: Expr) => E.select(E.gt(x, cOf(x, 0)), E.add(x, log1pE(E.call('exp', E.neg(x)))), log1pE(E.call('exp', x)));
+const zero = (x: Expr) => cOf(x, 0);
 
-unary('Relu', 'max(x, 0)', SIGNED, fn((x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x)));
-unary('LeakyRelu', 'x >= 0 ? x : alpha * x', FLOATS, (ctx) => {
-  const a = ctx.attrs.float('alpha');
-  return (x) => (x >= 0 ? x : a * x);
-}, { attrs: { alpha: { type: 'float', default: 0.01 } }, flopsPerElem: 2 });
-unary('Elu', 'x > 0 ? x : alpha * (e^x - 1)', FLOATS, (ctx) => {
-  const a = ctx.attrs.float('alpha');
-  return (x) => (x > 0 ? x : a * Math.expm1(x));
-}, { attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 3 });
-unary('Selu', 'gamma * (x > 0 ? x : alpha * (e^x - 1))', FLOATS, (ctx) => {
-  const a = ctx.attrs.float('alpha'), g = ctx.attrs.float('gamma');
-  return (x) => g * (x > 0 ? x : a * Math.expm1(x));
-}, { attrs: { alpha: { type: 'float', default: SELU_ALPHA }, gamma: { type: 'float', default: SELU_GAMMA } }, flopsPerElem: 4 });
-unary('Celu', 'max(0, x) + min(0, alpha * (e^(x/alpha) - 1))', FLOATS, (ctx) => {
-  const a = ctx.attrs.float('alpha');
-  return (x) => Math.max(0, x) + Math.min(0, a * Math.expm1(x / a));
+unary('Relu', 'max(x, 0)', SIGNED, (x) => E.max(x, zero(x)));
+unary('LeakyRelu', 'x >= 0 ? x : alpha * x', FLOATS, (x, c) => E.select(E.ge(x, zero(x)), x, E.mul(attrC(x, c, 'alpha'), x)),
+  { attrs: { alpha: { type: 'float', default: 0.01 } }, flopsPerElem: 2 });
+unary('Elu', 'x > 0 ? x : alpha * (e^x - 1)', FLOATS, (x, c) => E.select(E.gt(x, zero(x)), x, E.mul(attrC(x, c, 'alpha'), expm1E(x))),
+  { attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 3 });
+unary('Selu', 'gamma * (x > 0 ? x : alpha * (e^x - 1))', FLOATS,
+  (x, c) => E.mul(attrC(x, c, 'gamma'), E.select(E.gt(x, zero(x)), x, E.mul(attrC(x, c, 'alpha'), expm1E(x)))),
+  { attrs: { alpha: { type: 'float', default: SELU_ALPHA }, gamma: { type: 'float', default: SELU_GAMMA } }, flopsPerElem: 4 });
+unary('Celu', 'max(0, x) + min(0, alpha * (e^(x/alpha) - 1))', FLOATS, (x, c) => {
+  const a = attrC(x, c, 'alpha');
+  return E.add(E.max(zero(x), x), E.min(zero(x), E.mul(a, expm1E(E.div(x, a)))));
 }, {
   since: 12, attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 5,
   check: (ctx) => { if (ctx.attrs.float('alpha') === 0) throw diag.verify('Celu', 'alpha must be non-zero', nodeLocation(ctx.node)); },
 });
-unary('ThresholdedRelu', 'x > alpha ? x : 0', FLOATS, (ctx) => {
-  const a = ctx.attrs.float('alpha');
-  return (x) => (x > a ? x : 0);
-}, { since: 10, attrs: { alpha: { type: 'float', default: 1.0 } } });
-unary('Sigmoid', '1 / (1 + e^-x)', FLOATS,
-  fn((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))), { flopsPerElem: 4 });
-unary('HardSigmoid', 'max(0, min(1, alpha * x + beta))', FLOATS, (ctx) => {
-  const a = ctx.attrs.float('alpha'), b = ctx.attrs.float('beta');
-  return (x) => Math.max(0, Math.min(1, a * x + b));
-}, { attrs: { alpha: { type: 'float', default: 0.2 }, beta: { type: 'float', default: 0.5 } }, flopsPerElem: 4 });
+unary('ThresholdedRelu', 'x > alpha ? x : 0', FLOATS, (x, c) => E.select(E.gt(x, attrC(x, c, 'alpha')), x, zero(x)),
+  { since: 10, attrs: { alpha: { type: 'float', default: 1.0 } } });
+unary('Sigmoid', '1 / (1 + e^-x)', FLOATS, call('sigmoid'), { flopsPerElem: 4 });
+unary('HardSigmoid', 'max(0, min(1, alpha * x + beta))', FLOATS,
+  (x, c) => E.max(zero(x), E.min(cOf(x, 1), E.add(E.mul(attrC(x, c, 'alpha'), x), attrC(x, c, 'beta')))),
+  { attrs: { alpha: { type: 'float', default: 0.2 }, beta: { type: 'float', default: 0.5 } }, flopsPerElem: 4 });
 unary('HardSwish', 'x * max(0, min(1, x / 6 + 0.5))', FLOATS,
-  fn((x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))), { since: 14, flopsPerElem: 5 });
-unary('Softplus', 'ln(1 + e^x)', FLOATS, fn(softplus), { flopsPerElem: 3 });
-unary('Softsign', 'x / (1 + |x|)', FLOATS, fn((x) => x / (1 + Math.abs(x))), { flopsPerElem: 3 });
-unary('Tanh', 'hyperbolic tangent', FLOATS, fn(Math.tanh), { flopsPerElem: 4 });
-unary('Shrink', 'x < -lambd ? x + bias : x > lambd ? x - bias : 0', NUMERIC, (ctx) => {
-  const l = ctx.attrs.float('lambd'), b = ctx.attrs.float('bias');
-  return (x) => (x < -l ? x + b : x > l ? x - b : 0);
+  (x) => E.mul(x, E.max(zero(x), E.min(cOf(x, 1), E.add(E.div(x, cOf(x, 6)), cOf(x, 0.5))))), { since: 14, flopsPerElem: 5 });
+unary('Softplus', 'ln(1 + e^x)', FLOATS, softplus, { flopsPerElem: 3 });
+unary('Softsign', 'x / (1 + |x|)', FLOATS, (x) => E.div(x, E.add(cOf(x, 1), E.abs(x))), { flopsPerElem: 3 });
+unary('Tanh', 'hyperbolic tangent', FLOATS, call('tanh'), { flopsPerElem: 4 });
+unary('Shrink', 'x < -lambd ? x + bias : x > lambd ? x - bias : 0', NUMERIC, (x, c) => {
+  // compared in double (lambd is a float attribute); bias is integral for integer x (checked)
+  const l = c.attrs.float('lambd'), b = c.attrs.float('bias');
+  const xd = E.cast(x, 'f64');
+  return E.select(E.lt(xd, E.c(-l, 'f64')), E.add(x, cOf(x, b)),
+    E.select(E.gt(xd, E.c(l, 'f64')), E.sub(x, cOf(x, b)), zero(x)));
 }, {
   since: 9, attrs: { lambd: { type: 'float', default: 0.5 }, bias: { type: 'float', default: 0 } }, flopsPerElem: 2,
   check: (ctx) => {
@@ -220,12 +224,16 @@ unary('Shrink', 'x < -lambd ? x + bias : x > lambd ? x - bias : 0', NUMERIC, (ct
     }
   },
 });
-unary('Mish', 'x * tanh(softplus(x))', FLOATS, fn((x) => x * Math.tanh(softplus(x))), { since: 18, flopsPerElem: 8 });
+unary('Mish', 'x * tanh(softplus(x))', FLOATS, (x) => E.mul(x, E.call('tanh', softplus(x))), { since: 18, flopsPerElem: 8 });
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-unary('Gelu', '0.5 x (1 + erf(x / sqrt 2)); approximate=tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))', FLOATS, (ctx) => {
-  const approx = ctx.attrs.str('approximate');
-  if (approx === 'tanh') return (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
-  if (approx === 'none') return (x) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+unary('Gelu', '0.5 x (1 + erf(x / sqrt 2)); approximate=tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))', FLOATS, (x, c) => {
+  const approx = c.attrs.str('approximate');
+  const half = E.mul(cOf(x, 0.5), x);
+  if (approx === 'tanh') {
+    const inner = E.mul(cOf(x, SQRT_2_OVER_PI), E.add(x, E.mul(E.mul(E.mul(cOf(x, 0.044715), x), x), x)));
+    return E.mul(half, E.add(cOf(x, 1), E.call('tanh', inner)));
+  }
+  if (approx === 'none') return E.mul(half, E.add(cOf(x, 1), E.call('erf', E.div(x, cOf(x, Math.SQRT2)))));
   throw diag.unsupportedAttr({ op: 'Gelu' }, 'approximate', approx);
 }, {
   since: 20, attrs: { approximate: { type: 'string', default: 'none' } }, flopsPerElem: 8,
