@@ -243,6 +243,7 @@ unary('Gelu', '0.5 x (1 + erf(x / sqrt 2)); approximate=tanh: 0.5 x (1 + tanh(sq
   },
 });
 
+const prelu: ElemExpr = ([a, b]) => E.select(E.lt(a!, cOf(a!, 0)), E.mul(a!, b!), a!);
 ewOp({
   name: 'PRelu', category: 'elementwise', summary: 'x < 0 ? slope * x : x, slope broadcast to x (unidirectional)',
   types: { T: [...FLOATS, 'int32', 'int64', 'uint32', 'uint64'] },
@@ -268,9 +269,9 @@ ewOp({
     if (out.length !== x.rank || out.some((d, i) => d !== x.shape[i])) {
       throw diag.shapeMismatch('PRelu', `slope [${s.shape.join(', ')}] is not broadcastable to X [${x.shape.join(', ')}]`);
     }
-    const mul = x.dtype === 'int32' ? Math.imul : (a: number, b: number) => a * b;
-    return [mapN('PRelu', [x, s], x.dtype, (a: number, b: number) => (a < 0 ? mul(a, b) : a))];
+    return [evalElem('PRelu', ctx, [x, s], x.dtype, prelu)];
   },
+  lower: (ctx) => lowerElem(ctx, nodeDtypes(ctx), prelu),
   flops: (_ctx, outs) => 2 * numel(outs[0].shape),
 });
 
@@ -288,12 +289,23 @@ interface BinaryOpts {
   out?: DType;
   attrs?: Attrs;
   check?: (ctx: InferCtx) => void;
+  /**
+   * Reference kernel for the dtype combinations the expression cannot state exactly (strings;
+   * integer Pow); undefined = use the expression. Each use says why.
+   */
+  kernel?: (ctx: EvalCtx, a: DType, b: DType) => Kernel | undefined;
+  /** compute definition for what `kernel` covers; undefined = lower the expression */
+  lower?: (ctx: LowerCtx) => boolean;
 }
 
-/** A broadcasting binary op; `make` builds the kernel for the input dtype(s) and attributes. */
+/**
+ * A broadcasting binary op defined by one loop-IR expression per element: `expr(a, b, c)` gives the
+ * result from the elements of A and B (lib/elementwise.ts, "single-source").
+ */
 function binary(name: string, summary: string, types: readonly DType[],
-  make: (ctx: EvalCtx, a: DType, b: DType) => Kernel, opts: BinaryOpts = {}): OpDef {
+  expr: (a: Expr, b: Expr, c: ElemCtx) => Expr, opts: BinaryOpts = {}): OpDef {
   const mixed = opts.bTypes !== undefined;
+  const f: ElemExpr = (xs, c) => expr(xs[0]!, xs[1]!, c);
   return ewOp({
     name, category: 'elementwise', summary,
     types: { T: types, ...(mixed ? { T1: opts.bTypes! } : {}), ...(opts.out ? { T2: [opts.out] } : {}) },
@@ -314,42 +326,31 @@ function binary(name: string, summary: string, types: readonly DType[],
       if (!types.includes(a.dtype)) throw diag.unsupportedDtype(`${name} input A`, a.dtype);
       if (!mixed && a.dtype !== b.dtype) throw diag.typeMismatch(`${name} input B`, a.dtype, b.dtype);
       if (mixed && !opts.bTypes!.includes(b.dtype)) throw diag.unsupportedDtype(`${name} input B`, b.dtype);
-      return [mapN(name, [a, b], opts.out ?? a.dtype, make(ctx, a.dtype, b.dtype))];
+      const kern = opts.kernel?.(ctx, a.dtype, b.dtype);
+      if (kern) return [mapN(name, [a, b], opts.out ?? a.dtype, kern)];
+      return [evalElem(name, ctx, [a, b], opts.out ?? a.dtype, f)];
     },
+    lower: (ctx) => { if (!opts.lower?.(ctx)) lowerElem(ctx, nodeDtypes(ctx), f); },
     flops: (_ctx, outs) => numel(outs[0].shape),
   });
 }
 
-const k = (f: Kernel) => () => f;
+binary('Add', 'a + b with numpy broadcasting', NUMERIC, E.add, { since: 1, legacy: true, commutative: true });
+binary('Sub', 'a - b with numpy broadcasting', NUMERIC, E.sub, { since: 1, legacy: true });
+binary('Mul', 'a * b with numpy broadcasting (integers wrap)', NUMERIC, E.mul, { since: 1, legacy: true, commutative: true });
+// integer division by zero: the reference reports it; compiled code yields 0
+binary('Div', 'a / b (integer division truncates toward zero)', NUMERIC, E.div, { since: 1, legacy: true });
 
-function intDivByZero(op: string): never {
-  throw diag.runtime(op, 'integer division by zero');
-}
-
-binary('Add', 'a + b with numpy broadcasting', NUMERIC, k((a: number, b: number) => a + b), { since: 1, legacy: true, commutative: true });
-binary('Sub', 'a - b with numpy broadcasting', NUMERIC, k((a: number, b: number) => a - b), { since: 1, legacy: true });
-binary('Mul', 'a * b with numpy broadcasting (integers wrap)', NUMERIC, (_ctx, d) => {
-  if (d === 'int32') return Math.imul;
-  if (d === 'uint32') return (a: number, b: number) => Math.imul(a, b) >>> 0;
-  return (a: number, b: number) => a * b;
-}, { since: 1, legacy: true, commutative: true });
-binary('Div', 'a / b (integer division truncates toward zero)', NUMERIC, (_ctx, d) => {
-  if (isInt(d)) return (a: number, b: number) => (b === 0 ? intDivByZero('Div') : Math.trunc(a / b));
-  return (a: number, b: number) => a / b;
-}, { since: 1, legacy: true });
-
-binary('Mod', 'remainder; fmod=0: sign of the divisor (integers only), fmod=1: sign of the dividend (C fmod)', NUMERIC, (ctx, d) => {
-  const fmod = ctx.attrs.int('fmod') !== 0;
-  if (isFloat(d)) {
-    if (!fmod) throw diag.verify('Mod', `fmod must be 1 for floating-point inputs (${d})`);
-    return (a: number, b: number) => a % b;
+binary('Mod', 'remainder; fmod=0: sign of the divisor (integers only), fmod=1: sign of the dividend (C fmod)', NUMERIC, (a, b, c) => {
+  const fmod = c.attrs.int('fmod') !== 0;
+  if (isFloatT(a.t)) {
+    if (!fmod) throw diag.verify('Mod', `fmod must be 1 for floating-point inputs (${a.t})`);
+    return E.mod(a, b);
   }
-  if (fmod) return (a: number, b: number) => (b === 0 ? intDivByZero('Mod') : a % b);
-  return (a: number, b: number) => {
-    if (b === 0) intDivByZero('Mod');
-    const r = a % b;
-    return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
-  };
+  const r = E.mod(a, b);
+  if (fmod || isUnsignedT(a.t)) return r;
+  // r != 0 && (r < 0) != (b < 0) ? r + b : r
+  return E.select(E.and(ne(r, cOf(r, 0)), ne(E.lt(r, cOf(r, 0)), E.lt(b, cOf(b, 0)))), E.add(r, b), r);
 }, {
   since: 10, attrs: { fmod: { type: 'int', default: 0 } },
   check: (ctx) => {
@@ -385,36 +386,61 @@ function intPow(base: number, e: number, d: DType): number {
   return r; // 32-bit wrapped; the store wraps narrower types further
 }
 
-binary('Pow', 'a ^ b (result has the base type; exponent may have another numeric type)',
-  [...FLOATS, 'int32', 'int64'], (_ctx, da, db) => {
-    if (isFloat(da)) return (a: number, b: number) => Math.pow(a, b);
-    if (isInt(db)) return (a: number, b: number) => intPow(a, b, da);
-    return (a: number, b: number) => {
-      // integer base, float exponent: computed in double, truncated toward zero (C cast)
-      const r = Math.pow(a, b);
-      if (!Number.isFinite(r)) throw diag.unsupportedFeature(`Pow: ${a} ^ ${b} is not representable in ${da}`);
-      const t = Math.trunc(r);
-      const [lo, hi] = intRange(da);
-      if (t < lo || t >= hi) throw diag.unsupportedFeature(`Pow: ${a} ^ ${b} overflows ${da}`);
-      return t;
-    };
-  }, { since: 1, legacy: true, bTypes: NUMERIC });
+/**
+ * Compute definition of integer ^ integer (the loop of intPow, which no expression states): per
+ * element, square-and-multiply over the exponent's bits. Negative exponents: 1 and -1 as in intPow;
+ * other bases give 0 (the truncated real result; the reference reports them unsupported).
+ */
+function lowerIntPow(ctx: LowerCtx): boolean {
+  const A = ctx.inputs[0]!, B = ctx.inputs[1]!, out = ctx.outputs[0]!;
+  if (!isFloatT(A.dtype) && isFloatT(B.dtype)) return false;
+  if (isFloatT(A.dtype)) return false;
+  const t = out.dtype;
+  const vars = out.shape.map(() => ctx.fresh('i'));
+  const idx = vars.map((v) => E.v(v));
+  const r = ctx.temp('r', t, [1]), b = ctx.temp('b', t, [1]), e = ctx.temp('e', 'i64', [1]);
+  const k = ctx.fresh('k');
+  const z = E.i(0), rv = r.flat(z), bv = b.flat(z), ev = e.flat(z);
+  const bit = ne(E.and(E.bin('shr', ev, E.cast(E.v(k), 'i64')), E.c(1, 'i64')), E.c(0, 'i64'));
+  const neg = E.select(E.eq(bv, E.c(1, t)), E.c(1, t),
+    E.select(E.eq(bv, E.c(-1, t)), E.select(E.eq(E.mod(ev, E.c(2, 'i64')), E.c(0, 'i64')), E.c(1, t), E.c(-1, t)), E.c(0, t)));
+  let body: Stmt = S.seq(
+    S.store(b.buf.name, z, bcastAt(A, idx)),
+    S.store(e.buf.name, z, E.cast(bcastAt(B, idx), 'i64')),
+    S.store(r.buf.name, z, E.c(1, t)),
+    S.if(E.lt(ev, E.c(0, 'i64')),
+      S.store(r.buf.name, z, neg),
+      S.for(k, 63, S.seq(
+        S.if(bit, S.store(r.buf.name, z, E.mul(rv, bv))),
+        S.store(b.buf.name, z, E.mul(bv, bv)),
+      ))),
+    S.store(out.buf.name, out.shape.length ? flatIndex(idx, out.shape) : z, rv),
+  );
+  for (let d = vars.length - 1; d >= 0; d--) body = S.for(vars[d]!, out.shape[d]!, body);
+  ctx.extern([0], body);
+  return true;
+}
 
-binary('BitShift', 'a << b or a >> b (direction LEFT|RIGHT) on unsigned integers', UINTS, (ctx, d) => {
-  const dir = ctx.attrs.str('direction');
+binary('Pow', 'a ^ b (result has the base type; exponent may have another numeric type)',
+  [...FLOATS, 'int32', 'int64'], (a, b) => {
+    // float base: pow in its type; integer base, float exponent: computed in double, truncated
+    // toward zero (C cast; the reference reports results out of range)
+    if (isFloatT(a.t)) return E.bin('pow', a, E.cast(b, a.t));
+    return E.cast(E.bin('pow', E.cast(a, 'f64'), E.cast(b, 'f64')), a.t);
+  }, {
+    since: 1, legacy: true, bTypes: NUMERIC,
+    // integer ^ integer is square-and-multiply with wrap-around: a loop, not an expression
+    kernel: (_ctx, da, db) => (isInt(da) && isInt(db) ? (a: number, b: number) => intPow(a, b, da) : undefined),
+    lower: lowerIntPow,
+  });
+
+binary('BitShift', 'a << b or a >> b (direction LEFT|RIGHT) on unsigned integers', UINTS, (a, b, c) => {
+  const dir = c.attrs.str('direction');
   if (dir !== 'LEFT' && dir !== 'RIGHT') throw diag.unsupportedAttr({ op: 'BitShift' }, 'direction', dir);
-  const left = dir === 'LEFT';
-  const bits = d === 'uint8' ? 8 : d === 'uint16' ? 16 : d === 'uint32' ? 32 : 64;
-  if (bits === 64) {
-    return (a: number, b: number) => {
-      if (b >= 64) return 0;
-      return left ? Number(BigInt.asUintN(64, BigInt(a) << BigInt(b))) : Math.floor(a / 2 ** b);
-    };
-  }
-  return (a: number, b: number) => {
-    if (b >= bits) return 0;
-    return left ? (a * 2 ** b) % 2 ** bits : Math.floor(a / 2 ** b);
-  };
+  const bits = a.t === 'u8' ? 8 : a.t === 'u16' ? 16 : a.t === 'u32' ? 32 : 64;
+  // shifting by >= the width gives 0; the shift count is clamped so no lane shifts out of range (UB in C)
+  const s = E.bin(dir === 'LEFT' ? 'shl' : 'shr', a, E.min(b, cOf(b, bits - 1)));
+  return E.select(E.ge(b, cOf(b, bits)), cOf(a, 0), s);
 }, {
   since: 11, attrs: { direction: { type: 'string', required: true } },
   check: (ctx) => {
@@ -423,31 +449,30 @@ binary('BitShift', 'a << b or a >> b (direction LEFT|RIGHT) on unsigned integers
   },
 });
 
-/** Bitwise binary op on any integer type (64-bit via BigInt). */
-function bitwise(name: string, sym: string, f32: (a: number, b: number) => number, fbig: (a: bigint, b: bigint) => bigint): void {
-  binary(name, `bitwise a ${sym} b`, INTS, (_ctx, d) => {
-    if (d === 'int64') return (a: number, b: number) => Number(BigInt.asIntN(64, fbig(BigInt(a), BigInt(b))));
-    if (d === 'uint64') return (a: number, b: number) => Number(BigInt.asUintN(64, fbig(BigInt(a), BigInt(b))));
-    if (d === 'uint32') return (a: number, b: number) => f32(a, b) >>> 0;
-    return f32;
-  }, { since: 18, commutative: true });
+/** Bitwise binary op on any integer type (64-bit exact: lib/scalar-expr.ts uses BigInt, C is native). */
+function bitwise(name: string, sym: string, op: 'and' | 'or' | 'xor'): void {
+  binary(name, `bitwise a ${sym} b`, INTS, (a, b) => E.bin(op, a, b), { since: 18, commutative: true });
 }
-bitwise('BitwiseAnd', '&', (a, b) => a & b, (a, b) => a & b);
-bitwise('BitwiseOr', '|', (a, b) => a | b, (a, b) => a | b);
-bitwise('BitwiseXor', '^', (a, b) => a ^ b, (a, b) => a ^ b);
+bitwise('BitwiseAnd', '&', 'and');
+bitwise('BitwiseOr', '|', 'or');
+bitwise('BitwiseXor', '^', 'xor');
 
 // comparisons (bool output)
-const cmp = (f: (a: any, b: any) => boolean) => k((a: any, b: any) => (f(a, b) ? 1 : 0));
-binary('Equal', 'a == b (bool)', ALL, cmp((a, b) => a === b), { since: 1, legacy: true, commutative: true, out: 'bool' });
-binary('Less', 'a < b (bool)', NUMERIC, cmp((a, b) => a < b), { since: 1, legacy: true, out: 'bool' });
-binary('Greater', 'a > b (bool)', NUMERIC, cmp((a, b) => a > b), { since: 1, legacy: true, out: 'bool' });
-binary('LessOrEqual', 'a <= b (bool)', NUMERIC, cmp((a, b) => a <= b), { since: 12, out: 'bool' });
-binary('GreaterOrEqual', 'a >= b (bool)', NUMERIC, cmp((a, b) => a >= b), { since: 12, out: 'bool' });
+const cmpOp = (op: BinOp) => (a: Expr, b: Expr) => E.bin(op, a, b);
+binary('Equal', 'a == b (bool)', ALL, cmpOp('eq'), {
+  since: 1, legacy: true, commutative: true, out: 'bool',
+  // strings have no expression form
+  kernel: (_ctx, d) => (d === 'string' ? (a: string, b: string) => (a === b ? 1 : 0) : undefined),
+});
+binary('Less', 'a < b (bool)', NUMERIC, cmpOp('lt'), { since: 1, legacy: true, out: 'bool' });
+binary('Greater', 'a > b (bool)', NUMERIC, cmpOp('gt'), { since: 1, legacy: true, out: 'bool' });
+binary('LessOrEqual', 'a <= b (bool)', NUMERIC, cmpOp('le'), { since: 12, out: 'bool' });
+binary('GreaterOrEqual', 'a >= b (bool)', NUMERIC, cmpOp('ge'), { since: 12, out: 'bool' });
 
 // logic
-binary('And', 'logical and', BOOL, cmp((a, b) => !!a && !!b), { since: 1, legacy: true, commutative: true });
-binary('Or', 'logical or', BOOL, cmp((a, b) => !!a || !!b), { since: 1, legacy: true, commutative: true });
-binary('Xor', 'logical xor', BOOL, cmp((a, b) => !!a !== !!b), { since: 1, legacy: true, commutative: true });
+binary('And', 'logical and', BOOL, cmpOp('and'), { since: 1, legacy: true, commutative: true });
+binary('Or', 'logical or', BOOL, cmpOp('or'), { since: 1, legacy: true, commutative: true });
+binary('Xor', 'logical xor', BOOL, cmpOp('xor'), { since: 1, legacy: true, commutative: true });
 
 // ---- variadic ------------------------------------------------------------------------------------
 
