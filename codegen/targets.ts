@@ -3,6 +3,8 @@
  * `compile` targets emit an artifact. Renderers register here as they land (C, WebAssembly SIMD, WGSL
  * all render the same loop IR).
  */
+import { getOp } from '@aic/ir-spec';
+
 export interface TargetInfo {
   name: string;
   summary: string;
@@ -16,7 +18,7 @@ export interface TargetInfo {
 
 export const TARGETS: TargetInfo[] = [
   { name: 'interp', summary: 'reference interpreter (ir-spec semantics, TypeScript)', compile: false, run: true, needsStaticShapes: false },
-  { name: 'c', summary: 'portable C99 with optional GCC/Clang vector extensions (planned)', compile: false, run: false, needsStaticShapes: true },
+  { name: 'c', summary: 'portable C99 (+ GCC/Clang vector extensions): model.c, model.h, model.weights', compile: true, run: true, needsStaticShapes: true },
   { name: 'wasm-simd', summary: 'WebAssembly with fixed-width SIMD128 + ES module loader (planned)', compile: false, run: false, needsStaticShapes: true },
   { name: 'wasm', summary: 'WebAssembly without SIMD (planned)', compile: false, run: false, needsStaticShapes: true },
   { name: 'wgsl', summary: 'WGSL compute shaders + WebGPU host module (planned)', compile: false, run: false, needsStaticShapes: true },
@@ -24,4 +26,10 @@ export const TARGETS: TargetInfo[] = [
 
 export function findTarget(name: string): TargetInfo | undefined {
   return TARGETS.find((t) => t.name === name);
+}
+
+/** For passes: does a compiled target have a kernel (compute definition) for this op? */
+export function passTarget(name: string): { name: string; hasKernel: (op: string, domain: string) => boolean } | undefined {
+  if (name === 'interp') return undefined;
+  return { name, hasKernel: (op, domain) => getOp(op.replace(/@.*$/, ''), domain)?.lower !== undefined && !op.includes('@') };
 }

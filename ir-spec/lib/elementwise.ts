@@ -291,6 +291,11 @@ export function lowerElem(ctx: LowerCtx, dtypes: readonly (DType | undefined)[],
   });
 }
 
+/** the builder context of a node being lowered */
+export function lowerElemCtx(ctx: LowerCtx): ElemCtx {
+  return { attrs: ctx.attrs, dtypes: nodeDtypes(ctx), scalar: scalarOf };
+}
+
 /** graph dtypes of a node's inputs, for lowering */
 export function nodeDtypes(ctx: LowerCtx): (DType | undefined)[] {
   return ctx.node.inputs.map((v) => v?.dtype);

@@ -3,7 +3,8 @@
  * reduction, the (outer, n, inner) split of a tensor around one axis, and code-point string order.
  */
 import { Tensor, diag, freshDim, nodeLocation, type Dim, type Location, type Shape } from '@aic/core';
-import type { InferCtx } from '../types.ts';
+import { E, lowerCompute, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
+import type { InferCtx, LowerCtx } from '../types.ts';
 import { intList } from './util.ts';
 
 /** Normalize axes against `rank`: negative axes wrap; out-of-range or repeated axes are errors. */
@@ -119,3 +120,45 @@ export function compareCodePoints(a: string, b: string): number {
     if (cx !== cy) return cx < cy ? -1 : 1;
   }
 }
+
+// ---- lowering helpers (compute definitions) ------------------------------------------------------
+
+/**
+ * A reduction over fresh axes of the given extents; `f` gets one index variable per axis. No axes =
+ * the body itself (one element). 64-bit integer `min` is written as `-1 - max(-1 - x)` (order
+ * reversing, never overflows): the accumulator's start value for an i64/u64 min is 2^63-1 / 2^64-1,
+ * which doubles cannot spell exactly (and the C renderer prints an out-of-range literal for).
+ */
+export function reduceExpr(ctx: LowerCtx, op: 'sum' | 'max' | 'min' | 'prod', extents: readonly number[],
+  f: (r: Expr[]) => Expr): Expr {
+  const names = extents.map(() => ctx.fresh('r'));
+  const body = f(names.map((n) => E.v(n)));
+  if (names.length === 0) return body;
+  const axes = names.map((name, i) => ({ name, extent: extents[i]! }));
+  if (op === 'min' && (body.t === 'i64' || body.t === 'u64')) {
+    if (body.t === 'u64') ctx.unsupported('minimum of uint64 values');
+    const m1 = E.c(-1, 'i64');
+    return E.sub(m1, E.reduce('max', axes, E.sub(m1, body)));
+  }
+  return E.reduce(op, axes, body);
+}
+
+/** A compute stage into a kernel scratch buffer (lowered in place, before the node's own stages). */
+export function computeTemp(ctx: LowerCtx, prefix: string, dtype: ScalarType, shape: number[],
+  f: (idx: Expr[]) => Expr): TensorRef {
+  const t = ctx.temp(prefix, dtype, shape);
+  const axes = shape.map(() => ctx.fresh('i'));
+  ctx.extern([], lowerCompute({ kind: 'compute', out: t.buf, axes, body: f(axes.map((a) => E.v(a))) }, ctx.fresh));
+  return t;
+}
+
+/** Row-major flat offset of `idx` within `shape` (empty = 0). */
+export function flatOf(idx: readonly Expr[], shape: readonly number[]): Expr {
+  let acc: Expr = E.i(0);
+  idx.forEach((e, d) => { acc = d === 0 ? e : E.add(E.mul(acc, E.i(shape[d]!)), e); });
+  return acc;
+}
+
+export const isFloatScalar = (t: ScalarType): boolean => t === 'f32' || t === 'f64';
+/** f64 view of a float value (no-op for f64). */
+export const toF64 = (e: Expr): Expr => E.cast(e, 'f64');

@@ -12,13 +12,18 @@ import {
   type Attr, type DType, type Node, type Shape,
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { EvalCtx, InferCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
+import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
 import {
   ALL, FLOATS, INTS, NUMERIC, SIGNED_INTS, broadcastInfer, requireDtype, sameAsInput, sameDtypes,
 } from '../lib/infer-helpers.ts';
 import {
-  broadcastOut, erf, formatFloat, intRange, mapN, parseNumber, roundHalfEven, storer,
+  broadcastOut, cOf, evalElem, expm1E, formatFloat, intRange, log1pE, lowerElem, lowerElemCtx, mapN, ne, nodeDtypes,
+  parseNumber, storer, type ElemCtx, type ElemExpr,
 } from '../lib/elementwise.ts';
+import { bcastAt } from '../lib/lower.ts';
+import {
+  E, S, flatIndex, isFloatT, type BinOp, type Expr, type Intrinsic, type ScalarType, type Stmt,
+} from '@aic/loop-ir';
 
 type Attrs = OpDef['attrs'];
 type Kernel = (...v: any[]) => number | string;
@@ -344,7 +349,7 @@ binary('Div', 'a / b (integer division truncates toward zero)', NUMERIC, E.div, 
 binary('Mod', 'remainder; fmod=0: sign of the divisor (integers only), fmod=1: sign of the dividend (C fmod)', NUMERIC, (a, b, c) => {
   const fmod = c.attrs.int('fmod') !== 0;
   if (isFloatT(a.t)) {
-    if (!fmod) throw diag.verify('Mod', `fmod must be 1 for floating-point inputs (${a.t})`);
+    if (!fmod) throw diag.verify('Mod', `fmod must be 1 for floating-point inputs (${c.dtypes[0]})`);
     return E.mod(a, b);
   }
   const r = E.mod(a, b);
@@ -393,8 +398,7 @@ function intPow(base: number, e: number, d: DType): number {
  */
 function lowerIntPow(ctx: LowerCtx): boolean {
   const A = ctx.inputs[0]!, B = ctx.inputs[1]!, out = ctx.outputs[0]!;
-  if (!isFloatT(A.dtype) && isFloatT(B.dtype)) return false;
-  if (isFloatT(A.dtype)) return false;
+  if (isFloatT(A.dtype) || isFloatT(B.dtype)) return false;
   const t = out.dtype;
   const vars = out.shape.map(() => ctx.fresh('i'));
   const idx = vars.map((v) => E.v(v));
@@ -476,8 +480,9 @@ binary('Xor', 'logical xor', BOOL, cmpOp('xor'), { since: 1, legacy: true, commu
 
 // ---- variadic ------------------------------------------------------------------------------------
 
-/** 1..N inputs with numpy broadcasting; `f` folds the elements of one output position. */
-function variadic(name: string, summary: string, types: readonly DType[], f: (v: number[]) => number): OpDef {
+/** 1..N inputs with numpy broadcasting; `fold` combines the elements of one output position. */
+function variadic(name: string, summary: string, types: readonly DType[], fold: (v: Expr[]) => Expr): OpDef {
+  const f: ElemExpr = (xs) => fold(xs as Expr[]);
   return ewOp({
     name, category: 'elementwise', summary,
     types: { T: types },
@@ -498,27 +503,25 @@ function variadic(name: string, summary: string, types: readonly DType[], f: (v:
       const d = xs[0].dtype;
       if (!types.includes(d)) throw diag.unsupportedDtype(`${name} input 0`, d);
       xs.forEach((x, i) => { if (x.dtype !== d) throw diag.typeMismatch(`${name} input ${i}`, d, x.dtype); });
-      return [mapN(name, xs, d, (...v: number[]) => f(v))];
+      return [evalElem(name, ctx, xs, d, f)];
+    },
+    lower: (ctx) => {
+      if (ctx.inputs.some((t) => !t)) ctx.unsupported('omitted input');
+      lowerElem(ctx, nodeDtypes(ctx), f);
     },
     flops: (ctx, outs) => Math.max(0, ctx.inputTypes.length - 1) * numel(outs[0].shape),
   });
 }
-const nanOr = (v: number[], pick: (a: number, b: number) => boolean) => {
-  let r = v[0];
-  for (let i = 1; i < v.length; i++) {
-    const x = v[i];
-    if (Number.isNaN(x) || Number.isNaN(r)) return NaN;
-    if (pick(x, r)) r = x;
-  }
-  return r;
-};
-variadic('Sum', 'elementwise sum of all inputs', NUMERIC, (v) => v.reduce((a, b) => a + b, 0));
-variadic('Mean', 'elementwise mean of all inputs', FLOATS, (v) => v.reduce((a, b) => a + b, 0) / v.length);
-variadic('Max', 'elementwise maximum of all inputs (NaN propagates)', NUMERIC, (v) => nanOr(v, (x, r) => x > r));
-variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, (v) => nanOr(v, (x, r) => x < r));
+const foldWith = (op: (a: Expr, b: Expr) => Expr) => (v: Expr[]) => v.reduce((a, b) => op(a, b));
+variadic('Sum', 'elementwise sum of all inputs', NUMERIC, foldWith(E.add));
+variadic('Mean', 'elementwise mean of all inputs', FLOATS, (v) => E.div(foldWith(E.add)(v), cOf(v[0]!, v.length)));
+// float min/max propagate NaN (loop IR semantics)
+variadic('Max', 'elementwise maximum of all inputs (NaN propagates)', NUMERIC, foldWith(E.max));
+variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, foldWith(E.min));
 
 // ---- Where / Clip ----------------------------------------------------------------------------------
 
+const where: ElemExpr = ([c, x, y]) => E.select(c!, x!, y!);
 ewOp({
   name: 'Where', category: 'elementwise', summary: 'condition ? X : Y with numpy broadcasting of all three',
   types: { B: ['bool'], T: ALL },
@@ -536,8 +539,11 @@ ewOp({
     const c = ctx.input(0), x = ctx.input(1), y = ctx.input(2);
     if (c.dtype !== 'bool') throw diag.typeMismatch('Where condition', 'bool', c.dtype);
     if (x.dtype !== y.dtype) throw diag.typeMismatch('Where input Y', x.dtype, y.dtype);
-    return [mapN('Where', [c, x, y], x.dtype, (cv: number, a: number | string, b: number | string) => (cv ? a : b))];
+    // strings have no expression form
+    if (x.dtype === 'string') return [mapN('Where', [c, x, y], x.dtype, (cv: number, a: string, b: string) => (cv ? a : b))];
+    return [evalElem('Where', ctx, [c, x, y], x.dtype, where)];
   },
+  lower: (ctx) => lowerElem(ctx, nodeDtypes(ctx), where),
 });
 
 /** Opset < 11 Clip: min/max attributes become scalar constant inputs of X's type. */
@@ -554,6 +560,13 @@ function clipFromOnnx(v: OnnxImportView): void {
     hi === undefined ? null : v.constInput(Tensor.scalarOf(d, hi))];
 }
 
+/** min(max(x, lo), hi), each bound only when given; float min/max keep NaN */
+const clip: ElemExpr = ([x, lo, hi]) => {
+  let r = x!;
+  if (lo) r = E.max(r, lo);
+  if (hi) r = E.min(r, hi);
+  return r;
+};
 ewOp({
   name: 'Clip', category: 'elementwise', summary: 'min(max(x, min), max); omitted bounds are unbounded',
   types: { T: NUMERIC },
@@ -575,15 +588,19 @@ ewOp({
   eval: (ctx) => {
     const x = ctx.input(0);
     if (!NUMERIC.includes(x.dtype)) throw diag.unsupportedDtype('Clip input', x.dtype);
-    const bound = (i: number, dflt: number) => {
+    const bound = (i: number) => {
       const t = ctx.optInput(i);
-      if (!t) return dflt;
+      if (!t) return undefined;
       if (t.dtype !== x.dtype) throw diag.typeMismatch(`Clip input ${i}`, x.dtype, t.dtype);
       if (t.size !== 1) throw diag.verify('Clip', `${i === 1 ? 'min' : 'max'} must be a scalar, got [${t.shape.join(', ')}]`);
-      return t.num[0];
+      return Tensor.scalarOf(t.dtype, t.num[0]!);
     };
-    const lo = bound(1, -Infinity), hi = bound(2, Infinity);
-    return [mapN('Clip', [x], x.dtype, (v: number) => (Number.isNaN(v) ? v : Math.min(Math.max(v, lo), hi)))];
+    return [evalElem('Clip', ctx, [x, bound(1), bound(2)], x.dtype, clip, x.shape)];
+  },
+  lower: (ctx) => {
+    for (const i of [1, 2]) if (ctx.inputs[i] && numel(ctx.inputs[i]!.shape) !== 1) ctx.unsupported('non-scalar bound');
+    const x = ctx.inputs[0]!, z = E.i(0);
+    ctx.compute(0, (idx) => clip([x.at(...idx), ctx.inputs[1]?.flat(z), ctx.inputs[2]?.flat(z)], lowerElemCtx(ctx)));
   },
   flops: (_ctx, outs) => 2 * numel(outs[0].shape),
 });
@@ -637,9 +654,21 @@ function castKernel(from: DType, to: DType, op: string): (v: any) => number | st
   return (v: number) => v; // stores into int8..uint32 wrap modulo 2^bits
 }
 
-function castTensor(x: Tensor, to: DType, op: string): Tensor {
+/** element cast to dtype `to` (as its scalar type in the reference / on the target) */
+const castTo = (to: DType): ElemExpr => ([x], c) => E.cast(x!, c.scalar(to));
+
+function castTensor(ctx: EvalCtx, x: Tensor, to: DType, op: string): Tensor {
   if (x.dtype === to) return new Tensor(to, x.shape, Array.isArray(x.data) ? x.data.slice() : x.num.slice());
-  return mapN(op, [x], to, castKernel(x.dtype, to, op), x.shape);
+  // strings have no expression form: numpy-style formatting / parsing
+  if (x.dtype === 'string' || to === 'string') return mapN(op, [x], to, castKernel(x.dtype, to, op), x.shape);
+  // float -> float casts compute in f64 (identity) and round once on store; float -> int truncates
+  // with out-of-range values reported (lib/scalar-expr.ts strict mode), int -> int wraps
+  return evalElem(op, ctx, [x], to, castTo(to), x.shape);
+}
+
+function lowerCast(ctx: LowerCtx): void {
+  const to = ctx.node.outputs[0]!.dtype;
+  ctx.compute(0, (idx) => castTo(to)([ctx.inputs[0]!.at(...idx)], lowerElemCtx(ctx)));
 }
 
 /** Opset 1-5 Cast gave `to` as a type name string. */
@@ -667,7 +696,8 @@ ewOp({
     if (t.dtype === 'string' && to === 'bool') throw diag.unsupportedFeature('Cast from string to bool', nodeLocation(ctx.node));
     return [{ dtype: to, shape: t.shape?.slice() }];
   },
-  eval: (ctx) => [castTensor(ctx.input(0), castTarget(ctx.attrs.int('to'), 'Cast'), 'Cast')],
+  eval: (ctx) => [castTensor(ctx, ctx.input(0), castTarget(ctx.attrs.int('to'), 'Cast'), 'Cast')],
+  lower: lowerCast,
 });
 
 ewOp({
@@ -683,5 +713,6 @@ ewOp({
     if (t.dtype === 'string' && to === 'bool') throw diag.unsupportedFeature('CastLike from string to bool', nodeLocation(ctx.node));
     return [{ dtype: to, shape: t.shape?.slice() }];
   },
-  eval: (ctx) => [castTensor(ctx.input(0), ctx.input(1).dtype, 'CastLike')],
+  eval: (ctx) => [castTensor(ctx, ctx.input(0), ctx.input(1).dtype, 'CastLike')],
+  lower: lowerCast,
 });

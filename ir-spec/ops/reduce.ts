@@ -8,11 +8,13 @@
  */
 import { BYTE_SIZE, Tensor, castScalar, diag, freshDim, isFloat, isInt, nodeLocation, type DType, type Dim } from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { EvalCtx, InferCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
+import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
+import { E, S, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { ALL, FLOATS, NUMERIC, requireDtype } from '../lib/infer-helpers.ts';
 import { dimProduct, intList } from '../lib/util.ts';
 import {
-  axesValues, axisSplit, compareCodePoints, inferReducedShape, normAxes, reducePlan, reducedShape,
+  axesValues, axisSplit, compareCodePoints, computeTemp, flatOf, inferReducedShape, isFloatScalar, normAxes,
+  reduceExpr, reducePlan, reducedShape, toF64,
 } from '../lib/reduce.ts';
 
 const SAFE = 2 ** 53;
@@ -169,6 +171,100 @@ function reduceEval(kind: Kind, ctx: EvalCtx): Tensor {
   return out;
 }
 
+/**
+ * Compute definition of Reduce*: one output element per kept index, a reduce over the reduced axes.
+ * Accumulation mirrors reduceEval: floats in f64 (max/min exact in T), <= 32-bit integer
+ * sum/prod/l1/sumsquare wrapping in i32, other integer kinds exact in 64 bits; the final step
+ * (mean, sqrt, log, + shift) in f64, then a cast to T.
+ */
+function reduceLower(kind: Kind, ctx: LowerCtx): void {
+  const op = ctx.node.op, loc = nodeLocation(ctx.node);
+  const x = ctx.inputs[0]!, out = ctx.outputs[0]!;
+  const dtype = ctx.node.inputs[0]!.dtype;
+  const t = x.dtype;
+  let axesRaw: number[] = [];
+  if (ctx.inputs[1]) {
+    const c = ctx.constValue(1);
+    if (!c) ctx.unsupported('axes given at run time');
+    axesRaw = axesValues(c, op);
+  }
+  const keep = ctx.attrs.int('keepdims') !== 0;
+  const noop = ctx.attrs.int('noop_with_empty_axes') !== 0;
+  if (axesRaw.length === 0 && noop) {
+    if (!NOOP_IS_IDENTITY.has(kind)) ctx.unsupported('noop_with_empty_axes=1 with empty axes (ONNX spec and reference disagree)');
+    ctx.compute(0, (idx) => x.at(...idx));
+    return;
+  }
+  const rank = x.shape.length;
+  const axes = axesRaw.length === 0 ? x.shape.map((_, i) => i) : normAxes(axesRaw, rank, op, loc);
+  if (out.shape.reduce((a, b) => a * b, 1) === 0) return;
+  const extents = axes.map((a) => x.shape[a]!);
+  const count = extents.reduce((a, b) => a * b, 1);
+  if (count === 0) {
+    const e = emptyValue(kind, dtype);
+    if (e === undefined) ctx.unsupported(`${op} over an empty set of ${dtype} values (undefined result)`);
+    ctx.compute(0, () => E.c(e, t));
+    return;
+  }
+  /** input index from output index `idx` and reduce variables `r` */
+  const inAt = (idx: Expr[], r: Expr[]): Expr => {
+    const sub: Expr[] = [];
+    let o = 0, j = 0;
+    for (let d = 0; d < rank; d++) {
+      if (axes.includes(d)) { sub.push(r[j++]!); if (keep) o++; } else sub.push(idx[o++]!);
+    }
+    return x.at(...sub);
+  };
+  const float = isFloatScalar(t);
+  const signed = t.startsWith('i') || float;
+  ctx.compute(0, (idx) => {
+    const load = (r: Expr[]) => inAt(idx, r);
+    if (kind === 'max' || kind === 'min') return reduceExpr(ctx, kind, extents, load);
+    if (float) {
+      const f64 = (r: Expr[]) => toF64(load(r));
+      let res: Expr;
+      switch (kind) {
+        case 'logsumexp': {
+          const m = toF64(reduceExpr(ctx, 'max', extents, load));
+          // the reference ignores NaN in the shift; a NaN element makes the sum NaN either way
+          const shift = E.select(E.or(E.call('isinf', m), E.call('isnan', m)), E.c(0, 'f64'), m);
+          res = E.add(E.call('log', reduceExpr(ctx, 'sum', extents, (r) => E.call('exp', E.sub(f64(r), shift)))), shift);
+          break;
+        }
+        case 'prod': res = reduceExpr(ctx, 'prod', extents, f64); break;
+        default: {
+          const s = reduceExpr(ctx, 'sum', extents, (r) => {
+            const v = f64(r);
+            return kind === 'l1' ? E.abs(v) : kind === 'l2' || kind === 'sumsquare' ? E.mul(v, v) : v;
+          });
+          res = kind === 'mean' ? E.div(s, E.c(count, 'f64')) : kind === 'l2' ? E.call('sqrt', s)
+            : kind === 'logsum' ? E.call('log', s) : s;
+        }
+      }
+      return E.cast(res, t);
+    }
+    if (kind === 'logsumexp') ctx.unsupported(`${op} on ${dtype}`);
+    // C-like wrapping accumulation in i32 for <= 32-bit integers (as reduceEval)
+    const wrap = BYTE_SIZE[dtype] <= 4 && (kind === 'sum' || kind === 'prod' || kind === 'l1' || kind === 'sumsquare');
+    const at: ScalarType = wrap ? 'i32' : t === 'u64' ? 'u64' : 'i64';
+    const v = (r: Expr[]) => E.cast(load(r), at);
+    let acc: Expr;
+    if (kind === 'prod') acc = reduceExpr(ctx, 'prod', extents, v);
+    else {
+      acc = reduceExpr(ctx, 'sum', extents, (r) => {
+        const e = v(r);
+        return kind === 'l1' ? (signed ? E.abs(e) : e) : kind === 'l2' || kind === 'sumsquare' ? E.mul(e, e) : e;
+      });
+    }
+    switch (kind) {
+      case 'mean': return E.cast(E.div(toF64(acc), E.c(count, 'f64')), t);
+      case 'l2': return E.cast(E.call('sqrt', toF64(acc)), t);
+      case 'logsum': return E.cast(E.call('log', toF64(acc)), t);
+      default: return E.cast(acc, t);
+    }
+  });
+}
+
 function reduceOp(name: string, kind: Kind, summary: string, types: readonly DType[], axesInputSince: number,
   flopsPerElem = 1): OpDef {
   const moveAxes = (v: OnnxImportView) => {
@@ -217,6 +313,7 @@ function reduceOp(name: string, kind: Kind, summary: string, types: readonly DTy
       return [{ dtype: ctx.type(0).dtype, shape: inferReducedShape(ctx, 1, keep, noop) }];
     },
     eval: (ctx) => [reduceEval(kind, ctx)],
+    lower: (ctx) => reduceLower(kind, ctx),
     flops: (ctx) => flopsPerElem * numel(ctx.type(0).shape),
   });
 }

@@ -8,11 +8,14 @@ import {
   type Attr, type DType, type Dim, type Shape,
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { EvalCtx, InferCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
+import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
+import { E, S, isFloatT, lowerCompute, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
+import { bcastAt } from '../lib/lower.ts';
 import { intList, product } from '../lib/util.ts';
 import { ALL, FLOATS, INTS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
 import {
-  axisMapCopy, copyTensor, dimProd, elems, forEachIndex, reducer, resizeData, transposeTensor, type ResizeParams,
+  affineOf, axisMapCopy, constStores, copyTensor, dimProd, elems, flatExpr, forEachIndex, normIndexExpr, planAxis, reducer,
+  resizeData, transposeTensor, unflattenExpr, type ResizeParams,
 } from '../lib/shape.ts';
 
 const CAT = 'shape';
@@ -54,6 +57,7 @@ defineOp({
   types: { V: ALL },
   inputs: [{ name: 'input', type: 'V' }], outputs: [{ name: 'output', type: 'V' }], attrs: {},
   onnx: { since: 1 },
+  lower: lowerCopy,
   infer: (ctx) => {
     const t = ctx.type(0);
     return [{ dtype: t.dtype, shape: t.shape?.slice(), kind: ctx.node.inputs[0]?.kind ?? 'tensor' }];
@@ -86,6 +90,7 @@ defineOp({
     value_strings: { type: 'strings' }, sparse_value: { type: 'tensor' },
   },
   onnx: { since: 1 },
+  lower: lowerConstant,
   infer: (ctx) => { const t = constantTensor(ctx); return [{ dtype: t.dtype, shape: t.shape.slice() }]; },
   eval: (ctx) => [copyTensor(constantTensor(ctx))],
 });
@@ -146,6 +151,7 @@ defineOp({
     since: 1,
     fromOnnx: (v) => { attrToInput(v, 'shape', 1); delete v.attrs.consumed_inputs; },
   },
+  lower: lowerCopy,
   infer: (ctx) => {
     const t = ctx.type(0);
     requireDtype(ctx, 1, ['int64']);
@@ -175,6 +181,7 @@ defineOp({
   inputs: [{ name: 'input', type: 'T' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 1 } },
   onnx: { since: 1 },
+  lower: lowerCopy,
   infer: (ctx) => {
     const t = ctx.type(0);
     if (!t.shape) return [{ dtype: t.dtype, shape: [freshDim(), freshDim()] }];
@@ -199,6 +206,7 @@ defineOp({
   inputs: [{ name: 'data', type: 'T' }, { name: 'axes', optional: true, shapeData: true }],
   outputs: [{ name: 'squeezed', type: 'T' }], attrs: {},
   onnx: { since: 1, fromOnnx: (v) => attrToInput(v, 'axes', 1) },
+  lower: lowerCopy,
   infer: (ctx) => {
     const t = ctx.type(0);
     const hasAxes = ctx.inputTypes[1] !== undefined;
@@ -245,6 +253,7 @@ defineOp({
   inputs: [{ name: 'data', type: 'T' }, { name: 'axes', shapeData: true }],
   outputs: [{ name: 'expanded', type: 'T' }], attrs: {},
   onnx: { since: 1, fromOnnx: (v) => attrToInput(v, 'axes', 1) },
+  lower: lowerCopy,
   infer: (ctx) => {
     const t = ctx.type(0);
     const axes = constInts(ctx, 1);
@@ -274,6 +283,7 @@ defineOp({
   inputs: [{ name: 'data', type: 'T' }], outputs: [{ name: 'transposed', type: 'T' }],
   attrs: { perm: { type: 'ints' } },
   onnx: { since: 1 },
+  lower: lowerTranspose,
   infer: (ctx) => {
     const t = ctx.type(0);
     if (!t.shape) return [{ dtype: t.dtype, shape: ctx.attrs.has('perm') ? ctx.attrs.ints('perm').map(() => freshDim()) : undefined }];
@@ -289,6 +299,7 @@ defineOp({
   inputs: [{ name: 'inputs', type: 'T', variadic: true }], outputs: [{ name: 'concat_result', type: 'T' }],
   attrs: { axis: { type: 'int', required: true } },
   onnx: { since: 1, fromOnnx: (v) => { if (v.opset < 4 && !v.attrs.axis) v.attrs.axis = { type: 'int', value: 1 }; } },
+  lower: lowerConcat,
   infer: (ctx) => {
     if (ctx.inputTypes.length === 0) throw verr(ctx, 'needs at least one input');
     sameDtypes(ctx);
@@ -370,6 +381,7 @@ defineOp({
   outputs: [{ name: 'outputs', type: 'T', variadic: true }],
   attrs: { axis: { type: 'int', default: 0 }, num_outputs: { type: 'int' } },
   onnx: { since: 2, fromOnnx: (v) => attrToInput(v, 'split', 1) },
+  lower: lowerSplit,
   infer: (ctx) => {
     const t = ctx.type(0);
     const n = ctx.outputCount;
@@ -443,6 +455,7 @@ defineOp({
       if (axes) attrToInput(v, 'axes', 3);
     },
   },
+  lower: lowerSlice,
   infer: (ctx) => {
     const t = ctx.type(0);
     if (!t.shape) return [{ dtype: t.dtype, shape: undefined }];
@@ -486,6 +499,7 @@ defineOp({
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 0 } },
   onnx: { since: 1 },
+  lower: lowerGather,
   infer: (ctx) => {
     const t = ctx.type(0), it = ctx.type(1);
     requireDtype(ctx, 1, INDEX);
@@ -518,6 +532,7 @@ defineOp({
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 0 } },
   onnx: { since: 11 },
+  lower: lowerGatherElements,
   infer: (ctx) => {
     const t = ctx.type(0), it = ctx.type(1);
     requireDtype(ctx, 1, INDEX);
@@ -552,6 +567,7 @@ defineOp({
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { batch_dims: { type: 'int', default: 0 } },
   onnx: { since: 11 },
+  lower: lowerGatherND,
   infer: (ctx) => {
     const t = ctx.type(0), it = ctx.type(1);
     requireDtype(ctx, 1, ['int64']);
@@ -630,6 +646,7 @@ defineOp({
   ...scatterSig,
   attrs: { axis: { type: 'int', default: 0 }, reduction: { type: 'string', default: 'none' } },
   onnx: { since: 11 },
+  lower: (ctx) => lowerScatterElements(ctx, ctx.attrs.str('reduction')),
   infer: scatterInfer,
   eval: (ctx) => [scatterElements(ctx, ctx.attrs.str('reduction'))],
 });
@@ -638,6 +655,7 @@ defineOp({
   ...scatterSig,
   attrs: { axis: { type: 'int', default: 0 } },
   onnx: { since: 9 },
+  lower: (ctx) => lowerScatterElements(ctx, 'none'),
   infer: scatterInfer,
   eval: (ctx) => [scatterElements(ctx, 'none')],
 });
@@ -648,6 +666,7 @@ defineOp({
   outputs: [{ name: 'output', type: 'T' }],
   attrs: { reduction: { type: 'string', default: 'none' } },
   onnx: { since: 11 },
+  lower: lowerScatterND,
   infer: (ctx) => { requireDtype(ctx, 1, ['int64']); sameDtypes(ctx, [0, 2]); return [{ dtype: ctx.type(0).dtype, shape: ctx.type(0).shape?.slice() }]; },
   eval: (ctx) => {
     const x = ctx.input(0), ind = ctx.input(1), upd = ctx.input(2);
@@ -694,6 +713,7 @@ defineOp({
   inputs: [{ name: 'input', type: 'T' }, { name: 'shape', shapeData: true }], outputs: [{ name: 'output', type: 'T' }],
   attrs: {},
   onnx: { since: 8 },
+  lower: lowerExpand,
   infer: (ctx) => {
     const t = ctx.type(0);
     requireDtype(ctx, 1, ['int64']);
@@ -722,6 +742,7 @@ defineOp({
   inputs: [{ name: 'input', type: 'T' }, { name: 'repeats', shapeData: true }], outputs: [{ name: 'output', type: 'T' }],
   attrs: {},
   onnx: { since: 6 },
+  lower: lowerTile,
   infer: (ctx) => {
     const t = ctx.type(0);
     requireDtype(ctx, 1, ['int64']);
@@ -787,6 +808,7 @@ defineOp({
       delete v.attrs.value;
     },
   },
+  lower: lowerPad,
   infer: (ctx) => {
     const t = ctx.type(0);
     requireDtype(ctx, 1, ['int64']);
@@ -836,6 +858,7 @@ defineOp({
   inputs: [{ name: 'data', type: 'T', shapeOnly: true }], outputs: [{ name: 'shape' }],
   attrs: { start: { type: 'int', default: 0 }, end: { type: 'int' } },
   onnx: { since: 1 },
+  lower: lowerShape,
   infer: (ctx) => {
     const r = rankOf(ctx.type(0).shape);
     if (r === undefined) return [{ dtype: 'int64', shape: [freshDim()] }];
@@ -853,6 +876,7 @@ defineOp({
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T', shapeOnly: true }], outputs: [{ name: 'size' }], attrs: {},
   onnx: { since: 1 },
+  lower: lowerSize,
   infer: () => [{ dtype: 'int64', shape: [] }],
   eval: (ctx) => [Tensor.fromNumbers('int64', [], [ctx.input(0).size])],
 });
@@ -868,6 +892,7 @@ defineOp({
   inputs: [{ name: 'input', shapeData: true }], outputs: [{ name: 'output' }],
   attrs: { value: { type: 'tensor' } },
   onnx: { since: 9 },
+  lower: lowerConstantOfShape,
   infer: (ctx) => {
     requireDtype(ctx, 0, ['int64']);
     const dt = cosValue(ctx).dtype;
@@ -894,9 +919,10 @@ function rangeCount(start: number, limit: number, delta: number): number {
 defineOp({
   name: 'Range', category: CAT, summary: 'start, start+delta, ... up to (excluding) limit',
   types: { T: RANGE_T },
-  inputs: [{ name: 'start', type: 'T' }, { name: 'limit', type: 'T' }, { name: 'delta', type: 'T' }],
+  inputs: [{ name: 'start', type: 'T', shapeData: true }, { name: 'limit', type: 'T', shapeData: true }, { name: 'delta', type: 'T', shapeData: true }],
   outputs: [{ name: 'output', type: 'T' }], attrs: {},
   onnx: { since: 11 },
+  lower: lowerRange,
   infer: (ctx) => {
     sameDtypes(ctx);
     requireDtype(ctx, 0, RANGE_T);
@@ -930,6 +956,7 @@ defineOp({
   inputs: [{ name: 'input', type: 'T1', shapeOnly: true }], outputs: [{ name: 'output' }],
   attrs: { dtype: { type: 'int' }, k: { type: 'int', default: 0 } },
   onnx: { since: 9 },
+  lower: lowerEyeLike,
   infer: (ctx) => {
     const t = ctx.type(0);
     checkRank(ctx, t.shape, 2, 'input');
@@ -965,6 +992,7 @@ defineOp({
   inputs: [{ name: 'input', type: 'T' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { blocksize: { type: 'int', required: true }, mode: { type: 'string', default: 'DCR' } },
   onnx: { since: 1 },
+  lower: lowerDepthToSpace,
   infer: (ctx) => {
     const t = ctx.type(0);
     const b = blocksize(ctx); d2sMode(ctx);
@@ -993,6 +1021,7 @@ defineOp({
   inputs: [{ name: 'input', type: 'T' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { blocksize: { type: 'int', required: true } },
   onnx: { since: 1 },
+  lower: lowerSpaceToDepth,
   infer: (ctx) => {
     const t = ctx.type(0);
     const b = blocksize(ctx);
@@ -1017,9 +1046,10 @@ defineOp({
 defineOp({
   name: 'Compress', category: CAT, summary: 'select slices along an axis (or of the flattened input) where condition is true',
   types: { T: ALL },
-  inputs: [{ name: 'input', type: 'T' }, { name: 'condition' }], outputs: [{ name: 'output', type: 'T' }],
+  inputs: [{ name: 'input', type: 'T' }, { name: 'condition', shapeData: true }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int' } },
   onnx: { since: 9 },
+  lower: lowerCompress,
   infer: (ctx) => {
     const t = ctx.type(0);
     requireDtype(ctx, 1, ['bool']);
@@ -1049,8 +1079,9 @@ defineOp({
 defineOp({
   name: 'NonZero', category: CAT, summary: 'indices of non-zero elements, shape [rank, count]',
   types: { T: [...NUMERIC, 'bool'] },
-  inputs: [{ name: 'X', type: 'T' }], outputs: [{ name: 'Y' }], attrs: {},
+  inputs: [{ name: 'X', type: 'T', shapeData: true }], outputs: [{ name: 'Y' }], attrs: {},
   onnx: { since: 9 },
+  lower: lowerNonZero,
   infer: (ctx) => {
     const t = ctx.type(0);
     requireDtype(ctx, 0, [...NUMERIC, 'bool']);
@@ -1081,6 +1112,7 @@ defineOp({
   outputs: [{ name: 'output', type: 'T3' }],
   attrs: { axis: { type: 'int', default: -1 } },
   onnx: { since: 9 },
+  lower: lowerOneHot,
   infer: (ctx) => {
     const t = ctx.type(0), vt = ctx.type(2);
     requireDtype(ctx, 0, NUMERIC); requireDtype(ctx, 1, NUMERIC);
@@ -1121,6 +1153,7 @@ defineOp({
   inputs: [{ name: 'input', type: 'T' }, { name: 'k', optional: true }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { upper: { type: 'int', default: 1 } },
   onnx: { since: 14 },
+  lower: lowerTrilu,
   infer: (ctx) => {
     const t = ctx.type(0);
     if (ctx.inputTypes[1]) requireDtype(ctx, 1, ['int64']);
@@ -1156,6 +1189,7 @@ defineOp({
   inputs: [{ name: 'input', type: 'T' }, { name: 'sequence_lens' }], outputs: [{ name: 'Y', type: 'T' }],
   attrs: { batch_axis: { type: 'int', default: 1 }, time_axis: { type: 'int', default: 0 } },
   onnx: { since: 10 },
+  lower: lowerReverseSequence,
   infer: (ctx) => {
     const t = ctx.type(0);
     requireDtype(ctx, 1, ['int64']);
@@ -1261,6 +1295,7 @@ const resizeCore: Omit<OpDef, 'name' | 'summary' | 'onnx'> = {
     mode: { type: 'string', default: 'nearest' }, nearest_mode: { type: 'string', default: 'round_prefer_floor' },
     [LEGACY]: { type: 'int', default: 0, doc: 'internal: imported from Upsample / Resize-10 (dropped on export)' },
   },
+  lower: lowerResize,
   infer: (ctx: InferCtx): OutType[] => {
     const t = ctx.type(0);
     const p = resizeParams(ctx);

@@ -76,7 +76,7 @@ program.command('convert')
 const runCmd = program.command('run')
   .description('run a model (optimized, -O2 by default) and write every output as DIR/<output name>.npy')
   .argument('[model]', 'an .onnx model or .aic DSL file')
-  .option('--target <target>', 'where to run: interp (reference interpreter)', 'interp')
+  .option('--target <target>', 'where to run: interp (reference interpreter) or c (generated C built with the system cc; CC/CFLAGS override)', 'interp')
   .addOption(new Option('--input <NAME=FILE>', 'input tensor from .npy or ONNX TensorProto .pb (repeatable; FILE alone for a one-input model)').argParser(collect))
   .option('--output-dir <dir>', 'where to write outputs', '.')
   .addOption(shapeOpt());
@@ -115,7 +115,12 @@ const compileCmd = program.command('compile')
   .option('--target <target>', 'target to emit')
   .option('-o, --output <dir>', 'output directory')
   .option('--list-targets', 'list targets and what each can do')
-  .addHelpText('after', `\nTargets:\n${targetTable()}`);
+  .option('--emit <form>', 'print instead of writing files: c (model.c), loops (loop-nest IR), schedule (the schedule of every kernel)')
+  .option('--schedule <file>', 'override kernel schedules: `kernel NAME { split i1 by 8; vectorize i1_i }` blocks (see --emit schedule)')
+  .option('--plain-loops', 'plain loop nests, no default schedules (a research baseline)')
+  .addOption(new Option('--const-input <NAME=FILE>', 'bind an input whose value decides a shape (Reshape shape, Slice starts...) to a constant (repeatable)').argParser(collect))
+  .addOption(shapeOpt())
+  .addHelpText('after', `\nTargets:\n${targetTable()}\n\nExamples:\n  aic compile model.onnx --target c -o out/   # out/model.c, model.h, model.weights, README.md\n  aic compile model.onnx --target c --emit loops\n  aic compile model.onnx --target c --stats -o out/   # peak activation memory next to the naive sum`);
 addPipelineOptions(compileCmd)
   .action(wrap(async (m: string | undefined, o) => {
     if (o.listPasses) { process.stdout.write(listPassesText()); return 0; }

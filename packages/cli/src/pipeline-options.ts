@@ -97,7 +97,7 @@ export interface OptimizeResult {
  * (stderr by default). Throws usage errors before touching the graph.
  */
 export function optimize(g: Graph, opts: PipelineCliOptions, defaultLevel = DEFAULT_OPT_LEVEL,
-  err: (s: string) => void = (s) => { process.stderr.write(s); }): OptimizeResult {
+  err: (s: string) => void = (s) => { process.stderr.write(s); }, target?: PipelineOptions['target']): OptimizeResult {
   const { steps, label } = resolvePipeline(opts, defaultLevel);
   const printIrBefore = passSet(opts.printIrBefore, '--print-ir-before');
   const printIrAfter = passSet(opts.printIrAfter, '--print-ir-after');
@@ -114,6 +114,7 @@ export function optimize(g: Graph, opts: PipelineCliOptions, defaultLevel = DEFA
     verifyEach: verifyMode(opts.verifyEach),
     explain: opts.explain ? (r) => { explained.push(r); err(formatExplain(r) + '\n'); } : undefined,
     seed,
+    target,
   };
   const { graph, reports } = runPipeline(g, steps, popts);
   if (opts.explain) {

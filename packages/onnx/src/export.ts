@@ -4,7 +4,7 @@ import {
   type ValueKind,
 } from '@aic/core';
 import { getOp, type OnnxImportView } from '@aic/ir-spec';
-import { onnx, type IAttributeProto, type IGraphProto, type INodeProto, type ITensorProto, type ITypeProto, type IValueInfoProto } from './proto.ts';
+import { onnx, type IModelProto, type IAttributeProto, type IGraphProto, type INodeProto, type ITensorProto, type ITypeProto, type IValueInfoProto } from './proto.ts';
 import { encodeTensor } from './tensor-proto.ts';
 
 export interface ExportOptions {
@@ -15,7 +15,7 @@ export interface ExportOptions {
 
 export function exportOnnx(g: Graph, opts: ExportOptions = {}): Uint8Array {
   const opsets = Object.entries(g.opsets).map(([domain, version]) => ({ domain, version }));
-  const model: onnx.IModelProto = {
+  const model: IModelProto = {
     irVersion: opts.irVersion ?? 8,
     producerName: opts.producerName ?? g.meta.producer ?? 'aic',
     opsetImport: opsets,
@@ -104,7 +104,7 @@ function valueInfoOf(v: Value): IValueInfoProto {
 }
 
 function typeProto(t: TensorType, kind: ValueKind): ITypeProto {
-  const tensorType: onnx.TypeProto.ITensor = { elemType: ONNX_DTYPE_CODE[t.dtype] };
+  const tensorType: NonNullable<ITypeProto['tensorType']> = { elemType: ONNX_DTYPE_CODE[t.dtype] };
   if (t.shape) {
     tensorType.shape = { dim: t.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
   }

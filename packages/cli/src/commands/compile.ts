@@ -1,13 +1,38 @@
-/** aic compile MODEL --target T -o DIR: emits a compiled artifact (targets land one by one). */
-import { diag } from '@aic/core';
-import { TARGETS, findTarget } from '@aic/codegen';
-import { resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
+/**
+ * aic compile MODEL --target T -o DIR: optimize (-O2 by default), lower every node to a loop nest,
+ * schedule, plan memory and render the target. --emit prints an intermediate form instead.
+ */
+import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { AicError, Tensor, diag, readFileOrThrow } from '@aic/core';
+import { TARGETS, bindConstInputs, compileC, findTarget, passTarget, writeCArtifact } from '@aic/codegen';
+import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Directive } from '@aic/loop-ir';
+import { loadModel, parseShapeOptions, readTensorFile } from '../model-io.ts';
+import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
+import { humanBytes } from '../stats.ts';
 
-export interface CompileOptions extends PipelineCliOptions { target?: string; output?: string; listTargets?: boolean }
+export const VERSION = '0.1.0';
+const EMITS = ['c', 'loops', 'schedule'] as const;
+
+export interface CompileOptions extends PipelineCliOptions {
+  target?: string; output?: string; listTargets?: boolean; emit?: string; schedule?: string;
+  constInput?: string[]; inputShape?: string[]; plainLoops?: boolean;
+}
 
 export function targetTable(): string {
   const w = Math.max(...TARGETS.map((t) => t.name.length));
-  return TARGETS.map((t) => `  ${t.name.padEnd(w)}  ${t.compile ? 'compile' : t.run ? 'run only' : 'planned'}  ${t.summary}`).join('\n');
+  return TARGETS.map((t) => `  ${t.name.padEnd(w)}  ${t.compile ? 'compile' : t.run ? 'run only' : 'planned '}  ${t.summary}`).join('\n');
+}
+
+function readSchedules(file: string | undefined): Map<string, Directive[]> | undefined {
+  if (!file) return undefined;
+  const text = new TextDecoder().decode(readFileOrThrow(file));
+  try {
+    return parseScheduleFile(text);
+  } catch (e) {
+    if (e instanceof ScheduleError) throw diag.usage(`--schedule ${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 export async function compileCommand(model: string | undefined, opts: CompileOptions): Promise<number> {
@@ -16,11 +41,51 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
     process.stdout.write(`targets:\n${targetTable()}\ncompile targets available so far: ${available.length ? available.join(', ') : 'none'}\n`);
     return model || opts.listTargets ? 0 : 2;
   }
-  resolvePipeline(opts); // -O / --pipeline are checked now; targets optimize with optimize() once they compile
+  resolvePipeline(opts);
   const name = opts.target;
-  if (!name) throw diag.usage(`compile needs --target; compile targets available so far: ${available.join(', ') || 'none'} (see aic compile --list-targets)`);
+  if (!name) throw diag.usage(`compile needs --target; compile targets: ${available.join(', ') || 'none'} (see aic compile --list-targets)`);
   const t = findTarget(name);
   if (!t) throw diag.usage(`unknown target '${name}'; targets: ${TARGETS.map((x) => x.name).join(', ')}`);
   if (!t.compile) throw diag.unsupportedFeature(`compiling for target '${name}' (not implemented yet; compile targets available: ${available.join(', ') || 'none'})`);
+  if (opts.emit !== undefined && !EMITS.includes(opts.emit as typeof EMITS[number])) throw diag.usage(`--emit '${opts.emit}': one of ${EMITS.join(', ')}`);
+  if (!opts.emit && !opts.output) throw diag.usage('compile needs -o DIR (or --emit c|loops|schedule to print)');
+  const schedules = readSchedules(opts.schedule);
+
+  const g = await loadModel(model, parseShapeOptions(opts.inputShape));
+  // --const-input: shape-deciding inputs bound to their values
+  const consts = new Map<string, Tensor>();
+  for (const ci of opts.constInput ?? []) {
+    const eq = ci.indexOf('=');
+    if (eq <= 0) throw diag.usage(`--const-input '${ci}': expected NAME=FILE`);
+    const nm = ci.slice(0, eq);
+    if (!g.inputs.some((v) => v.name === nm)) throw diag.usage(`--const-input: the model has no input '${nm}'; inputs: ${g.inputs.map((v) => v.name).join(', ')}`);
+    const x = readTensorFile(ci.slice(eq + 1));
+    if (!(x instanceof Tensor)) throw diag.badTensorFile(ci.slice(eq + 1), 'expected a tensor');
+    consts.set(nm, x);
+  }
+  if (consts.size) bindConstInputs(g, consts);
+  const { graph } = optimize(g, opts, undefined, undefined, passTarget(name));
+  const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
+  let compiled;
+  try {
+    compiled = compileC(graph, { version: VERSION, source: model.split('/').pop() ?? model, sourceHash, schedules, noSchedule: opts.plainLoops });
+  } catch (e) {
+    if (e instanceof AicError) throw e;
+    throw e;
+  }
+  if (opts.emit === 'loops') { process.stdout.write(compiled.prog.kernels.map(printKernel).join('\n')); return 0; }
+  if (opts.emit === 'schedule') {
+    process.stdout.write([...compiled.prog.schedules.entries()].map(([k, d]) => printSchedule(k, d)).join('\n'));
+    return 0;
+  }
+  if (opts.emit === 'c') { process.stdout.write(compiled.art.c); return 0; }
+  if (opts.stats) {
+    const p = compiled.plan;
+    process.stderr.write(`memory: peak activation bytes ${p.arenaBytes} (${humanBytes(p.arenaBytes)}), naive sum ${p.naiveBytes} (${humanBytes(p.naiveBytes)}), ${p.inPlace.size} in-place kernels\n`);
+    process.stderr.write(`kernels: ${compiled.prog.kernels.length}, weights ${humanBytes(compiled.art.weights?.length ?? 0)}\n`);
+  }
+  if (fs.existsSync(opts.output!) && !fs.statSync(opts.output!).isDirectory()) throw diag.usage(`-o '${opts.output}' exists and is not a directory`);
+  const files = writeCArtifact(opts.output!, compiled.art);
+  process.stdout.write(`compiled ${model} for '${name}' (${compiled.prog.kernels.length} kernels)\n${files.map((f) => `  wrote ${f}`).join('\n')}\n`);
   return 0;
 }

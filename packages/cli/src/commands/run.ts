@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, diag, safeFileName, serializeNpy, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
 import { run } from '@aic/interp';
-import { TARGETS, findTarget } from '@aic/codegen';
+import { TARGETS, buildC, compileC, findTarget, passTarget, prepareForRun, runC } from '@aic/codegen';
 import { loadModel, parseInputOptions, parseShapeOptions, readTensorFile } from '../model-io.ts';
 import { shapeDataInputs } from '../analysis.ts';
 import { c, note } from '../ui.ts';
@@ -42,10 +42,22 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   }
   const outDir = opts.outputDir ?? '.';
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw diag.usage(`--output-dir '${outDir}' is not a directory`);
-  const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL);
-  const t0 = performance.now();
-  const outs = run(og, feeds);
-  const ms = performance.now() - t0;
+  const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTarget(targetName));
+  let outs: Map<string, RValue>;
+  let ms: number;
+  if (targetName === 'c') {
+    prepareForRun(og, feeds);
+    const compiled = compileC(og, { version: '0.1.0', source: path.basename(model), sourceHash: '-' });
+    const built = buildC(compiled.art, compiled.prog);
+    note(`built ${built.exe}${built.cached ? ' (cached)' : ` in ${built.compileMs.toFixed(0)} ms`}`);
+    const r = runC(built, compiled.art, compiled.prog, feeds);
+    outs = r.outputs as Map<string, RValue>;
+    ms = r.ms;
+  } else {
+    const t0 = performance.now();
+    outs = run(og, feeds);
+    ms = performance.now() - t0;
+  }
   // write only after the whole run succeeded: no partial outputs
   const written: string[] = [];
   const used = new Set<string>();
