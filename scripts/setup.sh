@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   need=()
   [ -d /usr/share/libonnx-testdata/data/node ] || need+=(libonnx-testdata)
+  # chromium: headless browser tests (playwright-core) and SwiftShader's Vulkan driver for WebGPU in Node
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
   if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
