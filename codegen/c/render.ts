@@ -125,6 +125,8 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   L.push('int aic_model_run(const void *const *inputs, void *const *outputs) {');
   if (prog.weights.length) L.push('  if (!aic_weights_blob) return 1;');
   prog.inputs.forEach((b, i) => L.push(`  const ${CTYPE[b.dtype]} *${b.name} = (const ${CTYPE[b.dtype]} *)inputs[${i}];`));
+  // inputs no kernel reads (CastLike's `like`...) are still part of the API
+  for (const b of prog.inputs) if (!prog.steps.some((st) => st.args.includes(b.name))) L.push(`  (void)${b.name};`);
   prog.outputs.forEach((b, i) => L.push(`  ${CTYPE[b.dtype]} *${b.name} = (${CTYPE[b.dtype]} *)outputs[${i}];`));
   if (!prog.inputs.length) L.push('  (void)inputs;');
   if (plan) {

@@ -3,6 +3,7 @@
  * (MatMul, Gemm, MatMulInteger, QLinearMatMul). Cache-friendly i-k-j loops over typed arrays.
  */
 import { Tensor, broadcastShapes, diag, type DType, type Dim, type NumericArray, type Shape } from '@aic/core';
+import { E, type Expr, type TensorRef } from '@aic/loop-ir';
 import { broadcastStrides } from './util.ts';
 
 export type Arr = NumericArray | Float64Array | Int32Array;
@@ -193,4 +194,27 @@ export function qRange(d: DType): [number, number] {
     case 'uint32': return [0, 4294967295];
     default: throw diag.unsupportedDtype('quantized output', d);
   }
+}
+
+// ---- lowering helpers (compute definitions) ------------------------------------------------------
+
+/**
+ * numpy.matmul indexing for a compute over the output of A @ B: output dims are
+ * [...batch, m (when A is not 1-D), n (when B is not 1-D)]; batch dims broadcast (size 1 -> 0).
+ * `a(idx, k)` / `b(idx, k)` load the operands for output index idx and reduction index k; `col(idx)`
+ * is the output column (undefined for a 1-D B).
+ */
+export function matmulIndexer(A: TensorRef, B: TensorRef, outRank: number): {
+  K: number; a(idx: Expr[], k: Expr): Expr; b(idx: Expr[], k: Expr): Expr; col(idx: Expr[]): Expr | undefined;
+} {
+  const ar = A.shape.length, br = B.shape.length;
+  const ob = outRank - (ar > 1 ? 1 : 0) - (br > 1 ? 1 : 0);
+  const batch = (shape: readonly number[], idx: Expr[]) =>
+    shape.slice(0, -2).map((d, j) => (d === 1 ? E.i(0) : idx[ob - (shape.length - 2) + j]!));
+  return {
+    K: A.shape[ar - 1]!,
+    a: (idx, k) => (ar === 1 ? A.at(k) : A.at(...batch(A.shape, idx), idx[ob]!, k)),
+    b: (idx, k) => (br === 1 ? B.at(k) : B.at(...batch(B.shape, idx), k, idx[outRank - 1]!)),
+    col: (idx) => (br === 1 ? undefined : idx[outRank - 1]),
+  };
 }

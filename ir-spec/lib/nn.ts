@@ -4,7 +4,8 @@
  * loops run over contiguous rows of typed arrays with precomputed bounds, no per-element allocation.
  */
 import { diag, freshDim, type Dim, type Location, type NumericArray } from '@aic/core';
-import type { AttrReader } from '../types.ts';
+import { E, lowerCompute, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
+import type { AttrReader, LowerCtx } from '../types.ts';
 
 export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
 
@@ -324,4 +325,106 @@ export function poolDirect(x: NumericArray, g: PoolGeom, mode: PoolMode, out: Fl
       }
     }
   }
+}
+
+// ================================================================================================
+// Lowering helpers (compute definitions for compiled targets)
+// ================================================================================================
+
+/** f64 view of an expression (the reference kernels accumulate in float64). */
+export const f64 = (e: Expr): Expr => E.cast(e, 'f64');
+export const c64 = (v: number): Expr => E.c(v, 'f64');
+
+/** Fresh reduction axes with the given extents. */
+export function reduceAxes(ctx: LowerCtx, extents: readonly number[], prefix = 'r'): { vars: Expr[]; axes: { name: string; extent: number }[] } {
+  const axes = extents.map((extent) => ({ name: ctx.fresh(prefix), extent }));
+  return { vars: axes.map((a) => E.v(a.name)), axes };
+}
+
+/**
+ * A kernel-private tensor defined like an output (one expression per element, reductions allowed),
+ * realized as its own loop nest ahead of the stages that read it.
+ */
+export function tempCompute(ctx: LowerCtx, prefix: string, dtype: ScalarType, shape: number[], f: (idx: Expr[]) => Expr): TensorRef {
+  const t = ctx.temp(prefix, dtype, shape);
+  const axes = shape.map(() => ctx.fresh('i'));
+  ctx.extern([], lowerCompute({ kind: 'compute', out: t.buf, axes, body: f(axes.map((a) => E.v(a))) }, ctx.fresh));
+  return t;
+}
+
+/** AND of conditions (true when empty). */
+export function allOf(cs: readonly Expr[]): Expr | undefined {
+  return cs.length ? cs.reduce((a, b) => E.and(a, b)) : undefined;
+}
+
+/** select(c, a, b), or a when there is no condition. */
+export function guard(c: Expr | undefined, a: Expr, b: Expr): Expr {
+  return c ? E.select(c, a, b) : a;
+}
+
+/** floor(a / d) and ceil(a / d) for an integer expression a and a constant d > 0 (C division truncates). */
+export function floorDivE(a: Expr, d: number): Expr {
+  return d === 1 ? a : E.select(E.ge(a, E.i(0)), E.div(a, E.i(d)), E.neg(E.div(E.sub(E.i(d - 1), a), E.i(d))));
+}
+export function ceilDivE(a: Expr, d: number): Expr {
+  return d === 1 ? a : E.neg(floorDivE(E.neg(a), d));
+}
+
+/**
+ * One sliding-window axis for lowering: window start = o*s - pb, taps at start + k*d for k < K over
+ * an input of size I. `needLo` / `needHi`: whether some tap of some output position falls below 0 /
+ * at or beyond I (when neither, no bounds checks are emitted).
+ */
+export interface WinAxis { I: number; O: number; K: number; s: number; d: number; pb: number; pe: number; needLo: boolean; needHi: boolean }
+
+export function winAxes(I: readonly number[], O: readonly number[], K: readonly number[], s: readonly number[], d: readonly number[],
+  pb: readonly number[], pe: readonly number[]): WinAxis[] {
+  return I.map((Ii, a) => ({
+    I: Ii, O: O[a], K: K[a], s: s[a], d: d[a], pb: pb[a], pe: pe[a],
+    needLo: pb[a] > 0,
+    needHi: (O[a] - 1) * s[a] - pb[a] + (K[a] - 1) * d[a] >= Ii,
+  }));
+}
+
+/** Input position of tap k for output position o on one axis. */
+export function tapPos(w: WinAxis, o: Expr, k: Expr): Expr {
+  return E.add(E.sub(E.mul(o, E.i(w.s)), E.i(w.pb)), E.mul(k, E.i(w.d)));
+}
+
+/** Condition that position p is inside [0, I) (only the sides that can fail), or undefined. */
+export function inBounds(w: WinAxis, p: Expr): Expr | undefined {
+  const cs: Expr[] = [];
+  if (w.needLo) cs.push(E.ge(p, E.i(0)));
+  if (w.needHi) cs.push(E.lt(p, E.i(w.I)));
+  return allOf(cs);
+}
+
+/** Number of taps of output position o's window inside [lo, hi) (host-side). */
+export function tapCount(w: WinAxis, o: number, lo: number, hi: number): number {
+  let c = 0;
+  for (let k = 0; k < w.K; k++) { const p = o * w.s - w.pb + k * w.d; if (p >= lo && p < hi) c++; }
+  return c;
+}
+
+/** Number of taps inside [lo, hi) as an i32 expression of o (a constant when it never varies). */
+export function tapCountE(w: WinAxis, o: Expr, lo: number, hi: number): Expr {
+  const counts = Array.from({ length: w.O }, (_, i) => tapCount(w, i, lo, hi));
+  if (counts.every((c) => c === counts[0])) return E.i(counts[0]);
+  const start = E.sub(E.mul(o, E.i(w.s)), E.i(w.pb));
+  const kmin = E.max(E.i(0), ceilDivE(E.sub(E.i(lo), start), w.d));
+  const kmax = E.min(E.i(w.K - 1), floorDivE(E.sub(E.i(hi - 1), start), w.d));
+  return E.max(E.i(0), E.add(E.sub(kmax, kmin), E.i(1)));
+}
+
+/**
+ * First in-bounds tap of o's window on one axis: its k and whether it exists (undefined = always).
+ * k = max(0, ceil(-start / d)).
+ */
+export function firstTap(w: WinAxis, o: Expr): { k: Expr; valid: Expr | undefined } {
+  const start = E.sub(E.mul(o, E.i(w.s)), E.i(w.pb));
+  const k = w.needLo ? E.max(E.i(0), ceilDivE(E.neg(start), w.d)) : E.i(0);
+  let always = true;
+  for (let i = 0; i < w.O; i++) if (tapCount(w, i, 0, w.I) === 0) always = false;
+  const valid = always ? undefined : E.and(E.lt(k, E.i(w.K)), E.lt(E.add(start, E.mul(k, E.i(w.d))), E.i(w.I)));
+  return { k, valid };
 }

@@ -297,7 +297,7 @@ export function constStores(buf: string, dtype: ScalarType, values: ArrayLike<nu
   while (i < n) {
     const v = values[i]!;
     let j = i + 1;
-    while (j < n && (values[j] === v || (Number.isNaN(values[j]!) && Number.isNaN(v)))) j++;
+    while (j < n && Object.is(values[j], v)) j++; // Object.is: NaN runs, and -0 kept apart from 0
     if (j - i >= 4) {
       const lv = fresh('c');
       st.push(S.for(lv, j - i, S.store(buf, E.add(E.v(lv), E.i(i)), E.c(v, dtype))));

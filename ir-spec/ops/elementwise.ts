@@ -2,10 +2,19 @@
  * Elementwise ops: unary math, activations, binary arithmetic (numpy broadcasting), comparisons,
  * logic and bitwise ops, variadic Sum/Mean/Max/Min, Where, Clip, Cast, CastLike.
  *
- * Numerics: every result is computed in double and stored once (float16/bfloat16 rounded directly
- * from the double, integers checked to be exact; int32 and narrower wrap like C). int64/uint64
- * results beyond 2^53, integer division by zero and out-of-range float->int casts are reported, never
- * guessed.
+ * Single source: each op states one output element as a loop-IR expression over its input elements
+ * (`unary`/`binary`/`variadic` take `(x, c) => Expr`, `(a, b, c) => Expr`, `(xs) => Expr`; Where,
+ * Clip, PRelu, Cast an `ElemExpr`). `eval` compiles that expression into a JS closure once per node
+ * (lib/scalar-expr.ts: C semantics, strict about undefined behaviour) and `lower` loads the
+ * broadcast inputs into it (lib/elementwise.ts evalElem / lowerElem). Kept as TS closures, each
+ * saying why: strings (Equal, Where, Cast) and integer ^ integer Pow (a loop; lowered as one).
+ *
+ * Numerics of the reference: floats of every width are computed in double and stored once
+ * (float16/bfloat16/float32 rounded directly from the double); integers in their C type (int32 and
+ * narrower wrap like C; int64/uint64 are exact within 2^53, results beyond are reported). Integer
+ * division by zero and out-of-range float->int casts are reported, never guessed. Compiled code
+ * computes in the element type (f32 for float32), so composite float ops may differ in the last
+ * bits; float16/bfloat16 have no compiled form.
  */
 import {
   Tensor, UNSUPPORTED_ONNX_DTYPES, diag, dtypeFromOnnx, isFloat, isInt, nodeLocation,
@@ -17,8 +26,8 @@ import {
   ALL, FLOATS, INTS, NUMERIC, SIGNED_INTS, broadcastInfer, requireDtype, sameAsInput, sameDtypes,
 } from '../lib/infer-helpers.ts';
 import {
-  broadcastOut, cOf, evalElem, expm1E, formatFloat, intRange, log1pE, lowerElem, lowerElemCtx, mapN, ne, nodeDtypes,
-  parseNumber, storer, type ElemCtx, type ElemExpr,
+  broadcastOut, cOf, evalElem, expm1E, formatFloat, log1pE, lowerElem, lowerElemCtx, mapN, ne, nodeDtypes,
+  parseNumber, type ElemCtx, type ElemExpr,
 } from '../lib/elementwise.ts';
 import { bcastAt } from '../lib/lower.ts';
 import {
@@ -618,40 +627,18 @@ function castTarget(code: number, op: string, loc?: ReturnType<typeof nodeLocati
   return d;
 }
 
-/** Numeric element cast with C semantics; reports the implementation-defined cases. */
-function castKernel(from: DType, to: DType, op: string): (v: any) => number | string {
+/**
+ * Element cast from or to strings (no expression form): numpy str() of numbers, parsing of
+ * strings (malformed text is a runtime error; out-of-range integers are reported).
+ */
+function stringCastKernel(from: DType, to: DType, op: string): (v: any) => number | string {
   if (to === 'string') {
     if (isFloat(from)) return (v: number) => formatFloat(v, from);
     if (isInt(from)) return (v: number) => String(v);
     throw diag.unsupportedFeature(`${op} from ${from} to string`);
   }
-  const store = storer(to, op);
-  if (from === 'string') {
-    if (to === 'bool') throw diag.unsupportedFeature(`${op} from string to bool`);
-    return (s: string) => {
-      const v = parseNumber(s, to, op);
-      return store(v);
-    };
-  }
-  if (to === 'bool') return (v: number) => (v !== 0 ? 1 : 0); // NaN -> true, as C and numpy
-  if (isFloat(to)) return store;
-  const [lo, hi] = intRange(to);
-  if (isFloat(from)) {
-    return (v: number) => {
-      const t = Math.trunc(v);
-      if (!(t >= lo && t < hi)) throw diag.unsupportedFeature(`${op}: ${from} value ${v} is out of range for ${to}`);
-      return store(t);
-    };
-  }
-  // integer/bool -> integer: two's complement wrap (exact for the 2^53 storage range)
-  if (to === 'uint64') {
-    return (v: number) => {
-      if (v < 0) throw diag.unsupportedFeature(`${op}: negative ${from} value ${v} to uint64`);
-      return v;
-    };
-  }
-  if (to === 'int64') return (v: number) => v;
-  return (v: number) => v; // stores into int8..uint32 wrap modulo 2^bits
+  if (to === 'bool') throw diag.unsupportedFeature(`${op} from string to bool`);
+  return (s: string) => parseNumber(s, to, op); // stored (and rounded to float16/bfloat16) by mapN
 }
 
 /** element cast to dtype `to` (as its scalar type in the reference / on the target) */
@@ -660,7 +647,7 @@ const castTo = (to: DType): ElemExpr => ([x], c) => E.cast(x!, c.scalar(to));
 function castTensor(ctx: EvalCtx, x: Tensor, to: DType, op: string): Tensor {
   if (x.dtype === to) return new Tensor(to, x.shape, Array.isArray(x.data) ? x.data.slice() : x.num.slice());
   // strings have no expression form: numpy-style formatting / parsing
-  if (x.dtype === 'string' || to === 'string') return mapN(op, [x], to, castKernel(x.dtype, to, op), x.shape);
+  if (x.dtype === 'string' || to === 'string') return mapN(op, [x], to, stringCastKernel(x.dtype, to, op), x.shape);
   // float -> float casts compute in f64 (identity) and round once on store; float -> int truncates
   // with out-of-range values reported (lib/scalar-expr.ts strict mode), int -> int wraps
   return evalElem(op, ctx, [x], to, castTo(to), x.shape);

@@ -16,12 +16,14 @@
  * [alpha, beta]; Clip [min, max] (omitted = unbounded); Silu = x * Sigmoid(x); Gelu (erf); GeluTanh
  * (Gelu approximate=tanh).
  */
-import { Tensor, cloneGraph, diag, nodeLocation, normalizeInPlace, type Attr, type RValue } from '@aic/core';
+import { Node, Tensor, Value, cloneGraph, diag, nodeLocation, normalizeInPlace, type Attr, type DType, type RValue } from '@aic/core';
+import { E, lowerCompute, mapStmt, substitute, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { makeAttrReader } from '../attrs.ts';
 import { inferGraph } from '../infer.ts';
 import { defineOp, getOp } from '../registry.ts';
-import type { AttrSpec, EvalCtx, InferCtx, OpDef, OutType } from '../types.ts';
+import type { AttrSpec, EvalCtx, InferCtx, LowerCtx, OpDef, OutType } from '../types.ts';
 import { FLOATS } from '../lib/infer-helpers.ts';
+import { bcastAt, scalarOf } from '../lib/lower.ts';
 
 const CAT = 'fused';
 
@@ -128,6 +130,189 @@ function applyActivation(ctx: EvalCtx, y: Tensor): Tensor {
   }
 }
 
+// ---- lowering: the base ops' compute definitions through views of the LowerCtx -------------------
+
+/** Row-major multi-index of a flat offset into `shape`. */
+function unflatten(i: Expr, shape: readonly number[]): Expr[] {
+  const out: Expr[] = [];
+  let rest = i;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out.unshift(d === 0 ? rest : E.mod(rest, E.i(shape[d])));
+    rest = E.div(rest, E.i(shape[d]));
+  }
+  return out;
+}
+
+/** A tensor whose element at index vars `vars` is `expr`: loading it substitutes the index. */
+function exprTensor(expr: Expr, vars: readonly string[], shape: number[], dtype: ScalarType): TensorRef {
+  const at = (...js: Expr[]) => substitute(expr, Object.fromEntries(vars.map((v, d) => [v, js[d]])));
+  return {
+    buf: { name: '<expr>', dtype, shape, scope: 'register', role: 'scratch' }, shape, dtype, at,
+    flat: (i: Expr) => at(...unflatten(i, shape)),
+  };
+}
+
+/** A small compile-time constant as a tensor of literals (select chain over its flat index). */
+function constTensor(t: Tensor, dtype: ScalarType): TensorRef {
+  const vals = Array.from(t.num as ArrayLike<number>, Number);
+  const flat = (i: Expr): Expr => {
+    let r = E.c(vals[vals.length - 1], dtype);
+    for (let k = vals.length - 2; k >= 0; k--) r = E.select(E.eq(i, E.i(k)), E.c(vals[k], dtype), r);
+    return r;
+  };
+  const shape = t.shape.slice();
+  return {
+    buf: { name: '<const>', dtype, shape, scope: 'register', role: 'scratch' }, shape, dtype,
+    at: (...js: Expr[]) => flat(js.length ? js.reduce((acc, j, d) => (d === 0 ? j : E.add(E.mul(acc, E.i(shape[d])), j)), E.i(0)) : E.i(0)),
+    flat,
+  };
+}
+
+/** A node standing in for a base op inside a fused node (dtypes and shapes of its operands, its attributes). */
+function viewNode(ctx: LowerCtx, op: string, ins: ({ dtype: DType; shape: number[] } | undefined)[], out: { dtype: DType; shape: number[] },
+  attrs: Record<string, Attr>): Node {
+  return new Node({
+    op, name: ctx.node.name, loc: ctx.node.loc, attrs,
+    inputs: ins.map((t, i) => (t ? new Value(`${op}_in${i}`, { dtype: t.dtype, shape: t.shape.slice() }) : null)),
+    outputs: [new Value(`${op}_out`, { dtype: out.dtype, shape: out.shape.slice() })],
+  });
+}
+
+function lowerOf(ctx: LowerCtx, op: string): (c: LowerCtx) => void {
+  const def = getOp(op);
+  if (!def?.lower) return ctx.unsupported(`base op ${op} has no compute definition yet`);
+  return def.lower;
+}
+
+/**
+ * The element expression of elementwise op `op` applied to `inputs` at index vars `vars` (of an output
+ * of `shape`), from the op's own compute definition.
+ */
+function elemExpr(ctx: LowerCtx, op: string, inputs: (TensorRef | undefined)[], inDtypes: (DType | undefined)[],
+  out: { dtype: DType; shape: number[] }, vars: readonly string[], attrs: Record<string, Attr> = {}, consts: (Tensor | undefined)[] = []): Expr {
+  const def = base(op);
+  const lower = lowerOf(ctx, op);
+  let result: Expr | undefined;
+  const outRef = exprTensor(E.c(0, scalarOf(out.dtype)), vars, out.shape, scalarOf(out.dtype));
+  const node = viewNode(ctx, op, inputs.map((t, i) => (t ? { dtype: inDtypes[i]!, shape: t.shape } : undefined)), out, attrs);
+  const view: LowerCtx = {
+    node, attrs: makeAttrReader(def, attrs, nodeLocation(ctx.node)), inputs, outputs: [outRef],
+    constValue: (i) => consts[i], target: ctx.target, fresh: ctx.fresh,
+    compute: (o, f) => {
+      if (o !== 0 || result) ctx.unsupported(`${op} inside a fused node: expected one elementwise compute`);
+      result = f(vars.map((v) => E.v(v)));
+    },
+    extern: () => ctx.unsupported(`${op} inside a fused node is not elementwise`),
+    temp: () => ctx.unsupported(`${op} inside a fused node is not elementwise`),
+    unsupported: (why) => ctx.unsupported(`${op}: ${why}`),
+  };
+  lower(view);
+  if (!result) return ctx.unsupported(`${op} inside a fused node produced no compute`);
+  return result;
+}
+
+/** The node's activation applied to y (an expression at `vars`), from the activation ops' own definitions. */
+function activationExpr(ctx: LowerCtx, y: Expr, vars: readonly string[], out: { dtype: DType; shape: number[] }): Expr {
+  const act = ctx.attrs.str('activation');
+  const p = ctx.attrs.floats('activation_params');
+  const st = scalarOf(out.dtype);
+  const yt = exprTensor(y, vars, out.shape, st);
+  const one = (op: string, attrs: Record<string, Attr> = {}) => elemExpr(ctx, op, [yt], [out.dtype], out, vars, attrs);
+  switch (act) {
+    case '': return y;
+    case 'Relu': case 'Tanh': case 'Sigmoid': case 'HardSwish': return one(act);
+    case 'LeakyRelu': return one('LeakyRelu', { alpha: fl(p[0]) });
+    case 'HardSigmoid': return one('HardSigmoid', { alpha: fl(p[0]), beta: fl(p[1]) });
+    case 'Clip': {
+      const bound = (v: number | undefined) => (v === undefined ? undefined : constTensor(Tensor.fromNumbers(out.dtype, [], [v]), st));
+      return elemExpr(ctx, 'Clip', [yt, bound(p[0]), bound(p[1])], [out.dtype, out.dtype, out.dtype], out, vars);
+    }
+    case 'Silu': {
+      const sg = exprTensor(one('Sigmoid'), vars, out.shape, st);
+      return elemExpr(ctx, 'Mul', [yt, sg], [out.dtype, out.dtype], out, vars);
+    }
+    case 'Gelu': return one('Gelu', { approximate: { type: 'string', value: 'none' } });
+    case 'GeluTanh': return one('Gelu', { approximate: { type: 'string', value: 'tanh' } });
+    default: return ctx.unsupported(`activation ${act}`);
+  }
+}
+
+/** y + t (t broadcast into y's shape) with Add's own definition. */
+function addExpr(ctx: LowerCtx, y: Expr, t: TensorRef, tDtype: DType, vars: readonly string[], out: { dtype: DType; shape: number[] }): Expr {
+  return elemExpr(ctx, 'Add', [exprTensor(y, vars, out.shape, scalarOf(out.dtype)), t], [out.dtype, tDtype], out, vars);
+}
+
+/**
+ * A base op's compute definition run through a view of ctx: the base op's inputs, attributes and
+ * node. `out` is ctx.outputs[0] (then every compute gets `epilogue` applied to its element expression;
+ * an extern stage is redirected to a temp the epilogue then reads) or a kernel temp (stages are
+ * realized in place, unscheduled).
+ */
+function lowerThroughBase(ctx: LowerCtx, opName: string, ins: (TensorRef | undefined)[], inDtypes: (DType | undefined)[],
+  attrs: Record<string, Attr>, out: TensorRef, outDtype: DType, epilogue?: (y: Expr, vars: string[]) => Expr,
+  consts: (Tensor | undefined)[] = []): void {
+  const def = base(opName);
+  const lower = lowerOf(ctx, opName);
+  const direct = out === ctx.outputs[0];
+  const node = viewNode(ctx, opName, ins.map((t, i) => (t ? { dtype: inDtypes[i]!, shape: t.shape } : undefined)),
+    { dtype: outDtype, shape: out.shape }, attrs);
+  // a base definition that reads a virtual operand's buffer directly (not through at/flat) cannot be inlined
+  const check = <T>(x: T): T => {
+    if (/"buf":"<(expr|const)>"/.test(JSON.stringify(x))) ctx.unsupported(`${opName} inside a fused node reads a fused operand as a buffer`);
+    return x;
+  };
+  const ep = (y: Expr, vars: string[]) => check(epilogue ? epilogue(y, vars) : y);
+  const names = (idx: Expr[]) => idx.map((e) => (e as { name: string }).name);
+  let redirected: TensorRef | undefined;
+  const view: LowerCtx = {
+    node, attrs: makeAttrReader(def, attrs, nodeLocation(ctx.node)), inputs: ins, outputs: [out],
+    constValue: (i) => consts[i], target: ctx.target, fresh: ctx.fresh,
+    compute: (o, f) => {
+      if (o !== 0) ctx.unsupported(`${opName} writes output ${o}`);
+      if (direct) { ctx.compute(0, (idx) => ep(f(idx), names(idx))); return; }
+      const axes = out.shape.map(() => ctx.fresh('i'));
+      const vars = axes.map((v) => E.v(v));
+      ctx.extern([], lowerCompute({ kind: 'compute', out: out.buf, axes, body: ep(f(vars), axes) }, ctx.fresh));
+    },
+    extern: (outs, body) => {
+      if (outs.some((o) => o !== 0)) ctx.unsupported(`${opName} writes output ${outs.join(', ')}`);
+      check(body);
+      if (!direct) { ctx.extern([], body); return; }
+      if (!epilogue) { ctx.extern(outs, body); return; }
+      // the base op writes its result imperatively: into a temp, then the epilogue as a compute
+      redirected ??= ctx.temp('pre', out.dtype, out.shape);
+      const r = redirected;
+      ctx.extern([], renameBuffer(body, out.buf.name, r.buf.name));
+      ctx.compute(0, (idx) => ep(r.at(...idx), names(idx)));
+    },
+    temp: (p, d, s) => ctx.temp(p, d, s),
+    unsupported: (why) => ctx.unsupported(`${opName}: ${why}`),
+  };
+  lower(view);
+}
+
+function renameBuffer(s: Stmt, from: string, to: string): Stmt {
+  return mapStmt(s, (e) => (e.k === 'load' && e.buf === from ? { ...e, buf: to } : e),
+    (x) => (x.k === 'store' && x.buf === from ? { ...x, buf: to } : x));
+}
+
+/** FusedConv / FusedGemm / FusedMatMul: the base op's compute with + C, + Z and the activation in its epilogue. */
+function lowerProducer(s: ProducerSpec, ctx: LowerCtx): void {
+  const n = s.baseInputs.length;
+  const outV = ctx.node.outputs[0];
+  const out = { dtype: outV.dtype, shape: ctx.outputs[0].shape };
+  const addend = (i: number | undefined) => (i !== undefined && ctx.inputs[i] ? { t: ctx.inputs[i]!, d: ctx.node.inputs[i]!.dtype } : undefined);
+  const c = addend(s.bias), z = addend(s.z);
+  const bdef = base(s.baseOp);
+  const ins = ctx.inputs.slice(0, n) as (TensorRef | undefined)[];
+  const consts = Array.from({ length: n }, (_, i) => ctx.constValue(i));
+  lowerThroughBase(ctx, s.baseOp, ins, ins.map((_, i) => ctx.node.inputs[i]?.dtype), baseAttrs(ctx, bdef), ctx.outputs[0], outV.dtype, (y, vars) => {
+    if (c) y = addExpr(ctx, y, c.t, c.d, vars, out);
+    if (z) y = addExpr(ctx, y, z.t, z.d, vars, out);
+    return activationExpr(ctx, y, vars, out);
+  }, consts);
+}
+
 const ACT_FLOPS: Record<string, number> = { '': 0, Relu: 1, Tanh: 4, Sigmoid: 4, HardSwish: 5, LeakyRelu: 2, HardSigmoid: 4, Clip: 2, Silu: 5, Gelu: 8, GeluTanh: 8 };
 const numel = (s: OutType['shape']) => (s ? s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0);
 
@@ -186,6 +371,7 @@ function defineProducer(s: ProducerSpec): void {
       if (z) y = evalBase(ctx, 'Add', [y, z]);
       return [applyActivation(ctx, y)];
     },
+    lower: (ctx) => lowerProducer(s, ctx),
     flops: (ctx, outs) => {
       const types = ctx.inputTypes.slice(0, n) as (OutType | undefined)[];
       const consts = Array.from({ length: n }, (_, i) => ctx.constValue(i));
@@ -253,6 +439,7 @@ defineOp({
     const p = evalBase(ctx, 'Softmax', [s], { axis: { type: 'int', value: ctx.attrs.int('softmax_axis') } });
     return [evalBase(ctx, 'MatMul', [p, ctx.input(2)])];
   },
+  lower: (ctx) => lowerAttention(ctx),
   flops: (ctx, outs) => {
     const q = ctx.inputTypes[0]?.shape, k = ctx.inputTypes[1]?.shape, y = outs[0].shape;
     if (!q || !k || !y || !y.length) return 0;
@@ -261,6 +448,50 @@ defineOp({
     return 2 * scores * numel(q.slice(-1)) + 2 * scores * numel(y.slice(-1)) + 6 * scores;
   },
 });
+
+/** numpy-broadcast of batch dims */
+function broadcastShapes(a: number[], b: number[]): number[] | undefined {
+  const r = Math.max(a.length, b.length), out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const x = a[a.length - r + i] ?? 1, y = b[b.length - r + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) return undefined;
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+/** Attention as stages of one kernel: scores = MatMul(Q', K) -> temp, P = Softmax(scores' + mask) -> temp, Y = MatMul(P, V). */
+function lowerAttention(ctx: LowerCtx): void {
+  const [q, k, v, mask] = ctx.inputs;
+  const dt = (i: number) => ctx.node.inputs[i]!.dtype;
+  const d = dt(0), st = scalarOf(d);
+  if (!q || !k || !v || q.shape.length < 2 || k.shape.length < 2 || v.shape.length < 2) return ctx.unsupported('Q, K, V must have rank >= 2');
+  const at = ctx.attrs.str('scale_at');
+  const scaleOp = ctx.attrs.int('scale_divides') ? 'Div' : 'Mul';
+  const scaleT = constTensor(Tensor.fromNumbers(d, [], [ctx.attrs.float('scale')]), st);
+  const scaled = (t: TensorRef, shape: number[]): TensorRef => {
+    const vars = shape.map(() => ctx.fresh('e'));
+    return exprTensor(elemExpr(ctx, scaleOp, [t, scaleT], [d, d], { dtype: d, shape }, vars), vars, shape, st);
+  };
+  const batch = broadcastShapes(q.shape.slice(0, -2), k.shape.slice(0, -2));
+  if (!batch) return ctx.unsupported('Q and K batch dims do not broadcast');
+  const sShape = [...batch, q.shape[q.shape.length - 2], k.shape[k.shape.length - 1]];
+  const q1 = at === 'q' ? scaled(q, q.shape) : q;
+  const scores = ctx.temp('scores', st, sShape);
+  lowerThroughBase(ctx, 'MatMul', [q1, k], [d, dt(1)], {}, scores, d);
+  let s1: TensorRef = at === 'scores' ? scaled(scores, sShape) : scores;
+  let smShape = sShape;
+  if (mask) {
+    const ms = broadcastShapes(sShape, mask.shape);
+    if (!ms) return ctx.unsupported('mask does not broadcast');
+    smShape = ms;
+    const vars = ms.map(() => ctx.fresh('e'));
+    s1 = exprTensor(elemExpr(ctx, 'Add', [s1, mask], [d, dt(3)], { dtype: d, shape: ms }, vars), vars, ms, st);
+  }
+  const p = ctx.temp('probs', st, smShape);
+  lowerThroughBase(ctx, 'Softmax', [s1], [d], { axis: { type: 'int', value: ctx.attrs.int('softmax_axis') } }, p, d);
+  lowerThroughBase(ctx, 'MatMul', [p, v], [d, dt(2)], {}, ctx.outputs[0], d);
+}
 
 // ---- aic.FusedElementwise ------------------------------------------------------------------------
 
@@ -290,4 +521,31 @@ defineOp({
     return ctx.runSubgraph(body, ins).slice(0, 1);
   },
   flops: (ctx, outs) => ctx.attrs.graph('body').nodes.length * numel(outs[0].shape),
+  lower: (ctx) => {
+    // every body node's element expression, from its op's own compute definition, inlined into one
+    const g = cloneGraph(ctx.attrs.graph('body'));
+    if (g.inputs.length !== ctx.inputs.length || g.outputs.length !== 1) ctx.unsupported('body does not match the node');
+    g.inputs.forEach((v, i) => { v.type = { dtype: ctx.node.inputs[i]!.dtype, shape: ctx.inputs[i]!.shape.slice() }; });
+    inferGraph(g, { strict: true });
+    const vals = new Map<Value, { t: TensorRef; d: DType; c?: Tensor }>();
+    g.inputs.forEach((v, i) => vals.set(v, { t: ctx.inputs[i]!, d: v.dtype }));
+    for (const c of g.constants) if (c.const) vals.set(c, { t: constTensor(c.const, scalarOf(c.dtype)), d: c.dtype, c: c.const });
+    for (const n of g.nodes) {
+      if (n.outputs.length !== 1 || n.domain !== '') ctx.unsupported(`body node ${n.op} is not a plain elementwise op`);
+      const o = n.outputs[0];
+      const shape = o.shape as number[];
+      const ins = n.inputs.map((v) => {
+        if (!v) return undefined;
+        const x = vals.get(v);
+        if (!x) return ctx.unsupported(`body value '${v.name}' is not defined inside the body`);
+        return x;
+      });
+      const vars = shape.map(() => ctx.fresh('e'));
+      const e = elemExpr(ctx, n.op, ins.map((x) => x?.t), ins.map((x) => x?.d), { dtype: o.dtype, shape }, vars, n.attrs, ins.map((x) => x?.c));
+      vals.set(o, { t: exprTensor(e, vars, shape, scalarOf(o.dtype)), d: o.dtype });
+    }
+    const res = vals.get(g.outputs[0]);
+    if (!res) return ctx.unsupported('body output is not computed by the body');
+    ctx.compute(0, (idx) => bcastAt(res.t, idx));
+  },
 });

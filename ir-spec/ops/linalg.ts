@@ -6,11 +6,14 @@ import {
   type DType, type Dim, type Shape, type TensorType,
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { InferCtx } from '../types.ts';
+import type { InferCtx, LowerCtx } from '../types.ts';
+import { E, S, type Expr, type ScalarType } from '@aic/loop-ir';
+import { bcastAt } from '../lib/lower.ts';
+import { isFloatScalar, reduceExpr } from '../lib/reduce.ts';
 import { dimProduct, product } from '../lib/util.ts';
 import { FLOATS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
 import {
-  gemmBT, gemmF64, gemmI32, isWrap32, matmulArrays, matmulShape, qRange, rint, transpose2d, type Arr,
+  gemmBT, gemmF64, gemmI32, isWrap32, matmulArrays, matmulIndexer, matmulShape, qRange, rint, transpose2d, type Arr,
 } from '../lib/linalg.ts';
 
 const MM_TYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint32', 'uint64'];
@@ -62,6 +65,13 @@ defineOp({
     const a = ctx.input(0), b = ctx.input(1);
     if (a.dtype !== b.dtype) throw diag.typeMismatch('MatMul input B', a.dtype, b.dtype);
     return [matmulArrays(a.num, a.shape, b.num, b.shape, a.dtype, isWrap32(a.dtype))];
+  },
+  // canonical form out[..., m, n] = sum_k A[..., m, k] * B[..., k, n], accumulated in T (32-bit
+  // integers wrap as the reference's; f32 accumulates in f32 like BLAS, not in f64 like the reference)
+  lower: (ctx) => {
+    const A = ctx.inputs[0]!, B = ctx.inputs[1]!;
+    const mm = matmulIndexer(A, B, ctx.outputs[0]!.shape.length);
+    ctx.compute(0, (idx) => reduceExpr(ctx, 'sum', [mm.K], ([k]) => E.mul(mm.a(idx, k!), mm.b(idx, k!))));
   },
   flops: (ctx, outs) => matmulFlops(ctx.inputTypes[0], outs[0].shape),
 });
@@ -166,6 +176,27 @@ defineOp({
       }
     }
     return [out];
+  },
+  // out[m, n] = alpha * sum_k op(A)[m, k] * op(B)[k, n] + beta * C[bcast(m, n)] (alpha / beta terms
+  // only where they are not 1; C unidirectionally broadcast)
+  lower: (ctx) => {
+    const A = ctx.inputs[0]!, B = ctx.inputs[1]!, C = ctx.inputs[2];
+    const t = ctx.outputs[0]!.dtype;
+    const transA = !!ctx.attrs.int('transA'), transB = !!ctx.attrs.int('transB');
+    const alpha = ctx.attrs.float('alpha'), beta = ctx.attrs.float('beta');
+    if (!isFloatScalar(t) && (alpha !== 1 || (C && beta !== 1))) ctx.unsupported(`Gemm on ${t} with alpha/beta other than 1`);
+    if (A.shape.length !== 2 || B.shape.length !== 2) ctx.unsupported('A and B must be 2-D');
+    if (C && C.shape.length > 2) ctx.unsupported('C must have rank <= 2');
+    const K = transA ? A.shape[0]! : A.shape[1]!;
+    ctx.compute(0, ([m, n]) => {
+      let y = reduceExpr(ctx, 'sum', [K], ([k]) => E.mul(transA ? A.at(k!, m!) : A.at(m!, k!), transB ? B.at(n!, k!) : B.at(k!, n!)));
+      if (alpha !== 1) y = E.mul(E.c(alpha, t), y);
+      if (C) {
+        const c = bcastAt(C, [m!, n!]);
+        y = E.add(y, beta === 1 ? c : E.mul(E.c(beta, t), c));
+      }
+      return y;
+    });
   },
   flops: (ctx, outs) => {
     const a = ctx.inputTypes[0]?.shape;
@@ -349,6 +380,36 @@ defineOp({
     }
     return [einsumEval(plan, ts, sizes, dtype)];
   },
+  // out[output labels] = sum over the other labels of the product of the operands, accumulated as
+  // einsumEval does: floats in f64, 32-bit integers wrapping in i32, other integers exactly (64-bit)
+  lower: (ctx) => {
+    const ts = ctx.inputs.map((t) => t!);
+    const where = nodeLocation(ctx.node);
+    const plan = einsumPlan(ctx.attrs.str('equation'), ts.map((t) => t.shape.length), where);
+    let sizes: number[];
+    try {
+      sizes = einsumSizes(plan, ts.map((t) => t.shape), plan.nEll) as number[];
+    } catch (e) {
+      return ctx.unsupported(`Einsum ${(e as Error).message}`);
+    }
+    const t = ctx.outputs[0]!.dtype;
+    if (ctx.outputs[0]!.shape.reduce((a, b) => a * b, 1) === 0) return;
+    const inOut = new Set(plan.out);
+    const contracted: number[] = [];
+    for (let id = 0; id < plan.nLabels; id++) if (!inOut.has(id)) contracted.push(id);
+    const accT: ScalarType = isFloatScalar(t) ? 'f64' : t === 'i32' || t === 'u32' ? 'i32' : t === 'u64' ? 'u64' : 'i64';
+    ctx.compute(0, (idx) => {
+      const varOf = new Map<number, Expr>();
+      plan.out.forEach((id, j) => varOf.set(id, idx[j]!));
+      const s = reduceExpr(ctx, 'sum', contracted.map((id) => sizes[id]!), (r) => {
+        contracted.forEach((id, j) => varOf.set(id, r[j]!));
+        const loads = ts.map((x, k) => E.cast(x.at(...plan.terms[k]!.map((id, i) =>
+          (x.shape[i] === 1 && sizes[id] !== 1 ? E.i(0) : varOf.get(id)!))), accT));
+        return loads.reduce((a, b) => E.mul(a, b));
+      });
+      return E.cast(s, t);
+    });
+  },
   flops: (ctx) => {
     const shapes = ctx.inputTypes.map((t) => t?.shape);
     if (shapes.some((s) => !s || dimProduct(s) === undefined)) return 0;
@@ -498,6 +559,9 @@ defineOp({
     const [a, b] = subtractZeroPoints(A, B, ctx.optInput(2), ctx.optInput(3), 'MatMulInteger');
     return [matmulArrays(a, A.shape, b, B.shape, 'int32', true)];
   },
+  lower: (ctx) => {
+    ctx.compute(0, (idx) => intMatmul(ctx, 0, 1, 2, 3, idx));
+  },
   flops: (ctx, outs) => matmulFlops(ctx.inputTypes[0], outs[0].shape),
 });
 
@@ -565,6 +629,31 @@ defineOp({
     }
     return [out];
   },
+  // y = clamp(round_even(acc * f + y_zp)), acc the exact int32 matmul, f = (a_scale * b_scale) /
+  // y_scale rounded in the scale type at each step (as the reference), the rest in f64
+  lower: (ctx) => {
+    const B = ctx.inputs[3]!;
+    const as = ctx.inputs[1]!, bs = ctx.inputs[4]!, ys = ctx.inputs[6]!, yzp = ctx.inputs[7];
+    const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+    if (size(as.shape) !== 1 || size(ys.shape) !== 1) ctx.unsupported('per-row a_scale / y_scale');
+    if (yzp && size(yzp.shape) !== 1) ctx.unsupported('non-scalar y_zero_point');
+    const N = B.shape.length === 1 ? 1 : B.shape[B.shape.length - 1]!;
+    const perCol = size(bs.shape) !== 1;
+    if (perCol && !(bs.shape.length === 1 && size(bs.shape) === N && B.shape.length >= 2)) {
+      ctx.unsupported(`b_scale of shape [${bs.shape.join(', ')}]`);
+    }
+    const out = ctx.outputs[0]!;
+    const [lo, hi] = qRange(ctx.node.outputs[0]!.dtype);
+    const mm = matmulIndexer(ctx.inputs[0]!, B, out.shape.length);
+    ctx.compute(0, (idx) => {
+      const acc = intMatmul(ctx, 0, 3, 2, 5, idx);
+      const f = E.div(E.mul(as.flat(E.i(0)), bs.flat(perCol ? mm.col(idx)! : E.i(0))), ys.flat(E.i(0)));
+      let v = E.mul(E.cast(acc, 'f64'), E.cast(f, 'f64'));
+      if (yzp) v = E.add(v, E.cast(yzp.flat(E.i(0)), 'f64'));
+      const r = E.min(E.c(hi, 'f64'), E.max(E.c(lo, 'f64'), E.call('round_even', v)));
+      return E.cast(r, out.dtype);
+    });
+  },
   flops: (ctx, outs) => matmulFlops(ctx.inputTypes[0], outs[0].shape),
 });
 
@@ -602,6 +691,7 @@ defineOp({
     }
     return [out];
   },
+  lower: (ctx) => detLower(ctx),
   flops: (ctx, outs) => {
     const s = ctx.inputTypes[0]?.shape;
     const n = s?.[s.length - 1];
@@ -609,6 +699,79 @@ defineOp({
     return typeof n === 'number' && b !== undefined ? Math.round((2 / 3) * n * n * n * b) : 0;
   },
 });
+
+/**
+ * Exact int32 matmul of (A - a_zero_point) @ (B - b_zero_point) at output index idx (inputs given by
+ * position): per-tensor a_zero_point, per-tensor or per-column ([N]) b_zero_point, as
+ * subtractZeroPoints accepts.
+ */
+function intMatmul(ctx: LowerCtx, ia: number, ib: number, iazp: number, ibzp: number, idx: Expr[]): Expr {
+  const A = ctx.inputs[ia]!, B = ctx.inputs[ib]!, azp = ctx.inputs[iazp], bzp = ctx.inputs[ibzp];
+  const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  const N = B.shape.length === 1 ? 1 : B.shape[B.shape.length - 1]!;
+  if (azp && size(azp.shape) !== 1) ctx.unsupported(`per-row a_zero_point (shape [${azp.shape.join(', ')}])`);
+  const perCol = !!bzp && size(bzp.shape) !== 1;
+  if (bzp && perCol && !(bzp.shape.length === 1 && bzp.shape[0] === N && B.shape.length >= 2)) {
+    ctx.unsupported(`b_zero_point of shape [${bzp.shape.join(', ')}]`);
+  }
+  const mm = matmulIndexer(A, B, ctx.outputs[0]!.shape.length);
+  const za = azp ? E.cast(azp.flat(E.i(0)), 'i32') : undefined;
+  const zb = bzp ? E.cast(bzp.flat(perCol ? mm.col(idx)! : E.i(0)), 'i32') : undefined;
+  return reduceExpr(ctx, 'sum', [mm.K], ([k]) => {
+    const a = E.cast(mm.a(idx, k!), 'i32'), b = E.cast(mm.b(idx, k!), 'i32');
+    return E.mul(za ? E.sub(a, za) : a, zb ? E.sub(b, zb) : b);
+  });
+}
+
+/**
+ * Det as an imperative stage: per matrix, LU with partial pivoting in f64 on a scratch copy, exactly
+ * the steps of luDet (first largest |pivot|, stop at a zero / NaN pivot column).
+ */
+function detLower(ctx: LowerCtx): void {
+  const x = ctx.inputs[0]!, y = ctx.outputs[0]!;
+  const r = x.shape.length;
+  if (r < 2 || x.shape[r - 1] !== x.shape[r - 2]) ctx.unsupported('input must be square matrices');
+  const n = x.shape[r - 1]!;
+  const batch = y.shape.reduce((a, b) => a * b, 1);
+  if (batch === 0) return;
+  const m = ctx.temp('lu', 'f64', [Math.max(1, n * n)]), det = ctx.temp('det', 'f64', [1]);
+  const done = ctx.temp('done', 'i32', [1]), pv = ctx.temp('piv', 'i32', [1]), best = ctx.temp('best', 'f64', [1]);
+  const [b, e, c, rr, kk, vN, pN, tN, pivN, fN] = ['b', 'e', 'c', 'r', 'k', 'v', 'p', 'tmp', 'pv', 'f'].map((s) => ctx.fresh(s));
+  const B = E.v(b!), Ev = E.v(e!), Cv = E.v(c!), R = E.v(rr!), Kv = E.v(kk!), P = E.v(pN!);
+  const zero = E.i(0), nI = E.i(n);
+  const M = (i: Expr, j: Expr) => m.flat(E.add(E.mul(i, nI), j));
+  const setM = (i: Expr, j: Expr, v: Expr) => S.store(m.buf.name, E.add(E.mul(i, nI), j), v);
+  const set = (t: { buf: { name: string } }, v: Expr) => S.store(t.buf.name, zero, v);
+  const rowBelow = E.add(E.add(Cv, E.i(1)), R); // c + 1 + r
+  const colRight = E.add(E.add(Cv, E.i(1)), Kv);
+  const fresh = S.seq(
+    set(best, E.abs(M(Cv, Cv))), set(pv, Cv),
+    S.for(rr!, E.sub(E.i(n - 1), Cv), S.let(vN!, 'f64', E.abs(M(rowBelow, Cv)),
+      S.if(E.gt(E.v(vN!, 'f64'), best.flat(zero)), S.seq(set(best, E.v(vN!, 'f64')), set(pv, rowBelow))))),
+    S.if(E.or(E.eq(best.flat(zero), E.c(0, 'f64')), E.call('isnan', best.flat(zero))),
+      S.seq(set(det, E.select(E.call('isnan', best.flat(zero)), E.c(NaN, 'f64'), E.c(0, 'f64'))), set(done, E.i(1))),
+      S.let(pN!, 'i32', pv.flat(zero), S.seq(
+        S.if(E.bin('ne', P, Cv), S.seq(
+          S.for(kk!, n, S.let(tN!, 'f64', M(Cv, Kv), S.seq(setM(Cv, Kv, M(P, Kv)), setM(P, Kv, E.v(tN!, 'f64'))))),
+          set(det, E.neg(det.flat(zero))),
+        )),
+        S.let(pivN!, 'f64', M(Cv, Cv), S.seq(
+          set(det, E.mul(det.flat(zero), E.v(pivN!, 'f64'))),
+          S.for(rr!, E.sub(E.i(n - 1), Cv), S.let(fN!, 'f64', E.div(M(rowBelow, Cv), E.v(pivN!, 'f64')),
+            S.if(E.bin('ne', E.v(fN!, 'f64'), E.c(0, 'f64')),
+              S.for(kk!, E.sub(E.i(n - 1), Cv), setM(rowBelow, colRight,
+                E.sub(M(rowBelow, colRight), E.mul(E.v(fN!, 'f64'), M(Cv, colRight)))))))),
+        )),
+      ))),
+  );
+  const body = S.for(b!, batch, S.seq(
+    S.for(e!, n * n, S.store(m.buf.name, Ev, E.cast(x.flat(E.add(E.mul(B, E.i(n * n)), Ev)), 'f64'))),
+    set(det, E.c(1, 'f64')), set(done, zero),
+    S.for(c!, n, S.if(E.eq(done.flat(zero), zero), fresh)),
+    S.store(y.buf.name, B, E.cast(det.flat(zero), y.dtype)),
+  ));
+  ctx.extern([0], body);
+}
 
 /** Determinant of an n x n row-major matrix (destroys m). */
 function luDet(m: Float64Array, n: number): number {

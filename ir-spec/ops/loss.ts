@@ -4,7 +4,9 @@
  */
 import { Tensor, diag, nodeLocation, type DType, type NumericArray } from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { AttrReader, InferCtx, OpDef, OutType } from '../types.ts';
+import type { AttrReader, InferCtx, LowerCtx, OpDef, OutType } from '../types.ts';
+import { E, type Expr } from '@aic/loop-ir';
+import { computeTemp, reduceExpr } from '../lib/reduce.ts';
 import { FLOATS, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
 
 const TIND: readonly DType[] = ['int32', 'int64'];
@@ -88,6 +90,52 @@ function nll(lp: ArrayLike<number>, xShape: readonly number[], target: Tensor, w
   return Tensor.fromNumbers(dtype, [], [reduction === 'sum' ? sum : sum / wsum]);
 }
 
+/**
+ * Compute definition of the NLL core (mirrors `nll`): `lp(n, c, d)` is the f64 log-probability at
+ * batch n, class c (i32) and trailing index d. Per-element losses are -lp * w[target] in f64 (0 where
+ * the target is ignore_index); 'sum' / 'mean' reduce them in f64 ('mean' divides by the summed
+ * weights of the non-ignored targets). Out-of-range targets (a run-time error in the reference) are
+ * clamped so that no load leaves its buffer.
+ */
+function nllLower(ctx: LowerCtx, lp: (n: Expr, c: Expr, d: Expr[]) => Expr): void {
+  const x = ctx.inputs[0]!, target = ctx.inputs[1]!, weight = ctx.inputs[2];
+  const op = ctx.node.op;
+  const reduction = readReduction(ctx.attrs, op);
+  const ignore = ignoreIndex(ctx.attrs);
+  const N = x.shape[0]!, C = x.shape[1]!, ds = x.shape.slice(2);
+  if (target.shape.length !== x.shape.length - 1 || target.shape[0] !== N || target.shape.some((d, i) => i > 0 && d !== x.shape[i + 1])) {
+    ctx.unsupported(`target [${target.shape.join(', ')}] does not match input [${x.shape.join(', ')}]`);
+  }
+  if (weight && (weight.shape.length !== 1 || weight.shape[0] !== C)) ctx.unsupported(`weight must have shape [${C}]`);
+  const t = ctx.outputs[0]!.dtype;
+  const zero = E.c(0, 'f64');
+  const parts = (n: Expr, d: Expr[]): { loss: Expr; w: Expr } => {
+    const tv = target.at(n, ...d);
+    const c = E.min(E.max(E.cast(tv, 'i32'), E.i(0)), E.i(C - 1));
+    const w = weight ? E.cast(weight.at(c), 'f64') : E.c(1, 'f64');
+    const loss = E.mul(E.neg(lp(n, c, d)), w);
+    if (ignore === undefined) return { loss, w };
+    const ign = E.eq(tv, E.c(ignore, target.dtype));
+    return { loss: E.select(ign, zero, loss), w: E.select(ign, zero, w) };
+  };
+  if (reduction === 'none') {
+    ctx.compute(0, (idx) => E.cast(parts(idx[0]!, idx.slice(1)).loss, t));
+    return;
+  }
+  const ext = [N, ...ds];
+  ctx.compute(0, () => {
+    const sum = reduceExpr(ctx, 'sum', ext, ([n, ...d]) => parts(n!, d).loss);
+    if (reduction === 'sum') return E.cast(sum, t);
+    const wsum = reduceExpr(ctx, 'sum', ext, ([n, ...d]) => parts(n!, d).w);
+    return E.cast(E.div(sum, wsum), t);
+  });
+}
+
+/** Whether output o is a real buffer (an omitted optional output gets a placeholder). */
+function isBound(ctx: LowerCtx, o: number): boolean {
+  return o < ctx.outputs.length && ctx.outputs[o]!.buf.role === 'output';
+}
+
 function ignoreIndex(attrs: AttrReader): number | undefined {
   return attrs.has('ignore_index') ? attrs.int('ignore_index') : undefined;
 }
@@ -106,6 +154,11 @@ defineOp({
     if (x.rank < 2) throw diag.verify('NegativeLogLikelihoodLoss', 'input must have rank >= 2');
     return [nll(x.num, x.shape, ctx.input(1), ctx.optInput(2), readReduction(ctx.attrs, 'NegativeLogLikelihoodLoss'),
       ignoreIndex(ctx.attrs), x.dtype, 'NegativeLogLikelihoodLoss')];
+  },
+  lower: (ctx) => {
+    const x = ctx.inputs[0]!;
+    if (x.shape.length < 2) ctx.unsupported('input must have rank >= 2');
+    nllLower(ctx, (n, c, d) => E.cast(x.at(n, c, ...d), 'f64'));
   },
   flops: (ctx) => {
     const s = ctx.inputTypes[1]?.shape;
@@ -153,6 +206,24 @@ defineOp({
     const lp = logSoftmaxAxis1(x.num, x.shape);
     const loss = nll(lp, x.shape, ctx.input(1), ctx.optInput(2), readReduction(ctx.attrs, op), ignoreIndex(ctx.attrs), x.dtype, op);
     return ctx.outputCount > 1 ? [loss, Tensor.fromNumbers(x.dtype, x.shape, lp)] : [loss];
+  },
+  // log_softmax over axis 1 as logSoftmaxAxis1 (max in T, then x - max - log(sum(exp(x - max))) in
+  // f64), kept in f64 for the NLL core; log_prob is that value rounded to T
+  lower: (ctx) => {
+    const x = ctx.inputs[0]!;
+    if (x.shape.length < 2) ctx.unsupported('input must have rank >= 2');
+    const [N, C] = x.shape as [number, number], ds = x.shape.slice(2);
+    const rows = [N, ...ds];
+    const at = (n: Expr, c: Expr, d: Expr[]) => x.at(n, c, ...d);
+    const mx = computeTemp(ctx, 'max', x.dtype, rows, ([n, ...d]) => reduceExpr(ctx, 'max', [C], ([c]) => at(n!, c!, d)));
+    const ls = computeTemp(ctx, 'logsum', 'f64', rows, ([n, ...d]) => {
+      const m = E.cast(mx.at(n!, ...d), 'f64');
+      return E.call('log', reduceExpr(ctx, 'sum', [C], ([c]) => E.call('exp', E.sub(E.cast(at(n!, c!, d), 'f64'), m))));
+    });
+    const lp = (n: Expr, c: Expr, d: Expr[]) =>
+      E.sub(E.sub(E.cast(at(n, c, d), 'f64'), E.cast(mx.at(n, ...d), 'f64')), ls.at(n, ...d));
+    nllLower(ctx, lp);
+    if (isBound(ctx, 1)) ctx.compute(1, ([n, c, ...d]) => E.cast(lp(n!, c!, d), x.dtype));
   },
   flops: (ctx) => {
     const s = ctx.inputTypes[0]?.shape;

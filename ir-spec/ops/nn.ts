@@ -7,12 +7,15 @@ import {
   Tensor, diag, freshDim, nodeLocation, type DType, type Dim, type Location, type TensorType,
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { AttrReader, EvalCtx, InferCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
+import type { AttrReader, EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
+import { E, S, flatIndex, numel as numelOf, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
 import { FLOATS, requireDtype } from '../lib/infer-helpers.ts';
+import { bcastAt } from '../lib/lower.ts';
 import { intList, normAxis, product } from '../lib/util.ts';
 import {
-  axisInts, convDirect, convTransposeDirect, poolDirect, readAutoPad, to3, windowGeometry,
-  type ConvGeom, type PoolGeom, type PoolMode, type Window,
+  allOf, axisInts, c64, convDirect, convTransposeDirect, f64, firstTap, guard, inBounds, poolDirect, readAutoPad, reduceAxes,
+  tapCountE, tapPos, tempCompute, to3, winAxes, windowGeometry,
+  type ConvGeom, type PoolGeom, type PoolMode, type WinAxis, type Window,
 } from '../lib/nn.ts';
 
 const CAT = 'nn';
@@ -138,6 +141,7 @@ defineOp({
   outputs: [{ name: 'Y', type: 'T' }],
   attrs: convAttrs,
   onnx: { since: 1 },
+  lower: lowerConv,
   infer: (ctx) => {
     requireDtype(ctx, 0, FLOATS);
     const x = ctx.type(0);
@@ -191,6 +195,7 @@ defineOp({
   outputs: [{ name: 'y', type: 'T3' }],
   attrs: convAttrs,
   onnx: { since: 10 },
+  lower: lowerConvInteger,
   infer: (ctx) => {
     requireDtype(ctx, 0, Q8); requireDtype(ctx, 1, Q8);
     const zx = ctx.inputTypes[2], zw = ctx.inputTypes[3];
@@ -284,6 +289,7 @@ defineOp({
   outputs: [{ name: 'Y', type: 'T' }],
   attrs: { ...convAttrs, output_padding: INTS_OPT, output_shape: INTS_OPT },
   onnx: { since: 1 },
+  lower: lowerConvTranspose,
   infer: (ctx) => {
     requireDtype(ctx, 0, FLOATS);
     const op = 'ConvTranspose', l = loc(ctx);
@@ -399,6 +405,7 @@ defineOp({
     strides: INTS_OPT,
   },
   onnx: { since: 1 },
+  lower: (ctx) => lowerSumPool(ctx, 'avg'),
   infer: (ctx) => [{ dtype: ctx.type(0).dtype, shape: poolInfer(ctx, { ceil: ctx.attrs.int('ceil_mode') !== 0, dilations: true, dtypes: FLOATS }) }],
   eval: (ctx) => {
     const x = ctx.input(0);
@@ -426,6 +433,7 @@ defineOp({
     strides: INTS_OPT,
   },
   onnx: { since: 1 },
+  lower: lowerMaxPool,
   infer: (ctx) => {
     const so = ctx.attrs.int('storage_order');
     if (so !== 0 && so !== 1) throw diag.verify('MaxPool', `storage_order must be 0 or 1, got ${so}`, loc(ctx));
@@ -463,6 +471,7 @@ defineOp({
     strides: INTS_OPT,
   },
   onnx: { since: 1 },
+  lower: (ctx) => lowerSumPool(ctx, 'lp'),
   infer: (ctx) => [{ dtype: ctx.type(0).dtype, shape: poolInfer(ctx, { ceil: ctx.attrs.int('ceil_mode') !== 0, dilations: true, dtypes: FLOATS }) }],
   eval: (ctx) => {
     const x = ctx.input(0);
@@ -482,6 +491,7 @@ function globalPool(name: string, mode: PoolMode, summary: string, dtypes: reado
     inputs: [{ name: 'X', type: 'T' }],
     outputs: [{ name: 'Y', type: 'T' }],
     attrs: mode === 'lp' ? { p: { type: 'int', default: 2 } } : {},
+    lower: (ctx) => lowerGlobalPool(ctx, mode),
     onnx: { since: 1 },
     infer: (ctx) => {
       requireDtype(ctx, 0, dtypes);
@@ -523,6 +533,7 @@ defineOp({
   outputs: [{ name: 'output', type: 'T1' }],
   attrs: { kernel_shape: { type: 'ints', required: true }, pads: INTS_OPT, strides: INTS_OPT },
   onnx: { since: 9 },
+  lower: lowerMaxUnpool,
   infer: (ctx) => {
     const op = 'MaxUnpool', l = loc(ctx);
     requireDtype(ctx, 0, FLOATS);
@@ -656,6 +667,7 @@ defineOp({
       delete v.attrs['is_test']; delete v.attrs['spatial']; delete v.attrs['consumed_inputs'];
     },
   },
+  lower: lowerBatchNorm,
   infer: (ctx) => {
     const l = loc(ctx);
     requireDtype(ctx, 0, FLOATS);
@@ -709,6 +721,7 @@ defineOp({
   outputs: [{ name: 'output', type: 'T' }],
   attrs: { epsilon: { type: 'float', default: 1e-5 } },
   onnx: { since: 1, fromOnnx: (v) => { delete v.attrs['consumed_inputs']; } },
+  lower: lowerInstanceNorm,
   infer: (ctx) => {
     requireDtype(ctx, 0, FLOATS);
     const x = ctx.type(0);
@@ -750,6 +763,7 @@ defineOp({
     stash_type: { type: 'int', default: 1, doc: 'element type of Mean / InvStdDev (statistics are computed in float64)' },
   },
   onnx: { since: 17 },
+  lower: lowerLayerNorm,
   infer: (ctx) => {
     const op = 'LayerNormalization', l = loc(ctx);
     requireDtype(ctx, 0, FLOATS);
@@ -844,6 +858,7 @@ defineOp({
     stash_type: { type: 'int', default: 1 },
   },
   onnx: { since: 18 },
+  lower: lowerGroupNorm,
   infer: (ctx) => {
     const op = 'GroupNormalization', l = loc(ctx);
     requireDtype(ctx, 0, FLOATS);
@@ -910,6 +925,7 @@ defineOp({
     size: { type: 'int', required: true },
   },
   onnx: { since: 1 },
+  lower: lowerLRN,
   infer: (ctx) => {
     requireDtype(ctx, 0, FLOATS);
     const x = ctx.type(0);
@@ -948,6 +964,7 @@ defineOp({
   outputs: [{ name: 'Y', type: 'T' }],
   attrs: { axes: { type: 'ints', default: [0, 2, 3] } },
   onnx: { since: 9 },
+  lower: lowerMVN,
   infer: (ctx) => {
     requireDtype(ctx, 0, FLOATS);
     const x = ctx.type(0);
@@ -1010,6 +1027,7 @@ defineOp({
     },
     toOnnx: (v) => { delete v.attrs[LEGACY_MASK]; },
   },
+  lower: lowerDropout,
   infer: (ctx) => {
     const x = ctx.type(0);
     requireDtype(ctx, 0, FLOATS);
@@ -1035,3 +1053,422 @@ defineOp({
     return res;
   },
 });
+
+// ================================================================================================
+// Compute definitions (lowering to loop IR). Each mirrors its op's eval above: the reference kernels
+// accumulate in float64, so do these (cast to f64 inside the reductions, round once at the end).
+// ================================================================================================
+
+function need(ctx: LowerCtx, i: number): TensorRef {
+  const t = ctx.inputs[i];
+  if (!t) ctx.unsupported(`input ${i} is missing`);
+  return t;
+}
+
+/** flat offset of idx (row-major) */
+const flatE = (idx: readonly Expr[], shape: readonly number[]): Expr => flatIndex(idx.slice(), shape);
+
+/**
+ * Direct convolution as one compute: out[n, co, o...] = sum over (ci, k...) of xv * wv, with
+ * ci the input channel within co's group. Positions that can fall into the padding read a padded copy
+ * of the (prepared) input built by a separate stage, so the reduction itself has no bounds checks.
+ */
+function lowerConvLike(ctx: LowerCtx, o: {
+  /** the input element as the reduction reads it (Conv: x; ConvInteger: x - x_zero_point in i32) */
+  prepX: (x: Expr) => Expr; xT: ScalarType;
+  /** product term from the prepared input value and (co, ci, k...) */
+  term: (xv: Expr, co: Expr, ci: Expr, k: Expr[]) => Expr;
+  /** result from the accumulated sum and co */
+  finish: (acc: Expr, co: Expr) => Expr;
+}): void {
+  const X = need(ctx, 0), W = need(ctx, 1), Y = ctx.outputs[0];
+  const sp = X.shape.length - 2;
+  if (sp < 1 || sp > 3) ctx.unsupported(`${sp} spatial dimensions`);
+  const [N, C] = X.shape, M = W.shape[0], group = ctx.attrs.int('group');
+  const Cg = W.shape[1], Mg = M / group;
+  if (Cg * group !== C || !Number.isInteger(Mg)) ctx.unsupported('channels and group do not agree');
+  const kernel = W.shape.slice(2);
+  const win = windowGeometry(ctx.node.op, X.shape.slice(2), kernel, ctx.attrs, {});
+  const I = X.shape.slice(2), O = Y.shape.slice(2);
+  const ax = winAxes(I, O, kernel, win.strides, win.dilations, win.padBegin, win.padEnd);
+  const padded = ax.some((w) => w.needLo || w.needHi);
+  // padded extent per axis: every position a tap reads, in padded coordinates
+  const P = ax.map((w) => (padded ? Math.max(w.pb + w.I, (w.O - 1) * w.s + (w.K - 1) * w.d + 1) : w.I));
+  let xsrc: (n: Expr, c: Expr, p: Expr[]) => Expr;
+  if (padded) {
+    const xp = tempCompute(ctx, 'xpad', o.xT, [N, C, ...P], (idx) => {
+      const pos = idx.slice(2).map((q, a) => E.sub(q, E.i(ax[a].pb)));
+      const cond = allOf(pos.flatMap((p, a) => [E.ge(p, E.i(0)), E.lt(p, E.i(ax[a].I))]));
+      return guard(cond, o.prepX(X.at(idx[0], idx[1], ...pos)), E.c(0, o.xT));
+    });
+    xsrc = (n, c, p) => xp.at(n, c, ...p);
+  } else {
+    xsrc = (n, c, p) => o.prepX(X.at(n, c, ...p));
+  }
+  ctx.compute(0, (idx) => {
+    const [n, co] = idx, os = idx.slice(2);
+    const r = reduceAxes(ctx, [Cg, ...kernel], 'r');
+    const ci = r.vars[0], k = r.vars.slice(1);
+    const cin = group === 1 ? ci : E.add(E.mul(E.div(co, E.i(Mg)), E.i(Cg)), ci);
+    // padded coordinates: o*s + k*d (the begin pad is already in the copy)
+    const pos = os.map((oo, a) => (padded ? E.add(E.mul(oo, E.i(ax[a].s)), E.mul(k[a], E.i(ax[a].d))) : tapPos(ax[a], oo, k[a])));
+    return o.finish(E.reduce('sum', r.axes, o.term(xsrc(n, cin, pos), co, ci, k)), co);
+  });
+}
+
+function lowerConv(ctx: LowerCtx): void {
+  const W = need(ctx, 1), B = ctx.inputs[2], T = ctx.outputs[0].dtype;
+  lowerConvLike(ctx, {
+    prepX: (x) => x, xT: need(ctx, 0).dtype,
+    term: (xv, co, ci, k) => E.mul(f64(xv), f64(W.at(co, ci, ...k))),
+    finish: (acc, co) => E.cast(B ? E.add(acc, f64(B.at(co))) : acc, T),
+  });
+}
+
+function lowerConvInteger(ctx: LowerCtx): void {
+  const W = need(ctx, 1), zx = ctx.inputs[2], zw = ctx.inputs[3];
+  const M = W.shape[0];
+  if (zx && numelOf(zx.shape) !== 1) ctx.unsupported('per-channel x_zero_point');
+  const nzw = zw ? numelOf(zw.shape) : 0;
+  if (zw && nzw !== 1 && nzw !== M) ctx.unsupported(`w_zero_point with ${nzw} values for ${M} output channels`);
+  const i32 = (e: Expr) => E.cast(e, 'i32');
+  const xz = zx ? i32(zx.flat(E.i(0))) : undefined;
+  lowerConvLike(ctx, {
+    prepX: (x) => (xz ? E.sub(i32(x), xz) : i32(x)), xT: 'i32',
+    term: (xv, co, ci, k) => {
+      const w = i32(W.at(co, ci, ...k));
+      return E.mul(xv, zw ? E.sub(w, i32(zw.flat(nzw === 1 ? E.i(0) : co))) : w);
+    },
+    finish: (acc) => acc,
+  });
+}
+
+/**
+ * ConvTranspose in gather form: y[n, m, o] = sum over (cc, k...) of x[n, c, i] * w[c, m - g*Mg, k]
+ * with c = g*Cg + cc and o = i*s + k*d - p, i.e. i = (o + p - k*d) / s when that divides and is in
+ * range. Per output element the taps come in the reference's order (cc, then k row-major).
+ */
+function lowerConvTranspose(ctx: LowerCtx): void {
+  const op = 'ConvTranspose';
+  const X = need(ctx, 0), W = need(ctx, 1), B = ctx.inputs[2], Y = ctx.outputs[0], T = Y.dtype;
+  const sp = X.shape.length - 2;
+  if (sp < 1 || sp > 3) ctx.unsupported(`${sp} spatial dimensions`);
+  const group = ctx.attrs.int('group'), C = X.shape[1], Cg = C / group, Mg = W.shape[1];
+  if (!Number.isInteger(Cg) || W.shape[0] !== C) ctx.unsupported('channels and group do not agree');
+  const kernel = W.shape.slice(2), I = X.shape.slice(2);
+  const g = convTransposeGeometry(op, I, kernel, ctx.attrs, nodeLocation(ctx.node));
+  if ((g.out as number[]).some((d, a) => d !== Y.shape[2 + a])) ctx.unsupported('output shape disagrees with the geometry');
+  ctx.compute(0, (idx) => {
+    const [n, m] = idx, os = idx.slice(2);
+    const r = reduceAxes(ctx, [Cg, ...kernel], 'r');
+    const cc = r.vars[0], k = r.vars.slice(1);
+    const gi = group === 1 ? E.i(0) : E.div(m, E.i(Mg));
+    const c = group === 1 ? cc : E.add(E.mul(gi, E.i(Cg)), cc);
+    const mm = group === 1 ? m : E.sub(m, E.mul(gi, E.i(Mg)));
+    const conds: Expr[] = [];
+    const ipos = os.map((o, a) => {
+      const s = g.strides[a];
+      const t = E.sub(E.add(o, E.i(g.padBegin[a])), E.mul(k[a], E.i(g.dilations[a])));
+      conds.push(E.ge(t, E.i(0)));
+      if (s !== 1) conds.push(E.eq(E.mod(t, E.i(s)), E.i(0)));
+      const i = s === 1 ? t : E.div(t, E.i(s));
+      conds.push(E.lt(i, E.i(I[a])));
+      return i;
+    });
+    const term = E.mul(f64(X.at(n, c, ...ipos)), f64(W.at(c, mm, ...k)));
+    const acc = E.reduce('sum', r.axes, guard(allOf(conds), term, c64(0)));
+    return E.cast(B ? E.add(acc, f64(B.at(m))) : acc, T);
+  });
+}
+
+/** Pooling geometry for lowering (mirrors poolGeomOf). */
+function poolAxes(ctx: LowerCtx): { X: TensorRef; ax: WinAxis[] } {
+  const X = need(ctx, 0), Y = ctx.outputs[0];
+  const sp = X.shape.length - 2;
+  if (sp < 1 || sp > 3) ctx.unsupported(`${sp} spatial dimensions`);
+  const kernel = ctx.attrs.ints('kernel_shape');
+  const ceil = ctx.attrs.has('ceil_mode') && ctx.attrs.int('ceil_mode') !== 0;
+  const win = windowGeometry(ctx.node.op, X.shape.slice(2), kernel, ctx.attrs, { ceil, dilations: true });
+  const O = Y.shape.slice(2);
+  if ((win.out as number[]).some((d, a) => d !== O[a])) ctx.unsupported('output shape disagrees with the window geometry');
+  return { X, ax: winAxes(X.shape.slice(2), O, kernel, win.strides, win.dilations, win.padBegin, win.padEnd) };
+}
+
+/** AveragePool / LpPool: an f64 sum over the in-bounds taps, then the mode's finish. */
+function lowerSumPool(ctx: LowerCtx, mode: 'avg' | 'lp'): void {
+  const { X, ax } = poolAxes(ctx);
+  const T = ctx.outputs[0].dtype;
+  const incl = mode === 'avg' && ctx.attrs.int('count_include_pad') !== 0;
+  const p = mode === 'lp' ? ctx.attrs.int('p') : 0;
+  ctx.compute(0, (idx) => {
+    const [n, c] = idx, os = idx.slice(2);
+    const r = reduceAxes(ctx, ax.map((w) => w.K), 'k');
+    const pos = os.map((o, a) => tapPos(ax[a], o, r.vars[a]));
+    const cond = allOf(pos.flatMap((q, a) => inBounds(ax[a], q) ?? []));
+    const v = f64(X.at(n, c, ...pos));
+    const term = mode === 'avg' ? v : p === 1 ? E.call('fabs', v) : p === 2 ? E.mul(v, v) : E.bin('pow', E.call('fabs', v), c64(p));
+    const acc = E.reduce('sum', r.axes, guard(cond, term, c64(0)));
+    if (mode === 'lp') return E.cast(p === 1 ? acc : p === 2 ? E.call('sqrt', acc) : E.bin('pow', acc, c64(1 / p)), T);
+    const cnt = os.map((o, a) => (incl ? tapCountE(ax[a], o, -ax[a].pb, ax[a].I + ax[a].pe) : tapCountE(ax[a], o, 0, ax[a].I)))
+      .reduce((x, y) => E.mul(x, y));
+    return E.cast(E.div(acc, f64(cnt)), T);
+  });
+}
+
+/**
+ * MaxPool as the reference computes it: the first in-bounds tap starts the running maximum and only a
+ * strictly greater value replaces it, so the result is NaN iff the first tap is NaN, else the maximum
+ * of the non-NaN taps; -inf (0 for integers) for a window without in-bounds taps. Indices: the flat
+ * input index of the first tap holding that maximum.
+ */
+function lowerMaxPool(ctx: LowerCtx): void {
+  const { X, ax } = poolAxes(ctx);
+  const T = ctx.outputs[0].dtype, isF = T === 'f32' || T === 'f64';
+  const [, C] = X.shape;
+  const firsts = (os: Expr[]) => {
+    const f = os.map((o, a) => firstTap(ax[a], o));
+    return { k: f.map((x) => x.k), valid: allOf(f.flatMap((x) => x.valid ?? [])) };
+  };
+  ctx.compute(0, (idx) => {
+    const [n, c] = idx, os = idx.slice(2);
+    const r = reduceAxes(ctx, ax.map((w) => w.K), 'k');
+    const pos = os.map((o, a) => tapPos(ax[a], o, r.vars[a]));
+    const inb = allOf(pos.flatMap((q, a) => inBounds(ax[a], q) ?? []));
+    const x = X.at(n, c, ...pos);
+    const lowest = E.c(isF ? -Infinity : T === 'u8' ? 0 : -128, T);
+    const f = firsts(os);
+    if (!isF) return guard(f.valid, E.reduce('max', r.axes, guard(inb, x, lowest)), E.c(0, T));
+    const ok = inb ? E.select(inb, E.not(E.call('isnan', x)), E.c(0, 'bool')) : E.not(E.call('isnan', x));
+    const red = E.reduce('max', r.axes, E.select(ok, x, lowest));
+    const first = X.at(n, c, ...os.map((o, a) => tapPos(ax[a], o, f.k[a])));
+    return guard(f.valid, E.select(E.call('isnan', first), first, red), red);
+  });
+  if (ctx.outputs.length < 2 || !ctx.node.outputs[1]?.name) return;
+  const Y = ctx.outputs[0];
+  const colMajor = ctx.attrs.int('storage_order') === 1;
+  const K = ax.map((w) => w.K);
+  // ordinal (row-major over the window) of the tap that holds the maximum, -1 for an empty window
+  const ord = tempCompute(ctx, 'argmax', 'i32', Y.shape, (idx) => {
+    const [n, c] = idx, os = idx.slice(2);
+    const r = reduceAxes(ctx, K, 'k');
+    const pos = os.map((o, a) => tapPos(ax[a], o, r.vars[a]));
+    const inb = allOf(pos.flatMap((q, a) => inBounds(ax[a], q) ?? []));
+    const y = Y.at(...idx);
+    const hit = inb ? E.select(inb, E.eq(X.at(n, c, ...pos), y), E.c(0, 'bool')) : E.eq(X.at(n, c, ...pos), y);
+    const red = E.reduce('min', r.axes, E.select(hit, flatE(r.vars, K), E.i(2147483647)));
+    const f = firsts(os);
+    const pick = isF ? E.select(E.call('isnan', y), flatE(f.k, K), red) : red;
+    return guard(f.valid, pick, E.i(-1));
+  });
+  const I = ax.map((w) => w.I);
+  // spatial dims as (D, H, W) with leading size-1 axes, as the reference's index formula reads them
+  const [D, H, Wd] = to3(I, 1);
+  ctx.compute(1, (idx) => {
+    const [n, c] = idx, os = idx.slice(2);
+    const o = ord.at(...idx);
+    let stride = 1;
+    const pos: Expr[] = new Array<Expr>(ax.length);
+    for (let a = ax.length - 1; a >= 0; a--) {
+      const k = E.mod(E.div(o, E.i(stride)), E.i(K[a]));
+      pos[a] = tapPos(ax[a], os[a], k);
+      stride *= K[a];
+    }
+    const plane = E.mul(E.add(E.mul(n, E.i(C)), c), E.i(D * H * Wd));
+    let off: Expr;
+    if (!colMajor) off = flatE(pos, I);
+    else {
+      const [id, ih, iw] = [...new Array<Expr>(3 - pos.length).fill(E.i(0)), ...pos];
+      off = E.add(E.add(ih, E.mul(iw, E.i(H))), E.mul(id, E.i(H * Wd)));
+    }
+    return E.cast(E.select(E.lt(o, E.i(0)), E.i(-1), E.add(plane, off)), 'i64');
+  });
+}
+
+/** Global pooling: one reduction over the flattened spatial axes. */
+function lowerGlobalPool(ctx: LowerCtx, mode: PoolMode): void {
+  const X = need(ctx, 0), T = ctx.outputs[0].dtype;
+  const [, C] = X.shape, S = numelOf(X.shape.slice(2));
+  const p = mode === 'lp' ? ctx.attrs.int('p') : 0;
+  ctx.compute(0, (idx) => {
+    const [n, c] = idx;
+    const base = E.mul(E.add(E.mul(n, E.i(C)), c), E.i(S));
+    const r = reduceAxes(ctx, [S], 'r');
+    const x = X.flat(E.add(base, r.vars[0]));
+    if (mode === 'max') {
+      // reference: start at the first element, replace only by a strictly greater one
+      const first = X.flat(base);
+      const red = E.reduce('max', r.axes, E.select(E.call('isnan', x), E.c(-Infinity, T), x));
+      return E.select(E.call('isnan', first), first, red);
+    }
+    if (mode === 'avg') return E.cast(E.div(E.reduce('sum', r.axes, f64(x)), c64(S)), T);
+    const acc = E.reduce('sum', r.axes, E.bin('pow', E.call('fabs', f64(x)), c64(p)));
+    return E.cast(E.bin('pow', acc, c64(1 / p)), T);
+  });
+}
+
+/** MaxUnpool: zero the output, then scatter X to the flat indices I in order (later writes win). */
+function lowerMaxUnpool(ctx: LowerCtx): void {
+  const X = need(ctx, 0), Ix = need(ctx, 1), Y = ctx.outputs[0];
+  const inferred = unpoolShape('MaxUnpool', X.shape, ctx.attrs, nodeLocation(ctx.node)) as number[];
+  if (Y.shape.some((d, i) => d !== inferred[i])) ctx.unsupported(`output_shape [${Y.shape.join(', ')}] different from the default [${inferred.join(', ')}]`);
+  const n = numelOf(Y.shape), m = numelOf(X.shape);
+  const i = ctx.fresh('i'), j = ctx.fresh('j');
+  const kk = ctx.fresh('k'), kv = E.v(kk, Ix.dtype);
+  // out-of-range indices (an error in the reference) write nothing
+  const ok = E.and(E.ge(kv, E.c(0, Ix.dtype)), E.lt(kv, E.c(n, Ix.dtype)));
+  ctx.extern([0], S.seq(
+    S.for(i, n, S.store(Y.buf.name, E.v(i), E.c(0, Y.dtype))),
+    S.for(j, m, S.let(kk, Ix.dtype, Ix.flat(E.v(j)), S.if(ok, S.store(Y.buf.name, E.cast(kv, 'i32'), X.flat(E.v(j)))))),
+  ));
+}
+
+/**
+ * Per-group mean and biased variance in f64 over `cnt` elements read by `at(g, r)` (reduction index
+ * r in [0, cnt), in the reference's order): mean = sum / cnt, var = sum((x - mean)^2) / cnt.
+ */
+function groupStats(ctx: LowerCtx, G: number, reduce: number[], at: (g: Expr, r: Expr[]) => Expr): { mean: TensorRef; variance: TensorRef } {
+  const cnt = reduce.reduce((a, b) => a * b, 1);
+  const mean = tempCompute(ctx, 'mean', 'f64', [G], ([g]) => {
+    const r = reduceAxes(ctx, reduce, 'r');
+    return E.div(E.reduce('sum', r.axes, f64(at(g, r.vars))), c64(cnt));
+  });
+  const variance = tempCompute(ctx, 'var', 'f64', [G], ([g]) => {
+    const r = reduceAxes(ctx, reduce, 'r');
+    const e = E.sub(f64(at(g, r.vars)), mean.at(g));
+    return E.div(E.reduce('sum', r.axes, E.mul(e, e)), c64(cnt));
+  });
+  return { mean, variance };
+}
+
+function lowerBatchNorm(ctx: LowerCtx): void {
+  const X = need(ctx, 0), scale = need(ctx, 1), B = need(ctx, 2), rmean = need(ctx, 3), rvar = need(ctx, 4);
+  const T = ctx.outputs[0].dtype, eps = ctx.attrs.float('epsilon');
+  const [N, C] = X.shape, inner = numelOf(X.shape.slice(2));
+  const training = ctx.attrs.int('training_mode') !== 0;
+  let mean: (c: Expr) => Expr = (c) => f64(rmean.at(c)), variance: (c: Expr) => Expr = (c) => f64(rvar.at(c));
+  if (training) {
+    // channel statistics over (n, spatial), n outer, as channelStats reads them
+    const st = groupStats(ctx, C, [N, inner], (c, [n, i]) => X.flat(E.add(E.mul(E.add(E.mul(n, E.i(C)), c), E.i(inner)), i)));
+    mean = (c) => st.mean.at(c); variance = (c) => st.variance.at(c);
+  }
+  ctx.compute(0, (idx) => {
+    const c = idx[1];
+    const k = E.div(f64(scale.at(c)), E.call('sqrt', E.add(variance(c), c64(eps))));
+    return E.cast(E.add(E.mul(E.sub(f64(X.at(...idx)), mean(c)), k), f64(B.at(c))), T);
+  });
+  if (!training) return;
+  const mom = ctx.attrs.float('momentum');
+  const running = (o: number, prev: TensorRef, cur: (c: Expr) => Expr) => {
+    if (ctx.outputs.length <= o || !ctx.node.outputs[o]?.name) return;
+    ctx.compute(o, ([c]) => E.cast(E.add(E.mul(f64(prev.at(c)), c64(mom)), E.mul(cur(c), c64(1 - mom))), ctx.outputs[o].dtype));
+  };
+  running(1, rmean, mean);
+  running(2, rvar, variance);
+}
+
+function lowerInstanceNorm(ctx: LowerCtx): void {
+  const X = need(ctx, 0), scale = need(ctx, 1), B = need(ctx, 2);
+  const T = ctx.outputs[0].dtype, eps = ctx.attrs.float('epsilon');
+  const [N, C] = X.shape, inner = numelOf(X.shape.slice(2));
+  const st = groupStats(ctx, N * C, [inner], (g, [i]) => X.flat(E.add(E.mul(g, E.i(inner)), i)));
+  ctx.compute(0, (idx) => {
+    const [n, c] = idx, g = E.add(E.mul(n, E.i(C)), c);
+    const k = E.div(f64(scale.at(c)), E.call('sqrt', E.add(st.variance.at(g), c64(eps))));
+    return E.cast(E.add(E.mul(E.sub(f64(X.at(...idx)), st.mean.at(g)), k), f64(B.at(c))), T);
+  });
+}
+
+function lowerLayerNorm(ctx: LowerCtx): void {
+  const X = need(ctx, 0), scale = need(ctx, 1), B = ctx.inputs[2];
+  const r = X.shape.length, axis = normAxis(ctx.attrs.int('axis'), r, 'LayerNormalization');
+  const T = ctx.outputs[0].dtype, eps = ctx.attrs.float('epsilon');
+  const outer = numelOf(X.shape.slice(0, axis)), inner = numelOf(X.shape.slice(axis));
+  const st = groupStats(ctx, outer, [inner], (o, [i]) => X.flat(E.add(E.mul(o, E.i(inner)), i)));
+  const inv = tempCompute(ctx, 'inv', 'f64', [outer], ([o]) => E.div(c64(1), E.call('sqrt', E.add(st.variance.at(o), c64(eps)))));
+  const outerOf = (idx: Expr[]) => flatE(idx.slice(0, axis), X.shape.slice(0, axis));
+  ctx.compute(0, (idx) => {
+    const o = outerOf(idx), nidx = idx.slice(axis);
+    const y = E.mul(E.mul(E.sub(f64(X.at(...idx)), st.mean.at(o)), inv.at(o)), f64(bcastAt(scale, nidx)));
+    return E.cast(E.add(y, B ? f64(bcastAt(B, nidx)) : c64(0)), T);
+  });
+  for (const [o, t] of [[1, st.mean], [2, inv]] as const) {
+    if (ctx.outputs.length > o && ctx.node.outputs[o]?.name) ctx.compute(o, (idx) => E.cast(t.at(outerOf(idx)), ctx.outputs[o].dtype));
+  }
+}
+
+function lowerGroupNorm(ctx: LowerCtx): void {
+  const X = need(ctx, 0), scale = need(ctx, 1), B = need(ctx, 2);
+  const T = ctx.outputs[0].dtype, eps = ctx.attrs.float('epsilon'), G = ctx.attrs.int('num_groups');
+  const [N, C] = X.shape, inner = numelOf(X.shape.slice(2)), Cg = C / G;
+  if (!Number.isInteger(Cg)) ctx.unsupported(`channels ${C} not divisible by num_groups ${G}`);
+  const per = (t: TensorRef, c: Expr): Expr => {
+    const n = numelOf(t.shape);
+    if (n === C) return f64(t.flat(c));
+    if (n === G) return f64(t.flat(E.div(c, E.i(Cg))));
+    return ctx.unsupported(`scale/bias with ${n} values; expected ${G} or ${C}`);
+  };
+  const gsize = Cg * inner;
+  const st = groupStats(ctx, N * G, [gsize], (g, [i]) => X.flat(E.add(E.mul(g, E.i(gsize)), i)));
+  const inv = tempCompute(ctx, 'inv', 'f64', [N * G], ([g]) => E.div(c64(1), E.call('sqrt', E.add(st.variance.at(g), c64(eps)))));
+  ctx.compute(0, (idx) => {
+    const [n, c] = idx, g = E.add(E.mul(n, E.i(G)), E.div(c, E.i(Cg)));
+    const k = E.mul(inv.at(g), per(scale, c));
+    return E.cast(E.add(E.mul(E.sub(f64(X.at(...idx)), st.mean.at(g)), k), per(B, c)), T);
+  });
+}
+
+function lowerLRN(ctx: LowerCtx): void {
+  const X = need(ctx, 0), T = ctx.outputs[0].dtype;
+  const size = ctx.attrs.int('size'), alpha = ctx.attrs.float('alpha'), beta = ctx.attrs.float('beta'), bias = ctx.attrs.float('bias');
+  const C = X.shape[1], lo = Math.floor((size - 1) / 2);
+  ctx.compute(0, (idx) => {
+    const [n, c] = idx, rest = idx.slice(2);
+    const r = reduceAxes(ctx, [size], 'r');
+    const ch = E.add(E.sub(c, E.i(lo)), r.vars[0]);
+    const v = f64(X.at(n, ch, ...rest));
+    const s = E.reduce('sum', r.axes, E.select(E.and(E.ge(ch, E.i(0)), E.lt(ch, E.i(C))), E.mul(v, v), c64(0)));
+    return E.cast(E.div(f64(X.at(...idx)), E.bin('pow', E.add(c64(bias), E.mul(c64(alpha / size), s)), c64(beta))), T);
+  });
+}
+
+function lowerMVN(ctx: LowerCtx): void {
+  const X = need(ctx, 0), T = ctx.outputs[0].dtype, shape = X.shape, r = shape.length;
+  const axes = new Set(ctx.attrs.ints('axes').map((a) => normAxis(a, r, 'MeanVarianceNormalization')));
+  const keep = shape.map((d, i) => (axes.has(i) ? 1 : d));
+  const red = shape.filter((_, i) => axes.has(i));
+  const G = numelOf(keep), cnt = numelOf(red);
+  // element of group g (flat over `keep`) at reduction index rv (one per reduced axis, in axis order)
+  const at = (g: Expr, rv: Expr[]) => {
+    let k = 0, rem = g;
+    const full: Expr[] = [];
+    const gi: Expr[] = new Array<Expr>(r);
+    for (let i = r - 1; i >= 0; i--) { gi[i] = E.mod(rem, E.i(keep[i])); rem = E.div(rem, E.i(keep[i])); }
+    for (let i = 0; i < r; i++) full.push(axes.has(i) ? rv[k++] : gi[i]);
+    return X.at(...full);
+  };
+  const st = groupStats(ctx, G, red, at);
+  const std = tempCompute(ctx, 'std', 'f64', [G], ([g]) => E.add(E.call('sqrt', st.variance.at(g)), c64(1e-9)));
+  ctx.compute(0, (idx) => {
+    const g = flatE(idx.map((x, i) => (axes.has(i) ? E.i(0) : x)), keep);
+    return E.cast(E.div(E.sub(f64(X.at(...idx)), st.mean.at(g)), std.at(g)), T);
+  });
+}
+
+/**
+ * Dropout: identity, mask all true. Training with ratio > 0 needs a random mask, which the reference
+ * refuses; so is training_mode or ratio given only at run time (compiled code cannot refuse per run,
+ * and a silent identity would be wrong for ratio > 0), unless the constants settle it.
+ */
+function lowerDropout(ctx: LowerCtx): void {
+  const X = need(ctx, 0), tmIn = ctx.inputs[2], ratioIn = ctx.inputs[1];
+  if (tmIn) {
+    const tm = ctx.constValue(2), ratio = ratioIn ? ctx.constValue(1) : undefined;
+    const r = ratioIn ? (ratio ? ratio.num[0] : undefined) : 0.5;
+    const training = tm ? tm.size > 0 && tm.num[0] !== 0 : undefined;
+    if (training !== false && r !== 0) {
+      ctx.unsupported(training ? 'training mode with ratio > 0 (random mask)' : 'training_mode given at run time (training with ratio > 0 draws a random mask)');
+    }
+  }
+  ctx.compute(0, (idx) => X.at(...idx));
+  if (ctx.outputs.length > 1 && ctx.node.outputs[1]?.name) ctx.compute(1, () => E.c(1, ctx.outputs[1].dtype));
+}

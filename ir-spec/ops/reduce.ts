@@ -375,6 +375,24 @@ function argOp(name: string, isMax: boolean): OpDef {
       }
       return [out];
     },
+    // M = max (min) along the axis, then the first (last) k with x[k] == M; NaN inputs are
+    // unsupported by the reference, so no NaN rule is needed here
+    lower: (ctx) => {
+      const x = ctx.inputs[0]!;
+      const ax = normAxes([ctx.attrs.int('axis')], x.shape.length, name, nodeLocation(ctx.node))[0]!;
+      const keep = ctx.attrs.int('keepdims') !== 0, last = ctx.attrs.int('select_last_index') !== 0;
+      const n = x.shape[ax]!;
+      if (ctx.outputs[0]!.shape.reduce((a, b) => a * b, 1) === 0) return;
+      if (n === 0) ctx.unsupported('reduction over an empty axis');
+      ctx.compute(0, (idx) => {
+        const at = (k: Expr) => x.at(...(keep ? idx.map((e, d) => (d === ax ? k : e)) : [...idx.slice(0, ax), k, ...idx.slice(ax)]));
+        const m = reduceExpr(ctx, isMax ? 'max' : 'min', [n], ([k]) => at(k!));
+        const sel = last
+          ? reduceExpr(ctx, 'max', [n], ([k]) => E.select(E.eq(at(k!), m), k!, E.i(-1)))
+          : reduceExpr(ctx, 'min', [n], ([k]) => E.select(E.eq(at(k!), m), k!, E.i(n)));
+        return E.cast(sel, 'i64');
+      });
+    },
     flops: (ctx) => numel(ctx.type(0).shape),
   });
 }
@@ -471,9 +489,55 @@ function softOp(name: string, kind: SoftKind, summary: string, flopsPerElem: num
       }
       return [out];
     },
+    lower: (ctx) => softLower(kind, ctx),
     flops: (ctx) => flopsPerElem * numel(ctx.type(0).shape),
   });
 }
+
+/**
+ * Softmax / LogSoftmax / Hardmax over the (outer, n, inner) view of the input (coerce_2d: all dims
+ * from axis on form n). Per (outer, inner) row, scratch stages hold the max (in T, exact) and
+ * sum(exp(x - max)) (or its log) in f64, as the reference computes; the output is then elementwise.
+ */
+function softLower(kind: SoftKind, ctx: LowerCtx): void {
+  const x = ctx.inputs[0]!;
+  const shape = x.shape, t = x.dtype;
+  const ax = normAxes([ctx.attrs.int('axis')], shape.length, ctx.node.op, nodeLocation(ctx.node))[0]!;
+  const coerce = ctx.attrs.int('coerce_2d') !== 0;
+  const { outer, n, inner } = softSplit(shape, ax, coerce);
+  if (outer * n * inner === 0) return;
+  const xAt = (p: Expr, k: Expr, i: Expr) => x.flat(E.add(E.mul(E.add(E.mul(p, E.i(n)), k), E.i(inner)), i));
+  /** (p, k, i) of an output index */
+  const split = (idx: Expr[]): [Expr, Expr, Expr] => {
+    const p = flatOf(idx.slice(0, ax), shape.slice(0, ax));
+    if (coerce) return [p, flatOf(idx.slice(ax), shape.slice(ax)), E.i(0)];
+    return [p, idx[ax]!, flatOf(idx.slice(ax + 1), shape.slice(ax + 1))];
+  };
+  if (kind === 'hardmax') {
+    // first index of the maximum
+    const am = computeTemp(ctx, 'argmax', 'i32', [outer, inner], ([p, i]) => {
+      const m = reduceExpr(ctx, 'max', [n], ([k]) => xAt(p!, k!, i!));
+      return reduceExpr(ctx, 'min', [n], ([k]) => E.select(E.eq(xAt(p!, k!, i!), m), k!, E.i(n)));
+    });
+    ctx.compute(0, (idx) => {
+      const [p, k, i] = split(idx);
+      return E.select(E.eq(k, am.at(p, i)), E.c(1, t), E.c(0, t));
+    });
+    return;
+  }
+  const mx = computeTemp(ctx, 'max', t, [outer, inner], ([p, i]) => reduceExpr(ctx, 'max', [n], ([k]) => xAt(p!, k!, i!)));
+  const sum = computeTemp(ctx, kind === 'softmax' ? 'sum' : 'logsum', 'f64', [outer, inner], ([p, i]) => {
+    const m = toF64(mx.at(p!, i!));
+    const s = reduceExpr(ctx, 'sum', [n], ([k]) => E.call('exp', E.sub(toF64(xAt(p!, k!, i!)), m)));
+    return kind === 'softmax' ? s : E.call('log', s);
+  });
+  ctx.compute(0, (idx) => {
+    const [p, , i] = split(idx);
+    const d = E.sub(toF64(x.at(...idx)), toF64(mx.at(p, i)));
+    return E.cast(kind === 'softmax' ? E.div(E.call('exp', d), sum.at(p, i)) : E.sub(d, sum.at(p, i)), t);
+  });
+}
+
 softOp('Softmax', 'softmax', 'exp(x - max) / sum(exp(x - max)) along axis', 5);
 softOp('LogSoftmax', 'logsoftmax', 'x - max - log(sum(exp(x - max))) along axis', 5);
 softOp('Hardmax', 'hardmax', '1 at the first maximum along axis, 0 elsewhere', 1);
@@ -574,6 +638,7 @@ defineOp({
     }
     return [vals, idx];
   },
+  lower: (ctx) => topKLower(ctx),
   flops: (ctx) => {
     const s = ctx.type(0).shape;
     if (!s || s.length === 0) return 0;
@@ -582,6 +647,62 @@ defineOp({
     return Math.ceil(numel(s) * Math.log2(Math.max(n, 2)));
   },
 });
+
+/**
+ * TopK as an imperative stage: per (outer, inner) row, one pass over the axis keeps a sorted list of
+ * the best K seen so far (stable: an element goes after every kept element that is not strictly
+ * worse, so equal values keep ascending indices, the reference's tie rule); O(n) compares plus the
+ * insertions. NaN inputs are unsupported by the reference.
+ */
+/** Whether output o is a real buffer (an omitted optional output gets a placeholder). */
+function isBound(ctx: LowerCtx, o: number): boolean {
+  return o < ctx.outputs.length && ctx.outputs[o]!.buf.role === 'output';
+}
+
+function topKLower(ctx: LowerCtx): void {
+  const x = ctx.inputs[0]!;
+  const kc = ctx.constValue(1);
+  if (!kc) ctx.unsupported('K given at run time');
+  const k = kValue(kc, 'TopK');
+  const ax = normAxes([ctx.attrs.int('axis')], x.shape.length, 'TopK', nodeLocation(ctx.node))[0]!;
+  const { outer, n, inner } = axisSplit(x.shape, ax);
+  if (k > n) ctx.unsupported(`K = ${k} exceeds the axis dimension ${n}`);
+  if (outer * inner * k === 0) return;
+  const largest = ctx.attrs.int('largest') !== 0;
+  const t = x.dtype;
+  const better = (a: Expr, b: Expr) => (largest ? E.gt(a, b) : E.lt(a, b));
+  const lv = ctx.temp('topv', t, [k]), li = ctx.temp('topi', 'i32', [k]), cnt = ctx.temp('topn', 'i32', [1]), posT = ctx.temp('toppos', 'i32', [1]);
+  const [p, i, q, j, u] = ['p', 'i', 'q', 'j', 'u'].map((s) => ctx.fresh(s));
+  const [vN, cN, posN, topN] = ['v', 'c', 'pos', 'top'].map((s) => ctx.fresh(s));
+  const P = E.v(p!), I = E.v(i!), Q = E.v(q!), J = E.v(j!), U = E.v(u!);
+  const V = E.v(vN!, t), C = E.v(cN!), POS = E.v(posN!), TOP = E.v(topN!);
+  const base = E.add(E.mul(P, E.i(n * inner)), I);
+  const zero = E.i(0);
+  // insert v (index q) into the list of c (<= k) kept elements
+  const insert = S.seq(
+    S.store(posT.buf.name, zero, zero),
+    S.for(j!, E.min(C, E.i(k)), S.if(E.not(better(V, lv.flat(J))), S.store(posT.buf.name, zero, E.add(posT.flat(zero), E.i(1))))),
+    S.let(posN!, 'i32', posT.flat(zero), S.let(topN!, 'i32', E.min(C, E.i(k - 1)), S.seq(
+      // shift slots pos..top-1 up by one (from the top down)
+      S.for(u!, E.sub(TOP, POS), S.seq(
+        S.store(lv.buf.name, E.sub(TOP, U), lv.flat(E.sub(E.sub(TOP, U), E.i(1)))),
+        S.store(li.buf.name, E.sub(TOP, U), li.flat(E.sub(E.sub(TOP, U), E.i(1)))),
+      )),
+      S.store(lv.buf.name, POS, V),
+      S.store(li.buf.name, POS, Q),
+      S.store(cnt.buf.name, zero, E.min(E.add(C, E.i(1)), E.i(k))),
+    ))),
+  );
+  const scan = S.for(q!, n, S.let(vN!, t, x.flat(E.add(base, E.mul(Q, E.i(inner)))), S.let(cN!, 'i32', cnt.flat(zero),
+    S.if(E.lt(C, E.i(k)), insert, S.if(better(V, lv.flat(E.i(k - 1))), insert)))));
+  const at = E.add(E.mul(E.add(E.mul(P, E.i(k)), J), E.i(inner)), I);
+  const outs = [0, 1].filter((o) => isBound(ctx, o));
+  const emit = S.for(j!, k, S.seq(...outs.map((o) => (o === 0
+    ? S.store(ctx.outputs[0]!.buf.name, at, lv.flat(J))
+    : S.store(ctx.outputs[1]!.buf.name, at, E.cast(li.flat(J), 'i64'))))));
+  const body = S.for(p!, outer, S.for(i!, inner, S.seq(S.store(cnt.buf.name, zero, zero), scan, emit)));
+  ctx.extern(outs, body);
+}
 
 // ---- CumSum -------------------------------------------------------------------------------------
 
@@ -633,6 +754,29 @@ defineOp({
     }
     return [out];
   },
+  // a running sum per (outer, inner) row, accumulated in T as the reference does (f64 stays f64,
+  // f32 rounds each step, integers wrap)
+  lower: (ctx) => {
+    const x = ctx.inputs[0]!, y = ctx.outputs[0]!;
+    const c = ctx.constValue(1) ?? ctx.unsupported('axis given at run time');
+    const ax = normAxes([axisScalar(c)], x.shape.length, 'CumSum', nodeLocation(ctx.node))[0]!;
+    const excl = ctx.attrs.int('exclusive') !== 0, rev = ctx.attrs.int('reverse') !== 0;
+    const { outer, n, inner } = axisSplit(x.shape, ax);
+    if (outer * n * inner === 0) return;
+    const t = x.dtype;
+    const acc = ctx.temp('acc', t, [1]);
+    const [p, i, j, atN] = ['p', 'i', 'j', 'at'].map((s) => ctx.fresh(s));
+    const J = E.v(j!), AT = E.v(atN!);
+    const pos = rev ? E.sub(E.i(n - 1), J) : J;
+    const at = E.add(E.add(E.mul(E.v(p!), E.i(n * inner)), E.mul(pos, E.i(inner))), E.v(i!));
+    const cur = acc.flat(E.i(0));
+    const step = S.let(atN!, 'i32', at, S.seq(
+      ...(excl ? [S.store(y.buf.name, AT, cur)] : []),
+      S.store(acc.buf.name, E.i(0), E.add(cur, x.flat(AT))),
+      ...(excl ? [] : [S.store(y.buf.name, AT, cur)]),
+    ));
+    ctx.extern([0], S.for(p!, outer, S.for(i!, inner, S.seq(S.store(acc.buf.name, E.i(0), E.c(0, t)), S.for(j!, n, step)))));
+  },
   flops: (ctx) => numel(ctx.type(0).shape),
 });
 
@@ -679,63 +823,84 @@ defineOp({
     ];
     return outs;
   },
-  eval: (ctx) => {
-    const x = ctx.input(0);
-    const loc = nodeLocation(ctx.node);
-    const hasAxis = ctx.attrs.has('axis');
-    const ax = hasAxis ? axisOf(ctx, ctx.attrs.int('axis'), x.rank) : 0;
-    const { outer, n, inner } = hasAxis ? axisSplit(x.shape, ax) : { outer: 1, n: x.size, inner: 1 };
-    const str = x.dtype === 'string';
-    const data = x.data as ArrayLike<number | string>;
-    // slice j = the elements (p, j, i) for all p, i
-    const slice = (j: number): (number | string)[] => {
-      const s: (number | string)[] = [];
-      for (let p = 0; p < outer; p++) for (let i = 0; i < inner; i++) s.push(data[(p * n + j) * inner + i]);
-      return s;
-    };
-    const slices: (number | string)[][] = [];
-    for (let j = 0; j < n; j++) {
-      const s = slice(j);
-      if (!str && s.some((v) => v !== v)) throw diag.unsupportedFeature('Unique of NaN values', loc);
-      slices.push(s);
-    }
-    const keyOf = (s: (number | string)[]) => (str ? JSON.stringify(s) : s.map((v) => String(v)).join(','));
-    const groups = new Map<string, number>();
-    const first: number[] = [], counts: number[] = [], groupOf = new Array<number>(n);
-    for (let j = 0; j < n; j++) {
-      const key = keyOf(slices[j]);
-      let g = groups.get(key);
-      if (g === undefined) { g = first.length; groups.set(key, g); first.push(j); counts.push(0); }
-      counts[g]++;
-      groupOf[j] = g;
-    }
-    const U = first.length;
-    const order = Array.from({ length: U }, (_, g) => g);
-    if (ctx.attrs.int('sorted') !== 0) {
-      const cmp = (a: number | string, b: number | string) =>
-        (str ? compareCodePoints(a as string, b as string) : (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0);
-      order.sort((ga, gb) => {
-        const sa = slices[first[ga]], sb = slices[first[gb]];
-        for (let q = 0; q < sa.length; q++) { const c = cmp(sa[q], sb[q]); if (c) return c; }
-        return 0;
-      });
-    }
-    const pos = new Array<number>(U);
-    order.forEach((g, r) => { pos[g] = r; });
-    const yShape = hasAxis ? x.shape.slice() : [U];
-    if (hasAxis) yShape[ax] = U;
-    const y = new Tensor(x.dtype, yShape);
-    const yd = y.data as (number | string)[];
-    order.forEach((g, r) => {
-      const s = slices[first[g]];
-      let q = 0;
-      for (let p = 0; p < outer; p++) for (let i = 0; i < inner; i++) yd[(p * U + r) * inner + i] = s[q++];
+  eval: uniqueEval,
+  // data-dependent output shape: only a constant input has static outputs (the reference result)
+  lower: (ctx) => {
+    const c = ctx.constValue(0) ?? ctx.unsupported('input not constant (data-dependent output shape)');
+    const res = uniqueEval({
+      inputs: [c], attrs: ctx.attrs, outputCount: ctx.outputs.length, node: ctx.node,
+      input: () => c, optInput: () => c, runSubgraph: () => { throw new Error('Unique has no subgraph'); },
     });
-    return [
-      y,
-      Tensor.fromNumbers('int64', [U], order.map((g) => first[g])),
-      Tensor.fromNumbers('int64', [n], groupOf.map((g) => pos[g])),
-      Tensor.fromNumbers('int64', [U], order.map((g) => counts[g])),
-    ];
+    const stores: Stmt[] = [];
+    const outs: number[] = [];
+    res.forEach((r, o) => {
+      if (!isBound(ctx, o)) return;
+      const out = ctx.outputs[o]!, tv = r as Tensor;
+      if (out.shape.length !== tv.rank || out.shape.some((d, k) => d !== tv.shape[k])) ctx.unsupported('output shape differs from the constant result');
+      outs.push(o);
+      const d = tv.num;
+      for (let k = 0; k < d.length; k++) stores.push(S.store(out.buf.name, E.i(k), E.c(d[k]!, out.dtype)));
+    });
+    ctx.extern(outs, S.seq(...stores));
   },
 });
+
+function uniqueEval(ctx: EvalCtx): Tensor[] {
+  const x = ctx.input(0);
+  const loc = nodeLocation(ctx.node);
+  const hasAxis = ctx.attrs.has('axis');
+  const ax = hasAxis ? axisOf(ctx, ctx.attrs.int('axis'), x.rank) : 0;
+  const { outer, n, inner } = hasAxis ? axisSplit(x.shape, ax) : { outer: 1, n: x.size, inner: 1 };
+  const str = x.dtype === 'string';
+  const data = x.data as ArrayLike<number | string>;
+  // slice j = the elements (p, j, i) for all p, i
+  const slice = (j: number): (number | string)[] => {
+    const s: (number | string)[] = [];
+    for (let p = 0; p < outer; p++) for (let i = 0; i < inner; i++) s.push(data[(p * n + j) * inner + i]);
+    return s;
+  };
+  const slices: (number | string)[][] = [];
+  for (let j = 0; j < n; j++) {
+    const s = slice(j);
+    if (!str && s.some((v) => v !== v)) throw diag.unsupportedFeature('Unique of NaN values', loc);
+    slices.push(s);
+  }
+  const keyOf = (s: (number | string)[]) => (str ? JSON.stringify(s) : s.map((v) => String(v)).join(','));
+  const groups = new Map<string, number>();
+  const first: number[] = [], counts: number[] = [], groupOf = new Array<number>(n);
+  for (let j = 0; j < n; j++) {
+    const key = keyOf(slices[j]);
+    let g = groups.get(key);
+    if (g === undefined) { g = first.length; groups.set(key, g); first.push(j); counts.push(0); }
+    counts[g]++;
+    groupOf[j] = g;
+  }
+  const U = first.length;
+  const order = Array.from({ length: U }, (_, g) => g);
+  if (ctx.attrs.int('sorted') !== 0) {
+    const cmp = (a: number | string, b: number | string) =>
+      (str ? compareCodePoints(a as string, b as string) : (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0);
+    order.sort((ga, gb) => {
+      const sa = slices[first[ga]], sb = slices[first[gb]];
+      for (let q = 0; q < sa.length; q++) { const c = cmp(sa[q], sb[q]); if (c) return c; }
+      return 0;
+    });
+  }
+  const pos = new Array<number>(U);
+  order.forEach((g, r) => { pos[g] = r; });
+  const yShape = hasAxis ? x.shape.slice() : [U];
+  if (hasAxis) yShape[ax] = U;
+  const y = new Tensor(x.dtype, yShape);
+  const yd = y.data as (number | string)[];
+  order.forEach((g, r) => {
+    const s = slices[first[g]];
+    let q = 0;
+    for (let p = 0; p < outer; p++) for (let i = 0; i < inner; i++) yd[(p * U + r) * inner + i] = s[q++];
+  });
+  return [
+    y,
+    Tensor.fromNumbers('int64', [U], order.map((g) => first[g])),
+    Tensor.fromNumbers('int64', [n], groupOf.map((g) => pos[g])),
+    Tensor.fromNumbers('int64', [U], order.map((g) => counts[g])),
+  ];
+}

@@ -9,7 +9,7 @@ import {
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
-import { E, S, isFloatT, lowerCompute, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
+import { E, S, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { bcastAt } from '../lib/lower.ts';
 import { intList, product } from '../lib/util.ts';
 import { ALL, FLOATS, INTS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
@@ -1379,5 +1379,618 @@ defineOp({
   ...resizeCore,
   onnx: { since: 7, until: 9, fromOnnx: upsampleToResize },
 });
+
+// ---- Compute definitions (lowering to loop IR) -------------------------------------------------------------
+// Each mirrors the op's eval above; shape-deciding inputs must be constants (ctx.constValue).
+
+/** The validation helpers above take an InferCtx/EvalCtx but read only attrs, node and outputCount. */
+function vctx(ctx: LowerCtx): InferCtx {
+  return { node: ctx.node, attrs: ctx.attrs, outputCount: ctx.node.outputs.length, constValue: (i: number) => ctx.constValue(i) } as unknown as InferCtx;
+}
+function inRef(ctx: LowerCtx, i: number): TensorRef {
+  const t = ctx.inputs[i];
+  if (!t) return ctx.unsupported(`input ${i} is missing`);
+  return t;
+}
+/** Input i present with at least one element (the reference's nonEmpty / optInput). */
+const present = (ctx: LowerCtx, i: number): TensorRef | undefined => {
+  const t = ctx.inputs[i];
+  return t && numel(t.shape) > 0 ? t : undefined;
+};
+function constOf(ctx: LowerCtx, i: number, what: string): Tensor {
+  const t = ctx.constValue(i);
+  if (!t) return ctx.unsupported(`${what} (input ${i}) must be a constant`);
+  return t;
+}
+const constIntsOf = (ctx: LowerCtx, i: number, what: string): number[] => intList(constOf(ctx, i, what));
+const F64 = (v: number): Expr => E.c(v, 'f64');
+const ne = (a: Expr, b: Expr): Expr => E.bin('ne', a, b);
+const clampI = (e: Expr, lo: number, hi: number): Expr => E.min(E.max(e, E.i(lo)), E.i(hi));
+const anyOf = (cs: Expr[]): Expr => cs.reduce((a, b) => E.or(a, b));
+const allOf = (cs: Expr[]): Expr => cs.reduce((a, b) => E.and(a, b));
+
+/** Store constant values into output o. */
+function emitConstOut(ctx: LowerCtx, o: number, values: ArrayLike<number>): void {
+  const out = ctx.outputs[o]!;
+  if (values.length !== numel(out.shape)) ctx.unsupported(`constant of ${values.length} elements for an output of shape [${out.shape.join(', ')}]`);
+  const st = constStores(out.buf.name, out.dtype, values, (p) => ctx.fresh(p));
+  if (!st) ctx.unsupported(`a constant of ${values.length} elements is too large to embed as code`);
+  ctx.extern([o], st);
+}
+/** values[i] as an expression of i (affine, or a table in a kernel-private buffer). */
+function lookup(ctx: LowerCtx, values: number[]): (i: Expr) => Expr {
+  const aff = affineOf(values);
+  if (aff) return (i) => E.add(E.mul(i, E.i(aff.step)), E.i(aff.base));
+  const t = ctx.temp('tbl', 'i32', [values.length]);
+  const st = constStores(t.buf.name, 'i32', values, (p) => ctx.fresh(p));
+  if (!st) ctx.unsupported(`an index table of ${values.length} entries is too large to embed as code`);
+  ctx.extern([], st);
+  return (i) => t.flat(i);
+}
+
+/** Identity, Reshape, Flatten, Squeeze, Unsqueeze: the same elements in the same (row-major) order. */
+function lowerCopy(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), out = ctx.outputs[0]!;
+  if (numel(x.shape) !== numel(out.shape)) ctx.unsupported(`[${x.shape.join(', ')}] and [${out.shape.join(', ')}] differ in size`);
+  ctx.compute(0, (idx) => x.flat(flatExpr(idx, out.shape)));
+}
+
+function lowerConstant(ctx: LowerCtx): void {
+  const t = constantTensor(vctx(ctx));
+  if (t.dtype === 'string') ctx.unsupported('string constant');
+  emitConstOut(ctx, 0, t.num);
+}
+
+function lowerTranspose(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0);
+  const perm = permOf(vctx(ctx), x.shape.length);
+  ctx.compute(0, (idx) => {
+    const src = new Array<Expr>(perm.length);
+    perm.forEach((p, k) => { src[p] = idx[k]!; });
+    return x.at(...src);
+  });
+}
+
+function lowerConcat(ctx: LowerCtx): void {
+  const xs = ctx.inputs.map((_, i) => inRef(ctx, i));
+  const out = ctx.outputs[0]!;
+  const r = out.shape.length;
+  const a = axisOf(vctx(ctx), ctx.attrs.int('axis'), r);
+  for (const x of xs) {
+    if (x.shape.length !== r || x.shape.some((d, i) => i !== a && d !== out.shape[i])) ctx.unsupported('inputs disagree outside the axis');
+  }
+  const parts: { x: TensorRef; off: number }[] = [];
+  let off = 0;
+  for (const x of xs) { if (x.shape[a]! > 0) parts.push({ x, off }); off += x.shape[a]!; }
+  ctx.compute(0, (idx) => {
+    if (parts.length === 0) return E.c(0, out.dtype);
+    const load = (p: { x: TensorRef; off: number }) => p.x.at(...idx.map((v, k) => (k === a ? E.sub(v, E.i(p.off)) : v)));
+    let e = load(parts[parts.length - 1]!);
+    for (let p = parts.length - 2; p >= 0; p--) {
+      const q = parts[p]!;
+      e = E.select(E.lt(idx[a]!, E.i(q.off + q.x.shape[a]!)), load(q), e);
+    }
+    return e;
+  });
+}
+
+function lowerSplit(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0);
+  const a = axisOf(vctx(ctx), ctx.attrs.int('axis'), x.shape.length);
+  const split = ctx.inputs[1] ? constIntsOf(ctx, 1, 'split') : undefined;
+  const sizes = splitSizes(vctx(ctx), x.shape[a]!, split)!;
+  let start = 0;
+  sizes.forEach((sz, o) => {
+    const s0 = start;
+    start += sz;
+    const out = ctx.outputs[o];
+    if (!out || out.buf.role === 'scratch') return; // omitted output
+    if (out.shape[a] !== sz) ctx.unsupported(`output ${o} has ${out.shape[a]} entries on the axis, expected ${sz}`);
+    ctx.compute(o, (idx) => x.at(...idx.map((v, k) => (k === a ? E.add(v, E.i(s0)) : v))));
+  });
+}
+
+function lowerSlice(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0);
+  const r = x.shape.length;
+  const args = sliceArgs(vctx(ctx), r, constIntsOf(ctx, 1, 'starts'), constIntsOf(ctx, 2, 'ends'),
+    ctx.inputs[3] ? constIntsOf(ctx, 3, 'axes') : undefined, ctx.inputs[4] ? constIntsOf(ctx, 4, 'steps') : undefined);
+  const st = x.shape.map(() => ({ start: 0, step: 1 }));
+  args.axes.forEach((a, i) => { st[a] = sliceAxis(x.shape[a]!, args.starts[i]!, args.ends[i]!, args.steps[i]!); });
+  ctx.compute(0, (idx) => x.at(...idx.map((v, k) => E.add(E.mul(v, E.i(st[k]!.step)), E.i(st[k]!.start)))));
+}
+
+function lowerGather(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), ind = inRef(ctx, 1), out = ctx.outputs[0]!;
+  const a = axisOf(vctx(ctx), ctx.attrs.int('axis'), x.shape.length);
+  const q = ind.shape.length, dim = x.shape[a]!;
+  if (dim === 0 && numel(out.shape) > 0) ctx.unsupported('gather from an empty axis');
+  ctx.compute(0, (idx) => {
+    const j = normIndexExpr(ind.at(...idx.slice(a, a + q)), dim);
+    return x.at(...idx.slice(0, a), j, ...idx.slice(a + q));
+  });
+}
+
+function lowerGatherElements(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), ind = inRef(ctx, 1);
+  if (x.shape.length !== ind.shape.length) ctx.unsupported('data and indices must have the same rank');
+  const a = axisOf(vctx(ctx), ctx.attrs.int('axis'), x.shape.length);
+  if (ind.shape.some((d, k) => k !== a && d > x.shape[k]!)) ctx.unsupported('indices are larger than data outside the axis');
+  if (x.shape[a] === 0 && numel(ind.shape) > 0) ctx.unsupported('gather from an empty axis');
+  ctx.compute(0, (idx) => x.at(...idx.map((v, k) => (k === a ? normIndexExpr(ind.at(...idx), x.shape[a]!) : v))));
+}
+
+function lowerGatherND(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), ind = inRef(ctx, 1), out = ctx.outputs[0]!;
+  const b = ctx.attrs.int('batch_dims');
+  const q = ind.shape.length, r = x.shape.length;
+  const last = ind.shape[q - 1]!;
+  if (q < 1 || b < 0 || b >= Math.min(q, r) || last > r - b) ctx.unsupported('invalid batch_dims or indices shape');
+  if (ind.shape.slice(0, b).some((d, i) => d !== x.shape[i])) ctx.unsupported('indices batch dims differ from data batch dims');
+  if (numel(out.shape) > 0 && x.shape.slice(b, b + last).some((d) => d === 0)) ctx.unsupported('gather from an empty axis');
+  ctx.compute(0, (idx) => {
+    const lead = idx.slice(0, q - 1);
+    const sub: Expr[] = [];
+    for (let k = 0; k < last; k++) sub.push(normIndexExpr(ind.at(...lead, E.i(k)), x.shape[b + k]!));
+    return x.at(...idx.slice(0, b), ...sub, ...idx.slice(q - 1));
+  });
+}
+
+/** out = data; then out[at] = combine(out[at], update) for every update (the reference's reducer). */
+function scatterCombine(ctx: LowerCtx, red: string, cur: Expr, u: Expr): Expr {
+  switch (red) {
+    case 'none': return u;
+    case 'add': return E.add(cur, u);
+    case 'mul': return E.mul(cur, u);
+    case 'max': return E.max(cur, u);
+    case 'min': return E.min(cur, u);
+  }
+  return ctx.unsupported(`reduction '${red}'`);
+}
+function copyStmt(ctx: LowerCtx, x: TensorRef, out: TensorRef): Stmt {
+  const i = ctx.fresh('i');
+  return S.for(i, numel(x.shape), S.store(out.buf.name, E.v(i), x.flat(E.v(i))));
+}
+function lowerScatterElements(ctx: LowerCtx, red: string): void {
+  const x = inRef(ctx, 0), ind = inRef(ctx, 1), upd = inRef(ctx, 2), out = ctx.outputs[0]!;
+  const r = x.shape.length;
+  if (r !== ind.shape.length || r !== upd.shape.length || ind.shape.some((d, i) => d !== upd.shape[i])) ctx.unsupported('shape mismatch');
+  if (red !== 'none' && out.dtype === 'bool') ctx.unsupported(`reduction '${red}' on bool`);
+  const a = axisOf(vctx(ctx), ctx.attrs.int('axis'), r);
+  if (ind.shape.some((d, k) => k !== a && d > x.shape[k]!)) ctx.unsupported('indices are larger than data outside the axis');
+  if (x.shape[a] === 0 && numel(ind.shape) > 0) ctx.unsupported('scatter into an empty axis');
+  const vars = ind.shape.map(() => ctx.fresh('i'));
+  const iv = vars.map((v) => E.v(v));
+  const offV = ctx.fresh('off');
+  const off = flatExpr(iv.map((v, k) => (k === a ? normIndexExpr(ind.at(...iv), x.shape[a]!) : v)), x.shape);
+  const cur = E.load(out.buf.name, E.v(offV), out.dtype);
+  let body: Stmt = S.let(offV, 'i32', off, S.store(out.buf.name, E.v(offV), scatterCombine(ctx, red, cur, upd.at(...iv))));
+  for (let k = vars.length - 1; k >= 0; k--) body = S.for(vars[k]!, ind.shape[k]!, body);
+  ctx.extern([0], S.seq(copyStmt(ctx, x, out), body));
+}
+function lowerScatterND(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), ind = inRef(ctx, 1), upd = inRef(ctx, 2), out = ctx.outputs[0]!;
+  const red = ctx.attrs.str('reduction');
+  if (red !== 'none' && out.dtype === 'bool') ctx.unsupported(`reduction '${red}' on bool`);
+  const q = ind.shape.length, k = ind.shape[q - 1]!;
+  if (q < 1 || k > x.shape.length) ctx.unsupported(`indices.shape[-1] exceeds data rank`);
+  const want = [...ind.shape.slice(0, q - 1), ...x.shape.slice(k)];
+  if (upd.shape.length !== want.length || upd.shape.some((d, i) => d !== want[i])) ctx.unsupported('updates shape mismatch');
+  const n = numel(ind.shape.slice(0, q - 1)), slice = numel(x.shape.slice(k));
+  if (n > 0 && x.shape.slice(0, k).some((d) => d === 0)) ctx.unsupported('scatter into an empty axis');
+  const st = stridesOf(x.shape);
+  const j = ctx.fresh('j'), i = ctx.fresh('i'), offV = ctx.fresh('off');
+  let off: Expr = E.i(0);
+  for (let m = 0; m < k; m++) off = E.add(off, E.mul(normIndexExpr(ind.flat(E.add(E.mul(E.v(j), E.i(k)), E.i(m))), x.shape[m]!), E.i(st[m]!)));
+  const at = E.add(E.v(offV), E.v(i));
+  const cur = E.load(out.buf.name, at, out.dtype);
+  const u = upd.flat(E.add(E.mul(E.v(j), E.i(slice)), E.v(i)));
+  const body = S.for(j, n, S.let(offV, 'i32', off, S.for(i, slice, S.store(out.buf.name, at, scatterCombine(ctx, red, cur, u)))));
+  ctx.extern([0], S.seq(copyStmt(ctx, x, out), body));
+}
+
+function lowerExpand(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), out = ctx.outputs[0]!;
+  if (x.shape.length > out.shape.length) ctx.unsupported('output rank below input rank');
+  ctx.compute(0, (idx) => bcastAt(x, idx));
+}
+
+function lowerTile(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), out = ctx.outputs[0]!;
+  ctx.compute(0, (idx) => x.at(...idx.map((v, k) => (x.shape[k] === out.shape[k] ? v : E.mod(v, E.i(x.shape[k]!))))));
+}
+
+function lowerPad(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), out = ctx.outputs[0]!;
+  const mode = ctx.attrs.str('mode');
+  if (!['constant', 'reflect', 'edge', 'wrap'].includes(mode)) ctx.unsupported(`mode '${mode}'`);
+  const r = x.shape.length;
+  const full = fullPads(vctx(ctx), r, constIntsOf(ctx, 1, 'pads'), ctx.inputs[3] ? constIntsOf(ctx, 3, 'axes') : undefined);
+  if (out.shape.some((d, k) => d !== x.shape[k]! + full[k]! + full[r + k]!)) ctx.unsupported('output shape disagrees with pads');
+  if (mode !== 'constant' && x.shape.some((n, k) => n === 0 && out.shape[k]! > 0)) ctx.unsupported(`${mode} padding of an empty axis`);
+  const cv = present(ctx, 2);
+  const fill = cv ? cv.flat(E.i(0)) : E.c(0, out.dtype);
+  ctx.compute(0, (idx) => {
+    const conds: Expr[] = [];
+    const src = idx.map((o, k) => {
+      const n = x.shape[k]!, p = full[k]!;
+      if (p === 0 && full[r + k]! <= 0) return o; // never outside the input
+      const i = E.sub(o, E.i(p));
+      switch (mode) {
+        case 'constant':
+          conds.push(E.and(E.ge(i, E.i(0)), E.lt(i, E.i(n))));
+          return clampI(i, 0, Math.max(n - 1, 0));
+        case 'edge': return clampI(i, 0, n - 1);
+        case 'wrap': return E.mod(E.add(E.mod(i, E.i(n)), E.i(n)), E.i(n));
+        default: { // reflect
+          if (n === 1) return E.i(0);
+          const per = 2 * (n - 1);
+          const m = E.mod(E.add(E.mod(i, E.i(per)), E.i(per)), E.i(per));
+          return E.select(E.lt(m, E.i(n)), m, E.sub(E.i(per), m));
+        }
+      }
+    });
+    const v = x.at(...src);
+    return conds.length ? E.select(allOf(conds), v, fill) : v;
+  });
+}
+
+function lowerShape(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0);
+  const [s, e] = shapeRange(vctx(ctx), x.shape.length);
+  emitConstOut(ctx, 0, x.shape.slice(s, e));
+}
+function lowerSize(ctx: LowerCtx): void { emitConstOut(ctx, 0, [numel(inRef(ctx, 0).shape)]); }
+
+function lowerConstantOfShape(ctx: LowerCtx): void {
+  const v = cosValue(vctx(ctx));
+  if (v.dtype === 'string') ctx.unsupported('string value');
+  const out = ctx.outputs[0]!;
+  ctx.compute(0, () => E.c(v.num[0]!, out.dtype));
+}
+
+function lowerRange(ctx: LowerCtx): void {
+  const [s, l, d] = [0, 1, 2].map((i) => constOf(ctx, i, ['start', 'limit', 'delta'][i]!).scalar()) as [number, number, number];
+  if (d === 0) ctx.unsupported('delta must not be 0');
+  const out = ctx.outputs[0]!;
+  if (out.shape[0] !== rangeCount(s, l, d)) ctx.unsupported('output length disagrees with the range');
+  // the reference computes start + i * delta in double precision, then casts
+  ctx.compute(0, ([i]) => (isFloatT(out.dtype)
+    ? E.cast(E.add(F64(s), E.mul(E.cast(i!, 'f64'), F64(d))), out.dtype)
+    : E.cast(E.add(E.c(s, 'i64'), E.mul(E.cast(i!, 'i64'), E.c(d, 'i64'))), out.dtype)));
+}
+
+function lowerEyeLike(ctx: LowerCtx): void {
+  const out = ctx.outputs[0]!;
+  if (out.shape.length !== 2) ctx.unsupported('input must have rank 2');
+  const k = ctx.attrs.int('k');
+  ctx.compute(0, ([i, j]) => E.select(E.eq(j!, E.add(i!, E.i(k))), E.c(1, out.dtype), E.c(0, out.dtype)));
+}
+
+/** out = reshape(transpose(reshape(x, src), perm)): each output element read through the permuted view. */
+function lowerPermutedView(ctx: LowerCtx, src: number[], perm: number[]): void {
+  const x = inRef(ctx, 0), out = ctx.outputs[0]!;
+  if (numel(src) !== numel(x.shape) || numel(out.shape) !== numel(x.shape)) ctx.unsupported('size mismatch');
+  const tShape = perm.map((p) => src[p]!);
+  ctx.compute(0, (idx) => {
+    const t = unflattenExpr(flatExpr(idx, out.shape), tShape);
+    const s = new Array<Expr>(perm.length);
+    perm.forEach((p, k) => { s[p] = t[k]!; });
+    return x.flat(flatExpr(s, src));
+  });
+}
+function lowerDepthToSpace(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0);
+  const b = blocksize(vctx(ctx)), mode = d2sMode(vctx(ctx));
+  if (x.shape.length !== 4) ctx.unsupported('input must have rank 4');
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  if (c % (b * b) !== 0) ctx.unsupported(`channels ${c} not divisible by blocksize^2`);
+  const c2 = c / (b * b);
+  if (mode === 'DCR') lowerPermutedView(ctx, [n, b, b, c2, h, w], [0, 3, 4, 1, 5, 2]);
+  else lowerPermutedView(ctx, [n, c2, b, b, h, w], [0, 1, 4, 2, 5, 3]);
+}
+function lowerSpaceToDepth(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0);
+  const b = blocksize(vctx(ctx));
+  if (x.shape.length !== 4) ctx.unsupported('input must have rank 4');
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  if (h % b !== 0 || w % b !== 0) ctx.unsupported(`spatial size ${h}x${w} not divisible by blocksize ${b}`);
+  lowerPermutedView(ctx, [n, c, h / b, b, w / b, b], [0, 3, 5, 1, 2, 4]);
+}
+
+function lowerCompress(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), out = ctx.outputs[0]!;
+  const cond = constOf(ctx, 1, 'condition').toNumbers();
+  const hasAxis = ctx.attrs.has('axis');
+  const a = hasAxis ? axisOf(vctx(ctx), ctx.attrs.int('axis'), x.shape.length) : 0;
+  const len = hasAxis ? x.shape[a]! : numel(x.shape);
+  if (cond.length > len) ctx.unsupported(`condition has ${cond.length} entries for an axis of length ${len}`);
+  const keep: number[] = [];
+  cond.forEach((v, i) => { if (v) keep.push(i); });
+  if ((hasAxis ? out.shape[a] : out.shape[0]) !== keep.length) ctx.unsupported('output shape disagrees with the condition');
+  const pick = lookup(ctx, keep);
+  if (!hasAxis) ctx.compute(0, ([i]) => x.flat(pick(i!)));
+  else ctx.compute(0, (idx) => x.at(...idx.map((v, k) => (k === a ? pick(v) : v))));
+}
+
+function lowerNonZero(ctx: LowerCtx): void {
+  const x = constOf(ctx, 0, 'X (NonZero of a non-constant input has a data-dependent shape)');
+  const hits: number[][] = [];
+  const d = x.num;
+  forEachIndex(x.shape, (idx, flat) => { if (d[flat] !== 0) hits.push(idx.slice()); });
+  const r = x.rank, n = hits.length;
+  const vals = new Array<number>(r * n);
+  for (let j = 0; j < n; j++) for (let k = 0; k < r; k++) vals[k * n + j] = hits[j]![k]!;
+  emitConstOut(ctx, 0, vals);
+}
+
+function lowerOneHot(ctx: LowerCtx): void {
+  const ind = inRef(ctx, 0), vals = inRef(ctx, 2);
+  const dt = constOf(ctx, 1, 'depth');
+  if (dt.size !== 1) ctx.unsupported('depth must have one element');
+  if (numel(vals.shape) !== 2) ctx.unsupported('values must have two elements [off, on]');
+  const depth = onehotArgs(vctx(ctx), dt.num[0]!);
+  const a = axisOf(vctx(ctx), ctx.attrs.int('axis'), ind.shape.length, 1);
+  ctx.compute(0, (idx) => {
+    // as the reference: k = trunc(index) (in double precision), negative counts from the end
+    const k = E.call('trunc', E.cast(ind.at(...idx.slice(0, a), ...idx.slice(a + 1)), 'f64'));
+    const kk = E.select(E.lt(k, F64(0)), E.add(k, F64(depth)), k);
+    return E.select(E.eq(kk, E.cast(idx[a]!, 'f64')), vals.flat(E.i(1)), vals.flat(E.i(0)));
+  });
+}
+
+function lowerTrilu(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), out = ctx.outputs[0]!;
+  const r = x.shape.length;
+  if (r < 2) ctx.unsupported('input must have rank >= 2');
+  let k: Expr = E.c(0, 'i64');
+  const kt = ctx.inputs[1];
+  if (kt) {
+    if (numel(kt.shape) !== 1) ctx.unsupported('k must have one element');
+    const kc = ctx.constValue(1);
+    k = kc ? E.c(Math.trunc(kc.scalar()), 'i64') : E.cast(kt.flat(E.i(0)), 'i64');
+  }
+  const upper = ctx.attrs.int('upper') !== 0;
+  ctx.compute(0, (idx) => {
+    const diff = E.cast(E.sub(idx[r - 1]!, idx[r - 2]!), 'i64');
+    return E.select(upper ? E.ge(diff, k) : E.le(diff, k), x.at(...idx), E.c(0, out.dtype));
+  });
+}
+
+function lowerReverseSequence(ctx: LowerCtx): void {
+  const x = inRef(ctx, 0), lens = inRef(ctx, 1);
+  const ba = ctx.attrs.int('batch_axis'), ta = ctx.attrs.int('time_axis');
+  if (![0, 1].includes(ba) || ![0, 1].includes(ta) || ba === ta || x.shape.length < 2) ctx.unsupported('invalid batch_axis / time_axis');
+  const B = x.shape[ba]!, T = x.shape[ta]!;
+  if (numel(lens.shape) !== B) ctx.unsupported(`sequence_lens has ${numel(lens.shape)} entries for batch size ${B}`);
+  ctx.compute(0, (idx) => {
+    // the reference rejects lengths outside [0, T]; clamped here so compiled code stays in bounds
+    const L = clampI(E.cast(lens.flat(idx[ba]!), 'i32'), 0, T);
+    const t = idx[ta]!;
+    const src = E.select(E.lt(t, L), E.sub(E.sub(L, E.i(1)), t), t);
+    return x.at(...idx.map((v, k) => (k === ta ? src : v)));
+  });
+}
+
+// ---- Resize ----
+/** One axis of a resize at output position j: the taps (clamped source index, weight) as planAxis computes them. */
+interface TapPlan { taps: { idx: Expr; w: Expr }[]; outside?: Expr; chosen?: Expr }
+/**
+ * Loop IR for planAxis/sourceCoord/coeffs of lib/shape.ts at output position `j` (same double-precision
+ * operations in the same order); `k` builds the statement that uses the plan, wrapped in the lets.
+ */
+function resizeAxisStmt(ctx: LowerCtx, p: ResizeParams, inLen: number, outLen: number, scale: number,
+  roi: [Expr, Expr] | undefined, j: Expr, k: (plan: TapPlan) => Stmt): Stmt {
+  const lets: { v: string; t: ScalarType; val: Expr }[] = [];
+  const bind = (prefix: string, t: ScalarType, val: Expr): Expr => {
+    if (val.k === 'const' || val.k === 'var') return val;
+    const v = ctx.fresh(prefix);
+    lets.push({ v, t, val });
+    return E.v(v, t);
+  };
+  const X = bind('x', 'f64', E.cast(j, 'f64'));
+  const outF = scale * inLen;
+  const halfPixel = () => E.sub(E.div(E.add(X, F64(0.5)), F64(scale)), F64(0.5));
+  let xo: Expr;
+  let outside: Expr | undefined;
+  switch (p.coord) {
+    case 'half_pixel': xo = halfPixel(); break;
+    case 'half_pixel_symmetric': {
+      const adjustment = outLen / outF;
+      const center = inLen / 2;
+      const offset = center * (1 - adjustment);
+      xo = E.sub(E.add(F64(offset), E.div(E.add(X, F64(0.5)), F64(scale))), F64(0.5));
+      break;
+    }
+    case 'pytorch_half_pixel': xo = outF === 1 ? F64(-0.5) : halfPixel(); break;
+    case 'align_corners': xo = outF === 1 ? F64(0) : E.div(E.mul(X, F64(inLen - 1)), F64(outF - 1)); break;
+    case 'asymmetric': xo = E.div(X, F64(scale)); break;
+    case 'tf_half_pixel_for_nn': xo = E.div(E.add(X, F64(0.5)), F64(scale)); break;
+    case 'tf_crop_and_resize': {
+      const [r0, r1] = roi ?? [F64(0), F64(1)];
+      const R0 = bind('r0', 'f64', r0), R1 = bind('r1', 'f64', r1);
+      const v = outF === 1 ? E.div(E.mul(E.sub(R1, R0), F64(inLen - 1)), F64(2))
+        : E.div(E.mul(E.mul(X, E.sub(R1, R0)), F64(inLen - 1)), F64(outF - 1));
+      xo = bind('xo', 'f64', E.add(v, E.mul(R0, F64(inLen - 1))));
+      outside = E.or(E.lt(xo, F64(0)), E.gt(xo, F64(inLen - 1)));
+      break;
+    }
+    default: return ctx.unsupported(`coordinate_transformation_mode '${p.coord}'`);
+  }
+  const XO = bind('xo', 'f64', xo);
+  const FL = bind('fl', 'f64', E.call('floor', XO));
+  const isInt = E.eq(XO, FL);
+  const BASE = bind('base', 'i32', E.cast(E.select(isInt, E.sub(FL, F64(1)), FL), 'i32'));
+  const R = bind('ratio', 'f64', E.select(isInt, F64(1), E.sub(XO, FL)));
+  let start = 0;
+  let cs: Expr[];
+  const A = p.cubicA;
+  const normalize = (c: Expr[]): Expr[] => {
+    const sum = bind('sum', 'f64', c.reduce((a, b) => E.add(a, b)));
+    return c.map((v) => bind('w', 'f64', E.div(v, sum)));
+  };
+  if (p.mode === 'nearest') {
+    const m = p.nearestMode === 'round_prefer_floor' ? E.select(E.le(R, F64(0.5)), F64(1), F64(0))
+      : p.nearestMode === 'round_prefer_ceil' ? E.select(E.lt(R, F64(0.5)), F64(1), F64(0))
+      : p.nearestMode === 'floor' ? F64(1) : F64(0);
+    const c0 = bind('c', 'f64', E.select(E.eq(R, F64(1)), F64(0), m));
+    cs = [c0, bind('c', 'f64', E.sub(F64(1), c0))];
+  } else if (p.mode === 'linear' && !p.antialias) {
+    cs = [bind('c', 'f64', E.sub(F64(1), R)), R];
+  } else if (p.mode === 'linear') {
+    const s = Math.min(scale, 1);
+    start = Math.floor(-1 / s) + 1;
+    const fp = 2 - 2 * start;
+    const raw: Expr[] = [];
+    for (let i = 0; i < fp; i++) {
+      raw.push(bind('c', 'f64', E.min(F64(1), E.max(F64(0), E.sub(F64(1), E.abs(E.mul(E.sub(F64(start + i), R), F64(s))))))));
+    }
+    cs = normalize(raw);
+  } else if (p.mode === 'cubic' && !p.antialias) {
+    start = -1;
+    const Q = bind('q', 'f64', E.sub(F64(1), R));
+    const far = (t: Expr) => { const t1 = bind('t', 'f64', E.add(t, F64(1))); return E.sub(E.mul(E.add(E.mul(E.sub(E.mul(F64(A), t1), F64(5 * A)), t1), F64(8 * A)), t1), F64(4 * A)); };
+    const near = (t: Expr) => E.add(E.mul(E.mul(E.sub(E.mul(F64(A + 2), t), F64(A + 3)), t), t), F64(1));
+    cs = [bind('c', 'f64', far(R)), bind('c', 'f64', near(R)), bind('c', 'f64', near(Q)), bind('c', 'f64', far(Q))];
+  } else if (p.mode === 'cubic') {
+    const s = Math.min(scale, 1);
+    const iStart = Math.floor(-2 / s) + 1, iEnd = 2 - iStart;
+    start = iStart;
+    const raw: Expr[] = [];
+    for (let i = iStart; i < iEnd; i++) {
+      const x = bind('ax', 'f64', E.abs(E.mul(F64(s), E.sub(F64(i), R))));
+      const c1 = E.add(E.mul(E.mul(E.sub(E.mul(F64(A + 2), x), F64(A + 3)), x), x), F64(1));
+      const c2 = E.sub(E.mul(E.add(E.mul(E.sub(E.mul(F64(A), x), F64(5 * A)), x), F64(8 * A)), x), F64(4 * A));
+      raw.push(bind('c', 'f64', E.select(E.le(x, F64(1)), c1, E.select(E.lt(x, F64(2)), c2, F64(0)))));
+    }
+    cs = normalize(raw);
+  } else return ctx.unsupported(`mode '${p.mode}'`);
+  const idxs = cs.map((_, i) => bind('ix', 'i32', E.add(BASE, E.i(start + i))));
+  if (p.excludeOutside) {
+    cs = normalize(cs.map((c, i) => bind('c', 'f64', E.select(E.or(E.lt(idxs[i]!, E.i(0)), E.ge(idxs[i]!, E.i(inLen))), F64(0), c))));
+  }
+  const taps = cs.map((w, i) => ({ idx: bind('ci', 'i32', clampI(idxs[i]!, 0, inLen - 1)), w }));
+  // nearest: the tap whose weight is 1 (c = [1, 0] or [0, 1])
+  const chosen = p.mode === 'nearest' ? E.select(E.eq(cs[0]!, F64(1)), taps[0]!.idx, taps[1]!.idx) : undefined;
+  let body = k({ taps, outside, chosen });
+  // wrap in the lets, dropping those nothing reads (C warns about unused variables)
+  for (let i = lets.length - 1; i >= 0; i--) {
+    if (usesVar(body, lets[i]!.v)) body = S.let(lets[i]!.v, lets[i]!.t, lets[i]!.val, body);
+  }
+  return body;
+}
+
+function usesVar(s: Stmt, v: string): boolean {
+  let used = false;
+  mapStmt(s, (e) => { if (e.k === 'var' && e.name === v) used = true; return e; });
+  return used;
+}
+
+function lowerResize(ctx: LowerCtx): void {
+  const c = vctx(ctx);
+  const x = inRef(ctx, 0), out = ctx.outputs[0]!;
+  const p = resizeParams(c);
+  if (p.mode !== 'nearest' && !isFloatT(x.dtype)) ctx.unsupported(`mode ${p.mode} on ${x.dtype}`);
+  if (x.dtype === 'bool') ctx.unsupported('bool input');
+  const scT = present(ctx, 2) ? constOf(ctx, 2, 'scales') : undefined;
+  const szT = present(ctx, 3) ? constOf(ctx, 3, 'sizes') : undefined;
+  const sc = scT?.toNumbers(), sz = szT ? intList(szT) : undefined;
+  if (ctx.attrs.int(LEGACY) && p.mode === 'nearest' && sc && sc.some((v) => v < 1 || v !== Math.floor(v))) {
+    ctx.unsupported(`${ctx.node.op} (opset <= 10) nearest with non-integer scales`);
+  }
+  const r = x.shape.length;
+  const plan = resizePlan(c, x.shape, sc, sz);
+  if (plan.out.some((d, i) => d !== out.shape[i])) ctx.unsupported('output shape disagrees with the resize plan');
+  if (numel(out.shape) === 0) { ctx.compute(0, () => E.c(0, out.dtype)); return; }
+  if (x.shape.some((d) => d === 0)) ctx.unsupported('resize of an empty input');
+  const tfCrop = p.coord === 'tf_crop_and_resize';
+  let roiOf: (a: number) => [Expr, Expr] | undefined = () => undefined;
+  if (tfCrop) {
+    const axes = ctx.attrs.has('axes') ? ctx.attrs.ints('axes').map((a) => axisOf(c, a, r)) : Array.from({ length: r }, (_, i) => i);
+    const roi = present(ctx, 1);
+    if (roi && numel(roi.shape) !== 2 * axes.length) ctx.unsupported(`roi has ${numel(roi.shape)} entries, expected ${2 * axes.length}`);
+    roiOf = (a) => {
+      const i = axes.indexOf(a);
+      if (!roi || i < 0) return [F64(0), F64(1)];
+      return [E.cast(roi.flat(E.i(i)), 'f64'), E.cast(roi.flat(E.i(axes.length + i)), 'f64')];
+    };
+  }
+  // axes whose plan is exactly the identity (one tap of weight 1 at the same index) are skipped
+  const identity = (a: number): boolean => {
+    if (tfCrop || x.shape[a] !== out.shape[a]) return false;
+    const pl = planAxis(p, x.shape[a]!, out.shape[a]!, plan.scales[a]!, undefined);
+    for (let j = 0; j < out.shape[a]!; j++) {
+      if (pl.outside[j]) return false;
+      const nz = [...pl.w[j]!.keys()].filter((k) => pl.w[j]![k] !== 0);
+      if (nz.length !== 1 || pl.w[j]![nz[0]!] !== 1 || pl.idx[j]![nz[0]!] !== j) return false;
+    }
+    return true;
+  };
+  const active: number[] = [];
+  for (let a = r - 1; a >= 0; a--) if (!identity(a)) active.push(a);
+  const planLoop = (a: number, f: (j: Expr, tp: TapPlan) => Stmt): void => {
+    const j = ctx.fresh('j');
+    ctx.extern([], S.for(j, out.shape[a]!, resizeAxisStmt(ctx, p, x.shape[a]!, out.shape[a]!, plan.scales[a]!, roiOf(a), E.v(j), (tp) => f(E.v(j), tp))));
+  };
+
+  if (p.mode === 'nearest' && !p.excludeOutside) {
+    // one tap of weight 1 per axis: a gather (exact for every dtype); outside (tf_crop_and_resize) -> extrapolation_value
+    const src = new Map<number, TensorRef>(), outs = new Map<number, TensorRef>();
+    for (const a of active) {
+      const t = ctx.temp('ridx', 'i32', [out.shape[a]!]);
+      src.set(a, t);
+      const o = tfCrop ? ctx.temp('rout', 'i32', [out.shape[a]!]) : undefined;
+      if (o) outs.set(a, o);
+      planLoop(a, (j, tp) => S.seq(S.store(t.buf.name, j, tp.chosen!), ...(o ? [S.store(o.buf.name, j, E.cast(tp.outside!, 'i32'))] : [])));
+    }
+    const ext = E.c(castScalar(p.extrapolation, scalarToDtype(out.dtype)), out.dtype);
+    ctx.compute(0, (idx) => {
+      const v = x.at(...idx.map((v, a) => src.get(a)?.flat(v) ?? v));
+      const cs = [...outs.entries()].map(([a, o]) => ne(o.flat(idx[a]!), E.i(0)));
+      return cs.length ? E.select(anyOf(cs), ext, v) : v;
+    });
+    return;
+  }
+  if (!isFloatT(x.dtype)) ctx.unsupported(`mode ${p.mode} with exclude_outside on ${x.dtype}`);
+  if (active.length === 0) { ctx.compute(0, (idx) => E.cast(x.at(...idx), out.dtype)); return; }
+  // separable passes, innermost axis first, in double precision (as resizeData)
+  let cur: TensorRef = x;
+  const shape = x.shape.slice();
+  active.forEach((a, n) => {
+    const inLen = shape[a]!, outLen = out.shape[a]!;
+    const last = n === active.length - 1;
+    let taps = 0;
+    // count taps by planning a dummy statement
+    resizeAxisStmt(ctx, p, inLen, outLen, plan.scales[a]!, roiOf(a), E.i(0), (tp) => { taps = tp.taps.length; return S.seq(); });
+    const idxT = ctx.temp('ridx', 'i32', [outLen * taps]), wT = ctx.temp('rw', 'f64', [outLen * taps]);
+    const outT = tfCrop ? ctx.temp('rout', 'i32', [outLen]) : undefined;
+    planLoop(a, (j, tp) => S.seq(
+      ...tp.taps.flatMap((t, k) => {
+        const at = E.add(E.mul(j, E.i(taps)), E.i(k));
+        return [S.store(idxT.buf.name, at, t.idx), S.store(wT.buf.name, at, t.w)];
+      }),
+      ...(outT ? [S.store(outT.buf.name, j, E.cast(tp.outside!, 'i32'))] : []),
+    ));
+    const O = numel(shape.slice(0, a)), I = numel(shape.slice(a + 1));
+    const nextShape = shape.slice(); nextShape[a] = outLen;
+    const dst = last ? out : ctx.temp('rbuf', 'f64', nextShape);
+    const [o, jj, i, kk] = [ctx.fresh('o'), ctx.fresh('j'), ctx.fresh('i'), ctx.fresh('k')];
+    const at = E.add(E.mul(E.v(jj), E.i(taps)), E.v(kk));
+    const w = wT.flat(at);
+    const srcVal = E.cast(cur.flat(E.add(E.mul(E.add(E.mul(E.v(o), E.i(inLen)), idxT.flat(at)), E.i(I)), E.v(i))), 'f64');
+    let val: Expr = E.reduce('sum', [{ name: kk, extent: taps }], E.select(ne(w, F64(0)), E.mul(w, srcVal), F64(0)));
+    if (outT) val = E.select(ne(outT.flat(E.v(jj)), E.i(0)), F64(p.extrapolation), val);
+    if (last) val = E.cast(val, out.dtype);
+    const view = { ...dst.buf, shape: [O, outLen, I] };
+    ctx.extern(last ? [0] : [], lowerCompute({ kind: 'compute', out: view, axes: [o, jj, i], body: val }, (pf) => ctx.fresh(pf)));
+    cur = dst;
+    shape[a] = outLen;
+  });
+}
+const SCALAR_DTYPE: Record<ScalarType, DType> = {
+  f32: 'float32', f64: 'float64', i8: 'int8', i16: 'int16', i32: 'int32', i64: 'int64',
+  u8: 'uint8', u16: 'uint16', u32: 'uint32', u64: 'uint64', bool: 'bool',
+};
+const scalarToDtype = (t: ScalarType): DType => SCALAR_DTYPE[t];
 
 void INTS;

@@ -152,7 +152,7 @@ describe('diagnostics', () => {
       '     |              ^',
     ].join('\n'));
     const e2 = err(() => parseGraph('graph g(x: f33[2]) -> (y) {\n}\n', { file: 'bad.aic' }));
-    expect(e2.format()).toBe('bad.aic:1:12: error AIC0010: syntax error: expected an element type');
+    expect(e2.format()).toBe('bad.aic:1:12: error AIC0010: syntax error: expected a type');
   });
 
   it('unknown op with a hint', () => {
@@ -219,8 +219,7 @@ describe('ONNX', () => {
     saveDsl(g2, path.join(dir, 'b.aic'));
     const text2 = fs.readFileSync(path.join(dir, 'b.aic'), 'utf8').replaceAll('"b.bin"', '"a.bin"');
     expect(text2).toBe(text1);
-    expect(fs.readFileSync(path.join(dir, 'b.bin'))).toEqual(fs.readFileSync(path.join(dir, 'a.bin')));
-    // and the inline form (no sidecar) for the small model
+    expect(Buffer.compare(fs.readFileSync(path.join(dir, 'b.bin')), fs.readFileSync(path.join(dir, 'a.bin')))).toBe(0);
     return { g, g2, text1 };
   };
 

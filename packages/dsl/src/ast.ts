@@ -113,6 +113,15 @@ const actions = {
   TypedEmpty(this: N, k: N, _l: N, _r: N): LitAst {
     return { t: 'empty', kind: k.sourceString as 'ints', pos: pos(this) };
   },
+  packedList(this: N, _l: N, digits: N, _r: N): LitAst {
+    const p = pos(this);
+    const src = currentPacks[Number(digits.sourceString)]!;
+    const items: LitAst[] = src.split(',').map((x) => {
+      const t = x.trim();
+      return /^-?[0-9]+$/.test(t) ? { t: 'int', v: Number(t), pos: p } : { t: 'float', v: parseFloatLit(t), pos: p };
+    });
+    return { t: 'list', items, pos: p };
+  },
   ListLit(this: N, _l: N, items: N, _r: N): LitAst {
     return { t: 'list', items: list(items), pos: pos(this) };
   },
@@ -132,9 +141,45 @@ const actions = {
   _terminal(this: N) { return this.sourceString; },
 };
 
+let currentPacks: string[] = [];
+
+const NUM = String.raw`\s*(?:-?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|-?inf|nan)\s*`;
+const PACKABLE = new RegExp(String.raw`\[(${NUM}(?:,${NUM}){31,})\]`, 'y');
+
+/**
+ * ohm is slow on long literals, so flat lists of 32+ numbers are cut out before matching and
+ * replaced by `[%i%]` (followed by the newlines they spanned, so line numbers stay right).
+ * Strings, quoted names and comments are skipped.
+ */
+function packLists(text: string): { text: string; packs: string[] } {
+  const packs: string[] = [];
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === '`') {
+      for (i++; i < text.length && text[i] !== c && text[i] !== '\n'; i++) if (text[i] === '\\') i++;
+    } else if (c === '#') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '[') {
+      PACKABLE.lastIndex = i;
+      const m = PACKABLE.exec(text);
+      if (m) {
+        const nl = m[0].split('\n').length - 1;
+        out += text.slice(last, i) + `[%${packs.length}%]` + '\n'.repeat(nl);
+        packs.push(m[1]!);
+        i += m[0].length - 1;
+        last = i + 1;
+      }
+    }
+  }
+  return { text: packs.length ? out + text.slice(last) : text, packs };
+}
+
 /** Parse DSL text to a syntax tree; throws diag.syntax (file:line:col, the line and a caret). */
-export function parseAst(text: string, file = '<dsl>'): ModuleAst {
+export function parseAst(source: string, file = '<dsl>'): ModuleAst {
   const { grammar: gr, semantics: sem } = load();
+  const { text, packs } = packLists(source);
   const m = gr.match(text);
   if (m.failed()) {
     const at = m.getRightmostFailurePosition();
@@ -144,9 +189,15 @@ export function parseAst(text: string, file = '<dsl>'): ModuleAst {
     const col = at - lineStart + 1;
     let lineEnd = text.indexOf('\n', at);
     if (lineEnd < 0) lineEnd = text.length;
-    const src = text.slice(lineStart, lineEnd).replace(/\t/g, ' ');
+    // (lines of `source` and `text` agree: packed lists keep their newlines)
+    const src = (source.split('\n')[line - 1] ?? text.slice(lineStart, lineEnd)).replace(/\t/g, ' ');
     const excerpt = `${String(line).padStart(4)} | ${src}\n${' '.repeat(4)} | ${' '.repeat(col - 1)}^`;
     throw diag.syntax({ file, line, col }, m.getExpectedText(), excerpt);
   }
-  return sem(m).ast() as ModuleAst;
+  currentPacks = packs;
+  try {
+    return sem(m).ast() as ModuleAst;
+  } finally {
+    currentPacks = [];
+  }
 }

@@ -221,7 +221,7 @@ class Builder {
     switch (l.t) {
       case 'int': return { type: 'int', value: l.v };
       case 'bool': return { type: 'int', value: l.v ? 1 : 0 };
-      case 'float': return { type: 'float', value: l.v };
+      case 'float': return { type: 'float', value: Math.fround(l.v) }; // ONNX float attributes are float32
       case 'string': return { type: 'string', value: l.v };
       case 'tensor': return { type: 'tensor', value: this.tensorLit(l, loc) };
       case 'graph': return { type: 'graph', value: this.graph(l.g, scope, g) };

@@ -38,6 +38,12 @@ function erf(x: number): number {
   return Math.sign(x) * (1 - erfc);
 }
 
+const big = (t: ScalarType) => t === 'i64' || t === 'u64';
+/** 64-bit integer results wrap modulo 2^64 (held as JS numbers: exact up to 2^53). */
+function big64(t: ScalarType, v: bigint): number {
+  return Number(t === 'i64' ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v));
+}
+
 function binScalar(op: BinOp, a: number, b: number, t: ScalarType): number {
   const f = isF(t);
   switch (op) {
@@ -49,10 +55,10 @@ function binScalar(op: BinOp, a: number, b: number, t: ScalarType): number {
     case 'min': return f && (Number.isNaN(a) || Number.isNaN(b)) ? NaN : Math.min(a, b);
     case 'max': return f && (Number.isNaN(a) || Number.isNaN(b)) ? NaN : Math.max(a, b);
     case 'pow': return wrap(Math.pow(a, b), t);
-    case 'and': return t === 'bool' ? (a && b ? 1 : 0) : wrap(a & b, t);
-    case 'or': return t === 'bool' ? (a || b ? 1 : 0) : wrap(a | b, t);
-    case 'xor': return t === 'bool' ? ((a ? 1 : 0) ^ (b ? 1 : 0)) : wrap(a ^ b, t);
-    case 'shl': return wrap(a * 2 ** b, t);
+    case 'and': return t === 'bool' ? (a && b ? 1 : 0) : big(t) ? big64(t, BigInt(a) & BigInt(b)) : wrap(a & b, t);
+    case 'or': return t === 'bool' ? (a || b ? 1 : 0) : big(t) ? big64(t, BigInt(a) | BigInt(b)) : wrap(a | b, t);
+    case 'xor': return t === 'bool' ? ((a ? 1 : 0) ^ (b ? 1 : 0)) : big(t) ? big64(t, BigInt(a) ^ BigInt(b)) : wrap(a ^ b, t);
+    case 'shl': return big(t) ? big64(t, BigInt(a) << BigInt(b)) : wrap(a * 2 ** b, t);
     case 'shr': return wrap(Math.floor(a / 2 ** b), t);
     case 'eq': return a === b ? 1 : 0;
     case 'ne': return a !== b ? 1 : 0;
@@ -142,7 +148,7 @@ export class LoopInterpreter {
       }
       case 'un': {
         const x = this.eval(e.x);
-        const f = (v: number) => (e.op === 'neg' ? wrap(-v, e.t) : e.op === 'not' ? (e.t === 'bool' ? (v ? 0 : 1) : wrap(~v, e.t)) : wrap(Math.abs(v), e.t));
+        const f = (v: number) => (e.op === 'neg' ? wrap(-v, e.t) : e.op === 'not' ? (e.t === 'bool' ? (v ? 0 : 1) : big(e.t) ? big64(e.t, ~BigInt(v)) : wrap(~v, e.t)) : wrap(Math.abs(v), e.t));
         return Array.isArray(x) ? x.map(f) : f(x);
       }
       case 'call': {

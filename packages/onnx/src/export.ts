@@ -39,10 +39,34 @@ function exportGraph(g: Graph, opsets: Record<string, number>): IGraphProto {
     }));
     for (const o of n.outputs) if (o.name && !outputs.has(o)) valueInfo.push(valueInfoOf(o));
   }
+  // constants that a node used in the IR but no exported node uses (an input -> attribute move in
+  // toOnnx) are dropped, so that importing the result recreates the same graph
+  const irUsed = new Set<string>();
+  const walkIr = (gr: Graph) => {
+    for (const n of gr.nodes) {
+      for (const i of n.inputs) if (i) irUsed.add(i.name);
+      for (const a of Object.values(n.attrs)) {
+        if (a.type === 'graph') walkIr(a.value);
+        else if (a.type === 'graphs') a.value.forEach(walkIr);
+      }
+    }
+  };
+  walkIr(g);
+  const used = new Set<string>(g.outputs.map((v) => v.name));
+  const walk = (nodes: INodeProto[]) => {
+    for (const np of nodes) {
+      for (const i of np.input ?? []) used.add(i);
+      for (const a of np.attribute ?? []) {
+        if (a.g) walk(a.g.node ?? []);
+        for (const sg of a.graphs ?? []) walk(sg.node ?? []);
+      }
+    }
+  };
+  walk(node);
   return {
     name: g.name,
     node,
-    initializer,
+    initializer: initializer.filter((t) => used.has(t.name ?? '') || !irUsed.has(t.name ?? '')),
     input: g.inputs.map(valueInfoOf),
     output: g.outputs.map(valueInfoOf),
     valueInfo,

@@ -1,0 +1,11 @@
+import { parseGraph, printGraph, saveDsl, loadDslFile } from '@aic/dsl';
+import { loadOnnxFile } from '@aic/onnx';
+let t0 = performance.now();
+const g = loadOnnxFile('/work/shared/models/tiny_bert.onnx');
+console.log('load', performance.now() - t0); t0 = performance.now();
+saveDsl(g, '/tmp/aicdsl_tb/a.aic');
+console.log('save', performance.now() - t0); t0 = performance.now();
+const g2 = loadDslFile('/tmp/aicdsl_tb/a.aic');
+console.log('loadDsl', performance.now() - t0); t0 = performance.now();
+printGraph(g2);
+console.log('print', performance.now() - t0); t0 = performance.now();
