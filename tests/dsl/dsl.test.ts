@@ -155,6 +155,16 @@ describe('diagnostics', () => {
     expect(e2.format()).toBe('bad.aic:1:12: error AIC0010: syntax error: expected a type');
   });
 
+  it('line numbers stay right after long multi-line literals', () => {
+    const nums = Array.from({ length: 40 }, (_, i) => `${i}.5`);
+    const src = `graph g(x: f32[40]) -> (y) {\n  c: f32[40] = [${nums.slice(0, 20).join(', ')},\n    ${nums.slice(20).join(', ')}]\n  y = Add(x, c\n}\n`;
+    const e = err(() => parseGraph(src, { file: 'l.aic' }));
+    expect(e.loc).toMatchObject({ line: 5, col: 1 });
+    expect(e.detail).toBe('   5 | }\n     | ^');
+    const ok = parseGraph(src.replace('Add(x, c\n', 'Add(x, c)\n'));
+    expect(Array.from(ok.constants[0]!.const!.num)).toEqual(nums.map(Number));
+  });
+
   it('unknown op with a hint', () => {
     const e = err(() => parseGraph('graph g(x: f32[2]) -> (y) {\n  y = Relu(Sofmax(x))\n}\n', { file: 'u.aic' }));
     expect(e.code).toBe('AIC0013');

@@ -1,0 +1,150 @@
+/**
+ * C target latency against ONNX Runtime, per model.
+ *   npm run bench:c [-- [--runs N] [--plain] NAME...]
+ * For every NAME.onnx in ../shared/models (tests/fixtures/models when that folder is missing):
+ *  - aic: load, optimize -O2 for target c, compile (default schedules; --plain: none), build with
+ *    cc -O3 -march=native (codegen/c/build.ts), check the output against NAME.output.npy
+ *    (rtol 1e-3, atol 1e-4), then time: the generated harness runs the model REPS times per process
+ *    (after one warm-up run) and the per-run time is (t(REPS+1) - t(1)) / REPS, so process start,
+ *    weight loading and file I/O cancel out;
+ *  - ORT: onnxruntime-node, CPU, intraOpNumThreads = interOpNumThreads = 1, graphOptimizationLevel
+ *    'all', on the same input; per-run wall time of session.run.
+ * aic and ORT are measured interleaved (N rounds of one aic sample, one ORT sample); medians are
+ * reported with the ratio aic / ORT, the achieved GFLOP/s (FLOPs of the -O2 graph, from the ops'
+ * `flops`) and the geomean ratio over the CNNs.
+ * Measurements only: never gates tests.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { Tensor, castTensor, parseNpy, tensorToBytes, type RValue } from '@aic/core';
+import { buildC, compileC, passTarget, prepareForRun, runC, dtypeOfScalar } from '@aic/codegen';
+import { loadModel } from '../packages/cli/src/model-io.ts';
+import { optimize } from '../packages/cli/src/pipeline-options.ts';
+import { modelStats } from '../packages/cli/src/stats.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SHARED = path.resolve(ROOT, '../shared/models');
+const FIXTURES = path.join(ROOT, 'tests/fixtures/models');
+const dir = fs.existsSync(SHARED) ? SHARED : FIXTURES;
+const CNNS = ['small_cnn', 'squeezenet1_1', 'mobilenet_v2', 'resnet18', 'shufflenet_v2_x1_0', 'efficientnet_b0'];
+
+const args = process.argv.slice(2);
+let runs = 7;
+let plain = false;
+const only: string[] = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--runs') runs = Number(args[++i]);
+  else if (args[i] === '--plain') plain = true;
+  else only.push(args[i]);
+}
+const models = fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5))
+  .filter((n) => only.length === 0 || only.includes(n))
+  .sort((a, b) => (CNNS.indexOf(a) < 0 ? 99 : CNNS.indexOf(a)) - (CNNS.indexOf(b) < 0 ? 99 : CNNS.indexOf(b)));
+
+const median = (xs: number[]) => { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+function matches(got: Tensor, want: Tensor, rtol = 1e-3, atol = 1e-4): { ok: boolean; worst: number } {
+  const a = got.num, b = want.num;
+  let ok = got.size === want.size, worst = 0;
+  for (let i = 0; i < b.length; i++) {
+    const err = Math.abs(a[i] - b[i]) - (atol + rtol * Math.abs(b[i]));
+    if (!(err <= 0)) ok = false;
+    if (err > worst || Number.isNaN(err)) worst = err;
+  }
+  return { ok, worst };
+}
+
+interface Row { model: string; aicMs: number; ortMs: number; gflop: number; ok: string; note?: string }
+
+async function benchModel(name: string): Promise<Row> {
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
+  const file = path.join(dir, meta.model ?? `${name}.onnx`);
+  const feeds = new Map<string, RValue>();
+  for (const i of meta.inputs) feeds.set(i.name, parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, i.file)))));
+  const want = parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, meta.outputs[0].file))));
+
+  // aic
+  const g = await loadModel(file);
+  const { graph } = optimize(g, {}, 2, () => {}, passTarget('c'));
+  prepareForRun(graph, feeds);
+  const flops = modelStats(graph).flops;
+  const compiled = compileC(graph, { version: 'bench', source: path.basename(file), sourceHash: '-', noSchedule: plain });
+  const built = buildC(compiled.art, compiled.prog);
+  const r = runC(built, compiled.art, compiled.prog, feeds);
+  const got = r.outputs.get(meta.outputs[0].name)!;
+  const m = matches(got, want);
+  // files for the timed runs
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-bench-'));
+  const wPath = path.join(work, 'model.weights');
+  if (compiled.art.weights) fs.writeFileSync(wPath, compiled.art.weights);
+  const inFiles = compiled.prog.inputs.map((b, i) => {
+    const f = path.join(work, `in${i}.bin`);
+    fs.writeFileSync(f, tensorToBytes(castTensor(feeds.get(b.value) as Tensor, dtypeOfScalar(b.dtype))));
+    return f;
+  });
+  const outFiles = compiled.prog.outputs.map((_, i) => path.join(work, `out${i}.bin`));
+  const timeReps = (reps: number) => {
+    const t0 = performance.now();
+    const p = spawnSync(built.exe, [compiled.art.weights ? wPath : '', String(reps), ...inFiles, ...outFiles]);
+    if (p.status !== 0) throw new Error(`harness failed: ${p.stderr}`);
+    return performance.now() - t0;
+  };
+  // calibrate reps so that one aic sample takes ~0.3 s
+  const one = Math.max(0.01, timeReps(3) - timeReps(1)) / 2;
+  const reps = Math.max(1, Math.min(200, Math.round(300 / one)));
+
+  // ORT
+  const sess = await ort.InferenceSession.create(file, {
+    intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+  });
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const i of meta.inputs) {
+    const t = feeds.get(i.name) as Tensor;
+    ortFeeds[i.name] = new ort.Tensor(t.dtype === 'int64' ? 'int64' : 'float32',
+      t.dtype === 'int64' ? BigInt64Array.from(Array.from(t.num as ArrayLike<number>, (x) => BigInt(x))) : Float32Array.from(t.num as ArrayLike<number>), t.shape);
+  }
+  await sess.run(ortFeeds);
+  const ortOnce = async () => { const t0 = performance.now(); await sess.run(ortFeeds); return performance.now() - t0; };
+  const ortReps = Math.max(1, Math.min(200, Math.round(300 / Math.max(0.01, await ortOnce()))));
+
+  const aicT: number[] = [], ortT: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const base = timeReps(1);
+    aicT.push(Math.max(0, timeReps(reps + 1) - base) / reps);
+    const o: number[] = [];
+    for (let j = 0; j < ortReps; j++) o.push(await ortOnce());
+    ortT.push(median(o));
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+  return { model: name, aicMs: median(aicT), ortMs: median(ortT), gflop: flops / 1e9, ok: m.ok ? 'yes' : `NO (worst excess ${m.worst.toExponential(2)})` };
+}
+
+const rows: Row[] = [];
+for (const name of models) {
+  try {
+    const row = await benchModel(name);
+    rows.push(row);
+    process.stderr.write(`${name}: aic ${row.aicMs.toFixed(2)} ms, ORT ${row.ortMs.toFixed(2)} ms\n`);
+  } catch (e) {
+    rows.push({ model: name, aicMs: NaN, ortMs: NaN, gflop: NaN, ok: 'error', note: (e as Error).message.split('\n')[0] });
+    process.stderr.write(`${name}: ${(e as Error).message}\n`);
+  }
+}
+const pad = (s: string, n: number) => s.padEnd(n);
+const lines = [
+  `C target vs ONNX Runtime (1 thread), median of ${runs} interleaved samples; ${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores${plain ? '; --plain (no schedules)' : ''}`,
+  `${pad('model', 20)} ${pad('aic ms', 10)} ${pad('ORT ms', 10)} ${pad('aic/ORT', 8)} ${pad('GFLOP', 7)} ${pad('aic GFLOP/s', 12)} ${pad('ORT GFLOP/s', 12)} matches`,
+];
+for (const r of rows) {
+  lines.push(`${pad(r.model, 20)} ${pad(r.aicMs.toFixed(2), 10)} ${pad(r.ortMs.toFixed(2), 10)} ${pad((r.aicMs / r.ortMs).toFixed(2), 8)} ${pad(r.gflop.toFixed(3), 7)} ${pad((r.gflop / r.aicMs * 1e3).toFixed(1), 12)} ${pad((r.gflop / r.ortMs * 1e3).toFixed(1), 12)} ${r.ok}${r.note ? ` ${r.note}` : ''}`);
+}
+const cnn = rows.filter((r) => CNNS.includes(r.model) && Number.isFinite(r.aicMs / r.ortMs));
+if (cnn.length) {
+  const geo = Math.exp(cnn.reduce((a, r) => a + Math.log(r.aicMs / r.ortMs), 0) / cnn.length);
+  lines.push(`geomean aic/ORT over ${cnn.length} CNN(s) (${cnn.map((r) => r.model).join(', ')}): ${geo.toFixed(2)} (target <= 2.0)`);
+}
+process.stdout.write(lines.join('\n') + '\n');
+process.exitCode = rows.some((r) => r.ok === 'error') ? 1 : 0;

@@ -1,0 +1,158 @@
+/**
+ * Transcendental functions WebAssembly has no instruction for, written once over a small op
+ * vocabulary that emits either scalar f32 or f32x4 code (the SIMD and scalar paths share the same
+ * polynomials, so a vectorized loop and its scalar tail agree bit for bit).
+ * exp/log: Cephes range reduction + minimax polynomials (~1 ulp); tanh: Cephes small-argument
+ * polynomial, else 1 - 2/(e^2|x| + 1); erf: rational approximation on [-4, 4] (~4e-7 relative);
+ * sigmoid: 1/(1 + e^-x). f64 erf uses the same rational in f64; other f64 and the rarer f32
+ * functions (trig, inverse hyperbolics, pow, fmod) are imported from the host's Math by the loader.
+ */
+import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
+
+export type MathMode = 'f32' | 'f32x4' | 'f64';
+type Code = Instr[];
+
+class Ops {
+  constructor(readonly m: MathMode, readonly fn: Func) {}
+  get vt(): ValType { return this.m === 'f32x4' ? 'v128' : this.m; }
+  private p(op: string): string { return this.m === 'f32x4' ? `f32x4.${op}` : `${this.m}.${op}`; }
+  c(v: number): Code {
+    if (this.m === 'f32x4') return [['v128.const', v128Of('f32', [v, v, v, v])]];
+    return [[`${this.m}.const`, v]];
+  }
+  ci(v: number): Code {
+    if (this.m === 'f32x4') return [['v128.const', v128Of('i32', [v, v, v, v])]];
+    return [[this.m === 'f64' ? 'i64.const' : 'i32.const', v]];
+  }
+  get(l: number): Code { return [['local.get', l]]; }
+  set(l: number, x: Code): Code { return [...x, ['local.set', l]]; }
+  tmp(): number { return this.fn.local(this.vt); }
+  itmp(): number { return this.fn.local(this.m === 'f32x4' ? 'v128' : this.m === 'f64' ? 'i64' : 'i32'); }
+  bin(op: string, a: Code, b: Code): Code { return [...a, ...b, [this.p(op)]]; }
+  add(a: Code, b: Code) { return this.bin('add', a, b); }
+  sub(a: Code, b: Code) { return this.bin('sub', a, b); }
+  mul(a: Code, b: Code) { return this.bin('mul', a, b); }
+  div(a: Code, b: Code) { return this.bin('div', a, b); }
+  min(a: Code, b: Code) { return this.bin('min', a, b); }
+  max(a: Code, b: Code) { return this.bin('max', a, b); }
+  /** mask (vector) or i32 (scalar) */
+  lt(a: Code, b: Code) { return this.bin('lt', a, b); }
+  eq(a: Code, b: Code) { return this.bin('eq', a, b); }
+  un(op: string, a: Code): Code { return [...a, [this.p(op)]]; }
+  /** c ? a : b */
+  select(a: Code, b: Code, c: Code): Code {
+    return this.m === 'f32x4' ? [...a, ...b, ...c, ['v128.bitselect']] : [...a, ...b, ...c, ['select']];
+  }
+  copysign(mag: Code, sgn: Code): Code {
+    if (this.m !== 'f32x4') return [...mag, ...sgn, [`${this.m}.copysign`]];
+    // (mag & 0x7fffffff) | (sgn & 0x80000000)
+    return [...this.iand(mag, this.ci(0x7fffffff)), ...this.iand(sgn, this.ci(-0x80000000)), ['v128.or']];
+  }
+  iand(a: Code, b: Code): Code { return [...a, ...b, [this.m === 'f32x4' ? 'v128.and' : this.m === 'f64' ? 'i64.and' : 'i32.and']]; }
+  /** Horner: coefficients highest degree first */
+  horner(x: Code, cs: number[]): Code {
+    let acc = this.c(cs[0]);
+    for (let i = 1; i < cs.length; i++) acc = this.add(this.mul(acc, x), this.c(cs[i]));
+    return acc;
+  }
+}
+
+const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+const LOG_P = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1];
+const TANH_P = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
+const ERF_A = [-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02];
+const ERF_B = [-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03, -1.42647390514189e-02];
+
+export type MathFn = 'exp' | 'log' | 'tanh' | 'sigmoid' | 'erf';
+export const OWN_F32: ReadonlySet<string> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'erf']);
+
+export function mathName(fn: MathFn, m: MathMode): string { return `aic_${fn}_${m}`; }
+
+/** Make sure the function exists in the module; returns its name. */
+export function needMath(mb: ModuleBuilder, fn: MathFn, m: MathMode): string {
+  const name = mathName(fn, m);
+  if (mb.hasFunc(name)) return name;
+  if (m === 'f64' && fn !== 'erf') throw new Error(`wasm: no own f64 ${fn}`);
+  const vt: ValType = m === 'f32x4' ? 'v128' : m;
+  const f = new Func(name, [vt], [vt]);
+  mb.addFunc(f);
+  const o = new Ops(m, f);
+  const x = o.get(0);
+  const code: Code = [];
+  switch (fn) {
+    case 'exp': code.push(...expBody(o, x, mb)); break;
+    case 'log': code.push(...logBody(o, x)); break;
+    case 'tanh': {
+      const a = o.tmp(), z = o.tmp();
+      code.push(...o.set(a, o.un('abs', x)), ...o.set(z, o.mul(x, x)));
+      const small = o.add(o.mul(o.mul(o.horner(o.get(z), TANH_P), o.get(z)), x), x);
+      const e = [...o.add(o.get(a), o.get(a)), ['call', needMath(mb, 'exp', m)] as Instr];
+      const large = o.copysign(o.sub(o.c(1), o.div(o.c(2), o.add(e, o.c(1)))), x);
+      code.push(...o.select(small, large, o.lt(o.get(a), o.c(0.625))));
+      break;
+    }
+    case 'sigmoid':
+      code.push(...o.div(o.c(1), o.add(o.c(1), [...o.un('neg', x), ['call', needMath(mb, 'exp', m)]])));
+      break;
+    case 'erf': {
+      const xc = o.tmp(), x2 = o.tmp();
+      code.push(...o.set(xc, o.max(o.min(x, o.c(4)), o.c(-4))), ...o.set(x2, o.mul(o.get(xc), o.get(xc))));
+      code.push(...o.div(o.mul(o.horner(o.get(x2), ERF_A), o.get(xc)), o.horner(o.get(x2), ERF_B)));
+      break;
+    }
+  }
+  f.emit(...code);
+  return name;
+}
+
+function expBody(o: Ops, x: Code, _mb: ModuleBuilder): Code {
+  const v = o.m === 'f32x4';
+  const xc = o.tmp(), n = o.tmp(), r = o.tmp(), p = o.tmp(), ni = o.itmp(), h = o.itmp();
+  const code: Code = [];
+  code.push(...o.set(xc, o.max(o.min(x, o.c(89)), o.c(-104))));
+  code.push(...o.set(n, o.un('nearest', o.mul(o.get(xc), o.c(1.44269504088896341)))));
+  code.push(...o.set(r, o.sub(o.sub(o.get(xc), o.mul(o.get(n), o.c(0.693359375))), o.mul(o.get(n), o.c(-2.12194440e-4)))));
+  const z = o.mul(o.get(r), o.get(r));
+  code.push(...o.set(p, o.add(o.add(o.mul(o.horner(o.get(r), EXP_P), z), o.get(r)), o.c(1))));
+  // 2^n as two factors 2^h * 2^(n-h) so that subnormal results and n = 128 stay exact
+  code.push(...o.get(n), [v ? 'i32x4.trunc_sat_f32x4_s' : 'i32.trunc_sat_f32_s'], ['local.set', ni]);
+  code.push(['local.get', ni], v ? ['i32.const', 1] : ['i32.const', 1], [v ? 'i32x4.shr_s' : 'i32.shr_s'], ['local.set', h]);
+  const pow2 = (e: Code): Code => [...e, ...o.ci(127), [v ? 'i32x4.add' : 'i32.add'], ['i32.const', 23], [v ? 'i32x4.shl' : 'i32.shl'], ...(v ? [] : [['f32.reinterpret_i32'] as Instr])];
+  code.push(...o.get(p), ...pow2([['local.get', h]]), [v ? 'f32x4.mul' : 'f32.mul']);
+  code.push(...pow2([['local.get', ni], ['local.get', h], [v ? 'i32x4.sub' : 'i32.sub']]), [v ? 'f32x4.mul' : 'f32.mul']);
+  return code;
+}
+
+function logBody(o: Ops, x: Code): Code {
+  const v = o.m === 'f32x4';
+  const xs = o.tmp(), small = o.itmp(), bits = o.itmp(), e = o.tmp(), m = o.tmp(), lt = o.itmp(), z = o.tmp(), y = o.tmp(), r = o.tmp();
+  const I = (op: string) => [v ? `i32x4.${op}` : `i32.${op}`] as Instr;
+  const code: Code = [];
+  // subnormals: scale by 2^23 first
+  code.push(...o.lt(x, o.c(1.17549435e-38)), ['local.set', small]);
+  code.push(...o.select(o.mul(x, o.c(8388608)), x, [['local.get', small]]), ['local.set', xs]);
+  code.push(...o.get(xs), ...(v ? [] : [['i32.reinterpret_f32'] as Instr]), ['local.set', bits]);
+  // e = (bits >> 23) - 126 - (small ? 23 : 0)
+  code.push(['local.get', bits], ['i32.const', 23], I('shr_u'), ...o.ci(126), I('sub'));
+  code.push(['local.get', small], ...o.ci(v ? 23 : -23), v ? ['v128.and'] : I('mul'), v ? I('sub') : I('add'));
+  code.push([v ? 'f32x4.convert_i32x4_s' : 'f32.convert_i32_s'], ['local.set', e]);
+  // m in [0.5, 1)
+  code.push(['local.get', bits], ...o.ci(0x807fffff | 0), v ? ['v128.and'] : ['i32.and'], ...o.ci(0x3f000000), v ? ['v128.or'] : ['i32.or']);
+  if (!v) code.push(['f32.reinterpret_i32']);
+  code.push(['local.set', m]);
+  code.push(...o.lt(o.get(m), o.c(0.707106781186547524)), ['local.set', lt]);
+  // if m < sqrt(1/2): e -= 1, m = 2m - 1 else m = m - 1
+  code.push(...o.select(o.sub(o.get(e), o.c(1)), o.get(e), [['local.get', lt]]), ['local.set', e]);
+  code.push(...o.select(o.sub(o.add(o.get(m), o.get(m)), o.c(1)), o.sub(o.get(m), o.c(1)), [['local.get', lt]]), ['local.set', m]);
+  code.push(...o.set(z, o.mul(o.get(m), o.get(m))));
+  code.push(...o.set(y, o.mul(o.mul(o.horner(o.get(m), LOG_P), o.get(m)), o.get(z))));
+  code.push(...o.set(y, o.add(o.get(y), o.mul(o.get(e), o.c(-2.12194440e-4)))));
+  code.push(...o.set(y, o.add(o.get(y), o.mul(o.get(z), o.c(-0.5)))));
+  code.push(...o.set(r, o.add(o.add(o.get(m), o.get(y)), o.mul(o.get(e), o.c(0.693359375)))));
+  // specials: 0 -> -inf, x < 0 -> NaN, inf/NaN -> x
+  code.push(...o.set(r, o.select(o.c(-Infinity), o.get(r), o.eq(x, o.c(0)))));
+  code.push(...o.set(r, o.select(o.c(NaN), o.get(r), o.lt(x, o.c(0)))));
+  const notFinite = v ? [...o.lt(x, o.c(Infinity)), ['v128.not'] as Instr] : [...o.lt(x, o.c(Infinity)), ['i32.eqz'] as Instr];
+  code.push(...o.select(x, o.get(r), notFinite));
+  return code;
+}

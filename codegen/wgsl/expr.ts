@@ -1,0 +1,377 @@
+/**
+ * Loop IR expressions and statements -> WGSL function bodies. Storage buffers are arrays of 32-bit
+ * words (`array<u32>`) that several program buffers share at constant element offsets, so loads and
+ * stores bitcast. Loops bound to GPU axes become invocation ids with a bounds guard; vectorized loops
+ * of up to 4 lanes become vec2/3/4 arithmetic (scalar loops otherwise). Float min/max propagate NaN
+ * and NaN tests use bit patterns (WGSL compilers may assume finite math otherwise).
+ */
+import { vectorizeLoop, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { narrowBits, wConst, wscalar, wtype } from './types.ts';
+
+/** Where a buffer lives in a dispatch: a storage binding at an element offset, or a function-local array. */
+export type View =
+  | { k: 'storage'; v: string; off: number; t: ScalarType }
+  | { k: 'register'; t: ScalarType };
+
+/** WGSL helper functions, generated on demand per (scalar or vector) type. */
+export class WHelpers {
+  private defs = new Map<string, string>();
+  need(name: string, def: () => string): string {
+    if (!this.defs.has(name)) this.defs.set(name, def());
+    return name;
+  }
+  text(): string { return [...this.defs.values()].join('\n'); }
+}
+
+class NotVec extends Error {}
+
+const isFl = (t: ScalarType) => t === 'f32' || t === 'f64';
+/** mangled suffix for helper names */
+const suf = (t: ScalarType, lanes: number) => (lanes === 1 ? wscalar(t) : `v${lanes}${wscalar(t)}`);
+const vt = (s: string, lanes: number) => (lanes === 1 ? s : `vec${lanes}<${s}>`);
+
+export class WgslEmitter {
+  constructor(private h: WHelpers, private views: Map<string, View>) {}
+
+  // ---- helpers ----------------------------------------------------------------------------------
+  private isnan(t: ScalarType, lanes: number): string {
+    const T = wtype(t, lanes), U = vt('u32', lanes), B = vt('bool', lanes);
+    return this.h.need(`aic_isnan_${suf(t, lanes)}`, () =>
+      `fn aic_isnan_${suf(t, lanes)}(x: ${T}) -> ${B} { return (bitcast<${U}>(x) & ${U}(0x7fffffffu)) > ${U}(0x7f800000u); }`);
+  }
+  private isinf(t: ScalarType, lanes: number): string {
+    const T = wtype(t, lanes), U = vt('u32', lanes), B = vt('bool', lanes);
+    return this.h.need(`aic_isinf_${suf(t, lanes)}`, () =>
+      `fn aic_isinf_${suf(t, lanes)}(x: ${T}) -> ${B} { return (bitcast<${U}>(x) & ${U}(0x7fffffffu)) == ${U}(0x7f800000u); }`);
+  }
+  private minmax(op: 'min' | 'max', t: ScalarType, lanes: number): string {
+    const T = wtype(t, lanes);
+    const name = `aic_${op}_${suf(t, lanes)}`;
+    if (!isFl(t)) return op;
+    const nan = this.isnan(t, lanes);
+    return this.h.need(name, () => `fn ${name}(a: ${T}, b: ${T}) -> ${T} { return select(select(${op}(a, b), b, ${nan}(b)), a, ${nan}(a)); }`);
+  }
+  private intDiv(op: 'div' | 'mod', t: ScalarType, lanes: number): string {
+    const T = wtype(t, lanes);
+    const name = `aic_${op}_${suf(t, lanes)}`;
+    return this.h.need(name, () => `fn ${name}(a: ${T}, b: ${T}) -> ${T} { return select(a ${op === 'div' ? '/' : '%'} b, ${T}(0), b == ${T}(0)); }`);
+  }
+  private pow(lanes: number): string {
+    const T = vt('f32', lanes), B = vt('bool', lanes);
+    const name = `aic_pow_${suf('f32', lanes)}`;
+    return this.h.need(name, () => [
+      `fn ${name}(a: ${T}, b: ${T}) -> ${T} {`,
+      `  let r = pow(abs(a), b);`,
+      `  let bi: ${B} = trunc(b) == b;`,
+      `  let odd: ${B} = bi & (abs(b % ${T}(2.0)) == ${T}(1.0));`,
+      `  var res = select(r, select(${T}(bitcast<f32>(0x7fc00000u)), select(r, -r, odd), bi), a < ${T}(0.0));`,
+      `  res = select(res, a * a, b == ${T}(2.0));`,
+      `  res = select(res, a, b == ${T}(1.0));`,
+      `  return select(res, ${T}(1.0), b == ${T}(0.0));`,
+      `}`].join('\n'));
+  }
+  private erf(lanes: number): string {
+    const T = vt('f32', lanes);
+    const name = `aic_erf_${suf('f32', lanes)}`;
+    // |x| < 0.5: Taylor series; else Abramowitz-Stegun 7.1.26 (abs. error < 1.5e-7)
+    return this.h.need(name, () => [
+      `fn ${name}(x: ${T}) -> ${T} {`,
+      `  let ax = abs(x);`,
+      `  let x2 = x * x;`,
+      `  let s = x * 1.1283791671f * (1.0f + x2 * (-0.33333333333f + x2 * (0.1f + x2 * (-0.0238095238f + x2 * (0.00462962963f + x2 * -0.000757575758f)))));`,
+      `  let t = 1.0f / (1.0f + 0.3275911f * ax);`,
+      `  let y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * exp(-x2);`,
+      `  return select(sign(x) * y, s, ax < ${T}(0.5f));`,
+      `}`].join('\n'));
+  }
+  private wrapNarrow(x: string, t: ScalarType): string {
+    const nb = narrowBits(t);
+    if (!nb) return x;
+    const [bits, signed] = nb;
+    return signed ? `((${x} << ${32 - bits}u) >> ${32 - bits}u)` : `(${x} & ${(2 ** bits - 1)}u)`;
+  }
+
+  // ---- scalar expressions ----------------------------------------------------------------------
+  expr(e: Expr): string {
+    if (e.lanes > 1) throw new Error(`WGSL: unexpected vector ${e.k} in scalar context`);
+    switch (e.k) {
+      case 'const': { const s = wConst(e.v, e.t); return s.startsWith('-') ? `(${s})` : s; }
+      case 'var': return e.name;
+      case 'load': return this.load(e.buf, this.expr(e.idx), e.t);
+      case 'bin': return this.bin(e.op, e.a.t, this.expr(e.a), this.expr(e.b), 1, e.t);
+      case 'un': return this.un(e.op, e.t, this.expr(e.x), 1);
+      case 'call': return this.call(e.fn, e.args[0].t, e.args.map((a) => this.expr(a)), 1);
+      case 'select': return `select(${this.expr(e.b)}, ${this.expr(e.a)}, ${this.expr(e.c)})`;
+      case 'cast': return this.cast(this.expr(e.x), e.x.t, e.t, 1);
+      case 'bcast': case 'ramp': case 'reduce':
+        throw new Error(`WGSL: unexpected scalar ${e.k}`);
+    }
+  }
+
+  private view(buf: string): View {
+    const v = this.views.get(buf);
+    if (!v) throw new Error(`WGSL: unknown buffer '${buf}'`);
+    return v;
+  }
+
+  private load(buf: string, idx: string, t: ScalarType): string {
+    const v = this.view(buf);
+    if (v.k === 'register') return `${buf}[${idx}]`;
+    const word = `${v.v}[${v.off ? `${v.off} + ${idx}` : idx}]`;
+    switch (wscalar(t)) {
+      case 'f32': return `bitcast<f32>(${word})`;
+      case 'i32': return `bitcast<i32>(${word})`;
+      case 'u32': return word;
+      case 'bool': return `(${word} != 0u)`;
+    }
+  }
+
+  private storeText(buf: string, idx: string, val: string, t: ScalarType): string {
+    const v = this.view(buf);
+    if (v.k === 'register') return `${buf}[${idx}] = ${val};`;
+    const word = `${v.v}[${v.off ? `${v.off} + ${idx}` : idx}]`;
+    switch (wscalar(t)) {
+      case 'f32': case 'i32': return `${word} = bitcast<u32>(${val});`;
+      case 'u32': return `${word} = ${val};`;
+      case 'bool': return `${word} = select(0u, 1u, ${val});`;
+    }
+  }
+
+  private bin(op: string, at: ScalarType, a: string, b: string, lanes: number, rt: ScalarType): string {
+    const T = wtype(at, lanes);
+    const ws = wscalar(at);
+    switch (op) {
+      case 'add': case 'sub': case 'mul': {
+        if (ws === 'bool') throw new NotVec();
+        const sym = op === 'add' ? '+' : op === 'sub' ? '-' : '*';
+        return this.wrapNarrow(`(${a} ${sym} ${b})`, at);
+      }
+      case 'div':
+        if (ws === 'f32') return `(${a} / ${b})`;
+        return this.wrapNarrow(`${this.intDiv('div', at, lanes)}(${a}, ${b})`, at);
+      case 'mod':
+        if (ws === 'f32') return `(${a} % ${b})`;
+        return `${this.intDiv('mod', at, lanes)}(${a}, ${b})`;
+      case 'min': case 'max':
+        if (ws === 'bool') return op === 'min' ? `(${a} & ${b})` : `(${a} | ${b})`;
+        return `${this.minmax(op, at, lanes)}(${a}, ${b})`;
+      case 'pow':
+        if (ws === 'f32') return `${this.pow(lanes)}(${a}, ${b})`;
+        return this.wrapNarrow(`${T}(${this.pow(lanes)}(${vt('f32', lanes)}(${a}), ${vt('f32', lanes)}(${b})))`, at);
+      case 'and': return `(${a} & ${b})`;
+      case 'or': return `(${a} | ${b})`;
+      case 'xor': return ws === 'bool' ? `(${a} != ${b})` : `(${a} ^ ${b})`;
+      case 'shl': return this.wrapNarrow(`(${a} << ${vt('u32', lanes)}(${b}))`, at);
+      case 'shr': return `(${a} >> ${vt('u32', lanes)}(${b}))`;
+      case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge': {
+        const sym = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' }[op];
+        if (ws === 'bool' && op !== 'eq' && op !== 'ne') {
+          const U = vt('u32', lanes);
+          return `(select(${U}(0u), ${U}(1u), ${a}) ${sym} select(${U}(0u), ${U}(1u), ${b}))`;
+        }
+        void rt;
+        return `(${a} ${sym} ${b})`;
+      }
+      default: throw new Error(`WGSL: unknown binary op ${op}`);
+    }
+  }
+
+  private un(op: string, t: ScalarType, x: string, lanes: number): string {
+    const ws = wscalar(t);
+    if (op === 'neg') return ws === 'u32' ? this.wrapNarrow(`(${vt('u32', lanes)}(0u) - ${x})`, t) : this.wrapNarrow(`(-${x})`, t);
+    if (op === 'not') return ws === 'bool' ? `(!${x})` : this.wrapNarrow(`(~${x})`, t);
+    // abs
+    if (ws === 'u32' || ws === 'bool') return x;
+    return this.wrapNarrow(`abs(${x})`, t);
+  }
+
+  private call(fn: string, t: ScalarType, a: string[], lanes: number): string {
+    const ws = wscalar(t);
+    const F = vt('f32', lanes), T = wtype(t, lanes);
+    const x = a[0];
+    if (ws !== 'f32') {
+      // integer arguments: compute in f32 and convert back (as C does through double)
+      switch (fn) {
+        case 'isnan': case 'isinf': return lanes === 1 ? 'false' : `${vt('bool', lanes)}(false)`;
+        case 'fabs': return this.un('abs', t, x, lanes);
+        case 'sign': return ws === 'u32' ? `select(${T}(0), ${T}(1), ${x} > ${T}(0))` : `select(select(${T}(0), ${T}(-1), ${x} < ${T}(0)), ${T}(1), ${x} > ${T}(0))`;
+        case 'fma': return this.wrapNarrow(`(${a[0]} * ${a[1]} + ${a[2]})`, t);
+        case 'floor': case 'ceil': case 'trunc': case 'round_even': return x;
+        default: {
+          if (ws === 'bool') throw new NotVec();
+          return this.wrapNarrow(`${T}(${this.call(fn, 'f32', a.map((y) => `${F}(${y})`), lanes)})`, t);
+        }
+      }
+    }
+    switch (fn) {
+      case 'exp': case 'log': case 'sqrt': case 'floor': case 'ceil': case 'trunc':
+      case 'sin': case 'cos': case 'tan': case 'asin': case 'acos': case 'atan': case 'sinh': case 'cosh':
+      case 'asinh': case 'acosh': case 'atanh':
+        return `${fn}(${x})`;
+      case 'tanh': return `tanh(clamp(${x}, ${F}(-20.0f), ${F}(20.0f)))`;
+      case 'rsqrt': return `inverseSqrt(${x})`;
+      case 'erf': return `${this.erf(lanes)}(${x})`;
+      case 'sigmoid': return `(${F}(1.0f) / (${F}(1.0f) + exp(-${x})))`;
+      case 'round_even': return `round(${x})`;
+      case 'fabs': return `abs(${x})`;
+      case 'isnan': return `${this.isnan('f32', lanes)}(${x})`;
+      case 'isinf': return `${this.isinf('f32', lanes)}(${x})`;
+      case 'sign': return `sign(${x})`;
+      case 'fma': return `fma(${a[0]}, ${a[1]}, ${a[2]})`;
+      case 'atan2': return `atan2(${a[0]}, ${a[1]})`;
+      default: throw new Error(`WGSL: unknown intrinsic ${fn}`);
+    }
+  }
+
+  private cast(x: string, from: ScalarType, to: ScalarType, lanes: number): string {
+    const wf = wscalar(from), wt = wscalar(to);
+    const T = wtype(to, lanes), Fr = wtype(from, lanes);
+    if (from === to) return x;
+    if (wt === 'bool') return wf === 'bool' ? x : `(${x} != ${Fr}(0))`;
+    if (wf === 'bool') return `select(${T}(0), ${T}(1), ${x})`;
+    if (wt === 'f32') return wf === 'f32' ? x : `${T}(${x})`;
+    if (wf === 'f32') {
+      // NaN -> 0 as the C target does; out-of-range values saturate
+      return this.wrapNarrow(`select(${T}(${x}), ${T}(0), ${this.isnan('f32', lanes)}(${x}))`, to);
+    }
+    // integer -> integer: 32-bit reinterpretation, then wrap to the narrow width
+    const inner = wf === wt ? x : `${T}(${x})`;
+    return this.wrapNarrow(inner, to);
+  }
+
+  // ---- vector expressions (vec2/3/4 of f32, i32, u32, bool) -------------------------------------
+  private vexpr(e: Expr): string {
+    const L = e.lanes;
+    if (L === 1) return this.expr(e);
+    if (L > 4 || narrowBits(e.t)) throw new NotVec();
+    const T = wtype(e.t, L);
+    switch (e.k) {
+      case 'const': return `${T}(${wConst(e.v, e.t)})`;
+      case 'var': throw new NotVec();
+      case 'bcast': return `${T}(${this.expr(e.x)})`;
+      case 'ramp': {
+        const b = this.expr(e.base);
+        return `(${T}(${b}) + ${T}(${Array.from({ length: L }, (_, l) => wConst(l * e.stride, e.t)).join(', ')}))`;
+      }
+      case 'load': {
+        if (e.idx.k === 'ramp') {
+          const base = this.expr(e.idx.base);
+          const s = e.idx.stride;
+          return `${T}(${Array.from({ length: L }, (_, l) => this.load(e.buf, l * s === 0 ? base : `${base} + ${l * s}`, e.t)).join(', ')})`;
+        }
+        const iv = this.vexpr(e.idx);
+        return `${T}(${Array.from({ length: L }, (_, l) => this.load(e.buf, `(${iv})[${l}]`, e.t)).join(', ')})`;
+      }
+      case 'bin': {
+        if (narrowBits(e.a.t)) throw new NotVec();
+        const a = this.vexpr(e.a.lanes === 1 ? { k: 'bcast', x: e.a, t: e.a.t, lanes: L } : e.a);
+        const b = this.vexpr(e.b.lanes === 1 ? { k: 'bcast', x: e.b, t: e.b.t, lanes: L } : e.b);
+        return this.bin(e.op, e.a.t, a, b, L, e.t);
+      }
+      case 'un': return this.un(e.op, e.t, this.vexpr(e.x), L);
+      case 'call': {
+        if (narrowBits(e.args[0].t)) throw new NotVec();
+        return this.call(e.fn, e.args[0].t, e.args.map((a) => this.vexpr(a.lanes === 1 ? { k: 'bcast', x: a, t: a.t, lanes: L } : a)), L);
+      }
+      case 'select': {
+        const w = (x: Expr) => this.vexpr(x.lanes === 1 ? { k: 'bcast', x, t: x.t, lanes: L } : x);
+        return `select(${w(e.b)}, ${w(e.a)}, ${e.c.lanes === 1 ? this.expr(e.c) : w(e.c)})`;
+      }
+      case 'cast': {
+        if (narrowBits(e.x.t)) throw new NotVec();
+        return this.cast(this.vexpr(e.x), e.x.t, e.t, L);
+      }
+      case 'reduce': throw new NotVec();
+    }
+  }
+
+  // ---- statements ------------------------------------------------------------------------------
+  /** gpuId(axis, dim): WGSL expression (u32) for a bound loop */
+  gpuId: (axis: 'workgroup' | 'local', dim: 'x' | 'y' | 'z') => string = (axis, dim) => `${axis === 'workgroup' ? 'aic_wid' : 'aic_lid'}.${dim}`;
+
+  stmt(s: Stmt, ind: string, out: string[]): void {
+    const inner = ind + '  ';
+    switch (s.k) {
+      case 'seq': for (const b of s.body) this.stmt(b, ind, out); return;
+      case 'store': {
+        if (s.val.lanes > 1 || s.idx.lanes > 1) {
+          const L = Math.max(s.val.lanes, s.idx.lanes);
+          const val = this.vexpr(s.val.lanes === 1 ? { k: 'bcast', x: s.val, t: s.val.t, lanes: L } : s.val);
+          out.push(`${ind}{`);
+          out.push(`${inner}let aic_v = ${val};`);
+          if (s.idx.k === 'ramp') {
+            const base = this.expr(s.idx.base);
+            out.push(`${inner}let aic_i = ${base};`);
+            for (let l = 0; l < L; l++) out.push(`${inner}${this.storeText(s.buf, `aic_i + ${l * s.idx.stride}`, `aic_v[${l}]`, s.val.t)}`);
+          } else {
+            out.push(`${inner}let aic_iv = ${this.vexpr(s.idx)};`);
+            for (let l = 0; l < L; l++) out.push(`${inner}${this.storeText(s.buf, `aic_iv[${l}]`, `aic_v[${l}]`, s.val.t)}`);
+          }
+          out.push(`${ind}}`);
+          return;
+        }
+        out.push(`${ind}${this.storeText(s.buf, this.expr(s.idx), this.expr(s.val), s.val.t)}`);
+        return;
+      }
+      case 'for': {
+        if (s.kind.k === 'gpu') {
+          out.push(`${ind}{`);
+          out.push(`${inner}let ${s.v} = i32(${this.gpuId(s.kind.axis, s.kind.dim)});`);
+          out.push(`${inner}if (${s.v} < ${this.expr(s.ext)}) {`);
+          this.stmt(s.body, inner + '  ', out);
+          out.push(`${inner}}`);
+          out.push(`${ind}}`);
+          return;
+        }
+        if (s.kind.k === 'vectorized' && s.kind.lanes <= 4 && s.kind.lanes > 1) {
+          const v = vectorizeLoop(s);
+          if (v) {
+            const buf: string[] = [];
+            try {
+              buf.push(`${ind}{ // vectorized ${s.v} x${s.kind.lanes}`);
+              this.stmt(v, inner, buf);
+              buf.push(`${ind}}`);
+              out.push(...buf);
+              return;
+            } catch (err) {
+              if (!(err instanceof NotVec)) throw err;
+            }
+          }
+        }
+        out.push(`${ind}for (var ${s.v}: i32 = 0; ${s.v} < ${this.expr(s.ext)}; ${s.v} += 1) {`);
+        this.stmt(s.body, inner, out);
+        out.push(`${ind}}`);
+        return;
+      }
+      case 'if':
+        out.push(`${ind}if (${this.expr(s.c)}) {`);
+        this.stmt(s.then, inner, out);
+        if (s.else) { out.push(`${ind}} else {`); this.stmt(s.else, inner, out); }
+        out.push(`${ind}}`);
+        return;
+      case 'alloc': {
+        const n = Math.max(1, s.buf.shape.reduce((a, b) => a * b, 1));
+        const prev = this.views.get(s.buf.name);
+        this.views.set(s.buf.name, { k: 'register', t: s.buf.dtype });
+        out.push(`${ind}{`);
+        out.push(`${inner}var ${s.buf.name}: array<${wtype(s.buf.dtype)}, ${n}>;`);
+        try {
+          this.stmt(s.body, inner, out);
+        } finally {
+          if (prev) this.views.set(s.buf.name, prev); else this.views.delete(s.buf.name);
+        }
+        out.push(`${ind}}`);
+        return;
+      }
+      case 'let':
+        out.push(`${ind}{`);
+        out.push(`${inner}let ${s.v}: ${wtype(s.t)} = ${this.expr(s.val)};`);
+        this.stmt(s.body, inner, out);
+        out.push(`${ind}}`);
+        return;
+      case 'barrier':
+        out.push(`${ind}workgroupBarrier();`);
+        return;
+    }
+  }
+}
