@@ -6,3 +6,13 @@ const ALL_SCALARS = ['f32', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32'
 export const C_CAPS: TargetCaps = { name: 'c', vectorLanes: 16, dtypes: [...ALL_SCALARS] };
 /** The loop-IR interpreter: checks lowering without a compiler. */
 export const LOOPS_CAPS: TargetCaps = { name: 'loops', vectorLanes: 4, dtypes: [...ALL_SCALARS] };
+/**
+ * WGSL (WebGPU): 32-bit scalars only — 64-bit integers run as 32-bit (the host checks values fit),
+ * narrow integers are widened, no f64. GPU limits are WebGPU's guaranteed defaults.
+ */
+export const WGSL_CAPS: TargetCaps = {
+  name: 'wgsl',
+  vectorLanes: 4,
+  dtypes: ['f32', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'],
+  gpu: { maxWorkgroupSize: 256, maxWorkgroupStorage: 16384, maxBindings: 8 },
+};

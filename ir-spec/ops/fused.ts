@@ -278,7 +278,7 @@ function lowerThroughBase(ctx: LowerCtx, opName: string, ins: (TensorRef | undef
       if (outs.some((o) => o !== 0)) ctx.unsupported(`${opName} writes output ${outs.join(', ')}`);
       check(body);
       if (!direct) { ctx.extern([], body); return; }
-      if (!epilogue) { ctx.extern(outs, body); return; }
+      if (!epilogue || !outs.includes(0)) { ctx.extern(outs, body); return; }
       // the base op writes its result imperatively: into a temp, then the epilogue as a compute
       redirected ??= ctx.temp('pre', out.dtype, out.shape);
       const r = redirected;

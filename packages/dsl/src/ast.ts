@@ -1,11 +1,11 @@
 /** DSL text -> syntax tree (ohm-js). Syntax errors become diag.syntax with a caret excerpt. */
 import * as fs from 'node:fs';
 import * as ohm from 'ohm-js';
-import { diag, dtypeFromShort, type DType, type Dim, type Shape, type ValueKind } from '@aic/core';
+import { diag, dtypeFromShort, isLayout, type DType, type Dim, type Layout, type Shape, type ValueKind } from '@aic/core';
 import { parseFloatLit, unquoteName } from './syntax.ts';
 
 export interface Pos { line: number; col: number }
-export interface TypeAst { kind: ValueKind; dtype: DType; shape: Shape }
+export interface TypeAst { kind: ValueKind; dtype: DType; shape: Shape; layout?: Layout }
 export interface ParamAst { name: string; type?: TypeAst; pos: Pos }
 export interface GraphAst { name: string; inputs: ParamAst[]; outputs: ParamAst[]; body: StmtAst[]; pos: Pos }
 export interface CallAst { op: string; domain: string; args: ArgAst[]; pos: Pos }
@@ -94,9 +94,14 @@ const actions = {
   },
   Type_seq(_kw: N, _l: N, t: N, _r: N): TypeAst { return { ...t.ast(), kind: 'sequence' }; },
   Type_opt(_kw: N, _l: N, t: N, _r: N): TypeAst { return { ...t.ast(), kind: 'optional' }; },
-  TensorType(dt: N, _l: N, dims: N, _r: N): TypeAst {
-    return { kind: 'tensor', dtype: dt.ast(), shape: dims.ast() };
+  TensorType(this: N, dt: N, _l: N, dims: N, _r: N, tag: N): TypeAst {
+    const layout = tag.children[0]?.ast() as string | undefined;
+    if (layout !== undefined && !isLayout(layout)) {
+      throw diag.verify('type', `unknown layout '${layout}' (layouts: NCHW, NHWC, NC4HW4, OIHW4i4o, OIHW4o)`, { line: this.source.getLineAndColumn().lineNum, col: this.source.getLineAndColumn().colNum });
+    }
+    return { kind: 'tensor', dtype: dt.ast(), shape: dims.ast(), ...(layout ? { layout } : {}) };
   },
+  LayoutTag(_l: N, id: N, _r: N): string { return id.sourceString; },
   Dims_unknown(_s: N): Shape { return undefined; },
   Dims_known(l: N): Shape { return list(l) as Dim[]; },
   Dim(x: N): Dim {

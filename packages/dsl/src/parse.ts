@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import {
   Graph, Node, Tensor, Value, diag, readFileOrThrow, sizeOf, tensorFromBytes, elementWidth, isStatic,
   type Attr, type Location, type TensorType,
+  physicalShape,
 } from '@aic/core';
 import { allOps, checkArity, getOp, inferGraph, type OpDef } from '@aic/ir-spec';
 import { parseAst, type ArgAst, type CallAst, type GraphAst, type LitAst, type Pos, type StmtAst, type TypeAst } from './ast.ts';
@@ -117,7 +118,7 @@ class Builder {
     g.opsets = this.opsets;
     const scope: Scope = { names: new Map(), parent: parentScope };
     for (const p of ast.inputs) {
-      const v = new Value(p.name, { dtype: p.type!.dtype, shape: p.type!.shape }, p.type!.kind);
+      const v = new Value(p.name, typeOf(p.type!), p.type!.kind);
       this.define(scope, v, p.pos);
       g.inputs.push(v);
     }
@@ -127,7 +128,7 @@ class Builder {
       if (!v) throw diag.undefinedValue(p.name, this.loc(p.pos));
       if (p.type) {
         if (v.producer && !this.annotations.some((a) => a.v === v)) {
-          v.type = { dtype: p.type.dtype, shape: p.type.shape };
+          v.type = typeOf(p.type);
           v.kind = p.type.kind;
         }
         this.annotations.push({ v, type: p.type, loc: this.loc(p.pos) });
@@ -144,7 +145,7 @@ class Builder {
         throw diag.verify('constant', `'${s.name}' needs a tensor type with a static shape, got ${fmtType(s.type, s.type.kind)}`, loc);
       }
       const shape = s.type.shape;
-      const v = new Value(s.name, { dtype: s.type.dtype, shape: shape.slice() });
+      const v = new Value(s.name, { ...typeOf(s.type), shape: shape.slice() });
       if (s.init.t === 'weights') {
         v.const = this.readWeights(s.type, s.init.file, s.init.offset, this.loc(s.init.pos));
         v.source = { file: s.init.file, offset: s.init.offset };
@@ -156,7 +157,7 @@ class Builder {
       return;
     }
     const outs = s.lhs.map((p) => {
-      const v = new Value(p.name === '_' ? '' : p.name, p.type ? { dtype: p.type.dtype, shape: p.type.shape } : PLACEHOLDER(),
+      const v = new Value(p.name === '_' ? '' : p.name, p.type ? typeOf(p.type) : PLACEHOLDER(),
         p.type?.kind ?? 'tensor');
       if (p.type && v.name !== '') this.annotations.push({ v, type: p.type, loc: this.loc(p.pos) });
       return v;
@@ -253,7 +254,8 @@ class Builder {
   }
 
   tensorFromLit(type: TypeAst, lit: LitAst, loc: Location): Tensor {
-    const shape = type.shape as number[];
+    // a laid-out constant holds its physical data (NC4HW4: channels padded to 4)
+    const shape = physicalShape(type.shape as number[], type.layout);
     const flat: LitAst[] = [];
     const walk = (x: LitAst) => { if (x.t === 'list') x.items.forEach(walk); else flat.push(x); };
     walk(lit);
@@ -274,7 +276,7 @@ class Builder {
   }
 
   private readWeights(type: TypeAst, file: string, offset: number, loc: Location): Tensor {
-    const shape = type.shape as number[];
+    const shape = physicalShape(type.shape as number[], type.layout);
     if (type.dtype === 'string') throw diag.verify('weights', 'string tensors cannot live in a weights file', loc);
     let buf = this.files.get(file);
     let shown = file;
@@ -299,7 +301,7 @@ class Builder {
   checkAnnotations(): void {
     for (const { v, type, loc } of this.annotations) {
       const got = v.type;
-      let bad = got.dtype !== type.dtype || (v.kind !== type.kind);
+      let bad = got.dtype !== type.dtype || (v.kind !== type.kind) || (got.layout ?? 'NCHW') !== (type.layout ?? 'NCHW');
       if (!bad && type.shape && got.shape) {
         bad = type.shape.length !== got.shape.length ||
           type.shape.some((d, i) => typeof d === 'number' && typeof got.shape![i] === 'number' && d !== got.shape![i]);
@@ -309,6 +311,11 @@ class Builder {
       }
     }
   }
+}
+
+/** A Value type from a parsed type (layout kept). */
+function typeOf(t: TypeAst): { dtype: TypeAst['dtype']; shape: TypeAst['shape']; layout?: TypeAst['layout'] } {
+  return t.layout ? { dtype: t.dtype, shape: t.shape, layout: t.layout } : { dtype: t.dtype, shape: t.shape };
 }
 
 // ---- "did you mean" ----------------------------------------------------------------------------

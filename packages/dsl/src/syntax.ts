@@ -31,8 +31,8 @@ export function fmtTensorType(dtype: DType, shape: Shape): string {
   return `${SHORT_NAME[dtype]}${fmtShape(shape)}`;
 }
 
-export function fmtType(t: { dtype: DType; shape: Shape }, kind: ValueKind = 'tensor'): string {
-  const s = fmtTensorType(t.dtype, t.shape);
+export function fmtType(t: { dtype: DType; shape: Shape; layout?: string }, kind: ValueKind = 'tensor'): string {
+  const s = fmtTensorType(t.dtype, t.shape) + (t.layout ? `{${t.layout}}` : '');
   return kind === 'sequence' ? `seq<${s}>` : kind === 'optional' ? `opt<${s}>` : s;
 }
 
