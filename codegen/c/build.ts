@@ -30,13 +30,14 @@ export function harnessSource(prog: Program): string {
   L.push(`  const void *in[${Math.max(1, nIn)}];`, `  void *out[${Math.max(1, nOut)}];`, '  int i, rc;', '  long reps = 1;');
   L.push(`  if (argc < ${3 + nIn + nOut}) { fprintf(stderr, "usage: %s WEIGHTS REPS INPUT... OUTPUT...\\n", argv[0]); return 2; }`);
   L.push('  reps = atol(argv[2]);');
-  const w = (b: { dtype: string; shape: number[] }) => Math.max(1, numel(b.shape)) * ({ f64: 8, i64: 8, u64: 8, f32: 4, i32: 4, u32: 4, i16: 2, u16: 2 } as Record<string, number>)[b.dtype] || Math.max(1, numel(b.shape));
+  // exact byte sizes (0 for empty tensors); allocations use at least one byte
+  const w = (b: { dtype: string; shape: number[] }) => numel(b.shape) * (({ f64: 8, i64: 8, u64: 8, f32: 4, i32: 4, u32: 4, i16: 2, u16: 2 } as Record<string, number>)[b.dtype] ?? 1);
   prog.inputs.forEach((b, i) => L.push(`  in[${i}] = read_all(argv[${3 + i}], ${w(b)});`));
-  prog.outputs.forEach((b, i) => L.push(`  out[${i}] = calloc(1, ${w(b)});`));
+  prog.outputs.forEach((b, i) => L.push(`  out[${i}] = calloc(1, ${Math.max(1, w(b))});`));
   L.push('  rc = aic_model_init(argv[1][0] ? argv[1] : NULL);', '  if (rc) { fprintf(stderr, "aic_model_init failed (%d)\\n", rc); return 3; }');
   L.push('  for (i = 0; i < reps; i++) { rc = aic_model_run(in, out); if (rc) { fprintf(stderr, "aic_model_run failed (%d)\\n", rc); return 4; } }');
   prog.outputs.forEach((b, i) => {
-    L.push(`  { FILE *f = fopen(argv[${3 + nIn + i}], "wb"); if (!f || fwrite(out[${i}], 1, ${w(b)}, f) != ${w(b)}) return 5; fclose(f); }`);
+    L.push(`  { FILE *f = fopen(argv[${3 + nIn + i}], "wb"); if (!f || fwrite(out[${i}], 1, ${w(b)}, f) != ${w(b)}u) return 5; fclose(f); }`);
   });
   L.push('  aic_model_free();', '  (void)in;', '  return 0;', '}', '');
   return L.join('\n');

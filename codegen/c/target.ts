@@ -10,6 +10,7 @@ import { C_CAPS } from '../caps.ts';
 import { lowerGraph, rescheduleProgram, type Program } from '../lower/program.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
+import { simplifyDivMod } from '../schedule/pack.ts';
 import { renderC, type CArtifact } from './render.ts';
 
 export interface CompileOptions {
@@ -37,6 +38,8 @@ export function compileC(g: Graph, opts: CompileOptions): CCompiled {
     if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
     throw e;
   }
+  // packed weights index (o*B + i) / B and % B: fold back to the loop variables
+  prog.kernels = prog.kernels.map((k) => ({ ...k, body: simplifyDivMod(k.body) }));
   const plan = planMemory(prog);
   const art = renderC(prog, { version: opts.version, source: opts.source, sourceHash: opts.sourceHash, memory: plan });
   return { prog, art, plan };

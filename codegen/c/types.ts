@@ -22,10 +22,12 @@ export function cConst(v: number, t: ScalarType): string {
     return v < 0 || Object.is(v, -0) ? `(${s}${f})` : `${s}${f}`;
   }
   if (t === 'i64') {
-    if (v === -(2 ** 63)) return 'INT64_MIN';
+    // 2^63 - 1 is not a double: JS holds it as 2^63, which C would reject as out of range
+    if (v <= -(2 ** 63)) return 'INT64_MIN';
+    if (v >= 2 ** 63) return 'INT64_MAX';
     return `INT64_C(${Math.trunc(v)})`;
   }
-  if (t === 'u64') return `UINT64_C(${Math.trunc(v)})`;
+  if (t === 'u64') return v >= 2 ** 64 ? 'UINT64_MAX' : `UINT64_C(${Math.trunc(v)})`;
   if (t === 'u32') return `${Math.trunc(v)}u`;
   if (t === 'i32' && v === -2147483648) return 'INT32_MIN';
   const s = String(Math.trunc(v));

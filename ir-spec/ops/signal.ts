@@ -4,7 +4,8 @@
  */
 import { Tensor, diag, dtypeFromOnnx, freshDim, isFloat, nodeLocation, type DType, type Dim } from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { EvalCtx, InferCtx, OpDef } from '../types.ts';
+import type { EvalCtx, InferCtx, LowerCtx, OpDef } from '../types.ts';
+import { E, type Expr, type TensorRef } from '@aic/loop-ir';
 import { FLOATS, INTS, requireDtype } from '../lib/infer-helpers.ts';
 import { normAxis } from '../lib/util.ts';
 
@@ -42,7 +43,13 @@ function dft1(re: Float64Array, im: Float64Array, n: number, bins: number, inver
 
 // ---- windows ------------------------------------------------------------------------------------
 
-function windowOp(name: string, summary: string, f: (n: number, N: number) => number): OpDef {
+/** Window formulas over JS numbers (reference) or f64 loop-IR expressions (lowering), same operations. */
+interface WArith<V> { c(v: number): V; add(a: V, b: V): V; sub(a: V, b: V): V; mul(a: V, b: V): V; div(a: V, b: V): V; cos(a: V): V }
+const WNUM: WArith<number> = { c: (v) => v, add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b, cos: Math.cos };
+const WEXPR: WArith<Expr> = { c: (v) => E.c(v, 'f64'), add: E.add, sub: E.sub, mul: E.mul, div: E.div, cos: (a) => E.call('cos', a) };
+type WindowF = <V>(A: WArith<V>, n: V, N: V) => V;
+
+function windowOp(name: string, summary: string, f: WindowF): OpDef {
   return defineOp({
     name, category: 'signal', summary,
     types: { T1: ['int32', 'int64'] },
@@ -64,17 +71,47 @@ function windowOp(name: string, summary: string, f: (n: number, N: number) => nu
       if (size < 0) throw diag.runtime(name, `size ${size} must be non-negative`);
       const N = ctx.attrs.int('periodic') !== 0 ? size : size - 1;
       const dt = outDtype(ctx);
-      const vals = Array.from({ length: size }, (_, n) => (N === 0 ? 1 : f(n, N)));
+      const vals = Array.from({ length: size }, (_, n) => (N === 0 ? 1 : f(WNUM, n, N)));
       return [Tensor.fromNumbers(dt, [size], vals)];
+    },
+    lower: (ctx) => {
+      const out = ctx.outputs[0], size = out.shape[0];
+      if (out.dtype !== 'f32' && out.dtype !== 'f64') ctx.unsupported(`output type ${out.dtype}`);
+      const N = ctx.attrs.int('periodic') !== 0 ? size : size - 1;
+      ctx.compute(0, ([n]) => E.cast(N === 0 ? E.c(1, 'f64') : f(WEXPR, E.cast(n, 'f64'), E.c(N, 'f64')), out.dtype));
     },
   });
 }
 
-windowOp('HannWindow', 'Hann window: 0.5 - 0.5 cos(2πn/N)', (n, N) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / N));
+const TWO_PI = 2 * Math.PI, FOUR_PI = 4 * Math.PI;
+windowOp('HannWindow', 'Hann window: 0.5 - 0.5 cos(2πn/N)', (A, n, N) => A.sub(A.c(0.5), A.mul(A.c(0.5), A.cos(A.div(A.mul(A.c(TWO_PI), n), N)))));
 windowOp('HammingWindow', 'Hamming window: 25/46 - 21/46 cos(2πn/N)',
-  (n, N) => 25 / 46 - (1 - 25 / 46) * Math.cos((2 * Math.PI * n) / N));
+  (A, n, N) => A.sub(A.c(25 / 46), A.mul(A.c(1 - 25 / 46), A.cos(A.div(A.mul(A.c(TWO_PI), n), N)))));
 windowOp('BlackmanWindow', 'Blackman window: 0.42 - 0.5 cos(2πn/N) + 0.08 cos(4πn/N)',
-  (n, N) => 0.42 - 0.5 * Math.cos((2 * Math.PI * n) / N) + 0.08 * Math.cos((4 * Math.PI * n) / N));
+  (A, n, N) => A.add(A.sub(A.c(0.42), A.mul(A.c(0.5), A.cos(A.div(A.mul(A.c(TWO_PI), n), N)))), A.mul(A.c(0.08), A.cos(A.div(A.mul(A.c(FOUR_PI), n), N)))));
+
+/**
+ * One bin of dft1 as a compute body: sum over t < n of (re*c - im*s) for the real part (part = 0)
+ * or (re*s + im*c) for the imaginary one, angle sign*2π((k*t) mod n)/n, all in f64; /n when inverse.
+ */
+function dftBin(ctx: LowerCtx, n: number, k: Expr, part: Expr, inverse: boolean, sample: (t: Expr) => { re: Expr; im: Expr }): Expr {
+  const ax = { name: ctx.fresh('t'), extent: n };
+  const t = E.v(ax.name);
+  // (k*t) mod n, in 64 bits when k*t could overflow 32
+  const m = n > 46340 ? E.cast(E.mod(E.mul(E.cast(k, 'i64'), E.cast(t, 'i64')), E.c(n, 'i64')), 'f64') : E.cast(E.mod(E.mul(k, t), E.i(n)), 'f64');
+  const ang = E.div(E.mul(E.c((inverse ? 1 : -1) * 2 * Math.PI, 'f64'), m), E.c(n, 'f64'));
+  const c = E.call('cos', ang), s = E.call('sin', ang);
+  const { re, im } = sample(t);
+  const body = E.select(E.eq(part, E.i(0)), E.sub(E.mul(re, c), E.mul(im, s)), E.add(E.mul(re, s), E.mul(im, c)));
+  const acc = E.reduce('sum', [ax], body);
+  return inverse ? E.div(acc, E.c(n, 'f64')) : acc;
+}
+
+function constScalar(ctx: LowerCtx, i: number, what: string): number {
+  const t = ctx.constValue(i);
+  if (!t) return ctx.unsupported(`${what} is not a constant`);
+  return scalarInt(t, ctx.node.op);
+}
 
 // ---- DFT ----------------------------------------------------------------------------------------
 defineOp({
@@ -92,6 +129,23 @@ defineOp({
     onesided: { type: 'int', default: 0, doc: 'keep only the floor(n/2)+1 non-redundant bins (real input)' },
   },
   onnx: { since: 17, until: 19 },
+  lower: (ctx) => {
+    const x = ctx.inputs[0]!, out = ctx.outputs[0], r = x.shape.length, comp = x.shape[r - 1];
+    const ax = normAxis(ctx.attrs.int('axis'), r, 'DFT');
+    const inverse = ctx.attrs.int('inverse') !== 0;
+    const len = x.shape[ax];
+    const n = ctx.inputs[1] ? constScalar(ctx, 1, 'dft_length') : len;
+    if (n < 1 || (comp !== 1 && comp !== 2)) ctx.unsupported('malformed DFT');
+    ctx.compute(0, (idx) => {
+      const at = (t: Expr, p: number) => { const j = idx.slice(); j[ax] = t; j[r - 1] = E.i(p); return E.cast(x.at(...j), 'f64'); };
+      const v = dftBin(ctx, n, idx[ax], idx[r - 1], inverse, (t) => {
+        const inb = n > len ? E.lt(t, E.i(len)) : undefined;
+        const g = (e: Expr) => (inb ? E.select(inb, e, E.c(0, 'f64')) : e);
+        return { re: g(at(t, 0)), im: comp === 2 ? g(at(t, 1)) : E.c(0, 'f64') };
+      });
+      return E.cast(v, out.dtype);
+    });
+  },
   infer: (ctx) => {
     const loc = nodeLocation(ctx.node);
     requireDtype(ctx, 0, FLOATS);
@@ -172,6 +226,22 @@ defineOp({
   outputs: [{ name: 'output', type: 'T1' }],
   attrs: { onesided: { type: 'int', default: 1 } },
   onnx: { since: 17 },
+  lower: (ctx) => {
+    const x = ctx.inputs[0]!, win: TensorRef | undefined = ctx.inputs[2], out = ctx.outputs[0];
+    const [, L, comp] = x.shape;
+    const step = constScalar(ctx, 1, 'frame_step');
+    const fl = ctx.inputs[3] ? constScalar(ctx, 3, 'frame_length') : win ? win.shape[0] : NaN;
+    if (!(fl > 0) || step <= 0 || fl > L || (win && win.shape[0] !== fl)) ctx.unsupported('malformed STFT');
+    ctx.compute(0, ([b, f, k, p]) => {
+      const v = dftBin(ctx, fl, k, p, false, (t) => {
+        const pos = E.add(E.mul(f, E.i(step)), t);
+        const w = win ? E.cast(win.at(t), 'f64') : undefined;
+        const ld = (q: number) => { const e = E.cast(x.at(b, pos, E.i(q)), 'f64'); return w ? E.mul(e, w) : e; };
+        return { re: ld(0), im: comp === 2 ? ld(1) : E.c(0, 'f64') };
+      });
+      return E.cast(v, out.dtype);
+    });
+  },
   infer: (ctx) => {
     const loc = nodeLocation(ctx.node);
     requireDtype(ctx, 0, FLOATS);

@@ -5,7 +5,8 @@
  */
 import { Tensor, diag, nodeLocation, type DType } from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { EvalCtx, InferCtx, OpDef, OutType } from '../types.ts';
+import type { AttrReader, EvalCtx, InferCtx, LowerCtx, OpDef, OutType } from '../types.ts';
+import { E, flatIndex, type Expr } from '@aic/loop-ir';
 
 const DOMAIN = 'ai.onnx.preview.training';
 const TRAIN_FLOATS: readonly DType[] = ['float32', 'float64'];
@@ -74,8 +75,48 @@ function optimizerEval(ctx: EvalCtx, groups: number, outGroups: number,
   return outs.slice(0, ctx.outputCount);
 }
 
+/**
+ * The arithmetic an update rule is written in: JS numbers for the reference, f64 loop-IR expressions
+ * for the compute definition, so both follow the same operations in the same order.
+ */
+interface Arith<V> {
+  c(v: number): V;
+  add(a: V, b: V): V; sub(a: V, b: V): V; mul(a: V, b: V): V; div(a: V, b: V): V;
+  sqrt(a: V): V; pow(a: V, b: V): V;
+  /** t > 0 ? a : b */
+  ifPos(t: V, a: V, b: V): V;
+}
+const NUM: Arith<number> = {
+  c: (v) => v, add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b,
+  sqrt: Math.sqrt, pow: (a, b) => a ** b, ifPos: (t, a, b) => (t > 0 ? a : b),
+};
+const EXPR: Arith<Expr> = {
+  c: (v) => E.c(v, 'f64'), add: E.add, sub: E.sub, mul: E.mul, div: E.div,
+  sqrt: (a) => E.call('sqrt', a), pow: (a, b) => E.bin('pow', a, b),
+  ifPos: (t, a, b) => E.select(E.gt(t, E.c(0, 'f64')), a, b),
+};
+/** An update rule: (rate R, step T, one element per input group) -> one element per output group. */
+type Rule = <V>(A: Arith<V>, R: V, T: V, v: V[]) => V[];
+
+/** Each output element recomputes the rule from the matching elements of every group, in f64. */
+function optimizerLower(ctx: LowerCtx, groups: number, rule: Rule): void {
+  const k = (ctx.inputs.length - 2) / groups;
+  const R = ctx.inputs[0], T = ctx.inputs[1];
+  if (!R || !T || !Number.isInteger(k)) ctx.unsupported('malformed optimizer inputs');
+  const r = E.cast(R.flat(E.i(0)), 'f64'), t = E.cast(T.flat(E.i(0)), 'f64');
+  ctx.outputs.forEach((out, o) => {
+    if (!ctx.node.outputs[o]?.name) return;
+    const g = Math.floor(o / k), i = o % k;
+    ctx.compute(o, (idx) => {
+      const e = flatIndex(idx, out.shape);
+      const vals = Array.from({ length: groups }, (_, q) => E.cast(ctx.inputs[2 + q * k + i]!.flat(e), 'f64'));
+      return E.cast(rule(EXPR, r, t, vals)[g], out.dtype);
+    });
+  });
+}
+
 function trainingOp(name: string, summary: string, groups: string[], outs: string[], attrs: OpDef['attrs'],
-  f: (ctx: EvalCtx) => (r: number, t: number, v: number[]) => number[]): OpDef {
+  rule: (attrs: AttrReader) => Rule): OpDef {
   return defineOp({
     name, domain: DOMAIN, category: 'training', summary,
     types: { T1: TRAIN_FLOATS, T2: ['int64'], T3: TRAIN_FLOATS },
@@ -88,7 +129,11 @@ function trainingOp(name: string, summary: string, groups: string[], outs: strin
     attrs,
     onnx: { since: 1, domain: DOMAIN },
     infer: (ctx) => optimizerInfer(ctx, groups.length, outs.length),
-    eval: (ctx) => optimizerEval(ctx, groups.length, outs.length, f(ctx)),
+    eval: (ctx) => {
+      const f = rule(ctx.attrs);
+      return optimizerEval(ctx, groups.length, outs.length, (R, T, v) => f(NUM, R, T, v));
+    },
+    lower: (ctx) => optimizerLower(ctx, groups.length, rule(ctx.attrs)),
   });
 }
 
@@ -97,13 +142,13 @@ trainingOp('Adagrad', 'Adagrad update: r = R/(1+T*decay); g = norm*X+G; H+=g^2; 
     decay_factor: { type: 'float', default: 0 },
     epsilon: { type: 'float', default: 1e-6 },
     norm_coefficient: { type: 'float', default: 0 },
-  }, (ctx) => {
-    const decay = ctx.attrs.float('decay_factor'), eps = ctx.attrs.float('epsilon'), norm = ctx.attrs.float('norm_coefficient');
-    return (R, T, [x, g, h]) => {
-      const r = R / (1 + T * decay);
-      const gr = norm * x + g;
-      const hn = h + gr * gr;
-      return [x - (r * gr) / (Math.sqrt(hn) + eps), hn];
+  }, (attrs) => {
+    const decay = attrs.float('decay_factor'), eps = attrs.float('epsilon'), norm = attrs.float('norm_coefficient');
+    return (A, R, T, [x, g, h]) => {
+      const r = A.div(R, A.add(A.c(1), A.mul(T, A.c(decay))));
+      const gr = A.add(A.mul(A.c(norm), x), g);
+      const hn = A.add(h, A.mul(gr, gr));
+      return [A.sub(x, A.div(A.mul(r, gr), A.add(A.sqrt(hn), A.c(eps)))), hn];
     };
   });
 
@@ -114,17 +159,17 @@ trainingOp('Adam', 'Adam update with bias correction (T > 0) and optional L2 ter
     epsilon: { type: 'float', default: 1e-6 },
     norm_coefficient: { type: 'float', default: 0 },
     norm_coefficient_post: { type: 'float', default: 0 },
-  }, (ctx) => {
-    const a = ctx.attrs.float('alpha'), b = ctx.attrs.float('beta'), eps = ctx.attrs.float('epsilon');
-    const norm = ctx.attrs.float('norm_coefficient'), post = ctx.attrs.float('norm_coefficient_post');
-    return (R, T, [x, g, v, h]) => {
-      const gr = norm * x + g;
-      const vn = a * v + (1 - a) * gr;
-      const hn = b * h + (1 - b) * gr * gr;
-      const hs = Math.sqrt(hn) + eps;
-      const ra = T > 0 ? (R * Math.sqrt(1 - b ** T)) / (1 - a ** T) : R;
-      const xn = x - ra * (vn / hs);
-      return [(1 - post) * xn, vn, hn];
+  }, (attrs) => {
+    const a = attrs.float('alpha'), b = attrs.float('beta'), eps = attrs.float('epsilon');
+    const norm = attrs.float('norm_coefficient'), post = attrs.float('norm_coefficient_post');
+    return (A, R, T, [x, g, v, h]) => {
+      const gr = A.add(A.mul(A.c(norm), x), g);
+      const vn = A.add(A.mul(A.c(a), v), A.mul(A.c(1 - a), gr));
+      const hn = A.add(A.mul(A.c(b), h), A.mul(A.mul(A.c(1 - b), gr), gr));
+      const hs = A.add(A.sqrt(hn), A.c(eps));
+      const ra = A.ifPos(T, A.div(A.mul(R, A.sqrt(A.sub(A.c(1), A.pow(A.c(b), T)))), A.sub(A.c(1), A.pow(A.c(a), T))), R);
+      const xn = A.sub(x, A.mul(ra, A.div(vn, hs)));
+      return [A.mul(A.c(1 - post), xn), vn, hn];
     };
   });
 
@@ -134,14 +179,14 @@ trainingOp('Momentum', 'SGD with momentum: V = alpha*V + beta*(norm*X+G) (beta=1
     beta: { type: 'float', required: true },
     mode: { type: 'string', required: true, doc: "'standard' or 'nesterov'" },
     norm_coefficient: { type: 'float', required: true },
-  }, (ctx) => {
-    const a = ctx.attrs.float('alpha'), b = ctx.attrs.float('beta'), norm = ctx.attrs.float('norm_coefficient');
-    const mode = ctx.attrs.str('mode');
+  }, (attrs) => {
+    const a = attrs.float('alpha'), b = attrs.float('beta'), norm = attrs.float('norm_coefficient');
+    const mode = attrs.str('mode');
     if (mode !== 'standard' && mode !== 'nesterov') throw diag.unsupportedAttr({ op: 'Momentum', domain: DOMAIN }, 'mode', mode);
-    return (R, T, [x, g, v]) => {
-      const gr = norm * x + g;
-      const ba = T > 0 ? b : 1;
-      const vn = a * v + ba * gr;
-      return [mode === 'standard' ? x - R * vn : x - R * (gr + a * vn), vn];
+    return (A, R, T, [x, g, v]) => {
+      const gr = A.add(A.mul(A.c(norm), x), g);
+      const ba = A.ifPos(T, A.c(b), A.c(1));
+      const vn = A.add(A.mul(A.c(a), v), A.mul(ba, gr));
+      return [mode === 'standard' ? A.sub(x, A.mul(R, vn)) : A.sub(x, A.mul(R, A.add(gr, A.mul(A.c(a), vn)))), vn];
     };
   });

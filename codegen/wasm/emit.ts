@@ -1,0 +1,894 @@
+/**
+ * Loop IR kernel -> WebAssembly function. Mirrors codegen/c/expr.ts over the same IR:
+ * - `vectorized(4)` loops go through vectorizeLoop and become v128 code (f32x4 / i32x4; narrow
+ *   integers live widened in i32x4 lanes, bools as all-ones lane masks); contiguous ramp loads and
+ *   stores become v128.load/store, other vector indices become per-lane gathers/scatters, operations
+ *   without a SIMD instruction run lane by lane. A body the SIMD path cannot express falls back to
+ *   the scalar loop (as C does under #else).
+ * - `unrolled` loops are expanded with the loop variable substituted, so register tiles are indexed
+ *   by constants and live in wasm locals (scalar or v128); other scratch buffers get a frame in the
+ *   module's scratch region of linear memory.
+ * - Integer semantics follow the interpreter / C: division by zero gives 0, narrow types wrap.
+ */
+import { E, simplifyStmt, substituteStmt, vectorizeLoop, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
+import { needMath, OWN_F32, type MathFn } from './math.ts';
+
+export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1 };
+const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
+const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
+const is64 = (t: ScalarType) => t === 'i64' || t === 'u64';
+const isSigned = (t: ScalarType) => t === 'i8' || t === 'i16' || t === 'i32' || t === 'i64';
+export function wtype(t: ScalarType): ValType { return t === 'f32' ? 'f32' : t === 'f64' ? 'f64' : is64(t) ? 'i64' : 'i32'; }
+/** element types a 4-lane v128 value can hold (narrow ints widened to i32 lanes, bool as masks) */
+const VEC_OK: ReadonlySet<ScalarType> = new Set<ScalarType>(['f32', 'i32', 'u32', 'i8', 'u8', 'i16', 'u16', 'bool']);
+
+const LOAD: Record<ScalarType, string> = {
+  f32: 'f32.load', f64: 'f64.load', i32: 'i32.load', u32: 'i32.load', i64: 'i64.load', u64: 'i64.load',
+  i8: 'i32.load8_s', u8: 'i32.load8_u', bool: 'i32.load8_u', i16: 'i32.load16_s', u16: 'i32.load16_u',
+};
+const STORE: Record<ScalarType, string> = {
+  f32: 'f32.store', f64: 'f64.store', i32: 'i32.store', u32: 'i32.store', i64: 'i64.store', u64: 'i64.store',
+  i8: 'i32.store8', u8: 'i32.store8', bool: 'i32.store8', i16: 'i32.store16', u16: 'i32.store16',
+};
+
+/** Math functions imported from the host (module "Math"); the loader provides them. */
+export const HOST_MATH: Record<string, number> = {
+  exp: 1, log: 1, tanh: 1, sin: 1, cos: 1, tan: 1, asin: 1, acos: 1, atan: 1, sinh: 1, cosh: 1, asinh: 1, acosh: 1, atanh: 1,
+  atan2: 2, pow: 2, fmod: 2,
+};
+
+type BufInfo =
+  | { kind: 'mem'; base: { local: number } | { addr: number }; dtype: ScalarType; minBase: number }
+  | { kind: 'reg'; dtype: ScalarType; vec: boolean; slots: Map<number, number> };
+
+export interface KernelEnv {
+  mb: ModuleBuilder;
+  simd: boolean;
+  /** address of the shared scratch region (frames for scratch buffers that are not locals) */
+  scratchBase: number;
+  /** per kernel param: the smallest byte address it is ever bound to */
+  minBase: number[];
+  /** i32.const instructions whose value is patched to the memory size when it is known */
+  memLimits: Instr[];
+}
+
+function cfold(e: Expr): number | undefined {
+  if (e.lanes !== 1) return undefined;
+  if (e.k === 'const') return e.t === 'i32' ? e.v : undefined;
+  if (e.k === 'bin' && e.t === 'i32') {
+    const a = cfold(e.a), b = cfold(e.b);
+    if (a === undefined || b === undefined) return undefined;
+    switch (e.op) {
+      case 'add': return (a + b) | 0;
+      case 'sub': return (a - b) | 0;
+      case 'mul': return Math.imul(a, b);
+      case 'div': return b === 0 ? undefined : Math.trunc(a / b) | 0;
+      case 'mod': return b === 0 ? undefined : a % b;
+      case 'min': return Math.min(a, b);
+      case 'max': return Math.max(a, b);
+      default: return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** idx = dyn + c (c a compile-time constant) */
+function splitIdx(e: Expr): { dyn?: Expr; c: number } {
+  const v = cfold(e);
+  if (v !== undefined) return { c: v };
+  if (e.k === 'bin' && e.op === 'add') {
+    const b = cfold(e.b);
+    if (b !== undefined) { const s = splitIdx(e.a); return { dyn: s.dyn, c: s.c + b }; }
+    const a = cfold(e.a);
+    if (a !== undefined) { const s = splitIdx(e.b); return { dyn: s.dyn, c: s.c + a }; }
+  }
+  if (e.k === 'bin' && e.op === 'sub') {
+    const b = cfold(e.b);
+    if (b !== undefined) { const s = splitIdx(e.a); return { dyn: s.dyn, c: s.c - b }; }
+  }
+  return { dyn: e, c: 0 };
+}
+
+function countNodes(s: Stmt): number {
+  let n = 0;
+  const ve = (e: Expr): void => {
+    n++;
+    switch (e.k) {
+      case 'load': ve(e.idx); break;
+      case 'bin': ve(e.a); ve(e.b); break;
+      case 'un': case 'cast': case 'bcast': ve(e.x); break;
+      case 'call': e.args.forEach(ve); break;
+      case 'select': ve(e.c); ve(e.a); ve(e.b); break;
+      case 'ramp': ve(e.base); break;
+      default: break;
+    }
+  };
+  const vs = (x: Stmt): void => {
+    n++;
+    switch (x.k) {
+      case 'for': ve(x.ext); vs(x.body); break;
+      case 'store': ve(x.idx); ve(x.val); break;
+      case 'if': ve(x.c); vs(x.then); if (x.else) vs(x.else); break;
+      case 'alloc': vs(x.body); break;
+      case 'let': ve(x.val); vs(x.body); break;
+      case 'seq': x.body.forEach(vs); break;
+      default: break;
+    }
+  };
+  vs(s);
+  return n;
+}
+
+function exprsOf(s: Stmt, f: (e: Expr) => void): void {
+  const ve = (e: Expr): void => {
+    f(e);
+    switch (e.k) {
+      case 'load': ve(e.idx); break;
+      case 'bin': ve(e.a); ve(e.b); break;
+      case 'un': case 'cast': case 'bcast': ve(e.x); break;
+      case 'call': e.args.forEach(ve); break;
+      case 'select': ve(e.c); ve(e.a); ve(e.b); break;
+      case 'ramp': ve(e.base); break;
+      default: break;
+    }
+  };
+  const vs = (x: Stmt): void => {
+    switch (x.k) {
+      case 'for': ve(x.ext); vs(x.body); break;
+      case 'store': ve(x.idx); ve(x.val); break;
+      case 'if': ve(x.c); vs(x.then); if (x.else) vs(x.else); break;
+      case 'alloc': vs(x.body); break;
+      case 'let': ve(x.val); vs(x.body); break;
+      case 'seq': x.body.forEach(vs); break;
+      default: break;
+    }
+  };
+  vs(s);
+}
+
+/** Can every vector value of this (vectorized) body live in a v128? */
+function vecSupported(s: Stmt): boolean {
+  let ok = true;
+  exprsOf(s, (e) => {
+    if (e.lanes === 1) return;
+    if (e.lanes !== 4 || !VEC_OK.has(e.t)) ok = false;
+    if (e.k === 'reduce') ok = false;
+    if (e.k === 'ramp' && e.t !== 'i32') ok = false;
+  });
+  let stores = true;
+  const vs = (x: Stmt): void => {
+    if (x.k === 'store' && (x.val.lanes > 1 || x.idx.lanes > 1) && (x.val.lanes !== 4 && x.val.lanes !== 1)) stores = false;
+    if (x.k === 'for' || x.k === 'alloc' || x.k === 'let') vs(x.body);
+    if (x.k === 'if') { vs(x.then); if (x.else) vs(x.else); }
+    if (x.k === 'seq') x.body.forEach(vs);
+  };
+  vs(s);
+  return ok && stores;
+}
+
+const UNROLL_MAX = 64;
+const UNROLL_BUDGET = 40000;
+
+/** Expand vectorized (when SIMD can express them) and unrolled loops; everything else unchanged. */
+export function prepare(s: Stmt, simd: boolean): Stmt {
+  switch (s.k) {
+    case 'for': {
+      if (s.kind.k === 'vectorized') {
+        const v = simd ? vectorizeLoop(s) : undefined;
+        if (v && vecSupported(v)) return prepare(v, simd);
+        return { ...s, kind: { k: 'serial' }, body: prepare(s.body, simd) };
+      }
+      if (s.kind.k === 'unrolled' && s.ext.k === 'const' && s.ext.v <= UNROLL_MAX && countNodes(s.body) * s.ext.v <= UNROLL_BUDGET) {
+        const body: Stmt[] = [];
+        for (let i = 0; i < s.ext.v; i++) body.push(simplifyStmt(substituteStmt(s.body, { [s.v]: E.i(i) })));
+        return prepare({ k: 'seq', body }, simd);
+      }
+      return { ...s, body: prepare(s.body, simd) };
+    }
+    case 'seq': return { k: 'seq', body: s.body.map((b) => prepare(b, simd)) };
+    case 'if': return { ...s, then: prepare(s.then, simd), ...(s.else ? { else: prepare(s.else, simd) } : {}) };
+    case 'alloc': case 'let': return { ...s, body: prepare(s.body, simd) };
+    default: return s;
+  }
+}
+
+function hasSideCost(e: Expr): boolean {
+  let r = false;
+  const v = (x: Expr): void => {
+    if (x.k === 'load' || x.k === 'call' || (x.k === 'bin' && (x.op === 'div' || x.op === 'mod' || x.op === 'pow'))) { r = true; return; }
+    switch (x.k) {
+      case 'bin': v(x.a); v(x.b); break;
+      case 'un': case 'cast': case 'bcast': v(x.x); break;
+      case 'select': v(x.c); v(x.a); v(x.b); break;
+      case 'ramp': v(x.base); break;
+      default: break;
+    }
+  };
+  v(e);
+  return r;
+}
+
+export class KernelEmitter {
+  readonly fn: Func;
+  private bufs = new Map<string, BufInfo>();
+  private vars = new Map<string, number>();
+  private frameTop = 0;
+  scratchBytes = 0;
+  private tmpN = 0;
+  private code: Instr[];
+
+  constructor(readonly k: Kernel, readonly env: KernelEnv) {
+    this.fn = new Func(k.name, k.params.map(() => 'i32'), []);
+    this.code = this.fn.code;
+    k.params.forEach((p, i) => this.bufs.set(p.name, { kind: 'mem', base: { local: i }, dtype: p.dtype, minBase: env.minBase[i] ?? 0 }));
+  }
+
+  emit(): Func {
+    const body = prepare(this.k.body, this.env.simd);
+    this.stmt(body);
+    return this.fn;
+  }
+
+  private e(...ins: Instr[]) { for (const i of ins) this.code.push(i); }
+
+  // ---- statements -------------------------------------------------------------------------------
+
+  private stmt(s: Stmt): void {
+    switch (s.k) {
+      case 'seq': for (const b of s.body) this.stmt(b); return;
+      case 'for': this.loop(s); return;
+      case 'store': this.store(s); return;
+      case 'if':
+        this.ex(s.c);
+        this.e(['if', '']);
+        this.stmt(s.then);
+        if (s.else) { this.e(['else']); this.stmt(s.else); }
+        this.e(['end']);
+        return;
+      case 'let': {
+        const l = this.fn.local(wtype(s.t));
+        this.ex(s.val);
+        this.e(['local.set', l]);
+        const prev = this.vars.get(s.v);
+        this.vars.set(s.v, l);
+        this.stmt(s.body);
+        if (prev === undefined) this.vars.delete(s.v); else this.vars.set(s.v, prev);
+        return;
+      }
+      case 'alloc': this.alloc(s); return;
+      case 'barrier': throw new Error('wasm: barrier has no meaning on a CPU target');
+    }
+  }
+
+  private loop(s: Extract<Stmt, { k: 'for' }>): void {
+    const n = cfold(s.ext);
+    if (n !== undefined && n <= 0) return;
+    const iv = this.fn.local('i32');
+    const prev = this.vars.get(s.v);
+    let extL = -1;
+    if (n === undefined) {
+      extL = this.fn.local('i32');
+      this.ex(s.ext);
+      this.e(['local.set', extL], ['i32.const', 0], ['local.set', iv], ['block', ''], ['local.get', extL], ['i32.const', 0], ['i32.le_s'], ['br_if', 0]);
+    } else {
+      this.e(['i32.const', 0], ['local.set', iv]);
+    }
+    this.vars.set(s.v, iv);
+    this.e(['loop', '']);
+    this.stmt(s.body);
+    this.e(['local.get', iv], ['i32.const', 1], ['i32.add'], ['local.tee', iv]);
+    if (n === undefined) this.e(['local.get', extL]); else this.e(['i32.const', n]);
+    this.e(['i32.lt_s'], ['br_if', 0], ['end']);
+    if (n === undefined) this.e(['end']);
+    if (prev === undefined) this.vars.delete(s.v); else this.vars.set(s.v, prev);
+  }
+
+  private alloc(s: Extract<Stmt, { k: 'alloc' }>): void {
+    const b = s.buf;
+    const n = Math.max(1, b.shape.reduce((a, c) => a * c, 1));
+    const prev = this.bufs.get(b.name);
+    const reg = this.localize(b, s.body, n);
+    let savedTop = this.frameTop;
+    if (reg) this.bufs.set(b.name, reg);
+    else {
+      const off = Math.ceil(this.frameTop / 16) * 16;
+      this.frameTop = off + n * WIDTH[b.dtype] + 16;
+      this.scratchBytes = Math.max(this.scratchBytes, this.frameTop);
+      const addr = this.env.scratchBase + off;
+      this.bufs.set(b.name, { kind: 'mem', base: { addr }, dtype: b.dtype, minBase: addr });
+    }
+    this.stmt(s.body);
+    this.frameTop = savedTop;
+    if (prev) this.bufs.set(b.name, prev); else this.bufs.delete(b.name);
+  }
+
+  /** Locals for a scratch buffer indexed only by constants (register tiles after unrolling). */
+  private localize(b: Buffer, body: Stmt, n: number): BufInfo | undefined {
+    if (n > 256) return undefined;
+    let scalar = 0, vector = 0, bad = false;
+    const idxs: number[] = [];
+    const check = (idx: Expr, lanes: number) => {
+      if (lanes === 1 && idx.lanes === 1) {
+        const c = cfold(idx);
+        if (c === undefined || c < 0 || c >= n) bad = true; else { scalar++; idxs.push(c); }
+      } else if (idx.k === 'ramp' && idx.stride === 1 && idx.lanes === 4) {
+        const c = cfold(idx.base);
+        if (c === undefined || c % 4 !== 0 || c < 0 || c + 4 > n) bad = true; else { vector++; idxs.push(c / 4); }
+      } else bad = true;
+    };
+    exprsOf(body, (e) => { if (e.k === 'load' && e.buf === b.name) check(e.idx, e.lanes); });
+    const vs = (x: Stmt): void => {
+      if (x.k === 'store' && x.buf === b.name) check(x.idx, x.val.lanes > 1 ? x.val.lanes : x.idx.lanes);
+      if (x.k === 'for' || x.k === 'let') vs(x.body);
+      if (x.k === 'alloc') { if (x.buf.name !== b.name) vs(x.body); }
+      if (x.k === 'if') { vs(x.then); if (x.else) vs(x.else); }
+      if (x.k === 'seq') x.body.forEach(vs);
+    };
+    vs(body);
+    if (bad || (scalar && vector)) return undefined;
+    if (vector && !VEC_OK.has(b.dtype)) return undefined;
+    const slots = new Map<number, number>();
+    for (const i of [...new Set(idxs)].sort((x, y) => x - y)) slots.set(i, this.fn.local(vector ? 'v128' : wtype(b.dtype)));
+    return { kind: 'reg', dtype: b.dtype, vec: vector > 0, slots };
+  }
+
+  private buf(name: string): BufInfo {
+    const b = this.bufs.get(name);
+    if (!b) throw new Error(`wasm: kernel ${this.k.name}: unknown buffer ${name}`);
+    return b;
+  }
+
+  /** Push the dynamic part of the address of buf[idx]; returns the static memarg offset. */
+  private addr(b: Extract<BufInfo, { kind: 'mem' }>, idx: Expr): number {
+    const w = WIDTH[b.dtype];
+    const { dyn, c } = splitIdx(idx);
+    const pushBase = () => { if ('local' in b.base) this.e(['local.get', b.base.local]); else this.e(['i32.const', b.base.addr]); };
+    const cw = c * w;
+    const foldable = cw >= 0 && cw <= b.minBase;
+    if (!dyn) {
+      if (cw >= 0) { pushBase(); return cw; }
+      pushBase(); this.e(['i32.const', cw], ['i32.add']); return 0;
+    }
+    pushBase();
+    this.ex(dyn);
+    if (LOG2[w]) this.e(['i32.const', LOG2[w]], ['i32.shl']);
+    this.e(['i32.add']);
+    if (foldable) return cw;
+    if (cw) this.e(['i32.const', cw], ['i32.add']);
+    return 0;
+  }
+
+  private store(s: Extract<Stmt, { k: 'store' }>): void {
+    const b = this.buf(s.buf);
+    const vector = s.val.lanes > 1 || s.idx.lanes > 1;
+    if (b.kind === 'reg') {
+      const slot = vector ? cfold((s.idx as Extract<Expr, { k: 'ramp' }>).base)! / 4 : cfold(s.idx)!;
+      if (vector) this.vx(s.val); else this.ex(s.val);
+      this.e(['local.set', b.slots.get(slot)!]);
+      return;
+    }
+    if (!vector) {
+      const off = this.addr(b, s.idx);
+      this.ex(s.val);
+      this.e([STORE[b.dtype], undefined as unknown as number, off].filter((x) => x !== undefined) as Instr);
+      return;
+    }
+    const t = b.dtype;
+    if (s.idx.k === 'ramp' && s.idx.stride === 1) {
+      const off = this.addr(b, s.idx.base);
+      this.vx(s.val.lanes > 1 ? s.val : E.bcast(s.val, 4));
+      this.vstoreContig(t, off);
+      return;
+    }
+    // scatter
+    const vi = this.fn.local('v128'), vv = this.fn.local('v128');
+    this.vx(s.idx.lanes > 1 ? s.idx : E.bcast(s.idx, 4)); this.e(['local.set', vi]);
+    this.vx(s.val.lanes > 1 ? s.val : E.bcast(s.val, 4)); this.e(['local.set', vv]);
+    const w = WIDTH[t];
+    for (let l = 0; l < 4; l++) {
+      if ('local' in b.base) this.e(['local.get', b.base.local]); else this.e(['i32.const', b.base.addr]);
+      this.e(['local.get', vi], ['i32x4.extract_lane', l]);
+      if (LOG2[w]) this.e(['i32.const', LOG2[w]], ['i32.shl']);
+      this.e(['i32.add']);
+      this.e(['local.get', vv]);
+      this.laneOut(t, l);
+      this.e([STORE[t], LOG2[w], 0]);
+    }
+  }
+
+  private vstoreContig(t: ScalarType, off: number): void {
+    switch (t) {
+      case 'f32': case 'i32': case 'u32': this.e(['v128.store', 4, off]); return;
+      case 'i16': case 'u16': {
+        const tl = this.fn.local('v128');
+        this.e(['local.tee', tl], ['local.get', tl], [t === 'i16' ? 'i16x8.narrow_i32x4_s' : 'i16x8.narrow_i32x4_u'], ['v128.store64_lane', 1, off, 0]);
+        return;
+      }
+      default: {
+        const tl = this.fn.local('v128');
+        if (t === 'bool') this.e(['v128.const', v128Of('i32', [1, 1, 1, 1])], ['v128.and']);
+        const s = t === 'i8';
+        this.e(['local.tee', tl], ['local.get', tl], [s ? 'i16x8.narrow_i32x4_s' : 'i16x8.narrow_i32x4_u'], ['local.tee', tl], ['local.get', tl],
+          [s ? 'i8x16.narrow_i16x8_s' : 'i8x16.narrow_i16x8_u'], ['v128.store32_lane', 0, off, 0]);
+      }
+    }
+  }
+
+  /** v128 on the stack -> scalar lane l in scalar representation */
+  private laneOut(t: ScalarType, l: number): void {
+    if (t === 'f32') this.e(['f32x4.extract_lane', l]);
+    else if (t === 'bool') this.e(['i32x4.extract_lane', l], ['i32.const', 1], ['i32.and']);
+    else this.e(['i32x4.extract_lane', l]);
+  }
+
+  // ---- scalar expressions -----------------------------------------------------------------------
+
+  private norm(t: ScalarType): void {
+    switch (t) {
+      case 'i8': this.e(['i32.extend8_s']); return;
+      case 'i16': this.e(['i32.extend16_s']); return;
+      case 'u8': this.e(['i32.const', 0xff], ['i32.and']); return;
+      case 'u16': this.e(['i32.const', 0xffff], ['i32.and']); return;
+      default: return;
+    }
+  }
+
+  private constOf(v: number, t: ScalarType): Instr {
+    switch (wtype(t)) {
+      case 'f32': return ['f32.const', v];
+      case 'f64': return ['f64.const', v];
+      case 'i64': return ['i64.const', Number.isFinite(v) ? BigInt.asIntN(64, BigInt(Math.trunc(v))) : 0n];
+      default: return ['i32.const', t === 'bool' ? (v ? 1 : 0) : Number.isFinite(v) ? Number(BigInt.asIntN(32, BigInt(Math.trunc(v)))) : 0];
+    }
+  }
+
+  private tmp(t: ValType): number { return this.fn.local(t); }
+
+  ex(e: Expr): void {
+    if (e.lanes > 1) throw new Error(`wasm: vector expression ${e.k} in scalar context`);
+    switch (e.k) {
+      case 'const': this.e(this.constOf(e.v, e.t)); return;
+      case 'var': {
+        const l = this.vars.get(e.name);
+        if (l === undefined) throw new Error(`wasm: kernel ${this.k.name}: unbound variable ${e.name}`);
+        this.e(['local.get', l]);
+        return;
+      }
+      case 'load': {
+        const b = this.buf(e.buf);
+        if (b.kind === 'reg') { this.e(['local.get', b.slots.get(cfold(e.idx)!)!]); return; }
+        const off = this.addr(b, e.idx);
+        this.e([LOAD[b.dtype], LOG2[WIDTH[b.dtype]], off]);
+        return;
+      }
+      case 'bin': this.bin(e); return;
+      case 'un': this.un(e); return;
+      case 'call': this.call(e); return;
+      case 'select': {
+        if (hasSideCost(e.a) || hasSideCost(e.b)) {
+          this.ex(e.c);
+          this.e(['if', wtype(e.t)]);
+          this.ex(e.a);
+          this.e(['else']);
+          this.ex(e.b);
+          this.e(['end']);
+        } else {
+          this.ex(e.a); this.ex(e.b); this.ex(e.c); this.e(['select']);
+        }
+        return;
+      }
+      case 'cast': this.cast(e.x, e.t); return;
+      case 'bcast': case 'ramp': case 'reduce': throw new Error(`wasm: unexpected scalar ${e.k}`);
+    }
+  }
+
+  private helper(name: string, params: ValType[], result: ValType, body: Instr[]): string {
+    if (!this.env.mb.hasFunc(name)) {
+      const f = new Func(name, params, [result]);
+      f.emit(...body);
+      this.env.mb.addFunc(f);
+    }
+    return name;
+  }
+
+  private hostMath(fn: string): string {
+    const n = HOST_MATH[fn];
+    return this.env.mb.addImport({ module: 'Math', name: fn, params: new Array(n).fill('f64'), results: ['f64'], as: `Math_${fn}` });
+  }
+
+  private bin(e: Extract<Expr, { k: 'bin' }>): void {
+    const t = e.a.t, W = wtype(t), f = isF(t);
+    const sg = isSigned(t);
+    switch (e.op) {
+      case 'add': case 'sub': case 'mul':
+        this.ex(e.a); this.ex(e.b); this.e([`${W}.${e.op}`]); if (!f) this.norm(t); return;
+      case 'div': {
+        if (f) { this.ex(e.a); this.ex(e.b); this.e([`${W}.div`]); return; }
+        const name = `aic_div_${t}`;
+        const z: Instr = [`${W}.const`, 0];
+        const body: Instr[] = sg
+          ? [['local.get', 1], [`${W}.eqz`], ['if', W], z, ['else'], ['local.get', 1], [`${W}.const`, -1], [`${W}.eq`], ['if', W], z, ['local.get', 0], [`${W}.sub`], ['else'], ['local.get', 0], ['local.get', 1], [`${W}.div_s`], ['end'], ['end']]
+          : [['local.get', 1], [`${W}.eqz`], ['if', W], z, ['else'], ['local.get', 0], ['local.get', 1], [`${W}.div_u`], ['end']];
+        this.helper(name, [W, W], W, body);
+        this.ex(e.a); this.ex(e.b); this.e(['call', name]); this.norm(t);
+        return;
+      }
+      case 'mod': {
+        if (f) { this.fmath('fmod', t, [e.a, e.b]); return; }
+        const name = `aic_mod_${t}`;
+        const z: Instr = [`${W}.const`, 0];
+        const body: Instr[] = sg
+          ? [['local.get', 1], [`${W}.eqz`], ['local.get', 1], [`${W}.const`, -1], [`${W}.eq`], ['i32.or'], ['if', W], z, ['else'], ['local.get', 0], ['local.get', 1], [`${W}.rem_s`], ['end']]
+          : [['local.get', 1], [`${W}.eqz`], ['if', W], z, ['else'], ['local.get', 0], ['local.get', 1], [`${W}.rem_u`], ['end']];
+        this.helper(name, [W, W], W, body);
+        this.ex(e.a); this.ex(e.b); this.e(['call', name]);
+        return;
+      }
+      case 'min': case 'max': {
+        if (f) { this.ex(e.a); this.ex(e.b); this.e([`${W}.${e.op}`]); return; }
+        const ta = this.tmp(W), tb = this.tmp(W);
+        this.ex(e.a); this.e(['local.set', ta]); this.ex(e.b); this.e(['local.set', tb]);
+        this.e(['local.get', ta], ['local.get', tb], ['local.get', ta], ['local.get', tb], [`${W}.${e.op === 'min' ? 'lt' : 'gt'}_${sg ? 's' : 'u'}`], ['select']);
+        return;
+      }
+      case 'pow': {
+        if (f) { this.fmath('pow', t, [e.a, e.b]); return; }
+        this.toF64(e.a); this.toF64(e.b); this.e(['call', this.hostMath('pow')]);
+        this.f2i('f64', t);
+        return;
+      }
+      case 'and': case 'or': case 'xor':
+        this.ex(e.a); this.ex(e.b); this.e([`${W}.${e.op}`]); return;
+      case 'shl': case 'shr': {
+        const bits = W === 'i64' ? 64 : 32;
+        const tb = this.tmp(W);
+        this.ex(e.a); this.ex(e.b); this.e(['local.tee', tb]);
+        if (e.op === 'shr' && sg) {
+          // amount >= width: arithmetic shift by width-1 (floor semantics)
+          this.e([`${W}.const`, bits - 1], ['local.get', tb], [`${W}.const`, bits - 1], [`${W}.lt_u`], ['select'], [`${W}.shr_s`]);
+          return;
+        }
+        this.e([`${W}.${e.op === 'shl' ? 'shl' : 'shr_u'}`]);
+        if (e.op === 'shl') this.norm(t);
+        this.e([`${W}.const`, 0], ['local.get', tb], [`${W}.const`, bits], [`${W}.lt_u`], ['select']);
+        return;
+      }
+      case 'eq': case 'ne':
+        this.ex(e.a); this.ex(e.b); this.e([`${W}.${e.op}`]); return;
+      case 'lt': case 'le': case 'gt': case 'ge':
+        this.ex(e.a); this.ex(e.b); this.e([f ? `${W}.${e.op}` : `${W}.${e.op}_${sg ? 's' : 'u'}`]); return;
+    }
+  }
+
+  private un(e: Extract<Expr, { k: 'un' }>): void {
+    const t = e.t, W = wtype(t);
+    if (isF(t)) { this.ex(e.x); this.e([`${W}.${e.op === 'not' ? 'neg' : e.op}`]); return; }
+    switch (e.op) {
+      case 'neg': this.e([`${W}.const`, 0]); this.ex(e.x); this.e([`${W}.sub`]); this.norm(t); return;
+      case 'not':
+        this.ex(e.x);
+        if (t === 'bool') { this.e(['i32.eqz']); return; }
+        this.e([`${W}.const`, -1], [`${W}.xor`]); this.norm(t); return;
+      case 'abs': {
+        if (!isSigned(t)) { this.ex(e.x); return; }
+        const tx = this.tmp(W);
+        this.ex(e.x); this.e(['local.set', tx]);
+        this.e([`${W}.const`, 0], ['local.get', tx], [`${W}.sub`], ['local.get', tx], ['local.get', tx], [`${W}.const`, 0], [`${W}.lt_s`], ['select']);
+        this.norm(t);
+        return;
+      }
+    }
+  }
+
+  /** value of e (any type) as f64 */
+  private toF64(e: Expr): void {
+    this.ex(e);
+    const t = e.t;
+    if (t === 'f64') return;
+    if (t === 'f32') { this.e(['f64.promote_f32']); return; }
+    if (is64(t)) { this.e([t === 'i64' ? 'f64.convert_i64_s' : 'f64.convert_i64_u']); return; }
+    this.e([isSigned(t) ? 'f64.convert_i32_s' : 'f64.convert_i32_u']);
+  }
+
+  /** float (on the stack, type `from`) -> integer type t: non-finite -> 0, else truncate and wrap */
+  private f2i(from: 'f32' | 'f64', t: ScalarType): void {
+    const tx = this.tmp(from);
+    this.e(['local.set', tx], ['local.get', tx]);
+    if (from === 'f32') this.e(['f64.promote_f32']);
+    if (is64(t)) {
+      if (t === 'u64') {
+        const td = this.tmp('f64');
+        this.e(['local.tee', td], ['i64.trunc_sat_f64_u'], ['local.get', td], ['i64.trunc_sat_f64_s'], ['local.get', td], ['f64.const', 0], ['f64.ge'], ['select']);
+      } else this.e(['i64.trunc_sat_f64_s']);
+      this.e(['i64.const', 0n]);
+    } else {
+      this.e(['i64.trunc_sat_f64_s'], ['i32.wrap_i64']);
+      if (t === 'bool') this.e(['i32.const', 0], ['i32.ne']); else this.norm(t);
+      this.e(['i32.const', 0]);
+    }
+    this.e(['local.get', tx], [`${from}.abs`], [`${from}.const`, Infinity], [`${from}.lt`], ['select']);
+  }
+
+  private cast(x: Expr, t: ScalarType): void {
+    const s = x.t;
+    this.ex(x);
+    if (s === t) return;
+    if (t === 'bool') {
+      if (isF(s)) this.e([`${s}.const`, 0], [`${s}.ne`]);
+      else if (is64(s)) this.e(['i64.const', 0n], ['i64.ne']);
+      else this.e(['i32.const', 0], ['i32.ne']);
+      return;
+    }
+    if (isF(t)) {
+      if (isF(s)) { this.e([t === 'f64' ? 'f64.promote_f32' : 'f32.demote_f64']); return; }
+      if (is64(s)) { this.e([`${t}.convert_i64_${s === 'i64' ? 's' : 'u'}`]); return; }
+      this.e([`${t}.convert_i32_${isSigned(s) ? 's' : 'u'}`]);
+      return;
+    }
+    if (isF(s)) { this.f2i(s as 'f32' | 'f64', t); return; }
+    if (is64(t)) {
+      if (!is64(s)) this.e([isSigned(s) ? 'i64.extend_i32_s' : 'i64.extend_i32_u']);
+      return;
+    }
+    if (is64(s)) this.e(['i32.wrap_i64']);
+    this.norm(t);
+  }
+
+  /** f32/f64 call of a host Math function (f32 goes through f64 and back) */
+  private fmath(fn: string, t: ScalarType, args: Expr[]): void {
+    for (const a of args) this.toF64(a);
+    this.e(['call', this.hostMath(fn)]);
+    if (t === 'f32') this.e(['f32.demote_f64']);
+    else if (t !== 'f64') this.f2i('f64', t);
+  }
+
+  private call(e: Extract<Expr, { k: 'call' }>): void {
+    const t = e.args[0].t, W = wtype(t);
+    const x = e.args[0];
+    if (!isF(t)) {
+      // integer arguments: compute in f64 like the interpreter, then back
+      switch (e.fn) {
+        case 'isnan': case 'isinf': this.e(['i32.const', 0]); return;
+        case 'fabs': this.un({ k: 'un', op: 'abs', x, t, lanes: 1 }); return;
+        case 'sign': {
+          const tx = this.tmp(W);
+          this.ex(x); this.e(['local.set', tx]);
+          this.e(['local.get', tx], [`${W}.const`, 0], [`${W}.gt_s`], ['local.get', tx], [`${W}.const`, 0], [`${W}.lt_s`], ['i32.sub']);
+          if (W === 'i64') this.e(['i64.extend_i32_s']);
+          return;
+        }
+        case 'floor': case 'ceil': case 'trunc': case 'round_even': this.ex(x); return;
+        default: {
+          const fe: Expr = { ...e, args: e.args.map((a) => E.cast(a, 'f64')), t: 'f64' };
+          this.call(fe as Extract<Expr, { k: 'call' }>);
+          this.f2i('f64', t);
+          return;
+        }
+      }
+    }
+    switch (e.fn) {
+      case 'sqrt': case 'floor': case 'ceil': case 'trunc':
+        this.ex(x); this.e([`${W}.${e.fn}`]); return;
+      case 'round_even': this.ex(x); this.e([`${W}.nearest`]); return;
+      case 'fabs': this.ex(x); this.e([`${W}.abs`]); return;
+      case 'rsqrt': this.e([`${W}.const`, 1]); this.ex(x); this.e([`${W}.sqrt`], [`${W}.div`]); return;
+      case 'isnan': { const tx = this.tmp(W); this.ex(x); this.e(['local.tee', tx], ['local.get', tx], [`${W}.ne`]); return; }
+      case 'isinf': this.ex(x); this.e([`${W}.abs`], [`${W}.const`, Infinity], [`${W}.eq`]); return;
+      case 'sign': {
+        const tx = this.tmp(W);
+        this.ex(x); this.e(['local.set', tx]);
+        // x > 0 ? 1 : x < 0 ? -1 : x
+        this.e([`${W}.const`, 1], [`${W}.const`, -1], ['local.get', tx], ['local.get', tx], [`${W}.const`, 0], [`${W}.lt`], ['select'],
+          ['local.get', tx], [`${W}.const`, 0], [`${W}.gt`], ['select']);
+        return;
+      }
+      case 'fma':
+        if (t === 'f32') {
+          for (const a of e.args) { this.ex(a); this.e(['f64.promote_f32']); }
+          this.e(['f64.add'], ['f64.mul']);
+          // (a * b + c): reorder: stack is a b c -> need a*b first
+          this.code.splice(this.code.length - 2, 2);
+          const tc = this.tmp('f64');
+          this.e(['local.set', tc], ['f64.mul'], ['local.get', tc], ['f64.add'], ['f32.demote_f64']);
+          return;
+        }
+        this.ex(e.args[0]); this.ex(e.args[1]); this.e(['f64.mul']); this.ex(e.args[2]); this.e(['f64.add']);
+        return;
+      case 'exp': case 'log': case 'tanh':
+        if (t === 'f32') { this.ex(x); this.e(['call', needMath(this.env.mb, e.fn, 'f32')]); return; }
+        this.fmath(e.fn, t, [x]); return;
+      case 'sigmoid':
+        if (t === 'f32') { this.ex(x); this.e(['call', needMath(this.env.mb, 'sigmoid', 'f32')]); return; }
+        this.e(['f64.const', 1], ['f64.const', 1]); this.ex(x); this.e(['f64.neg'], ['call', this.hostMath('exp')], ['f64.add'], ['f64.div']);
+        return;
+      case 'erf':
+        this.ex(x); this.e(['call', needMath(this.env.mb, 'erf', t === 'f32' ? 'f32' : 'f64')]); return;
+      default:
+        if (HOST_MATH[e.fn]) { this.fmath(e.fn, t, e.args); return; }
+        throw new Error(`wasm: unknown intrinsic ${e.fn}`);
+    }
+  }
+
+  // ---- vector expressions (4 lanes in a v128) ---------------------------------------------------
+
+  private vconst(v: number, t: ScalarType): Instr {
+    if (t === 'f32') return ['v128.const', v128Of('f32', [v, v, v, v])];
+    const x = t === 'bool' ? (v ? -1 : 0) : Number(BigInt.asIntN(32, BigInt(Math.trunc(Number.isFinite(v) ? v : 0))));
+    return ['v128.const', v128Of('i32', [x, x, x, x])];
+  }
+
+  private vnorm(t: ScalarType): void {
+    switch (t) {
+      case 'i8': case 'i16': { const s = t === 'i8' ? 24 : 16; this.e(['i32.const', s], ['i32x4.shl'], ['i32.const', s], ['i32x4.shr_s']); return; }
+      case 'u8': this.e(this.vconst(0xff, 'i32'), ['v128.and']); return;
+      case 'u16': this.e(this.vconst(0xffff, 'i32'), ['v128.and']); return;
+      default: return;
+    }
+  }
+
+  vx(e: Expr): void {
+    if (e.lanes === 1) { this.ex(e); this.splat(e.t); return; }
+    switch (e.k) {
+      case 'const': this.e(this.vconst(e.v, e.t)); return;
+      case 'bcast': this.ex(e.x); this.splat(e.t); return;
+      case 'ramp': this.ex(e.base); this.e(['i32x4.splat'], this.vconst(0, 'i32'));
+        this.code[this.code.length - 1] = ['v128.const', v128Of('i32', [0, e.stride, 2 * e.stride, 3 * e.stride])];
+        this.e(['i32x4.add']);
+        return;
+      case 'load': this.vload(e); return;
+      case 'bin': if (this.vbin(e)) return; break;
+      case 'un': if (this.vun(e)) return; break;
+      case 'call': if (this.vcall(e)) return; break;
+      case 'select': this.vx(e.a); this.vx(e.b); this.vx(e.c); this.e(['v128.bitselect']); return;
+      case 'cast': if (this.vcast(e)) return; break;
+      default: break;
+    }
+    this.lanewise(e);
+  }
+
+  private splat(t: ScalarType): void {
+    if (t === 'f32') this.e(['f32x4.splat']);
+    else if (t === 'bool') { const l = this.tmp('i32'); this.e(['local.set', l], ['i32.const', 0], ['local.get', l], ['i32.sub'], ['i32x4.splat']); }
+    else this.e(['i32x4.splat']);
+  }
+
+  private vload(e: Extract<Expr, { k: 'load' }>): void {
+    const b = this.buf(e.buf);
+    const t = e.t;
+    if (b.kind === 'reg') {
+      this.e(['local.get', b.slots.get(cfold((e.idx as Extract<Expr, { k: 'ramp' }>).base)! / 4)!]);
+      return;
+    }
+    if (e.idx.k === 'ramp' && e.idx.stride === 0) { this.ex({ ...e, idx: e.idx.base, lanes: 1 }); this.splat(t); return; }
+    if (e.idx.k === 'ramp' && e.idx.stride === 1) {
+      const off = this.addr(b, e.idx.base);
+      switch (t) {
+        case 'f32': case 'i32': case 'u32': this.e(['v128.load', 2, off]); return;
+        case 'i16': this.e(['v128.load16x4_s', 1, off]); return;
+        case 'u16': this.e(['v128.load16x4_u', 1, off]); return;
+        case 'i8': this.e(['v128.load8x8_s', 0, off], ['i32x4.extend_low_i16x8_s']); return;
+        default: this.e(['v128.load8x8_u', 0, off], ['i32x4.extend_low_i16x8_u']); if (t === 'bool') this.e(['i32x4.neg']); return;
+      }
+    }
+    // gather
+    const vi = this.tmp('v128'), ta = this.tmp('i32');
+    const w = WIDTH[t];
+    this.vx(e.idx); this.e(['local.set', vi]);
+    this.e(this.vconst(0, 'i32'));
+    for (let l = 0; l < 4; l++) {
+      if ('local' in b.base) this.e(['local.get', b.base.local]); else this.e(['i32.const', b.base.addr]);
+      this.e(['local.get', vi], ['i32x4.extract_lane', l]);
+      if (LOG2[w]) this.e(['i32.const', LOG2[w]], ['i32.shl']);
+      this.e(['i32.add']);
+      // lanes a select will discard may hold any index: keep the address inside memory
+      const lim: Instr = ['i32.const', 0];
+      this.env.memLimits.push(lim);
+      this.e(['local.tee', ta], ['i32.const', 0], ['local.get', ta], lim, ['i32.lt_u'], ['select']);
+      this.e([LOAD[t], LOG2[w], 0]);
+      if (t === 'bool') { const l2 = this.tmp('i32'); this.e(['local.set', l2], ['i32.const', 0], ['local.get', l2], ['i32.sub']); }
+      this.e([t === 'f32' ? 'f32x4.replace_lane' : 'i32x4.replace_lane', l]);
+    }
+  }
+
+  private vbin(e: Extract<Expr, { k: 'bin' }>): boolean {
+    const t = e.a.t;
+    const two = (op: string) => { this.vx(e.a); this.vx(e.b); this.e([op]); return true; };
+    if (t === 'f32') {
+      if (['add', 'sub', 'mul', 'div', 'min', 'max', 'eq', 'ne', 'lt', 'gt', 'le', 'ge'].includes(e.op)) return two(`f32x4.${e.op}`);
+      return false;
+    }
+    if (t === 'bool') {
+      if (e.op === 'and' || e.op === 'or' || e.op === 'xor') return two(`v128.${e.op}`);
+      if (e.op === 'eq' || e.op === 'ne') return two(`i32x4.${e.op}`);
+      return false;
+    }
+    const sg = t !== 'u32';
+    switch (e.op) {
+      case 'add': case 'sub': case 'mul': two(`i32x4.${e.op}`); this.vnorm(t); return true;
+      case 'and': case 'or': case 'xor': return two(`v128.${e.op}`);
+      case 'min': case 'max': return two(`i32x4.${e.op}_${sg ? 's' : 'u'}`);
+      case 'eq': case 'ne': return two(`i32x4.${e.op}`);
+      case 'lt': case 'le': case 'gt': case 'ge': return two(`i32x4.${e.op}_${sg ? 's' : 'u'}`);
+      default: return false;
+    }
+  }
+
+  private vun(e: Extract<Expr, { k: 'un' }>): boolean {
+    const t = e.t;
+    if (t === 'f32') { if (e.op === 'not') return false; this.vx(e.x); this.e([`f32x4.${e.op}`]); return true; }
+    if (t === 'bool') { if (e.op !== 'not') return false; this.vx(e.x); this.e(['v128.not']); return true; }
+    switch (e.op) {
+      case 'neg': this.vx(e.x); this.e(['i32x4.neg']); this.vnorm(t); return true;
+      case 'not': this.vx(e.x); this.e(['v128.not']); this.vnorm(t); return true;
+      case 'abs': this.vx(e.x); if (t !== 'u32' && isSigned(t)) { this.e(['i32x4.abs']); this.vnorm(t); } return true;
+    }
+    return false;
+  }
+
+  private vcall(e: Extract<Expr, { k: 'call' }>): boolean {
+    if (e.args[0].t !== 'f32') return false;
+    const x = e.args[0];
+    switch (e.fn) {
+      case 'exp': case 'log': case 'tanh': case 'sigmoid': case 'erf':
+        this.vx(x); this.e(['call', needMath(this.env.mb, e.fn as MathFn, 'f32x4')]); return true;
+      case 'sqrt': case 'floor': case 'ceil': case 'trunc': this.vx(x); this.e([`f32x4.${e.fn}`]); return true;
+      case 'round_even': this.vx(x); this.e(['f32x4.nearest']); return true;
+      case 'fabs': this.vx(x); this.e(['f32x4.abs']); return true;
+      case 'rsqrt': this.e(this.vconst(1, 'f32')); this.vx(x); this.e(['f32x4.sqrt'], ['f32x4.div']); return true;
+      case 'isnan': { const t = this.tmp('v128'); this.vx(x); this.e(['local.tee', t], ['local.get', t], ['f32x4.ne']); return true; }
+      case 'isinf': this.vx(x); this.e(['f32x4.abs'], this.vconst(Infinity, 'f32'), ['f32x4.eq']); return true;
+      default: return false;
+    }
+  }
+
+  private vcast(e: Extract<Expr, { k: 'cast' }>): boolean {
+    const s = e.x.t, t = e.t;
+    if (s === t) { this.vx(e.x); return true; }
+    if (t === 'bool') {
+      this.vx(e.x);
+      if (s === 'f32') this.e(this.vconst(0, 'f32'), ['f32x4.ne']); else this.e(this.vconst(0, 'i32'), ['i32x4.ne']);
+      return true;
+    }
+    if (t === 'f32') {
+      if (s === 'bool') { this.vx(e.x); this.e(['i32x4.neg'], ['f32x4.convert_i32x4_s']); return true; }
+      this.vx(e.x); this.e([s === 'u32' ? 'f32x4.convert_i32x4_u' : 'f32x4.convert_i32x4_s']); return true;
+    }
+    if (s === 'f32') return false;
+    if (s === 'bool') { this.vx(e.x); this.e(['i32x4.neg']); return true; }
+    this.vx(e.x); this.vnorm(t);
+    return true;
+  }
+
+  /** Any vector operation, one lane at a time through the scalar code. */
+  private lanewise(e: Expr): void {
+    const kids: Expr[] = e.k === 'bin' ? [e.a, e.b] : e.k === 'un' || e.k === 'cast' ? [e.x] : e.k === 'call' ? e.args : e.k === 'select' ? [e.c, e.a, e.b] : [];
+    if (!kids.length) throw new Error(`wasm: cannot vectorize ${e.k}`);
+    const vl = kids.map((k) => { const l = this.tmp(k.lanes > 1 ? 'v128' : wtype(k.t)); if (k.lanes > 1) this.vx(k); else this.ex(k); this.e(['local.set', l]); return l; });
+    const sl = kids.map((k) => this.tmp(wtype(k.t)));
+    const names = kids.map(() => `%lw${this.tmpN++}`);
+    const sub = kids.map((k, i): Expr => ({ k: 'var', name: names[i], t: k.t, lanes: 1 }));
+    let scalar: Expr;
+    switch (e.k) {
+      case 'bin': scalar = { ...e, a: sub[0], b: sub[1], lanes: 1 }; break;
+      case 'un': scalar = { ...e, x: sub[0], lanes: 1 }; break;
+      case 'cast': scalar = { ...e, x: sub[0], lanes: 1 }; break;
+      case 'call': scalar = { ...e, args: sub, lanes: 1 }; break;
+      default: scalar = { ...(e as Extract<Expr, { k: 'select' }>), c: sub[0], a: sub[1], b: sub[2], lanes: 1 }; break;
+    }
+    names.forEach((n, i) => this.vars.set(n, sl[i]));
+    this.e(this.vconst(0, 'i32'));
+    for (let l = 0; l < 4; l++) {
+      kids.forEach((k, i) => {
+        this.e(['local.get', vl[i]]);
+        if (k.lanes > 1) this.laneOut(k.t, l);
+        this.e(['local.set', sl[i]]);
+      });
+      if (e.t === 'bool') this.e(['i32.const', 0]);
+      this.ex(scalar);
+      if (e.t === 'bool') this.e(['i32.sub']);
+      this.e([e.t === 'f32' ? 'f32x4.replace_lane' : 'i32x4.replace_lane', l]);
+    }
+    names.forEach((n) => this.vars.delete(n));
+  }
+}

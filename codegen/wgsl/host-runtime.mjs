@@ -1,0 +1,166 @@
+// ---- aic WebGPU host runtime (appended to the generated WGSL and manifest M) ----
+/* global GPUBufferUsage, GPUMapMode */
+const USAGE = () => globalThis.GPUBufferUsage ?? { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128 };
+const MAPMODE = () => globalThis.GPUMapMode ?? { READ: 1 };
+
+/** Graph inputs: [{ name, dtype, shape }] */
+export const inputs = M.inputs.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+/** Graph outputs: [{ name, dtype, shape }] */
+export const outputs = M.outputs.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+
+const numel = (shape) => shape.reduce((a, b) => a * b, 1);
+const WORD = { float32: 'f32', int8: 'i32', int16: 'i32', int32: 'i32', int64: 'i32', uint8: 'u32', uint16: 'u32', uint32: 'u32', uint64: 'u32', bool: 'u32' };
+const OUT_ARRAY = {
+  float32: Float32Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
+  uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, bool: Uint8Array,
+};
+
+/** Input typed array / array -> 32-bit words (64-bit integers must fit in 32 bits). */
+function toWords(io, data) {
+  const n = numel(io.shape);
+  if (!data || typeof data.length !== 'number') throw new TypeError(`input '${io.name}': expected a typed array of ${n} ${io.dtype} elements`);
+  if (data.length !== n) throw new RangeError(`input '${io.name}': expected ${n} elements (shape [${io.shape.join(', ')}]), got ${data.length}`);
+  const w = new Uint32Array(Math.max(1, n));
+  const kind = WORD[io.dtype];
+  if (kind === 'f32') { new Float32Array(w.buffer).set(data instanceof Float32Array ? data : Float32Array.from(data, Number)); return w; }
+  const i32 = new Int32Array(w.buffer);
+  const lo = kind === 'i32' ? -2147483648 : 0, hi = kind === 'i32' ? 2147483647 : 4294967295;
+  for (let i = 0; i < n; i++) {
+    let v = data[i];
+    if (io.dtype === 'bool') { w[i] = v ? 1 : 0; continue; }
+    v = Number(v);
+    if (!(v >= lo && v <= hi) || !Number.isInteger(v)) throw new RangeError(`input '${io.name}': value ${data[i]} at [${i}] does not fit the 32-bit ${kind} the WebGPU model computes ${io.dtype} in`);
+    if (kind === 'i32') i32[i] = v; else w[i] = v;
+  }
+  return w;
+}
+
+function fromWords(io, bytes) {
+  const n = numel(io.shape);
+  const Out = OUT_ARRAY[io.dtype];
+  if (io.dtype === 'float32') return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 4));
+  const src = WORD[io.dtype] === 'i32' ? new Int32Array(bytes.buffer, bytes.byteOffset, n) : new Uint32Array(bytes.buffer, bytes.byteOffset, n);
+  const out = new Out(n);
+  if (io.dtype === 'int64' || io.dtype === 'uint64') for (let i = 0; i < n; i++) out[i] = BigInt(src[i]);
+  else for (let i = 0; i < n; i++) out[i] = src[i];
+  return out;
+}
+
+async function readWeights(src) {
+  if (M.weightsBytes === 0) return undefined;
+  if (src instanceof ArrayBuffer) return new Uint8Array(src);
+  if (ArrayBuffer.isView(src)) return new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+  const url = src === undefined ? new URL('./model.weights', import.meta.url) : new URL(String(src), import.meta.url);
+  if (url.protocol === 'file:') {
+    const fs = await import('node:fs/promises');
+    const { fileURLToPath } = await import('node:url');
+    return new Uint8Array(await fs.readFile(fileURLToPath(url)));
+  }
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`cannot fetch weights ${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+async function defaultDevice() {
+  const gpu = globalThis.navigator?.gpu;
+  if (!gpu) throw new Error('WebGPU is not available here (navigator.gpu is undefined): use a WebGPU-capable browser, or pass { device } (in Node: the "webgpu" package)');
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('WebGPU: no adapter (no usable GPU); in Chromium try --enable-unsafe-webgpu, or --use-webgpu-adapter=swiftshader for the CPU fallback');
+  const requiredLimits = {};
+  for (const [k, v] of Object.entries(M.needs)) {
+    if (v > (adapter.limits[k] ?? 0)) throw new Error(`WebGPU: the model needs ${k} >= ${v}, the adapter offers ${adapter.limits[k]}`);
+    requiredLimits[k] = Math.max(v, 0);
+  }
+  return adapter.requestDevice({ requiredLimits: pickLimits(adapter, requiredLimits) });
+}
+
+function pickLimits(adapter, want) {
+  const out = {};
+  for (const [k, v] of Object.entries(want)) if (v > defaultLimit(k)) out[k] = Math.min(v, adapter.limits[k]);
+  return out;
+}
+function defaultLimit(k) {
+  return { maxStorageBufferBindingSize: 134217728, maxStorageBuffersPerShaderStage: 8, maxBufferSize: 268435456 }[k] ?? 0;
+}
+
+/**
+ * Create the GPU resources (pipelines, buffers, bind groups) once.
+ * @param {{ device?: GPUDevice, weights?: ArrayBuffer | ArrayBufferView | string | URL }} [opts]
+ */
+export async function load(opts = {}) {
+  const device = opts.device ?? await defaultDevice();
+  for (const [k, v] of Object.entries(M.needs)) {
+    if (device.limits && device.limits[k] !== undefined && device.limits[k] < v) throw new Error(`WebGPU: the model needs ${k} >= ${v}, the device has ${device.limits[k]} (request it in requestDevice({ requiredLimits }))`);
+  }
+  const blob = await readWeights(opts.weights);
+  if (M.weightsBytes) {
+    const head = new TextDecoder().decode(blob.subarray(0, 8 + M.weightsHash.length));
+    if (blob.length !== M.weightsBytes || head !== 'AICWGSL1' + M.weightsHash) throw new Error('model.weights does not belong to this model.mjs (size or hash mismatch)');
+  }
+  const U = USAGE();
+  device.pushErrorScope?.('validation');
+  const module = device.createShaderModule({ code: WGSL, label: `aic ${M.source}` });
+  if (module.getCompilationInfo) {
+    const info = await module.getCompilationInfo();
+    const errs = info.messages.filter((m) => m.type === 'error');
+    if (errs.length) throw new Error(`WGSL compilation failed:\n${errs.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n')}`);
+  }
+  const act = device.createBuffer({ size: M.actBytes, usage: U.STORAGE | U.COPY_SRC | U.COPY_DST, label: 'aic activations' });
+  const gpuBuffers = [act];
+  for (const c of M.weightChunks) {
+    const b = device.createBuffer({ size: Math.max(4, c.bytes), usage: U.STORAGE | U.COPY_DST, mappedAtCreation: true, label: 'aic weights' });
+    new Uint8Array(b.getMappedRange()).set(blob.subarray(c.fileOffset, c.fileOffset + c.bytes));
+    b.unmap();
+    gpuBuffers.push(b);
+  }
+  const steps = await Promise.all(M.dispatches.map(async (d) => {
+    const desc = { layout: 'auto', compute: { module, entryPoint: d.entry }, label: d.entry };
+    const pipeline = device.createComputePipelineAsync ? await device.createComputePipelineAsync(desc) : device.createComputePipeline(desc);
+    const bindGroup = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: d.bindings.map((b) => ({ binding: b.binding, resource: { buffer: gpuBuffers[b.buffer], offset: b.offset, size: b.size } })),
+    });
+    return { pipeline, bindGroup, workgroups: d.workgroups };
+  }));
+  const outBytes = M.outputs.map((o) => Math.max(1, numel(o.shape)) * 4);
+  const outOffsets = [];
+  let total = 0;
+  for (const b of outBytes) { outOffsets.push(total); total += b; }
+  const staging = device.createBuffer({ size: Math.max(4, total), usage: U.MAP_READ | U.COPY_DST, label: 'aic readback' });
+  const err = await device.popErrorScope?.();
+  if (err) throw new Error(`WebGPU validation error while loading the model: ${err.message}`);
+  let queue = Promise.resolve();
+
+  /** Run once: feeds by input name (typed arrays, row-major); resolves to outputs by name. */
+  async function runOnce(feeds) {
+    for (const io of M.inputs) {
+      if (!(io.name in feeds)) throw new Error(`missing input '${io.name}'`);
+      const w = toWords(io, feeds[io.name]);
+      device.queue.writeBuffer(act, io.offset, w.buffer, 0, Math.max(1, numel(io.shape)) * 4);
+    }
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (const s of steps) {
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+    }
+    pass.end();
+    M.outputs.forEach((o, i) => enc.copyBufferToBuffer(act, o.offset, staging, outOffsets[i], outBytes[i]));
+    device.queue.submit([enc.finish()]);
+    await staging.mapAsync(MAPMODE().READ);
+    const bytes = new Uint8Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    const res = {};
+    M.outputs.forEach((o, i) => { res[o.name] = fromWords(o, bytes.subarray(outOffsets[i], outOffsets[i] + outBytes[i])); });
+    return res;
+  }
+  return {
+    inputs, outputs, device,
+    /** @param {Record<string, ArrayLike<number> | BigInt64Array>} feeds */
+    run(feeds) { const p = queue.then(() => runOnce(feeds)); queue = p.catch(() => {}); return p; },
+    destroy() { for (const b of gpuBuffers) b.destroy(); staging.destroy(); },
+  };
+}
+
+export default { inputs, outputs, load };
