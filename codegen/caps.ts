@@ -16,3 +16,7 @@ export const WGSL_CAPS: TargetCaps = {
   dtypes: ['f32', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'],
   gpu: { maxWorkgroupSize: 256, maxWorkgroupStorage: 16384, maxBindings: 8 },
 };
+/** WebAssembly with SIMD128: 4 f32 lanes per v128. */
+export const WASM_SIMD_CAPS: TargetCaps = { name: 'wasm-simd', vectorLanes: 4, dtypes: [...ALL_SCALARS] };
+/** WebAssembly without SIMD. */
+export const WASM_CAPS: TargetCaps = { name: 'wasm', vectorLanes: 1, dtypes: [...ALL_SCALARS] };

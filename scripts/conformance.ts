@@ -8,6 +8,8 @@ import { AicError, Tensor, bf16ToFloat, type Graph, type RValue } from '@aic/cor
 import { decodeValueFile, loadOnnxFile } from '@aic/onnx';
 import { runGraph } from '@aic/interp';
 import { C_CAPS, LOOPS_CAPS, buildC, lowerGraph, prepareForRun, renderC, runC, runProgram } from '@aic/codegen';
+import { wasmRunner } from '../codegen/wasm/target.ts';
+import { wgslRunner } from '../codegen/wgsl/runner.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
 
 /** Compiled targets see the graph as `aic run` gives it to them: cleaned up (-O1: Constant nodes folded). */
@@ -58,7 +60,7 @@ export const cRunner: Runner = (g0, feeds) => {
   return runC(b, art, prog, feeds).outputs as Map<string, RValue>;
 };
 
-export const RUNNERS: Record<string, Runner> = { interp: interpRunner, loops: loopsRunner, c: cRunner };
+export const RUNNERS: Record<string, Runner> = { interp: interpRunner, loops: loopsRunner, c: cRunner, wgsl: wgslRunner, 'wasm-simd': wasmRunner(true), wasm: wasmRunner(false) };
 
 export function runNodeTest(name: string, runner: Runner = interpRunner, dir = NODE_TEST_DIR): Result {
   const t0 = performance.now();

@@ -14,6 +14,8 @@ import type { Program } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import type { CArtifact } from './render.ts';
 
+/** -ffp-contract=fast: ISO C modes (-std=c99) otherwise forbid fusing a*b+c into one FMA. */
+export const DEFAULT_CFLAGS = ['-O3', '-march=native', '-ffp-contract=fast'];
 export const WARNING_FLAGS = ['-Wall', '-Wextra', '-std=c99', '-pedantic-errors'];
 
 export function cacheRoot(): string {
@@ -30,6 +32,7 @@ export function harnessSource(prog: Program): string {
   L.push(`  const void *in[${Math.max(1, nIn)}];`, `  void *out[${Math.max(1, nOut)}];`, '  int i, rc;', '  long reps = 1;');
   L.push(`  if (argc < ${3 + nIn + nOut}) { fprintf(stderr, "usage: %s WEIGHTS REPS INPUT... OUTPUT...\\n", argv[0]); return 2; }`);
   L.push('  reps = atol(argv[2]);');
+  if (nIn === 0) L.push('  (void)read_all;');
   // exact byte sizes (0 for empty tensors); allocations use at least one byte
   const w = (b: { dtype: string; shape: number[] }) => numel(b.shape) * (({ f64: 8, i64: 8, u64: 8, f32: 4, i32: 4, u32: 4, i16: 2, u16: 2 } as Record<string, number>)[b.dtype] ?? 1);
   prog.inputs.forEach((b, i) => L.push(`  in[${i}] = read_all(argv[${3 + i}], ${w(b)});`));
@@ -48,7 +51,7 @@ export interface BuildResult { exe: string; dir: string; cached: boolean; compil
 /** Compile model.c + harness into an executable, cached by the hash of sources and flags. */
 export function buildC(art: CArtifact, prog: Program, opts: { cc?: string; cflags?: string[] } = {}): BuildResult {
   const cc = opts.cc ?? process.env.CC ?? 'cc';
-  const cflags = opts.cflags ?? (process.env.CFLAGS ? process.env.CFLAGS.split(/\s+/).filter(Boolean) : ['-O3', '-march=native']);
+  const cflags = opts.cflags ?? (process.env.CFLAGS ? process.env.CFLAGS.split(/\s+/).filter(Boolean) : DEFAULT_CFLAGS);
   const harness = harnessSource(prog);
   const key = createHash('sha256').update(cc).update(cflags.join(' ')).update(art.c).update(art.h).update(harness).digest('hex').slice(0, 24);
   const dir = path.join(cacheRoot(), 'c', key);

@@ -3,7 +3,7 @@
  * vector extensions through helpers generated on demand; every vectorized loop is also emitted as a
  * plain scalar loop under `#else`, so a compiler without the extensions still builds the file.
  */
-import { mapExpr, vectorizeLoop, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
 
 const OPS: Record<string, string> = {
@@ -85,15 +85,95 @@ function scalarBin(h: Helpers, op: string, t: ScalarType, a: string, b: string):
   }
 }
 
+/**
+ * Vector form of a kernel body, resolved ahead of rendering: unrolled loops (constant extent <= 32)
+ * become copies with the index substituted and folded, vectorized loops become vector statements
+ * (scalar loops where they cannot). Register tiles then have constant indices (see CEmitter's
+ * register allocation of accumulators).
+ */
+export function prelower(s: Stmt): Stmt {
+  switch (s.k) {
+    case 'for': {
+      if (s.kind.k === 'unrolled' && s.ext.k === 'const' && s.ext.v <= 32) {
+        const copies: Stmt[] = [];
+        for (let i = 0; i < s.ext.v; i++) copies.push(prelower(simplifyStmt(substituteStmt(s.body, { [s.v]: E.i(i) }))));
+        return { k: 'seq', body: copies };
+      }
+      if (s.kind.k === 'vectorized') {
+        const v = vectorizeLoop(s);
+        if (v) return prelower(simplifyStmt(v));
+        return { ...s, kind: { k: 'serial' }, body: prelower(s.body) };
+      }
+      return { ...s, body: prelower(s.body) };
+    }
+    case 'seq': return { k: 'seq', body: s.body.map(prelower) };
+    case 'if': return { ...s, then: prelower(s.then), ...(s.else ? { else: prelower(s.else) } : {}) };
+    case 'alloc': case 'let': return { ...s, body: prelower(s.body) };
+    default: return s;
+  }
+}
+
+/** Lanes of every access to register buffer `buf` when all are at constant slots of one width, else undefined. */
+function registerSlots(body: Stmt, buf: string): number | undefined {
+  let lanes: number | undefined;
+  let ok = true;
+  const check = (idx: Expr) => {
+    let L: number;
+    if (idx.k === 'const' && idx.lanes === 1) L = 1;
+    else if (idx.k === 'ramp' && idx.stride === 1 && idx.base.k === 'const') L = idx.lanes;
+    else { ok = false; return; }
+    const base = idx.k === 'const' ? idx.v : (idx.base as { v: number }).v;
+    if (lanes === undefined) lanes = L;
+    if (lanes !== L || base % L !== 0) ok = false;
+  };
+  const visitE = (e: Expr) => mapExpr(e, (x) => { if (x.k === 'load' && x.buf === buf) check(x.idx); return x; });
+  walkStmt(body, (x) => {
+    if (x.k === 'store') { if (x.buf === buf) check(x.idx); visitE(x.idx); visitE(x.val); }
+    else if (x.k === 'for') visitE(x.ext);
+    else if (x.k === 'if') visitE(x.c);
+    else if (x.k === 'let') visitE(x.val);
+    else if (x.k === 'alloc' && x.buf.name === buf) ok = false;
+  });
+  return ok ? lanes : undefined;
+}
+
+/** An index expression as plain int arithmetic (indices of valid accesses never overflow). */
+function plainIndex(e: Expr): string | undefined {
+  switch (e.k) {
+    case 'const': return e.t === 'i32' ? String(e.v < 0 ? `(${e.v})` : e.v) : undefined;
+    case 'var': return e.t === 'i32' ? e.name : undefined;
+    case 'bin': {
+      if (e.t !== 'i32' || !['add', 'sub', 'mul'].includes(e.op) || e.lanes !== 1) return undefined;
+      const a = plainIndex(e.a), b = plainIndex(e.b);
+      return a !== undefined && b !== undefined ? `(${a} ${OPS[e.op]} ${b})` : undefined;
+    }
+    default: return undefined;
+  }
+}
+
 export class CEmitter {
+  /** register buffers held in variables: name -> lanes of each slot variable */
+  private regs = new Map<string, number>();
   constructor(readonly h: Helpers, readonly bufs: Map<string, Buffer>, readonly vector: boolean) {}
+
+  /** an address: plain int arithmetic where the whole index is add/sub/mul of vars and constants */
+  index(e: Expr): string {
+    return plainIndex(e) ?? this.expr(e);
+  }
+
+  private regName(buf: string, idx: Expr): string | undefined {
+    const L = this.regs.get(buf);
+    if (L === undefined) return undefined;
+    const base = idx.k === 'const' ? idx.v : idx.k === 'ramp' && idx.base.k === 'const' ? idx.base.v : NaN;
+    return `${buf}_${base / L}`;
+  }
 
   expr(e: Expr): string {
     if (e.lanes > 1) return this.vexpr(e);
     switch (e.k) {
       case 'const': return cConst(e.v, e.t);
       case 'var': return e.name;
-      case 'load': return `${e.buf}[${this.expr(e.idx)}]`;
+      case 'load': return this.regName(e.buf, e.idx) ?? `${e.buf}[${this.index(e.idx)}]`;
       case 'bin': return scalarBin(this.h, e.op, e.a.t, this.expr(e.a), this.expr(e.b));
       case 'un':
         if (e.op === 'neg') return isF(e.t) ? `(-${this.expr(e.x)})` : `(${CTYPE[e.t]})(0 - ${this.expr(e.x)})`;
@@ -117,11 +197,13 @@ export class CEmitter {
     const L = e.lanes;
     const vt = this.h.vecTypedef(e.t, L);
     switch (e.k) {
-      case 'bcast': return this.h.need(`aic_splat_${vt}`, () => `static inline ${vt} aic_splat_${vt}(${CTYPE[e.t]} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = x; return r; }`) + `(${this.expr(e.x)})`;
+      case 'bcast': return this.h.need(`aic_splat_${vt}`, () => `static inline ${vt} aic_splat_${vt}(${CTYPE[e.t]} x) { ${vt} r = { ${Array(L).fill('x').join(', ')} }; return r; }`) + `(${this.expr(e.x)})`;
       case 'ramp': return this.h.need(`aic_ramp_${vt}`, () => `static inline ${vt} aic_ramp_${vt}(${CTYPE[e.t]} b, ${CTYPE[e.t]} s) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = b + s * l; return r; }`) + `(${this.expr(e.base)}, ${e.stride})`;
       case 'load': {
+        const reg = this.regName(e.buf, e.idx);
+        if (reg) return reg;
         if (e.idx.k === 'ramp' && e.idx.stride === 1) {
-          return this.h.need(`aic_vload_${vt}`, () => `static inline ${vt} aic_vload_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; memcpy(&r, p, sizeof r); return r; }`) + `(&${e.buf}[${this.expr(e.idx.base)}])`;
+          return this.h.need(`aic_vload_${vt}`, () => `static inline ${vt} aic_vload_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; memcpy(&r, p, sizeof r); return r; }`) + `(&${e.buf}[${this.index(e.idx.base)}])`;
         }
         if (e.idx.k === 'ramp' && e.idx.stride === 0) return this.vexpr({ k: 'bcast', x: { ...e, idx: e.idx.base, lanes: 1 }, t: e.t, lanes: L });
         const it = this.h.vecTypedef('i32', L);
@@ -177,12 +259,17 @@ export class CEmitter {
     switch (s.k) {
       case 'seq': for (const b of s.body) this.stmt(b, ind, out); return;
       case 'store': {
+        const reg = this.regName(s.buf, s.idx);
+        if (reg) {
+          out.push(`${ind}${reg} = ${s.val.lanes > 1 ? this.vexpr(s.val) : s.idx.lanes > 1 ? this.vexpr({ k: 'bcast', x: s.val, t: s.val.t, lanes: s.idx.lanes }) : this.expr(s.val)};`);
+          return;
+        }
         if (s.val.lanes > 1 || s.idx.lanes > 1) {
           const vt = this.h.vecTypedef(s.val.t, s.val.lanes);
           const t = CTYPE[s.val.t];
           if (s.idx.k === 'ramp' && s.idx.stride === 1) {
             this.h.need(`aic_vstore_${vt}`, () => `static inline void aic_vstore_${vt}(${t} *p, ${vt} v) { memcpy(p, &v, sizeof v); }`);
-            out.push(`${ind}aic_vstore_${vt}(&${s.buf}[${this.expr(s.idx.base)}], ${this.vexpr(s.val)});`);
+            out.push(`${ind}aic_vstore_${vt}(&${s.buf}[${this.index(s.idx.base)}], ${this.vexpr(s.val)});`);
           } else {
             const it = this.h.vecTypedef('i32', s.idx.lanes);
             this.h.need(`aic_scatter_${vt}`, () => `static inline void aic_scatter_${vt}(${t} *p, ${it} i, ${vt} v) { int l; for (l = 0; l < ${s.idx.lanes}; l++) p[i[l]] = v[l]; }`);
@@ -190,7 +277,7 @@ export class CEmitter {
           }
           return;
         }
-        out.push(`${ind}${s.buf}[${this.expr(s.idx)}] = ${this.expr(s.val)};`);
+        out.push(`${ind}${s.buf}[${this.index(s.idx)}] = ${this.expr(s.val)};`);
         return;
       }
       case 'for': {
@@ -229,6 +316,18 @@ export class CEmitter {
         const n = Math.max(1, s.buf.shape.reduce((a, b) => a * b, 1));
         this.bufs.set(s.buf.name, s.buf);
         out.push(`${ind}{`);
+        const slots = s.buf.scope === 'register' && n <= 256 ? registerSlots(s.body, s.buf.name) : undefined;
+        if (slots !== undefined && n % slots === 0 && (slots === 1 || this.vector)) {
+          // accumulators in variables (registers), one per slot
+          const vt = slots === 1 ? CTYPE[s.buf.dtype] : this.h.vecTypedef(s.buf.dtype, slots);
+          const init = slots === 1 ? '0' : '{0}';
+          for (let k = 0; k < n / slots; k++) out.push(`${inner}${vt} ${s.buf.name}_${k} = ${init};`);
+          this.regs.set(s.buf.name, slots);
+          this.stmt(s.body, inner, out);
+          this.regs.delete(s.buf.name);
+          out.push(`${ind}}`);
+          return;
+        }
         const big = n * bytes(s.buf.dtype) > 65536;
         out.push(`${inner}${big ? 'static ' : ''}${CTYPE[s.buf.dtype]} ${s.buf.name}[${n}];`);
         this.stmt(s.body, inner, out);

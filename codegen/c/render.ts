@@ -8,7 +8,7 @@ import { numel, walkStmt, type Buffer, type Kernel, type Stmt } from '@aic/loop-
 import { tensorToBytes, castTensor } from '@aic/core';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
-import { CEmitter, Helpers, writtenBuffers } from './expr.ts';
+import { CEmitter, Helpers, prelower, writtenBuffers } from './expr.ts';
 import { CTYPE } from './types.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
 
@@ -48,8 +48,19 @@ export function renderKernel(k: Kernel, h: Helpers, vector = true): string {
   const out: string[] = [];
   out.push(`static void ${k.name}(${params || 'void'}) {`);
   for (const p of k.params) if (!refs.has(p.name)) out.push(`  (void)${p.name};`);
-  const em = new CEmitter(h, new Map(k.params.map((p) => [p.name, p] as [string, Buffer])), vector);
-  em.stmt(k.body, '  ', out);
+  const bufs = () => new Map(k.params.map((p) => [p.name, p] as [string, Buffer]));
+  let vectorized = false;
+  walkStmt(k.body, (s) => { if (s.k === 'for' && (s.kind.k === 'vectorized' || s.kind.k === 'unrolled')) vectorized = true; });
+  if (vector && vectorized) {
+    // vector form (unrolled, vectorized, register tiles in variables) and the plain C99 loops
+    out.push('#if AIC_VECTOR');
+    new CEmitter(h, bufs(), true).stmt(prelower(k.body), '  ', out);
+    out.push('#else');
+    new CEmitter(h, bufs(), false).stmt(k.body, '  ', out);
+    out.push('#endif');
+  } else {
+    new CEmitter(h, bufs(), vector).stmt(k.body, '  ', out);
+  }
   out.push('}');
   return out.join('\n');
 }

@@ -15,21 +15,35 @@
  * Schedules never change results (a reduction keeps its order per output element).
  */
 import type { TargetCaps } from '@aic/ir-spec';
-import { mapExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
+import { type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 type Load = Extract<Expr, { k: 'load' }>;
 
+/** Visit every node of an expression (pre-order, the nodes themselves: identity is kept). */
+function visit(e: Expr, f: (e: Expr) => void): void {
+  f(e);
+  switch (e.k) {
+    case 'load': visit(e.idx, f); break;
+    case 'bin': visit(e.a, f); visit(e.b, f); break;
+    case 'un': case 'cast': case 'bcast': visit(e.x, f); break;
+    case 'call': e.args.forEach((a) => visit(a, f)); break;
+    case 'select': visit(e.c, f); visit(e.a, f); visit(e.b, f); break;
+    case 'ramp': visit(e.base, f); break;
+    case 'reduce': visit(e.body, f); break;
+    default: break;
+  }
+}
 function reducesOf(e: Expr): Reduce[] {
   const out: Reduce[] = [];
-  mapExpr(e, (x) => { if (x.k === 'reduce') out.push(x); return x; });
+  visit(e, (x) => { if (x.k === 'reduce') out.push(x); });
   return out;
 }
 function loadsOf(e: Expr): Load[] {
   const out: Load[] = [];
-  mapExpr(e, (x) => { if (x.k === 'load') out.push(x); return x; });
+  visit(e, (x) => { if (x.k === 'load') out.push(x); });
   return out;
 }
 function hasReduce(st: ComputeStage): boolean {
@@ -60,7 +74,7 @@ function evalIdx(e: Expr, env: Record<string, number>): number {
 }
 function usesVar(e: Expr, v: string): boolean {
   let u = false;
-  mapExpr(e, (x) => { if (x.k === 'var' && x.name === v) u = true; return x; });
+  visit(e, (x) => { if (x.k === 'var' && x.name === v) u = true; });
   return u;
 }
 /** d idx / d v when idx is affine in v (checked at 3 points, other vars at two settings), else NaN. */
@@ -80,9 +94,8 @@ function coef(idx: Expr, v: string, vars: string[]): number {
 /** loads that sit inside a select branch (guarded: reading them for every lane could leave the buffer) */
 function guardedLoads(e: Expr): Set<Load> {
   const out = new Set<Load>();
-  mapExpr(e, (x) => {
+  visit(e, (x) => {
     if (x.k === 'select') for (const l of [...loadsOf(x.a), ...loadsOf(x.b)]) out.add(l);
-    return x;
   });
   return out;
 }
@@ -169,7 +182,9 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   for (const ax of out.slice().reverse()) {
     if (ax.name === c.v || ax.extent < 2) continue;
     if (vecLoads.some((l) => usesVar(l.idx, ax.name))) continue;
-    const Rr = bestDivisor(ax.extent, maxRows);
+    // an odd extent (13, 7) with no divisor in range: the whole axis when it still fits the registers
+    let Rr = bestDivisor(ax.extent, maxRows);
+    if (Rr < 4 && ax.extent <= maxRows + 6) Rr = ax.extent;
     if (!row || Rr > row.R) row = { name: ax.name, R: Rr };
   }
   const dirs: Directive[] = [{ d: 'split', axis: c.v, factor: c.W }];

@@ -371,7 +371,7 @@ export class KernelEmitter {
     if (!vector) {
       const off = this.addr(b, s.idx);
       this.ex(s.val);
-      this.e([STORE[b.dtype], undefined as unknown as number, off].filter((x) => x !== undefined) as Instr);
+      this.e([STORE[b.dtype], LOG2[WIDTH[b.dtype]], off]);
       return;
     }
     const t = b.dtype;
@@ -685,12 +685,8 @@ export class KernelEmitter {
       }
       case 'fma':
         if (t === 'f32') {
-          for (const a of e.args) { this.ex(a); this.e(['f64.promote_f32']); }
-          this.e(['f64.add'], ['f64.mul']);
-          // (a * b + c): reorder: stack is a b c -> need a*b first
-          this.code.splice(this.code.length - 2, 2);
-          const tc = this.tmp('f64');
-          this.e(['local.set', tc], ['f64.mul'], ['local.get', tc], ['f64.add'], ['f32.demote_f64']);
+          this.ex(e.args[0]); this.e(['f64.promote_f32']); this.ex(e.args[1]); this.e(['f64.promote_f32'], ['f64.mul']);
+          this.ex(e.args[2]); this.e(['f64.promote_f32'], ['f64.add'], ['f32.demote_f64']);
           return;
         }
         this.ex(e.args[0]); this.ex(e.args[1]); this.e(['f64.mul']); this.ex(e.args[2]); this.e(['f64.add']);
@@ -732,9 +728,9 @@ export class KernelEmitter {
     switch (e.k) {
       case 'const': this.e(this.vconst(e.v, e.t)); return;
       case 'bcast': this.ex(e.x); this.splat(e.t); return;
-      case 'ramp': this.ex(e.base); this.e(['i32x4.splat'], this.vconst(0, 'i32'));
-        this.code[this.code.length - 1] = ['v128.const', v128Of('i32', [0, e.stride, 2 * e.stride, 3 * e.stride])];
-        this.e(['i32x4.add']);
+      case 'ramp':
+        this.ex(e.base);
+        this.e(['i32x4.splat'], ['v128.const', v128Of('i32', [0, e.stride, 2 * e.stride, 3 * e.stride])], ['i32x4.add']);
         return;
       case 'load': this.vload(e); return;
       case 'bin': if (this.vbin(e)) return; break;

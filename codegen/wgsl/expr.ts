@@ -59,12 +59,13 @@ export class WgslEmitter {
   private pow(lanes: number): string {
     const T = vt('f32', lanes), B = vt('bool', lanes);
     const name = `aic_pow_${suf('f32', lanes)}`;
+    this.h.need('aic_f32_bits', () => 'fn aic_f32_bits(x: u32) -> f32 { return bitcast<f32>(x); }');
     return this.h.need(name, () => [
       `fn ${name}(a: ${T}, b: ${T}) -> ${T} {`,
       `  let r = pow(abs(a), b);`,
       `  let bi: ${B} = trunc(b) == b;`,
       `  let odd: ${B} = bi & (abs(b % ${T}(2.0)) == ${T}(1.0));`,
-      `  var res = select(r, select(${T}(bitcast<f32>(0x7fc00000u)), select(r, -r, odd), bi), a < ${T}(0.0));`,
+      `  var res = select(r, select(${T}(aic_f32_bits(0x7fc00000u)), select(r, -r, odd), bi), a < ${T}(0.0));`,
       `  res = select(res, a * a, b == ${T}(2.0));`,
       `  res = select(res, a, b == ${T}(1.0));`,
       `  return select(res, ${T}(1.0), b == ${T}(0.0));`,
@@ -95,7 +96,11 @@ export class WgslEmitter {
   expr(e: Expr): string {
     if (e.lanes > 1) throw new Error(`WGSL: unexpected vector ${e.k} in scalar context`);
     switch (e.k) {
-      case 'const': { const s = wConst(e.v, e.t); return s.startsWith('-') ? `(${s})` : s; }
+      case 'const': {
+        const s = wConst(e.v, e.t);
+        if (s.startsWith('aic_f32_bits')) this.h.need('aic_f32_bits', () => 'fn aic_f32_bits(x: u32) -> f32 { return bitcast<f32>(x); }');
+        return s.startsWith('-') ? `(${s})` : s;
+      }
       case 'var': return e.name;
       case 'load': return this.load(e.buf, this.expr(e.idx), e.t);
       case 'bin': return this.bin(e.op, e.a.t, this.expr(e.a), this.expr(e.b), 1, e.t);
@@ -157,12 +162,16 @@ export class WgslEmitter {
         return `${this.minmax(op, at, lanes)}(${a}, ${b})`;
       case 'pow':
         if (ws === 'f32') return `${this.pow(lanes)}(${a}, ${b})`;
-        return this.wrapNarrow(`${T}(${this.pow(lanes)}(${vt('f32', lanes)}(${a}), ${vt('f32', lanes)}(${b})))`, at);
+        // integer powers are integers: round away the exp2/log2 error before converting
+        return this.wrapNarrow(`${T}(round(${this.pow(lanes)}(${vt('f32', lanes)}(${a}), ${vt('f32', lanes)}(${b}))))`, at);
       case 'and': return `(${a} & ${b})`;
       case 'or': return `(${a} | ${b})`;
       case 'xor': return ws === 'bool' ? `(${a} != ${b})` : `(${a} ^ ${b})`;
-      case 'shl': return this.wrapNarrow(`(${a} << ${vt('u32', lanes)}(${b}))`, at);
-      case 'shr': return `(${a} >> ${vt('u32', lanes)}(${b}))`;
+      // WGSL masks shift amounts to 5 bits; C-style results for amounts >= 32 (64-bit ints run as 32-bit)
+      case 'shl': return this.wrapNarrow(`select(${a} << ${vt('u32', lanes)}(${b}), ${T}(0), ${vt('u32', lanes)}(${b}) >= ${vt('u32', lanes)}(32u))`, at);
+      case 'shr': return ws === 'i32'
+        ? `(${a} >> min(${vt('u32', lanes)}(${b}), ${vt('u32', lanes)}(31u)))`
+        : `select(${a} >> ${vt('u32', lanes)}(${b}), ${T}(0), ${vt('u32', lanes)}(${b}) >= ${vt('u32', lanes)}(32u))`;
       case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge': {
         const sym = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' }[op];
         if (ws === 'bool' && op !== 'eq' && op !== 'ne') {
@@ -246,12 +255,12 @@ export class WgslEmitter {
     if (L > 4 || narrowBits(e.t)) throw new NotVec();
     const T = wtype(e.t, L);
     switch (e.k) {
-      case 'const': return `${T}(${wConst(e.v, e.t)})`;
+      case 'const': return `${T}(${this.expr({ ...e, lanes: 1 })})`;
       case 'var': throw new NotVec();
       case 'bcast': return `${T}(${this.expr(e.x)})`;
       case 'ramp': {
         const b = this.expr(e.base);
-        return `(${T}(${b}) + ${T}(${Array.from({ length: L }, (_, l) => wConst(l * e.stride, e.t)).join(', ')}))`;
+        return `(${T}(${b}) + ${T}(${Array.from({ length: L }, (_, l) => this.expr({ k: 'const', v: l * e.stride, t: e.t, lanes: 1 })).join(', ')}))`;
       }
       case 'load': {
         if (e.idx.k === 'ramp') {

@@ -98,7 +98,6 @@ export async function load(opts = {}) {
     if (blob.length !== M.weightsBytes || head !== 'AICWGSL1' + M.weightsHash) throw new Error('model.weights does not belong to this model.mjs (size or hash mismatch)');
   }
   const U = USAGE();
-  device.pushErrorScope?.('validation');
   const module = device.createShaderModule({ code: WGSL, label: `aic ${M.source}` });
   if (module.getCompilationInfo) {
     const info = await module.getCompilationInfo();
@@ -113,22 +112,20 @@ export async function load(opts = {}) {
     b.unmap();
     gpuBuffers.push(b);
   }
-  const steps = await Promise.all(M.dispatches.map(async (d) => {
-    const desc = { layout: 'auto', compute: { module, entryPoint: d.entry }, label: d.entry };
-    const pipeline = device.createComputePipelineAsync ? await device.createComputePipelineAsync(desc) : device.createComputePipeline(desc);
+  // createComputePipeline, not ...Async: the latter crashes some Dawn builds (node webgpu 0.6 on SwiftShader)
+  const steps = M.dispatches.map((d) => {
+    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: d.entry }, label: d.entry });
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: d.bindings.map((b) => ({ binding: b.binding, resource: { buffer: gpuBuffers[b.buffer], offset: b.offset, size: b.size } })),
     });
     return { pipeline, bindGroup, workgroups: d.workgroups };
-  }));
+  });
   const outBytes = M.outputs.map((o) => Math.max(1, numel(o.shape)) * 4);
   const outOffsets = [];
   let total = 0;
   for (const b of outBytes) { outOffsets.push(total); total += b; }
   const staging = device.createBuffer({ size: Math.max(4, total), usage: U.MAP_READ | U.COPY_DST, label: 'aic readback' });
-  const err = await device.popErrorScope?.();
-  if (err) throw new Error(`WebGPU validation error while loading the model: ${err.message}`);
   let queue = Promise.resolve();
 
   /** Run once: feeds by input name (typed arrays, row-major); resolves to outputs by name. */

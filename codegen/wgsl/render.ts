@@ -120,14 +120,6 @@ function usesOf(s: Stmt): { read: Set<string>; written: Set<string>; local: Set<
   return { read, written, local };
 }
 
-function checkTypes(s: Stmt, where: string): void {
-  const bad = (t: ScalarType) => {
-    if (t === 'f64') throw diag.unsupportedDtype(`${where} on target wgsl (WGSL has no 64-bit floats)`, 'float64');
-  };
-  visitExprs(s, (e) => bad(e.t));
-  walkStmt(s, (x) => { if (x.k === 'alloc') bad(x.buf.dtype); if (x.k === 'let') bad(x.t); });
-}
-
 /** The stages of a step's kernel (copy kernels get a synthetic one). */
 function stagesOfKernel(prog: Program, name: string): { stages: Stage[]; temps: Buffer[]; fresh: (p: string) => string; dirs: Directive[] } {
   const src = prog.sources.get(name);
@@ -184,9 +176,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
       if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
       throw e;
     }
-    for (const t of temps) if (t.dtype === 'f64') throw diag.unsupportedDtype(`kernel ${st.kernel} (${st.node}) scratch on target wgsl (WGSL has no 64-bit floats)`, 'float64');
     bodies.forEach((body, i) => {
-      checkTypes(body, `kernel ${st.kernel} (${st.node})`);
       const u = usesOf(body);
       k.params.forEach((p, pi) => { if (u.read.has(p.name)) loadedProgramBuffers.add(st.args[pi]); });
       pending.push({ step: si, kernel: st.kernel, stage: i, body, params: k.params, args: st.args, temps, node: st.node });
@@ -330,7 +320,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     const body: string[] = [];
     em.stmt(p.body, '  ', body);
     entries.push([
-      `// ${p.node.replace(/\n/g, ' ')} — kernel ${p.kernel}, stage ${p.stage}`,
+      `// ${p.node.replace(/\n/g, ' ')} - kernel ${p.kernel}, stage ${p.stage}`,
       `@compute @workgroup_size(${loc.join(', ')})`,
       `fn ${entry}(@builtin(workgroup_id) aic_wid: vec3<u32>, @builtin(local_invocation_id) aic_lid: vec3<u32>) {`,
       ...body,

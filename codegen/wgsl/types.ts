@@ -1,8 +1,9 @@
 /**
  * WGSL spellings of loop-IR types. WGSL computes in 32-bit scalars only: every buffer element is one
  * 32-bit word (f32, i32 or u32 bits; bool as 0u/1u). Narrower integers are widened (and wrapped after
- * arithmetic), 64-bit integers are carried as 32-bit ones (the host checks values fit), f64 has no
- * WGSL form (unsupported, exit 3).
+ * arithmetic), 64-bit integers are carried as 32-bit ones (the host checks values fit). f64 tensors
+ * are unsupported (exit 3; WGSL_CAPS lacks f64), but f64 intermediates that lowering uses for accuracy
+ * inside a kernel compute in f32 on the GPU (as ORT's WebGPU kernels do).
  */
 import type { ScalarType } from '@aic/loop-ir';
 
@@ -11,11 +12,10 @@ export type WScalar = 'f32' | 'i32' | 'u32' | 'bool';
 
 export function wscalar(t: ScalarType): WScalar {
   switch (t) {
-    case 'f32': return 'f32';
+    case 'f32': case 'f64': return 'f32';
     case 'i8': case 'i16': case 'i32': case 'i64': return 'i32';
     case 'u8': case 'u16': case 'u32': case 'u64': return 'u32';
     case 'bool': return 'bool';
-    case 'f64': throw new Error('f64 has no WGSL form');
   }
 }
 
@@ -51,7 +51,9 @@ export function wConst(v: number, t: ScalarType): string {
     case 'f32': {
       f32Buf[0] = v;
       const f = f32Buf[0];
-      if (!Number.isFinite(f) || Object.is(f, -0)) return `bitcast<f32>(0x${u32Of[0].toString(16)}u)`;
+      // non-finite values cannot be WGSL constant expressions: go through a function (a runtime value)
+      if (!Number.isFinite(f)) return `aic_f32_bits(0x${u32Of[0].toString(16)}u)`;
+      if (Object.is(f, -0)) return `bitcast<f32>(0x${u32Of[0].toString(16)}u)`;
       // shortest round-tripping f32 decimal
       let str = '';
       for (let p = 1; p <= 9; p++) { str = f.toPrecision(p); if (Math.fround(Number(str)) === f) break; }

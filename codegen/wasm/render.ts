@@ -1,0 +1,116 @@
+/**
+ * Program -> WebAssembly module + loader. Linear memory layout (all 64-byte aligned, fixed size):
+ *   [1024-byte guard] [weights blob (same layout as the C target's model.weights)] [activation
+ *   arena from planMemory] [inputs] [outputs] [scratch frames shared by all kernels] [slack]
+ * One function per kernel taking the i32 byte offsets of its buffers; an exported `run` calls them in
+ * plan order. Weights are copied in by the loader from model.weights, or embedded as a data segment.
+ */
+import { createHash } from 'node:crypto';
+import { castTensor, tensorToBytes } from '@aic/core';
+import { numel } from '@aic/loop-ir';
+import type { Program, ProgramBuffer } from '../lower/program.ts';
+import { dtypeOfScalar } from '../lower/dtypes.ts';
+import type { MemoryPlan } from '../memory/plan.ts';
+import { KernelEmitter, WIDTH } from './emit.ts';
+import { Func, ModuleBuilder, type Instr as WInstr } from './module.ts';
+import { loaderSource, typesSource, type LoaderMeta } from './loader.ts';
+
+export interface WasmRenderOptions {
+  simd: boolean;
+  embedWeights: boolean;
+  version: string;
+  source: string;
+  sourceHash: string;
+  memory: MemoryPlan;
+}
+
+export interface WasmArtifact {
+  wasm: Uint8Array;
+  weights?: Uint8Array;
+  mjs: string;
+  dts: string;
+  module: ModuleBuilder;
+  meta: LoaderMeta;
+}
+
+const WEIGHTS_MAGIC = 'AICW0001';
+const ALIGN = 64;
+const GUARD = 1024;
+const al = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+const bytesOf = (b: { dtype: keyof typeof WIDTH; shape: number[] }) => Math.max(1, numel(b.shape)) * WIDTH[b.dtype];
+
+function weightsBlob(ws: ProgramBuffer[]): { blob?: Uint8Array; offsets: Map<string, number>; hash: string } {
+  const offsets = new Map<string, number>();
+  let off = ALIGN;
+  for (const w of ws) { offsets.set(w.name, off); off = al(off + bytesOf(w)); }
+  if (!ws.length) return { offsets, hash: '0' };
+  const blob = new Uint8Array(off);
+  for (const w of ws) blob.set(tensorToBytes(castTensor(w.data!, dtypeOfScalar(w.dtype))), offsets.get(w.name)!);
+  const hash = createHash('sha256').update(blob.subarray(ALIGN)).digest('hex').slice(0, 16);
+  blob.set(new TextEncoder().encode(`${WEIGHTS_MAGIC}${hash}`), 0);
+  return { blob, offsets, hash };
+}
+
+export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact {
+  const plan = opts.memory;
+  const { blob, offsets: wOff, hash } = weightsBlob(prog.weights);
+  // layout
+  const addr = new Map<string, number>();
+  const weightsBase = GUARD;
+  let off = al(weightsBase + (blob?.length ?? 0));
+  for (const w of prog.weights) addr.set(w.name, weightsBase + wOff.get(w.name)!);
+  const arenaBase = off;
+  off = al(arenaBase + plan.arenaBytes);
+  for (const t of prog.temps) addr.set(t.name, arenaBase + plan.offsets.get(t.name)!);
+  for (const b of [...prog.inputs, ...prog.outputs]) { addr.set(b.name, off); off = al(off + bytesOf(b)); }
+  const scratchBase = off;
+
+  const mb = new ModuleBuilder();
+  const memLimits: WInstr[] = [];
+  const minBase = new Map<string, number[]>();
+  for (const st of prog.steps) {
+    const cur = minBase.get(st.kernel) ?? st.args.map(() => Infinity);
+    st.args.forEach((a, i) => { cur[i] = Math.min(cur[i], addr.get(a) ?? 0); });
+    minBase.set(st.kernel, cur);
+  }
+  let scratch = 0;
+  const used = new Set(prog.steps.map((s) => s.kernel));
+  for (const k of prog.kernels) {
+    if (!used.has(k.name)) continue;
+    const em = new KernelEmitter(k, { mb, simd: opts.simd, scratchBase, minBase: minBase.get(k.name) ?? [], memLimits });
+    mb.addFunc(em.emit());
+    scratch = Math.max(scratch, em.scratchBytes);
+  }
+  const run = new Func('run', [], [], 'run');
+  for (const st of prog.steps) {
+    for (const a of st.args) {
+      const x = addr.get(a);
+      if (x === undefined) throw new Error(`wasm: buffer ${a} has no address`);
+      run.emit(['i32.const', x]);
+    }
+    run.emit(['call', st.kernel]);
+  }
+  mb.addFunc(run);
+  const end = al(scratchBase + scratch) + GUARD;
+  mb.memoryPages = Math.max(1, Math.ceil(end / 65536));
+  const memBytes = mb.memoryPages * 65536;
+  for (const lim of memLimits) lim[1] = memBytes - 16;
+  if (opts.embedWeights && blob) mb.data.push({ offset: weightsBase, bytes: blob });
+  mb.customs.push({ name: 'aic', bytes: new TextEncoder().encode(JSON.stringify({ aic: opts.version, source: opts.source, sourceHash: opts.sourceHash, simd: opts.simd })) });
+  const wasm = mb.encode();
+
+  const io = (b: ProgramBuffer) => ({ name: b.value, dtype: dtypeOfScalar(b.dtype), shape: b.shape.slice(), offset: addr.get(b.name)!, length: Math.max(1, numel(b.shape)) });
+  const meta: LoaderMeta = {
+    name: prog.name,
+    version: opts.version,
+    source: opts.source,
+    sourceHash: opts.sourceHash,
+    simd: opts.simd,
+    inputs: prog.inputs.map(io),
+    outputs: prog.outputs.map(io),
+    weights: blob ? { offset: weightsBase, size: blob.length, header: `${WEIGHTS_MAGIC}${hash}`, embedded: opts.embedWeights } : undefined,
+    imports: mb.imports.map((i) => i.name),
+  };
+  return { wasm, weights: blob && !opts.embedWeights ? blob : undefined, mjs: loaderSource(meta), dts: typesSource(meta), module: mb, meta };
+}
+

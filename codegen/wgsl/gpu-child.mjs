@@ -1,0 +1,39 @@
+/**
+ * A child process that owns a WebGPU device (Dawn, `webgpu` package) and serves requests over IPC
+ * (serialization 'advanced'): { id, op: 'run', host, weights, feeds } runs a generated model.mjs once;
+ * { id, op: 'info', wgsl } returns the shader module's compilation messages; { id, op: 'adapter' }.
+ * Started with gpuChildEnv() so SwiftShader works without a system Vulkan loader.
+ */
+import { nodeGpuDevice } from './node-gpu.mjs';
+
+async function handle(msg) {
+  const { device, adapterInfo } = await nodeGpuDevice();
+  if (msg.op === 'adapter') return { adapter: adapterInfo };
+  if (msg.op === 'info') {
+    const m = device.createShaderModule({ code: msg.wgsl });
+    const info = await m.getCompilationInfo();
+    return { messages: info.messages.map((x) => ({ type: x.type, message: x.message, lineNum: x.lineNum, linePos: x.linePos })) };
+  }
+  const mod = await import(`data:text/javascript;base64,${Buffer.from(msg.host).toString('base64')}`);
+  const model = await mod.load({ device, weights: msg.weights });
+  try {
+    let outputs;
+    const reps = msg.reps ?? 1;
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) outputs = await model.run(msg.feeds);
+    return { outputs, ms: performance.now() - t0, adapter: adapterInfo };
+  } finally {
+    model.destroy();
+  }
+}
+
+process.on('message', async (msg) => {
+  let reply;
+  try {
+    reply = { id: msg.id, ok: true, ...(await handle(msg)) };
+  } catch (e) {
+    reply = { id: msg.id, ok: false, message: e && e.message ? e.message : String(e) };
+  }
+  process.send(reply);
+});
+process.on('disconnect', () => process.exit(0));
