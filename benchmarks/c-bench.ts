@@ -1,6 +1,8 @@
 /**
  * C target latency against ONNX Runtime, per model.
- *   npm run bench:c [-- [--runs N] [--plain] NAME...]
+ *   npm run bench:c [-- [--runs N] [--plain] [--profile [K]] [--no-ort] NAME...]
+ * --profile K: also build with -DAIC_PROFILE and print the K slowest kernels per model (default 15);
+ * --no-ort: skip ONNX Runtime (aic times only).
  * For every NAME.onnx in ../shared/models (tests/fixtures/models when that folder is missing):
  *  - aic: load, optimize -O2 for target c, compile (default schedules; --plain: none), build with
  *    cc -O3 -march=native (codegen/c/build.ts), check the output against NAME.output.npy
@@ -20,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { Tensor, castTensor, parseNpy, tensorToBytes, type RValue } from '@aic/core';
-import { buildC, compileC, passTarget, prepareForRun, runC, dtypeOfScalar } from '@aic/codegen';
+import { DEFAULT_CFLAGS, buildC, compileC, passTarget, prepareForRun, runC, dtypeOfScalar } from '@aic/codegen';
 import { loadModel } from '../packages/cli/src/model-io.ts';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
 import { modelStats } from '../packages/cli/src/stats.ts';
@@ -34,10 +36,14 @@ const CNNS = ['small_cnn', 'squeezenet1_1', 'mobilenet_v2', 'resnet18', 'shuffle
 const args = process.argv.slice(2);
 let runs = 7;
 let plain = false;
+let profile = 0;
+let noOrt = false;
 const only: string[] = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--plain') plain = true;
+  else if (args[i] === '--profile') profile = /^\d+$/.test(args[i + 1] ?? '') ? Number(args[++i]) : 15;
+  else if (args[i] === '--no-ort') noOrt = true;
   else only.push(args[i]);
 }
 const models = fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5))
@@ -92,6 +98,11 @@ async function benchModel(name: string): Promise<Row> {
     if (p.status !== 0) throw new Error(`harness failed: ${p.stderr}`);
     return performance.now() - t0;
   };
+  if (profile) {
+    const pb = buildC(compiled.art, compiled.prog, { cflags: [...DEFAULT_CFLAGS, '-DAIC_PROFILE'] });
+    const p = spawnSync(pb.exe, [compiled.art.weights ? wPath : '', '20', ...inFiles, ...outFiles], { encoding: 'utf8' });
+    process.stderr.write(`${name}:\n${p.stderr.split('\n').slice(0, profile + 1).join('\n')}\n`);
+  }
   // calibrate reps so that one aic sample takes ~0.3 s
   const one = Math.max(0.01, timeReps(3) - timeReps(1)) / 2;
   const reps = Math.max(1, Math.min(200, Math.round(300 / one)));
@@ -106,9 +117,9 @@ async function benchModel(name: string): Promise<Row> {
     ortFeeds[i.name] = new ort.Tensor(t.dtype === 'int64' ? 'int64' : 'float32',
       t.dtype === 'int64' ? BigInt64Array.from(Array.from(t.num as ArrayLike<number>, (x) => BigInt(x))) : Float32Array.from(t.num as ArrayLike<number>), t.shape);
   }
-  await sess.run(ortFeeds);
-  const ortOnce = async () => { const t0 = performance.now(); await sess.run(ortFeeds); return performance.now() - t0; };
-  const ortReps = Math.max(1, Math.min(200, Math.round(300 / Math.max(0.01, await ortOnce()))));
+  if (!noOrt) await sess.run(ortFeeds);
+  const ortOnce = async () => { if (noOrt) return NaN; const t0 = performance.now(); await sess.run(ortFeeds); return performance.now() - t0; };
+  const ortReps = Math.max(1, Math.min(200, Math.round(300 / Math.max(0.01, noOrt ? 300 : await ortOnce()))));
 
   const aicT: number[] = [], ortT: number[] = [];
   for (let k = 0; k < runs; k++) {

@@ -9,3 +9,4 @@ export * from './compile-graph.ts';
 export * from './memory/plan.ts';
 export * from './c/target.ts';
 export * from './schedule/defaults.ts';
+export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, type WgslCompiled } from './wgsl/index.ts';

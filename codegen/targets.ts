@@ -21,7 +21,7 @@ export const TARGETS: TargetInfo[] = [
   { name: 'c', summary: 'portable C99 (+ GCC/Clang vector extensions): model.c, model.h, model.weights', compile: true, run: true, needsStaticShapes: true },
   { name: 'wasm-simd', summary: 'WebAssembly with fixed-width SIMD128 + ES module loader (planned)', compile: false, run: false, needsStaticShapes: true },
   { name: 'wasm', summary: 'WebAssembly without SIMD (planned)', compile: false, run: false, needsStaticShapes: true },
-  { name: 'wgsl', summary: 'WGSL compute shaders + WebGPU host module (planned)', compile: false, run: false, needsStaticShapes: true },
+  { name: 'wgsl', summary: 'WGSL compute shaders + WebGPU host module (model.mjs); runs in Node through Dawn (webgpu npm)', compile: true, run: true, needsStaticShapes: true },
 ];
 
 export function findTarget(name: string): TargetInfo | undefined {

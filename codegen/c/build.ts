@@ -2,6 +2,8 @@
  * Building and running generated C: the system `cc` (CC / CFLAGS override the defaults
  * `-O3 -march=native`), objects cached by content hash under .aic-cache/c/, and a small harness
  * that reads raw inputs and writes raw outputs (used by `aic run --target c` and the tests).
+ * AIC_PROFILE=1 builds with -DAIC_PROFILE: the model times every kernel call and prints a table
+ * (ms per run, share, kernel and node, slowest first) to stderr from aic_model_free().
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -51,7 +53,9 @@ export interface BuildResult { exe: string; dir: string; cached: boolean; compil
 /** Compile model.c + harness into an executable, cached by the hash of sources and flags. */
 export function buildC(art: CArtifact, prog: Program, opts: { cc?: string; cflags?: string[] } = {}): BuildResult {
   const cc = opts.cc ?? process.env.CC ?? 'cc';
-  const cflags = opts.cflags ?? (process.env.CFLAGS ? process.env.CFLAGS.split(/\s+/).filter(Boolean) : DEFAULT_CFLAGS);
+  let cflags = opts.cflags ?? (process.env.CFLAGS ? process.env.CFLAGS.split(/\s+/).filter(Boolean) : DEFAULT_CFLAGS);
+  // AIC_PROFILE=1: per-kernel timing table on stderr when the model is freed (see render.ts)
+  if (process.env.AIC_PROFILE && process.env.AIC_PROFILE !== '0') cflags = [...cflags, '-DAIC_PROFILE'];
   const harness = harnessSource(prog);
   const key = createHash('sha256').update(cc).update(cflags.join(' ')).update(art.c).update(art.h).update(harness).digest('hex').slice(0, 24);
   const dir = path.join(cacheRoot(), 'c', key);

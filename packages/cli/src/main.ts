@@ -76,7 +76,7 @@ program.command('convert')
 const runCmd = program.command('run')
   .description('run a model (optimized, -O2 by default) and write every output as DIR/<output name>.npy')
   .argument('[model]', 'an .onnx model or .aic DSL file')
-  .option('--target <target>', 'where to run: interp (reference interpreter) or c (generated C built with the system cc; CC/CFLAGS override)', 'interp')
+  .option('--target <target>', 'where to run: interp (reference interpreter), c (generated C built with the system cc; CC/CFLAGS override) or wgsl (WebGPU via Dawn; SwiftShader without a GPU)', 'interp')
   .addOption(new Option('--input <NAME=FILE>', 'input tensor from .npy or ONNX TensorProto .pb (repeatable; FILE alone for a one-input model)').argParser(collect))
   .option('--output-dir <dir>', 'where to write outputs', '.')
   .addOption(shapeOpt());

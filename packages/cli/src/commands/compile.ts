@@ -4,15 +4,15 @@
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { AicError, Tensor, diag, readFileOrThrow } from '@aic/core';
-import { TARGETS, bindConstInputs, compileC, findTarget, passTarget, writeCArtifact } from '@aic/codegen';
+import { Tensor, diag, readFileOrThrow } from '@aic/core';
+import { TARGETS, bindConstInputs, compileC, compileWgsl, findTarget, passTarget, writeCArtifact, writeWgslArtifact, type Program } from '@aic/codegen';
 import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Directive } from '@aic/loop-ir';
 import { loadModel, parseShapeOptions, readTensorFile } from '../model-io.ts';
 import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
 import { humanBytes } from '../stats.ts';
 
 export const VERSION = '0.1.0';
-const EMITS = ['c', 'loops', 'schedule'] as const;
+const EMITS = ['c', 'wgsl', 'loops', 'schedule'] as const;
 
 export interface CompileOptions extends PipelineCliOptions {
   target?: string; output?: string; listTargets?: boolean; emit?: string; schedule?: string;
@@ -66,26 +66,41 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   if (consts.size) bindConstInputs(g, consts);
   const { graph } = optimize(g, opts, undefined, undefined, passTarget(name));
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
-  let compiled;
-  try {
-    compiled = compileC(graph, { version: VERSION, source: model.split('/').pop() ?? model, sourceHash, schedules, noSchedule: opts.plainLoops });
-  } catch (e) {
-    if (e instanceof AicError) throw e;
-    throw e;
+  const common = { version: VERSION, source: model.split('/').pop() ?? model, sourceHash, schedules, noSchedule: opts.plainLoops };
+  // one backend per target: each lowers the same graph to the same loop IR and renders it
+  let prog: Program;
+  let text: Partial<Record<typeof EMITS[number], string>>;
+  let write: (dir: string) => string[];
+  let stats: string;
+  if (name === 'c') {
+    const c = compileC(graph, common);
+    prog = c.prog;
+    text = { c: c.art.c };
+    write = (dir) => writeCArtifact(dir, c.art);
+    stats = `memory: peak activation bytes ${c.plan.arenaBytes} (${humanBytes(c.plan.arenaBytes)}), naive sum ${c.plan.naiveBytes} (${humanBytes(c.plan.naiveBytes)}), ${c.plan.inPlace.size} in-place kernels\nkernels: ${prog.kernels.length}, weights ${humanBytes(c.art.weights?.length ?? 0)}\n`;
+  } else if (name === 'wgsl') {
+    const w = compileWgsl(graph, common);
+    prog = w.prog;
+    text = { wgsl: w.wgsl };
+    write = (dir) => writeWgslArtifact(dir, w);
+    stats = `memory: peak activation bytes ${w.plan.arenaBytes} (${humanBytes(w.plan.arenaBytes)}), naive sum ${w.plan.naiveBytes} (${humanBytes(w.plan.naiveBytes)})\nkernels: ${prog.kernels.length}, weights ${humanBytes(w.weights?.length ?? 0)}\n`;
+  } else {
+    throw diag.unsupportedFeature(`compiling for target '${name}'`);
   }
-  if (opts.emit === 'loops') { process.stdout.write(compiled.prog.kernels.map(printKernel).join('\n')); return 0; }
+  if (opts.emit === 'loops') { process.stdout.write(prog.kernels.map(printKernel).join('\n')); return 0; }
   if (opts.emit === 'schedule') {
-    process.stdout.write([...compiled.prog.schedules.entries()].map(([k, d]) => printSchedule(k, d)).join('\n'));
+    process.stdout.write([...prog.schedules.entries()].map(([k, d]) => printSchedule(k, d)).join('\n'));
     return 0;
   }
-  if (opts.emit === 'c') { process.stdout.write(compiled.art.c); return 0; }
-  if (opts.stats) {
-    const p = compiled.plan;
-    process.stderr.write(`memory: peak activation bytes ${p.arenaBytes} (${humanBytes(p.arenaBytes)}), naive sum ${p.naiveBytes} (${humanBytes(p.naiveBytes)}), ${p.inPlace.size} in-place kernels\n`);
-    process.stderr.write(`kernels: ${compiled.prog.kernels.length}, weights ${humanBytes(compiled.art.weights?.length ?? 0)}\n`);
+  if (opts.emit) {
+    const t = text[opts.emit as typeof EMITS[number]];
+    if (t === undefined) throw diag.usage(`--emit ${opts.emit} is not a form of target '${name}' (forms: loops, schedule, ${Object.keys(text).join(', ')})`);
+    process.stdout.write(t);
+    return 0;
   }
+  if (opts.stats) process.stderr.write(stats);
   if (fs.existsSync(opts.output!) && !fs.statSync(opts.output!).isDirectory()) throw diag.usage(`-o '${opts.output}' exists and is not a directory`);
-  const files = writeCArtifact(opts.output!, compiled.art);
-  process.stdout.write(`compiled ${model} for '${name}' (${compiled.prog.kernels.length} kernels)\n${files.map((f) => `  wrote ${f}`).join('\n')}\n`);
+  const files = write(opts.output!);
+  process.stdout.write(`compiled ${model} for '${name}' (${prog.kernels.length} kernels)\n${files.map((f) => `  wrote ${f}`).join('\n')}\n`);
   return 0;
 }
