@@ -101,7 +101,7 @@ async function benchModel(name: string): Promise<Row> {
   if (profile) {
     const pb = buildC(compiled.art, compiled.prog, { cflags: [...DEFAULT_CFLAGS, '-DAIC_PROFILE'] });
     const p = spawnSync(pb.exe, [compiled.art.weights ? wPath : '', '20', ...inFiles, ...outFiles], { encoding: 'utf8' });
-    process.stderr.write(`${name}:\n${p.stderr.split('\n').slice(0, profile + 1).join('\n')}\n`);
+    process.stderr.write(`${name}:\n${p.stderr.split('\n').slice(0, profile + 2).join('\n')}\n`);
   }
   // calibrate reps so that one aic sample takes ~0.3 s
   const one = Math.max(0.01, timeReps(3) - timeReps(1)) / 2;

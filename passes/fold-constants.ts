@@ -41,8 +41,14 @@ function foldGraph(g: Graph, cap: number, stats: Record<string, number>): void {
         const c = new Value(fresh(`${o.name || 'c'}_folded`), o.type.layout ? { ...o.type } : { dtype: t.dtype, shape: t.shape.slice() });
         c.const = t;
         g.constants.push(c);
+        // a folded graph output becomes a constant output under its own name (no Identity: that
+        // would be folded again, forever)
+        const outIdx = g.outputs.indexOf(o);
+        if (outIdx >= 0 && !g.outputs.includes(c)) {
+          c.name = o.name;
+          g.outputs = g.outputs.map((v) => (v === o ? c : v));
+        }
         replaceAllUses(g, o, c);
-        if (g.outputs.includes(c) && c.name !== o.name) c.name = o.name;
         stats['elements-created'] += t.size;
       });
       g.nodes.splice(g.nodes.indexOf(n), 1);

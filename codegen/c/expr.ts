@@ -32,10 +32,41 @@ function bytes(t: ScalarType): number {
 
 function fsuf(t: ScalarType): string { return t === 'f32' ? 'f' : ''; }
 
+/**
+ * expf without a libm call: branch-free, so GCC/Clang vectorize the per-lane helper loops (SiLU,
+ * Sigmoid, Softmax epilogues) instead of calling expf once per lane. Cody-Waite range reduction and
+ * the Cephes degree-6 polynomial: within 2 ulp of expf on [-86.6, 88.7]; +inf above, 0 below
+ * (|error| < 2.6e-38), NaN stays NaN.
+ */
+const EXPF = `static inline float aic_expf(float x) {
+  float xc = x > 88.7228391117f ? 88.7228391117f : (x < -86.6f ? -86.6f : x);
+  float t = xc * 1.44269504088896341f;
+  float n = (t + 12582912.0f) - 12582912.0f;
+  float r = xc - n * 0.693359375f;
+  float p, sc;
+  union { int32_t i; float f; } u;
+  r = r - n * -2.12194440e-4f;
+  p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * r * r + r + 1.0f;
+  u.i = ((int32_t)n + 126) << 23;
+  sc = (p * 2.0f) * u.f;
+  return x != x ? x : (x > 88.7228391117f ? INFINITY : (x < -86.6f ? 0.0f : sc));
+}`;
+
 /** Scalar C for an intrinsic. */
 function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string {
   const f = fsuf(t);
   const x = a[0];
+  if (t === 'f32' && fn === 'exp') return h.need('aic_expf', () => EXPF) + `(${x})`;
+  if (t === 'f32' && fn === 'sigmoid') {
+    h.need('aic_expf', () => EXPF);
+    return h.need('aic_sigmoid_f32', () => 'static inline float aic_sigmoid_f32(float x) { return 1.0f / (1.0f + aic_expf(-x)); }') + `(${x})`;
+  }
   switch (fn) {
     case 'exp': case 'log': case 'sqrt': case 'tanh': case 'erf': case 'floor': case 'ceil': case 'trunc':
     case 'sin': case 'cos': case 'tan': case 'asin': case 'acos': case 'atan': case 'sinh': case 'cosh':
@@ -151,6 +182,28 @@ function plainIndex(e: Expr): string | undefined {
   }
 }
 
+/**
+ * Index arithmetic: an i32 expression of loop variables and small constants only (no loads, so no
+ * tensor data). Rendered as plain signed int (+ - *) so the C compiler may assume no overflow,
+ * strength-reduce and vectorize; data arithmetic keeps the wrapping casts the interpreter's semantics need.
+ */
+function pureIndex(e: Expr): boolean {
+  switch (e.k) {
+    case 'const': return e.t === 'i32' && Math.abs(e.v) < 2 ** 24;
+    case 'var': return e.t === 'i32';
+    case 'bin': return e.t === 'i32' && e.lanes === 1 && ['add', 'sub', 'mul', 'min', 'max', 'div', 'mod'].includes(e.op) && pureIndex(e.a) && pureIndex(e.b);
+    case 'select': return e.t === 'i32' && e.lanes === 1 && pureIndex(e.a) && pureIndex(e.b) && pureCond(e.c);
+    case 'un': return e.op === 'neg' && e.t === 'i32' && e.lanes === 1 && pureIndex(e.x);
+    default: return false;
+  }
+}
+function pureCond(e: Expr): boolean {
+  if (e.k !== 'bin' || e.lanes !== 1) return false;
+  if (['lt', 'le', 'gt', 'ge', 'eq', 'ne'].includes(e.op)) return pureIndex(e.a) && pureIndex(e.b);
+  if (e.op === 'and' || e.op === 'or') return pureCond(e.a) && pureCond(e.b);
+  return false;
+}
+
 export class CEmitter {
   /** register buffers held in variables: name -> lanes of each slot variable */
   private regs = new Map<string, number>();
@@ -174,7 +227,15 @@ export class CEmitter {
       case 'const': return cConst(e.v, e.t);
       case 'var': return e.name;
       case 'load': return this.regName(e.buf, e.idx) ?? `${e.buf}[${this.index(e.idx)}]`;
-      case 'bin': return scalarBin(this.h, e.op, e.a.t, this.expr(e.a), this.expr(e.b));
+      case 'bin':
+        if (e.a.t === 'i32' && ['add', 'sub', 'mul'].includes(e.op) && pureIndex(e)) return `(${this.expr(e.a)} ${OPS[e.op]} ${this.expr(e.b)})`;
+        if (e.t === 'bool' && ['lt', 'le', 'gt', 'ge', 'eq', 'ne'].includes(e.op) && pureCond(e)) return `(${this.expr(e.a)} ${OPS[e.op]} ${this.expr(e.b)})`;
+        if (e.t === 'bool' && (e.op === 'and' || e.op === 'or') && pureCond(e)) return `(${this.expr(e.a)} ${e.op === 'and' ? '&&' : '||'} ${this.expr(e.b)})`;
+        if (e.a.t === 'i32' && (e.op === 'min' || e.op === 'max') && pureIndex(e)) {
+          const a = this.expr(e.a), b = this.expr(e.b);
+          return e.b.k === 'const' || e.b.k === 'var' ? `(${a} ${e.op === 'min' ? '<' : '>'} ${b} ? ${a} : ${b})` : scalarBin(this.h, e.op, e.a.t, a, b);
+        }
+        return scalarBin(this.h, e.op, e.a.t, this.expr(e.a), this.expr(e.b));
       case 'un':
         if (e.op === 'neg') return isF(e.t) ? `(-${this.expr(e.x)})` : `(${CTYPE[e.t]})(0 - ${this.expr(e.x)})`;
         if (e.op === 'not') return e.t === 'bool' ? `(uint8_t)!${this.expr(e.x)}` : `(${CTYPE[e.t]})~${this.expr(e.x)}`;
@@ -206,6 +267,11 @@ export class CEmitter {
           return this.h.need(`aic_vload_${vt}`, () => `static inline ${vt} aic_vload_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; memcpy(&r, p, sizeof r); return r; }`) + `(&${e.buf}[${this.index(e.idx.base)}])`;
         }
         if (e.idx.k === 'ramp' && e.idx.stride === 0) return this.vexpr({ k: 'bcast', x: { ...e, idx: e.idx.base, lanes: 1 }, t: e.t, lanes: L });
+        if (e.idx.k === 'ramp' && e.idx.stride > 1 && e.idx.stride <= 8) {
+          // a constant stride (strided conv / pooling): the compiler turns this loop into loads + permutes
+          const S = e.idx.stride;
+          return this.h.need(`aic_vload${S}_${vt}`, () => `static inline ${vt} aic_vload${S}_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = p[l * ${S}]; return r; }`) + `(&${e.buf}[${this.index(e.idx.base)}])`;
+        }
         const it = this.h.vecTypedef('i32', L);
         return this.h.need(`aic_gather_${vt}`, () => `static inline ${vt} aic_gather_${vt}(const ${CTYPE[e.t]} *p, ${it} i) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = p[i[l]]; return r; }`) + `(${e.buf}, ${this.vexpr(e.idx)})`;
       }

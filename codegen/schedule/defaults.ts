@@ -36,9 +36,15 @@ function visit(e: Expr, f: (e: Expr) => void): void {
     default: break;
   }
 }
+/** distinct reductions (identical copies, e.g. from y * sigmoid(y), are realized once) */
 function reducesOf(e: Expr): Reduce[] {
   const out: Reduce[] = [];
-  visit(e, (x) => { if (x.k === 'reduce') out.push(x); });
+  const seen = new Set<string>();
+  visit(e, (x) => {
+    if (x.k !== 'reduce') return;
+    const key = JSON.stringify(x);
+    if (!seen.has(key)) { seen.add(key); out.push(x); }
+  });
   return out;
 }
 function loadsOf(e: Expr): Load[] {
@@ -91,17 +97,53 @@ function coef(idx: Expr, v: string, vars: string[]): number {
   }
   return c;
 }
-/** loads that sit inside a select branch (guarded: reading them for every lane could leave the buffer) */
-function guardedLoads(e: Expr): Set<Load> {
+/** [lo, hi] of an integer index expression with every variable in [0, ext - 1] (undefined: unknown). */
+function range(e: Expr, ext: Map<string, number>): [number, number] | undefined {
+  switch (e.k) {
+    case 'const': return Number.isInteger(e.v) ? [e.v, e.v] : undefined;
+    case 'var': { const n = ext.get(e.name); return n === undefined ? undefined : [0, n - 1]; }
+    case 'un': { if (e.op !== 'neg') return undefined; const r = range(e.x, ext); return r && [-r[1], -r[0]]; }
+    case 'select': { const a = range(e.a, ext), b = range(e.b, ext); return a && b && [Math.min(a[0], b[0]), Math.max(a[1], b[1])]; }
+    case 'bin': {
+      const a = range(e.a, ext), b = range(e.b, ext);
+      if (!a || !b) return undefined;
+      switch (e.op) {
+        case 'add': return [a[0] + b[0], a[1] + b[1]];
+        case 'sub': return [a[0] - b[1], a[1] - b[0]];
+        case 'mul': { const p = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]]; return [Math.min(...p), Math.max(...p)]; }
+        case 'min': return [Math.min(a[0], b[0]), Math.min(a[1], b[1])];
+        case 'max': return [Math.max(a[0], b[0]), Math.max(a[1], b[1])];
+        case 'div': {
+          if (b[0] !== b[1] || b[0] <= 0) return undefined;
+          return [Math.trunc(a[0] / b[0]), Math.trunc(a[1] / b[0])];
+        }
+        default: return undefined;
+      }
+    }
+    default: return undefined;
+  }
+}
+
+/**
+ * loads that sit inside a select branch (guarded: reading them for every lane could leave the buffer),
+ * unless their index provably stays inside the buffer for every iteration (`ext`: loop extents,
+ * `sizes`: buffer element counts).
+ */
+function guardedLoads(e: Expr, ext?: Map<string, number>, sizes?: Map<string, number>): Set<Load> {
   const out = new Set<Load>();
   visit(e, (x) => {
-    if (x.k === 'select') for (const l of [...loadsOf(x.a), ...loadsOf(x.b)]) out.add(l);
+    if (x.k !== 'select') return;
+    for (const l of [...loadsOf(x.a), ...loadsOf(x.b)]) {
+      const r = ext && sizes?.has(l.buf) ? range(l.idx, ext) : undefined;
+      if (r && r[0] >= 0 && r[1] < sizes!.get(l.buf)!) continue;
+      out.add(l);
+    }
   });
   return out;
 }
+const bufSizes = (src: KernelSource) => new Map([...src.params, ...src.temps].map((b) => [b.name, b.shape.reduce((a, d) => a * d, 1)]));
 
 const pow2Divisor = (n: number, max: number) => { let w = 1; while (w * 2 <= max && n % (w * 2) === 0) w *= 2; return w; };
-const bestDivisor = (n: number, max: number) => { for (let r = Math.min(n, max); r >= 1; r--) if (n % r === 0) return r; return 1; };
 
 /** Elementwise: vectorize the innermost output axis when it divides into whole vectors. */
 function elementwise(st: ComputeStage, caps: TargetCaps): Directive[] {
@@ -133,18 +175,26 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   const vars = [...st.axes, ...R.axes.map((a) => a.name)];
   const loads = loadsOf(R.body);
   const allLoads = loadsOf(st.body);
-  const guarded = guardedLoads(st.body);
+  const guarded = guardedLoads(st.body, new Map([...out.map((a) => [a.name, a.extent] as [string, number]), ...R.axes.map((a) => [a.name, a.extent] as [string, number])]), bufSizes(src));
   const paramIndex = (buf: string) => src.params.findIndex((p) => p.name === buf);
-  type Cand = { v: string; W: number; packs: PackRequest[] };
+  type Cand = { v: string; W: number; packs: PackRequest[]; strided?: boolean; clamp?: boolean };
   const cands: Cand[] = [];
   for (const ax of out) {
     if (ax.extent < 4) continue;
     // contiguous: every load independent of v or unit-stride in it
     const cs = allLoads.map((l) => coef(l.idx, ax.name, vars));
     const okA = cs.every((c, i) => c === 0 || (c === 1 && !guarded.has(allLoads[i])));
-    if (okA) {
+    // strided: loads at a small constant stride in v (stride-2 depthwise conv, pooling): strided vector loads
+    const okS = !okA && cs.every((c, i) => c === 0 || (Number.isInteger(c) && c >= 1 && c <= 4 && !guarded.has(allLoads[i])));
+    if (okA || okS) {
       const W = pow2Divisor(ax.extent, L);
-      if (W >= 4) cands.push({ v: ax.name, W, packs: [] });
+      if (W >= 4) cands.push({ v: ax.name, W, packs: [], strided: okS });
+      else if (ax.extent >= 7) {
+        // no power-of-two divisor (7, 14, 55): whole vectors with an overlapping (clamped) last block
+        let Wc = 4;
+        while (Wc * 2 <= Math.min(L, ax.extent) && Math.ceil(ax.extent / (Wc * 2)) * Wc * 2 <= ax.extent * 1.25) Wc *= 2;
+        cands.push({ v: ax.name, W: Wc, packs: [], strided: okS, clamp: true });
+      }
       continue;
     }
     // packed: the loads depending on v are constant weights indexed by v in dim 0 (inside the reduction)
@@ -173,36 +223,71 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   }
   if (!cands.length) return undefined;
   // widest vector; then contiguous (no packing); then the innermost axis
-  cands.sort((a, b) => b.W - a.W || a.packs.length - b.packs.length || st.axes.indexOf(b.v) - st.axes.indexOf(a.v));
+  cands.sort((a, b) => b.W - a.W || Number(!!a.clamp) - Number(!!b.clamp) || Number(!!a.strided) - Number(!!b.strided) || a.packs.length - b.packs.length || st.axes.indexOf(b.v) - st.axes.indexOf(a.v));
   const c = cands[0];
   // the vector operand: reduction loads that depend on v; rows: an axis none of them depends on
   const vecLoads = loads.filter((l) => coef(l.idx, c.v, vars) !== 0);
-  const maxRows = c.W * bytes(R.t) >= 64 ? 8 : 6;
-  let row: { name: string; R: number } | undefined;
+  const wide = c.W * bytes(R.t) >= 64;
+  const vExtent = out.find((a) => a.name === c.v)!.extent;
+  // two vectors per row when the (packed) vector axis has room: 6 rows x 2 vectors = 12 accumulators
+  const V = c.packs.length && wide && vExtent % (2 * c.W) === 0 ? 2 : 1;
+  const maxRows = V === 2 ? 6 : 8;
+  let row: { name: string; R: number; clamp: boolean; cost: number } | undefined;
   for (const ax of out.slice().reverse()) {
     if (ax.name === c.v || ax.extent < 2) continue;
     if (vecLoads.some((l) => usesVar(l.idx, ax.name))) continue;
-    // an odd extent (13, 7) with no divisor in range: the whole axis when it still fits the registers
-    let Rr = bestDivisor(ax.extent, maxRows);
-    if (Rr < 4 && ax.extent <= maxRows + 6) Rr = ax.extent;
-    if (!row || Rr > row.R) row = { name: ax.name, R: Rr };
+    const pick = rowsFor(ax.extent, maxRows);
+    // fewer computed rows per useful row, then more rows per tile
+    if (!row || pick.R > row.R || (pick.R === row.R && pick.cost < row.cost)) row = { name: ax.name, ...pick };
   }
-  const dirs: Directive[] = [{ d: 'split', axis: c.v, factor: c.W }];
+  if (!row || row.R < 2) {
+    // no axis reuses the vector operand (depthwise conv, pooling): rows over the output axis just
+    // outside v still give independent accumulators (hiding the FMA latency), each with its own loads
+    const vi = st.axes.indexOf(c.v);
+    const ax = vi > 0 ? out[vi - 1] : undefined;
+    if (ax && ax.extent >= 2) row = { name: ax.name, ...rowsFor(ax.extent, 4) };
+  }
+  const dirs: Directive[] = [{ d: 'split', axis: c.v, factor: c.W, ...(c.clamp ? { tail: 'clamp' as const } : {}) }];
   const inner = [`${c.v}_i`];
+  const unroll: string[] = [];
+  let vOuter = `${c.v}_o`;
+  if (V === 2) {
+    dirs.push({ d: 'split', axis: `${c.v}_o`, factor: 2 });
+    vOuter = `${c.v}_o_o`;
+    inner.unshift(`${c.v}_o_i`);
+    unroll.push(`${c.v}_o_i`);
+  }
   if (row && row.R > 1) {
-    dirs.push({ d: 'split', axis: row.name, factor: row.R });
+    dirs.push({ d: 'split', axis: row.name, factor: row.R, ...(row.clamp ? { tail: 'clamp' as const } : {}) });
     inner.unshift(`${row.name}_i`);
+    unroll.unshift(`${row.name}_i`);
   }
   const outerLeaves: string[] = [];
   for (const a of st.axes) {
-    if (a === c.v) outerLeaves.push(`${a}_o`);
+    if (a === c.v) outerLeaves.push(vOuter);
     else if (row && row.R > 1 && a === row.name) outerLeaves.push(`${a}_o`);
     else outerLeaves.push(a);
   }
   dirs.push({ d: 'reorder', order: [...outerLeaves, ...R.axes.map((a) => a.name), ...inner] });
   dirs.push({ d: 'vectorize', axis: `${c.v}_i` });
-  if (inner.length > 1) dirs.push({ d: 'unroll', axis: inner[0] });
+  for (const u of unroll) dirs.push({ d: 'unroll', axis: u });
   return { dirs, packs: c.packs };
+}
+
+/**
+ * Rows of a register tile over an axis of extent n, at most max: the whole axis when it fits, else a
+ * divisor >= max - 2, else the R in [max - 2, max] computing the fewest rows with a clamped tail
+ * (13 -> 7 x 2 re-computes one row; 55 -> 7 x 8, one row).
+ */
+function rowsFor(n: number, max: number): { R: number; clamp: boolean; cost: number } {
+  if (n <= max) return { R: n, clamp: false, cost: 1 };
+  for (let r = max; r >= max - 2; r--) if (n % r === 0) return { R: r, clamp: false, cost: 1 };
+  let best = { R: max, clamp: true, cost: Infinity };
+  for (let r = max; r >= Math.max(2, max - 2); r--) {
+    const cost = Math.ceil(n / r) * r / n;
+    if (cost < best.cost - 1e-9) best = { R: r, clamp: true, cost };
+  }
+  return best;
 }
 
 export function defaultSchedule(src: KernelSource, caps: TargetCaps, prog?: Program): Directive[] {

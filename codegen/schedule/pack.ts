@@ -81,14 +81,21 @@ export function packWeight(prog: Program, kernel: string, p: number, B: number):
 
 /**
  * (x*B + i) / B -> x and (x*B + i) % B -> i where i is a loop variable of extent <= B (so 0 <= i < B)
- * and x is a loop variable or a non-negative combination (both loop variables here).
+ * and x is >= 0 (loop variables and non-negative constants under + and *).
  */
+/** An index expression that is >= 0: loop variables and non-negative constants under + and *. */
+function nonNeg(e: Expr, ext: Map<string, number>): boolean {
+  if (e.k === 'var') return ext.has(e.name);
+  if (e.k === 'const') return e.v >= 0;
+  return e.k === 'bin' && (e.op === 'add' || e.op === 'mul') && nonNeg(e.a, ext) && nonNeg(e.b, ext);
+}
+
 export function simplifyDivMod(s: Stmt, ext: Map<string, number> = new Map()): Stmt {
   const fold = (e: Expr): Expr => mapExpr(e, (x) => {
     if (x.k !== 'bin' || (x.op !== 'div' && x.op !== 'mod') || x.t !== 'i32' || x.b.k !== 'const') return x;
     const B = x.b.v, a = x.a;
     if (a.k === 'bin' && a.op === 'add' && a.a.k === 'bin' && a.a.op === 'mul' && a.a.b.k === 'const' && a.a.b.v === B
-      && a.a.a.k === 'var' && ext.has(a.a.a.name) && a.b.k === 'var' && (ext.get(a.b.name) ?? Infinity) <= B) {
+      && nonNeg(a.a.a, ext) && a.b.k === 'var' && (ext.get(a.b.name) ?? Infinity) <= B) {
       return x.op === 'div' ? a.a.a : a.b;
     }
     // a plain loop variable below B

@@ -10,7 +10,7 @@
  *   module's scratch region of linear memory.
  * - Integer semantics follow the interpreter / C: division by zero gives 0, narrow types wrap.
  */
-import { E, simplifyStmt, substituteStmt, vectorizeLoop, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
 import { needMath, OWN_F32, type MathFn } from './math.ts';
 
@@ -193,22 +193,6 @@ export function prepare(s: Stmt, simd: boolean): Stmt {
   }
 }
 
-function hasSideCost(e: Expr): boolean {
-  let r = false;
-  const v = (x: Expr): void => {
-    if (x.k === 'load' || x.k === 'call' || (x.k === 'bin' && (x.op === 'div' || x.op === 'mod' || x.op === 'pow'))) { r = true; return; }
-    switch (x.k) {
-      case 'bin': v(x.a); v(x.b); break;
-      case 'un': case 'cast': case 'bcast': v(x.x); break;
-      case 'select': v(x.c); v(x.a); v(x.b); break;
-      case 'ramp': v(x.base); break;
-      default: break;
-    }
-  };
-  v(e);
-  return r;
-}
-
 export class KernelEmitter {
   readonly fn: Func;
   private bufs = new Map<string, BufInfo>();
@@ -217,6 +201,13 @@ export class KernelEmitter {
   scratchBytes = 0;
   private tmpN = 0;
   private code: Instr[];
+  /** per-statement common subexpressions: key -> local holding the value */
+  private memo = new Map<string, number>();
+  private counts = new Map<string, number>();
+  private uncond = true;
+  private noMemo = 0;
+  private keys = new WeakMap<Expr, string>();
+  private loopVars = new Set<string>();
 
   constructor(readonly k: Kernel, readonly env: KernelEnv) {
     this.fn = new Func(k.name, k.params.map(() => 'i32'), []);
@@ -225,21 +216,179 @@ export class KernelEmitter {
   }
 
   emit(): Func {
-    const body = prepare(this.k.body, this.env.simd);
+    const body = prepare(simplifyStmt(this.k.body), this.env.simd);
     this.stmt(body);
     return this.fn;
   }
 
   private e(...ins: Instr[]) { for (const i of ins) this.code.push(i); }
 
+  private key(e: Expr): string {
+    let k = this.keys.get(e);
+    if (k !== undefined) return k;
+    switch (e.k) {
+      case 'const': k = `c${e.t}${e.lanes}:${e.v}`; break;
+      case 'var': k = `v${e.t}:${e.name}`; break;
+      case 'load': k = `L${e.t}${e.lanes}:${e.buf}[${this.key(e.idx)}]`; break;
+      case 'bin': k = `B${e.op}${e.t}${e.lanes}(${this.key(e.a)},${this.key(e.b)})`; break;
+      case 'un': k = `U${e.op}${e.t}${e.lanes}(${this.key(e.x)})`; break;
+      case 'call': k = `C${e.fn}${e.t}${e.lanes}(${e.args.map((a) => this.key(a)).join(',')})`; break;
+      case 'select': k = `S${e.t}${e.lanes}(${this.key(e.c)},${this.key(e.a)},${this.key(e.b)})`; break;
+      case 'cast': k = `T${e.t}${e.lanes}(${this.key(e.x)})`; break;
+      case 'bcast': k = `X${e.t}${e.lanes}(${this.key(e.x)})`; break;
+      case 'ramp': k = `R${e.stride}:${e.lanes}(${this.key(e.base)})`; break;
+      default: k = `?${Math.random()}`; break;
+    }
+    this.keys.set(e, k);
+    return k;
+  }
+
+  /** Start a statement-level expression tree: count repeated subexpressions, forget old values. */
+  private begin(...roots: Expr[]): void {
+    this.memo.clear();
+    this.counts.clear();
+    const visit = (e: Expr): void => {
+      if (e.k === 'const' || e.k === 'var') return;
+      const k = this.key(e);
+      const n = (this.counts.get(k) ?? 0) + 1;
+      this.counts.set(k, n);
+      if (n > 1) return;
+      switch (e.k) {
+        case 'load': visit(e.idx); break;
+        case 'bin': visit(e.a); visit(e.b); break;
+        case 'un': case 'cast': case 'bcast': visit(e.x); break;
+        case 'call': e.args.forEach(visit); break;
+        case 'select': visit(e.c); visit(e.a); visit(e.b); break;
+        case 'ramp': visit(e.base); break;
+        default: break;
+      }
+    };
+    roots.forEach(visit);
+  }
+
+  /** Emit e through the memo: reuse a value computed earlier in the statement, keep one used again. */
+  private memoized(e: Expr, vector: boolean, gen: () => void): void {
+    if (this.noMemo || e.k === 'const' || e.k === 'var') { gen(); return; }
+    const k = this.key(e);
+    const l = this.memo.get(k);
+    if (l !== undefined) { this.e(['local.get', l]); return; }
+    gen();
+    if (this.uncond && (this.counts.get(k) ?? 0) > 1) {
+      const nl = this.fn.local(vector ? 'v128' : wtype(e.t));
+      this.e(['local.tee', nl]);
+      this.memo.set(k, nl);
+    }
+  }
+
+  private costly(e: Expr): boolean {
+    if (!this.noMemo && this.memo.has(this.key(e))) return false;
+    if (e.k === 'load' || e.k === 'call' || (e.k === 'bin' && (e.op === 'div' || e.op === 'mod' || e.op === 'pow'))) return true;
+    switch (e.k) {
+      case 'bin': return this.costly(e.a) || this.costly(e.b);
+      case 'un': case 'cast': case 'bcast': return this.costly(e.x);
+      case 'select': return this.costly(e.c) || this.costly(e.a) || this.costly(e.b);
+      case 'ramp': return this.costly(e.base);
+      default: return false;
+    }
+  }
+
+  private nonneg(e: Expr): boolean {
+    switch (e.k) {
+      case 'const': return e.v >= 0;
+      case 'var': return this.loopVars.has(e.name);
+      case 'bin':
+        if (e.op === 'add' || e.op === 'mul' || e.op === 'min' || e.op === 'max') return this.nonneg(e.a) && this.nonneg(e.b);
+        if (e.op === 'div' || e.op === 'mod') return this.nonneg(e.a) && e.b.k === 'const' && e.b.v > 0;
+        return false;
+      default: return false;
+    }
+  }
+
+  private divisible(e: Expr, c: number): boolean {
+    if (c === 1) return true;
+    const v = cfold(e);
+    if (v !== undefined) return v % c === 0;
+    if (e.k !== 'bin') return false;
+    if (e.op === 'add' || e.op === 'sub') return this.divisible(e.a, c) && this.divisible(e.b, c);
+    if (e.op === 'mul') {
+      const kb = cfold(e.b), ka = cfold(e.a);
+      if (kb !== undefined) return kb % c === 0 || this.divisible(e.a, c);
+      if (ka !== undefined) return ka % c === 0 || this.divisible(e.b, c);
+      return this.divisible(e.a, c) || this.divisible(e.b, c);
+    }
+    return false;
+  }
+
+  /** A vector i32 index as scalar base + constant lane offsets (div/mod by constants resolved). */
+  private affine(e: Expr): { base: Expr; d: number[] } | undefined {
+    if (e.lanes === 1) return e.t === 'i32' ? { base: e, d: [0, 0, 0, 0] } : undefined;
+    if (e.lanes !== 4) return undefined;
+    switch (e.k) {
+      case 'bcast': return e.x.t === 'i32' ? { base: e.x, d: [0, 0, 0, 0] } : undefined;
+      case 'ramp': return { base: e.base, d: [0, 1, 2, 3].map((l) => l * e.stride) };
+      case 'bin': {
+        if (e.t !== 'i32') return undefined;
+        const a = this.affine(e.a), b = this.affine(e.b);
+        if (!a || !b) return undefined;
+        const uni = (x: { base: Expr; d: number[] }) => (x.d.every((v) => v === 0) ? cfold(x.base) : undefined);
+        switch (e.op) {
+          case 'add': return { base: E.add(a.base, b.base), d: a.d.map((x, i) => x + b.d[i]) };
+          case 'sub': return { base: E.sub(a.base, b.base), d: a.d.map((x, i) => x - b.d[i]) };
+          case 'mul': {
+            const cb = uni(b), ca = uni(a);
+            if (cb !== undefined) return { base: E.mul(a.base, E.i(cb)), d: a.d.map((x) => x * cb) };
+            if (ca !== undefined) return { base: E.mul(b.base, E.i(ca)), d: b.d.map((x) => x * ca) };
+            return undefined;
+          }
+          case 'div': case 'mod': {
+            const c = uni(b);
+            if (c === undefined || c <= 0 || !a.d.every((x) => x >= 0) || !this.nonneg(a.base) || !this.divisible(a.base, c)) return undefined;
+            if (e.op === 'div') return { base: E.div(a.base, E.i(c)), d: a.d.map((x) => Math.floor(x / c)) };
+            return { base: E.i(0), d: a.d.map((x) => x % c) };
+          }
+          default: return undefined;
+        }
+      }
+      default: return undefined;
+    }
+  }
+
+  /** Vector index -> contiguous (ramp 1), uniform, or constant-offset lanes. */
+  private vindex(idx: Expr): { kind: 'contig' | 'uniform' | 'offsets'; base: Expr; d: number[] } | undefined {
+    if (idx.k === 'ramp' && idx.stride === 1) return { kind: 'contig', base: idx.base, d: [0, 1, 2, 3] };
+    const a = this.affine(idx);
+    if (!a) return undefined;
+    const m = Math.min(...a.d);
+    const base = simplifyExpr(m ? E.add(a.base, E.i(m)) : a.base);
+    const d = a.d.map((x) => x - m);
+    if (d.every((x, i) => x === i)) return { kind: 'contig', base, d };
+    if (d.every((x) => x === 0)) return { kind: 'uniform', base, d };
+    return { kind: 'offsets', base, d };
+  }
+
   // ---- statements -------------------------------------------------------------------------------
 
   private stmt(s: Stmt): void {
     switch (s.k) {
-      case 'seq': for (const b of s.body) this.stmt(b); return;
+      case 'seq': {
+        // runs of stores (unrolled tiles) share common subexpressions until a store invalidates them
+        for (let i = 0; i < s.body.length;) {
+          let j = i;
+          while (j < s.body.length && s.body[j].k === 'store') j++;
+          if (j - i >= 2) {
+            const run = s.body.slice(i, j) as Extract<Stmt, { k: 'store' }>[];
+            this.begin(...run.flatMap((x) => [x.idx, x.val]));
+            for (const st of run) { this.store(st, false); this.invalidate(st.buf); }
+            this.memo.clear();
+            i = j;
+          } else { this.stmt(s.body[i]); i++; }
+        }
+        return;
+      }
       case 'for': this.loop(s); return;
       case 'store': this.store(s); return;
       case 'if':
+        this.begin(s.c);
         this.ex(s.c);
         this.e(['if', '']);
         this.stmt(s.then);
@@ -248,6 +397,7 @@ export class KernelEmitter {
         return;
       case 'let': {
         const l = this.fn.local(wtype(s.t));
+        this.begin(s.val);
         this.ex(s.val);
         this.e(['local.set', l]);
         const prev = this.vars.get(s.v);
@@ -269,14 +419,18 @@ export class KernelEmitter {
     let extL = -1;
     if (n === undefined) {
       extL = this.fn.local('i32');
+      this.begin(s.ext);
       this.ex(s.ext);
       this.e(['local.set', extL], ['i32.const', 0], ['local.set', iv], ['block', ''], ['local.get', extL], ['i32.const', 0], ['i32.le_s'], ['br_if', 0]);
     } else {
       this.e(['i32.const', 0], ['local.set', iv]);
     }
     this.vars.set(s.v, iv);
+    const wasLoopVar = this.loopVars.has(s.v);
+    this.loopVars.add(s.v);
     this.e(['loop', '']);
     this.stmt(s.body);
+    if (!wasLoopVar) this.loopVars.delete(s.v);
     this.e(['local.get', iv], ['i32.const', 1], ['i32.add'], ['local.tee', iv]);
     if (n === undefined) this.e(['local.get', extL]); else this.e(['i32.const', n]);
     this.e(['i32.lt_s'], ['br_if', 0], ['end']);
@@ -359,8 +513,17 @@ export class KernelEmitter {
     return 0;
   }
 
-  private store(s: Extract<Stmt, { k: 'store' }>): void {
+  /** After a store to buf: forget remembered values that read it (any memory buffer may alias another). */
+  private invalidate(buf: string): void {
+    const b = this.buf(buf);
+    for (const k of [...this.memo.keys()]) {
+      if (b.kind === 'reg' ? k.includes(`:${buf}[`) : [...k.matchAll(/L\w+?\d+:([A-Za-z0-9_]+)\[/g)].some((m) => this.bufs.get(m[1])?.kind !== 'reg')) this.memo.delete(k);
+    }
+  }
+
+  private store(s: Extract<Stmt, { k: 'store' }>, fresh = true): void {
     const b = this.buf(s.buf);
+    if (fresh) this.begin(s.idx, s.val);
     const vector = s.val.lanes > 1 || s.idx.lanes > 1;
     if (b.kind === 'reg') {
       const slot = vector ? cfold((s.idx as Extract<Expr, { k: 'ramp' }>).base)! / 4 : cfold(s.idx)!;
@@ -375,8 +538,9 @@ export class KernelEmitter {
       return;
     }
     const t = b.dtype;
-    if (s.idx.k === 'ramp' && s.idx.stride === 1) {
-      const off = this.addr(b, s.idx.base);
+    const vi0 = s.idx.lanes > 1 ? this.vindex(s.idx) : undefined;
+    if (vi0?.kind === 'contig') {
+      const off = this.addr(b, vi0.base);
       this.vx(s.val.lanes > 1 ? s.val : E.bcast(s.val, 4));
       this.vstoreContig(t, off);
       return;
@@ -447,6 +611,10 @@ export class KernelEmitter {
 
   ex(e: Expr): void {
     if (e.lanes > 1) throw new Error(`wasm: vector expression ${e.k} in scalar context`);
+    this.memoized(e, false, () => this.ex0(e));
+  }
+
+  private ex0(e: Expr): void {
     switch (e.k) {
       case 'const': this.e(this.constOf(e.v, e.t)); return;
       case 'var': {
@@ -466,12 +634,15 @@ export class KernelEmitter {
       case 'un': this.un(e); return;
       case 'call': this.call(e); return;
       case 'select': {
-        if (hasSideCost(e.a) || hasSideCost(e.b)) {
+        if (this.costly(e.a) || this.costly(e.b)) {
           this.ex(e.c);
           this.e(['if', wtype(e.t)]);
+          const u = this.uncond;
+          this.uncond = false;
           this.ex(e.a);
           this.e(['else']);
           this.ex(e.b);
+          this.uncond = u;
           this.e(['end']);
         } else {
           this.ex(e.a); this.ex(e.b); this.ex(e.c); this.e(['select']);
@@ -505,6 +676,17 @@ export class KernelEmitter {
         this.ex(e.a); this.ex(e.b); this.e([`${W}.${e.op}`]); if (!f) this.norm(t); return;
       case 'div': {
         if (f) { this.ex(e.a); this.ex(e.b); this.e([`${W}.div`]); return; }
+        const c = cfold(e.b) ?? (e.b.k === 'const' && e.b.lanes === 1 ? e.b.v : undefined);
+        if (c !== undefined && c !== 0 && c !== -1 && Number.isInteger(c)) {
+          // constant divisor: no zero / overflow checks needed
+          if (c === 1) { this.ex(e.a); return; }
+          if (e.a.k === 'bin' && e.a.op === 'mul' && cfold(e.a.b) === c && t === 'i32') { this.ex(e.a.a); return; }
+          const p2 = c > 0 && (c & (c - 1)) === 0 && c < 2 ** 30;
+          this.ex(e.a);
+          if (p2 && (t === 'i32' ? this.nonneg(e.a) : !sg)) { this.e([`${W}.const`, Math.log2(c)], [`${W}.shr_u`]); return; }
+          this.e([`${W}.const`, c], [`${W}.div_${sg ? 's' : 'u'}`]); this.norm(t);
+          return;
+        }
         const name = `aic_div_${t}`;
         const z: Instr = [`${W}.const`, 0];
         const body: Instr[] = sg
@@ -516,6 +698,15 @@ export class KernelEmitter {
       }
       case 'mod': {
         if (f) { this.fmath('fmod', t, [e.a, e.b]); return; }
+        const c = cfold(e.b) ?? (e.b.k === 'const' && e.b.lanes === 1 ? e.b.v : undefined);
+        if (c !== undefined && Number.isInteger(c)) {
+          if (c === 0 || c === -1 || c === 1) { this.e([`${W}.const`, 0]); return; }
+          const p2 = c > 0 && (c & (c - 1)) === 0 && c < 2 ** 30;
+          this.ex(e.a);
+          if (p2 && (t === 'i32' ? this.nonneg(e.a) : !sg)) { this.e([`${W}.const`, c - 1], [`${W}.and`]); return; }
+          this.e([`${W}.const`, c], [`${W}.rem_${sg ? 's' : 'u'}`]);
+          return;
+        }
         const name = `aic_mod_${t}`;
         const z: Instr = [`${W}.const`, 0];
         const body: Instr[] = sg
@@ -725,6 +916,10 @@ export class KernelEmitter {
 
   vx(e: Expr): void {
     if (e.lanes === 1) { this.ex(e); this.splat(e.t); return; }
+    this.memoized(e, true, () => this.vx0(e));
+  }
+
+  private vx0(e: Expr): void {
     switch (e.k) {
       case 'const': this.e(this.vconst(e.v, e.t)); return;
       case 'bcast': this.ex(e.x); this.splat(e.t); return;
@@ -756,9 +951,22 @@ export class KernelEmitter {
       this.e(['local.get', b.slots.get(cfold((e.idx as Extract<Expr, { k: 'ramp' }>).base)! / 4)!]);
       return;
     }
-    if (e.idx.k === 'ramp' && e.idx.stride === 0) { this.ex({ ...e, idx: e.idx.base, lanes: 1 }); this.splat(t); return; }
-    if (e.idx.k === 'ramp' && e.idx.stride === 1) {
-      const off = this.addr(b, e.idx.base);
+    const vi0 = this.vindex(e.idx);
+    if (vi0?.kind === 'uniform') { this.ex({ ...e, idx: vi0.base, lanes: 1 }); this.splat(t); return; }
+    if (vi0?.kind === 'offsets' && vi0.d.every((x) => x < 4096)) {
+      const w = WIDTH[t];
+      const off = this.addr(b, vi0.base);
+      const ta = this.tmp('i32');
+      this.e(['local.set', ta], this.vconst(0, 'i32'));
+      for (let l = 0; l < 4; l++) {
+        this.e(['local.get', ta], [LOAD[t], LOG2[w], off + vi0.d[l] * w]);
+        if (t === 'bool') { const l2 = this.tmp('i32'); this.e(['local.set', l2], ['i32.const', 0], ['local.get', l2], ['i32.sub']); }
+        this.e([t === 'f32' ? 'f32x4.replace_lane' : 'i32x4.replace_lane', l]);
+      }
+      return;
+    }
+    if (vi0?.kind === 'contig') {
+      const off = this.addr(b, vi0.base);
       switch (t) {
         case 'f32': case 'i32': case 'u32': this.e(['v128.load', 2, off]); return;
         case 'i16': this.e(['v128.load16x4_s', 1, off]); return;
@@ -881,7 +1089,9 @@ export class KernelEmitter {
         this.e(['local.set', sl[i]]);
       });
       if (e.t === 'bool') this.e(['i32.const', 0]);
+      this.noMemo++;
       this.ex(scalar);
+      this.noMemo--;
       if (e.t === 'bool') this.e(['i32.sub']);
       this.e([e.t === 'f32' ? 'f32x4.replace_lane' : 'i32x4.replace_lane', l]);
     }

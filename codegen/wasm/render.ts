@@ -99,7 +99,7 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
   mb.customs.push({ name: 'aic', bytes: new TextEncoder().encode(JSON.stringify({ aic: opts.version, source: opts.source, sourceHash: opts.sourceHash, simd: opts.simd })) });
   const wasm = mb.encode();
 
-  const io = (b: ProgramBuffer) => ({ name: b.value, dtype: dtypeOfScalar(b.dtype), shape: b.shape.slice(), offset: addr.get(b.name)!, length: Math.max(1, numel(b.shape)) });
+  const io = (b: ProgramBuffer) => ({ name: b.value, dtype: dtypeOfScalar(b.dtype), shape: b.shape.slice(), offset: addr.get(b.name)!, length: numel(b.shape) });
   const meta: LoaderMeta = {
     name: prog.name,
     version: opts.version,

@@ -17,6 +17,7 @@ import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
 import { prepareForRun } from '../compile-graph.ts';
+import { passTarget } from '../targets.ts';
 import { EXPORT_LINE, HERE_LINE, arrayClassOf } from './loader.ts';
 import { renderWasm, type WasmArtifact } from './render.ts';
 
@@ -63,6 +64,11 @@ export function compileWasm(g: Graph, opts: WasmCompileOptions): WasmCompiled {
     if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
     throw e;
   }
+  return compileProgram(prog, opts, t0);
+}
+
+/** A lowered and scheduled Program -> artifact (memory plan, module, loader). */
+export function compileProgram(prog: Program, opts: WasmCompileOptions, t0 = performance.now()): WasmCompiled {
   const plan = planMemory(prog);
   const art = renderWasm(prog, { simd: opts.simd, embedWeights: !!opts.embedWeights, version: opts.version, source: opts.source, sourceHash: opts.sourceHash, memory: plan });
   if (!wasmValidate(art.wasm)) throw diag.runtime('wasm', 'the generated module does not validate (a bug in the WebAssembly emitter)');
@@ -159,6 +165,11 @@ export function loadWasmSync(compiled: WasmCompiled): LoadedModel {
 
 export function runWasmSync(compiled: WasmCompiled, feeds: Map<string, RValue>): Map<string, Tensor> {
   return outputsMap(compiled, loadWasmSync(compiled).runSync(feedsObject(compiled, feeds)));
+}
+
+/** The default optimization pipeline (-O2 unless given) for a WebAssembly target, quietly. */
+export function optimizeForWasm(g: Graph, simd = true, level = 2): Graph {
+  return runPipeline(g, pipelineFor(level), { target: passTarget(simd ? 'wasm-simd' : 'wasm'), out: () => {} }).graph;
 }
 
 /** Conformance runner (scripts/conformance.ts): -O1 cleanup as for C, compile with default schedules, run synchronously. */

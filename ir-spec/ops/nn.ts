@@ -1095,7 +1095,23 @@ function lowerConvLike(ctx: LowerCtx, o: {
   // padded extent per axis: every position a tap reads, in padded coordinates
   const P = ax.map((w) => (padded ? Math.max(w.pb + w.I, (w.O - 1) * w.s + (w.K - 1) * w.d + 1) : w.I));
   let xsrc: (n: Expr, c: Expr, p: Expr[]) => Expr;
-  if (padded) {
+  if (padded && sp === 2) {
+    // 2-d: per padded row, zero the pads and copy the interior row contiguously (loops the C compiler
+    // vectorizes; no per-element bounds test)
+    const xp = ctx.temp('xpad', o.xT, [N, C, ...P]);
+    const [I0, I1] = I, [P0, P1] = P, pb0 = ax[0].pb, pb1 = ax[1].pb, tail = P1 - pb1 - I1;
+    const nc = ctx.fresh('nc'), ph = ctx.fresh('ph'), pw = ctx.fresh('pw');
+    const ncv = E.v(nc), phv = E.v(ph), pwv = E.v(pw);
+    const ih = E.sub(phv, E.i(pb0));
+    const row = E.mul(E.add(E.mul(ncv, E.i(P0)), phv), E.i(P1));
+    const zero = (from: number, n: number) => (n > 0 ? [S.for(pw, n, S.store(xp.buf.name, E.add(row, E.add(pwv, E.i(from))), E.c(0, o.xT)))] : []);
+    const copy = S.for(pw, I1, S.store(xp.buf.name, E.add(row, E.add(pwv, E.i(pb1))),
+      o.prepX(X.flat(E.add(E.mul(E.add(E.mul(ncv, E.i(I0)), ih), E.i(I1)), pwv)))));
+    ctx.extern([], S.for(nc, N * C, S.for(ph, P0, S.if(E.and(E.ge(ih, E.i(0)), E.lt(ih, E.i(I0))),
+      S.seq(...zero(0, pb1), copy, ...zero(pb1 + I1, tail)),
+      S.seq(...zero(0, P1))))));
+    xsrc = (n, c, p) => xp.at(n, c, ...p);
+  } else if (padded) {
     const xp = tempCompute(ctx, 'xpad', o.xT, [N, C, ...P], (idx) => {
       const pos = idx.slice(2).map((q, a) => E.sub(q, E.i(ax[a].pb)));
       const cond = allOf(pos.flatMap((p, a) => [E.ge(p, E.i(0)), E.lt(p, E.i(ax[a].I))]));
@@ -1116,12 +1132,19 @@ function lowerConvLike(ctx: LowerCtx, o: {
   });
 }
 
+/**
+ * Conv accumulates in the output's float type (f32 like MatMul/Gemm and every optimized runtime, so a
+ * vector holds twice the lanes of f64); the reference interpreter keeps its f64 sums, well inside the
+ * 1e-3 tolerance the compiled targets are checked at.
+ */
 function lowerConv(ctx: LowerCtx): void {
   const W = need(ctx, 1), B = ctx.inputs[2], T = ctx.outputs[0].dtype;
+  const A: ScalarType = T === 'f32' || T === 'f64' ? T : 'f64';
+  const a = (e: Expr) => E.cast(e, A);
   lowerConvLike(ctx, {
     prepX: (x) => x, xT: need(ctx, 0).dtype,
-    term: (xv, co, ci, k) => E.mul(f64(xv), f64(W.at(co, ci, ...k))),
-    finish: (acc, co) => E.cast(B ? E.add(acc, f64(B.at(co))) : acc, T),
+    term: (xv, co, ci, k) => E.mul(a(xv), a(W.at(co, ci, ...k))),
+    finish: (acc, co) => E.cast(B ? E.add(acc, a(B.at(co))) : acc, T),
   });
 }
 
@@ -1205,13 +1228,15 @@ function lowerSumPool(ctx: LowerCtx, mode: 'avg' | 'lp'): void {
     const r = reduceAxes(ctx, ax.map((w) => w.K), 'k');
     const pos = os.map((o, a) => tapPos(ax[a], o, r.vars[a]));
     const cond = allOf(pos.flatMap((q, a) => inBounds(ax[a], q) ?? []));
-    const v = f64(X.at(n, c, ...pos));
+    // AveragePool sums in its float type (f32 like Conv); LpPool keeps f64 for pow
+    const A: ScalarType = mode === 'avg' && (T === 'f32' || T === 'f64') ? T : 'f64';
+    const v = mode === 'avg' ? E.cast(X.at(n, c, ...pos), A) : f64(X.at(n, c, ...pos));
     const term = mode === 'avg' ? v : p === 1 ? E.call('fabs', v) : p === 2 ? E.mul(v, v) : E.bin('pow', E.call('fabs', v), c64(p));
-    const acc = E.reduce('sum', r.axes, guard(cond, term, c64(0)));
+    const acc = E.reduce('sum', r.axes, guard(cond, term, E.c(0, A)));
     if (mode === 'lp') return E.cast(p === 1 ? acc : p === 2 ? E.call('sqrt', acc) : E.bin('pow', acc, c64(1 / p)), T);
     const cnt = os.map((o, a) => (incl ? tapCountE(ax[a], o, -ax[a].pb, ax[a].I + ax[a].pe) : tapCountE(ax[a], o, 0, ax[a].I)))
       .reduce((x, y) => E.mul(x, y));
-    return E.cast(E.div(acc, f64(cnt)), T);
+    return E.cast(E.div(acc, E.cast(cnt, A)), T);
   });
 }
 
@@ -1300,7 +1325,10 @@ function lowerGlobalPool(ctx: LowerCtx, mode: PoolMode): void {
       const red = E.reduce('max', r.axes, E.select(E.call('isnan', x), E.c(-Infinity, T), x));
       return E.select(E.call('isnan', first), first, red);
     }
-    if (mode === 'avg') return E.cast(E.div(E.reduce('sum', r.axes, f64(x)), c64(S)), T);
+    if (mode === 'avg') {
+      const A: ScalarType = T === 'f32' || T === 'f64' ? T : 'f64';
+      return E.cast(E.div(E.reduce('sum', r.axes, E.cast(x, A)), E.c(S, A)), T);
+    }
     const acc = E.reduce('sum', r.axes, E.bin('pow', E.call('fabs', f64(x)), c64(p)));
     return E.cast(E.bin('pow', acc, c64(1 / p)), T);
   });

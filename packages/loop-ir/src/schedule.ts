@@ -10,7 +10,13 @@ import { simplifyStmt } from './simplify.ts';
 import type { ComputeStage } from './te.ts';
 
 export type Directive =
-  | { d: 'split'; axis: string; factor: number }
+  /**
+   * tail 'guard' (default): a factor that does not divide gets an `if` around the body; 'clamp' (output
+   * axes only, factor <= extent): the last block starts at n - f instead (index min(o*f, n - f) + i),
+   * overlapping the previous one, whose elements it re-computes and stores again with the same values:
+   * no branch in the loop nest, indices affine in the inner loop (vectorizable), results unchanged.
+   */
+  | { d: 'split'; axis: string; factor: number; tail?: 'guard' | 'clamp' }
   | { d: 'tile'; axes: [string, string]; factors: [number, number] }
   | { d: 'reorder'; order: string[] }
   | { d: 'fuse'; axes: [string, string] }
@@ -42,9 +48,20 @@ export function initialState(st: ComputeStage): AxisState {
   return { leaves, defs, guards: [] };
 }
 
-function reducesOf(e: Expr): Extract<Expr, { k: 'reduce' }>[] {
+/**
+ * The distinct reductions of a body: structurally identical ones (an epilogue that reads the reduced
+ * value twice, e.g. y * sigmoid(y)) are one reduction, computed once.
+ */
+export function reducesOf(e: Expr): Extract<Expr, { k: 'reduce' }>[] {
   const out: Extract<Expr, { k: 'reduce' }>[] = [];
-  mapExpr(e, (x) => { if (x.k === 'reduce') out.push(x); return x; });
+  const seen = new Set<string>();
+  mapExpr(e, (x) => {
+    if (x.k === 'reduce') {
+      const key = JSON.stringify(x);
+      if (!seen.has(key)) { seen.add(key); out.push(x); }
+    }
+    return x;
+  });
   return out;
 }
 
@@ -64,10 +81,16 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
       if (!(f >= 1) || !Number.isInteger(f)) throw new ScheduleError(`split ${dir.axis}: factor must be a positive integer`);
       const outer: Leaf = { name: `${l.name}_o`, extent: Math.ceil(l.extent / f), reduce: l.reduce, kind: { k: 'serial' } };
       const inner: Leaf = { name: `${l.name}_i`, extent: Math.min(f, l.extent), reduce: l.reduce, kind: { k: 'serial' } };
-      const value = E.add(E.mul(E.v(outer.name), E.i(f)), E.v(inner.name));
+      const clamp = dir.tail === 'clamp' && l.extent % f !== 0;
+      if (clamp && l.reduce) throw new ScheduleError(`split ${dir.axis} clamp: a reduction loop cannot be clamped (its last elements would count twice)`);
+      if (clamp && l.extent < f) throw new ScheduleError(`split ${dir.axis} by ${f} clamp: the factor exceeds the extent ${l.extent}`);
+      // clamp: the last block starts at n - f (overlapping the one before): indices stay affine in the inner loop
+      const value = clamp
+        ? E.add(E.min(E.mul(E.v(outer.name), E.i(f)), E.i(l.extent - f)), E.v(inner.name))
+        : E.add(E.mul(E.v(outer.name), E.i(f)), E.v(inner.name));
       for (const k of Object.keys(s.defs)) s.defs[k] = substitute(s.defs[k], { [l.name]: value });
       s.guards = s.guards.map((g) => ({ ...g, c: substitute(g.c, { [l.name]: value }) }));
-      if (l.extent % f !== 0) s.guards.push({ c: E.lt(value, E.i(l.extent)), reduce: l.reduce });
+      if (l.extent % f !== 0 && !clamp) s.guards.push({ c: E.lt(value, E.i(l.extent)), reduce: l.reduce });
       s.leaves.splice(i, 1, outer, inner);
       return s;
     }
@@ -217,7 +240,7 @@ export function initValue(op: string, t: string): number {
 
 export function printDirective(d: Directive): string {
   switch (d.d) {
-    case 'split': return `split ${d.axis} by ${d.factor}`;
+    case 'split': return `split ${d.axis} by ${d.factor}${d.tail === 'clamp' ? ' clamp' : ''}`;
     case 'tile': return `tile ${d.axes[0]}, ${d.axes[1]} by ${d.factors[0]}, ${d.factors[1]}`;
     case 'reorder': return `reorder ${d.order.join(', ')}`;
     case 'fuse': return `fuse ${d.axes[0]}, ${d.axes[1]}`;
@@ -231,13 +254,13 @@ export function printDirective(d: Directive): string {
 export function parseDirective(line: string): Directive {
   const t = line.trim();
   let m: RegExpExecArray | null;
-  if ((m = /^split\s+(\w+)\s+by\s+(\d+)$/.exec(t))) return { d: 'split', axis: m[1], factor: Number(m[2]) };
+  if ((m = /^split\s+(\w+)\s+by\s+(\d+)(\s+clamp)?$/.exec(t))) return { d: 'split', axis: m[1], factor: Number(m[2]), ...(m[3] ? { tail: 'clamp' as const } : {}) };
   if ((m = /^tile\s+(\w+)\s*,\s*(\w+)\s+by\s+(\d+)\s*,\s*(\d+)$/.exec(t))) return { d: 'tile', axes: [m[1], m[2]], factors: [Number(m[3]), Number(m[4])] };
   if ((m = /^reorder\s+(.+)$/.exec(t))) return { d: 'reorder', order: m[1].split(',').map((x) => x.trim()) };
   if ((m = /^fuse\s+(\w+)\s*,\s*(\w+)$/.exec(t))) return { d: 'fuse', axes: [m[1], m[2]] };
   if ((m = /^(vectorize|unroll|parallel)\s+(\w+)$/.exec(t))) return { d: m[1] as 'vectorize', axis: m[2] };
   if ((m = /^bind\s+(\w+)\s+to\s+(workgroup|local)\.([xyz])$/.exec(t))) return { d: 'bind', axis: m[1], to: { axis: m[2] as 'workgroup', dim: m[3] as 'x' } };
-  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x)`);
+  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x)`);
 }
 
 /** A schedule file: `kernel NAME { directive; ... }` blocks (one directive per line or ';'-separated). */

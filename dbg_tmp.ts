@@ -1,0 +1,16 @@
+import * as fs from 'node:fs';
+import { compileC, passTarget, prepareForRun, lowerGraph, C_CAPS } from '@aic/codegen';
+import { parseNpy } from '@aic/core';
+import { loadModel } from '/work/main/packages/cli/src/model-io.ts';
+import { optimize } from '/work/main/packages/cli/src/pipeline-options.ts';
+import { packable } from '/work/main/codegen/schedule/pack.ts';
+const g = await loadModel('/work/shared/models/resnet18.onnx');
+const { graph } = optimize(g, {}, 2, () => {}, passTarget('c'));
+const prog = lowerGraph(graph, C_CAPS);
+const src = prog.sources.get('k2_fusedconv')!;
+console.log(src.params.map((p) => [p.name, p.role, p.shape]));
+console.log(src.params.map((_, i) => packable(prog, src, i)));
+console.log(JSON.stringify(src.stages[src.stages.length-1]).slice(0, 1500));
+import { defaultSchedule } from '/work/main/codegen/schedule/defaults.ts';
+console.log(JSON.stringify(defaultSchedule(src, C_CAPS, prog)));
+console.log(C_CAPS.vectorLanes);

@@ -1,0 +1,11 @@
+import { loadOnnxFile } from '@aic/onnx';
+import { printKernel, printSchedule } from '@aic/loop-ir';
+import { compileWasm, emitWat, optimizeForWasm } from '/work/main/codegen/wasm/target.ts';
+const g = optimizeForWasm(loadOnnxFile(process.argv[2]));
+const c = compileWasm(g, { simd: true, version: 't', source: 's', sourceHash: '-' });
+const k = c.prog.kernels.find((k) => k.name.includes(process.argv[3]))!;
+console.log(printKernel(k));
+console.log(printSchedule(k.name, c.prog.schedules.get(k.name) ?? []));
+const wat = emitWat(c);
+const i = wat.indexOf(`(func $${k.name}`);
+console.log(wat.slice(i, wat.indexOf('(func $', i + 10)).slice(0, +(process.argv[4] ?? 6000)));
