@@ -99,7 +99,7 @@ describe('default schedules keep results (loop interpreter)', () => {
       const { text } = runBoth(CASES[name]);
       expect(text, name).toMatch(/vectorized\(\d+\)/);
     }
-    // stride 2: output channels vectorized over weights packed [M/8, C, kh, kw, 8]
-    expect(runBoth(CASES.conv_stride2).text).toContain('weight in1: f32[2, 4, 3, 3, 8]');
+    // stride 2: output channels vectorized over weights packed [M/16, C, kh, kw, 16] (f32 accumulators: 16 lanes)
+    expect(runBoth(CASES.conv_stride2).text).toContain('weight in1: f32[1, 4, 3, 3, 16]');
   });
 });
