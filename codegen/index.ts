@@ -10,3 +10,4 @@ export * from './memory/plan.ts';
 export * from './c/target.ts';
 export * from './schedule/defaults.ts';
 export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, type WgslCompiled } from './wgsl/index.ts';
+export { compileWasm, writeWasmArtifact, runWasm, emitWat, wasmValidate, type WasmCompiled } from './wasm/target.ts';

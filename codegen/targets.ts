@@ -19,8 +19,8 @@ export interface TargetInfo {
 export const TARGETS: TargetInfo[] = [
   { name: 'interp', summary: 'reference interpreter (ir-spec semantics, TypeScript)', compile: false, run: true, needsStaticShapes: false },
   { name: 'c', summary: 'portable C99 (+ GCC/Clang vector extensions): model.c, model.h, model.weights', compile: true, run: true, needsStaticShapes: true },
-  { name: 'wasm-simd', summary: 'WebAssembly with fixed-width SIMD128 + ES module loader (planned)', compile: false, run: false, needsStaticShapes: true },
-  { name: 'wasm', summary: 'WebAssembly without SIMD (planned)', compile: false, run: false, needsStaticShapes: true },
+  { name: 'wasm-simd', summary: 'WebAssembly with fixed-width SIMD128: model.wasm + model.mjs loader (Node >= 18, browsers)', compile: true, run: true, needsStaticShapes: true },
+  { name: 'wasm', summary: 'WebAssembly without SIMD, for engines without it', compile: true, run: true, needsStaticShapes: true },
   { name: 'wgsl', summary: 'WGSL compute shaders + WebGPU host module (model.mjs); runs in Node through Dawn (webgpu npm)', compile: true, run: true, needsStaticShapes: true },
 ];
 

@@ -5,18 +5,20 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow } from '@aic/core';
-import { TARGETS, bindConstInputs, compileC, compileWgsl, findTarget, passTarget, writeCArtifact, writeWgslArtifact, type Program } from '@aic/codegen';
+import {
+  TARGETS, bindConstInputs, compileC, compileWasm, compileWgsl, emitWat, findTarget, passTarget, writeCArtifact, writeWasmArtifact, writeWgslArtifact, type Program,
+} from '@aic/codegen';
 import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Directive } from '@aic/loop-ir';
 import { loadModel, parseShapeOptions, readTensorFile } from '../model-io.ts';
 import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
 import { humanBytes } from '../stats.ts';
 
 export const VERSION = '0.1.0';
-const EMITS = ['c', 'wgsl', 'loops', 'schedule'] as const;
+const EMITS = ['c', 'wgsl', 'wat', 'loops', 'schedule'] as const;
 
 export interface CompileOptions extends PipelineCliOptions {
   target?: string; output?: string; listTargets?: boolean; emit?: string; schedule?: string;
-  constInput?: string[]; inputShape?: string[]; plainLoops?: boolean;
+  constInput?: string[]; inputShape?: string[]; plainLoops?: boolean; embedWeights?: boolean;
 }
 
 export function targetTable(): string {
@@ -84,6 +86,13 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
     text = { wgsl: w.wgsl };
     write = (dir) => writeWgslArtifact(dir, w);
     stats = `memory: peak activation bytes ${w.plan.arenaBytes} (${humanBytes(w.plan.arenaBytes)}), naive sum ${w.plan.naiveBytes} (${humanBytes(w.plan.naiveBytes)})\nkernels: ${prog.kernels.length}, weights ${humanBytes(w.weights?.length ?? 0)}\n`;
+  } else if (name === 'wasm-simd' || name === 'wasm') {
+    const w = compileWasm(graph, { ...common, simd: name === 'wasm-simd', embedWeights: opts.embedWeights });
+    prog = w.prog;
+    text = { wat: emitWat(w) };
+    write = (dir) => writeWasmArtifact(dir, w);
+    const wasmBytes = w.files.get('model.wasm');
+    stats = `memory: peak activation bytes ${w.plan.arenaBytes} (${humanBytes(w.plan.arenaBytes)}), naive sum ${w.plan.naiveBytes} (${humanBytes(w.plan.naiveBytes)})\nkernels: ${prog.kernels.length}, model.wasm ${humanBytes(typeof wasmBytes === 'string' ? wasmBytes.length : wasmBytes?.length ?? 0)}, compile ${w.compileMs.toFixed(0)} ms\n`;
   } else {
     throw diag.unsupportedFeature(`compiling for target '${name}'`);
   }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, diag, safeFileName, serializeNpy, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
 import { run } from '@aic/interp';
-import { TARGETS, buildC, closeWgsl, compileC, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWgsl } from '@aic/codegen';
+import { TARGETS, buildC, closeWgsl, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
 import { loadModel, parseInputOptions, parseShapeOptions, readTensorFile } from '../model-io.ts';
 import { shapeDataInputs } from '../analysis.ts';
 import { c, note } from '../ui.ts';
@@ -53,6 +53,12 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
     const r = runC(built, compiled.art, compiled.prog, feeds);
     outs = r.outputs as Map<string, RValue>;
     ms = r.ms;
+  } else if (targetName === 'wasm-simd' || targetName === 'wasm') {
+    prepareForRun(og, feeds);
+    const compiled = compileWasm(og, { simd: targetName === 'wasm-simd', version: '0.1.0', source: path.basename(model), sourceHash: '-' });
+    const t0 = performance.now();
+    outs = (await runWasm(compiled, feeds)) as Map<string, RValue>;
+    ms = performance.now() - t0;
   } else if (targetName === 'wgsl') {
     prepareForRun(og, feeds);
     const compiled = compileWgsl(og, { version: '0.1.0', source: path.basename(model), sourceHash: '-' });
