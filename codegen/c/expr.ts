@@ -267,6 +267,24 @@ export class CEmitter {
           return this.h.need(`aic_vload_${vt}`, () => `static inline ${vt} aic_vload_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; memcpy(&r, p, sizeof r); return r; }`) + `(&${e.buf}[${this.index(e.idx.base)}])`;
         }
         if (e.idx.k === 'ramp' && e.idx.stride === 0) return this.vexpr({ k: 'bcast', x: { ...e, idx: e.idx.base, lanes: 1 }, t: e.t, lanes: L });
+        if (e.idx.k === 'ramp' && e.idx.stride === 2 && L >= 4) {
+          // stride 2: two overlapping contiguous loads (p[0..L-1], p[L-1..2L-2]: nothing past the last lane)
+          // and one two-source shuffle, which the compiler can keep in registers and share between rows
+          const vl = this.h.need(`aic_vload_${vt}`, () => `static inline ${vt} aic_vload_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; memcpy(&r, p, sizeof r); return r; }`);
+          const it = this.h.vecTypedef(bytes(e.t) === 8 ? 'i64' : 'i32', L);
+          const idx = Array.from({ length: L }, (_, l) => (l < L / 2 ? 2 * l : 2 * l + 1));
+          return this.h.need(`aic_vload2_${vt}`, () => [
+            `static inline ${vt} aic_vload2_${vt}(const ${CTYPE[e.t]} *p) {`,
+            `  ${vt} a = ${vl}(p), b = ${vl}(p + ${L - 1});`,
+            '#if defined(__clang__)',
+            `  return __builtin_shufflevector(a, b, ${idx.join(', ')});`,
+            '#else',
+            `  const ${it} m = { ${idx.join(', ')} };`,
+            '  return __builtin_shuffle(a, b, m);',
+            '#endif',
+            '}',
+          ].join('\n')) + `(&${e.buf}[${this.index(e.idx.base)}])`;
+        }
         if (e.idx.k === 'ramp' && e.idx.stride > 1 && e.idx.stride <= 8) {
           // a constant stride (strided conv / pooling): the compiler turns this loop into loads + permutes
           const S = e.idx.stride;
