@@ -1069,6 +1069,28 @@ function need(ctx: LowerCtx, i: number): TensorRef {
 const flatE = (idx: readonly Expr[], shape: readonly number[]): Expr => flatIndex(idx.slice(), shape);
 
 /**
+ * A padded copy of a 2-d input [N, C, I0, I1] as [N, C, P0, P1] (begin pads ax[a].pb, `fill` around):
+ * per padded row, the pads are filled and the interior row copied contiguously (loops the C compiler
+ * vectorizes; no per-element bounds test).
+ */
+function padCopy2d(ctx: LowerCtx, X: TensorRef, ax: WinAxis[], P: number[], prepX: (x: Expr) => Expr, xT: ScalarType, fill: number): TensorRef {
+  const [N, C] = X.shape;
+  const xp = ctx.temp('xpad', xT, [N, C, ...P]);
+  const [I0, I1] = [ax[0].I, ax[1].I], [P0, P1] = P, pb0 = ax[0].pb, pb1 = ax[1].pb, tail = P1 - pb1 - I1;
+  const nc = ctx.fresh('nc'), ph = ctx.fresh('ph'), pw = ctx.fresh('pw');
+  const ncv = E.v(nc), phv = E.v(ph), pwv = E.v(pw);
+  const ih = E.sub(phv, E.i(pb0));
+  const row = E.mul(E.add(E.mul(ncv, E.i(P0)), phv), E.i(P1));
+  const pad = (from: number, n: number) => (n > 0 ? [S.for(pw, n, S.store(xp.buf.name, E.add(row, E.add(pwv, E.i(from))), E.c(fill, xT)))] : []);
+  const copy = S.for(pw, I1, S.store(xp.buf.name, E.add(row, E.add(pwv, E.i(pb1))),
+    prepX(X.flat(E.add(E.mul(E.add(E.mul(ncv, E.i(I0)), ih), E.i(I1)), pwv)))));
+  ctx.extern([], S.for(nc, N * C, S.for(ph, P0, S.if(E.and(E.ge(ih, E.i(0)), E.lt(ih, E.i(I0))),
+    S.seq(...pad(0, pb1), copy, ...pad(pb1 + I1, tail)),
+    S.seq(...pad(0, P1))))));
+  return xp;
+}
+
+/**
  * Direct convolution as one compute: out[n, co, o...] = sum over (ci, k...) of xv * wv, with
  * ci the input channel within co's group. Positions that can fall into the padding read a padded copy
  * of the (prepared) input built by a separate stage, so the reduction itself has no bounds checks.
@@ -1096,20 +1118,7 @@ function lowerConvLike(ctx: LowerCtx, o: {
   const P = ax.map((w) => (padded ? Math.max(w.pb + w.I, (w.O - 1) * w.s + (w.K - 1) * w.d + 1) : w.I));
   let xsrc: (n: Expr, c: Expr, p: Expr[]) => Expr;
   if (padded && sp === 2) {
-    // 2-d: per padded row, zero the pads and copy the interior row contiguously (loops the C compiler
-    // vectorizes; no per-element bounds test)
-    const xp = ctx.temp('xpad', o.xT, [N, C, ...P]);
-    const [I0, I1] = I, [P0, P1] = P, pb0 = ax[0].pb, pb1 = ax[1].pb, tail = P1 - pb1 - I1;
-    const nc = ctx.fresh('nc'), ph = ctx.fresh('ph'), pw = ctx.fresh('pw');
-    const ncv = E.v(nc), phv = E.v(ph), pwv = E.v(pw);
-    const ih = E.sub(phv, E.i(pb0));
-    const row = E.mul(E.add(E.mul(ncv, E.i(P0)), phv), E.i(P1));
-    const zero = (from: number, n: number) => (n > 0 ? [S.for(pw, n, S.store(xp.buf.name, E.add(row, E.add(pwv, E.i(from))), E.c(0, o.xT)))] : []);
-    const copy = S.for(pw, I1, S.store(xp.buf.name, E.add(row, E.add(pwv, E.i(pb1))),
-      o.prepX(X.flat(E.add(E.mul(E.add(E.mul(ncv, E.i(I0)), ih), E.i(I1)), pwv)))));
-    ctx.extern([], S.for(nc, N * C, S.for(ph, P0, S.if(E.and(E.ge(ih, E.i(0)), E.lt(ih, E.i(I0))),
-      S.seq(...zero(0, pb1), copy, ...zero(pb1 + I1, tail)),
-      S.seq(...zero(0, P1))))));
+    const xp = padCopy2d(ctx, X, ax, P, o.prepX, o.xT, 0);
     xsrc = (n, c, p) => xp.at(n, c, ...p);
   } else if (padded) {
     const xp = tempCompute(ctx, 'xpad', o.xT, [N, C, ...P], (idx) => {
@@ -1254,6 +1263,24 @@ function lowerMaxPool(ctx: LowerCtx): void {
     const f = os.map((o, a) => firstTap(ax[a], o));
     return { k: f.map((x) => x.k), valid: allOf(f.flatMap((x) => x.valid ?? [])) };
   };
+  const withIndices = ctx.outputs.length >= 2 && !!ctx.node.outputs[1]?.name;
+  const padded = ax.some((w) => w.needLo || w.needHi);
+  if (padded && isF && ax.length === 2 && !withIndices && ax.every((w) => w.pb >= 0)) {
+    // a -inf padded copy: every tap reads in bounds (no guards: the window loop vectorizes); -inf
+    // padding never replaces a maximum, so the result is the in-bounds taps' (NaN rule unchanged)
+    const P = ax.map((w) => Math.max(w.pb + w.I, (w.O - 1) * w.s + (w.K - 1) * w.d + 1));
+    const xp = padCopy2d(ctx, X, ax, P, (x) => x, T, -Infinity);
+    ctx.compute(0, (idx) => {
+      const [n, c] = idx, os = idx.slice(2);
+      const r = reduceAxes(ctx, ax.map((w) => w.K), 'k');
+      const x = xp.at(n, c, ...os.map((o, a) => E.add(E.mul(o, E.i(ax[a].s)), E.mul(r.vars[a], E.i(ax[a].d)))));
+      const f = firsts(os);
+      const red = E.reduce('max', r.axes, E.select(E.call('isnan', x), E.c(-Infinity, T), x));
+      const first = xp.at(n, c, ...os.map((o, a) => E.add(E.mul(o, E.i(ax[a].s)), E.mul(f.k[a], E.i(ax[a].d)))));
+      return guard(f.valid, E.select(E.call('isnan', first), first, red), red);
+    });
+    return;
+  }
   ctx.compute(0, (idx) => {
     const [n, c] = idx, os = idx.slice(2);
     const r = reduceAxes(ctx, ax.map((w) => w.K), 'k');

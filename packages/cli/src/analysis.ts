@@ -4,7 +4,8 @@ import { getOp } from '@aic/ir-spec';
 
 export interface UnsupportedNode { node: string; index?: number; op: string; domain: string; opset?: number; why: string }
 
-export function unsupportedNodes(g: Graph): UnsupportedNode[] {
+/** Nodes a target cannot run: no definition, unsupported opset, or (compiled targets) no compute definition. */
+export function unsupportedNodes(g: Graph, compiled = false): UnsupportedNode[] {
   const out: UnsupportedNode[] = [];
   const visit = (gr: Graph) => {
     for (const n of gr.nodes) {
@@ -13,6 +14,7 @@ export function unsupportedNodes(g: Graph): UnsupportedNode[] {
       const bad = n.attrs['__unsupported_opset'];
       if (bad && bad.type === 'string') out.push({ ...base, why: `opset ${bad.value}` });
       else if (!getOp(n.op, n.domain)) out.push({ ...base, why: 'no definition' });
+      else if (compiled && !getOp(n.op, n.domain)!.lower) out.push({ ...base, why: 'no compute definition for compiled targets yet (runs on --target interp)' });
       subgraphsOf(n).forEach(visit);
     }
   };
