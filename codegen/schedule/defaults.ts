@@ -183,9 +183,11 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     if (ax.extent < 4) continue;
     // contiguous: every load independent of v or unit-stride in it
     const cs = allLoads.map((l) => coef(l.idx, ax.name, vars));
-    const okA = cs.every((c, i) => c === 0 || (c === 1 && !guarded.has(allLoads[i])));
+    // an epilogue load (outside the reduction, read once per output element) may be gathered
+    const gather = (i: number) => !loads.includes(allLoads[i]) && !guarded.has(allLoads[i]);
+    const okA = cs.every((c, i) => c === 0 || (c === 1 && !guarded.has(allLoads[i])) || (Number.isNaN(c) && gather(i)));
     // strided: loads at a small constant stride in v (stride-2 depthwise conv, pooling): strided vector loads
-    const okS = !okA && cs.every((c, i) => c === 0 || (Number.isInteger(c) && c >= 1 && c <= 4 && !guarded.has(allLoads[i])));
+    const okS = !okA && cs.every((c, i) => c === 0 || (Number.isInteger(c) && c >= 1 && c <= 4 && !guarded.has(allLoads[i])) || (!loads.includes(allLoads[i]) && gather(i)));
     if (okA || okS) {
       const W = pow2Divisor(ax.extent, L);
       if (W >= 4) cands.push({ v: ax.name, W, packs: [], strided: okS });

@@ -160,7 +160,7 @@ unary('Floor', 'floor(x)', FLOATS, call('floor'));
 unary('Ceil', 'ceil(x)', FLOATS, call('ceil'));
 unary('Round', 'round to nearest, halves to even', FLOATS, call('round_even'), { since: 11 });
 unary('Sqrt', 'square root', FLOATS, call('sqrt'));
-unary('Exp', 'e^x', FLOATS, call('exp'));
+unary('Exp', 'exponential e^x', FLOATS, call('exp'));
 unary('Log', 'natural logarithm', FLOATS, call('log'));
 unary('Sin', 'sine', FLOATS, call('sin'), { since: 7 });
 unary('Cos', 'cosine', FLOATS, call('cos'), { since: 7 });

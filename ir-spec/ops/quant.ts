@@ -1,12 +1,13 @@
 /**
  * Linear quantization: QuantizeLinear, DequantizeLinear (per-tensor, per-axis and blocked scales),
- * DynamicQuantizeLinear.
+ * DynamicQuantizeLinear, QLinearConv.
  */
 import {
-  Tensor, diag, dtypeFromOnnx, nodeLocation, roundBf16, roundF16,
-  type DType, type Location, type TensorType,
+  Tensor, diag, dtypeFromOnnx, freshDim, nodeLocation, roundBf16, roundF16,
+  type DType, type Dim, type Location, type TensorType,
 } from '@aic/core';
-import { E, S, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, S, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
+import { allOf, convDirect, guard, inBounds, reduceAxes, tapPos, to3, winAxes, windowGeometry, type ConvGeom } from '../lib/nn.ts';
 import { defineOp } from '../registry.ts';
 import type { AttrReader, InferCtx, LowerCtx } from '../types.ts';
 import { scalarOf } from '../lib/lower.ts';
@@ -309,5 +310,141 @@ defineOp({
     if (so!.buf.role !== 'scratch') stmts.push(S.store(so!.buf.name, z, scv));
     if (zo!.buf.role !== 'scratch') stmts.push(S.store(zo!.buf.name, z, E.cast(zpv, 'u8')));
     ctx.extern([0, 1, 2], S.seq(...stmts));
+  },
+});
+
+// ---- QLinearConv --------------------------------------------------------------------------------
+/*
+ * y = saturate(rint(acc * (x_scale * w_scale[m] / y_scale) + y_zero_point)) with
+ * acc = (x - x_zero_point) conv (w - w_zero_point[m]) + B[m] (exact integers), as the ONNX reference:
+ * the scale ratio in float32 (x_scale * w_scale, then / y_scale), the rest in double; per output
+ * channel w_scale / w_zero_point ([M]) index the output channel.
+ */
+const Q8: readonly DType[] = ['int8', 'uint8'];
+
+/** kernel sizes: kernel_shape or W's spatial dims */
+function qconvKernel(attrs: AttrReader, wShape: readonly (number | string)[] | undefined, n: number, where?: Location): number[] | undefined {
+  const wsp = wShape?.slice(2);
+  if (attrs.has('kernel_shape')) {
+    const k = attrs.ints('kernel_shape');
+    if (k.length !== n || wsp?.some((d, i) => typeof d === 'number' && d !== k[i])) {
+      throw diag.shapeMismatch('QLinearConv', `kernel_shape [${k.join(', ')}] does not match W`, where);
+    }
+    return k.slice();
+  }
+  return wsp && wsp.every((d) => typeof d === 'number') ? (wsp as number[]) : undefined;
+}
+
+/** per-channel parameter p ([1] / scalar or [M]): its element for output channel m */
+const perM = (p: ArrayLike<number>, m: number): number => (p.length === 1 ? p[0]! : p[m]!);
+
+defineOp({
+  name: 'QLinearConv', category: 'quant',
+  summary: 'quantized convolution: integer conv of (x - x_zp) and (w - w_zp) plus int32 bias, requantized with x_scale * w_scale / y_scale and y_zero_point',
+  types: { T1: Q8, T2: Q8, T3: Q8, T4: ['int32'], F: ['float32'] },
+  inputs: [
+    { name: 'x', type: 'T1' }, { name: 'x_scale', type: 'F' }, { name: 'x_zero_point', type: 'T1' },
+    { name: 'w', type: 'T2', doc: '[M, C/group, k...]' }, { name: 'w_scale', type: 'F', doc: 'scalar or [M]' },
+    { name: 'w_zero_point', type: 'T2', doc: 'scalar or [M]' },
+    { name: 'y_scale', type: 'F' }, { name: 'y_zero_point', type: 'T3' },
+    { name: 'B', type: 'T4', optional: true, doc: '[M] int32 bias (scale x_scale * w_scale, zero point 0)' },
+  ],
+  outputs: [{ name: 'y', type: 'T3' }],
+  attrs: {
+    auto_pad: { type: 'string', default: 'NOTSET', doc: 'NOTSET | SAME_UPPER | SAME_LOWER | VALID' },
+    dilations: { type: 'ints' }, group: { type: 'int', default: 1 }, kernel_shape: { type: 'ints' },
+    pads: { type: 'ints' }, strides: { type: 'ints' },
+  },
+  onnx: { since: 10 },
+  infer: (ctx) => {
+    const where = nodeLocation(ctx.node);
+    requireDtype(ctx, 0, Q8); requireDtype(ctx, 3, Q8); requireDtype(ctx, 7, Q8);
+    for (const i of [1, 4, 6]) requireDtype(ctx, i, ['float32']);
+    if (ctx.type(2).dtype !== ctx.type(0).dtype) throw diag.typeMismatch('QLinearConv x_zero_point', ctx.type(0).dtype, ctx.type(2).dtype, where);
+    if (ctx.type(5).dtype !== ctx.type(3).dtype) throw diag.typeMismatch('QLinearConv w_zero_point', ctx.type(3).dtype, ctx.type(5).dtype, where);
+    if (ctx.inputTypes[8]) requireDtype(ctx, 8, ['int32']);
+    const x = ctx.type(0), w = ctx.type(3);
+    const dt = ctx.type(7).dtype;
+    const r = x.shape?.length ?? w.shape?.length;
+    if (r === undefined) return [{ dtype: dt, shape: undefined }];
+    if (r < 3 || r > 5 || (w.shape && w.shape.length !== r)) throw diag.shapeMismatch('QLinearConv', 'x and w need equal rank 3..5', where);
+    const group = ctx.attrs.int('group');
+    const C = x.shape?.[1], M = w.shape?.[0], Cg = w.shape?.[1];
+    if (typeof C === 'number' && typeof Cg === 'number' && C !== Cg * group) throw diag.shapeMismatch('QLinearConv', `x has ${C} channels but w expects ${Cg} x group ${group}`, where);
+    const kernel = qconvKernel(ctx.attrs, w.shape, r - 2, where);
+    const inSp: Dim[] = x.shape ? x.shape.slice(2) : Array.from({ length: r - 2 }, () => freshDim());
+    const out = kernel ? windowGeometry('QLinearConv', inSp, kernel, ctx.attrs, { loc: where }).out : inSp.map(() => freshDim());
+    return [{ dtype: dt, shape: [x.shape?.[0] ?? freshDim(), M ?? freshDim(), ...out] }];
+  },
+  eval: (ctx) => {
+    const where = nodeLocation(ctx.node);
+    const x = ctx.input(0), w = ctx.input(3), B = ctx.optInput(8);
+    const xs = ctx.input(1), xz = ctx.input(2), ws = ctx.input(4), wz = ctx.input(5), ys = ctx.input(6), yz = ctx.input(7);
+    if (x.rank < 3 || x.rank > 5 || w.rank !== x.rank) throw diag.shapeMismatch('QLinearConv', `x [${x.shape.join(', ')}] and w [${w.shape.join(', ')}] need equal rank 3..5`, where);
+    const group = ctx.attrs.int('group');
+    const [N, C] = x.shape as [number, number], M = w.shape[0]!;
+    if (C !== w.shape[1]! * group || M % group !== 0) throw diag.shapeMismatch('QLinearConv', `x, w and group ${group} do not agree`, where);
+    if (xz.size !== 1 || xs.size !== 1 || ys.size !== 1 || yz.size !== 1) throw diag.unsupportedFeature('QLinearConv with per-channel x / y quantization', where);
+    for (const [t, what] of [[ws, 'w_scale'], [wz, 'w_zero_point']] as const) {
+      if (t.size !== 1 && t.size !== M) throw diag.shapeMismatch('QLinearConv', `${what} has ${t.size} values for ${M} output channels`, where);
+    }
+    if (B && B.size !== M) throw diag.shapeMismatch('QLinearConv', `B has ${B.size} values for ${M} output channels`, where);
+    const kernel = w.shape.slice(2) as number[];
+    qconvKernel(ctx.attrs, w.shape, kernel.length, where);
+    const win = windowGeometry('QLinearConv', x.shape.slice(2), kernel, ctx.attrs, { loc: where });
+    const geom: ConvGeom = {
+      N, C, M, group,
+      in: to3(x.shape.slice(2) as number[], 1), out: to3(win.out as number[], 1), k: to3(kernel, 1),
+      s: to3(win.strides, 1), d: to3(win.dilations, 1), p: to3(win.padBegin, 0),
+    };
+    const x0 = xz.num[0]!, kSize = w.size / M;
+    const xv = Float64Array.from(x.num, (v) => v - x0);
+    const wv = Float64Array.from(w.num, (v, i) => v - perM(wz.num, Math.floor(i / kSize)));
+    const outShape = [N, M, ...(win.out as number[])];
+    const acc = new Float64Array(outShape.reduce((a, b) => a * b, 1));
+    convDirect(xv, wv, geom, acc);
+    const dt = yz.dtype, [lo, hi] = qRange(dt);
+    const plane = acc.length / (N * M);
+    const y = new Tensor(dt, outShape);
+    const yd = y.num;
+    for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) {
+      const f = Math.fround(Math.fround(xs.num[0]! * perM(ws.num, m)) / ys.num[0]!);
+      const b = B ? B.num[m]! : 0;
+      for (let i = 0; i < plane; i++) {
+        const o = (n * M + m) * plane + i;
+        const r = (acc[o]! + b) * f + yz.num[0]!;
+        yd[o] = rint(Math.min(hi, Math.max(lo, r)));
+      }
+    }
+    return [y];
+  },
+  lower: (ctx) => {
+    const X = ctx.inputs[0]!, W = ctx.inputs[3]!, B = ctx.inputs[8], Y = ctx.outputs[0]!;
+    const [xs, xz, ws, wz, ys, yz] = [1, 2, 4, 5, 6, 7].map((i) => ctx.inputs[i]!);
+    const size = (t: { shape: number[] }) => t.shape.reduce((a, b) => a * b, 1);
+    const sp = X.shape.length - 2, group = ctx.attrs.int('group');
+    const [, C] = X.shape as [number, number], M = W.shape[0]!, Cg = W.shape[1]!, Mg = M / group;
+    if (sp < 1 || sp > 3 || Cg * group !== C || !Number.isInteger(Mg)) ctx.unsupported('x, w and group do not agree');
+    if ([xs, xz, ys, yz].some((t) => size(t!) !== 1) || [ws, wz].some((t) => size(t!) !== 1 && size(t!) !== M)) ctx.unsupported('quantization parameter shapes');
+    const kernel = W.shape.slice(2);
+    const win = windowGeometry('QLinearConv', X.shape.slice(2), kernel, ctx.attrs, {});
+    const ax = winAxes(X.shape.slice(2), Y.shape.slice(2), kernel, win.strides, win.dilations, win.padBegin, win.padEnd);
+    const [lo, hi] = qRange(ctx.node.outputs[0]!.type.dtype);
+    const z = E.i(0), i32 = (e: Expr) => E.cast(e, 'i32');
+    const pm = (t: TensorRef, m: Expr) => t.flat(size(t) === 1 ? z : m);
+    ctx.compute(0, (idx) => {
+      const [n, co] = idx as [Expr, Expr], os = idx.slice(2);
+      const r = reduceAxes(ctx, [Cg, ...kernel], 'r');
+      const ci = r.vars[0]!, k = r.vars.slice(1);
+      const cin = group === 1 ? ci : E.add(E.mul(E.div(co, E.i(Mg)), E.i(Cg)), ci);
+      const pos = os.map((o, a) => tapPos(ax[a]!, o, k[a]!));
+      const inb = allOf(pos.flatMap((p, a) => inBounds(ax[a]!, p) ?? []));
+      const term = E.mul(E.sub(i32(X.at(n, cin, ...pos)), i32(xz.flat(z))), E.sub(i32(W.at(co, ci, ...k)), i32(pm(wz, co))));
+      let acc = E.reduce('sum', r.axes, guard(inb, term, E.i(0)));
+      if (B) acc = E.add(acc, B.flat(co));
+      const f = E.cast(E.div(E.mul(xs.flat(z), pm(ws, co)), ys.flat(z)), 'f64');
+      const v = E.add(E.mul(E.cast(acc, 'f64'), f), E.cast(yz.flat(z), 'f64'));
+      return E.cast(E.call('round_even', E.min(E.c(hi, 'f64'), E.max(E.c(lo, 'f64'), v))), Y.dtype);
+    });
   },
 });

@@ -792,7 +792,7 @@ defineOp({
   name: 'Unique', category: 'reduce',
   summary: 'unique elements (or slices along axis), with first-occurrence indices, inverse indices and counts',
   types: { T: ALL },
-  inputs: [{ name: 'X', type: 'T' }],
+  inputs: [{ name: 'X', type: 'T', shapeData: true, doc: 'its values decide the output shapes' }],
   outputs: [
     { name: 'Y', type: 'T' },
     { name: 'indices', optional: true, doc: 'int64 index of each unique value\'s first occurrence' },
@@ -805,6 +805,15 @@ defineOp({
   },
   onnx: { since: 11 },
   infer: (ctx) => {
+    const known = ctx.constValue(0);
+    if (known) {
+      // a constant input: the output shapes are those of the reference result
+      const res = uniqueEval({
+        inputs: [known], attrs: ctx.attrs, outputCount: ctx.outputCount, node: ctx.node,
+        input: () => known, optInput: () => known, runSubgraph: () => { throw new Error('Unique has no subgraph'); },
+      });
+      return res.map((r) => ({ dtype: (r as Tensor).dtype, shape: (r as Tensor).shape.slice() }));
+    }
     const t = ctx.type(0);
     const u = freshDim('u');
     if (!ctx.attrs.has('axis')) {

@@ -5,7 +5,8 @@
  */
 import { Tensor, diag, freshDim, nodeLocation, type DType, type Dim } from '@aic/core';
 import { defineOp } from '../registry.ts';
-import type { EvalCtx, InferCtx, OpDef, OutType } from '../types.ts';
+import type { EvalCtx, InferCtx, LowerCtx, OpDef, OutType } from '../types.ts';
+import { E, S, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { requireDtype } from '../lib/infer-helpers.ts';
 
 const RNN_FLOATS: readonly DType[] = ['float32', 'float64', 'float16'];
@@ -27,8 +28,8 @@ const ACTS: Record<string, [boolean, boolean, number, number, (a: number, b: num
   softplus: [false, false, 0, 0, () => (x) => Math.log1p(Math.exp(x))],
 };
 
-/** The activation functions of each direction (`perDir` per direction), with alpha/beta consumed in order. */
-function activations(ctx: { attrs: EvalCtx['attrs']; node: EvalCtx['node'] }, defaults: string[], numDir: number): Act[][] {
+/** The activations of each direction as (name, alpha, beta), alpha/beta consumed in order. */
+function activationSpecs(ctx: { attrs: EvalCtx['attrs']; node: EvalCtx['node'] }, defaults: string[], numDir: number): [string, number, number][][] {
   const op = ctx.node.op;
   const names = ctx.attrs.has('activations') ? ctx.attrs.strs('activations') : [];
   const perDir = defaults.length;
@@ -40,15 +41,21 @@ function activations(ctx: { attrs: EvalCtx['attrs']; node: EvalCtx['node'] }, de
   const alphas = ctx.attrs.has('activation_alpha') ? ctx.attrs.floats('activation_alpha') : [];
   const betas = ctx.attrs.has('activation_beta') ? ctx.attrs.floats('activation_beta') : [];
   let ai = 0, bi = 0;
-  const fns = list.map((n) => {
-    const spec = ACTS[n.toLowerCase()];
+  const specs = list.map((n): [string, number, number] => {
+    const key = n.toLowerCase();
+    const spec = ACTS[key];
     if (!spec) throw diag.unsupportedAttr({ op }, 'activations', n, nodeLocation(ctx.node));
-    const [ua, ub, da, db, make] = spec;
+    const [ua, ub, da, db] = spec;
     const a = ua && ai < alphas.length ? alphas[ai++] : da;
     const b = ub && bi < betas.length ? betas[bi++] : db;
-    return make(a, b);
+    return [key, a, b];
   });
-  return Array.from({ length: numDir }, (_, d) => fns.slice(d * perDir, (d + 1) * perDir));
+  return Array.from({ length: numDir }, (_, d) => specs.slice(d * perDir, (d + 1) * perDir));
+}
+
+/** The activation functions of each direction (`perDir` per direction), with alpha/beta consumed in order. */
+function activations(ctx: { attrs: EvalCtx['attrs']; node: EvalCtx['node'] }, defaults: string[], numDir: number): Act[][] {
+  return activationSpecs(ctx, defaults, numDir).map((fs) => fs.map(([n, a, b]) => ACTS[n]![4](a, b)));
 }
 
 // ---- shared driver ------------------------------------------------------------------------------
@@ -71,6 +78,8 @@ interface RnnSpec {
   hasCell: boolean;
   /** one step for one batch row: updates h (and c) in place */
   step: (a: CellArgs, ctx: EvalCtx) => void;
+  /** the same step as loop IR (mirrors `step`: same operation order, computed in f64) */
+  lowerStep: (a: LowerCell, ctx: LowerCtx) => Stmt;
   summary: string;
 }
 
@@ -197,6 +206,136 @@ function rnnEval(spec: RnnSpec, ctx: EvalCtx): Tensor[] {
   return outs.slice(0, ctx.outputCount);
 }
 
+// ---- compute definition (lowering) ---------------------------------------------------------------
+
+/** What a cell's loop-IR step sees (all values in the accumulation type A, f64 where available). */
+interface LowerCell {
+  H: number; A: ScalarType;
+  /** gate pre-activation parts at gate g, unit j */
+  xw: (g: number, j: Expr) => Expr; hr: (g: number, j: Expr) => Expr;
+  wb: (g: number, j: Expr) => Expr; rb: (g: number, j: Expr) => Expr;
+  h: TensorRef; c: TensorRef;
+  acts: ((x: Expr) => Expr)[]; clip: (x: Expr) => Expr;
+  /** peephole weight k in [0, 3H) of this direction */
+  peep?: (k: Expr) => Expr;
+  /** out[j] = sum_k R[gate g, j, k] * hv[k] (the reference's rdot) */
+  rdot: (g: number, hv: TensorRef, out: TensorRef) => Stmt;
+  /** a loop over units j */
+  forJ: (body: (j: Expr) => Stmt) => Stmt;
+  temp: (prefix: string) => TensorRef;
+  fresh: (p: string) => string;
+}
+
+function actExpr(name: string, a: number, b: number, A: ScalarType): (x: Expr) => Expr {
+  const c = (v: number) => E.c(v, A);
+  switch (name) {
+    case 'relu': return (x) => E.select(E.gt(x, c(0)), x, c(0));
+    case 'tanh': return (x) => E.call('tanh', x);
+    case 'sigmoid': return (x) => E.div(c(1), E.add(c(1), E.call('exp', E.neg(x))));
+    case 'affine': return (x) => E.add(E.mul(c(a), x), c(b));
+    case 'leakyrelu': return (x) => E.select(E.ge(x, c(0)), x, E.mul(c(a), x));
+    case 'thresholdedrelu': return (x) => E.select(E.gt(x, c(a)), x, c(0));
+    case 'scaledtanh': return (x) => E.mul(c(a), E.call('tanh', E.mul(c(b), x)));
+    case 'hardsigmoid': return (x) => E.max(c(0), E.min(c(1), E.add(E.mul(c(a), x), c(b))));
+    case 'elu': return (x) => E.select(E.ge(x, c(0)), x, E.mul(c(a), E.sub(E.call('exp', x), c(1))));
+    case 'softsign': return (x) => E.div(x, E.add(c(1), E.abs(x)));
+    case 'softplus': return (x) => E.call('log', E.add(c(1), E.call('exp', x)));
+    default: throw new Error(`activation ${name}`);
+  }
+}
+
+/** let-bind `val` (type t) to a fresh name for `body` */
+function letE(ctx: { fresh: (p: string) => string }, p: string, t: ScalarType, val: Expr, body: (v: Expr) => Stmt): Stmt {
+  const n = ctx.fresh(p);
+  return S.let(n, t, val, body(E.v(n, t)));
+}
+
+function rnnLower(spec: RnnSpec, ctx: LowerCtx): void {
+  const X = ctx.inputs[0], W = ctx.inputs[1], R = ctx.inputs[2];
+  if (!X || !W || !R) ctx.unsupported('X, W and R are required');
+  const Bi = ctx.inputs[3], SL = ctx.inputs[4], H0 = ctx.inputs[5];
+  const C0 = spec.hasCell ? ctx.inputs[6] : undefined;
+  const P = spec.hasCell ? ctx.inputs[7] : undefined;
+  const dir = ctx.attrs.str('direction');
+  const nd = dir === 'bidirectional' ? 2 : 1;
+  const layout = ctx.attrs.int('layout');
+  const G = spec.gates;
+  const H = ctx.attrs.has('hidden_size') ? ctx.attrs.int('hidden_size') : W.shape[1]! / G;
+  const [S_, Bn, I] = layout === 0 ? [X.shape[0]!, X.shape[1]!, X.shape[2]!] : [X.shape[1]!, X.shape[0]!, X.shape[2]!];
+  const same = (t: TensorRef | undefined, s: number[]) => !t || (t.shape.length === s.length && t.shape.every((d, i) => d === s[i]));
+  const stateShape = layout === 0 ? [nd, Bn, H] : [Bn, nd, H];
+  if (!same(W, [nd, G * H, I]) || !same(R, [nd, G * H, H]) || !same(Bi, [nd, 2 * G * H]) || !same(H0, stateShape)
+    || !same(C0, stateShape) || !same(P, [nd, 3 * H]) || !same(SL, [Bn])) ctx.unsupported('inconsistent input shapes');
+  const A: ScalarType = ctx.target.dtypes.includes('f64') ? 'f64' : 'f32';
+  const T = X.dtype;
+  const cA = (v: number) => E.c(v, A);
+  const toA = (e: Expr) => E.cast(e, A);
+  const clipV = ctx.attrs.has('clip') ? ctx.attrs.float('clip') : undefined;
+  const clip = (v: Expr) => (clipV === undefined ? v : E.max(cA(-clipV), E.min(cA(clipV), v)));
+  const acts = activationSpecs(ctx, spec.defaultActs, nd).map((fs) => fs.map(([n, a, b]) => actExpr(n, a, b, A)));
+  const real = (o: number) => o < ctx.outputs.length && ctx.outputs[o]!.buf.role !== 'scratch';
+  const Y = real(0) ? ctx.outputs[0] : undefined, Yh = real(1) ? ctx.outputs[1] : undefined;
+  const Yc = spec.hasCell && real(2) ? ctx.outputs[2] : undefined;
+  const i32 = (v: number) => E.i(v);
+  const add = (...xs: Expr[]) => xs.reduce((a, b) => E.add(a, b));
+  const mul = (a: Expr, b: number) => E.mul(a, i32(b));
+  const st = (t: TensorRef, idx: Expr, v: Expr) => S.store(t.buf.name, idx, v);
+  const loop = (n: number | Expr, body: (i: Expr) => Stmt, p = 'i') => { const v = ctx.fresh(p); return S.for(v, n, body(E.v(v))); };
+
+  const h = ctx.temp('h', A, [H]), c = spec.hasCell ? ctx.temp('c', A, [H]) : h;
+  const xw = ctx.temp('xw', A, [G * H]), hr = ctx.temp('hr', A, [G * H]);
+  const xAt = (t: Expr, b: Expr, i: Expr) => X.flat(add(mul(layout === 0 ? add(mul(t, Bn), b) : add(mul(b, S_), t), I), i));
+  const stIdx = (d: number, b: Expr) => mul(layout === 0 ? add(i32(d * Bn), b) : add(mul(b, nd), i32(d)), H);
+  const yIdx = (t: Expr, d: number, b: Expr) => mul(layout === 0 ? add(mul(add(mul(t, nd), i32(d)), Bn), b) : add(mul(add(mul(b, S_), t), nd), i32(d)), H);
+  const stmts: Stmt[] = [];
+  if (Y) stmts.push(loop(Y.shape.reduce((a, b) => a * b, 1), (i) => st(Y, i, E.c(0, T))));
+  for (let d = 0; d < nd; d++) {
+    const reverse = dir === 'reverse' || d === 1;
+    const wOff = d * G * H * I, rOff = d * G * H * H;
+    const rdot = (g: number, hv: TensorRef, out: TensorRef): Stmt => loop(H, (j) => S.seq(
+      st(out, j, cA(0)),
+      loop(H, (k) => st(out, j, E.add(out.flat(j), E.mul(toA(R.flat(add(i32(rOff), mul(add(i32(g * H), j), H), k))), hv.flat(k)))), 'k'),
+    ), 'j');
+    const gate = (g: number, j: Expr) => add(i32(g * H), j);
+    const cell: LowerCell = {
+      H, A,
+      xw: (g, j) => xw.flat(gate(g, j)), hr: (g, j) => hr.flat(gate(g, j)),
+      wb: (g, j) => (Bi ? toA(Bi.flat(add(i32(d * 2 * G * H), gate(g, j)))) : cA(0)),
+      rb: (g, j) => (Bi ? toA(Bi.flat(add(i32(d * 2 * G * H + G * H), gate(g, j)))) : cA(0)),
+      h, c, acts: acts[d]!, clip,
+      peep: P ? (k) => toA(P.flat(add(i32(d * 3 * H), k))) : undefined,
+      rdot,
+      forJ: (body) => loop(H, body, 'j'),
+      temp: (p) => ctx.temp(p, A, [H]),
+      fresh: ctx.fresh,
+    };
+    const b = ctx.fresh('b'), bv = E.v(b);
+    const body = letE(ctx, 'L', 'i32', SL ? E.min(E.max(E.cast(SL.flat(bv), 'i32'), i32(0)), i32(S_)) : i32(S_), (L) => S.seq(
+      loop(H, (k) => S.seq(
+        st(h, k, H0 ? toA(H0.flat(add(stIdx(d, bv), k))) : cA(0)),
+        ...(spec.hasCell ? [st(c, k, C0 ? toA(C0.flat(add(stIdx(d, bv), k))) : cA(0))] : []),
+      ), 'k'),
+      loop(S_, (step) => S.if(E.lt(step, L), letE(ctx, 't', 'i32', reverse ? E.sub(E.sub(L, i32(1)), step) : step, (t) => S.seq(
+        loop(G * H, (gj) => S.seq(
+          st(xw, gj, cA(0)),
+          loop(I, (i) => st(xw, gj, E.add(xw.flat(gj), E.mul(toA(W.flat(add(i32(wOff), mul(gj, I), i))), toA(xAt(t, bv, i))))), 'i'),
+          st(hr, gj, cA(0)),
+          loop(H, (k) => st(hr, gj, E.add(hr.flat(gj), E.mul(toA(R.flat(add(i32(rOff), mul(gj, H), k))), h.flat(k)))), 'k'),
+        ), 'g'),
+        spec.lowerStep(cell, ctx),
+        ...(Y ? [loop(H, (k) => st(Y, add(yIdx(t, d, bv), k), E.cast(h.flat(k), T)), 'k')] : []),
+      ))), 's'),
+      loop(H, (k) => S.seq(
+        ...(Yh ? [st(Yh, add(stIdx(d, bv), k), E.cast(h.flat(k), T))] : []),
+        ...(Yc ? [st(Yc, add(stIdx(d, bv), k), E.cast(c.flat(k), T))] : []),
+      ), 'k'),
+    ));
+    stmts.push(S.for(b, Bn, body));
+  }
+  const outs = [Y ? 0 : -1, Yh ? 1 : -1, Yc ? 2 : -1].filter((o) => o >= 0);
+  ctx.extern(outs, S.seq(...stmts));
+}
+
 const commonAttrs: OpDef['attrs'] = {
   hidden_size: { type: 'int', required: false, doc: 'number of hidden units (default: from W)' },
   direction: { type: 'string', default: 'forward', doc: 'forward, reverse or bidirectional' },
@@ -230,6 +369,7 @@ function defineRnn(spec: RnnSpec): OpDef {
     },
     infer: (ctx) => rnnInfer(spec, ctx),
     eval: (ctx) => rnnEval(spec, ctx),
+    lower: (ctx) => rnnLower(spec, ctx),
     flops: (ctx) => {
       const x = ctx.inputTypes[0]?.shape, w = ctx.inputTypes[1]?.shape, r = ctx.inputTypes[2]?.shape;
       if (!x || !w || !r || ![...x, ...w, ...r].every((d) => typeof d === 'number')) return 0;
@@ -246,6 +386,10 @@ defineRnn({
   step: (a) => {
     const f = a.acts[0];
     for (let j = 0; j < a.H; j++) a.h[j] = f(a.clip(a.xw[j] + a.hr[j] + a.wb[j] + a.rb[j]));
+  },
+  lowerStep: (a) => {
+    const f = a.acts[0]!;
+    return a.forJ((j) => S.store(a.h.buf.name, j, f(a.clip(E.add(E.add(E.add(a.xw(0, j), a.hr(0, j)), a.wb(0, j)), a.rb(0, j))))));
   },
 });
 
@@ -272,6 +416,24 @@ defineRnn({
     }
     for (let j = 0; j < H; j++) h[j] = (1 - z[j]) * nh[j] + z[j] * h[j];
   },
+  lowerStep: (a, ctx) => {
+    const [f, g] = a.acts as [(x: Expr) => Expr, (x: Expr) => Expr];
+    const one = E.c(1, a.A);
+    const z = a.temp('z'), rg = a.temp('rg'), nh = a.temp('nh');
+    const set = (t: TensorRef, j: Expr, v: Expr) => S.store(t.buf.name, j, v);
+    const pre = (gt: number, j: Expr) => E.add(E.add(E.add(a.xw(gt, j), a.hr(gt, j)), a.wb(gt, j)), a.rb(gt, j));
+    const stmts: Stmt[] = [a.forJ((j) => S.seq(set(z, j, f(a.clip(pre(0, j)))), set(rg, j, f(a.clip(pre(1, j))))))];
+    if (ctx.attrs.int('linear_before_reset') !== 0) {
+      stmts.push(a.forJ((j) => set(nh, j, g(a.clip(E.add(E.add(a.xw(2, j), E.mul(rg.flat(j), E.add(a.hr(2, j), a.rb(2, j)))), a.wb(2, j)))))));
+    } else {
+      const rh = a.temp('rh'), dot = a.temp('dot');
+      stmts.push(a.forJ((j) => set(rh, j, E.mul(rg.flat(j), a.h.flat(j)))));
+      stmts.push(a.rdot(2, rh, dot));
+      stmts.push(a.forJ((j) => set(nh, j, g(a.clip(E.add(E.add(E.add(a.xw(2, j), dot.flat(j)), a.rb(2, j)), a.wb(2, j)))))));
+    }
+    stmts.push(a.forJ((j) => set(a.h, j, E.add(E.mul(E.sub(one, z.flat(j)), nh.flat(j)), E.mul(z.flat(j), a.h.flat(j))))));
+    return S.seq(...stmts);
+  },
 });
 
 // ---- LSTM ---------------------------------------------------------------------------------------
@@ -295,5 +457,22 @@ defineRnn({
       c[j] = cNew;
       h[j] = ot * hAct(cNew);
     }
+  },
+  lowerStep: (a, ctx) => {
+    const [f, g, hAct] = a.acts as [(x: Expr) => Expr, (x: Expr) => Expr, (x: Expr) => Expr];
+    const { H, A, peep } = a;
+    const coupled = ctx.attrs.int('input_forget') !== 0;
+    const zero = E.c(0, A);
+    const pre = (gt: number, j: Expr) => E.add(E.add(E.add(a.xw(gt, j), a.hr(gt, j)), a.wb(gt, j)), a.rb(gt, j));
+    const pp = (k: number, j: Expr, cv: Expr) => (peep ? E.mul(peep(E.add(E.i(k * H), j)), cv) : zero);
+    return a.forJ((j) => letE(a, 'cp', A, a.c.flat(j), (cPrev) =>
+      letE(a, 'it', A, f(a.clip(E.add(pre(0, j), pp(0, j, cPrev)))), (it) =>
+        letE(a, 'ft', A, coupled ? E.sub(E.c(1, A), it) : f(a.clip(E.add(pre(2, j), pp(2, j, cPrev)))), (ft) =>
+          letE(a, 'ct', A, g(a.clip(pre(3, j))), (ct) =>
+            letE(a, 'cn', A, E.add(E.mul(ft, cPrev), E.mul(it, ct)), (cNew) =>
+              letE(a, 'ot', A, f(a.clip(E.add(pre(1, j), pp(1, j, cNew)))), (ot) => S.seq(
+                S.store(a.c.buf.name, j, cNew),
+                S.store(a.h.buf.name, j, E.mul(ot, hAct(cNew))),
+              ))))))));
   },
 });

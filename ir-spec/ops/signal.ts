@@ -5,7 +5,7 @@
 import { Tensor, diag, dtypeFromOnnx, freshDim, isFloat, nodeLocation, type DType, type Dim } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OpDef } from '../types.ts';
-import { E, type Expr, type TensorRef } from '@aic/loop-ir';
+import { E, S, type Expr, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { FLOATS, INTS, requireDtype } from '../lib/infer-helpers.ts';
 import { normAxis } from '../lib/util.ts';
 
@@ -294,6 +294,47 @@ defineOp({
   },
 });
 
+/**
+ * MelWeightMatrix as loop IR: the M + 2 filter-bank edges in f64 (log10 as log / ln 10, 10^x as pow:
+ * the edges are floored, so they agree with the reference unless a product lands within an ulp of
+ * an integer), then the triangles as in the reference (entries outside [0, nSpec) are skipped where
+ * the reference reports an error).
+ */
+function lowerMel(ctx: LowerCtx): void {
+  const out = ctx.outputs[0]!;
+  if (out.dtype !== 'f32' && out.dtype !== 'f64') ctx.unsupported(`output type ${out.dtype}`);
+  const M = constScalar(ctx, 0, 'num_mel_bins'), D = constScalar(ctx, 1, 'dft_length');
+  if (M <= 0 || D <= 0) ctx.unsupported('num_mel_bins and dft_length must be positive');
+  const nSpec = Math.floor(D / 2) + 1;
+  const SR = ctx.inputs[2]!, LO = ctx.inputs[3]!, HI = ctx.inputs[4]!;
+  const c = (v: number) => E.c(v, 'f64'), z = E.i(0);
+  const fb = ctx.temp('fb', 'i32', [M + 2]);
+  const fresh = (p: string) => ctx.fresh(p);
+  const let64 = (p: string, v: Expr, body: (x: Expr) => Stmt) => { const n = fresh(p); return S.let(n, 'f64', v, body(E.v(n, 'f64'))); };
+  const leti = (p: string, v: Expr, body: (x: Expr) => Stmt) => { const n = fresh(p); return S.let(n, 'i32', v, body(E.v(n))); };
+  const loop = (n: number | Expr, body: (i: Expr) => Stmt, p = 'i') => { const v = fresh(p); return S.for(v, n, body(E.v(v))); };
+  const log10 = (x: Expr) => E.div(E.call('log', x), c(Math.LN10));
+  const mel = (hz: Expr) => E.mul(c(2595), log10(E.add(c(1), E.div(hz, c(700)))));
+  const set = (j: Expr, i: Expr, v: Expr) => S.if(E.and(E.ge(j, z), E.lt(j, E.i(nSpec))), S.store(out.buf.name, E.add(E.mul(j, E.i(M)), i), E.cast(v, out.dtype)));
+  const body = S.seq(
+    loop(nSpec * M, (k) => S.store(out.buf.name, k, E.c(0, out.dtype))),
+    leti('sr', E.cast(SR.flat(z), 'i32'), (sr) => S.if(E.gt(sr, z),
+      let64('lm', mel(E.cast(LO.flat(z), 'f64')), (loMel) => let64('hm', mel(E.cast(HI.flat(z), 'f64')), (hiMel) =>
+        let64('st', E.div(E.sub(hiMel, loMel), c(M + 2)), (step) => S.seq(
+          loop(M + 2, (i) => let64('hz', E.mul(c(700), E.sub(E.bin('pow', c(10), E.div(E.add(E.mul(E.cast(i, 'f64'), step), loMel), c(2595))), c(1))), (hz) =>
+            S.store(fb.buf.name, i, E.cast(E.call('floor', E.div(E.mul(c(D + 1), hz), E.cast(sr, 'f64'))), 'i32')))),
+          loop(M, (i) => leti('l', fb.flat(i), (l) => leti('c', fb.flat(E.add(i, E.i(1))), (cc) => leti('h', fb.flat(E.add(i, E.i(2))), (h) => S.seq(
+            S.if(E.eq(cc, l), set(cc, i, c(1)),
+              loop(E.add(E.sub(cc, l), E.i(1)), (k) => leti('j', E.add(l, k), (j) =>
+                set(j, i, E.div(E.cast(E.sub(j, l), 'f64'), E.cast(E.sub(cc, l), 'f64')))), 'k')),
+            S.if(E.gt(h, cc), loop(E.sub(h, cc), (k) => leti('j', E.add(cc, k), (j) =>
+              set(j, i, E.div(E.cast(E.sub(h, j), 'f64'), E.cast(E.sub(h, cc), 'f64')))), 'k')),
+          ))))),
+        )))))),
+  );
+  ctx.extern([0], body);
+}
+
 // ---- MelWeightMatrix ----------------------------------------------------------------------------
 defineOp({
   name: 'MelWeightMatrix', category: 'signal',
@@ -344,6 +385,7 @@ defineOp({
     }
     return [Tensor.fromNumbers(outDtype(ctx), [nSpec, M], w)];
   },
+  lower: lowerMel,
 });
 
 
