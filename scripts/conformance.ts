@@ -60,9 +60,19 @@ export const cRunner: Runner = (g0, feeds) => {
   return runC(b, art, prog, feeds).outputs as Map<string, RValue>;
 };
 
+/**
+ * Float tolerance per target: CPU targets compare at rtol 1e-3 / atol 1e-5; WebGPU at ORT-web's
+ * WebGPU tolerance (rtol 1e-3 / atol 1e-3), since GPU math builtins are only ~f32-accurate.
+ */
+export const TOLERANCE = new Map<Runner, { rtol: number; atol: number }>();
+
 export const RUNNERS: Record<string, Runner> = { interp: interpRunner, loops: loopsRunner, c: cRunner, wgsl: wgslRunner, 'wasm-simd': wasmRunner(true), wasm: wasmRunner(false) };
+TOLERANCE.set(wgslRunner, { rtol: 1e-3, atol: 1e-3 });
+
+
 
 export function runNodeTest(name: string, runner: Runner = interpRunner, dir = NODE_TEST_DIR): Result {
+  const tol = TOLERANCE.get(runner) ?? { rtol: 1e-3, atol: 1e-5 };
   const t0 = performance.now();
   const base = path.join(dir, name);
   const done = (status: Status, detail: string): Result => ({ name, status, detail, ms: performance.now() - t0 });
@@ -83,7 +93,7 @@ export function runNodeTest(name: string, runner: Runner = interpRunner, dir = N
       if (!fs.existsSync(f)) continue;
       const want = asDeclared(decodeValueFile(fs.readFileSync(f), v.kind), v.dtype);
       const got = outs.get(v.name);
-      const why = compareValues(got ?? null, want);
+      const why = compareValues(got ?? null, want, tol.rtol, tol.atol);
       if (why) return done('wrong', `output '${v.name}': ${why}`);
     }
     return done('pass', '');
@@ -101,19 +111,19 @@ function asDeclared(x: RValue, dtype: string): RValue {
   return x;
 }
 
-export function compareValues(got: RValue, want: RValue): string | undefined {
+export function compareValues(got: RValue, want: RValue, rtol = 1e-3, atol = 1e-5): string | undefined {
   if (want === null) return got === null ? undefined : 'expected an empty optional';
   if (Array.isArray(want)) {
     if (!Array.isArray(got)) return 'expected a sequence';
     if (got.length !== want.length) return `sequence length ${got.length} != ${want.length}`;
     for (let i = 0; i < want.length; i++) {
-      const w = compareTensors(got[i], want[i]);
+      const w = compareTensors(got[i], want[i], rtol, atol);
       if (w) return `[${i}] ${w}`;
     }
     return undefined;
   }
   if (!(got instanceof Tensor)) return 'expected a tensor';
-  return compareTensors(got, want);
+  return compareTensors(got, want, rtol, atol);
 }
 
 export function compareTensors(got: Tensor, want: Tensor, rtol = 1e-3, atol = 1e-5): string | undefined {

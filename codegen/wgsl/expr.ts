@@ -85,6 +85,26 @@ export class WgslEmitter {
       `  return select(sign(x) * y, s, ax < ${T}(0.5f));`,
       `}`].join('\n'));
   }
+  /**
+   * sin/cos with f32 accuracy (~1 ulp for |x| < 1e4): WGSL only promises 2^-11 absolute error for
+   * its builtins, which sums to visible errors in DFTs. Cody-Waite reduction by pi/2, then minimax
+   * polynomials on [-pi/4, pi/4], the quadrant picking sine or cosine and the sign.
+   */
+  private sincos(fn: 'sin' | 'cos', lanes: number): string {
+    const T = vt('f32', lanes), I = vt('i32', lanes);
+    const name = `aic_${fn}_${suf('f32', lanes)}`;
+    return this.h.need(name, () => [
+      `fn ${name}(x: ${T}) -> ${T} {`,
+      `  let k = round(x * 0.63661977236758134f);`,
+      `  let r = ((x - k * 1.5707963705062866f) - k * -4.3711388286737929e-8f);`,
+      `  let r2 = r * r;`,
+      `  let sp = r + r * r2 * (-0.16666666641626524f + r2 * (0.0083333293858894632f + r2 * (-0.00019840874255215609f + r2 * 2.7183114939898219e-6f)));`,
+      `  let cp = 1.0f + r2 * (-0.5f + r2 * (0.041666663879882816f + r2 * (-0.0013888378338442767f + r2 * 2.4390448796384116e-5f)));`,
+      `  let q = ${I}(k)${fn === 'cos' ? ` + ${I}(1)` : ''};`,
+      `  let v = select(sp, cp, (q & ${I}(1)) != ${I}(0));`,
+      `  return select(v, -v, (q & ${I}(2)) != ${I}(0));`,
+      `}`].join('\n'));
+  }
   private wrapNarrow(x: string, t: ScalarType): string {
     const nb = narrowBits(t);
     if (!nb) return x;
@@ -213,8 +233,9 @@ export class WgslEmitter {
       }
     }
     switch (fn) {
+      case 'sin': case 'cos': return `${this.sincos(fn, lanes)}(${x})`;
       case 'exp': case 'log': case 'sqrt': case 'floor': case 'ceil': case 'trunc':
-      case 'sin': case 'cos': case 'tan': case 'asin': case 'acos': case 'atan': case 'sinh': case 'cosh':
+      case 'tan': case 'asin': case 'acos': case 'atan': case 'sinh': case 'cosh':
       case 'asinh': case 'acosh': case 'atanh':
         return `${fn}(${x})`;
       case 'tanh': return `tanh(clamp(${x}, ${F}(-20.0f), ${F}(20.0f)))`;
