@@ -1,0 +1,3 @@
+import { conformanceSuite } from './target-suite.ts';
+
+conformanceSuite('wgsl');
