@@ -1,10 +1,12 @@
 /**
- * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--no-simd]
+ * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--no-simd] [--profile [N]]
  *
  * aic's WebAssembly module (through its generated model.mjs) vs onnxruntime-web (wasm EP,
  * numThreads=1, SIMD) on each model of ../shared/models that compiles, in one Node process:
  * interleaved runs, medians and their ratio (aic / ORT; < 1 = aic faster), compile time, .wasm size
  * next to ORT-web's runtime .wasm, GFLOP/s (Conv/Gemm/MatMul FLOPs), and max error vs PyTorch.
+ * --profile: also time every step of the plan (kernel functions exported and called one by one from
+ * JS, medians of N runs, default 20) and print the N slowest kernels with their share of the run.
  * Informational only: never gates a test.
  */
 import * as fs from 'node:fs';
@@ -21,7 +23,9 @@ const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? ar
 const budget = Number(opt('--budget') ?? 6);
 const dir = path.resolve(opt('--dir') ?? path.join(import.meta.dirname, '../../shared/models'));
 const simd = !args.includes('--no-simd');
-const names = args.filter((a, i) => !a.startsWith('--') && !['--budget', '--dir'].includes(args[i - 1] ?? ''));
+const profile = args.includes('--profile');
+const profileTop = /^\d+$/.test(opt('--profile') ?? '') ? Number(opt('--profile')) : 20;
+const names = args.filter((a, i) => !a.startsWith('--') && !/^\d+$/.test(a) && !['--budget', '--dir'].includes(args[i - 1] ?? ''));
 
 const median = (xs: number[]) => { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
@@ -52,6 +56,46 @@ function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
 
 interface Row { model: string; status: string; aicMs?: number; ortMs?: number; ratio?: number; compileMs?: number; wasmBytes?: number; gflops?: number; err?: string }
 
+type WA = { Module: new (b: Uint8Array) => unknown; Instance: new (m: unknown, i: object) => { exports: Record<string, unknown> } };
+
+/** Per-kernel times: each step of the plan called from JS (kernels exported), medians over runs. */
+function profileSteps(compiled: ReturnType<typeof compileWasm>, feeds: Record<string, ArrayBufferView>, top: number): void {
+  const WAsm = (globalThis as unknown as { WebAssembly: WA }).WebAssembly;
+  const { art } = compiled;
+  const host: Record<string, unknown> = {};
+  for (const n of art.meta.imports) host[n] = n === 'fmod' ? (a: number, b: number) => a % b : (Math as unknown as Record<string, unknown>)[n];
+  const inst = new WAsm.Instance(new WAsm.Module(art.wasm), { Math: host });
+  const mem = new Uint8Array((inst.exports.memory as { buffer: ArrayBuffer }).buffer);
+  if (art.weights && art.meta.weights) mem.set(art.weights, art.meta.weights.offset);
+  for (const i of art.meta.inputs) {
+    const v = feeds[i.name];
+    mem.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), i.offset);
+  }
+  const fns = art.steps.map((s) => inst.exports[s.kernel] as (...a: number[]) => void);
+  const times: number[][] = art.steps.map(() => []);
+  const runs = 12;
+  for (let r = 0; r < runs + 2; r++) {
+    art.steps.forEach((s, i) => {
+      const t = performance.now();
+      fns[i](...s.args);
+      if (r >= 2) times[i].push(performance.now() - t);
+    });
+  }
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  art.steps.forEach((s, i) => {
+    const k = byKernel.get(s.kernel) ?? { ms: 0, calls: 0 };
+    k.ms += median(times[i]); k.calls++;
+    byKernel.set(s.kernel, k);
+  });
+  const total = [...byKernel.values()].reduce((a, b) => a + b.ms, 0);
+  console.log(`  profile: ${art.steps.length} steps, ${byKernel.size} kernels, sum of step medians ${total.toFixed(2)} ms`);
+  for (const [k, v] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {
+    const src = compiled.prog.sources.get(k);
+    const shape = src?.stages.find((st) => st.kind === 'compute')?.out.shape.join('x') ?? '';
+    console.log(`  ${v.ms.toFixed(3).padStart(9)} ms ${(100 * v.ms / total).toFixed(1).padStart(5)}%  x${v.calls}  ${k}  [${shape}]`);
+  }
+}
+
 async function main(): Promise<void> {
   const require = createRequire(import.meta.url);
   const ortPath = require.resolve('onnxruntime-web');
@@ -72,7 +116,7 @@ async function main(): Promise<void> {
     let compiled;
     const t0 = performance.now();
     try {
-      compiled = compileWasm(optimizeForWasm(g0, simd), { simd, version: 'bench', source: meta.model, sourceHash: '-' });
+      compiled = compileWasm(optimizeForWasm(g0, simd), { simd, version: 'bench', source: meta.model, sourceHash: '-', exportKernels: profile });
     } catch (e) {
       row.status = e instanceof AicError ? `not compiled: ${e.message.split('\n')[0].slice(0, 100)}` : `crash: ${(e as Error).message.slice(0, 100)}`;
       console.log(`${model}: ${row.status}`);
@@ -112,6 +156,7 @@ async function main(): Promise<void> {
       row.ratio = row.aicMs / row.ortMs;
       row.gflops = flops / (row.aicMs * 1e6);
       await session.release();
+      if (profile) profileSteps(compiled, feeds, profileTop);
       console.log(`${model}: aic ${row.aicMs.toFixed(2)} ms, ort-web ${row.ortMs.toFixed(2)} ms, ratio ${row.ratio.toFixed(2)} (${ta.length} runs each)`);
     } catch (e) {
       row.status = `failed: ${(e as Error).message.slice(0, 120)}`;

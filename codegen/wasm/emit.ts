@@ -883,11 +883,11 @@ export class KernelEmitter {
         this.ex(e.args[0]); this.ex(e.args[1]); this.e(['f64.mul']); this.ex(e.args[2]); this.e(['f64.add']);
         return;
       case 'exp': case 'log': case 'tanh':
-        if (t === 'f32') { this.ex(x); this.e(['call', needMath(this.env.mb, e.fn, 'f32')]); return; }
+        if (t === 'f32' || e.fn === 'exp') { this.ex(x); this.e(['call', needMath(this.env.mb, e.fn, t === 'f32' ? 'f32' : 'f64')]); return; }
         this.fmath(e.fn, t, [x]); return;
       case 'sigmoid':
         if (t === 'f32') { this.ex(x); this.e(['call', needMath(this.env.mb, 'sigmoid', 'f32')]); return; }
-        this.e(['f64.const', 1], ['f64.const', 1]); this.ex(x); this.e(['f64.neg'], ['call', this.hostMath('exp')], ['f64.add'], ['f64.div']);
+        this.ex(x); this.e(['call', needMath(this.env.mb, 'sigmoid', 'f64')]);
         return;
       case 'erf':
         this.ex(x); this.e(['call', needMath(this.env.mb, 'erf', t === 'f32' ? 'f32' : 'f64')]); return;

@@ -72,7 +72,7 @@ export function mathName(fn: MathFn, m: MathMode): string { return `aic_${fn}_${
 export function needMath(mb: ModuleBuilder, fn: MathFn, m: MathMode): string {
   const name = mathName(fn, m);
   if (mb.hasFunc(name)) return name;
-  if (m === 'f64' && fn !== 'erf') throw new Error(`wasm: no own f64 ${fn}`);
+  if (m === 'f64' && fn !== 'erf' && fn !== 'exp' && fn !== 'sigmoid') throw new Error(`wasm: no own f64 ${fn}`);
   const vt: ValType = m === 'f32x4' ? 'v128' : m;
   const f = new Func(name, [vt], [vt]);
   mb.addFunc(f);
@@ -80,7 +80,7 @@ export function needMath(mb: ModuleBuilder, fn: MathFn, m: MathMode): string {
   const x = o.get(0);
   const code: Code = [];
   switch (fn) {
-    case 'exp': code.push(...expBody(o, x, mb)); break;
+    case 'exp': code.push(...(m === 'f64' ? expBody64(o, x) : expBody(o, x, mb))); break;
     case 'log': code.push(...logBody(o, x)); break;
     case 'tanh': {
       const a = o.tmp(), z = o.tmp();
@@ -120,6 +120,27 @@ function expBody(o: Ops, x: Code, _mb: ModuleBuilder): Code {
   const pow2 = (e: Code): Code => [...e, ...o.ci(127), [v ? 'i32x4.add' : 'i32.add'], ['i32.const', 23], [v ? 'i32x4.shl' : 'i32.shl'], ...(v ? [] : [['f32.reinterpret_i32'] as Instr])];
   code.push(...o.get(p), ...pow2([['local.get', h]]), [v ? 'f32x4.mul' : 'f32.mul']);
   code.push(...pow2([['local.get', ni], ['local.get', h], [v ? 'i32x4.sub' : 'i32.sub']]), [v ? 'f32x4.mul' : 'f32.mul']);
+  return code;
+}
+
+const EXP64_P = [1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1];
+const EXP64_Q = [3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1, 2.00000000000000000009e0];
+
+/** f64 exp (Cephes: n = round(x/ln2), r = x - n ln2 in two parts, Pade form 1 + 2 r P / (Q - r P), times 2^n in two factors) */
+function expBody64(o: Ops, x: Code): Code {
+  const xc = o.tmp(), n = o.tmp(), r = o.tmp(), z = o.tmp(), px = o.tmp(), ni = o.itmp(), h = o.itmp();
+  const code: Code = [];
+  code.push(...o.set(xc, o.max(o.min(x, o.c(710)), o.c(-746))));
+  code.push(...o.set(n, o.un('nearest', o.mul(o.get(xc), o.c(1.4426950408889634074)))));
+  code.push(...o.set(r, o.sub(o.sub(o.get(xc), o.mul(o.get(n), o.c(6.93145751953125e-1))), o.mul(o.get(n), o.c(1.42860682030941723212e-6)))));
+  code.push(...o.set(z, o.mul(o.get(r), o.get(r))));
+  code.push(...o.set(px, o.mul(o.get(r), o.horner(o.get(z), EXP64_P))));
+  const p = o.add(o.c(1), o.mul(o.c(2), o.div(o.get(px), o.sub(o.horner(o.get(z), EXP64_Q), o.get(px)))));
+  code.push(...o.get(n), ['i64.trunc_sat_f64_s'], ['local.set', ni]);
+  code.push(['local.get', ni], ['i64.const', 1n], ['i64.shr_s'], ['local.set', h]);
+  const pow2 = (e: Code): Code => [...e, ['i64.const', 1023n], ['i64.add'], ['i64.const', 52n], ['i64.shl'], ['f64.reinterpret_i64']];
+  code.push(...p, ...pow2([['local.get', h]]), ['f64.mul']);
+  code.push(...pow2([['local.get', ni], ['local.get', h], ['i64.sub']]), ['f64.mul']);
   return code;
 }
 

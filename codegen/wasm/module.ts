@@ -132,7 +132,7 @@ export class Bytes {
 export class Func {
   readonly locals: ValType[] = [];
   readonly code: Instr[] = [];
-  constructor(readonly name: string, readonly params: ValType[], readonly results: ValType[], readonly exportAs?: string) {}
+  constructor(readonly name: string, readonly params: ValType[], readonly results: ValType[], public exportAs?: string) {}
   /** a new local of type t; returns its index */
   local(t: ValType): number { this.locals.push(t); return this.params.length + this.locals.length - 1; }
   emit(...ins: Instr[]) { for (const i of ins) this.code.push(i); }

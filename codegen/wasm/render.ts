@@ -22,6 +22,8 @@ export interface WasmRenderOptions {
   source: string;
   sourceHash: string;
   memory: MemoryPlan;
+  /** export every kernel function under its name (per-kernel profiling: benchmarks/wasm-bench.ts --profile) */
+  exportKernels?: boolean;
 }
 
 export interface WasmArtifact {
@@ -31,6 +33,8 @@ export interface WasmArtifact {
   dts: string;
   module: ModuleBuilder;
   meta: LoaderMeta;
+  /** the plan's steps: kernel and the byte addresses of its arguments (what `run` calls) */
+  steps: { kernel: string; args: number[] }[];
 }
 
 const WEIGHTS_MAGIC = 'AICW0001';
@@ -78,17 +82,23 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
   for (const k of prog.kernels) {
     if (!used.has(k.name)) continue;
     const em = new KernelEmitter(k, { mb, simd: opts.simd, scratchBase, minBase: minBase.get(k.name) ?? [], memLimits });
-    mb.addFunc(em.emit());
+    const f = em.emit();
+    if (opts.exportKernels) f.exportAs = k.name;
+    mb.addFunc(f);
     scratch = Math.max(scratch, em.scratchBytes);
   }
   const run = new Func('run', [], [], 'run');
+  const steps: { kernel: string; args: number[] }[] = [];
   for (const st of prog.steps) {
+    const args: number[] = [];
     for (const a of st.args) {
       const x = addr.get(a);
       if (x === undefined) throw new Error(`wasm: buffer ${a} has no address`);
       run.emit(['i32.const', x]);
+      args.push(x);
     }
     run.emit(['call', st.kernel]);
+    steps.push({ kernel: st.kernel, args });
   }
   mb.addFunc(run);
   const end = al(scratchBase + scratch) + GUARD;
@@ -111,6 +121,6 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     weights: blob ? { offset: weightsBase, size: blob.length, header: `${WEIGHTS_MAGIC}${hash}`, embedded: opts.embedWeights } : undefined,
     imports: mb.imports.map((i) => i.name),
   };
-  return { wasm, weights: blob && !opts.embedWeights ? blob : undefined, mjs: loaderSource(meta), dts: typesSource(meta), module: mb, meta };
+  return { wasm, weights: blob && !opts.embedWeights ? blob : undefined, mjs: loaderSource(meta), dts: typesSource(meta), module: mb, meta, steps };
 }
 

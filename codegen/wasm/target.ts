@@ -38,6 +38,8 @@ export interface WasmCompileOptions {
   schedules?: Map<string, Directive[]>;
   /** skip default schedules */
   noSchedule?: boolean;
+  /** export every kernel function under its name (per-kernel profiling) */
+  exportKernels?: boolean;
 }
 
 export interface WasmCompiled {
@@ -70,7 +72,7 @@ export function compileWasm(g: Graph, opts: WasmCompileOptions): WasmCompiled {
 /** A lowered and scheduled Program -> artifact (memory plan, module, loader). */
 export function compileProgram(prog: Program, opts: WasmCompileOptions, t0 = performance.now()): WasmCompiled {
   const plan = planMemory(prog);
-  const art = renderWasm(prog, { simd: opts.simd, embedWeights: !!opts.embedWeights, version: opts.version, source: opts.source, sourceHash: opts.sourceHash, memory: plan });
+  const art = renderWasm(prog, { simd: opts.simd, embedWeights: !!opts.embedWeights, version: opts.version, source: opts.source, sourceHash: opts.sourceHash, memory: plan, exportKernels: opts.exportKernels });
   if (!wasmValidate(art.wasm)) throw diag.runtime('wasm', 'the generated module does not validate (a bug in the WebAssembly emitter)');
   const files = new Map<string, Uint8Array | string>([['model.wasm', art.wasm], ['model.mjs', art.mjs], ['model.d.ts', art.dts]]);
   if (art.weights) files.set('model.weights', art.weights);

@@ -1,0 +1,10 @@
+import * as path from 'node:path';
+import { loadOnnxFile } from '@aic/onnx';
+import { compileWasm, optimizeForWasm, emitWat } from '/work/main/codegen/wasm/target.ts';
+const [model, kname] = process.argv.slice(2);
+const g0 = loadOnnxFile(path.join('/work/shared/models', model + '.onnx'));
+const c = compileWasm(optimizeForWasm(g0, true), { simd: true, version: 'x', source: 'x', sourceHash: '-' });
+const w = emitWat(c);
+const i = w.indexOf(`(func $${kname} `);
+const j = w.indexOf('\n  (func ', i + 10);
+console.log(w.slice(i, j));

@@ -1,0 +1,28 @@
+/**
+ * Every model of the zoo through --target wgsl (Dawn; SwiftShader without a GPU) matches its
+ * reference at ORT-web's WebGPU tolerance (atol 1e-3, rtol 1e-3).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadOnnxFile } from '@aic/onnx';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { closeWgsl, compileWgsl, runWgsl } from '@aic/codegen';
+import { excess, zooModel, zooNames } from '../model-zoo.ts';
+
+afterAll(() => closeWgsl());
+
+describe('zoo models via --target wgsl', () => {
+  for (const name of zooNames()) {
+    it(name, async () => {
+      const m = zooModel(name);
+      const g = runPipeline(loadOnnxFile(m.onnx), pipelineFor(2)).graph;
+      const c = compileWgsl(g, { version: 'test', source: name, sourceHash: '-' });
+      const { outputs } = await runWgsl(c, new Map(m.inputs));
+      for (const [o, want] of m.outputs) {
+        const got = outputs.get(o)!;
+        expect(got.shape).toEqual(want.shape);
+        const e = excess(got.num, want.num, 1e-3, 1e-3);
+        expect(e.worst, `${name}/${o}[${e.at}]: ${got.num[e.at]} vs ${want.num[e.at]}`).toBeLessThanOrEqual(0);
+      }
+    }, 600_000);
+  }
+});
