@@ -170,25 +170,41 @@ function vecSupported(s: Stmt): boolean {
 const UNROLL_MAX = 64;
 const UNROLL_BUDGET = 40000;
 
-/** Expand vectorized (when SIMD can express them) and unrolled loops; everything else unchanged. */
-export function prepare(s: Stmt, simd: boolean): Stmt {
+/** Does a (prepared) statement hold any vector value? */
+function hasVector(s: Stmt): boolean {
+  let v = false;
+  exprsOf(s, (e) => { if (e.lanes > 1) v = true; });
+  return v;
+}
+
+/**
+ * Expand vectorized (when SIMD can express them) and unrolled loops; everything else unchanged.
+ * `auto`: tried on serial loops whose body holds no vector code (unscheduled loops, e.g. the extern
+ * stages of fused kernels); returns the loop vectorized, or undefined to keep it scalar.
+ */
+export function prepare(s: Stmt, simd: boolean, auto?: (loop: Extract<Stmt, { k: 'for' }>) => Stmt | undefined): Stmt {
   switch (s.k) {
     case 'for': {
       if (s.kind.k === 'vectorized') {
         const v = simd ? vectorizeLoop(s) : undefined;
-        if (v && vecSupported(v)) return prepare(v, simd);
-        return { ...s, kind: { k: 'serial' }, body: prepare(s.body, simd) };
+        if (v && vecSupported(v)) return prepare(v, simd, auto);
+        return { ...s, kind: { k: 'serial' }, body: prepare(s.body, simd, auto) };
       }
       if (s.kind.k === 'unrolled' && s.ext.k === 'const' && s.ext.v <= UNROLL_MAX && countNodes(s.body) * s.ext.v <= UNROLL_BUDGET) {
         const body: Stmt[] = [];
         for (let i = 0; i < s.ext.v; i++) body.push(simplifyStmt(substituteStmt(s.body, { [s.v]: E.i(i) })));
-        return prepare({ k: 'seq', body }, simd);
+        return prepare({ k: 'seq', body }, simd, auto);
       }
-      return { ...s, body: prepare(s.body, simd) };
+      const body = prepare(s.body, simd, auto);
+      if (auto && s.kind.k === 'serial' && !hasVector(body)) {
+        const v = auto(s);
+        if (v) return v;
+      }
+      return { ...s, body };
     }
-    case 'seq': return { k: 'seq', body: s.body.map((b) => prepare(b, simd)) };
-    case 'if': return { ...s, then: prepare(s.then, simd), ...(s.else ? { else: prepare(s.else, simd) } : {}) };
-    case 'alloc': case 'let': return { ...s, body: prepare(s.body, simd) };
+    case 'seq': return { k: 'seq', body: s.body.map((b) => prepare(b, simd, auto)) };
+    case 'if': return { ...s, then: prepare(s.then, simd, auto), ...(s.else ? { else: prepare(s.else, simd, auto) } : {}) };
+    case 'alloc': case 'let': return { ...s, body: prepare(s.body, simd, auto) };
     default: return s;
   }
 }
@@ -216,9 +232,72 @@ export class KernelEmitter {
   }
 
   emit(): Func {
-    const body = prepare(simplifyStmt(this.k.body), this.env.simd);
+    const body = prepare(simplifyStmt(this.k.body), this.env.simd, this.env.simd ? (l) => this.autoVectorize(l) : undefined);
     this.stmt(body);
     return this.fn;
+  }
+
+  /**
+   * Vectorize an unscheduled serial loop over 4 lanes (plus a scalar tail) when that is safe and
+   * cheap: the body has only serial loops, its iterations are independent (every store to a buffer
+   * not allocated inside it is outside inner loops, at one index per buffer that loads of the buffer
+   * share, contiguous in the loop variable), no load sits in a select arm (a vector select evaluates
+   * both arms) and no load needs a gather. Each output element keeps its own order of operations.
+   */
+  private autoVectorize(loop: Extract<Stmt, { k: 'for' }>): Stmt | undefined {
+    const N = cfold(loop.ext);
+    if (N === undefined || N < 4) return undefined;
+    const priv = new Set<string>();
+    const storeIdx = new Map<string, string>();
+    let ok = true;
+    const walk = (x: Stmt, depth: number): void => {
+      if (!ok) return;
+      switch (x.k) {
+        case 'for': if (x.kind.k !== 'serial') ok = false; else walk(x.body, depth + 1); return;
+        case 'alloc': if (x.buf.scope !== 'register' && x.buf.scope !== 'local') ok = false; else { priv.add(x.buf.name); walk(x.body, depth); } return;
+        case 'let': walk(x.body, depth); return;
+        case 'seq': x.body.forEach((b) => walk(b, depth)); return;
+        case 'if': walk(x.then, depth); if (x.else) walk(x.else, depth); return;
+        case 'store': {
+          if (priv.has(x.buf)) return;
+          const k = this.key(x.idx);
+          if (depth > 0 || (storeIdx.has(x.buf) && storeIdx.get(x.buf) !== k)) ok = false;
+          storeIdx.set(x.buf, k);
+          return;
+        }
+        default: ok = false;
+      }
+    };
+    walk(loop.body, 0);
+    if (!ok || !storeIdx.size) return undefined;
+    exprsOf(loop.body, (e) => { if (e.k === 'load' && storeIdx.has(e.buf) && storeIdx.get(e.buf) !== this.key(e.idx)) ok = false; });
+    if (!ok) return undefined;
+    const N4 = N - (N % 4);
+    const vo = `${loop.v}_vo`, vi = `${loop.v}_vi`;
+    const vb = vectorizeLoop({ k: 'for', v: vi, ext: E.i(4), kind: { k: 'vectorized', lanes: 4 }, body: substituteStmt(loop.body, { [loop.v]: E.add(E.mul(E.v(vo), E.i(4)), E.v(vi)) }) });
+    if (!vb) return undefined;
+    const body = simplifyStmt(vb);
+    if (!vecSupported(body)) return undefined;
+    // stores contiguous, loads without gathers, no loads under vector selects
+    const check = (x: Stmt): void => {
+      if (!ok) return;
+      if (x.k === 'store' && !priv.has(x.buf) && (x.idx.lanes !== 4 || this.vindex(x.idx)?.kind !== 'contig')) ok = false;
+      if (x.k === 'for' || x.k === 'alloc' || x.k === 'let') check(x.body);
+      if (x.k === 'if') { check(x.then); if (x.else) check(x.else); }
+      if (x.k === 'seq') x.body.forEach(check);
+    };
+    check(body);
+    exprsOf(body, (e) => {
+      if (e.k === 'load' && e.lanes > 1 && !priv.has(e.buf) && !this.vindex(e.idx)) ok = false;
+      if (e.k === 'select' && e.lanes > 1) for (const arm of [e.a, e.b]) exprsOf({ k: 'store', buf: '', idx: E.i(0), val: arm }, (y) => { if (y.k === 'load') ok = false; });
+    });
+    if (!ok) return undefined;
+    const out: Stmt[] = [{ k: 'for', v: vo, ext: E.i(N4 / 4), kind: { k: 'serial' }, body: prepare(body, true) }];
+    if (N4 < N) {
+      const vt = `${loop.v}_vt`;
+      out.push({ k: 'for', v: vt, ext: E.i(N - N4), kind: { k: 'serial' }, body: prepare(simplifyStmt(substituteStmt(loop.body, { [loop.v]: E.add(E.v(vt), E.i(N4)) })), true) });
+    }
+    return out.length === 1 ? out[0] : { k: 'seq', body: out };
   }
 
   private e(...ins: Instr[]) { for (const i of ins) this.code.push(i); }
@@ -493,10 +572,45 @@ export class KernelEmitter {
     return b;
   }
 
+  /**
+   * idx as sum(coef * atom) + c (atoms: variables and non-affine subexpressions), rebuilt in a
+   * canonical order: unrolled rows `(o*8 + 3)*128 + r` and `(o*8 + 4)*128 + r` share the dynamic part
+   * `o*1024 + r` (computed once through the memo) and differ only in the memarg offset. Exact in i32
+   * (add and multiplication by constants distribute modulo 2^32).
+   */
+  private linearize(idx: Expr): { dyn?: Expr; c: number } {
+    if (idx.lanes !== 1 || idx.t !== 'i32') return splitIdx(idx);
+    const terms = new Map<string, { atom: Expr; k: number }>();
+    let c = 0;
+    let nodes = 0;
+    const walk = (e: Expr, k: number): boolean => {
+      if (++nodes > 200) return false;
+      const v = cfold(e);
+      if (v !== undefined) { c = (c + Math.imul(v, k)) | 0; return true; }
+      if (e.k === 'bin' && e.t === 'i32' && (e.op === 'add' || e.op === 'sub')) return walk(e.a, k) && walk(e.b, e.op === 'sub' ? -k : k);
+      if (e.k === 'bin' && e.t === 'i32' && e.op === 'mul') {
+        const kb = cfold(e.b), ka = cfold(e.a);
+        if (kb !== undefined) return walk(e.a, Math.imul(k, kb));
+        if (ka !== undefined) return walk(e.b, Math.imul(k, ka));
+      }
+      const key = this.key(e);
+      const t = terms.get(key);
+      if (t) t.k = (t.k + k) | 0; else terms.set(key, { atom: e, k });
+      return true;
+    };
+    if (!walk(idx, 1)) return splitIdx(idx);
+    let dyn: Expr | undefined;
+    for (const [, t] of [...terms].filter(([, t]) => t.k !== 0).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) {
+      const term = t.k === 1 ? t.atom : E.mul(t.atom, E.i(t.k));
+      dyn = dyn ? E.add(dyn, term) : term;
+    }
+    return { dyn, c };
+  }
+
   /** Push the dynamic part of the address of buf[idx]; returns the static memarg offset. */
   private addr(b: Extract<BufInfo, { kind: 'mem' }>, idx: Expr): number {
     const w = WIDTH[b.dtype];
-    const { dyn, c } = splitIdx(idx);
+    const { dyn, c } = this.linearize(idx);
     const pushBase = () => { if ('local' in b.base) this.e(['local.get', b.base.local]); else this.e(['i32.const', b.base.addr]); };
     const cw = c * w;
     const foldable = cw >= 0 && cw <= b.minBase;
@@ -504,10 +618,17 @@ export class KernelEmitter {
       if (cw >= 0) { pushBase(); return cw; }
       pushBase(); this.e(['i32.const', cw], ['i32.add']); return 0;
     }
-    pushBase();
-    this.ex(dyn);
-    if (LOG2[w]) this.e(['i32.const', LOG2[w]], ['i32.shl']);
-    this.e(['i32.add']);
+    // the byte address base + dyn * w, kept in a local for the rest of the statement run
+    const ak = `A${'local' in b.base ? `l${b.base.local}` : `a${b.base.addr}`}*${w}:${this.key(dyn)}`;
+    const have = this.noMemo ? undefined : this.memo.get(ak);
+    if (have !== undefined) this.e(['local.get', have]);
+    else {
+      pushBase();
+      this.ex(dyn);
+      if (LOG2[w]) this.e(['i32.const', LOG2[w]], ['i32.shl']);
+      this.e(['i32.add']);
+      if (!this.noMemo && this.uncond) { const l = this.fn.local('i32'); this.e(['local.tee', l]); this.memo.set(ak, l); }
+    }
     if (foldable) return cw;
     if (cw) this.e(['i32.const', cw], ['i32.add']);
     return 0;
@@ -922,7 +1043,16 @@ export class KernelEmitter {
   private vx0(e: Expr): void {
     switch (e.k) {
       case 'const': this.e(this.vconst(e.v, e.t)); return;
-      case 'bcast': this.ex(e.x); this.splat(e.t); return;
+      case 'bcast': {
+        const x = e.x;
+        const b = x.k === 'load' ? this.buf(x.buf) : undefined;
+        if (x.k === 'load' && b?.kind === 'mem' && (x.t === 'f32' || x.t === 'i32' || x.t === 'u32') && !(!this.noMemo && this.memo.has(this.key(x)))) {
+          const off = this.addr(b, x.idx);
+          this.e(['v128.load32_splat', 2, off]);
+          return;
+        }
+        this.ex(e.x); this.splat(e.t); return;
+      }
       case 'ramp':
         this.ex(e.base);
         this.e(['i32x4.splat'], ['v128.const', v128Of('i32', [0, e.stride, 2 * e.stride, 3 * e.stride])], ['i32x4.add']);
@@ -952,7 +1082,15 @@ export class KernelEmitter {
       return;
     }
     const vi0 = this.vindex(e.idx);
-    if (vi0?.kind === 'uniform') { this.ex({ ...e, idx: vi0.base, lanes: 1 }); this.splat(t); return; }
+    if (vi0?.kind === 'uniform') {
+      if (t === 'f32' || t === 'i32' || t === 'u32') {
+        // one load-and-splat (vbroadcastss) instead of a scalar load + splat
+        const off = this.addr(b, vi0.base);
+        this.e(['v128.load32_splat', 2, off]);
+        return;
+      }
+      this.ex({ ...e, idx: vi0.base, lanes: 1 }); this.splat(t); return;
+    }
     if (vi0?.kind === 'offsets' && vi0.d.every((x) => x < 4096)) {
       const w = WIDTH[t];
       const off = this.addr(b, vi0.base);
