@@ -11,6 +11,7 @@ import { C_CAPS, LOOPS_CAPS, buildC, lowerGraph, prepareForRun, renderC, runC, r
 import { wasmRunner } from '../codegen/wasm/target.ts';
 import { wgslRunner } from '../codegen/wgsl/runner.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
+import { verifyKernel } from '@aic/loop-ir';
 
 /** Compiled targets see the graph as `aic run` gives it to them: cleaned up (-O1: Constant nodes folded). */
 function forCompiled(g: Graph): Graph {
@@ -47,6 +48,7 @@ export const loopsRunner: Runner = (g0, feeds) => {
   const g = forCompiled(g0);
   prepareForRun(g, feeds);
   const prog = lowerGraph(g, LOOPS_CAPS);
+  for (const k of prog.kernels) verifyKernel(k); // the loop-IR verifier checks every lowering
   return runProgram(prog, feeds) as Map<string, RValue>;
 };
 

@@ -6,3 +6,4 @@ export * from './simplify.ts';
 export * from './te.ts';
 export * from './vectorize.ts';
 export * from './schedule.ts';
+export * from './verify.ts';
