@@ -167,3 +167,45 @@ function npyF32(shape: number[], values: number[]): Uint8Array {
   values.forEach((v, i) => dv.setFloat32(4 * i, v, true));
   return out;
 }
+
+describe('DSL diagnostics through the CLI', () => {
+  const write = (dir: string, name: string, text: string) => { const f = path.join(dir, name); fs.writeFileSync(f, text); return f; };
+
+  it('a syntax error: exit 1, file:line:col, the line, a caret and what was expected; nothing written', () => {
+    const dir = tmp();
+    const f = write(dir, 'bad.aic', 'graph g(x: f32[4]) -> (y: f32[4]) {\n  y = Relu(x,\n}\n');
+    const r = aic(['convert', f, '-o', path.join(dir, 'out.onnx')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/bad\.aic:3:1: error AIC0010: syntax error: expected/);
+    expect(r.err).toMatch(/\n\s*3 \| \}\n\s*\| \^/);
+    expect(fs.existsSync(path.join(dir, 'out.onnx'))).toBe(false);
+  });
+
+  it('an unknown op: exit 1 with location and a hint', () => {
+    const dir = tmp();
+    const f = write(dir, 'op.aic', 'graph g(x: f32[4]) -> (y: f32[4]) {\n  y = Relux(x)\n}\n');
+    const r = aic(['inspect', f]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/op\.aic:2:\d+: error AIC0013: unknown op 'Relux' \(did you mean 'Relu'\?\)/);
+  });
+
+  it('a missing weights file: exit 1 naming it', () => {
+    const dir = tmp();
+    const f = write(dir, 'w.aic', 'graph g(x: f32[4]) -> (y: f32[4]) {\n  w: f32[4] = weights("nope.bin", offset = 0)\n  y = Add(x, w)\n}\n');
+    const r = aic(['run', f, '--output-dir', dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/weights file '.*nope\.bin' not found/);
+  });
+
+  it('convert ONNX -> .aic -> ONNX keeps the results', () => {
+    const dir = tmp();
+    expect(aic(['convert', `${FIX}/small_cnn.onnx`, '-o', path.join(dir, 'm.aic')]).code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'm.bin'))).toBe(true);
+    expect(aic(['convert', path.join(dir, 'm.aic'), '-o', path.join(dir, 'm.onnx')]).code).toBe(0);
+    const r = aic(['run', path.join(dir, 'm.onnx'), '-O', '0', '--input', `input=${FIX}/small_cnn.input.npy`, '--output-dir', dir]);
+    expect(r.code, r.err).toBe(0);
+    const got = parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'output.npy'))));
+    const want = parseNpy(new Uint8Array(fs.readFileSync(`${FIX}/small_cnn.output.npy`)));
+    for (let i = 0; i < 10; i++) expect(Math.abs(got.num[i] - want.num[i])).toBeLessThan(1e-4 + 1e-3 * Math.abs(want.num[i]));
+  });
+});
