@@ -67,6 +67,14 @@ describe('aic compile --target c', () => {
 });
 
 describe('aic run on compiled targets', () => {
+  for (const target of ['c', 'wasm-simd']) {
+    it(`-O3 (NC4HW4 layout pass) on --target ${target} matches PyTorch`, () => {
+      const dir = tmp();
+      const r = aic(['run', MODEL, '-O', '3', '--target', target, '--input', `input=${FIX}/small_cnn.input.npy`, '--output-dir', dir]);
+      expect(r.code, r.err).toBe(0);
+      expectMatches(path.join(dir, 'output.npy'));
+    });
+  }
   for (const target of ['c', 'wasm-simd', 'wasm']) {
     it(`--target ${target} matches PyTorch`, () => {
       const dir = tmp();

@@ -5,10 +5,11 @@
 import { AicError, diag, isStatic, nodeLocation, type Graph, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
-  E, S, ScheduleError, applyDirective, initialState, numel, realizeStage, simplifyStmt, tensorRef,
+  E, S, ScheduleError, applyDirective, directiveLoop, initialState, numel, realizeStage, simplifyStmt, tensorRef,
   type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
+import { materializeLogical } from './layout.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
 export interface ProgramBuffer extends Buffer {
@@ -48,7 +49,8 @@ export interface Program {
   steps: Step[];
 }
 
-export function lowerGraph(g: Graph, target: TargetCaps): Program {
+export function lowerGraph(g0: Graph, target: TargetCaps): Program {
+  const g = materializeLogical(g0);
   const bufOf = new Map<Value, ProgramBuffer>();
   const used = new Set<string>();
   const uniq = (base: string) => {
@@ -65,9 +67,7 @@ export function lowerGraph(g: Graph, target: TargetCaps): Program {
       throw diag.unsupportedDtype(`value '${v.name}' on target ${target.name}`, v.dtype, v.producer ? nodeLocation(v.producer) : undefined);
     }
     if (v.kind !== 'tensor') throw diag.unsupportedFeature(`${v.kind} value '${v.name}' on target ${target.name}`);
-    if (v.type.layout && v.type.layout !== 'NCHW') {
-      throw diag.unsupportedFeature(`value '${v.name}' in layout ${v.type.layout} on target ${target.name} (compile with a pipeline without layout-nc4hw4)`, v.producer ? nodeLocation(v.producer) : undefined);
-    }
+
     if (!isStatic(v.shape)) {
       throw diag.unsupportedFeature(`value '${v.name}' has an unknown shape [${v.shape?.join(', ') ?? '?'}] (bind inputs with --input-shape / --const-input)`,
         v.producer ? nodeLocation(v.producer) : undefined);
@@ -127,12 +127,12 @@ export function realizeKernel(src: KernelSource, dirs: Directive[]): Kernel {
   const states = new Map<number, AxisState>();
   src.stages.forEach((st, i) => { if (st.kind === 'compute') states.set(i, initialState(st)); });
   for (const d of dirs) {
-    const axis = d.d === 'reorder' ? d.order[0] : d.d === 'tile' || d.d === 'fuse' ? d.axes[0] : d.axis;
+    const axis = directiveLoop(d);
     const owner = [...states.entries()].find(([, s]) => s.leaves.some((l) => l.name === axis));
     if (!owner) throw new ScheduleError(`kernel ${src.name}: no loop '${axis}' (loops: ${[...states.values()].flatMap((s) => s.leaves.map((l) => l.name)).join(', ') || 'none'})`);
     states.set(owner[0], applyDirective(owner[1], d));
   }
-  let body: Stmt = S.seq(...src.stages.map((st, i) => (st.kind === 'compute' ? realizeStage(st, states.get(i)!, src.fresh) : simplifyStmt(st.body))));
+  let body: Stmt = S.seq(...src.stages.map((st, i) => (st.kind === 'compute' ? realizeStage(st, states.get(i)!, src.fresh, [...src.params, ...src.temps]) : simplifyStmt(st.body))));
   for (const t of src.temps.slice().reverse()) body = S.alloc(t, body);
   return { name: src.name, params: src.params, body };
 }

@@ -41,4 +41,7 @@ defineOp({
   },
   // the interpreter converts X (stored as `from`) to logical and Y back to `to`: nothing left to do
   eval: (ctx) => [ctx.input(0)],
+  // compiled targets materialize every value in its logical layout (codegen/lower/layout.ts), so
+  // the conversion is a copy there
+  lower: (ctx) => ctx.compute(0, (idx) => ctx.inputs[0]!.at(...idx)),
 });
