@@ -5,13 +5,15 @@
  * of up to 4 lanes become vec2/3/4 arithmetic (scalar loops otherwise). Float min/max propagate NaN
  * and NaN tests use bit patterns (WGSL compilers may assume finite math otherwise).
  */
-import { vectorizeLoop, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { narrowBits, wConst, wscalar, wtype } from './types.ts';
 
 /** Where a buffer lives in a dispatch: a storage binding at an element offset, or a function-local array. */
 export type View =
   | { k: 'storage'; v: string; off: number; t: ScalarType }
-  | { k: 'register'; t: ScalarType };
+  | { k: 'register'; t: ScalarType }
+  /** a module-scope var<workgroup> array */
+  | { k: 'workgroup'; v: string; t: ScalarType };
 
 /** WGSL helper functions, generated on demand per (scalar or vector) type. */
 export class WHelpers {
@@ -31,7 +33,11 @@ const suf = (t: ScalarType, lanes: number) => (lanes === 1 ? wscalar(t) : `v${la
 const vt = (s: string, lanes: number) => (lanes === 1 ? s : `vec${lanes}<${s}>`);
 
 export class WgslEmitter {
-  constructor(private h: WHelpers, private views: Map<string, View>) {}
+  /**
+   * shared: declares a `shared`-scope buffer as a module-scope `var<workgroup>` array and returns its
+   * name (the renderer gives one per entry point); without it shared buffers are refused.
+   */
+  constructor(private h: WHelpers, private views: Map<string, View>, private shared?: (b: Buffer) => string) {}
 
   // ---- helpers ----------------------------------------------------------------------------------
   private isnan(t: ScalarType, lanes: number): string {
@@ -142,6 +148,7 @@ export class WgslEmitter {
   private load(buf: string, idx: string, t: ScalarType): string {
     const v = this.view(buf);
     if (v.k === 'register') return `${buf}[${idx}]`;
+    if (v.k === 'workgroup') return `${v.v}[${idx}]`;
     const word = `${v.v}[${v.off ? `${v.off} + ${idx}` : idx}]`;
     switch (wscalar(t)) {
       case 'f32': return `bitcast<f32>(${word})`;
@@ -154,6 +161,7 @@ export class WgslEmitter {
   private storeText(buf: string, idx: string, val: string, t: ScalarType): string {
     const v = this.view(buf);
     if (v.k === 'register') return `${buf}[${idx}] = ${val};`;
+    if (v.k === 'workgroup') return `${v.v}[${idx}] = ${val};`;
     const word = `${v.v}[${v.off ? `${v.off} + ${idx}` : idx}]`;
     switch (wscalar(t)) {
       case 'f32': case 'i32': return `${word} = bitcast<u32>(${val});`;
@@ -344,6 +352,15 @@ export class WgslEmitter {
         return;
       }
       case 'for': {
+        if (s.kind.k === 'gpu' && s.kind.axis === 'local' && hasBarrier(s.body)) {
+          // the extent is the workgroup size (one loop per local axis): no guard, so that barriers
+          // inside stay in uniform control flow
+          out.push(`${ind}{`);
+          out.push(`${inner}let ${s.v} = i32(${this.gpuId(s.kind.axis, s.kind.dim)});`);
+          this.stmt(s.body, inner, out);
+          out.push(`${ind}}`);
+          return;
+        }
         if (s.kind.k === 'gpu') {
           out.push(`${ind}{`);
           out.push(`${inner}let ${s.v} = i32(${this.gpuId(s.kind.axis, s.kind.dim)});`);
@@ -382,6 +399,16 @@ export class WgslEmitter {
       case 'alloc': {
         const n = Math.max(1, s.buf.shape.reduce((a, b) => a * b, 1));
         const prev = this.views.get(s.buf.name);
+        if (s.buf.scope === 'shared') {
+          if (!this.shared) throw new Error(`WGSL: shared buffer '${s.buf.name}' outside an entry point`);
+          this.views.set(s.buf.name, { k: 'workgroup', v: this.shared(s.buf), t: s.buf.dtype });
+          try {
+            this.stmt(s.body, ind, out);
+          } finally {
+            if (prev) this.views.set(s.buf.name, prev); else this.views.delete(s.buf.name);
+          }
+          return;
+        }
         this.views.set(s.buf.name, { k: 'register', t: s.buf.dtype });
         out.push(`${ind}{`);
         out.push(`${inner}var ${s.buf.name}: array<${wtype(s.buf.dtype)}, ${n}>;`);
@@ -404,4 +431,10 @@ export class WgslEmitter {
         return;
     }
   }
+}
+
+function hasBarrier(s: Stmt): boolean {
+  let b = false;
+  walkStmt(s, (x) => { if (x.k === 'barrier') b = true; });
+  return b;
 }

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { castTensor, diag } from '@aic/core';
 import {
-  E, ScheduleError, applyDirective, flatIndex, initialState, numel, realizeStage, simplifyStmt, walkStmt,
+  E, ScheduleError, applyDirective, directiveLoop, flatIndex, initialState, numel, realizeStage, simplifyStmt, walkStmt,
   type AxisState, type Buffer, type ComputeStage, type Directive, type Expr, type ScalarType, type Stage, type Stmt,
 } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
@@ -33,6 +33,8 @@ export interface WgslLimits {
   maxComputeInvocationsPerWorkgroup: number;
   maxComputeWorkgroupSize: [number, number, number];
   minStorageBufferOffsetAlignment: number;
+  /** bytes of var<workgroup> memory per entry point */
+  maxComputeWorkgroupStorageSize: number;
 }
 
 /** WebGPU's guaranteed defaults: artifacts built with these run on every WebGPU device. */
@@ -43,6 +45,7 @@ export const DEFAULT_WGSL_LIMITS: WgslLimits = {
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupSize: [256, 256, 64],
   minStorageBufferOffsetAlignment: 256,
+  maxComputeWorkgroupStorageSize: 16384,
 };
 
 export interface ManifestBinding { binding: number; /** 0 = activations, 1+i = weight chunk i */ buffer: number; offset: number; size: number; readOnly: boolean }
@@ -75,16 +78,16 @@ const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_').replace(/__+/g,
 interface Region { buf: number; off: number; bytes: number }
 
 /** Route each directive to the compute stage owning the loop it names (as realizeKernel does). */
-export function realizeStages(stages: Stage[], dirs: Directive[], fresh: (p: string) => string, kernel: string): Stmt[] {
+export function realizeStages(stages: Stage[], dirs: Directive[], fresh: (p: string) => string, kernel: string, buffers: readonly Buffer[] = []): Stmt[] {
   const states = new Map<number, AxisState>();
   stages.forEach((st, i) => { if (st.kind === 'compute') states.set(i, initialState(st)); });
   for (const d of dirs) {
-    const axis = d.d === 'reorder' ? d.order[0] : d.d === 'tile' || d.d === 'fuse' ? d.axes[0] : d.axis;
+    const axis = directiveLoop(d);
     const owner = [...states.entries()].find(([, s]) => s.leaves.some((l) => l.name === axis));
     if (!owner) throw new ScheduleError(`kernel ${kernel}: no loop '${axis}'`);
     states.set(owner[0], applyDirective(owner[1], d));
   }
-  return stages.map((st, i) => (st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh) : simplifyStmt(st.body)));
+  return stages.map((st, i) => (st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : simplifyStmt(st.body)));
 }
 
 function visitExprs(s: Stmt, f: (e: Expr) => void): void {
@@ -171,7 +174,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     const { stages, temps, fresh, dirs } = stagesOfKernel(prog, st.kernel);
     let bodies: Stmt[];
     try {
-      bodies = realizeStages(stages, dirs, fresh, st.kernel);
+      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps]);
     } catch (e) {
       if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
       throw e;
@@ -316,10 +319,22 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     if (wg.some((x) => x > lim.maxComputeWorkgroupsPerDimension)) {
       throw diag.usage(`schedule: kernel ${p.kernel}: ${wg.join('x')} workgroups exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension}); bind a split to workgroup.y`);
     }
-    const em = new WgslEmitter(h, views);
+    const wgDecls: string[] = [];
+    let wgBytes = 0;
+    const em = new WgslEmitter(h, views, (b) => {
+      const name = `${entry}_${sanitize(b.name)}`;
+      const n = Math.max(1, numel(b.shape));
+      wgBytes += n * 4;
+      wgDecls.push(`var<workgroup> ${name}: array<${wscalar(b.dtype)}, ${n}>;`);
+      return name;
+    });
     const body: string[] = [];
     em.stmt(p.body, '  ', body);
+    if (wgBytes > lim.maxComputeWorkgroupStorageSize) {
+      throw diag.usage(`schedule: kernel ${p.kernel}: ${wgBytes} bytes of workgroup memory exceed maxComputeWorkgroupStorageSize (${lim.maxComputeWorkgroupStorageSize})`);
+    }
     entries.push([
+      ...wgDecls,
       `// ${p.node.replace(/\n/g, ' ')} - kernel ${p.kernel}, stage ${p.stage}`,
       `@compute @workgroup_size(${loc.join(', ')})`,
       `fn ${entry}(@builtin(workgroup_id) aic_wid: vec3<u32>, @builtin(local_invocation_id) aic_lid: vec3<u32>) {`,

@@ -53,7 +53,7 @@ function stored(t: ScalarType): ScalarType {
 export function compileWgsl(g: Graph, opts: WgslCompileOptions): WgslCompiled {
   const limits = { ...DEFAULT_WGSL_LIMITS, ...opts.limits };
   const prog = lowerGraph(g, WGSL_CAPS);
-  const chosen = opts.noSchedule ? new Map<string, Directive[]>() : chooseGpuSchedules(prog, WGSL_CAPS, gpuScheduleLimits(WGSL_CAPS, limits.maxComputeWorkgroupsPerDimension));
+  const chosen = opts.noSchedule ? new Map<string, Directive[]>() : chooseGpuSchedules(prog, WGSL_CAPS, gpuScheduleLimits(WGSL_CAPS, limits.maxComputeWorkgroupsPerDimension, limits));
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
     chosen.set(k, d);

@@ -112,6 +112,44 @@ describe('wgsl target: small graphs', () => {
     expect(close(outputs.get('out0')!, want.get('out0') as Tensor)).toBeUndefined();
   });
 
+  // GEMM-like and convolution stages: 2-D workgroup tiles, reduction chunks staged through workgroup memory
+  const tiled: [string, () => ReturnType<typeof graph>, number][] = [
+    ['tiled MatMul 37x29 @ 29x23 (non-dividing)', () => graph('MatMul', [f32([37, 29], 30), f32([29, 23], 31, true)]), 2],
+    ['tiled batched MatMul 3x19x40 @ 40x21', () => graph('MatMul', [f32([3, 19, 40], 32), f32([40, 21], 33)]), 2],
+    ['tiled Gemm transB 45x70 @ (33x70)^T + C', () => graph('Gemm', [f32([45, 70], 34), f32([33, 70], 35, true), f32([33], 36, true)], { transB: { type: 'int', value: 1 } }), 2],
+    ['tiled Conv 3x3 pad 1, 19 channels, 13x11', () => graph('Conv', [f32([2, 19, 13, 11], 37), f32([10, 19, 3, 3], 38, true), f32([10], 39, true)], { pads: { type: 'ints', value: [1, 1, 1, 1] } }), 2],
+    ['tiled Conv 5x5 stride 2, no padding', () => graph('Conv', [f32([1, 7, 17, 19], 40), f32([12, 7, 5, 5], 41, true)], { strides: { type: 'ints', value: [2, 2] } }), 2],
+    ['tiled Conv 1x1, 40 channels', () => graph('Conv', [f32([1, 40, 9, 10], 42), f32([24, 40, 1, 1], 43, true)]), 2],
+  ];
+  for (const [name, mk, nWorkgroupVars] of tiled) {
+    it(name, async (ctx) => {
+      if (skipWhy) return ctx.skip();
+      const { g, feeds } = mk();
+      await check(g, feeds);
+      const c = compiled[compiled.length - 1];
+      expect(c.wgsl.match(/var<workgroup>/g)?.length ?? 0).toBeGreaterThanOrEqual(nWorkgroupVars);
+      expect(c.wgsl).toContain('workgroupBarrier()');
+      const d = c.manifest.dispatches[c.manifest.dispatches.length - 1];
+      expect(d.workgroupSize[0] * d.workgroupSize[1]).toBeGreaterThan(1);
+      expect(d.workgroupSize[1]).toBeGreaterThan(1);
+    });
+  }
+
+  it('workgroup tiles respect maxComputeWorkgroupStorageSize and maxComputeInvocationsPerWorkgroup', async (ctx) => {
+    if (skipWhy) return ctx.skip();
+    const { g, feeds } = graph('Conv', [f32([1, 16, 12, 12], 44), f32([20, 16, 3, 3], 45, true)], { pads: { type: 'ints', value: [1, 1, 1, 1] } });
+    const c = compileWgsl(g, { version: 'test', source: 'small-limits', sourceHash: '-', limits: { maxComputeWorkgroupStorageSize: 2048, maxComputeInvocationsPerWorkgroup: 64 } });
+    compiled.push(c);
+    let bytes = 0;
+    for (const m of c.wgsl.matchAll(/var<workgroup> \w+: array<\w+, (\d+)>/g)) bytes += 4 * Number(m[1]);
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(2048);
+    for (const d of c.manifest.dispatches) expect(d.workgroupSize[0] * d.workgroupSize[1] * d.workgroupSize[2]).toBeLessThanOrEqual(64);
+    const want = run(g, Object.fromEntries(feeds) as Record<string, Tensor>);
+    const { outputs } = await runWgsl(c, feeds);
+    expect(close(outputs.get('out0')!, want.get('out0') as Tensor)).toBeUndefined();
+  });
+
   it('int64 inputs that do not fit in 32 bits are refused', async (ctx) => {
     if (skipWhy) return ctx.skip();
     const { g, feeds } = graph('Add', [{ dtype: 'int64', shape: [2], values: [1, 2] }, { dtype: 'int64', shape: [2], values: [3, 4] }]);

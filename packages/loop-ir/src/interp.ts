@@ -197,6 +197,7 @@ export class LoopInterpreter {
     switch (s.k) {
       case 'seq': for (const b of s.body) this.exec(b); return;
       case 'for': {
+        if (s.kind.k === 'gpu' && s.kind.axis === 'local' && hasBarrier(s.body)) { this.lockstep(s); return; }
         const n = this.eval(s.ext) as number;
         const prev = this.env.get(s.v);
         for (let i = 0; i < n; i++) { this.env.set(s.v, i); this.exec(s.body); }
@@ -236,6 +237,90 @@ export class LoopInterpreter {
       case 'barrier': return;
     }
   }
+
+  /**
+   * Loops bound to local invocation ids whose body has barriers: every invocation (each combination of
+   * the directly nested local-bound loops) runs with its own variables and private buffers, all of them
+   * up to the next barrier before any goes on. Every invocation must meet the same number of barriers.
+   */
+  private lockstep(s: Extract<Stmt, { k: 'for' }>): void {
+    const chain: Extract<Stmt, { k: 'for' }>[] = [s];
+    let body = s.body;
+    while (body.k === 'for' && body.kind.k === 'gpu' && body.kind.axis === 'local') { chain.push(body); body = body.body; }
+    const exts = chain.map((l) => this.eval(l.ext) as number);
+    const env0 = this.env, mem0 = this.mem;
+    const invs: { env: Map<string, number>; mem: Mem; g: Generator<void, void, void> }[] = [];
+    const total = exts.reduce((a, b) => a * b, 1);
+    for (let t = 0; t < total; t++) {
+      const env = new Map(env0);
+      let r = t;
+      for (let d = chain.length - 1; d >= 0; d--) { env.set(chain[d].v, r % exts[d]); r = Math.floor(r / exts[d]); }
+      const mem = Object.create(mem0) as Mem;
+      invs.push({ env, mem, g: this.gexec(body) });
+    }
+    try {
+      for (;;) {
+        let running = 0;
+        for (const inv of invs) {
+          this.env = inv.env; this.mem = inv.mem;
+          if (!inv.g.next().done) running++;
+        }
+        if (running === 0) break;
+        if (running !== invs.length) throw new Error('loop IR interpreter: a barrier is not met by every invocation of the workgroup (non-uniform control flow)');
+      }
+    } finally {
+      this.env = env0; this.mem = mem0;
+    }
+  }
+
+  /** exec as a generator that yields at every barrier */
+  private *gexec(s: Stmt): Generator<void, void, void> {
+    if (!hasBarrier(s)) { this.exec(s); return; }
+    switch (s.k) {
+      case 'seq': for (const b of s.body) yield* this.gexec(b); return;
+      case 'barrier': yield; return;
+      case 'for': {
+        if (s.kind.k === 'gpu' && s.kind.axis === 'local') throw new Error('loop IR interpreter: a local-bound loop with barriers inside another one\'s body');
+        const n = this.eval(s.ext) as number;
+        for (let i = 0; i < n; i++) { this.env.set(s.v, i); yield* this.gexec(s.body); }
+        this.env.delete(s.v);
+        return;
+      }
+      case 'if': { if (this.eval(s.c)) yield* this.gexec(s.then); else if (s.else) yield* this.gexec(s.else); return; }
+      case 'alloc': {
+        const n = s.buf.shape.reduce((a, b) => a * b, 1);
+        this.mem[s.buf.name] = s.buf.dtype === 'f32' ? new Float32Array(n) : s.buf.dtype === 'i32' ? new Int32Array(n) : new Float64Array(n);
+        yield* this.gexec(s.body);
+        delete this.mem[s.buf.name];
+        return;
+      }
+      case 'let': {
+        const v = this.eval(s.val);
+        if (Array.isArray(v)) throw new Error('loop IR interpreter: vector let is not supported');
+        this.env.set(s.v, v);
+        yield* this.gexec(s.body);
+        this.env.delete(s.v);
+        return;
+      }
+      default: this.exec(s);
+    }
+  }
+}
+
+const barrierCache = new WeakMap<Stmt, boolean>();
+function hasBarrier(s: Stmt): boolean {
+  let r = barrierCache.get(s);
+  if (r === undefined) {
+    switch (s.k) {
+      case 'barrier': r = true; break;
+      case 'seq': r = s.body.some(hasBarrier); break;
+      case 'for': case 'alloc': case 'let': r = hasBarrier(s.body); break;
+      case 'if': r = hasBarrier(s.then) || (s.else ? hasBarrier(s.else) : false); break;
+      default: r = false;
+    }
+    barrierCache.set(s, r);
+  }
+  return r;
 }
 
 export function runKernel(k: Kernel, mem: Mem): void {

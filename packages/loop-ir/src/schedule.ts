@@ -1,12 +1,14 @@
 /**
  * Schedules as data (Halide/TVM style): a list of directives over the axes of a compute stage —
- * split, tile, reorder, fuse, vectorize, unroll, parallel, bind (GPU). Applying a directive is a pure
+ * split, tile, reorder, fuse, vectorize, unroll, parallel, bind (GPU), cache (staging a buffer's region
+ * in shared/local memory, see cache.ts). Applying a directive is a pure
  * function of the axis state; realizing a stage under a schedule yields the loop nest. A schedule
  * never changes results: splits that don't divide get guards, reductions keep their order per
  * output element, and register tiles are initialised and stored exactly once per element.
  */
 import { E, S, flatIndex, mapExpr, substitute, type Buffer, type Expr, type LoopKind, type Stmt } from './ir.ts';
-import { simplifyStmt } from './simplify.ts';
+import { simplifyStmt as simplifyStmt0 } from './simplify.ts';
+import { applyCaches } from './cache.ts';
 import type { ComputeStage } from './te.ts';
 
 export type Directive =
@@ -23,7 +25,25 @@ export type Directive =
   | { d: 'vectorize'; axis: string }
   | { d: 'unroll'; axis: string }
   | { d: 'parallel'; axis: string }
-  | { d: 'bind'; axis: string; to: { axis: 'workgroup' | 'local'; dim: 'x' | 'y' | 'z' } };
+  | { d: 'bind'; axis: string; to: { axis: 'workgroup' | 'local'; dim: 'x' | 'y' | 'z' } }
+  /**
+   * Stage the part of buffer `buf` that the body of loop `at` reads into a scratch tile of `scope`
+   * (`shared`: GPU workgroup memory, filled cooperatively by the local invocations, with barriers
+   * around the use; `local`: a private copy per iteration). Loads of `buf` inside the loop read the tile.
+   */
+  | { d: 'cache'; buf: string; at: string; scope: 'shared' | 'local' };
+
+export interface CacheSpec { buf: string; at: string; scope: 'shared' | 'local' }
+
+/** The loop a directive names (realizeKernel routes each directive to the stage owning that loop). */
+export function directiveLoop(d: Directive): string {
+  switch (d.d) {
+    case 'reorder': return d.order[0];
+    case 'tile': case 'fuse': return d.axes[0];
+    case 'cache': return d.at;
+    default: return d.axis;
+  }
+}
 
 export interface Leaf { name: string; extent: number; reduce: boolean; kind: LoopKind }
 export interface AxisState {
@@ -33,6 +53,8 @@ export interface AxisState {
   defs: Record<string, Expr>;
   /** conditions (from non-dividing splits) under which an iteration is real; tagged by reduce-ness */
   guards: { c: Expr; reduce: boolean }[];
+  /** cache directives, realized after the loop nest is built */
+  caches?: CacheSpec[];
 }
 
 export class ScheduleError extends Error {}
@@ -72,7 +94,7 @@ function leafIndex(s: AxisState, name: string): number {
 }
 
 export function applyDirective(s0: AxisState, dir: Directive): AxisState {
-  const s: AxisState = { leaves: s0.leaves.map((l) => ({ ...l })), defs: { ...s0.defs }, guards: s0.guards.slice() };
+  const s: AxisState = { leaves: s0.leaves.map((l) => ({ ...l })), defs: { ...s0.defs }, guards: s0.guards.slice(), ...(s0.caches ? { caches: s0.caches.slice() } : {}) };
   switch (dir.d) {
     case 'split': {
       const i = leafIndex(s, dir.axis);
@@ -139,6 +161,11 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
       l.kind = { k: 'gpu', axis: dir.to.axis, dim: dir.to.dim };
       return s;
     }
+    case 'cache': {
+      leafIndex(s, dir.at);
+      s.caches = [...(s.caches ?? []), { buf: dir.buf, at: dir.at, scope: dir.scope }];
+      return s;
+    }
   }
 }
 
@@ -152,7 +179,8 @@ const INIT: Record<string, number> = { sum: 0, prod: 1, max: -Infinity, min: Inf
  * The loop nest of a compute stage under a schedule. Output leaves placed inside the first
  * reduction loop form a register tile of accumulators.
  */
-export function realizeStage(st: ComputeStage, s: AxisState, fresh: (p: string) => string): Stmt {
+export function realizeStage(st: ComputeStage, s: AxisState, fresh: (p: string) => string, buffers: readonly Buffer[] = []): Stmt {
+  const simplifyStmt = (x: Stmt) => simplifyStmt0(s.caches?.length ? applyCaches(x, s.caches, fresh, buffers) : x);
   const reds = reducesOf(st.body);
   const outIdx = st.out.shape.length === 0 ? E.i(0) : flatIndex(st.axes.map((a) => s.defs[a]), st.out.shape);
   const wrapLoops = (leaves: Leaf[], body: Stmt) => leaves.reduceRight((acc, l) => S.for(l.name, l.extent, acc, l.kind), body);
@@ -248,6 +276,7 @@ export function printDirective(d: Directive): string {
     case 'unroll': return `unroll ${d.axis}`;
     case 'parallel': return `parallel ${d.axis}`;
     case 'bind': return `bind ${d.axis} to ${d.to.axis}.${d.to.dim}`;
+    case 'cache': return `cache ${d.buf} at ${d.at} in ${d.scope}`;
   }
 }
 
@@ -260,7 +289,8 @@ export function parseDirective(line: string): Directive {
   if ((m = /^fuse\s+(\w+)\s*,\s*(\w+)$/.exec(t))) return { d: 'fuse', axes: [m[1], m[2]] };
   if ((m = /^(vectorize|unroll|parallel)\s+(\w+)$/.exec(t))) return { d: m[1] as 'vectorize', axis: m[2] };
   if ((m = /^bind\s+(\w+)\s+to\s+(workgroup|local)\.([xyz])$/.exec(t))) return { d: 'bind', axis: m[1], to: { axis: m[2] as 'workgroup', dim: m[3] as 'x' } };
-  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x)`);
+  if ((m = /^cache\s+(\w+)\s+at\s+(\w+)\s+in\s+(shared|local)$/.exec(t))) return { d: 'cache', buf: m[1], at: m[2], scope: m[3] as 'shared' };
+  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local)`);
 }
 
 /** A schedule file: `kernel NAME { directive; ... }` blocks (one directive per line or ';'-separated). */
