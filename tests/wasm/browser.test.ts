@@ -4,10 +4,10 @@
  * (127.0.0.1) and runs small_cnn; the numbers must match PyTorch's (rtol 1e-3, atol 1e-4).
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { serve } from '../browser-util.ts';
 import { loadOnnxFile } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { compileWasm, writeWasmArtifact } from '@aic/codegen';
@@ -15,20 +15,6 @@ import { zooModel } from '../model-zoo.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
-const TYPES: Record<string, string> = { '.html': 'text/html', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
-
-function serve(dir: string): Promise<{ url: string; close: () => void }> {
-  const server = http.createServer((req, res) => {
-    const p = path.join(dir, path.normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, ''));
-    if (!p.startsWith(dir) || !fs.existsSync(p) || !fs.statSync(p).isFile()) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(p)] ?? 'application/octet-stream' });
-    res.end(fs.readFileSync(p));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const port = (server.address() as { port: number }).port;
-    resolve({ url: `http://127.0.0.1:${port}`, close: () => server.close() });
-  }));
-}
 
 describe('wasm-simd artifact in headless Chromium', () => {
   it('runs small_cnn from a local page and matches the reference', async () => {

@@ -5,10 +5,10 @@
  * Skips with the reason when chromium or playwright-core is missing, or the browser has no WebGPU adapter.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { serve } from '../browser-util.ts';
 import { parseNpy, type Tensor } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';
 import { compileWgsl, writeWgslArtifact } from '../../codegen/wgsl/index.ts';
@@ -16,20 +16,6 @@ import { compileWgsl, writeWgslArtifact } from '../../codegen/wgsl/index.ts';
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/models');
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
-const TYPES: Record<string, string> = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.json': 'application/json', '.wgsl': 'text/plain' };
-
-function serve(dir: string): Promise<{ url: string; close: () => void }> {
-  const server = http.createServer((req, res) => {
-    const p = path.join(dir, path.normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, ''));
-    if (!p.startsWith(dir) || !fs.existsSync(p) || !fs.statSync(p).isFile()) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(p)] ?? 'application/octet-stream' });
-    res.end(fs.readFileSync(p));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const port = (server.address() as { port: number }).port;
-    resolve({ url: `http://127.0.0.1:${port}`, close: () => server.close() });
-  }));
-}
 
 describe('wgsl artifact in headless Chromium', () => {
   it('runs small_cnn from a local page and matches the reference', async (ctx) => {
