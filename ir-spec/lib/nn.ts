@@ -4,7 +4,7 @@
  * loops run over contiguous rows of typed arrays with precomputed bounds, no per-element allocation.
  */
 import { diag, freshDim, type Dim, type Location, type NumericArray } from '@aic/core';
-import { E, lowerCompute, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
+import { E, lowerCompute, markComputed, type ComputeStage, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
 import type { AttrReader, LowerCtx } from '../types.ts';
 
 export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
@@ -348,7 +348,9 @@ export function reduceAxes(ctx: LowerCtx, extents: readonly number[], prefix = '
 export function tempCompute(ctx: LowerCtx, prefix: string, dtype: ScalarType, shape: number[], f: (idx: Expr[]) => Expr): TensorRef {
   const t = ctx.temp(prefix, dtype, shape);
   const axes = shape.map(() => ctx.fresh('i'));
-  ctx.extern([], lowerCompute({ kind: 'compute', out: t.buf, axes, body: f(axes.map((a) => E.v(a))) }, ctx.fresh));
+  const st: ComputeStage = { kind: 'compute', out: t.buf, axes, body: f(axes.map((a) => E.v(a))) };
+  // the loop nest is recorded as this compute's realization (for the inline / compute-at directives)
+  ctx.extern([], markComputed(lowerCompute(st, ctx.fresh), st));
   return t;
 }
 

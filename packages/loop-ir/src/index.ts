@@ -7,3 +7,4 @@ export * from './te.ts';
 export * from './vectorize.ts';
 export * from './schedule.ts';
 export * from './verify.ts';
+export * from './stages.ts';

@@ -1,7 +1,7 @@
 /**
  * Schedules as data (Halide/TVM style): a list of directives over the axes of a compute stage —
  * split, tile, reorder, fuse, vectorize, unroll, parallel, bind (GPU), cache (staging a buffer's region
- * in shared/local memory, see cache.ts). Applying a directive is a pure
+ * in shared/local memory, see cache.ts), and the kernel-level inline / compute-at (stages.ts). Applying a directive is a pure
  * function of the axis state; realizing a stage under a schedule yields the loop nest. A schedule
  * never changes results: splits that don't divide get guards, reductions keep their order per
  * output element, and register tiles are initialised and stored exactly once per element.
@@ -31,7 +31,17 @@ export type Directive =
    * (`shared`: GPU workgroup memory, filled cooperatively by the local invocations, with barriers
    * around the use; `local`: a private copy per iteration). Loads of `buf` inside the loop read the tile.
    */
-  | { d: 'cache'; buf: string; at: string; scope: 'shared' | 'local' };
+  | { d: 'cache'; buf: string; at: string; scope: 'shared' | 'local' }
+  /**
+   * Kernel-level (see stages.ts): substitute the definition of the kernel-private temp `buf` into every
+   * later load of it; its stage and the temp disappear.
+   */
+  | { d: 'inline'; buf: string }
+  /**
+   * Kernel-level (see stages.ts): compute the region of temp `buf` that the body of loop `at` reads into a
+   * tile local to each iteration, from `buf`'s definition, right before it is used.
+   */
+  | { d: 'compute-at'; buf: string; at: string };
 
 export interface CacheSpec { buf: string; at: string; scope: 'shared' | 'local' }
 
@@ -40,7 +50,8 @@ export function directiveLoop(d: Directive): string {
   switch (d.d) {
     case 'reorder': return d.order[0];
     case 'tile': case 'fuse': return d.axes[0];
-    case 'cache': return d.at;
+    case 'cache': case 'compute-at': return d.at;
+    case 'inline': return d.buf;
     default: return d.axis;
   }
 }
@@ -166,6 +177,8 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
       s.caches = [...(s.caches ?? []), { buf: dir.buf, at: dir.at, scope: dir.scope }];
       return s;
     }
+    case 'inline': case 'compute-at':
+      throw new ScheduleError(`${printDirective(dir)}: a kernel-level directive (it acts on several stages): apply it with realizeKernel / realizeStages`);
   }
 }
 
@@ -277,6 +290,8 @@ export function printDirective(d: Directive): string {
     case 'parallel': return `parallel ${d.axis}`;
     case 'bind': return `bind ${d.axis} to ${d.to.axis}.${d.to.dim}`;
     case 'cache': return `cache ${d.buf} at ${d.at} in ${d.scope}`;
+    case 'inline': return `inline ${d.buf}`;
+    case 'compute-at': return `compute-at ${d.buf} at ${d.at}`;
   }
 }
 
@@ -290,7 +305,9 @@ export function parseDirective(line: string): Directive {
   if ((m = /^(vectorize|unroll|parallel)\s+(\w+)$/.exec(t))) return { d: m[1] as 'vectorize', axis: m[2] };
   if ((m = /^bind\s+(\w+)\s+to\s+(workgroup|local)\.([xyz])$/.exec(t))) return { d: 'bind', axis: m[1], to: { axis: m[2] as 'workgroup', dim: m[3] as 'x' } };
   if ((m = /^cache\s+(\w+)\s+at\s+(\w+)\s+in\s+(shared|local)$/.exec(t))) return { d: 'cache', buf: m[1], at: m[2], scope: m[3] as 'shared' };
-  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local)`);
+  if ((m = /^inline\s+(\w+)$/.exec(t))) return { d: 'inline', buf: m[1] };
+  if ((m = /^compute-at\s+(\w+)\s+at\s+(\w+)$/.exec(t))) return { d: 'compute-at', buf: m[1], at: m[2] };
+  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A)`);
 }
 
 /** A schedule file: `kernel NAME { directive; ... }` blocks (one directive per line or ';'-separated). */
