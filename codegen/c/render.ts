@@ -4,7 +4,7 @@
  * naming each input/output with its dtype and shape.
  */
 import { createHash } from 'node:crypto';
-import { numel, walkStmt, type Buffer, type Kernel, type Stmt } from '@aic/loop-ir';
+import { numel, walkExprs, walkStmt, type Buffer, type Kernel, type Stmt } from '@aic/loop-ir';
 import { tensorToBytes, castTensor } from '@aic/core';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
@@ -18,26 +18,11 @@ export interface COptions { version: string; source: string; sourceHash: string;
 const WEIGHTS_MAGIC = 'AICW0001';
 const ALIGN = 64;
 
+/** Buffers a statement loads from or stores to. */
 function referenced(s: Stmt): Set<string> {
   const names = new Set<string>();
-  const visitE = (e: import('@aic/loop-ir').Expr): void => {
-    switch (e.k) {
-      case 'load': names.add(e.buf); visitE(e.idx); break;
-      case 'bin': visitE(e.a); visitE(e.b); break;
-      case 'un': case 'cast': case 'bcast': visitE(e.x); break;
-      case 'call': e.args.forEach(visitE); break;
-      case 'select': visitE(e.c); visitE(e.a); visitE(e.b); break;
-      case 'ramp': visitE(e.base); break;
-      case 'reduce': visitE(e.body); break;
-      default: break;
-    }
-  };
-  walkStmt(s, (x) => {
-    if (x.k === 'store') { names.add(x.buf); visitE(x.idx); visitE(x.val); }
-    if (x.k === 'for') visitE(x.ext);
-    if (x.k === 'if') visitE(x.c);
-    if (x.k === 'let') visitE(x.val);
-  });
+  walkStmt(s, (x) => { if (x.k === 'store') names.add(x.buf); });
+  walkExprs(s, (e) => { if (e.k === 'load') names.add(e.buf); });
   return names;
 }
 

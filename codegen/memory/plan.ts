@@ -3,7 +3,7 @@
  * arena planners in TFLite/ORT do), and elementwise kernels write in place over an input that dies
  * at that step. `aic compile --stats` reports the arena size next to the naive sum.
  */
-import { numel, walkStmt, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
+import { numel, walkExpr, walkStmt, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 
 export interface MemoryPlan {
@@ -32,17 +32,7 @@ function exprEq(a: Expr, b: Expr): boolean {
  */
 export function elementwiseSafe(k: Kernel, inName: string, outName: string): boolean {
   let ok = true, stores = 0;
-  const loadsOf = (e: Expr, acc: Expr[]) => {
-    switch (e.k) {
-      case 'load': if (e.buf === inName) acc.push(e.idx); loadsOf(e.idx, acc); break;
-      case 'bin': loadsOf(e.a, acc); loadsOf(e.b, acc); break;
-      case 'un': case 'cast': case 'bcast': loadsOf(e.x, acc); break;
-      case 'call': e.args.forEach((x) => loadsOf(x, acc)); break;
-      case 'select': loadsOf(e.c, acc); loadsOf(e.a, acc); loadsOf(e.b, acc); break;
-      case 'ramp': loadsOf(e.base, acc); break;
-      default: break;
-    }
-  };
+  const loadsOf = (e: Expr, acc: Expr[]) => walkExpr(e, (x) => { if (x.k === 'load' && x.buf === inName) acc.push(x.idx); });
   walkStmt(k.body, (s: Stmt) => {
     if (s.k === 'store') {
       const ls: Expr[] = [];

@@ -15,27 +15,14 @@
  * Schedules never change results (a reduction keeps its order per output element).
  */
 import type { TargetCaps } from '@aic/ir-spec';
-import { type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
+import { walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 type Load = Extract<Expr, { k: 'load' }>;
 
-/** Visit every node of an expression (pre-order, the nodes themselves: identity is kept). */
-function visit(e: Expr, f: (e: Expr) => void): void {
-  f(e);
-  switch (e.k) {
-    case 'load': visit(e.idx, f); break;
-    case 'bin': visit(e.a, f); visit(e.b, f); break;
-    case 'un': case 'cast': case 'bcast': visit(e.x, f); break;
-    case 'call': e.args.forEach((a) => visit(a, f)); break;
-    case 'select': visit(e.c, f); visit(e.a, f); visit(e.b, f); break;
-    case 'ramp': visit(e.base, f); break;
-    case 'reduce': visit(e.body, f); break;
-    default: break;
-  }
-}
+const visit = walkExpr;
 /** distinct reductions (identical copies, e.g. from y * sigmoid(y), are realized once) */
 function reducesOf(e: Expr): Reduce[] {
   const out: Reduce[] = [];

@@ -10,7 +10,7 @@
  *   module's scratch region of linear memory.
  * - Integer semantics follow the interpreter / C: division by zero gives 0, narrow types wrap.
  */
-import { E, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, childExprs, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
 import { needMath, OWN_F32, type MathFn } from './math.ts';
 
@@ -92,60 +92,12 @@ function splitIdx(e: Expr): { dyn?: Expr; c: number } {
 
 function countNodes(s: Stmt): number {
   let n = 0;
-  const ve = (e: Expr): void => {
-    n++;
-    switch (e.k) {
-      case 'load': ve(e.idx); break;
-      case 'bin': ve(e.a); ve(e.b); break;
-      case 'un': case 'cast': case 'bcast': ve(e.x); break;
-      case 'call': e.args.forEach(ve); break;
-      case 'select': ve(e.c); ve(e.a); ve(e.b); break;
-      case 'ramp': ve(e.base); break;
-      default: break;
-    }
-  };
-  const vs = (x: Stmt): void => {
-    n++;
-    switch (x.k) {
-      case 'for': ve(x.ext); vs(x.body); break;
-      case 'store': ve(x.idx); ve(x.val); break;
-      case 'if': ve(x.c); vs(x.then); if (x.else) vs(x.else); break;
-      case 'alloc': vs(x.body); break;
-      case 'let': ve(x.val); vs(x.body); break;
-      case 'seq': x.body.forEach(vs); break;
-      default: break;
-    }
-  };
-  vs(s);
+  walkStmt(s, () => { n++; });
+  walkExprs(s, () => { n++; });
   return n;
 }
 
-function exprsOf(s: Stmt, f: (e: Expr) => void): void {
-  const ve = (e: Expr): void => {
-    f(e);
-    switch (e.k) {
-      case 'load': ve(e.idx); break;
-      case 'bin': ve(e.a); ve(e.b); break;
-      case 'un': case 'cast': case 'bcast': ve(e.x); break;
-      case 'call': e.args.forEach(ve); break;
-      case 'select': ve(e.c); ve(e.a); ve(e.b); break;
-      case 'ramp': ve(e.base); break;
-      default: break;
-    }
-  };
-  const vs = (x: Stmt): void => {
-    switch (x.k) {
-      case 'for': ve(x.ext); vs(x.body); break;
-      case 'store': ve(x.idx); ve(x.val); break;
-      case 'if': ve(x.c); vs(x.then); if (x.else) vs(x.else); break;
-      case 'alloc': vs(x.body); break;
-      case 'let': ve(x.val); vs(x.body); break;
-      case 'seq': x.body.forEach(vs); break;
-      default: break;
-    }
-  };
-  vs(s);
-}
+const exprsOf = walkExprs;
 
 /** Can every vector value of this (vectorized) body live in a v128? */
 function vecSupported(s: Stmt): boolean {
@@ -332,15 +284,7 @@ export class KernelEmitter {
       const n = (this.counts.get(k) ?? 0) + 1;
       this.counts.set(k, n);
       if (n > 1) return;
-      switch (e.k) {
-        case 'load': visit(e.idx); break;
-        case 'bin': visit(e.a); visit(e.b); break;
-        case 'un': case 'cast': case 'bcast': visit(e.x); break;
-        case 'call': e.args.forEach(visit); break;
-        case 'select': visit(e.c); visit(e.a); visit(e.b); break;
-        case 'ramp': visit(e.base); break;
-        default: break;
-      }
+      childExprs(e).forEach(visit);
     };
     roots.forEach(visit);
   }

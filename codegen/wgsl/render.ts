@@ -19,6 +19,7 @@ import { castTensor, diag } from '@aic/core';
 import {
   E, ScheduleError, applyDirective, directiveLoop, flatIndex, initialState, numel, realizeStage, simplifyStmt, walkStmt,
   type AxisState, type Buffer, type ComputeStage, type Directive, type Expr, type ScalarType, type Stage, type Stmt,
+  walkExprs,
 } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
@@ -90,31 +91,9 @@ export function realizeStages(stages: Stage[], dirs: Directive[], fresh: (p: str
   return stages.map((st, i) => (st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : simplifyStmt(st.body)));
 }
 
-function visitExprs(s: Stmt, f: (e: Expr) => void): void {
-  const ve = (e: Expr): void => {
-    f(e);
-    switch (e.k) {
-      case 'load': ve(e.idx); break;
-      case 'bin': ve(e.a); ve(e.b); break;
-      case 'un': case 'cast': case 'bcast': ve(e.x); break;
-      case 'call': e.args.forEach(ve); break;
-      case 'select': ve(e.c); ve(e.a); ve(e.b); break;
-      case 'ramp': ve(e.base); break;
-      case 'reduce': ve(e.body); break;
-      default: break;
-    }
-  };
-  walkStmt(s, (x) => {
-    if (x.k === 'store') { ve(x.idx); ve(x.val); }
-    if (x.k === 'for') ve(x.ext);
-    if (x.k === 'if') ve(x.c);
-    if (x.k === 'let') ve(x.val);
-  });
-}
-
 function usesOf(s: Stmt): { read: Set<string>; written: Set<string>; local: Set<string> } {
   const read = new Set<string>(), written = new Set<string>(), local = new Set<string>();
-  visitExprs(s, (e) => { if (e.k === 'load') read.add(e.buf); });
+  walkExprs(s, (e) => { if (e.k === 'load') read.add(e.buf); });
   walkStmt(s, (x) => {
     if (x.k === 'store') written.add(x.buf);
     if (x.k === 'alloc') local.add(x.buf.name);

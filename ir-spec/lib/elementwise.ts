@@ -14,13 +14,8 @@ import { broadcastIndex } from './util.ts';
 
 // ---- rounding -------------------------------------------------------------------------------------
 
-/** Round half to even (numpy.round / ONNX Round). */
-export function roundHalfEven(x: number): number {
-  if (!Number.isFinite(x)) return x;
-  const r = Math.round(x);
-  if (Math.abs(x - Math.trunc(x)) === 0.5) return 2 * Math.round(x / 2);
-  return r;
-}
+import { erf, roundHalfEven } from '@aic/loop-ir';
+export { erf, roundHalfEven };
 
 /** Round a double to a binary float with `mant` fraction bits, min normal exponent `emin`, overflow at 2^(emax+1). */
 function roundToFormat(v: number, mant: number, emin: number, emax: number): number {
@@ -127,42 +122,6 @@ export function mapN(op: string, inputs: readonly Tensor[], outDtype: DType,
 }
 
 // ---- erf ------------------------------------------------------------------------------------------
-
-const TWO_OVER_SQRT_PI = 1.1283791670955126;
-const INV_SQRT_PI = 0.5641895835477563;
-
-/**
- * erf(x) to ~1e-15 relative: for |x| < 3 the positive-term series
- * erf(x) = 2/sqrt(pi) e^{-x^2} sum_n 2^n x^{2n+1} / (1*3*...*(2n+1)) (no cancellation);
- * beyond, 1 - erfc(x) with erfc from its continued fraction.
- */
-export function erf(x: number): number {
-  if (Number.isNaN(x)) return NaN;
-  const a = Math.abs(x);
-  let r: number;
-  if (a < 3) {
-    const x2 = a * a;
-    let term = a, sum = a;
-    for (let n = 1; n < 200; n++) {
-      term *= (2 * x2) / (2 * n + 1);
-      sum += term;
-      if (term < sum * 1e-17) break;
-    }
-    r = TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
-  } else if (a < 6.5) {
-    r = 1 - erfcCF(a);
-  } else {
-    r = 1;
-  }
-  return x < 0 ? -r : r;
-}
-
-/** erfc(x) for x >= 3: e^{-x^2}/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))) evaluated bottom-up. */
-function erfcCF(x: number): number {
-  let f = x;
-  for (let k = 60; k >= 1; k--) f = x + (k / 2) / f;
-  return (INV_SQRT_PI * Math.exp(-x * x)) / f;
-}
 
 // ---- numbers <-> strings (Cast) ---------------------------------------------------------------------
 

@@ -13,8 +13,7 @@
  * are rejected.
  */
 import { diag } from '@aic/core';
-import type { BinOp, Expr, ScalarType } from '@aic/loop-ir';
-import { erf, roundHalfEven } from './elementwise.ts';
+import { INTRINSIC_JS, type BinOp, type Expr, type ScalarType } from '@aic/loop-ir';
 
 export interface CompileOpts {
   /** the reference: report undefined behaviour (see the file comment); `op` names it */
@@ -88,15 +87,7 @@ function binFn(op: BinOp, t: ScalarType, opts: CompileOpts): (a: number, b: numb
   }
 }
 
-const INTRINSIC: Record<string, (...a: number[]) => number> = {
-  exp: Math.exp, log: Math.log, sqrt: Math.sqrt, rsqrt: (x) => 1 / Math.sqrt(x), tanh: Math.tanh, erf,
-  // the overflow-free form of 1 / (1 + e^-x)
-  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-  floor: Math.floor, ceil: Math.ceil, trunc: Math.trunc, round_even: roundHalfEven,
-  sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan,
-  sinh: Math.sinh, cosh: Math.cosh, asinh: Math.asinh, acosh: Math.acosh, atanh: Math.atanh,
-  fabs: Math.abs, sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), fma: (a, b, c) => a * b + c, atan2: Math.atan2,
-};
+const INTRINSIC: Record<string, (...a: number[]) => number> = INTRINSIC_JS;
 
 /** [min, max + 1) of the integer scalar types */
 const RANGE: Partial<Record<ScalarType, [number, number]>> = {

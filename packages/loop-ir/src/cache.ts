@@ -53,12 +53,12 @@ export function linearize(e: Expr, vars: ReadonlyMap<string, number>): Lin | und
 }
 
 /** Interval of an integer expression given loop extents, or undefined. */
-function range(e: Expr, ext: ReadonlyMap<string, number>): [number, number] | undefined {
+export function intervalOf(e: Expr, ext: ReadonlyMap<string, number>): [number, number] | undefined {
   switch (e.k) {
     case 'const': return [e.v, e.v];
     case 'var': { const n = ext.get(e.name); return n === undefined ? undefined : [0, n - 1]; }
     case 'bin': {
-      const a = range(e.a, ext), b = range(e.b, ext);
+      const a = intervalOf(e.a, ext), b = intervalOf(e.b, ext);
       if (!a || !b) return undefined;
       switch (e.op) {
         case 'add': return [a[0] + b[0], a[1] + b[1]];
@@ -221,7 +221,7 @@ function makeTile(idx: Expr, key: string, src: Buffer, scope: 'shared' | 'local'
     read = flat(ds.map((d, i) => dims.get(d)!.reduce<Expr>((acc, { v, m }) => E.add(acc, E.mul(E.v(v), E.i(m))), E.i(-lo[i]))), t);
     const o = decode(e, t);
     from = ds.reduce<Expr>((acc, d, i) => E.add(acc, E.mul(E.add(o[i], E.i(lo[i])), E.i(strides[d]))), lin.base);
-    const br = range(lin.base, allExt);
+    const br = intervalOf(lin.base, allExt);
     if (br) {
       span = [br[0], br[1]];
       ds.forEach((d, i) => { span![0] += Math.min(lo[i] * strides[d], (lo[i] + t[i] - 1) * strides[d]); span![1] += Math.max(lo[i] * strides[d], (lo[i] + t[i] - 1) * strides[d]); });
@@ -233,7 +233,7 @@ function makeTile(idx: Expr, key: string, src: Buffer, scope: 'shared' | 'local'
     read = flat(used.map((v) => E.v(v)), t);
     const o = decode(e, t);
     from = mapExpr(idx, (x) => (x.k === 'var' && used.includes(x.name) ? o[used.indexOf(x.name)] : x));
-    span = range(idx, allExt);
+    span = intervalOf(idx, allExt);
   }
   const T = numel(shape);
   if (T > (1 << 24)) throw new ScheduleError(`${what}: the tile would hold ${T} elements`);

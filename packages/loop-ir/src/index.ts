@@ -8,3 +8,4 @@ export * from './vectorize.ts';
 export * from './schedule.ts';
 export * from './verify.ts';
 export * from './stages.ts';
+export * from './intrinsics.ts';

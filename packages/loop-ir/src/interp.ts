@@ -2,7 +2,8 @@
  * A direct interpreter of the loop IR, used to check lowering and schedules against the graph
  * interpreter. Vector expressions evaluate to arrays of lanes. Integer arithmetic follows C.
  */
-import type { BinOp, Expr, Kernel, ScalarType, Stmt } from './ir.ts';
+import type { BinOp, Expr, Intrinsic, Kernel, ScalarType, Stmt } from './ir.ts';
+import { INTRINSIC_JS } from './intrinsics.ts';
 
 export type Mem = Record<string, { [i: number]: number; length: number }>;
 type Val = number | number[];
@@ -21,22 +22,6 @@ function wrap(v: number, t: ScalarType): number {
   }
 }
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
-
-function erf(x: number): number {
-  // Abramowitz-Stegun 7.1.26 is too coarse; use a series/continued fraction pair (~1e-15)
-  const ax = Math.abs(x);
-  if (ax < 2.5) {
-    let sum = x, term = x, n = 0;
-    const x2 = x * x;
-    while (Math.abs(term) > 1e-17 * Math.abs(sum)) { n++; term *= -x2 / n; sum += term / (2 * n + 1); if (n > 200) break; }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // continued fraction for erfc
-  let f = 0;
-  for (let k = 60; k >= 1; k--) f = (k / 2) / (ax + f);
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
-  return Math.sign(x) * (1 - erfc);
-}
 
 const big = (t: ScalarType) => t === 'i64' || t === 'u64';
 /** 64-bit integer results wrap modulo 2^64 (held as JS numbers: exact up to 2^53). */
@@ -70,38 +55,11 @@ function binScalar(op: BinOp, a: number, b: number, t: ScalarType): number {
 }
 
 function callScalar(fn: string, a: number[], t: ScalarType): number {
-  const x = a[0];
-  switch (fn) {
-    case 'exp': return wrap(Math.exp(x), t);
-    case 'log': return wrap(Math.log(x), t);
-    case 'sqrt': return wrap(Math.sqrt(x), t);
-    case 'rsqrt': return wrap(1 / Math.sqrt(x), t);
-    case 'tanh': return wrap(Math.tanh(x), t);
-    case 'erf': return wrap(erf(x), t);
-    case 'sigmoid': return wrap(1 / (1 + Math.exp(-x)), t);
-    case 'floor': return wrap(Math.floor(x), t);
-    case 'ceil': return wrap(Math.ceil(x), t);
-    case 'trunc': return wrap(Math.trunc(x), t);
-    case 'round_even': { const r = Math.round(x); return wrap(Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : r, t); }
-    case 'sin': return wrap(Math.sin(x), t);
-    case 'cos': return wrap(Math.cos(x), t);
-    case 'tan': return wrap(Math.tan(x), t);
-    case 'asin': return wrap(Math.asin(x), t);
-    case 'acos': return wrap(Math.acos(x), t);
-    case 'atan': return wrap(Math.atan(x), t);
-    case 'sinh': return wrap(Math.sinh(x), t);
-    case 'cosh': return wrap(Math.cosh(x), t);
-    case 'asinh': return wrap(Math.asinh(x), t);
-    case 'acosh': return wrap(Math.acosh(x), t);
-    case 'atanh': return wrap(Math.atanh(x), t);
-    case 'isnan': return Number.isNaN(x) ? 1 : 0;
-    case 'isinf': return x === Infinity || x === -Infinity ? 1 : 0;
-    case 'fabs': return Math.abs(x);
-    case 'sign': return x > 0 ? 1 : x < 0 ? -1 : x;
-    case 'fma': return wrap(a[0] * a[1] + a[2], t);
-    case 'atan2': return wrap(Math.atan2(a[0], a[1]), t);
-    default: throw new Error(`loop IR interpreter: unknown intrinsic ${fn}`);
-  }
+  const f = INTRINSIC_JS[fn as Intrinsic];
+  if (!f) throw new Error(`loop IR interpreter: unknown intrinsic ${fn}`);
+  const v = f(...a);
+  // predicates and |x|, sign keep their value; everything else is rounded to the operand type
+  return fn === 'isnan' || fn === 'isinf' || fn === 'fabs' || fn === 'sign' ? v : wrap(v, t);
 }
 
 function castScalar(v: number, to: ScalarType): number {

@@ -144,6 +144,42 @@ export function walkStmt(s: Stmt, f: (s: Stmt) => void): void {
   }
 }
 
+/** The direct sub-expressions of e. */
+export function childExprs(e: Expr): Expr[] {
+  switch (e.k) {
+    case 'load': return [e.idx];
+    case 'bin': return [e.a, e.b];
+    case 'un': case 'cast': case 'bcast': return [e.x];
+    case 'call': return e.args;
+    case 'select': return [e.c, e.a, e.b];
+    case 'ramp': return [e.base];
+    case 'reduce': return [e.body];
+    default: return [];
+  }
+}
+
+/** Visit e and every sub-expression (pre-order; nodes keep their identity). */
+export function walkExpr(e: Expr, f: (e: Expr) => void): void {
+  f(e);
+  for (const c of childExprs(e)) walkExpr(c, f);
+}
+
+/** The expressions a statement holds directly (loop extent, store index and value, conditions). */
+export function stmtExprs(s: Stmt): Expr[] {
+  switch (s.k) {
+    case 'for': return [s.ext];
+    case 'store': return [s.idx, s.val];
+    case 'if': return [s.c];
+    case 'let': return [s.val];
+    default: return [];
+  }
+}
+
+/** Visit every expression node of a statement tree (pre-order). */
+export function walkExprs(s: Stmt, f: (e: Expr) => void): void {
+  walkStmt(s, (x) => { for (const e of stmtExprs(x)) walkExpr(e, f); });
+}
+
 /** Rebuild an expression bottom-up. */
 export function mapExpr(e: Expr, f: (e: Expr) => Expr): Expr {
   let r: Expr;

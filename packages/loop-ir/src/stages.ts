@@ -14,7 +14,7 @@
  */
 import { E, S, flatIndex, mapExpr, mapStmt, numel, substitute, walkStmt, type Buffer, type Expr, type Kernel, type Stmt } from './ir.ts';
 import { simplifyStmt } from './simplify.ts';
-import { linearize } from './cache.ts';
+import { intervalOf, linearize } from './cache.ts';
 import { ScheduleError, applyDirective, directiveLoop, initialState, realizeStage, type AxisState, type Directive } from './schedule.ts';
 import type { ComputeStage, Stage } from './te.ts';
 
@@ -85,7 +85,7 @@ export function unflatten(idx: Expr, shape: readonly number[], ext: ReadonlyMap<
     return undefined;
   };
   const m = match(idx, r - 1);
-  if (m && m.every((x, d) => { const q = range(x, ext); return q !== undefined && q[0] >= 0 && q[1] < shape[d]; })) return m;
+  if (m && m.every((x, d) => { const q = intervalOf(x, ext); return q !== undefined && q[0] >= 0 && q[1] < shape[d]; })) return m;
   return decodeFlat(idx, shape);
 }
 
@@ -127,26 +127,6 @@ function findLoop(s: Stmt, v: string): Extract<Stmt, { k: 'for' }>[] {
 
 const strideOf = (shape: readonly number[]) => shape.map((_, i) => numel(shape.slice(i + 1)));
 
-/** Interval of an integer expression given loop extents, or undefined. */
-function range(e: Expr, ext: ReadonlyMap<string, number>): [number, number] | undefined {
-  switch (e.k) {
-    case 'const': return [e.v, e.v];
-    case 'var': { const n = ext.get(e.name); return n === undefined ? undefined : [0, n - 1]; }
-    case 'bin': {
-      const a = range(e.a, ext), b = range(e.b, ext);
-      if (!a || !b) return undefined;
-      switch (e.op) {
-        case 'add': return [a[0] + b[0], a[1] + b[1]];
-        case 'sub': return [a[0] - b[1], a[1] - b[0]];
-        case 'mul': { const q = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]]; return [Math.min(...q), Math.max(...q)]; }
-        case 'min': return [Math.min(a[0], b[0]), Math.min(a[1], b[1])];
-        case 'max': return [Math.max(a[0], b[0]), Math.max(a[1], b[1])];
-        default: return undefined;
-      }
-    }
-    default: return undefined;
-  }
-}
 
 function computeAt(nest: Stmt, p: Producer, at: string, fresh: (q: string) => string, what: string): Stmt {
   const loops = findLoop(nest, at);
@@ -211,7 +191,7 @@ function computeAt(nest: Stmt, p: Producer, at: string, fresh: (q: string) => st
     const src = ds.reduce<Expr>((acc, d, i) => E.add(acc, E.mul(E.add(E.v(ov[i]), E.i(lo[i])), E.i(strides[d]))), lin.base);
     const tIdx = flatIndex(ov.map((v) => E.v(v)), tshape);
     const ext = new Map([...allExt, ...ov.map((v, i) => [v, tshape[i]] as [string, number])]);
-    const span = range(src, ext);
+    const span = intervalOf(src, ext);
     const a = fresh('cai');
     const fill0 = span && span[0] >= 0 && span[1] < n
       ? S.store(buf.name, tIdx, valueAt(p.def, unflatten(src, shape, ext)))
