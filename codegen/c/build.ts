@@ -73,7 +73,7 @@ export function buildC(art: CArtifact, prog: Program, opts: { cc?: string; cflag
   if (r.status !== 0 || /warning:/.test(r.stderr)) {
     const msg = (r.stderr || '').split('\n').slice(0, 12).join('\n');
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw diag.runtime('cc', `compiling the generated C failed:\n${msg}`);
+    throw diag.toolFailed(cc, 'compiling the generated C', msg);
   }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);
@@ -100,7 +100,7 @@ export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: M
     const t0 = performance.now();
     const r = spawnSync(build.exe, [weightsPath, String(reps), ...inFiles, ...outFiles], { encoding: 'utf8', timeout: 600_000 });
     const ms = performance.now() - t0;
-    if (r.status !== 0) throw diag.runtime('compiled model', `exited with ${r.status ?? r.signal}: ${(r.stderr || '').trim()}`);
+    if (r.status !== 0) throw diag.toolFailed('the compiled model', `(exit ${r.status ?? r.signal})`, r.stderr || '');
     const outputs = new Map<string, Tensor>();
     prog.outputs.forEach((b, i) => {
       const bytes = new Uint8Array(fs.readFileSync(outFiles[i]));

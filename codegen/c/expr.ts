@@ -19,7 +19,20 @@ export class Helpers {
     if (!this.defs.has(name)) this.defs.set(name, def());
     return name;
   }
-  text(): string { return [...this.defs.values()].join('\n'); }
+  /**
+   * Scalar helpers, then the vector ones (types and functions mentioning a vector type) under
+   * `#if AIC_VECTOR`, so a compiler without vector extensions never sees them. Vector helpers are
+   * always inlined: they never exist as functions, so no vector ever crosses a call (and GCC has no
+   * ABI to warn about when the file is built without -mavx).
+   */
+  text(): string {
+    const isVec = (name: string, def: string) => name.startsWith('T:') || /\baic_[a-z0-9]+x\d+\b/.test(def);
+    const all = [...this.defs.entries()];
+    const scalar = all.filter(([n, d]) => !isVec(n, d)).map(([, d]) => d);
+    const vector = all.filter(([n, d]) => isVec(n, d)).map(([, d]) => d.replace(/^static inline /, 'static inline __attribute__((always_inline)) '));
+    const psabi = ['#if !defined(__clang__)', '#pragma GCC diagnostic ignored "-Wpsabi"', '#endif'];
+    return [...scalar, ...(vector.length ? ['#if AIC_VECTOR', ...psabi, ...vector, '#endif'] : [])].join('\n');
+  }
   vecTypedef(t: ScalarType, lanes: number): string {
     const name = vecType(t, lanes);
     return this.need(`T:${name}`, () => `typedef ${CTYPE[t]} ${name} __attribute__((vector_size(${lanes * bytes(t)})));`) && name;

@@ -71,6 +71,9 @@ export const diag = {
     new AicError('AIC0022', `${what}: expected ${expected}, got ${got}`, 1, loc),
   runtime: (op: string, msg: string, loc?: Location) => new AicError('AIC0030', `${op} failed: ${msg}`, 1, loc),
   badInputData: (name: string, msg: string) => new AicError('AIC0031', `input '${name}': ${msg}`, 1),
+  /** an external tool (the C compiler, a generated program) failed; its output goes in the detail lines */
+  toolFailed: (tool: string, what: string, output: string) =>
+    new AicError('AIC0033', `${tool} failed ${what}${output.trim() ? `: ${output.trim().split('\n')[0]}` : ''}`, 1, undefined, output.trim() || undefined),
   missingInput: (name: string) => new AicError('AIC0032', `no value given for graph input '${name}' (pass --input ${name}=FILE)`, 2),
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
