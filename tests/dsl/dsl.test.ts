@@ -205,7 +205,7 @@ describe('diagnostics', () => {
     fs.writeFileSync(path.join(dir, 'g.aic'), src);
     const e = err(() => loadDslFile(path.join(dir, 'g.aic')));
     expect(e.code).toBe('AIC0005');
-    expect(e.format()).toBe(`${path.join(dir, 'g.aic')}:2:15: error AIC0005: weights file '${path.join(dir, 'w.bin')}' not found`);
+    expect(e.format()).toBe(`${path.join(dir, 'g.aic')}:2:15: error AIC0005: constant 'w': weights file '${path.join(dir, 'w.bin')}' not found`);
     fs.writeFileSync(path.join(dir, 'w.bin'), new Uint8Array(16));
     const e2 = err(() => loadDslFile(path.join(dir, 'g.aic')));
     expect(e2.code).toBe('AIC0006');

@@ -1,7 +1,7 @@
 /** Loading models (ONNX or DSL) and tensors (.npy / .pb), binding --input-shape. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { diag, readFileOrThrow, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
+import { AicError, diag, readFileOrThrow, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
 import { decodeValueFile, loadOnnx } from '@aic/onnx';
 import { parseNpy } from '@aic/core';
@@ -96,8 +96,9 @@ export function readTensorFile(file: string, kind: 'tensor' | 'sequence' | 'opti
   const bytes = readFileOrThrow(file);
   try {
     if (file.toLowerCase().endsWith('.npy')) return parseNpy(bytes);
-    return decodeValueFile(bytes, kind);
+    return decodeValueFile(bytes, kind, { baseDir: path.dirname(path.resolve(file)), file });
   } catch (e) {
+    if (e instanceof AicError) throw e;
     throw diag.badTensorFile(file, (e as Error).message);
   }
 }

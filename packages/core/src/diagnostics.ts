@@ -55,10 +55,11 @@ export const diag = {
   fileUnreadable: (file: string, why: string) => new AicError('AIC0002', `cannot read '${file}': ${why}`, 1, { file }),
   badOnnx: (file: string, why: string) => new AicError('AIC0003', `'${file}' is not a valid ONNX model: ${why}`, 1, { file }),
   badTensorFile: (file: string, why: string) => new AicError('AIC0004', `'${file}' is not a valid tensor file: ${why}`, 1, { file }),
-  missingWeights: (file: string, loc?: Location) =>
-    new AicError('AIC0005', `weights file '${file}' not found`, 1, loc ?? { file }),
-  weightsOutOfRange: (file: string, offset: number, bytes: number, size: number, loc?: Location) =>
-    new AicError('AIC0006', `weights '${file}' at offset ${offset} needs ${bytes} bytes but the file has ${size}`, 1, loc),
+  /** `what` (optional) names the value the weights are for, e.g. "initializer 'w'" */
+  missingWeights: (file: string, loc?: Location, what?: string) =>
+    new AicError('AIC0005', `${what ? `${what}: ` : ''}weights file '${file}' not found`, 1, loc ?? { file }),
+  weightsOutOfRange: (file: string, offset: number, bytes: number, size: number, loc?: Location, what?: string) =>
+    new AicError('AIC0006', `${what ? `${what}: ` : ''}weights '${file}' at offset ${offset} needs ${bytes} bytes but the file has ${size}`, 1, loc),
   syntax: (loc: Location, expected: string, excerpt: string) =>
     new AicError('AIC0010', `syntax error: expected ${expected}`, 1, loc, excerpt),
   undefinedValue: (name: string, loc?: Location) => new AicError('AIC0011', `'${name}' is not defined`, 1, loc),
@@ -75,6 +76,12 @@ export const diag = {
   toolFailed: (tool: string, what: string, output: string) =>
     new AicError('AIC0033', `${tool} failed ${what}${output.trim() ? `: ${output.trim().split('\n')[0]}` : ''}`, 1, undefined, output.trim() || undefined),
   missingInput: (name: string) => new AicError('AIC0032', `no value given for graph input '${name}' (pass --input ${name}=FILE)`, 2),
+  // --- frontends: paths a model follows (ONNX external data, DSL weights) --------------------
+  /** `what` names the initializer / DSL value; the path must stay inside the model's folder */
+  pathOutsideModel: (what: string, location: string, why: string, loc?: Location) =>
+    new AicError('AIC0040', `${what}: data path '${location}' ${why}`, 1, loc),
+  badDataRange: (what: string, location: string, why: string, loc?: Location) =>
+    new AicError('AIC0041', `${what}: data in '${location}': ${why}`, 1, loc),
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
   // --- 3: unsupported --------------------------------------------------------------------------

@@ -7,4 +7,5 @@ export * from './graph.ts';
 export * from './verify.ts';
 export * from './npy.ts';
 export * from './files.ts';
+export * from './model-data.ts';
 export * from './clone.ts';

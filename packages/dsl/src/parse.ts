@@ -1,8 +1,7 @@
 /** DSL syntax tree -> graph IR: name resolution, nested-call desugaring, op checks, weights, inference. */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  Graph, Node, Tensor, Value, diag, readFileOrThrow, sizeOf, tensorFromBytes, elementWidth, isStatic,
+  Graph, Node, Tensor, Value, diag, readFileOrThrow, readModelData, sizeOf, tensorFromBytes, elementWidth, isStatic,
   type Attr, type Location, type TensorType,
   physicalShape,
 } from '@aic/core';
@@ -92,7 +91,6 @@ class Builder {
   used = new Set<string>();
   opsets: Record<string, number> = { '': 17 };
   private counter = 0;
-  private files = new Map<string, Uint8Array>();
   private annotations: { v: Value; type: TypeAst; loc: Location }[] = [];
 
   constructor(readonly file: string, readonly opts: ParseOptions) {}
@@ -147,7 +145,7 @@ class Builder {
       const shape = s.type.shape;
       const v = new Value(s.name, { ...typeOf(s.type), shape: shape.slice() });
       if (s.init.t === 'weights') {
-        v.const = this.readWeights(s.type, s.init.file, s.init.offset, this.loc(s.init.pos));
+        v.const = this.readWeights(s.name, s.type, s.init.file, s.init.offset, this.loc(s.init.pos));
         v.source = { file: s.init.file, offset: s.init.offset };
       } else {
         v.const = this.tensorFromLit(s.type, s.init, loc);
@@ -275,27 +273,20 @@ class Builder {
     }));
   }
 
-  private readWeights(type: TypeAst, file: string, offset: number, loc: Location): Tensor {
+  /** weights("file", offset = N): in-memory files first, else the file, confined to the model's folder. */
+  private readWeights(name: string, type: TypeAst, file: string, offset: number, loc: Location): Tensor {
     const shape = physicalShape(type.shape as number[], type.layout);
     if (type.dtype === 'string') throw diag.verify('weights', 'string tensors cannot live in a weights file', loc);
-    let buf = this.files.get(file);
-    let shown = file;
-    if (!buf) {
-      const w = this.opts.weights;
-      const mem = typeof w === 'function' ? w(file) : w?.[file];
-      if (mem) buf = mem;
-      else {
-        const base = this.opts.baseDir ?? (this.opts.file ? path.dirname(path.resolve(this.opts.file)) : process.cwd());
-        const full = path.resolve(base, file);
-        shown = full;
-        if (!fs.existsSync(full) || !fs.statSync(full).isFile()) throw diag.missingWeights(full, loc);
-        buf = new Uint8Array(fs.readFileSync(full));
-      }
-      this.files.set(file, buf);
-    }
     const bytes = sizeOf(shape) * elementWidth(type.dtype);
-    if (offset < 0 || offset + bytes > buf.length) throw diag.weightsOutOfRange(shown, offset, bytes, buf.length, loc);
-    return tensorFromBytes(type.dtype, shape, buf.subarray(offset, offset + bytes));
+    const what = `constant '${name}'`;
+    const w = this.opts.weights;
+    const mem = typeof w === 'function' ? w(file) : w?.[file];
+    if (mem) {
+      if (offset < 0 || offset + bytes > mem.length) throw diag.weightsOutOfRange(file, offset, bytes, mem.length, loc, what);
+      return tensorFromBytes(type.dtype, shape, mem.subarray(offset, offset + bytes));
+    }
+    const baseDir = this.opts.baseDir ?? (this.opts.file ? path.dirname(path.resolve(this.opts.file)) : process.cwd());
+    return tensorFromBytes(type.dtype, shape, readModelData({ baseDir, location: file, what, loc }, offset, undefined, bytes));
   }
 
   checkAnnotations(): void {

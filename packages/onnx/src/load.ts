@@ -9,7 +9,7 @@ import {
   AicError, type Attr, type Dim, type Location, type TensorType, type ValueKind,
 } from '@aic/core';
 import { inferGraph, normalizeDomain, resolveOnnx, type OnnxImportView } from '@aic/ir-spec';
-import { onnx, toNum, type IAttributeProto, type IGraphProto, type ITypeProto, type IValueInfoProto } from './proto.ts';
+import { onnx, toNum, type IAttributeProto, type IGraphProto, type ITensorProto, type ITypeProto, type IValueInfoProto } from './proto.ts';
 import { decodeTensor } from './tensor-proto.ts';
 
 export interface LoadOptions {
@@ -65,13 +65,7 @@ function importGraph(gp: IGraphProto, ctx: ImportCtx, parentScope: Scope | undef
   const inits = new Set<string>();
   for (const tp of gp.initializer ?? []) {
     const name = tp.name ?? '';
-    let t: Tensor;
-    try {
-      t = decodeTensor(tp, ctx.baseDir, 'initializer');
-    } catch (e) {
-      if (e instanceof AicError) throw e;
-      throw diag.badOnnx(ctx.file, `initializer '${name}': ${(e as Error).message}`);
-    }
+    const t = tensorOf(tp, ctx, `initializer '${name}'`);
     const v = new Value(name, { dtype: t.dtype, shape: t.shape.slice() });
     v.const = t;
     g.constants.push(v);
@@ -145,6 +139,16 @@ function importGraph(gp: IGraphProto, ctx: ImportCtx, parentScope: Scope | undef
   return g;
 }
 
+/** A TensorProto to a tensor; a malformed one is a load error naming it. */
+function tensorOf(tp: ITensorProto, ctx: ImportCtx, what: string): Tensor {
+  try {
+    return decodeTensor(tp, { baseDir: ctx.baseDir, file: ctx.file }, what);
+  } catch (e) {
+    if (e instanceof AicError) throw e;
+    throw diag.badOnnx(ctx.file, `${what}: ${(e as Error).message}`);
+  }
+}
+
 function decodeValueType(vi: IValueInfoProto, ctx: ImportCtx): { type: TensorType; kind: ValueKind } {
   return decodeType(vi.type ?? undefined, vi.name ?? '', ctx);
 }
@@ -201,8 +205,8 @@ function decodeAttr(ap: IAttributeProto, ctx: ImportCtx, scope: Scope, g: Graph,
     case AT.FLOATS: return { type: 'floats', value: (ap.floats ?? []).map(Number) };
     case AT.INTS: return { type: 'ints', value: (ap.ints ?? []).map(toNum) };
     case AT.STRINGS: return { type: 'strings', value: (ap.strings ?? []).map((b) => dec.decode(b)) };
-    case AT.TENSOR: return { type: 'tensor', value: decodeTensor(ap.t!, ctx.baseDir, `attribute ${ap.name}`) };
-    case AT.TENSORS: return { type: 'tensors', value: (ap.tensors ?? []).map((t) => decodeTensor(t, ctx.baseDir)) };
+    case AT.TENSOR: return { type: 'tensor', value: tensorOf(ap.t ?? {}, ctx, `attribute '${ap.name}' of node '${loc.node}'`) };
+    case AT.TENSORS: return { type: 'tensors', value: (ap.tensors ?? []).map((t) => tensorOf(t, ctx, `attribute '${ap.name}' of node '${loc.node}'`)) };
     case AT.GRAPH: return { type: 'graph', value: importGraph(ap.g!, ctx, scope, g) };
     case AT.GRAPHS: return { type: 'graphs', value: (ap.graphs ?? []).map((sg) => importGraph(sg, ctx, scope, g)) };
     case AT.TYPE_PROTO:

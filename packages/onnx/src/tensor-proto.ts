@@ -1,23 +1,31 @@
 /** TensorProto <-> Tensor, including raw_data, typed fields and external data files. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import {
-  Tensor, UNSUPPORTED_ONNX_DTYPES, ONNX_DTYPE_CODE, bf16ToFloat, diag, dtypeFromOnnx, halfToFloat,
-  tensorFromBytes, tensorToBytes, type DType, type RValue,
+  Tensor, UNSUPPORTED_ONNX_DTYPES, ONNX_DTYPE_CODE, bf16ToFloat, diag, dtypeFromOnnx, elementWidth, halfToFloat,
+  readModelData, sizeOf, tensorFromBytes, tensorToBytes, type DType, type RValue,
 } from '@aic/core';
 import { OptionalProto, SequenceProto, onnx, toNum, type ITensorProto } from './proto.ts';
 
-export function decodeTensor(tp: ITensorProto, baseDir?: string, what = 'tensor'): Tensor {
+/** Where a tensor's external data is looked for (and the model, for messages). */
+export interface TensorSource {
+  /** the folder external data paths resolve in, and must stay in (default: the working directory) */
+  baseDir?: string;
+  /** the model (or tensor) file */
+  file?: string;
+}
+
+/** `what` describes the tensor in messages, e.g. "initializer 'w'" (default: its name). */
+export function decodeTensor(tp: ITensorProto, src: TensorSource = {}, what?: string): Tensor {
   const code = tp.dataType ?? 0;
   const dtype = dtypeFromOnnx(code);
-  const name = tp.name || what;
+  const name = tp.name || what || 'tensor';
   if (!dtype) {
     throw diag.unsupportedDtype(`tensor '${name}'`, UNSUPPORTED_ONNX_DTYPES[code] ?? `code ${code}`);
   }
   const shape = (tp.dims ?? []).map(toNum);
   if (tp.segment) throw diag.unsupportedFeature(`segmented tensor '${name}'`);
   if (tp.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    return readExternal(tp, dtype, shape, baseDir, name);
+    if (dtype === 'string') throw diag.badOnnx(src.file ?? '<model>', `${what ?? `tensor '${name}'`}: string tensors cannot hold external data`);
+    return readExternal(tp, dtype, shape, src, what ?? `tensor '${name}'`);
   }
   if (dtype === 'string') {
     const dec = new TextDecoder();
@@ -47,17 +55,14 @@ export function decodeTensor(tp: ITensorProto, baseDir?: string, what = 'tensor'
   return t;
 }
 
-function readExternal(tp: ITensorProto, dtype: DType, shape: number[], baseDir: string | undefined, name: string): Tensor {
+/** External data (`data_location: EXTERNAL`), read through the one confined reader. */
+function readExternal(tp: ITensorProto, dtype: DType, shape: number[], src: TensorSource, what: string): Tensor {
   const kv = new Map((tp.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-  const loc = kv.get('location');
-  if (!loc) throw diag.badOnnx(name, `external tensor '${name}' has no location`);
-  const file = path.resolve(baseDir ?? '.', loc);
-  if (!fs.existsSync(file)) throw diag.missingWeights(file, { node: name });
-  const buf = fs.readFileSync(file);
-  const offset = Number(kv.get('offset') ?? 0);
-  const length = kv.has('length') ? Number(kv.get('length')) : buf.length - offset;
-  if (offset + length > buf.length) throw diag.weightsOutOfRange(file, offset, length, buf.length, { node: name });
-  return tensorFromBytes(dtype, shape, new Uint8Array(buf.buffer, buf.byteOffset + offset, length));
+  const location = kv.get('location') ?? '';
+  const loc = src.file ? { file: src.file } : undefined;
+  const need = sizeOf(shape) * elementWidth(dtype);
+  const bytes = readModelData({ baseDir: src.baseDir ?? process.cwd(), location, what, loc }, kv.get('offset') ?? 0, kv.get('length'), need);
+  return tensorFromBytes(dtype, shape, bytes);
 }
 
 export function encodeTensor(t: Tensor, name = ''): ITensorProto {
@@ -71,17 +76,20 @@ export function encodeTensor(t: Tensor, name = ''): ITensorProto {
   return tp;
 }
 
-/** A TensorProto / SequenceProto / OptionalProto .pb file (ONNX test data) to a runtime value. */
-export function decodeValueFile(bytes: Uint8Array, kind: 'tensor' | 'sequence' | 'optional' = 'tensor'): RValue {
+/**
+ * A TensorProto / SequenceProto / OptionalProto .pb file (ONNX test data) to a runtime value;
+ * external data resolves in `src.baseDir` (the .pb file's folder).
+ */
+export function decodeValueFile(bytes: Uint8Array, kind: 'tensor' | 'sequence' | 'optional' = 'tensor', src: TensorSource = {}): RValue {
   if (kind === 'sequence') {
     const s = SequenceProto.decode(bytes) as unknown as { tensorValues?: Uint8Array[] };
-    return (s.tensorValues ?? []).map((b) => decodeTensor(onnx.TensorProto.decode(b)));
+    return (s.tensorValues ?? []).map((b) => decodeTensor(onnx.TensorProto.decode(b), src));
   }
   if (kind === 'optional') {
     const o = OptionalProto.decode(bytes) as unknown as { elemType?: number; tensorValue?: Uint8Array; sequenceValue?: Uint8Array };
-    if (o.tensorValue && o.tensorValue.length) return decodeTensor(onnx.TensorProto.decode(o.tensorValue));
-    if (o.sequenceValue && o.sequenceValue.length) return decodeValueFile(o.sequenceValue, 'sequence');
+    if (o.tensorValue && o.tensorValue.length) return decodeTensor(onnx.TensorProto.decode(o.tensorValue), src);
+    if (o.sequenceValue && o.sequenceValue.length) return decodeValueFile(o.sequenceValue, 'sequence', src);
     return null;
   }
-  return decodeTensor(onnx.TensorProto.decode(bytes));
+  return decodeTensor(onnx.TensorProto.decode(bytes), src);
 }
