@@ -5,6 +5,7 @@ import { AicError, diag, readFileOrThrow, type Dim, type Graph, type RValue, typ
 import { inferGraph } from '@aic/ir-spec';
 import { decodeValueFile, loadOnnx } from '@aic/onnx';
 import { parseNpy } from '@aic/core';
+import { note } from './ui.ts';
 
 export type ModelFormat = 'onnx' | 'aic';
 
@@ -24,7 +25,7 @@ export async function loadModel(file: string, shapes: Record<string, number[]> =
     const dsl = await import('@aic/dsl') as { loadDslFile: (f: string) => Graph };
     g = dsl.loadDslFile(file);
   } else {
-    g = loadOnnx(readFileOrThrow(file), { file });
+    g = loadOnnx(readFileOrThrow(file), { file, onNote: note });
   }
   if (Object.keys(shapes).length) bindInputShapes(g, shapes);
   return g;

@@ -9,6 +9,7 @@ import {
   AicError, type Attr, type Dim, type Location, type TensorType, type ValueKind,
 } from '@aic/core';
 import { inferGraph, normalizeDomain, resolveOnnx, type OnnxImportView } from '@aic/ir-spec';
+import { topoOrder } from './order.ts';
 import { onnx, toNum, type IAttributeProto, type IGraphProto, type ITensorProto, type ITypeProto, type IValueInfoProto } from './proto.ts';
 import { decodeTensor } from './tensor-proto.ts';
 
@@ -17,6 +18,8 @@ export interface LoadOptions {
   file?: string;
   /** run type inference after import (default true) */
   infer?: boolean;
+  /** told what the import changed (e.g. nodes put in topological order), for `--verbose` */
+  onNote?: (msg: string) => void;
 }
 
 export function loadOnnxFile(file: string, opts: Omit<LoadOptions, 'file'> = {}): Graph {
@@ -36,7 +39,7 @@ export function loadOnnx(bytes: Uint8Array, opts: LoadOptions = {}): Graph {
   for (const o of model.opsetImport ?? []) opsets[normalizeDomain(o.domain ?? '')] = toNum(o.version);
   if (opsets[''] === undefined) opsets[''] = toNum(model.irVersion) <= 3 ? 1 : 1;
   const baseDir = opts.file ? path.dirname(path.resolve(opts.file)) : undefined;
-  const ctx: ImportCtx = { file, opsets, baseDir };
+  const ctx: ImportCtx = { file, opsets, baseDir, onNote: opts.onNote };
   const g = importGraph(model.graph, ctx, undefined);
   g.opsets = opsets;
   g.meta = { producer: model.producerName ?? undefined, irVersion: toNum(model.irVersion), doc: model.docString ?? undefined };
@@ -44,7 +47,7 @@ export function loadOnnx(bytes: Uint8Array, opts: LoadOptions = {}): Graph {
   return g;
 }
 
-interface ImportCtx { file: string; opsets: Record<string, number>; baseDir?: string }
+interface ImportCtx { file: string; opsets: Record<string, number>; baseDir?: string; onNote?: (msg: string) => void }
 type Scope = { names: Map<string, Value>; parent?: Scope };
 
 function resolveName(scope: Scope, name: string): Value | undefined {
@@ -82,14 +85,15 @@ function importGraph(gp: IGraphProto, ctx: ImportCtx, parentScope: Scope | undef
     scope.names.set(v.name, v);
   }
 
-  (gp.node ?? []).forEach((np, index) => {
+  for (const index of nodeOrder(gp, ctx, scope)) {
+    const np = gp.node![index]!;
     const opType = np.opType ?? '';
     const domain = normalizeDomain(np.domain ?? '');
     const loc: Location = { file: ctx.file, node: np.name || opType, index };
     const inputs = (np.input ?? []).map((name) => {
       if (name === '') return null;
       const v = resolveName(scope, name);
-      if (!v) throw diag.badOnnx(ctx.file, `node '${np.name || opType}' (#${index}) uses '${name}' before it is defined`);
+      if (!v) throw diag.badOnnx(ctx.file, `node '${np.name || opType}' (#${index}) uses '${name}', which is not defined`);
       return v;
     });
     const attrs: Record<string, Attr> = {};
@@ -129,7 +133,7 @@ function importGraph(gp: IGraphProto, ctx: ImportCtx, parentScope: Scope | undef
       }
     }
     g.nodes.push(new Node({ op, domain: dom, name: np.name ?? '', inputs, outputs, attrs, loc }));
-  });
+  }
 
   for (const vi of gp.output ?? []) {
     const v = resolveName(scope, vi.name ?? '');
@@ -137,6 +141,23 @@ function importGraph(gp: IGraphProto, ctx: ImportCtx, parentScope: Scope | undef
     g.outputs.push(v);
   }
   return g;
+}
+
+/** The node indices in topological order (told under --verbose when that is not the listed order). */
+function nodeOrder(gp: IGraphProto, ctx: ImportCtx, scope: Scope): number[] {
+  const nodes = gp.node ?? [];
+  const label = (i: number) => `'${nodes[i]!.name || nodes[i]!.opType}' (#${i})`;
+  const r = topoOrder(gp, (name) => resolveName(scope, name) !== undefined);
+  if ('cycle' in r) {
+    const flow = r.cycle.slice().reverse(); // each feeds the next; start at the first listed
+    const k = flow.indexOf(Math.min(...flow));
+    flow.push(...flow.splice(0, k));
+    throw diag.badOnnx(ctx.file, `the nodes of graph '${gp.name ?? ''}' form a cycle (each feeds the next): ${[...flow, flow[0]!].map(label).join(' -> ')}`);
+  }
+  if (r.late) {
+    ctx.onNote?.(`graph '${gp.name ?? ''}': ${r.late} of ${nodes.length} nodes are listed before a producer of their inputs; sorted them in topological order`);
+  }
+  return r.order;
 }
 
 /** A TensorProto to a tensor; a malformed one is a load error naming it. */
