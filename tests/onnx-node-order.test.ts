@@ -97,6 +97,10 @@ describe('topological order on import', () => {
     const e = loadError(model([node('A', 'Add', ['x', 'b'], ['a']), node('B', 'Relu', ['a'], ['b']), node('C', 'Neg', ['b'], ['y'])]));
     expect(e.exitCode).toBe(1);
     expect(e.format()).toBe("m.onnx: error AIC0003: 'm.onnx' is not a valid ONNX model: the nodes of graph 'g' form a cycle (each feeds the next): 'A' (#0) -> 'B' (#1) -> 'A' (#0)");
+    // a long cycle is shortened in the message
+    const ring = Array.from({ length: 40 }, (_, i) => node(`n${i}`, 'Relu', [`v${(i + 39) % 40}`], [`v${i}`]));
+    const long = loadError(model([...ring, node('out', 'Neg', ['v0'], ['y'])]));
+    expect(long.message).toMatch(/: 'n0' \(#0\) -> 'n1' \(#1\) -> .* -> 'n9' \(#9\) -> \.\.\. \(40 nodes\) -> 'n0' \(#0\)$/);
     const self = loadError(model([node('', 'Add', ['x', 'y'], ['y'])]));
     expect(self.message).toMatch(/form a cycle \(each feeds the next\): 'Add' \(#0\) -> 'Add' \(#0\)$/);
   });

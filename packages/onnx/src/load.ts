@@ -150,9 +150,10 @@ function nodeOrder(gp: IGraphProto, ctx: ImportCtx, scope: Scope): number[] {
   const r = topoOrder(gp, (name) => resolveName(scope, name) !== undefined);
   if ('cycle' in r) {
     const flow = r.cycle.slice().reverse(); // each feeds the next; start at the first listed
-    const k = flow.indexOf(Math.min(...flow));
-    flow.push(...flow.splice(0, k));
-    throw diag.badOnnx(ctx.file, `the nodes of graph '${gp.name ?? ''}' form a cycle (each feeds the next): ${[...flow, flow[0]!].map(label).join(' -> ')}`);
+    const k = flow.reduce((best, n, i) => (n < flow[best]! ? i : best), 0);
+    const ring = [...flow.slice(k), ...flow.slice(0, k), flow[k]!];
+    const shown = ring.length > 12 ? [...ring.slice(0, 10).map(label), `... (${flow.length} nodes)`, label(ring[ring.length - 1]!)] : ring.map(label);
+    throw diag.badOnnx(ctx.file, `the nodes of graph '${gp.name ?? ''}' form a cycle (each feeds the next): ${shown.join(' -> ')}`);
   }
   if (r.late) {
     ctx.onNote?.(`graph '${gp.name ?? ''}': ${r.late} of ${nodes.length} nodes are listed before a producer of their inputs; sorted them in topological order`);
