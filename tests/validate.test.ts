@@ -103,6 +103,13 @@ describe('PRelu at opset 6: a shared or per-channel (axis 1) slope', () => {
     expect(Array.from(y.num)).toEqual(Array.from(x.num, (v, i) => (v < 0 ? Math.fround(v * full[i]) : v)));
   });
 
+  it('X with symbolic dims: the legacy form is decided when the shapes are known (interp)', () => {
+    const g = loadOnnx(buildModel([{ op: 'PRelu', inputs: ['x', 's'], outputs: ['y'] }], [{ name: 'x', shape: ['N', 'C', 4] }],
+      [{ name: 'y', shape: ['N', 'C', 4] }], 6, [{ name: 's', dims: [3], floats: [0.5, -2, 0.25] }]));
+    const y = run(g, new Map([['x', x]])).get('y') as Tensor;
+    expect(Array.from(y.num)).toEqual(want((c) => [0.5, -2, 0.25][c]));
+  });
+
   it('a slope opset 6 does not define ([4] for X [2, 3, 4]) and opset 7\'s [3] are refused (exit 1), not guessed', () => {
     for (const bytes of [preluModel(6, [2, 3, 4], [1, 2, 3, 4], [4]), preluModel(7, [2, 3, 4], [1, 2, 3], [3])]) {
       const e = thrown(() => validateGraph(loadOnnx(bytes)));

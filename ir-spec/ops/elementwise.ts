@@ -266,19 +266,24 @@ const prelu: ElemExpr = ([a, b]) => E.select(E.lt(a!, cOf(a!, 0)), E.mul(a!, b!)
  */
 const PRELU_LEGACY = '__prelu_per_channel_slope';
 
-/** The shape the slope broadcasts as (numpy rules, unidirectionally to X): the legacy forms made explicit. */
-function slopeShape(node: Node, x: readonly Dim[], s: readonly Dim[]): Dim[] {
+/**
+ * The shape the slope broadcasts as (numpy rules, unidirectionally to X): the legacy forms made
+ * explicit. Undefined while symbolic dims leave the legacy form undecided (static shapes decide it).
+ */
+function slopeShape(node: Node, x: readonly Dim[], s: readonly Dim[]): Dim[] | undefined {
   if (!node.attrs[PRELU_LEGACY]) return s.slice();
   const same = s.length === x.length && s.every((d, i) => d === x[i]);
-  if (same || (s.length > 0 && s.every((d) => d === 1))) return s.slice();
+  if (same || s.every((d) => d === 1)) return s.slice();
   if (s.length === 1 && x.length >= 2 && s[0] === x[1]) return [s[0], ...new Array<number>(x.length - 2).fill(1)];
-  if (s.length === 1 && x.length >= 2 && (typeof s[0] === 'string' || typeof x[1] === 'string')) return s.slice(); // decided once dims are known
+  if ([...s, ...x].some((d) => typeof d === 'string')) return undefined;
   throw diag.shapeMismatch('PRelu', `opset < 7 takes a slope of one value, of X's channel count (X.shape[1]) or of X's shape; got slope [${s.join(', ')}] for X [${x.join(', ')}]`, nodeLocation(node));
 }
 
 function checkSlope(node: Node, x: readonly Dim[], s: readonly Dim[]): void {
+  const eff = slopeShape(node, x, s);
+  if (!eff) return;
   let out: Shape;
-  try { out = broadcastShapes([x.slice(), slopeShape(node, x, s)]); } catch (e) { if (!(e instanceof BroadcastError)) throw e; out = undefined; }
+  try { out = broadcastShapes([x.slice(), eff]); } catch (e) { if (!(e instanceof BroadcastError)) throw e; out = undefined; }
   if (!out || out.length !== x.length || out.some((d, i) => typeof d === 'number' && typeof x[i] === 'number' && d !== x[i])) {
     throw diag.shapeMismatch('PRelu', `slope [${s.join(', ')}] is not broadcastable to X [${x.join(', ')}]`, nodeLocation(node));
   }
@@ -306,11 +311,11 @@ ewOp({
     const x = ctx.input(0), s = ctx.input(1);
     if (x.dtype !== s.dtype) throw diag.typeMismatch('PRelu input slope', x.dtype, s.dtype);
     checkSlope(ctx.node, x.shape, s.shape);
-    return [evalElem('PRelu', ctx, [x, s.reshape(slopeShape(ctx.node, x.shape, s.shape) as number[])], x.dtype, prelu)];
+    return [evalElem('PRelu', ctx, [x, s.reshape(slopeShape(ctx.node, x.shape, s.shape)! as number[])], x.dtype, prelu)];
   },
   lower: (ctx) => {
     const [x, s] = ctx.inputs;
-    const shape = slopeShape(ctx.node, x!.shape, s!.shape) as number[];
+    const shape = slopeShape(ctx.node, x!.shape, s!.shape)! as number[];
     if (shape.length === s!.shape.length) return lowerElem(ctx, nodeDtypes(ctx), prelu);
     // a per-channel slope [C] read as [C, 1, ...]: the same elements in the same order
     const view: TensorRef = { ...s!, shape, at: (...idx) => s!.flat(flatIndex(idx, shape)) };
