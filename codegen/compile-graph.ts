@@ -3,7 +3,7 @@
  * values are known, as `aic run` knows them), infer static shapes, and lower to a Program.
  */
 import { Tensor, type Graph, type RValue, type Value } from '@aic/core';
-import { getOp, inferGraph, type TargetCaps } from '@aic/ir-spec';
+import { getOp, inferGraph, validateGraph, type TargetCaps } from '@aic/ir-spec';
 import { parsePipeline, runPipeline } from '@aic/passes';
 import { lowerGraph, type Program } from './lower/program.ts';
 
@@ -50,6 +50,7 @@ export function bindConstInputs(g: Graph, values: Map<string, Tensor>): void {
  * constants, and the shape arithmetic on them is folded so shapes become static).
  */
 export function prepareForRun(g: Graph, feeds: Map<string, RValue>): Map<string, RValue> {
+  validateGraph(g); // before folding rewrites anything
   const bind = new Map<string, Tensor>();
   for (const v of shapeDeciding(g)) {
     const t = feeds.get(v.name);

@@ -3,5 +3,6 @@ export * from './types.ts';
 export * from './registry.ts';
 export * from './attrs.ts';
 export * from './infer.ts';
+export * from './validate.ts';
 export * as lib from './lib/util.ts';
 import './ops/index.ts';

@@ -1,6 +1,7 @@
 /**
- * The ONNX backend node-test sweep (Debian libonnx-testdata). Shared by the vitest conformance test
- * and `npm run conformance`. Each test is classified pass / wrong / unsupported / error.
+ * The ONNX backend test sweeps (Debian libonnx-testdata: the node, pytorch-converted and
+ * pytorch-operator sets). Shared by the vitest conformance tests and `npm run conformance`. Each test
+ * is classified pass / wrong / unsupported (a clean exit-3 diagnostic) / error.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { C_CAPS, LOOPS_CAPS, buildC, lowerGraph, prepareForRun, renderC, runC, r
 import { wasmRunner } from '../codegen/wasm/target.ts';
 import { wgslRunner } from '../codegen/wgsl/runner.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
+import { validateGraph } from '@aic/ir-spec';
 import { verifyKernel } from '@aic/loop-ir';
 
 /** Compiled targets see the graph as `aic run` gives it to them: cleaned up (-O1: Constant nodes folded). */
@@ -19,6 +21,17 @@ function forCompiled(g: Graph): Graph {
 }
 
 export const NODE_TEST_DIR = process.env.AIC_NODE_TESTS ?? '/usr/share/libonnx-testdata/data/node';
+const TEST_DATA = process.env.AIC_ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data';
+/** The test sets: the node tests, and whole small models exported from PyTorch modules and operators. */
+export const SETS: Record<string, string> = {
+  node: NODE_TEST_DIR,
+  'pytorch-converted': path.join(TEST_DATA, 'pytorch-converted'),
+  'pytorch-operator': path.join(TEST_DATA, 'pytorch-operator'),
+};
+/** The checked-in expected statuses of a set on a target (the node set keeps its historical name). */
+export function expectedFile(set: string, target: string): string {
+  return `tests/conformance/${set === 'node' ? '' : `${set}.`}${target}.expected.json`;
+}
 export type Status = 'pass' | 'wrong' | 'unsupported' | 'error' | 'excluded';
 
 /** Tests whose reference data contradicts their own model; reported, never run. */
@@ -81,6 +94,7 @@ export function runNodeTest(name: string, runner: Runner = interpRunner, dir = N
   if (KNOWN_BAD[name]) return done('excluded', KNOWN_BAD[name]);
   try {
     const g = loadOnnxFile(path.join(base, 'model.onnx'));
+    validateGraph(g); // every runner refuses exactly what the interpreter refuses, before any pass runs
     const ds = path.join(base, 'test_data_set_0');
     const feeds = new Map<string, RValue>();
     g.inputs.forEach((v, i) => {

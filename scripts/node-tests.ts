@@ -1,32 +1,43 @@
 /**
- * npm run conformance [-- FILTER...] [--write-expected] [--show STATUS]
- * Runs the ONNX node tests through the interpreter and prints a summary. FILTER substrings select tests.
+ * npm run conformance [-- FILTER...] [--set node|pytorch-converted|pytorch-operator] [--target T]
+ *                     [--write-expected] [--show STATUS]
+ * Runs an ONNX backend test set (default: the node tests) through a target (default: the interpreter)
+ * and prints a summary. FILTER substrings select tests; --write-expected refreshes the set's
+ * expected-status file for the target (tests/conformance/[SET.]TARGET.expected.json).
  */
 import * as fs from 'node:fs';
-import { RUNNERS, listNodeTests, runNodeTest, summarize, type Result } from './conformance.ts';
+import { RUNNERS, SETS, expectedFile, listNodeTests, runNodeTest, summarize, type Result } from './conformance.ts';
 
 const args = process.argv.slice(2);
 const write = args.includes('--write-expected');
-const targetIdx = args.indexOf('--target');
-const target = targetIdx >= 0 ? args[targetIdx + 1] : 'interp';
+const valued = ['--target', '--show', '--set'];
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const target = flag('--target') ?? 'interp';
 const runner = RUNNERS[target];
 if (!runner) throw new Error(`--target ${target}: one of ${Object.keys(RUNNERS).join(', ')}`);
-const showIdx = args.indexOf('--show');
-const show = showIdx >= 0 ? args[showIdx + 1] : undefined;
-const filters = args.filter((a, i) => !a.startsWith('--') && (showIdx < 0 || i !== showIdx + 1) && (targetIdx < 0 || i !== targetIdx + 1));
-const tests = listNodeTests().filter((t) => filters.length === 0 || filters.some((f) => t.includes(f)));
+const set = flag('--set') ?? 'node';
+const dir = SETS[set];
+if (!dir) throw new Error(`--set ${set}: one of ${Object.keys(SETS).join(', ')}`);
+const show = flag('--show');
+const filters = args.filter((a, i) => !a.startsWith('--') && !valued.includes(args[i - 1]));
+const tests = listNodeTests(dir).filter((t) => filters.length === 0 || filters.some((f) => t.includes(f)));
 const results: Result[] = [];
+const t0 = performance.now();
 for (const t of tests) {
-  const r = runNodeTest(t, runner);
+  const r = runNodeTest(t, runner, dir);
   results.push(r);
   if (show === undefined ? r.status !== 'pass' : show === 'all' || r.status === show) {
     console.log(`${r.status.padEnd(11)} ${t} ${r.detail} ${r.ms > 2000 ? `(${(r.ms / 1000).toFixed(1)} s)` : ''}`);
   }
 }
-console.log(summarize(results));
+console.log(`${set} via ${target}: ${summarize(results)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 if (write) {
   const out: Record<string, string> = {};
   for (const r of results) out[r.name] = r.status;
-  fs.writeFileSync(`tests/conformance/${target}.expected.json`, JSON.stringify(out, null, 1) + '\n');
-  console.log(`wrote tests/conformance/${target}.expected.json`);
+  const file = expectedFile(set, target);
+  fs.writeFileSync(file, JSON.stringify(out, null, 1) + '\n');
+  console.log(`wrote ${file}`);
 }

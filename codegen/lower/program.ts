@@ -3,7 +3,7 @@
  * host plan (kernel order and the buffers each call binds). Targets render Programs.
  */
 import { AicError, diag, isStatic, nodeLocation, type Graph, type Node, type Tensor, type Value } from '@aic/core';
-import { getOp, makeAttrReader, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
+import { getOp, makeAttrReader, validateGraph, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
   E, S, ScheduleError, applyDirective, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
   type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
@@ -50,6 +50,7 @@ export interface Program {
 }
 
 export function lowerGraph(g0: Graph, target: TargetCaps): Program {
+  validateGraph(g0); // what the interpreter refuses, no target compiles
   const g = materializeLogical(g0);
   const bufOf = new Map<Value, ProgramBuffer>();
   const used = new Set<string>();

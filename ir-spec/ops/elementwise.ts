@@ -17,10 +17,11 @@
  * bits; float16/bfloat16 have no compiled form.
  */
 import {
-  Tensor, UNSUPPORTED_ONNX_DTYPES, diag, dtypeFromOnnx, isFloat, isInt, nodeLocation,
-  type Attr, type DType, type Node, type Shape,
+  BroadcastError, Tensor, UNSUPPORTED_ONNX_DTYPES, broadcastShapes, diag, dtypeFromOnnx, isFloat, isInt, nodeLocation,
+  type Attr, type DType, type Dim, type Node, type Shape,
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
+import { unsupportedError } from '../validate.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
 import {
   ALL, FLOATS, INTS, NUMERIC, SIGNED_INTS, broadcastInfer, requireDtype, sameAsInput, sameDtypes,
@@ -31,7 +32,7 @@ import {
 } from '../lib/elementwise.ts';
 import { bcastAt } from '../lib/lower.ts';
 import {
-  E, S, flatIndex, isFloatT, type BinOp, type Expr, type Intrinsic, type ScalarType, type Stmt,
+  E, S, flatIndex, isFloatT, type BinOp, type Expr, type Intrinsic, type ScalarType, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 
 type Attrs = OpDef['attrs'];
@@ -57,8 +58,8 @@ const attrValue = (a: Attr | undefined): unknown => a?.value;
  */
 function ewOp(def: OpDef): OpDef {
   const guard = (node: Node) => {
-    const bad = node.attrs['__unsupported_opset'];
-    if (bad) throw diag.unsupportedOpset({ op: def.name }, String(bad.value), nodeLocation(node));
+    const e = unsupportedError(node);
+    if (e) throw e;
   };
   const { infer, eval: ev } = def;
   return defineOp({
@@ -258,34 +259,68 @@ unary('Gelu', '0.5 x (1 + erf(x / sqrt 2)); approximate=tanh: 0.5 x (1 + tanh(sq
 });
 
 const prelu: ElemExpr = ([a, b]) => E.select(E.lt(a!, cOf(a!, 0)), E.mul(a!, b!), a!);
+/**
+ * Set on import from opset < 7. PRelu-1/6 predate numpy broadcasting: a slope of one value is shared,
+ * a 1-D slope of X.shape[1] values applies per channel (axis 1: Caffe2's and PyTorch's PReLU), a slope
+ * of X's own shape elementwise (the forms ONNX's 7 -> 6 converter accepts); nothing else.
+ */
+const PRELU_LEGACY = '__prelu_per_channel_slope';
+
+/**
+ * The shape the slope broadcasts as (numpy rules, unidirectionally to X): the legacy forms made
+ * explicit. Undefined while symbolic dims leave the legacy form undecided (static shapes decide it).
+ */
+function slopeShape(node: Node, x: readonly Dim[], s: readonly Dim[]): Dim[] | undefined {
+  if (!node.attrs[PRELU_LEGACY]) return s.slice();
+  const same = s.length === x.length && s.every((d, i) => d === x[i]);
+  if (same || s.every((d) => d === 1)) return s.slice();
+  if (s.length === 1 && x.length >= 2 && s[0] === x[1]) return [s[0], ...new Array<number>(x.length - 2).fill(1)];
+  if ([...s, ...x].some((d) => typeof d === 'string')) return undefined;
+  throw diag.shapeMismatch('PRelu', `opset < 7 takes a slope of one value, of X's channel count (X.shape[1]) or of X's shape; got slope [${s.join(', ')}] for X [${x.join(', ')}]`, nodeLocation(node));
+}
+
+function checkSlope(node: Node, x: readonly Dim[], s: readonly Dim[]): void {
+  const eff = slopeShape(node, x, s);
+  if (!eff) return;
+  let out: Shape;
+  try { out = broadcastShapes([x.slice(), eff]); } catch (e) { if (!(e instanceof BroadcastError)) throw e; out = undefined; }
+  if (!out || out.length !== x.length || out.some((d, i) => typeof d === 'number' && typeof x[i] === 'number' && d !== x[i])) {
+    throw diag.shapeMismatch('PRelu', `slope [${s.join(', ')}] is not broadcastable to X [${x.join(', ')}]`, nodeLocation(node));
+  }
+}
+
 ewOp({
-  name: 'PRelu', category: 'elementwise', summary: 'x < 0 ? slope * x : x, slope broadcast to x (unidirectional)',
+  name: 'PRelu', category: 'elementwise', summary: 'x < 0 ? slope * x : x, slope broadcast to x (unidirectional; opset < 7: shared or per channel)',
   types: { T: [...FLOATS, 'int32', 'int64', 'uint32', 'uint64'] },
   inputs: [{ name: 'X', type: 'T' }, { name: 'slope', type: 'T' }],
   outputs: [{ name: 'Y', type: 'T' }],
   attrs: {},
-  onnx: { since: 7 },
+  onnx: {
+    since: 1,
+    fromOnnx: (v) => { dropConsumed(v); if (v.opset < 7) v.attrs[PRELU_LEGACY] = { type: 'int', value: 1 }; },
+    toOnnx: (v) => { delete v.attrs[PRELU_LEGACY]; },
+  },
   infer: (ctx) => {
     checkType(ctx, 0, [...FLOATS, 'int32', 'int64', 'uint32', 'uint64']);
     sameDtypes(ctx);
-    const [o] = broadcastInfer(ctx);
-    const x = ctx.type(0);
-    if (o.shape && x.shape && (o.shape.length !== x.shape.length ||
-      o.shape.some((d, i) => typeof d === 'number' && typeof x.shape![i] === 'number' && d !== x.shape![i]))) {
-      throw diag.shapeMismatch('PRelu', `slope [${ctx.type(1).shape?.join(', ')}] is not broadcastable to X [${x.shape.join(', ')}]`, nodeLocation(ctx.node));
-    }
+    const x = ctx.type(0), s = ctx.type(1);
+    if (x.shape && s.shape) checkSlope(ctx.node, x.shape, s.shape);
     return [{ dtype: x.dtype, shape: x.shape?.slice() }];
   },
   eval: (ctx) => {
     const x = ctx.input(0), s = ctx.input(1);
     if (x.dtype !== s.dtype) throw diag.typeMismatch('PRelu input slope', x.dtype, s.dtype);
-    const out = broadcastOut('PRelu', [x.shape, s.shape]);
-    if (out.length !== x.rank || out.some((d, i) => d !== x.shape[i])) {
-      throw diag.shapeMismatch('PRelu', `slope [${s.shape.join(', ')}] is not broadcastable to X [${x.shape.join(', ')}]`);
-    }
-    return [evalElem('PRelu', ctx, [x, s], x.dtype, prelu)];
+    checkSlope(ctx.node, x.shape, s.shape);
+    return [evalElem('PRelu', ctx, [x, s.reshape(slopeShape(ctx.node, x.shape, s.shape)! as number[])], x.dtype, prelu)];
   },
-  lower: (ctx) => lowerElem(ctx, nodeDtypes(ctx), prelu),
+  lower: (ctx) => {
+    const [x, s] = ctx.inputs;
+    const shape = slopeShape(ctx.node, x!.shape, s!.shape)! as number[];
+    if (shape.length === s!.shape.length) return lowerElem(ctx, nodeDtypes(ctx), prelu);
+    // a per-channel slope [C] read as [C, 1, ...]: the same elements in the same order
+    const view: TensorRef = { ...s!, shape, at: (...idx) => s!.flat(flatIndex(idx, shape)) };
+    lowerElem({ ...ctx, inputs: [x, view] }, nodeDtypes(ctx), prelu);
+  },
   flops: (_ctx, outs) => 2 * numel(outs[0].shape),
 });
 

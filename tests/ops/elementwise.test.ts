@@ -258,9 +258,12 @@ describe('elementwise: legacy ONNX forms', () => {
       [vi('x', 1, [4])], vi('y', 1, [4]), { x: f32([4], [-5, 0, 1.5, 9]) });
     expect(vals(y)).toEqual([-1, 0, 1.5, 2]);
   });
-  it('an opset older than a definition covers is refused (PRelu-6, Gelu before 20)', () => {
-    expect(exitCode(() => runOnnx(6, { opType: 'PRelu', input: ['x', 's'], output: ['y'] },
-      [vi('x', 1, [2]), vi('s', 1, [1])], vi('y', 1, [2]), { x: f32([2], [-1, 1]), s: f32([1], [0.5]) }))).toBe(3);
+  it('PRelu opset 6: a 1-D slope of X.shape[1] values applies per channel (axis 1), not numpy-aligned', () => {
+    const y = runOnnx(6, { opType: 'PRelu', input: ['x', 's'], output: ['y'] },
+      [vi('x', 1, [1, 2, 2]), vi('s', 1, [2])], vi('y', 1, [1, 2, 2]), { x: f32([1, 2, 2], [-1, -2, -3, 4]), s: f32([2], [0.5, 0.25]) });
+    expect(vals(y)).toEqual([-0.5, -1, -0.75, 4]);
+  });
+  it('an opset older than a definition covers is refused (Gelu before 20)', () => {
     expect(exitCode(() => runOnnx(17, { opType: 'Gelu', input: ['x'], output: ['y'] },
       [vi('x', 1, [2])], vi('y', 1, [2]), { x: f32([2], [-1, 1]) }))).toBe(3);
   });

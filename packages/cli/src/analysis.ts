@@ -1,6 +1,6 @@
 /** Graph queries the CLI needs: unsupported nodes, shape-deciding inputs, unbound dims. */
 import { nodeLocation, subgraphsOf, type Graph, type Node, type Value } from '@aic/core';
-import { getOp } from '@aic/ir-spec';
+import { getOp, unsupportedReason } from '@aic/ir-spec';
 
 export interface UnsupportedNode { node: string; index?: number; op: string; domain: string; opset?: number; why: string }
 
@@ -11,9 +11,8 @@ export function unsupportedNodes(g: Graph, compiled = false): UnsupportedNode[] 
     for (const n of gr.nodes) {
       const loc = nodeLocation(n);
       const base = { node: loc.node ?? n.label, index: loc.index, op: n.op, domain: n.domain || 'ai.onnx', opset: g.opsets[n.domain] };
-      const bad = n.attrs['__unsupported_opset'];
-      if (bad && bad.type === 'string') out.push({ ...base, why: `opset ${bad.value}` });
-      else if (!getOp(n.op, n.domain)) out.push({ ...base, why: 'no definition' });
+      const bad = unsupportedReason(n);
+      if (bad) out.push({ ...base, why: bad.why === 'opset' ? `opset ${bad.opset}` : 'no definition' });
       else if (compiled && !getOp(n.op, n.domain)!.lower) out.push({ ...base, why: 'no compute definition for compiled targets yet (runs on --target interp)' });
       subgraphsOf(n).forEach(visit);
     }

@@ -87,8 +87,9 @@ export const diag = {
   // --- 3: unsupported --------------------------------------------------------------------------
   unsupportedOp: (r: OpRef, loc?: Location) =>
     new AicError('AIC0200', `unsupported op ${opName(r)}`, 3, loc),
-  unsupportedOpset: (r: OpRef, range: string, loc?: Location) =>
-    new AicError('AIC0201', `unsupported opset for ${opName(r)}: supported ${range}`, 3, loc),
+  /** `opset`: the model's opset and the ranges the definitions cover, e.g. "6 (supported 7..latest)" */
+  unsupportedOpset: (r: OpRef, opset: string, loc?: Location) =>
+    new AicError('AIC0201', `unsupported ${opName(r)} opset ${opset}`, 3, loc),
   unsupportedDtype: (what: string, dtype: string, loc?: Location) =>
     new AicError('AIC0202', `unsupported element type ${dtype} in ${what}`, 3, loc),
   unsupportedFeature: (what: string, loc?: Location) => new AicError('AIC0203', `unsupported: ${what}`, 3, loc),

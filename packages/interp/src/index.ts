@@ -6,7 +6,7 @@ import {
   AicError, Tensor, diag, logicalValue, nodeLocation, normalizeInPlace, physicalValue, withLocation,
   type Graph, type Node, type RValue, type Value,
 } from '@aic/core';
-import { checkArity, getOp, makeAttrReader, type EvalCtx } from '@aic/ir-spec';
+import { checkArity, getOp, makeAttrReader, unsupportedError, validateGraph, type EvalCtx } from '@aic/ir-spec';
 
 export interface RunOptions {
   /** called after every node (for debugging / numeric bisection) */
@@ -24,8 +24,12 @@ function lookup(env: Env, v: Value): RValue | undefined {
   return undefined;
 }
 
-/** Run a graph. `feeds` maps graph input names to values; returns outputs by name, in order. */
+/**
+ * Run a graph. `feeds` maps graph input names to values; returns outputs by name, in order. The graph
+ * is validated first (validateGraph: the same check every compiled target makes).
+ */
 export function run(g: Graph, feeds: Record<string, RValue> | Map<string, RValue>, opts: RunOptions = {}): Map<string, RValue> {
+  validateGraph(g);
   const get = (name: string) => (feeds instanceof Map ? feeds.get(name) : feeds[name]);
   const inputs: RValue[] = g.inputs.map((v) => {
     const x = get(v.name);
@@ -110,10 +114,9 @@ function subgraphUses(n: Node): Value[] {
 
 export function evalNode(node: Node, env: Env, opts: RunOptions = {}): RValue[] {
   const loc = nodeLocation(node);
-  const def = getOp(node.op, node.domain);
-  if (!def) throw diag.unsupportedOp({ op: node.op, domain: node.domain }, loc);
-  const badOpset = node.attrs['__unsupported_opset'];
-  if (badOpset) throw diag.unsupportedOpset({ op: node.op, domain: node.domain }, String(badOpset.value), loc);
+  const unsupported = unsupportedError(node);
+  if (unsupported) throw unsupported;
+  const def = getOp(node.op, node.domain)!;
   const inputs = node.inputs.map((v) => {
     if (!v) return undefined;
     const x = lookup(env, v);

@@ -1,6 +1,6 @@
 /** aic check MODEL [--target T]: everything that stops this model from compiling/running. */
 import { AicError, formatShape } from '@aic/core';
-import { inferGraph } from '@aic/ir-spec';
+import { inferGraph, validateGraph } from '@aic/ir-spec';
 import { TARGETS, findTarget } from '@aic/codegen';
 import { diag } from '@aic/core';
 import { loadModel, parseShapeOptions } from '../model-io.ts';
@@ -33,7 +33,9 @@ export async function checkCommand(model: string, opts: CheckOptions): Promise<n
   }
   if (bad.length) exit = 3;
   try {
-    inferGraph(g);
+    // the validation run and compile make; with unsupported nodes (listed above), inference of the rest
+    if (bad.length) inferGraph(g);
+    else validateGraph(g);
   } catch (e) {
     if (!(e instanceof AicError)) throw e;
     problems.push(e.format());

@@ -8,6 +8,7 @@ import { Tensor, diag, readFileOrThrow } from '@aic/core';
 import {
   TARGETS, bindConstInputs, compileC, compileWasm, compileWgsl, emitWat, findTarget, passTarget, writeCArtifact, writeWasmArtifact, writeWgslArtifact, type Program,
 } from '@aic/codegen';
+import { validateGraph } from '@aic/ir-spec';
 import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Directive } from '@aic/loop-ir';
 import { loadModel, parseShapeOptions, readTensorFile } from '../model-io.ts';
 import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
@@ -54,6 +55,7 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   const schedules = readSchedules(opts.schedule);
 
   const g = await loadModel(model, parseShapeOptions(opts.inputShape));
+  validateGraph(g); // what the interpreter refuses, no target compiles: checked before any pass rewrites it
   // --const-input: shape-deciding inputs bound to their values
   const consts = new Map<string, Tensor>();
   for (const ci of opts.constInput ?? []) {

@@ -13,6 +13,7 @@ import { shapeDataInputs } from '../analysis.ts';
 import { c, note } from '../ui.ts';
 import { optimize, type PipelineCliOptions } from '../pipeline-options.ts';
 import { DEFAULT_OPT_LEVEL } from '@aic/passes';
+import { validateGraph } from '@aic/ir-spec';
 
 export interface RunOptions extends PipelineCliOptions { target?: string; input?: string[]; outputDir?: string; inputShape?: string[] }
 
@@ -26,6 +27,7 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   if (!target) throw diag.usage(`unknown target '${targetName}'; targets: ${TARGETS.map((t) => t.name).join(', ')}`);
   if (!target.run) throw diag.unsupportedFeature(`running on target '${targetName}' (not implemented yet; available: ${TARGETS.filter((t) => t.run).map((t) => t.name).join(', ')})`);
   const g = await loadModel(model, parseShapeOptions(opts.inputShape));
+  validateGraph(g); // every target refuses what the interpreter refuses, before any pass rewrites it
   const files = parseInputOptions(opts.input, g);
   const feeds = new Map<string, RValue>();
   for (const v of g.inputs) {
