@@ -3,7 +3,7 @@
  * builds InferCtx, so the verifier, the frontends and `aic inspect` agree.
  */
 import {
-  diag, nodeLocation, withLocation, type Graph, type Node, type Tensor, type TensorType, type Value,
+  checkGraphSizes, diag, nodeLocation, withLocation, type Graph, type Node, type Tensor, type TensorType, type Value,
 } from '@aic/core';
 import { makeAttrReader } from './attrs.ts';
 import { getOp } from './registry.ts';
@@ -49,7 +49,9 @@ export function checkArity(node: Node, def: OpDef): void {
 
 /**
  * Infer every node's output types in order. Declared types on outputs (from ONNX value_info or the
- * DSL) are kept when inference cannot do better. `strict` makes unknown ops an error.
+ * DSL) are kept when inference cannot do better. `strict` makes unknown ops an error. Every value
+ * whose shape is static is then checked against the tensor size limit (core's checkGraphSizes), so
+ * a model declaring or computing an absurd size is refused when it is loaded, bound or folded.
  */
 export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
   const constOf = (v: Value) => v.const;
@@ -74,6 +76,7 @@ export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
       if (t.kind) o.kind = t.kind;
     });
   }
+  checkGraphSizes(g);
 }
 
 /** Prefer the more precise of a declared and an inferred type. */

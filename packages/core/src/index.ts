@@ -6,5 +6,7 @@ export * from './diagnostics.ts';
 export * from './graph.ts';
 export * from './verify.ts';
 export * from './npy.ts';
+export * from './raw.ts';
+export * from './limits.ts';
 export * from './files.ts';
 export * from './clone.ts';

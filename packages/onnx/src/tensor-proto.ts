@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  Tensor, UNSUPPORTED_ONNX_DTYPES, ONNX_DTYPE_CODE, bf16ToFloat, diag, dtypeFromOnnx, halfToFloat,
+  Tensor, UNSUPPORTED_ONNX_DTYPES, ONNX_DTYPE_CODE, bf16ToFloat, checkTensorBytes, diag, dtypeFromOnnx, halfToFloat,
   tensorFromBytes, tensorToBytes, type DType, type RValue,
 } from '@aic/core';
 import { OptionalProto, SequenceProto, onnx, toNum, type ITensorProto } from './proto.ts';
@@ -15,6 +15,7 @@ export function decodeTensor(tp: ITensorProto, baseDir?: string, what = 'tensor'
     throw diag.unsupportedDtype(`tensor '${name}'`, UNSUPPORTED_ONNX_DTYPES[code] ?? `code ${code}`);
   }
   const shape = (tp.dims ?? []).map(toNum);
+  checkTensorBytes(dtype, shape, `tensor '${name}'`); // named, before anything is allocated
   if (tp.segment) throw diag.unsupportedFeature(`segmented tensor '${name}'`);
   if (tp.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
     return readExternal(tp, dtype, shape, baseDir, name);
