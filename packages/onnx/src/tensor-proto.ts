@@ -11,6 +11,7 @@ export function decodeTensor(tp: ITensorProto, baseDir?: string, what = 'tensor'
   const code = tp.dataType ?? 0;
   const dtype = dtypeFromOnnx(code);
   const name = tp.name || what;
+  if (code === 0) throw diag.badTensor(`tensor '${name}'`, 'no element type (data_type is 0/UNDEFINED)');
   if (!dtype) {
     throw diag.unsupportedDtype(`tensor '${name}'`, UNSUPPORTED_ONNX_DTYPES[code] ?? `code ${code}`);
   }
