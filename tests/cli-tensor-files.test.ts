@@ -188,3 +188,36 @@ describe('unusable input files are catalog errors, and nothing is written', () =
     });
   }
 });
+
+describe('mutated tensor files never end in an internal error', () => {
+  it('byte changes and truncations of .pb and .npy files read as a tensor or a catalog error', async () => {
+    const { readTensorFile } = await import('../packages/cli/src/model-io.ts');
+    const { AicError } = await import('@aic/core');
+    const dir = tmp();
+    const seeds: [string, Uint8Array][] = [
+      ['s.pb', onnx.TensorProto.encode(encodeTensor(new Tensor('string', [2], ['ab', 'ü']), 'x')).finish()],
+      ['f.pb', onnx.TensorProto.encode(encodeTensor(Tensor.fromNumbers('float32', [2, 2], [1, 2, 3, 4]), 'x')).finish()],
+      ['h.pb', onnx.TensorProto.encode({ name: 'x', dataType: 10, dims: [3], int32Data: [1, 2, 3] }).finish()],
+      ['u.npy', serializeNpy(new Tensor('string', [2], ['ab', 'ü']))],
+    ];
+    let rng = 12345;
+    const rand = (n: number) => { rng = (rng * 1103515245 + 12345) & 0x7fffffff; return rng % n; };
+    let cases = 0;
+    for (const [name, src] of seeds) {
+      for (let k = 0; k < 300; k++) {
+        const m = src.slice(0, k % 3 === 0 ? rand(src.length + 1) : src.length);
+        for (let j = 0; j < 1 + rand(3); j++) if (m.length) m[rand(m.length)] = rand(256);
+        const f = path.join(dir, name);
+        fs.writeFileSync(f, m);
+        try {
+          const x = readTensorFile(f);
+          expect(x === null || x instanceof Tensor || Array.isArray(x)).toBe(true);
+        } catch (e) {
+          expect(e, `${name} case ${k}: ${String(e)}`).toBeInstanceOf(AicError);
+        }
+        cases++;
+      }
+    }
+    expect(cases).toBe(1200);
+  });
+});
