@@ -221,3 +221,23 @@ describe('mutated tensor files never end in an internal error', () => {
     expect(cases).toBe(1200);
   });
 });
+
+describe('output folders that cannot be written', () => {
+  it('a folder under a file, or under /proc, is a catalog error (exit 1), not an internal error or a hang', () => {
+    const dir = tmp();
+    const m = path.join(dir, 'relu.onnx');
+    fs.writeFileSync(m, buildModel([{ op: 'Relu', inputs: ['x'], outputs: ['y'] }], [{ name: 'x', shape: [2] }], [{ name: 'y', shape: [2] }]));
+    const x = path.join(dir, 'x.npy');
+    fs.writeFileSync(x, serializeNpy(Tensor.fromNumbers('float32', [2], [1, -1])));
+    fs.writeFileSync(path.join(dir, 'afile'), 'not a folder');
+    for (const out of [path.join(dir, 'afile', 'sub'), '/proc/aic-no-such-folder/out']) {
+      const r = aic(['run', m, '--input', `x=${x}`, '--output-dir', out]);
+      expect(r.code, r.err).toBe(1);
+      expect(r.err).toMatch(/error AIC0049: cannot write '.*y\.npy': /);
+      expect(r.err).not.toMatch(/internal error/);
+    }
+    const ok = aic(['run', m, '--input', `x=${x}`, '--output-dir', path.join(dir, 'new', 'deep')]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(values(npyAt(path.join(dir, 'new', 'deep', 'y.npy')))).toEqual([1, 0]);
+  });
+});

@@ -82,6 +82,7 @@ export const diag = {
   wasmMemoryTooLarge: (target: string, size: string, parts: string) =>
     new AicError('AIC0046', `target '${target}': the model needs ${size} of linear memory (${parts}), more than the 4 GiB a 32-bit WebAssembly memory holds; use --target c`, 1),
   badTensor: (what: string, why: string, loc?: Location) => new AicError('AIC0048', `${what}: ${why}`, 1, loc),
+  cannotWrite: (file: string, why: string) => new AicError('AIC0049', `cannot write '${file}': ${why}`, 1, { file }),
   invalidShape: (what: string, shape: string, loc?: Location) =>
     new AicError('AIC0047', `${what}: invalid shape ${shape} (dims must be non-negative integers)`, 1, loc),
   missingInput: (name: string) => new AicError('AIC0032', `no value given for graph input '${name}' (pass --input ${name}=FILE)`, 2),
