@@ -3,16 +3,18 @@
  * builds InferCtx, so the verifier, the frontends and `aic inspect` agree.
  */
 import {
-  diag, nodeLocation, withLocation, type Graph, type Node, type Tensor, type TensorType, type Value,
+  Tensor, checkGraphSizes, checkTensorBytes, diag, isStatic, nodeLocation, subgraphsOf, withLocation,
+  type Graph, type Node, type RValue, type TensorType, type Value,
 } from '@aic/core';
 import { makeAttrReader } from './attrs.ts';
 import { getOp } from './registry.ts';
 import type { InferCtx, OpDef, OutType } from './types.ts';
 
-export function makeInferCtx(node: Node, def: OpDef, constOf: (v: Value) => Tensor | undefined): InferCtx {
+export function makeInferCtx(node: Node, def: OpDef, constOf: (v: Value) => Tensor | undefined,
+  types?: (TensorType | undefined)[]): InferCtx {
   const loc = nodeLocation(node);
   const attrs = makeAttrReader(def, node.attrs, loc);
-  const inputTypes = node.inputs.map((v) => (v ? v.type : undefined));
+  const inputTypes = types ?? node.inputs.map((v) => (v ? v.type : undefined));
   return {
     inputTypes,
     attrs,
@@ -49,7 +51,9 @@ export function checkArity(node: Node, def: OpDef): void {
 
 /**
  * Infer every node's output types in order. Declared types on outputs (from ONNX value_info or the
- * DSL) are kept when inference cannot do better. `strict` makes unknown ops an error.
+ * DSL) are kept when inference cannot do better. `strict` makes unknown ops an error. Every value
+ * whose shape is static is then checked against the tensor size limit (core's checkGraphSizes), so
+ * a model declaring or computing an absurd size is refused when it is loaded, bound or folded.
  */
 export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
   const constOf = (v: Value) => v.const;
@@ -74,6 +78,35 @@ export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
       if (t.kind) o.kind = t.kind;
     });
   }
+  checkGraphSizes(g);
+}
+
+/**
+ * For the interpreter, before a node runs: when an output's size is not static in the graph (it
+ * comes from data), infer it from the actual input values and check it against the tensor size
+ * limit, so Tile/Pad/Resize/Range... are refused with the value's name before they allocate.
+ * Inference that cannot decide (or fails) leaves the node to run and report its own errors.
+ */
+export function checkRuntimeSizes(node: Node, def: OpDef, inputs: readonly (RValue | undefined)[]): void {
+  if (node.outputs.every((o) => o.kind !== 'tensor' || isStatic(o.shape)) || subgraphsOf(node).length) return;
+  const values = new Map<Value, Tensor>();
+  const types = node.inputs.map((v, i) => {
+    const x = inputs[i];
+    if (!(x instanceof Tensor)) return v ? v.type : undefined;
+    if (v) values.set(v, x);
+    return { dtype: x.dtype, shape: x.shape.slice() };
+  });
+  let outs: OutType[];
+  try {
+    outs = def.infer(makeInferCtx(node, def, (v) => values.get(v), types));
+  } catch {
+    return;
+  }
+  node.outputs.forEach((o, i) => {
+    const t = outs[i];
+    if (!t?.shape || o.kind !== 'tensor' || !isStatic(t.shape)) return;
+    checkTensorBytes(t.dtype, t.shape as number[], `value '${o.name}' of ${node.op}`, nodeLocation(node));
+  });
 }
 
 /** Prefer the more precise of a declared and an inferred type. */

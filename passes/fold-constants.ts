@@ -5,7 +5,7 @@
  * keeps folding from blowing up constants: a result is kept only when it is at most `max-elements`
  * or no bigger than the constants it replaces.
  */
-import { AicError, Tensor, Value, cloneGraph, isStatic, subgraphsOf, type Graph, type Node } from '@aic/core';
+import { AicError, Tensor, Value, cloneGraph, isStatic, sizeOf, subgraphsOf, type Graph, type Node } from '@aic/core';
 import { getOp, inferGraph } from '@aic/ir-spec';
 import { evalNode } from '@aic/interp';
 import { definePass } from './pass.ts';
@@ -79,6 +79,10 @@ function tryFold(n: Node, cap: number): Tensor[] | undefined {
     }
     return undefined;
   }
+  // results known to be too big are not even computed (a large ConstantOfShape stays a node)
+  const known = n.outputs.every((o) => isStatic(o.shape));
+  const planned = n.outputs.reduce((a, o) => a + (isStatic(o.shape) ? sizeOf(o.shape) : 0), 0);
+  if (known && planned > cap && planned > inputElems) return undefined;
   let outs;
   try {
     outs = evalNode(n, { values: values as Map<Value, Tensor | Tensor[] | null> });

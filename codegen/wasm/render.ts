@@ -6,7 +6,7 @@
  * plan order. Weights are copied in by the loader from model.weights, or embedded as a data segment.
  */
 import { createHash } from 'node:crypto';
-import { castTensor, tensorToBytes } from '@aic/core';
+import { castTensor, diag, formatBytes, tensorToBytes } from '@aic/core';
 import { numel } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
@@ -55,8 +55,24 @@ function weightsBlob(ws: ProgramBuffer[]): { blob?: Uint8Array; offsets: Map<str
   return { blob, offsets, hash };
 }
 
+const MAX_MEMORY = 2 ** 32; // 65536 pages: all a 32-bit memory can address
+
+/**
+ * Refuse a program whose linear memory cannot fit in 32 bits: checked from the memory plan before
+ * anything is allocated, and again with the kernels' scratch frames once they are known.
+ */
+function checkMemory(prog: Program, plan: MemoryPlan, simd: boolean, scratch = 0): void {
+  const weights = prog.weights.length ? prog.weights.reduce((off, w) => al(off + bytesOf(w)), ALIGN) : 0;
+  const io = [...prog.inputs, ...prog.outputs].reduce((a, b) => a + al(bytesOf(b)), 0);
+  const total = GUARD + al(weights) + al(plan.arenaBytes) + io + al(scratch) + GUARD;
+  if (total <= MAX_MEMORY) return;
+  const parts = `weights ${formatBytes(weights)}, intermediates ${formatBytes(plan.arenaBytes)}, inputs and outputs ${formatBytes(io)}${scratch ? `, kernel scratch ${formatBytes(scratch)}` : ''}`;
+  throw diag.wasmMemoryTooLarge(simd ? 'wasm-simd' : 'wasm', formatBytes(total), parts);
+}
+
 export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact {
   const plan = opts.memory;
+  checkMemory(prog, plan, opts.simd);
   const { blob, offsets: wOff, hash } = weightsBlob(prog.weights);
   // layout
   const addr = new Map<string, number>();
@@ -101,6 +117,7 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     steps.push({ kernel: st.kernel, args });
   }
   mb.addFunc(run);
+  checkMemory(prog, plan, opts.simd, scratch);
   const end = al(scratchBase + scratch) + GUARD;
   mb.memoryPages = Math.max(1, Math.ceil(end / 65536));
   const memBytes = mb.memoryPages * 65536;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Tensor, castTensor, diag, tensorFromBytes, tensorToBytes, writeFileAtomic, type Graph, type RValue } from '@aic/core';
+import { Tensor, castTensor, diag, formatBytes, tensorFromBytes, tensorToBytes, writeFileAtomic, type Graph, type RValue } from '@aic/core';
 import { ScheduleError, type Directive } from '@aic/loop-ir';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_SIMD_CAPS } from '../caps.ts';
@@ -149,7 +149,14 @@ export async function runWasm(compiled: WasmCompiled, feeds: Map<string, RValue>
   try {
     writeWasmArtifact(dir, compiled);
     const mod = await import(pathToFileURL(path.join(dir, 'model.mjs')).href) as { load: () => Promise<LoadedModel> };
-    const model = await mod.load();
+    let model: LoadedModel;
+    try {
+      model = await mod.load();
+    } catch (e) {
+      // the engine could not reserve the module's linear memory (the size was checked at compile time)
+      if (e instanceof RangeError) throw diag.runtime('wasm', `cannot allocate the model's ${formatBytes(compiled.art.module.memoryPages * 65536)} of linear memory here (${e.message})`);
+      throw e;
+    }
     return outputsMap(compiled, await model.run(feedsObject(compiled, feeds)));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /** The `aic` command line. Each command lives in commands/; this file only wires options. */
 import { Command, CommanderError, Option } from 'commander';
-import { diag } from '@aic/core';
+import { DEFAULT_MAX_TENSOR_BYTES, diag, formatBytes, setMaxTensorBytes } from '@aic/core';
 import { checkCommand } from './commands/check.ts';
 import { compileCommand, targetTable } from './commands/compile.ts';
 import { convertCommand } from './commands/convert.ts';
@@ -9,6 +9,7 @@ import { RUN_DEFAULT_WHY, runCommand } from './commands/run.ts';
 import { optCommand } from './commands/opt.ts';
 import { bisectCommand } from './commands/bisect.ts';
 import { addPipelineOptions, listPassesText } from './pipeline-options.ts';
+import { maxTensorBytesOption } from './model-io.ts';
 import { reportError, setVerbose, setupColors } from './ui.ts';
 
 const VERSION = '0.1.0';
@@ -21,6 +22,7 @@ program
   .description('aic — an AI compiler toolchain: ONNX or .aic DSL -> graph IR -> optimized kernels for C, WebAssembly SIMD and WGSL')
   .version(VERSION)
   .option('--verbose', 'print notes and stack traces')
+  .option('--max-tensor-bytes <size>', `largest tensor any value may be (e.g. 512M, 8G; default ${formatBytes(DEFAULT_MAX_TENSOR_BYTES)})`)
   .showHelpAfterError('(run aic --help, or aic <command> --help)')
   .addHelpText('after', `
 Exit codes: 0 success; 1 bad model/data file or failed run; 2 bad usage; 3 unsupported op/dtype/feature.
@@ -41,6 +43,7 @@ const shapeOpt = () => new Option('--input-shape <NAME=DIMS>', 'bind symbolic in
 let exitCode = 0;
 const wrap = <A extends unknown[]>(fn: (...a: A) => Promise<number>) => async (...a: A) => {
   setVerbose(Boolean(program.opts().verbose));
+  setMaxTensorBytes(maxTensorBytesOption(program.opts().maxTensorBytes));
   exitCode = await fn(...a);
 };
 /** For commands with the pipeline options: --list-passes needs no model; otherwise the model is required. */

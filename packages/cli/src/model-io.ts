@@ -1,7 +1,7 @@
 /** Loading models (ONNX or DSL) and tensors (.npy / .pb), binding --input-shape. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AicError, diag, readFileOrThrow, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
+import { AicError, DEFAULT_MAX_TENSOR_BYTES, diag, parseByteSize, readFileOrThrow, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
 import { decodeValueFile, loadOnnx } from '@aic/onnx';
 import { parseNpy } from '@aic/core';
@@ -42,6 +42,14 @@ export function parseShapeOptions(opts: string[] | undefined): Record<string, nu
     out[name] = dims.map(Number);
   }
   return out;
+}
+
+/** `--max-tensor-bytes SIZE` (512M, 8G, 4294967296...) -> bytes; absent: the default. */
+export function maxTensorBytesOption(opt: string | undefined): number {
+  if (opt === undefined) return DEFAULT_MAX_TENSOR_BYTES;
+  const n = parseByteSize(opt);
+  if (n === undefined) throw diag.usage(`--max-tensor-bytes '${opt}': expected a size such as 4294967296, 512M or 8G`);
+  return n;
 }
 
 /** Bind symbolic input dims to numbers (and the same symbols everywhere), then re-infer. */
@@ -92,14 +100,17 @@ export function parseInputOptions(opts: string[] | undefined, g: Graph): Map<str
   return out;
 }
 
-/** Read a tensor file: .npy, or an ONNX TensorProto .pb. */
+/** Read a tensor file: .npy, or an ONNX TensorProto .pb. Every failure is a catalog error naming the file. */
 export function readTensorFile(file: string, kind: 'tensor' | 'sequence' | 'optional' = 'tensor'): RValue {
   const bytes = readFileOrThrow(file);
   try {
-    if (file.toLowerCase().endsWith('.npy')) return parseNpy(bytes);
+    if (file.toLowerCase().endsWith('.npy')) return parseNpy(bytes, file);
     return decodeValueFile(bytes, kind, { baseDir: path.dirname(path.resolve(file)), file });
   } catch (e) {
-    if (e instanceof AicError) throw e;
+    if (e instanceof AicError) {
+      if (e.loc?.file) throw e;
+      throw new AicError(e.code, e.message, e.exitCode, { file, ...e.loc }, e.detail);
+    }
     throw diag.badTensorFile(file, (e as Error).message);
   }
 }

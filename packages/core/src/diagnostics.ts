@@ -75,6 +75,17 @@ export const diag = {
   /** an external tool (the C compiler, a generated program) failed; its output goes in the detail lines */
   toolFailed: (tool: string, what: string, output: string) =>
     new AicError('AIC0033', `${tool} failed ${what}${output.trim() ? `: ${output.trim().split('\n')[0]}` : ''}`, 1, undefined, output.trim() || undefined),
+  // --- tensor files and size limits (AIC0045-AIC0054) ------------------------------------------
+  /** a value (named in `what`) larger than --max-tensor-bytes */
+  tensorTooLarge: (what: string, type: string, size: string, limit: string, loc?: Location) =>
+    new AicError('AIC0045', `${what} (${type}) needs ${size}, more than the limit of ${limit} per tensor (--max-tensor-bytes)`, 1, loc),
+  /** a wasm target's linear memory (weights, arena, inputs, outputs, scratch) past 4 GiB */
+  wasmMemoryTooLarge: (target: string, size: string, parts: string) =>
+    new AicError('AIC0046', `target '${target}': the model needs ${size} of linear memory (${parts}), more than the 4 GiB a 32-bit WebAssembly memory holds; use --target c`, 1),
+  badTensor: (what: string, why: string, loc?: Location) => new AicError('AIC0048', `${what}: ${why}`, 1, loc),
+  cannotWrite: (file: string, why: string) => new AicError('AIC0049', `cannot write '${file}': ${why}`, 1, { file }),
+  invalidShape: (what: string, shape: string, loc?: Location) =>
+    new AicError('AIC0047', `${what}: invalid shape ${shape} (dims must be non-negative integers)`, 1, loc),
   missingInput: (name: string) => new AicError('AIC0032', `no value given for graph input '${name}' (pass --input ${name}=FILE)`, 2),
   // --- frontends: paths a model follows (ONNX external data, DSL weights) --------------------
   /** `what` names the initializer / DSL value; the path must stay inside the model's folder */

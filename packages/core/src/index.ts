@@ -6,6 +6,8 @@ export * from './diagnostics.ts';
 export * from './graph.ts';
 export * from './verify.ts';
 export * from './npy.ts';
+export * from './raw.ts';
+export * from './limits.ts';
 export * from './files.ts';
 export * from './model-data.ts';
 export * from './clone.ts';

@@ -1,3 +1,4 @@
+import { checkTensorBytes } from './limits.ts';
 import { allocData, castScalar, roundBf16, roundF16, type DType, type NumericArray, type TensorData } from './dtype.ts';
 
 /** A concrete tensor: dtype, static shape, row-major data (storage per dtype.ts). */
@@ -11,6 +12,7 @@ export class Tensor {
     this.shape = shape.slice();
     const n = sizeOf(shape);
     if (data === undefined) {
+      checkTensorBytes(dtype, shape, 'tensor'); // before allocating: a named error, not a RangeError
       this.data = allocData(dtype, n);
     } else {
       if (data.length !== n) {

@@ -1,6 +1,8 @@
-/** Structural verifier of the graph IR: SSA, def-before-use, names, outputs defined. */
+/** Verifiers of the graph IR: structure (SSA, def-before-use, names, outputs defined) and value sizes. */
 import { diag } from './diagnostics.ts';
 import { Graph, Value, nodeLocation, subgraphsOf } from './graph.ts';
+import { checkTensorBytes } from './limits.ts';
+import type { Dim } from './shape.ts';
 
 export function verifyStructure(g: Graph, outer: Set<Value> = new Set()): void {
   const defined = new Set<Value>(outer);
@@ -24,5 +26,21 @@ export function verifyStructure(g: Graph, outer: Set<Value> = new Set()): void {
   }
   for (const o of g.outputs) {
     if (!defined.has(o)) throw diag.undefinedValue(o.name, { node: `output of graph ${g.name}` });
+  }
+}
+
+/** Check every value of a graph (and its subgraphs) whose shape is static. */
+export function checkGraphSizes(g: Graph): void {
+  const check = (v: Value, what: string) => {
+    const s = v.kind === 'tensor' ? v.shape : undefined;
+    if (s && s.every((d: Dim) => typeof d === 'number')) {
+      checkTensorBytes(v.dtype, s as number[], what, v.producer ? nodeLocation(v.producer) : undefined);
+    }
+  };
+  for (const v of g.inputs) check(v, `graph input '${v.name}'`);
+  for (const v of g.constants) check(v, `constant '${v.name}'`);
+  for (const n of g.nodes) {
+    for (const o of n.outputs) check(o, `value '${o.name}' of ${n.op}`);
+    subgraphsOf(n).forEach(checkGraphSizes);
   }
 }

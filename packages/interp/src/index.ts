@@ -6,7 +6,7 @@ import {
   AicError, Tensor, diag, logicalValue, nodeLocation, normalizeInPlace, physicalValue, withLocation,
   type Graph, type Node, type RValue, type Value,
 } from '@aic/core';
-import { checkArity, getOp, makeAttrReader, unsupportedError, validateGraph, type EvalCtx } from '@aic/ir-spec';
+import { checkArity, checkRuntimeSizes, getOp, makeAttrReader, unsupportedError, validateGraph, type EvalCtx } from '@aic/ir-spec';
 
 export interface RunOptions {
   /** called after every node (for debugging / numeric bisection) */
@@ -147,6 +147,7 @@ export function evalNode(node: Node, env: Env, opts: RunOptions = {}): RValue[] 
   let outs: RValue[];
   try {
     checkArity(node, def);
+    checkRuntimeSizes(node, def, inputs);
     outs = def.eval(ctx);
   } catch (e) {
     if (e instanceof AicError) throw withLocation(e, node.op, loc);

@@ -1,6 +1,6 @@
 /** TensorProto <-> Tensor, including raw_data, typed fields and external data files. */
 import {
-  Tensor, UNSUPPORTED_ONNX_DTYPES, ONNX_DTYPE_CODE, bf16ToFloat, diag, dtypeFromOnnx, elementWidth, halfToFloat,
+  Tensor, UNSUPPORTED_ONNX_DTYPES, ONNX_DTYPE_CODE, bf16ToFloat, checkTensorBytes, diag, dtypeFromOnnx, elementWidth, halfToFloat,
   readModelData, sizeOf, tensorFromBytes, tensorToBytes, type DType, type RValue,
 } from '@aic/core';
 import { OptionalProto, SequenceProto, onnx, toNum, type ITensorProto } from './proto.ts';
@@ -18,10 +18,12 @@ export function decodeTensor(tp: ITensorProto, src: TensorSource = {}, what?: st
   const code = tp.dataType ?? 0;
   const dtype = dtypeFromOnnx(code);
   const name = tp.name || what || 'tensor';
+  if (code === 0) throw diag.badTensor(`tensor '${name}'`, 'no element type (data_type is 0/UNDEFINED)');
   if (!dtype) {
     throw diag.unsupportedDtype(`tensor '${name}'`, UNSUPPORTED_ONNX_DTYPES[code] ?? `code ${code}`);
   }
   const shape = (tp.dims ?? []).map(toNum);
+  checkTensorBytes(dtype, shape, `tensor '${name}'`); // named, before anything is allocated
   if (tp.segment) throw diag.unsupportedFeature(`segmented tensor '${name}'`);
   if (tp.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
     if (dtype === 'string') throw diag.badOnnx(src.file ?? '<model>', `${what ?? `tensor '${name}'`}: string tensors cannot hold external data`);

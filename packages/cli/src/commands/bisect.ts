@@ -12,7 +12,8 @@ import { AicError, Tensor, diag, verifyStructure, type Graph, type RValue } from
 import { inferGraph } from '@aic/ir-spec';
 import { run } from '@aic/interp';
 import { DEFAULT_OPT_LEVEL, compareOutputs, firstDifferingNode, formatStep, randomFeeds, runPipeline } from '@aic/passes';
-import { loadModel, parseInputOptions, parseShapeOptions, readTensorFile } from '../model-io.ts';
+import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
+import { readInputFile } from '../tensor-files.ts';
 import { resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
 import { c } from '../ui.ts';
 
@@ -53,9 +54,7 @@ export async function bisect(model: string, opts: BisectOptions): Promise<Bisect
   for (const v of g.inputs) {
     const f = given.get(v.name);
     if (!f) continue;
-    const x = readTensorFile(f, v.kind);
-    if (x instanceof Tensor && x.dtype !== v.dtype) throw diag.badInputData(v.name, `${f} holds ${x.dtype} but the model expects ${v.dtype}`);
-    feeds.set(v.name, x);
+    feeds.set(v.name, readInputFile(v, f, () => {}));
   }
   const random = g.inputs.filter((v) => !given.has(v.name)).map((v) => v.name);
   out(`bisect ${model}: ${label} (${steps.length} passes), inputs: ${given.size ? [...given].map(([k, f]) => `${k}=${f}`).join(', ') : ''}${given.size && random.length ? '; ' : ''}${random.length ? `seeded random (seed ${seed}) for ${random.join(', ')}` : ''}\n`);

@@ -5,10 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tensor, diag, safeFileName, serializeNpy, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
+import { Tensor, diag, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
 import { run } from '@aic/interp';
 import { TARGETS, buildC, closeWgsl, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
-import { loadModel, parseInputOptions, parseShapeOptions, readTensorFile } from '../model-io.ts';
+import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
+import { outputFiles, outputNpy, readInputFile } from '../tensor-files.ts';
 import { shapeDataInputs } from '../analysis.ts';
 import { c, note } from '../ui.ts';
 import { optimize, type PipelineCliOptions } from '../pipeline-options.ts';
@@ -33,11 +34,7 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   for (const v of g.inputs) {
     const f = files.get(v.name);
     if (!f) throw diag.missingInput(v.name);
-    const x = readTensorFile(f, v.kind);
-    if (x instanceof Tensor) {
-      if (x.dtype !== v.dtype) throw diag.badInputData(v.name, `${f} holds ${x.dtype} but the model expects ${v.dtype}`);
-    }
-    feeds.set(v.name, x);
+    feeds.set(v.name, readInputFile(v, f, note));
   }
   for (const s of shapeDataInputs(g)) {
     note(`input '${s.input.name}' decides a shape (${s.node.op} '${s.slot}'); its value is known before running, so it is treated as a constant`);
@@ -77,18 +74,18 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
     outs = run(og, feeds);
     ms = performance.now() - t0;
   }
-  // write only after the whole run succeeded: no partial outputs
-  const written: string[] = [];
-  const used = new Set<string>();
-  for (const v of g.outputs) {
+  // write only after the whole run succeeded, and only once every output is serialized: no partial outputs
+  const outFiles = outputFiles(outDir, g.outputs.map((v) => v.name));
+  const encoded = g.outputs.map((v, i) => {
     const val = outs.get(v.name);
     if (!(val instanceof Tensor)) throw diag.unsupportedFeature(`writing non-tensor output '${v.name}' (${v.kind}) to .npy`);
-    let base = safeFileName(v.name) || 'output';
-    while (used.has(base)) base += '_';
-    used.add(base);
-    const file = path.join(outDir, `${base}.npy`);
-    written.push(`${file} ${c.dim(`${SHORT_NAME[val.dtype]}[${val.shape.join(', ')}]`)}`);
-    writeFileAtomic(file, serializeNpy(val));
+    return { file: outFiles[i], val, ...outputNpy(v.name, val) };
+  });
+  const written: string[] = [];
+  for (const o of encoded) {
+    if (o.note) process.stderr.write(`note: ${o.note}\n`);
+    writeFileAtomic(o.file, o.bytes);
+    written.push(`${o.file} ${c.dim(`${SHORT_NAME[o.val.dtype]}[${o.val.shape.join(', ')}]`)}`);
   }
   process.stdout.write(`ran ${og.nodes.length} nodes on '${targetName}' in ${ms.toFixed(1)} ms\n`);
   for (const w of written) process.stdout.write(`  wrote ${w}\n`);
