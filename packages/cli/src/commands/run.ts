@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, diag, safeFileName, serializeNpy, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
 import { run } from '@aic/interp';
-import { TARGETS, buildC, closeWgsl, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
+import { TARGETS, buildC, closeWgsl, describeAdapter, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
 import { loadModel, parseInputOptions, parseShapeOptions, readTensorFile } from '../model-io.ts';
 import { shapeDataInputs } from '../analysis.ts';
 import { c, note } from '../ui.ts';
@@ -68,7 +68,7 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
       const r = await runWgsl(compiled, feeds);
       outs = r.outputs as Map<string, RValue>;
       ms = r.ms;
-      if (r.adapter) note(`WebGPU adapter: ${JSON.stringify(r.adapter)}`);
+      if (r.adapter) note(`WebGPU adapter: ${describeAdapter(r.adapter)}`);
     } finally {
       closeWgsl();
     }
