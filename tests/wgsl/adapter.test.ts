@@ -3,11 +3,16 @@
  * SwiftShader), the fallback when an attempt has no adapter Dawn accepts or its process dies (as with
  * Mesa's lavapipe from mesa-vulkan-drivers), the error when nothing works, and the test-skip rule.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseNpy } from '@aic/core';
+import { closeWgsl } from '../../codegen/wgsl/index.ts';
 import { GpuChild } from '../../codegen/wgsl/gpu-client.mjs';
 import { describeAdapter, gpuAttempts, NO_ADAPTER_HELP, SWIFTSHADER_ICD, type GpuAttempt } from '../../codegen/wgsl/node-gpu.mjs';
-import { webgpuDecision } from '../webgpu.ts';
+import { webgpuDecision, webgpuSkipReason } from '../webgpu.ts';
 
 const SYS = '/usr/lib/x86_64-linux-gnu/libvulkan.so.1';
 const having = (...files: string[]) => ({ platform: 'linux', exists: (p: string) => files.includes(p) });
@@ -72,7 +77,7 @@ const noDriver: GpuAttempt = { name: 'system', label: 'a driver list with no dri
 const dies: GpuAttempt = { name: 'system', label: 'a process that dies', env: { ...process.env, NODE_OPTIONS: '--require /nonexistent/preload.cjs' } };
 const swiftshader = gpuAttempts().filter((a) => a.name === 'swiftshader');
 const children: GpuChild[] = [];
-afterAll(() => { for (const c of children) c.close(); });
+afterAll(() => { for (const c of children) c.close(); closeWgsl(); });
 
 describe('GpuChild falls back to the next attempt', () => {
   it('no attempt usable: one error with the help text and every attempt\'s reason', async () => {
@@ -113,5 +118,28 @@ describe('GpuChild falls back to the next attempt', () => {
     expect(r.message).toBeUndefined();
     expect(r.adapter!.architecture).toBe('swiftshader');
     expect(r.adapter!.passedOver).toBeUndefined();
+  }, 300_000);
+});
+
+describe('aic run --target wgsl --verbose', () => {
+  it('names the adapter that ran and the attempt that found it; the outputs match PyTorch', async (ctx) => {
+    const skip = await webgpuSkipReason();
+    if (skip) return ctx.skip(skip);
+    const root = path.resolve(import.meta.dirname, '../..');
+    const fix = path.join(root, 'tests/fixtures/models');
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-wgsl-adapter-'));
+    try {
+      const r = spawnSync(process.execPath, [path.join(root, 'bin/aic'), 'run', path.join(fix, 'small_cnn.onnx'), '--target', 'wgsl', '--input', path.join(fix, 'small_cnn.input.npy'), '--output-dir', out, '--verbose'],
+        { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(r.status, r.stderr).toBe(0);
+      const note = r.stderr.split('\n').find((l) => l.startsWith('note: WebGPU adapter: '));
+      expect(note, r.stderr).toMatch(/^note: WebGPU adapter: \S.* via (the system's GPU drivers|chromium's SwiftShader|the Vulkan driver named by VK_\w+)/);
+      const got = parseNpy(new Uint8Array(fs.readFileSync(path.join(out, 'output.npy')))).num as ArrayLike<number>;
+      const want = parseNpy(new Uint8Array(fs.readFileSync(path.join(fix, 'small_cnn.output.npy')))).num as ArrayLike<number>;
+      expect(got.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-3 + 1e-3 * Math.abs(want[i]));
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   }, 300_000);
 });
