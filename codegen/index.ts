@@ -9,5 +9,5 @@ export * from './compile-graph.ts';
 export * from './memory/plan.ts';
 export * from './c/target.ts';
 export * from './schedule/defaults.ts';
-export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, type WgslCompiled } from './wgsl/index.ts';
+export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, describeAdapter, type WgslCompiled } from './wgsl/index.ts';
 export { compileWasm, writeWasmArtifact, runWasm, emitWat, wasmValidate, type WasmCompiled } from './wasm/target.ts';

@@ -7,6 +7,8 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   [ -d /usr/share/libonnx-testdata/data/node ] || need+=(libonnx-testdata)
   # chromium: headless browser tests (playwright-core) and SwiftShader's Vulkan driver for WebGPU in Node
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  # Mesa's Vulkan drivers (lavapipe), which Dawn refuses: CI proves aic falls back to SwiftShader past them
+  dpkg-query -W -f='${Status}' mesa-vulkan-drivers 2>/dev/null | grep -q 'ok installed' || need+=(mesa-vulkan-drivers)
   command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
   if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

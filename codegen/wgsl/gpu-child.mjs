@@ -2,7 +2,8 @@
  * A child process that owns a WebGPU device (Dawn, `webgpu` package) and serves requests over IPC
  * (serialization 'advanced'): { id, op: 'run', host, weights, feeds } runs a generated model.mjs once;
  * { id, op: 'info', wgsl } returns the shader module's compilation messages; { id, op: 'adapter' }.
- * Started with gpuChildEnv() so SwiftShader works without a system Vulkan loader.
+ * Started by gpu-client.mjs with one environment of gpuAttempts() (system drivers or SwiftShader);
+ * a failed { op: 'adapter' } tells the client to try the next one.
  */
 import { nodeGpuDevice } from './node-gpu.mjs';
 

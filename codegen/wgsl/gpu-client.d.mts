@@ -1,5 +1,7 @@
-export interface GpuReply { ok: boolean; message?: string; outputs?: Record<string, ArrayLike<number | bigint>>; ms?: number; adapter?: { vendor: string; architecture: string; description: string; software: boolean }; messages?: { type: string; message: string; lineNum: number; linePos: number }[] }
+import type { AdapterInfo, GpuAttempt } from './node-gpu.mjs';
+export interface GpuReply { ok: boolean; message?: string; outputs?: Record<string, ArrayLike<number | bigint>>; ms?: number; adapter?: AdapterInfo; messages?: { type: string; message: string; lineNum: number; linePos: number }[] }
 export declare class GpuChild {
+  constructor(attempts?: GpuAttempt[]);
   request(msg: Record<string, unknown>): Promise<GpuReply>;
   close(): void;
 }

@@ -12,7 +12,7 @@ import { ScheduleError, type Directive, type ScalarType } from '@aic/loop-ir';
 import { WGSL_CAPS } from '../caps.ts';
 import { lowerGraph, rescheduleProgram, type Program } from '../lower/program.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
-import { nodeGpuDevice, NO_ADAPTER_HELP, type NodeGpu } from './node-gpu.mjs';
+import { gpuAttempts, nodeGpuDevice, NO_ADAPTER_HELP, type NodeGpu } from './node-gpu.mjs';
 import { GpuChild, type GpuReply } from './gpu-client.mjs';
 import { DEFAULT_WGSL_LIMITS, renderWgsl, type WgslLimits, type WgslManifest } from './render.ts';
 import { chooseGpuSchedules, gpuScheduleLimits } from './schedule.ts';
@@ -147,14 +147,25 @@ export function writeWgslArtifact(dir: string, c: WgslCompiled): string[] {
 
 /**
  * A WebGPU device in this Node process (Dawn via the `webgpu` package). AicError (exit 1) when none.
- * Without a system Vulkan loader, SwiftShader only works in a process started with gpuChildEnv().
+ * Tries the environments of gpuAttempts() that need no new process (a different LD_LIBRARY_PATH does):
+ * without a system Vulkan loader, SwiftShader only works in the GPU child process (runWgsl).
  */
 export async function wgslDevice(opts: { software?: boolean } = {}): Promise<NodeGpu> {
-  try {
-    return await nodeGpuDevice(opts);
-  } catch (e) {
-    throw diag.runtime('webgpu', (e as Error).message === NO_ADAPTER_HELP ? NO_ADAPTER_HELP : `${(e as Error).message}; ${NO_ADAPTER_HELP}`);
+  const tried: string[] = [];
+  for (const a of gpuAttempts()) {
+    if (a.env.LD_LIBRARY_PATH !== process.env.LD_LIBRARY_PATH) { tried.push(`${a.label}: only in a new process`); continue; }
+    for (const k of ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES']) {
+      if (a.env[k] === undefined) delete process.env[k];
+      else process.env[k] = a.env[k];
+    }
+    try {
+      const g = await nodeGpuDevice(opts);
+      return { ...g, adapterInfo: { ...g.adapterInfo, via: a.label } };
+    } catch (e) {
+      tried.push(`${a.label}: ${(e as Error).message === NO_ADAPTER_HELP ? 'no adapter' : (e as Error).message}`);
+    }
   }
+  throw diag.runtime('webgpu', `${NO_ADAPTER_HELP}. Tried: ${tried.join('; ')}`);
 }
 
 function feedsFor(c: WgslCompiled, feeds: Map<string, RValue>): Record<string, ArrayLike<number>> {

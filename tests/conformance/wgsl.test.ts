@@ -1,3 +1,7 @@
+import { afterAll } from 'vitest';
+import { closeWgsl } from '../../codegen/wgsl/index.ts';
+import { webgpuSkipReason } from '../webgpu.ts';
 import { conformanceSuite } from './target-suite.ts';
 
-conformanceSuite('wgsl');
+afterAll(() => closeWgsl());
+conformanceSuite('wgsl', 'node', webgpuSkipReason);

@@ -1,18 +1,23 @@
 /**
  * Every model of the zoo through --target wgsl (Dawn; SwiftShader without a GPU) matches its
- * reference at ORT-web's WebGPU tolerance (atol 1e-3, rtol 1e-3).
+ * reference at ORT-web's WebGPU tolerance (atol 1e-3, rtol 1e-3). Whether it runs: tests/webgpu.ts.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOnnxFile } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { closeWgsl, compileWgsl, runWgsl } from '@aic/codegen';
 import { excess, zooModel, zooNames } from '../model-zoo.ts';
 
+import { webgpuSkipReason } from '../webgpu.ts';
+
+let skipWhy: string | undefined;
+beforeAll(async () => { skipWhy = await webgpuSkipReason(); }, 400_000);
 afterAll(() => closeWgsl());
 
 describe('zoo models via --target wgsl', () => {
   for (const name of zooNames()) {
-    it(name, async () => {
+    it(name, async (ctx) => {
+      if (skipWhy) return ctx.skip(skipWhy);
       const m = zooModel(name);
       const g = runPipeline(loadOnnxFile(m.onnx), pipelineFor(2)).graph;
       const c = compileWgsl(g, { version: 'test', source: name, sourceHash: '-' });

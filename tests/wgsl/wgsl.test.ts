@@ -1,8 +1,8 @@
 /**
  * WGSL target: every emitted shader module compiles without errors or warnings on a real WebGPU
  * device, and small graphs and small_cnn match the reference interpreter / PyTorch (atol 1e-3,
- * rtol 1e-3, the tolerance ORT-web's WebGPU tests use). Runs on SwiftShader when there is no GPU;
- * skips (with the reason) only when the `webgpu` package cannot create any adapter.
+ * rtol 1e-3, the tolerance ORT-web's WebGPU tests use). Runs on SwiftShader when there is no usable
+ * GPU; whether it runs at all is tests/webgpu.ts's rule.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,20 +11,13 @@ import { Graph, Node, Tensor, Value, parseNpy, type Attr, type DType, type RValu
 import { inferGraph } from '@aic/ir-spec';
 import { loadOnnxFile } from '@aic/onnx';
 import { run } from '@aic/interp';
-import { compileWgsl, runWgsl, wgslAdapter, wgslCompilationInfo, type WgslCompiled } from '../../codegen/wgsl/index.ts';
+import { webgpuSkipReason } from '../webgpu.ts';
+import { compileWgsl, runWgsl, wgslCompilationInfo, type WgslCompiled } from '../../codegen/wgsl/index.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/models');
 let skipWhy: string | undefined;
 
-beforeAll(async () => {
-  try {
-    const a = await wgslAdapter();
-    console.log(`WebGPU adapter: ${a.vendor} ${a.architecture} (${a.description})${a.software ? ' [SwiftShader]' : ''}`);
-  } catch (e) {
-    skipWhy = `SKIPPED: the webpu package could not create a WebGPU adapter: ${(e as Error).message}`;
-    console.warn(skipWhy);
-  }
-}, 120_000);
+beforeAll(async () => { skipWhy = await webgpuSkipReason(); }, 400_000);
 
 function close(got: Tensor, want: Tensor, atol = 1e-3, rtol = 1e-3): string | undefined {
   if (got.shape.join() !== want.shape.join()) return `shape [${got.shape}] != [${want.shape}]`;
@@ -94,14 +87,14 @@ describe('wgsl target: small graphs', () => {
   ];
   for (const [name, mk] of cases) {
     it(name, async (ctx) => {
-      if (skipWhy) return ctx.skip();
+      if (skipWhy) return ctx.skip(skipWhy);
       const { g, feeds } = mk();
       await check(g, feeds);
     });
   }
 
   it('large grids use workgroup.x and workgroup.y', async (ctx) => {
-    if (skipWhy) return ctx.skip();
+    if (skipWhy) return ctx.skip(skipWhy);
     const { g, feeds } = graph('Neg', [f32([3, 1000], 22)]);
     const want = run(g, Object.fromEntries(feeds) as Record<string, Tensor>);
     // pretend the device allows only 8 workgroups per dimension
@@ -123,7 +116,7 @@ describe('wgsl target: small graphs', () => {
   ];
   for (const [name, mk, nWorkgroupVars] of tiled) {
     it(name, async (ctx) => {
-      if (skipWhy) return ctx.skip();
+      if (skipWhy) return ctx.skip(skipWhy);
       const { g, feeds } = mk();
       await check(g, feeds);
       const c = compiled[compiled.length - 1];
@@ -136,7 +129,7 @@ describe('wgsl target: small graphs', () => {
   }
 
   it('workgroup tiles respect maxComputeWorkgroupStorageSize and maxComputeInvocationsPerWorkgroup', async (ctx) => {
-    if (skipWhy) return ctx.skip();
+    if (skipWhy) return ctx.skip(skipWhy);
     const { g, feeds } = graph('Conv', [f32([1, 16, 12, 12], 44), f32([20, 16, 3, 3], 45, true)], { pads: { type: 'ints', value: [1, 1, 1, 1] } });
     const c = compileWgsl(g, { version: 'test', source: 'small-limits', sourceHash: '-', limits: { maxComputeWorkgroupStorageSize: 2048, maxComputeInvocationsPerWorkgroup: 64 } });
     compiled.push(c);
@@ -151,7 +144,7 @@ describe('wgsl target: small graphs', () => {
   });
 
   it('int64 inputs that do not fit in 32 bits are refused', async (ctx) => {
-    if (skipWhy) return ctx.skip();
+    if (skipWhy) return ctx.skip(skipWhy);
     const { g, feeds } = graph('Add', [{ dtype: 'int64', shape: [2], values: [1, 2] }, { dtype: 'int64', shape: [2], values: [3, 4] }]);
     const c = compileWgsl(g, { version: 'test', source: 'i64', sourceHash: '-' });
     feeds.set('in0', Tensor.fromNumbers('int64', [2], [2 ** 40, 1]));
@@ -171,7 +164,7 @@ describe('wgsl target: small graphs', () => {
 
 describe('wgsl target: models', () => {
   it('small_cnn matches the PyTorch reference (atol 1e-3, rtol 1e-3), also with weights split into small chunks', async (ctx) => {
-    if (skipWhy) return ctx.skip();
+    if (skipWhy) return ctx.skip(skipWhy);
     const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'small_cnn.json'), 'utf8'));
     const feeds = new Map<string, RValue>();
     for (const i of meta.inputs) feeds.set(i.name, parseNpy(new Uint8Array(fs.readFileSync(path.join(FIXTURES, i.file)))));
@@ -193,7 +186,7 @@ describe('wgsl target: models', () => {
 
 describe('wgsl target: shader modules', () => {
   it('every emitted module compiles with no errors or warnings', async (ctx) => {
-    if (skipWhy) return ctx.skip();
+    if (skipWhy) return ctx.skip(skipWhy);
     expect(compiled.length).toBeGreaterThan(5);
     for (const c of compiled) {
       const msgs = await wgslCompilationInfo(c.wgsl);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, diag, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
 import { run } from '@aic/interp';
-import { TARGETS, buildC, closeWgsl, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
+import { TARGETS, buildC, closeWgsl, describeAdapter, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
 import { outputFiles, outputNpy, readInputFile } from '../tensor-files.ts';
 import { shapeDataInputs } from '../analysis.ts';
@@ -65,7 +65,7 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
       const r = await runWgsl(compiled, feeds);
       outs = r.outputs as Map<string, RValue>;
       ms = r.ms;
-      if (r.adapter) note(`WebGPU adapter: ${JSON.stringify(r.adapter)}`);
+      if (r.adapter) note(`WebGPU adapter: ${describeAdapter(r.adapter)}`);
     } finally {
       closeWgsl();
     }
