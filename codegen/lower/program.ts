@@ -2,7 +2,7 @@
  * Graph -> Program: one kernel per graph node (from the op's compute definition in ir-spec), plus a
  * host plan (kernel order and the buffers each call binds). Targets render Programs.
  */
-import { AicError, diag, isStatic, nodeLocation, type Graph, type Node, type Tensor, type Value } from '@aic/core';
+import { AicError, diag, isStatic, nodeLocation, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
   E, S, ScheduleError, applyDirective, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
@@ -19,7 +19,15 @@ export interface ProgramBuffer extends Buffer {
   data?: Tensor;
 }
 
-export interface Step { kernel: string; /** program buffer names bound to the kernel's params, in order */ args: string[]; node: string }
+export interface Step {
+  kernel: string;
+  /** program buffer names bound to the kernel's params, in order */
+  args: string[];
+  node: string;
+  /** the node's op and location, for runtime check failures (lower/checks.ts) */
+  op?: string;
+  loc?: Location;
+}
 
 /** A kernel before scheduling: its stages (compute definitions) and scratch buffers. */
 export interface KernelSource {
@@ -95,7 +103,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     prog.sources.set(kernel.name, source);
     prog.schedules.set(kernel.name, []);
     prog.kernels.push(kernel);
-    prog.steps.push({ kernel: kernel.name, args, node: node.label });
+    prog.steps.push({ kernel: kernel.name, args, node: node.label, op: node.op, loc: nodeLocation(node) });
   });
   // graph outputs that are inputs or constants themselves: copy
   g.outputs.forEach((v) => {

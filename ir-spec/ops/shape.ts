@@ -9,7 +9,7 @@ import {
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
-import { E, S, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
+import { E, S, indexOutOfBounds, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { bcastAt } from '../lib/lower.ts';
 import { intList, product } from '../lib/util.ts';
 import { ALL, FLOATS, INTS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
@@ -490,7 +490,7 @@ defineOp({
 // ---- Gather family -------------------------------------------------------------------------------------
 function normIndex(ctx: EvalCtx, i: number, dim: number): number {
   const j = i < 0 ? i + dim : i;
-  if (j < 0 || j >= dim) throw diag.runtime(ctx.node.op, `index ${i} is out of bounds for a dimension of size ${dim}`, loc(ctx));
+  if (j < 0 || j >= dim) throw diag.runtime(ctx.node.op, indexOutOfBounds(i, dim), loc(ctx));
   return j;
 }
 defineOp({

@@ -9,3 +9,4 @@ export * from './schedule.ts';
 export * from './verify.ts';
 export * from './stages.ts';
 export * from './intrinsics.ts';
+export * from './checks.ts';

@@ -1,0 +1,162 @@
+/**
+ * One semantics on every target: the same tiny models (integer Div/Mod by zero and MIN / -1, index
+ * ops with negative and out-of-range indices) run on the reference interpreter, the loop-IR
+ * interpreter, C, WebAssembly (SIMD and plain) and WGSL give the same values, or fail with the same
+ * catalog diagnostic (AIC0030 at the node, exit 1), as ONNX Runtime fails. WGSL runs on SwiftShader
+ * without a GPU and skips (with the reason) only when no WebGPU adapter can be created.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AicError, Tensor, type DType, type Graph, type RValue } from '@aic/core';
+import { loadOnnx } from '@aic/onnx';
+import { run } from '@aic/interp';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import {
+  LOOPS_CAPS, buildC, closeWgsl, compileC, compileWasm, compileWgsl, lowerGraph, passTarget, prepareForRun, runC, runProgram, runWasm, runWgsl, wgslAdapter,
+} from '@aic/codegen';
+import { buildModel, type IoSpec, type NodeSpec } from '../onnx-builder.ts';
+
+const INT32 = 6, INT64 = 7, FLOAT = 1;
+const MIN32 = -(2 ** 31);
+const TARGETS = ['interp', 'loops', 'c', 'wasm-simd', 'wasm', 'wgsl'] as const;
+type Target = typeof TARGETS[number];
+
+let wgslSkip: string | undefined;
+beforeAll(async () => {
+  try {
+    await wgslAdapter();
+  } catch (e) {
+    wgslSkip = `SKIPPED wgsl: the webgpu package could not create a WebGPU adapter: ${(e as Error).message}`;
+    console.warn(wgslSkip);
+  }
+}, 120_000);
+afterAll(() => closeWgsl());
+
+type Result = { outs: Map<string, Tensor> } | { error: string; exit: number };
+
+async function runOn(t: Target, bytes: Uint8Array, feeds: Map<string, RValue>): Promise<Result> {
+  try {
+    const g: Graph = runPipeline(loadOnnx(bytes), pipelineFor(2), { target: passTarget(t === 'loops' ? 'c' : t), out: () => {} }).graph;
+    let outs: Map<string, RValue>;
+    if (t === 'interp') outs = run(g, feeds);
+    else {
+      prepareForRun(g, feeds);
+      const meta = { version: 'test', source: 'semantics', sourceHash: '-' };
+      if (t === 'loops') outs = runProgram(lowerGraph(g, LOOPS_CAPS), feeds) as Map<string, RValue>;
+      else if (t === 'c') {
+        const c = compileC(g, meta);
+        outs = runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs as Map<string, RValue>;
+      } else if (t === 'wgsl') outs = (await runWgsl(compileWgsl(g, meta), feeds)).outputs as Map<string, RValue>;
+      else outs = await runWasm(compileWasm(g, { ...meta, simd: t === 'wasm-simd' }), feeds) as Map<string, RValue>;
+    }
+    return { outs: outs as Map<string, Tensor> };
+  } catch (e) {
+    if (!(e instanceof AicError)) throw e;
+    return { error: e.format(), exit: e.exitCode };
+  }
+}
+
+const DT: Record<number, DType> = { [INT32]: 'int32', [INT64]: 'int64', [FLOAT]: 'float32' };
+interface Case {
+  name: string;
+  nodes: NodeSpec[];
+  inputs: (IoSpec & { values: number[] })[];
+  outputs: IoSpec[];
+  /** the values every target must give, or the error text every target must report */
+  want: Record<string, number[]> | { error: string };
+}
+const io = (name: string, dtype: number, shape: number[], values: number[] = []) => ({ name, dtype, shape, values });
+
+const div = (a: number[], b: number[], dtype = INT32): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
+  nodes: [{ op: 'Div', inputs: ['a', 'b'], outputs: ['y'], name: 'the_div' }],
+  inputs: [io('a', dtype, [a.length], a), io('b', dtype, [b.length], b)], outputs: [io('y', dtype, [a.length])],
+});
+const mod = (a: number[], b: number[], fmod: number): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
+  nodes: [{ op: 'Mod', inputs: ['a', 'b'], outputs: ['y'], name: 'the_mod', attrs: { fmod } }],
+  inputs: [io('a', INT32, [a.length], a), io('b', INT32, [b.length], b)], outputs: [io('y', INT32, [a.length])],
+});
+const DATA = [10, 11, 12, 20, 21, 22, 30, 31, 32]; // [3, 3]
+const gather = (ind: number[], dtype = INT64, axis = 0): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
+  nodes: [{ op: 'Gather', inputs: ['x', 'i'], outputs: ['y'], name: 'the_gather', attrs: { axis } }],
+  inputs: [io('x', FLOAT, [3, 3], DATA), io('i', dtype, [ind.length], ind)],
+  outputs: [io('y', FLOAT, axis === 0 ? [ind.length, 3] : [3, ind.length])],
+});
+/** the reference's diagnostic: AIC0030 at the node (buildModel's graph has no file: `<model>`) */
+const fails = (op: string, node: string, msg: string) => ({ error: `<model>, node '${node}' (#0): error AIC0030: ${op} failed: ${msg}` });
+const oob = (op: string, node: string, i: number, n: number) => fails(op, node, `index ${i} is out of bounds for a dimension of size ${n}`);
+
+const CASES: Case[] = [
+  { name: 'Div int32: truncation, MIN / -1 wraps', ...div([7, -7, MIN32, 9, 0], [2, 2, -1, -4, 5]), want: { y: [3, -3, MIN32, -2, 0] } },
+  { name: 'Div int32 by zero is an error', ...div([7, 1, 2], [2, 0, 1]), want: fails('Div', 'the_div', 'integer division by zero') },
+  { name: 'Div int64 by zero is an error', ...div([7, 1], [0, 1], INT64), want: fails('Div', 'the_div', 'integer division by zero') },
+  { name: 'Div float by zero is IEEE', ...div([1, -1, 0], [0, 0, 2], FLOAT), want: { y: [Infinity, -Infinity, 0] } },
+  { name: 'Mod fmod=0: sign of the divisor, MIN % -1 = 0', ...mod([7, -7, 7, MIN32], [3, 3, -3, -1], 0), want: { y: [1, 2, -2, 0] } },
+  { name: 'Mod fmod=1: sign of the dividend', ...mod([7, -7, 7, MIN32], [3, 3, -3, -1], 1), want: { y: [1, -1, 1, 0] } },
+  { name: 'Mod fmod=0 by zero is an error', ...mod([7, 5], [3, 0], 0), want: fails('Mod', 'the_mod', 'integer division by zero') },
+  { name: 'Mod fmod=1 by zero is an error', ...mod([7, 5], [0, 3], 1), want: fails('Mod', 'the_mod', 'integer division by zero') },
+  { name: 'Gather: negative indices count from the end', ...gather([2, -1, -3, 0]), want: { y: [30, 31, 32, 30, 31, 32, 10, 11, 12, 10, 11, 12] } },
+  { name: 'Gather int32 indices, axis 1', ...gather([-1, 1], INT32, 1), want: { y: [12, 11, 22, 21, 32, 31] } },
+  { name: 'Gather: index past the end is an error', ...gather([0, 3]), want: oob('Gather', 'the_gather', 3, 3) },
+  { name: 'Gather: index below -n is an error', ...gather([1, -4], INT32, 1), want: oob('Gather', 'the_gather', -4, 3) },
+  { name: 'Gather: int64 index beyond int32 is an error', ...gather([2 ** 32 + 1]), want: oob('Gather', 'the_gather', 2 ** 32 + 1, 3) },
+  {
+    name: 'GatherElements: out of range is an error',
+    nodes: [{ op: 'GatherElements', inputs: ['x', 'i'], outputs: ['y'], name: 'ge', attrs: { axis: 1 } }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [3, 1], [-1, 0, 5])], outputs: [io('y', FLOAT, [3, 1])],
+    want: oob('GatherElements', 'ge', 5, 3),
+  },
+  {
+    name: 'GatherElements: negative indices',
+    nodes: [{ op: 'GatherElements', inputs: ['x', 'i'], outputs: ['y'], name: 'ge', attrs: { axis: 1 } }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [3, 1], [-1, 0, -2])], outputs: [io('y', FLOAT, [3, 1])],
+    want: { y: [12, 20, 31] },
+  },
+  {
+    name: 'GatherND: out of range is an error',
+    nodes: [{ op: 'GatherND', inputs: ['x', 'i'], outputs: ['y'], name: 'gnd' }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [2, 2], [0, -1, 1, 3])], outputs: [io('y', FLOAT, [2])],
+    want: oob('GatherND', 'gnd', 3, 3),
+  },
+  {
+    name: 'ScatterElements: out of range is an error',
+    nodes: [{ op: 'ScatterElements', inputs: ['x', 'i', 'u'], outputs: ['y'], name: 'se', attrs: { axis: 0 } }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [1, 3], [0, -3, 3]), io('u', FLOAT, [1, 3], [1, 2, 3])], outputs: [io('y', FLOAT, [3, 3])],
+    want: oob('ScatterElements', 'se', 3, 3),
+  },
+  {
+    name: 'ScatterElements: negative indices',
+    nodes: [{ op: 'ScatterElements', inputs: ['x', 'i', 'u'], outputs: ['y'], name: 'se', attrs: { axis: 0 } }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [1, 3], [0, -3, -1]), io('u', FLOAT, [1, 3], [1, 2, 3])], outputs: [io('y', FLOAT, [3, 3])],
+    want: { y: [1, 2, 12, 20, 21, 22, 30, 31, 3] },
+  },
+  {
+    name: 'ScatterND: out of range is an error',
+    nodes: [{ op: 'ScatterND', inputs: ['x', 'i', 'u'], outputs: ['y'], name: 'snd' }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [2, 1], [-1, -4]), io('u', FLOAT, [2, 3], [1, 2, 3, 4, 5, 6])], outputs: [io('y', FLOAT, [3, 3])],
+    want: oob('ScatterND', 'snd', -4, 3),
+  },
+];
+
+function feedsOf(c: Case): Map<string, RValue> {
+  return new Map(c.inputs.map((i) => [i.name, Tensor.fromNumbers(DT[i.dtype!]!, i.shape as number[], i.values)] as [string, RValue]));
+}
+
+describe('one semantics on every target', () => {
+  for (const c of CASES) {
+    describe(c.name, () => {
+      const bytes = buildModel(c.nodes, c.inputs, c.outputs, 13);
+      for (const t of TARGETS) {
+        it(t, async (ctx) => {
+          if (t === 'wgsl' && wgslSkip) return ctx.skip();
+          const r = await runOn(t, bytes, feedsOf(c));
+          if ('error' in c.want) {
+            expect('error' in r ? r.error : 'no error').toBe(c.want.error);
+            expect('exit' in r && r.exit).toBe(1);
+            return;
+          }
+          if ('error' in r) throw new Error(`${t}: ${r.error}`);
+          for (const [name, want] of Object.entries(c.want)) expect([...r.outs.get(name)!.num], `${t} ${name}`).toEqual(want);
+        }, 120_000);
+      }
+    });
+  }
+});
