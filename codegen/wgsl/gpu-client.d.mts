@@ -1,4 +1,4 @@
-export interface GpuReply { ok: boolean; message?: string; outputs?: Record<string, ArrayLike<number | bigint>>; ms?: number; adapter?: { vendor: string; architecture: string; description: string; software: boolean }; messages?: { type: string; message: string; lineNum: number; linePos: number }[] }
+export interface GpuReply { ok: boolean; message?: string; /** a failed runtime check (host-runtime.mjs checkRecord) */ check?: { step: number; code: number; value: number; bound: number }; outputs?: Record<string, ArrayLike<number | bigint>>; ms?: number; adapter?: { vendor: string; architecture: string; description: string; software: boolean }; messages?: { type: string; message: string; lineNum: number; linePos: number }[] }
 export declare class GpuChild {
   request(msg: Record<string, unknown>): Promise<GpuReply>;
   close(): void;
