@@ -488,13 +488,20 @@ defineOp({
 });
 
 // ---- Gather family -------------------------------------------------------------------------------------
+/**
+ * Every index input of the Gather and Scatter families: a value in [-n, n) counts from the end when
+ * negative; any other value is a runtime error on every target (ONNX Runtime: "indices element out
+ * of data bounds"), reported at the node with the index and the dimension (normIndex here,
+ * normIndexExpr -> check_index in compiled code).
+ */
+const INDEX_RULE = '; an index outside [-n, n) is a runtime error';
 function normIndex(ctx: EvalCtx, i: number, dim: number): number {
   const j = i < 0 ? i + dim : i;
   if (j < 0 || j >= dim) throw diag.runtime(ctx.node.op, indexOutOfBounds(i, dim), loc(ctx));
   return j;
 }
 defineOp({
-  name: 'Gather', category: CAT, summary: 'take entries along an axis: out = data[..., indices, ...]',
+  name: 'Gather', category: CAT, summary: `take entries along an axis: out = data[..., indices, ...]${INDEX_RULE}`,
   types: { T: ALL, Tind: INDEX },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 0 } },
@@ -527,7 +534,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'GatherElements', category: CAT, summary: 'out[i][j][k] = data[index[i][j][k]][j][k] (for axis 0)',
+  name: 'GatherElements', category: CAT, summary: `out[i][j][k] = data[index[i][j][k]][j][k] (for axis 0)${INDEX_RULE}`,
   types: { T: ALL, Tind: INDEX },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 0 } },
@@ -562,7 +569,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'GatherND', category: CAT, summary: 'gather slices addressed by the last dimension of indices (with batch_dims)',
+  name: 'GatherND', category: CAT, summary: `gather slices addressed by the last dimension of indices (with batch_dims)${INDEX_RULE}`,
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { batch_dims: { type: 'int', default: 0 } },
@@ -642,7 +649,7 @@ const scatterSig = {
   outputs: [{ name: 'output', type: 'T' }],
 };
 defineOp({
-  name: 'ScatterElements', category: CAT, summary: 'write updates into a copy of data at per-element indices along an axis (with reduction)',
+  name: 'ScatterElements', category: CAT, summary: `write updates into a copy of data at per-element indices along an axis (with reduction)${INDEX_RULE}`,
   ...scatterSig,
   attrs: { axis: { type: 'int', default: 0 }, reduction: { type: 'string', default: 'none' } },
   onnx: { since: 11 },
@@ -651,7 +658,7 @@ defineOp({
   eval: (ctx) => [scatterElements(ctx, ctx.attrs.str('reduction'))],
 });
 defineOp({
-  name: 'Scatter', category: CAT, summary: 'deprecated form of ScatterElements (no reduction)',
+  name: 'Scatter', category: CAT, summary: `deprecated form of ScatterElements (no reduction)${INDEX_RULE}`,
   ...scatterSig,
   attrs: { axis: { type: 'int', default: 0 } },
   onnx: { since: 9 },
@@ -660,7 +667,7 @@ defineOp({
   eval: (ctx) => [scatterElements(ctx, 'none')],
 });
 defineOp({
-  name: 'ScatterND', category: CAT, summary: 'write update slices into a copy of data at N-d indices (with reduction)',
+  name: 'ScatterND', category: CAT, summary: `write update slices into a copy of data at N-d indices (with reduction)${INDEX_RULE}`,
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices' }, { name: 'updates', type: 'T' }],
   outputs: [{ name: 'output', type: 'T' }],
