@@ -5,8 +5,12 @@
  * catalog diagnostic (AIC0030 at the node, exit 1), as ONNX Runtime fails. WGSL runs on SwiftShader
  * without a GPU and skips (with the reason) only when no WebGPU adapter can be created.
  */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AicError, Tensor, type DType, type Graph, type RValue } from '@aic/core';
+import { AicError, Tensor, serializeNpy, type DType, type Graph, type RValue } from '@aic/core';
 import { loadOnnx } from '@aic/onnx';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
@@ -83,13 +87,23 @@ const gather = (ind: number[], dtype = INT64, axis = 0): Pick<Case, 'nodes' | 'i
   outputs: [io('y', FLOAT, axis === 0 ? [ind.length, 3] : [3, ind.length])],
 });
 /** the reference's diagnostic: AIC0030 at the node (buildModel's graph has no file: `<model>`) */
-const fails = (op: string, node: string, msg: string) => ({ error: `<model>, node '${node}' (#0): error AIC0030: ${op} failed: ${msg}` });
+const fails = (op: string, node: string, msg: string, index = 0) => ({ error: `<model>, node '${node}' (#${index}): error AIC0030: ${op} failed: ${msg}` });
 const oob = (op: string, node: string, i: number, n: number) => fails(op, node, `index ${i} is out of bounds for a dimension of size ${n}`);
 
 const CASES: Case[] = [
   { name: 'Div int32: truncation, MIN / -1 wraps', ...div([7, -7, MIN32, 9, 0], [2, 2, -1, -4, 5]), want: { y: [3, -3, MIN32, -2, 0] } },
   { name: 'Div int32 by zero is an error', ...div([7, 1, 2], [2, 0, 1]), want: fails('Div', 'the_div', 'integer division by zero') },
   { name: 'Div int64 by zero is an error', ...div([7, 1], [0, 1], INT64), want: fails('Div', 'the_div', 'integer division by zero') },
+  {
+    // the safe-division idiom: Div runs on every element before Where picks (ONNX Runtime raises), fused or not
+    name: 'Where(b == 0, a, a / b) int32 still divides by zero',
+    nodes: [
+      { op: 'Equal', inputs: ['b', 'z'], outputs: ['c'] }, { op: 'Div', inputs: ['a', 'b'], outputs: ['q'], name: 'the_div' },
+      { op: 'Where', inputs: ['c', 'a', 'q'], outputs: ['y'] },
+    ],
+    inputs: [io('a', INT32, [3], [7, 8, 9]), io('b', INT32, [3], [2, 0, 3]), io('z', INT32, [1], [0])], outputs: [io('y', INT32, [3])],
+    want: fails('Div', 'the_div', 'integer division by zero', 1),
+  },
   { name: 'Div float by zero is IEEE', ...div([1, -1, 0], [0, 0, 2], FLOAT), want: { y: [Infinity, -Infinity, 0] } },
   { name: 'Mod fmod=0: sign of the divisor, MIN % -1 = 0', ...mod([7, -7, 7, MIN32], [3, 3, -3, -1], 0), want: { y: [1, 2, -2, 0] } },
   { name: 'Mod fmod=1: sign of the dividend', ...mod([7, -7, 7, MIN32], [3, 3, -3, -1], 1), want: { y: [1, -1, 1, 0] } },
@@ -164,5 +178,23 @@ describe('one semantics on every target', () => {
         }, 120_000);
       }
     });
+  }
+});
+
+describe('aic run: a bad index fails the same way on every target', () => {
+  const c = CASES.find((x) => x.name === 'Gather: index past the end is an error')!;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-semantics-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'm.onnx'), buildModel(c.nodes, c.inputs, c.outputs, 13));
+  for (const [name, t] of feedsOf(c)) fs.writeFileSync(path.join(dir, `${name}.npy`), serializeNpy(t as Tensor));
+  for (const t of ['interp', 'c', 'wasm-simd']) {
+    it(t, () => {
+      const out = path.join(dir, `out-${t}`);
+      const r = spawnSync(process.execPath, [path.resolve(import.meta.dirname, '../../bin/aic'), 'run', path.join(dir, 'm.onnx'), '--target', t,
+        '--input', `x=${path.join(dir, 'x.npy')}`, '--input', `i=${path.join(dir, 'i.npy')}`, '--output-dir', out], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim()).toBe(`aic: ${path.join(dir, 'm.onnx')}, node 'the_gather' (#0): error AIC0030: Gather failed: index 3 is out of bounds for a dimension of size 3`);
+      expect(fs.existsSync(out) ? fs.readdirSync(out) : []).toEqual([]);
+    }, 120_000);
   }
 });
