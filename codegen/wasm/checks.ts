@@ -23,7 +23,7 @@ function failFunc(mb: ModuleBuilder): string {
 }
 
 /** The helper implementing check_index(i, n) / check_nonzero(b) for argument type t; returns its name. */
-export function checkFunc(mb: ModuleBuilder, fn: 'check_index' | 'check_nonzero', t: ScalarType): string {
+export function checkFunc(mb: ModuleBuilder, fn: 'check_index' | 'check_nonzero' | 'check_range', t: ScalarType): string {
   const W: ValType = t === 'i64' || t === 'u64' ? 'i64' : 'i32';
   const signed = t === 'i8' || t === 'i16' || t === 'i32' || t === 'i64';
   const name = `aic_${fn}_${W}${signed ? 's' : 'u'}`;
@@ -33,6 +33,15 @@ export function checkFunc(mb: ModuleBuilder, fn: 'check_index' | 'check_nonzero'
   if (fn === 'check_nonzero') {
     const f = new Func(name, [W], [W]);
     f.emit(['local.get', 0], [`${W}.eqz`], ['if'], ['i32.const', CHECK_DIV_ZERO], ['i64.const', 0], ZERO, ['call', fail], ['end'], ['local.get', 0]);
+    mb.addFunc(f);
+    return name;
+  }
+  if (fn === 'check_range') {
+    // v in [0, n): unsigned compare of v against n does both sides (n >= 0)
+    const f = new Func(name, [W, 'i32', 'i32'], ['i32']);
+    const nU: Instr[] = W === 'i64' ? [['local.get', 1], ['i64.extend_i32_u']] : [['local.get', 1]];
+    f.emit(['local.get', 0], ...nU, [`${W}.lt_u`], ['if', 'i32'], ['local.get', 0], ...(W === 'i64' ? [['i32.wrap_i64'] as Instr] : []),
+      ['else'], ['local.get', 2], ['local.get', 0], ...wide, ['local.get', 1], ['call', fail], ZERO, ['end']);
     mb.addFunc(f);
     return name;
   }

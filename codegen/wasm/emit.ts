@@ -10,7 +10,7 @@
  *   module's scratch region of linear memory.
  * - Integer semantics follow the interpreter / C: division by zero gives 0, narrow types wrap.
  */
-import { E, childExprs, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, childExprs, isCheck, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
 import { needMath, OWN_F32, type MathFn } from './math.ts';
 import { checkFunc } from './checks.ts';
@@ -903,7 +903,7 @@ export class KernelEmitter {
   private call(e: Extract<Expr, { k: 'call' }>): void {
     const t = e.args[0].t, W = wtype(t);
     const x = e.args[0];
-    if (e.fn === 'check_index' || e.fn === 'check_nonzero') {
+    if (isCheck(e.fn)) {
       for (const a of e.args) this.ex(a);
       this.e(['call', checkFunc(this.env.mb, e.fn, t)]);
       return;

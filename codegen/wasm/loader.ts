@@ -18,6 +18,8 @@ export interface LoaderMeta {
   imports: string[];
   /** when kernels hold runtime checks: each step's node and op, to name a failure */
   steps?: { node: string; op: string }[];
+  /** check_range codes -> [what the value is, inclusive bound] (packages/loop-ir/src/checks.ts) */
+  ranges?: Record<number, [string, boolean]>;
 }
 
 const ARRAYS: Record<string, string> = {
@@ -78,7 +80,9 @@ function checkRecord(buf) {
   if (rec[0] === 0) return;
   const value = new BigInt64Array(buf, 8, 1)[0];
   const st = META.steps[rec[1]];
-  const what = rec[0] === 1 ? \`index \${value} is out of bounds for a dimension of size \${rec[4]}\` : 'integer division by zero';
+  const r = META.ranges[rec[0]];
+  const what = rec[0] === 1 ? \`index \${value} is out of bounds for a dimension of size \${rec[4]}\`
+    : r ? \`\${r[0]} \${value} is out of range [0, \${r[1] ? \`\${rec[4] - 1}]\` : \`\${rec[4]})\`}\` : 'integer division by zero';
   const err = new Error(\`\${st.op} failed: \${what} (node '\${st.node}')\`);
   err.aicCheck = { step: rec[1], code: rec[0], value: Number(value), bound: rec[4] };
   throw err;

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { castTensor, tensorToBytes } from '@aic/core';
-import { hasChecks, numel } from '@aic/loop-ir';
+import { RANGE_CHECKS, hasChecks, numel } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
@@ -124,7 +124,7 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     outputs: prog.outputs.map(io),
     weights: blob ? { offset: weightsBase, size: blob.length, header: `${WEIGHTS_MAGIC}${hash}`, embedded: opts.embedWeights } : undefined,
     imports: mb.imports.map((i) => i.name),
-    steps: checked.size ? prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })) : undefined,
+    ...(checked.size ? { steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })), ranges: RANGE_CHECKS } : {}),
   };
   return { wasm, weights: blob && !opts.embedWeights ? blob : undefined, mjs: loaderSource(meta), dts: typesSource(meta), module: mb, meta, steps };
 }

@@ -5,7 +5,7 @@
  * of up to 4 lanes become vec2/3/4 arithmetic (scalar loops otherwise). Float min/max propagate NaN
  * and NaN tests use bit patterns (WGSL compilers may assume finite math otherwise).
  */
-import { vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { isCheck, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { narrowBits, wConst, wscalar, wtype } from './types.ts';
 import { wgslCheck } from './checks.ts';
 
@@ -229,7 +229,7 @@ export class WgslEmitter {
     const ws = wscalar(t);
     const F = vt('f32', lanes), T = wtype(t, lanes);
     const x = a[0];
-    if (fn === 'check_index' || fn === 'check_nonzero') {
+    if (isCheck(fn)) {
       if (lanes !== 1 || ws === 'f32' || ws === 'bool') throw new NotVec();
       return `${wgslCheck(this.h, fn, ws)}(${a.join(', ')}, ${this.step}u)`;
     }

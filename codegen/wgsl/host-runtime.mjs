@@ -50,7 +50,9 @@ function fromWords(io, bytes) {
 function checkRecord([code, step, value, bound]) {
   if (code === 0) return;
   const st = M.steps[step];
-  const what = code === 1 ? `index ${value} is out of bounds for a dimension of size ${bound}` : 'integer division by zero';
+  const r = M.ranges[code];
+  const what = code === 1 ? `index ${value} is out of bounds for a dimension of size ${bound}`
+    : r ? `${r[0]} ${value} is out of range [0, ${r[1] ? `${bound - 1}]` : `${bound})`}` : 'integer division by zero';
   const err = new Error(`${st.op} failed: ${what} (node '${st.node}')`);
   err.aicCheck = { step, code, value, bound };
   throw err;

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { castTensor, diag } from '@aic/core';
 import {
-  E, ScheduleError, applyDirective, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
+  E, RANGE_CHECKS, ScheduleError, applyDirective, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
   type AxisState, type Buffer, type ComputeStage, type Directive, type Expr, type ScalarType, type Stage, type Stmt,
   walkExprs,
 } from '@aic/loop-ir';
@@ -69,6 +69,8 @@ export interface WgslManifest {
   /** when kernels hold runtime checks: byte offset of their failure record in the activation buffer, and each step's node and op */
   errOffset?: number;
   steps?: { node: string; op: string }[];
+  /** check_range codes -> [what the value is, inclusive bound] */
+  ranges?: Record<number, [string, boolean]>;
 }
 
 export interface WgslRendered { wgsl: string; manifest: WgslManifest; weights?: Uint8Array }
@@ -346,7 +348,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     aic: opts.version, source: opts.source, actBytes, weightsBytes: weights?.length ?? 0, weightsHash, weightChunks, inputs, outputs, dispatches,
     needs: { maxStorageBufferBindingSize: maxBinding, maxStorageBuffersPerShaderStage: maxBindings, maxBufferSize: Math.max(actBytes, ...weightChunks.map((c) => c.bytes)) },
     arena: { arenaBytes: plan.arenaBytes, naiveBytes: plan.naiveBytes },
-    ...(errOffset !== undefined ? { errOffset, steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })) } : {}),
+    ...(errOffset !== undefined ? { errOffset, steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })), ranges: RANGE_CHECKS } : {}),
   };
   return { wgsl, manifest, weights };
 }

@@ -13,7 +13,7 @@
  * are rejected.
  */
 import { diag } from '@aic/core';
-import { CHECK_DIV_ZERO, INTRINSIC_JS, checkIndexJS, checkMessage, type BinOp, type CheckFailure, type Expr, type ScalarType } from '@aic/loop-ir';
+import { CHECK_DIV_ZERO, INTRINSIC_JS, checkIndexJS, checkMessage, checkRangeJS, isCheck, type BinOp, type CheckFailure, type Expr, type ScalarType } from '@aic/loop-ir';
 
 export interface CompileOpts {
   /** the reference: report undefined behaviour (see the file comment); `op` names it */
@@ -150,7 +150,7 @@ function compile(e: Expr, vars: Map<string, number>, opts: CompileOpts): Fn {
       const args = e.args.map((a) => compile(a, vars, opts)), t = e.args[0]!.t;
       if (e.fn === 'isnan') { const x = args[0]!; return (env) => (Number.isNaN(x(env)) ? 1 : 0); }
       if (e.fn === 'isinf') { const x = args[0]!; return (env) => { const v = x(env); return v === Infinity || v === -Infinity ? 1 : 0; }; }
-      if (e.fn === 'check_index' || e.fn === 'check_nonzero') return checkFn(e.fn, args, opts);
+      if (isCheck(e.fn)) return checkFn(e.fn, args, opts);
       const f = INTRINSIC[e.fn];
       if (!f) throw new Error(`scalar expression: unknown intrinsic ${e.fn}`);
       if (args.length === 1) { const x = args[0]!; return (env) => wrapTo(f(x(env)), t); }
@@ -170,15 +170,15 @@ function compile(e: Expr, vars: Map<string, number>, opts: CompileOpts): Fn {
 }
 
 /** Runtime checks (loop-ir checks.ts): strict mode raises the failure, otherwise the safe value. */
-function checkFn(fn: 'check_index' | 'check_nonzero', args: Fn[], opts: CompileOpts): Fn {
+function checkFn(fn: 'check_index' | 'check_nonzero' | 'check_range', args: Fn[], opts: CompileOpts): Fn {
   const fail = (f: CheckFailure) => { throw diag.runtime(opts.strict!.op, checkMessage(f)); };
   const x = args[0]!;
   if (fn === 'check_nonzero') {
     return opts.strict ? (env) => { const v = x(env); if (v === 0) fail({ code: CHECK_DIV_ZERO, value: 0, bound: 0 }); return v; } : x;
   }
-  const n = args[1]!;
+  const n = args[1]!, code = args[2];
   return (env) => {
-    const r = checkIndexJS(x(env), n(env));
+    const r = code ? checkRangeJS(x(env), n(env), code(env)) : checkIndexJS(x(env), n(env));
     if (r.fail && opts.strict) fail(r.fail);
     return r.v;
   };

@@ -9,7 +9,7 @@ import {
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
-import { E, S, indexOutOfBounds, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
+import { CHECK_SEQUENCE_LENS, E, S, indexOutOfBounds, rangeMessage, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { bcastAt } from '../lib/lower.ts';
 import { intList, product } from '../lib/util.ts';
 import { ALL, FLOATS, INTS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
@@ -1191,7 +1191,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'ReverseSequence', category: CAT, summary: 'reverse the first sequence_lens[b] steps of every batch entry along the time axis',
+  name: 'ReverseSequence', category: CAT, summary: 'reverse the first sequence_lens[b] steps of every batch entry along the time axis; a length outside [0, T] is a runtime error',
   types: { T: ALL },
   inputs: [{ name: 'input', type: 'T' }, { name: 'sequence_lens' }], outputs: [{ name: 'Y', type: 'T' }],
   attrs: { batch_axis: { type: 'int', default: 1 }, time_axis: { type: 'int', default: 0 } },
@@ -1218,7 +1218,7 @@ defineOp({
     const inner = product(x.shape.slice(2));
     for (let b = 0; b < B; b++) {
       const L = lens[b]!;
-      if (L < 0 || L > T) throw verr(ctx, `sequence_lens[${b}]=${L} out of range [0, ${T}]`);
+      if (L < 0 || L > T) throw diag.runtime(ctx.node.op, rangeMessage(CHECK_SEQUENCE_LENS, L, T + 1), loc(ctx));
       for (let t = 0; t < L; t++) {
         const dst = b * st[ba]! + t * st[ta]!, src = b * st[ba]! + (L - 1 - t) * st[ta]!;
         for (let i = 0; i < inner; i++) od[dst + i] = sd[src + i]!;
@@ -1771,8 +1771,8 @@ function lowerReverseSequence(ctx: LowerCtx): void {
   const B = x.shape[ba]!, T = x.shape[ta]!;
   if (numel(lens.shape) !== B) ctx.unsupported(`sequence_lens has ${numel(lens.shape)} entries for batch size ${B}`);
   ctx.compute(0, (idx) => {
-    // the reference rejects lengths outside [0, T]; clamped here so compiled code stays in bounds
-    const L = clampI(E.cast(lens.flat(idx[ba]!), 'i32'), 0, T);
+    // a length outside [0, T] is a runtime error, as in the reference
+    const L = E.call('check_range', lens.flat(idx[ba]!), E.i(T + 1), E.i(CHECK_SEQUENCE_LENS));
     const t = idx[ta]!;
     const src = E.select(E.lt(t, L), E.sub(E.sub(L, E.i(1)), t), t);
     return x.at(...idx.map((v, k) => (k === ta ? src : v)));

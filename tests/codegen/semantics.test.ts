@@ -153,6 +153,43 @@ const CASES: Case[] = [
     inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [2, 1], [-1, -4]), io('u', FLOAT, [2, 3], [1, 2, 3, 4, 5, 6])], outputs: [io('y', FLOAT, [3, 3])],
     want: oob('ScatterND', 'snd', -4, 3),
   },
+  {
+    name: 'ReverseSequence: a length beyond the time axis is an error',
+    nodes: [{ op: 'ReverseSequence', inputs: ['x', 'l'], outputs: ['y'], name: 'rs', attrs: { time_axis: 0, batch_axis: 1 } }],
+    inputs: [io('x', FLOAT, [4, 2], [1, 2, 3, 4, 5, 6, 7, 8]), io('l', INT64, [2], [3, 5])], outputs: [io('y', FLOAT, [4, 2])],
+    want: fails('ReverseSequence', 'rs', 'sequence_lens value 5 is out of range [0, 4]'),
+  },
+  {
+    name: 'ReverseSequence: lengths in range',
+    nodes: [{ op: 'ReverseSequence', inputs: ['x', 'l'], outputs: ['y'], name: 'rs', attrs: { time_axis: 0, batch_axis: 1 } }],
+    inputs: [io('x', FLOAT, [4, 2], [1, 2, 3, 4, 5, 6, 7, 8]), io('l', INT64, [2], [3, 0])], outputs: [io('y', FLOAT, [4, 2])],
+    want: { y: [5, 2, 3, 4, 1, 6, 7, 8] },
+  },
+  {
+    name: 'NegativeLogLikelihoodLoss: a target outside [0, C) is an error',
+    nodes: [{ op: 'NegativeLogLikelihoodLoss', inputs: ['x', 't'], outputs: ['y'], name: 'nll', attrs: { ignore_index: -1 } }],
+    inputs: [io('x', FLOAT, [2, 3], [-1, -2, -3, -4, -5, -6]), io('t', INT64, [2], [-1, 3])], outputs: [io('y', FLOAT, [])],
+    want: fails('NegativeLogLikelihoodLoss', 'nll', 'target value 3 is out of range [0, 3)'),
+  },
+  {
+    name: 'NegativeLogLikelihoodLoss: ignore_index is not checked',
+    nodes: [{ op: 'NegativeLogLikelihoodLoss', inputs: ['x', 't'], outputs: ['y'], name: 'nll', attrs: { ignore_index: -1 } }],
+    inputs: [io('x', FLOAT, [2, 3], [-1, -2, -3, -4, -5, -6]), io('t', INT64, [2], [-1, 2])], outputs: [io('y', FLOAT, [])],
+    want: { y: [6] },
+  },
+  {
+    name: 'RoiAlign: a batch index outside [0, N) is an error',
+    nodes: [{ op: 'RoiAlign', inputs: ['x', 'r', 'b'], outputs: ['y'], name: 'roi' }],
+    inputs: [io('x', FLOAT, [1, 1, 2, 2], [1, 2, 3, 4]), io('r', FLOAT, [1, 4], [0, 0, 1, 1]), io('b', INT64, [1], [1])], outputs: [io('y', FLOAT, [1, 1, 1, 1])],
+    want: fails('RoiAlign', 'roi', 'batch index 1 is out of range [0, 1)'),
+  },
+  {
+    name: 'RNN: a sequence length beyond the sequence is an error',
+    nodes: [{ op: 'RNN', inputs: ['x', 'w', 'r', '', 'l'], outputs: ['y'], name: 'rnn', attrs: { hidden_size: 1 } }],
+    inputs: [io('x', FLOAT, [2, 1, 1], [1, 2]), io('w', FLOAT, [1, 1, 1], [0.5]), io('r', FLOAT, [1, 1, 1], [0.25]), io('l', INT32, [1], [3])],
+    outputs: [io('y', FLOAT, [2, 1, 1, 1])],
+    want: fails('RNN', 'rnn', 'sequence_lens value 3 is out of range [0, 2]'),
+  },
 ];
 
 function feedsOf(c: Case): Map<string, RValue> {

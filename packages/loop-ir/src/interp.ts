@@ -4,7 +4,7 @@
  */
 import type { BinOp, Expr, Intrinsic, Kernel, ScalarType, Stmt } from './ir.ts';
 import { INTRINSIC_JS } from './intrinsics.ts';
-import { CHECK_DIV_ZERO, checkIndexJS, type CheckFailure } from './checks.ts';
+import { CHECK_DIV_ZERO, checkIndexJS, checkRangeJS, isCheck, type CheckFailure } from './checks.ts';
 
 export type Mem = Record<string, { [i: number]: number; length: number }>;
 type Val = number | number[];
@@ -78,8 +78,8 @@ export class LoopInterpreter {
   constructor(private mem: Mem) {}
 
   private check(fn: string, a: number[]): number {
-    if (fn === 'check_index') {
-      const r = checkIndexJS(a[0], a[1]);
+    if (fn === 'check_index' || fn === 'check_range') {
+      const r = fn === 'check_index' ? checkIndexJS(a[0], a[1]) : checkRangeJS(a[0], a[1], a[2]);
       if (r.fail && !this.failure) this.failure = r.fail;
       return r.v;
     }
@@ -125,7 +125,7 @@ export class LoopInterpreter {
       }
       case 'call': {
         const args = e.args.map((a) => this.eval(a));
-        const fn = e.fn === 'check_index' || e.fn === 'check_nonzero'
+        const fn = isCheck(e.fn)
           ? (a: number[]) => this.check(e.fn, a) : (a: number[]) => callScalar(e.fn, a, e.args[0].t);
         if (args.every((a) => !Array.isArray(a))) return fn(args as number[]);
         const L = args.map((a) => this.lanesOf(a, e.lanes));
