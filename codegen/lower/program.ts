@@ -5,7 +5,7 @@
 import { AicError, diag, isStatic, nodeLocation, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
-  E, S, ScheduleError, applyDirective, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
+  E, S, ScheduleError, applyDirective, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
   type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
@@ -132,6 +132,11 @@ function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
  * it names. Throws ScheduleError when a directive does not apply.
  */
 export function realizeKernel(src: KernelSource, dirs: Directive[]): Kernel {
+  const k = realizeKernel0(src, dirs);
+  // runtime checks that do not change inside a loop run once before it
+  return { ...k, body: hoistChecks(k.body, src.fresh) };
+}
+function realizeKernel0(src: KernelSource, dirs: Directive[]): Kernel {
   // inline / compute-at act on the stage list (packages/loop-ir/src/stages.ts)
   if (dirs.some(isStageDirective)) return realizeStages(src, dirs);
   const states = new Map<number, AxisState>();

@@ -59,6 +59,24 @@ export function checkFunc(mb: ModuleBuilder, fn: 'check_index' | 'check_nonzero'
   return name;
 }
 
+/**
+ * check_index with a constant bound, inline (the common case, in inner loops: no call): expects the
+ * index (type t) on the stack, leaves the i32 result; `tl` is a scratch local of the index's type.
+ */
+export function checkIndexInline(mb: ModuleBuilder, t: ScalarType, n: number, tl: number): Instr[] {
+  const W: ValType = t === 'i64' || t === 'u64' ? 'i64' : 'i32';
+  const signed = t === 'i8' || t === 'i16' || t === 'i32' || t === 'i64';
+  const get: Instr[] = W === 'i64' ? [['local.get', tl], ['i32.wrap_i64']] : [['local.get', tl]];
+  const wide: Instr[] = W === 'i64' ? [] : [[signed ? 'i64.extend_i32_s' : 'i64.extend_i32_u']];
+  return [
+    ['local.set', tl], ['local.get', tl], [`${W}.const`, n], [`${W}.lt_${signed ? 's' : 'u'}`],
+    ...(signed ? [[`${W}.const`, -n], ['local.get', tl], [`${W}.le_s`], ['i32.and']] as Instr[] : []),
+    ['if', 'i32'],
+    ...(signed ? [...get, ['i32.const', n], ['i32.add'], ...get, ['local.get', tl], [`${W}.const`, 0], [`${W}.lt_s`], ['select']] as Instr[] : get),
+    ['else'], ['i32.const', CHECK_INDEX], ['local.get', tl], ...wide, ['i32.const', n], ['call', failFunc(mb)], ZERO, ['end'],
+  ];
+}
+
 /** `run` prologue: clear the record. */
 export const RUN_PROLOGUE: Instr[] = [ZERO, ZERO, ['i32.store', 2, ERR_ADDR]];
 

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { castTensor, diag } from '@aic/core';
 import {
-  E, RANGE_CHECKS, ScheduleError, applyDirective, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
+  E, RANGE_CHECKS, ScheduleError, applyDirective, hoistChecks, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
   type AxisState, type Buffer, type ComputeStage, type Directive, type Expr, type ScalarType, type Stage, type Stmt,
   walkExprs,
 } from '@aic/loop-ir';
@@ -94,7 +94,7 @@ export function realizeStages(stages: Stage[], dirs: Directive[], fresh: (p: str
     if (!owner) throw new ScheduleError(`kernel ${kernel}: no loop '${axis}'`);
     states.set(owner[0], applyDirective(owner[1], d));
   }
-  return stages.map((st, i) => (st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : simplifyStmt(st.body)));
+  return stages.map((st, i) => hoistChecks(st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : simplifyStmt(st.body), fresh));
 }
 
 function usesOf(s: Stmt): { read: Set<string>; written: Set<string>; local: Set<string> } {

@@ -10,3 +10,4 @@ export * from './verify.ts';
 export * from './stages.ts';
 export * from './intrinsics.ts';
 export * from './checks.ts';
+export * from './hoist-checks.ts';
