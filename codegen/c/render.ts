@@ -226,7 +226,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     `if (aic_model_init(${prog.weights.length ? '"model.weights"' : 'NULL'}) != 0) { /* error */ }`,
     'const void *in[AIC_MODEL_NUM_INPUTS] = { input0 };   /* dense row-major buffers */',
     'void *out[AIC_MODEL_NUM_OUTPUTS] = { output0 };',
-    'aic_model_run(in, out);',
+    `if (aic_model_run(in, out) == ${AIC_ERR_CHECK}) { /* bad data: aic_model_error() says which step (aic_model_step_nodes[step]) and value */ }`,
     'aic_model_free();',
     '```',
     '',
