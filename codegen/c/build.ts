@@ -14,9 +14,13 @@ import { Tensor, diag, tensorFromBytes, tensorToBytes, castTensor, type RValue }
 import { numel } from '@aic/loop-ir';
 import type { Program } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
-import type { CArtifact } from './render.ts';
+import { AIC_ERR_CHECK, type CArtifact } from './render.ts';
+import { checkError } from '../lower/checks.ts';
 
 /** -ffp-contract=fast: ISO C modes (-std=c99) otherwise forbid fusing a*b+c into one FMA. */
+/** the harness's exit status for a failed runtime check (its stderr line says which) */
+const CHECK_EXIT = 6;
+
 export const DEFAULT_CFLAGS = ['-O3', '-march=native', '-ffp-contract=fast'];
 export const WARNING_FLAGS = ['-Wall', '-Wextra', '-std=c99', '-pedantic-errors'];
 
@@ -40,7 +44,11 @@ export function harnessSource(prog: Program): string {
   prog.inputs.forEach((b, i) => L.push(`  in[${i}] = read_all(argv[${3 + i}], ${w(b)});`));
   prog.outputs.forEach((b, i) => L.push(`  out[${i}] = calloc(1, ${Math.max(1, w(b))});`));
   L.push('  rc = aic_model_init(argv[1][0] ? argv[1] : NULL);', '  if (rc) { fprintf(stderr, "aic_model_init failed (%d)\\n", rc); return 3; }');
-  L.push('  for (i = 0; i < reps; i++) { rc = aic_model_run(in, out); if (rc) { fprintf(stderr, "aic_model_run failed (%d)\\n", rc); return 4; } }');
+  L.push('  for (i = 0; i < reps; i++) {', '    rc = aic_model_run(in, out);');
+  // a failed runtime check: one machine-readable line for runC (CHECK_EXIT)
+  L.push(`    if (rc == ${AIC_ERR_CHECK}) { int step; int64_t v, n; int code = aic_model_error(&step, &v, &n);`,
+    `      fprintf(stderr, "aic-check %d %d %lld %lld\\n", step, code, (long long)v, (long long)n); return ${CHECK_EXIT}; }`);
+  L.push('    if (rc) { fprintf(stderr, "aic_model_run failed (%d)\\n", rc); return 4; }', '  }');
   prog.outputs.forEach((b, i) => {
     L.push(`  { FILE *f = fopen(argv[${3 + nIn + i}], "wb"); if (!f || fwrite(out[${i}], 1, ${w(b)}, f) != ${w(b)}u) return 5; fclose(f); }`);
   });
@@ -100,6 +108,8 @@ export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: M
     const t0 = performance.now();
     const r = spawnSync(build.exe, [weightsPath, String(reps), ...inFiles, ...outFiles], { encoding: 'utf8', timeout: 600_000 });
     const ms = performance.now() - t0;
+    const chk = r.status === CHECK_EXIT ? /aic-check (\d+) (\d+) (-?\d+) (-?\d+)/.exec(r.stderr) : null;
+    if (chk) throw checkError(prog, Number(chk[1]), { code: Number(chk[2]), value: Number(chk[3]), bound: Number(chk[4]) });
     if (r.status !== 0) throw diag.toolFailed('the compiled model', `(exit ${r.status ?? r.signal})`, r.stderr || '');
     const outputs = new Map<string, Tensor>();
     prog.outputs.forEach((b, i) => {

@@ -3,7 +3,7 @@
  * vector extensions through helpers generated on demand; every vectorized loop is also emitted as a
  * plain scalar loop under `#else`, so a compiler without the extensions still builds the file.
  */
-import { E, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { CHECK_DIV_ZERO, CHECK_INDEX, E, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
 
 const OPS: Record<string, string> = {
@@ -94,8 +94,31 @@ function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string 
     case 'sign': return `(${CTYPE[t]})((${x} > 0) - (${x} < 0))`;
     case 'fma': return isF(t) ? `fma${f}(${a[0]}, ${a[1]}, ${a[2]})` : `(${a[0]} * ${a[1]} + ${a[2]})`;
     case 'atan2': return `atan2${f}(${a[0]}, ${a[1]})`;
+    case 'check_index': case 'check_nonzero': case 'check_range': return checkCall(h, fn, t, a);
     default: throw new Error(`C: unknown intrinsic ${fn}`);
   }
+}
+
+/**
+ * Runtime checks (loop-ir checks.ts): a failure is recorded once in aic_err_* (declared by render.ts)
+ * and aic_model_run returns AIC_ERR_CHECK after the kernel.
+ */
+function checkCall(h: Helpers, fn: 'check_index' | 'check_nonzero' | 'check_range', t: ScalarType, a: string[]): string {
+  h.need('aic_fail', () => 'static void aic_fail(int code, int64_t value, int64_t bound) { if (!aic_err_code) { aic_err_code = code; aic_err_value = value; aic_err_bound = bound; } }');
+  const ct = CTYPE[t];
+  if (fn === 'check_nonzero') {
+    return h.need(`aic_check_nonzero_${t}`, () => `static inline ${ct} aic_check_nonzero_${t}(${ct} b) { if (b == 0) aic_fail(${CHECK_DIV_ZERO}, 0, 0); return b; }`) + `(${a[0]})`;
+  }
+  const signed = isSignedT(t) && !isF(t);
+  if (fn === 'check_range') {
+    const test = signed ? `(int64_t)v < 0 || (int64_t)v >= (int64_t)n` : `v >= (${ct})n`;
+    return h.need(`aic_check_range_${t}`, () => `static inline int32_t aic_check_range_${t}(${ct} v, int32_t n, int32_t code) { if (${test}) { aic_fail(code, (int64_t)v, n); return 0; } return (int32_t)v; }`)
+      + `(${a[0]}, ${a[1]}, ${a[2]})`;
+  }
+  const body = signed
+    ? `int64_t j = (int64_t)i; if (j < -(int64_t)n || j >= (int64_t)n) { aic_fail(${CHECK_INDEX}, j, n); return 0; } return (int32_t)(j < 0 ? j + n : j);`
+    : `if (i >= (${ct})n) { aic_fail(${CHECK_INDEX}, (int64_t)i, n); return 0; } return (int32_t)i;`;
+  return h.need(`aic_check_index_${t}`, () => `static inline int32_t aic_check_index_${t}(${ct} i, int32_t n) { ${body} }`) + `(${a[0]}, ${a[1]})`;
 }
 
 function scalarBin(h: Helpers, op: string, t: ScalarType, a: string, b: string): string {

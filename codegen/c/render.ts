@@ -4,7 +4,7 @@
  * naming each input/output with its dtype and shape.
  */
 import { createHash } from 'node:crypto';
-import { numel, walkExprs, walkStmt, type Buffer, type Kernel, type Stmt } from '@aic/loop-ir';
+import { hasChecks, numel, walkExprs, walkStmt, type Buffer, type Kernel, type Stmt } from '@aic/loop-ir';
 import { tensorToBytes, castTensor } from '@aic/core';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
@@ -16,6 +16,8 @@ export interface CArtifact { c: string; h: string; weights?: Uint8Array; readme:
 export interface COptions { version: string; source: string; sourceHash: string; prefix?: string; /** intermediate buffers share this arena plan */ memory?: MemoryPlan }
 
 const WEIGHTS_MAGIC = 'AICW0001';
+/** aic_model_run's status when a runtime check failed (aic_model_error tells which) */
+export const AIC_ERR_CHECK = 8;
 const ALIGN = 64;
 
 /** Buffers a statement loads from or stores to. */
@@ -67,6 +69,7 @@ function byteWidth(b: Buffer): number {
 export function renderC(prog: Program, opts: COptions): CArtifact {
   const h = new Helpers();
   const kernels = prog.kernels.map((k) => renderKernel(k, h));
+  const checked = new Set(prog.kernels.filter((k) => hasChecks(k.body)).map((k) => k.name));
   const { offsets, size } = weightsLayout(prog.weights);
   let weights: Uint8Array | undefined;
   let hash = '0';
@@ -87,6 +90,8 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   L.push('#include "model.h"', '#include <math.h>', '#include <stdint.h>', '#include <stdio.h>', '#include <stdlib.h>', '#include <string.h>', '');
   L.push('/* SIMD through GCC/Clang vector extensions; define AIC_NO_VECTOR_EXT to build plain C99. */');
   L.push('#if defined(__GNUC__) && !defined(AIC_NO_VECTOR_EXT)', '#define AIC_VECTOR 1', '#else', '#define AIC_VECTOR 0', '#endif', '');
+  L.push('/* runtime checks (index bounds, integer division by zero): the first failure of a run */');
+  L.push('static int aic_err_code, aic_err_step;', 'static int64_t aic_err_value, aic_err_bound;', '');
   const helpersAt = L.length;
   L.push('');
   // buffers
@@ -138,6 +143,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   L.push('  return 0;', '}', '');
   L.push('int aic_model_run(const void *const *inputs, void *const *outputs) {');
   if (prog.weights.length) L.push('  if (!aic_weights_blob) return 1;');
+  L.push('  aic_err_code = 0;');
   prog.inputs.forEach((b, i) => L.push(`  const ${CTYPE[b.dtype]} *${b.name} = (const ${CTYPE[b.dtype]} *)inputs[${i}];`));
   // inputs no kernel reads (CastLike's `like`...) are still part of the API
   for (const b of prog.inputs) if (!prog.steps.some((st) => st.args.includes(b.name))) L.push(`  (void)${b.name};`);
@@ -151,11 +157,14 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   prog.steps.forEach((st, i) => {
     L.push('#ifdef AIC_PROFILE', `  aic_prof_t0 = aic_prof_now();`, '#endif');
     L.push(`  ${st.kernel}(${st.args.join(', ')}); /* ${st.node.replace(/\*\//g, '* /')} */`);
+    if (checked.has(st.kernel)) L.push(`  if (aic_err_code) { aic_err_step = ${i}; return ${AIC_ERR_CHECK}; }`);
     L.push('#ifdef AIC_PROFILE', `  aic_prof_dt = aic_prof_now() - aic_prof_t0;`, `  aic_prof_ns[${i}] += aic_prof_dt;`,
       `  if (aic_prof_runs == 0 || aic_prof_dt < aic_prof_min[${i}]) aic_prof_min[${i}] = aic_prof_dt;`, '#endif');
   });
   L.push('#ifdef AIC_PROFILE', '  aic_prof_runs++;', '#endif');
   L.push('  return 0;', '}', '');
+  L.push('int aic_model_error(int *step, int64_t *value, int64_t *bound) {');
+  L.push('  if (step) *step = aic_err_step;', '  if (value) *value = aic_err_value;', '  if (bound) *bound = aic_err_bound;', '  return aic_err_code;', '}', '');
   L.push('void aic_model_free(void) {');
   L.push('#ifdef AIC_PROFILE', '  aic_prof_report();', '#endif');
   L.push('  free(aic_weights_blob);', '  aic_weights_blob = NULL;', '}', '');
@@ -167,6 +176,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     list.forEach((b, i) => L.push(`static const int64_t aic_${kind}_shape_${i}[${Math.max(1, b.shape.length)}] = { ${b.shape.join(', ') || '0'} };`));
     L.push(`const int64_t *const aic_model_${kind}_shapes[${Math.max(1, list.length)}] = { ${list.map((_, i) => `aic_${kind}_shape_${i}`).join(', ') || '0'} };`);
   };
+  L.push(`const char *const aic_model_step_nodes[${Math.max(1, prog.steps.length)}] = { ${prog.steps.map((st) => JSON.stringify(st.node)).join(', ') || '0'} };`);
   io(prog.inputs, 'input');
   io(prog.outputs, 'output');
   L.splice(helpersAt, 0, h.text());
@@ -179,6 +189,10 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   H.push('int  aic_model_init(const char *weights_path);');
   H.push('/* Run once: inputs/outputs are arrays of pointers to dense row-major buffers, in the order of the tables below. 0 on success. */');
   H.push('int  aic_model_run(const void *const *inputs, void *const *outputs);');
+  H.push(`/* After aic_model_run returned ${AIC_ERR_CHECK}: the failed runtime check (1: index value out of [-bound, bound), 2: integer`);
+  H.push('   division by zero) and the step (kernel call, in order; aic_model_step_nodes names its node). Returns 0 when none failed. */');
+  H.push('int  aic_model_error(int *step, int64_t *value, int64_t *bound);');
+  H.push('extern const char *const aic_model_step_nodes[];');
   H.push('void aic_model_free(void);', '');
   H.push(`#define AIC_MODEL_NUM_INPUTS ${prog.inputs.length}`, `#define AIC_MODEL_NUM_OUTPUTS ${prog.outputs.length}`);
   H.push(`#define AIC_MODEL_HAS_WEIGHTS ${prog.weights.length ? 1 : 0}`);
@@ -212,7 +226,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     `if (aic_model_init(${prog.weights.length ? '"model.weights"' : 'NULL'}) != 0) { /* error */ }`,
     'const void *in[AIC_MODEL_NUM_INPUTS] = { input0 };   /* dense row-major buffers */',
     'void *out[AIC_MODEL_NUM_OUTPUTS] = { output0 };',
-    'aic_model_run(in, out);',
+    `if (aic_model_run(in, out) == ${AIC_ERR_CHECK}) { /* bad data: aic_model_error() says which step (aic_model_step_nodes[step]) and value */ }`,
     'aic_model_free();',
     '```',
     '',

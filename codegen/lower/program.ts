@@ -2,10 +2,10 @@
  * Graph -> Program: one kernel per graph node (from the op's compute definition in ir-spec), plus a
  * host plan (kernel order and the buffers each call binds). Targets render Programs.
  */
-import { AicError, diag, isStatic, nodeLocation, type Graph, type Node, type Tensor, type Value } from '@aic/core';
+import { AicError, diag, isStatic, nodeLocation, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, validateGraph, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
-  E, S, ScheduleError, applyDirective, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
+  E, S, ScheduleError, applyDirective, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
   type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
@@ -19,7 +19,15 @@ export interface ProgramBuffer extends Buffer {
   data?: Tensor;
 }
 
-export interface Step { kernel: string; /** program buffer names bound to the kernel's params, in order */ args: string[]; node: string }
+export interface Step {
+  kernel: string;
+  /** program buffer names bound to the kernel's params, in order */
+  args: string[];
+  node: string;
+  /** the node's op and location, for runtime check failures (lower/checks.ts) */
+  op?: string;
+  loc?: Location;
+}
 
 /** A kernel before scheduling: its stages (compute definitions) and scratch buffers. */
 export interface KernelSource {
@@ -96,7 +104,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     prog.sources.set(kernel.name, source);
     prog.schedules.set(kernel.name, []);
     prog.kernels.push(kernel);
-    prog.steps.push({ kernel: kernel.name, args, node: node.label });
+    prog.steps.push({ kernel: kernel.name, args, node: node.label, op: node.op, loc: nodeLocation(node) });
   });
   // graph outputs that are inputs or constants themselves: copy
   g.outputs.forEach((v) => {
@@ -125,6 +133,11 @@ function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
  * it names. Throws ScheduleError when a directive does not apply.
  */
 export function realizeKernel(src: KernelSource, dirs: Directive[]): Kernel {
+  const k = realizeKernel0(src, dirs);
+  // runtime checks that do not change inside a loop run once before it
+  return { ...k, body: hoistChecks(k.body, src.fresh) };
+}
+function realizeKernel0(src: KernelSource, dirs: Directive[]): Kernel {
   // inline / compute-at act on the stage list (packages/loop-ir/src/stages.ts)
   if (dirs.some(isStageDirective)) return realizeStages(src, dirs);
   const states = new Map<number, AxisState>();

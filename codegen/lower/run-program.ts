@@ -6,6 +6,7 @@ import { Tensor, type RValue } from '@aic/core';
 import { LoopInterpreter, numel, type Buffer, type Mem } from '@aic/loop-ir';
 import { dtypeOfScalar } from './dtypes.ts';
 import type { Program } from './program.ts';
+import { checkError } from './checks.ts';
 
 export function allocFor(b: Buffer): { [i: number]: number; length: number } {
   const n = Math.max(1, numel(b.shape));
@@ -38,12 +39,14 @@ export function runProgram(prog: Program, feeds: Map<string, RValue>): Map<strin
   }
   for (const b of [...prog.temps, ...prog.outputs]) global[b.name] = allocFor(b);
   const kernels = new Map(prog.kernels.map((k) => [k.name, k]));
-  for (const st of prog.steps) {
+  prog.steps.forEach((st, si) => {
     const k = kernels.get(st.kernel)!;
     const mem: Mem = {};
     k.params.forEach((p, i) => { mem[p.name] = global[st.args[i]]; });
-    new LoopInterpreter(mem).runKernel(k);
-  }
+    const it = new LoopInterpreter(mem);
+    it.runKernel(k);
+    if (it.failure) throw checkError(prog, si, it.failure);
+  });
   const out = new Map<string, Tensor>();
   for (const b of prog.outputs) {
     const t = new Tensor(dtypeOfScalar(b.dtype), b.shape);

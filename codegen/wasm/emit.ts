@@ -10,9 +10,10 @@
  *   module's scratch region of linear memory.
  * - Integer semantics follow the interpreter / C: division by zero gives 0, narrow types wrap.
  */
-import { E, childExprs, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, childExprs, isCheck, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
 import { needMath, OWN_F32, type MathFn } from './math.ts';
+import { checkFunc, checkIndexInline } from './checks.ts';
 
 export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1 };
 const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
@@ -902,6 +903,16 @@ export class KernelEmitter {
   private call(e: Extract<Expr, { k: 'call' }>): void {
     const t = e.args[0].t, W = wtype(t);
     const x = e.args[0];
+    if (e.fn === 'check_index' && e.args[1].k === 'const') {
+      this.ex(x);
+      this.e(...checkIndexInline(this.env.mb, t, e.args[1].v, this.tmp(W)));
+      return;
+    }
+    if (isCheck(e.fn)) {
+      for (const a of e.args) this.ex(a);
+      this.e(['call', checkFunc(this.env.mb, e.fn, t)]);
+      return;
+    }
     if (!isF(t)) {
       // integer arguments: compute in f64 like the interpreter, then back
       switch (e.fn) {

@@ -16,6 +16,10 @@ export interface LoaderMeta {
   weights?: { offset: number; size: number; header: string; embedded: boolean };
   /** host Math functions the module imports */
   imports: string[];
+  /** when kernels hold runtime checks: each step's node and op, to name a failure */
+  steps?: { node: string; op: string }[];
+  /** check_range codes -> [what the value is, inclusive bound] (packages/loop-ir/src/checks.ts) */
+  ranges?: Record<number, [string, boolean]>;
 }
 
 const ARRAYS: Record<string, string> = {
@@ -70,6 +74,20 @@ async function fetchBytes(src, what) {
   return new Uint8Array(await r.arrayBuffer());
 }
 
+// a failed runtime check (an index out of bounds, an integer division by zero): the record run() left
+function checkRecord(buf) {
+  const rec = new Int32Array(buf, 0, 5);
+  if (rec[0] === 0) return;
+  const value = new BigInt64Array(buf, 8, 1)[0];
+  const st = META.steps[rec[1]];
+  const r = META.ranges[rec[0]];
+  const what = rec[0] === 1 ? \`index \${value} is out of bounds for a dimension of size \${rec[4]}\`
+    : r ? \`\${r[0]} \${value} is out of range [0, \${r[1] ? \`\${rec[4] - 1}]\` : \`\${rec[4]})\`}\` : 'integer division by zero';
+  const err = new Error(\`\${st.op} failed: \${what} (node '\${st.node}')\`);
+  err.aicCheck = { step: rec[1], code: rec[0], value: Number(value), bound: rec[4] };
+  throw err;
+}
+
 function makeModel(instance, weights) {
   const ex = instance.exports;
   const w = META.weights;
@@ -95,6 +113,7 @@ function makeModel(instance, weights) {
     const buf = ex.memory.buffer;
     for (const x of META.inputs) new ARRAYS[x.dtype](buf, x.offset, x.length).set(feeds[x.name]);
     ex.run();
+    if (META.steps) checkRecord(ex.memory.buffer);
     const out = {};
     for (const x of META.outputs) out[x.name] = new ARRAYS[x.dtype](ex.memory.buffer, x.offset, x.length).slice();
     return out;
@@ -140,7 +159,8 @@ ${fields(meta.outputs)}
 export interface Model {
   readonly inputs: ${infos(meta.inputs)};
   readonly outputs: ${infos(meta.outputs)};
-  /** Run once; throws an Error naming the input when one is missing or has the wrong dtype or length. */
+  /** Run once; throws an Error naming the input when one is missing or has the wrong dtype or length, or naming the node when
+   * the data break an op's contract (an index out of bounds, an integer division by zero; the Error's aicCheck says which). */
   run(feeds: Inputs): Promise<Outputs>;
   runSync(feeds: Inputs): Outputs;
 }

@@ -7,13 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import { castTensor, diag, formatBytes, tensorToBytes } from '@aic/core';
-import { numel } from '@aic/loop-ir';
+import { RANGE_CHECKS, hasChecks, numel } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
 import { KernelEmitter, WIDTH } from './emit.ts';
 import { Func, ModuleBuilder, type Instr as WInstr } from './module.ts';
 import { loaderSource, typesSource, type LoaderMeta } from './loader.ts';
+import { RUN_PROLOGUE, afterCheckedKernel } from './checks.ts';
 
 export interface WasmRenderOptions {
   simd: boolean;
@@ -104,8 +105,10 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     scratch = Math.max(scratch, em.scratchBytes);
   }
   const run = new Func('run', [], [], 'run');
+  const checked = new Set(prog.kernels.filter((k) => hasChecks(k.body)).map((k) => k.name));
+  if (checked.size) run.emit(...RUN_PROLOGUE);
   const steps: { kernel: string; args: number[] }[] = [];
-  for (const st of prog.steps) {
+  for (const [si, st] of prog.steps.entries()) {
     const args: number[] = [];
     for (const a of st.args) {
       const x = addr.get(a);
@@ -114,6 +117,7 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
       args.push(x);
     }
     run.emit(['call', st.kernel]);
+    if (checked.has(st.kernel)) run.emit(...afterCheckedKernel(si));
     steps.push({ kernel: st.kernel, args });
   }
   mb.addFunc(run);
@@ -137,6 +141,7 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     outputs: prog.outputs.map(io),
     weights: blob ? { offset: weightsBase, size: blob.length, header: `${WEIGHTS_MAGIC}${hash}`, embedded: opts.embedWeights } : undefined,
     imports: mb.imports.map((i) => i.name),
+    ...(checked.size ? { steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })), ranges: RANGE_CHECKS } : {}),
   };
   return { wasm, weights: blob && !opts.embedWeights ? blob : undefined, mjs: loaderSource(meta), dts: typesSource(meta), module: mb, meta, steps };
 }

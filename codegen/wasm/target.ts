@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Tensor, castTensor, diag, formatBytes, tensorFromBytes, tensorToBytes, writeFileAtomic, type Graph, type RValue } from '@aic/core';
-import { ScheduleError, type Directive } from '@aic/loop-ir';
+import { ScheduleError, type CheckFailure, type Directive } from '@aic/loop-ir';
+import { checkError } from '../lower/checks.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_SIMD_CAPS } from '../caps.ts';
 import { lowerGraph, rescheduleProgram, type Program } from '../lower/program.ts';
@@ -157,7 +158,7 @@ export async function runWasm(compiled: WasmCompiled, feeds: Map<string, RValue>
       if (e instanceof RangeError) throw diag.runtime('wasm', `cannot allocate the model's ${formatBytes(compiled.art.module.memoryPages * 65536)} of linear memory here (${e.message})`);
       throw e;
     }
-    return outputsMap(compiled, await model.run(feedsObject(compiled, feeds)));
+    return outputsMap(compiled, await asCheckError(compiled, () => model.run(feedsObject(compiled, feeds))));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -173,7 +174,21 @@ export function loadWasmSync(compiled: WasmCompiled): LoadedModel {
 }
 
 export function runWasmSync(compiled: WasmCompiled, feeds: Map<string, RValue>): Map<string, Tensor> {
-  return outputsMap(compiled, loadWasmSync(compiled).runSync(feedsObject(compiled, feeds)));
+  const model = loadWasmSync(compiled);
+  try {
+    return outputsMap(compiled, model.runSync(feedsObject(compiled, feeds)));
+  } catch (e) {
+    throw checkFailure(compiled, e);
+  }
+}
+
+/** The loader's runtime-check Error (aicCheck) as the catalog diagnostic; other errors as they are. */
+function checkFailure(compiled: WasmCompiled, e: unknown): unknown {
+  const f = (e as { aicCheck?: CheckFailure & { step: number } } | undefined)?.aicCheck;
+  return f ? checkError(compiled.prog, f.step, f) : e;
+}
+async function asCheckError<T>(compiled: WasmCompiled, f: () => Promise<T>): Promise<T> {
+  try { return await f(); } catch (e) { throw checkFailure(compiled, e); }
 }
 
 /** The default optimization pipeline (-O2 unless given) for a WebAssembly target, quietly. */

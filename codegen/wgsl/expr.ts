@@ -5,8 +5,9 @@
  * of up to 4 lanes become vec2/3/4 arithmetic (scalar loops otherwise). Float min/max propagate NaN
  * and NaN tests use bit patterns (WGSL compilers may assume finite math otherwise).
  */
-import { vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { isCheck, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { narrowBits, wConst, wscalar, wtype } from './types.ts';
+import { wgslCheck } from './checks.ts';
 
 /** Where a buffer lives in a dispatch: a storage binding at an element offset, or a function-local array. */
 export type View =
@@ -37,6 +38,8 @@ export class WgslEmitter {
    * shared: declares a `shared`-scope buffer as a module-scope `var<workgroup>` array and returns its
    * name (the renderer gives one per entry point); without it shared buffers are refused.
    */
+  /** the program step this entry point runs (runtime checks record it) */
+  step = 0;
   constructor(private h: WHelpers, private views: Map<string, View>, private shared?: (b: Buffer) => string) {}
 
   // ---- helpers ----------------------------------------------------------------------------------
@@ -226,6 +229,10 @@ export class WgslEmitter {
     const ws = wscalar(t);
     const F = vt('f32', lanes), T = wtype(t, lanes);
     const x = a[0];
+    if (isCheck(fn)) {
+      if (lanes !== 1 || ws === 'f32' || ws === 'bool') throw new NotVec();
+      return `${wgslCheck(this.h, fn, ws)}(${a.join(', ')}, ${this.step}u)`;
+    }
     if (ws !== 'f32') {
       // integer arguments: compute in f32 and convert back (as C does through double)
       switch (fn) {

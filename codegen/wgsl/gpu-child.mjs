@@ -33,7 +33,7 @@ process.on('message', async (msg) => {
   try {
     reply = { id: msg.id, ok: true, ...(await handle(msg)) };
   } catch (e) {
-    reply = { id: msg.id, ok: false, message: e && e.message ? e.message : String(e) };
+    reply = { id: msg.id, ok: false, message: e && e.message ? e.message : String(e), ...(e && e.aicCheck ? { check: e.aicCheck } : {}) };
   }
   process.send(reply);
 });

@@ -46,6 +46,18 @@ function fromWords(io, bytes) {
   return out;
 }
 
+/** A failed runtime check (an index out of bounds, an integer division by zero) as an Error naming the node. */
+function checkRecord([code, step, value, bound]) {
+  if (code === 0) return;
+  const st = M.steps[step];
+  const r = M.ranges[code];
+  const what = code === 1 ? `index ${value} is out of bounds for a dimension of size ${bound}`
+    : r ? `${r[0]} ${value} is out of range [0, ${r[1] ? `${bound - 1}]` : `${bound})`}` : 'integer division by zero';
+  const err = new Error(`${st.op} failed: ${what} (node '${st.node}')`);
+  err.aicCheck = { step, code, value, bound };
+  throw err;
+}
+
 async function readWeights(src) {
   if (M.weightsBytes === 0) return undefined;
   if (src instanceof ArrayBuffer) return new Uint8Array(src);
@@ -125,6 +137,9 @@ export async function load(opts = {}) {
   const outOffsets = [];
   let total = 0;
   for (const b of outBytes) { outOffsets.push(total); total += b; }
+  // runtime checks: their 16-byte failure record is read back after the outputs
+  const errAt = total;
+  if (M.errOffset !== undefined) total += 16;
   const staging = device.createBuffer({ size: Math.max(4, total), usage: U.MAP_READ | U.COPY_DST, label: 'aic readback' });
   let queue = Promise.resolve();
 
@@ -135,6 +150,7 @@ export async function load(opts = {}) {
       const w = toWords(io, feeds[io.name]);
       device.queue.writeBuffer(act, io.offset, w.buffer, 0, Math.max(1, numel(io.shape)) * 4);
     }
+    if (M.errOffset !== undefined) device.queue.writeBuffer(act, M.errOffset, new Uint32Array(4));
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (const s of steps) {
@@ -144,10 +160,12 @@ export async function load(opts = {}) {
     }
     pass.end();
     M.outputs.forEach((o, i) => enc.copyBufferToBuffer(act, o.offset, staging, outOffsets[i], outBytes[i]));
+    if (M.errOffset !== undefined) enc.copyBufferToBuffer(act, M.errOffset, staging, errAt, 16);
     device.queue.submit([enc.finish()]);
     await staging.mapAsync(MAPMODE().READ);
     const bytes = new Uint8Array(staging.getMappedRange().slice(0));
     staging.unmap();
+    if (M.errOffset !== undefined) checkRecord(new Int32Array(bytes.buffer, errAt, 4));
     const res = {};
     M.outputs.forEach((o, i) => { res[o.name] = fromWords(o, bytes.subarray(outOffsets[i], outOffsets[i] + outBytes[i])); });
     return res;

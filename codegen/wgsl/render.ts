@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { castTensor, diag } from '@aic/core';
 import {
-  E, ScheduleError, applyDirective, directiveLoop, flatIndex, initialState, numel, realizeStage, simplifyStmt, walkStmt,
+  E, RANGE_CHECKS, ScheduleError, applyDirective, hoistChecks, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
   type AxisState, type Buffer, type ComputeStage, type Directive, type Expr, type ScalarType, type Stage, type Stmt,
   walkExprs,
 } from '@aic/loop-ir';
@@ -26,6 +26,7 @@ import { dtypeOfScalar } from '../lower/dtypes.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
 import { WHelpers, WgslEmitter, type View } from './expr.ts';
 import { wscalar } from './types.ts';
+import { ERR_BINDING, ERR_DECL } from './checks.ts';
 
 export interface WgslLimits {
   maxStorageBufferBindingSize: number;
@@ -65,6 +66,11 @@ export interface WgslManifest {
   /** what the device must support */
   needs: { maxStorageBufferBindingSize: number; maxStorageBuffersPerShaderStage: number; maxBufferSize: number };
   arena: { arenaBytes: number; naiveBytes: number };
+  /** when kernels hold runtime checks: byte offset of their failure record in the activation buffer, and each step's node and op */
+  errOffset?: number;
+  steps?: { node: string; op: string }[];
+  /** check_range codes -> [what the value is, inclusive bound] */
+  ranges?: Record<number, [string, boolean]>;
 }
 
 export interface WgslRendered { wgsl: string; manifest: WgslManifest; weights?: Uint8Array }
@@ -88,7 +94,7 @@ export function realizeStages(stages: Stage[], dirs: Directive[], fresh: (p: str
     if (!owner) throw new ScheduleError(`kernel ${kernel}: no loop '${axis}'`);
     states.set(owner[0], applyDirective(owner[1], d));
   }
-  return stages.map((st, i) => (st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : simplifyStmt(st.body)));
+  return stages.map((st, i) => hoistChecks(st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : simplifyStmt(st.body), fresh));
 }
 
 function usesOf(s: Stmt): { read: Set<string>; written: Set<string>; local: Set<string> } {
@@ -189,7 +195,9 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     scratchOf.set(st.kernel, m);
     scratchMax = Math.max(scratchMax, so);
   }
-  const actBytes = Math.max(A, alignUp(scratchBase + scratchMax, A));
+  const checked = new Set(pending.filter((p) => hasChecks(p.body)));
+  const errOffset = checked.size ? alignUp(scratchBase + scratchMax, A) : undefined;
+  const actBytes = Math.max(A, errOffset !== undefined ? errOffset + A : alignUp(scratchBase + scratchMax, A));
 
   // ---- weights: only those some kernel reads, packed into chunks ----
   const chunks: { bytes: number; parts: { w: ProgramBuffer; off: number }[] }[] = [];
@@ -267,8 +275,9 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
         }
       }
     }
-    if (windows.length > lim.maxStorageBuffersPerShaderStage) {
-      throw diag.unsupportedFeature(`kernel ${p.kernel} (${p.node}) needs ${windows.length} storage bindings, more than maxStorageBuffersPerShaderStage (${lim.maxStorageBuffersPerShaderStage}) on target wgsl`);
+    const nBindings = windows.length + (checked.has(p) ? 1 : 0);
+    if (nBindings > lim.maxStorageBuffersPerShaderStage) {
+      throw diag.unsupportedFeature(`kernel ${p.kernel} (${p.node}) needs ${nBindings} storage bindings, more than maxStorageBuffersPerShaderStage (${lim.maxStorageBuffersPerShaderStage}) on target wgsl`);
     }
     const views = new Map<string, View>();
     const bindings: ManifestBinding[] = windows.map((w, bi) => {
@@ -278,6 +287,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
       maxBinding = Math.max(maxBinding, w.end - w.start);
       return { binding: bi, buffer: w.buf, offset: w.start, size: w.end - w.start, readOnly: !w.written };
     });
+    if (checked.has(p)) bindings.push({ binding: ERR_BINDING, buffer: 0, offset: errOffset!, size: 16, readOnly: false });
     maxBindings = Math.max(maxBindings, bindings.length);
     // grid from the loops bound to GPU axes
     const wg: [number, number, number] = [1, 1, 1], loc: [number, number, number] = [1, 1, 1];
@@ -308,6 +318,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
       return name;
     });
     const body: string[] = [];
+    em.step = p.step;
     em.stmt(p.body, '  ', body);
     if (wgBytes > lim.maxComputeWorkgroupStorageSize) {
       throw diag.usage(`schedule: kernel ${p.kernel}: ${wgBytes} bytes of workgroup memory exceed maxComputeWorkgroupStorageSize (${lim.maxComputeWorkgroupStorageSize})`);
@@ -329,6 +340,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     h.text(),
     '',
     ...decls,
+    ...(checked.size ? [ERR_DECL] : []),
     '',
     ...entries.flatMap((e) => [e, '']),
   ].join('\n');
@@ -336,6 +348,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     aic: opts.version, source: opts.source, actBytes, weightsBytes: weights?.length ?? 0, weightsHash, weightChunks, inputs, outputs, dispatches,
     needs: { maxStorageBufferBindingSize: maxBinding, maxStorageBuffersPerShaderStage: maxBindings, maxBufferSize: Math.max(actBytes, ...weightChunks.map((c) => c.bytes)) },
     arena: { arenaBytes: plan.arenaBytes, naiveBytes: plan.naiveBytes },
+    ...(errOffset !== undefined ? { errOffset, steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })), ranges: RANGE_CHECKS } : {}),
   };
   return { wgsl, manifest, weights };
 }

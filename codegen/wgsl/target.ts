@@ -14,6 +14,7 @@ import { lowerGraph, rescheduleProgram, type Program } from '../lower/program.ts
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { gpuAttempts, nodeGpuDevice, NO_ADAPTER_HELP, type NodeGpu } from './node-gpu.mjs';
 import { GpuChild, type GpuReply } from './gpu-client.mjs';
+import { checkError } from '../lower/checks.ts';
 import { DEFAULT_WGSL_LIMITS, renderWgsl, type WgslLimits, type WgslManifest } from './render.ts';
 import { chooseGpuSchedules, gpuScheduleLimits } from './schedule.ts';
 
@@ -199,7 +200,8 @@ let child: GpuChild | undefined;
 /** The WebGPU child process (Dawn; SwiftShader without a GPU driver): see node-gpu.mjs for why a process. */
 function gpuChild(): GpuChild { return (child ??= new GpuChild()); }
 
-function checkReply(r: GpuReply): GpuReply {
+function checkReply(r: GpuReply, c?: WgslCompiled): GpuReply {
+  if (!r.ok && r.check && c) throw checkError(c.prog, r.check.step, r.check);
   if (!r.ok) throw diag.runtime('webgpu', r.message ?? 'unknown error');
   return r;
 }
@@ -221,7 +223,7 @@ export async function wgslCompilationInfo(wgsl: string): Promise<NonNullable<Gpu
 export async function runWgsl(c: WgslCompiled, feeds: Map<string, RValue>, opts: { device?: unknown; reps?: number } = {}): Promise<{ outputs: Map<string, Tensor>; ms: number; adapter?: NodeGpu['adapterInfo'] }> {
   const f = feedsFor(c, feeds);
   if (!opts.device) {
-    const r = checkReply(await gpuChild().request({ op: 'run', host: c.host, weights: c.weights, feeds: f, reps: opts.reps ?? 1 }));
+    const r = checkReply(await gpuChild().request({ op: 'run', host: c.host, weights: c.weights, feeds: f, reps: opts.reps ?? 1 }), c);
     return { outputs: tensorsFrom(c, r.outputs!), ms: r.ms!, adapter: r.adapter };
   }
   const mod = await import(`data:text/javascript;base64,${Buffer.from(c.host).toString('base64')}`);
@@ -237,7 +239,8 @@ export async function runWgsl(c: WgslCompiled, feeds: Map<string, RValue>, opts:
     for (let i = 0; i < (opts.reps ?? 1); i++) res = await m.run(f);
     return { outputs: tensorsFrom(c, res), ms: performance.now() - t0 };
   } catch (e) {
-    throw diag.runtime('webgpu', (e as Error).message);
+    const chk = (e as { aicCheck?: NonNullable<GpuReply['check']> }).aicCheck;
+    throw chk ? checkError(c.prog, chk.step, chk) : diag.runtime('webgpu', (e as Error).message);
   } finally {
     m.destroy();
   }
@@ -270,7 +273,7 @@ export function runWgslSync(c: WgslCompiled, feeds: Map<string, RValue>): Map<st
   if (r === 'timed-out') throw diag.runtime('webgpu', 'the GPU worker did not answer within 600 s');
   const msg = receiveMessageOnPort(wk.port)?.message as GpuReply | undefined;
   if (!msg) throw diag.runtime('webgpu', 'the GPU worker exited without an answer');
-  return tensorsFrom(c, checkReply(msg).outputs!);
+  return tensorsFrom(c, checkReply(msg, c).outputs!);
 }
 
 export { AicError };

@@ -13,7 +13,7 @@
  * are rejected.
  */
 import { diag } from '@aic/core';
-import { INTRINSIC_JS, type BinOp, type Expr, type ScalarType } from '@aic/loop-ir';
+import { CHECK_DIV_ZERO, INTRINSIC_JS, checkIndexJS, checkMessage, checkRangeJS, isCheck, type BinOp, type CheckFailure, type Expr, type ScalarType } from '@aic/loop-ir';
 
 export interface CompileOpts {
   /** the reference: report undefined behaviour (see the file comment); `op` names it */
@@ -58,8 +58,14 @@ function binFn(op: BinOp, t: ScalarType, opts: CompileOpts): (a: number, b: numb
       if (t === 'i32') return Math.imul;
       if (t === 'u32') return (a, b) => Math.imul(a, b) >>> 0;
       return (a, b) => wrapTo(a * b, t);
-    case 'div': return f ? (a, b) => wrapTo(a / b, t) : (a, b) => (b === 0 ? divZero() : wrapTo(Math.trunc(a / b), t));
-    case 'mod': return f ? (a, b) => wrapTo(a % b, t) : (a, b) => (b === 0 ? divZero() : wrapTo(a % b, t));
+    case 'div':
+      if (f) return (a, b) => wrapTo(a / b, t);
+      if (is64(t)) { const q = big((x, y) => x / y, t); return (a, b) => (b === 0 ? divZero() : q(a, b)); }
+      return (a, b) => (b === 0 ? divZero() : wrapTo(Math.trunc(a / b), t));
+    case 'mod':
+      if (f) return (a, b) => wrapTo(a % b, t);
+      if (is64(t)) { const r = big((x, y) => x % y, t); return (a, b) => (b === 0 ? divZero() : r(a, b)); }
+      return (a, b) => (b === 0 ? divZero() : wrapTo(a % b, t));
     case 'min': return f ? (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)) : Math.min;
     case 'max': return f ? (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)) : Math.max;
     case 'pow': return (a, b) => wrapTo(Math.pow(a, b), t);
@@ -144,6 +150,7 @@ function compile(e: Expr, vars: Map<string, number>, opts: CompileOpts): Fn {
       const args = e.args.map((a) => compile(a, vars, opts)), t = e.args[0]!.t;
       if (e.fn === 'isnan') { const x = args[0]!; return (env) => (Number.isNaN(x(env)) ? 1 : 0); }
       if (e.fn === 'isinf') { const x = args[0]!; return (env) => { const v = x(env); return v === Infinity || v === -Infinity ? 1 : 0; }; }
+      if (isCheck(e.fn)) return checkFn(e.fn, args, opts);
       const f = INTRINSIC[e.fn];
       if (!f) throw new Error(`scalar expression: unknown intrinsic ${e.fn}`);
       if (args.length === 1) { const x = args[0]!; return (env) => wrapTo(f(x(env)), t); }
@@ -160,6 +167,21 @@ function compile(e: Expr, vars: Map<string, number>, opts: CompileOpts): Fn {
     default:
       throw new Error(`scalar expression: ${e.k} is not scalar`);
   }
+}
+
+/** Runtime checks (loop-ir checks.ts): strict mode raises the failure, otherwise the safe value. */
+function checkFn(fn: 'check_index' | 'check_nonzero' | 'check_range', args: Fn[], opts: CompileOpts): Fn {
+  const fail = (f: CheckFailure) => { throw diag.runtime(opts.strict!.op, checkMessage(f)); };
+  const x = args[0]!;
+  if (fn === 'check_nonzero') {
+    return opts.strict ? (env) => { const v = x(env); if (v === 0) fail({ code: CHECK_DIV_ZERO, value: 0, bound: 0 }); return v; } : x;
+  }
+  const n = args[1]!, code = args[2];
+  return (env) => {
+    const r = code ? checkRangeJS(x(env), n(env), code(env)) : checkIndexJS(x(env), n(env));
+    if (r.fail && opts.strict) fail(r.fail);
+    return r.v;
+  };
 }
 
 /**

@@ -275,14 +275,12 @@ export function flatExpr(idx: readonly Expr[], shape: readonly number[]): Expr {
 }
 
 /**
- * An index loaded from a tensor (any integer or float type) as i32, negative values counted from the
- * end (i + dim), then clamped into [0, dim) so compiled code never reads out of bounds (the reference
- * raises an error for out-of-range indices instead).
+ * An index loaded from a tensor (an integer type) as i32, negative values counted from the end
+ * (i + dim). Out of [-dim, dim) it is a runtime error, as in the reference and ONNX Runtime: the
+ * kernel reports it through check_index (packages/loop-ir/src/checks.ts) and reads index 0 meanwhile.
  */
 export function normIndexExpr(load: Expr, dim: number): Expr {
-  const j = E.cast(load, 'i32');
-  const n = E.select(E.lt(j, E.i(0)), E.add(j, E.i(dim)), j);
-  return E.min(E.max(n, E.i(0)), E.i(Math.max(dim - 1, 0)));
+  return E.call('check_index', load, E.i(dim));
 }
 
 /**

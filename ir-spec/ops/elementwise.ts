@@ -387,16 +387,22 @@ function binary(name: string, summary: string, types: readonly DType[],
 binary('Add', 'a + b with numpy broadcasting', NUMERIC, E.add, { since: 1, legacy: true, commutative: true });
 binary('Sub', 'a - b with numpy broadcasting', NUMERIC, E.sub, { since: 1, legacy: true });
 binary('Mul', 'a * b with numpy broadcasting (integers wrap)', NUMERIC, E.mul, { since: 1, legacy: true, commutative: true });
-// integer division by zero: the reference reports it; compiled code yields 0
-binary('Div', 'a / b (integer division truncates toward zero)', NUMERIC, E.div, { since: 1, legacy: true });
+/**
+ * Integer divisors are checked on every target (check_nonzero): a zero is a runtime error, as in ONNX
+ * Runtime (CPU, 1.25+: "Integer division by zero" / "Integer modulo by zero"). MIN / -1 wraps to MIN
+ * and MIN % -1 is 0 (ONNX leaves both undefined; x86 traps, WGSL defines these values).
+ */
+const intDivisor = (b: Expr) => (isFloatT(b.t) ? b : E.call('check_nonzero', b));
+binary('Div', 'a / b; integers truncate toward zero, a zero divisor is a runtime error, MIN / -1 = MIN (wraps)', NUMERIC,
+  (a, b) => E.div(a, intDivisor(b)), { since: 1, legacy: true });
 
-binary('Mod', 'remainder; fmod=0: sign of the divisor (integers only), fmod=1: sign of the dividend (C fmod)', NUMERIC, (a, b, c) => {
+binary('Mod', 'remainder; fmod=0: sign of the divisor (integers only), fmod=1: sign of the dividend (C fmod); integers: a zero divisor is a runtime error, MIN % -1 = 0', NUMERIC, (a, b, c) => {
   const fmod = c.attrs.int('fmod') !== 0;
   if (isFloatT(a.t)) {
     if (!fmod) throw diag.verify('Mod', `fmod must be 1 for floating-point inputs (${c.dtypes[0]})`);
     return E.mod(a, b);
   }
-  const r = E.mod(a, b);
+  const r = E.mod(a, intDivisor(b));
   if (fmod || isUnsignedT(a.t)) return r;
   // r != 0 && (r < 0) != (b < 0) ? r + b : r
   return E.select(E.and(ne(r, cOf(r, 0)), ne(E.lt(r, cOf(r, 0)), E.lt(b, cOf(b, 0)))), E.add(r, b), r);

@@ -5,7 +5,7 @@
 import { Tensor, diag, nodeLocation, type DType, type NumericArray } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { AttrReader, InferCtx, LowerCtx, OpDef, OutType } from '../types.ts';
-import { E, type Expr } from '@aic/loop-ir';
+import { CHECK_TARGET, E, rangeMessage, type Expr } from '@aic/loop-ir';
 import { computeTemp, reduceExpr } from '../lib/reduce.ts';
 import { FLOATS, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
 
@@ -78,7 +78,7 @@ function nll(lp: ArrayLike<number>, xShape: readonly number[], target: Tensor, w
     for (let d = 0; d < D; d++) {
       const c = tg[n * D + d]!;
       if (ignore !== undefined && c === ignore) continue;
-      if (!(c >= 0 && c < C)) throw diag.runtime(op, `target value ${c} is out of range [0, ${C})`);
+      if (!(c >= 0 && c < C)) throw diag.runtime(op, rangeMessage(CHECK_TARGET, c, C));
       const wc = w ? w[c]! : 1;
       const v = -lp[(n * C + c) * D + d]! * wc;
       per[n * D + d] = v;
@@ -111,11 +111,12 @@ function nllLower(ctx: LowerCtx, lp: (n: Expr, c: Expr, d: Expr[]) => Expr): voi
   const zero = E.c(0, 'f64');
   const parts = (n: Expr, d: Expr[]): { loss: Expr; w: Expr } => {
     const tv = target.at(n, ...d);
-    const c = E.min(E.max(E.cast(tv, 'i32'), E.i(0)), E.i(C - 1));
+    // a target outside [0, C) (and not ignore_index) is a runtime error, as in the reference
+    const ign = ignore === undefined ? undefined : E.eq(tv, E.c(ignore, target.dtype));
+    const c = E.call('check_range', ign ? E.select(ign, E.c(0, target.dtype), tv) : tv, E.i(C), E.i(CHECK_TARGET));
     const w = weight ? E.cast(weight.at(c), 'f64') : E.c(1, 'f64');
     const loss = E.mul(E.neg(lp(n, c, d)), w);
-    if (ignore === undefined) return { loss, w };
-    const ign = E.eq(tv, E.c(ignore, target.dtype));
+    if (!ign) return { loss, w };
     return { loss: E.select(ign, zero, loss), w: E.select(ign, zero, w) };
   };
   if (reduction === 'none') {
@@ -142,7 +143,7 @@ function ignoreIndex(attrs: AttrReader): number | undefined {
 
 defineOp({
   name: 'NegativeLogLikelihoodLoss', category: 'loss',
-  summary: 'loss = -input[n, target, d...] * weight[target]; reduction none / sum / weighted mean, ignore_index skipped',
+  summary: 'loss = -input[n, target, d...] * weight[target]; reduction none / sum / weighted mean, ignore_index skipped; another target outside [0, C) is a runtime error',
   types: { T: FLOATS, Tind: TIND },
   inputs: [{ name: 'input', type: 'T' }, { name: 'target', type: 'Tind' }, { name: 'weight', type: 'T', optional: true }],
   outputs: [{ name: 'loss', type: 'T' }],
@@ -188,7 +189,7 @@ function logSoftmaxAxis1(x: NumericArray, shape: readonly number[]): Float64Arra
 
 defineOp({
   name: 'SoftmaxCrossEntropyLoss', category: 'loss',
-  summary: 'NegativeLogLikelihoodLoss applied to log_softmax(scores, axis=1); optional log_prob output',
+  summary: 'NegativeLogLikelihoodLoss applied to log_softmax(scores, axis=1) (same target rule); optional log_prob output',
   types: { T: FLOATS, Tind: TIND },
   inputs: [{ name: 'scores', type: 'T' }, { name: 'labels', type: 'Tind' }, { name: 'weights', type: 'T', optional: true }],
   outputs: [{ name: 'output', type: 'T' }, { name: 'log_prob', type: 'T', optional: true }],

@@ -7,7 +7,7 @@ import { Tensor, diag, dtypeFromOnnx, freshDim, nodeLocation, type DType, type D
 import { defineOp } from '../registry.ts';
 import { FLOATS, requireDtype } from '../lib/infer-helpers.ts';
 import type { AttrSpec, LowerCtx } from '../types.ts';
-import { E, S, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
+import { CHECK_BATCH_INDEX, E, S, rangeMessage, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 
 // ---- loop-IR helpers shared by the compute definitions below -----------------------------------
 /** accumulation type: f64 where the target has it (the references compute with JS numbers) */
@@ -219,7 +219,7 @@ function lowerRoiAlign(ctx: LowerCtx): void {
   const L = (p: string, v: Expr, body: (x: Expr) => Stmt) => letE(ctx, p, A, v, body);
   const Li = (p: string, v: Expr, body: (x: Expr) => Stmt) => letE(ctx, p, 'i32', v, body);
   const fA = (e: Expr) => E.cast(e, A);
-  const body = loop(ctx, R, (n) => Li('b', E.cast(bidx.flat(n), 'i32'), (b) => {
+  const body = loop(ctx, R, (n) => Li('b', E.call('check_range', bidx.flat(n), E.i(N), E.i(CHECK_BATCH_INDEX)), (b) => {
     const rv = (k: number) => fA(rois.flat(sum(E.mul(n, iv(4)), iv(k))));
     return S.if(E.and(E.ge(b, z), E.lt(b, iv(N))),
       L('sw', E.sub(E.mul(rv(0), c(scale)), c(off)), (sw) => L('sh', E.sub(E.mul(rv(1), c(scale)), c(off)), (sh) =>
@@ -269,7 +269,7 @@ function lowerRoiAlign(ctx: LowerCtx): void {
 
 defineOp({
   name: 'RoiAlign', category: 'misc',
-  summary: 'region-of-interest align: bilinearly sampled, avg- or max-pooled bins of each ROI; output [rois, C, output_height, output_width]',
+  summary: 'region-of-interest align: bilinearly sampled, avg- or max-pooled bins of each ROI; output [rois, C, output_height, output_width]; a batch index outside [0, N) is a runtime error',
   types: { T1: FLOATS, T2: ['int64'] },
   inputs: [
     { name: 'X', type: 'T1', doc: '[N, C, H, W]' },
@@ -329,7 +329,7 @@ defineOp({
     const x = X.num, y = Y.num, rv = rois.num;
     for (let n = 0; n < R; n++) {
       const b = bidx.num[n]!;
-      if (b < 0 || b >= N) throw diag.runtime('RoiAlign', `batch index ${b} is out of range [0, ${N})`);
+      if (b < 0 || b >= N) throw diag.runtime('RoiAlign', rangeMessage(CHECK_BATCH_INDEX, b, N));
       const off = half ? 0.5 : 0;
       const sw = rv[n * 4] * scale - off, sh = rv[n * 4 + 1] * scale - off;
       const ew = rv[n * 4 + 2] * scale - off, eh = rv[n * 4 + 3] * scale - off;

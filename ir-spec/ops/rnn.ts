@@ -6,7 +6,7 @@
 import { Tensor, diag, freshDim, nodeLocation, type DType, type Dim } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OpDef, OutType } from '../types.ts';
-import { E, S, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
+import { CHECK_SEQUENCE_LENS, E, S, rangeMessage, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { requireDtype } from '../lib/infer-helpers.ts';
 
 const RNN_FLOATS: readonly DType[] = ['float32', 'float64', 'float16'];
@@ -148,7 +148,7 @@ function rnnEval(spec: RnnSpec, ctx: EvalCtx): Tensor[] {
   if (P) eq(P, [nd, 3 * H], 'P');
   if (SL) eq(SL, [Bn], 'sequence_lens');
   const lens = SL ? SL.toNumbers() : new Array<number>(Bn).fill(S);
-  for (const l of lens) if (l < 0 || l > S) throw diag.runtime(op, `sequence_lens value ${l} is out of range [0, ${S}]`);
+  for (const l of lens) if (l < 0 || l > S) throw diag.runtime(op, rangeMessage(CHECK_SEQUENCE_LENS, l, S + 1));
   const clipV = ctx.attrs.has('clip') ? ctx.attrs.float('clip') : undefined;
   const clip = clipV === undefined ? (v: number) => v : (v: number) => Math.max(-clipV, Math.min(clipV, v));
   const acts = activations(ctx, spec.defaultActs, nd);
@@ -310,7 +310,7 @@ function rnnLower(spec: RnnSpec, ctx: LowerCtx): void {
       fresh: ctx.fresh,
     };
     const b = ctx.fresh('b'), bv = E.v(b);
-    const body = letE(ctx, 'L', 'i32', SL ? E.min(E.max(E.cast(SL.flat(bv), 'i32'), i32(0)), i32(S_)) : i32(S_), (L) => S.seq(
+    const body = letE(ctx, 'L', 'i32', SL ? E.call('check_range', SL.flat(bv), i32(S_ + 1), i32(CHECK_SEQUENCE_LENS)) : i32(S_), (L) => S.seq(
       loop(H, (k) => S.seq(
         st(h, k, H0 ? toA(H0.flat(add(stIdx(d, bv), k))) : cA(0)),
         ...(spec.hasCell ? [st(c, k, C0 ? toA(C0.flat(add(stIdx(d, bv), k))) : cA(0))] : []),
@@ -349,7 +349,7 @@ const commonAttrs: OpDef['attrs'] = {
 function defineRnn(spec: RnnSpec): OpDef {
   const states = spec.hasCell ? ['initial_h', 'initial_c'] : ['initial_h'];
   return defineOp({
-    name: spec.name, category: 'rnn', summary: spec.summary,
+    name: spec.name, category: 'rnn', summary: `${spec.summary}; a sequence_lens value outside [0, seq_length] is a runtime error`,
     types: { T: RNN_FLOATS, T1: ['int32'] },
     inputs: [
       { name: 'X', type: 'T' }, { name: 'W', type: 'T' }, { name: 'R', type: 'T' },

@@ -9,7 +9,7 @@ import {
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
-import { E, S, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
+import { CHECK_SEQUENCE_LENS, E, S, indexOutOfBounds, rangeMessage, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { bcastAt } from '../lib/lower.ts';
 import { intList, product } from '../lib/util.ts';
 import { ALL, FLOATS, INTS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
@@ -488,13 +488,20 @@ defineOp({
 });
 
 // ---- Gather family -------------------------------------------------------------------------------------
+/**
+ * Every index input of the Gather and Scatter families: a value in [-n, n) counts from the end when
+ * negative; any other value is a runtime error on every target (ONNX Runtime: "indices element out
+ * of data bounds"), reported at the node with the index and the dimension (normIndex here,
+ * normIndexExpr -> check_index in compiled code).
+ */
+const INDEX_RULE = '; an index outside [-n, n) is a runtime error';
 function normIndex(ctx: EvalCtx, i: number, dim: number): number {
   const j = i < 0 ? i + dim : i;
-  if (j < 0 || j >= dim) throw diag.runtime(ctx.node.op, `index ${i} is out of bounds for a dimension of size ${dim}`, loc(ctx));
+  if (j < 0 || j >= dim) throw diag.runtime(ctx.node.op, indexOutOfBounds(i, dim), loc(ctx));
   return j;
 }
 defineOp({
-  name: 'Gather', category: CAT, summary: 'take entries along an axis: out = data[..., indices, ...]',
+  name: 'Gather', category: CAT, summary: `take entries along an axis: out = data[..., indices, ...]${INDEX_RULE}`,
   types: { T: ALL, Tind: INDEX },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 0 } },
@@ -527,7 +534,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'GatherElements', category: CAT, summary: 'out[i][j][k] = data[index[i][j][k]][j][k] (for axis 0)',
+  name: 'GatherElements', category: CAT, summary: `out[i][j][k] = data[index[i][j][k]][j][k] (for axis 0)${INDEX_RULE}`,
   types: { T: ALL, Tind: INDEX },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 0 } },
@@ -562,7 +569,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'GatherND', category: CAT, summary: 'gather slices addressed by the last dimension of indices (with batch_dims)',
+  name: 'GatherND', category: CAT, summary: `gather slices addressed by the last dimension of indices (with batch_dims)${INDEX_RULE}`,
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { batch_dims: { type: 'int', default: 0 } },
@@ -642,7 +649,7 @@ const scatterSig = {
   outputs: [{ name: 'output', type: 'T' }],
 };
 defineOp({
-  name: 'ScatterElements', category: CAT, summary: 'write updates into a copy of data at per-element indices along an axis (with reduction)',
+  name: 'ScatterElements', category: CAT, summary: `write updates into a copy of data at per-element indices along an axis (with reduction)${INDEX_RULE}`,
   ...scatterSig,
   attrs: { axis: { type: 'int', default: 0 }, reduction: { type: 'string', default: 'none' } },
   onnx: { since: 11 },
@@ -651,7 +658,7 @@ defineOp({
   eval: (ctx) => [scatterElements(ctx, ctx.attrs.str('reduction'))],
 });
 defineOp({
-  name: 'Scatter', category: CAT, summary: 'deprecated form of ScatterElements (no reduction)',
+  name: 'Scatter', category: CAT, summary: `deprecated form of ScatterElements (no reduction)${INDEX_RULE}`,
   ...scatterSig,
   attrs: { axis: { type: 'int', default: 0 } },
   onnx: { since: 9 },
@@ -660,7 +667,7 @@ defineOp({
   eval: (ctx) => [scatterElements(ctx, 'none')],
 });
 defineOp({
-  name: 'ScatterND', category: CAT, summary: 'write update slices into a copy of data at N-d indices (with reduction)',
+  name: 'ScatterND', category: CAT, summary: `write update slices into a copy of data at N-d indices (with reduction)${INDEX_RULE}`,
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices' }, { name: 'updates', type: 'T' }],
   outputs: [{ name: 'output', type: 'T' }],
@@ -1184,7 +1191,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'ReverseSequence', category: CAT, summary: 'reverse the first sequence_lens[b] steps of every batch entry along the time axis',
+  name: 'ReverseSequence', category: CAT, summary: 'reverse the first sequence_lens[b] steps of every batch entry along the time axis; a length outside [0, T] is a runtime error',
   types: { T: ALL },
   inputs: [{ name: 'input', type: 'T' }, { name: 'sequence_lens' }], outputs: [{ name: 'Y', type: 'T' }],
   attrs: { batch_axis: { type: 'int', default: 1 }, time_axis: { type: 'int', default: 0 } },
@@ -1211,7 +1218,7 @@ defineOp({
     const inner = product(x.shape.slice(2));
     for (let b = 0; b < B; b++) {
       const L = lens[b]!;
-      if (L < 0 || L > T) throw verr(ctx, `sequence_lens[${b}]=${L} out of range [0, ${T}]`);
+      if (L < 0 || L > T) throw diag.runtime(ctx.node.op, rangeMessage(CHECK_SEQUENCE_LENS, L, T + 1), loc(ctx));
       for (let t = 0; t < L; t++) {
         const dst = b * st[ba]! + t * st[ta]!, src = b * st[ba]! + (L - 1 - t) * st[ta]!;
         for (let i = 0; i < inner; i++) od[dst + i] = sd[src + i]!;
@@ -1764,8 +1771,8 @@ function lowerReverseSequence(ctx: LowerCtx): void {
   const B = x.shape[ba]!, T = x.shape[ta]!;
   if (numel(lens.shape) !== B) ctx.unsupported(`sequence_lens has ${numel(lens.shape)} entries for batch size ${B}`);
   ctx.compute(0, (idx) => {
-    // the reference rejects lengths outside [0, T]; clamped here so compiled code stays in bounds
-    const L = clampI(E.cast(lens.flat(idx[ba]!), 'i32'), 0, T);
+    // a length outside [0, T] is a runtime error, as in the reference
+    const L = E.call('check_range', lens.flat(idx[ba]!), E.i(T + 1), E.i(CHECK_SEQUENCE_LENS));
     const t = idx[ta]!;
     const src = E.select(E.lt(t, L), E.sub(E.sub(L, E.i(1)), t), t);
     return x.at(...idx.map((v, k) => (k === ta ? src : v)));

@@ -9,3 +9,5 @@ export * from './schedule.ts';
 export * from './verify.ts';
 export * from './stages.ts';
 export * from './intrinsics.ts';
+export * from './checks.ts';
+export * from './hoist-checks.ts';

@@ -4,6 +4,7 @@
  */
 import type { BinOp, Expr, Intrinsic, Kernel, ScalarType, Stmt } from './ir.ts';
 import { INTRINSIC_JS } from './intrinsics.ts';
+import { CHECK_DIV_ZERO, checkIndexJS, checkRangeJS, isCheck, type CheckFailure } from './checks.ts';
 
 export type Mem = Record<string, { [i: number]: number; length: number }>;
 type Val = number | number[];
@@ -35,8 +36,9 @@ function binScalar(op: BinOp, a: number, b: number, t: ScalarType): number {
     case 'add': return wrap(a + b, t);
     case 'sub': return wrap(a - b, t);
     case 'mul': return t === 'i32' ? Math.imul(a, b) : t === 'u32' ? Math.imul(a, b) >>> 0 : wrap(a * b, t);
-    case 'div': return f ? wrap(a / b, t) : b === 0 ? 0 : wrap(Math.trunc(a / b), t);
-    case 'mod': return f ? wrap(a % b, t) : b === 0 ? 0 : wrap(a % b, t);
+    // integers: x / 0 = x % 0 = 0 (check_nonzero reports it where an op defines an error); MIN / -1 wraps
+    case 'div': return f ? wrap(a / b, t) : b === 0 ? 0 : big(t) ? big64(t, BigInt(a) / BigInt(b)) : wrap(Math.trunc(a / b), t);
+    case 'mod': return f ? wrap(a % b, t) : b === 0 ? 0 : big(t) ? big64(t, BigInt(a) % BigInt(b)) : wrap(a % b, t);
     case 'min': return f && (Number.isNaN(a) || Number.isNaN(b)) ? NaN : Math.min(a, b);
     case 'max': return f && (Number.isNaN(a) || Number.isNaN(b)) ? NaN : Math.max(a, b);
     case 'pow': return wrap(Math.pow(a, b), t);
@@ -71,7 +73,19 @@ function castScalar(v: number, to: ScalarType): number {
 
 export class LoopInterpreter {
   private env = new Map<string, number>();
+  /** the first runtime check that failed (checks.ts); the kernel runs on with the safe values */
+  failure?: CheckFailure;
   constructor(private mem: Mem) {}
+
+  private check(fn: string, a: number[]): number {
+    if (fn === 'check_index' || fn === 'check_range') {
+      const r = fn === 'check_index' ? checkIndexJS(a[0], a[1]) : checkRangeJS(a[0], a[1], a[2]);
+      if (r.fail && !this.failure) this.failure = r.fail;
+      return r.v;
+    }
+    if (a[0] === 0 && !this.failure) this.failure = { code: CHECK_DIV_ZERO, value: 0, bound: 0 };
+    return a[0];
+  }
 
   runKernel(k: Kernel): void { this.exec(k.body); }
 
@@ -111,9 +125,11 @@ export class LoopInterpreter {
       }
       case 'call': {
         const args = e.args.map((a) => this.eval(a));
-        if (args.every((a) => !Array.isArray(a))) return callScalar(e.fn, args as number[], e.args[0].t);
+        const fn = isCheck(e.fn)
+          ? (a: number[]) => this.check(e.fn, a) : (a: number[]) => callScalar(e.fn, a, e.args[0].t);
+        if (args.every((a) => !Array.isArray(a))) return fn(args as number[]);
         const L = args.map((a) => this.lanesOf(a, e.lanes));
-        return L[0].map((_, i) => callScalar(e.fn, L.map((l) => l[i]), e.args[0].t));
+        return L[0].map((_, i) => fn(L.map((l) => l[i])));
       }
       case 'select': {
         const c = this.eval(e.c);
@@ -281,6 +297,9 @@ function hasBarrier(s: Stmt): boolean {
   return r;
 }
 
-export function runKernel(k: Kernel, mem: Mem): void {
-  new LoopInterpreter(mem).runKernel(k);
+/** Run a kernel; returns the first runtime check that failed, if any. */
+export function runKernel(k: Kernel, mem: Mem): CheckFailure | undefined {
+  const it = new LoopInterpreter(mem);
+  it.runKernel(k);
+  return it.failure;
 }

@@ -4,6 +4,7 @@
  * evaluate intrinsics through this one table; renderers emit target code that matches it.
  */
 import type { Intrinsic } from './ir.ts';
+import { checkIndexJS, checkRangeJS } from './checks.ts';
 
 /** Round half to even (numpy.round / ONNX Round). */
 export function roundHalfEven(x: number): number {
@@ -59,4 +60,6 @@ export const INTRINSIC_JS: Record<Intrinsic, (...a: number[]) => number> = {
   sinh: Math.sinh, cosh: Math.cosh, asinh: Math.asinh, acosh: Math.acosh, atanh: Math.atanh,
   isnan: (x) => (Number.isNaN(x) ? 1 : 0), isinf: (x) => (x === Infinity || x === -Infinity ? 1 : 0),
   fabs: Math.abs, sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), fma: (a, b, c) => a * b + c, atan2: Math.atan2,
+  // the values of the runtime checks; recording the failure is the caller's (checks.ts)
+  check_index: (i, n) => checkIndexJS(i, n).v, check_nonzero: (b) => b, check_range: (v, n, code) => checkRangeJS(v, n, code).v,
 };

@@ -36,7 +36,9 @@ export type UnOp = 'neg' | 'not' | 'abs';
 export type Intrinsic =
   | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'erf' | 'sigmoid' | 'floor' | 'ceil' | 'round_even' | 'trunc'
   | 'sin' | 'cos' | 'tan' | 'asin' | 'acos' | 'atan' | 'sinh' | 'cosh' | 'asinh' | 'acosh' | 'atanh'
-  | 'isnan' | 'isinf' | 'fabs' | 'sign' | 'fma' | 'atan2';
+  | 'isnan' | 'isinf' | 'fabs' | 'sign' | 'fma' | 'atan2'
+  /** runtime checks (see checks.ts): check_index(i, n) -> i32, check_nonzero(b) -> b, check_range(v, n, code) -> i32 */
+  | 'check_index' | 'check_nonzero' | 'check_range';
 
 export type Expr =
   | { k: 'const'; t: ScalarType; v: number; lanes: number }
@@ -99,7 +101,7 @@ export const E = {
   not: (x: Expr): Expr => ({ k: 'un', op: 'not', x, t: x.t, lanes: x.lanes }),
   abs: (x: Expr): Expr => ({ k: 'un', op: 'abs', x, t: x.t, lanes: x.lanes }),
   call: (fn: Intrinsic, ...args: Expr[]): Expr => ({
-    k: 'call', fn, args, t: fn === 'isnan' || fn === 'isinf' ? 'bool' : args[0].t, lanes: Math.max(...args.map((a) => a.lanes)),
+    k: 'call', fn, args, t: fn === 'isnan' || fn === 'isinf' ? 'bool' : fn === 'check_index' || fn === 'check_range' ? INDEX : args[0].t, lanes: Math.max(...args.map((a) => a.lanes)),
   }),
   select: (c: Expr, a: Expr, b: Expr): Expr => ({ k: 'select', c, a, b, t: a.t, lanes: Math.max(c.lanes, a.lanes, b.lanes) }),
   cast: (x: Expr, t: ScalarType): Expr => (x.t === t ? x : { k: 'cast', x, t, lanes: x.lanes }),

@@ -1,0 +1,237 @@
+/**
+ * One semantics on every target: the same tiny models (integer Div/Mod by zero and MIN / -1, index
+ * ops with negative and out-of-range indices) run on the reference interpreter, the loop-IR
+ * interpreter, C, WebAssembly (SIMD and plain) and WGSL give the same values, or fail with the same
+ * catalog diagnostic (AIC0030 at the node, exit 1), as ONNX Runtime fails. WGSL runs on SwiftShader
+ * without a GPU and skips (with the reason) only when no WebGPU adapter can be created.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AicError, Tensor, serializeNpy, type DType, type Graph, type RValue } from '@aic/core';
+import { loadOnnx } from '@aic/onnx';
+import { run } from '@aic/interp';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import {
+  LOOPS_CAPS, buildC, closeWgsl, compileC, compileWasm, compileWgsl, lowerGraph, passTarget, prepareForRun, runC, runProgram, runWasm, runWgsl, wgslAdapter,
+} from '@aic/codegen';
+import { buildModel, type IoSpec, type NodeSpec } from '../onnx-builder.ts';
+
+const INT32 = 6, INT64 = 7, FLOAT = 1;
+const MIN32 = -(2 ** 31);
+const TARGETS = ['interp', 'loops', 'c', 'wasm-simd', 'wasm', 'wgsl'] as const;
+type Target = typeof TARGETS[number];
+
+let wgslSkip: string | undefined;
+beforeAll(async () => {
+  try {
+    await wgslAdapter();
+  } catch (e) {
+    wgslSkip = `SKIPPED wgsl: the webgpu package could not create a WebGPU adapter: ${(e as Error).message}`;
+    console.warn(wgslSkip);
+  }
+}, 120_000);
+afterAll(() => closeWgsl());
+
+type Result = { outs: Map<string, Tensor> } | { error: string; exit: number };
+
+async function runOn(t: Target, bytes: Uint8Array, feeds: Map<string, RValue>): Promise<Result> {
+  try {
+    const g: Graph = runPipeline(loadOnnx(bytes), pipelineFor(2), { target: passTarget(t === 'loops' ? 'c' : t), out: () => {} }).graph;
+    let outs: Map<string, RValue>;
+    if (t === 'interp') outs = run(g, feeds);
+    else {
+      prepareForRun(g, feeds);
+      const meta = { version: 'test', source: 'semantics', sourceHash: '-' };
+      if (t === 'loops') outs = runProgram(lowerGraph(g, LOOPS_CAPS), feeds) as Map<string, RValue>;
+      else if (t === 'c') {
+        const c = compileC(g, meta);
+        outs = runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs as Map<string, RValue>;
+      } else if (t === 'wgsl') outs = (await runWgsl(compileWgsl(g, meta), feeds)).outputs as Map<string, RValue>;
+      else outs = await runWasm(compileWasm(g, { ...meta, simd: t === 'wasm-simd' }), feeds) as Map<string, RValue>;
+    }
+    return { outs: outs as Map<string, Tensor> };
+  } catch (e) {
+    if (!(e instanceof AicError)) throw e;
+    return { error: e.format(), exit: e.exitCode };
+  }
+}
+
+const DT: Record<number, DType> = { [INT32]: 'int32', [INT64]: 'int64', [FLOAT]: 'float32' };
+interface Case {
+  name: string;
+  nodes: NodeSpec[];
+  inputs: (IoSpec & { values: number[] })[];
+  outputs: IoSpec[];
+  /** the values every target must give, or the error text every target must report */
+  want: Record<string, number[]> | { error: string };
+  /** WGSL computes int64 as int32 and refuses inputs that do not fit (its documented limit) */
+  wgsl?: { error: string };
+}
+const io = (name: string, dtype: number, shape: number[], values: number[] = []) => ({ name, dtype, shape, values });
+
+const div = (a: number[], b: number[], dtype = INT32): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
+  nodes: [{ op: 'Div', inputs: ['a', 'b'], outputs: ['y'], name: 'the_div' }],
+  inputs: [io('a', dtype, [a.length], a), io('b', dtype, [b.length], b)], outputs: [io('y', dtype, [a.length])],
+});
+const mod = (a: number[], b: number[], fmod: number): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
+  nodes: [{ op: 'Mod', inputs: ['a', 'b'], outputs: ['y'], name: 'the_mod', attrs: { fmod } }],
+  inputs: [io('a', INT32, [a.length], a), io('b', INT32, [b.length], b)], outputs: [io('y', INT32, [a.length])],
+});
+const DATA = [10, 11, 12, 20, 21, 22, 30, 31, 32]; // [3, 3]
+const gather = (ind: number[], dtype = INT64, axis = 0): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
+  nodes: [{ op: 'Gather', inputs: ['x', 'i'], outputs: ['y'], name: 'the_gather', attrs: { axis } }],
+  inputs: [io('x', FLOAT, [3, 3], DATA), io('i', dtype, [ind.length], ind)],
+  outputs: [io('y', FLOAT, axis === 0 ? [ind.length, 3] : [3, ind.length])],
+});
+/** the reference's diagnostic: AIC0030 at the node (buildModel's graph has no file: `<model>`) */
+const fails = (op: string, node: string, msg: string, index = 0) => ({ error: `<model>, node '${node}' (#${index}): error AIC0030: ${op} failed: ${msg}` });
+const oob = (op: string, node: string, i: number, n: number) => fails(op, node, `index ${i} is out of bounds for a dimension of size ${n}`);
+
+const CASES: Case[] = [
+  { name: 'Div int32: truncation, MIN / -1 wraps', ...div([7, -7, MIN32, 9, 0], [2, 2, -1, -4, 5]), want: { y: [3, -3, MIN32, -2, 0] } },
+  { name: 'Div int32 by zero is an error', ...div([7, 1, 2], [2, 0, 1]), want: fails('Div', 'the_div', 'integer division by zero') },
+  { name: 'Div int64 by zero is an error', ...div([7, 1], [0, 1], INT64), want: fails('Div', 'the_div', 'integer division by zero') },
+  {
+    // the safe-division idiom: Div runs on every element before Where picks (ONNX Runtime raises), fused or not
+    name: 'Where(b == 0, a, a / b) int32 still divides by zero',
+    nodes: [
+      { op: 'Equal', inputs: ['b', 'z'], outputs: ['c'] }, { op: 'Div', inputs: ['a', 'b'], outputs: ['q'], name: 'the_div' },
+      { op: 'Where', inputs: ['c', 'a', 'q'], outputs: ['y'] },
+    ],
+    inputs: [io('a', INT32, [3], [7, 8, 9]), io('b', INT32, [3], [2, 0, 3]), io('z', INT32, [1], [0])], outputs: [io('y', INT32, [3])],
+    want: fails('Div', 'the_div', 'integer division by zero', 1),
+  },
+  { name: 'Div float by zero is IEEE', ...div([1, -1, 0], [0, 0, 2], FLOAT), want: { y: [Infinity, -Infinity, 0] } },
+  { name: 'Mod fmod=0: sign of the divisor, MIN % -1 = 0', ...mod([7, -7, 7, MIN32], [3, 3, -3, -1], 0), want: { y: [1, 2, -2, 0] } },
+  { name: 'Mod fmod=1: sign of the dividend', ...mod([7, -7, 7, MIN32], [3, 3, -3, -1], 1), want: { y: [1, -1, 1, 0] } },
+  { name: 'Mod fmod=0 by zero is an error', ...mod([7, 5], [3, 0], 0), want: fails('Mod', 'the_mod', 'integer division by zero') },
+  { name: 'Mod fmod=1 by zero is an error', ...mod([7, 5], [0, 3], 1), want: fails('Mod', 'the_mod', 'integer division by zero') },
+  { name: 'Gather: negative indices count from the end', ...gather([2, -1, -3, 0]), want: { y: [30, 31, 32, 30, 31, 32, 10, 11, 12, 10, 11, 12] } },
+  { name: 'Gather int32 indices, axis 1', ...gather([-1, 1], INT32, 1), want: { y: [12, 11, 22, 21, 32, 31] } },
+  { name: 'Gather: index past the end is an error', ...gather([0, 3]), want: oob('Gather', 'the_gather', 3, 3) },
+  { name: 'Gather: index below -n is an error', ...gather([1, -4], INT32, 1), want: oob('Gather', 'the_gather', -4, 3) },
+  {
+    name: 'Gather: int64 index beyond int32 is an error', ...gather([2 ** 32 + 1]), want: oob('Gather', 'the_gather', 2 ** 32 + 1, 3),
+    wgsl: { error: "error AIC0031: input 'i': value 4294967297 at [0] does not fit in 32 bits (target wgsl computes int64 as 32-bit)" },
+  },
+  {
+    name: 'GatherElements: out of range is an error',
+    nodes: [{ op: 'GatherElements', inputs: ['x', 'i'], outputs: ['y'], name: 'ge', attrs: { axis: 1 } }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [3, 1], [-1, 0, 5])], outputs: [io('y', FLOAT, [3, 1])],
+    want: oob('GatherElements', 'ge', 5, 3),
+  },
+  {
+    name: 'GatherElements: negative indices',
+    nodes: [{ op: 'GatherElements', inputs: ['x', 'i'], outputs: ['y'], name: 'ge', attrs: { axis: 1 } }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [3, 1], [-1, 0, -2])], outputs: [io('y', FLOAT, [3, 1])],
+    want: { y: [12, 20, 31] },
+  },
+  {
+    name: 'GatherND: out of range is an error',
+    nodes: [{ op: 'GatherND', inputs: ['x', 'i'], outputs: ['y'], name: 'gnd' }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [2, 2], [0, -1, 1, 3])], outputs: [io('y', FLOAT, [2])],
+    want: oob('GatherND', 'gnd', 3, 3),
+  },
+  {
+    name: 'ScatterElements: out of range is an error',
+    nodes: [{ op: 'ScatterElements', inputs: ['x', 'i', 'u'], outputs: ['y'], name: 'se', attrs: { axis: 0 } }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [1, 3], [0, -3, 3]), io('u', FLOAT, [1, 3], [1, 2, 3])], outputs: [io('y', FLOAT, [3, 3])],
+    want: oob('ScatterElements', 'se', 3, 3),
+  },
+  {
+    name: 'ScatterElements: negative indices',
+    nodes: [{ op: 'ScatterElements', inputs: ['x', 'i', 'u'], outputs: ['y'], name: 'se', attrs: { axis: 0 } }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [1, 3], [0, -3, -1]), io('u', FLOAT, [1, 3], [1, 2, 3])], outputs: [io('y', FLOAT, [3, 3])],
+    want: { y: [1, 2, 12, 20, 21, 22, 30, 31, 3] },
+  },
+  {
+    name: 'ScatterND: out of range is an error',
+    nodes: [{ op: 'ScatterND', inputs: ['x', 'i', 'u'], outputs: ['y'], name: 'snd' }],
+    inputs: [io('x', FLOAT, [3, 3], DATA), io('i', INT64, [2, 1], [-1, -4]), io('u', FLOAT, [2, 3], [1, 2, 3, 4, 5, 6])], outputs: [io('y', FLOAT, [3, 3])],
+    want: oob('ScatterND', 'snd', -4, 3),
+  },
+  {
+    name: 'ReverseSequence: a length beyond the time axis is an error',
+    nodes: [{ op: 'ReverseSequence', inputs: ['x', 'l'], outputs: ['y'], name: 'rs', attrs: { time_axis: 0, batch_axis: 1 } }],
+    inputs: [io('x', FLOAT, [4, 2], [1, 2, 3, 4, 5, 6, 7, 8]), io('l', INT64, [2], [3, 5])], outputs: [io('y', FLOAT, [4, 2])],
+    want: fails('ReverseSequence', 'rs', 'sequence_lens value 5 is out of range [0, 4]'),
+  },
+  {
+    name: 'ReverseSequence: lengths in range',
+    nodes: [{ op: 'ReverseSequence', inputs: ['x', 'l'], outputs: ['y'], name: 'rs', attrs: { time_axis: 0, batch_axis: 1 } }],
+    inputs: [io('x', FLOAT, [4, 2], [1, 2, 3, 4, 5, 6, 7, 8]), io('l', INT64, [2], [3, 0])], outputs: [io('y', FLOAT, [4, 2])],
+    want: { y: [5, 2, 3, 4, 1, 6, 7, 8] },
+  },
+  {
+    name: 'NegativeLogLikelihoodLoss: a target outside [0, C) is an error',
+    nodes: [{ op: 'NegativeLogLikelihoodLoss', inputs: ['x', 't'], outputs: ['y'], name: 'nll', attrs: { ignore_index: -1 } }],
+    inputs: [io('x', FLOAT, [2, 3], [-1, -2, -3, -4, -5, -6]), io('t', INT64, [2], [-1, 3])], outputs: [io('y', FLOAT, [])],
+    want: fails('NegativeLogLikelihoodLoss', 'nll', 'target value 3 is out of range [0, 3)'),
+  },
+  {
+    name: 'NegativeLogLikelihoodLoss: ignore_index is not checked',
+    nodes: [{ op: 'NegativeLogLikelihoodLoss', inputs: ['x', 't'], outputs: ['y'], name: 'nll', attrs: { ignore_index: -1 } }],
+    inputs: [io('x', FLOAT, [2, 3], [-1, -2, -3, -4, -5, -6]), io('t', INT64, [2], [-1, 2])], outputs: [io('y', FLOAT, [])],
+    want: { y: [6] },
+  },
+  {
+    name: 'RoiAlign: a batch index outside [0, N) is an error',
+    nodes: [{ op: 'RoiAlign', inputs: ['x', 'r', 'b'], outputs: ['y'], name: 'roi' }],
+    inputs: [io('x', FLOAT, [1, 1, 2, 2], [1, 2, 3, 4]), io('r', FLOAT, [1, 4], [0, 0, 1, 1]), io('b', INT64, [1], [1])], outputs: [io('y', FLOAT, [1, 1, 1, 1])],
+    want: fails('RoiAlign', 'roi', 'batch index 1 is out of range [0, 1)'),
+  },
+  {
+    name: 'RNN: a sequence length beyond the sequence is an error',
+    nodes: [{ op: 'RNN', inputs: ['x', 'w', 'r', '', 'l'], outputs: ['y'], name: 'rnn', attrs: { hidden_size: 1 } }],
+    inputs: [io('x', FLOAT, [2, 1, 1], [1, 2]), io('w', FLOAT, [1, 1, 1], [0.5]), io('r', FLOAT, [1, 1, 1], [0.25]), io('l', INT32, [1], [3])],
+    outputs: [io('y', FLOAT, [2, 1, 1, 1])],
+    want: fails('RNN', 'rnn', 'sequence_lens value 3 is out of range [0, 2]'),
+  },
+];
+
+function feedsOf(c: Case): Map<string, RValue> {
+  return new Map(c.inputs.map((i) => [i.name, Tensor.fromNumbers(DT[i.dtype!]!, i.shape as number[], i.values)] as [string, RValue]));
+}
+
+describe('one semantics on every target', () => {
+  for (const c of CASES) {
+    describe(c.name, () => {
+      const bytes = buildModel(c.nodes, c.inputs, c.outputs, 13);
+      for (const t of TARGETS) {
+        it(t, async (ctx) => {
+          if (t === 'wgsl' && wgslSkip) return ctx.skip();
+          const r = await runOn(t, bytes, feedsOf(c));
+          const want = (t === 'wgsl' && c.wgsl) || c.want;
+          if ('error' in want) {
+            expect('error' in r ? r.error : 'no error').toBe(want.error);
+            expect('exit' in r && r.exit).toBe(1);
+            return;
+          }
+          if ('error' in r) throw new Error(`${t}: ${r.error}`);
+          for (const [name, v] of Object.entries(want)) expect([...r.outs.get(name)!.num], `${t} ${name}`).toEqual(v);
+        }, 120_000);
+      }
+    });
+  }
+});
+
+describe('aic run: a bad index fails the same way on every target', () => {
+  const c = CASES.find((x) => x.name === 'Gather: index past the end is an error')!;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-semantics-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'm.onnx'), buildModel(c.nodes, c.inputs, c.outputs, 13));
+  for (const [name, t] of feedsOf(c)) fs.writeFileSync(path.join(dir, `${name}.npy`), serializeNpy(t as Tensor));
+  for (const t of ['interp', 'c', 'wasm-simd']) {
+    it(t, () => {
+      const out = path.join(dir, `out-${t}`);
+      const r = spawnSync(process.execPath, [path.resolve(import.meta.dirname, '../../bin/aic'), 'run', path.join(dir, 'm.onnx'), '--target', t,
+        '--input', `x=${path.join(dir, 'x.npy')}`, '--input', `i=${path.join(dir, 'i.npy')}`, '--output-dir', out], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim()).toBe(`aic: ${path.join(dir, 'm.onnx')}, node 'the_gather' (#0): error AIC0030: Gather failed: index 3 is out of bounds for a dimension of size 3`);
+      expect(fs.existsSync(out) ? fs.readdirSync(out) : []).toEqual([]);
+    }, 120_000);
+  }
+});
