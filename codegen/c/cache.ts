@@ -46,10 +46,20 @@ export function cacheLookup(base: string): string | null {
   return null;
 }
 
-/** A private directory to build `base` in (removed by cachePublish or cacheDiscard). */
+/** A build directory older than this belongs to a killed process (builds take minutes). */
+const STALE_MS = 24 * 3600 * 1000;
+
+/** A private directory to build `base` in (removed by cachePublish or cacheDiscard); drops stale ones of killed builds. */
 export function cacheTemp(base: string): string {
-  fs.mkdirSync(path.dirname(base), { recursive: true });
-  return fs.mkdtempSync(`${base}.tmp-`);
+  const parent = path.dirname(base), prefix = `${path.basename(base)}.tmp-`;
+  fs.mkdirSync(parent, { recursive: true });
+  for (const f of fs.readdirSync(parent)) {
+    if (!f.startsWith(prefix)) continue;
+    try {
+      if (Date.now() - fs.statSync(path.join(parent, f)).mtimeMs > STALE_MS) cacheDiscard(path.join(parent, f));
+    } catch { /* another process removed it first */ }
+  }
+  return fs.mkdtempSync(path.join(parent, prefix));
 }
 
 export function cacheDiscard(tmp: string): void {

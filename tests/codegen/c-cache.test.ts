@@ -50,6 +50,15 @@ describe('C build cache publishing', () => {
     expect(cacheLookup(base)).toBe(`${base}.2`);
   });
 
+  it('a build directory left by a killed process is removed once stale (a day old), a recent one never', () => {
+    const base = path.join(work, 'd', 'key');
+    const stale = cacheTemp(base), recent = cacheTemp(base);
+    const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    fs.utimesSync(stale, old, old);
+    const mine = cacheTemp(base);
+    expect([fs.existsSync(stale), fs.existsSync(recent), fs.existsSync(mine)]).toEqual([false, true, true]);
+  });
+
   it('an entry published by another process while we built is used; our build is discarded', () => {
     const base = path.join(work, 'c', 'key');
     const mine = built(base, 'mine');
