@@ -39,7 +39,10 @@ export function timeReps(built: BuildResult, files: HarnessFiles, reps: number):
 
 /** Repetitions so that one sample takes about `targetMs` (tiny models need many: start-up jitter). */
 export function calibrateReps(built: BuildResult, files: HarnessFiles, targetMs = 300): number {
-  const one = Math.max(0.01, timeReps(built, files, 3) - timeReps(built, files, 1)) / 2;
+  const t1 = timeReps(built, files, 1);
+  const diff = (timeReps(built, files, 11) - t1) / 10;
+  // on a busy machine the difference can come out near 0 (noise): one run never takes longer than t1
+  const one = Math.max(0.001, diff > t1 / 200 ? diff : t1);
   return Math.max(1, Math.min(100000, Math.round(targetMs / one)));
 }
 
