@@ -5,7 +5,7 @@
  * --no-ort: skip ONNX Runtime (aic times only).
  * For every NAME.onnx in ../shared/models (tests/fixtures/models when that folder is missing):
  *  - aic: load, optimize -O2 for target c, compile (default schedules; --plain: none), build with
- *    cc -O3 -march=native (codegen/c/build.ts), check the output against NAME.output.npy
+ *    the default flags (defaultCFlags, codegen/c/build.ts), check the output against NAME.output.npy
  *    (rtol 1e-3, atol 1e-4), then time: the generated harness runs the model REPS times per process
  *    (after one warm-up run) and the per-run time is (t(REPS+1) - t(1)) / REPS, so process start,
  *    weight loading and file I/O cancel out;
@@ -21,8 +21,9 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { Tensor, castTensor, parseNpy, tensorToBytes, type RValue } from '@aic/core';
-import { DEFAULT_CFLAGS, buildC, compileC, passTarget, prepareForRun, runC, dtypeOfScalar } from '@aic/codegen';
+import { Tensor, parseNpy, type RValue } from '@aic/core';
+import { buildC, defaultCFlags, compileC, passTarget, prepareForRun, runC } from '@aic/codegen';
+import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
 import { loadModel } from '../packages/cli/src/model-io.ts';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
 import { modelStats } from '../packages/cli/src/stats.ts';
@@ -50,7 +51,6 @@ const models = fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) =>
   .filter((n) => only.length === 0 || only.includes(n))
   .sort((a, b) => (CNNS.indexOf(a) < 0 ? 99 : CNNS.indexOf(a)) - (CNNS.indexOf(b) < 0 ? 99 : CNNS.indexOf(b)));
 
-const median = (xs: number[]) => { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 function matches(got: Tensor, want: Tensor, rtol = 1e-3, atol = 1e-4): { ok: boolean; worst: number } {
   const a = got.num, b = want.num;
@@ -82,31 +82,13 @@ async function benchModel(name: string): Promise<Row> {
   const r = runC(built, compiled.art, compiled.prog, feeds);
   const got = r.outputs.get(meta.outputs[0].name)!;
   const m = matches(got, want);
-  // files for the timed runs
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-bench-'));
-  const wPath = path.join(work, 'model.weights');
-  if (compiled.art.weights) fs.writeFileSync(wPath, compiled.art.weights);
-  const inFiles = compiled.prog.inputs.map((b, i) => {
-    const f = path.join(work, `in${i}.bin`);
-    fs.writeFileSync(f, tensorToBytes(castTensor(feeds.get(b.value) as Tensor, dtypeOfScalar(b.dtype))));
-    return f;
-  });
-  const outFiles = compiled.prog.outputs.map((_, i) => path.join(work, `out${i}.bin`));
-  const timeReps = (reps: number) => {
-    const t0 = performance.now();
-    const p = spawnSync(built.exe, [compiled.art.weights ? wPath : '', String(reps), ...inFiles, ...outFiles]);
-    if (p.status !== 0) throw new Error(`harness failed: ${p.stderr}`);
-    return performance.now() - t0;
-  };
+  const files = harnessFiles(compiled.art, compiled.prog, feeds);
   if (profile) {
-    const pb = buildC(compiled.art, compiled.prog, { cflags: [...DEFAULT_CFLAGS, '-DAIC_PROFILE'] });
-    const p = spawnSync(pb.exe, [compiled.art.weights ? wPath : '', '20', ...inFiles, ...outFiles], { encoding: 'utf8' });
+    const pb = buildC(compiled.art, compiled.prog, { cflags: [...defaultCFlags(), '-DAIC_PROFILE'] });
+    const p = spawnSync(pb.exe, files.args(20), { encoding: 'utf8' });
     process.stderr.write(`${name}:\n${p.stderr.split('\n').slice(0, profile + 2).join('\n')}\n`);
   }
-  // calibrate reps so that one aic sample takes ~0.3 s
-  const one = Math.max(0.01, timeReps(3) - timeReps(1)) / 2;
-  // (tiny models need many reps: the sample must dwarf process start-up jitter)
-  const reps = Math.max(1, Math.min(100000, Math.round(300 / one)));
+  const reps = calibrateReps(built, files);
 
   // ORT
   const sess = await ort.InferenceSession.create(file, {
@@ -124,13 +106,12 @@ async function benchModel(name: string): Promise<Row> {
 
   const aicT: number[] = [], ortT: number[] = [];
   for (let k = 0; k < runs; k++) {
-    const base = timeReps(1);
-    aicT.push(Math.max(0, timeReps(reps + 1) - base) / reps);
+    aicT.push(sampleMs(built, files, reps));
     const o: number[] = [];
     for (let j = 0; j < ortReps; j++) o.push(await ortOnce());
     ortT.push(median(o));
   }
-  fs.rmSync(work, { recursive: true, force: true });
+  files.dispose();
   return { model: name, aicMs: median(aicT), ortMs: median(ortT), gflop: flops / 1e9, ok: m.ok ? 'yes' : `NO (worst excess ${m.worst.toExponential(2)})` };
 }
 

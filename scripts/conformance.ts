@@ -71,7 +71,7 @@ export const cRunner: Runner = (g0, feeds) => {
   prepareForRun(g, feeds);
   const prog = lowerGraph(g, C_CAPS);
   const art = renderC(prog, { version: 'test', source: g.name, sourceHash: '-' });
-  const b = buildC(art, prog, { cflags: ['-O1'] });
+  const b = buildC(art, prog);
   return runC(b, art, prog, feeds).outputs as Map<string, RValue>;
 };
 

@@ -1,6 +1,7 @@
 /**
- * Building and running generated C: the system `cc` (CC / CFLAGS override the defaults
- * `-O3 -march=native`), objects cached by content hash under .aic-cache/c/, and a small harness
+ * Building and running generated C: the system `cc` (CC / CFLAGS override the defaults, see
+ * defaultCFlags), executables cached by content hash under $AIC_CACHE_DIR/c/ (default ~/.cache/aic;
+ * safe under concurrent builds, see cache.ts), and a small harness
  * that reads raw inputs and writes raw outputs (used by `aic run --target c` and the tests).
  * AIC_PROFILE=1 builds with -DAIC_PROFILE: the model times every kernel call and prints a table
  * (ms per run, share, kernel and node, slowest first) to stderr from aic_model_free().
@@ -16,12 +17,48 @@ import type { Program } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { AIC_ERR_CHECK, type CArtifact } from './render.ts';
 import { checkError } from '../lower/checks.ts';
+import { cacheDiscard, cacheLookup, cachePublish, cacheTemp } from './cache.ts';
 
-/** -ffp-contract=fast: ISO C modes (-std=c99) otherwise forbid fusing a*b+c into one FMA. */
 /** the harness's exit status for a failed runtime check (its stderr line says which) */
 const CHECK_EXIT = 6;
 
+/** -ffp-contract=fast: ISO C modes (-std=c99) otherwise forbid fusing a*b+c into one FMA. */
 export const DEFAULT_CFLAGS = ['-O3', '-march=native', '-ffp-contract=fast'];
+/**
+ * Added when the compiler is GCC and the default flags make it emit AVX-512 (-march=native on an
+ * AVX-512 machine): GCC 12.2 (Debian 12) miscompiles vectorized loops whose conditional loads
+ * become AVX-512 masked loads in an interleaved group of 3, 5, 6... (the generated PRelu and
+ * padding-guard selects: node test test_prelu_example gave max abs diff 2.97). Every mask-register
+ * form is wrong (-O2, -fvect-cost-model=very-cheap, any vector width, without AVX512VL); AVX2 code is
+ * right. Reproducers: tests/fixtures/c/; the cost of each candidate: benchmarks/c-flags.ts.
+ */
+export const GCC_AVX512_CFLAGS = ['-fno-tree-vectorize'];
+
+export interface CompilerInfo { gcc: boolean; avx512: boolean }
+const probed = new Map<string, CompilerInfo>();
+/** What `cc` is under DEFAULT_CFLAGS (its predefined macros, asked once per process): GCC (not Clang), AVX-512 on. */
+export function compilerInfo(cc: string): CompilerInfo {
+  let info = probed.get(cc);
+  if (!info) {
+    const r = spawnSync(cc, [...DEFAULT_CFLAGS, '-dM', '-E', '-x', 'c', '-'], { input: '', encoding: 'utf8' });
+    const has = (m: string) => r.status === 0 && new RegExp(`^#define ${m} `, 'm').test(r.stdout ?? '');
+    info = { gcc: has('__GNUC__') && !has('__clang__'), avx512: has('__AVX512F__') };
+    probed.set(cc, info);
+  }
+  return info;
+}
+
+/**
+ * The flags every C build uses unless a caller passes its own: CFLAGS from the environment, else
+ * DEFAULT_CFLAGS (+ GCC_AVX512_CFLAGS for GCC emitting AVX-512). `aic run --target c`, the conformance sweep,
+ * the model tests and the benchmarks all build with these, so the suite checks what users get.
+ */
+export function defaultCFlags(env: NodeJS.ProcessEnv = process.env, cc = env.CC || 'cc'): string[] {
+  const fromEnv = (env.CFLAGS ?? '').split(/\s+/).filter(Boolean);
+  if (fromEnv.length) return fromEnv;
+  const info = compilerInfo(cc);
+  return [...DEFAULT_CFLAGS, ...(info.gcc && info.avx512 ? GCC_AVX512_CFLAGS : [])];
+}
 export const WARNING_FLAGS = ['-Wall', '-Wextra', '-std=c99', '-pedantic-errors'];
 
 export function cacheRoot(): string {
@@ -52,7 +89,11 @@ export function harnessSource(prog: Program): string {
   prog.outputs.forEach((b, i) => {
     L.push(`  { FILE *f = fopen(argv[${3 + nIn + i}], "wb"); if (!f || fwrite(out[${i}], 1, ${w(b)}, f) != ${w(b)}u) return 5; fclose(f); }`);
   });
-  L.push('  aic_model_free();', '  (void)in;', '  return 0;', '}', '');
+  L.push('  aic_model_free();');
+  // release everything, so that LeakSanitizer (scripts/sanitize.ts) reports only the model's own leaks
+  if (nIn) L.push(`  for (i = 0; i < ${nIn}; i++) free((void *)in[i]);`);
+  if (nOut) L.push(`  for (i = 0; i < ${nOut}; i++) free(out[i]);`);
+  L.push('  (void)in;', '  return 0;', '}', '');
   return L.join('\n');
 }
 
@@ -60,31 +101,30 @@ export interface BuildResult { exe: string; dir: string; cached: boolean; compil
 
 /** Compile model.c + harness into an executable, cached by the hash of sources and flags. */
 export function buildC(art: CArtifact, prog: Program, opts: { cc?: string; cflags?: string[] } = {}): BuildResult {
-  const cc = opts.cc ?? process.env.CC ?? 'cc';
-  let cflags = opts.cflags ?? (process.env.CFLAGS ? process.env.CFLAGS.split(/\s+/).filter(Boolean) : DEFAULT_CFLAGS);
+  const cc = opts.cc ?? (process.env.CC || 'cc');
+  let cflags = opts.cflags ?? defaultCFlags(process.env, cc);
   // AIC_PROFILE=1: per-kernel timing table on stderr when the model is freed (see render.ts)
   if (process.env.AIC_PROFILE && process.env.AIC_PROFILE !== '0') cflags = [...cflags, '-DAIC_PROFILE'];
   const harness = harnessSource(prog);
-  const key = createHash('sha256').update(cc).update(cflags.join(' ')).update(art.c).update(art.h).update(harness).digest('hex').slice(0, 24);
-  const dir = path.join(cacheRoot(), 'c', key);
-  const exe = path.join(dir, 'run');
-  if (fs.existsSync(exe)) return { exe, dir, cached: true, compileMs: 0 };
-  const tmp = `${dir}.tmp${process.pid}`;
-  fs.mkdirSync(tmp, { recursive: true });
+  const key = createHash('sha256').update('cache-v2').update(cc).update(cflags.join(' ')).update(art.c).update(art.h).update(harness).digest('hex').slice(0, 24);
+  const base = path.join(cacheRoot(), 'c', key);
+  const hit = cacheLookup(base);
+  if (hit) return { exe: path.join(hit, 'run'), dir: hit, cached: true, compileMs: 0 };
+  const tmp = cacheTemp(base);
   fs.writeFileSync(path.join(tmp, 'model.c'), art.c);
   fs.writeFileSync(path.join(tmp, 'model.h'), art.h);
   fs.writeFileSync(path.join(tmp, 'main.c'), harness);
   const t0 = performance.now();
   const r = spawnSync(cc, [...cflags, ...WARNING_FLAGS, '-o', 'run', 'model.c', 'main.c', '-lm'], { cwd: tmp, encoding: 'utf8' });
   const compileMs = performance.now() - t0;
+  if (r.error || r.status !== 0 || /warning:/.test(r.stderr)) cacheDiscard(tmp);
   if (r.error) throw diag.unsupportedFeature(`target c needs a C compiler: '${cc}' could not be run (${r.error.message}); set CC`);
   if (r.status !== 0 || /warning:/.test(r.stderr)) {
     const msg = (r.stderr || '').split('\n').slice(0, 12).join('\n');
-    fs.rmSync(tmp, { recursive: true, force: true });
     throw diag.toolFailed(cc, 'compiling the generated C', msg);
   }
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(tmp, dir);
+  const dir = cachePublish(base, tmp);
+  const exe = path.join(dir, 'run');
   return { exe, dir, cached: false, compileMs };
 }
 

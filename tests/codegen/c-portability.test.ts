@@ -1,17 +1,17 @@
 /**
  * The generated C builds without warnings (-Wall -Wextra -std=c99 -pedantic-errors, warnings fail
- * the build) and gives the same results with the default -march=native, a plain -O2 (no AVX: wide
+ * the build) and gives the same results with the default flags (defaultCFlags), a plain -O2 (no AVX: wide
  * vector types are emulated) and -DAIC_NO_VECTOR_EXT (plain C99, no vector extensions at all).
  */
 import { describe, expect, it } from 'vitest';
 import { loadOnnxFile } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { buildC, compileC, runC } from '@aic/codegen';
+import { buildC, compileC, defaultCFlags, runC } from '@aic/codegen';
 import { excess, zooModel } from '../model-zoo.ts';
 
 describe('generated C portability', () => {
   for (const name of ['small_cnn', 'tiny_bert']) {
-    for (const cflags of [['-O3', '-march=native'], ['-O2'], ['-O2', '-DAIC_NO_VECTOR_EXT']]) {
+    for (const cflags of [defaultCFlags({}), ['-O2'], ['-O2', '-DAIC_NO_VECTOR_EXT']]) {
       it(`${name} with ${cflags.join(' ')}`, () => {
         const m = zooModel(name);
         const g = runPipeline(loadOnnxFile(m.onnx), pipelineFor(2)).graph;

@@ -65,7 +65,7 @@ function checkCase(c: Case, target: 'loops' | 'c'): void {
   } else {
     const prog = lowerGraph(loadOnnx(bytes), C_CAPS);
     const art = renderC(prog, { version: 'test', source: c.name, sourceHash: '-' });
-    const b = buildC(art, prog, { cflags: ['-O1'] });
+    const b = buildC(art, prog);
     compare(runC(b, art, prog, feeds).outputs as Map<string, RValue>, want, names, 'c');
   }
 }
@@ -200,7 +200,7 @@ describe('CNN models through lowering', () => {
     const { feeds, want } = modelFeeds('squeezenet1_1');
     const prog = lowerGraph(loadOnnxFile(path.join(FIXTURES, 'squeezenet1_1.onnx')), C_CAPS);
     const art = renderC(prog, { version: 'test', source: 'squeezenet1_1', sourceHash: '-' });
-    const b = buildC(art, prog, { cflags: ['-O2'] });
+    const b = buildC(art, prog);
     expectModel(runC(b, art, prog, feeds).outputs as Map<string, RValue>, want, 'squeezenet1_1');
   }, 300_000);
 });
