@@ -122,6 +122,12 @@ export interface OpDef {
   onnx?: OnnxMapping;
   /** output types; throws diag.verify / diag.shapeMismatch for invalid nodes */
   infer(ctx: InferCtx): OutType[];
+  /**
+   * Control flow: the element type (and kind) of each input of graph attribute `attr`, as the op
+   * passes them in (Loop's iteration number, carried values...). Inference gives them to the body
+   * before inferring it, whatever the body declares; undefined entries keep the declared type.
+   */
+  bodyInputs?(ctx: InferCtx, attr: string): (OutType | undefined)[];
   /** reference semantics */
   eval(ctx: EvalCtx): RValue[];
   /** multiply-add counted as 2 FLOPs; static shapes given */
