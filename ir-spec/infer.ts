@@ -89,10 +89,11 @@ export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
  * keep the importer's placeholder type). Body inputs take the types the op passes in.
  */
 function inferBodies(node: Node, def: OpDef, ctx: InferCtx, opts: { strict?: boolean }): void {
+  if (!def.bodyInputs) return;
   for (const [name, a] of Object.entries(node.attrs)) {
     const bodies = a.type === 'graph' ? [a.value] : a.type === 'graphs' ? a.value : [];
     if (!bodies.length) continue;
-    const given = def.bodyInputs?.(ctx, name) ?? [];
+    const given = def.bodyInputs(ctx, name);
     for (const body of bodies) {
       body.inputs.forEach((v, i) => {
         const t = given[i];

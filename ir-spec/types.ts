@@ -123,9 +123,11 @@ export interface OpDef {
   /** output types; throws diag.verify / diag.shapeMismatch for invalid nodes */
   infer(ctx: InferCtx): OutType[];
   /**
-   * Control flow: the element type (and kind) of each input of graph attribute `attr`, as the op
-   * passes them in (Loop's iteration number, carried values...). Inference gives them to the body
-   * before inferring it, whatever the body declares; undefined entries keep the declared type.
+   * Ops whose bodies run in the enclosing scope (If, Loop, Scan, SequenceMap): the element type (and
+   * kind) of each input of graph attribute `attr` as the op passes them in (Loop's iteration number,
+   * carried values...). Inference gives them to the body and infers the body before the node;
+   * undefined entries keep the declared type. Absent: the body is not inferred in place (a fused
+   * op's self-contained body is typed by the op's own infer).
    */
   bodyInputs?(ctx: InferCtx, attr: string): (OutType | undefined)[];
   /** reference semantics */

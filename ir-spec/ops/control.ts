@@ -98,6 +98,7 @@ defineOp({
     else_branch: { type: 'graph', required: true, doc: 'graph run when cond is false' },
   },
   onnx: { since: 1 },
+  bodyInputs: () => [], // branches take no inputs; they read the enclosing graphs' values
   infer: (ctx) => {
     const tb = ctx.attrs.graph('then_branch'), eb = ctx.attrs.graph('else_branch');
     const loc = nodeLocation(ctx.node);
