@@ -67,6 +67,7 @@ export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
     try {
       checkArity(node, def);
       const ctx = makeInferCtx(node, def, constOf);
+      inferBodies(node, def, ctx, opts);
       outs = def.infer(ctx);
     } catch (e) {
       throw withLocation(e, node.op, nodeLocation(node));
@@ -79,6 +80,30 @@ export function inferGraph(g: Graph, opts: { strict?: boolean } = {}): void {
     });
   }
   checkGraphSizes(g);
+}
+
+/**
+ * Infer a node's subgraphs before the node itself: the If/Loop/Scan outputs are typed from the body
+ * outputs, and body nodes read values of enclosing graphs (already inferred: they come earlier), so
+ * a captured value keeps its type in the body (an ONNX body value without value_info would otherwise
+ * keep the importer's placeholder type). Body inputs take the types the op passes in.
+ */
+function inferBodies(node: Node, def: OpDef, ctx: InferCtx, opts: { strict?: boolean }): void {
+  if (!def.bodyInputs) return;
+  for (const [name, a] of Object.entries(node.attrs)) {
+    const bodies = a.type === 'graph' ? [a.value] : a.type === 'graphs' ? a.value : [];
+    if (!bodies.length) continue;
+    const given = def.bodyInputs(ctx, name);
+    for (const body of bodies) {
+      body.inputs.forEach((v, i) => {
+        const t = given[i];
+        if (!t) return;
+        v.type = { ...v.type, dtype: t.dtype };
+        if (t.kind) v.kind = t.kind;
+      });
+      inferGraph(body, opts);
+    }
+  }
 }
 
 /**

@@ -122,6 +122,14 @@ export interface OpDef {
   onnx?: OnnxMapping;
   /** output types; throws diag.verify / diag.shapeMismatch for invalid nodes */
   infer(ctx: InferCtx): OutType[];
+  /**
+   * Ops whose bodies run in the enclosing scope (If, Loop, Scan, SequenceMap): the element type (and
+   * kind) of each input of graph attribute `attr` as the op passes them in (Loop's iteration number,
+   * carried values...). Inference gives them to the body and infers the body before the node;
+   * undefined entries keep the declared type. Absent: the body is not inferred in place (a fused
+   * op's self-contained body is typed by the op's own infer).
+   */
+  bodyInputs?(ctx: InferCtx, attr: string): (OutType | undefined)[];
   /** reference semantics */
   eval(ctx: EvalCtx): RValue[];
   /** multiply-add counted as 2 FLOPs; static shapes given */

@@ -29,7 +29,6 @@ export default definePass({
 
 function foldGraph(g: Graph, cap: number, stats: Record<string, number>): void {
   const fresh = uniqueNamer(g);
-  for (const n of g.nodes) subgraphsOf(n).forEach((sg) => foldGraph(sg, cap, stats));
   let changed = true;
   while (changed) {
     changed = false;
@@ -58,6 +57,8 @@ function foldGraph(g: Graph, cap: number, stats: Record<string, number>): void {
     // folded constants can make downstream shapes static, which enables more folding
     if (changed) inferGraph(g);
   }
+  // bodies after their enclosing graph: values they capture from it are constants by now
+  for (const n of g.nodes) subgraphsOf(n).forEach((sg) => foldGraph(sg, cap, stats));
   removeDead(g);
 }
 

@@ -18,6 +18,11 @@ function bodyOut(g: Graph, i: number): OutType {
   return { dtype: v.type.dtype, shape: v.type.shape?.slice(), kind: v.kind };
 }
 
+/** Element types and kinds of inputs first..., as a body receives them (Loop carries, Scan states and slices). */
+function passedIn(ctx: InferCtx, first: number): (OutType | undefined)[] {
+  return ctx.inputTypes.slice(first).map((t, i) => (t ? { dtype: t.dtype, shape: undefined, kind: ctx.node.inputs[first + i]?.kind } : undefined));
+}
+
 /** Merge two shapes: equal dims kept, differing dims become fresh symbols, differing ranks unknown. */
 function mergeShapes(a: Shape, b: Shape): Shape {
   if (!a || !b || a.length !== b.length) return undefined;
@@ -93,6 +98,7 @@ defineOp({
     else_branch: { type: 'graph', required: true, doc: 'graph run when cond is false' },
   },
   onnx: { since: 1 },
+  bodyInputs: () => [], // branches take no inputs; they read the enclosing graphs' values
   infer: (ctx) => {
     const tb = ctx.attrs.graph('then_branch'), eb = ctx.attrs.graph('else_branch');
     const loc = nodeLocation(ctx.node);
@@ -133,6 +139,7 @@ defineOp({
   outputs: [{ name: 'v_final_and_scan_outputs', type: 'V', variadic: true }],
   attrs: { body: { type: 'graph', required: true, doc: '(iter_num, cond, v...) -> (cond, v..., scan...)' } },
   onnx: { since: 1 },
+  bodyInputs: (ctx) => [{ dtype: 'int64', shape: [] }, { dtype: 'bool', shape: [] }, ...passedIn(ctx, 2)],
   infer: (ctx) => {
     const body = ctx.attrs.graph('body');
     const loc = nodeLocation(ctx.node);
@@ -297,6 +304,7 @@ defineOp({
   },
   onnx: { since: 9 },
   infer: (ctx) => scanInfer(ctx, 0, false),
+  bodyInputs: (ctx) => passedIn(ctx, 0),
   eval: (ctx) => {
     const body = ctx.attrs.graph('body');
     const ins = ctx.inputs.map((_, i) => ctx.input(i));
@@ -323,6 +331,7 @@ defineOp({
   },
   onnx: { opType: 'Scan', since: 8, until: 8 },
   infer: (ctx) => scanInfer(ctx, 1, true),
+  bodyInputs: (ctx) => passedIn(ctx, 1),
   eval: (ctx) => {
     const body = ctx.attrs.graph('body');
     const ins = ctx.inputs.slice(1).map((_, i) => ctx.input(i + 1));

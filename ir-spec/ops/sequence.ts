@@ -269,6 +269,11 @@ defineOp({
   outputs: [{ name: 'out_sequence', variadic: true }],
   attrs: { body: { type: 'graph', required: true } },
   onnx: { since: 17 },
+  // the body gets one element of each sequence, and other inputs whole
+  bodyInputs: (ctx) => ctx.inputTypes.map((t, i) => {
+    const kind = ctx.node.inputs[i]?.kind;
+    return t && { dtype: t.dtype, shape: undefined, kind: kind === 'sequence' ? 'tensor' : kind };
+  }),
   infer: (ctx) => {
     requireSeq(ctx, 0);
     const body = ctx.attrs.graph('body');

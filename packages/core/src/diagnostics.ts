@@ -87,6 +87,18 @@ export const diag = {
   invalidShape: (what: string, shape: string, loc?: Location) =>
     new AicError('AIC0047', `${what}: invalid shape ${shape} (dims must be non-negative integers)`, 1, loc),
   missingInput: (name: string) => new AicError('AIC0032', `no value given for graph input '${name}' (pass --input ${name}=FILE)`, 2),
+  // --- aic run / bisect: input shapes taken from the input files (AIC0080-AIC0084) -------------
+  /** --input-shape NAME=DIMS and the file given for NAME hold different shapes */
+  inputShapeVsFile: (name: string, given: readonly number[], file: string, got: readonly number[]) =>
+    new AicError('AIC0080', `input '${name}': --input-shape gives [${given.join(', ')}] but ${file} holds [${got.join(', ')}]`, 1, { file }),
+  inputRankVsFile: (name: string, declared: readonly (number | string)[], file: string, got: readonly number[]) =>
+    new AicError('AIC0081', `input '${name}': expected shape [${declared.join(', ')}] (rank ${declared.length}), got [${got.join(', ')}] (rank ${got.length}) in ${file}`, 1, { file }),
+  /** static dim `dim` of the declared shape differs from the file's */
+  inputDimVsFile: (name: string, declared: readonly (number | string)[], file: string, got: readonly number[], dim: number) =>
+    new AicError('AIC0082', `input '${name}': expected shape [${declared.join(', ')}], got [${got.join(', ')}] in ${file}: dim ${dim} is ${declared[dim]} in the model but ${got[dim]} in the file`, 1, { file }),
+  /** one symbolic dim bound to two values by two inputs (`a`, `b`: "input 'x' (x.npy)") */
+  inputSymbolConflict: (dim: string, a: string, av: number, b: string, bv: number, file?: string) =>
+    new AicError('AIC0083', `dim '${dim}' is ${av} for ${a} but ${bv} for ${b}`, 1, file ? { file } : undefined),
   // --- frontends: paths a model follows (ONNX external data, DSL weights) --------------------
   /** `what` names the initializer / DSL value; the path must stay inside the model's folder */
   pathOutsideModel: (what: string, location: string, why: string, loc?: Location) =>

@@ -14,6 +14,7 @@ import { run } from '@aic/interp';
 import { DEFAULT_OPT_LEVEL, compareOutputs, firstDifferingNode, formatStep, randomFeeds, runPipeline } from '@aic/passes';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
 import { readInputFile } from '../tensor-files.ts';
+import { bindShapesFromInputs } from '../input-shapes.ts';
 import { resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
 import { c } from '../ui.ts';
 
@@ -46,16 +47,19 @@ export async function bisect(model: string, opts: BisectOptions): Promise<Bisect
   if (!(rtol >= 0) || !(atol >= 0)) throw diag.usage('--rtol / --atol need non-negative numbers');
   const seed = Number(opts.seed ?? 1);
   if (!Number.isInteger(seed)) throw diag.usage(`--seed '${opts.seed}': expected an integer`);
-  const g = await loadModel(model, parseShapeOptions(opts.inputShape));
+  const explicitShapes = parseShapeOptions(opts.inputShape);
+  const g = await loadModel(model);
 
-  // inputs: the given files, seeded random values for the rest
-  const feeds = randomFeeds(g, seed);
+  // inputs: the given files (their shapes bind symbolic dims), seeded random values for the rest
   const given = parseInputOptions(opts.input, g);
+  const read = new Map<string, RValue>();
   for (const v of g.inputs) {
     const f = given.get(v.name);
-    if (!f) continue;
-    feeds.set(v.name, readInputFile(v, f, () => {}));
+    if (f) read.set(v.name, readInputFile(v, f, () => {}));
   }
+  bindShapesFromInputs(g, read, given, explicitShapes, () => {});
+  const feeds = randomFeeds(g, seed);
+  for (const [name, x] of read) feeds.set(name, x);
   const random = g.inputs.filter((v) => !given.has(v.name)).map((v) => v.name);
   out(`bisect ${model}: ${label} (${steps.length} passes), inputs: ${given.size ? [...given].map(([k, f]) => `${k}=${f}`).join(', ') : ''}${given.size && random.length ? '; ' : ''}${random.length ? `seeded random (seed ${seed}) for ${random.join(', ')}` : ''}\n`);
 

@@ -9,6 +9,7 @@ import { Tensor, diag, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/cor
 import { run } from '@aic/interp';
 import { TARGETS, buildC, closeWgsl, describeAdapter, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
+import { bindShapesFromInputs } from '../input-shapes.ts';
 import { outputFiles, outputNpy, readInputFile } from '../tensor-files.ts';
 import { shapeDataInputs } from '../analysis.ts';
 import { c, note } from '../ui.ts';
@@ -27,8 +28,8 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   const target = findTarget(targetName);
   if (!target) throw diag.usage(`unknown target '${targetName}'; targets: ${TARGETS.map((t) => t.name).join(', ')}`);
   if (!target.run) throw diag.unsupportedFeature(`running on target '${targetName}' (not implemented yet; available: ${TARGETS.filter((t) => t.run).map((t) => t.name).join(', ')})`);
-  const g = await loadModel(model, parseShapeOptions(opts.inputShape));
-  validateGraph(g); // every target refuses what the interpreter refuses, before any pass rewrites it
+  const explicitShapes = parseShapeOptions(opts.inputShape);
+  const g = await loadModel(model);
   const files = parseInputOptions(opts.input, g);
   const feeds = new Map<string, RValue>();
   for (const v of g.inputs) {
@@ -36,6 +37,8 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
     if (!f) throw diag.missingInput(v.name);
     feeds.set(v.name, readInputFile(v, f, note));
   }
+  bindShapesFromInputs(g, feeds, files, explicitShapes, note); // symbolic dims take the arrays' sizes
+  validateGraph(g); // every target refuses what the interpreter refuses, before any pass rewrites it
   for (const s of shapeDataInputs(g)) {
     note(`input '${s.input.name}' decides a shape (${s.node.op} '${s.slot}'); its value is known before running, so it is treated as a constant`);
   }
