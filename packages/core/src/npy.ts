@@ -29,11 +29,13 @@ export function parseNpy(buf: Uint8Array): Tensor {
   const dtype = FROM_DESCR[descr.slice(1)];
   if (!dtype) throw new Error(`unsupported .npy dtype '${descr}'`);
   const shape = shapeStr.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error(`malformed .npy shape (${shapeStr})`);
   const n = sizeOf(shape);
   const off = hstart + hlen;
-  const t = new Tensor(dtype, shape);
   const width = Number(descr.slice(2));
+  // check the data length before allocating: a header may claim far more than the file holds
   if (off + n * width > buf.length) throw new Error(`data truncated: need ${n * width} bytes after the header`);
+  const t = new Tensor(dtype, shape);
   readElements(dv, off, dtype, t.num as unknown as { [i: number]: number; length: number }, !big);
   return t;
 }

@@ -1,7 +1,7 @@
 /** DSL text -> syntax tree (ohm-js). Syntax errors become diag.syntax with a caret excerpt. */
 import * as fs from 'node:fs';
 import * as ohm from 'ohm-js';
-import { diag, dtypeFromShort, isLayout, type DType, type Dim, type Layout, type Shape, type ValueKind } from '@aic/core';
+import { AicError, diag, dtypeFromShort, isLayout, type DType, type Dim, type Layout, type Shape, type ValueKind } from '@aic/core';
 import { parseFloatLit, unquoteName } from './syntax.ts';
 
 export interface Pos { line: number; col: number }
@@ -104,9 +104,14 @@ const actions = {
   LayoutTag(_l: N, id: N, _r: N): string { return id.sourceString; },
   Dims_unknown(_s: N): Shape { return undefined; },
   Dims_known(l: N): Shape { return list(l) as Dim[]; },
-  Dim(x: N): Dim {
+  Dim(this: N, x: N): Dim {
     const v = x.ast();
-    return typeof v === 'string' ? v : v.v;
+    if (typeof v === 'string') return v;
+    if (!Number.isSafeInteger(v.v) || v.v < 0) {
+      const lc = this.source.getLineAndColumn();
+      throw diag.verify('type', `dim ${this.sourceString} is not a non-negative integer`, { line: lc.lineNum, col: lc.colNum });
+    }
+    return v.v;
   },
   Lit(this: N, x: N): LitAst {
     if (x.ctorName === 'GraphDef') return { t: 'graph', g: x.ast(), pos: pos(this) };
@@ -202,6 +207,10 @@ export function parseAst(source: string, file = '<dsl>'): ModuleAst {
   currentPacks = packs;
   try {
     return sem(m).ast() as ModuleAst;
+  } catch (e) {
+    // errors raised while building the AST (bad dims, layouts) know the line, not the file
+    if (e instanceof AicError && e.loc && !e.loc.file) throw new AicError(e.code, e.message, e.exitCode, { file, ...e.loc }, e.detail);
+    throw e;
   } finally {
     currentPacks = [];
   }

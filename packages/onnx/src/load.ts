@@ -9,7 +9,7 @@ import {
   AicError, type Attr, type Dim, type Location, type TensorType, type ValueKind,
 } from '@aic/core';
 import { inferGraph, normalizeDomain, resolveOnnx, type OnnxImportView } from '@aic/ir-spec';
-import { onnx, toNum, type IAttributeProto, type IGraphProto, type ITypeProto, type IValueInfoProto } from './proto.ts';
+import { onnx, toNum, type IAttributeProto, type IGraphProto, type ITensorProto, type ITypeProto, type IValueInfoProto } from './proto.ts';
 import { decodeTensor } from './tensor-proto.ts';
 
 export interface LoadOptions {
@@ -194,6 +194,16 @@ function decodeAttr(ap: IAttributeProto, ctx: ImportCtx, scope: Scope, g: Graph,
     else type = AT.INT;
   }
   const dec = new TextDecoder();
+  // the declared type must have its payload; tensors are checked against their dims
+  const bad = (why: string) => diag.badOnnx(ctx.file, `node '${loc.node}' (#${loc.index}) attribute '${ap.name}': ${why}`);
+  const tensor = (t: ITensorProto | null | undefined): Tensor => {
+    if (!t) throw bad(`declared ${AT[type] ?? type} but holds no tensor`);
+    try { return decodeTensor(t, ctx.baseDir, `attribute ${ap.name}`); } catch (e) { throw e instanceof AicError ? e : bad((e as Error).message); }
+  };
+  const graph = (sg: IGraphProto | null | undefined): Graph => {
+    if (!sg) throw bad(`declared ${AT[type] ?? type} but holds no graph`);
+    return importGraph(sg, ctx, scope, g);
+  };
   switch (type) {
     case AT.FLOAT: return { type: 'float', value: ap.f ?? 0 };
     case AT.INT: return { type: 'int', value: toNum(ap.i) };
@@ -201,10 +211,10 @@ function decodeAttr(ap: IAttributeProto, ctx: ImportCtx, scope: Scope, g: Graph,
     case AT.FLOATS: return { type: 'floats', value: (ap.floats ?? []).map(Number) };
     case AT.INTS: return { type: 'ints', value: (ap.ints ?? []).map(toNum) };
     case AT.STRINGS: return { type: 'strings', value: (ap.strings ?? []).map((b) => dec.decode(b)) };
-    case AT.TENSOR: return { type: 'tensor', value: decodeTensor(ap.t!, ctx.baseDir, `attribute ${ap.name}`) };
-    case AT.TENSORS: return { type: 'tensors', value: (ap.tensors ?? []).map((t) => decodeTensor(t, ctx.baseDir)) };
-    case AT.GRAPH: return { type: 'graph', value: importGraph(ap.g!, ctx, scope, g) };
-    case AT.GRAPHS: return { type: 'graphs', value: (ap.graphs ?? []).map((sg) => importGraph(sg, ctx, scope, g)) };
+    case AT.TENSOR: return { type: 'tensor', value: tensor(ap.t) };
+    case AT.TENSORS: return { type: 'tensors', value: (ap.tensors ?? []).map(tensor) };
+    case AT.GRAPH: return { type: 'graph', value: graph(ap.g) };
+    case AT.GRAPHS: return { type: 'graphs', value: (ap.graphs ?? []).map(graph) };
     case AT.TYPE_PROTO:
       // only Optional's `type` uses this; the element type is re-derived by inference
       return { type: 'string', value: 'type_proto' };

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   Tensor, UNSUPPORTED_ONNX_DTYPES, ONNX_DTYPE_CODE, bf16ToFloat, diag, dtypeFromOnnx, halfToFloat,
-  tensorFromBytes, tensorToBytes, type DType, type RValue,
+  elementWidth, tensorFromBytes, tensorToBytes, type DType, type RValue,
 } from '@aic/core';
 import { OptionalProto, SequenceProto, onnx, toNum, type ITensorProto } from './proto.ts';
 
@@ -15,36 +15,45 @@ export function decodeTensor(tp: ITensorProto, baseDir?: string, what = 'tensor'
     throw diag.unsupportedDtype(`tensor '${name}'`, UNSUPPORTED_ONNX_DTYPES[code] ?? `code ${code}`);
   }
   const shape = (tp.dims ?? []).map(toNum);
+  const bad = shape.find((d) => !Number.isSafeInteger(d) || d < 0);
+  if (bad !== undefined) throw new Error(`tensor '${name}' has an invalid dim ${bad} in [${shape.join(', ')}]`);
   if (tp.segment) throw diag.unsupportedFeature(`segmented tensor '${name}'`);
   if (tp.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
     return readExternal(tp, dtype, shape, baseDir, name);
   }
+  // compare the data with the dims before allocating: the dims may claim far more than the file holds
+  const n = shape.reduce((a, b) => a * b, 1);
+  const count = (have: number, unit: string) => {
+    if (have !== n) throw new Error(`tensor '${name}' has ${have} ${unit} for shape [${shape.join(', ')}] (${n} elements)`);
+  };
   if (dtype === 'string') {
     const dec = new TextDecoder();
+    count(tp.stringData?.length ?? 0, 'strings');
     return new Tensor('string', shape, (tp.stringData ?? []).map((b) => dec.decode(b)));
   }
   if (tp.rawData && tp.rawData.length > 0) {
+    if (tp.rawData.length < n * elementWidth(dtype)) count(Math.floor(tp.rawData.length / elementWidth(dtype)), 'values in raw_data');
     return tensorFromBytes(dtype, shape, tp.rawData);
   }
+  const [src, conv] = typedField(tp, dtype);
+  count(src.length, 'values');
   const t = new Tensor(dtype, shape);
   const d = t.num;
-  const fill = (src: ArrayLike<unknown>, conv: (x: unknown) => number) => {
-    if (src.length !== d.length) {
-      throw new Error(`tensor '${name}' has ${src.length} values for shape [${shape.join(', ')}]`);
-    }
-    for (let i = 0; i < d.length; i++) d[i] = conv(src[i]);
-  };
-  switch (dtype) {
-    case 'float32': fill(tp.floatData ?? [], Number); break;
-    case 'float64': fill(tp.doubleData ?? [], Number); break;
-    case 'int64': fill(tp.int64Data ?? [], toNum); break;
-    case 'uint64': fill(tp.uint64Data ?? [], toNum); break;
-    case 'uint32': fill(tp.uint64Data ?? [], toNum); break;
-    case 'float16': fill(tp.int32Data ?? [], (x) => halfToFloat(Number(x))); break;
-    case 'bfloat16': fill(tp.int32Data ?? [], (x) => bf16ToFloat(Number(x))); break;
-    default: fill(tp.int32Data ?? [], Number);
-  }
+  for (let i = 0; i < d.length; i++) d[i] = conv(src[i]);
   return t;
+}
+
+/** The TensorProto field holding a dtype's values when there is no raw_data, and its conversion. */
+function typedField(tp: ITensorProto, dtype: DType): [ArrayLike<unknown>, (x: unknown) => number] {
+  switch (dtype) {
+    case 'float32': return [tp.floatData ?? [], Number];
+    case 'float64': return [tp.doubleData ?? [], Number];
+    case 'int64': return [tp.int64Data ?? [], toNum];
+    case 'uint64': case 'uint32': return [tp.uint64Data ?? [], toNum];
+    case 'float16': return [tp.int32Data ?? [], (x) => halfToFloat(Number(x))];
+    case 'bfloat16': return [tp.int32Data ?? [], (x) => bf16ToFloat(Number(x))];
+    default: return [tp.int32Data ?? [], Number];
+  }
 }
 
 function readExternal(tp: ITensorProto, dtype: DType, shape: number[], baseDir: string | undefined, name: string): Tensor {

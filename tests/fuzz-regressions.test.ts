@@ -1,0 +1,71 @@
+/**
+ * Classes of defects the fuzzer (scripts/fuzz.ts) found, each fixed where the bad input first arrives: a catalog
+ * diagnostic naming the place, never an internal error, and no allocation sized by an unchecked header.
+ */
+import { describe, expect, it } from 'vitest';
+import { AicError, parseNpy } from '@aic/core';
+import { loadOnnx, onnx } from '@aic/onnx';
+import { parseGraph } from '@aic/dsl';
+
+function model(graph: Record<string, unknown>): Uint8Array {
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph })).finish();
+}
+const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+const constant = (t: Record<string, unknown>) => model({
+  name: 'g', node: [{ opType: 'Constant', output: ['y'], name: 'c0', attribute: [{ name: 'value', type: 4, t }] }], output: [vi('y', [3])],
+});
+
+function error(f: () => unknown): AicError {
+  try { f(); } catch (e) { if (e instanceof AicError) return e; throw e; }
+  throw new Error('expected an AicError');
+}
+
+describe('ONNX tensors and attributes (fuzz class: loader trusted dims and attribute payloads)', () => {
+  it('an attribute declared GRAPH or TENSOR without its payload is a bad model, naming node and attribute', () => {
+    const bytes = model({
+      name: 'g', input: [vi('x', [3])], output: [vi('y', [3])],
+      node: [{ opType: 'Relu', input: ['x'], output: ['y'], name: 'r', attribute: [{ name: 'body', type: 5 }] }],
+    });
+    const e = error(() => loadOnnx(bytes, { file: 'm.onnx' }));
+    expect([e.code, e.exitCode]).toEqual(['AIC0003', 1]);
+    expect(e.message).toContain("node 'r' (#0) attribute 'body': declared GRAPH but holds no graph");
+    expect(error(() => loadOnnx(constant(undefined as never), { file: 'm.onnx' })).message).toContain('declared TENSOR but holds no tensor');
+  });
+
+  it('a tensor attribute whose data disagrees with its dims is a bad model', () => {
+    const e = error(() => loadOnnx(constant({ dataType: 1, dims: [3], floatData: [] }), { file: 'm.onnx' }));
+    expect(e.code).toBe('AIC0003');
+    expect(e.message).toContain("node 'c0' (#0) attribute 'value': tensor 'attribute value' has 0 values for shape [3] (3 elements)");
+  });
+
+  it('huge or negative dims are refused before anything is allocated', () => {
+    const huge = error(() => loadOnnx(constant({ dataType: 1, dims: [1, 1e15], rawData: new Uint8Array(4) }), { file: 'm.onnx' }));
+    expect(huge.message).toContain('has 1 values in raw_data for shape [1, 1000000000000000]');
+    const init = (dims: number[]) => model({ name: 'g', initializer: [{ name: 'w', dataType: 1, dims, floatData: [1] }], output: [vi('w', [1])] });
+    const neg = error(() => loadOnnx(init([-1]), { file: 'm.onnx' }));
+    expect([neg.code, neg.message]).toEqual(['AIC0003', "'m.onnx' is not a valid ONNX model: initializer 'w': tensor 'w' has an invalid dim -1 in [-1]"]);
+    expect(error(() => loadOnnx(init([2 ** 40, 2 ** 40]), { file: 'm.onnx' })).message).toContain('has 1 values for shape [1099511627776, 1099511627776]');
+  });
+});
+
+describe('.npy headers (fuzz class: allocation sized by the header)', () => {
+  const npy = (header: string, data: number[]) => {
+    const h = header + ' '.repeat((64 - ((11 + header.length) % 64)) % 64) + '\n';
+    return new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, h.length & 0xff, h.length >> 8, ...new TextEncoder().encode(h), ...data]);
+  };
+  it('a shape larger than the data is reported as truncated, not allocated', () => {
+    expect(() => parseNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4), }", [0, 0, 0, 0])))
+      .toThrow('data truncated: need 68719476736 bytes after the header');
+  });
+  it('negative or fractional dims are a malformed shape', () => {
+    expect(() => parseNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", []))).toThrow('malformed .npy shape (-1,)');
+    expect(() => parseNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1.5,), }", []))).toThrow('malformed .npy shape (1.5,)');
+  });
+});
+
+describe('DSL types (fuzz class: negative dims reached the allocator)', () => {
+  it('a negative dim is an error at its line and column', () => {
+    const e = error(() => parseGraph('graph g(x: f32[2]) -> (y: f32[2]) {\n  w: f32[-1] = [1.0]\n  y = Add(x, w)\n}\n', { file: 'm.aic' }));
+    expect([e.code, e.exitCode, e.format()]).toEqual(['AIC0020', 1, 'm.aic:2:10: error AIC0020: type: dim -1 is not a non-negative integer']);
+  });
+});
