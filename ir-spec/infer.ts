@@ -45,6 +45,9 @@ export function checkArity(node: Node, def: OpDef): void {
       throw diag.verify(def.name, `required input '${s.name}' is missing`, loc);
     }
   });
+  if (!def.outputs.some((o) => o.variadic) && node.outputs.length > def.outputs.length) {
+    throw diag.verify(def.name, `has at most ${def.outputs.length} output(s), got ${node.outputs.length}`, loc);
+  }
 }
 
 /**

@@ -48,6 +48,17 @@ describe('ONNX tensors and attributes (fuzz class: loader trusted dims and attri
   });
 });
 
+describe('node arity (fuzz class: passes indexed outputs the op does not have)', () => {
+  it('a node with more outputs than its op defines is refused at import, naming the node', () => {
+    const bytes = model({
+      name: 'g', input: [vi('x', [3])], output: [vi('y', [3])],
+      node: [{ opType: 'Relu', input: ['x'], output: ['y', 'extra'], name: 'r' }],
+    });
+    const e = error(() => loadOnnx(bytes, { file: 'm.onnx' }));
+    expect(e.format()).toBe("m.onnx, node 'r' (#0): error AIC0020: Relu: has at most 1 output(s), got 2");
+  });
+});
+
 describe('.npy headers (fuzz class: allocation sized by the header)', () => {
   const npy = (header: string, data: number[]) => {
     const h = header + ' '.repeat((64 - ((11 + header.length) % 64)) % 64) + '\n';
