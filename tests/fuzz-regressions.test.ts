@@ -2,10 +2,14 @@
  * Classes of defects the fuzzer (scripts/fuzz.ts) found, each fixed where the bad input first arrives: a catalog
  * diagnostic naming the place, never an internal error, and no allocation sized by an unchecked header.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AicError, parseNpy } from '@aic/core';
 import { loadOnnx, onnx } from '@aic/onnx';
 import { parseGraph } from '@aic/dsl';
+import { main } from '../packages/cli/src/main.ts';
 
 function model(graph: Record<string, unknown>): Uint8Array {
   return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph })).finish();
@@ -56,6 +60,30 @@ describe('node arity (fuzz class: passes indexed outputs the op does not have)',
     });
     const e = error(() => loadOnnx(bytes, { file: 'm.onnx' }));
     expect(e.format()).toBe("m.onnx, node 'r' (#0): error AIC0020: Relu: has at most 1 output(s), got 2");
+  });
+});
+
+describe('subgraph outputs and run outputs (fuzz class: missing outputs reached the .npy writer, after others were written)', () => {
+  const seqModel = () => model({
+    name: 'g', input: [vi('x', [3])], output: [vi('y', [3]), { name: 's', type: { sequenceType: { elemType: { tensorType: { elemType: 1 } } } } }],
+    node: [{ opType: 'Relu', input: ['x'], output: ['y'] }, { opType: 'SequenceConstruct', input: ['x'], output: ['s'] }],
+  });
+  it('a Scan node with more outputs than its body yields is refused at import', () => {
+    const body = { name: 'b', input: [vi('s_in', [1]), vi('e', [1])], output: [vi('s_out', [1])], node: [{ opType: 'Add', input: ['s_in', 'e'], output: ['s_out'] }] };
+    const bytes = model({
+      name: 'g', input: [vi('s0', [1]), vi('xs', [4, 1])], output: [vi('s', [1]), vi('ys', [4, 1])],
+      node: [{ opType: 'Scan', input: ['s0', 'xs'], output: ['s', 'ys'], name: 'scan', attribute: [{ name: 'body', type: 5, g: body }, { name: 'num_scan_inputs', type: 2, i: 1 }] }],
+    });
+    expect(error(() => loadOnnx(bytes, { file: 'm.onnx' })).format()).toBe("m.onnx, node 'scan' (#0): error AIC0020: Scan: node has 2 outputs but the body yields 1");
+  });
+  it('aic run writes no output at all when one of them cannot be written', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-fuzz-run-'));
+    fs.writeFileSync(path.join(dir, 'm.onnx'), seqModel());
+    fs.writeFileSync(path.join(dir, 'x.npy'), new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 54, 0,
+      ...new TextEncoder().encode("{'descr': '<f4', 'fortran_order': False, 'shape': (3,)}\n"), ...new Uint8Array(new Float32Array([1, -2, 3]).buffer)]));
+    const code = await main(['node', 'aic', 'run', path.join(dir, 'm.onnx'), '--input', `x=${path.join(dir, 'x.npy')}`, '--output-dir', path.join(dir, 'out')]);
+    expect(code).toBe(3);
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
   });
 });
 

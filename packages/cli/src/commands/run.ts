@@ -75,8 +75,9 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
     outs = run(og, feeds);
     ms = performance.now() - t0;
   }
-  // write only after the whole run succeeded: no partial outputs
+  // serialize every output before writing any: no partial outputs
   const written: string[] = [];
+  const pending: [string, Uint8Array][] = [];
   const used = new Set<string>();
   for (const v of g.outputs) {
     const val = outs.get(v.name);
@@ -86,8 +87,9 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
     used.add(base);
     const file = path.join(outDir, `${base}.npy`);
     written.push(`${file} ${c.dim(`${SHORT_NAME[val.dtype]}[${val.shape.join(', ')}]`)}`);
-    writeFileAtomic(file, serializeNpy(val));
+    pending.push([file, serializeNpy(val)]);
   }
+  for (const [file, bytes] of pending) writeFileAtomic(file, bytes);
   process.stdout.write(`ran ${og.nodes.length} nodes on '${targetName}' in ${ms.toFixed(1)} ms\n`);
   for (const w of written) process.stdout.write(`  wrote ${w}\n`);
   return 0;
