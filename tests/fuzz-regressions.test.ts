@@ -52,6 +52,15 @@ describe('ONNX tensors and attributes (fuzz class: loader trusted dims and attri
   });
 });
 
+describe('declared dims (fuzz class: a negative dim_value reached the allocator)', () => {
+  it('a negative dim_value in value_info is an unknown dim, as exporters mean it', () => {
+    const bytes = model({ name: 'g', input: [vi('x', [-1, 3])], output: [vi('y', [-1, 3])], node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] });
+    const g = loadOnnx(bytes, { file: 'm.onnx' });
+    expect(g.inputs[0]!.shape).toEqual(['x_dim0', 3]);
+    expect(g.outputs[0]!.shape).toEqual(['y_dim0', 3]);
+  });
+});
+
 describe('node arity (fuzz class: passes indexed outputs the op does not have)', () => {
   it('a node with more outputs than its op defines is refused at import, naming the node', () => {
     const bytes = model({

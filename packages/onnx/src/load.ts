@@ -158,7 +158,8 @@ function decodeType(tp: ITypeProto | undefined, name: string, ctx: ImportCtx): {
     const shape: Dim[] | undefined = tp.tensorType.shape
       ? (tp.tensorType.shape.dim ?? []).map((d, i): Dim => {
           if (d.dimParam) return d.dimParam;
-          if ((d as { value?: string }).value === 'dimValue') return toNum(d.dimValue);
+          // a negative dim_value (some exporters write -1) means unknown, as a missing one does
+          if ((d as { value?: string }).value === 'dimValue' && toNum(d.dimValue) >= 0) return toNum(d.dimValue);
           return `${name || 'v'}_dim${i}`;
         })
       : undefined;
