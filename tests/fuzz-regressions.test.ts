@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AicError, parseNpy } from '@aic/core';
+import { AicError, Tensor, parseNpy } from '@aic/core';
+import { run } from '@aic/interp';
+import { pipelineFor, runPipeline } from '@aic/passes';
 import { loadOnnx, onnx } from '@aic/onnx';
 import { parseGraph } from '@aic/dsl';
 import { main } from '../packages/cli/src/main.ts';
@@ -111,9 +113,33 @@ describe('.npy headers (fuzz class: allocation sized by the header)', () => {
   });
 });
 
-describe('DSL types (fuzz class: negative dims reached the allocator)', () => {
+describe('DSL text (fuzz classes: negative dims reached the allocator, string literals reached JSON.parse)', () => {
+  it('a string literal JSON cannot read is a syntax error, not an internal one', () => {
+    const e = error(() => parseGraph('graph g(x: f32[2]) -> (y: f32[2]) {\n  y = Cast(x, to = "a\u0001b")\n}\n', { file: 'm.aic' }));
+    expect([e.code, e.loc]).toEqual(['AIC0010', { file: 'm.aic', line: 2, col: 20 }]);
+  });
   it('a negative dim is an error at its line and column', () => {
     const e = error(() => parseGraph('graph g(x: f32[2]) -> (y: f32[2]) {\n  w: f32[-1] = [1.0]\n  y = Add(x, w)\n}\n', { file: 'm.aic' }));
     expect([e.code, e.exitCode, e.format()]).toEqual(['AIC0020', 1, 'm.aic:2:10: error AIC0020: type: dim -1 is not a non-negative integer']);
+  });
+});
+
+describe('fusion (fuse class: a rule assumed one dtype for BatchNormalization parameters)', () => {
+  it('BatchNormalization with float64 parameters after a float32 Conv is left unfused and runs as at -O0', () => {
+    const g = parseGraph(`opset ai.onnx 15
+graph g(x: f32[1, 1, 2, 2]) -> (y: f32[1, 1, 2, 2]) {
+  w: f32[1, 1, 1, 1] = [2.0]
+  s: f64[1] = [3.0]
+  b: f64[1] = [0.5]
+  m: f64[1] = [1.0]
+  v: f64[1] = [4.0]
+  c = Conv(x, w)
+  y = BatchNormalization(c, s, b, m, v, epsilon = 0.0)
+}
+`);
+    const x = Tensor.fromNumbers('float32', [1, 1, 2, 2], [1, 2, 3, 4]);
+    const opt = runPipeline(g, pipelineFor(2)).graph;
+    // (2x - 1) / sqrt(4) * 3 + 0.5
+    expect((run(opt, new Map([['x', x]])).get('y') as Tensor).toNumbers()).toEqual([2, 5, 8, 11]);
   });
 });

@@ -140,7 +140,11 @@ const actions = {
   floatLit(this: N, _x: N): LitAst { return { t: 'float', v: parseFloatLit(this.sourceString), pos: pos(this) }; },
   intLit(this: N, _s: N, _d: N): LitAst { return { t: 'int', v: Number(this.sourceString), pos: pos(this) }; },
   stringLit(this: N, _l: N, _c: N, _r: N): LitAst {
-    return { t: 'string', v: JSON.parse(this.sourceString.replace(/\t/g, '\\t')), pos: pos(this) };
+    try {
+      return { t: 'string', v: JSON.parse(this.sourceString.replace(/\t/g, '\\t')) as string, pos: pos(this) };
+    } catch {
+      throw diag.syntax(pos(this), 'a string literal with control characters escaped (\\n, \\u0000) and only JSON escapes', '');
+    }
   },
   name(this: N, _x: N): string { return unquoteName(this.sourceString); },
   domainName(x: N): string {
