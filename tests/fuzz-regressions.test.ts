@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AicError, Tensor, parseNpy } from '@aic/core';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
+import { buildC, compileC } from '@aic/codegen';
 import { loadOnnx, onnx } from '@aic/onnx';
 import { parseGraph } from '@aic/dsl';
 import { main } from '../packages/cli/src/main.ts';
@@ -20,6 +21,11 @@ const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elem
 const constant = (t: Record<string, unknown>) => model({
   name: 'g', node: [{ opType: 'Constant', output: ['y'], name: 'c0', attribute: [{ name: 'value', type: 4, t }] }], output: [vi('y', [3])],
 });
+
+function npy(header: string, data: number[]): Uint8Array {
+  const h = header + ' '.repeat((64 - ((11 + header.length) % 64)) % 64) + '\n';
+  return new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, h.length & 0xff, h.length >> 8, ...new TextEncoder().encode(h), ...data]);
+}
 
 function error(f: () => unknown): AicError {
   try { f(); } catch (e) { if (e instanceof AicError) return e; throw e; }
@@ -99,10 +105,6 @@ describe('subgraph outputs and run outputs (fuzz class: missing outputs reached 
 });
 
 describe('.npy headers (fuzz class: allocation sized by the header)', () => {
-  const npy = (header: string, data: number[]) => {
-    const h = header + ' '.repeat((64 - ((11 + header.length) % 64)) % 64) + '\n';
-    return new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, h.length & 0xff, h.length >> 8, ...new TextEncoder().encode(h), ...data]);
-  };
   it('a shape larger than the data is reported as truncated, not allocated', () => {
     expect(() => parseNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4), }", [0, 0, 0, 0])))
       .toThrow('data truncated: need 68719476736 bytes after the header');
@@ -141,5 +143,30 @@ graph g(x: f32[1, 1, 2, 2]) -> (y: f32[1, 1, 2, 2]) {
     const opt = runPipeline(g, pipelineFor(2)).graph;
     // (2x - 1) / sqrt(4) * 3 + 0.5
     expect((run(opt, new Map([['x', x]])).get('y') as Tensor).toNumbers()).toEqual([2, 5, 8, 11]);
+  });
+});
+
+describe('compiled targets (fuzz classes: feeds trusted by compiled kernels, C that did not build)', () => {
+  const relu = (outputs: unknown[]) => loadOnnx(model({ name: 'g', input: [vi('x', [3])], output: outputs, node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] }), { file: 'm.onnx' });
+  it('aic run --target c refuses a feed of another shape, as the interpreter does', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-fuzz-feed-'));
+    fs.writeFileSync(path.join(dir, 'm.onnx'), model({ name: 'g', input: [vi('x', [3])], output: [vi('y', [3])], node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] }));
+    fs.writeFileSync(path.join(dir, 'x.npy'), npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", [...new Uint8Array(new Float32Array([1, -2, 3, 4]).buffer)]));
+    const err: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((s: string) => { err.push(s); return true; }) as typeof process.stderr.write;
+    try {
+      for (const target of ['interp', 'c']) {
+        const code = await main(['node', 'aic', 'run', path.join(dir, 'm.onnx'), '--target', target, '--input', `x=${path.join(dir, 'x.npy')}`, '--output-dir', path.join(dir, 'out')]);
+        expect(code).toBe(1);
+      }
+    } finally { process.stderr.write = write; }
+    expect(err.join('')).toBe("aic: error AIC0031: input 'x': expected shape [3], got [4]\n".repeat(2));
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+  });
+  it('a graph without outputs builds as C', () => {
+    const c = compileC(relu([]), { version: 'test', source: 'm.onnx', sourceHash: '-' });
+    expect(c.art.c).toContain('(void)outputs;');
+    expect(buildC(c.art, c.prog).exe).toBeTruthy();
   });
 });

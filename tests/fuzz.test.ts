@@ -32,6 +32,7 @@ describe('fuzz harness', () => {
     expect(judge({ ...ok, exit: 1, created: [], stderr: 'aic: internal error: x is undefined\n' }).outcome).toBe('internal-error');
     expect(judge({ ...ok, exit: 1, created: [], stderr: 'TypeError: x\n    at f (/a/b.ts:3:9)\n' }).outcome).toBe('stack-trace');
     expect(judge({ ...ok, exit: 134, created: [] }).outcome).toBe('bad-exit');
+    expect(judge({ ...ok, exit: 1, created: [], stderr: 'aic: error AIC0033: cc failed compiling the generated C: model.c: ...\n' }).outcome).toBe('codegen-error');
     expect(judge({ ...ok, exit: null, created: [], killed: 'hang' }).outcome).toBe('hang');
   });
 

@@ -10,6 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { PASSING, classKey, judge, knownDefect, type Outcome, type RunResult } from './judge.ts';
 import { ROOT, prepareSeeds } from './seeds.ts';
 import type { Done, Job, Started } from './worker.ts';
+import { makeCase, writeCase } from './cases.ts';
 
 export interface CampaignOptions {
   seed: number; cases: number; jobs: number; out: string;
@@ -80,6 +81,17 @@ function runOne(w: Worker, job: Job, o: Required<Omit<CampaignOptions, 'log'>>):
 
 const shq = (s: string) => (/^[\w./=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
+type ReproInfo = Pick<CaseRecord, 'id' | 'family' | 'seedModel' | 'what' | 'args'> & { outcome?: string; why?: string };
+
+/** repro.sh in a case folder: the aic command line, run from the folder (extra arguments pass through) */
+function writeRepro(dir: string, rec: ReproInfo): string {
+  const repro = path.join(dir, 'repro.sh');
+  fs.writeFileSync(repro, `#!/bin/sh\n# fuzz case ${rec.id}: ${rec.family} on ${rec.seedModel}; ${rec.what.join('; ')}\n`
+    + (rec.outcome ? `# ${rec.outcome}: ${rec.why}\n` : '')
+    + `cd "$(dirname "$0")" && exec ${shq(path.join(ROOT, 'bin/aic'))} ${rec.args.map(shq).join(' ')} "$@"\n`, { mode: 0o755 });
+  return repro;
+}
+
 /** keep a failing case: its folder (outputs removed, so the command can run again), repro.sh and result.json */
 function keepFailure(dir: string, out: string, rec: CaseRecord, result: RunResult): string {
   const dest = path.join(out, 'failures', String(rec.id));
@@ -87,11 +99,16 @@ function keepFailure(dir: string, out: string, rec: CaseRecord, result: RunResul
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   if (fs.existsSync(dir)) fs.renameSync(dir, dest); else fs.mkdirSync(dest);
   for (const f of result.created) fs.rmSync(path.join(dest, f), { recursive: true, force: true });
-  const repro = path.join(dest, 'repro.sh');
-  fs.writeFileSync(repro, `#!/bin/sh\n# fuzz case ${rec.id}: ${rec.family} on ${rec.seedModel}; ${rec.what.join('; ')}\n`
-    + `# ${rec.outcome}: ${rec.why}\ncd "$(dirname "$0")" && exec ${shq(path.join(ROOT, 'bin/aic'))} ${rec.args.map(shq).join(' ')} "$@"\n`, { mode: 0o755 });
   fs.writeFileSync(path.join(dest, 'result.json'), JSON.stringify({ ...rec, stdout: result.stdout, stderr: result.stderr, created: result.created }, null, 1));
-  return repro;
+  return writeRepro(dest, rec);
+}
+
+/** Write case `id` of a campaign into `dir` with its repro.sh, without running it (to look at any case again). */
+export function writeCaseFolder(seed: number, id: number, sample: number, out: string, dir: string, cShare = 0.04): string {
+  const seeds = prepareSeeds(path.join(path.resolve(out), 'seeds'), sample);
+  const c = makeCase(seed, id, seeds, cShare);
+  writeCase(c, dir);
+  return writeRepro(dir, { id, family: c.family, seedModel: c.seed, what: c.what, args: c.args });
 }
 
 export async function runCampaign(opts: CampaignOptions): Promise<Summary> {

@@ -3,6 +3,7 @@
  * the case folder and the aic command line. Pure: the same inputs always give the same case.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Rng } from './rng.ts';
 import type { Seed } from './seeds.ts';
 import { onnx } from '@aic/onnx';
@@ -146,4 +147,16 @@ export function makeCase(campaignSeed: number, id: number, seeds: Seed[], cShare
     c.what.push(`args ${name}`);
   }
   return { id, family, seed: seed.name, command: cmd.command, args: cmd.args, what: c.what, files: c.files };
+}
+
+/** Write a case's files into `dir` (emptied first). */
+export function writeCase(c: Case, dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [rel, content] of c.files) {
+    const f = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    if (content === null) fs.mkdirSync(f, { recursive: true });
+    else fs.writeFileSync(f, content);
+  }
 }

@@ -3,7 +3,7 @@
  * error, end in time, and leave no file behind when it fails (no temporary files ever). Failures that match a
  * defect being fixed elsewhere are labelled 'known (defect N)'.
  */
-export type Outcome = 'ok' | 'rejected' | 'internal-error' | 'stack-trace' | 'bad-exit' | 'leftover' | 'hang' | 'crash' | 'oom';
+export type Outcome = 'ok' | 'rejected' | 'internal-error' | 'codegen-error' | 'stack-trace' | 'bad-exit' | 'leftover' | 'hang' | 'crash' | 'oom';
 export const PASSING: readonly Outcome[] = ['ok', 'rejected'];
 
 export interface RunResult {
@@ -17,6 +17,7 @@ export interface RunResult {
   killed?: 'hang' | 'crash' | 'oom';
 }
 
+const CODEGEN = /cc failed compiling the generated C|does not validate \(a bug|lowering \w+ failed/;
 const STACK = /^\s+at .+(:\d+:\d+\)?|\(native\)|<anonymous>\)?)$/m;
 
 export function judge(r: RunResult): { outcome: Outcome; why: string } {
@@ -24,6 +25,8 @@ export function judge(r: RunResult): { outcome: Outcome; why: string } {
   const text = `${r.stdout}\n${r.stderr}`;
   if (/internal error/i.test(text)) return { outcome: 'internal-error', why: lineOf(text, /internal error/i) };
   if (STACK.test(text)) return { outcome: 'stack-trace', why: lineOf(text, STACK) };
+  // diagnostics that report a bug of aic itself: generated code that does not build or validate
+  if (CODEGEN.test(r.stderr)) return { outcome: 'codegen-error', why: lineOf(r.stderr, CODEGEN) };
   if (r.exit === null || r.exit < 0 || r.exit > 3) return { outcome: 'bad-exit', why: `exit ${r.exit}: ${firstLine(r.stderr)}` };
   const tmp = r.created.filter((f) => /\.tmp\b|\.tmp\d*$/.test(f));
   if (tmp.length) return { outcome: 'leftover', why: `temporary files left: ${tmp.join(', ')}` };
@@ -41,11 +44,11 @@ const KNOWN: [number, RegExp][] = [
   [9, /ENOTEMPTY|\.cache\/aic\/c\/.*\.tmp/],
 ];
 
-/** a hang or runaway memory after a mutation that makes a size absurd (a huge dim or data value): defect 6 */
+/** a hang, runaway memory or broken code after a mutation that makes a size absurd (a huge dim or data value): defect 6 */
 const ABSURD_SIZE = /huge dim|dims huge|int64 value|well-formed values/;
 
 export function knownDefect(outcome: Outcome, why: string, stderr: string, what: string[]): number | undefined {
-  if ((outcome === 'hang' || outcome === 'oom') && what.some((w) => ABSURD_SIZE.test(w))) return 6;
+  if ((outcome === 'hang' || outcome === 'oom' || outcome === 'codegen-error') && what.some((w) => ABSURD_SIZE.test(w))) return 6;
   return KNOWN.find(([, re]) => re.test(why) || re.test(stderr))?.[0];
 }
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { main } from '../../packages/cli/src/main.ts';
-import { makeCase, type Case } from './cases.ts';
+import { makeCase, writeCase } from './cases.ts';
 import type { RunResult } from './judge.ts';
 import { ROOT, type Seed } from './seeds.ts';
 
@@ -26,17 +26,6 @@ function listTree(dir: string, base = ''): string[] {
     if (e.isDirectory()) out.push(...listTree(dir, rel));
   }
   return out;
-}
-
-function writeCase(c: Case, dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [rel, content] of c.files) {
-    const f = path.join(dir, rel);
-    fs.mkdirSync(path.dirname(f), { recursive: true });
-    if (content === null) fs.mkdirSync(f, { recursive: true });
-    else fs.writeFileSync(f, content);
-  }
 }
 
 /** run main() with process.stdout/stderr captured (first 64 KiB of each) in the case folder */
