@@ -170,3 +170,21 @@ describe('compiled targets (fuzz classes: feeds trusted by compiled kernels, C t
     expect(buildC(c.art, c.prog).exe).toBeTruthy();
   });
 });
+
+describe('op loops bounded by attributes (fuzz class: TfIdfVectorizer looped max_skip_count times)', () => {
+  const tfidf = (skip: number) => loadOnnx(model({
+    name: 'g', input: [{ name: 'x', type: { tensorType: { elemType: 6, shape: { dim: [{ dimValue: 12 }] } } } }], output: [vi('y', [3])],
+    node: [{ opType: 'TfIdfVectorizer', input: ['x'], output: ['y'], attribute: [
+      { name: 'min_gram_length', type: 2, i: 2 }, { name: 'max_gram_length', type: 2, i: 2 }, { name: 'max_skip_count', type: 2, i: skip },
+      { name: 'mode', type: 3, s: new TextEncoder().encode('TF') }, { name: 'ngram_counts', type: 7, ints: [0, 0] },
+      { name: 'ngram_indexes', type: 7, ints: [0, 1, 2] }, { name: 'pool_int64s', type: 7, ints: [5, 6, 7, 8, 6, 7] }] }],
+  }), { file: 'm.onnx' });
+  it('a max_skip_count far beyond the row length counts as the row length does, at once', () => {
+    const x = Tensor.fromNumbers('int32', [12], [1, 1, 3, 3, 3, 7, 8, 6, 7, 5, 6, 8]);
+    const counts = (skip: number) => (run(tfidf(skip), new Map([['x', x]])).get('y') as Tensor).toNumbers();
+    expect(counts(0)).toEqual([1, 1, 1]);
+    const t0 = performance.now();
+    expect(counts(2 ** 53 - 1)).toEqual(counts(11));
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+});

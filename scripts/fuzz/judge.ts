@@ -45,7 +45,7 @@ const KNOWN: [number, RegExp][] = [
 ];
 
 /** a hang, runaway memory or broken code after a mutation that makes a size absurd (a huge dim or data value): defect 6 */
-const ABSURD_SIZE = /huge dim|dims huge|int64 value|well-formed values/;
+const ABSURD_SIZE = /huge dim|dims huge|int64 value|npy well-formed/;
 
 export function knownDefect(outcome: Outcome, why: string, stderr: string, what: string[]): number | undefined {
   if ((outcome === 'hang' || outcome === 'oom' || outcome === 'codegen-error') && what.some((w) => ABSURD_SIZE.test(w))) return 6;
