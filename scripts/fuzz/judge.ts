@@ -49,6 +49,8 @@ const ABSURD_SIZE = /huge dim|dims huge|int64 value|npy well-formed/;
 
 export function knownDefect(outcome: Outcome, why: string, stderr: string, what: string[]): number | undefined {
   if ((outcome === 'hang' || outcome === 'oom' || outcome === 'codegen-error') && what.some((w) => ABSURD_SIZE.test(w))) return 6;
+  // a compiled target lowering an op at an opset the interpreter refuses (the op type or opset was changed)
+  if (outcome === 'codegen-error' && /lowering \w+ failed/.test(why) && what.some((w) => /^(op-type|opset):/.test(w))) return 3;
   return KNOWN.find(([, re]) => re.test(why) || re.test(stderr))?.[0];
 }
 
