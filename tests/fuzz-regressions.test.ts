@@ -11,7 +11,7 @@ import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { buildC, compileC } from '@aic/codegen';
 import { loadOnnx, onnx } from '@aic/onnx';
-import { parseGraph } from '@aic/dsl';
+import { loadDslFile, parseGraph } from '@aic/dsl';
 import { main } from '../packages/cli/src/main.ts';
 
 function model(graph: Record<string, unknown>): Uint8Array {
@@ -186,5 +186,28 @@ describe('op loops bounded by attributes (fuzz class: TfIdfVectorizer looped max
     const t0 = performance.now();
     expect(counts(2 ** 53 - 1)).toEqual(counts(11));
     expect(performance.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe('aic convert to DSL (class found while fuzzing DSL seeds: subgraph values printed as f32[*])', () => {
+  it('a model whose subgraph values have no value_info converts to DSL that reads back', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-fuzz-convert-'));
+    const branch = (v: number) => ({
+      name: `b${v}`, input: [], output: [{ name: `o${v}`, type: { tensorType: { elemType: 7, shape: { dim: [] } } } }],
+      node: [
+        { opType: 'Constant', output: [`c${v}`], attribute: [{ name: 'value', type: 4, t: { dataType: 7, dims: [], int64Data: [v] } }] },
+        { opType: 'Add', input: [`c${v}`, `c${v}`], output: [`o${v}`] },
+      ],
+    });
+    fs.writeFileSync(path.join(dir, 'm.onnx'), model({
+      name: 'g', input: [{ name: 'cond', type: { tensorType: { elemType: 9, shape: { dim: [] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: 7, shape: { dim: [] } } } }],
+      node: [{ opType: 'If', input: ['cond'], output: ['y'], attribute: [{ name: 'then_branch', type: 5, g: branch(1) }, { name: 'else_branch', type: 5, g: branch(2) }] }],
+    }));
+    const out = path.join(dir, 'm.aic');
+    expect(await main(['node', 'aic', 'convert', path.join(dir, 'm.onnx'), '-o', out])).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toContain('c1: i64[] = Constant(');
+    const g = loadDslFile(out);
+    expect((run(g, new Map([['cond', Tensor.fromNumbers('bool', [], [0])]])).get('y') as Tensor).toNumbers()).toEqual([4]);
   });
 });
