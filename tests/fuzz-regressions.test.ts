@@ -78,6 +78,10 @@ describe('node arity (fuzz class: passes indexed outputs the op does not have)',
     const e = error(() => loadOnnx(bytes, { file: 'm.onnx' }));
     expect(e.format()).toBe("m.onnx, node 'r' (#0): error AIC0020: Relu: has at most 1 output(s), got 2");
   });
+  it('a node without its required outputs is refused at import (lowering read the missing output)', () => {
+    const bytes = model({ name: 'g', input: [vi('x', [3])], output: [], node: [{ opType: 'Shape', input: ['x'], output: [], name: 's' }] });
+    expect(error(() => loadOnnx(bytes, { file: 'm.onnx' })).format()).toBe("m.onnx, node 's' (#0): error AIC0020: Shape: has 1 output(s), got 0");
+  });
 });
 
 describe('subgraph outputs and run outputs (fuzz class: missing outputs reached the .npy writer, after others were written)', () => {
