@@ -45,7 +45,7 @@ const KNOWN: [number, RegExp][] = [
 ];
 
 /** a hang, runaway memory or broken code after a mutation that can make a size absurd (a huge dim, data that decides a size): defect 6 */
-const ABSURD_SIZE = /huge dim|dims huge|int64 value|^input \d+: (npy|pb) /;
+const ABSURD_SIZE = /huge dim|dims huge|int64 value|^input \d+: /;
 
 export function knownDefect(outcome: Outcome, why: string, stderr: string, what: string[]): number | undefined {
   if ((outcome === 'hang' || outcome === 'oom' || outcome === 'codegen-error') && what.some((w) => ABSURD_SIZE.test(w))) return 6;
