@@ -47,6 +47,11 @@ export function checkArity(node: Node, def: OpDef): void {
       throw diag.verify(def.name, `required input '${s.name}' is missing`, loc);
     }
   });
+  if (!def.outputs.some((o) => o.variadic) && node.outputs.length > def.outputs.length) {
+    throw diag.verify(def.name, `has at most ${def.outputs.length} output(s), got ${node.outputs.length}`, loc);
+  }
+  const requiredOut = def.outputs.filter((o) => !o.optional && !o.variadic).length;
+  if (node.outputs.length < requiredOut) throw diag.verify(def.name, `has ${requiredOut} output(s), got ${node.outputs.length}`, loc);
 }
 
 /**

@@ -149,6 +149,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   for (const b of prog.inputs) if (!prog.steps.some((st) => st.args.includes(b.name))) L.push(`  (void)${b.name};`);
   prog.outputs.forEach((b, i) => L.push(`  ${CTYPE[b.dtype]} *${b.name} = (${CTYPE[b.dtype]} *)outputs[${i}];`));
   if (!prog.inputs.length) L.push('  (void)inputs;');
+  if (!prog.outputs.length) L.push('  (void)outputs;');
   if (plan) {
     for (const t of prog.temps) {
       L.push(`  ${CTYPE[t.dtype]} *${t.name} = (${CTYPE[t.dtype]} *)(void *)((unsigned char *)aic_arena + ${plan.offsets.get(t.name)}); /* '${t.value}' [${t.shape.join(', ')}] */`);

@@ -256,6 +256,9 @@ function runScan(ctx: EvalCtx, body: Graph, states: Tensor[], scanIns: Tensor[],
 
 function scanInfer(ctx: InferCtx, stateOffset: number, batch: boolean): OutType[] {
   const body = ctx.attrs.graph('body');
+  if (ctx.outputCount > body.outputs.length) {
+    throw diag.verify('Scan', `node has ${ctx.outputCount} outputs but the body yields ${body.outputs.length}`, nodeLocation(ctx.node));
+  }
   const nIn = ctx.inputTypes.length - stateOffset;
   const cfg = scanCfg(ctx, nIn, body, (i) => (batch ? undefined : ctx.inputTypes[i + stateOffset]?.shape?.length),
     (j) => body.outputs[nIn - ctx.attrs.int('num_scan_inputs') + j]?.type.shape?.length);

@@ -709,7 +709,9 @@ function lowerTfIdf(ctx: LowerCtx): void {
   if (weights && mode !== 'TF' && indexes.some((c, i) => c !== i)) ctx.unsupported('weights with a non-identity ngram_indexes');
   const rows = X.shape.length === 2 ? X.shape[0]! : 1, C = X.shape.length === 2 ? X.shape[1]! : X.shape[0]!;
   const grams = [...table.values()];
-  const work = (maxSkip + 1) * grams.length;
+  // skip distances of C or more fit no n-gram with n >= 2 in a row of C: the attribute may be far larger
+  const dMax = Math.min(maxSkip + 1, Math.max(1, C));
+  const work = dMax * grams.length;
   if (work > 50000) ctx.unsupported(`pool too large to unroll (${work} comparisons per position)`);
   const A = accType(ctx), T = Y.dtype;
   const cnt = ctx.temp('cnt', A, [Math.max(1, width)]);
@@ -717,7 +719,7 @@ function lowerTfIdf(ctx: LowerCtx): void {
     const xAt = (i: Expr) => E.cast(X.flat(sum(E.mul(r, iv(C)), i)), 'i64');
     const stmts: Stmt[] = [loop(ctx, width, (c) => store(cnt, c, E.c(0, A)), 'c')];
     let startN = minN;
-    for (let d = 1; d <= maxSkip + 1; d++) {
+    for (let d = 1; d <= dMax; d++) {
       for (let n = startN; n <= maxN; n++) {
         const gs = grams.filter((g) => g.n === n);
         if (gs.length === 0 || (n - 1) * d >= C) continue;
@@ -806,7 +808,8 @@ defineOp({
       const row = Array.from({ length: C }, (_, i) => String(data[rI * C + i]));
       const cnt = new Float64Array(width);
       let startN = minN;
-      for (let d = 1; d <= maxSkip + 1; d++) {
+      // skip distances of C or more fit no n-gram with n >= 2 (max_skip_count may be far larger)
+      for (let d = 1; d <= Math.min(maxSkip + 1, Math.max(1, C)); d++) {
         for (let i = 0; i < C; i++) {
           for (let n = startN; n <= maxN; n++) {
             const last = i + (n - 1) * d;

@@ -131,20 +131,27 @@ addPipelineOptions(compileCmd)
     return compileCommand(m, o);
   }));
 
-try {
-  // a bare --verify-each means structure checks: keep commander from taking the next argument as its mode
-  await program.parseAsync(process.argv.map((a) => (a === '--verify-each' ? '--verify-each=structure' : a)));
-} catch (e) {
-  if (e instanceof CommanderError) {
-    // help / version print and exit 0; everything else commander rejects is usage (exit 2)
-    exitCode = e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
-  } else {
-    exitCode = reportError(e);
+/**
+ * Run the CLI on `argv` (as process.argv: node, script, args...) and return the exit code; never calls
+ * process.exit, so it can run in-process (the fuzzer calls it once per case). Output goes to process.stdout/stderr.
+ */
+export async function main(argv: string[]): Promise<number> {
+  exitCode = 0;
+  try {
+    // a bare --verify-each means structure checks: keep commander from taking the next argument as its mode
+    await program.parseAsync(argv.map((a) => (a === '--verify-each' ? '--verify-each=structure' : a)));
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help / version print and exit 0; everything else commander rejects is usage (exit 2)
+      exitCode = e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+    } else {
+      exitCode = reportError(e);
+    }
   }
-}
-if (program.args.length === 0 && process.argv.length <= 2) {
-  program.outputHelp();
-  exitCode = 2;
+  if (program.args.length === 0 && argv.length <= 2) {
+    program.outputHelp();
+    exitCode = 2;
+  }
+  return exitCode;
 }
 void diag;
-process.exitCode = exitCode;

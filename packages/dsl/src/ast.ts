@@ -1,7 +1,7 @@
 /** DSL text -> syntax tree (ohm-js). Syntax errors become diag.syntax with a caret excerpt. */
 import * as fs from 'node:fs';
 import * as ohm from 'ohm-js';
-import { diag, dtypeFromShort, isLayout, type DType, type Dim, type Layout, type Shape, type ValueKind } from '@aic/core';
+import { AicError, diag, dtypeFromShort, isLayout, type DType, type Dim, type Layout, type Shape, type ValueKind } from '@aic/core';
 import { parseFloatLit, unquoteName } from './syntax.ts';
 
 export interface Pos { line: number; col: number }
@@ -104,9 +104,14 @@ const actions = {
   LayoutTag(_l: N, id: N, _r: N): string { return id.sourceString; },
   Dims_unknown(_s: N): Shape { return undefined; },
   Dims_known(l: N): Shape { return list(l) as Dim[]; },
-  Dim(x: N): Dim {
+  Dim(this: N, x: N): Dim {
     const v = x.ast();
-    return typeof v === 'string' ? v : v.v;
+    if (typeof v === 'string') return v;
+    if (!Number.isSafeInteger(v.v) || v.v < 0) {
+      const lc = this.source.getLineAndColumn();
+      throw diag.verify('type', `dim ${this.sourceString} is not a non-negative integer`, { line: lc.lineNum, col: lc.colNum });
+    }
+    return v.v;
   },
   Lit(this: N, x: N): LitAst {
     if (x.ctorName === 'GraphDef') return { t: 'graph', g: x.ast(), pos: pos(this) };
@@ -135,7 +140,11 @@ const actions = {
   floatLit(this: N, _x: N): LitAst { return { t: 'float', v: parseFloatLit(this.sourceString), pos: pos(this) }; },
   intLit(this: N, _s: N, _d: N): LitAst { return { t: 'int', v: Number(this.sourceString), pos: pos(this) }; },
   stringLit(this: N, _l: N, _c: N, _r: N): LitAst {
-    return { t: 'string', v: JSON.parse(this.sourceString.replace(/\t/g, '\\t')), pos: pos(this) };
+    try {
+      return { t: 'string', v: JSON.parse(this.sourceString.replace(/\t/g, '\\t')) as string, pos: pos(this) };
+    } catch {
+      throw diag.syntax(pos(this), 'a string literal with control characters escaped (\\n, \\u0000) and only JSON escapes', '');
+    }
   },
   name(this: N, _x: N): string { return unquoteName(this.sourceString); },
   domainName(x: N): string {
@@ -202,6 +211,10 @@ export function parseAst(source: string, file = '<dsl>'): ModuleAst {
   currentPacks = packs;
   try {
     return sem(m).ast() as ModuleAst;
+  } catch (e) {
+    // errors raised while building the AST (bad dims, layouts) know the line, not the file
+    if (e instanceof AicError && e.loc && !e.loc.file) throw new AicError(e.code, e.message, e.exitCode, { file, ...e.loc }, e.detail);
+    throw e;
   } finally {
     currentPacks = [];
   }

@@ -45,7 +45,8 @@ export function run(g: Graph, feeds: Record<string, RValue> | Map<string, RValue
   return res;
 }
 
-function checkFeed(v: Value, t: Tensor): void {
+/** A feed must have its input's dtype and every static dim (compiled targets check feeds the same way). */
+export function checkFeed(v: Value, t: Tensor): void {
   if (t.dtype !== v.dtype) throw diag.badInputData(v.name, `expected ${v.dtype}, got ${t.dtype}`);
   const s = v.shape;
   if (s === undefined) return;

@@ -184,7 +184,8 @@ function decodeType(tp: ITypeProto | undefined, name: string, ctx: ImportCtx): {
     const shape: Dim[] | undefined = tp.tensorType.shape
       ? (tp.tensorType.shape.dim ?? []).map((d, i): Dim => {
           if (d.dimParam) return d.dimParam;
-          if ((d as { value?: string }).value === 'dimValue') return toNum(d.dimValue);
+          // a negative dim_value (some exporters write -1) means unknown, as a missing one does
+          if ((d as { value?: string }).value === 'dimValue' && toNum(d.dimValue) >= 0) return toNum(d.dimValue);
           return `${name || 'v'}_dim${i}`;
         })
       : undefined;
@@ -220,6 +221,16 @@ function decodeAttr(ap: IAttributeProto, ctx: ImportCtx, scope: Scope, g: Graph,
     else type = AT.INT;
   }
   const dec = new TextDecoder();
+  // the declared type must have its payload; tensors are checked against their dims
+  const bad = (why: string) => diag.badOnnx(ctx.file, `node '${loc.node}' (#${loc.index}) attribute '${ap.name}': ${why}`);
+  const tensor = (t: ITensorProto | null | undefined): Tensor => {
+    if (!t) throw bad(`declared ${AT[type] ?? type} but holds no tensor`);
+    return tensorOf(t, ctx, `attribute '${ap.name}' of node '${loc.node}'`);
+  };
+  const graph = (sg: IGraphProto | null | undefined): Graph => {
+    if (!sg) throw bad(`declared ${AT[type] ?? type} but holds no graph`);
+    return importGraph(sg, ctx, scope, g);
+  };
   switch (type) {
     case AT.FLOAT: return { type: 'float', value: ap.f ?? 0 };
     case AT.INT: return { type: 'int', value: toNum(ap.i) };
@@ -227,10 +238,10 @@ function decodeAttr(ap: IAttributeProto, ctx: ImportCtx, scope: Scope, g: Graph,
     case AT.FLOATS: return { type: 'floats', value: (ap.floats ?? []).map(Number) };
     case AT.INTS: return { type: 'ints', value: (ap.ints ?? []).map(toNum) };
     case AT.STRINGS: return { type: 'strings', value: (ap.strings ?? []).map((b) => dec.decode(b)) };
-    case AT.TENSOR: return { type: 'tensor', value: tensorOf(ap.t ?? {}, ctx, `attribute '${ap.name}' of node '${loc.node}'`) };
-    case AT.TENSORS: return { type: 'tensors', value: (ap.tensors ?? []).map((t) => tensorOf(t, ctx, `attribute '${ap.name}' of node '${loc.node}'`)) };
-    case AT.GRAPH: return { type: 'graph', value: importGraph(ap.g!, ctx, scope, g) };
-    case AT.GRAPHS: return { type: 'graphs', value: (ap.graphs ?? []).map((sg) => importGraph(sg, ctx, scope, g)) };
+    case AT.TENSOR: return { type: 'tensor', value: tensor(ap.t) };
+    case AT.TENSORS: return { type: 'tensors', value: (ap.tensors ?? []).map(tensor) };
+    case AT.GRAPH: return { type: 'graph', value: graph(ap.g) };
+    case AT.GRAPHS: return { type: 'graphs', value: (ap.graphs ?? []).map(graph) };
     case AT.TYPE_PROTO:
       // only Optional's `type` uses this; the element type is re-derived by inference
       return { type: 'string', value: 'type_proto' };

@@ -29,32 +29,39 @@ export function decodeTensor(tp: ITensorProto, src: TensorSource = {}, what?: st
     if (dtype === 'string') throw diag.badOnnx(src.file ?? '<model>', `${what ?? `tensor '${name}'`}: string tensors cannot hold external data`);
     return readExternal(tp, dtype, shape, src, what ?? `tensor '${name}'`);
   }
+  // compare the data with the dims before allocating: the dims may claim far more than the file holds
+  const n = shape.reduce((a, b) => a * b, 1);
+  const count = (have: number, unit: string) => {
+    if (have !== n) throw new Error(`tensor '${name}' has ${have} ${unit} for shape [${shape.join(', ')}] (${n} elements)`);
+  };
   if (dtype === 'string') {
     const dec = new TextDecoder();
+    count(tp.stringData?.length ?? 0, 'strings');
     return new Tensor('string', shape, (tp.stringData ?? []).map((b) => dec.decode(b)));
   }
   if (tp.rawData && tp.rawData.length > 0) {
+    if (tp.rawData.length < n * elementWidth(dtype)) count(Math.floor(tp.rawData.length / elementWidth(dtype)), 'values in raw_data');
     return tensorFromBytes(dtype, shape, tp.rawData);
   }
+  const [field, conv] = typedField(tp, dtype);
+  count(field.length, 'values');
   const t = new Tensor(dtype, shape);
   const d = t.num;
-  const fill = (src: ArrayLike<unknown>, conv: (x: unknown) => number) => {
-    if (src.length !== d.length) {
-      throw new Error(`tensor '${name}' has ${src.length} values for shape [${shape.join(', ')}]`);
-    }
-    for (let i = 0; i < d.length; i++) d[i] = conv(src[i]);
-  };
-  switch (dtype) {
-    case 'float32': fill(tp.floatData ?? [], Number); break;
-    case 'float64': fill(tp.doubleData ?? [], Number); break;
-    case 'int64': fill(tp.int64Data ?? [], toNum); break;
-    case 'uint64': fill(tp.uint64Data ?? [], toNum); break;
-    case 'uint32': fill(tp.uint64Data ?? [], toNum); break;
-    case 'float16': fill(tp.int32Data ?? [], (x) => halfToFloat(Number(x))); break;
-    case 'bfloat16': fill(tp.int32Data ?? [], (x) => bf16ToFloat(Number(x))); break;
-    default: fill(tp.int32Data ?? [], Number);
-  }
+  for (let i = 0; i < d.length; i++) d[i] = conv(field[i]);
   return t;
+}
+
+/** The TensorProto field holding a dtype's values when there is no raw_data, and its conversion. */
+function typedField(tp: ITensorProto, dtype: DType): [ArrayLike<unknown>, (x: unknown) => number] {
+  switch (dtype) {
+    case 'float32': return [tp.floatData ?? [], Number];
+    case 'float64': return [tp.doubleData ?? [], Number];
+    case 'int64': return [tp.int64Data ?? [], toNum];
+    case 'uint64': case 'uint32': return [tp.uint64Data ?? [], toNum];
+    case 'float16': return [tp.int32Data ?? [], (x) => halfToFloat(Number(x))];
+    case 'bfloat16': return [tp.int32Data ?? [], (x) => bf16ToFloat(Number(x))];
+    default: return [tp.int32Data ?? [], Number];
+  }
 }
 
 /** External data (`data_location: EXTERNAL`), read through the one confined reader. */

@@ -29,6 +29,8 @@ function bnGuard(m: Match, env: RuleEnv, prod: Node): Guard {
     () => onlyUsedBy(env, prod.outputs[0], [bn]),
     () => dtypeIn(bn.outputs[0], FOLD_DTYPES),
     () => (['scale', 'bias', 'mean', 'var'].every((k) => m.consts[k].rank === 1) ? true : 'BatchNormalization parameters are not 1-D'),
+    // opset 15 lets scale/bias and mean/var have their own float types; the folded weights keep X's
+    () => (['scale', 'bias', 'mean', 'var'].every((k) => m.consts[k].dtype === bn.outputs[0].dtype) ? true : 'BatchNormalization parameters have another dtype than X'),
   );
 }
 

@@ -16,7 +16,9 @@ export async function convertCommand(model: string, opts: ConvertOptions): Promi
     writeFileAtomic(opts.output, bytes);
     process.stdout.write(`wrote ${opts.output} (${bytes.length} bytes)\n`);
   } else {
-    const dsl = await import('@aic/dsl') as unknown as { saveDsl: (g: unknown, out: string) => string[] | void };
+    const dsl = await import('@aic/dsl') as unknown as { saveDsl: (g: unknown, out: string) => string[] | void; inferAll: (g: unknown) => void };
+    // subgraph bodies too: their values are printed with types, which the parser checks when reading back
+    dsl.inferAll(g);
     const files = dsl.saveDsl(g, opts.output);
     process.stdout.write(`wrote ${Array.isArray(files) ? files.join(', ') : opts.output}\n`);
   }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, diag, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
-import { run } from '@aic/interp';
+import { checkFeed, run } from '@aic/interp';
 import { TARGETS, buildC, closeWgsl, describeAdapter, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
 import { bindShapesFromInputs } from '../input-shapes.ts';
@@ -42,6 +42,8 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   for (const s of shapeDataInputs(g)) {
     note(`input '${s.input.name}' decides a shape (${s.node.op} '${s.slot}'); its value is known before running, so it is treated as a constant`);
   }
+  // compiled kernels trust their buffer sizes: every target gets the interpreter's feed checks
+  for (const v of g.inputs) { const x = feeds.get(v.name); if (x instanceof Tensor) checkFeed(v, x); }
   const outDir = opts.outputDir ?? '.';
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw diag.usage(`--output-dir '${outDir}' is not a directory`);
   const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTarget(targetName));
