@@ -17,22 +17,23 @@ export interface TensorSource {
 export function decodeTensor(tp: ITensorProto, src: TensorSource = {}, what?: string): Tensor {
   const code = tp.dataType ?? 0;
   const dtype = dtypeFromOnnx(code);
-  const name = tp.name || what || 'tensor';
-  if (code === 0) throw diag.badTensor(`tensor '${name}'`, 'no element type (data_type is 0/UNDEFINED)');
+  /** how messages name it: what the caller says it is, else its own name */
+  const label = what ?? (tp.name ? `tensor '${tp.name}'` : 'tensor');
+  if (code === 0) throw diag.badTensor(label, 'no element type (data_type is 0/UNDEFINED)');
   if (!dtype) {
-    throw diag.unsupportedDtype(`tensor '${name}'`, UNSUPPORTED_ONNX_DTYPES[code] ?? `code ${code}`);
+    throw diag.unsupportedDtype(label, UNSUPPORTED_ONNX_DTYPES[code] ?? `code ${code}`);
   }
   const shape = (tp.dims ?? []).map(toNum);
-  checkTensorBytes(dtype, shape, `tensor '${name}'`); // named, before anything is allocated
-  if (tp.segment) throw diag.unsupportedFeature(`segmented tensor '${name}'`);
+  checkTensorBytes(dtype, shape, label); // named, before anything is allocated
+  if (tp.segment) throw diag.unsupportedFeature(`segmented ${label}`);
   if (tp.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    if (dtype === 'string') throw diag.badOnnx(src.file ?? '<model>', `${what ?? `tensor '${name}'`}: string tensors cannot hold external data`);
-    return readExternal(tp, dtype, shape, src, what ?? `tensor '${name}'`);
+    if (dtype === 'string') throw diag.badOnnx(src.file ?? '<model>', `${label}: string tensors cannot hold external data`);
+    return readExternal(tp, dtype, shape, src, label);
   }
   // compare the data with the dims before allocating: the dims may claim far more than the file holds
   const n = shape.reduce((a, b) => a * b, 1);
   const count = (have: number, unit: string) => {
-    if (have !== n) throw new Error(`tensor '${name}' has ${have} ${unit} for shape [${shape.join(', ')}] (${n} elements)`);
+    if (have !== n) throw new Error(`has ${have} ${unit} for shape [${shape.join(', ')}] (${n} elements)`);
   };
   if (dtype === 'string') {
     const dec = new TextDecoder();
