@@ -100,7 +100,7 @@ describe('subgraph outputs and run outputs (fuzz class: missing outputs reached 
   it('aic run writes no output at all when one of them cannot be written', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-fuzz-run-'));
     fs.writeFileSync(path.join(dir, 'm.onnx'), seqModel());
-    fs.writeFileSync(path.join(dir, 'x.npy'), serializeNpy(new Tensor('float32', [3], [1, -2, 3])));
+    fs.writeFileSync(path.join(dir, 'x.npy'), serializeNpy(new Tensor('float32', [3], Float32Array.from([1, -2, 3]))));
     const code = await main(['node', 'aic', 'run', path.join(dir, 'm.onnx'), '--input', `x=${path.join(dir, 'x.npy')}`, '--output-dir', path.join(dir, 'out')]);
     expect(code).toBe(3);
     expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);

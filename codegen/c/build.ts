@@ -30,9 +30,14 @@ export const DEFAULT_CFLAGS = ['-O3', '-march=native', '-ffp-contract=fast'];
  * become AVX-512 masked loads in an interleaved group of 3, 5, 6... (the generated PRelu and
  * padding-guard selects: node test test_prelu_example gave max abs diff 2.97). Every mask-register
  * form is wrong (-O2, -fvect-cost-model=very-cheap, any vector width, without AVX512VL); AVX2 code is
- * right. Reproducers: tests/fixtures/c/; the cost of each candidate: benchmarks/c-flags.ts.
+ * right. The masked loads come from if-conversion, so -fno-tree-loop-if-convert removes them and
+ * keeps every other loop vectorized (also right: -fno-tree-vectorize, -mno-avx512f). Measured cost on
+ * the zoo, 1 thread, geomean of the models >= 1 ms (benchmarks/c-flags.ts, Xeon Cooper Lake):
+ * -fno-tree-loop-if-convert 1.52x, -fno-tree-vectorize 1.65x, both against the miscompiling default;
+ * the padding-guard selects of depthwise convs are most of it, and they go away when the conv kernels
+ * split interior and border (back end, part 2). Reproducers: tests/fixtures/c/.
  */
-export const GCC_AVX512_CFLAGS = ['-fno-tree-vectorize'];
+export const GCC_AVX512_CFLAGS = ['-fno-tree-loop-if-convert'];
 
 export interface CompilerInfo { gcc: boolean; avx512: boolean }
 const probed = new Map<string, CompilerInfo>();
