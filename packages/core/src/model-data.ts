@@ -19,6 +19,13 @@ export interface ModelDataRef {
   loc?: Location;
 }
 
+/** A path as messages show it: control characters escaped, very long paths shortened in the middle (one readable line). */
+export function shownPath(p: string): string {
+  // eslint-disable-next-line no-control-regex
+  const s = p.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s.length <= 160 ? s : `${s.slice(0, 80)}...${s.slice(-60)} (${s.length} characters)`;
+}
+
 /** Is `p` strictly below `root` (both absolute)? */
 function isInside(root: string, p: string): boolean {
   const rel = path.relative(root, p);
@@ -28,7 +35,7 @@ function isInside(root: string, p: string): boolean {
 /** The real path of a file a model refers to, confined to the model's folder. */
 export function confineModelPath(ref: ModelDataRef): string {
   const { location, what, loc } = ref;
-  const refuse = (why: string) => diag.pathOutsideModel(what, location, why, loc);
+  const refuse = (why: string) => diag.pathOutsideModel(what, shownPath(location), why, loc);
   if (location === '' || location.includes('\0')) throw refuse('is not a file name');
   if (path.isAbsolute(location)) throw refuse("is absolute; it must be relative to the model's folder");
   const base = path.resolve(ref.baseDir);
@@ -41,10 +48,10 @@ export function confineModelPath(ref: ModelDataRef): string {
     real = fs.realpathSync(full);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw diag.missingWeights(full, loc, what);
-    throw diag.badDataRange(what, location, `cannot resolve it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, loc);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw diag.missingWeights(shownPath(full), loc, what);
+    throw diag.badDataRange(what, shownPath(location), `cannot resolve it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, loc);
   }
-  if (!isInside(realBase, real)) throw refuse(`goes through a symbolic link leading outside the model's folder (to '${real}')`);
+  if (!isInside(realBase, real)) throw refuse(`goes through a symbolic link leading outside the model's folder (to '${shownPath(real)}')`);
   return real;
 }
 
@@ -53,7 +60,7 @@ function byteCount(v: number | string, field: string, ref: ModelDataRef): number
   const s = typeof v === 'string' ? v.trim() : '';
   const n = typeof v === 'number' ? v : /^\d+$/.test(s) ? Number(s) : NaN;
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw diag.badDataRange(ref.what, ref.location, `${field} '${v}' is not a non-negative integer`, ref.loc);
+    throw diag.badDataRange(ref.what, shownPath(ref.location), `${field} '${shownPath(String(v))}' is not a non-negative integer`, ref.loc);
   }
   return n;
 }
@@ -68,19 +75,19 @@ export function readModelData(ref: ModelDataRef, offset: number | string, length
   const size = byteCount(need, 'the size of the tensor', ref);
   if (length !== undefined) {
     const len = byteCount(length, 'length', ref);
-    if (len !== size) throw diag.badDataRange(ref.what, ref.location, `length ${len} but the tensor needs ${size} bytes`, ref.loc);
+    if (len !== size) throw diag.badDataRange(ref.what, shownPath(ref.location), `length ${len} but the tensor needs ${size} bytes`, ref.loc);
   }
-  const shown = path.resolve(ref.baseDir, ref.location);
+  const shown = shownPath(path.resolve(ref.baseDir, ref.location));
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO must not hang; the type is checked right after
     fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (e) {
-    throw diag.badDataRange(ref.what, ref.location, `cannot open it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, ref.loc);
+    throw diag.badDataRange(ref.what, shownPath(ref.location), `cannot open it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, ref.loc);
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw diag.badDataRange(ref.what, ref.location, 'not a regular file', ref.loc);
+    if (!st.isFile()) throw diag.badDataRange(ref.what, shownPath(ref.location), 'not a regular file', ref.loc);
     if (off + size > st.size) throw diag.weightsOutOfRange(shown, off, size, st.size, ref.loc, ref.what);
     const buf = new Uint8Array(size);
     let done = 0;

@@ -48,11 +48,25 @@ export function tensorToBytes(t: Tensor): Uint8Array {
     case 'uint16': for (let i = 0; i < n; i++) dv.setUint16(2 * i, d[i]!, true); break;
     case 'int32': for (let i = 0; i < n; i++) dv.setInt32(4 * i, d[i]!, true); break;
     case 'uint32': for (let i = 0; i < n; i++) dv.setUint32(4 * i, d[i]!, true); break;
-    case 'int64': for (let i = 0; i < n; i++) dv.setBigInt64(8 * i, BigInt(Math.trunc(d[i]!)), true); break;
-    case 'uint64': for (let i = 0; i < n; i++) dv.setBigUint64(8 * i, BigInt(Math.trunc(d[i]!)), true); break;
+    case 'int64': for (let i = 0; i < n; i++) dv.setBigInt64(8 * i, toBig64(d[i]!, I64_MIN, I64_MAX), true); break;
+    case 'uint64': for (let i = 0; i < n; i++) dv.setBigUint64(8 * i, toBig64(d[i]!, 0n, U64_MAX), true); break;
     case 'string': throw new Error('string tensors have no fixed-width encoding');
   }
   return out;
+}
+
+const I64_MIN = -(2n ** 63n), I64_MAX = 2n ** 63n - 1n, U64_MAX = 2n ** 64n - 1n;
+/**
+ * A 64-bit integer held as a double (exact up to 2^53) back to its 64 bits. The extremes read as
+ * doubles round up past the type (2^64 - 1 -> 2^64, 2^63 - 1 -> 2^63); they are clamped back rather
+ * than wrapped, so INT64_MAX and UINT64_MAX round-trip exactly (they wrapped to INT64_MIN and 0).
+ */
+function toBig64(v: number, lo: bigint, hi: bigint): bigint {
+  if (Number.isNaN(v)) return 0n;
+  if (v === Infinity) return hi;
+  if (v === -Infinity) return lo;
+  const b = BigInt(Math.trunc(v));
+  return b < lo ? lo : b > hi ? hi : b;
 }
 
 /** Inverse of tensorToBytes. */
