@@ -71,7 +71,7 @@ describe('values past --max-tensor-bytes', () => {
     const run = (limit: string, out: string) => aic(['run', `${FIX}/small_cnn.onnx`, '--input', `input=${FIX}/small_cnn.input.npy`, '--output-dir', out, '--max-tensor-bytes', limit]);
     const small = run('4K', `${dir}/cnn_small`);
     expect(small.code).toBe(1);
-    expect(small.err).toMatch(/error AIC0045: tensor 'f\.4\.weight' \(f32\[16, 8, 5, 5\]\) needs 12\.5 KiB, more than the limit of 4 KiB/);
+    expect(small.err).toMatch(/error AIC0045: initializer 'f\.4\.weight' \(f32\[16, 8, 5, 5\]\) needs 12\.5 KiB, more than the limit of 4 KiB/);
     expect(empty(`${dir}/cnn_small`)).toBe(true);
     const ok = run('512M', `${dir}/cnn_ok`);
     expect(ok.code, ok.err).toBe(0);
