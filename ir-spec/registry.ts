@@ -30,6 +30,14 @@ export function onnxDefs(opType: string, domain = ''): OpDef[] {
   return byOnnx.get(key(normalizeDomain(domain), opType)) ?? [];
 }
 
+/**
+ * The newest opset of each domain the definitions are written against ('' = ai.onnx: ONNX 1.18's
+ * opset 23; the op changes of opsets 21-23 add element types and new ops, which are refused by
+ * op or dtype). A model importing a newer one is refused (validateGraph), as ONNX Runtime refuses
+ * opsets it does not know: a newer opset may change an op's meaning.
+ */
+export const NEWEST_OPSET: Readonly<Record<string, number>> = { '': 23 };
+
 /** The definition handling `opType` at `opset`, or why none does. */
 export function resolveOnnx(opType: string, domain: string, opset: number):
   { def: OpDef } | { missing: 'op' } | { missing: 'opset'; range: string } {

@@ -6,7 +6,7 @@
  */
 import { AicError, diag, nodeLocation, subgraphsOf, verifyStructure, type Graph, type Node } from '@aic/core';
 import { checkArity, inferGraph } from './infer.ts';
-import { getOp } from './registry.ts';
+import { NEWEST_OPSET, getOp } from './registry.ts';
 
 /** Set on import on a node whose opset no definition covers; its value: "6 (supported 7..latest)". */
 export const UNSUPPORTED_OPSET = '__unsupported_opset';
@@ -38,8 +38,17 @@ export function checkSupported(g: Graph): void {
   }
 }
 
+/** Refuse an opset import newer than the newest ir-spec knows for its domain (NEWEST_OPSET). */
+export function checkOpsets(g: Graph): void {
+  for (const [domain, opset] of Object.entries(g.opsets)) {
+    const newest = NEWEST_OPSET[domain];
+    if (newest !== undefined && opset > newest) throw diag.opsetTooNew(domain || 'ai.onnx', opset, newest);
+  }
+}
+
 /** Validate g (throws the catalog's error: exit 3 for unsupported ops/opsets, 1 for invalid models). */
 export function validateGraph(g: Graph): void {
+  checkOpsets(g);
   verifyStructure(g);
   checkSupported(g);
   inferGraph(g, { strict: true });

@@ -129,3 +129,25 @@ describe('PRelu at opset 6: a shared or per-channel (axis 1) slope', () => {
     expect(Array.from(y.num)).toEqual(want((c) => [0.5, -2, 0.25][c]));
   });
 });
+
+describe('an opset import newer than the newest aic knows is refused (ONNX Runtime refuses unknown opsets)', () => {
+  const relu = (opset: number) => buildModel([{ op: 'Relu', inputs: ['x'], outputs: ['y'] }], [{ name: 'x', shape: [2] }], [{ name: 'y', shape: [2] }], opset);
+
+  it('aic run: ai.onnx opset 99 exits 3 with one line naming the domain, the opset and the newest supported', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-opset-'));
+    fs.writeFileSync(path.join(dir, 'm.onnx'), relu(99));
+    fs.writeFileSync(path.join(dir, 'x.npy'), serializeNpy(f32([2], [-1, 2])));
+    const r = aic(['run', path.join(dir, 'm.onnx'), '--input', `x=${dir}/x.npy`, '--output-dir', path.join(dir, 'out')]);
+    expect(r.code).toBe(3);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/error AIC0090: unsupported opset: the model imports ai\.onnx opset 99, newer than the newest supported \(23\)/);
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the newest supported opset runs', () => {
+    const y = run(loadOnnx(relu(23)), new Map([['x', f32([2], [-1, 2])]])).get('y') as Tensor;
+    expect(Array.from(y.num)).toEqual([0, 2]);
+    expect(thrown(() => validateGraph(loadOnnx(relu(24)))).code).toBe('AIC0090');
+  });
+});

@@ -6,6 +6,20 @@
 import { CHECK_DIV_ZERO, CHECK_INDEX, E, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
 
+/** C limits of the integer types, as [min, max, min as a double, max + 1 as a double] */
+const LIMITS: Partial<Record<ScalarType, [string, string, string, string]>> = {
+  i8: ['-128', '127', '-128.0', '128.0'], u8: ['0', '255', '0.0', '256.0'],
+  i16: ['-32768', '32767', '-32768.0', '32768.0'], u16: ['0', '65535', '0.0', '65536.0'],
+  i32: ['INT32_MIN', 'INT32_MAX', '-2147483648.0', '2147483648.0'], u32: ['0', 'UINT32_MAX', '0.0', '4294967296.0'],
+  i64: ['INT64_MIN', 'INT64_MAX', '-9223372036854775808.0', '9223372036854775808.0'],
+  u64: ['0', 'UINT64_MAX', '0.0', '18446744073709551616.0'],
+};
+/** float `x` -> integer type t, saturating (loop-ir cast.ts): NaN -> 0, clamp to the range, truncate */
+function saturate(x: string, t: ScalarType): string {
+  const [min, max, lo, hi] = LIMITS[t]!;
+  return `${x} != ${x} ? 0 : ${x} < ${lo} ? (${CTYPE[t]})${min} : ${x} >= ${hi} ? (${CTYPE[t]})${max} : (${CTYPE[t]})${x}`;
+}
+
 const OPS: Record<string, string> = {
   add: '+', sub: '-', mul: '*', and: '&', or: '|', xor: '^', shl: '<<', shr: '>>',
   eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=',
@@ -281,7 +295,7 @@ export class CEmitter {
       case 'cast':
         if (e.t === 'bool') return `(uint8_t)(${this.expr(e.x)} != 0)`;
         if (!isF(e.t) && isF(e.x.t)) {
-          return this.h.need(`aic_cvt_${e.x.t}_${e.t}`, () => `static inline ${CTYPE[e.t]} aic_cvt_${e.x.t}_${e.t}(${CTYPE[e.x.t]} x) { return x != x ? 0 : (${CTYPE[e.t]})x; }`) + `(${this.expr(e.x)})`;
+          return this.h.need(`aic_cvt_${e.x.t}_${e.t}`, () => `static inline ${CTYPE[e.t]} aic_cvt_${e.x.t}_${e.t}(${CTYPE[e.x.t]} x) { return ${saturate('x', e.t)}; }`) + `(${this.expr(e.x)})`;
         }
         return `(${CTYPE[e.t]})(${this.expr(e.x)})`;
       case 'bcast': case 'ramp': case 'reduce':
@@ -365,7 +379,7 @@ export class CEmitter {
       case 'cast': {
         const xt = this.h.vecTypedef(e.x.t, L);
         const name = `aic_vcast_${xt}_${vt}`;
-        const inner = e.t === 'bool' ? '(uint8_t)(x[l] != 0)' : !isF(e.t) && isF(e.x.t) ? `(x[l] != x[l] ? 0 : (${CTYPE[e.t]})x[l])` : `(${CTYPE[e.t]})x[l]`;
+        const inner = e.t === 'bool' ? '(uint8_t)(x[l] != 0)' : !isF(e.t) && isF(e.x.t) ? `(${saturate('x[l]', e.t)})` : `(${CTYPE[e.t]})x[l]`;
         return this.h.need(name, () => `static inline ${vt} ${name}(${xt} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`) + `(${this.vexpr(e.x)})`;
       }
       case 'const': return this.vexpr({ k: 'bcast', x: { ...e, lanes: 1 }, t: e.t, lanes: L });

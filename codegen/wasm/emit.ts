@@ -10,7 +10,7 @@
  *   module's scratch region of linear memory.
  * - Integer semantics follow the interpreter / C: division by zero gives 0, narrow types wrap.
  */
-import { E, childExprs, isCheck, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, INT_RANGE, childExprs, isCheck, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
 import { needMath, OWN_F32, type MathFn } from './math.ts';
 import { checkFunc, checkIndexInline } from './checks.ts';
@@ -867,6 +867,15 @@ export class KernelEmitter {
     this.e(['local.get', tx], [`${from}.abs`], [`${from}.const`, Infinity], [`${from}.lt`], ['select']);
   }
 
+  /** float (on the stack, type `from`) -> integer type t, saturating (loop-ir cast.ts): trunc_sat, narrow types clamped first */
+  private f2iSat(from: 'f32' | 'f64', t: ScalarType): void {
+    if (from === 'f32') this.e(['f64.promote_f32']);
+    if (is64(t)) { this.e([`i64.trunc_sat_f64_${t === 'i64' ? 's' : 'u'}`]); return; }
+    if (t === 'i32' || t === 'u32') { this.e([`i32.trunc_sat_f64_${t === 'i32' ? 's' : 'u'}`]); return; }
+    const [lo, hi] = INT_RANGE[t]!; // f64.max/min keep NaN, which trunc_sat makes 0
+    this.e(['f64.const', lo], ['f64.max'], ['f64.const', hi], ['f64.min'], ['i32.trunc_sat_f64_s']);
+  }
+
   private cast(x: Expr, t: ScalarType): void {
     const s = x.t;
     this.ex(x);
@@ -883,7 +892,7 @@ export class KernelEmitter {
       this.e([`${t}.convert_i32_${isSigned(s) ? 's' : 'u'}`]);
       return;
     }
-    if (isF(s)) { this.f2i(s as 'f32' | 'f64', t); return; }
+    if (isF(s)) { this.f2iSat(s as 'f32' | 'f64', t); return; }
     if (is64(t)) {
       if (!is64(s)) this.e([isSigned(s) ? 'i64.extend_i32_s' : 'i64.extend_i32_u']);
       return;

@@ -5,7 +5,7 @@
  * of up to 4 lanes become vec2/3/4 arithmetic (scalar loops otherwise). Float min/max propagate NaN
  * and NaN tests use bit patterns (WGSL compilers may assume finite math otherwise).
  */
-import { isCheck, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { INT_RANGE, isCheck, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { narrowBits, wConst, wscalar, wtype } from './types.ts';
 import { wgslCheck } from './checks.ts';
 
@@ -272,12 +272,15 @@ export class WgslEmitter {
     const wf = wscalar(from), wt = wscalar(to);
     const T = wtype(to, lanes), Fr = wtype(from, lanes);
     if (from === to) return x;
-    if (wt === 'bool') return wf === 'bool' ? x : `(${x} != ${Fr}(0))`;
+    if (wt === 'bool') return wf === 'bool' ? x : wf === 'f32' ? `((${x} != ${Fr}(0)) | ${this.isnan('f32', lanes)}(${x}))` : `(${x} != ${Fr}(0))`; // NaN -> true
     if (wf === 'bool') return `select(${T}(0), ${T}(1), ${x})`;
     if (wt === 'f32') return wf === 'f32' ? x : `${T}(${x})`;
     if (wf === 'f32') {
-      // NaN -> 0 as the C target does; out-of-range values saturate
-      return this.wrapNarrow(`select(${T}(${x}), ${T}(0), ${this.isnan('f32', lanes)}(${x}))`, to);
+      // saturating (loop-ir cast.ts): NaN -> 0, clamp to the range (of the 32-bit type for 64-bit
+      // ones, WGSL's representation), truncate; explicit so no driver's conversion is relied upon
+      const [lo, hi] = INT_RANGE[to === 'i64' ? 'i32' : to === 'u64' ? 'u32' : to]!;
+      const inRange = `${T}(max(${x}, ${Fr}(${lo}.0)))`, top = `select(${inRange}, ${T}(${hi}${wt === 'u32' ? 'u' : ''}), ${x} >= ${Fr}(${hi + 1}.0))`;
+      return `select(${top}, ${T}(0), ${this.isnan('f32', lanes)}(${x}))`;
     }
     // integer -> integer: 32-bit reinterpretation, then wrap to the narrow width
     const inner = wf === wt ? x : `${T}(${x})`;

@@ -58,12 +58,14 @@ export function storer(d: DType, op: string): (v: number) => number {
     case 'float16': return toF16;
     case 'bfloat16': return toBf16;
     case 'bool': return (v) => (v ? 1 : 0);
+    // the doubles ±2^63 / 2^64 stand for INT64_MIN/MAX / UINT64_MAX (what a saturating Cast gives;
+    // the tensor bytes clamp them to the type); other integers beyond 2^53 are not exact
     case 'int64': return (v) => {
-      if (!Number.isSafeInteger(v)) throw intResultError(op, d, v);
+      if (!Number.isSafeInteger(v) && Math.abs(v) !== 2 ** 63) throw intResultError(op, d, v);
       return v + 0; // no -0 in integer storage
     };
     case 'uint64': return (v) => {
-      if (!Number.isSafeInteger(v) || v < 0) throw intResultError(op, d, v);
+      if ((!Number.isSafeInteger(v) && v !== 2 ** 64) || v < 0) throw intResultError(op, d, v);
       return v + 0;
     };
     default: return (v) => {

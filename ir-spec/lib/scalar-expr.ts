@@ -6,14 +6,14 @@
  * integers wrap to their width, integer div/mod truncate, float min/max propagate NaN, `select` only
  * evaluates the chosen branch. Two deliberate refinements over that interpreter, both what C does:
  * - i64/u64 bitwise ops (and/or/xor/not/shl/shr) are exact (BigInt), not 32-bit JS operators;
- * - `strict` mode (the reference) reports what C leaves undefined instead of guessing: integer
- *   division by zero (runtime error), float -> integer casts of NaN / out-of-range values and
- *   negative values cast to u64 (unsupported).
+ * - `strict` mode (the reference) reports integer division by zero and failed index checks (runtime
+ *   errors) where the targets' runtime checks fail the run. Casts are the loop-IR `castValue` (loop-ir
+ *   cast.ts: float -> int saturates, int -> int wraps) on every target.
  * Only const / var / bin / un / call / select / cast nodes are scalar; loads, vectors and reductions
  * are rejected.
  */
 import { diag } from '@aic/core';
-import { CHECK_DIV_ZERO, INTRINSIC_JS, checkIndexJS, checkMessage, checkRangeJS, isCheck, type BinOp, type CheckFailure, type Expr, type ScalarType } from '@aic/loop-ir';
+import { CHECK_DIV_ZERO, INTRINSIC_JS, castValue, wrapValue, checkIndexJS, checkMessage, checkRangeJS, isCheck, type BinOp, type CheckFailure, type Expr, type ScalarType } from '@aic/loop-ir';
 
 export interface CompileOpts {
   /** the reference: report undefined behaviour (see the file comment); `op` names it */
@@ -25,20 +25,8 @@ type Fn = (env: number[]) => number;
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
 const is64 = (t: ScalarType) => t === 'i64' || t === 'u64';
 
-/** C wrap of an exact integer (or float rounding) to type t, as the loop-IR interpreter's `wrap`. */
-export function wrapTo(v: number, t: ScalarType): number {
-  switch (t) {
-    case 'i32': return v | 0;
-    case 'u32': return v >>> 0;
-    case 'i16': return (v << 16) >> 16;
-    case 'u16': return v & 0xffff;
-    case 'i8': return (v << 24) >> 24;
-    case 'u8': return v & 0xff;
-    case 'bool': return v ? 1 : 0;
-    case 'f32': return Math.fround(v);
-    default: return v;
-  }
-}
+/** C wrap of an exact integer (or float rounding) to type t: the loop-IR interpreter's (loop-ir cast.ts) */
+export const wrapTo = wrapValue;
 
 /** an exact 64-bit result as a double (values beyond 2^53 round; the reference's store rejects those) */
 const big = (f: (a: bigint, b: bigint) => bigint, t: ScalarType) => (a: number, b: number): number => {
@@ -95,36 +83,6 @@ function binFn(op: BinOp, t: ScalarType, opts: CompileOpts): (a: number, b: numb
 
 const INTRINSIC: Record<string, (...a: number[]) => number> = INTRINSIC_JS;
 
-/** [min, max + 1) of the integer scalar types */
-const RANGE: Partial<Record<ScalarType, [number, number]>> = {
-  i8: [-128, 128], i16: [-32768, 32768], i32: [-(2 ** 31), 2 ** 31], i64: [-(2 ** 63), 2 ** 63],
-  u8: [0, 256], u16: [0, 65536], u32: [0, 2 ** 32], u64: [0, 2 ** 64],
-};
-
-function castFn(from: ScalarType, to: ScalarType, opts: CompileOpts): (v: number) => number {
-  if (to === 'bool') return (v) => (v !== 0 ? 1 : 0); // NaN -> true, as C
-  if (isF(to)) return to === 'f32' ? Math.fround : (v) => v;
-  if (isF(from)) {
-    if (opts.strict) {
-      const [lo, hi] = RANGE[to]!, op = opts.strict.op;
-      return (v) => {
-        const t = Math.trunc(v);
-        if (!(t >= lo && t < hi)) throw diag.unsupportedFeature(`${op}: ${from} value ${v} is out of range for ${to}`);
-        return wrapTo(t, to);
-      };
-    }
-    return (v) => (Number.isFinite(v) ? wrapTo(Math.trunc(v), to) : 0);
-  }
-  if (to === 'u64' && opts.strict && (from === 'i8' || from === 'i16' || from === 'i32' || from === 'i64')) {
-    const op = opts.strict.op;
-    return (v) => {
-      if (v < 0) throw diag.unsupportedFeature(`${op}: negative ${from} value ${v} to uint64`);
-      return v;
-    };
-  }
-  return (v) => wrapTo(v, to);
-}
-
 function compile(e: Expr, vars: Map<string, number>, opts: CompileOpts): Fn {
   if (e.lanes !== 1) throw new Error(`scalar expression: ${e.lanes}-lane ${e.k}`);
   switch (e.k) {
@@ -161,8 +119,8 @@ function compile(e: Expr, vars: Map<string, number>, opts: CompileOpts): Fn {
       return (env) => (c(env) ? a(env) : b(env));
     }
     case 'cast': {
-      const x = compile(e.x, vars, opts), f = castFn(e.x.t, e.t, opts);
-      return (env) => f(x(env));
+      const x = compile(e.x, vars, opts), from = e.x.t, to = e.t;
+      return (env) => castValue(x(env), from, to);
     }
     default:
       throw new Error(`scalar expression: ${e.k} is not scalar`);

@@ -689,8 +689,8 @@ function castTensor(ctx: EvalCtx, x: Tensor, to: DType, op: string): Tensor {
   if (x.dtype === to) return new Tensor(to, x.shape, Array.isArray(x.data) ? x.data.slice() : x.num.slice());
   // strings have no expression form: numpy-style formatting / parsing
   if (x.dtype === 'string' || to === 'string') return mapN(op, [x], to, stringCastKernel(x.dtype, to, op), x.shape);
-  // float -> float casts compute in f64 (identity) and round once on store; float -> int truncates
-  // with out-of-range values reported (lib/scalar-expr.ts strict mode), int -> int wraps
+  // float -> float casts compute in f64 (identity) and round once on store; float -> int saturates,
+  // int -> int wraps (loop-ir cast.ts, the one definition every target renders)
   return evalElem(op, ctx, [x], to, castTo(to), x.shape);
 }
 
@@ -711,7 +711,7 @@ function castFromOnnx(v: OnnxImportView): void {
 
 ewOp({
   name: 'Cast', category: 'elementwise',
-  summary: "convert to the element type 'to' (float->int truncates; NaN->bool is true; numbers <-> strings numpy-style)",
+  summary: "convert to the element type 'to': float->int saturates (NaN->0, out-of-range and ±Inf clamp to the type's min/max, else truncates toward zero), int->int wraps (two's complement), x->bool is x != 0 (NaN->true), numbers <-> strings numpy-style; the same on every target",
   types: { T1: ALL, T2: ALL },
   inputs: [{ name: 'input', type: 'T1' }],
   outputs: [{ name: 'output', type: 'T2' }],

@@ -1,6 +1,6 @@
 /**
  * One semantics on every target: the same tiny models (integer Div/Mod by zero and MIN / -1, index
- * ops with negative and out-of-range indices) run on the reference interpreter, the loop-IR
+ * ops with negative and out-of-range indices, Cast of out-of-range floats, NaN and ±Inf (saturates) and int -> int (wraps)) run on the reference interpreter, the loop-IR
  * interpreter, C, WebAssembly (SIMD and plain) and WGSL give the same values, or fail with the same
  * catalog diagnostic (AIC0030 at the node, exit 1), as ONNX Runtime fails. WGSL runs on SwiftShader
  * without a GPU and skips (with the reason) only when no WebGPU adapter can be created.
@@ -19,7 +19,7 @@ import {
 } from '@aic/codegen';
 import { buildModel, type IoSpec, type NodeSpec } from '../onnx-builder.ts';
 
-const INT32 = 6, INT64 = 7, FLOAT = 1;
+const INT32 = 6, INT64 = 7, FLOAT = 1, UINT8 = 2, INT8 = 3, INT16 = 5, UINT32 = 12, UINT64 = 13, BOOL = 9;
 const MIN32 = -(2 ** 31);
 const TARGETS = ['interp', 'loops', 'c', 'wasm-simd', 'wasm', 'wgsl'] as const;
 type Target = typeof TARGETS[number];
@@ -59,7 +59,7 @@ async function runOn(t: Target, bytes: Uint8Array, feeds: Map<string, RValue>): 
   }
 }
 
-const DT: Record<number, DType> = { [INT32]: 'int32', [INT64]: 'int64', [FLOAT]: 'float32' };
+const DT: Record<number, DType> = { [INT32]: 'int32', [INT64]: 'int64', [FLOAT]: 'float32', [UINT8]: 'uint8', [INT8]: 'int8', [INT16]: 'int16', [UINT32]: 'uint32', [UINT64]: 'uint64', [BOOL]: 'bool' };
 interface Case {
   name: string;
   nodes: NodeSpec[];
@@ -68,7 +68,7 @@ interface Case {
   /** the values every target must give, or the error text every target must report */
   want: Record<string, number[]> | { error: string };
   /** WGSL computes int64 as int32 and refuses inputs that do not fit (its documented limit) */
-  wgsl?: { error: string };
+  wgsl?: Case['want'];
 }
 const io = (name: string, dtype: number, shape: number[], values: number[] = []) => ({ name, dtype, shape, values });
 
@@ -80,6 +80,12 @@ const mod = (a: number[], b: number[], fmod: number): Pick<Case, 'nodes' | 'inpu
   nodes: [{ op: 'Mod', inputs: ['a', 'b'], outputs: ['y'], name: 'the_mod', attrs: { fmod } }],
   inputs: [io('a', INT32, [a.length], a), io('b', INT32, [b.length], b)], outputs: [io('y', INT32, [a.length])],
 });
+const cast = (from: number, to: number, x: number[]): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
+  nodes: [{ op: 'Cast', inputs: ['x'], outputs: ['y'], attrs: { to } }],
+  inputs: [io('x', from, [x.length], x)], outputs: [io('y', to, [x.length])],
+});
+const INF = Infinity;
+const LONG = Array.from({ length: 37 }, (_, i) => [NaN, INF, -INF, 40000.5, -40000.5, -0.75, 12.5][i % 7]! * (i % 3 === 0 ? 1 : -1));
 const DATA = [10, 11, 12, 20, 21, 22, 30, 31, 32]; // [3, 3]
 const gather = (ind: number[], dtype = INT64, axis = 0): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
   nodes: [{ op: 'Gather', inputs: ['x', 'i'], outputs: ['y'], name: 'the_gather', attrs: { axis } }],
@@ -91,6 +97,28 @@ const fails = (op: string, node: string, msg: string, index = 0) => ({ error: `<
 const oob = (op: string, node: string, i: number, n: number) => fails(op, node, `index ${i} is out of bounds for a dimension of size ${n}`);
 
 const CASES: Case[] = [
+  // float -> int saturates (NaN -> 0, clamp, truncate), int -> int wraps, -> bool is != 0
+  { name: 'Cast float -> uint8 saturates', ...cast(FLOAT, UINT8, [-1.5, 0, 2.75, 300, NaN, INF, -INF, 255.9]), want: { y: [0, 0, 2, 255, 0, 255, 0, 255] } },
+  {
+    // long enough for the vector loops (C vector helpers, SIMD lanes) and their scalar tails
+    name: 'Cast float -> int16 saturates, vectorized', ...cast(FLOAT, INT16, LONG),
+    want: { y: LONG.map((v) => (Number.isNaN(v) ? 0 : Math.max(-32768, Math.min(32767, Math.trunc(v))) + 0)) },
+  },
+  { name: 'Cast float -> int8 saturates', ...cast(FLOAT, INT8, [-1.5, -128.9, -300, 127.5, 300, NaN, INF, -INF]), want: { y: [-1, -128, -128, 127, 127, 0, 127, -128] } },
+  {
+    name: 'Cast float -> int32 saturates', ...cast(FLOAT, INT32, [-2.5, 3e9, -3e9, NaN, INF, -INF, 2147483520]),
+    want: { y: [-2, 2147483647, MIN32, 0, 2147483647, MIN32, 2147483520] },
+  },
+  { name: 'Cast float -> uint32 saturates', ...cast(FLOAT, UINT32, [-1, 5e9, 4294967040, NaN, INF, 3.9]), want: { y: [0, 4294967295, 4294967040, 0, 4294967295, 3] } },
+  {
+    // INT64_MAX reads back as the double 2^63; WGSL computes int64 as int32 and saturates to its range
+    name: 'Cast float -> int64 saturates', ...cast(FLOAT, INT64, [-2.5, 1e10, NaN, INF, -INF]), want: { y: [-2, 1e10, 0, 2 ** 63, -(2 ** 63)] },
+    wgsl: { y: [-2, 2147483647, 0, 2147483647, MIN32] },
+  },
+  { name: 'Cast int32 -> int8 wraps', ...cast(INT32, INT8, [300, -129, 128, 255, -1]), want: { y: [44, 127, -128, -1, -1] } },
+  { name: 'Cast int32 -> uint32 wraps', ...cast(INT32, UINT32, [-1, MIN32, 7]), want: { y: [4294967295, 2 ** 31, 7] } },
+  { name: 'Cast int64 -> uint64 wraps', ...cast(INT64, UINT64, [-1, 5]), want: { y: [2 ** 64, 5] }, wgsl: { y: [4294967295, 5] } },
+  { name: 'Cast float -> bool: nonzero (NaN too) is true', ...cast(FLOAT, BOOL, [0, -0, NaN, 0.5, -INF]), want: { y: [0, 0, 1, 1, 1] } },
   { name: 'Div int32: truncation, MIN / -1 wraps', ...div([7, -7, MIN32, 9, 0], [2, 2, -1, -4, 5]), want: { y: [3, -3, MIN32, -2, 0] } },
   { name: 'Div int32 by zero is an error', ...div([7, 1, 2], [2, 0, 1]), want: fails('Div', 'the_div', 'integer division by zero') },
   { name: 'Div int64 by zero is an error', ...div([7, 1], [0, 1], INT64), want: fails('Div', 'the_div', 'integer division by zero') },

@@ -202,9 +202,11 @@ describe('elementwise: Cast / CastLike', () => {
     expect(vals(cast(f32([3], [NaN, 0, -2]), 9))).toEqual([1, 0, 1]);
     expect(vals(cast(bool([2], [1, 0]), 1))).toEqual([1, 0]);
   });
-  it('out-of-range float -> int is unsupported, not guessed', () => {
-    expect(exitCode(() => cast(f32([1], [300]), 3))).toBe(3);
-    expect(exitCode(() => cast(f32([1], [NaN]), 6))).toBe(3);
+  it('float -> int saturates (NaN -> 0, clamp, truncate); int -> int wraps', () => {
+    expect(vals(cast(f32([5], [300, -300, -1.5, NaN, -Infinity]), 3))).toEqual([127, -128, -1, 0, -128]);
+    expect(vals(cast(f32([3], [NaN, 3e9, -3e9]), 6))).toEqual([0, 2 ** 31 - 1, -(2 ** 31)]);
+    expect(vals(cast(i64([2], [300, -129]), 3))).toEqual([44, 127]);
+    expect(vals(cast(i64([2], [-1, 5]), 13))).toEqual([2 ** 64, 5]);
   });
   it('float16 / bfloat16 round to nearest even', () => {
     expect(vals(cast(t('float64', [2], [1 + 2 ** -11, 1 + 3 * 2 ** -11]), 10))).toEqual([1, 1 + 2 ** -9]);

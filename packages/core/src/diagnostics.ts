@@ -108,6 +108,10 @@ export const diag = {
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
   // --- 3: unsupported --------------------------------------------------------------------------
+  // --- opset imports beyond the newest aic knows (AIC0090-AIC0094) -------------------------------
+  /** the model imports `domain` at `opset`, newer than the newest opset ir-spec knows */
+  opsetTooNew: (domain: string, opset: number, newest: number, loc?: Location) =>
+    new AicError('AIC0090', `unsupported opset: the model imports ${domain} opset ${opset}, newer than the newest supported (${newest})`, 3, loc),
   unsupportedOp: (r: OpRef, loc?: Location) =>
     new AicError('AIC0200', `unsupported op ${opName(r)}`, 3, loc),
   /** `opset`: the model's opset and the ranges the definitions cover, e.g. "6 (supported 7..latest)" */

@@ -11,3 +11,4 @@ export * from './stages.ts';
 export * from './intrinsics.ts';
 export * from './checks.ts';
 export * from './hoist-checks.ts';
+export * from './cast.ts';

@@ -4,24 +4,13 @@
  */
 import type { BinOp, Expr, Intrinsic, Kernel, ScalarType, Stmt } from './ir.ts';
 import { INTRINSIC_JS } from './intrinsics.ts';
+import { castValue, wrapValue } from './cast.ts';
 import { CHECK_DIV_ZERO, checkIndexJS, checkRangeJS, isCheck, type CheckFailure } from './checks.ts';
 
 export type Mem = Record<string, { [i: number]: number; length: number }>;
 type Val = number | number[];
 
-function wrap(v: number, t: ScalarType): number {
-  switch (t) {
-    case 'i32': return v | 0;
-    case 'u32': return v >>> 0;
-    case 'i16': return (v << 16) >> 16;
-    case 'u16': return v & 0xffff;
-    case 'i8': return (v << 24) >> 24;
-    case 'u8': return v & 0xff;
-    case 'bool': return v ? 1 : 0;
-    case 'f32': return Math.fround(v);
-    default: return v;
-  }
-}
+const wrap = wrapValue;
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
 
 const big = (t: ScalarType) => t === 'i64' || t === 'u64';
@@ -62,13 +51,6 @@ function callScalar(fn: string, a: number[], t: ScalarType): number {
   const v = f(...a);
   // predicates and |x|, sign keep their value; everything else is rounded to the operand type
   return fn === 'isnan' || fn === 'isinf' || fn === 'fabs' || fn === 'sign' ? v : wrap(v, t);
-}
-
-function castScalar(v: number, to: ScalarType): number {
-  if (to === 'bool') return v !== 0 ? 1 : 0;
-  if (isF(to)) return to === 'f32' ? Math.fround(v) : v;
-  if (!Number.isFinite(v)) return 0;
-  return wrap(Math.trunc(v), to);
 }
 
 export class LoopInterpreter {
@@ -139,7 +121,7 @@ export class LoopInterpreter {
       }
       case 'cast': {
         const x = this.eval(e.x);
-        return Array.isArray(x) ? x.map((v) => castScalar(v, e.t)) : castScalar(x, e.t);
+        return Array.isArray(x) ? x.map((v) => castValue(v, e.x.t, e.t)) : castValue(x, e.x.t, e.t);
       }
       case 'bcast': {
         const x = this.eval(e.x);
