@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AicError, Tensor, parseNpy, serializeNpy } from '@aic/core';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { buildC, compileC } from '@aic/codegen';
+import { buildC, compileC, runC } from '@aic/codegen';
 import { loadOnnx, onnx } from '@aic/onnx';
 import { loadDslFile, parseGraph } from '@aic/dsl';
 import { main } from '../packages/cli/src/main.ts';
@@ -175,6 +175,27 @@ describe('compiled targets (fuzz classes: feeds trusted by compiled kernels, C t
     const c = compileC(relu([]), { version: 'test', source: 'm.onnx', sourceHash: '-' });
     expect(c.art.c).toContain('(void)outputs;');
     expect(buildC(c.art, c.prog).exe).toBeTruthy();
+  });
+  it('names holding NUL, quotes, newlines and non-ASCII become valid C string literals and comments', () => {
+    const name = 'a\u0000b"\\c\n*/d??=é';
+    const g = loadOnnx(model({ name: 'g', input: [vi('x', [3])], output: [vi('y', [3])], node: [{ opType: 'Relu', input: ['x'], output: ['y'], name }] }), { file: 'm.onnx' });
+    const c = compileC(g, { version: 'test', source: 'm.onnx', sourceHash: '-' });
+    expect(c.art.c).toContain('"a\\000b\\"\\\\c\\012*/d\\077\\077=\\303\\251"');
+    const { outputs } = runC(buildC(c.art, c.prog), c.art, c.prog, new Map([['x', new Tensor('float32', [3], Float32Array.from([-1, 0, 2]))]]));
+    expect(Array.from(outputs.get('y')!.num)).toEqual([0, 0, 2]);
+  });
+});
+
+describe('ranks read from data (fuzz class: a shape input of 2^31 values made a 2^31-dim result in inference)', () => {
+  it('ConstantOfShape whose shape input declares 2^31 values is refused naming the node, before anything is allocated', () => {
+    const bytes = model({
+      name: 'g', input: [{ name: 'x', type: { tensorType: { elemType: 7, shape: { dim: [{ dimValue: 2 ** 31 }] } } } }], output: [vi('y', [1])],
+      node: [{ opType: 'ConstantOfShape', input: ['x'], output: ['y'], name: 'cos' }],
+    });
+    const e = error(() => loadOnnx(bytes, { file: 'm.onnx' }));
+    expect([e.code, e.exitCode]).toEqual(['AIC0042', 1]);
+    expect(e.format()).toContain("node 'cos'");
+    expect(e.message).toContain('rank 2147483648 is more than the 64 dims a tensor may have');
   });
 });
 

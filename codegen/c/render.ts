@@ -110,7 +110,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   const nSteps = Math.max(1, prog.steps.length);
   L.push('#ifdef AIC_PROFILE');
   L.push(`static double aic_prof_ns[${nSteps}], aic_prof_min[${nSteps}];`, 'static double aic_prof_t0, aic_prof_dt;', 'static long aic_prof_runs;');
-  L.push(`static const char *const aic_prof_names[${nSteps}] = { ${prog.steps.map((st) => JSON.stringify(`${st.kernel} ${st.node}`.slice(0, 100))).join(', ') || '0'} };`);
+  L.push(`static const char *const aic_prof_names[${nSteps}] = { ${prog.steps.map((st) => cString(`${st.kernel} ${st.node}`.slice(0, 100))).join(', ') || '0'} };`);
   L.push('static double aic_prof_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return (double)t.tv_sec * 1e9 + (double)t.tv_nsec; }');
   L.push('static void aic_prof_report(void) {');
   L.push(`  int order[${nSteps}], i, j, n = ${prog.steps.length};`, '  double total = 0, tmin = 0;');
@@ -157,7 +157,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   }
   prog.steps.forEach((st, i) => {
     L.push('#ifdef AIC_PROFILE', `  aic_prof_t0 = aic_prof_now();`, '#endif');
-    L.push(`  ${st.kernel}(${st.args.join(', ')}); /* ${st.node.replace(/\*\//g, '* /')} */`);
+    L.push(`  ${st.kernel}(${st.args.join(', ')}); /* ${st.node.replace(/[^\x20-\x7e]/g, '?').replace(/\*\//g, '* /')} */`);
     if (checked.has(st.kernel)) L.push(`  if (aic_err_code) { aic_err_step = ${i}; return ${AIC_ERR_CHECK}; }`);
     L.push('#ifdef AIC_PROFILE', `  aic_prof_dt = aic_prof_now() - aic_prof_t0;`, `  aic_prof_ns[${i}] += aic_prof_dt;`,
       `  if (aic_prof_runs == 0 || aic_prof_dt < aic_prof_min[${i}]) aic_prof_min[${i}] = aic_prof_dt;`, '#endif');
@@ -171,13 +171,13 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   L.push('  free(aic_weights_blob);', '  aic_weights_blob = NULL;', '}', '');
   // tables
   const io = (list: ProgramBuffer[], kind: string) => {
-    L.push(`const char *const aic_model_${kind}_names[${Math.max(1, list.length)}] = { ${list.map((b) => JSON.stringify(b.value)).join(', ') || '0'} };`);
-    L.push(`const char *const aic_model_${kind}_dtypes[${Math.max(1, list.length)}] = { ${list.map((b) => JSON.stringify(dtypeOfScalar(b.dtype))).join(', ') || '0'} };`);
+    L.push(`const char *const aic_model_${kind}_names[${Math.max(1, list.length)}] = { ${list.map((b) => cString(b.value)).join(', ') || '0'} };`);
+    L.push(`const char *const aic_model_${kind}_dtypes[${Math.max(1, list.length)}] = { ${list.map((b) => cString(dtypeOfScalar(b.dtype))).join(', ') || '0'} };`);
     L.push(`const int aic_model_${kind}_ranks[${Math.max(1, list.length)}] = { ${list.map((b) => b.shape.length).join(', ') || '0'} };`);
     list.forEach((b, i) => L.push(`static const int64_t aic_${kind}_shape_${i}[${Math.max(1, b.shape.length)}] = { ${b.shape.join(', ') || '0'} };`));
     L.push(`const int64_t *const aic_model_${kind}_shapes[${Math.max(1, list.length)}] = { ${list.map((_, i) => `aic_${kind}_shape_${i}`).join(', ') || '0'} };`);
   };
-  L.push(`const char *const aic_model_step_nodes[${Math.max(1, prog.steps.length)}] = { ${prog.steps.map((st) => JSON.stringify(st.node)).join(', ') || '0'} };`);
+  L.push(`const char *const aic_model_step_nodes[${Math.max(1, prog.steps.length)}] = { ${prog.steps.map((st) => cString(st.node)).join(', ') || '0'} };`);
   io(prog.inputs, 'input');
   io(prog.outputs, 'output');
   L.splice(helpersAt, 0, h.text());
@@ -237,4 +237,19 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     '',
   ].join('\n');
   return { c, h: H.join('\n'), weights, readme };
+}
+
+/**
+ * A C string literal holding `s` (UTF-8): printable ASCII as is, every other byte as a 3-digit octal escape
+ * (names come from the model and may hold anything, NUL and control characters included).
+ */
+export function cString(s: string): string {
+  let out = '"';
+  for (const b of new TextEncoder().encode(s)) {
+    const ch = String.fromCharCode(b);
+    if (ch === '"' || ch === '\\') out += '\\' + ch;
+    else if (b >= 0x20 && b < 0x7f && ch !== '?') out += ch; // '?': no trigraphs
+    else out += '\\' + b.toString(8).padStart(3, '0');
+  }
+  return out + '"';
 }

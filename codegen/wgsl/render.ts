@@ -325,7 +325,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     }
     entries.push([
       ...wgDecls,
-      `// ${p.node.replace(/\n/g, ' ')} - kernel ${p.kernel}, stage ${p.stage}`,
+      `// ${p.node.replace(/[^\x20-\x7e]/g, '?')} - kernel ${p.kernel}, stage ${p.stage}`,
       `@compute @workgroup_size(${loc.join(', ')})`,
       `fn ${entry}(@builtin(workgroup_id) aic_wid: vec3<u32>, @builtin(local_invocation_id) aic_lid: vec3<u32>) {`,
       ...body,

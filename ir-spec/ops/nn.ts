@@ -4,7 +4,7 @@
  * GroupNormalization, LRN, MeanVarianceNormalization) and Dropout (inference form).
  */
 import {
-  Tensor, diag, freshDim, nodeLocation, type DType, type Dim, type Location, type TensorType,
+  Tensor, diag, freshDim, freshDims, nodeLocation, type DType, type Dim, type Location, type TensorType,
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { AttrReader, EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
@@ -547,7 +547,7 @@ defineOp({
       const c = ctx.constValue(2);
       if (c) return [{ dtype: x.dtype, shape: intList(c) }];
       const st = ctx.inputTypes[2].shape;
-      return [{ dtype: x.dtype, shape: st && typeof st[0] === 'number' ? Array.from({ length: st[0] }, () => freshDim()) : undefined }];
+      return [{ dtype: x.dtype, shape: st && typeof st[0] === 'number' ? freshDims(st[0], `${ctx.node.op} output`) : undefined }];
     }
     if (rank === undefined) return [{ dtype: x.dtype, shape: undefined }];
     return [{ dtype: x.dtype, shape: unpoolShape(op, x.shape!, ctx.attrs, l) }];

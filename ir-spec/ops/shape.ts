@@ -4,7 +4,7 @@
  * SpaceToDepth, Compress, EyeLike, OneHot, NonZero, Trilu, ReverseSequence, Resize (and Upsample).
  */
 import {
-  Tensor, castScalar, diag, dtypeFromOnnx, freshDim, isFloat, nodeLocation, stridesOf,
+  Tensor, castScalar, diag, dtypeFromOnnx, freshDim, freshDims, isFloat, nodeLocation, stridesOf,
   type Attr, type DType, type Dim, type Shape,
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
@@ -159,7 +159,7 @@ defineOp({
     if (spec && t.shape) return [{ dtype: t.dtype, shape: reshapeDims(ctx, t.shape, spec, ctx.attrs.int('allowzero') !== 0) }];
     const ss = ctx.type(1).shape;
     if (spec) return [{ dtype: t.dtype, shape: spec.map((s) => (s > 0 || (s === 0 && ctx.attrs.int('allowzero')) ? s : freshDim())) }];
-    return [{ dtype: t.dtype, shape: ss && typeof ss[0] === 'number' ? Array.from({ length: ss[0] }, () => freshDim()) : undefined }];
+    return [{ dtype: t.dtype, shape: ss && typeof ss[0] === 'number' ? freshDims(ss[0], `${ctx.node.op} output (its shape input has ${ss[0]} values)`) : undefined }];
   },
   eval: (ctx) => {
     const x = ctx.input(0);
@@ -260,7 +260,7 @@ defineOp({
     if (!t.shape) return [{ dtype: t.dtype, shape: undefined }];
     if (!axes) {
       const as = ctx.type(1).shape;
-      return [{ dtype: t.dtype, shape: as && typeof as[0] === 'number' ? Array.from({ length: t.shape.length + as[0] }, () => freshDim()) : undefined }];
+      return [{ dtype: t.dtype, shape: as && typeof as[0] === 'number' ? freshDims(t.shape.length + as[0], `${ctx.node.op} output`) : undefined }];
     }
     return [{ dtype: t.dtype, shape: unsqueezeShape(ctx, t.shape, axes) }];
   },
@@ -906,7 +906,7 @@ defineOp({
     const s = constInts(ctx, 0);
     if (s) return [{ dtype: dt, shape: s }];
     const ss = ctx.type(0).shape;
-    return [{ dtype: dt, shape: ss && typeof ss[0] === 'number' ? Array.from({ length: ss[0] }, () => freshDim()) : undefined }];
+    return [{ dtype: dt, shape: ss && typeof ss[0] === 'number' ? freshDims(ss[0], `${ctx.node.op} output (its shape input has ${ss[0]} values)`) : undefined }];
   },
   eval: (ctx) => {
     const v = cosValue(ctx);

@@ -67,8 +67,19 @@ function optArgs(r: Rng): string[] {
   return r.weighted([[[] as string[], 6], [['-O0'], 1], [['-O1'], 1], [['-O3'], 1], [['--verify-each'], 0.5]] as const).slice();
 }
 
+/**
+ * Every case runs under --max-tensor-bytes 512M: the fuzzer checks that limits hold, not how much memory the
+ * machine has (the default 4 GiB per value is more than a worker may use).
+ */
+const LIMIT_ARGS = ['--max-tensor-bytes', '512M'];
+
 /** the command: inspect / check / run (interp, sometimes c) / compile wasm-simd / convert */
 function command(c: Ctx, mutateInputs: boolean): { command: string; args: string[] } {
+  const cmd = chooseCommand(c, mutateInputs);
+  return { ...cmd, args: [...cmd.args, ...LIMIT_ARGS] };
+}
+
+function chooseCommand(c: Ctx, mutateInputs: boolean): { command: string; args: string[] } {
   const { r, model } = c;
   const heavy = c.seed.heavy;
   const kind = mutateInputs ? 'run' : r.weighted([['inspect', 16], ['check', 16], ['run', heavy ? 0 : 40], ['compile', heavy ? 4 : 20], ['convert', 4]] as const);

@@ -105,6 +105,9 @@ export const diag = {
     new AicError('AIC0040', `${what}: data path '${location}' ${why}`, 1, loc),
   badDataRange: (what: string, location: string, why: string, loc?: Location) =>
     new AicError('AIC0041', `${what}: data in '${location}': ${why}`, 1, loc),
+  /** a rank read from data (the length of a shape input) past what any tensor may have */
+  rankTooLarge: (what: string, rank: number, max: number, loc?: Location) =>
+    new AicError('AIC0042', `${what}: rank ${rank} is more than the ${max} dims a tensor may have`, 1, loc),
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
   // --- 3: unsupported --------------------------------------------------------------------------

@@ -16,9 +16,14 @@ let maxBytes = DEFAULT_MAX_TENSOR_BYTES;
 export function maxTensorBytes(): number { return maxBytes; }
 export function setMaxTensorBytes(n: number): void { maxBytes = n; }
 
-/** Bytes a tensor of this type takes (a string element counts as one 8-byte reference). */
+/**
+ * Bytes a tensor of this type takes. A string element counts 64 bytes: a string tensor is a JavaScript
+ * array on the garbage-collected heap (a reference per element plus the string), and that heap is far
+ * smaller than memory (an 8-byte estimate let a 512M-element string fill exhaust it and abort the process).
+ */
+export const STRING_ELEMENT_BYTES = 64;
 export function tensorBytes(dtype: DType, shape: readonly number[]): number {
-  let n = dtype === 'string' ? 8 : BYTE_SIZE[dtype];
+  let n = dtype === 'string' ? STRING_ELEMENT_BYTES : BYTE_SIZE[dtype];
   for (const d of shape) n *= d;
   return n;
 }

@@ -1,4 +1,5 @@
 /** Static or symbolic dimensions and numpy broadcasting over them. */
+import { diag } from './diagnostics.ts';
 export type Dim = number | string;
 /** undefined = unknown rank. */
 export type Shape = Dim[] | undefined;
@@ -26,6 +27,15 @@ let symCounter = 0;
 /** A fresh symbolic dim name for results that cannot be determined statically. */
 export function freshDim(prefix = 'd'): string {
   return `${prefix}${symCounter++}`;
+}
+
+/** The most dims a tensor may have (numpy's limit): a rank read from data past it is a bad model. */
+export const MAX_RANK = 64;
+
+/** `rank` fresh symbolic dims, for a result whose rank is the length of a shape input (checked first). */
+export function freshDims(rank: number, what: string): string[] {
+  if (!Number.isSafeInteger(rank) || rank < 0 || rank > MAX_RANK) throw diag.rankTooLarge(what, rank, MAX_RANK);
+  return Array.from({ length: rank }, () => freshDim());
 }
 
 /** Multidirectional (numpy) broadcasting. Throws a message string on mismatch. */
