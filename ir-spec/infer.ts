@@ -118,7 +118,10 @@ function inferBodies(node: Node, def: OpDef, ctx: InferCtx, opts: { strict?: boo
  * Inference that cannot decide (or fails) leaves the node to run and report its own errors.
  */
 export function checkRuntimeSizes(node: Node, def: OpDef, inputs: readonly (RValue | undefined)[]): void {
-  if (node.outputs.every((o) => o.kind !== 'tensor' || isStatic(o.shape)) || subgraphsOf(node).length) return;
+  // a declared static output shape is only trusted when no input decides the size (a model may declare
+  // [1, 1, 1, 3] for a Resize whose sizes, given at run time, ask for 10^9 rows)
+  const decidedByData = def.inputs.some((i) => i.shapeData);
+  if ((!decidedByData && node.outputs.every((o) => o.kind !== 'tensor' || isStatic(o.shape))) || subgraphsOf(node).length) return;
   const values = new Map<Value, Tensor>();
   const types = node.inputs.map((v, i) => {
     const x = inputs[i];

@@ -239,3 +239,22 @@ describe('aic convert to DSL (class found while fuzzing DSL seeds: subgraph valu
     expect((run(g, new Map([['cond', Tensor.fromNumbers('bool', [], [0])]])).get('y') as Tensor).toNumbers()).toEqual([4]);
   });
 });
+
+describe('declared output shapes (fuzz class: a static declared shape skipped the run-time size check)', () => {
+  it('Resize declared [1, 1, 1, 3] whose run-time sizes ask for 10^9 rows is refused before anything is computed', () => {
+    const g = loadOnnx(onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'g', input: [vi('X', [1, 1, 2, 4]), { name: 'sizes', type: { tensorType: { elemType: 7, shape: { dim: [{ dimValue: 4 }] } } } }],
+        output: [vi('Y', [1, 1, 1, 3])],
+        node: [{ opType: 'Resize', input: ['X', '', '', 'sizes'], output: ['Y'], name: 'rs' }],
+      },
+    })).finish(), { file: 'm.onnx' });
+    const x = new Tensor('float32', [1, 1, 2, 4], Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
+    const ok = run(g, new Map([['X', x], ['sizes', new Tensor('int64', [4], Float64Array.from([1, 1, 1, 3]))]]));
+    expect((ok.get('Y') as Tensor).shape).toEqual([1, 1, 1, 3]);
+    const e = error(() => run(g, new Map([['X', x], ['sizes', new Tensor('int64', [4], Float64Array.from([1, 1, 1e9, 3]))]])));
+    expect(e.code).toBe('AIC0045');
+    expect(e.message).toContain("value 'Y' of Resize (f32[1, 1, 1000000000, 3]) needs 11.18 GiB");
+  });
+});
