@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AicError, Tensor, parseNpy, serializeNpy } from '@aic/core';
+import { AicError, DEFAULT_MAX_TENSOR_BYTES, Tensor, parseNpy, serializeNpy, setMaxTensorBytes } from '@aic/core';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { buildC, compileC, runC } from '@aic/codegen';
@@ -256,5 +256,27 @@ describe('declared output shapes (fuzz class: a static declared shape skipped th
     const e = error(() => run(g, new Map([['X', x], ['sizes', new Tensor('int64', [4], Float64Array.from([1, 1, 1e9, 3]))]])));
     expect(e.code).toBe('AIC0045');
     expect(e.message).toContain("value 'Y' of Resize (f32[1, 1, 1000000000, 3]) needs 11.18 GiB");
+  });
+});
+
+describe('loops (fuzz class: a Loop of 2^31 - 1 iterations grew its scan output until the heap ran out)', () => {
+  it('a scan output past --max-tensor-bytes stops the loop with a named error', () => {
+    const g = loadOnnx(model({
+      name: 'g', input: [{ name: 'M', type: { tensorType: { elemType: 7, shape: { dim: [] } } } }], output: [vi('ys', [-1, 1])],
+      node: [{ opType: 'Loop', input: ['M', ''], output: ['ys'], name: 'loop', attribute: [{ name: 'body', type: 5, g: {
+        name: 'b', input: [{ name: 'i', type: { tensorType: { elemType: 7, shape: { dim: [] } } } }, { name: 'c', type: { tensorType: { elemType: 9, shape: { dim: [] } } } }],
+        output: [{ name: 'c_out', type: { tensorType: { elemType: 9, shape: { dim: [] } } } }, vi('y', [1])],
+        node: [{ opType: 'Identity', input: ['c'], output: ['c_out'] },
+          { opType: 'Constant', output: ['y'], attribute: [{ name: 'value', type: 4, t: { dataType: 1, dims: [1], floatData: [7] } }] }],
+      } }] }],
+    }), { file: 'm.onnx' });
+    const trips = (m: number) => new Map([['M', new Tensor('int64', [], Float64Array.from([m]))]]);
+    expect(Array.from((run(g, trips(3)).get('ys') as Tensor).num)).toEqual([7, 7, 7]);
+    setMaxTensorBytes(64 * 1024);
+    try {
+      const e = error(() => run(g, trips(2 ** 31 - 1)));
+      expect(e.code).toBe('AIC0045');
+      expect(e.message).toMatch(/^scan output 0 of Loop after \d+ iterations \(f32\[\d+, 1\]\)/);
+    } finally { setMaxTensorBytes(DEFAULT_MAX_TENSOR_BYTES); }
   });
 });

@@ -3,8 +3,11 @@
  * attributes run through ctx.runSubgraph, so body nodes see values of enclosing graphs.
  */
 import {
-  Tensor, diag, freshDim, nodeLocation, type Dim, type Graph, type RValue, type Shape,
+  SHORT_NAME, Tensor, diag, formatBytes, freshDim, maxTensorBytes, nodeLocation, tensorBytes, type Dim, type Graph, type RValue, type Shape,
 } from '@aic/core';
+
+/** What one iteration's scan value costs the interpreter beyond its elements (a Tensor object and its buffer). */
+const SCAN_ITERATION_OVERHEAD = 256;
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, OutType } from '../types.ts';
 import { ALL } from '../lib/infer-helpers.ts';
@@ -178,6 +181,7 @@ defineOp({
     for (let i = 0; i < n; i++) carried.push(ctx.inputs[i + 2] ?? null);
     const k = body.outputs.length - 1 - n;
     const scans: Tensor[][] = Array.from({ length: k }, () => []);
+    const scanBytes = new Array<number>(k).fill(0);
     if (!mT && !cT) throw diag.unsupportedFeature('Loop without a trip count or a condition (never terminates)');
     for (let it = 0; it < maxTrip && cond; it++) {
       const outs = ctx.runSubgraph(body, [Tensor.scalarOf('int64', it), Tensor.scalarOf('bool', cond ? 1 : 0), ...carried]);
@@ -189,6 +193,13 @@ defineOp({
         const s = outs[1 + n + j];
         if (!(s instanceof Tensor)) throw diag.verify('Loop', `scan output ${j} must be a tensor`);
         scans[j].push(s);
+        // the stacked output grows every iteration (a trip count of 2^31 is legal): refuse it once it, with the
+        // interpreter's per-iteration overhead, passes --max-tensor-bytes, before the heap runs out
+        scanBytes[j] += tensorBytes(s.dtype, s.shape) + SCAN_ITERATION_OVERHEAD;
+        if (scanBytes[j] > maxTensorBytes()) {
+          throw diag.tensorTooLarge(`scan output ${j} of Loop after ${it + 1} iterations`, `${SHORT_NAME[s.dtype]}[${[scans[j].length, ...s.shape].join(', ')}]`,
+            formatBytes(scanBytes[j]), formatBytes(maxTensorBytes()), nodeLocation(ctx.node));
+        }
       }
     }
     const res: RValue[] = [...carried, ...scans.map((vals, j) => stackScan(vals, body, 1 + n + j, 0, 'Loop'))];
