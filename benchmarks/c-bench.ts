@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { Tensor, parseNpy, type RValue } from '@aic/core';
-import { buildC, defaultCFlags, compileC, passTarget, prepareForRun, runC } from '@aic/codegen';
+import { C_TARGET, buildC, compileFor, defaultCFlags, passTargetOf, prepareForRun, runC } from '@aic/codegen';
 import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
 import { loadModel } from '../packages/cli/src/model-io.ts';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
@@ -74,10 +74,10 @@ async function benchModel(name: string): Promise<Row> {
 
   // aic
   const g = await loadModel(file);
-  const { graph } = optimize(g, {}, 2, () => {}, passTarget('c'));
+  const { graph } = optimize(g, {}, 2, () => {}, passTargetOf(C_TARGET));
   prepareForRun(graph, feeds);
   const flops = modelStats(graph).flops;
-  const compiled = compileC(graph, { version: 'bench', source: path.basename(file), sourceHash: '-', noSchedule: plain });
+  const compiled = compileFor(C_TARGET, graph, { version: 'bench', source: path.basename(file), sourceHash: '-', noSchedule: plain });
   const built = buildC(compiled.art, compiled.prog);
   const r = runC(built, compiled.art, compiled.prog, feeds);
   const got = r.outputs.get(meta.outputs[0].name)!;

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Tensor, parseNpy, type RValue } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';
-import { GCC_AVX512_CFLAGS, buildC, compileC, defaultCFlags, passTarget, prepareForRun, runC } from '@aic/codegen';
+import { C_TARGET, GCC_AVX512_CFLAGS, buildC, compileFor, defaultCFlags, passTargetOf, prepareForRun, runC } from '@aic/codegen';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
 import { excess } from '../tests/model-zoo.ts';
 import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
@@ -40,9 +40,9 @@ for (const [name, dir] of [...models].filter(([n]) => only.length === 0 || only.
   const meta = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
   const feeds = new Map<string, RValue>();
   for (const i of meta.inputs) feeds.set(i.name, parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, i.file)))));
-  const { graph } = optimize(loadOnnxFile(path.join(dir, meta.model)), {}, 2, () => {}, passTarget('c'));
+  const { graph } = optimize(loadOnnxFile(path.join(dir, meta.model)), {}, 2, () => {}, passTargetOf(C_TARGET));
   prepareForRun(graph, feeds);
-  const compiled = compileC(graph, { version: 'bench', source: name, sourceHash: '-' });
+  const compiled = compileFor(C_TARGET, graph, { version: 'bench', source: name, sourceHash: '-' });
   const builds = sets.map((cflags) => buildC(compiled.art, compiled.prog, { cflags }));
   const ok = builds.map((b, k) => {
     const outs = runC(b, compiled.art, compiled.prog, feeds).outputs;

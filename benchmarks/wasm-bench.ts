@@ -1,5 +1,5 @@
 /**
- * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--no-simd] [--profile [N]]
+ * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--target wasm-simd|wasm] [--no-simd] [--profile [N]]
  *
  * aic's WebAssembly module (through its generated model.mjs) vs onnxruntime-web (wasm EP,
  * numThreads=1, SIMD) on each model of ../shared/models that compiles, in one Node process:
@@ -16,16 +16,20 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { AicError, parseNpy, type Graph, type Tensor } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';
-import { compileWasm, optimizeForWasm, writeWasmArtifact } from '../codegen/wasm/target.ts';
+import { compileFor, getTarget, passTargetOf, type Target } from '@aic/codegen';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { writeWasmArtifact, type WasmCompiled } from '../codegen/wasm/target.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const budget = Number(opt('--budget') ?? 6);
 const dir = path.resolve(opt('--dir') ?? path.join(import.meta.dirname, '../../shared/models'));
-const simd = !args.includes('--no-simd');
+// the target, from the registry (--no-simd: the scalar `wasm` target)
+const target = getTarget(opt('--target') ?? (args.includes('--no-simd') ? 'wasm' : 'wasm-simd')) as Target<WasmCompiled>;
+if (!target?.forms.includes('wat')) throw new Error('--target: a WebAssembly target (wasm-simd, wasm)');
 const profile = args.includes('--profile');
 const profileTop = /^\d+$/.test(opt('--profile') ?? '') ? Number(opt('--profile')) : 20;
-const names = args.filter((a, i) => !a.startsWith('--') && !/^\d+$/.test(a) && !['--budget', '--dir'].includes(args[i - 1] ?? ''));
+const names = args.filter((a, i) => !a.startsWith('--') && !/^\d+$/.test(a) && !['--budget', '--dir', '--target'].includes(args[i - 1] ?? ''));
 
 const median = (xs: number[]) => { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
@@ -59,7 +63,7 @@ interface Row { model: string; status: string; aicMs?: number; ortMs?: number; r
 type WA = { Module: new (b: Uint8Array) => unknown; Instance: new (m: unknown, i: object) => { exports: Record<string, unknown> } };
 
 /** Per-kernel times: each step of the plan called from JS (kernels exported), medians over runs. */
-function profileSteps(compiled: ReturnType<typeof compileWasm>, feeds: Record<string, ArrayBufferView>, top: number): void {
+function profileSteps(compiled: WasmCompiled, feeds: Record<string, ArrayBufferView>, top: number): void {
   const WAsm = (globalThis as unknown as { WebAssembly: WA }).WebAssembly;
   const { art } = compiled;
   const host: Record<string, unknown> = {};
@@ -116,7 +120,8 @@ async function main(): Promise<void> {
     let compiled;
     const t0 = performance.now();
     try {
-      compiled = compileWasm(optimizeForWasm(g0, simd), { simd, version: 'bench', source: meta.model, sourceHash: '-', exportKernels: profile });
+      const g = runPipeline(g0, pipelineFor(2), { target: passTargetOf(target), out: () => {} }).graph;
+      compiled = compileFor(target, g, { version: 'bench', source: meta.model, sourceHash: '-', exportKernels: profile }).art;
     } catch (e) {
       row.status = e instanceof AicError ? `not compiled: ${e.message.split('\n')[0].slice(0, 100)}` : `crash: ${(e as Error).message.slice(0, 100)}`;
       console.log(`${model}: ${row.status}`);
@@ -172,7 +177,7 @@ async function main(): Promise<void> {
     console.log(`| ${r.model} | ${r.aicMs.toFixed(2)} | ${r.ortMs!.toFixed(2)} | ${r.ratio!.toFixed(2)} | ${(r.compileMs! / 1000).toFixed(2)} | ${(r.wasmBytes! / 1024).toFixed(0)} KiB | ${(ortWasm / 1024 / 1024).toFixed(1)} MiB | ${r.gflops!.toFixed(2)} | ${r.err} |`);
   }
   const ratios = rows.filter((r) => r.ratio !== undefined).map((r) => r.ratio!);
-  if (ratios.length) console.log(`\ngeomean aic/ORT-web: ${Math.exp(ratios.reduce((a, b) => a + Math.log(b), 0) / ratios.length).toFixed(2)} over ${ratios.length} models (${simd ? 'wasm-simd' : 'wasm'})`);
+  if (ratios.length) console.log(`\ngeomean aic/ORT-web: ${Math.exp(ratios.reduce((a, b) => a + Math.log(b), 0) / ratios.length).toFixed(2)} over ${ratios.length} models (${target.name})`);
 }
 
 await main();

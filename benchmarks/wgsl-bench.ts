@@ -11,7 +11,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, parseNpy } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';
-import { compileWgsl, wgslDevice } from '../codegen/wgsl/index.ts';
+import { compileFor, getTarget, type Target } from '@aic/codegen';
+import { wgslDevice, type WgslCompiled } from '../codegen/wgsl/index.ts';
+
+const target = getTarget('wgsl') as Target<WgslCompiled>;
 
 const FIX = path.resolve(import.meta.dirname, '../tests/fixtures/models');
 const args = process.argv.slice(2);
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
     let aicMs = NaN, ortMs = NaN, diff = NaN;
     let aicOut: Record<string, ArrayLike<number>> = {};
     try {
-      const c = compileWgsl(loadOnnxFile(path.join(FIX, meta.model)), { version: 'bench', source: name, sourceHash: '-' });
+      const c = compileFor(target, loadOnnxFile(path.join(FIX, meta.model)), { version: 'bench', source: name, sourceHash: '-' }).art;
       const mod = await import(`data:text/javascript;base64,${Buffer.from(c.host).toString('base64')}`);
       const m = await mod.load({ device: gpu.device, weights: c.weights });
       aicMs = await time(async () => { aicOut = await m.run(feeds); });

@@ -1,4 +1,7 @@
 export * from './targets.ts';
+export * from './target.ts';
+export * from './driver.ts';
+export * from './pass-target.ts';
 export * from './lower/program.ts';
 export * from './lower/dtypes.ts';
 export * from './lower/run-program.ts';
@@ -9,5 +12,6 @@ export * from './compile-graph.ts';
 export * from './memory/plan.ts';
 export * from './c/target.ts';
 export * from './schedule/defaults.ts';
-export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, describeAdapter, type WgslCompiled } from './wgsl/index.ts';
-export { compileWasm, writeWasmArtifact, runWasm, emitWat, wasmValidate, type WasmCompiled } from './wasm/target.ts';
+export { INTERP_TARGET, LOOPS_TARGET } from './interp-target.ts';
+export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, describeAdapter, wgslTarget, WGSL_TARGET, type WgslCompiled } from './wgsl/index.ts';
+export { compileWasm, writeWasmArtifact, runWasm, emitWat, wasmValidate, WASM_SIMD_TARGET, WASM_TARGET, type WasmCompiled } from './wasm/target.ts';

@@ -1,35 +1,35 @@
 /**
- * The targets aic knows, with what each declares about itself. `run` targets execute a model;
- * `compile` targets emit an artifact. Renderers register here as they land (C, WebAssembly SIMD, WGSL
- * all render the same loop IR).
+ * The targets aic knows: ONE table. `aic compile`, `aic run`, `aic check`, `--list-targets`, the
+ * benchmarks and the conformance runners find targets here and reach them only through the Target
+ * interface (target.ts) and the compile driver (driver.ts). To add a target: docs/adding-a-target.md.
  */
-import { getOp } from '@aic/ir-spec';
+import type { Target } from './target.ts';
+import { INTERP_TARGET, LOOPS_TARGET } from './interp-target.ts';
+import { C_TARGET } from './c/target.ts';
+import { WASM_SIMD_TARGET, WASM_TARGET } from './wasm/target.ts';
+import { WGSL_TARGET } from './wgsl/target.ts';
+import { passTargetOf, type PassTarget } from './pass-target.ts';
 
-export interface TargetInfo {
-  name: string;
-  summary: string;
-  /** can `aic compile --target` emit it yet */
-  compile: boolean;
-  /** can `aic run --target` execute it yet */
-  run: boolean;
-  /** what the target needs: every dim static, shape-deciding inputs bound as constants */
-  needsStaticShapes: boolean;
-}
+/** Every target, listed ones first in the order `--list-targets` shows them. */
+export const ALL_TARGETS: readonly Target[] = [INTERP_TARGET, C_TARGET, WASM_SIMD_TARGET, WASM_TARGET, WGSL_TARGET, LOOPS_TARGET];
 
-export const TARGETS: TargetInfo[] = [
-  { name: 'interp', summary: 'reference interpreter (ir-spec semantics, TypeScript)', compile: false, run: true, needsStaticShapes: false },
-  { name: 'c', summary: 'portable C99 (+ GCC/Clang vector extensions): model.c, model.h, model.weights', compile: true, run: true, needsStaticShapes: true },
-  { name: 'wasm-simd', summary: 'WebAssembly with fixed-width SIMD128: model.wasm + model.mjs loader (Node >= 18, browsers)', compile: true, run: true, needsStaticShapes: true },
-  { name: 'wasm', summary: 'WebAssembly without SIMD, for engines without it', compile: true, run: true, needsStaticShapes: true },
-  { name: 'wgsl', summary: 'WGSL compute shaders + WebGPU host module (model.mjs); runs in Node through Dawn (webgpu npm)', compile: true, run: true, needsStaticShapes: true },
-];
+/** The targets the CLI lists and accepts. */
+export const TARGETS: readonly Target[] = ALL_TARGETS.filter((t) => t.listed);
 
-export function findTarget(name: string): TargetInfo | undefined {
+/** A target the CLI accepts, by name. */
+export function findTarget(name: string): Target | undefined {
   return TARGETS.find((t) => t.name === name);
 }
 
-/** For passes: does a compiled target have a kernel (compute definition) for this op? */
-export function passTarget(name: string): { name: string; hasKernel: (op: string, domain: string) => boolean } | undefined {
-  if (name === 'interp') return undefined;
-  return { name, hasKernel: (op, domain) => getOp(op.replace(/@.*$/, ''), domain)?.lower !== undefined && !op.includes('@') };
+/** Any registered target by name, unlisted ones included (tests, conformance runners). */
+export function getTarget(name: string): Target | undefined {
+  return ALL_TARGETS.find((t) => t.name === name);
 }
+
+/** For passes: does a compiled target have a kernel (compute definition) for this op? */
+export function passTarget(name: string): PassTarget | undefined {
+  return passTargetOf(getTarget(name));
+}
+
+/** @deprecated the Target itself; kept for callers of the former descriptor type */
+export type TargetInfo = Target;

@@ -7,18 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AicError, Tensor, bf16ToFloat, type Graph, type RValue } from '@aic/core';
 import { decodeValueFile, loadOnnxFile } from '@aic/onnx';
-import { runGraph } from '@aic/interp';
-import { C_CAPS, LOOPS_CAPS, buildC, lowerGraph, prepareForRun, renderC, runC, runProgram } from '@aic/codegen';
-import { wasmRunner } from '../codegen/wasm/target.ts';
-import { wgslRunner } from '../codegen/wgsl/runner.ts';
-import { pipelineFor, runPipeline } from '@aic/passes';
+import { ALL_TARGETS, INTERP_TARGET, runSyncOn, type Target, type Tolerance } from '@aic/codegen';
 import { validateGraph } from '@aic/ir-spec';
-import { verifyKernel } from '@aic/loop-ir';
-
-/** Compiled targets see the graph as `aic run` gives it to them: cleaned up (-O1: Constant nodes folded). */
-function forCompiled(g: Graph): Graph {
-  return runPipeline(g, pipelineFor(1)).graph;
-}
 
 export const NODE_TEST_DIR = process.env.AIC_NODE_TESTS ?? '/usr/share/libonnx-testdata/data/node';
 const TEST_DATA = process.env.AIC_ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data';
@@ -47,47 +37,26 @@ export function listNodeTests(dir = NODE_TEST_DIR): string[] {
 
 /** Runner: how a target executes a loaded graph on inputs. The interpreter is the default. */
 export type Runner = (g: Graph, feeds: Map<string, RValue>) => Map<string, RValue>;
-/**
- * The interpreter, fed positionally: some test data sets disagree with the shapes their models
- * declare for inputs whose values are never read (CastLike's `like`), so declared shapes are not enforced.
- */
-export const interpRunner: Runner = (g, feeds) => {
-  const outs = runGraph(g, g.inputs.map((v) => feeds.get(v.name) ?? null));
-  return new Map(g.outputs.map((v, i) => [v.name, outs[i]]));
-};
 
-/** The loop-IR interpreter over the lowered program (checks lowering without a C compiler). */
-export const loopsRunner: Runner = (g0, feeds) => {
-  const g = forCompiled(g0);
-  prepareForRun(g, feeds);
-  const prog = lowerGraph(g, LOOPS_CAPS);
-  for (const k of prog.kernels) verifyKernel(k); // the loop-IR verifier checks every lowering
-  return runProgram(prog, feeds) as Map<string, RValue>;
-};
+/** Float tolerance per runner: the target's own (codegen/targets.ts). */
+export const TOLERANCE = new Map<Runner, Tolerance>();
 
-/** Generated C, built with the system cc (cached) and run. */
-export const cRunner: Runner = (g0, feeds) => {
-  const g = forCompiled(g0);
-  prepareForRun(g, feeds);
-  const prog = lowerGraph(g, C_CAPS);
-  const art = renderC(prog, { version: 'test', source: g.name, sourceHash: '-' });
-  const b = buildC(art, prog);
-  return runC(b, art, prog, feeds).outputs as Map<string, RValue>;
-};
+/** A target's conformance runner: the one driver (codegen/driver.ts runSyncOn). */
+export function runnerOf(t: Target): Runner {
+  const r: Runner = (g, feeds) => runSyncOn(t, g, feeds);
+  TOLERANCE.set(r, t.tolerance);
+  return r;
+}
 
-/**
- * Float tolerance per target: CPU targets compare at rtol 1e-3 / atol 1e-5; WebGPU at ORT-web's
- * WebGPU tolerance (rtol 1e-3 / atol 1e-3), since GPU math builtins are only ~f32-accurate.
- */
-export const TOLERANCE = new Map<Runner, { rtol: number; atol: number }>();
-
-export const RUNNERS: Record<string, Runner> = { interp: interpRunner, loops: loopsRunner, c: cRunner, wgsl: wgslRunner, 'wasm-simd': wasmRunner(true), wasm: wasmRunner(false) };
-TOLERANCE.set(wgslRunner, { rtol: 1e-3, atol: 1e-3 });
-
-
+/** Every registered target that can run synchronously, by name. */
+export const RUNNERS: Record<string, Runner> = Object.fromEntries(
+  ALL_TARGETS.filter((t) => t.runGraph || t.runCompiledSync).map((t) => [t.name, runnerOf(t)]),
+);
+/** The reference interpreter (the default runner). */
+export const interpRunner: Runner = RUNNERS.interp;
 
 export function runNodeTest(name: string, runner: Runner = interpRunner, dir = NODE_TEST_DIR): Result {
-  const tol = TOLERANCE.get(runner) ?? { rtol: 1e-3, atol: 1e-5 };
+  const tol = TOLERANCE.get(runner) ?? INTERP_TARGET.tolerance;
   const t0 = performance.now();
   const base = path.join(dir, name);
   const done = (status: Status, detail: string): Result => ({ name, status, detail, ms: performance.now() - t0 });

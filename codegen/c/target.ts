@@ -1,48 +1,59 @@
 /**
- * The C target end to end: lower -> schedule (defaults, then --schedule overrides) -> memory plan ->
- * render; writing the artifact directory without ever leaving partial files.
+ * The C target (target.ts interface): default schedules from the caps, packed-weight index cleanup,
+ * memory plan, render; writing the artifact directory without ever leaving partial files; building
+ * with the system cc and running (build.ts). compileC / writeCArtifact are the driver's C path.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { diag, writeFileAtomic, type Graph } from '@aic/core';
-import { ScheduleError, type Directive } from '@aic/loop-ir';
 import { C_CAPS } from '../caps.ts';
-import { lowerGraph, rescheduleProgram, type Program } from '../lower/program.ts';
+import { compileFor, memoryStats } from '../driver.ts';
+import type { Program } from '../lower/program.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
+import { CPU_TOLERANCE, type CompileOptions, type Target } from '../target.ts';
+import { buildC, runC } from './build.ts';
 import { renderC, type CArtifact } from './render.ts';
-
-export interface CompileOptions {
-  version: string;
-  source: string;
-  sourceHash: string;
-  /** per-kernel schedule overrides (research: --schedule FILE) */
-  schedules?: Map<string, Directive[]>;
-  /** skip default schedules (plain loop nests) */
-  noSchedule?: boolean;
-}
 
 export interface CCompiled { prog: Program; art: CArtifact; plan: MemoryPlan }
 
+export const C_TARGET: Target<CArtifact> = {
+  name: 'c',
+  summary: 'portable C99 (+ GCC/Clang vector extensions): model.c, model.h, model.weights',
+  compile: true,
+  run: true,
+  needsStaticShapes: true,
+  listed: true,
+  caps: C_CAPS,
+  dtypes: C_CAPS.dtypes,
+  tolerance: CPU_TOLERANCE,
+  forms: ['c'],
+  defaultSchedules: (prog) => chooseSchedules(prog, C_CAPS),
+  finish(prog) {
+    // packed weights index (o*B + i) / B and % B: fold back to the loop variables
+    prog.kernels = prog.kernels.map((k) => ({ ...k, body: simplifyDivMod(k.body) }));
+  },
+  render(prog, opts) {
+    const plan = planMemory(prog);
+    return { plan, art: renderC(prog, { version: opts.version, source: opts.source, sourceHash: opts.sourceHash, memory: plan }) };
+  },
+  emit: (c, form) => (form === 'c' ? c.art.c : ''),
+  stats: (c, bytes) => memoryStats(c, bytes, `, ${c.plan.inPlace.size} in-place kernels`)
+    + `kernels: ${c.prog.kernels.length}, weights ${bytes(c.art.weights?.length ?? 0)}\n`,
+  writeArtifact: (dir, c) => writeCArtifact(dir, c.art),
+  async runCompiled(c, feeds, note) {
+    const built = buildC(c.art, c.prog);
+    note(`built ${built.exe}${built.cached ? ' (cached)' : ` in ${built.compileMs.toFixed(0)} ms`}`);
+    return runC(built, c.art, c.prog, feeds);
+  },
+  runCompiledSync: (c, feeds) => runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs,
+};
+
+/** The driver on the C target (kept for callers that want the C artifact directly). */
 export function compileC(g: Graph, opts: CompileOptions): CCompiled {
-  const prog = lowerGraph(g, C_CAPS);
-  const chosen = opts.noSchedule ? new Map<string, Directive[]>() : chooseSchedules(prog, C_CAPS);
-  for (const [k, d] of opts.schedules ?? []) {
-    if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
-    chosen.set(k, d);
-  }
-  try {
-    rescheduleProgram(prog, chosen);
-  } catch (e) {
-    if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
-    throw e;
-  }
-  // packed weights index (o*B + i) / B and % B: fold back to the loop variables
-  prog.kernels = prog.kernels.map((k) => ({ ...k, body: simplifyDivMod(k.body) }));
-  const plan = planMemory(prog);
-  const art = renderC(prog, { version: opts.version, source: opts.source, sourceHash: opts.sourceHash, memory: plan });
-  return { prog, art, plan };
+  const c = compileFor(C_TARGET, g, opts);
+  return { prog: c.prog, art: c.art, plan: c.plan };
 }
 
 /** Write DIR/model.c, model.h, model.weights (when any), README.md; each file atomically. */

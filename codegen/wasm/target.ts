@@ -9,16 +9,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Tensor, castTensor, diag, formatBytes, tensorFromBytes, tensorToBytes, writeFileAtomic, type Graph, type RValue } from '@aic/core';
-import { ScheduleError, type CheckFailure, type Directive } from '@aic/loop-ir';
+import type { CheckFailure, Directive } from '@aic/loop-ir';
 import { checkError } from '../lower/checks.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_SIMD_CAPS } from '../caps.ts';
-import { lowerGraph, rescheduleProgram, type Program } from '../lower/program.ts';
+import type { Program } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
-import { prepareForRun } from '../compile-graph.ts';
-import { passTarget } from '../targets.ts';
+import { compileFor, memoryStats } from '../driver.ts';
+import { passTargetOf } from '../pass-target.ts';
+import { CPU_TOLERANCE, type Target } from '../target.ts';
 import { EXPORT_LINE, HERE_LINE, arrayClassOf } from './loader.ts';
 import { renderWasm, type WasmArtifact } from './render.ts';
 
@@ -52,22 +53,11 @@ export interface WasmCompiled {
   compileMs: number;
 }
 
+/** The driver on a WebAssembly target (simd: `wasm-simd`, else `wasm`). */
 export function compileWasm(g: Graph, opts: WasmCompileOptions): WasmCompiled {
-  const t0 = performance.now();
-  const caps = opts.simd ? WASM_SIMD_CAPS : WASM_CAPS;
-  const prog = lowerGraph(g, caps);
-  const chosen = opts.noSchedule ? new Map<string, Directive[]>() : chooseSchedules(prog, caps);
-  for (const [k, d] of opts.schedules ?? []) {
-    if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
-    chosen.set(k, d);
-  }
-  try {
-    rescheduleProgram(prog, chosen);
-  } catch (e) {
-    if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
-    throw e;
-  }
-  return compileProgram(prog, opts, t0);
+  const c = compileFor(opts.simd ? WASM_SIMD_TARGET : WASM_TARGET, g, opts);
+  c.art.compileMs = c.compileMs;
+  return c.art;
 }
 
 /** A lowered and scheduled Program -> artifact (memory plan, module, loader). */
@@ -193,16 +183,41 @@ async function asCheckError<T>(compiled: WasmCompiled, f: () => Promise<T>): Pro
 
 /** The default optimization pipeline (-O2 unless given) for a WebAssembly target, quietly. */
 export function optimizeForWasm(g: Graph, simd = true, level = 2): Graph {
-  return runPipeline(g, pipelineFor(level), { target: passTarget(simd ? 'wasm-simd' : 'wasm'), out: () => {} }).graph;
+  return runPipeline(g, pipelineFor(level), { target: passTargetOf(simd ? WASM_SIMD_TARGET : WASM_TARGET), out: () => {} }).graph;
 }
 
-/** Conformance runner (scripts/conformance.ts): -O1 cleanup as for C, compile with default schedules, run synchronously. */
-export function wasmRunner(simd: boolean): (g: Graph, feeds: Map<string, RValue>) => Map<string, RValue> {
-  return (g0, feeds) => {
-    const g = runPipeline(g0, pipelineFor(1)).graph;
-    prepareForRun(g, feeds);
-    const compiled = compileWasm(g, { simd, version: 'test', source: g.name, sourceHash: '-' });
-    return runWasmSync(compiled, feeds) as Map<string, RValue>;
+function wasmTarget(simd: boolean): Target<WasmCompiled> {
+  const caps = simd ? WASM_SIMD_CAPS : WASM_CAPS;
+  return {
+    name: caps.name,
+    summary: simd ? 'WebAssembly with fixed-width SIMD128: model.wasm + model.mjs loader (Node >= 18, browsers)' : 'WebAssembly without SIMD, for engines without it',
+    compile: true,
+    run: true,
+    needsStaticShapes: true,
+    listed: true,
+    caps,
+    dtypes: caps.dtypes,
+    tolerance: CPU_TOLERANCE,
+    forms: ['wat'],
+    defaultSchedules: (prog) => chooseSchedules(prog, caps),
+    render(prog, opts) {
+      const w = compileProgram(prog, { ...opts, simd });
+      return { plan: w.plan, art: w };
+    },
+    emit: (c, form) => (form === 'wat' ? emitWat(c.art) : ''),
+    stats(c, bytes) {
+      const wasmBytes = c.art.files.get('model.wasm');
+      return memoryStats(c, bytes) + `kernels: ${c.prog.kernels.length}, model.wasm ${bytes(typeof wasmBytes === 'string' ? wasmBytes.length : wasmBytes?.length ?? 0)}, compile ${c.compileMs.toFixed(0)} ms\n`;
+    },
+    writeArtifact: (dir, c) => writeWasmArtifact(dir, c.art),
+    async runCompiled(c, feeds) {
+      const t0 = performance.now();
+      const outputs = await runWasm(c.art, feeds);
+      return { outputs, ms: performance.now() - t0 };
+    },
+    runCompiledSync: (c, feeds) => runWasmSync(c.art, feeds),
   };
 }
 
+export const WASM_SIMD_TARGET = wasmTarget(true);
+export const WASM_TARGET = wasmTarget(false);

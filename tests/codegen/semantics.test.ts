@@ -12,11 +12,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AicError, Tensor, serializeNpy, type DType, type Graph, type RValue } from '@aic/core';
 import { loadOnnx } from '@aic/onnx';
-import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import {
-  LOOPS_CAPS, buildC, closeWgsl, compileC, compileWasm, compileWgsl, lowerGraph, passTarget, prepareForRun, runC, runProgram, runWasm, runWgsl, wgslAdapter,
-} from '@aic/codegen';
+import { closeWgsl, getTarget, passTargetOf, runOn as runOnTarget, wgslAdapter } from '@aic/codegen';
 import { buildModel, type IoSpec, type NodeSpec } from '../onnx-builder.ts';
 
 const INT32 = 6, INT64 = 7, FLOAT = 1, UINT8 = 2, INT8 = 3, INT16 = 5, UINT32 = 12, UINT64 = 13, BOOL = 9;
@@ -37,22 +34,13 @@ afterAll(() => closeWgsl());
 
 type Result = { outs: Map<string, Tensor> } | { error: string; exit: number };
 
+/** Every target through the registry and the one driver (codegen/driver.ts), as `aic run` reaches it. */
 async function runOn(t: Target, bytes: Uint8Array, feeds: Map<string, RValue>): Promise<Result> {
   try {
-    const g: Graph = runPipeline(loadOnnx(bytes), pipelineFor(2), { target: passTarget(t === 'loops' ? 'c' : t), out: () => {} }).graph;
-    let outs: Map<string, RValue>;
-    if (t === 'interp') outs = run(g, feeds);
-    else {
-      prepareForRun(g, feeds);
-      const meta = { version: 'test', source: 'semantics', sourceHash: '-' };
-      if (t === 'loops') outs = runProgram(lowerGraph(g, LOOPS_CAPS), feeds) as Map<string, RValue>;
-      else if (t === 'c') {
-        const c = compileC(g, meta);
-        outs = runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs as Map<string, RValue>;
-      } else if (t === 'wgsl') outs = (await runWgsl(compileWgsl(g, meta), feeds)).outputs as Map<string, RValue>;
-      else outs = await runWasm(compileWasm(g, { ...meta, simd: t === 'wasm-simd' }), feeds) as Map<string, RValue>;
-    }
-    return { outs: outs as Map<string, Tensor> };
+    const target = getTarget(t)!;
+    const g: Graph = runPipeline(loadOnnx(bytes), pipelineFor(2), { target: passTargetOf(target), out: () => {} }).graph;
+    const { outputs } = await runOnTarget(target, g, feeds, { version: 'test', source: 'semantics' });
+    return { outs: outputs as Map<string, Tensor> };
   } catch (e) {
     if (!(e instanceof AicError)) throw e;
     return { error: e.format(), exit: e.exitCode };

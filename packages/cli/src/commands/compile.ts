@@ -5,9 +5,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow } from '@aic/core';
-import {
-  TARGETS, bindConstInputs, compileC, compileWasm, compileWgsl, emitWat, findTarget, passTarget, writeCArtifact, writeWasmArtifact, writeWgslArtifact, type Program,
-} from '@aic/codegen';
+import { TARGETS, bindConstInputs, compileFor, findTarget, passTargetOf } from '@aic/codegen';
 import { validateGraph } from '@aic/ir-spec';
 import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Directive } from '@aic/loop-ir';
 import { loadModel, parseShapeOptions, readTensorFile } from '../model-io.ts';
@@ -15,7 +13,8 @@ import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-
 import { humanBytes } from '../stats.ts';
 
 export const VERSION = '0.1.0';
-const EMITS = ['c', 'wgsl', 'wat', 'loops', 'schedule'] as const;
+/** --emit forms: the loop IR and schedules of every target, and each target's own forms */
+const EMITS: readonly string[] = [...new Set(TARGETS.flatMap((t) => t.forms)), 'loops', 'schedule'];
 
 export interface CompileOptions extends PipelineCliOptions {
   target?: string; output?: string; listTargets?: boolean; emit?: string; schedule?: string;
@@ -50,7 +49,7 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   const t = findTarget(name);
   if (!t) throw diag.usage(`unknown target '${name}'; targets: ${TARGETS.map((x) => x.name).join(', ')}`);
   if (!t.compile) throw diag.unsupportedFeature(`compiling for target '${name}' (not implemented yet; compile targets available: ${available.join(', ') || 'none'})`);
-  if (opts.emit !== undefined && !EMITS.includes(opts.emit as typeof EMITS[number])) throw diag.usage(`--emit '${opts.emit}': one of ${EMITS.join(', ')}`);
+  if (opts.emit !== undefined && !EMITS.includes(opts.emit)) throw diag.usage(`--emit '${opts.emit}': one of ${EMITS.join(', ')}`);
   if (!opts.emit && !opts.output) throw diag.usage('compile needs -o DIR (or --emit c|loops|schedule to print)');
   const schedules = readSchedules(opts.schedule);
 
@@ -68,50 +67,25 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
     consts.set(nm, x);
   }
   if (consts.size) bindConstInputs(g, consts);
-  const { graph } = optimize(g, opts, undefined, undefined, passTarget(name));
+  const { graph } = optimize(g, opts, undefined, undefined, passTargetOf(t));
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
-  const common = { version: VERSION, source: model.split('/').pop() ?? model, sourceHash, schedules, noSchedule: opts.plainLoops };
-  // one backend per target: each lowers the same graph to the same loop IR and renders it
-  let prog: Program;
-  let text: Partial<Record<typeof EMITS[number], string>>;
-  let write: (dir: string) => string[];
-  let stats: string;
-  if (name === 'c') {
-    const c = compileC(graph, common);
-    prog = c.prog;
-    text = { c: c.art.c };
-    write = (dir) => writeCArtifact(dir, c.art);
-    stats = `memory: peak activation bytes ${c.plan.arenaBytes} (${humanBytes(c.plan.arenaBytes)}), naive sum ${c.plan.naiveBytes} (${humanBytes(c.plan.naiveBytes)}), ${c.plan.inPlace.size} in-place kernels\nkernels: ${prog.kernels.length}, weights ${humanBytes(c.art.weights?.length ?? 0)}\n`;
-  } else if (name === 'wgsl') {
-    const w = compileWgsl(graph, common);
-    prog = w.prog;
-    text = { wgsl: w.wgsl };
-    write = (dir) => writeWgslArtifact(dir, w);
-    stats = `memory: peak activation bytes ${w.plan.arenaBytes} (${humanBytes(w.plan.arenaBytes)}), naive sum ${w.plan.naiveBytes} (${humanBytes(w.plan.naiveBytes)})\nkernels: ${prog.kernels.length}, weights ${humanBytes(w.weights?.length ?? 0)}\n`;
-  } else if (name === 'wasm-simd' || name === 'wasm') {
-    const w = compileWasm(graph, { ...common, simd: name === 'wasm-simd', embedWeights: opts.embedWeights });
-    prog = w.prog;
-    text = { wat: emitWat(w) };
-    write = (dir) => writeWasmArtifact(dir, w);
-    const wasmBytes = w.files.get('model.wasm');
-    stats = `memory: peak activation bytes ${w.plan.arenaBytes} (${humanBytes(w.plan.arenaBytes)}), naive sum ${w.plan.naiveBytes} (${humanBytes(w.plan.naiveBytes)})\nkernels: ${prog.kernels.length}, model.wasm ${humanBytes(typeof wasmBytes === 'string' ? wasmBytes.length : wasmBytes?.length ?? 0)}, compile ${w.compileMs.toFixed(0)} ms\n`;
-  } else {
-    throw diag.unsupportedFeature(`compiling for target '${name}'`);
-  }
+  // one driver for every target: lower, schedule, plan memory and render through the target's hooks
+  const compiled = compileFor(t, graph, { version: VERSION, source: model.split('/').pop() ?? model, sourceHash, schedules, noSchedule: opts.plainLoops, embedWeights: opts.embedWeights });
+  const prog = compiled.prog;
   if (opts.emit === 'loops') { process.stdout.write(prog.kernels.map(printKernel).join('\n')); return 0; }
   if (opts.emit === 'schedule') {
     process.stdout.write([...prog.schedules.entries()].map(([k, d]) => printSchedule(k, d)).join('\n'));
     return 0;
   }
   if (opts.emit) {
-    const t = text[opts.emit as typeof EMITS[number]];
-    if (t === undefined) throw diag.usage(`--emit ${opts.emit} is not a form of target '${name}' (forms: loops, schedule, ${Object.keys(text).join(', ')})`);
-    process.stdout.write(t);
+    if (!t.forms.includes(opts.emit) || !t.emit) throw diag.usage(`--emit ${opts.emit} is not a form of target '${name}' (forms: loops, schedule${t.forms.map((f) => `, ${f}`).join('')})`);
+    process.stdout.write(t.emit(compiled, opts.emit));
     return 0;
   }
-  if (opts.stats) process.stderr.write(stats);
+  if (opts.stats && t.stats) process.stderr.write(t.stats(compiled, humanBytes));
   if (fs.existsSync(opts.output!) && !fs.statSync(opts.output!).isDirectory()) throw diag.usage(`-o '${opts.output}' exists and is not a directory`);
-  const files = write(opts.output!);
+  if (!t.writeArtifact) throw diag.unsupportedFeature(`writing an artifact for target '${name}'`);
+  const files = t.writeArtifact(opts.output!, compiled);
   process.stdout.write(`compiled ${model} for '${name}' (${prog.kernels.length} kernels)\n${files.map((f) => `  wrote ${f}`).join('\n')}\n`);
   return 0;
 }

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, diag, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
-import { checkFeed, run } from '@aic/interp';
-import { TARGETS, buildC, closeWgsl, describeAdapter, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
+import { checkFeed } from '@aic/interp';
+import { TARGETS, findTarget, passTargetOf, runOn } from '@aic/codegen';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
 import { bindShapesFromInputs } from '../input-shapes.ts';
 import { outputFiles, outputNpy, readInputFile } from '../tensor-files.ts';
@@ -46,38 +46,14 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   for (const v of g.inputs) { const x = feeds.get(v.name); if (x instanceof Tensor) checkFeed(v, x); }
   const outDir = opts.outputDir ?? '.';
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw diag.usage(`--output-dir '${outDir}' is not a directory`);
-  const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTarget(targetName));
+  const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTargetOf(target));
+  // one driver for every target (compiled ones: bind shape inputs, compile, build, run)
   let outs: Map<string, RValue>;
   let ms: number;
-  if (targetName === 'c') {
-    prepareForRun(og, feeds);
-    const compiled = compileC(og, { version: '0.1.0', source: path.basename(model), sourceHash: '-' });
-    const built = buildC(compiled.art, compiled.prog);
-    note(`built ${built.exe}${built.cached ? ' (cached)' : ` in ${built.compileMs.toFixed(0)} ms`}`);
-    const r = runC(built, compiled.art, compiled.prog, feeds);
-    outs = r.outputs as Map<string, RValue>;
-    ms = r.ms;
-  } else if (targetName === 'wasm-simd' || targetName === 'wasm') {
-    prepareForRun(og, feeds);
-    const compiled = compileWasm(og, { simd: targetName === 'wasm-simd', version: '0.1.0', source: path.basename(model), sourceHash: '-' });
-    const t0 = performance.now();
-    outs = (await runWasm(compiled, feeds)) as Map<string, RValue>;
-    ms = performance.now() - t0;
-  } else if (targetName === 'wgsl') {
-    prepareForRun(og, feeds);
-    const compiled = compileWgsl(og, { version: '0.1.0', source: path.basename(model), sourceHash: '-' });
-    try {
-      const r = await runWgsl(compiled, feeds);
-      outs = r.outputs as Map<string, RValue>;
-      ms = r.ms;
-      if (r.adapter) note(`WebGPU adapter: ${describeAdapter(r.adapter)}`);
-    } finally {
-      closeWgsl();
-    }
-  } else {
-    const t0 = performance.now();
-    outs = run(og, feeds);
-    ms = performance.now() - t0;
+  try {
+    ({ outputs: outs, ms } = await runOn(target, og, feeds, { version: '0.1.0', source: path.basename(model), note }));
+  } finally {
+    target.close?.();
   }
   // write only after the whole run succeeded, and only once every output is serialized: no partial outputs
   const outFiles = outputFiles(outDir, g.outputs.map((v) => v.name));

@@ -1,0 +1,84 @@
+/**
+ * The one compile driver, for every target: lower -> default schedules -> --schedule overrides ->
+ * reschedule -> target cleanups -> memory plan + render (the target's hooks, target.ts). Also the two
+ * ways of running a graph on a target: `aic run` (runOn) and the conformance sweeps (runSyncOn).
+ */
+import { diag, type Graph, type RValue } from '@aic/core';
+import { ScheduleError, type Directive } from '@aic/loop-ir';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { prepareForRun } from './compile-graph.ts';
+import { lowerGraph, rescheduleProgram, type Program } from './lower/program.ts';
+import type { CompileOptions, Compiled, RunResult, Target } from './target.ts';
+
+/** Default schedules, then the --schedule overrides, realized into the program's kernels. */
+export function scheduleProgram(target: Target, prog: Program, opts: Pick<CompileOptions, 'schedules' | 'noSchedule'>): void {
+  const chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog);
+  for (const [k, d] of opts.schedules ?? []) {
+    if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
+    chosen.set(k, d);
+  }
+  try {
+    rescheduleProgram(prog, chosen);
+  } catch (e) {
+    if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A graph (optimized, static shapes) -> the target's artifact. */
+export function compileFor<A>(target: Target<A>, g: Graph, opts: CompileOptions): Compiled<A> {
+  if (!target.caps || !target.render) throw diag.unsupportedFeature(`compiling for target '${target.name}'`);
+  const t0 = performance.now();
+  const prog = lowerGraph(g, target.caps);
+  scheduleProgram(target, prog, opts);
+  return renderFor(target, prog, opts, t0);
+}
+
+/** A lowered and scheduled program -> the target's artifact (memory plan and render). */
+export function renderFor<A>(target: Target<A>, prog: Program, opts: CompileOptions, t0 = performance.now()): Compiled<A> {
+  if (!target.render) throw diag.unsupportedFeature(`compiling for target '${target.name}'`);
+  target.finish?.(prog);
+  const r = target.render(prog, opts);
+  return { ...r, target, prog, compileMs: performance.now() - t0 };
+}
+
+export interface RunOnOptions { version: string; source: string; note?: (s: string) => void }
+
+/**
+ * `aic run`: the optimized graph on a target. Compiled targets bind shape-deciding inputs from the
+ * feeds (prepareForRun), compile with default schedules, then run the artifact.
+ */
+export async function runOn(target: Target, g: Graph, feeds: Map<string, RValue>, opts: RunOnOptions): Promise<RunResult> {
+  const note = opts.note ?? (() => {});
+  if (target.runGraph) {
+    const t0 = performance.now();
+    const outputs = target.runGraph(g, feeds, { strict: true });
+    return { outputs, ms: performance.now() - t0 };
+  }
+  if (!target.runCompiled && !target.runCompiledSync) throw diag.unsupportedFeature(`running on target '${target.name}'`);
+  prepareForRun(g, feeds);
+  const c = compileFor(target, g, { version: opts.version, source: opts.source, sourceHash: '-' });
+  if (target.runCompiled) return target.runCompiled(c, feeds, note);
+  const t0 = performance.now();
+  const outputs = target.runCompiledSync!(c, feeds) as Map<string, RValue>;
+  return { outputs, ms: performance.now() - t0 };
+}
+
+/**
+ * The conformance runner of a target (scripts/conformance.ts): the graph as imported; compiled
+ * targets see it as `aic run` gives it to them, cleaned up (-O1: Constant nodes folded), then compile
+ * with default schedules and run synchronously.
+ */
+export function runSyncOn(target: Target, g0: Graph, feeds: Map<string, RValue>): Map<string, RValue> {
+  if (target.runGraph) return target.runGraph(g0, feeds, { strict: false });
+  if (!target.runCompiledSync) throw diag.unsupportedFeature(`running on target '${target.name}' synchronously`);
+  const g = runPipeline(g0, pipelineFor(1)).graph;
+  prepareForRun(g, feeds);
+  const c = compileFor(target, g, { version: 'test', source: g.name, sourceHash: '-' });
+  return target.runCompiledSync(c, feeds) as Map<string, RValue>;
+}
+
+/** The `--stats` memory line every target prints. */
+export function memoryStats(c: Compiled, bytes: (n: number) => string, extra = ''): string {
+  return `memory: peak activation bytes ${c.plan.arenaBytes} (${bytes(c.plan.arenaBytes)}), naive sum ${c.plan.naiveBytes} (${bytes(c.plan.naiveBytes)})${extra}\n`;
+}

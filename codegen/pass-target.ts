@@ -1,0 +1,11 @@
+/** What the optimization passes ask of a target: does it have a kernel (compute definition) for an op. */
+import { getOp } from '@aic/ir-spec';
+import type { Target } from './target.ts';
+
+export interface PassTarget { name: string; hasKernel: (op: string, domain: string) => boolean }
+
+/** For passes: undefined for targets that run the graph itself (every op runs there). */
+export function passTargetOf(t: Pick<Target, 'name' | 'caps'> | undefined): PassTarget | undefined {
+  if (!t?.caps) return undefined;
+  return { name: t.name, hasKernel: (op, domain) => getOp(op.replace(/@.*$/, ''), domain)?.lower !== undefined && !op.includes('@') };
+}
