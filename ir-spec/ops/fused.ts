@@ -12,7 +12,7 @@
  * - aic.FusedElementwise(inputs...) = the elementwise subgraph held in attribute `body`
  *
  * The activation is a string attribute (`activation`, '' = none) with numeric parameters in
- * `activation_params`: Relu, Tanh, Sigmoid, HardSwish (none); LeakyRelu [alpha]; HardSigmoid
+ * `activation_params`: Relu, Tanh, Sigmoid, HardSwish, Mish (none); LeakyRelu [alpha]; HardSigmoid
  * [alpha, beta]; Clip [min, max] (omitted = unbounded); Silu = x * Sigmoid(x); Gelu (erf); GeluTanh
  * (Gelu approximate=tanh).
  */
@@ -87,9 +87,9 @@ function baseAttrs(ctx: { attrs: { raw(n: string): Attr | undefined } }, def: Op
 
 // ---- activations ---------------------------------------------------------------------------------
 
-export const ACTIVATIONS = ['Relu', 'Tanh', 'Sigmoid', 'HardSwish', 'LeakyRelu', 'HardSigmoid', 'Clip', 'Silu', 'Gelu', 'GeluTanh'] as const;
+export const ACTIVATIONS = ['Relu', 'Tanh', 'Sigmoid', 'HardSwish', 'Mish', 'LeakyRelu', 'HardSigmoid', 'Clip', 'Silu', 'Gelu', 'GeluTanh'] as const;
 const ACT_PARAMS: Record<string, [number, number]> = {
-  Relu: [0, 0], Tanh: [0, 0], Sigmoid: [0, 0], HardSwish: [0, 0], Silu: [0, 0], Gelu: [0, 0], GeluTanh: [0, 0],
+  Relu: [0, 0], Tanh: [0, 0], Sigmoid: [0, 0], HardSwish: [0, 0], Mish: [0, 0], Silu: [0, 0], Gelu: [0, 0], GeluTanh: [0, 0],
   LeakyRelu: [1, 1], HardSigmoid: [2, 2], Clip: [0, 2],
 };
 
@@ -116,7 +116,7 @@ function applyActivation(ctx: EvalCtx, y: Tensor): Tensor {
   const p = ctx.attrs.floats('activation_params');
   switch (act) {
     case '': return y;
-    case 'Relu': case 'Tanh': case 'Sigmoid': case 'HardSwish': return evalBase(ctx, act, [y]);
+    case 'Relu': case 'Tanh': case 'Sigmoid': case 'HardSwish': case 'Mish': return evalBase(ctx, act, [y]);
     case 'LeakyRelu': return evalBase(ctx, 'LeakyRelu', [y], { alpha: fl(p[0]) });
     case 'HardSigmoid': return evalBase(ctx, 'HardSigmoid', [y], { alpha: fl(p[0]), beta: fl(p[1]) });
     case 'Clip': {
@@ -220,7 +220,7 @@ function activationExpr(ctx: LowerCtx, y: Expr, vars: readonly string[], out: { 
   const one = (op: string, attrs: Record<string, Attr> = {}) => elemExpr(ctx, op, [yt], [out.dtype], out, vars, attrs);
   switch (act) {
     case '': return y;
-    case 'Relu': case 'Tanh': case 'Sigmoid': case 'HardSwish': return one(act);
+    case 'Relu': case 'Tanh': case 'Sigmoid': case 'HardSwish': case 'Mish': return one(act);
     case 'LeakyRelu': return one('LeakyRelu', { alpha: fl(p[0]) });
     case 'HardSigmoid': return one('HardSigmoid', { alpha: fl(p[0]), beta: fl(p[1]) });
     case 'Clip': {
@@ -313,7 +313,7 @@ function lowerProducer(s: ProducerSpec, ctx: LowerCtx): void {
   }, consts);
 }
 
-const ACT_FLOPS: Record<string, number> = { '': 0, Relu: 1, Tanh: 4, Sigmoid: 4, HardSwish: 5, LeakyRelu: 2, HardSigmoid: 4, Clip: 2, Silu: 5, Gelu: 8, GeluTanh: 8 };
+const ACT_FLOPS: Record<string, number> = { '': 0, Relu: 1, Tanh: 4, Sigmoid: 4, HardSwish: 5, Mish: 8, LeakyRelu: 2, HardSigmoid: 4, Clip: 2, Silu: 5, Gelu: 8, GeluTanh: 8 };
 const numel = (s: OutType['shape']) => (s ? s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0);
 
 /** infer of the residual addend: `y + Z` must keep y's shape. */
