@@ -5,6 +5,7 @@ import { elementwiseRules } from './elementwise.ts';
 import { epilogueRules } from './epilogue.ts';
 import { foldRules } from './fold.ts';
 import { patternRules } from './patterns.ts';
+import { squeezeExciteRules } from './squeeze-excite.ts';
 
 export const FUSE_PHASES: { name: string; rules: Rule[] }[] = [
   // decomposed standard patterns first, before their pieces are taken by epilogues or chains
@@ -13,6 +14,8 @@ export const FUSE_PHASES: { name: string; rules: Rule[] }[] = [
   { name: 'fold', rules: foldRules },
   // residual Add, then activation, into the producer
   { name: 'epilogue', rules: epilogueRules },
+  // squeeze-excite blocks over the fused convolutions the epilogue phase left
+  { name: 'squeeze-excite', rules: squeezeExciteRules },
   // whatever elementwise chains are left
   { name: 'elementwise', rules: elementwiseRules },
 ];
