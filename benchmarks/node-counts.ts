@@ -1,7 +1,8 @@
 /**
  * Node counts: aic -O2 against ONNX Runtime's "extended" graph optimizer, per model.
- *   npm run bench:nodes [-- NAME...]
- * For every NAME.onnx in ../shared/models (tests/fixtures/models when that folder is missing):
+ *   npm run bench:nodes [-- [--dir DIR]... NAME...]
+ * For every NAME.onnx in ../shared/models (tests/fixtures/models when that folder is missing) and in
+ * each --dir DIR (say, models written by scripts/export-mobilenet-v3.py):
  *  - ONNX Runtime (onnxruntime-node, CPU) loads it at graphOptimizationLevel 'extended' and saves the
  *    optimized model (optimizedModelFilePath, a temp file); its nodes are counted (decoded with onnx-proto);
  *  - `aic opt -O2 -o TMP.aic` runs in-process; the written .aic is loaded back and its nodes counted;
@@ -24,10 +25,13 @@ import { reportError } from '../packages/cli/src/ui.ts';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SHARED = path.resolve(ROOT, '../shared/models');
 const FIXTURES = path.join(ROOT, 'tests/fixtures/models');
-const dir = fs.existsSync(SHARED) ? SHARED : FIXTURES;
-const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const models = fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5))
-  .filter((n) => only.length === 0 || only.includes(n)).sort();
+const args = process.argv.slice(2);
+const extraDirs = args.flatMap((a, i) => (a === '--dir' && args[i + 1] ? [path.resolve(args[i + 1])] : []));
+const dirs = [fs.existsSync(SHARED) ? SHARED : FIXTURES, ...extraDirs];
+const only = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--dir');
+const dirOf = new Map<string, string>();
+for (const d of dirs) for (const f of fs.readdirSync(d)) if (f.endsWith('.onnx')) dirOf.set(f.slice(0, -5), d);
+const models = [...dirOf.keys()].filter((n) => only.length === 0 || only.includes(n)).sort();
 
 interface Row { model: string; ort: number | string; aic: number | string; verdict: string; matches: string; optMs: string }
 
@@ -50,8 +54,9 @@ async function ortCount(model: string, tmp: string): Promise<number> {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-bench-nodes-'));
 const rows: Row[] = [];
 let failed = 0;
-process.stderr.write(`models from ${dir}\n`);
+process.stderr.write(`models from ${dirs.join(', ')}\n`);
 for (const name of models) {
+  const dir = dirOf.get(name)!;
   const file = path.join(dir, `${name}.onnx`);
   const row: Row = { model: name, ort: '-', aic: '-', verdict: '-', matches: '-', optMs: '-' };
   try {

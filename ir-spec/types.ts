@@ -171,6 +171,8 @@ export interface LowerCtx {
   extern(outs: number[], body: Stmt): void;
   /** a kernel-private scratch buffer (zero-initialized is NOT guaranteed) */
   temp(prefix: string, dtype: ScalarType, shape: number[]): TensorRef;
+  /** define kernel temp t elementwise, as a compute stage of its own (scheduled like an output's); later stages may read t */
+  computeTemp?(t: TensorRef, f: (idx: Expr[]) => Expr): void;
   /** throw the catalog's "unsupported" diagnostic (exit 3), naming this node */
   unsupported(why: string): never;
 }

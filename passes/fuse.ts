@@ -2,7 +2,8 @@
  * fuse: operator fusion as rewrite rules (passes/rules/fuse/*): BatchNormalization and bias folding
  * into Conv / Gemm / MatMul weights, residual-add and activation epilogues (aic.FusedConv /
  * aic.FusedGemm / aic.FusedMatMul), decomposed LayerNorm / GELU / attention / global pooling
- * recognition, Slices -> Split, and elementwise chains (aic.FusedElementwise). --explain reports
+ * recognition, Slices -> Split, squeeze-excite blocks (aic.SqueezeExcite) and elementwise chains
+ * (aic.FusedElementwise). --explain reports
  * every candidate with the reason it was rejected (consumers, dtype, unknown dim, target kernels).
  *
  * The rules need static shapes and constant shape arithmetic, so the pass first refreshes shape
@@ -36,11 +37,13 @@ export default definePass({
   summary: 'fold BatchNorm/bias into weights, fuse epilogues and elementwise chains, recognize LayerNorm/GELU/attention',
   options: {
     'max-iterations': { type: 'number', default: 32, doc: 'rewrite sweeps per phase before giving up on a fixpoint' },
+    'squeeze-excite': { type: 'boolean', default: true, doc: 'fuse squeeze-excite blocks into aic.SqueezeExcite (a layout without a kernel for it can turn this off)' },
   },
   statistics: ['shape-nodes-folded', ...FUSE_RULE_NAMES],
   run(g0, ctx) {
     const g = refresh(cloneGraph(g0), ctx);
     for (const phase of FUSE_PHASES) {
+      if (phase.name === 'squeeze-excite' && !ctx.options['squeeze-excite']) continue;
       applyRules(g, phase.rules, {
         passName: 'fuse', stats: ctx.stats, explain: ctx.explain, target: ctx.target,
         maxIterations: Number(ctx.options['max-iterations']),

@@ -204,6 +204,10 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
       const axes = out.shape.map(() => fresh('i'));
       stages.push({ kind: 'compute', out: out.buf, axes, body: f(axes.map((a) => E.v(a))) });
     },
+    computeTemp(t, f) {
+      const axes = t.shape.map(() => fresh('i'));
+      stages.push({ kind: 'compute', out: t.buf, axes, body: f(axes.map((a) => E.v(a))) });
+    },
     extern(outs, body) { stages.push({ kind: 'extern', outs: outs.map((o) => outputs[o].buf), body }); },
     temp(prefix, dtype, shape) {
       const b: Buffer = { name: fresh(prefix), dtype, shape, scope: 'local', role: 'scratch' };

@@ -12,7 +12,7 @@
  * - aic.FusedElementwise(inputs...) = the elementwise subgraph held in attribute `body`
  *
  * The activation is a string attribute (`activation`, '' = none) with numeric parameters in
- * `activation_params`: Relu, Tanh, Sigmoid, HardSwish (none); LeakyRelu [alpha]; HardSigmoid
+ * `activation_params`: Relu, Tanh, Sigmoid, HardSwish, Mish (none); LeakyRelu [alpha]; HardSigmoid
  * [alpha, beta]; Clip [min, max] (omitted = unbounded); Silu = x * Sigmoid(x); Gelu (erf); GeluTanh
  * (Gelu approximate=tanh).
  */
@@ -29,15 +29,15 @@ const CAT = 'fused';
 
 // ---- views: run a base op's definition on chosen inputs and attributes ---------------------------
 
-function base(name: string): OpDef {
-  const d = getOp(name);
+function base(name: string, domain = ''): OpDef {
+  const d = getOp(name, domain);
   if (!d) throw new Error(`fused ops need the base op ${name}`);
   return d;
 }
 
-/** Evaluate base op `name` on `inputs` with `attrs`, inside a fused node's EvalCtx. */
-export function evalBase(ctx: EvalCtx, name: string, inputs: (Tensor | undefined)[], attrs: Record<string, Attr> = {}): Tensor {
-  const def = base(name);
+/** Evaluate base op `name` (of `domain`) on `inputs` with `attrs`, inside a fused node's EvalCtx. */
+export function evalBase(ctx: EvalCtx, name: string, inputs: (Tensor | undefined)[], attrs: Record<string, Attr> = {}, domain = ''): Tensor {
+  const def = base(name, domain);
   const loc = nodeLocation(ctx.node);
   const view: EvalCtx = {
     inputs,
@@ -60,8 +60,8 @@ export function evalBase(ctx: EvalCtx, name: string, inputs: (Tensor | undefined
 
 /** Infer base op `name` on chosen input types (and constants) with `attrs`. */
 export function inferBase(ctx: InferCtx, name: string, types: (OutType | undefined)[], consts: (Tensor | undefined)[] = [],
-  attrs: Record<string, Attr> = {}): OutType {
-  const def = base(name);
+  attrs: Record<string, Attr> = {}, domain = ''): OutType {
+  const def = base(name, domain);
   const loc = nodeLocation(ctx.node);
   const view: InferCtx = {
     inputTypes: types,
@@ -87,36 +87,37 @@ function baseAttrs(ctx: { attrs: { raw(n: string): Attr | undefined } }, def: Op
 
 // ---- activations ---------------------------------------------------------------------------------
 
-export const ACTIVATIONS = ['Relu', 'Tanh', 'Sigmoid', 'HardSwish', 'LeakyRelu', 'HardSigmoid', 'Clip', 'Silu', 'Gelu', 'GeluTanh'] as const;
+export const ACTIVATIONS = ['Relu', 'Tanh', 'Sigmoid', 'HardSwish', 'Mish', 'LeakyRelu', 'HardSigmoid', 'Clip', 'Silu', 'Gelu', 'GeluTanh'] as const;
 const ACT_PARAMS: Record<string, [number, number]> = {
-  Relu: [0, 0], Tanh: [0, 0], Sigmoid: [0, 0], HardSwish: [0, 0], Silu: [0, 0], Gelu: [0, 0], GeluTanh: [0, 0],
+  Relu: [0, 0], Tanh: [0, 0], Sigmoid: [0, 0], HardSwish: [0, 0], Mish: [0, 0], Silu: [0, 0], Gelu: [0, 0], GeluTanh: [0, 0],
   LeakyRelu: [1, 1], HardSigmoid: [2, 2], Clip: [0, 2],
 };
 
-const actAttrs: Record<string, AttrSpec> = {
+export const actAttrs: Record<string, AttrSpec> = {
   activation: { type: 'string', default: '', doc: `epilogue activation: '' or one of ${ACTIVATIONS.join(', ')}` },
   activation_params: { type: 'floats', default: [], doc: 'LeakyRelu [alpha], HardSigmoid [alpha, beta], Clip [min, max]' },
 };
 
-function checkActivation(ctx: InferCtx, op: string): void {
-  const act = ctx.attrs.str('activation');
+/** The activation in attributes `attr` / `${attr}_params` is known and has the right parameter count. */
+export function checkActivation(ctx: InferCtx, op: string, attr = 'activation'): void {
+  const act = ctx.attrs.str(attr);
   if (act === '') return;
   const arity = ACT_PARAMS[act];
   const l = nodeLocation(ctx.node);
-  if (!arity) throw diag.unsupportedAttr({ op, domain: 'aic' }, 'activation', act, l);
-  const n = ctx.attrs.floats('activation_params').length;
-  if (n < arity[0] || n > arity[1]) throw diag.verify(op, `activation ${act} takes ${arity[0]}..${arity[1]} activation_params, got ${n}`, l);
+  if (!arity) throw diag.unsupportedAttr({ op, domain: 'aic' }, attr, act, l);
+  const n = ctx.attrs.floats(`${attr}_params`).length;
+  if (n < arity[0] || n > arity[1]) throw diag.verify(op, `${attr} ${act} takes ${arity[0]}..${arity[1]} ${attr}_params, got ${n}`, l);
 }
 
 const fl = (value: number): Attr => ({ type: 'float', value });
 
-/** Apply the node's activation to y with the activation ops' own definitions. */
-function applyActivation(ctx: EvalCtx, y: Tensor): Tensor {
-  const act = ctx.attrs.str('activation');
-  const p = ctx.attrs.floats('activation_params');
+/** Apply the node's activation (attributes `attr`, `${attr}_params`) to y with the activation ops' own definitions. */
+export function applyActivation(ctx: EvalCtx, y: Tensor, attr = 'activation'): Tensor {
+  const act = ctx.attrs.str(attr);
+  const p = ctx.attrs.floats(`${attr}_params`);
   switch (act) {
     case '': return y;
-    case 'Relu': case 'Tanh': case 'Sigmoid': case 'HardSwish': return evalBase(ctx, act, [y]);
+    case 'Relu': case 'Tanh': case 'Sigmoid': case 'HardSwish': case 'Mish': return evalBase(ctx, act, [y]);
     case 'LeakyRelu': return evalBase(ctx, 'LeakyRelu', [y], { alpha: fl(p[0]) });
     case 'HardSigmoid': return evalBase(ctx, 'HardSigmoid', [y], { alpha: fl(p[0]), beta: fl(p[1]) });
     case 'Clip': {
@@ -188,7 +189,7 @@ function lowerOf(ctx: LowerCtx, op: string): (c: LowerCtx) => void {
  * The element expression of elementwise op `op` applied to `inputs` at index vars `vars` (of an output
  * of `shape`), from the op's own compute definition.
  */
-function elemExpr(ctx: LowerCtx, op: string, inputs: (TensorRef | undefined)[], inDtypes: (DType | undefined)[],
+export function elemExpr(ctx: LowerCtx, op: string, inputs: (TensorRef | undefined)[], inDtypes: (DType | undefined)[],
   out: { dtype: DType; shape: number[] }, vars: readonly string[], attrs: Record<string, Attr> = {}, consts: (Tensor | undefined)[] = []): Expr {
   const def = base(op);
   const lower = lowerOf(ctx, op);
@@ -211,16 +212,16 @@ function elemExpr(ctx: LowerCtx, op: string, inputs: (TensorRef | undefined)[], 
   return result;
 }
 
-/** The node's activation applied to y (an expression at `vars`), from the activation ops' own definitions. */
-function activationExpr(ctx: LowerCtx, y: Expr, vars: readonly string[], out: { dtype: DType; shape: number[] }): Expr {
-  const act = ctx.attrs.str('activation');
-  const p = ctx.attrs.floats('activation_params');
+/** The node's activation (attributes `attr`, `${attr}_params`) applied to y (an expression at `vars`), from the activation ops' own definitions. */
+export function activationExpr(ctx: LowerCtx, y: Expr, vars: readonly string[], out: { dtype: DType; shape: number[] }, attr = 'activation'): Expr {
+  const act = ctx.attrs.str(attr);
+  const p = ctx.attrs.floats(`${attr}_params`);
   const st = scalarOf(out.dtype);
   const yt = exprTensor(y, vars, out.shape, st);
   const one = (op: string, attrs: Record<string, Attr> = {}) => elemExpr(ctx, op, [yt], [out.dtype], out, vars, attrs);
   switch (act) {
     case '': return y;
-    case 'Relu': case 'Tanh': case 'Sigmoid': case 'HardSwish': return one(act);
+    case 'Relu': case 'Tanh': case 'Sigmoid': case 'HardSwish': case 'Mish': return one(act);
     case 'LeakyRelu': return one('LeakyRelu', { alpha: fl(p[0]) });
     case 'HardSigmoid': return one('HardSigmoid', { alpha: fl(p[0]), beta: fl(p[1]) });
     case 'Clip': {
@@ -238,7 +239,7 @@ function activationExpr(ctx: LowerCtx, y: Expr, vars: readonly string[], out: { 
 }
 
 /** y + t (t broadcast into y's shape) with Add's own definition. */
-function addExpr(ctx: LowerCtx, y: Expr, t: TensorRef, tDtype: DType, vars: readonly string[], out: { dtype: DType; shape: number[] }): Expr {
+export function addExpr(ctx: LowerCtx, y: Expr, t: TensorRef, tDtype: DType, vars: readonly string[], out: { dtype: DType; shape: number[] }): Expr {
   return elemExpr(ctx, 'Add', [exprTensor(y, vars, out.shape, scalarOf(out.dtype)), t], [out.dtype, tDtype], out, vars);
 }
 
@@ -246,11 +247,12 @@ function addExpr(ctx: LowerCtx, y: Expr, t: TensorRef, tDtype: DType, vars: read
  * A base op's compute definition run through a view of ctx: the base op's inputs, attributes and
  * node. `out` is ctx.outputs[0] (then every compute gets `epilogue` applied to its element expression;
  * an extern stage is redirected to a temp the epilogue then reads) or a kernel temp (stages are
- * realized in place, unscheduled).
+ * realized in place, unscheduled; with `scheduled` and a ctx that has computeTemp, a compute stage
+ * is a stage of its own that default schedules and targets treat like an output stage).
  */
-function lowerThroughBase(ctx: LowerCtx, opName: string, ins: (TensorRef | undefined)[], inDtypes: (DType | undefined)[],
+export function lowerThroughBase(ctx: LowerCtx, opName: string, ins: (TensorRef | undefined)[], inDtypes: (DType | undefined)[],
   attrs: Record<string, Attr>, out: TensorRef, outDtype: DType, epilogue?: (y: Expr, vars: string[]) => Expr,
-  consts: (Tensor | undefined)[] = []): void {
+  consts: (Tensor | undefined)[] = [], scheduled = false): void {
   const def = base(opName);
   const lower = lowerOf(ctx, opName);
   const direct = out === ctx.outputs[0];
@@ -264,26 +266,29 @@ function lowerThroughBase(ctx: LowerCtx, opName: string, ins: (TensorRef | undef
   const ep = (y: Expr, vars: string[]) => check(epilogue ? epilogue(y, vars) : y);
   const names = (idx: Expr[]) => idx.map((e) => (e as { name: string }).name);
   let redirected: TensorRef | undefined;
+  /** out = epilogue(f) as a compute stage (of the node's output, of a scheduled temp, or realized in place) */
+  const write = (f: (idx: Expr[]) => Expr) => {
+    if (direct) { ctx.compute(0, (idx) => ep(f(idx), names(idx))); return; }
+    if (scheduled && ctx.computeTemp) { ctx.computeTemp(out, (idx) => ep(f(idx), names(idx))); return; }
+    const axes = out.shape.map(() => ctx.fresh('i'));
+    ctx.extern([], lowerCompute({ kind: 'compute', out: out.buf, axes, body: ep(f(axes.map((v) => E.v(v))), axes) }, ctx.fresh));
+  };
   const view: LowerCtx = {
     node, attrs: makeAttrReader(def, attrs, nodeLocation(ctx.node)), inputs: ins, outputs: [out],
     constValue: (i) => consts[i], target: ctx.target, fresh: ctx.fresh,
     compute: (o, f) => {
       if (o !== 0) ctx.unsupported(`${opName} writes output ${o}`);
-      if (direct) { ctx.compute(0, (idx) => ep(f(idx), names(idx))); return; }
-      const axes = out.shape.map(() => ctx.fresh('i'));
-      const vars = axes.map((v) => E.v(v));
-      ctx.extern([], lowerCompute({ kind: 'compute', out: out.buf, axes, body: ep(f(vars), axes) }, ctx.fresh));
+      write(f);
     },
     extern: (outs, body) => {
       if (outs.some((o) => o !== 0)) ctx.unsupported(`${opName} writes output ${outs.join(', ')}`);
       check(body);
-      if (!direct) { ctx.extern([], body); return; }
-      if (!epilogue || !outs.includes(0)) { ctx.extern(outs, body); return; }
+      if (!epilogue || !outs.includes(0)) { ctx.extern(direct ? outs : [], body); return; }
       // the base op writes its result imperatively: into a temp, then the epilogue as a compute
       redirected ??= ctx.temp('pre', out.dtype, out.shape);
       const r = redirected;
       ctx.extern([], renameBuffer(body, out.buf.name, r.buf.name));
-      ctx.compute(0, (idx) => ep(r.at(...idx), names(idx)));
+      write((idx) => r.at(...idx));
     },
     temp: (p, d, s) => ctx.temp(p, d, s),
     unsupported: (why) => ctx.unsupported(`${opName}: ${why}`),
@@ -313,8 +318,8 @@ function lowerProducer(s: ProducerSpec, ctx: LowerCtx): void {
   }, consts);
 }
 
-const ACT_FLOPS: Record<string, number> = { '': 0, Relu: 1, Tanh: 4, Sigmoid: 4, HardSwish: 5, LeakyRelu: 2, HardSigmoid: 4, Clip: 2, Silu: 5, Gelu: 8, GeluTanh: 8 };
-const numel = (s: OutType['shape']) => (s ? s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0);
+export const ACT_FLOPS: Record<string, number> = { '': 0, Relu: 1, Tanh: 4, Sigmoid: 4, HardSwish: 5, Mish: 8, LeakyRelu: 2, HardSigmoid: 4, Clip: 2, Silu: 5, Gelu: 8, GeluTanh: 8 };
+export const numel = (s: OutType['shape']) => (s ? s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0);
 
 /** infer of the residual addend: `y + Z` must keep y's shape. */
 function inferAddend(ctx: InferCtx, op: string, y: OutType, zi: number, what: string): OutType {

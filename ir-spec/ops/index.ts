@@ -13,4 +13,5 @@ import './sequence.ts';
 import './signal.ts';
 import './training.ts';
 import './fused.ts';
+import './squeeze-excite.ts';
 import './layout.ts';

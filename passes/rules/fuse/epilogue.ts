@@ -1,6 +1,6 @@
 /**
  * Epilogues fused into the producing Conv / Gemm / MatMul: a residual Add (Z input) and then an
- * activation (Relu, Clip, Sigmoid, SiLU = x * Sigmoid(x), HardSigmoid, HardSwish, LeakyRelu, Gelu, Tanh).
+ * activation (Relu, Clip, Sigmoid, SiLU = x * Sigmoid(x), HardSigmoid, HardSwish, Mish, LeakyRelu, Gelu, Tanh).
  * The fused ops are aic.FusedConv / aic.FusedGemm / aic.FusedMatMul (ir-spec/ops/fused.ts).
  */
 import type { Attr, Node, Value } from '@aic/core';
@@ -80,6 +80,7 @@ const activations: Rule[] = [
   ...activationRule('Sigmoid', () => ({ act: 'Sigmoid' })),
   ...activationRule('Tanh', () => ({ act: 'Tanh' })),
   ...activationRule('HardSwish', () => ({ act: 'HardSwish' })),
+  ...activationRule('Mish', () => ({ act: 'Mish' })),
   ...activationRule('LeakyRelu', (n) => ({ act: 'LeakyRelu', params: [f(n, 'alpha', 0.01)] })),
   ...activationRule('HardSigmoid', (n) => ({ act: 'HardSigmoid', params: [f(n, 'alpha', 0.2), f(n, 'beta', 0.5)] })),
   ...activationRule('Gelu', (n) => {

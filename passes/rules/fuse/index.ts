@@ -1,17 +1,21 @@
 /** The fusion rules, in the phases the `fuse` pass runs them (each phase to a fixpoint). */
 import type { Rule } from '../../rewrite/pattern.ts';
+import { activationRules } from './activations.ts';
 import { elementwiseRules } from './elementwise.ts';
 import { epilogueRules } from './epilogue.ts';
 import { foldRules } from './fold.ts';
 import { patternRules } from './patterns.ts';
+import { squeezeExciteRules } from './squeeze-excite.ts';
 
 export const FUSE_PHASES: { name: string; rules: Rule[] }[] = [
   // decomposed standard patterns first, before their pieces are taken by epilogues or chains
-  { name: 'patterns', rules: patternRules },
+  { name: 'patterns', rules: [...patternRules, ...activationRules] },
   // weights: BN / bias folding, MatMul + Add
   { name: 'fold', rules: foldRules },
   // residual Add, then activation, into the producer
   { name: 'epilogue', rules: epilogueRules },
+  // squeeze-excite blocks over the fused convolutions the epilogue phase left
+  { name: 'squeeze-excite', rules: squeezeExciteRules },
   // whatever elementwise chains are left
   { name: 'elementwise', rules: elementwiseRules },
 ];
