@@ -5,11 +5,12 @@
  * - 'all': the whole model in 16 bits (initializers, inputs, outputs and every activation).
  */
 import { onnx } from '@aic/onnx';
+import type { INodeProto, ITensorProto } from '../packages/onnx/src/proto.ts';
 import { halfBits } from '@aic/loop-ir';
 
 const FLOAT = 1, FLOAT16 = 10, BFLOAT16 = 16;
 
-function floatsOf(t: onnx.ITensorProto): number[] {
+function floatsOf(t: ITensorProto): number[] {
   if (t.floatData && t.floatData.length) return Array.from(t.floatData);
   const raw = t.rawData!;
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -28,7 +29,7 @@ export function toHalfModel(bytes: Uint8Array, mode: 'weights' | 'all', bf16 = f
   const elem = bf16 ? BFLOAT16 : FLOAT16;
   const m = onnx.ModelProto.decode(bytes);
   const g = m.graph!;
-  const casts: onnx.INodeProto[] = [];
+  const casts: INodeProto[] = [];
   for (const t of g.initializer ?? []) {
     if (t.dataType !== FLOAT) continue;
     const v = floatsOf(t);
