@@ -7,7 +7,7 @@
  * - vectorized loops that load or store a 16-bit buffer run as serial loops (renderers convert
  *   element by element; the loop order and the results are unchanged).
  */
-import { isHalfT, mapStmt, walkExprs, walkStmt, type Kernel, type Stmt } from '@aic/loop-ir';
+import { isHalfT, mapStmt, walkExprs, walkStmt, type Buffer, type Kernel, type Stmt } from '@aic/loop-ir';
 
 const WIDE = new Set(['f64', 'i32', 'u32', 'i64', 'u64']);
 
@@ -20,10 +20,15 @@ export function touchesHalf(s: Stmt, isHalf: (buf: string) => boolean): boolean 
 }
 
 export function legalizeHalf(k: Kernel): Kernel {
-  const half = new Set(k.params.filter((p) => isHalfT(p.dtype)).map((p) => p.name));
-  if (!half.size) return k;
+  return { ...k, body: legalizeHalfBody(k.body, k.params) };
+}
+
+/** legalizeHalf on a kernel body whose buffers are `params` */
+export function legalizeHalfBody(body: Stmt, params: readonly Buffer[]): Stmt {
+  const half = new Set(params.filter((p) => isHalfT(p.dtype)).map((p) => p.name));
+  if (!half.size) return body;
   const touches = (s: Stmt) => touchesHalf(s, (b) => half.has(b));
-  const body = mapStmt(k.body, (e) => e, (s) => {
+  return mapStmt(body, (e) => e, (s) => {
     if (s.k === 'store' && half.has(s.buf) && s.val.k === 'cast' && s.val.t === 'f32' && WIDE.has(s.val.x.t)) {
       const x = s.val.x;
       return { ...s, val: x.t === 'f64' ? x : { k: 'cast', x, t: 'f64', lanes: x.lanes } };
@@ -31,5 +36,4 @@ export function legalizeHalf(k: Kernel): Kernel {
     if (s.k === 'for' && s.kind.k === 'vectorized' && touches(s.body)) return { ...s, kind: { k: 'serial' } };
     return s;
   });
-  return { ...k, body };
 }

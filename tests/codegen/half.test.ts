@@ -15,8 +15,7 @@ import { halfValue } from '@aic/loop-ir';
 import { buildC, compileC, compileWasm, prepareForRun, runC } from '@aic/codegen';
 import { runWasmSync } from '../../codegen/wasm/target.ts';
 import type { Graph } from '@aic/core';
-import { buildModel } from '../onnx-builder.ts';
-import { toHalfModel } from '../fp16-models.ts';
+import { castModel, excess, f16Boundaries, sameBits, toHalfModel } from '../fp16-models.ts';
 
 type Runner = (g: Graph, feeds: Map<string, RValue>) => Map<string, Tensor>;
 const RUNNERS: Record<string, Runner> = {
@@ -29,17 +28,6 @@ const RUNNERS: Record<string, Runner> = {
   wasm: (g, feeds) => runWasmSync(compileWasm(g, { simd: false, version: 'test', source: 'half', sourceHash: '-' }), feeds),
 };
 
-/** f32 values around every float16 rounding boundary: midpoints between neighbours, and one f32 ulp either side */
-function f16Boundaries(): number[] {
-  const out: number[] = [0, -0, Infinity, -Infinity, NaN, 65504, 65519, 65520, 65536, 1e30, -1e-30, 2 ** -25, 2 ** -24, 3 * 2 ** -26, 2 ** -149];
-  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
-  for (let b = 0; b < 0x7c00; b += 7) {
-    const mid = (halfValue(b, 'f16') + halfValue(b + 1, 'f16')) / 2;
-    f[0] = mid; const m = u[0];
-    for (const d of [-1, 0, 1]) { u[0] = m + d; out.push(f[0], -f[0]); }
-  }
-  return out;
-}
 /** f64 values that are just off a float16/bfloat16 tie: rounding them to f32 first would make them ties */
 function doubleNearTies(bf16: boolean): number[] {
   const out: number[] = [];
@@ -51,17 +39,7 @@ function doubleNearTies(bf16: boolean): number[] {
   return out;
 }
 
-function castModel(from: number, to: number, n: number): Graph {
-  return loadOnnx(buildModel([{ op: 'Cast', inputs: ['x'], outputs: ['y'], attrs: { to } }], [{ name: 'x', dtype: from, shape: [n] }], [{ name: 'y', dtype: to, shape: [n] }]));
-}
 
-function sameBits(got: Tensor, want: Tensor): string | undefined {
-  for (let i = 0; i < want.size; i++) {
-    const a = got.num[i], b = want.num[i];
-    if (!(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)))) return `[${i}] got ${a} want ${b}`;
-  }
-  return undefined;
-}
 
 const CASTS: [string, number, number, () => number[]][] = [
   ['float32 -> float16', 1, 10, f16Boundaries],
@@ -93,12 +71,6 @@ const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/models');
 const onnxBytes = new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'small_cnn.onnx')));
 const input = parseNpy(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'small_cnn.input.npy'))));
 
-/** worst |got - want| beyond atol + rtol |want| (<= 0 within tolerance) */
-function excess(got: Tensor, want: Tensor, rtol: number, atol: number): number {
-  let worst = -Infinity;
-  for (let i = 0; i < want.size; i++) worst = Math.max(worst, Math.abs(got.num[i] - want.num[i]) - (atol + rtol * Math.abs(want.num[i])));
-  return Number.isNaN(worst) ? Infinity : worst;
-}
 
 describe('small_cnn in float16 on the CPU targets matches the interpreter at float16 tolerance', () => {
   const variants: [string, Uint8Array, Tensor['dtype']][] = [
