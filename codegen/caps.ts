@@ -1,7 +1,7 @@
 /** Capabilities each compiled target declares (lowering and schedules read these, never the target name). */
 import type { TargetCaps } from '@aic/ir-spec';
 
-const ALL_SCALARS = ['f32', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'] as const;
+const ALL_SCALARS = ['f32', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool', 'f16', 'bf16'] as const;
 
 export const C_CAPS: TargetCaps = { name: 'c', vectorLanes: 16, dtypes: [...ALL_SCALARS] };
 /** The loop-IR interpreter: checks lowering without a compiler. */
@@ -13,7 +13,7 @@ export const LOOPS_CAPS: TargetCaps = { name: 'loops', vectorLanes: 4, dtypes: [
 export const WGSL_CAPS: TargetCaps = {
   name: 'wgsl',
   vectorLanes: 4,
-  dtypes: ['f32', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'],
+  dtypes: ['f32', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool', 'f16', 'bf16'],
   gpu: { maxWorkgroupSize: 256, maxWorkgroupStorage: 16384, maxBindings: 8 },
 };
 /** WebAssembly with SIMD128: 4 f32 lanes per v128. */

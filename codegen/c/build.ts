@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Tensor, diag, tensorFromBytes, tensorToBytes, castTensor, type RValue } from '@aic/core';
 import { numel } from '@aic/loop-ir';
+import { inputBytes } from '../lower/unread.ts';
 import type { Program } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { AIC_ERR_CHECK, type CArtifact } from './render.ts';
@@ -82,7 +83,7 @@ export function harnessSource(prog: Program): string {
   L.push('  reps = atol(argv[2]);');
   if (nIn === 0) L.push('  (void)read_all;');
   // exact byte sizes (0 for empty tensors); allocations use at least one byte
-  const w = (b: { dtype: string; shape: number[] }) => numel(b.shape) * (({ f64: 8, i64: 8, u64: 8, f32: 4, i32: 4, u32: 4, i16: 2, u16: 2 } as Record<string, number>)[b.dtype] ?? 1);
+  const w = (b: { dtype: string; shape: number[] }) => numel(b.shape) * elemBytes(b);
   prog.inputs.forEach((b, i) => L.push(`  in[${i}] = read_all(argv[${3 + i}], ${w(b)});`));
   prog.outputs.forEach((b, i) => L.push(`  out[${i}] = calloc(1, ${Math.max(1, w(b))});`));
   L.push('  rc = aic_model_init(argv[1][0] ? argv[1] : NULL);', '  if (rc) { fprintf(stderr, "aic_model_init failed (%d)\\n", rc); return 3; }');
@@ -101,6 +102,8 @@ export function harnessSource(prog: Program): string {
   L.push('  (void)in;', '  return 0;', '}', '');
   return L.join('\n');
 }
+
+const elemBytes = (b: { dtype: string }) => ({ f64: 8, i64: 8, u64: 8, f32: 4, i32: 4, u32: 4, i16: 2, u16: 2, f16: 2, bf16: 2 } as Record<string, number>)[b.dtype] ?? 1;
 
 export interface BuildResult { exe: string; dir: string; cached: boolean; compileMs: number }
 
@@ -146,7 +149,7 @@ export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: M
       const t = feeds.get(b.value);
       if (!(t instanceof Tensor)) throw diag.missingInput(b.value);
       const f = path.join(work, `in${i}.bin`);
-      fs.writeFileSync(f, tensorToBytes(castTensor(t, dtypeOfScalar(b.dtype))));
+      fs.writeFileSync(f, inputBytes(prog, b, tensorToBytes(castTensor(t, dtypeOfScalar(b.dtype))), elemBytes(b)));
       return f;
     });
     const outFiles = prog.outputs.map((_, i) => path.join(work, `out${i}.bin`));

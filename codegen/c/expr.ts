@@ -3,8 +3,9 @@
  * vector extensions through helpers generated on demand; every vectorized loop is also emitted as a
  * plain scalar loop under `#else`, so a compiler without the extensions still builds the file.
  */
-import { CHECK_DIV_ZERO, CHECK_INDEX, E, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { CHECK_DIV_ZERO, CHECK_INDEX, E, isHalfT, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
+import { cHalfLoad, cHalfStore } from './half.ts';
 
 /** C limits of the integer types, as [min, max, min as a double, max + 1 as a double] */
 const LIMITS: Partial<Record<ScalarType, [string, string, string, string]>> = {
@@ -54,7 +55,7 @@ export class Helpers {
 }
 
 function bytes(t: ScalarType): number {
-  return t === 'f64' || t === 'i64' || t === 'u64' ? 8 : t === 'f32' || t === 'i32' || t === 'u32' ? 4 : t === 'i16' || t === 'u16' ? 2 : 1;
+  return t === 'f64' || t === 'i64' || t === 'u64' ? 8 : t === 'f32' || t === 'i32' || t === 'u32' ? 4 : t === 'i16' || t === 'u16' || t === 'f16' || t === 'bf16' ? 2 : 1;
 }
 
 function fsuf(t: ScalarType): string { return t === 'f32' ? 'f' : ''; }
@@ -276,7 +277,11 @@ export class CEmitter {
     switch (e.k) {
       case 'const': return cConst(e.v, e.t);
       case 'var': return e.name;
-      case 'load': return this.regName(e.buf, e.idx) ?? `${e.buf}[${this.index(e.idx)}]`;
+      case 'load': {
+        const ht = this.bufs.get(e.buf)?.dtype;
+        if (ht && isHalfT(ht)) return cHalfLoad(this.h, ht, `${e.buf}[${this.index(e.idx)}]`);
+        return this.regName(e.buf, e.idx) ?? `${e.buf}[${this.index(e.idx)}]`;
+      }
       case 'bin':
         if (e.a.t === 'i32' && ['add', 'sub', 'mul'].includes(e.op) && pureIndex(e)) return `(${this.expr(e.a)} ${OPS[e.op]} ${this.expr(e.b)})`;
         if (e.t === 'bool' && ['lt', 'le', 'gt', 'ge', 'eq', 'ne'].includes(e.op) && pureCond(e)) return `(${this.expr(e.a)} ${OPS[e.op]} ${this.expr(e.b)})`;
@@ -313,6 +318,7 @@ export class CEmitter {
       case 'load': {
         const reg = this.regName(e.buf, e.idx);
         if (reg) return reg;
+        if (isHalfT(this.bufs.get(e.buf)?.dtype ?? 'f32')) throw new Error(`C: vector load of 16-bit buffer ${e.buf} (legalizeHalf makes these loops serial)`);
         if (e.idx.k === 'ramp' && e.idx.stride === 1) {
           return this.h.need(`aic_vload_${vt}`, () => `static inline ${vt} aic_vload_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; memcpy(&r, p, sizeof r); return r; }`) + `(&${e.buf}[${this.index(e.idx.base)}])`;
         }
@@ -396,6 +402,12 @@ export class CEmitter {
         const reg = this.regName(s.buf, s.idx);
         if (reg) {
           out.push(`${ind}${reg} = ${s.val.lanes > 1 ? this.vexpr(s.val) : s.idx.lanes > 1 ? this.vexpr({ k: 'bcast', x: s.val, t: s.val.t, lanes: s.idx.lanes }) : this.expr(s.val)};`);
+          return;
+        }
+        const ht = this.bufs.get(s.buf)?.dtype;
+        if (ht && isHalfT(ht)) {
+          if (s.val.lanes > 1 || s.idx.lanes > 1) throw new Error(`C: vector store to 16-bit buffer ${s.buf} (legalizeHalf makes these loops serial)`);
+          out.push(`${ind}${s.buf}[${this.index(s.idx)}] = ${cHalfStore(this.h, ht, this.expr(s.val), s.val.t)};`);
           return;
         }
         if (s.val.lanes > 1 || s.idx.lanes > 1) {

@@ -63,7 +63,7 @@ function weightsLayout(ws: ProgramBuffer[]): { offsets: Map<string, number>; siz
   return { offsets, size: off };
 }
 function byteWidth(b: Buffer): number {
-  return b.dtype === 'f64' || b.dtype === 'i64' || b.dtype === 'u64' ? 8 : b.dtype === 'f32' || b.dtype === 'i32' || b.dtype === 'u32' ? 4 : b.dtype === 'i16' || b.dtype === 'u16' ? 2 : 1;
+  return b.dtype === 'f64' || b.dtype === 'i64' || b.dtype === 'u64' ? 8 : b.dtype === 'f32' || b.dtype === 'i32' || b.dtype === 'u32' ? 4 : b.dtype === 'i16' || b.dtype === 'u16' || b.dtype === 'f16' || b.dtype === 'bf16' ? 2 : 1;
 }
 
 export function renderC(prog: Program, opts: COptions): CArtifact {

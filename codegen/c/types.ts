@@ -4,6 +4,8 @@ import type { ScalarType } from '@aic/loop-ir';
 export const CTYPE: Record<ScalarType, string> = {
   f32: 'float', f64: 'double', i8: 'int8_t', i16: 'int16_t', i32: 'int32_t', i64: 'int64_t',
   u8: 'uint8_t', u16: 'uint16_t', u32: 'uint32_t', u64: 'uint64_t', bool: 'uint8_t',
+  // 16-bit float storage: bit patterns (c/half.ts converts on load and store)
+  f16: 'uint16_t', bf16: 'uint16_t',
 };
 
 export function vecType(t: ScalarType, lanes: number): string {

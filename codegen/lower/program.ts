@@ -6,9 +6,10 @@ import { AicError, diag, isStatic, nodeLocation, type Graph, type Location, type
 import { getOp, makeAttrReader, validateGraph, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
   E, S, ScheduleError, applyDirective, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
-  type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
+  computeT, type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
+import { legalizeHalf } from './half.ts';
 import { materializeLogical } from './layout.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
@@ -125,7 +126,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
 function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
   const a: Buffer = { ...src, name: 'in0', role: 'input' }, b: Buffer = { ...dst, name: 'out0', role: 'output' };
   const n = numel(src.shape);
-  return { name, params: [a, b], body: S.for('i', n, S.store('out0', E.v('i'), E.load('in0', E.v('i'), src.dtype))) };
+  return { name, params: [a, b], body: S.for('i', n, S.store('out0', E.v('i'), E.load('in0', E.v('i'), computeT(src.dtype)))) };
 }
 
 /**
@@ -135,7 +136,7 @@ function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
 export function realizeKernel(src: KernelSource, dirs: Directive[]): Kernel {
   const k = realizeKernel0(src, dirs);
   // runtime checks that do not change inside a loop run once before it
-  return { ...k, body: hoistChecks(k.body, src.fresh) };
+  return legalizeHalf({ ...k, body: hoistChecks(k.body, src.fresh) });
 }
 function realizeKernel0(src: KernelSource, dirs: Directive[]): Kernel {
   // inline / compute-at act on the stage list (packages/loop-ir/src/stages.ts)

@@ -18,7 +18,7 @@ export interface MemoryPlan {
 const ALIGN = 64;
 
 export function bytesOf(b: { dtype: string; shape: number[] }): number {
-  const w = b.dtype === 'f64' || b.dtype === 'i64' || b.dtype === 'u64' ? 8 : b.dtype === 'f32' || b.dtype === 'i32' || b.dtype === 'u32' ? 4 : b.dtype === 'i16' || b.dtype === 'u16' ? 2 : 1;
+  const w = b.dtype === 'f64' || b.dtype === 'i64' || b.dtype === 'u64' ? 8 : b.dtype === 'f32' || b.dtype === 'i32' || b.dtype === 'u32' ? 4 : b.dtype === 'i16' || b.dtype === 'u16' || b.dtype === 'f16' || b.dtype === 'bf16' ? 2 : 1;
   return Math.max(1, numel(b.shape)) * w;
 }
 

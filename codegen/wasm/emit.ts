@@ -10,12 +10,14 @@
  *   module's scratch region of linear memory.
  * - Integer semantics follow the interpreter / C: division by zero gives 0, narrow types wrap.
  */
-import { E, INT_RANGE, childExprs, isCheck, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, INT_RANGE, childExprs, isCheck, isHalfT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
 import { needMath, OWN_F32, type MathFn } from './math.ts';
 import { checkFunc, checkIndexInline } from './checks.ts';
+import { halfLoad, halfStore } from './half.ts';
+import { touchesHalf } from '../lower/half.ts';
 
-export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1 };
+export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1, f16: 2, bf16: 2 };
 const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
 const is64 = (t: ScalarType) => t === 'i64' || t === 'u64';
@@ -27,10 +29,12 @@ const VEC_OK: ReadonlySet<ScalarType> = new Set<ScalarType>(['f32', 'i32', 'u32'
 const LOAD: Record<ScalarType, string> = {
   f32: 'f32.load', f64: 'f64.load', i32: 'i32.load', u32: 'i32.load', i64: 'i64.load', u64: 'i64.load',
   i8: 'i32.load8_s', u8: 'i32.load8_u', bool: 'i32.load8_u', i16: 'i32.load16_s', u16: 'i32.load16_u',
+  f16: 'i32.load16_u', bf16: 'i32.load16_u', // bits, converted by half.ts
 };
 const STORE: Record<ScalarType, string> = {
   f32: 'f32.store', f64: 'f64.store', i32: 'i32.store', u32: 'i32.store', i64: 'i64.store', u64: 'i64.store',
   i8: 'i32.store8', u8: 'i32.store8', bool: 'i32.store8', i16: 'i32.store16', u16: 'i32.store16',
+  f16: 'i32.store16', bf16: 'i32.store16',
 };
 
 /** Math functions imported from the host (module "Math"); the loader provides them. */
@@ -200,6 +204,7 @@ export class KernelEmitter {
   private autoVectorize(loop: Extract<Stmt, { k: 'for' }>): Stmt | undefined {
     const N = cfold(loop.ext);
     if (N === undefined || N < 4) return undefined;
+    if (touchesHalf(loop.body, (b) => { const i = this.bufs.get(b); return !!i && isHalfT(i.dtype); })) return undefined;
     const priv = new Set<string>();
     const storeIdx = new Map<string, string>();
     let ok = true;
@@ -600,6 +605,7 @@ export class KernelEmitter {
     if (!vector) {
       const off = this.addr(b, s.idx);
       this.ex(s.val);
+      if (isHalfT(b.dtype)) this.e(...halfStore(this.env.mb, b.dtype, s.val.t));
       this.e([STORE[b.dtype], LOG2[WIDTH[b.dtype]], off]);
       return;
     }
@@ -694,6 +700,7 @@ export class KernelEmitter {
         if (b.kind === 'reg') { this.e(['local.get', b.slots.get(cfold(e.idx)!)!]); return; }
         const off = this.addr(b, e.idx);
         this.e([LOAD[b.dtype], LOG2[WIDTH[b.dtype]], off]);
+        if (isHalfT(b.dtype)) this.e(...halfLoad(this.env.mb, b.dtype));
         return;
       }
       case 'bin': this.bin(e); return;

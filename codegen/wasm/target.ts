@@ -11,6 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { Tensor, castTensor, diag, formatBytes, tensorFromBytes, tensorToBytes, writeFileAtomic, type Graph, type RValue } from '@aic/core';
 import type { CheckFailure, Directive } from '@aic/loop-ir';
 import { checkError } from '../lower/checks.ts';
+import { inputBytes } from '../lower/unread.ts';
+import { WIDTH } from './emit.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_SIMD_CAPS } from '../caps.ts';
 import type { Program } from '../lower/program.ts';
@@ -116,7 +118,7 @@ function feedsObject(compiled: WasmCompiled, feeds: Map<string, RValue>): Record
     const m = compiled.art.meta.inputs.find((x) => x.name === b.value)!;
     const t = feeds.get(b.value);
     if (!(t instanceof Tensor)) throw diag.missingInput(b.value);
-    const bytes = tensorToBytes(castTensor(t, m.dtype as Tensor['dtype']));
+    const bytes = inputBytes(compiled.prog, b, tensorToBytes(castTensor(t, m.dtype as Tensor['dtype'])), WIDTH[b.dtype]);
     const C = (globalThis as unknown as Record<string, new (buf: ArrayBufferLike, off: number, n: number) => ArrayBufferView>)[arrayClassOf(m.dtype)];
     o[b.value] = new C(bytes.buffer, bytes.byteOffset, m.length);
   }

@@ -5,13 +5,15 @@
  * of up to 4 lanes become vec2/3/4 arithmetic (scalar loops otherwise). Float min/max propagate NaN
  * and NaN tests use bit patterns (WGSL compilers may assume finite math otherwise).
  */
-import { INT_RANGE, isCheck, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { INT_RANGE, isCheck, isHalfT, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { narrowBits, wConst, wscalar, wtype } from './types.ts';
 import { wgslCheck } from './checks.ts';
+import { wgslHalfLoad, wgslHalfStore } from './half.ts';
 
 /** Where a buffer lives in a dispatch: a storage binding at an element offset, or a function-local array. */
 export type View =
-  | { k: 'storage'; v: string; off: number; t: ScalarType }
+  /** packed: two 16-bit elements per word (float16/bfloat16 weights, wgsl/half.ts) */
+  | { k: 'storage'; v: string; off: number; t: ScalarType; packed?: boolean }
   | { k: 'register'; t: ScalarType }
   /** a module-scope var<workgroup> array */
   | { k: 'workgroup'; v: string; t: ScalarType };
@@ -152,6 +154,7 @@ export class WgslEmitter {
     const v = this.view(buf);
     if (v.k === 'register') return `${buf}[${idx}]`;
     if (v.k === 'workgroup') return `${v.v}[${idx}]`;
+    if (isHalfT(v.t)) return wgslHalfLoad(this.h, v.t, v.v, v.off, idx, v.packed === true);
     const word = `${v.v}[${v.off ? `${v.off} + ${idx}` : idx}]`;
     switch (wscalar(t)) {
       case 'f32': return `bitcast<f32>(${word})`;
@@ -166,6 +169,7 @@ export class WgslEmitter {
     if (v.k === 'register') return `${buf}[${idx}] = ${val};`;
     if (v.k === 'workgroup') return `${v.v}[${idx}] = ${val};`;
     const word = `${v.v}[${v.off ? `${v.off} + ${idx}` : idx}]`;
+    if (isHalfT(v.t)) return `${word} = ${wgslHalfStore(this.h, v.t, val)};`;
     switch (wscalar(t)) {
       case 'f32': case 'i32': return `${word} = bitcast<u32>(${val});`;
       case 'u32': return `${word} = ${val};`;

@@ -9,8 +9,10 @@ export const inputs = M.inputs.map(({ name, dtype, shape }) => ({ name, dtype, s
 export const outputs = M.outputs.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
 
 const numel = (shape) => shape.reduce((a, b) => a * b, 1);
-const WORD = { float32: 'f32', int8: 'i32', int16: 'i32', int32: 'i32', int64: 'i32', uint8: 'u32', uint16: 'u32', uint32: 'u32', uint64: 'u32', bool: 'u32' };
+// float16/bfloat16: Uint16Array bit patterns, one per word (the shaders convert)
+const WORD = { float32: 'f32', int8: 'i32', int16: 'i32', int32: 'i32', int64: 'i32', uint8: 'u32', uint16: 'u32', uint32: 'u32', uint64: 'u32', bool: 'u32', float16: 'u32', bfloat16: 'u32' };
 const OUT_ARRAY = {
+  float16: Uint16Array, bfloat16: Uint16Array,
   float32: Float32Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
   uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, bool: Uint8Array,
 };

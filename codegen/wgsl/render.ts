@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { castTensor, diag } from '@aic/core';
 import {
-  E, RANGE_CHECKS, ScheduleError, applyDirective, hoistChecks, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
+  E, RANGE_CHECKS, ScheduleError, applyDirective, computeT, isHalfT, hoistChecks, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
   type AxisState, type Buffer, type ComputeStage, type Directive, type Expr, type ScalarType, type Stage, type Stmt,
   walkExprs,
 } from '@aic/loop-ir';
@@ -27,6 +27,8 @@ import type { MemoryPlan } from '../memory/plan.ts';
 import { WHelpers, WgslEmitter, type View } from './expr.ts';
 import { wscalar } from './types.ts';
 import { ERR_BINDING, ERR_DECL } from './checks.ts';
+import { packHalfWords } from './half.ts';
+import { legalizeHalfBody } from '../lower/half.ts';
 
 export interface WgslLimits {
   maxStorageBufferBindingSize: number;
@@ -115,7 +117,7 @@ function stagesOfKernel(prog: Program, name: string): { stages: Stage[]; temps: 
   const k = prog.kernels.find((x) => x.name === name)!;
   const [a, b] = k.params;
   const axes = b.shape.map((_, i) => `c${i}`);
-  const st: ComputeStage = { kind: 'compute', out: b, axes, body: E.load(a.name, b.shape.length ? flatIndex(axes.map((x) => E.v(x)), b.shape) : E.i(0), a.dtype) };
+  const st: ComputeStage = { kind: 'compute', out: b, axes, body: E.load(a.name, b.shape.length ? flatIndex(axes.map((x) => E.v(x)), b.shape) : E.i(0), computeT(a.dtype)) };
   let n = 0;
   return { stages: [st], temps: [], fresh: (p) => `${p}_c${n++}`, dirs: [] };
 }
@@ -159,7 +161,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     const { stages, temps, fresh, dirs } = stagesOfKernel(prog, st.kernel);
     let bodies: Stmt[];
     try {
-      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps]);
+      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps]).map((b) => legalizeHalfBody(b, k.params));
     } catch (e) {
       if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
       throw e;
@@ -203,7 +205,8 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
   const chunks: { bytes: number; parts: { w: ProgramBuffer; off: number }[] }[] = [];
   for (const w of prog.weights) {
     if (!loadedProgramBuffers.has(w.name)) continue;
-    const bytes = words(w) * 4;
+    // float16/bfloat16 weights: two per word (half.ts)
+    const bytes = (isHalfT(w.dtype) ? Math.ceil(words(w) / 2) : words(w)) * 4;
     if (bytes > lim.maxStorageBufferBindingSize) {
       throw diag.unsupportedFeature(`weight '${w.value}' needs ${bytes} bytes, more than maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize}) on target wgsl`);
     }
@@ -224,8 +227,9 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     chunks.forEach((c, ci) => {
       for (const p of c.parts) {
         const t = castTensor(p.w.data!, dtypeOfScalar(p.w.dtype));
-        const ws = wordsOf(t.num as ArrayLike<number>, p.w.dtype, `weight '${p.w.value}'`, numel(p.w.shape));
-        weights!.set(new Uint8Array(ws.buffer, 0, words(p.w) * 4), weightChunks[ci].fileOffset + p.off);
+        const n = numel(p.w.shape);
+        const ws = isHalfT(p.w.dtype) ? packHalfWords(t.num as ArrayLike<number>, p.w.dtype, n) : wordsOf(t.num as ArrayLike<number>, p.w.dtype, `weight '${p.w.value}'`, n);
+        weights!.set(new Uint8Array(ws.buffer, 0, ws.length * 4), weightChunks[ci].fileOffset + p.off);
       }
     });
     weightsHash = createHash('sha256').update(weights.subarray(HEADER)).digest('hex').slice(0, 16);
@@ -283,7 +287,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     const bindings: ManifestBinding[] = windows.map((w, bi) => {
       const v = `${entry}_b${bi}`;
       decls.push(`@group(0) @binding(${bi}) var<storage, ${w.written ? 'read_write' : 'read'}> ${v}: array<u32>;`);
-      for (const x of w.names) views.set(x.name, { k: 'storage', v, off: (x.r.off - w.start) / 4, t: x.t });
+      for (const x of w.names) views.set(x.name, { k: 'storage', v, off: (x.r.off - w.start) / 4, t: x.t, packed: x.r.buf > 0 && isHalfT(x.t) });
       maxBinding = Math.max(maxBinding, w.end - w.start);
       return { binding: bi, buffer: w.buf, offset: w.start, size: w.end - w.start, readOnly: !w.written };
     });

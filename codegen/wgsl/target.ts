@@ -17,6 +17,8 @@ import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { describeAdapter, gpuAttempts, nodeGpuDevice, NO_ADAPTER_HELP, type NodeGpu } from './node-gpu.mjs';
 import { GpuChild, type GpuReply } from './gpu-client.mjs';
 import { checkError } from '../lower/checks.ts';
+import { halfFeed, halfTensor, isHalfDtype } from './half.ts';
+import { readsInput } from '../lower/unread.ts';
 import { DEFAULT_WGSL_LIMITS, renderWgsl, type WgslLimits, type WgslManifest } from './render.ts';
 import { chooseGpuSchedules, gpuScheduleLimits } from './schedule.ts';
 
@@ -106,6 +108,7 @@ function renderArtifact(prog: Program, plan: MemoryPlan, opts: CompileOptions, l
 }
 
 const TS_ARRAY: Record<string, string> = {
+  float16: 'Uint16Array', bfloat16: 'Uint16Array', // bit patterns (wgsl/half.ts)
   float32: 'Float32Array', int8: 'Int8Array', int16: 'Int16Array', int32: 'Int32Array', int64: 'BigInt64Array',
   uint8: 'Uint8Array', uint16: 'Uint16Array', uint32: 'Uint32Array', uint64: 'BigUint64Array', bool: 'Uint8Array',
 };
@@ -202,7 +205,10 @@ function feedsFor(c: WgslCompiled, feeds: Map<string, RValue>): Record<string, A
   for (const io of c.manifest.inputs) {
     const t = feeds.get(io.name);
     if (!(t instanceof Tensor)) throw diag.missingInput(io.name);
+    const pb = c.prog.inputs.find((b) => b.value === io.name);
+    if (pb && !readsInput(c.prog, pb)) { out[io.name] = new Array<number>(io.shape.reduce((a, b) => a * b, 1)).fill(0); continue; }
     if (t.size !== io.shape.reduce((a, b) => a * b, 1)) throw diag.badInputData(io.name, `expected shape [${io.shape.join(', ')}], got [${t.shape.join(', ')}]`);
+    if (isHalfDtype(io.dtype)) { out[io.name] = halfFeed(castTensor(t, io.dtype)); continue; }
     const d = castTensor(t, io.dtype as never).num as ArrayLike<number>;
     if (io.dtype === 'int64' || io.dtype === 'uint64') {
       const lo = io.dtype === 'int64' ? -2147483648 : 0, hi = io.dtype === 'int64' ? 2147483647 : 4294967295;
@@ -219,7 +225,8 @@ function tensorsFrom(c: WgslCompiled, res: Record<string, ArrayLike<number | big
   const out = new Map<string, Tensor>();
   for (const o of c.manifest.outputs) {
     const a = res[o.name];
-    out.set(o.name, Tensor.fromNumbers(o.dtype as never, o.shape, Array.from(a as ArrayLike<number>, (x) => Number(x))));
+    out.set(o.name, isHalfDtype(o.dtype) ? halfTensor(o.dtype, o.shape, a as ArrayLike<number>)
+      : Tensor.fromNumbers(o.dtype as never, o.shape, Array.from(a as ArrayLike<number>, (x) => Number(x))));
   }
   return out;
 }

@@ -13,6 +13,7 @@ export type WScalar = 'f32' | 'i32' | 'u32' | 'bool';
 export function wscalar(t: ScalarType): WScalar {
   switch (t) {
     case 'f32': case 'f64': return 'f32';
+    case 'f16': case 'bf16': return 'f32'; // 16-bit float storage: f32 words holding rounded values (wgsl/half.ts)
     case 'i8': case 'i16': case 'i32': case 'i64': return 'i32';
     case 'u8': case 'u16': case 'u32': case 'u64': return 'u32';
     case 'bool': return 'bool';

@@ -14,27 +14,13 @@ import { broadcastIndex } from './util.ts';
 
 // ---- rounding -------------------------------------------------------------------------------------
 
-import { erf, roundHalfEven } from '@aic/loop-ir';
+import { erf, roundHalf, roundHalfEven } from '@aic/loop-ir';
 export { erf, roundHalfEven };
 
-/** Round a double to a binary float with `mant` fraction bits, min normal exponent `emin`, overflow at 2^(emax+1). */
-function roundToFormat(v: number, mant: number, emin: number, emax: number): number {
-  if (!Number.isFinite(v) || v === 0) return v;
-  const a = Math.abs(v);
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  if (e < emin) e = emin;
-  const ulp = 2 ** (e - mant);
-  const r = roundHalfEven(a / ulp) * ulp;
-  const max = (2 - 2 ** -mant) * 2 ** emax;
-  const res = r > max ? Infinity : r;
-  return v < 0 ? -res : res;
-}
-/** double -> nearest float16 (round half even, single rounding). */
-export const toF16 = (v: number): number => roundToFormat(v, 10, -14, 15);
+/** double -> nearest float16 (round half even, single rounding; the loop IR's 16-bit store, loop-ir half.ts). */
+export const toF16 = (v: number): number => roundHalf(v, 'f16');
 /** double -> nearest bfloat16 (round half even, single rounding). */
-export const toBf16 = (v: number): number => roundToFormat(v, 7, -126, 127);
+export const toBf16 = (v: number): number => roundHalf(v, 'bf16');
 
 /** [min, max + 1) of each integer dtype. */
 const INT_RANGE: Partial<Record<DType, [number, number]>> = {

@@ -5,6 +5,8 @@ import { E, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
 const SCALAR: Partial<Record<DType, ScalarType>> = {
   float32: 'f32', float64: 'f64', int8: 'i8', int16: 'i16', int32: 'i32', int64: 'i64',
   uint8: 'u8', uint16: 'u16', uint32: 'u32', uint64: 'u64', bool: 'bool',
+  // stored as 16 bits, computed in f32 (loop-ir half.ts)
+  float16: 'f32', bfloat16: 'f32',
 };
 export function scalarOf(d: DType): ScalarType {
   const s = SCALAR[d];

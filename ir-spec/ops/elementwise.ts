@@ -13,8 +13,9 @@
  * (float16/bfloat16/float32 rounded directly from the double); integers in their C type (int32 and
  * narrower wrap like C; int64/uint64 are exact within 2^53, results beyond are reported). Integer
  * division by zero and out-of-range float->int casts are reported, never guessed. Compiled code
- * computes in the element type (f32 for float32), so composite float ops may differ in the last
- * bits; float16/bfloat16 have no compiled form.
+ * computes in the element type (f32 for float32; float16/bfloat16 are stored as 16 bits and computed
+ * in f32, loop-ir half.ts, each store rounding once as the reference does), so composite float ops
+ * may differ in the last bits.
  */
 import {
   BroadcastError, Tensor, UNSUPPORTED_ONNX_DTYPES, broadcastShapes, diag, dtypeFromOnnx, isFloat, isInt, nodeLocation,

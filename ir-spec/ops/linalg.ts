@@ -636,6 +636,8 @@ defineOp({
     const as = ctx.inputs[1]!, bs = ctx.inputs[4]!, ys = ctx.inputs[6]!, yzp = ctx.inputs[7];
     const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
     if (size(as.shape) !== 1 || size(ys.shape) !== 1) ctx.unsupported('per-row a_scale / y_scale');
+    // the scale arithmetic rounds to the scale type at each step: no loop-IR type rounds to 16 bits
+    if (!['float32', 'float64'].includes(ctx.node.inputs[1]!.dtype)) ctx.unsupported(`${ctx.node.inputs[1]!.dtype} scales`);
     if (yzp && size(yzp.shape) !== 1) ctx.unsupported('non-scalar y_zero_point');
     const N = B.shape.length === 1 ? 1 : B.shape[B.shape.length - 1]!;
     const perCol = size(bs.shape) !== 1;

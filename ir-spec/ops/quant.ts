@@ -198,6 +198,9 @@ defineOp({
     return [out];
   },
   lower: (ctx) => {
+    // float16/bfloat16 x: the division rounds to that format, which no loop-IR expression does
+    const xd = ctx.node.inputs[0]!.dtype;
+    if (xd === 'float16' || xd === 'bfloat16') ctx.unsupported(`${xd} input`);
     const outT = ctx.outputs[0]!.dtype;
     const [lo, hi] = qRange(ctx.node.outputs[0]!.dtype);
     lowerQ(ctx, (a, b, c) => quantElem(a, b, c, outT, lo, hi));

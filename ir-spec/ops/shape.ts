@@ -1996,7 +1996,7 @@ function lowerResize(ctx: LowerCtx): void {
 }
 const SCALAR_DTYPE: Record<ScalarType, DType> = {
   f32: 'float32', f64: 'float64', i8: 'int8', i16: 'int16', i32: 'int32', i64: 'int64',
-  u8: 'uint8', u16: 'uint16', u32: 'uint32', u64: 'uint64', bool: 'bool',
+  u8: 'uint8', u16: 'uint16', u32: 'uint32', u64: 'uint64', bool: 'bool', f16: 'float16', bf16: 'bfloat16',
 };
 const scalarToDtype = (t: ScalarType): DType => SCALAR_DTYPE[t];
 

@@ -21,6 +21,7 @@
  */
 import { E, S, mapExpr, mapStmt, numel, walkStmt, type Buffer, type Expr, type Stmt } from './ir.ts';
 import { ScheduleError, type CacheSpec } from './schedule.ts';
+import { computeT } from './half.ts';
 
 interface Lin { coef: Map<string, number>; base: Expr }
 
@@ -237,11 +238,12 @@ function makeTile(idx: Expr, key: string, src: Buffer, scope: 'shared' | 'local'
   }
   const T = numel(shape);
   if (T > (1 << 24)) throw new ScheduleError(`${what}: the tile would hold ${T} elements`);
-  const buf: Buffer = { name: fresh(`${src.name}_tile`), dtype: src.dtype, shape: [T], scope, role: 'scratch' };
+  const ct = computeT(src.dtype); // a tile of a 16-bit float buffer holds f32 (half.ts)
+  const buf: Buffer = { name: fresh(`${src.name}_tile`), dtype: ct, shape: [T], scope, role: 'scratch' };
   const inBounds = span !== undefined && span[0] >= 0 && span[1] < n;
   const at = fresh('ci');
-  const store = S.store(buf.name, e, E.load(src.name, inBounds ? from : E.v(at), src.dtype));
+  const store = S.store(buf.name, e, E.load(src.name, inBounds ? from : E.v(at), ct));
   const copy = inBounds ? store
-    : S.let(at, 'i32', from, S.if(E.and(E.ge(E.v(at), E.i(0)), E.lt(E.v(at), E.i(n))), store, S.store(buf.name, e, E.c(0, src.dtype))));
+    : S.let(at, 'i32', from, S.if(E.and(E.ge(E.v(at), E.i(0)), E.lt(E.v(at), E.i(n))), store, S.store(buf.name, e, E.c(0, ct))));
   return { buf, key, read, copy };
 }

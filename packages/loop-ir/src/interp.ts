@@ -5,6 +5,7 @@
 import type { BinOp, Expr, Intrinsic, Kernel, ScalarType, Stmt } from './ir.ts';
 import { INTRINSIC_JS } from './intrinsics.ts';
 import { castValue, wrapValue } from './cast.ts';
+import { isHalfT, roundHalf, type HalfType } from './half.ts';
 import { CHECK_DIV_ZERO, checkIndexJS, checkRangeJS, isCheck, type CheckFailure } from './checks.ts';
 
 export type Mem = Record<string, { [i: number]: number; length: number }>;
@@ -69,7 +70,12 @@ export class LoopInterpreter {
     return a[0];
   }
 
-  runKernel(k: Kernel): void { this.exec(k.body); }
+  /** 16-bit float params: a store rounds to their format (half.ts) */
+  private half = new Map<string, HalfType>();
+  runKernel(k: Kernel): void {
+    this.half = new Map(k.params.flatMap((p) => (isHalfT(p.dtype) ? [[p.name, p.dtype] as [string, HalfType]] : [])));
+    this.exec(k.body);
+  }
 
   private lanesOf(v: Val, lanes: number): number[] {
     return Array.isArray(v) ? v : new Array(lanes).fill(v);
@@ -164,9 +170,10 @@ export class LoopInterpreter {
         const buf = this.mem[s.buf];
         if (!buf) throw new Error(`loop IR interpreter: unknown buffer ${s.buf}`);
         const idx = this.eval(s.idx), val = this.eval(s.val);
+        const ht = this.half.get(s.buf);
         const wr = (i: number, v: number) => {
           if (!(i >= 0 && i < buf.length)) throw new Error(`loop IR interpreter: store ${s.buf}[${i}] out of bounds (size ${buf.length})`);
-          buf[i] = v;
+          buf[i] = ht ? roundHalf(v, ht) : v;
         };
         if (Array.isArray(idx)) { const V = this.lanesOf(val, idx.length); idx.forEach((i, l) => wr(i, V[l])); }
         else wr(idx, val as number);

@@ -4,8 +4,11 @@
  * Indices are flat element offsets into a buffer (row-major of its shape).
  */
 
-/** Scalar element types the IR computes with. `idx` is the index type (i32 on every target). */
-export type ScalarType = 'f32' | 'f64' | 'i8' | 'i16' | 'i32' | 'i64' | 'u8' | 'u16' | 'u32' | 'u64' | 'bool';
+/**
+ * Scalar element types the IR computes with. `idx` is the index type (i32 on every target).
+ * `f16`/`bf16` are storage only (half.ts): buffers hold them, loads yield f32, stores round.
+ */
+export type ScalarType = 'f32' | 'f64' | 'i8' | 'i16' | 'i32' | 'i64' | 'u8' | 'u16' | 'u32' | 'u64' | 'bool' | 'f16' | 'bf16';
 export const INDEX: ScalarType = 'i32';
 
 export type Scope = 'global' | 'local' | 'shared' | 'register';

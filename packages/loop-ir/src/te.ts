@@ -6,6 +6,7 @@
  */
 import { E, flatIndex, numel, type Buffer, type Expr, type ScalarType, type Stmt } from './ir.ts';
 import { initialState, realizeStage } from './schedule.ts';
+import { computeT } from './half.ts';
 
 /** A tensor visible to a compute definition. */
 export interface TensorRef {
@@ -22,9 +23,10 @@ export function tensorRef(buf: Buffer): TensorRef {
   return {
     buf,
     shape: buf.shape,
-    dtype: buf.dtype,
-    at: (...idx: Expr[]) => E.load(buf.name, buf.shape.length === 0 ? E.i(0) : flatIndex(idx, buf.shape), buf.dtype),
-    flat: (i: Expr) => E.load(buf.name, i, buf.dtype),
+    // 16-bit float buffers load as f32 (half.ts)
+    dtype: computeT(buf.dtype),
+    at: (...idx: Expr[]) => E.load(buf.name, buf.shape.length === 0 ? E.i(0) : flatIndex(idx, buf.shape), computeT(buf.dtype)),
+    flat: (i: Expr) => E.load(buf.name, i, computeT(buf.dtype)),
   };
 }
 

@@ -4,6 +4,7 @@
  * realized kernel has no `reduce` left. Lowering and schedules are checked with it in the tests.
  */
 import type { Buffer, Expr, Kernel, ScalarType, Stmt } from './ir.ts';
+import { computeT, isHalfT } from './half.ts';
 
 export class LoopIrError extends Error {}
 
@@ -23,7 +24,7 @@ export function verifyKernel(k: Kernel, opts: { allowReduce?: boolean } = {}): v
       }
       case 'load': {
         const b = bufs.get(e.buf) ?? fail(`load from unknown buffer '${e.buf}'`);
-        if (b.dtype !== e.t) fail(`load of ${e.buf} typed ${e.t}, buffer is ${b.dtype}`);
+        if (computeT(b.dtype) !== e.t) fail(`load of ${e.buf} typed ${e.t}, buffer is ${b.dtype}`);
         index(e.idx, b, vars, 'load');
         return;
       }
@@ -77,7 +78,7 @@ export function verifyKernel(k: Kernel, opts: { allowReduce?: boolean } = {}): v
         if (b.role === 'input' || b.role === 'weight') fail(`store to read-only ${b.role} buffer '${s.buf}'`);
         index(s.idx, b, vars, 'store');
         expr(s.val, vars);
-        if (s.val.t !== b.dtype) fail(`store of ${s.val.t} into ${b.dtype} buffer '${s.buf}'`);
+        if (s.val.t !== b.dtype && !(isHalfT(b.dtype) && (s.val.t === 'f32' || s.val.t === 'f64'))) fail(`store of ${s.val.t} into ${b.dtype} buffer '${s.buf}'`);
         if (s.val.lanes !== 1 && s.val.lanes !== s.idx.lanes) fail(`store of ${s.val.lanes} lanes at ${s.idx.lanes} indices`);
         return;
       }
