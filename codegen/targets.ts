@@ -4,6 +4,8 @@
  * all render the same loop IR).
  */
 import { getOp } from '@aic/ir-spec';
+import { C_CAPS, WASM_CAPS, WASM_SIMD_CAPS, WGSL_CAPS } from './caps.ts';
+import { hasBlockedKernel } from './lower/blocked-ops.ts';
 
 export interface TargetInfo {
   name: string;
@@ -31,5 +33,14 @@ export function findTarget(name: string): TargetInfo | undefined {
 /** For passes: does a compiled target have a kernel (compute definition) for this op? */
 export function passTarget(name: string): { name: string; hasKernel: (op: string, domain: string) => boolean } | undefined {
   if (name === 'interp') return undefined;
-  return { name, hasKernel: (op, domain) => getOp(op.replace(/@.*$/, ''), domain)?.lower !== undefined && !op.includes('@') };
+  const caps = [C_CAPS, WASM_SIMD_CAPS, WASM_CAPS, WGSL_CAPS].find((c) => c.name === name);
+  return {
+    name,
+    hasKernel: (op, domain) => {
+      const [base, layout] = op.split('@');
+      if (getOp(base, domain)?.lower === undefined) return false;
+      // channel-blocked kernels: lower/blocked-ops.ts
+      return layout === undefined || (layout === 'NC4HW4' && !!caps && hasBlockedKernel(base, domain, caps));
+    },
+  };
 }

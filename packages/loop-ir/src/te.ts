@@ -6,6 +6,7 @@
  */
 import { E, flatIndex, numel, type Buffer, type Expr, type ScalarType, type Stmt } from './ir.ts';
 import { initialState, realizeStage } from './schedule.ts';
+import { bufferIndex, logicalShape } from './layout.ts';
 
 /** A tensor visible to a compute definition. */
 export interface TensorRef {
@@ -21,9 +22,9 @@ export interface TensorRef {
 export function tensorRef(buf: Buffer): TensorRef {
   return {
     buf,
-    shape: buf.shape,
+    shape: logicalShape(buf),
     dtype: buf.dtype,
-    at: (...idx: Expr[]) => E.load(buf.name, buf.shape.length === 0 ? E.i(0) : flatIndex(idx, buf.shape), buf.dtype),
+    at: (...idx: Expr[]) => E.load(buf.name, bufferIndex(buf, idx), buf.dtype),
     flat: (i: Expr) => E.load(buf.name, i, buf.dtype),
   };
 }
