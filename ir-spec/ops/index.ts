@@ -14,3 +14,4 @@ import './signal.ts';
 import './training.ts';
 import './fused.ts';
 import './layout.ts';
+import './channel-shuffle.ts';

@@ -13,6 +13,7 @@ import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Dire
 import { loadModel, parseShapeOptions, readTensorFile } from '../model-io.ts';
 import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
 import { humanBytes } from '../stats.ts';
+import { layoutConversionStats } from '../layout-stats.ts';
 
 export const VERSION = '0.1.0';
 const EMITS = ['c', 'wgsl', 'wat', 'loops', 'schedule'] as const;
@@ -109,7 +110,7 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
     process.stdout.write(t);
     return 0;
   }
-  if (opts.stats) process.stderr.write(stats);
+  if (opts.stats) process.stderr.write(stats + layoutConversionStats(graph));
   if (fs.existsSync(opts.output!) && !fs.statSync(opts.output!).isDirectory()) throw diag.usage(`-o '${opts.output}' exists and is not a directory`);
   const files = write(opts.output!);
   process.stdout.write(`compiled ${model} for '${name}' (${prog.kernels.length} kernels)\n${files.map((f) => `  wrote ${f}`).join('\n')}\n`);
