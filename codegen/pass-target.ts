@@ -1,11 +1,21 @@
 /** What the optimization passes ask of a target: does it have a kernel (compute definition) for an op. */
 import { getOp } from '@aic/ir-spec';
 import type { Target } from './target.ts';
+import { hasBlockedKernel } from './lower/blocked-ops.ts';
 
 export interface PassTarget { name: string; hasKernel: (op: string, domain: string) => boolean }
 
 /** For passes: undefined for targets that run the graph itself (every op runs there). */
 export function passTargetOf(t: Pick<Target, 'name' | 'caps'> | undefined): PassTarget | undefined {
-  if (!t?.caps) return undefined;
-  return { name: t.name, hasKernel: (op, domain) => getOp(op.replace(/@.*$/, ''), domain)?.lower !== undefined && !op.includes('@') };
+  const caps = t?.caps;
+  if (!t || !caps) return undefined;
+  return {
+    name: t.name,
+    hasKernel: (op, domain) => {
+      const [base, layout] = op.split('@');
+      if (getOp(base, domain)?.lower === undefined) return false;
+      // channel-blocked kernels: lower/blocked-ops.ts
+      return layout === undefined || (layout === 'NC4HW4' && hasBlockedKernel(base, domain, caps));
+    },
+  };
 }

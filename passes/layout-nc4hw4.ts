@@ -24,6 +24,7 @@ import {
 } from '@aic/core';
 import { definePass, type PassContext } from './pass.ts';
 import { outerUses, uniqueNamer } from './graph-utils.ts';
+import { formChannelShuffles } from './channel-shuffle.ts';
 
 const LAYOUT: Layout = 'NC4HW4';
 
@@ -36,7 +37,7 @@ const BINARY = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean'];
 const POOLS = ['MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'];
 const CONVS = ['Conv', 'aic.FusedConv'];
 const FUSED = ['aic.FusedElementwise'];
-const OTHERS = ['BatchNormalization', 'InstanceNormalization', 'Concat', 'Split', 'Resize', 'DepthToSpace', 'SpaceToDepth'];
+const OTHERS = ['BatchNormalization', 'InstanceNormalization', 'Concat', 'Split', 'Resize', 'Pad', 'DepthToSpace', 'SpaceToDepth', 'aic.ChannelShuffle'];
 
 /** Ops that can run on NC4HW4 activations, named `op` (ai.onnx) or `domain.op`. */
 export const NC4HW4_OPS: readonly string[] = [...CONVS, ...POOLS, ...OTHERS, ...UNARY, ...BINARY, ...FUSED];
@@ -100,6 +101,8 @@ function planNode(n: Node): Plan | string {
     return plan.act.length ? plan : 'all inputs are constants';
   }
   if (key === 'Resize') {
+    // linear / cubic modes run as separable passes over flat buffers: row-major only
+    if ((n.attrs['mode']?.value ?? 'nearest') !== 'nearest') return 'Resize other than nearest';
     return same(out.slice(0, 2), (x.shape as number[]).slice(0, 2)) ? plan : 'resizes the batch or channel axis';
   }
   if (UNARY.includes(key)) {
@@ -162,10 +165,12 @@ export default definePass({
     'use-target': { type: 'boolean', default: true, doc: "keep only ops the target has an NC4HW4 kernel for: target.hasKernel('<Op>@NC4HW4', domain)" },
     'min-convs': { type: 'number', default: 1, doc: 'a region needs at least this many convolutions to be laid out' },
   },
-  statistics: ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out'],
+  statistics: ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out', 'channel-shuffles'],
   run(g0, ctx) {
     const g = cloneGraph(g0);
     for (const s of ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out']) ctx.stats[s] = 0;
+    // Reshape/Transpose/Reshape channel shuffles: one 4-D op a region can hold
+    ctx.stats['channel-shuffles'] = friendlyOps(ctx).has('aic.ChannelShuffle') ? formChannelShuffles(g) : 0;
     layoutGraph(g, ctx);
     return g;
   },

@@ -1,15 +1,35 @@
 /**
- * Layouts for compiled targets. Kernels are generated from compute definitions written over
- * logical (NCHW) indices; values the layout pass stored as NC4HW4 or packed weights are
- * materialized in their logical layout here (constants unpacked at compile time, conversions become
- * copies). The renderers' own register/vector blocking takes the role NC4HW4 plays in the
- * interpreter, so -O3 graphs compile to the same code as -O2 plus layout copies.
+ * Layouts for compiled targets. A graph value the layout pass stored as NC4HW4 (or a packed weight
+ * layout) becomes a program buffer that keeps that physical layout: the buffer's shape is the stored
+ * shape and its `layout` maps the logical indices compute definitions use to physical offsets
+ * (packages/loop-ir/src/layout.ts). Constants were packed at compile time by the graph pass (one
+ * weight-packing mechanism: the graph layout decides). aic.LayoutConvert lowers to a copy through
+ * both index maps.
+ *
+ * Graph inputs and outputs are fed and read in their logical layout by every runner; a graph whose
+ * inputs or outputs themselves carry a physical layout (hand-written IR) is materialized logically.
  */
-import { cloneGraph, isPhysicalLayout, toLogical, type Graph } from '@aic/core';
+import { cloneGraph, isPhysicalLayout, toLogical, type Graph, type Layout } from '@aic/core';
+import { blockedChannels, type BufferLayout } from '@aic/loop-ir';
 
-export function materializeLogical(g0: Graph): Graph {
-  const hasLayout = [...g0.definedValues()].some((v) => isPhysicalLayout(v.type.layout));
-  if (!hasLayout) return g0;
+/** The loop-IR layout of a graph layout for a value of logical shape `shape` (undefined: row-major). */
+export function bufferLayoutOf(layout: Layout | undefined, shape: number[]): BufferLayout | undefined {
+  if (!isPhysicalLayout(layout)) return undefined;
+  const w = (dim: number) => ({ dim, part: 'whole' as const });
+  const o = (dim: number, block: number) => ({ dim, part: 'outer' as const, block });
+  const i = (dim: number, block: number) => ({ dim, part: 'inner' as const, block });
+  switch (layout) {
+    case 'NHWC': return { name: layout, logical: shape.slice(), dims: [w(0), w(2), w(3), w(1)] };
+    case 'NC4HW4': return blockedChannels(shape, 4, layout);
+    case 'OIHW4i4o': return { name: layout, logical: shape.slice(), dims: [o(0, 4), o(1, 4), w(2), w(3), i(1, 4), i(0, 4)] };
+    case 'OIHW4o': return { name: layout, logical: shape.slice(), dims: [o(0, 4), w(1), w(2), w(3), i(0, 4)] };
+  }
+}
+
+/** Graph inputs/outputs with a physical layout: materialize every value logically (as before). */
+export function materializeBoundaries(g0: Graph): Graph {
+  const boundary = [...g0.inputs, ...g0.outputs].some((v) => isPhysicalLayout(v.type.layout));
+  if (!boundary) return g0;
   const g = cloneGraph(g0);
   for (const v of g.definedValues()) {
     const layout = v.type.layout;

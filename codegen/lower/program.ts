@@ -5,12 +5,13 @@
 import { AicError, diag, isStatic, nodeLocation, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, validateGraph, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
-  E, S, ScheduleError, applyDirective, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
+  E, S, ScheduleError, applyDirective, physicalShapeOf, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
   computeT, type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
 import { legalizeHalf } from './half.ts';
-import { materializeLogical } from './layout.ts';
+import { bufferLayoutOf, materializeBoundaries } from './layout.ts';
+import { simplifyDivMod } from '../schedule/pack.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
 export interface ProgramBuffer extends Buffer {
@@ -60,7 +61,7 @@ export interface Program {
 
 export function lowerGraph(g0: Graph, target: TargetCaps): Program {
   validateGraph(g0); // what the interpreter refuses, no target compiles
-  const g = materializeLogical(g0);
+  const g = materializeBoundaries(g0);
   const bufOf = new Map<Value, ProgramBuffer>();
   const used = new Set<string>();
   const uniq = (base: string) => {
@@ -82,7 +83,8 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
       throw diag.unsupportedFeature(`value '${v.name}' has an unknown shape [${v.shape?.join(', ') ?? '?'}] (bind inputs with --input-shape / --const-input)`,
         v.producer ? nodeLocation(v.producer) : undefined);
     }
-    const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: (v.shape as number[]).slice(), scope: 'global', role, value: v.name };
+    const layout = bufferLayoutOf(v.type.layout, v.shape as number[]);
+    const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: layout ? physicalShapeOf(layout) : (v.shape as number[]).slice(), scope: 'global', role, value: v.name, ...(layout ? { layout } : {}) };
     if (v.const) b.data = v.const;
     bufOf.set(v, b);
     return b;
@@ -135,8 +137,9 @@ function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
  */
 export function realizeKernel(src: KernelSource, dirs: Directive[]): Kernel {
   const k = realizeKernel0(src, dirs);
-  // runtime checks that do not change inside a loop run once before it
-  return legalizeHalf({ ...k, body: hoistChecks(k.body, src.fresh) });
+  // runtime checks that do not change inside a loop run once before it; (o*B + i) / B -> o for
+  // split blocked axes (layouts, packed weights); 16-bit float buffers legalized (half.ts)
+  return legalizeHalf({ ...k, body: simplifyDivMod(hoistChecks(k.body, src.fresh)) });
 }
 function realizeKernel0(src: KernelSource, dirs: Directive[]): Kernel {
   // inline / compute-at act on the stage list (packages/loop-ir/src/stages.ts)
@@ -180,7 +183,7 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
     if (!v) return undefined;
     const pb = bufOf.get(v);
     if (!pb) throw diag.unsupportedFeature(`value '${v.name}' has no buffer (not a tensor, or defined in an enclosing scope)`, loc);
-    const local: Buffer = { name: `${role === 'output' ? 'out' : 'in'}${i}`, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: role === 'output' ? 'output' : pb.role === 'weight' ? 'weight' : 'input' };
+    const local: Buffer = { name: `${role === 'output' ? 'out' : 'in'}${i}`, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: role === 'output' ? 'output' : pb.role === 'weight' ? 'weight' : 'input', ...(pb.layout ? { layout: pb.layout } : {}) };
     const existing = params.find((p) => args[params.indexOf(p)] === pb.name && p.role !== 'output');
     if (existing && role !== 'output') return tensorRef(existing);
     params.push(local);

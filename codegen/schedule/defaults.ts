@@ -18,6 +18,7 @@ import type { TargetCaps } from '@aic/ir-spec';
 import { walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
+import { blockedStageSchedule } from './blocked.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 type Load = Extract<Expr, { k: 'load' }>;
@@ -288,6 +289,9 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
   const packs: PackRequest[] = [];
   for (const st of src.stages) {
     if (st.kind !== 'compute') continue;
+    // channel-blocked (NC4HW4) outputs: schedule/blocked.ts
+    const blocked = blockedStageSchedule(st, caps);
+    if (blocked) { dirs.push(...blocked); continue; }
     if (!hasReduce(st)) { dirs.push(...elementwise(st, caps)); continue; }
     const r = reduction(src, st, caps, prog);
     if (r) { dirs.push(...r.dirs); packs.push(...r.packs.filter((p) => !packs.some((q) => q.param === p.param))); }

@@ -15,3 +15,4 @@ import './training.ts';
 import './fused.ts';
 import './squeeze-excite.ts';
 import './layout.ts';
+import './channel-shuffle.ts';

@@ -11,6 +11,7 @@ import type { AttrReader, EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, Ou
 import { E, S, flatIndex, numel as numelOf, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
 import { FLOATS, requireDtype } from '../lib/infer-helpers.ts';
 import { bcastAt } from '../lib/lower.ts';
+import { padCopyBlocked } from '../lib/layout.ts';
 import { intList, normAxis, product } from '../lib/util.ts';
 import {
   allOf, axisInts, c64, convDirect, convTransposeDirect, f64, firstTap, guard, inBounds, poolDirect, readAutoPad, reduceAxes,
@@ -1074,6 +1075,7 @@ const flatE = (idx: readonly Expr[], shape: readonly number[]): Expr => flatInde
  * vectorizes; no per-element bounds test).
  */
 function padCopy2d(ctx: LowerCtx, X: TensorRef, ax: WinAxis[], P: number[], prepX: (x: Expr) => Expr, xT: ScalarType, fill: number): TensorRef {
+  if (X.buf.layout) return padCopyBlocked(ctx, X, ax, P, prepX, xT, fill);
   const [N, C] = X.shape;
   const xp = ctx.temp('xpad', xT, [N, C, ...P]);
   const [I0, I1] = [ax[0].I, ax[1].I], [P0, P1] = P, pb0 = ax[0].pb, pb1 = ax[1].pb, tail = P1 - pb1 - I1;
@@ -1344,11 +1346,12 @@ function lowerGlobalPool(ctx: LowerCtx, mode: PoolMode): void {
   ctx.compute(0, (idx) => {
     const [n, c] = idx;
     const base = E.mul(E.add(E.mul(n, E.i(C)), c), E.i(S));
-    const r = reduceAxes(ctx, [S], 'r');
-    const x = X.flat(E.add(base, r.vars[0]));
+    // a laid-out X (NC4HW4) is read through its index map, one reduction axis per spatial axis
+    const r = reduceAxes(ctx, X.buf.layout ? X.shape.slice(2) : [S], 'r');
+    const x = X.buf.layout ? X.at(n, c, ...r.vars) : X.flat(E.add(base, r.vars[0]));
     if (mode === 'max') {
       // reference: start at the first element, replace only by a strictly greater one
-      const first = X.flat(base);
+      const first = X.buf.layout ? X.at(n, c, ...r.vars.map(() => E.i(0))) : X.flat(base);
       const red = E.reduce('max', r.axes, E.select(E.call('isnan', x), E.c(-Infinity, T), x));
       return E.select(E.call('isnan', first), first, red);
     }

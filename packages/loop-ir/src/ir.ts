@@ -3,6 +3,7 @@
  * SIMD, WGSL). Expressions carry a scalar type and a lane count (1 = scalar; >1 = fixed-width vector).
  * Indices are flat element offsets into a buffer (row-major of its shape).
  */
+import type { BufferLayout } from './layout.ts';
 
 /**
  * Scalar element types the IR computes with. `idx` is the index type (i32 on every target).
@@ -17,9 +18,12 @@ export type BufferRole = 'input' | 'output' | 'weight' | 'temp' | 'scratch';
 export interface Buffer {
   name: string;
   dtype: ScalarType;
+  /** the shape of the stored data (physical) */
   shape: number[];
   scope: Scope;
   role: BufferRole;
+  /** a physical layout: logical indices go through its index map (layout.ts) */
+  layout?: BufferLayout;
 }
 
 export type LoopKind =

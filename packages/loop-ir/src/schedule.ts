@@ -9,6 +9,7 @@
 import { E, S, flatIndex, mapExpr, substitute, type Buffer, type Expr, type LoopKind, type Stmt } from './ir.ts';
 import { simplifyStmt as simplifyStmt0 } from './simplify.ts';
 import { applyCaches } from './cache.ts';
+import { bufferIndex, logicalShape } from './layout.ts';
 import type { ComputeStage } from './te.ts';
 
 export type Directive =
@@ -71,7 +72,7 @@ export interface AxisState {
 export class ScheduleError extends Error {}
 
 export function initialState(st: ComputeStage): AxisState {
-  const leaves: Leaf[] = st.axes.map((a, i) => ({ name: a, extent: st.out.shape[i], reduce: false, kind: { k: 'serial' } }));
+  const leaves: Leaf[] = st.axes.map((a, i) => ({ name: a, extent: logicalShape(st.out)[i], reduce: false, kind: { k: 'serial' } }));
   const defs: Record<string, Expr> = {};
   for (const a of st.axes) defs[a] = E.v(a);
   for (const r of reducesOf(st.body)) for (const ax of r.axes) {
@@ -195,7 +196,7 @@ const INIT: Record<string, number> = { sum: 0, prod: 1, max: -Infinity, min: Inf
 export function realizeStage(st: ComputeStage, s: AxisState, fresh: (p: string) => string, buffers: readonly Buffer[] = []): Stmt {
   const simplifyStmt = (x: Stmt) => simplifyStmt0(s.caches?.length ? applyCaches(x, s.caches, fresh, buffers) : x);
   const reds = reducesOf(st.body);
-  const outIdx = st.out.shape.length === 0 ? E.i(0) : flatIndex(st.axes.map((a) => s.defs[a]), st.out.shape);
+  const outIdx = bufferIndex(st.out, st.axes.map((a) => s.defs[a]));
   const wrapLoops = (leaves: Leaf[], body: Stmt) => leaves.reduceRight((acc, l) => S.for(l.name, l.extent, acc, l.kind), body);
   const guarded = (body: Stmt, which: 'out' | 'all') => {
     const gs = s.guards.filter((g) => which === 'all' || !g.reduce).map((g) => g.c);

@@ -15,6 +15,7 @@
 import { E, S, flatIndex, mapExpr, mapStmt, numel, substitute, walkStmt, type Buffer, type Expr, type Kernel, type Stmt } from './ir.ts';
 import { simplifyStmt } from './simplify.ts';
 import { intervalOf, linearize } from './cache.ts';
+import { logicalShape } from './layout.ts';
 import { ScheduleError, applyDirective, directiveLoop, initialState, realizeStage, type AxisState, type Directive } from './schedule.ts';
 import type { ComputeStage, Stage } from './te.ts';
 
@@ -109,7 +110,7 @@ function inlineStage(stages: Stage[], temps: Buffer[], name: string): { stages: 
   checkInputsStable(stages, p, last, what);
   const shape = p.temp.shape;
   const rewrite = (st: ComputeStage): ComputeStage => {
-    const ext = new Map<string, number>(st.axes.map((a, i) => [a, st.out.shape[i]]));
+    const ext = new Map<string, number>(st.axes.map((a, i) => [a, logicalShape(st.out)[i]]));
     mapExpr(st.body, (x) => { if (x.k === 'reduce') for (const ax of x.axes) ext.set(ax.name, ax.extent); return x; });
     return { ...st, body: mapExpr(st.body, (x) => (x.k === 'load' && x.buf === name ? valueAt(p.def, unflatten(x.idx, shape, ext)) : x)) };
   };

@@ -7,6 +7,7 @@
 import { E, flatIndex, numel, type Buffer, type Expr, type ScalarType, type Stmt } from './ir.ts';
 import { initialState, realizeStage } from './schedule.ts';
 import { computeT } from './half.ts';
+import { bufferIndex, logicalShape } from './layout.ts';
 
 /** A tensor visible to a compute definition. */
 export interface TensorRef {
@@ -22,10 +23,10 @@ export interface TensorRef {
 export function tensorRef(buf: Buffer): TensorRef {
   return {
     buf,
-    shape: buf.shape,
+    shape: logicalShape(buf),
     // 16-bit float buffers load as f32 (half.ts)
     dtype: computeT(buf.dtype),
-    at: (...idx: Expr[]) => E.load(buf.name, buf.shape.length === 0 ? E.i(0) : flatIndex(idx, buf.shape), computeT(buf.dtype)),
+    at: (...idx: Expr[]) => E.load(buf.name, bufferIndex(buf, idx), computeT(buf.dtype)),
     flat: (i: Expr) => E.load(buf.name, i, computeT(buf.dtype)),
   };
 }

@@ -11,6 +11,7 @@ import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Dire
 import { loadModel, parseShapeOptions, readTensorFile } from '../model-io.ts';
 import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
 import { humanBytes } from '../stats.ts';
+import { layoutConversionStats } from '../layout-stats.ts';
 
 export const VERSION = '0.1.0';
 /** --emit forms: the loop IR and schedules of every target, and each target's own forms */
@@ -82,7 +83,7 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
     process.stdout.write(t.emit(compiled, opts.emit));
     return 0;
   }
-  if (opts.stats && t.stats) process.stderr.write(t.stats(compiled, humanBytes));
+  if (opts.stats) process.stderr.write((t.stats ? t.stats(compiled, humanBytes) : '') + layoutConversionStats(graph));
   if (fs.existsSync(opts.output!) && !fs.statSync(opts.output!).isDirectory()) throw diag.usage(`-o '${opts.output}' exists and is not a directory`);
   if (!t.writeArtifact) throw diag.unsupportedFeature(`writing an artifact for target '${name}'`);
   const files = t.writeArtifact(opts.output!, compiled);

@@ -1,0 +1,104 @@
+/**
+ * Schedules for compute stages whose output is stored channel-blocked (NCxHWx, x = the layout's
+ * block): the channel axis c is split by x (c = co*x + ci) and ci is vectorized, so with every
+ * blocked operand read at the same channel the index maps' (co*x + ci) / x and % x fold back to co
+ * and ci (pack.ts simplifyDivMod) and every access is one x-lane vector: outputs, activations,
+ * per-channel constants (contiguous in c) and packed weights (OIHW4i4o / OIHW4o: o innermost).
+ *
+ * - no reduction (elementwise, BatchNorm, Concat/Split, Resize, Pad, conversions):
+ *   [n, co, h, w, ci], ci vectorized.
+ * - one reduction (Conv incl. grouped/depthwise, pooling, global pooling): a register tile of R output
+ *   pixels along w times V channel blocks, the reduction loops outside the tile:
+ *   [n, co/V, h, w/R, reduction..., V, R, ci]; each step loads V weight vectors and broadcasts R
+ *   inputs (a direct-convolution micro-kernel over NC4HW4, as MNN / XNNPACK do).
+ * The channel extent must be a whole number of blocks (else the stage keeps its plain loops: the lanes
+ * past C would be computed from operands that have no such channels).
+ */
+import type { TargetCaps } from '@aic/ir-spec';
+import { channelBlock, logicalShape, walkExpr, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
+
+type Reduce = Extract<Expr, { k: 'reduce' }>;
+
+function reducesOf(e: Expr): Reduce[] {
+  const out: Reduce[] = [];
+  const seen = new Set<string>();
+  walkExpr(e, (x) => {
+    if (x.k !== 'reduce') return;
+    const key = JSON.stringify(x);
+    if (!seen.has(key)) { seen.add(key); out.push(x); }
+  });
+  return out;
+}
+
+/** Does e hold v / x (a blocked index of loop variable v)? */
+function dividesBy(e: Expr, v: string, x: number): boolean {
+  let found = false;
+  walkExpr(e, (q) => {
+    if (q.k === 'bin' && q.op === 'div' && q.a.k === 'var' && q.a.name === v && q.b.k === 'const' && q.b.v === x) found = true;
+  });
+  return found;
+}
+
+/** Rows of the register tile over an output width W (at most max; a clamped tail when none divides). */
+function rows(W: number, max: number): { R: number; clamp: boolean } {
+  if (W <= max) return { R: W, clamp: false };
+  for (let r = max; r >= max - 2; r--) if (W % r === 0) return { R: r, clamp: false };
+  let best = { R: max, clamp: true, cost: Infinity };
+  for (let r = max; r >= Math.max(2, max - 3); r--) {
+    const cost = Math.ceil(W / r) * r / W;
+    if (cost < best.cost - 1e-9) best = { R: r, clamp: true, cost };
+  }
+  return { R: best.R, clamp: true };
+}
+
+/** The blocked schedule for a stage, or undefined when its output is not channel-blocked. */
+export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps): Directive[] | undefined {
+  const B = channelBlock(st.out.layout);
+  if (!B) return undefined;
+  const shape = logicalShape(st.out);
+  if (st.axes.length !== 4 || shape[1] % B !== 0 || caps.vectorLanes < B) return [];
+  const [n, c, h, w] = st.axes;
+  const C = shape[1], W = shape[3];
+  const reds = reducesOf(st.body);
+  const dirs: Directive[] = [{ d: 'split', axis: c, factor: B }];
+  const ci = `${c}_i`;
+  if (reds.length !== 1) {
+    dirs.push({ d: 'reorder', order: [n, `${c}_o`, h, w, ci] }, { d: 'vectorize', axis: ci });
+    return dirs;
+  }
+  const R = reds[0];
+  // two channel blocks per tile when the weights are shared by the rows (a real reduction over input
+  // channels, not depthwise / pooling, whose every lane has its own input)
+  const blocks = C / B;
+  const V = blocks % 2 === 0 && R.axes.length >= 1 && R.axes[0].extent >= 4 ? 2 : 1;
+  const { R: Rw, clamp } = rows(W, V === 2 ? 4 : 8);
+  let cOuter = `${c}_o`;
+  const inner: string[] = [];
+  const unroll: string[] = [];
+  if (V === 2) {
+    dirs.push({ d: 'split', axis: `${c}_o`, factor: 2 });
+    cOuter = `${c}_o_o`;
+    inner.push(`${c}_o_i`);
+    unroll.push(`${c}_o_i`);
+  }
+  let wOuter = w;
+  if (Rw > 1) {
+    dirs.push({ d: 'split', axis: w, factor: Rw, ...(clamp ? { tail: 'clamp' as const } : {}) });
+    wOuter = `${w}_o`;
+    inner.push(`${w}_i`);
+    unroll.push(`${w}_i`);
+  }
+  // a reduction over blocked input channels (index (r / x, r % x)) is split by x in place: the
+  // summation order stays the reference's, the div/mod fold away
+  const redOrder: string[] = [];
+  for (const a of R.axes) {
+    if (a.extent % B === 0 && a.extent > B && dividesBy(R.body, a.name, B)) {
+      dirs.push({ d: 'split', axis: a.name, factor: B });
+      redOrder.push(`${a.name}_o`, `${a.name}_i`);
+    } else redOrder.push(a.name);
+  }
+  dirs.push({ d: 'reorder', order: [n, cOuter, h, wOuter, ...redOrder, ...inner, ci] });
+  dirs.push({ d: 'vectorize', axis: ci });
+  for (const u of unroll) dirs.push({ d: 'unroll', axis: u });
+  return dirs;
+}
