@@ -11,3 +11,4 @@ export * from './c/target.ts';
 export * from './schedule/defaults.ts';
 export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, describeAdapter, type WgslCompiled } from './wgsl/index.ts';
 export { compileWasm, writeWasmArtifact, runWasm, emitWat, wasmValidate, type WasmCompiled } from './wasm/target.ts';
+export { algorithmStats } from './schedule/algorithms/choose.ts';

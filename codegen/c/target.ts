@@ -27,10 +27,11 @@ export interface CCompiled { prog: Program; art: CArtifact; plan: MemoryPlan }
 
 export function compileC(g: Graph, opts: CompileOptions): CCompiled {
   const prog = lowerGraph(g, C_CAPS);
-  const chosen = opts.noSchedule ? new Map<string, Directive[]>() : chooseSchedules(prog, C_CAPS);
+  const chosen = opts.noSchedule ? new Map<string, Directive[]>() : chooseSchedules(prog, C_CAPS, opts.schedules);
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
-    chosen.set(k, d);
+    // `algorithm` alone: applied and merged with the default schedule by chooseSchedules
+    if (d.some((x) => x.d !== 'algorithm')) chosen.set(k, d);
   }
   try {
     rescheduleProgram(prog, chosen);

@@ -56,10 +56,11 @@ export function compileWasm(g: Graph, opts: WasmCompileOptions): WasmCompiled {
   const t0 = performance.now();
   const caps = opts.simd ? WASM_SIMD_CAPS : WASM_CAPS;
   const prog = lowerGraph(g, caps);
-  const chosen = opts.noSchedule ? new Map<string, Directive[]>() : chooseSchedules(prog, caps);
+  const chosen = opts.noSchedule ? new Map<string, Directive[]>() : chooseSchedules(prog, caps, opts.schedules);
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
-    chosen.set(k, d);
+    // `algorithm` alone: applied and merged with the default schedule by chooseSchedules
+    if (d.some((x) => x.d !== 'algorithm')) chosen.set(k, d);
   }
   try {
     rescheduleProgram(prog, chosen);

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow } from '@aic/core';
 import {
-  TARGETS, bindConstInputs, compileC, compileWasm, compileWgsl, emitWat, findTarget, passTarget, writeCArtifact, writeWasmArtifact, writeWgslArtifact, type Program,
+  TARGETS, algorithmStats, bindConstInputs, compileC, compileWasm, compileWgsl, emitWat, findTarget, passTarget, writeCArtifact, writeWasmArtifact, writeWgslArtifact, type Program,
 } from '@aic/codegen';
 import { validateGraph } from '@aic/ir-spec';
 import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Directive } from '@aic/loop-ir';
@@ -109,7 +109,7 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
     process.stdout.write(t);
     return 0;
   }
-  if (opts.stats) process.stderr.write(stats);
+  if (opts.stats) process.stderr.write(stats + algorithmStats(prog));
   if (fs.existsSync(opts.output!) && !fs.statSync(opts.output!).isDirectory()) throw diag.usage(`-o '${opts.output}' exists and is not a directory`);
   const files = write(opts.output!);
   process.stdout.write(`compiled ${model} for '${name}' (${prog.kernels.length} kernels)\n${files.map((f) => `  wrote ${f}`).join('\n')}\n`);
