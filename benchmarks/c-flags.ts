@@ -1,7 +1,7 @@
 /**
  * What C compiler flags cost: every zoo model ($AIC_SHARED_MODELS or ../shared/models, and
  * tests/fixtures/models) built
- * with each flag set (default: A = defaultCFlags(); B = A without the GCC/AVX-512 workaround flags), every build
+ * with each flag set (default: A = defaultCFlags(); B = A plus the old global GCC/AVX-512 workaround flag), every build
  * checked against the PyTorch output (rtol 1e-3, atol 1e-4), then timed 1 thread, interleaved
  * (A B C A B C ...), median per model (see c-timing.ts), ratios X/A and their geomean over the models
  * that take at least 1 ms.
@@ -29,7 +29,7 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--flags') sets.push(args[++i].split(/\s+/).filter(Boolean));
   else only.push(args[i]);
 }
-if (sets.length === 0) sets.push(defaultCFlags(), defaultCFlags().filter((f) => !GCC_AVX512_CFLAGS.includes(f)));
+if (sets.length === 0) sets.push(defaultCFlags(), [...defaultCFlags(), ...GCC_AVX512_CFLAGS]);
 const L = (k: number) => String.fromCharCode(65 + k);
 const models = new Map<string, string>(); // name -> folder (shared first)
 for (const d of DIRS) for (const f of fs.readdirSync(d)) if (f.endsWith('.json') && !models.has(f.slice(0, -5))) models.set(f.slice(0, -5), d);

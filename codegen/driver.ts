@@ -12,10 +12,11 @@ import type { CompileOptions, Compiled, RunResult, Target } from './target.ts';
 
 /** Default schedules, then the --schedule overrides, realized into the program's kernels. */
 export function scheduleProgram(target: Target, prog: Program, opts: Pick<CompileOptions, 'schedules' | 'noSchedule'>): void {
-  const chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog);
+  const chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog, opts.schedules);
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
-    chosen.set(k, d);
+    // `algorithm` alone: applied and merged with the default schedule by the target's defaults
+    if (d.some((x) => x.d !== 'algorithm')) chosen.set(k, d);
   }
   try {
     rescheduleProgram(prog, chosen);

@@ -15,3 +15,4 @@ export * from './schedule/defaults.ts';
 export { INTERP_TARGET, LOOPS_TARGET } from './interp-target.ts';
 export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, describeAdapter, wgslTarget, WGSL_TARGET, type WgslCompiled } from './wgsl/index.ts';
 export { compileWasm, writeWasmArtifact, runWasm, emitWat, wasmValidate, WASM_SIMD_TARGET, WASM_TARGET, type WasmCompiled } from './wasm/target.ts';
+export { algorithmStats } from './schedule/algorithms/choose.ts';

@@ -64,7 +64,7 @@ export interface Target<A = unknown> {
   /** `--emit` forms besides loops and schedule (emit() prints them) */
   readonly forms: readonly string[];
   /** default schedules per kernel (driver: then --schedule overrides, then reschedule) */
-  defaultSchedules?(prog: Program): Map<string, Directive[]>;
+  defaultSchedules?(prog: Program, overrides?: Map<string, Directive[]>): Map<string, Directive[]>;
   /** after scheduling, before the memory plan (target-specific index cleanups) */
   finish?(prog: Program): void;
   /** memory plan + render */

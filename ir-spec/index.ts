@@ -5,4 +5,6 @@ export * from './attrs.ts';
 export * from './infer.ts';
 export * from './validate.ts';
 export * as lib from './lib/util.ts';
+/** conv/pool window geometry (kernel algorithms in codegen read a Conv's the way the op does) */
+export { windowGeometry } from './lib/nn.ts';
 import './ops/index.ts';

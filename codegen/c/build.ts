@@ -26,17 +26,15 @@ const CHECK_EXIT = 6;
 /** -ffp-contract=fast: ISO C modes (-std=c99) otherwise forbid fusing a*b+c into one FMA. */
 export const DEFAULT_CFLAGS = ['-O3', '-march=native', '-ffp-contract=fast'];
 /**
- * Added when the compiler is GCC and the default flags make it emit AVX-512 (-march=native on an
- * AVX-512 machine): GCC 12.2 (Debian 12) miscompiles vectorized loops whose conditional loads
- * become AVX-512 masked loads in an interleaved group of 3, 5, 6... (the generated PRelu and
- * padding-guard selects: node test test_prelu_example gave max abs diff 2.97). Every mask-register
- * form is wrong (-O2, -fvect-cost-model=very-cheap, any vector width, without AVX512VL); AVX2 code is
- * right. The masked loads come from if-conversion, so -fno-tree-loop-if-convert removes them and
- * keeps every other loop vectorized (also right: -fno-tree-vectorize, -mno-avx512f). Measured cost on
- * the zoo, 1 thread, geomean of the models >= 1 ms (benchmarks/c-flags.ts, Xeon Cooper Lake):
- * -fno-tree-loop-if-convert 1.52x, -fno-tree-vectorize 1.65x, both against the miscompiling default;
- * the padding-guard selects of depthwise convs are most of it, and they go away when the conv kernels
- * split interior and border (back end, part 2). Reproducers: tests/fixtures/c/.
+ * GCC 12.2 (Debian 12) miscompiles vectorized loops whose conditional loads become AVX-512 masked
+ * loads in an interleaved group of 3, 5, 6... (the generated PRelu and padding-guard selects: node
+ * test test_prelu_example gave max abs diff 2.97; every mask-register form is wrong, AVX2 code is
+ * right). The masked loads come from loop if-conversion, and -fno-tree-loop-if-convert removes them.
+ * As a global flag it cost 1.52x geomean on the zoo (benchmarks/c-flags.ts), mostly because the
+ * per-lane `?:` loops of vector min/max/select then ran lane by lane; those are branch-free blends
+ * now (blend.ts), and only kernels that still hold a conditional load get the flag, per function
+ * (guarded.ts, AIC_COND_LOADS), so defaultCFlags no longer adds it. Kept here for benchmarks/c-flags.ts
+ * (the old global workaround, to compare). Reproducers: tests/fixtures/c/.
  */
 export const GCC_AVX512_CFLAGS = ['-fno-tree-loop-if-convert'];
 
@@ -56,14 +54,13 @@ export function compilerInfo(cc: string): CompilerInfo {
 
 /**
  * The flags every C build uses unless a caller passes its own: CFLAGS from the environment, else
- * DEFAULT_CFLAGS (+ GCC_AVX512_CFLAGS for GCC emitting AVX-512). `aic run --target c`, the conformance sweep,
+ * DEFAULT_CFLAGS. `aic run --target c`, the conformance sweep,
  * the model tests and the benchmarks all build with these, so the suite checks what users get.
  */
-export function defaultCFlags(env: NodeJS.ProcessEnv = process.env, cc = env.CC || 'cc'): string[] {
+export function defaultCFlags(env: NodeJS.ProcessEnv = process.env): string[] {
   const fromEnv = (env.CFLAGS ?? '').split(/\s+/).filter(Boolean);
   if (fromEnv.length) return fromEnv;
-  const info = compilerInfo(cc);
-  return [...DEFAULT_CFLAGS, ...(info.gcc && info.avx512 ? GCC_AVX512_CFLAGS : [])];
+  return [...DEFAULT_CFLAGS];
 }
 export const WARNING_FLAGS = ['-Wall', '-Wextra', '-std=c99', '-pedantic-errors'];
 
@@ -110,7 +107,7 @@ export interface BuildResult { exe: string; dir: string; cached: boolean; compil
 /** Compile model.c + harness into an executable, cached by the hash of sources and flags. */
 export function buildC(art: CArtifact, prog: Program, opts: { cc?: string; cflags?: string[] } = {}): BuildResult {
   const cc = opts.cc ?? (process.env.CC || 'cc');
-  let cflags = opts.cflags ?? defaultCFlags(process.env, cc);
+  let cflags = opts.cflags ?? defaultCFlags(process.env);
   // AIC_PROFILE=1: per-kernel timing table on stderr when the model is freed (see render.ts)
   if (process.env.AIC_PROFILE && process.env.AIC_PROFILE !== '0') cflags = [...cflags, '-DAIC_PROFILE'];
   const harness = harnessSource(prog);

@@ -6,6 +6,7 @@
 import { CHECK_DIV_ZERO, CHECK_INDEX, E, isHalfT, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
 import { cHalfLoad, cHalfStore } from './half.ts';
+import { vecMinMax, vecSelect } from './blend.ts';
 
 /** C limits of the integer types, as [min, max, min as a double, max + 1 as a double] */
 const LIMITS: Partial<Record<ScalarType, [string, string, string, string]>> = {
@@ -259,6 +260,8 @@ export class CEmitter {
   /** register buffers held in variables: name -> lanes of each slot variable */
   private regs = new Map<string, number>();
   constructor(readonly h: Helpers, readonly bufs: Map<string, Buffer>, readonly vector: boolean) {}
+  private need = (name: string, def: () => string) => this.h.need(name, def);
+  private vec = (t: ScalarType, lanes: number) => this.h.vecTypedef(t, lanes);
 
   /** an address: plain int arithmetic where the whole index is add/sub/mul of vars and constants */
   index(e: Expr): string {
@@ -356,6 +359,8 @@ export class CEmitter {
           return `(${a} ${e.op === 'div' ? '/' : OPS[e.op]} ${b})`;
         }
         const avt = this.h.vecTypedef(at, L);
+        const blend = e.op === 'min' || e.op === 'max' ? vecMinMax(this.need, this.vec, e.op, at, L) : undefined;
+        if (blend) return `${blend}(${a}, ${b})`;
         const name = `aic_v${e.op}_${avt}`;
         return this.h.need(name, () => {
           const inner = scalarBin(this.h, e.op, at, 'a[l]', 'b[l]');
@@ -378,6 +383,8 @@ export class CEmitter {
       }
       case 'select': {
         const ct = this.h.vecTypedef(e.c.t, L);
+        const blend = vecSelect(this.need, this.vec, e.c.t, e.t, L);
+        if (blend) return `${blend}(${this.vexpr(e.c)}, ${this.vexpr(e.a)}, ${this.vexpr(e.b)})`;
         const name = `aic_vselect_${ct}_${vt}`;
         return this.h.need(name, () => `static inline ${vt} ${name}(${ct} c, ${vt} a, ${vt} b) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = c[l] ? a[l] : b[l]; return r; }`)
           + `(${this.vexpr(e.c)}, ${this.vexpr(e.a)}, ${this.vexpr(e.b)})`;

@@ -29,7 +29,7 @@ export const C_TARGET: Target<CArtifact> = {
   dtypes: C_CAPS.dtypes,
   tolerance: CPU_TOLERANCE,
   forms: ['c'],
-  defaultSchedules: (prog) => chooseSchedules(prog, C_CAPS),
+  defaultSchedules: (prog, overrides) => chooseSchedules(prog, C_CAPS, overrides),
   finish(prog) {
     // packed weights index (o*B + i) / B and % B: fold back to the loop variables
     prog.kernels = prog.kernels.map((k) => ({ ...k, body: simplifyDivMod(k.body) }));

@@ -41,6 +41,8 @@ export interface KernelSource {
   temps: Buffer[];
   /** the node, for messages */
   node: string;
+  /** the graph node it was lowered from (kernel algorithms read its attributes: codegen/schedule/algorithms) */
+  graphNode?: Node;
   /** kernel-unique name generator, shared with realization */
   fresh: (p: string) => string;
 }
@@ -136,7 +138,8 @@ function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
  * it names. Throws ScheduleError when a directive does not apply.
  */
 export function realizeKernel(src: KernelSource, dirs: Directive[]): Kernel {
-  const k = realizeKernel0(src, dirs);
+  // `algorithm` was applied to the source already (codegen/schedule/algorithms)
+  const k = realizeKernel0(src, dirs.filter((d) => d.d !== 'algorithm'));
   // runtime checks that do not change inside a loop run once before it; (o*B + i) / B -> o for
   // split blocked axes (layouts, packed weights); 16-bit float buffers legalized (half.ts)
   return legalizeHalf({ ...k, body: simplifyDivMod(hoistChecks(k.body, src.fresh)) });
@@ -227,7 +230,7 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
     throw diag.runtime(`lowering ${node.op}`, (e as Error).message, loc);
   }
   const name = `k${idx}_${node.op.toLowerCase()}`;
-  return { source: { name, op: node.op, domain: node.domain, params, stages, temps, node: node.label, fresh }, args };
+  return { source: { name, op: node.op, domain: node.domain, params, stages, temps, node: node.label, graphNode: node, fresh }, args };
 }
 
 export type { Expr };

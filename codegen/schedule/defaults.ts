@@ -19,6 +19,7 @@ import { walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType
 import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
+import { chooseAlgorithms } from './algorithms/choose.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 type Load = Extract<Expr, { k: 'load' }>;
@@ -303,12 +304,15 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
  * Default schedules for every kernel of a program. Kernels whose schedule vectorizes a packed weight
  * get that weight packed here (the program's weights and the kernel's source change).
  */
-export function chooseSchedules(prog: Program, caps: TargetCaps): Map<string, Directive[]> {
+export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map<string, Directive[]>): Map<string, Directive[]> {
   const out = new Map<string, Directive[]>();
+  // kernel algorithms first (Winograd...: they rewrite the kernel's stages); their directive leads the schedule
+  const algos = chooseAlgorithms(prog, caps, overrides);
   for (const [name, src] of prog.sources) {
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog);
     for (const p of packs) packWeight(prog, name, p.param, p.block);
-    if (dirs.length) out.set(name, dirs);
+    const alg = algos.get(name);
+    if (alg || dirs.length) out.set(name, alg ? [alg, ...dirs] : dirs);
   }
   return out;
 }

@@ -201,7 +201,7 @@ function wasmTarget(simd: boolean): Target<WasmCompiled> {
     dtypes: caps.dtypes,
     tolerance: CPU_TOLERANCE,
     forms: ['wat'],
-    defaultSchedules: (prog) => chooseSchedules(prog, caps),
+    defaultSchedules: (prog, overrides) => chooseSchedules(prog, caps, overrides),
     render(prog, opts) {
       const w = compileProgram(prog, { ...opts, simd });
       return { plan: w.plan, art: w };

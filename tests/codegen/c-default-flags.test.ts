@@ -1,8 +1,10 @@
 /**
  * The flags a user gets by default (defaultCFlags) give right answers with this machine's compiler.
  * Regression: Debian's GCC 12.2 miscompiled the PRelu select loop at -O3 -march=native on AVX-512
- * machines (test_prelu_example: max abs diff 2.97); the standalone reproducer
- * tests/fixtures/c/gcc12-avx512-select.c must run right under the default flags too.
+ * machines (test_prelu_example: max abs diff 2.97). Kernels with conditional loads carry the
+ * AIC_COND_LOADS attribute (codegen/c/guarded.ts) instead of a global flag: the standalone
+ * reproducers in tests/fixtures/c/, their kernel marked the same way, must run right under the
+ * default flags.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,8 +13,12 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseNpy, type Tensor } from '@aic/core';
 import { decodeValueFile } from '@aic/onnx';
-import { DEFAULT_CFLAGS, GCC_AVX512_CFLAGS, compilerInfo, defaultCFlags } from '@aic/codegen';
-import { excess } from '../model-zoo.ts';
+import { DEFAULT_CFLAGS, compilerInfo, defaultCFlags } from '@aic/codegen';
+import { COND_LOADS_ATTR, COND_LOADS_DEFINE } from '../../codegen/c/guarded.ts';
+import { loadOnnxFile } from '@aic/onnx';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { compileC } from '@aic/codegen';
+import { excess, zooModel } from '../model-zoo.ts';
 import { NODE_TEST_DIR, RUNNERS, runNodeTest } from '../../scripts/conformance.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -21,9 +27,8 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 const PRELU = path.join(NODE_TEST_DIR, 'test_prelu_example');
 
 describe('default C flags', () => {
-  it('are DEFAULT_CFLAGS (+ the workaround for GCC emitting AVX-512) unless CFLAGS is set', () => {
-    const cc = compilerInfo('cc');
-    const want = [...DEFAULT_CFLAGS, ...(cc.gcc && cc.avx512 ? GCC_AVX512_CFLAGS : [])];
+  it('are DEFAULT_CFLAGS unless CFLAGS is set', () => {
+    const want = [...DEFAULT_CFLAGS];
     expect(defaultCFlags({})).toEqual(want);
     expect(defaultCFlags({ CFLAGS: '  ' })).toEqual(want);
     expect(defaultCFlags({ CFLAGS: '-O2 -g' })).toEqual(['-O2', '-g']);
@@ -31,15 +36,31 @@ describe('default C flags', () => {
   });
 
   for (const file of ['gcc12-avx512-select.c', 'gcc12-avx512-select-unrolled.c']) {
-    it(`build the standalone reproducer ${file} right`, () => {
+    it(`build the standalone reproducer ${file} right with its kernel marked ${COND_LOADS_ATTR}`, () => {
       const exe = path.join(work, file.replace(/\.c$/, ''));
+      const src = fs.readFileSync(path.join(ROOT, 'tests/fixtures/c', file), 'utf8');
+      const marked = src.replace(/static void k\(/, `static ${COND_LOADS_ATTR} void k(`);
+      expect(marked).not.toBe(src);
+      fs.writeFileSync(`${exe}.c`, [...COND_LOADS_DEFINE, marked].join('\n'));
       const cc = process.env.CC || 'cc';
-      const b = spawnSync(cc, [...defaultCFlags({}, cc), '-o', exe, path.join(ROOT, 'tests/fixtures/c', file)], { encoding: 'utf8' });
+      const b = spawnSync(cc, [...defaultCFlags({}), '-o', exe, `${exe}.c`], { encoding: 'utf8' });
       expect(b.status, b.stderr).toBe(0);
       const r = spawnSync(exe, { encoding: 'utf8' });
       expect(r.stdout.trim()).toBe('0 wrong');
     });
   }
+
+  it.skipIf(!fs.existsSync(PRELU))(`only kernels with conditional loads carry ${COND_LOADS_ATTR}`, () => {
+    const kernels = (model: string) => {
+      const g = runPipeline(loadOnnxFile(model), pipelineFor(2)).graph;
+      const c = compileC(g, { version: 'test', source: 'm', sourceHash: '-' }).art.c;
+      return [...c.matchAll(/^static (AIC_COND_LOADS )?void (k\w+)\(/gm)].map((m) => `${m[1] ? 'marked ' : ''}${m[2]}`);
+    };
+    // PRelu reads the slope only where x < 0
+    expect(kernels(path.join(PRELU, 'model.onnx'))).toEqual(['marked k0_prelu']);
+    // convolutions (padded copies), pooling and Softmax (NaN selects of loads they read anyway): none
+    expect(kernels(zooModel('small_cnn').onnx).filter((k) => k.startsWith('marked'))).toEqual([]);
+  }, 60_000);
 
   it.skipIf(!fs.existsSync(PRELU))('test_prelu_example passes on the C target (conformance runner)', () => {
     const r = runNodeTest('test_prelu_example', RUNNERS.c);

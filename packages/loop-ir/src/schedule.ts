@@ -39,6 +39,12 @@ export type Directive =
    */
   | { d: 'inline'; buf: string }
   /**
+   * Kernel-level: the algorithm that computes a conv / matmul kernel (`direct`, `winograd(4,3)`,
+   * `winograd(2,3)`); chosen before the loop directives (codegen/schedule/algorithms), which then name
+   * the algorithm's loops. Realization skips it.
+   */
+  | { d: 'algorithm'; name: string; params?: number[] }
+  /**
    * Kernel-level (see stages.ts): compute the region of temp `buf` that the body of loop `at` reads into a
    * tile local to each iteration, from `buf`'s definition, right before it is used.
    */
@@ -53,6 +59,7 @@ export function directiveLoop(d: Directive): string {
     case 'tile': case 'fuse': return d.axes[0];
     case 'cache': case 'compute-at': return d.at;
     case 'inline': return d.buf;
+    case 'algorithm': return '';
     default: return d.axis;
   }
 }
@@ -178,6 +185,7 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
       s.caches = [...(s.caches ?? []), { buf: dir.buf, at: dir.at, scope: dir.scope }];
       return s;
     }
+    case 'algorithm': return s; // chosen before realization (codegen/schedule/algorithms)
     case 'inline': case 'compute-at':
       throw new ScheduleError(`${printDirective(dir)}: a kernel-level directive (it acts on several stages): apply it with realizeKernel / realizeStages`);
   }
@@ -293,6 +301,7 @@ export function printDirective(d: Directive): string {
     case 'cache': return `cache ${d.buf} at ${d.at} in ${d.scope}`;
     case 'inline': return `inline ${d.buf}`;
     case 'compute-at': return `compute-at ${d.buf} at ${d.at}`;
+    case 'algorithm': return `algorithm ${d.name}${d.params?.length ? `(${d.params.join(',')})` : ''}`;
   }
 }
 
@@ -308,7 +317,8 @@ export function parseDirective(line: string): Directive {
   if ((m = /^cache\s+(\w+)\s+at\s+(\w+)\s+in\s+(shared|local)$/.exec(t))) return { d: 'cache', buf: m[1], at: m[2], scope: m[3] as 'shared' };
   if ((m = /^inline\s+(\w+)$/.exec(t))) return { d: 'inline', buf: m[1] };
   if ((m = /^compute-at\s+(\w+)\s+at\s+(\w+)$/.exec(t))) return { d: 'compute-at', buf: m[1], at: m[2] };
-  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A)`);
+  if ((m = /^algorithm\s+([a-z0-9+_-]+)(?:\s*\(\s*(\d+(?:\s*,\s*\d+)*)\s*\))?$/.exec(t))) return { d: 'algorithm', name: m[1], ...(m[2] ? { params: m[2].split(',').map((x) => Number(x.trim())) } : {}) };
+  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A | algorithm direct|winograd(M,3))`);
 }
 
 /** A schedule file: `kernel NAME { directive; ... }` blocks (one directive per line or ';'-separated). */

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow } from '@aic/core';
-import { TARGETS, bindConstInputs, compileFor, findTarget, passTargetOf } from '@aic/codegen';
+import { TARGETS, algorithmStats, bindConstInputs, compileFor, findTarget, passTargetOf } from '@aic/codegen';
 import { validateGraph } from '@aic/ir-spec';
 import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Directive } from '@aic/loop-ir';
 import { loadModel, parseShapeOptions, readTensorFile } from '../model-io.ts';
@@ -83,7 +83,7 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
     process.stdout.write(t.emit(compiled, opts.emit));
     return 0;
   }
-  if (opts.stats) process.stderr.write((t.stats ? t.stats(compiled, humanBytes) : '') + layoutConversionStats(graph));
+  if (opts.stats) process.stderr.write((t.stats ? t.stats(compiled, humanBytes) : '') + algorithmStats(prog) + layoutConversionStats(graph));
   if (fs.existsSync(opts.output!) && !fs.statSync(opts.output!).isDirectory()) throw diag.usage(`-o '${opts.output}' exists and is not a directory`);
   if (!t.writeArtifact) throw diag.unsupportedFeature(`writing an artifact for target '${name}'`);
   const files = t.writeArtifact(opts.output!, compiled);

@@ -1,0 +1,88 @@
+/**
+ * Algorithm choice per conv kernel: direct (the op's own loop nest under the default schedule) or
+ * Winograd F(2x2,3x3) / F(4x4,3x3) (winograd.ts), by a cost model, or as the `--schedule` file says
+ * (`kernel NAME { algorithm winograd(4,3) }`, `algorithm direct`). The choice is recorded per program
+ * for `aic compile --stats` (one line per conv / matmul kernel: shape and algorithm) and leads the
+ * kernel's schedule (`--emit schedule` prints it; fed back, it reproduces the choice).
+ *
+ * Cost model (FLOP-equivalents, 1 thread): direct = 2*M*C*9*OH*OW multiply-adds at full tile
+ * efficiency; Winograd(m) = 2*a^2*M*C*T for the batched GEMM (T tiles, a = m + 2; the padding of
+ * partial tiles counts) plus the transforms, which run as scalar-ish loops: weighted 4x their
+ * additions (input: 4*a^3 per channel and tile, output: 4*a^2*m per output channel and tile).
+ * Winograd needs C and M >= 8 (below that the transforms cost more than they save).
+ */
+import { diag } from '@aic/core';
+import type { TargetCaps } from '@aic/ir-spec';
+import type { Directive } from '@aic/loop-ir';
+import type { Program } from '../../lower/program.ts';
+import { convInfo, convShape, type ConvInfo } from './conv-info.ts';
+import { applyWinograd, winogradApplies, winogradTiles } from './winograd.ts';
+
+export type Algorithm = { name: 'direct' } | { name: 'winograd'; m: 2 | 4 };
+type AlgoDirective = Extract<Directive, { d: 'algorithm' }>;
+
+export function algorithmName(a: Algorithm): string {
+  return a.name === 'winograd' ? `winograd F(${a.m},3)` : 'direct';
+}
+function toDirective(a: Algorithm): AlgoDirective {
+  return a.name === 'winograd' ? { d: 'algorithm', name: 'winograd', params: [a.m, 3] } : { d: 'algorithm', name: 'direct' };
+}
+/** An `algorithm` directive as an Algorithm (usage error, exit 2, for one aic does not have). */
+export function fromDirective(d: AlgoDirective, kernel: string): Algorithm {
+  if (d.name === 'direct' && !d.params?.length) return { name: 'direct' };
+  if (d.name === 'winograd' && d.params?.length === 2 && (d.params[0] === 2 || d.params[0] === 4) && d.params[1] === 3) return { name: 'winograd', m: d.params[0] };
+  throw diag.usage(`--schedule: kernel ${kernel}: unknown algorithm '${d.name}${d.params ? `(${d.params.join(',')})` : ''}' (direct, winograd(2,3), winograd(4,3))`);
+}
+
+/** Estimated cost of each applicable algorithm (FLOP-equivalents; see the file comment). */
+export function algorithmCosts(c: ConvInfo): { alg: Algorithm; cost: number }[] {
+  const out: { alg: Algorithm; cost: number }[] = [{ alg: { name: 'direct' }, cost: 2 * c.M * (c.C / c.group) * c.KH * c.KW * c.OH * c.OW * c.N }];
+  if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
+  for (const m of [2, 4] as const) {
+    const a = m + 2, { T } = winogradTiles(c, m);
+    out.push({ alg: { name: 'winograd', m }, cost: 2 * a * a * c.M * c.C * T + 4 * a ** 3 * c.C * T + 4 * a * a * m * c.M * T });
+  }
+  return out;
+}
+
+/** what each kernel of a program was computed with, for --stats */
+const CHOSEN = new WeakMap<Program, Map<string, { shape: string; algorithm: string }>>();
+
+/**
+ * Choose and apply an algorithm for every conv kernel (overrides: the --schedule file's `algorithm`
+ * directives by kernel). Returns the `algorithm` directive of each kernel that is not direct, or that
+ * an override names, to lead its schedule.
+ */
+export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Map<string, Directive[]>): Map<string, AlgoDirective> {
+  const out = new Map<string, AlgoDirective>();
+  const record = new Map<string, { shape: string; algorithm: string }>();
+  CHOSEN.set(prog, record);
+  for (const [name, src] of prog.sources) {
+    const asked = overrides?.get(name)?.find((d): d is AlgoDirective => d.d === 'algorithm');
+    const c = convInfo(prog, name);
+    if (!c) {
+      if (asked && fromDirective(asked, name).name !== 'direct') throw diag.usage(`--schedule: kernel ${name} (${src.op}) is not a 2-d f32 convolution with a constant weight: only 'algorithm direct' applies`);
+      if (/^(Fused)?(MatMul|Gemm)$/.test(src.op)) record.set(name, { shape: `${src.op.toLowerCase()} ${src.params.map((p) => p.shape.join('x')).join(', ')}`, algorithm: 'gemm (register tile)' });
+      continue;
+    }
+    let alg: Algorithm;
+    if (asked) {
+      alg = fromDirective(asked, name);
+      if (alg.name === 'winograd' && !winogradApplies(c)) throw diag.usage(`--schedule: kernel ${name}: winograd needs a 3x3 stride-1 dilation-1 ungrouped conv (${convShape(c)})`);
+    } else {
+      alg = caps.vectorLanes > 1 ? algorithmCosts(c).reduce((x, y) => (y.cost < x.cost ? y : x)).alg : { name: 'direct' };
+    }
+    if (alg.name === 'winograd' && !applyWinograd(prog, name, c, alg.m)) alg = { name: 'direct' };
+    record.set(name, { shape: convShape(c), algorithm: algorithmName(alg) });
+    if (asked || alg.name !== 'direct') out.set(name, toDirective(alg));
+  }
+  return out;
+}
+
+/** `--stats`: one line per conv / matmul kernel, its shape and algorithm. */
+export function algorithmStats(prog: Program): string {
+  const r = CHOSEN.get(prog);
+  if (!r?.size) return '';
+  const w = Math.max(...[...r.keys()].map((k) => k.length));
+  return [...r].map(([k, v]) => `kernel ${k.padEnd(w)}  ${v.shape}  ${v.algorithm}\n`).join('');
+}

@@ -1,0 +1,79 @@
+/**
+ * What a kernel algorithm needs to know about a 2-d convolution kernel (Conv / aic.FusedConv lowered
+ * by ir-spec's direct definition, row-major NCHW): its geometry (from the node's attributes, through
+ * the same windowGeometry the op uses), its constant weight, and the one compute stage that holds the
+ * convolution sum, whose epilogue (bias, residual, activation) an algorithm keeps as it is.
+ */
+import { Tensor, type Node } from '@aic/core';
+import { getOp, makeAttrReader, windowGeometry } from '@aic/ir-spec';
+import { walkExpr, type ComputeStage, type Expr } from '@aic/loop-ir';
+import type { KernelSource, Program, ProgramBuffer } from '../../lower/program.ts';
+
+export type Reduce = Extract<Expr, { k: 'reduce' }>;
+
+export interface ConvInfo {
+  N: number; C: number; H: number; W: number; M: number; KH: number; KW: number; OH: number; OW: number;
+  strides: [number, number]; dilations: [number, number]; pads: [number, number, number, number]; group: number;
+  /** the constant weight [M, C/group, KH, KW] */
+  weight: ProgramBuffer;
+  /** index of the final compute stage (writes the output; holds the one convolution sum) */
+  stage: number;
+  reduce: Reduce;
+}
+
+const CONV_OPS = new Set(['Conv', 'FusedConv']);
+
+function reducesOf(e: Expr): Reduce[] {
+  const out: Reduce[] = [];
+  walkExpr(e, (x) => { if (x.k === 'reduce' && !out.some((r) => JSON.stringify(r) === JSON.stringify(x))) out.push(x); });
+  return out;
+}
+
+/** Conv geometry of a kernel, or undefined when it is not a plain f32 2-d Conv with a constant weight. */
+export function convInfo(prog: Program, kernel: string): ConvInfo | undefined {
+  const src = prog.sources.get(kernel);
+  const node: Node | undefined = src?.graphNode;
+  if (!src || !node || !CONV_OPS.has(node.op) || node.domain !== (node.op === 'Conv' ? '' : 'aic')) return undefined;
+  const step = prog.steps.find((s) => s.kernel === kernel);
+  const [X, Wp] = src.params;
+  if (!step || !X || !Wp || Wp.role !== 'weight' || X.dtype !== 'f32' || X.shape.length !== 4 || Wp.shape.length !== 4) return undefined;
+  const weight = prog.weights.find((w) => w.name === step.args[1]);
+  if (!weight?.data || !(weight.data instanceof Tensor)) return undefined;
+  const xv = node.inputs[0], yv = node.outputs[0];
+  if (!xv || !yv || (xv.shape as number[]).join() !== X.shape.join()) return undefined; // a re-laid-out input (NC4HW4)
+  const stage = src.stages.findIndex((st) => st.kind === 'compute' && st.out.role === 'output');
+  const st = src.stages[stage] as ComputeStage | undefined;
+  if (!st || st.out.shape.length !== 4 || st.out.shape.join() !== (yv.shape as number[]).join()) return undefined;
+  const reds = reducesOf(st.body);
+  if (reds.length !== 1 || reds[0].t !== 'f32' || reds[0].op !== 'sum') return undefined;
+  const def = getOp('Conv', '')!;
+  const attrs = makeAttrReader(def, node.attrs);
+  const [N, C, H, W] = X.shape, [M, Cg, KH, KW] = Wp.shape;
+  const group = attrs.has('group') ? attrs.int('group') : 1;
+  if (Cg * group !== C) return undefined;
+  const win = windowGeometry('Conv', [H, W], [KH, KW], attrs, {});
+  const [OH, OW] = st.out.shape.slice(2);
+  if (win.out[0] !== OH || win.out[1] !== OW) return undefined;
+  return {
+    N, C, H, W, M, KH, KW, OH, OW, group, weight, stage, reduce: reds[0],
+    strides: [win.strides[0], win.strides[1]], dilations: [win.dilations[0], win.dilations[1]],
+    pads: [win.padBegin[0], win.padBegin[1], win.padEnd[0], win.padEnd[1]],
+  };
+}
+
+/** One line for `--stats`: the conv's shape. */
+export function convShape(c: ConvInfo): string {
+  const extra = [c.strides.some((s) => s !== 1) ? `s${c.strides.join('x')}` : '', c.dilations.some((d) => d !== 1) ? `d${c.dilations.join('x')}` : '', c.group !== 1 ? `g${c.group}` : ''].filter(Boolean).join(' ');
+  return `conv ${c.N}x${c.C}x${c.H}x${c.W} -> ${c.M}x${c.OH}x${c.OW} k${c.KH}x${c.KW}${extra ? ' ' + extra : ''}`;
+}
+
+/** Drop param `p` of kernel `src` (and its step argument); the weight leaves the program when no other step reads it. */
+export function dropParam(prog: Program, src: KernelSource, p: number): void {
+  const step = prog.steps.find((s) => s.kernel === src.name)!;
+  const name = step.args[p];
+  src.params = src.params.filter((_, i) => i !== p);
+  step.args = step.args.filter((_, i) => i !== p);
+  if (!prog.steps.some((s) => s.args.includes(name)) && !prog.outputs.some((o) => o.name === name)) {
+    prog.weights = prog.weights.filter((w) => w.name !== name);
+  }
+}

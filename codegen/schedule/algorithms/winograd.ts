@@ -1,0 +1,171 @@
+/**
+ * Winograd F(m x m, 3 x 3) convolution (m = 2 or 4; Lavin & Gray's transforms) for 3x3, stride-1,
+ * dilation-1, ungrouped f32 convs, as loop-IR stages of the conv's kernel:
+ *   1. padded input copy  Xp [N, C, th*m + 2, tw*m + 2]          (zeros around; th, tw: tiles per axis)
+ *   2. input transform    V[e, c, t] = (Bt d Bt^T)[e]             (d: the a x a input tile t, a = m + 2)
+ *   3. batched GEMM       Mo[e, o, t] = sum_c U[e, o, c] V[e, c, t] (a compute stage: default GEMM schedule)
+ *   4. output transform   Z[n, o, ty*m + i, tx*m + j] = (At Mo At^T)[i, j]
+ *   5. the conv's own epilogue (bias, residual, activation) with its sum replaced by Z.
+ * U = G g G^T is computed at compile time (float64, stored f32) and replaces the weight. Results
+ * differ from direct convolution by rounding only (the transforms are exact in real arithmetic):
+ * benchmarks/winograd-error.ts reports the difference per zoo model.
+ */
+import { Tensor } from '@aic/core';
+import { E, S, flatIndex, mapExpr, walkExpr, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
+import type { Program, ProgramBuffer } from '../../lower/program.ts';
+import { dropParam, type ConvInfo } from './conv-info.ts';
+
+export interface WinogradMats { m: number; BT: number[][]; G: number[][]; AT: number[][] }
+
+export const WINOGRAD: Record<2 | 4, WinogradMats> = {
+  2: {
+    m: 2,
+    BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+    G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+    AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+  },
+  4: {
+    m: 4,
+    BT: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
+    G: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+    AT: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+  },
+};
+
+/** Can Winograd F(m, 3) compute this conv? (3x3, stride 1, dilation 1, one group) */
+export function winogradApplies(c: ConvInfo): boolean {
+  return c.KH === 3 && c.KW === 3 && c.strides.every((s) => s === 1) && c.dilations.every((d) => d === 1) && c.group === 1 && c.pads.every((p) => p >= 0);
+}
+
+/** Tiles per axis and their count. */
+export function winogradTiles(c: ConvInfo, m: number): { th: number; tw: number; T: number } {
+  const th = Math.ceil(c.OH / m), tw = Math.ceil(c.OW / m);
+  return { th, tw, T: c.N * th * tw };
+}
+
+/** sum_k coef[k] * xs[k], skipping zero coefficients (1 and -1 as add / sub). */
+function lin(coef: number[], xs: Expr[]): Expr {
+  let acc: Expr | undefined;
+  coef.forEach((k, i) => {
+    if (k === 0) return;
+    const x = xs[i];
+    if (acc === undefined) acc = k === 1 ? x : k === -1 ? E.neg(x) : E.mul(E.c(k), x);
+    else acc = k === 1 ? E.add(acc, x) : k === -1 ? E.sub(acc, x) : E.add(acc, E.mul(E.c(k), x));
+  });
+  return acc ?? E.c(0);
+}
+
+/** Bind each value to a fresh f32 variable (nested lets around `body(vars)`). */
+function lets(vals: Expr[], fresh: (p: string) => string, body: (vars: Expr[]) => Stmt): Stmt {
+  const names = vals.map(() => fresh('w'));
+  let s = body(names.map((n) => E.v(n, 'f32')));
+  for (let i = vals.length - 1; i >= 0; i--) s = S.let(names[i], 'f32', vals[i], s);
+  return s;
+}
+
+/** U[e = i*a + j, o, c] = (G g[o, c] G^T)[i, j], float64 then f32. */
+export function winogradWeights(g: Tensor, mats: WinogradMats): Tensor {
+  const [M, C] = g.shape, a = mats.m + 2, G = mats.G;
+  const U = new Tensor('float32', [a * a, M, C]);
+  const w = g.num, u = U.num;
+  for (let o = 0; o < M; o++) {
+    for (let c = 0; c < C; c++) {
+      const k = (r: number, s: number) => w[((o * C + c) * 3 + r) * 3 + s];
+      for (let i = 0; i < a; i++) {
+        for (let j = 0; j < a; j++) {
+          let v = 0;
+          for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) v += G[i][r] * k(r, s) * G[j][s];
+          u[((i * a + j) * M + o) * C + c] = v;
+        }
+      }
+    }
+  }
+  return U;
+}
+
+/**
+ * Rewrite kernel `kernel` (a conv with `winogradApplies`) into the Winograd stages. Returns false
+ * (and changes nothing) when the kernel's epilogue reads something other than its params and the sum.
+ */
+export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 | 4): boolean {
+  const src = prog.sources.get(kernel)!;
+  const mats = WINOGRAD[m], a = m + 2, a2 = a * a;
+  const { N, C, H, W, M } = c;
+  const { th, tw, T } = winogradTiles(c, m);
+  const Hp = th * m + 2, Wp = tw * m + 2, Zh = th * m, Zw = tw * m;
+  const [pt, pl] = c.pads;
+  const fresh = src.fresh;
+  const temp = (p: string, shape: number[]): Buffer => ({ name: fresh(p), dtype: 'f32', shape, scope: 'local', role: 'scratch' });
+  const Xp = temp('wxp', [N, C, Hp, Wp]), V = temp('wv', [a2, C, T]), Mo = temp('wm', [a2, M, T]), Z = temp('wz', [N, M, Zh, Zw]);
+  const X = src.params[0];
+  const final = src.stages[c.stage] as ComputeStage;
+  const key = JSON.stringify(c.reduce);
+  const zAt = (idx: Expr[]) => E.load(Z.name, flatIndex(idx, Z.shape), 'f32');
+  const body = mapExpr(final.body, (x) => (x.k === 'reduce' && JSON.stringify(x) === key ? zAt(final.axes.map((v) => E.v(v))) : x));
+  // the epilogue may read params (bias, residual) and Z only
+  const allowed = new Set([...src.params.filter((p) => p !== src.params[1]).map((p) => p.name), Z.name]);
+  let ok = true;
+  walkExpr(body, (x) => { if (x.k === 'load' && !allowed.has(x.buf)) ok = false; });
+  if (!ok) return false;
+
+  // 1. padded input copy
+  const nc = fresh('wnc'), p = fresh('wp'), q = fresh('wq');
+  const ih = E.sub(E.v(p), E.i(pt));
+  const row = E.mul(E.add(E.mul(E.v(nc), E.i(Hp)), E.v(p)), E.i(Wp));
+  const zeros = (from: number, n: number) => (n > 0 ? [S.for(q, n, S.store(Xp.name, E.add(row, E.add(E.v(q), E.i(from))), E.c(0)))] : []);
+  const copy = S.for(q, W, S.store(Xp.name, E.add(row, E.add(E.v(q), E.i(pl))), E.load(X.name, E.add(E.mul(E.add(E.mul(E.v(nc), E.i(H)), ih), E.i(W)), E.v(q)), 'f32')));
+  const inRow = [...(pt > 0 ? [E.ge(ih, E.i(0))] : []), E.lt(ih, E.i(H))].reduce((x, y) => E.and(x, y));
+  const padStage: Stage = { kind: 'extern', outs: [], body: S.for(nc, N * C, S.for(p, Hp, S.if(inRow, S.seq(...zeros(0, pl), copy, ...zeros(pl + W, Wp - pl - W)), S.seq(...zeros(0, Wp))))) };
+
+  // 2. input transform: V[e, c, t] = (Bt d Bt^T)[e]
+  const vc = fresh('wc'), vn = fresh('wn'), vy = fresh('wy'), vx = fresh('wx');
+  const t = E.add(E.mul(E.add(E.mul(E.v(vn), E.i(th)), E.v(vy)), E.i(tw)), E.v(vx));
+  const base = E.add(E.mul(E.add(E.mul(E.add(E.mul(E.v(vn), E.i(C)), E.v(vc)), E.i(Hp)), E.mul(E.v(vy), E.i(m))), E.i(Wp)), E.mul(E.v(vx), E.i(m)));
+  const d = Array.from({ length: a2 }, (_, k) => E.load(Xp.name, E.add(base, E.i(Math.floor(k / a) * Wp + (k % a))), 'f32'));
+  const inTx = lets(d, fresh, (dv) => {
+    // rows: r[i][b] = sum_k Bt[i][k] d[k][b]; then V[i][j] = sum_k Bt[j][k] r[i][k]
+    const r = Array.from({ length: a2 }, (_, k) => lin(mats.BT[Math.floor(k / a)], Array.from({ length: a }, (_, kk) => dv[kk * a + (k % a)])));
+    return lets(r, fresh, (rv) => S.seq(...Array.from({ length: a2 }, (_, e) => {
+      const i = Math.floor(e / a), j = e % a;
+      const val = lin(mats.BT[j], Array.from({ length: a }, (_, kk) => rv[i * a + kk]));
+      return S.store(V.name, E.add(E.mul(E.add(E.mul(E.i(e), E.i(C)), E.v(vc)), E.i(T)), t), val);
+    })));
+  });
+  const inStage: Stage = { kind: 'extern', outs: [], body: S.for(vc, C, S.for(vn, N, S.for(vy, th, S.for(vx, tw, inTx)))) };
+
+  // 3. batched GEMM over the a*a transform positions
+  const Ub: Buffer = { name: fresh('wino'), dtype: 'f32', shape: [a2, M, C], scope: 'global', role: 'weight' };
+  const ge = fresh('ge'), go = fresh('go'), gt = fresh('gt'), gc = fresh('gc');
+  const gemm: ComputeStage = {
+    kind: 'compute', out: Mo, axes: [ge, go, gt],
+    body: E.reduce('sum', [{ name: gc, extent: C }], E.mul(
+      E.load(Ub.name, flatIndex([E.v(ge), E.v(go), E.v(gc)], Ub.shape), 'f32'),
+      E.load(V.name, flatIndex([E.v(ge), E.v(gc), E.v(gt)], V.shape), 'f32'))),
+  };
+
+  // 4. output transform: Z tile = At Mo At^T
+  const oo = fresh('wo'), on = fresh('wn'), oy = fresh('wy'), ox = fresh('wx');
+  const ot = E.add(E.mul(E.add(E.mul(E.v(on), E.i(th)), E.v(oy)), E.i(tw)), E.v(ox));
+  const mv = Array.from({ length: a2 }, (_, e) => E.load(Mo.name, E.add(E.mul(E.add(E.mul(E.i(e), E.i(M)), E.v(oo)), E.i(T)), ot), 'f32'));
+  const outTx = lets(mv, fresh, (qv) => {
+    const s = Array.from({ length: m * a }, (_, k) => lin(mats.AT[Math.floor(k / a)], Array.from({ length: a }, (_, kk) => qv[kk * a + (k % a)])));
+    return lets(s, fresh, (sv) => S.seq(...Array.from({ length: m * m }, (_, k) => {
+      const i = Math.floor(k / m), j = k % m;
+      const val = lin(mats.AT[j], Array.from({ length: a }, (_, kk) => sv[i * a + kk]));
+      const zi = flatIndex([E.v(on), E.v(oo), E.add(E.mul(E.v(oy), E.i(m)), E.i(i)), E.add(E.mul(E.v(ox), E.i(m)), E.i(j))], Z.shape);
+      return S.store(Z.name, zi, val);
+    })));
+  });
+  const outStage: Stage = { kind: 'extern', outs: [], body: S.for(oo, M, S.for(on, N, S.for(oy, th, S.for(ox, tw, outTx)))) };
+
+  src.stages = [padStage, inStage, gemm, outStage, { ...final, body }];
+  src.temps = [Xp, V, Mo, Z];
+  const step = prog.steps.find((s) => s.kernel === kernel)!;
+  const U: ProgramBuffer = { name: `${c.weight.name}_wino${m}`, dtype: 'f32', shape: Ub.shape, scope: 'global', role: 'weight', value: c.weight.value, data: winogradWeights(c.weight.data!, mats) };
+  while (prog.weights.some((w) => w.name === U.name)) U.name += '_';
+  prog.weights.push(U);
+  src.params.push(Ub);
+  step.args.push(U.name);
+  dropParam(prog, src, 1);
+  return true;
+}

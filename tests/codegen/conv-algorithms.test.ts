@@ -1,0 +1,132 @@
+/**
+ * Conv kernel algorithms (codegen/schedule/algorithms): Winograd F(2,3) and F(4,3), forced through
+ * the --schedule override and chosen by the cost model, match the reference interpreter on odd shapes
+ * (channels not a multiple of 4, tiles that overhang the output, asymmetric padding, batch > 1, a fused
+ * bias + residual + activation epilogue) on the loop-IR interpreter (the scheduled program itself), C
+ * and WebAssembly SIMD; the choice shows in --stats and leads the schedule; a kernel Winograd cannot
+ * compute is refused with a usage error.
+ */
+import { describe, expect, it } from 'vitest';
+import { AicError, Tensor, type Graph, type RValue } from '@aic/core';
+import { loadOnnx } from '@aic/onnx';
+import { run } from '@aic/interp';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { algorithmStats, buildC, compileC, compileWasm, passTarget, runC, runProgram, runWasm } from '@aic/codegen';
+import { parseScheduleFile, type Directive } from '@aic/loop-ir';
+import { buildModel, type NodeSpec } from '../onnx-builder.ts';
+import { excess } from '../model-zoo.ts';
+
+/** deterministic values in [-1, 1) */
+function values(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 31 - 1; });
+}
+
+interface ConvCase {
+  name: string; N: number; C: number; H: number; W: number; M: number;
+  pads?: number[]; strides?: number[]; dilations?: number[]; group?: number; bias?: boolean; residual?: boolean; relu?: boolean;
+}
+
+function model(c: ConvCase): { graph: () => Graph; feeds: Map<string, RValue> } {
+  const OH = c.H + (c.pads?.[0] ?? 0) + (c.pads?.[2] ?? 0) - 2, OW = c.W + (c.pads?.[1] ?? 0) + (c.pads?.[3] ?? 0) - 2;
+  const Cg = c.C / (c.group ?? 1);
+  const inits = [{ name: 'w', dims: [c.M, Cg, 3, 3], floats: values(c.M * Cg * 9, 7) }];
+  if (c.bias) inits.push({ name: 'b', dims: [c.M], floats: values(c.M, 11) });
+  const attrs: Record<string, number[] | number> = { kernel_shape: [3, 3] };
+  if (c.pads) attrs.pads = c.pads;
+  if (c.strides) attrs.strides = c.strides;
+  if (c.dilations) attrs.dilations = c.dilations;
+  if (c.group) attrs.group = c.group;
+  const nodes: NodeSpec[] = [{ op: 'Conv', inputs: ['x', 'w', ...(c.bias ? ['b'] : [])], outputs: ['c'], attrs }];
+  let y = 'c';
+  const inputs = [{ name: 'x', shape: [c.N, c.C, c.H, c.W] }];
+  const feeds = new Map<string, RValue>([['x', new Tensor('float32', [c.N, c.C, c.H, c.W], Float32Array.from(values(c.N * c.C * c.H * c.W, 3)))]]);
+  if (c.residual) {
+    inputs.push({ name: 'r', shape: [c.N, c.M, OH, OW] });
+    feeds.set('r', new Tensor('float32', [c.N, c.M, OH, OW], Float32Array.from(values(c.N * c.M * OH * OW, 5))));
+    nodes.push({ op: 'Add', inputs: [y, 'r'], outputs: ['s'] });
+    y = 's';
+  }
+  if (c.relu) { nodes.push({ op: 'Relu', inputs: [y], outputs: ['y'] }); y = 'y'; }
+  nodes[nodes.length - 1].outputs = ['out'];
+  const bytes = buildModel(nodes, inputs, [{ name: 'out', shape: [c.N, c.M, OH, OW] }], 13, inits);
+  return { graph: () => runPipeline(loadOnnx(bytes), pipelineFor(2), { target: passTarget('c'), out: () => {} }).graph, feeds };
+}
+
+const meta = { version: 'test', source: 'conv-algorithms', sourceHash: '-' };
+/** the conv kernel's name in a compiled program */
+const convKernel = (g: Graph) => `k${g.nodes.findIndex((n) => /Conv$/.test(n.op))}_${g.nodes.find((n) => /Conv$/.test(n.op))!.op.toLowerCase()}`;
+
+function check(got: Tensor, want: Tensor, what: string): void {
+  expect(got.shape, what).toEqual(want.shape);
+  const e = excess(got.num, want.num, 1e-4, 1e-4);
+  expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
+}
+
+const CASES: ConvCase[] = [
+  { name: 'odd channels, pad 1, batch 2, bias', N: 2, C: 5, H: 7, W: 9, M: 6, pads: [1, 1, 1, 1], bias: true },
+  { name: 'asymmetric pads, residual + relu', N: 1, C: 9, H: 10, W: 6, M: 11, pads: [0, 2, 1, 0], bias: true, residual: true, relu: true },
+  { name: 'no padding, tiles overhang both axes', N: 3, C: 3, H: 9, W: 11, M: 7 },
+  { name: '1x1 output', N: 1, C: 4, H: 3, W: 3, M: 5 },
+];
+
+describe('Winograd conv kernels', () => {
+  for (const c of CASES) {
+    for (const m of [2, 4]) {
+      it(`F(${m},3): ${c.name} (loops, c, wasm-simd)`, async () => {
+        const { graph, feeds } = model(c);
+        const want = run(graph(), feeds).get('out') as Tensor;
+        const g = graph();
+        const schedules = parseScheduleFile(`kernel ${convKernel(g)} { algorithm winograd(${m},3) }`);
+        const cc = compileC(g, { ...meta, schedules });
+        expect(algorithmStats(cc.prog)).toContain(`winograd F(${m},3)`);
+        expect(cc.prog.schedules.get(convKernel(g))![0]).toEqual({ d: 'algorithm', name: 'winograd', params: [m, 3] });
+        check(runProgram(cc.prog, feeds).get('out')!, want, 'loops');
+        check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('out') as Tensor, want, 'c');
+        const w = compileWasm(graph(), { ...meta, simd: true, schedules });
+        check((await runWasm(w, feeds)).get('out') as Tensor, want, 'wasm-simd');
+      }, 120_000);
+    }
+  }
+
+  it('a user schedule can name the Winograd stages\' loops after the algorithm', () => {
+    const c = CASES[0];
+    const { graph, feeds } = model(c);
+    const want = run(graph(), feeds).get('out') as Tensor;
+    const g = graph();
+    const k = convKernel(g);
+    // the GEMM stage's loops are ge/go/gt + the reduction gc (fresh names get a counter suffix)
+    const probe = compileC(graph(), { ...meta, schedules: parseScheduleFile(`kernel ${k} { algorithm winograd(2,3) }`) });
+    const gt = probe.prog.kernels.find((x) => x.name === k) && [...JSON.stringify(probe.prog.sources.get(k)!.stages[2]).matchAll(/"(gt\d+)"/g)][0][1];
+    const cc = compileC(g, { ...meta, schedules: new Map<string, Directive[]>([[k, [{ d: 'algorithm', name: 'winograd', params: [2, 3] }, { d: 'split', axis: gt!, factor: 4, tail: 'guard' }]]]) });
+    check(runProgram(cc.prog, feeds).get('out')!, want, 'loops');
+  });
+
+  it('the cost model picks Winograd for a wide 3x3 conv and direct for a narrow or strided one', () => {
+    const wide = model({ name: 'wide', N: 1, C: 32, H: 16, W: 16, M: 32, pads: [1, 1, 1, 1] }).graph();
+    expect(algorithmStats(compileC(wide, meta).prog)).toMatch(/conv 1x32x16x16 -> 32x16x16 k3x3 +winograd F\([24],3\)/);
+    const narrow = model({ name: 'narrow', N: 1, C: 3, H: 16, W: 16, M: 8, pads: [1, 1, 1, 1] }).graph();
+    expect(algorithmStats(compileC(narrow, meta).prog)).toMatch(/k3x3 +direct/);
+    const strided = model({ name: 'strided', N: 1, C: 32, H: 16, W: 16, M: 32, pads: [1, 1, 1, 1], strides: [2, 2] }).graph();
+    expect(algorithmStats(compileC(strided, meta).prog)).toMatch(/s2x2 +direct/);
+  });
+
+  const refused: [string, Partial<ConvCase>][] = [['a strided', { strides: [2, 2] }], ['a dilated', { dilations: [2, 2] }], ['a grouped', { group: 2 }]];
+  for (const [what, c] of refused) {
+    it(`refuses winograd for ${what} conv (usage error naming the kernel)`, () => {
+      const g = model({ name: what, N: 1, C: 4, H: 9, W: 9, M: 4, pads: [2, 2, 2, 2], ...c }).graph();
+      const k = convKernel(g);
+      let err: unknown;
+      try { compileC(g, { ...meta, schedules: parseScheduleFile(`kernel ${k} { algorithm winograd(4,3) }`) }); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(AicError);
+      expect((err as AicError).exitCode).toBe(2);
+      expect((err as AicError).message).toContain(k);
+    });
+  }
+
+  it('direct forced by the schedule file stays direct', () => {
+    const g = model({ name: 'wide', N: 1, C: 32, H: 16, W: 16, M: 32, pads: [1, 1, 1, 1] }).graph();
+    const cc = compileC(g, { ...meta, schedules: parseScheduleFile(`kernel ${convKernel(g)} { algorithm direct }`) });
+    expect(algorithmStats(cc.prog)).toMatch(/k3x3 +direct/);
+  });
+});
