@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Tensor, castTensor, diag, formatBytes, tensorFromBytes, tensorToBytes, writeFileAtomic, type Graph, type RValue } from '@aic/core';
 import { ScheduleError, type CheckFailure, type Directive } from '@aic/loop-ir';
 import { checkError } from '../lower/checks.ts';
+import { applyExtents } from '../lower/dynamic.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_SIMD_CAPS } from '../caps.ts';
 import { lowerGraph, rescheduleProgram, type Program } from '../lower/program.ts';
@@ -139,7 +140,7 @@ function outputsMap(compiled: WasmCompiled, out: Record<string, ArrayBufferView>
     const a = out[b.value];
     r.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), b.shape, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
   }
-  return r;
+  return applyExtents(compiled.prog, r);
 }
 
 interface LoadedModel { runSync(f: Record<string, ArrayBufferView>): Record<string, ArrayBufferView>; run(f: Record<string, ArrayBufferView>): Promise<Record<string, ArrayBufferView>> }

@@ -15,6 +15,7 @@ import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { gpuAttempts, nodeGpuDevice, NO_ADAPTER_HELP, type NodeGpu } from './node-gpu.mjs';
 import { GpuChild, type GpuReply } from './gpu-client.mjs';
 import { checkError } from '../lower/checks.ts';
+import { applyExtents } from '../lower/dynamic.ts';
 import { DEFAULT_WGSL_LIMITS, renderWgsl, type WgslLimits, type WgslManifest } from './render.ts';
 import { chooseGpuSchedules, gpuScheduleLimits } from './schedule.ts';
 
@@ -193,7 +194,7 @@ function tensorsFrom(c: WgslCompiled, res: Record<string, ArrayLike<number | big
     const a = res[o.name];
     out.set(o.name, Tensor.fromNumbers(o.dtype as never, o.shape, Array.from(a as ArrayLike<number>, (x) => Number(x))));
   }
-  return out;
+  return applyExtents(c.prog, out);
 }
 
 let child: GpuChild | undefined;

@@ -6,7 +6,8 @@
  * Softmax-like ops reduce along one axis, with the internal attribute `coerce_2d` = 1 carrying the
  * opset < 13 behaviour (input coerced to 2-D at `axis`); TopK takes K as an input.
  */
-import { BYTE_SIZE, Tensor, castScalar, diag, freshDim, isFloat, isInt, nodeLocation, type DType, type Dim } from '@aic/core';
+import { BYTE_SIZE, Tensor, castScalar, diag, freshDim, isFloat, isInt, isStatic, nodeLocation, type DType, type Dim } from '@aic/core';
+import { boundedBy, lowerUniqueRuntime } from '../lib/dynamic.ts';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
 import { E, S, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
@@ -792,7 +793,7 @@ defineOp({
   name: 'Unique', category: 'reduce',
   summary: 'unique elements (or slices along axis), with first-occurrence indices, inverse indices and counts',
   types: { T: ALL },
-  inputs: [{ name: 'X', type: 'T', shapeData: true, doc: 'its values decide the output shapes' }],
+  inputs: [{ name: 'X', type: 'T', shapeData: true, countData: true, doc: 'its values decide the output shapes' }],
   outputs: [
     { name: 'Y', type: 'T' },
     { name: 'indices', optional: true, doc: 'int64 index of each unique value\'s first occurrence' },
@@ -833,9 +834,17 @@ defineOp({
     return outs;
   },
   eval: uniqueEval,
-  // data-dependent output shape: only a constant input has static outputs (the reference result)
+  // at most every element (slice) is unique
+  maxShape: (ctx, outs) => {
+    const t = ctx.type(0);
+    if (!t.shape || !isStatic(t.shape)) return outs.map(() => undefined);
+    const shape = t.shape as number[];
+    return boundedBy(outs, ctx.attrs.has('axis') ? shape[axisOf(ctx, ctx.attrs.int('axis'), shape.length)]! : shape.reduce((a, b) => a * b, 1));
+  },
+  // a constant input: the reference result; else counted and filled when the kernel runs
   lower: (ctx) => {
-    const c = ctx.constValue(0) ?? ctx.unsupported('input not constant (data-dependent output shape)');
+    const c = ctx.constValue(0);
+    if (!c) return lowerUniqueRuntime(ctx);
     const res = uniqueEval({
       inputs: [c], attrs: ctx.attrs, outputCount: ctx.outputs.length, node: ctx.node,
       input: () => c, optInput: () => c, runSubgraph: () => { throw new Error('Unique has no subgraph'); },

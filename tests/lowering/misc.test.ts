@@ -132,7 +132,7 @@ describe('RoiAlign', () => {
   });
 });
 
-describe('NonMaxSuppression (inputs bound as constants)', () => {
+describe('NonMaxSuppression (run-time inputs: a bound and the run-time count)', () => {
   const boxes = t('float32', [2, 6, 4], [
     0, 0, 1, 1, 0, 0.1, 1, 1.1, 0, -0.1, 1, 0.9, 0, 10, 1, 11, 0, 10.1, 1, 11.1, 1, 1, 0, 0,
     0.5, 0.5, 1, 1, 0.5, 0.5, 1, 1, 3, 3, 1, 1, 0, 0, 0, 0, 2, 2, 4, 4, 2.1, 2.1, 4, 4.2,

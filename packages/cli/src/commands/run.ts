@@ -7,11 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, diag, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
 import { checkFeed, run } from '@aic/interp';
-import { TARGETS, buildC, closeWgsl, describeAdapter, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, runC, runWasm, runWgsl } from '@aic/codegen';
+import { TARGETS, buildC, closeWgsl, describeAdapter, compileC, compileWasm, compileWgsl, findTarget, passTarget, prepareForRun, describeShapeInput, runC, runWasm, runWgsl, type ShapeInput } from '@aic/codegen';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
 import { bindShapesFromInputs } from '../input-shapes.ts';
 import { outputFiles, outputNpy, readInputFile } from '../tensor-files.ts';
-import { shapeDataInputs } from '../analysis.ts';
 import { c, note } from '../ui.ts';
 import { optimize, type PipelineCliOptions } from '../pipeline-options.ts';
 import { DEFAULT_OPT_LEVEL } from '@aic/passes';
@@ -39,18 +38,17 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   }
   bindShapesFromInputs(g, feeds, files, explicitShapes, note); // symbolic dims take the arrays' sizes
   validateGraph(g); // every target refuses what the interpreter refuses, before any pass rewrites it
-  for (const s of shapeDataInputs(g)) {
-    note(`input '${s.input.name}' decides a shape (${s.node.op} '${s.slot}'); its value is known before running, so it is treated as a constant`);
-  }
   // compiled kernels trust their buffer sizes: every target gets the interpreter's feed checks
   for (const v of g.inputs) { const x = feeds.get(v.name); if (x instanceof Tensor) checkFeed(v, x); }
   const outDir = opts.outputDir ?? '.';
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw diag.usage(`--output-dir '${outDir}' is not a directory`);
   const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTarget(targetName));
+  // compiled targets: inputs that decide a shape become constants (only those: data stays data)
+  const bound = (s: ShapeInput) => note(describeShapeInput(s));
   let outs: Map<string, RValue>;
   let ms: number;
   if (targetName === 'c') {
-    prepareForRun(og, feeds);
+    prepareForRun(og, feeds, bound);
     const compiled = compileC(og, { version: '0.1.0', source: path.basename(model), sourceHash: '-' });
     const built = buildC(compiled.art, compiled.prog);
     note(`built ${built.exe}${built.cached ? ' (cached)' : ` in ${built.compileMs.toFixed(0)} ms`}`);
@@ -58,13 +56,13 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
     outs = r.outputs as Map<string, RValue>;
     ms = r.ms;
   } else if (targetName === 'wasm-simd' || targetName === 'wasm') {
-    prepareForRun(og, feeds);
+    prepareForRun(og, feeds, bound);
     const compiled = compileWasm(og, { simd: targetName === 'wasm-simd', version: '0.1.0', source: path.basename(model), sourceHash: '-' });
     const t0 = performance.now();
     outs = (await runWasm(compiled, feeds)) as Map<string, RValue>;
     ms = performance.now() - t0;
   } else if (targetName === 'wgsl') {
-    prepareForRun(og, feeds);
+    prepareForRun(og, feeds, bound);
     const compiled = compileWgsl(og, { version: '0.1.0', source: path.basename(model), sourceHash: '-' });
     try {
       const r = await runWgsl(compiled, feeds);
