@@ -3,7 +3,8 @@
  * GridSample, TfIdfVectorizer, RNN / GRU / LSTM, MelWeightMatrix, QLinearConv): one-node graphs
  * lowered to loop IR and run with the loop-IR interpreter, compared with the reference interpreter on
  * the attribute combinations the ONNX node tests miss. Shape-deciding inputs are bound as `aic run`
- * binds them (prepareForRun).
+ * binds them (prepareForRun); NonMaxSuppression's inputs are data, so its output is a bound plus a
+ * run-time count.
  */
 import { describe, expect, it } from 'vitest';
 import { Graph, Node, Tensor, Value, type Attr, type RValue } from '@aic/core';
