@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AicError, Graph, Node, Tensor, Value, parseNpy, serializeNpy, type Attr, type RValue } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
 import { run } from '@aic/interp';
-import { LOOPS_CAPS, computeKernels, lowerGraph, onLowered, prepareForRun, shapeInputs } from '@aic/codegen';
+import { LOOPS_CAPS, buildC, compileC, compileWasm, computeKernels, lowerGraph, onLowered, prepareForRun, runC, runProgram, runWasm, shapeInputs } from '@aic/codegen';
 import { RUNNERS } from '../../scripts/conformance.ts';
 import { buildModel } from '../onnx-builder.ts';
 
@@ -91,6 +91,38 @@ for (const target of ['loops', 'c', 'wasm-simd']) {
     });
   });
 }
+
+/** Compile with no input bound (as `aic compile` does) and run. */
+async function runUnbound(target: string, g: Graph, feeds: Map<string, RValue>): Promise<Map<string, Tensor>> {
+  const meta = { version: 'test', source: 'dyn', sourceHash: '-' };
+  if (target === 'loops') return runProgram(lowerGraph(g, LOOPS_CAPS), feeds);
+  if (target === 'c') { const c = compileC(g, meta); return runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs; }
+  return runWasm(compileWasm(g, { ...meta, simd: true }), feeds);
+}
+
+describe('TopK with K given at run time (compiled with no input bound)', () => {
+  const x = t('float32', [2, 5], [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]);
+  for (const target of ['loops', 'c', 'wasm-simd']) {
+    it(`${target}: every K in [0, 5], largest and smallest, along both axes; K = 6 fails as the interpreter does`, async () => {
+      for (const [axis, largest, k] of [[1, 1, 3], [1, 0, 5], [1, 1, 0], [0, 1, 1], [0, 0, 2]] as const) {
+        const attrs = { axis: A.int(axis), largest: A.int(largest) };
+        const ins = [x, t('int64', [1], [k])];
+        const ref = run(oneNode('TopK', ins, attrs, 2).g, oneNode('TopK', ins, attrs, 2).feeds);
+        const { g, feeds } = oneNode('TopK', ins, attrs, 2);
+        const got = await runUnbound(target, g, feeds);
+        for (const o of ['out0', 'out1']) {
+          expect((got.get(o) as Tensor).shape, `${o} K=${k}`).toEqual((ref.get(o) as Tensor).shape);
+          expect(Array.from((got.get(o) as Tensor).num), `${o} K=${k}`).toEqual(Array.from((ref.get(o) as Tensor).num));
+        }
+      }
+      const { g, feeds } = oneNode('TopK', [x, t('int64', [1], [6])], {}, 2);
+      const err = await runUnbound(target, g, feeds).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(AicError);
+      expect((err as AicError).exitCode).toBe(1);
+      expect((err as AicError).message).toMatch(/K 6 is out of range \[0, 5\]/);
+    }, 60_000);
+  }
+});
 
 describe('what a compiled target refuses', () => {
   it('a value whose size the data decides feeding another node: AIC0340, exit 3, naming both', () => {
