@@ -46,6 +46,25 @@ export function extentBuffer(node: Node, bufOf: Map<Value, ProgramBuffer>, uniq:
   return ext;
 }
 
+/** The run-time shape of a bounded output, given how to read a value's first element (the extent buffer's). */
+export function extentShape(prog: Program, b: ProgramBuffer, first: (value: string) => number): number[] {
+  const eb = prog.outputs.find((x) => x.name === b.extent!.buffer)!;
+  const n = first(eb.value);
+  const bound = b.shape[b.extent!.dim]!;
+  if (!(n >= 0 && n <= bound)) throw diag.runtime('the compiled model', `output '${b.value}' has extent ${n}, outside its bound ${bound}`);
+  const shape = b.shape.slice();
+  shape[b.extent!.dim] = n;
+  return shape;
+}
+
+/** How artifacts describe a bounded output's shape: the bound dim as `<=N`, and where its extent is. */
+export function describeExtent(prog: Program, b: ProgramBuffer): string {
+  if (!b.extent) return `[${b.shape.join(', ')}]`;
+  const eb = prog.outputs.find((x) => x.name === b.extent!.buffer);
+  return `[${b.shape.map((d, k) => (k === b.extent!.dim ? `<=${d}` : d)).join(', ')}], dim ${b.extent.dim} known when the model runs `
+    + `(output '${eb?.value}'; the elements come first, row-major in the run-time shape)`;
+}
+
 /** Cut each bounded output to its run-time extent (read from its extent buffer), and drop the extent buffers. */
 export function applyExtents(prog: Program, outs: Map<string, Tensor>): Map<string, Tensor> {
   const extents = new Set<string>();
@@ -53,12 +72,9 @@ export function applyExtents(prog: Program, outs: Map<string, Tensor>): Map<stri
     if (!b.extent) continue;
     const eb = prog.outputs.find((x) => x.name === b.extent!.buffer)!;
     extents.add(eb.value);
-    const t = outs.get(b.value), e = outs.get(eb.value);
-    if (!t || !e) continue;
-    const n = e.num[0]!;
-    if (!(n >= 0 && n <= b.shape[b.extent.dim]!)) throw diag.runtime('the compiled model', `output '${b.value}' has extent ${n}, outside its bound ${b.shape[b.extent.dim]}`);
-    const shape = b.shape.slice();
-    shape[b.extent.dim] = n;
+    const t = outs.get(b.value);
+    if (!t || !outs.has(eb.value)) continue;
+    const shape = extentShape(prog, b, (v) => Number(outs.get(v)!.num[0]));
     const r = new Tensor(t.dtype, shape);
     for (let i = 0; i < numel(shape); i++) r.num[i] = t.num[i]!;
     outs.set(b.value, r);

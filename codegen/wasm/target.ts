@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Tensor, castTensor, diag, formatBytes, tensorFromBytes, tensorToBytes, writeFileAtomic, type Graph, type RValue } from '@aic/core';
 import { ScheduleError, type CheckFailure, type Directive } from '@aic/loop-ir';
 import { checkError } from '../lower/checks.ts';
-import { applyExtents } from '../lower/dynamic.ts';
+import { applyExtents, extentShape } from '../lower/dynamic.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_SIMD_CAPS } from '../caps.ts';
 import { lowerGraph, rescheduleProgram, type Program } from '../lower/program.ts';
@@ -138,7 +138,8 @@ function outputsMap(compiled: WasmCompiled, out: Record<string, ArrayBufferView>
   const r = new Map<string, Tensor>();
   for (const b of compiled.prog.outputs) {
     const a = out[b.value];
-    r.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), b.shape, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+    const shape = b.extent ? extentShape(compiled.prog, b, (v) => Number((out[v] as unknown as ArrayLike<number>)[0])) : b.shape; // the loader cut it
+    r.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), shape, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
   }
   return applyExtents(compiled.prog, r);
 }

@@ -210,4 +210,18 @@ describe('aic run MatMul -> Relu -> NonZero (the whole model in generated code)'
       expect(Array.from(got.num)).toEqual(Array.from(want.num));
     }
   }, 120_000);
+  it('aic compile: model.h and model.d.ts say the bound and where the extent is; model.mjs returns just the elements', async () => {
+    const want = parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'interp', 'y.npy'))));
+    const compile = (target: string) => spawnSync(process.execPath, [path.join(ROOT, 'bin/aic'), 'compile', path.join(dir, 'm.onnx'), '--target', target,
+      '-o', path.join(dir, `art-${target}`)], { encoding: 'utf8' });
+    expect(compile('c').status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'art-c', 'model.h'), 'utf8')).toMatch(/output 0: 'y' int64 \[2, <=15\], dim 1 known when the model runs \(output 'y:extent'/);
+    expect(compile('wasm-simd').status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'art-wasm-simd', 'model.d.ts'), 'utf8')).toMatch(/int64 \[2, <=15\]: dim 1 is known when the model runs/);
+    const { load } = await import(path.join(dir, 'art-wasm-simd', 'model.mjs')) as { load: () => Promise<{ run: (f: object) => Promise<Record<string, ArrayLike<bigint | number>>> }> };
+    const npy = (f: string) => parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, f)))).num as Float32Array;
+    const out = await (await load()).run({ x: npy('x.npy'), w: npy('w.npy') });
+    expect(Number(out['y:extent']![0])).toBe(want.shape[1]);
+    expect(Array.from(out.y!, Number)).toEqual(Array.from(want.num));
+  }, 120_000);
 });
