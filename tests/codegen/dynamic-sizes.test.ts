@@ -2,18 +2,19 @@
  * No data work at compile time, and outputs whose size the data decides in generated code (issue 13):
  * `aic run` binds only inputs that feed shape slots (through shape arithmetic on the input itself);
  * NonZero, Unique, NonMaxSuppression and Compress with run-time inputs get a bounded buffer and a
- * run-time extent, on the loop-IR interpreter, C and WebAssembly SIMD, matching the reference
+ * run-time extent, on the loop-IR interpreter, C, WebAssembly SIMD and WGSL (skipped, with the reason,
+ * when no WebGPU adapter can be created), matching the reference
  * interpreter; a consumer of such a value is refused with AIC0340 (exit 3).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AicError, Graph, Node, Tensor, Value, parseNpy, serializeNpy, type Attr, type RValue } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
 import { run } from '@aic/interp';
-import { LOOPS_CAPS, buildC, compileC, compileWasm, computeKernels, lowerGraph, onLowered, prepareForRun, runC, runProgram, runWasm, shapeInputs } from '@aic/codegen';
+import { LOOPS_CAPS, buildC, closeWgsl, compileC, compileWasm, compileWgsl, computeKernels, lowerGraph, onLowered, prepareForRun, runC, runProgram, runWasm, runWgsl, shapeInputs, wgslAdapter } from '@aic/codegen';
 import { RUNNERS } from '../../scripts/conformance.ts';
 import { buildModel } from '../onnx-builder.ts';
 
@@ -58,8 +59,15 @@ const X = t('float32', [3, 4], [0, 1.5, 0, -2, 3, 0, 0, 0, 1, 1, 0, 7]);
 const boxes = t('float32', [1, 6, 4], [0, 0, 1, 1, 0, 0.1, 1, 1.1, 0, -0.1, 1, 0.9, 0, 10, 1, 11, 0, 10.1, 1, 11.1, 0, 100, 1, 101]);
 const scores = t('float32', [1, 2, 6], [0.9, 0.75, 0.6, 0.95, 0.5, 0.3, 0.1, 0.2, 0.8, 0.9, 0.3, 0.4]);
 
-for (const target of ['loops', 'c', 'wasm-simd']) {
+let wgslSkip: string | undefined;
+beforeAll(async () => {
+  try { await wgslAdapter(); } catch (e) { wgslSkip = `SKIPPED wgsl: no WebGPU adapter: ${(e as Error).message}`; console.warn(wgslSkip); }
+}, 120_000);
+afterAll(() => closeWgsl());
+
+for (const target of ['loops', 'c', 'wasm-simd', 'wgsl']) {
   describe(`data-dependent output sizes via ${target}`, () => {
+    beforeEach((ctx) => { if (target === 'wgsl' && wgslSkip) ctx.skip(); });
     it('NonZero, all zero, one-dimensional and 3-D', () => {
       expect(expectSame(target, 'NonZero', [X])).toBe(1);
       expectSame(target, 'NonZero', [t('float32', [5], [0, 0, 0, 0, 0])]);
@@ -97,13 +105,15 @@ async function runUnbound(target: string, g: Graph, feeds: Map<string, RValue>):
   const meta = { version: 'test', source: 'dyn', sourceHash: '-' };
   if (target === 'loops') return runProgram(lowerGraph(g, LOOPS_CAPS), feeds);
   if (target === 'c') { const c = compileC(g, meta); return runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs; }
+  if (target === 'wgsl') return (await runWgsl(compileWgsl(g, meta), feeds)).outputs;
   return runWasm(compileWasm(g, { ...meta, simd: true }), feeds);
 }
 
 describe('TopK with K given at run time (compiled with no input bound)', () => {
   const x = t('float32', [2, 5], [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]);
-  for (const target of ['loops', 'c', 'wasm-simd']) {
-    it(`${target}: every K in [0, 5], largest and smallest, along both axes; K = 6 fails as the interpreter does`, async () => {
+  for (const target of ['loops', 'c', 'wasm-simd', 'wgsl']) {
+    it(`${target}: every K in [0, 5], largest and smallest, along both axes; K = 6 fails as the interpreter does`, async (ctx) => {
+      if (target === 'wgsl' && wgslSkip) return ctx.skip();
       for (const [axis, largest, k] of [[1, 1, 3], [1, 0, 5], [1, 1, 0], [0, 1, 1], [0, 0, 2]] as const) {
         const attrs = { axis: A.int(axis), largest: A.int(largest) };
         const ins = [x, t('int64', [1], [k])];
