@@ -1,35 +1,17 @@
 /**
  * Preparing a graph for a compiled target: bind shape-deciding inputs to constants (when their
  * values are known, as `aic run` knows them), infer static shapes, and lower to a Program.
+ * Data is never computed here: only the shape arithmetic that feeds shape slots is folded.
  */
 import { Tensor, type Graph, type RValue, type Value } from '@aic/core';
 import { getOp, inferGraph, validateGraph, type TargetCaps } from '@aic/ir-spec';
-import { parsePipeline, runPipeline } from '@aic/passes';
+import { foldNodesWhere } from '@aic/passes';
+import { shapeInputs, type ShapeInput } from './shape-inputs.ts';
 import { lowerGraph, type Program } from './lower/program.ts';
 
-/**
- * Graph inputs whose values decide a shape: those feeding a shape-data slot (Reshape's shape,
- * Range's limit...) directly or through other nodes (Cast, Sub...).
- */
+/** Graph inputs a run binds (see shape-inputs.ts): those feeding a shape slot through shape arithmetic only. */
 export function shapeDeciding(g: Graph): Set<Value> {
-  const inputs = new Set(g.inputs);
-  const out = new Set<Value>();
-  const seen = new Set<Value>();
-  const visit = (v: Value | null) => {
-    if (!v || seen.has(v)) return;
-    seen.add(v);
-    if (inputs.has(v)) { out.add(v); return; }
-    if (v.producer) v.producer.inputs.forEach(visit);
-  };
-  for (const n of g.nodes) {
-    const def = getOp(n.op, n.domain);
-    if (!def) continue;
-    n.inputs.forEach((v, i) => {
-      const spec = def.inputs[Math.min(i, def.inputs.length - 1)];
-      if (spec?.shapeData) visit(v);
-    });
-  }
-  return out;
+  return new Set(shapeInputs(g).inputs.map((s) => s.input));
 }
 
 /** Turn the given graph inputs into constants with these values (mutates g), then re-infer. */
@@ -46,20 +28,24 @@ export function bindConstInputs(g: Graph, values: Map<string, Tensor>): void {
 }
 
 /**
- * For running: every shape-deciding input is bound from the feeds (mutates g: those inputs become
- * constants, and the shape arithmetic on them is folded so shapes become static).
+ * For running: every input that decides a shape (shape-inputs.ts) is bound from the feeds (mutates g:
+ * those inputs become constants, and only the shape arithmetic between them and their slots is
+ * folded, so shapes become static while every op that computes data stays a kernel). `onBind` hears
+ * each bound input (`aic run --verbose` names them).
  */
-export function prepareForRun(g: Graph, feeds: Map<string, RValue>): Map<string, RValue> {
+export function prepareForRun(g: Graph, feeds: Map<string, RValue>, onBind?: (s: ShapeInput) => void): Map<string, RValue> {
   validateGraph(g); // before folding rewrites anything
+  const { inputs, chain } = shapeInputs(g);
   const bind = new Map<string, Tensor>();
-  for (const v of shapeDeciding(g)) {
-    const t = feeds.get(v.name);
-    if (t instanceof Tensor) bind.set(v.name, t);
+  for (const s of inputs) {
+    const t = feeds.get(s.input.name);
+    if (!(t instanceof Tensor)) continue;
+    bind.set(s.input.name, t);
+    onBind?.(s);
   }
   if (bind.size) {
     bindConstInputs(g, bind);
-    const folded = runPipeline(g, parsePipeline('fold-constants,eliminate-dead-nodes')).graph;
-    g.inputs = folded.inputs; g.outputs = folded.outputs; g.nodes = folded.nodes; g.constants = folded.constants;
+    foldNodesWhere(g, (n) => chain.has(n));
     for (const n of g.nodes) for (const o of n.outputs) o.producer = n;
   }
   return feeds;

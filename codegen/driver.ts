@@ -7,6 +7,7 @@ import { diag, type Graph, type RValue } from '@aic/core';
 import { ScheduleError, type Directive } from '@aic/loop-ir';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { prepareForRun } from './compile-graph.ts';
+import type { ShapeInput } from './shape-inputs.ts';
 import { lowerGraph, rescheduleProgram, type Program } from './lower/program.ts';
 import type { CompileOptions, Compiled, RunResult, Target } from './target.ts';
 
@@ -43,7 +44,7 @@ export function renderFor<A>(target: Target<A>, prog: Program, opts: CompileOpti
   return { ...r, target, prog, compileMs: performance.now() - t0 };
 }
 
-export interface RunOnOptions { version: string; source: string; note?: (s: string) => void }
+export interface RunOnOptions { version: string; source: string; note?: (s: string) => void; onBind?: (s: ShapeInput) => void }
 
 /**
  * `aic run`: the optimized graph on a target. Compiled targets bind shape-deciding inputs from the
@@ -57,7 +58,7 @@ export async function runOn(target: Target, g: Graph, feeds: Map<string, RValue>
     return { outputs, ms: performance.now() - t0 };
   }
   if (!target.runCompiled && !target.runCompiledSync) throw diag.unsupportedFeature(`running on target '${target.name}'`);
-  prepareForRun(g, feeds);
+  prepareForRun(g, feeds, opts.onBind);
   const c = compileFor(target, g, { version: opts.version, source: opts.source, sourceHash: '-' });
   if (target.runCompiled) return target.runCompiled(c, feeds, note);
   const t0 = performance.now();

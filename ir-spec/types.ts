@@ -19,6 +19,12 @@ export interface InputSpec {
   shapeData?: boolean;
   /** the op reads only this input's shape and dtype, never its values (Shape, Size, EyeLike) */
   shapeOnly?: boolean;
+  /**
+   * with shapeData: the values are data that decide only how many elements an output has (NonZero's X,
+   * Unique's X, NonMaxSuppression's inputs, Compress's condition), never a shape slot a run binds;
+   * compiled targets allocate the output's bound (OpDef.maxShape) and learn the count when the kernel runs
+   */
+  countData?: boolean;
   doc?: string;
 }
 export interface OutputSpec {
@@ -132,6 +138,12 @@ export interface OpDef {
   bodyInputs?(ctx: InferCtx, attr: string): (OutType | undefined)[];
   /** reference semantics */
   eval(ctx: EvalCtx): RValue[];
+  /**
+   * Outputs whose size data decides (a symbolic dim in `outputs`, from infer): a static upper bound
+   * of each such output's shape (undefined where none is known). Compiled targets allocate the bound,
+   * the kernel stores the run-time extent (LowerCtx.extent) and the output's elements compactly.
+   */
+  maxShape?(ctx: InferCtx, outputs: OutType[]): (number[] | undefined)[];
   /** multiply-add counted as 2 FLOPs; static shapes given */
   flops?(ctx: InferCtx, outputs: OutType[]): number;
   /**
@@ -162,6 +174,12 @@ export interface LowerCtx {
   readonly outputs: readonly TensorRef[];
   /** compile-time value of input i, when it is a constant */
   constValue(i: number): Tensor | undefined;
+  /**
+   * Present when an output's size is decided when the kernel runs (OpDef.maxShape): an i32 [1] buffer
+   * where the kernel stores the run-time extent of the outputs' data-dependent dim. Those outputs'
+   * shapes are then bounds, and their elements are stored compactly, row-major in the run-time shape.
+   */
+  readonly extent?: TensorRef;
   readonly target: TargetCaps;
   /** a kernel-unique name */
   fresh(prefix: string): string;

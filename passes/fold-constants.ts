@@ -27,12 +27,21 @@ export default definePass({
   },
 });
 
-function foldGraph(g: Graph, cap: number, stats: Record<string, number>): void {
+/**
+ * Fold, in place, only the nodes `pick` accepts (whose inputs are all known): `aic run` folds the
+ * shape arithmetic between the inputs it binds and the shape slots they feed, and nothing else.
+ */
+export function foldNodesWhere(g: Graph, pick: (n: Node) => boolean): void {
+  foldGraph(g, 1 << 20, { 'nodes-folded': 0, 'elements-created': 0 }, pick);
+}
+
+function foldGraph(g: Graph, cap: number, stats: Record<string, number>, pick?: (n: Node) => boolean): void {
   const fresh = uniqueNamer(g);
   let changed = true;
   while (changed) {
     changed = false;
     for (const n of g.nodes.slice()) {
+      if (pick && !pick(n)) continue;
       const outs = tryFold(n, cap);
       if (!outs) continue;
       n.outputs.forEach((o, i) => {
@@ -58,7 +67,7 @@ function foldGraph(g: Graph, cap: number, stats: Record<string, number>): void {
     if (changed) inferGraph(g);
   }
   // bodies after their enclosing graph: values they capture from it are constants by now
-  for (const n of g.nodes) subgraphsOf(n).forEach((sg) => foldGraph(sg, cap, stats));
+  if (!pick) for (const n of g.nodes) subgraphsOf(n).forEach((sg) => foldGraph(sg, cap, stats));
   removeDead(g);
 }
 

@@ -4,3 +4,4 @@ export * from './graph-utils.ts';
 export * from './manager.ts';
 export * from './pipelines.ts';
 import './all.ts';
+export { foldNodesWhere } from './fold-constants.ts';

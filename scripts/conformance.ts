@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { AicError, Tensor, bf16ToFloat, type Graph, type RValue } from '@aic/core';
 import { decodeValueFile, loadOnnxFile } from '@aic/onnx';
 import { ALL_TARGETS, INTERP_TARGET, runSyncOn, type Target, type Tolerance } from '@aic/codegen';
+import { computeKernels, onLowered } from '@aic/codegen';
+import { pipelineFor, runPipeline } from '@aic/passes';
 import { validateGraph } from '@aic/ir-spec';
 
 export const NODE_TEST_DIR = process.env.AIC_NODE_TESTS ?? '/usr/share/libonnx-testdata/data/node';
@@ -28,7 +30,14 @@ export type Status = 'pass' | 'wrong' | 'unsupported' | 'error' | 'excluded';
 export const KNOWN_BAD: Record<string, string> = {
   test_adam_multiple: 'expected outputs were computed with epsilon=1e-2 but the node omits epsilon (spec default 1e-6); test_adam, which sets it, passes',
 };
-export interface Result { name: string; status: Status; detail: string; ms: number }
+export interface Result {
+  name: string; status: Status; detail: string; ms: number;
+  /**
+   * compiled targets: the program had no compute kernel; 'constant' when the outputs are constants of
+   * the model itself, 'data' when the model's data work was done at compile time (never allowed)
+   */
+  noKernel?: 'constant' | 'data';
+}
 
 export function listNodeTests(dir = NODE_TEST_DIR): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -59,10 +68,18 @@ export function runNodeTest(name: string, runner: Runner = interpRunner, dir = N
   const tol = TOLERANCE.get(runner) ?? INTERP_TARGET.tolerance;
   const t0 = performance.now();
   const base = path.join(dir, name);
-  const done = (status: Status, detail: string): Result => ({ name, status, detail, ms: performance.now() - t0 });
+  let kernels: number | undefined;
+  let g0: Graph | undefined;
+  const done = (status: Status, detail: string): Result => {
+    const r: Result = { name, status, detail, ms: performance.now() - t0 };
+    if (kernels === 0 && g0) r.noKernel = constantOutputs(g0) ? 'constant' : 'data';
+    return r;
+  };
   if (KNOWN_BAD[name]) return done('excluded', KNOWN_BAD[name]);
+  const stop = onLowered((p) => { kernels = computeKernels(p); });
   try {
     const g = loadOnnxFile(path.join(base, 'model.onnx'));
+    g0 = g;
     validateGraph(g); // every runner refuses exactly what the interpreter refuses, before any pass runs
     const ds = path.join(base, 'test_data_set_0');
     const feeds = new Map<string, RValue>();
@@ -85,6 +102,17 @@ export function runNodeTest(name: string, runner: Runner = interpRunner, dir = N
   } catch (e) {
     if (e instanceof AicError) return done(e.exitCode === 3 ? 'unsupported' : 'error', e.format());
     return done('error', `crash: ${(e as Error).stack?.split('\n').slice(0, 3).join(' | ')}`);
+  } finally {
+    stop();
+  }
+}
+
+/** Are the graph's outputs constants of the model itself (known with no input given)? */
+function constantOutputs(g: Graph): boolean {
+  try {
+    return runPipeline(g, pipelineFor(1)).graph.outputs.every((v) => !!v.const);
+  } catch {
+    return false;
   }
 }
 
@@ -138,5 +166,9 @@ export function compareTensors(got: Tensor, want: Tensor, rtol = 1e-3, atol = 1e
 export function summarize(results: Result[]): string {
   const c = { pass: 0, wrong: 0, unsupported: 0, error: 0, excluded: 0 };
   for (const r of results) c[r.status]++;
-  return `${c.pass} passed, ${c.wrong} wrong, ${c.unsupported} unsupported, ${c.error} errors, ${c.excluded} excluded (bad reference data) of ${results.length}`;
+  const none = results.filter((r) => r.status === 'pass' && r.noKernel);
+  const data = none.filter((r) => r.noKernel === 'data');
+  const kernels = none.length ? `; ${none.length} passed with no compute kernel (${none.length - data.length} with outputs constant in the model, `
+    + `${data.length} computed at compile time${data.length ? `: ${data.map((r) => r.name).join(', ')}` : ''})` : '';
+  return `${c.pass} passed, ${c.wrong} wrong, ${c.unsupported} unsupported, ${c.error} errors, ${c.excluded} excluded (bad reference data) of ${results.length}${kernels}`;
 }

@@ -1,6 +1,6 @@
 /**
  * npm run conformance [-- FILTER...] [--set node|pytorch-converted|pytorch-operator] [--target T]
- *                     [--write-expected] [--show STATUS]
+ *                     [--write-expected] [--show STATUS|all|no-kernel]
  * Runs an ONNX backend test set (default: the node tests) through a target (default: the interpreter)
  * and prints a summary. FILTER substrings select tests; --write-expected refreshes the set's
  * expected-status file for the target (tests/conformance/[SET.]TARGET.expected.json).
@@ -29,8 +29,8 @@ const t0 = performance.now();
 for (const t of tests) {
   const r = runNodeTest(t, runner, dir);
   results.push(r);
-  if (show === undefined ? r.status !== 'pass' : show === 'all' || r.status === show) {
-    console.log(`${r.status.padEnd(11)} ${t} ${r.detail} ${r.ms > 2000 ? `(${(r.ms / 1000).toFixed(1)} s)` : ''}`);
+  if (show === undefined ? r.status !== 'pass' : show === 'all' || r.status === show || (show === 'no-kernel' && r.noKernel)) {
+    console.log(`${r.status.padEnd(11)} ${t} ${r.detail}${r.noKernel ? ` (no compute kernel: ${r.noKernel === 'data' ? 'data computed at compile time' : 'outputs constant in the model'})` : ''} ${r.ms > 2000 ? `(${(r.ms / 1000).toFixed(1)} s)` : ''}`);
   }
 }
 console.log(`${set} via ${target}: ${summarize(results)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

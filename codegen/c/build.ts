@@ -18,6 +18,7 @@ import type { Program } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { AIC_ERR_CHECK, type CArtifact } from './render.ts';
 import { checkError } from '../lower/checks.ts';
+import { applyExtents } from '../lower/dynamic.ts';
 import { cacheDiscard, cacheLookup, cachePublish, cacheTemp } from './cache.ts';
 
 /** the harness's exit status for a failed runtime check (its stderr line says which) */
@@ -161,7 +162,7 @@ export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: M
       const bytes = new Uint8Array(fs.readFileSync(outFiles[i]));
       outputs.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), b.shape, bytes));
     });
-    return { outputs, ms };
+    return { outputs: applyExtents(prog, outputs), ms };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ import { hasChecks, numel, walkExprs, walkStmt, type Buffer, type Kernel, type S
 import { tensorToBytes, castTensor } from '@aic/core';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
+import { describeExtent } from '../lower/dynamic.ts';
 import { CEmitter, Helpers, prelower, writtenBuffers } from './expr.ts';
 import { CTYPE } from './types.ts';
 import { COND_LOADS_ATTR, COND_LOADS_DEFINE, hasConditionalLoads } from './guarded.ts';
@@ -200,7 +201,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   H.push(`#define AIC_MODEL_NUM_INPUTS ${prog.inputs.length}`, `#define AIC_MODEL_NUM_OUTPUTS ${prog.outputs.length}`);
   H.push(`#define AIC_MODEL_HAS_WEIGHTS ${prog.weights.length ? 1 : 0}`);
   prog.inputs.forEach((b, i) => H.push(`/* input ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} [${b.shape.join(', ')}] (${numel(b.shape)} elements) */`));
-  prog.outputs.forEach((b, i) => H.push(`/* output ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} [${b.shape.join(', ')}] (${numel(b.shape)} elements) */`));
+  prog.outputs.forEach((b, i) => H.push(`/* output ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${describeExtent(prog, b)} (${b.extent ? 'up to ' : ''}${numel(b.shape)} elements) */`));
   H.push('extern const char *const aic_model_input_names[];', 'extern const char *const aic_model_input_dtypes[];', 'extern const int aic_model_input_ranks[];', 'extern const int64_t *const aic_model_input_shapes[];');
   H.push('extern const char *const aic_model_output_names[];', 'extern const char *const aic_model_output_dtypes[];', 'extern const int aic_model_output_ranks[];', 'extern const int64_t *const aic_model_output_shapes[];');
   H.push('', '#ifdef __cplusplus', '}', '#endif', '#endif', '');
@@ -235,7 +236,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     '```',
     '',
     ...prog.inputs.map((b, i) => `- input ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} [${b.shape.join(', ')}]`),
-    ...prog.outputs.map((b, i) => `- output ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} [${b.shape.join(', ')}]`),
+    ...prog.outputs.map((b, i) => `- output ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} ${describeExtent(prog, b)}`),
     '',
   ].join('\n');
   return { c, h: H.join('\n'), weights, readme };

@@ -12,6 +12,8 @@ import { scalarTypeOf } from './dtypes.ts';
 import { legalizeHalf } from './half.ts';
 import { bufferLayoutOf, materializeBoundaries } from './layout.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
+import { boundShape, extentBuffer, type RuntimeExtent } from './dynamic.ts';
+import { notifyLowered } from './observe.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
 export interface ProgramBuffer extends Buffer {
@@ -19,6 +21,8 @@ export interface ProgramBuffer extends Buffer {
   value: string;
   /** weights: the constant's data */
   data?: Tensor;
+  /** a value whose size the data decides: the shape is a bound (lower/dynamic.ts) */
+  extent?: RuntimeExtent;
 }
 
 export interface Step {
@@ -81,12 +85,14 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     }
     if (v.kind !== 'tensor') throw diag.unsupportedFeature(`${v.kind} value '${v.name}' on target ${target.name}`);
 
-    if (!isStatic(v.shape)) {
+    const bound = isStatic(v.shape) ? undefined : boundShape(g, v, target.name);
+    if (!isStatic(v.shape) && !bound) {
       throw diag.unsupportedFeature(`value '${v.name}' has an unknown shape [${v.shape?.join(', ') ?? '?'}] (bind inputs with --input-shape / --const-input)`,
         v.producer ? nodeLocation(v.producer) : undefined);
     }
     const layout = bufferLayoutOf(v.type.layout, v.shape as number[]);
-    const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: layout ? physicalShapeOf(layout) : (v.shape as number[]).slice(), scope: 'global', role, value: v.name, ...(layout ? { layout } : {}) };
+    const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: layout ? physicalShapeOf(layout) : bound?.shape ?? (v.shape as number[]).slice(), scope: 'global', role, value: v.name, ...(layout ? { layout } : {}) };
+    if (bound) b.extent = { dim: bound.dim, buffer: '' };
     if (v.const) b.data = v.const;
     bufOf.set(v, b);
     return b;
@@ -104,7 +110,9 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
       const b = mk(o, outputs.has(o) ? 'output' : 'temp');
       (outputs.has(o) ? prog.outputs : prog.temps).push(b);
     }
-    const { source, args } = lowerNode(node, idx, bufOf, target);
+    const extent = extentBuffer(node, bufOf, uniq);
+    if (extent) (extent.role === 'output' ? prog.outputs : prog.temps).push(extent);
+    const { source, args } = lowerNode(node, idx, bufOf, target, extent);
     const kernel = realizeKernel(source, []);
     prog.sources.set(kernel.name, source);
     prog.schedules.set(kernel.name, []);
@@ -123,7 +131,9 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     prog.steps.push({ kernel: k.name, args: [src.name, dst.name], node: `output ${v.name}` });
   });
   // order outputs as the graph declares them
-  prog.outputs.sort((a, b) => g.outputs.findIndex((v) => v.name === a.value) - g.outputs.findIndex((v) => v.name === b.value));
+  const order = (b: ProgramBuffer) => { const i = g.outputs.findIndex((v) => v.name === b.value); return i < 0 ? g.outputs.length : i; }; // extents last
+  prog.outputs.sort((a, b) => order(a) - order(b));
+  notifyLowered(prog);
   return prog;
 }
 
@@ -172,7 +182,7 @@ export function rescheduleProgram(prog: Program, schedules: Map<string, Directiv
   });
 }
 
-function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps): { source: KernelSource; args: string[] } {
+function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps, extent?: ProgramBuffer): { source: KernelSource; args: string[] } {
   const loc = nodeLocation(node);
   const def = getOp(node.op, node.domain);
   if (!def) throw diag.unsupportedOp({ op: node.op, domain: node.domain }, loc);
@@ -182,11 +192,11 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
   const fresh = (p: string) => { let n: string; do n = `${p}${counter++}`; while (names.has(n)); names.add(n); return n; };
   const params: Buffer[] = [];
   const args: string[] = [];
-  const bind = (v: Value | null, role: BufferRole, i: number): TensorRef | undefined => {
-    if (!v) return undefined;
-    const pb = bufOf.get(v);
-    if (!pb) throw diag.unsupportedFeature(`value '${v.name}' has no buffer (not a tensor, or defined in an enclosing scope)`, loc);
-    const local: Buffer = { name: `${role === 'output' ? 'out' : 'in'}${i}`, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: role === 'output' ? 'output' : pb.role === 'weight' ? 'weight' : 'input', ...(pb.layout ? { layout: pb.layout } : {}) };
+  const bind = (v: Value | null, role: BufferRole, i: number, extentBuf?: ProgramBuffer): TensorRef | undefined => {
+    if (!v && !extentBuf) return undefined;
+    const pb = extentBuf ?? bufOf.get(v!);
+    if (!pb) throw diag.unsupportedFeature(`value '${v!.name}' has no buffer (not a tensor, or defined in an enclosing scope)`, loc);
+    const local: Buffer = { name: extentBuf ? 'extent' : `${role === 'output' ? 'out' : 'in'}${i}`, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: role === 'output' ? 'output' : pb.role === 'weight' ? 'weight' : 'input', ...(pb.layout ? { layout: pb.layout } : {}) };
     const existing = params.find((p) => args[params.indexOf(p)] === pb.name && p.role !== 'output');
     if (existing && role !== 'output') return tensorRef(existing);
     params.push(local);
@@ -196,9 +206,11 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
   };
   const inputs = node.inputs.map((v, i) => bind(v, 'input', i));
   const outputs = node.outputs.map((v, i) => bind(bufOf.has(v) ? v : null, 'output', i) ?? tensorRef({ name: fresh('unused'), dtype: 'f32', shape: [1], scope: 'local', role: 'scratch' }));
+  const extentRef = extent ? bind(null, 'output', 0, extent) : undefined;
   const stages: Stage[] = [];
   const temps: Buffer[] = [];
   const ctx: LowerCtx = {
+    extent: extentRef,
     node,
     attrs: makeAttrReader(def, node.attrs, loc),
     inputs,
@@ -215,7 +227,7 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
       const axes = t.shape.map(() => fresh('i'));
       stages.push({ kind: 'compute', out: t.buf, axes, body: f(axes.map((a) => E.v(a))) });
     },
-    extern(outs, body) { stages.push({ kind: 'extern', outs: outs.map((o) => outputs[o].buf), body }); },
+        extern(outs, body) { stages.push({ kind: 'extern', outs: [...outs.map((o) => outputs[o].buf), ...(extentRef ? [extentRef.buf] : [])], body }); },
     temp(prefix, dtype, shape) {
       const b: Buffer = { name: fresh(prefix), dtype, shape, scope: 'local', role: 'scratch' };
       temps.push(b);

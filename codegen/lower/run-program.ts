@@ -7,6 +7,7 @@ import { LoopInterpreter, numel, type Buffer, type Mem } from '@aic/loop-ir';
 import { dtypeOfScalar } from './dtypes.ts';
 import type { Program } from './program.ts';
 import { checkError } from './checks.ts';
+import { applyExtents } from './dynamic.ts';
 
 export function allocFor(b: Buffer): { [i: number]: number; length: number } {
   const n = Math.max(1, numel(b.shape));
@@ -54,5 +55,5 @@ export function runProgram(prog: Program, feeds: Map<string, RValue>): Map<strin
     for (let i = 0; i < t.size; i++) t.num[i] = src[i];
     out.set(b.value, t);
   }
-  return out;
+  return applyExtents(prog, out);
 }

@@ -130,7 +130,8 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
   mb.customs.push({ name: 'aic', bytes: new TextEncoder().encode(JSON.stringify({ aic: opts.version, source: opts.source, sourceHash: opts.sourceHash, simd: opts.simd })) });
   const wasm = mb.encode();
 
-  const io = (b: ProgramBuffer) => ({ name: b.value, dtype: dtypeOfScalar(b.dtype), shape: b.shape.slice(), offset: addr.get(b.name)!, length: numel(b.shape) });
+  const io = (b: ProgramBuffer) => ({ name: b.value, dtype: dtypeOfScalar(b.dtype), shape: b.shape.slice(), offset: addr.get(b.name)!, length: numel(b.shape),
+    ...(b.extent ? { extent: { offset: addr.get(b.extent.buffer)!, dim: b.extent.dim } } : {}) });
   const meta: LoaderMeta = {
     name: prog.name,
     version: opts.version,

@@ -13,6 +13,7 @@ import type { CheckFailure, Directive } from '@aic/loop-ir';
 import { checkError } from '../lower/checks.ts';
 import { inputBytes } from '../lower/unread.ts';
 import { WIDTH } from './emit.ts';
+import { applyExtents, extentShape } from '../lower/dynamic.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_SIMD_CAPS } from '../caps.ts';
 import type { Program } from '../lower/program.ts';
@@ -129,9 +130,10 @@ function outputsMap(compiled: WasmCompiled, out: Record<string, ArrayBufferView>
   const r = new Map<string, Tensor>();
   for (const b of compiled.prog.outputs) {
     const a = out[b.value];
-    r.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), b.shape, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+    const shape = b.extent ? extentShape(compiled.prog, b, (v) => Number((out[v] as unknown as ArrayLike<number>)[0])) : b.shape; // the loader cut it
+    r.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), shape, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
   }
-  return r;
+  return applyExtents(compiled.prog, r);
 }
 
 interface LoadedModel { runSync(f: Record<string, ArrayBufferView>): Record<string, ArrayBufferView>; run(f: Record<string, ArrayBufferView>): Promise<Record<string, ArrayBufferView>> }

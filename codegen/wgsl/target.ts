@@ -19,6 +19,7 @@ import { GpuChild, type GpuReply } from './gpu-client.mjs';
 import { checkError } from '../lower/checks.ts';
 import { halfFeed, halfTensor, isHalfDtype } from './half.ts';
 import { readsInput } from '../lower/unread.ts';
+import { applyExtents } from '../lower/dynamic.ts';
 import { DEFAULT_WGSL_LIMITS, renderWgsl, type WgslLimits, type WgslManifest } from './render.ts';
 import { chooseGpuSchedules, gpuScheduleLimits } from './schedule.ts';
 
@@ -228,7 +229,7 @@ function tensorsFrom(c: WgslCompiled, res: Record<string, ArrayLike<number | big
     out.set(o.name, isHalfDtype(o.dtype) ? halfTensor(o.dtype, o.shape, a as ArrayLike<number>)
       : Tensor.fromNumbers(o.dtype as never, o.shape, Array.from(a as ArrayLike<number>, (x) => Number(x))));
   }
-  return out;
+  return applyExtents(c.prog, out);
 }
 
 let child: GpuChild | undefined;

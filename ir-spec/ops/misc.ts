@@ -153,7 +153,8 @@ function lowerNms(ctx: LowerCtx): void {
       )), 's'),
     );
   }, 'c'), 'b');
-  ctx.extern([0], S.seq(set(1, iv(0)), body));
+  // the output's length is the count of selected boxes (stored when the shape is a bound)
+  ctx.extern([0], S.seq(set(1, iv(0)), body, ...(ctx.extent ? [store(ctx.extent, z, E.min(get(1), iv(K)))] : [])));
 }
 
 defineOp({
@@ -162,11 +163,11 @@ defineOp({
   types: { T: ['float32', 'float64'], I: ['int64'] },
   // every input decides how many boxes are selected (the output's length)
   inputs: [
-    { name: 'boxes', type: 'T', shapeData: true, doc: '[batch, boxes, 4]' },
-    { name: 'scores', type: 'T', shapeData: true, doc: '[batch, classes, boxes]' },
-    { name: 'max_output_boxes_per_class', type: 'I', optional: true, shapeData: true },
-    { name: 'iou_threshold', type: 'T', optional: true, shapeData: true },
-    { name: 'score_threshold', type: 'T', optional: true, shapeData: true },
+    { name: 'boxes', type: 'T', shapeData: true, countData: true, doc: '[batch, boxes, 4]' },
+    { name: 'scores', type: 'T', shapeData: true, countData: true, doc: '[batch, classes, boxes]' },
+    { name: 'max_output_boxes_per_class', type: 'I', optional: true, shapeData: true, countData: true },
+    { name: 'iou_threshold', type: 'T', optional: true, shapeData: true, countData: true },
+    { name: 'score_threshold', type: 'T', optional: true, shapeData: true, countData: true },
   ],
   outputs: [{ name: 'selected_indices', type: 'I' }],
   attrs: { center_point_box: { type: 'int', default: 0, doc: '0: [y1, x1, y2, x2] corners; 1: [x_center, y_center, w, h]' } },
@@ -197,6 +198,14 @@ defineOp({
     return [Tensor.fromNumbers('int64', [sel.length / 3, 3], sel)];
   },
   lower: lowerNms,
+  // at most every box of every (batch, class), or max_output_boxes_per_class of them when constant
+  maxShape: (ctx) => {
+    const b = ctx.type(0).shape, s = ctx.type(1).shape;
+    if (!b || !s || typeof b[0] !== 'number' || typeof b[1] !== 'number' || typeof s[1] !== 'number') return [undefined];
+    const mx = ctx.inputTypes[2] ? ctx.constValue(2) : undefined;
+    const per = mx?.size === 1 ? Math.max(0, Math.min(b[1], Number(mx.num[0]))) : b[1];
+    return [[b[0] * s[1] * per, 3]];
+  },
 });
 
 // ---- RoiAlign -----------------------------------------------------------------------------------

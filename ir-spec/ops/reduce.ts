@@ -6,10 +6,11 @@
  * Softmax-like ops reduce along one axis, with the internal attribute `coerce_2d` = 1 carrying the
  * opset < 13 behaviour (input coerced to 2-D at `axis`); TopK takes K as an input.
  */
-import { BYTE_SIZE, Tensor, castScalar, diag, freshDim, isFloat, isInt, nodeLocation, type DType, type Dim } from '@aic/core';
+import { BYTE_SIZE, Tensor, castScalar, diag, freshDim, isFloat, isInt, isStatic, nodeLocation, type DType, type Dim } from '@aic/core';
+import { boundedBy, lowerUniqueRuntime } from '../lib/dynamic.ts';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
-import { E, S, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { CHECK_TOPK_K, E, S, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { ALL, FLOATS, NUMERIC, requireDtype } from '../lib/infer-helpers.ts';
 import { dimProduct, intList } from '../lib/util.ts';
 import {
@@ -639,6 +640,12 @@ defineOp({
     return [vals, idx];
   },
   lower: (ctx) => topKLower(ctx),
+  // K given at run time: at most the whole axis
+  maxShape: (ctx, outs) => {
+    const s = ctx.type(0).shape;
+    if (!s || !isStatic(s)) return outs.map(() => undefined);
+    return boundedBy(outs, s[axisOf(ctx, ctx.attrs.int('axis'), s.length)] as number);
+  },
   flops: (ctx) => {
     const s = ctx.type(0).shape;
     if (!s || s.length === 0) return 0;
@@ -662,16 +669,18 @@ function isBound(ctx: LowerCtx, o: number): boolean {
 function topKLower(ctx: LowerCtx): void {
   const x = ctx.inputs[0]!;
   const kc = ctx.constValue(1);
-  if (!kc) ctx.unsupported('K given at run time');
-  const k = kValue(kc, 'TopK');
   const ax = normAxes([ctx.attrs.int('axis')], x.shape.length, 'TopK', nodeLocation(ctx.node))[0]!;
   const { outer, n, inner } = axisSplit(x.shape, ax);
+  // K given at run time: the outputs' axis dim is a bound (n), K is checked against [0, n] and is the run-time extent
+  const kN = ctx.fresh('k');
+  const k = kc ? kValue(kc, 'TopK') : n;
+  const kE = kc ? E.i(k) : E.v(kN);
   if (k > n) ctx.unsupported(`K = ${k} exceeds the axis dimension ${n}`);
-  if (outer * inner * k === 0) return;
+  if (outer * inner * k === 0 && !ctx.extent) return;
   const largest = ctx.attrs.int('largest') !== 0;
   const t = x.dtype;
   const better = (a: Expr, b: Expr) => (largest ? E.gt(a, b) : E.lt(a, b));
-  const lv = ctx.temp('topv', t, [k]), li = ctx.temp('topi', 'i32', [k]), cnt = ctx.temp('topn', 'i32', [1]), posT = ctx.temp('toppos', 'i32', [1]);
+  const lv = ctx.temp('topv', t, [Math.max(1, k)]), li = ctx.temp('topi', 'i32', [Math.max(1, k)]), cnt = ctx.temp('topn', 'i32', [1]), posT = ctx.temp('toppos', 'i32', [1]);
   const [p, i, q, j, u] = ['p', 'i', 'q', 'j', 'u'].map((s) => ctx.fresh(s));
   const [vN, cN, posN, topN] = ['v', 'c', 'pos', 'top'].map((s) => ctx.fresh(s));
   const P = E.v(p!), I = E.v(i!), Q = E.v(q!), J = E.v(j!), U = E.v(u!);
@@ -681,8 +690,8 @@ function topKLower(ctx: LowerCtx): void {
   // insert v (index q) into the list of c (<= k) kept elements
   const insert = S.seq(
     S.store(posT.buf.name, zero, zero),
-    S.for(j!, E.min(C, E.i(k)), S.if(E.not(better(V, lv.flat(J))), S.store(posT.buf.name, zero, E.add(posT.flat(zero), E.i(1))))),
-    S.let(posN!, 'i32', posT.flat(zero), S.let(topN!, 'i32', E.min(C, E.i(k - 1)), S.seq(
+    S.for(j!, E.min(C, kE), S.if(E.not(better(V, lv.flat(J))), S.store(posT.buf.name, zero, E.add(posT.flat(zero), E.i(1))))),
+    S.let(posN!, 'i32', posT.flat(zero), S.let(topN!, 'i32', E.min(C, E.sub(kE, E.i(1))), S.seq(
       // shift slots pos..top-1 up by one (from the top down)
       S.for(u!, E.sub(TOP, POS), S.seq(
         S.store(lv.buf.name, E.sub(TOP, U), lv.flat(E.sub(E.sub(TOP, U), E.i(1)))),
@@ -690,18 +699,21 @@ function topKLower(ctx: LowerCtx): void {
       )),
       S.store(lv.buf.name, POS, V),
       S.store(li.buf.name, POS, Q),
-      S.store(cnt.buf.name, zero, E.min(E.add(C, E.i(1)), E.i(k))),
+      S.store(cnt.buf.name, zero, E.min(E.add(C, E.i(1)), kE)),
     ))),
   );
   const scan = S.for(q!, n, S.let(vN!, t, x.flat(E.add(base, E.mul(Q, E.i(inner)))), S.let(cN!, 'i32', cnt.flat(zero),
-    S.if(E.lt(C, E.i(k)), insert, S.if(better(V, lv.flat(E.i(k - 1))), insert)))));
-  const at = E.add(E.mul(E.add(E.mul(P, E.i(k)), J), E.i(inner)), I);
+    S.if(E.lt(C, kE), insert, S.if(better(V, lv.flat(E.sub(kE, E.i(1)))), insert)))));
+  const at = E.add(E.mul(E.add(E.mul(P, kE), J), E.i(inner)), I);
   const outs = [0, 1].filter((o) => isBound(ctx, o));
-  const emit = S.for(j!, k, S.seq(...outs.map((o) => (o === 0
+  const emit = S.for(j!, kE, S.seq(...outs.map((o) => (o === 0
     ? S.store(ctx.outputs[0]!.buf.name, at, lv.flat(J))
     : S.store(ctx.outputs[1]!.buf.name, at, E.cast(li.flat(J), 'i64'))))));
-  const body = S.for(p!, outer, S.for(i!, inner, S.seq(S.store(cnt.buf.name, zero, zero), scan, emit)));
-  ctx.extern(outs, body);
+  const body = S.for(p!, outer, S.for(i!, inner, S.seq(S.store(cnt.buf.name, zero, zero), kc ? scan : S.if(E.gt(kE, zero), scan), emit)));
+  if (kc) return ctx.extern(outs, body);
+  const K = E.cast(E.min(E.max(E.cast(ctx.inputs[1]!.flat(zero), 'i64'), E.c(-1, 'i64')), E.c(n + 1, 'i64')), 'i32');
+  ctx.extern(outs, S.let(kN, 'i32', E.call('check_range', K, E.i(n + 1), E.i(CHECK_TOPK_K)),
+    S.seq(...(ctx.extent ? [S.store(ctx.extent.buf.name, zero, kE)] : []), body)));
 }
 
 // ---- CumSum -------------------------------------------------------------------------------------
@@ -792,7 +804,7 @@ defineOp({
   name: 'Unique', category: 'reduce',
   summary: 'unique elements (or slices along axis), with first-occurrence indices, inverse indices and counts',
   types: { T: ALL },
-  inputs: [{ name: 'X', type: 'T', shapeData: true, doc: 'its values decide the output shapes' }],
+  inputs: [{ name: 'X', type: 'T', shapeData: true, countData: true, doc: 'its values decide the output shapes' }],
   outputs: [
     { name: 'Y', type: 'T' },
     { name: 'indices', optional: true, doc: 'int64 index of each unique value\'s first occurrence' },
@@ -833,9 +845,17 @@ defineOp({
     return outs;
   },
   eval: uniqueEval,
-  // data-dependent output shape: only a constant input has static outputs (the reference result)
+  // at most every element (slice) is unique
+  maxShape: (ctx, outs) => {
+    const t = ctx.type(0);
+    if (!t.shape || !isStatic(t.shape)) return outs.map(() => undefined);
+    const shape = t.shape as number[];
+    return boundedBy(outs, ctx.attrs.has('axis') ? shape[axisOf(ctx, ctx.attrs.int('axis'), shape.length)]! : shape.reduce((a, b) => a * b, 1));
+  },
+  // a constant input: the reference result; else counted and filled when the kernel runs
   lower: (ctx) => {
-    const c = ctx.constValue(0) ?? ctx.unsupported('input not constant (data-dependent output shape)');
+    const c = ctx.constValue(0);
+    if (!c) return lowerUniqueRuntime(ctx);
     const res = uniqueEval({
       inputs: [c], attrs: ctx.attrs, outputCount: ctx.outputs.length, node: ctx.node,
       input: () => c, optInput: () => c, runSubgraph: () => { throw new Error('Unique has no subgraph'); },

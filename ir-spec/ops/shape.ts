@@ -4,13 +4,14 @@
  * SpaceToDepth, Compress, EyeLike, OneHot, NonZero, Trilu, ReverseSequence, Resize (and Upsample).
  */
 import {
-  Tensor, castScalar, diag, dtypeFromOnnx, freshDim, freshDims, isFloat, nodeLocation, stridesOf,
+  Tensor, castScalar, diag, dtypeFromOnnx, freshDim, freshDims, isFloat, isStatic, nodeLocation, stridesOf,
   type Attr, type DType, type Dim, type Shape,
 } from '@aic/core';
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
 import { CHECK_SEQUENCE_LENS, E, S, indexOutOfBounds, rangeMessage, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { bcastAt } from '../lib/lower.ts';
+import { lowerCompressRuntime, lowerNonZeroRuntime } from '../lib/dynamic.ts';
 import { intList, product } from '../lib/util.ts';
 import { ALL, FLOATS, INTS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
 import {
@@ -1053,10 +1054,17 @@ defineOp({
 defineOp({
   name: 'Compress', category: CAT, summary: 'select slices along an axis (or of the flattened input) where condition is true',
   types: { T: ALL },
-  inputs: [{ name: 'input', type: 'T' }, { name: 'condition', shapeData: true }], outputs: [{ name: 'output', type: 'T' }],
+  inputs: [{ name: 'input', type: 'T' }, { name: 'condition', shapeData: true, countData: true }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int' } },
   onnx: { since: 9 },
   lower: lowerCompress,
+  // at most every slice is kept
+  maxShape: (ctx, outs) => {
+    const t = ctx.type(0);
+    if (!t.shape || !isStatic(t.shape)) return [undefined];
+    if (!ctx.attrs.has('axis')) return [[numel(t.shape as number[])]];
+    return [(outs[0]!.shape ?? []).map((d, k) => (typeof d === 'number' ? d : t.shape![k] as number))];
+  },
   infer: (ctx) => {
     const t = ctx.type(0);
     requireDtype(ctx, 1, ['bool']);
@@ -1086,9 +1094,14 @@ defineOp({
 defineOp({
   name: 'NonZero', category: CAT, summary: 'indices of non-zero elements, shape [rank, count]',
   types: { T: [...NUMERIC, 'bool'] },
-  inputs: [{ name: 'X', type: 'T', shapeData: true }], outputs: [{ name: 'Y' }], attrs: {},
+  inputs: [{ name: 'X', type: 'T', shapeData: true, countData: true }], outputs: [{ name: 'Y' }], attrs: {},
   onnx: { since: 9 },
   lower: lowerNonZero,
+  // at most every element is non-zero
+  maxShape: (ctx) => {
+    const t = ctx.type(0);
+    return [t.shape && isStatic(t.shape) ? [t.shape.length, numel(t.shape as number[])] : undefined];
+  },
   infer: (ctx) => {
     const t = ctx.type(0);
     requireDtype(ctx, 0, [...NUMERIC, 'bool']);
@@ -1707,9 +1720,10 @@ function lowerSpaceToDepth(ctx: LowerCtx): void {
 
 function lowerCompress(ctx: LowerCtx): void {
   const x = inRef(ctx, 0), out = ctx.outputs[0]!;
-  const cond = constOf(ctx, 1, 'condition').toNumbers();
   const hasAxis = ctx.attrs.has('axis');
   const a = hasAxis ? axisOf(vctx(ctx), ctx.attrs.int('axis'), x.shape.length) : 0;
+  if (!ctx.constValue(1)) return lowerCompressRuntime(ctx, hasAxis ? a : undefined);
+  const cond = constOf(ctx, 1, 'condition').toNumbers();
   const len = hasAxis ? x.shape[a]! : numel(x.shape);
   if (cond.length > len) ctx.unsupported(`condition has ${cond.length} entries for an axis of length ${len}`);
   const keep: number[] = [];
@@ -1721,7 +1735,8 @@ function lowerCompress(ctx: LowerCtx): void {
 }
 
 function lowerNonZero(ctx: LowerCtx): void {
-  const x = constOf(ctx, 0, 'X (NonZero of a non-constant input has a data-dependent shape)');
+  if (!ctx.constValue(0)) return lowerNonZeroRuntime(ctx);
+  const x = constOf(ctx, 0, 'X');
   const hits: number[][] = [];
   const d = x.num;
   forEachIndex(x.shape, (idx, flat) => { if (d[flat] !== 0) hits.push(idx.slice()); });

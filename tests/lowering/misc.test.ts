@@ -3,7 +3,8 @@
  * GridSample, TfIdfVectorizer, RNN / GRU / LSTM, MelWeightMatrix, QLinearConv): one-node graphs
  * lowered to loop IR and run with the loop-IR interpreter, compared with the reference interpreter on
  * the attribute combinations the ONNX node tests miss. Shape-deciding inputs are bound as `aic run`
- * binds them (prepareForRun).
+ * binds them (prepareForRun); NonMaxSuppression's inputs are data, so its output is a bound plus a
+ * run-time count.
  */
 import { describe, expect, it } from 'vitest';
 import { Graph, Node, Tensor, Value, type Attr, type RValue } from '@aic/core';
@@ -132,7 +133,7 @@ describe('RoiAlign', () => {
   });
 });
 
-describe('NonMaxSuppression (inputs bound as constants)', () => {
+describe('NonMaxSuppression (run-time inputs: a bound and the run-time count)', () => {
   const boxes = t('float32', [2, 6, 4], [
     0, 0, 1, 1, 0, 0.1, 1, 1.1, 0, -0.1, 1, 0.9, 0, 10, 1, 11, 0, 10.1, 1, 11.1, 1, 1, 0, 0,
     0.5, 0.5, 1, 1, 0.5, 0.5, 1, 1, 3, 3, 1, 1, 0, 0, 0, 0, 2, 2, 4, 4, 2.1, 2.1, 4, 4.2,

@@ -21,7 +21,7 @@ export function unsupportedNodes(g: Graph, compiled = false): UnsupportedNode[] 
   return out;
 }
 
-/** Graph inputs whose values decide a shape (Reshape's shape, Slice's starts...), with the consumer. */
+/** Graph inputs whose values decide a shape (Reshape's shape, Slice's starts...) that compiling needs bound, with the consumer. */
 export function shapeDataInputs(g: Graph): { input: Value; node: Node; slot: string }[] {
   const inputs = new Set(g.inputs);
   const out: { input: Value; node: Node; slot: string }[] = [];
@@ -30,7 +30,8 @@ export function shapeDataInputs(g: Graph): { input: Value; node: Node; slot: str
     if (!def) continue;
     n.inputs.forEach((v, i) => {
       const spec = def.inputs[Math.min(i, def.inputs.length - 1)];
-      if (v && inputs.has(v) && spec?.shapeData) out.push({ input: v, node: n, slot: spec.name });
+      // ops whose outputs compiled targets bound (NonZero, TopK...) take these values at run time
+      if (v && inputs.has(v) && spec?.shapeData && !spec.countData && !def.maxShape) out.push({ input: v, node: n, slot: spec.name });
     });
   }
   return out;

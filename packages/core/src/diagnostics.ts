@@ -125,6 +125,15 @@ export const diag = {
   unsupportedFeature: (what: string, loc?: Location) => new AicError('AIC0203', `unsupported: ${what}`, 3, loc),
   unsupportedAttr: (r: OpRef, attr: string, value: string, loc?: Location) =>
     new AicError('AIC0204', `unsupported ${opName(r)} attribute ${attr}=${value}`, 3, loc),
+  // --- dynsize: outputs whose size the data decides, on compiled targets (AIC0340-AIC0349) -------
+  /** `value` (an output of `op`) is consumed by `consumer`, which cannot take a run-time extent yet */
+  dynamicSizeConsumed: (value: string, op: string, consumer: string, target: string, loc?: Location) =>
+    new AicError('AIC0340', `unsupported: value '${value}' (from ${op}) has a size known only when the model runs; `
+      + `on target ${target} such a value can only be a graph output yet, and it feeds ${consumer} (--target interp runs it)`, 3, loc),
+  /** an output whose size the data decides, with no static bound to allocate */
+  dynamicSizeUnbounded: (value: string, op: string, target: string, loc?: Location) =>
+    new AicError('AIC0341', `unsupported: value '${value}' (from ${op}) has a size known only when the model runs, `
+      + `and no bound for it is known at compile time (target ${target}; --target interp runs it)`, 3, loc),
 };
 
 /** Attach a location to an error thrown deep inside op code, keeping catalog errors as they are. */

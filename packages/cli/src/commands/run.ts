@@ -7,11 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, diag, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
 import { checkFeed } from '@aic/interp';
-import { TARGETS, findTarget, passTargetOf, runOn } from '@aic/codegen';
+import { TARGETS, describeShapeInput, findTarget, passTargetOf, runOn } from '@aic/codegen';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
 import { bindShapesFromInputs } from '../input-shapes.ts';
 import { outputFiles, outputNpy, readInputFile } from '../tensor-files.ts';
-import { shapeDataInputs } from '../analysis.ts';
 import { c, note } from '../ui.ts';
 import { optimize, type PipelineCliOptions } from '../pipeline-options.ts';
 import { DEFAULT_OPT_LEVEL } from '@aic/passes';
@@ -39,9 +38,6 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   }
   bindShapesFromInputs(g, feeds, files, explicitShapes, note); // symbolic dims take the arrays' sizes
   validateGraph(g); // every target refuses what the interpreter refuses, before any pass rewrites it
-  for (const s of shapeDataInputs(g)) {
-    note(`input '${s.input.name}' decides a shape (${s.node.op} '${s.slot}'); its value is known before running, so it is treated as a constant`);
-  }
   // compiled kernels trust their buffer sizes: every target gets the interpreter's feed checks
   for (const v of g.inputs) { const x = feeds.get(v.name); if (x instanceof Tensor) checkFeed(v, x); }
   const outDir = opts.outputDir ?? '.';
@@ -51,7 +47,7 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   let outs: Map<string, RValue>;
   let ms: number;
   try {
-    ({ outputs: outs, ms } = await runOn(target, og, feeds, { version: '0.1.0', source: path.basename(model), note }));
+    ({ outputs: outs, ms } = await runOn(target, og, feeds, { version: '0.1.0', source: path.basename(model), note, onBind: (s) => note(describeShapeInput(s)) }));
   } finally {
     target.close?.();
   }
