@@ -11,3 +11,6 @@ export * from './c/target.ts';
 export * from './schedule/defaults.ts';
 export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, describeAdapter, type WgslCompiled } from './wgsl/index.ts';
 export { compileWasm, writeWasmArtifact, runWasm, emitWat, wasmValidate, type WasmCompiled } from './wasm/target.ts';
+export { measureCPeak } from './c/peak.ts';
+export { measureWasmPeak } from './wasm/peak.ts';
+export { timeWasmSteps } from './wasm/profile.ts';
