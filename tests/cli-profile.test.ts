@@ -81,6 +81,19 @@ describe('aic profile', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain('AIC0001');
   });
+
+  it('aic viz --profile refuses a file aic profile did not write', () => {
+    const dir = tmp();
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, '{"kernels": 3}');
+    const r = aic(['viz', MODEL, '--profile', bad, '-o', path.join(dir, 'x.html')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('AIC0350');
+    fs.writeFileSync(bad, 'not json');
+    expect(aic(['viz', MODEL, '--profile', bad, '-o', path.join(dir, 'x.html')]).err).toContain('AIC0350');
+    expect(fs.existsSync(path.join(dir, 'x.html'))).toBe(false);
+    expect(aic(['viz', MODEL]).code).toBe(2); // no -o
+  });
 });
 
 describe('profile report', () => {

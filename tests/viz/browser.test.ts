@@ -109,4 +109,65 @@ describe('aic viz in headless Chromium', () => {
       }
     }, 300_000);
   }
+
+  it('marks NC4HW4 regions and layout conversions (-O3, no target filter)', async () => {
+    const model = path.join(FIXTURES, 'small_cnn.onnx');
+    const out = path.join(tmp, 'small_cnn-O3.html');
+    const r = aic(['viz', model, '-O3', '--target', 'interp', '-o', out]);
+    expect(r.code).toBe(0);
+    const g = optimize(await loadModel(model), { optLevel: '3' }, 2, () => {}, passTarget('interp')).graph;
+    const converts = g.nodes.filter((n) => n.op === 'LayoutConvert').length;
+    const blocked = g.nodes.filter((n) => n.op !== 'LayoutConvert' && n.outputs.some((o) => o.type.layout === 'NC4HW4')).length;
+    expect(converts).toBeGreaterThan(0);
+    expect(blocked).toBeGreaterThan(0);
+    const { page, errors, requests } = await open(out);
+    try {
+      expect(await page.locator('#pane-after g.node.op').count()).toBe(g.nodes.length);
+      expect(await page.locator('#pane-after g.node.blocked').count()).toBe(blocked);
+      expect(await page.locator('#pane-after g.node.cat-convert').count()).toBe(converts);
+      expect(await page.locator('#pane-after path.edge.blocked').count()).toBeGreaterThan(0);
+      await page.locator('#pane-after g.node.cat-convert').first().dispatchEvent('click');
+      expect(await page.textContent('#details')).toMatch(/layout conversion(NCHW->NC4HW4|NC4HW4->NCHW)/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'small_cnn-O3-nc4hw4.png') });
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
+  it('colours every profiled kernel by its share of the run time', async () => {
+    const model = path.join(FIXTURES, 'small_cnn.onnx');
+    const prof = path.join(tmp, 'small_cnn.profile.json');
+    expect(aic(['profile', model, '--target', 'c', '--runs', '3', '--json', prof]).code).toBe(0);
+    const out = path.join(tmp, 'small_cnn-profile.html');
+    const r = aic(['viz', model, '--profile', prof, '-o', out]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const p = JSON.parse(fs.readFileSync(prof, 'utf8')) as { kernels: { node: string; share: number }[] };
+    const share = new Map<string, number>();
+    for (const k of p.kernels) share.set(k.node, (share.get(k.node) ?? 0) + k.share);
+    const { page, errors, requests } = await open(out);
+    try {
+      expect(await page.textContent('#profile-info')).toContain('profile: c');
+      const drawn = await page.locator('#pane-after g.node.op').evaluateAll((els) => els.map((e) => ({
+        name: e.getAttribute('data-name'), fill: e.querySelector('rect')!.getAttribute('style') ?? '', text: e.textContent ?? '',
+      })));
+      const timed = drawn.filter((d) => share.has(d.name!));
+      expect(timed.length).toBe(drawn.length); // every kernel of small_cnn computes a node of the graph
+      for (const d of timed) {
+        expect(d.fill).toMatch(/^fill:rgb\(/);
+        expect(d.text).toContain(`${(100 * share.get(d.name!)!).toFixed(1)}%`);
+      }
+      // the slowest node is the reddest (least green)
+      const green = (f: string) => Number(/rgb\(\d+,(\d+),/.exec(f)![1]);
+      const slowest = timed.reduce((a, b) => (share.get(a.name!)! >= share.get(b.name!)! ? a : b));
+      expect(green(slowest.fill)).toBe(Math.min(...timed.map((d) => green(d.fill))));
+      await page.screenshot({ path: path.join(ARTIFACTS, 'small_cnn-profile.png') });
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 180_000);
 });

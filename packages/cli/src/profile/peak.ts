@@ -14,7 +14,7 @@ import type { Peak } from './report.ts';
 export function peakCacheFile(target: string): string {
   const cpu = os.cpus()[0]?.model ?? 'cpu';
   const tool = target === 'c' ? `${process.env.CC || 'cc'} ${defaultCFlags().join(' ')}` : `v8 ${process.versions.v8}`;
-  const key = createHash('sha256').update(`peak-v1\n${target}\n${cpu}\n${tool}`).digest('hex').slice(0, 20);
+  const key = createHash('sha256').update(`peak-v2\n${target}\n${cpu}\n${tool}`).digest('hex').slice(0, 20);
   return path.join(cacheRoot(), 'peak', `${target}-${key}.json`);
 }
 

@@ -162,6 +162,7 @@
         const n = d.n;
         const cls = ['node', d.kind, `cat-${category(n)}`];
         if (n.layout) cls.push('blocked');
+        if (d.prof) cls.push('timed');
         if (n.origin || n.body) cls.push('fused');
         const g = el('g', { class: cls.join(' '), 'data-id': n.id, 'data-name': n.name }, nodes);
         const r = el('rect', { x, y, width: d.width, height: d.height, rx: 4 }, g);
@@ -189,6 +190,7 @@
     toggle(id) {
       if (this.expanded.has(id)) this.expanded.delete(id); else this.expanded.add(id);
       this.render();
+      this.centerOn(id); // the layout changed: keep the node in view
     }
     apply() { this.vp.setAttribute('transform', `translate(${this.view.x},${this.view.y}) scale(${this.view.k})`); }
     /** whole: the whole graph in the pane; else its width at a readable scale, from the top */
