@@ -13,7 +13,7 @@ import { randomFeeds } from '@aic/passes';
 import { loadModel } from '../packages/cli/src/model-io.ts';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
 import { nodeFlops } from '../packages/cli/src/stats.ts';
-import { finishKernels, PROFILE_FORMAT, type ProfileReport } from '../packages/cli/src/profile/report.ts';
+import { finishKernels, MIN_RATE_MS, PROFILE_FORMAT, type ProfileReport } from '../packages/cli/src/profile/report.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MODEL = path.join(ROOT, 'tests/fixtures/models/small_cnn.onnx');
@@ -54,7 +54,8 @@ describe('aic profile', () => {
         const n = graph.nodes.find((x) => x.label === k.node);
         if (n && nodeFlops(n)) {
           expect(k.flops).toBe(nodeFlops(n));
-          if (k.ms > 0) expect(k.gflops).toBeCloseTo(k.flops! / k.ms / 1e6, 6);
+          if (k.ms >= MIN_RATE_MS) expect(k.gflops).toBeCloseTo(k.flops! / k.ms / 1e6, 6);
+          else expect(k.gflops).toBeUndefined(); // timer resolution: no rate
         }
       }
       expect(p.kernels.reduce((a, k) => a + k.share, 0)).toBeCloseTo(1, 6);
@@ -110,5 +111,7 @@ describe('profile report', () => {
     expect(kernels[0].pctPeak).toBeCloseTo(2, 12); // FLOP-rate against the FLOP peak
     expect(kernels[1].gflops).toBeUndefined();
     expect(kernels[1].pctPeak).toBeCloseTo(50, 12); // 5 GB/s against 10
+    const tiny = finishKernels([{ step: 0, kernel: 'c', node: 'C', ms: MIN_RATE_MS / 2, flops: 10, bytes: 10 }], peak).kernels[0];
+    expect([tiny.gflops, tiny.gbps, tiny.pctPeak, tiny.share]).toEqual([undefined, undefined, undefined, 1]);
   });
 });

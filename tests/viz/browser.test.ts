@@ -41,8 +41,13 @@ beforeAll(async () => {
 });
 afterAll(async () => { await browser?.close(); });
 
-/** Open a page from disk; every request but the file itself is refused and recorded. */
-async function open(file: string) {
+type Page = Awaited<ReturnType<Browser['newPage']>>;
+
+/**
+ * Open a page from disk (every request but the file itself refused and recorded), run `check`, then
+ * require no console error or warning and no request.
+ */
+async function withPage(file: string, check: (page: Page) => Promise<void>): Promise<void> {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   const errors: string[] = [], requests: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text()); });
@@ -53,9 +58,15 @@ async function open(file: string) {
     requests.push(url);
     return route.abort();
   });
-  await page.goto(`file://${file}`);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 120_000 });
-  return { page, errors, requests };
+  try {
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 120_000 });
+    await check(page);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+  } finally {
+    await page.close();
+  }
 }
 
 describe('aic viz in headless Chromium', () => {
@@ -76,8 +87,7 @@ describe('aic viz in headless Chromium', () => {
       const after = optimize(g, {}, 2, () => {}, passTarget('c')).graph.nodes.length;
       expect(r.out).toContain(`${before} nodes before, ${after} after -O2`);
 
-      const { page, errors, requests } = await open(out);
-      try {
+      await withPage(out, async (page) => {
         expect(await page.locator('#pane-before g.node.op').count()).toBe(before);
         expect(await page.locator('#pane-after g.node.op').count()).toBe(after);
         expect(await page.locator('#pane-before').getAttribute('data-nodes')).toBe(String(before));
@@ -102,11 +112,7 @@ describe('aic viz in headless Chromium', () => {
         } else {
           expect(name, 'only models without fusion have no expandable node').toBe('no fused nodes');
         }
-        expect(errors).toEqual([]);
-        expect(requests).toEqual([]);
-      } finally {
-        await page.close();
-      }
+      });
     }, 300_000);
   }
 
@@ -120,8 +126,7 @@ describe('aic viz in headless Chromium', () => {
     const blocked = g.nodes.filter((n) => n.op !== 'LayoutConvert' && n.outputs.some((o) => o.type.layout === 'NC4HW4')).length;
     expect(converts).toBeGreaterThan(0);
     expect(blocked).toBeGreaterThan(0);
-    const { page, errors, requests } = await open(out);
-    try {
+    await withPage(out, async (page) => {
       expect(await page.locator('#pane-after g.node.op').count()).toBe(g.nodes.length);
       expect(await page.locator('#pane-after g.node.blocked').count()).toBe(blocked);
       expect(await page.locator('#pane-after g.node.cat-convert').count()).toBe(converts);
@@ -129,11 +134,7 @@ describe('aic viz in headless Chromium', () => {
       await page.locator('#pane-after g.node.cat-convert').first().dispatchEvent('click');
       expect(await page.textContent('#details')).toMatch(/layout conversion(NCHW->NC4HW4|NC4HW4->NCHW)/);
       await page.screenshot({ path: path.join(ARTIFACTS, 'small_cnn-O3-nc4hw4.png') });
-      expect(errors).toEqual([]);
-      expect(requests).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   }, 120_000);
 
   it('colours every profiled kernel by its share of the run time', async () => {
@@ -147,8 +148,7 @@ describe('aic viz in headless Chromium', () => {
     const p = JSON.parse(fs.readFileSync(prof, 'utf8')) as { kernels: { node: string; share: number }[] };
     const share = new Map<string, number>();
     for (const k of p.kernels) share.set(k.node, (share.get(k.node) ?? 0) + k.share);
-    const { page, errors, requests } = await open(out);
-    try {
+    await withPage(out, async (page) => {
       expect(await page.textContent('#profile-info')).toContain('profile: c');
       const drawn = await page.locator('#pane-after g.node.op').evaluateAll((els) => els.map((e) => ({
         name: e.getAttribute('data-name'), fill: e.querySelector('rect')!.getAttribute('style') ?? '', text: e.textContent ?? '',
@@ -164,10 +164,6 @@ describe('aic viz in headless Chromium', () => {
       const slowest = timed.reduce((a, b) => (share.get(a.name!)! >= share.get(b.name!)! ? a : b));
       expect(green(slowest.fill)).toBe(Math.min(...timed.map((d) => green(d.fill))));
       await page.screenshot({ path: path.join(ARTIFACTS, 'small_cnn-profile.png') });
-      expect(errors).toEqual([]);
-      expect(requests).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    });
   }, 180_000);
 });

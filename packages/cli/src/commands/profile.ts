@@ -82,7 +82,7 @@ export async function profileCommand(model: string, opts: ProfileOptions): Promi
     ms = timeWasmSteps(w, feeds, runs);
     reportProgress('running', 1, 1);
   }
-  const peak = machinePeak(targetName, (m) => note(m), opts.remeasurePeak);
+  let peak = machinePeak(targetName, (m) => note(m), opts.remeasurePeak ? 'replace' : 'cached');
   const byLabel = new Map(graph.nodes.map((n) => [n.label, n]));
   const bytes = stepBytes(prog);
   const raw: Omit<KernelTime, 'share'>[] = prog.steps.map((st, i) => {
@@ -90,7 +90,12 @@ export async function profileCommand(model: string, opts: ProfileOptions): Promi
     const f = n ? nodeFlops(n) : undefined;
     return { step: i, kernel: st.kernel, node: st.node, ...(st.op ? { op: st.op } : {}), ms: ms[i], ...(f ? { flops: f } : {}), bytes: bytes[i] };
   });
-  const { kernels, totalMs } = finishKernels(raw, peak);
+  let { kernels, totalMs } = finishKernels(raw, peak);
+  // a kernel past the FLOP peak: the cached peak was measured on a busy machine
+  if (kernels.some((k) => (k.gflops ?? 0) > peak.gflops)) {
+    peak = machinePeak(targetName, (m) => note(m), 'raise');
+    ({ kernels, totalMs } = finishKernels(raw, peak));
+  }
   const report: ProfileReport = { format: PROFILE_FORMAT, model, target: targetName, pipeline: label, runs, totalMs, peak, kernels };
   if (opts.json) writeFileAtomic(opts.json, new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
   process.stdout.write(formatProfile(report, top));

@@ -46,13 +46,16 @@ export interface ProfileReport {
   kernels: KernelTime[];
 }
 
+/** Below this median (ms) a kernel's time is mostly timer resolution and call overhead: no rates. */
+export const MIN_RATE_MS = 0.002;
+
 /** Fill share, rates and % of peak from ms, flops and bytes. */
 export function finishKernels(ks: Omit<KernelTime, 'share'>[], peak: Peak): { kernels: KernelTime[]; totalMs: number } {
   const totalMs = ks.reduce((a, k) => a + k.ms, 0);
   const kernels = ks.map((k): KernelTime => {
     const out: KernelTime = { ...k, share: totalMs > 0 ? k.ms / totalMs : 0 };
-    if (k.ms > 0 && k.flops) out.gflops = k.flops / k.ms / 1e6;
-    if (k.ms > 0 && k.bytes) out.gbps = k.bytes / k.ms / 1e6;
+    if (k.ms >= MIN_RATE_MS && k.flops) out.gflops = k.flops / k.ms / 1e6;
+    if (k.ms >= MIN_RATE_MS && k.bytes) out.gbps = k.bytes / k.ms / 1e6;
     if (out.gflops !== undefined && peak.gflops > 0) out.pctPeak = 100 * out.gflops / peak.gflops;
     else if (out.gbps !== undefined && peak.gbps > 0) out.pctPeak = 100 * out.gbps / peak.gbps;
     return out;
