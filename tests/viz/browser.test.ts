@@ -134,6 +134,23 @@ describe('aic viz in headless Chromium', () => {
       await page.locator('#pane-after g.node.cat-convert').first().dispatchEvent('click');
       expect(await page.textContent('#details')).toMatch(/layout conversion(NCHW->NC4HW4|NC4HW4->NCHW)/);
       await page.screenshot({ path: path.join(ARTIFACTS, 'small_cnn-O3-nc4hw4.png') });
+      // wheel zooms and dragging pans the pane's view
+      const view = () => page.locator('#pane-after g.viewport').getAttribute('transform');
+      const scale = async () => Number(/scale\(([\d.e-]+)\)/.exec((await view())!)![1]);
+      const box = (await page.locator('#pane-after svg').boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      const k0 = await scale();
+      await page.mouse.wheel(0, -300);
+      await expect.poll(scale).toBeGreaterThan(k0);
+      const t0 = await view();
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2 + 80, box.y + box.height / 2 + 40);
+      await page.mouse.up();
+      expect(await view()).not.toBe(t0);
+      // the toggle shows one graph at a time
+      await page.click('#modes button[data-mode="after"]');
+      expect(await page.locator('#pane-before').isVisible()).toBe(false);
+      expect(await page.locator('#pane-after').isVisible()).toBe(true);
     });
   }, 120_000);
 
