@@ -35,9 +35,9 @@ function stepBytes(prog: Program): number[] {
   return prog.steps.map((st) => st.args.reduce((a, n) => a + (size.get(n) ?? 0), 0));
 }
 
-/** Median ms per step of the C build (-DAIC_PROFILE prints one `#STEP median ...` row per step). */
+/** Median ms per step over `runs` runs after a warm-up (-DAIC_PROFILE prints one `#STEP median ...` row per step). */
 function timeCSteps(c: ReturnType<typeof compileC>, feeds: Map<string, RValue>, runs: number): number[] {
-  const built = buildC(c.art, c.prog, { cflags: [...defaultCFlags(), '-DAIC_PROFILE'] });
+  const built = buildC(c.art, c.prog, { cflags: [...defaultCFlags(), '-DAIC_PROFILE', '-DAIC_PROFILE_WARMUP=1'] });
   note(`built ${built.exe}${built.cached ? ' (cached)' : ` in ${built.compileMs.toFixed(0)} ms`}`);
   reportProgress('running', 0, 1, `${runs + 1} times`);
   const { stderr } = runC(built, c.art, c.prog, feeds, runs + 1);
