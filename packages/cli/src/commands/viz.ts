@@ -26,7 +26,7 @@ function readProfile(file: string): ProfileReport {
   return p;
 }
 
-/** Per node of the optimized graph: its kernels' time and share (kernels named after nodes the graph lacks are listed apart). */
+/** Per node of the optimized graph (by label: name, else op): its kernels' time and share (kernels of nodes the graph lacks are listed apart). */
 function profileByNode(p: ProfileReport, names: Set<string>): { nodes: VizProfileEntry[]; unmatched: string[] } {
   const by = new Map<string, VizProfileEntry & { flops: number; bytes: number }>();
   const unmatched: string[] = [];
@@ -59,7 +59,7 @@ export async function vizCommand(model: string, opts: VizOptions): Promise<numbe
   const after = vizGraph(graph, `after ${label}`);
   const data: VizData = { model, title: path.basename(model), before, after, pipeline: `${label}, target ${targetName}` };
   if (profile) {
-    const { nodes, unmatched } = profileByNode(profile, new Set(graph.nodes.map((n) => n.name)));
+    const { nodes, unmatched } = profileByNode(profile, new Set(graph.nodes.map((n) => n.label)));
     data.profile = { target: profile.target, totalMs: profile.totalMs, runs: profile.runs, nodes, unmatched };
     if (unmatched.length) {
       process.stderr.write(c.warn(`warning: ${unmatched.length} profiled kernel(s) name nodes this graph lacks (profiled with other options?): ${unmatched.slice(0, 3).join(', ')}${unmatched.length > 3 ? ', ...' : ''}`) + '\n');

@@ -54,7 +54,7 @@
       return m;
     }
     boxFor(n, sub) {
-      const prof = !sub && this.which === 'after' ? profByNode.get(n.name) : undefined;
+      const prof = !sub && this.which === 'after' ? profByNode.get(n.name || n.op) : undefined;
       const out = n.outputs[0] !== undefined ? (sub || this.graph).values[n.outputs[0]] : undefined;
       const lines = [n.op, clip(n.name || n.id, 34), out ? `${out.dtype}${out.shape}${out.layout ? ' ' + out.layout : ''}` : ''];
       if (prof) lines.push(`${(100 * prof.share).toFixed(1)}% · ${prof.ms.toFixed(3)} ms`);
@@ -258,7 +258,7 @@
     if (n.convert) row('layout conversion', n.convert);
     if (n.origin) row('fused from', n.origin);
     if (n.body) row('body', n.body);
-    const p = graph === DATA.after ? profByNode.get(n.name) : undefined;
+    const p = graph === DATA.after ? profByNode.get(n.name || n.op) : undefined;
     if (p) {
       row('time', `${p.ms.toFixed(4)} ms (${(100 * p.share).toFixed(2)}% of ${DATA.profile.totalMs.toFixed(3)} ms, ${DATA.profile.target})`);
       if (p.gflops !== undefined) row('GFLOP/s', p.gflops.toFixed(2));
