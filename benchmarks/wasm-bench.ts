@@ -14,11 +14,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { AicError, parseNpy, type Graph, type Tensor } from '@aic/core';
+import { AicError, parseNpy, tensorFromBytes, type Graph, type RValue, type Tensor } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';
 import { compileFor, getTarget, passTargetOf, type Target } from '@aic/codegen';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { writeWasmArtifact, type WasmCompiled } from '../codegen/wasm/target.ts';
+import { timeWasmSteps } from '../codegen/wasm/profile.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -60,35 +61,19 @@ function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
 
 interface Row { model: string; status: string; aicMs?: number; ortMs?: number; ratio?: number; compileMs?: number; wasmBytes?: number; gflops?: number; err?: string }
 
-type WA = { Module: new (b: Uint8Array) => unknown; Instance: new (m: unknown, i: object) => { exports: Record<string, unknown> } };
-
 /** Per-kernel times: each step of the plan called from JS (kernels exported), medians over runs. */
 function profileSteps(compiled: WasmCompiled, feeds: Record<string, ArrayBufferView>, top: number): void {
-  const WAsm = (globalThis as unknown as { WebAssembly: WA }).WebAssembly;
   const { art } = compiled;
-  const host: Record<string, unknown> = {};
-  for (const n of art.meta.imports) host[n] = n === 'fmod' ? (a: number, b: number) => a % b : (Math as unknown as Record<string, unknown>)[n];
-  const inst = new WAsm.Instance(new WAsm.Module(art.wasm), { Math: host });
-  const mem = new Uint8Array((inst.exports.memory as { buffer: ArrayBuffer }).buffer);
-  if (art.weights && art.meta.weights) mem.set(art.weights, art.meta.weights.offset);
+  const tensors = new Map<string, RValue>();
   for (const i of art.meta.inputs) {
     const v = feeds[i.name];
-    mem.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), i.offset);
+    tensors.set(i.name, tensorFromBytes(i.dtype as Tensor['dtype'], i.shape, new Uint8Array(v.buffer, v.byteOffset, v.byteLength)));
   }
-  const fns = art.steps.map((s) => inst.exports[s.kernel] as (...a: number[]) => void);
-  const times: number[][] = art.steps.map(() => []);
-  const runs = 12;
-  for (let r = 0; r < runs + 2; r++) {
-    art.steps.forEach((s, i) => {
-      const t = performance.now();
-      fns[i](...s.args);
-      if (r >= 2) times[i].push(performance.now() - t);
-    });
-  }
+  const med = timeWasmSteps(compiled, tensors, 12);
   const byKernel = new Map<string, { ms: number; calls: number }>();
   art.steps.forEach((s, i) => {
     const k = byKernel.get(s.kernel) ?? { ms: 0, calls: 0 };
-    k.ms += median(times[i]); k.calls++;
+    k.ms += med[i]; k.calls++;
     byKernel.set(s.kernel, k);
   });
   const total = [...byKernel.values()].reduce((a, b) => a + b.ms, 0);

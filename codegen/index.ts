@@ -19,3 +19,6 @@ export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAd
 export { compileWasm, writeWasmArtifact, runWasm, emitWat, wasmValidate, WASM_SIMD_TARGET, WASM_TARGET, type WasmCompiled } from './wasm/target.ts';
 export { algorithmStats } from './schedule/algorithms/choose.ts';
 export * from './shape-inputs.ts';
+export { measureCPeak } from './c/peak.ts';
+export { measureWasmPeak } from './wasm/peak.ts';
+export { timeWasmSteps } from './wasm/profile.ts';

@@ -3,7 +3,7 @@
  * and verifying after each pass (structure, or numerically against the interpreter).
  */
 import {
-  AicError, Tensor, diag, isStatic, verifyStructure, type Graph, type Node, type RValue,
+  AicError, Tensor, diag, isStatic, reportProgress, verifyStructure, type Graph, type Node, type RValue,
 } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
 import { run } from '@aic/interp';
@@ -49,8 +49,9 @@ export function runPipeline(g: Graph, steps: PipelineStep[], opts: PipelineOptio
   }
   const reports: PassReport[] = [];
   let cur = g;
-  for (const step of steps) {
+  for (const [i, step] of steps.entries()) {
     const name = step.pass.name;
+    reportProgress('optimizing', i, steps.length, name);
     if (wants(opts.printIrBefore, name)) print(`before ${formatStep(step)}`, cur);
     const ctx: PassContext = { options: step.options, stats: {}, explain: opts.explain, target: opts.target };
     const t0 = performance.now();
@@ -73,6 +74,7 @@ export function runPipeline(g: Graph, steps: PipelineStep[], opts: PipelineOptio
     if (wants(opts.printIrAfter, name)) print(`after ${formatStep(step)}`, next);
     cur = next;
   }
+  reportProgress('optimizing', steps.length, steps.length);
   return { graph: cur, reports };
 }
 

@@ -6,6 +6,7 @@
  * expected-status file for the target (tests/conformance/[SET.]TARGET.expected.json).
  */
 import * as fs from 'node:fs';
+import { progress } from '@aic/core';
 import { RUNNERS, SETS, expectedFile, listNodeTests, runNodeTest, summarize, type Result } from './conformance.ts';
 
 const args = process.argv.slice(2);
@@ -26,13 +27,16 @@ const filters = args.filter((a, i) => !a.startsWith('--') && !valued.includes(ar
 const tests = listNodeTests(dir).filter((t) => filters.length === 0 || filters.some((f) => t.includes(f)));
 const results: Result[] = [];
 const t0 = performance.now();
+const bar = progress(`${set} via ${target}`, tests.length);
 for (const t of tests) {
   const r = runNodeTest(t, runner, dir);
   results.push(r);
   if (show === undefined ? r.status !== 'pass' : show === 'all' || r.status === show || (show === 'no-kernel' && r.noKernel)) {
-    console.log(`${r.status.padEnd(11)} ${t} ${r.detail}${r.noKernel ? ` (no compute kernel: ${r.noKernel === 'data' ? 'data computed at compile time' : 'outputs constant in the model'})` : ''} ${r.ms > 2000 ? `(${(r.ms / 1000).toFixed(1)} s)` : ''}`);
+    bar.log(`${r.status.padEnd(11)} ${t} ${r.detail}${r.noKernel ? ` (no compute kernel: ${r.noKernel === 'data' ? 'data computed at compile time' : 'outputs constant in the model'})` : ''} ${r.ms > 2000 ? `(${(r.ms / 1000).toFixed(1)} s)` : ''}`);
   }
+  bar.tick(1, t);
 }
+bar.done();
 console.log(`${set} via ${target}: ${summarize(results)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 if (write) {
   const out: Record<string, string> = {};

@@ -3,15 +3,15 @@
  * defaultCFlags), executables cached by content hash under $AIC_CACHE_DIR/c/ (default ~/.cache/aic;
  * safe under concurrent builds, see cache.ts), and a small harness
  * that reads raw inputs and writes raw outputs (used by `aic run --target c` and the tests).
- * AIC_PROFILE=1 builds with -DAIC_PROFILE: the model times every kernel call and prints a table
- * (ms per run, share, kernel and node, slowest first) to stderr from aic_model_free().
+ * Per-kernel timing: `aic profile` builds with -DAIC_PROFILE (see render.ts) and reads the table
+ * aic_model_free() prints to stderr (runC returns it).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Tensor, diag, tensorFromBytes, tensorToBytes, castTensor, type RValue } from '@aic/core';
+import { Tensor, diag, reportProgress, tensorFromBytes, tensorToBytes, castTensor, type RValue } from '@aic/core';
 import { numel } from '@aic/loop-ir';
 import { inputBytes } from '../lower/unread.ts';
 import type { Program } from '../lower/program.ts';
@@ -108,9 +108,7 @@ export interface BuildResult { exe: string; dir: string; cached: boolean; compil
 /** Compile model.c + harness into an executable, cached by the hash of sources and flags. */
 export function buildC(art: CArtifact, prog: Program, opts: { cc?: string; cflags?: string[] } = {}): BuildResult {
   const cc = opts.cc ?? (process.env.CC || 'cc');
-  let cflags = opts.cflags ?? defaultCFlags(process.env);
-  // AIC_PROFILE=1: per-kernel timing table on stderr when the model is freed (see render.ts)
-  if (process.env.AIC_PROFILE && process.env.AIC_PROFILE !== '0') cflags = [...cflags, '-DAIC_PROFILE'];
+  const cflags = opts.cflags ?? defaultCFlags(process.env);
   const harness = harnessSource(prog);
   const key = createHash('sha256').update('cache-v2').update(cc).update(cflags.join(' ')).update(art.c).update(art.h).update(harness).digest('hex').slice(0, 24);
   const base = path.join(cacheRoot(), 'c', key);
@@ -121,7 +119,9 @@ export function buildC(art: CArtifact, prog: Program, opts: { cc?: string; cflag
   fs.writeFileSync(path.join(tmp, 'model.h'), art.h);
   fs.writeFileSync(path.join(tmp, 'main.c'), harness);
   const t0 = performance.now();
+  reportProgress(`building with ${cc}`, 0, 1, `${(art.c.length / 1e6).toFixed(1)} MB of C`);
   const r = spawnSync(cc, [...cflags, ...WARNING_FLAGS, '-o', 'run', 'model.c', 'main.c', '-lm'], { cwd: tmp, encoding: 'utf8' });
+  reportProgress(`building with ${cc}`, 1, 1);
   const compileMs = performance.now() - t0;
   if (r.error || r.status !== 0 || /warning:/.test(r.stderr)) cacheDiscard(tmp);
   if (r.error) throw diag.unsupportedFeature(`target c needs a C compiler: '${cc}' could not be run (${r.error.message}); set CC`);
@@ -135,7 +135,7 @@ export function buildC(art: CArtifact, prog: Program, opts: { cc?: string; cflag
 }
 
 /** Run a built model on tensors; returns outputs by graph name. */
-export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: Map<string, RValue>, reps = 1): { outputs: Map<string, Tensor>; ms: number } {
+export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: Map<string, RValue>, reps = 1): { outputs: Map<string, Tensor>; ms: number; stderr: string } {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-c-run-'));
   try {
     let weightsPath = '';
@@ -162,7 +162,7 @@ export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: M
       const bytes = new Uint8Array(fs.readFileSync(outFiles[i]));
       outputs.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), b.shape, bytes));
     });
-    return { outputs: applyExtents(prog, outputs), ms };
+    return { outputs: applyExtents(prog, outputs), ms, stderr: r.stderr ?? '' };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

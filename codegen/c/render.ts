@@ -112,17 +112,30 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   // per-step profile (AIC_PROFILE): accumulated ns per step, printed sorted by time at aic_model_free
   const nSteps = Math.max(1, prog.steps.length);
   L.push('#ifdef AIC_PROFILE');
+  L.push('#ifndef AIC_PROFILE_MAX_RUNS', '#define AIC_PROFILE_MAX_RUNS 1000', '#endif');
+  L.push('#ifndef AIC_PROFILE_WARMUP /* runs left out of the medians */', '#define AIC_PROFILE_WARMUP 0', '#endif');
   L.push(`static double aic_prof_ns[${nSteps}], aic_prof_min[${nSteps}];`, 'static double aic_prof_t0, aic_prof_dt;', 'static long aic_prof_runs;');
+  L.push(`static float aic_prof_samples[AIC_PROFILE_MAX_RUNS][${nSteps}]; /* ns per run and step: the first AIC_PROFILE_MAX_RUNS runs */`);
   L.push(`static const char *const aic_prof_names[${nSteps}] = { ${prog.steps.map((st) => cString(`${st.kernel} ${st.node}`.slice(0, 100))).join(', ') || '0'} };`);
   L.push('static double aic_prof_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return (double)t.tv_sec * 1e9 + (double)t.tv_nsec; }');
+  L.push('static int aic_prof_cmp(const void *a, const void *b) { float x = *(const float *)a, y = *(const float *)b; return (x > y) - (x < y); }');
   L.push('static void aic_prof_report(void) {');
-  L.push(`  int order[${nSteps}], i, j, n = ${prog.steps.length};`, '  double total = 0, tmin = 0;');
-  L.push('  if (aic_prof_runs == 0) return;');
-  L.push('  for (i = 0; i < n; i++) { order[i] = i; total += aic_prof_ns[i]; tmin += aic_prof_min[i]; }');
-  L.push('  for (i = 1; i < n; i++) for (j = i; j > 0 && aic_prof_min[order[j]] > aic_prof_min[order[j - 1]]; j--) { int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t; }');
-  L.push('  fprintf(stderr, "aic profile: %ld run(s), mean %.3f ms per run, sum of per-kernel minima %.3f ms\\n", aic_prof_runs, total / 1e6 / (double)aic_prof_runs, tmin / 1e6);');
-  L.push('  fprintf(stderr, "    min ms   mean ms  share  kernel node\\n");');
-  L.push('  for (i = 0; i < n; i++) fprintf(stderr, "%10.3f %9.3f %5.1f%%  %s\\n", aic_prof_min[order[i]] / 1e6, aic_prof_ns[order[i]] / 1e6 / (double)aic_prof_runs, tmin > 0 ? 100.0 * aic_prof_min[order[i]] / tmin : 0.0, aic_prof_names[order[i]]);');
+  L.push(`  int order[${nSteps}], i, j, n = ${prog.steps.length};`, `  double med[${nSteps}], total = 0, tmed = 0;`);
+  L.push('  long r, runs = aic_prof_runs - AIC_PROFILE_WARMUP < AIC_PROFILE_MAX_RUNS ? aic_prof_runs - AIC_PROFILE_WARMUP : AIC_PROFILE_MAX_RUNS;');
+  L.push('  float *col;');
+  L.push('  if (runs <= 0) return;');
+  L.push('  col = (float *)malloc(sizeof(float) * (size_t)runs);', '  if (!col) return;');
+  L.push('  for (i = 0; i < n; i++) {');
+  L.push('    for (r = 0; r < runs; r++) col[r] = aic_prof_samples[r][i];');
+  L.push('    qsort(col, (size_t)runs, sizeof(float), aic_prof_cmp);');
+  L.push('    med[i] = runs % 2 ? col[runs / 2] : 0.5 * ((double)col[runs / 2 - 1] + (double)col[runs / 2]);');
+  L.push('    order[i] = i; total += aic_prof_ns[i]; tmed += med[i];');
+  L.push('  }');
+  L.push('  free(col);');
+  L.push('  for (i = 1; i < n; i++) for (j = i; j > 0 && med[order[j]] > med[order[j - 1]]; j--) { int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t; }');
+  L.push('  fprintf(stderr, "aic profile: %ld run(s), medians of %ld, sum of per-kernel medians %.3f ms, mean %.3f ms per run\\n", aic_prof_runs, runs, tmed / 1e6, total / 1e6 / (double)aic_prof_runs);');
+  L.push('  fprintf(stderr, " step    median ms       min ms      mean ms  share  kernel node\\n");');
+  L.push('  for (i = 0; i < n; i++) fprintf(stderr, "#%-5d %12.6f %12.6f %12.6f %5.1f%%  %s\\n", order[i], med[order[i]] / 1e6, aic_prof_min[order[i]] / 1e6, aic_prof_ns[order[i]] / 1e6 / (double)aic_prof_runs, tmed > 0 ? 100.0 * med[order[i]] / tmed : 0.0, aic_prof_names[order[i]]);');
   L.push('}');
   L.push('#endif', '');
   L.push(...kernels.flatMap((k) => [k, '']));
@@ -163,7 +176,8 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     L.push(`  ${st.kernel}(${st.args.join(', ')}); /* ${st.node.replace(/[^\x20-\x7e]/g, '?').replace(/\*\//g, '* /')} */`);
     if (checked.has(st.kernel)) L.push(`  if (aic_err_code) { aic_err_step = ${i}; return ${AIC_ERR_CHECK}; }`);
     L.push('#ifdef AIC_PROFILE', `  aic_prof_dt = aic_prof_now() - aic_prof_t0;`, `  aic_prof_ns[${i}] += aic_prof_dt;`,
-      `  if (aic_prof_runs == 0 || aic_prof_dt < aic_prof_min[${i}]) aic_prof_min[${i}] = aic_prof_dt;`, '#endif');
+      `  if (aic_prof_runs == 0 || aic_prof_dt < aic_prof_min[${i}]) aic_prof_min[${i}] = aic_prof_dt;`,
+      `  if (aic_prof_runs >= AIC_PROFILE_WARMUP && aic_prof_runs - AIC_PROFILE_WARMUP < AIC_PROFILE_MAX_RUNS) aic_prof_samples[aic_prof_runs - AIC_PROFILE_WARMUP][${i}] = (float)aic_prof_dt;`, '#endif');
   });
   L.push('#ifdef AIC_PROFILE', '  aic_prof_runs++;', '#endif');
   L.push('  return 0;', '}', '');
@@ -221,8 +235,8 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     'cc your_app.c model.o -lm -o your_app',
     '```',
     '',
-    'Profiling: build with `-DAIC_PROFILE` (or run `aic`/the benchmarks with `AIC_PROFILE=1` in the environment) and',
-    '`aic_model_free()` prints every kernel\'s time per run (minimum and mean over the runs, slowest first) to stderr.',
+    'Profiling: `aic profile MODEL --target c` (per kernel: median time, share, GFLOP/s, GB/s, % of peak); or build with',
+    '`-DAIC_PROFILE` and `aic_model_free()` prints every kernel\'s median, minimum and mean time per run (slowest first) to stderr.',
     '',
     'Use:',
     '',

@@ -2,7 +2,7 @@
  * Graph -> Program: one kernel per graph node (from the op's compute definition in ir-spec), plus a
  * host plan (kernel order and the buffers each call binds). Targets render Programs.
  */
-import { AicError, diag, isStatic, nodeLocation, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
+import { AicError, diag, isStatic, nodeLocation, reportProgress, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, validateGraph, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
   E, S, ScheduleError, applyDirective, physicalShapeOf, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
@@ -105,6 +105,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
   for (const v of g.constants) if (usedConsts.has(v) || outputs.has(v)) prog.weights.push(mk(v, 'weight'));
 
   g.nodes.forEach((node, idx) => {
+    reportProgress('lowering', idx, g.nodes.length, node.label);
     for (const o of node.outputs) {
       if (!o.name && !isStatic(o.shape)) continue; // an omitted optional output of unknown shape
       const b = mk(o, outputs.has(o) ? 'output' : 'temp');
@@ -119,6 +120,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     prog.kernels.push(kernel);
     prog.steps.push({ kernel: kernel.name, args, node: node.label, op: node.op, loc: nodeLocation(node) });
   });
+  reportProgress('lowering', g.nodes.length, g.nodes.length);
   // graph outputs that are inputs or constants themselves: copy
   g.outputs.forEach((v) => {
     if (prog.outputs.some((b) => b.value === v.name && bufOf.get(v) === b)) return;

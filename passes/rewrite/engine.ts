@@ -43,6 +43,9 @@ export function applyRules(g: Graph, rules: Rule[], opts: RewriteOptions): numbe
         const b = makeBuilder(g, node, created, fresh);
         const repl = rule.replace(m, b, env);
         if (!repl) continue;
+        // provenance: every node the rewrite made stands for the matched nodes (transitively)
+        const origin = m.covered.flatMap((c) => c.origin ?? [c.label]);
+        for (const n of created) n.origin = origin;
         const at = g.nodes.indexOf(node);
         g.nodes.splice(at, 0, ...created);
         node.outputs.forEach((o, i) => { if (repl[i] && repl[i] !== o) replaceAllUses(g, o, repl[i]); });

@@ -1,6 +1,6 @@
 /** The `aic` command line. Each command lives in commands/; this file only wires options. */
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_MAX_TENSOR_BYTES, diag, formatBytes, setMaxTensorBytes } from '@aic/core';
+import { DEFAULT_MAX_TENSOR_BYTES, diag, formatBytes, setMaxTensorBytes, withProgress } from '@aic/core';
 import { checkCommand } from './commands/check.ts';
 import { compileCommand, targetTable } from './commands/compile.ts';
 import { convertCommand } from './commands/convert.ts';
@@ -8,9 +8,10 @@ import { inspectCommand } from './commands/inspect.ts';
 import { RUN_DEFAULT_WHY, runCommand } from './commands/run.ts';
 import { optCommand } from './commands/opt.ts';
 import { bisectCommand } from './commands/bisect.ts';
+import { registerVizCommands } from './commands/register-viz.ts';
 import { addPipelineOptions, listPassesText } from './pipeline-options.ts';
 import { maxTensorBytesOption } from './model-io.ts';
-import { reportError, setVerbose, setupColors } from './ui.ts';
+import { progressWanted, reportError, setVerbose, setupColors } from './ui.ts';
 
 const VERSION = '0.1.0';
 const collect = (v: string, prev: string[] = []) => prev.concat([v]);
@@ -41,10 +42,11 @@ program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 const shapeOpt = () => new Option('--input-shape <NAME=DIMS>', 'bind symbolic input dims, e.g. input=1x3x224x224 (repeatable)').argParser(collect);
 let exitCode = 0;
+let currentArgs: string[] = [];
 const wrap = <A extends unknown[]>(fn: (...a: A) => Promise<number>) => async (...a: A) => {
   setVerbose(Boolean(program.opts().verbose));
   setMaxTensorBytes(maxTensorBytesOption(program.opts().maxTensorBytes));
-  exitCode = await fn(...a);
+  exitCode = await withProgress(() => fn(...a), progressWanted(currentArgs));
 };
 /** For commands with the pipeline options: --list-passes needs no model; otherwise the model is required. */
 const withPipeline = <O extends { listPasses?: boolean }>(name: string, fn: (m: string, o: O) => Promise<number>) =>
@@ -131,12 +133,15 @@ addPipelineOptions(compileCmd)
     return compileCommand(m, o);
   }));
 
+registerVizCommands(program, withPipeline);
+
 /**
  * Run the CLI on `argv` (as process.argv: node, script, args...) and return the exit code; never calls
  * process.exit, so it can run in-process (the fuzzer calls it once per case). Output goes to process.stdout/stderr.
  */
 export async function main(argv: string[]): Promise<number> {
   exitCode = 0;
+  currentArgs = argv;
   try {
     // a bare --verify-each means structure checks: keep commander from taking the next argument as its mode
     await program.parseAsync(argv.map((a) => (a === '--verify-each' ? '--verify-each=structure' : a)));

@@ -1,5 +1,5 @@
 /** Model statistics for `aic inspect`: op histogram, parameters, FLOPs (from each OpDef's flops). */
-import { BYTE_SIZE, Tensor, isStatic, nodeLocation, subgraphsOf, type Graph } from '@aic/core';
+import { BYTE_SIZE, Tensor, isStatic, nodeLocation, subgraphsOf, type Graph, type Node } from '@aic/core';
 import { getOp, makeInferCtx } from '@aic/ir-spec';
 
 export interface ModelStats {
@@ -27,20 +27,34 @@ export function modelStats(g: Graph): ModelStats {
         const v = Object.values(n.attrs)[0];
         if (v?.type === 'tensor') countTensor(v.value);
       }
-      const def = getOp(n.op, n.domain);
-      if (def?.flops) {
-        const outs = n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape }));
-        const allStatic = n.inputs.every((v) => !v || isStatic(v.shape)) && outs.every((o) => isStatic(o.shape));
-        if (allStatic) {
-          try { flops += def.flops(makeInferCtx(n, def, (v) => v.const), outs); }
-          catch { flopsUnknown.push(nodeLocation(n).node ?? n.op); }
-        } else flopsUnknown.push(n.label);
-      }
+      const f = nodeFlops(n);
+      if (f !== undefined) flops += f;
+      else if (getOp(n.op, n.domain)?.flops) flopsUnknown.push(nodeLocation(n).node ?? n.label);
       subgraphsOf(n).forEach(visit);
     }
   };
   visit(g);
   return { nodes, ops, params, paramBytes, flops, flopsUnknown };
+}
+
+/** A node's FLOPs from its OpDef's flops rule; undefined when it has none or a shape is unknown. */
+export function nodeFlops(n: Node): number | undefined {
+  const def = getOp(n.op, n.domain);
+  if (!def?.flops) return undefined;
+  const outs = n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape }));
+  if (!n.inputs.every((v) => !v || isStatic(v.shape)) || !outs.every((o) => isStatic(o.shape))) return undefined;
+  try { return def.flops(makeInferCtx(n, def, (v) => v.const), outs); } catch { return undefined; }
+}
+
+/** Bytes a node reads and writes at least once (every input and output, static shapes only; undefined otherwise). */
+export function nodeBytes(n: Node): number | undefined {
+  let b = 0;
+  for (const v of [...n.inputs, ...n.outputs]) {
+    if (!v) continue;
+    if (!isStatic(v.shape)) return undefined;
+    b += (v.shape as number[]).reduce((a, d) => a * d, 1) * (BYTE_SIZE[v.dtype] || 8);
+  }
+  return b;
 }
 
 export function humanCount(n: number): string {

@@ -16,6 +16,10 @@ export const c = {
 };
 
 export let verbose = false;
+/** Progress bars (stderr, terminals only) unless the command prints to stderr while it works. */
+export function progressWanted(args: readonly string[]): boolean {
+  return !verbose && !args.some((a) => /^--(print-ir-(before|after)|explain|stats|verify-each)\b/.test(a));
+}
 export function setVerbose(v: boolean): void { verbose = v; }
 export function note(msg: string): void { if (verbose) process.stderr.write(c.dim(`note: ${msg}`) + '\n'); }
 

@@ -30,7 +30,7 @@ export function cloneGraph(g: Graph, outer: Map<Value, Value> = new Map(), paren
       else attrs[k] = { ...a };
     }
     out.nodes.push(new Node({
-      op: n.op, domain: n.domain, name: n.name, loc: { ...n.loc }, attrs,
+      op: n.op, domain: n.domain, name: n.name, loc: { ...n.loc }, attrs, origin: n.origin,
       inputs: n.inputs.map((v) => (v ? cv(v) : null)),
       outputs: n.outputs.map(cv),
     }));

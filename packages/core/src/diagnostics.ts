@@ -108,6 +108,11 @@ export const diag = {
   /** a rank read from data (the length of a shape input) past what any tensor may have */
   rankTooLarge: (what: string, rank: number, max: number, loc?: Location) =>
     new AicError('AIC0042', `${what}: rank ${rank} is more than the ${max} dims a tensor may have`, 1, loc),
+  // --- aic viz / aic profile (AIC0350-AIC0359) --------------------------------------------------
+  /** `aic viz --profile FILE`: not what `aic profile --json` writes */
+  badProfile: (file: string, why: string) => new AicError('AIC0350', `'${file}' is not an aic profile: ${why}`, 1, { file }),
+  /** a package the page of `aic viz` inlines (the graph-layout library) is not installed */
+  vizPackageMissing: (pkg: string) => new AicError('AIC0351', `aic viz needs the npm package '${pkg}' (run npm install)`, 3),
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
   // --- 3: unsupported --------------------------------------------------------------------------

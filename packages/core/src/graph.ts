@@ -53,10 +53,12 @@ export class Node {
   outputs: Value[];
   attrs: Record<string, Attr>;
   loc: Location;
+  /** the names of the nodes a rewrite replaced by this one (fusion provenance, for `aic viz`); undefined: none */
+  origin?: string[];
 
   constructor(init: {
     op: string; domain?: string; name?: string; inputs: (Value | null)[]; outputs: Value[];
-    attrs?: Record<string, Attr>; loc?: Location;
+    attrs?: Record<string, Attr>; loc?: Location; origin?: string[];
   }) {
     this.op = init.op;
     this.domain = init.domain ?? '';
@@ -65,6 +67,7 @@ export class Node {
     this.outputs = init.outputs;
     this.attrs = init.attrs ?? {};
     this.loc = init.loc ?? {};
+    if (init.origin) this.origin = init.origin;
     for (const o of this.outputs) o.producer = this;
   }
 

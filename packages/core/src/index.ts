@@ -11,3 +11,4 @@ export * from './limits.ts';
 export * from './files.ts';
 export * from './model-data.ts';
 export * from './clone.ts';
+export * from './progress.ts';
