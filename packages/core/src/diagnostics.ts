@@ -110,6 +110,11 @@ export const diag = {
     new AicError('AIC0042', `${what}: rank ${rank} is more than the ${max} dims a tensor may have`, 1, loc),
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
+  // --- library API (AIC0360-AIC0369): misuse by a calling program --------------------------------
+  /** `fn` got something that is not a model from load() / optimize() */
+  apiNotAModel: (fn: string) => new AicError('AIC0360', `${fn}: expected a model returned by load() or optimize()`, 2),
+  /** a tensor given to the API (feed, constant input) is malformed: `what` names it */
+  apiBadTensor: (what: string, why: string) => new AicError('AIC0361', `${what}: ${why}`, 2),
   // --- 3: unsupported --------------------------------------------------------------------------
   // --- opset imports beyond the newest aic knows (AIC0090-AIC0094) -------------------------------
   /** the model imports `domain` at `opset`, newer than the newest opset ir-spec knows */
