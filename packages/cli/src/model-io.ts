@@ -1,34 +1,17 @@
 /** Loading models (ONNX or DSL) and tensors (.npy / .pb), binding --input-shape. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AicError, DEFAULT_MAX_TENSOR_BYTES, diag, parseByteSize, readFileOrThrow, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
-import { inferGraph } from '@aic/ir-spec';
-import { decodeValueFile, loadOnnx } from '@aic/onnx';
+import { AicError, DEFAULT_MAX_TENSOR_BYTES, diag, parseByteSize, readFileOrThrow, type Graph, type RValue, type Tensor } from '@aic/core';
+import { decodeValueFile } from '@aic/onnx';
+import { loadGraph } from '@aic/api/internal';
 import { parseNpy } from '@aic/core';
 import { note } from './ui.ts';
 
-export type ModelFormat = 'onnx' | 'aic';
+export { bindInputShapes, modelFormat, type ModelFormat } from '@aic/api/internal';
 
-export function modelFormat(file: string): ModelFormat {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.onnx') return 'onnx';
-  if (ext === '.aic') return 'aic';
-  const head = readFileOrThrow(file).subarray(0, 256);
-  const text = new TextDecoder().decode(head);
-  return /^\s*(#|graph\b|opset\b)/.test(text) ? 'aic' : 'onnx';
-}
-
-export async function loadModel(file: string, shapes: Record<string, number[]> = {}): Promise<Graph> {
-  if (!fs.existsSync(file)) throw diag.fileNotFound(file);
-  let g: Graph;
-  if (modelFormat(file) === 'aic') {
-    const dsl = await import('@aic/dsl') as { loadDslFile: (f: string) => Graph };
-    g = dsl.loadDslFile(file);
-  } else {
-    g = loadOnnx(readFileOrThrow(file), { file, onNote: note });
-  }
-  if (Object.keys(shapes).length) bindInputShapes(g, shapes);
-  return g;
+/** Load a model file through the library API, with --verbose notes; `shapes` from --input-shape. */
+export async function loadModel(file: string, shapes: Record<string, number[]> = {}, validate = false): Promise<Graph> {
+  return loadGraph(file, { inputShapes: shapes, onNote: note, validate });
 }
 
 /** Parse repeated `NAME=1x3x224x224` options (a bare shape applies to the only input). */
@@ -50,34 +33,6 @@ export function maxTensorBytesOption(opt: string | undefined): number {
   const n = parseByteSize(opt);
   if (n === undefined) throw diag.usage(`--max-tensor-bytes '${opt}': expected a size such as 4294967296, 512M or 8G`);
   return n;
-}
-
-/** Bind symbolic input dims to numbers (and the same symbols everywhere), then re-infer. */
-export function bindInputShapes(g: Graph, shapes: Record<string, number[]>): void {
-  const symbols = new Map<string, number>();
-  for (const [name0, dims] of Object.entries(shapes)) {
-    let name = name0;
-    if (name === '') {
-      if (g.inputs.length !== 1) throw diag.usage(`--input-shape without a name needs a model with one input; inputs: ${g.inputs.map((v) => v.name).join(', ')}`);
-      name = g.inputs[0].name;
-    }
-    const v = g.inputs.find((x) => x.name === name);
-    if (!v) throw diag.usage(`--input-shape: the model has no input '${name}'; inputs: ${g.inputs.map((x) => x.name).join(', ')}`);
-    const cur = v.shape;
-    if (cur && cur.length !== dims.length) {
-      throw diag.usage(`--input-shape ${name}: the model declares rank ${cur.length} [${cur.join(', ')}], got ${dims.length} dims`);
-    }
-    cur?.forEach((d, i) => {
-      if (typeof d === 'number' && d !== dims[i]) {
-        throw diag.usage(`--input-shape ${name}: dim ${i} is fixed to ${d} by the model, got ${dims[i]}`);
-      }
-      if (typeof d === 'string') symbols.set(d, dims[i]);
-    });
-    v.type = { dtype: v.dtype, shape: dims.slice() };
-  }
-  const bind = (s: Dim[] | undefined) => s?.map((d) => (typeof d === 'string' && symbols.has(d) ? symbols.get(d)! : d));
-  for (const v of g.inputs) v.type = { dtype: v.dtype, shape: bind(v.shape) };
-  inferGraph(g);
 }
 
 /** `--input NAME=FILE` (or a bare FILE for a one-input model). */

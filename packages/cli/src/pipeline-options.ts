@@ -1,15 +1,14 @@
 /**
  * Options shared by the commands that optimize a graph (opt, run, compile, bisect): -O / --pipeline,
- * IR printing, --stats, --verify-each, --explain, --list-passes. The pass manager (passes/manager.ts)
- * does the work; this file turns command-line options into its PipelineOptions and prints reports.
+ * IR printing, --stats, --verify-each, --explain, --list-passes. The library API's optimizeGraph
+ * (packages/api/src/optimize.ts) does the work; this file turns command-line options into its options and prints reports.
  */
 import { Option, type Command } from 'commander';
 import { diag, type Graph } from '@aic/core';
 import {
-  DEFAULT_OPT_LEVEL, PIPELINES, allPasses, formatStep, getPass, parsePipeline, runPipeline,
-  type ExplainRecord, type PassReport, type PipelineOptions, type PipelineStep,
+  DEFAULT_OPT_LEVEL, PIPELINES, allPasses, getPass, type ExplainRecord, type PassReport, type PipelineOptions, type PipelineStep,
 } from '@aic/passes';
-import { printGraph } from '@aic/dsl';
+import { LEVELS, optimizeGraph, resolvePipeline as resolveApiPipeline } from '@aic/api/internal';
 import { c } from './ui.ts';
 
 export interface PipelineCliOptions {
@@ -30,7 +29,6 @@ export interface PipelineCliOptions {
 }
 
 const collect = (v: string, prev: string[] = []) => prev.concat([v]);
-const LEVELS = Object.keys(PIPELINES).map(Number).sort((a, b) => a - b);
 
 /** Add the shared optimization options to a command. `defaultWhy` explains its default -O level. */
 export function addPipelineOptions(cmd: Command, defaultLevel = DEFAULT_OPT_LEVEL, defaultWhy = ''): Command {
@@ -47,19 +45,7 @@ export function addPipelineOptions(cmd: Command, defaultLevel = DEFAULT_OPT_LEVE
 
 /** The pipeline the options ask for, and a label for messages ("-O2" or the pipeline text). */
 export function resolvePipeline(opts: PipelineCliOptions, defaultLevel = DEFAULT_OPT_LEVEL): { steps: PipelineStep[]; label: string } {
-  if (opts.optLevel !== undefined && opts.pipeline !== undefined) {
-    throw diag.usage('-O and --pipeline are mutually exclusive: use -O N for a predefined pipeline, or --pipeline P for an explicit pass list');
-  }
-  if (opts.pipeline !== undefined) {
-    const steps = parsePipeline(opts.pipeline);
-    return { steps, label: `--pipeline ${steps.map(formatStep).join(',') || '(empty)'}` };
-  }
-  const raw = String(opts.optLevel ?? defaultLevel).replace(/^O/, '');
-  if (!/^\d+$/.test(raw) || !PIPELINES[Number(raw)]) {
-    throw diag.usage(`-O '${opts.optLevel}': expected an optimization level ${LEVELS.join(', ')}`);
-  }
-  const level = Number(raw);
-  return { steps: parsePipeline(PIPELINES[level].join(',')), label: `-O${level}` };
+  return resolveApiPipeline({ level: opts.optLevel, pipeline: opts.pipeline }, defaultLevel);
 }
 
 function passSet(list: string[] | undefined, flag: string): Set<string> | 'all' | undefined {
@@ -72,16 +58,13 @@ function passSet(list: string[] | undefined, flag: string): Set<string> | 'all' 
   return new Set(names);
 }
 
+export { printIr } from '@aic/api/internal';
+
 export function verifyMode(v: boolean | string | undefined): false | 'structure' | 'numeric' {
   if (v === undefined || v === false) return false;
   if (v === true || v === '' || v === 'structure') return 'structure';
   if (v === 'numeric') return 'numeric';
   throw diag.usage(`--verify-each='${v}': expected --verify-each (structure) or --verify-each=numeric`);
-}
-
-/** The DSL of a graph for --print-ir-*: constants above 16 elements print as weights("<not written>", offset = N). */
-export function printIr(g: Graph): string {
-  return printGraph(g, { sidecar: { file: '<not written>', chunks: [] } });
 }
 
 export interface OptimizeResult {
@@ -107,16 +90,14 @@ export function optimize(g: Graph, opts: PipelineCliOptions, defaultLevel = DEFA
     }
   }
   const explained: ExplainRecord[] = [];
-  const seed = opts.seed === undefined ? 1 : Number(opts.seed);
-  if (!Number.isInteger(seed)) throw diag.usage(`--seed '${opts.seed}': expected an integer`);
-  const popts: PipelineOptions = {
-    printIrBefore, printIrAfter, printer: printIr, out: err,
+  if (opts.seed !== undefined && !Number.isInteger(Number(opts.seed))) throw diag.usage(`--seed '${opts.seed}': expected an integer`);
+  const { graph, reports } = optimizeGraph(g, {
+    level: opts.optLevel, pipeline: opts.pipeline, target,
+    printIrBefore, printIrAfter, out: err,
     verifyEach: verifyMode(opts.verifyEach),
     explain: opts.explain ? (r) => { explained.push(r); err(formatExplain(r) + '\n'); } : undefined,
-    seed,
-    target,
-  };
-  const { graph, reports } = runPipeline(g, steps, popts);
+    seed: opts.seed === undefined ? undefined : Number(opts.seed),
+  }, defaultLevel);
   if (opts.explain) {
     const applied = explained.filter((r) => r.outcome === 'applied').length;
     err(explained.length

@@ -115,6 +115,11 @@ export const diag = {
   vizPackageMissing: (pkg: string) => new AicError('AIC0351', `aic viz needs the npm package '${pkg}' (run npm install)`, 3),
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
+  // --- library API (AIC0360-AIC0369): misuse by a calling program --------------------------------
+  /** `fn` got something that is not a model from load() / optimize() */
+  apiNotAModel: (fn: string) => new AicError('AIC0360', `${fn}: expected a model returned by load() or optimize()`, 2),
+  /** a tensor given to the API (feed, constant input) is malformed: `what` names it */
+  apiBadTensor: (what: string, why: string) => new AicError('AIC0361', `${what}: ${why}`, 2),
   // --- 3: unsupported --------------------------------------------------------------------------
   // --- opset imports beyond the newest aic knows (AIC0090-AIC0094) -------------------------------
   /** the model imports `domain` at `opset`, newer than the newest opset ir-spec knows */

@@ -1,13 +1,14 @@
 /**
  * aic run MODEL [--target interp] [--input NAME=FILE]... [--output-dir DIR]
  * Writes DIR/<output name>.npy for every output (name sanitized to [A-Za-z0-9._-]).
- * The graph is optimized first (-O / --pipeline, default -O2: see RUN_DEFAULT_WHY).
+ * The graph is optimized first (-O / --pipeline, default -O2: see RUN_DEFAULT_WHY), then run by the
+ * library API's runGraph (packages/api/src/run.ts).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Tensor, diag, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
 import { checkFeed } from '@aic/interp';
-import { TARGETS, describeShapeInput, findTarget, passTargetOf, runOn } from '@aic/codegen';
+import { passTarget } from '@aic/codegen';
+import { runGraph, runTargetOrThrow } from '@aic/api/internal';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
 import { bindShapesFromInputs } from '../input-shapes.ts';
 import { outputFiles, outputNpy, readInputFile } from '../tensor-files.ts';
@@ -24,9 +25,7 @@ export const RUN_DEFAULT_WHY = `every -O${DEFAULT_OPT_LEVEL} pass is checked aga
 
 export async function runCommand(model: string, opts: RunOptions): Promise<number> {
   const targetName = opts.target ?? 'interp';
-  const target = findTarget(targetName);
-  if (!target) throw diag.usage(`unknown target '${targetName}'; targets: ${TARGETS.map((t) => t.name).join(', ')}`);
-  if (!target.run) throw diag.unsupportedFeature(`running on target '${targetName}' (not implemented yet; available: ${TARGETS.filter((t) => t.run).map((t) => t.name).join(', ')})`);
+  runTargetOrThrow(targetName);
   const explicitShapes = parseShapeOptions(opts.inputShape);
   const g = await loadModel(model);
   const files = parseInputOptions(opts.input, g);
@@ -42,15 +41,8 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   for (const v of g.inputs) { const x = feeds.get(v.name); if (x instanceof Tensor) checkFeed(v, x); }
   const outDir = opts.outputDir ?? '.';
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw diag.usage(`--output-dir '${outDir}' is not a directory`);
-  const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTargetOf(target));
-  // one driver for every target (compiled ones: bind shape inputs, compile, build, run)
-  let outs: Map<string, RValue>;
-  let ms: number;
-  try {
-    ({ outputs: outs, ms } = await runOn(target, og, feeds, { version: '0.1.0', source: path.basename(model), note, onBind: (s) => note(describeShapeInput(s)) }));
-  } finally {
-    target.close?.();
-  }
+  const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTarget(targetName));
+  const { outputs: outs, ms } = await runGraph(og, feeds, { target: targetName, source: model, onNote: note });
   // write only after the whole run succeeded, and only once every output is serialized: no partial outputs
   const outFiles = outputFiles(outDir, g.outputs.map((v) => v.name));
   const encoded = g.outputs.map((v, i) => {
