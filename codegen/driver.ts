@@ -17,7 +17,7 @@ export function scheduleProgram(target: Target, prog: Program, opts: Pick<Compil
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
     // `algorithm` alone: applied and merged with the default schedule by the target's defaults
-    if (d.some((x) => x.d !== 'algorithm')) chosen.set(k, d);
+    if (d.length === 0 || d.some((x) => x.d !== 'algorithm')) chosen.set(k, d);
   }
   try {
     rescheduleProgram(prog, chosen);
