@@ -49,8 +49,29 @@ export async function buildDist(): Promise<string[]> {
     logLevel: 'warning',
   });
   for (const f of RUNTIME_FILES) fs.copyFileSync(path.join(ROOT, f), path.join(DIST, path.basename(f)));
+  checkSiblingFiles();
   emitDeclarations();
   return fs.readdirSync(DIST).sort();
+}
+
+/**
+ * Every file the bundled code reaches relative to itself (`new URL('./x', import.meta.url)`), and every
+ * module a copied runtime file imports, must be in dist/: a source file that starts reading a new
+ * sibling fails the build here instead of failing in a user's install (add it to RUNTIME_FILES).
+ * Files of npm packages looked up at run time (require.resolve) fail too: import them instead.
+ */
+function checkSiblingFiles(): void {
+  const missing: string[] = [];
+  for (const f of fs.readdirSync(DIST).filter((x) => x.endsWith('.mjs'))) {
+    const text = fs.readFileSync(path.join(DIST, f), 'utf8');
+    const copied = RUNTIME_FILES.some((r) => path.basename(r) === f);
+    const refs = [...text.matchAll(/new URL\(\s*["'`]\.\/([^"'`]+)["'`]\s*,\s*import\.meta\.url\s*\)/g)].map((m) => m[1]);
+    if (copied) refs.push(...[...text.matchAll(/(?:from|import)\s*\(?\s*["']\.\/([^"']+)["']/g)].map((m) => m[1]));
+    for (const r of refs) if (!fs.existsSync(path.join(DIST, r)) && !(copied && r === 'model.weights')) missing.push(`${f} -> ./${r}`);
+    // the package has no node_modules of its own: a package file looked up at run time is not there
+    for (const m of text.matchAll(/(?:require|import\.meta)\.resolve\(\s*["'`]([^"'`]+)/g)) missing.push(`${f} -> ${m[1]} (resolved at run time)`);
+  }
+  if (missing.length) throw new Error(`dist/ lacks files the code reads next to itself: ${missing.join(', ')} (add them to RUNTIME_FILES)`);
 }
 
 /** index.d.ts and types.d.ts of packages/api (index.ts's signatures use only types.ts). */

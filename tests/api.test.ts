@@ -97,6 +97,22 @@ describe('library API', () => {
     expect(await diagnosticOf(() => load('/no/such/model.onnx'))).toMatchObject({ code: 'AIC0001', exitCode: 1 });
   });
 
+  it('a DSL file: symbolic dims bound by inputShapes, a shape-deciding input bound by constInputs, then compiled', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-api-dsl-'));
+    const file = path.join(dir, 'm.aic');
+    fs.writeFileSync(file, 'graph g(x: f32[N, 3], s: i64[2]) -> (y) {\n  y = Relu(Reshape(x, s))\n}\n');
+    const free = await load(file);
+    expect(free.inputs.map((v) => [v.name, v.shape])).toEqual([['x', ['N', 3]], ['s', [2]]]);
+    const m = await load(file, { inputShapes: { x: [2, 3] }, constInputs: { s: { dtype: 'int64', shape: [2], data: [3, 2] } } });
+    expect(m.inputs.map((v) => [v.name, v.shape])).toEqual([['x', [2, 3]]]);
+    expect(m.outputs[0].shape).toEqual([3, 2]);
+    const r = await run(m, { x: { dtype: 'float32', shape: [2, 3], data: [1, -2, 3, -4, 5, -6] } }, { target: 'wasm-simd' });
+    expect(r.outputs.y.shape).toEqual([3, 2]);
+    expect(r.outputs.y.toNumbers()).toEqual([1, 0, 3, 0, 5, 0]);
+    expect(compile(m, { target: 'c' }).emit('c')).toContain('aic_model_run');
+    expect(await diagnosticOf(() => load(file, { constInputs: { t: { dtype: 'int64', shape: [2], data: [3, 2] } } }))).toMatchObject({ exitCode: 2 });
+  });
+
   it('version and targets', () => {
     expect(version).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
     const t = targets();
