@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
+import { dagreSource } from '../packages/cli/src/viz/page.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -25,6 +26,9 @@ const RUNTIME_FILES = [
   'codegen/wgsl/gpu-client.mjs',
   'codegen/wgsl/gpu-worker.mjs',
   'codegen/wgsl/node-gpu.mjs',
+  // aic viz inlines its page style and script into each HTML file
+  'packages/cli/src/viz/page.css',
+  'packages/cli/src/viz/client.js',
 ];
 
 export async function buildDist(): Promise<string[]> {
@@ -49,6 +53,8 @@ export async function buildDist(): Promise<string[]> {
     logLevel: 'warning',
   });
   for (const f of RUNTIME_FILES) fs.copyFileSync(path.join(ROOT, f), path.join(DIST, path.basename(f)));
+  // aic viz inlines the graph-layout library (@dagrejs/dagre's browser build + license) into each page
+  fs.writeFileSync(path.join(DIST, 'dagre.js'), dagreSource());
   checkSiblingFiles();
   emitDeclarations();
   return fs.readdirSync(DIST).sort();

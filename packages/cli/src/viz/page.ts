@@ -9,10 +9,12 @@ import { createRequire } from 'node:module';
 import { diag } from '@aic/core';
 import type { VizData } from './graph-data.ts';
 
-const HERE = import.meta.dirname;
 
 /** dagre's browser bundle (an IIFE defining `dagre`, graphlib included), its license header, without the source-map reference. */
 export function dagreSource(): string {
+  // the installed package (scripts/build-dist.ts) ships this very text next to the bundle
+  const shipped = new URL('./dagre.js', import.meta.url);
+  if (fs.existsSync(shipped)) return fs.readFileSync(shipped, 'utf8');
   let pkg: string;
   try {
     pkg = path.dirname(createRequire(import.meta.url).resolve('@dagrejs/dagre/package.json'));
@@ -29,8 +31,8 @@ const scriptSafe = (s: string) => s.replace(/<\/(script)/gi, '<\\/$1').replace(/
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
 
 export function renderPage(data: VizData): string {
-  const css = fs.readFileSync(path.join(HERE, 'page.css'), 'utf8');
-  const client = fs.readFileSync(path.join(HERE, 'client.js'), 'utf8');
+  const css = fs.readFileSync(new URL('./page.css', import.meta.url), 'utf8');
+  const client = fs.readFileSync(new URL('./client.js', import.meta.url), 'utf8');
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const pane = (which: string, label: string) => `<section class="pane" id="pane-${which}">
   <header><b>${label}</b> <span class="count"></span> <button class="fit" title="fit the graph to the pane">fit</button></header>
