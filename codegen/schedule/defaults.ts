@@ -14,6 +14,7 @@
  *   accumulators: half), a power of two dividing v's extent (no remainder guards in the tile).
  * Schedules never change results (a reduction keeps its order per output element).
  */
+import { reportProgress } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
 import { walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
@@ -301,10 +302,13 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
  */
 export function chooseSchedules(prog: Program, caps: TargetCaps): Map<string, Directive[]> {
   const out = new Map<string, Directive[]>();
+  let done = 0;
   for (const [name, src] of prog.sources) {
+    reportProgress('scheduling', done++, prog.sources.size, name);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog);
     for (const p of packs) packWeight(prog, name, p.param, p.block);
     if (dirs.length) out.set(name, dirs);
   }
+  reportProgress('scheduling', done, done);
   return out;
 }
