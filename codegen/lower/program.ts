@@ -174,7 +174,8 @@ function realizeKernel0(src: KernelSource, dirs: Directive[]): Kernel {
 
 /** Re-realize every kernel of a program with the given schedules (kernels not listed keep theirs). */
 export function rescheduleProgram(prog: Program, schedules: Map<string, Directive[]>): void {
-  prog.kernels = prog.kernels.map((k) => {
+  prog.kernels = prog.kernels.map((k, i) => {
+    reportProgress('realizing schedules', i, prog.kernels.length, k.name);
     const dirs = schedules.get(k.name);
     const src = prog.sources.get(k.name);
     if (!dirs || !src) return k;
@@ -182,6 +183,7 @@ export function rescheduleProgram(prog: Program, schedules: Map<string, Directiv
     prog.schedules.set(k.name, dirs);
     return nk;
   });
+  reportProgress('realizing schedules', prog.kernels.length, prog.kernels.length);
 }
 
 function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps, extent?: ProgramBuffer): { source: KernelSource; args: string[] } {

@@ -14,6 +14,7 @@
  *   accumulators: half), a power of two dividing v's extent (no remainder guards in the tile).
  * Schedules never change results (a reduction keeps its order per output element).
  */
+import { reportProgress } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
 import { walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
@@ -308,11 +309,14 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
   const out = new Map<string, Directive[]>();
   // kernel algorithms first (Winograd...: they rewrite the kernel's stages); their directive leads the schedule
   const algos = chooseAlgorithms(prog, caps, overrides);
+  let done = 0;
   for (const [name, src] of prog.sources) {
+    reportProgress('scheduling', done++, prog.sources.size, name);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog);
     for (const p of packs) packWeight(prog, name, p.param, p.block);
     const alg = algos.get(name);
     if (alg || dirs.length) out.set(name, alg ? [alg, ...dirs] : dirs);
   }
+  reportProgress('scheduling', done, done);
   return out;
 }

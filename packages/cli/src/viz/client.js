@@ -182,6 +182,7 @@
         if (d.kind === 'op') this.elems.set(n.id, { g, d, n });
       }
       this.size = G.graph();
+      this.layoutGraph = G;
       this.root.querySelector('.count').textContent = `${this.graph.nodes.length} nodes`;
       this.root.dataset.nodes = String(this.graph.nodes.length);
       this.apply();
@@ -199,6 +200,9 @@
       const W = this.size.width || 1, H = this.size.height || 1;
       const k = whole ? Math.min(1.5, Math.max(0.01, Math.min(r.width / W, r.height / H))) : Math.min(1, Math.max(0.5, r.width / W));
       this.view = { k, x: (r.width - W * k) / 2, y: Math.max(0, (r.height - H * k) / 2) };
+      // too wide for the pane: start at the first graph input, at the top
+      const first = this.layoutGraph.node(`in:${this.graph.inputs[0]}`);
+      if (!whole && W * k > r.width && first) this.view = { k, x: r.width / 2 - first.x * k, y: 0 };
       this.apply();
     }
     centerOn(id) {
