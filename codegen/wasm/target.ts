@@ -12,7 +12,7 @@ import { Tensor, castTensor, diag, formatBytes, tensorFromBytes, tensorToBytes, 
 import type { CheckFailure, Directive } from '@aic/loop-ir';
 import { checkError } from '../lower/checks.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { WASM_CAPS, WASM_SIMD_CAPS } from '../caps.ts';
+import { WASM_CAPS, WASM_LEGAL, WASM_SIMD_CAPS } from '../caps.ts';
 import type { Program } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
@@ -198,6 +198,7 @@ function wasmTarget(simd: boolean): Target<WasmCompiled> {
     caps,
     dtypes: caps.dtypes,
     tolerance: CPU_TOLERANCE,
+    legal: WASM_LEGAL,
     forms: ['wat'],
     defaultSchedules: (prog) => chooseSchedules(prog, caps),
     render(prog, opts) {

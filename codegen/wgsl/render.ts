@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { castTensor, diag } from '@aic/core';
 import {
-  E, RANGE_CHECKS, ScheduleError, applyDirective, hoistChecks, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
+  E, RANGE_CHECKS, ScheduleError, legalizeStmt, applyDirective, hoistChecks, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
   type AxisState, type Buffer, type ComputeStage, type Directive, type Expr, type ScalarType, type Stage, type Stmt,
   walkExprs,
 } from '@aic/loop-ir';
@@ -27,6 +27,7 @@ import type { MemoryPlan } from '../memory/plan.ts';
 import { WHelpers, WgslEmitter, type View } from './expr.ts';
 import { wscalar } from './types.ts';
 import { ERR_BINDING, ERR_DECL } from './checks.ts';
+import { WGSL_LEGAL } from '../caps.ts';
 
 export interface WgslLimits {
   maxStorageBufferBindingSize: number;
@@ -159,7 +160,8 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     const { stages, temps, fresh, dirs } = stagesOfKernel(prog, st.kernel);
     let bodies: Stmt[];
     try {
-      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps]);
+      // the IR's scalar semantics, defined once (loop-ir legalize.ts)
+      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps]).map((b) => legalizeStmt(b, WGSL_LEGAL));
     } catch (e) {
       if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
       throw e;

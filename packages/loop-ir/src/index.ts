@@ -12,3 +12,4 @@ export * from './intrinsics.ts';
 export * from './checks.ts';
 export * from './hoist-checks.ts';
 export * from './cast.ts';
+export * from './legalize.ts';
