@@ -1,5 +1,6 @@
 /** Capabilities each compiled target declares (lowering and schedules read these, never the target name). */
 import type { TargetCaps } from '@aic/ir-spec';
+import type { LegalizeOptions } from '@aic/loop-ir';
 
 const ALL_SCALARS = ['f32', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool', 'f16', 'bf16'] as const;
 
@@ -20,3 +21,11 @@ export const WGSL_CAPS: TargetCaps = {
 export const WASM_SIMD_CAPS: TargetCaps = { name: 'wasm-simd', vectorLanes: 4, dtypes: [...ALL_SCALARS] };
 /** WebAssembly without SIMD. */
 export const WASM_CAPS: TargetCaps = { name: 'wasm', vectorLanes: 1, dtypes: [...ALL_SCALARS] };
+
+// ---- what each renderer prints natively (packages/loop-ir legalize.ts rewrites the rest) ----------
+/** C: libm's erf; float min/max as IEEE compare + select. */
+export const C_LEGAL: LegalizeOptions = { nanMinMax: false, ieeeCompare: true, erf: true };
+/** WebAssembly: f32.min/max (and f32x4) propagate NaN; no erf instruction. */
+export const WASM_LEGAL: LegalizeOptions = { nanMinMax: true, ieeeCompare: true, erf: false };
+/** WGSL: min/max and NaN are implementation-defined (NaN tests by bit pattern); no erf builtin. */
+export const WGSL_LEGAL: LegalizeOptions = { nanMinMax: false, ieeeCompare: false, erf: false };

@@ -6,7 +6,7 @@
  */
 import type { Graph, RValue, Tensor } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
-import type { Directive, ScalarType } from '@aic/loop-ir';
+import type { Directive, LegalizeOptions, ScalarType } from '@aic/loop-ir';
 import type { Program } from './lower/program.ts';
 import type { MemoryPlan } from './memory/plan.ts';
 
@@ -61,6 +61,8 @@ export interface Target<A = unknown> {
   readonly dtypes: readonly ScalarType[] | 'all';
   /** float comparison tolerance of the conformance sweeps */
   readonly tolerance: Tolerance;
+  /** what the renderer prints natively; packages/loop-ir legalize.ts rewrites the rest (the renderer calls it on every kernel) */
+  readonly legal?: LegalizeOptions;
   /** `--emit` forms besides loops and schedule (emit() prints them) */
   readonly forms: readonly string[];
   /** default schedules per kernel (driver: then --schedule overrides, then reschedule) */

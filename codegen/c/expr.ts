@@ -3,7 +3,7 @@
  * vector extensions through helpers generated on demand; every vectorized loop is also emitted as a
  * plain scalar loop under `#else`, so a compiler without the extensions still builds the file.
  */
-import { CHECK_DIV_ZERO, CHECK_INDEX, E, isHalfT, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { CHECK_DIV_ZERO, CHECK_INDEX, E, isHalfT, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
 import { cHalfLoad, cHalfStore } from './half.ts';
 import { vecMinMax, vecSelect } from './blend.ts';
@@ -140,17 +140,15 @@ function checkCall(h: Helpers, fn: 'check_index' | 'check_nonzero' | 'check_rang
 function scalarBin(h: Helpers, op: string, t: ScalarType, a: string, b: string): string {
   const ct = CTYPE[t];
   switch (op) {
-    case 'div':
-      if (isF(t)) return `(${a} / ${b})`;
-      return h.need(`aic_div_${t}`, () => `static inline ${ct} aic_div_${t}(${ct} a, ${ct} b) { return b == 0 ? 0 : ${t.startsWith('i') ? `(b == -1 ? (${ct})(0 - (uint64_t)a) : a / b)` : 'a / b'}; }`) + `(${a}, ${b})`;
+    // integer division: legalized (loop-ir legalize.ts), the divisor is never 0 or -1 here
+    case 'div': return isF(t) || bytes(t) >= 4 ? `(${a} / ${b})` : `(${ct})(${a} / ${b})`;
     case 'mod':
       if (isF(t)) return `fmod${fsuf(t)}(${a}, ${b})`;
-      return h.need(`aic_mod_${t}`, () => `static inline ${ct} aic_mod_${t}(${ct} a, ${ct} b) { return b == 0 ${t.startsWith('i') ? '|| b == -1 ' : ''}? 0 : a % b; }`) + `(${a}, ${b})`;
+      return bytes(t) >= 4 ? `(${a} % ${b})` : `(${ct})(${a} % ${b})`;
+    // float min/max: legalized, NaN operands never reach here
     case 'min': case 'max': {
-      const cmp = op === 'min' ? '<' : '>';
-      return h.need(`aic_${op}_${t}`, () => isF(t)
-        ? `static inline ${ct} aic_${op}_${t}(${ct} a, ${ct} b) { return (a != a || a ${cmp} b) ? a : (b != b ? b : (a == b ? a : b)); }`
-        : `static inline ${ct} aic_${op}_${t}(${ct} a, ${ct} b) { return a ${cmp} b ? a : b; }`) + `(${a}, ${b})`;
+      const cmp = op === 'min' ? (isF(t) ? '<=' : '<') : (isF(t) ? '>=' : '>');
+      return h.need(`aic_${op}_${t}`, () => `static inline ${ct} aic_${op}_${t}(${ct} a, ${ct} b) { return a ${cmp} b ? a : b; }`) + `(${a}, ${b})`;
     }
     case 'pow': return isF(t) ? `pow${fsuf(t)}(${a}, ${b})` : `(${ct})pow((double)${a}, (double)${b})`;
     case 'and': case 'or': case 'xor':
@@ -169,19 +167,16 @@ function scalarBin(h: Helpers, op: string, t: ScalarType, a: string, b: string):
 }
 
 /**
- * Vector form of a kernel body, resolved ahead of rendering: unrolled loops (constant extent <= 32)
- * become copies with the index substituted and folded, vectorized loops become vector statements
+ * Vector form of a kernel body, resolved ahead of rendering: unrolled loops (within loop-ir's one
+ * budget, unrollCopies) become copies with the index substituted and folded, vectorized loops become vector statements
  * (scalar loops where they cannot). Register tiles then have constant indices (see CEmitter's
  * register allocation of accumulators).
  */
 export function prelower(s: Stmt): Stmt {
   switch (s.k) {
     case 'for': {
-      if (s.kind.k === 'unrolled' && s.ext.k === 'const' && s.ext.v <= 32) {
-        const copies: Stmt[] = [];
-        for (let i = 0; i < s.ext.v; i++) copies.push(prelower(simplifyStmt(substituteStmt(s.body, { [s.v]: E.i(i) }))));
-        return { k: 'seq', body: copies };
-      }
+      const copies = unrollCopies(s);
+      if (copies) return { k: 'seq', body: copies.map(prelower) };
       if (s.kind.k === 'vectorized') {
         const v = vectorizeLoop(s);
         if (v) return prelower(simplifyStmt(v));
@@ -447,13 +442,9 @@ export class CEmitter {
             return;
           }
         }
-        if (s.kind.k === 'unrolled' && s.ext.k === 'const' && s.ext.v <= 32) {
-          for (let i = 0; i < s.ext.v; i++) {
-            out.push(`${ind}{`);
-            out.push(`${inner}const int32_t ${s.v} = ${i};`);
-            this.stmt(s.body, inner, out);
-            out.push(`${ind}}`);
-          }
+        const copies = unrollCopies(s);
+        if (copies) {
+          for (const c of copies) this.stmt(c, ind, out);
           return;
         }
         this.scalarFor(s, ind, out);

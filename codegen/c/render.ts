@@ -4,7 +4,7 @@
  * naming each input/output with its dtype and shape.
  */
 import { createHash } from 'node:crypto';
-import { hasChecks, numel, walkExprs, walkStmt, type Buffer, type Kernel, type Stmt } from '@aic/loop-ir';
+import { hasChecks, legalizeKernel, numel, walkExprs, walkStmt, type Buffer, type Kernel, type Stmt } from '@aic/loop-ir';
 import { tensorToBytes, castTensor } from '@aic/core';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
@@ -12,6 +12,7 @@ import { describeExtent } from '../lower/dynamic.ts';
 import { CEmitter, Helpers, prelower, writtenBuffers } from './expr.ts';
 import { CTYPE } from './types.ts';
 import { COND_LOADS_ATTR, COND_LOADS_DEFINE, hasConditionalLoads } from './guarded.ts';
+import { C_LEGAL } from '../caps.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
 
 export interface CArtifact { c: string; h: string; weights?: Uint8Array; readme: string }
@@ -30,7 +31,8 @@ function referenced(s: Stmt): Set<string> {
   return names;
 }
 
-export function renderKernel(k: Kernel, h: Helpers, vector = true): string {
+export function renderKernel(k0: Kernel, h: Helpers, vector = true): string {
+  const k = legalizeKernel(k0, C_LEGAL); // the IR's scalar semantics, defined once (loop-ir legalize.ts)
   const written = writtenBuffers(k.body);
   const refs = referenced(k.body);
   const params = k.params.map((p) => `${written.has(p.name) ? '' : 'const '}${CTYPE[p.dtype]} *${p.name}`).join(', ');

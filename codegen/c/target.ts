@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { diag, writeFileAtomic, type Graph } from '@aic/core';
-import { C_CAPS } from '../caps.ts';
+import { C_CAPS, C_LEGAL } from '../caps.ts';
 import { compileFor, memoryStats } from '../driver.ts';
 import type { Program } from '../lower/program.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
@@ -28,6 +28,7 @@ export const C_TARGET: Target<CArtifact> = {
   caps: C_CAPS,
   dtypes: C_CAPS.dtypes,
   tolerance: CPU_TOLERANCE,
+  legal: C_LEGAL,
   forms: ['c'],
   defaultSchedules: (prog, overrides) => chooseSchedules(prog, C_CAPS, overrides),
   finish(prog) {

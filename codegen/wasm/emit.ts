@@ -8,11 +8,13 @@
  * - `unrolled` loops are expanded with the loop variable substituted, so register tiles are indexed
  *   by constants and live in wasm locals (scalar or v128); other scratch buffers get a frame in the
  *   module's scratch region of linear memory.
- * - Integer semantics follow the interpreter / C: division by zero gives 0, narrow types wrap.
+ * - Integer semantics follow the interpreter: narrow types wrap; division by zero, NaN min/max and
+ *   erf come legalized (loop-ir legalize.ts).
  */
-import { E, INT_RANGE, childExprs, isCheck, isHalfT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, INT_RANGE, childExprs, isCheck, isHalfT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, legalizeStmt, unrollCopies, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
-import { needMath, OWN_F32, type MathFn } from './math.ts';
+import { needMath, type MathFn } from './math.ts';
+import { WASM_LEGAL } from '../caps.ts';
 import { checkFunc, checkIndexInline } from './checks.ts';
 import { halfLoad, halfStore } from './half.ts';
 import { touchesHalf } from '../lower/half.ts';
@@ -95,13 +97,6 @@ function splitIdx(e: Expr): { dyn?: Expr; c: number } {
   return { dyn: e, c: 0 };
 }
 
-function countNodes(s: Stmt): number {
-  let n = 0;
-  walkStmt(s, () => { n++; });
-  walkExprs(s, () => { n++; });
-  return n;
-}
-
 const exprsOf = walkExprs;
 
 /** Can every vector value of this (vectorized) body live in a v128? */
@@ -124,9 +119,6 @@ function vecSupported(s: Stmt): boolean {
   return ok && stores;
 }
 
-const UNROLL_MAX = 64;
-const UNROLL_BUDGET = 40000;
-
 /** Does a (prepared) statement hold any vector value? */
 function hasVector(s: Stmt): boolean {
   let v = false;
@@ -147,11 +139,8 @@ export function prepare(s: Stmt, simd: boolean, auto?: (loop: Extract<Stmt, { k:
         if (v && vecSupported(v)) return prepare(v, simd, auto);
         return { ...s, kind: { k: 'serial' }, body: prepare(s.body, simd, auto) };
       }
-      if (s.kind.k === 'unrolled' && s.ext.k === 'const' && s.ext.v <= UNROLL_MAX && countNodes(s.body) * s.ext.v <= UNROLL_BUDGET) {
-        const body: Stmt[] = [];
-        for (let i = 0; i < s.ext.v; i++) body.push(simplifyStmt(substituteStmt(s.body, { [s.v]: E.i(i) })));
-        return prepare({ k: 'seq', body }, simd, auto);
-      }
+      const copies = unrollCopies(s);
+      if (copies) return prepare({ k: 'seq', body: copies }, simd, auto);
       const body = prepare(s.body, simd, auto);
       if (auto && s.kind.k === 'serial' && !hasVector(body)) {
         const v = auto(s);
@@ -189,7 +178,7 @@ export class KernelEmitter {
   }
 
   emit(): Func {
-    const body = prepare(simplifyStmt(this.k.body), this.env.simd, this.env.simd ? (l) => this.autoVectorize(l) : undefined);
+    const body = prepare(simplifyStmt(legalizeStmt(this.k.body, WASM_LEGAL)), this.env.simd, this.env.simd ? (l) => this.autoVectorize(l) : undefined);
     this.stmt(body);
     return this.fn;
   }
@@ -760,13 +749,8 @@ export class KernelEmitter {
           this.e([`${W}.const`, c], [`${W}.div_${sg ? 's' : 'u'}`]); this.norm(t);
           return;
         }
-        const name = `aic_div_${t}`;
-        const z: Instr = [`${W}.const`, 0];
-        const body: Instr[] = sg
-          ? [['local.get', 1], [`${W}.eqz`], ['if', W], z, ['else'], ['local.get', 1], [`${W}.const`, -1], [`${W}.eq`], ['if', W], z, ['local.get', 0], [`${W}.sub`], ['else'], ['local.get', 0], ['local.get', 1], [`${W}.div_s`], ['end'], ['end']]
-          : [['local.get', 1], [`${W}.eqz`], ['if', W], z, ['else'], ['local.get', 0], ['local.get', 1], [`${W}.div_u`], ['end']];
-        this.helper(name, [W, W], W, body);
-        this.ex(e.a); this.ex(e.b); this.e(['call', name]); this.norm(t);
+        // legalized (loop-ir legalize.ts): the divisor is never 0 or -1 here
+        this.ex(e.a); this.ex(e.b); this.e([`${W}.div_${sg ? 's' : 'u'}`]); this.norm(t);
         return;
       }
       case 'mod': {
@@ -780,13 +764,7 @@ export class KernelEmitter {
           this.e([`${W}.const`, c], [`${W}.rem_${sg ? 's' : 'u'}`]);
           return;
         }
-        const name = `aic_mod_${t}`;
-        const z: Instr = [`${W}.const`, 0];
-        const body: Instr[] = sg
-          ? [['local.get', 1], [`${W}.eqz`], ['local.get', 1], [`${W}.const`, -1], [`${W}.eq`], ['i32.or'], ['if', W], z, ['else'], ['local.get', 0], ['local.get', 1], [`${W}.rem_s`], ['end']]
-          : [['local.get', 1], [`${W}.eqz`], ['if', W], z, ['else'], ['local.get', 0], ['local.get', 1], [`${W}.rem_u`], ['end']];
-        this.helper(name, [W, W], W, body);
-        this.ex(e.a); this.ex(e.b); this.e(['call', name]);
+        this.ex(e.a); this.ex(e.b); this.e([`${W}.rem_${sg ? 's' : 'u'}`]);
         return;
       }
       case 'min': case 'max': {
@@ -981,8 +959,6 @@ export class KernelEmitter {
         if (t === 'f32') { this.ex(x); this.e(['call', needMath(this.env.mb, 'sigmoid', 'f32')]); return; }
         this.ex(x); this.e(['call', needMath(this.env.mb, 'sigmoid', 'f64')]);
         return;
-      case 'erf':
-        this.ex(x); this.e(['call', needMath(this.env.mb, 'erf', t === 'f32' ? 'f32' : 'f64')]); return;
       default:
         if (HOST_MATH[e.fn]) { this.fmath(e.fn, t, e.args); return; }
         throw new Error(`wasm: unknown intrinsic ${e.fn}`);
@@ -1143,7 +1119,7 @@ export class KernelEmitter {
     if (e.args[0].t !== 'f32') return false;
     const x = e.args[0];
     switch (e.fn) {
-      case 'exp': case 'log': case 'tanh': case 'sigmoid': case 'erf':
+      case 'exp': case 'log': case 'tanh': case 'sigmoid':
         this.vx(x); this.e(['call', needMath(this.env.mb, e.fn as MathFn, 'f32x4')]); return true;
       case 'sqrt': case 'floor': case 'ceil': case 'trunc': this.vx(x); this.e([`f32x4.${e.fn}`]); return true;
       case 'round_even': this.vx(x); this.e(['f32x4.nearest']); return true;

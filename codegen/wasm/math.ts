@@ -60,11 +60,8 @@ class Ops {
 const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
 const LOG_P = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1];
 const TANH_P = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
-const ERF_A = [-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02];
-const ERF_B = [-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03, -1.42647390514189e-02];
 
-export type MathFn = 'exp' | 'log' | 'tanh' | 'sigmoid' | 'erf';
-export const OWN_F32: ReadonlySet<string> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'erf']);
+export type MathFn = 'exp' | 'log' | 'tanh' | 'sigmoid';
 
 export function mathName(fn: MathFn, m: MathMode): string { return `aic_${fn}_${m}`; }
 
@@ -72,7 +69,7 @@ export function mathName(fn: MathFn, m: MathMode): string { return `aic_${fn}_${
 export function needMath(mb: ModuleBuilder, fn: MathFn, m: MathMode): string {
   const name = mathName(fn, m);
   if (mb.hasFunc(name)) return name;
-  if (m === 'f64' && fn !== 'erf' && fn !== 'exp' && fn !== 'sigmoid') throw new Error(`wasm: no own f64 ${fn}`);
+  if (m === 'f64' && fn !== 'exp' && fn !== 'sigmoid') throw new Error(`wasm: no own f64 ${fn}`);
   const vt: ValType = m === 'f32x4' ? 'v128' : m;
   const f = new Func(name, [vt], [vt]);
   mb.addFunc(f);
@@ -94,12 +91,6 @@ export function needMath(mb: ModuleBuilder, fn: MathFn, m: MathMode): string {
     case 'sigmoid':
       code.push(...o.div(o.c(1), o.add(o.c(1), [...o.un('neg', x), ['call', needMath(mb, 'exp', m)]])));
       break;
-    case 'erf': {
-      const xc = o.tmp(), x2 = o.tmp();
-      code.push(...o.set(xc, o.max(o.min(x, o.c(4)), o.c(-4))), ...o.set(x2, o.mul(o.get(xc), o.get(xc))));
-      code.push(...o.div(o.mul(o.horner(o.get(x2), ERF_A), o.get(xc)), o.horner(o.get(x2), ERF_B)));
-      break;
-    }
   }
   f.emit(...code);
   return name;

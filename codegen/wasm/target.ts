@@ -15,7 +15,7 @@ import { inputBytes } from '../lower/unread.ts';
 import { WIDTH } from './emit.ts';
 import { applyExtents, extentShape } from '../lower/dynamic.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { WASM_CAPS, WASM_SIMD_CAPS } from '../caps.ts';
+import { WASM_CAPS, WASM_LEGAL, WASM_SIMD_CAPS } from '../caps.ts';
 import type { Program } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
@@ -202,6 +202,7 @@ function wasmTarget(simd: boolean): Target<WasmCompiled> {
     caps,
     dtypes: caps.dtypes,
     tolerance: CPU_TOLERANCE,
+    legal: WASM_LEGAL,
     forms: ['wat'],
     defaultSchedules: (prog, overrides) => chooseSchedules(prog, caps, overrides),
     render(prog, opts) {

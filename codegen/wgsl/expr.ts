@@ -2,10 +2,11 @@
  * Loop IR expressions and statements -> WGSL function bodies. Storage buffers are arrays of 32-bit
  * words (`array<u32>`) that several program buffers share at constant element offsets, so loads and
  * stores bitcast. Loops bound to GPU axes become invocation ids with a bounds guard; vectorized loops
- * of up to 4 lanes become vec2/3/4 arithmetic (scalar loops otherwise). Float min/max propagate NaN
- * and NaN tests use bit patterns (WGSL compilers may assume finite math otherwise).
+ * of up to 4 lanes become vec2/3/4 arithmetic (scalar loops otherwise). NaN tests use bit patterns
+ * (WGSL compilers may assume finite math otherwise). Integer division by zero, NaN-propagating
+ * min/max and erf come legalized (loop-ir legalize.ts): the builtins are printed as they are.
  */
-import { INT_RANGE, isCheck, isHalfT, vectorizeLoop, walkStmt, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { INT_RANGE, isCheck, isHalfT, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { narrowBits, wConst, wscalar, wtype } from './types.ts';
 import { wgslCheck } from './checks.ts';
 import { wgslHalfLoad, wgslHalfStore } from './half.ts';
@@ -55,18 +56,6 @@ export class WgslEmitter {
     return this.h.need(`aic_isinf_${suf(t, lanes)}`, () =>
       `fn aic_isinf_${suf(t, lanes)}(x: ${T}) -> ${B} { return (bitcast<${U}>(x) & ${U}(0x7fffffffu)) == ${U}(0x7f800000u); }`);
   }
-  private minmax(op: 'min' | 'max', t: ScalarType, lanes: number): string {
-    const T = wtype(t, lanes);
-    const name = `aic_${op}_${suf(t, lanes)}`;
-    if (!isFl(t)) return op;
-    const nan = this.isnan(t, lanes);
-    return this.h.need(name, () => `fn ${name}(a: ${T}, b: ${T}) -> ${T} { return select(select(${op}(a, b), b, ${nan}(b)), a, ${nan}(a)); }`);
-  }
-  private intDiv(op: 'div' | 'mod', t: ScalarType, lanes: number): string {
-    const T = wtype(t, lanes);
-    const name = `aic_${op}_${suf(t, lanes)}`;
-    return this.h.need(name, () => `fn ${name}(a: ${T}, b: ${T}) -> ${T} { return select(a ${op === 'div' ? '/' : '%'} b, ${T}(0), b == ${T}(0)); }`);
-  }
   private pow(lanes: number): string {
     const T = vt('f32', lanes), B = vt('bool', lanes);
     const name = `aic_pow_${suf('f32', lanes)}`;
@@ -80,20 +69,6 @@ export class WgslEmitter {
       `  res = select(res, a * a, b == ${T}(2.0));`,
       `  res = select(res, a, b == ${T}(1.0));`,
       `  return select(res, ${T}(1.0), b == ${T}(0.0));`,
-      `}`].join('\n'));
-  }
-  private erf(lanes: number): string {
-    const T = vt('f32', lanes);
-    const name = `aic_erf_${suf('f32', lanes)}`;
-    // |x| < 0.5: Taylor series; else Abramowitz-Stegun 7.1.26 (abs. error < 1.5e-7)
-    return this.h.need(name, () => [
-      `fn ${name}(x: ${T}) -> ${T} {`,
-      `  let ax = abs(x);`,
-      `  let x2 = x * x;`,
-      `  let s = x * 1.1283791671f * (1.0f + x2 * (-0.33333333333f + x2 * (0.1f + x2 * (-0.0238095238f + x2 * (0.00462962963f + x2 * -0.000757575758f)))));`,
-      `  let t = 1.0f / (1.0f + 0.3275911f * ax);`,
-      `  let y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * exp(-x2);`,
-      `  return select(sign(x) * y, s, ax < ${T}(0.5f));`,
       `}`].join('\n'));
   }
   /**
@@ -186,15 +161,11 @@ export class WgslEmitter {
         const sym = op === 'add' ? '+' : op === 'sub' ? '-' : '*';
         return this.wrapNarrow(`(${a} ${sym} ${b})`, at);
       }
-      case 'div':
-        if (ws === 'f32') return `(${a} / ${b})`;
-        return this.wrapNarrow(`${this.intDiv('div', at, lanes)}(${a}, ${b})`, at);
-      case 'mod':
-        if (ws === 'f32') return `(${a} % ${b})`;
-        return `${this.intDiv('mod', at, lanes)}(${a}, ${b})`;
+      case 'div': return ws === 'f32' ? `(${a} / ${b})` : this.wrapNarrow(`(${a} / ${b})`, at);
+      case 'mod': return `(${a} % ${b})`;
       case 'min': case 'max':
         if (ws === 'bool') return op === 'min' ? `(${a} & ${b})` : `(${a} | ${b})`;
-        return `${this.minmax(op, at, lanes)}(${a}, ${b})`;
+        return `${op}(${a}, ${b})`;
       case 'pow':
         if (ws === 'f32') return `${this.pow(lanes)}(${a}, ${b})`;
         // integer powers are integers: round away the exp2/log2 error before converting
@@ -259,7 +230,6 @@ export class WgslEmitter {
         return `${fn}(${x})`;
       case 'tanh': return `tanh(clamp(${x}, ${F}(-20.0f), ${F}(20.0f)))`;
       case 'rsqrt': return `inverseSqrt(${x})`;
-      case 'erf': return `${this.erf(lanes)}(${x})`;
       case 'sigmoid': return `(${F}(1.0f) / (${F}(1.0f) + exp(-${x})))`;
       case 'round_even': return `round(${x})`;
       case 'fabs': return `abs(${x})`;
@@ -398,6 +368,11 @@ export class WgslEmitter {
               if (!(err instanceof NotVec)) throw err;
             }
           }
+        }
+        const copies = unrollCopies(s); // loop-ir's one unroll budget
+        if (copies) {
+          for (const c of copies) { out.push(`${ind}{`); this.stmt(c, inner, out); out.push(`${ind}}`); }
+          return;
         }
         out.push(`${ind}for (var ${s.v}: i32 = 0; ${s.v} < ${this.expr(s.ext)}; ${s.v} += 1) {`);
         this.stmt(s.body, inner, out);

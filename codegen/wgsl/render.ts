@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { castTensor, diag } from '@aic/core';
 import {
-  E, RANGE_CHECKS, ScheduleError, applyDirective, computeT, isHalfT, hoistChecks, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt,
+  E, RANGE_CHECKS, ScheduleError, applyDirective, computeT, isHalfT, hoistChecks, directiveLoop, flatIndex, hasChecks, initialState, numel, realizeStage, simplifyStmt, walkStmt, legalizeStmt,
   type AxisState, type Buffer, type ComputeStage, type Directive, type Expr, type ScalarType, type Stage, type Stmt,
   walkExprs,
 } from '@aic/loop-ir';
@@ -29,6 +29,7 @@ import { wscalar } from './types.ts';
 import { ERR_BINDING, ERR_DECL } from './checks.ts';
 import { packHalfWords } from './half.ts';
 import { legalizeHalfBody } from '../lower/half.ts';
+import { WGSL_LEGAL } from '../caps.ts';
 
 export interface WgslLimits {
   maxStorageBufferBindingSize: number;
@@ -161,7 +162,8 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     const { stages, temps, fresh, dirs } = stagesOfKernel(prog, st.kernel);
     let bodies: Stmt[];
     try {
-      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps]).map((b) => legalizeHalfBody(b, k.params));
+      // 16-bit float buffers (lower/half.ts), then the IR's scalar semantics, defined once (loop-ir legalize.ts)
+      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps]).map((b) => legalizeStmt(legalizeHalfBody(b, k.params), WGSL_LEGAL));
     } catch (e) {
       if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
       throw e;

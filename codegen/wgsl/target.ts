@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { AicError, Tensor, castTensor, diag, writeFileAtomic, type Graph, type RValue } from '@aic/core';
 import type { Directive, ScalarType } from '@aic/loop-ir';
-import { WGSL_CAPS } from '../caps.ts';
+import { WGSL_CAPS, WGSL_LEGAL } from '../caps.ts';
 import { compileFor, memoryStats } from '../driver.ts';
 import type { Program } from '../lower/program.ts';
 import type { CompileOptions, Target } from '../target.ts';
@@ -70,6 +70,7 @@ export function wgslTarget(deviceLimits: Partial<WgslLimits> = {}): Target<WgslC
     dtypes: WGSL_CAPS.dtypes,
     // ORT-web's WebGPU tolerance: GPU math builtins are only ~f32-accurate
     tolerance: { rtol: 1e-3, atol: 1e-3 },
+    legal: WGSL_LEGAL,
     forms: ['wgsl'],
     defaultSchedules: (prog) => chooseGpuSchedules(prog, WGSL_CAPS, gpuScheduleLimits(WGSL_CAPS, limits.maxComputeWorkgroupsPerDimension, limits)),
     render(prog, opts) {

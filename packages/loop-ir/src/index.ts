@@ -14,3 +14,4 @@ export * from './hoist-checks.ts';
 export * from './cast.ts';
 export * from './half.ts';
 export * from './layout.ts';
+export * from './legalize.ts';
