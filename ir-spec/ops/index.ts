@@ -14,4 +14,5 @@ import './signal.ts';
 import './training.ts';
 import './fused.ts';
 import './squeeze-excite.ts';
+import './channel-shuffle.ts';
 import './layout.ts';
