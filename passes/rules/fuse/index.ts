@@ -4,6 +4,7 @@ import { activationRules } from './activations.ts';
 import { channelShuffleRules } from './channel-shuffle.ts';
 import { elementwiseRules } from './elementwise.ts';
 import { epilogueRules } from './epilogue.ts';
+import { flattenGemmRules } from './flatten-gemm.ts';
 import { foldRules } from './fold.ts';
 import { patternRules } from './patterns.ts';
 import { poolFlattenRules } from './pool-flatten.ts';
@@ -15,7 +16,7 @@ export const FUSE_PHASES: { name: string; rules: Rule[] }[] = [
   // weights: BN / bias folding, MatMul + Add
   { name: 'fold', rules: foldRules },
   // residual Add, then activation, into the producer
-  { name: 'epilogue', rules: epilogueRules },
+  { name: 'epilogue', rules: [...epilogueRules, ...flattenGemmRules] },
   // squeeze-excite blocks over the fused convolutions the epilogue phase left
   { name: 'squeeze-excite', rules: squeezeExciteRules },
   // whatever elementwise chains are left
