@@ -37,13 +37,16 @@ export default definePass({
   summary: 'fold BatchNorm/bias into weights, fuse epilogues and elementwise chains, recognize LayerNorm/GELU/attention',
   options: {
     'max-iterations': { type: 'number', default: 32, doc: 'rewrite sweeps per phase before giving up on a fixpoint' },
+    skip: { type: 'string', default: '', doc: "rules to leave out, names joined with '+' (e.g. squeeze-excite+channel-shuffle): to measure what a rule does" },
     'for-nc4hw4': { type: 'boolean', default: false, doc: `the graph is headed for layout-nc4hw4: skip rules into ops it has no NC4HW4 kernel for (${[...NOT_NC4HW4_RULES].join(', ')})` },
   },
   statistics: ['shape-nodes-folded', ...FUSE_RULE_NAMES],
   run(g0, ctx) {
     const g = refresh(cloneGraph(g0), ctx);
     for (const phase of FUSE_PHASES) {
-      const rules = ctx.options['for-nc4hw4'] ? phase.rules.filter((r) => !NOT_NC4HW4_RULES.has(r.name)) : phase.rules;
+      const skip = new Set(String(ctx.options.skip).split('+').filter(Boolean));
+      if (ctx.options['for-nc4hw4']) for (const r of NOT_NC4HW4_RULES) skip.add(r);
+      const rules = phase.rules.filter((r) => !skip.has(r.name));
       applyRules(g, rules, {
         passName: 'fuse', stats: ctx.stats, explain: ctx.explain, target: ctx.target,
         maxIterations: Number(ctx.options['max-iterations']),
