@@ -27,7 +27,7 @@ export const PIPELINES: Record<number, string[]> = {
     'fold-constants',
     'eliminate-redundant',
     'eliminate-common-subexpressions',
-    'fuse{squeeze-excite=false}',      // aic.SqueezeExcite has no NC4HW4 kernel yet: fused, it would split the regions below
+    'fuse{for-nc4hw4=true}',           // skips fusions into ops without NC4HW4 kernels yet (aic.SqueezeExcite...): they would split the regions below
     'fold-constants',
     'eliminate-redundant',
     'layout-nc4hw4',                   // after fusion: regions are formed over fused kernels, so conversions land only at real boundaries

@@ -6,7 +6,7 @@
  * float16/bfloat16 rounding of every intermediate. Nothing here re-implements an op's math.
  *
  * - aic.FusedConv(X, W, B?, Z?)   = act(Conv(X, W, B) + Z)
- * - aic.FusedGemm(A, B, C?, Z?)   = act(Gemm(A, B, C) + Z)
+ * - aic.FusedGemm(A, B, C?, Z?)   = act(Gemm(A, B, C) + Z); flatten_a = 1: Gemm(Flatten(A), B, C)
  * - aic.FusedMatMul(A, B, C?, Z?) = act((MatMul(A, B) + C) + Z)
  * - aic.Attention(Q, K, V, mask?) = MatMul(Softmax(scale(MatMul(scale(Q), K)) + mask), V)
  * - aic.FusedElementwise(inputs...) = the elementwise subgraph held in attribute `body`
@@ -310,6 +310,7 @@ function lowerProducer(s: ProducerSpec, ctx: LowerCtx): void {
   const c = addend(s.bias), z = addend(s.z);
   const bdef = base(s.baseOp);
   const ins = ctx.inputs.slice(0, n) as (TensorRef | undefined)[];
+  if (flattensA(s, ctx) && ins[0]) ins[0] = flattened(ins[0]);
   const consts = Array.from({ length: n }, (_, i) => ctx.constValue(i));
   lowerThroughBase(ctx, s.baseOp, ins, ins.map((_, i) => ctx.node.inputs[i]?.dtype), baseAttrs(ctx, bdef), ctx.outputs[0], outV.dtype, (y, vars) => {
     if (c) y = addExpr(ctx, y, c.t, c.d, vars, out);
@@ -343,6 +344,23 @@ interface ProducerSpec {
   z: number;
   /** extra additive input before Z (FusedMatMul's bias C) */
   bias?: number;
+  /** attribute flatten_a: A read as Flatten(A, axis = 1) (FusedGemm) */
+  flattenA?: boolean;
+}
+
+const flattensA = (s: ProducerSpec, ctx: { attrs: { int(n: string): number } }) => !!s.flattenA && ctx.attrs.int('flatten_a') === 1;
+
+/** t as the 2-D [d0, d1 * d2 * ...] tensor Flatten(t, axis = 1) would copy it into: the same elements in the same order. */
+function flattened(t: TensorRef): TensorRef {
+  const k = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { ...t, shape: [t.shape[0], k], at: (i: Expr, j: Expr) => t.flat(E.add(E.mul(i, E.i(k)), j)) } as TensorRef;
+}
+
+/** the base op's input types: A flattened when the node says so */
+function baseTypes(s: ProducerSpec, ctx: InferCtx): (OutType | undefined)[] {
+  const types = ctx.inputTypes.slice(0, s.baseInputs.length) as (OutType | undefined)[];
+  if (flattensA(s, ctx) && types[0]) types[0] = inferBase(ctx, 'Flatten', [types[0]]);
+  return types;
 }
 
 function defineProducer(s: ProducerSpec): void {
@@ -357,10 +375,13 @@ function defineProducer(s: ProducerSpec): void {
       { name: 'Z', type: 'T', optional: true, doc: 'residual added before the activation (broadcast, must not change the shape)' },
     ],
     outputs: [{ name: 'Y', type: 'T' }],
-    attrs: { ...bdef.attrs, ...actAttrs },
+    attrs: {
+      ...bdef.attrs, ...actAttrs,
+      ...(s.flattenA ? { flatten_a: { type: 'int' as const, default: 0, doc: '1: A is read as Flatten(A, axis = 1), [d0, d1 * d2 * ...], without a copy' } } : {}),
+    },
     infer: (ctx) => {
       checkActivation(ctx, s.name);
-      const types = ctx.inputTypes.slice(0, n) as (OutType | undefined)[];
+      const types = baseTypes(s, ctx);
       const consts = Array.from({ length: n }, (_, i) => ctx.constValue(i));
       let y = inferBase(ctx, s.baseOp, types, consts, baseAttrs(ctx, bdef));
       if (s.bias !== undefined) y = inferAddend(ctx, s.name, y, s.bias, 'C');
@@ -369,6 +390,7 @@ function defineProducer(s: ProducerSpec): void {
     },
     eval: (ctx) => {
       const ins = Array.from({ length: n }, (_, i) => ctx.optInput(i));
+      if (flattensA(s, ctx)) ins[0] = evalBase(ctx, 'Flatten', [ctx.input(0)]);
       let y = evalBase(ctx, s.baseOp, ins, baseAttrs(ctx, bdef));
       const c = s.bias !== undefined ? ctx.optInput(s.bias) : undefined;
       if (c) y = evalBase(ctx, 'Add', [y, c]);
@@ -378,7 +400,7 @@ function defineProducer(s: ProducerSpec): void {
     },
     lower: (ctx) => lowerProducer(s, ctx),
     flops: (ctx, outs) => {
-      const types = ctx.inputTypes.slice(0, n) as (OutType | undefined)[];
+      const types = baseTypes(s, ctx);
       const consts = Array.from({ length: n }, (_, i) => ctx.constValue(i));
       const view: InferCtx = { ...ctx, inputTypes: types, constValue: (i) => consts[i], attrs: makeAttrReader(bdef, baseAttrs(ctx, bdef)), outputCount: 1 };
       const adds = (s.bias !== undefined && ctx.inputTypes[s.bias] ? 1 : 0) + (ctx.inputTypes[s.z] ? 1 : 0);
@@ -393,7 +415,7 @@ defineProducer({
   baseInputs: base('Conv').inputs,
 });
 defineProducer({
-  name: 'FusedGemm', baseOp: 'Gemm', z: 3,
+  name: 'FusedGemm', baseOp: 'Gemm', z: 3, flattenA: true,
   summary: 'act(Gemm(A, B, C) + Z): Gemm with a residual addend and an activation epilogue',
   baseInputs: base('Gemm').inputs,
 });

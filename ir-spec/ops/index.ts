@@ -14,5 +14,6 @@ import './signal.ts';
 import './training.ts';
 import './fused.ts';
 import './squeeze-excite.ts';
+import './channel-shuffle.ts';
 import './layout.ts';
 import './channel-shuffle.ts';

@@ -9,7 +9,7 @@
  * Each replacement computes the same function with fewer nodes and no more work; the constants are
  * checked to the precision float32 stores them with.
  */
-import type { Attr, Node } from '@aic/core';
+import { shapeEquals, type Attr, type Node } from '@aic/core';
 import { P, type Match, type Pattern, type Rule, type RuleEnv } from '../../rewrite/pattern.ts';
 import { FLOAT_DTYPES, all, dtypeIn, kernel, scalarNear, type Guard } from './util.ts';
 
@@ -31,6 +31,8 @@ const sixths = (t: () => Pattern, opts: { bind?: string; commutative?: boolean }
 const floatGuard = (m: Match, env: RuleEnv, op: string): Guard => all(
   () => dtypeIn(m.values.x, FLOAT_DTYPES),
   () => dtypeIn(m.root.outputs[0], FLOAT_DTYPES),
+  // a constant of higher rank ([1, 1] + x) broadcasts x up: the unary op would lose that shape
+  () => (m.values.x.shape && shapeEquals(m.values.x.shape, m.root.outputs[0].shape) ? true : 'a constant operand changes the shape'),
   () => kernel(env, op, ''),
 );
 const hardSigmoidAttrs: Record<string, Attr> = { alpha: { type: 'float', value: Math.fround(SIXTH) }, beta: { type: 'float', value: 0.5 } };

@@ -1,19 +1,22 @@
 /** The fusion rules, in the phases the `fuse` pass runs them (each phase to a fixpoint). */
 import type { Rule } from '../../rewrite/pattern.ts';
 import { activationRules } from './activations.ts';
+import { channelShuffleRules } from './channel-shuffle.ts';
 import { elementwiseRules } from './elementwise.ts';
 import { epilogueRules } from './epilogue.ts';
+import { flattenGemmRules } from './flatten-gemm.ts';
 import { foldRules } from './fold.ts';
 import { patternRules } from './patterns.ts';
+import { poolFlattenRules } from './pool-flatten.ts';
 import { squeezeExciteRules } from './squeeze-excite.ts';
 
 export const FUSE_PHASES: { name: string; rules: Rule[] }[] = [
   // decomposed standard patterns first, before their pieces are taken by epilogues or chains
-  { name: 'patterns', rules: [...patternRules, ...activationRules] },
+  { name: 'patterns', rules: [...patternRules, ...activationRules, ...channelShuffleRules, ...poolFlattenRules] },
   // weights: BN / bias folding, MatMul + Add
   { name: 'fold', rules: foldRules },
   // residual Add, then activation, into the producer
-  { name: 'epilogue', rules: epilogueRules },
+  { name: 'epilogue', rules: [...epilogueRules, ...flattenGemmRules] },
   // squeeze-excite blocks over the fused convolutions the epilogue phase left
   { name: 'squeeze-excite', rules: squeezeExciteRules },
   // whatever elementwise chains are left
@@ -21,3 +24,9 @@ export const FUSE_PHASES: { name: string; rules: Rule[] }[] = [
 ];
 
 export const FUSE_RULE_NAMES: string[] = [...new Set(FUSE_PHASES.flatMap((p) => p.rules.map((r) => r.name)))];
+
+/**
+ * Rules whose result replaces ops layout-nc4hw4 runs blocked (GlobalAveragePool, Conv, Mul) by ops it
+ * has no NC4HW4 kernel for yet; `fuse{for-nc4hw4=true}` (-O3) skips them, or they would split regions.
+ */
+export const NOT_NC4HW4_RULES: ReadonlySet<string> = new Set(['squeeze-excite', 'global-pool-flatten']);

@@ -1,0 +1,42 @@
+/**
+ * Channel shuffle -> aic.ChannelShuffle (ir-spec/ops/channel-shuffle.ts), one copy instead of three:
+ *   Reshape(Transpose(Reshape(x, [N, g, C/g, D1...]), perm = [0, 2, 1, 3...]), [N, C, D1...])
+ * as ShuffleNet exports it. Decided on the (static) shapes the three nodes produce, not on how their
+ * shape operands are written (0 / -1 entries).
+ */
+import { isStatic, type Node } from '@aic/core';
+import { P, type Match, type Rule, type RuleEnv } from '../../rewrite/pattern.ts';
+import { all, kernel, staticShape, type Guard } from './util.ts';
+
+const dims = (n: Node) => n.outputs[0].shape as number[];
+const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** the group count g, or why this is no channel shuffle */
+function groups(m: Match): number | string {
+  const x = m.values.x, split = dims(m.nodes.split), t = m.nodes.t;
+  if (!isStatic(x.shape) || !isStatic(split)) return 'unknown dim: channel shuffle needs static shapes';
+  const xs = x.shape as number[], r = xs.length;
+  if (r < 2) return 'not [N, C, ...]';
+  const g = split[1];
+  if (split.length !== r + 1 || split[0] !== xs[0] || g * split[2] !== xs[1] || !same(split.slice(3), xs.slice(2))) {
+    return `[${split.join(', ')}] does not split the channels of [${xs.join(', ')}] into groups`;
+  }
+  const perm = (t.attrs.perm?.value as number[] | undefined) ?? [];
+  if (!same(perm, [0, 2, 1, ...xs.slice(2).map((_, i) => i + 3)])) return `Transpose perm [${perm.join(', ')}] does not swap the group axes`;
+  if (!same(dims(m.root), xs)) return 'the result is not shaped like the input';
+  return g;
+}
+
+const channelShuffle: Rule = {
+  name: 'channel-shuffle', family: 'fuse',
+  summary: 'Reshape(Transpose(Reshape(x, [N, g, C/g, ...]), [0, 2, 1, ...]), [N, C, ...]) -> aic.ChannelShuffle(x, group = g)',
+  pattern: P.op('Reshape', [P.op('Transpose', [P.op('Reshape', [P.any('x')], { bind: 'split' })], { bind: 't' })], { bind: 'root' }),
+  guard: (m: Match, env: RuleEnv): Guard => all(
+    () => staticShape(m.root.outputs[0]),
+    () => { const g = groups(m); return typeof g === 'string' ? g : true; },
+    () => kernel(env, 'ChannelShuffle'),
+  ),
+  replace: (m, b) => b.op('ChannelShuffle', [m.values.x], { group: { type: 'int', value: groups(m) as number } }, { domain: 'aic' }),
+};
+
+export const channelShuffleRules: Rule[] = [channelShuffle];

@@ -1,0 +1,32 @@
+/**
+ * Flatten(GlobalAveragePool(x)) -> ReduceMean(x, axes = spatial, keepdims = 0): the classifier head of
+ * most CNNs. One reduction kernel instead of the pooling kernel plus the copy a Flatten (or a Reshape
+ * to [N, C]) is on every compiled target; the same mean in the same order.
+ */
+import { P, type Rule } from '../../rewrite/pattern.ts';
+import { FLOAT_DTYPES, all, attrInt, dtypeIn, i64, kernel, staticShape } from './util.ts';
+
+const rule = (op: 'Flatten' | 'Reshape'): Rule => ({
+  name: 'global-pool-flatten', family: 'fuse',
+  summary: `${op}(GlobalAveragePool(x)) to [N, C] -> ReduceMean(x, axes = [2, ...], keepdims = 0)`,
+  pattern: P.op(op, [P.op('GlobalAveragePool', [P.any('x')], { bind: 'gap' })], { bind: 'root' }),
+  guard: (m, env) => {
+    const x = m.values.x, y = m.root.outputs[0];
+    return all(
+      () => dtypeIn(x, FLOAT_DTYPES),
+      () => staticShape(x),
+      () => staticShape(y),
+      () => (x.shape!.length >= 3 ? true : `rank ${x.shape!.length}: not an image`),
+      () => (op === 'Flatten' && attrInt(m.root, 'axis', 1) !== 1 ? `Flatten axis ${attrInt(m.root, 'axis', 1)}` : true),
+      () => (y.shape!.length === 2 && y.shape![0] === x.shape![0] && y.shape![1] === x.shape![1] ? true : `result [${y.shape!.join(', ')}] is not [N, C]`),
+      () => kernel(env, 'ReduceMean', ''),
+    );
+  },
+  replace: (m, b) => {
+    const r = m.values.x.shape!.length;
+    const axes = b.constant(i64(Array.from({ length: r - 2 }, (_, i) => i + 2)), 'spatial_axes');
+    return b.op('ReduceMean', [m.values.x, axes], { keepdims: { type: 'int', value: 0 } });
+  },
+});
+
+export const poolFlattenRules: Rule[] = [rule('Flatten'), rule('Reshape')];
