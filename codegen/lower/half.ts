@@ -5,12 +5,49 @@
  * format from the double, as the interpreter's Cast does (never through f32).
  * Renderers convert at every load and store, vector ones included (c/half.ts, wasm/half.ts, wgsl/half.ts).
  */
-import { isHalfT, mapStmt, type Buffer, type Kernel, type Stmt } from '@aic/loop-ir';
+import { E, S, isHalfT, mapStmt, numel, walkExpr, walkStmt, type Buffer, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
 
 const WIDE = new Set(['f64', 'i32', 'u32', 'i64', 'u64']);
 
 export function legalizeHalf(k: Kernel): Kernel {
-  return { ...k, body: legalizeHalfBody(k.body, k.params) };
+  return widenReusedHalf({ ...k, body: legalizeHalfBody(k.body, k.params) });
+}
+
+/**
+ * CPU targets: a 16-bit input the kernel reads more than twice per element (a conv's or matmul's
+ * weights and activations) is converted once into an f32 scratch copy at the kernel's start, and
+ * every load reads the copy (the same values: conversions are exact), so inner loops do no
+ * conversions. Elementwise kernels keep converting as they load.
+ */
+export function widenReusedHalf(k: Kernel): Kernel {
+  const written = new Set<string>();
+  walkStmt(k.body, (s) => { if (s.k === 'store') written.add(s.buf); });
+  const cands = k.params.filter((p) => isHalfT(p.dtype) && !written.has(p.name));
+  if (!cands.length) return k;
+  const reads = new Map<string, number>();
+  const count = (e: Expr, mult: number) => walkExpr(e, (x) => { if (x.k === 'load') reads.set(x.buf, (reads.get(x.buf) ?? 0) + mult); });
+  const visit = (s: Stmt, mult: number): void => {
+    switch (s.k) {
+      case 'for': visit(s.body, mult * (s.ext.k === 'const' ? Math.max(1, s.ext.v) : 1)); return;
+      case 'store': count(s.idx, mult); count(s.val, mult); return;
+      case 'let': count(s.val, mult); visit(s.body, mult); return;
+      case 'if': count(s.c, mult); visit(s.then, mult); if (s.else) visit(s.else, mult); return;
+      case 'alloc': visit(s.body, mult); return;
+      case 'seq': s.body.forEach((b) => visit(b, mult)); return;
+      default: return;
+    }
+  };
+  visit(k.body, 1);
+  let body = k.body;
+  cands.forEach((p, j) => {
+    const n = Math.max(1, numel(p.shape));
+    if ((reads.get(p.name) ?? 0) <= 2 * n) return;
+    const copy: Buffer = { name: `${p.name}_f32`, dtype: 'f32', shape: [n], scope: 'local', role: 'scratch' };
+    const v = `aic_hw${j}`;
+    const redirected = mapStmt(body, (e) => (e.k === 'load' && e.buf === p.name ? { ...e, buf: copy.name } : e));
+    body = S.alloc(copy, S.seq(S.for(v, n, S.store(copy.name, E.v(v), E.load(p.name, E.v(v), 'f32'))), redirected));
+  });
+  return body === k.body ? k : { ...k, body };
 }
 
 /** legalizeHalf on a kernel body whose buffers are `params` */
