@@ -46,6 +46,12 @@ export function toHalfModel(bytes: Uint8Array, mode: 'weights' | 'all', bf16 = f
   }
   g.node = [...casts, ...(g.node ?? [])];
   if (mode === 'all') {
+    // Constant nodes' float tensors (Clip bounds...) too
+    for (const n of g.node) {
+      for (const a of n.attribute ?? []) {
+        if (n.opType === 'Constant' && a.t && a.t.dataType === FLOAT) { const v = floatsOf(a.t); a.t.dataType = elem; a.t.floatData = []; a.t.rawData = halfRaw(v, bf16); }
+      }
+    }
     for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.valueInfo ?? [])]) {
       if (v.type?.tensorType?.elemType === FLOAT) v.type.tensorType.elemType = elem;
     }

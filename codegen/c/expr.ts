@@ -5,7 +5,7 @@
  */
 import { CHECK_DIV_ZERO, CHECK_INDEX, E, isHalfT, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
-import { cHalfLoad, cHalfStore } from './half.ts';
+import { cHalfLoad, cHalfStore, cHalfVLoad, cHalfVStore } from './half.ts';
 import { vecMinMax, vecSelect } from './blend.ts';
 
 /** C limits of the integer types, as [min, max, min as a double, max + 1 as a double] */
@@ -316,7 +316,12 @@ export class CEmitter {
       case 'load': {
         const reg = this.regName(e.buf, e.idx);
         if (reg) return reg;
-        if (isHalfT(this.bufs.get(e.buf)?.dtype ?? 'f32')) throw new Error(`C: vector load of 16-bit buffer ${e.buf} (legalizeHalf makes these loops serial)`);
+        const hb = this.bufs.get(e.buf)?.dtype;
+        if (hb && isHalfT(hb)) {
+          if (e.idx.k === 'ramp' && e.idx.stride > 0) return `${cHalfVLoad(this.h, hb, vt, L, e.idx.stride)}(&${e.buf}[${this.index(e.idx.base)}])`;
+          const it = this.h.vecTypedef('i32', L);
+          return `${cHalfVLoad(this.h, hb, vt, L, undefined, it)}(${e.buf}, ${this.vexpr(e.idx)})`;
+        }
         if (e.idx.k === 'ramp' && e.idx.stride === 1) {
           return this.h.need(`aic_vload_${vt}`, () => `static inline ${vt} aic_vload_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; memcpy(&r, p, sizeof r); return r; }`) + `(&${e.buf}[${this.index(e.idx.base)}])`;
         }
@@ -407,8 +412,15 @@ export class CEmitter {
           return;
         }
         const ht = this.bufs.get(s.buf)?.dtype;
+        if (ht && isHalfT(ht) && (s.val.lanes > 1 || s.idx.lanes > 1)) {
+          const L = Math.max(s.val.lanes, s.idx.lanes);
+          const val = this.vexpr(s.val.lanes > 1 ? s.val : { k: 'bcast', x: s.val, t: s.val.t, lanes: L });
+          const vt = this.h.vecTypedef(s.val.t, L);
+          if (s.idx.k === 'ramp' && s.idx.stride > 0) out.push(`${ind}${cHalfVStore(this.h, ht, vt, s.val.t, L, s.idx.stride)}(&${s.buf}[${this.index(s.idx.base)}], ${val});`);
+          else out.push(`${ind}${cHalfVStore(this.h, ht, vt, s.val.t, L, undefined, this.h.vecTypedef('i32', L))}(${s.buf}, ${this.vexpr(s.idx.lanes > 1 ? s.idx : { k: 'bcast', x: s.idx, t: s.idx.t, lanes: L })}, ${val});`);
+          return;
+        }
         if (ht && isHalfT(ht)) {
-          if (s.val.lanes > 1 || s.idx.lanes > 1) throw new Error(`C: vector store to 16-bit buffer ${s.buf} (legalizeHalf makes these loops serial)`);
           out.push(`${ind}${s.buf}[${this.index(s.idx)}] = ${cHalfStore(this.h, ht, this.expr(s.val), s.val.t)};`);
           return;
         }

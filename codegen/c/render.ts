@@ -218,6 +218,9 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   H.push(`#define AIC_MODEL_HAS_WEIGHTS ${prog.weights.length ? 1 : 0}`);
   prog.inputs.forEach((b, i) => H.push(`/* input ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} [${b.shape.join(', ')}] (${numel(b.shape)} elements) */`));
   prog.outputs.forEach((b, i) => H.push(`/* output ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${describeExtent(prog, b)} (${b.extent ? 'up to ' : ''}${numel(b.shape)} elements) */`));
+  if ([...prog.inputs, ...prog.outputs].some((b) => b.dtype === 'f16' || b.dtype === 'bf16')) {
+    H.push('/* float16 / bfloat16 buffers hold uint16_t bit patterns: IEEE binary16 (0x3c00 is 1.0), bfloat16 the high half of a float32 (0x3f80 is 1.0) */');
+  }
   H.push('extern const char *const aic_model_input_names[];', 'extern const char *const aic_model_input_dtypes[];', 'extern const int aic_model_input_ranks[];', 'extern const int64_t *const aic_model_input_shapes[];');
   H.push('extern const char *const aic_model_output_names[];', 'extern const char *const aic_model_output_dtypes[];', 'extern const int aic_model_output_ranks[];', 'extern const int64_t *const aic_model_output_shapes[];');
   H.push('', '#ifdef __cplusplus', '}', '#endif', '#endif', '');

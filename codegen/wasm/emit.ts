@@ -16,8 +16,7 @@ import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.
 import { needMath, type MathFn } from './math.ts';
 import { WASM_LEGAL } from '../caps.ts';
 import { checkFunc, checkIndexInline } from './checks.ts';
-import { halfLoad, halfStore } from './half.ts';
-import { touchesHalf } from '../lower/half.ts';
+import { f32x4ToHalf, halfLoad, halfStore, halfToF32x4 } from './half.ts';
 
 export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1, f16: 2, bf16: 2 };
 const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
@@ -193,7 +192,6 @@ export class KernelEmitter {
   private autoVectorize(loop: Extract<Stmt, { k: 'for' }>): Stmt | undefined {
     const N = cfold(loop.ext);
     if (N === undefined || N < 4) return undefined;
-    if (touchesHalf(loop.body, (b) => { const i = this.bufs.get(b); return !!i && isHalfT(i.dtype); })) return undefined;
     const priv = new Set<string>();
     const storeIdx = new Map<string, string>();
     let ok = true;
@@ -617,7 +615,8 @@ export class KernelEmitter {
       if (LOG2[w]) this.e(['i32.const', LOG2[w]], ['i32.shl']);
       this.e(['i32.add']);
       this.e(['local.get', vv]);
-      this.laneOut(t, l);
+      if (isHalfT(t)) this.e(['f32x4.extract_lane', l], ...halfStore(this.env.mb, t, 'f32'));
+      else this.laneOut(t, l);
       this.e([STORE[t], LOG2[w], 0]);
     }
   }
@@ -625,8 +624,9 @@ export class KernelEmitter {
   private vstoreContig(t: ScalarType, off: number): void {
     switch (t) {
       case 'f32': case 'i32': case 'u32': this.e(['v128.store', 4, off]); return;
-      case 'i16': case 'u16': {
+      case 'i16': case 'u16': case 'f16': case 'bf16': {
         const tl = this.fn.local('v128');
+        if (isHalfT(t)) this.e(...f32x4ToHalf(this.fn, t));
         this.e(['local.tee', tl], ['local.get', tl], [t === 'i16' ? 'i16x8.narrow_i32x4_s' : 'i16x8.narrow_i32x4_u'], ['v128.store64_lane', 1, off, 0]);
         return;
       }
@@ -993,7 +993,7 @@ export class KernelEmitter {
       case 'bcast': {
         const x = e.x;
         const b = x.k === 'load' ? this.buf(x.buf) : undefined;
-        if (x.k === 'load' && b?.kind === 'mem' && (x.t === 'f32' || x.t === 'i32' || x.t === 'u32') && !(!this.noMemo && this.memo.has(this.key(x)))) {
+        if (x.k === 'load' && b?.kind === 'mem' && !isHalfT(b.dtype) && (x.t === 'f32' || x.t === 'i32' || x.t === 'u32') && !(!this.noMemo && this.memo.has(this.key(x)))) {
           const off = this.addr(b, x.idx);
           this.e(['v128.load32_splat', 2, off]);
           return;
@@ -1023,11 +1023,13 @@ export class KernelEmitter {
 
   private vload(e: Extract<Expr, { k: 'load' }>): void {
     const b = this.buf(e.buf);
-    const t = e.t;
     if (b.kind === 'reg') {
       this.e(['local.get', b.slots.get(cfold((e.idx as Extract<Expr, { k: 'ramp' }>).base)! / 4)!]);
       return;
     }
+    // 16-bit float buffers: the element type in memory (converted lane by lane or in SIMD, half.ts)
+    const t = b.dtype;
+    const half = isHalfT(t) ? t : undefined;
     const vi0 = this.vindex(e.idx);
     if (vi0?.kind === 'uniform') {
       if (t === 'f32' || t === 'i32' || t === 'u32') {
@@ -1036,7 +1038,7 @@ export class KernelEmitter {
         this.e(['v128.load32_splat', 2, off]);
         return;
       }
-      this.ex({ ...e, idx: vi0.base, lanes: 1 }); this.splat(t); return;
+      this.ex({ ...e, idx: vi0.base, lanes: 1 }); this.splat(e.t); return;
     }
     if (vi0?.kind === 'offsets' && vi0.d.every((x) => x < 4096)) {
       const w = WIDTH[t];
@@ -1045,8 +1047,9 @@ export class KernelEmitter {
       this.e(['local.set', ta], this.vconst(0, 'i32'));
       for (let l = 0; l < 4; l++) {
         this.e(['local.get', ta], [LOAD[t], LOG2[w], off + vi0.d[l] * w]);
+        if (half) this.e(...halfLoad(this.env.mb, half));
         if (t === 'bool') { const l2 = this.tmp('i32'); this.e(['local.set', l2], ['i32.const', 0], ['local.get', l2], ['i32.sub']); }
-        this.e([t === 'f32' ? 'f32x4.replace_lane' : 'i32x4.replace_lane', l]);
+        this.e([e.t === 'f32' ? 'f32x4.replace_lane' : 'i32x4.replace_lane', l]);
       }
       return;
     }
@@ -1056,6 +1059,7 @@ export class KernelEmitter {
         case 'f32': case 'i32': case 'u32': this.e(['v128.load', 2, off]); return;
         case 'i16': this.e(['v128.load16x4_s', 1, off]); return;
         case 'u16': this.e(['v128.load16x4_u', 1, off]); return;
+        case 'f16': case 'bf16': this.e(['v128.load16x4_u', 1, off], ...halfToF32x4(this.fn, t)); return;
         case 'i8': this.e(['v128.load8x8_s', 0, off], ['i32x4.extend_low_i16x8_s']); return;
         default: this.e(['v128.load8x8_u', 0, off], ['i32x4.extend_low_i16x8_u']); if (t === 'bool') this.e(['i32x4.neg']); return;
       }
@@ -1075,8 +1079,9 @@ export class KernelEmitter {
       this.env.memLimits.push(lim);
       this.e(['local.tee', ta], ['i32.const', 0], ['local.get', ta], lim, ['i32.lt_u'], ['select']);
       this.e([LOAD[t], LOG2[w], 0]);
+      if (half) this.e(...halfLoad(this.env.mb, half));
       if (t === 'bool') { const l2 = this.tmp('i32'); this.e(['local.set', l2], ['i32.const', 0], ['local.get', l2], ['i32.sub']); }
-      this.e([t === 'f32' ? 'f32x4.replace_lane' : 'i32x4.replace_lane', l]);
+      this.e([e.t === 'f32' ? 'f32x4.replace_lane' : 'i32x4.replace_lane', l]);
     }
   }
 

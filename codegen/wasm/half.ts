@@ -5,7 +5,7 @@
  * algorithms as the C target (c/half.ts).
  */
 import type { HalfType } from '@aic/loop-ir';
-import { Func, type Instr, type ModuleBuilder } from './module.ts';
+import { Func, v128Of, type Instr, type ModuleBuilder } from './module.ts';
 
 type Code = Instr[];
 const I = (v: number): Instr => ['i32.const', v | 0];
@@ -111,4 +111,56 @@ export function halfLoad(mb: ModuleBuilder, t: HalfType): Code {
 export function halfStore(mb: ModuleBuilder, t: HalfType, valT: string): Code {
   const odd: Code = valT === 'f64' ? [['call', need(mb, 'aic_f64_to_f32_odd')]] : [];
   return [...odd, ['call', need(mb, t === 'f16' ? 'aic_f32_to_f16' : 'aic_f32_to_bf16')]];
+}
+
+// ---- four lanes at once (SIMD128): the same selects as c/half.ts, so vector and scalar code agree ----
+
+const V = (v: number): Instr => ['v128.const', v128Of('i32', [v, v, v, v])];
+const VF = (v: number): Instr => ['v128.const', v128Of('f32', [v, v, v, v])];
+
+/** i32x4 of 16-bit patterns on the stack -> f32x4 values */
+export function halfToF32x4(f: Func, t: HalfType): Code {
+  if (t === 'bf16') return [['i32.const', 16], ['i32x4.shl']];
+  const h = f.local('v128'), o = f.local('v128'), e = f.local('v128');
+  return [
+    ['local.set', h],
+    ['local.get', h], V(0x7fff), ['v128.and'], ['i32.const', 13], ['i32x4.shl'], ['local.set', o],
+    ['local.get', o], V(0x0f800000), ['v128.and'], ['local.set', e],
+    ['local.get', o], V(112 << 23), ['i32x4.add'], ['local.set', o],
+    ['local.get', o], ['local.get', e], V(0x0f800000), ['i32x4.eq'], V(112 << 23), ['v128.and'], ['i32x4.add'], ['local.set', o],
+    // zero / subnormal: (o + 2^23) as a float minus 2^-14, exact
+    ['local.get', o], V(1 << 23), ['i32x4.add'], VF(2 ** -14), ['f32x4.sub'],
+    ['local.get', o],
+    ['local.get', e], V(0), ['i32x4.eq'],
+    ['v128.bitselect'],
+    ['local.get', h], V(0x8000), ['v128.and'], ['i32.const', 16], ['i32x4.shl'], ['v128.or'],
+  ];
+}
+
+/** f32x4 values on the stack -> i32x4 of 16-bit patterns (round to nearest even) */
+export function f32x4ToHalf(f: Func, t: HalfType): Code {
+  const x = f.local('v128'), a = f.local('v128'), r = f.local('v128');
+  if (t === 'bf16') {
+    return [
+      ['local.set', x],
+      ['local.get', x], ['i32.const', 16], ['i32x4.shr_u'], V(0x40), ['v128.or'],
+      ['local.get', x], V(0x7fff), ['i32x4.add'], ['local.get', x], ['i32.const', 16], ['i32x4.shr_u'], V(1), ['v128.and'], ['i32x4.add'], ['i32.const', 16], ['i32x4.shr_u'],
+      ['local.get', x], V(0x7fffffff), ['v128.and'], V(0x7f800000), ['i32x4.gt_s'],
+      ['v128.bitselect'],
+    ];
+  }
+  return [
+    ['local.set', x],
+    ['local.get', x], V(0x7fffffff), ['v128.and'], ['local.set', a],
+    // subnormal results: a + 0.5 rounds at 2^-24; normal: integer rounding to nearest even
+    ['local.get', a], VF(0.5), ['f32x4.add'], V(0x3f000000), ['i32x4.sub'],
+    ['local.get', a], V(0xc8000fff), ['i32x4.add'], ['local.get', a], ['i32.const', 13], ['i32x4.shr_u'], V(1), ['v128.and'], ['i32x4.add'], ['i32.const', 13], ['i32x4.shr_u'],
+    ['local.get', a], V(0x38800000), ['i32x4.lt_s'],
+    ['v128.bitselect'], ['local.set', r],
+    V(0x7e00), V(0x7c00), ['local.get', a], V(0x7f800000), ['i32x4.gt_s'], ['v128.bitselect'],
+    ['local.get', r],
+    ['local.get', a], V(0x47800000), ['i32x4.ge_s'],
+    ['v128.bitselect'],
+    ['local.get', x], ['i32.const', 16], ['i32x4.shr_u'], V(0x8000), ['v128.and'], ['v128.or'],
+  ];
 }

@@ -14,6 +14,7 @@ import { run } from '@aic/interp';
 import { halfValue } from '@aic/loop-ir';
 import { buildC, compileC, compileWasm, prepareForRun, runC } from '@aic/codegen';
 import { runWasmSync } from '../../codegen/wasm/target.ts';
+import { pipelineFor, runPipeline } from '@aic/passes';
 import type { Graph } from '@aic/core';
 import { castModel, excess, f16Boundaries, sameBits, toHalfModel } from '../fp16-models.ts';
 
@@ -67,6 +68,8 @@ describe('Cast to / from float16 and bfloat16: the interpreter\'s bits on every 
   }
 });
 
+const optimizeFor = (g: Graph): Graph => runPipeline(g, pipelineFor(2)).graph;
+
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/models');
 const onnxBytes = new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'small_cnn.onnx')));
 const input = parseNpy(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'small_cnn.input.npy'))));
@@ -91,4 +94,14 @@ describe('small_cnn in float16 on the CPU targets matches the interpreter at flo
       }, 120_000);
     }
   }
+});
+
+describe('float16 weights stay 16-bit in the artifact', () => {
+  it('-O2 keeps Cast(float16 weight) for run time instead of folding it into a float32 constant', () => {
+    const f32 = compileC(optimizeFor(loadOnnx(onnxBytes)), { version: 'test', source: 'f32', sourceHash: '-' });
+    const w16 = compileC(optimizeFor(loadOnnx(toHalfModel(onnxBytes, 'weights'))), { version: 'test', source: 'w16', sourceHash: '-' });
+    expect(f32.art.weights!.length).toBeGreaterThan(4 * 20000);
+    expect(w16.art.weights!.length).toBeLessThan(f32.art.weights!.length * 0.6);
+    expect(w16.prog.weights.every((w) => w.dtype === 'f16')).toBe(true);
+  });
 });
