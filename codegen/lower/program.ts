@@ -10,7 +10,7 @@ import {
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
 import { materializeLogical } from './layout.ts';
-import { boundShape, extentBuffer, type RuntimeExtent } from './dynamic.ts';
+import { boundShape, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
 import { notifyLowered } from './observe.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
@@ -81,13 +81,13 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     }
     if (v.kind !== 'tensor') throw diag.unsupportedFeature(`${v.kind} value '${v.name}' on target ${target.name}`);
 
-    const bound = isStatic(v.shape) ? undefined : boundShape(g, v, target.name);
+    const bound = isStatic(v.shape) ? undefined : boundShape(v, target.name, bufOf);
     if (!isStatic(v.shape) && !bound) {
       throw diag.unsupportedFeature(`value '${v.name}' has an unknown shape [${v.shape?.join(', ') ?? '?'}] (bind inputs with --input-shape / --const-input)`,
         v.producer ? nodeLocation(v.producer) : undefined);
     }
     const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: bound?.shape ?? (v.shape as number[]).slice(), scope: 'global', role, value: v.name };
-    if (bound) b.extent = { dim: bound.dim, buffer: '' };
+    if (bound) b.extent = { dim: bound.dim, buffer: bound.buffer ?? '' };
     if (v.const) b.data = v.const;
     bufOf.set(v, b);
     return b;
@@ -100,6 +100,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
   for (const v of g.constants) if (usedConsts.has(v) || outputs.has(v)) prog.weights.push(mk(v, 'weight'));
 
   g.nodes.forEach((node, idx) => {
+    checkConsumer(node, bufOf, target.name);
     for (const o of node.outputs) {
       if (!o.name && !isStatic(o.shape)) continue; // an omitted optional output of unknown shape
       const b = mk(o, outputs.has(o) ? 'output' : 'temp');
@@ -126,6 +127,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     prog.steps.push({ kernel: k.name, args: [src.name, dst.name], node: `output ${v.name}` });
   });
   // order outputs as the graph declares them
+  extentsAsOutputs(prog);
   const order = (b: ProgramBuffer) => { const i = g.outputs.findIndex((v) => v.name === b.value); return i < 0 ? g.outputs.length : i; }; // extents last
   prog.outputs.sort((a, b) => order(a) - order(b));
   notifyLowered(prog);
@@ -226,6 +228,8 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
   };
   try {
     def.lower(ctx);
+    // bounded outputs: zeros past the run-time extent
+    if (extentRef) node.outputs.forEach((v, o) => { const b = bufOf.get(v); if (b?.extent) stages.push({ kind: 'extern', outs: [outputs[o]!.buf], body: zeroTail(outputs[o]!, b.extent.dim, extentRef, fresh('tail')) }); });
   } catch (e) {
     if (e instanceof AicError) throw e;
     throw diag.runtime(`lowering ${node.op}`, (e as Error).message, loc);
