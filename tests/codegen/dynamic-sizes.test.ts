@@ -259,6 +259,20 @@ describe('aic run MatMul -> Relu -> NonZero (the whole model in generated code)'
       expect(Array.from(got.num)).toEqual(Array.from(want.num));
     }
   }, 120_000);
+  it('--verbose names the inputs a run binds: a Reshape shape through Cast, not the data', () => {
+    fs.writeFileSync(path.join(dir, 'r.onnx'), buildModel([
+      { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+      { op: 'Cast', inputs: ['s'], outputs: ['s64'], attrs: { to: 7 } },
+      { op: 'Reshape', inputs: ['r', 's64'], outputs: ['y'] },
+    ], [{ name: 'x', shape: [3, 4] }, { name: 's', dtype: 6, shape: [2] }], [{ name: 'y', shape: ['a', 'b'] }]));
+    fs.writeFileSync(path.join(dir, 's.npy'), serializeNpy(new Tensor('int32', [2], Int32Array.from([4, 3]))));
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/aic'), 'run', path.join(dir, 'r.onnx'), '--target', 'c', '--input', `x=${dir}/x.npy`,
+      '--input', `s=${dir}/s.npy`, '--output-dir', path.join(dir, 'r'), '--verbose'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/input 's' decides a shape \(Reshape 'shape' through Cast\)/);
+    expect(r.stderr).not.toMatch(/input 'x'/);
+    expect(r.stdout).toMatch(/ran 2 nodes on 'c'/);
+  }, 120_000);
   it('aic compile: model.h and model.d.ts say the bound and where the extent is; model.mjs returns just the elements', async () => {
     const want = parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'interp', 'y.npy'))));
     const compile = (target: string) => spawnSync(process.execPath, [path.join(ROOT, 'bin/aic'), 'compile', path.join(dir, 'm.onnx'), '--target', target,
