@@ -9,7 +9,7 @@
  */
 import { Tensor, diag, nodeLocation, type Node, type Value } from '@aic/core';
 import { getOp, makeAttrReader, makeInferCtx } from '@aic/ir-spec';
-import { E, S, numel, type Stmt, type TensorRef } from '@aic/loop-ir';
+import { E, S, numel, type Expr, type Stmt, type TensorRef } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from './program.ts';
 
 /** On a program buffer of such a value: which dim is data-dependent, and the buffer holding its extent. */
@@ -26,9 +26,11 @@ export function boundShape(v: Value, target: string, bufOf: Map<Value, ProgramBu
   if (!node || !def || !v.shape) return undefined;
   const loc = nodeLocation(node);
   const dims = v.shape.flatMap((d, k) => (typeof d === 'number' ? [] : [k]));
-  // a row-wise consumer (checkConsumer let it through): dim 0 is its bounded input's
+  // a row-wise consumer (checkConsumer let it through): dim 0 is its bounded input's run-time dim
   const from = node.inputs.map((x) => (x ? bufOf.get(x) : undefined)).find((b) => b?.extent);
-  if (from && dims.length === 1 && dims[0] === 0) return { shape: [from.shape[0]!, ...(v.shape.slice(1) as number[])], dim: 0, buffer: from.extent!.buffer };
+  if (from && dims.length === 1 && dims[0] === 0) {
+    return { shape: [from.shape[from.extent!.dim]!, ...(v.shape.slice(1) as number[])], dim: 0, buffer: from.extent!.buffer };
+  }
   if (!def.maxShape) return undefined;
   const outs = node.outputs.map((o) => ({ ...o.type, kind: o.kind }));
   const bound = def.maxShape(makeInferCtx(node, def, (x) => x.const), outs)[node.outputs.indexOf(v)];
@@ -39,7 +41,7 @@ export function boundShape(v: Value, target: string, bufOf: Map<Value, ProgramBu
 }
 
 /** Elementwise-like ops that need no more than their bounded input's rows (with the checks below). */
-const ROW_OPS = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Gather', 'MatMul', 'FusedMatMul', 'Softmax', 'LogSoftmax', 'FusedElementwise']);
+const ROW_OPS = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Gather', 'GatherND', 'MatMul', 'FusedMatMul', 'Softmax', 'LogSoftmax', 'FusedElementwise']);
 
 /**
  * Can `node` take its bounded inputs (extent along dim 0) as they are, computing on the bound? Yes
@@ -53,12 +55,15 @@ export function rowWise(node: Node, bufOf: Map<Value, ProgramBuffer>): boolean {
   const def = getOp(node.op, node.domain);
   if (!def) return false;
   const ext = node.inputs.map((x) => (x ? bufOf.get(x)?.extent : undefined));
-  if (new Set(ext.filter((e) => e).map((e) => e!.buffer)).size !== 1 || ext.some((e) => e && e.dim !== 0)) return false;
+  if (new Set(ext.filter((e) => e).map((e) => e!.buffer)).size !== 1) return false;
+  // a run-time dim other than the first: Transpose bringing it first (it reads the input by the run-time extent: boundedInput)
   // every output: run-time dim 0 (a model may name it its own way), static elsewhere
   if (!node.outputs.every((o) => o.shape?.length && typeof o.shape[0] === 'string' && o.shape.slice(1).every((d) => typeof d === 'number'))) return false;
   const rows = (x: Value) => (x.shape!.slice(1) as number[]).reduce((a, d) => a * d, 1);
   const src = node.inputs[ext.findIndex((e) => e)]!;
   const attrs = makeAttrReader(def, node.attrs, nodeLocation(node));
+  // a run-time dim other than the first: only Transpose bringing it first (it reads the input by the extent: boundedInput)
+  if (ext.some((e) => e && e.dim !== 0)) return node.op === 'Transpose' && !!ext[0] && attrs.has('perm') && attrs.ints('perm')[0] === ext[0].dim;
   const rank = node.inputs[0]?.shape?.length ?? 0;
   const axis = (name: string) => { const a = attrs.int(name); return a < 0 ? a + rank : a; };
   const intOut = !/^(float|bfloat)/.test(node.outputs[0]!.dtype);
@@ -68,9 +73,28 @@ export function rowWise(node: Node, bufOf: Map<Value, ProgramBuffer>): boolean {
     case 'Transpose': return attrs.has('perm') && attrs.ints('perm')[0] === 0;
     case 'Gather': return ext[0] ? !ext[1] && axis('axis') !== 0 : axis('axis') === 0;
     case 'MatMul': case 'FusedMatMul': return !!ext[0] && !ext[1];
+    case 'GatherND': return !ext[0] && !!ext[1] && attrs.int('batch_dims') === 0;
     case 'Softmax': case 'LogSoftmax': return axis('axis') !== 0;
     default: return node.outputs.every((o) => rows(o) === rows(src)); // reshapes: the same elements per row
   }
+}
+
+/**
+ * A bounded input whose run-time dim is not the first, as the consumer's lowering reads it: `at()`
+ * indexes the compact layout with the run-time extent `n` (loaded from its extent buffer) and gives 0
+ * past it, so the consumer's own rows past the extent are zeros too.
+ */
+export function boundedInput(x: TensorRef, dim: number, extent: TensorRef): TensorRef {
+  const n = extent.flat(E.i(0));
+  return {
+    ...x,
+    at: (...idx: Expr[]) => {
+      let flat: Expr = E.i(0);
+      idx.forEach((v, k) => { flat = E.add(E.mul(flat, k === dim ? n : E.i(x.shape[k]!)), v); });
+      return E.select(E.lt(idx[dim]!, n), x.flat(flat), E.c(0, x.dtype));
+    },
+    flat: () => { throw new Error('a bounded input with its run-time dim not first is read with at() only'); },
+  };
 }
 
 /** Refuse (AIC0340) a node that reads a bounded value and cannot take it as it is. */

@@ -10,7 +10,7 @@ import {
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
 import { materializeLogical } from './layout.ts';
-import { boundShape, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
+import { boundShape, boundedInput, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
 import { notifyLowered } from './observe.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
@@ -108,7 +108,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     }
     const extent = extentBuffer(node, bufOf, uniq);
     if (extent) (extent.role === 'output' ? prog.outputs : prog.temps).push(extent);
-    const { source, args } = lowerNode(node, idx, bufOf, target, extent);
+    const { source, args } = lowerNode(node, idx, bufOf, target, extent, (n) => [...prog.outputs, ...prog.temps].find((b) => b.name === n));
     const kernel = realizeKernel(source, []);
     prog.sources.set(kernel.name, source);
     prog.schedules.set(kernel.name, []);
@@ -177,7 +177,8 @@ export function rescheduleProgram(prog: Program, schedules: Map<string, Directiv
   });
 }
 
-function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps, extent?: ProgramBuffer): { source: KernelSource; args: string[] } {
+function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps, extent?: ProgramBuffer,
+  buffer: (name: string) => ProgramBuffer | undefined = () => undefined): { source: KernelSource; args: string[] } {
   const loc = nodeLocation(node);
   const def = getOp(node.op, node.domain);
   if (!def) throw diag.unsupportedOp({ op: node.op, domain: node.domain }, loc);
@@ -191,7 +192,7 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
     if (!v && !extentBuf) return undefined;
     const pb = extentBuf ?? bufOf.get(v!);
     if (!pb) throw diag.unsupportedFeature(`value '${v!.name}' has no buffer (not a tensor, or defined in an enclosing scope)`, loc);
-    const local: Buffer = { name: extentBuf ? 'extent' : `${role === 'output' ? 'out' : 'in'}${i}`, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: role === 'output' ? 'output' : pb.role === 'weight' ? 'weight' : 'input' };
+    const local: Buffer = { name: extentBuf ? (role === 'output' ? 'extent' : `extent_in${i}`) : `${role === 'output' ? 'out' : 'in'}${i}`, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: role === 'output' ? 'output' : pb.role === 'weight' ? 'weight' : 'input' };
     const existing = params.find((p) => args[params.indexOf(p)] === pb.name && p.role !== 'output');
     if (existing && role !== 'output') return tensorRef(existing);
     params.push(local);
@@ -199,7 +200,11 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
     names.add(local.name);
     return tensorRef(local);
   };
-  const inputs = node.inputs.map((v, i) => bind(v, 'input', i));
+  // bounded inputs with the run-time dim not first are read by their extent (lower/dynamic.ts)
+  const inputs = node.inputs.map((v, i) => {
+    const r = bind(v, 'input', i), e = v ? bufOf.get(v)?.extent : undefined;
+    return r && e && e.dim !== 0 ? boundedInput(r, e.dim, bind(null, 'input', i, buffer(e.buffer))!) : r;
+  });
   const outputs = node.outputs.map((v, i) => bind(bufOf.has(v) ? v : null, 'output', i) ?? tensorRef({ name: fresh('unused'), dtype: 'f32', shape: [1], scope: 'local', role: 'scratch' }));
   const extentRef = extent ? bind(null, 'output', 0, extent) : undefined;
   const stages: Stage[] = [];

@@ -136,7 +136,7 @@ describe('TopK with K given at run time (compiled with no input bound)', () => {
 });
 
 describe('row-wise consumers of a bounded value share its extent', () => {
-  /** NonMaxSuppression -> Gather(column 2) -> Gather(boxes by index) -> Mul; Unique -> Cast -> Add */
+  /** NonMaxSuppression -> Gather(column 2) -> Gather(boxes by index) -> Mul; x[x > 0.5]; Unique -> Cast -> Add */
   const models = {
     nms: buildModel([
       { op: 'NonMaxSuppression', inputs: ['boxes', 'scores', 'max', 'iou'], outputs: ['sel'] },
@@ -145,6 +145,14 @@ describe('row-wise consumers of a bounded value share its extent', () => {
       { op: 'Mul', inputs: ['picked', 'two'], outputs: ['y'] },
     ], [{ name: 'boxes', shape: [1, 6, 4] }, { name: 'scores', shape: [1, 2, 6] }, { name: 'max', dtype: 7, shape: [1] }, { name: 'iou', shape: [1] },
       { name: 'col', dtype: 7, shape: [] }, { name: 'table', shape: [6, 4] }, { name: 'two', shape: [1] }], [{ name: 'y', shape: ['n', 4] }]),
+    // the boolean-mask pattern: NonZero -> Transpose -> GatherND (a consumer reading by the run-time extent)
+    mask: buildModel([
+      { op: 'Greater', inputs: ['x', 'zero'], outputs: ['m'] },
+      { op: 'NonZero', inputs: ['m'], outputs: ['nz'] },
+      { op: 'Transpose', inputs: ['nz'], outputs: ['ix'], attrs: { perm: [1, 0] } },
+      { op: 'GatherND', inputs: ['x', 'ix'], outputs: ['g'] },
+      { op: 'Neg', inputs: ['g'], outputs: ['y'] },
+    ], [{ name: 'x', shape: [3, 4] }, { name: 'zero', shape: [1] }], [{ name: 'y', shape: ['n'] }]),
     unique: buildModel([
       { op: 'Unique', inputs: ['x'], outputs: ['u'] },
       { op: 'Cast', inputs: ['u'], outputs: ['c'], attrs: { to: 6 } },
@@ -154,12 +162,13 @@ describe('row-wise consumers of a bounded value share its extent', () => {
   const feeds = {
     nms: new Map<string, RValue>([['boxes', boxes], ['scores', scores], ['max', t('int64', [1], [3])], ['iou', t('float32', [1], [0.5])],
       ['col', t('int64', [], [2])], ['table', t('float32', [6, 4], Array.from({ length: 24 }, (_, i) => i - 5))], ['two', t('float32', [1], [2])]]),
+    mask: new Map<string, RValue>([['x', X], ['zero', t('float32', [1], [0.5])]]),
     unique: new Map<string, RValue>([['x', t('float32', [8], [2.5, 1, 1, 3.7, -4.2, 3.7, -1, 2.5])]]),
   };
   for (const target of ['loops', 'c', 'wasm-simd', 'wgsl']) {
-    it(`${target}: NonMaxSuppression -> Gather -> Gather -> Mul and Unique -> Cast -> Add match the interpreter`, (ctx) => {
+    it(`${target}: NonMaxSuppression -> Gather -> Gather -> Mul, NonZero -> Transpose -> GatherND and Unique -> Cast -> Add match the interpreter`, (ctx) => {
       if (target === 'wgsl' && wgslSkip) return ctx.skip();
-      for (const k of ['nms', 'unique'] as const) {
+      for (const k of ['nms', 'mask', 'unique'] as const) {
         const want = run(loadOnnx(models[k]), feeds[k]).get('y') as Tensor;
         let kernels = -1;
         const stop = onLowered((p) => { kernels = computeKernels(p); });
