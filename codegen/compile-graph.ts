@@ -4,7 +4,7 @@
  * Data is never computed here: only the shape arithmetic that feeds shape slots is folded.
  */
 import { Tensor, type Graph, type RValue, type Value } from '@aic/core';
-import { getOp, inferGraph, validateGraph, type TargetCaps } from '@aic/ir-spec';
+import { inferGraph, validateGraph, type TargetCaps } from '@aic/ir-spec';
 import { foldNodesWhere } from '@aic/passes';
 import { shapeInputs, type ShapeInput } from './shape-inputs.ts';
 import { lowerGraph, type Program } from './lower/program.ts';

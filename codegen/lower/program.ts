@@ -12,7 +12,7 @@ import { scalarTypeOf } from './dtypes.ts';
 import { legalizeHalf } from './half.ts';
 import { bufferLayoutOf, materializeBoundaries } from './layout.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
-import { boundShape, extentBuffer, type RuntimeExtent } from './dynamic.ts';
+import { boundShape, boundedInput, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
 import { notifyLowered } from './observe.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
@@ -85,14 +85,14 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     }
     if (v.kind !== 'tensor') throw diag.unsupportedFeature(`${v.kind} value '${v.name}' on target ${target.name}`);
 
-    const bound = isStatic(v.shape) ? undefined : boundShape(g, v, target.name);
+    const bound = isStatic(v.shape) ? undefined : boundShape(v, target.name, bufOf);
     if (!isStatic(v.shape) && !bound) {
       throw diag.unsupportedFeature(`value '${v.name}' has an unknown shape [${v.shape?.join(', ') ?? '?'}] (bind inputs with --input-shape / --const-input)`,
         v.producer ? nodeLocation(v.producer) : undefined);
     }
     const layout = bufferLayoutOf(v.type.layout, v.shape as number[]);
     const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: layout ? physicalShapeOf(layout) : bound?.shape ?? (v.shape as number[]).slice(), scope: 'global', role, value: v.name, ...(layout ? { layout } : {}) };
-    if (bound) b.extent = { dim: bound.dim, buffer: '' };
+    if (bound) b.extent = { dim: bound.dim, buffer: bound.buffer ?? '' };
     if (v.const) b.data = v.const;
     bufOf.set(v, b);
     return b;
@@ -106,6 +106,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
 
   g.nodes.forEach((node, idx) => {
     reportProgress('lowering', idx, g.nodes.length, node.label);
+    checkConsumer(node, bufOf, target.name);
     for (const o of node.outputs) {
       if (!o.name && !isStatic(o.shape)) continue; // an omitted optional output of unknown shape
       const b = mk(o, outputs.has(o) ? 'output' : 'temp');
@@ -113,7 +114,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     }
     const extent = extentBuffer(node, bufOf, uniq);
     if (extent) (extent.role === 'output' ? prog.outputs : prog.temps).push(extent);
-    const { source, args } = lowerNode(node, idx, bufOf, target, extent);
+    const { source, args } = lowerNode(node, idx, bufOf, target, extent, (n) => [...prog.outputs, ...prog.temps].find((b) => b.name === n));
     const kernel = realizeKernel(source, []);
     prog.sources.set(kernel.name, source);
     prog.schedules.set(kernel.name, []);
@@ -133,6 +134,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     prog.steps.push({ kernel: k.name, args: [src.name, dst.name], node: `output ${v.name}` });
   });
   // order outputs as the graph declares them
+  extentsAsOutputs(prog);
   const order = (b: ProgramBuffer) => { const i = g.outputs.findIndex((v) => v.name === b.value); return i < 0 ? g.outputs.length : i; }; // extents last
   prog.outputs.sort((a, b) => order(a) - order(b));
   notifyLowered(prog);
@@ -186,7 +188,8 @@ export function rescheduleProgram(prog: Program, schedules: Map<string, Directiv
   reportProgress('realizing schedules', prog.kernels.length, prog.kernels.length);
 }
 
-function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps, extent?: ProgramBuffer): { source: KernelSource; args: string[] } {
+function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, target: TargetCaps, extent?: ProgramBuffer,
+  buffer: (name: string) => ProgramBuffer | undefined = () => undefined): { source: KernelSource; args: string[] } {
   const loc = nodeLocation(node);
   const def = getOp(node.op, node.domain);
   if (!def) throw diag.unsupportedOp({ op: node.op, domain: node.domain }, loc);
@@ -200,7 +203,7 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
     if (!v && !extentBuf) return undefined;
     const pb = extentBuf ?? bufOf.get(v!);
     if (!pb) throw diag.unsupportedFeature(`value '${v!.name}' has no buffer (not a tensor, or defined in an enclosing scope)`, loc);
-    const local: Buffer = { name: extentBuf ? 'extent' : `${role === 'output' ? 'out' : 'in'}${i}`, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: role === 'output' ? 'output' : pb.role === 'weight' ? 'weight' : 'input', ...(pb.layout ? { layout: pb.layout } : {}) };
+    const local: Buffer = { name: extentBuf ? (role === 'output' ? 'extent' : `extent_in${i}`) : `${role === 'output' ? 'out' : 'in'}${i}`, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: role === 'output' ? 'output' : pb.role === 'weight' ? 'weight' : 'input', ...(pb.layout ? { layout: pb.layout } : {}) };
     const existing = params.find((p) => args[params.indexOf(p)] === pb.name && p.role !== 'output');
     if (existing && role !== 'output') return tensorRef(existing);
     params.push(local);
@@ -208,7 +211,11 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
     names.add(local.name);
     return tensorRef(local);
   };
-  const inputs = node.inputs.map((v, i) => bind(v, 'input', i));
+  // bounded inputs with the run-time dim not first are read by their extent (lower/dynamic.ts)
+  const inputs = node.inputs.map((v, i) => {
+    const r = bind(v, 'input', i), e = v ? bufOf.get(v)?.extent : undefined;
+    return r && e && e.dim !== 0 ? boundedInput(r, e.dim, bind(null, 'input', i, buffer(e.buffer))!) : r;
+  });
   const outputs = node.outputs.map((v, i) => bind(bufOf.has(v) ? v : null, 'output', i) ?? tensorRef({ name: fresh('unused'), dtype: 'f32', shape: [1], scope: 'local', role: 'scratch' }));
   const extentRef = extent ? bind(null, 'output', 0, extent) : undefined;
   const stages: Stage[] = [];
@@ -241,6 +248,8 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
   };
   try {
     def.lower(ctx);
+    // bounded outputs: zeros past the run-time extent
+    if (extentRef) node.outputs.forEach((v, o) => { const b = bufOf.get(v); if (b?.extent) stages.push({ kind: 'extern', outs: [outputs[o]!.buf], body: zeroTail(outputs[o]!, b.extent.dim, extentRef, fresh('tail')) }); });
   } catch (e) {
     if (e instanceof AicError) throw e;
     throw diag.runtime(`lowering ${node.op}`, (e as Error).message, loc);

@@ -40,7 +40,7 @@ function isBound(ctx: LowerCtx, o: number): boolean {
 /** NonZero: count the non-zero elements, then write each one's coordinates (Y[k, j] at k * count + j). */
 export function lowerNonZeroRuntime(ctx: LowerCtx): void {
   const x = ctx.inputs[0]!, y = ctx.outputs[0]!;
-  const shape = x.shape, r = shape.length, n = numelOf(shape);
+  const shape = x.shape, n = numelOf(shape);
   const cnt = ctx.temp('nnz', 'i32', [2]); // [0] count, [1] next column
   const count = cnt.flat(iv(0)), col = cnt.flat(iv(1));
   const strides = shape.map((_, k) => numelOf(shape.slice(k + 1)));

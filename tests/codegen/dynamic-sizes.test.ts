@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AicError, Graph, Node, Tensor, Value, parseNpy, serializeNpy, type Attr, type RValue } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
 import { run } from '@aic/interp';
+import { loadOnnx } from '@aic/onnx';
 import { LOOPS_CAPS, buildC, closeWgsl, compileC, compileWasm, compileWgsl, computeKernels, lowerGraph, onLowered, prepareForRun, runC, runProgram, runWasm, runWgsl, shapeInputs, wgslAdapter } from '@aic/codegen';
 import { RUNNERS } from '../../scripts/conformance.ts';
 import { buildModel } from '../onnx-builder.ts';
@@ -134,8 +135,55 @@ describe('TopK with K given at run time (compiled with no input bound)', () => {
   }
 });
 
+describe('row-wise consumers of a bounded value share its extent', () => {
+  /** NonMaxSuppression -> Gather(column 2) -> Gather(boxes by index) -> Mul; x[x > 0.5]; Unique -> Cast -> Add */
+  const models = {
+    nms: buildModel([
+      { op: 'NonMaxSuppression', inputs: ['boxes', 'scores', 'max', 'iou'], outputs: ['sel'] },
+      { op: 'Gather', inputs: ['sel', 'col'], outputs: ['idx'], attrs: { axis: 1 } },
+      { op: 'Gather', inputs: ['table', 'idx'], outputs: ['picked'], attrs: { axis: 0 } },
+      { op: 'Mul', inputs: ['picked', 'two'], outputs: ['y'] },
+    ], [{ name: 'boxes', shape: [1, 6, 4] }, { name: 'scores', shape: [1, 2, 6] }, { name: 'max', dtype: 7, shape: [1] }, { name: 'iou', shape: [1] },
+      { name: 'col', dtype: 7, shape: [] }, { name: 'table', shape: [6, 4] }, { name: 'two', shape: [1] }], [{ name: 'y', shape: ['n', 4] }]),
+    // the boolean-mask pattern: NonZero -> Transpose -> GatherND (a consumer reading by the run-time extent)
+    mask: buildModel([
+      { op: 'Greater', inputs: ['x', 'zero'], outputs: ['m'] },
+      { op: 'NonZero', inputs: ['m'], outputs: ['nz'] },
+      { op: 'Transpose', inputs: ['nz'], outputs: ['ix'], attrs: { perm: [1, 0] } },
+      { op: 'GatherND', inputs: ['x', 'ix'], outputs: ['g'] },
+      { op: 'Neg', inputs: ['g'], outputs: ['y'] },
+    ], [{ name: 'x', shape: [3, 4] }, { name: 'zero', shape: [1] }], [{ name: 'y', shape: ['n'] }]),
+    unique: buildModel([
+      { op: 'Unique', inputs: ['x'], outputs: ['u'] },
+      { op: 'Cast', inputs: ['u'], outputs: ['c'], attrs: { to: 6 } },
+      { op: 'Add', inputs: ['c', 'c'], outputs: ['y'] },
+    ], [{ name: 'x', shape: [8] }], [{ name: 'y', dtype: 6, shape: ['n'] }]),
+  };
+  const feeds = {
+    nms: new Map<string, RValue>([['boxes', boxes], ['scores', scores], ['max', t('int64', [1], [3])], ['iou', t('float32', [1], [0.5])],
+      ['col', t('int64', [], [2])], ['table', t('float32', [6, 4], Array.from({ length: 24 }, (_, i) => i - 5))], ['two', t('float32', [1], [2])]]),
+    mask: new Map<string, RValue>([['x', X], ['zero', t('float32', [1], [0.5])]]),
+    unique: new Map<string, RValue>([['x', t('float32', [8], [2.5, 1, 1, 3.7, -4.2, 3.7, -1, 2.5])]]),
+  };
+  for (const target of ['loops', 'c', 'wasm-simd', 'wgsl']) {
+    it(`${target}: NonMaxSuppression -> Gather -> Gather -> Mul, NonZero -> Transpose -> GatherND and Unique -> Cast -> Add match the interpreter`, (ctx) => {
+      if (target === 'wgsl' && wgslSkip) return ctx.skip();
+      for (const k of ['nms', 'mask', 'unique'] as const) {
+        const want = run(loadOnnx(models[k]), feeds[k]).get('y') as Tensor;
+        let kernels = -1;
+        const stop = onLowered((p) => { kernels = computeKernels(p); });
+        let got: Tensor;
+        try { got = RUNNERS[target]!(loadOnnx(models[k]), feeds[k]).get('y') as Tensor; } finally { stop(); }
+        expect(kernels, k).toBeGreaterThanOrEqual(3);
+        expect(got.shape, k).toEqual(want.shape);
+        expect(Array.from(got.num), k).toEqual(Array.from(want.num));
+      }
+    }, 60_000);
+  }
+});
+
 describe('what a compiled target refuses', () => {
-  it('a value whose size the data decides feeding another node: AIC0340, exit 3, naming both', () => {
+  it('a value whose size the data decides feeding a node that does not work row by row: AIC0340, exit 3, naming both', () => {
     const { g } = oneNode('NonZero', [X]);
     const y = new Value('yt', { dtype: 'int64', shape: undefined });
     g.nodes.push(new Node({ op: 'Transpose', name: 'tr', inputs: [g.outputs[0]!], outputs: [y], attrs: {} }));
@@ -219,6 +267,20 @@ describe('aic run MatMul -> Relu -> NonZero (the whole model in generated code)'
       expect(got.shape).toEqual(want.shape);
       expect(Array.from(got.num)).toEqual(Array.from(want.num));
     }
+  }, 120_000);
+  it('--verbose names the inputs a run binds: a Reshape shape through Cast, not the data', () => {
+    fs.writeFileSync(path.join(dir, 'r.onnx'), buildModel([
+      { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+      { op: 'Cast', inputs: ['s'], outputs: ['s64'], attrs: { to: 7 } },
+      { op: 'Reshape', inputs: ['r', 's64'], outputs: ['y'] },
+    ], [{ name: 'x', shape: [3, 4] }, { name: 's', dtype: 6, shape: [2] }], [{ name: 'y', shape: ['a', 'b'] }]));
+    fs.writeFileSync(path.join(dir, 's.npy'), serializeNpy(new Tensor('int32', [2], Int32Array.from([4, 3]))));
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/aic'), 'run', path.join(dir, 'r.onnx'), '--target', 'c', '--input', `x=${dir}/x.npy`,
+      '--input', `s=${dir}/s.npy`, '--output-dir', path.join(dir, 'r'), '--verbose'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/input 's' decides a shape \(Reshape 'shape' through Cast\)/);
+    expect(r.stderr).not.toMatch(/input 'x'/);
+    expect(r.stdout).toMatch(/ran 2 nodes on 'c'/);
   }, 120_000);
   it('aic compile: model.h and model.d.ts say the bound and where the extent is; model.mjs returns just the elements', async () => {
     const want = parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'interp', 'y.npy'))));

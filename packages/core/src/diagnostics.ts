@@ -138,8 +138,8 @@ export const diag = {
   // --- dynsize: outputs whose size the data decides, on compiled targets (AIC0340-AIC0349) -------
   /** `value` (an output of `op`) is consumed by `consumer`, which cannot take a run-time extent yet */
   dynamicSizeConsumed: (value: string, op: string, consumer: string, target: string, loc?: Location) =>
-    new AicError('AIC0340', `unsupported: value '${value}' (from ${op}) has a size known only when the model runs; `
-      + `on target ${target} such a value can only be a graph output yet, and it feeds ${consumer} (--target interp runs it)`, 3, loc),
+    new AicError('AIC0340', `unsupported: value '${value}' (from ${op}) has a size known only when the model runs; on target ${target} `
+      + `such a value can only be a graph output or feed ops that work row by row along its first dim yet, and it feeds ${consumer} (--target interp runs it)`, 3, loc),
   /** an output whose size the data decides, with no static bound to allocate */
   dynamicSizeUnbounded: (value: string, op: string, target: string, loc?: Location) =>
     new AicError('AIC0341', `unsupported: value '${value}' (from ${op}) has a size known only when the model runs, `
