@@ -15,7 +15,7 @@
  * past C would be computed from operands that have no such channels).
  */
 import type { TargetCaps } from '@aic/ir-spec';
-import { channelBlock, logicalShape, walkExpr, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
+import { channelBlock, childExprs as childOf, logicalShape, walkExpr, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 
@@ -28,6 +28,23 @@ function reducesOf(e: Expr): Reduce[] {
     if (!seen.has(key)) { seen.add(key); out.push(x); }
   });
   return out;
+}
+
+/**
+ * Is there a load inside a select branch whose index uses loop variable v, and that is not also read
+ * in a select condition or unconditionally (MaxPool's select(isnan(x), -inf, x) tests x anyway)?
+ */
+function guardedOn(e: Expr, v: string): boolean {
+  const uses = (x: Expr) => { let u = false; walkExpr(x, (q) => { if (q.k === 'var' && q.name === v) u = true; }); return u; };
+  const plain = new Set<string>(), branch: Expr[] = [];
+  const visit = (x: Expr, guarded: boolean): void => {
+    if (x.k === 'load') { if (guarded) branch.push(x); else plain.add(JSON.stringify(x)); }
+    if (x.k === 'select') { visit(x.c, false); visit(x.a, true); visit(x.b, true); return; }
+    if (x.k === 'load') { visit(x.idx, guarded); return; }
+    for (const k of childOf(x)) visit(k, guarded);
+  };
+  visit(e, false);
+  return branch.some((l) => l.k === 'load' && uses(l.idx) && !plain.has(JSON.stringify(l)));
 }
 
 /** Does e hold v / x (a blocked index of loop variable v)? */
@@ -62,8 +79,11 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps): Direct
   const reds = reducesOf(st.body);
   const dirs: Directive[] = [{ d: 'split', axis: c, factor: B }];
   const ci = `${c}_i`;
+  // a load under a select that moves with c (Concat's parts, guarded window taps) could leave its
+  // buffer when read for every lane: such stages keep the blocked loop order but stay scalar
+  const vec: Directive[] = guardedOn(st.body, c) ? [] : [{ d: 'vectorize', axis: ci }];
   if (reds.length !== 1) {
-    dirs.push({ d: 'reorder', order: [n, `${c}_o`, h, w, ci] }, { d: 'vectorize', axis: ci });
+    dirs.push({ d: 'reorder', order: [n, `${c}_o`, h, w, ci] }, ...vec);
     return dirs;
   }
   const R = reds[0];
@@ -98,7 +118,7 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps): Direct
     } else redOrder.push(a.name);
   }
   dirs.push({ d: 'reorder', order: [n, cOuter, h, wOuter, ...redOrder, ...inner, ci] });
-  dirs.push({ d: 'vectorize', axis: ci });
+  dirs.push(...vec);
   for (const u of unroll) dirs.push({ d: 'unroll', axis: u });
   return dirs;
 }
