@@ -3,7 +3,7 @@
  * Compute definitions index logically and need nothing from here; only the imperative helpers that
  * address memory directly (the padded-copy stage of Conv and MaxPool) have a blocked variant.
  */
-import { E, S, blockedChannels, channelBlock, physicalShapeOf, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
+import { E, S, blockedChannels, channelBlock, physicalShapeOf, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import type { LowerCtx } from '../types.ts';
 import type { WinAxis } from './nn.ts';
 
@@ -32,4 +32,27 @@ export function padCopyBlocked(ctx: LowerCtx, X: TensorRef, ax: WinAxis[], P: nu
     S.seq(...pad(0, pb1), copy, ...pad(pb1 + I1, tail)),
     S.seq(...pad(0, P1))))));
   return xp;
+}
+
+/**
+ * Concat / Split on the channel axis of blocked tensors whose parts start and end on whole blocks:
+ * per image each part is one contiguous span of the blocked tensor (blocks [off/x, (off+size)/x)),
+ * so the op is a copy of spans, x lanes at a time. Undefined when the layouts or offsets do not allow it.
+ */
+export function channelSpanCopy(ctx: LowerCtx, whole: TensorRef, parts: { t: TensorRef; off: number }[], into: 'whole' | 'parts'): Stmt | undefined {
+  const B = channelBlock(whole.buf.layout);
+  if (!B || whole.shape.length !== 4) return undefined;
+  if (parts.some((p) => channelBlock(p.t.buf.layout) !== B || p.off % B !== 0 || p.t.shape[1] % B !== 0)) return undefined;
+  const [N, C, H, W] = whole.shape;
+  const plane = H * W * B;
+  const n = ctx.fresh('n'), j = ctx.fresh('j'), l = ctx.fresh('l');
+  const lane = E.add(E.mul(E.v(j), E.i(B)), E.v(l));
+  const copies = parts.map(({ t, off }) => {
+    const span = (t.shape[1] / B) * plane;
+    const wIdx = E.add(E.add(E.mul(E.v(n), E.i(Math.ceil(C / B) * plane)), E.i((off / B) * plane)), lane);
+    const pIdx = E.add(E.mul(E.v(n), E.i(span)), lane);
+    const [dst, di, src, si] = into === 'whole' ? [whole, wIdx, t, pIdx] : [t, pIdx, whole, wIdx];
+    return S.for(n, N, S.for(j, span / B, S.for(l, B, S.store(dst.buf.name, di, src.flat(si)), { k: 'vectorized', lanes: B })));
+  });
+  return S.seq(...copies);
 }
