@@ -21,13 +21,15 @@ export function padCopyBlocked(ctx: LowerCtx, X: TensorRef, ax: WinAxis[], P: nu
   xp.buf.shape = physicalShapeOf(layout);
   const CB = Math.ceil(C / B);
   const [I0, I1] = [ax[0].I, ax[1].I], [P0, P1] = P, pb0 = ax[0].pb, pb1 = ax[1].pb, tail = P1 - pb1 - I1;
-  const nc = ctx.fresh('nc'), ph = ctx.fresh('ph'), j = ctx.fresh('j');
-  const ncv = E.v(nc), phv = E.v(ph), jv = E.v(j);
+  const nc = ctx.fresh('nc'), ph = ctx.fresh('ph'), j = ctx.fresh('j'), l = ctx.fresh('l');
+  const ncv = E.v(nc), phv = E.v(ph), jv = E.add(E.mul(E.v(j), E.i(B)), E.v(l));
   const ih = E.sub(phv, E.i(pb0));
   const row = E.mul(E.add(E.mul(ncv, E.i(P0)), phv), E.i(P1 * B));
   const src = E.mul(E.add(E.mul(ncv, E.i(I0)), ih), E.i(I1 * B));
-  const pad = (from: number, n: number) => (n > 0 ? [S.for(j, n * B, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(from * B))), E.c(fill, xT)))] : []);
-  const copy = S.for(j, I1 * B, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(pb1 * B))), prepX(X.flat(E.add(src, jv)))));
+  // pixels of x lanes each: the innermost loop is one vector
+  const px = (n: number, body: Stmt) => S.for(j, n, S.for(l, B, body, { k: 'vectorized', lanes: B }));
+  const pad = (from: number, n: number) => (n > 0 ? [px(n, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(from * B))), E.c(fill, xT)))] : []);
+  const copy = px(I1, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(pb1 * B))), prepX(X.flat(E.add(src, jv)))));
   ctx.extern([], S.for(nc, N * CB, S.for(ph, P0, S.if(E.and(E.ge(ih, E.i(0)), E.lt(ih, E.i(I0))),
     S.seq(...pad(0, pb1), copy, ...pad(pb1 + I1, tail)),
     S.seq(...pad(0, P1))))));
