@@ -15,7 +15,7 @@
  * past C would be computed from operands that have no such channels).
  */
 import type { TargetCaps } from '@aic/ir-spec';
-import { channelBlock, childExprs as childOf, logicalShape, walkExpr, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
+import { channelBlock, childExprs as childOf, logicalShape, numel, walkExpr, type Buffer, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 
@@ -47,6 +47,40 @@ function guardedOn(e: Expr, v: string): boolean {
   return branch.some((l) => l.k === 'load' && uses(l.idx) && !plain.has(JSON.stringify(l)));
 }
 
+/** [lo, hi] of an integer index expression with each variable in [0, ext - 1] (undefined: unknown). */
+function range(e: Expr, ext: Map<string, number>): [number, number] | undefined {
+  if (e.k === 'const') return Number.isInteger(e.v) ? [e.v, e.v] : undefined;
+  if (e.k === 'var') { const x = ext.get(e.name); return x === undefined ? undefined : [0, x - 1]; }
+  if (e.k === 'select') { const a = range(e.a, ext), b = range(e.b, ext); return a && b && [Math.min(a[0], b[0]), Math.max(a[1], b[1])]; }
+  if (e.k !== 'bin') return undefined;
+  const a = range(e.a, ext), b = range(e.b, ext);
+  if (!a || !b) return undefined;
+  switch (e.op) {
+    case 'add': return [a[0] + b[0], a[1] + b[1]];
+    case 'sub': return [a[0] - b[1], a[1] - b[0]];
+    case 'mul': { const p = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]]; return [Math.min(...p), Math.max(...p)]; }
+    case 'min': return [Math.min(a[0], b[0]), Math.min(a[1], b[1])];
+    case 'max': return [Math.max(a[0], b[0]), Math.max(a[1], b[1])];
+    case 'div': return b[0] === b[1] && b[0] > 0 && a[0] >= 0 ? [Math.floor(a[0] / b[0]), Math.floor(a[1] / b[0])] : undefined;
+    case 'mod': return b[0] === b[1] && b[0] > 0 && a[0] >= 0 ? [0, Math.min(b[0] - 1, a[1])] : undefined;
+    default: return undefined;
+  }
+}
+
+/** Every load of the stage inside its buffer with the channel axis running to Cp (the padded extent)? */
+function inBoundsPadded(st: ComputeStage, reds: Reduce[], Cp: number, buffers: readonly Buffer[]): boolean {
+  const ext = new Map<string, number>(st.axes.map((a, i) => [a, i === 1 ? Cp : logicalShape(st.out)[i]]));
+  for (const r of reds) for (const a of r.axes) ext.set(a.name, a.extent);
+  const size = new Map(buffers.map((b) => [b.name, numel(b.shape)]));
+  let ok = true;
+  walkExpr(st.body, (x) => {
+    if (x.k !== 'load' || !ok) return;
+    const r = range(x.idx, ext), n = size.get(x.buf);
+    if (!r || n === undefined || r[0] < 0 || r[1] >= n) ok = false;
+  });
+  return ok;
+}
+
 /** Does e hold v / x (a blocked index of loop variable v)? */
 function dividesBy(e: Expr, v: string, x: number): boolean {
   let found = false;
@@ -69,15 +103,19 @@ function rows(W: number, max: number): { R: number; clamp: boolean } {
 }
 
 /** The blocked schedule for a stage, or undefined when its output is not channel-blocked. */
-export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps): Directive[] | undefined {
+export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers: readonly Buffer[]): Directive[] | undefined {
   const B = channelBlock(st.out.layout);
   if (!B) return undefined;
   const shape = logicalShape(st.out);
-  if (st.axes.length !== 4 || shape[1] % B !== 0 || caps.vectorLanes < B) return [];
+  if (st.axes.length !== 4 || caps.vectorLanes < B) return [];
   const [n, c, h, w] = st.axes;
   const C = shape[1], W = shape[3];
   const reds = reducesOf(st.body);
-  const dirs: Directive[] = [{ d: 'split', axis: c, factor: B }];
+  // channels not a whole number of blocks: the last block computes its padding lanes too, when every
+  // load provably stays inside its buffer for c up to the padded extent (else plain loops)
+  const pad = C % B !== 0;
+  if (pad && !inBoundsPadded(st, reds, Math.ceil(C / B) * B, buffers)) return [];
+  const dirs: Directive[] = [{ d: 'split', axis: c, factor: B, ...(pad ? { tail: 'pad' as const } : {}) }];
   const ci = `${c}_i`;
   // a load under a select that moves with c (Concat's parts, guarded window taps) could leave its
   // buffer when read for every lane: such stages keep the blocked loop order but stay scalar

@@ -2,7 +2,8 @@
  * NC4HW4 blocked kernels on compiled targets (-O3): one graph with every op that has a blocked kernel
  * (direct / depthwise / grouped Conv with padding and stride, BN folded into the conv, Relu epilogue,
  * residual Add, Split / Concat on channels, channel shuffle, MaxPool / AveragePool / GlobalAveragePool,
- * Pad, nearest Resize, a 6-channel conv whose channels are not whole blocks) runs on the loop-IR
+ * Pad, nearest Resize, a 6-channel conv + bias + Relu whose channels are not whole blocks: its last
+ * block computes padding lanes from the zero-padded bias) runs on the loop-IR
  * interpreter, C and WebAssembly SIMD and matches the reference interpreter on the -O0 graph; the
  * -O3 graph has layout conversions only at the graph boundaries; blocked kernels keep the layout in
  * their buffers and vectorize the channel lane without div/mod left in the index.
@@ -33,6 +34,7 @@ const SRC = `graph g(x: f32[1, 8, 9, 9]) -> (y: f32[1, 6, 1, 1], z: f32[1, 6, 12
   m: f32[8] = ${values(8, 7)}
   v: f32[8] = [0.5, 1.0, 1.5, 2.0, 0.25, 0.75, 1.25, 1.75]
   w2: f32[6, 8, 1, 1] = ${values(48, 8)}
+  b2: f32[6] = ${values(6, 9)}
   sizes: i64[2] = [4, 4]
   s5: i64[5] = [1, 2, 4, 5, 5]
   s4: i64[4] = [1, 8, 5, 5]
@@ -54,8 +56,9 @@ const SRC = `graph g(x: f32[1, 8, 9, 9]) -> (y: f32[1, 6, 1, 1], z: f32[1, 6, 12
   ap = AveragePool(mp, kernel_shape = [2, 2])
   pd = Pad(ap, pads)
   rs = Resize(pd, roi, scales, mode = "nearest")
-  z = Conv(rs, w2)
-  y = GlobalAveragePool(z)
+  z = Conv(rs, w2, b2)
+  zr = Relu(z)
+  y = GlobalAveragePool(zr)
 }`;
 
 const input = (): Map<string, RValue> => {
