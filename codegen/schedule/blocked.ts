@@ -15,7 +15,7 @@
  * past C would be computed from operands that have no such channels).
  */
 import type { TargetCaps } from '@aic/ir-spec';
-import { channelBlock, childExprs as childOf, logicalShape, numel, walkExpr, type Buffer, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
+import { channelBlock, childExprs as childOf, intervalOf, logicalShape, numel, walkExpr, type Buffer, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 
@@ -47,26 +47,6 @@ function guardedOn(e: Expr, v: string): boolean {
   return branch.some((l) => l.k === 'load' && uses(l.idx) && !plain.has(JSON.stringify(l)));
 }
 
-/** [lo, hi] of an integer index expression with each variable in [0, ext - 1] (undefined: unknown). */
-function range(e: Expr, ext: Map<string, number>): [number, number] | undefined {
-  if (e.k === 'const') return Number.isInteger(e.v) ? [e.v, e.v] : undefined;
-  if (e.k === 'var') { const x = ext.get(e.name); return x === undefined ? undefined : [0, x - 1]; }
-  if (e.k === 'select') { const a = range(e.a, ext), b = range(e.b, ext); return a && b && [Math.min(a[0], b[0]), Math.max(a[1], b[1])]; }
-  if (e.k !== 'bin') return undefined;
-  const a = range(e.a, ext), b = range(e.b, ext);
-  if (!a || !b) return undefined;
-  switch (e.op) {
-    case 'add': return [a[0] + b[0], a[1] + b[1]];
-    case 'sub': return [a[0] - b[1], a[1] - b[0]];
-    case 'mul': { const p = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]]; return [Math.min(...p), Math.max(...p)]; }
-    case 'min': return [Math.min(a[0], b[0]), Math.min(a[1], b[1])];
-    case 'max': return [Math.max(a[0], b[0]), Math.max(a[1], b[1])];
-    case 'div': return b[0] === b[1] && b[0] > 0 && a[0] >= 0 ? [Math.floor(a[0] / b[0]), Math.floor(a[1] / b[0])] : undefined;
-    case 'mod': return b[0] === b[1] && b[0] > 0 && a[0] >= 0 ? [0, Math.min(b[0] - 1, a[1])] : undefined;
-    default: return undefined;
-  }
-}
-
 /** Every load of the stage inside its buffer with the channel axis running to Cp (the padded extent)? */
 function inBoundsPadded(st: ComputeStage, reds: Reduce[], Cp: number, buffers: readonly Buffer[]): boolean {
   const ext = new Map<string, number>(st.axes.map((a, i) => [a, i === 1 ? Cp : logicalShape(st.out)[i]]));
@@ -75,7 +55,7 @@ function inBoundsPadded(st: ComputeStage, reds: Reduce[], Cp: number, buffers: r
   let ok = true;
   walkExpr(st.body, (x) => {
     if (x.k !== 'load' || !ok) return;
-    const r = range(x.idx, ext), n = size.get(x.buf);
+    const r = intervalOf(x.idx, ext), n = size.get(x.buf);
     if (!r || n === undefined || r[0] < 0 || r[1] >= n) ok = false;
   });
   return ok;

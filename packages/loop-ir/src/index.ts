@@ -13,3 +13,4 @@ export * from './checks.ts';
 export * from './hoist-checks.ts';
 export * from './cast.ts';
 export * from './layout.ts';
+export { intervalOf } from './cache.ts';
