@@ -10,7 +10,7 @@ import {
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
 import { legalizeHalf } from './half.ts';
-import { bufferLayoutOf, materializeBoundaries } from './layout.ts';
+import { bufferLayoutOf, materializeBoundaries, paddedChannelConstant } from './layout.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
 import { boundShape, boundedInput, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
 import { notifyLowered } from './observe.ts';
@@ -68,6 +68,8 @@ export interface Program {
 export function lowerGraph(g0: Graph, target: TargetCaps): Program {
   validateGraph(g0); // what the interpreter refuses, no target compiles
   const g = materializeBoundaries(g0);
+  const blockedReaders = new Set<Value>();
+  for (const n of g.nodes) if (n.outputs.some((o) => o.type.layout === 'NC4HW4')) for (const v of n.inputs) if (v?.const) blockedReaders.add(v);
   const bufOf = new Map<Value, ProgramBuffer>();
   const used = new Set<string>();
   const uniq = (base: string) => {
@@ -90,10 +92,14 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
       throw diag.unsupportedFeature(`value '${v.name}' has an unknown shape [${v.shape?.join(', ') ?? '?'}] (bind inputs with --input-shape / --const-input)`,
         v.producer ? nodeLocation(v.producer) : undefined);
     }
-    const layout = bufferLayoutOf(v.type.layout, v.shape as number[]);
+    let layout = bufferLayoutOf(v.type.layout, v.shape as number[]);
+    let data = v.const;
+    // per-channel constants of channel-blocked kernels: padded to whole blocks (lower/layout.ts)
+    const padded = !layout && data && blockedReaders.has(v) ? paddedChannelConstant(v.shape as number[], data, 4) : undefined;
+    if (padded) ({ layout, data } = padded);
     const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: layout ? physicalShapeOf(layout) : bound?.shape ?? (v.shape as number[]).slice(), scope: 'global', role, value: v.name, ...(layout ? { layout } : {}) };
     if (bound) b.extent = { dim: bound.dim, buffer: bound.buffer ?? '' };
-    if (v.const) b.data = v.const;
+    if (data) b.data = data;
     bufOf.set(v, b);
     return b;
   };

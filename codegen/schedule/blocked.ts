@@ -15,7 +15,7 @@
  * past C would be computed from operands that have no such channels).
  */
 import type { TargetCaps } from '@aic/ir-spec';
-import { channelBlock, logicalShape, walkExpr, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
+import { channelBlock, childExprs as childOf, intervalOf, logicalShape, numel, walkExpr, type Buffer, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 
@@ -28,6 +28,37 @@ function reducesOf(e: Expr): Reduce[] {
     if (!seen.has(key)) { seen.add(key); out.push(x); }
   });
   return out;
+}
+
+/**
+ * Is there a load inside a select branch whose index uses loop variable v, and that is not also read
+ * in a select condition or unconditionally (MaxPool's select(isnan(x), -inf, x) tests x anyway)?
+ */
+function guardedOn(e: Expr, v: string): boolean {
+  const uses = (x: Expr) => { let u = false; walkExpr(x, (q) => { if (q.k === 'var' && q.name === v) u = true; }); return u; };
+  const plain = new Set<string>(), branch: Expr[] = [];
+  const visit = (x: Expr, guarded: boolean): void => {
+    if (x.k === 'load') { if (guarded) branch.push(x); else plain.add(JSON.stringify(x)); }
+    if (x.k === 'select') { visit(x.c, false); visit(x.a, true); visit(x.b, true); return; }
+    if (x.k === 'load') { visit(x.idx, guarded); return; }
+    for (const k of childOf(x)) visit(k, guarded);
+  };
+  visit(e, false);
+  return branch.some((l) => l.k === 'load' && uses(l.idx) && !plain.has(JSON.stringify(l)));
+}
+
+/** Every load of the stage inside its buffer with the channel axis running to Cp (the padded extent)? */
+function inBoundsPadded(st: ComputeStage, reds: Reduce[], Cp: number, buffers: readonly Buffer[]): boolean {
+  const ext = new Map<string, number>(st.axes.map((a, i) => [a, i === 1 ? Cp : logicalShape(st.out)[i]]));
+  for (const r of reds) for (const a of r.axes) ext.set(a.name, a.extent);
+  const size = new Map(buffers.map((b) => [b.name, numel(b.shape)]));
+  let ok = true;
+  walkExpr(st.body, (x) => {
+    if (x.k !== 'load' || !ok) return;
+    const r = intervalOf(x.idx, ext), n = size.get(x.buf);
+    if (!r || n === undefined || r[0] < 0 || r[1] >= n) ok = false;
+  });
+  return ok;
 }
 
 /** Does e hold v / x (a blocked index of loop variable v)? */
@@ -52,18 +83,25 @@ function rows(W: number, max: number): { R: number; clamp: boolean } {
 }
 
 /** The blocked schedule for a stage, or undefined when its output is not channel-blocked. */
-export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps): Directive[] | undefined {
+export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers: readonly Buffer[]): Directive[] | undefined {
   const B = channelBlock(st.out.layout);
   if (!B) return undefined;
   const shape = logicalShape(st.out);
-  if (st.axes.length !== 4 || shape[1] % B !== 0 || caps.vectorLanes < B) return [];
+  if (st.axes.length !== 4 || caps.vectorLanes < B) return [];
   const [n, c, h, w] = st.axes;
   const C = shape[1], W = shape[3];
   const reds = reducesOf(st.body);
-  const dirs: Directive[] = [{ d: 'split', axis: c, factor: B }];
+  // channels not a whole number of blocks: the last block computes its padding lanes too, when every
+  // load provably stays inside its buffer for c up to the padded extent (else plain loops)
+  const pad = C % B !== 0;
+  if (pad && !inBoundsPadded(st, reds, Math.ceil(C / B) * B, buffers)) return [];
+  const dirs: Directive[] = [{ d: 'split', axis: c, factor: B, ...(pad ? { tail: 'pad' as const } : {}) }];
   const ci = `${c}_i`;
+  // a load under a select that moves with c (Concat's parts, guarded window taps) could leave its
+  // buffer when read for every lane: such stages keep the blocked loop order but stay scalar
+  const vec: Directive[] = guardedOn(st.body, c) ? [] : [{ d: 'vectorize', axis: ci }];
   if (reds.length !== 1) {
-    dirs.push({ d: 'reorder', order: [n, `${c}_o`, h, w, ci] }, { d: 'vectorize', axis: ci });
+    dirs.push({ d: 'reorder', order: [n, `${c}_o`, h, w, ci] }, ...vec);
     return dirs;
   }
   const R = reds[0];
@@ -98,7 +136,7 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps): Direct
     } else redOrder.push(a.name);
   }
   dirs.push({ d: 'reorder', order: [n, cOuter, h, wOuter, ...redOrder, ...inner, ci] });
-  dirs.push({ d: 'vectorize', axis: ci });
+  dirs.push(...vec);
   for (const u of unroll) dirs.push({ d: 'unroll', axis: u });
   return dirs;
 }

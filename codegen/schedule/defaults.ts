@@ -292,7 +292,7 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
   for (const st of src.stages) {
     if (st.kind !== 'compute') continue;
     // channel-blocked (NC4HW4) outputs: schedule/blocked.ts
-    const blocked = blockedStageSchedule(st, caps);
+    const blocked = blockedStageSchedule(st, caps, [...src.params, ...src.temps]);
     if (blocked) { dirs.push(...blocked); continue; }
     if (!hasReduce(st)) { dirs.push(...elementwise(st, caps)); continue; }
     const r = reduction(src, st, caps, prog);

@@ -3,7 +3,7 @@
  * Compute definitions index logically and need nothing from here; only the imperative helpers that
  * address memory directly (the padded-copy stage of Conv and MaxPool) have a blocked variant.
  */
-import { E, S, blockedChannels, channelBlock, physicalShapeOf, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
+import { E, S, blockedChannels, channelBlock, physicalShapeOf, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import type { LowerCtx } from '../types.ts';
 import type { WinAxis } from './nn.ts';
 
@@ -21,15 +21,40 @@ export function padCopyBlocked(ctx: LowerCtx, X: TensorRef, ax: WinAxis[], P: nu
   xp.buf.shape = physicalShapeOf(layout);
   const CB = Math.ceil(C / B);
   const [I0, I1] = [ax[0].I, ax[1].I], [P0, P1] = P, pb0 = ax[0].pb, pb1 = ax[1].pb, tail = P1 - pb1 - I1;
-  const nc = ctx.fresh('nc'), ph = ctx.fresh('ph'), j = ctx.fresh('j');
-  const ncv = E.v(nc), phv = E.v(ph), jv = E.v(j);
+  const nc = ctx.fresh('nc'), ph = ctx.fresh('ph'), j = ctx.fresh('j'), l = ctx.fresh('l');
+  const ncv = E.v(nc), phv = E.v(ph), jv = E.add(E.mul(E.v(j), E.i(B)), E.v(l));
   const ih = E.sub(phv, E.i(pb0));
   const row = E.mul(E.add(E.mul(ncv, E.i(P0)), phv), E.i(P1 * B));
   const src = E.mul(E.add(E.mul(ncv, E.i(I0)), ih), E.i(I1 * B));
-  const pad = (from: number, n: number) => (n > 0 ? [S.for(j, n * B, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(from * B))), E.c(fill, xT)))] : []);
-  const copy = S.for(j, I1 * B, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(pb1 * B))), prepX(X.flat(E.add(src, jv)))));
+  // pixels of x lanes each: the innermost loop is one vector
+  const px = (n: number, body: Stmt) => S.for(j, n, S.for(l, B, body, { k: 'vectorized', lanes: B }));
+  const pad = (from: number, n: number) => (n > 0 ? [px(n, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(from * B))), E.c(fill, xT)))] : []);
+  const copy = px(I1, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(pb1 * B))), prepX(X.flat(E.add(src, jv)))));
   ctx.extern([], S.for(nc, N * CB, S.for(ph, P0, S.if(E.and(E.ge(ih, E.i(0)), E.lt(ih, E.i(I0))),
     S.seq(...pad(0, pb1), copy, ...pad(pb1 + I1, tail)),
     S.seq(...pad(0, P1))))));
   return xp;
+}
+
+/**
+ * Concat / Split on the channel axis of blocked tensors whose parts start and end on whole blocks:
+ * per image each part is one contiguous span of the blocked tensor (blocks [off/x, (off+size)/x)),
+ * so the op is a copy of spans, x lanes at a time. Undefined when the layouts or offsets do not allow it.
+ */
+export function channelSpanCopy(ctx: LowerCtx, whole: TensorRef, parts: { t: TensorRef; off: number }[], into: 'whole' | 'parts'): Stmt | undefined {
+  const B = channelBlock(whole.buf.layout);
+  if (!B || whole.shape.length !== 4) return undefined;
+  if (parts.some((p) => channelBlock(p.t.buf.layout) !== B || p.off % B !== 0 || p.t.shape[1] % B !== 0)) return undefined;
+  const [N, C, H, W] = whole.shape;
+  const plane = H * W * B;
+  const n = ctx.fresh('n'), j = ctx.fresh('j'), l = ctx.fresh('l');
+  const lane = E.add(E.mul(E.v(j), E.i(B)), E.v(l));
+  const copies = parts.map(({ t, off }) => {
+    const span = (t.shape[1] / B) * plane;
+    const wIdx = E.add(E.add(E.mul(E.v(n), E.i(Math.ceil(C / B) * plane)), E.i((off / B) * plane)), lane);
+    const pIdx = E.add(E.mul(E.v(n), E.i(span)), lane);
+    const [dst, di, src, si] = into === 'whole' ? [whole, wIdx, t, pIdx] : [t, pIdx, whole, wIdx];
+    return S.for(n, N, S.for(j, span / B, S.for(l, B, S.store(dst.buf.name, di, src.flat(si)), { k: 'vectorized', lanes: B })));
+  });
+  return S.seq(...copies);
 }

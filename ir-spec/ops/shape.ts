@@ -12,6 +12,7 @@ import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from
 import { CHECK_SEQUENCE_LENS, E, S, indexOutOfBounds, rangeMessage, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
 import { bcastAt } from '../lib/lower.ts';
 import { lowerCompressRuntime, lowerNonZeroRuntime } from '../lib/dynamic.ts';
+import { channelSpanCopy } from '../lib/layout.ts';
 import { intList, product } from '../lib/util.ts';
 import { ALL, FLOATS, INTS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
 import {
@@ -1482,6 +1483,9 @@ function lowerConcat(ctx: LowerCtx): void {
   const parts: { x: TensorRef; off: number }[] = [];
   let off = 0;
   for (const x of xs) { if (x.shape[a]! > 0) parts.push({ x, off }); off += x.shape[a]!; }
+  // channel-blocked parts on whole blocks: contiguous span copies (lib/layout.ts)
+  const spans = a === 1 && parts.length ? channelSpanCopy(ctx, out, parts.map((p) => ({ t: p.x, off: p.off })), 'whole') : undefined;
+  if (spans) { ctx.extern([0], spans); return; }
   ctx.compute(0, (idx) => {
     if (parts.length === 0) return E.c(0, out.dtype);
     const load = (p: { x: TensorRef; off: number }) => p.x.at(...idx.map((v, k) => (k === a ? E.sub(v, E.i(p.off)) : v)));
@@ -1500,6 +1504,12 @@ function lowerSplit(ctx: LowerCtx): void {
   const split = ctx.inputs[1] ? constIntsOf(ctx, 1, 'split') : undefined;
   const sizes = splitSizes(vctx(ctx), x.shape[a]!, split)!;
   let start = 0;
+  const outs = sizes.map((sz, o) => { const t = ctx.outputs[o], s0 = start; start += sz; return { t, off: s0, sz }; });
+  start = 0;
+  const live = outs.filter((p) => p.t && p.t.buf.role !== 'scratch' && p.t.shape[a] === p.sz);
+  // channel-blocked outputs on whole blocks: contiguous span copies (lib/layout.ts)
+  const spans = a === 1 && live.length === outs.length ? channelSpanCopy(ctx, x, live.map((p) => ({ t: p.t!, off: p.off })), 'parts') : undefined;
+  if (spans) { ctx.extern(live.map((_, o) => o), spans); return; }
   sizes.forEach((sz, o) => {
     const s0 = start;
     start += sz;

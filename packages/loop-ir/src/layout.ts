@@ -19,6 +19,8 @@ export interface LayoutDim {
   /** block size, for 'outer' / 'inner' */
   block?: number;
   part: 'whole' | 'outer' | 'inner';
+  /** a whole dim stored with more elements than the logical extent (zero padding at its end) */
+  extent?: number;
 }
 
 export interface BufferLayout {
@@ -31,7 +33,7 @@ export interface BufferLayout {
 }
 
 const extentOf = (d: LayoutDim, logical: readonly number[]) =>
-  d.part === 'whole' ? logical[d.dim] : d.part === 'inner' ? d.block! : Math.ceil(logical[d.dim] / d.block!);
+  d.part === 'whole' ? d.extent ?? logical[d.dim] : d.part === 'inner' ? d.block! : Math.ceil(logical[d.dim] / d.block!);
 
 /** The shape of the data a buffer of this layout stores. */
 export function physicalShapeOf(l: BufferLayout): number[] {

@@ -18,8 +18,11 @@ export type Directive =
    * axes only, factor <= extent): the last block starts at n - f instead (index min(o*f, n - f) + i),
    * overlapping the previous one, whose elements it re-computes and stores again with the same values:
    * no branch in the loop nest, indices affine in the inner loop (vectorizable), results unchanged.
+   * 'pad' (output axes): the last block runs past the extent unguarded, for outputs whose layout pads
+   * the axis to whole blocks (NC4HW4 channels); the schedule must know every access stays inside its
+   * buffer (codegen/schedule/blocked.ts proves it) and the extra elements land in padding nobody reads.
    */
-  | { d: 'split'; axis: string; factor: number; tail?: 'guard' | 'clamp' }
+  | { d: 'split'; axis: string; factor: number; tail?: 'guard' | 'clamp' | 'pad' }
   | { d: 'tile'; axes: [string, string]; factors: [number, number] }
   | { d: 'reorder'; order: string[] }
   | { d: 'fuse'; axes: [string, string] }
@@ -131,7 +134,8 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
         : E.add(E.mul(E.v(outer.name), E.i(f)), E.v(inner.name));
       for (const k of Object.keys(s.defs)) s.defs[k] = substitute(s.defs[k], { [l.name]: value });
       s.guards = s.guards.map((g) => ({ ...g, c: substitute(g.c, { [l.name]: value }) }));
-      if (l.extent % f !== 0 && !clamp) s.guards.push({ c: E.lt(value, E.i(l.extent)), reduce: l.reduce });
+      if (dir.tail === 'pad' && l.reduce) throw new ScheduleError(`split ${dir.axis} pad: a reduction loop cannot run past its extent`);
+      if (l.extent % f !== 0 && !clamp && dir.tail !== 'pad') s.guards.push({ c: E.lt(value, E.i(l.extent)), reduce: l.reduce });
       s.leaves.splice(i, 1, outer, inner);
       return s;
     }
@@ -290,7 +294,7 @@ export function initValue(op: string, t: string): number {
 
 export function printDirective(d: Directive): string {
   switch (d.d) {
-    case 'split': return `split ${d.axis} by ${d.factor}${d.tail === 'clamp' ? ' clamp' : ''}`;
+    case 'split': return `split ${d.axis} by ${d.factor}${d.tail === 'clamp' || d.tail === 'pad' ? ` ${d.tail}` : ''}`;
     case 'tile': return `tile ${d.axes[0]}, ${d.axes[1]} by ${d.factors[0]}, ${d.factors[1]}`;
     case 'reorder': return `reorder ${d.order.join(', ')}`;
     case 'fuse': return `fuse ${d.axes[0]}, ${d.axes[1]}`;
