@@ -68,6 +68,7 @@ const CASES: ConvCase[] = [
   { name: 'asymmetric pads, residual + relu', N: 1, C: 9, H: 10, W: 6, M: 11, pads: [0, 2, 1, 0], bias: true, residual: true, relu: true },
   { name: 'no padding, tiles overhang both axes', N: 3, C: 3, H: 9, W: 11, M: 7 },
   { name: '1x1 output', N: 1, C: 4, H: 3, W: 3, M: 5 },
+  { name: 'GEMM over packed output channels (M = 32), batch 2', N: 2, C: 12, H: 8, W: 10, M: 32, pads: [1, 1, 1, 1], bias: true, relu: true },
 ];
 
 describe('Winograd conv kernels', () => {
