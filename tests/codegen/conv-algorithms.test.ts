@@ -1,5 +1,6 @@
 /**
- * Conv kernel algorithms (codegen/schedule/algorithms): Winograd F(2,3) and F(4,3), forced through
+ * Conv kernel algorithms (codegen/schedule/algorithms): Winograd F(2,3) and F(4,3) and 1x1 convs as a
+ * GEMM over the flattened spatial axis, forced through
  * the --schedule override and chosen by the cost model, match the reference interpreter on odd shapes
  * (channels not a multiple of 4, tiles that overhang the output, asymmetric padding, batch > 1, a fused
  * bias + residual + activation epilogue) on the loop-IR interpreter (the scheduled program itself), C
@@ -25,14 +26,17 @@ function values(n: number, seed: number): number[] {
 interface ConvCase {
   name: string; N: number; C: number; H: number; W: number; M: number;
   pads?: number[]; strides?: number[]; dilations?: number[]; group?: number; bias?: boolean; residual?: boolean; relu?: boolean;
+  /** kernel size (default 3) */
+  k?: number;
 }
 
 function model(c: ConvCase): { graph: () => Graph; feeds: Map<string, RValue> } {
-  const OH = c.H + (c.pads?.[0] ?? 0) + (c.pads?.[2] ?? 0) - 2, OW = c.W + (c.pads?.[1] ?? 0) + (c.pads?.[3] ?? 0) - 2;
+  const K = c.k ?? 3;
+  const OH = c.H + (c.pads?.[0] ?? 0) + (c.pads?.[2] ?? 0) - (K - 1), OW = c.W + (c.pads?.[1] ?? 0) + (c.pads?.[3] ?? 0) - (K - 1);
   const Cg = c.C / (c.group ?? 1);
-  const inits = [{ name: 'w', dims: [c.M, Cg, 3, 3], floats: values(c.M * Cg * 9, 7) }];
+  const inits = [{ name: 'w', dims: [c.M, Cg, K, K], floats: values(c.M * Cg * K * K, 7) }];
   if (c.bias) inits.push({ name: 'b', dims: [c.M], floats: values(c.M, 11) });
-  const attrs: Record<string, number[] | number> = { kernel_shape: [3, 3] };
+  const attrs: Record<string, number[] | number> = { kernel_shape: [K, K] };
   if (c.pads) attrs.pads = c.pads;
   if (c.strides) attrs.strides = c.strides;
   if (c.dilations) attrs.dilations = c.dilations;
@@ -90,6 +94,25 @@ describe('Winograd conv kernels', () => {
     }
   }
 
+  const GEMM_CASES: ConvCase[] = [
+    { name: 'odd channels, batch 2, bias', N: 2, C: 5, H: 7, W: 9, M: 6, k: 1, bias: true },
+    { name: 'residual + relu, packed output channels (M = 32) on 13x13', N: 1, C: 24, H: 13, W: 13, M: 32, k: 1, bias: true, residual: true, relu: true },
+  ];
+  for (const c of GEMM_CASES) {
+    it(`1x1 conv as GEMM over HxW: ${c.name} (loops, c, wasm-simd)`, async () => {
+      const { graph, feeds } = model(c);
+      const want = run(graph(), feeds).get('out') as Tensor;
+      const g = graph();
+      const schedules = parseScheduleFile(`kernel ${convKernel(g)} { algorithm gemm }`);
+      const cc = compileC(g, { ...meta, schedules });
+      expect(algorithmStats(cc.prog)).toContain('gemm (1x1 conv over flattened HxW)');
+      check(runProgram(cc.prog, feeds).get('out')!, want, 'loops');
+      check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('out') as Tensor, want, 'c');
+      const w = compileWasm(graph(), { ...meta, simd: true, schedules });
+      check((await runWasm(w, feeds)).get('out') as Tensor, want, 'wasm-simd');
+    }, 120_000);
+  }
+
   it('a user schedule can name the Winograd stages\' loops after the algorithm', () => {
     const c = CASES[0];
     const { graph, feeds } = model(c);
@@ -103,11 +126,13 @@ describe('Winograd conv kernels', () => {
     check(runProgram(cc.prog, feeds).get('out')!, want, 'loops');
   });
 
-  it('the cost model picks Winograd for a wide 3x3 conv and direct for a narrow or strided one', () => {
+  it('the cost model picks Winograd for a wide 3x3 conv, gemm for a 1x1 conv on 13x13, direct for a narrow or strided one', () => {
     const wide = model({ name: 'wide', N: 1, C: 32, H: 16, W: 16, M: 32, pads: [1, 1, 1, 1] }).graph();
     expect(algorithmStats(compileC(wide, meta).prog)).toMatch(/conv 1x32x16x16 -> 32x16x16 k3x3 +winograd F\([24],3\)/);
     const narrow = model({ name: 'narrow', N: 1, C: 3, H: 16, W: 16, M: 8, pads: [1, 1, 1, 1] }).graph();
     expect(algorithmStats(compileC(narrow, meta).prog)).toMatch(/k3x3 +direct/);
+    const pointwise = model({ name: 'pointwise', N: 1, C: 32, H: 13, W: 13, M: 40, k: 1 }).graph();
+    expect(algorithmStats(compileC(pointwise, meta).prog)).toMatch(/k1x1 +gemm/);
     const strided = model({ name: 'strided', N: 1, C: 32, H: 16, W: 16, M: 32, pads: [1, 1, 1, 1], strides: [2, 2] }).graph();
     expect(algorithmStats(compileC(strided, meta).prog)).toMatch(/s2x2 +direct/);
   });
