@@ -7,6 +7,10 @@
  * and WebAssembly SIMD; the choice shows in --stats and leads the schedule; a kernel Winograd cannot
  * compute is refused with a usage error.
  */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AicError, Tensor, type Graph, type RValue } from '@aic/core';
 import { loadOnnx } from '@aic/onnx';
@@ -155,4 +159,30 @@ describe('Winograd conv kernels', () => {
     const cc = compileC(g, { ...meta, schedules: parseScheduleFile(`kernel ${convKernel(g)} { algorithm direct }`) });
     expect(algorithmStats(cc.prog)).toMatch(/k3x3 +direct/);
   });
+
+  it('aic compile: --schedule `algorithm winograd(2,3)` shows in --stats, --emit schedule and --emit loops (the stages)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-alg-'));
+    try {
+      const c: ConvCase = { name: 'cli', N: 1, C: 8, H: 9, W: 9, M: 8, pads: [1, 1, 1, 1], bias: true };
+      const m = path.join(dir, 'm.onnx'), sched = path.join(dir, 's.txt');
+      const g = model(c).graph();
+      // the model as the CLI sees it: rebuilt from the same spec
+      const OH = 9, W = values(8 * 8 * 9, 7), B = values(8, 11);
+      fs.writeFileSync(m, buildModel([{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['out'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }],
+        [{ name: 'x', shape: [1, 8, 9, 9] }], [{ name: 'out', shape: [1, 8, OH, OH] }], 13,
+        [{ name: 'w', dims: [8, 8, 3, 3], floats: W }, { name: 'b', dims: [8], floats: B }]));
+      fs.writeFileSync(sched, `kernel ${convKernel(g)} { algorithm winograd(2,3) }\n`);
+      const aic = (...a: string[]) => spawnSync(path.resolve(import.meta.dirname, '../../bin/aic'), ['compile', m, '--target', 'c', '--schedule', sched, ...a], { encoding: 'utf8' });
+      const st = aic('--stats', '-o', path.join(dir, 'out'));
+      expect(st.status, st.stderr).toBe(0);
+      expect(st.stderr).toMatch(new RegExp(`kernel ${convKernel(g)} +conv 1x8x9x9 -> 8x9x9 k3x3 +winograd F\\(2,3\\)`));
+      const sc = aic('--emit', 'schedule');
+      expect(sc.stdout).toContain('algorithm winograd(2,3)');
+      const lp = aic('--emit', 'loops');
+      // the stages' buffers: padded input, transformed input, GEMM result, transformed output
+      for (const b of ['wxp', 'wv', 'wm', 'wz']) expect(lp.stdout).toMatch(new RegExp(`\\b${b}\\d+\\b`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
