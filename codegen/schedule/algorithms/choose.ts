@@ -11,7 +11,11 @@
  * the contiguous axis: OW for direct, OH*OW for gemm, the tiles T for Winograd's batched GEMM);
  * direct = 2*M*C*KH*KW*OH*OW; Winograd(m) = 2*a^2*M*C*T for the batched GEMM (a = m + 2; the padding
  * of partial tiles counts) plus the transforms, which run as scalar-ish loops: weighted 4x their
- * additions (input: 4*a^3 per channel and tile, output: 4*a^2*m per output channel and tile).
+ * additions (input: 4*a^3 per channel and tile, output: 4*a^2*m per output channel and tile). Every
+ * algorithm also pays 8 per byte of weights it streams: Winograd's transformed weights are a^2/9 times
+ * bigger, which on small maps with many channels (resnet18's 512-channel 7x7 layer: 37.7 MB for
+ * F(4,3), each value used by 4 tiles) costs more than the multiplications it saves. Winograd must
+ * come out below 0.8x of direct to be chosen.
  * Winograd needs C and M >= 8 (below that the transforms cost more than they save).
  */
 import { diag } from '@aic/core';
@@ -38,6 +42,11 @@ export function fromDirective(d: AlgoDirective, kernel: string): Algorithm {
   throw diag.usage(`--schedule: kernel ${kernel}: unknown algorithm '${d.name}${d.params ? `(${d.params.join(',')})` : ''}' (direct, gemm, winograd(2,3), winograd(4,3))`);
 }
 
+/** FLOP-equivalents per byte of weights streamed (each conv reads its weights once per image) */
+const BYTE = 8;
+/** Winograd must look this much cheaper than direct (its transforms and memory passes are estimates) */
+const WINOGRAD_MARGIN = 0.8;
+
 /** Share of the vector lanes a register tile over an axis of extent n keeps busy (whole or clamped vectors of >= 4 lanes). */
 function laneUse(n: number, L: number): number {
   let best = 0;
@@ -51,12 +60,14 @@ const packedUse = (M: number, L: number) => { let w = 1; while (w * 2 <= L && M 
 export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: number }[] {
   const flops = 2 * c.M * (c.C / c.group) * c.KH * c.KW * c.OH * c.OW * c.N;
   const use = (spatial: number) => Math.max(1e-3, packedUse(c.M, lanes), laneUse(spatial, lanes));
-  const out: { alg: Algorithm; cost: number }[] = [{ alg: { name: 'direct' }, cost: flops / use(c.OW) }];
-  if (gemm1x1Applies(c)) out.push({ alg: { name: 'gemm' }, cost: flops / use(c.OH * c.OW) * 0.999 });
+  const wBytes = 4 * c.M * (c.C / c.group) * c.KH * c.KW;
+  const out: { alg: Algorithm; cost: number }[] = [{ alg: { name: 'direct' }, cost: flops / use(c.OW) + BYTE * wBytes }];
+  if (gemm1x1Applies(c)) out.push({ alg: { name: 'gemm' }, cost: (flops / use(c.OH * c.OW) + BYTE * wBytes) * 0.999 });
   if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
   for (const m of [2, 4] as const) {
     const a = m + 2, { T } = winogradTiles(c, m);
-    out.push({ alg: { name: 'winograd', m }, cost: 2 * a * a * c.M * c.C * T / use(T) + 4 * a ** 3 * c.C * T + 4 * a * a * m * c.M * T });
+    const cost = 2 * a * a * c.M * c.C * T / use(T) + BYTE * 4 * a * a * c.M * c.C + 4 * a ** 3 * c.C * T + 4 * a * a * m * c.M * T;
+    out.push({ alg: { name: 'winograd', m }, cost: cost / WINOGRAD_MARGIN });
   }
   return out;
 }
