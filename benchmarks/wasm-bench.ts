@@ -1,5 +1,5 @@
 /**
- * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--target wasm-simd|wasm] [--no-simd] [--profile [N]]
+ * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--target wasm-simd|wasm] [--no-simd] [--profile [N]] [--direct]
  *
  * aic's WebAssembly module (through its generated model.mjs) vs onnxruntime-web (wasm EP,
  * numThreads=1, SIMD) on each model of ../shared/models that compiles, in one Node process:
@@ -7,6 +7,7 @@
  * next to ORT-web's runtime .wasm, GFLOP/s (Conv/Gemm/MatMul FLOPs), and max error vs PyTorch.
  * --profile: also time every step of the plan (kernel functions exported and called one by one from
  * JS, medians of N runs, default 20) and print the N slowest kernels with their share of the run.
+ * --direct: every conv computed directly (`algorithm direct`: no Winograd), to compare with the default.
  * Informational only: never gates a test.
  */
 import * as fs from 'node:fs';
@@ -29,6 +30,7 @@ const dir = path.resolve(opt('--dir') ?? path.join(import.meta.dirname, '../../s
 const target = getTarget(opt('--target') ?? (args.includes('--no-simd') ? 'wasm' : 'wasm-simd')) as Target<WasmCompiled>;
 if (!target?.forms.includes('wat')) throw new Error('--target: a WebAssembly target (wasm-simd, wasm)');
 const profile = args.includes('--profile');
+const direct = args.includes('--direct');
 const profileTop = /^\d+$/.test(opt('--profile') ?? '') ? Number(opt('--profile')) : 20;
 const names = args.filter((a, i) => !a.startsWith('--') && !/^\d+$/.test(a) && !['--budget', '--dir', '--target'].includes(args[i - 1] ?? ''));
 
@@ -106,7 +108,9 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     try {
       const g = runPipeline(g0, pipelineFor(2), { target: passTargetOf(target), out: () => {} }).graph;
-      compiled = compileFor(target, g, { version: 'bench', source: meta.model, sourceHash: '-', exportKernels: profile }).art;
+      // --direct: every kernel 'algorithm direct' (no Winograd), the baseline before kernel algorithms
+      const schedules = direct ? new Map(g.nodes.map((n, i) => [`k${i}_${n.op.toLowerCase()}`, [{ d: 'algorithm' as const, name: 'direct' }]])) : undefined;
+      compiled = compileFor(target, g, { version: 'bench', source: meta.model, sourceHash: '-', exportKernels: profile, schedules }).art;
     } catch (e) {
       row.status = e instanceof AicError ? `not compiled: ${e.message.split('\n')[0].slice(0, 100)}` : `crash: ${(e as Error).message.slice(0, 100)}`;
       console.log(`${model}: ${row.status}`);

@@ -4,7 +4,7 @@
  * replace only vectorize through GCC's loop if-conversion, which GCC + AVX-512 builds may not use
  * (see GCC_AVX512_CFLAGS and kernelAttributes in guarded.ts): without it every lane ran as a branch.
  */
-import type { ScalarType } from '@aic/loop-ir';
+import type { Expr, ScalarType } from '@aic/loop-ir';
 
 type Need = (name: string, def: () => string) => string;
 type VecTypedef = (t: ScalarType, lanes: number) => string;
@@ -36,3 +36,47 @@ export function vecSelect(need: Need, vec: VecTypedef, ct: ScalarType, t: Scalar
   const m = ct === MASK[w] ? `c != (${mt}){0}` : `__builtin_convertvector(c, ${mt}) != (${mt}){0}`;
   return need(name, () => `static inline ${vt} ${name}(${cvt} c, ${vt} a, ${vt} b) { ${mt} m = ${m}; return (${vt})(((${mt})a & m) | ((${mt})b & ~m)); }`);
 }
+
+const CMP: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
+
+/**
+ * A select condition as a lane mask of width `w` bytes (all-ones / zero lanes, the mask type of the
+ * payload), straight from vector comparisons (`a < b` on vectors is such a mask): comparisons of
+ * operands of that width, isnan, not / and / or / xor of those. Undefined for anything else (the
+ * caller widens a bool vector instead). `operand(x)` renders x as an L-lane vector.
+ */
+export function vecMask(e: Expr, w: number, operand: (x: Expr) => string): string | undefined {
+  switch (e.k) {
+    case 'bin': {
+      if (CMP[e.op] && e.a.t !== 'bool' && WIDTH[e.a.t] === w && e.a.t === e.b.t) return `(${operand(e.a)} ${CMP[e.op]} ${operand(e.b)})`;
+      const op = e.op === 'and' ? '&' : e.op === 'or' ? '|' : e.op === 'xor' ? '^' : undefined;
+      if (!op || e.t !== 'bool') return undefined;
+      const a = vecMask(e.a, w, operand), b = a && vecMask(e.b, w, operand);
+      return a && b ? `(${a} ${op} ${b})` : undefined;
+    }
+    case 'call': {
+      const x = e.args[0];
+      if (e.fn !== 'isnan' || (x.t !== 'f32' && x.t !== 'f64') || WIDTH[x.t] !== w) return undefined;
+      const v = operand(x);
+      return `(${v} != ${v})`;
+    }
+    case 'un': {
+      if (e.op !== 'not' || e.t !== 'bool') return undefined;
+      const a = vecMask(e.x, w, operand);
+      return a && `(~${a})`;
+    }
+    default: return undefined;
+  }
+}
+
+/** `aic_vblend`: mask lanes all-ones pick a, zero pick b. */
+export function vecBlend(need: Need, vec: VecTypedef, t: ScalarType, lanes: number): string | undefined {
+  const w = WIDTH[t];
+  if (!w) return undefined;
+  const vt = vec(t, lanes), mt = vec(MASK[w], lanes);
+  const name = `aic_vblend_${vt}`;
+  return need(name, () => `static inline ${vt} ${name}(${mt} m, ${vt} a, ${vt} b) { return (${vt})(((${mt})a & m) | ((${mt})b & ~m)); }`);
+}
+
+/** the byte width of a lane of type t (the mask width a select of t needs) */
+export const laneWidth = (t: ScalarType): number | undefined => WIDTH[t];

@@ -6,7 +6,7 @@
 import { CHECK_DIV_ZERO, CHECK_INDEX, E, isHalfT, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
 import { cHalfLoad, cHalfStore, cHalfVLoad, cHalfVStore } from './half.ts';
-import { vecMinMax, vecSelect } from './blend.ts';
+import { laneWidth, vecBlend, vecMask, vecMinMax, vecSelect } from './blend.ts';
 
 /** C limits of the integer types, as [min, max, min as a double, max + 1 as a double] */
 const LIMITS: Partial<Record<ScalarType, [string, string, string, string]>> = {
@@ -383,6 +383,10 @@ export class CEmitter {
       }
       case 'select': {
         const ct = this.h.vecTypedef(e.c.t, L);
+        const w = laneWidth(e.t);
+        const mask = w ? vecMask(e.c, w, (x) => this.vexpr(x.lanes === L ? x : { k: 'bcast', x, t: x.t, lanes: L })) : undefined;
+        const vb = mask && vecBlend(this.need, this.vec, e.t, L);
+        if (vb) return `${vb}(${mask}, ${this.vexpr(e.a)}, ${this.vexpr(e.b)})`;
         const blend = vecSelect(this.need, this.vec, e.c.t, e.t, L);
         if (blend) return `${blend}(${this.vexpr(e.c)}, ${this.vexpr(e.a)}, ${this.vexpr(e.b)})`;
         const name = `aic_vselect_${ct}_${vt}`;

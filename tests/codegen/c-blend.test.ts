@@ -2,14 +2,21 @@
  * The branch-free vector min/max/select helpers (codegen/c/blend.ts) give, lane by lane, what the
  * scalar helpers give: NaN in either operand, ±0, ±Inf, for f32 and f64, at the widths the C target
  * uses; select on bool conditions for float, 64-bit and byte payloads. Built with the default flags
- * and with -O2 (no AVX: wide vectors emulated), warnings as errors.
+ * and with -O2 (no AVX: wide vectors emulated), warnings as errors. Then whole kernels whose selects
+ * render as compare masks (MaxPool's NaN rule, PRelu, LeakyRelu, Clip, Where) on NaN, ±Inf and ±0
+ * inputs give the reference interpreter's values bit for bit.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultCFlags, WARNING_FLAGS } from '@aic/codegen';
+import { Tensor, type RValue } from '@aic/core';
+import { loadOnnx } from '@aic/onnx';
+import { run } from '@aic/interp';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { buildC, compileC, defaultCFlags, passTarget, prepareForRun, runC, WARNING_FLAGS } from '@aic/codegen';
+import { buildModel } from '../onnx-builder.ts';
 import { Helpers } from '../../codegen/c/expr.ts';
 import { vecMinMax, vecSelect } from '../../codegen/c/blend.ts';
 
@@ -56,4 +63,37 @@ describe('C vector blend helpers', () => {
       expect(r.status, r.stdout).toBe(0);
     });
   }
+});
+
+describe('C kernels with mask selects', () => {
+  it('MaxPool (ceil mode, NaN rule), PRelu, LeakyRelu, Clip and Where match the interpreter bit for bit', () => {
+    const S = [2, 3, 9, 16];
+    const n = S.reduce((a, b) => a * b, 1);
+    const special = [NaN, Infinity, -Infinity, 0, -0, 1.5, -2.5, 3, -0.25];
+    const xs = Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? special[(i / 5) % special.length] : Math.sin(i) * 4));
+    const slope = Float32Array.from({ length: 16 }, (_, i) => (i % 3) - 1.5);
+    const bytes = buildModel([
+      { op: 'MaxPool', inputs: ['x'], outputs: ['p'], attrs: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 } },
+      { op: 'PRelu', inputs: ['x', 's'], outputs: ['pr'] },
+      { op: 'LeakyRelu', inputs: ['pr'], outputs: ['lr'] },
+      { op: 'Clip', inputs: ['lr', 'lo', 'hi'], outputs: ['cl'] },
+      { op: 'Less', inputs: ['x', 'cl'], outputs: ['c'] },
+      { op: 'Where', inputs: ['c', 'x', 'pr'], outputs: ['y'] },
+    ], [{ name: 'x', shape: S }, { name: 's', shape: [16] }, { name: 'lo', shape: [] }, { name: 'hi', shape: [] }],
+    [{ name: 'p', shape: [2, 3, 4, 8] }, { name: 'y', shape: S }], 13);
+    const feeds = new Map<string, RValue>([['x', new Tensor('float32', S, xs)], ['s', new Tensor('float32', [16], slope)],
+      ['lo', new Tensor('float32', [], Float32Array.of(-1))], ['hi', new Tensor('float32', [], Float32Array.of(2))]]);
+    const g = () => runPipeline(loadOnnx(bytes), pipelineFor(2), { target: passTarget('c'), out: () => {} }).graph;
+    const want = run(g(), feeds);
+    const gc = g();
+    prepareForRun(gc, feeds);
+    const c = compileC(gc, { version: 'test', source: 'masks', sourceHash: '-' });
+    expect(c.art.c).toContain('aic_vblend_');
+    const got = runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs;
+    for (const o of ['p', 'y']) {
+      const a = (got.get(o) as Tensor).num, b = (want.get(o) as Tensor).num;
+      const bad = Array.from(a).findIndex((v, i) => !Object.is(v, b[i]) && !(Number.isNaN(v) && Number.isNaN(b[i])));
+      expect(bad, `${o}[${bad}] got ${a[bad]} want ${b[bad]}`).toBe(-1);
+    }
+  }, 120_000);
 });

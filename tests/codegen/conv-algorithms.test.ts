@@ -1,11 +1,16 @@
 /**
- * Conv kernel algorithms (codegen/schedule/algorithms): Winograd F(2,3) and F(4,3), forced through
+ * Conv kernel algorithms (codegen/schedule/algorithms): Winograd F(2,3) and F(4,3) and 1x1 convs as a
+ * GEMM over the flattened spatial axis, forced through
  * the --schedule override and chosen by the cost model, match the reference interpreter on odd shapes
  * (channels not a multiple of 4, tiles that overhang the output, asymmetric padding, batch > 1, a fused
  * bias + residual + activation epilogue) on the loop-IR interpreter (the scheduled program itself), C
  * and WebAssembly SIMD; the choice shows in --stats and leads the schedule; a kernel Winograd cannot
  * compute is refused with a usage error.
  */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AicError, Tensor, type Graph, type RValue } from '@aic/core';
 import { loadOnnx } from '@aic/onnx';
@@ -25,14 +30,17 @@ function values(n: number, seed: number): number[] {
 interface ConvCase {
   name: string; N: number; C: number; H: number; W: number; M: number;
   pads?: number[]; strides?: number[]; dilations?: number[]; group?: number; bias?: boolean; residual?: boolean; relu?: boolean;
+  /** kernel size (default 3) */
+  k?: number;
 }
 
 function model(c: ConvCase): { graph: () => Graph; feeds: Map<string, RValue> } {
-  const OH = c.H + (c.pads?.[0] ?? 0) + (c.pads?.[2] ?? 0) - 2, OW = c.W + (c.pads?.[1] ?? 0) + (c.pads?.[3] ?? 0) - 2;
+  const K = c.k ?? 3;
+  const OH = c.H + (c.pads?.[0] ?? 0) + (c.pads?.[2] ?? 0) - (K - 1), OW = c.W + (c.pads?.[1] ?? 0) + (c.pads?.[3] ?? 0) - (K - 1);
   const Cg = c.C / (c.group ?? 1);
-  const inits = [{ name: 'w', dims: [c.M, Cg, 3, 3], floats: values(c.M * Cg * 9, 7) }];
+  const inits = [{ name: 'w', dims: [c.M, Cg, K, K], floats: values(c.M * Cg * K * K, 7) }];
   if (c.bias) inits.push({ name: 'b', dims: [c.M], floats: values(c.M, 11) });
-  const attrs: Record<string, number[] | number> = { kernel_shape: [3, 3] };
+  const attrs: Record<string, number[] | number> = { kernel_shape: [K, K] };
   if (c.pads) attrs.pads = c.pads;
   if (c.strides) attrs.strides = c.strides;
   if (c.dilations) attrs.dilations = c.dilations;
@@ -68,6 +76,7 @@ const CASES: ConvCase[] = [
   { name: 'asymmetric pads, residual + relu', N: 1, C: 9, H: 10, W: 6, M: 11, pads: [0, 2, 1, 0], bias: true, residual: true, relu: true },
   { name: 'no padding, tiles overhang both axes', N: 3, C: 3, H: 9, W: 11, M: 7 },
   { name: '1x1 output', N: 1, C: 4, H: 3, W: 3, M: 5 },
+  { name: 'GEMM over packed output channels (M = 32), batch 2', N: 2, C: 12, H: 8, W: 10, M: 32, pads: [1, 1, 1, 1], bias: true, relu: true },
 ];
 
 describe('Winograd conv kernels', () => {
@@ -89,6 +98,25 @@ describe('Winograd conv kernels', () => {
     }
   }
 
+  const GEMM_CASES: ConvCase[] = [
+    { name: 'odd channels, batch 2, bias', N: 2, C: 5, H: 7, W: 9, M: 6, k: 1, bias: true },
+    { name: 'residual + relu, packed output channels (M = 32) on 13x13', N: 1, C: 24, H: 13, W: 13, M: 32, k: 1, bias: true, residual: true, relu: true },
+  ];
+  for (const c of GEMM_CASES) {
+    it(`1x1 conv as GEMM over HxW: ${c.name} (loops, c, wasm-simd)`, async () => {
+      const { graph, feeds } = model(c);
+      const want = run(graph(), feeds).get('out') as Tensor;
+      const g = graph();
+      const schedules = parseScheduleFile(`kernel ${convKernel(g)} { algorithm gemm }`);
+      const cc = compileC(g, { ...meta, schedules });
+      expect(algorithmStats(cc.prog)).toContain('gemm (1x1 conv over flattened HxW)');
+      check(runProgram(cc.prog, feeds).get('out')!, want, 'loops');
+      check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('out') as Tensor, want, 'c');
+      const w = compileWasm(graph(), { ...meta, simd: true, schedules });
+      check((await runWasm(w, feeds)).get('out') as Tensor, want, 'wasm-simd');
+    }, 120_000);
+  }
+
   it('a user schedule can name the Winograd stages\' loops after the algorithm', () => {
     const c = CASES[0];
     const { graph, feeds } = model(c);
@@ -102,11 +130,13 @@ describe('Winograd conv kernels', () => {
     check(runProgram(cc.prog, feeds).get('out')!, want, 'loops');
   });
 
-  it('the cost model picks Winograd for a wide 3x3 conv and direct for a narrow or strided one', () => {
+  it('the cost model picks Winograd for a wide 3x3 conv, gemm for a 1x1 conv on 13x13, direct for a narrow or strided one', () => {
     const wide = model({ name: 'wide', N: 1, C: 32, H: 16, W: 16, M: 32, pads: [1, 1, 1, 1] }).graph();
     expect(algorithmStats(compileC(wide, meta).prog)).toMatch(/conv 1x32x16x16 -> 32x16x16 k3x3 +winograd F\([24],3\)/);
     const narrow = model({ name: 'narrow', N: 1, C: 3, H: 16, W: 16, M: 8, pads: [1, 1, 1, 1] }).graph();
     expect(algorithmStats(compileC(narrow, meta).prog)).toMatch(/k3x3 +direct/);
+    const pointwise = model({ name: 'pointwise', N: 1, C: 32, H: 13, W: 13, M: 40, k: 1 }).graph();
+    expect(algorithmStats(compileC(pointwise, meta).prog)).toMatch(/k1x1 +gemm/);
     const strided = model({ name: 'strided', N: 1, C: 32, H: 16, W: 16, M: 32, pads: [1, 1, 1, 1], strides: [2, 2] }).graph();
     expect(algorithmStats(compileC(strided, meta).prog)).toMatch(/s2x2 +direct/);
   });
@@ -129,4 +159,30 @@ describe('Winograd conv kernels', () => {
     const cc = compileC(g, { ...meta, schedules: parseScheduleFile(`kernel ${convKernel(g)} { algorithm direct }`) });
     expect(algorithmStats(cc.prog)).toMatch(/k3x3 +direct/);
   });
+
+  it('aic compile: --schedule `algorithm winograd(2,3)` shows in --stats, --emit schedule and --emit loops (the stages)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-alg-'));
+    try {
+      const c: ConvCase = { name: 'cli', N: 1, C: 8, H: 9, W: 9, M: 8, pads: [1, 1, 1, 1], bias: true };
+      const m = path.join(dir, 'm.onnx'), sched = path.join(dir, 's.txt');
+      const g = model(c).graph();
+      // the model as the CLI sees it: rebuilt from the same spec
+      const OH = 9, W = values(8 * 8 * 9, 7), B = values(8, 11);
+      fs.writeFileSync(m, buildModel([{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['out'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }],
+        [{ name: 'x', shape: [1, 8, 9, 9] }], [{ name: 'out', shape: [1, 8, OH, OH] }], 13,
+        [{ name: 'w', dims: [8, 8, 3, 3], floats: W }, { name: 'b', dims: [8], floats: B }]));
+      fs.writeFileSync(sched, `kernel ${convKernel(g)} { algorithm winograd(2,3) }\n`);
+      const aic = (...a: string[]) => spawnSync(path.resolve(import.meta.dirname, '../../bin/aic'), ['compile', m, '--target', 'c', '--schedule', sched, ...a], { encoding: 'utf8' });
+      const st = aic('--stats', '-o', path.join(dir, 'out'));
+      expect(st.status, st.stderr).toBe(0);
+      expect(st.stderr).toMatch(new RegExp(`kernel ${convKernel(g)} +conv 1x8x9x9 -> 8x9x9 k3x3 +winograd F\\(2,3\\)`));
+      const sc = aic('--emit', 'schedule');
+      expect(sc.stdout).toContain('algorithm winograd(2,3)');
+      const lp = aic('--emit', 'loops');
+      // the stages' buffers: padded input, transformed input, GEMM result, transformed output
+      for (const b of ['wxp', 'wv', 'wm', 'wz']) expect(lp.stdout).toMatch(new RegExp(`\\b${b}\\d+\\b`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

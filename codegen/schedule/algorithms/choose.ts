@@ -1,14 +1,21 @@
 /**
- * Algorithm choice per conv kernel: direct (the op's own loop nest under the default schedule) or
- * Winograd F(2x2,3x3) / F(4x4,3x3) (winograd.ts), by a cost model, or as the `--schedule` file says
- * (`kernel NAME { algorithm winograd(4,3) }`, `algorithm direct`). The choice is recorded per program
+ * Algorithm choice per conv kernel: direct (the op's own loop nest under the default schedule), gemm
+ * (1x1 convs over the flattened spatial axis: gemm1x1.ts) or Winograd F(2x2,3x3) / F(4x4,3x3)
+ * (winograd.ts), by a cost model, or as the `--schedule` file says (`kernel NAME { algorithm
+ * winograd(4,3) }`, `algorithm gemm`, `algorithm direct`). The choice is recorded per program
  * for `aic compile --stats` (one line per conv / matmul kernel: shape and algorithm) and leads the
  * kernel's schedule (`--emit schedule` prints it; fed back, it reproduces the choice).
  *
- * Cost model (FLOP-equivalents, 1 thread): direct = 2*M*C*9*OH*OW multiply-adds at full tile
- * efficiency; Winograd(m) = 2*a^2*M*C*T for the batched GEMM (T tiles, a = m + 2; the padding of
- * partial tiles counts) plus the transforms, which run as scalar-ish loops: weighted 4x their
- * additions (input: 4*a^3 per channel and tile, output: 4*a^2*m per output channel and tile).
+ * Cost model (FLOP-equivalents, 1 thread): a GEMM-like stage costs its FLOPs divided by the share of
+ * vector lanes its register tile keeps busy (packed output channels, or whole / clamped vectors over
+ * the contiguous axis: OW for direct, OH*OW for gemm, the tiles T for Winograd's batched GEMM);
+ * direct = 2*M*C*KH*KW*OH*OW; Winograd(m) = 2*a^2*M*C*T for the batched GEMM (a = m + 2; the padding
+ * of partial tiles counts) plus the transforms, which run as scalar-ish loops: weighted 4x their
+ * additions (input: 4*a^3 per channel and tile, output: 4*a^2*m per output channel and tile). Every
+ * algorithm also pays 8 per byte of weights it streams: Winograd's transformed weights are a^2/9 times
+ * bigger, which on small maps with many channels (resnet18's 512-channel 7x7 layer: 37.7 MB for
+ * F(4,3), each value used by 4 tiles) costs more than the multiplications it saves. Winograd must
+ * come out below 0.8x of direct to be chosen.
  * Winograd needs C and M >= 8 (below that the transforms cost more than they save).
  */
 import { diag } from '@aic/core';
@@ -17,30 +24,50 @@ import type { Directive } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { convInfo, convShape, type ConvInfo } from './conv-info.ts';
 import { applyWinograd, winogradApplies, winogradTiles } from './winograd.ts';
+import { applyGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
 
-export type Algorithm = { name: 'direct' } | { name: 'winograd'; m: 2 | 4 };
+export type Algorithm = { name: 'direct' } | { name: 'gemm' } | { name: 'winograd'; m: 2 | 4 };
 type AlgoDirective = Extract<Directive, { d: 'algorithm' }>;
 
 export function algorithmName(a: Algorithm): string {
-  return a.name === 'winograd' ? `winograd F(${a.m},3)` : 'direct';
+  return a.name === 'winograd' ? `winograd F(${a.m},3)` : a.name === 'gemm' ? 'gemm (1x1 conv over flattened HxW)' : 'direct';
 }
 function toDirective(a: Algorithm): AlgoDirective {
-  return a.name === 'winograd' ? { d: 'algorithm', name: 'winograd', params: [a.m, 3] } : { d: 'algorithm', name: 'direct' };
+  return a.name === 'winograd' ? { d: 'algorithm', name: 'winograd', params: [a.m, 3] } : { d: 'algorithm', name: a.name };
 }
 /** An `algorithm` directive as an Algorithm (usage error, exit 2, for one aic does not have). */
 export function fromDirective(d: AlgoDirective, kernel: string): Algorithm {
-  if (d.name === 'direct' && !d.params?.length) return { name: 'direct' };
+  if ((d.name === 'direct' || d.name === 'gemm') && !d.params?.length) return { name: d.name };
   if (d.name === 'winograd' && d.params?.length === 2 && (d.params[0] === 2 || d.params[0] === 4) && d.params[1] === 3) return { name: 'winograd', m: d.params[0] };
-  throw diag.usage(`--schedule: kernel ${kernel}: unknown algorithm '${d.name}${d.params ? `(${d.params.join(',')})` : ''}' (direct, winograd(2,3), winograd(4,3))`);
+  throw diag.usage(`--schedule: kernel ${kernel}: unknown algorithm '${d.name}${d.params ? `(${d.params.join(',')})` : ''}' (direct, gemm, winograd(2,3), winograd(4,3))`);
 }
 
+/** FLOP-equivalents per byte of weights streamed (each conv reads its weights once per image) */
+const BYTE = 8;
+/** Winograd must look this much cheaper than direct (its transforms and memory passes are estimates) */
+const WINOGRAD_MARGIN = 0.8;
+
+/** Share of the vector lanes a register tile over an axis of extent n keeps busy (whole or clamped vectors of >= 4 lanes). */
+function laneUse(n: number, L: number): number {
+  let best = 0;
+  for (let W = L; W >= 4; W /= 2) if (n >= W) best = Math.max(best, (W / L) * (n / (Math.ceil(n / W) * W)));
+  return best;
+}
+/** lanes kept busy by packed output channels (a power of two dividing M) */
+const packedUse = (M: number, L: number) => { let w = 1; while (w * 2 <= L && M % (w * 2) === 0) w *= 2; return w >= 4 ? w / L : 0; };
+
 /** Estimated cost of each applicable algorithm (FLOP-equivalents; see the file comment). */
-export function algorithmCosts(c: ConvInfo): { alg: Algorithm; cost: number }[] {
-  const out: { alg: Algorithm; cost: number }[] = [{ alg: { name: 'direct' }, cost: 2 * c.M * (c.C / c.group) * c.KH * c.KW * c.OH * c.OW * c.N }];
+export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: number }[] {
+  const flops = 2 * c.M * (c.C / c.group) * c.KH * c.KW * c.OH * c.OW * c.N;
+  const use = (spatial: number) => Math.max(1e-3, packedUse(c.M, lanes), laneUse(spatial, lanes));
+  const wBytes = 4 * c.M * (c.C / c.group) * c.KH * c.KW;
+  const out: { alg: Algorithm; cost: number }[] = [{ alg: { name: 'direct' }, cost: flops / use(c.OW) + BYTE * wBytes }];
+  if (gemm1x1Applies(c)) out.push({ alg: { name: 'gemm' }, cost: (flops / use(c.OH * c.OW) + BYTE * wBytes) * 0.999 });
   if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
   for (const m of [2, 4] as const) {
     const a = m + 2, { T } = winogradTiles(c, m);
-    out.push({ alg: { name: 'winograd', m }, cost: 2 * a * a * c.M * c.C * T + 4 * a ** 3 * c.C * T + 4 * a * a * m * c.M * T });
+    const cost = 2 * a * a * c.M * c.C * T / use(T) + BYTE * 4 * a * a * c.M * c.C + 4 * a ** 3 * c.C * T + 4 * a * a * m * c.M * T;
+    out.push({ alg: { name: 'winograd', m }, cost: cost / WINOGRAD_MARGIN });
   }
   return out;
 }
@@ -69,10 +96,12 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     if (asked) {
       alg = fromDirective(asked, name);
       if (alg.name === 'winograd' && !winogradApplies(c)) throw diag.usage(`--schedule: kernel ${name}: winograd needs a 3x3 stride-1 dilation-1 ungrouped conv (${convShape(c)})`);
+      if (alg.name === 'gemm' && !gemm1x1Applies(c)) throw diag.usage(`--schedule: kernel ${name}: gemm needs a 1x1 stride-1 unpadded ungrouped conv (${convShape(c)})`);
     } else {
-      alg = caps.vectorLanes > 1 ? algorithmCosts(c).reduce((x, y) => (y.cost < x.cost ? y : x)).alg : { name: 'direct' };
+      alg = caps.vectorLanes > 1 ? algorithmCosts(c, caps.vectorLanes).reduce((x, y) => (y.cost < x.cost ? y : x)).alg : { name: 'direct' };
     }
     if (alg.name === 'winograd' && !applyWinograd(prog, name, c, alg.m)) alg = { name: 'direct' };
+    if (alg.name === 'gemm' && !applyGemm1x1(prog, name, c)) alg = { name: 'direct' };
     record.set(name, { shape: convShape(c), algorithm: algorithmName(alg) });
     if (asked || alg.name !== 'direct') out.set(name, toDirective(alg));
   }

@@ -3,7 +3,7 @@
  * dilation-1, ungrouped f32 convs, as loop-IR stages of the conv's kernel:
  *   1. padded input copy  Xp [N, C, th*m + 2, tw*m + 2]          (zeros around; th, tw: tiles per axis)
  *   2. input transform    V[e, c, t] = (Bt d Bt^T)[e]             (d: the a x a input tile t, a = m + 2)
- *   3. batched GEMM       Mo[e, o, t] = sum_c U[e, o, c] V[e, c, t] (a compute stage: default GEMM schedule)
+ *   3. batched GEMM       Mo[e, o, t] = sum_c U[o, e, c] V[e, c, t] (a compute stage: default GEMM schedule)
  *   4. output transform   Z[n, o, ty*m + i, tx*m + j] = (At Mo At^T)[i, j]
  *   5. the conv's own epilogue (bias, residual, activation) with its sum replaced by Z.
  * U = G g G^T is computed at compile time (float64, stored f32) and replaces the weight. Results
@@ -63,10 +63,13 @@ function lets(vals: Expr[], fresh: (p: string) => string, body: (vars: Expr[]) =
   return s;
 }
 
-/** U[e = i*a + j, o, c] = (G g[o, c] G^T)[i, j], float64 then f32. */
+/**
+ * U[o, e = i*a + j, c] = (G g[o, c] G^T)[i, j], float64 then f32. Output channels lead, so the default
+ * schedule vectorizes the GEMM over them with U packed (like a direct conv's weight).
+ */
 export function winogradWeights(g: Tensor, mats: WinogradMats): Tensor {
   const [M, C] = g.shape, a = mats.m + 2, G = mats.G;
-  const U = new Tensor('float32', [a * a, M, C]);
+  const U = new Tensor('float32', [M, a * a, C]);
   const w = g.num, u = U.num;
   for (let o = 0; o < M; o++) {
     for (let c = 0; c < C; c++) {
@@ -75,7 +78,7 @@ export function winogradWeights(g: Tensor, mats: WinogradMats): Tensor {
         for (let j = 0; j < a; j++) {
           let v = 0;
           for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) v += G[i][r] * k(r, s) * G[j][s];
-          u[((i * a + j) * M + o) * C + c] = v;
+          u[(o * a * a + i * a + j) * C + c] = v;
         }
       }
     }
@@ -134,12 +137,12 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
   const inStage: Stage = { kind: 'extern', outs: [], body: S.for(vc, C, S.for(vn, N, S.for(vy, th, S.for(vx, tw, inTx)))) };
 
   // 3. batched GEMM over the a*a transform positions
-  const Ub: Buffer = { name: fresh('wino'), dtype: 'f32', shape: [a2, M, C], scope: 'global', role: 'weight' };
+  const Ub: Buffer = { name: fresh('wino'), dtype: 'f32', shape: [M, a2, C], scope: 'global', role: 'weight' };
   const ge = fresh('ge'), go = fresh('go'), gt = fresh('gt'), gc = fresh('gc');
   const gemm: ComputeStage = {
     kind: 'compute', out: Mo, axes: [ge, go, gt],
     body: E.reduce('sum', [{ name: gc, extent: C }], E.mul(
-      E.load(Ub.name, flatIndex([E.v(ge), E.v(go), E.v(gc)], Ub.shape), 'f32'),
+      E.load(Ub.name, flatIndex([E.v(go), E.v(ge), E.v(gc)], Ub.shape), 'f32'),
       E.load(V.name, flatIndex([E.v(ge), E.v(gc), E.v(gt)], V.shape), 'f32'))),
   };
 

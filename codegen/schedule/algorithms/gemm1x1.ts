@@ -1,0 +1,45 @@
+/**
+ * 1x1 convolution (stride 1, no padding, one group) as one GEMM per image: Y[n, o, p] = sum_c
+ * W[o, c] X[n, c, p] over the flattened spatial axis p = oh*OW + ow. The stage's loads are re-indexed
+ * over [.., P] instead of [.., OH, OW] (same memory, row-major), so the default GEMM schedule tiles a
+ * long contiguous axis: on a 13x13 or 7x7 map the vectors run over all P positions (one clamped block)
+ * instead of 13 or 7 at a time (half-width vectors, a tail per row). The epilogue (bias, residual,
+ * activation) stays in the stage as it is.
+ */
+import { E, flatIndex, mapExpr, simplifyExpr, substitute, walkExpr, type ComputeStage, type Expr } from '@aic/loop-ir';
+import type { Program } from '../../lower/program.ts';
+import { peelIndex } from '../pack.ts';
+import type { ConvInfo } from './conv-info.ts';
+
+export function gemm1x1Applies(c: ConvInfo): boolean {
+  return c.KH === 1 && c.KW === 1 && c.strides.every((s) => s === 1) && c.pads.every((p) => p === 0) && c.group === 1 && c.OH === c.H && c.OW === c.W;
+}
+
+/** Rewrite the conv's stage over [n, o, p]; false (nothing changed) when a load is not over [.., oh, ow]. */
+export function applyGemm1x1(prog: Program, kernel: string, c: ConvInfo): boolean {
+  const src = prog.sources.get(kernel)!;
+  const st = src.stages[c.stage] as ComputeStage;
+  const [n, o, oh, ow] = st.axes;
+  const P = c.OH * c.OW;
+  const p = src.fresh('p');
+  // extent-1 reduction axes (kh, kw) are 0
+  const zero = Object.fromEntries(c.reduce.axes.filter((a) => a.extent === 1).map((a) => [a.name, E.i(0)]));
+  const isVar = (e: Expr, v: string) => { const s = simplifyExpr(substitute(e, zero)); return s.k === 'var' && s.name === v; };
+  const shapes = new Map(src.params.map((b) => [b.name, b.shape]));
+  let ok = true;
+  const body = mapExpr(st.body, (x) => {
+    if (x.k !== 'load') return x;
+    const shape = shapes.get(x.buf);
+    const idx = shape ? peelIndex(x.idx, shape) : undefined;
+    const uses = (v: string) => { let u = false; walkExpr(x.idx, (y) => { if (y.k === 'var' && y.name === v) u = true; }); return u; };
+    if (!uses(oh) && !uses(ow)) return x;
+    if (!shape || !idx || shape.length !== 4 || shape[2] !== c.OH || shape[3] !== c.OW || !isVar(idx[2], oh) || !isVar(idx[3], ow)) { ok = false; return x; }
+    return { ...x, idx: flatIndex([idx[0], idx[1], E.v(p)], [shape[0], shape[1], P]) };
+  });
+  if (!ok) return false;
+  let still = false;
+  walkExpr(body, (x) => { if (x.k === 'var' && (x.name === oh || x.name === ow)) still = true; });
+  if (still) return false;
+  src.stages = src.stages.map((s, i) => (i === c.stage ? { ...st, out: { ...st.out, shape: [c.N, c.M, P] }, axes: [n, o, p], body } : s));
+  return true;
+}
