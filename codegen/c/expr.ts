@@ -92,10 +92,6 @@ function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string 
   const f = fsuf(t);
   const x = a[0];
   if (t === 'f32' && fn === 'exp') return h.need('aic_expf', () => EXPF) + `(${x})`;
-  if (t === 'f32' && fn === 'sigmoid') {
-    h.need('aic_expf', () => EXPF);
-    return h.need('aic_sigmoid_f32', () => 'static inline float aic_sigmoid_f32(float x) { return 1.0f / (1.0f + aic_expf(-x)); }') + `(${x})`;
-  }
   switch (fn) {
     case 'exp': case 'log': case 'sqrt': case 'tanh': case 'erf': case 'floor': case 'ceil': case 'trunc':
     case 'sin': case 'cos': case 'tan': case 'asin': case 'acos': case 'atan': case 'sinh': case 'cosh':
@@ -104,7 +100,6 @@ function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string 
     case 'fabs': return isF(t) ? `fabs${f}(${x})` : `aic_abs_${t}(${x})`;
     case 'round_even': return `nearbyint${f}(${x})`;
     case 'rsqrt': return `(1.0${f} / sqrt${f}(${x}))`;
-    case 'sigmoid': return h.need(`aic_sigmoid_${t}`, () => `static inline ${CTYPE[t]} aic_sigmoid_${t}(${CTYPE[t]} x) { return (${CTYPE[t]})1 / ((${CTYPE[t]})1 + exp${f}(-x)); }`) + `(${x})`;
     case 'isnan': return isF(t) ? `(uint8_t)(isnan(${x}) != 0)` : '0';
     case 'isinf': return isF(t) ? `(uint8_t)(isinf(${x}) != 0)` : '0';
     case 'sign': return `(${CTYPE[t]})((${x} > 0) - (${x} < 0))`;

@@ -16,6 +16,9 @@ import { CPU_TOLERANCE, type CompileOptions, type Target } from '../target.ts';
 import { buildC, runC } from './build.ts';
 import { renderC, type CArtifact } from './render.ts';
 
+/** (the driver's options; kept under this name for existing importers) */
+export type { CompileOptions } from '../target.ts';
+
 export interface CCompiled { prog: Program; art: CArtifact; plan: MemoryPlan }
 
 export const C_TARGET: Target<CArtifact> = {

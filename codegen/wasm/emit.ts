@@ -8,8 +8,8 @@
  * - `unrolled` loops are expanded with the loop variable substituted, so register tiles are indexed
  *   by constants and live in wasm locals (scalar or v128); other scratch buffers get a frame in the
  *   module's scratch region of linear memory.
- * - Integer semantics follow the interpreter: narrow types wrap; division by zero, NaN min/max and
- *   erf come legalized (loop-ir legalize.ts).
+ * - Integer semantics follow the interpreter: narrow types wrap; division by zero, NaN min/max,
+ *   erf and sigmoid come legalized (loop-ir legalize.ts).
  */
 import { E, INT_RANGE, childExprs, isCheck, isHalfT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, legalizeStmt, unrollCopies, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
@@ -955,10 +955,6 @@ export class KernelEmitter {
       case 'exp': case 'log': case 'tanh':
         if (t === 'f32' || e.fn === 'exp') { this.ex(x); this.e(['call', needMath(this.env.mb, e.fn, t === 'f32' ? 'f32' : 'f64')]); return; }
         this.fmath(e.fn, t, [x]); return;
-      case 'sigmoid':
-        if (t === 'f32') { this.ex(x); this.e(['call', needMath(this.env.mb, 'sigmoid', 'f32')]); return; }
-        this.ex(x); this.e(['call', needMath(this.env.mb, 'sigmoid', 'f64')]);
-        return;
       default:
         if (HOST_MATH[e.fn]) { this.fmath(e.fn, t, e.args); return; }
         throw new Error(`wasm: unknown intrinsic ${e.fn}`);
@@ -1124,7 +1120,7 @@ export class KernelEmitter {
     if (e.args[0].t !== 'f32') return false;
     const x = e.args[0];
     switch (e.fn) {
-      case 'exp': case 'log': case 'tanh': case 'sigmoid':
+      case 'exp': case 'log': case 'tanh':
         this.vx(x); this.e(['call', needMath(this.env.mb, e.fn as MathFn, 'f32x4')]); return true;
       case 'sqrt': case 'floor': case 'ceil': case 'trunc': this.vx(x); this.e([`f32x4.${e.fn}`]); return true;
       case 'round_even': this.vx(x); this.e(['f32x4.nearest']); return true;

@@ -3,9 +3,9 @@
  * vocabulary that emits either scalar f32 or f32x4 code (the SIMD and scalar paths share the same
  * polynomials, so a vectorized loop and its scalar tail agree bit for bit).
  * exp/log: Cephes range reduction + minimax polynomials (~1 ulp); tanh: Cephes small-argument
- * polynomial, else 1 - 2/(e^2|x| + 1); erf: rational approximation on [-4, 4] (~4e-7 relative);
- * sigmoid: 1/(1 + e^-x). f64 erf uses the same rational in f64; other f64 and the rarer f32
- * functions (trig, inverse hyperbolics, pow, fmod) are imported from the host's Math by the loader.
+ * polynomial, else 1 - 2/(e^2|x| + 1); f64 exp (Cephes Pade). erf and sigmoid come as IR arithmetic
+ * (loop-ir legalize.ts). Other f64 and the rarer f32 functions (trig, inverse hyperbolics, pow, fmod)
+ * are imported from the host's Math by the loader.
  */
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
 
@@ -61,7 +61,7 @@ const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-
 const LOG_P = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1];
 const TANH_P = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
 
-export type MathFn = 'exp' | 'log' | 'tanh' | 'sigmoid';
+export type MathFn = 'exp' | 'log' | 'tanh';
 
 export function mathName(fn: MathFn, m: MathMode): string { return `aic_${fn}_${m}`; }
 
@@ -69,7 +69,7 @@ export function mathName(fn: MathFn, m: MathMode): string { return `aic_${fn}_${
 export function needMath(mb: ModuleBuilder, fn: MathFn, m: MathMode): string {
   const name = mathName(fn, m);
   if (mb.hasFunc(name)) return name;
-  if (m === 'f64' && fn !== 'exp' && fn !== 'sigmoid') throw new Error(`wasm: no own f64 ${fn}`);
+  if (m === 'f64' && fn !== 'exp') throw new Error(`wasm: no own f64 ${fn}`);
   const vt: ValType = m === 'f32x4' ? 'v128' : m;
   const f = new Func(name, [vt], [vt]);
   mb.addFunc(f);
@@ -88,9 +88,6 @@ export function needMath(mb: ModuleBuilder, fn: MathFn, m: MathMode): string {
       code.push(...o.select(small, large, o.lt(o.get(a), o.c(0.625))));
       break;
     }
-    case 'sigmoid':
-      code.push(...o.div(o.c(1), o.add(o.c(1), [...o.un('neg', x), ['call', needMath(mb, 'exp', m)]])));
-      break;
   }
   f.emit(...code);
   return name;

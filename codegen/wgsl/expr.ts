@@ -4,12 +4,13 @@
  * stores bitcast. Loops bound to GPU axes become invocation ids with a bounds guard; vectorized loops
  * of up to 4 lanes become vec2/3/4 arithmetic (scalar loops otherwise). NaN tests use bit patterns
  * (WGSL compilers may assume finite math otherwise). Integer division by zero, NaN-propagating
- * min/max and erf come legalized (loop-ir legalize.ts): the builtins are printed as they are.
+ * min/max, erf and sigmoid come legalized (loop-ir legalize.ts): the builtins are printed as they are.
  */
 import { INT_RANGE, isCheck, isHalfT, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { narrowBits, wConst, wscalar, wtype } from './types.ts';
 import { wgslCheck } from './checks.ts';
 import { wgslHalfLoad, wgslHalfStore } from './half.ts';
+import { ExprKeys, sharedSubexprs } from './cse.ts';
 
 /** Where a buffer lives in a dispatch: a storage binding at an element offset, or a function-local array. */
 export type View =
@@ -43,6 +44,10 @@ export class WgslEmitter {
    */
   /** the program step this entry point runs (runtime checks record it) */
   step = 0;
+  /** subexpressions bound to a `let` before the current statement (cse.ts) */
+  private keys = new ExprKeys();
+  private bound = new Map<number, string>();
+  private nLets = 0;
   constructor(private h: WHelpers, private views: Map<string, View>, private shared?: (b: Buffer) => string) {}
 
   // ---- helpers ----------------------------------------------------------------------------------
@@ -101,6 +106,7 @@ export class WgslEmitter {
   // ---- scalar expressions ----------------------------------------------------------------------
   expr(e: Expr): string {
     if (e.lanes > 1) throw new Error(`WGSL: unexpected vector ${e.k} in scalar context`);
+    if (this.bound.size) { const n = this.bound.get(this.keys.key(e)); if (n) return n; }
     switch (e.k) {
       case 'const': {
         const s = wConst(e.v, e.t);
@@ -230,7 +236,6 @@ export class WgslEmitter {
         return `${fn}(${x})`;
       case 'tanh': return `tanh(clamp(${x}, ${F}(-20.0f), ${F}(20.0f)))`;
       case 'rsqrt': return `inverseSqrt(${x})`;
-      case 'sigmoid': return `(${F}(1.0f) / (${F}(1.0f) + exp(-${x})))`;
       case 'round_even': return `round(${x})`;
       case 'fabs': return `abs(${x})`;
       case 'isnan': return `${this.isnan('f32', lanes)}(${x})`;
@@ -266,6 +271,7 @@ export class WgslEmitter {
     const L = e.lanes;
     if (L === 1) return this.expr(e);
     if (L > 4 || narrowBits(e.t)) throw new NotVec();
+    if (this.bound.size) { const n = this.bound.get(this.keys.key(e)); if (n) return n; }
     const T = wtype(e.t, L);
     switch (e.k) {
       case 'const': return `${T}(${this.expr({ ...e, lanes: 1 })})`;
@@ -311,28 +317,43 @@ export class WgslEmitter {
   /** gpuId(axis, dim): WGSL expression (u32) for a bound loop */
   gpuId: (axis: 'workgroup' | 'local', dim: 'x' | 'y' | 'z') => string = (axis, dim) => `${axis === 'workgroup' ? 'aic_wid' : 'aic_lid'}.${dim}`;
 
+  private store(s: Extract<Stmt, { k: 'store' }>, ind: string, out: string[]): void {
+    const inner = ind + '  ';
+    if (s.val.lanes > 1 || s.idx.lanes > 1) {
+      const L = Math.max(s.val.lanes, s.idx.lanes);
+      const val = this.vexpr(s.val.lanes === 1 ? { k: 'bcast', x: s.val, t: s.val.t, lanes: L } : s.val);
+      out.push(`${ind}{`);
+      out.push(`${inner}let aic_v = ${val};`);
+      if (s.idx.k === 'ramp') {
+        const base = this.expr(s.idx.base);
+        out.push(`${inner}let aic_i = ${base};`);
+        for (let l = 0; l < L; l++) out.push(`${inner}${this.storeText(s.buf, `aic_i + ${l * s.idx.stride}`, `aic_v[${l}]`, s.val.t)}`);
+      } else {
+        out.push(`${inner}let aic_iv = ${this.vexpr(s.idx)};`);
+        for (let l = 0; l < L; l++) out.push(`${inner}${this.storeText(s.buf, `aic_iv[${l}]`, `aic_v[${l}]`, s.val.t)}`);
+      }
+      out.push(`${ind}}`);
+      return;
+    }
+    out.push(`${ind}${this.storeText(s.buf, this.expr(s.idx), this.expr(s.val), s.val.t)}`);
+  }
+
   stmt(s: Stmt, ind: string, out: string[]): void {
     const inner = ind + '  ';
     switch (s.k) {
       case 'seq': for (const b of s.body) this.stmt(b, ind, out); return;
       case 'store': {
-        if (s.val.lanes > 1 || s.idx.lanes > 1) {
-          const L = Math.max(s.val.lanes, s.idx.lanes);
-          const val = this.vexpr(s.val.lanes === 1 ? { k: 'bcast', x: s.val, t: s.val.t, lanes: L } : s.val);
-          out.push(`${ind}{`);
-          out.push(`${inner}let aic_v = ${val};`);
-          if (s.idx.k === 'ramp') {
-            const base = this.expr(s.idx.base);
-            out.push(`${inner}let aic_i = ${base};`);
-            for (let l = 0; l < L; l++) out.push(`${inner}${this.storeText(s.buf, `aic_i + ${l * s.idx.stride}`, `aic_v[${l}]`, s.val.t)}`);
-          } else {
-            out.push(`${inner}let aic_iv = ${this.vexpr(s.idx)};`);
-            for (let l = 0; l < L; l++) out.push(`${inner}${this.storeText(s.buf, `aic_iv[${l}]`, `aic_v[${l}]`, s.val.t)}`);
+        try {
+          // repeated subexpressions once, as lets before the store (cse.ts)
+          for (const x of sharedSubexprs([s.idx, s.val], this.keys)) {
+            const name = `aic_s${this.nLets++}`;
+            out.push(`${ind}let ${name} = ${x.lanes > 1 ? this.vexpr(x) : this.expr(x)};`);
+            this.bound.set(this.keys.key(x), name);
           }
-          out.push(`${ind}}`);
-          return;
+          this.store(s, ind, out);
+        } finally {
+          this.bound.clear();
         }
-        out.push(`${ind}${this.storeText(s.buf, this.expr(s.idx), this.expr(s.val), s.val.t)}`);
         return;
       }
       case 'for': {

@@ -90,6 +90,18 @@ describe('legalization', () => {
     expect(calls).toBe(0);
   });
 
+  it('sigmoid becomes 1 / (1 + exp(-x)) on every target', () => {
+    const xs = [-100, -20, -1, 0, 0.5, 3, 20, 100, Infinity, -Infinity, NaN];
+    const got = evalBin((x) => E.call('sigmoid', x), 'f32', xs, xs.map(() => 0), C_LIKE);
+    got.forEach((g, i) => {
+      const want = Math.fround(INTRINSIC_JS.sigmoid(xs[i]));
+      if (Number.isNaN(want)) expect(g).toBeNaN();
+      else expect(Math.abs(g - want), `sigmoid(${xs[i]})`).toBeLessThanOrEqual(2e-7 * Math.abs(want) + 1e-38);
+    });
+    expect(printExpr(legalizeExpr(E.call('sigmoid', E.load('x', E.v('i'), 'f32')), { ...C_LIKE, nanMinMax: true })))
+      .toBe('(1.0:f32 / (1.0:f32 + exp(neg(x[i]))))');
+  });
+
   it('unrolling: one budget rule (extent <= UNROLL_MAX, copies <= UNROLL_BUDGET nodes) for every renderer', () => {
     const loop = (n: number, body: Stmt) => ({ k: 'for', v: 'u', ext: E.i(n), kind: { k: 'unrolled' }, body }) as Extract<Stmt, { k: 'for' }>;
     const small = S.store('o', E.v('u'), E.c(1));
