@@ -9,7 +9,7 @@ import {
   computeT, type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
-import { legalizeHalf } from './half.ts';
+import { legalizeHalf, weightStorage } from './half.ts';
 import { materializeLogical } from './layout.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
@@ -82,7 +82,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
       throw diag.unsupportedFeature(`value '${v.name}' has an unknown shape [${v.shape?.join(', ') ?? '?'}] (bind inputs with --input-shape / --const-input)`,
         v.producer ? nodeLocation(v.producer) : undefined);
     }
-    const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: (v.shape as number[]).slice(), scope: 'global', role, value: v.name };
+    const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: role === 'weight' && v.const ? weightStorage(v.const, st) : st, shape: (v.shape as number[]).slice(), scope: 'global', role, value: v.name };
     if (v.const) b.data = v.const;
     bufOf.set(v, b);
     return b;
@@ -112,7 +112,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     if (prog.outputs.some((b) => b.value === v.name && bufOf.get(v) === b)) return;
     const src = bufOf.get(v);
     if (!src) throw diag.unsupportedFeature(`graph output '${v.name}' is not computed by any node`);
-    const dst: ProgramBuffer = { ...src, name: uniq(`out_${v.name}`), role: 'output', data: undefined };
+    const dst: ProgramBuffer = { ...src, name: uniq(`out_${v.name}`), role: 'output', data: undefined, dtype: scalarTypeOf(v.dtype)! };
     prog.outputs.push(dst);
     const k = copyKernel(`copy_${dst.name}`, src, dst);
     prog.kernels.push(k);
