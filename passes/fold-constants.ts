@@ -71,22 +71,11 @@ function foldGraph(g: Graph, cap: number, stats: Record<string, number>, pick?: 
   removeDead(g);
 }
 
-/**
- * A Cast of a float16/bfloat16 constant to a wider float stays: the model ships its weights in 16 bits
- * on purpose (half the download and memory), and compiled targets keep them so, converting at run time.
- */
-function widensHalfConstant(n: Node): boolean {
-  const x = n.inputs[0], y = n.outputs[0];
-  return (n.op === 'Cast' || n.op === 'CastLike') && n.domain === '' && !!x?.const && (x.dtype === 'float16' || x.dtype === 'bfloat16')
-    && (y?.dtype === 'float32' || y?.dtype === 'float64');
-}
-
 /** The folded outputs of n, or undefined when n cannot (or should not) be folded. */
 function tryFold(n: Node, cap: number): Tensor[] | undefined {
   const def = getOp(n.op, n.domain);
   if (!def || def.nondeterministic || subgraphsOf(n).length) return undefined;
   if (n.outputs.some((o) => o.kind !== 'tensor')) return undefined;
-  if (widensHalfConstant(n)) return undefined;
   let inputElems = 0;
   const values = new Map<Value, Tensor>();
   for (let i = 0; i < n.inputs.length; i++) {

@@ -5,7 +5,8 @@
  * format from the double, as the interpreter's Cast does (never through f32).
  * Renderers convert at every load and store, vector ones included (c/half.ts, wasm/half.ts, wgsl/half.ts).
  */
-import { E, S, isHalfT, mapStmt, numel, walkExpr, walkStmt, type Buffer, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
+import type { Tensor } from '@aic/core';
+import { E, S, isHalfT, mapStmt, numel, roundHalf, walkExpr, walkStmt, type Buffer, type Expr, type HalfType, type ScalarType, type Kernel, type Stmt } from '@aic/loop-ir';
 
 const WIDE = new Set(['f64', 'i32', 'u32', 'i64', 'u64']);
 
@@ -61,4 +62,23 @@ export function legalizeHalfBody(body: Stmt, params: readonly Buffer[]): Stmt {
     }
     return s;
   });
+}
+
+/**
+ * The storage type of a float32 weight: f16 (else bf16) when every value is exactly a float16 (else
+ * a bfloat16), as the weights of an fp16-compressed model are after fold-constants turned their
+ * Cast(float16 -> float32) into float32 constants: loads convert exactly, so the results are those of
+ * float32 storage, and the artifact and the memory hold 16 bits per weight.
+ */
+export function weightStorage(t: Tensor, st: ScalarType): ScalarType {
+  if (st !== 'f32' || t.size === 0) return st;
+  const d = t.num;
+  const exact = (h: HalfType) => {
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (!Object.is(roundHalf(v, h), v) && !Number.isNaN(v)) return false;
+    }
+    return true;
+  };
+  return exact('f16') ? 'f16' : exact('bf16') ? 'bf16' : st;
 }

@@ -9,7 +9,7 @@ import {
   computeT, type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
-import { legalizeHalf } from './half.ts';
+import { legalizeHalf, weightStorage } from './half.ts';
 import { bufferLayoutOf, materializeBoundaries, paddedChannelConstant } from './layout.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
 import { boundShape, boundedInput, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
@@ -97,7 +97,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     // per-channel constants of channel-blocked kernels: padded to whole blocks (lower/layout.ts)
     const padded = !layout && data && blockedReaders.has(v) ? paddedChannelConstant(v.shape as number[], data, 4) : undefined;
     if (padded) ({ layout, data } = padded);
-    const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: st, shape: layout ? physicalShapeOf(layout) : bound?.shape ?? (v.shape as number[]).slice(), scope: 'global', role, value: v.name, ...(layout ? { layout } : {}) };
+    const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: role === 'weight' && data ? weightStorage(data, st) : st, shape: layout ? physicalShapeOf(layout) : bound?.shape ?? (v.shape as number[]).slice(), scope: 'global', role, value: v.name, ...(layout ? { layout } : {}) };
     if (bound) b.extent = { dim: bound.dim, buffer: bound.buffer ?? '' };
     if (data) b.data = data;
     bufOf.set(v, b);
@@ -133,7 +133,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     if (prog.outputs.some((b) => b.value === v.name && bufOf.get(v) === b)) return;
     const src = bufOf.get(v);
     if (!src) throw diag.unsupportedFeature(`graph output '${v.name}' is not computed by any node`);
-    const dst: ProgramBuffer = { ...src, name: uniq(`out_${v.name}`), role: 'output', data: undefined };
+    const dst: ProgramBuffer = { ...src, name: uniq(`out_${v.name}`), role: 'output', data: undefined, dtype: scalarTypeOf(v.dtype)! };
     prog.outputs.push(dst);
     const k = copyKernel(`copy_${dst.name}`, src, dst);
     prog.kernels.push(k);

@@ -16,7 +16,7 @@
  */
 import { reportProgress } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
-import { walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
+import { computeT, walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
@@ -139,7 +139,7 @@ const pow2Divisor = (n: number, max: number) => { let w = 1; while (w * 2 <= max
 function elementwise(st: ComputeStage, caps: TargetCaps): Directive[] {
   const r = st.axes.length;
   if (caps.vectorLanes <= 1 || r === 0) return [];
-  const L = Math.max(1, Math.floor(caps.vectorLanes * 4 / bytes(st.out.dtype)));
+  const L = Math.max(1, Math.floor(caps.vectorLanes * 4 / bytes(computeT(st.out.dtype)))); // 16-bit floats compute in f32
   const inner = st.axes[r - 1];
   const n = st.out.shape[r - 1];
   const guarded = guardedLoads(st.body);
