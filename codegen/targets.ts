@@ -5,7 +5,7 @@
  */
 import { getOp } from '@aic/ir-spec';
 import { C_CAPS, WASM_CAPS, WASM_SIMD_CAPS, WGSL_CAPS } from './caps.ts';
-import { hasBlockedKernel } from './lower/blocked-ops.ts';
+import { blockedLanes, hasBlockedKernel } from './lower/blocked-ops.ts';
 
 export interface TargetInfo {
   name: string;
@@ -40,7 +40,7 @@ export function passTarget(name: string): { name: string; hasKernel: (op: string
       const [base, layout] = op.split('@');
       if (getOp(base, domain)?.lower === undefined) return false;
       // channel-blocked kernels: lower/blocked-ops.ts
-      return layout === undefined || (layout === 'NC4HW4' && !!caps && hasBlockedKernel(base, domain, caps));
+      return layout === undefined || (!!caps && layout === `NC${blockedLanes(caps)}HW${blockedLanes(caps)}` && hasBlockedKernel(base, domain, caps));
     },
   };
 }
