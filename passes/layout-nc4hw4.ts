@@ -248,7 +248,7 @@ function layoutGraph(g: Graph, ctx: PassContext): void {
     n.outputs.forEach((v, k) => {
       ctx.stats['values-converted']++;
       if (!outsideUsed.has(v)) { v.type = { ...v.type, layout: LAYOUT }; laidOut.set(v, v); return; }
-      const p = new Value(fresh(`${v.name || 'v'}_nc4hw4`), { ...v.type, layout: LAYOUT });
+      const p = new Value(fresh(`${v.name || 'v'}_${LAYOUT.toLowerCase()}`), { ...v.type, layout: LAYOUT });
       n.outputs[k] = p;
       p.producer = n;
       laidOut.set(v, p);
@@ -271,7 +271,7 @@ function layoutGraph(g: Graph, ctx: PassContext): void {
       if (inner) { n.inputs[i] = inner; continue; }
       let c = entering.get(v);
       if (!c) {
-        c = new Value(fresh(`${v.name || 'v'}_nc4hw4`), { ...v.type, layout: LAYOUT });
+        c = new Value(fresh(`${v.name || 'v'}_${LAYOUT.toLowerCase()}`), { ...v.type, layout: LAYOUT });
         entering.set(v, c);
         const prod = v.producer && g.nodes.includes(v.producer) ? v.producer : null;
         place(prod, new Node({ op: 'LayoutConvert', domain: 'aic', inputs: [v], outputs: [c], attrs: convAttrs('NCHW', LAYOUT), loc: n.loc }));

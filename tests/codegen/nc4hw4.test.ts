@@ -85,7 +85,7 @@ describe('NC4HW4 kernels at -O3', () => {
     const convs = g.nodes.filter((n) => n.op === 'LayoutConvert').map((n) => `${n.attrs['from']?.value}->${n.attrs['to']?.value}:${n.inputs[0]!.name}`);
     // the input, and the two outputs (z is also read by GlobalAveragePool inside the region); C's
     // 16-lane vectors take 16-channel blocks
-    expect(convs.sort()).toEqual(['NC16HW16->NCHW:y_nc4hw4', 'NC16HW16->NCHW:z_nc4hw4', 'NCHW->NC16HW16:x']);
+    expect(convs.sort()).toEqual(['NC16HW16->NCHW:y_nc16hw16', 'NC16HW16->NCHW:z_nc16hw16', 'NCHW->NC16HW16:x']);
     expect(o3('wasm-simd').nodes.filter((n) => n.op === 'LayoutConvert').map((n) => n.attrs['to']?.value).sort()).toEqual(['NC4HW4', 'NCHW', 'NCHW']);
     expect(g.nodes.some((n) => n.op === 'ChannelShuffle')).toBe(true);
     expect(g.nodes.filter((n) => n.outputs[0].type.layout === 'NC16HW16').length).toBeGreaterThan(8);
