@@ -1,7 +1,7 @@
 /** What the optimization passes ask of a target: does it have a kernel (compute definition) for an op. */
 import { getOp } from '@aic/ir-spec';
 import type { Target } from './target.ts';
-import { hasBlockedKernel } from './lower/blocked-ops.ts';
+import { blockedLanes, hasBlockedKernel } from './lower/blocked-ops.ts';
 
 export interface PassTarget { name: string; hasKernel: (op: string, domain: string) => boolean }
 
@@ -15,7 +15,7 @@ export function passTargetOf(t: Pick<Target, 'name' | 'caps'> | undefined): Pass
       const [base, layout] = op.split('@');
       if (getOp(base, domain)?.lower === undefined) return false;
       // channel-blocked kernels: lower/blocked-ops.ts
-      return layout === undefined || (layout === 'NC4HW4' && hasBlockedKernel(base, domain, caps));
+      return layout === undefined || (layout === `NC${blockedLanes(caps)}HW${blockedLanes(caps)}` && hasBlockedKernel(base, domain, caps));
     },
   };
 }

@@ -19,14 +19,19 @@
  * Graph inputs and outputs stay NCHW. Subgraphs (If/Loop bodies) are not laid out.
  */
 import {
-  Value, Node, cloneGraph, isStatic, subgraphsOf, toPhysical,
+  Value, Node, blockedLayouts, cloneGraph, isStatic, subgraphsOf, toPhysical,
   type Graph, type Layout,
 } from '@aic/core';
 import { definePass, type PassContext } from './pass.ts';
 import { outerUses, uniqueNamer } from './graph-utils.ts';
 import { formChannelShuffles } from './channel-shuffle.ts';
 
-const LAYOUT: Layout = 'NC4HW4';
+/**
+ * The blocked layouts of the current run: NC4HW4 / OIHW4i4o / OIHW4o, or the 8- / 16-channel ones a
+ * target with wider vectors asks for (option `block`; set by run(), the pass is synchronous).
+ */
+let L = blockedLayouts(4);
+let LAYOUT: Layout = L.act;
 
 const UNARY = [
   'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Celu', 'ThresholdedRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish',
@@ -76,7 +81,7 @@ function planNode(n: Node): Plan | string {
   if (key === 'Conv' || key === 'aic.FusedConv') {
     plan.anchor = true;
     const w = n.inputs[1];
-    if (w?.const && isAct(w)) plan.relayout.push({ slot: 1, layout: int('group', 1) === 1 ? 'OIHW4i4o' : 'OIHW4o' });
+    if (w?.const && isAct(w)) plan.relayout.push({ slot: 1, layout: int('group', 1) === 1 ? L.dense : L.grouped });
     // aic.FusedConv: further 4-D operands shaped like the output are fused residuals
     for (let i = 3; i < n.inputs.length; i++) {
       const r = n.inputs[i];
@@ -143,6 +148,15 @@ function elementwisePlan(n: Node, out: number[]): Plan | string {
   return plan;
 }
 
+/** Channels per block: the option, else the widest block the target has Conv kernels for, else 4. */
+function chooseBlock(ctx: PassContext): number {
+  const b = Number(ctx.options['block']);
+  if (b) return b;
+  const t = ctx.target;
+  if (!ctx.options['use-target'] || !t?.hasKernel) return 4;
+  return [16, 8, 4].find((x) => t.hasKernel!(`Conv@NC${x}HW${x}`, '')) ?? 4;
+}
+
 /** The friendly op set: the `ops` option, filtered by the target's NC4HW4 kernels when asked. */
 function friendlyOps(ctx: PassContext): Set<string> {
   const opt = String(ctx.options['ops']).trim();
@@ -164,10 +178,13 @@ export default definePass({
     ops: { type: 'string', default: 'default', doc: `layout-friendly ops separated by spaces or ';' (',' ends the option in a pipeline); 'default' = the ${NC4HW4_OPS.length} built-in ops; aic ops as aic.Name` },
     'use-target': { type: 'boolean', default: true, doc: "keep only ops the target has an NC4HW4 kernel for: target.hasKernel('<Op>@NC4HW4', domain)" },
     'min-convs': { type: 'number', default: 1, doc: 'a region needs at least this many convolutions to be laid out' },
+    block: { type: 'number', default: 0, doc: "channels per block (4, 8, 16); 0 = the widest the target has Conv kernels for (hasKernel('Conv@NC<x>HW<x>')), else 4" },
   },
   statistics: ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out', 'channel-shuffles'],
   run(g0, ctx) {
     const g = cloneGraph(g0);
+    L = blockedLayouts(chooseBlock(ctx));
+    LAYOUT = L.act;
     for (const s of ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out']) ctx.stats[s] = 0;
     // Reshape/Transpose/Reshape channel shuffles: one 4-D op a region can hold
     ctx.stats['channel-shuffles'] = friendlyOps(ctx).has('aic.ChannelShuffle') ? formChannelShuffles(g) : 0;
@@ -231,7 +248,7 @@ function layoutGraph(g: Graph, ctx: PassContext): void {
     n.outputs.forEach((v, k) => {
       ctx.stats['values-converted']++;
       if (!outsideUsed.has(v)) { v.type = { ...v.type, layout: LAYOUT }; laidOut.set(v, v); return; }
-      const p = new Value(fresh(`${v.name || 'v'}_nc4hw4`), { ...v.type, layout: LAYOUT });
+      const p = new Value(fresh(`${v.name || 'v'}_${LAYOUT.toLowerCase()}`), { ...v.type, layout: LAYOUT });
       n.outputs[k] = p;
       p.producer = n;
       laidOut.set(v, p);
@@ -254,7 +271,7 @@ function layoutGraph(g: Graph, ctx: PassContext): void {
       if (inner) { n.inputs[i] = inner; continue; }
       let c = entering.get(v);
       if (!c) {
-        c = new Value(fresh(`${v.name || 'v'}_nc4hw4`), { ...v.type, layout: LAYOUT });
+        c = new Value(fresh(`${v.name || 'v'}_${LAYOUT.toLowerCase()}`), { ...v.type, layout: LAYOUT });
         entering.set(v, c);
         const prod = v.producer && g.nodes.includes(v.producer) ? v.producer : null;
         place(prod, new Node({ op: 'LayoutConvert', domain: 'aic', inputs: [v], outputs: [c], attrs: convAttrs('NCHW', LAYOUT), loc: n.loc }));

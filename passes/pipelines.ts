@@ -22,7 +22,7 @@ export const PIPELINES: Record<number, string[]> = {
     'eliminate-redundant',             // fusion can leave no-op reshapes/casts between fused kernels
     'eliminate-dead-nodes',            // last: drop the weights and nodes the rewrites disconnected
   ],
-  // -O3: -O2 plus the NC4HW4 layout for SIMD targets (adds layout conversions at region boundaries).
+  // -O3: -O2 plus channel-blocked layouts (NC4HW4; NC16HW16 on C) and blocked kernels; -O2 stays row-major so the two compare.
   3: [
     'fold-constants',
     'eliminate-redundant',
@@ -30,7 +30,7 @@ export const PIPELINES: Record<number, string[]> = {
     'fuse{for-nc4hw4=true}',           // skips fusions into ops without NC4HW4 kernels yet (aic.SqueezeExcite...): they would split the regions below
     'fold-constants',
     'eliminate-redundant',
-    'layout-nc4hw4',                   // after fusion: regions are formed over fused kernels, so conversions land only at real boundaries
+    'layout-nc4hw4',                   // after fusion: regions are formed over fused kernels, so conversions land only at real boundaries; compiled targets run them as blocked (NCxHWx) kernels
     'eliminate-redundant',             // cancels inverse layout conversions the region builder left back to back
     'eliminate-dead-nodes',
   ],

@@ -9,21 +9,20 @@
  * Graph inputs and outputs are fed and read in their logical layout by every runner; a graph whose
  * inputs or outputs themselves carry a physical layout (hand-written IR) is materialized logically.
  */
-import { Tensor, cloneGraph, isPhysicalLayout, toLogical, type Graph, type Layout } from '@aic/core';
+import { Tensor, cloneGraph, isPhysicalLayout, layoutBlock, toLogical, type Graph, type Layout } from '@aic/core';
 import { blockedChannels, type BufferLayout } from '@aic/loop-ir';
 
 /** The loop-IR layout of a graph layout for a value of logical shape `shape` (undefined: row-major). */
 export function bufferLayoutOf(layout: Layout | undefined, shape: number[]): BufferLayout | undefined {
   if (!isPhysicalLayout(layout)) return undefined;
   const w = (dim: number) => ({ dim, part: 'whole' as const });
-  const o = (dim: number, block: number) => ({ dim, part: 'outer' as const, block });
-  const i = (dim: number, block: number) => ({ dim, part: 'inner' as const, block });
-  switch (layout) {
-    case 'NHWC': return { name: layout, logical: shape.slice(), dims: [w(0), w(2), w(3), w(1)] };
-    case 'NC4HW4': return blockedChannels(shape, 4, layout);
-    case 'OIHW4i4o': return { name: layout, logical: shape.slice(), dims: [o(0, 4), o(1, 4), w(2), w(3), i(1, 4), i(0, 4)] };
-    case 'OIHW4o': return { name: layout, logical: shape.slice(), dims: [o(0, 4), w(1), w(2), w(3), i(0, 4)] };
-  }
+  const x = layoutBlock(layout);
+  const o = (dim: number) => ({ dim, part: 'outer' as const, block: x });
+  const i = (dim: number) => ({ dim, part: 'inner' as const, block: x });
+  if (layout === 'NHWC') return { name: layout, logical: shape.slice(), dims: [w(0), w(2), w(3), w(1)] };
+  if (layout.startsWith('NC')) return blockedChannels(shape, x, layout);
+  if (/i\d+o$/.test(layout)) return { name: layout, logical: shape.slice(), dims: [o(0), o(1), w(2), w(3), i(1), i(0)] };
+  return { name: layout, logical: shape.slice(), dims: [o(0), w(1), w(2), w(3), i(0)] };
 }
 
 /** Graph inputs/outputs with a physical layout: materialize every value logically (as before). */

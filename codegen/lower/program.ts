@@ -2,7 +2,7 @@
  * Graph -> Program: one kernel per graph node (from the op's compute definition in ir-spec), plus a
  * host plan (kernel order and the buffers each call binds). Targets render Programs.
  */
-import { AicError, diag, isStatic, nodeLocation, reportProgress, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
+import { AicError, diag, isStatic, layoutBlock, nodeLocation, reportProgress, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, validateGraph, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
   E, S, ScheduleError, applyDirective, physicalShapeOf, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
@@ -68,8 +68,12 @@ export interface Program {
 export function lowerGraph(g0: Graph, target: TargetCaps): Program {
   validateGraph(g0); // what the interpreter refuses, no target compiles
   const g = materializeBoundaries(g0);
-  const blockedReaders = new Set<Value>();
-  for (const n of g.nodes) if (n.outputs.some((o) => o.type.layout === 'NC4HW4')) for (const v of n.inputs) if (v?.const) blockedReaders.add(v);
+  // constants read by kernels with channel-blocked outputs, and the widest such block
+  const blockedReaders = new Map<Value, number>();
+  for (const n of g.nodes) {
+    const x = Math.max(0, ...n.outputs.map((o) => (o.type.layout?.startsWith('NC') ? layoutBlock(o.type.layout) : 0)));
+    if (x) for (const v of n.inputs) if (v?.const) blockedReaders.set(v, Math.max(x, blockedReaders.get(v) ?? 0));
+  }
   const bufOf = new Map<Value, ProgramBuffer>();
   const used = new Set<string>();
   const uniq = (base: string) => {
@@ -95,7 +99,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     let layout = bufferLayoutOf(v.type.layout, v.shape as number[]);
     let data = v.const;
     // per-channel constants of channel-blocked kernels: padded to whole blocks (lower/layout.ts)
-    const padded = !layout && data && blockedReaders.has(v) ? paddedChannelConstant(v.shape as number[], data, 4) : undefined;
+    const padded = !layout && data && blockedReaders.has(v) ? paddedChannelConstant(v.shape as number[], data, blockedReaders.get(v)!) : undefined;
     if (padded) ({ layout, data } = padded);
     const b: ProgramBuffer = { name: uniq(`${role === 'weight' ? 'w' : role === 'input' ? 'in' : role === 'output' ? 'out' : 't'}_${v.name}`), dtype: role === 'weight' && data ? weightStorage(data, st) : st, shape: layout ? physicalShapeOf(layout) : bound?.shape ?? (v.shape as number[]).slice(), scope: 'global', role, value: v.name, ...(layout ? { layout } : {}) };
     if (bound) b.extent = { dim: bound.dim, buffer: bound.buffer ?? '' };

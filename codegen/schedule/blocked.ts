@@ -109,7 +109,8 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   // channels, not depthwise / pooling, whose every lane has its own input)
   const blocks = C / B;
   const V = blocks % 2 === 0 && R.axes.length >= 1 && R.axes[0].extent >= 4 ? 2 : 1;
-  const { R: Rw, clamp } = rows(W, V === 2 ? 4 : 8);
+  // accumulators: 4-lane targets 2 x 4 (or 8 rows), wide vectors 2 x 6 as the -O2 GEMM micro-kernel
+  const { R: Rw, clamp } = rows(W, B >= 8 ? 6 : V === 2 ? 4 : 8);
   let cOuter = `${c}_o`;
   const inner: string[] = [];
   const unroll: string[] = [];

@@ -93,7 +93,10 @@ function nonNeg(e: Expr, ext: Map<string, number>): boolean {
 export function simplifyDivMod(s: Stmt, ext: Map<string, number> = new Map()): Stmt {
   const fold = (e: Expr): Expr => mapExpr(e, (x) => {
     if (x.k !== 'bin' || (x.op !== 'div' && x.op !== 'mod') || x.t !== 'i32' || x.b.k !== 'const') return x;
-    const B = x.b.v, a = x.a;
+    // (x*B + i) + 0 (an extent-1 reduction added to a split index) is x*B + i
+    let a = x.a;
+    while (a.k === 'bin' && a.op === 'add' && a.b.k === 'const' && a.b.v === 0) a = a.a;
+    const B = x.b.v;
     if (a.k === 'bin' && a.op === 'add' && a.a.k === 'bin' && a.a.op === 'mul' && a.a.b.k === 'const' && a.a.b.v === B
       && nonNeg(a.a.a, ext) && a.b.k === 'var' && (ext.get(a.b.name) ?? Infinity) <= B) {
       return x.op === 'div' ? a.a.a : a.b;

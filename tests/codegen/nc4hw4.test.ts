@@ -83,10 +83,12 @@ describe('NC4HW4 kernels at -O3', () => {
   it('keeps layout conversions at the graph boundaries only', () => {
     const g = o3('c');
     const convs = g.nodes.filter((n) => n.op === 'LayoutConvert').map((n) => `${n.attrs['from']?.value}->${n.attrs['to']?.value}:${n.inputs[0]!.name}`);
-    // the input, and the two outputs (z is also read by GlobalAveragePool inside the region)
-    expect(convs.sort()).toEqual(['NC4HW4->NCHW:y_nc4hw4', 'NC4HW4->NCHW:z_nc4hw4', 'NCHW->NC4HW4:x']);
+    // the input, and the two outputs (z is also read by GlobalAveragePool inside the region); C's
+    // 16-lane vectors take 16-channel blocks
+    expect(convs.sort()).toEqual(['NC16HW16->NCHW:y_nc16hw16', 'NC16HW16->NCHW:z_nc16hw16', 'NCHW->NC16HW16:x']);
+    expect(o3('wasm-simd').nodes.filter((n) => n.op === 'LayoutConvert').map((n) => n.attrs['to']?.value).sort()).toEqual(['NC4HW4', 'NCHW', 'NCHW']);
     expect(g.nodes.some((n) => n.op === 'ChannelShuffle')).toBe(true);
-    expect(g.nodes.filter((n) => n.outputs[0].type.layout === 'NC4HW4').length).toBeGreaterThan(8);
+    expect(g.nodes.filter((n) => n.outputs[0].type.layout === 'NC16HW16').length).toBeGreaterThan(8);
   });
 
   for (const target of ['loops', 'c', 'wasm-simd'] as const) {
@@ -105,13 +107,18 @@ describe('NC4HW4 kernels at -O3', () => {
 
   it('blocked conv kernels vectorize the channel lane with unit-stride, div/mod-free indices', () => {
     const c = compileC(o3('c'), { version: 'test', source: 'nc4hw4', sourceHash: '-' });
-    const conv = c.prog.kernels.find((k) => k.name.includes('fusedconv'))!;
-    expect(conv.params.some((p) => p.layout?.name === 'NC4HW4')).toBe(true);
-    expect(conv.params.some((p) => p.layout?.name === 'OIHW4i4o' || p.layout?.name === 'OIHW4o')).toBe(true);
-    const text = printKernel(conv);
-    expect(text).toMatch(/vectorized\(4\)/);
-    expect(text).not.toMatch(/ \/ 4\b| % 4\b/);
-    expect(c.art.c).toMatch(/aic_vload_aic_f32x4/);
+    const convs = c.prog.kernels.filter((k) => /_(fused)?conv$/.test(k.name));
+    expect(convs.length).toBeGreaterThanOrEqual(4);
+    for (const conv of convs) {
+      expect(conv.params.some((p) => p.layout?.name === 'NC16HW16')).toBe(true);
+      expect(conv.params.some((p) => p.layout?.name === 'OIHW16i16o' || p.layout?.name === 'OIHW16o')).toBe(true);
+      const text = printKernel(conv);
+      expect(text).toMatch(/vectorized\(16\)/);
+      // grouped (not depthwise) convs read input channel (co / (M/group)) * (C/group) + ci: a gather
+      const grouped = conv.params.some((p) => p.layout?.name === 'OIHW16o' && p.shape[1] > 1);
+      if (!grouped) expect(text).not.toMatch(/ \/ 16\b| % 16\b/);
+    }
+    expect(c.art.c).toMatch(/aic_vload_aic_f32x16/);
   });
 });
 

@@ -10,12 +10,31 @@
  *   OIHW4o    [ceil(O/4), I, kH, kW, 4]          grouped / depthwise conv weights: (o, i, y, x) at
  *                                                [o>>2, i, y, x, o&3]
  *
+ *   NC8HW8 / OIHW8i8o / OIHW8o, NC16HW16 / OIHW16i16o / OIHW16o: the same with 8 / 16 channels per block
+ *
  * A Value's `type.shape` is always the logical shape; `type.layout` says how its data is stored.
  */
 import type { Layout, Shape, TensorType } from './shape.ts';
 import { Tensor, type RValue } from './tensor.ts';
 
-export const LAYOUTS: readonly Layout[] = ['NCHW', 'NHWC', 'NC4HW4', 'OIHW4i4o', 'OIHW4o'];
+export const LAYOUTS: readonly Layout[] = ['NCHW', 'NHWC', 'NC4HW4', 'OIHW4i4o', 'OIHW4o', 'NC8HW8', 'OIHW8i8o', 'OIHW8o', 'NC16HW16', 'OIHW16i16o', 'OIHW16o'];
+
+/** The channel block of a blocked layout (NCxHWx, OIHWxixo, OIHWxo), else 0. */
+export function layoutBlock(l: Layout | undefined): number {
+  const m = l && /^(?:NC(\d+)HW\d+|OIHW(\d+)i\d+o|OIHW(\d+)o)$/.exec(l);
+  return m ? Number(m[1] ?? m[2] ?? m[3]) : 0;
+}
+
+/** The blocked layouts of channel block x: activations, packed dense and grouped conv weights. */
+export function blockedLayouts(x: number): { act: Layout; dense: Layout; grouped: Layout } {
+  const act = `NC${x}HW${x}`, dense = `OIHW${x}i${x}o`, grouped = `OIHW${x}o`;
+  if (![act, dense, grouped].every(isLayout)) throw new Error(`no blocked layouts with ${x} channels per block`);
+  return { act, dense, grouped } as { act: Layout; dense: Layout; grouped: Layout };
+}
+
+/** Which family a blocked layout belongs to. */
+const familyOf = (l: Layout): 'act' | 'dense' | 'grouped' | 'NHWC' =>
+  l === 'NHWC' ? 'NHWC' : l.startsWith('NC') ? 'act' : /i\d+o$/.test(l) ? 'dense' : 'grouped';
 
 export function isLayout(s: string): s is Layout {
   return (LAYOUTS as readonly string[]).includes(s);
@@ -26,34 +45,30 @@ export function isPhysicalLayout(l: Layout | undefined): l is Exclude<Layout, 'N
   return l !== undefined && l !== 'NCHW';
 }
 
-const ceil4 = (n: number) => Math.ceil(n / 4);
 
 /** The shape of the data a tensor of logical (4-D, static) `shape` holds in `layout`. */
 export function physicalShape(shape: readonly number[], layout: Layout | undefined): number[] {
   if (!isPhysicalLayout(layout)) return shape.slice();
   if (shape.length !== 4) throw new Error(`layout ${layout} needs a 4-D shape, got [${shape.join(', ')}]`);
   const [a, b, h, w] = shape;
-  switch (layout) {
+  const x = layoutBlock(layout), cx = (n: number) => Math.ceil(n / x);
+  switch (familyOf(layout)) {
     case 'NHWC': return [a, h, w, b];
-    case 'NC4HW4': return [a, ceil4(b), h, w, 4];
-    case 'OIHW4i4o': return [ceil4(a), ceil4(b), h, w, 4, 4];
-    case 'OIHW4o': return [ceil4(a), b, h, w, 4];
+    case 'act': return [a, cx(b), h, w, x];
+    case 'dense': return [cx(a), cx(b), h, w, x, x];
+    case 'grouped': return [cx(a), b, h, w, x];
   }
 }
 
 /** Physical element offset of logical element (a, b, h, w) of a [A, B, H, W] tensor. */
 function indexer(layout: Exclude<Layout, 'NCHW'>, [A, B, H, W]: readonly number[]): (a: number, b: number, h: number, w: number) => number {
-  switch (layout) {
+  const x = layoutBlock(layout), Bx = Math.ceil(B / x);
+  const q = (n: number) => Math.floor(n / x), r = (n: number) => n % x;
+  switch (familyOf(layout)) {
     case 'NHWC': return (a, b, h, w) => ((a * H + h) * W + w) * B + b;
-    case 'NC4HW4': {
-      const B4 = ceil4(B);
-      return (a, b, h, w) => (((a * B4 + (b >> 2)) * H + h) * W + w) * 4 + (b & 3);
-    }
-    case 'OIHW4i4o': {
-      const B4 = ceil4(B);
-      return (a, b, h, w) => (((((a >> 2) * B4 + (b >> 2)) * H + h) * W + w) * 4 + (b & 3)) * 4 + (a & 3);
-    }
-    case 'OIHW4o': return (a, b, h, w) => ((((a >> 2) * B + b) * H + h) * W + w) * 4 + (a & 3);
+    case 'act': return (a, b, h, w) => (((a * Bx + q(b)) * H + h) * W + w) * x + r(b);
+    case 'dense': return (a, b, h, w) => ((((q(a) * Bx + q(b)) * H + h) * W + w) * x + r(b)) * x + r(a);
+    case 'grouped': return (a, b, h, w) => ((((q(a) * B + b) * H + h) * W + w) * x + r(a));
   }
 }
 
@@ -86,11 +101,11 @@ export function toLogical(t: Tensor, layout: Layout | undefined, logical: Shape)
     return d;
   };
   let shape: number[];
-  switch (layout) {
+  switch (familyOf(layout)) {
     case 'NHWC': shape = [p[0], p[3], p[1], p[2]]; break;
-    case 'NC4HW4': shape = [p[0], want(1), p[2], p[3]]; break;
-    case 'OIHW4i4o': shape = [want(0), want(1), p[2], p[3]]; break;
-    case 'OIHW4o': shape = [want(0), p[1], p[2], p[3]]; break;
+    case 'act': shape = [p[0], want(1), p[2], p[3]]; break;
+    case 'dense': shape = [want(0), want(1), p[2], p[3]]; break;
+    case 'grouped': shape = [want(0), p[1], p[2], p[3]]; break;
   }
   const exp = physicalShape(shape, layout);
   if (p.length !== exp.length || p.some((d, i) => d !== exp[i])) {

@@ -9,7 +9,10 @@ export type Shape = Dim[] | undefined;
  * W, 4] with zero-padded channels. Conv weights packed for NC4HW4 kernels: OIHW4i4o = [ceil(O/4),
  * ceil(I/4), kH, kW, 4i, 4o], OIHW4o = [ceil(O/4), I, kH, kW, 4o] (grouped / depthwise).
  */
-export type Layout = 'NCHW' | 'NHWC' | 'NC4HW4' | 'OIHW4i4o' | 'OIHW4o';
+export type Layout = 'NCHW' | 'NHWC'
+  | 'NC4HW4' | 'OIHW4i4o' | 'OIHW4o'
+  /** the same blocked layouts with 8 / 16 channels per block (targets with wider vectors) */
+  | 'NC8HW8' | 'OIHW8i8o' | 'OIHW8o' | 'NC16HW16' | 'OIHW16i16o' | 'OIHW16o';
 
 export interface TensorType {
   dtype: import('./dtype.ts').DType;

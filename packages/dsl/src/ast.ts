@@ -1,7 +1,7 @@
 /** DSL text -> syntax tree (ohm-js). Syntax errors become diag.syntax with a caret excerpt. */
 import * as fs from 'node:fs';
 import * as ohm from 'ohm-js';
-import { AicError, diag, dtypeFromShort, isLayout, type DType, type Dim, type Layout, type Shape, type ValueKind } from '@aic/core';
+import { AicError, LAYOUTS, diag, dtypeFromShort, isLayout, type DType, type Dim, type Layout, type Shape, type ValueKind } from '@aic/core';
 import { parseFloatLit, unquoteName } from './syntax.ts';
 
 export interface Pos { line: number; col: number }
@@ -97,7 +97,7 @@ const actions = {
   TensorType(this: N, dt: N, _l: N, dims: N, _r: N, tag: N): TypeAst {
     const layout = tag.children[0]?.ast() as string | undefined;
     if (layout !== undefined && !isLayout(layout)) {
-      throw diag.verify('type', `unknown layout '${layout}' (layouts: NCHW, NHWC, NC4HW4, OIHW4i4o, OIHW4o)`, { line: this.source.getLineAndColumn().lineNum, col: this.source.getLineAndColumn().colNum });
+      throw diag.verify('type', `unknown layout '${layout}' (layouts: ${LAYOUTS.join(', ')})`, { line: this.source.getLineAndColumn().lineNum, col: this.source.getLineAndColumn().colNum });
     }
     return { kind: 'tensor', dtype: dt.ast(), shape: dims.ast(), ...(layout ? { layout } : {}) };
   },

@@ -124,7 +124,7 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
       const f = dir.factor;
       if (!(f >= 1) || !Number.isInteger(f)) throw new ScheduleError(`split ${dir.axis}: factor must be a positive integer`);
       const outer: Leaf = { name: `${l.name}_o`, extent: Math.ceil(l.extent / f), reduce: l.reduce, kind: { k: 'serial' } };
-      const inner: Leaf = { name: `${l.name}_i`, extent: Math.min(f, l.extent), reduce: l.reduce, kind: { k: 'serial' } };
+      const inner: Leaf = { name: `${l.name}_i`, extent: dir.tail === 'pad' ? f : Math.min(f, l.extent), reduce: l.reduce, kind: { k: 'serial' } };
       const clamp = dir.tail === 'clamp' && l.extent % f !== 0;
       if (clamp && l.reduce) throw new ScheduleError(`split ${dir.axis} clamp: a reduction loop cannot be clamped (its last elements would count twice)`);
       if (clamp && l.extent < f) throw new ScheduleError(`split ${dir.axis} by ${f} clamp: the factor exceeds the extent ${l.extent}`);
