@@ -31,7 +31,7 @@ export function compileC(g: Graph, opts: CompileOptions): CCompiled {
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
     // `algorithm` alone: applied and merged with the default schedule by chooseSchedules
-    if (d.some((x) => x.d !== 'algorithm')) chosen.set(k, d);
+    if (d.length === 0 || d.some((x) => x.d !== 'algorithm')) chosen.set(k, d);
   }
   try {
     rescheduleProgram(prog, chosen);
