@@ -65,11 +65,12 @@ for (const f of fs.readdirSync(DIR).filter((x) => x.endsWith('.json')).sort()) {
     for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
     return m;
   })));
-  const files = harnessFiles(builds[0].c.art, builds[0].c.prog, feeds);
-  const reps = calibrateReps(builds[0].b, files);
+  // each build has its own weights (Winograd's are transformed)
+  const files = builds.map(({ c }) => harnessFiles(c.art, c.prog, feeds));
+  const reps = calibrateReps(builds[0].b, files[0]);
   const t: number[][] = builds.map(() => []);
-  for (let r = 0; r < runs; r++) builds.forEach(({ b }, j) => t[j].push(sampleMs(b, files, reps)));
-  files.dispose();
+  for (let r = 0; r < runs; r++) builds.forEach(({ b }, j) => t[j].push(sampleMs(b, files[j], reps)));
+  for (const f of files) f.dispose();
   const ms = t.map(median);
   const row = `${name.padEnd(20)} ${String(wino.length).padStart(3)}/${String(convs.length).padEnd(4)} ${ms.map((x) => x.toFixed(2).padEnd(9)).join(' ')} ${diff.slice(2).map((d) => d.toExponential(2).padEnd(10)).join(' ')} ${ok.map((x, k) => (x ? '' : `${VARIANTS[k]} WRONG`)).filter(Boolean).join(', ') || 'yes'}`;
   process.stderr.write(row + '\n');
