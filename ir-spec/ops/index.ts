@@ -15,4 +15,5 @@ import './training.ts';
 import './fused.ts';
 import './squeeze-excite.ts';
 import './channel-shuffle.ts';
+import './global-pool-flatten.ts';
 import './layout.ts';
