@@ -15,5 +15,6 @@ import './training.ts';
 import './fused.ts';
 import './squeeze-excite.ts';
 import './channel-shuffle.ts';
+import './global-pool-flatten.ts';
 import './layout.ts';
 import './channel-shuffle.ts';

@@ -27,6 +27,7 @@ export const FUSE_RULE_NAMES: string[] = [...new Set(FUSE_PHASES.flatMap((p) => 
 
 /**
  * Rules whose result replaces ops layout-nc4hw4 runs blocked (GlobalAveragePool, Conv, Mul) by ops it
- * has no NC4HW4 kernel for yet; `fuse{for-nc4hw4=true}` (-O3) skips them, or they would split regions.
+ * has no NC4HW4 kernel for yet (aic.SqueezeExcite, aic.GlobalAveragePoolFlatten);
+ * `fuse{for-nc4hw4=true}` (-O3) skips them, or they would split regions.
  */
 export const NOT_NC4HW4_RULES: ReadonlySet<string> = new Set(['squeeze-excite', 'global-pool-flatten']);
