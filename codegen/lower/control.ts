@@ -47,12 +47,23 @@ export function lowerControl(node: Node, idx: number, cx: ControlCtx): { kernel:
  * get it too. Anything else is left as it is (lowering then says which value has no static shape).
  */
 export function refineControlShapes(n: Node, target: string): void {
-  if (!isControl(n) || n.op === 'If') return;
-  const g = makeAttrReader(getOp(n.op, n.domain)!, n.attrs, nodeLocation(n)).graph('body');
+  if (!isControl(n)) return;
+  const a = makeAttrReader(getOp(n.op, n.domain)!, n.attrs, nodeLocation(n));
+  const label = `${n.op} '${n.label}'`, loc = nodeLocation(n);
+  const settle = (o: Value | undefined, what: string, x: Value | undefined, y: Value | undefined) => {
+    if (!x || !y || !isStatic(x.shape) || !isStatic(y.shape)) return;
+    if (shapeText(x.shape) !== shapeText(y.shape)) throw diag.controlShapeChanges(label, what, shapeText(x.shape), shapeText(y.shape), target, loc);
+    if (o && !isStatic(o.shape)) o.type = { ...o.type, shape: (x.shape as number[]).slice() };
+  };
+  if (n.op === 'If') {
+    const t = a.graph('then_branch'), e = a.graph('else_branch');
+    n.outputs.forEach((o, i) => settle(o, `output ${i} ('${o.name}') of its branches`, t.outputs[i], e.outputs[i]));
+    return;
+  }
+  const g = a.graph('body');
   const first = n.op === 'Loop' ? 2 : n.op === 'Scan8' ? 1 : 0; // where carried values start among the node inputs
   const bodyFirst = n.op === 'Loop' ? 2 : 0, outFirst = n.op === 'Loop' ? 1 : 0;
-  const nCarried = n.op === 'Loop' ? Math.max(0, n.inputs.length - 2)
-    : n.inputs.length - first - (makeAttrReader(getOp(n.op, n.domain)!, n.attrs).int('num_scan_inputs'));
+  const nCarried = n.op === 'Loop' ? Math.max(0, n.inputs.length - 2) : n.inputs.length - first - a.int('num_scan_inputs');
   const drop = (sh: readonly (number | string)[]) => (n.op === 'Scan8' ? sh.slice(1) : sh.slice());
   let changed = false;
   for (let i = 0; i < nCarried; i++) {
@@ -61,15 +72,10 @@ export function refineControlShapes(n: Node, target: string): void {
     bi.type = { ...bi.type, shape: drop(v0.shape as number[]) };
     changed = true;
   }
-  if (!changed) return;
-  inferGraph(g);
+  if (changed) inferGraph(g);
   for (let i = 0; i < nCarried; i++) {
-    const bi = g.inputs[bodyFirst + i], bo = g.outputs[outFirst + i], o = n.outputs[i], v0 = n.inputs[first + i];
-    if (!bi || !bo || !o || !v0 || isStatic(o.shape) || !isStatic(bo.shape)) continue;
-    if (shapeText(bo.shape) !== shapeText(bi.shape)) {
-      throw diag.controlShapeChanges(`${n.op} '${n.label}'`, `loop-carried value ${i} ('${bi.name}'), body input and body output`, shapeText(bi.shape), shapeText(bo.shape), target, nodeLocation(n));
-    }
-    o.type = { ...o.type, shape: (v0.shape as number[]).slice() };
+    const bi = g.inputs[bodyFirst + i]!;
+    settle(n.op === 'Scan8' ? undefined : n.outputs[i], `loop-carried value ${i} ('${bi.name}'), body input and body output`, bi, g.outputs[outFirst + i]);
   }
 }
 
