@@ -73,6 +73,14 @@ export function refineControlShapes(n: Node, target: string): void {
     changed = true;
   }
   if (changed) inferGraph(g);
+  if (n.op === 'Loop') {
+    n.outputs.slice(nCarried).forEach((o, j) => {
+      if (o.name && !isStatic(o.shape)) {
+        throw diag.controlUnsupported(label, `scan output ${j} ('${o.name}') has shape ${shapeText(o.shape)}: as many rows as the loop runs, known only when the model runs `
+          + '(a constant trip count, or a declared output shape, gives it one)', target, loc);
+      }
+    });
+  }
   for (let i = 0; i < nCarried; i++) {
     const bi = g.inputs[bodyFirst + i]!;
     settle(n.op === 'Scan8' ? undefined : n.outputs[i], `loop-carried value ${i} ('${bi.name}'), body input and body output`, bi, g.outputs[outFirst + i]);

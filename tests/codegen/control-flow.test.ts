@@ -145,6 +145,11 @@ graph d(c: bool[], x: f32[2, 2]) -> (y: i64[2]) {
     expect(e.code).toBe('AIC0390');
     expect(e.format()).toMatch(/If 'If': value 'nz'/);
   });
+  it('a Loop scan output whose length the run-time trip count decides: AIC0392', () => {
+    const e = refused(LOOP_COUNTED.replace(/ys: f32\[3, 2\]/g, 'ys: f32[*]'));
+    expect(e.code).toBe('AIC0392');
+    expect(e.format()).toMatch(/Loop 'Loop': scan output 0 \('ys'\)/);
+  });
   it('control flow on a GPU target: AIC0392 (host-side control is not built yet)', () => {
     const e = refused(IF, { ...LOOPS_CAPS, name: 'wgsl', gpu: { maxWorkgroupSize: 256, maxWorkgroupStorage: 16384, maxBindings: 8 } });
     expect(e.code).toBe('AIC0392');
