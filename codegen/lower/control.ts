@@ -11,7 +11,7 @@
 import { diag, isStatic, nodeLocation, type Graph, type Location, type Node, type Value } from '@aic/core';
 import { getOp, inferGraph, makeAttrReader, type AttrReader, type TargetCaps } from '@aic/ir-spec';
 import { E, S, computeT, mapStmt, numel, type Buffer, type BufferRole, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
-import type { ProgramBuffer } from './program.ts';
+import type { KernelSource, ProgramBuffer } from './program.ts';
 
 export const CONTROL_OPS: ReadonlySet<string> = new Set(['If', 'Loop', 'Scan', 'Scan8']);
 export const isControl = (n: Node): boolean => n.domain === '' && CONTROL_OPS.has(n.op);
@@ -30,7 +30,6 @@ export interface ControlCtx {
 
 /** Lower control node `node` to one kernel; `args` are the program buffers bound to its params, in order. */
 export function lowerControl(node: Node, idx: number, cx: ControlCtx): { kernel: Kernel; args: string[] } {
-  if (cx.target.gpu) throw diag.controlUnsupported(`${node.op} '${node.label}'`, 'control flow on a GPU target needs host-side control (not built yet)', cx.target.name, nodeLocation(node));
   const b = new Builder(cx);
   const body = b.control(node);
   const params: Buffer[] = [...b.used.entries()].map(([name, { pb, written }]) => ({
@@ -38,6 +37,20 @@ export function lowerControl(node: Node, idx: number, cx: ControlCtx): { kernel:
     ...(pb.layout ? { layout: pb.layout } : {}),
   }));
   return { kernel: { name: `k${idx}_${node.op.toLowerCase()}`, params, body }, args: params.map((p) => p.name) };
+}
+
+/**
+ * The kernel as a source of one imperative stage, for GPU targets: WGSL runs an extern stage as a
+ * single invocation (codegen/wgsl/render.ts), so the control node and its subgraphs run serially on
+ * the device, with no read-back. (Host-side control, with each subgraph kernel dispatched in
+ * parallel, is not built yet.)
+ */
+export function controlSource(k: Kernel, node: Node): KernelSource {
+  let n = 0;
+  return {
+    name: k.name, op: node.op, domain: node.domain, params: k.params, temps: [], node: node.label, graphNode: node, fresh: (p) => `${p}_s${n++}`,
+    stages: [{ kind: 'extern', outs: k.params.filter((p) => p.role === 'output'), body: k.body }],
+  };
 }
 
 /**

@@ -14,7 +14,7 @@ import { bufferLayoutOf, materializeBoundaries } from './layout.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
 import { boundShape, extentBuffer, type RuntimeExtent } from './dynamic.ts';
 import { notifyLowered } from './observe.ts';
-import { isControl, lowerControl, refineControlShapes, type ControlCtx } from './control.ts';
+import { controlSource, isControl, lowerControl, refineControlShapes, type ControlCtx } from './control.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
 export interface ProgramBuffer extends Buffer {
@@ -124,6 +124,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     if (isControl(node)) { // If / Loop / Scan: one kernel wrapping its subgraphs' (lower/control.ts)
       const { kernel, args } = lowerControl(node, idx, controlCtx);
       prog.kernels.push(kernel);
+      if (target.gpu) { prog.sources.set(kernel.name, controlSource(kernel, node)); prog.schedules.set(kernel.name, []); }
       prog.steps.push({ kernel: kernel.name, args, node: node.label, op: node.op, loc: nodeLocation(node) });
       return;
     }
