@@ -2,7 +2,7 @@
  * If, Loop and Scan on compiled CPU targets (issue 13, item 3): one-node graphs and a nested If that
  * reads outer-scope values (a graph input and a constant of the enclosing branch), run through the
  * loop-IR interpreter, C, WebAssembly SIMD and WGSL (one single-invocation dispatch per control node;
- * skipped, with the reason, when no WebGPU adapter can be created) and checked against the reference
+ * skipped by the rule of tests/webgpu.ts) and checked against the reference
  * interpreter; what they refuse (shapes the data decides inside a subgraph, branches or carried values
  * whose shapes differ) is a clean exit-3 diagnostic naming the node.
  */
@@ -10,8 +10,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AicError, Tensor, type RValue } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
-import { LOOPS_CAPS, closeWgsl, lowerGraph, wgslAdapter } from '@aic/codegen';
+import { LOOPS_CAPS, closeWgsl, lowerGraph } from '@aic/codegen';
 import { RUNNERS } from '../../scripts/conformance.ts';
+import { webgpuSkipReason } from '../webgpu.ts';
 
 const f32 = (shape: number[], v: number[]) => Tensor.fromNumbers('float32', shape, v);
 const i64 = (v: number) => Tensor.fromNumbers('int64', [], [v]);
@@ -93,14 +94,12 @@ graph s(init: f32[2], x: f32[2, 3]) -> (fin: f32[2], z: f32[2, 3]) {
 const X23 = f32([2, 3], [1, -2, 3, -4, 5, -6]);
 
 let wgslSkip: string | undefined;
-beforeAll(async () => {
-  try { await wgslAdapter(); } catch (e) { wgslSkip = `SKIPPED wgsl: no WebGPU adapter: ${(e as Error).message}`; console.warn(wgslSkip); }
-}, 120_000);
+beforeAll(async () => { wgslSkip = await webgpuSkipReason(); }, 120_000);
 afterAll(() => closeWgsl());
 
 for (const target of ['loops', 'c', 'wasm-simd', 'wgsl']) {
   describe(`control flow via ${target}`, () => {
-    beforeEach((ctx) => { if (target === 'wgsl' && wgslSkip) ctx.skip(); });
+    beforeEach((ctx) => { if (target === 'wgsl' && wgslSkip) ctx.skip(wgslSkip); });
     it('If reading a graph input, both branches', () => {
       for (const c of [0, 1]) expectSame(target, IF, { c: bool(c), x: f32([4], [1, -2, 3, -4]) });
     });
