@@ -138,6 +138,7 @@ class Builder {
     const out: Stmt[] = [];
     for (const n of g.nodes) {
       for (const v of n.inputs) if (v) this.use(this.buf(v, n));
+      refineControlShapes(n, this.cx.target.name);
       for (const o of n.outputs) if (o.name || isStatic(o.shape)) this.use(this.define(o, ctl), true);
       if (isControl(n)) { out.push(this.control(n)); continue; }
       const { kernel, args } = this.cx.lowerKernel(n, this.inlined);

@@ -91,6 +91,19 @@ graph s(init: f32[2], x: f32[2, 3]) -> (fin: f32[2], z: f32[2, 3]) {
   }, num_scan_inputs = 1, scan_input_axes = [1], scan_input_directions = [1], scan_output_axes = [1])
 }`;
 
+// a Loop inside a branch, its carried body value declared without a shape (ONNX exporters often do)
+const LOOP_IN_IF = `opset ai.onnx 13
+graph q(c: bool[], m: i64[], y0: f32[2], x: f32[2]) -> (y: f32[2]) {
+  y: f32[2] = If(c, then_branch = graph t() -> (r: f32[2]) {
+    r: f32[2] = Loop(m, _, y0, body = graph b(i: i64[], cin: bool[], yin: f32[*]) -> (cout: bool[], yout: f32[*]) {
+      cout: bool[] = Identity(cin)
+      yout: f32[*] = Add(yin, x)
+    })
+  }, else_branch = graph e() -> (r2: f32[2]) {
+    r2: f32[2] = Identity(x)
+  })
+}`;
+
 const X23 = f32([2, 3], [1, -2, 3, -4, 5, -6]);
 
 let wgslSkip: string | undefined;
@@ -114,6 +127,9 @@ for (const target of ['loops', 'c', 'wasm-simd', 'wgsl']) {
       expectSame(target, LOOP_COND, { ...base, m: i64(100) });
       expectSame(target, LOOP_COND, { ...base, m: i64(2) });
       expectSame(target, LOOP_COND, { ...base, m: i64(100), c: bool(0) });
+    });
+    it('a Loop inside an If branch, its carried body value declared without a shape', () => {
+      for (const c of [0, 1]) expectSame(target, LOOP_IN_IF, { c: bool(c), m: i64(4), y0: f32([2], [1, 2]), x: f32([2], [0.5, -3]) });
     });
     it('Scan: reversed input along axis 1, output stacked along axis 1', () => {
       expectSame(target, SCAN, { init: f32([2], [1, 2]), x: X23 });
