@@ -79,6 +79,9 @@ export function refineControlShapes(n: Node, target: string): void {
   const nCarried = n.op === 'Loop' ? Math.max(0, n.inputs.length - 2) : n.inputs.length - first - a.int('num_scan_inputs');
   const drop = (sh: readonly (number | string)[]) => (n.op === 'Scan8' ? sh.slice(1) : sh.slice());
   let changed = false;
+  if (n.op === 'Loop') { // the iteration number and the condition are scalars (ONNX Loop)
+    for (const v of g.inputs.slice(0, 2)) if (!isStatic(v.shape)) { v.type = { ...v.type, shape: [] }; changed = true; }
+  }
   for (let i = 0; i < nCarried; i++) {
     const v0 = n.inputs[first + i], bi = g.inputs[bodyFirst + i];
     if (!v0 || !bi || isStatic(bi.shape) || !isStatic(v0.shape)) continue;
