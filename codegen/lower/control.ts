@@ -10,7 +10,7 @@
  */
 import { diag, isStatic, nodeLocation, type Graph, type Location, type Node, type Value } from '@aic/core';
 import { getOp, inferGraph, makeAttrReader, type AttrReader, type TargetCaps } from '@aic/ir-spec';
-import { E, S, computeT, mapStmt, numel, type Buffer, type BufferRole, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
+import { CHECK_LOOP_ROWS, E, S, computeT, mapStmt, numel, type Buffer, type BufferRole, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
 import type { KernelSource, ProgramBuffer } from './program.ts';
 
 export const CONTROL_OPS: ReadonlySet<string> = new Set(['If', 'Loop', 'Scan', 'Scan8']);
@@ -241,7 +241,7 @@ class Builder {
     const iterB = this.define(g.inputs[0]!, n), condB = this.define(g.inputs[1]!, n);
     this.use(iterB, true); this.use(condB, true);
     const carried: ProgramBuffer[] = [];
-    const init: Stmt[] = [];
+    const init: Stmt[] = [], after: Stmt[] = [];
     for (let i = 0; i < nCarried; i++) {
       const bodyIn = g.inputs[2 + i]!, v0 = n.inputs[2 + i];
       const shape = this.staticShape(bodyIn, n);
@@ -269,11 +269,18 @@ class Builder {
       const per = numel(sh);
       step.push(this.copy(dst, E.mul(E.call('check_index', it, E.i(dst.shape[0]!)), E.i(per)), this.buf(v, n), E.i(0), per));
     }
+    // a loop that may stop before its scan outputs' declared length fails the run (rows would be stale)
+    const K = n.outputs.slice(nCarried).map((o) => this.cx.bufOf.get(o)?.shape[0]).find((d) => d !== undefined);
+    if (K !== undefined && (C || !M!.data)) {
+      const ran = E.add(E.cast(E.load(iterB.name, E.i(0), 'i64'), 'i32'), E.i(1));
+      init.push(S.store(iterB.name, E.i(0), E.c(-1, 'i64')));
+      after.push(S.store(iterB.name, E.i(0), E.cast(E.call('check_range', E.sub(E.i(K), ran), E.i(1), E.i(CHECK_LOOP_ROWS)), 'i64')));
+    }
     if (!C) {
       // a trip count only: a counted loop (the body's condition is ignored, as the reference does)
       const m = E.load(this.use(M!), E.i(0), M!.dtype);
       const ext = E.cast(E.max(E.min(m, E.c(2 ** 31 - 1, M!.dtype)), E.c(0, M!.dtype)), 'i32');
-      return S.seq(...init, S.store(condB.name, E.i(0), E.c(1, 'bool')), S.for(`${p}it`, ext, S.seq(...step)));
+      return S.seq(...init, S.store(condB.name, E.i(0), E.c(1, 'bool')), S.for(`${p}it`, ext, S.seq(...step)), ...after);
     }
     // a condition: 2^15 x 2^16 iterations at most, each skipped once the condition is false
     const flag = E.bin('ne', E.load(condB.name, E.i(0), 'bool'), E.c(0, 'bool'));
@@ -283,7 +290,7 @@ class Builder {
       inner = S.if(E.lt(E.cast(it, M.dtype), m), inner, S.store(condB.name, E.i(0), E.c(0, 'bool')));
     }
     return S.seq(...init, S.store(condB.name, E.i(0), E.load(this.use(C), E.i(0), 'bool')),
-      S.for(`${p}ita`, 1 << 15, S.if(flag, S.for(`${p}itb`, 1 << 16, S.if(flag, S.let(`${p}it`, 'i32', E.add(E.mul(E.v(`${p}ita`), E.i(1 << 16)), E.v(`${p}itb`)), inner))))));
+      S.for(`${p}ita`, 1 << 15, S.if(flag, S.for(`${p}itb`, 1 << 16, S.if(flag, S.let(`${p}it`, 'i32', E.add(E.mul(E.v(`${p}ita`), E.i(1 << 16)), E.v(`${p}itb`)), inner))))), ...after);
   }
 
   /** Scan (opset 9+) and Scan-8 (leading batch axis): states in temps, one slice per scan input per step. */

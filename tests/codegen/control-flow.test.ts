@@ -135,6 +135,13 @@ for (const target of ['loops', 'c', 'wasm-simd', 'wgsl']) {
     it('a Loop inside an If branch, its carried body value declared without a shape', () => {
       for (const c of [0, 1]) expectSame(target, LOOP_IN_IF, { c: bool(c), m: i64(4), y0: f32([2], [1, 2]), x: f32([2], [0.5, -3]) });
     });
+    it('a Loop that stops before its scan outputs\' declared length fails the run, naming the Loop', () => {
+      let err: unknown;
+      try { RUNNERS[target]!(parseGraph(LOOP_COUNTED.replace(/ys: f32\[3, 2\]/g, 'ys: f32[5, 2]')), new Map(Object.entries({ m: i64(3), y0: f32([2], [0, 0]), x: f32([2], [1, 2]) }))); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(AicError);
+      expect((err as AicError).exitCode).toBe(1);
+      expect((err as AicError).format()).toMatch(/Loop.*rows of its scan outputs left unwritten.* 2 is out of range/);
+    });
     it('Scan: reversed input along axis 1, output stacked along axis 1', () => {
       expectSame(target, SCAN, { init: f32([2], [1, 2]), x: X23 });
     });
