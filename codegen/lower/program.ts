@@ -14,6 +14,7 @@ import { bufferLayoutOf, materializeBoundaries, paddedChannelConstant } from './
 import { simplifyDivMod } from '../schedule/pack.ts';
 import { boundShape, boundedInput, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
 import { notifyLowered } from './observe.ts';
+import { controlSource, isControl, lowerControl, refineControlShapes, type ControlCtx } from './control.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
 export interface ProgramBuffer extends Buffer {
@@ -114,8 +115,15 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
   for (const n of g.nodes) for (const v of n.inputs) if (v?.const) usedConsts.add(v);
   for (const v of g.constants) if (usedConsts.has(v) || outputs.has(v)) prog.weights.push(mk(v, 'weight'));
 
+  const controlCtx: ControlCtx = {
+    target, bufOf,
+    newBuffer: (v, role) => { const b = mk(v, role); (role === 'weight' ? prog.weights : prog.temps).push(b); return b; },
+    scratch: (like) => { const b: ProgramBuffer = { ...like, name: uniq(`${like.name}_stage`), role: 'temp', value: `${like.value}:stage`, data: undefined }; prog.temps.push(b); return b; },
+    lowerKernel: (node, idx) => { const { source, args } = lowerNode(node, idx, bufOf, target); return { kernel: realizeKernel(source, []), args }; },
+  };
   g.nodes.forEach((node, idx) => {
     reportProgress('lowering', idx, g.nodes.length, node.label);
+    refineControlShapes(node, target.name);
     checkConsumer(node, bufOf, target.name);
     for (const o of node.outputs) {
       if (!o.name && !isStatic(o.shape)) continue; // an omitted optional output of unknown shape
@@ -124,6 +132,13 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     }
     const extent = extentBuffer(node, bufOf, uniq);
     if (extent) (extent.role === 'output' ? prog.outputs : prog.temps).push(extent);
+    if (isControl(node)) { // If / Loop / Scan: one kernel wrapping its subgraphs' (lower/control.ts)
+      const { kernel, args } = lowerControl(node, idx, controlCtx);
+      prog.kernels.push(kernel);
+      if (target.gpu) { prog.sources.set(kernel.name, controlSource(kernel, node)); prog.schedules.set(kernel.name, []); }
+      prog.steps.push({ kernel: kernel.name, args, node: node.label, op: node.op, loc: nodeLocation(node) });
+      return;
+    }
     const { source, args } = lowerNode(node, idx, bufOf, target, extent, (n) => [...prog.outputs, ...prog.temps].find((b) => b.name === n));
     const kernel = realizeKernel(source, []);
     prog.sources.set(kernel.name, source);

@@ -135,6 +135,18 @@ export const diag = {
   unsupportedFeature: (what: string, loc?: Location) => new AicError('AIC0203', `unsupported: ${what}`, 3, loc),
   unsupportedAttr: (r: OpRef, attr: string, value: string, loc?: Location) =>
     new AicError('AIC0204', `unsupported ${opName(r)} attribute ${attr}=${value}`, 3, loc),
+  // --- ctrlflow: If / Loop / Scan on compiled targets (AIC0390-AIC0399) ----------------------------
+  /** a value inside a subgraph of control node `node` whose shape is not known at compile time */
+  controlDynamicShape: (node: string, value: string, shape: string, target: string, loc?: Location) =>
+    new AicError('AIC0390', `unsupported: ${node}: value '${value}' inside its subgraph has shape ${shape}, known only when the model runs; `
+      + `compiled control flow needs static shapes inside subgraphs (target ${target}; --target interp runs it)`, 3, loc),
+  /** If branches whose outputs differ in shape, or a loop-carried value whose shape changes per iteration */
+  controlShapeChanges: (node: string, what: string, a: string, b: string, target: string, loc?: Location) =>
+    new AicError('AIC0391', `unsupported: ${node}: ${what} has shape ${a} in one place and ${b} in another; `
+      + `compiled control flow needs one static shape (target ${target}; --target interp runs it)`, 3, loc),
+  /** a control-flow form the compiled targets do not take yet (`what` says which) */
+  controlUnsupported: (node: string, what: string, target: string, loc?: Location) =>
+    new AicError('AIC0392', `unsupported: ${node}: ${what} (target ${target}; --target interp runs it)`, 3, loc),
   // --- dynsize: outputs whose size the data decides, on compiled targets (AIC0340-AIC0349) -------
   /** `value` (an output of `op`) is consumed by `consumer`, which cannot take a run-time extent yet */
   dynamicSizeConsumed: (value: string, op: string, consumer: string, target: string, loc?: Location) =>

@@ -20,11 +20,13 @@ export const RANGE_CHECKS: Record<number, [string, boolean]> = {
   4: ['target value', false],
   5: ['batch index', false],
   6: ['K', true],
+  7: ['Loop: the rows of its scan outputs left unwritten (declared length minus iterations run),', true],
 };
 export const CHECK_SEQUENCE_LENS = 3;
 export const CHECK_TARGET = 4;
 export const CHECK_BATCH_INDEX = 5;
 export const CHECK_TOPK_K = 6;
+export const CHECK_LOOP_ROWS = 7;
 
 /** A failed check: its code, the offending value and the bound it broke (index checks). */
 export interface CheckFailure { code: number; value: number; bound: number }
