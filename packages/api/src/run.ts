@@ -18,7 +18,7 @@ export interface RunGraphOptions {
   onNote?: (msg: string) => void;
 }
 
-export async function runGraph(g: Graph, feeds: Map<string, RValue>, opts: RunGraphOptions = {}): Promise<{ outputs: Map<string, RValue>; ms: number }> {
+export async function runGraph(g: Graph, feeds: Map<string, RValue>, opts: RunGraphOptions = {}): Promise<{ outputs: Map<string, RValue>; ms: number; nodes: number }> {
   const name = opts.target ?? 'interp';
   const t = runTargetOrThrow(name);
   const note = opts.onNote ?? (() => {});
@@ -32,7 +32,9 @@ export async function runGraph(g: Graph, feeds: Map<string, RValue>, opts: RunGr
   const pg = cloneGraph(g); // prepareForRun binds shape-deciding inputs as constants: not in the caller's graph
   // the one driver (codegen/driver.ts): bind shape inputs, compile, build and run on the target
   try {
-    return await runOn(t, pg, feeds, { version: VERSION, source: path.basename(opts.source ?? g.name), note, onBind: (s) => note(describeShapeInput(s)) });
+    const r = await runOn(t, pg, feeds, { version: VERSION, source: path.basename(opts.source ?? g.name), note, onBind: (s) => note(describeShapeInput(s)) });
+    // nodes that ran: compiled targets fold the shape arithmetic of bound inputs first (prepareForRun)
+    return { ...r, nodes: pg.nodes.length };
   } finally {
     t.close?.();
   }

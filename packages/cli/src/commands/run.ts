@@ -42,7 +42,7 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   const outDir = opts.outputDir ?? '.';
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw diag.usage(`--output-dir '${outDir}' is not a directory`);
   const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTarget(targetName));
-  const { outputs: outs, ms } = await runGraph(og, feeds, { target: targetName, source: model, onNote: note });
+  const { outputs: outs, ms, nodes } = await runGraph(og, feeds, { target: targetName, source: model, onNote: note });
   // write only after the whole run succeeded, and only once every output is serialized: no partial outputs
   const outFiles = outputFiles(outDir, g.outputs.map((v) => v.name));
   const encoded = g.outputs.map((v, i) => {
@@ -56,7 +56,7 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
     writeFileAtomic(o.file, o.bytes);
     written.push(`${o.file} ${c.dim(`${SHORT_NAME[o.val.dtype]}[${o.val.shape.join(', ')}]`)}`);
   }
-  process.stdout.write(`ran ${og.nodes.length} nodes on '${targetName}' in ${ms.toFixed(1)} ms\n`);
+  process.stdout.write(`ran ${nodes} nodes on '${targetName}' in ${ms.toFixed(1)} ms\n`);
   for (const w of written) process.stdout.write(`  wrote ${w}\n`);
   return 0;
 }
