@@ -9,6 +9,7 @@ import { RUN_DEFAULT_WHY, runCommand } from './commands/run.ts';
 import { optCommand } from './commands/opt.ts';
 import { bisectCommand } from './commands/bisect.ts';
 import { registerVizCommands } from './commands/register-viz.ts';
+import { gradCommand } from './commands/grad.ts';
 import { addPipelineOptions, listPassesText } from './pipeline-options.ts';
 import { maxTensorBytesOption } from './model-io.ts';
 import { progressWanted, reportError, setVerbose, setupColors } from './ui.ts';
@@ -132,6 +133,15 @@ addPipelineOptions(compileCmd)
     if (o.listPasses) { process.stdout.write(listPassesText()); return 0; }
     return compileCommand(m, o);
   }));
+
+program.command('grad')
+  .description('write the gradient model: loss on the first output, then d loss / d parameter for each parameter')
+  .argument('<model>', 'an .onnx model or .aic DSL file')
+  .requiredOption('--loss <kind>', 'sum | mean | cross-entropy (first output = logits; adds int64 input labels) | mse (adds input target)')
+  .option('--wrt <names>', "'params' (float initializers) or a comma-separated list of value names", 'params')
+  .requiredOption('-o, --output <file>', 'OUT.onnx or OUT.aic; outputs: loss, then <name>_grad')
+  .addOption(shapeOpt())
+  .action(wrap((m: string, o) => gradCommand(m, o)));
 
 registerVizCommands(program, withPipeline);
 

@@ -1,0 +1,41 @@
+/**
+ * aic grad MODEL --loss sum|mean|cross-entropy|mse [--wrt params|NAME,...] -o OUT.onnx|OUT.aic
+ * Writes the gradient model: the model's inputs (plus `labels` for cross-entropy, `target` for
+ * mse), outputs `loss` then `<name>_grad` per parameter (passes/autodiff, rules in ir-spec's OpDef.vjp).
+ */
+import * as path from 'node:path';
+import { diag, isFloat, writeFileAtomic, type Graph, type Node } from '@aic/core';
+import { autodiff, foldNodesWhere } from '@aic/passes';
+import { loadModel, parseShapeOptions } from '../model-io.ts';
+
+export interface GradCliOptions { loss?: string; wrt?: string; output?: string; inputShape?: string[] }
+
+/** Shape arithmetic and Constant nodes become constants (so shapes are static); weights stay as they are. */
+const shapeWork = (n: Node) => n.op === 'Constant' || n.outputs.every((o) => !isFloat(o.dtype));
+
+export async function gradCommand(model: string, opts: GradCliOptions): Promise<number> {
+  if (!opts.output) throw diag.usage('grad needs -o OUT.onnx or -o OUT.aic');
+  const ext = path.extname(opts.output).toLowerCase();
+  if (ext !== '.aic' && ext !== '.onnx') throw diag.usage(`-o '${opts.output}': the extension must be .onnx or .aic (DSL + .bin sidecar)`);
+  const loss = opts.loss ?? '';
+  if (!(autodiff.LOSSES as readonly string[]).includes(loss)) throw diag.usage(`--loss '${loss}': expected one of ${autodiff.LOSSES.join(', ')}`);
+  const wrt = opts.wrt === undefined || opts.wrt === 'params' ? undefined : opts.wrt.split(',').map((s) => s.trim()).filter(Boolean);
+  if (wrt && wrt.length === 0) throw diag.usage('--wrt: expected params or a comma-separated list of value names');
+  const g = await loadModel(model, parseShapeOptions(opts.inputShape));
+  foldNodesWhere(g, shapeWork);
+  const out = autodiff.gradModel(g, { loss: loss as autodiff.LossKind, wrt });
+  await writeModel(out, opts.output, ext);
+  process.stdout.write(`wrote ${opts.output}: loss and ${out.outputs.length - 1} gradient(s), ${out.nodes.length} nodes\n`);
+  return 0;
+}
+
+async function writeModel(g: Graph, file: string, ext: string): Promise<void> {
+  if (ext === '.onnx') {
+    const { exportOnnx } = await import('@aic/onnx') as unknown as { exportOnnx: (g: Graph) => Uint8Array };
+    writeFileAtomic(file, exportOnnx(g));
+  } else {
+    const dsl = await import('@aic/dsl') as unknown as { saveDsl: (g: Graph, out: string) => void; inferAll: (g: Graph) => void };
+    dsl.inferAll(g);
+    dsl.saveDsl(g, file);
+  }
+}
