@@ -539,10 +539,11 @@ binary('Xor', 'logical xor', BOOL, cmpOp('xor'), { since: 1, legacy: true, commu
 // ---- variadic ------------------------------------------------------------------------------------
 
 /** 1..N inputs with numpy broadcasting; `fold` combines the elements of one output position. */
-function variadic(name: string, summary: string, types: readonly DType[], fold: (v: Expr[]) => Expr): OpDef {
+function variadic(name: string, summary: string, types: readonly DType[], fold: (v: Expr[]) => Expr, vjp?: OpDef['vjp']): OpDef {
   const f: ElemExpr = (xs) => fold(xs as Expr[]);
   return ewOp({
     name, category: 'elementwise', summary,
+    ...(vjp ? { vjp } : {}),
     types: { T: types },
     inputs: [{ name: 'data_0', type: 'T', variadic: true }],
     outputs: [{ name: 'result', type: 'T' }],
@@ -571,8 +572,8 @@ function variadic(name: string, summary: string, types: readonly DType[], fold: 
   });
 }
 const foldWith = (op: (a: Expr, b: Expr) => Expr) => (v: Expr[]) => v.reduce((a, b) => op(a, b));
-variadic('Sum', 'elementwise sum of all inputs', NUMERIC, foldWith(E.add));
-variadic('Mean', 'elementwise mean of all inputs', FLOATS, (v) => E.div(foldWith(E.add)(v), cOf(v[0]!, v.length)));
+variadic('Sum', 'elementwise sum of all inputs', NUMERIC, foldWith(E.add), V.sum);
+variadic('Mean', 'elementwise mean of all inputs', FLOATS, (v) => E.div(foldWith(E.add)(v), cOf(v[0]!, v.length)), V.mean);
 // float min/max propagate NaN (loop IR semantics)
 variadic('Max', 'elementwise maximum of all inputs (NaN propagates)', NUMERIC, foldWith(E.max));
 variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, foldWith(E.min));

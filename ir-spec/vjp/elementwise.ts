@@ -64,6 +64,21 @@ export const pow: VjpDef = {
     return [da, db];
   },
 };
+/** Sum / Mean of any number of broadcast inputs: each gets the (scaled) cotangent, reduced to its shape */
+function variadicVjp(mean: boolean): VjpDef {
+  return {
+    wrt: 'all',
+    grad: (c) => {
+      const dy = c.dy[0];
+      if (!dy) return [];
+      const g = mean ? mul(c, dy, cst(c.b, dy, 1 / c.x.length)) : dy;
+      return c.x.map((x, i) => (c.need[i] ? sumTo(c, g, dimsOf(c, x!)) : undefined));
+    },
+  };
+}
+export const sum = variadicVjp(false);
+export const mean = variadicVjp(true);
+
 /** Where(cond, x, y): the cotangent goes to the chosen side */
 export const where: VjpDef = {
   wrt: [1, 2],

@@ -20,9 +20,11 @@ function geometry(c: VjpCtx, x: Value, kernel: number[], ceil: boolean): Window 
 /** The ConvTranspose attributes that map an output-shaped tensor back onto x's extent. */
 function transposeAttrs(c: VjpCtx, x: Value, y: Value, w: Window, kernel: number[]) {
   const xs = dimsOf(c, x).slice(2), ys = dimsOf(c, y).slice(2);
-  const outPad = xs.map((d, i) => d - ((ys[i]! - 1) * w.strides[i]! + (kernel[i]! - 1) * w.dilations[i]! + 1 - w.padBegin[i]! - w.padEnd[i]!));
-  if (outPad.some((p) => p < 0)) c.unsupported('a window geometry whose transpose does not cover the input');
-  return { strides: w.strides, dilations: w.dilations, pads: [...w.padBegin, ...w.padEnd], output_padding: outPad };
+  const short = xs.map((d, i) => d - ((ys[i]! - 1) * w.strides[i]! + (kernel[i]! - 1) * w.dilations[i]! + 1 - w.padBegin[i]! - w.padEnd[i]!));
+  // short > 0: input rows no window reached (output_padding adds them, as zeros); short < 0: the last
+  // windows reach past the end padding (ceil_mode): crop that much more at the end
+  const padEnd = w.padEnd.map((p, i) => p + Math.max(0, -short[i]!));
+  return { strides: w.strides, dilations: w.dilations, pads: [...w.padBegin, ...padEnd], output_padding: short.map((s) => Math.max(0, s)) };
 }
 
 export const conv: VjpDef = {

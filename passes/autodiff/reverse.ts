@@ -2,7 +2,9 @@
  * Reverse-mode automatic differentiation on the graph IR: given a graph whose value `loss` is a
  * scalar, append the nodes computing d loss / d v for each value v in `wrt`. Each node on a path from
  * a wrt value to the loss contributes through its op's derivative rule (OpDef.vjp, graph IR built
- * from other ops); contributions to a value are added. An op without a rule is named (exit 3).
+ * from other ops); contributions to a value are added. An op without a rule is named (exit 3). A
+ * wrt value is a leaf: the derivative with respect to it does not flow on into the values it is
+ * computed from (each Identity copy of a tied weight gets its own gradient, as in the framework).
  */
 import { Tensor, diag, isFloat, nodeLocation, type Graph, type Node, type Value } from '@aic/core';
 import { getOp, makeAttrReader, makeBuilder, type BuiltNodes, type VjpCtx } from '@aic/ir-spec';
@@ -48,8 +50,11 @@ export function appendGradients(g: Graph, loss: Value, wrt: readonly Value[]): V
     return acc;
   };
   add(loss, b.constant(Tensor.fromNumbers(loss.dtype, (loss.shape as number[]) ?? [], [1])));
+  const leaves = new Set(wrt);
   for (let i = g.nodes.length - 1; i >= 0; i--) {
     const n = g.nodes[i]!;
+    // a wrt value is a leaf: its own cotangent, not passed on to what computed it (a tied weight's copy)
+    if (n.outputs.every((o) => leaves.has(o))) continue;
     const dy = n.outputs.map((o) => (active.has(o) ? total(o) : undefined));
     if (dy.every((d) => !d)) continue;
     const need = n.inputs.map((v) => floatValue(v) && active.has(v));
