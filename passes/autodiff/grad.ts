@@ -8,9 +8,8 @@
  * gradient. Outputs: `loss`, then `<name>_grad` per parameter in initializer order.
  */
 import { Node, Value, cloneGraph, diag, isFloat, isStatic, type Graph } from '@aic/core';
-import { getOp, inferGraph } from '@aic/ir-spec';
+import { appendGradients, getOp, graphBuilder, inferGraph } from '@aic/ir-spec';
 import { removeDead } from '../graph-utils.ts';
-import { appendGradients, graphBuilder } from './reverse.ts';
 
 export type LossKind = 'sum' | 'mean' | 'cross-entropy' | 'mse';
 export const LOSSES: readonly LossKind[] = ['sum', 'mean', 'cross-entropy', 'mse'];

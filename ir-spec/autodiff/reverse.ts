@@ -7,7 +7,10 @@
  * computed from (each Identity copy of a tied weight gets its own gradient, as in the framework).
  */
 import { Tensor, diag, isFloat, nodeLocation, type Graph, type Node, type Value } from '@aic/core';
-import { getOp, makeAttrReader, makeBuilder, type BuiltNodes, type VjpCtx } from '@aic/ir-spec';
+import { makeAttrReader } from '../attrs.ts';
+import { makeBuilder, type BuiltNodes } from '../builder.ts';
+import { getOp } from '../registry.ts';
+import type { VjpCtx } from '../types.ts';
 
 /** A builder adding to `g` (fresh names `${prefix}N`), its nodes and constants appended by `flush`. */
 export function graphBuilder(g: Graph, prefix: string): BuiltNodes & { flush(): void; at(n: Node | undefined): void } {
@@ -49,7 +52,9 @@ export function appendGradients(g: Graph, loss: Value, wrt: readonly Value[]): V
     grads.set(v, [acc]);
     return acc;
   };
-  add(loss, b.constant(Tensor.fromNumbers(loss.dtype, (loss.shape as number[]) ?? [], [1])));
+  const seedShape = (loss.shape as number[]) ?? [];
+  // d loss / d loss = 1 (a non-scalar `loss` is differentiated as the sum of its elements)
+  add(loss, b.constant(Tensor.fromNumbers(loss.dtype, seedShape, new Array<number>(seedShape.reduce((a, d) => a * d, 1)).fill(1))));
   const leaves = new Set(wrt);
   for (let i = g.nodes.length - 1; i >= 0; i--) {
     const n = g.nodes[i]!;
