@@ -284,7 +284,7 @@ function convTransposeGeometry(op: string, inSp: readonly Dim[], kernel: number[
 }
 
 defineOp({
-  name: 'ConvTranspose', category: CAT,
+  name: 'ConvTranspose', category: CAT, vjp: V.convTranspose,
   summary: 'transposed (fractionally strided) convolution with groups, output_padding / output_shape and auto_pad',
   types: { T: FLOATS },
   inputs: [{ name: 'X', type: 'T' }, { name: 'W', type: 'T', doc: '[C, M/group, k...]' }, { name: 'B', type: 'T', optional: true, doc: '[M]' }],

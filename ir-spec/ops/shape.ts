@@ -669,7 +669,7 @@ defineOp({
   eval: (ctx) => [scatterElements(ctx, 'none')],
 });
 defineOp({
-  name: 'ScatterND', category: CAT, summary: `write update slices into a copy of data at N-d indices (with reduction)${INDEX_RULE}`,
+  name: 'ScatterND', category: CAT, vjp: V.shape.scatterND, summary: `write update slices into a copy of data at N-d indices (with reduction)${INDEX_RULE}`,
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices' }, { name: 'updates', type: 'T' }],
   outputs: [{ name: 'output', type: 'T' }],

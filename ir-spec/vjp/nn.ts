@@ -170,3 +170,37 @@ export const layerNorm: VjpDef = {
     return [dx, ds, db];
   },
 };
+
+/** ConvTranspose with explicit pads: dX is a Conv of dY with W, dW a Conv of dY (batch as channels) with X */
+export const convTranspose: VjpDef = {
+  wrt: [0, 1, 2],
+  grad: (c) => {
+    const dy = c.dy[0];
+    if (!dy) return [];
+    if (c.attrs.has('output_shape') || !['NOTSET', ''].includes(c.attrs.str('auto_pad'))) c.unsupported('ConvTranspose with output_shape or auto_pad');
+    const [x, wt, bias] = [c.x[0]!, c.x[1]!, c.x[2]];
+    const xs = dimsOf(c, x), ws = dimsOf(c, wt), r = xs.length, n = r - 2;
+    const kernel = ws.slice(2), group = c.attrs.int('group');
+    const ints = (name: string, fill: number, len = n) => (c.attrs.has(name) && c.attrs.ints(name).length ? c.attrs.ints(name) : new Array<number>(len).fill(fill));
+    const strides = ints('strides', 1), dilations = ints('dilations', 1), pads = ints('pads', 0, 2 * n);
+    let dx: Value | undefined, dw: Value | undefined, db: Value | undefined;
+    if (c.need[0]) dx = c.b.op1('Conv', [dy, wt], { strides, dilations, pads, group });
+    if (c.need[1]) {
+      const Cg = xs[1]! / group, Mg = ws[1]!;
+      const parts: Value[] = [];
+      for (let g = 0; g < group; g++) {
+        const xg = group === 1 ? x : c.b.op1('Slice', [x, c.b.ints([g * Cg]), c.b.ints([(g + 1) * Cg]), c.b.ints([1])]);
+        const dyg = group === 1 ? dy : c.b.op1('Slice', [dy, c.b.ints([g * Mg]), c.b.ints([(g + 1) * Mg]), c.b.ints([1])]);
+        const full = c.b.op1('Conv', [c.b.op1('Transpose', [dyg], { perm: swap01(r) }), c.b.op1('Transpose', [xg], { perm: swap01(r) })],
+          { strides: dilations, dilations: strides, pads });
+        const fs = dimsOf(c, full).slice(2);
+        const cut = fs.every((d, i) => d === kernel[i]) ? full
+          : c.b.op1('Slice', [full, c.b.ints(kernel.map(() => 0)), c.b.ints(kernel), c.b.ints(range(2, r))]);
+        parts.push(c.b.op1('Transpose', [cut], { perm: swap01(r) }));
+      }
+      dw = parts.length === 1 ? parts[0] : c.b.op1('Concat', parts, { axis: 0 });
+    }
+    if (bias && c.need[2]) db = c.b.op1('ReduceSum', [dy, c.b.ints([0, ...range(2, r)])], { keepdims: 0 });
+    return [dx, dw, db];
+  },
+};

@@ -113,3 +113,18 @@ export const pad: VjpDef = {
     return [c.b.op1('Slice', [dy, c.b.ints(starts), c.b.ints(ends), c.b.ints(xs.map((_, i) => i))])];
   },
 };
+
+/** ScatterND (reduction none or add): updates take the cotangent at their indices; data keeps the rest */
+export const scatterND: VjpDef = {
+  wrt: [0, 2],
+  grad: (c) => {
+    const dy = c.dy[0];
+    if (!dy) return [];
+    const red = c.attrs.str('reduction');
+    if (red !== 'none' && red !== 'add') return c.unsupported(`ScatterND reduction '${red}'`);
+    const [, idx, upd] = [c.x[0]!, c.x[1]!, c.x[2]!];
+    const dData = !c.need[0] ? undefined
+      : red === 'add' ? dy : c.b.op1('ScatterND', [dy, idx, zerosLike(c.b, dimsOf(c, upd), upd)]);
+    return [dData, undefined, c.need[2] ? c.b.op1('GatherND', [dy, idx]) : undefined];
+  },
+};
