@@ -40,6 +40,20 @@ export function activeValues(g: Graph, from: Iterable<Value>): Set<Value> {
  * the gradient values in the same order (zeros where the loss does not depend on a value).
  */
 export function appendGradients(g: Graph, loss: Value, wrt: readonly Value[]): Value[] {
+  const shape = (loss.shape as number[]) ?? [];
+  // d loss / d loss = 1 (a non-scalar `loss` is differentiated as the sum of its elements)
+  const one = Tensor.fromNumbers(loss.dtype, shape, new Array<number>(shape.reduce((a, d) => a * d, 1)).fill(1));
+  const sb = graphBuilder(g, 'seed_');
+  const seed = sb.constant(one);
+  sb.flush();
+  return appendVjp(g, new Map([[loss, seed]]), wrt);
+}
+
+/**
+ * The vector-Jacobian product: append to `g` the sum over `seeds` (value -> its cotangent, a value of
+ * g shaped like it) of cotangent^T d value / d w, for each w of `wrt`, in that order.
+ */
+export function appendVjp(g: Graph, seeds: ReadonlyMap<Value, Value>, wrt: readonly Value[]): Value[] {
   const active = activeValues(g, wrt);
   const b = graphBuilder(g, 'grad_');
   const grads = new Map<Value, Value[]>();
@@ -52,9 +66,7 @@ export function appendGradients(g: Graph, loss: Value, wrt: readonly Value[]): V
     grads.set(v, [acc]);
     return acc;
   };
-  const seedShape = (loss.shape as number[]) ?? [];
-  // d loss / d loss = 1 (a non-scalar `loss` is differentiated as the sum of its elements)
-  add(loss, b.constant(Tensor.fromNumbers(loss.dtype, seedShape, new Array<number>(seedShape.reduce((a, d) => a * d, 1)).fill(1))));
+  for (const [v, d] of seeds) add(v, d);
   const leaves = new Set(wrt);
   for (let i = g.nodes.length - 1; i >= 0; i--) {
     const n = g.nodes[i]!;

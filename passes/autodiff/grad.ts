@@ -41,7 +41,7 @@ export function parameters(g: Graph): Value[] {
   return out;
 }
 
-function addInput(g: Graph, name: string, dtype: Value['dtype'], shape: Value['shape']): Value {
+export function addInput(g: Graph, name: string, dtype: Value['dtype'], shape: Value['shape']): Value {
   if ([...g.definedValues()].some((v) => v.name === name)) throw diag.gradBadLoss(name, `the model already has a value named '${name}'`);
   const v = new Value(name, { dtype, shape });
   g.inputs.push(v);
@@ -73,7 +73,7 @@ function appendLoss(g: Graph, kind: LossKind): Value {
   return loss;
 }
 
-function resolveWrt(g: Graph, names: readonly string[]): Value[] {
+export function resolveWrt(g: Graph, names: readonly string[]): Value[] {
   const byName = new Map<string, Value>();
   for (const v of g.definedValues()) byName.set(v.name, v);
   return names.map((name) => {
@@ -84,8 +84,8 @@ function resolveWrt(g: Graph, names: readonly string[]): Value[] {
   });
 }
 
-/** The gradient model of g0 (g0 is not changed). Shapes must be static (bind them before). */
-export function gradModel(g0: Graph, opts: GradOptions): Graph {
+/** A copy of g0, inferred, whose float values all have static shapes (derivative rules need them). */
+export function staticCopy(g0: Graph): Graph {
   const g = cloneGraph(g0);
   inferGraph(g);
   for (const v of g.definedValues()) {
@@ -93,6 +93,12 @@ export function gradModel(g0: Graph, opts: GradOptions): Graph {
       throw diag.derivativeUnsupported('the model', `value '${v.name}' with the symbolic shape [${(v.shape ?? []).join(', ')}] (bind the inputs with --input-shape)`);
     }
   }
+  return g;
+}
+
+/** The gradient model of g0 (g0 is not changed). Shapes must be static (bind them before). */
+export function gradModel(g0: Graph, opts: GradOptions): Graph {
+  const g = staticCopy(g0);
   const wrt = opts.wrt ? resolveWrt(g, opts.wrt) : parameters(g);
   const loss = appendLoss(g, opts.loss);
   const grads = appendGradients(g, loss, wrt);
