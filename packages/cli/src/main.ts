@@ -10,6 +10,7 @@ import { optCommand } from './commands/opt.ts';
 import { bisectCommand } from './commands/bisect.ts';
 import { registerVizCommands } from './commands/register-viz.ts';
 import { gradCommand } from './commands/grad.ts';
+import { trainStepCommand } from './commands/train-step.ts';
 import { addPipelineOptions, listPassesText } from './pipeline-options.ts';
 import { maxTensorBytesOption } from './model-io.ts';
 import { progressWanted, reportError, setVerbose, setupColors } from './ui.ts';
@@ -144,6 +145,16 @@ program.command('grad')
   .requiredOption('-o, --output <file>', 'OUT.onnx or OUT.aic; outputs: loss, then <name>_grad (forward mode: the outputs, then <output>_tangent)')
   .addOption(shapeOpt())
   .action(wrap((m: string, o) => gradCommand(m, o)));
+
+program.command('train-step')
+  .description('write one SGD training step as a graph: loss and the updated parameters (initial ones in OUT.params/)')
+  .argument('<model>', 'an .onnx model or .aic DSL file')
+  .requiredOption('--loss <kind>', 'sum | mean | cross-entropy (adds int64 input labels) | mse (adds input target)')
+  .option('--optimizer <name>', 'sgd', 'sgd')
+  .requiredOption('--lr <x>', 'learning rate')
+  .requiredOption('-o, --output <file>', 'OUT.onnx or OUT.aic; inputs: the model\'s, labels/target, each parameter; outputs: loss, <param>_next')
+  .addOption(shapeOpt())
+  .action(wrap((m: string, o) => trainStepCommand(m, o)));
 
 registerVizCommands(program, withPipeline);
 

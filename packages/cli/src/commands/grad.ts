@@ -14,6 +14,12 @@ export interface GradCliOptions { loss?: string; wrt?: string; output?: string; 
 /** Shape arithmetic and Constant nodes become constants (so shapes are static); weights stay as they are. */
 const shapeWork = (n: Node) => n.op === 'Constant' || n.outputs.every((o) => !isFloat(o.dtype));
 
+/** Fold the shape work so float values have static shapes (a loaded model, changed in place). */
+export function prepareForGrad(g: Graph): Graph {
+  foldNodesWhere(g, shapeWork);
+  return g;
+}
+
 export async function gradCommand(model: string, opts: GradCliOptions): Promise<number> {
   if (!opts.output) throw diag.usage('grad needs -o OUT.onnx or -o OUT.aic');
   const ext = path.extname(opts.output).toLowerCase();
@@ -26,8 +32,7 @@ export async function gradCommand(model: string, opts: GradCliOptions): Promise<
   if (!(autodiff.LOSSES as readonly string[]).includes(loss)) throw diag.usage(`--loss '${loss}': expected one of ${autodiff.LOSSES.join(', ')}`);
   const wrt = opts.wrt === undefined || opts.wrt === 'params' ? undefined : opts.wrt.split(',').map((s) => s.trim()).filter(Boolean);
   if (wrt && wrt.length === 0) throw diag.usage('--wrt: expected params or a comma-separated list of value names');
-  const g = await loadModel(model, parseShapeOptions(opts.inputShape));
-  foldNodesWhere(g, shapeWork);
+  const g = prepareForGrad(await loadModel(model, parseShapeOptions(opts.inputShape)));
   const out = autodiff.gradModel(g, { loss: loss as autodiff.LossKind, wrt });
   await writeModel(out, opts.output, ext);
   process.stdout.write(`wrote ${opts.output}: loss and ${out.outputs.length - 1} gradient(s), ${out.nodes.length} nodes\n`);
@@ -45,15 +50,14 @@ async function forward(model: string, opts: GradCliOptions, ext: string): Promis
     if (!(value instanceof Tensor)) throw diag.usage(`--tangent '${t}': expected a tensor file`);
     return { name: t.slice(0, eq), value };
   });
-  const g = await loadModel(model, parseShapeOptions(opts.inputShape));
-  foldNodesWhere(g, shapeWork);
+  const g = prepareForGrad(await loadModel(model, parseShapeOptions(opts.inputShape)));
   const out = autodiff.jvpModel(g, tangents);
   await writeModel(out, opts.output!, ext);
   process.stdout.write(`wrote ${opts.output}: ${out.outputs.length / 2} output(s) and their tangents, ${out.nodes.length} nodes\n`);
   return 0;
 }
 
-async function writeModel(g: Graph, file: string, ext: string): Promise<void> {
+export async function writeModel(g: Graph, file: string, ext: string): Promise<void> {
   if (ext === '.onnx') {
     const { exportOnnx } = await import('@aic/onnx') as unknown as { exportOnnx: (g: Graph) => Uint8Array };
     writeFileAtomic(file, exportOnnx(g));
