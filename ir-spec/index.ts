@@ -4,6 +4,9 @@ export * from './registry.ts';
 export * from './attrs.ts';
 export * from './infer.ts';
 export * from './validate.ts';
+export { makeBuilder, type BuiltNodes } from './builder.ts';
+export { appendGradients, appendVjp, activeValues, graphBuilder } from './autodiff/reverse.ts';
+export { expandGradientOps } from './autodiff/gradient-op.ts';
 export * as lib from './lib/util.ts';
 /** conv/pool window geometry (kernel algorithms in codegen read a Conv's the way the op does) */
 export { windowGeometry } from './lib/nn.ts';

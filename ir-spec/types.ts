@@ -152,6 +152,52 @@ export interface OpDef {
    * cannot be compiled yet (`aic check --target c` reports it).
    */
   lower?(ctx: LowerCtx): void;
+  /**
+   * Reverse-mode derivative (vector-Jacobian product) as graph IR built from other ops, so a
+   * gradient graph is optimized and compiled like any graph (ir-spec/vjp/). Absent: `aic grad`
+   * names the op in an "unsupported" error when a gradient has to pass through it.
+   */
+  vjp?: VjpDef;
+}
+
+/** A node's reverse-mode derivative. */
+export interface VjpDef {
+  /** the inputs that carry a derivative (indices, shapes, statistics, labels carry none); 'all' for variadic ops */
+  wrt: readonly number[] | 'all';
+  /** the cotangent of each input (by input index; undefined = zero or not asked), as nodes added with ctx.b */
+  grad(ctx: VjpCtx): (Value | undefined)[];
+}
+
+export interface VjpCtx {
+  readonly node: Node;
+  readonly attrs: AttrReader;
+  /** the node's inputs / outputs (types inferred, shapes static) */
+  readonly x: readonly (Value | null)[];
+  readonly y: readonly Value[];
+  /** the cotangent of each output (undefined: that output does not reach the loss) */
+  readonly dy: readonly (Value | undefined)[];
+  /** which inputs' cotangents are asked for */
+  readonly need: readonly boolean[];
+  readonly b: GraphBuilder;
+  /** throw the catalog's "no derivative for these attributes" error (exit 3) naming this node */
+  unsupported(why: string): never;
+}
+
+/** An attribute given to GraphBuilder.op: a plain number is an int, a number[] ints, a string a string. */
+export type AttrInit = Attr | number | number[] | string;
+
+/** Adds nodes to a graph under construction, inferring each node's output types as it goes. */
+export interface GraphBuilder {
+  /** a node `op` (domain '' unless `domain`) with `nOut` outputs (default 1); returns them */
+  op(op: string, inputs: readonly (Value | null)[], attrs?: Record<string, AttrInit>, nOut?: number, domain?: string): Value[];
+  /** one-output shorthand */
+  op1(op: string, inputs: readonly (Value | null)[], attrs?: Record<string, AttrInit>): Value;
+  /** a constant value */
+  constant(t: Tensor): Value;
+  /** a rank-0 constant of `dtype` */
+  scalar(x: number, dtype: DType): Value;
+  /** a 1-D int64 constant (shapes, axes, pads) */
+  ints(xs: readonly number[]): Value;
 }
 
 /** What a target declares about itself; lowering and schedules read it instead of forking. */

@@ -62,7 +62,8 @@ function cse(g: Graph, stats: Record<string, number>): void {
     if (def.commutative && operands.length === 2) operands = operands.slice().sort((a, b) => a - b);
     const key = `${n.domain}::${n.op}(${operands.join(',')})#${n.outputs.length}{${Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k])}`).join(';')}}`;
     const prev = seen.get(key);
-    if (prev) {
+    // a graph output keeps its own value (two outputs computing the same thing stay two outputs)
+    if (prev && !n.outputs.some((o) => g.outputs.includes(o))) {
       n.outputs.forEach((o, i) => replaceAllUses(g, o, prev[i]));
       stats['nodes-merged']++;
     } else seen.set(key, n.outputs);

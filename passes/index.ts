@@ -5,3 +5,4 @@ export * from './manager.ts';
 export * from './pipelines.ts';
 import './all.ts';
 export { foldNodesWhere } from './fold-constants.ts';
+export * as autodiff from './autodiff/index.ts';

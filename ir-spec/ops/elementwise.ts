@@ -32,6 +32,7 @@ import {
   parseNumber, type ElemCtx, type ElemExpr,
 } from '../lib/elementwise.ts';
 import { bcastAt } from '../lib/lower.ts';
+import { ew as V } from '../vjp/index.ts';
 import {
   E, S, flatIndex, isFloatT, type BinOp, type Expr, type Intrinsic, type ScalarType, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
@@ -117,6 +118,8 @@ interface UnaryOpts {
   flopsPerElem?: number;
   /** extra attribute validation at inference */
   check?: (ctx: InferCtx) => void;
+  /** reverse-mode derivative (ir-spec/vjp) */
+  vjp?: OpDef['vjp'];
 }
 
 /**
@@ -146,6 +149,7 @@ function unary(name: string, summary: string, types: readonly DType[],
     },
     lower: (ctx) => lowerElem(ctx, nodeDtypes(ctx), f),
     flops: (_ctx, outs) => (opts.flopsPerElem ?? 1) * numel(outs[0].shape),
+    ...(opts.vjp ? { vjp: opts.vjp } : {}),
   });
 }
 /** intrinsic call */
@@ -155,17 +159,17 @@ const attrC = (x: Expr, c: ElemCtx, a: string) => cOf(x, c.attrs.float(a));
 const isUnsignedT = (t: ScalarType) => t === 'u8' || t === 'u16' || t === 'u32' || t === 'u64' || t === 'bool';
 
 // ---- unary math ----------------------------------------------------------------------------------
-unary('Abs', 'absolute value |x|', NUMERIC, (x) => (isUnsignedT(x.t) ? x : E.abs(x)));
-unary('Neg', 'negation -x', SIGNED, E.neg);
-unary('Reciprocal', '1 / x', FLOATS, (x) => E.div(cOf(x, 1), x));
+unary('Abs', 'absolute value |x|', NUMERIC, (x) => (isUnsignedT(x.t) ? x : E.abs(x)), { vjp: V.abs });
+unary('Neg', 'negation -x', SIGNED, E.neg, { vjp: V.negate });
+unary('Reciprocal', '1 / x', FLOATS, (x) => E.div(cOf(x, 1), x), { vjp: V.reciprocal });
 unary('Floor', 'floor(x)', FLOATS, call('floor'));
 unary('Ceil', 'ceil(x)', FLOATS, call('ceil'));
 unary('Round', 'round to nearest, halves to even', FLOATS, call('round_even'), { since: 11 });
-unary('Sqrt', 'square root', FLOATS, call('sqrt'));
-unary('Exp', 'exponential e^x', FLOATS, call('exp'));
-unary('Log', 'natural logarithm', FLOATS, call('log'));
-unary('Sin', 'sine', FLOATS, call('sin'), { since: 7 });
-unary('Cos', 'cosine', FLOATS, call('cos'), { since: 7 });
+unary('Sqrt', 'square root', FLOATS, call('sqrt'), { vjp: V.sqrt });
+unary('Exp', 'exponential e^x', FLOATS, call('exp'), { vjp: V.exp });
+unary('Log', 'natural logarithm', FLOATS, call('log'), { vjp: V.log });
+unary('Sin', 'sine', FLOATS, call('sin'), { since: 7, vjp: V.sin });
+unary('Cos', 'cosine', FLOATS, call('cos'), { since: 7, vjp: V.cos });
 unary('Tan', 'tangent', FLOATS, call('tan'), { since: 7 });
 unary('Asin', 'arcsine', FLOATS, call('asin'), { since: 7 });
 unary('Acos', 'arccosine', FLOATS, call('acos'), { since: 7 });
@@ -175,7 +179,7 @@ unary('Cosh', 'hyperbolic cosine', FLOATS, call('cosh'), { since: 9 });
 unary('Asinh', 'inverse hyperbolic sine', FLOATS, call('asinh'), { since: 9 });
 unary('Acosh', 'inverse hyperbolic cosine', FLOATS, call('acosh'), { since: 9 });
 unary('Atanh', 'inverse hyperbolic tangent', FLOATS, call('atanh'), { since: 9 });
-unary('Erf', 'Gauss error function', FLOATS, call('erf'), { since: 9, flopsPerElem: 8 });
+unary('Erf', 'Gauss error function', FLOATS, call('erf'), { since: 9, flopsPerElem: 8, vjp: V.erf });
 // not the `sign` intrinsic: written out, NaN stays NaN on every target
 unary('Sign', 'sign of x: -1, 0 or 1 (NaN stays NaN)', NUMERIC, (x) => E.select(E.gt(x, cOf(x, 0)), cOf(x, 1),
   isUnsignedT(x.t) ? cOf(x, 0) : E.select(E.lt(x, cOf(x, 0)), cOf(x, -1), E.select(E.eq(x, cOf(x, 0)), cOf(x, 0), x))), { since: 9 });
@@ -199,9 +203,9 @@ const SELU_GAMMA = 1.05070102214813232421875;
 const softplus = (x: Expr) => E.select(E.gt(x, cOf(x, 0)), E.add(x, log1pE(E.call('exp', E.neg(x)))), log1pE(E.call('exp', x)));
 const zero = (x: Expr) => cOf(x, 0);
 
-unary('Relu', 'max(x, 0)', SIGNED, (x) => E.max(x, zero(x)));
+unary('Relu', 'max(x, 0)', SIGNED, (x) => E.max(x, zero(x)), { vjp: V.relu });
 unary('LeakyRelu', 'x >= 0 ? x : alpha * x', FLOATS, (x, c) => E.select(E.ge(x, zero(x)), x, E.mul(attrC(x, c, 'alpha'), x)),
-  { attrs: { alpha: { type: 'float', default: 0.01 } }, flopsPerElem: 2 });
+  { attrs: { alpha: { type: 'float', default: 0.01 } }, flopsPerElem: 2, vjp: V.leakyRelu });
 unary('Elu', 'x > 0 ? x : alpha * (e^x - 1)', FLOATS, (x, c) => E.select(E.gt(x, zero(x)), x, E.mul(attrC(x, c, 'alpha'), expm1E(x))),
   { attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 3 });
 unary('Selu', 'gamma * (x > 0 ? x : alpha * (e^x - 1))', FLOATS,
@@ -216,15 +220,15 @@ unary('Celu', 'max(0, x) + min(0, alpha * (e^(x/alpha) - 1))', FLOATS, (x, c) =>
 });
 unary('ThresholdedRelu', 'x > alpha ? x : 0', FLOATS, (x, c) => E.select(E.gt(x, attrC(x, c, 'alpha')), x, zero(x)),
   { since: 10, attrs: { alpha: { type: 'float', default: 1.0 } } });
-unary('Sigmoid', '1 / (1 + e^-x)', FLOATS, call('sigmoid'), { flopsPerElem: 4 });
+unary('Sigmoid', '1 / (1 + e^-x)', FLOATS, call('sigmoid'), { flopsPerElem: 4, vjp: V.sigmoid });
 unary('HardSigmoid', 'max(0, min(1, alpha * x + beta))', FLOATS,
   (x, c) => E.max(zero(x), E.min(cOf(x, 1), E.add(E.mul(attrC(x, c, 'alpha'), x), attrC(x, c, 'beta')))),
   { attrs: { alpha: { type: 'float', default: 0.2 }, beta: { type: 'float', default: 0.5 } }, flopsPerElem: 4 });
 unary('HardSwish', 'x * max(0, min(1, x / 6 + 0.5))', FLOATS,
   (x) => E.mul(x, E.max(zero(x), E.min(cOf(x, 1), E.add(E.div(x, cOf(x, 6)), cOf(x, 0.5))))), { since: 14, flopsPerElem: 5 });
-unary('Softplus', 'ln(1 + e^x)', FLOATS, softplus, { flopsPerElem: 3 });
+unary('Softplus', 'ln(1 + e^x)', FLOATS, softplus, { flopsPerElem: 3, vjp: V.softplus });
 unary('Softsign', 'x / (1 + |x|)', FLOATS, (x) => E.div(x, E.add(cOf(x, 1), E.abs(x))), { flopsPerElem: 3 });
-unary('Tanh', 'hyperbolic tangent', FLOATS, call('tanh'), { flopsPerElem: 4 });
+unary('Tanh', 'hyperbolic tangent', FLOATS, call('tanh'), { flopsPerElem: 4, vjp: V.tanh });
 unary('Shrink', 'x < -lambd ? x + bias : x > lambd ? x - bias : 0', NUMERIC, (x, c) => {
   // compared in double (lambd is a float attribute); bias is integral for integer x (checked)
   const l = c.attrs.float('lambd'), b = c.attrs.float('bias');
@@ -252,7 +256,7 @@ unary('Gelu', '0.5 x (1 + erf(x / sqrt 2)); approximate=tanh: 0.5 x (1 + tanh(sq
   if (approx === 'none') return E.mul(half, E.add(cOf(x, 1), E.call('erf', E.div(x, cOf(x, Math.SQRT2)))));
   throw diag.unsupportedAttr({ op: 'Gelu' }, 'approximate', approx);
 }, {
-  since: 20, attrs: { approximate: { type: 'string', default: 'none' } }, flopsPerElem: 8,
+  since: 20, attrs: { approximate: { type: 'string', default: 'none' } }, flopsPerElem: 8, vjp: V.gelu,
   check: (ctx) => {
     const a = ctx.attrs.str('approximate');
     if (a !== 'none' && a !== 'tanh') throw diag.unsupportedAttr({ op: 'Gelu' }, 'approximate', a, nodeLocation(ctx.node));
@@ -339,6 +343,8 @@ interface BinaryOpts {
   out?: DType;
   attrs?: Attrs;
   check?: (ctx: InferCtx) => void;
+  /** reverse-mode derivative (ir-spec/vjp) */
+  vjp?: OpDef['vjp'];
   /**
    * Reference kernel for the dtype combinations the expression cannot state exactly (strings;
    * integer Pow); undefined = use the expression. Each use says why.
@@ -363,6 +369,7 @@ function binary(name: string, summary: string, types: readonly DType[],
     outputs: [{ name: 'C', type: opts.out ? 'T2' : 'T' }],
     attrs: opts.attrs ?? {},
     commutative: opts.commutative,
+    ...(opts.vjp ? { vjp: opts.vjp } : {}),
     onnx: { since: opts.since ?? 7, fromOnnx: opts.legacy ? legacyBroadcast : dropConsumed },
     infer: (ctx) => {
       checkType(ctx, 0, types);
@@ -385,9 +392,9 @@ function binary(name: string, summary: string, types: readonly DType[],
   });
 }
 
-binary('Add', 'a + b with numpy broadcasting', NUMERIC, E.add, { since: 1, legacy: true, commutative: true });
-binary('Sub', 'a - b with numpy broadcasting', NUMERIC, E.sub, { since: 1, legacy: true });
-binary('Mul', 'a * b with numpy broadcasting (integers wrap)', NUMERIC, E.mul, { since: 1, legacy: true, commutative: true });
+binary('Add', 'a + b with numpy broadcasting', NUMERIC, E.add, { since: 1, legacy: true, commutative: true, vjp: V.add });
+binary('Sub', 'a - b with numpy broadcasting', NUMERIC, E.sub, { since: 1, legacy: true, vjp: V.subtract });
+binary('Mul', 'a * b with numpy broadcasting (integers wrap)', NUMERIC, E.mul, { since: 1, legacy: true, commutative: true, vjp: V.multiply });
 /**
  * Integer divisors are checked on every target (check_nonzero): a zero is a runtime error, as in ONNX
  * Runtime (CPU, 1.25+: "Integer division by zero" / "Integer modulo by zero"). MIN / -1 wraps to MIN
@@ -395,7 +402,7 @@ binary('Mul', 'a * b with numpy broadcasting (integers wrap)', NUMERIC, E.mul, {
  */
 const intDivisor = (b: Expr) => (isFloatT(b.t) ? b : E.call('check_nonzero', b));
 binary('Div', 'a / b; integers truncate toward zero, a zero divisor is a runtime error, MIN / -1 = MIN (wraps)', NUMERIC,
-  (a, b) => E.div(a, intDivisor(b)), { since: 1, legacy: true });
+  (a, b) => E.div(a, intDivisor(b)), { since: 1, legacy: true, vjp: V.divide });
 
 binary('Mod', 'remainder; fmod=0: sign of the divisor (integers only), fmod=1: sign of the dividend (C fmod); integers: a zero divisor is a runtime error, MIN % -1 = 0', NUMERIC, (a, b, c) => {
   const fmod = c.attrs.int('fmod') !== 0;
@@ -483,7 +490,7 @@ binary('Pow', 'a ^ b (result has the base type; exponent may have another numeri
     if (isFloatT(a.t)) return E.bin('pow', a, E.cast(b, a.t));
     return E.cast(E.bin('pow', E.cast(a, 'f64'), E.cast(b, 'f64')), a.t);
   }, {
-    since: 1, legacy: true, bTypes: NUMERIC,
+    since: 1, legacy: true, bTypes: NUMERIC, vjp: V.pow,
     // integer ^ integer is square-and-multiply with wrap-around: a loop, not an expression
     kernel: (_ctx, da, db) => (isInt(da) && isInt(db) ? (a: number, b: number) => intPow(a, b, da) : undefined),
     lower: lowerIntPow,
@@ -532,10 +539,11 @@ binary('Xor', 'logical xor', BOOL, cmpOp('xor'), { since: 1, legacy: true, commu
 // ---- variadic ------------------------------------------------------------------------------------
 
 /** 1..N inputs with numpy broadcasting; `fold` combines the elements of one output position. */
-function variadic(name: string, summary: string, types: readonly DType[], fold: (v: Expr[]) => Expr): OpDef {
+function variadic(name: string, summary: string, types: readonly DType[], fold: (v: Expr[]) => Expr, vjp?: OpDef['vjp']): OpDef {
   const f: ElemExpr = (xs) => fold(xs as Expr[]);
   return ewOp({
     name, category: 'elementwise', summary,
+    ...(vjp ? { vjp } : {}),
     types: { T: types },
     inputs: [{ name: 'data_0', type: 'T', variadic: true }],
     outputs: [{ name: 'result', type: 'T' }],
@@ -564,8 +572,8 @@ function variadic(name: string, summary: string, types: readonly DType[], fold: 
   });
 }
 const foldWith = (op: (a: Expr, b: Expr) => Expr) => (v: Expr[]) => v.reduce((a, b) => op(a, b));
-variadic('Sum', 'elementwise sum of all inputs', NUMERIC, foldWith(E.add));
-variadic('Mean', 'elementwise mean of all inputs', FLOATS, (v) => E.div(foldWith(E.add)(v), cOf(v[0]!, v.length)));
+variadic('Sum', 'elementwise sum of all inputs', NUMERIC, foldWith(E.add), V.sum);
+variadic('Mean', 'elementwise mean of all inputs', FLOATS, (v) => E.div(foldWith(E.add)(v), cOf(v[0]!, v.length)), V.mean);
 // float min/max propagate NaN (loop IR semantics)
 variadic('Max', 'elementwise maximum of all inputs (NaN propagates)', NUMERIC, foldWith(E.max));
 variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, foldWith(E.min));
@@ -575,6 +583,7 @@ variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, f
 const where: ElemExpr = ([c, x, y]) => E.select(c!, x!, y!);
 ewOp({
   name: 'Where', category: 'elementwise', summary: 'condition ? X : Y with numpy broadcasting of all three',
+  vjp: V.where,
   types: { B: ['bool'], T: ALL },
   inputs: [{ name: 'condition', type: 'B' }, { name: 'X', type: 'T' }, { name: 'Y', type: 'T' }],
   outputs: [{ name: 'output', type: 'T' }],
@@ -711,7 +720,7 @@ function castFromOnnx(v: OnnxImportView): void {
 }
 
 ewOp({
-  name: 'Cast', category: 'elementwise',
+  name: 'Cast', category: 'elementwise', vjp: V.cast,
   summary: "convert to the element type 'to': float->int saturates (NaN->0, out-of-range and ±Inf clamp to the type's min/max, else truncates toward zero), int->int wraps (two's complement), x->bool is x != 0 (NaN->true), numbers <-> strings numpy-style; the same on every target",
   types: { T1: ALL, T2: ALL },
   inputs: [{ name: 'input', type: 'T1' }],

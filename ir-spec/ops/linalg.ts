@@ -15,6 +15,7 @@ import { FLOATS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.
 import {
   gemmBT, gemmF64, gemmI32, isWrap32, matmulArrays, matmulIndexer, matmulShape, qRange, rint, transpose2d, type Arr,
 } from '../lib/linalg.ts';
+import { linalg as V } from '../vjp/index.ts';
 
 const MM_TYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint32', 'uint64'];
 const Q8: readonly DType[] = ['uint8', 'int8'];
@@ -48,7 +49,7 @@ function rounder(d: DType): (v: number) => number {
 
 // ---- MatMul ------------------------------------------------------------------------------------
 defineOp({
-  name: 'MatMul', category: 'linalg',
+  name: 'MatMul', category: 'linalg', vjp: V.matmul,
   summary: 'numpy.matmul: batched matrix product with broadcasting of batch dims; 1-D operands are promoted and the added dim removed',
   types: { T: MM_TYPES },
   inputs: [{ name: 'A', type: 'T' }, { name: 'B', type: 'T' }],
@@ -85,7 +86,7 @@ function gemmDims(a: Dim[], b: Dim[], transA: boolean, transB: boolean) {
 }
 
 defineOp({
-  name: 'Gemm', category: 'linalg',
+  name: 'Gemm', category: 'linalg', vjp: V.gemm,
   summary: 'Y = alpha * op(A) @ op(B) + beta * C, op = optional transpose; C broadcast (unidirectionally) to [M, N]',
   types: { T: MM_TYPES },
   inputs: [{ name: 'A', type: 'T' }, { name: 'B', type: 'T' }, { name: 'C', type: 'T', optional: true }],

@@ -8,6 +8,7 @@ import type { AttrReader, InferCtx, LowerCtx, OpDef, OutType } from '../types.ts
 import { CHECK_TARGET, E, rangeMessage, type Expr } from '@aic/loop-ir';
 import { computeTemp, reduceExpr } from '../lib/reduce.ts';
 import { FLOATS, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
+import { reduce as V } from '../vjp/index.ts';
 
 const TIND: readonly DType[] = ['int32', 'int64'];
 const REDUCTIONS = ['none', 'sum', 'mean'];
@@ -142,7 +143,7 @@ function ignoreIndex(attrs: AttrReader): number | undefined {
 }
 
 defineOp({
-  name: 'NegativeLogLikelihoodLoss', category: 'loss',
+  name: 'NegativeLogLikelihoodLoss', category: 'loss', vjp: V.negativeLogLikelihood,
   summary: 'loss = -input[n, target, d...] * weight[target]; reduction none / sum / weighted mean, ignore_index skipped; another target outside [0, C) is a runtime error',
   types: { T: FLOATS, Tind: TIND },
   inputs: [{ name: 'input', type: 'T' }, { name: 'target', type: 'Tind' }, { name: 'weight', type: 'T', optional: true }],
@@ -188,7 +189,7 @@ function logSoftmaxAxis1(x: NumericArray, shape: readonly number[]): Float64Arra
 }
 
 defineOp({
-  name: 'SoftmaxCrossEntropyLoss', category: 'loss',
+  name: 'SoftmaxCrossEntropyLoss', category: 'loss', vjp: V.softmaxCrossEntropy,
   summary: 'NegativeLogLikelihoodLoss applied to log_softmax(scores, axis=1) (same target rule); optional log_prob output',
   types: { T: FLOATS, Tind: TIND },
   inputs: [{ name: 'scores', type: 'T' }, { name: 'labels', type: 'Tind' }, { name: 'weights', type: 'T', optional: true }],

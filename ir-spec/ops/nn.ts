@@ -18,6 +18,7 @@ import {
   tapCountE, tapPos, tempCompute, to3, winAxes, windowGeometry,
   type ConvGeom, type PoolGeom, type PoolMode, type WinAxis, type Window,
 } from '../lib/nn.ts';
+import { nn as V } from '../vjp/index.ts';
 
 const CAT = 'nn';
 const INTS_OPT = { type: 'ints' as const };
@@ -135,7 +136,7 @@ function convFlops(ctx: InferCtx, outs: OutType[], wIdx = 1): number {
 }
 
 defineOp({
-  name: 'Conv', category: CAT,
+  name: 'Conv', category: CAT, vjp: V.conv,
   summary: 'N-d convolution (1-3 spatial axes) with groups, strides, dilations, pads / auto_pad and optional bias',
   types: { T: FLOATS },
   inputs: [{ name: 'X', type: 'T' }, { name: 'W', type: 'T', doc: '[M, C/group, k...]' }, { name: 'B', type: 'T', optional: true, doc: '[M]' }],
@@ -283,7 +284,7 @@ function convTransposeGeometry(op: string, inSp: readonly Dim[], kernel: number[
 }
 
 defineOp({
-  name: 'ConvTranspose', category: CAT,
+  name: 'ConvTranspose', category: CAT, vjp: V.convTranspose,
   summary: 'transposed (fractionally strided) convolution with groups, output_padding / output_shape and auto_pad',
   types: { T: FLOATS },
   inputs: [{ name: 'X', type: 'T' }, { name: 'W', type: 'T', doc: '[C, M/group, k...]' }, { name: 'B', type: 'T', optional: true, doc: '[M]' }],
@@ -391,7 +392,7 @@ function poolGeomOf(ctx: EvalCtx, x: Tensor, ceil: boolean, dilations: boolean):
 const poolFlops = (ctx: InferCtx, outs: OutType[]) => numel(outs[0].shape) * product(ctx.attrs.ints('kernel_shape'));
 
 defineOp({
-  name: 'AveragePool', category: CAT,
+  name: 'AveragePool', category: CAT, vjp: V.averagePool,
   summary: 'average over sliding windows (count_include_pad, ceil_mode, dilations)',
   types: { T: FLOATS },
   inputs: [{ name: 'X', type: 'T' }],
@@ -419,7 +420,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'MaxPool', category: CAT,
+  name: 'MaxPool', category: CAT, vjp: V.maxPool,
   summary: 'maximum over sliding windows; optional Indices (flat NCHW input index, int64)',
   types: { T: [...FLOATS, 'int8', 'uint8'], I: ['int64'] },
   inputs: [{ name: 'X', type: 'T' }],
@@ -488,6 +489,7 @@ defineOp({
 function globalPool(name: string, mode: PoolMode, summary: string, dtypes: readonly DType[]): OpDef {
   return defineOp({
     name, category: CAT, summary,
+    ...(mode === 'avg' ? { vjp: V.globalAveragePool } : {}),
     types: { T: dtypes },
     inputs: [{ name: 'X', type: 'T' }],
     outputs: [{ name: 'Y', type: 'T' }],
@@ -636,7 +638,7 @@ function affineNormalize(d: ArrayLike<number>, out: Float64Array, outer: number,
 }
 
 defineOp({
-  name: 'BatchNormalization', category: CAT,
+  name: 'BatchNormalization', category: CAT, vjp: V.batchNorm,
   summary: 'per-channel normalization with running statistics (inference) or batch statistics (training_mode=1)',
   types: { T: FLOATS, T1: FLOATS, T2: FLOATS },
   inputs: [
@@ -753,7 +755,7 @@ defineOp({
 const STASH_DTYPE: Record<number, DType> = { 1: 'float32', 10: 'float16', 11: 'float64', 16: 'bfloat16' };
 
 defineOp({
-  name: 'LayerNormalization', category: CAT,
+  name: 'LayerNormalization', category: CAT, vjp: V.layerNorm,
   summary: 'normalize over axes [axis, rank) then scale (and bias) broadcast over those axes; optional Mean / InvStdDev',
   types: { T: FLOATS, U: FLOATS },
   inputs: [{ name: 'X', type: 'T' }, { name: 'Scale', type: 'T' }, { name: 'B', type: 'T', optional: true }],

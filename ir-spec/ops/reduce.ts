@@ -17,6 +17,7 @@ import {
   axesValues, axisSplit, compareCodePoints, computeTemp, flatOf, inferReducedShape, isFloatScalar, normAxes,
   reduceExpr, reducePlan, reducedShape, toF64,
 } from '../lib/reduce.ts';
+import { reduce as V } from '../vjp/index.ts';
 
 const SAFE = 2 ** 53;
 
@@ -281,8 +282,10 @@ function reduceOp(name: string, kind: Kind, summary: string, types: readonly DTy
       delete v.attrs.axes;
     }
   };
+  const vjp = kind === 'sum' ? V.reduceSum : kind === 'mean' ? V.reduceMean : undefined;
   return defineOp({
     name, category: 'reduce', summary,
+    ...(vjp ? { vjp } : {}),
     types: { T: types },
     inputs: [
       { name: 'data', type: 'T' },
@@ -413,8 +416,10 @@ function softSplit(shape: readonly number[], axis: number, coerce: boolean): { o
 }
 
 function softOp(name: string, kind: SoftKind, summary: string, flopsPerElem: number): OpDef {
+  const vjp = kind === 'softmax' ? V.softmax : kind === 'logsoftmax' ? V.logSoftmax : undefined;
   return defineOp({
     name, category: 'reduce', summary,
+    ...(vjp ? { vjp } : {}),
     types: { T: FLOATS },
     inputs: [{ name: 'input', type: 'T' }],
     outputs: [{ name: 'output', type: 'T' }],

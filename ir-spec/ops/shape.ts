@@ -15,6 +15,7 @@ import { lowerCompressRuntime, lowerNonZeroRuntime } from '../lib/dynamic.ts';
 import { channelSpanCopy } from '../lib/layout.ts';
 import { intList, product } from '../lib/util.ts';
 import { ALL, FLOATS, INTS, NUMERIC, requireDtype, sameDtypes } from '../lib/infer-helpers.ts';
+import * as V from '../vjp/index.ts';
 import {
   affineOf, axisMapCopy, constStores, copyTensor, dimProd, elems, flatExpr, forEachIndex, normIndexExpr, planAxis, reducer,
   resizeData, transposeTensor, unflattenExpr, type ResizeParams,
@@ -55,7 +56,7 @@ function checkRank(ctx: InferCtx | EvalCtx, shape: readonly unknown[] | undefine
 
 // ---- Identity / Constant ----------------------------------------------------------------------------
 defineOp({
-  name: 'Identity', category: CAT, summary: 'returns its input (tensor, sequence or optional) unchanged',
+  name: 'Identity', category: CAT, vjp: V.ew.identity, summary: 'returns its input (tensor, sequence or optional) unchanged',
   types: { V: ALL },
   inputs: [{ name: 'input', type: 'V' }], outputs: [{ name: 'output', type: 'V' }], attrs: {},
   onnx: { since: 1 },
@@ -144,7 +145,7 @@ function dimQuotient(num: readonly Dim[], den: readonly Dim[]): Dim {
   return syms.length === 1 && q === 1 ? syms[0]! : freshDim();
 }
 defineOp({
-  name: 'Reshape', category: CAT, summary: 'reshape to the shape given as data (0 copies, -1 infers a dimension)',
+  name: 'Reshape', category: CAT, vjp: V.shape.reshapeBack, summary: 'reshape to the shape given as data (0 copies, -1 infers a dimension)',
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }, { name: 'shape', shapeData: true }],
   outputs: [{ name: 'reshaped', type: 'T' }],
@@ -178,7 +179,7 @@ function flattenAxis(ctx: InferCtx | EvalCtx, r: number): number {
   return a;
 }
 defineOp({
-  name: 'Flatten', category: CAT, summary: 'flatten to 2-D: [prod(d[:axis]), prod(d[axis:])]',
+  name: 'Flatten', category: CAT, vjp: V.shape.reshapeBack, summary: 'flatten to 2-D: [prod(d[:axis]), prod(d[axis:])]',
   types: { T: ALL },
   inputs: [{ name: 'input', type: 'T' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 1 } },
@@ -203,7 +204,7 @@ function squeezeAxes(ctx: InferCtx | EvalCtx, axes: number[], rank: number): Set
   return s;
 }
 defineOp({
-  name: 'Squeeze', category: CAT, summary: 'remove size-1 dimensions (the listed axes, or all)',
+  name: 'Squeeze', category: CAT, vjp: V.shape.reshapeBack, summary: 'remove size-1 dimensions (the listed axes, or all)',
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }, { name: 'axes', optional: true, shapeData: true }],
   outputs: [{ name: 'squeezed', type: 'T' }], attrs: {},
@@ -250,7 +251,7 @@ function unsqueezeShape<D extends Dim>(ctx: InferCtx | EvalCtx, shape: readonly 
   return out;
 }
 defineOp({
-  name: 'Unsqueeze', category: CAT, summary: 'insert size-1 dimensions at the listed output axes',
+  name: 'Unsqueeze', category: CAT, vjp: V.shape.reshapeBack, summary: 'insert size-1 dimensions at the listed output axes',
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }, { name: 'axes', shapeData: true }],
   outputs: [{ name: 'expanded', type: 'T' }], attrs: {},
@@ -280,7 +281,7 @@ function permOf(ctx: InferCtx | EvalCtx, rank: number): number[] {
   return p;
 }
 defineOp({
-  name: 'Transpose', category: CAT, summary: 'permute dimensions (default: reverse them)',
+  name: 'Transpose', category: CAT, vjp: V.shape.transpose, summary: 'permute dimensions (default: reverse them)',
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }], outputs: [{ name: 'transposed', type: 'T' }],
   attrs: { perm: { type: 'ints' } },
@@ -296,7 +297,7 @@ defineOp({
 
 // ---- Concat / Split ------------------------------------------------------------------------------------
 defineOp({
-  name: 'Concat', category: CAT, summary: 'concatenate tensors along an axis',
+  name: 'Concat', category: CAT, vjp: V.shape.concat, summary: 'concatenate tensors along an axis',
   types: { T: ALL },
   inputs: [{ name: 'inputs', type: 'T', variadic: true }], outputs: [{ name: 'concat_result', type: 'T' }],
   attrs: { axis: { type: 'int', required: true } },
@@ -377,7 +378,7 @@ function splitSizes(ctx: InferCtx | EvalCtx, dim: number | undefined, split: num
   return new Array<number>(n).fill(dim / n);
 }
 defineOp({
-  name: 'Split', category: CAT, summary: 'split into parts along an axis (sizes given, num_outputs or equal parts)',
+  name: 'Split', category: CAT, vjp: V.shape.split, summary: 'split into parts along an axis (sizes given, num_outputs or equal parts)',
   types: { T: ALL },
   inputs: [{ name: 'input', type: 'T' }, { name: 'split', optional: true, shapeData: true }],
   outputs: [{ name: 'outputs', type: 'T', variadic: true }],
@@ -440,7 +441,7 @@ function sliceArgs(ctx: InferCtx | EvalCtx, rank: number, starts: number[], ends
   return { axes: na, starts, ends, steps: st };
 }
 defineOp({
-  name: 'Slice', category: CAT, summary: 'strided slice along the given axes (negative steps, clamped bounds)',
+  name: 'Slice', category: CAT, vjp: V.shape.slice, summary: 'strided slice along the given axes (negative steps, clamped bounds)',
   types: { T: ALL, Tind: INDEX },
   inputs: [
     { name: 'data', type: 'T' }, { name: 'starts', type: 'Tind', shapeData: true }, { name: 'ends', type: 'Tind', shapeData: true },
@@ -503,7 +504,7 @@ function normIndex(ctx: EvalCtx, i: number, dim: number): number {
   return j;
 }
 defineOp({
-  name: 'Gather', category: CAT, summary: `take entries along an axis: out = data[..., indices, ...]${INDEX_RULE}`,
+  name: 'Gather', category: CAT, vjp: V.shape.gather, summary: `take entries along an axis: out = data[..., indices, ...]${INDEX_RULE}`,
   types: { T: ALL, Tind: INDEX },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 0 } },
@@ -669,7 +670,7 @@ defineOp({
   eval: (ctx) => [scatterElements(ctx, 'none')],
 });
 defineOp({
-  name: 'ScatterND', category: CAT, summary: `write update slices into a copy of data at N-d indices (with reduction)${INDEX_RULE}`,
+  name: 'ScatterND', category: CAT, vjp: V.shape.scatterND, summary: `write update slices into a copy of data at N-d indices (with reduction)${INDEX_RULE}`,
   types: { T: ALL },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices' }, { name: 'updates', type: 'T' }],
   outputs: [{ name: 'output', type: 'T' }],
@@ -717,7 +718,7 @@ function expandShape(ctx: InferCtx | EvalCtx, a: readonly Dim[], b: readonly Dim
   return out;
 }
 defineOp({
-  name: 'Expand', category: CAT, summary: 'broadcast to a shape (numpy rules, both directions)',
+  name: 'Expand', category: CAT, vjp: V.shape.expand, summary: 'broadcast to a shape (numpy rules, both directions)',
   types: { T: ALL },
   inputs: [{ name: 'input', type: 'T' }, { name: 'shape', shapeData: true }], outputs: [{ name: 'output', type: 'T' }],
   attrs: {},
@@ -795,7 +796,7 @@ function fullPads(ctx: InferCtx | EvalCtx, rank: number, pads: number[], axes: n
   return full;
 }
 defineOp({
-  name: 'Pad', category: CAT, summary: 'pad (or crop with negative pads) in constant, reflect, edge or wrap mode',
+  name: 'Pad', category: CAT, vjp: V.shape.pad, summary: 'pad (or crop with negative pads) in constant, reflect, edge or wrap mode',
   types: { T: ALL, Tind: INDEX },
   inputs: [
     { name: 'data', type: 'T' }, { name: 'pads', shapeData: true }, { name: 'constant_value', type: 'T', optional: true },

@@ -9,6 +9,8 @@ import { RUN_DEFAULT_WHY, runCommand } from './commands/run.ts';
 import { optCommand } from './commands/opt.ts';
 import { bisectCommand } from './commands/bisect.ts';
 import { registerVizCommands } from './commands/register-viz.ts';
+import { gradCommand } from './commands/grad.ts';
+import { trainStepCommand } from './commands/train-step.ts';
 import { addPipelineOptions, listPassesText } from './pipeline-options.ts';
 import { maxTensorBytesOption } from './model-io.ts';
 import { progressWanted, reportError, setVerbose, setupColors } from './ui.ts';
@@ -132,6 +134,27 @@ addPipelineOptions(compileCmd)
     if (o.listPasses) { process.stdout.write(listPassesText()); return 0; }
     return compileCommand(m, o);
   }));
+
+program.command('grad')
+  .description('write the gradient model: loss on the first output, then d loss / d parameter for each parameter')
+  .argument('<model>', 'an .onnx model or .aic DSL file')
+  .option('--loss <kind>', 'reverse mode: sum | mean | cross-entropy (first output = logits; adds int64 input labels) | mse (adds input target)')
+  .option('--wrt <names>', "reverse mode: 'params' (float initializers, the default) or a comma-separated list of value names")
+  .option('--mode <mode>', 'reverse (gradients of a loss, the default) or forward (Jacobian-vector products of the outputs)')
+  .addOption(new Option('--tangent <NAME=FILE>', 'forward mode: the direction for value NAME (.npy/.pb; NAME alone adds an input NAME_tangent); repeatable').argParser(collect))
+  .requiredOption('-o, --output <file>', 'OUT.onnx or OUT.aic; outputs: loss, then <name>_grad (forward mode: the outputs, then <output>_tangent)')
+  .addOption(shapeOpt())
+  .action(wrap((m: string, o) => gradCommand(m, o)));
+
+program.command('train-step')
+  .description('write one SGD training step as a graph: loss and the updated parameters (initial ones in OUT.params/)')
+  .argument('<model>', 'an .onnx model or .aic DSL file')
+  .requiredOption('--loss <kind>', 'sum | mean | cross-entropy (adds int64 input labels) | mse (adds input target)')
+  .option('--optimizer <name>', 'sgd', 'sgd')
+  .requiredOption('--lr <x>', 'learning rate')
+  .requiredOption('-o, --output <file>', 'OUT.onnx or OUT.aic; inputs: the model\'s, labels/target, each parameter; outputs: loss, <param>_next')
+  .addOption(shapeOpt())
+  .action(wrap((m: string, o) => trainStepCommand(m, o)));
 
 registerVizCommands(program, withPipeline);
 

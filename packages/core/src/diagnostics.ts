@@ -113,6 +113,20 @@ export const diag = {
   badProfile: (file: string, why: string) => new AicError('AIC0350', `'${file}' is not an aic profile: ${why}`, 1, { file }),
   /** a package the page of `aic viz` inlines (the graph-layout library) is not installed */
   vizPackageMissing: (pkg: string) => new AicError('AIC0351', `aic viz needs the npm package '${pkg}' (run npm install)`, 3),
+  // --- autodiff: aic grad and derivative rules (AIC0380-AIC0389) --------------------------------
+  /** a gradient has to pass through `op`, which has no derivative rule (OpDef.vjp) yet */
+  noDerivative: (op: string, value: string, loc?: Location) =>
+    new AicError('AIC0380', `unsupported: op ${op} has no derivative yet (the gradient reaches it through '${value}')`, 3, loc),
+  /** the op has a derivative rule, but not for this form of it */
+  derivativeUnsupported: (op: string, why: string, loc?: Location) =>
+    new AicError('AIC0381', `unsupported: no derivative of ${op} for ${why}`, 3, loc),
+  /** the gradient has to pass through an input the op has no derivative for (indices, statistics...) */
+  noDerivativeInput: (op: string, input: string, loc?: Location) =>
+    new AicError('AIC0382', `unsupported: ${op} has no derivative with respect to its input '${input}'`, 3, loc),
+  /** --wrt names a value the model lacks or one that is not a float tensor */
+  gradBadWrt: (name: string, why: string) => new AicError('AIC0383', `--wrt '${name}': ${why}`, 2),
+  /** the loss cannot apply to the model's first output */
+  gradBadLoss: (loss: string, why: string) => new AicError('AIC0384', `--loss ${loss}: ${why}`, 1),
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
   // --- library API (AIC0360-AIC0369): misuse by a calling program --------------------------------

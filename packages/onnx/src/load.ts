@@ -8,7 +8,7 @@ import {
   Graph, Node, Tensor, UNSUPPORTED_ONNX_DTYPES, Value, diag, dtypeFromOnnx, readFileOrThrow,
   AicError, type Attr, type Dim, type Location, type TensorType, type ValueKind,
 } from '@aic/core';
-import { inferGraph, normalizeDomain, resolveOnnx, type OnnxImportView } from '@aic/ir-spec';
+import { expandGradientOps, inferGraph, normalizeDomain, resolveOnnx, type OnnxImportView } from '@aic/ir-spec';
 import { topoOrder } from './order.ts';
 import { onnx, toNum, type IAttributeProto, type IGraphProto, type ITensorProto, type ITypeProto, type IValueInfoProto } from './proto.ts';
 import { decodeTensor } from './tensor-proto.ts';
@@ -44,6 +44,8 @@ export function loadOnnx(bytes: Uint8Array, opts: LoadOptions = {}): Graph {
   g.opsets = opsets;
   g.meta = { producer: model.producerName ?? undefined, irVersion: toNum(model.irVersion), doc: model.docString ?? undefined };
   if (opts.infer !== false) inferGraph(g);
+  // ai.onnx.preview.training Gradient reads the graph around it: expanded into derivative nodes here
+  if (g.nodes.some((n) => n.op === 'Gradient')) { expandGradientOps(g); inferGraph(g); }
   return g;
 }
 
