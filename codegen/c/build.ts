@@ -33,9 +33,12 @@ export const DEFAULT_CFLAGS = ['-O3', '-march=native', '-ffp-contract=fast'];
  * right). The masked loads come from loop if-conversion, and -fno-tree-loop-if-convert removes them.
  * As a global flag it cost 1.52x geomean on the zoo (benchmarks/c-flags.ts), mostly because the
  * per-lane `?:` loops of vector min/max/select then ran lane by lane; those are branch-free blends
- * now (blend.ts), and only kernels that still hold a conditional load get the flag, per function
- * (guarded.ts, AIC_COND_LOADS), so defaultCFlags no longer adds it. Kept here for benchmarks/c-flags.ts
- * (the old global workaround, to compare). Reproducers: tests/fixtures/c/.
+ * now (blend.ts), so the flag costs little. Kernels that still hold a conditional load are also
+ * marked per function (guarded.ts, AIC_COND_LOADS), but that is not enough on its own: the Where
+ * kernel of a gradient graph (aic grad on small_cnn, Relu's backward: a select under a loaded uint8
+ * condition) was still wrong with the function attribute and right only with the global flag, so
+ * defaultCFlags keeps adding it for GCC emitting AVX-512 (tests/codegen/c-default-flags.test.ts).
+ * Reproducers: tests/fixtures/c/.
  */
 export const GCC_AVX512_CFLAGS = ['-fno-tree-loop-if-convert'];
 
@@ -55,13 +58,14 @@ export function compilerInfo(cc: string): CompilerInfo {
 
 /**
  * The flags every C build uses unless a caller passes its own: CFLAGS from the environment, else
- * DEFAULT_CFLAGS. `aic run --target c`, the conformance sweep,
+ * DEFAULT_CFLAGS (+ GCC_AVX512_CFLAGS for GCC emitting AVX-512). `aic run --target c`, the conformance sweep,
  * the model tests and the benchmarks all build with these, so the suite checks what users get.
  */
-export function defaultCFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+export function defaultCFlags(env: NodeJS.ProcessEnv = process.env, cc = env.CC || 'cc'): string[] {
   const fromEnv = (env.CFLAGS ?? '').split(/\s+/).filter(Boolean);
   if (fromEnv.length) return fromEnv;
-  return [...DEFAULT_CFLAGS];
+  const info = compilerInfo(cc);
+  return [...DEFAULT_CFLAGS, ...(info.gcc && info.avx512 ? GCC_AVX512_CFLAGS : [])];
 }
 export const WARNING_FLAGS = ['-Wall', '-Wextra', '-std=c99', '-pedantic-errors'];
 

@@ -11,9 +11,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseNpy, type Tensor } from '@aic/core';
+import { Tensor, parseNpy, serializeNpy } from '@aic/core';
 import { decodeValueFile } from '@aic/onnx';
-import { DEFAULT_CFLAGS, compilerInfo, defaultCFlags } from '@aic/codegen';
+import { DEFAULT_CFLAGS, GCC_AVX512_CFLAGS, compilerInfo, defaultCFlags } from '@aic/codegen';
 import { COND_LOADS_ATTR, COND_LOADS_DEFINE } from '../../codegen/c/guarded.ts';
 import { loadOnnxFile } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
@@ -27,8 +27,9 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 const PRELU = path.join(NODE_TEST_DIR, 'test_prelu_example');
 
 describe('default C flags', () => {
-  it('are DEFAULT_CFLAGS unless CFLAGS is set', () => {
-    const want = [...DEFAULT_CFLAGS];
+  it('are DEFAULT_CFLAGS (+ the if-conversion workaround for GCC emitting AVX-512) unless CFLAGS is set', () => {
+    const info = compilerInfo(process.env.CC || 'cc');
+    const want = [...DEFAULT_CFLAGS, ...(info.gcc && info.avx512 ? GCC_AVX512_CFLAGS : [])];
     expect(defaultCFlags({})).toEqual(want);
     expect(defaultCFlags({ CFLAGS: '  ' })).toEqual(want);
     expect(defaultCFlags({ CFLAGS: '-O2 -g' })).toEqual(['-O2', '-g']);
@@ -61,6 +62,24 @@ describe('default C flags', () => {
     // convolutions (padded copies), pooling and Softmax (NaN selects of loads they read anyway): none
     expect(kernels(zooModel('small_cnn').onnx).filter((k) => k.startsWith('marked'))).toEqual([]);
   }, 60_000);
+
+  it('the Relu backward of a gradient graph (select under a loaded uint8 condition) matches the interpreter on C', () => {
+    // GCC 12.2 + AVX-512 gave wrong lanes here even with the kernel marked AIC_COND_LOADS (build.ts)
+    const aic = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/aic'), ...args], { encoding: 'utf8' });
+    const model = path.join(work, 'grad.onnx');
+    const g = aic(['grad', zooModel('small_cnn').onnx, '--loss', 'cross-entropy', '--wrt', '/f/f.9/Gemm_output_0', '-o', model]);
+    expect(g.status, g.stderr).toBe(0);
+    fs.writeFileSync(path.join(work, 'labels.npy'), serializeNpy(Tensor.fromNumbers('int64', [1], [3])));
+    const out = (target: string) => {
+      const dir = path.join(work, `grad-${target}`);
+      const r = aic(['run', model, '-O0', '--target', target, '--input', `input=${path.join(ROOT, 'tests/fixtures/models/small_cnn.input.npy')}`, '--input', `labels=${path.join(work, 'labels.npy')}`, '--output-dir', dir]);
+      expect(r.status, r.stderr).toBe(0);
+      return parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, '_f_f.9_Gemm_output_0_grad.npy'))));
+    };
+    const want = out('interp'), got = out('c');
+    expect(want.num.some((v) => v === 0)).toBe(true); // Relu masked some lanes
+    expect(excess(got.num, want.num, 1e-4, 1e-6).worst).toBeLessThanOrEqual(0);
+  }, 120_000);
 
   it.skipIf(!fs.existsSync(PRELU))('test_prelu_example passes on the C target (conformance runner)', () => {
     const r = runNodeTest('test_prelu_example', RUNNERS.c);
