@@ -1,0 +1,47 @@
+/**
+ * -O3 against -O2 on the C target from per-kernel minima (a loaded machine can only slow a kernel
+ * down, so the sum of each kernel's fastest run is a stable figure where whole-run times are not):
+ *   npx tsx benchmarks/o3-vs-o2-kernels.ts [--runs N] [NAME...]
+ * Per model, -O2 then -O3: optimize for target c, compile, build with -DAIC_PROFILE, run the harness
+ * N times (default 5) and read "sum of per-kernel minima" from its profile. Measurements only.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseNpy, type RValue } from '@aic/core';
+import { buildC, compileC, defaultCFlags, passTarget, prepareForRun } from '@aic/codegen';
+import { harnessFiles } from './c-timing.ts';
+import { loadModel } from '../packages/cli/src/model-io.ts';
+import { optimize } from '../packages/cli/src/pipeline-options.ts';
+
+const SHARED = path.resolve(import.meta.dirname, '../../shared/models');
+const args = process.argv.slice(2);
+const ri = args.indexOf('--runs');
+const runs = ri >= 0 ? Number(args[ri + 1]) : 5;
+const names = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs');
+const models = names.length ? names : ['squeezenet1_1', 'mobilenet_v2', 'resnet18', 'shufflenet_v2_x1_0', 'efficientnet_b0'];
+
+async function kernelMinima(name: string, level: number): Promise<number> {
+  const meta = JSON.parse(fs.readFileSync(path.join(SHARED, `${name}.json`), 'utf8'));
+  const feeds = new Map<string, RValue>();
+  for (const i of meta.inputs) feeds.set(i.name, parseNpy(new Uint8Array(fs.readFileSync(path.join(SHARED, i.file)))));
+  const { graph } = optimize(await loadModel(path.join(SHARED, meta.model)), {}, level, () => {}, passTarget('c'));
+  prepareForRun(graph, feeds);
+  const c = compileC(graph, { version: 'bench', source: name, sourceHash: '-' });
+  const files = harnessFiles(c.art, c.prog, feeds);
+  const built = buildC(c.art, c.prog, { cflags: [...defaultCFlags(), '-DAIC_PROFILE'] });
+  const p = spawnSync(built.exe, files.args(runs), { encoding: 'utf8' });
+  files.dispose();
+  const m = /sum of per-kernel minima ([0-9.]+) ms/.exec(p.stderr);
+  if (!m) throw new Error(`${name} -O${level}: no profile (${p.stderr.slice(0, 200)})`);
+  return Number(m[1]);
+}
+
+const ratios: number[] = [];
+console.log('| model | -O2 ms | -O3 ms | -O3/-O2 |\n| --- | ---: | ---: | ---: |');
+for (const m of models) {
+  const o2 = await kernelMinima(m, 2), o3 = await kernelMinima(m, 3);
+  ratios.push(o3 / o2);
+  console.log(`| ${m} | ${o2.toFixed(2)} | ${o3.toFixed(2)} | ${(o3 / o2).toFixed(3)} |`);
+}
+console.log(`geomean -O3/-O2 (C, sums of per-kernel minima): ${Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length).toFixed(3)} over ${ratios.length} models`);
