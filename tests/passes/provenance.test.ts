@@ -15,7 +15,7 @@ describe('fusion provenance', () => {
     const fused = out.nodes.filter((n) => n.domain === 'aic');
     expect(fused.map((n) => n.op)).toEqual(['FusedConv', 'FusedConv', 'FusedGemm']);
     expect(fused.map((n) => n.origin!.map((o) => byName.get(o)!.op))).toEqual([
-      ['Relu', 'BatchNormalization', 'Conv'], ['Relu', 'BatchNormalization', 'Conv'], ['Relu', 'Gemm'],
+      ['Relu', 'BatchNormalization', 'Conv'], ['Relu', 'BatchNormalization', 'Conv'], ['Relu', 'Gemm', 'Flatten'],
     ]);
     // every name is an imported node, each replaced by one node only
     const all = fused.flatMap((n) => n.origin!);
