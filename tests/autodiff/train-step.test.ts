@@ -3,12 +3,15 @@
  * param - lr * gradient, with the gradient from the gradient model (checked by hand in cli-grad);
  * two steps fed back into each other equal two steps of plain SGD written out here, and of SGD with
  * momentum and Adam written out from the ONNX Momentum / Adam formulas (state fed back as well).
+ * The generated wasm-simd loader's `step(feeds)` keeps parameters and state between calls and
+ * `parameters()` returns them: two calls equal two interpreter steps fed back by hand.
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor, type Graph, type RValue, type Value } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { autodiff } from '@aic/passes';
+import { compileWasm, loadWasmSync } from '../../codegen/wasm/target.ts';
 
 const LINEAR = `graph g(x: f32[2, 3]) -> (y: f32[2, 2]) {
   w: f32[3, 2] = [0.5, -1, 2, 0.25, 1.5, -0.75]
@@ -24,14 +27,16 @@ function handGrad(w: number[], b: number[]): { w: number[]; b: number[] } {
   return { w: [0, 1, 2].flatMap((k) => [0, 1].map((j) => X[k]! * dy[j]! + X[3 + k]! * dy[2 + j]!)), b: [0, 1].map((j) => dy[j]! + dy[2 + j]!) };
 }
 
-/** Run `steps` steps of `graph`, feeding every `<name>_next` back as `<name>`; returns the last feeds. */
-function runSteps(graph: Graph, init: Value[], steps: number): Map<string, number[]> {
+/** Run `steps` steps of `graph`, feeding every `<name>_next` back as `<name>`; the last feeds and each step's loss. */
+function runSteps(graph: Graph, init: Value[], steps: number): Map<string, number[]> & { losses: number[] } {
   let feeds = new Map<string, RValue>(init.map((v) => [v.name, v.const!]));
+  const losses: number[] = [];
   for (let s = 0; s < steps; s++) {
     const outs = run(graph, new Map<string, RValue>([['x', Tensor.fromNumbers('float32', [2, 3], X)], ['target', Tensor.fromNumbers('float32', [2, 2], T)], ...feeds]));
+    losses.push((outs.get('loss') as Tensor).toNumbers()[0]!);
     feeds = new Map(init.map((v) => [v.name, outs.get(`${v.name}_next`)!]));
   }
-  return new Map([...feeds].map(([k, v]) => [k, (v as Tensor).toNumbers()]));
+  return Object.assign(new Map([...feeds].map(([k, v]) => [k, (v as Tensor).toNumbers()])), { losses });
 }
 
 /** `n` steps of an update rule by hand: rule(t, x, g, state) -> state after the step (x first). */
@@ -97,5 +102,34 @@ describe('aic train-step (sgd)', () => {
     }
     w.toNumbers().forEach((v, i) => expect(v).toBeCloseTo(hw[i]!, 5));
     b.toNumbers().forEach((v, i) => expect(v).toBeCloseTo(hb[i]!, 5));
+  });
+});
+
+type Arrays = Record<string, Float32Array | BigInt64Array>;
+interface StepModel { step(f: Arrays): Arrays; parameters(): Arrays }
+
+describe('wasm-simd loader of aic train-step', () => {
+  it('step() carries parameters and adam state; parameters() equals the interpreter after two steps', () => {
+    const { graph, params, state } = autodiff.trainStepModel(parseGraph(LINEAR), { loss: 'mse', lr: 0.05, optimizer: 'adam', eps: 1e-3 });
+    const compiled = compileWasm(graph, { simd: true, version: 'test', source: 'test', sourceHash: '-' });
+    expect(compiled.art.dts).toContain('step(feeds: Omit<Inputs, "w" | "b" | "w_m" | "b_m" | "w_v" | "b_v" | "step">');
+    const m = loadWasmSync(compiled) as unknown as StepModel;
+    const data = { x: new Float32Array(X), target: new Float32Array(T) };
+    expect(() => m.step(data)).toThrow("step: 'w' has no value yet");
+    const init: Arrays = Object.fromEntries([...params, ...state].map((v) => [v.name,
+      v.dtype === 'int64' ? new BigInt64Array(v.const!.toNumbers().map(BigInt)) : new Float32Array(v.const!.toNumbers())]));
+    const first = m.step({ ...data, ...init });
+    const second = m.step(data);
+    expect(Object.keys(second)).toEqual(['loss']);
+    const want = runSteps(graph, [...params, ...state], 2);
+    expect(first.loss![0]).toBeCloseTo(want.losses[0]!, 5);
+    expect(second.loss![0]).toBeCloseTo(want.losses[1]!, 5);
+    const held = m.parameters();
+    expect(Object.keys(held)).toEqual(['w', 'b', 'w_m', 'b_m', 'w_v', 'b_v', 'step']);
+    expect(held.step![0]).toBe(2n);
+    for (const k of ['w', 'b', 'w_m', 'w_v']) Array.from(held[k] as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(want.get(k)![i]!, 5));
+    // a copy: changing it leaves the held parameters alone
+    (held.w as Float32Array)[0] = 99;
+    expect((m.parameters().w as Float32Array)[0]).not.toBe(99);
   });
 });
