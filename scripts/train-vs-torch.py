@@ -8,7 +8,7 @@ optimizer state alike), and compares the parameters after the last step with tor
 ../shared/tools/export_models.py does), in float64 and float32. Run with /usr/bin/python3.
 
 Usage: scripts/train-vs-torch.py [--optimizer sgd|momentum|adam] [--target wasm-simd] [--steps 10]
-       [--lr 0.1 (adam: 0.001)] [--momentum 0.9] [--eps 1e-8] [--models-dir tests/fixtures/models]
+       [--lr 0.1 (adam: 0.001)] [--momentum 0.9] [--nesterov] [--eps 1e-8] [--models-dir tests/fixtures/models]
 ONNX Adam adds eps to sqrt(v) before the bias correction, torch.optim.Adam after; the check gives torch
 eps / sqrt(1 - beta2^t) at step t, which is ONNX's update, and also prints the distance to torch's own.
 Exit 0 when every parameter matches the float64 reference within 1e-4 (absolute), else 1.
@@ -30,7 +30,9 @@ def file_of(name):
 def torch_optimizer(a, params):
     if a.optimizer == 'adam':
         return torch.optim.Adam(params, lr=a.lr, eps=a.eps)
-    return torch.optim.SGD(params, lr=a.lr, momentum=a.momentum if a.optimizer == 'momentum' else 0)
+    if a.optimizer == 'momentum':
+        return torch.optim.SGD(params, lr=a.lr, momentum=a.momentum, nesterov=a.nesterov)
+    return torch.optim.SGD(params, lr=a.lr)
 
 
 def torch_steps(x, labels, a, dtype, onnx_eps=True):
@@ -55,11 +57,12 @@ def main():
     ap.add_argument('--optimizer', choices=['sgd', 'momentum', 'adam'], default='sgd')
     ap.add_argument('--lr', type=float)
     ap.add_argument('--momentum', type=float, default=0.9)
+    ap.add_argument('--nesterov', action='store_true', help='momentum: Nesterov step')
     ap.add_argument('--eps', type=float, default=1e-8)
     a = ap.parse_args()
     if a.lr is None:
         a.lr = 0.001 if a.optimizer == 'adam' else 0.1
-    hyper = {'sgd': [], 'momentum': ['--momentum', str(a.momentum)], 'adam': ['--eps', str(a.eps)]}[a.optimizer]
+    hyper = {'sgd': [], 'momentum': ['--momentum', str(a.momentum)] + (['--nesterov'] if a.nesterov else []), 'adam': ['--eps', str(a.eps)]}[a.optimizer]
     torch.set_num_threads(1)
     x_np = np.load(os.path.join(a.models_dir, 'small_cnn.input.npy'))
     x, labels = torch.from_numpy(x_np), torch.tensor([3])
@@ -90,11 +93,12 @@ def main():
     d32 = max(float(np.abs(got[n] - want32[n]).max()) for n in names)
     moved = max(float(np.abs(want64[n] - p.detach().double().numpy()).max()) for n, p in gvt.build('small_cnn').named_parameters())
     ok = d64 <= TOL
+    hyper_text = (f', momentum {a.momentum}' + (' nesterov' if a.nesterov else '')) if a.optimizer == 'momentum' else ''
     if a.optimizer == 'adam':
         plain = torch_steps(x, labels, a, torch.float64, onnx_eps=False)
         dp = max(float(np.abs(got[n] - plain[n]).max()) for n in names)
         print(f"(vs torch.optim.Adam with its own eps placement, float64: {dp:.3g}; the check uses eps / sqrt(1 - beta2^t) in torch, ONNX Adam's)")
-    print(f"small_cnn, {a.steps} {a.optimizer} steps (lr {a.lr}{f', momentum {a.momentum}' if a.optimizer == 'momentum' else ''}) on {a.target}: {'ok' if ok else 'FAIL'}: max |param - torch float64| {d64:.3g}, "
+    print(f"small_cnn, {a.steps} {a.optimizer} steps (lr {a.lr}{hyper_text}) on {a.target}: {'ok' if ok else 'FAIL'}: max |param - torch float64| {d64:.3g}, "
           f"vs torch float32 {d32:.3g} (parameters moved up to {moved:.3g}); {a.steps} aic run calls took {secs:.1f} s (each compiles the step)")
     return 0 if ok else 1
 
