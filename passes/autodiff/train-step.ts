@@ -62,7 +62,11 @@ export function trainStepModel(g0: Graph, opts: TrainStepOptions): { graph: Grap
   if (kind === 'sgd') {
     for (const [i, p] of params.entries()) next.push(b.op1('Sub', [p, b.op1('Mul', [grads[i]!, b.scalar(opts.lr, p.dtype)])]));
   } else if (params.length) {
-    const step = new Value('step', { dtype: 'int64', shape: [] });
+    // `step` unless the model has a value of that name
+    const taken = new Set([...g.definedValues()].map((v) => v.name));
+    let stepName = 'step';
+    while (taken.has(stepName)) stepName = `_${stepName}`;
+    const step = new Value(stepName, { dtype: 'int64', shape: [] });
     step.const = Tensor.fromNumbers('int64', [], [0]);
     state.push(step);
     const inputs = state.map((s) => new Value(s.name, s.type));

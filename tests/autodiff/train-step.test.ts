@@ -83,6 +83,14 @@ describe('aic train-step (momentum, adam)', () => {
   });
 });
 
+describe('aic train-step state names', () => {
+  it('a parameter named step leaves the step count another name', () => {
+    const { graph } = autodiff.trainStepModel(parseGraph(LINEAR.replace(/\bw\b/g, 'step')), { loss: 'mse', lr: 0.1, optimizer: 'momentum' });
+    expect(graph.inputs.map((v) => v.name)).toEqual(['x', 'target', 'step', 'b', 'step_velocity', 'b_velocity', '_step']);
+    expect(graph.outputs.map((v) => v.name).at(-1)).toBe('_step_next');
+  });
+});
+
 describe('aic train-step (sgd)', () => {
   it('two steps fed back equal two SGD steps by hand', () => {
     const lr = 0.05;
