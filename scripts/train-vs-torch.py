@@ -1,12 +1,16 @@
 #!/usr/bin/python3
-"""Check `aic train-step --optimizer sgd` against PyTorch: N SGD steps of small_cnn on fixed data.
+"""Check `aic train-step` against PyTorch: N steps of small_cnn on fixed data (sgd, momentum or adam).
 
-Writes the step graph with `aic train-step MODEL --loss cross-entropy --lr LR`, runs it N times with
-`aic run --target TARGET` (each step's <param>_next fed back as <param>), and compares the parameters
-after the last step with torch.optim.SGD on the same architecture and weights (built as
+Writes the step graph with `aic train-step MODEL --loss cross-entropy --optimizer OPT --lr LR`, runs it
+N times with `aic run --target TARGET` (each step's <name>_next fed back as <name>, parameters and
+optimizer state alike), and compares the parameters after the last step with torch.optim.SGD
+(momentum=M for momentum) or torch.optim.Adam on the same architecture and weights (built as
 ../shared/tools/export_models.py does), in float64 and float32. Run with /usr/bin/python3.
 
-Usage: scripts/train-vs-torch.py [--target wasm-simd] [--steps 10] [--lr 0.1] [--models-dir tests/fixtures/models]
+Usage: scripts/train-vs-torch.py [--optimizer sgd|momentum|adam] [--target wasm-simd] [--steps 10]
+       [--lr 0.1 (adam: 0.001)] [--momentum 0.9] [--nesterov] [--eps 1e-8] [--models-dir tests/fixtures/models]
+ONNX Adam adds eps to sqrt(v) before the bias correction, torch.optim.Adam after; the check gives torch
+eps / sqrt(1 - beta2^t) at step t, which is ONNX's update, and also prints the distance to torch's own.
 Exit 0 when every parameter matches the float64 reference within 1e-4 (absolute), else 1.
 """
 import argparse, importlib.util, os, subprocess, sys, tempfile, time
@@ -23,10 +27,22 @@ def file_of(name):
     return ''.join(c if c.isalnum() or c in '._-' else '_' for c in name) + '.npy'
 
 
-def torch_steps(x, labels, steps, lr, dtype):
+def torch_optimizer(a, params):
+    if a.optimizer == 'adam':
+        return torch.optim.Adam(params, lr=a.lr, eps=a.eps)
+    if a.optimizer == 'momentum':
+        return torch.optim.SGD(params, lr=a.lr, momentum=a.momentum, nesterov=a.nesterov)
+    return torch.optim.SGD(params, lr=a.lr)
+
+
+def torch_steps(x, labels, a, dtype, onnx_eps=True):
+    """ONNX Adam adds eps to sqrt(v) before the bias correction, torch after: with onnx_eps, step t
+    gives torch eps / sqrt(1 - beta2^t), which makes its update the ONNX one exactly."""
     model = gvt.build('small_cnn').to(dtype)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    for _ in range(steps):
+    opt = torch_optimizer(a, model.parameters())
+    for t in range(1, a.steps + 1):
+        if a.optimizer == 'adam' and onnx_eps:
+            opt.param_groups[0]['eps'] = a.eps / (1 - 0.999 ** t) ** 0.5
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(x.to(dtype)), labels).backward()
         opt.step()
@@ -38,36 +54,51 @@ def main():
     ap.add_argument('--models-dir', default=os.path.join(HERE, '..', 'tests', 'fixtures', 'models'))
     ap.add_argument('--target', default='wasm-simd')
     ap.add_argument('--steps', type=int, default=10)
-    ap.add_argument('--lr', type=float, default=0.1)
+    ap.add_argument('--optimizer', choices=['sgd', 'momentum', 'adam'], default='sgd')
+    ap.add_argument('--lr', type=float)
+    ap.add_argument('--momentum', type=float, default=0.9)
+    ap.add_argument('--nesterov', action='store_true', help='momentum: Nesterov step')
+    ap.add_argument('--eps', type=float, default=1e-8)
     a = ap.parse_args()
+    if a.lr is None:
+        a.lr = 0.001 if a.optimizer == 'adam' else 0.1
+    hyper = {'sgd': [], 'momentum': ['--momentum', str(a.momentum)] + (['--nesterov'] if a.nesterov else []), 'adam': ['--eps', str(a.eps)]}[a.optimizer]
     torch.set_num_threads(1)
     x_np = np.load(os.path.join(a.models_dir, 'small_cnn.input.npy'))
     x, labels = torch.from_numpy(x_np), torch.tensor([3])
     with tempfile.TemporaryDirectory() as tmp:
         step = os.path.join(tmp, 'step.onnx')
-        gvt.aic('train-step', os.path.join(a.models_dir, 'small_cnn.onnx'), '--loss', 'cross-entropy', '--lr', str(a.lr), '-o', step)
+        gvt.aic('train-step', os.path.join(a.models_dir, 'small_cnn.onnx'), '--loss', 'cross-entropy',
+                '--optimizer', a.optimizer, '--lr', str(a.lr), *hyper, '-o', step)
         np.save(os.path.join(tmp, 'x.npy'), x_np); np.save(os.path.join(tmp, 'labels.npy'), labels.numpy())
         params = os.path.join(tmp, 'step.params')
         names = [n for n, _ in gvt.build('small_cnn').named_parameters()]
+        state = {'sgd': [], 'momentum': ['velocity'], 'adam': ['m', 'v']}[a.optimizer]
+        fed = names + [f'{n}_{s}' for s in state for n in names] + (['step'] if state else [])
         t0 = time.time()
         for s in range(a.steps):
             out = os.path.join(tmp, f'out{s}')
-            feeds = sum([['--input', f'{n}={os.path.join(params, file_of(n))}'] for n in names], [])
+            feeds = sum([['--input', f'{n}={os.path.join(params, file_of(n))}'] for n in fed], [])
             gvt.aic('run', step, '--target', a.target, '--input', 'input=' + os.path.join(tmp, 'x.npy'),
                     '--input', 'labels=' + os.path.join(tmp, 'labels.npy'), *feeds, '--output-dir', out)
             params = os.path.join(tmp, f'p{s}')
             os.makedirs(params)
-            for n in names:
+            for n in fed:
                 os.rename(os.path.join(out, n + '_next.npy'), os.path.join(params, file_of(n)))
         secs = time.time() - t0
         got = {n: np.load(os.path.join(params, file_of(n))).astype(np.float64) for n in names}
-    want64 = torch_steps(x, labels, a.steps, a.lr, torch.float64)
-    want32 = torch_steps(x, labels, a.steps, a.lr, torch.float32)
+    want64 = torch_steps(x, labels, a, torch.float64)
+    want32 = torch_steps(x, labels, a, torch.float32)
     d64 = max(float(np.abs(got[n] - want64[n]).max()) for n in names)
     d32 = max(float(np.abs(got[n] - want32[n]).max()) for n in names)
     moved = max(float(np.abs(want64[n] - p.detach().double().numpy()).max()) for n, p in gvt.build('small_cnn').named_parameters())
     ok = d64 <= TOL
-    print(f"small_cnn, {a.steps} SGD steps (lr {a.lr}) on {a.target}: {'ok' if ok else 'FAIL'}: max |param - torch float64| {d64:.3g}, "
+    hyper_text = (f', momentum {a.momentum}' + (' nesterov' if a.nesterov else '')) if a.optimizer == 'momentum' else ''
+    if a.optimizer == 'adam':
+        plain = torch_steps(x, labels, a, torch.float64, onnx_eps=False)
+        dp = max(float(np.abs(got[n] - plain[n]).max()) for n in names)
+        print(f"(vs torch.optim.Adam with its own eps placement, float64: {dp:.3g}; the check uses eps / sqrt(1 - beta2^t) in torch, ONNX Adam's)")
+    print(f"small_cnn, {a.steps} {a.optimizer} steps (lr {a.lr}{hyper_text}) on {a.target}: {'ok' if ok else 'FAIL'}: max |param - torch float64| {d64:.3g}, "
           f"vs torch float32 {d32:.3g} (parameters moved up to {moved:.3g}); {a.steps} aic run calls took {secs:.1f} s (each compiles the step)")
     return 0 if ok else 1
 

@@ -128,8 +128,30 @@ function makeModel(instance, weights) {
     }
     return out;
   }
-  return { inputs, outputs, run: async (feeds) => runSync(feeds), runSync };
+  // a training step (aic train-step): each input X with an output X_next like it is carried from step to step
+  const carried = META.inputs.filter((x) => META.outputs.some((o) => isNextOf(o, x)));
+  const held = {};
+  function step(feeds = {}) {
+    const all = { ...held, ...feeds };
+    for (const x of carried) if (all[x.name] === undefined) throw new Error(\`step: '\${x.name}' has no value yet: pass it to the first step (aic train-step wrote it to OUT.params/)\`);
+    const out = runSync(all);
+    const rest = {};
+    for (const o of META.outputs) {
+      const x = carried.find((c) => isNextOf(o, c));
+      if (x) held[x.name] = out[o.name]; else rest[o.name] = out[o.name];
+    }
+    return rest;
+  }
+  function parameters() {
+    const o = {};
+    for (const x of carried) if (held[x.name]) o[x.name] = held[x.name].slice();
+    return o;
+  }
+  const base = { inputs, outputs, run: async (feeds) => runSync(feeds), runSync };
+  return carried.length ? { ...base, step, parameters } : base;
 }
+
+function isNextOf(o, x) { return o.name === x.name + '_next' && o.dtype === x.dtype && o.length === x.length && !o.extent; }
 
 /** Load the module (default: model.wasm next to this file) and its weights (default: model.weights). */
 async function load(opts = {}) {
@@ -177,7 +199,7 @@ export interface Model {
   /** Run once; throws an Error naming the input when one is missing or has the wrong dtype or length, or naming the node when
    * the data break an op's contract (an index out of bounds, an integer division by zero; the Error's aicCheck says which). */
   run(feeds: Inputs): Promise<Outputs>;
-  runSync(feeds: Inputs): Outputs;
+  runSync(feeds: Inputs): Outputs;${carriedTypes(meta)}
 }
 export type Source = URL | ArrayBuffer | ArrayBufferView | string;
 export declare function load(opts?: { weights?: Source; wasm?: Source }): Promise<Model>;
@@ -186,4 +208,22 @@ export declare const inputs: Model['inputs'];
 export declare const outputs: Model['outputs'];
 export declare const meta: { name: string; version: string; source: string; sourceHash: string; simd: boolean };
 `;
+}
+
+/** The inputs a training step carries from one call to the next (an output `<name>_next` like them), as the loader finds them. */
+export function carriedInputs(meta: LoaderMeta): IoMeta[] {
+  return meta.inputs.filter((x) => meta.outputs.some((o) => o.name === `${x.name}_next` && o.dtype === x.dtype && o.length === x.length && !o.extent));
+}
+
+function carriedTypes(meta: LoaderMeta): string {
+  const c = carriedInputs(meta);
+  if (!c.length) return '';
+  const names = c.map((x) => JSON.stringify(x.name)).join(' | ');
+  const nexts = c.map((x) => JSON.stringify(`${x.name}_next`)).join(' | ');
+  return `
+  /** One training step: runs with the parameters and optimizer state held from the last step (or given here; the first
+   * step needs them, from OUT.params/), keeps their _next values and returns the other outputs. */
+  step(feeds: Omit<Inputs, ${names}> & Partial<Pick<Inputs, ${names}>>): Omit<Outputs, ${nexts}>;
+  /** Copies of the parameters and optimizer state held now. */
+  parameters(): Partial<Pick<Inputs, ${names}>>;`;
 }

@@ -2,4 +2,4 @@
 export { appendGradients, appendVjp, activeValues, graphBuilder } from '@aic/ir-spec';
 export { gradModel, parameters, staticCopy, LOSSES, type GradOptions, type LossKind } from './grad.ts';
 export { jvpModel, type Tangent } from './forward.ts';
-export { sgdStepModel, type TrainStepOptions } from './train-step.ts';
+export { sgdStepModel, trainStepModel, OPTIMIZERS, type OptimizerKind, type TrainStepOptions } from './train-step.ts';

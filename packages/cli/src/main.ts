@@ -147,11 +147,16 @@ program.command('grad')
   .action(wrap((m: string, o) => gradCommand(m, o)));
 
 program.command('train-step')
-  .description('write one SGD training step as a graph: loss and the updated parameters (initial ones in OUT.params/)')
+  .description('write one training step (sgd, momentum, adam) as a graph: loss, the updated parameters and optimizer state (initial ones in OUT.params/)')
   .argument('<model>', 'an .onnx model or .aic DSL file')
   .requiredOption('--loss <kind>', 'sum | mean | cross-entropy (adds int64 input labels) | mse (adds input target)')
-  .option('--optimizer <name>', 'sgd', 'sgd')
+  .option('--optimizer <name>', 'sgd | momentum (torch.optim.SGD momentum, dampening 0) | adam (ONNX Adam)', 'sgd')
   .requiredOption('--lr <x>', 'learning rate')
+  .option('--momentum <x>', 'momentum: velocity decay (default 0.9)')
+  .option('--nesterov', 'momentum: Nesterov step')
+  .option('--beta1 <x>', 'adam: first moment decay (default 0.9)')
+  .option('--beta2 <x>', 'adam: second moment decay (default 0.999)')
+  .option('--eps <x>', 'adam: added to sqrt of the second moment (default 1e-8)')
   .requiredOption('-o, --output <file>', 'OUT.onnx or OUT.aic; inputs: the model\'s, labels/target, each parameter; outputs: loss, <param>_next')
   .addOption(shapeOpt())
   .action(wrap((m: string, o) => trainStepCommand(m, o)));
