@@ -24,7 +24,6 @@ import {
 } from '@aic/core';
 import { definePass, type PassContext } from './pass.ts';
 import { outerUses, uniqueNamer } from './graph-utils.ts';
-import { formChannelShuffles } from './channel-shuffle.ts';
 
 /**
  * The blocked layouts of the current run: NC4HW4 / OIHW4i4o / OIHW4o, or the 8- / 16-channel ones a
@@ -180,14 +179,13 @@ export default definePass({
     'min-convs': { type: 'number', default: 1, doc: 'a region needs at least this many convolutions to be laid out' },
     block: { type: 'number', default: 0, doc: "channels per block (4, 8, 16); 0 = the widest the target has Conv kernels for (hasKernel('Conv@NC<x>HW<x>')), else 4" },
   },
-  statistics: ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out', 'channel-shuffles'],
+  statistics: ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out'],
   run(g0, ctx) {
     const g = cloneGraph(g0);
     L = blockedLayouts(chooseBlock(ctx));
     LAYOUT = L.act;
     for (const s of ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out']) ctx.stats[s] = 0;
-    // Reshape/Transpose/Reshape channel shuffles: one 4-D op a region can hold
-    ctx.stats['channel-shuffles'] = friendlyOps(ctx).has('aic.ChannelShuffle') ? formChannelShuffles(g) : 0;
+    // channel shuffles (Reshape/Transpose/Reshape) arrive as aic.ChannelShuffle from `fuse`, which runs first
     layoutGraph(g, ctx);
     return g;
   },
