@@ -31,13 +31,13 @@ export const DEFAULT_CFLAGS = ['-O3', '-march=native', '-ffp-contract=fast'];
  * loads in an interleaved group of 3, 5, 6... (the generated PRelu and padding-guard selects: node
  * test test_prelu_example gave max abs diff 2.97; every mask-register form is wrong, AVX2 code is
  * right). The masked loads come from loop if-conversion, and -fno-tree-loop-if-convert removes them.
- * As a global flag it cost 1.52x geomean on the zoo (benchmarks/c-flags.ts), mostly because the
- * per-lane `?:` loops of vector min/max/select then ran lane by lane; those are branch-free blends
- * now (blend.ts), so the flag costs little. Kernels that still hold a conditional load are also
- * marked per function (guarded.ts, AIC_COND_LOADS), but that is not enough on its own: the Where
- * kernel of a gradient graph (aic grad on small_cnn, Relu's backward: a select under a loaded uint8
- * condition) was still wrong with the function attribute and right only with the global flag, so
- * defaultCFlags keeps adding it for GCC emitting AVX-512 (tests/codegen/c-default-flags.test.ts).
+ * Only the kernels that hold a conditional load are built that way (guarded.ts, AIC_COND_LOADS:
+ * `noipa` + a per-function optimize attribute); every other kernel keeps if-conversion, which
+ * efficientnet_b0's SiLU-epilogue convs need (63 ms with this flag global, 39 ms without).
+ * The flag was global for a while because the Where kernel of a gradient graph still went wrong with
+ * the plain optimize attribute: that was a second GCC 12 bug, IPA-CP cloning a function with an
+ * optimize attribute and dropping the call to the clone (tests/fixtures/c/gcc12-optimize-ipa-cp.c),
+ * which `noipa` avoids. This flag set stays for benchmarks/c-flags.ts to compare against.
  * Reproducers: tests/fixtures/c/.
  */
 export const GCC_AVX512_CFLAGS = ['-fno-tree-loop-if-convert'];
@@ -58,14 +58,12 @@ export function compilerInfo(cc: string): CompilerInfo {
 
 /**
  * The flags every C build uses unless a caller passes its own: CFLAGS from the environment, else
- * DEFAULT_CFLAGS (+ GCC_AVX512_CFLAGS for GCC emitting AVX-512). `aic run --target c`, the conformance sweep,
- * the model tests and the benchmarks all build with these, so the suite checks what users get.
+ * DEFAULT_CFLAGS. `aic run --target c`, the conformance sweep, the model tests and the benchmarks all
+ * build with these, so the suite checks what users get.
  */
-export function defaultCFlags(env: NodeJS.ProcessEnv = process.env, cc = env.CC || 'cc'): string[] {
+export function defaultCFlags(env: NodeJS.ProcessEnv = process.env): string[] {
   const fromEnv = (env.CFLAGS ?? '').split(/\s+/).filter(Boolean);
-  if (fromEnv.length) return fromEnv;
-  const info = compilerInfo(cc);
-  return [...DEFAULT_CFLAGS, ...(info.gcc && info.avx512 ? GCC_AVX512_CFLAGS : [])];
+  return fromEnv.length ? fromEnv : [...DEFAULT_CFLAGS];
 }
 export const WARNING_FLAGS = ['-Wall', '-Wextra', '-std=c99', '-pedantic-errors'];
 

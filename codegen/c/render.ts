@@ -236,7 +236,6 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     '',
     '```sh',
     'cc -O3 -march=native -std=c99 -c model.c -o model.o      # add -DAIC_NO_VECTOR_EXT for plain C99',
-    '# GCC on an AVX-512 machine: add -fno-tree-loop-if-convert (GCC 12 miscompiles grouped AVX-512 masked loads)',
     'cc your_app.c model.o -lm -o your_app',
     '```',
     '',

@@ -4,7 +4,8 @@
  * machines (test_prelu_example: max abs diff 2.97). Kernels with conditional loads carry the
  * AIC_COND_LOADS attribute (codegen/c/guarded.ts) instead of a global flag: the standalone
  * reproducers in tests/fixtures/c/, their kernel marked the same way, must run right under the
- * default flags.
+ * default flags. gcc12-optimize-ipa-cp.c is the second GCC 12 bug the marking itself met: IPA-CP
+ * dropped the call to a clone of a function with an optimize attribute (AIC_COND_LOADS adds noipa).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,7 +14,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tensor, parseNpy, serializeNpy } from '@aic/core';
 import { decodeValueFile } from '@aic/onnx';
-import { DEFAULT_CFLAGS, GCC_AVX512_CFLAGS, compilerInfo, defaultCFlags } from '@aic/codegen';
+import { DEFAULT_CFLAGS, compilerInfo, defaultCFlags } from '@aic/codegen';
 import { COND_LOADS_ATTR, COND_LOADS_DEFINE } from '../../codegen/c/guarded.ts';
 import { loadOnnxFile } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
@@ -27,16 +28,16 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 const PRELU = path.join(NODE_TEST_DIR, 'test_prelu_example');
 
 describe('default C flags', () => {
-  it('are DEFAULT_CFLAGS (+ the if-conversion workaround for GCC emitting AVX-512) unless CFLAGS is set', () => {
-    const info = compilerInfo(process.env.CC || 'cc');
-    const want = [...DEFAULT_CFLAGS, ...(info.gcc && info.avx512 ? GCC_AVX512_CFLAGS : [])];
+  it('are DEFAULT_CFLAGS (no global GCC workaround flag) unless CFLAGS is set', () => {
+    const want = ['-O3', '-march=native', '-ffp-contract=fast'];
+    expect(DEFAULT_CFLAGS).toEqual(want);
     expect(defaultCFlags({})).toEqual(want);
     expect(defaultCFlags({ CFLAGS: '  ' })).toEqual(want);
     expect(defaultCFlags({ CFLAGS: '-O2 -g' })).toEqual(['-O2', '-g']);
     expect(compilerInfo(process.execPath)).toEqual({ gcc: false, avx512: false }); // not a compiler: no GCC flags
   });
 
-  for (const file of ['gcc12-avx512-select.c', 'gcc12-avx512-select-unrolled.c']) {
+  for (const file of ['gcc12-avx512-select.c', 'gcc12-avx512-select-unrolled.c', 'gcc12-optimize-ipa-cp.c']) {
     it(`build the standalone reproducer ${file} right with its kernel marked ${COND_LOADS_ATTR}`, () => {
       const exe = path.join(work, file.replace(/\.c$/, ''));
       const src = fs.readFileSync(path.join(ROOT, 'tests/fixtures/c', file), 'utf8');
@@ -64,7 +65,7 @@ describe('default C flags', () => {
   }, 60_000);
 
   it('the Relu backward of a gradient graph (select under a loaded uint8 condition) matches the interpreter on C', () => {
-    // GCC 12.2 + AVX-512 gave wrong lanes here even with the kernel marked AIC_COND_LOADS (build.ts)
+    // GCC 12.2 dropped the call to this kernel when AIC_COND_LOADS was a bare optimize attribute (IPA-CP clone)
     const aic = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/aic'), ...args], { encoding: 'utf8' });
     const model = path.join(work, 'grad.onnx');
     const g = aic(['grad', zooModel('small_cnn').onnx, '--loss', 'cross-entropy', '--wrt', '/f/f.9/Gemm_output_0', '-o', model]);
