@@ -129,7 +129,7 @@ function makeModel(instance, weights) {
     if (META.steps) checkRecord(ex.memory.buffer);
     const out = {};
     for (const x of META.outputs) {
-      if (resident.has(x.name.slice(0, -5)) && x.name.endsWith('_next')) continue;
+      if (resident.size && resident.has(carriedBy.get(x.name)?.name)) continue;
       // an output whose size the data decides: its elements come first, up to the run-time extent
       const n = x.extent ? x.shape.reduce((a, d, k) => (k === x.extent.dim ? a : a * d), 1) * new Int32Array(ex.memory.buffer, x.extent.offset, 1)[0] : x.length;
       out[x.name] = new ARRAYS[x.dtype](ex.memory.buffer, x.offset, n).slice();
@@ -140,6 +140,7 @@ function makeModel(instance, weights) {
   // where X_next shares X's memory (updated in place), the value stays there between steps, never copied
   const carried = META.inputs.filter((x) => META.outputs.some((o) => isNextOf(o, x)));
   const inPlace = new Set(carried.filter((x) => META.outputs.some((o) => isNextOf(o, x) && o.offset === x.offset)).map((x) => x.name));
+  const carriedBy = new Map(carried.map((x) => [x.name + '_next', x]));
   const NONE = new Set();
   const held = {};
   const resident = new Set();
@@ -157,7 +158,7 @@ function makeModel(instance, weights) {
     const out = exec(all, resident);
     const rest = {};
     for (const o of META.outputs) {
-      const x = carried.find((c) => isNextOf(o, c));
+      const x = carriedBy.get(o.name);
       if (!x) rest[o.name] = out[o.name];
       else if (inPlace.has(x.name)) { resident.add(x.name); delete held[x.name]; }
       else held[x.name] = out[o.name];
