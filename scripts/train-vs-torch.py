@@ -11,6 +11,10 @@ Usage: scripts/train-vs-torch.py [--optimizer sgd|momentum|adam] [--target wasm-
        [--lr 0.1 (adam: 0.001)] [--momentum 0.9] [--nesterov] [--eps 1e-8] [--models-dir tests/fixtures/models]
 ONNX Adam adds eps to sqrt(v) before the bias correction, torch.optim.Adam after; the check gives torch
 eps / sqrt(1 - beta2^t) at step t, which is ONNX's update, and also prints the distance to torch's own.
+With --batchnorm train the step uses batch statistics (torch's model.train()) and carries the
+BatchNorm running statistics; running_mean is compared with torch's, running_var with ONNX's rule
+(momentum * var + (1 - momentum) * the biased batch variance; torch takes the unbiased one, whose
+distance is printed too).
 Exit 0 when every parameter matches the float64 reference within 1e-4 (absolute), else 1.
 """
 import argparse, importlib.util, os, subprocess, sys, tempfile, time
@@ -35,10 +39,27 @@ def torch_optimizer(a, params):
     return torch.optim.SGD(params, lr=a.lr)
 
 
+def bn_onnx_var(model):
+    """BatchNorm running variances under ONNX's rule (the biased batch variance), kept by forward hooks."""
+    onnx_var = {}
+    for n, m in model.named_modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            onnx_var[n] = m.running_var.detach().clone()
+            def hook(mod, inp, n=n):
+                v = inp[0].detach().var(dim=(0, 2, 3), unbiased=False)
+                onnx_var[n] = onnx_var[n] * (1 - mod.momentum) + v * mod.momentum
+            m.register_forward_pre_hook(hook)
+    return onnx_var
+
+
 def torch_steps(x, labels, a, dtype, onnx_eps=True):
     """ONNX Adam adds eps to sqrt(v) before the bias correction, torch after: with onnx_eps, step t
     gives torch eps / sqrt(1 - beta2^t), which makes its update the ONNX one exactly."""
     model = gvt.build('small_cnn').to(dtype)
+    onnx_var = None
+    if a.batchnorm == 'train':
+        model.train()
+        onnx_var = bn_onnx_var(model)
     opt = torch_optimizer(a, model.parameters())
     for t in range(1, a.steps + 1):
         if a.optimizer == 'adam' and onnx_eps:
@@ -46,7 +67,13 @@ def torch_steps(x, labels, a, dtype, onnx_eps=True):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(x.to(dtype)), labels).backward()
         opt.step()
-    return {n: p.detach().double().numpy() for n, p in model.named_parameters()}
+    out = {n: p.detach().double().numpy() for n, p in model.named_parameters()}
+    if onnx_var is not None:
+        for n, v in onnx_var.items():
+            out[f'{n}.running_mean'] = model.get_submodule(n).running_mean.double().numpy()
+            out[f'{n}.running_var'] = v.double().numpy()
+            out[f'{n}.running_var (torch)'] = model.get_submodule(n).running_var.double().numpy()
+    return out
 
 
 def main():
@@ -59,6 +86,7 @@ def main():
     ap.add_argument('--momentum', type=float, default=0.9)
     ap.add_argument('--nesterov', action='store_true', help='momentum: Nesterov step')
     ap.add_argument('--eps', type=float, default=1e-8)
+    ap.add_argument('--batchnorm', choices=['model', 'train'], default='model', help='train: batch statistics (torch model.train())')
     a = ap.parse_args()
     if a.lr is None:
         a.lr = 0.001 if a.optimizer == 'adam' else 0.1
@@ -69,12 +97,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         step = os.path.join(tmp, 'step.onnx')
         gvt.aic('train-step', os.path.join(a.models_dir, 'small_cnn.onnx'), '--loss', 'cross-entropy',
-                '--optimizer', a.optimizer, '--lr', str(a.lr), *hyper, '-o', step)
+                '--optimizer', a.optimizer, '--lr', str(a.lr), *hyper, '--batchnorm', a.batchnorm, '-o', step)
         np.save(os.path.join(tmp, 'x.npy'), x_np); np.save(os.path.join(tmp, 'labels.npy'), labels.numpy())
         params = os.path.join(tmp, 'step.params')
         names = [n for n, _ in gvt.build('small_cnn').named_parameters()]
         state = {'sgd': [], 'momentum': ['velocity'], 'adam': ['m', 'v']}[a.optimizer]
-        fed = names + [f'{n}_{s}' for s in state for n in names] + (['step'] if state else [])
+        bn = [f'{n}.{s}' for n, m in gvt.build('small_cnn').named_modules() if isinstance(m, torch.nn.BatchNorm2d)
+              for s in ('running_mean', 'running_var')] if a.batchnorm == 'train' else []
+        fed = names + [f'{n}_{s}' for s in state for n in names] + (['step'] if state else []) + bn
         t0 = time.time()
         for s in range(a.steps):
             out = os.path.join(tmp, f'out{s}')
@@ -86,19 +116,24 @@ def main():
             for n in fed:
                 os.rename(os.path.join(out, n + '_next.npy'), os.path.join(params, file_of(n)))
         secs = time.time() - t0
-        got = {n: np.load(os.path.join(params, file_of(n))).astype(np.float64) for n in names}
+        got = {n: np.load(os.path.join(params, file_of(n))).astype(np.float64) for n in names + bn}
+    names = names + bn
     want64 = torch_steps(x, labels, a, torch.float64)
     want32 = torch_steps(x, labels, a, torch.float32)
     d64 = max(float(np.abs(got[n] - want64[n]).max()) for n in names)
     d32 = max(float(np.abs(got[n] - want32[n]).max()) for n in names)
     moved = max(float(np.abs(want64[n] - p.detach().double().numpy()).max()) for n, p in gvt.build('small_cnn').named_parameters())
     ok = d64 <= TOL
+    if bn:
+        dv = max(float(np.abs(got[n] - want64[n + ' (torch)']).max()) for n in bn if n.endswith('running_var'))
+        print(f"BatchNorm in training mode: running statistics compared too; running_var vs torch's own (unbiased batch variance): {dv:.3g}")
     hyper_text = (f', momentum {a.momentum}' + (' nesterov' if a.nesterov else '')) if a.optimizer == 'momentum' else ''
     if a.optimizer == 'adam':
         plain = torch_steps(x, labels, a, torch.float64, onnx_eps=False)
         dp = max(float(np.abs(got[n] - plain[n]).max()) for n in names)
         print(f"(vs torch.optim.Adam with its own eps placement, float64: {dp:.3g}; the check uses eps / sqrt(1 - beta2^t) in torch, ONNX Adam's)")
-    print(f"small_cnn, {a.steps} {a.optimizer} steps (lr {a.lr}{hyper_text}) on {a.target}: {'ok' if ok else 'FAIL'}: max |param - torch float64| {d64:.3g}, "
+    bn_text = ', BatchNorm training mode' if bn else ''
+    print(f"small_cnn, {a.steps} {a.optimizer} steps{bn_text} (lr {a.lr}{hyper_text}) on {a.target}: {'ok' if ok else 'FAIL'}: max |param - torch float64| {d64:.3g}, "
           f"vs torch float32 {d32:.3g} (parameters moved up to {moved:.3g}); {a.steps} aic run calls took {secs:.1f} s (each compiles the step)")
     return 0 if ok else 1
 

@@ -16,7 +16,7 @@ import { numel } from '@aic/loop-ir';
 import { inputBytes } from '../lower/unread.ts';
 import type { Program } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
-import { AIC_ERR_CHECK, type CArtifact } from './render.ts';
+import { AIC_ERR_CHECK, inPlaceTable, type CArtifact } from './render.ts';
 import { checkError } from '../lower/checks.ts';
 import { applyExtents } from '../lower/dynamic.ts';
 import { cacheDiscard, cacheLookup, cachePublish, cacheTemp } from './cache.ts';
@@ -85,7 +85,9 @@ export function harnessSource(prog: Program): string {
   // exact byte sizes (0 for empty tensors); allocations use at least one byte
   const w = (b: { dtype: string; shape: number[] }) => numel(b.shape) * elemBytes(b);
   prog.inputs.forEach((b, i) => L.push(`  in[${i}] = read_all(argv[${3 + i}], ${w(b)});`));
-  prog.outputs.forEach((b, i) => L.push(`  out[${i}] = calloc(1, ${Math.max(1, w(b))});`));
+  // a training step's <X>_next is written over input X where that is safe (updated in place, as a driver would)
+  const shared = inPlaceTable(prog);
+  prog.outputs.forEach((b, i) => L.push(shared[i]! >= 0 ? `  out[${i}] = (void *)in[${shared[i]}];` : `  out[${i}] = calloc(1, ${Math.max(1, w(b))});`));
   L.push('  rc = aic_model_init(argv[1][0] ? argv[1] : NULL);', '  if (rc) { fprintf(stderr, "aic_model_init failed (%d)\\n", rc); return 3; }');
   L.push('  for (i = 0; i < reps; i++) {', '    rc = aic_model_run(in, out);');
   // a failed runtime check: one machine-readable line for runC (CHECK_EXIT)
@@ -98,7 +100,7 @@ export function harnessSource(prog: Program): string {
   L.push('  aic_model_free();');
   // release everything, so that LeakSanitizer (scripts/sanitize.ts) reports only the model's own leaks
   if (nIn) L.push(`  for (i = 0; i < ${nIn}; i++) free((void *)in[i]);`);
-  if (nOut) L.push(`  for (i = 0; i < ${nOut}; i++) free(out[i]);`);
+  if (nOut) L.push(`  for (i = 0; i < ${nOut}; i++) if (aic_model_output_in_place[i] < 0) free(out[i]);`);
   L.push('  (void)in;', '  return 0;', '}', '');
   return L.join('\n');
 }

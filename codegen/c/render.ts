@@ -14,6 +14,7 @@ import { CTYPE } from './types.ts';
 import { COND_LOADS_ATTR, COND_LOADS_DEFINE, hasConditionalLoads } from './guarded.ts';
 import { C_LEGAL } from '../caps.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
+import { stateAliases } from '../memory/state-alias.ts';
 
 export interface CArtifact { c: string; h: string; weights?: Uint8Array; readme: string }
 export interface COptions { version: string; source: string; sourceHash: string; prefix?: string; /** intermediate buffers share this arena plan */ memory?: MemoryPlan }
@@ -199,6 +200,8 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   L.push(`const char *const aic_model_step_nodes[${Math.max(1, prog.steps.length)}] = { ${prog.steps.map((st) => cString(st.node)).join(', ') || '0'} };`);
   io(prog.inputs, 'input');
   io(prog.outputs, 'output');
+  const inPlace = inPlaceTable(prog);
+  L.push(`const int aic_model_output_in_place[${Math.max(1, inPlace.length)}] = { ${inPlace.join(', ') || '0'} };`);
   L.splice(helpersAt, 0, h.text());
   const c = L.join('\n') + '\n';
 
@@ -217,11 +220,13 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   H.push(`#define AIC_MODEL_NUM_INPUTS ${prog.inputs.length}`, `#define AIC_MODEL_NUM_OUTPUTS ${prog.outputs.length}`);
   H.push(`#define AIC_MODEL_HAS_WEIGHTS ${prog.weights.length ? 1 : 0}`);
   prog.inputs.forEach((b, i) => H.push(`/* input ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} [${b.shape.join(', ')}] (${numel(b.shape)} elements) */`));
-  prog.outputs.forEach((b, i) => H.push(`/* output ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${describeExtent(prog, b)} (${b.extent ? 'up to ' : ''}${numel(b.shape)} elements) */`));
+  prog.outputs.forEach((b, i) => H.push(`/* output ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${describeExtent(prog, b)} (${b.extent ? 'up to ' : ''}${numel(b.shape)} elements)${inPlace[i]! >= 0 ? `; may be input ${inPlace[i]}'s buffer (updated in place)` : ''} */`));
   if ([...prog.inputs, ...prog.outputs].some((b) => b.dtype === 'f16' || b.dtype === 'bf16')) {
     H.push('/* float16 / bfloat16 buffers hold uint16_t bit patterns: IEEE binary16 (0x3c00 is 1.0), bfloat16 the high half of a float32 (0x3f80 is 1.0) */');
   }
   H.push('extern const char *const aic_model_input_names[];', 'extern const char *const aic_model_input_dtypes[];', 'extern const int aic_model_input_ranks[];', 'extern const int64_t *const aic_model_input_shapes[];');
+  H.push('/* Per output: the input whose buffer it may share (a training step\'s <X>_next over X: no kernel reads X after it is written), else -1 */');
+  H.push('extern const int aic_model_output_in_place[];');
   H.push('extern const char *const aic_model_output_names[];', 'extern const char *const aic_model_output_dtypes[];', 'extern const int aic_model_output_ranks[];', 'extern const int64_t *const aic_model_output_shapes[];');
   H.push('', '#ifdef __cplusplus', '}', '#endif', '#endif', '');
   const readme = [
@@ -273,4 +278,10 @@ export function cString(s: string): string {
     else out += '\\' + b.toString(8).padStart(3, '0');
   }
   return out + '"';
+}
+
+/** Per output, the index of the input whose buffer it may share (memory/state-alias.ts), else -1. */
+export function inPlaceTable(prog: Program): number[] {
+  const shared = stateAliases(prog);
+  return prog.outputs.map((o) => { const x = shared.get(o.name); return x ? prog.inputs.findIndex((i) => i.name === x) : -1; });
 }

@@ -5,6 +5,7 @@
  */
 import { numel, walkExpr, walkStmt, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
+import { stateAliases } from './state-alias.ts';
 
 export interface MemoryPlan {
   /** byte offset of each temp buffer in the arena */
@@ -13,6 +14,8 @@ export interface MemoryPlan {
   naiveBytes: number;
   /** temp buffers written in place over an input: out -> in */
   inPlace: Map<string, string>;
+  /** outputs `<X>_next` that share input X's memory (a training step's state, updated in place; state-alias.ts): out -> in */
+  stateAlias: Map<string, string>;
 }
 
 const ALIGN = 64;
@@ -115,5 +118,5 @@ export function planMemory(prog: Program): MemoryPlan {
   }
   for (const name of temps.keys()) offsets.set(name, offsets.get(alias(name))!);
   const naiveBytes = [...temps.values()].reduce((a, b) => a + bytesOf(b), 0);
-  return { offsets, arenaBytes: arena, naiveBytes, inPlace };
+  return { offsets, arenaBytes: arena, naiveBytes, inPlace, stateAlias: stateAliases(prog) };
 }

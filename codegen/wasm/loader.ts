@@ -105,11 +105,18 @@ function makeModel(instance, weights) {
     new Uint8Array(ex.memory.buffer, w.offset, w.size).set(weights);
   }
   function runSync(feeds) {
+    settle();
+    return exec(feeds, NONE);
+  }
+  // exec: run with the inputs in \`resident\` already in memory (not fed, not copied in; their _next outputs not copied out)
+  function exec(feeds, resident) {
     if (feeds === null || typeof feeds !== 'object') throw new Error(\`run: expected an object of inputs { \${META.inputs.map((x) => x.name).join(', ')} }\`);
     for (const k of Object.keys(feeds)) {
+      if (resident.has(k)) continue;
       if (!META.inputs.some((x) => x.name === k)) throw new Error(\`run: unknown input '\${k}' (inputs: \${META.inputs.map((x) => x.name).join(', ')})\`);
     }
     for (const x of META.inputs) {
+      if (resident.has(x.name)) continue;
       const v = feeds[x.name];
       const C = ARRAYS[x.dtype];
       if (v === undefined || v === null) throw new Error(\`input '\${x.name}' is missing: expected \${describe(x)}\`);
@@ -117,34 +124,50 @@ function makeModel(instance, weights) {
       if (v.length !== x.length) throw new Error(\`input '\${x.name}': expected \${describe(x)}, got \${v.length} elements\`);
     }
     const buf = ex.memory.buffer;
-    for (const x of META.inputs) new ARRAYS[x.dtype](buf, x.offset, x.length).set(feeds[x.name]);
+    for (const x of META.inputs) if (!resident.has(x.name)) new ARRAYS[x.dtype](buf, x.offset, x.length).set(feeds[x.name]);
     ex.run();
     if (META.steps) checkRecord(ex.memory.buffer);
     const out = {};
     for (const x of META.outputs) {
+      if (resident.size && resident.has(carriedBy.get(x.name)?.name)) continue;
       // an output whose size the data decides: its elements come first, up to the run-time extent
       const n = x.extent ? x.shape.reduce((a, d, k) => (k === x.extent.dim ? a : a * d), 1) * new Int32Array(ex.memory.buffer, x.extent.offset, 1)[0] : x.length;
       out[x.name] = new ARRAYS[x.dtype](ex.memory.buffer, x.offset, n).slice();
     }
     return out;
   }
-  // a training step (aic train-step): each input X with an output X_next like it is carried from step to step
+  // a training step (aic train-step): each input X with an output X_next like it is carried from step to step;
+  // where X_next shares X's memory (updated in place), the value stays there between steps, never copied
   const carried = META.inputs.filter((x) => META.outputs.some((o) => isNextOf(o, x)));
+  const inPlace = new Set(carried.filter((x) => META.outputs.some((o) => isNextOf(o, x) && o.offset === x.offset)).map((x) => x.name));
+  const carriedBy = new Map(carried.map((x) => [x.name + '_next', x]));
+  const NONE = new Set();
   const held = {};
+  const resident = new Set();
+  const view = (x) => new ARRAYS[x.dtype](ex.memory.buffer, x.offset, x.length);
+  // before a plain run overwrites memory, keep the in-place values it would lose
+  function settle() {
+    for (const x of carried) if (resident.has(x.name)) held[x.name] = view(x).slice();
+    resident.clear();
+  }
   function step(feeds = {}) {
+    for (const k of Object.keys(feeds)) resident.delete(k);
     const all = { ...held, ...feeds };
-    for (const x of carried) if (all[x.name] === undefined) throw new Error(\`step: '\${x.name}' has no value yet: pass it to the first step (aic train-step wrote it to OUT.params/)\`);
-    const out = runSync(all);
+    for (const k of resident) delete all[k];
+    for (const x of carried) if (all[x.name] === undefined && !resident.has(x.name)) throw new Error(\`step: '\${x.name}' has no value yet: pass it to the first step (aic train-step wrote it to OUT.params/)\`);
+    const out = exec(all, resident);
     const rest = {};
     for (const o of META.outputs) {
-      const x = carried.find((c) => isNextOf(o, c));
-      if (x) held[x.name] = out[o.name]; else rest[o.name] = out[o.name];
+      const x = carriedBy.get(o.name);
+      if (!x) rest[o.name] = out[o.name];
+      else if (inPlace.has(x.name)) { resident.add(x.name); delete held[x.name]; }
+      else held[x.name] = out[o.name];
     }
     return rest;
   }
   function parameters() {
     const o = {};
-    for (const x of carried) if (held[x.name]) o[x.name] = held[x.name].slice();
+    for (const x of carried) if (resident.has(x.name)) o[x.name] = view(x).slice(); else if (held[x.name]) o[x.name] = held[x.name].slice();
     return o;
   }
   const base = { inputs, outputs, run: async (feeds) => runSync(feeds), runSync };

@@ -83,7 +83,12 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
   const arenaBase = off;
   off = al(arenaBase + plan.arenaBytes);
   for (const t of prog.temps) addr.set(t.name, arenaBase + plan.offsets.get(t.name)!);
-  for (const b of [...prog.inputs, ...prog.outputs]) { addr.set(b.name, off); off = al(off + bytesOf(b)); }
+  for (const b of [...prog.inputs, ...prog.outputs]) {
+    // a training step's <X>_next updated in place over input X (memory/state-alias.ts)
+    const shared = plan.stateAlias.get(b.name);
+    if (shared) { addr.set(b.name, addr.get(shared)!); continue; }
+    addr.set(b.name, off); off = al(off + bytesOf(b));
+  }
   const scratchBase = off;
 
   const mb = new ModuleBuilder();

@@ -32,7 +32,7 @@ import {
   parseNumber, type ElemCtx, type ElemExpr,
 } from '../lib/elementwise.ts';
 import { bcastAt } from '../lib/lower.ts';
-import { ew as V } from '../vjp/index.ts';
+import { ew as V, act as VA } from '../vjp/index.ts';
 import {
   E, S, flatIndex, isFloatT, type BinOp, type Expr, type Intrinsic, type ScalarType, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
@@ -207,10 +207,10 @@ unary('Relu', 'max(x, 0)', SIGNED, (x) => E.max(x, zero(x)), { vjp: V.relu });
 unary('LeakyRelu', 'x >= 0 ? x : alpha * x', FLOATS, (x, c) => E.select(E.ge(x, zero(x)), x, E.mul(attrC(x, c, 'alpha'), x)),
   { attrs: { alpha: { type: 'float', default: 0.01 } }, flopsPerElem: 2, vjp: V.leakyRelu });
 unary('Elu', 'x > 0 ? x : alpha * (e^x - 1)', FLOATS, (x, c) => E.select(E.gt(x, zero(x)), x, E.mul(attrC(x, c, 'alpha'), expm1E(x))),
-  { attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 3 });
+  { attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 3, vjp: VA.elu });
 unary('Selu', 'gamma * (x > 0 ? x : alpha * (e^x - 1))', FLOATS,
   (x, c) => E.mul(attrC(x, c, 'gamma'), E.select(E.gt(x, zero(x)), x, E.mul(attrC(x, c, 'alpha'), expm1E(x)))),
-  { attrs: { alpha: { type: 'float', default: SELU_ALPHA }, gamma: { type: 'float', default: SELU_GAMMA } }, flopsPerElem: 4 });
+  { attrs: { alpha: { type: 'float', default: SELU_ALPHA }, gamma: { type: 'float', default: SELU_GAMMA } }, flopsPerElem: 4, vjp: VA.selu });
 unary('Celu', 'max(0, x) + min(0, alpha * (e^(x/alpha) - 1))', FLOATS, (x, c) => {
   const a = attrC(x, c, 'alpha');
   return E.add(E.max(zero(x), x), E.min(zero(x), E.mul(a, expm1E(E.div(x, a)))));
@@ -223,9 +223,9 @@ unary('ThresholdedRelu', 'x > alpha ? x : 0', FLOATS, (x, c) => E.select(E.gt(x,
 unary('Sigmoid', '1 / (1 + e^-x)', FLOATS, call('sigmoid'), { flopsPerElem: 4, vjp: V.sigmoid });
 unary('HardSigmoid', 'max(0, min(1, alpha * x + beta))', FLOATS,
   (x, c) => E.max(zero(x), E.min(cOf(x, 1), E.add(E.mul(attrC(x, c, 'alpha'), x), attrC(x, c, 'beta')))),
-  { attrs: { alpha: { type: 'float', default: 0.2 }, beta: { type: 'float', default: 0.5 } }, flopsPerElem: 4 });
+  { attrs: { alpha: { type: 'float', default: 0.2 }, beta: { type: 'float', default: 0.5 } }, flopsPerElem: 4, vjp: VA.hardSigmoid });
 unary('HardSwish', 'x * max(0, min(1, x / 6 + 0.5))', FLOATS,
-  (x) => E.mul(x, E.max(zero(x), E.min(cOf(x, 1), E.add(E.div(x, cOf(x, 6)), cOf(x, 0.5))))), { since: 14, flopsPerElem: 5 });
+  (x) => E.mul(x, E.max(zero(x), E.min(cOf(x, 1), E.add(E.div(x, cOf(x, 6)), cOf(x, 0.5))))), { since: 14, flopsPerElem: 5, vjp: VA.hardSwish });
 unary('Softplus', 'ln(1 + e^x)', FLOATS, softplus, { flopsPerElem: 3, vjp: V.softplus });
 unary('Softsign', 'x / (1 + |x|)', FLOATS, (x) => E.div(x, E.add(cOf(x, 1), E.abs(x))), { flopsPerElem: 3 });
 unary('Tanh', 'hyperbolic tangent', FLOATS, call('tanh'), { flopsPerElem: 4, vjp: V.tanh });
@@ -244,7 +244,7 @@ unary('Shrink', 'x < -lambd ? x + bias : x > lambd ? x - bias : 0', NUMERIC, (x,
     }
   },
 });
-unary('Mish', 'x * tanh(softplus(x))', FLOATS, (x) => E.mul(x, E.call('tanh', softplus(x))), { since: 18, flopsPerElem: 8 });
+unary('Mish', 'x * tanh(softplus(x))', FLOATS, (x) => E.mul(x, E.call('tanh', softplus(x))), { since: 18, flopsPerElem: 8, vjp: VA.mish });
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 unary('Gelu', '0.5 x (1 + erf(x / sqrt 2)); approximate=tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))', FLOATS, (x, c) => {
   const approx = c.attrs.str('approximate');
@@ -295,7 +295,7 @@ function checkSlope(node: Node, x: readonly Dim[], s: readonly Dim[]): void {
 }
 
 ewOp({
-  name: 'PRelu', category: 'elementwise', summary: 'x < 0 ? slope * x : x, slope broadcast to x (unidirectional; opset < 7: shared or per channel)',
+  name: 'PRelu', category: 'elementwise', vjp: VA.prelu, summary: 'x < 0 ? slope * x : x, slope broadcast to x (unidirectional; opset < 7: shared or per channel)',
   types: { T: [...FLOATS, 'int32', 'int64', 'uint32', 'uint64'] },
   inputs: [{ name: 'X', type: 'T' }, { name: 'slope', type: 'T' }],
   outputs: [{ name: 'Y', type: 'T' }],
@@ -628,7 +628,7 @@ const clip: ElemExpr = ([x, lo, hi]) => {
   return r;
 };
 ewOp({
-  name: 'Clip', category: 'elementwise', summary: 'min(max(x, min), max); omitted bounds are unbounded',
+  name: 'Clip', category: 'elementwise', vjp: VA.clip, summary: 'min(max(x, min), max); omitted bounds are unbounded',
   types: { T: NUMERIC },
   inputs: [{ name: 'input', type: 'T' }, { name: 'min', type: 'T', optional: true }, { name: 'max', type: 'T', optional: true }],
   outputs: [{ name: 'output', type: 'T' }],

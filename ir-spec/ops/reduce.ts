@@ -282,7 +282,7 @@ function reduceOp(name: string, kind: Kind, summary: string, types: readonly DTy
       delete v.attrs.axes;
     }
   };
-  const vjp = kind === 'sum' ? V.reduceSum : kind === 'mean' ? V.reduceMean : undefined;
+  const vjp = kind === 'sum' ? V.reduceSum : kind === 'mean' ? V.reduceMean : kind === 'max' || kind === 'min' ? V.reduceExtremum : undefined;
   return defineOp({
     name, category: 'reduce', summary,
     ...(vjp ? { vjp } : {}),

@@ -5,6 +5,7 @@
 import { ONNX_DTYPE_CODE, isFloat, type Value } from '@aic/core';
 import type { VjpCtx, VjpDef } from '../types.ts';
 import { binaryVjp, cst, sumTo, dimsOf, unaryVjp } from './util.ts';
+import { geluTanh } from './activations.ts';
 
 const mul = (c: VjpCtx, a: Value, b: Value) => c.b.op1('Mul', [a, b]);
 const div = (c: VjpCtx, a: Value, b: Value) => c.b.op1('Div', [a, b]);
@@ -34,9 +35,9 @@ export const erf = unaryVjp((c, x, _y, dy) =>
   mul(c, dy, mul(c, cst(c.b, x, 2 / Math.sqrt(Math.PI)), c.b.op1('Exp', [neg(c, mul(c, x, x))]))));
 /** d softplus(x) = sigmoid(x) */
 export const softplus = unaryVjp((c, x, _y, dy) => mul(c, dy, c.b.op1('Sigmoid', [x])));
-/** Gelu (exact form): d = Phi(x) + x phi(x) = (y / x) + x e^(-x^2/2) / sqrt(2 pi), written without the division */
+/** Gelu (exact form): d = Phi(x) + x phi(x) = (y / x) + x e^(-x^2/2) / sqrt(2 pi), written without the division; tanh form: activations.ts */
 export const gelu = unaryVjp((c, x, _y, dy) => {
-  if (c.attrs.str('approximate') !== 'none') c.unsupported("Gelu approximate='tanh'");
+  if (c.attrs.str('approximate') === 'tanh') return geluTanh(c, x, dy);
   const cdf = mul(c, cst(c.b, x, 0.5), c.b.op1('Add', [cst(c.b, x, 1), c.b.op1('Erf', [mul(c, x, cst(c.b, x, Math.SQRT1_2))])]));
   const pdf = mul(c, cst(c.b, x, 1 / Math.sqrt(2 * Math.PI)), c.b.op1('Exp', [mul(c, cst(c.b, x, -0.5), mul(c, x, x))]));
   return mul(c, dy, c.b.op1('Add', [cdf, mul(c, x, pdf)]));

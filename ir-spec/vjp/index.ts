@@ -4,3 +4,4 @@ export * as shape from './shape.ts';
 export * as linalg from './linalg.ts';
 export * as nn from './nn.ts';
 export * as reduce from './reduce.ts';
+export * as act from './activations.ts';

@@ -128,8 +128,9 @@ export const batchNorm: VjpDef = {
   wrt: [0, 1, 2],
   grad: (c) => {
     const dy = c.dy[0];
-    if (!dy) return [];
-    if (c.attrs.int('training_mode') !== 0) c.unsupported('BatchNormalization training_mode=1');
+    if (!dy && !c.dy[1] && !c.dy[2]) return [];
+    if (!dy) return batchNormTraining(c, undefined);
+    if (c.attrs.int('training_mode') !== 0) return batchNormTraining(c, dy);
     const [x, scale, , mean, vr] = c.x as Value[];
     const r = dimsOf(c, x).length, axes = c.b.ints([0, ...range(2, r)]);
     const inv = c.b.op1('Reciprocal', [c.b.op1('Sqrt', [c.b.op1('Add', [vr, cst(c.b, vr, c.attrs.float('epsilon'))])])]);
@@ -144,6 +145,42 @@ export const batchNorm: VjpDef = {
     return [dx, dscale, db];
   },
 };
+
+/**
+ * training_mode=1: the batch statistics mu, var (biased) over (N, spatial) normalize x, so they carry
+ * the derivative: with xhat = (x - mu) inv, g = dy scale, dx = inv (g - mean(g) - xhat mean(g xhat)),
+ * as LayerNormalization's rule over the other axes. The running statistics (outputs 1 and 2,
+ * momentum m: m input_stat + (1 - m) batch_stat) pass (1 - m) of their cotangents on to x through mu
+ * and var; input_mean and input_var carry none (statistics).
+ */
+function batchNormTraining(c: VjpCtx, dy: Value | undefined): (Value | undefined)[] {
+  const [x, scale] = c.x as Value[];
+  const xs = dimsOf(c, x), r = xs.length, axes = c.b.ints([0, ...range(2, r)]);
+  const cnt = xs[0]! * xs.slice(2).reduce((a, d) => a * d, 1);
+  const mean = (v: Value) => c.b.op1('ReduceMean', [v, axes], { keepdims: 1 });
+  const mul = (a: Value, b: Value) => c.b.op1('Mul', [a, b]);
+  const xc = c.b.op1('Sub', [x, mean(x)]);
+  const inv = c.b.op1('Reciprocal', [c.b.op1('Sqrt', [c.b.op1('Add', [mean(mul(xc, xc)), cst(c.b, x, c.attrs.float('epsilon'))])])]);
+  const xhat = mul(xc, inv);
+  let dx: Value | undefined, dscale: Value | undefined, db: Value | undefined;
+  if (dy) {
+    if (c.need[0]) {
+      const g = mul(dy, perChannel(c, scale, r));
+      dx = mul(c.b.op1('Sub', [c.b.op1('Sub', [g, mean(g)]), mul(xhat, mean(mul(g, xhat)))]), inv);
+    }
+    if (c.need[1]) dscale = c.b.op1('ReduceSum', [mul(dy, xhat), axes], { keepdims: 0 });
+    if (c.need[2]) db = c.b.op1('ReduceSum', [dy, axes], { keepdims: 0 });
+  }
+  if (c.need[0]) {
+    const k = 1 - c.attrs.float('momentum');
+    // d mu / dx = 1/cnt; d var / dx = 2 (x - mu) / cnt
+    const [dm, dv] = [c.dy[1], c.dy[2]];
+    if (dm) dx = addTo(c, dx, c.b.op1('Expand', [perChannel(c, mul(dm, cst(c.b, dm, k / cnt)), r), c.b.ints(xs)]));
+    if (dv) dx = addTo(c, dx, mul(xc, perChannel(c, mul(dv, cst(c.b, dv, 2 * k / cnt)), r)));
+  }
+  return [dx, dscale, db];
+}
+const addTo = (c: VjpCtx, a: Value | undefined, b: Value) => (a ? c.b.op1('Add', [a, b]) : b);
 
 /** y = (x - mu) * inv * Scale + B over axes [axis, rank) */
 export const layerNorm: VjpDef = {

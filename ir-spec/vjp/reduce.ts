@@ -2,6 +2,7 @@
 import { Tensor, type Value } from '@aic/core';
 import type { VjpCtx, VjpDef } from '../types.ts';
 import { constInts, cst, dimsOf, expandTo, normAxis, reshape } from './util.ts';
+import { onnxCode } from './elementwise.ts';
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
 
@@ -32,6 +33,26 @@ function reduceVjp(mean: boolean): VjpDef {
 export const reduceSum = reduceVjp(false);
 export const reduceMean = reduceVjp(true);
 
+/**
+ * ReduceMax / ReduceMin: the cotangent goes to the elements equal to the extremum, shared evenly
+ * among ties (torch.amax / amin's rule; torch.max(dim) would give it all to the one index it returns).
+ */
+export const reduceExtremum: VjpDef = {
+  wrt: [0],
+  grad: (c) => {
+    const dy = c.dy[0];
+    if (!dy) return [];
+    const x = c.x[0]!, xs = dimsOf(c, x);
+    const axes = reducedAxes(c, xs.length);
+    if (!axes) return [dy];
+    const kept = xs.map((d, i) => (axes.includes(i) ? 1 : d));
+    const hit = c.b.op1('Equal', [x, reshape(c.b, c.y[0], kept)]);
+    const count = c.b.op1('ReduceSum', [c.b.op1('Cast', [hit], { to: onnxCode(x) }), c.b.ints(axes)], { keepdims: 1 });
+    const share = c.b.op1('Div', [reshape(c.b, dy, kept), count]);
+    return [c.b.op1('Where', [hit, share, cst(c.b, dy, 0)])];
+  },
+};
+
 /** the axes Softmax/LogSoftmax normalize over (coerce_2d: all from axis on) */
 function softAxes(c: VjpCtx): Value {
   const r = dimsOf(c, c.x[0]!).length, axis = normAxis(c.attrs.int('axis'), r);
@@ -60,32 +81,57 @@ export const logSoftmax: VjpDef = {
 };
 
 /**
- * The cotangent of the class scores [N, C, d...] of a loss whose per-element value is a function of
- * scores[n, label, d...]: `perElem` maps (one-hot labels, upstream cotangent per element) to it.
+ * The cotangent of the class scores [N, C, d...] of a loss whose per-element value is
+ * -weight[label] * f(scores)[n, label, d...] (0 where label = ignore_index): `f` maps (one-hot labels,
+ * the per-element scale [N, 1, d...]) to it. The scale is the upstream cotangent per element times
+ * weight[label] (0 for ignored elements), divided for reduction mean by the sum of weight[label] over
+ * the elements not ignored (the count of them without weights), as the forward definition divides.
  */
 function lossVjp(f: (c: VjpCtx, onehot: Value, scale: Value) => Value): VjpDef {
   return {
     wrt: [0],
     grad: (c) => {
       const dy = c.dy[0];
-      if (!dy) return [];
-      if (c.dy[1]) c.unsupported(`${c.node.op} with a used log_prob output`);
-      if (c.x[2]) c.unsupported(`${c.node.op} with class weights`);
-      if (c.attrs.has('ignore_index')) c.unsupported(`${c.node.op} with ignore_index`);
       const xs = dimsOf(c, c.x[0]!);
-      const red = c.attrs.str('reduction');
+      const b = c.b, labels = c.x[1]!, weight = c.x[2];
       const perElem = [xs[0]!, ...xs.slice(2)];
-      const count = perElem.reduce((a, d) => a * d, 1);
-      // upstream cotangent per element, as [N, 1, d...]
-      const g = red === 'none' ? dy : c.b.op1('Mul', [expandTo(c.b, dy, perElem), cst(c.b, dy, red === 'mean' ? 1 / count : 1)]);
-      const scale = c.b.op1('Unsqueeze', [g, c.b.ints([1])]);
-      const values = c.b.constant(Tensor.fromNumbers(dy.dtype, [2], [0, 1]));
-      const onehot = c.b.op1('OneHot', [c.x[1]!, c.b.ints([xs[1]!]), values], { axis: 1 });
-      return [f(c, onehot, scale)];
+      const toT = (v: Value) => b.op1('Cast', [v], { to: onnxCode(c.x[0]!) });
+      let scores: Value | undefined;
+      if (dy) {
+        const red = c.attrs.str('reduction');
+        // the labels with ignored ones set to class 0 (their scale is 0), and each element's weight
+        let safe = labels, w: Value | undefined;
+        if (c.attrs.has('ignore_index')) {
+          const kept = b.op1('Not', [b.op1('Equal', [labels, b.scalar(c.attrs.int('ignore_index'), labels.dtype)])]);
+          safe = b.op1('Where', [kept, labels, b.scalar(0, labels.dtype)]);
+          w = toT(kept);
+        }
+        if (weight) {
+          const wl = b.op1('Gather', [weight, safe], { axis: 0 });
+          w = w ? b.op1('Mul', [w, wl]) : wl;
+        }
+        let g = red === 'none' ? dy : expandTo(b, dy, perElem);
+        if (w) g = b.op1('Mul', [g, w]);
+        if (red === 'mean') {
+          const total = w ? b.op1('ReduceSum', [w], { keepdims: 0 }) : cst(b, dy, perElem.reduce((a, d) => a * d, 1));
+          g = b.op1('Div', [g, total]);
+        }
+        const scale = b.op1('Unsqueeze', [g, b.ints([1])]);
+        const values = b.constant(Tensor.fromNumbers(dy.dtype, [2], [0, 1]));
+        const onehot = b.op1('OneHot', [safe, b.ints([xs[1]!]), values], { axis: 1 });
+        scores = f(c, onehot, scale);
+      }
+      // SoftmaxCrossEntropyLoss's log_prob output: the LogSoftmax rule over axis 1
+      const dlp = c.dy[1];
+      if (dlp) {
+        const soft = b.op1('Softmax', [c.x[0]!], { axis: 1 });
+        const back = b.op1('Sub', [dlp, b.op1('Mul', [soft, b.op1('ReduceSum', [dlp, b.ints([1])], { keepdims: 1 })])]);
+        scores = scores ? b.op1('Add', [scores, back]) : back;
+      }
+      return [scores];
     },
   };
 }
-
 /** d/dscores of mean(-log softmax(scores)[label]) = (softmax - onehot) per element */
 export const softmaxCrossEntropy = lossVjp((c, onehot, scale) =>
   c.b.op1('Mul', [c.b.op1('Sub', [c.b.op1('Softmax', [c.x[0]!], { axis: 1 }), onehot]), scale]));

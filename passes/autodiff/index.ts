@@ -3,3 +3,4 @@ export { appendGradients, appendVjp, activeValues, graphBuilder } from '@aic/ir-
 export { gradModel, parameters, staticCopy, LOSSES, type GradOptions, type LossKind } from './grad.ts';
 export { jvpModel, type Tangent } from './forward.ts';
 export { sgdStepModel, trainStepModel, OPTIMIZERS, type OptimizerKind, type TrainStepOptions } from './train-step.ts';
+export { carryBatchNormStats, trainBatchNorm, type BatchNormMode } from './batchnorm-state.ts';

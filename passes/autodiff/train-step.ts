@@ -8,11 +8,13 @@
  * (Momentum, Adam; their one definition is ir-spec/ops/training.ts) over all parameters; the optimizer
  * state is more inputs (`<param>_velocity`, or `<param>_m` and `<param>_v`, then the int64 scalar `step`,
  * the number of steps taken) and outputs (`<state>_next`, `step_next` = step + 1), its initial value zero.
+ * BatchNormalization in training mode adds its running statistics to the state (batchnorm-state.ts).
  */
-import { Node, Tensor, Value, type Graph } from '@aic/core';
+import { Node, Tensor, Value, cloneGraph, type Graph } from '@aic/core';
 import { graphBuilder, inferGraph } from '@aic/ir-spec';
 import { removeDead } from '../graph-utils.ts';
 import { gradModel, parameters, type LossKind } from './grad.ts';
+import { carryBatchNormStats, trainBatchNorm, type BatchNormMode } from './batchnorm-state.ts';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
@@ -23,6 +25,8 @@ export interface TrainStepOptions {
   momentum?: number; nesterov?: boolean;
   /** adam: torch.optim.Adam's betas and eps (ONNX Adam adds eps to the uncorrected sqrt(v)) */
   beta1?: number; beta2?: number; eps?: number;
+  /** 'train': BatchNormalization in training mode (batch statistics; running ones carried as state); default: as the model says */
+  batchnorm?: BatchNormMode;
 }
 
 const TRAINING = 'ai.onnx.preview.training';
@@ -30,7 +34,9 @@ const float = (value: number) => ({ type: 'float' as const, value });
 
 /** The step model and the initial values of its parameters and optimizer state (name -> constant value). */
 export function trainStepModel(g0: Graph, opts: TrainStepOptions): { graph: Graph; params: Value[]; state: Value[] } {
-  const g = gradModel(g0, { loss: opts.loss });
+  let src = g0;
+  if (opts.batchnorm === 'train') { src = cloneGraph(g0); trainBatchNorm(src); }
+  const g = gradModel(src, { loss: opts.loss });
   const params = parameters(g).filter((p) => g.outputs.some((o) => o.name === `${p.name}_grad`));
   const initial: Value[] = [];
   for (const p of params) {
@@ -86,6 +92,9 @@ export function trainStepModel(g0: Graph, opts: TrainStepOptions): { graph: Grap
     next.push(...outs, stepNext);
   }
   b.flush();
+  const bn = carryBatchNormStats(g);
+  state.push(...bn.initial);
+  next.push(...bn.next);
   const names = [...params, ...state].map((v) => `${v.name}_next`);
   const outs = next.map((v, i) => {
     const id = new Node({ op: 'Identity', name: names[i]!, inputs: [v], outputs: [new Value(names[i]!, v.type)] });

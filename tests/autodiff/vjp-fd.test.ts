@@ -17,7 +17,8 @@ function rng(seed: number): () => number {
   return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
 }
 
-type In = { shape: number[]; pos?: boolean } | { const: Tensor };
+/** a float input: values in ±[0.1, 1.1) (positive with pos), or uniform in `range` */
+type In = { shape: number[]; pos?: boolean; range?: [number, number] } | { const: Tensor };
 interface Case { op: string; inputs: In[]; attrs?: Record<string, Attr>; outputs?: number; label?: string }
 
 const f64 = (shape: number[], v: number[]) => Tensor.fromNumbers('float64', shape, v);
@@ -25,12 +26,23 @@ const i64 = (shape: number[], v: number[]) => Tensor.fromNumbers('int64', shape,
 const x = (...shape: number[]): In => ({ shape });
 const pos = (...shape: number[]): In => ({ shape, pos: true });
 const k = (t: Tensor): In => ({ const: t });
+const within = (lo: number, hi: number, ...shape: number[]): In => ({ shape, range: [lo, hi] });
 
 const CASES: Case[] = [
   ...['Relu', 'Neg', 'Abs', 'Exp', 'Tanh', 'Sigmoid', 'Sin', 'Cos', 'Erf', 'Softplus', 'Identity'].map((op) => ({ op, inputs: [x(2, 3)] })),
   ...['Log', 'Sqrt', 'Reciprocal'].map((op) => ({ op, inputs: [pos(2, 3)] })),
   { op: 'LeakyRelu', inputs: [x(2, 3)], attrs: { alpha: A.float(0.1) } },
   { op: 'Gelu', inputs: [x(2, 3)] },
+  { op: 'Gelu', inputs: [within(-4, 4, 3, 4)], attrs: { approximate: A.str('tanh') }, label: 'Gelu tanh' },
+  { op: 'Elu', inputs: [x(2, 3)], attrs: { alpha: A.float(0.7) } },
+  { op: 'Selu', inputs: [x(2, 3)] },
+  { op: 'HardSigmoid', inputs: [within(-6, 6, 3, 4)], attrs: { alpha: A.float(0.25), beta: A.float(0.4) } },
+  { op: 'HardSwish', inputs: [within(-5, 5, 3, 4)] },
+  { op: 'Mish', inputs: [within(-4, 4, 2, 3)] },
+  { op: 'PRelu', inputs: [x(2, 3, 2), x(3, 1)] },
+  { op: 'PRelu', inputs: [x(2, 3), x(3)], label: 'PRelu slope [C] last axis' },
+  { op: 'Clip', inputs: [within(-2, 2, 3, 4), within(-1.5, -0.5), within(0.5, 1.5)] },
+  { op: 'Clip', inputs: [within(-2, 2, 3, 4), { const: f64([], [0]) }], label: 'Clip min only (constant)' },
   { op: 'Cast', inputs: [x(2, 3)], attrs: { to: A.int(11) } },
   { op: 'Add', inputs: [x(2, 3), x(3)] },
   { op: 'Sub', inputs: [x(2, 1, 3), x(4, 1)] },
@@ -61,6 +73,8 @@ const CASES: Case[] = [
   { op: 'AveragePool', inputs: [x(1, 1, 6, 6)], attrs: { kernel_shape: A.ints([3, 3]), strides: A.ints([2, 2]), ceil_mode: A.int(1) }, label: 'AveragePool ceil' },
   { op: 'GlobalAveragePool', inputs: [x(2, 3, 2, 3)] },
   { op: 'BatchNormalization', inputs: [x(2, 3, 2, 2), x(3), x(3), k(f64([3], [0.1, -0.2, 0.3])), k(f64([3], [0.5, 1.2, 0.9]))] },
+  { op: 'BatchNormalization', inputs: [x(3, 2, 2, 2), x(2), x(2), k(f64([2], [0.1, -0.2])), k(f64([2], [0.5, 1.2]))], attrs: { training_mode: A.int(1) }, label: 'BatchNormalization training' },
+  { op: 'BatchNormalization', inputs: [x(4, 3, 2), x(3), x(3), k(f64([3], [0.1, -0.2, 0.3])), k(f64([3], [0.5, 1.2, 0.9]))], attrs: { training_mode: A.int(1), momentum: A.float(0.8) }, outputs: 3, label: 'BatchNormalization training, running statistics' },
   { op: 'LayerNormalization', inputs: [x(2, 3, 4), x(4), x(4)] },
   { op: 'LayerNormalization', inputs: [x(2, 3, 4), x(3, 4)], attrs: { axis: A.int(1) }, label: 'LayerNormalization axis 1' },
   { op: 'Softmax', inputs: [x(2, 3, 4)], attrs: { axis: A.int(1) } },
@@ -68,6 +82,9 @@ const CASES: Case[] = [
   { op: 'ReduceSum', inputs: [x(2, 3, 4), k(i64([1], [1]))], attrs: { keepdims: A.int(0) } },
   { op: 'ReduceSum', inputs: [x(2, 3)], label: 'ReduceSum all' },
   { op: 'ReduceMean', inputs: [x(2, 3, 4), k(i64([2], [0, -1]))] },
+  { op: 'ReduceMax', inputs: [x(2, 3, 4), k(i64([1], [1]))], attrs: { keepdims: A.int(0) } },
+  { op: 'ReduceMin', inputs: [x(2, 3, 4), k(i64([2], [0, 2]))] },
+  { op: 'ReduceMax', inputs: [x(2, 3)], label: 'ReduceMax all' },
   { op: 'Reshape', inputs: [x(2, 3, 2), k(i64([2], [3, -1]))] },
   { op: 'Flatten', inputs: [x(2, 3, 2)], attrs: { axis: A.int(2) } },
   { op: 'Squeeze', inputs: [x(2, 1, 3), k(i64([1], [1]))] },
@@ -84,6 +101,13 @@ const CASES: Case[] = [
   { op: 'SoftmaxCrossEntropyLoss', inputs: [x(3, 4), k(i64([3], [1, 0, 3]))] },
   { op: 'SoftmaxCrossEntropyLoss', inputs: [x(2, 3, 2), k(i64([2, 2], [2, 0, 1, 1]))], attrs: { reduction: A.str('sum') }, label: 'SoftmaxCrossEntropyLoss sum, [N, C, d]' },
   { op: 'NegativeLogLikelihoodLoss', inputs: [x(3, 4), k(i64([3], [1, 0, 3]))], attrs: { reduction: A.str('none') } },
+  ...['none', 'sum', 'mean'].flatMap((red) => [
+    { op: 'SoftmaxCrossEntropyLoss', inputs: [x(4, 3), k(i64([4], [1, 0, 2, 1])), k(f64([3], [0.5, 2, 1.5]))], attrs: { reduction: A.str(red) }, label: `SoftmaxCrossEntropyLoss weighted ${red}` },
+    { op: 'SoftmaxCrossEntropyLoss', inputs: [x(2, 3, 2), k(i64([2, 2], [2, -1, -1, 1])), k(f64([3], [0.5, 2, 1.5]))], attrs: { reduction: A.str(red), ignore_index: A.int(-1) }, label: `SoftmaxCrossEntropyLoss weighted ignore_index ${red}` },
+    { op: 'NegativeLogLikelihoodLoss', inputs: [x(4, 3), k(i64([4], [1, 0, 2, 1])), k(f64([3], [0.5, 2, 1.5]))], attrs: { reduction: A.str(red), ignore_index: A.int(0) }, label: `NegativeLogLikelihoodLoss weighted ignore_index ${red}` },
+    { op: 'NegativeLogLikelihoodLoss', inputs: [x(4, 3, 2), k(i64([4, 2], [1, 0, 2, 1, 0, 0, 2, 1]))], attrs: { reduction: A.str(red), ignore_index: A.int(2) }, label: `NegativeLogLikelihoodLoss ignore_index ${red}` },
+  ]),
+  { op: 'SoftmaxCrossEntropyLoss', inputs: [x(3, 4), k(i64([3], [1, 0, 3]))], outputs: 2, label: 'SoftmaxCrossEntropyLoss with log_prob' },
 ];
 
 /** The graph: float inputs, constants, the node, loss = sum over outputs of sum(Y * R). */
@@ -125,7 +149,11 @@ function feedsFor(c: Case, r: () => number): Map<string, Tensor> {
     if ('const' in inp) return;
     const n = inp.shape.reduce((a, d) => a * d, 1);
     // keep |x| >= 0.1 (away from the kinks of Relu/Abs) and positive where asked
-    const vals = Array.from({ length: n }, () => { const m = 0.1 + r(); return inp.pos ? m : (r() < 0.5 ? -m : m); });
+    const vals = Array.from({ length: n }, () => {
+      if (inp.range) return inp.range[0] + (inp.range[1] - inp.range[0]) * r();
+      const m = 0.1 + r();
+      return inp.pos ? m : (r() < 0.5 ? -m : m);
+    });
     feeds.set(`x${i}`, f64(inp.shape, vals));
   });
   return feeds;

@@ -157,6 +157,7 @@ program.command('train-step')
   .option('--beta1 <x>', 'adam: first moment decay (default 0.9)')
   .option('--beta2 <x>', 'adam: second moment decay (default 0.999)')
   .option('--eps <x>', 'adam: added to sqrt of the second moment (default 1e-8)')
+  .option('--batchnorm <mode>', 'train: BatchNormalization uses batch statistics and carries its running ones (torch model.train()); model (default): as the model says')
   .requiredOption('-o, --output <file>', 'OUT.onnx or OUT.aic; inputs: the model\'s, labels/target, each parameter; outputs: loss, <param>_next')
   .addOption(shapeOpt())
   .action(wrap((m: string, o) => trainStepCommand(m, o)));

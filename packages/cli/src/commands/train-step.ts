@@ -13,7 +13,7 @@ import { prepareForGrad, writeModel } from './grad.ts';
 
 export interface TrainStepCliOptions {
   loss?: string; optimizer?: string; lr?: string; momentum?: string; nesterov?: boolean;
-  beta1?: string; beta2?: string; eps?: string; output?: string; inputShape?: string[];
+  beta1?: string; beta2?: string; eps?: string; output?: string; inputShape?: string[]; batchnorm?: string;
 }
 
 /** A parameter's file name (value names may hold '/'). */
@@ -43,6 +43,8 @@ export async function trainStepCommand(model: string, opts: TrainStepCliOptions)
     momentum: numberOpt('momentum', opts.momentum, 0, 1), nesterov: opts.nesterov,
     beta1: numberOpt('beta1', opts.beta1, 0, 1), beta2: numberOpt('beta2', opts.beta2, 0, 1), eps: numberOpt('eps', opts.eps, 0, Infinity),
   };
+  if (opts.batchnorm !== undefined && opts.batchnorm !== 'train' && opts.batchnorm !== 'model') throw diag.usage(`--batchnorm '${opts.batchnorm}': expected train or model`);
+  if (opts.batchnorm === 'train') stepOpts.batchnorm = 'train';
   const given = (['momentum', 'nesterov', 'beta1', 'beta2', 'eps'] as const).filter((k) => opts[k] !== undefined);
   const own = optimizer === 'momentum' ? ['momentum', 'nesterov'] : optimizer === 'adam' ? ['beta1', 'beta2', 'eps'] : [];
   const stray = given.find((k) => !own.includes(k));
@@ -53,7 +55,7 @@ export async function trainStepCommand(model: string, opts: TrainStepCliOptions)
   fs.mkdirSync(dir, { recursive: true });
   for (const p of [...params, ...state]) writeFileAtomic(path.join(dir, paramFile(p.name)), serializeNpy(p.const!));
   await writeModel(graph, opts.output, ext);
-  const what = state.length ? `${params.length} initial parameters and ${state.length} optimizer state values` : `${params.length} initial parameters`;
+  const what = state.length ? `${params.length} initial parameters and ${state.length} state values (optimizer, BatchNormalization running statistics)` : `${params.length} initial parameters`;
   process.stdout.write(`wrote ${opts.output} (one ${optimizer} step, lr ${lr}: loss and ${params.length} updated parameters) and ${what} in ${dir}/\n`);
   return 0;
 }
