@@ -89,7 +89,7 @@ export function percentileThreshold(hist: ArrayLike<number>, range: number, p: n
  * TensorRT's entropy calibration: for every candidate threshold of i bins (i >= levels), P is the
  * histogram up to i with the outliers added to its last bin, Q the same bins merged into `levels`
  * groups and spread back evenly over each group's non-empty bins; the threshold with the smallest
- * KL(P || Q) wins.
+ * KL(P || Q) wins; the threshold is the upper edge of its last bin.
  */
 export function entropyThreshold(hist: ArrayLike<number>, range: number, levels = 128): number {
   const n = hist.length;
@@ -113,7 +113,7 @@ export function entropyThreshold(hist: ArrayLike<number>, range: number, levels 
     const kl = klDivergence(p, q, i);
     if (kl < bestKl) { bestKl = kl; best = i; }
   }
-  return ((best + 0.5) * range) / n;
+  return (best * range) / n; // the upper edge of the last bin kept
 }
 
 /** KL(P || Q) over the first n bins, both normalized; bins where P > 0 but Q = 0 get a small Q. */

@@ -40,15 +40,18 @@ function weightSlot(n: Node): number | undefined {
 }
 
 export function planQuantization(g: Graph, exclude: readonly string[] = []): QuantPlan {
-  const names = new Set(g.nodes.map((n) => n.name).filter(Boolean));
-  const unknown = exclude.filter((e) => !names.has(e));
-  if (unknown.length) throw diag.quantUnknownExclude(unknown, [...names].filter((n) => QUANTIZABLE_OPS.has(g.nodes.find((m) => m.name === n)!.op)));
-  const excluded = new Set(exclude);
+  // a node is named by its own name or by those of the nodes a fold replaced (BN folding renames Convs)
+  const namesOf = (n: Node) => [n.name, ...(n.origin ?? [])].filter(Boolean);
+  const known = new Set(g.nodes.flatMap(namesOf));
+  const unknown = exclude.filter((e) => !known.has(e));
+  if (unknown.length) throw diag.quantUnknownExclude(unknown, g.nodes.filter((n) => QUANTIZABLE_OPS.has(n.op) && n.name).map((n) => n.name));
+  const excludedNames = new Set(exclude);
+  const excluded = new Set(g.nodes.filter((n) => namesOf(n).some((x) => excludedNames.has(x))));
   const uses = useMap(g);
   const outputs = new Set(g.outputs);
   const layers: QuantLayer[] = [];
   for (const n of g.nodes) {
-    if (n.domain !== '' || !QUANTIZABLE_OPS.has(n.op) || excluded.has(n.name) || !isF32(n.outputs[0])) continue;
+    if (n.domain !== '' || !QUANTIZABLE_OPS.has(n.op) || excluded.has(n) || !isF32(n.outputs[0])) continue;
     const ws = weightSlot(n);
     if (n.op === 'Conv' && ws === undefined) continue;
     const actInputs = [0, 1].filter((i) => i !== ws && isF32(n.inputs[i]) && !n.inputs[i]!.const);
