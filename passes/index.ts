@@ -6,3 +6,4 @@ export * from './pipelines.ts';
 import './all.ts';
 export { foldNodesWhere } from './fold-constants.ts';
 export * as autodiff from './autodiff/index.ts';
+export * as quantize from './quantize/index.ts';

@@ -11,6 +11,7 @@ import { bisectCommand } from './commands/bisect.ts';
 import { registerVizCommands } from './commands/register-viz.ts';
 import { gradCommand } from './commands/grad.ts';
 import { trainStepCommand } from './commands/train-step.ts';
+import { registerQuantizeCommand } from './commands/register-quantize.ts';
 import { addPipelineOptions, listPassesText } from './pipeline-options.ts';
 import { maxTensorBytesOption } from './model-io.ts';
 import { progressWanted, reportError, setVerbose, setupColors } from './ui.ts';
@@ -163,6 +164,7 @@ program.command('train-step')
   .action(wrap((m: string, o) => trainStepCommand(m, o)));
 
 registerVizCommands(program, withPipeline);
+registerQuantizeCommand(program, wrap);
 
 /**
  * Run the CLI on `argv` (as process.argv: node, script, args...) and return the exit code; never calls

@@ -127,6 +127,25 @@ export const diag = {
   gradBadWrt: (name: string, why: string) => new AicError('AIC0383', `--wrt '${name}': ${why}`, 2),
   /** the loss cannot apply to the model's first output */
   gradBadLoss: (loss: string, why: string) => new AicError('AIC0384', `--loss ${loss}: ${why}`, 1),
+  // --- quantize: aic quantize, calibration samples (AIC0410-AIC0419) ------------------------------
+  /** --calibrate DIR holds no .npy sample (for the input named, with several inputs) */
+  calibEmpty: (dir: string, input?: string) =>
+    new AicError('AIC0410', `calibration folder '${dir}' holds no .npy sample${input ? ` for input '${input}'` : ''}`, 1, { file: dir }),
+  /** a sample's shape or dtype is not the input's */
+  calibSampleMismatch: (file: string, input: string, expected: string, got: string) =>
+    new AicError('AIC0411', `calibration sample '${file}' for input '${input}': expected ${expected}, got ${got}`, 1, { file }),
+  /** a model with several inputs needs DIR/<input name>/ per input */
+  calibMissingInput: (dir: string, input: string, inputs: readonly string[]) =>
+    new AicError('AIC0412', `calibration folder '${dir}' has no sub-folder '${input}': a model with several inputs (${inputs.join(', ')}) needs one sub-folder of .npy samples per input name`, 1, { file: dir }),
+  /** sample file names differ between the input sub-folders */
+  calibUnmatched: (dir: string, file: string, input: string, missingIn: string) =>
+    new AicError('AIC0413', `calibration sample '${file}' of input '${input}' has no file of the same name for input '${missingIn}' in '${dir}' (samples are matched by file name)`, 1, { file: dir }),
+  /** --exclude names nodes the model lacks */
+  quantUnknownExclude: (names: readonly string[], layers: readonly string[]) =>
+    new AicError('AIC0414', `--exclude: no node named ${names.map((n) => `'${n}'`).join(', ')}${layers.length ? `; quantizable nodes: ${layers.slice(0, 8).join(', ')}${layers.length > 8 ? ', ...' : ''}` : ''}`, 2),
+  /** nothing to quantize: no float32 Conv / MatMul / Gemm left */
+  quantNothing: (model: string) =>
+    new AicError('AIC0415', `unsupported: '${model}' has no float32 Conv, MatMul or Gemm to quantize (after --exclude)`, 3, { file: model }),
   // --- 2: usage --------------------------------------------------------------------------------
   usage: (msg: string) => new AicError('AIC0100', msg, 2),
   // --- library API (AIC0360-AIC0369): misuse by a calling program --------------------------------
