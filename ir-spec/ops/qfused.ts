@@ -2,11 +2,11 @@
  * Fused integer ops (domain 'aic'), made by the `fuse-qdq` pass from QDQ patterns and QLinearConv /
  * QLinearMatMul: int8/uint8 operands, int32 accumulation, one requantizing epilogue.
  *
- * - aic.QConv(x, w, bias, multiplier, y_zero_point, x_pad, residual?, r_multiplier?, r_zero_point?)
- * - aic.QMatMul(x, w, bias, multiplier, y_zero_point, residual?, r_multiplier?, r_zero_point?)
+ * - aic.QConv(x, w, bias, multiplier, y_zero_point, x_pad, residual?, r_multiplier?, r_zero_point?, w_zero_point?)
+ * - aic.QMatMul(x, w, bias, multiplier, y_zero_point, residual?, r_multiplier?, r_zero_point?, w_zero_point?)
  *
  *   acc = bias[m] + sum over taps of i32(x~) * i32(w)      (exact int32; x~ = x, x_pad where a conv
- *                                                          tap falls in the padding)
+ *         tap falls in the padding; with w_zero_point: i32(x~) * (i32(w) - i32(w_zero_point[m])))
  *   v   = f64(acc) * f64(multiplier[m]) [+ f64(i32(residual) - i32(r_zero_point)) * f64(r_multiplier)]
  *   q   = round_half_even(v) + y_zero_point     (QuantizeLinear's order; zp_before_round = 1:
  *         round_half_even(v + y_zero_point), QLinearConv's / QLinearMatMul's: they differ at ties)
@@ -14,7 +14,8 @@
  *
  * The inner reduction is a plain int8 x int8 (or uint8 x int8) -> int32 multiply-accumulate: the
  * rewrite folds the input zero point into the bias (bias - x_zp * sum(w)) and the weight zero point
- * into int8 weights (w - w_zp), and padded taps read x_pad (= x_zp), so the identity is exact.
+ * into int8 weights (w - w_zp) where they fit (else w stays uint8/int8 with w_zero_point), and padded
+ * taps read x_pad (= x_zp), so the identity is exact.
  * Requantization is a float multiplier, not fixed point: multiplier[m] = f32(f32(x_scale *
  * w_scale[m]) / y_scale), as ONNX QLinearConv / QLinearMatMul, the product in double, ties to even.
  * A Relu / Clip epilogue is the clamp [clip_lo, clip_hi] on the quantized value (exact: quantization
@@ -59,7 +60,9 @@ const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 /** Shared input checks: int8 weights, int32 bias, f32 multipliers, scalar zero points, residual = y. */
 function inferCommon(ctx: InferCtx, wIdx: number, resIdx: number, M: Dim | undefined, outShape: Dim[] | undefined): DType {
   const where = nodeLocation(ctx.node);
-  requireDtype(ctx, 0, Q8); requireDtype(ctx, wIdx, ['int8']); requireDtype(ctx, 2, ['int32']);
+  requireDtype(ctx, 0, Q8); requireDtype(ctx, wIdx, Q8); requireDtype(ctx, 2, ['int32']);
+  const wz = ctx.inputTypes[resIdx + 3];
+  if (wz && wz.dtype !== ctx.type(wIdx).dtype) throw diag.typeMismatch(`${ctx.node.op} w_zero_point`, ctx.type(wIdx).dtype, wz.dtype, where);
   requireDtype(ctx, 3, ['float32']); requireDtype(ctx, 4, Q8);
   const b = ctx.type(2).shape, m = ctx.type(3).shape;
   if (b && (b.length !== 1 || (typeof M === 'number' && typeof b[0] === 'number' && b[0] !== M))) throw diag.shapeMismatch(ctx.node.op, `bias must have shape [${M}]`, where);
@@ -99,7 +102,7 @@ const CONV_ATTRS = {
 defineOp({
   name: 'QConv', domain: 'aic', category: 'fused',
   summary: 'int8 convolution, int32 accumulation, requantizing epilogue (bias, Relu/Clip clamp, residual add)',
-  types: { T1: Q8, T2: ['int8'], T3: Q8, B: ['int32'], F: ['float32'] },
+  types: { T1: Q8, T2: Q8, T3: Q8, B: ['int32'], F: ['float32'] },
   inputs: [
     { name: 'x', type: 'T1' }, { name: 'w', type: 'T2', doc: '[M, C/group, k...]' },
     { name: 'bias', type: 'B', doc: '[M], x_zp * sum(w) already subtracted' },
@@ -107,6 +110,7 @@ defineOp({
     { name: 'y_zero_point', type: 'T3' }, { name: 'x_pad', type: 'T1', doc: 'value of padded taps (x zero point)' },
     { name: 'residual', type: 'T3', optional: true }, { name: 'r_multiplier', type: 'F', optional: true },
     { name: 'r_zero_point', type: 'T3', optional: true },
+    { name: 'w_zero_point', type: 'T2', optional: true, doc: 'scalar or [M]; absent = 0' },
   ],
   outputs: [{ name: 'y', type: 'T3' }],
   attrs: { ...CONV_ATTRS, ...CLIP },
@@ -145,11 +149,12 @@ defineOp({
     // sum (x~ * w) = sum ((x~ - x_pad) * w) + x_pad * sum(w): padded taps contribute x_pad * w
     const p = xp.num[0]!, kSize = w.size / M;
     const xv = Float64Array.from(x.num, (v) => v - p);
+    const wv = minusZp(w, ctx.optInput(9), M, (i) => Math.floor(i / kSize));
     const shape = [N, M, ...(win.out as number[])];
     const acc = new Float64Array(sizeOf(shape));
-    convDirect(xv, w.num, geom, acc);
+    convDirect(xv, wv, geom, acc);
     const wsum = new Float64Array(M);
-    for (let i = 0; i < w.size; i++) wsum[Math.floor(i / kSize)] += w.num[i]!;
+    for (let i = 0; i < w.size; i++) wsum[Math.floor(i / kSize)] += wv[i]!;
     const plane = acc.length / (N * M);
     for (let i = 0; i < acc.length; i++) {
       const m = Math.floor(i / plane) % M;
@@ -173,7 +178,7 @@ defineOp({
     ctx.compute(0, (idx) => {
       const [n, co] = idx as [Expr, Expr];
       const t = convTaps(ctx, ax, kernel, Cg, Mg, group, idx);
-      const term = E.mul(i32(guard(t.inb, X.at(n, t.cin, ...t.pos), Xp.flat(z))), i32(W.at(co, t.ci, ...t.k)));
+      const term = E.mul(i32(guard(t.inb, X.at(n, t.cin, ...t.pos), Xp.flat(z))), wTerm(W.at(co, t.ci, ...t.k), ctx.inputs[9], co));
       const acc = E.add(E.reduce('sum', t.axes, term), Bi.flat(co));
       return qEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? z : co), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1);
     });
@@ -185,6 +190,19 @@ defineOp({
   },
 });
 
+/** weights minus their (per-channel) zero point, exact */
+function minusZp(w: Tensor, wz: Tensor | undefined, M: number, ch: (i: number) => number): Float64Array {
+  if (wz && wz.size !== 1 && wz.size !== M) throw diag.shapeMismatch('w_zero_point', `has ${wz.size} values for ${M} channels`);
+  const zd = wz?.num;
+  return Float64Array.from(w.num, (v, i) => (zd ? v - zd[zd.length === 1 ? 0 : ch(i)]! : v));
+}
+
+/** the weight operand of the multiply-accumulate: i32(w), or i32(w) - i32(w_zero_point[m]) */
+function wTerm(w: Expr, wz: TensorRef | undefined, m: Expr): Expr {
+  const i32 = (e: Expr) => E.cast(e, 'i32');
+  return wz ? E.sub(i32(w), i32(wz.flat(sizeOf(wz.shape) === 1 ? E.i(0) : m))) : i32(w);
+}
+
 /** residual operands of a compute at output index idx (same shape as the output) */
 function residualRefs(ins: readonly (TensorRef | undefined)[], i: number): ((idx: Expr[]) => { r: Expr; rm: Expr; rz: Expr }) | undefined {
   const R = ins[i], Rm = ins[i + 1], Rz = ins[i + 2];
@@ -195,13 +213,14 @@ function residualRefs(ins: readonly (TensorRef | undefined)[], i: number): ((idx
 defineOp({
   name: 'QMatMul', domain: 'aic', category: 'fused',
   summary: 'int8 matmul x[..., K] @ w[K, N], int32 accumulation, requantizing epilogue (bias, Relu/Clip clamp, residual add)',
-  types: { T1: Q8, T2: ['int8'], T3: Q8, B: ['int32'], F: ['float32'] },
+  types: { T1: Q8, T2: Q8, T3: Q8, B: ['int32'], F: ['float32'] },
   inputs: [
     { name: 'x', type: 'T1', doc: '[..., K]' }, { name: 'w', type: 'T2', doc: '[K, N]' },
     { name: 'bias', type: 'B', doc: '[N], x_zp * sum(w) already subtracted' },
     { name: 'multiplier', type: 'F', doc: 'scalar or [N]' }, { name: 'y_zero_point', type: 'T3' },
     { name: 'residual', type: 'T3', optional: true }, { name: 'r_multiplier', type: 'F', optional: true },
     { name: 'r_zero_point', type: 'T3', optional: true },
+    { name: 'w_zero_point', type: 'T2', optional: true, doc: 'scalar or [N]; absent = 0' },
   ],
   outputs: [{ name: 'y', type: 'T3' }],
   attrs: { ...CLIP },
@@ -223,7 +242,7 @@ defineOp({
     checkScalars('aic.QMatMul', [yz, rm, rz], where);
     const [K, N] = w.shape as [number, number];
     if (x.shape[x.rank - 1] !== K) throw diag.shapeMismatch('aic.QMatMul', 'x and w do not agree on K', where);
-    const rows = x.size / K, xd = x.num, wd = w.num;
+    const rows = x.size / K, xd = x.num, wd = minusZp(w, ctx.optInput(8), N, (i) => i % N);
     const acc = new Float64Array(rows * N);
     for (let i = 0; i < rows; i++) for (let n = 0; n < N; n++) {
       let s = bias.num[n]!;
@@ -244,7 +263,7 @@ defineOp({
       const n = idx[r - 1]!;
       const red = reduceAxes(ctx, [K], 'k');
       const k = red.vars[0]!;
-      const term = E.mul(i32(X.at(...idx.slice(0, -1), k)), i32(W.at(k, n)));
+      const term = E.mul(i32(X.at(...idx.slice(0, -1), k)), wTerm(W.at(k, n), ctx.inputs[8], n));
       const acc = E.add(E.reduce('sum', red.axes, term), Bi.flat(n));
       return qEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? z : n), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1);
     });

@@ -6,7 +6,9 @@
  * it bit for bit (with arbitrary scales, both round the same real number differently only at ties).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, type RValue } from '@aic/core';
+import * as fs from 'node:fs';
+import { Tensor, type Graph, type RValue } from '@aic/core';
+import { decodeValueFile, loadOnnxFile } from '@aic/onnx';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { parsePipeline, pipelineFor, runPipeline } from '@aic/passes';
@@ -111,6 +113,38 @@ describe('fuse-qdq numerics', () => {
           expect(got.dtype, k).toBe((v as Tensor).dtype);
           expect(Array.from(got.num), `${t} ${k}`).toEqual(Array.from((v as Tensor).num));
         }
+      }, 120_000);
+    }
+  }
+});
+
+/**
+ * The ONNX node tests for QLinearConv / QLinearMatMul with every input but the first made a
+ * constant (as in an exported model): -O2 rewrites them to aic.QConv / aic.QMatMul, whose results
+ * must be the expected outputs on every target. A batched (3-D) b stays QLinearMatMul (aic.QMatMul
+ * takes 2-D weights).
+ */
+const NODE = '/usr/share/libonnx-testdata/data/node';
+describe.skipIf(!fs.existsSync(NODE))('fuse-qdq on the QLinear node tests (constant weights)', () => {
+  for (const [test, op] of [['test_qlinearconv', 'QConv'], ['test_qlinearmatmul_2D', 'QMatMul'], ['test_qlinearmatmul_3D', 'QLinearMatMul']] as const) {
+    const dir = `${NODE}/${test}`;
+    const pb = (f: string) => decodeValueFile(new Uint8Array(fs.readFileSync(`${dir}/test_data_set_0/${f}`))) as Tensor;
+    const load = (): { g: Graph; feeds: Map<string, RValue> } => {
+      const g = loadOnnxFile(`${dir}/model.onnx`);
+      const feeds = new Map<string, RValue>();
+      g.inputs.forEach((v, i) => { if (i === 0) feeds.set(v.name, pb(`input_${i}.pb`)); else { v.const = pb(`input_${i}.pb`); g.constants.push(v); } });
+      g.inputs = g.inputs.slice(0, 1);
+      return { g, feeds };
+    };
+    for (const t of TARGETS) {
+      it(`${test}: ${t} -O2 runs ${op} and gives the expected output`, async (tc) => {
+        if (t === 'wgsl' && wgslSkip) { tc.skip(wgslSkip); return; }
+        const { g, feeds } = load();
+        const target = getTarget(t)!;
+        const opt = runPipeline(g, pipelineFor(2), { target: passTargetOf(target), out: () => {} }).graph;
+        expect(opt.nodes.map((n) => n.op)).toEqual([op]);
+        const { outputs } = await runOn(target, opt, feeds, { version: 'test', source: 'qdq-fusion' });
+        expect(Array.from((outputs.get(opt.outputs[0]!.name) as Tensor).num)).toEqual(Array.from(pb('output_0.pb').num));
       }, 120_000);
     }
   }

@@ -12,7 +12,7 @@ import { Tensor, isStatic, type Node, type Value } from '@aic/core';
 import { P, type Match, type OpPattern, type Pattern, type Rule, type RuleEnv } from '../../rewrite/pattern.ts';
 import { attrInt, kernel, type Guard } from '../fuse/util.ts';
 import {
-  Q8, biasInts, clampBounds, clipAttrs, constOperands, firstReason, foldWeights, scalarParam, weightParam,
+  Q8, biasInts, clampBounds, clipAttrs, constOperands, firstReason, foldWeights, scalarParam, weightParam, wzOperand,
   type Folded, type QParam,
 } from './params.ts';
 
@@ -123,6 +123,8 @@ function rules(): Rule[] {
           const ins: (Value | null)[] = [p.xq, ...constOperands(b, p.f, p.y)];
           if (op === 'Conv') ins.push(b.constant(Tensor.scalarOf(p.x.dtype, p.x.zp), 'qxpad'));
           if (p.res) ins.push(p.res.rq, b.constant(Tensor.scalarOf('float32', p.res.rm), 'qrmult'), b.constant(Tensor.scalarOf(p.res.r.dtype, p.res.r.zp), 'qrzp'));
+          const wz = wzOperand(b, p.f);
+          if (wz) ins.push(...(p.res ? [] : [null, null, null]), wz);
           const core = m.nodes.core;
           const attrs = op === 'Conv' ? Object.fromEntries(CONV_ATTRS.filter((k) => core.attrs[k]).map((k) => [k, core.attrs[k]!])) : {};
           return b.op(FUSED[op], ins, { ...attrs, ...clipAttrs(p.clip) }, { domain: 'aic', name: core.name || undefined });

@@ -40,17 +40,19 @@ export const multiplier = (xs: number, ws: number, ys: number) => Math.fround(Ma
  * The fused op's constants from weights laid out [M, rest] (channel-major; `cols` = M for [K, N]
  * layouts, then the channel is the column). Returns a reason when the folded values do not fit.
  */
-export interface Folded { w: Tensor; bias: Tensor; mult: Tensor }
+export interface Folded { w: Tensor; bias: Tensor; mult: Tensor; wz?: Tensor }
 
 export function foldWeights(wq: Tensor, wp: WParam, channelAxis: 0 | 1, bias: number[] | undefined, x: QParam, y: QParam): Folded | string {
   const [M, inner] = channelAxis === 0 ? [wq.shape[0]!, wq.size / wq.shape[0]!] : [wq.shape[1]!, wq.shape[0]!];
   const ch = (i: number) => (channelAxis === 0 ? Math.floor(i / inner) : i % M);
   const at = (a: number[], m: number) => a[a.length === 1 ? 0 : m]!;
+  // w - w_zp as int8 when every value fits; else w as it is, with its zero point
   const w = new Tensor('int8', wq.shape), wd = w.num, src = wq.num;
   const wsum = new Array<number>(M).fill(0);
+  let fits = true;
   for (let i = 0; i < wq.size; i++) {
     const v = src[i]! - at(wp.zp, ch(i));
-    if (v < -128 || v > 127) return `w - w_zero_point = ${v} does not fit int8`;
+    if (v < -128 || v > 127) fits = false;
     wd[i] = v;
     wsum[ch(i)] += v;
   }
@@ -61,7 +63,8 @@ export function foldWeights(wq: Tensor, wp: WParam, channelAxis: 0 | 1, bias: nu
     bd[m] = v;
   }
   const ms = wp.scale.map((s) => multiplier(x.scale, s, y.scale));
-  return { w, bias: b, mult: Tensor.fromNumbers('float32', [ms.length], ms) };
+  const mult = Tensor.fromNumbers('float32', [ms.length], ms);
+  return fits ? { w, bias: b, mult } : { w: wq, bias: b, mult, wz: Tensor.fromNumbers(wq.dtype, [wp.zp.length], wp.zp) };
 }
 
 /**
@@ -109,6 +112,11 @@ export function clampBounds(act: { op: string; min?: Value | null; max?: Value |
 }
 
 /** The fused node's constant operands and attributes, added to the graph by the builder. */
+/** the w_zero_point operand, when the weights kept theirs (it goes last, after the optional residual) */
+export function wzOperand(b: Builder, f: Folded): Value | undefined {
+  return f.wz ? b.constant(f.wz, 'qwzp') : undefined;
+}
+
 export function constOperands(b: Builder, f: Folded, y: QParam): Value[] {
   return [b.constant(f.w, 'qw'), b.constant(f.bias, 'qbias'), b.constant(f.mult, 'qmult'), b.constant(Tensor.scalarOf(y.dtype, y.zp), 'qyzp')];
 }

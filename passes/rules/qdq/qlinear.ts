@@ -8,7 +8,7 @@
 import { Tensor, type Value } from '@aic/core';
 import { P, type Match, type Rule, type RuleEnv } from '../../rewrite/pattern.ts';
 import { kernel, type Guard } from '../fuse/util.ts';
-import { Q8, constOperands, firstReason, foldWeights, scalarParam, weightParam, type Folded, type QParam } from './params.ts';
+import { Q8, constOperands, firstReason, foldWeights, scalarParam, weightParam, wzOperand, type Folded, type QParam } from './params.ts';
 
 interface Plan { x: QParam; y: QParam; f: Folded }
 
@@ -47,8 +47,10 @@ function rule(op: string, conv: boolean): Rule {
       const n = m.root;
       const ins: Value[] = [n.inputs[0]!, ...constOperands(b, p.f, p.y)];
       if (conv) ins.push(b.constant(Tensor.scalarOf(p.x.dtype, p.x.zp), 'qxpad'));
+      const wz = wzOperand(b, p.f);
+      const all: (Value | null)[] = wz ? [...ins, null, null, null, wz] : ins;
       const attrs = conv ? n.attrs : {};
-      return b.op(conv ? 'QConv' : 'QMatMul', ins, { ...attrs, zp_before_round: { type: 'int', value: 1 } }, { domain: 'aic', name: n.name || undefined });
+      return b.op(conv ? 'QConv' : 'QMatMul', all, { ...attrs, zp_before_round: { type: 'int', value: 1 } }, { domain: 'aic', name: n.name || undefined });
     },
   };
 }
