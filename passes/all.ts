@@ -4,4 +4,5 @@ import './eliminate-dead-nodes.ts';
 import './eliminate-common-subexpressions.ts';
 import './eliminate-redundant.ts';
 import './fuse.ts';
+import './fuse-qdq.ts';
 import './layout-nc4hw4.ts';

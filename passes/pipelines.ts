@@ -14,6 +14,7 @@ export const PIPELINES: Record<number, string[]> = {
   ],
   // -O2 (default): -O1 plus CSE and fusion; leaves fewer nodes than ONNX Runtime's "extended" optimizer.
   2: [
+    'fuse-qdq',                        // before fold-constants: it matches DequantizeLinear(int8 weights), which folding would turn into float weights
     'fold-constants',                  // constants first, so later passes see literal shapes and weights
     'eliminate-redundant',             // before CSE and fusion: removing Identity/no-op chains exposes producer->consumer pairs to fuse
     'eliminate-common-subexpressions', // after the cleanups, so equal subexpressions have identical operands; before fusion so fused kernels aren't duplicated
@@ -24,6 +25,7 @@ export const PIPELINES: Record<number, string[]> = {
   ],
   // -O3: -O2 plus channel-blocked layouts (NC4HW4; NC16HW16 on C) and blocked kernels; -O2 stays row-major so the two compare.
   3: [
+    'fuse-qdq',                        // as in -O2: before fold-constants dequantizes the weights
     'fold-constants',
     'eliminate-redundant',
     'eliminate-common-subexpressions',

@@ -17,4 +17,5 @@ import './squeeze-excite.ts';
 import './channel-shuffle.ts';
 import './global-pool-flatten.ts';
 import './layout.ts';
+import './qfused.ts';
 import './channel-shuffle.ts';

@@ -1,0 +1,276 @@
+/**
+ * Fused integer ops (domain 'aic'), made by the `fuse-qdq` pass from QDQ patterns and QLinearConv /
+ * QLinearMatMul: int8/uint8 operands, int32 accumulation, one requantizing epilogue.
+ *
+ * - aic.QConv(x, w, bias, multiplier, y_zero_point, x_pad, residual?, r_multiplier?, r_zero_point?, w_zero_point?)
+ * - aic.QMatMul(x, w, bias, multiplier, y_zero_point, residual?, r_multiplier?, r_zero_point?, w_zero_point?)
+ *
+ *   acc = bias[m] + sum over taps of i32(x~) * i32(w)      (exact int32; x~ = x, x_pad where a conv
+ *         tap falls in the padding; with w_zero_point: i32(x~) * (i32(w) - i32(w_zero_point[m])))
+ *   v   = f64(acc) * f64(multiplier[m]) [+ f64(i32(residual) - i32(r_zero_point)) * f64(r_multiplier)]
+ *   q   = round_half_even(v) + y_zero_point     (QuantizeLinear's order; zp_before_round = 1:
+ *         round_half_even(v + y_zero_point), QLinearConv's / QLinearMatMul's: they differ at ties)
+ *   y   = saturate(clamp(q, clip_lo, clip_hi))  in y_zero_point's dtype
+ *
+ * The inner reduction is a plain int8 x int8 (or uint8 x int8) -> int32 multiply-accumulate: the
+ * rewrite folds the input zero point into the bias (bias - x_zp * sum(w)) and the weight zero point
+ * into int8 weights (w - w_zp) where they fit (else w stays uint8/int8 with w_zero_point), and padded
+ * taps read x_pad (= x_zp), so the identity is exact.
+ * Requantization is a float multiplier, not fixed point: multiplier[m] = f32(f32(x_scale *
+ * w_scale[m]) / y_scale), as ONNX QLinearConv / QLinearMatMul, the product in double, ties to even.
+ * A Relu / Clip epilogue is the clamp [clip_lo, clip_hi] on the quantized value (exact: quantization
+ * is monotone). This file is the one definition of both ops: eval and lower build the same
+ * expressions (qEpilogue).
+ */
+import { Tensor, diag, freshDim, nodeLocation, type DType, type Dim } from '@aic/core';
+import { E, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
+import { convDirect, guard, reduceAxes, to3, winAxes, windowGeometry, type ConvGeom } from '../lib/nn.ts';
+import { convTaps } from '../lib/conv-taps.ts';
+import { defineOp } from '../registry.ts';
+import type { InferCtx } from '../types.ts';
+import { compileScalar } from '../lib/scalar-expr.ts';
+import { requireDtype } from '../lib/infer-helpers.ts';
+import { qRange } from '../lib/linalg.ts';
+
+const Q8: readonly DType[] = ['int8', 'uint8'];
+const CLIP = {
+  clip_lo: { type: 'int' as const, default: -2147483648, doc: 'lower clamp of the quantized result (Relu: y_zero_point)' },
+  clip_hi: { type: 'int' as const, default: 2147483647, doc: 'upper clamp of the quantized result' },
+  zp_before_round: { type: 'int' as const, default: 0, doc: '1: round(v + y_zero_point), as QLinearConv / QLinearMatMul; 0: round(v) + y_zero_point, as QuantizeLinear' },
+};
+
+/** The requantizing epilogue (single source of eval and lower). */
+export function qEpilogue(acc: Expr, mult: Expr, yz: Expr, res: { r: Expr; rm: Expr; rz: Expr } | undefined,
+  lo: number, hi: number, out: ScalarType, zpFirst: boolean): Expr {
+  const f64 = (e: Expr) => E.cast(e, 'f64');
+  let v = E.mul(f64(acc), f64(mult));
+  if (res) v = E.add(v, E.mul(E.sub(f64(res.r), f64(res.rz)), f64(res.rm)));
+  const r = zpFirst ? E.call('round_even', E.add(v, f64(yz))) : E.add(E.call('round_even', v), f64(yz));
+  return E.cast(E.min(E.c(hi, 'f64'), E.max(E.c(lo, 'f64'), r)), out);
+}
+
+/** clamp bounds: the attributes within the output dtype's range */
+function bounds(lo: number, hi: number, dt: DType): [number, number] {
+  const [a, b] = qRange(dt);
+  return [Math.max(a, lo), Math.min(b, hi)];
+}
+
+const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Shared input checks: int8 weights, int32 bias, f32 multipliers, scalar zero points, residual = y. */
+function inferCommon(ctx: InferCtx, wIdx: number, resIdx: number, M: Dim | undefined, outShape: Dim[] | undefined): DType {
+  const where = nodeLocation(ctx.node);
+  requireDtype(ctx, 0, Q8); requireDtype(ctx, wIdx, Q8); requireDtype(ctx, 2, ['int32']);
+  const wz = ctx.inputTypes[resIdx + 3];
+  if (wz && wz.dtype !== ctx.type(wIdx).dtype) throw diag.typeMismatch(`${ctx.node.op} w_zero_point`, ctx.type(wIdx).dtype, wz.dtype, where);
+  requireDtype(ctx, 3, ['float32']); requireDtype(ctx, 4, Q8);
+  const b = ctx.type(2).shape, m = ctx.type(3).shape;
+  if (b && (b.length !== 1 || (typeof M === 'number' && typeof b[0] === 'number' && b[0] !== M))) throw diag.shapeMismatch(ctx.node.op, `bias must have shape [${M}]`, where);
+  if (m && m.length > 1) throw diag.shapeMismatch(ctx.node.op, 'multiplier must be a scalar or 1-D', where);
+  const res = ctx.inputTypes[resIdx];
+  if (res) {
+    requireDtype(ctx, resIdx, Q8); requireDtype(ctx, resIdx + 1, ['float32']); requireDtype(ctx, resIdx + 2, Q8);
+    if (res.shape && outShape && (res.shape.length !== outShape.length || res.shape.some((d, i) => typeof d === 'number' && typeof outShape[i] === 'number' && d !== outShape[i]))) {
+      throw diag.shapeMismatch(ctx.node.op, `residual [${res.shape.join(', ')}] must have the output's shape [${outShape.join(', ')}]`, where);
+    }
+  }
+  return ctx.type(4).dtype;
+}
+
+/** Eval of the epilogue over an exact accumulator laid out [..., M] with channel index ch(i). */
+function evalEpilogue(op: string, zpFirst: boolean, acc: Float64Array, ch: (i: number) => number, mult: Tensor, yz: Tensor,
+  res: Tensor | undefined, rm: Tensor | undefined, rz: Tensor | undefined, lo: number, hi: number, outDt: DType, shape: number[]): Tensor {
+  const v = (n: string, t: ScalarType) => E.v(n, t);
+  const f = compileScalar(['a', 'm', 'z', 'r', 'rm', 'rz'], qEpilogue(v('a', 'i32'), v('m', 'f32'), v('z', 'i32'),
+    res ? { r: v('r', 'i32'), rm: v('rm', 'f32'), rz: v('rz', 'i32') } : undefined, lo, hi, 'i32', zpFirst), { strict: { op } });
+  const y = new Tensor(outDt, shape), yd = y.num, md = mult.num, z = yz.num[0]!;
+  const rd = res?.num, rmv = rm ? rm.num[0]! : 0, rzv = rz ? rz.num[0]! : 0;
+  for (let i = 0; i < acc.length; i++) yd[i] = f(acc[i]!, md[mult.size === 1 ? 0 : ch(i)]!, z, rd ? rd[i]! : 0, rmv, rzv);
+  return y;
+}
+
+function checkScalars(op: string, ts: (Tensor | undefined)[], where?: ReturnType<typeof nodeLocation>): void {
+  if (ts.some((t) => t && t.size !== 1)) throw diag.shapeMismatch(op, 'zero points, x_pad and r_multiplier must be scalars', where);
+}
+
+const CONV_ATTRS = {
+  auto_pad: { type: 'string' as const, default: 'NOTSET' },
+  dilations: { type: 'ints' as const }, group: { type: 'int' as const, default: 1 }, kernel_shape: { type: 'ints' as const },
+  pads: { type: 'ints' as const }, strides: { type: 'ints' as const },
+};
+
+defineOp({
+  name: 'QConv', domain: 'aic', category: 'fused',
+  summary: 'int8 convolution, int32 accumulation, requantizing epilogue (bias, Relu/Clip clamp, residual add)',
+  types: { T1: Q8, T2: Q8, T3: Q8, B: ['int32'], F: ['float32'] },
+  inputs: [
+    { name: 'x', type: 'T1' }, { name: 'w', type: 'T2', doc: '[M, C/group, k...]' },
+    { name: 'bias', type: 'B', doc: '[M], x_zp * sum(w) already subtracted' },
+    { name: 'multiplier', type: 'F', doc: 'scalar or [M]: x_scale * w_scale / y_scale' },
+    { name: 'y_zero_point', type: 'T3' }, { name: 'x_pad', type: 'T1', doc: 'value of padded taps (x zero point)' },
+    { name: 'residual', type: 'T3', optional: true }, { name: 'r_multiplier', type: 'F', optional: true },
+    { name: 'r_zero_point', type: 'T3', optional: true },
+    { name: 'w_zero_point', type: 'T2', optional: true, doc: 'scalar or [M]; absent = 0' },
+  ],
+  outputs: [{ name: 'y', type: 'T3' }],
+  attrs: { ...CONV_ATTRS, ...CLIP },
+  infer: (ctx) => {
+    const where = nodeLocation(ctx.node);
+    const x = ctx.type(0), w = ctx.type(1);
+    const r = x.shape?.length ?? w.shape?.length;
+    let out: Dim[] | undefined;
+    if (r !== undefined) {
+      if (r < 3 || r > 5 || (w.shape && w.shape.length !== r)) throw diag.shapeMismatch('aic.QConv', 'x and w need equal rank 3..5', where);
+      const C = x.shape?.[1], Cg = w.shape?.[1], group = ctx.attrs.int('group');
+      if (typeof C === 'number' && typeof Cg === 'number' && C !== Cg * group) throw diag.shapeMismatch('aic.QConv', `x has ${C} channels but w expects ${Cg} x group ${group}`, where);
+      const k = w.shape?.slice(2);
+      const inSp: Dim[] = x.shape ? x.shape.slice(2) : k!.map(() => freshDim());
+      const sp = k && k.every((d) => typeof d === 'number') ? windowGeometry('aic.QConv', inSp, k as number[], ctx.attrs, { loc: where }).out : inSp.map(() => freshDim());
+      out = [x.shape?.[0] ?? freshDim(), w.shape?.[0] ?? freshDim(), ...sp];
+    }
+    const dt = inferCommon(ctx, 1, 6, w.shape?.[0], out);
+    requireDtype(ctx, 5, Q8);
+    return [{ dtype: dt, shape: out }];
+  },
+  eval: (ctx) => {
+    const where = nodeLocation(ctx.node);
+    const x = ctx.input(0), w = ctx.input(1), bias = ctx.input(2), mult = ctx.input(3), yz = ctx.input(4), xp = ctx.input(5);
+    const res = ctx.optInput(6), rm = ctx.optInput(7), rz = ctx.optInput(8);
+    checkScalars('aic.QConv', [yz, xp, rm, rz], where);
+    const group = ctx.attrs.int('group');
+    const [N, C] = x.shape as [number, number], M = w.shape[0]!;
+    if (x.rank < 3 || x.rank > 5 || w.rank !== x.rank || C !== w.shape[1]! * group || M % group !== 0) throw diag.shapeMismatch('aic.QConv', 'x, w and group do not agree', where);
+    const kernel = w.shape.slice(2);
+    const win = windowGeometry('aic.QConv', x.shape.slice(2), kernel, ctx.attrs, { loc: where });
+    const geom: ConvGeom = {
+      N, C, M, group, in: to3(x.shape.slice(2), 1), out: to3(win.out as number[], 1), k: to3(kernel, 1),
+      s: to3(win.strides, 1), d: to3(win.dilations, 1), p: to3(win.padBegin, 0),
+    };
+    // sum (x~ * w) = sum ((x~ - x_pad) * w) + x_pad * sum(w): padded taps contribute x_pad * w
+    const p = xp.num[0]!, kSize = w.size / M;
+    const xv = Float64Array.from(x.num, (v) => v - p);
+    const wv = minusZp(w, ctx.optInput(9), M, (i) => Math.floor(i / kSize));
+    const shape = [N, M, ...(win.out as number[])];
+    const acc = new Float64Array(sizeOf(shape));
+    convDirect(xv, wv, geom, acc);
+    const wsum = new Float64Array(M);
+    for (let i = 0; i < w.size; i++) wsum[Math.floor(i / kSize)] += wv[i]!;
+    const plane = acc.length / (N * M);
+    for (let i = 0; i < acc.length; i++) {
+      const m = Math.floor(i / plane) % M;
+      acc[i] = acc[i]! + p * wsum[m]! + bias.num[m]!;
+    }
+    const [lo, hi] = bounds(ctx.attrs.int('clip_lo'), ctx.attrs.int('clip_hi'), yz.dtype);
+    return [evalEpilogue('aic.QConv', ctx.attrs.int('zp_before_round') === 1, acc, (i) => Math.floor(i / plane) % M, mult, yz, res, rm, rz, lo, hi, yz.dtype, shape)];
+  },
+  lower: (ctx) => {
+    const X = ctx.inputs[0]!, W = ctx.inputs[1]!, Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Yz = ctx.inputs[4]!, Xp = ctx.inputs[5]!;
+    const Y = ctx.outputs[0]!;
+    const group = ctx.attrs.int('group');
+    const C = X.shape[1]!, M = W.shape[0]!, Cg = W.shape[1]!, Mg = M / group;
+    if (Cg * group !== C || !Number.isInteger(Mg)) ctx.unsupported('x, w and group do not agree');
+    const kernel = W.shape.slice(2);
+    const win = windowGeometry('aic.QConv', X.shape.slice(2), kernel, ctx.attrs, {});
+    const ax = winAxes(X.shape.slice(2), Y.shape.slice(2), kernel, win.strides, win.dilations, win.padBegin, win.padEnd);
+    const [lo, hi] = bounds(ctx.attrs.int('clip_lo'), ctx.attrs.int('clip_hi'), ctx.node.outputs[0]!.type.dtype);
+    const z = E.i(0), i32 = (e: Expr) => E.cast(e, 'i32');
+    const res = residualRefs(ctx.inputs, 6);
+    ctx.compute(0, (idx) => {
+      const [n, co] = idx as [Expr, Expr];
+      const t = convTaps(ctx, ax, kernel, Cg, Mg, group, idx);
+      const term = E.mul(i32(guard(t.inb, X.at(n, t.cin, ...t.pos), Xp.flat(z))), wTerm(W.at(co, t.ci, ...t.k), ctx.inputs[9], co));
+      const acc = E.add(E.reduce('sum', t.axes, term), Bi.flat(co));
+      return qEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? z : co), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1);
+    });
+  },
+  flops: (ctx, outs) => {
+    const w = ctx.inputTypes[1]?.shape, o = outs[0]?.shape;
+    if (!w || !o || ![...w, ...o].every((d) => typeof d === 'number')) return 0;
+    return 2 * sizeOf(o as number[]) * sizeOf((w as number[]).slice(1));
+  },
+});
+
+/** weights minus their (per-channel) zero point, exact */
+function minusZp(w: Tensor, wz: Tensor | undefined, M: number, ch: (i: number) => number): Float64Array {
+  if (wz && wz.size !== 1 && wz.size !== M) throw diag.shapeMismatch('w_zero_point', `has ${wz.size} values for ${M} channels`);
+  const zd = wz?.num;
+  return Float64Array.from(w.num, (v, i) => (zd ? v - zd[zd.length === 1 ? 0 : ch(i)]! : v));
+}
+
+/** the weight operand of the multiply-accumulate: i32(w), or i32(w) - i32(w_zero_point[m]) */
+function wTerm(w: Expr, wz: TensorRef | undefined, m: Expr): Expr {
+  const i32 = (e: Expr) => E.cast(e, 'i32');
+  return wz ? E.sub(i32(w), i32(wz.flat(sizeOf(wz.shape) === 1 ? E.i(0) : m))) : i32(w);
+}
+
+/** residual operands of a compute at output index idx (same shape as the output) */
+function residualRefs(ins: readonly (TensorRef | undefined)[], i: number): ((idx: Expr[]) => { r: Expr; rm: Expr; rz: Expr }) | undefined {
+  const R = ins[i], Rm = ins[i + 1], Rz = ins[i + 2];
+  if (!R || !Rm || !Rz) return undefined;
+  return (idx) => ({ r: R.at(...idx), rm: Rm.flat(E.i(0)), rz: Rz.flat(E.i(0)) });
+}
+
+defineOp({
+  name: 'QMatMul', domain: 'aic', category: 'fused',
+  summary: 'int8 matmul x[..., K] @ w[K, N], int32 accumulation, requantizing epilogue (bias, Relu/Clip clamp, residual add)',
+  types: { T1: Q8, T2: Q8, T3: Q8, B: ['int32'], F: ['float32'] },
+  inputs: [
+    { name: 'x', type: 'T1', doc: '[..., K]' }, { name: 'w', type: 'T2', doc: '[K, N]' },
+    { name: 'bias', type: 'B', doc: '[N], x_zp * sum(w) already subtracted' },
+    { name: 'multiplier', type: 'F', doc: 'scalar or [N]' }, { name: 'y_zero_point', type: 'T3' },
+    { name: 'residual', type: 'T3', optional: true }, { name: 'r_multiplier', type: 'F', optional: true },
+    { name: 'r_zero_point', type: 'T3', optional: true },
+    { name: 'w_zero_point', type: 'T2', optional: true, doc: 'scalar or [N]; absent = 0' },
+  ],
+  outputs: [{ name: 'y', type: 'T3' }],
+  attrs: { ...CLIP },
+  infer: (ctx) => {
+    const where = nodeLocation(ctx.node);
+    const x = ctx.type(0).shape, w = ctx.type(1).shape;
+    if (w && w.length !== 2) throw diag.shapeMismatch('aic.QMatMul', 'w must be 2-D', where);
+    if (x && x.length < 1) throw diag.shapeMismatch('aic.QMatMul', 'x must have rank >= 1', where);
+    if (x && w && typeof x[x.length - 1] === 'number' && typeof w[0] === 'number' && x[x.length - 1] !== w[0]) {
+      throw diag.shapeMismatch('aic.QMatMul', `x [${x.join(', ')}] and w [${w.join(', ')}] do not agree on K`, where);
+    }
+    const out = x && w ? [...x.slice(0, -1), w[1]!] : undefined;
+    return [{ dtype: inferCommon(ctx, 1, 5, w?.[1], out), shape: out }];
+  },
+  eval: (ctx) => {
+    const where = nodeLocation(ctx.node);
+    const x = ctx.input(0), w = ctx.input(1), bias = ctx.input(2), mult = ctx.input(3), yz = ctx.input(4);
+    const res = ctx.optInput(5), rm = ctx.optInput(6), rz = ctx.optInput(7);
+    checkScalars('aic.QMatMul', [yz, rm, rz], where);
+    const [K, N] = w.shape as [number, number];
+    if (x.shape[x.rank - 1] !== K) throw diag.shapeMismatch('aic.QMatMul', 'x and w do not agree on K', where);
+    const rows = x.size / K, xd = x.num, wd = minusZp(w, ctx.optInput(8), N, (i) => i % N);
+    const acc = new Float64Array(rows * N);
+    for (let i = 0; i < rows; i++) for (let n = 0; n < N; n++) {
+      let s = bias.num[n]!;
+      for (let k = 0; k < K; k++) s += xd[i * K + k]! * wd[k * N + n]!;
+      acc[i * N + n] = s;
+    }
+    const [lo, hi] = bounds(ctx.attrs.int('clip_lo'), ctx.attrs.int('clip_hi'), yz.dtype);
+    return [evalEpilogue('aic.QMatMul', ctx.attrs.int('zp_before_round') === 1, acc, (i) => i % N, mult, yz, res, rm, rz, lo, hi, yz.dtype, [...x.shape.slice(0, -1), N])];
+  },
+  lower: (ctx) => {
+    const X = ctx.inputs[0]!, W = ctx.inputs[1]!, Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Yz = ctx.inputs[4]!;
+    const Y = ctx.outputs[0]!;
+    const K = W.shape[0]!, r = X.shape.length;
+    const [lo, hi] = bounds(ctx.attrs.int('clip_lo'), ctx.attrs.int('clip_hi'), ctx.node.outputs[0]!.type.dtype);
+    const z = E.i(0), i32 = (e: Expr) => E.cast(e, 'i32');
+    const res = residualRefs(ctx.inputs, 5);
+    ctx.compute(0, (idx) => {
+      const n = idx[r - 1]!;
+      const red = reduceAxes(ctx, [K], 'k');
+      const k = red.vars[0]!;
+      const term = E.mul(i32(X.at(...idx.slice(0, -1), k)), wTerm(W.at(k, n), ctx.inputs[8], n));
+      const acc = E.add(E.reduce('sum', red.axes, term), Bi.flat(n));
+      return qEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? z : n), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1);
+    });
+  },
+  flops: (ctx, outs) => {
+    const w = ctx.inputTypes[1]?.shape, o = outs[0]?.shape;
+    if (!w || !o || ![...w, ...o].every((d) => typeof d === 'number')) return 0;
+    return 2 * sizeOf(o as number[]) * (w[0] as number);
+  },
+});
