@@ -314,11 +314,11 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
   for (const [name, src] of prog.sources) {
     reportProgress('scheduling', done++, prog.sources.size, name);
     // int8 reductions in int16 pairs (int-dot.ts), unless a --schedule names the kernel's loops
-    if (!overrides?.has(name)) applyIntDot(prog, name, caps);
+    const paired = !overrides?.has(name) && applyIntDot(prog, name, caps);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog);
     for (const p of packs) packWeight(prog, name, p.param, p.block);
     const alg = algos.get(name);
-    if (alg || dirs.length) out.set(name, alg ? [alg, ...dirs] : dirs);
+    if (alg || dirs.length || paired) out.set(name, alg ? [alg, ...dirs] : dirs);
   }
   reportProgress('scheduling', done, done);
   return out;

@@ -54,7 +54,7 @@ const loadsIn = (e: Expr) => { const out: Load[] = []; walkExpr(e, (x) => { if (
 const isVar = (e: Expr, v: string) => e.k === 'var' && e.name === v;
 
 /** An operand of the product, analysed for pairing along r. */
-interface Operand { expr: Expr; load: Load; buf: Buffer; dims: Expr[]; d: number }
+interface Operand { expr: Expr; load: Load; buf: Buffer; dims: Expr[]; d: number; signed?: boolean }
 
 function operandFor(x: Expr, r: string, extent: number, bufs: Map<string, Buffer>): Operand | undefined {
   const using = loadsIn(x).filter((l) => varsOf(l.idx).has(r));
@@ -94,7 +94,8 @@ function packBody(o: Operand, axes: string[]): Expr {
   const lo = i32(operandAt(o, at(two)));
   const hiIdx = E.add(two, E.i(1));
   const hi = D % 2 ? E.select(E.lt(hiIdx, E.i(D)), i32(operandAt(o, at(E.min(hiIdx, E.i(D - 1))))), c(0)) : i32(operandAt(o, at(hiIdx)));
-  return E.add(E.select(E.lt(lo, c(0)), E.add(lo, c(65536)), lo), E.mul(hi, c(65536)));
+  // the low half as 16 bits: a negative value's sign bits would spill into the high half
+  return E.add(o.signed ? E.select(E.lt(lo, c(0)), E.add(lo, c(65536)), lo) : lo, E.mul(hi, c(65536)));
 }
 
 /** Is every load of the operand a constant weight of the program (so it can be packed now)? */
@@ -201,6 +202,8 @@ export function applyIntDot(prog: Program, name: string, caps: TargetCaps): bool
     const ax = R.axes.find((a) => a.extent >= 2 && operandFor(P, a.name, a.extent, bufs) && operandFor(Q, a.name, a.extent, bufs));
     if (!ax) continue;
     const op = operandFor(P, ax.name, ax.extent, bufs)!, oq = operandFor(Q, ax.name, ax.extent, bufs)!;
+    op.signed = valueRange(P, ranges)![0] < 0;
+    oq.signed = valueRange(Q, ranges)![0] < 0;
     const rp = src.fresh(`${ax.name}p`);
     const before = src.stages.indexOf(st);
     const lp = packOperand(prog, src, step.args, op, rp, before);
