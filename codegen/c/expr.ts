@@ -87,6 +87,28 @@ const EXPF = `static inline float aic_expf(float x) {
   return x != x ? x : (x > 88.7228391117f ? INFINITY : (x < -86.6f ? 0.0f : sc));
 }`;
 
+/** dot2 (loop-ir intrinsics.ts): two int16 halves per int32 word, multiplied pairwise and added (wrapping). */
+const DOT2 = `static inline int32_t aic_dot2(int32_t p, int32_t q) {
+  int32_t lo = (int32_t)(int16_t)p * (int32_t)(int16_t)q, hi = (int32_t)(int16_t)(p >> 16) * (int32_t)(int16_t)(q >> 16);
+  return (int32_t)((uint32_t)lo + (uint32_t)hi);
+}`;
+
+/**
+ * Vector dot2 on L int32 lanes: pmaddwd where the compiler targets it (AVX-512BW: 16 lanes, AVX2: 8,
+ * SSE2: 4; exact, it wraps like dot2), else lane by lane.
+ */
+function vecDot2(h: Helpers, L: number): string {
+  const vt = h.vecTypedef('i32', L);
+  const isa = L === 16 ? ['__AVX512BW__', '_mm512_madd_epi16', '__m512i'] : L === 8 ? ['__AVX2__', '_mm256_madd_epi16', '__m256i'] : L === 4 ? ['__SSE2__', '_mm_madd_epi16', '__m128i'] : undefined;
+  h.need('aic_dot2', () => DOT2);
+  return h.need(`aic_vdot2_${vt}`, () => [
+    ...(isa ? [`#if defined(${isa[0]}) && !defined(AIC_NO_INTRINSICS)`, '#include <immintrin.h>',
+      `static inline __attribute__((always_inline)) ${vt} aic_vdot2_${vt}(${vt} a, ${vt} b) { return (${vt})${isa[1]}((${isa[2]})a, (${isa[2]})b); }`, '#else'] : []),
+    `static inline __attribute__((always_inline)) ${vt} aic_vdot2_${vt}(${vt} a, ${vt} b) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = aic_dot2(a[l], b[l]); return r; }`,
+    ...(isa ? ['#endif'] : []),
+  ].join('\n'));
+}
+
 /** Scalar C for an intrinsic. */
 function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string {
   const f = fsuf(t);
@@ -106,6 +128,7 @@ function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string 
     case 'fma': return isF(t) ? `fma${f}(${a[0]}, ${a[1]}, ${a[2]})` : `(${a[0]} * ${a[1]} + ${a[2]})`;
     case 'atan2': return `atan2${f}(${a[0]}, ${a[1]})`;
     case 'check_index': case 'check_nonzero': case 'check_range': return checkCall(h, fn, t, a);
+    case 'dot2': return h.need('aic_dot2', () => DOT2) + `(${a[0]}, ${a[1]})`;
     default: throw new Error(`C: unknown intrinsic ${fn}`);
   }
 }
@@ -368,6 +391,7 @@ export class CEmitter {
         return this.h.need(name, () => `static inline ${vt} ${name}(${vt} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`) + `(${this.vexpr(e.x)})`;
       }
       case 'call': {
+        if (e.fn === 'dot2') return vecDot2(this.h, L) + `(${e.args.map((a) => this.vexpr(a)).join(', ')})`;
         const ats = e.args.map((a) => this.h.vecTypedef(a.t, L));
         const name = `aic_v${e.fn}_${ats.join('_')}`;
         return this.h.need(name, () => {

@@ -21,6 +21,7 @@ import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
 import { chooseAlgorithms } from './algorithms/choose.ts';
+import { applyIntDot } from './int-dot.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 type Load = Extract<Expr, { k: 'load' }>;
@@ -312,10 +313,12 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
   let done = 0;
   for (const [name, src] of prog.sources) {
     reportProgress('scheduling', done++, prog.sources.size, name);
+    // int8 reductions in int16 pairs (int-dot.ts), unless a --schedule names the kernel's loops
+    const paired = !overrides?.has(name) && applyIntDot(prog, name, caps);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog);
     for (const p of packs) packWeight(prog, name, p.param, p.block);
     const alg = algos.get(name);
-    if (alg || dirs.length) out.set(name, alg ? [alg, ...dirs] : dirs);
+    if (alg || dirs.length || paired) out.set(name, alg ? [alg, ...dirs] : dirs);
   }
   reportProgress('scheduling', done, done);
   return out;

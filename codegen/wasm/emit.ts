@@ -902,6 +902,15 @@ export class KernelEmitter {
       this.e(...checkIndexInline(this.env.mb, t, e.args[1].v, this.tmp(W)));
       return;
     }
+    if (e.fn === 'dot2') {
+      // lo16(p) * lo16(q) + hi16(p) * hi16(q) (loop-ir intrinsics.ts)
+      const tp = this.tmp('i32'), tq = this.tmp('i32');
+      this.ex(e.args[0]); this.e(['local.set', tp]); this.ex(e.args[1]); this.e(['local.set', tq]);
+      const lo = (v: number): Instr[] => [['local.get', v], ['i32.const', 16], ['i32.shl'], ['i32.const', 16], ['i32.shr_s']];
+      const hi = (v: number): Instr[] => [['local.get', v], ['i32.const', 16], ['i32.shr_s']];
+      this.e(...lo(tp), ...lo(tq), ['i32.mul'], ...hi(tp), ...hi(tq), ['i32.mul'], ['i32.add']);
+      return;
+    }
     if (isCheck(e.fn)) {
       for (const a of e.args) this.ex(a);
       this.e(['call', checkFunc(this.env.mb, e.fn, t)]);
@@ -1117,6 +1126,8 @@ export class KernelEmitter {
   }
 
   private vcall(e: Extract<Expr, { k: 'call' }>): boolean {
+    // pairs of int16 halves: one i32x4.dot_i16x8_s (exact, wrapping like dot2)
+    if (e.fn === 'dot2') { this.vx(e.args[0]); this.vx(e.args[1]); this.e(['i32x4.dot_i16x8_s']); return true; }
     if (e.args[0].t !== 'f32') return false;
     const x = e.args[0];
     switch (e.fn) {

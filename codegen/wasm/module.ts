@@ -75,7 +75,7 @@ simd('i16x8.narrow_i32x4_s', 133); simd('i16x8.narrow_i32x4_u', 134);
 simd('i16x8.extend_low_i8x16_s', 135); simd('i16x8.extend_high_i8x16_s', 136); simd('i16x8.extend_low_i8x16_u', 137); simd('i16x8.extend_high_i8x16_u', 138);
 simd('i32x4.abs', 160); simd('i32x4.neg', 161); simd('i32x4.all_true', 163); simd('i32x4.bitmask', 164);
 simd('i32x4.extend_low_i16x8_s', 167); simd('i32x4.extend_high_i16x8_s', 168); simd('i32x4.extend_low_i16x8_u', 169); simd('i32x4.extend_high_i16x8_u', 170);
-simd('i32x4.shl', 171); simd('i32x4.shr_s', 172); simd('i32x4.shr_u', 173); simd('i32x4.add', 174); simd('i32x4.sub', 177); simd('i32x4.mul', 181);
+simd('i32x4.shl', 171); simd('i32x4.shr_s', 172); simd('i32x4.shr_u', 173); simd('i32x4.add', 174); simd('i32x4.sub', 177); simd('i32x4.mul', 181); simd('i32x4.dot_i16x8_s', 186);
 simd('i32x4.min_s', 182); simd('i32x4.min_u', 183); simd('i32x4.max_s', 184); simd('i32x4.max_u', 185);
 simd('f32x4.abs', 224); simd('f32x4.neg', 225); simd('f32x4.sqrt', 227); simd('f32x4.add', 228); simd('f32x4.sub', 229); simd('f32x4.mul', 230); simd('f32x4.div', 231);
 simd('f32x4.min', 232); simd('f32x4.max', 233); simd('f32x4.pmin', 234); simd('f32x4.pmax', 235);

@@ -221,6 +221,10 @@ export class WgslEmitter {
         case 'fabs': return this.un('abs', t, x, lanes);
         case 'sign': return ws === 'u32' ? `select(${T}(0), ${T}(1), ${x} > ${T}(0))` : `select(select(${T}(0), ${T}(-1), ${x} < ${T}(0)), ${T}(1), ${x} > ${T}(0))`;
         case 'fma': return this.wrapNarrow(`(${a[0]} * ${a[1]} + ${a[2]})`, t);
+        case 'dot2': { // int16 halves of two i32 words, multiplied pairwise and added (loop-ir intrinsics.ts)
+          if (lanes !== 1) throw new NotVec();
+          return `(((${a[0]} << 16u) >> 16u) * ((${a[1]} << 16u) >> 16u) + (${a[0]} >> 16u) * (${a[1]} >> 16u))`;
+        }
         case 'floor': case 'ceil': case 'trunc': case 'round_even': return x;
         default: {
           if (ws === 'bool') throw new NotVec();

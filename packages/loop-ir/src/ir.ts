@@ -44,6 +44,8 @@ export type Intrinsic =
   | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'erf' | 'sigmoid' | 'floor' | 'ceil' | 'round_even' | 'trunc'
   | 'sin' | 'cos' | 'tan' | 'asin' | 'acos' | 'atan' | 'sinh' | 'cosh' | 'asinh' | 'acosh' | 'atanh'
   | 'isnan' | 'isinf' | 'fabs' | 'sign' | 'fma' | 'atan2'
+  /** dot2(p, q) (i32): each word holds two int16 halves; lo(p)*lo(q) + hi(p)*hi(q), wrapping (int8 kernels: schedule/int-dot.ts) */
+  | 'dot2'
   /** runtime checks (see checks.ts): check_index(i, n) -> i32, check_nonzero(b) -> b, check_range(v, n, code) -> i32 */
   | 'check_index' | 'check_nonzero' | 'check_range';
 

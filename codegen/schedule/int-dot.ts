@@ -1,0 +1,220 @@
+/**
+ * Integer dot products in pairs (int8 kernels on vector targets). A compute stage whose reduction is
+ * an int32 sum of P * Q with P and Q small integers (int8 / uint8 values, zero points subtracted: each
+ * within int16) is rewritten to sum dot2(P2, Q2) over half the reduction: P2 and Q2 hold the operand
+ * pairs (k = 2i, 2i + 1) as the two int16 halves of one int32 word, and dot2 multiplies the halves and
+ * adds both products (wasm-simd: i32x4.dot_i16x8_s; C: pmaddwd), so one vector instruction does twice
+ * the multiply-adds of the i32 form and the pair comes with one 32-bit load.
+ *
+ * Which reduction axis r is paired: one that indexes exactly one dimension d of the one load P (and Q)
+ * reads with r, as a bare variable, with extent == that dimension (Conv's input channel, MatMul's k).
+ * Each operand becomes a load of a packed copy of its source with dimension d halved (an odd tail
+ * pairs with 0): a constant weight is packed here at compile time (a new weight), anything else by a
+ * compute stage of the kernel placed before it. Exact: integer sums do not depend on their order,
+ * every int16 product fits, and so does the sum of two (|P|, |Q| <= 32767).
+ * Group convs (channel index g*Cg + ci) and depthwise convs (no channel reduction) keep the i32 form.
+ */
+import { Tensor } from '@aic/core';
+import type { TargetCaps } from '@aic/ir-spec';
+import { E, LoopInterpreter, flatIndex, lowerCompute, mapExpr, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type ScalarType } from '@aic/loop-ir';
+import type { KernelSource, Program, ProgramBuffer } from '../lower/program.ts';
+import { peelIndex } from './pack.ts';
+
+type Load = Extract<Expr, { k: 'load' }>;
+type Reduce = Extract<Expr, { k: 'reduce' }>;
+
+const SMALL: Partial<Record<ScalarType, [number, number]>> = { i8: [-128, 127], u8: [0, 255], i16: [-32768, 32767], u16: [0, 65535] };
+
+/** Value range of an integer operand expression, when the bounds of its loads' types settle it. */
+function valueRange(e: Expr, temps: Map<string, [number, number]>): [number, number] | undefined {
+  switch (e.k) {
+    case 'const': return [e.v, e.v];
+    case 'load': return temps.get(e.buf) ?? SMALL[e.t];
+    case 'cast': {
+      const r = valueRange(e.x, temps);
+      return r && (e.t === 'i32' || e.t === 'i64') ? r : undefined;
+    }
+    case 'select': {
+      const a = valueRange(e.a, temps), b = valueRange(e.b, temps);
+      return a && b && [Math.min(a[0], b[0]), Math.max(a[1], b[1])];
+    }
+    case 'bin': {
+      const a = valueRange(e.a, temps), b = valueRange(e.b, temps);
+      if (!a || !b) return undefined;
+      if (e.op === 'add') return [a[0] + b[0], a[1] + b[1]];
+      if (e.op === 'sub') return [a[0] - b[1], a[1] - b[0]];
+      return undefined;
+    }
+    default: return undefined;
+  }
+}
+
+const varsOf = (e: Expr) => { const s = new Set<string>(); walkExpr(e, (x) => { if (x.k === 'var') s.add(x.name); }); return s; };
+const loadsIn = (e: Expr) => { const out: Load[] = []; walkExpr(e, (x) => { if (x.k === 'load') out.push(x); }); return out; };
+const isVar = (e: Expr, v: string) => e.k === 'var' && e.name === v;
+
+/** An operand of the product, analysed for pairing along r. */
+interface Operand { expr: Expr; load: Load; buf: Buffer; dims: Expr[]; d: number; signed?: boolean }
+
+function operandFor(x: Expr, r: string, extent: number, bufs: Map<string, Buffer>): Operand | undefined {
+  const using = loadsIn(x).filter((l) => varsOf(l.idx).has(r));
+  if (using.length !== 1) return undefined;
+  const load = using[0], buf = bufs.get(load.buf);
+  if (!buf || buf.layout || loadsIn(x).filter((l) => l.buf === load.buf).length !== 1) return undefined;
+  const dims = peelIndex(load.idx, buf.shape);
+  if (!dims) return undefined;
+  const ds = dims.map((e, i) => (varsOf(e).has(r) ? i : -1)).filter((i) => i >= 0);
+  if (ds.length !== 1 || !isVar(dims[ds[0]], r) || buf.shape[ds[0]] !== extent) return undefined;
+  // every variable the operand uses outside its main load is a bare dimension of that load
+  const bare = new Set(dims.filter((e) => e.k === 'var').map((e) => (e as { name: string }).name));
+  for (const l of loadsIn(x)) if (l !== load && [...varsOf(l.idx)].some((v) => !bare.has(v))) return undefined;
+  return { expr: x, load, buf, dims, d: ds[0] };
+}
+
+/**
+ * The operand as a function of its source's index `at` (the packed copy's stage body): the main load
+ * reads `at`, other variables are renamed to the axes of the dimensions they index.
+ */
+function operandAt(o: Operand, at: Expr[]): Expr {
+  const rename = new Map<string, Expr>();
+  o.dims.forEach((e, i) => { if (e.k === 'var') rename.set(e.name, at[i]); });
+  return mapExpr(o.expr, (x) => {
+    if (x.k === 'load' && x.buf === o.load.buf) return { ...x, idx: flatIndex(at, o.buf.shape) };
+    if (x.k === 'var' && rename.has(x.name)) return rename.get(x.name)!;
+    return x;
+  });
+}
+
+/** Stage body of the packed copy: word [.., i, ..] = lo16(op at 2i) | op at 2i + 1 (0 past the end) << 16. */
+function packBody(o: Operand, axes: string[]): Expr {
+  const D = o.buf.shape[o.d];
+  const at = (j: Expr) => axes.map((a, i) => (i === o.d ? j : E.v(a)));
+  const i32 = (e: Expr) => E.cast(e, 'i32'), c = (v: number) => E.c(v, 'i32');
+  const two = E.mul(E.v(axes[o.d]), E.i(2));
+  const lo = i32(operandAt(o, at(two)));
+  const hiIdx = E.add(two, E.i(1));
+  const hi = D % 2 ? E.select(E.lt(hiIdx, E.i(D)), i32(operandAt(o, at(E.min(hiIdx, E.i(D - 1))))), c(0)) : i32(operandAt(o, at(hiIdx)));
+  // the low half as 16 bits: a negative value's sign bits would spill into the high half
+  return E.add(o.signed ? E.select(E.lt(lo, c(0)), E.add(lo, c(65536)), lo) : lo, E.mul(hi, c(65536)));
+}
+
+/** Is every load of the operand a constant weight of the program (so it can be packed now)? */
+function constantOperand(prog: Program, src: KernelSource, args: string[], o: Operand): boolean {
+  return loadsIn(o.expr).every((l) => {
+    const p = src.params.findIndex((q) => q.name === l.buf);
+    return p >= 0 && src.params[p].role === 'weight' && !!prog.weights.find((w) => w.name === args[p])?.data;
+  });
+}
+
+/** Pack a constant operand at compile time into a new int32 weight param of the kernel. */
+function packConstant(prog: Program, src: KernelSource, args: string[], o: Operand, shape: number[]): Buffer {
+  const axes = shape.map((_, i) => `a${i}`);
+  const out: Buffer = { name: src.fresh('pk'), dtype: 'i32', shape, scope: 'global', role: 'weight' };
+  const st: ComputeStage = { kind: 'compute', out, axes, body: packBody(o, axes) };
+  const data = new Tensor('int32', shape);
+  const mem: Record<string, { [i: number]: number; length: number }> = { [out.name]: data.num };
+  src.params.forEach((p, i) => { const w = prog.weights.find((x) => x.name === args[i]); if (w?.data) mem[p.name] = w.data.num; });
+  new LoopInterpreter(mem).runKernel({ name: out.name, params: [...src.params, out], body: lowerCompute(st, src.fresh) });
+  let name = `${o.buf.name}_dot2`;
+  while (prog.weights.some((w) => w.name === name)) name += '_';
+  const orig = prog.weights.find((w) => w.name === args[src.params.findIndex((p) => p.name === o.buf.name)])!;
+  const pb: ProgramBuffer = { ...orig, name, shape, data, dtype: 'i32' };
+  prog.weights.push(pb);
+  src.params.push(out);
+  args.push(name);
+  return out;
+}
+
+/** Packed source of an operand (a weight packed now, or a temp a new stage fills) and its load. */
+function packOperand(prog: Program, src: KernelSource, args: string[], o: Operand, rp: string, before: number): Expr {
+  const shape = o.buf.shape.map((n, i) => (i === o.d ? Math.ceil(n / 2) : n));
+  let buf: Buffer;
+  if (constantOperand(prog, src, args, o)) buf = packConstant(prog, src, args, o, shape);
+  else {
+    buf = { name: src.fresh('pk'), dtype: 'i32', shape, scope: 'local', role: 'scratch' };
+    src.temps.push(buf);
+    const axes = shape.map(() => src.fresh('i'));
+    src.stages.splice(before, 0, { kind: 'compute', out: buf, axes, body: packBody(o, axes) });
+  }
+  return E.load(buf.name, flatIndex(o.dims.map((e, i) => (i === o.d ? E.v(rp) : e)), shape), 'i32');
+}
+
+/** Drop params no stage reads any more (the int8 weights a packed copy replaced), with their args. */
+function dropUnread(prog: Program, src: KernelSource, args: string[]): void {
+  const read = new Set<string>();
+  for (const st of src.stages) {
+    const see = (x: Expr) => { if (x.k === 'load') read.add(x.buf); };
+    if (st.kind === 'compute') walkExpr(st.body, see);
+    else walkExprs(st.body, see);
+  }
+  for (let i = src.params.length - 1; i >= 0; i--) {
+    const p = src.params[i];
+    if (p.role !== 'weight' || read.has(p.name)) continue;
+    const name = args[i];
+    src.params.splice(i, 1);
+    args.splice(i, 1);
+    if (!prog.steps.some((s) => s.args.includes(name)) && !prog.outputs.some((o) => o.name === name)) {
+      const w = prog.weights.findIndex((x) => x.name === name);
+      if (w >= 0) prog.weights.splice(w, 1);
+    }
+  }
+}
+
+/** Ranges of the values the stages before `upto` store into each temp (a stage storing an unknown range: none). */
+function tempRanges(src: KernelSource, upto: number): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  const bad = new Set<string>();
+  const add = (buf: string, r: [number, number] | undefined) => {
+    if (!r) { bad.add(buf); return; }
+    const o = out.get(buf);
+    out.set(buf, o ? [Math.min(o[0], r[0]), Math.max(o[1], r[1])] : r);
+  };
+  for (const st of src.stages.slice(0, upto)) {
+    if (st.kind === 'compute') add(st.out.name, valueRange(st.body, out));
+    else walkStmt(st.body, (s) => { if (s.k === 'store') add(s.buf, valueRange(s.val, out)); });
+  }
+  for (const b of bad) out.delete(b);
+  return new Map([...out].filter(([b]) => src.temps.some((t) => t.name === b) && !bad.has(b)));
+}
+
+function theReduce(e: Expr): Reduce | undefined {
+  const rs: Reduce[] = [];
+  walkExpr(e, (x) => { if (x.k === 'reduce') rs.push(x); });
+  return rs.length === 1 ? rs[0] : undefined;
+}
+
+/** Rewrite every pairable int32 reduction of a kernel (see the file comment); true when one was. */
+export function applyIntDot(prog: Program, name: string, caps: TargetCaps): boolean {
+  const src = prog.sources.get(name);
+  const step = prog.steps.find((s) => s.kernel === name);
+  if (!src || !step || caps.vectorLanes <= 1 || prog.steps.filter((s) => s.kernel === name).length !== 1) return false;
+  let changed = false;
+  for (let si = 0; si < src.stages.length; si++) {
+    const st = src.stages[si];
+    if (st.kind !== 'compute') continue;
+    const R = theReduce(st.body);
+    if (!R || R.op !== 'sum' || R.t !== 'i32' || R.body.k !== 'bin' || R.body.op !== 'mul') continue;
+    const ranges = tempRanges(src, si);
+    const [P, Q] = [R.body.a, R.body.b];
+    const ok = (x: Expr) => { const r = valueRange(x, ranges); return r && r[0] >= -32767 && r[1] <= 32767; };
+    if (!ok(P) || !ok(Q)) continue;
+    const bufs = new Map([...src.params, ...src.temps].map((b) => [b.name, b]));
+    const ax = R.axes.find((a) => a.extent >= 2 && operandFor(P, a.name, a.extent, bufs) && operandFor(Q, a.name, a.extent, bufs));
+    if (!ax) continue;
+    const op = operandFor(P, ax.name, ax.extent, bufs)!, oq = operandFor(Q, ax.name, ax.extent, bufs)!;
+    op.signed = valueRange(P, ranges)![0] < 0;
+    oq.signed = valueRange(Q, ranges)![0] < 0;
+    const rp = src.fresh(`${ax.name}p`);
+    const before = src.stages.indexOf(st);
+    const lp = packOperand(prog, src, step.args, op, rp, before);
+    const lq = packOperand(prog, src, step.args, oq, rp, src.stages.indexOf(st));
+    const body: Expr = { k: 'call', fn: 'dot2', args: [lp, lq], t: 'i32', lanes: 1 };
+    const red: Reduce = { ...R, axes: R.axes.map((a) => (a === ax ? { name: rp, extent: Math.ceil(ax.extent / 2) } : a)), body };
+    const i = src.stages.indexOf(st);
+    src.stages[i] = { ...st, body: mapExpr(st.body, (x) => (x.k === 'reduce' ? red : x)) };
+    si = i;
+    changed = true;
+  }
+  if (changed) dropUnread(prog, src, step.args);
+  return changed;
+}
