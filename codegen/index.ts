@@ -22,3 +22,4 @@ export * from './shape-inputs.ts';
 export { measureCPeak } from './c/peak.ts';
 export { measureWasmPeak } from './wasm/peak.ts';
 export { timeWasmSteps } from './wasm/profile.ts';
+export * from './tune/index.ts';

@@ -6,3 +6,4 @@ export * from './run.ts';
 export * from './inspect.ts';
 export * from './targets.ts';
 export * from './tensors.ts';
+export * from './tune.ts';

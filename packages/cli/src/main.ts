@@ -9,6 +9,7 @@ import { RUN_DEFAULT_WHY, runCommand } from './commands/run.ts';
 import { optCommand } from './commands/opt.ts';
 import { bisectCommand } from './commands/bisect.ts';
 import { registerVizCommands } from './commands/register-viz.ts';
+import { registerTuneCommand } from './commands/tune.ts';
 import { gradCommand } from './commands/grad.ts';
 import { trainStepCommand } from './commands/train-step.ts';
 import { registerQuantizeCommand } from './commands/register-quantize.ts';
@@ -126,6 +127,7 @@ const compileCmd = program.command('compile')
   .option('--emit <form>', 'print instead of writing files: loops (loop-nest IR), schedule (every kernel\'s schedule), c (model.c), wat (wasm text), wgsl (kernels)')
   .option('--schedule <file>', 'override kernel schedules: `kernel NAME { split i1 by 8; vectorize i1_i }` blocks (see --emit schedule)')
   .option('--plain-loops', 'plain loop nests, no default schedules (a research baseline)')
+  .addOption(new Option('--tuning-log <file>', 'apply the fastest record per kernel of a log from aic tune (repeatable; --schedule still overrides)').argParser(collect))
   .option('--embed-weights', 'wasm targets: put the weights inside model.wasm instead of model.weights')
   .addOption(new Option('--const-input <NAME=FILE>', 'bind an input whose value decides a shape (Reshape shape, Slice starts...) to a constant (repeatable)').argParser(collect))
   .addOption(shapeOpt())
@@ -165,6 +167,7 @@ program.command('train-step')
 
 registerVizCommands(program, withPipeline);
 registerQuantizeCommand(program, wrap);
+registerTuneCommand(program, withPipeline);
 
 /**
  * Run the CLI on `argv` (as process.argv: node, script, args...) and return the exit code; never calls

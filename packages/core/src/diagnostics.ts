@@ -168,6 +168,12 @@ export const diag = {
   unsupportedFeature: (what: string, loc?: Location) => new AicError('AIC0203', `unsupported: ${what}`, 3, loc),
   unsupportedAttr: (r: OpRef, attr: string, value: string, loc?: Location) =>
     new AicError('AIC0204', `unsupported ${opName(r)} attribute ${attr}=${value}`, 3, loc),
+  // --- tune: aic tune and tuning logs (AIC0400-AIC0409); 0400-0402 are warnings (the record is not applied) ---
+  tuneLogCorrupt: (file: string, line: number, why: string) => new AicError('AIC0400', `tuning log record ignored (corrupt): ${why}`, 1, { file, line }),
+  tuneLogForeign: (file: string, line: number, why: string) => new AicError('AIC0401', `tuning log record ignored (foreign): ${why}`, 1, { file, line }),
+  tuneLogMismatched: (file: string, line: number, why: string) => new AicError('AIC0402', `tuning log record ignored (mismatched): ${why}`, 1, { file, line }),
+  /** a target or runner aic tune cannot measure on yet */
+  tuneUnsupported: (what: string) => new AicError('AIC0403', `unsupported: ${what}`, 3),
   // --- ctrlflow: If / Loop / Scan on compiled targets (AIC0390-AIC0399) ----------------------------
   /** a value inside a subgraph of control node `node` whose shape is not known at compile time */
   controlDynamicShape: (node: string, value: string, shape: string, target: string, loc?: Location) =>

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow, type Graph } from '@aic/core';
 import { TARGETS, passTarget } from '@aic/codegen';
 import { EMIT_FORMS, VERSION, bindConstants, compileGraph, compileTargetOrThrow, emitForm, loadGraph, parseSchedules } from '@aic/api/internal';
+import { withTuningLogs } from './tuning-log.ts';
 import { parseShapeOptions, readTensorFile } from '../model-io.ts';
 import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
 import { note } from '../ui.ts';
@@ -17,7 +18,7 @@ export { VERSION };
 
 export interface CompileOptions extends PipelineCliOptions {
   target?: string; output?: string; listTargets?: boolean; emit?: string; schedule?: string;
-  constInput?: string[]; inputShape?: string[]; plainLoops?: boolean; embedWeights?: boolean;
+  constInput?: string[]; inputShape?: string[]; plainLoops?: boolean; embedWeights?: boolean; tuningLog?: string[];
 }
 
 export function targetTable(): string {
@@ -60,7 +61,8 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   if (consts.size) bindConstants(g, consts);
   const { graph } = optimize(g, opts, undefined, undefined, passTarget(name));
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
-  const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights });
+  const tuned = withTuningLogs(graph, name, opts.tuningLog, schedules);
+  const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights });
   if (opts.emit) {
     process.stdout.write(emitForm(compiled, opts.emit));
     return 0;

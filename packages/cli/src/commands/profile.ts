@@ -21,9 +21,10 @@ import { nodeFlops } from '../stats.ts';
 import { finishKernels, formatProfile, PROFILE_FORMAT, type KernelTime, type ProfileReport } from '../profile/report.ts';
 import { machinePeak } from '../profile/peak.ts';
 import { note } from '../ui.ts';
+import { withTuningLogs } from './tuning-log.ts';
 
 export interface ProfileOptions extends PipelineCliOptions {
-  target?: string; runs?: string; json?: string; top?: string; input?: string[]; seed?: string; inputShape?: string[]; remeasurePeak?: boolean;
+  target?: string; runs?: string; json?: string; top?: string; input?: string[]; seed?: string; inputShape?: string[]; remeasurePeak?: boolean; tuningLog?: string[];
 }
 
 export const PROFILE_TARGETS = ['c', 'wasm-simd', 'wasm'];
@@ -71,12 +72,13 @@ export async function profileCommand(model: string, opts: ProfileOptions): Promi
   prepareForRun(graph, feeds);
   const version = '0.1.0', source = path.basename(model), sourceHash = '-';
   let prog: Program, ms: number[];
+  const schedules = withTuningLogs(graph, targetName, opts.tuningLog);
   if (targetName === 'c') {
-    const c = compileC(graph, { version, source, sourceHash });
+    const c = compileC(graph, { version, source, sourceHash, schedules });
     prog = c.prog;
     ms = timeCSteps(c, feeds, runs);
   } else {
-    const w = compileWasm(graph, { simd: targetName === 'wasm-simd', version, source, sourceHash, exportKernels: true });
+    const w = compileWasm(graph, { simd: targetName === 'wasm-simd', version, source, sourceHash, exportKernels: true, schedules });
     prog = w.prog;
     reportProgress('running', 0, 1, `${runs + 2} times`);
     ms = timeWasmSteps(w, feeds, runs);

@@ -35,6 +35,7 @@ Examples:
     .addOption(new Option('--input <NAME=FILE>', 'input tensor (.npy or .pb); inputs not given get seeded random values (repeatable)').argParser(collect))
     .option('--seed <n>', 'seed for the random inputs', '1')
     .option('--remeasure-peak', 'measure the machine\'s peak again instead of reading the cached one (~/.cache/aic/peak/)')
+    .addOption(new Option('--tuning-log <file>', 'compile with the fastest record per kernel of a log from aic tune (repeatable)').argParser(collect))
     .addOption(shapeOpt())
     .addHelpText('after', `
 The peak (GFLOP/s of a generated multiply-add kernel, GB/s of a 64 MiB streaming read) is measured once

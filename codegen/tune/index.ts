@@ -1,0 +1,9 @@
+/** Auto-tuning (`aic tune`, `--tuning-log`): see docs/tuning.md. */
+export { workloadsOf, workloadKey, type Workload } from './workload.ts';
+export { kernelSpace, mutate, features, type KernelSpace } from './space.ts';
+export { RidgeModel } from './cost-model.ts';
+export { makeRng } from './rng.ts';
+export { thisMachine, parseLog, bestRecords, recordLine, scheduleText, scheduleOf, type TuneRecord, type Machine, type LogIssue } from './log.ts';
+export { cRunner, wasmSimdRunner, TUNE_TARGETS, type TuneRunner, type Measured } from './runners.ts';
+export { tune, outputsAgree, type TuneOptions, type WorkloadResult } from './search.ts';
+export { tuningSchedules, type TuningApplied } from './apply.ts';

@@ -1,0 +1,98 @@
+/**
+ * Tuning logs: JSON lines, one measured candidate each:
+ *   {"workload": KEY, "op": OP, "target": "c", "machine": {"cpu": MODEL, "simd": [...]},
+ *    "schedule": ["split i3 by 8", ...], "median_us": 12.5, "aic_version": "0.1.0", "trial": 3}
+ * (`trial` 0 is the default schedule). After the search the defaults and the bests are measured again,
+ * alternately, and logged with `"confirmed": true`. Logs merge by concatenation; the best record of a
+ * workload is the fastest confirmed one (the fastest of any when none is confirmed) measured on this
+ * machine, for this target and aic version. Records that do not
+ * parse, name another machine or another aic version are reported (never applied).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { parseDirective, printDirective, type Directive } from '@aic/loop-ir';
+
+export interface Machine { cpu: string; simd: string[] }
+export interface TuneRecord {
+  workload: string;
+  op?: string;
+  target: string;
+  machine: Machine;
+  schedule: string[];
+  median_us: number;
+  aic_version: string;
+  trial?: number;
+  /** measured again after the search, alternately with the default (search.ts confirm) */
+  confirmed?: boolean;
+}
+export type IssueKind = 'corrupt' | 'foreign' | 'mismatched';
+export interface LogIssue { file: string; line: number; kind: IssueKind; why: string }
+
+const SIMD = ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'amx_tile', 'asimd', 'sve', 'simd128'];
+
+let cached: Machine | undefined;
+/** This CPU: its model name and the SIMD features that decide code speed (Linux /proc/cpuinfo). */
+export function thisMachine(): Machine {
+  if (cached) return cached;
+  let flags: string[] = [];
+  try {
+    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const m = /^(?:flags|Features)\s*:\s*(.*)$/m.exec(info);
+    if (m) flags = m[1].split(/\s+/);
+  } catch { /* not Linux: the model name alone */ }
+  cached = { cpu: os.cpus()[0]?.model?.trim() || os.arch(), simd: SIMD.filter((f) => flags.includes(f)) };
+  return cached;
+}
+export const sameMachine = (a: Machine, b: Machine) => a.cpu === b.cpu && a.simd.join(',') === b.simd.join(',');
+
+export const scheduleText = (dirs: readonly Directive[]) => dirs.map(printDirective);
+export const scheduleOf = (r: TuneRecord): Directive[] => r.schedule.map(parseDirective);
+
+/** One line of a log as a record, or why it is not one. */
+function parseLine(text: string): TuneRecord | string {
+  let o: unknown;
+  try { o = JSON.parse(text); } catch { return 'not JSON'; }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return 'not a JSON object';
+  const r = o as Record<string, unknown>;
+  const m = r.machine as Record<string, unknown> | undefined;
+  if (typeof r.workload !== 'string' || !r.workload) return 'no workload';
+  if (typeof r.target !== 'string') return 'no target';
+  if (!m || typeof m.cpu !== 'string' || !Array.isArray(m.simd) || !m.simd.every((s) => typeof s === 'string')) return 'no machine {cpu, simd}';
+  if (!Array.isArray(r.schedule) || !r.schedule.every((s) => typeof s === 'string')) return 'no schedule (a list of directives)';
+  if (typeof r.median_us !== 'number' || !(r.median_us > 0) || !Number.isFinite(r.median_us)) return 'median_us is not a positive number';
+  if (typeof r.aic_version !== 'string') return 'no aic_version';
+  try { (r.schedule as string[]).forEach(parseDirective); } catch (e) { return `schedule: ${(e as Error).message}`; }
+  return r as unknown as TuneRecord;
+}
+
+/** Every well-formed record of a log's text, and an issue per line that is not one. */
+export function parseLog(text: string, file: string): { records: TuneRecord[]; issues: LogIssue[] } {
+  const records: TuneRecord[] = [], issues: LogIssue[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const r = parseLine(line);
+    if (typeof r === 'string') issues.push({ file, line: i + 1, kind: 'corrupt', why: r });
+    else records.push(r);
+  });
+  return { records, issues };
+}
+
+/**
+ * The fastest applicable record per workload for `target` on `machine` and aic `version`; records of
+ * another machine or version are issues (records of other targets are simply for them).
+ */
+export function bestRecords(records: readonly TuneRecord[], target: string, machine: Machine, version: string, where: (r: TuneRecord) => { file: string; line: number }):
+  { best: Map<string, TuneRecord>; issues: LogIssue[] } {
+  const best = new Map<string, TuneRecord>(), issues: LogIssue[] = [];
+  for (const r of records) {
+    if (r.target !== target) continue;
+    if (!sameMachine(r.machine, machine)) { issues.push({ ...where(r), kind: 'foreign', why: `measured on another machine (${r.machine.cpu}; ${r.machine.simd.join(' ') || 'no SIMD'})` }); continue; }
+    if (r.aic_version !== version) { issues.push({ ...where(r), kind: 'mismatched', why: `written by aic ${r.aic_version} (this is ${version})` }); continue; }
+    const b = best.get(r.workload);
+    const rank = (x: TuneRecord) => (x.confirmed ? 0 : 1);
+    if (!b || rank(r) < rank(b) || (rank(r) === rank(b) && r.median_us < b.median_us)) best.set(r.workload, r);
+  }
+  return { best, issues };
+}
+
+export const recordLine = (r: TuneRecord) => JSON.stringify(r) + '\n';
