@@ -22,6 +22,7 @@ import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
 import { chooseAlgorithms } from './algorithms/choose.ts';
 import { applyIntDot } from './int-dot.ts';
+import { interleavedRows } from './row-interleave.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 type Load = Extract<Expr, { k: 'load' }>;
@@ -283,11 +284,14 @@ function rowsFor(n: number, max: number): { R: number; clamp: boolean; cost: num
   return best;
 }
 
-export function defaultSchedule(src: KernelSource, caps: TargetCaps, prog?: Program): Directive[] {
-  return defaultScheduleWithPacks(src, caps, prog).dirs;
+export function defaultSchedule(src: KernelSource, caps: TargetCaps, prog?: Program, opts?: ScheduleOptions): Directive[] {
+  return defaultScheduleWithPacks(src, caps, prog, opts).dirs;
 }
 
-function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Program): StageSchedule {
+/** Target choices beyond its caps: rowInterleave, reductions without a vector tile get interleaved rows (row-interleave.ts). */
+export interface ScheduleOptions { rowInterleave?: boolean }
+
+function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Program, opts?: ScheduleOptions): StageSchedule {
   const dirs: Directive[] = [];
   const packs: PackRequest[] = [];
   for (const st of src.stages) {
@@ -298,6 +302,7 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
     if (!hasReduce(st)) { dirs.push(...elementwise(st, caps)); continue; }
     const r = reduction(src, st, caps, prog);
     if (r) { dirs.push(...r.dirs); packs.push(...r.packs.filter((p) => !packs.some((q) => q.param === p.param))); }
+    else if (opts?.rowInterleave) dirs.push(...interleavedRows(st));
   }
   return { dirs, packs };
 }
@@ -306,7 +311,7 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
  * Default schedules for every kernel of a program. Kernels whose schedule vectorizes a packed weight
  * get that weight packed here (the program's weights and the kernel's source change).
  */
-export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map<string, Directive[]>): Map<string, Directive[]> {
+export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map<string, Directive[]>, opts?: ScheduleOptions): Map<string, Directive[]> {
   const out = new Map<string, Directive[]>();
   // kernel algorithms first (Winograd...: they rewrite the kernel's stages); their directive leads the schedule
   const algos = chooseAlgorithms(prog, caps, overrides);
@@ -315,7 +320,7 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
     reportProgress('scheduling', done++, prog.sources.size, name);
     // int8 reductions in int16 pairs (int-dot.ts), unless a --schedule names the kernel's loops
     const paired = !overrides?.has(name) && applyIntDot(prog, name, caps);
-    const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog);
+    const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts);
     for (const p of packs) packWeight(prog, name, p.param, p.block);
     const alg = algos.get(name);
     if (alg || dirs.length || paired) out.set(name, alg ? [alg, ...dirs] : dirs);

@@ -204,7 +204,7 @@ function wasmTarget(simd: boolean): Target<WasmCompiled> {
     tolerance: CPU_TOLERANCE,
     legal: WASM_LEGAL,
     forms: ['wat'],
-    defaultSchedules: (prog, overrides) => chooseSchedules(prog, caps, overrides),
+    defaultSchedules: (prog, overrides) => chooseSchedules(prog, caps, overrides, { rowInterleave: true }),
     render(prog, opts) {
       const w = compileProgram(prog, { ...opts, simd });
       return { plan: w.plan, art: w };

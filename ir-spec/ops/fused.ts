@@ -24,6 +24,7 @@ import { defineOp, getOp } from '../registry.ts';
 import type { AttrSpec, EvalCtx, InferCtx, LowerCtx, OpDef, OutType } from '../types.ts';
 import { FLOATS } from '../lib/infer-helpers.ts';
 import { bcastAt, scalarOf } from '../lib/lower.ts';
+import { softmaxLastAxisStaged } from '../lib/softmax-rows.ts';
 
 const CAT = 'fused';
 
@@ -487,7 +488,13 @@ function broadcastShapes(a: number[], b: number[]): number[] | undefined {
   return out;
 }
 
-/** Attention as stages of one kernel: scores = MatMul(Q', K) -> temp, P = Softmax(scores' + mask) -> temp, Y = MatMul(P, V). */
+/**
+ * Attention as stages of one kernel: scores = MatMul(Q', K) -> temp, P = Softmax(scores' + mask) -> temp,
+ * Y = MatMul(P, V). Where the ctx stages temps (computeTemp) and the softmax runs over the last axis, every
+ * step is a compute stage the default schedules tile: Q' materialized once (the same divisions), the score
+ * scale and mask as the score product's epilogue (same operations, same order) and the softmax staged
+ * (lib/softmax-rows.ts); otherwise the unscheduled form below.
+ */
 function lowerAttention(ctx: LowerCtx): void {
   const [q, k, v, mask] = ctx.inputs;
   const dt = (i: number) => ctx.node.inputs[i]!.dtype;
@@ -496,27 +503,47 @@ function lowerAttention(ctx: LowerCtx): void {
   const at = ctx.attrs.str('scale_at');
   const scaleOp = ctx.attrs.int('scale_divides') ? 'Div' : 'Mul';
   const scaleT = constTensor(Tensor.fromNumbers(d, [], [ctx.attrs.float('scale')]), st);
+  const scaledExpr = (t: TensorRef, shape: number[], vars: string[]): Expr => elemExpr(ctx, scaleOp, [t, scaleT], [d, d], { dtype: d, shape }, vars);
   const scaled = (t: TensorRef, shape: number[]): TensorRef => {
     const vars = shape.map(() => ctx.fresh('e'));
-    return exprTensor(elemExpr(ctx, scaleOp, [t, scaleT], [d, d], { dtype: d, shape }, vars), vars, shape, st);
+    return exprTensor(scaledExpr(t, shape, vars), vars, shape, st);
   };
   const batch = broadcastShapes(q.shape.slice(0, -2), k.shape.slice(0, -2));
   if (!batch) return ctx.unsupported('Q and K batch dims do not broadcast');
   const sShape = [...batch, q.shape[q.shape.length - 2], k.shape[k.shape.length - 1]];
+  const smShape = mask ? broadcastShapes(sShape, mask.shape) : sShape;
+  if (!smShape) return ctx.unsupported('mask does not broadcast');
+  const axis = ctx.attrs.int('softmax_axis');
+  const staged = !!ctx.computeTemp && smShape.length === sShape.length && smShape.every((x, i) => x === sShape[i]) &&
+    (axis === -1 || axis === sShape.length - 1);
+  if (staged) {
+    let q1: TensorRef = q;
+    if (at === 'q') {
+      q1 = ctx.temp('qscaled', st, q.shape);
+      const qs = scaled(q, q.shape);
+      ctx.computeTemp!(q1, (idx) => qs.at(...idx));
+    }
+    const scores = ctx.temp('scores', st, sShape);
+    lowerThroughBase(ctx, 'MatMul', [q1, k], [d, dt(1)], {}, scores, d, (y, vars) => {
+      let e = at === 'scores' ? scaledExpr(exprTensor(y, vars, sShape, st), sShape, vars) : y;
+      if (mask) e = addExpr(ctx, e, mask, dt(3), vars, { dtype: d, shape: sShape });
+      return e;
+    }, [], true);
+    const p = ctx.temp('probs', st, sShape);
+    softmaxLastAxisStaged(ctx, scores, p, st);
+    lowerThroughBase(ctx, 'MatMul', [p, v], [d, dt(2)], {}, ctx.outputs[0], d);
+    return;
+  }
   const q1 = at === 'q' ? scaled(q, q.shape) : q;
   const scores = ctx.temp('scores', st, sShape);
   lowerThroughBase(ctx, 'MatMul', [q1, k], [d, dt(1)], {}, scores, d);
   let s1: TensorRef = at === 'scores' ? scaled(scores, sShape) : scores;
-  let smShape = sShape;
   if (mask) {
-    const ms = broadcastShapes(sShape, mask.shape);
-    if (!ms) return ctx.unsupported('mask does not broadcast');
-    smShape = ms;
-    const vars = ms.map(() => ctx.fresh('e'));
-    s1 = exprTensor(elemExpr(ctx, 'Add', [s1, mask], [d, dt(3)], { dtype: d, shape: ms }, vars), vars, ms, st);
+    const vars = smShape.map(() => ctx.fresh('e'));
+    s1 = exprTensor(elemExpr(ctx, 'Add', [s1, mask], [d, dt(3)], { dtype: d, shape: smShape }, vars), vars, smShape, st);
   }
   const p = ctx.temp('probs', st, smShape);
-  lowerThroughBase(ctx, 'Softmax', [s1], [d], { axis: { type: 'int', value: ctx.attrs.int('softmax_axis') } }, p, d);
+  lowerThroughBase(ctx, 'Softmax', [s1], [d], { axis: { type: 'int', value: axis } }, p, d);
   lowerThroughBase(ctx, 'MatMul', [p, v], [d, dt(2)], {}, ctx.outputs[0], d);
 }
 

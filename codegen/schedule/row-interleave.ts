@@ -1,0 +1,28 @@
+/**
+ * Interleaved rows for a reduction stage no vector register tile fits (defaults.ts found no vector
+ * axis: LayerNorm's mean and variance, softmax's max and sum, rows read at a stride): R output rows
+ * are computed together with the reduction loops outside them, so R independent scalar accumulator
+ * chains hide the add (or compare) latency: [outer..., a_o, reduction..., a_i], a_i unrolled. Each
+ * output still reduces in its own order, so results are unchanged. a is the innermost output axis of
+ * extent >= 2; a tail that does not divide is clamped (the last rows recomputed, same values).
+ * Used by the targets that ask for it (wasm: a call per reduction step costs more than on C).
+ */
+import { walkExpr, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
+
+const ROWS = 4;
+
+export function interleavedRows(st: ComputeStage): Directive[] {
+  const reds: Extract<Expr, { k: 'reduce' }>[] = [];
+  walkExpr(st.body, (x) => { if (x.k === 'reduce' && !reds.some((r) => JSON.stringify(r) === JSON.stringify(x))) reds.push(x); });
+  if (reds.length !== 1) return [];
+  const i = st.out.shape.map((n, d) => (n >= 2 ? d : -1)).filter((d) => d >= 0).pop();
+  if (i === undefined) return [];
+  const a = st.axes[i]!, n = st.out.shape[i]!;
+  const R = Math.min(ROWS, n);
+  const order = st.axes.map((x) => (x === a ? `${a}_o` : x));
+  return [
+    { d: 'split', axis: a, factor: R, ...(n % R ? { tail: 'clamp' as const } : {}) },
+    { d: 'reorder', order: [...order, ...reds[0]!.axes.map((r) => r.name), `${a}_i`] },
+    { d: 'unroll', axis: `${a}_i` },
+  ];
+}
