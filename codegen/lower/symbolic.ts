@@ -67,7 +67,11 @@ export function bindSymbolicBatch(g: Graph, opts: SymbolicOptions = {}): Symboli
     });
     if (typeof v.shape?.[0] === 'string') batched.push(v);
   }
-  if (!symbols.size) return undefined;
+  if (!symbols.size) {
+    const extra = Object.keys(opts.max ?? {});
+    if (extra.length) throw diag.usage(`--max-shape ${extra[0]}: the model has no symbolic input dim (name one with --input-shape, e.g. input=${extra[0]}x...)`);
+    return undefined;
+  }
   if (symbols.size > 1) throw diag.symbolUnsupported([...symbols].join("', '"), 'are several batch symbols (one is supported)');
   const symbol = [...symbols][0]!;
   for (const name of Object.keys(opts.max ?? {})) if (name !== symbol) throw diag.usage(`--max-shape ${name}: the model's symbolic dim is '${symbol}'`);
