@@ -41,7 +41,7 @@ export function compileFor<A>(target: Target<A>, g: Graph, opts: CompileOptions)
 export function renderFor<A>(target: Target<A>, prog: Program, opts: CompileOptions, t0 = performance.now()): Compiled<A> {
   if (!target.render) throw diag.unsupportedFeature(`compiling for target '${target.name}'`);
   target.finish?.(prog);
-  if (opts.batch) attachBatch(prog, opts.batch);
+  if (opts.batch) attachBatch(prog, opts.batch, target.name);
   const r = target.render(prog, opts);
   return { ...r, target, prog, compileMs: performance.now() - t0 };
 }

@@ -14,7 +14,7 @@ import { CTYPE } from './types.ts';
 import { COND_LOADS_ATTR, COND_LOADS_DEFINE, hasConditionalLoads } from './guarded.ts';
 import { C_LEGAL } from '../caps.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
-import { describeShape } from '../lower/batch-run.ts';
+import { describeBatch, describeShape } from '../lower/batch-run.ts';
 import { batchC, batchH, shapeTable } from './batch.ts';
 
 export interface CArtifact { c: string; h: string; weights?: Uint8Array; readme: string }
@@ -258,8 +258,9 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     'aic_model_free();',
     '```',
     '',
-    ...prog.inputs.map((b, i) => `- input ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} [${b.shape.join(', ')}]`),
-    ...prog.outputs.map((b, i) => `- output ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} ${describeExtent(prog, b)}`),
+    ...prog.inputs.map((b, i) => `- input ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} ${describeShape(prog, b)}`),
+    ...prog.outputs.map((b, i) => `- output ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} ${b.extent ? describeExtent(prog, b) : describeShape(prog, b)}`),
+    ...(prog.batch ? ['', `${describeBatch(prog.batch)}: \`aic_model_run_batch(n, in, out)\` takes n samples.`] : []),
     '',
   ].join('\n');
   return { c, h: H.join('\n'), weights, readme };

@@ -7,8 +7,12 @@ import { Tensor, diag, type RValue } from '@aic/core';
 import type { Program, ProgramBuffer } from './program.ts';
 import type { SymbolicBatch } from './symbolic.ts';
 
+/** Targets whose hosts run a program per sample (C aic_model_run_batch, the wasm loader). */
+const BATCH_TARGETS = ['c', 'wasm', 'wasm-simd'];
+
 /** Attach the batch to the program the artifact is rendered from; data-dependent sizes do not combine with it yet. */
-export function attachBatch(prog: Program, batch: SymbolicBatch): void {
+export function attachBatch(prog: Program, batch: SymbolicBatch, target: string): void {
+  if (!BATCH_TARGETS.includes(target)) throw diag.symbolUnsupported(batch.symbol, `is a run-time batch, which target ${target} does not take yet (targets: ${BATCH_TARGETS.join(', ')})`);
   const ext = prog.outputs.find((b) => b.extent);
   if (ext) throw diag.symbolUnsupported(batch.symbol, `meets output '${ext.value}', whose size the data decides (not yet combined with a symbolic batch)`);
   prog.batch = batch;

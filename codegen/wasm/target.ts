@@ -24,7 +24,7 @@ import { compileFor, memoryStats } from '../driver.ts';
 import { passTargetOf } from '../pass-target.ts';
 import { CPU_TOLERANCE, type Target } from '../target.ts';
 import { EXPORT_LINE, HERE_LINE, arrayClassOf } from './loader.ts';
-import { batchOf, isBatched, shapeAt } from '../lower/batch-run.ts';
+import { batchOf, describeBatch, describeShape, isBatched, shapeAt } from '../lower/batch-run.ts';
 import { numel } from '@aic/loop-ir';
 import { renderWasm, type WasmArtifact } from './render.ts';
 
@@ -91,8 +91,9 @@ function readme(prog: Program, art: WasmArtifact, opts: WasmCompileOptions): str
     `const out = await model.run({ ${m.inputs.map((i) => `${JSON.stringify(i.name)}: new ${arrayClassOf(i.dtype)}(${i.length})`).join(', ')} });`,
     '```',
     '',
-    ...m.inputs.map((b, i) => `- input ${i} \`${b.name}\`: ${b.dtype} [${b.shape.join(', ')}]`),
-    ...m.outputs.map((b, i) => `- output ${i} \`${b.name}\`: ${b.dtype} [${b.shape.join(', ')}]`),
+    ...m.inputs.map((b, i) => `- input ${i} \`${b.name}\`: ${b.dtype} ${describeShape(prog, prog.inputs[i]!)}`),
+    ...m.outputs.map((b, i) => `- output ${i} \`${b.name}\`: ${b.dtype} ${describeShape(prog, prog.outputs[i]!)}`),
+    ...(prog.batch ? ['', `${describeBatch(prog.batch)}: \`run()\` takes ${prog.batch.symbol} samples of each such input, concatenated.`] : []),
     '',
   ].join('\n');
 }
