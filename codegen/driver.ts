@@ -10,6 +10,7 @@ import { prepareForRun } from './compile-graph.ts';
 import type { ShapeInput } from './shape-inputs.ts';
 import { lowerGraph, rescheduleProgram, type Program } from './lower/program.ts';
 import type { CompileOptions, Compiled, RunResult, Target } from './target.ts';
+import { attachBatch } from './lower/batch-run.ts';
 
 /** Default schedules, then the --schedule overrides, realized into the program's kernels. */
 export function scheduleProgram(target: Target, prog: Program, opts: Pick<CompileOptions, 'schedules' | 'noSchedule'>): void {
@@ -40,6 +41,7 @@ export function compileFor<A>(target: Target<A>, g: Graph, opts: CompileOptions)
 export function renderFor<A>(target: Target<A>, prog: Program, opts: CompileOptions, t0 = performance.now()): Compiled<A> {
   if (!target.render) throw diag.unsupportedFeature(`compiling for target '${target.name}'`);
   target.finish?.(prog);
+  if (opts.batch) attachBatch(prog, opts.batch, target.name);
   const r = target.render(prog, opts);
   return { ...r, target, prog, compileMs: performance.now() - t0 };
 }

@@ -23,3 +23,5 @@ export { measureCPeak } from './c/peak.ts';
 export { measureWasmPeak } from './wasm/peak.ts';
 export { timeWasmSteps } from './wasm/profile.ts';
 export * from './tune/index.ts';
+export { bindSymbolicBatch, type SymbolicBatch, type SymbolicOptions } from './lower/symbolic.ts';
+export { batchOf, shapeAt, isBatched } from './lower/batch-run.ts';

@@ -9,6 +9,7 @@ import type { TargetCaps } from '@aic/ir-spec';
 import type { Directive, LegalizeOptions, ScalarType } from '@aic/loop-ir';
 import type { Program } from './lower/program.ts';
 import type { MemoryPlan } from './memory/plan.ts';
+import type { SymbolicBatch } from './lower/symbolic.ts';
 
 /** What `aic compile` / `aic run` pass to the driver. */
 export interface CompileOptions {
@@ -24,6 +25,8 @@ export interface CompileOptions {
   embedWeights?: boolean;
   /** export every kernel under its name (per-kernel profiling; wasm) */
   exportKernels?: boolean;
+  /** a symbolic batch (lower/symbolic.ts bindSymbolicBatch): the artifact runs the one-sample program per sample */
+  batch?: SymbolicBatch;
 }
 
 /** What rendering produced: the memory plan and the target's own artifact. */

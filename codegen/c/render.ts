@@ -15,6 +15,8 @@ import { COND_LOADS_ATTR, COND_LOADS_DEFINE, hasConditionalLoads } from './guard
 import { C_LEGAL } from '../caps.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
 import { stateAliases } from '../memory/state-alias.ts';
+import { describeBatch, describeShape } from '../lower/batch-run.ts';
+import { batchC, batchH, shapeTable } from './batch.ts';
 
 export interface CArtifact { c: string; h: string; weights?: Uint8Array; readme: string }
 export interface COptions { version: string; source: string; sourceHash: string; prefix?: string; /** intermediate buffers share this arena plan */ memory?: MemoryPlan }
@@ -194,7 +196,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     L.push(`const char *const aic_model_${kind}_names[${Math.max(1, list.length)}] = { ${list.map((b) => cString(b.value)).join(', ') || '0'} };`);
     L.push(`const char *const aic_model_${kind}_dtypes[${Math.max(1, list.length)}] = { ${list.map((b) => cString(dtypeOfScalar(b.dtype))).join(', ') || '0'} };`);
     L.push(`const int aic_model_${kind}_ranks[${Math.max(1, list.length)}] = { ${list.map((b) => b.shape.length).join(', ') || '0'} };`);
-    list.forEach((b, i) => L.push(`static const int64_t aic_${kind}_shape_${i}[${Math.max(1, b.shape.length)}] = { ${b.shape.join(', ') || '0'} };`));
+    list.forEach((b, i) => L.push(`static const int64_t aic_${kind}_shape_${i}[${Math.max(1, b.shape.length)}] = { ${shapeTable(prog, b).join(', ') || '0'} };`));
     L.push(`const int64_t *const aic_model_${kind}_shapes[${Math.max(1, list.length)}] = { ${list.map((_, i) => `aic_${kind}_shape_${i}`).join(', ') || '0'} };`);
   };
   L.push(`const char *const aic_model_step_nodes[${Math.max(1, prog.steps.length)}] = { ${prog.steps.map((st) => cString(st.node)).join(', ') || '0'} };`);
@@ -202,6 +204,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   io(prog.outputs, 'output');
   const inPlace = inPlaceTable(prog);
   L.push(`const int aic_model_output_in_place[${Math.max(1, inPlace.length)}] = { ${inPlace.join(', ') || '0'} };`);
+  if (prog.batch) L.push(...batchC(prog));
   L.splice(helpersAt, 0, h.text());
   const c = L.join('\n') + '\n';
 
@@ -217,10 +220,11 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   H.push('int  aic_model_error(int *step, int64_t *value, int64_t *bound);');
   H.push('extern const char *const aic_model_step_nodes[];');
   H.push('void aic_model_free(void);', '');
+  if (prog.batch) H.push(...batchH(prog));
   H.push(`#define AIC_MODEL_NUM_INPUTS ${prog.inputs.length}`, `#define AIC_MODEL_NUM_OUTPUTS ${prog.outputs.length}`);
   H.push(`#define AIC_MODEL_HAS_WEIGHTS ${prog.weights.length ? 1 : 0}`);
-  prog.inputs.forEach((b, i) => H.push(`/* input ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} [${b.shape.join(', ')}] (${numel(b.shape)} elements) */`));
-  prog.outputs.forEach((b, i) => H.push(`/* output ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${describeExtent(prog, b)} (${b.extent ? 'up to ' : ''}${numel(b.shape)} elements)${inPlace[i]! >= 0 ? `; may be input ${inPlace[i]}'s buffer (updated in place)` : ''} */`));
+  prog.inputs.forEach((b, i) => H.push(`/* input ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${describeShape(prog, b)} (${numel(b.shape)} elements${prog.batch ? ' per sample' : ''}) */`));
+  prog.outputs.forEach((b, i) => H.push(`/* output ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${b.extent ? describeExtent(prog, b) : describeShape(prog, b)} (${b.extent ? 'up to ' : ''}${numel(b.shape)} elements${prog.batch ? ' per sample' : ''})${inPlace[i]! >= 0 ? `; may be input ${inPlace[i]}'s buffer (updated in place)` : ''} */`));
   if ([...prog.inputs, ...prog.outputs].some((b) => b.dtype === 'f16' || b.dtype === 'bf16')) {
     H.push('/* float16 / bfloat16 buffers hold uint16_t bit patterns: IEEE binary16 (0x3c00 is 1.0), bfloat16 the high half of a float32 (0x3f80 is 1.0) */');
   }
@@ -258,8 +262,9 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     'aic_model_free();',
     '```',
     '',
-    ...prog.inputs.map((b, i) => `- input ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} [${b.shape.join(', ')}]`),
-    ...prog.outputs.map((b, i) => `- output ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} ${describeExtent(prog, b)}`),
+    ...prog.inputs.map((b, i) => `- input ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} ${describeShape(prog, b)}`),
+    ...prog.outputs.map((b, i) => `- output ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} ${b.extent ? describeExtent(prog, b) : describeShape(prog, b)}`),
+    ...(prog.batch ? ['', `${describeBatch(prog.batch)}: \`aic_model_run_batch(n, in, out)\` takes n samples.`] : []),
     '',
   ].join('\n');
   return { c, h: H.join('\n'), weights, readme };

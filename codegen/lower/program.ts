@@ -14,6 +14,7 @@ import { bufferLayoutOf, materializeBoundaries, paddedChannelConstant } from './
 import { simplifyDivMod } from '../schedule/pack.ts';
 import { boundShape, boundedInput, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
 import { notifyLowered } from './observe.ts';
+import type { SymbolicBatch } from './symbolic.ts';
 import { controlSource, isControl, lowerControl, refineControlShapes, type ControlCtx } from './control.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
@@ -64,6 +65,8 @@ export interface Program {
   temps: ProgramBuffer[];
   kernels: Kernel[];
   steps: Step[];
+  /** a symbolic batch: the program is one sample, the artifact runs it per sample (lower/symbolic.ts) */
+  batch?: SymbolicBatch;
 }
 
 export function lowerGraph(g0: Graph, target: TargetCaps): Program {

@@ -147,6 +147,7 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     outputs: prog.outputs.map(io),
     weights: blob ? { offset: weightsBase, size: blob.length, header: `${WEIGHTS_MAGIC}${hash}`, embedded: opts.embedWeights } : undefined,
     imports: mb.imports.map((i) => i.name),
+    ...(prog.batch ? { batch: { symbol: prog.batch.symbol, ...(prog.batch.max !== undefined ? { max: prog.batch.max } : {}), inputs: prog.batch.inputs, outputs: prog.batch.outputs } } : {}),
     ...(checked.size ? { steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })), ranges: RANGE_CHECKS } : {}),
   };
   return { wasm, weights: blob && !opts.embedWeights ? blob : undefined, mjs: loaderSource(meta), dts: typesSource(meta), module: mb, meta, steps };

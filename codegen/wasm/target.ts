@@ -24,6 +24,8 @@ import { compileFor, memoryStats } from '../driver.ts';
 import { passTargetOf } from '../pass-target.ts';
 import { CPU_TOLERANCE, type Target } from '../target.ts';
 import { EXPORT_LINE, HERE_LINE, arrayClassOf } from './loader.ts';
+import { batchOf, describeBatch, describeShape, isBatched, shapeAt } from '../lower/batch-run.ts';
+import { numel } from '@aic/loop-ir';
 import { renderWasm, type WasmArtifact } from './render.ts';
 
 /** WebAssembly.validate (the host's; tsconfig's lib has no WebAssembly typings). */
@@ -89,8 +91,9 @@ function readme(prog: Program, art: WasmArtifact, opts: WasmCompileOptions): str
     `const out = await model.run({ ${m.inputs.map((i) => `${JSON.stringify(i.name)}: new ${arrayClassOf(i.dtype)}(${i.length})`).join(', ')} });`,
     '```',
     '',
-    ...m.inputs.map((b, i) => `- input ${i} \`${b.name}\`: ${b.dtype} [${b.shape.join(', ')}]`),
-    ...m.outputs.map((b, i) => `- output ${i} \`${b.name}\`: ${b.dtype} [${b.shape.join(', ')}]`),
+    ...m.inputs.map((b, i) => `- input ${i} \`${b.name}\`: ${b.dtype} ${describeShape(prog, prog.inputs[i]!)}`),
+    ...m.outputs.map((b, i) => `- output ${i} \`${b.name}\`: ${b.dtype} ${describeShape(prog, prog.outputs[i]!)}`),
+    ...(prog.batch ? ['', `${describeBatch(prog.batch)}: \`run()\` takes ${prog.batch.symbol} samples of each such input, concatenated.`] : []),
     '',
   ].join('\n');
 }
@@ -115,22 +118,25 @@ export function emitWat(compiled: WasmCompiled): string {
 
 function feedsObject(compiled: WasmCompiled, feeds: Map<string, RValue>): Record<string, ArrayBufferView> {
   const o: Record<string, ArrayBufferView> = {};
+  const n = batchOf(compiled.prog, feeds);
   for (const b of compiled.prog.inputs) {
     const m = compiled.art.meta.inputs.find((x) => x.name === b.value)!;
     const t = feeds.get(b.value);
     if (!(t instanceof Tensor)) throw diag.missingInput(b.value);
     const bytes = inputBytes(compiled.prog, b, tensorToBytes(castTensor(t, m.dtype as Tensor['dtype'])), WIDTH[b.dtype]);
     const C = (globalThis as unknown as Record<string, new (buf: ArrayBufferLike, off: number, n: number) => ArrayBufferView>)[arrayClassOf(m.dtype)];
-    o[b.value] = new C(bytes.buffer, bytes.byteOffset, m.length);
+    o[b.value] = new C(bytes.buffer, bytes.byteOffset, isBatched(compiled.prog, b) ? n * m.length : m.length);
   }
   return o;
 }
 
 function outputsMap(compiled: WasmCompiled, out: Record<string, ArrayBufferView>): Map<string, Tensor> {
   const r = new Map<string, Tensor>();
+  const batchOut = compiled.prog.outputs.find((b) => isBatched(compiled.prog, b));
+  const n = batchOut ? (out[batchOut.value] as unknown as ArrayLike<number>).length / numel(batchOut.shape) : 1;
   for (const b of compiled.prog.outputs) {
     const a = out[b.value];
-    const shape = b.extent ? extentShape(compiled.prog, b, (v) => Number((out[v] as unknown as ArrayLike<number>)[0])) : b.shape; // the loader cut it
+    const shape = b.extent ? extentShape(compiled.prog, b, (v) => Number((out[v] as unknown as ArrayLike<number>)[0])) : shapeAt(compiled.prog, b, n); // the loader cut it
     r.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), shape, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
   }
   return applyExtents(compiled.prog, r);

@@ -131,6 +131,7 @@ const compileCmd = program.command('compile')
   .option('--embed-weights', 'wasm targets: put the weights inside model.wasm instead of model.weights')
   .addOption(new Option('--const-input <NAME=FILE>', 'bind an input whose value decides a shape (Reshape shape, Slice starts...) to a constant (repeatable)').argParser(collect))
   .addOption(shapeOpt())
+  .addOption(new Option('--max-shape <NAME=N>', 'the largest value a symbolic dim (--input-shape input=Nx3x224x224) takes at run time (repeatable)').argParser(collect))
   .addHelpText('after', `\nTargets:\n${targetTable()}\n\nExamples:\n  aic compile model.onnx --target c -o out/   # out/model.c, model.h, model.weights, README.md\n  aic compile model.onnx --target c --emit loops\n  aic compile model.onnx --target c --stats -o out/   # peak activation memory next to the naive sum`);
 addPipelineOptions(compileCmd)
   .action(wrap(async (m: string | undefined, o) => {

@@ -195,6 +195,17 @@ export const diag = {
   dynamicSizeUnbounded: (value: string, op: string, target: string, loc?: Location) =>
     new AicError('AIC0341', `unsupported: value '${value}' (from ${op}) has a size known only when the model runs, `
       + `and no bound for it is known at compile time (target ${target}; --target interp runs it)`, 3, loc),
+  // --- symdims: symbolic (run-time) dims in compiled artifacts (AIC0450-AIC0459) ----------------
+  /** a run of a symbolic-batch artifact with a batch beyond its declared --max-shape */
+  symbolBeyondMax: (symbol: string, value: number, max: number, where: string) =>
+    new AicError('AIC0450', `${where}: '${symbol}' is ${value}, beyond its maximum ${max} (compiled with --max-shape ${symbol}=${max})`, 1),
+  /** a symbolic dim that a compiled artifact cannot keep symbolic: `what` names the op or input and the dim */
+  symbolUnsupported: (symbol: string, what: string, loc?: Location) =>
+    new AicError('AIC0451', `unsupported: symbolic dim '${symbol}' ${what}; compiled artifacts keep only a leading batch dim symbolic, `
+      + `one that no op mixes across (bind it with --input-shape, or --target interp runs it)`, 3, loc),
+  /** inputs of one run disagree on the symbolic batch, or one is not a whole number of samples */
+  symbolMismatch: (symbol: string, detail: string) =>
+    new AicError('AIC0452', `the inputs disagree on '${symbol}': ${detail}`, 1),
 };
 
 /** Attach a location to an error thrown deep inside op code, keeping catalog errors as they are. */

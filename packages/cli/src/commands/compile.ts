@@ -6,10 +6,11 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow, type Graph } from '@aic/core';
-import { TARGETS, passTarget } from '@aic/codegen';
+import { TARGETS, bindSymbolicBatch, passTarget } from '@aic/codegen';
 import { EMIT_FORMS, VERSION, bindConstants, compileGraph, compileTargetOrThrow, emitForm, loadGraph, parseSchedules } from '@aic/api/internal';
 import { withTuningLogs } from './tuning-log.ts';
-import { parseShapeOptions, readTensorFile } from '../model-io.ts';
+import { readTensorFile } from '../model-io.ts';
+import { parseMaxShapes, splitShapeOptions } from '../symbolic-shapes.ts';
 import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
 import { note } from '../ui.ts';
 import { layoutConversionStats } from '../layout-stats.ts';
@@ -18,7 +19,7 @@ export { VERSION };
 
 export interface CompileOptions extends PipelineCliOptions {
   target?: string; output?: string; listTargets?: boolean; emit?: string; schedule?: string;
-  constInput?: string[]; inputShape?: string[]; plainLoops?: boolean; embedWeights?: boolean; tuningLog?: string[];
+  constInput?: string[]; inputShape?: string[]; plainLoops?: boolean; maxShape?: string[]; embedWeights?: boolean; tuningLog?: string[];
 }
 
 export function targetTable(): string {
@@ -56,13 +57,16 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   const schedules = opts.schedule === undefined ? undefined : parseSchedules(new TextDecoder().decode(readFileOrThrow(opts.schedule)), opts.schedule);
 
   // validated before any pass rewrites it; --const-input: shape-deciding inputs bound to their values
-  const g = await loadGraph(model, { inputShapes: parseShapeOptions(opts.inputShape), onNote: note, validate: true });
+  const shapes = splitShapeOptions(opts.inputShape);
+  const g = await loadGraph(model, { inputShapes: shapes.numeric, onNote: note, validate: true });
+  // dims left symbolic (in the model, or named in --input-shape): a run-time batch (codegen/lower/symbolic.ts)
+  const batch = bindSymbolicBatch(g, { shapes: shapes.symbolic, max: parseMaxShapes(opts.maxShape), note });
   const consts = constInputs(opts.constInput, g);
   if (consts.size) bindConstants(g, consts);
   const { graph } = optimize(g, opts, undefined, undefined, passTarget(name));
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
   const tuned = withTuningLogs(graph, name, opts.tuningLog, schedules);
-  const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights });
+  const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, batch });
   if (opts.emit) {
     process.stdout.write(emitForm(compiled, opts.emit));
     return 0;
