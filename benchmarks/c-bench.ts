@@ -134,10 +134,12 @@ const lines = [
 for (const r of rows) {
   lines.push(`${pad(r.model, 20)} ${pad(r.aicMs.toFixed(2), 10)} ${pad(r.ortMs.toFixed(2), 10)} ${pad((r.aicMs / r.ortMs).toFixed(2), 8)} ${pad(r.gflop.toFixed(3), 7)} ${pad((r.gflop / r.aicMs * 1e3).toFixed(1), 12)} ${pad((r.gflop / r.ortMs * 1e3).toFixed(1), 12)} ${r.ok}${r.note ? ` ${r.note}` : ''}`);
 }
-const cnn = rows.filter((r) => CNNS.includes(r.model) && Number.isFinite(r.aicMs / r.ortMs));
+// models under 1 ms (small_cnn) are reported but kept out of the geomean: their times are mostly overhead
+const cnn = rows.filter((r) => CNNS.includes(r.model) && Number.isFinite(r.aicMs / r.ortMs) && r.ortMs >= 1 && r.aicMs > 0);
 if (cnn.length) {
   const geo = Math.exp(cnn.reduce((a, r) => a + Math.log(r.aicMs / r.ortMs), 0) / cnn.length);
-  lines.push(`geomean aic/ORT over ${cnn.length} CNN(s) (${cnn.map((r) => r.model).join(', ')}): ${geo.toFixed(2)} (target <= 2.0)`);
+  const worst = Math.max(...cnn.map((r) => r.aicMs / r.ortMs));
+  lines.push(`geomean aic/ORT over ${cnn.length} CNN(s) of >= 1 ms (${cnn.map((r) => r.model).join(', ')}): ${geo.toFixed(2)}, worst ${worst.toFixed(2)} (target: geomean <= 1.25, none above 1.6)`);
 }
 process.stdout.write(lines.join('\n') + '\n');
 process.exitCode = rows.some((r) => r.ok === 'error') ? 1 : 0;
