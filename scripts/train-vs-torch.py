@@ -8,7 +8,7 @@ optimizer state alike), and compares the parameters after the last step with tor
 ../shared/tools/export_models.py does), in float64 and float32. Run with /usr/bin/python3.
 
 Usage: scripts/train-vs-torch.py [--optimizer sgd|momentum|adam] [--target wasm-simd] [--steps 10]
-       [--lr 0.1 (adam: 0.001)] [--momentum 0.9] [--nesterov] [--eps 1e-8] [--models-dir tests/fixtures/models]
+       [--lr 0.1 (adam: 0.001)] [--momentum 0.9] [--nesterov] [--eps 1e-8] [--weight-decay 0] [--batchnorm model|train] [--models-dir tests/fixtures/models]
 ONNX Adam adds eps to sqrt(v) before the bias correction, torch.optim.Adam after; the check gives torch
 eps / sqrt(1 - beta2^t) at step t, which is ONNX's update, and also prints the distance to torch's own.
 With --batchnorm train the step uses batch statistics (torch's model.train()) and carries the
@@ -33,10 +33,10 @@ def file_of(name):
 
 def torch_optimizer(a, params):
     if a.optimizer == 'adam':
-        return torch.optim.Adam(params, lr=a.lr, eps=a.eps)
+        return torch.optim.Adam(params, lr=a.lr, eps=a.eps, weight_decay=a.weight_decay)
     if a.optimizer == 'momentum':
-        return torch.optim.SGD(params, lr=a.lr, momentum=a.momentum, nesterov=a.nesterov)
-    return torch.optim.SGD(params, lr=a.lr)
+        return torch.optim.SGD(params, lr=a.lr, momentum=a.momentum, nesterov=a.nesterov, weight_decay=a.weight_decay)
+    return torch.optim.SGD(params, lr=a.lr, weight_decay=a.weight_decay)
 
 
 def bn_onnx_var(model):
@@ -86,6 +86,7 @@ def main():
     ap.add_argument('--momentum', type=float, default=0.9)
     ap.add_argument('--nesterov', action='store_true', help='momentum: Nesterov step')
     ap.add_argument('--eps', type=float, default=1e-8)
+    ap.add_argument('--weight-decay', type=float, default=0.0)
     ap.add_argument('--batchnorm', choices=['model', 'train'], default='model', help='train: batch statistics (torch model.train())')
     a = ap.parse_args()
     if a.lr is None:
@@ -97,7 +98,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         step = os.path.join(tmp, 'step.onnx')
         gvt.aic('train-step', os.path.join(a.models_dir, 'small_cnn.onnx'), '--loss', 'cross-entropy',
-                '--optimizer', a.optimizer, '--lr', str(a.lr), *hyper, '--batchnorm', a.batchnorm, '-o', step)
+                '--optimizer', a.optimizer, '--lr', str(a.lr), *hyper, '--batchnorm', a.batchnorm, '--weight-decay', str(a.weight_decay), '-o', step)
         np.save(os.path.join(tmp, 'x.npy'), x_np); np.save(os.path.join(tmp, 'labels.npy'), labels.numpy())
         params = os.path.join(tmp, 'step.params')
         names = [n for n, _ in gvt.build('small_cnn').named_parameters()]

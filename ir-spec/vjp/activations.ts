@@ -30,10 +30,10 @@ export const hardSigmoid = unaryVjp((c, x, _y, dy) => {
   return where(c, inside, mul(c, dy, cst(c.b, x, c.attrs.float('alpha'))), cst(c.b, dy, 0));
 });
 
-/** HardSwish: x < -3: 0; x <= 3: dy (x / 3 + 1/2); else dy (torch's hardswish_backward) */
+/** HardSwish: x < -3: 0; x < 3: dy (x / 3 + 1/2); else dy (torch's hardswish_backward: -3 in the middle part, 3 in the last) */
 export const hardSwish = unaryVjp((c, x, _y, dy) => {
   const mid = mul(c, dy, add(c, mul(c, x, cst(c.b, x, 1 / 3)), cst(c.b, x, 0.5)));
-  return where(c, cmp(c, 'Less', x, -3), cst(c.b, dy, 0), where(c, cmp(c, 'LessOrEqual', x, 3), mid, dy));
+  return where(c, cmp(c, 'Less', x, -3), cst(c.b, dy, 0), where(c, cmp(c, 'Less', x, 3), mid, dy));
 });
 
 /** Mish: d = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2), sp = softplus(x) */
@@ -54,7 +54,7 @@ export function geluTanh(c: VjpCtx, x: Value, dy: Value): Value {
   return mul(c, dy, d);
 }
 
-/** PRelu: dx = x < 0 ? slope dy : dy; dslope = sum of (x < 0 ? x dy : 0) over the broadcast axes (torch: x = 0 takes dy) */
+/** PRelu: dx = x > 0 ? dy : slope dy; dslope = sum of (x > 0 ? 0 : x dy) over the broadcast axes (torch: x = 0 takes the slope) */
 export const prelu: VjpDef = {
   wrt: [0, 1],
   grad: (c) => {
@@ -65,7 +65,7 @@ export const prelu: VjpDef = {
     // opset < 7's per-channel slope [C] broadcasts over axis 1: seen as [C, 1, ...]
     const s = ss.length === 1 && xs.length > 2 && ss[0] === xs[1] && ss[0] !== xs[xs.length - 1]
       ? c.b.op1('Reshape', [slope, c.b.ints([ss[0]!, ...new Array<number>(xs.length - 2).fill(1)])]) : slope;
-    const neg = cmp(c, 'Less', x, 0);
+    const neg = c.b.op1('Not', [cmp(c, 'Greater', x, 0)]);
     const dx = c.need[0] ? where(c, neg, mul(c, dy, s), dy) : undefined;
     const ds = c.need[1]
       ? c.b.op1('Reshape', [sumTo(c, where(c, neg, mul(c, dy, x), cst(c.b, dy, 0)), dimsOf(c, s)), c.b.ints(ss)]) : undefined;

@@ -17,8 +17,9 @@ const mask = (c: VjpCtx, cond: Value, dy: Value) => c.b.op1('Where', [cond, dy, 
 export const identity = unaryVjp((_c, _x, _y, dy) => dy);
 export const negate = unaryVjp((c, _x, _y, dy) => neg(c, dy));
 export const relu = unaryVjp((c, x, _y, dy) => mask(c, c.b.op1('Greater', [x, cst(c.b, x, 0)]), dy));
+/** x > 0 ? dy : alpha dy (torch's leaky_relu_backward: x = 0 takes alpha) */
 export const leakyRelu = unaryVjp((c, x, _y, dy) => c.b.op1('Where', [
-  c.b.op1('GreaterOrEqual', [x, cst(c.b, x, 0)]), dy, mul(c, dy, cst(c.b, x, c.attrs.float('alpha')))]));
+  c.b.op1('Greater', [x, cst(c.b, x, 0)]), dy, mul(c, dy, cst(c.b, x, c.attrs.float('alpha')))]));
 export const abs = unaryVjp((c, x, _y, dy) => mul(c, dy, c.b.op1('Sign', [x])));
 export const exp = unaryVjp((c, _x, y, dy) => mul(c, dy, y));
 export const log = unaryVjp((c, x, _y, dy) => div(c, dy, x));

@@ -59,7 +59,7 @@ export const slice: VjpDef = {
     const axes = c.x[3] ? constInts(c.x[3]) : starts?.map((_, i) => i);
     const steps = c.x[4] ? constInts(c.x[4]) : starts?.map(() => 1);
     if (!starts || !ends || !axes || !steps) return c.unsupported('Slice with run-time starts, ends, axes or steps');
-    if (steps.some((s) => s !== 1)) return c.unsupported('Slice with steps other than 1');
+    if (steps.some((s) => s !== 1)) return [stridedSliceBack(c, dy, xs, starts, ends, axes, steps)];
     const pads = new Array<number>(2 * r).fill(0);
     axes.forEach((a0, i) => {
       const a = normAxis(a0, r), d = xs[a]!;
@@ -71,6 +71,35 @@ export const slice: VjpDef = {
     return [pads.every((p) => p === 0) ? dy : c.b.op1('Pad', [dy, c.b.ints(pads)])];
   },
 };
+
+/**
+ * Slice with steps: each element of dy goes back to the x position it was read from (distinct
+ * positions, known from the constant starts / ends / steps as Slice clamps them): a ScatterND of dy
+ * into zeros at those positions.
+ */
+function stridedSliceBack(c: VjpCtx, dy: Value, xs: number[], starts: number[], ends: number[], axes: number[], steps: number[]): Value {
+  const r = xs.length;
+  const pos: number[][] = xs.map((d) => Array.from({ length: d }, (_, i) => i));
+  axes.forEach((a0, i) => {
+    const a = normAxis(a0, r), d = xs[a]!, st = steps[i]!;
+    const at = (v: number) => (v < 0 ? v + d : v);
+    const s = st > 0 ? Math.min(Math.max(at(starts[i]!), 0), d) : Math.min(Math.max(at(starts[i]!), 0), d - 1);
+    const e = st > 0 ? Math.min(Math.max(at(ends[i]!), 0), d) : Math.min(Math.max(at(ends[i]!), -1), d - 1);
+    const n = Math.max(0, Math.ceil((e - s) / st));
+    pos[a] = Array.from({ length: n }, (_, k) => s + k * st);
+  });
+  const total = pos.reduce((m, p) => m * p.length, 1);
+  const idx: number[] = [];
+  for (let f = 0; f < total; f++) {
+    const at: number[] = new Array<number>(r);
+    let rest = f;
+    for (let a = r - 1; a >= 0; a--) { at[a] = pos[a]![rest % pos[a]!.length]!; rest = Math.floor(rest / pos[a]!.length); }
+    idx.push(...at);
+  }
+  const zeros = c.b.op1('ConstantOfShape', [c.b.ints(xs)], { value: { type: 'tensor', value: Tensor.fromNumbers(dy.dtype, [1], [0]) } });
+  const indices = c.b.constant(Tensor.fromNumbers('int64', [total, r], idx));
+  return c.b.op1('ScatterND', [zeros, indices, reshape(c.b, dy, [total])]);
+}
 
 /** Gather: scatter-add the cotangent rows back (ScatterND with reduction add; repeated indices add up) */
 export const gather: VjpDef = {

@@ -25,6 +25,8 @@ export interface TrainStepOptions {
   momentum?: number; nesterov?: boolean;
   /** adam: torch.optim.Adam's betas and eps (ONNX Adam adds eps to the uncorrected sqrt(v)) */
   beta1?: number; beta2?: number; eps?: number;
+  /** L2 weight decay: wd * param added to each gradient (torch.optim's weight_decay; ONNX's norm_coefficient) */
+  weightDecay?: number;
   /** 'train': BatchNormalization in training mode (batch statistics; running ones carried as state); default: as the model says */
   batchnorm?: BatchNormMode;
 }
@@ -58,6 +60,7 @@ export function trainStepModel(g0: Graph, opts: TrainStepOptions): { graph: Grap
   const grads = params.map((p) => g.outputs.find((o) => o.name === `${p.name}_grad`)!);
   const b = graphBuilder(g, 'opt_');
   const kind = opts.optimizer ?? 'sgd';
+  const wd = opts.weightDecay ?? 0;
   const stateNames = kind === 'momentum' ? ['velocity'] : kind === 'adam' ? ['m', 'v'] : [];
   const state = stateNames.flatMap((s) => params.map((p) => {
     const v = new Value(`${p.name}_${s}`, p.type);
@@ -66,7 +69,10 @@ export function trainStepModel(g0: Graph, opts: TrainStepOptions): { graph: Grap
   }));
   const next: Value[] = [];
   if (kind === 'sgd') {
-    for (const [i, p] of params.entries()) next.push(b.op1('Sub', [p, b.op1('Mul', [grads[i]!, b.scalar(opts.lr, p.dtype)])]));
+    for (const [i, p] of params.entries()) {
+      const g = wd ? b.op1('Add', [grads[i]!, b.op1('Mul', [p, b.scalar(wd, p.dtype)])]) : grads[i]!;
+      next.push(b.op1('Sub', [p, b.op1('Mul', [g, b.scalar(opts.lr, p.dtype)])]));
+    }
   } else if (params.length) {
     // `step` unless the model has a value of that name
     const taken = new Set([...g.definedValues()].map((v) => v.name));
@@ -83,11 +89,11 @@ export function trainStepModel(g0: Graph, opts: TrainStepOptions): { graph: Grap
     const stepNext = b.op1('Add', [stepIn, b.constant(Tensor.fromNumbers('int64', [], [1]))]);
     const outs = kind === 'momentum'
       ? b.op('Momentum', [r, stepIn, ...params, ...grads, ...perParam], {
-        alpha: float(opts.momentum ?? 0.9), beta: float(1), mode: opts.nesterov ? 'nesterov' : 'standard', norm_coefficient: float(0),
+        alpha: float(opts.momentum ?? 0.9), beta: float(1), mode: opts.nesterov ? 'nesterov' : 'standard', norm_coefficient: float(wd),
       }, 2 * params.length, TRAINING)
       // ONNX Adam corrects the bias when T > 0 with T the step's number (torch's t, from 1)
       : b.op('Adam', [r, stepNext, ...params, ...grads, ...perParam], {
-        alpha: float(opts.beta1 ?? 0.9), beta: float(opts.beta2 ?? 0.999), epsilon: float(opts.eps ?? 1e-8),
+        alpha: float(opts.beta1 ?? 0.9), beta: float(opts.beta2 ?? 0.999), epsilon: float(opts.eps ?? 1e-8), norm_coefficient: float(wd),
       }, 3 * params.length, TRAINING);
     next.push(...outs, stepNext);
   }

@@ -2,7 +2,8 @@
  * BatchNormalization in a training step (aic train-step --batchnorm train): the running statistics
  * become carried state (inputs `<stat>`, outputs `<stat>_next` = momentum * stat + (1 - momentum) *
  * the biased batch statistic), and the parameters' update uses the batch statistics (checked here
- * against the step written out by hand). ReduceMax's rule shares the cotangent among ties evenly.
+ * against the step written out by hand). ReduceMax's rule shares the cotangent among ties evenly, and
+ * the piecewise rules take torch's side at their kinks (scripts/vjp-vs-torch.py checks both with torch).
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor, Value, type RValue } from '@aic/core';
@@ -68,5 +69,30 @@ describe('ReduceMax / ReduceMin derivative at ties', () => {
     inferGraph(g);
     const out = run(g, new Map<string, RValue>([['x', Tensor.fromNumbers('float64', [2, 3], [2, 5, 5, 1, 0, 5])]]));
     expect((out.get(dx!.name) as Tensor).toNumbers()).toEqual([0, 1.5, 1.5, 0, 0, 1]);
+  });
+});
+
+/** d/dx of sum(op(x)) at the points xs (dy = 1) */
+function unitGrad(op: string, xs: number[], attrs = ''): number[] {
+  const g = parseGraph(`graph g(x: f64[${xs.length}]) -> (y: f64[${xs.length}]) {
+    y = ${op}(x${attrs})
+  }`);
+  inferGraph(g);
+  const u = new Value('u', { dtype: 'float64', shape: [xs.length] });
+  u.const = Tensor.fromNumbers('float64', [xs.length], xs.map(() => 1));
+  g.constants.push(u);
+  const [dx] = appendVjp(g, new Map([[g.outputs[0]!, u]]), [g.inputs[0]!]);
+  g.outputs = [dx!];
+  inferGraph(g);
+  return (run(g, new Map<string, RValue>([['x', Tensor.fromNumbers('float64', [xs.length], xs)]])).get(dx!.name) as Tensor).toNumbers();
+}
+
+describe('derivatives at kinks take torch autograd\'s side', () => {
+  it('Relu 0, LeakyRelu and Elu alpha at 0; HardSwish -1/2 at -3 and 1 at 3; HardSigmoid 0 at its corners', () => {
+    expect(unitGrad('Relu', [-1, 0, 1])).toEqual([0, 0, 1]);
+    expect(unitGrad('LeakyRelu', [-1, 0, 1], ', alpha = 0.25')).toEqual([0.25, 0.25, 1]);
+    expect(unitGrad('Elu', [0, 1], ', alpha = 0.5')).toEqual([0.5, 1]);
+    expect(unitGrad('HardSwish', [-4, -3, 0, 3, 4])).toEqual([0, -0.5, 0.5, 1, 1]);
+    expect(unitGrad('HardSigmoid', [-3, 0, 1], ', alpha = 0.25, beta = 0.75')).toEqual([0, 0.25, 0]);
   });
 });

@@ -54,6 +54,18 @@ function handSteps(n: number, rule: (t: number, x: number, g: number, s: number[
 
 describe('aic train-step (momentum, adam)', () => {
   const lr = 0.05;
+  it('weight decay: each gradient gets wd * param (sgd by hand; momentum and adam through norm_coefficient)', () => {
+    const wd = 0.2;
+    const { graph, params } = autodiff.trainStepModel(parseGraph(LINEAR), { loss: 'mse', lr, weightDecay: wd });
+    const got = runSteps(graph, params, 2);
+    const want = handSteps(2, (_t, x, g) => [x - lr * (g + wd * x)], 0);
+    got.get('w')!.forEach((v, i) => expect(v).toBeCloseTo(want.w[i]!, 5));
+    got.get('b')!.forEach((v, i) => expect(v).toBeCloseTo(want.b[i]!, 5));
+    for (const optimizer of ['momentum', 'adam'] as const) {
+      const node = autodiff.trainStepModel(parseGraph(LINEAR), { loss: 'mse', lr, optimizer, weightDecay: wd }).graph.nodes.find((n) => n.domain === 'ai.onnx.preview.training')!;
+      expect(node.attrs.norm_coefficient?.value).toBeCloseTo(wd, 6);
+    }
+  });
   it('momentum: V = alpha V + G (beta 1 from the second step on too), X -= R V', () => {
     const { graph, params, state } = autodiff.trainStepModel(parseGraph(LINEAR), { loss: 'mse', lr, optimizer: 'momentum', momentum: 0.8 });
     expect(graph.inputs.map((v) => v.name)).toEqual(['x', 'target', 'w', 'b', 'w_velocity', 'b_velocity', 'step']);

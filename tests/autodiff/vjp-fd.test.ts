@@ -93,6 +93,8 @@ const CASES: Case[] = [
   { op: 'Concat', inputs: [x(2, 3), x(2, 1), x(2, 2)], attrs: { axis: A.int(1) } },
   { op: 'Split', inputs: [x(2, 5), k(i64([2], [2, 3]))], attrs: { axis: A.int(1) }, outputs: 2 },
   { op: 'Slice', inputs: [x(3, 5), k(i64([2], [1, -4])), k(i64([2], [3, 100])), k(i64([2], [0, 1]))] },
+  { op: 'Slice', inputs: [x(4, 5), k(i64([2], [-1, 0])), k(i64([2], [-100, 100])), k(i64([2], [0, 1])), k(i64([2], [-2, 2]))], label: 'Slice with steps -2, 2' },
+  { op: 'Slice', inputs: [x(2, 7), k(i64([1], [1])), k(i64([1], [6])), k(i64([1], [1])), k(i64([1], [3]))], label: 'Slice step 3' },
   { op: 'Gather', inputs: [x(5, 3), k(i64([2, 2], [1, 4, 1, 0]))] },
   { op: 'Gather', inputs: [x(2, 4, 3), k(i64([3], [3, -1, 0]))], attrs: { axis: A.int(1) }, label: 'Gather axis 1' },
   { op: 'Gather', inputs: [x(2, 4, 3), k(i64([], [2]))], attrs: { axis: A.int(1) }, label: 'Gather scalar index' },

@@ -13,7 +13,7 @@ import { prepareForGrad, writeModel } from './grad.ts';
 
 export interface TrainStepCliOptions {
   loss?: string; optimizer?: string; lr?: string; momentum?: string; nesterov?: boolean;
-  beta1?: string; beta2?: string; eps?: string; output?: string; inputShape?: string[]; batchnorm?: string;
+  beta1?: string; beta2?: string; eps?: string; output?: string; inputShape?: string[]; batchnorm?: string; weightDecay?: string;
 }
 
 /** A parameter's file name (value names may hold '/'). */
@@ -41,6 +41,7 @@ export async function trainStepCommand(model: string, opts: TrainStepCliOptions)
   const stepOpts: autodiff.TrainStepOptions = {
     loss: loss as autodiff.LossKind, lr, optimizer: optimizer as autodiff.OptimizerKind,
     momentum: numberOpt('momentum', opts.momentum, 0, 1), nesterov: opts.nesterov,
+    weightDecay: numberOpt('weight-decay', opts.weightDecay, 0, Infinity),
     beta1: numberOpt('beta1', opts.beta1, 0, 1), beta2: numberOpt('beta2', opts.beta2, 0, 1), eps: numberOpt('eps', opts.eps, 0, Infinity),
   };
   if (opts.batchnorm !== undefined && opts.batchnorm !== 'train' && opts.batchnorm !== 'model') throw diag.usage(`--batchnorm '${opts.batchnorm}': expected train or model`);
