@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Tensor, type Graph } from '@aic/core';
+import { Tensor } from '@aic/core';
 import { quantize } from '@aic/passes';
 import { run } from '@aic/interp';
 import { exportOnnx } from '@aic/onnx';
@@ -47,7 +47,6 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return d / Math.sqrt(na * nb);
 }
 
-const weightBytes = (g: Graph) => g.constants.reduce((a, v) => a + (v.const ? v.const.data.length * (v.const.dtype === 'int8' || v.const.dtype === 'uint8' ? 1 : v.const.dtype === 'int64' ? 8 : 4) : 0), 0);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sessOpts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1 };
 
@@ -82,7 +81,7 @@ for (const name of MODELS) {
     cosOrt.push(cosine(ref, await ortRun(qs, x)));
     if (INTERP) cosInterp.push(cosine(ref, (run(r.graph, { [input.name]: x }).get(r.graph.outputs[0]!.name) as Tensor).num));
   }
-  const wRatio = weightBytes(r.prepared) / weightBytes(r.graph);
+  const wRatio = quantize.weightBytes(r.prepared) / quantize.weightBytes(r.graph);
   const fileRatio = fs.statSync(file).size / bytes.length;
   rows.push([name, String(r.layers.length), mean(cosOrt).toFixed(5), Math.min(...cosOrt).toFixed(5),
     INTERP ? mean(cosInterp).toFixed(5) : '-', wRatio.toFixed(2), fileRatio.toFixed(2), qSec.toFixed(0)]);

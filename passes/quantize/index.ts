@@ -4,7 +4,7 @@
  * int8 weights, int32 biases). Per-channel weights by default: depthwise convolutions' channels
  * differ by orders of magnitude after BatchNorm folding, and one scale for all of them loses them.
  */
-import { cloneGraph, diag, type Graph } from '@aic/core';
+import { BYTE_SIZE, cloneGraph, diag, type Graph } from '@aic/core';
 import { CALIB_METHODS, DEFAULT_PERCENTILE, chooseRange, type CalibMethod } from './calibrate.ts';
 import { collectRanges, type Sample } from './collect.ts';
 import { activationParams, type ActType, type QParams } from './params.ts';
@@ -61,4 +61,9 @@ export function quantizeGraph(g: Graph, samples: readonly Sample[], opts: Quanti
   const res: QuantizeResult = { graph: out, prepared, layers };
   if (opts.report) res.report = sqnrReport(prepared, out, layers, samples, actType);
   return res;
+}
+
+/** Bytes of a graph's constants (weights), to compare a model before and after quantization. */
+export function weightBytes(g: Graph): number {
+  return g.constants.reduce((a, v) => a + (v.const ? v.const.size * BYTE_SIZE[v.const.dtype] : 0), 0);
 }

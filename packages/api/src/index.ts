@@ -1,5 +1,5 @@
 /**
- * aic as a library: `import { load, optimize, compile, run, inspect } from 'aic'`.
+ * aic as a library: `import { load, optimize, compile, run, inspect, quantize } from 'aic'`.
  *
  *   const model = await load('model.onnx', { inputShapes: { input: [1, 3, 224, 224] } });
  *   const { model: fast } = optimize(model, { level: 2, target: 'wasm-simd' });
@@ -19,9 +19,11 @@ import { inspectGraph } from './inspect.ts';
 import { describeTargets } from './targets.ts';
 import { toTensor, toTensorMap } from './tensors.ts';
 import { diag } from '@aic/core';
+import { quantize as quant } from '@aic/passes';
 import type {
   CompiledModel, CompileOptions, EmitForm, LoadOptions, Model, ModelInfo, OptimizeOptions, OptimizeResult,
   RunOptions, RunResult, TargetDescription, Tensor, TensorInit, AicDiagnostic, DType, PassReport, ExplainRecord,
+  QuantizeOptions, QuantizeResult,
 } from './types.ts';
 
 export type * from './types.ts';
@@ -81,6 +83,14 @@ export async function run(model: Model, feeds: Record<string, Feed>, opts: RunOp
   const values = Object.fromEntries(r.outputs) as RunResult['values'];
   const outputs = Object.fromEntries([...r.outputs].filter(([, v]) => v instanceof CoreTensor)) as RunResult['outputs'];
   return { outputs, values, ms: r.ms };
+}
+
+/** Quantize a model to int8 QDQ form, calibrating on `samples` (one feed map per sample). */
+export function quantize(model: Model, samples: Record<string, Tensor | TensorInit>[], opts: QuantizeOptions = {}): QuantizeResult {
+  if (!Array.isArray(samples) || samples.length === 0) throw diag.apiBadTensor('quantize: samples', 'expected at least one sample (a record of tensors by input name)');
+  const feeds = samples.map((s, k) => toTensorMap(s, `sample ${k}`));
+  const r = quant.quantizeGraph(graphOf(model, 'quantize'), feeds, opts);
+  return { model: r.graph, layers: r.layers.map((l) => l.name), ...(r.report ? { report: r.report } : {}) };
 }
 
 /** Inputs/outputs, node count, op histogram, parameters and FLOPs of a model. */

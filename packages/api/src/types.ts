@@ -193,3 +193,31 @@ export interface AicDiagnostic extends Error {
   /** one line: `file:line:col: error AIC0101: message` */
   format(): string;
 }
+
+/** Post-training int8 quantization (`quantize()`; the CLI's `aic quantize`). */
+export interface QuantizeOptions {
+  /** activation ranges: 'minmax' (default), 'percentile' or 'entropy' (KL divergence) */
+  method?: 'minmax' | 'percentile' | 'entropy';
+  /** with 'percentile': the percentile of |x| kept (default 99.999) */
+  percentile?: number;
+  /** one weight scale per output channel (default true) */
+  perChannel?: boolean;
+  /** activation type (default 'uint8') */
+  activations?: 'uint8' | 'int8';
+  /** node names left in float */
+  exclude?: string[];
+  /** measure per-layer SQNR on the samples */
+  report?: boolean;
+}
+
+/** One layer's SQNR (dB) on the calibration samples. */
+export interface LayerSqnr { name: string; op: string; sqnrDb: number; outputSqnrDb?: number; weightSqnrDb?: number }
+
+export interface QuantizeResult {
+  /** the QDQ model (QuantizeLinear / DequantizeLinear, int8 weights, int32 biases) */
+  model: Model;
+  /** the names of the quantized layers */
+  layers: string[];
+  /** with `report`: per-layer SQNR, worst first */
+  report?: LayerSqnr[];
+}

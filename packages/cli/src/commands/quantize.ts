@@ -5,7 +5,7 @@
  * Post-training int8 quantization to a QDQ model (passes/quantize).
  */
 import * as path from 'node:path';
-import { diag, writeFileAtomic, type Graph } from '@aic/core';
+import { diag, writeFileAtomic } from '@aic/core';
 import { quantize } from '@aic/passes';
 import { loadModel, parseShapeOptions } from '../model-io.ts';
 import { readCalibrationSamples } from '../calib-samples.ts';
@@ -15,9 +15,6 @@ export interface QuantizeCliOptions {
   calibrate?: string; output?: string; method?: string; percentile?: string; perChannel?: boolean; perTensor?: boolean;
   activations?: string; exclude?: string[]; report?: boolean; reportJson?: string; inputShape?: string[];
 }
-
-const weightBytes = (g: Graph) => g.constants.reduce((a, v) => a + (v.const ? v.const.size * bytesOf(v.const.dtype) : 0), 0);
-const bytesOf = (d: string) => (d === 'int8' || d === 'uint8' || d === 'bool' ? 1 : d === 'float16' || d === 'int16' || d === 'uint16' || d === 'bfloat16' ? 2 : d === 'float64' || d === 'int64' || d === 'uint64' ? 8 : 4);
 
 function parseOptions(o: QuantizeCliOptions): quantize.QuantizeOptions {
   const method = o.method ?? 'minmax';
@@ -44,7 +41,7 @@ export async function quantizeCommand(model: string, o: QuantizeCliOptions): Pro
   const samples = readCalibrationSamples(o.calibrate, g);
   const r = quantize.quantizeGraph(g, samples, { ...opts, model });
   await writeModel(r.graph, o.output, ext);
-  const before = weightBytes(r.prepared), after = weightBytes(r.graph);
+  const before = quantize.weightBytes(r.prepared), after = quantize.weightBytes(r.graph);
   process.stdout.write(`quantized ${r.layers.length} layers (${opts.method}, ${opts.perChannel ? 'per-channel' : 'per-tensor'} int8 weights, ${opts.activations} activations) `
     + `on ${samples.length} samples; weights ${before} -> ${after} bytes (${(before / Math.max(after, 1)).toFixed(2)}x smaller)\nwrote ${o.output}\n`);
   if (r.report) {
