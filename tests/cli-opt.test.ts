@@ -200,7 +200,7 @@ describe('aic opt', () => {
     expect(text).toMatch(/explain: (\d+ candidates considered: \d+ applied, \d+ rejected|no fusion\/rewrite candidates were considered by -O2)/);
     const list = listPassesText();
     expect(list).toMatch(/fold-constants +evaluate/);
-    expect(list).toMatch(/-O2 \(default\): fold-constants,/);
+    expect(list).toMatch(/-O2 \(default\): fuse-qdq,fold-constants,/);
   });
 });
 

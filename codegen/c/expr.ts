@@ -348,7 +348,8 @@ export class CEmitter {
           // stride 2: two overlapping contiguous loads (p[0..L-1], p[L-1..2L-2]: nothing past the last lane)
           // and one two-source shuffle, which the compiler can keep in registers and share between rows
           const vl = this.h.need(`aic_vload_${vt}`, () => `static inline ${vt} aic_vload_${vt}(const ${CTYPE[e.t]} *p) { ${vt} r; memcpy(&r, p, sizeof r); return r; }`);
-          const it = this.h.vecTypedef(bytes(e.t) === 8 ? 'i64' : 'i32', L);
+          // GCC's mask lanes have the element's width (u8 vectors from int8 pooling need an i8 mask)
+          const it = this.h.vecTypedef(({ 8: 'i64', 4: 'i32', 2: 'i16', 1: 'i8' } as const)[bytes(e.t) as 1 | 2 | 4 | 8], L);
           const idx = Array.from({ length: L }, (_, l) => (l < L / 2 ? 2 * l : 2 * l + 1));
           return this.h.need(`aic_vload2_${vt}`, () => [
             `static inline ${vt} aic_vload2_${vt}(const ${CTYPE[e.t]} *p) {`,

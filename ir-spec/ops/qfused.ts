@@ -2,20 +2,21 @@
  * Fused integer ops (domain 'aic'), made by the `fuse-qdq` pass from QDQ patterns and QLinearConv /
  * QLinearMatMul: int8/uint8 operands, int32 accumulation, one requantizing epilogue.
  *
- * - aic.QConv(x, w, bias, multiplier, y_zero_point, x_pad, residual?, r_multiplier?, r_zero_point?, w_zero_point?)
+ * - aic.QConv(x, w, bias, multiplier, y_zero_point, x_zero_point, residual?, r_multiplier?, r_zero_point?, w_zero_point?)
  * - aic.QMatMul(x, w, bias, multiplier, y_zero_point, residual?, r_multiplier?, r_zero_point?, w_zero_point?)
  *
- *   acc = bias[m] + sum over taps of i32(x~) * i32(w)      (exact int32; x~ = x, x_pad where a conv
- *         tap falls in the padding; with w_zero_point: i32(x~) * (i32(w) - i32(w_zero_point[m])))
+ *   acc = bias[m] + sum over taps of P * Q                 (exact int32)
+ *         QConv:   P = i32(x) - i32(x_zero_point) (0 in the padding), as QLinearConv
+ *         QMatMul: P = i32(x) (the rewrite folds -x_zp * sum(w) into the bias: no padding there)
+ *         Q = i32(w), or i32(w) - i32(w_zero_point[m]) when the op has one
  *   v   = f64(acc) * f64(multiplier[m]) [+ f64(i32(residual) - i32(r_zero_point)) * f64(r_multiplier)]
  *   q   = round_half_even(v) + y_zero_point     (QuantizeLinear's order; zp_before_round = 1:
  *         round_half_even(v + y_zero_point), QLinearConv's / QLinearMatMul's: they differ at ties)
  *   y   = saturate(clamp(q, clip_lo, clip_hi))  in y_zero_point's dtype
  *
- * The inner reduction is a plain int8 x int8 (or uint8 x int8) -> int32 multiply-accumulate: the
- * rewrite folds the input zero point into the bias (bias - x_zp * sum(w)) and the weight zero point
- * into int8 weights (w - w_zp) where they fit (else w stays uint8/int8 with w_zero_point), and padded
- * taps read x_pad (= x_zp), so the identity is exact.
+ * The inner reduction is an int32 sum of products of small integers (int8 / uint8, zero points
+ * subtracted), the form codegen's integer dot-product schedules pair: the rewrite folds the weight
+ * zero point into int8 weights (w - w_zp) where every value fits (else w keeps its w_zero_point).
  * Requantization is a float multiplier, not fixed point: multiplier[m] = f32(f32(x_scale *
  * w_scale[m]) / y_scale), as ONNX QLinearConv / QLinearMatMul, the product in double, ties to even.
  * A Relu / Clip epilogue is the clamp [clip_lo, clip_hi] on the quantized value (exact: quantization
@@ -90,7 +91,7 @@ function evalEpilogue(op: string, zpFirst: boolean, acc: Float64Array, ch: (i: n
 }
 
 function checkScalars(op: string, ts: (Tensor | undefined)[], where?: ReturnType<typeof nodeLocation>): void {
-  if (ts.some((t) => t && t.size !== 1)) throw diag.shapeMismatch(op, 'zero points, x_pad and r_multiplier must be scalars', where);
+  if (ts.some((t) => t && t.size !== 1)) throw diag.shapeMismatch(op, 'zero points and r_multiplier must be scalars', where);
 }
 
 const CONV_ATTRS = {
@@ -105,9 +106,9 @@ defineOp({
   types: { T1: Q8, T2: Q8, T3: Q8, B: ['int32'], F: ['float32'] },
   inputs: [
     { name: 'x', type: 'T1' }, { name: 'w', type: 'T2', doc: '[M, C/group, k...]' },
-    { name: 'bias', type: 'B', doc: '[M], x_zp * sum(w) already subtracted' },
+    { name: 'bias', type: 'B', doc: '[M] in units of x_scale * w_scale' },
     { name: 'multiplier', type: 'F', doc: 'scalar or [M]: x_scale * w_scale / y_scale' },
-    { name: 'y_zero_point', type: 'T3' }, { name: 'x_pad', type: 'T1', doc: 'value of padded taps (x zero point)' },
+    { name: 'y_zero_point', type: 'T3' }, { name: 'x_zero_point', type: 'T1' },
     { name: 'residual', type: 'T3', optional: true }, { name: 'r_multiplier', type: 'F', optional: true },
     { name: 'r_zero_point', type: 'T3', optional: true },
     { name: 'w_zero_point', type: 'T2', optional: true, doc: 'scalar or [M]; absent = 0' },
@@ -146,25 +147,20 @@ defineOp({
       N, C, M, group, in: to3(x.shape.slice(2), 1), out: to3(win.out as number[], 1), k: to3(kernel, 1),
       s: to3(win.strides, 1), d: to3(win.dilations, 1), p: to3(win.padBegin, 0),
     };
-    // sum (x~ * w) = sum ((x~ - x_pad) * w) + x_pad * sum(w): padded taps contribute x_pad * w
+    // convDirect skips taps in the padding: they contribute 0 = (x_zp - x_zp) * w
     const p = xp.num[0]!, kSize = w.size / M;
     const xv = Float64Array.from(x.num, (v) => v - p);
     const wv = minusZp(w, ctx.optInput(9), M, (i) => Math.floor(i / kSize));
     const shape = [N, M, ...(win.out as number[])];
     const acc = new Float64Array(sizeOf(shape));
     convDirect(xv, wv, geom, acc);
-    const wsum = new Float64Array(M);
-    for (let i = 0; i < w.size; i++) wsum[Math.floor(i / kSize)] += wv[i]!;
     const plane = acc.length / (N * M);
-    for (let i = 0; i < acc.length; i++) {
-      const m = Math.floor(i / plane) % M;
-      acc[i] = acc[i]! + p * wsum[m]! + bias.num[m]!;
-    }
+    for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + bias.num[Math.floor(i / plane) % M]!;
     const [lo, hi] = bounds(ctx.attrs.int('clip_lo'), ctx.attrs.int('clip_hi'), yz.dtype);
     return [evalEpilogue('aic.QConv', ctx.attrs.int('zp_before_round') === 1, acc, (i) => Math.floor(i / plane) % M, mult, yz, res, rm, rz, lo, hi, yz.dtype, shape)];
   },
   lower: (ctx) => {
-    const X = ctx.inputs[0]!, W = ctx.inputs[1]!, Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Yz = ctx.inputs[4]!, Xp = ctx.inputs[5]!;
+    const X = ctx.inputs[0]!, W = ctx.inputs[1]!, Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Yz = ctx.inputs[4]!, Xz = ctx.inputs[5]!;
     const Y = ctx.outputs[0]!;
     const group = ctx.attrs.int('group');
     const C = X.shape[1]!, M = W.shape[0]!, Cg = W.shape[1]!, Mg = M / group;
@@ -178,8 +174,8 @@ defineOp({
     ctx.compute(0, (idx) => {
       const [n, co] = idx as [Expr, Expr];
       const t = convTaps(ctx, ax, kernel, Cg, Mg, group, idx);
-      const term = E.mul(i32(guard(t.inb, X.at(n, t.cin, ...t.pos), Xp.flat(z))), wTerm(W.at(co, t.ci, ...t.k), ctx.inputs[9], co));
-      const acc = E.add(E.reduce('sum', t.axes, term), Bi.flat(co));
+      const term = E.mul(E.sub(i32(X.at(n, t.cin, ...t.pos)), i32(Xz.flat(z))), wTerm(W.at(co, t.ci, ...t.k), ctx.inputs[9], co));
+      const acc = E.add(E.reduce('sum', t.axes, guard(t.inb, term, E.i(0))), Bi.flat(co));
       return qEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? z : co), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1);
     });
   },

@@ -7,8 +7,7 @@ import {
   type DType, type Dim, type Location, type TensorType,
 } from '@aic/core';
 import { E, S, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
-import { convDirect, guard, to3, winAxes, windowGeometry, type ConvGeom } from '../lib/nn.ts';
-import { convTaps } from '../lib/conv-taps.ts';
+import { allOf, convDirect, guard, inBounds, reduceAxes, tapPos, to3, winAxes, windowGeometry, type ConvGeom } from '../lib/nn.ts';
 import { defineOp } from '../registry.ts';
 import type { AttrReader, InferCtx, LowerCtx } from '../types.ts';
 import { scalarOf } from '../lib/lower.ts';
@@ -437,10 +436,14 @@ defineOp({
     const z = E.i(0), i32 = (e: Expr) => E.cast(e, 'i32');
     const pm = (t: TensorRef, m: Expr) => t.flat(size(t) === 1 ? z : m);
     ctx.compute(0, (idx) => {
-      const [n, co] = idx as [Expr, Expr];
-      const t = convTaps(ctx, ax, kernel, Cg, Mg, group, idx);
-      const term = E.mul(E.sub(i32(X.at(n, t.cin, ...t.pos)), i32(xz.flat(z))), E.sub(i32(W.at(co, t.ci, ...t.k)), i32(pm(wz, co))));
-      let acc = E.reduce('sum', t.axes, guard(t.inb, term, E.i(0)));
+      const [n, co] = idx as [Expr, Expr], os = idx.slice(2);
+      const r = reduceAxes(ctx, [Cg, ...kernel], 'r');
+      const ci = r.vars[0]!, k = r.vars.slice(1);
+      const cin = group === 1 ? ci : E.add(E.mul(E.div(co, E.i(Mg)), E.i(Cg)), ci);
+      const pos = os.map((o, a) => tapPos(ax[a]!, o, k[a]!));
+      const inb = allOf(pos.flatMap((p, a) => inBounds(ax[a]!, p) ?? []));
+      const term = E.mul(E.sub(i32(X.at(n, cin, ...pos)), i32(xz.flat(z))), E.sub(i32(W.at(co, ci, ...k)), i32(pm(wz, co))));
+      let acc = E.reduce('sum', r.axes, guard(inb, term, E.i(0)));
       if (B) acc = E.add(acc, B.flat(co));
       const f = E.cast(E.div(E.mul(xs.flat(z), pm(ws, co)), ys.flat(z)), 'f64');
       const v = E.add(E.mul(E.cast(acc, 'f64'), f), E.cast(yz.flat(z), 'f64'));

@@ -86,7 +86,7 @@ function plan(m: Match, op: Producer, env: RuleEnv): Plan | string {
   if (wp.scale.length !== 1 && wp.scale.length !== M) return 'weight scale size is not the channel count';
   const bias = biasInts(m.values.b, M, x, wp);
   if (typeof bias === 'string') return bias;
-  const f = foldWeights(wq, wp, channelAxis, bias, x, y);
+  const f = foldWeights(wq, wp, channelAxis, bias, x, y, op !== 'Conv');
   if (typeof f === 'string') return f;
   let res: Plan['res'];
   if (add) {
@@ -121,7 +121,7 @@ function rules(): Rule[] {
           const p = plan(m, op, env);
           if (typeof p === 'string') return null;
           const ins: (Value | null)[] = [p.xq, ...constOperands(b, p.f, p.y)];
-          if (op === 'Conv') ins.push(b.constant(Tensor.scalarOf(p.x.dtype, p.x.zp), 'qxpad'));
+          if (op === 'Conv') ins.push(b.constant(Tensor.scalarOf(p.x.dtype, p.x.zp), 'qxzp'));
           if (p.res) ins.push(p.res.rq, b.constant(Tensor.scalarOf('float32', p.res.rm), 'qrmult'), b.constant(Tensor.scalarOf(p.res.r.dtype, p.res.r.zp), 'qrzp'));
           const wz = wzOperand(b, p.f);
           if (wz) ins.push(...(p.res ? [] : [null, null, null]), wz);

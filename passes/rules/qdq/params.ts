@@ -37,12 +37,13 @@ export function weightParam(s: Value | undefined, z: Value | undefined, axis: nu
 export const multiplier = (xs: number, ws: number, ys: number) => Math.fround(Math.fround(xs * ws) / ys);
 
 /**
- * The fused op's constants from weights laid out [M, rest] (channel-major; `cols` = M for [K, N]
- * layouts, then the channel is the column). Returns a reason when the folded values do not fit.
+ * The fused op's constants from weights laid out [M, rest] (channelAxis 0) or [K, M] (channelAxis 1).
+ * foldXzp (aic.QMatMul): the bias takes -x_zp * sum(w) so the product is x * w. Returns a reason
+ * when the folded values do not fit.
  */
 export interface Folded { w: Tensor; bias: Tensor; mult: Tensor; wz?: Tensor }
 
-export function foldWeights(wq: Tensor, wp: WParam, channelAxis: 0 | 1, bias: number[] | undefined, x: QParam, y: QParam): Folded | string {
+export function foldWeights(wq: Tensor, wp: WParam, channelAxis: 0 | 1, bias: number[] | undefined, x: QParam, y: QParam, foldXzp: boolean): Folded | string {
   const [M, inner] = channelAxis === 0 ? [wq.shape[0]!, wq.size / wq.shape[0]!] : [wq.shape[1]!, wq.shape[0]!];
   const ch = (i: number) => (channelAxis === 0 ? Math.floor(i / inner) : i % M);
   const at = (a: number[], m: number) => a[a.length === 1 ? 0 : m]!;
@@ -58,7 +59,7 @@ export function foldWeights(wq: Tensor, wp: WParam, channelAxis: 0 | 1, bias: nu
   }
   const b = new Tensor('int32', [M]), bd = b.num;
   for (let m = 0; m < M; m++) {
-    const v = (bias ? bias[m]! : 0) - x.zp * wsum[m]!;
+    const v = (bias ? bias[m]! : 0) - (foldXzp ? x.zp * wsum[m]! : 0);
     if (v < I32_MIN || v > I32_MAX) return 'folded bias does not fit int32';
     bd[m] = v;
   }

@@ -29,7 +29,7 @@ function plan(m: Match, env: RuleEnv, conv: boolean): Plan | string {
     if (!B.const) return 'B is not constant';
     bias = Array.from(B.const.num);
   }
-  const f = foldWeights(wq.const, wp, conv ? 0 : 1, bias, x, y);
+  const f = foldWeights(wq.const, wp, conv ? 0 : 1, bias, x, y, !conv);
   if (typeof f === 'string') return f;
   const k = kernel(env, conv ? 'QConv' : 'QMatMul');
   return k === true ? { x, y, f } : k;
@@ -46,7 +46,7 @@ function rule(op: string, conv: boolean): Rule {
       if (typeof p === 'string') return null;
       const n = m.root;
       const ins: Value[] = [n.inputs[0]!, ...constOperands(b, p.f, p.y)];
-      if (conv) ins.push(b.constant(Tensor.scalarOf(p.x.dtype, p.x.zp), 'qxpad'));
+      if (conv) ins.push(b.constant(Tensor.scalarOf(p.x.dtype, p.x.zp), 'qxzp'));
       const wz = wzOperand(b, p.f);
       const all: (Value | null)[] = wz ? [...ins, null, null, null, wz] : ins;
       const attrs = conv ? n.attrs : {};

@@ -1,35 +1,37 @@
 /**
- * QuantizeLinear(op(DequantizeLinear(x, s, z), ...), s, z) -> op(x, ...) for ops that only move or
- * select values (MaxPool, Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat of inputs that all
- * share s and z): they commute with the monotone, elementwise dequantization, and Q(DQ(v)) = v for
- * equal parameters, so the int8 values pass through unchanged. GlobalAveragePool is not here: its
- * mean needs a requantization (rounding) step the QDQ graph does in float.
+ * op(DequantizeLinear(x, s, z), ...) -> DequantizeLinear(op(x, ...), s, z) for ops that only move or
+ * select values (MaxPool, Reshape, Flatten, Transpose, Squeeze, Unsqueeze, and Concat of inputs that
+ * all share one per-tensor s and z): they commute exactly with the monotone elementwise dequantization,
+ * and they then move int8 instead of float. Where a QuantizeLinear with the same parameters follows,
+ * eliminate-redundant's dequantize-quantize rule (run here too) cancels the pair, so chains like
+ * DQ -> MaxPool -> Flatten -> Q keep int8 end to end. GlobalAveragePool is not here: its mean needs
+ * a requantization (rounding) step the QDQ graph does in float.
  */
-import type { Node, Value } from '@aic/core';
+import type { Value } from '@aic/core';
 import { P, type Match, type Pattern, type Rule } from '../../rewrite/pattern.ts';
+import { inversePairRules } from '../redundant/inverse-pairs.ts';
 import { attrInt, type Guard } from '../fuse/util.ts';
 import { Q8, scalarParam } from './params.ts';
 
-const MOVERS = ['MaxPool', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze'];
+/** mover -> how many trailing non-data inputs it takes */
+const MOVERS: Record<string, number> = { MaxPool: 0, Reshape: 1, Flatten: 0, Transpose: 0, Squeeze: 1, Unsqueeze: 1 };
 
-const dq = (i: number): Pattern => P.op('DequantizeLinear', [P.any(`x${i}`), P.any(`s${i}`), P.any(`z${i}`)], { bind: `dq${i}`, shared: true });
+const dq = (i: number): Pattern => P.op('DequantizeLinear', [P.any(`x${i}`), P.any(`s${i}`), P.any(`z${i}`)], { bind: `dq${i}` });
 
 function sameParams(m: Match, n: number, rest: number): Guard {
-  const q = m.root, out = q.outputs[0]!;
-  if (m.nodes.op!.inputs.length > n + rest) return 'an input the pattern does not dequantize';
-  if (!Q8.includes(out.dtype)) return `output dtype ${out.dtype} is not int8/uint8`;
-  if (attrInt(q, 'block_size', 0) !== 0) return 'blocked quantization';
-  const y = scalarParam(q.inputs[1] ?? undefined, q.inputs[2] ?? undefined, out.dtype);
-  if (typeof y === 'string') return y;
+  const op = m.root;
+  if (op.inputs.length > n + rest) return 'an input the pattern does not dequantize';
+  if (op.op === 'MaxPool' && op.outputs.length > 1) return 'MaxPool with Indices';
+  let first: { scale: number; zp: number; dtype: string } | undefined;
   for (let i = 0; i < n; i++) {
-    const xv = m.values[`x${i}`]!, d: Node = m.nodes[`dq${i}`]!;
-    if (attrInt(d, 'block_size', 0) !== 0) return 'blocked quantization';
+    const xv = m.values[`x${i}`]!;
+    if (!Q8.includes(xv.dtype)) return `dtype ${xv.dtype} is not int8/uint8`;
+    if (attrInt(m.nodes[`dq${i}`]!, 'block_size', 0) !== 0) return 'blocked quantization';
     const p = scalarParam(m.values[`s${i}`], m.values[`z${i}`], xv.dtype);
     if (typeof p === 'string') return p;
-    if (p.scale !== y.scale || p.zp !== y.zp || p.dtype !== y.dtype || xv.dtype !== y.dtype) return 'scales, zero points or dtypes differ';
+    first ??= p;
+    if (p.scale !== first.scale || p.zp !== first.zp || p.dtype !== first.dtype) return 'inputs have different scales or zero points';
   }
-  const op = m.nodes.op!;
-  if (op.op === 'MaxPool' && op.outputs.length > 1) return 'MaxPool with Indices';
   return true;
 }
 
@@ -38,20 +40,21 @@ function rules(): Rule[] {
   const mk = (opName: string, n: number, rest: number) => {
     const ins = [...Array.from({ length: n }, (_, i) => dq(i)), ...Array.from({ length: rest }, (_, i) => P.any(`r${i}`))];
     out.push({
-      name: 'qdq-passthrough', family: 'fuse-qdq',
-      summary: `QuantizeLinear(${opName}(DequantizeLinear(x, s, z)...), s, z) -> ${opName}(x...)`,
-      pattern: P.op('QuantizeLinear', [P.op(opName, ins, { bind: 'op' }), P.any('ys'), P.any('yz')]),
+      name: 'dq-sink', family: 'fuse-qdq',
+      summary: `${opName}(DequantizeLinear(x, s, z)...) -> DequantizeLinear(${opName}(x...), s, z)`,
+      pattern: P.op(opName, ins),
       guard: (m) => sameParams(m, n, rest),
       replace: (m, b) => {
-        const op = m.nodes.op!;
+        const op = m.root, d = m.nodes.dq0!;
         const xs: (Value | null)[] = Array.from({ length: n }, (_, i) => m.values[`x${i}`]!);
-        return b.op(op.op, [...xs, ...op.inputs.slice(n)], { ...op.attrs }, { name: op.name || undefined });
+        const [moved] = b.op(op.op, [...xs, ...op.inputs.slice(n)], { ...op.attrs }, { name: op.name ? `${op.name}_q` : undefined });
+        return b.op('DequantizeLinear', [moved!, ...d.inputs.slice(1)], { ...d.attrs });
       },
     });
   };
-  for (const op of MOVERS) mk(op, 1, op === 'Reshape' || op === 'Squeeze' || op === 'Unsqueeze' ? 1 : 0);
+  for (const [op, rest] of Object.entries(MOVERS)) mk(op, 1, rest);
   for (let n = 2; n <= 4; n++) mk('Concat', n, 0);
   return out;
 }
 
-export const qdqShapeRules: Rule[] = rules();
+export const qdqShapeRules: Rule[] = [...rules(), ...inversePairRules.filter((r) => r.name === 'dequantize-quantize')];
