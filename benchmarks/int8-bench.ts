@@ -1,6 +1,7 @@
 /**
  * int8 vs fp32 kernels, 1 thread, one process, interleaved: the same shapes as an integer op
- * (ConvInteger / QLinearConv / MatMulInteger: uint8 activations, int8 weights, nonzero zero points)
+ * (ConvInteger / QLinearConv / MatMulInteger: uint8 activations with zero point 131, symmetric int8 weights
+ * (zero point 0, as `aic quantize` makes them))
  * and as f32 Conv / MatMul, compiled for C and wasm-simd; medians and the ratio int8 / f32 (< 1 = int8
  * faster). Outputs are checked against the reference interpreter first (exact for integers). Convs
  * also time f32 computed directly (no Winograd / GEMM algorithm), the loop nest the integer op uses.
@@ -55,7 +56,7 @@ function graphOf(c: Case, kind: 'f32' | 'integer' | 'qlinear'): { g: Graph; feed
   const W = k('w', wt);
   const y = new Value('y', { dtype: 'float32', shape: undefined });
   const s = (n: string, v: number) => k(n, tensor('float32', [], [v]));
-  const zx = k('zx', tensor('uint8', [], [131])), zw = k('zw', tensor('int8', [], [3]));
+  const zx = k('zx', tensor('uint8', [], [131])), zw = k('zw', tensor('int8', [], [0]));
   let ins: (Value | null)[];
   let op: string;
   if (kind === 'f32') { op = c.conv ? 'Conv' : 'MatMul'; ins = [x, W]; }
