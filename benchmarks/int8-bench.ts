@@ -1,8 +1,10 @@
 /**
  * int8 vs fp32 kernels, 1 thread, one process, interleaved: the same shapes as an integer op
- * (ConvInteger / QLinearConv / MatMulInteger: uint8 activations, int8 weights, nonzero zero points)
+ * (ConvInteger / QLinearConv / MatMulInteger: uint8 activations with zero point 131, symmetric int8 weights
+ * (zero point 0, as `aic quantize` makes them))
  * and as f32 Conv / MatMul, compiled for C and wasm-simd; medians and the ratio int8 / f32 (< 1 = int8
- * faster). Outputs are checked against the reference interpreter first (exact for integers).
+ * faster). Outputs are checked against the reference interpreter first (exact for integers). Convs
+ * also time f32 computed directly (no Winograd / GEMM algorithm), the loop nest the integer op uses.
  *   npx tsx benchmarks/int8-bench.ts [--runs N] [--target c|wasm-simd] [CASE...]
  * Cases: conv3x3 (64->64, 56x56, pad 1), conv1x1 (64->256, 56x56), dw3x3 (144ch depthwise, 56x56),
  * matmul (512x512x512). Measurements only: never gates a test.
@@ -31,6 +33,7 @@ function rand(n: number, seed: number, lo: number, hi: number, int: boolean): nu
 const tensor = (d: DType, shape: number[], v: number[]) => { const t = new Tensor(d, shape); t.num.set(v); return t; };
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
+type Kind = 'f32' | 'f32-direct' | 'integer' | 'qlinear';
 interface Case { name: string; x: number[]; w: number[]; conv: boolean; attrs: Record<string, Attr> }
 const ints = (v: number[]): Attr => ({ type: 'ints', value: v }) as Attr;
 const int = (v: number): Attr => ({ type: 'int', value: v }) as Attr;
@@ -53,7 +56,7 @@ function graphOf(c: Case, kind: 'f32' | 'integer' | 'qlinear'): { g: Graph; feed
   const W = k('w', wt);
   const y = new Value('y', { dtype: 'float32', shape: undefined });
   const s = (n: string, v: number) => k(n, tensor('float32', [], [v]));
-  const zx = k('zx', tensor('uint8', [], [131])), zw = k('zw', tensor('int8', [], [3]));
+  const zx = k('zx', tensor('uint8', [], [131])), zw = k('zw', tensor('int8', [], [0]));
   let ins: (Value | null)[];
   let op: string;
   if (kind === 'f32') { op = c.conv ? 'Conv' : 'MatMul'; ins = [x, W]; }
@@ -75,10 +78,12 @@ function check(name: string, got: Tensor, want: Tensor): void {
 }
 
 /** A timed runner per (case, kind, target): () => ms of one run. */
-function runnerFor(target: string, c: Case, kind: 'f32' | 'integer' | 'qlinear'): () => number {
-  const { g, feeds } = graphOf(c, kind);
+function runnerFor(target: string, c: Case, kind: Kind): () => number {
+  const { g, feeds } = graphOf(c, kind === 'f32-direct' ? 'f32' : kind);
   const want = run(g, feeds).get('y') as Tensor;
-  const opts = { version: 'bench', source: c.name, sourceHash: '-' };
+  // f32-direct: the conv computed directly (no Winograd / GEMM algorithm): the same loop nest as the integer op
+  const schedules = kind === 'f32-direct' ? new Map([['k0_conv', [{ d: 'algorithm' as const, name: 'direct' }]]]) : undefined;
+  const opts = { version: 'bench', source: c.name, sourceHash: '-', schedules };
   if (target === 'c') {
     const cc = compileC(g, opts);
     const b: BuildResult = buildC(cc.art, cc.prog);
@@ -106,11 +111,12 @@ function runnerFor(target: string, c: Case, kind: 'f32' | 'integer' | 'qlinear')
 
 for (const target of targets) {
   for (const c of CASES.filter((x) => !only.length || only.includes(x.name))) {
-    const kinds = ['f32', 'integer', 'qlinear'] as const;
+    const kinds: Kind[] = c.conv ? ['f32', 'integer', 'qlinear', 'f32-direct'] : ['f32', 'integer', 'qlinear'];
     const rs = kinds.map((k) => runnerFor(target, c, k));
     const ts = kinds.map(() => [] as number[]);
     for (let r = 0; r < runs; r++) rs.forEach((f, i) => ts[i].push(f()));
     const med = ts.map(median);
-    console.log(`${target.padEnd(9)} ${c.name.padEnd(8)} f32 ${med[0].toFixed(3)} ms  int ${med[1].toFixed(3)} ms (x${(med[1] / med[0]).toFixed(2)})  qlinear ${med[2].toFixed(3)} ms (x${(med[2] / med[0]).toFixed(2)})`);
+    const direct = med.length > 3 ? `  f32-direct ${med[3].toFixed(3)} ms (int/direct x${(med[1] / med[3]).toFixed(2)})` : '';
+    console.log(`${target.padEnd(9)} ${c.name.padEnd(8)} f32 ${med[0].toFixed(3)} ms  int ${med[1].toFixed(3)} ms (x${(med[1] / med[0]).toFixed(2)})  qlinear ${med[2].toFixed(3)} ms (x${(med[2] / med[0]).toFixed(2)})${direct}`);
   }
 }

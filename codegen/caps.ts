@@ -4,7 +4,7 @@ import type { LegalizeOptions } from '@aic/loop-ir';
 
 const ALL_SCALARS = ['f32', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool', 'f16', 'bf16'] as const;
 
-export const C_CAPS: TargetCaps = { name: 'c', vectorLanes: 16, dtypes: [...ALL_SCALARS] };
+export const C_CAPS: TargetCaps = { name: 'c', vectorLanes: 16, intDot: 4, dtypes: [...ALL_SCALARS] };
 /** The loop-IR interpreter: checks lowering without a compiler. */
 export const LOOPS_CAPS: TargetCaps = { name: 'loops', vectorLanes: 4, dtypes: [...ALL_SCALARS] };
 /**
@@ -18,7 +18,7 @@ export const WGSL_CAPS: TargetCaps = {
   gpu: { maxWorkgroupSize: 256, maxWorkgroupStorage: 16384, maxBindings: 8 },
 };
 /** WebAssembly with SIMD128: 4 f32 lanes per v128. */
-export const WASM_SIMD_CAPS: TargetCaps = { name: 'wasm-simd', vectorLanes: 4, dtypes: [...ALL_SCALARS] };
+export const WASM_SIMD_CAPS: TargetCaps = { name: 'wasm-simd', vectorLanes: 4, intDot: 2, dtypes: [...ALL_SCALARS] };
 /** WebAssembly without SIMD. */
 export const WASM_CAPS: TargetCaps = { name: 'wasm', vectorLanes: 1, dtypes: [...ALL_SCALARS] };
 

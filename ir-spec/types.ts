@@ -207,6 +207,11 @@ export interface TargetCaps {
   vectorLanes: number;
   /** element types the target can store and compute */
   dtypes: readonly ScalarType[];
+  /**
+   * integer dot product of the target's vectors (codegen/schedule/int-dot*.ts): 2 = int16 pairs
+   * (wasm-simd i32x4.dot_i16x8_s, x86 pmaddwd), 4 = unsigned x signed byte quads (x86 VNNI vpdpbusd)
+   */
+  intDot?: 2 | 4;
   /** GPU limits, for GPU targets */
   gpu?: { maxWorkgroupSize: number; maxWorkgroupStorage: number; maxBindings: number };
 }

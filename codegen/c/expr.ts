@@ -109,6 +109,34 @@ function vecDot2(h: Helpers, L: number): string {
   ].join('\n'));
 }
 
+/** dot4 (loop-ir intrinsics.ts): the bytes of p unsigned times those of q signed, summed. */
+const DOT4 = `static inline int32_t aic_dot4(int32_t p, int32_t q) {
+  uint32_t u = (uint32_t)p, v = (uint32_t)q;
+  int32_t s = 0;
+  int i;
+  for (i = 0; i < 4; i++) s += (int32_t)((u >> (8 * i)) & 255u) * (int32_t)(int8_t)(uint8_t)((v >> (8 * i)) & 255u);
+  return s;
+}`;
+
+/**
+ * acc + dot2(a, b) / acc + dot4(a, b) on 16 int32 lanes: one vpdpwssd / vpdpbusd with AVX-512 VNNI
+ * (neither saturates: exact as the scalar forms), else the add of the plain dot.
+ */
+function vecDotAcc(h: Helpers, fn: 'dot2' | 'dot4', L: number): string {
+  const vt = h.vecTypedef('i32', L);
+  const name = `aic_v${fn}acc_${vt}`;
+  if (fn === 'dot4') h.need('aic_dot4', () => DOT4);
+  const plain = fn === 'dot2' ? `return acc + ${vecDot2(h, L)}(a, b);`
+    : `${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = (int32_t)((uint32_t)acc[l] + (uint32_t)aic_dot4(a[l], b[l])); return r;`;
+  const vnni = fn === 'dot2' ? '_mm512_dpwssd_epi32' : '_mm512_dpbusd_epi32';
+  return h.need(name, () => [
+    ...(L === 16 ? ['#if defined(__AVX512VNNI__) && !defined(AIC_NO_INTRINSICS)', '#include <immintrin.h>',
+      `static inline __attribute__((always_inline)) ${vt} ${name}(${vt} acc, ${vt} a, ${vt} b) { return (${vt})${vnni}((__m512i)acc, (__m512i)a, (__m512i)b); }`, '#else'] : []),
+    `static inline __attribute__((always_inline)) ${vt} ${name}(${vt} acc, ${vt} a, ${vt} b) { ${plain} }`,
+    ...(L === 16 ? ['#endif'] : []),
+  ].join('\n'));
+}
+
 /** Scalar C for an intrinsic. */
 function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string {
   const f = fsuf(t);
@@ -129,6 +157,7 @@ function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string 
     case 'atan2': return `atan2${f}(${a[0]}, ${a[1]})`;
     case 'check_index': case 'check_nonzero': case 'check_range': return checkCall(h, fn, t, a);
     case 'dot2': return h.need('aic_dot2', () => DOT2) + `(${a[0]}, ${a[1]})`;
+    case 'dot4': return h.need('aic_dot4', () => DOT4) + `(${a[0]}, ${a[1]})`;
     default: throw new Error(`C: unknown intrinsic ${fn}`);
   }
 }
@@ -372,6 +401,9 @@ export class CEmitter {
         return this.h.need(`aic_gather_${vt}`, () => `static inline ${vt} aic_gather_${vt}(const ${CTYPE[e.t]} *p, ${it} i) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = p[i[l]]; return r; }`) + `(${e.buf}, ${this.vexpr(e.idx)})`;
       }
       case 'bin': {
+        // acc + dot2 / dot4: one multiply-accumulate instruction where there is one (VNNI)
+        const dot = e.op === 'add' && e.b.k === 'call' && (e.b.fn === 'dot2' || e.b.fn === 'dot4') ? e.b : undefined;
+        if (dot) return `${vecDotAcc(this.h, dot.fn as 'dot2' | 'dot4', L)}(${this.vexpr(e.a)}, ${dot.args.map((x) => this.vexpr(x)).join(', ')})`;
         const a = this.vexpr(e.a), b = this.vexpr(e.b);
         const at = e.a.t;
         if (['add', 'sub', 'mul'].includes(e.op) && (isF(at) || bytes(at) >= 4) || (e.op === 'div' && isF(at))) {
@@ -393,6 +425,7 @@ export class CEmitter {
       }
       case 'call': {
         if (e.fn === 'dot2') return vecDot2(this.h, L) + `(${e.args.map((a) => this.vexpr(a)).join(', ')})`;
+        if (e.fn === 'dot4') return `${vecDotAcc(this.h, 'dot4', L)}(${this.vexpr({ k: 'const', t: 'i32', v: 0, lanes: L })}, ${e.args.map((a) => this.vexpr(a)).join(', ')})`;
         const ats = e.args.map((a) => this.h.vecTypedef(a.t, L));
         const name = `aic_v${e.fn}_${ats.join('_')}`;
         return this.h.need(name, () => {

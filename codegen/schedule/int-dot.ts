@@ -19,6 +19,7 @@ import type { TargetCaps } from '@aic/ir-spec';
 import { E, LoopInterpreter, flatIndex, lowerCompute, mapExpr, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program, ProgramBuffer } from '../lower/program.ts';
 import { peelIndex } from './pack.ts';
+import { quadReduce } from './int-dot4.ts';
 
 type Load = Extract<Expr, { k: 'load' }>;
 type Reduce = Extract<Expr, { k: 'reduce' }>;
@@ -26,7 +27,7 @@ type Reduce = Extract<Expr, { k: 'reduce' }>;
 const SMALL: Partial<Record<ScalarType, [number, number]>> = { i8: [-128, 127], u8: [0, 255], i16: [-32768, 32767], u16: [0, 65535] };
 
 /** Value range of an integer operand expression, when the bounds of its loads' types settle it. */
-function valueRange(e: Expr, temps: Map<string, [number, number]>): [number, number] | undefined {
+export function valueRange(e: Expr, temps: Map<string, [number, number]>): [number, number] | undefined {
   switch (e.k) {
     case 'const': return [e.v, e.v];
     case 'load': return temps.get(e.buf) ?? SMALL[e.t];
@@ -50,11 +51,11 @@ function valueRange(e: Expr, temps: Map<string, [number, number]>): [number, num
 }
 
 const varsOf = (e: Expr) => { const s = new Set<string>(); walkExpr(e, (x) => { if (x.k === 'var') s.add(x.name); }); return s; };
-const loadsIn = (e: Expr) => { const out: Load[] = []; walkExpr(e, (x) => { if (x.k === 'load') out.push(x); }); return out; };
+export const loadsIn = (e: Expr) => { const out: Load[] = []; walkExpr(e, (x) => { if (x.k === 'load') out.push(x); }); return out; };
 const isVar = (e: Expr, v: string) => e.k === 'var' && e.name === v;
 
 /** An operand of the product, analysed for pairing along r. */
-interface Operand { expr: Expr; load: Load; buf: Buffer; dims: Expr[]; d: number; signed?: boolean }
+export interface Operand { expr: Expr; load: Load; buf: Buffer; dims: Expr[]; d: number; signed?: boolean }
 
 function operandFor(x: Expr, r: string, extent: number, bufs: Map<string, Buffer>): Operand | undefined {
   const using = loadsIn(x).filter((l) => varsOf(l.idx).has(r));
@@ -75,7 +76,7 @@ function operandFor(x: Expr, r: string, extent: number, bufs: Map<string, Buffer
  * The operand as a function of its source's index `at` (the packed copy's stage body): the main load
  * reads `at`, other variables are renamed to the axes of the dimensions they index.
  */
-function operandAt(o: Operand, at: Expr[]): Expr {
+export function operandAt(o: Operand, at: Expr[]): Expr {
   const rename = new Map<string, Expr>();
   o.dims.forEach((e, i) => { if (e.k === 'var') rename.set(e.name, at[i]); });
   return mapExpr(o.expr, (x) => {
@@ -99,30 +100,40 @@ function packBody(o: Operand, axes: string[]): Expr {
 }
 
 /** Is every load of the operand a constant weight of the program (so it can be packed now)? */
-function constantOperand(prog: Program, src: KernelSource, args: string[], o: Operand): boolean {
+export function constantOperand(prog: Program, src: KernelSource, args: string[], o: Operand): boolean {
   return loadsIn(o.expr).every((l) => {
     const p = src.params.findIndex((q) => q.name === l.buf);
     return p >= 0 && src.params[p].role === 'weight' && !!prog.weights.find((w) => w.name === args[p])?.data;
   });
 }
 
-/** Pack a constant operand at compile time into a new int32 weight param of the kernel. */
-function packConstant(prog: Program, src: KernelSource, args: string[], o: Operand, shape: number[]): Buffer {
-  const axes = shape.map((_, i) => `a${i}`);
-  const out: Buffer = { name: src.fresh('pk'), dtype: 'i32', shape, scope: 'global', role: 'weight' };
-  const st: ComputeStage = { kind: 'compute', out, axes, body: packBody(o, axes) };
-  const data = new Tensor('int32', shape);
-  const mem: Record<string, { [i: number]: number; length: number }> = { [out.name]: data.num };
+/** Evaluate a compute stage over constant weights now (the kernel's params bound to the program's weights). */
+export function evalConstant(prog: Program, src: KernelSource, args: string[], st: ComputeStage): Tensor {
+  const data = new Tensor('int32', st.out.shape);
+  const mem: Record<string, { [i: number]: number; length: number }> = { [st.out.name]: data.num };
   src.params.forEach((p, i) => { const w = prog.weights.find((x) => x.name === args[i]); if (w?.data) mem[p.name] = w.data.num; });
-  new LoopInterpreter(mem).runKernel({ name: out.name, params: [...src.params, out], body: lowerCompute(st, src.fresh) });
-  let name = `${o.buf.name}_dot2`;
+  new LoopInterpreter(mem).runKernel({ name: st.out.name, params: [...src.params, st.out], body: lowerCompute(st, src.fresh) });
+  return data;
+}
+
+/** A new int32 weight of the program, bound to a new param of the kernel (`like`: the weight it derives from). */
+export function addWeight(prog: Program, src: KernelSource, args: string[], like: Buffer, suffix: string, data: Tensor): Buffer {
+  const out: Buffer = { name: src.fresh('pk'), dtype: 'i32', shape: data.shape.slice(), scope: 'global', role: 'weight' };
+  let name = `${like.name}_${suffix}`;
   while (prog.weights.some((w) => w.name === name)) name += '_';
-  const orig = prog.weights.find((w) => w.name === args[src.params.findIndex((p) => p.name === o.buf.name)])!;
-  const pb: ProgramBuffer = { ...orig, name, shape, data, dtype: 'i32' };
+  const orig = prog.weights.find((w) => w.name === args[src.params.findIndex((p) => p.name === like.name)])!;
+  const pb: ProgramBuffer = { ...orig, name, shape: out.shape, data, dtype: 'i32' };
   prog.weights.push(pb);
   src.params.push(out);
   args.push(name);
   return out;
+}
+
+/** Pack a constant operand at compile time into a new int32 weight param of the kernel. */
+function packConstant(prog: Program, src: KernelSource, args: string[], o: Operand, shape: number[]): Buffer {
+  const axes = shape.map((_, i) => `a${i}`);
+  const out: Buffer = { name: src.fresh('pk'), dtype: 'i32', shape, scope: 'global', role: 'weight' };
+  return addWeight(prog, src, args, o.buf, 'dot2', evalConstant(prog, src, args, { kind: 'compute', out, axes, body: packBody(o, axes) }));
 }
 
 /** Packed source of an operand (a weight packed now, or a temp a new stage fills) and its load. */
@@ -161,8 +172,8 @@ function dropUnread(prog: Program, src: KernelSource, args: string[]): void {
 }
 
 /** Ranges of the values the stages before `upto` store into each temp (a stage storing an unknown range: none). */
-function tempRanges(src: KernelSource, upto: number): Map<string, [number, number]> {
-  const out = new Map<string, [number, number]>();
+function tempRanges(src: KernelSource, upto: number, consts: Map<string, [number, number]>): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>(consts);
   const bad = new Set<string>();
   const add = (buf: string, r: [number, number] | undefined) => {
     if (!r) { bad.add(buf); return; }
@@ -174,7 +185,17 @@ function tempRanges(src: KernelSource, upto: number): Map<string, [number, numbe
     else walkStmt(st.body, (s) => { if (s.k === 'store') add(s.buf, valueRange(s.val, out)); });
   }
   for (const b of bad) out.delete(b);
-  return new Map([...out].filter(([b]) => src.temps.some((t) => t.name === b) && !bad.has(b)));
+  return new Map([...out].filter(([b]) => (consts.has(b) || src.temps.some((t) => t.name === b)) && !bad.has(b)));
+}
+
+/** The value of every one-element constant weight param (zero points), as a range [v, v]. */
+function scalarConstants(prog: Program, src: KernelSource, args: string[]): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  src.params.forEach((p, i) => {
+    const w = p.role === 'weight' && p.shape.reduce((a, b) => a * b, 1) === 1 ? prog.weights.find((x) => x.name === args[i]) : undefined;
+    if (w?.data) out.set(p.name, [w.data.num[0], w.data.num[0]]);
+  });
+  return out;
 }
 
 function theReduce(e: Expr): Reduce | undefined {
@@ -194,7 +215,7 @@ export function applyIntDot(prog: Program, name: string, caps: TargetCaps): bool
     if (st.kind !== 'compute') continue;
     const R = theReduce(st.body);
     if (!R || R.op !== 'sum' || R.t !== 'i32' || R.body.k !== 'bin' || R.body.op !== 'mul') continue;
-    const ranges = tempRanges(src, si);
+    const ranges = tempRanges(src, si, scalarConstants(prog, src, step.args));
     const [P, Q] = [R.body.a, R.body.b];
     const ok = (x: Expr) => { const r = valueRange(x, ranges); return r && r[0] >= -32767 && r[1] <= 32767; };
     if (!ok(P) || !ok(Q)) continue;
@@ -204,6 +225,14 @@ export function applyIntDot(prog: Program, name: string, caps: TargetCaps): bool
     const op = operandFor(P, ax.name, ax.extent, bufs)!, oq = operandFor(Q, ax.name, ax.extent, bufs)!;
     op.signed = valueRange(P, ranges)![0] < 0;
     oq.signed = valueRange(Q, ranges)![0] < 0;
+    const i4 = caps.intDot === 4 ? quadReduce(prog, src, step.args, R, ax, op, oq, ranges, src.stages.indexOf(st)) : undefined;
+    if (i4) {
+      const i = src.stages.indexOf(st);
+      src.stages[i] = { ...st, body: mapExpr(st.body, (x) => (x.k === 'reduce' ? i4 : x)) };
+      si = i;
+      changed = true;
+      continue;
+    }
     const rp = src.fresh(`${ax.name}p`);
     const before = src.stages.indexOf(st);
     const lp = packOperand(prog, src, step.args, op, rp, before);

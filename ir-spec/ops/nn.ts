@@ -1099,7 +1099,9 @@ function padCopy2d(ctx: LowerCtx, X: TensorRef, ax: WinAxis[], P: number[], prep
  * ci the input channel within co's group. Positions that can fall into the padding read a padded copy
  * of the (prepared) input built by a separate stage, so the reduction itself has no bounds checks.
  */
-function lowerConvLike(ctx: LowerCtx, o: {
+export function lowerConvLike(ctx: LowerCtx, o: {
+  /** the weight's input index (Conv, ConvInteger: 1; QLinearConv: 3) */
+  wIndex?: number;
   /** the input element as the reduction reads it (Conv: x; ConvInteger: x - x_zero_point in i32) */
   prepX: (x: Expr) => Expr; xT: ScalarType;
   /** product term from the prepared input value and (co, ci, k...) */
@@ -1107,7 +1109,7 @@ function lowerConvLike(ctx: LowerCtx, o: {
   /** result from the accumulated sum and co */
   finish: (acc: Expr, co: Expr) => Expr;
 }): void {
-  const X = need(ctx, 0), W = need(ctx, 1), Y = ctx.outputs[0];
+  const X = need(ctx, 0), W = need(ctx, o.wIndex ?? 1), Y = ctx.outputs[0];
   const sp = X.shape.length - 2;
   if (sp < 1 || sp > 3) ctx.unsupported(`${sp} spatial dimensions`);
   const [N, C] = X.shape, M = W.shape[0], group = ctx.attrs.int('group');

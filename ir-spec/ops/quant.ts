@@ -11,6 +11,7 @@ import { allOf, convDirect, guard, inBounds, reduceAxes, tapPos, to3, winAxes, w
 import { defineOp } from '../registry.ts';
 import type { AttrReader, InferCtx, LowerCtx } from '../types.ts';
 import { scalarOf } from '../lib/lower.ts';
+import { lowerConvLike } from './nn.ts';
 import { compileScalar } from '../lib/scalar-expr.ts';
 import { normAxis } from '../lib/util.ts';
 import { requireDtype } from '../lib/infer-helpers.ts';
@@ -429,25 +430,21 @@ defineOp({
     const [, C] = X.shape as [number, number], M = W.shape[0]!, Cg = W.shape[1]!, Mg = M / group;
     if (sp < 1 || sp > 3 || Cg * group !== C || !Number.isInteger(Mg)) ctx.unsupported('x, w and group do not agree');
     if ([xs, xz, ys, yz].some((t) => size(t!) !== 1) || [ws, wz].some((t) => size(t!) !== 1 && size(t!) !== M)) ctx.unsupported('quantization parameter shapes');
-    const kernel = W.shape.slice(2);
-    const win = windowGeometry('QLinearConv', X.shape.slice(2), kernel, ctx.attrs, {});
-    const ax = winAxes(X.shape.slice(2), Y.shape.slice(2), kernel, win.strides, win.dilations, win.padBegin, win.padEnd);
     const [lo, hi] = qRange(ctx.node.outputs[0]!.type.dtype);
     const z = E.i(0), i32 = (e: Expr) => E.cast(e, 'i32');
     const pm = (t: TensorRef, m: Expr) => t.flat(size(t) === 1 ? z : m);
-    ctx.compute(0, (idx) => {
-      const [n, co] = idx as [Expr, Expr], os = idx.slice(2);
-      const r = reduceAxes(ctx, [Cg, ...kernel], 'r');
-      const ci = r.vars[0]!, k = r.vars.slice(1);
-      const cin = group === 1 ? ci : E.add(E.mul(E.div(co, E.i(Mg)), E.i(Cg)), ci);
-      const pos = os.map((o, a) => tapPos(ax[a]!, o, k[a]!));
-      const inb = allOf(pos.flatMap((p, a) => inBounds(ax[a]!, p) ?? []));
-      const term = E.mul(E.sub(i32(X.at(n, cin, ...pos)), i32(xz.flat(z))), E.sub(i32(W.at(co, ci, ...k)), i32(pm(wz, co))));
-      let acc = E.reduce('sum', r.axes, guard(inb, term, E.i(0)));
-      if (B) acc = E.add(acc, B.flat(co));
-      const f = E.cast(E.div(E.mul(xs.flat(z), pm(ws, co)), ys.flat(z)), 'f64');
-      const v = E.add(E.mul(E.cast(acc, 'f64'), f), E.cast(yz.flat(z), 'f64'));
-      return E.cast(E.call('round_even', E.min(E.c(hi, 'f64'), E.max(E.c(lo, 'f64'), v))), Y.dtype);
+    // the direct convolution of (x - x_zp) and (w - w_zp) in int32 (ConvInteger's loop nest: padding by a
+    // zero-filled copy of x - x_zp), then bias, the scale and y_zp in f64, rounded half to even
+    lowerConvLike(ctx, {
+      wIndex: 3, xT: 'i32',
+      prepX: (x) => E.sub(i32(x), i32(xz.flat(z))),
+      term: (xv, co, ci, k) => E.mul(xv, E.sub(i32(W.at(co, ci, ...k)), i32(pm(wz, co)))),
+      finish: (sum, co) => {
+        const acc = B ? E.add(sum, B.flat(co)) : sum;
+        const f = E.cast(E.div(E.mul(xs.flat(z), pm(ws, co)), ys.flat(z)), 'f64');
+        const v = E.add(E.mul(E.cast(acc, 'f64'), f), E.cast(yz.flat(z), 'f64'));
+        return E.cast(E.call('round_even', E.min(E.c(hi, 'f64'), E.max(E.c(lo, 'f64'), v))), Y.dtype);
+      },
     });
   },
 });

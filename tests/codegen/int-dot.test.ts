@@ -1,6 +1,6 @@
 /**
  * int8 kernels (codegen/schedule/int-dot.ts): int32 reductions of int8 / uint8 products summed in
- * int16 pairs (dot2) match the reference interpreter exactly on odd shapes (channels and K not
+ * int16 pairs (dot2; on C unsigned x signed byte quads, dot4, where the weights allow) match the reference interpreter exactly on odd shapes (channels and K not
  * multiples of 2 / 4 / 8 / 16, padding, strides, dilations, groups, batch > 1, nonzero and per-channel
  * zero points, uint8 and int8 on both sides, extreme values) on the scheduled loop IR, C, WebAssembly
  * SIMD (scalar and SIMD) and WGSL; the pair form is used where it applies and not for grouped convs.
@@ -21,7 +21,8 @@ function tensor(d: DType, shape: number[], v: number[]): Tensor { const t = new 
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 interface In { dtype: DType; shape: number[]; values?: number[]; constant?: boolean; seed?: number }
-interface Case { name: string; op: string; inputs: (In | null)[]; attrs?: Record<string, Attr>; paired: boolean }
+/** paired: the reduction is rewritten (dot2 on wasm-simd); quad: on C in u8 x s8 quads (dot4: int8 weights, zero point 0) */
+interface Case { name: string; op: string; inputs: (In | null)[]; attrs?: Record<string, Attr>; paired: boolean; quad?: boolean }
 
 const q = (dtype: DType, shape: number[], seed: number, constant = true, v?: number[]): In => ({ dtype, shape, seed, constant, values: v });
 const f = (v: number[]): In => ({ dtype: 'float32', shape: v.length === 1 ? [] : [v.length], values: v, constant: true });
@@ -44,8 +45,14 @@ const CASES: Case[] = [
       f([0.01, 0.02, 0.005, 0.03, 0.011]), q('int8', [5], 0, true, [0, 1, -2, 3, 0]), f([0.05]), q('uint8', [], 0, true, [128]),
       q('int32', [5], 0, true, [100, -200, 0, 5000, -7])],
     attrs: { strides: ints([2, 2]) } },
+  { name: 'QLinearConv i8 x i8 to int8, 3x3 pads 1, batch 2, 6 channels', op: 'QLinearConv', paired: true, quad: true,
+    inputs: [q('int8', [2, 6, 5, 7], 22, false), f([0.05]), q('int8', [], 0, true, [-7]), q('int8', [4, 6, 3, 3], 23),
+      f([0.01]), q('int8', [], 0, true, [0]), f([0.3]), q('int8', [], 0, true, [5])],
+    attrs: { pads: ints([1, 1, 1, 1]) } },
   { name: 'MatMulInteger u8 x i8, batch 2, K 13, per-column b zero points', op: 'MatMulInteger', paired: true,
     inputs: [q('uint8', [2, 5, 13], 16, false), q('int8', [13, 7], 17), q('uint8', [], 0, true, [200]), q('int8', [7], 0, true, [1, -1, 2, -2, 0, 127, -128])] },
+  { name: 'MatMulInteger u8 x symmetric i8 weights, K 70 (quads with a tail)', op: 'MatMulInteger', paired: true, quad: true,
+    inputs: [q('uint8', [9, 70], 24, false), q('int8', [70, 33], 25), q('uint8', [], 0, true, [77])] },
   { name: 'MatMulInteger i8 x u8, both operands inputs, K 10', op: 'MatMulInteger', paired: true,
     inputs: [q('int8', [3, 10], 18, false), q('uint8', [10, 20], 19, false), q('int8', [], 0, true, [-128]), q('uint8', [], 0, true, [255])] },
   { name: 'QLinearMatMul u8 x i8, K 33', op: 'QLinearMatMul', paired: true,
@@ -71,13 +78,13 @@ function build(c: Case): { g: Graph; feeds: Map<string, RValue> } {
   return { g, feeds };
 }
 
-/** Does some kernel of the program sum dot2 pairs? */
-function usesDot2(prog: Program): boolean {
-  let found = false;
+/** The dot intrinsics the program's kernels sum (dot2, dot4), sorted. */
+function dots(prog: Program): string[] {
+  const found = new Set<string>();
   for (const src of prog.sources.values()) for (const st of src.stages) {
-    if (st.kind === 'compute') walkExpr(st.body, (x) => { if (x.k === 'call' && x.fn === 'dot2') found = true; });
+    if (st.kind === 'compute') walkExpr(st.body, (x) => { if (x.k === 'call' && (x.fn === 'dot2' || x.fn === 'dot4')) found.add(x.fn); });
   }
-  return found;
+  return [...found].sort();
 }
 
 const opts = { version: 'test', source: 'int-dot', sourceHash: '-' };
@@ -95,11 +102,11 @@ describe('int8 reductions in int16 pairs match the interpreter exactly', () => {
       // the values are not trivial
       expect(Array.from(want.num).some((v) => v !== 0)).toBe(true);
       const cc = compileC(build(c).g, opts);
-      expect(usesDot2(cc.prog)).toBe(c.paired);
+      expect(dots(cc.prog)).toEqual(!c.paired ? [] : c.quad ? ['dot4'] : expect.arrayContaining([expect.stringMatching(/^dot[24]$/)]));
       same(runProgram(cc.prog, feeds).get('y'), want);
       same(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('y'), want);
       const wa = compileWasm(build(c).g, { ...opts, simd: true });
-      expect(usesDot2(wa.prog)).toBe(c.paired);
+      expect(dots(wa.prog)).toEqual(c.paired ? ['dot2'] : []);
       same((await runWasm(wa, feeds)).get('y'), want);
       // the scalar wasm target keeps the i32 form (no vectors to gain from)
       same((await runWasm(compileWasm(build(c).g, { ...opts, simd: false }), feeds)).get('y'), want);

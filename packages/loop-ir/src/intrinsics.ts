@@ -61,6 +61,11 @@ export const INTRINSIC_JS: Record<Intrinsic, (...a: number[]) => number> = {
   isnan: (x) => (Number.isNaN(x) ? 1 : 0), isinf: (x) => (x === Infinity || x === -Infinity ? 1 : 0),
   fabs: Math.abs, sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), fma: (a, b, c) => a * b + c, atan2: Math.atan2,
   dot2: (p, q) => (Math.imul((p << 16) >> 16, (q << 16) >> 16) + Math.imul(p >> 16, q >> 16)) | 0,
+  dot4: (p, q) => {
+    let s = 0;
+    for (let i = 0; i < 4; i++) s += ((p >>> (8 * i)) & 255) * ((q << (24 - 8 * i)) >> 24);
+    return s | 0;
+  },
   // the values of the runtime checks; recording the failure is the caller's (checks.ts)
   check_index: (i, n) => checkIndexJS(i, n).v, check_nonzero: (b) => b, check_range: (v, n, code) => checkRangeJS(v, n, code).v,
 };

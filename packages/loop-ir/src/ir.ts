@@ -46,6 +46,8 @@ export type Intrinsic =
   | 'isnan' | 'isinf' | 'fabs' | 'sign' | 'fma' | 'atan2'
   /** dot2(p, q) (i32): each word holds two int16 halves; lo(p)*lo(q) + hi(p)*hi(q), wrapping (int8 kernels: schedule/int-dot.ts) */
   | 'dot2'
+  /** dot4(p, q) (i32): the four bytes of p unsigned times those of q signed, summed (int8 kernels: schedule/int-dot4.ts) */
+  | 'dot4'
   /** runtime checks (see checks.ts): check_index(i, n) -> i32, check_nonzero(b) -> b, check_range(v, n, code) -> i32 */
   | 'check_index' | 'check_nonzero' | 'check_range';
 

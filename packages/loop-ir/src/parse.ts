@@ -7,7 +7,7 @@ const INFIX: Record<string, BinOp> = {
   '==': 'eq', '!=': 'ne', '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge',
 };
 const INTRINSICS = new Set<string>(['exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'erf', 'sigmoid', 'floor', 'ceil', 'round_even', 'trunc',
-  'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'isnan', 'isinf', 'fabs', 'sign', 'fma', 'atan2', 'dot2',
+  'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'isnan', 'isinf', 'fabs', 'sign', 'fma', 'atan2', 'dot2', 'dot4',
   'check_index', 'check_nonzero', 'check_range']);
 
 interface Tok { s: string; line: number; col: number }
