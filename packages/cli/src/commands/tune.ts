@@ -68,7 +68,7 @@ export async function tuneCommand(model: string, o: TuneOptions): Promise<number
   const res = tuneGraph(graph, {
     target, trials, budgetMs, seed, reps, previous,
     onRecord: (r) => { fresh.push(r); },
-    onRound: () => save(),
+    onBatch: () => save(),
   });
   save();
   process.stdout.write(resultTable(res));
