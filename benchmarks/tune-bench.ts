@@ -4,7 +4,8 @@
  * are timed in this process, interleaved, on the same input; ratio = median tuned / median default.
  * c: the generated harness, (t(reps+1) - t(1)) / reps per sample (c-timing.ts); wasm-simd: the sum
  * of the per-step medians of every kernel called from JavaScript (codegen/wasm/profile.ts), V8.
- *   npx tsx benchmarks/tune-bench.ts --target c|wasm-simd [--budget 3m] [--trials N] [--runs N] [--log DIR] NAME...
+ *   npx tsx benchmarks/tune-bench.ts --target c|wasm-simd [--budget 3m] [--trials N] [--runs N] [--log DIR] [--from-log DIR] NAME...
+ * --log DIR writes DIR/NAME.TARGET.jsonl; --from-log DIR times with that log instead of tuning again.
  * NAME: a model of ../shared/models (squeezenet1_1, resnet18...). Measurements only: never gates tests.
  */
 import * as fs from 'node:fs';
@@ -21,7 +22,7 @@ import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
 const DIR = process.env.AIC_SHARED_MODELS ?? path.resolve(import.meta.dirname, '../../shared/models');
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(k); if (i < 0) return d; const v = args[i + 1]; args.splice(i, 2); return v; };
-const target = opt('--target', 'c'), budgetMs = parseDuration(opt('--budget', '3m')), trials = Number(opt('--trials', '1000')), runs = Number(opt('--runs', '7')), logDir = opt('--log', '');
+const target = opt('--target', 'c'), budgetMs = parseDuration(opt('--budget', '3m')), trials = Number(opt('--trials', '1000')), runs = Number(opt('--runs', '7')), logDir = opt('--log', ''), fromLog = opt('--from-log', '');
 if (target !== 'c' && target !== 'wasm-simd') throw new Error('--target c or wasm-simd');
 
 function timer(schedules: Map<string, Directive[]> | undefined, graph: ReturnType<typeof loadOnnxFile>, feeds: Map<string, RValue>) {
@@ -47,9 +48,9 @@ for (const name of args) {
   prepareForRun(graph, feeds);
   const recs: TuneRecord[] = [];
   const t0 = performance.now();
-  const res = tuneGraph(graph, { target, trials, budgetMs, seed: 1, onRecord: (r) => recs.push(r) });
+  const res = fromLog ? [] : tuneGraph(graph, { target, trials, budgetMs, seed: 1, onRecord: (r) => recs.push(r) });
   const tuneS = (performance.now() - t0) / 1000;
-  const text = recs.map(recordLine).join('');
+  const text = fromLog ? fs.readFileSync(path.join(fromLog, `${name}.${target}.jsonl`), 'utf8') : recs.map(recordLine).join('');
   if (logDir) { fs.mkdirSync(logDir, { recursive: true }); fs.writeFileSync(path.join(logDir, `${name}.${target}.jsonl`), text); }
   const applied = tuningLogSchedules(graph, target, [{ file: `${name}.jsonl`, text }]);
   const def = timer(undefined, graph, feeds), tuned = timer(applied.schedules, graph, feeds);

@@ -44,7 +44,7 @@ export function tuningSchedules(g: Graph, target: Target, logs: readonly { file:
   const chosen = new Map<string, { dirs: Directive[]; r: TuneRecord }>();
   for (const w of workloadsOf(prog)) {
     const r = best.get(w.key);
-    if (!r) continue;
+    if (!r || r.trial === 0) continue; // none, or the default was fastest: it applies anyway
     const dirs = scheduleOf(r);
     const space = kernelSpace(prog, w.kernels[0]);
     if (!space.algorithms.some((a) => algoText(a) === algoText(algoOf(dirs)))) {

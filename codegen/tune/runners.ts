@@ -1,69 +1,110 @@
 /**
- * Measuring a model on the real target under schedule overrides (kernel -> directives): one compile
- * through the one driver (compileFor) with every candidate of a round in place, one build, one run,
- * per-kernel medians after a warm-up, and the outputs (checked against the default's by search.ts).
- * - c: the model built with the target's normal flags plus -DAIC_PROFILE (clock_gettime around every
- *   kernel call, the median of `reps` runs after one warm-up: what `aic profile` reads);
- * - wasm-simd: one module with every kernel exported, instantiated in this process's V8, every step
- *   called from JavaScript (two warm-up runs, then the median of `reps`), and the outputs of a run
- *   through the generated runtime.
+ * Measuring on the real target, through the one driver (compileFor) and the target's normal build:
+ * - profile(): the whole model under the default schedules, per-kernel times (each workload's share);
+ * - measure(): the candidates of one workload, each on its own copy of the kernel (batch.ts) in one
+ *   build, copy 0 with the default schedule, timed in one run; each copy's outputs against copy 0's
+ *   on seeded random inputs.
+ * c: built with the target's flags plus -DAIC_PROFILE (clock_gettime around every kernel call, the
+ * median of `reps` runs after one warm-up: what `aic profile` reads). wasm-simd: one module with every
+ * kernel exported, instantiated in this process's V8, every step called from JavaScript (two
+ * warm-ups, then the median of `reps`); outputs from a run through the generated runtime.
  */
 import type { Graph, RValue, Tensor } from '@aic/core';
 import type { Directive } from '@aic/loop-ir';
+import { randomFeeds } from '@aic/passes';
 import { compileFor } from '../driver.ts';
 import { C_TARGET } from '../c/target.ts';
 import { buildC, defaultCFlags, runC } from '../c/build.ts';
 import { WASM_SIMD_TARGET, type WasmCompiled } from '../wasm/target.ts';
 import { timeWasmSteps } from '../wasm/profile.ts';
-import type { Program } from '../lower/program.ts';
+import type { KernelSource, Program } from '../lower/program.ts';
+import type { Target } from '../target.ts';
+import { batchGraph, type BatchGraph } from './batch.ts';
+import { outputsAgree } from './agree.ts';
 
-export interface Measured {
-  /** µs per kernel name (a kernel called by several steps: their sum) */
-  kernelUs: Map<string, number>;
-  outputs: Map<string, Tensor>;
-  /** the directives each kernel was realized with */
-  realized: Map<string, Directive[]>;
+export interface Batch {
+  /** µs of the default copy and of every candidate */
+  defaultUs: number;
+  us: number[];
+  /** each candidate's outputs agree with the default copy's */
+  agree: boolean[];
+  /** the directives the default copy and each candidate were realized with */
+  defaultDirs: Directive[];
+  realized: Directive[][];
 }
 
 export interface TuneRunner {
   readonly target: string;
-  /** compile, build and time the model with these overrides; throws when a schedule does not apply */
-  measure(schedules: Map<string, Directive[]>): Measured;
+  /** the whole model under the default schedules: µs per kernel name, and the directives each was realized with */
+  profile(): { kernelUs: Map<string, number>; dirs: Map<string, Directive[]> };
+  /** can the workload of this kernel source be measured alone (batch.ts)? */
+  alone(src: KernelSource): boolean;
+  /** candidates of one workload in one build; throws when a schedule does not apply */
+  measure(src: KernelSource, cands: Directive[][]): Batch;
 }
 
 export const TUNE_TARGETS = ['c', 'wasm-simd'] as const;
 
-function perKernel(prog: Program, stepMs: number[]): Map<string, number> {
-  const out = new Map<string, number>();
-  prog.steps.forEach((s, i) => out.set(s.kernel, (out.get(s.kernel) ?? 0) + stepMs[i] * 1000));
-  return out;
-}
+type Timed = { stepMs: number[]; outputs: Map<string, Tensor>; prog: Program };
+type Exec = (g: Graph, feeds: Map<string, RValue>, schedules: Map<string, Directive[]>) => Timed;
 
 const opts = (schedules: Map<string, Directive[]>) => ({ version: 'tune', source: 'tune', sourceHash: '-', schedules });
 
-export function cRunner(graph: Graph, feeds: Map<string, RValue>, reps = 10): TuneRunner {
+function cExec(reps: number): Exec {
+  return (g, feeds, schedules) => {
+    const c = compileFor(C_TARGET, g, opts(schedules));
+    const built = buildC(c.art, c.prog, { cflags: [...defaultCFlags(), '-DAIC_PROFILE', '-DAIC_PROFILE_WARMUP=1'] });
+    const { outputs, stderr } = runC(built, c.art, c.prog, feeds, reps + 1);
+    const ms = c.prog.steps.map(() => NaN);
+    for (const m of stderr.matchAll(/^#(\d+)\s+([\d.]+)/gm)) ms[Number(m[1])] = Number(m[2]);
+    if (ms.some((x) => Number.isNaN(x))) throw new Error(`the profiled model printed no per-kernel table:\n${stderr.slice(0, 400)}`);
+    return { stepMs: ms, outputs, prog: c.prog };
+  };
+}
+
+function wasmExec(reps: number): Exec {
+  return (g, feeds, schedules) => {
+    const c = compileFor(WASM_SIMD_TARGET, g, { ...opts(schedules), exportKernels: true });
+    const stepMs = timeWasmSteps(c.art as WasmCompiled, feeds, reps);
+    return { stepMs, outputs: WASM_SIMD_TARGET.runCompiledSync!(c, feeds), prog: c.prog };
+  };
+}
+
+function runner(target: Target, exec: Exec, graph: Graph, feeds: Map<string, RValue>, seed: number): TuneRunner {
+  const batches = new Map<string, BatchGraph | undefined>();
+  const batchOf = (src: KernelSource, n: number) => {
+    const k = `${src.name}/${n}`;
+    if (!batches.has(k)) batches.set(k, batchGraph(src, n, target.caps!));
+    return batches.get(k);
+  };
+  const feedsOf = new Map<Graph, Map<string, RValue>>();
   return {
-    target: 'c',
-    measure(schedules) {
-      const c = compileFor(C_TARGET, graph, opts(schedules));
-      const built = buildC(c.art, c.prog, { cflags: [...defaultCFlags(), '-DAIC_PROFILE', '-DAIC_PROFILE_WARMUP=1'] });
-      const { outputs, stderr } = runC(built, c.art, c.prog, feeds, reps + 1);
-      const ms = c.prog.steps.map(() => NaN);
-      for (const m of stderr.matchAll(/^#(\d+)\s+([\d.]+)/gm)) ms[Number(m[1])] = Number(m[2]);
-      if (ms.some((x) => Number.isNaN(x))) throw new Error(`the profiled model printed no per-kernel table:\n${stderr.slice(0, 400)}`);
-      return { kernelUs: perKernel(c.prog, ms), outputs, realized: new Map(c.prog.schedules) };
+    target: target.name,
+    profile() {
+      const t = exec(graph, feeds, new Map());
+      const kernelUs = new Map<string, number>();
+      t.prog.steps.forEach((s, i) => kernelUs.set(s.kernel, (kernelUs.get(s.kernel) ?? 0) + t.stepMs[i] * 1000));
+      return { kernelUs, dirs: new Map(t.prog.schedules) };
+    },
+    alone: (src) => !!batchOf(src, 2),
+    measure(src, cands) {
+      const b = batchOf(src, cands.length + 1);
+      if (!b) throw new Error(`kernel ${src.name} cannot be measured alone`);
+      if (!feedsOf.has(b.graph)) feedsOf.set(b.graph, randomFeeds(b.graph, seed));
+      const t = exec(b.graph, feedsOf.get(b.graph)!, new Map(cands.map((d, i) => [b.kernels[i + 1], d])));
+      const usOf = (k: string) => t.prog.steps.reduce((a, s, i) => a + (s.kernel === k ? t.stepMs[i] * 1000 : 0), 0);
+      const outs = (i: number) => new Map(b.outputs[i].map((n, j) => [b.outputs[0][j], t.outputs.get(n)!]));
+      const ref = outs(0);
+      return {
+        defaultUs: usOf(b.kernels[0]),
+        us: cands.map((_, i) => usOf(b.kernels[i + 1])),
+        agree: cands.map((_, i) => outputsAgree(outs(i + 1), ref)),
+        defaultDirs: t.prog.schedules.get(b.kernels[0]) ?? [],
+        realized: cands.map((_, i) => t.prog.schedules.get(b.kernels[i + 1]) ?? []),
+      };
     },
   };
 }
 
-export function wasmSimdRunner(graph: Graph, feeds: Map<string, RValue>, reps = 10): TuneRunner {
-  return {
-    target: 'wasm-simd',
-    measure(schedules) {
-      const c = compileFor(WASM_SIMD_TARGET, graph, { ...opts(schedules), exportKernels: true });
-      const ms = timeWasmSteps(c.art as WasmCompiled, feeds, reps);
-      const outputs = WASM_SIMD_TARGET.runCompiledSync!(c, feeds);
-      return { kernelUs: perKernel(c.prog, ms), outputs, realized: new Map(c.prog.schedules) };
-    },
-  };
-}
+export const cRunner = (graph: Graph, feeds: Map<string, RValue>, seed: number, reps = 10) => runner(C_TARGET, cExec(reps), graph, feeds, seed);
+export const wasmSimdRunner = (graph: Graph, feeds: Map<string, RValue>, seed: number, reps = 10) => runner(WASM_SIMD_TARGET, wasmExec(reps), graph, feeds, seed);

@@ -1,40 +1,42 @@
 /**
- * The tuner: measure the default schedules first (per-kernel times: each workload's share of the
- * model), give every workload trials in proportion to its share (as TVM's task scheduler does), then
- * run rounds: each workload with trials left proposes one candidate (evolution from its fastest
- * measured schedules, the mutations of space.ts ranked by the ridge cost model trained on every
- * measurement so far, one in five drawn at random instead) and the round measures them all in one
- * build. A candidate whose outputs differ from the default's on the same random inputs, or whose
- * schedule does not apply, is rejected: a failing round is split in halves until the culprits are
- * alone. Deterministic for a seed and a sequence of measurements (the clock only decides when to stop).
+ * The tuner: profile the model under the default schedules first (each workload's share of its
+ * time), give every workload trials in proportion to its share (largest remainders; as TVM's task
+ * scheduler shares time out), then visit the workloads in turn, largest share first: each proposes a
+ * batch of candidates (evolution from its fastest measured schedules: the mutations of space.ts,
+ * ranked by the ridge cost model trained on every measurement so far, one in five drawn at random
+ * instead), measured in one build next to a default copy (runners.ts). A candidate whose outputs
+ * differ from the default copy's is rejected; a batch that does not build is split in halves until the
+ * culprit is alone. Times are scaled by the default copy of their batch (the machine's load drifts).
+ * At the end every winner is measured again next to the default and kept only if still faster.
+ * Deterministic for a seed and a sequence of measurements (the clock only decides when to stop).
  */
-import { reportProgress, type Tensor } from '@aic/core';
+import { reportProgress } from '@aic/core';
 import type { Directive } from '@aic/loop-ir';
-import type { Program } from '../lower/program.ts';
+import type { KernelSource, Program } from '../lower/program.ts';
 import { workloadsOf, type Workload } from './workload.ts';
 import { features, kernelSpace, mutate, type KernelSpace } from './space.ts';
 import { RidgeModel } from './cost-model.ts';
 import { makeRng } from './rng.ts';
 import { scheduleOf, scheduleText, type Machine, type TuneRecord } from './log.ts';
-import type { Measured, TuneRunner } from './runners.ts';
+import type { TuneRunner } from './runners.ts';
 
 export interface TuneOptions {
   seed: number;
-  /** candidates to measure over all workloads (the default schedules not counted) */
+  /** candidates to measure over all workloads (default copies not counted) */
   trials: number;
-  /** stop starting rounds after this many ms of `clock` */
+  /** stop starting batches after this many ms of `clock` */
   budgetMs: number;
   clock: () => number;
   machine: Machine;
   version: string;
+  /** candidates per build (default 8) */
+  batch?: number;
   /** records of earlier runs (--resume): their schedules seed the population and are not measured again */
   previous?: readonly TuneRecord[];
-  /** measurements of the defaults and of the bests, alternately, after the search (default 2 each) */
-  confirmRounds?: number;
   /** every new record, as it is measured */
   onRecord?: (r: TuneRecord) => void;
-  /** after each round: workloads done, total, trials so far, best model speedup so far, ms left */
-  onRound?: (s: { done: number; total: number; trials: number; speedup: number; msLeft: number }) => void;
+  /** after each batch */
+  onBatch?: () => void;
 }
 
 export interface WorkloadResult {
@@ -45,158 +47,139 @@ export interface WorkloadResult {
   trials: number;
   rejected: number;
   share: number;
+  /** false: the kernel cannot run alone (blocked layouts at its boundary...): not tuned */
+  alone: boolean;
 }
 
 interface State {
-  w: Workload; space: KernelSpace; defaultUs: number; share: number; left: number; trials: number; rejected: number;
+  w: Workload; src: KernelSource; space: KernelSpace; defaultUs: number; share: number; left: number; trials: number; rejected: number; alone: boolean;
   seen: Set<string>; measured: { dirs: Directive[]; us: number }[];
 }
 
 const keyOf = (d: readonly Directive[]) => JSON.stringify(d);
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/** Do two output sets agree (|a - b| <= 1e-3 |b| + 1e-4 max|b|, NaN where NaN)? */
-export function outputsAgree(a: Map<string, Tensor>, b: Map<string, Tensor>): boolean {
-  for (const [k, ref] of b) {
-    const t = a.get(k);
-    if (!t || t.num.length !== ref.num.length) return false;
-    let scale = 0;
-    for (let i = 0; i < ref.num.length; i++) if (Number.isFinite(ref.num[i])) scale = Math.max(scale, Math.abs(ref.num[i]));
-    for (let i = 0; i < ref.num.length; i++) {
-      const x = Number(t.num[i]), y = Number(ref.num[i]);
-      if (Number.isNaN(y) ? !Number.isNaN(x) : !(Math.abs(x - y) <= 1e-3 * Math.abs(y) + 1e-4 * scale)) return false;
-    }
-  }
-  return true;
-}
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Tune every workload of `prog` (freshly lowered: algorithms not applied yet) with `runner`. */
 export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): WorkloadResult[] {
   const rng = makeRng(o.seed);
   const model = new RidgeModel(1);
   const t0 = o.clock();
-  const base = runner.measure(new Map());
-  const total = [...base.kernelUs.values()].reduce((a, b) => a + b, 0) || 1;
+  const B = o.batch ?? 8;
+  reportProgress('tuning', 0, 1, 'profiling the defaults');
+  const prof = runner.profile();
+  const total = sum([...prof.kernelUs.values()]) || 1;
   const states: State[] = workloadsOf(prog).map((w) => {
-    const us = w.kernels.map((k) => base.kernelUs.get(k) ?? 0);
-    return { w, space: kernelSpace(prog, w.kernels[0]), defaultUs: mean(us), share: us.reduce((a, b) => a + b, 0) / total, left: 0, trials: 0, rejected: 0, seen: new Set(), measured: [] };
+    const us = w.kernels.map((k) => prof.kernelUs.get(k) ?? 0);
+    const src = prog.sources.get(w.kernels[0])!;
+    const dirs = prof.dirs.get(w.kernels[0]) ?? [];
+    const defaultUs = sum(us) / us.length;
+    return {
+      w, src, space: kernelSpace(prog, w.kernels[0]), defaultUs, share: sum(us) / total, left: 0, trials: 0, rejected: 0,
+      alone: runner.alone(src), seen: new Set([keyOf(dirs)]), measured: [{ dirs, us: defaultUs }],
+    };
   });
   const record = (s: State, dirs: Directive[], us: number, trial: number, confirmed?: boolean) => o.onRecord?.({
     workload: s.w.key, op: s.w.op, target: runner.target, machine: o.machine, schedule: scheduleText(dirs), median_us: Math.round(us * 1000) / 1000, aic_version: o.version, trial,
     ...(confirmed ? { confirmed } : {}),
   });
-  for (const s of states) {
-    const dirs = base.realized.get(s.w.kernels[0]) ?? [];
-    s.seen.add(keyOf(dirs));
-    s.measured.push({ dirs, us: s.defaultUs });
-    record(s, dirs, s.defaultUs, 0);
+  const seedPrevious = (s: State) => {
     for (const r of o.previous ?? []) {
       if (r.workload !== s.w.key || r.target !== runner.target) continue;
       const d = scheduleOf(r);
       if (s.seen.has(keyOf(d))) continue;
       s.seen.add(keyOf(d));
-      // earlier timings, rescaled by this run's default: the machine's load changes between runs
+      // earlier timings, rescaled by this run's default
       const def = (o.previous ?? []).find((q) => q.workload === r.workload && q.target === r.target && q.trial === 0);
       s.measured.push({ dirs: d, us: def ? r.median_us * s.defaultUs / def.median_us : r.median_us });
       model.add(features(d, s.space), Math.log(s.measured.at(-1)!.us / s.defaultUs));
     }
-  }
-  // trials in proportion to each workload's share of the model's time (largest remainders)
-  const raw = states.map((s) => s.share * o.trials);
-  states.forEach((s, i) => { s.left = Math.floor(raw[i]); });
-  let rest = o.trials - states.reduce((a, s) => a + s.left, 0);
-  for (const i of states.map((_, i) => i).sort((a, b) => (raw[b] - Math.floor(raw[b])) - (raw[a] - Math.floor(raw[a])) || a - b)) { if (rest-- <= 0) break; states[i].left++; }
+  };
+  for (const s of states) { record(s, s.measured[0].dirs, s.defaultUs, 0); seedPrevious(s); }
+  // trials in proportion to each share (largest remainders), over the workloads measurable alone
+  const tunable = states.filter((s) => s.alone);
+  const shareSum = sum(tunable.map((s) => s.share)) || 1;
+  const raw = tunable.map((s) => (s.share / shareSum) * o.trials);
+  tunable.forEach((s, i) => { s.left = Math.floor(raw[i]); });
+  let rest = o.trials - sum(tunable.map((s) => s.left));
+  for (const i of tunable.map((_, i) => i).sort((a, b) => (raw[b] - Math.floor(raw[b])) - (raw[a] - Math.floor(raw[a])) || a - b)) { if (rest-- <= 0) break; tunable[i].left++; }
 
-  const ref = base.outputs;
-  let trialsDone = 0;
-  const speedup = () => total / states.reduce((a, s) => a + Math.min(...s.measured.map((m) => m.us)) * s.w.kernels.length, 0);
-  const propose = (s: State): Directive[] | undefined => {
+  const order = tunable.slice().sort((a, b) => b.share - a.share);
+  const speedup = () => total / sum(states.map((s) => Math.min(s.defaultUs, ...s.measured.map((m) => m.us)) * s.w.kernels.length));
+  const propose = (s: State, n: number): Directive[][] => {
     const pop = s.measured.slice().sort((a, b) => a.us - b.us).slice(0, 4);
     const kids: Directive[][] = [];
-    for (let i = 0; i < 32 && kids.length < 12; i++) {
+    for (let i = 0; i < 48 && kids.length < 3 * n; i++) {
       let kid = mutate(rng.pick(pop).dirs, s.space, rng);
       if (kid && rng.next() < 0.3) kid = mutate(kid, s.space, rng) ?? kid;
       if (kid && !s.seen.has(keyOf(kid)) && !kids.some((k) => keyOf(k) === keyOf(kid!))) kids.push(kid);
     }
-    if (!kids.length) return undefined;
-    if (rng.next() < 0.2) return rng.pick(kids);
-    const scored = kids.map((k, i) => ({ k, p: model.predict(features(k, s.space)), i }));
-    scored.sort((a, b) => a.p - b.p || a.i - b.i);
-    return scored[0].k;
+    const scored = kids.map((k, i) => ({ k, p: model.predict(features(k, s.space)), i })).sort((a, b) => a.p - b.p || a.i - b.i);
+    const out: Directive[][] = [];
+    while (out.length < n && scored.length) out.push(scored.splice(rng.next() < 0.2 ? rng.int(scored.length) : 0, 1)[0].k);
+    return out;
   };
-  // measure candidates; a failing batch is split until the culprits are alone
-  const measureBatch = (batch: { s: State; dirs: Directive[] }[]): void => {
-    const scheds = new Map<string, Directive[]>();
-    for (const { s, dirs } of batch) for (const k of s.w.kernels) scheds.set(k, dirs);
-    let m: Measured | undefined;
-    try { m = runner.measure(scheds); } catch { m = undefined; }
-    if (!m || !outputsAgree(m.outputs, ref)) {
-      if (batch.length === 1) { batch[0].s.rejected++; return; }
-      const h = batch.length >> 1;
-      measureBatch(batch.slice(0, h));
-      measureBatch(batch.slice(h));
+  const measureBatch = (s: State, cands: Directive[][]): void => {
+    let m;
+    try { m = runner.measure(s.src, cands); } catch { m = undefined; }
+    if (!m) {
+      if (cands.length === 1) { s.rejected++; return; }
+      const h = cands.length >> 1;
+      measureBatch(s, cands.slice(0, h));
+      measureBatch(s, cands.slice(h));
       return;
     }
-    for (const { s } of batch) {
-      const us = mean(s.w.kernels.map((k) => m!.kernelUs.get(k) ?? 0));
-      const dirs = m.realized.get(s.w.kernels[0]) ?? [];
+    const scale = m.defaultUs > 0 ? s.defaultUs / m.defaultUs : 1;
+    cands.forEach((_, i) => {
+      const dirs = m!.realized[i];
       s.seen.add(keyOf(dirs));
+      if (!m!.agree[i]) { s.rejected++; return; }
+      const us = m!.us[i] * scale;
       s.measured.push({ dirs, us });
       model.add(features(dirs, s.space), Math.log(us / s.defaultUs));
       record(s, dirs, us, s.trials);
-    }
+    });
   };
-  for (;;) {
-    const msLeft = o.budgetMs - (o.clock() - t0);
-    const active = states.filter((s) => s.left > 0);
-    o.onRound?.({ done: states.length - active.length, total: states.length, trials: trialsDone, speedup: speedup(), msLeft });
-    reportProgress('tuning', states.length - active.length, states.length, `${trialsDone} trials, best ${speedup().toFixed(2)}x, ${Math.max(0, msLeft / 1000).toFixed(0)} s left`);
-    if (!active.length || msLeft <= 0) break;
-    const batch: { s: State; dirs: Directive[] }[] = [];
+  let trialsDone = 0;
+  const msLeft = () => o.budgetMs - (o.clock() - t0);
+  const progress = () => reportProgress('tuning', order.filter((s) => s.left <= 0).length, order.length,
+    `${trialsDone} trials, best ${speedup().toFixed(2)}x, ${Math.max(0, msLeft() / 1000).toFixed(0)} s left`);
+  outer: for (;;) {
+    const active = order.filter((s) => s.left > 0);
+    if (!active.length) break;
     for (const s of active) {
-      const dirs = propose(s);
-      if (!dirs) { // nothing new to try: its trials go to the largest other workload with trials left
-        const heir = active.filter((x) => x !== s && x.left > 0).sort((a, b) => b.share - a.share)[0];
+      progress();
+      if (msLeft() <= 0) break outer;
+      const cands = propose(s, Math.min(B, s.left));
+      if (!cands.length) { // nothing new to try: its trials go to the largest other workload
+        const heir = active.find((x) => x !== s && x.left > 0);
         if (heir) heir.left += s.left;
         s.left = 0;
         continue;
       }
-      s.seen.add(keyOf(dirs));
-      s.left--; s.trials++; trialsDone++;
-      batch.push({ s, dirs });
+      s.left -= cands.length; s.trials += cands.length; trialsDone += cands.length;
+      measureBatch(s, cands);
+      o.onBatch?.();
     }
-    if (batch.length) measureBatch(batch);
   }
-  reportProgress('tuning', states.length, states.length);
-  return confirm(states, runner, ref, o.confirmRounds ?? 2, record);
+  progress();
+  return confirm(states, runner, record);
 }
 
-/**
- * The machine's load drifts between rounds: the defaults and every workload's best are measured again,
- * alternately, and each keeps its fastest time; a best that is then no faster than the default is
- * dropped for the default.
- */
-function confirm(states: State[], runner: TuneRunner, ref: Map<string, Tensor>, rounds: number,
-  record: (s: State, dirs: Directive[], us: number, trial: number, confirmed?: boolean) => void): WorkloadResult[] {
-  const bestOf = (s: State) => s.measured.reduce((x, y) => (y.us < x.us ? y : x));
-  const tuned = states.filter((s) => bestOf(s).dirs !== s.measured[0].dirs);
-  const bestUs = new Map(states.map((s) => [s, bestOf(s).us]));
-  const defUs = new Map(states.map((s) => [s, s.defaultUs]));
-  for (let r = 0; r < rounds && tuned.length; r++) {
-    const d = runner.measure(new Map());
-    for (const s of states) defUs.set(s, Math.min(defUs.get(s)!, mean(s.w.kernels.map((k) => d.kernelUs.get(k) ?? Infinity))));
-    const scheds = new Map<string, Directive[]>();
-    for (const s of tuned) for (const k of s.w.kernels) scheds.set(k, bestOf(s).dirs);
-    let m: Measured | undefined;
-    try { m = runner.measure(scheds); } catch { m = undefined; }
-    if (!m || !outputsAgree(m.outputs, ref)) continue;
-    for (const s of tuned) bestUs.set(s, Math.min(r === 0 ? Infinity : bestUs.get(s)!, mean(s.w.kernels.map((k) => m!.kernelUs.get(k) ?? Infinity))));
-  }
+/** Every winner measured again next to the default (two copies of it): kept only if still faster. */
+function confirm(states: State[], runner: TuneRunner, record: (s: State, dirs: Directive[], us: number, trial: number, confirmed?: boolean) => void): WorkloadResult[] {
   return states.map((s) => {
-    const b = bestOf(s), def = defUs.get(s)!, us = bestUs.get(s)!;
-    const win = b.dirs !== s.measured[0].dirs && us < def;
-    record(s, s.measured[0].dirs, def, 0, true);
-    if (win) record(s, b.dirs, us, s.trials, true);
-    return { workload: s.w, defaultUs: def, bestUs: win ? us : def, best: win ? b.dirs : s.measured[0].dirs, trials: s.trials, rejected: s.rejected, share: s.share };
+    const done = (best: Directive[], bestUs: number): WorkloadResult =>
+      ({ workload: s.w, defaultUs: s.defaultUs, bestUs, best, trials: s.trials, rejected: s.rejected, share: s.share, alone: s.alone });
+    const def = s.measured[0];
+    record(s, def.dirs, s.defaultUs, 0, true);
+    const b = s.measured.reduce((x, y) => (y.us < x.us ? y : x));
+    if (b === def) return done(def.dirs, s.defaultUs);
+    let m;
+    try { m = runner.measure(s.src, [b.dirs, b.dirs]); } catch { m = undefined; }
+    if (!m || !m.agree.every(Boolean)) return done(def.dirs, s.defaultUs);
+    const us = Math.min(...m.us) * (m.defaultUs > 0 ? s.defaultUs / m.defaultUs : 1);
+    if (!(us < s.defaultUs)) return done(def.dirs, s.defaultUs);
+    record(s, b.dirs, us, s.trials, true);
+    return done(b.dirs, us);
   });
 }

@@ -20,7 +20,7 @@ export interface TuneGraphOptions {
   reps?: number;
   previous?: readonly TuneRecord[];
   onRecord?: (r: TuneRecord) => void;
-  onRound?: Parameters<typeof tune>[2]['onRound'];
+  onBatch?: () => void;
   /** tests: a fake clock and runner */
   clock?: () => number;
   runner?: (g: Graph) => TuneRunner;
@@ -33,11 +33,11 @@ export function tuneGraph(graph: Graph, o: TuneGraphOptions): WorkloadResult[] {
   const t = findTarget(o.target)!;
   const feeds = randomFeeds(graph, o.seed);
   prepareForRun(graph, feeds);
-  const runner = o.runner ? o.runner(graph) : o.target === 'c' ? cRunner(graph, feeds, o.reps) : wasmSimdRunner(graph, feeds, o.reps);
+  const runner = o.runner ? o.runner(graph) : o.target === 'c' ? cRunner(graph, feeds, o.seed, o.reps) : wasmSimdRunner(graph, feeds, o.seed, o.reps);
   const prog = lowerGraph(graph, t.caps!);
   return tune(prog, runner, {
     seed: o.seed, trials: o.trials, budgetMs: o.budgetMs, clock: o.clock ?? (() => performance.now()), machine: thisMachine(), version: VERSION,
-    previous: o.previous, onRecord: o.onRecord, onRound: o.onRound,
+    previous: o.previous, onRecord: o.onRecord, onBatch: o.onBatch,
   });
 }
 

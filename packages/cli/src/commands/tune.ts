@@ -36,7 +36,9 @@ export function resultTable(res: WorkloadResult[]): string {
   const L = [`${'kernel'.padEnd(w)}  ${'default µs'.padStart(10)}  ${'best µs'.padStart(10)}  speedup  trials  rejected`];
   for (const r of rows) L.push(`${name(r).padEnd(w)}  ${r.defaultUs.toFixed(1).padStart(10)}  ${r.bestUs.toFixed(1).padStart(10)}  ${(r.defaultUs / r.bestUs).toFixed(2).padStart(6)}x  ${String(r.trials).padStart(6)}  ${String(r.rejected).padStart(8)}`);
   const def = res.reduce((a, r) => a + r.defaultUs * r.workload.kernels.length, 0), best = res.reduce((a, r) => a + r.bestUs * r.workload.kernels.length, 0);
-  L.push(`model (sum of kernels): default ${(def / 1000).toFixed(3)} ms, tuned ${(best / 1000).toFixed(3)} ms, ${(def / best).toFixed(2)}x; ${res.length - rows.length} workloads left untuned (too small a share)`);
+  const alone = res.filter((r) => !r.alone).length;
+  L.push(`model (sum of kernels): default ${(def / 1000).toFixed(3)} ms, tuned ${(best / 1000).toFixed(3)} ms, ${(def / best).toFixed(2)}x; `
+    + `${res.length - rows.length} of ${res.length} workloads untuned (too small a share or budget${alone ? `; ${alone} cannot run alone` : ''})`);
   return L.join('\n') + '\n';
 }
 
@@ -68,7 +70,7 @@ export async function tuneCommand(model: string, o: TuneOptions): Promise<number
   const res = tuneGraph(graph, {
     target, trials, budgetMs, seed, reps, previous,
     onRecord: (r) => { fresh.push(r); },
-    onRound: () => save(),
+    onBatch: () => save(),
   });
   save();
   process.stdout.write(resultTable(res));
