@@ -12,9 +12,10 @@
  * direct = 2*M*C*KH*KW*OH*OW; Winograd(m) = 2*a^2*M*C*T for the batched GEMM (a = m + 2; the padding
  * of partial tiles counts) plus the transforms, which run as scalar-ish loops: weighted 4x their
  * additions (input: 4*a^3 per channel and tile, output: 4*a^2*m per output channel and tile). Every
- * algorithm also pays 8 per byte of weights it streams: Winograd's transformed weights are a^2/9 times
- * bigger, which on small maps with many channels (resnet18's 512-channel 7x7 layer: 37.7 MB for
- * F(4,3), each value used by 4 tiles) costs more than the multiplications it saves. Winograd must
+ * algorithm also pays per byte of weights it streams (8 on 16 lanes, lanes/2 below: see byteCost):
+ * Winograd's transformed weights are a^2/9 times bigger, which on small maps with many channels
+ * (resnet18's 512-channel 7x7 layer: 37.7 MB for F(4,3), each value used by 4 tiles) costs more than
+ * the multiplications it saves on C (AVX-512), not on wasm-simd's 4 lanes. Winograd must
  * come out below 0.8x of direct to be chosen.
  * Winograd needs C and M >= 8 (below that the transforms cost more than they save).
  */
@@ -42,8 +43,14 @@ export function fromDirective(d: AlgoDirective, kernel: string): Algorithm {
   throw diag.usage(`--schedule: kernel ${kernel}: unknown algorithm '${d.name}${d.params ? `(${d.params.join(',')})` : ''}' (direct, gemm, winograd(2,3), winograd(4,3))`);
 }
 
-/** FLOP-equivalents per byte of weights streamed (each conv reads its weights once per image) */
+/**
+ * FLOP-equivalents per byte of weights streamed (each conv reads its weights once per image), on a
+ * 16-lane target; scaled by lanes / 16 (a byte takes the same time on any target, a FLOP-equivalent
+ * 16 / lanes times longer on a narrower vector: 2 on wasm-simd, where Winograd F(4,3) on resnet18's
+ * 512-channel 7x7 layers measured ~3x faster than direct despite its 37.7 MB of weights).
+ */
 const BYTE = 8;
+const byteCost = (lanes: number) => BYTE * Math.min(lanes, 16) / 16;
 /** Winograd must look this much cheaper than direct (its transforms and memory passes are estimates) */
 const WINOGRAD_MARGIN = 0.8;
 
@@ -60,7 +67,7 @@ const packedUse = (M: number, L: number) => { let w = 1; while (w * 2 <= L && M 
 export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: number }[] {
   const flops = 2 * c.M * (c.C / c.group) * c.KH * c.KW * c.OH * c.OW * c.N;
   const use = (spatial: number) => Math.max(1e-3, packedUse(c.M, lanes), laneUse(spatial, lanes));
-  const wBytes = 4 * c.M * (c.C / c.group) * c.KH * c.KW;
+  const wBytes = 4 * c.M * (c.C / c.group) * c.KH * c.KW, BYTE = byteCost(lanes);
   const out: { alg: Algorithm; cost: number }[] = [{ alg: { name: 'direct' }, cost: flops / use(c.OW) + BYTE * wBytes }];
   if (gemm1x1Applies(c)) out.push({ alg: { name: 'gemm' }, cost: (flops / use(c.OH * c.OW) + BYTE * wBytes) * 0.999 });
   if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
