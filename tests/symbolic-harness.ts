@@ -5,12 +5,12 @@
  */
 import { Tensor, type Dim, type Graph, type RValue } from '@aic/core';
 import { loadGraph, optimizeGraph, bindInputShapes } from '@aic/api/internal';
-import { C_TARGET, WASM_SIMD_TARGET, bindSymbolicBatch, buildC, compileFor, runC, type Compiled, type SymbolicBatch } from '@aic/codegen';
+import { C_TARGET, WASM_SIMD_TARGET, WGSL_TARGET, runWgslSync, type WgslCompiled, bindSymbolicBatch, buildC, compileFor, runC, type Compiled, type SymbolicBatch } from '@aic/codegen';
 import { runWasmSync, type WasmCompiled } from '../codegen/wasm/target.ts';
 import type { CArtifact } from '../codegen/c/render.ts';
 import { run } from '@aic/interp';
 
-export type SymTarget = 'c' | 'wasm-simd';
+export type SymTarget = 'c' | 'wasm-simd' | 'wgsl';
 
 export interface SymbolicArtifact {
   batch: SymbolicBatch | undefined;
@@ -22,7 +22,7 @@ export interface SymbolicArtifact {
 export async function compileSymbolic(model: string, target: SymTarget, shapes: Record<string, readonly Dim[]>, max?: Record<string, number>, level = 2): Promise<SymbolicArtifact> {
   const g = await loadGraph(model, { validate: true });
   const batch = bindSymbolicBatch(g, { shapes: Object.fromEntries(Object.entries(shapes).map(([k, d]) => [k, d.slice()])), max });
-  const t = target === 'c' ? C_TARGET : WASM_SIMD_TARGET;
+  const t = target === 'c' ? C_TARGET : target === 'wgsl' ? WGSL_TARGET : WASM_SIMD_TARGET;
   const { graph } = optimizeGraph(g, { level, target, out: () => {} });
   const compiled = compileFor(t as typeof C_TARGET, graph, { version: 'test', source: model, sourceHash: '-', batch }) as Compiled;
   if (target === 'c') {
@@ -30,6 +30,7 @@ export async function compileSymbolic(model: string, target: SymTarget, shapes: 
     const built = buildC(art, compiled.prog);
     return { batch, compiled, run: (feeds) => runC(built, art, compiled.prog, feeds).outputs };
   }
+  if (target === 'wgsl') return { batch, compiled, run: (feeds) => runWgslSync(compiled.art as WgslCompiled, feeds) };
   return { batch, compiled, run: (feeds) => runWasmSync(compiled.art as WasmCompiled, feeds) };
 }
 

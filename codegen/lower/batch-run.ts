@@ -7,8 +7,8 @@ import { Tensor, diag, type RValue } from '@aic/core';
 import type { Program, ProgramBuffer } from './program.ts';
 import type { SymbolicBatch } from './symbolic.ts';
 
-/** Targets whose hosts run a program per sample (C aic_model_run_batch, the wasm loader). */
-const BATCH_TARGETS = ['c', 'wasm', 'wasm-simd'];
+/** Targets whose hosts run a program per sample (C aic_model_run_batch, the wasm loader, the WGSL host). */
+const BATCH_TARGETS = ['c', 'wasm', 'wasm-simd', 'wgsl'];
 
 /** Attach the batch to the program the artifact is rendered from; data-dependent sizes do not combine with it yet. */
 export function attachBatch(prog: Program, batch: SymbolicBatch, target: string): void {

@@ -111,7 +111,11 @@ function checkBatchIndependent(g: Graph, symbol: string): string[] {
   const saved = new Map<Value, TensorType>();
   for (const n of g.nodes) for (const o of n.outputs) { saved.set(o, o.type); o.type = { ...o.type, shape: undefined }; }
   try {
-    inferGraph(g);
+    try {
+      inferGraph(g);
+    } catch (e) {
+      throw diag.symbolUnsupported(symbol, `cannot be carried through the model's shapes (${(e as Error).message})`);
+    }
     const reached = new Set<Value>(g.inputs.filter((v) => v.shape?.[0] === symbol));
     for (const n of g.nodes) {
       if (!n.inputs.some((v) => v && reached.has(v))) continue;

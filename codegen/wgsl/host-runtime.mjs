@@ -175,9 +175,43 @@ export async function load(opts = {}) {
   return {
     inputs, outputs, device,
     /** @param {Record<string, ArrayLike<number> | BigInt64Array>} feeds */
-    run(feeds) { const p = queue.then(() => runOnce(feeds)); queue = p.catch(() => {}); return p; },
+    run(feeds) { const p = queue.then(() => (M.batch ? runBatch(runOnce, feeds) : runOnce(feeds))); queue = p.catch(() => {}); return p; },
     destroy() { for (const b of gpuBuffers) b.destroy(); staging.destroy(); },
   };
 }
 
+/** A symbolic batch (M.batch): the one-sample dispatches run once per sample, batched inputs and outputs at sample s. */
+async function runBatch(runOnce, feeds) {
+  const B = M.batch;
+  const isIn = (io) => B.inputs.includes(io.name);
+  let n, who;
+  for (const io of M.inputs) {
+    if (!isIn(io)) continue;
+    const v = feeds[io.name];
+    if (!v || typeof v.length !== 'number') throw new Error(`missing input '${io.name}'`);
+    const m = v.length / numel(io.shape);
+    if (!Number.isInteger(m) || m < 1) throw new RangeError(`input '${io.name}': expected ${B.symbol} x ${numel(io.shape)} elements (shape [${B.symbol}, ${io.shape.slice(1).join(', ')}]), got ${v.length}`);
+    if (n !== undefined && m !== n) throw new Error(`the inputs disagree on '${B.symbol}': input '${who}' gives ${n}, input '${io.name}' gives ${m}`);
+    if (n === undefined) { n = m; who = io.name; }
+  }
+  n = n === undefined ? 1 : n;
+  if (B.max !== undefined && n > B.max) throw new Error(`'${B.symbol}' is ${n}, beyond its maximum ${B.max} (compiled with --max-shape ${B.symbol}=${B.max})`);
+  const parts = [];
+  for (let s = 0; s < n; s++) {
+    const f = {};
+    for (const io of M.inputs) { const per = numel(io.shape); f[io.name] = isIn(io) ? feeds[io.name].slice(s * per, (s + 1) * per) : feeds[io.name]; }
+    parts.push(await runOnce(f));
+  }
+  const res = {};
+  for (const o of M.outputs) {
+    if (!B.outputs.includes(o.name)) { res[o.name] = parts[0][o.name]; continue; }
+    const per = numel(o.shape);
+    const r = new OUT_ARRAY[o.dtype](n * per);
+    parts.forEach((p, s) => r.set(p[o.name], s * per));
+    res[o.name] = r;
+  }
+  return res;
+}
+
+export const batch = M.batch;
 export default { inputs, outputs, load };

@@ -74,6 +74,8 @@ export interface WgslManifest {
   steps?: { node: string; op: string }[];
   /** check_range codes -> [what the value is, inclusive bound] */
   ranges?: Record<number, [string, boolean]>;
+  /** a symbolic batch (lower/symbolic.ts): the host runs the one-sample dispatches once per sample */
+  batch?: { symbol: string; max?: number; inputs: string[]; outputs: string[] };
 }
 
 export interface WgslRendered { wgsl: string; manifest: WgslManifest; weights?: Uint8Array }
