@@ -215,11 +215,11 @@ unary('Celu', 'max(0, x) + min(0, alpha * (e^(x/alpha) - 1))', FLOATS, (x, c) =>
   const a = attrC(x, c, 'alpha');
   return E.add(E.max(zero(x), x), E.min(zero(x), E.mul(a, expm1E(E.div(x, a)))));
 }, {
-  since: 12, attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 5,
+  since: 12, attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 5, vjp: VA.celu,
   check: (ctx) => { if (ctx.attrs.float('alpha') === 0) throw diag.verify('Celu', 'alpha must be non-zero', nodeLocation(ctx.node)); },
 });
 unary('ThresholdedRelu', 'x > alpha ? x : 0', FLOATS, (x, c) => E.select(E.gt(x, attrC(x, c, 'alpha')), x, zero(x)),
-  { since: 10, attrs: { alpha: { type: 'float', default: 1.0 } } });
+  { since: 10, attrs: { alpha: { type: 'float', default: 1.0 } }, vjp: VA.thresholdedRelu });
 unary('Sigmoid', '1 / (1 + e^-x)', FLOATS, call('sigmoid'), { flopsPerElem: 4, vjp: V.sigmoid });
 unary('HardSigmoid', 'max(0, min(1, alpha * x + beta))', FLOATS,
   (x, c) => E.max(zero(x), E.min(cOf(x, 1), E.add(E.mul(attrC(x, c, 'alpha'), x), attrC(x, c, 'beta')))),
@@ -227,7 +227,7 @@ unary('HardSigmoid', 'max(0, min(1, alpha * x + beta))', FLOATS,
 unary('HardSwish', 'x * max(0, min(1, x / 6 + 0.5))', FLOATS,
   (x) => E.mul(x, E.max(zero(x), E.min(cOf(x, 1), E.add(E.div(x, cOf(x, 6)), cOf(x, 0.5))))), { since: 14, flopsPerElem: 5, vjp: VA.hardSwish });
 unary('Softplus', 'ln(1 + e^x)', FLOATS, softplus, { flopsPerElem: 3, vjp: V.softplus });
-unary('Softsign', 'x / (1 + |x|)', FLOATS, (x) => E.div(x, E.add(cOf(x, 1), E.abs(x))), { flopsPerElem: 3 });
+unary('Softsign', 'x / (1 + |x|)', FLOATS, (x) => E.div(x, E.add(cOf(x, 1), E.abs(x))), { flopsPerElem: 3, vjp: VA.softsign });
 unary('Tanh', 'hyperbolic tangent', FLOATS, call('tanh'), { flopsPerElem: 4, vjp: V.tanh });
 unary('Shrink', 'x < -lambd ? x + bias : x > lambd ? x - bias : 0', NUMERIC, (x, c) => {
   // compared in double (lambd is a float attribute); bias is integral for integer x (checked)
@@ -575,8 +575,8 @@ const foldWith = (op: (a: Expr, b: Expr) => Expr) => (v: Expr[]) => v.reduce((a,
 variadic('Sum', 'elementwise sum of all inputs', NUMERIC, foldWith(E.add), V.sum);
 variadic('Mean', 'elementwise mean of all inputs', FLOATS, (v) => E.div(foldWith(E.add)(v), cOf(v[0]!, v.length)), V.mean);
 // float min/max propagate NaN (loop IR semantics)
-variadic('Max', 'elementwise maximum of all inputs (NaN propagates)', NUMERIC, foldWith(E.max));
-variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, foldWith(E.min));
+variadic('Max', 'elementwise maximum of all inputs (NaN propagates)', NUMERIC, foldWith(E.max), VA.extremum);
+variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, foldWith(E.min), VA.extremum);
 
 // ---- Where / Clip ----------------------------------------------------------------------------------
 
