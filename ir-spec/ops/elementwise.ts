@@ -32,7 +32,7 @@ import {
   parseNumber, type ElemCtx, type ElemExpr,
 } from '../lib/elementwise.ts';
 import { bcastAt } from '../lib/lower.ts';
-import { ew as V, act as VA } from '../vjp/index.ts';
+import { ew as V, act as VA, math as VM } from '../vjp/index.ts';
 import {
   E, S, flatIndex, isFloatT, type BinOp, type Expr, type Intrinsic, type ScalarType, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
@@ -170,15 +170,15 @@ unary('Exp', 'exponential e^x', FLOATS, call('exp'), { vjp: V.exp });
 unary('Log', 'natural logarithm', FLOATS, call('log'), { vjp: V.log });
 unary('Sin', 'sine', FLOATS, call('sin'), { since: 7, vjp: V.sin });
 unary('Cos', 'cosine', FLOATS, call('cos'), { since: 7, vjp: V.cos });
-unary('Tan', 'tangent', FLOATS, call('tan'), { since: 7 });
-unary('Asin', 'arcsine', FLOATS, call('asin'), { since: 7 });
-unary('Acos', 'arccosine', FLOATS, call('acos'), { since: 7 });
-unary('Atan', 'arctangent', FLOATS, call('atan'), { since: 7 });
-unary('Sinh', 'hyperbolic sine', FLOATS, call('sinh'), { since: 9 });
-unary('Cosh', 'hyperbolic cosine', FLOATS, call('cosh'), { since: 9 });
-unary('Asinh', 'inverse hyperbolic sine', FLOATS, call('asinh'), { since: 9 });
-unary('Acosh', 'inverse hyperbolic cosine', FLOATS, call('acosh'), { since: 9 });
-unary('Atanh', 'inverse hyperbolic tangent', FLOATS, call('atanh'), { since: 9 });
+unary('Tan', 'tangent', FLOATS, call('tan'), { since: 7, vjp: VM.tan });
+unary('Asin', 'arcsine', FLOATS, call('asin'), { since: 7, vjp: VM.asin });
+unary('Acos', 'arccosine', FLOATS, call('acos'), { since: 7, vjp: VM.acos });
+unary('Atan', 'arctangent', FLOATS, call('atan'), { since: 7, vjp: VM.atan });
+unary('Sinh', 'hyperbolic sine', FLOATS, call('sinh'), { since: 9, vjp: VM.sinh });
+unary('Cosh', 'hyperbolic cosine', FLOATS, call('cosh'), { since: 9, vjp: VM.cosh });
+unary('Asinh', 'inverse hyperbolic sine', FLOATS, call('asinh'), { since: 9, vjp: VM.asinh });
+unary('Acosh', 'inverse hyperbolic cosine', FLOATS, call('acosh'), { since: 9, vjp: VM.acosh });
+unary('Atanh', 'inverse hyperbolic tangent', FLOATS, call('atanh'), { since: 9, vjp: VM.atanh });
 unary('Erf', 'Gauss error function', FLOATS, call('erf'), { since: 9, flopsPerElem: 8, vjp: V.erf });
 // not the `sign` intrinsic: written out, NaN stays NaN on every target
 unary('Sign', 'sign of x: -1, 0 or 1 (NaN stays NaN)', NUMERIC, (x) => E.select(E.gt(x, cOf(x, 0)), cOf(x, 1),

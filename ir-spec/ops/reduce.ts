@@ -725,7 +725,7 @@ function topKLower(ctx: LowerCtx): void {
 // ---- CumSum -------------------------------------------------------------------------------------
 
 defineOp({
-  name: 'CumSum', category: 'reduce',
+  name: 'CumSum', category: 'reduce', vjp: V.cumSum,
   summary: 'cumulative sum along axis (exclusive / reverse variants)',
   types: { T: NUMERIC },
   inputs: [{ name: 'x', type: 'T' }, { name: 'axis', shapeData: true, doc: 'int32/int64 scalar' }],

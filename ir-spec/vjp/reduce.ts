@@ -74,6 +74,16 @@ export const reduceSumSquare = pointwiseReduceVjp((c, x) => c.b.op1('Mul', [x, c
 export const reduceLogSum = pointwiseReduceVjp((c, _x, y) => c.b.op1('Exp', [c.b.op1('Neg', [y])]));
 export const reduceLogSumExp = pointwiseReduceVjp((c, x, y) => c.b.op1('Exp', [c.b.op1('Sub', [x, y])]));
 
+/** CumSum: each x[j] reaches the outputs from j on (from the other end with reverse): CumSum of dy the other way */
+export const cumSum: VjpDef = {
+  wrt: [0],
+  grad: (c) => {
+    const dy = c.dy[0];
+    if (!dy) return [];
+    return [c.b.op1('CumSum', [dy, c.x[1]!], { exclusive: c.attrs.int('exclusive'), reverse: c.attrs.int('reverse') ? 0 : 1 })];
+  },
+};
+
 /** the axes Softmax/LogSoftmax normalize over (coerce_2d: all from axis on) */
 function softAxes(c: VjpCtx): Value {
   const r = dimsOf(c, c.x[0]!).length, axis = normAxis(c.attrs.int('axis'), r);
