@@ -2,7 +2,8 @@
 """Check the derivative rules' conventions at kinks and ties against PyTorch autograd (float64).
 
 Builds one ONNX model holding a case per rule (Elu, Selu, HardSigmoid, HardSwish, Mish, Gelu tanh,
-LeakyRelu, PRelu, Clip with min/max inputs, ReduceMax/ReduceMin with ties, weighted losses with
+LeakyRelu, PRelu, Softsign, Celu, ThresholdedRelu, Clip with min/max inputs, ReduceMax/ReduceMin and
+Max/Min with ties, ReduceL2, ReduceLogSumExp, weighted losses with
 ignore_index, BatchNormalization in training mode), its inputs placed ON the kinks (x = 0, +-3, the clip
 bounds, tied maxima); loss = sum over cases of sum(Y * R), R fixed. Runs `aic grad --loss sum --wrt
 <every input>` and `aic run`, and compares each gradient with torch's on the same points and loss.
@@ -43,6 +44,17 @@ CASES = {
                   {'axes': np.array([1], np.int64)}, lambda t, k: torch.amax(t['x'], dim=1)),
     'reducemin': (lambda i, o: [helper.make_node('ReduceMin', [i[0], i[1]], o, keepdims=1)], {'x': np.array([[2, 5, 2], [1, 1, 5], [3, 0, 3.0]])},
                   {'axes': np.array([0], np.int64)}, lambda t, k: torch.amin(t['x'], dim=0, keepdim=True)),
+    'max2': (lambda i, o: [helper.make_node('Max', i, o)], {'a': np.array([1, 2, 3, -1.0]), 'b': np.array([1, 0, 3, 2.0])}, {},
+             lambda t, k: torch.maximum(t['a'], t['b'])),
+    'min2': (lambda i, o: [helper.make_node('Min', i, o)], {'a': np.array([1, 2, 3, -1.0]), 'b': np.array([1, 0, 3, 2.0])}, {},
+             lambda t, k: torch.minimum(t['a'], t['b'])),
+    'softsign': (lambda i, o: [helper.make_node('Softsign', i, o)], {'x': KINKS}, {}, lambda t, k: F.softsign(t['x'])),
+    'celu': (lambda i, o: [helper.make_node('Celu', i, o, alpha=0.5)], {'x': KINKS}, {}, lambda t, k: F.celu(t['x'], 0.5)),
+    'thresholdedrelu': (lambda i, o: [helper.make_node('ThresholdedRelu', i, o, alpha=0.5)], {'x': KINKS}, {}, lambda t, k: F.threshold(t['x'], 0.5, 0.0)),
+    'reducel2': (lambda i, o: [helper.make_node('ReduceL2', [i[0], i[1]], o, keepdims=0)], {'x': np.array([[3, -4, 0], [1, 2, 2.0]])},
+                 {'axes': np.array([1], np.int64)}, lambda t, k: torch.linalg.vector_norm(t['x'], dim=1)),
+    'reducelogsumexp': (lambda i, o: [helper.make_node('ReduceLogSumExp', [i[0], i[1]], o, keepdims=0)], {'x': np.array([[3, -4, 0], [1, 2, 2.0]])},
+                        {'axes': np.array([1], np.int64)}, lambda t, k: torch.logsumexp(t['x'], dim=1)),
     'sce_weighted_ignore_mean': (lambda i, o: [helper.make_node('SoftmaxCrossEntropyLoss', i, o, reduction='mean', ignore_index=-1)],
                                  {'x': np.sin(np.arange(12.0)).reshape(4, 3)}, {'labels': np.array([1, 0, -1, 2], np.int64), 'w': np.array([0.5, 2, 1.5])},
                                  lambda t, k: F.cross_entropy(t['x'], k['labels'], weight=k['w'], ignore_index=-1)),

@@ -32,7 +32,7 @@ import {
   parseNumber, type ElemCtx, type ElemExpr,
 } from '../lib/elementwise.ts';
 import { bcastAt } from '../lib/lower.ts';
-import { ew as V, act as VA } from '../vjp/index.ts';
+import { ew as V, act as VA, math as VM } from '../vjp/index.ts';
 import {
   E, S, flatIndex, isFloatT, type BinOp, type Expr, type Intrinsic, type ScalarType, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
@@ -170,15 +170,15 @@ unary('Exp', 'exponential e^x', FLOATS, call('exp'), { vjp: V.exp });
 unary('Log', 'natural logarithm', FLOATS, call('log'), { vjp: V.log });
 unary('Sin', 'sine', FLOATS, call('sin'), { since: 7, vjp: V.sin });
 unary('Cos', 'cosine', FLOATS, call('cos'), { since: 7, vjp: V.cos });
-unary('Tan', 'tangent', FLOATS, call('tan'), { since: 7 });
-unary('Asin', 'arcsine', FLOATS, call('asin'), { since: 7 });
-unary('Acos', 'arccosine', FLOATS, call('acos'), { since: 7 });
-unary('Atan', 'arctangent', FLOATS, call('atan'), { since: 7 });
-unary('Sinh', 'hyperbolic sine', FLOATS, call('sinh'), { since: 9 });
-unary('Cosh', 'hyperbolic cosine', FLOATS, call('cosh'), { since: 9 });
-unary('Asinh', 'inverse hyperbolic sine', FLOATS, call('asinh'), { since: 9 });
-unary('Acosh', 'inverse hyperbolic cosine', FLOATS, call('acosh'), { since: 9 });
-unary('Atanh', 'inverse hyperbolic tangent', FLOATS, call('atanh'), { since: 9 });
+unary('Tan', 'tangent', FLOATS, call('tan'), { since: 7, vjp: VM.tan });
+unary('Asin', 'arcsine', FLOATS, call('asin'), { since: 7, vjp: VM.asin });
+unary('Acos', 'arccosine', FLOATS, call('acos'), { since: 7, vjp: VM.acos });
+unary('Atan', 'arctangent', FLOATS, call('atan'), { since: 7, vjp: VM.atan });
+unary('Sinh', 'hyperbolic sine', FLOATS, call('sinh'), { since: 9, vjp: VM.sinh });
+unary('Cosh', 'hyperbolic cosine', FLOATS, call('cosh'), { since: 9, vjp: VM.cosh });
+unary('Asinh', 'inverse hyperbolic sine', FLOATS, call('asinh'), { since: 9, vjp: VM.asinh });
+unary('Acosh', 'inverse hyperbolic cosine', FLOATS, call('acosh'), { since: 9, vjp: VM.acosh });
+unary('Atanh', 'inverse hyperbolic tangent', FLOATS, call('atanh'), { since: 9, vjp: VM.atanh });
 unary('Erf', 'Gauss error function', FLOATS, call('erf'), { since: 9, flopsPerElem: 8, vjp: V.erf });
 // not the `sign` intrinsic: written out, NaN stays NaN on every target
 unary('Sign', 'sign of x: -1, 0 or 1 (NaN stays NaN)', NUMERIC, (x) => E.select(E.gt(x, cOf(x, 0)), cOf(x, 1),
@@ -215,11 +215,11 @@ unary('Celu', 'max(0, x) + min(0, alpha * (e^(x/alpha) - 1))', FLOATS, (x, c) =>
   const a = attrC(x, c, 'alpha');
   return E.add(E.max(zero(x), x), E.min(zero(x), E.mul(a, expm1E(E.div(x, a)))));
 }, {
-  since: 12, attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 5,
+  since: 12, attrs: { alpha: { type: 'float', default: 1.0 } }, flopsPerElem: 5, vjp: VA.celu,
   check: (ctx) => { if (ctx.attrs.float('alpha') === 0) throw diag.verify('Celu', 'alpha must be non-zero', nodeLocation(ctx.node)); },
 });
 unary('ThresholdedRelu', 'x > alpha ? x : 0', FLOATS, (x, c) => E.select(E.gt(x, attrC(x, c, 'alpha')), x, zero(x)),
-  { since: 10, attrs: { alpha: { type: 'float', default: 1.0 } } });
+  { since: 10, attrs: { alpha: { type: 'float', default: 1.0 } }, vjp: VA.thresholdedRelu });
 unary('Sigmoid', '1 / (1 + e^-x)', FLOATS, call('sigmoid'), { flopsPerElem: 4, vjp: V.sigmoid });
 unary('HardSigmoid', 'max(0, min(1, alpha * x + beta))', FLOATS,
   (x, c) => E.max(zero(x), E.min(cOf(x, 1), E.add(E.mul(attrC(x, c, 'alpha'), x), attrC(x, c, 'beta')))),
@@ -227,7 +227,7 @@ unary('HardSigmoid', 'max(0, min(1, alpha * x + beta))', FLOATS,
 unary('HardSwish', 'x * max(0, min(1, x / 6 + 0.5))', FLOATS,
   (x) => E.mul(x, E.max(zero(x), E.min(cOf(x, 1), E.add(E.div(x, cOf(x, 6)), cOf(x, 0.5))))), { since: 14, flopsPerElem: 5, vjp: VA.hardSwish });
 unary('Softplus', 'ln(1 + e^x)', FLOATS, softplus, { flopsPerElem: 3, vjp: V.softplus });
-unary('Softsign', 'x / (1 + |x|)', FLOATS, (x) => E.div(x, E.add(cOf(x, 1), E.abs(x))), { flopsPerElem: 3 });
+unary('Softsign', 'x / (1 + |x|)', FLOATS, (x) => E.div(x, E.add(cOf(x, 1), E.abs(x))), { flopsPerElem: 3, vjp: VA.softsign });
 unary('Tanh', 'hyperbolic tangent', FLOATS, call('tanh'), { flopsPerElem: 4, vjp: V.tanh });
 unary('Shrink', 'x < -lambd ? x + bias : x > lambd ? x - bias : 0', NUMERIC, (x, c) => {
   // compared in double (lambd is a float attribute); bias is integral for integer x (checked)
@@ -575,8 +575,8 @@ const foldWith = (op: (a: Expr, b: Expr) => Expr) => (v: Expr[]) => v.reduce((a,
 variadic('Sum', 'elementwise sum of all inputs', NUMERIC, foldWith(E.add), V.sum);
 variadic('Mean', 'elementwise mean of all inputs', FLOATS, (v) => E.div(foldWith(E.add)(v), cOf(v[0]!, v.length)), V.mean);
 // float min/max propagate NaN (loop IR semantics)
-variadic('Max', 'elementwise maximum of all inputs (NaN propagates)', NUMERIC, foldWith(E.max));
-variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, foldWith(E.min));
+variadic('Max', 'elementwise maximum of all inputs (NaN propagates)', NUMERIC, foldWith(E.max), VA.extremum);
+variadic('Min', 'elementwise minimum of all inputs (NaN propagates)', NUMERIC, foldWith(E.min), VA.extremum);
 
 // ---- Where / Clip ----------------------------------------------------------------------------------
 

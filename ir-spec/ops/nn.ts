@@ -18,7 +18,7 @@ import {
   tapCountE, tapPos, tempCompute, to3, winAxes, windowGeometry,
   type ConvGeom, type PoolGeom, type PoolMode, type WinAxis, type Window,
 } from '../lib/nn.ts';
-import { nn as V } from '../vjp/index.ts';
+import { nn as V, ew as VE } from '../vjp/index.ts';
 
 const CAT = 'nn';
 const INTS_OPT = { type: 'ints' as const };
@@ -717,7 +717,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'InstanceNormalization', category: CAT,
+  name: 'InstanceNormalization', category: CAT, vjp: V.instanceNorm,
   summary: 'per-(n, c) normalization over the spatial axes, then per-channel scale and bias',
   types: { T: FLOATS },
   inputs: [{ name: 'input', type: 'T' }, { name: 'scale', type: 'T' }, { name: 'B', type: 'T' }],
@@ -1009,7 +1009,7 @@ function paramIndexFor(shape: readonly number[], small: readonly number[]): Int3
 const LEGACY_MASK = '__dropout_mask_like_data';
 
 defineOp({
-  name: 'Dropout', category: CAT,
+  name: 'Dropout', category: CAT, vjp: VE.identity, // identity in inference (training with ratio > 0 is unsupported)
   summary: 'identity in inference (mask all true); training with ratio > 0 is random and unsupported',
   types: { T: FLOATS, T1: FLOATS, T2: ['bool'] },
   inputs: [

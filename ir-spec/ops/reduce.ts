@@ -282,7 +282,8 @@ function reduceOp(name: string, kind: Kind, summary: string, types: readonly DTy
       delete v.attrs.axes;
     }
   };
-  const vjp = kind === 'sum' ? V.reduceSum : kind === 'mean' ? V.reduceMean : kind === 'max' || kind === 'min' ? V.reduceExtremum : undefined;
+  const vjp = ({ sum: V.reduceSum, mean: V.reduceMean, max: V.reduceExtremum, min: V.reduceExtremum, l1: V.reduceL1, l2: V.reduceL2,
+    sumsquare: V.reduceSumSquare, logsum: V.reduceLogSum, logsumexp: V.reduceLogSumExp } as Record<string, OpDef['vjp']>)[kind];
   return defineOp({
     name, category: 'reduce', summary,
     ...(vjp ? { vjp } : {}),
@@ -724,7 +725,7 @@ function topKLower(ctx: LowerCtx): void {
 // ---- CumSum -------------------------------------------------------------------------------------
 
 defineOp({
-  name: 'CumSum', category: 'reduce',
+  name: 'CumSum', category: 'reduce', vjp: V.cumSum,
   summary: 'cumulative sum along axis (exclusive / reverse variants)',
   types: { T: NUMERIC },
   inputs: [{ name: 'x', type: 'T' }, { name: 'axis', shapeData: true, doc: 'int32/int64 scalar' }],

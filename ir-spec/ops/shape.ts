@@ -537,7 +537,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'GatherElements', category: CAT, summary: `out[i][j][k] = data[index[i][j][k]][j][k] (for axis 0)${INDEX_RULE}`,
+  name: 'GatherElements', category: CAT, vjp: V.shape.gatherElements, summary: `out[i][j][k] = data[index[i][j][k]][j][k] (for axis 0)${INDEX_RULE}`,
   types: { T: ALL, Tind: INDEX },
   inputs: [{ name: 'data', type: 'T' }, { name: 'indices', type: 'Tind' }], outputs: [{ name: 'output', type: 'T' }],
   attrs: { axis: { type: 'int', default: 0 } },
@@ -747,7 +747,7 @@ defineOp({
 });
 
 defineOp({
-  name: 'Tile', category: CAT, summary: 'repeat the input repeats[i] times along each axis',
+  name: 'Tile', category: CAT, vjp: V.shape.tile, summary: 'repeat the input repeats[i] times along each axis',
   types: { T: ALL },
   inputs: [{ name: 'input', type: 'T' }, { name: 'repeats', shapeData: true }], outputs: [{ name: 'output', type: 'T' }],
   attrs: {},

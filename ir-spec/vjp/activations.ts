@@ -5,6 +5,7 @@
 import type { Value } from '@aic/core';
 import type { VjpCtx, VjpDef } from '../types.ts';
 import { cst, dimsOf, sumTo, unaryVjp } from './util.ts';
+import { onnxCode } from './elementwise.ts';
 
 const mul = (c: VjpCtx, a: Value, b: Value) => c.b.op1('Mul', [a, b]);
 const add = (c: VjpCtx, a: Value, b: Value) => c.b.op1('Add', [a, b]);
@@ -90,5 +91,36 @@ export const clip: VjpDef = {
     const dx = c.need[0] ? (keep ? where(c, keep, dy, zero) : dy) : undefined;
     const bound = (v: Value, op: string) => sumTo(c, where(c, cmp(c, op, x, v), dy, zero), dimsOf(c, v));
     return [dx, lo && c.need[1] ? bound(lo, 'Less') : undefined, hi && c.need[2] ? bound(hi, 'Greater') : undefined];
+  },
+};
+
+/** Softsign x / (1 + |x|): d = 1 / (1 + |x|)^2 */
+export const softsign = unaryVjp((c, x, _y, dy) => {
+  const q = add(c, cst(c.b, x, 1), c.b.op1('Abs', [x]));
+  return c.b.op1('Div', [dy, mul(c, q, q)]);
+});
+
+/** Celu: x > 0 ? dy : dy e^(x / alpha) */
+export const celu = unaryVjp((c, x, _y, dy) =>
+  where(c, cmp(c, 'Greater', x, 0), dy, mul(c, dy, c.b.op1('Exp', [mul(c, x, cst(c.b, x, 1 / c.attrs.float('alpha')))]))));
+
+/** ThresholdedRelu: x > alpha ? dy : 0 (torch.threshold) */
+export const thresholdedRelu = unaryVjp((c, x, _y, dy) => where(c, cmp(c, 'Greater', x, c.attrs.float('alpha')), dy, cst(c.b, dy, 0)));
+
+/**
+ * Max / Min of any number of broadcast inputs: the cotangent goes to the inputs equal to the result,
+ * shared evenly among ties (torch.maximum / minimum give each of two tied inputs half).
+ */
+export const extremum: VjpDef = {
+  wrt: 'all',
+  grad: (c) => {
+    const dy = c.dy[0];
+    if (!dy) return [];
+    const y = c.y[0];
+    const hits = c.x.map((x) => c.b.op1('Equal', [x!, y]));
+    const ones = hits.map((h) => c.b.op1('Cast', [h], { to: onnxCode(y) }));
+    const count = ones.length === 1 ? ones[0]! : c.b.op1('Sum', ones);
+    const share = c.b.op1('Div', [dy, count]);
+    return c.x.map((x, i) => (c.need[i] ? sumTo(c, where(c, hits[i]!, share, cst(c.b, dy, 0)), dimsOf(c, x!)) : undefined));
   },
 };

@@ -5,3 +5,4 @@ export * as linalg from './linalg.ts';
 export * as nn from './nn.ts';
 export * as reduce from './reduce.ts';
 export * as act from './activations.ts';
+export * as math from './math.ts';

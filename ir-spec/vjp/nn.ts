@@ -154,9 +154,29 @@ export const batchNorm: VjpDef = {
  * and var; input_mean and input_var carry none (statistics).
  */
 function batchNormTraining(c: VjpCtx, dy: Value | undefined): (Value | undefined)[] {
+  const xs = dimsOf(c, c.x[0]!);
+  const { dx, dscale, db, xc } = normalizedVjp(c, dy, [0, ...range(2, xs.length)]);
+  let d = dx;
+  if (c.need[0]) {
+    const k = 1 - c.attrs.float('momentum'), r = xs.length;
+    const cnt = xs[0]! * xs.slice(2).reduce((a, n) => a * n, 1);
+    // d mu / dx = 1/cnt; d var / dx = 2 (x - mu) / cnt
+    const [dm, dv] = [c.dy[1], c.dy[2]];
+    if (dm) d = addTo(c, d, c.b.op1('Expand', [perChannel(c, c.b.op1('Mul', [dm, cst(c.b, dm, k / cnt)]), r), c.b.ints(xs)]));
+    if (dv) d = addTo(c, d, c.b.op1('Mul', [xc, perChannel(c, c.b.op1('Mul', [dv, cst(c.b, dv, 2 * k / cnt)]), r)]));
+  }
+  return [d, dscale, db];
+}
+
+/**
+ * x normalized by its own mean and biased variance over `stat` axes, then scaled and shifted per
+ * channel (axis 1): BatchNormalization in training mode (stat: N and spatial), InstanceNormalization
+ * (spatial). With xhat = (x - mu) inv, g = dy scale: dx = inv (g - mean(g) - xhat mean(g xhat)) (means
+ * over `stat`), dscale = sum(dy xhat), dB = sum(dy) over N and spatial.
+ */
+function normalizedVjp(c: VjpCtx, dy: Value | undefined, stat: number[]) {
   const [x, scale] = c.x as Value[];
-  const xs = dimsOf(c, x), r = xs.length, axes = c.b.ints([0, ...range(2, r)]);
-  const cnt = xs[0]! * xs.slice(2).reduce((a, d) => a * d, 1);
+  const r = dimsOf(c, x).length, axes = c.b.ints(stat), perC = c.b.ints([0, ...range(2, r)]);
   const mean = (v: Value) => c.b.op1('ReduceMean', [v, axes], { keepdims: 1 });
   const mul = (a: Value, b: Value) => c.b.op1('Mul', [a, b]);
   const xc = c.b.op1('Sub', [x, mean(x)]);
@@ -168,18 +188,22 @@ function batchNormTraining(c: VjpCtx, dy: Value | undefined): (Value | undefined
       const g = mul(dy, perChannel(c, scale, r));
       dx = mul(c.b.op1('Sub', [c.b.op1('Sub', [g, mean(g)]), mul(xhat, mean(mul(g, xhat)))]), inv);
     }
-    if (c.need[1]) dscale = c.b.op1('ReduceSum', [mul(dy, xhat), axes], { keepdims: 0 });
-    if (c.need[2]) db = c.b.op1('ReduceSum', [dy, axes], { keepdims: 0 });
+    if (c.need[1]) dscale = c.b.op1('ReduceSum', [mul(dy, xhat), perC], { keepdims: 0 });
+    if (c.need[2]) db = c.b.op1('ReduceSum', [dy, perC], { keepdims: 0 });
   }
-  if (c.need[0]) {
-    const k = 1 - c.attrs.float('momentum');
-    // d mu / dx = 1/cnt; d var / dx = 2 (x - mu) / cnt
-    const [dm, dv] = [c.dy[1], c.dy[2]];
-    if (dm) dx = addTo(c, dx, c.b.op1('Expand', [perChannel(c, mul(dm, cst(c.b, dm, k / cnt)), r), c.b.ints(xs)]));
-    if (dv) dx = addTo(c, dx, mul(xc, perChannel(c, mul(dv, cst(c.b, dv, 2 * k / cnt)), r)));
-  }
-  return [dx, dscale, db];
+  return { dx, dscale, db, xc };
 }
+
+/** InstanceNormalization: normalized per (n, c) over the spatial axes */
+export const instanceNorm: VjpDef = {
+  wrt: [0, 1, 2],
+  grad: (c) => {
+    const dy = c.dy[0];
+    if (!dy) return [];
+    const { dx, dscale, db } = normalizedVjp(c, dy, range(2, dimsOf(c, c.x[0]!).length));
+    return [dx, dscale, db];
+  },
+};
 const addTo = (c: VjpCtx, a: Value | undefined, b: Value) => (a ? c.b.op1('Add', [a, b]) : b);
 
 /** y = (x - mu) * inv * Scale + B over axes [axis, rank) */

@@ -34,22 +34,53 @@ export const reduceSum = reduceVjp(false);
 export const reduceMean = reduceVjp(true);
 
 /**
+ * A reduction's rule from f(c, x, dy, y, axes) -> dx, where dy and y come reshaped to x's rank (1 on
+ * the reduced axes) so they broadcast against x. The no-op form (empty axes, noop_with_empty_axes)
+ * returns x itself: dx = dy.
+ */
+function keptVjp(f: (c: VjpCtx, x: Value, dy: Value, y: Value, axes: number[]) => Value): VjpDef {
+  return {
+    wrt: [0],
+    grad: (c) => {
+      const dy = c.dy[0];
+      if (!dy) return [];
+      const x = c.x[0]!, xs = dimsOf(c, x);
+      const axes = reducedAxes(c, xs.length);
+      if (!axes) return [dy];
+      const kept = xs.map((d, i) => (axes.includes(i) ? 1 : d));
+      return [expandTo(c.b, f(c, x, reshape(c.b, dy, kept), reshape(c.b, c.y[0], kept), axes), xs)];
+    },
+  };
+}
+
+/**
  * ReduceMax / ReduceMin: the cotangent goes to the elements equal to the extremum, shared evenly
  * among ties (torch.amax / amin's rule; torch.max(dim) would give it all to the one index it returns).
  */
-export const reduceExtremum: VjpDef = {
+export const reduceExtremum = keptVjp((c, x, dy, y, axes) => {
+  const hit = c.b.op1('Equal', [x, y]);
+  const count = c.b.op1('ReduceSum', [c.b.op1('Cast', [hit], { to: onnxCode(x) }), c.b.ints(axes)], { keepdims: 1 });
+  return c.b.op1('Where', [hit, c.b.op1('Div', [dy, count]), cst(c.b, dy, 0)]);
+});
+
+/**
+ * The other reductions of a function of each element: dx = dy * d(x, y): ReduceL1 sign(x), ReduceL2
+ * x / y (undefined where y = 0), ReduceSumSquare 2 x, ReduceLogSum 1 / e^y, ReduceLogSumExp e^(x - y).
+ */
+const pointwiseReduceVjp = (d: (c: VjpCtx, x: Value, y: Value) => Value) => keptVjp((c, x, dy, y) => c.b.op1('Mul', [dy, d(c, x, y)]));
+export const reduceL1 = pointwiseReduceVjp((c, x) => c.b.op1('Sign', [x]));
+export const reduceL2 = pointwiseReduceVjp((c, x, y) => c.b.op1('Div', [x, y]));
+export const reduceSumSquare = pointwiseReduceVjp((c, x) => c.b.op1('Mul', [x, cst(c.b, x, 2)]));
+export const reduceLogSum = pointwiseReduceVjp((c, _x, y) => c.b.op1('Exp', [c.b.op1('Neg', [y])]));
+export const reduceLogSumExp = pointwiseReduceVjp((c, x, y) => c.b.op1('Exp', [c.b.op1('Sub', [x, y])]));
+
+/** CumSum: each x[j] reaches the outputs from j on (from the other end with reverse): CumSum of dy the other way */
+export const cumSum: VjpDef = {
   wrt: [0],
   grad: (c) => {
     const dy = c.dy[0];
     if (!dy) return [];
-    const x = c.x[0]!, xs = dimsOf(c, x);
-    const axes = reducedAxes(c, xs.length);
-    if (!axes) return [dy];
-    const kept = xs.map((d, i) => (axes.includes(i) ? 1 : d));
-    const hit = c.b.op1('Equal', [x, reshape(c.b, c.y[0], kept)]);
-    const count = c.b.op1('ReduceSum', [c.b.op1('Cast', [hit], { to: onnxCode(x) }), c.b.ints(axes)], { keepdims: 1 });
-    const share = c.b.op1('Div', [reshape(c.b, dy, kept), count]);
-    return [c.b.op1('Where', [hit, share, cst(c.b, dy, 0)])];
+    return [c.b.op1('CumSum', [dy, c.x[1]!], { exclusive: c.attrs.int('exclusive'), reverse: c.attrs.int('reverse') ? 0 : 1 })];
   },
 };
 

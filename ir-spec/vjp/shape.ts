@@ -157,3 +157,29 @@ export const scatterND: VjpDef = {
     return [dData, undefined, c.need[2] ? c.b.op1('GatherND', [dy, idx]) : undefined];
   },
 };
+
+/** Tile: dy as [r0, d0, r1, d1, ...] summed over the repeat axes */
+export const tile: VjpDef = {
+  wrt: [0],
+  grad: (c) => {
+    const dy = c.dy[0];
+    if (!dy) return [];
+    const xs = dimsOf(c, c.x[0]!), reps = constInts(c.x[1]);
+    if (!reps) return c.unsupported('Tile with run-time repeats');
+    if (reps.every((r) => r === 1)) return [dy];
+    const split = reshape(c.b, dy, xs.flatMap((d, i) => [reps[i]!, d]));
+    return [c.b.op1('ReduceSum', [split, c.b.ints(xs.map((_, i) => 2 * i))], { keepdims: 0 })];
+  },
+};
+
+/** GatherElements: scatter-add dy back at the indices (ScatterElements with reduction add) */
+export const gatherElements: VjpDef = {
+  wrt: [0],
+  grad: (c) => {
+    const dy = c.dy[0];
+    if (!dy) return [];
+    const data = c.x[0]!;
+    const zeros = c.b.op1('ConstantOfShape', [c.b.ints(dimsOf(c, data))], { value: { type: 'tensor', value: Tensor.fromNumbers(dy.dtype, [1], [0]) } });
+    return [c.b.op1('ScatterElements', [zeros, c.x[1]!, dy], { axis: c.attrs.int('axis'), reduction: 'add' })];
+  },
+};
