@@ -1,10 +1,11 @@
 /**
  * C target latency against ONNX Runtime, per model.
- *   npm run bench:c [-- [--runs N] [--plain] [--profile [K]] [--no-ort] NAME...]
+ *   npm run bench:c [-- [--runs N] [-O N] [--plain] [--profile [K]] [--no-ort] NAME...]
+ * -O N: aic's optimization level (default 2; -O3 adds the channel-blocked NC16HW16 layout on C).
  * --profile K: also build with -DAIC_PROFILE and print the K slowest kernels per model (default 15);
  * --no-ort: skip ONNX Runtime (aic times only).
  * For every NAME.onnx in ../shared/models (tests/fixtures/models when that folder is missing):
- *  - aic: load, optimize -O2 for target c, compile (default schedules; --plain: none), build with
+ *  - aic: load, optimize (-O2 unless -O says otherwise) for target c, compile (default schedules; --plain: none), build with
  *    the default flags (defaultCFlags, codegen/c/build.ts), check the output against NAME.output.npy
  *    (rtol 1e-3, atol 1e-4), then time: the generated harness runs the model REPS times per process
  *    (after one warm-up run) and the per-run time is (t(REPS+1) - t(1)) / REPS, so process start,
@@ -37,12 +38,14 @@ const CNNS = ['small_cnn', 'squeezenet1_1', 'mobilenet_v2', 'resnet18', 'shuffle
 const args = process.argv.slice(2);
 let runs = 7;
 let plain = false;
+let level = 2;
 let profile = 0;
 let noOrt = false;
 const only: string[] = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--plain') plain = true;
+  else if (args[i] === '-O') level = Number(args[++i]);
   else if (args[i] === '--profile') profile = /^\d+$/.test(args[i + 1] ?? '') ? Number(args[++i]) : 15;
   else if (args[i] === '--no-ort') noOrt = true;
   else only.push(args[i]);
@@ -74,7 +77,7 @@ async function benchModel(name: string): Promise<Row> {
 
   // aic
   const g = await loadModel(file);
-  const { graph } = optimize(g, {}, 2, () => {}, passTargetOf(C_TARGET));
+  const { graph } = optimize(g, {}, level, () => {}, passTargetOf(C_TARGET));
   prepareForRun(graph, feeds);
   const flops = modelStats(graph).flops;
   const compiled = compileFor(C_TARGET, graph, { version: 'bench', source: path.basename(file), sourceHash: '-', noSchedule: plain });
@@ -128,7 +131,7 @@ for (const name of models) {
 }
 const pad = (s: string, n: number) => s.padEnd(n);
 const lines = [
-  `C target vs ONNX Runtime (1 thread), median of ${runs} interleaved samples; ${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores${plain ? '; --plain (no schedules)' : ''}`,
+  `C target vs ONNX Runtime (1 thread), median of ${runs} interleaved samples; ${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores; aic -O${level}${plain ? '; --plain (no schedules)' : ''}`,
   `${pad('model', 20)} ${pad('aic ms', 10)} ${pad('ORT ms', 10)} ${pad('aic/ORT', 8)} ${pad('GFLOP', 7)} ${pad('aic GFLOP/s', 12)} ${pad('ORT GFLOP/s', 12)} matches`,
 ];
 for (const r of rows) {

@@ -3,6 +3,7 @@
  * vector extensions through helpers generated on demand; every vectorized loop is also emitted as a
  * plain scalar loop under `#else`, so a compiler without the extensions still builds the file.
  */
+import { vecExpF32 } from './vexp.ts';
 import { CHECK_DIV_ZERO, CHECK_INDEX, E, isHalfT, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
 import { cHalfLoad, cHalfStore, cHalfVLoad, cHalfVStore } from './half.ts';
@@ -67,7 +68,7 @@ function fsuf(t: ScalarType): string { return t === 'f32' ? 'f' : ''; }
  * the Cephes degree-6 polynomial: within 2 ulp of expf on [-86.6, 88.7]; +inf above, 0 below
  * (|error| < 2.6e-38), NaN stays NaN.
  */
-const EXPF = `static inline float aic_expf(float x) {
+export const EXPF = `static inline float aic_expf(float x) {
   float xc = x > 88.7228391117f ? 88.7228391117f : (x < -86.6f ? -86.6f : x);
   float t = xc * 1.44269504088896341f;
   float n = (t + 12582912.0f) - 12582912.0f;
@@ -426,6 +427,7 @@ export class CEmitter {
       case 'call': {
         if (e.fn === 'dot2') return vecDot2(this.h, L) + `(${e.args.map((a) => this.vexpr(a)).join(', ')})`;
         if (e.fn === 'dot4') return `${vecDotAcc(this.h, 'dot4', L)}(${this.vexpr({ k: 'const', t: 'i32', v: 0, lanes: L })}, ${e.args.map((a) => this.vexpr(a)).join(', ')})`;
+        if (e.fn === 'exp' && e.t === 'f32' && e.args[0].t === 'f32') return `${vecExpF32(this.need, this.vec, L)}(${this.vexpr(e.args[0])})`;
         const ats = e.args.map((a) => this.h.vecTypedef(a.t, L));
         const name = `aic_v${e.fn}_${ats.join('_')}`;
         return this.h.need(name, () => {
