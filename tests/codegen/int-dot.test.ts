@@ -112,6 +112,16 @@ describe('int8 reductions in int16 pairs match the interpreter exactly', () => {
       same((await runWasm(compileWasm(build(c).g, { ...opts, simd: false }), feeds)).get('y'), want);
     }, 60_000);
   }
+  it('the C fallbacks (no AVX-512: lane loops; no vector extensions: scalar dot2 / dot4) are exact', () => {
+    for (const c of [CASES[0], CASES[5], CASES[7]]) {
+      const { g, feeds } = build(c);
+      const want = run(g, feeds).get('y') as Tensor;
+      const cc = compileC(build(c).g, opts);
+      for (const cflags of [['-O2'], ['-O2', '-DAIC_NO_VECTOR_EXT'], ['-O2', '-march=native', '-DAIC_NO_INTRINSICS']]) {
+        same(runC(buildC(cc.art, cc.prog, { cflags }), cc.art, cc.prog, feeds).outputs.get('y'), want);
+      }
+    }
+  }, 120_000);
   // WGSL schedules its own kernels (wgsl/schedule.ts) and keeps the i32 form: checked for exactness
   it('on WGSL (SwiftShader) the same kernels are exact', async () => {
     for (const c of [CASES[0], CASES[5]]) {
