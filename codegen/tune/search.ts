@@ -165,7 +165,7 @@ export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): Workloa
   return confirm(states, runner, record);
 }
 
-/** Every winner measured again next to the default (two copies of it): kept only if still faster. */
+/** Every winner measured again next to the default, two copies of each, alternating: kept only if still faster. */
 function confirm(states: State[], runner: TuneRunner, record: (s: State, dirs: Directive[], us: number, trial: number, confirmed?: boolean) => void): WorkloadResult[] {
   return states.map((s) => {
     const done = (best: Directive[], bestUs: number): WorkloadResult =>
@@ -174,10 +174,12 @@ function confirm(states: State[], runner: TuneRunner, record: (s: State, dirs: D
     record(s, def.dirs, s.defaultUs, 0, true);
     const b = s.measured.reduce((x, y) => (y.us < x.us ? y : x));
     if (b === def) return done(def.dirs, s.defaultUs);
+    // copies: default, best, default, best (two samples each, alternating); the fastest of each
     let m;
-    try { m = runner.measure(s.src, [b.dirs, b.dirs]); } catch { m = undefined; }
+    try { m = runner.measure(s.src, [b.dirs, def.dirs, b.dirs]); } catch { m = undefined; }
     if (!m || !m.agree.every(Boolean)) return done(def.dirs, s.defaultUs);
-    const us = Math.min(...m.us) * (m.defaultUs > 0 ? s.defaultUs / m.defaultUs : 1);
+    const defMin = Math.min(m.defaultUs, m.us[1]);
+    const us = Math.min(m.us[0], m.us[2]) * (defMin > 0 ? s.defaultUs / defMin : 1);
     if (!(us < s.defaultUs)) return done(def.dirs, s.defaultUs);
     record(s, b.dirs, us, s.trials, true);
     return done(b.dirs, us);
