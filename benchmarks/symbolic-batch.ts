@@ -3,7 +3,7 @@
  * model is compiled twice at -O2 for the target: static ([1, ...] as the model declares) and with
  * --input-shape input=Nx... (one program for one sample, run per sample by aic_model_run_batch /
  * the loader). Both run the same input at batch 1, checked equal; then timed 1 thread, interleaved
- * (S Y S Y ...): C through the generated harness (REPS runs per process, start-up cancelled, see
+ * (S Y, Y S, ...): C through the generated harness (REPS runs per process, start-up cancelled, see
  * c-timing.ts), wasm-simd in this process through the generated loader (runSync). Medians and the
  * ratio symbolic/static; the geomean leaves out models under 1 ms.
  *   npx tsx benchmarks/symbolic-batch.ts [--targets c,wasm-simd] [--runs N] [MODEL...]
@@ -74,7 +74,8 @@ for (const name of names) {
       ts = wasmTimer(st.compiled.art as WasmCompiled, feeds); ty = wasmTimer(sy.compiled.art as WasmCompiled, feeds);
     }
     const S: number[] = [], Y: number[] = [];
-    for (let k = 0; k < runs; k++) { S.push(ts()); Y.push(ty()); }
+    // interleaved, the order alternating per round (S Y, Y S, ...)
+    for (let k = 0; k < runs; k++) { if (k % 2) { Y.push(ty()); S.push(ts()); } else { S.push(ts()); Y.push(ty()); } }
     cleanup.forEach((f) => f());
     const row = { model: name, target, s: median(S), y: median(Y) };
     rows.push(row);
