@@ -138,6 +138,19 @@ function vecDotAcc(h: Helpers, fn: 'dot2' | 'dot4', L: number): string {
   ].join('\n'));
 }
 
+const NARROW = new Set<ScalarType>(['i8', 'u8', 'i16', 'u16']);
+/**
+ * float vector -> narrow integer vector, saturating as `saturate` (NaN -> 0, clamp, truncate) without a
+ * branch per lane: lane masks clamp the value into the type's range, then two vector conversions.
+ */
+function vecSaturate(h: Helpers, name: string, from: ScalarType, to: ScalarType, L: number): string {
+  const xt = h.vecTypedef(from, L), vt = h.vecTypedef(to, L), mt = h.vecTypedef(from === 'f64' ? 'i64' : 'i32', L), it = h.vecTypedef('i32', L);
+  const f = from === 'f32' ? 'f' : '', [min, max] = LIMITS[to]!.slice(0, 2).map((v) => `${v}.0${f}`);
+  return `static inline ${vt} ${name}(${xt} x) { ${mt} lo = x < ${min}, hi = x > ${max}, keep = (x == x) & ~lo & ~hi; `
+    + `${xt} y = (${xt})(((${mt})x & keep) | ((${mt})((${xt}){0} + ${min}) & lo) | ((${mt})((${xt}){0} + ${max}) & hi)); `
+    + `return __builtin_convertvector(__builtin_convertvector(y, ${it}), ${vt}); }`;
+}
+
 /** Scalar C for an intrinsic. */
 function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string {
   const f = fsuf(t);
@@ -451,6 +464,7 @@ export class CEmitter {
       case 'cast': {
         const xt = this.h.vecTypedef(e.x.t, L);
         const name = `aic_vcast_${xt}_${vt}`;
+        if (isF(e.x.t) && NARROW.has(e.t)) return this.h.need(name, () => vecSaturate(this.h, name, e.x.t, e.t, L)) + `(${this.vexpr(e.x)})`;
         const inner = e.t === 'bool' ? '(uint8_t)(x[l] != 0)' : !isF(e.t) && isF(e.x.t) ? `(${saturate('x[l]', e.t)})` : `(${CTYPE[e.t]})x[l]`;
         return this.h.need(name, () => `static inline ${vt} ${name}(${xt} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`) + `(${this.vexpr(e.x)})`;
       }
