@@ -86,7 +86,7 @@ export function registerTuneCommand(program: Command, withPipeline: WithPipeline
     .description('search kernel schedules on this machine and log every measurement (aic compile --tuning-log applies the best)')
     .argument('[model]', 'an .onnx model or .aic DSL file')
     .option('--target <target>', 'c or wasm-simd (wgsl: not yet)')
-    .option('--budget <duration>', 'stop starting rounds after this long (10m, 90s, 1h)', '10m')
+    .option('--budget <duration>', 'stop starting measurements after this long (10m, 90s, 1h)', '10m')
     .option('--trials <n>', 'candidates to measure over all kernels, shared out by each kernel\'s share of the model\'s time', '1000')
     .option('--seed <n>', 'seed of the search and of the random inputs', '1')
     .option('--reps <n>', 'timed runs per measurement (after a warm-up); the median counts', '10')
