@@ -1,6 +1,8 @@
 /**
  * C target latency against ONNX Runtime, per model.
- *   npm run bench:c [-- [--runs N] [-O N] [--plain] [--profile [K]] [--no-ort] NAME...]
+ *   npm run bench:c [-- [--runs N] [-O N] [--cpu] [--plain] [--profile [K]] [--no-ort] NAME...]
+ * --cpu: time CPU (user + system) instead of wall time, for a machine shared with other jobs: aic's
+ *   harness under GNU time (samples of >= 1 s), ORT by process.cpuUsage() around session.run.
  * -O N: aic's optimization level (default 2; -O3 adds the channel-blocked NC16HW16 layout on C).
  * --profile K: also build with -DAIC_PROFILE and print the K slowest kernels per model (default 15);
  * --no-ort: skip ONNX Runtime (aic times only).
@@ -39,6 +41,7 @@ const args = process.argv.slice(2);
 let runs = 7;
 let plain = false;
 let level = 2;
+let cpu = false;
 let profile = 0;
 let noOrt = false;
 const only: string[] = [];
@@ -46,6 +49,7 @@ for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--plain') plain = true;
   else if (args[i] === '-O') level = Number(args[++i]);
+  else if (args[i] === '--cpu') cpu = true;
   else if (args[i] === '--profile') profile = /^\d+$/.test(args[i + 1] ?? '') ? Number(args[++i]) : 15;
   else if (args[i] === '--no-ort') noOrt = true;
   else only.push(args[i]);
@@ -91,7 +95,7 @@ async function benchModel(name: string): Promise<Row> {
     const p = spawnSync(pb.exe, files.args(20), { encoding: 'utf8' });
     process.stderr.write(`${name}:\n${p.stderr.split('\n').slice(0, profile + 2).join('\n')}\n`);
   }
-  const reps = calibrateReps(built, files);
+  const reps = calibrateReps(built, files, cpu ? 1000 : 300, cpu);
 
   // ORT
   const sess = await ort.InferenceSession.create(file, {
@@ -104,12 +108,16 @@ async function benchModel(name: string): Promise<Row> {
       t.dtype === 'int64' ? BigInt64Array.from(Array.from(t.num as ArrayLike<number>, (x) => BigInt(x))) : Float32Array.from(t.num as ArrayLike<number>), t.shape);
   }
   if (!noOrt) await sess.run(ortFeeds);
-  const ortOnce = async () => { if (noOrt) return NaN; const t0 = performance.now(); await sess.run(ortFeeds); return performance.now() - t0; };
+  const ortOnce = async () => {
+    if (noOrt) return NaN;
+    if (cpu) { const c0 = process.cpuUsage(); await sess.run(ortFeeds); const c = process.cpuUsage(c0); return (c.user + c.system) / 1e3; }
+    const t0 = performance.now(); await sess.run(ortFeeds); return performance.now() - t0;
+  };
   const ortReps = Math.max(1, Math.min(200, Math.round(300 / Math.max(0.01, noOrt ? 300 : await ortOnce()))));
 
   const aicT: number[] = [], ortT: number[] = [];
   for (let k = 0; k < runs; k++) {
-    aicT.push(sampleMs(built, files, reps));
+    aicT.push(sampleMs(built, files, reps, cpu));
     const o: number[] = [];
     for (let j = 0; j < ortReps; j++) o.push(await ortOnce());
     ortT.push(median(o));
@@ -131,7 +139,7 @@ for (const name of models) {
 }
 const pad = (s: string, n: number) => s.padEnd(n);
 const lines = [
-  `C target vs ONNX Runtime (1 thread), median of ${runs} interleaved samples; ${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores; aic -O${level}${plain ? '; --plain (no schedules)' : ''}`,
+  `C target vs ONNX Runtime (1 thread), median of ${runs} interleaved samples; ${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores; aic -O${level}${cpu ? '; CPU time' : ''}${plain ? '; --plain (no schedules)' : ''}`,
   `${pad('model', 20)} ${pad('aic ms', 10)} ${pad('ORT ms', 10)} ${pad('aic/ORT', 8)} ${pad('GFLOP', 7)} ${pad('aic GFLOP/s', 12)} ${pad('ORT GFLOP/s', 12)} matches`,
 ];
 for (const r of rows) {
