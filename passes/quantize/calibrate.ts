@@ -89,11 +89,15 @@ export function percentileThreshold(hist: ArrayLike<number>, range: number, p: n
  * TensorRT's entropy calibration: for every candidate threshold of i bins (i >= levels), P is the
  * histogram up to i with the outliers added to its last bin, Q the same bins merged into `levels`
  * groups and spread back evenly over each group's non-empty bins; the threshold with the smallest
- * KL(P || Q) wins; the threshold is the upper edge of its last bin.
+ * KL(P || Q) wins; the threshold is the upper edge of its last bin. The zero bin counts as the next one.
  */
-export function entropyThreshold(hist: ArrayLike<number>, range: number, levels = 128): number {
-  const n = hist.length;
+export function entropyThreshold(hist0: ArrayLike<number>, range: number, levels = 128): number {
+  const n = hist0.length;
   if (n <= levels) return range;
+  // the first bin holds the zeros a Relu makes: as pytorch-quantization does, count it like the second,
+  // or its spike decides the threshold alone
+  const hist = Float64Array.from(hist0);
+  if (n > 1) hist[0] = hist[1]!;
   let best = n, bestKl = Infinity;
   let outliers = 0;
   for (let i = levels; i < n; i++) outliers += hist[i]!;

@@ -59,6 +59,10 @@ describe('range statistics', () => {
     const t = entropyThreshold(tail, 2048, 128);
     expect(t).toBeGreaterThan(128);
     expect(t).toBeLessThan(1024);
+    // a Relu's spike of zeros does not pull the threshold down
+    const relu = new Array(2048).fill(10);
+    relu[0] = 1e7;
+    expect(entropyThreshold(relu, 2048, 256)).toBe(2048);
     // the percentile that keeps everything but 1e-4 of the mass lies in the same region
     const p = percentileThreshold(tail, 2048, 99.99);
     expect(t).toBeLessThan(p * 2);
