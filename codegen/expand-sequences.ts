@@ -6,7 +6,9 @@
  * becomes its element tensors, an optional its value or nothing; Sequence* ops, Optional* ops and the
  * SequenceMap / If / Loop nodes that carry sequences are unrolled. Graph inputs and outputs that are
  * sequences become N tensors (`x_0`, `x_1`, ...); `pack` turns the run's outputs back into sequences.
- * Data is never computed here: only structure (lengths, positions, presence) is read from constants.
+ * A Loop whose body's shapes follow the iteration number (a Slice by `i`) is unrolled the same way, so
+ * each copy has static shapes. Data is never computed here: only structure (lengths, positions,
+ * presence, trip counts) is read from constants and from the inputs that decide it.
  */
 import { Graph, Node, Tensor, Value, diag, nodeLocation, subgraphsOf, type RValue } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
@@ -24,8 +26,17 @@ const SEQ_OPS = new Set([
 /** Does this graph (or a subgraph of it) hold a sequence or optional value? */
 function hasStructure(g: Graph): boolean {
   if ([...g.inputs, ...g.outputs].some((v) => v.kind !== 'tensor')) return true;
-  return g.nodes.some((n) => SEQ_OPS.has(n.op) || n.outputs.some((o) => o.kind !== 'tensor') || subgraphsOf(n).some(hasStructure));
+  return g.nodes.some((n) => SEQ_OPS.has(n.op) || n.outputs.some((o) => o.kind !== 'tensor') || iterationShaped(n) || subgraphsOf(n).some(hasStructure));
 }
+
+/** A Loop whose body's shapes follow the iteration number (a Slice bound, a Reshape size...): unrolled. */
+function iterationShaped(n: Node): boolean {
+  const b = n.op === 'Loop' ? n.attrs['body']?.value as Graph | undefined : undefined;
+  return !!b?.inputs[0] && shapeInputs(b).inputs.some((s) => s.input === b.inputs[0]);
+}
+
+/** The most iterations a Loop is unrolled to. */
+const MAX_UNROLL = 1024;
 
 export interface Expanded {
   /** the feeds of the rewritten graph (tensors only) */
@@ -242,7 +253,7 @@ class Expander {
       case 'SequenceMap': return this.sequenceMap(n);
       case 'If': if (clone || n.outputs.some((o) => o.kind !== 'tensor') || subgraphsOf(n).some(hasStructure)) return this.inlineIf(n);
         break;
-      case 'Loop': if (clone || n.outputs.some((o) => o.kind !== 'tensor') || subgraphsOf(n).some(hasStructure)) return this.unrollLoop(n);
+      case 'Loop': if (clone || n.outputs.some((o) => o.kind !== 'tensor') || iterationShaped(n) || subgraphsOf(n).some(hasStructure)) return this.unrollLoop(n);
         break;
       case 'SplitToSequence':
         throw diag.unsupportedFeature(`SplitToSequence '${n.label}' on a compiled target (its output is a sequence whose length is not yet derived here)`, loc);
@@ -311,24 +322,36 @@ class Expander {
   private unrollLoop(n: Node): void {
     const loc = nodeLocation(n);
     const b = n.attrs['body']!.value as Graph;
+    const why = 'unrolled because it carries a sequence or optional, or its shapes follow the iteration number';
     const M = this.int(n.inputs[0], n, 'trip count');
     const c0 = this.int(n.inputs[1], n, 'condition');
     const nCarried = n.inputs.length - 2;
-    if (M === undefined) throw diag.unsupportedFeature(`Loop '${n.label}' without a trip count, carrying a sequence or optional`, loc);
-    if (b.outputs.length - 1 > nCarried) throw diag.unsupportedFeature(`Loop '${n.label}' with scan outputs, carrying a sequence or optional`, loc);
+    if (M === undefined) throw diag.unsupportedFeature(`Loop '${n.label}' without a trip count (${why})`, loc);
     // the body's condition must pass its input through (then the loop runs M times, or none)
     let co: Value | undefined = b.outputs[0];
     while (co && co !== b.inputs[1] && co.producer?.op === 'Identity' && b.nodes.includes(co.producer)) co = co.producer.inputs[0] ?? undefined;
     if (co !== b.inputs[1] && !(co?.const && co.const.scalar())) {
-      throw diag.unsupportedFeature(`Loop '${n.label}' whose condition is computed in its body, carrying a sequence or optional`, loc);
+      throw diag.unsupportedFeature(`Loop '${n.label}' whose condition is computed in its body (${why})`, loc);
     }
-    let carried = n.inputs.slice(2).map((v) => this.get(v!));
-    const cond: S = n.inputs[1] ? this.get(n.inputs[1]) : { t: this.constValue(`${n.label}_cond`, Tensor.scalarOf('bool', 1)) };
     const iters = c0 === undefined || c0 ? M : 0;
+    if (iters > MAX_UNROLL) throw diag.unsupportedFeature(`Loop '${n.label}' with ${iters} iterations (${why}; at most ${MAX_UNROLL})`, loc);
+    const nScan = b.outputs.length - 1 - nCarried;
+    if (nScan > 0 && iters === 0) throw diag.unsupportedFeature(`Loop '${n.label}' with scan outputs and no iteration (${why})`, loc);
+    let carried = n.inputs.slice(2).map((v) => this.get(v!));
+    const scans: Value[][] = Array.from({ length: nScan }, () => []);
+    const cond: S = n.inputs[1] ? this.get(n.inputs[1]) : { t: this.constValue(`${n.label}_cond`, Tensor.scalarOf('bool', 1)) };
     for (let i = 0; i < iters; i++) {
       const it = this.constValue(`${n.label}_iter${i}`, Tensor.scalarOf('int64', i));
-      carried = this.body(b, [{ t: it }, cond, ...carried]).slice(1);
+      const r = this.body(b, [{ t: it }, cond, ...carried]);
+      carried = r.slice(1, 1 + nCarried);
+      r.slice(1 + nCarried).forEach((s, k) => scans[k]!.push(this.tensorOf(s, n)));
     }
-    n.outputs.forEach((o, k) => this.env.set(o, carried[k]!));
+    n.outputs.forEach((o, k) => this.env.set(o, k < nCarried ? carried[k]! : { t: this.stack(scans[k - nCarried]!, o.name) }));
+  }
+
+  /** Scan outputs: the per-iteration values stacked along a new first axis. */
+  private stack(parts: Value[], base: string): Value {
+    const axes = this.constValue(`${base}_axes`, Tensor.fromNumbers('int64', [1], [0]));
+    return this.emit('Concat', parts.map((e) => this.emit('Unsqueeze', [e, axes], `${base}_u`)), base, { axis: { type: 'int', value: 0 } });
   }
 }

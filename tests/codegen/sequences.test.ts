@@ -122,3 +122,39 @@ graph d(xs: seq<f32[2]>, v: f32[2]) -> (y: f32[2]) {
     expect((err as AicError).message).toContain("SequenceAt 'SequenceAt': its position 'i' is known only when the model runs");
   });
 });
+
+describe('a Loop whose shapes follow the iteration number is unrolled', () => {
+  // like the ONNX node test test_loop11: Slice(x, i, i + 1) has a shape only a copy per iteration makes static
+  const src = `opset ai.onnx 13
+graph l(n: i64[], c: bool[], y: f32[1]) -> (ry: f32[1], rs: f32[4, 1]) {
+  ry: f32[1], rs: f32[4, 1] = Loop(n, c, y, body = graph b(i: i64[], ci: bool[], yi: f32[1]) -> (co: bool[], yo: f32[1], so: f32[1]) {
+    co: bool[] = Identity(ci)
+    x: f32[5] = Constant(value = tensor(f32[5], [1, 2, 3, 4, 5]))
+    one: i64[] = Constant(value = tensor(i64[], 1))
+    e: i64[] = Add(i, one)
+    ax: i64[1] = Constant(value = tensor(i64[1], [0]))
+    s0: i64[1] = Unsqueeze(i, ax)
+    s1: i64[1] = Unsqueeze(e, ax)
+    sl: f32[1] = Slice(x, s0, s1)
+    yo: f32[1] = Add(yi, sl)
+    so: f32[1] = Identity(yo)
+  })
+}`;
+  const fm = () => new Map<string, RValue>([['n', i64(4)], ['c', bool(1)], ['y', f32([1], [-1])]]);
+  const ref = run(parseGraph(src), fm());
+
+  it('the reference: running sums of x', () => {
+    expectValue(ref.get('ry')!, f32([1], [9]), 'ry');
+    expectValue(ref.get('rs')!, f32([4, 1], [0, 2, 5, 9]), 'rs');
+  });
+  for (const t of ['c', 'wasm-simd']) it(`${t} matches the interpreter`, () => expectSame(RUNNERS[t]!(parseGraph(src), fm()), ref));
+
+  it('more iterations than it unrolls: a clean exit-3 diagnostic', () => {
+    const f = fm();
+    f.set('n', i64(100000));
+    let err: unknown;
+    try { RUNNERS['c']!(parseGraph(src), f); } catch (e) { err = e; }
+    expect((err as AicError).code).toBe('AIC0203');
+    expect((err as AicError).message).toContain('with 100000 iterations');
+  });
+});
