@@ -7,6 +7,7 @@ import { diag, type Graph, type RValue } from '@aic/core';
 import { ScheduleError, type Directive } from '@aic/loop-ir';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { prepareForRun } from './compile-graph.ts';
+import { expandSequences } from './expand-sequences.ts';
 import type { ShapeInput } from './shape-inputs.ts';
 import { lowerGraph, rescheduleProgram, type Program } from './lower/program.ts';
 import type { CompileOptions, Compiled, RunResult, Target } from './target.ts';
@@ -60,12 +61,14 @@ export async function runOn(target: Target, g: Graph, feeds: Map<string, RValue>
     return { outputs, ms: performance.now() - t0 };
   }
   if (!target.runCompiled && !target.runCompiledSync) throw diag.unsupportedFeature(`running on target '${target.name}'`);
+  const ex = expandSequences(g, feeds, note); // sequences/optionals of known structure -> tensors
+  if (ex) feeds = ex.feeds;
   prepareForRun(g, feeds, opts.onBind);
   const c = compileFor(target, g, { version: opts.version, source: opts.source, sourceHash: '-' });
-  if (target.runCompiled) return target.runCompiled(c, feeds, note);
   const t0 = performance.now();
-  const outputs = target.runCompiledSync!(c, feeds) as Map<string, RValue>;
-  return { outputs, ms: performance.now() - t0 };
+  const r = target.runCompiled ? await target.runCompiled(c, feeds, note) : { outputs: target.runCompiledSync!(c, feeds) as Map<string, RValue>, ms: 0 };
+  if (!target.runCompiled) r.ms = performance.now() - t0;
+  return ex ? { ...r, outputs: ex.pack(r.outputs) } : r;
 }
 
 /**
@@ -77,9 +80,12 @@ export function runSyncOn(target: Target, g0: Graph, feeds: Map<string, RValue>)
   if (target.runGraph) return target.runGraph(g0, feeds, { strict: false });
   if (!target.runCompiledSync) throw diag.unsupportedFeature(`running on target '${target.name}' synchronously`);
   const g = runPipeline(g0, pipelineFor(1)).graph;
+  const ex = expandSequences(g, feeds);
+  if (ex) feeds = ex.feeds;
   prepareForRun(g, feeds);
   const c = compileFor(target, g, { version: 'test', source: g.name, sourceHash: '-' });
-  return target.runCompiledSync(c, feeds) as Map<string, RValue>;
+  const outs = target.runCompiledSync(c, feeds) as Map<string, RValue>;
+  return ex ? ex.pack(outs) : outs;
 }
 
 /** The `--stats` memory line every target prints. */

@@ -1,6 +1,7 @@
 /**
  * aic run MODEL [--target interp] [--input NAME=FILE]... [--output-dir DIR]
- * Writes DIR/<output name>.npy for every output (name sanitized to [A-Za-z0-9._-]).
+ * Writes DIR/<output name>.npy for every output (name sanitized to [A-Za-z0-9._-]); a sequence output
+ * of N tensors as <name>_0.npy ... <name>_{N-1}.npy.
  * The graph is optimized first (-O / --pipeline, default -O2: see RUN_DEFAULT_WHY), then run by the
  * library API's runGraph (packages/api/src/run.ts).
  */
@@ -44,12 +45,17 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTarget(targetName));
   const { outputs: outs, ms, nodes } = await runGraph(og, feeds, { target: targetName, source: model, onNote: note });
   // write only after the whole run succeeded, and only once every output is serialized: no partial outputs
-  const outFiles = outputFiles(outDir, g.outputs.map((v) => v.name));
-  const encoded = g.outputs.map((v, i) => {
+  // a sequence output of N tensors is written as NAME_0.npy ... NAME_{N-1}.npy; an empty optional writes nothing
+  const flat: [string, Tensor][] = [];
+  for (const v of g.outputs) {
     const val = outs.get(v.name);
-    if (!(val instanceof Tensor)) throw diag.unsupportedFeature(`writing non-tensor output '${v.name}' (${v.kind}) to .npy`);
-    return { file: outFiles[i], val, ...outputNpy(v.name, val) };
-  });
+    if (val instanceof Tensor) flat.push([v.name, val]);
+    else if (Array.isArray(val)) val.forEach((t, i) => flat.push([`${v.name}_${i}`, t]));
+    else if (val === null) note(`output '${v.name}' is an empty optional: no file written`);
+    else throw diag.unsupportedFeature(`writing output '${v.name}' (${v.kind}) to .npy`);
+  }
+  const outFiles = outputFiles(outDir, flat.map(([n]) => n));
+  const encoded = flat.map(([name, val], i) => ({ file: outFiles[i], val, ...outputNpy(name, val) }));
   const written: string[] = [];
   for (const o of encoded) {
     if (o.note) process.stderr.write(`note: ${o.note}\n`);
