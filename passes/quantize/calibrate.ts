@@ -4,7 +4,8 @@
  *  - minmax: the smallest and largest value seen.
  *  - percentile P: clip |x| at the P-th percentile of the |x| histogram.
  *  - entropy: the |x| threshold whose quantized distribution is closest to the observed one in
- *    KL divergence (TensorRT's entropy calibration: 2048 bins, thresholds from `levels` bins up).
+ *    KL divergence (TensorRT's entropy calibration: 2048 bins, thresholds from `levels` bins up);
+ *    min/max when fewer values than bins were seen.
  * The |x| histogram has a fixed bin count over [0, R]; when a sample passes R, R doubles and pairs of
  * bins merge, so one pass over the samples suffices and re-binning is exact.
  */
@@ -62,7 +63,9 @@ export interface Range { lo: number; hi: number }
 export function chooseRange(s: RangeStats, method: CalibMethod, percentile = DEFAULT_PERCENTILE): Range {
   if (!(s.min <= s.max)) return { lo: 0, hi: 0 };
   let lo = Math.min(s.min, 0), hi = Math.max(s.max, 0);
-  if (method !== 'minmax' && s.hist && s.range > 0) {
+  // entropy on fewer values than bins compares near-empty histograms: keep min/max there
+  const sparse = method === 'entropy' && s.hist !== undefined && s.hist.reduce((a, b) => a + b, 0) < s.bins;
+  if (method !== 'minmax' && s.hist && s.range > 0 && !sparse) {
     const t = method === 'percentile'
       ? percentileThreshold(s.hist, s.range, percentile)
       : entropyThreshold(s.hist, s.range, s.min >= 0 ? 256 : 128);

@@ -63,6 +63,10 @@ describe('range statistics', () => {
     const relu = new Array(2048).fill(10);
     relu[0] = 1e7;
     expect(entropyThreshold(relu, 2048, 256)).toBe(2048);
+    // fewer values than bins: min/max
+    const few = new RangeStats(true);
+    few.add([0.1, 0.2, 5]);
+    expect(chooseRange(few, 'entropy')).toEqual({ lo: 0, hi: 5 });
     // the percentile that keeps everything but 1e-4 of the mass lies in the same region
     const p = percentileThreshold(tail, 2048, 99.99);
     expect(t).toBeLessThan(p * 2);
