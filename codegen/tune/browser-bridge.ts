@@ -5,6 +5,7 @@
  * Routes: GET / (the page), GET /job (long poll: the next job as JSON, or {done:true}), POST /result.
  * The worker is plain JavaScript (eval) so it runs the same under tsx, vitest and a bundled CLI.
  */
+import { diag } from '@aic/core';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 
 const WORKER = `
@@ -23,7 +24,14 @@ const server = http.createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/result') {
     const parts = [];
     req.on('data', (d) => parts.push(d));
-    req.on('end', () => { const body = Buffer.concat(parts).toString('utf8'); res.writeHead(204); res.end(); job = null; answer(body); });
+    req.on('end', () => {
+      const body = Buffer.concat(parts).toString('utf8');
+      let id;
+      try { id = JSON.parse(body).id; } catch { id = undefined; }
+      // a second tab, or a reload, may answer a job already answered: only the pending job's answer counts
+      if (!job || id !== JSON.parse(job).id) { res.writeHead(409); res.end(); return; }
+      res.writeHead(204); res.end(); job = null; answer(body);
+    });
     return;
   }
   res.writeHead(404); res.end();
@@ -51,8 +59,8 @@ export class BrowserBridge {
     const id = this.next++;
     this.port.postMessage(JSON.stringify({ ...job, id }));
     const r = this.wait() as Record<string, unknown>;
-    if (r.id !== id) throw new Error(`browser runner: answer ${String(r.id)} to job ${id}`);
-    if (typeof r.error === 'string') throw new Error(`in the browser: ${r.error}`);
+    if (r.id !== id) throw diag.runtime('browser', `answer ${String(r.id)} to job ${id}`);
+    if (typeof r.error === 'string') throw diag.runtime('browser', r.error);
     return r;
   }
 

@@ -12,10 +12,11 @@ const timeSteps = ${timeSteps.toString()};
 const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 const unb64 = (u) => { let s = ''; for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000)); return btoa(s); };
 const status = (t) => { document.getElementById('status').textContent = t; };
-function run(job) {
+async function run(job) {
   const host = {};
   for (const n of job.imports) host[n] = n === 'fmod' ? (a, b) => a % b : Math[n];
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(b64(job.wasm)), { Math: host });
+  // asynchronous: a page's main thread may not compile large modules synchronously
+  const { instance: inst } = await WebAssembly.instantiate(b64(job.wasm), { Math: host });
   const mem = new Uint8Array(inst.exports.memory.buffer);
   for (const [offset, data] of job.writes) mem.set(b64(data), offset);
   const fns = job.steps.map((s) => { const f = inst.exports[s.kernel]; if (typeof f !== 'function') throw new Error('kernel ' + s.kernel + ' is not exported'); return f; });
@@ -33,7 +34,7 @@ function run(job) {
     const job = await (await fetch('/job', { cache: 'no-store' })).json();
     if (job.done) { status('done: ' + n + ' measurements; this tab may be closed'); document.title = 'aic tune: done'; return; }
     let res;
-    try { res = { id: job.id, ...run(job) }; } catch (e) { res = { id: job.id, error: String(e && e.message || e) }; }
+    try { res = { id: job.id, ...(await run(job)) }; } catch (e) { res = { id: job.id, error: String(e && e.message || e) }; }
     await fetch('/result', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(res) });
     status('measuring: ' + (++n) + ' builds timed');
   }

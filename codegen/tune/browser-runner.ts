@@ -27,7 +27,7 @@ function browserExec(bridge: BrowserBridge, reps: number): Exec {
     const outs = art.meta.outputs.map((o) => ({ ...o, bytes: o.length * elementWidth(o.dtype as DType) }));
     const r = bridge.call({ wasm: b64(art.wasm), imports: art.meta.imports, writes, steps: art.steps, outputs: outs.map((o) => ({ offset: o.offset, bytes: o.bytes })), reps, warmup: 2, minSampleMs: 1 });
     const stepMs = r.stepMs as number[], bytes = r.outputs as string[];
-    if (stepMs.length !== art.steps.length || bytes.length !== outs.length) throw new Error('browser runner: a malformed answer');
+    if (stepMs.length !== art.steps.length || bytes.length !== outs.length) throw diag.runtime('browser', 'a malformed answer from the page');
     const outputs = new Map(outs.map((o, i) => [o.name, tensorFromBytes(o.dtype as DType, o.shape, new Uint8Array(Buffer.from(bytes[i], 'base64')))]));
     return { stepMs, outputs, prog: c.prog };
   };
