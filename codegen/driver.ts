@@ -47,11 +47,15 @@ export function renderFor<A>(target: Target<A>, prog: Program, opts: CompileOpti
   return { ...r, target, prog, compileMs: performance.now() - t0 };
 }
 
-export interface RunOnOptions { version: string; source: string; note?: (s: string) => void; onBind?: (s: ShapeInput) => void }
+export interface RunOnOptions {
+  version: string; source: string; note?: (s: string) => void; onBind?: (s: ShapeInput) => void;
+  /** schedules for the graph as compiled (after shape inputs are bound): `aic run --tuning-log` */
+  schedules?: (g: Graph) => Map<string, Directive[]> | undefined;
+}
 
 /**
  * `aic run`: the optimized graph on a target. Compiled targets bind shape-deciding inputs from the
- * feeds (prepareForRun), compile with default schedules, then run the artifact.
+ * feeds (prepareForRun), compile with default schedules (or opts.schedules on top), then run the artifact.
  */
 export async function runOn(target: Target, g: Graph, feeds: Map<string, RValue>, opts: RunOnOptions): Promise<RunResult> {
   const note = opts.note ?? (() => {});
@@ -64,7 +68,7 @@ export async function runOn(target: Target, g: Graph, feeds: Map<string, RValue>
   const ex = expandSequences(g, feeds, note); // sequences/optionals of known structure -> tensors
   if (ex) feeds = ex.feeds;
   prepareForRun(g, feeds, opts.onBind);
-  const c = compileFor(target, g, { version: opts.version, source: opts.source, sourceHash: '-' });
+  const c = compileFor(target, g, { version: opts.version, source: opts.source, sourceHash: '-', schedules: opts.schedules?.(g) });
   const t0 = performance.now();
   const r = target.runCompiled ? await target.runCompiled(c, feeds, note) : { outputs: target.runCompiledSync!(c, feeds) as Map<string, RValue>, ms: 0 };
   if (!target.runCompiled) r.ms = performance.now() - t0;

@@ -5,6 +5,7 @@ export { RidgeModel } from './cost-model.ts';
 export { makeRng } from './rng.ts';
 export { thisMachine, parseLog, bestRecords, recordLine, scheduleText, scheduleOf, type TuneRecord, type Machine, type LogIssue } from './log.ts';
 export { cRunner, wasmSimdRunner, TUNE_TARGETS, type TuneRunner, type Batch } from './runners.ts';
+export { browserRunner } from './browser-runner.ts';
 export { batchGraph, type BatchGraph } from './batch.ts';
 export { outputsAgree } from './agree.ts';
 export { tune, type TuneOptions, type WorkloadResult } from './search.ts';

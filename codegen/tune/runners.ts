@@ -41,18 +41,20 @@ export interface TuneRunner {
   alone(src: KernelSource): boolean;
   /** candidates of one workload in one build; throws when a schedule does not apply */
   measure(src: KernelSource, cands: Directive[][]): Batch;
+  /** release what the runner holds (the browser runner's server) */
+  close?(): void;
 }
 
 export const TUNE_TARGETS = ['c', 'wasm-simd'] as const;
 
-type Timed = { stepMs: number[]; outputs: Map<string, Tensor>; prog: Program };
-type Exec = (g: Graph, feeds: Map<string, RValue>, schedules: Map<string, Directive[]>) => Timed;
+export type Timed = { stepMs: number[]; outputs: Map<string, Tensor>; prog: Program };
+export type Exec = (g: Graph, feeds: Map<string, RValue>, schedules: Map<string, Directive[]>) => Timed;
 
-const opts = (schedules: Map<string, Directive[]>) => ({ version: 'tune', source: 'tune', sourceHash: '-', schedules });
+export const tuneOpts = (schedules: Map<string, Directive[]>) => ({ version: 'tune', source: 'tune', sourceHash: '-', schedules });
 
 function cExec(reps: number): Exec {
   return (g, feeds, schedules) => {
-    const c = compileFor(C_TARGET, g, opts(schedules));
+    const c = compileFor(C_TARGET, g, tuneOpts(schedules));
     const built = buildC(c.art, c.prog, { cflags: [...defaultCFlags(), '-DAIC_PROFILE', '-DAIC_PROFILE_WARMUP=1'] });
     const { outputs, stderr } = runC(built, c.art, c.prog, feeds, reps + 1);
     const ms = c.prog.steps.map(() => NaN);
@@ -64,13 +66,14 @@ function cExec(reps: number): Exec {
 
 function wasmExec(reps: number): Exec {
   return (g, feeds, schedules) => {
-    const c = compileFor(WASM_SIMD_TARGET, g, { ...opts(schedules), exportKernels: true });
+    const c = compileFor(WASM_SIMD_TARGET, g, { ...tuneOpts(schedules), exportKernels: true });
     const stepMs = timeWasmSteps(c.art as WasmCompiled, feeds, reps);
     return { stepMs, outputs: WASM_SIMD_TARGET.runCompiledSync!(c, feeds), prog: c.prog };
   };
 }
 
-function runner(target: Target, exec: Exec, graph: Graph, feeds: Map<string, RValue>, seed: number): TuneRunner {
+/** A runner over an Exec (how one graph is built, timed per step and run): shared by the node and browser runners. */
+export function runner(target: Target, exec: Exec, graph: Graph, feeds: Map<string, RValue>, seed: number): TuneRunner {
   const batches = new Map<string, BatchGraph | undefined>();
   const batchOf = (src: KernelSource, n: number) => {
     const k = `${src.name}/${n}`;

@@ -2,14 +2,13 @@
  * Per-kernel times of a WebAssembly model (`aic profile --target wasm-simd`, benchmarks/wasm-bench.ts):
  * the module is compiled with every kernel exported (WasmCompileOptions.exportKernels), instantiated
  * with the same host imports as the generated loader, and the plan's steps are called one by one from
- * JavaScript, each timed with performance.now(); two warm-up runs let V8 tier the kernels up.
+ * JavaScript, each timed with performance.now() (time-steps.ts); two warm-up runs let V8 tier the kernels up.
  */
 import { Tensor, castTensor, diag, tensorToBytes, type RValue } from '@aic/core';
 import type { WasmCompiled } from './target.ts';
+import { timeSteps } from './time-steps.ts';
 
 type WA = { Module: new (b: Uint8Array) => unknown; Instance: new (m: unknown, i: object) => { exports: Record<string, unknown> } };
-
-const median = (xs: number[]) => { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** Median (or fastest: `stat` 'min') ms of every step over `runs` timed runs (after `warmup` untimed ones), in plan order. */
 export function timeWasmSteps(compiled: WasmCompiled, feeds: Map<string, RValue>, runs: number, warmup = 2, stat: 'median' | 'min' = 'median'): number[] {
@@ -30,13 +29,5 @@ export function timeWasmSteps(compiled: WasmCompiled, feeds: Map<string, RValue>
     if (typeof f !== 'function') throw new Error(`wasm profile: kernel ${s.kernel} is not exported (compile with exportKernels)`);
     return f as (...a: number[]) => void;
   });
-  const times: number[][] = art.steps.map(() => []);
-  for (let r = 0; r < runs + warmup; r++) {
-    art.steps.forEach((s, i) => {
-      const t = performance.now();
-      fns[i](...s.args);
-      if (r >= warmup) times[i].push(performance.now() - t);
-    });
-  }
-  return times.map(stat === 'min' ? (t) => Math.min(...t) : median);
+  return timeSteps(fns, art.steps.map((s) => s.args), runs, warmup, 0, stat);
 }

@@ -51,9 +51,9 @@ describe('aic tune (CLI)', () => {
     const g = aic(['tune', MODEL, '--target', 'wgsl', '-o', o]);
     expect(g.code).toBe(3);
     expect(g.err).toMatch(/AIC0403: unsupported: aic tune --target wgsl/);
-    const b = aic(['tune', MODEL, '--target', 'wasm-simd', '--runner', 'browser', '-o', o]);
+    const b = aic(['tune', MODEL, '--target', 'c', '--runner', 'browser', '-o', o]);
     expect(b.code).toBe(3);
-    expect(b.err).toMatch(/AIC0403: unsupported: aic tune --runner browser/);
+    expect(b.err).toMatch(/AIC0403: unsupported: aic tune --runner browser --target c/);
     expect(aic(['tune', MODEL, '--target', 'c', '--budget', 'soon', '-o', o]).code).toBe(2);
     expect(fs.existsSync(o)).toBe(false);
   });

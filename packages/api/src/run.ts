@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Tensor, cloneGraph, diag, type Graph, type RValue } from '@aic/core';
 import { checkFeed } from '@aic/interp';
 import { validateGraph } from '@aic/ir-spec';
-import { describeShapeInput, runOn } from '@aic/codegen';
+import { describeShapeInput, runOn, type RunOnOptions } from '@aic/codegen';
 import { runTargetOrThrow } from './targets.ts';
 import { VERSION } from './compile.ts';
 
@@ -16,6 +16,8 @@ export interface RunGraphOptions {
   /** the model's file name, recorded in compiled artifacts */
   source?: string;
   onNote?: (msg: string) => void;
+  /** schedules for the graph as compiled (shape inputs bound), e.g. from tuning logs; compiled targets only */
+  schedules?: RunOnOptions['schedules'];
 }
 
 export async function runGraph(g: Graph, feeds: Map<string, RValue>, opts: RunGraphOptions = {}): Promise<{ outputs: Map<string, RValue>; ms: number; nodes: number }> {
@@ -32,7 +34,7 @@ export async function runGraph(g: Graph, feeds: Map<string, RValue>, opts: RunGr
   const pg = cloneGraph(g); // prepareForRun binds shape-deciding inputs as constants: not in the caller's graph
   // the one driver (codegen/driver.ts): bind shape inputs, compile, build and run on the target
   try {
-    const r = await runOn(t, pg, feeds, { version: VERSION, source: path.basename(opts.source ?? g.name), note, onBind: (s) => note(describeShapeInput(s)) });
+    const r = await runOn(t, pg, feeds, { version: VERSION, source: path.basename(opts.source ?? g.name), note, onBind: (s) => note(describeShapeInput(s)), schedules: opts.schedules });
     // nodes that ran: compiled targets fold the shape arithmetic of bound inputs first (prepareForRun)
     return { ...r, nodes: pg.nodes.length };
   } finally {

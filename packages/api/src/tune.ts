@@ -4,7 +4,7 @@
  */
 import { AicError, diag, type Graph } from '@aic/core';
 import {
-  TUNE_TARGETS, cRunner, findTarget, lowerGraph, prepareForRun, thisMachine, tune, tuningSchedules, wasmSimdRunner,
+  TUNE_TARGETS, browserRunner, cRunner, findTarget, lowerGraph, prepareForRun, thisMachine, tune, tuningSchedules, wasmSimdRunner,
   type LogIssue, type TuneRecord, type TuneRunner, type WorkloadResult,
 } from '@aic/codegen';
 import type { Directive } from '@aic/loop-ir';
@@ -18,6 +18,8 @@ export interface TuneGraphOptions {
   seed: number;
   /** timed runs per measurement (after the warm-up) */
   reps?: number;
+  /** where wasm-simd is timed: this process (node, the default) or the browser that opens the printed URL */
+  where?: 'node' | 'browser';
   previous?: readonly TuneRecord[];
   onRecord?: (r: TuneRecord) => void;
   onBatch?: () => void;
@@ -33,12 +35,17 @@ export function tuneGraph(graph: Graph, o: TuneGraphOptions): WorkloadResult[] {
   const t = findTarget(o.target)!;
   const feeds = randomFeeds(graph, o.seed);
   prepareForRun(graph, feeds);
-  const runner = o.runner ? o.runner(graph) : o.target === 'c' ? cRunner(graph, feeds, o.seed, o.reps) : wasmSimdRunner(graph, feeds, o.seed, o.reps);
+  if (o.where === 'browser' && o.target !== 'wasm-simd') throw diag.tuneUnsupported(`aic tune --runner browser --target ${o.target} (the browser runner measures wasm-simd)`);
+  const runner = o.runner ? o.runner(graph)
+    : o.target === 'c' ? cRunner(graph, feeds, o.seed, o.reps)
+      : o.where === 'browser' ? browserRunner(graph, feeds, o.seed, o.reps) : wasmSimdRunner(graph, feeds, o.seed, o.reps);
   const prog = lowerGraph(graph, t.caps!);
-  return tune(prog, runner, {
-    seed: o.seed, trials: o.trials, budgetMs: o.budgetMs, clock: o.clock ?? (() => performance.now()), machine: thisMachine(), version: VERSION,
-    previous: o.previous, onRecord: o.onRecord, onBatch: o.onBatch,
-  });
+  try {
+    return tune(prog, runner, {
+      seed: o.seed, trials: o.trials, budgetMs: o.budgetMs, clock: o.clock ?? (() => performance.now()), machine: thisMachine(), version: VERSION,
+      previous: o.previous, onRecord: o.onRecord, onBatch: o.onBatch,
+    });
+  } finally { runner.close?.(); }
 }
 
 /** A tuning-log issue as the catalog's warning. */

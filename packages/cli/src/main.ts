@@ -88,6 +88,7 @@ const runCmd = program.command('run')
   .option('--target <target>', 'where to run: interp (reference interpreter), c (generated C built with the system cc; CC/CFLAGS override), wasm-simd / wasm (the generated model.mjs) or wgsl (WebGPU via Dawn; SwiftShader without a GPU)', 'interp')
   .addOption(new Option('--input <NAME=FILE>', 'input tensor from .npy or ONNX TensorProto .pb (repeatable; FILE alone for a one-input model)').argParser(collect))
   .option('--output-dir <dir>', 'where to write outputs', '.')
+  .addOption(new Option('--tuning-log <file>', 'compiled targets: compile with the fastest record per kernel of a log from aic tune (repeatable)').argParser(collect))
   .addOption(shapeOpt());
 addPipelineOptions(runCmd, undefined, RUN_DEFAULT_WHY)
   .action(withPipeline('run', (m, o) => runCommand(m, o)));

@@ -1,5 +1,5 @@
 /**
- * aic run MODEL [--target interp] [--input NAME=FILE]... [--output-dir DIR]
+ * aic run MODEL [--target interp] [--input NAME=FILE]... [--output-dir DIR] [--tuning-log FILE]...
  * Writes DIR/<output name>.npy for every output (name sanitized to [A-Za-z0-9._-]); a sequence output
  * of N tensors as <name>_0.npy ... <name>_{N-1}.npy.
  * The graph is optimized first (-O / --pipeline, default -O2: see RUN_DEFAULT_WHY), then run by the
@@ -15,10 +15,11 @@ import { bindShapesFromInputs } from '../input-shapes.ts';
 import { outputFiles, outputNpy, readInputFile } from '../tensor-files.ts';
 import { c, note } from '../ui.ts';
 import { optimize, type PipelineCliOptions } from '../pipeline-options.ts';
+import { withTuningLogs } from './tuning-log.ts';
 import { DEFAULT_OPT_LEVEL } from '@aic/passes';
 import { validateGraph } from '@aic/ir-spec';
 
-export interface RunOptions extends PipelineCliOptions { target?: string; input?: string[]; outputDir?: string; inputShape?: string[] }
+export interface RunOptions extends PipelineCliOptions { target?: string; input?: string[]; outputDir?: string; inputShape?: string[]; tuningLog?: string[] }
 
 /** Why `aic run` optimizes by default (shown in --help). */
 export const RUN_DEFAULT_WHY = `every -O${DEFAULT_OPT_LEVEL} pass is checked against the interpreter (model zoo within rtol 1e-3/atol 1e-4, random graphs, --verify-each=numeric), `
@@ -27,6 +28,7 @@ export const RUN_DEFAULT_WHY = `every -O${DEFAULT_OPT_LEVEL} pass is checked aga
 export async function runCommand(model: string, opts: RunOptions): Promise<number> {
   const targetName = opts.target ?? 'interp';
   runTargetOrThrow(targetName);
+  if (opts.tuningLog?.length && targetName === 'interp') throw diag.usage(`--tuning-log: the interp target has no kernel schedules (use c, wasm-simd, wasm or wgsl)`);
   const explicitShapes = parseShapeOptions(opts.inputShape);
   const g = await loadModel(model);
   const files = parseInputOptions(opts.input, g);
@@ -43,7 +45,7 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   const outDir = opts.outputDir ?? '.';
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw diag.usage(`--output-dir '${outDir}' is not a directory`);
   const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTarget(targetName));
-  const { outputs: outs, ms, nodes } = await runGraph(og, feeds, { target: targetName, source: model, onNote: note });
+  const { outputs: outs, ms, nodes } = await runGraph(og, feeds, { target: targetName, source: model, onNote: note, schedules: (pg) => withTuningLogs(pg, targetName, opts.tuningLog) });
   // write only after the whole run succeeded, and only once every output is serialized: no partial outputs
   // a sequence output of N tensors is written as NAME_0.npy ... NAME_{N-1}.npy; an empty optional writes nothing
   const flat: [string, Tensor][] = [];

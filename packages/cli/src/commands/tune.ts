@@ -1,5 +1,5 @@
 /**
- * aic tune MODEL --target c|wasm-simd [--budget 10m] [--trials N] [--seed S] -o tuning.jsonl [--resume]
+ * aic tune MODEL --target c|wasm-simd [--runner node|browser] [--budget 10m] [--trials N] [--seed S] -o tuning.jsonl [--resume]
  * Measures schedule candidates of every kernel on this machine and writes every measurement as a
  * JSON line (codegen/tune/log.ts); `aic compile --tuning-log FILE` applies the fastest per kernel.
  * The work is the library API's (packages/api/src/tune.ts); this file parses options and prints.
@@ -45,10 +45,9 @@ export function resultTable(res: WorkloadResult[]): string {
 export async function tuneCommand(model: string, o: TuneOptions): Promise<number> {
   const target = o.target;
   if (!target) throw diag.usage('tune needs --target (c or wasm-simd)');
-  if ((o.runner ?? 'node') !== 'node') {
-    if (o.runner === 'browser') throw diag.tuneUnsupported('aic tune --runner browser (measuring in a browser is not built yet; the node runner measures c and wasm-simd here)');
-    throw diag.usage(`--runner '${o.runner}': node or browser`);
-  }
+  const where = o.runner ?? 'node';
+  if (where !== 'node' && where !== 'browser') throw diag.usage(`--runner '${o.runner}': node or browser`);
+  if (where === 'browser' && target !== 'wasm-simd') throw diag.tuneUnsupported(`aic tune --runner browser --target ${target} (the browser runner measures wasm-simd)`);
   if (target === 'wgsl') throw diag.tuneUnsupported('aic tune --target wgsl (measuring on a GPU adapter is not built yet; tune c or wasm-simd)');
   if (!o.output) throw diag.usage('tune needs -o FILE (the tuning log, JSON lines)');
   const budgetMs = parseDuration(o.budget ?? '10m');
@@ -68,7 +67,7 @@ export async function tuneCommand(model: string, o: TuneOptions): Promise<number
   const out = o.output;
   const save = () => writeFileAtomic(out, previous.map(recordLine).join('') + fresh.map(recordLine).join(''));
   const res = tuneGraph(graph, {
-    target, trials, budgetMs, seed, reps, previous,
+    target, trials, budgetMs, seed, reps, previous, where,
     onRecord: (r) => { fresh.push(r); },
     onBatch: () => save(),
   });
@@ -92,12 +91,13 @@ export function registerTuneCommand(program: Command, withPipeline: WithPipeline
     .option('--reps <n>', 'timed runs per measurement (after a warm-up); the median counts', '10')
     .option('-o, --output <file>', 'the tuning log to write (JSON lines)')
     .option('--resume', 'continue the log given by -o: its records are kept and not measured again')
-    .option('--runner <runner>', 'node (this process: cc builds for c, V8 for wasm-simd) or browser (not yet)', 'node')
+    .option('--runner <runner>', 'node (this process: cc builds for c, V8 for wasm-simd) or browser (wasm-simd timed in the browser that opens the printed URL)', 'node')
     .addOption(new Option('--input-shape <NAME=DIMS>', 'bind symbolic input dims, e.g. input=1x3x224x224 (repeatable)').argParser(collect))
     .addHelpText('after', `
 Every candidate's outputs are checked against the default schedule's on random inputs before it may win.
 Examples:
   aic tune model.onnx --target c --budget 5m -o tuning.jsonl
+  aic tune model.onnx --target wasm-simd --runner browser -o tuning.jsonl   (then open the printed URL)
   aic compile model.onnx --target c --tuning-log tuning.jsonl -o out/`);
   addPipelineOptions(cmd).action(withPipeline('tune', (m, o: TuneOptions) => tuneCommand(m, o)));
 }

@@ -1,4 +1,4 @@
-/** --tuning-log FILE (repeatable): tuned schedules for `aic compile`, warnings for records not applied. */
+/** --tuning-log FILE (repeatable): tuned schedules for `aic compile`, `aic profile` and `aic run`, warnings for records not applied. */
 import { readFileOrThrow, type Graph } from '@aic/core';
 import type { Directive } from '@aic/loop-ir';
 import { tuningLogSchedules } from '@aic/api/internal';
