@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { Tensor, diag, writeFileAtomic, SHORT_NAME, type RValue } from '@aic/core';
 import { checkFeed } from '@aic/interp';
-import { passTarget } from '@aic/codegen';
+import { findTarget, passTarget } from '@aic/codegen';
 import { runGraph, runTargetOrThrow } from '@aic/api/internal';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
 import { bindShapesFromInputs } from '../input-shapes.ts';
@@ -28,7 +28,7 @@ export const RUN_DEFAULT_WHY = `every -O${DEFAULT_OPT_LEVEL} pass is checked aga
 export async function runCommand(model: string, opts: RunOptions): Promise<number> {
   const targetName = opts.target ?? 'interp';
   runTargetOrThrow(targetName);
-  if (opts.tuningLog?.length && targetName === 'interp') throw diag.usage(`--tuning-log: the interp target has no kernel schedules (use c, wasm-simd, wasm or wgsl)`);
+  if (opts.tuningLog?.length && findTarget(targetName) && !findTarget(targetName)!.caps) throw diag.usage(`--tuning-log: target '${targetName}' has no kernel schedules (use a compiled target: aic compile --list-targets)`);
   const explicitShapes = parseShapeOptions(opts.inputShape);
   const g = await loadModel(model);
   const files = parseInputOptions(opts.input, g);
