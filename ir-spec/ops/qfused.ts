@@ -25,8 +25,8 @@
  */
 import { Tensor, diag, freshDim, nodeLocation, type DType, type Dim } from '@aic/core';
 import { E, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
-import { convDirect, guard, reduceAxes, to3, winAxes, windowGeometry, type ConvGeom } from '../lib/nn.ts';
-import { convTaps } from '../lib/conv-taps.ts';
+import { convDirect, reduceAxes, to3, windowGeometry, type ConvGeom } from '../lib/nn.ts';
+import { lowerConvLike } from './nn.ts';
 import { defineOp } from '../registry.ts';
 import type { InferCtx } from '../types.ts';
 import { compileScalar } from '../lib/scalar-expr.ts';
@@ -160,23 +160,16 @@ defineOp({
     return [evalEpilogue('aic.QConv', ctx.attrs.int('zp_before_round') === 1, acc, (i) => Math.floor(i / plane) % M, mult, yz, res, rm, rz, lo, hi, yz.dtype, shape)];
   },
   lower: (ctx) => {
-    const X = ctx.inputs[0]!, W = ctx.inputs[1]!, Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Yz = ctx.inputs[4]!, Xz = ctx.inputs[5]!;
-    const Y = ctx.outputs[0]!;
-    const group = ctx.attrs.int('group');
-    const C = X.shape[1]!, M = W.shape[0]!, Cg = W.shape[1]!, Mg = M / group;
-    if (Cg * group !== C || !Number.isInteger(Mg)) ctx.unsupported('x, w and group do not agree');
-    const kernel = W.shape.slice(2);
-    const win = windowGeometry('aic.QConv', X.shape.slice(2), kernel, ctx.attrs, {});
-    const ax = winAxes(X.shape.slice(2), Y.shape.slice(2), kernel, win.strides, win.dilations, win.padBegin, win.padEnd);
+    // Conv's direct loop nest (padding by a zero-filled copy of x - x_zp, so no bounds select in the
+    // int32 reduction, which the integer dot-product schedules pair), then the epilogue
+    const Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Yz = ctx.inputs[4]!, Xz = ctx.inputs[5]!, Y = ctx.outputs[0]!;
     const [lo, hi] = bounds(ctx.attrs.int('clip_lo'), ctx.attrs.int('clip_hi'), ctx.node.outputs[0]!.type.dtype);
     const z = E.i(0), i32 = (e: Expr) => E.cast(e, 'i32');
-    const res = residualRefs(ctx.inputs, 6);
-    ctx.compute(0, (idx) => {
-      const [n, co] = idx as [Expr, Expr];
-      const t = convTaps(ctx, ax, kernel, Cg, Mg, group, idx);
-      const term = E.mul(E.sub(i32(X.at(n, t.cin, ...t.pos)), i32(Xz.flat(z))), wTerm(W.at(co, t.ci, ...t.k), ctx.inputs[9], co));
-      const acc = E.add(E.reduce('sum', t.axes, guard(t.inb, term, E.i(0))), Bi.flat(co));
-      return qEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? z : co), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1);
+    const res = residualRefs(ctx.inputs, 6), W = ctx.inputs[1]!;
+    lowerConvLike(ctx, {
+      xT: 'i32', prepX: (x) => E.sub(i32(x), i32(Xz.flat(z))),
+      term: (xv, co, ci, k) => E.mul(xv, wTerm(W.at(co, ci, ...k), ctx.inputs[9], co)),
+      finish: (sum, co, idx) => qEpilogue(E.add(sum, Bi.flat(co)), Mu.flat(sizeOf(Mu.shape) === 1 ? z : co), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1),
     });
   },
   flops: (ctx, outs) => {
