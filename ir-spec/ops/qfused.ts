@@ -9,16 +9,19 @@
  *         QConv:   P = i32(x) - i32(x_zero_point) (0 in the padding), as QLinearConv
  *         QMatMul: P = i32(x) (the rewrite folds -x_zp * sum(w) into the bias: no padding there)
  *         Q = i32(w), or i32(w) - i32(w_zero_point[m]) when the op has one
+ *   plain (zp_before_round = 0, no residual: QuantizeLinear's order), in f32:
+ *   q   = round_half_even(f32(f32(acc) * f32(multiplier[m]))) + y_zero_point
+ *   else, in f64 (ONNX QLinearConv / QLinearMatMul arithmetic):
  *   v   = f64(acc) * f64(multiplier[m]) [+ f64(i32(residual) - i32(r_zero_point)) * f64(r_multiplier)]
- *   q   = round_half_even(v) + y_zero_point     (QuantizeLinear's order; zp_before_round = 1:
- *         round_half_even(v + y_zero_point), QLinearConv's / QLinearMatMul's: they differ at ties)
+ *   q   = round_half_even(v) + y_zero_point, or with zp_before_round = 1
+ *         round_half_even(v + y_zero_point), QLinearConv's / QLinearMatMul's order (they differ at ties)
  *   y   = saturate(clamp(q, clip_lo, clip_hi))  in y_zero_point's dtype
  *
  * The inner reduction is an int32 sum of products of small integers (int8 / uint8, zero points
  * subtracted), the form codegen's integer dot-product schedules pair: the rewrite folds the weight
  * zero point into int8 weights (w - w_zp) where every value fits (else w keeps its w_zero_point).
  * Requantization is a float multiplier, not fixed point: multiplier[m] = f32(f32(x_scale *
- * w_scale[m]) / y_scale), as ONNX QLinearConv / QLinearMatMul, the product in double, ties to even.
+ * w_scale[m]) / y_scale), as ONNX QLinearConv / QLinearMatMul, ties to even.
  * A Relu / Clip epilogue is the clamp [clip_lo, clip_hi] on the quantized value (exact: quantization
  * is monotone). This file is the one definition of both ops: eval and lower build the same
  * expressions (qEpilogue).
@@ -40,10 +43,22 @@ const CLIP = {
   zp_before_round: { type: 'int' as const, default: 0, doc: '1: round(v + y_zero_point), as QLinearConv / QLinearMatMul; 0: round(v) + y_zero_point, as QuantizeLinear' },
 };
 
-/** The requantizing epilogue (single source of eval and lower). */
+/**
+ * The requantizing epilogue (single source of eval and lower). The plain form (QuantizeLinear's order,
+ * no residual: what `aic quantize` models fuse to) computes in f32: q = round_even(f32(f32(acc) *
+ * multiplier)) + y_zero_point, one rounding per step, so a vector holds 4 (wasm) / 16 (AVX-512) lanes
+ * and every target gets the interpreter's bits: no float multiply feeds a float add (the zero point
+ * is added to an integer-valued float), so FMA contraction (-ffp-contract=fast) cannot change it.
+ * The QLinear order and the residual form keep the f64 arithmetic of ONNX QLinearConv / QLinearMatMul,
+ * whose reference they must reproduce (there acc * multiplier is exact in f64 for |acc| < 2^29).
+ */
 export function qEpilogue(acc: Expr, mult: Expr, yz: Expr, res: { r: Expr; rm: Expr; rz: Expr } | undefined,
   lo: number, hi: number, out: ScalarType, zpFirst: boolean): Expr {
-  const f64 = (e: Expr) => E.cast(e, 'f64');
+  const f32 = (e: Expr) => E.cast(e, 'f32'), f64 = (e: Expr) => E.cast(e, 'f64');
+  if (!res && !zpFirst) {
+    const q = E.add(E.call('round_even', E.mul(f32(acc), f32(mult))), f32(yz));
+    return E.cast(E.min(E.c(hi, 'f32'), E.max(E.c(lo, 'f32'), q)), out);
+  }
   let v = E.mul(f64(acc), f64(mult));
   if (res) v = E.add(v, E.mul(E.sub(f64(res.r), f64(res.rz)), f64(res.rm)));
   const r = zpFirst ? E.call('round_even', E.add(v, f64(yz))) : E.add(E.call('round_even', v), f64(yz));
