@@ -10,7 +10,7 @@
  *         QMatMul: P = i32(x) (the rewrite folds -x_zp * sum(w) into the bias: no padding there)
  *         Q = i32(w), or i32(w) - i32(w_zero_point[m]) when the op has one
  *   plain (zp_before_round = 0, no residual: QuantizeLinear's order), in f32:
- *   q   = round_half_even(f32(f32(acc) * f32(multiplier[m]))) + y_zero_point
+ *   q   = sat_i16(round_half_even(f32(f32(acc) * f32(multiplier[m])))) + y_zero_point  (in i32)
  *   else, in f64 (ONNX QLinearConv / QLinearMatMul arithmetic):
  *   v   = f64(acc) * f64(multiplier[m]) [+ f64(i32(residual) - i32(r_zero_point)) * f64(r_multiplier)]
  *   q   = round_half_even(v) + y_zero_point, or with zp_before_round = 1
@@ -46,9 +46,10 @@ const CLIP = {
 /**
  * The requantizing epilogue (single source of eval and lower). The plain form (QuantizeLinear's order,
  * no residual: what `aic quantize` models fuse to) computes in f32: q = round_even(f32(f32(acc) *
- * multiplier)) + y_zero_point, one rounding per step, so a vector holds 4 (wasm) / 16 (AVX-512) lanes
- * and every target gets the interpreter's bits: no float multiply feeds a float add (the zero point
- * is added to an integer-valued float), so FMA contraction (-ffp-contract=fast) cannot change it.
+ * multiplier)) then in integers (+ y_zero_point, clamp), one rounding per step, so a vector holds
+ * 4 (wasm) / 16 (AVX-512) lanes and every target gets the interpreter's bits: no float multiply feeds
+ * a float add, so FMA contraction (-ffp-contract=fast) cannot change it; the clamp is integer
+ * min/max (float min/max are legalized into NaN-aware selects that repeat their operand).
  * The QLinear order and the residual form keep the f64 arithmetic of ONNX QLinearConv / QLinearMatMul,
  * whose reference they must reproduce (there acc * multiplier is exact in f64 for |acc| < 2^29).
  */
@@ -56,8 +57,10 @@ export function qEpilogue(acc: Expr, mult: Expr, yz: Expr, res: { r: Expr; rm: E
   lo: number, hi: number, out: ScalarType, zpFirst: boolean): Expr {
   const f32 = (e: Expr) => E.cast(e, 'f32'), f64 = (e: Expr) => E.cast(e, 'f64');
   if (!res && !zpFirst) {
-    const q = E.add(E.call('round_even', E.mul(f32(acc), f32(mult))), f32(yz));
-    return E.cast(E.min(E.c(hi, 'f32'), E.max(E.c(lo, 'f32'), q)), out);
+    // saturating to i16 keeps every value whose sum with y_zp can land in [lo, hi] (within [-128, 255])
+    const i32 = (e: Expr) => E.cast(e, 'i32');
+    const q = E.add(i32(E.cast(E.call('round_even', E.mul(f32(acc), f32(mult))), 'i16')), i32(yz));
+    return E.cast(E.min(E.i(hi), E.max(E.i(lo), q)), out);
   }
   let v = E.mul(f64(acc), f64(mult));
   if (res) v = E.add(v, E.mul(E.sub(f64(res.r), f64(res.rz)), f64(res.rm)));
