@@ -1155,7 +1155,15 @@ export class KernelEmitter {
       if (s === 'bool') { this.vx(e.x); this.e(['i32x4.neg'], ['f32x4.convert_i32x4_s']); return true; }
       this.vx(e.x); this.e([s === 'u32' ? 'f32x4.convert_i32x4_u' : 'f32x4.convert_i32x4_s']); return true;
     }
-    if (s === 'f32') return false;
+    if (s === 'f32') {
+      // f2iSat per lane: i32/u32 trunc_sat; narrow types clamped first (f32x4.max/min keep NaN, trunc_sat makes it 0)
+      if (is64(t)) return false;
+      this.vx(e.x);
+      if (t === 'i32' || t === 'u32') { this.e([`i32x4.trunc_sat_f32x4_${t === 'i32' ? 's' : 'u'}`]); return true; }
+      const [lo, hi] = INT_RANGE[t]!;
+      this.e(this.vconst(lo, 'f32'), ['f32x4.max'], this.vconst(hi, 'f32'), ['f32x4.min'], ['i32x4.trunc_sat_f32x4_s']);
+      return true;
+    }
     if (s === 'bool') { this.vx(e.x); this.e(['i32x4.neg']); return true; }
     this.vx(e.x); this.vnorm(t);
     return true;

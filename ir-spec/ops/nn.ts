@@ -1106,8 +1106,8 @@ export function lowerConvLike(ctx: LowerCtx, o: {
   prepX: (x: Expr) => Expr; xT: ScalarType;
   /** product term from the prepared input value and (co, ci, k...) */
   term: (xv: Expr, co: Expr, ci: Expr, k: Expr[]) => Expr;
-  /** result from the accumulated sum and co */
-  finish: (acc: Expr, co: Expr) => Expr;
+  /** result from the accumulated sum, co and the output index */
+  finish: (acc: Expr, co: Expr, idx: Expr[]) => Expr;
 }): void {
   const X = need(ctx, 0), W = need(ctx, o.wIndex ?? 1), Y = ctx.outputs[0];
   const sp = X.shape.length - 2;
@@ -1143,7 +1143,7 @@ export function lowerConvLike(ctx: LowerCtx, o: {
     const cin = group === 1 ? ci : E.add(E.mul(E.div(co, E.i(Mg)), E.i(Cg)), ci);
     // padded coordinates: o*s + k*d (the begin pad is already in the copy)
     const pos = os.map((oo, a) => (padded ? E.add(E.mul(oo, E.i(ax[a].s)), E.mul(k[a], E.i(ax[a].d))) : tapPos(ax[a], oo, k[a])));
-    return o.finish(E.reduce('sum', r.axes, o.term(xsrc(n, cin, pos), co, ci, k)), co);
+    return o.finish(E.reduce('sum', r.axes, o.term(xsrc(n, cin, pos), co, ci, k)), co, idx);
   });
 }
 

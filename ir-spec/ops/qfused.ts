@@ -9,24 +9,27 @@
  *         QConv:   P = i32(x) - i32(x_zero_point) (0 in the padding), as QLinearConv
  *         QMatMul: P = i32(x) (the rewrite folds -x_zp * sum(w) into the bias: no padding there)
  *         Q = i32(w), or i32(w) - i32(w_zero_point[m]) when the op has one
+ *   plain (zp_before_round = 0, no residual: QuantizeLinear's order), in f32:
+ *   q   = sat_i16(round_half_even(f32(f32(acc) * f32(multiplier[m])))) + y_zero_point  (in i32)
+ *   else, in f64 (ONNX QLinearConv / QLinearMatMul arithmetic):
  *   v   = f64(acc) * f64(multiplier[m]) [+ f64(i32(residual) - i32(r_zero_point)) * f64(r_multiplier)]
- *   q   = round_half_even(v) + y_zero_point     (QuantizeLinear's order; zp_before_round = 1:
- *         round_half_even(v + y_zero_point), QLinearConv's / QLinearMatMul's: they differ at ties)
+ *   q   = round_half_even(v) + y_zero_point, or with zp_before_round = 1
+ *         round_half_even(v + y_zero_point), QLinearConv's / QLinearMatMul's order (they differ at ties)
  *   y   = saturate(clamp(q, clip_lo, clip_hi))  in y_zero_point's dtype
  *
  * The inner reduction is an int32 sum of products of small integers (int8 / uint8, zero points
  * subtracted), the form codegen's integer dot-product schedules pair: the rewrite folds the weight
  * zero point into int8 weights (w - w_zp) where every value fits (else w keeps its w_zero_point).
  * Requantization is a float multiplier, not fixed point: multiplier[m] = f32(f32(x_scale *
- * w_scale[m]) / y_scale), as ONNX QLinearConv / QLinearMatMul, the product in double, ties to even.
+ * w_scale[m]) / y_scale), as ONNX QLinearConv / QLinearMatMul, ties to even.
  * A Relu / Clip epilogue is the clamp [clip_lo, clip_hi] on the quantized value (exact: quantization
  * is monotone). This file is the one definition of both ops: eval and lower build the same
  * expressions (qEpilogue).
  */
 import { Tensor, diag, freshDim, nodeLocation, type DType, type Dim } from '@aic/core';
 import { E, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
-import { convDirect, guard, reduceAxes, to3, winAxes, windowGeometry, type ConvGeom } from '../lib/nn.ts';
-import { convTaps } from '../lib/conv-taps.ts';
+import { convDirect, reduceAxes, to3, windowGeometry, type ConvGeom } from '../lib/nn.ts';
+import { lowerConvLike } from './nn.ts';
 import { defineOp } from '../registry.ts';
 import type { InferCtx } from '../types.ts';
 import { compileScalar } from '../lib/scalar-expr.ts';
@@ -40,10 +43,25 @@ const CLIP = {
   zp_before_round: { type: 'int' as const, default: 0, doc: '1: round(v + y_zero_point), as QLinearConv / QLinearMatMul; 0: round(v) + y_zero_point, as QuantizeLinear' },
 };
 
-/** The requantizing epilogue (single source of eval and lower). */
+/**
+ * The requantizing epilogue (single source of eval and lower). The plain form (QuantizeLinear's order,
+ * no residual: what `aic quantize` models fuse to) computes in f32: q = round_even(f32(f32(acc) *
+ * multiplier)) then in integers (+ y_zero_point, clamp), one rounding per step, so a vector holds
+ * 4 (wasm) / 16 (AVX-512) lanes and every target gets the interpreter's bits: no float multiply feeds
+ * a float add, so FMA contraction (-ffp-contract=fast) cannot change it; the clamp is integer
+ * min/max (float min/max are legalized into NaN-aware selects that repeat their operand).
+ * The QLinear order and the residual form keep the f64 arithmetic of ONNX QLinearConv / QLinearMatMul,
+ * whose reference they must reproduce (there acc * multiplier is exact in f64 for |acc| < 2^29).
+ */
 export function qEpilogue(acc: Expr, mult: Expr, yz: Expr, res: { r: Expr; rm: Expr; rz: Expr } | undefined,
   lo: number, hi: number, out: ScalarType, zpFirst: boolean): Expr {
-  const f64 = (e: Expr) => E.cast(e, 'f64');
+  const f32 = (e: Expr) => E.cast(e, 'f32'), f64 = (e: Expr) => E.cast(e, 'f64');
+  if (!res && !zpFirst) {
+    // saturating to i16 keeps every value whose sum with y_zp can land in [lo, hi] (within [-128, 255])
+    const i32 = (e: Expr) => E.cast(e, 'i32');
+    const q = E.add(i32(E.cast(E.call('round_even', E.mul(f32(acc), f32(mult))), 'i16')), i32(yz));
+    return E.cast(E.min(E.i(hi), E.max(E.i(lo), q)), out);
+  }
   let v = E.mul(f64(acc), f64(mult));
   if (res) v = E.add(v, E.mul(E.sub(f64(res.r), f64(res.rz)), f64(res.rm)));
   const r = zpFirst ? E.call('round_even', E.add(v, f64(yz))) : E.add(E.call('round_even', v), f64(yz));
@@ -160,23 +178,16 @@ defineOp({
     return [evalEpilogue('aic.QConv', ctx.attrs.int('zp_before_round') === 1, acc, (i) => Math.floor(i / plane) % M, mult, yz, res, rm, rz, lo, hi, yz.dtype, shape)];
   },
   lower: (ctx) => {
-    const X = ctx.inputs[0]!, W = ctx.inputs[1]!, Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Yz = ctx.inputs[4]!, Xz = ctx.inputs[5]!;
-    const Y = ctx.outputs[0]!;
-    const group = ctx.attrs.int('group');
-    const C = X.shape[1]!, M = W.shape[0]!, Cg = W.shape[1]!, Mg = M / group;
-    if (Cg * group !== C || !Number.isInteger(Mg)) ctx.unsupported('x, w and group do not agree');
-    const kernel = W.shape.slice(2);
-    const win = windowGeometry('aic.QConv', X.shape.slice(2), kernel, ctx.attrs, {});
-    const ax = winAxes(X.shape.slice(2), Y.shape.slice(2), kernel, win.strides, win.dilations, win.padBegin, win.padEnd);
+    // Conv's direct loop nest (padding by a zero-filled copy of x - x_zp, so no bounds select in the
+    // int32 reduction, which the integer dot-product schedules pair), then the epilogue
+    const Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Yz = ctx.inputs[4]!, Xz = ctx.inputs[5]!, Y = ctx.outputs[0]!;
     const [lo, hi] = bounds(ctx.attrs.int('clip_lo'), ctx.attrs.int('clip_hi'), ctx.node.outputs[0]!.type.dtype);
     const z = E.i(0), i32 = (e: Expr) => E.cast(e, 'i32');
-    const res = residualRefs(ctx.inputs, 6);
-    ctx.compute(0, (idx) => {
-      const [n, co] = idx as [Expr, Expr];
-      const t = convTaps(ctx, ax, kernel, Cg, Mg, group, idx);
-      const term = E.mul(E.sub(i32(X.at(n, t.cin, ...t.pos)), i32(Xz.flat(z))), wTerm(W.at(co, t.ci, ...t.k), ctx.inputs[9], co));
-      const acc = E.add(E.reduce('sum', t.axes, guard(t.inb, term, E.i(0))), Bi.flat(co));
-      return qEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? z : co), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1);
+    const res = residualRefs(ctx.inputs, 6), W = ctx.inputs[1]!;
+    lowerConvLike(ctx, {
+      xT: 'i32', prepX: (x) => E.sub(i32(x), i32(Xz.flat(z))),
+      term: (xv, co, ci, k) => E.mul(xv, wTerm(W.at(co, ci, ...k), ctx.inputs[9], co)),
+      finish: (sum, co, idx) => qEpilogue(E.add(sum, Bi.flat(co)), Mu.flat(sizeOf(Mu.shape) === 1 ? z : co), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1),
     });
   },
   flops: (ctx, outs) => {

@@ -1,0 +1,82 @@
+/**
+ * int8 vs fp32 whole models (a measurement, never a test gate): the shared model and its `aic quantize`
+ * QDQ output, both compiled at -O2 (fuse-qdq turns the QDQ patterns into aic.QConv / aic.QMatMul), timed
+ * in one process, interleaved, 1 thread, on the model's reference input; medians and time(int8)/time(fp32).
+ * Before timing, each compiled output is compared with the interpreter running the same -O2 graph
+ * (int8: max |difference| of the dequantized logits; fp32: max relative error), and compile times
+ * (passes + codegen + C compiler) are reported.
+ *   nice npx tsx benchmarks/int8-models.ts --q resnet18=/tmp/r18q.onnx [--q mobilenet_v2=...] [--target c|wasm-simd] [--runs N]
+ * Make a quantized model with: bin/aic quantize ../shared/models/resnet18.onnx --calibrate DIR -o /tmp/r18q.onnx
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseNpy, Tensor, type RValue } from '@aic/core';
+import { run } from '@aic/interp';
+import { C_TARGET, WASM_SIMD_TARGET, buildC, compileFor, passTargetOf, prepareForRun, runC } from '@aic/codegen';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { loadWasmSync } from '../codegen/wasm/target.ts';
+import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
+import { loadModel } from '../packages/cli/src/model-io.ts';
+
+const args = process.argv.slice(2);
+const opt = (n: string) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : undefined; };
+const all = (n: string) => args.flatMap((a, i) => (a === n && args[i + 1] ? [args[i + 1]!] : []));
+const runs = Number(opt('--runs') ?? 7);
+const targets = opt('--target') ? [opt('--target')!] : ['wasm-simd', 'c'];
+const dir = path.resolve(import.meta.dirname, '../../shared/models');
+const quantized = all('--q').map((s) => s.split('=') as [string, string]);
+if (!quantized.length) { console.error('usage: int8-models.ts --q MODEL=QUANTIZED.onnx ... [--target T] [--runs N]'); process.exit(2); }
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>, rel: boolean): number {
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / (rel ? 1 + Math.abs(b[i]!) : 1));
+  return m;
+}
+
+/** compile one model for a target; returns a timed runner (ms per run) after checking it against the interpreter */
+async function runner(target: string, file: string, feeds: Map<string, RValue>, label: string): Promise<{ once: () => number; compileMs: number; err: number }> {
+  const t = target === 'c' ? C_TARGET : WASM_SIMD_TARGET;
+  const t0 = performance.now();
+  const g = runPipeline(await loadModel(file), pipelineFor(2), { target: passTargetOf(t), out: () => {} }).graph;
+  prepareForRun(g, feeds);
+  const opts = { version: 'bench', source: path.basename(file), sourceHash: '-' };
+  const outName = g.outputs[0]!.name;
+  const want = run(g, feeds).get(outName) as Tensor;
+  const rel = label === 'fp32';
+  if (target === 'c') {
+    const c = compileFor(C_TARGET, g, opts);
+    const built = buildC(c.art, c.prog);
+    const compileMs = performance.now() - t0;
+    const got = runC(built, c.art, c.prog, feeds).outputs.get(outName) as Tensor;
+    const files = harnessFiles(c.art, c.prog, feeds);
+    process.on('exit', () => files.dispose());
+    const reps = calibrateReps(built, files, 300);
+    return { once: () => sampleMs(built, files, reps), compileMs, err: maxDiff(got.num, want.num, rel) };
+  }
+  const m = loadWasmSync(compileFor(WASM_SIMD_TARGET, g, opts).art);
+  const compileMs = performance.now() - t0;
+  const x = feeds.values().next().value as Tensor;
+  const feed = { [g.inputs[0]!.name]: Float32Array.from(x.num) };
+  const got = m.runSync(feed)[outName] as unknown as ArrayLike<number>;
+  m.runSync(feed);
+  return {
+    once: () => { const s = performance.now(); m.runSync(feed); return performance.now() - s; },
+    compileMs, err: maxDiff(got, want.num, rel),
+  };
+}
+
+for (const target of targets) {
+  for (const [model, qfile] of quantized) {
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, `${model}.json`), 'utf8'));
+    const feeds = new Map<string, RValue>();
+    for (const i of meta.inputs) feeds.set(i.name, parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, i.file)))));
+    const f = await runner(target, path.join(dir, meta.model ?? `${model}.onnx`), feeds, 'fp32');
+    const q = await runner(target, qfile, feeds, 'int8');
+    const tf: number[] = [], tq: number[] = [];
+    for (let r = 0; r < runs; r++) { tf.push(f.once()); tq.push(q.once()); }
+    const mf = median(tf), mq = median(tq);
+    console.log(`${target.padEnd(9)} ${model.padEnd(13)} fp32 ${mf.toFixed(2)} ms  int8 ${mq.toFixed(2)} ms  int8/fp32 x${(mq / mf).toFixed(3)}`
+      + `  | vs interp -O2: fp32 max rel ${f.err.toExponential(1)}, int8 max |d| ${q.err.toExponential(2)}`
+      + `  | compile fp32 ${(f.compileMs / 1e3).toFixed(1)} s, int8 ${(q.compileMs / 1e3).toFixed(1)} s`);
+  }
+}

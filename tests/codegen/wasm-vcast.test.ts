@@ -1,0 +1,32 @@
+/**
+ * wasm-simd vector casts from f32 to integers (f32x4 clamp + i32x4.trunc_sat_f32x4) give the loop-IR
+ * saturating cast's values, lane for lane: truncation toward zero, out-of-range values saturate,
+ * NaN becomes 0 (the interpreter's cast is the reference). Cast to i32/u32 runs 4-lane vectors
+ * (i32x4.trunc_sat_f32x4_s/u); the narrow types (8/16-bit outputs of a plain Cast run 16 lanes, not
+ * through this path) are here for the values, their 4-lane clamp path is checked by the aic.QConv
+ * epilogues of qdq-fusion.test.ts on wasm-simd.
+ */
+import { describe, expect, it } from 'vitest';
+import { Tensor, type RValue } from '@aic/core';
+import { parseGraph } from '@aic/dsl';
+import { run } from '@aic/interp';
+import { getTarget, runOn } from '@aic/codegen';
+
+const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 0.5, -0.5, 1.5, -1.5, 127.9, 128, -128.9, -129, 255.5, 256, -1,
+  32767.5, 32768, -32769, 65535.9, 65536, 2147483520, -2147483904, 3e9, 4.5e9, -3e9, 1e-30, 12.25];
+
+describe('wasm-simd f32 -> integer vector casts', () => {
+  for (const to of ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32']) {
+    it(`f32 -> ${to} equals the interpreter`, async () => {
+      const g = parseGraph(`graph g(x: f32[64]) -> (y: ${{ int8: 'i8', uint8: 'u8', int16: 'i16', uint16: 'u16', int32: 'i32', uint32: 'u32' }[to]}[64]) {
+  y = Cast(x, to = ${({ int8: 3, uint8: 2, int16: 5, uint16: 4, int32: 6, uint32: 12 } as Record<string, number>)[to]})
+}`);
+      const x = Tensor.fromNumbers('float32', [64], Array.from({ length: 64 }, (_, i) => SPECIAL[i % SPECIAL.length]! * (i < SPECIAL.length ? 1 : -1)));
+      const feeds = new Map<string, RValue>([['x', x]]);
+      const want = run(g, feeds).get('y') as Tensor;
+      const got = (await runOn(getTarget('wasm-simd')!, g, feeds, { version: 'test', source: 'wasm-vcast' })).outputs.get('y') as Tensor;
+      expect(Array.from(got.num)).toEqual(Array.from(want.num));
+      expect(new Set(Array.from(want.num)).size).toBeGreaterThan(5);
+    });
+  }
+});
