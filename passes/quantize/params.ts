@@ -5,17 +5,13 @@
  * float32, then to the nearest even integer.
  */
 import { Tensor } from '@aic/core';
+import { rint } from '@aic/ir-spec';
 import type { Range } from './calibrate.ts';
 
 export type ActType = 'uint8' | 'int8';
 export interface QParams { scale: number; zeroPoint: number }
 
 const f = Math.fround;
-/** round half to even */
-export const rint = (x: number): number => {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-};
 
 /** Asymmetric activation parameters: [lo, hi] (containing 0) onto the type's 256 levels. */
 export function activationParams(r: Range, type: ActType): QParams {

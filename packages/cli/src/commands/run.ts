@@ -28,7 +28,8 @@ export const RUN_DEFAULT_WHY = `every -O${DEFAULT_OPT_LEVEL} pass is checked aga
 export async function runCommand(model: string, opts: RunOptions): Promise<number> {
   const targetName = opts.target ?? 'interp';
   runTargetOrThrow(targetName);
-  if (opts.tuningLog?.length && findTarget(targetName) && !findTarget(targetName)!.caps) throw diag.usage(`--tuning-log: target '${targetName}' has no kernel schedules (use a compiled target: aic compile --list-targets)`);
+  const target = findTarget(targetName);
+  if (opts.tuningLog?.length && target && !target.caps) throw diag.usage(`--tuning-log: target '${targetName}' has no kernel schedules (use a compiled target: aic compile --list-targets)`);
   const explicitShapes = parseShapeOptions(opts.inputShape);
   const g = await loadModel(model);
   const files = parseInputOptions(opts.input, g);
