@@ -107,7 +107,7 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   const R = reds[0];
   // two channel blocks per tile when the weights are shared by the rows (a real reduction over input
   // channels, not depthwise / pooling, whose every lane has its own input)
-  const blocks = C / B;
+  const blocks = Math.ceil(C / B);
   const V = blocks % 2 === 0 && R.axes.length >= 1 && R.axes[0].extent >= 4 ? 2 : 1;
   // accumulators: 4-lane targets 2 x 4 (or 8 rows), wide vectors 2 x 6 as the -O2 GEMM micro-kernel
   const { R: Rw, clamp } = rows(W, B >= 8 ? 6 : V === 2 ? 4 : 8);
@@ -131,7 +131,8 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   // summation order stays the reference's, the div/mod fold away
   const redOrder: string[] = [];
   for (const a of R.axes) {
-    if (a.extent % B === 0 && a.extent > B && dividesBy(R.body, a.name, B)) {
+    // (not a whole number of blocks: the last block is guarded, still one broadcast per input lane)
+    if (a.extent > B && dividesBy(R.body, a.name, B)) {
       dirs.push({ d: 'split', axis: a.name, factor: B });
       redOrder.push(`${a.name}_o`, `${a.name}_i`);
     } else redOrder.push(a.name);

@@ -58,6 +58,7 @@ export function intervalOf(e: Expr, ext: ReadonlyMap<string, number>): [number, 
   switch (e.k) {
     case 'const': return [e.v, e.v];
     case 'var': { const n = ext.get(e.name); return n === undefined ? undefined : [0, n - 1]; }
+    case 'un': { const a = e.op === 'neg' ? intervalOf(e.x, ext) : undefined; return a && [-a[1], -a[0]]; }
     case 'bin': {
       const a = intervalOf(e.a, ext), b = intervalOf(e.b, ext);
       if (!a || !b) return undefined;
