@@ -37,24 +37,54 @@ export function padCopyBlocked(ctx: LowerCtx, X: TensorRef, ax: WinAxis[], P: nu
 }
 
 /**
- * Concat / Split on the channel axis of blocked tensors whose parts start and end on whole blocks:
- * per image each part is one contiguous span of the blocked tensor (blocks [off/x, (off+size)/x)),
- * so the op is a copy of spans, x lanes at a time. Undefined when the layouts or offsets do not allow it.
+ * Concat / Split on the channel axis of blocked tensors (both sides NCxHWx, same x): per image and
+ * block of a part, the part's lanes land in at most two blocks of the whole (a run of x - s lanes at
+ * lane s, then the rest at lane 0 of the next block, s = off % x), so the op is a copy of lane runs
+ * over whole block planes: contiguous x-lane spans when every part starts and ends on whole blocks,
+ * else short contiguous runs per pixel. Padding lanes of a part's last block are neither read nor
+ * written. Undefined when the layouts do not allow it.
  */
 export function channelSpanCopy(ctx: LowerCtx, whole: TensorRef, parts: { t: TensorRef; off: number }[], into: 'whole' | 'parts'): Stmt | undefined {
   const B = channelBlock(whole.buf.layout);
   if (!B || whole.shape.length !== 4) return undefined;
-  if (parts.some((p) => channelBlock(p.t.buf.layout) !== B || p.off % B !== 0 || p.t.shape[1] % B !== 0)) return undefined;
+  if (parts.some((p) => channelBlock(p.t.buf.layout) !== B)) return undefined;
   const [N, C, H, W] = whole.shape;
   const plane = H * W * B;
+  const aligned = parts.every((p) => p.off % B === 0 && p.t.shape[1] % B === 0);
   const n = ctx.fresh('n'), j = ctx.fresh('j'), l = ctx.fresh('l');
-  const lane = E.add(E.mul(E.v(j), E.i(B)), E.v(l));
-  const copies = parts.map(({ t, off }) => {
-    const span = (t.shape[1] / B) * plane;
-    const wIdx = E.add(E.add(E.mul(E.v(n), E.i(Math.ceil(C / B) * plane)), E.i((off / B) * plane)), lane);
-    const pIdx = E.add(E.mul(E.v(n), E.i(span)), lane);
-    const [dst, di, src, si] = into === 'whole' ? [whole, wIdx, t, pIdx] : [t, pIdx, whole, wIdx];
-    return S.for(n, N, S.for(j, span / B, S.for(l, B, S.store(dst.buf.name, di, src.flat(si)), { k: 'vectorized', lanes: B })));
-  });
-  return S.seq(...copies);
+  const wBase = E.mul(E.v(n), E.i(Math.ceil(C / B) * plane));
+  const copy = (dst: TensorRef, di: Expr, src: TensorRef, si: Expr) => S.store(dst.buf.name, di, src.flat(si));
+  if (aligned) {
+    const lane = E.add(E.mul(E.v(j), E.i(B)), E.v(l));
+    return S.seq(...parts.map(({ t, off }) => {
+      const span = (t.shape[1] / B) * plane;
+      const wIdx = E.add(E.add(wBase, E.i((off / B) * plane)), lane);
+      const pIdx = E.add(E.mul(E.v(n), E.i(span)), lane);
+      const st = into === 'whole' ? copy(whole, wIdx, t, pIdx) : copy(t, pIdx, whole, wIdx);
+      return S.for(n, N, S.for(j, span / B, S.for(l, B, st, { k: 'vectorized', lanes: B })));
+    }));
+  }
+  // per part block k and pixel j: lanes [0, len) of the part's block k are channels off + k*x + lane
+  const px = E.mul(E.v(j), E.i(B));
+  const runs: Stmt[] = [];
+  for (const { t, off } of parts) {
+    const Cp = t.shape[1], PB = Math.ceil(Cp / B), s = off % B;
+    const pBase = E.mul(E.v(n), E.i(PB * plane));
+    for (let k = 0; k < PB; k++) {
+      const len = Math.min(B, Cp - k * B);
+      const wb = Math.floor(off / B) + k;
+      // lanes [a, b) of part block k go to whole block wb + hi at lane (lane + s) - hi * x
+      const run = (a: number, b: number, hi: number) => {
+        if (b <= a) return;
+        const lane = E.add(E.v(l), E.i(a));
+        const pIdx = E.add(E.add(pBase, E.i(k * plane)), E.add(px, lane));
+        const wIdx = E.add(E.add(wBase, E.i((wb + hi) * plane)), E.add(px, E.add(lane, E.i(s - hi * B))));
+        const st = into === 'whole' ? copy(whole, wIdx, t, pIdx) : copy(t, pIdx, whole, wIdx);
+        runs.push(S.for(n, N, S.for(j, H * W, b - a === B ? S.for(l, B, st, { k: 'vectorized', lanes: B }) : S.for(l, b - a, st))));
+      };
+      run(0, Math.min(len, B - s), 0);
+      run(B - s, len, 1);
+    }
+  }
+  return S.seq(...runs);
 }
