@@ -29,7 +29,7 @@ export function extentSymbol(g: Graph, shapes: Record<string, Dim[]>, max: Recor
 }
 
 function failFixed(d: string, input: string, i: number, n: number): never {
-  throw diag.extentUnsupported(d, `is given for dim ${i} of input '${input}', which the model fixes to ${n}`);
+  throw diag.symbolUnsupported(d, `is given for dim ${i} of input '${input}', which the model fixes to ${n}`);
 }
 
 /** A copy of g with the symbol bound to v in its inputs, shapes re-inferred. */
