@@ -10,7 +10,7 @@ import type { Program, ProgramBuffer } from './lower/program.ts';
 import type { CompileOptions, Target } from './target.ts';
 
 /** Targets whose artifacts take a run-time extent. */
-const EXTENT_TARGETS = ['c'];
+const EXTENT_TARGETS = ['c', 'wasm-simd', 'wasm'];
 
 export function compileExtents(target: Target, spec: ExtentSpec, opts: CompileOptions): Program {
   if (!EXTENT_TARGETS.includes(target.name)) throw diag.extentUnsupported(spec.symbol, `is a run-time extent, which target ${target.name} does not take yet (targets: ${EXTENT_TARGETS.join(', ')})`);

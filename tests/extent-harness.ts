@@ -6,11 +6,12 @@
  */
 import { cloneGraph, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
 import { loadGraph, optimizeGraph } from '@aic/api/internal';
-import { C_TARGET, WASM_SIMD_TARGET, bindExtentAt, buildC, compileFor, extentSymbol, runC, type Compiled } from '@aic/codegen';
+import { C_TARGET, WASM_SIMD_TARGET, WGSL_TARGET, bindExtentAt, buildC, compileFor, extentSymbol, runC, type Compiled } from '@aic/codegen';
 import { runWasmSync, type WasmCompiled } from '../codegen/wasm/target.ts';
 import type { CArtifact } from '../codegen/c/render.ts';
 
-export type ExtentTarget = 'c' | 'wasm-simd';
+/** wgsl: compile only (it refuses run-time extents: AIC0454) */
+export type ExtentTarget = 'c' | 'wasm-simd' | 'wgsl';
 
 export interface ExtentArtifact {
   compiled: Compiled;
@@ -24,7 +25,7 @@ export async function compileWithExtent(model: string | Graph, target: ExtentTar
   const g = typeof model === 'string' ? await loadGraph(model, { validate: true }) : cloneGraph(model);
   const ext = extentSymbol(g, shapes, max);
   if (!ext) throw new Error('the model has no symbolic dim past the first');
-  const t = target === 'c' ? C_TARGET : WASM_SIMD_TARGET;
+  const t = target === 'c' ? C_TARGET : target === 'wgsl' ? WGSL_TARGET : WASM_SIMD_TARGET;
   const at = new Map<number, Graph>();
   const graphAt = (v: number) => { if (!at.has(v)) at.set(v, optimizeGraph(bindExtentAt(g, ext.symbol, v), { level, target, out: () => {} }).graph); return at.get(v)!; };
   const compiled = compileFor(t as typeof C_TARGET, graphAt(ext.max), { version: 'test', source: 'model', sourceHash: '-', extents: { ...ext, graphAt } }) as Compiled;

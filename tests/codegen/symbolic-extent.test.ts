@@ -1,8 +1,8 @@
 /**
  * A symbolic sequence length as a run-time extent (issue 13 item 6; codegen/lower/extents.ts): a
  * small self-attention encoder whose position table is sliced by the input's length, compiled ONCE
- * for c with --max-shape S=16, runs at two lengths and matches the interpreter; model.h names the
- * symbol and its maximum; a missing maximum is AIC0453, a target without extents AIC0454.
+ * for c and wasm-simd with --max-shape S=16, runs at two lengths and matches the interpreter; model.h names the
+ * symbol and its maximum, model.d.ts too; a missing maximum is AIC0453, a target without extents AIC0454.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +13,7 @@ import { loadGraph } from '@aic/api/internal';
 import { extentSymbol } from '@aic/codegen';
 import { run } from '@aic/interp';
 import type { CArtifact } from '../../codegen/c/render.ts';
+import type { WasmCompiled } from '../../codegen/wasm/target.ts';
 import { buildModel } from '../onnx-builder.ts';
 import { excess } from '../model-zoo.ts';
 import { compileWithExtent, type ExtentArtifact } from '../extent-harness.ts';
@@ -48,9 +49,9 @@ beforeAll(() => {
   fs.writeFileSync(model, bytes);
 });
 
-describe('a self-attention encoder with a symbolic sequence length on c', () => {
+describe.each(['c', 'wasm-simd'] as const)('a self-attention encoder with a symbolic sequence length on %s', (target) => {
   let a: ExtentArtifact;
-  beforeAll(async () => { a = await compileWithExtent(model, 'c', { S: 16 }); }, 120_000);
+  beforeAll(async () => { a = await compileWithExtent(model, target, { S: 16 }); }, 120_000);
 
   it.each([5, 12])('compiled once, runs at S=%i and matches the interpreter', async (L) => {
     const x = new Tensor('float32', [1, L, D], Float32Array.from(rnd(L * D, 7 + L)));
@@ -64,7 +65,14 @@ describe('a self-attention encoder with a symbolic sequence length on c', () => 
     expect(got.get('y')!.shape).toEqual([1, L, D]);
   });
 
-  it('model.h names the symbol, its maximum and the symbolic dims', () => {
+  it.runIf(target === 'wasm-simd')('model.d.ts and the loader show the symbol and its maximum', () => {
+    const w = (a.compiled.art as WasmCompiled).art;
+    expect(w.dts).toContain('S: a run-time extent, any value from 1 to 16 (--max-shape)');
+    expect(w.dts).toContain('/** float32 [1, S, 16]: S is known when the model runs, any value from 1 to 16');
+    expect(w.meta.extent).toMatchObject({ symbol: 'S', max: 16, shapes: { x: [1, 'S', 16], y: [1, 'S', 16] } });
+  });
+
+  it.runIf(target === 'c')('model.h names the symbol, its maximum and the symbolic dims', () => {
     const h = (a.compiled.art as CArtifact).h;
     expect(h).toContain('#define AIC_MODEL_EXTENT_SYMBOL "S"');
     expect(h).toContain('#define AIC_MODEL_MAX_EXTENT 16');
@@ -89,6 +97,6 @@ describe('what run-time extents refuse', () => {
   });
 
   it('a target without extents is AIC0454', async () => {
-    await expect(compileWithExtent(model, 'wasm-simd', { S: 16 })).rejects.toMatchObject({ code: 'AIC0454', message: expect.stringContaining('target wasm-simd does not take yet') });
+    await expect(compileWithExtent(model, 'wgsl', { S: 16 })).rejects.toMatchObject({ code: 'AIC0454', message: expect.stringContaining('target wgsl does not take yet') });
   });
 });
