@@ -12,6 +12,7 @@ import type { ShapeInput } from './shape-inputs.ts';
 import { lowerGraph, rescheduleProgram, type Program } from './lower/program.ts';
 import type { CompileOptions, Compiled, RunResult, Target } from './target.ts';
 import { attachBatch } from './lower/batch-run.ts';
+import { compileExtents } from './extents-run.ts';
 
 /** Default schedules, then the --schedule overrides, realized into the program's kernels. */
 export function scheduleProgram(target: Target, prog: Program, opts: Pick<CompileOptions, 'schedules' | 'noSchedule'>): void {
@@ -33,6 +34,7 @@ export function scheduleProgram(target: Target, prog: Program, opts: Pick<Compil
 export function compileFor<A>(target: Target<A>, g: Graph, opts: CompileOptions): Compiled<A> {
   if (!target.caps || !target.render) throw diag.unsupportedFeature(`compiling for target '${target.name}'`);
   const t0 = performance.now();
+  if (opts.extents) return renderFor(target, compileExtents(target, opts.extents, opts), opts, t0);
   const prog = lowerGraph(g, target.caps);
   scheduleProgram(target, prog, opts);
   return renderFor(target, prog, opts, t0);

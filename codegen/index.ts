@@ -25,3 +25,6 @@ export { timeWasmSteps } from './wasm/profile.ts';
 export * from './tune/index.ts';
 export { bindSymbolicBatch, type SymbolicBatch, type SymbolicOptions } from './lower/symbolic.ts';
 export { batchOf, shapeAt, isBatched } from './lower/batch-run.ts';
+export { extentSymbol, bindExtentAt } from './lower/extent-symbol.ts';
+export { extentOf, shapeAtExtent } from './extents-run.ts';
+export type { ExtentSpec, RuntimeExtents } from './lower/extents.ts';

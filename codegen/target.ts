@@ -10,6 +10,7 @@ import type { Directive, LegalizeOptions, ScalarType } from '@aic/loop-ir';
 import type { Program } from './lower/program.ts';
 import type { MemoryPlan } from './memory/plan.ts';
 import type { SymbolicBatch } from './lower/symbolic.ts';
+import type { ExtentSpec } from './lower/extents.ts';
 
 /** What `aic compile` / `aic run` pass to the driver. */
 export interface CompileOptions {
@@ -27,6 +28,8 @@ export interface CompileOptions {
   exportKernels?: boolean;
   /** a symbolic batch (lower/symbolic.ts bindSymbolicBatch): the artifact runs the one-sample program per sample */
   batch?: SymbolicBatch;
+  /** a symbolic dim as a run-time extent (lower/extents.ts): the graph at each value it is lowered at */
+  extents?: ExtentSpec;
 }
 
 /** What rendering produced: the memory plan and the target's own artifact. */

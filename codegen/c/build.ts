@@ -21,6 +21,8 @@ import { checkError } from '../lower/checks.ts';
 import { applyExtents } from '../lower/dynamic.ts';
 import { batchOf, shapeAt } from '../lower/batch-run.ts';
 import { batchHarness } from './batch.ts';
+import { extentsHarness } from './extents.ts';
+import { extentOf, shapeAtExtent } from '../extents-run.ts';
 import { cacheDiscard, cacheLookup, cachePublish, cacheTemp } from './cache.ts';
 
 /** the harness's exit status for a failed runtime check (its stderr line says which) */
@@ -75,6 +77,7 @@ export function cacheRoot(): string {
 
 export function harnessSource(prog: Program): string {
   if (prog.batch) return batchHarness(prog, CHECK_EXIT);
+  if (prog.extents) return extentsHarness(prog, CHECK_EXIT);
   const L: string[] = [];
   L.push('#include "model.h"', '#include <stdio.h>', '#include <stdlib.h>', '');
   L.push('static void *read_all(const char *path, size_t n) {', '  FILE *f = fopen(path, "rb");', '  void *p = malloc(n ? n : 1);', '  if (!f || !p) { fprintf(stderr, "cannot read %s\\n", path); exit(2); }');
@@ -154,13 +157,13 @@ export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: M
       const t = feeds.get(b.value);
       if (!(t instanceof Tensor)) throw diag.missingInput(b.value);
       const f = path.join(work, `in${i}.bin`);
-      fs.writeFileSync(f, inputBytes(prog, b, tensorToBytes(castTensor(t, dtypeOfScalar(b.dtype))), elemBytes(b)));
+      fs.writeFileSync(f, prog.extents ? tensorToBytes(castTensor(t, dtypeOfScalar(b.dtype))) : inputBytes(prog, b, tensorToBytes(castTensor(t, dtypeOfScalar(b.dtype))), elemBytes(b)));
       return f;
     });
     const outFiles = prog.outputs.map((_, i) => path.join(work, `out${i}.bin`));
-    const n = batchOf(prog, feeds);
+    const n = batchOf(prog, feeds), v = extentOf(prog, feeds);
     const t0 = performance.now();
-    const r = spawnSync(build.exe, [weightsPath, String(reps), ...(prog.batch ? [String(n)] : []), ...inFiles, ...outFiles], { encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(build.exe, [weightsPath, String(reps), ...(prog.batch ? [String(n)] : prog.extents ? [String(v)] : []), ...inFiles, ...outFiles], { encoding: 'utf8', timeout: 600_000 });
     const ms = performance.now() - t0;
     const chk = r.status === CHECK_EXIT ? /aic-check (\d+) (\d+) (-?\d+) (-?\d+)/.exec(r.stderr) : null;
     if (chk) throw checkError(prog, Number(chk[1]), { code: Number(chk[2]), value: Number(chk[3]), bound: Number(chk[4]) });
@@ -168,7 +171,7 @@ export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: M
     const outputs = new Map<string, Tensor>();
     prog.outputs.forEach((b, i) => {
       const bytes = new Uint8Array(fs.readFileSync(outFiles[i]));
-      outputs.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), shapeAt(prog, b, n), bytes));
+      outputs.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), prog.extents ? shapeAtExtent(prog, b, v) : shapeAt(prog, b, n), bytes));
     });
     return { outputs: applyExtents(prog, outputs), ms, stderr: r.stderr ?? '' };
   } finally {

@@ -17,6 +17,7 @@ import type { MemoryPlan } from '../memory/plan.ts';
 import { stateAliases } from '../memory/state-alias.ts';
 import { describeBatch, describeShape } from '../lower/batch-run.ts';
 import { batchC, batchH, shapeTable } from './batch.ts';
+import { extentShapeTable, extentsC, extentsH } from './extents.ts';
 
 export interface CArtifact { c: string; h: string; weights?: Uint8Array; readme: string }
 export interface COptions { version: string; source: string; sourceHash: string; prefix?: string; /** intermediate buffers share this arena plan */ memory?: MemoryPlan }
@@ -196,7 +197,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     L.push(`const char *const aic_model_${kind}_names[${Math.max(1, list.length)}] = { ${list.map((b) => cString(b.value)).join(', ') || '0'} };`);
     L.push(`const char *const aic_model_${kind}_dtypes[${Math.max(1, list.length)}] = { ${list.map((b) => cString(dtypeOfScalar(b.dtype))).join(', ') || '0'} };`);
     L.push(`const int aic_model_${kind}_ranks[${Math.max(1, list.length)}] = { ${list.map((b) => b.shape.length).join(', ') || '0'} };`);
-    list.forEach((b, i) => L.push(`static const int64_t aic_${kind}_shape_${i}[${Math.max(1, b.shape.length)}] = { ${shapeTable(prog, b).join(', ') || '0'} };`));
+    list.forEach((b, i) => L.push(`static const int64_t aic_${kind}_shape_${i}[${Math.max(1, b.shape.length)}] = { ${(extentShapeTable(prog, b) ?? shapeTable(prog, b)).join(', ') || '0'} };`));
     L.push(`const int64_t *const aic_model_${kind}_shapes[${Math.max(1, list.length)}] = { ${list.map((_, i) => `aic_${kind}_shape_${i}`).join(', ') || '0'} };`);
   };
   L.push(`const char *const aic_model_step_nodes[${Math.max(1, prog.steps.length)}] = { ${prog.steps.map((st) => cString(st.node)).join(', ') || '0'} };`);
@@ -205,6 +206,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   const inPlace = inPlaceTable(prog);
   L.push(`const int aic_model_output_in_place[${Math.max(1, inPlace.length)}] = { ${inPlace.join(', ') || '0'} };`);
   if (prog.batch) L.push(...batchC(prog));
+  if (prog.extents) L.push(...extentsC(prog));
   L.splice(helpersAt, 0, h.text());
   const c = L.join('\n') + '\n';
 
@@ -221,6 +223,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   H.push('extern const char *const aic_model_step_nodes[];');
   H.push('void aic_model_free(void);', '');
   if (prog.batch) H.push(...batchH(prog));
+  if (prog.extents) H.push(...extentsH(prog));
   H.push(`#define AIC_MODEL_NUM_INPUTS ${prog.inputs.length}`, `#define AIC_MODEL_NUM_OUTPUTS ${prog.outputs.length}`);
   H.push(`#define AIC_MODEL_HAS_WEIGHTS ${prog.weights.length ? 1 : 0}`);
   prog.inputs.forEach((b, i) => H.push(`/* input ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${describeShape(prog, b)} (${numel(b.shape)} elements${prog.batch ? ' per sample' : ''}) */`));

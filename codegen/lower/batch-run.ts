@@ -6,6 +6,7 @@
 import { Tensor, diag, type RValue } from '@aic/core';
 import type { Program, ProgramBuffer } from './program.ts';
 import type { SymbolicBatch } from './symbolic.ts';
+import { describeExtentShape } from '../extents-run.ts';
 
 /** Targets whose hosts run a program per sample (C aic_model_run_batch, the wasm loader, the WGSL host). */
 const BATCH_TARGETS = ['c', 'wasm', 'wasm-simd', 'wgsl'];
@@ -54,6 +55,7 @@ export function batchOf(prog: Program, feeds: Map<string, RValue>): number {
 
 /** How artifacts write a buffer's shape: the batch dim as its symbol. */
 export function describeShape(prog: Program, b: ProgramBuffer): string {
+  if (prog.extents?.dims[b.name]) return describeExtentShape(prog, b);
   const s = isBatched(prog, b) ? [prog.batch!.symbol, ...b.shape.slice(1)] : b.shape;
   return `[${s.join(', ')}]`;
 }

@@ -15,6 +15,7 @@ import { simplifyDivMod } from '../schedule/pack.ts';
 import { boundShape, boundedInput, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
 import { notifyLowered } from './observe.ts';
 import type { SymbolicBatch } from './symbolic.ts';
+import type { RuntimeExtents } from './extents.ts';
 import { controlSource, isControl, lowerControl, refineControlShapes, type ControlCtx } from './control.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
@@ -67,6 +68,8 @@ export interface Program {
   steps: Step[];
   /** a symbolic batch: the program is one sample, the artifact runs it per sample (lower/symbolic.ts) */
   batch?: SymbolicBatch;
+  /** symbolic dims as run-time extents: the program is sized for their maximum (lower/extents.ts) */
+  extents?: RuntimeExtents;
 }
 
 export function lowerGraph(g0: Graph, target: TargetCaps): Program {

@@ -26,6 +26,14 @@ export interface LoaderMeta {
   ranges?: Record<number, [string, boolean]>;
   /** a symbolic batch (lower/symbolic.ts): these inputs and outputs hold any number of samples; shapes and lengths are one sample's */
   batch?: { symbol: string; max?: number; inputs: string[]; outputs: string[] };
+  /** a run-time extent (lower/extents.ts): the i32 at `offset` holds it; inputs/outputs named here have these dims
+   * (a number, or polynomial coefficients [c0, c1, c2] of the symbol) and `shapes` to show; lengths are at the maximum */
+  extent?: ExtentMeta;
+}
+export interface ExtentMeta {
+  symbol: string; max: number; offset: number;
+  inputs: Record<string, (number | number[])[]>; outputs: Record<string, (number | number[])[]>;
+  shapes: Record<string, (number | string)[]>;
 }
 
 const ARRAYS: Record<string, string> = {
@@ -46,7 +54,11 @@ const META = ${JSON.stringify(meta)};
 const ARRAYS = { float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, float16: Uint16Array, bfloat16: Uint16Array };
 const B = META.batch;
 const batched = (x, list) => !!B && B[list].includes(x.name);
-const info = (x) => ({ name: x.name, dtype: x.dtype, shape: batched(x, 'inputs') || batched(x, 'outputs') ? [B.symbol, ...x.shape.slice(1)] : x.shape.slice() });
+const X = META.extent;
+const xdims = (x, list) => X && X[list][x.name];
+const dimAt = (d, v) => (typeof d === 'number' ? d : d.reduce((a, c, k) => a + c * v ** k, 0));
+const lengthAt = (x, list, v) => xdims(x, list).reduce((a, d) => a * dimAt(d, v), 1);
+const info = (x) => ({ name: x.name, dtype: x.dtype, shape: batched(x, 'inputs') || batched(x, 'outputs') ? [B.symbol, ...x.shape.slice(1)] : X && X.shapes[x.name] ? X.shapes[x.name].slice() : x.shape.slice() });
 const inputs = META.inputs.map(info);
 const outputs = META.outputs.map(info);
 const describe = (x) => batched(x, 'inputs') ? \`\${ARRAYS[x.dtype].name} of \${B.symbol} x \${x.length} elements (\${x.dtype} [\${info(x).shape.join(', ')}])\` : \`\${ARRAYS[x.dtype].name} of \${x.length} elements (\${x.dtype} [\${x.shape.join(', ')}])\`;
@@ -64,6 +76,22 @@ function batchOf(feeds) {
   n = n === undefined ? 1 : n;
   if (B.max !== undefined && n > B.max) throw new Error(\`'\${B.symbol}' is \${n}, beyond its maximum \${B.max} (compiled with --max-shape \${B.symbol}=\${B.max})\`);
   return n;
+}
+
+// the run-time extent of a run: the value that gives every input with a symbolic dim its length, the same for all, within the maximum
+function extentOf(feeds) {
+  let v, who;
+  for (const x of META.inputs) {
+    if (!xdims(x, 'inputs')) continue;
+    const n = feeds[x.name].length;
+    let m;
+    for (let s = 1; s <= 64 * X.max && m === undefined; s++) if (lengthAt(x, 'inputs', s) === n) m = s;
+    if (m === undefined) throw new Error(\`input '\${x.name}': expected \${ARRAYS[x.dtype].name} of \${x.dtype} [\${info(x).shape.join(', ')}] with \${X.symbol} from 1 to \${X.max}, got \${n} elements\`);
+    if (m > X.max) throw new Error(\`'\${X.symbol}' is \${m}, beyond its maximum \${X.max} (compiled with --max-shape \${X.symbol}=\${X.max})\`);
+    if (v !== undefined && m !== v) throw new Error(\`the inputs disagree on '\${X.symbol}': input '\${who}' gives \${v}, input '\${x.name}' gives \${m}\`);
+    if (v === undefined) { v = m; who = x.name; }
+  }
+  return v === undefined ? X.max : v;
 }
 
 function hostImports() {
@@ -140,9 +168,10 @@ function makeModel(instance, weights) {
       const C = ARRAYS[x.dtype];
       if (v === undefined || v === null) throw new Error(\`input '\${x.name}' is missing: expected \${describe(x)}\`);
       if (!(v instanceof C)) throw new Error(\`input '\${x.name}': expected \${describe(x)}, got \${v && v.constructor ? v.constructor.name : typeof v}\`);
-      if (v.length !== x.length && !batched(x, 'inputs')) throw new Error(\`input '\${x.name}': expected \${describe(x)}, got \${v.length} elements\`);
+      if (v.length !== x.length && !batched(x, 'inputs') && !xdims(x, 'inputs')) throw new Error(\`input '\${x.name}': expected \${describe(x)}, got \${v.length} elements\`);
     }
     if (B) return runBatch(feeds, batchOf(feeds));
+    if (X) return runExtent(feeds, extentOf(feeds));
     const buf = ex.memory.buffer;
     for (const x of META.inputs) if (!resident.has(x.name)) new ARRAYS[x.dtype](buf, x.offset, x.length).set(feeds[x.name]);
     ex.run();
@@ -170,6 +199,17 @@ function makeModel(instance, weights) {
       if (META.steps) checkRecord(ex.memory.buffer);
       for (const x of META.outputs) out[x.name].set(new ARRAYS[x.dtype](ex.memory.buffer, x.offset, x.length), batched(x, 'outputs') ? s * x.length : 0);
     }
+    return out;
+  }
+  // a run-time extent: set it, inputs and outputs at their run-time lengths (dense row-major at the run-time shape)
+  function runExtent(feeds, v) {
+    const buf = ex.memory.buffer;
+    new Int32Array(buf, X.offset, 1)[0] = v;
+    for (const x of META.inputs) new ARRAYS[x.dtype](buf, x.offset, xdims(x, 'inputs') ? lengthAt(x, 'inputs', v) : x.length).set(feeds[x.name]);
+    ex.run();
+    if (META.steps) checkRecord(ex.memory.buffer);
+    const out = {};
+    for (const x of META.outputs) out[x.name] = new ARRAYS[x.dtype](ex.memory.buffer, x.offset, xdims(x, 'outputs') ? lengthAt(x, 'outputs', v) : x.length).slice();
     return out;
   }
   // a training step (aic train-step): each input X with an output X_next like it is carried from step to step;
@@ -243,13 +283,15 @@ const HALF_NOTE: Record<string, string> = {
 export function typesSource(meta: LoaderMeta): string {
   const bt = meta.batch;
   const isB = (x: IoMeta) => !!bt && (bt.inputs.includes(x.name) || bt.outputs.includes(x.name));
-  const shapeOf = (x: IoMeta) => (isB(x) ? [bt!.symbol, ...x.shape.slice(1)] : x.shape);
+  const xt = meta.extent;
+  const shapeOf = (x: IoMeta) => (isB(x) ? [bt!.symbol, ...x.shape.slice(1)] : xt?.shapes[x.name] ?? x.shape);
+  const extentNote = (x: IoMeta) => (xt?.shapes[x.name] ? `: ${xt.symbol} is known when the model runs, any value from 1 to ${xt.max} (--max-shape); the array holds the elements at that shape` : '');
   const batchNote = (x: IoMeta) => (isB(x) ? `: ${bt!.symbol} is the batch, any value from 1${bt!.max !== undefined ? ` to ${bt!.max}` : ''}, known when the model runs (the array holds ${bt!.symbol} x ${x.length} elements)` : '');
   const dims = (x: IoMeta) => shapeOf(x).map((d, k) => (x.extent?.dim === k ? `<=${d}` : d)).join(', ');
-  const fields = (list: IoMeta[]) => list.map((x) => `  /** ${x.dtype} [${dims(x)}]${HALF_NOTE[x.dtype] ?? ''}${batchNote(x)}${x.extent ? `: dim ${x.extent.dim} is known when the model runs (the array holds just the elements)` : ''} */\n  ${JSON.stringify(x.name)}: ${tsDtype(x.dtype)};`).join('\n');
+  const fields = (list: IoMeta[]) => list.map((x) => `  /** ${x.dtype} [${dims(x)}]${HALF_NOTE[x.dtype] ?? ''}${batchNote(x)}${extentNote(x)}${x.extent ? `: dim ${x.extent.dim} is known when the model runs (the array holds just the elements)` : ''} */\n  ${JSON.stringify(x.name)}: ${tsDtype(x.dtype)};`).join('\n');
   const infos = (list: IoMeta[]) => `[${list.map((x) => `{ name: ${JSON.stringify(x.name)}; dtype: ${JSON.stringify(x.dtype)}; shape: [${shapeOf(x).map((d) => JSON.stringify(d)).join(', ')}] }`).join(', ')}]`;
   return `// Generated by aic ${meta.version} from ${meta.source}. Do not edit.
-export interface TensorInfo { name: string; dtype: string; shape: (number | string)[] }${bt ? `\n/** ${bt.symbol}: the batch, any value from 1${bt.max !== undefined ? ` to ${bt.max} (--max-shape)` : ''}; run() takes ${bt.symbol} samples of every input whose shape starts with it */\nexport declare const batch: { symbol: ${JSON.stringify(bt.symbol)}; max: ${bt.max ?? 'undefined'} };` : ''}
+export interface TensorInfo { name: string; dtype: string; shape: (number | string)[] }${bt ? `\n/** ${bt.symbol}: the batch, any value from 1${bt.max !== undefined ? ` to ${bt.max} (--max-shape)` : ''}; run() takes ${bt.symbol} samples of every input whose shape starts with it */\nexport declare const batch: { symbol: ${JSON.stringify(bt.symbol)}; max: ${bt.max ?? 'undefined'} };` : ''}${xt ? `\n/** ${xt.symbol}: a run-time extent, any value from 1 to ${xt.max} (--max-shape); run() reads it from the inputs' lengths. The code is compiled once. */` : ''}
 export interface Inputs {
 ${fields(meta.inputs)}
 }

@@ -15,6 +15,7 @@ import { KernelEmitter, WIDTH } from './emit.ts';
 import { Func, ModuleBuilder, type Instr as WInstr } from './module.ts';
 import { loaderSource, typesSource, type LoaderMeta } from './loader.ts';
 import { RUN_PROLOGUE, afterCheckedKernel } from './checks.ts';
+import { extentMeta } from './extents.ts';
 
 export interface WasmRenderOptions {
   simd: boolean;
@@ -147,6 +148,7 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     outputs: prog.outputs.map(io),
     weights: blob ? { offset: weightsBase, size: blob.length, header: `${WEIGHTS_MAGIC}${hash}`, embedded: opts.embedWeights } : undefined,
     imports: mb.imports.map((i) => i.name),
+    ...(prog.extents ? { extent: extentMeta(prog, addr) } : {}),
     ...(prog.batch ? { batch: { symbol: prog.batch.symbol, ...(prog.batch.max !== undefined ? { max: prog.batch.max } : {}), inputs: prog.batch.inputs, outputs: prog.batch.outputs } } : {}),
     ...(checked.size ? { steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })), ranges: RANGE_CHECKS } : {}),
   };

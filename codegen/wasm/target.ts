@@ -25,6 +25,7 @@ import { passTargetOf } from '../pass-target.ts';
 import { CPU_TOLERANCE, type Target } from '../target.ts';
 import { EXPORT_LINE, HERE_LINE, arrayClassOf } from './loader.ts';
 import { batchOf, describeBatch, describeShape, isBatched, shapeAt } from '../lower/batch-run.ts';
+import { extentOf, shapeAtExtent } from '../extents-run.ts';
 import { numel } from '@aic/loop-ir';
 import { renderWasm, type WasmArtifact } from './render.ts';
 
@@ -119,24 +120,26 @@ export function emitWat(compiled: WasmCompiled): string {
 function feedsObject(compiled: WasmCompiled, feeds: Map<string, RValue>): Record<string, ArrayBufferView> {
   const o: Record<string, ArrayBufferView> = {};
   const n = batchOf(compiled.prog, feeds);
+  extentOf(compiled.prog, feeds); // AIC0450 / AIC0452 before the loader sees them
   for (const b of compiled.prog.inputs) {
     const m = compiled.art.meta.inputs.find((x) => x.name === b.value)!;
     const t = feeds.get(b.value);
     if (!(t instanceof Tensor)) throw diag.missingInput(b.value);
     const bytes = inputBytes(compiled.prog, b, tensorToBytes(castTensor(t, m.dtype as Tensor['dtype'])), WIDTH[b.dtype]);
     const C = (globalThis as unknown as Record<string, new (buf: ArrayBufferLike, off: number, n: number) => ArrayBufferView>)[arrayClassOf(m.dtype)];
-    o[b.value] = new C(bytes.buffer, bytes.byteOffset, isBatched(compiled.prog, b) ? n * m.length : m.length);
+    o[b.value] = new C(bytes.buffer, bytes.byteOffset, isBatched(compiled.prog, b) ? n * m.length : compiled.prog.extents ? t.size : m.length);
   }
   return o;
 }
 
-function outputsMap(compiled: WasmCompiled, out: Record<string, ArrayBufferView>): Map<string, Tensor> {
+function outputsMap(compiled: WasmCompiled, out: Record<string, ArrayBufferView>, feeds: Map<string, RValue>): Map<string, Tensor> {
+  const v = extentOf(compiled.prog, feeds);
   const r = new Map<string, Tensor>();
   const batchOut = compiled.prog.outputs.find((b) => isBatched(compiled.prog, b));
   const n = batchOut ? (out[batchOut.value] as unknown as ArrayLike<number>).length / numel(batchOut.shape) : 1;
   for (const b of compiled.prog.outputs) {
     const a = out[b.value];
-    const shape = b.extent ? extentShape(compiled.prog, b, (v) => Number((out[v] as unknown as ArrayLike<number>)[0])) : shapeAt(compiled.prog, b, n); // the loader cut it
+    const shape = b.extent ? extentShape(compiled.prog, b, (v) => Number((out[v] as unknown as ArrayLike<number>)[0])) : compiled.prog.extents ? shapeAtExtent(compiled.prog, b, v) : shapeAt(compiled.prog, b, n); // the loader cut it
     r.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), shape, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
   }
   return applyExtents(compiled.prog, r);
@@ -158,7 +161,7 @@ export async function runWasm(compiled: WasmCompiled, feeds: Map<string, RValue>
       if (e instanceof RangeError) throw diag.runtime('wasm', `cannot allocate the model's ${formatBytes(compiled.art.module.memoryPages * 65536)} of linear memory here (${e.message})`);
       throw e;
     }
-    return outputsMap(compiled, await asCheckError(compiled, () => model.run(feedsObject(compiled, feeds))));
+    return outputsMap(compiled, await asCheckError(compiled, () => model.run(feedsObject(compiled, feeds))), feeds);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -176,7 +179,7 @@ export function loadWasmSync(compiled: WasmCompiled): LoadedModel {
 export function runWasmSync(compiled: WasmCompiled, feeds: Map<string, RValue>): Map<string, Tensor> {
   const model = loadWasmSync(compiled);
   try {
-    return outputsMap(compiled, model.runSync(feedsObject(compiled, feeds)));
+    return outputsMap(compiled, model.runSync(feedsObject(compiled, feeds)), feeds);
   } catch (e) {
     throw checkFailure(compiled, e);
   }

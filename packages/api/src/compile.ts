@@ -3,7 +3,7 @@
  * The graph is compiled as given: optimize it first (optimize.ts) for the target.
  */
 import { diag, type Graph } from '@aic/core';
-import { algorithmStats, compileFor, type Program, type SymbolicBatch } from '@aic/codegen';
+import { algorithmStats, compileFor, type ExtentSpec, type Program, type SymbolicBatch } from '@aic/codegen';
 import { validateGraph } from '@aic/ir-spec';
 import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Directive } from '@aic/loop-ir';
 import { compileTargetOrThrow } from './targets.ts';
@@ -22,6 +22,8 @@ export interface CompileGraphOptions {
   sourceHash?: string;
   /** a symbolic batch (bindSymbolicBatch, before optimizing): the artifact takes any batch */
   batch?: SymbolicBatch;
+  /** a symbolic dim as a run-time extent (codegen/lower/extents.ts): g is the model at its maximum */
+  extents?: ExtentSpec;
 }
 
 export interface CompiledGraph {
@@ -58,7 +60,7 @@ export function compileGraph(g: Graph, opts: CompileGraphOptions): CompiledGraph
   validateGraph(g);
   // the one compile driver (codegen/driver.ts): lower, schedule, plan memory and render through the target's hooks
   const c = compileFor(t, g, {
-    version: VERSION, source: opts.source ?? g.name, sourceHash: opts.sourceHash ?? '-', schedules: opts.schedules, noSchedule: opts.plainLoops, embedWeights: opts.embedWeights, batch: opts.batch,
+    version: VERSION, source: opts.source ?? g.name, sourceHash: opts.sourceHash ?? '-', schedules: opts.schedules, noSchedule: opts.plainLoops, embedWeights: opts.embedWeights, batch: opts.batch, extents: opts.extents,
   });
   const prog = c.prog;
   const forms: Partial<Record<EmitForm, () => string>> = {

@@ -206,6 +206,14 @@ export const diag = {
   /** inputs of one run disagree on the symbolic batch, or one is not a whole number of samples */
   symbolMismatch: (symbol: string, detail: string) =>
     new AicError('AIC0452', `the inputs disagree on '${symbol}': ${detail}`, 1),
+  // --- symseq: symbolic dims other than a leading batch as run-time extents (AIC0453-AIC0459) ----
+  /** a run-time extent needs a declared maximum (--max-shape) of at least 8 */
+  extentMaxNeeded: (symbol: string, what: string) =>
+    new AicError('AIC0453', `symbolic dim '${symbol}' ${what}`, 2),
+  /** what the run-time extents of codegen/lower/extents.ts cannot express */
+  extentUnsupported: (symbol: string, what: string, loc?: Location) =>
+    new AicError('AIC0454', `unsupported: symbolic dim${symbol ? ` '${symbol}'` : ''} ${what}; run-time extents need the same program at every value, `
+      + 'with sizes polynomial in the dim (bind it with --input-shape, or --target interp runs it)', 3, loc),
 };
 
 /** Attach a location to an error thrown deep inside op code, keeping catalog errors as they are. */

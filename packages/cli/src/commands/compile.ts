@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow, type Graph } from '@aic/core';
-import { TARGETS, bindSymbolicBatch, passTarget } from '@aic/codegen';
+import { TARGETS, bindExtentAt, bindSymbolicBatch, extentSymbol, passTarget } from '@aic/codegen';
 import { EMIT_FORMS, VERSION, bindConstants, compileGraph, compileTargetOrThrow, emitForm, loadGraph, parseSchedules } from '@aic/api/internal';
 import { withTuningLogs } from './tuning-log.ts';
 import { readTensorFile } from '../model-io.ts';
@@ -60,13 +60,18 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   const shapes = splitShapeOptions(opts.inputShape);
   const g = await loadGraph(model, { inputShapes: shapes.numeric, onNote: note, validate: true });
   // dims left symbolic (in the model, or named in --input-shape): a run-time batch (codegen/lower/symbolic.ts)
-  const batch = bindSymbolicBatch(g, { shapes: shapes.symbolic, max: parseMaxShapes(opts.maxShape), note });
+  // a symbol at another dim (a sequence length): a run-time extent, the model optimized at each value lowered (codegen/lower/extents.ts)
+  const ext = extentSymbol(g, shapes.symbolic, parseMaxShapes(opts.maxShape));
+  const batch = ext ? undefined : bindSymbolicBatch(g, { shapes: shapes.symbolic, max: parseMaxShapes(opts.maxShape), note });
   const consts = constInputs(opts.constInput, g);
   if (consts.size) bindConstants(g, consts);
-  const { graph } = optimize(g, opts, undefined, undefined, passTarget(name));
+  const optimized = (x: Graph) => optimize(x, opts, undefined, undefined, passTarget(name)).graph;
+  const at = new Map<number, Graph>();
+  const extents = ext && { ...ext, graphAt: (v: number) => { if (!at.has(v)) at.set(v, optimized(bindExtentAt(g, ext.symbol, v))); return at.get(v)!; } };
+  const graph = extents ? extents.graphAt(ext.max) : optimized(g);
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
   const tuned = withTuningLogs(graph, name, opts.tuningLog, schedules);
-  const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, batch });
+  const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, batch, extents });
   if (opts.emit) {
     process.stdout.write(emitForm(compiled, opts.emit));
     return 0;

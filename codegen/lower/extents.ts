@@ -1,0 +1,228 @@
+/**
+ * Symbolic dims other than a leading batch (a sequence length...) as run-time extents. The graph is
+ * bound, optimized and lowered at several values of the symbol (the declared maximum and a few
+ * below it, of every residue mod 4); the programs must agree in structure, and every number that
+ * differs between them must be a polynomial of the symbol (extents-fit.ts). The merged program is
+ * the one at the maximum with those numbers replaced by expressions of the extent variable, which
+ * each kernel that needs it loads from a one-element i32 buffer (`w_aic_dims`) the host sets per run.
+ * Buffers are sized for the maximum (the memory plan too); their contents are compact, row-major at
+ * the run-time shape. Schedules never split, tile, fuse or vectorize a loop whose extent is
+ * symbolic (those directives are dropped), so the kernels need no tails. A constant the graph
+ * folds to a symbol-dependent size (a slice of a position table) must be, at every value, a prefix
+ * of the one at the maximum. Static dims keep their fully specialized code.
+ */
+import { Tensor, diag, type Graph } from '@aic/core';
+import {
+  E, S, ScheduleError, applyDirective, directiveLoop, initialState, isStageDirective, walkExpr, walkExprs,
+  type AxisState, type Buffer, type Directive, type Expr, type Kernel, type Stmt,
+} from '@aic/loop-ir';
+import { lowerGraph, rescheduleProgram, type KernelSource, type Program, type ProgramBuffer } from './program.ts';
+import { fitPoly, floatExpr, polyAt, polyExpr, polyText, type Poly } from './extents-fit.ts';
+import type { TargetCaps } from '@aic/ir-spec';
+
+export interface ExtentSpec {
+  symbol: string;
+  max: number;
+  /** the model bound at a value of the symbol and optimized (a fresh graph per call) */
+  graphAt: (value: number) => Graph;
+}
+
+/** On a program with run-time extents: the symbol, its maximum, and the run-time shape of each input/output. */
+export interface RuntimeExtents {
+  symbol: string;
+  max: number;
+  /** program buffer (input/output) name -> dims (number, or a polynomial of the symbol) */
+  dims: Record<string, (number | Poly)[]>;
+  /** the i32[1] weight buffer holding the run-time value */
+  buffer: string;
+}
+
+const VAR = 'aic_S';
+const DIMS = 'aic_dims';
+/** The values of the symbol the program is lowered at: the maximum first. */
+export function sentinels(max: number): number[] {
+  return [max, max - 1, max - 2, max - 3, max - 5];
+}
+
+interface LowerHooks {
+  caps: TargetCaps;
+  schedules(prog: Program): Map<string, Directive[]>;
+  finish?(prog: Program): void;
+}
+
+/** Lower, schedule and merge: the program with run-time extents. */
+export function lowerWithExtents(spec: ExtentSpec, hooks: LowerHooks): Program {
+  if (!(spec.max >= 8)) throw diag.extentMaxNeeded(spec.symbol, `is at most ${spec.max}; a run-time extent needs --max-shape ${spec.symbol}=N with N >= 8`);
+  const xs = sentinels(spec.max);
+  const progs = xs.map((v) => lowerGraph(spec.graphAt(v), hooks.caps));
+  shapeOf(progs, 'kernels', progs.map((p) => p.kernels.map((k) => k.name).join(',')));
+  // default schedules at each value, less every directive on a symbolic loop
+  const chosen = progs.map((p) => hooks.schedules(p));
+  const common = new Map<string, Directive[]>();
+  for (const name of progs[0]!.sources.keys()) {
+    const srcs = progs.map((p) => p.sources.get(name)!);
+    const sym = symbolicLoops(srcs);
+    const lists = chosen.map((c, i) => keepStatic(srcs[i]!, c.get(name) ?? [], sym));
+    const same = lists.every((l) => JSON.stringify(l) === JSON.stringify(lists[0]));
+    common.set(name, same ? lists[0]! : []);
+  }
+  for (const p of progs) {
+    try {
+      rescheduleProgram(p, common);
+    } catch (e) {
+      if (!(e instanceof ScheduleError)) throw e;
+      throw diag.extentUnsupported(spec.symbol, `a schedule does not apply at every value (${e.message})`);
+    }
+    hooks.finish?.(p);
+  }
+  return mergePrograms(progs, xs, spec);
+}
+
+/** Loops whose extent differs between the values (output axes and reduction axes of compute stages). */
+function symbolicLoops(srcs: KernelSource[]): Set<string> {
+  const out = new Set<string>();
+  srcs[0]!.stages.forEach((st, j) => {
+    if (st.kind !== 'compute') return;
+    const others = srcs.map((s) => s.stages[j]!);
+    st.axes.forEach((a, i) => { if (others.some((o) => o.kind !== 'compute' || o.out.shape[i] !== st.out.shape[i])) out.add(a); });
+    const red = (s: typeof st) => { const r: { name: string; extent: number }[] = []; walkExpr(s.kind === 'compute' ? s.body : E.i(0), (e) => { if (e.k === 'reduce') r.push(...e.axes); }); return r; };
+    const r0 = red(st);
+    for (const o of others) red(o as typeof st).forEach((ax, k) => { if (r0[k] && r0[k]!.extent !== ax.extent) out.add(r0[k]!.name); });
+  });
+  return out;
+}
+
+/** A schedule less the directives that act on a symbolic loop (or on loops made from one). */
+function keepStatic(src: KernelSource, dirs: Directive[], sym: Set<string>): Directive[] {
+  if (!sym.size) return dirs;
+  if (dirs.some(isStageDirective)) return dirs.filter((d) => d.d === 'algorithm');
+  const states = new Map<number, AxisState>();
+  src.stages.forEach((st, i) => { if (st.kind === 'compute') states.set(i, initialState(st)); });
+  const kept: Directive[] = [];
+  for (const d of dirs) {
+    if (d.d === 'algorithm') { kept.push(d); continue; }
+    const names = d.d === 'reorder' ? d.order : d.d === 'tile' || d.d === 'fuse' ? d.axes : [directiveLoop(d)];
+    const owner = [...states.entries()].find(([, s]) => s.leaves.some((l) => l.name === names[0]));
+    if (!owner || names.some((n) => !owner[1].leaves.some((l) => l.name === n))) continue;
+    if (d.d !== 'reorder' && d.d !== 'parallel' && names.some((n) => sym.has(n))) continue;
+    try { states.set(owner[0], applyDirective(owner[1], d)); kept.push(d); } catch { /* not applicable without the dropped ones */ }
+  }
+  return kept;
+}
+
+function shapeOf(progs: Program[], what: string, keys: string[]): void {
+  if (keys.some((k) => k !== keys[0])) throw diag.extentUnsupported('', `changes the model's ${what} from one value to another (the compiled program is not the same at every length)`);
+}
+
+/** Merge the programs lowered at xs (xs[0] the maximum) into one with run-time extents. */
+function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec): Program {
+  const sym = spec.symbol;
+  const p0 = progs[0]!;
+  const fail = (what: string) => diag.extentUnsupported(sym, what);
+  const lists = ['inputs', 'outputs', 'weights', 'temps'] as const;
+  for (const l of lists) shapeOf(progs, `${l}`, progs.map((p) => p[l].map((b) => `${b.name}:${b.dtype}:${b.shape.length}`).join(',')));
+  shapeOf(progs, 'kernel calls', progs.map((p) => JSON.stringify(p.steps.map((s) => [s.kernel, s.args]))));
+  const dims: Record<string, (number | Poly)[]> = {};
+  const varying: ProgramBuffer[] = [];
+  for (const l of lists) {
+    p0[l].forEach((b, j) => {
+      const bs = progs.map((p) => p[l][j]!);
+      const d = b.shape.map((n, k) => {
+        const ys = bs.map((x) => x.shape[k]!);
+        if (ys.every((y) => y === n)) return n;
+        const poly = fitPoly(xs, ys);
+        if (!poly) throw fail(`gives buffer '${b.value}' dim ${k} the sizes ${ys.join(', ')} at ${xs.join(', ')}, not a polynomial of it`);
+        return poly;
+      });
+      if (d.some((x) => typeof x !== 'number')) {
+        if (b.layout) throw fail(`reaches '${b.value}', which has a blocked layout`);
+        if (b.extent) throw fail(`meets '${b.value}', whose size the data decides`);
+        if (l === 'inputs' || l === 'outputs') dims[b.name] = d;
+      }
+      if (l === 'weights' && !prefixOfMax(b, bs)) varying.push(b);
+    });
+  }
+  const sVar = E.v(VAR);
+  const kernels = p0.kernels.map((k0, i) => {
+    const ks = progs.map((p) => p.kernels[i]!);
+    const body = mergeNode(ks.map((k) => k.body), xs, sVar, `kernel ${k0.name}`, fail) as Stmt;
+    const params = k0.params.map((b, j) => mergeBuffer(ks.map((k) => k.params[j]!), `kernel ${k0.name}`, fail, true));
+    if (!usesVar(body)) return { ...k0, params, body };
+    const dimsParam: Buffer = { name: DIMS, dtype: 'i32', shape: [1], scope: 'global', role: 'weight' };
+    return { ...k0, params: [...params, dimsParam], body: S.let(VAR, 'i32', E.load(DIMS, E.i(0), 'i32'), body) } as Kernel;
+  });
+  // a constant whose contents depend on the symbol otherwise (a folded shape vector): no kernel may read it
+  for (const w of varying) {
+    const read = p0.steps.find((st) => { const k = kernels.find((x) => x.name === st.kernel)!; return st.args.some((a, j) => a === w.name && reads(k.body, k.params[j]!.name)); });
+    if (read) throw fail(`folds constant '${w.value}', read by ${read.node}, to contents that depend on it (not the first elements of the one at the maximum)`);
+  }
+  const dimsBuf: ProgramBuffer = { name: `w_${DIMS}`, dtype: 'i32', shape: [1], scope: 'global', role: 'weight', value: `${sym}:extent`, data: new Tensor('int32', [1], Int32Array.from([spec.max])) };
+  const steps = p0.steps.map((st, i) => (kernels.find((k) => k.name === st.kernel)!.params.some((p) => p.name === DIMS) ? { ...st, args: [...st.args, dimsBuf.name] } : st));
+  return {
+    ...p0, kernels, steps, weights: [...p0.weights, dimsBuf],
+    extents: { symbol: sym, max: spec.max, dims, buffer: dimsBuf.name },
+  };
+}
+
+/** Is a weight, at every value, the first elements of the one at the maximum (a slice of a position table)? */
+function prefixOfMax(b: ProgramBuffer, bs: ProgramBuffer[]): boolean {
+  const d0 = b.data;
+  return bs.slice(1).every(({ data: d }) => !d0 || !d
+    || (d.size <= d0.size && Array.from({ length: d.size }, (_, i) => i).every((i) => Object.is(Number(d.num[i]), Number(d0.num[i])))));
+}
+
+function reads(s: Stmt, buf: string): boolean {
+  let r = false;
+  walkExprs(s, (e) => { if (e.k === 'load' && e.buf === buf) r = true; });
+  return r;
+}
+
+function usesVar(s: Stmt): boolean {
+  return JSON.stringify(s).includes(`"name":"${VAR}"`);
+}
+
+function mergeBuffer(bs: Buffer[], where: string, fail: (w: string) => Error, param: boolean): Buffer {
+  const b = bs[0]!;
+  if (bs.some((x) => x.dtype !== b.dtype || x.shape.length !== b.shape.length)) throw fail(`changes buffer '${b.name}' of ${where}`);
+  if (!param && bs.some((x) => x.shape.some((n, k) => n !== b.shape[k]))) throw fail(`sizes the register tile '${b.name}' of ${where}`);
+  return b; // params and scratch: sized for the maximum (the first program's), indexed at the run-time shape
+}
+
+/** Merge the same node of several programs: equal parts as they are, differing integer or float constants as expressions of s. */
+function mergeNode(ns: unknown[], xs: number[], s: Expr, where: string, fail: (w: string) => Error): unknown {
+  const n0 = ns[0];
+  if (n0 === null || typeof n0 !== 'object') {
+    if (ns.every((n) => n === n0)) return n0;
+    throw fail(`changes ${where} in structure (${ns.map(String).join(' / ')})`);
+  }
+  if (Array.isArray(n0)) {
+    if (ns.some((n) => !Array.isArray(n) || n.length !== n0.length)) throw fail(`changes the structure of ${where}`);
+    return n0.map((_, i) => mergeNode(ns.map((n) => (n as unknown[])[i]), xs, s, where, fail));
+  }
+  const o0 = n0 as Record<string, unknown>;
+  if (o0.k === 'const' && typeof o0.v === 'number' && 'lanes' in o0) {
+    const ys = ns.map((n) => (n as { v: number }).v);
+    if (ys.every((y) => Object.is(y, ys[0]))) return n0;
+    const t = o0.t as Expr['t'];
+    const e = o0.lanes !== 1 ? undefined : t === 'f32' || t === 'f64' ? floatExpr(xs, ys, s, t) : (() => { const p = fitPoly(xs, ys); return p ? polyExpr(p, s, t) : undefined; })();
+    if (!e) throw fail(`gives a constant of ${where} the values ${ys.join(', ')} at ${xs.join(', ')}, not a polynomial of it`);
+    return e;
+  }
+  if ('scope' in o0 && 'role' in o0 && Array.isArray(o0.shape)) return mergeBuffer(ns as Buffer[], where, fail, o0.scope !== 'register');
+  const keys = Object.keys(o0);
+  if (ns.some((n) => Object.keys(n as object).join() !== keys.join())) throw fail(`changes the structure of ${where}`);
+  const r: Record<string, unknown> = {};
+  for (const key of keys) r[key] = mergeNode(ns.map((n) => (n as Record<string, unknown>)[key]), xs, s, where, fail);
+  return r;
+}
+
+/** How artifacts write a dim: a number, or the polynomial of the symbol. */
+export function dimText(d: number | Poly, symbol: string): string {
+  return typeof d === 'number' ? String(d) : polyText(d, symbol);
+}
+
+/** The dims of a program buffer at the run-time value v. */
+export function dimsAt(ext: RuntimeExtents, b: ProgramBuffer, v: number): number[] {
+  const d = ext.dims[b.name];
+  return d ? d.map((x) => (typeof x === 'number' ? x : polyAt(x, v))) : b.shape.slice();
+}

@@ -1,0 +1,102 @@
+/**
+ * A symbolic sequence length as a run-time extent (issue 13 item 6; codegen/lower/extents.ts): a
+ * small self-attention encoder whose position table is sliced by the input's length, compiled ONCE
+ * for c and wasm-simd with --max-shape S=16, runs at two lengths and matches the interpreter; model.h names the
+ * symbol and its maximum, model.d.ts too; a missing maximum is AIC0453, a target without extents AIC0454.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AicError, Tensor } from '@aic/core';
+import { loadGraph } from '@aic/api/internal';
+import { extentSymbol } from '@aic/codegen';
+import { run } from '@aic/interp';
+import type { CArtifact } from '../../codegen/c/render.ts';
+import type { WasmCompiled } from '../../codegen/wasm/target.ts';
+import { buildModel } from '../onnx-builder.ts';
+import { excess } from '../model-zoo.ts';
+import { compileWithExtent, type ExtentArtifact } from '../extent-harness.ts';
+
+const D = 16, MAXPOS = 32;
+const rnd = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5);
+let model = '';
+
+beforeAll(() => {
+  const bytes = buildModel([
+    { op: 'Shape', inputs: ['x'], outputs: ['len'], attrs: { start: 1, end: 2 } },
+    { op: 'Sub', inputs: ['len', 'len'], outputs: ['zero'] },
+    { op: 'Slice', inputs: ['pos', 'zero', 'len'], outputs: ['posS'] },
+    { op: 'Add', inputs: ['x', 'posS'], outputs: ['h'] },
+    { op: 'MatMul', inputs: ['h', 'wq'], outputs: ['q'] },
+    { op: 'MatMul', inputs: ['h', 'wk'], outputs: ['k'] },
+    { op: 'MatMul', inputs: ['h', 'wv'], outputs: ['v'] },
+    { op: 'Transpose', inputs: ['k'], outputs: ['kt'], attrs: { perm: [0, 2, 1] } },
+    { op: 'MatMul', inputs: ['q', 'kt'], outputs: ['sc'] },
+    { op: 'Mul', inputs: ['sc', 'scale'], outputs: ['sc2'] },
+    { op: 'Softmax', inputs: ['sc2'], outputs: ['p'], attrs: { axis: -1 } },
+    { op: 'MatMul', inputs: ['p', 'v'], outputs: ['ctx'] },
+    { op: 'Add', inputs: ['ctx', 'h'], outputs: ['y'] },
+    { op: 'ReduceMean', inputs: ['y'], outputs: ['pooled'], attrs: { axes: [1], keepdims: 0 } },
+  ], [{ name: 'x', shape: [1, 'S', D] }], [{ name: 'y', shape: [1, 'S', D] }, { name: 'pooled', shape: [1, D] }], 15, [
+    { name: 'pos', dims: [MAXPOS, D], floats: rnd(MAXPOS * D, 1) },
+    { name: 'wq', dims: [D, D], floats: rnd(D * D, 2) },
+    { name: 'wk', dims: [D, D], floats: rnd(D * D, 3) },
+    { name: 'wv', dims: [D, D], floats: rnd(D * D, 4) },
+    { name: 'scale', dims: [1], floats: [0.25] },
+  ]);
+  model = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aic-extent-')), 'encoder.onnx');
+  fs.writeFileSync(model, bytes);
+});
+
+describe.each(['c', 'wasm-simd'] as const)('a self-attention encoder with a symbolic sequence length on %s', (target) => {
+  let a: ExtentArtifact;
+  beforeAll(async () => { a = await compileWithExtent(model, target, { S: 16 }); }, 120_000);
+
+  it.each([5, 12])('compiled once, runs at S=%i and matches the interpreter', async (L) => {
+    const x = new Tensor('float32', [1, L, D], Float32Array.from(rnd(L * D, 7 + L)));
+    const got = a.run(new Map([['x', x]]));
+    const g = await loadGraph(model, { inputShapes: { x: [1, L, D] } });
+    const want = run(g, new Map([['x', x]])) as Map<string, Tensor>;
+    for (const name of ['y', 'pooled']) {
+      expect(got.get(name)!.shape).toEqual(want.get(name)!.shape);
+      expect(excess(got.get(name)!.num, want.get(name)!.num, 1e-4, 1e-5).worst).toBeLessThanOrEqual(0);
+    }
+    expect(got.get('y')!.shape).toEqual([1, L, D]);
+  });
+
+  it.runIf(target === 'wasm-simd')('model.d.ts and the loader show the symbol and its maximum', () => {
+    const w = (a.compiled.art as WasmCompiled).art;
+    expect(w.dts).toContain('S: a run-time extent, any value from 1 to 16 (--max-shape)');
+    expect(w.dts).toContain('/** float32 [1, S, 16]: S is known when the model runs, any value from 1 to 16');
+    expect(w.meta.extent).toMatchObject({ symbol: 'S', max: 16, shapes: { x: [1, 'S', 16], y: [1, 'S', 16] } });
+  });
+
+  it.runIf(target === 'c')('model.h names the symbol, its maximum and the symbolic dims', () => {
+    const h = (a.compiled.art as CArtifact).h;
+    expect(h).toContain('#define AIC_MODEL_EXTENT_SYMBOL "S"');
+    expect(h).toContain('#define AIC_MODEL_MAX_EXTENT 16');
+    expect(h).toContain("input 0: 'x' float32 [1, S, 16]");
+    expect((a.compiled.art as CArtifact).c).toContain('aic_input_shape_0[3] = { 1, -1, 16 }');
+  });
+
+  it('beyond the maximum is AIC0450', () => {
+    const x = new Tensor('float32', [1, 17, D]);
+    expect(() => a.run(new Map([['x', x]]))).toThrow(expect.objectContaining({ code: 'AIC0450', message: expect.stringContaining("'S' is 17, beyond its maximum 16") }));
+  });
+});
+
+describe('what run-time extents refuse', () => {
+  it('a symbol without --max-shape is AIC0453', async () => {
+    const g = await loadGraph(model, {});
+    let err: unknown;
+    try { extentSymbol(g, {}, {}); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(AicError);
+    expect((err as AicError).code).toBe('AIC0453');
+    expect((err as AicError).message).toContain('--max-shape S=N');
+  });
+
+  it('a target without extents is AIC0454', async () => {
+    await expect(compileWithExtent(model, 'wgsl', { S: 16 })).rejects.toMatchObject({ code: 'AIC0454', message: expect.stringContaining('target wgsl does not take yet') });
+  });
+});

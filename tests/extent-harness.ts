@@ -1,0 +1,38 @@
+/**
+ * Compile a model ONCE with a symbolic dim as a run-time extent (as `aic compile --max-shape S=N`
+ * does for a sequence length: extentSymbol, the model optimized at each value lowered, compileFor with
+ * `extents`) and run the artifact at any value. Shared by tests/codegen/symbolic-extent.test.ts and
+ * scripts/symbolic-seq.ts.
+ */
+import { cloneGraph, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
+import { loadGraph, optimizeGraph } from '@aic/api/internal';
+import { C_TARGET, WASM_SIMD_TARGET, WGSL_TARGET, bindExtentAt, buildC, compileFor, extentSymbol, runC, type Compiled } from '@aic/codegen';
+import { runWasmSync, type WasmCompiled } from '../codegen/wasm/target.ts';
+import type { CArtifact } from '../codegen/c/render.ts';
+
+/** wgsl: compile only (it refuses run-time extents: AIC0454) */
+export type ExtentTarget = 'c' | 'wasm-simd' | 'wgsl';
+
+export interface ExtentArtifact {
+  compiled: Compiled;
+  compileMs: number;
+  run(feeds: Map<string, RValue>): Map<string, Tensor>;
+}
+
+/** model: a path or a graph (taken as loaded: not modified). */
+export async function compileWithExtent(model: string | Graph, target: ExtentTarget, max: Record<string, number>, shapes: Record<string, Dim[]> = {}, level = 2): Promise<ExtentArtifact> {
+  const t0 = performance.now();
+  const g = typeof model === 'string' ? await loadGraph(model, { validate: true }) : cloneGraph(model);
+  const ext = extentSymbol(g, shapes, max);
+  if (!ext) throw new Error('the model has no symbolic dim past the first');
+  const t = target === 'c' ? C_TARGET : target === 'wgsl' ? WGSL_TARGET : WASM_SIMD_TARGET;
+  const at = new Map<number, Graph>();
+  const graphAt = (v: number) => { if (!at.has(v)) at.set(v, optimizeGraph(bindExtentAt(g, ext.symbol, v), { level, target, out: () => {} }).graph); return at.get(v)!; };
+  const compiled = compileFor(t as typeof C_TARGET, graphAt(ext.max), { version: 'test', source: 'model', sourceHash: '-', extents: { ...ext, graphAt } }) as Compiled;
+  if (target === 'c') {
+    const art = compiled.art as CArtifact;
+    const built = buildC(art, compiled.prog);
+    return { compiled, compileMs: performance.now() - t0, run: (feeds) => runC(built, art, compiled.prog, feeds).outputs };
+  }
+  return { compiled, compileMs: performance.now() - t0, run: (feeds) => runWasmSync(compiled.art as WasmCompiled, feeds) };
+}
