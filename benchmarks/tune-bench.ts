@@ -40,6 +40,7 @@ function timer(schedules: Map<string, Directive[]> | undefined, graph: ReturnTyp
 }
 
 const rows: string[] = [];
+const ratios: { name: string; ratio: number; ms: number }[] = [];
 for (const name of args) {
   const meta = JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8'));
   const feeds = new Map<string, RValue>();
@@ -64,4 +65,8 @@ for (const name of args) {
     + `(${applied.kernels} kernels tuned, ${nTrials} trials, ${nRej} rejected, tuning ${tuneS.toFixed(0)} s, outputs ${same ? 'agree' : 'DIFFER'})`;
   console.log(line);
   rows.push(line);
+  ratios.push({ name, ratio, ms: median(a) });
 }
+// geomean over the models whose default takes >= 1 ms (smaller ones are reported, not averaged)
+const kept = ratios.filter((r) => r.ms >= 1);
+if (kept.length) console.log(`geomean tuned/default (${target}, ${kept.map((r) => r.name).join(', ')}): ${Math.exp(kept.reduce((s, r) => s + Math.log(r.ratio), 0) / kept.length).toFixed(3)}`);

@@ -41,12 +41,13 @@ export function tuningSchedules(g: Graph, target: Target, logs: readonly { file:
   const schedules = new Map<string, Directive[]>();
   if (!target.caps || !best.size) return { schedules, kernels: 0, issues };
   const prog = lowerGraph(g, target.caps);
+  const gpu = !!target.caps.gpu; // GPU schedules have no kernel algorithms
   const chosen = new Map<string, { dirs: Directive[]; r: TuneRecord }>();
   for (const w of workloadsOf(prog)) {
     const r = best.get(w.key);
     if (!r || r.trial === 0) continue; // none, or the default was fastest: it applies anyway
     const dirs = scheduleOf(r);
-    const space = kernelSpace(prog, w.kernels[0]);
+    const space = kernelSpace(prog, w.kernels[0], gpu);
     if (!space.algorithms.some((a) => algoText(a) === algoText(algoOf(dirs)))) {
       issues.push({ ...where.get(r)!, kind: 'mismatched', why: `algorithm ${algoText(algoOf(dirs))} does not apply to kernel ${w.kernels[0]}` });
       continue;
@@ -54,7 +55,7 @@ export function tuningSchedules(g: Graph, target: Target, logs: readonly { file:
     for (const k of w.kernels) chosen.set(k, { dirs, r });
   }
   // realize every chosen schedule on the sources as the driver will see them (algorithms applied)
-  chooseAlgorithms(prog, target.caps, new Map([...chosen].map(([k, v]) => [k, v.dirs])));
+  if (!gpu) chooseAlgorithms(prog, target.caps, new Map([...chosen].map(([k, v]) => [k, v.dirs])));
   for (const [k, { dirs, r }] of chosen) {
     try {
       realizeKernel(prog.sources.get(k)!, dirs);

@@ -4,6 +4,8 @@
  * its memory, times the steps with the same loop as `aic profile` (wasm/time-steps.ts, embedded
  * here; each sample long enough for the browser's coarse clock), runs the steps once more on
  * fresh inputs, and POSTs back the median ms of each step and the outputs' bytes (checked in Node).
+ * A wgsl job carries the batch's host module instead: the page loads it on navigator.gpu and POSTs
+ * the ms of every dispatch (host-runtime.mjs timeDispatches), the outputs and the adapter.
  */
 import { timeSteps } from '../wasm/time-steps.ts';
 
@@ -28,13 +30,27 @@ async function run(job) {
   const after = new Uint8Array(inst.exports.memory.buffer);
   return { stepMs, outputs: job.outputs.map((o) => unb64(after.slice(o.offset, o.offset + o.bytes))) };
 }
+// wgsl: the batch's host module (model.mjs) on this page's WebGPU adapter, every dispatch timed alone
+async function runGpu(job) {
+  const url = URL.createObjectURL(new Blob([job.host], { type: 'text/javascript' }));
+  const mod = await import(url);
+  URL.revokeObjectURL(url);
+  const model = await mod.load(job.weights ? { weights: b64(job.weights) } : {});
+  try {
+    const t = await model.timeDispatches(job.feeds, { reps: job.reps });
+    const outputs = {};
+    for (const [k, v] of Object.entries(t.outputs)) outputs[k] = Array.from(v, Number);
+    const info = model.device.adapterInfo ?? {};
+    return { dispatchMs: t.ms, outputs, adapter: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description: info.description ?? '' } };
+  } finally { model.destroy(); model.device.destroy(); }
+}
 (async () => {
   let n = 0;
   for (;;) {
     const job = await (await fetch('/job', { cache: 'no-store' })).json();
     if (job.done) { status('done: ' + n + ' measurements; this tab may be closed'); document.title = 'aic tune: done'; return; }
     let res;
-    try { res = { id: job.id, ...(await run(job)) }; } catch (e) { res = { id: job.id, error: String(e && e.message || e) }; }
+    try { res = { id: job.id, ...(await (job.host ? runGpu(job) : run(job))) }; } catch (e) { res = { id: job.id, error: String(e && e.message || e) }; }
     await fetch('/result', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(res) });
     status('measuring: ' + (++n) + ' builds timed');
   }
@@ -43,6 +59,6 @@ async function run(job) {
 
 export const BROWSER_PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>aic tune</title></head>
-<body><h1>aic tune (wasm-simd)</h1><p>Keep this tab in front while it measures.</p><p id="status">waiting for the first build</p>
+<body><h1>aic tune (wasm-simd / wgsl)</h1><p>Keep this tab in front while it measures.</p><p id="status">waiting for the first build</p>
 <script type="module">${SCRIPT}</script></body></html>
 `;

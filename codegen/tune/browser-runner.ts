@@ -1,13 +1,17 @@
 /**
- * `aic tune --target wasm-simd --runner browser`: the same runner as the Node one (runners.ts: the
- * profile, batch graphs, outputs checked against copy 0), but each build is timed by the browser that
- * opens the printed URL (browser-page.ts) instead of this process's V8.
+ * `aic tune --target wasm-simd|wgsl --runner browser`: the same runner as the Node one (runners.ts:
+ * the profile, batch graphs, outputs checked against copy 0), but each build is timed by the browser
+ * that opens the printed URL (browser-page.ts) instead of this process's V8 / WebGPU adapter. For wgsl
+ * the log's machine is the page's adapter.
  */
 import * as fs from 'node:fs';
 import { castTensor, diag, elementWidth, Tensor, tensorFromBytes, tensorToBytes, type DType, type Graph, type RValue } from '@aic/core';
 import { compileFor } from '../driver.ts';
 import { WASM_SIMD_TARGET, type WasmCompiled } from '../wasm/target.ts';
+import { WGSL_TARGET, feedsFor, tensorsFrom } from '../wgsl/target.ts';
 import { runner, tuneOpts, type Exec, type TuneRunner } from './runners.ts';
+import { gpuMachine, wgslTimed } from './runner-wgsl.ts';
+import type { Machine } from './log.ts';
 import { BrowserBridge } from './browser-bridge.ts';
 import { BROWSER_PAGE } from './browser-page.ts';
 
@@ -33,10 +37,24 @@ function browserExec(bridge: BrowserBridge, reps: number): Exec {
   };
 }
 
+function browserGpuExec(bridge: BrowserBridge, reps: number, seen: { machine?: Machine }): Exec {
+  return (g, feeds, schedules) => {
+    const c = compileFor(WGSL_TARGET, g, tuneOpts(schedules));
+    const words = Object.fromEntries(Object.entries(feedsFor(c.art, feeds)).map(([k, v]) => [k, Array.from(v)]));
+    const r = bridge.call({ host: c.art.host, ...(c.art.weights ? { weights: b64(c.art.weights) } : {}), feeds: words, reps });
+    const ms = r.dispatchMs as number[];
+    if (!Array.isArray(ms) || ms.length !== c.art.manifest.dispatches.length || !r.outputs) throw diag.runtime('browser', 'a malformed answer from the page');
+    seen.machine ??= gpuMachine(r.adapter as { vendor: string; architecture: string; description: string });
+    return wgslTimed(c, { dispatchMs: ms, outputs: tensorsFrom(c.art, r.outputs as Record<string, number[]>) });
+  };
+}
+
 /** Serve the page, print its URL, and measure there. close() ends the page's loop and the server. */
-export function browserRunner(graph: Graph, feeds: Map<string, RValue>, seed: number, reps = 10): TuneRunner {
+export function browserRunner(graph: Graph, feeds: Map<string, RValue>, seed: number, reps = 10, target = 'wasm-simd'): TuneRunner {
   const bridge = new BrowserBridge(BROWSER_PAGE);
   // written synchronously: the search blocks this thread while the browser works
   fs.writeSync(2, `aic: open this URL in the browser to tune for: ${bridge.url}\n`);
-  return { ...runner(WASM_SIMD_TARGET, browserExec(bridge, reps), graph, feeds, seed), close: () => bridge.close() };
+  if (target !== 'wgsl') return { ...runner(WASM_SIMD_TARGET, browserExec(bridge, reps), graph, feeds, seed), close: () => bridge.close() };
+  const seen: { machine?: Machine } = {};
+  return { ...runner(WGSL_TARGET, browserGpuExec(bridge, reps, seen), graph, feeds, seed), machine: () => seen.machine!, close: () => bridge.close() };
 }

@@ -6,6 +6,7 @@ export { makeRng } from './rng.ts';
 export { thisMachine, parseLog, bestRecords, recordLine, scheduleText, scheduleOf, type TuneRecord, type Machine, type LogIssue } from './log.ts';
 export { cRunner, wasmSimdRunner, TUNE_TARGETS, type TuneRunner, type Batch } from './runners.ts';
 export { browserRunner } from './browser-runner.ts';
+export { wgslRunner, wgslMachine, gpuMachine, stepMsOf } from './runner-wgsl.ts';
 export { batchGraph, type BatchGraph } from './batch.ts';
 export { outputsAgree } from './agree.ts';
 export { tune, type TuneOptions, type WorkloadResult } from './search.ts';

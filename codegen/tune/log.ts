@@ -1,6 +1,6 @@
 /**
  * Tuning logs: JSON lines, one measured candidate each:
- *   {"workload": KEY, "op": OP, "target": "c", "machine": {"cpu": MODEL, "simd": [...]},
+ *   {"workload": KEY, "op": OP, "target": "c", "machine": {"cpu": MODEL, "simd": [...]} (wgsl: and "gpu": ADAPTER),
  *    "schedule": ["split i3 by 8", ...], "median_us": 12.5, "aic_version": "0.1.0", "trial": 3}
  * (`trial` 0 is the default schedule). After the search the defaults and the bests are measured again,
  * alternately, and logged with `"confirmed": true`. Logs merge by concatenation; the best record of a
@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parseDirective, printDirective, type Directive } from '@aic/loop-ir';
 
-export interface Machine { cpu: string; simd: string[] }
+/** cpu and simd: this host; gpu: the WebGPU adapter (wgsl records), which alone decides when present */
+export interface Machine { cpu: string; simd: string[]; gpu?: string }
 export interface TuneRecord {
   workload: string;
   op?: string;
@@ -43,7 +44,7 @@ export function thisMachine(): Machine {
   cached = { cpu: os.cpus()[0]?.model?.trim() || os.arch(), simd: SIMD.filter((f) => flags.includes(f)) };
   return cached;
 }
-export const sameMachine = (a: Machine, b: Machine) => a.cpu === b.cpu && a.simd.join(',') === b.simd.join(',');
+export const sameMachine = (a: Machine, b: Machine) => (a.gpu !== undefined || b.gpu !== undefined ? a.gpu === b.gpu : a.cpu === b.cpu && a.simd.join(',') === b.simd.join(','));
 
 export const scheduleText = (dirs: readonly Directive[]) => dirs.map(printDirective);
 export const scheduleOf = (r: TuneRecord): Directive[] => r.schedule.map(parseDirective);
@@ -58,6 +59,7 @@ function parseLine(text: string): TuneRecord | string {
   if (typeof r.workload !== 'string' || !r.workload) return 'no workload';
   if (typeof r.target !== 'string') return 'no target';
   if (!m || typeof m.cpu !== 'string' || !Array.isArray(m.simd) || !m.simd.every((s) => typeof s === 'string')) return 'no machine {cpu, simd}';
+  if (m.gpu !== undefined && typeof m.gpu !== 'string') return 'machine.gpu is not a string';
   if (!Array.isArray(r.schedule) || !r.schedule.every((s) => typeof s === 'string')) return 'no schedule (a list of directives)';
   if (typeof r.median_us !== 'number' || !(r.median_us > 0) || !Number.isFinite(r.median_us)) return 'median_us is not a positive number';
   if (typeof r.aic_version !== 'string') return 'no aic_version';
@@ -86,7 +88,7 @@ export function bestRecords(records: readonly TuneRecord[], target: string, mach
   const best = new Map<string, TuneRecord>(), issues: LogIssue[] = [];
   for (const r of records) {
     if (r.target !== target) continue;
-    if (!sameMachine(r.machine, machine)) { issues.push({ ...where(r), kind: 'foreign', why: `measured on another machine (${r.machine.cpu}; ${r.machine.simd.join(' ') || 'no SIMD'})` }); continue; }
+    if (!sameMachine(r.machine, machine)) { issues.push({ ...where(r), kind: 'foreign', why: `measured on another machine (${r.machine.gpu ?? `${r.machine.cpu}; ${r.machine.simd.join(' ') || 'no SIMD'}`})` }); continue; }
     if (r.aic_version !== version) { issues.push({ ...where(r), kind: 'mismatched', why: `written by aic ${r.aic_version} (this is ${version})` }); continue; }
     const b = best.get(r.workload);
     const rank = (x: TuneRecord) => (x.confirmed ? 0 : 1);

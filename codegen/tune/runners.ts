@@ -21,6 +21,7 @@ import type { KernelSource, Program } from '../lower/program.ts';
 import type { Target } from '../target.ts';
 import { batchGraph, type BatchGraph } from './batch.ts';
 import { outputsAgree } from './agree.ts';
+import type { Machine } from './log.ts';
 
 export interface Batch {
   /** µs of the default copy and of every candidate */
@@ -35,17 +36,21 @@ export interface Batch {
 
 export interface TuneRunner {
   readonly target: string;
+  /** a GPU target: its own schedule space (space-gpu.ts) */
+  readonly gpu?: boolean;
   /** the whole model under the default schedules: µs per kernel name, and the directives each was realized with */
   profile(): { kernelUs: Map<string, number>; dirs: Map<string, Directive[]> };
   /** can the workload of this kernel source be measured alone (batch.ts)? */
   alone(src: KernelSource): boolean;
   /** candidates of one workload in one build; throws when a schedule does not apply */
   measure(src: KernelSource, cands: Directive[][]): Batch;
+  /** the machine the log names, when not this host's CPU (wgsl: the adapter; asked after profile()) */
+  machine?(): Machine;
   /** release what the runner holds (the browser runner's server) */
   close?(): void;
 }
 
-export const TUNE_TARGETS = ['c', 'wasm-simd'] as const;
+export const TUNE_TARGETS = ['c', 'wasm-simd', 'wgsl'] as const;
 
 export type Timed = { stepMs: number[]; outputs: Map<string, Tensor>; prog: Program };
 export type Exec = (g: Graph, feeds: Map<string, RValue>, schedules: Map<string, Directive[]>) => Timed;
@@ -83,6 +88,7 @@ export function runner(target: Target, exec: Exec, graph: Graph, feeds: Map<stri
   const feedsOf = new Map<Graph, Map<string, RValue>>();
   return {
     target: target.name,
+    ...(target.caps?.gpu ? { gpu: true } : {}),
     profile() {
       const t = exec(graph, feeds, new Map());
       const kernelUs = new Map<string, number>();

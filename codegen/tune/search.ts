@@ -67,6 +67,7 @@ export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): Workloa
   const B = o.batch ?? 8;
   reportProgress('tuning', 0, 1, 'profiling the defaults');
   const prof = runner.profile();
+  const machine = runner.machine?.() ?? o.machine;
   const total = sum([...prof.kernelUs.values()]) || 1;
   const states: State[] = workloadsOf(prog).map((w) => {
     const us = w.kernels.map((k) => prof.kernelUs.get(k) ?? 0);
@@ -74,12 +75,12 @@ export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): Workloa
     const dirs = prof.dirs.get(w.kernels[0]) ?? [];
     const defaultUs = sum(us) / us.length;
     return {
-      w, src, space: kernelSpace(prog, w.kernels[0]), defaultUs, share: sum(us) / total, left: 0, trials: 0, rejected: 0,
+      w, src, space: kernelSpace(prog, w.kernels[0], !!runner.gpu), defaultUs, share: sum(us) / total, left: 0, trials: 0, rejected: 0,
       alone: runner.alone(src), seen: new Set([keyOf(dirs)]), measured: [{ dirs, us: defaultUs }],
     };
   });
   const record = (s: State, dirs: Directive[], us: number, trial: number, confirmed?: boolean) => o.onRecord?.({
-    workload: s.w.key, op: s.w.op, target: runner.target, machine: o.machine, schedule: scheduleText(dirs), median_us: Math.round(us * 1000) / 1000, aic_version: o.version, trial,
+    workload: s.w.key, op: s.w.op, target: runner.target, machine, schedule: scheduleText(dirs), median_us: Math.round(us * 1000) / 1000, aic_version: o.version, trial,
     ...(confirmed ? { confirmed } : {}),
   });
   const seedPrevious = (s: State) => {

@@ -6,44 +6,62 @@
  * - factor: a split's factor changed (register-tile rows, vector width, channel blocks): f +- 1,
  *   f * 2, f / 2, the split's tail kept;
  * - unroll: an unrolled loop kept rolled, or an inner loop unrolled;
- * - reorder: two loops of a reorder swapped, unless both are reduction loops: the summation order of
- *   every output element stays the reference's, so a candidate changes no result bit (Winograd and
- *   gemm, algorithms, round differently and are checked against the default with a tolerance).
+ * - reorder: two loops of a reorder (any stage's) swapped, unless both are reduction loops: the
+ *   summation order of every output element stays the reference's, so a candidate changes no result
+ *   bit (Winograd and gemm, algorithms, round differently and are checked against the default with a
+ *   tolerance);
+ * - kblock (K / cache blocking): the outermost reduction loop of a reorder split by kc (a power of two
+ *   below its extent) and the one or two output loops just outside it moved between its blocks:
+ *   `r_o, i3_o, r_i, ...` — a block of weights is reused across those output loops, whose
+ *   accumulators then live in a larger local tile; per output element the summation order is unchanged.
+ * GPU kernels (wgsl) have their own mutations (space-gpu.ts).
  * Candidates that do not realize (a loop a directive names is gone) are rejected by the driver
  * (ScheduleError) and counted.
  */
 import type { Directive } from '@aic/loop-ir';
 import type { Program } from '../lower/program.ts';
 import { convInfo } from '../schedule/algorithms/conv-info.ts';
-import { winogradApplies } from '../schedule/algorithms/winograd.ts';
-import { gemm1x1Applies } from '../schedule/algorithms/gemm1x1.ts';
+import { algorithmCosts, toDirective } from '../schedule/algorithms/choose.ts';
 import type { Rng } from './rng.ts';
+import { featuresGpu, mutateGpu } from './space-gpu.ts';
 
 type Algo = Extract<Directive, { d: 'algorithm' }>;
 
 export interface KernelSpace {
   /** reduction loop names (before splits: i5 covers i5_o, i5_i, i5_o_i...) */
   reduce: string[];
+  /** extent of each reduction loop (before splits) */
+  reduceExtent: Record<string, number>;
   /** every applicable algorithm (direct first); one entry: no choice */
   algorithms: Algo[];
+  /** a GPU kernel (wgsl): workgroup / thread-tile mutations (space-gpu.ts) */
+  gpu?: boolean;
+  /** the innermost output axis of a one-stage kernel (GPU vec4 mutations) */
+  inner?: { axis: string; extent: number };
 }
 
-/** What a kernel of a freshly lowered program allows (call before algorithms rewrite it). */
-export function kernelSpace(prog: Program, kernel: string): KernelSpace {
+/**
+ * What a kernel of a freshly lowered program allows (call before algorithms rewrite it). The
+ * algorithms are those the cost model of schedule/algorithms/choose.ts weighs for the kernel (the CPU
+ * targets'; GPU schedules have no algorithm choice).
+ */
+export function kernelSpace(prog: Program, kernel: string, gpu = false): KernelSpace {
   const src = prog.sources.get(kernel)!;
   const reduce: string[] = [];
+  const reduceExtent: Record<string, number> = {};
   const walk = (e: unknown): void => {
     if (!e || typeof e !== 'object') return;
-    const x = e as { k?: string; axes?: { name: string }[] };
-    if (x.k === 'reduce' && x.axes) for (const a of x.axes) if (!reduce.includes(a.name)) reduce.push(a.name);
+    const x = e as { k?: string; axes?: { name: string; extent: number }[] };
+    if (x.k === 'reduce' && x.axes) for (const a of x.axes) if (!reduce.includes(a.name)) { reduce.push(a.name); reduceExtent[a.name] = a.extent; }
     for (const v of Object.values(e)) if (v && typeof v === 'object') walk(v);
   };
   for (const st of src.stages) if (st.kind === 'compute') walk(st.body);
-  const algorithms: Algo[] = [{ d: 'algorithm', name: 'direct' }];
-  const c = convInfo(prog, kernel);
-  if (c && gemm1x1Applies(c)) algorithms.push({ d: 'algorithm', name: 'gemm' });
-  if (c && winogradApplies(c) && c.C >= 8 && c.M >= 8) algorithms.push({ d: 'algorithm', name: 'winograd', params: [2, 3] }, { d: 'algorithm', name: 'winograd', params: [4, 3] });
-  return { reduce, algorithms };
+  const c = gpu ? undefined : convInfo(prog, kernel);
+  const algorithms: Algo[] = c ? algorithmCosts(c).map((x) => toDirective(x.alg)) : [{ d: 'algorithm', name: 'direct' }];
+  const comp = src.stages.filter((st) => st.kind === 'compute');
+  const last = comp.length === 1 && comp[0].kind === 'compute' ? comp[0] : undefined;
+  const inner = last?.axes.length ? { axis: last.axes.at(-1)!, extent: last.out.shape.at(-1)! } : undefined;
+  return { reduce, reduceExtent, algorithms, ...(gpu ? { gpu, ...(inner ? { inner } : {}) } : {}) };
 }
 
 const baseOf = (axis: string) => axis.replace(/(_[oi])+$/, '');
@@ -52,7 +70,8 @@ export const algoText = (a: Algo) => `${a.name}${a.params ? `(${a.params.join(',
 
 /** One random mutation of a candidate (undefined: the drawn mutation does not apply to it). */
 export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng): Directive[] | undefined {
-  const kind = rng.pick(['algorithm', 'factor', 'factor', 'factor', 'unroll', 'reorder'] as const);
+  if (space.gpu) return mutateGpu(dirs, space, rng);
+  const kind = rng.pick(['algorithm', 'factor', 'factor', 'factor', 'unroll', 'reorder', 'kblock'] as const);
   const out = dirs.map((d) => ({ ...d })) as Directive[];
   const vectorized = new Set(out.filter((d) => d.d === 'vectorize').map((d) => (d as { axis: string }).axis));
   const unrolled = new Set(out.filter((d) => d.d === 'unroll').map((d) => (d as { axis: string }).axis));
@@ -89,7 +108,7 @@ export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng)
       return out;
     }
     case 'reorder': {
-      const ri = out.findIndex((x) => x.d === 'reorder');
+      const ri = pickReorder(out, rng);
       if (ri < 0) return undefined;
       const order = (out[ri] as Extract<Directive, { d: 'reorder' }>).order.slice();
       if (order.length < 2) return undefined;
@@ -100,7 +119,32 @@ export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng)
       out[ri] = { d: 'reorder', order };
       return out;
     }
+    case 'kblock': return kblock(out, space, rng);
   }
+}
+
+/** index of a random reorder directive (a kernel of several stages has one per stage), -1 when none */
+function pickReorder(dirs: readonly Directive[], rng: Rng): number {
+  const at = dirs.map((d, i) => (d.d === 'reorder' ? i : -1)).filter((i) => i >= 0);
+  return at.length ? rng.pick(at) : -1;
+}
+
+/** K blocking (see the file comment): undefined when the reorder has no unsplit reduction loop with output loops outside it. */
+function kblock(out: Directive[], space: KernelSpace, rng: Rng): Directive[] | undefined {
+  const ri = pickReorder(out, rng);
+  if (ri < 0) return undefined;
+  const order = (out[ri] as Extract<Directive, { d: 'reorder' }>).order;
+  const j = order.findIndex((n) => space.reduce.includes(baseOf(n)));
+  const r = order[j];
+  const ext = space.reduceExtent[r];
+  if (j < 1 || !ext) return undefined; // split already (r_o), or no output loop outside it
+  const kcs = [2, 4, 8, 16, 32, 64].filter((k) => k < ext);
+  if (!kcs.length) return undefined;
+  const kc = rng.pick(kcs);
+  const m = Math.min(j, rng.next() < 0.7 ? 1 : 2);
+  const moved = order.slice(j - m, j);
+  const next: Directive = { d: 'reorder', order: [...order.slice(0, j - m), `${r}_o`, ...moved, `${r}_i`, ...order.slice(j + 1)] };
+  return [...out.slice(0, ri), { d: 'split', axis: r, factor: kc }, next, ...out.slice(ri + 1)];
 }
 
 /**
@@ -109,6 +153,7 @@ export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng)
  * counts, depth of the first reduction loop in the reorder.
  */
 export function features(dirs: readonly Directive[], space: KernelSpace): number[] {
+  if (space.gpu) return featuresGpu(dirs, space);
   const a = algoText(algoOf(dirs));
   const factor = new Map<string, number>();
   for (const d of dirs) if (d.d === 'split') factor.set(`${d.axis}_i`, d.factor);
@@ -119,9 +164,11 @@ export function features(dirs: readonly Directive[], space: KernelSpace): number
   const order = (dirs.find((d) => d.d === 'reorder') as Extract<Directive, { d: 'reorder' }> | undefined)?.order ?? [];
   const firstRed = order.findIndex((n) => space.reduce.includes(baseOf(n)));
   const lt = Math.log2(tile);
+  // K blocking: the block's size (log2), 0 when the first reduction loop is whole
+  const kb = dirs.find((d): d is Extract<Directive, { d: 'split' }> => d.d === 'split' && space.reduce.includes(d.axis));
   return [
     1, a === 'direct' ? 1 : 0, a === 'gemm' ? 1 : 0, a === 'winograd(2,3)' ? 1 : 0, a === 'winograd(4,3)' ? 1 : 0,
     Math.log2(lanes), lt, lt * lt / 8, unr.length, dirs.filter((d) => d.d === 'split').length,
-    order.length ? (firstRed < 0 ? 1 : firstRed / order.length) : 0,
+    order.length ? (firstRed < 0 ? 1 : firstRed / order.length) : 0, kb ? Math.log2(kb.factor) : 0,
   ];
 }

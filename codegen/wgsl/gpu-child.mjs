@@ -1,6 +1,7 @@
 /**
  * A child process that owns a WebGPU device (Dawn, `webgpu` package) and serves requests over IPC
  * (serialization 'advanced'): { id, op: 'run', host, weights, feeds } runs a generated model.mjs once;
+ * { id, op: 'time', host, weights, feeds, reps } times each of its dispatches (aic tune) and runs it once;
  * { id, op: 'info', wgsl } returns the shader module's compilation messages; { id, op: 'adapter' }.
  * Started by gpu-client.mjs with one environment of gpuAttempts() (system drivers or SwiftShader);
  * a failed { op: 'adapter' } tells the client to try the next one.
@@ -18,6 +19,10 @@ async function handle(msg) {
   const mod = await import(`data:text/javascript;base64,${Buffer.from(msg.host).toString('base64')}`);
   const model = await mod.load({ device, weights: msg.weights });
   try {
+    if (msg.op === 'time') {
+      const t = await model.timeDispatches(msg.feeds, { reps: msg.reps });
+      return { outputs: t.outputs, dispatchMs: t.ms, adapter: adapterInfo };
+    }
     let outputs;
     const reps = msg.reps ?? 1;
     const t0 = performance.now();

@@ -177,6 +177,37 @@ export async function load(opts = {}) {
     /** @param {Record<string, ArrayLike<number> | BigInt64Array>} feeds */
     run(feeds) { const p = queue.then(() => (M.batch ? runBatch(runOnce, feeds) : runOnce(feeds))); queue = p.catch(() => {}); return p; },
     destroy() { for (const b of gpuBuffers) b.destroy(); staging.destroy(); },
+    /**
+     * Tuning (aic tune --target wgsl): ms per dispatch, each timed alone to the queue's completion
+     * (two warm-ups, then the median of `reps` samples; a sample runs as many back-to-back dispatches
+     * as take ~1 ms, found in the second warm-up, divided back), after one full run so that every
+     * buffer holds real values; then the outputs of one more full run.
+     */
+    async timeDispatches(feeds, { reps = 10 } = {}) {
+      await runOnce(feeds);
+      const sample = async (s, n) => {
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        pass.setPipeline(s.pipeline);
+        pass.setBindGroup(0, s.bindGroup);
+        for (let i = 0; i < n; i++) pass.dispatchWorkgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+        pass.end();
+        const t0 = performance.now();
+        device.queue.submit([enc.finish()]);
+        await device.queue.onSubmittedWorkDone();
+        return (performance.now() - t0) / n;
+      };
+      const ms = [];
+      for (const s of steps) {
+        await sample(s, 1);
+        const n = Math.min(64, Math.max(1, Math.ceil(1 / Math.max(await sample(s, 1), 1e-3))));
+        const xs = [];
+        for (let r = 0; r < reps; r++) xs.push(await sample(s, n));
+        xs.sort((a, b) => a - b);
+        ms.push(xs[xs.length >> 1]);
+      }
+      return { ms, outputs: await runOnce(feeds) };
+    },
   };
 }
 

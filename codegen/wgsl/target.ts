@@ -207,7 +207,8 @@ export async function wgslDevice(opts: { software?: boolean } = {}): Promise<Nod
   throw diag.runtime('webgpu', `${NO_ADAPTER_HELP}. Tried: ${tried.join('; ')}`);
 }
 
-function feedsFor(c: WgslCompiled, feeds: Map<string, RValue>): Record<string, ArrayLike<number>> {
+/** Feeds as the host module takes them (32-bit words per input name); exported for aic tune's browser runner. */
+export function feedsFor(c: WgslCompiled, feeds: Map<string, RValue>): Record<string, ArrayLike<number>> {
   const out: Record<string, ArrayLike<number>> = {};
   batchOf(c.prog, feeds); // AIC0450 / AIC0452 before the GPU sees anything
   for (const io of c.manifest.inputs) {
@@ -229,7 +230,8 @@ function feedsFor(c: WgslCompiled, feeds: Map<string, RValue>): Record<string, A
   return out;
 }
 
-function tensorsFrom(c: WgslCompiled, res: Record<string, ArrayLike<number | bigint>>): Map<string, Tensor> {
+/** The host module's outputs as tensors; exported for aic tune's browser runner. */
+export function tensorsFrom(c: WgslCompiled, res: Record<string, ArrayLike<number | bigint>>): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const o of c.manifest.outputs) {
     const a = res[o.name];
@@ -308,17 +310,32 @@ function gpuWorker() {
   return worker;
 }
 
-/** Run a compiled model, blocking until the GPU is done (a worker thread talks to the WebGPU process). */
-export function runWgslSync(c: WgslCompiled, feeds: Map<string, RValue>): Map<string, Tensor> {
-  const f = feedsFor(c, feeds);
+/** A request to the WebGPU process, blocking until it answers (a worker thread talks to it). */
+function requestSync(c: WgslCompiled | undefined, msg: Record<string, unknown>): GpuReply {
   const wk = gpuWorker();
   Atomics.store(wk.flag, 0, 0);
-  wk.w.postMessage({ op: 'run', host: c.host, weights: c.weights, feeds: f });
+  wk.w.postMessage(msg);
   const r = Atomics.wait(wk.flag, 0, 0, 600_000);
   if (r === 'timed-out') throw diag.runtime('webgpu', 'the GPU worker did not answer within 600 s');
-  const msg = receiveMessageOnPort(wk.port)?.message as GpuReply | undefined;
-  if (!msg) throw diag.runtime('webgpu', 'the GPU worker exited without an answer');
-  return tensorsFrom(c, checkReply(msg, c).outputs!);
+  const reply = receiveMessageOnPort(wk.port)?.message as GpuReply | undefined;
+  if (!reply) throw diag.runtime('webgpu', 'the GPU worker exited without an answer');
+  return checkReply(reply, c);
+}
+
+/** Run a compiled model, blocking until the GPU is done. */
+export function runWgslSync(c: WgslCompiled, feeds: Map<string, RValue>): Map<string, Tensor> {
+  return tensorsFrom(c, requestSync(c, { op: 'run', host: c.host, weights: c.weights, feeds: feedsFor(c, feeds) }).outputs!);
+}
+
+/** The adapter of the WebGPU process, blocking (aic tune's log names it). */
+export function wgslAdapterSync(): NonNullable<GpuReply['adapter']> {
+  return requestSync(undefined, { op: 'adapter' }).adapter!;
+}
+
+/** aic tune: ms per dispatch (manifest order; host-runtime.mjs timeDispatches), the outputs, and the adapter. */
+export function timeWgslSync(c: WgslCompiled, feeds: Map<string, RValue>, reps: number): { dispatchMs: number[]; outputs: Map<string, Tensor>; adapter?: GpuReply['adapter'] } {
+  const r = requestSync(c, { op: 'time', host: c.host, weights: c.weights, feeds: feedsFor(c, feeds), reps });
+  return { dispatchMs: r.dispatchMs!, outputs: tensorsFrom(c, r.outputs!), adapter: r.adapter };
 }
 
 export { AicError };

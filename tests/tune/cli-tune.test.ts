@@ -1,7 +1,7 @@
 /**
  * aic tune from the command line with a small budget: the log it writes, --resume keeping it,
- * aic compile --tuning-log applying it (and warning about a garbage line), and the targets and
- * runners not built yet as "unsupported" (exit 3).
+ * aic compile --tuning-log applying it (and warning about a garbage line), the runner not built
+ * (browser for c) as "unsupported" (exit 3), a target without a runner as a usage error.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -48,9 +48,9 @@ describe('aic tune (CLI)', () => {
 
   it('says what is not built yet (exit 3) and rejects bad options (exit 2)', () => {
     const o = path.join(os.tmpdir(), 'aic-tune-never.jsonl');
-    const g = aic(['tune', MODEL, '--target', 'wgsl', '-o', o]);
-    expect(g.code).toBe(3);
-    expect(g.err).toMatch(/AIC0403: unsupported: aic tune --target wgsl/);
+    const g = aic(['tune', MODEL, '--target', 'interp', '-o', o]);
+    expect(g.code).toBe(2);
+    expect(g.err).toMatch(/aic tune measures on c, wasm-simd, wgsl/);
     const b = aic(['tune', MODEL, '--target', 'c', '--runner', 'browser', '-o', o]);
     expect(b.code).toBe(3);
     expect(b.err).toMatch(/AIC0403: unsupported: aic tune --runner browser --target c/);

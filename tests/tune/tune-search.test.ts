@@ -5,42 +5,19 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { C_TARGET, batchGraph, compileFor, type TuneRecord, type TuneRunner } from '@aic/codegen';
+import { C_TARGET, type TuneRecord } from '@aic/codegen';
 import { loadGraph, optimizeGraph, tuneGraph } from '@aic/api/internal';
-import type { Graph } from '@aic/core';
-import { printDirective, type Directive } from '@aic/loop-ir';
+import type { Directive } from '@aic/loop-ir';
+import { fakeRunner } from './fake-runner.ts';
 
 const MODEL = path.resolve(import.meta.dirname, '../fixtures/models/small_cnn.onnx');
-
-/** Compiles for real (so schedules must realize), times by hash: deterministic, machine-independent. */
-function fakeRunner(graph: Graph, fail?: (k: string, d: Directive[]) => boolean): TuneRunner {
-  const fakeUs = (op: string, d: Directive[]) => 10 + createHash('sha256').update(op + d.map(printDirective).join(';')).digest()[0] / 8 + (op.includes('Conv') ? 50 : 0);
-  const compile = (g: Graph, s: Map<string, Directive[]>) => compileFor(C_TARGET, g, { version: 't', source: 't', sourceHash: '-', schedules: s }).prog;
-  return {
-    target: 'c',
-    profile() {
-      const prog = compile(graph, new Map());
-      const kernelUs = new Map([...prog.schedules].map(([k, d]) => [k, fakeUs(prog.sources.get(k)?.op ?? k, d)]));
-      return { kernelUs, dirs: new Map(prog.schedules) };
-    },
-    alone: (src) => !!batchGraph(src, 2, C_TARGET.caps!),
-    measure(src, cands) {
-      for (const d of cands) if (fail?.(src.name, d)) throw new Error('fake failure');
-      const b = batchGraph(src, cands.length + 1, C_TARGET.caps!)!;
-      const prog = compile(b.graph, new Map(cands.map((d, i) => [b.kernels[i + 1], d])));
-      const dirs = b.kernels.map((k) => prog.schedules.get(k) ?? []);
-      return { defaultUs: fakeUs(src.op, dirs[0]), us: dirs.slice(1).map((d) => fakeUs(src.op, d)), agree: cands.map(() => true), defaultDirs: dirs[0], realized: dirs.slice(1) };
-    },
-  };
-}
 
 async function run(seed: number, fail?: (k: string, d: Directive[]) => boolean) {
   const g = await loadGraph(MODEL, { validate: true });
   const { graph } = optimizeGraph(g, { target: 'c' });
   let now = 0;
   const log: TuneRecord[] = [];
-  const res = tuneGraph(graph, { target: 'c', trials: 12, budgetMs: 1e9, seed, clock: () => (now += 1000), runner: (gr) => fakeRunner(gr, fail), onRecord: (r) => log.push(r) });
+  const res = tuneGraph(graph, { target: 'c', trials: 12, budgetMs: 1e9, seed, clock: () => (now += 1000), runner: (gr) => fakeRunner(C_TARGET, gr, fail), onRecord: (r) => log.push(r) });
   return { res, log: log.map((r) => JSON.stringify(r)).join('\n') };
 }
 

@@ -33,7 +33,7 @@ type AlgoDirective = Extract<Directive, { d: 'algorithm' }>;
 export function algorithmName(a: Algorithm): string {
   return a.name === 'winograd' ? `winograd F(${a.m},3)` : a.name === 'gemm' ? 'gemm (1x1 conv over flattened HxW)' : 'direct';
 }
-function toDirective(a: Algorithm): AlgoDirective {
+export function toDirective(a: Algorithm): AlgoDirective {
   return a.name === 'winograd' ? { d: 'algorithm', name: 'winograd', params: [a.m, 3] } : { d: 'algorithm', name: a.name };
 }
 /** An `algorithm` directive as an Algorithm (usage error, exit 2, for one aic does not have). */

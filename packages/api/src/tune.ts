@@ -4,8 +4,8 @@
  */
 import { AicError, diag, type Graph } from '@aic/core';
 import {
-  TUNE_TARGETS, browserRunner, cRunner, findTarget, lowerGraph, prepareForRun, thisMachine, tune, tuningSchedules, wasmSimdRunner,
-  type LogIssue, type TuneRecord, type TuneRunner, type WorkloadResult,
+  TUNE_TARGETS, browserRunner, cRunner, findTarget, lowerGraph, prepareForRun, thisMachine, tune, tuningSchedules, wasmSimdRunner, wgslMachine, wgslRunner,
+  type LogIssue, type Machine, type TuneRecord, type TuneRunner, type WorkloadResult,
 } from '@aic/codegen';
 import type { Directive } from '@aic/loop-ir';
 import { randomFeeds } from '@aic/passes';
@@ -30,15 +30,15 @@ export interface TuneGraphOptions {
 
 /** Tune an optimized graph (static shapes) on the target this process runs on. */
 export function tuneGraph(graph: Graph, o: TuneGraphOptions): WorkloadResult[] {
-  if (o.target === 'wgsl') throw diag.tuneUnsupported('aic tune --target wgsl (measuring on a GPU adapter is not built yet; tune c or wasm-simd)');
   if (!(TUNE_TARGETS as readonly string[]).includes(o.target)) throw diag.usage(`--target '${o.target}': aic tune measures on ${TUNE_TARGETS.join(', ')}`);
   const t = findTarget(o.target)!;
   const feeds = randomFeeds(graph, o.seed);
   prepareForRun(graph, feeds);
-  if (o.where === 'browser' && o.target !== 'wasm-simd') throw diag.tuneUnsupported(`aic tune --runner browser --target ${o.target} (the browser runner measures wasm-simd)`);
+  if (o.where === 'browser' && o.target === 'c') throw diag.tuneUnsupported('aic tune --runner browser --target c (the browser runner measures wasm-simd and wgsl)');
   const runner = o.runner ? o.runner(graph)
     : o.target === 'c' ? cRunner(graph, feeds, o.seed, o.reps)
-      : o.where === 'browser' ? browserRunner(graph, feeds, o.seed, o.reps) : wasmSimdRunner(graph, feeds, o.seed, o.reps);
+      : o.where === 'browser' ? browserRunner(graph, feeds, o.seed, o.reps, o.target)
+        : o.target === 'wgsl' ? wgslRunner(graph, feeds, o.seed, o.reps) : wasmSimdRunner(graph, feeds, o.seed, o.reps);
   const prog = lowerGraph(graph, t.caps!);
   try {
     return tune(prog, runner, {
@@ -46,6 +46,14 @@ export function tuneGraph(graph: Graph, o: TuneGraphOptions): WorkloadResult[] {
       previous: o.previous, onRecord: o.onRecord, onBatch: o.onBatch,
     });
   } finally { runner.close?.(); }
+}
+
+/** wgsl records apply on the adapter they were measured on: this process's (none: every record is foreign). */
+function gpuHere(): Machine {
+  try { return wgslMachine(); } catch (e) {
+    if (e instanceof AicError) return { ...thisMachine(), gpu: 'no WebGPU adapter' };
+    throw e;
+  }
 }
 
 /** A tuning-log issue as the catalog's warning. */
@@ -57,6 +65,6 @@ export function tuningIssue(i: LogIssue): AicError {
 export function tuningLogSchedules(graph: Graph, target: string, logs: readonly { file: string; text: string }[]): { schedules: Map<string, Directive[]>; kernels: number; warnings: AicError[] } {
   const t = findTarget(target);
   if (!t) throw diag.usage(`unknown target '${target}'`);
-  const r = tuningSchedules(graph, t, logs, VERSION);
+  const r = tuningSchedules(graph, t, logs, VERSION, target === 'wgsl' ? gpuHere() : thisMachine());
   return { schedules: r.schedules, kernels: r.kernels, warnings: r.issues.map(tuningIssue) };
 }

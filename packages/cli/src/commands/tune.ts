@@ -1,5 +1,5 @@
 /**
- * aic tune MODEL --target c|wasm-simd [--runner node|browser] [--budget 10m] [--trials N] [--seed S] -o tuning.jsonl [--resume]
+ * aic tune MODEL --target c|wasm-simd|wgsl [--runner node|browser] [--budget 10m] [--trials N] [--seed S] -o tuning.jsonl [--resume]
  * Measures schedule candidates of every kernel on this machine and writes every measurement as a
  * JSON line (codegen/tune/log.ts); `aic compile --tuning-log FILE` applies the fastest per kernel.
  * The work is the library API's (packages/api/src/tune.ts); this file parses options and prints.
@@ -44,11 +44,10 @@ export function resultTable(res: WorkloadResult[]): string {
 
 export async function tuneCommand(model: string, o: TuneOptions): Promise<number> {
   const target = o.target;
-  if (!target) throw diag.usage('tune needs --target (c or wasm-simd)');
+  if (!target) throw diag.usage('tune needs --target (c, wasm-simd or wgsl)');
   const where = o.runner ?? 'node';
   if (where !== 'node' && where !== 'browser') throw diag.usage(`--runner '${o.runner}': node or browser`);
-  if (where === 'browser' && target !== 'wasm-simd') throw diag.tuneUnsupported(`aic tune --runner browser --target ${target} (the browser runner measures wasm-simd)`);
-  if (target === 'wgsl') throw diag.tuneUnsupported('aic tune --target wgsl (measuring on a GPU adapter is not built yet; tune c or wasm-simd)');
+  if (where === 'browser' && target === 'c') throw diag.tuneUnsupported('aic tune --runner browser --target c (the browser runner measures wasm-simd and wgsl)');
   if (!o.output) throw diag.usage('tune needs -o FILE (the tuning log, JSON lines)');
   const budgetMs = parseDuration(o.budget ?? '10m');
   const trials = Number(o.trials ?? 1000), seed = Number(o.seed ?? 1), reps = Number(o.reps ?? 10);
@@ -84,14 +83,14 @@ export function registerTuneCommand(program: Command, withPipeline: WithPipeline
   const cmd = program.command('tune')
     .description('search kernel schedules on this machine and log every measurement (aic compile --tuning-log applies the best)')
     .argument('[model]', 'an .onnx model or .aic DSL file')
-    .option('--target <target>', 'c or wasm-simd (wgsl: not yet)')
+    .option('--target <target>', 'c, wasm-simd or wgsl (on this process\'s WebGPU adapter: the GPU driver, else SwiftShader)')
     .option('--budget <duration>', 'stop starting measurements after this long (10m, 90s, 1h)', '10m')
     .option('--trials <n>', 'candidates to measure over all kernels, shared out by each kernel\'s share of the model\'s time', '1000')
     .option('--seed <n>', 'seed of the search and of the random inputs', '1')
     .option('--reps <n>', 'timed runs per measurement (after a warm-up); the median counts', '10')
     .option('-o, --output <file>', 'the tuning log to write (JSON lines)')
     .option('--resume', 'continue the log given by -o: its records are kept and not measured again')
-    .option('--runner <runner>', 'node (this process: cc builds for c, V8 for wasm-simd) or browser (wasm-simd timed in the browser that opens the printed URL)', 'node')
+    .option('--runner <runner>', 'node (this process: cc builds for c, V8 for wasm-simd, Dawn for wgsl) or browser (wasm-simd / wgsl timed in the browser that opens the printed URL)', 'node')
     .addOption(new Option('--input-shape <NAME=DIMS>', 'bind symbolic input dims, e.g. input=1x3x224x224 (repeatable)').argParser(collect))
     .addHelpText('after', `
 Every candidate's outputs are checked against the default schedule's on random inputs before it may win.
