@@ -31,6 +31,7 @@ import { outerUses, uniqueNamer } from './graph-utils.ts';
  */
 let L = blockedLayouts(4);
 let LAYOUT: Layout = L.act;
+let BLOCK = 4;
 
 const UNARY = [
   'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Celu', 'ThresholdedRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish',
@@ -182,7 +183,8 @@ export default definePass({
   statistics: ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out'],
   run(g0, ctx) {
     const g = cloneGraph(g0);
-    L = blockedLayouts(chooseBlock(ctx));
+    BLOCK = chooseBlock(ctx);
+    L = blockedLayouts(BLOCK);
     LAYOUT = L.act;
     for (const s of ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out']) ctx.stats[s] = 0;
     // channel shuffles (Reshape/Transpose/Reshape) arrive as aic.ChannelShuffle from `fuse`, which runs first
@@ -204,6 +206,13 @@ function layoutGraph(g: Graph, ctx: PassContext): void {
     const p = planNode(n);
     if (typeof p === 'string') explain(n, 'rejected', p);
     else plans.set(n, p);
+  }
+
+  // a convolution over fewer channels than a block reading a value from outside (the image): it reads
+  // that value row-major, so no conversion pads it to whole blocks (3 -> 16 lanes) in front of it
+  for (const [n, p] of plans) {
+    const x = n.inputs[0];
+    if (p.anchor && x && (x.shape?.[1] as number) < BLOCK && !(x.producer && plans.has(x.producer))) p.act = p.act.filter((i) => i !== 0);
   }
 
   // 2. regions: union-find over activation edges

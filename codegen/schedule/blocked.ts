@@ -70,6 +70,18 @@ function dividesBy(e: Expr, v: string, x: number): boolean {
   return found;
 }
 
+/** Does e load something whose index does not use loop variable v? */
+function sharedLoad(e: Expr, v: string): boolean {
+  let shared = false;
+  walkExpr(e, (x) => {
+    if (x.k !== 'load' || shared) return;
+    let uses = false;
+    walkExpr(x.idx, (q) => { if (q.k === 'var' && q.name === v) uses = true; });
+    if (!uses) shared = true;
+  });
+  return shared;
+}
+
 /** Rows of the register tile over an output width W (at most max; a clamped tail when none divides). */
 function rows(W: number, max: number): { R: number; clamp: boolean } {
   if (W <= max) return { R: W, clamp: false };
@@ -105,10 +117,10 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
     return dirs;
   }
   const R = reds[0];
-  // two channel blocks per tile when the weights are shared by the rows (a real reduction over input
-  // channels, not depthwise / pooling, whose every lane has its own input)
+  // two channel blocks per tile when an input is shared by the blocks (a load that does not move with
+  // c: a real reduction over input channels, not depthwise / pooling, whose every lane has its own input)
   const blocks = Math.ceil(C / B);
-  const V = blocks % 2 === 0 && R.axes.length >= 1 && R.axes[0].extent >= 4 ? 2 : 1;
+  const V = blocks % 2 === 0 && sharedLoad(R.body, c) ? 2 : 1;
   // accumulators: 4-lane targets 2 x 4 (or 8 rows), wide vectors 2 x 6 as the -O2 GEMM micro-kernel
   const { R: Rw, clamp } = rows(W, B >= 8 ? 6 : V === 2 ? 4 : 8);
   let cOuter = `${c}_o`;
