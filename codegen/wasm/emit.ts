@@ -16,6 +16,7 @@ import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.
 import { needMath, type MathFn } from './math.ts';
 import { WASM_LEGAL } from '../caps.ts';
 import { checkFunc, checkIndexInline } from './checks.ts';
+import { hoistIndices, linearTerms } from './hoist-index.ts';
 import { f32x4ToHalf, halfLoad, halfStore, halfToF32x4 } from './half.ts';
 
 export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1, f16: 2, bf16: 2 };
@@ -178,7 +179,8 @@ export class KernelEmitter {
 
   emit(): Func {
     const body = prepare(simplifyStmt(legalizeStmt(this.k.body, WASM_LEGAL)), this.env.simd, this.env.simd ? (l) => this.autoVectorize(l) : undefined);
-    this.stmt(body);
+    let h = 0;
+    this.stmt(hoistIndices(body, () => `__h${h++}`));
     return this.fn;
   }
 
@@ -516,32 +518,14 @@ export class KernelEmitter {
    * (add and multiplication by constants distribute modulo 2^32).
    */
   private linearize(idx: Expr): { dyn?: Expr; c: number } {
-    if (idx.lanes !== 1 || idx.t !== 'i32') return splitIdx(idx);
-    const terms = new Map<string, { atom: Expr; k: number }>();
-    let c = 0;
-    let nodes = 0;
-    const walk = (e: Expr, k: number): boolean => {
-      if (++nodes > 200) return false;
-      const v = cfold(e);
-      if (v !== undefined) { c = (c + Math.imul(v, k)) | 0; return true; }
-      if (e.k === 'bin' && e.t === 'i32' && (e.op === 'add' || e.op === 'sub')) return walk(e.a, k) && walk(e.b, e.op === 'sub' ? -k : k);
-      if (e.k === 'bin' && e.t === 'i32' && e.op === 'mul') {
-        const kb = cfold(e.b), ka = cfold(e.a);
-        if (kb !== undefined) return walk(e.a, Math.imul(k, kb));
-        if (ka !== undefined) return walk(e.b, Math.imul(k, ka));
-      }
-      const key = this.key(e);
-      const t = terms.get(key);
-      if (t) t.k = (t.k + k) | 0; else terms.set(key, { atom: e, k });
-      return true;
-    };
-    if (!walk(idx, 1)) return splitIdx(idx);
+    const d = idx.lanes === 1 && idx.t === 'i32' ? linearTerms(idx, cfold, (e) => this.key(e)) : undefined;
+    if (!d) return splitIdx(idx);
     let dyn: Expr | undefined;
-    for (const [, t] of [...terms].filter(([, t]) => t.k !== 0).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) {
+    for (const t of d.ts) {
       const term = t.k === 1 ? t.atom : E.mul(t.atom, E.i(t.k));
       dyn = dyn ? E.add(dyn, term) : term;
     }
-    return { dyn, c };
+    return { dyn, c: d.c };
   }
 
   /** Push the dynamic part of the address of buf[idx]; returns the static memarg offset. */

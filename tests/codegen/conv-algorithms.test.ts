@@ -12,58 +12,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AicError, Tensor, type Graph, type RValue } from '@aic/core';
-import { loadOnnx } from '@aic/onnx';
+import { AicError, Tensor } from '@aic/core';
 import { run } from '@aic/interp';
-import { pipelineFor, runPipeline } from '@aic/passes';
-import { algorithmStats, buildC, compileC, compileWasm, passTarget, runC, runProgram, runWasm } from '@aic/codegen';
+import { algorithmStats, buildC, compileC, compileWasm, runC, runProgram, runWasm } from '@aic/codegen';
 import { parseScheduleFile, type Directive } from '@aic/loop-ir';
-import { buildModel, type NodeSpec } from '../onnx-builder.ts';
+import { buildModel } from '../onnx-builder.ts';
+import { convKernel, convModel, values, type ConvCase } from './conv-case.ts';
 import { excess } from '../model-zoo.ts';
 
-/** deterministic values in [-1, 1) */
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 31 - 1; });
-}
-
-interface ConvCase {
-  name: string; N: number; C: number; H: number; W: number; M: number;
-  pads?: number[]; strides?: number[]; dilations?: number[]; group?: number; bias?: boolean; residual?: boolean; relu?: boolean;
-  /** kernel size (default 3) */
-  k?: number;
-}
-
-function model(c: ConvCase): { graph: () => Graph; feeds: Map<string, RValue> } {
-  const K = c.k ?? 3;
-  const OH = c.H + (c.pads?.[0] ?? 0) + (c.pads?.[2] ?? 0) - (K - 1), OW = c.W + (c.pads?.[1] ?? 0) + (c.pads?.[3] ?? 0) - (K - 1);
-  const Cg = c.C / (c.group ?? 1);
-  const inits = [{ name: 'w', dims: [c.M, Cg, K, K], floats: values(c.M * Cg * K * K, 7) }];
-  if (c.bias) inits.push({ name: 'b', dims: [c.M], floats: values(c.M, 11) });
-  const attrs: Record<string, number[] | number> = { kernel_shape: [K, K] };
-  if (c.pads) attrs.pads = c.pads;
-  if (c.strides) attrs.strides = c.strides;
-  if (c.dilations) attrs.dilations = c.dilations;
-  if (c.group) attrs.group = c.group;
-  const nodes: NodeSpec[] = [{ op: 'Conv', inputs: ['x', 'w', ...(c.bias ? ['b'] : [])], outputs: ['c'], attrs }];
-  let y = 'c';
-  const inputs = [{ name: 'x', shape: [c.N, c.C, c.H, c.W] }];
-  const feeds = new Map<string, RValue>([['x', new Tensor('float32', [c.N, c.C, c.H, c.W], Float32Array.from(values(c.N * c.C * c.H * c.W, 3)))]]);
-  if (c.residual) {
-    inputs.push({ name: 'r', shape: [c.N, c.M, OH, OW] });
-    feeds.set('r', new Tensor('float32', [c.N, c.M, OH, OW], Float32Array.from(values(c.N * c.M * OH * OW, 5))));
-    nodes.push({ op: 'Add', inputs: [y, 'r'], outputs: ['s'] });
-    y = 's';
-  }
-  if (c.relu) { nodes.push({ op: 'Relu', inputs: [y], outputs: ['y'] }); y = 'y'; }
-  nodes[nodes.length - 1].outputs = ['out'];
-  const bytes = buildModel(nodes, inputs, [{ name: 'out', shape: [c.N, c.M, OH, OW] }], 13, inits);
-  return { graph: () => runPipeline(loadOnnx(bytes), pipelineFor(2), { target: passTarget('c'), out: () => {} }).graph, feeds };
-}
+const model = convModel;
 
 const meta = { version: 'test', source: 'conv-algorithms', sourceHash: '-' };
-/** the conv kernel's name in a compiled program */
-const convKernel = (g: Graph) => `k${g.nodes.findIndex((n) => /Conv$/.test(n.op))}_${g.nodes.find((n) => /Conv$/.test(n.op))!.op.toLowerCase()}`;
 
 function check(got: Tensor, want: Tensor, what: string): void {
   expect(got.shape, what).toEqual(want.shape);

@@ -26,21 +26,22 @@ import type { Program } from '../../lower/program.ts';
 import { convInfo, convShape, type ConvInfo } from './conv-info.ts';
 import { applyWinograd, winogradApplies, winogradTiles } from './winograd.ts';
 import { applyGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
+import { applyPhases, phasesApplies } from './phases.ts';
 
-export type Algorithm = { name: 'direct' } | { name: 'gemm' } | { name: 'winograd'; m: 2 | 4 };
+export type Algorithm = { name: 'direct' } | { name: 'direct-phases' } | { name: 'gemm' } | { name: 'winograd'; m: 2 | 4 };
 type AlgoDirective = Extract<Directive, { d: 'algorithm' }>;
 
 export function algorithmName(a: Algorithm): string {
-  return a.name === 'winograd' ? `winograd F(${a.m},3)` : a.name === 'gemm' ? 'gemm (1x1 conv over flattened HxW)' : 'direct';
+  return a.name === 'winograd' ? `winograd F(${a.m},3)` : a.name === 'gemm' ? 'gemm (1x1 conv over flattened HxW)' : a.name === 'direct-phases' ? 'direct-phases (input split by stride phase)' : 'direct';
 }
 export function toDirective(a: Algorithm): AlgoDirective {
   return a.name === 'winograd' ? { d: 'algorithm', name: 'winograd', params: [a.m, 3] } : { d: 'algorithm', name: a.name };
 }
 /** An `algorithm` directive as an Algorithm (usage error, exit 2, for one aic does not have). */
 export function fromDirective(d: AlgoDirective, kernel: string): Algorithm {
-  if ((d.name === 'direct' || d.name === 'gemm') && !d.params?.length) return { name: d.name };
+  if ((d.name === 'direct' || d.name === 'gemm' || d.name === 'direct-phases') && !d.params?.length) return { name: d.name };
   if (d.name === 'winograd' && d.params?.length === 2 && (d.params[0] === 2 || d.params[0] === 4) && d.params[1] === 3) return { name: 'winograd', m: d.params[0] };
-  throw diag.usage(`--schedule: kernel ${kernel}: unknown algorithm '${d.name}${d.params ? `(${d.params.join(',')})` : ''}' (direct, gemm, winograd(2,3), winograd(4,3))`);
+  throw diag.usage(`--schedule: kernel ${kernel}: unknown algorithm '${d.name}${d.params ? `(${d.params.join(',')})` : ''}' (direct, direct-phases, gemm, winograd(2,3), winograd(4,3))`);
 }
 
 /**
@@ -69,6 +70,11 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
   const use = (spatial: number) => Math.max(1e-3, packedUse(c.M, lanes), laneUse(spatial, lanes));
   const wBytes = 4 * c.M * (c.C / c.group) * c.KH * c.KW, BYTE = byteCost(lanes);
   const out: { alg: Algorithm; cost: number }[] = [{ alg: { name: 'direct' }, cost: flops / use(c.OW) + BYTE * wBytes }];
+  // grouped (depthwise) and strided along W: no packed output channels (the input depends on them too), so
+  // direct vectorizes over output columns with strided gathers; the phase split makes them contiguous
+  // (phases.ts: 1.4-1.5x on a stride-2 depthwise 3x3 on wasm-simd). Dense strided convs stay direct:
+  // packed output channels x pixel rows measured faster there than channel rows x column vectors.
+  if (phasesApplies(c) && c.group > 1 && laneUse(c.OW, lanes) > 0) out.push({ alg: { name: 'direct-phases' }, cost: out[0].cost * 0.999 });
   if (gemm1x1Applies(c)) out.push({ alg: { name: 'gemm' }, cost: (flops / use(c.OH * c.OW) + BYTE * wBytes) * 0.999 });
   if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
   for (const m of [2, 4] as const) {
@@ -103,12 +109,14 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     if (asked) {
       alg = fromDirective(asked, name);
       if (alg.name === 'winograd' && !winogradApplies(c)) throw diag.usage(`--schedule: kernel ${name}: winograd needs a 3x3 stride-1 dilation-1 ungrouped conv (${convShape(c)})`);
+      if (alg.name === 'direct-phases' && !phasesApplies(c)) throw diag.usage(`--schedule: kernel ${name}: direct-phases needs a conv with a stride > 1 along W and at least 4 output columns (${convShape(c)})`);
       if (alg.name === 'gemm' && !gemm1x1Applies(c)) throw diag.usage(`--schedule: kernel ${name}: gemm needs a 1x1 stride-1 unpadded ungrouped conv (${convShape(c)})`);
     } else {
       alg = caps.vectorLanes > 1 ? algorithmCosts(c, caps.vectorLanes).reduce((x, y) => (y.cost < x.cost ? y : x)).alg : { name: 'direct' };
     }
     if (alg.name === 'winograd' && !applyWinograd(prog, name, c, alg.m)) alg = { name: 'direct' };
     if (alg.name === 'gemm' && !applyGemm1x1(prog, name, c)) alg = { name: 'direct' };
+    if (alg.name === 'direct-phases' && !applyPhases(prog, name, c)) alg = { name: 'direct' };
     record.set(name, { shape: convShape(c), algorithm: algorithmName(alg) });
     if (asked || alg.name !== 'direct') out.set(name, toDirective(alg));
   }

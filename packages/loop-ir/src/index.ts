@@ -15,4 +15,4 @@ export * from './cast.ts';
 export * from './half.ts';
 export * from './layout.ts';
 export * from './legalize.ts';
-export { intervalOf } from './cache.ts';
+export { intervalOf, linearize } from './cache.ts';
