@@ -268,6 +268,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
     ...prog.inputs.map((b, i) => `- input ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} ${describeShape(prog, b)}`),
     ...prog.outputs.map((b, i) => `- output ${i} \`${b.value}\`: ${dtypeOfScalar(b.dtype)} ${b.extent ? describeExtent(prog, b) : describeShape(prog, b)}`),
     ...(prog.batch ? ['', `${describeBatch(prog.batch)}: \`aic_model_run_batch(n, in, out)\` takes n samples.`] : []),
+    ...(prog.extents ? ['', `'${prog.extents.symbol}' is known when the model runs (1 to ${prog.extents.max}): \`aic_model_run_extent(${prog.extents.symbol}, in, out)\`; buffers are dense at the run-time shape.`] : []),
     '',
   ].join('\n');
   return { c, h: H.join('\n'), weights, readme };

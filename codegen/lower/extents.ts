@@ -1,7 +1,7 @@
 /**
  * Symbolic dims other than a leading batch (a sequence length...) as run-time extents. The graph is
- * bound, optimized and lowered at several values of the symbol (the declared maximum and a few
- * below it, of every residue mod 4); the programs must agree in structure, and every number that
+ * bound, optimized and lowered at several values of the symbol (sentinels(): the declared maximum,
+ * the three below it, max/2 + 1 and max/4 + 1); the programs must agree in structure, and every number that
  * differs between them must be a polynomial of the symbol (extents-fit.ts). The merged program is
  * the one at the maximum with those numbers replaced by expressions of the extent variable, which
  * each kernel that needs it loads from a one-element i32 buffer (`w_aic_dims`) the host sets per run.
@@ -39,9 +39,13 @@ export interface RuntimeExtents {
 
 const VAR = 'aic_S';
 const DIMS = 'aic_dims';
-/** The values of the symbol the program is lowered at: the maximum first. */
+/**
+ * The values of the symbol the program is lowered at: the maximum first, every residue mod 4 next to
+ * it, and values far below it (so that a size that only looks polynomial near the maximum, a
+ * ceil(S / 32) say, shows as what it is).
+ */
 export function sentinels(max: number): number[] {
-  return [max, max - 1, max - 2, max - 3, max - 5];
+  return [...new Set([max, max - 1, max - 2, max - 3, Math.floor(max / 2) + 1, Math.floor(max / 4) + 1])];
 }
 
 interface LowerHooks {
@@ -62,9 +66,8 @@ export function lowerWithExtents(spec: ExtentSpec, hooks: LowerHooks): Program {
   for (const name of progs[0]!.sources.keys()) {
     const srcs = progs.map((p) => p.sources.get(name)!);
     const sym = symbolicLoops(srcs);
-    const lists = chosen.map((c, i) => keepStatic(srcs[i]!, c.get(name) ?? [], sym));
-    const same = lists.every((l) => JSON.stringify(l) === JSON.stringify(lists[0]));
-    common.set(name, same ? lists[0]! : []);
+    // the maximum's (it touches static loops only, so it applies at every value)
+    common.set(name, keepStatic(srcs[0]!, chosen[0]!.get(name) ?? [], sym));
   }
   for (const p of progs) {
     try {

@@ -4,6 +4,7 @@
  * for c and wasm-simd with --max-shape S=16, runs at two lengths and matches the interpreter; model.h names the
  * symbol and its maximum, model.d.ts too; a missing maximum is AIC0453, a target without extents AIC0454.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -84,6 +85,27 @@ describe.each(['c', 'wasm-simd'] as const)('a self-attention encoder with a symb
     const x = new Tensor('float32', [1, 17, D]);
     expect(() => a.run(new Map([['x', x]]))).toThrow(expect.objectContaining({ code: 'AIC0450', message: expect.stringContaining("'S' is 17, beyond its maximum 16") }));
   });
+});
+
+describe('aic compile with a symbolic sequence length', () => {
+  const aic = (args: string[]) => {
+    const r = spawnSync(process.execPath, [path.resolve(import.meta.dirname, '../../bin/aic'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  it('--max-shape S=16 writes an artifact taking S; without it exit 2 (AIC0453); wgsl exit 3 (AIC0454)', () => {
+    const out = path.join(path.dirname(model), 'c');
+    const ok = aic(['compile', model, '--target', 'c', '--max-shape', 'S=16', '-o', out]);
+    expect(ok.code).toBe(0);
+    const h = fs.readFileSync(path.join(out, 'model.h'), 'utf8');
+    expect(h).toContain('int  aic_model_run_extent(int64_t value, const void *const *inputs, void *const *outputs);');
+    expect(h).toContain("output 1: 'pooled' float32 [1, 16]");
+    const none = aic(['compile', model, '--target', 'c', '-o', out]);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("AIC0453: symbolic dim 'S' is a run-time extent: declare its maximum with --max-shape S=N");
+    const gpu = aic(['compile', model, '--target', 'wgsl', '--max-shape', 'S=16', '-o', out]);
+    expect(gpu.code).toBe(3);
+    expect(gpu.err).toContain("AIC0454: unsupported: symbolic dim 'S' is a run-time extent, which target wgsl does not take yet");
+  }, 120_000);
 });
 
 describe('what run-time extents refuse', () => {
