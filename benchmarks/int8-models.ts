@@ -7,9 +7,14 @@
  * (passes + codegen + C compiler) are reported.
  *   nice npx tsx benchmarks/int8-models.ts --q resnet18=/tmp/r18q.onnx [--q mobilenet_v2=...] [--target c|wasm-simd] [--runs N]
  * Make a quantized model with: bin/aic quantize ../shared/models/resnet18.onnx --calibrate DIR -o /tmp/r18q.onnx
+ * On wasm-simd, onnxruntime-web (wasm EP, numThreads 1, SIMD, graphOptimizationLevel 'all': its own QDQ
+ * fusion into integer kernels) runs the same QDQ model and the fp32 model in the same interleaved loop:
+ * aic int8 / ORT-web int8 is the figure the issue asks for (--no-ort: skip).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { parseNpy, Tensor, type RValue } from '@aic/core';
 import { run } from '@aic/interp';
 import { C_TARGET, WASM_SIMD_TARGET, buildC, compileFor, passTargetOf, prepareForRun, runC } from '@aic/codegen';
@@ -24,6 +29,7 @@ const all = (n: string) => args.flatMap((a, i) => (a === n && args[i + 1] ? [arg
 const runs = Number(opt('--runs') ?? 7);
 const targets = opt('--target') ? [opt('--target')!] : ['wasm-simd', 'c'];
 const dir = path.resolve(import.meta.dirname, '../../shared/models');
+const withOrt = !args.includes('--no-ort');
 const quantized = all('--q').map((s) => s.split('=') as [string, string]);
 if (!quantized.length) { console.error('usage: int8-models.ts --q MODEL=QUANTIZED.onnx ... [--target T] [--runs N]'); process.exit(2); }
 
@@ -65,6 +71,21 @@ async function runner(target: string, file: string, feeds: Map<string, RValue>, 
   };
 }
 
+/** onnxruntime-web on one model: a timed runner (ms per run), its output checked against the interpreter's */
+async function ortRunner(file: string, feeds: Map<string, RValue>, want: Tensor, outName: string): Promise<{ once: () => Promise<number>; err: number }> {
+  const require = createRequire(import.meta.url);
+  const ort = await import(pathToFileURL(require.resolve('onnxruntime-web')).href) as typeof import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.simd = true;
+  ort.env.logLevel = 'error';
+  const session = await ort.InferenceSession.create(fs.readFileSync(file), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const [name, x] = feeds.entries().next().value as [string, Tensor];
+  const of = { [name]: new ort.Tensor('float32', Float32Array.from(x.num), x.shape) };
+  const got = (await session.run(of))[outName]!.data as Float32Array;
+  await session.run(of);
+  return { once: async () => { const s = performance.now(); await session.run(of); return performance.now() - s; }, err: maxDiff(got, want.num, false) };
+}
+
 for (const target of targets) {
   for (const [model, qfile] of quantized) {
     const meta = JSON.parse(fs.readFileSync(path.join(dir, `${model}.json`), 'utf8'));
@@ -72,9 +93,22 @@ for (const target of targets) {
     for (const i of meta.inputs) feeds.set(i.name, parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, i.file)))));
     const f = await runner(target, path.join(dir, meta.model ?? `${model}.onnx`), feeds, 'fp32');
     const q = await runner(target, qfile, feeds, 'int8');
-    const tf: number[] = [], tq: number[] = [];
-    for (let r = 0; r < runs; r++) { tf.push(f.once()); tq.push(q.once()); }
+    const ort = withOrt && target === 'wasm-simd';
+    const want = run(runPipeline(await loadModel(qfile), pipelineFor(0), { out: () => {} }).graph, feeds);
+    const outName = meta.outputs[0].name as string;
+    const oq = ort ? await ortRunner(qfile, feeds, want.get(outName) as Tensor, outName) : undefined;
+    const of = ort ? await ortRunner(path.join(dir, meta.model ?? `${model}.onnx`), feeds, want.get(outName) as Tensor, outName) : undefined;
+    const tf: number[] = [], tq: number[] = [], toq: number[] = [], tof: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      tf.push(f.once()); tq.push(q.once());
+      if (oq && of) { toq.push(await oq.once()); tof.push(await of.once()); }
+    }
     const mf = median(tf), mq = median(tq);
+    if (oq && of) {
+      console.log(`${target.padEnd(9)} ${model.padEnd(13)} ORT-web fp32 ${median(tof).toFixed(2)} ms  int8 ${median(toq).toFixed(2)} ms`
+        + `  | aic int8 / ORT-web int8 x${(mq / median(toq)).toFixed(3)}, aic fp32 / ORT-web fp32 x${(mf / median(tof)).toFixed(3)}`
+        + `  | ORT-web int8 vs interp QDQ max |d| ${oq.err.toExponential(2)}`);
+    }
     console.log(`${target.padEnd(9)} ${model.padEnd(13)} fp32 ${mf.toFixed(2)} ms  int8 ${mq.toFixed(2)} ms  int8/fp32 x${(mq / mf).toFixed(3)}`
       + `  | vs interp -O2: fp32 max rel ${f.err.toExponential(1)}, int8 max |d| ${q.err.toExponential(2)}`
       + `  | compile fp32 ${(f.compileMs / 1e3).toFixed(1)} s, int8 ${(q.compileMs / 1e3).toFixed(1)} s`);

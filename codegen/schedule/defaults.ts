@@ -21,7 +21,7 @@ import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
 import { chooseAlgorithms } from './algorithms/choose.ts';
-import { applyIntDot } from './int-dot.ts';
+import { applyIntDot, tapUnrolls } from './int-dot.ts';
 import { interleavedRows } from './row-interleave.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
@@ -138,13 +138,14 @@ const bufSizes = (src: KernelSource) => new Map([...src.params, ...src.temps].ma
 const pow2Divisor = (n: number, max: number) => { let w = 1; while (w * 2 <= max && n % (w * 2) === 0) w *= 2; return w; };
 
 /** Elementwise: vectorize the innermost output axis when it divides into whole vectors. */
-function elementwise(st: ComputeStage, caps: TargetCaps): Directive[] {
+function elementwise(st: ComputeStage, caps: TargetCaps, src: KernelSource): Directive[] {
   const r = st.axes.length;
   if (caps.vectorLanes <= 1 || r === 0) return [];
   const L = Math.max(1, Math.floor(caps.vectorLanes * 4 / bytes(computeT(st.out.dtype)))); // 16-bit floats compute in f32
   const inner = st.axes[r - 1];
   const n = st.out.shape[r - 1];
-  const guarded = guardedLoads(st.body);
+  // a load in a select branch whose index stays in its buffer may be read for every lane (QuantizeLinear's NaN / clamp selects)
+  const guarded = guardedLoads(st.body, new Map(st.axes.map((a, i) => [a, st.out.shape[i]] as [string, number])), bufSizes(src));
   for (const l of loadsOf(st.body)) {
     const c = coef(l.idx, inner, st.axes);
     if (Number.isNaN(c) || (guarded.has(l) && c !== 0)) return [];
@@ -299,7 +300,7 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
     // channel-blocked (NC4HW4) outputs: schedule/blocked.ts
     const blocked = blockedStageSchedule(st, caps, [...src.params, ...src.temps]);
     if (blocked) { dirs.push(...blocked); continue; }
-    if (!hasReduce(st)) { dirs.push(...elementwise(st, caps)); continue; }
+    if (!hasReduce(st)) { dirs.push(...elementwise(st, caps, src)); continue; }
     const r = reduction(src, st, caps, prog);
     if (r) { dirs.push(...r.dirs); packs.push(...r.packs.filter((p) => !packs.some((q) => q.param === p.param))); }
     else if (opts?.rowInterleave) dirs.push(...interleavedRows(st));
@@ -322,6 +323,7 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
     const paired = !overrides?.has(name) && applyIntDot(prog, name, caps);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts);
     for (const p of packs) packWeight(prog, name, p.param, p.block);
+    if (paired) dirs.push(...tapUnrolls(src, dirs));
     const alg = algos.get(name);
     if (alg || dirs.length || paired) out.set(name, alg ? [alg, ...dirs] : dirs);
   }

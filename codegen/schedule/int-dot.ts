@@ -16,7 +16,7 @@
  */
 import { Tensor } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
-import { E, LoopInterpreter, flatIndex, lowerCompute, mapExpr, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type ScalarType } from '@aic/loop-ir';
+import { E, LoopInterpreter, flatIndex, type Directive, lowerCompute, mapExpr, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program, ProgramBuffer } from '../lower/program.ts';
 import { peelIndex } from './pack.ts';
 import { quadReduce } from './int-dot4.ts';
@@ -246,4 +246,28 @@ export function applyIntDot(prog: Program, name: string, caps: TargetCaps): bool
   }
   if (changed) dropUnread(prog, src, step.args);
   return changed;
+}
+
+/**
+ * Unroll directives for the small tap loops (kernel height / width) of a kernel's paired or quad
+ * int8 reductions: the innermost reduction axes, while the product of their extents stays <= 9, so
+ * each tap's loads get constant offsets instead of a 3-trip loop recomputing its addresses around a
+ * few dot instructions. Axes the schedule already unrolls or vectorizes are left alone.
+ */
+export function tapUnrolls(src: KernelSource, dirs: Directive[]): Directive[] {
+  const taken = new Set(dirs.flatMap((d) => (d.d === 'unroll' || d.d === 'vectorize' ? [d.axis] : [])));
+  const named = new Set(dirs.flatMap((d) => (d.d === 'reorder' ? d.order : [])));
+  const out: Directive[] = [];
+  for (const st of src.stages) {
+    if (st.kind !== 'compute') continue;
+    const R = theReduce(st.body);
+    if (!R || R.body.k !== 'call' || (R.body.fn !== 'dot2' && R.body.fn !== 'dot4')) continue;
+    let prod = 1;
+    for (const a of R.axes.slice().reverse()) {
+      if (prod * a.extent > 9 || taken.has(a.name) || !named.has(a.name)) break;
+      if (a.extent > 1) out.push({ d: 'unroll', axis: a.name });
+      prod *= a.extent;
+    }
+  }
+  return out;
 }

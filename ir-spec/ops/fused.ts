@@ -552,7 +552,7 @@ function lowerAttention(ctx: LowerCtx): void {
 defineOp({
   name: 'FusedElementwise', domain: 'aic', category: CAT,
   summary: 'a chain of elementwise ops run as one kernel; `body` holds the ops as a self-contained subgraph',
-  types: { T: [...FLOATS, 'bool', 'int32', 'int64'] },
+  types: { T: [...FLOATS, 'bool', 'int32', 'int64', 'int8', 'uint8'] },
   inputs: [{ name: 'inputs', variadic: true, doc: 'the body graph\'s inputs, in order' }],
   outputs: [{ name: 'Y' }],
   attrs: { body: { type: 'graph', required: true, doc: 'elementwise ops only; inputs = this node\'s inputs, one output' } },

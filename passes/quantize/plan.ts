@@ -3,8 +3,12 @@
  * activation inputs, and their outputs. A Relu or Clip that is the only consumer of such an output
  * counts as the layer's epilogue (as int8 kernels fuse it): the layer's output is quantized after it,
  * never between the two. Graph outputs stay float (the model keeps its output names and precision).
+ * Residual adds: an Add of two float activations of one static shape, each the result of a quantized
+ * layer or add or an input a layer quantizes, gets both inputs and its result (after a Relu/Clip
+ * epilogue) quantized too, as ONNX Runtime's quantizer does (QLinearAdd): the residual path stays int8
+ * from block to block, and DQ(a) + DQ(b) -> Relu -> Q runs as one int8 elementwise kernel.
  */
-import { diag, type Graph, type Node, type Value } from '@aic/core';
+import { diag, isStatic, type Graph, type Node, type Value } from '@aic/core';
 import { useMap } from '../graph-utils.ts';
 
 export const QUANTIZABLE_OPS: ReadonlySet<string> = new Set(['Conv', 'MatMul', 'Gemm']);
@@ -24,6 +28,8 @@ export interface QuantLayer {
 
 export interface QuantPlan {
   layers: QuantLayer[];
+  /** residual adds quantized with the layers (no weights; not counted or reported as layers) */
+  adds: QuantLayer[];
   /** every activation that gets a scale and zero point, in graph order */
   values: Value[];
   /** values whose every consumer reads the quantized copy (layer outputs) */
@@ -56,15 +62,32 @@ export function planQuantization(g: Graph, exclude: readonly string[] = []): Qua
     if (n.op === 'Conv' && ws === undefined) continue;
     const actInputs = [0, 1].filter((i) => i !== ws && isF32(n.inputs[i]) && !n.inputs[i]!.const);
     if (!actInputs.includes(0)) continue;
-    let anchor = n.outputs[0]!;
-    const next = uses.get(anchor) ?? [];
-    if (next.length === 1 && !outputs.has(anchor) && EPILOGUES.has(next[0]!.op) && next[0]!.domain === ''
-      && next[0]!.inputs.slice(1).every((v) => !v || v.const)) anchor = next[0]!.outputs[0]!;
+    const anchor = epilogueOf(n.outputs[0]!);
     layers.push({ node: n, actInputs, weightSlot: ws, anchor, quantizeOutput: !outputs.has(anchor) });
   }
-  const anchors = new Set(layers.filter((l) => l.quantizeOutput).map((l) => l.anchor));
+  function epilogueOf(v: Value): Value {
+    const next = uses.get(v) ?? [];
+    return next.length === 1 && !outputs.has(v) && EPILOGUES.has(next[0]!.op) && next[0]!.domain === ''
+      && next[0]!.inputs.slice(1).every((x) => !x || x.const) ? next[0]!.outputs[0]! : v;
+  }
+  // residual adds, in graph order (an add's result feeds the next one)
+  const quantized = new Set<Value>(layers.flatMap((l) => [...(l.quantizeOutput ? [l.anchor] : []), ...l.actInputs.map((i) => l.node.inputs[i]!)]));
+  const adds: QuantLayer[] = [];
+  for (const n of g.nodes) {
+    if (n.domain !== '' || n.op !== 'Add' || excluded.has(n) || n.inputs.length !== 2 || !isF32(n.outputs[0])) continue;
+    const [a, b] = n.inputs;
+    if (!isF32(a) || !isF32(b) || a.const || b.const || !quantized.has(a) || !quantized.has(b)) continue;
+    if (!isStatic(a.shape) || !isStatic(b.shape) || a.shape!.join() !== b.shape!.join()) continue;
+    const anchor = epilogueOf(n.outputs[0]!);
+    if (outputs.has(anchor)) continue;
+    adds.push({ node: n, actInputs: [0, 1], anchor, quantizeOutput: true });
+    quantized.add(anchor);
+  }
+  const anchors = new Set([...layers, ...adds].filter((l) => l.quantizeOutput).map((l) => l.anchor));
+  // an add's inputs are read quantized by all their consumers (one copy of the residual)
+  for (const l of adds) for (const i of l.actInputs) anchors.add(l.node.inputs[i]!);
   const wanted = new Set<Value>(anchors);
   for (const l of layers) for (const i of l.actInputs) wanted.add(l.node.inputs[i]!);
   const order = [...g.inputs, ...g.nodes.flatMap((n) => n.outputs)];
-  return { layers, values: order.filter((v) => wanted.has(v)), anchors };
+  return { layers, adds, values: order.filter((v) => wanted.has(v)), anchors };
 }

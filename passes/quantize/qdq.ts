@@ -65,6 +65,7 @@ export function insertQdq(g: Graph, plan: QuantPlan, params: Map<string, QParams
       for (const c of uses.get(v) ?? []) c.inputs = c.inputs.map((x) => (x === v ? d : x));
     }
   }
+  for (const l of plan.adds) for (const i of l.actInputs) l.node.inputs[i] = dq.get(l.node.inputs[i]!) ?? l.node.inputs[i]!;
   const infos: LayerInfo[] = [];
   for (const l of plan.layers) {
     const n = l.node;

@@ -3,7 +3,9 @@
  * whose only consumer is another elementwise op is merged with it into one kernel whose `body`
  * attribute holds the ops as a self-contained subgraph. Only when every shape involved is static and
  * the intermediate is as large as the result (fusing must not recompute a broadcast operand per
- * element of the result).
+ * element of the result). Per-tensor QuantizeLinear / DequantizeLinear (constant scalar scale and zero
+ * point, int8 / uint8 data) are elementwise too: a quantized residual Add, DQ(a) + DQ(r) -> Relu -> Q,
+ * becomes one kernel reading and writing int8 instead of four passes over float copies.
  */
 import { Graph, Node, Value, shapeEquals } from '@aic/core';
 import { P, type Match, type Rule, type RuleEnv } from '../../rewrite/pattern.ts';
@@ -13,14 +15,26 @@ const UNARY = ['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Abs', 'Neg', 'E
   'HardSigmoid', 'HardSwish', 'Softplus', 'Elu', 'Floor', 'Ceil', 'Sin', 'Cos'];
 const BINARY = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min'];
 export const ELEMENTWISE = [...UNARY, ...BINARY];
+const QDQ = ['QuantizeLinear', 'DequantizeLinear'];
+const Q8 = ['int8', 'uint8'];
+
+/** QuantizeLinear / DequantizeLinear with constant scalar scale and zero point on int8 / uint8 data. */
+function isScalarQdq(n: Node): boolean {
+  if (n.domain !== '' || !QDQ.includes(n.op) || n.outputs.length !== 1 || n.inputs.length < 2 || n.inputs.length > 3) return false;
+  if (n.attrs.block_size && n.attrs.block_size.value !== 0) return false;
+  const q = n.op === 'QuantizeLinear' ? n.outputs[0] : n.inputs[0];
+  if (!q || !Q8.includes(q.dtype)) return false;
+  return n.inputs.slice(1).every((v) => !v || (v.const !== undefined && v.const.size === 1));
+}
 
 const isFusedEw = (n: Node) => n.domain === 'aic' && n.op === 'FusedElementwise';
-const isEw = (n: Node) => n.domain === '' && ELEMENTWISE.includes(n.op) &&
-  (UNARY.includes(n.op) ? n.inputs.length === 1 : n.inputs.length === 2) && n.outputs.length === 1;
+const isEw = (n: Node) => isScalarQdq(n) || (n.domain === '' && ELEMENTWISE.includes(n.op) &&
+  (UNARY.includes(n.op) ? n.inputs.length === 1 : n.inputs.length === 2) && n.outputs.length === 1);
 
 function nodeOk(n: Node): Guard {
   return all(
-    () => dtypeIn(n.outputs[0], FLOAT_DTYPES),
+    // int8 / uint8 results come from a QuantizeLinear (alone or ending a fused chain)
+    () => dtypeIn(n.outputs[0], n.op === 'QuantizeLinear' || isFusedEw(n) ? [...FLOAT_DTYPES, ...Q8] : FLOAT_DTYPES),
     ...n.inputs.map((v) => () => (v ? staticShape(v) : true)),
     () => staticShape(n.outputs[0]),
   );
@@ -118,6 +132,6 @@ function chainRule(rootOps: string[], domain: string, name: string): Rule {
 }
 
 export const elementwiseRules: Rule[] = [
-  chainRule(ELEMENTWISE, '', 'elementwise-chain'),
+  chainRule([...ELEMENTWISE, ...QDQ], '', 'elementwise-chain'),
   chainRule(['FusedElementwise'], 'aic', 'elementwise-chain'),
 ];
