@@ -2,9 +2,9 @@
  * The tuner: profile the model under the default schedules first (each workload's share of its
  * time), give every workload trials in proportion to its share (largest remainders; as TVM's task
  * scheduler shares time out), then visit the workloads in turn, largest share first: each proposes a
- * batch of candidates (evolution from its fastest measured schedules: the mutations of space.ts,
- * ranked by the ridge cost model trained on every measurement so far, one in five drawn at random
- * instead), measured in one build next to a default copy (runners.ts). A candidate whose outputs
+ * batch of candidates (first every applicable algorithm not measured yet, with its default schedule;
+ * then evolution from its fastest measured schedules: the mutations of space.ts, ranked by the ridge
+ * cost model trained on every measurement so far, one in five drawn at random instead), measured in one build next to a default copy (runners.ts). A candidate whose outputs
  * differ from the default copy's is rejected; a batch that does not build is split in halves until the
  * culprit is alone. Times are scaled by the default copy of their batch (the machine's load drifts).
  * At the end every winner is measured again next to the default and kept only if still faster.
@@ -14,7 +14,7 @@ import { reportProgress } from '@aic/core';
 import type { Directive } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { workloadsOf, type Workload } from './workload.ts';
-import { features, kernelSpace, mutate, type KernelSpace } from './space.ts';
+import { algoOf, algoText, features, kernelSpace, mutate, type KernelSpace } from './space.ts';
 import { RidgeModel } from './cost-model.ts';
 import { makeRng } from './rng.ts';
 import { scheduleOf, scheduleText, type Machine, type TuneRecord } from './log.ts';
@@ -115,7 +115,9 @@ export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): Workloa
       if (kid && !s.seen.has(keyOf(kid)) && !kids.some((k) => keyOf(k) === keyOf(kid!))) kids.push(kid);
     }
     const scored = kids.map((k, i) => ({ k, p: model.predict(features(k, s.space)), i })).sort((a, b) => a.p - b.p || a.i - b.i);
-    const out: Directive[][] = [];
+    // the algorithms not measured yet lead (each with its own default schedule): the analytic choice
+    // between them is the estimate most often wrong (Winograd vs direct on AVX-512)
+    const out: Directive[][] = s.space.algorithms.filter((a) => !s.measured.some((m) => algoText(algoOf(m.dirs)) === algoText(a))).map((a) => [a]).slice(0, n);
     while (out.length < n && scored.length) out.push(scored.splice(rng.next() < 0.2 ? rng.int(scored.length) : 0, 1)[0].k);
     return out;
   };

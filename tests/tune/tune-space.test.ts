@@ -1,0 +1,74 @@
+/**
+ * The tuner's CPU space: a conv kernel's algorithms are those choose.ts weighs (direct, gemm for 1x1,
+ * Winograd for 3x3), mutations reach each of them from the default, and K blocking (a reduction loop
+ * split, output loops moved between its blocks) realizes on C with results identical to the bit.
+ */
+import { describe, expect, it } from 'vitest';
+import { C_TARGET, buildC, compileFor, kernelSpace, lowerGraph, makeRng, mutate, runC } from '@aic/codegen';
+import { optimizeGraph, loadGraph } from '@aic/api/internal';
+import { Tensor } from '@aic/core';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Directive } from '@aic/loop-ir';
+import { buildModel } from '../onnx-builder.ts';
+
+/** Conv 3x3 16->16 (pad 1) then Conv 1x1 16->32 */
+async function convGraph() {
+  const w = (n: number, s: number) => Array.from({ length: n }, (_, i) => Math.sin(i * s) * 0.1);
+  const bytes = buildModel([
+    { op: 'Conv', inputs: ['x', 'w1'], outputs: ['a'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+    { op: 'Conv', inputs: ['a', 'w2'], outputs: ['y'], attrs: { kernel_shape: [1, 1] } },
+  ], [{ name: 'x', shape: [1, 16, 14, 14] }], [{ name: 'y', shape: [1, 32, 14, 14] }], 13,
+  [{ name: 'w1', dims: [16, 16, 3, 3], floats: w(16 * 16 * 9, 0.37) }, { name: 'w2', dims: [32, 16, 1, 1], floats: w(32 * 16, 0.91) }]);
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aic-tune-space-')), 'convs.onnx');
+  fs.writeFileSync(f, bytes);
+  return optimizeGraph(await loadGraph(f, { validate: true }), { target: 'c' }).graph;
+}
+
+const algos = (dirs: Directive[][]) => new Set(dirs.map((d) => { const a = d.find((x) => x.d === 'algorithm') as { name: string; params?: number[] } | undefined; return a ? `${a.name}${a.params ? `(${a.params})` : ''}` : 'direct'; }));
+
+describe('tuner space (CPU)', () => {
+  it('offers every algorithm choose.ts weighs, and the mutations reach each one', async () => {
+    const g = await convGraph();
+    const prog = lowerGraph(g, C_TARGET.caps!);
+    const [k3, k1] = [...prog.sources.keys()];
+    expect(algos(kernelSpace(prog, k3).algorithms.map((a) => [a]))).toEqual(new Set(['direct', 'winograd(2,3)', 'winograd(4,3)']));
+    expect(algos(kernelSpace(prog, k1).algorithms.map((a) => [a]))).toEqual(new Set(['direct', 'gemm']));
+    expect(kernelSpace(prog, k3, true).algorithms).toEqual([{ d: 'algorithm', name: 'direct' }]); // GPU: no algorithms
+    // from the default schedule (as compiled), the algorithm mutation reaches every other algorithm
+    const def = compileFor(C_TARGET, g, { version: 't', source: 't', sourceHash: '-' }).prog.schedules.get(k3)!;
+    const rng = makeRng(1);
+    const kids: Directive[][] = [];
+    for (let i = 0; i < 200; i++) { const k = mutate(def, kernelSpace(prog, k3), rng); if (k) kids.push(k); }
+    const reached = algos([def, ...kids]);
+    for (const a of ['direct', 'winograd(2,3)', 'winograd(4,3)']) expect(reached.has(a)).toBe(true);
+  });
+
+  it('K-blocks a direct conv on C without changing a result bit', async () => {
+    const g = await convGraph();
+    const prog = lowerGraph(g, C_TARGET.caps!);
+    const k3 = [...prog.sources.keys()][0];
+    const opts = (schedules?: Map<string, Directive[]>) => ({ version: 't', source: 't', sourceHash: '-', schedules });
+    const direct = compileFor(C_TARGET, g, opts(new Map([[k3, [{ d: 'algorithm', name: 'direct' }]]]))).prog.schedules.get(k3)!;
+    const space = kernelSpace(prog, k3);
+    const rng = makeRng(2);
+    let kb: Directive[] | undefined;
+    for (let i = 0; i < 400 && !kb; i++) {
+      const k = mutate(direct, space, rng);
+      const split = k?.find((d) => d.d === 'split' && space.reduce.includes(d.axis)) as { axis: string } | undefined;
+      const order = (k?.find((d) => d.d === 'reorder' && split && d.order.includes(`${split.axis}_o`)) as { order: string[] } | undefined)?.order;
+      // an output loop between the reduction's blocks
+      if (split && order && order.indexOf(`${split.axis}_i`) - order.indexOf(`${split.axis}_o`) > 1) kb = k;
+    }
+    expect(kb).toBeDefined();
+    const x = new Tensor('float32', [1, 16, 14, 14], Float32Array.from({ length: 16 * 196 }, (_, i) => Math.cos(i * 0.13)));
+    const feeds = new Map([['x', x]]);
+    const out = (s: Map<string, Directive[]>) => {
+      const c = compileFor(C_TARGET, g, opts(s));
+      return runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs.get('y')!.num as Float32Array;
+    };
+    const a = out(new Map([[k3, direct]])), b = out(new Map([[k3, kb!]]));
+    expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+  }, 120_000);
+});
