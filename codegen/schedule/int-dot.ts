@@ -205,7 +205,8 @@ function theReduce(e: Expr): Reduce | undefined {
 }
 
 /** Rewrite every pairable int32 reduction of a kernel (see the file comment); true when one was. */
-export function applyIntDot(prog: Program, name: string, caps: TargetCaps): boolean {
+/** opts.quadsOnly: no pair form where the quad form does not apply (GPUs, whose scalar lanes gain nothing from pairs) */
+export function applyIntDot(prog: Program, name: string, caps: TargetCaps, opts: { quadsOnly?: boolean } = {}): boolean {
   const src = prog.sources.get(name);
   const step = prog.steps.find((s) => s.kernel === name);
   if (!src || !step || caps.vectorLanes <= 1 || prog.steps.filter((s) => s.kernel === name).length !== 1) return false;
@@ -233,6 +234,7 @@ export function applyIntDot(prog: Program, name: string, caps: TargetCaps): bool
       changed = true;
       continue;
     }
+    if (opts.quadsOnly) continue;
     const rp = src.fresh(`${ax.name}p`);
     const before = src.stages.indexOf(st);
     const lp = packOperand(prog, src, step.args, op, rp, before);

@@ -6,17 +6,20 @@
  * (WGSL compilers may assume finite math otherwise). Integer division by zero, NaN-propagating
  * min/max, erf and sigmoid come legalized (loop-ir legalize.ts): the builtins are printed as they are.
  */
-import { INT_RANGE, isCheck, isHalfT, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, INT_RANGE, isCheck, isHalfT, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { narrowBits, wConst, wscalar, wtype } from './types.ts';
 import { wgslCheck } from './checks.ts';
 import { wgslHalfLoad, wgslHalfStore } from './half.ts';
 import { ExprKeys, sharedSubexprs } from './cse.ts';
+import { wgslDot4 } from './dot4.ts';
+import { alignedLane, vec4Buffers, vec4Index } from './vec4.ts';
 
 /** Where a buffer lives in a dispatch: a storage binding at an element offset, or a function-local array. */
 export type View =
   /** packed: two 16-bit elements per word (float16/bfloat16 weights, wgsl/half.ts) */
-  | { k: 'storage'; v: string; off: number; t: ScalarType; packed?: boolean }
-  | { k: 'register'; t: ScalarType }
+  /** vec4: the binding is an array of vec4<u32> (vec4.ts) */
+  | { k: 'storage'; v: string; off: number; t: ScalarType; packed?: boolean; vec4?: boolean }
+  | { k: 'register'; t: ScalarType; vec4?: boolean }
   /** a module-scope var<workgroup> array */
   | { k: 'workgroup'; v: string; t: ScalarType };
 
@@ -114,7 +117,7 @@ export class WgslEmitter {
         return s.startsWith('-') ? `(${s})` : s;
       }
       case 'var': return e.name;
-      case 'load': return this.load(e.buf, this.expr(e.idx), e.t);
+      case 'load': return this.load(e.buf, e.idx, e.t);
       case 'bin': return this.bin(e.op, e.a.t, this.expr(e.a), this.expr(e.b), 1, e.t);
       case 'un': return this.un(e.op, e.t, this.expr(e.x), 1);
       case 'call': return this.call(e.fn, e.args[0].t, e.args.map((a) => this.expr(a)), 1);
@@ -131,12 +134,27 @@ export class WgslEmitter {
     return v;
   }
 
-  private load(buf: string, idx: string, t: ScalarType): string {
+  /**
+   * The element idx of a register or storage view: on an array of vec4, `a[i >> 2][i & 3]`, or
+   * `a[q][l]` when idx is 4q + l provably (vec4.ts).
+   */
+  private element(arr: string, off: number, vec4: boolean | undefined, idx: string | Expr): string {
+    if (vec4 && typeof idx !== 'string') {
+      const a = alignedLane(idx);
+      if (a) return `${arr}[${this.expr(off ? E.add(E.i(off / 4), a.q) : a.q)}][${a.lane}]`;
+    }
+    const i = typeof idx === 'string' ? idx : this.expr(idx);
+    const at = off ? `${off} + ${i}` : i;
+    return vec4 ? `${arr}[(${at}) >> 2u][(${at}) & 3i]` : `${arr}[${at}]`;
+  }
+
+  private load(buf: string, idxE: string | Expr, t: ScalarType): string {
     const v = this.view(buf);
-    if (v.k === 'register') return `${buf}[${idx}]`;
+    if (v.k === 'register') return this.element(buf, 0, v.vec4, idxE);
+    const idx = typeof idxE === 'string' ? idxE : this.expr(idxE);
     if (v.k === 'workgroup') return `${v.v}[${idx}]`;
     if (isHalfT(v.t)) return wgslHalfLoad(this.h, v.t, v.v, v.off, idx, v.packed === true);
-    const word = `${v.v}[${v.off ? `${v.off} + ${idx}` : idx}]`;
+    const word = this.element(v.v, v.off, v.vec4, idxE);
     switch (wscalar(t)) {
       case 'f32': return `bitcast<f32>(${word})`;
       case 'i32': return `bitcast<i32>(${word})`;
@@ -145,11 +163,12 @@ export class WgslEmitter {
     }
   }
 
-  private storeText(buf: string, idx: string, val: string, t: ScalarType): string {
+  private storeText(buf: string, idxE: string | Expr, val: string, t: ScalarType): string {
     const v = this.view(buf);
-    if (v.k === 'register') return `${buf}[${idx}] = ${val};`;
+    if (v.k === 'register') return `${this.element(buf, 0, v.vec4, idxE)} = ${val};`;
+    const idx = typeof idxE === 'string' ? idxE : this.expr(idxE);
     if (v.k === 'workgroup') return `${v.v}[${idx}] = ${val};`;
-    const word = `${v.v}[${v.off ? `${v.off} + ${idx}` : idx}]`;
+    const word = this.element(v.v, v.off, v.vec4, idxE);
     if (isHalfT(v.t)) return `${word} = ${wgslHalfStore(this.h, v.t, val)};`;
     switch (wscalar(t)) {
       case 'f32': case 'i32': return `${word} = bitcast<u32>(${val});`;
@@ -221,6 +240,10 @@ export class WgslEmitter {
         case 'fabs': return this.un('abs', t, x, lanes);
         case 'sign': return ws === 'u32' ? `select(${T}(0), ${T}(1), ${x} > ${T}(0))` : `select(select(${T}(0), ${T}(-1), ${x} < ${T}(0)), ${T}(1), ${x} > ${T}(0))`;
         case 'fma': return this.wrapNarrow(`(${a[0]} * ${a[1]} + ${a[2]})`, t);
+        case 'dot4': { // bytes of a unsigned times bytes of b signed (dot4.ts)
+          if (lanes !== 1) throw new NotVec();
+          return `${wgslDot4(this.h)}(${a[0]}, ${a[1]})`;
+        }
         case 'dot2': { // int16 halves of two i32 words, multiplied pairwise and added (loop-ir intrinsics.ts)
           if (lanes !== 1) throw new NotVec();
           return `(((${a[0]} << 16u) >> 16u) * ((${a[1]} << 16u) >> 16u) + (${a[0]} >> 16u) * (${a[1]} >> 16u))`;
@@ -286,6 +309,17 @@ export class WgslEmitter {
         return `(${T}(${b}) + ${T}(${Array.from({ length: L }, (_, l) => this.expr({ k: 'const', v: l * e.stride, t: e.t, lanes: 1 })).join(', ')}))`;
       }
       case 'load': {
+        const q = this.vec4At(e.buf, e.idx);
+        if (q) {
+          const v = this.view(e.buf);
+          if (v.k === 'register') return q;
+          switch (wscalar(e.t)) {
+            case 'f32': return `bitcast<vec4<f32>>(${q})`;
+            case 'i32': return `bitcast<vec4<i32>>(${q})`;
+            case 'u32': return q;
+            case 'bool': return `(${q} != vec4<u32>(0u))`;
+          }
+        }
         if (e.idx.k === 'ramp') {
           const base = this.expr(e.idx.base);
           const s = e.idx.stride;
@@ -317,6 +351,17 @@ export class WgslEmitter {
     }
   }
 
+  /** `arr[q]`: the vec4 element an aligned 4-lane access of buf reads or writes, when buf is declared as vec4 */
+  private vec4At(buf: string, idx: Expr): string | undefined {
+    const v = this.views.get(buf);
+    if (!v || v.k === 'workgroup' || !v.vec4) return undefined;
+    const q = vec4Index(idx);
+    if (!q) return undefined;
+    const i = this.expr(q);
+    if (v.k === 'register') return `${buf}[${i}]`;
+    return `${v.v}[${v.off ? `${v.off / 4} + ${i}` : i}]`;
+  }
+
   // ---- statements ------------------------------------------------------------------------------
   /** gpuId(axis, dim): WGSL expression (u32) for a bound loop */
   gpuId: (axis: 'workgroup' | 'local', dim: 'x' | 'y' | 'z') => string = (axis, dim) => `${axis === 'workgroup' ? 'aic_wid' : 'aic_lid'}.${dim}`;
@@ -326,6 +371,13 @@ export class WgslEmitter {
     if (s.val.lanes > 1 || s.idx.lanes > 1) {
       const L = Math.max(s.val.lanes, s.idx.lanes);
       const val = this.vexpr(s.val.lanes === 1 ? { k: 'bcast', x: s.val, t: s.val.t, lanes: L } : s.val);
+      const q = this.vec4At(s.buf, s.idx);
+      if (q) {
+        const v = this.view(s.buf);
+        const ws = wscalar(s.val.t);
+        out.push(`${ind}${q} = ${v.k === 'register' || ws === 'u32' ? val : ws === 'bool' ? `select(vec4<u32>(0u), vec4<u32>(1u), ${val})` : `bitcast<vec4<u32>>(${val})`};`);
+        return;
+      }
       out.push(`${ind}{`);
       out.push(`${inner}let aic_v = ${val};`);
       if (s.idx.k === 'ramp') {
@@ -339,7 +391,7 @@ export class WgslEmitter {
       out.push(`${ind}}`);
       return;
     }
-    out.push(`${ind}${this.storeText(s.buf, this.expr(s.idx), this.expr(s.val), s.val.t)}`);
+    out.push(`${ind}${this.storeText(s.buf, s.idx, this.expr(s.val), s.val.t)}`);
   }
 
   stmt(s: Stmt, ind: string, out: string[]): void {
@@ -423,9 +475,12 @@ export class WgslEmitter {
           }
           return;
         }
-        this.views.set(s.buf.name, { k: 'register', t: s.buf.dtype });
+        // accumulators read and written as whole vec4 (widened by a vectorized loop): an array of vec4
+        const ws = wscalar(s.buf.dtype);
+        const v4 = n % 4 === 0 && ws !== 'bool' && !narrowBits(s.buf.dtype) && vec4Buffers(s.body).has(s.buf.name);
+        this.views.set(s.buf.name, { k: 'register', t: s.buf.dtype, vec4: v4 });
         out.push(`${ind}{`);
-        out.push(`${inner}var ${s.buf.name}: array<${wtype(s.buf.dtype)}, ${n}>;`);
+        out.push(`${inner}var ${s.buf.name}: array<${v4 ? `vec4<${ws}>` : wtype(s.buf.dtype)}, ${v4 ? n / 4 : n}>;`);
         try {
           this.stmt(s.body, inner, out);
         } finally {

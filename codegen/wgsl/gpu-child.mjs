@@ -9,7 +9,7 @@
 import { nodeGpuDevice } from './node-gpu.mjs';
 
 async function handle(msg) {
-  const { device, adapterInfo } = await nodeGpuDevice();
+  const { device, adapterInfo, wgslFeatures } = await nodeGpuDevice();
   if (msg.op === 'adapter') return { adapter: adapterInfo };
   if (msg.op === 'info') {
     const m = device.createShaderModule({ code: msg.wgsl });
@@ -17,7 +17,8 @@ async function handle(msg) {
     return { messages: info.messages.map((x) => ({ type: x.type, message: x.message, lineNum: x.lineNum, linePos: x.linePos })) };
   }
   const mod = await import(`data:text/javascript;base64,${Buffer.from(msg.host).toString('base64')}`);
-  const model = await mod.load({ device, weights: msg.weights });
+  // msg.packedDot4 forces the int8 dot product form (tests); by default the GPU's WGSL features decide
+  const model = await mod.load({ device, weights: msg.weights, packedDot4: msg.packedDot4 ?? wgslFeatures.includes('packed_4x8_integer_dot_product') });
   try {
     if (msg.op === 'time') {
       const t = await model.timeDispatches(msg.feeds, { reps: msg.reps });
@@ -27,7 +28,7 @@ async function handle(msg) {
     const reps = msg.reps ?? 1;
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) outputs = await model.run(msg.feeds);
-    return { outputs, ms: performance.now() - t0, adapter: adapterInfo };
+    return { outputs, ms: performance.now() - t0, adapter: adapterInfo, dot4: model.dot4 };
   } finally {
     model.destroy();
   }

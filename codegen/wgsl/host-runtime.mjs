@@ -99,7 +99,8 @@ function defaultLimit(k) {
 
 /**
  * Create the GPU resources (pipelines, buffers, bind groups) once.
- * @param {{ device?: GPUDevice, weights?: ArrayBuffer | ArrayBufferView | string | URL }} [opts]
+ * @param {{ device?: GPUDevice, weights?: ArrayBuffer | ArrayBufferView | string | URL, packedDot4?: boolean }} [opts]
+ * packedDot4: use dot4I8Packed (default: when navigator.gpu.wgslLanguageFeatures has packed_4x8_integer_dot_product)
  */
 export async function load(opts = {}) {
   const device = opts.device ?? await defaultDevice();
@@ -112,7 +113,10 @@ export async function load(opts = {}) {
     if (blob.length !== M.weightsBytes || head !== 'AICWGSL1' + M.weightsHash) throw new Error('model.weights does not belong to this model.mjs (size or hash mismatch)');
   }
   const U = USAGE();
-  const module = device.createShaderModule({ code: WGSL, label: `aic ${M.source}` });
+  // int8 dot products: the packed form (dot4I8Packed) where the WGSL has it (codegen/wgsl/dot4.ts)
+  const packed = M.dot4 && (opts.packedDot4 ?? globalThis.navigator?.gpu?.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product') ?? false);
+  const code = packed ? WGSL.slice(0, M.dot4.at) + M.dot4.packed + WGSL.slice(M.dot4.at + M.dot4.len) : WGSL;
+  const module = device.createShaderModule({ code, label: `aic ${M.source}` });
   if (module.getCompilationInfo) {
     const info = await module.getCompilationInfo();
     const errs = info.messages.filter((m) => m.type === 'error');
@@ -174,6 +178,8 @@ export async function load(opts = {}) {
   }
   return {
     inputs, outputs, device,
+    /** how int8 dot products run: 'packed' (dot4I8Packed), 'unpacked', or undefined (the model has none) */
+    dot4: M.dot4 ? (packed ? 'packed' : 'unpacked') : undefined,
     /** @param {Record<string, ArrayLike<number> | BigInt64Array>} feeds */
     run(feeds) { const p = queue.then(() => (M.batch ? runBatch(runOnce, feeds) : runOnce(feeds))); queue = p.catch(() => {}); return p; },
     destroy() { for (const b of gpuBuffers) b.destroy(); staging.destroy(); },

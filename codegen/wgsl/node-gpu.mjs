@@ -97,7 +97,8 @@ async function acquire(opts) {
   const bad = await probeGpu(device);
   if (bad) { device.destroy(); throw new Error(`the adapter ${name} is unusable: ${bad}`); }
   const ss = process.env.VK_ICD_FILENAMES === SWIFTSHADER_ICD || process.env.VK_DRIVER_FILES === SWIFTSHADER_ICD;
-  return { device, adapterInfo: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description: info.description ?? '', software: ss || /swiftshader|llvmpipe|lavapipe/i.test(name) } };
+  // WGSL language features (navigator.gpu.wgslLanguageFeatures in a browser): the host module asks for packed_4x8_integer_dot_product
+  return { device, wgslFeatures: [...(gpu.wgslLanguageFeatures ?? [])], adapterInfo: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description: info.description ?? '', software: ss || /swiftshader|llvmpipe|lavapipe/i.test(name) } };
 }
 
 const PROBE_N = 256;

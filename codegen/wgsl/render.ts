@@ -25,11 +25,14 @@ import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
 import { WHelpers, WgslEmitter, type View } from './expr.ts';
+import { vec4Buffers, vec4Window } from './vec4.ts';
+import { dot4Splice } from './dot4.ts';
 import { wscalar } from './types.ts';
 import { ERR_BINDING, ERR_DECL } from './checks.ts';
 import { packHalfWords } from './half.ts';
 import { legalizeHalfBody } from '../lower/half.ts';
 import { WGSL_LEGAL } from '../caps.ts';
+import { simplifyDivMod } from '../schedule/pack.ts';
 
 export interface WgslLimits {
   maxStorageBufferBindingSize: number;
@@ -74,6 +77,8 @@ export interface WgslManifest {
   steps?: { node: string; op: string }[];
   /** check_range codes -> [what the value is, inclusive bound] */
   ranges?: Record<number, [string, boolean]>;
+  /** int8 dot products (dot4.ts): the packed helper the host puts at [at, at + len) of the module when the device has DOT4_FEATURE */
+  dot4?: { at: number; len: number; packed: string };
   /** a symbolic batch (lower/symbolic.ts): the host runs the one-sample dispatches once per sample */
   batch?: { symbol: string; max?: number; inputs: string[]; outputs: string[] };
 }
@@ -99,7 +104,8 @@ export function realizeStages(stages: Stage[], dirs: Directive[], fresh: (p: str
     if (!owner) throw new ScheduleError(`kernel ${kernel}: no loop '${axis}'`);
     states.set(owner[0], applyDirective(owner[1], d));
   }
-  return stages.map((st, i) => hoistChecks(st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : simplifyStmt(st.body), fresh));
+  // (o*4 + i) / 4 -> o for split blocked axes (NC4HW4 layouts, packed weights), as on every target
+  return stages.map((st, i) => simplifyDivMod(hoistChecks(st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : simplifyStmt(st.body), fresh)));
 }
 
 function usesOf(s: Stmt): { read: Set<string>; written: Set<string>; local: Set<string> } {
@@ -225,7 +231,8 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
   let weightsHash = '0';
   const weightChunks: { fileOffset: number; bytes: number }[] = [];
   let fo = HEADER;
-  for (const c of chunks) { const bytes = alignUp(c.bytes, 4); weightChunks.push({ fileOffset: fo, bytes }); fo = alignUp(fo + bytes, A); }
+  // whole vec4 words (vec4.ts binds windows of them as arrays of vec4)
+  for (const c of chunks) { const bytes = alignUp(c.bytes, 16); weightChunks.push({ fileOffset: fo, bytes }); fo = alignUp(fo + bytes, A); }
   if (chunks.length) {
     weights = new Uint8Array(fo);
     chunks.forEach((c, ci) => {
@@ -288,12 +295,16 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
       throw diag.unsupportedFeature(`kernel ${p.kernel} (${p.node}) needs ${nBindings} storage bindings, more than maxStorageBuffersPerShaderStage (${lim.maxStorageBuffersPerShaderStage}) on target wgsl`);
     }
     const views = new Map<string, View>();
+    const v4used = vec4Buffers(p.body);
     const bindings: ManifestBinding[] = windows.map((w, bi) => {
       const v = `${entry}_b${bi}`;
-      decls.push(`@group(0) @binding(${bi}) var<storage, ${w.written ? 'read_write' : 'read'}> ${v}: array<u32>;`);
-      for (const x of w.names) views.set(x.name, { k: 'storage', v, off: (x.r.off - w.start) / 4, t: x.t, packed: x.r.buf > 0 && isHalfT(x.t) });
-      maxBinding = Math.max(maxBinding, w.end - w.start);
-      return { binding: bi, buffer: w.buf, offset: w.start, size: w.end - w.start, readOnly: !w.written };
+      // an array of vec4 words when the kernel reads or writes aligned vec4 of it (vec4.ts)
+      const v4size = vec4Window(w, v4used, lim.maxStorageBufferBindingSize);
+      const vec4 = v4size !== undefined, size = v4size ?? w.end - w.start;
+      decls.push(`@group(0) @binding(${bi}) var<storage, ${w.written ? 'read_write' : 'read'}> ${v}: array<${vec4 ? 'vec4<u32>' : 'u32'}>;`);
+      for (const x of w.names) views.set(x.name, { k: 'storage', v, off: (x.r.off - w.start) / 4, t: x.t, packed: x.r.buf > 0 && isHalfT(x.t), vec4 });
+      maxBinding = Math.max(maxBinding, size);
+      return { binding: bi, buffer: w.buf, offset: w.start, size, readOnly: !w.written };
     });
     if (checked.has(p)) bindings.push({ binding: ERR_BINDING, buffer: 0, offset: errOffset!, size: 16, readOnly: false });
     maxBindings = Math.max(maxBindings, bindings.length);
@@ -356,6 +367,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     aic: opts.version, source: opts.source, actBytes, weightsBytes: weights?.length ?? 0, weightsHash, weightChunks, inputs, outputs, dispatches,
     needs: { maxStorageBufferBindingSize: maxBinding, maxStorageBuffersPerShaderStage: maxBindings, maxBufferSize: Math.max(actBytes, ...weightChunks.map((c) => c.bytes)) },
     arena: { arenaBytes: plan.arenaBytes, naiveBytes: plan.naiveBytes },
+    ...(dot4Splice(wgsl) ? { dot4: dot4Splice(wgsl) } : {}),
     ...(errOffset !== undefined ? { errOffset, steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })), ranges: RANGE_CHECKS } : {}),
   };
   return { wgsl, manifest, weights };

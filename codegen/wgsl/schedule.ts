@@ -12,6 +12,7 @@ import {
   type Buffer, type ComputeStage, type Directive, type Expr,
 } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
+import { bindFused, gpuBlockedSchedule } from './blocked.ts';
 
 export interface GpuScheduleLimits {
   /** invocations per workgroup the default schedules use */
@@ -145,26 +146,17 @@ export function gpuStageSchedule(st: ComputeStage, lim: GpuScheduleLimits, caps:
     dirs.push({ d: 'fuse', axes: [f, names[k]] });
     f = `${f}_${names[k]}`;
   }
-  const wg = Math.min(lim.workgroupSize, ext);
-  dirs.push({ d: 'split', axis: f, factor: wg });
-  const groups = Math.ceil(ext / wg);
-  if (groups > lim.maxWorkgroupsPerDimension) {
-    const y = Math.ceil(groups / lim.maxWorkgroupsPerDimension);
-    const x = Math.ceil(groups / y);
-    dirs.push({ d: 'split', axis: `${f}_o`, factor: x });
-    dirs.push({ d: 'bind', axis: `${f}_o_o`, to: { axis: 'workgroup', dim: 'y' } });
-    dirs.push({ d: 'bind', axis: `${f}_o_i`, to: { axis: 'workgroup', dim: 'x' } });
-  } else {
-    dirs.push({ d: 'bind', axis: `${f}_o`, to: { axis: 'workgroup', dim: 'x' } });
-  }
-  dirs.push({ d: 'bind', axis: `${f}_i`, to: { axis: 'local', dim: 'x' } });
+  dirs.push(...bindFused(f, ext, lim));
   return dirs;
 }
 
 export function gpuDefaultSchedule(src: KernelSource, caps: TargetCaps, lim = gpuScheduleLimits(caps)): Directive[] {
   const dirs: Directive[] = [];
   const buffers = [...src.params, ...src.temps];
-  for (const st of src.stages) if (st.kind === 'compute') dirs.push(...(gpuTiledSchedule(st, lim, buffers) ?? gpuStageSchedule(st, lim, caps)));
+  for (const st of src.stages) {
+    // NC4HW4 outputs: vec4<f32> channel lanes (blocked.ts)
+    if (st.kind === 'compute') dirs.push(...(gpuBlockedSchedule(st, lim, caps, buffers) ?? gpuTiledSchedule(st, lim, buffers) ?? gpuStageSchedule(st, lim, caps)));
+  }
   return dirs;
 }
 

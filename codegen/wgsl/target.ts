@@ -23,6 +23,7 @@ import { applyExtents } from '../lower/dynamic.ts';
 import { batchOf, describeBatch, describeShape, isBatched } from '../lower/batch-run.ts';
 import { DEFAULT_WGSL_LIMITS, renderWgsl, type WgslLimits, type WgslManifest } from './render.ts';
 import { chooseGpuSchedules, gpuScheduleLimits } from './schedule.ts';
+import { wgslIntDot } from './int-dot.ts';
 
 export interface WgslCompileOptions {
   version: string;
@@ -73,7 +74,10 @@ export function wgslTarget(deviceLimits: Partial<WgslLimits> = {}): Target<WgslC
     tolerance: { rtol: 1e-3, atol: 1e-3 },
     legal: WGSL_LEGAL,
     forms: ['wgsl'],
-    defaultSchedules: (prog) => chooseGpuSchedules(prog, WGSL_CAPS, gpuScheduleLimits(WGSL_CAPS, limits.maxComputeWorkgroupsPerDimension, limits)),
+    defaultSchedules(prog, overrides) {
+      wgslIntDot(prog, overrides); // int8 reductions as dot4 (int-dot.ts)
+      return chooseGpuSchedules(prog, WGSL_CAPS, gpuScheduleLimits(WGSL_CAPS, limits.maxComputeWorkgroupsPerDimension, limits));
+    },
     render(prog, opts) {
       const plan = planMemory({ ...prog, temps: prog.temps.map((b) => ({ ...b, dtype: stored(b.dtype) })) });
       return { plan, art: renderArtifact(prog, plan, opts, limits) };
@@ -267,16 +271,16 @@ export async function wgslCompilationInfo(wgsl: string): Promise<NonNullable<Gpu
  * Run a compiled model (for `aic run --target wgsl`). With opts.device (a GPUDevice of this process)
  * it runs here; otherwise in the WebGPU child process.
  */
-export async function runWgsl(c: WgslCompiled, feeds: Map<string, RValue>, opts: { device?: unknown; reps?: number } = {}): Promise<{ outputs: Map<string, Tensor>; ms: number; adapter?: NodeGpu['adapterInfo'] }> {
+export async function runWgsl(c: WgslCompiled, feeds: Map<string, RValue>, opts: { device?: unknown; reps?: number; packedDot4?: boolean } = {}): Promise<{ outputs: Map<string, Tensor>; ms: number; adapter?: NodeGpu['adapterInfo']; dot4?: 'packed' | 'unpacked' }> {
   const f = feedsFor(c, feeds);
   if (!opts.device) {
-    const r = checkReply(await gpuChild().request({ op: 'run', host: c.host, weights: c.weights, feeds: f, reps: opts.reps ?? 1 }), c);
-    return { outputs: tensorsFrom(c, r.outputs!), ms: r.ms!, adapter: r.adapter };
+    const r = checkReply(await gpuChild().request({ op: 'run', host: c.host, weights: c.weights, feeds: f, reps: opts.reps ?? 1, packedDot4: opts.packedDot4 }), c);
+    return { outputs: tensorsFrom(c, r.outputs!), ms: r.ms!, adapter: r.adapter, dot4: r.dot4 };
   }
   const mod = await import(`data:text/javascript;base64,${Buffer.from(c.host).toString('base64')}`);
   let m;
   try {
-    m = await mod.load({ device: opts.device, weights: c.weights });
+    m = await mod.load({ device: opts.device, weights: c.weights, packedDot4: opts.packedDot4 });
   } catch (e) {
     throw diag.runtime('webgpu', (e as Error).message);
   }
