@@ -11,7 +11,7 @@
  * folds to a symbol-dependent size (a slice of a position table) must be, at every value, a prefix
  * of the one at the maximum. Static dims keep their fully specialized code.
  */
-import { Tensor, diag, type Graph } from '@aic/core';
+import { AicError, Tensor, diag, type Graph } from '@aic/core';
 import {
   E, S, ScheduleError, applyDirective, directiveLoop, initialState, isStageDirective, walkExpr, walkExprs,
   type AxisState, type Buffer, type Directive, type Expr, type Kernel, type Stmt,
@@ -54,20 +54,45 @@ interface LowerHooks {
   finish?(prog: Program): void;
 }
 
-/** Lower, schedule and merge: the program with run-time extents. */
+/**
+ * Lower, schedule and merge: the program with run-time extents. First with the symbolic loops split
+ * as the schedule says (guarded tails: lowered at values no small factor divides, so every split has
+ * its guard); where that does not give one program, with those splits dropped.
+ */
 export function lowerWithExtents(spec: ExtentSpec, hooks: LowerHooks): Program {
   if (!(spec.max >= 8)) throw diag.extentMaxNeeded(spec.symbol, `is at most ${spec.max}; a run-time extent needs --max-shape ${spec.symbol}=N with N >= 8`);
-  const xs = sentinels(spec.max);
+  try {
+    return lowerAt(spec, hooks, true);
+  } catch (e) {
+    if (!(e instanceof AicError && e.code === 'AIC0454')) throw e;
+  }
+  return lowerAt(spec, hooks, false);
+}
+
+/** Values no factor 2 or 3 divides: the three nearest the maximum, and two far below it. */
+export function splitSentinels(max: number): number[] {
+  const ok = (v: number) => v % 2 !== 0 && v % 3 !== 0;
+  const near: number[] = [];
+  for (let v = max; v > 0 && near.length < 4; v--) if (ok(v)) near.push(v);
+  const far = (t: number) => { let v = t; while (!ok(v)) v++; return v; };
+  return [...new Set([...near, far(Math.floor(max / 2) + 1), far(Math.floor(max / 4) + 1)])];
+}
+
+function lowerAt(spec: ExtentSpec, hooks: LowerHooks, split: boolean): Program {
+  const xs = split ? splitSentinels(spec.max) : sentinels(spec.max);
   const progs = xs.map((v) => lowerGraph(spec.graphAt(v), hooks.caps));
   shapeOf(progs, 'kernels', progs.map((p) => p.kernels.map((k) => k.name).join(',')));
-  // default schedules at each value, less every directive on a symbolic loop
+  // default schedules at each value (they pack weights, choose algorithms), less what a symbolic loop cannot take
   const chosen = progs.map((p) => hooks.schedules(p));
   const common = new Map<string, Directive[]>();
+  const divisors = new Map<string, number[]>();
   for (const name of progs[0]!.sources.keys()) {
     const srcs = progs.map((p) => p.sources.get(name)!);
     const sym = symbolicLoops(srcs);
-    // the maximum's (it touches static loops only, so it applies at every value)
-    common.set(name, keepStatic(srcs[0]!, chosen[0]!.get(name) ?? [], sym));
+    // the first value's (the largest): applies at every value
+    const dirs = keepStatic(srcs[0]!, chosen[0]!.get(name) ?? [], sym, split);
+    common.set(name, dirs);
+    divisors.set(name, dirs.flatMap((d) => (d.d === 'split' ? [d.factor] : d.d === 'tile' ? d.factors : [])));
   }
   for (const p of progs) {
     try {
@@ -78,7 +103,10 @@ export function lowerWithExtents(spec: ExtentSpec, hooks: LowerHooks): Program {
     }
     hooks.finish?.(p);
   }
-  return mergePrograms(progs, xs, spec);
+  // the weights at the maximum (a slice of a position table: the artifact keeps the longest)
+  let atMax = progs[0]!;
+  if (xs[0] !== spec.max) { atMax = lowerGraph(spec.graphAt(spec.max), hooks.caps); hooks.schedules(atMax); }
+  return mergePrograms(progs, xs, spec, atMax, divisors);
 }
 
 /** Loops whose extent differs between the values (output axes and reduction axes of compute stages). */
@@ -95,8 +123,11 @@ function symbolicLoops(srcs: KernelSource[]): Set<string> {
   return out;
 }
 
-/** A schedule less the directives that act on a symbolic loop (or on loops made from one). */
-function keepStatic(src: KernelSource, dirs: Directive[], sym: Set<string>): Directive[] {
+/**
+ * A schedule less the directives that act on a symbolic loop (or on loops made from one); with
+ * `split`, splits and tiles of symbolic loops stay, with guarded tails.
+ */
+function keepStatic(src: KernelSource, dirs: Directive[], sym: Set<string>, split: boolean): Directive[] {
   if (!sym.size) return dirs;
   if (dirs.some(isStageDirective)) return dirs.filter((d) => d.d === 'algorithm');
   const states = new Map<number, AxisState>();
@@ -107,8 +138,11 @@ function keepStatic(src: KernelSource, dirs: Directive[], sym: Set<string>): Dir
     const names = d.d === 'reorder' ? d.order : d.d === 'tile' || d.d === 'fuse' ? d.axes : [directiveLoop(d)];
     const owner = [...states.entries()].find(([, s]) => s.leaves.some((l) => l.name === names[0]));
     if (!owner || names.some((n) => !owner[1].leaves.some((l) => l.name === n))) continue;
-    if (d.d !== 'reorder' && d.d !== 'parallel' && names.some((n) => sym.has(n))) continue;
-    try { states.set(owner[0], applyDirective(owner[1], d)); kept.push(d); } catch { /* not applicable without the dropped ones */ }
+    let dd = d;
+    if (split && (d.d === 'split' || d.d === 'tile') && names.some((n) => sym.has(n))) {
+      if (d.d === 'split') dd = { d: 'split', axis: d.axis, factor: d.factor }; // a guard, whatever the tail (clamp needs S >= factor)
+    } else if (d.d !== 'reorder' && d.d !== 'parallel' && names.some((n) => sym.has(n))) continue;
+    try { states.set(owner[0], applyDirective(owner[1], dd)); kept.push(dd); } catch { /* not applicable without the dropped ones */ }
   }
   return kept;
 }
@@ -118,7 +152,7 @@ function shapeOf(progs: Program[], what: string, keys: string[]): void {
 }
 
 /** Merge the programs lowered at xs (xs[0] the maximum) into one with run-time extents. */
-function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec): Program {
+function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, atMax: Program, divisors: Map<string, number[]>): Program {
   const sym = spec.symbol;
   const p0 = progs[0]!;
   const fail = (what: string) => diag.extentUnsupported(sym, what);
@@ -127,6 +161,8 @@ function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec): Progra
   shapeOf(progs, 'kernel calls', progs.map((p) => JSON.stringify(p.steps.map((s) => [s.kernel, s.args]))));
   const dims: Record<string, (number | Poly)[]> = {};
   const varying: ProgramBuffer[] = [];
+  const sized = new Map<string, number[]>();
+  const longest = new Map<string, ProgramBuffer>();
   for (const l of lists) {
     p0[l].forEach((b, j) => {
       const bs = progs.map((p) => p[l][j]!);
@@ -142,14 +178,23 @@ function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec): Progra
         if (b.extent) throw fail(`meets '${b.value}', whose size the data decides`);
         if (l === 'inputs' || l === 'outputs') dims[b.name] = d;
       }
-      if (l === 'weights' && !prefixOfMax(b, bs)) varying.push(b);
+      if (d.some((x) => typeof x !== 'number')) sized.set(b.name, d.map((x) => (typeof x === 'number' ? x : polyAt(x, spec.max))));
+      if (l === 'weights') {
+        const wm = atMax.weights.find((w) => w.name === b.name);
+        const full = wm?.data && sized.has(b.name) && wm.shape.join() === sized.get(b.name)!.join() ? wm : undefined;
+        if (full) longest.set(b.name, full);
+        if (!prefixOfMax(full ?? b, bs)) varying.push(b);
+      }
     });
   }
+  const resize = (b: ProgramBuffer): ProgramBuffer => (longest.has(b.name) ? { ...b, shape: sized.get(b.name)!, data: longest.get(b.name)!.data } : sized.has(b.name) ? { ...b, shape: sized.get(b.name)! } : b);
+  const polys = [{ c: [0, 1] }, ...Object.values(dims).flat().filter((x): x is Poly => typeof x !== 'number')];
   const sVar = E.v(VAR);
   const kernels = p0.kernels.map((k0, i) => {
     const ks = progs.map((p) => p.kernels[i]!);
-    const body = mergeNode(ks.map((k) => k.body), xs, sVar, `kernel ${k0.name}`, fail) as Stmt;
-    const params = k0.params.map((b, j) => mergeBuffer(ks.map((k) => k.params[j]!), `kernel ${k0.name}`, fail, true));
+    const m: Merge = { xs, s: sVar, max: spec.max, divisors: divisors.get(k0.name) ?? [], polys, fail };
+    const body = mergeNode(ks.map((k) => k.body), `kernel ${k0.name}`, m) as Stmt;
+    const params = k0.params.map((b, j) => mergeBuffer(ks.map((k) => k.params[j]!), `kernel ${k0.name}`, m, true));
     if (!usesVar(body)) return { ...k0, params, body };
     const dimsParam: Buffer = { name: DIMS, dtype: 'i32', shape: [1], scope: 'global', role: 'weight' };
     return { ...k0, params: [...params, dimsParam], body: S.let(VAR, 'i32', E.load(DIMS, E.i(0), 'i32'), body) } as Kernel;
@@ -162,7 +207,8 @@ function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec): Progra
   const dimsBuf: ProgramBuffer = { name: `w_${DIMS}`, dtype: 'i32', shape: [1], scope: 'global', role: 'weight', value: `${sym}:extent`, data: new Tensor('int32', [1], Int32Array.from([spec.max])) };
   const steps = p0.steps.map((st, i) => (kernels.find((k) => k.name === st.kernel)!.params.some((p) => p.name === DIMS) ? { ...st, args: [...st.args, dimsBuf.name] } : st));
   return {
-    ...p0, kernels, steps, weights: [...p0.weights, dimsBuf],
+    ...p0, kernels, steps, weights: [...p0.weights.map(resize), dimsBuf],
+    inputs: p0.inputs.map(resize), outputs: p0.outputs.map(resize), temps: p0.temps.map(resize),
     extents: { symbol: sym, max: spec.max, dims, buffer: dimsBuf.name },
   };
 }
@@ -170,7 +216,7 @@ function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec): Progra
 /** Is a weight, at every value, the first elements of the one at the maximum (a slice of a position table)? */
 function prefixOfMax(b: ProgramBuffer, bs: ProgramBuffer[]): boolean {
   const d0 = b.data;
-  return bs.slice(1).every(({ data: d }) => !d0 || !d
+  return bs.every(({ data: d }) => !d0 || !d
     || (d.size <= d0.size && Array.from({ length: d.size }, (_, i) => i).every((i) => Object.is(Number(d.num[i]), Number(d0.num[i])))));
 }
 
@@ -184,38 +230,61 @@ function usesVar(s: Stmt): boolean {
   return JSON.stringify(s).includes(`"name":"${VAR}"`);
 }
 
-function mergeBuffer(bs: Buffer[], where: string, fail: (w: string) => Error, param: boolean): Buffer {
+interface Merge { xs: number[]; s: Expr; max: number; divisors: number[]; polys: Poly[]; fail: (w: string) => Error }
+
+/** A buffer of a kernel at every value: sized for the maximum (its dims polynomials of the symbol); register tiles may not depend on it. */
+function mergeBuffer(bs: Buffer[], where: string, m: Merge, sizedByS: boolean): Buffer {
   const b = bs[0]!;
-  if (bs.some((x) => x.dtype !== b.dtype || x.shape.length !== b.shape.length)) throw fail(`changes buffer '${b.name}' of ${where}`);
-  if (!param && bs.some((x) => x.shape.some((n, k) => n !== b.shape[k]))) throw fail(`sizes the register tile '${b.name}' of ${where}`);
-  return b; // params and scratch: sized for the maximum (the first program's), indexed at the run-time shape
+  if (bs.some((x) => x.dtype !== b.dtype || x.shape.length !== b.shape.length)) throw m.fail(`changes buffer '${b.name}' of ${where}`);
+  if (bs.every((x) => x.shape.every((n, k) => n === b.shape[k]))) return b;
+  if (!sizedByS) throw m.fail(`sizes the register tile '${b.name}' of ${where}`);
+  const shape = b.shape.map((n, k) => {
+    const ys = bs.map((x) => x.shape[k]!);
+    if (ys.every((y) => y === n)) return n;
+    const p = fitPoly(m.xs, ys);
+    if (!p) throw m.fail(`gives buffer '${b.name}' of ${where} dim ${k} the sizes ${ys.join(', ')} at ${m.xs.join(', ')}, not a polynomial of it`);
+    return polyAt(p, m.max);
+  });
+  return { ...b, shape };
+}
+
+/** A differing integer constant: a polynomial of S, or ceil(p(S) / d) for a split factor d (a guarded split's outer extent). */
+function intExpr(ys: number[], t: Expr['t'], m: Merge): Expr | undefined {
+  const p = fitPoly(m.xs, ys);
+  if (p) return polyExpr(p, m.s, t);
+  for (const d of new Set(m.divisors)) {
+    if (d < 2) continue;
+    const q = m.polys.find((x) => m.xs.every((v, k) => Math.ceil(polyAt(x, v) / d) === ys[k]));
+    if (q) return E.cast(E.div(E.add(polyExpr(q, m.s, 'i32'), E.i(d - 1)), E.i(d)), t);
+  }
+  return undefined;
 }
 
 /** Merge the same node of several programs: equal parts as they are, differing integer or float constants as expressions of s. */
-function mergeNode(ns: unknown[], xs: number[], s: Expr, where: string, fail: (w: string) => Error): unknown {
+function mergeNode(ns: unknown[], where: string, m: Merge): unknown {
   const n0 = ns[0];
   if (n0 === null || typeof n0 !== 'object') {
     if (ns.every((n) => n === n0)) return n0;
-    throw fail(`changes ${where} in structure (${ns.map(String).join(' / ')})`);
+    throw m.fail(`changes ${where} in structure (${ns.map(String).join(' / ')})`);
   }
   if (Array.isArray(n0)) {
-    if (ns.some((n) => !Array.isArray(n) || n.length !== n0.length)) throw fail(`changes the structure of ${where}`);
-    return n0.map((_, i) => mergeNode(ns.map((n) => (n as unknown[])[i]), xs, s, where, fail));
+    if (ns.some((n) => !Array.isArray(n) || n.length !== n0.length)) throw m.fail(`changes the structure of ${where}`);
+    return n0.map((_, i) => mergeNode(ns.map((n) => (n as unknown[])[i]), where, m));
   }
   const o0 = n0 as Record<string, unknown>;
   if (o0.k === 'const' && typeof o0.v === 'number' && 'lanes' in o0) {
     const ys = ns.map((n) => (n as { v: number }).v);
     if (ys.every((y) => Object.is(y, ys[0]))) return n0;
     const t = o0.t as Expr['t'];
-    const e = o0.lanes !== 1 ? undefined : t === 'f32' || t === 'f64' ? floatExpr(xs, ys, s, t) : (() => { const p = fitPoly(xs, ys); return p ? polyExpr(p, s, t) : undefined; })();
-    if (!e) throw fail(`gives a constant of ${where} the values ${ys.join(', ')} at ${xs.join(', ')}, not a polynomial of it`);
+    const e = o0.lanes !== 1 ? undefined : t === 'f32' || t === 'f64' ? floatExpr(m.xs, ys, m.s, t) : intExpr(ys, t, m);
+    if (!e) throw m.fail(`gives a constant of ${where} the values ${ys.join(', ')} at ${m.xs.join(', ')}, not a polynomial of it`);
     return e;
   }
-  if ('scope' in o0 && 'role' in o0 && Array.isArray(o0.shape)) return mergeBuffer(ns as Buffer[], where, fail, o0.scope !== 'register');
+  if ('scope' in o0 && 'role' in o0 && Array.isArray(o0.shape)) return mergeBuffer(ns as Buffer[], where, m, o0.scope !== 'register');
   const keys = Object.keys(o0);
-  if (ns.some((n) => Object.keys(n as object).join() !== keys.join())) throw fail(`changes the structure of ${where}`);
+  if (ns.some((n) => Object.keys(n as object).join() !== keys.join())) throw m.fail(`changes the structure of ${where}`);
   const r: Record<string, unknown> = {};
-  for (const key of keys) r[key] = mergeNode(ns.map((n) => (n as Record<string, unknown>)[key]), xs, s, where, fail);
+  for (const key of keys) r[key] = mergeNode(ns.map((n) => (n as Record<string, unknown>)[key]), where, m);
   return r;
 }
 
