@@ -27,6 +27,7 @@ import type { MemoryPlan } from '../memory/plan.ts';
 import { WHelpers, WgslEmitter, type View } from './expr.ts';
 import { vec4Buffers, vec4Window } from './vec4.ts';
 import { dot4Splice } from './dot4.ts';
+import { externOnGrid } from './extern-grid.ts';
 import { wscalar } from './types.ts';
 import { ERR_BINDING, ERR_DECL } from './checks.ts';
 import { packHalfWords } from './half.ts';
@@ -95,7 +96,8 @@ const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_').replace(/__+/g,
 interface Region { buf: number; off: number; bytes: number }
 
 /** Route each directive to the compute stage owning the loop it names (as realizeKernel does). */
-export function realizeStages(stages: Stage[], dirs: Directive[], fresh: (p: string) => string, kernel: string, buffers: readonly Buffer[] = []): Stmt[] {
+export function realizeStages(stages: Stage[], dirs: Directive[], fresh: (p: string) => string, kernel: string, buffers: readonly Buffer[] = [],
+  grid?: { workgroupSize: number; maxWorkgroupsPerDimension: number }): Stmt[] {
   const states = new Map<number, AxisState>();
   stages.forEach((st, i) => { if (st.kind === 'compute') states.set(i, initialState(st)); });
   for (const d of dirs) {
@@ -105,7 +107,9 @@ export function realizeStages(stages: Stage[], dirs: Directive[], fresh: (p: str
     states.set(owner[0], applyDirective(owner[1], d));
   }
   // (o*4 + i) / 4 -> o for split blocked axes (NC4HW4 layouts, packed weights), as on every target
-  return stages.map((st, i) => simplifyDivMod(hoistChecks(st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : simplifyStmt(st.body), fresh)));
+  // extern stages: their outer loop on the grid when provably parallel (extern-grid.ts)
+  const ext = (s: Stmt) => (grid ? externOnGrid(s, grid) : s);
+  return stages.map((st, i) => simplifyDivMod(hoistChecks(st.kind === 'compute' ? realizeStage(st, states.get(i)!, fresh, buffers) : ext(simplifyStmt(st.body)), fresh)));
 }
 
 function usesOf(s: Stmt): { read: Set<string>; written: Set<string>; local: Set<string> } {
@@ -171,7 +175,8 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     let bodies: Stmt[];
     try {
       // 16-bit float buffers (lower/half.ts), then the IR's scalar semantics, defined once (loop-ir legalize.ts)
-      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps]).map((b) => legalizeStmt(legalizeHalfBody(b, k.params), WGSL_LEGAL));
+      const grid = { workgroupSize: 64, maxWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension };
+      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps], grid).map((b) => legalizeStmt(legalizeHalfBody(b, k.params), WGSL_LEGAL));
     } catch (e) {
       if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
       throw e;
