@@ -39,9 +39,9 @@ export const DEFAULT_CFLAGS = ['-O3', '-march=native', '-ffp-contract=fast'];
  * `noipa` + a per-function optimize attribute); every other kernel keeps if-conversion, which
  * efficientnet_b0's SiLU-epilogue convs need (63 ms with this flag global, 39 ms without).
  * The flag was global for a while because the Where kernel of a gradient graph still went wrong with
- * the plain optimize attribute: that was a second GCC 12 bug, IPA-CP cloning a function with an
- * optimize attribute and dropping the call to the clone (tests/fixtures/c/gcc12-optimize-ipa-cp.c),
- * which `noipa` avoids. This flag set stays for benchmarks/c-flags.ts to compare against.
+ * the plain optimize attribute: that was a second GCC 12 bug, the call to an IPA-CP clone deleted
+ * (tests/fixtures/c/gcc12-optimize-ipa-cp.c, gcc12-ipa-cp-null-tmr.c), which the `noclone` on every
+ * kernel avoids (AIC_KERNEL, noclone.ts). This flag set stays for benchmarks/c-flags.ts to compare against.
  * Reproducers: tests/fixtures/c/.
  */
 export const GCC_AVX512_CFLAGS = ['-fno-tree-loop-if-convert'];

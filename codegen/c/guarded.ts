@@ -4,9 +4,10 @@
  * loop if-conversion of a load that C evaluates conditionally: a load inside a `?:` branch or an
  * `if`. Only kernels holding such a load are built without if-conversion (a per-function optimize
  * attribute, GCC on AVX-512 only); every other kernel keeps it, so its branch-free selects and
- * NaN-aware min/max still vectorize. The attribute comes with `noipa`: GCC 12 IPA-CP clones a
- * function with an optimize attribute and may drop the call to the clone (the Where kernel of a
- * gradient graph never ran; tests/fixtures/c/gcc12-optimize-ipa-cp.c).
+ * NaN-aware min/max still vectorize. The attribute comes with `noipa`: GCC 12 dropped the call to an
+ * IPA-CP clone of the Where kernel of a gradient graph (tests/fixtures/c/gcc12-optimize-ipa-cp.c).
+ * That was not the optimize attribute's doing (it only kept the loop scalar): every kernel now carries
+ * AIC_KERNEL (noclone.ts), which is what stops it; noipa stays, redundant.
  */
 import { childExprs, stmtExprs, walkStmt, type Expr, type Stmt } from '@aic/loop-ir';
 
@@ -14,7 +15,7 @@ import { childExprs, stmtExprs, walkStmt, type Expr, type Stmt } from '@aic/loop
 export const COND_LOADS_ATTR = 'AIC_COND_LOADS';
 export const COND_LOADS_DEFINE = [
   '/* GCC + AVX-512: no loop if-conversion in kernels with conditional loads (GCC 12 miscompiles their masked loads);',
-  '   noipa, because GCC 12 IPA-CP may drop calls to clones of functions with an optimize attribute */',
+  '   noipa: no IPA-CP clones (see AIC_KERNEL) */',
   '#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)',
   `#define ${COND_LOADS_ATTR} __attribute__((noipa, optimize("no-tree-loop-if-convert")))`,
   '#else',

@@ -12,6 +12,7 @@ import { describeExtent } from '../lower/dynamic.ts';
 import { CEmitter, Helpers, prelower, writtenBuffers } from './expr.ts';
 import { CTYPE } from './types.ts';
 import { COND_LOADS_ATTR, COND_LOADS_DEFINE, hasConditionalLoads } from './guarded.ts';
+import { KERNEL_ATTR, KERNEL_ATTR_DEFINE } from './noclone.ts';
 import { C_LEGAL } from '../caps.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
 import { stateAliases } from '../memory/state-alias.ts';
@@ -41,7 +42,7 @@ export function renderKernel(k0: Kernel, h: Helpers, vector = true): string {
   const refs = referenced(k.body);
   const params = k.params.map((p) => `${written.has(p.name) ? '' : 'const '}${CTYPE[p.dtype]} *${p.name}`).join(', ');
   const out: string[] = [];
-  out.push(`static ${hasConditionalLoads(k.body) ? `${COND_LOADS_ATTR} ` : ''}void ${k.name}(${params || 'void'}) {`);
+  out.push(`static ${hasConditionalLoads(k.body) ? `${COND_LOADS_ATTR} ` : ''}${KERNEL_ATTR} void ${k.name}(${params || 'void'}) {`);
   for (const p of k.params) if (!refs.has(p.name)) out.push(`  (void)${p.name};`);
   const bufs = () => new Map(k.params.map((p) => [p.name, p] as [string, Buffer]));
   let vectorized = false;
@@ -98,7 +99,7 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   L.push('#include "model.h"', '#include <math.h>', '#include <stdint.h>', '#include <stdio.h>', '#include <stdlib.h>', '#include <string.h>', '');
   L.push('/* SIMD through GCC/Clang vector extensions; define AIC_NO_VECTOR_EXT to build plain C99. */');
   L.push('#if defined(__GNUC__) && !defined(AIC_NO_VECTOR_EXT)', '#define AIC_VECTOR 1', '#else', '#define AIC_VECTOR 0', '#endif', '');
-  L.push(...COND_LOADS_DEFINE, '');
+  L.push(...COND_LOADS_DEFINE, '', ...KERNEL_ATTR_DEFINE, '');
   L.push('/* runtime checks (index bounds, integer division by zero): the first failure of a run */');
   L.push('static int aic_err_code, aic_err_step;', 'static int64_t aic_err_value, aic_err_bound;', '');
   const helpersAt = L.length;

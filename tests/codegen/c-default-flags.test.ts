@@ -4,8 +4,10 @@
  * machines (test_prelu_example: max abs diff 2.97). Kernels with conditional loads carry the
  * AIC_COND_LOADS attribute (codegen/c/guarded.ts) instead of a global flag: the standalone
  * reproducers in tests/fixtures/c/, their kernel marked the same way, must run right under the
- * default flags. gcc12-optimize-ipa-cp.c is the second GCC 12 bug the marking itself met: IPA-CP
- * dropped the call to a clone of a function with an optimize attribute (AIC_COND_LOADS adds noipa).
+ * default flags. gcc12-optimize-ipa-cp.c and gcc12-ipa-cp-null-tmr.c are a second GCC 12 bug: the call to
+ * an IPA-CP clone whose two pointers are constants into one array is deleted (the clone's store
+ * address gets a literal 0 base, ipa-pure-const finds it pure). Every kernel carries AIC_KERNEL
+ * (noclone, codegen/c/noclone.ts); the optimize attribute only made the first reproducer's loop scalar.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,8 +16,9 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tensor, parseNpy, serializeNpy } from '@aic/core';
 import { decodeValueFile } from '@aic/onnx';
-import { DEFAULT_CFLAGS, compilerInfo, defaultCFlags } from '@aic/codegen';
+import { DEFAULT_CFLAGS, WARNING_FLAGS, compilerInfo, defaultCFlags } from '@aic/codegen';
 import { COND_LOADS_ATTR, COND_LOADS_DEFINE } from '../../codegen/c/guarded.ts';
+import { KERNEL_ATTR, KERNEL_ATTR_DEFINE } from '../../codegen/c/noclone.ts';
 import { loadOnnxFile } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { compileC } from '@aic/codegen';
@@ -26,6 +29,12 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-cflags-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 const PRELU = path.join(NODE_TEST_DIR, 'test_prelu_example');
+/** the system compiler is GCC 12 (where gcc12-ipa-cp-null-tmr.c goes wrong unmarked) */
+function isGcc12(): boolean {
+  const cc = process.env.CC || 'cc';
+  const r = spawnSync(cc, ['-dM', '-E', '-x', 'c', '-'], { input: '', encoding: 'utf8' });
+  return compilerInfo(cc).gcc && /^#define __GNUC__ 12$/m.test(r.stdout ?? '');
+}
 
 describe('default C flags', () => {
   it('are DEFAULT_CFLAGS (no global GCC workaround flag) unless CFLAGS is set', () => {
@@ -37,26 +46,37 @@ describe('default C flags', () => {
     expect(compilerInfo(process.execPath)).toEqual({ gcc: false, avx512: false }); // not a compiler: no GCC flags
   });
 
-  for (const file of ['gcc12-avx512-select.c', 'gcc12-avx512-select-unrolled.c', 'gcc12-optimize-ipa-cp.c']) {
-    it(`build the standalone reproducer ${file} right with its kernel marked ${COND_LOADS_ATTR}`, () => {
-      const exe = path.join(work, file.replace(/\.c$/, ''));
-      const src = fs.readFileSync(path.join(ROOT, 'tests/fixtures/c', file), 'utf8');
-      const marked = src.replace(/static void k\(/, `static ${COND_LOADS_ATTR} void k(`);
-      expect(marked).not.toBe(src);
-      fs.writeFileSync(`${exe}.c`, [...COND_LOADS_DEFINE, marked].join('\n'));
-      const cc = process.env.CC || 'cc';
-      const b = spawnSync(cc, [...defaultCFlags({}), '-o', exe, `${exe}.c`], { encoding: 'utf8' });
-      expect(b.status, b.stderr).toBe(0);
-      const r = spawnSync(exe, { encoding: 'utf8' });
-      expect(r.stdout.trim()).toBe('0 wrong');
+  /** build a reproducer under the default flags, its kernel k marked as the generated C marks it; its stdout */
+  const buildRun = (file: string, attrs: string[]) => {
+    const exe = path.join(work, `${file.replace(/\.c$/, '')}-${attrs.length}`);
+    const src = fs.readFileSync(path.join(ROOT, 'tests/fixtures/c', file), 'utf8');
+    const marked = src.replace(/static void k\(/, `static ${attrs.map((a) => `${a} `).join('')}void k(`);
+    if (attrs.length) expect(marked).not.toBe(src);
+    fs.writeFileSync(`${exe}.c`, [...COND_LOADS_DEFINE, ...KERNEL_ATTR_DEFINE, marked].join('\n'));
+    const cc = process.env.CC || 'cc';
+    const b = spawnSync(cc, [...defaultCFlags({}), ...WARNING_FLAGS, '-o', exe, `${exe}.c`], { encoding: 'utf8' });
+    expect(b.status, b.stderr).toBe(0);
+    return spawnSync(exe, { encoding: 'utf8' }).stdout.trim();
+  };
+  // file -> the kernel holds conditional loads (AIC_COND_LOADS); every kernel carries AIC_KERNEL
+  const FIXTURES: [string, boolean][] = [['gcc12-avx512-select.c', true], ['gcc12-avx512-select-unrolled.c', true], ['gcc12-optimize-ipa-cp.c', true], ['gcc12-ipa-cp-null-tmr.c', false]];
+  for (const [file, cond] of FIXTURES) {
+    const attrs = [...(cond ? [COND_LOADS_ATTR] : []), KERNEL_ATTR];
+    it(`build the standalone reproducer ${file} right with its kernel marked ${attrs.join(' ')}`, () => {
+      expect(buildRun(file, attrs)).toBe('0 wrong');
     });
   }
+
+  it.skipIf(!isGcc12())(`gcc12-ipa-cp-null-tmr.c reproduces the bug on GCC 12 without ${KERNEL_ATTR}`, () => {
+    expect(buildRun('gcc12-ipa-cp-null-tmr.c', [])).toBe('255 wrong');
+  });
 
   it.skipIf(!fs.existsSync(PRELU))(`only kernels with conditional loads carry ${COND_LOADS_ATTR}`, () => {
     const kernels = (model: string) => {
       const g = runPipeline(loadOnnxFile(model), pipelineFor(2)).graph;
       const c = compileC(g, { version: 'test', source: 'm', sourceHash: '-' }).art.c;
-      return [...c.matchAll(/^static (AIC_COND_LOADS )?void (k\w+)\(/gm)].map((m) => `${m[1] ? 'marked ' : ''}${m[2]}`);
+      expect(c.match(/^static .*void k\w+\(/gm)).toEqual(c.match(/^static (AIC_COND_LOADS )?AIC_KERNEL void k\w+\(/gm));
+      return [...c.matchAll(/^static (AIC_COND_LOADS )?AIC_KERNEL void (k\w+)\(/gm)].map((m) => `${m[1] ? 'marked ' : ''}${m[2]}`);
     };
     // PRelu reads the slope only where x < 0
     expect(kernels(path.join(PRELU, 'model.onnx'))).toEqual(['marked k0_prelu']);
