@@ -545,7 +545,7 @@ export class CEmitter {
         const n = Math.max(1, s.buf.shape.reduce((a, b) => a * b, 1));
         this.bufs.set(s.buf.name, s.buf);
         out.push(`${ind}{`);
-        const slots = s.buf.scope === 'register' && n <= 256 ? registerSlots(s.body, s.buf.name) : undefined;
+        const slots = s.buf.scope === 'register' && n <= 512 ? registerSlots(s.body, s.buf.name) : undefined;
         if (slots !== undefined && n % slots === 0 && (slots === 1 || this.vector)) {
           // accumulators in variables (registers), one per slot
           const vt = slots === 1 ? CTYPE[s.buf.dtype] : this.h.vecTypedef(s.buf.dtype, slots);

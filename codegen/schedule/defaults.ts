@@ -23,6 +23,7 @@ import { blockedStageSchedule } from './blocked.ts';
 import { chooseAlgorithms } from './algorithms/choose.ts';
 import { applyIntDot, tapUnrolls } from './int-dot.ts';
 import { interleavedRows } from './row-interleave.ts';
+import { isWide, maxTileRows, packedRows, rowPackParams, twoContiguousVectors } from './wide-tile.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 type Load = Extract<Expr, { k: 'load' }>;
@@ -222,16 +223,25 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   const c = cands[0];
   // the vector operand: reduction loads that depend on v; rows: an axis none of them depends on
   const vecLoads = loads.filter((l) => coef(l.idx, c.v, vars) !== 0);
-  const wide = c.W * bytes(R.t) >= 64;
+  const wide = isWide(c.W, bytes(R.t));
   const vExtent = out.find((a) => a.name === c.v)!.extent;
-  // two vectors per row when the (packed) vector axis has room: 6 rows x 2 vectors = 12 accumulators
-  const V = c.packs.length && wide && vExtent % (2 * c.W) === 0 ? 2 : 1;
-  const maxRows = V === 2 ? 6 : 8;
-  let row: { name: string; R: number; clamp: boolean; cost: number } | undefined;
+  // two vectors per row when the vector axis has room (packed: 2W dividing it; contiguous, on wide
+  // targets: a clamped 2W block): 6 rows x 2 vectors = 12 accumulators, 12 x 2 on wide targets (wide-tile.ts)
+  const contig2 = !c.packs.length && twoContiguousVectors(vExtent, c.W, wide);
+  const V = (c.packs.length && wide && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
+  const maxRows = maxTileRows(V, wide);
+  let row: { name: string; R: number; clamp: boolean; cost: number; pack?: number[] } | undefined;
   for (const ax of out.slice().reverse()) {
     if (ax.name === c.v || ax.extent < 2) continue;
     if (vecLoads.some((l) => usesVar(l.idx, ax.name))) continue;
-    const pick = rowsFor(ax.extent, maxRows);
+    let pick: { R: number; clamp: boolean; cost: number; pack?: number[] } = rowsFor(ax.extent, maxRows);
+    // wide targets: rows that broadcast a constant weight get it packed R rows per block (wide-tile.ts)
+    const rowPack = wide && prog ? rowPackParams(loads.filter((l) => usesVar(l.idx, ax.name)), ax.name, (l) => {
+      const p = paramIndex(l.buf);
+      return { p, idx: p >= 0 ? peelIndex(l.idx, src.params[p].shape) : undefined, packable: p >= 0 && packable(prog, src, p) && !guarded.has(l) };
+    }, usesVar) : undefined;
+    const Rp = rowPack ? packedRows(ax.extent, maxRows) : 0;
+    if (Rp) pick = { R: Rp, clamp: false, cost: 1, pack: rowPack };
     // fewer computed rows per useful row, then more rows per tile
     if (!row || pick.R > row.R || (pick.R === row.R && pick.cost < row.cost)) row = { name: ax.name, ...pick };
   }
@@ -242,11 +252,22 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     const ax = vi > 0 ? out[vi - 1] : undefined;
     if (ax && ax.extent >= 2) row = { name: ax.name, ...rowsFor(ax.extent, 4) };
   }
-  const dirs: Directive[] = [{ d: 'split', axis: c.v, factor: c.W, ...(c.clamp ? { tail: 'clamp' as const } : {}) }];
-  const inner = [`${c.v}_i`];
+  let vecAxis = `${c.v}_i`;
+  const dirs: Directive[] = [];
+  const inner: string[] = [];
   const unroll: string[] = [];
   let vOuter = `${c.v}_o`;
-  if (V === 2) {
+  if (contig2) {
+    // a 2W block (clamped when it does not divide), two vectors in it
+    dirs.push({ d: 'split', axis: c.v, factor: 2 * c.W, ...(vExtent % (2 * c.W) ? { tail: 'clamp' as const } : {}) }, { d: 'split', axis: `${c.v}_i`, factor: c.W });
+    vecAxis = `${c.v}_i_i`;
+    inner.push(`${c.v}_i_o`, vecAxis);
+    unroll.push(`${c.v}_i_o`);
+  } else {
+    dirs.push({ d: 'split', axis: c.v, factor: c.W, ...(c.clamp ? { tail: 'clamp' as const } : {}) });
+    inner.push(vecAxis);
+  }
+  if (V === 2 && !contig2) {
     dirs.push({ d: 'split', axis: `${c.v}_o`, factor: 2 });
     vOuter = `${c.v}_o_o`;
     inner.unshift(`${c.v}_o_i`);
@@ -264,9 +285,10 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     else outerLeaves.push(a);
   }
   dirs.push({ d: 'reorder', order: [...outerLeaves, ...R.axes.map((a) => a.name), ...inner] });
-  dirs.push({ d: 'vectorize', axis: `${c.v}_i` });
+  dirs.push({ d: 'vectorize', axis: vecAxis });
   for (const u of unroll) dirs.push({ d: 'unroll', axis: u });
-  return { dirs, packs: c.packs };
+  const rowPacks = row && row.R > 1 && row.pack ? row.pack.map((param) => ({ param, block: row.R })) : [];
+  return { dirs, packs: [...c.packs, ...rowPacks] };
 }
 
 /**

@@ -23,6 +23,11 @@ describe('algorithm cost model and vector width', () => {
     expect(best(conv(64, 64, 56), 4)).toBe('winograd F(4,3)');
     expect(best(conv(64, 64, 56), 16)).toBe('winograd F(4,3)');
   });
+  it('16 -> 64 channels on 55x55 (squeezenet): winograd F(4,3) on 4 lanes, direct on 16 (transforms weigh per lane)', () => {
+    const c = { ...conv(16, 64, 55) };
+    expect(best(c, 4)).toBe('winograd F(4,3)');
+    expect(best(c, 16)).toBe('direct');
+  });
   it('a weight byte costs 4x less (in FLOP-equivalents) on 4 lanes than on 16', () => {
     // direct's cost is FLOPs / lane use + byteCost * weight bytes; 8 channels keep both tiles full
     const c = conv(8, 8, 8);

@@ -90,8 +90,11 @@ describe('Winograd conv kernels', () => {
   });
 
   it('the cost model picks Winograd for a wide 3x3 conv, gemm for a 1x1 conv on 13x13, direct for a narrow or strided one', () => {
-    const wide = model({ name: 'wide', N: 1, C: 32, H: 16, W: 16, M: 32, pads: [1, 1, 1, 1] }).graph();
-    expect(algorithmStats(compileC(wide, meta).prog)).toMatch(/conv 1x32x16x16 -> 32x16x16 k3x3 +winograd F\([24],3\)/);
+    // on C's 16 lanes Winograd's transforms weigh 16x their additions: 64 channels on 32x32 still pay, 16 -> 64 on 55x55 does not
+    const wide = model({ name: 'wide', N: 1, C: 64, H: 32, W: 32, M: 64, pads: [1, 1, 1, 1] }).graph();
+    expect(algorithmStats(compileC(wide, meta).prog)).toMatch(/conv 1x64x32x32 -> 64x32x32 k3x3 +winograd F\([24],3\)/);
+    const thin = model({ name: 'thin', N: 1, C: 16, H: 55, W: 55, M: 64, pads: [1, 1, 1, 1] }).graph();
+    expect(algorithmStats(compileC(thin, meta).prog)).toMatch(/conv 1x16x55x55 -> 64x55x55 k3x3 +direct/);
     const narrow = model({ name: 'narrow', N: 1, C: 3, H: 16, W: 16, M: 8, pads: [1, 1, 1, 1] }).graph();
     expect(algorithmStats(compileC(narrow, meta).prog)).toMatch(/k3x3 +direct/);
     const pointwise = model({ name: 'pointwise', N: 1, C: 32, H: 13, W: 13, M: 40, k: 1 }).graph();
@@ -144,4 +147,34 @@ describe('Winograd conv kernels', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('wide register tiles (C, 16 lanes): row-packed weights and two vectors per row', () => {
+  const WIDE: ConvCase[] = [
+    { name: '3x3 direct, M = 24 (rows packed by 12), odd C, pad 1, batch 2, bias + relu', N: 2, C: 5, H: 9, W: 64, M: 24, pads: [1, 1, 1, 1], bias: true, relu: true },
+    { name: '3x3 direct, M = 20 (rows packed by 10), dilation 2, asymmetric pads, relu', N: 1, C: 7, H: 11, W: 40, M: 20, pads: [2, 0, 1, 3], dilations: [2, 2], bias: true, relu: true },
+    { name: '3x3 direct, M = 20, odd width 45, asymmetric pads, residual', N: 1, C: 7, H: 11, W: 45, M: 20, pads: [2, 0, 0, 2], bias: true, residual: true },
+    { name: '3x3 direct, M = 16, groups 2, stride 2', N: 2, C: 6, H: 15, W: 70, M: 16, pads: [1, 1, 1, 1], strides: [2, 2], group: 2, bias: true },
+    { name: '1x1 on 13x13 (169 = clamped 2x16 blocks), M = 40, residual + relu', N: 1, C: 9, H: 13, W: 13, M: 40, k: 1, bias: true, residual: true, relu: true },
+    { name: '1x1 on 7x7, M = 13 (no packed rows: 13 has no divisor in [6, 12]), batch 3', N: 3, C: 5, H: 7, W: 7, M: 13, k: 1 },
+  ];
+  for (const c of WIDE) {
+    it(`${c.name} (loops, c, wasm-simd)`, async () => {
+      const { graph, feeds } = model(c);
+      const want = run(graph(), feeds).get('out') as Tensor;
+      const cc = compileC(graph(), meta);
+      check(runProgram(cc.prog, feeds).get('out')!, want, 'loops');
+      check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('out') as Tensor, want, 'c');
+      const w = compileWasm(graph(), { ...meta, simd: true });
+      check((await runWasm(w, feeds)).get('out') as Tensor, want, 'wasm-simd');
+    }, 120_000);
+  }
+  it('a 3x3 conv with 24 output channels gets its weight packed 12 rows per block and a 12 x 2-vector tile', () => {
+    const cc = compileC(model(WIDE[0]).graph(), meta);
+    const w = cc.prog.weights.find((x) => /_pk12$/.test(x.name));
+    expect(w?.shape).toEqual([2, 5, 3, 3, 12]);
+    const text = cc.art.c;
+    // 24 accumulators (12 rows x 2 vectors of 16 lanes) in registers
+    expect(text).toMatch(/aic_f32x16 acc\d+_23 = \{0\};/);
+  });
 });

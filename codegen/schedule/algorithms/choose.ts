@@ -10,13 +10,13 @@
  * vector lanes its register tile keeps busy (packed output channels, or whole / clamped vectors over
  * the contiguous axis: OW for direct, OH*OW for gemm, the tiles T for Winograd's batched GEMM);
  * direct = 2*M*C*KH*KW*OH*OW; Winograd(m) = 2*a^2*M*C*T for the batched GEMM (a = m + 2; the padding
- * of partial tiles counts) plus the transforms, which run as scalar-ish loops: weighted 4x their
- * additions (input: 4*a^3 per channel and tile, output: 4*a^2*m per output channel and tile). Every
+ * of partial tiles counts) plus the transforms, which run as scalar-ish loops: weighted max(4, lanes)x
+ * their additions (input: a^3 per channel and tile, output: a^2*m per output channel and tile). Every
  * algorithm also pays per byte of weights it streams (8 on 16 lanes, lanes/2 below: see byteCost):
  * Winograd's transformed weights are a^2/9 times bigger, which on small maps with many channels
  * (resnet18's 512-channel 7x7 layer: 37.7 MB for F(4,3), each value used by 4 tiles) costs more than
  * the multiplications it saves on C (AVX-512), not on wasm-simd's 4 lanes. Winograd must
- * come out below 0.8x of direct to be chosen.
+ * come out below 0.8x of direct to be chosen (0.7x on 16 lanes).
  * Winograd needs C and M >= 8 (below that the transforms cost more than they save).
  */
 import { diag } from '@aic/core';
@@ -54,6 +54,14 @@ const BYTE = 8;
 const byteCost = (lanes: number) => BYTE * Math.min(lanes, 16) / 16;
 /** Winograd must look this much cheaper than direct (its transforms and memory passes are estimates) */
 const WINOGRAD_MARGIN = 0.8;
+/**
+ * Wide targets (16 lanes, AVX-512): the transforms, scalar-ish loops, weigh one FLOP-equivalent per
+ * lane for each addition (4 on wasm-simd's 4 lanes, as before), and Winograd must look 0.7x of direct:
+ * direct's 12 x 2-vector tile with row-packed weights (schedule/wide-tile.ts) measured 3x faster than
+ * F(4,3) on squeezenet's 16->64 3x3 convs on 55x55 and 1.3x on its 32->128 ones on 27x27.
+ */
+const transformWeight = (lanes: number) => Math.max(4, lanes);
+const winogradMargin = (lanes: number) => (lanes >= 16 ? 0.7 : WINOGRAD_MARGIN);
 
 /** Share of the vector lanes a register tile over an axis of extent n keeps busy (whole or clamped vectors of >= 4 lanes). */
 function laneUse(n: number, L: number): number {
@@ -79,8 +87,9 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
   if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
   for (const m of [2, 4] as const) {
     const a = m + 2, { T } = winogradTiles(c, m);
-    const cost = 2 * a * a * c.M * c.C * T / use(T) + BYTE * 4 * a * a * c.M * c.C + 4 * a ** 3 * c.C * T + 4 * a * a * m * c.M * T;
-    out.push({ alg: { name: 'winograd', m }, cost: cost / WINOGRAD_MARGIN });
+    const tw = transformWeight(lanes);
+    const cost = 2 * a * a * c.M * c.C * T / use(T) + BYTE * 4 * a * a * c.M * c.C + tw * a ** 3 * c.C * T + tw * a * a * m * c.M * T;
+    out.push({ alg: { name: 'winograd', m }, cost: cost / winogradMargin(lanes) });
   }
   return out;
 }
