@@ -17,6 +17,7 @@ import {
   type AxisState, type Buffer, type Directive, type Expr, type Kernel, type Stmt,
 } from '@aic/loop-ir';
 import { lowerGraph, rescheduleProgram, type KernelSource, type Program, type ProgramBuffer } from './program.ts';
+import { hoistGuards } from './hoist-guards.ts';
 import { fitPoly, floatExpr, polyAt, polyExpr, polyText, type Poly } from './extents-fit.ts';
 import type { TargetCaps } from '@aic/ir-spec';
 
@@ -53,6 +54,8 @@ export function sentinels(max: number): number[] {
 
 interface LowerHooks {
   caps: TargetCaps;
+  /** move split guards out of the loops they do not depend on (hoist-guards.ts) */
+  hoistGuards?: boolean;
   schedules(prog: Program): Map<string, Directive[]>;
   finish?(prog: Program): void;
 }
@@ -113,7 +116,7 @@ function lowerAt(spec: ExtentSpec, hooks: LowerHooks, split: boolean): Program {
   // the weights at the maximum (a slice of a position table: the artifact keeps the longest)
   let atMax = progs[0]!;
   if (xs[0] !== spec.max) { atMax = lowerGraph(spec.graphAt(spec.max), hooks.caps); hooks.schedules(atMax); }
-  const prog = mergePrograms(progs, xs, spec, atMax, divisors);
+  const prog = mergePrograms(progs, xs, spec, atMax, divisors, !!hooks.hoistGuards);
   prog.extents = { ...prog.extents!, values: xs, split };
   return prog;
 }
@@ -181,7 +184,7 @@ function shapeOf(progs: Program[], what: string, keys: string[]): void {
 }
 
 /** Merge the programs lowered at xs (xs[0] the maximum) into one with run-time extents. */
-function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, atMax: Program, divisors: Map<string, number[]>): Program {
+function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, atMax: Program, divisors: Map<string, number[]>, hoist: boolean): Program {
   const sym = spec.symbol;
   const p0 = progs[0]!;
   const fail = (what: string) => diag.extentUnsupported(sym, what);
@@ -222,9 +225,10 @@ function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, atMax: 
   const kernels = p0.kernels.map((k0, i) => {
     const ks = progs.map((p) => p.kernels[i]!);
     const m: Merge = { xs, s: sVar, max: spec.max, divisors: divisors.get(k0.name) ?? [], polys, fail };
-    const body = mergeNode(ks.map((k) => k.body), `kernel ${k0.name}`, m) as Stmt;
+    let body = mergeNode(ks.map((k) => k.body), `kernel ${k0.name}`, m) as Stmt;
     const params = k0.params.map((b, j) => mergeBuffer(ks.map((k) => k.params[j]!), `kernel ${k0.name}`, m, true));
     if (!usesVar(body)) return { ...k0, params, body };
+    if (hoist) body = hoistGuards(body);
     const dimsParam: Buffer = { name: DIMS, dtype: 'i32', shape: [1], scope: 'global', role: 'weight' };
     return { ...k0, params: [...params, dimsParam], body: S.let(VAR, 'i32', E.load(DIMS, E.i(0), 'i32'), body) } as Kernel;
   });
