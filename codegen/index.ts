@@ -27,4 +27,4 @@ export { bindSymbolicBatch, type SymbolicBatch, type SymbolicOptions } from './l
 export { batchOf, shapeAt, isBatched } from './lower/batch-run.ts';
 export { extentSymbol, bindExtentAt } from './lower/extent-symbol.ts';
 export { extentOf, shapeAtExtent } from './extents-run.ts';
-export type { ExtentSpec, RuntimeExtents } from './lower/extents.ts';
+export { extentSpec, type ExtentSpec, type RuntimeExtents } from './lower/extents.ts';

@@ -6,7 +6,7 @@
  */
 import { cloneGraph, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
 import { loadGraph, optimizeGraph } from '@aic/api/internal';
-import { C_TARGET, WASM_SIMD_TARGET, WGSL_TARGET, bindExtentAt, buildC, compileFor, extentSymbol, runC, type Compiled } from '@aic/codegen';
+import { C_TARGET, WASM_SIMD_TARGET, WGSL_TARGET, bindExtentAt, extentSpec, buildC, compileFor, extentSymbol, runC, type Compiled } from '@aic/codegen';
 import { runWasmSync, type WasmCompiled } from '../codegen/wasm/target.ts';
 import type { CArtifact } from '../codegen/c/render.ts';
 
@@ -26,9 +26,8 @@ export async function compileWithExtent(model: string | Graph, target: ExtentTar
   const ext = extentSymbol(g, shapes, max);
   if (!ext) throw new Error('the model has no symbolic dim past the first');
   const t = target === 'c' ? C_TARGET : target === 'wgsl' ? WGSL_TARGET : WASM_SIMD_TARGET;
-  const at = new Map<number, Graph>();
-  const graphAt = (v: number) => { if (!at.has(v)) at.set(v, optimizeGraph(bindExtentAt(g, ext.symbol, v), { level, target, out: () => {} }).graph); return at.get(v)!; };
-  const compiled = compileFor(t as typeof C_TARGET, graphAt(ext.max), { version: 'test', source: 'model', sourceHash: '-', extents: { ...ext, graphAt } }) as Compiled;
+  const spec = extentSpec(ext.symbol, ext.max, (v) => optimizeGraph(bindExtentAt(g, ext.symbol, v), { level, target, out: () => {} }).graph);
+  const compiled = compileFor(t as typeof C_TARGET, spec.graphAt(ext.max), { version: 'test', source: 'model', sourceHash: '-', extents: spec }) as Compiled;
   if (target === 'c') {
     const art = compiled.art as CArtifact;
     const built = buildC(art, compiled.prog);

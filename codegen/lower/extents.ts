@@ -17,6 +17,7 @@ import {
   type AxisState, type Buffer, type Directive, type Expr, type Kernel, type Stmt,
 } from '@aic/loop-ir';
 import { lowerGraph, rescheduleProgram, type KernelSource, type Program, type ProgramBuffer } from './program.ts';
+import { hoistGuards } from './hoist-guards.ts';
 import { fitPoly, floatExpr, polyAt, polyExpr, polyText, type Poly } from './extents-fit.ts';
 import type { TargetCaps } from '@aic/ir-spec';
 
@@ -35,6 +36,9 @@ export interface RuntimeExtents {
   dims: Record<string, (number | Poly)[]>;
   /** the i32[1] weight buffer holding the run-time value */
   buffer: string;
+  /** the values the program was lowered at, and whether loops along the symbol are split (guarded tails) or plain */
+  values: number[];
+  split: boolean;
 }
 
 const VAR = 'aic_S';
@@ -50,6 +54,8 @@ export function sentinels(max: number): number[] {
 
 interface LowerHooks {
   caps: TargetCaps;
+  /** move split guards out of the loops they do not depend on (hoist-guards.ts) */
+  hoistGuards?: boolean;
   schedules(prog: Program): Map<string, Directive[]>;
   finish?(prog: Program): void;
 }
@@ -62,20 +68,24 @@ interface LowerHooks {
 export function lowerWithExtents(spec: ExtentSpec, hooks: LowerHooks): Program {
   if (!(spec.max >= 8)) throw diag.extentMaxNeeded(spec.symbol, `is at most ${spec.max}; a run-time extent needs --max-shape ${spec.symbol}=N with N >= 8`);
   try {
-    return lowerAt(spec, hooks, true);
+    if (splitSentinels(spec.max).length) return lowerAt(spec, hooks, true);
   } catch (e) {
     if (!(e instanceof AicError && e.code === 'AIC0454')) throw e;
   }
   return lowerAt(spec, hooks, false);
 }
 
-/** Values no factor 2 or 3 divides: the three nearest the maximum, and two far below it. */
+/**
+ * Values that no split factor up to 16 divides (so every split along the symbol has its guard): the
+ * four nearest the maximum and two far below it; fewer than four such values (a small maximum): none.
+ */
 export function splitSentinels(max: number): number[] {
-  const ok = (v: number) => v % 2 !== 0 && v % 3 !== 0;
+  const ok = (v: number) => v > 16 && [2, 3, 5, 7, 11, 13].every((p) => v % p !== 0);
   const near: number[] = [];
-  for (let v = max; v > 0 && near.length < 4; v--) if (ok(v)) near.push(v);
+  for (let v = max; v > 16 && near.length < 4; v--) if (ok(v)) near.push(v);
   const far = (t: number) => { let v = t; while (!ok(v)) v++; return v; };
-  return [...new Set([...near, far(Math.floor(max / 2) + 1), far(Math.floor(max / 4) + 1)])];
+  const all = [...new Set([...near, ...[Math.floor(max / 2) + 1, Math.floor(max / 4) + 1].map(far).filter((v) => v <= max)])];
+  return all.length >= 4 ? all : [];
 }
 
 function lowerAt(spec: ExtentSpec, hooks: LowerHooks, split: boolean): Program {
@@ -106,7 +116,29 @@ function lowerAt(spec: ExtentSpec, hooks: LowerHooks, split: boolean): Program {
   // the weights at the maximum (a slice of a position table: the artifact keeps the longest)
   let atMax = progs[0]!;
   if (xs[0] !== spec.max) { atMax = lowerGraph(spec.graphAt(spec.max), hooks.caps); hooks.schedules(atMax); }
-  return mergePrograms(progs, xs, spec, atMax, divisors);
+  const prog = mergePrograms(progs, xs, spec, atMax, divisors, !!hooks.hoistGuards);
+  prog.extents = { ...prog.extents!, values: xs, split };
+  return prog;
+}
+
+/**
+ * The spec of a symbol: `at(v)` gives the model bound at v and optimized, each value once; a value
+ * the model does not take (a position table shorter than the maximum) is AIC0453.
+ */
+export function extentSpec(symbol: string, max: number, at: (v: number) => Graph): ExtentSpec {
+  const done = new Map<number, Graph>();
+  const graphAt = (v: number) => {
+    if (!done.has(v)) {
+      try {
+        done.set(v, at(v));
+      } catch (e) {
+        if (!(e instanceof AicError)) throw e;
+        throw diag.extentMaxNeeded(symbol, `cannot be ${v} (--max-shape ${symbol}=${max} asks for every value up to it): ${e.message}`);
+      }
+    }
+    return done.get(v)!;
+  };
+  return { symbol, max, graphAt };
 }
 
 /** Loops whose extent differs between the values (output axes and reduction axes of compute stages). */
@@ -152,7 +184,7 @@ function shapeOf(progs: Program[], what: string, keys: string[]): void {
 }
 
 /** Merge the programs lowered at xs (xs[0] the maximum) into one with run-time extents. */
-function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, atMax: Program, divisors: Map<string, number[]>): Program {
+function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, atMax: Program, divisors: Map<string, number[]>, hoist: boolean): Program {
   const sym = spec.symbol;
   const p0 = progs[0]!;
   const fail = (what: string) => diag.extentUnsupported(sym, what);
@@ -193,9 +225,10 @@ function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, atMax: 
   const kernels = p0.kernels.map((k0, i) => {
     const ks = progs.map((p) => p.kernels[i]!);
     const m: Merge = { xs, s: sVar, max: spec.max, divisors: divisors.get(k0.name) ?? [], polys, fail };
-    const body = mergeNode(ks.map((k) => k.body), `kernel ${k0.name}`, m) as Stmt;
+    let body = mergeNode(ks.map((k) => k.body), `kernel ${k0.name}`, m) as Stmt;
     const params = k0.params.map((b, j) => mergeBuffer(ks.map((k) => k.params[j]!), `kernel ${k0.name}`, m, true));
     if (!usesVar(body)) return { ...k0, params, body };
+    if (hoist) body = hoistGuards(body);
     const dimsParam: Buffer = { name: DIMS, dtype: 'i32', shape: [1], scope: 'global', role: 'weight' };
     return { ...k0, params: [...params, dimsParam], body: S.let(VAR, 'i32', E.load(DIMS, E.i(0), 'i32'), body) } as Kernel;
   });
@@ -209,7 +242,7 @@ function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, atMax: 
   return {
     ...p0, kernels, steps, weights: [...p0.weights.map(resize), dimsBuf],
     inputs: p0.inputs.map(resize), outputs: p0.outputs.map(resize), temps: p0.temps.map(resize),
-    extents: { symbol: sym, max: spec.max, dims, buffer: dimsBuf.name },
+    extents: { symbol: sym, max: spec.max, dims, buffer: dimsBuf.name, values: xs, split: false },
   };
 }
 

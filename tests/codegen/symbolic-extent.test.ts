@@ -19,7 +19,7 @@ import { buildModel } from '../onnx-builder.ts';
 import { excess } from '../model-zoo.ts';
 import { compileWithExtent, type ExtentArtifact } from '../extent-harness.ts';
 
-const D = 16, MAXPOS = 32;
+const D = 16, MAXPOS = 64;
 const rnd = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5);
 let model = '';
 
@@ -73,6 +73,18 @@ describe.each(['c', 'wasm-simd'] as const)('a self-attention encoder with a symb
     expect(w.meta.extent).toMatchObject({ symbol: 'S', max: 16, shapes: { x: [1, 'S', 16], y: [1, 'S', 16] } });
   });
 
+  it('kernels along S are plain loops at max 16 (too few values no split factor divides), split with guarded tails at max 64', async () => {
+    expect(a.compiled.prog.extents).toMatchObject({ split: false, values: [16, 15, 14, 13, 9, 5] });
+    const b = await compileWithExtent(model, target, { S: 64 });
+    expect(b.compiled.prog.extents).toMatchObject({ split: true, values: [61, 59, 53, 47, 37, 17] });
+    for (const L of [3, 64]) {
+      const x = new Tensor('float32', [1, L, D], Float32Array.from(rnd(L * D, 3 + L)));
+      const g = await loadGraph(model, { inputShapes: { x: [1, L, D] } });
+      const want = (run(g, new Map([['x', x]])) as Map<string, Tensor>).get('y')!;
+      expect(excess(b.run(new Map([['x', x]])).get('y')!.num, want.num, 1e-4, 1e-5).worst).toBeLessThanOrEqual(0);
+    }
+  }, 120_000);
+
   it.runIf(target === 'c')('model.h names the symbol, its maximum and the symbolic dims', () => {
     const h = (a.compiled.art as CArtifact).h;
     expect(h).toContain('#define AIC_MODEL_EXTENT_SYMBOL "S"');
@@ -116,6 +128,10 @@ describe('what run-time extents refuse', () => {
     expect(err).toBeInstanceOf(AicError);
     expect((err as AicError).code).toBe('AIC0453');
     expect((err as AicError).message).toContain('--max-shape S=N');
+  });
+
+  it('a maximum the model does not take (its position table has 64 rows) is AIC0453', async () => {
+    await expect(compileWithExtent(model, 'c', { S: 80 })).rejects.toMatchObject({ code: 'AIC0453', message: expect.stringContaining("'S' cannot be 80 (--max-shape S=80 asks for every value up to it)") });
   });
 
   it('a target without extents is AIC0454', async () => {

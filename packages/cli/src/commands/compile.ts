@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow, type Graph } from '@aic/core';
-import { TARGETS, bindExtentAt, bindSymbolicBatch, extentSymbol, passTarget } from '@aic/codegen';
+import { TARGETS, bindExtentAt, bindSymbolicBatch, extentSpec, extentSymbol, passTarget } from '@aic/codegen';
 import { EMIT_FORMS, VERSION, bindConstants, compileGraph, compileTargetOrThrow, emitForm, loadGraph, parseSchedules } from '@aic/api/internal';
 import { withTuningLogs } from './tuning-log.ts';
 import { readTensorFile } from '../model-io.ts';
@@ -66,9 +66,8 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   const consts = constInputs(opts.constInput, g);
   if (consts.size) bindConstants(g, consts);
   const optimized = (x: Graph) => optimize(x, opts, undefined, undefined, passTarget(name)).graph;
-  const at = new Map<number, Graph>();
-  const extents = ext && { ...ext, graphAt: (v: number) => { if (!at.has(v)) at.set(v, optimized(bindExtentAt(g, ext.symbol, v))); return at.get(v)!; } };
-  const graph = extents ? extents.graphAt(ext.max) : optimized(g);
+  const extents = ext && extentSpec(ext.symbol, ext.max, (v) => optimized(bindExtentAt(g, ext.symbol, v)));
+  const graph = extents ? extents.graphAt(extents.max) : optimized(g);
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
   const tuned = withTuningLogs(graph, name, opts.tuningLog, schedules);
   const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, batch, extents });
