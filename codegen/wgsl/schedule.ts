@@ -160,6 +160,15 @@ export function gpuDefaultSchedule(src: KernelSource, caps: TargetCaps, lim = gp
   return dirs;
 }
 
+/**
+ * The generic schedules with a scalar channel lane (one element per invocation, no vec4) for every
+ * kernel: what blocked kernels ran as before blocked.ts, kept for comparisons (tests, benchmarks).
+ */
+export function scalarLaneSchedules(prog: Program, caps: TargetCaps, lim = gpuScheduleLimits(caps)): Map<string, Directive[]> {
+  const scalar = { ...caps, vectorLanes: 1 };
+  return new Map([...prog.sources].map(([name, src]) => [name, src.stages.flatMap((st) => (st.kind === 'compute' ? gpuStageSchedule(st, lim, scalar) : []))]));
+}
+
 export function chooseGpuSchedules(prog: Program, caps: TargetCaps, lim = gpuScheduleLimits(caps)): Map<string, Directive[]> {
   const out = new Map<string, Directive[]>();
   for (const [name, src] of prog.sources) {

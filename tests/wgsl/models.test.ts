@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOnnxFile } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { closeWgsl, compileWgsl, runWgsl } from '@aic/codegen';
-import { excess, zooModel, zooNames } from '../model-zoo.ts';
+import { closeWgsl, compileWgsl, passTarget, runWgsl } from '@aic/codegen';
+import { BUNDLED, excess, zooModel, zooNames } from '../model-zoo.ts';
 
 import { webgpuSkipReason } from '../webgpu.ts';
 
@@ -15,11 +15,14 @@ beforeAll(async () => { skipWhy = await webgpuSkipReason(); }, 400_000);
 afterAll(() => closeWgsl());
 
 describe('zoo models via --target wgsl', () => {
-  for (const name of zooNames()) {
-    it(name, async (ctx) => {
+  // -O3 (NC4HW4, vec4 channel lanes: codegen/wgsl/blocked.ts) on the bundled CNNs; the shared ones
+  // take minutes each on SwiftShader (benchmarks/wgsl-vec4.ts checks and counts them)
+  const runs = [...zooNames().map((n) => [n, 2] as const), ...BUNDLED.filter((n) => n !== 'tiny_bert').map((n) => [n, 3] as const)];
+  for (const [name, level] of runs) {
+    it(level === 2 ? name : `${name} -O3`, async (ctx) => {
       if (skipWhy) return ctx.skip(skipWhy);
       const m = zooModel(name);
-      const g = runPipeline(loadOnnxFile(m.onnx), pipelineFor(2)).graph;
+      const g = runPipeline(loadOnnxFile(m.onnx), pipelineFor(level), level === 3 ? { target: passTarget('wgsl'), out: () => {} } : undefined).graph;
       const c = compileWgsl(g, { version: 'test', source: name, sourceHash: '-' });
       const { outputs } = await runWgsl(c, new Map(m.inputs));
       for (const [o, want] of m.outputs) {

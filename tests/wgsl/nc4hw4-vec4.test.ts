@@ -12,8 +12,7 @@ import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { closeWgsl, compileWgsl, lowerGraph, passTarget, prepareForRun, runWgsl, WGSL_CAPS } from '@aic/codegen';
-import type { Directive } from '@aic/loop-ir';
-import { gpuScheduleLimits, gpuStageSchedule } from '../../codegen/wgsl/schedule.ts';
+import { scalarLaneSchedules } from '../../codegen/wgsl/schedule.ts';
 import { webgpuSkipReason } from '../webgpu.ts';
 import { excess } from '../model-zoo.ts';
 
@@ -59,17 +58,6 @@ const o3 = () => {
   return g;
 };
 
-/** The generic GPU schedules (one invocation per element, scalar channel lane) for every kernel. */
-function scalarSchedules(): Map<string, Directive[]> {
-  const prog = lowerGraph(o3(), WGSL_CAPS);
-  const lim = gpuScheduleLimits(WGSL_CAPS);
-  const out = new Map<string, Directive[]>();
-  for (const [name, src] of prog.sources) {
-    out.set(name, src.stages.flatMap((st) => (st.kind === 'compute' ? gpuStageSchedule(st, lim, { ...WGSL_CAPS, vectorLanes: 1 }) : [])));
-  }
-  return out;
-}
-
 describe('NC4HW4 on WGSL: vec4<f32> channel lanes', () => {
   it('blocked Conv / pooling / epilogue / Add kernels load and store whole vec4', () => {
     const c = compileWgsl(o3(), meta);
@@ -92,7 +80,7 @@ describe('NC4HW4 on WGSL: vec4<f32> channel lanes', () => {
     if (skipWhy) return ctx.skip(skipWhy);
     const want = run(parseGraph(SRC), input());
     const vec = (await runWgsl(compileWgsl(o3(), meta), input())).outputs;
-    const scalar = (await runWgsl(compileWgsl(o3(), { ...meta, schedules: scalarSchedules() }), input())).outputs;
+    const scalar = (await runWgsl(compileWgsl(o3(), { ...meta, schedules: scalarLaneSchedules(lowerGraph(o3(), WGSL_CAPS), WGSL_CAPS) }), input())).outputs;
     for (const k of ['y', 'z']) {
       const got = vec.get(k)!, ref = want.get(k) as Tensor, sc = scalar.get(k)!;
       expect(got.shape).toEqual(ref.shape);
