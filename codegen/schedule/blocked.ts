@@ -121,8 +121,8 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   // c: a real reduction over input channels, not depthwise / pooling, whose every lane has its own input)
   const blocks = Math.ceil(C / B);
   const V = blocks % 2 === 0 && sharedLoad(R.body, c) ? 2 : 1;
-  // accumulators: 4-lane targets 2 x 4 (or 8 rows), wide vectors 2 x 6 as the -O2 GEMM micro-kernel
-  const { R: Rw, clamp } = rows(W, B >= 8 ? 6 : V === 2 ? 4 : 8);
+  // accumulators: 4-lane targets 2 x 4, wide vectors (32 registers) 2 x 7; one block: 8 rows
+  const { R: Rw, clamp } = rows(W, B >= 8 && V === 2 ? 7 : V === 2 ? 4 : 8);
   let cOuter = `${c}_o`;
   const inner: string[] = [];
   const unroll: string[] = [];
