@@ -5,11 +5,13 @@
  * Before timing, each compiled output is compared with the interpreter running the same -O2 graph
  * (int8: max |difference| of the dequantized logits; fp32: max relative error), and compile times
  * (passes + codegen + C compiler) are reported.
- *   nice npx tsx benchmarks/int8-models.ts --q resnet18=/tmp/r18q.onnx [--q mobilenet_v2=...] [--target c|wasm-simd] [--runs N]
+ *   nice npx tsx benchmarks/int8-models.ts --q resnet18=/tmp/r18q.onnx [--q mobilenet_v2=...] [--target c|wasm-simd] [--runs N] [--cpu] [--no-ort]
  * Make a quantized model with: bin/aic quantize ../shared/models/resnet18.onnx --calibrate DIR -o /tmp/r18q.onnx
  * On wasm-simd, onnxruntime-web (wasm EP, numThreads 1, SIMD, graphOptimizationLevel 'all': its own QDQ
  * fusion into integer kernels) runs the same QDQ model and the fp32 model in the same interleaved loop:
  * aic int8 / ORT-web int8 is the figure the issue asks for (--no-ort: skip).
+ * wasm-simd and ORT-web run in this thread, so with --cpu their times are this process's CPU time
+ * (process.cpuUsage: time the thread is descheduled on a loaded shared machine does not count).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,8 +32,11 @@ const runs = Number(opt('--runs') ?? 7);
 const targets = opt('--target') ? [opt('--target')!] : ['wasm-simd', 'c'];
 const dir = path.resolve(import.meta.dirname, '../../shared/models');
 const withOrt = !args.includes('--no-ort');
+const cpu = args.includes('--cpu');
+/** ms now: wall clock, or (--cpu) this process's user + system CPU time */
+const clock = (): number => { if (!cpu) return performance.now(); const u = process.cpuUsage(); return (u.user + u.system) / 1e3; };
 const quantized = all('--q').map((s) => s.split('=') as [string, string]);
-if (!quantized.length) { console.error('usage: int8-models.ts --q MODEL=QUANTIZED.onnx ... [--target T] [--runs N]'); process.exit(2); }
+if (!quantized.length) { console.error('usage: int8-models.ts --q MODEL=QUANTIZED.onnx ... [--target T] [--runs N] [--cpu] [--no-ort]'); process.exit(2); }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>, rel: boolean): number {
   let m = 0;
@@ -66,7 +71,7 @@ async function runner(target: string, file: string, feeds: Map<string, RValue>, 
   const got = m.runSync(feed)[outName] as unknown as ArrayLike<number>;
   m.runSync(feed);
   return {
-    once: () => { const s = performance.now(); m.runSync(feed); return performance.now() - s; },
+    once: () => { const s = clock(); m.runSync(feed); return clock() - s; },
     compileMs, err: maxDiff(got, want.num, rel),
   };
 }
@@ -83,7 +88,7 @@ async function ortRunner(file: string, feeds: Map<string, RValue>, want: Tensor,
   const of = { [name]: new ort.Tensor('float32', Float32Array.from(x.num), x.shape) };
   const got = (await session.run(of))[outName]!.data as Float32Array;
   await session.run(of);
-  return { once: async () => { const s = performance.now(); await session.run(of); return performance.now() - s; }, err: maxDiff(got, want.num, false) };
+  return { once: async () => { const s = clock(); await session.run(of); return clock() - s; }, err: maxDiff(got, want.num, false) };
 }
 
 for (const target of targets) {

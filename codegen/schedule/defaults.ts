@@ -21,7 +21,7 @@ import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
 import { chooseAlgorithms } from './algorithms/choose.ts';
-import { applyIntDot, tapUnrolls } from './int-dot.ts';
+import { applyIntDot } from './int-dot.ts';
 import { interleavedRows } from './row-interleave.ts';
 import { isWide, maxTileRows, packedRows, rowPackParams, twoContiguousVectors } from './wide-tile.ts';
 
@@ -345,7 +345,6 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
     const paired = !overrides?.has(name) && applyIntDot(prog, name, caps);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts);
     for (const p of packs) packWeight(prog, name, p.param, p.block);
-    if (paired) dirs.push(...tapUnrolls(src, dirs));
     const alg = algos.get(name);
     if (alg || dirs.length || paired) out.set(name, alg ? [alg, ...dirs] : dirs);
   }

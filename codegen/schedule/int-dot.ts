@@ -12,15 +12,11 @@
  * pairs with 0): a constant weight is packed here at compile time (a new weight), anything else by a
  * compute stage of the kernel placed before it. Exact: integer sums do not depend on their order,
  * every int16 product fits, and so does the sum of two (|P|, |Q| <= 32767).
- * Sliding pairs: where r enters the dimension as e + r (a depthwise conv's kernel row, oh*s + kh; a
- * group conv's channel, g*Cg + ci), the packed copy keeps the dimension and word [.., q, ..] holds the
- * values at q and q + 1 (0 past the end), read at e + 2i: the pair (2i, 2i + 1) again. With an odd
- * extent the last pair's second value is a real neighbour, so the other operand must be a halved one
- * (its odd tail pairs with 0). Axes pairing both operands by halving are preferred.
+ * Group convs (channel index g*Cg + ci) and depthwise convs (no channel reduction) keep the i32 form.
  */
 import { Tensor } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
-import { E, LoopInterpreter, flatIndex, type Directive, lowerCompute, mapExpr, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type ScalarType } from '@aic/loop-ir';
+import { E, LoopInterpreter, flatIndex, lowerCompute, mapExpr, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program, ProgramBuffer } from '../lower/program.ts';
 import { peelIndex } from './pack.ts';
 import { quadReduce } from './int-dot4.ts';
@@ -59,17 +55,7 @@ export const loadsIn = (e: Expr) => { const out: Load[] = []; walkExpr(e, (x) =>
 const isVar = (e: Expr, v: string) => e.k === 'var' && e.name === v;
 
 /** An operand of the product, analysed for pairing along r. */
-export interface Operand { expr: Expr; load: Load; buf: Buffer; dims: Expr[]; d: number; signed?: boolean; slide?: Expr }
-
-/** dims[d] as e + r with r not in e (a sliding pair's base e), or undefined */
-function slideBase(e: Expr, r: string): Expr | undefined {
-  if (e.k !== 'bin' || e.op !== 'add') return undefined;
-  // r, or r * 1 (a conv's tap times its dilation 1)
-  const isR = (x: Expr) => isVar(x, r) || (x.k === 'bin' && x.op === 'mul' && isVar(x.a, r) && x.b.k === 'const' && x.b.v === 1);
-  if (isR(e.b) && !varsOf(e.a).has(r)) return e.a;
-  if (isR(e.a) && !varsOf(e.b).has(r)) return e.b;
-  return undefined;
-}
+export interface Operand { expr: Expr; load: Load; buf: Buffer; dims: Expr[]; d: number; signed?: boolean }
 
 function operandFor(x: Expr, r: string, extent: number, bufs: Map<string, Buffer>): Operand | undefined {
   const using = loadsIn(x).filter((l) => varsOf(l.idx).has(r));
@@ -79,13 +65,11 @@ function operandFor(x: Expr, r: string, extent: number, bufs: Map<string, Buffer
   const dims = peelIndex(load.idx, buf.shape);
   if (!dims) return undefined;
   const ds = dims.map((e, i) => (varsOf(e).has(r) ? i : -1)).filter((i) => i >= 0);
-  if (ds.length !== 1) return undefined;
-  const slide = isVar(dims[ds[0]], r) ? undefined : slideBase(dims[ds[0]], r);
-  if (!slide && (!isVar(dims[ds[0]], r) || buf.shape[ds[0]] !== extent)) return undefined;
+  if (ds.length !== 1 || !isVar(dims[ds[0]], r) || buf.shape[ds[0]] !== extent) return undefined;
   // every variable the operand uses outside its main load is a bare dimension of that load
   const bare = new Set(dims.filter((e) => e.k === 'var').map((e) => (e as { name: string }).name));
   for (const l of loadsIn(x)) if (l !== load && [...varsOf(l.idx)].some((v) => !bare.has(v))) return undefined;
-  return { expr: x, load, buf, dims, d: ds[0], ...(slide ? { slide } : {}) };
+  return { expr: x, load, buf, dims, d: ds[0] };
 }
 
 /**
@@ -107,11 +91,10 @@ function packBody(o: Operand, axes: string[]): Expr {
   const D = o.buf.shape[o.d];
   const at = (j: Expr) => axes.map((a, i) => (i === o.d ? j : E.v(a)));
   const i32 = (e: Expr) => E.cast(e, 'i32'), c = (v: number) => E.c(v, 'i32');
-  // halved: the pair at (2i, 2i + 1); sliding: at (i, i + 1)
-  const two = o.slide ? E.v(axes[o.d]) : E.mul(E.v(axes[o.d]), E.i(2));
+  const two = E.mul(E.v(axes[o.d]), E.i(2));
   const lo = i32(operandAt(o, at(two)));
   const hiIdx = E.add(two, E.i(1));
-  const hi = D % 2 || o.slide ? E.select(E.lt(hiIdx, E.i(D)), i32(operandAt(o, at(E.min(hiIdx, E.i(D - 1))))), c(0)) : i32(operandAt(o, at(hiIdx)));
+  const hi = D % 2 ? E.select(E.lt(hiIdx, E.i(D)), i32(operandAt(o, at(E.min(hiIdx, E.i(D - 1))))), c(0)) : i32(operandAt(o, at(hiIdx)));
   // the low half as 16 bits: a negative value's sign bits would spill into the high half
   return E.add(o.signed ? E.select(E.lt(lo, c(0)), E.add(lo, c(65536)), lo) : lo, E.mul(hi, c(65536)));
 }
@@ -155,7 +138,7 @@ function packConstant(prog: Program, src: KernelSource, args: string[], o: Opera
 
 /** Packed source of an operand (a weight packed now, or a temp a new stage fills) and its load. */
 function packOperand(prog: Program, src: KernelSource, args: string[], o: Operand, rp: string, before: number): Expr {
-  const shape = o.buf.shape.map((n, i) => (i === o.d && !o.slide ? Math.ceil(n / 2) : n));
+  const shape = o.buf.shape.map((n, i) => (i === o.d ? Math.ceil(n / 2) : n));
   let buf: Buffer;
   if (constantOperand(prog, src, args, o)) buf = packConstant(prog, src, args, o, shape);
   else {
@@ -164,8 +147,7 @@ function packOperand(prog: Program, src: KernelSource, args: string[], o: Operan
     const axes = shape.map(() => src.fresh('i'));
     src.stages.splice(before, 0, { kind: 'compute', out: buf, axes, body: packBody(o, axes) });
   }
-  const at = o.slide ? E.add(o.slide, E.mul(E.v(rp), E.i(2))) : E.v(rp);
-  return E.load(buf.name, flatIndex(o.dims.map((e, i) => (i === o.d ? at : e)), shape), 'i32');
+  return E.load(buf.name, flatIndex(o.dims.map((e, i) => (i === o.d ? E.v(rp) : e)), shape), 'i32');
 }
 
 /** Drop params no stage reads any more (the int8 weights a packed copy replaced), with their args. */
@@ -239,15 +221,12 @@ export function applyIntDot(prog: Program, name: string, caps: TargetCaps, opts:
     const ok = (x: Expr) => { const r = valueRange(x, ranges); return r && r[0] >= -32767 && r[1] <= 32767; };
     if (!ok(P) || !ok(Q)) continue;
     const bufs = new Map([...src.params, ...src.temps].map((b) => [b.name, b]));
-    // both operands halved first; else one sliding (never both with an odd extent: see the file comment)
-    const both = (a: { name: string; extent: number }) => [operandFor(P, a.name, a.extent, bufs), operandFor(Q, a.name, a.extent, bufs)] as const;
-    const ax = R.axes.find((a) => a.extent >= 2 && both(a).every((o) => o && !o.slide))
-      ?? R.axes.find((a) => { const [x, y] = both(a); return a.extent >= 2 && x && y && (a.extent % 2 === 0 || !x.slide || !y.slide); });
+    const ax = R.axes.find((a) => a.extent >= 2 && operandFor(P, a.name, a.extent, bufs) && operandFor(Q, a.name, a.extent, bufs));
     if (!ax) continue;
     const op = operandFor(P, ax.name, ax.extent, bufs)!, oq = operandFor(Q, ax.name, ax.extent, bufs)!;
     op.signed = valueRange(P, ranges)![0] < 0;
     oq.signed = valueRange(Q, ranges)![0] < 0;
-    const i4 = caps.intDot === 4 && !op.slide && !oq.slide ? quadReduce(prog, src, step.args, R, ax, op, oq, ranges, src.stages.indexOf(st)) : undefined;
+    const i4 = caps.intDot === 4 ? quadReduce(prog, src, step.args, R, ax, op, oq, ranges, src.stages.indexOf(st)) : undefined;
     if (i4) {
       const i = src.stages.indexOf(st);
       src.stages[i] = { ...st, body: mapExpr(st.body, (x) => (x.k === 'reduce' ? i4 : x)) };
@@ -269,28 +248,4 @@ export function applyIntDot(prog: Program, name: string, caps: TargetCaps, opts:
   }
   if (changed) dropUnread(prog, src, step.args);
   return changed;
-}
-
-/**
- * Unroll directives for the small tap loops (kernel height / width) of a kernel's paired or quad
- * int8 reductions: the innermost reduction axes, while the product of their extents stays <= 9, so
- * each tap's loads get constant offsets instead of a 3-trip loop recomputing its addresses around a
- * few dot instructions. Axes the schedule already unrolls or vectorizes are left alone.
- */
-export function tapUnrolls(src: KernelSource, dirs: Directive[]): Directive[] {
-  const taken = new Set(dirs.flatMap((d) => (d.d === 'unroll' || d.d === 'vectorize' ? [d.axis] : [])));
-  const named = new Set(dirs.flatMap((d) => (d.d === 'reorder' ? d.order : [])));
-  const out: Directive[] = [];
-  for (const st of src.stages) {
-    if (st.kind !== 'compute') continue;
-    const R = theReduce(st.body);
-    if (!R || R.body.k !== 'call' || (R.body.fn !== 'dot2' && R.body.fn !== 'dot4')) continue;
-    let prod = 1;
-    for (const a of R.axes.slice().reverse()) {
-      if (prod * a.extent > 9 || taken.has(a.name) || !named.has(a.name)) break;
-      if (a.extent > 1) out.push({ d: 'unroll', axis: a.name });
-      prod *= a.extent;
-    }
-  }
-  return out;
 }

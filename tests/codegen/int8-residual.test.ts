@@ -1,7 +1,7 @@
 /**
  * int8 kernels against the reference interpreter: a QDQ residual block (batch 2, 5 input and 7 output
- * channels, 9x9 maps) -> -O2: aic.QConv 3x3 (pad 1, stride 2; the tap loops of its paired / quad
- * dot-product reduction unrolled), aic.QConv 1x1 stride 2, and the quantized residual
+ * channels, 9x9 maps) -> -O2: aic.QConv 3x3 (pad 1, stride 2; paired / quad dot-product reduction),
+ * aic.QConv 1x1 stride 2, and the quantized residual
  * DQ(a) + DQ(b) -> Relu -> Q as one FusedElementwise reading and writing uint8 (fuse's elementwise
  * rule with per-tensor Q/DQ). Arbitrary (not power-of-two) scales: the fused graph computes the same
  * expressions as the unfused one, so every target must give the -O0 interpreter's integers exactly.
