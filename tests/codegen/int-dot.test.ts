@@ -131,7 +131,7 @@ describe('int8 reductions in int16 pairs match the interpreter exactly', () => {
       }
     }
   }, 120_000);
-  // WGSL schedules its own kernels (wgsl/schedule.ts) and keeps the i32 form: checked for exactness
+  // WGSL schedules its own kernels (wgsl/schedule.ts), dot4 where the quad form applies (wgsl/int-dot.ts): checked for exactness
   it('on WGSL (SwiftShader) the same kernels are exact', async () => {
     for (const c of [CASES[0], byName('QLinearConv i8 x i8'), byName('ConvInteger depthwise 3x3 (the')]) {
       const { g, feeds } = build(c);
