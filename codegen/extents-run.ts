@@ -43,7 +43,7 @@ export function extentOf(prog: Program, feeds: Map<string, RValue>): number {
     if (t.shape.length !== d.length || d.some((x, i) => typeof x === 'number' && x !== t.shape[i])) throw diag.symbolMismatch(ext.symbol, `input '${b.value}' is [${t.shape.join(', ')}], expected ${want}`);
     // the value whose dims match the array (the symbol's dim is a polynomial of it; try the values up to max)
     let m: number | undefined;
-    for (let s = 1; s <= ext.max + 1 && m === undefined; s++) if (dimsAt(ext, b, s).every((x, i) => x === t.shape[i])) m = s;
+    for (let s = 1; s <= 64 * ext.max && m === undefined; s++) if (dimsAt(ext, b, s).every((x, i) => x === t.shape[i])) m = s;
     if (m === undefined) throw diag.symbolMismatch(ext.symbol, `input '${b.value}' is [${t.shape.join(', ')}] (dim ${k}), which no value of ${ext.symbol} from 1 to ${ext.max} gives: ${want}`);
     if (m > ext.max) throw diag.symbolBeyondMax(ext.symbol, m, ext.max, 'running the compiled model');
     if (v !== undefined && m !== v) throw diag.symbolMismatch(ext.symbol, `input '${who}' gives ${v}, input '${b.value}' gives ${m}`);
