@@ -1,0 +1,60 @@
+/**
+ * npx tsx benchmarks/wasm-schedule-ab.ts MODEL.onnx VARIANT... [--reps N]
+ *
+ * A/B of schedules on wasm-simd in one Node process: each VARIANT is `-` (the default schedules) or a
+ * `--schedule` file (e.g. `kernel k0_fusedconv { algorithm direct }`); every variant is compiled,
+ * instantiated once, and the whole plan is called N times (default 120) interleaved across variants,
+ * each call timed (wall and process CPU time); the fastest call of each is printed with the GFLOP/s
+ * of the model's Conv FLOPs. Meant for small single-kernel models (0.3-2 ms a call): on a shared
+ * machine a short call is the one likely to run undisturbed, so the fastest of many is stable where
+ * medians of long kernels are not. Inputs are deterministic (sin(i)). Informational: never gates a test.
+ */
+import * as fs from 'node:fs';
+import { Tensor, castTensor, tensorToBytes } from '@aic/core';
+import { loadOnnxFile } from '@aic/onnx';
+import { compileFor, getTarget, passTargetOf, type Target } from '@aic/codegen';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { parseScheduleFile } from '@aic/loop-ir';
+import type { WasmCompiled } from '../codegen/wasm/target.ts';
+
+const args = process.argv.slice(2);
+const ri = args.indexOf('--reps');
+const reps = ri >= 0 ? Number(args[ri + 1]) : 120;
+const [model, ...variants] = args.filter((_, i) => i !== ri && i !== ri + 1);
+if (!model || !variants.length) throw new Error('usage: wasm-schedule-ab.ts MODEL.onnx VARIANT... (- or a --schedule file) [--reps N]');
+const target = getTarget('wasm-simd') as Target<WasmCompiled>;
+const g = runPipeline(loadOnnxFile(model), pipelineFor(2), { target: passTargetOf(target), out: () => {} }).graph;
+let flops = 0;
+for (const n of g.nodes) {
+  if (!/Conv$/.test(n.op)) continue;
+  const w = n.inputs[1]!.shape as number[], y = n.outputs[0].shape as number[];
+  flops += 2 * y.reduce((a, b) => a * b, 1) * w.slice(1).reduce((a, b) => a * b, 1);
+}
+type Inst = { exports: Record<string, unknown> & { memory: { buffer: ArrayBuffer } } };
+const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => unknown; Instance: new (m: unknown, i: object) => Inst } }).WebAssembly;
+const runners = variants.map((v) => {
+  const { art } = compileFor(target, g, { version: 'bench', source: model, sourceHash: '-', exportKernels: true, schedules: v === '-' ? undefined : parseScheduleFile(fs.readFileSync(v, 'utf8')) }).art;
+  const host: Record<string, unknown> = {};
+  for (const n of art.meta.imports) host[n] = n === 'fmod' ? (a: number, b: number) => a % b : (Math as unknown as Record<string, unknown>)[n];
+  const inst = new WA.Instance(new WA.Module(art.wasm), { Math: host });
+  const mem = new Uint8Array(inst.exports.memory.buffer);
+  if (art.weights && art.meta.weights) mem.set(art.weights, art.meta.weights.offset);
+  for (const i of art.meta.inputs) {
+    const t = new Tensor('float32', i.shape as number[]);
+    for (let k = 0; k < t.num.length; k++) t.num[k] = Math.sin(k);
+    mem.set(tensorToBytes(castTensor(t, i.dtype as Tensor['dtype'])), i.offset);
+  }
+  const fns = art.steps.map((s) => () => (inst.exports[s.kernel] as (...a: number[]) => void)(...s.args));
+  return () => { for (const f of fns) f(); };
+});
+const wall = runners.map(() => Infinity), cpu = runners.map(() => Infinity);
+for (let r = 0; r < reps + 3; r++) {
+  runners.forEach((run, i) => {
+    const t0 = performance.now(), c0 = process.cpuUsage();
+    run();
+    const c1 = process.cpuUsage(c0), t1 = performance.now();
+    if (r >= 3) { wall[i] = Math.min(wall[i], t1 - t0); cpu[i] = Math.min(cpu[i], (c1.user + c1.system) / 1000); }
+  });
+}
+console.log(`${model} on wasm-simd, 1 thread; fastest of ${reps} interleaved calls per variant`);
+variants.forEach((v, i) => console.log(`${v.padEnd(28)} wall ${wall[i].toFixed(3)} ms ${(flops / wall[i] / 1e6).toFixed(1)} GFLOP/s | cpu ${cpu[i].toFixed(3)} ms`));
