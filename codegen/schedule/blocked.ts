@@ -82,16 +82,19 @@ function sharedLoad(e: Expr, v: string): boolean {
   return shared;
 }
 
-/** Rows of the register tile over an output width W (at most max; a clamped tail when none divides). */
+/**
+ * Rows of the register tile over an output width W (at most max): the R with the least work counting
+ * each tile's fixed cost as two rows, ceil(W / R) * (R + 2); a tail tile that does not fit is clamped
+ * (it re-computes rows of the one before). 14 at most 4: 4 rows clamped, not 7 tiles of 2.
+ */
 function rows(W: number, max: number): { R: number; clamp: boolean } {
   if (W <= max) return { R: W, clamp: false };
-  for (let r = max; r >= max - 2; r--) if (W % r === 0) return { R: r, clamp: false };
-  let best = { R: max, clamp: true, cost: Infinity };
-  for (let r = max; r >= Math.max(2, max - 3); r--) {
-    const cost = Math.ceil(W / r) * r / W;
-    if (cost < best.cost - 1e-9) best = { R: r, clamp: true, cost };
+  let best = max, cost = Infinity;
+  for (let r = max; r >= 2; r--) {
+    const c = Math.ceil(W / r) * (r + 2);
+    if (c < cost) { best = r; cost = c; }
   }
-  return { R: best.R, clamp: true };
+  return { R: best, clamp: W % best !== 0 };
 }
 
 /** The blocked schedule for a stage, or undefined when its output is not channel-blocked. */
