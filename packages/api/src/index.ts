@@ -15,6 +15,8 @@ import { loadGraph } from './load.ts';
 import { optimizeGraph } from './optimize.ts';
 import { EMIT_FORMS, compileGraph, emitForm, parseSchedules, VERSION } from './compile.ts';
 import { runGraph } from './run.ts';
+import { symbolicForApi } from './symbolic.ts';
+import { compileTargetOrThrow } from './targets.ts';
 import { inspectGraph } from './inspect.ts';
 import { describeTargets } from './targets.ts';
 import { toTensor, toTensorMap } from './tensors.ts';
@@ -52,14 +54,24 @@ export function optimize(model: Model, opts: OptimizeOptions = {}): OptimizeResu
   return { model: r.graph, label: r.label, passes: r.reports };
 }
 
-/** Compile a model for a target (as given: optimize it first). Nothing is written until `write(dir)`. */
+/**
+ * Compile a model for a target (as given: optimize it first; with `symbolic`, as loaded: it is optimized
+ * here, keeping symbolic dims). Nothing is written until `write(dir)`.
+ */
 export function compile(model: Model, opts: CompileOptions): CompiledModel {
   if (!opts || typeof opts.target !== 'string') throw diag.usage('compile: options.target is required (see targets())');
-  const c = compileGraph(graphOf(model, 'compile'), {
+  const g = graphOf(model, 'compile');
+  const schedules = opts.schedules === undefined ? undefined : parseSchedules(opts.schedules, '(schedules)');
+  compileTargetOrThrow(opts.target);
+  const sym = opts.symbolic === undefined ? { graph: g } : symbolicForApi(g, opts.target, opts.symbolic);
+  const c = compileGraph(sym.graph, {
     target: opts.target, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, source: opts.source, sourceHash: opts.sourceHash,
-    schedules: opts.schedules === undefined ? undefined : parseSchedules(opts.schedules, '(schedules)'),
+    schedules, batch: sym.batch, extents: sym.extents,
   });
+  const symbolic = sym.batch ? { symbol: sym.batch.symbol, kind: 'batch' as const, ...(sym.batch.max === undefined ? {} : { max: sym.batch.max }) }
+    : sym.extents ? { symbol: sym.extents.symbol, kind: 'extent' as const, max: sym.extents.max } : undefined;
   return {
+    ...(symbolic ? { symbolic } : {}),
     target: c.target, kernels: c.prog.kernels.length,
     memory: { arenaBytes: c.memory.arenaBytes, naiveBytes: c.memory.naiveBytes },
     forms: EMIT_FORMS.filter((f) => c.forms[f]),

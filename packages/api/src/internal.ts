@@ -7,3 +7,4 @@ export * from './inspect.ts';
 export * from './targets.ts';
 export * from './tensors.ts';
 export * from './tune.ts';
+export * from './symbolic.ts';

@@ -127,6 +127,29 @@ export interface CompileOptions {
   /** the model's file name and a hash of it, recorded in the artifact (defaults: the graph name, '-') */
   source?: string;
   sourceHash?: string;
+  /**
+   * keep symbolic input dims in the artifact (docs/symbolic-dims.md): a leading batch runs per sample,
+   * one other symbol (a sequence length) is a run-time extent. With it, compile optimizes the model
+   * itself (pass it as loaded, not optimized): an extent needs the model optimized at several values.
+   */
+  symbolic?: SymbolicCompileOptions;
+}
+
+/** `compile(model, { target, symbolic })`: what `aic compile --input-shape x=Nx3x224x224 --max-shape N=8` does. */
+export interface SymbolicCompileOptions {
+  /**
+   * input dims that name symbols, by input name ('' = the only input): { x: 'Nx3x224x224' } or
+   * { x: ['N', 3, 224, 224] }; symbols the model declares need no entry
+   */
+  shapes?: Record<string, string | readonly Dim[]>;
+  /** each symbol's maximum: { N: 8 } (optional for a batch; required for a run-time extent: AIC0453) */
+  max?: Record<string, number>;
+  /** optimization level 0-3 (default 2, for the target); exclusive with `pipeline` */
+  level?: number;
+  /** an explicit pass list instead of `level` */
+  pipeline?: string;
+  /** receives notes (e.g. a model fixed to batch 1 run per sample) */
+  onNote?: (message: string) => void;
 }
 
 export interface CompiledModel {
@@ -142,6 +165,8 @@ export interface CompiledModel {
   write(dir: string): string[];
   /** a short summary: memory, kernels, weights (what `aic compile --stats` prints) */
   summary: string;
+  /** with `symbolic`: the symbol the artifact takes at run time, and its maximum (undefined: none) */
+  symbolic?: { symbol: string; kind: 'batch' | 'extent'; max?: number };
 }
 
 export interface RunOptions {

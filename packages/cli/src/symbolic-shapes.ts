@@ -4,16 +4,16 @@
  */
 import { diag, type Dim } from '@aic/core';
 import { parseShapeOptions } from './model-io.ts';
+import { isDimName, parseDims } from '@aic/api/internal';
 
 /** Split --input-shape options: all-numeric ones (bound when loading) and those naming a dim. */
 export function splitShapeOptions(opts: string[] | undefined): { numeric: Record<string, number[]>; symbolic: Record<string, Dim[]> } {
   const numeric: string[] = [], symbolic: Record<string, Dim[]> = {};
   for (const o of opts ?? []) {
     const eq = o.lastIndexOf('=');
-    const dims = (eq >= 0 ? o.slice(eq + 1) : o).split(/[x,]/).map((s) => s.trim());
-    if (!dims.some((d) => /^[A-Za-z_][A-Za-z0-9_.]*$/.test(d))) { numeric.push(o); continue; }
-    if (dims.some((d) => !/^(\d+|[A-Za-z_][A-Za-z0-9_.]*)$/.test(d))) throw diag.usage(`--input-shape '${o}': expected NAME=D1xD2x... with non-negative integers or dim names`);
-    symbolic[eq >= 0 ? o.slice(0, eq) : ''] = dims.map((d) => (/^\d+$/.test(d) ? Number(d) : d));
+    const text = eq >= 0 ? o.slice(eq + 1) : o;
+    if (!text.split(/[x,]/).some((d) => isDimName(d.trim()))) { numeric.push(o); continue; }
+    symbolic[eq >= 0 ? o.slice(0, eq) : ''] = parseDims(text, `--input-shape '${o}'`);
   }
   return { numeric: parseShapeOptions(numeric), symbolic };
 }

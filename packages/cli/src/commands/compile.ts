@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow, type Graph } from '@aic/core';
-import { TARGETS, bindExtentAt, bindSymbolicBatch, extentSpec, extentSymbol, passTarget } from '@aic/codegen';
-import { EMIT_FORMS, VERSION, bindConstants, compileGraph, compileTargetOrThrow, emitForm, loadGraph, parseSchedules } from '@aic/api/internal';
+import { TARGETS, passTarget } from '@aic/codegen';
+import { EMIT_FORMS, VERSION, compileGraph, compileTargetOrThrow, emitForm, loadGraph, optimizeSymbolic, parseSchedules } from '@aic/api/internal';
 import { withTuningLogs } from './tuning-log.ts';
 import { readTensorFile } from '../model-io.ts';
 import { parseMaxShapes, splitShapeOptions } from '../symbolic-shapes.ts';
@@ -59,15 +59,10 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   // validated before any pass rewrites it; --const-input: shape-deciding inputs bound to their values
   const shapes = splitShapeOptions(opts.inputShape);
   const g = await loadGraph(model, { inputShapes: shapes.numeric, onNote: note, validate: true });
-  // dims left symbolic (in the model, or named in --input-shape): a run-time batch (codegen/lower/symbolic.ts)
-  // a symbol at another dim (a sequence length): a run-time extent, the model optimized at each value lowered (codegen/lower/extents.ts)
-  const ext = extentSymbol(g, shapes.symbolic, parseMaxShapes(opts.maxShape));
-  const batch = ext ? undefined : bindSymbolicBatch(g, { shapes: shapes.symbolic, max: parseMaxShapes(opts.maxShape), note });
-  const consts = constInputs(opts.constInput, g);
-  if (consts.size) bindConstants(g, consts);
-  const optimized = (x: Graph) => optimize(x, opts, undefined, undefined, passTarget(name)).graph;
-  const extents = ext && extentSpec(ext.symbol, ext.max, (v) => optimized(bindExtentAt(g, ext.symbol, v)));
-  const graph = extents ? extents.graphAt(extents.max) : optimized(g);
+  // dims left symbolic (in the model, or named in --input-shape): a run-time batch, or a run-time extent
+  // (a sequence length), the model optimized at each value lowered: the API's optimizeSymbolic (packages/api/src/symbolic.ts)
+  const { graph, batch, extents } = optimizeSymbolic(g, { shapes: shapes.symbolic, max: parseMaxShapes(opts.maxShape), note, consts: () => constInputs(opts.constInput, g) },
+    (x) => optimize(x, opts, undefined, undefined, passTarget(name)).graph);
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
   const tuned = withTuningLogs(graph, name, opts.tuningLog, schedules);
   const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, batch, extents });
