@@ -95,7 +95,7 @@ function lowerAt(spec: ExtentSpec, hooks: LowerHooks, split: boolean): Program {
     const srcs = progs.map((p) => p.sources.get(name)!);
     const sym = symbolicLoops(srcs);
     // the first value's (the largest): applies at every value
-    const dirs = keepStatic(srcs[0]!, chosen[0]!.get(name) ?? [], sym, split);
+    const dirs = keepStatic(srcs[0]!, srcs[xs.indexOf(Math.min(...xs))]!, chosen[0]!.get(name) ?? [], sym, split);
     common.set(name, dirs);
     divisors.set(name, dirs.flatMap((d) => (d.d === 'split' ? [d.factor] : d.d === 'tile' ? d.factors : [])));
   }
@@ -152,26 +152,41 @@ function symbolicLoops(srcs: KernelSource[]): Set<string> {
 
 /**
  * A schedule less the directives that act on a symbolic loop (or on loops made from one); with
- * `split`, splits and tiles of symbolic loops stay, with guarded tails.
+ * `split`, splits and tiles of symbolic loops stay, with guarded tails, where every value gives the
+ * same loops: a split factor must stay below the loop's extent at the smallest value (`low`), else
+ * its outer loop has one iteration there (and goes) and its inner one the extent itself. A block
+ * split further into vectors (a wide tile's 2W block of two W vectors) falls back to the vector
+ * factor; any other such split goes.
  */
-function keepStatic(src: KernelSource, dirs: Directive[], sym: Set<string>, split: boolean): Directive[] {
+function keepStatic(src: KernelSource, low: KernelSource, dirs: Directive[], sym: Set<string>, split: boolean): Directive[] {
   if (!sym.size) return dirs;
   if (dirs.some(isStageDirective)) return dirs.filter((d) => d.d === 'algorithm');
-  const states = new Map<number, AxisState>();
-  src.stages.forEach((st, i) => { if (st.kind === 'compute') states.set(i, initialState(st)); });
+  const states = new Map<number, [AxisState, AxisState]>();
+  src.stages.forEach((st, i) => { const lo = low.stages[i]; if (st.kind === 'compute' && lo?.kind === 'compute') states.set(i, [initialState(st), initialState(lo)]); });
   const kept: Directive[] = [];
-  for (const d of dirs) {
-    if (d.d === 'algorithm') { kept.push(d); continue; }
+  dirs.forEach((d, k) => {
+    if (d.d === 'algorithm') { kept.push(d); return; }
     const names = d.d === 'reorder' ? d.order : d.d === 'tile' || d.d === 'fuse' ? d.axes : [directiveLoop(d)];
-    const owner = [...states.entries()].find(([, s]) => s.leaves.some((l) => l.name === names[0]));
-    if (!owner || names.some((n) => !owner[1].leaves.some((l) => l.name === n))) continue;
+    const owner = [...states.entries()].find(([, s]) => s[0].leaves.some((l) => l.name === names[0]));
+    if (!owner || names.some((n) => !owner[1][0].leaves.some((l) => l.name === n))) return;
     let dd = d;
     if (split && (d.d === 'split' || d.d === 'tile') && names.some((n) => sym.has(n))) {
-      if (d.d === 'split') dd = { d: 'split', axis: d.axis, factor: d.factor }; // a guard, whatever the tail (clamp needs S >= factor)
-    } else if (d.d !== 'reorder' && d.d !== 'parallel' && names.some((n) => sym.has(n))) continue;
-    try { states.set(owner[0], applyDirective(owner[1], dd)); kept.push(dd); } catch { /* not applicable without the dropped ones */ }
-  }
+      if (d.d === 'split') { // a guard, whatever the tail (clamp needs S >= factor)
+        const factor = splitBelow(d, dirs.slice(k + 1), owner[1][1].leaves.find((l) => l.name === d.axis)?.extent ?? Infinity);
+        if (!factor) return;
+        dd = { d: 'split', axis: d.axis, factor };
+      }
+    } else if (d.d !== 'reorder' && d.d !== 'parallel' && names.some((n) => sym.has(n))) return;
+    try { states.set(owner[0], [applyDirective(owner[1][0], dd), applyDirective(owner[1][1], dd)]); kept.push(dd); } catch { /* not applicable without the dropped ones */ }
+  });
   return kept;
+}
+
+/** The factor a split of a symbolic loop keeps, given its extent n at the smallest value: its own, the vector factor its block is split by next, or 0 (none). */
+function splitBelow(d: Extract<Directive, { d: 'split' }>, rest: Directive[], n: number): number {
+  if (d.factor < n) return d.factor;
+  const inner = rest.find((x): x is Extract<Directive, { d: 'split' }> => x.d === 'split' && x.axis === `${d.axis}_i`);
+  return inner && d.factor % inner.factor === 0 && inner.factor < n ? inner.factor : 0;
 }
 
 /** How artifacts write a dim: a number, or the polynomial of the symbol. */
