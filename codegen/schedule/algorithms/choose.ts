@@ -18,6 +18,9 @@
  * the multiplications it saves on C (AVX-512), not on wasm-simd's 4 lanes. Winograd must
  * come out below 0.8x of direct to be chosen (0.7x on 16 lanes).
  * Winograd needs C and M >= 8 (below that the transforms cost more than they save).
+ * Convs on channel-blocked buffers (NC4HW4 at -O3) choose between direct (the blocked kernel,
+ * schedule/blocked.ts) and Winograd, whose stages read and write them through the layouts' index
+ * maps, on targets up to 8 lanes (wasm-simd); gemm and direct-phases do not apply to them.
  */
 import { diag } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
