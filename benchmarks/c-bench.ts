@@ -19,6 +19,8 @@
  * `flops`) and the geomean ratio over the CNNs.
  * Measurements only: never gates tests.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';

@@ -6,6 +6,8 @@
  *   npx tsx benchmarks/conv-algorithms.ts [--runs N] [NAME...]
  * Measurements only: never gates tests.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -14,6 +14,8 @@
  * FusedConv difference in B), less exposed to the machine's load than whole runs.
  * Informational only: never gates a test.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, parseNpy, type RValue } from '@aic/core';

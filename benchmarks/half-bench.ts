@@ -9,6 +9,8 @@
  * (rounds of one sample each), 1 thread; medians, and the ratio to float32. Also the weights file
  * sizes. Measurements only: never gates tests.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { castTensor, parseNpy, tensorToBytes, type RValue, type Tensor } from '@aic/core';

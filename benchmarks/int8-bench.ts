@@ -9,6 +9,8 @@
  * Cases: conv3x3 (64->64, 56x56, pad 1), conv1x1 (64->256, 56x56), dw3x3 (144ch depthwise, 56x56),
  * matmul (512x512x512). Measurements only: never gates a test.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import { Graph, Node, Tensor, Value, type Attr, type DType, type RValue } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
 import { run } from '@aic/interp';

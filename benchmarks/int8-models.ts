@@ -13,6 +13,8 @@
  * wasm-simd and ORT-web run in this thread, so with --cpu their times are this process's CPU time
  * (process.cpuUsage: time the thread is descheduled on a loaded shared machine does not count).
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';

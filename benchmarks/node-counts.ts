@@ -11,6 +11,8 @@
  * Prints one table: both counts, the verdict (aic <= ORT) and whether aic's output still matches.
  * Measurements only: never gates tests. Exit code 0 unless a model could not be processed.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

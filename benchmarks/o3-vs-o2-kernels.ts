@@ -7,6 +7,8 @@
  * rounds (default 3), each running the -O2 harness N times (default 5) and then the -O3 one
  * (interleaved); each kernel's minimum over all rounds, summed. Measurements only.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';

@@ -10,6 +10,8 @@
  * slowed down by other work).
  * Measurements only: never gates a test.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -9,6 +9,8 @@
  *   npx tsx benchmarks/symbolic-batch.ts [--targets c,wasm-simd] [--runs N] [MODEL...]
  * Measurements only: never gates a test.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as os from 'node:os';
 import type { Tensor } from '@aic/core';
 import { castTensor, tensorToBytes } from '@aic/core';

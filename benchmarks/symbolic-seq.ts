@@ -8,6 +8,8 @@
  *   npx tsx benchmarks/symbolic-seq.ts [--dir /tmp/dynseq] [--targets c,wasm-simd] [--lengths 128,64,16] [--runs N]
  * Measurements only: never gates a test.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Tensor, castTensor, tensorToBytes } from '@aic/core';

@@ -8,6 +8,8 @@
  * --log DIR writes DIR/NAME.TARGET.jsonl; --from-log DIR times with that log instead of tuning again.
  * NAME: a model of ../shared/models (squeezenet1_1, resnet18...). Measurements only: never gates tests.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseNpy, type RValue } from '@aic/core';

@@ -7,6 +7,8 @@
  * medians, before/ORT, after/ORT, after/before, and the geomeans over the models that take >= 1 ms on
  * ORT-web. On a shared machine the ratios (measured side by side) are what to quote. Never gates a test.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

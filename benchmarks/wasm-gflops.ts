@@ -11,6 +11,8 @@
  * convolution's, 2 * N * M * C/group * KH * KW * OH * OW, whatever algorithm runs (Winograd counts the
  * direct FLOPs). --all: every conv, not only the 3x3 ones. Informational: never gates a test.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, parseNpy, type Node, type RValue } from '@aic/core';

@@ -9,6 +9,8 @@
  * machine a short call is the one likely to run undisturbed, so the fastest of many is stable where
  * medians of long kernels are not. Inputs are deterministic (sin(i)). Informational: never gates a test.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import { Tensor, castTensor, tensorToBytes } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';

@@ -7,6 +7,8 @@
  * after 5 warm-up runs. Only on a real GPU: on SwiftShader / no adapter it prints that latency could
  * not be measured (CPU emulation says nothing about GPU kernels). Models: the bundled fixtures.
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, parseNpy } from '@aic/core';

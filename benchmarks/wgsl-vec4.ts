@@ -8,6 +8,8 @@
  * accesses in the WGSL text (32-bit words vs vec4). With --swiftshader both also run on SwiftShader,
  * interleaved in one process (CPU emulation: ratios say little about a GPU; reported, never a gate).
  */
+import { exitOnHelp } from '../scripts/script-help.ts';
+exitOnHelp(import.meta.filename);
 import { loadOnnxFile } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { closeWgsl, compileWgsl, lowerGraph, passTarget, runWgsl, WGSL_CAPS, type WgslCompiled } from '@aic/codegen';

@@ -8,6 +8,8 @@
  * - the files the code reads next to itself at run time: the DSL grammar (aic.ohm), the WebGPU host
  *   runtime and the GPU child process / worker modules.
  */
+import { exitOnHelp } from './script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -4,6 +4,8 @@
  * Bisect over K to find the first node where C and the interpreter part.
  *   npx tsx scripts/c-vs-interp-prefix.ts MODEL INPUT.npy K      (K = -1 lists the fused nodes)
  */
+import { exitOnHelp } from './script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import { parseNpy, type RValue, type Tensor } from '@aic/core';
 import { run } from '@aic/interp';

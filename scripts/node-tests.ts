@@ -5,6 +5,8 @@
  * and prints a summary. FILTER substrings select tests; --write-expected refreshes the set's
  * expected-status file for the target (tests/conformance/[SET.]TARGET.expected.json).
  */
+import { exitOnHelp } from './script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import { progress } from '@aic/core';
 import { RUNNERS, SETS, expectedFile, listNodeTests, runNodeTest, summarize, type Result } from './conformance.ts';

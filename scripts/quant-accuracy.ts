@@ -8,6 +8,8 @@
  *   nice npx tsx scripts/quant-accuracy.ts [--models resnet18,mobilenet_v2] [--method minmax]
  *        [--calib 16] [--eval 8] [--no-interp] [--per-tensor] [--keep DIR]
  */
+import { exitOnHelp } from './script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

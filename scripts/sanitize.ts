@@ -5,6 +5,8 @@
  * exits 1 unless all are clean.
  *   npx tsx scripts/sanitize.ts [--models-only | --nodes-only] [FILTER...]
  */
+import { exitOnHelp } from './script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cPassingNodeTests, sanitizeModel, sanitizeNodeTest, type SanResult } from './sanitizers.ts';

@@ -7,6 +7,8 @@
  *
  *   npx tsx scripts/symbolic-models.ts [--targets c,wasm-simd] [--batches 1,3] [MODEL...]
  */
+import { exitOnHelp } from './script-help.ts';
+exitOnHelp(import.meta.filename);
 import { zooModel, excess, HAVE_SHARED, BUNDLED, LARGE } from '../tests/model-zoo.ts';
 import { batchOf, compileSymbolic, reference, type SymTarget } from '../tests/symbolic-harness.ts';
 

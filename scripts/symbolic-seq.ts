@@ -6,6 +6,8 @@
  *   /usr/bin/python3 scripts/export-tiny-bert-dynseq.py /tmp/dynseq
  *   npx tsx scripts/symbolic-seq.ts [--dir /tmp/dynseq] [--targets c] [--lengths 16,32,64]
  */
+import { exitOnHelp } from './script-help.ts';
+exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, parseNpy } from '@aic/core';

@@ -10,7 +10,9 @@
  * literal 0 base: `MEM[(float *)0B + C + _x + iv * 4]`. ipa-pure-const reads that as a NULL
  * dereference, takes the rest of the block as unreachable, finds the clone `pure`, and DCE deletes
  * the call: the kernel never runs and its output keeps stale arena bytes (quantized small_cnn on C:
- * max |diff| 0.015 vs the interpreter; quantized mobilenet_v3_small: cosine 0.005 vs fp32).
+ * max |diff| 0.015 vs the interpreter; quantized mobilenet_v2: cosine 0.34 vs fp32 where wasm-simd
+ * gives 0.99991; mobilenet_v3_small: NaN logits). Cost on fp32 models (benchmarks/c-flags.ts,
+ * default vs `-DAIC_KERNEL=`): none measurable, per-model ratios both ways within the noise.
  * With pointer parameters IVOPTs keeps `out` (coefficient 1) as the base, so no clone, no bug.
  * The generated C is well-defined (UBSan-clean); -fno-ipa-cp hides the bug too, but for the whole
  * translation unit. Inlined kernels are not affected: pure-const only matters for calls within the
