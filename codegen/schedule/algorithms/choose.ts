@@ -18,6 +18,9 @@
  * the multiplications it saves on C (AVX-512), not on wasm-simd's 4 lanes. Winograd must
  * come out below 0.8x of direct to be chosen (0.7x on 16 lanes).
  * Winograd needs C and M >= 8 (below that the transforms cost more than they save).
+ * Convs on channel-blocked buffers (NC4HW4 at -O3) choose between direct (the blocked kernel,
+ * schedule/blocked.ts) and Winograd, whose stages read and write them through the layouts' index
+ * maps, on targets up to 8 lanes (wasm-simd); gemm and direct-phases do not apply to them.
  */
 import { diag } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
@@ -62,6 +65,11 @@ const WINOGRAD_MARGIN = 0.8;
  */
 const transformWeight = (lanes: number) => Math.max(4, lanes);
 const winogradMargin = (lanes: number) => (lanes >= 16 ? 0.7 : WINOGRAD_MARGIN);
+/**
+ * Blocked (NC4HW4, -O3) convs get Winograd on targets up to this many lanes (wasm-simd: -O2 wins with
+ * it on every 3x3 stride-1 conv); on 16 lanes the blocked direct kernel is kept (C met issue 10 with it).
+ */
+const BLOCKED_WINOGRAD_LANES = 8;
 
 /** Share of the vector lanes a register tile over an axis of extent n keeps busy (whole or clamped vectors of >= 4 lanes). */
 function laneUse(n: number, L: number): number {
@@ -82,16 +90,21 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
   // direct vectorizes over output columns with strided gathers; the phase split makes them contiguous
   // (phases.ts: 1.4-1.5x on a stride-2 depthwise 3x3 on wasm-simd). Dense strided convs stay direct:
   // packed output channels x pixel rows measured faster there than channel rows x column vectors.
+  if (c.blocked) return winogradApplies(c) && c.C >= 8 && c.M >= 8 && lanes <= BLOCKED_WINOGRAD_LANES ? [...out, ...winogradCosts(c, lanes)] : out;
   if (phasesApplies(c) && c.group > 1 && laneUse(c.OW, lanes) > 0) out.push({ alg: { name: 'direct-phases' }, cost: out[0].cost * 0.999 });
   if (gemm1x1Applies(c)) out.push({ alg: { name: 'gemm' }, cost: (flops / use(c.OH * c.OW) + BYTE * wBytes) * 0.999 });
   if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
-  for (const m of [2, 4] as const) {
+  return [...out, ...winogradCosts(c, lanes)];
+}
+
+function winogradCosts(c: ConvInfo, lanes: number): { alg: Algorithm; cost: number }[] {
+  const use = (spatial: number) => Math.max(1e-3, packedUse(c.M, lanes), laneUse(spatial, lanes));
+  return ([2, 4] as const).map((m) => {
     const a = m + 2, { T } = winogradTiles(c, m);
     const tw = transformWeight(lanes);
-    const cost = 2 * a * a * c.M * c.C * T / use(T) + BYTE * 4 * a * a * c.M * c.C + tw * a ** 3 * c.C * T + tw * a * a * m * c.M * T;
-    out.push({ alg: { name: 'winograd', m }, cost: cost / winogradMargin(lanes) });
-  }
-  return out;
+    const cost = 2 * a * a * c.M * c.C * T / use(T) + byteCost(lanes) * 4 * a * a * c.M * c.C + tw * a ** 3 * c.C * T + tw * a * a * m * c.M * T;
+    return { alg: { name: 'winograd', m }, cost: cost / winogradMargin(lanes) };
+  });
 }
 
 /** what each kernel of a program was computed with, for --stats */
@@ -108,7 +121,8 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
   CHOSEN.set(prog, record);
   for (const [name, src] of prog.sources) {
     const asked = overrides?.get(name)?.find((d): d is AlgoDirective => d.d === 'algorithm');
-    const c = convInfo(prog, name);
+    // blocked (-O3) convs: Winograd goes through the index maps; gemm / direct-phases do not (yet)
+    const c = convInfo(prog, name, true);
     if (!c) {
       if (asked && fromDirective(asked, name).name !== 'direct') throw diag.usage(`--schedule: kernel ${name} (${src.op}) is not a 2-d f32 convolution with a constant weight: only 'algorithm direct' applies`);
       if (/^(Fused)?(MatMul|Gemm)$/.test(src.op)) record.set(name, { shape: `${src.op.toLowerCase()} ${src.params.map((p) => p.shape.join('x')).join(', ')}`, algorithm: 'gemm (register tile)' });
@@ -117,6 +131,7 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     let alg: Algorithm;
     if (asked) {
       alg = fromDirective(asked, name);
+      if (c.blocked && (alg.name === 'gemm' || alg.name === 'direct-phases')) throw diag.usage(`--schedule: kernel ${name}: ${alg.name} does not apply to a conv on channel-blocked buffers (-O3): direct or winograd`);
       if (alg.name === 'winograd' && !winogradApplies(c)) throw diag.usage(`--schedule: kernel ${name}: winograd needs a 3x3 stride-1 dilation-1 ungrouped conv (${convShape(c)})`);
       if (alg.name === 'direct-phases' && !phasesApplies(c)) throw diag.usage(`--schedule: kernel ${name}: direct-phases needs a conv with a stride > 1 along W and at least 4 output columns (${convShape(c)})`);
       if (alg.name === 'gemm' && !gemm1x1Applies(c)) throw diag.usage(`--schedule: kernel ${name}: gemm needs a 1x1 stride-1 unpadded ungrouped conv (${convShape(c)})`);

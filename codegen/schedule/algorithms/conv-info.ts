@@ -6,7 +6,7 @@
  */
 import { Tensor, type Node } from '@aic/core';
 import { getOp, makeAttrReader, windowGeometry } from '@aic/ir-spec';
-import { walkExpr, type ComputeStage, type Expr } from '@aic/loop-ir';
+import { logicalShape, walkExpr, type ComputeStage, type Expr } from '@aic/loop-ir';
 import type { KernelSource, Program, ProgramBuffer } from '../../lower/program.ts';
 
 export type Reduce = Extract<Expr, { k: 'reduce' }>;
@@ -16,6 +16,8 @@ export interface ConvInfo {
   strides: [number, number]; dilations: [number, number]; pads: [number, number, number, number]; group: number;
   /** the constant weight [M, C/group, KH, KW] */
   weight: ProgramBuffer;
+  /** its input / output are stored channel-blocked (NC4HW4 at -O3: buffers with a layout) */
+  blocked?: boolean;
   /** index of the final compute stage (writes the output; holds the one convolution sum) */
   stage: number;
   reduce: Reduce;
@@ -29,33 +31,41 @@ function reducesOf(e: Expr): Reduce[] {
   return out;
 }
 
-/** Conv geometry of a kernel, or undefined when it is not a plain f32 2-d Conv with a constant weight. */
-export function convInfo(prog: Program, kernel: string): ConvInfo | undefined {
+/**
+ * Conv geometry of a kernel, or undefined when it is not a plain f32 2-d Conv with a constant weight.
+ * A conv on blocked (layout) buffers only with `blocked` (algorithms that go through the index maps).
+ */
+export function convInfo(prog: Program, kernel: string, blocked = false): ConvInfo | undefined {
   const src = prog.sources.get(kernel);
   const node: Node | undefined = src?.graphNode;
   if (!src || !node || !CONV_OPS.has(node.op) || node.domain !== (node.op === 'Conv' ? '' : 'aic')) return undefined;
   const step = prog.steps.find((s) => s.kernel === kernel);
   const [X, Wp] = src.params;
-  if (!step || !X || !Wp || Wp.role !== 'weight' || X.dtype !== 'f32' || X.shape.length !== 4 || Wp.shape.length !== 4) return undefined;
+  if (!step || !X || !Wp || Wp.role !== 'weight' || X.dtype !== 'f32') return undefined;
+  const laid = !!(X.layout || Wp.layout);
+  if (laid && !blocked) return undefined;
+  const xs = logicalShape(X), ws = logicalShape(Wp);
+  if (xs.length !== 4 || ws.length !== 4) return undefined;
   const weight = prog.weights.find((w) => w.name === step.args[1]);
   if (!weight?.data || !(weight.data instanceof Tensor)) return undefined;
   const xv = node.inputs[0], yv = node.outputs[0];
-  if (!xv || !yv || (xv.shape as number[]).join() !== X.shape.join()) return undefined; // a re-laid-out input (NC4HW4)
+  if (!xv || !yv || (xv.shape as number[]).join() !== xs.join()) return undefined;
   const stage = src.stages.findIndex((st) => st.kind === 'compute' && st.out.role === 'output');
   const st = src.stages[stage] as ComputeStage | undefined;
-  if (!st || st.out.shape.length !== 4 || st.out.shape.join() !== (yv.shape as number[]).join()) return undefined;
+  const os = st && logicalShape(st.out);
+  if (!st || !os || os.length !== 4 || os.join() !== (yv.shape as number[]).join() || (!!st.out.layout && !blocked)) return undefined;
   const reds = reducesOf(st.body);
   if (reds.length !== 1 || reds[0].t !== 'f32' || reds[0].op !== 'sum') return undefined;
   const def = getOp('Conv', '')!;
   const attrs = makeAttrReader(def, node.attrs);
-  const [N, C, H, W] = X.shape, [M, Cg, KH, KW] = Wp.shape;
+  const [N, C, H, W] = xs, [M, Cg, KH, KW] = ws;
   const group = attrs.has('group') ? attrs.int('group') : 1;
   if (Cg * group !== C) return undefined;
   const win = windowGeometry('Conv', [H, W], [KH, KW], attrs, {});
-  const [OH, OW] = st.out.shape.slice(2);
+  const [OH, OW] = os.slice(2);
   if (win.out[0] !== OH || win.out[1] !== OW) return undefined;
   return {
-    N, C, H, W, M, KH, KW, OH, OW, group, weight, stage, reduce: reds[0],
+    N, C, H, W, M, KH, KW, OH, OW, group, weight, stage, reduce: reds[0], ...(laid || st.out.layout ? { blocked: true } : {}),
     strides: [win.strides[0], win.strides[1]], dilations: [win.dilations[0], win.dilations[1]],
     pads: [win.padBegin[0], win.padBegin[1], win.padEnd[0], win.padEnd[1]],
   };

@@ -11,7 +11,7 @@
  * benchmarks/winograd-error.ts reports the difference per zoo model.
  */
 import { Tensor } from '@aic/core';
-import { E, S, flatIndex, mapExpr, walkExpr, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
+import { E, S, blockedChannels, bufferIndex, channelBlock, flatIndex, mapExpr, physicalShapeOf, walkExpr, type Buffer, type BufferLayout, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../../lower/program.ts';
 import { dropParam, type ConvInfo } from './conv-info.ts';
 
@@ -86,6 +86,25 @@ export function winogradWeights(g: Tensor, mats: WinogradMats): Tensor {
   return U;
 }
 
+/** A constant's data in its logical row-major order (packed weights, OIHW4i4o..., unpacked). */
+export function logicalData(data: Tensor, layout: BufferLayout | undefined): Tensor {
+  if (!layout) return data;
+  const shape = layout.logical, ext = physicalShapeOf(layout);
+  const out = new Tensor('float32', shape);
+  const idx = shape.map(() => 0);
+  for (let i = 0; i < out.num.length; i++) {
+    let r = i;
+    for (let d = shape.length - 1; d >= 0; d--) { idx[d] = r % shape[d]; r = Math.floor(r / shape[d]); }
+    let off = 0;
+    layout.dims.forEach((d, k) => {
+      const x = idx[d.dim], p = d.part === 'whole' ? x : d.part === 'outer' ? Math.floor(x / d.block!) : x % d.block!;
+      off = off * ext[k] + p;
+    });
+    out.num[i] = data.num[off];
+  }
+  return out;
+}
+
 /**
  * Rewrite kernel `kernel` (a conv with `winogradApplies`) into the Winograd stages. Returns false
  * (and changes nothing) when the kernel's epilogue reads something other than its params and the sum.
@@ -102,8 +121,11 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
   const Xp = temp('wxp', [N, C, Hp, Wp]), V = temp('wv', [a2, C, T]), Mo = temp('wm', [a2, M, T]), Z = temp('wz', [N, M, Zh, Zw]);
   const X = src.params[0];
   const final = src.stages[c.stage] as ComputeStage;
+  // a channel-blocked output (-O3): Z takes its layout, so the epilogue reads whole channel vectors
+  const zb = channelBlock(final.out.layout);
+  if (zb) { Z.layout = blockedChannels(Z.shape, zb, `NC${zb}HW${zb}`); Z.shape = physicalShapeOf(Z.layout); }
   const key = JSON.stringify(c.reduce);
-  const zAt = (idx: Expr[]) => E.load(Z.name, flatIndex(idx, Z.shape), 'f32');
+  const zAt = (idx: Expr[]) => E.load(Z.name, bufferIndex(Z, idx), 'f32');
   const body = mapExpr(final.body, (x) => (x.k === 'reduce' && JSON.stringify(x) === key ? zAt(final.axes.map((v) => E.v(v))) : x));
   // the epilogue may read params (bias, residual) and Z only
   const allowed = new Set([...src.params.filter((p) => p !== src.params[1]).map((p) => p.name), Z.name]);
@@ -116,7 +138,10 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
   const ih = E.sub(E.v(p), E.i(pt));
   const row = E.mul(E.add(E.mul(E.v(nc), E.i(Hp)), E.v(p)), E.i(Wp));
   const zeros = (from: number, n: number) => (n > 0 ? [S.for(q, n, S.store(Xp.name, E.add(row, E.add(E.v(q), E.i(from))), E.c(0)))] : []);
-  const copy = S.for(q, W, S.store(Xp.name, E.add(row, E.add(E.v(q), E.i(pl))), E.load(X.name, E.add(E.mul(E.add(E.mul(E.v(nc), E.i(H)), ih), E.i(W)), E.v(q)), 'f32')));
+  const xAt = X.layout
+    ? bufferIndex(X, [E.div(E.v(nc), E.i(C)), E.mod(E.v(nc), E.i(C)), ih, E.v(q)])
+    : E.add(E.mul(E.add(E.mul(E.v(nc), E.i(H)), ih), E.i(W)), E.v(q));
+  const copy = S.for(q, W, S.store(Xp.name, E.add(row, E.add(E.v(q), E.i(pl))), E.load(X.name, xAt, 'f32')));
   const inRow = [...(pt > 0 ? [E.ge(ih, E.i(0))] : []), E.lt(ih, E.i(H))].reduce((x, y) => E.and(x, y));
   const padStage: Stage = { kind: 'extern', outs: [], body: S.for(nc, N * C, S.for(p, Hp, S.if(inRow, S.seq(...zeros(0, pl), copy, ...zeros(pl + W, Wp - pl - W)), S.seq(...zeros(0, Wp))))) };
 
@@ -155,16 +180,20 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
     return lets(s, fresh, (sv) => S.seq(...Array.from({ length: m * m }, (_, k) => {
       const i = Math.floor(k / m), j = k % m;
       const val = lin(mats.AT[j], Array.from({ length: a }, (_, kk) => sv[i * a + kk]));
-      const zi = flatIndex([E.v(on), E.v(oo), E.add(E.mul(E.v(oy), E.i(m)), E.i(i)), E.add(E.mul(E.v(ox), E.i(m)), E.i(j))], Z.shape);
+      const zi = bufferIndex(Z, [E.v(on), E.v(oo), E.add(E.mul(E.v(oy), E.i(m)), E.i(i)), E.add(E.mul(E.v(ox), E.i(m)), E.i(j))]);
       return S.store(Z.name, zi, val);
     })));
   });
   const outStage: Stage = { kind: 'extern', outs: [], body: S.for(oo, M, S.for(on, N, S.for(oy, th, S.for(ox, tw, outTx)))) };
+  // blocked Z whose last block is partial: zero its padding lanes (the epilogue computes them unguarded)
+  const Mp = zb ? Math.ceil(M / zb) * zb : M;
+  const zn = fresh('wn'), zc = fresh('wo'), zh = fresh('wy'), zw = fresh('wx');
+  const zeroPad: Stage[] = Mp > M ? [{ kind: 'extern', outs: [], body: S.for(zn, N, S.for(zc, Mp - M, S.for(zh, Zh, S.for(zw, Zw, S.store(Z.name, bufferIndex(Z, [E.v(zn), E.add(E.v(zc), E.i(M)), E.v(zh), E.v(zw)]), E.c(0)))))) }] : [];
 
-  src.stages = [padStage, inStage, gemm, outStage, { ...final, body }];
+  src.stages = [padStage, inStage, gemm, outStage, ...zeroPad, { ...final, body }];
   src.temps = [Xp, V, Mo, Z];
   const step = prog.steps.find((s) => s.kernel === kernel)!;
-  const U: ProgramBuffer = { name: `${c.weight.name}_wino${m}`, dtype: 'f32', shape: Ub.shape, scope: 'global', role: 'weight', value: c.weight.value, data: winogradWeights(c.weight.data!, mats) };
+  const U: ProgramBuffer = { name: `${c.weight.name}_wino${m}`, dtype: 'f32', shape: Ub.shape, scope: 'global', role: 'weight', value: c.weight.value, data: winogradWeights(logicalData(c.weight.data!, c.weight.layout), mats) };
   while (prog.weights.some((w) => w.name === U.name)) U.name += '_';
   prog.weights.push(U);
   src.params.push(Ub);

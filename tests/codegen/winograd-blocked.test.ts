@@ -1,0 +1,92 @@
+/**
+ * Winograd F(2,3) / F(4,3) on channel-blocked (NC4HW4, -O3 wasm-simd layout) convs: the padded input
+ * copy reads the blocked input through its index map, the output transform writes a blocked Z the
+ * epilogue reads as channel vectors (its padding lanes zeroed when M is not whole blocks), and the
+ * packed OIHW4i4o weight is unpacked before G g G^T. Odd channel counts (5 in, 10 and 9 out), padding,
+ * batch 2, bias + Relu epilogue: forced through --schedule, the -O3 graph matches the reference
+ * interpreter on the loop-IR interpreter, C and WebAssembly SIMD. The cost model offers Winograd for
+ * blocked convs on 4 lanes (wasm-simd), not on 16 (C keeps its blocked direct kernel).
+ */
+import { describe, expect, it } from 'vitest';
+import { Tensor, type RValue } from '@aic/core';
+import { parseGraph } from '@aic/dsl';
+import { run } from '@aic/interp';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { algorithmStats, buildC, compileC, compileWasm, passTarget, prepareForRun, runC, runProgram, runWasm } from '@aic/codegen';
+import { parseScheduleFile } from '@aic/loop-ir';
+import { algorithmCosts, algorithmName } from '../../codegen/schedule/algorithms/choose.ts';
+import type { ConvInfo } from '../../codegen/schedule/algorithms/conv-info.ts';
+import { excess } from '../model-zoo.ts';
+
+function values(n: number, seed: number): string {
+  const out: string[] = [];
+  let s = seed;
+  for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2147483648; out.push(((s / 2147483648) * 2 - 1).toFixed(4)); }
+  return `[${out.join(', ')}]`;
+}
+
+// c1: 5 -> 10 (input converted to NC4HW4), c2: 10 -> 9 on blocked input and output, asymmetric pads
+const SRC = `graph g(x: f32[2, 5, 9, 11]) -> (y: f32[2, 6, 8, 11]) {
+  w1: f32[10, 5, 3, 3] = ${values(450, 1)}
+  b1: f32[10] = ${values(10, 2)}
+  w2: f32[9, 10, 3, 3] = ${values(810, 3)}
+  b2: f32[9] = ${values(9, 4)}
+  w3: f32[6, 9, 1, 1] = ${values(54, 5)}
+  c1 = Conv(x, w1, b1, pads = [1, 1, 1, 1])
+  r1 = Relu(c1)
+  c2 = Conv(r1, w2, b2, pads = [0, 1, 1, 1])
+  r2 = Relu(c2)
+  y = Conv(r2, w3)
+}`;
+
+const input = (): Map<string, RValue> => {
+  const t = new Tensor('float32', [2, 5, 9, 11]);
+  for (let i = 0; i < t.size; i++) t.num[i] = Math.sin(i * 0.37) * 2;
+  return new Map([['x', t]]);
+};
+
+function check(got: Tensor, want: Tensor, what: string): void {
+  expect(got.shape, what).toEqual(want.shape);
+  const e = excess(got.num, want.num, 1e-4, 1e-4);
+  expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
+}
+
+const meta = { version: 'test', source: 'winograd-blocked', sourceHash: '-' };
+const o3 = () => runPipeline(parseGraph(SRC), pipelineFor(3), { target: passTarget('wasm-simd'), out: () => {} }).graph;
+
+describe('Winograd on NC4HW4 buffers (-O3)', () => {
+  const want = run(parseGraph(SRC), input()).get('y') as Tensor;
+  for (const m of [2, 4]) {
+    it(`F(${m},3): odd channels, padding, batch 2, bias + relu (loops, c, wasm-simd)`, async () => {
+      const feeds = input();
+      const probe = compileC(o3(), meta);
+      const k3 = [...probe.prog.sources].filter(([, s]) => s.params[1]?.shape.length === 6 && s.params[1].layout?.logical[2] === 3).map(([k]) => k);
+      expect(k3.length).toBe(2);
+      const schedules = parseScheduleFile(k3.map((k) => `kernel ${k} { algorithm winograd(${m},3) }`).join('\n'));
+      const g = o3();
+      prepareForRun(g, feeds);
+      const cc = compileC(g, { ...meta, schedules });
+      const stats = algorithmStats(cc.prog);
+      expect(stats.split('\n').filter((l) => l.includes(`winograd F(${m},3)`)).length).toBe(2);
+      // the second conv reads and writes blocked buffers; Z carries the output's layout
+      const k2 = cc.prog.sources.get(k3[1])!;
+      expect(k2.params[0].layout?.name).toBe('NC4HW4');
+      expect(k2.temps.some((t) => t.layout?.name === 'NC4HW4')).toBe(true);
+      check(runProgram(cc.prog, feeds).get('y') as Tensor, want, 'loops');
+      check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('y') as Tensor, want, 'c');
+      const g2 = o3();
+      prepareForRun(g2, feeds);
+      check((await runWasm(compileWasm(g2, { ...meta, simd: true, schedules }), feeds)).get('y') as Tensor, want, 'wasm-simd');
+    }, 120_000);
+  }
+
+  it('the cost model offers Winograd for blocked convs on 4 lanes, not on 16', () => {
+    const c: ConvInfo = {
+      N: 1, C: 64, H: 56, W: 56, M: 64, KH: 3, KW: 3, OH: 56, OW: 56, strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1, blocked: true,
+      weight: undefined as unknown as ConvInfo['weight'], stage: 0, reduce: undefined as unknown as ConvInfo['reduce'],
+    };
+    const best = (lanes: number) => algorithmName(algorithmCosts(c, lanes).reduce((x, y) => (y.cost < x.cost ? y : x)).alg);
+    expect(best(4)).toMatch(/^winograd/);
+    expect(algorithmCosts(c, 16).map((x) => x.alg.name)).toEqual(['direct']);
+  });
+});
