@@ -96,6 +96,7 @@ function localize(a: Extract<Stmt, { k: 'alloc' }>, fresh: (p: string) => string
   while (cur.k === 'for' && cur.ext.k === 'const' && cur.kind.k !== 'vectorized') {
     const loop: For = cur;
     outer.set(loop.v, loop.ext.k === 'const' ? loop.ext.v : 0);
+    if (scoped(A, 'store', T.name).some((st) => [...outer.keys()].some((v) => st.ext.has(v)))) return undefined; // a loop name of the copy would shadow
     const sps = loads.map((l) => splitPlane(l.idx, outer, PL, l.ext));
     if (sps.every((x) => x !== undefined) && sps.every((x) => samePlane(x!.plane, sps[0]!.plane))) {
       const planeE = [...sps[0]!.plane].reduce<Expr>((acc, [v, m]) => E.add(acc, E.mul(E.v(v), E.i(m))), E.i(0));
