@@ -12,6 +12,7 @@ import type { Program } from '../lower/program.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
+import { localizePadPlanes } from '../schedule/pad-planes.ts';
 import { CPU_TOLERANCE, type CompileOptions, type Target } from '../target.ts';
 import { buildC, runC } from './build.ts';
 import { renderC, type CArtifact } from './render.ts';
@@ -36,7 +37,8 @@ export const C_TARGET: Target<CArtifact> = {
   defaultSchedules: (prog, overrides) => chooseSchedules(prog, C_CAPS, overrides),
   finish(prog) {
     // packed weights index (o*B + i) / B and % B: fold back to the loop variables
-    prog.kernels = prog.kernels.map((k) => ({ ...k, body: simplifyDivMod(k.body) }));
+    // padded copies made per plane inside the conv (schedule/pad-planes.ts)
+    prog.kernels = prog.kernels.map((k) => localizePadPlanes({ ...k, body: simplifyDivMod(k.body) }));
   },
   render(prog, opts) {
     const plan = planMemory(prog);

@@ -17,6 +17,7 @@ import { applyExtents, extentShape } from '../lower/dynamic.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_LEGAL, WASM_SIMD_CAPS } from '../caps.ts';
 import type { Program } from '../lower/program.ts';
+import { localizePadPlanes } from '../schedule/pad-planes.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
@@ -214,6 +215,8 @@ function wasmTarget(simd: boolean): Target<WasmCompiled> {
     legal: WASM_LEGAL,
     forms: ['wat'],
     defaultSchedules: (prog, overrides) => chooseSchedules(prog, caps, overrides, { rowInterleave: true }),
+    // padded copies made per plane inside the conv (schedule/pad-planes.ts)
+    finish(prog) { prog.kernels = prog.kernels.map(localizePadPlanes); },
     render(prog, opts) {
       const w = compileProgram(prog, { ...opts, simd });
       return { plan: w.plan, art: w };

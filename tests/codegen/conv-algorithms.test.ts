@@ -141,8 +141,8 @@ describe('Winograd conv kernels', () => {
       const sc = aic('--emit', 'schedule');
       expect(sc.stdout).toContain('algorithm winograd(2,3)');
       const lp = aic('--emit', 'loops');
-      // the stages' buffers: padded input, transformed input, GEMM result, transformed output
-      for (const b of ['wxp', 'wv', 'wm', 'wz']) expect(lp.stdout).toMatch(new RegExp(`\\b${b}\\d+\\b`));
+      // the stages' buffers: padded input, transformed input, GEMM result, transformed output (wz copied per plane: schedule/pad-planes.ts)
+      for (const b of ['wxp', 'wv', 'wm', 'wz']) expect(lp.stdout).toMatch(new RegExp(`\\b${b}\\d+(_plane\\d+)?\\b`));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -212,7 +212,8 @@ function computeAt(nest: Stmt, p: Producer, at: string, fresh: (q: string) => st
   return replaceStmt(nest, loop, { ...loop, body: nb });
 }
 
-function replaceStmt(s: Stmt, from: Stmt, to: Stmt): Stmt {
+/** s with the statement `from` (by identity) replaced by `to`. */
+export function replaceStmt(s: Stmt, from: Stmt, to: Stmt): Stmt {
   if (s === from) return to;
   switch (s.k) {
     case 'for': case 'alloc': case 'let': return { ...s, body: replaceStmt(s.body, from, to) };

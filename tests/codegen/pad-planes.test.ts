@@ -1,0 +1,64 @@
+/**
+ * Padded convs copy their input per plane inside the conv's outer loop (codegen/schedule/pad-planes.ts)
+ * instead of all at once: on odd shapes (channels not a multiple of 4 or 16, stride 1 and 2 (the
+ * stride-phase copy of direct-phases), 3x3 and 5x5, asymmetric pads, batch 2) the rewrite applies to
+ * depthwise convs (not to a dense one), and the loop IR, C and WebAssembly SIMD results equal, to the
+ * last bit, those of the whole-input copy (AIC_PAD_PLANES=0), which match the reference interpreter.
+ */
+import { describe, expect, it } from 'vitest';
+import { Tensor } from '@aic/core';
+import { run } from '@aic/interp';
+import { buildC, compileC, compileWasm, runC, runProgram, runWasm } from '@aic/codegen';
+import { printKernel } from '@aic/loop-ir';
+import { convKernel, convModel, type ConvCase } from './conv-case.ts';
+import { excess } from '../model-zoo.ts';
+
+const meta = { version: 'test', source: 'pad-planes', sourceHash: '-' };
+
+/** dense: every output channel reads all of an image's planes, so no outer loop selects one (left as is) */
+const CASES: (ConvCase & { dense?: boolean })[] = [
+  { name: 'depthwise 3x3 s1, 5 channels, asymmetric pads, batch 2, bias', N: 2, C: 5, H: 9, W: 11, M: 5, k: [3, 3], pads: [0, 1, 2, 1], group: 5, bias: true },
+  { name: 'depthwise 3x3 s2, 7 channels, pad 1, residual + relu', N: 1, C: 7, H: 13, W: 12, M: 7, k: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 7, bias: true, residual: true, relu: true },
+  { name: 'depthwise 5x5 s1, 19 channels, pads 2/1, batch 2', N: 2, C: 19, H: 10, W: 17, M: 19, k: [5, 5], pads: [2, 1, 1, 2], group: 19 },
+  { name: 'depthwise 5x5 s2, 18 channels, asymmetric pads', N: 1, C: 18, H: 15, W: 16, M: 18, k: [5, 5], strides: [2, 2], pads: [1, 2, 2, 1], group: 18, bias: true },
+  { name: 'dense 3x3 s1, 3 -> 6 channels, pad 1, batch 2 (not rewritten)', N: 2, C: 3, H: 8, W: 9, M: 6, k: [3, 3], pads: [1, 1, 1, 1], bias: true, dense: true },
+];
+
+function check(got: Tensor, want: Tensor, what: string): void {
+  expect(got.shape, what).toEqual(want.shape);
+  const e = excess(got.num, want.num, 1e-4, 1e-4);
+  expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
+}
+
+/** compile with the rewrite on (default) or off (the measurement switch) */
+function withPlanes<T>(on: boolean, f: () => T): T {
+  const old = process.env.AIC_PAD_PLANES;
+  if (on) delete process.env.AIC_PAD_PLANES; else process.env.AIC_PAD_PLANES = '0';
+  try { return f(); } finally { if (old === undefined) delete process.env.AIC_PAD_PLANES; else process.env.AIC_PAD_PLANES = old; }
+}
+
+describe('padded convs copy their input per plane (pad-planes)', () => {
+  for (const c of CASES) {
+    it(`${c.name} (loops, c, wasm-simd)`, async () => {
+      const { graph, feeds } = convModel(c);
+      const want = run(graph(), feeds).get('out') as Tensor;
+      const g = graph();
+      const k = convKernel(g);
+      const on = withPlanes(true, () => compileC(g, meta)), off = withPlanes(false, () => compileC(graph(), meta));
+      const text = printKernel(on.prog.kernels.find((x) => x.name === k)!);
+      if (c.dense) expect(text).not.toContain('_plane');
+      else expect(text).toMatch(/_plane\d*: f32\[\d+\] local/);
+      expect(printKernel(off.prog.kernels.find((x) => x.name === k)!)).not.toContain('_plane');
+      const loops = runProgram(on.prog, feeds).get('out')!;
+      check(loops, want, 'loops');
+      expect(Array.from(loops.num)).toEqual(Array.from(runProgram(off.prog, feeds).get('out')!.num));
+      const cOn = runC(buildC(on.art, on.prog), on.art, on.prog, feeds).outputs.get('out') as Tensor;
+      check(cOn, want, 'c');
+      expect(Array.from(cOn.num)).toEqual(Array.from((runC(buildC(off.art, off.prog), off.art, off.prog, feeds).outputs.get('out') as Tensor).num));
+      const wOn = await runWasm(withPlanes(true, () => compileWasm(graph(), { ...meta, simd: true })), feeds);
+      const wOff = await runWasm(withPlanes(false, () => compileWasm(graph(), { ...meta, simd: true })), feeds);
+      check(wOn.get('out') as Tensor, want, 'wasm-simd');
+      expect(Array.from((wOn.get('out') as Tensor).num)).toEqual(Array.from((wOff.get('out') as Tensor).num));
+    }, 120_000);
+  }
+});
