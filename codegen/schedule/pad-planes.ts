@@ -70,6 +70,9 @@ function localize(a: Extract<Stmt, { k: 'alloc' }>, fresh: (p: string) => string
   const T = a.buf, body = a.body;
   // a blocked (NC4HW4...) buffer's planes are not contiguous runs of its index: row-major buffers only
   if (T.scope !== 'local' || T.layout || body.k !== 'seq') return undefined;
+  // only the conv copies it was built and tested for (padCopy2d's xpad, direct-phases' xph, Winograd's
+  // wz): on tiny_bert's LayerNorm (inv, one value per row) the rewrite changed C's result (c-models.test.ts)
+  if (!/^(xpad|xph|wz)\d*$/.test(T.name)) return undefined;
   const writes = body.body.map((s) => storesIn(s).some((x) => x.buf === T.name));
   const reads = body.body.map((s) => loadsIn(s, T.name).length > 0);
   const iA = writes.indexOf(true), iB = reads.indexOf(true);
@@ -133,6 +136,7 @@ export function localizePadPlanes(k: Kernel): Kernel {
     switch (s.k) {
       case 'alloc': {
         const r = localize(s, fresh);
+        if (r) changed = true;
         return r ?? { ...s, body: go(s.body) };
       }
       case 'for': case 'let': return { ...s, body: go(s.body) };
@@ -141,6 +145,9 @@ export function localizePadPlanes(k: Kernel): Kernel {
       default: return s;
     }
   };
+  let changed = false;
   const body = go(k.body);
-  return body === k.body ? k : { ...k, body: simplifyStmt(body) };
+  // kernels the rewrite did not touch stay as they were: simplifying every kernel's body changed
+  // tiny_bert's result on C (its LayerNorm loop went scalar; not understood yet, see the session note)
+  return changed ? { ...k, body: simplifyStmt(body) } : k;
 }
