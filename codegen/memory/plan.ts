@@ -36,8 +36,13 @@ function exprEq(a: Expr, b: Expr): boolean {
 export function elementwiseSafe(k: Kernel, inName: string, outName: string): boolean {
   let ok = true, stores = 0;
   const loadsOf = (e: Expr, acc: Expr[]) => walkExpr(e, (x) => { if (x.k === 'load' && x.buf === inName) acc.push(x.idx); });
+  // a clamped split (min(o*f, n-f) + i) stores its overlap twice: the second pass would read the input
+  // element the first one already overwrote (a residual added twice: tiny_bert's FFN on C)
+  const clamped = (e: Expr) => { let m = false; walkExpr(e, (x) => { if (x.k === 'bin' && x.op === 'min') m = true; }); return m; };
   walkStmt(k.body, (s: Stmt) => {
+    if (s.k === 'let' && clamped(s.val)) ok = false;
     if (s.k === 'store') {
+      if (s.buf === outName && clamped(s.idx)) ok = false;
       const ls: Expr[] = [];
       loadsOf(s.val, ls);
       loadsOf(s.idx, ls);
