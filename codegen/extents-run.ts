@@ -36,8 +36,9 @@ export function extentOf(prog: Program, feeds: Map<string, RValue>): number {
   for (const b of prog.inputs) {
     const d = ext.dims[b.name];
     if (!d) continue;
-    const t = feeds.get(b.value);
-    if (!(t instanceof Tensor)) throw diag.missingInput(b.value);
+    const t0 = feeds.get(b.value);
+    if (!(t0 instanceof Tensor)) throw diag.missingInput(b.value);
+    const t = feedShape(prog, b, t0);
     const k = d.findIndex((x) => typeof x !== 'number');
     const want = `[${d.map((x) => dimText(x, ext.symbol)).join(', ')}]`;
     if (t.shape.length !== d.length || d.some((x, i) => typeof x === 'number' && x !== t.shape[i])) throw diag.symbolMismatch(ext.symbol, `input '${b.value}' is [${t.shape.join(', ')}], expected ${want}`);
@@ -52,9 +53,20 @@ export function extentOf(prog: Program, feeds: Map<string, RValue>): number {
   return v ?? ext.max;
 }
 
+/** A feed's shape as one sample where the input is also batched (lower/batch-extent.ts): dim 0 as 1. */
+function feedShape(prog: Program, b: ProgramBuffer, t: Tensor): { shape: readonly number[] } {
+  return prog.batch?.inputs.includes(b.value) && t.shape.length ? { shape: [1, ...t.shape.slice(1)] } : t;
+}
+
 /** A buffer's shape at extent v (its static shape in a program without extents). */
 export function shapeAtExtent(prog: Program, b: ProgramBuffer, v: number): number[] {
   return prog.extents ? dimsAt(prog.extents, b, v) : b.shape.slice();
+}
+
+/** An input/output's shape in a run at batch n and extent v (either, both or neither symbolic). */
+export function runShape(prog: Program, b: ProgramBuffer, n: number, v: number): number[] {
+  const s = shapeAtExtent(prog, b, v);
+  return prog.batch && (b.role === 'input' ? prog.batch.inputs : prog.batch.outputs).includes(b.value) ? [n, ...s.slice(1)] : s;
 }
 
 /** How artifacts write a buffer's shape: symbolic dims as their polynomial. */

@@ -25,6 +25,7 @@ export { timeWasmSteps } from './wasm/profile.ts';
 export * from './tune/index.ts';
 export { bindSymbolicBatch, type SymbolicBatch, type SymbolicOptions } from './lower/symbolic.ts';
 export { batchOf, shapeAt, isBatched } from './lower/batch-run.ts';
-export { extentSymbol, bindExtentAt } from './lower/extent-symbol.ts';
+export { extentSymbol, bindExtentAt, maxNeeded } from './lower/extent-symbol.ts';
+export { batchAndExtent } from './lower/batch-extent.ts';
 export { extentOf, shapeAtExtent } from './extents-run.ts';
 export { extentSpec, type ExtentSpec, type RuntimeExtents } from './lower/extents.ts';

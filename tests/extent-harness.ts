@@ -5,7 +5,7 @@
  * scripts/symbolic-seq.ts.
  */
 import { cloneGraph, type Dim, type Graph, type RValue, type Tensor } from '@aic/core';
-import { loadGraph, optimizeGraph } from '@aic/api/internal';
+import { loadGraph, optimizeGraph, optimizeSymbolic } from '@aic/api/internal';
 import { C_TARGET, WASM_SIMD_TARGET, WGSL_TARGET, bindExtentAt, extentSpec, buildC, compileFor, extentSymbol, runC, type Compiled } from '@aic/codegen';
 import { runWasmSync, type WasmCompiled } from '../codegen/wasm/target.ts';
 import type { CArtifact } from '../codegen/c/render.ts';
@@ -28,6 +28,23 @@ export async function compileWithExtent(model: string | Graph, target: ExtentTar
   const t = target === 'c' ? C_TARGET : target === 'wgsl' ? WGSL_TARGET : WASM_SIMD_TARGET;
   const spec = extentSpec(ext.symbol, ext.max, (v) => optimizeGraph(bindExtentAt(g, ext.symbol, v), { level, target, out: () => {} }).graph);
   const compiled = compileFor(t as typeof C_TARGET, spec.graphAt(ext.max), { version: 'test', source: 'model', sourceHash: '-', extents: spec }) as Compiled;
+  return runnable(compiled, target, t0);
+}
+
+/**
+ * Compile as `aic compile --max-shape` and the API do (optimizeSymbolic: a batch, a run-time extent, or
+ * both: ids [B, S]) and run the artifact at any values.
+ */
+export async function compileWithSymbols(model: string | Graph, target: ExtentTarget, max: Record<string, number>, shapes: Record<string, Dim[]> = {}, level = 2): Promise<ExtentArtifact> {
+  const t0 = performance.now();
+  const g = typeof model === 'string' ? await loadGraph(model, { validate: true }) : cloneGraph(model);
+  const sym = optimizeSymbolic(g, { shapes, max }, (x) => optimizeGraph(x, { level, target, out: () => {} }).graph);
+  const t = target === 'c' ? C_TARGET : target === 'wgsl' ? WGSL_TARGET : WASM_SIMD_TARGET;
+  const compiled = compileFor(t as typeof C_TARGET, sym.graph, { version: 'test', source: 'model', sourceHash: '-', extents: sym.extents, batch: sym.batch }) as Compiled;
+  return runnable(compiled, target, t0);
+}
+
+function runnable(compiled: Compiled, target: ExtentTarget, t0: number): ExtentArtifact {
   if (target === 'c') {
     const art = compiled.art as CArtifact;
     const built = buildC(art, compiled.prog);

@@ -9,13 +9,14 @@ import { numel } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { describeBatch, isBatched } from '../lower/batch-run.ts';
 import { AIC_ERR_CHECK } from './render.ts';
+import { sizeC } from './extents.ts';
 
 /** aic_model_run_batch's status for a batch outside [1, AIC_MODEL_MAX_BATCH] */
 export const AIC_ERR_BATCH = 9;
 
 const W: Record<string, number> = { f64: 8, i64: 8, u64: 8, f32: 4, i32: 4, u32: 4, i16: 2, u16: 2, f16: 2, bf16: 2 };
-/** bytes of one sample of b */
-const sampleBytes = (b: ProgramBuffer) => numel(b.shape) * (W[b.dtype] ?? 1);
+/** bytes of one sample of b; with a run-time extent too (lower/batch-extent.ts), a C expression of the extent in `v` */
+const sampleBytes = (b: ProgramBuffer, prog?: Program, v = `(int64_t)${prog?.extents?.buffer}[0]`) => (prog?.extents ? sizeC(prog, b, v) : `${numel(b.shape) * (W[b.dtype] ?? 1)}u`);
 
 /** model.c: aic_model_run_batch. */
 export function batchC(prog: Program): string[] {
@@ -26,8 +27,8 @@ export function batchC(prog: Program): string[] {
   L.push(`  const void *in[${nIn}];`, `  void *out[${nOut}];`, '  int64_t s;', '  int rc;');
   L.push(`  if (n < 1${bt.max !== undefined ? ` || n > ${bt.max}` : ''}) return ${AIC_ERR_BATCH};`);
   L.push('  for (s = 0; s < n; s++) {');
-  prog.inputs.forEach((b, i) => L.push(isBatched(prog, b) ? `    in[${i}] = (const unsigned char *)inputs[${i}] + (size_t)s * ${sampleBytes(b)}u;` : `    in[${i}] = inputs[${i}];`));
-  prog.outputs.forEach((b, i) => L.push(isBatched(prog, b) ? `    out[${i}] = (unsigned char *)outputs[${i}] + (size_t)s * ${sampleBytes(b)}u;` : `    out[${i}] = outputs[${i}];`));
+  prog.inputs.forEach((b, i) => L.push(isBatched(prog, b) ? `    in[${i}] = (const unsigned char *)inputs[${i}] + (size_t)s * ${sampleBytes(b, prog)};` : `    in[${i}] = inputs[${i}];`));
+  prog.outputs.forEach((b, i) => L.push(isBatched(prog, b) ? `    out[${i}] = (unsigned char *)outputs[${i}] + (size_t)s * ${sampleBytes(b, prog)};` : `    out[${i}] = outputs[${i}];`));
   L.push('    rc = aic_model_run(in, out);', '    if (rc) return rc;', '  }', '  return 0;', '}', '');
   return L;
 }
@@ -51,25 +52,26 @@ export function shapeTable(prog: Program, b: ProgramBuffer): number[] {
   return isBatched(prog, b) ? [-1, ...b.shape.slice(1)] : b.shape;
 }
 
-/** The test harness: WEIGHTS REPS BATCH INPUT... OUTPUT... (build.ts's harness, batched). */
+/** The test harness: WEIGHTS REPS BATCH [VALUE] INPUT... OUTPUT... (build.ts's harness, batched; VALUE: a run-time extent too). */
 export function batchHarness(prog: Program, checkExit: number): string {
   const nIn = prog.inputs.length, nOut = prog.outputs.length;
-  const size = (b: ProgramBuffer) => (isBatched(prog, b) ? `(size_t)n * ${sampleBytes(b)}u` : `(size_t)${sampleBytes(b)}u`);
+  const x = prog.extents ? 1 : 0; // the extent's argument
+  const size = (b: ProgramBuffer) => (isBatched(prog, b) ? `(size_t)n * ${sampleBytes(b, prog, 'xv')}` : `(size_t)${sampleBytes(b, prog, 'xv')}`);
   const L = ['#include "model.h"', '#include <stdio.h>', '#include <stdlib.h>', ''];
   L.push('static void *read_all(const char *path, size_t n) {', '  FILE *f = fopen(path, "rb");', '  void *p = malloc(n ? n : 1);', '  if (!f || !p) { fprintf(stderr, "cannot read %s\\n", path); exit(2); }');
   L.push('  if (n && fread(p, 1, n, f) != n) { fprintf(stderr, "short read %s\\n", path); exit(2); }', '  fclose(f);', '  return p;', '}', '');
-  L.push('int main(int argc, char **argv) {', `  const void *in[${Math.max(1, nIn)}];`, `  void *out[${Math.max(1, nOut)}];`, '  int i, rc;', '  long reps, n;');
-  L.push(`  if (argc < ${4 + nIn + nOut}) { fprintf(stderr, "usage: %s WEIGHTS REPS BATCH INPUT... OUTPUT...\\n", argv[0]); return 2; }`);
-  L.push('  reps = atol(argv[2]);', '  n = atol(argv[3]);');
+  L.push('int main(int argc, char **argv) {', `  const void *in[${Math.max(1, nIn)}];`, `  void *out[${Math.max(1, nOut)}];`, '  int i, rc;', '  long reps, n;', '  long long xv;');
+  L.push(`  if (argc < ${4 + x + nIn + nOut}) { fprintf(stderr, "usage: %s WEIGHTS REPS BATCH${x ? ' VALUE' : ''} INPUT... OUTPUT...\\n", argv[0]); return 2; }`);
+  L.push('  reps = atol(argv[2]);', '  n = atol(argv[3]);', `  xv = ${x ? 'atoll(argv[4])' : '0'};`, '  (void)xv;');
   if (nIn === 0) L.push('  (void)read_all;');
-  prog.inputs.forEach((b, i) => L.push(`  in[${i}] = read_all(argv[${4 + i}], ${size(b)});`));
+  prog.inputs.forEach((b, i) => L.push(`  in[${i}] = read_all(argv[${4 + x + i}], ${size(b)});`));
   prog.outputs.forEach((b, i) => L.push(`  out[${i}] = calloc(1, ${size(b)} + 1);`));
   L.push('  rc = aic_model_init(argv[1][0] ? argv[1] : NULL);', '  if (rc) { fprintf(stderr, "aic_model_init failed (%d)\\n", rc); return 3; }');
-  L.push('  for (i = 0; i < reps; i++) {', '    rc = aic_model_run_batch(n, in, out);');
+  L.push('  for (i = 0; i < reps; i++) {', `    rc = ${x ? 'aic_model_run_batch_extent(n, xv, in, out)' : 'aic_model_run_batch(n, in, out)'};`);
   L.push(`    if (rc == ${AIC_ERR_CHECK}) { int step; int64_t v, b; int code = aic_model_error(&step, &v, &b);`,
     `      fprintf(stderr, "aic-check %d %d %lld %lld\\n", step, code, (long long)v, (long long)b); return ${checkExit}; }`);
   L.push('    if (rc) { fprintf(stderr, "aic_model_run_batch failed (%d)\\n", rc); return 4; }', '  }');
-  prog.outputs.forEach((b, i) => L.push(`  { FILE *f = fopen(argv[${4 + nIn + i}], "wb"); if (!f || fwrite(out[${i}], 1, ${size(b)}, f) != ${size(b)}) return 5; fclose(f); }`));
+  prog.outputs.forEach((b, i) => L.push(`  { FILE *f = fopen(argv[${4 + x + nIn + i}], "wb"); if (!f || fwrite(out[${i}], 1, ${size(b)}, f) != ${size(b)}) return 5; fclose(f); }`));
   L.push('  aic_model_free();');
   if (nIn) L.push(`  for (i = 0; i < ${nIn}; i++) free((void *)in[i]);`);
   if (nOut) L.push(`  for (i = 0; i < ${nOut}; i++) free(out[i]);`);

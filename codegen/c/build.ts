@@ -19,10 +19,10 @@ import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { AIC_ERR_CHECK, inPlaceTable, type CArtifact } from './render.ts';
 import { checkError } from '../lower/checks.ts';
 import { applyExtents } from '../lower/dynamic.ts';
-import { batchOf, shapeAt } from '../lower/batch-run.ts';
+import { batchOf } from '../lower/batch-run.ts';
 import { batchHarness } from './batch.ts';
 import { extentsHarness } from './extents.ts';
-import { extentOf, shapeAtExtent } from '../extents-run.ts';
+import { extentOf, runShape } from '../extents-run.ts';
 import { cacheDiscard, cacheLookup, cachePublish, cacheTemp } from './cache.ts';
 
 /** the harness's exit status for a failed runtime check (its stderr line says which) */
@@ -163,7 +163,7 @@ export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: M
     const outFiles = prog.outputs.map((_, i) => path.join(work, `out${i}.bin`));
     const n = batchOf(prog, feeds), v = extentOf(prog, feeds);
     const t0 = performance.now();
-    const r = spawnSync(build.exe, [weightsPath, String(reps), ...(prog.batch ? [String(n)] : prog.extents ? [String(v)] : []), ...inFiles, ...outFiles], { encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(build.exe, [weightsPath, String(reps), ...(prog.batch ? [String(n)] : []), ...(prog.extents ? [String(v)] : []), ...inFiles, ...outFiles], { encoding: 'utf8', timeout: 600_000 });
     const ms = performance.now() - t0;
     const chk = r.status === CHECK_EXIT ? /aic-check (\d+) (\d+) (-?\d+) (-?\d+)/.exec(r.stderr) : null;
     if (chk) throw checkError(prog, Number(chk[1]), { code: Number(chk[2]), value: Number(chk[3]), bound: Number(chk[4]) });
@@ -171,7 +171,7 @@ export function runC(build: BuildResult, art: CArtifact, prog: Program, feeds: M
     const outputs = new Map<string, Tensor>();
     prog.outputs.forEach((b, i) => {
       const bytes = new Uint8Array(fs.readFileSync(outFiles[i]));
-      outputs.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), prog.extents ? shapeAtExtent(prog, b, v) : shapeAt(prog, b, n), bytes));
+      outputs.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), runShape(prog, b, n, v), bytes));
     });
     return { outputs: applyExtents(prog, outputs), ms, stderr: r.stderr ?? '' };
   } finally {

@@ -14,8 +14,8 @@ export const AIC_ERR_EXTENT = 9;
 
 const W: Record<string, number> = { f64: 8, i64: 8, u64: 8, f32: 4, i32: 4, u32: 4, i16: 2, u16: 2, f16: 2, bf16: 2 };
 
-/** A C expression of the byte size of b at the extent held in variable `v`. */
-function sizeC(prog: Program, b: ProgramBuffer, v: string): string {
+/** A C expression of the byte size of b at the extent held in variable `v` (one sample of a batched buffer). */
+export function sizeC(prog: Program, b: ProgramBuffer, v: string): string {
   const d = prog.extents!.dims[b.name] ?? b.shape;
   const term = (x: number | Poly) => (typeof x === 'number' ? `${x}` : `(${x.c.map((c, k) => `${c}LL${k ? `*${Array(k).fill(v).join('*')}` : ''}`).join(' + ')})`);
   return `(size_t)(${[...d.map(term), `${W[b.dtype] ?? 1}`].join(' * ')})`;
@@ -26,13 +26,25 @@ export function extentsC(prog: Program): string[] {
   const ext = prog.extents!;
   return [
     `/* run-time extent '${ext.symbol}': set it, then run */`,
-    'int aic_model_run_extent(int64_t value, const void *const *inputs, void *const *outputs) {',
+    'static int aic_set_extent(int64_t value) {',
     `  if (value < 1 || value > ${ext.max}) return ${AIC_ERR_EXTENT};`,
     '  if (!aic_weights_blob) return 1;',
     `  ${ext.buffer}[0] = (int32_t)value;`,
-    '  return aic_model_run(inputs, outputs);',
+    '  return 0;',
+    '}',
+    'int aic_model_run_extent(int64_t value, const void *const *inputs, void *const *outputs) {',
+    '  int rc = aic_set_extent(value);',
+    '  return rc ? rc : aic_model_run(inputs, outputs);',
     '}',
     '',
+    ...(prog.batch ? [
+      `/* both: set '${ext.symbol}', then run n samples of the batch '${prog.batch.symbol}' */`,
+      'int aic_model_run_batch_extent(int64_t n, int64_t value, const void *const *inputs, void *const *outputs) {',
+      '  int rc = aic_set_extent(value);',
+      '  return rc ? rc : aic_model_run_batch(n, inputs, outputs);',
+      '}',
+      '',
+    ] : []),
   ];
 }
 
@@ -47,6 +59,11 @@ export function extentsH(prog: Program): string[] {
     `/* Run with ${ext.symbol} = value (the shape tables hold -1 for dims that depend on it). ${AIC_ERR_EXTENT} when value is outside`,
     `   [1, AIC_MODEL_MAX_EXTENT]. aic_model_run alone runs at the last value set (initially the maximum). */`,
     'int  aic_model_run_extent(int64_t value, const void *const *inputs, void *const *outputs);',
+    ...(prog.batch ? [
+      `/* With the batch '${prog.batch.symbol}' too: aic_model_run_extent and aic_model_run are one sample; aic_model_run_batch runs n samples at the`,
+      `   last ${ext.symbol} set, each sample dense at the run-time shape, samples one after another; this sets ${ext.symbol} and runs n samples. */`,
+      'int  aic_model_run_batch_extent(int64_t n, int64_t value, const void *const *inputs, void *const *outputs);',
+    ] : []),
     '',
   ];
 }
@@ -54,7 +71,8 @@ export function extentsH(prog: Program): string[] {
 /** The shape table entry of b: -1 for a symbolic dim. */
 export function extentShapeTable(prog: Program, b: ProgramBuffer): number[] | undefined {
   const d = prog.extents?.dims[b.name];
-  return d?.map((x) => (typeof x === 'number' ? x : -1));
+  const batched = !!prog.batch && (b.role === 'input' ? prog.batch.inputs : prog.batch.outputs).includes(b.value);
+  return d?.map((x, k) => (typeof x === 'number' && !(k === 0 && batched) ? x : -1));
 }
 
 /** Header comment shape of b: symbolic dims as polynomials of the symbol. */

@@ -227,8 +227,8 @@ export function renderC(prog: Program, opts: COptions): CArtifact {
   if (prog.extents) H.push(...extentsH(prog));
   H.push(`#define AIC_MODEL_NUM_INPUTS ${prog.inputs.length}`, `#define AIC_MODEL_NUM_OUTPUTS ${prog.outputs.length}`);
   H.push(`#define AIC_MODEL_HAS_WEIGHTS ${prog.weights.length ? 1 : 0}`);
-  prog.inputs.forEach((b, i) => H.push(`/* input ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${describeShape(prog, b)} (${numel(b.shape)} elements${prog.batch ? ' per sample' : ''}) */`));
-  prog.outputs.forEach((b, i) => H.push(`/* output ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${b.extent ? describeExtent(prog, b) : describeShape(prog, b)} (${b.extent ? 'up to ' : ''}${numel(b.shape)} elements${prog.batch ? ' per sample' : ''})${inPlace[i]! >= 0 ? `; may be input ${inPlace[i]}'s buffer (updated in place)` : ''} */`));
+  prog.inputs.forEach((b, i) => H.push(`/* input ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${describeShape(prog, b)} (${prog.extents?.dims[b.name] ? 'up to ' : ''}${numel(b.shape)} elements${prog.batch ? ' per sample' : ''}) */`));
+  prog.outputs.forEach((b, i) => H.push(`/* output ${i}: '${b.value}' ${dtypeOfScalar(b.dtype)} ${b.extent ? describeExtent(prog, b) : describeShape(prog, b)} (${b.extent || prog.extents?.dims[b.name] ? 'up to ' : ''}${numel(b.shape)} elements${prog.batch ? ' per sample' : ''})${inPlace[i]! >= 0 ? `; may be input ${inPlace[i]}'s buffer (updated in place)` : ''} */`));
   if ([...prog.inputs, ...prog.outputs].some((b) => b.dtype === 'f16' || b.dtype === 'bf16')) {
     H.push('/* float16 / bfloat16 buffers hold uint16_t bit patterns: IEEE binary16 (0x3c00 is 1.0), bfloat16 the high half of a float32 (0x3f80 is 1.0) */');
   }

@@ -7,6 +7,7 @@ import { Tensor, diag, type RValue } from '@aic/core';
 import type { Program, ProgramBuffer } from './program.ts';
 import type { SymbolicBatch } from './symbolic.ts';
 import { describeExtentShape } from '../extents-run.ts';
+import { BATCH_EXTENT_TARGETS, describeBoth } from './batch-extent.ts';
 
 /** Targets whose hosts run a program per sample (C aic_model_run_batch, the wasm loader, the WGSL host). */
 const BATCH_TARGETS = ['c', 'wasm', 'wasm-simd', 'wgsl'];
@@ -16,6 +17,7 @@ export function attachBatch(prog: Program, batch: SymbolicBatch, target: string)
   if (!BATCH_TARGETS.includes(target)) throw diag.symbolUnsupported(batch.symbol, `is a run-time batch, which target ${target} does not take yet (targets: ${BATCH_TARGETS.join(', ')})`);
   const ext = prog.outputs.find((b) => b.extent);
   if (ext) throw diag.symbolUnsupported(batch.symbol, `meets output '${ext.value}', whose size the data decides (not yet combined with a symbolic batch)`);
+  if (prog.extents && !BATCH_EXTENT_TARGETS.includes(target)) throw diag.batchExtentUnsupported(batch.symbol, prog.extents.symbol, target, BATCH_EXTENT_TARGETS.join(', '));
   prog.batch = batch;
 }
 
@@ -40,7 +42,8 @@ export function batchOf(prog: Program, feeds: Map<string, RValue>): number {
     const t = feeds.get(b.value);
     if (!(t instanceof Tensor)) throw diag.missingInput(b.value);
     const rest = b.shape.slice(1);
-    if (t.shape.length !== b.shape.length || rest.some((d, k) => d !== t.shape[k + 1])) {
+    // with a run-time extent too, extentOf checks the other dims (extents-run.ts)
+    if (t.shape.length !== b.shape.length || (!prog.extents && rest.some((d, k) => d !== t.shape[k + 1]))) {
       throw diag.symbolMismatch(bt.symbol, `input '${b.value}' is [${t.shape.join(', ')}], expected [${bt.symbol}, ${rest.join(', ')}]`);
     }
     const m = t.shape[0]!;
@@ -55,6 +58,7 @@ export function batchOf(prog: Program, feeds: Map<string, RValue>): number {
 
 /** How artifacts write a buffer's shape: the batch dim as its symbol. */
 export function describeShape(prog: Program, b: ProgramBuffer): string {
+  if (prog.extents && isBatched(prog, b)) return describeBoth(prog, b, true);
   if (prog.extents?.dims[b.name]) return describeExtentShape(prog, b);
   const s = isBatched(prog, b) ? [prog.batch!.symbol, ...b.shape.slice(1)] : b.shape;
   return `[${s.join(', ')}]`;

@@ -24,9 +24,12 @@ export function extentSymbol(g: Graph, shapes: Record<string, Dim[]>, max: Recor
   const symbol = [...symbols][0]!;
   for (const name of Object.keys(max)) if (name !== symbol) throw diag.usage(`--max-shape ${name}: the model's symbolic dim is '${symbol}'`);
   const m = max[symbol];
-  if (m === undefined) throw diag.extentMaxNeeded(symbol, `is a run-time extent: declare its maximum with --max-shape ${symbol}=N (buffers are sized for it)`);
+  if (m === undefined) throw maxNeeded(symbol);
   return { symbol, max: m };
 }
+
+/** AIC0453: a run-time extent without its --max-shape */
+export const maxNeeded = (symbol: string) => diag.extentMaxNeeded(symbol, `is a run-time extent: declare its maximum with --max-shape ${symbol}=N (buffers are sized for it)`);
 
 function failFixed(d: string, input: string, i: number, n: number): never {
   throw diag.symbolUnsupported(d, `is given for dim ${i} of input '${input}', which the model fixes to ${n}`);

@@ -11,7 +11,7 @@
  * along dim 0), else AIC0451 names the op. A model whose batch dim is fixed to 1 and given a symbol
  * with --input-shape is a one-sample model: the artifact runs it per sample (a note says so).
  */
-import { diag, nodeLocation, type Dim, type Graph, type Node, type TensorType, type Value } from '@aic/core';
+import { cloneGraph, diag, nodeLocation, type Dim, type Graph, type Node, type TensorType, type Value } from '@aic/core';
 import { getOp, inferGraph, makeAttrReader } from '@aic/ir-spec';
 
 export interface SymbolicBatch {
@@ -30,6 +30,8 @@ export interface SymbolicOptions {
   /** --max-shape NAME=N */
   max?: Record<string, number>;
   note?: (s: string) => void;
+  /** another symbol, a run-time extent (lower/batch-extent.ts): left in place, and bound to `at` while the batch is checked */
+  extent?: { symbol: string; at: number };
 }
 
 /** Ops whose axis attributes (or constant `axes` input) may not include the batch dim. */
@@ -48,6 +50,8 @@ export function bindSymbolicBatch(g: Graph, opts: SymbolicOptions = {}): Symboli
     if (cur && cur.length !== dims.length) throw diag.usage(`--input-shape ${v.name}: the model declares rank ${cur.length} [${cur.join(', ')}], got ${dims.length} dims`);
     dims.forEach((d, i) => {
       const c = cur?.[i];
+      if (d === opts.extent?.symbol && typeof c === 'number' && c !== 1) throw diag.symbolUnsupported(d, `is given for dim ${i} of input '${v.name}', which the model fixes to ${c}`);
+      if (d === opts.extent?.symbol) return;
       if (typeof d === 'string' && typeof c === 'number') {
         if (i !== 0 || c !== 1) throw diag.symbolUnsupported(d, `is given for dim ${i} of input '${v.name}', which the model fixes to ${c}`);
         perSample.add(v);
@@ -61,11 +65,11 @@ export function bindSymbolicBatch(g: Graph, opts: SymbolicOptions = {}): Symboli
   const batched: Value[] = [];
   for (const v of g.inputs) {
     (v.shape ?? []).forEach((d, i) => {
-      if (typeof d !== 'string') return;
+      if (typeof d !== 'string' || d === opts.extent?.symbol) return;
       if (i !== 0) throw diag.symbolUnsupported(d, `is dim ${i} of input '${v.name}' [${v.shape!.join(', ')}] (a sequence length or image size)`);
       symbols.add(d);
     });
-    if (typeof v.shape?.[0] === 'string') batched.push(v);
+    if (typeof v.shape?.[0] === 'string' && v.shape[0] !== opts.extent?.symbol) batched.push(v);
   }
   if (!symbols.size) {
     const extra = Object.keys(opts.max ?? {});
@@ -90,7 +94,7 @@ export function bindSymbolicBatch(g: Graph, opts: SymbolicOptions = {}): Symboli
     outputs = g.outputs.map((o) => o.name);
     opts.note?.(`'${symbol}': the model fixes dim 0 of ${batched.map((v) => `'${v.name}'`).join(', ')} to 1; the artifact runs it once per sample`);
   } else {
-    outputs = checkBatchIndependent(g, symbol);
+    outputs = checkBatchIndependent(opts.extent ? bindOther(g, opts.extent.symbol, opts.extent.at) : g, symbol);
     bindToOne(g, batched);
     opts.note?.(`'${symbol}' is a run-time batch: kernels are specialized for one sample and the artifact runs them per sample`);
   }
@@ -99,7 +103,14 @@ export function bindSymbolicBatch(g: Graph, opts: SymbolicOptions = {}): Symboli
 
 function bindToOne(g: Graph, batched: Value[]): void {
   for (const v of batched) v.type = { ...v.type, shape: [1, ...v.shape!.slice(1)] };
-  inferGraph(g);
+  if (!g.inputs.some((v) => v.shape?.some((d) => typeof d === 'string'))) inferGraph(g); // an extent left: inferred at each value
+}
+
+/** A copy of g with another symbol bound to a value in its inputs (the batch checked there); output names stay. */
+function bindOther(g: Graph, symbol: string, at: number): Graph {
+  const c = cloneGraph(g);
+  for (const x of c.inputs) if (x.shape?.includes(symbol)) x.type = { ...x.type, shape: x.shape.map((d) => (d === symbol ? at : d)) };
+  return c;
 }
 
 /**

@@ -94,6 +94,35 @@ function extentOf(feeds) {
   return v === undefined ? X.max : v;
 }
 
+// a batch and a run-time extent: the (batch, extent) of a run, as given (run(feeds, { N: n, S: v })) or else the one pair every input's length fits
+function bothOf(feeds, dims) {
+  const want = (sym) => (dims && dims[sym] !== undefined ? dims[sym] : undefined);
+  const beyond = (sym, m, max) => new Error(\`'\${sym}' is \${m}, beyond its maximum \${max} (compiled with --max-shape \${sym}=\${max})\`);
+  for (const [sym, max] of [[B.symbol, B.max], [X.symbol, X.max]]) {
+    const m = want(sym);
+    if (m !== undefined && !(Number.isInteger(m) && m >= 1)) throw new Error(\`run: '\${sym}' must be a whole number >= 1, got \${m}\`);
+    if (m !== undefined && max !== undefined && m > max) throw beyond(sym, m, max);
+  }
+  const fits = [];
+  for (let v = 1; v <= 64 * X.max && fits.length < 64; v++) {
+    if (want(X.symbol) !== undefined && v !== want(X.symbol)) continue;
+    let n = want(B.symbol), ok = true;
+    for (const x of META.inputs) {
+      const m = feeds[x.name].length / (xdims(x, 'inputs') ? lengthAt(x, 'inputs', v) : x.length);
+      if (!batched(x, 'inputs')) ok = ok && m === 1;
+      else if (Number.isInteger(m) && m >= 1 && (n === undefined || m === n)) n = m;
+      else ok = false;
+    }
+    if (ok) fits.push([n === undefined ? 1 : n, v]);
+  }
+  const pair = \`(\${B.symbol}, \${X.symbol})\`;
+  const within = fits.filter(([n, v]) => v <= X.max && (B.max === undefined || n <= B.max));
+  if (!fits.length) throw new Error(\`the inputs' lengths fit no \${pair} with \${X.symbol} from 1 to \${X.max}: expected \${META.inputs.map((x) => \`'\${x.name}' \${x.dtype} [\${info(x).shape.join(', ')}]\`).join(', ')}\`);
+  if (!within.length) throw fits[0][1] > X.max ? beyond(X.symbol, fits[0][1], X.max) : beyond(B.symbol, fits[0][0], B.max);
+  if (within.length > 1) throw new Error(\`the inputs' lengths fit several \${pair}: \${within.slice(0, 4).map((f) => \`(\${f.join(', ')})\`).join(', ')}; say which: run(feeds, { \${B.symbol}: n, \${X.symbol}: v })\`);
+  return within[0];
+}
+
 function hostImports() {
   const m = {};
   for (const n of META.imports) m[n] = n === 'fmod' ? (a, b) => a % b : Math[n];
@@ -151,12 +180,12 @@ function makeModel(instance, weights) {
     if (head !== w.header) throw new Error(\`weights: header '\${head}' does not match this module ('\${w.header}')\`);
     new Uint8Array(ex.memory.buffer, w.offset, w.size).set(weights);
   }
-  function runSync(feeds) {
+  function runSync(feeds, dims) {
     settle();
-    return exec(feeds, NONE);
+    return exec(feeds, NONE, dims);
   }
   // exec: run with the inputs in \`resident\` already in memory (not fed, not copied in; their _next outputs not copied out)
-  function exec(feeds, resident) {
+  function exec(feeds, resident, dims) {
     if (feeds === null || typeof feeds !== 'object') throw new Error(\`run: expected an object of inputs { \${META.inputs.map((x) => x.name).join(', ')} }\`);
     for (const k of Object.keys(feeds)) {
       if (resident.has(k)) continue;
@@ -170,6 +199,7 @@ function makeModel(instance, weights) {
       if (!(v instanceof C)) throw new Error(\`input '\${x.name}': expected \${describe(x)}, got \${v && v.constructor ? v.constructor.name : typeof v}\`);
       if (v.length !== x.length && !batched(x, 'inputs') && !xdims(x, 'inputs')) throw new Error(\`input '\${x.name}': expected \${describe(x)}, got \${v.length} elements\`);
     }
+    if (B && X) return runBatch(feeds, ...bothOf(feeds, dims));
     if (B) return runBatch(feeds, batchOf(feeds));
     if (X) return runExtent(feeds, extentOf(feeds));
     const buf = ex.memory.buffer;
@@ -186,18 +216,21 @@ function makeModel(instance, weights) {
     return out;
   }
   // a symbolic batch: the one-sample module runs once per sample, batched inputs and outputs at sample s
-  function runBatch(feeds, n) {
+  // (with a run-time extent too: set to v, each sample at its run-time length)
+  function runBatch(feeds, n, v) {
+    const len = (x, list) => (X && xdims(x, list) ? lengthAt(x, list, v) : x.length);
+    if (X) new Int32Array(ex.memory.buffer, X.offset, 1)[0] = v;
     const out = {};
-    for (const x of META.outputs) out[x.name] = new ARRAYS[x.dtype](batched(x, 'outputs') ? n * x.length : x.length);
+    for (const x of META.outputs) out[x.name] = new ARRAYS[x.dtype](batched(x, 'outputs') ? n * len(x, 'outputs') : len(x, 'outputs'));
     for (let s = 0; s < n; s++) {
       const buf = ex.memory.buffer;
       for (const x of META.inputs) {
-        const v = feeds[x.name];
-        new ARRAYS[x.dtype](buf, x.offset, x.length).set(batched(x, 'inputs') ? v.subarray(s * x.length, (s + 1) * x.length) : v);
+        const f = feeds[x.name], k = len(x, 'inputs');
+        new ARRAYS[x.dtype](buf, x.offset, k).set(batched(x, 'inputs') ? f.subarray(s * k, (s + 1) * k) : f);
       }
       ex.run();
       if (META.steps) checkRecord(ex.memory.buffer);
-      for (const x of META.outputs) out[x.name].set(new ARRAYS[x.dtype](ex.memory.buffer, x.offset, x.length), batched(x, 'outputs') ? s * x.length : 0);
+      for (const x of META.outputs) { const k = len(x, 'outputs'); out[x.name].set(new ARRAYS[x.dtype](ex.memory.buffer, x.offset, k), batched(x, 'outputs') ? s * k : 0); }
     }
     return out;
   }
@@ -246,7 +279,7 @@ function makeModel(instance, weights) {
     for (const x of carried) if (resident.has(x.name)) o[x.name] = view(x).slice(); else if (held[x.name]) o[x.name] = held[x.name].slice();
     return o;
   }
-  const base = { inputs, outputs, run: async (feeds) => runSync(feeds), runSync };
+  const base = { inputs, outputs, run: async (feeds, dims) => runSync(feeds, dims), runSync };
   return carried.length ? { ...base, step, parameters } : base;
 }
 
@@ -284,9 +317,9 @@ export function typesSource(meta: LoaderMeta): string {
   const bt = meta.batch;
   const isB = (x: IoMeta) => !!bt && (bt.inputs.includes(x.name) || bt.outputs.includes(x.name));
   const xt = meta.extent;
-  const shapeOf = (x: IoMeta) => (isB(x) ? [bt!.symbol, ...x.shape.slice(1)] : xt?.shapes[x.name] ?? x.shape);
+  const shapeOf = (x: IoMeta) => (isB(x) ? [bt!.symbol, ...(xt?.shapes[x.name] ?? x.shape).slice(1)] : xt?.shapes[x.name] ?? x.shape);
   const extentNote = (x: IoMeta) => (xt?.shapes[x.name] ? `: ${xt.symbol} is known when the model runs, any value from 1 to ${xt.max} (--max-shape); the array holds the elements at that shape` : '');
-  const batchNote = (x: IoMeta) => (isB(x) ? `: ${bt!.symbol} is the batch, any value from 1${bt!.max !== undefined ? ` to ${bt!.max}` : ''}, known when the model runs (the array holds ${bt!.symbol} x ${x.length} elements)` : '');
+  const batchNote = (x: IoMeta) => (isB(x) ? `: ${bt!.symbol} is the batch, any value from 1${bt!.max !== undefined ? ` to ${bt!.max}` : ''}, known when the model runs (the array holds ${bt!.symbol} x ${xt?.shapes[x.name] ? 'one sample\'s' : x.length} elements)` : '');
   const dims = (x: IoMeta) => shapeOf(x).map((d, k) => (x.extent?.dim === k ? `<=${d}` : d)).join(', ');
   const fields = (list: IoMeta[]) => list.map((x) => `  /** ${x.dtype} [${dims(x)}]${HALF_NOTE[x.dtype] ?? ''}${batchNote(x)}${extentNote(x)}${x.extent ? `: dim ${x.extent.dim} is known when the model runs (the array holds just the elements)` : ''} */\n  ${JSON.stringify(x.name)}: ${tsDtype(x.dtype)};`).join('\n');
   const infos = (list: IoMeta[]) => `[${list.map((x) => `{ name: ${JSON.stringify(x.name)}; dtype: ${JSON.stringify(x.dtype)}; shape: [${shapeOf(x).map((d) => JSON.stringify(d)).join(', ')}] }`).join(', ')}]`;
@@ -303,8 +336,8 @@ export interface Model {
   readonly outputs: ${infos(meta.outputs)};
   /** Run once; throws an Error naming the input when one is missing or has the wrong dtype or length, or naming the node when
    * the data break an op's contract (an index out of bounds, an integer division by zero; the Error's aicCheck says which). */
-  run(feeds: Inputs): Promise<Outputs>;
-  runSync(feeds: Inputs): Outputs;${carriedTypes(meta)}
+  run(feeds: Inputs${bothArg(meta)}): Promise<Outputs>;
+  runSync(feeds: Inputs${bothArg(meta)}): Outputs;${carriedTypes(meta)}
 }
 export type Source = URL | ArrayBuffer | ArrayBufferView | string;
 export declare function load(opts?: { weights?: Source; wasm?: Source }): Promise<Model>;
@@ -313,6 +346,12 @@ export declare const inputs: Model['inputs'];
 export declare const outputs: Model['outputs'];
 export declare const meta: { name: string; version: string; source: string; sourceHash: string; simd: boolean };
 `;
+}
+
+/** With a batch and a run-time extent, run() takes both (an array's length alone may fit several pairs). */
+function bothArg(meta: LoaderMeta): string {
+  const b = meta.batch, x = meta.extent;
+  return b && x ? `, dims?: { ${JSON.stringify(b.symbol)}?: number; ${JSON.stringify(x.symbol)}?: number }` : '';
 }
 
 /** The inputs a training step carries from one call to the next (an output `<name>_next` like them), as the loader finds them. */

@@ -25,8 +25,8 @@ import { compileFor, memoryStats } from '../driver.ts';
 import { passTargetOf } from '../pass-target.ts';
 import { CPU_TOLERANCE, type Target } from '../target.ts';
 import { EXPORT_LINE, HERE_LINE, arrayClassOf } from './loader.ts';
-import { batchOf, describeBatch, describeShape, isBatched, shapeAt } from '../lower/batch-run.ts';
-import { extentOf, shapeAtExtent } from '../extents-run.ts';
+import { batchOf, describeBatch, describeShape, isBatched } from '../lower/batch-run.ts';
+import { extentOf, runShape } from '../extents-run.ts';
 import { numel } from '@aic/loop-ir';
 import { renderWasm, type WasmArtifact } from './render.ts';
 
@@ -128,7 +128,7 @@ function feedsObject(compiled: WasmCompiled, feeds: Map<string, RValue>): Record
     if (!(t instanceof Tensor)) throw diag.missingInput(b.value);
     const bytes = inputBytes(compiled.prog, b, tensorToBytes(castTensor(t, m.dtype as Tensor['dtype'])), WIDTH[b.dtype]);
     const C = (globalThis as unknown as Record<string, new (buf: ArrayBufferLike, off: number, n: number) => ArrayBufferView>)[arrayClassOf(m.dtype)];
-    o[b.value] = new C(bytes.buffer, bytes.byteOffset, isBatched(compiled.prog, b) ? n * m.length : compiled.prog.extents ? t.size : m.length);
+    o[b.value] = new C(bytes.buffer, bytes.byteOffset, compiled.prog.extents ? t.size : isBatched(compiled.prog, b) ? n * m.length : m.length);
   }
   return o;
 }
@@ -136,17 +136,23 @@ function feedsObject(compiled: WasmCompiled, feeds: Map<string, RValue>): Record
 function outputsMap(compiled: WasmCompiled, out: Record<string, ArrayBufferView>, feeds: Map<string, RValue>): Map<string, Tensor> {
   const v = extentOf(compiled.prog, feeds);
   const r = new Map<string, Tensor>();
-  const batchOut = compiled.prog.outputs.find((b) => isBatched(compiled.prog, b));
-  const n = batchOut ? (out[batchOut.value] as unknown as ArrayLike<number>).length / numel(batchOut.shape) : 1;
+  const n = batchOf(compiled.prog, feeds);
   for (const b of compiled.prog.outputs) {
     const a = out[b.value];
-    const shape = b.extent ? extentShape(compiled.prog, b, (v) => Number((out[v] as unknown as ArrayLike<number>)[0])) : compiled.prog.extents ? shapeAtExtent(compiled.prog, b, v) : shapeAt(compiled.prog, b, n); // the loader cut it
+    const shape = b.extent ? extentShape(compiled.prog, b, (v) => Number((out[v] as unknown as ArrayLike<number>)[0])) : runShape(compiled.prog, b, n, v); // the loader cut it
     r.set(b.value, tensorFromBytes(dtypeOfScalar(b.dtype), shape, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
   }
   return applyExtents(compiled.prog, r);
 }
 
-interface LoadedModel { runSync(f: Record<string, ArrayBufferView>): Record<string, ArrayBufferView>; run(f: Record<string, ArrayBufferView>): Promise<Record<string, ArrayBufferView>> }
+type Dims = Record<string, number> | undefined;
+interface LoadedModel { runSync(f: Record<string, ArrayBufferView>, d?: Dims): Record<string, ArrayBufferView>; run(f: Record<string, ArrayBufferView>, d?: Dims): Promise<Record<string, ArrayBufferView>> }
+
+/** A batch and a run-time extent together: the loader is told both (a flat array's length does not say which is which). */
+function dimsOf(compiled: WasmCompiled, feeds: Map<string, RValue>): Dims {
+  const p = compiled.prog;
+  return p.batch && p.extents ? { [p.batch.symbol]: batchOf(p, feeds), [p.extents.symbol]: extentOf(p, feeds) } : undefined;
+}
 
 /** Run through the generated model.mjs, imported from a temporary directory (`aic run --target wasm-simd`). */
 export async function runWasm(compiled: WasmCompiled, feeds: Map<string, RValue>): Promise<Map<string, Tensor>> {
@@ -162,7 +168,7 @@ export async function runWasm(compiled: WasmCompiled, feeds: Map<string, RValue>
       if (e instanceof RangeError) throw diag.runtime('wasm', `cannot allocate the model's ${formatBytes(compiled.art.module.memoryPages * 65536)} of linear memory here (${e.message})`);
       throw e;
     }
-    return outputsMap(compiled, await asCheckError(compiled, () => model.run(feedsObject(compiled, feeds))), feeds);
+    return outputsMap(compiled, await asCheckError(compiled, () => model.run(feedsObject(compiled, feeds), dimsOf(compiled, feeds))), feeds);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -180,7 +186,7 @@ export function loadWasmSync(compiled: WasmCompiled): LoadedModel {
 export function runWasmSync(compiled: WasmCompiled, feeds: Map<string, RValue>): Map<string, Tensor> {
   const model = loadWasmSync(compiled);
   try {
-    return outputsMap(compiled, model.runSync(feedsObject(compiled, feeds)), feeds);
+    return outputsMap(compiled, model.runSync(feedsObject(compiled, feeds), dimsOf(compiled, feeds)), feeds);
   } catch (e) {
     throw checkFailure(compiled, e);
   }

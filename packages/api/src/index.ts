@@ -68,10 +68,12 @@ export function compile(model: Model, opts: CompileOptions): CompiledModel {
     target: opts.target, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, source: opts.source, sourceHash: opts.sourceHash,
     schedules, batch: sym.batch, extents: sym.extents,
   });
-  const symbolic = sym.batch ? { symbol: sym.batch.symbol, kind: 'batch' as const, ...(sym.batch.max === undefined ? {} : { max: sym.batch.max }) }
-    : sym.extents ? { symbol: sym.extents.symbol, kind: 'extent' as const, max: sym.extents.max } : undefined;
+  const symbols = [
+    ...(sym.batch ? [{ symbol: sym.batch.symbol, kind: 'batch' as const, ...(sym.batch.max === undefined ? {} : { max: sym.batch.max }) }] : []),
+    ...(sym.extents ? [{ symbol: sym.extents.symbol, kind: 'extent' as const, max: sym.extents.max }] : []),
+  ];
   return {
-    ...(symbolic ? { symbolic } : {}),
+    ...(symbols.length ? { symbolic: symbols[0]!, symbols } : {}),
     target: c.target, kernels: c.prog.kernels.length,
     memory: { arenaBytes: c.memory.arenaBytes, naiveBytes: c.memory.naiveBytes },
     forms: EMIT_FORMS.filter((f) => c.forms[f]),

@@ -7,12 +7,14 @@
  *   one-sample program per sample (codegen/lower/symbolic.ts);
  * - one symbol at another dim (a sequence length): a run-time extent, the model bound and optimized at
  *   several values and merged (codegen/lower/extents.ts);
+ * - both (a batch at dim 0 and another symbol): the batch bound to 1 and run per sample, the other symbol
+ *   a run-time extent of the one-sample model (codegen/lower/batch-extent.ts);
  * - none: the model optimized as it is.
  * The optimizer runs inside: an extent needs the model optimized at each value.
  */
 import { cloneGraph, diag, type Dim, type Graph, type Tensor } from '@aic/core';
 import { validateGraph } from '@aic/ir-spec';
-import { bindExtentAt, bindSymbolicBatch, extentSpec, extentSymbol, type ExtentSpec, type SymbolicBatch } from '@aic/codegen';
+import { batchAndExtent, maxNeeded, bindExtentAt, bindSymbolicBatch, extentSpec, extentSymbol, type ExtentSpec, type SymbolicBatch } from '@aic/codegen';
 import { bindConstants } from './load.ts';
 import { optimizeGraph, resolvePipeline } from './optimize.ts';
 import type { SymbolicCompileOptions } from './types.ts';
@@ -40,13 +42,24 @@ export interface SymbolicGraph {
  */
 export function optimizeSymbolic(g: Graph, dims: SymbolicDims, optimize: (g: Graph) => Graph): SymbolicGraph {
   const shapes = dims.shapes ?? {}, max = dims.max ?? {};
-  const ext = extentSymbol(g, shapes, max);
-  const batch = ext ? undefined : bindSymbolicBatch(g, { shapes, max, note: dims.note });
+  const both = batchAndExtent(g, shapes, max);
+  const two = both && extentOfBoth(g, both, shapes, max, dims.note);
+  const ext = two ? two.ext : extentSymbol(g, shapes, max);
+  const batch = two ? two.batch : ext ? undefined : bindSymbolicBatch(g, { shapes, max, note: dims.note });
   const consts = dims.consts?.();
   if (consts?.size) bindConstants(g, consts);
   const extents = ext && extentSpec(ext.symbol, ext.max, (v) => optimize(bindExtentAt(g, ext.symbol, v)));
   const graph = extents ? extents.graphAt(extents.max) : optimize(g);
   return { graph, batch, extents };
+}
+
+/** Both symbols: the batch bound (and checked at the extent's maximum), then the extent found on the one-sample model. */
+function extentOfBoth(g: Graph, both: { batch: string; extent: string }, shapes: Record<string, Dim[]>, max: Record<string, number>, note?: (s: string) => void) {
+  const m = max[both.extent];
+  if (m === undefined) throw maxNeeded(both.extent);
+  const bmax: Record<string, number> = max[both.batch] === undefined ? {} : { [both.batch]: max[both.batch]! };
+  const batch = bindSymbolicBatch(g, { shapes, max: bmax, note, extent: { symbol: both.extent, at: m } })!;
+  return { ext: extentSymbol(g, {}, { [both.extent]: m })!, batch };
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;

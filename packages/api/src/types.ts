@@ -129,7 +129,7 @@ export interface CompileOptions {
   sourceHash?: string;
   /**
    * keep symbolic input dims in the artifact (docs/symbolic-dims.md): a leading batch runs per sample,
-   * one other symbol (a sequence length) is a run-time extent. With it, compile optimizes the model
+   * one other symbol (a sequence length) is a run-time extent, and both at once (ids [batch, S]). With it, compile optimizes the model
    * itself (pass it as loaded, not optimized): an extent needs the model optimized at several values.
    */
   symbolic?: SymbolicCompileOptions;
@@ -167,6 +167,8 @@ export interface CompiledModel {
   summary: string;
   /** with `symbolic`: the symbol the artifact takes at run time, and its maximum (undefined: none) */
   symbolic?: { symbol: string; kind: 'batch' | 'extent'; max?: number };
+  /** with `symbolic`: every symbol the artifact takes, the batch first (a batch and a sequence length: both) */
+  symbols?: { symbol: string; kind: 'batch' | 'extent'; max?: number }[];
 }
 
 export interface RunOptions {

@@ -214,6 +214,11 @@ export const diag = {
   extentUnsupported: (symbol: string, what: string, loc?: Location) =>
     new AicError('AIC0454', `unsupported: symbolic dim${symbol ? ` '${symbol}'` : ''} ${what}; run-time extents need the same program at every value, `
       + 'with sizes polynomial in the dim (bind it with --input-shape, or --target interp runs it)', 3, loc),
+  // --- multisym: a symbolic batch and a run-time extent together (AIC0458-AIC0459, AIC0475-AIC0479) ----
+  /** a target whose host does not take a batch and a run-time extent together */
+  batchExtentUnsupported: (batch: string, extent: string, target: string, targets: string) =>
+    new AicError('AIC0475', `unsupported: symbolic dims '${batch}' (the batch) and '${extent}' (a run-time extent) together on target ${target} `
+      + `(targets: ${targets}; bind one with --input-shape, or --target interp runs it)`, 3),
 };
 
 /** Attach a location to an error thrown deep inside op code, keeping catalog errors as they are. */
