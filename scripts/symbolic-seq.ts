@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { Tensor, parseNpy } from '@aic/core';
 import { loadGraph } from '@aic/api/internal';
 import { run } from '@aic/interp';
-import { compileWithExtent, type ExtentTarget } from '../tests/extent-harness.ts';
+import { compileWithExtent, ortRunner, type ExtentTarget } from '../tests/extent-harness.ts';
 import { excess } from '../tests/model-zoo.ts';
 
 const args = process.argv.slice(2);
@@ -24,13 +24,7 @@ const lengths = opt('--lengths', '16,32,64').split(',').map(Number);
 const model = path.join(dir, 'tiny_bert_dynseq.onnx');
 if (!fs.existsSync(model)) { console.error(`no ${model}: run /usr/bin/python3 scripts/export-tiny-bert-dynseq.py ${dir}`); process.exit(2); }
 
-const ort = await import('onnxruntime-node').catch(() => undefined);
-const session = ort ? await ort.InferenceSession.create(model) : undefined;
-async function ortRun(x: Tensor): Promise<Float32Array | undefined> {
-  if (!ort || !session) return undefined;
-  const r = await session.run({ input: new ort.Tensor('int64', BigInt64Array.from(Array.from(x.num, (v) => BigInt(v))), x.shape) });
-  return r.output!.data as Float32Array;
-}
+const ortRun = await ortRunner(model);
 
 const input = (L: number) => { const f = path.join(dir, `tiny_bert_dynseq.L${L}.input.npy`); return parseNpy(fs.readFileSync(f)) as Tensor; };
 let failed = 0;

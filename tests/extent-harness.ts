@@ -52,3 +52,14 @@ function runnable(compiled: Compiled, target: ExtentTarget, t0: number): ExtentA
   }
   return { compiled, compileMs: performance.now() - t0, run: (feeds) => runWasmSync(compiled.art as WasmCompiled, feeds) };
 }
+
+/** onnxruntime on the model's 'input' (int64 ids) -> its 'output', when onnxruntime-node is installed (else undefined) */
+export async function ortRunner(model: string): Promise<(x: Tensor) => Promise<Float32Array | undefined>> {
+  const ort = await import('onnxruntime-node').catch(() => undefined);
+  const session = ort ? await ort.InferenceSession.create(model) : undefined;
+  return async (x) => {
+    if (!ort || !session) return undefined;
+    const r = await session.run({ input: new ort.Tensor('int64', BigInt64Array.from(Array.from(x.num, (v) => BigInt(v))), x.shape) });
+    return r.output!.data as Float32Array;
+  };
+}

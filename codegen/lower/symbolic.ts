@@ -11,8 +11,9 @@
  * along dim 0), else AIC0451 names the op. A model whose batch dim is fixed to 1 and given a symbol
  * with --input-shape is a one-sample model: the artifact runs it per sample (a note says so).
  */
-import { cloneGraph, diag, nodeLocation, type Dim, type Graph, type Node, type TensorType, type Value } from '@aic/core';
+import { AicError, cloneGraph, diag, nodeLocation, type Dim, type Graph, type Node, type TensorType, type Value } from '@aic/core';
 import { getOp, inferGraph, makeAttrReader } from '@aic/ir-spec';
+import { batchMixedBy } from './batch-track.ts';
 
 export interface SymbolicBatch {
   /** the symbol's name ('N', 'batch'...) */
@@ -94,7 +95,7 @@ export function bindSymbolicBatch(g: Graph, opts: SymbolicOptions = {}): Symboli
     outputs = g.outputs.map((o) => o.name);
     opts.note?.(`'${symbol}': the model fixes dim 0 of ${batched.map((v) => `'${v.name}'`).join(', ')} to 1; the artifact runs it once per sample`);
   } else {
-    outputs = checkBatchIndependent(opts.extent ? bindOther(g, opts.extent.symbol, opts.extent.at) : g, symbol);
+    outputs = checkOrTrack(opts.extent ? bindOther(g, opts.extent.symbol, opts.extent.at) : g, symbol);
     bindToOne(g, batched);
     opts.note?.(`'${symbol}' is a run-time batch: kernels are specialized for one sample and the artifact runs them per sample`);
   }
@@ -111,6 +112,22 @@ function bindOther(g: Graph, symbol: string, at: number): Graph {
   const c = cloneGraph(g);
   for (const x of c.inputs) if (x.shape?.includes(symbol)) x.type = { ...x.type, shape: x.shape.map((d) => (d === symbol ? at : d)) };
   return c;
+}
+
+/**
+ * The batch kept at dim 0 (checkBatchIndependent), else followed through ops that move and merge it
+ * (lower/batch-track.ts): when that finds no op mixing samples, every output is per sample; otherwise
+ * the first check's AIC0451 stands, with what the second found.
+ */
+function checkOrTrack(g: Graph, symbol: string): string[] {
+  try {
+    return checkBatchIndependent(g, symbol);
+  } catch (e) {
+    if (!(e instanceof AicError && e.code === 'AIC0451')) throw e;
+    const why = batchMixedBy(g, symbol);
+    if (why === undefined) return g.outputs.map((o) => o.name);
+    throw new AicError(e.code, `${e.message}; followed through the ops that move it, ${why}`, e.exitCode, e.loc);
+  }
 }
 
 /**
@@ -153,12 +170,27 @@ function checkValue(n: Node, v: Value, symbol: string): void {
 
 /** A node reached by the batch must not work along dim 0 (axis / axes / perm / reduction over all dims). */
 function checkAxes(n: Node, symbol: string, reached: Set<Value>): void {
-  const def = getOp(n.op, n.domain);
-  if (!def) throw diag.symbolUnsupported(symbol, `reaches ${n.op} '${n.label}', an op aic does not know`, nodeLocation(n));
   // the axes count in input 0's dims (Gather of a static table by batched indices works per sample)
   if (n.op !== 'Concat' && !(n.inputs[0] && reached.has(n.inputs[0]))) return;
-  const attrs = makeAttrReader(def, n.attrs, nodeLocation(n));
   const rank = n.inputs.find((v) => v && reached.has(v))?.shape?.length ?? 0;
+  const axes = opAxes(n, rank, symbol);
+  const def = getOp(n.op, n.domain)!;
+  const attrs = makeAttrReader(def, n.attrs, nodeLocation(n));
+  if (def.attrs.perm && attrs.has('perm') && attrs.ints('perm')[0] !== 0) axes.push(0);
+  if (axes.includes(0)) {
+    throw diag.symbolUnsupported(symbol, `reaches ${n.op} '${n.label}', which works along dim 0 (the batch)`, nodeLocation(n));
+  }
+}
+
+/**
+ * The dims node n works along, of a rank-`rank` input (0..rank-1): its axis / axes attributes or constant
+ * axes input, every dim for a reduction without axes. AIC0451 for an op aic does not know or axes known
+ * only at run time.
+ */
+export function opAxes(n: Node, rank: number, symbol: string): number[] {
+  const def = getOp(n.op, n.domain);
+  if (!def) throw diag.symbolUnsupported(symbol, `reaches ${n.op} '${n.label}', an op aic does not know`, nodeLocation(n));
+  const attrs = makeAttrReader(def, n.attrs, nodeLocation(n));
   const axes: number[] = [];
   for (const a of AXIS_ATTRS) {
     const spec = def.attrs[a];
@@ -172,10 +204,7 @@ function checkAxes(n: Node, symbol: string, reached: Set<Value>): void {
     if (!axesVal.const) throw diag.symbolUnsupported(symbol, `reaches ${n.op} '${n.label}', whose axes are known only when the model runs`, nodeLocation(n));
     axes.push(...Array.from(axesVal.const.num, Number));
   }
-  if (def.attrs.perm && attrs.has('perm') && attrs.ints('perm')[0] !== 0) axes.push(0);
   const noop = def.attrs.noop_with_empty_axes && attrs.int('noop_with_empty_axes') === 1;
-  if ((n.op.startsWith('Reduce') || n.op.startsWith('Arg')) && axes.length === 0 && !noop) axes.push(0); // no axes: every dim
-  if (axes.map((a) => (a < 0 ? a + rank : a)).includes(0)) {
-    throw diag.symbolUnsupported(symbol, `reaches ${n.op} '${n.label}', which works along dim 0 (the batch)`, nodeLocation(n));
-  }
+  if ((n.op.startsWith('Reduce') || n.op.startsWith('Arg')) && axes.length === 0 && !noop) axes.push(...Array.from({ length: rank }, (_, i) => i)); // no axes: every dim
+  return axes.map((a) => (a < 0 ? a + rank : a));
 }
