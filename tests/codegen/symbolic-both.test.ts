@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '@aic/core';
+import { compile, load } from '@aic/api';
 import { loadGraph } from '@aic/api/internal';
 import { run } from '@aic/interp';
 import type { CArtifact } from '../../codegen/c/render.ts';
@@ -117,6 +118,19 @@ describe('a batch and a sequence length: aic compile and what is refused', () =>
     expect(other.code).toBe(2);
     expect(other.err).toContain("--max-shape T: the model's symbolic dims are 'B' (the batch) and 'S'");
   }, 180_000);
+
+  it('the library API: compile(model, { symbolic: { max } }) names both symbols; the written model.mjs runs at (B, S) like the interpreter', async () => {
+    const c = compile(await load(model), { target: 'wasm-simd', symbolic: { max: { B: 4, S: 16 } } });
+    expect(c.symbolic).toEqual({ symbol: 'B', kind: 'batch', max: 4 });
+    expect(c.symbols).toEqual([{ symbol: 'B', kind: 'batch', max: 4 }, { symbol: 'S', kind: 'extent', max: 16 }]);
+    const out = path.join(path.dirname(model), 'api-wasm');
+    c.write(out);
+    const m = await (await import(pathToFileURL(path.join(out, 'model.mjs')).href)).load();
+    const x = ids(2, 7);
+    const got = await m.run({ ids: BigInt64Array.from(Array.from(x.num, (v) => BigInt(v))) }, { B: 2, S: 7 });
+    const want = await reference(x);
+    for (const k of ['y', 'pooled']) expect(excess(got[k], want.get(k)!.num, 1e-4, 1e-5).worst, k).toBeLessThanOrEqual(0);
+  }, 120_000);
 
   it('wgsl does not take the pair (exit 3)', async () => {
     await expect(compileWithSymbols(model, 'wgsl', { B: 4, S: 16 })).rejects.toMatchObject({ code: expect.stringMatching(/^AIC04(54|75)$/), exitCode: 3 });
