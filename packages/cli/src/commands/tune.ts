@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { diag, readFileOrThrow, writeFileAtomic, type AicError } from '@aic/core';
-import { parseLog, passTarget, recordLine, type TuneRecord, type WorkloadResult } from '@aic/codegen';
+import { parseLog, passTarget, recordLine, type ModelCheck, type TuneRecord, type WorkloadResult } from '@aic/codegen';
 import { tuneGraph, tuningIssue, VERSION } from '@aic/api/internal';
 import { Option, type Command } from 'commander';
 import { loadModel, parseShapeOptions } from '../model-io.ts';
@@ -42,6 +42,16 @@ export function resultTable(res: WorkloadResult[]): string {
   return L.join('\n') + '\n';
 }
 
+/** What the whole-model check timed and dropped (codegen/tune/model-check.ts). */
+export function modelCheckText(m: ModelCheck, res: WorkloadResult[]): string {
+  const name = (key: string) => res.find((r) => r.workload.key === key)?.workload.kernels[0] ?? key;
+  const tries = m.tries.map((t) => `${t.ratio.toFixed(3)} with ${t.winners} winner${t.winners === 1 ? '' : 's'} (spread ${t.spread.toFixed(2)})`).join(', ');
+  const L = [`whole model, tuned/default (median of interleaved pairs): ${tries || 'not timed'}`];
+  if (m.dropped.length) L.push(`dropped (the model was slower with them${m.error ? `: ${m.error}` : ''}): ${m.dropped.map((w) => `${name(w.key)} (share ${(100 * w.share).toFixed(1)}%, kernel ratio ${w.ratio.toFixed(3)})`).join(', ')}`);
+  L.push(`kept: ${m.kept.length} of ${m.kept.length + m.dropped.length} confirmed winners`);
+  return L.join('\n') + '\n';
+}
+
 export async function tuneCommand(model: string, o: TuneOptions): Promise<number> {
   const target = o.target;
   if (!target) throw diag.usage('tune needs --target (c, wasm-simd or wgsl)');
@@ -65,13 +75,20 @@ export async function tuneCommand(model: string, o: TuneOptions): Promise<number
   const fresh: TuneRecord[] = [];
   const out = o.output;
   const save = () => writeFileAtomic(out, previous.map(recordLine).join('') + fresh.map(recordLine).join(''));
+  let check: ModelCheck | undefined;
   const res = tuneGraph(graph, {
     target, trials, budgetMs, seed, reps, previous, where,
     onRecord: (r) => { fresh.push(r); },
     onBatch: () => save(),
+    onModelCheck: (m) => { check = m; },
   });
+  // this run's confirmation is the last word on its workloads: earlier confirmed records of them no longer win
+  const decided = new Set(res.map((r) => r.workload.key));
+  previous.forEach((r, i) => { if (r.confirmed && r.target === target && decided.has(r.workload)) previous[i] = { ...r, confirmed: undefined }; });
   save();
+  if (check?.error) printWarning(diag.tuneModelCheckFailed(model, check.error));
   process.stdout.write(resultTable(res));
+  if (check) process.stdout.write(modelCheckText(check, res));
   process.stdout.write(`wrote ${out} (${fresh.length} records${previous.length ? `, ${previous.length} kept from before` : ''}; aic ${VERSION})\n`);
   return 0;
 }
