@@ -31,7 +31,7 @@ export function printWarning(e: AicError): void {
 
 export function resultTable(res: WorkloadResult[]): string {
   const rows = res.filter((r) => r.trials > 0 || r.bestUs < r.defaultUs).sort((a, b) => b.share - a.share);
-  const name = (r: WorkloadResult) => `${r.workload.kernels[0]}${r.workload.kernels.length > 1 ? ` (+${r.workload.kernels.length - 1})` : ''}`;
+  const name = (r: WorkloadResult) => `${r.workload.kernels[0]}${r.workload.kernels.length > 1 ? ` (+${r.workload.kernels.length - 1})` : ''}${r.dropped ? ' [dropped]' : ''}`;
   const w = Math.max(6, ...rows.map((r) => name(r).length));
   const L = [`${'kernel'.padEnd(w)}  ${'default µs'.padStart(10)}  ${'best µs'.padStart(10)}  speedup  trials  rejected`];
   for (const r of rows) L.push(`${name(r).padEnd(w)}  ${r.defaultUs.toFixed(1).padStart(10)}  ${r.bestUs.toFixed(1).padStart(10)}  ${(r.defaultUs / r.bestUs).toFixed(2).padStart(6)}x  ${String(r.trials).padStart(6)}  ${String(r.rejected).padStart(8)}`);
