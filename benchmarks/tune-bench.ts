@@ -14,11 +14,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseNpy, type RValue } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';
-import { C_TARGET, WASM_SIMD_TARGET, buildC, compileFor, outputsAgree, passTarget, prepareForRun, recordLine, runC, timeWasmSteps, type TuneRecord, type WasmCompiled } from '@aic/codegen';
+import { C_TARGET, WASM_SIMD_TARGET, buildC, compileFor, outputsAgree, passTarget, prepareForRun, recordLine, runC, timeWasmSteps, type ModelCheck, type TuneRecord, type WasmCompiled } from '@aic/codegen';
 import { tuneGraph, tuningLogSchedules } from '@aic/api/internal';
 import type { Directive } from '@aic/loop-ir';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
-import { parseDuration } from '../packages/cli/src/commands/tune.ts';
+import { modelCheckText, parseDuration } from '../packages/cli/src/commands/tune.ts';
 import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
 
 const DIR = process.env.AIC_SHARED_MODELS ?? path.resolve(import.meta.dirname, '../../shared/models');
@@ -51,7 +51,8 @@ for (const name of args) {
   prepareForRun(graph, feeds);
   const recs: TuneRecord[] = [];
   const t0 = performance.now();
-  const res = fromLog ? [] : tuneGraph(graph, { target, trials, budgetMs, seed: 1, onRecord: (r) => recs.push(r) });
+  let check: ModelCheck | undefined;
+  const res = fromLog ? [] : tuneGraph(graph, { target, trials, budgetMs, seed: 1, onRecord: (r) => recs.push(r), onModelCheck: (m) => { check = m; } });
   const tuneS = (performance.now() - t0) / 1000;
   const text = fromLog ? fs.readFileSync(path.join(fromLog, `${name}.${target}.jsonl`), 'utf8') : recs.map(recordLine).join('');
   if (logDir) { fs.mkdirSync(logDir, { recursive: true }); fs.writeFileSync(path.join(logDir, `${name}.${target}.jsonl`), text); }
@@ -66,6 +67,7 @@ for (const name of args) {
   const line = `${name.padEnd(20)} ${target.padEnd(9)} default ${median(a).toFixed(3)} ms  tuned ${median(b).toFixed(3)} ms  tuned/default ${ratio.toFixed(3)}  `
     + `(${applied.kernels} kernels tuned, ${nTrials} trials, ${nRej} rejected, tuning ${tuneS.toFixed(0)} s, outputs ${same ? 'agree' : 'DIFFER'})`;
   console.log(line);
+  if (check) console.log(modelCheckText(check, res).trimEnd().replace(/^/gm, '    '));
   rows.push(line);
   ratios.push({ name, ratio, ms: median(a) });
 }

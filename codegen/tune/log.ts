@@ -2,11 +2,13 @@
  * Tuning logs: JSON lines, one measured candidate each:
  *   {"workload": KEY, "op": OP, "target": "c", "machine": {"cpu": MODEL, "simd": [...]} (wgsl: and "gpu": ADAPTER),
  *    "schedule": ["split i3 by 8", ...], "median_us": 12.5, "aic_version": "0.1.0", "trial": 3}
- * (`trial` 0 is the default schedule). After the search the defaults and the bests are measured again,
- * alternately, and logged with `"confirmed": true`. Logs merge by concatenation; the best record of a
- * workload is the fastest confirmed one (the fastest of any when none is confirmed) measured on this
- * machine, for this target and aic version. Records that do not
- * parse, name another machine or another aic version are reported (never applied).
+ * (`trial` 0 is the default schedule). After the search the defaults and the winners are measured again,
+ * interleaved (confirm.ts), and logged with `"confirmed": true`, `"ratio"` (median over the rounds of
+ * winner / default; 1 for the default) and `"spread"` ((max - min) / median of the rounds' ratios: the
+ * noise); both optional, older logs lack them. Logs merge by concatenation; the best record of a
+ * workload is the confirmed one with the lowest ratio (lowest median_us when either has none; the
+ * fastest of any when none is confirmed) measured on this machine, for this target and aic version.
+ * Records that do not parse, name another machine or another aic version are reported (never applied).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,8 +25,12 @@ export interface TuneRecord {
   median_us: number;
   aic_version: string;
   trial?: number;
-  /** measured again after the search, alternately with the default (search.ts confirm) */
+  /** measured again after the search, interleaved with the default (confirm.ts) */
   confirmed?: boolean;
+  /** confirmed records: median over the confirmation rounds of this schedule's time / the default's (1: the default) */
+  ratio?: number;
+  /** confirmed records: (max - min) / median of the rounds' ratios (the default: of its own times) */
+  spread?: number;
 }
 export type IssueKind = 'corrupt' | 'foreign' | 'mismatched';
 export interface LogIssue { file: string; line: number; kind: IssueKind; why: string }
@@ -63,6 +69,7 @@ function parseLine(text: string): TuneRecord | string {
   if (!Array.isArray(r.schedule) || !r.schedule.every((s) => typeof s === 'string')) return 'no schedule (a list of directives)';
   if (typeof r.median_us !== 'number' || !(r.median_us > 0) || !Number.isFinite(r.median_us)) return 'median_us is not a positive number';
   if (typeof r.aic_version !== 'string') return 'no aic_version';
+  for (const k of ['ratio', 'spread'] as const) if (r[k] !== undefined && !(typeof r[k] === 'number' && Number.isFinite(r[k]) && r[k] >= 0)) return `${k} is not a non-negative number`;
   try { (r.schedule as string[]).forEach(parseDirective); } catch (e) { return `schedule: ${(e as Error).message}`; }
   return r as unknown as TuneRecord;
 }
@@ -91,10 +98,16 @@ export function bestRecords(records: readonly TuneRecord[], target: string, mach
     if (!sameMachine(r.machine, machine)) { issues.push({ ...where(r), kind: 'foreign', why: `measured on another machine (${r.machine.gpu ?? `${r.machine.cpu}; ${r.machine.simd.join(' ') || 'no SIMD'}`})` }); continue; }
     if (r.aic_version !== version) { issues.push({ ...where(r), kind: 'mismatched', why: `written by aic ${r.aic_version} (this is ${version})` }); continue; }
     const b = best.get(r.workload);
-    const rank = (x: TuneRecord) => (x.confirmed ? 0 : 1);
-    if (!b || rank(r) < rank(b) || (rank(r) === rank(b) && r.median_us < b.median_us)) best.set(r.workload, r);
+    if (!b || better(r, b)) best.set(r.workload, r);
   }
   return { best, issues };
+}
+
+/** Confirmed before unconfirmed; two confirmed ones by ratio (measured next to their own run's default) when both have it; else by median_us. */
+function better(r: TuneRecord, b: TuneRecord): boolean {
+  if (!!r.confirmed !== !!b.confirmed) return !!r.confirmed;
+  if (r.confirmed && r.ratio !== undefined && b.ratio !== undefined && r.ratio !== b.ratio) return r.ratio < b.ratio;
+  return r.median_us < b.median_us;
 }
 
 export const recordLine = (r: TuneRecord) => JSON.stringify(r) + '\n';

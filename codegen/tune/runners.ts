@@ -8,6 +8,9 @@
  * median of `reps` runs after one warm-up: what `aic profile` reads). wasm-simd: one module with every
  * kernel exported, instantiated in this process's V8, every step called from JavaScript (two
  * warm-ups, then the median of `reps`); outputs from a run through the generated runtime.
+ * measure(..., rounds) times one build `rounds` times (confirm.ts); model() builds the whole model
+ * with given schedules once and times it on each sample() (model-check.ts). A build timed again
+ * reruns the executable (c) or the instantiated module (wasm-simd); other Execs build again.
  */
 import type { Graph, RValue, Tensor } from '@aic/core';
 import type { Directive } from '@aic/loop-ir';
@@ -32,7 +35,12 @@ export interface Batch {
   /** the directives the default copy and each candidate were realized with */
   defaultDirs: Directive[];
   realized: Directive[][];
+  /** measure(..., rounds > 1): every round's times (round 0 is defaultUs / us above) */
+  rounds?: { defaultUs: number; us: number[] }[];
 }
+
+/** The whole model built once with some schedules (the others default): each sample() one timed run, µs (the sum of its kernels' medians). */
+export interface ModelTimer { sample(): number }
 
 export interface TuneRunner {
   readonly target: string;
@@ -42,8 +50,10 @@ export interface TuneRunner {
   profile(): { kernelUs: Map<string, number>; dirs: Map<string, Directive[]> };
   /** can the workload of this kernel source be measured alone (batch.ts)? */
   alone(src: KernelSource): boolean;
-  /** candidates of one workload in one build; throws when a schedule does not apply */
-  measure(src: KernelSource, cands: Directive[][]): Batch;
+  /** candidates of one workload in one build, timed `rounds` times (default 1); throws when a schedule does not apply */
+  measure(src: KernelSource, cands: Directive[][], rounds?: number): Batch;
+  /** the whole model with these kernel schedules (absent: no whole-model check); throws when it does not build */
+  model?(schedules: Map<string, Directive[]>): ModelTimer;
   /** the machine the log names, when not this host's CPU (wgsl: the adapter; asked after profile()) */
   machine?(): Machine;
   /** release what the runner holds (the browser runner's server) */
@@ -52,7 +62,8 @@ export interface TuneRunner {
 
 export const TUNE_TARGETS = ['c', 'wasm-simd', 'wgsl'] as const;
 
-export type Timed = { stepMs: number[]; outputs: Map<string, Tensor>; prog: Program };
+/** again(): the same build timed once more (absent: build again) */
+export type Timed = { stepMs: number[]; outputs: Map<string, Tensor>; prog: Program; again?: () => number[] };
 export type Exec = (g: Graph, feeds: Map<string, RValue>, schedules: Map<string, Directive[]>) => Timed;
 
 export const tuneOpts = (schedules: Map<string, Directive[]>) => ({ version: 'tune', source: 'tune', sourceHash: '-', schedules });
@@ -61,11 +72,15 @@ function cExec(reps: number): Exec {
   return (g, feeds, schedules) => {
     const c = compileFor(C_TARGET, g, tuneOpts(schedules));
     const built = buildC(c.art, c.prog, { cflags: [...defaultCFlags(), '-DAIC_PROFILE', '-DAIC_PROFILE_WARMUP=1'] });
-    const { outputs, stderr } = runC(built, c.art, c.prog, feeds, reps + 1);
-    const ms = c.prog.steps.map(() => NaN);
-    for (const m of stderr.matchAll(/^#(\d+)\s+([\d.]+)/gm)) ms[Number(m[1])] = Number(m[2]);
-    if (ms.some((x) => Number.isNaN(x))) throw new Error(`the profiled model printed no per-kernel table:\n${stderr.slice(0, 400)}`);
-    return { stepMs: ms, outputs, prog: c.prog };
+    const timed = () => {
+      const { outputs, stderr } = runC(built, c.art, c.prog, feeds, reps + 1);
+      const ms = c.prog.steps.map(() => NaN);
+      for (const m of stderr.matchAll(/^#(\d+)\s+([\d.]+)/gm)) ms[Number(m[1])] = Number(m[2]);
+      if (ms.some((x) => Number.isNaN(x))) throw new Error(`the profiled model printed no per-kernel table:\n${stderr.slice(0, 400)}`);
+      return { ms, outputs };
+    };
+    const { ms, outputs } = timed();
+    return { stepMs: ms, outputs, prog: c.prog, again: () => timed().ms };
   };
 }
 
@@ -73,7 +88,7 @@ function wasmExec(reps: number): Exec {
   return (g, feeds, schedules) => {
     const c = compileFor(WASM_SIMD_TARGET, g, { ...tuneOpts(schedules), exportKernels: true });
     const stepMs = timeWasmSteps(c.art as WasmCompiled, feeds, reps);
-    return { stepMs, outputs: WASM_SIMD_TARGET.runCompiledSync!(c, feeds), prog: c.prog };
+    return { stepMs, outputs: WASM_SIMD_TARGET.runCompiledSync!(c, feeds), prog: c.prog, again: () => timeWasmSteps(c.art as WasmCompiled, feeds, reps) };
   };
 }
 
@@ -96,21 +111,32 @@ export function runner(target: Target, exec: Exec, graph: Graph, feeds: Map<stri
       return { kernelUs, dirs: new Map(t.prog.schedules) };
     },
     alone: (src) => !!batchOf(src, 2),
-    measure(src, cands) {
+    measure(src, cands, rounds = 1) {
       const b = batchOf(src, cands.length + 1);
       if (!b) throw new Error(`kernel ${src.name} cannot be measured alone`);
       if (!feedsOf.has(b.graph)) feedsOf.set(b.graph, randomFeeds(b.graph, seed));
-      const t = exec(b.graph, feedsOf.get(b.graph)!, new Map(cands.map((d, i) => [b.kernels[i + 1], d])));
-      const usOf = (k: string) => t.prog.steps.reduce((a, s, i) => a + (s.kernel === k ? t.stepMs[i] * 1000 : 0), 0);
+      const schedules = new Map(cands.map((d, i) => [b.kernels[i + 1], d]));
+      const t = exec(b.graph, feedsOf.get(b.graph)!, schedules);
+      const times = (stepMs: number[]) => {
+        const usOf = (k: string) => t.prog.steps.reduce((a, s, i) => a + (s.kernel === k ? stepMs[i] * 1000 : 0), 0);
+        return { defaultUs: usOf(b.kernels[0]), us: cands.map((_, i) => usOf(b.kernels[i + 1])) };
+      };
+      const all = [times(t.stepMs)];
+      while (all.length < rounds) all.push(times(t.again ? t.again() : exec(b.graph, feedsOf.get(b.graph)!, schedules).stepMs));
       const outs = (i: number) => new Map(b.outputs[i].map((n, j) => [b.outputs[0][j], t.outputs.get(n)!]));
       const ref = outs(0);
       return {
-        defaultUs: usOf(b.kernels[0]),
-        us: cands.map((_, i) => usOf(b.kernels[i + 1])),
+        ...all[0],
         agree: cands.map((_, i) => outputsAgree(outs(i + 1), ref)),
         defaultDirs: t.prog.schedules.get(b.kernels[0]) ?? [],
         realized: cands.map((_, i) => t.prog.schedules.get(b.kernels[i + 1]) ?? []),
+        ...(rounds > 1 ? { rounds: all } : {}),
       };
+    },
+    model(schedules) {
+      let t: Timed | undefined;
+      const us = (ms: number[]) => ms.reduce((a, x) => a + x, 0) * 1000;
+      return { sample: () => us(!t ? (t = exec(graph, feeds, schedules)).stepMs : t.again ? t.again() : (t = exec(graph, feeds, schedules)).stepMs) };
     },
   };
 }

@@ -7,7 +7,9 @@
  * cost model trained on every measurement so far, one in five drawn at random instead), measured in one build next to a default copy (runners.ts). A candidate whose outputs
  * differ from the default copy's is rejected; a batch that does not build is split in halves until the
  * culprit is alone. Times are scaled by the default copy of their batch (the machine's load drifts).
- * At the end every winner is measured again next to the default and kept only if still faster.
+ * At the end the fastest candidates are confirmed interleaved with the default (confirm.ts: a winner
+ * must be 3% faster by the median of several rounds), and the winners are checked on the whole model
+ * (model-check.ts: those that make it slower are dropped) before their confirmed records are written.
  * Deterministic for a seed and a sequence of measurements (the clock only decides when to stop).
  */
 import { reportProgress } from '@aic/core';
@@ -19,6 +21,8 @@ import { RidgeModel } from './cost-model.ts';
 import { makeRng } from './rng.ts';
 import { scheduleOf, scheduleText, type Machine, type TuneRecord } from './log.ts';
 import type { TuneRunner } from './runners.ts';
+import { confirmWorkload, type Confirmation } from './confirm.ts';
+import { checkModel, type ModelCheck } from './model-check.ts';
 
 export interface TuneOptions {
   seed: number;
@@ -37,6 +41,8 @@ export interface TuneOptions {
   onRecord?: (r: TuneRecord) => void;
   /** after each batch */
   onBatch?: () => void;
+  /** the whole-model check's outcome (not called when there was no winner to check) */
+  onModelCheck?: (m: ModelCheck) => void;
 }
 
 export interface WorkloadResult {
@@ -49,6 +55,10 @@ export interface WorkloadResult {
   share: number;
   /** false: the kernel cannot run alone (blocked layouts at its boundary...): not tuned */
   alone: boolean;
+  /** the confirmed winner's median ratio to the default (confirm.ts), also when the whole-model check dropped it */
+  ratio?: number;
+  /** the winner was dropped by the whole-model check: best is the default */
+  dropped?: boolean;
 }
 
 interface State {
@@ -79,9 +89,10 @@ export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): Workloa
       alone: runner.alone(src), seen: new Set([keyOf(dirs)]), measured: [{ dirs, us: defaultUs }],
     };
   });
-  const record = (s: State, dirs: Directive[], us: number, trial: number, confirmed?: boolean) => o.onRecord?.({
+  const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+  const record: Recorder = (s, dirs, us, trial, conf) => o.onRecord?.({
     workload: s.w.key, op: s.w.op, target: runner.target, machine, schedule: scheduleText(dirs), median_us: Math.round(us * 1000) / 1000, aic_version: o.version, trial,
-    ...(confirmed ? { confirmed } : {}),
+    ...(conf ? { confirmed: true, ratio: r4(conf.ratio), ...(conf.spread !== undefined ? { spread: r4(conf.spread) } : {}) } : {}),
   });
   const seedPrevious = (s: State) => {
     for (const r of o.previous ?? []) {
@@ -165,27 +176,29 @@ export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): Workloa
     }
   }
   progress();
-  return confirm(states, runner, record);
+  return finish(states, runner, record, o);
 }
 
-/** Every winner measured again next to the default, three copies of each, alternating: kept only if still 2% faster. */
-function confirm(states: State[], runner: TuneRunner, record: (s: State, dirs: Directive[], us: number, trial: number, confirmed?: boolean) => void): WorkloadResult[] {
-  return states.map((s) => {
-    const done = (best: Directive[], bestUs: number): WorkloadResult =>
-      ({ workload: s.w, defaultUs: s.defaultUs, bestUs, best, trials: s.trials, rejected: s.rejected, share: s.share, alone: s.alone });
-    const def = s.measured[0];
-    record(s, def.dirs, s.defaultUs, 0, true);
-    const b = s.measured.reduce((x, y) => (y.us < x.us ? y : x));
-    if (b === def) return done(def.dirs, s.defaultUs);
-    // copies: default, best, default, best, default, best (three samples each, alternating); the
-    // fastest of each; the best must win by 2% (noise on a busy machine makes equal schedules differ)
-    let m;
-    try { m = runner.measure(s.src, [b.dirs, def.dirs, b.dirs, def.dirs, b.dirs]); } catch { m = undefined; }
-    if (!m || !m.agree.every(Boolean)) return done(def.dirs, s.defaultUs);
-    const defMin = Math.min(m.defaultUs, m.us[1], m.us[3]);
-    const us = Math.min(m.us[0], m.us[2], m.us[4]) * (defMin > 0 ? s.defaultUs / defMin : 1);
-    if (!(us < 0.98 * s.defaultUs)) return done(def.dirs, s.defaultUs);
-    record(s, b.dirs, us, s.trials, true);
-    return done(b.dirs, us);
+type Recorder = (s: State, dirs: Directive[], us: number, trial: number, conf?: { ratio: number; spread?: number }) => void;
+
+/** Winners confirmed (confirm.ts), checked on the whole model (model-check.ts), then logged: every default, and the winners kept. */
+function finish(states: State[], runner: TuneRunner, record: Recorder, o: TuneOptions): WorkloadResult[] {
+  const verdicts: Confirmation[] = states.map((s, i) => {
+    reportProgress('confirming', i, states.length, 'the fastest candidates interleaved with the default');
+    return confirmWorkload(runner, s.src, s.measured[0].dirs, s.measured.slice(1), s.defaultUs);
+  });
+  reportProgress('confirming', states.length, states.length);
+  const winners = states.flatMap((s, i) => { const v = verdicts[i].winner; return v ? [{ key: s.w.key, kernels: s.w.kernels, dirs: v.dirs, share: s.share, ratio: v.ratio }] : []; });
+  const check = checkModel(runner, winners, (what) => reportProgress('checking', 0, 1, what));
+  if (check) o.onModelCheck?.(check);
+  return states.map((s, i) => {
+    const v = verdicts[i], def = s.measured[0];
+    record(s, def.dirs, s.defaultUs, 0, { ratio: 1, spread: v.defaultSpread });
+    const dropped = !!check?.dropped.some((d) => d.key === s.w.key);
+    const base = { workload: s.w, defaultUs: s.defaultUs, trials: s.trials, rejected: s.rejected, share: s.share, alone: s.alone, ...(v.winner ? { ratio: v.winner.ratio } : {}) };
+    if (!v.winner || dropped) return { ...base, bestUs: s.defaultUs, best: def.dirs, ...(dropped ? { dropped } : {}) };
+    const us = v.winner.ratio * s.defaultUs;
+    record(s, v.winner.dirs, us, s.trials, v.winner);
+    return { ...base, bestUs: us, best: v.winner.dirs };
   });
 }

@@ -5,7 +5,7 @@
 import { AicError, diag, type Graph } from '@aic/core';
 import {
   TUNE_TARGETS, browserRunner, cRunner, findTarget, lowerGraph, prepareForRun, thisMachine, tune, tuningSchedules, wasmSimdRunner, wgslMachine, wgslRunner,
-  type LogIssue, type Machine, type TuneRecord, type TuneRunner, type WorkloadResult,
+  type LogIssue, type Machine, type ModelCheck, type TuneRecord, type TuneRunner, type WorkloadResult,
 } from '@aic/codegen';
 import type { Directive } from '@aic/loop-ir';
 import { randomFeeds } from '@aic/passes';
@@ -23,6 +23,8 @@ export interface TuneGraphOptions {
   previous?: readonly TuneRecord[];
   onRecord?: (r: TuneRecord) => void;
   onBatch?: () => void;
+  /** the whole-model check at the end (codegen/tune/model-check.ts) */
+  onModelCheck?: (m: ModelCheck) => void;
   /** tests: a fake clock and runner */
   clock?: () => number;
   runner?: (g: Graph) => TuneRunner;
@@ -43,7 +45,7 @@ export function tuneGraph(graph: Graph, o: TuneGraphOptions): WorkloadResult[] {
   try {
     return tune(prog, runner, {
       seed: o.seed, trials: o.trials, budgetMs: o.budgetMs, clock: o.clock ?? (() => performance.now()), machine: thisMachine(), version: VERSION,
-      previous: o.previous, onRecord: o.onRecord, onBatch: o.onBatch,
+      previous: o.previous, onRecord: o.onRecord, onBatch: o.onBatch, onModelCheck: o.onModelCheck,
     });
   } finally { runner.close?.(); }
 }

@@ -174,6 +174,8 @@ export const diag = {
   tuneLogMismatched: (file: string, line: number, why: string) => new AicError('AIC0402', `tuning log record ignored (mismatched): ${why}`, 1, { file, line }),
   /** a target or runner aic tune cannot measure on yet */
   tuneUnsupported: (what: string) => new AicError('AIC0403', `unsupported: ${what}`, 3),
+  // tune3 (winners confirmed, whole-model check): AIC0404 is a warning (the log keeps the defaults)
+  tuneModelCheckFailed: (model: string, why: string) => new AicError('AIC0404', `whole-model check failed: the model did not build or run with the tuned schedules (${why}); every winner dropped, the log keeps the defaults`, 1, { file: model }),
   // --- ctrlflow: If / Loop / Scan on compiled targets (AIC0390-AIC0399) ----------------------------
   /** a value inside a subgraph of control node `node` whose shape is not known at compile time */
   controlDynamicShape: (node: string, value: string, shape: string, target: string, loc?: Location) =>

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { diag, readFileOrThrow, writeFileAtomic, type AicError } from '@aic/core';
-import { parseLog, passTarget, recordLine, type TuneRecord, type WorkloadResult } from '@aic/codegen';
+import { parseLog, passTarget, recordLine, type ModelCheck, type TuneRecord, type WorkloadResult } from '@aic/codegen';
 import { tuneGraph, tuningIssue, VERSION } from '@aic/api/internal';
 import { Option, type Command } from 'commander';
 import { loadModel, parseShapeOptions } from '../model-io.ts';
@@ -31,7 +31,7 @@ export function printWarning(e: AicError): void {
 
 export function resultTable(res: WorkloadResult[]): string {
   const rows = res.filter((r) => r.trials > 0 || r.bestUs < r.defaultUs).sort((a, b) => b.share - a.share);
-  const name = (r: WorkloadResult) => `${r.workload.kernels[0]}${r.workload.kernels.length > 1 ? ` (+${r.workload.kernels.length - 1})` : ''}`;
+  const name = (r: WorkloadResult) => `${r.workload.kernels[0]}${r.workload.kernels.length > 1 ? ` (+${r.workload.kernels.length - 1})` : ''}${r.dropped ? ' [dropped]' : ''}`;
   const w = Math.max(6, ...rows.map((r) => name(r).length));
   const L = [`${'kernel'.padEnd(w)}  ${'default µs'.padStart(10)}  ${'best µs'.padStart(10)}  speedup  trials  rejected`];
   for (const r of rows) L.push(`${name(r).padEnd(w)}  ${r.defaultUs.toFixed(1).padStart(10)}  ${r.bestUs.toFixed(1).padStart(10)}  ${(r.defaultUs / r.bestUs).toFixed(2).padStart(6)}x  ${String(r.trials).padStart(6)}  ${String(r.rejected).padStart(8)}`);
@@ -39,6 +39,16 @@ export function resultTable(res: WorkloadResult[]): string {
   const alone = res.filter((r) => !r.alone).length;
   L.push(`model (sum of kernels): default ${(def / 1000).toFixed(3)} ms, tuned ${(best / 1000).toFixed(3)} ms, ${(def / best).toFixed(2)}x; `
     + `${res.length - rows.length} of ${res.length} workloads untuned (too small a share or budget${alone ? `; ${alone} cannot run alone` : ''})`);
+  return L.join('\n') + '\n';
+}
+
+/** What the whole-model check timed and dropped (codegen/tune/model-check.ts). */
+export function modelCheckText(m: ModelCheck, res: WorkloadResult[]): string {
+  const name = (key: string) => res.find((r) => r.workload.key === key)?.workload.kernels[0] ?? key;
+  const tries = m.tries.map((t) => `${t.ratio.toFixed(3)} with ${t.winners} winner${t.winners === 1 ? '' : 's'} (spread ${t.spread.toFixed(2)})`).join(', ');
+  const L = [`whole model, tuned/default (median of interleaved pairs): ${tries || 'not timed'}`];
+  if (m.dropped.length) L.push(`dropped (the model was slower with them${m.error ? `: ${m.error}` : ''}): ${m.dropped.map((w) => `${name(w.key)} (share ${(100 * w.share).toFixed(1)}%, kernel ratio ${w.ratio.toFixed(3)})`).join(', ')}`);
+  L.push(`kept: ${m.kept.length} of ${m.kept.length + m.dropped.length} confirmed winners`);
   return L.join('\n') + '\n';
 }
 
@@ -65,13 +75,20 @@ export async function tuneCommand(model: string, o: TuneOptions): Promise<number
   const fresh: TuneRecord[] = [];
   const out = o.output;
   const save = () => writeFileAtomic(out, previous.map(recordLine).join('') + fresh.map(recordLine).join(''));
+  let check: ModelCheck | undefined;
   const res = tuneGraph(graph, {
     target, trials, budgetMs, seed, reps, previous, where,
     onRecord: (r) => { fresh.push(r); },
     onBatch: () => save(),
+    onModelCheck: (m) => { check = m; },
   });
+  // this run's confirmation is the last word on its workloads: earlier confirmed records of them no longer win
+  const decided = new Set(res.map((r) => r.workload.key));
+  previous.forEach((r, i) => { if (r.confirmed && r.target === target && decided.has(r.workload)) previous[i] = { ...r, confirmed: undefined }; });
   save();
+  if (check?.error) printWarning(diag.tuneModelCheckFailed(model, check.error));
   process.stdout.write(resultTable(res));
+  if (check) process.stdout.write(modelCheckText(check, res));
   process.stdout.write(`wrote ${out} (${fresh.length} records${previous.length ? `, ${previous.length} kept from before` : ''}; aic ${VERSION})\n`);
   return 0;
 }
