@@ -26,6 +26,6 @@ export * from './tune/index.ts';
 export { bindSymbolicBatch, type SymbolicBatch, type SymbolicOptions } from './lower/symbolic.ts';
 export { batchOf, shapeAt, isBatched } from './lower/batch-run.ts';
 export { extentSymbol, bindExtentAt, maxNeeded } from './lower/extent-symbol.ts';
-export { batchAndExtent } from './lower/batch-extent.ts';
+export { batchAndExtent, batchOrExtent, bindBatchBesideExtent } from './lower/batch-extent.ts';
 export { extentOf, shapeAtExtent } from './extents-run.ts';
 export { extentSpec, type ExtentSpec, type RuntimeExtents } from './lower/extents.ts';

@@ -5,7 +5,8 @@
  * the one-sample model lowered at several values and merged). A run sets the extent, then runs each
  * sample, the batched inputs and outputs addressed at sample n with one sample's run-time size.
  */
-import { diag, type Dim, type Graph } from '@aic/core';
+import { AicError, diag, type Dim, type Graph } from '@aic/core';
+import { batchMixes, bindSymbolicBatch, type SymbolicBatch } from './symbolic.ts';
 import type { Program, ProgramBuffer } from './program.ts';
 import { dimText } from './extents.ts';
 
@@ -36,4 +37,32 @@ export function describeBoth(prog: Program, b: ProgramBuffer, batched: boolean):
   const ext = prog.extents!;
   const d = (ext.dims[b.name] ?? b.shape).map((x) => dimText(x, ext.symbol));
   return `[${(batched ? [prog.batch!.symbol, ...d.slice(1)] : d).join(', ')}]`;
+}
+
+/**
+ * A leading symbol alone: a batch run per sample (lower/symbolic.ts), or, where ops mix samples (its
+ * AIC0451) and --max-shape gives its maximum, a run-time extent like a sequence length (lower/extents.ts).
+ */
+export function batchOrExtent(g: Graph, shapes: Record<string, Dim[]>, max: Record<string, number>, note?: (s: string) => void): { batch?: SymbolicBatch; ext?: { symbol: string; max: number } } {
+  try {
+    return { batch: bindSymbolicBatch(g, { shapes, max, note }) };
+  } catch (e) {
+    if (!batchMixes(e)) throw e;
+    const symbol = g.inputs.map((v) => v.shape?.[0]).find((d): d is string => typeof d === 'string')!;
+    const m = max[symbol];
+    if (m === undefined) throw new AicError(e.code, `${e.message}; or --max-shape ${symbol}=N (N >= 8) makes it a run-time extent instead`, e.exitCode, e.loc);
+    note?.(`'${symbol}': ops mix the samples, so it is a run-time extent (the code reads it; buffers sized for ${m}), not a per-sample batch`);
+    return { ext: { symbol, max: m } };
+  }
+}
+
+/** Both: the batch bound (checked at the extent's maximum); a batch that ops mix is AIC0476 (it cannot be a second extent). */
+export function bindBatchBesideExtent(g: Graph, both: { batch: string; extent: string }, shapes: Record<string, Dim[]>, max: Record<string, number>, at: number, note?: (s: string) => void): SymbolicBatch {
+  const bmax: Record<string, number> = max[both.batch] === undefined ? {} : { [both.batch]: max[both.batch]! };
+  try {
+    return bindSymbolicBatch(g, { shapes, max: bmax, note, extent: { symbol: both.extent, at } })!;
+  } catch (e) {
+    if (!batchMixes(e)) throw e;
+    throw diag.batchMixesBesideExtent(both.batch, both.extent, e.message.slice(e.message.lastIndexOf('followed through')));
+  }
 }

@@ -126,9 +126,15 @@ function checkOrTrack(g: Graph, symbol: string): string[] {
     if (!(e instanceof AicError && e.code === 'AIC0451')) throw e;
     const why = batchMixedBy(g, symbol);
     if (why === undefined) return g.outputs.map((o) => o.name);
-    throw new AicError(e.code, `${e.message}; followed through the ops that move it, ${why}`, e.exitCode, e.loc);
+    const err = new AicError(e.code, `${e.message}; followed through the ops that move it, ${why}`, e.exitCode, e.loc);
+    MIXING.add(err);
+    throw err;
   }
 }
+
+const MIXING = new WeakSet<Error>();
+/** Is e the AIC0451 of a batch that ops mix along (not of a dim the model fixes...)? Such a batch can be a run-time extent instead. */
+export const batchMixes = (e: unknown): e is AicError => e instanceof AicError && MIXING.has(e);
 
 /**
  * Infer g with the symbol in place (declared intermediate shapes set aside, then restored) and check

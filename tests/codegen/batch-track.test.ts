@@ -2,7 +2,9 @@
  * A symbolic batch that ops move and merge (codegen/lower/batch-track.ts): x [B, S, D] transposed to
  * [S, B, D] and reshaped to [S, B*2, D/2] (as a transformer's attention splits heads) is still run per
  * sample, on c and wasm-simd, matching the interpreter on the whole batch; a reshape that reorders
- * samples and a matmul that contracts along the batch stay AIC0451, saying why.
+ * samples and a matmul that contracts along the batch stay AIC0451, saying why. A batch that an op mixes
+ * along (a mean over the batch) becomes a run-time extent when --max-shape gives its maximum (compiled
+ * once, matching the interpreter at two batches); beside a sequence length that is AIC0476.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,6 +13,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '@aic/core';
 import { buildModel, type NodeSpec } from '../onnx-builder.ts';
 import { compileSymbolic, reference } from '../symbolic-harness.ts';
+import { compileWithSymbols } from '../extent-harness.ts';
+import { loadGraph } from '@aic/api/internal';
+import { run } from '@aic/interp';
 import { rnd } from '../encoder-model.ts';
 import { excess } from '../model-zoo.ts';
 
@@ -76,6 +81,44 @@ describe('what still mixes samples is AIC0451, with the reason', () => {
     ], [S * D, S * D]);
     await expect(compileSymbolic(f, 'c', {}, { B: 4 })).rejects.toMatchObject({
       code: 'AIC0451', message: expect.stringContaining("followed through the ops that move it, MatMul 'MatMul' loses the batch (works across samples)"),
+    });
+  });
+});
+
+describe('a batch that an op mixes along', () => {
+  const center = (): string => model('center', [
+    { op: 'ReduceMean', inputs: ['x'], outputs: ['m'], attrs: { axes: [0], keepdims: 1 } },
+    { op: 'Sub', inputs: ['x', 'm'], outputs: ['y'] },
+  ], ['B', S, D]);
+
+  it.each(['c', 'wasm-simd'] as const)('with --max-shape B=16 is a run-time extent on %s: compiled once, matches the interpreter at B=3 and 11', async (target) => {
+    const f = center();
+    const a = await compileWithSymbols(f, target, { B: 16 });
+    expect(a.compiled.prog.batch).toBeUndefined();
+    expect(a.compiled.prog.extents).toMatchObject({ symbol: 'B', max: 16 });
+    for (const n of [3, 11]) {
+      const x = new Tensor('float32', [n, S, D], Float32Array.from(rnd(n * S * D, n)));
+      const want = (run(await loadGraph(f, { inputShapes: { x: [n, S, D] } }), new Map([['x', x]])) as Map<string, Tensor>).get('y')!;
+      const got = a.run(new Map([['x', x]])).get('y')!;
+      expect(got.shape).toEqual([n, S, D]);
+      expect(excess(got.num, want.num, 1e-5, 1e-6).worst).toBeLessThanOrEqual(0);
+    }
+  }, 180_000);
+
+  it('without a maximum is AIC0451, saying --max-shape makes it an extent', async () => {
+    await expect(compileWithSymbols(center(), 'c', {})).rejects.toMatchObject({
+      code: 'AIC0451', message: expect.stringContaining("ReduceMean 'ReduceMean' loses the batch (works across samples); or --max-shape B=N (N >= 8) makes it a run-time extent instead"),
+    });
+  });
+
+  it('beside a sequence length is AIC0476 (one run-time extent per artifact)', async () => {
+    const f = path.join(dir, 'center-seq.onnx');
+    fs.writeFileSync(f, buildModel([
+      { op: 'ReduceMean', inputs: ['x'], outputs: ['m'], attrs: { axes: [0], keepdims: 1 } },
+      { op: 'Sub', inputs: ['x', 'm'], outputs: ['y'] },
+    ], [{ name: 'x', shape: ['B', 'L', D] }], [{ name: 'y', shape: ['B', 'L', D] }], 13));
+    await expect(compileWithSymbols(f, 'c', { B: 4, L: 16 })).rejects.toMatchObject({
+      code: 'AIC0476', exitCode: 3, message: expect.stringContaining("'B' is not a batch that runs per sample (followed through the ops that move it, ReduceMean 'ReduceMean' loses the batch (works across samples)), and 'L' is already the run-time extent"),
     });
   });
 });

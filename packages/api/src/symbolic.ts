@@ -14,7 +14,7 @@
  */
 import { cloneGraph, diag, type Dim, type Graph, type Tensor } from '@aic/core';
 import { validateGraph } from '@aic/ir-spec';
-import { batchAndExtent, maxNeeded, bindExtentAt, bindSymbolicBatch, extentSpec, extentSymbol, type ExtentSpec, type SymbolicBatch } from '@aic/codegen';
+import { batchAndExtent, batchOrExtent, bindBatchBesideExtent, maxNeeded, bindExtentAt, extentSpec, extentSymbol, type ExtentSpec, type SymbolicBatch } from '@aic/codegen';
 import { bindConstants } from './load.ts';
 import { optimizeGraph, resolvePipeline } from './optimize.ts';
 import type { SymbolicCompileOptions } from './types.ts';
@@ -44,8 +44,9 @@ export function optimizeSymbolic(g: Graph, dims: SymbolicDims, optimize: (g: Gra
   const shapes = dims.shapes ?? {}, max = dims.max ?? {};
   const both = batchAndExtent(g, shapes, max);
   const two = both && extentOfBoth(g, both, shapes, max, dims.note);
-  const ext = two ? two.ext : extentSymbol(g, shapes, max);
-  const batch = two ? two.batch : ext ? undefined : bindSymbolicBatch(g, { shapes, max, note: dims.note });
+  let ext = two ? two.ext : extentSymbol(g, shapes, max);
+  let batch = two?.batch;
+  if (!two && !ext) ({ batch, ext } = batchOrExtent(g, shapes, max, dims.note));
   const consts = dims.consts?.();
   if (consts?.size) bindConstants(g, consts);
   const extents = ext && extentSpec(ext.symbol, ext.max, (v) => optimize(bindExtentAt(g, ext.symbol, v)));
@@ -57,8 +58,7 @@ export function optimizeSymbolic(g: Graph, dims: SymbolicDims, optimize: (g: Gra
 function extentOfBoth(g: Graph, both: { batch: string; extent: string }, shapes: Record<string, Dim[]>, max: Record<string, number>, note?: (s: string) => void) {
   const m = max[both.extent];
   if (m === undefined) throw maxNeeded(both.extent);
-  const bmax: Record<string, number> = max[both.batch] === undefined ? {} : { [both.batch]: max[both.batch]! };
-  const batch = bindSymbolicBatch(g, { shapes, max: bmax, note, extent: { symbol: both.extent, at: m } })!;
+  const batch = bindBatchBesideExtent(g, both, shapes, max, m, note);
   return { ext: extentSymbol(g, {}, { [both.extent]: m })!, batch };
 }
 

@@ -221,6 +221,10 @@ export const diag = {
   batchExtentUnsupported: (batch: string, extent: string, target: string, targets: string) =>
     new AicError('AIC0475', `unsupported: symbolic dims '${batch}' (the batch) and '${extent}' (a run-time extent) together on target ${target} `
       + `(targets: ${targets}; bind one with --input-shape, or --target interp runs it)`, 3),
+  /** a batch that ops mix along (AIC0451's case) next to a run-time extent: it cannot be a second one */
+  batchMixesBesideExtent: (batch: string, extent: string, why: string) =>
+    new AicError('AIC0476', `unsupported: symbolic dim '${batch}' is not a batch that runs per sample (${why}), and '${extent}' is already the run-time extent; `
+      + 'an artifact takes one run-time extent (bind one with --input-shape, or --target interp runs it)', 3),
 };
 
 /** Attach a location to an error thrown deep inside op code, keeping catalog errors as they are. */
