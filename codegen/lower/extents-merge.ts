@@ -72,10 +72,16 @@ export function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, 
     const read = p0.steps.find((st) => { const k = kernels.find((x) => x.name === st.kernel)!; return st.args.some((a, j) => a === w.name && reads(k.body, k.params[j]!.name)); });
     if (read) throw fail(`folds constant '${w.value}', read by ${read.node}, to contents that depend on it (not the first elements of the one at the maximum)`);
   }
+  // kernel-private temps sized for the maximum (WGSL keeps them apart from the kernel bodies: render.ts scratch)
+  const sources = new Map([...p0.sources].map(([name, src]) => {
+    const m: Merge = { xs, s: sVar, max: spec.max, divisors: [], polys, fail };
+    if (progs.some((p) => p.sources.get(name)?.temps.length !== src.temps.length)) throw fail(`changes the temporaries of kernel ${name}`);
+    return [name, { ...src, temps: src.temps.map((t, j) => mergeBuffer(progs.map((p) => p.sources.get(name)!.temps[j]!), `kernel ${name}`, m, true)) }];
+  }));
   const dimsBuf: ProgramBuffer = { name: `w_${DIMS}`, dtype: 'i32', shape: [1], scope: 'global', role: 'weight', value: `${sym}:extent`, data: new Tensor('int32', [1], Int32Array.from([spec.max])) };
   const steps = p0.steps.map((st, i) => (kernels.find((k) => k.name === st.kernel)!.params.some((p) => p.name === DIMS) ? { ...st, args: [...st.args, dimsBuf.name] } : st));
   return {
-    ...p0, kernels, steps, weights: [...p0.weights.map(resize), dimsBuf],
+    ...p0, kernels, steps, sources, weights: [...p0.weights.map(resize), dimsBuf],
     inputs: p0.inputs.map(resize), outputs: p0.outputs.map(resize), temps: p0.temps.map(resize),
     extents: { symbol: sym, max: spec.max, dims, buffer: dimsBuf.name, values: xs, split: false },
   };
