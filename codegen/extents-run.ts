@@ -19,6 +19,7 @@ export function compileExtents(target: Target, spec: ExtentSpec, opts: CompileOp
     // not on C: a vector loop under a branch makes GCC 12 warn (-Wmaybe-uninitialized, a false positive in the
     // vector helpers), and the C build takes warnings as errors
     hoistGuards: target.name !== 'c',
+    grid: target.extentGrid,
     schedules: (prog) => {
       const chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog, opts.schedules);
       for (const [k, d] of opts.schedules ?? []) if (prog.sources.has(k) && (d.length === 0 || d.some((x) => x.d !== 'algorithm'))) chosen.set(k, d);

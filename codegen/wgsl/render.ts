@@ -90,6 +90,8 @@ export interface WgslManifest {
 export interface WgslRendered { wgsl: string; manifest: WgslManifest; weights?: Uint8Array }
 
 const WEIGHTS_MAGIC = 'AICWGSL1';
+/** invocations per workgroup of extern stages on the grid (extern-grid.ts) */
+export const EXTERN_WORKGROUP = 64;
 const HEADER = 256;
 
 const words = (b: { shape: number[] }) => Math.max(1, numel(b.shape));
@@ -164,11 +166,11 @@ export function wordsOf(data: ArrayLike<number>, t: ScalarType, what: string, n 
 }
 
 /** The dispatches of a kernel: its stages realized, 16-bit float buffers (lower/half.ts), then the IR's scalar semantics, defined once (loop-ir legalize.ts). */
-export function kernelDispatches(prog: Program, kernel: string, lim: WgslLimits): Stmt[] {
+export function kernelDispatches(prog: Program, kernel: string, lim: WgslLimits, fixedGrid = false): Stmt[] {
   const k = prog.kernels.find((x) => x.name === kernel)!;
   const { stages, temps, fresh, dirs } = stagesOfKernel(prog, kernel);
   try {
-    const grid = { workgroupSize: 64, maxWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension };
+    const grid = { workgroupSize: EXTERN_WORKGROUP, maxWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension, ...(fixedGrid ? { fixed: true } : {}) };
     return realizeStages(stages, dirs, fresh, kernel, [...k.params, ...temps], grid).map((b) => legalizeStmt(legalizeHalfBody(b, k.params), WGSL_LEGAL));
   } catch (e) {
     if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);

@@ -21,7 +21,7 @@ import { halfFeed, halfTensor, isHalfDtype } from './half.ts';
 import { readsInput } from '../lower/unread.ts';
 import { applyExtents } from '../lower/dynamic.ts';
 import { batchOf, describeBatch, describeShape, isBatched } from '../lower/batch-run.ts';
-import { DEFAULT_WGSL_LIMITS, kernelDispatches, renderWgsl, type WgslLimits, type WgslManifest } from './render.ts';
+import { DEFAULT_WGSL_LIMITS, EXTERN_WORKGROUP, kernelDispatches, renderWgsl, type WgslLimits, type WgslManifest } from './render.ts';
 import { chooseGpuSchedules, gpuScheduleLimits } from './schedule.ts';
 import { wgslIntDot } from './int-dot.ts';
 import { extentShapeOf, kernelsAsDispatches } from './extents.ts';
@@ -81,7 +81,9 @@ export function wgslTarget(deviceLimits: Partial<WgslLimits> = {}): Target<WgslC
       return chooseGpuSchedules(prog, WGSL_CAPS, gpuScheduleLimits(WGSL_CAPS, limits.maxComputeWorkgroupsPerDimension, limits));
     },
     // run-time extents: what is merged across values is each kernel's dispatches (extents.ts)
-    finishExtents: (p) => kernelsAsDispatches(p, (k) => kernelDispatches(p, k, limits)),
+    finishExtents: (p) => kernelsAsDispatches(p, (k) => kernelDispatches(p, k, limits, true)),
+    // loops along the symbol stay fused and bound to the grid (counts per run); extern stages' grids divide by their workgroup
+    extentGrid: { divisors: [EXTERN_WORKGROUP] },
     render(prog, opts) {
       const plan = planMemory({ ...prog, temps: prog.temps.map((b) => ({ ...b, dtype: stored(b.dtype) })) });
       return { plan, art: renderArtifact(prog, plan, opts, limits) };
