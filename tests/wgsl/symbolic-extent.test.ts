@@ -15,6 +15,7 @@ import { loadGraph, optimizeGraph } from '@aic/api/internal';
 import { compileWgsl } from '@aic/codegen';
 import { run } from '@aic/interp';
 import { closeWgsl, type WgslCompiled } from '../../codegen/wgsl/target.ts';
+import { GpuChild } from '../../codegen/wgsl/gpu-client.mjs';
 import { evalGrid } from '../../codegen/wgsl/extents.ts';
 import { encoderModel, rnd } from '../encoder-model.ts';
 import { excess } from '../model-zoo.ts';
@@ -81,6 +82,22 @@ describe('a self-attention encoder with a symbolic sequence length on wgsl', () 
     expect(() => a.run(new Map([['x', new Tensor('float32', [1, 40, D])]]))).toThrow(expect.objectContaining({ code: 'AIC0450', message: expect.stringContaining("'S' is 40, beyond its maximum 16") }));
     expect(() => a.run(new Map([['x', new Tensor('float32', [1, 4, D + 1])]]))).toThrow(expect.objectContaining({ code: 'AIC0452' }));
   });
+
+  it('model.mjs itself reads S from the inputs\' lengths and refuses a length beyond the maximum or that no S gives', async () => {
+    const w = a.compiled.art as WgslCompiled;
+    const gpu = new GpuChild();
+    try {
+      const ask = (n: number) => gpu.request({ op: 'run', host: w.host, weights: w.weights, feeds: { x: Float32Array.from(rnd(n, 3)) }, reps: 1 });
+      const ok = await ask(7 * D);
+      expect(ok.ok).toBe(true);
+      expect(ok.outputs!.y!.length).toBe(7 * D);
+      expect(ok.outputs!.pooled!.length).toBe(D);
+      expect(await ask(40 * D)).toMatchObject({ ok: false, message: expect.stringContaining("'S' is 40, beyond its maximum 16 (compiled with --max-shape S=16)") });
+      expect(await ask(7 * D + 1)).toMatchObject({ ok: false, message: expect.stringContaining("input 'x': expected float32 [1, S, 16] with S from 1 to 16, got 113 elements") });
+    } finally {
+      gpu.close();
+    }
+  }, 120_000);
 
   it('a static model has no extent: no uniform, no per-run grids', async () => {
     const g = await loadGraph(model, { inputShapes: { x: [1, 8, D] } });
