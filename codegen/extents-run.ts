@@ -10,7 +10,7 @@ import type { Program, ProgramBuffer } from './lower/program.ts';
 import type { CompileOptions, Target } from './target.ts';
 
 /** Targets whose artifacts take a run-time extent. */
-const EXTENT_TARGETS = ['c', 'wasm-simd', 'wasm'];
+const EXTENT_TARGETS = ['c', 'wasm-simd', 'wasm', 'wgsl'];
 
 export function compileExtents(target: Target, spec: ExtentSpec, opts: CompileOptions): Program {
   if (!EXTENT_TARGETS.includes(target.name)) throw diag.extentUnsupported(spec.symbol, `is a run-time extent, which target ${target.name} does not take yet (targets: ${EXTENT_TARGETS.join(', ')})`);
@@ -19,12 +19,13 @@ export function compileExtents(target: Target, spec: ExtentSpec, opts: CompileOp
     // not on C: a vector loop under a branch makes GCC 12 warn (-Wmaybe-uninitialized, a false positive in the
     // vector helpers), and the C build takes warnings as errors
     hoistGuards: target.name !== 'c',
+    grid: target.extentGrid,
     schedules: (prog) => {
       const chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog, opts.schedules);
       for (const [k, d] of opts.schedules ?? []) if (prog.sources.has(k) && (d.length === 0 || d.some((x) => x.d !== 'algorithm'))) chosen.set(k, d);
       return chosen;
     },
-    finish: target.finish?.bind(target),
+    finish: (p) => { target.finish?.(p); target.finishExtents?.(p); },
   });
 }
 

@@ -75,6 +75,10 @@ export interface Target<A = unknown> {
   defaultSchedules?(prog: Program, overrides?: Map<string, Directive[]>): Map<string, Directive[]>;
   /** after scheduling, before the memory plan (target-specific index cleanups) */
   finish?(prog: Program): void;
+  /** run-time extents (lower/extents.ts): after finish, at each value, before merging (WGSL: kernel bodies become their dispatches) */
+  finishExtents?(prog: Program): void;
+  /** run-time extents on a grid whose counts the host computes per run: loops along the symbol may be fused and bound; divisors: more split factors of counts */
+  readonly extentGrid?: { divisors: number[] };
   /** memory plan + render */
   render?(prog: Program, opts: CompileOptions): Rendered<A>;
   /** the text of one of `forms` */

@@ -1,7 +1,7 @@
 /**
  * tiny_bert with a dynamic sequence axis (scripts/export-tiny-bert-dynseq.py) compiled ONCE with the
- * sequence length 'S' as a run-time extent (--max-shape S=128), run at several lengths on c (and
- * wasm-simd where it takes extents), against the interpreter, onnxruntime and PyTorch's outputs.
+ * sequence length 'S' as a run-time extent (--max-shape S=128), run at several lengths on c,
+ * wasm-simd or wgsl (--targets c,wasm-simd,wgsl), against the interpreter, onnxruntime and PyTorch's outputs.
  *
  *   /usr/bin/python3 scripts/export-tiny-bert-dynseq.py /tmp/dynseq
  *   npx tsx scripts/symbolic-seq.ts [--dir /tmp/dynseq] [--targets c] [--lengths 16,32,64]
@@ -15,6 +15,7 @@ import { loadGraph } from '@aic/api/internal';
 import { run } from '@aic/interp';
 import { compileWithExtent, ortRunner, type ExtentTarget } from '../tests/extent-harness.ts';
 import { excess } from '../tests/model-zoo.ts';
+import { closeWgsl } from '../codegen/wgsl/target.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => { const i = args.indexOf(name); return i < 0 ? def : args[i + 1]!; };
@@ -50,4 +51,5 @@ for (const target of targets) {
   }
 }
 console.log(failed ? `${failed} run(s) did not match` : 'every run matched (max |err| - tol: <= 0 is within rtol 1e-3 / atol 1e-4)');
+closeWgsl();
 process.exit(failed ? 1 : 0);

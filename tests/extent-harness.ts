@@ -8,9 +8,9 @@ import { cloneGraph, type Dim, type Graph, type RValue, type Tensor } from '@aic
 import { loadGraph, optimizeGraph, optimizeSymbolic } from '@aic/api/internal';
 import { C_TARGET, WASM_SIMD_TARGET, WGSL_TARGET, bindExtentAt, extentSpec, buildC, compileFor, extentSymbol, runC, type Compiled } from '@aic/codegen';
 import { runWasmSync, type WasmCompiled } from '../codegen/wasm/target.ts';
+import { runWgslSync, type WgslCompiled } from '../codegen/wgsl/target.ts';
 import type { CArtifact } from '../codegen/c/render.ts';
 
-/** wgsl: compile only (it refuses run-time extents: AIC0454) */
 export type ExtentTarget = 'c' | 'wasm-simd' | 'wgsl';
 
 export interface ExtentArtifact {
@@ -50,6 +50,7 @@ function runnable(compiled: Compiled, target: ExtentTarget, t0: number): ExtentA
     const built = buildC(art, compiled.prog);
     return { compiled, compileMs: performance.now() - t0, run: (feeds) => runC(built, art, compiled.prog, feeds).outputs };
   }
+  if (target === 'wgsl') return { compiled, compileMs: performance.now() - t0, run: (feeds) => runWgslSync(compiled.art as WgslCompiled, feeds) };
   return { compiled, compileMs: performance.now() - t0, run: (feeds) => runWasmSync(compiled.art as WasmCompiled, feeds) };
 }
 

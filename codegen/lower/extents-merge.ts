@@ -55,7 +55,7 @@ export function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, 
     });
   }
   const resize = (b: ProgramBuffer): ProgramBuffer => (longest.has(b.name) ? { ...b, shape: sized.get(b.name)!, data: longest.get(b.name)!.data } : sized.has(b.name) ? { ...b, shape: sized.get(b.name)! } : b);
-  const polys = [{ c: [0, 1] }, ...Object.values(dims).flat().filter((x): x is Poly => typeof x !== 'number')];
+  const polys = [{ c: [0, 1] }, { c: [0, 0, 1] }, ...Object.values(dims).flat().filter((x): x is Poly => typeof x !== 'number')];
   const sVar = E.v(VAR);
   const kernels = p0.kernels.map((k0, i) => {
     const ks = progs.map((p) => p.kernels[i]!);
@@ -72,10 +72,16 @@ export function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, 
     const read = p0.steps.find((st) => { const k = kernels.find((x) => x.name === st.kernel)!; return st.args.some((a, j) => a === w.name && reads(k.body, k.params[j]!.name)); });
     if (read) throw fail(`folds constant '${w.value}', read by ${read.node}, to contents that depend on it (not the first elements of the one at the maximum)`);
   }
+  // kernel-private temps sized for the maximum (WGSL keeps them apart from the kernel bodies: render.ts scratch)
+  const sources = new Map([...p0.sources].map(([name, src]) => {
+    const m: Merge = { xs, s: sVar, max: spec.max, divisors: [], polys, fail };
+    if (progs.some((p) => p.sources.get(name)?.temps.length !== src.temps.length)) throw fail(`changes the temporaries of kernel ${name}`);
+    return [name, { ...src, temps: src.temps.map((t, j) => mergeBuffer(progs.map((p) => p.sources.get(name)!.temps[j]!), `kernel ${name}`, m, true)) }];
+  }));
   const dimsBuf: ProgramBuffer = { name: `w_${DIMS}`, dtype: 'i32', shape: [1], scope: 'global', role: 'weight', value: `${sym}:extent`, data: new Tensor('int32', [1], Int32Array.from([spec.max])) };
   const steps = p0.steps.map((st, i) => (kernels.find((k) => k.name === st.kernel)!.params.some((p) => p.name === DIMS) ? { ...st, args: [...st.args, dimsBuf.name] } : st));
   return {
-    ...p0, kernels, steps, weights: [...p0.weights.map(resize), dimsBuf],
+    ...p0, kernels, steps, sources, weights: [...p0.weights.map(resize), dimsBuf],
     inputs: p0.inputs.map(resize), outputs: p0.outputs.map(resize), temps: p0.temps.map(resize),
     extents: { symbol: sym, max: spec.max, dims, buffer: dimsBuf.name, values: xs, split: false },
   };
@@ -116,14 +122,20 @@ function mergeBuffer(bs: Buffer[], where: string, m: Merge, sizedByS: boolean): 
   return { ...b, shape };
 }
 
-/** A differing integer constant: a polynomial of S, or ceil(p(S) / d) for a split factor d (a guarded split's outer extent). */
+/** A differing integer constant: a polynomial of S, or ceil(c * p(S) / d) for a split factor d (a guarded split's outer extent). */
 function intExpr(ys: number[], t: Expr['t'], m: Merge): Expr | undefined {
   const p = fitPoly(m.xs, ys);
   if (p) return polyExpr(p, m.s, t);
   for (const d of new Set(m.divisors)) {
     if (d < 2) continue;
-    const q = m.polys.find((x) => m.xs.every((v, k) => Math.ceil(polyAt(x, v) / d) === ys[k]));
-    if (q) return E.cast(E.div(E.add(polyExpr(q, m.s, 'i32'), E.i(d - 1)), E.i(d)), t);
+    // ceil(c * p(S) / d) for a dim p and a static factor c (a GPU grid over loops fused with static ones)
+    for (const x of m.polys) {
+      const p0 = polyAt(x, m.xs[0]!);
+      for (let c = Math.max(1, Math.floor(((ys[0]! - 1) * d) / p0)); p0 > 0 && c <= Math.ceil((ys[0]! * d) / p0); c++) {
+        const q = { c: x.c.map((a) => a * c) };
+        if (m.xs.every((v, k) => Math.ceil(polyAt(q, v) / d) === ys[k])) return E.cast(E.div(E.add(polyExpr(q, m.s, 'i32'), E.i(d - 1)), E.i(d)), t);
+      }
+    }
   }
   return undefined;
 }

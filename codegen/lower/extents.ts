@@ -53,6 +53,8 @@ interface LowerHooks {
   hoistGuards?: boolean;
   schedules(prog: Program): Map<string, Directive[]>;
   finish?(prog: Program): void;
+  /** GPU: loops along the symbol may be fused and bound (the host computes grid counts per run); more divisors of those counts */
+  grid?: { divisors: number[] };
 }
 
 /**
@@ -95,9 +97,9 @@ function lowerAt(spec: ExtentSpec, hooks: LowerHooks, split: boolean): Program {
     const srcs = progs.map((p) => p.sources.get(name)!);
     const sym = symbolicLoops(srcs);
     // the first value's (the largest): applies at every value
-    const dirs = keepStatic(srcs[0]!, srcs[xs.indexOf(Math.min(...xs))]!, chosen[0]!.get(name) ?? [], sym, split);
+    const dirs = keepStatic(srcs[0]!, srcs[xs.indexOf(Math.min(...xs))]!, chosen[0]!.get(name) ?? [], sym, split, !!hooks.grid);
     common.set(name, dirs);
-    divisors.set(name, dirs.flatMap((d) => (d.d === 'split' ? [d.factor] : d.d === 'tile' ? d.factors : [])));
+    divisors.set(name, [...dirs.flatMap((d) => (d.d === 'split' ? [d.factor] : d.d === 'tile' ? d.factors : [])), ...(hooks.grid?.divisors ?? [])]);
   }
   for (const p of progs) {
     try {
@@ -158,7 +160,7 @@ function symbolicLoops(srcs: KernelSource[]): Set<string> {
  * split further into vectors (a wide tile's 2W block of two W vectors) falls back to the vector
  * factor; any other such split goes.
  */
-function keepStatic(src: KernelSource, low: KernelSource, dirs: Directive[], sym: Set<string>, split: boolean): Directive[] {
+function keepStatic(src: KernelSource, low: KernelSource, dirs: Directive[], sym: Set<string>, split: boolean, grid = false): Directive[] {
   if (!sym.size) return dirs;
   if (dirs.some(isStageDirective)) return dirs.filter((d) => d.d === 'algorithm');
   const states = new Map<number, [AxisState, AxisState]>();
@@ -176,8 +178,9 @@ function keepStatic(src: KernelSource, low: KernelSource, dirs: Directive[], sym
         if (!factor) return;
         dd = { d: 'split', axis: d.axis, factor };
       }
-    } else if (d.d !== 'reorder' && d.d !== 'parallel' && names.some((n) => sym.has(n))) return;
-    try { states.set(owner[0], [applyDirective(owner[1][0], dd), applyDirective(owner[1][1], dd)]); kept.push(dd); } catch { /* not applicable without the dropped ones */ }
+    } else if (d.d !== 'reorder' && d.d !== 'parallel' && !(grid && (d.d === 'fuse' || d.d === 'bind')) && names.some((n) => sym.has(n))) return;
+    try { states.set(owner[0], [applyDirective(owner[1][0], dd), applyDirective(owner[1][1], dd)]); kept.push(dd); } catch { return; /* not applicable without the dropped ones */ }
+    if (dd.d === 'fuse' && names.some((n) => sym.has(n))) sym = new Set([...sym, names.join('_')]); // a fused symbolic loop is symbolic
   });
   return kept;
 }

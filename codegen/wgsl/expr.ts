@@ -502,7 +502,7 @@ export class WgslEmitter {
   }
 }
 
-function hasBarrier(s: Stmt): boolean {
+export function hasBarrier(s: Stmt): boolean {
   let b = false;
   walkStmt(s, (x) => { if (x.k === 'barrier') b = true; });
   return b;

@@ -80,13 +80,13 @@ export function parallelNest(nest: For[]): boolean {
 }
 
 /** The extern stage's body with its outer loops on the GPU grid when provably parallel, else as it was. */
-export function externOnGrid(body: Stmt, lim: { workgroupSize: number; maxWorkgroupsPerDimension: number }): Stmt {
+export function externOnGrid(body: Stmt, lim: { workgroupSize: number; maxWorkgroupsPerDimension: number; /** whole workgroups however few iterations (run-time extents: the same code at every value) */ fixed?: boolean }): Stmt {
   const full = nestOf(body);
   for (let d = full.length; d >= 1; d--) {
     const nest = full.slice(0, d);
     if (!parallelNest(nest)) continue;
     const ext = nest.map((l) => (l.ext as { v: number }).v);
-    const n = ext.reduce((a, b) => a * b, 1), wg = Math.min(lim.workgroupSize, n);
+    const n = ext.reduce((a, b) => a * b, 1), wg = lim.fixed ? lim.workgroupSize : Math.min(lim.workgroupSize, n);
     const groups = Math.ceil(n / wg);
     if (groups > lim.maxWorkgroupsPerDimension) continue;
     const o = `${nest[0].v}_g`, i = `${nest[0].v}_l`, g = `${nest[0].v}_f`;

@@ -1,12 +1,15 @@
 // ---- aic WebGPU host runtime (appended to the generated WGSL and manifest M) ----
 /* global GPUBufferUsage, GPUMapMode */
-const USAGE = () => globalThis.GPUBufferUsage ?? { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128 };
+const USAGE = () => globalThis.GPUBufferUsage ?? { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 };
 const MAPMODE = () => globalThis.GPUMapMode ?? { READ: 1 };
 
+// a run-time extent (M.extent): its symbol's dims in shapes, the rest as compiled
+const X = M.extent;
+const shown = ({ name, dtype, shape }) => ({ name, dtype, shape: X?.shapes[name] ? X.shapes[name].slice() : shape });
 /** Graph inputs: [{ name, dtype, shape }] */
-export const inputs = M.inputs.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+export const inputs = M.inputs.map(shown);
 /** Graph outputs: [{ name, dtype, shape }] */
-export const outputs = M.outputs.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+export const outputs = M.outputs.map(shown);
 
 const numel = (shape) => shape.reduce((a, b) => a * b, 1);
 // float16/bfloat16: Uint16Array bit patterns, one per word (the shaders convert)
@@ -17,11 +20,10 @@ const OUT_ARRAY = {
   uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, bool: Uint8Array,
 };
 
-/** Input typed array / array -> 32-bit words (64-bit integers must fit in 32 bits). */
-function toWords(io, data) {
-  const n = numel(io.shape);
+/** Input typed array / array -> 32-bit words (64-bit integers must fit in 32 bits); n: elements at a run-time extent. */
+function toWords(io, data, n = numel(io.shape)) {
   if (!data || typeof data.length !== 'number') throw new TypeError(`input '${io.name}': expected a typed array of ${n} ${io.dtype} elements`);
-  if (data.length !== n) throw new RangeError(`input '${io.name}': expected ${n} elements (shape [${io.shape.join(', ')}]), got ${data.length}`);
+  if (data.length !== n) throw new RangeError(`input '${io.name}': expected ${n} elements (shape [${shown(io).shape.join(', ')}]), got ${data.length}`);
   const w = new Uint32Array(Math.max(1, n));
   const kind = WORD[io.dtype];
   if (kind === 'f32') { new Float32Array(w.buffer).set(data instanceof Float32Array ? data : Float32Array.from(data, Number)); return w; }
@@ -37,8 +39,7 @@ function toWords(io, data) {
   return w;
 }
 
-function fromWords(io, bytes) {
-  const n = numel(io.shape);
+function fromWords(io, bytes, n = numel(io.shape)) {
   const Out = OUT_ARRAY[io.dtype];
   if (io.dtype === 'float32') return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 4));
   const src = WORD[io.dtype] === 'i32' ? new Int32Array(bytes.buffer, bytes.byteOffset, n) : new Uint32Array(bytes.buffer, bytes.byteOffset, n);
@@ -124,6 +125,8 @@ export async function load(opts = {}) {
   }
   const act = device.createBuffer({ size: M.actBytes, usage: U.STORAGE | U.COPY_SRC | U.COPY_DST, label: 'aic activations' });
   const gpuBuffers = [act];
+  // a run-time extent: a 16-byte uniform the shaders read it from (binding buffer -1)
+  const extBuf = X ? device.createBuffer({ size: 16, usage: U.UNIFORM | U.COPY_DST, label: 'aic extent' }) : undefined;
   for (const c of M.weightChunks) {
     const b = device.createBuffer({ size: Math.max(4, c.bytes), usage: U.STORAGE | U.COPY_DST, mappedAtCreation: true, label: 'aic weights' });
     new Uint8Array(b.getMappedRange()).set(blob.subarray(c.fileOffset, c.fileOffset + c.bytes));
@@ -135,9 +138,9 @@ export async function load(opts = {}) {
     const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: d.entry }, label: d.entry });
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: d.bindings.map((b) => ({ binding: b.binding, resource: { buffer: gpuBuffers[b.buffer], offset: b.offset, size: b.size } })),
+      entries: d.bindings.map((b) => ({ binding: b.binding, resource: { buffer: b.buffer < 0 ? extBuf : gpuBuffers[b.buffer], offset: b.offset, size: b.size } })),
     });
-    return { pipeline, bindGroup, workgroups: d.workgroups };
+    return { pipeline, bindGroup, workgroups: d.workgroups.slice(), compiled: d.workgroups, grid: d.grid };
   });
   const outBytes = M.outputs.map((o) => Math.max(1, numel(o.shape)) * 4);
   const outOffsets = [];
@@ -151,10 +154,17 @@ export async function load(opts = {}) {
 
   /** Run once: feeds by input name (typed arrays, row-major); resolves to outputs by name. */
   async function runOnce(feeds) {
+    for (const io of M.inputs) if (!(io.name in feeds)) throw new Error(`missing input '${io.name}'`);
+    // a run-time extent: its value from the inputs' lengths, then the uniform, the grids and the lengths at it
+    const v = X ? extentOf(feeds) : 0;
+    const len = (io) => (X?.dims[io.name] ? lengthAt(X.dims[io.name], v) : numel(io.shape));
+    if (X) {
+      device.queue.writeBuffer(extBuf, 0, new Int32Array([v, 0, 0, 0]));
+      for (const s of steps) if (s.grid) s.workgroups = s.grid.map((g, i) => (g === null ? s.compiled[i] : Math.max(0, evalGrid(g, v))));
+    }
     for (const io of M.inputs) {
-      if (!(io.name in feeds)) throw new Error(`missing input '${io.name}'`);
-      const w = toWords(io, feeds[io.name]);
-      device.queue.writeBuffer(act, io.offset, w.buffer, 0, Math.max(1, numel(io.shape)) * 4);
+      const w = toWords(io, feeds[io.name], len(io));
+      device.queue.writeBuffer(act, io.offset, w.buffer, 0, Math.max(1, len(io)) * 4);
     }
     if (M.errOffset !== undefined) device.queue.writeBuffer(act, M.errOffset, new Uint32Array(4));
     const enc = device.createCommandEncoder();
@@ -173,7 +183,7 @@ export async function load(opts = {}) {
     staging.unmap();
     if (M.errOffset !== undefined) checkRecord(new Int32Array(bytes.buffer, errAt, 4));
     const res = {};
-    M.outputs.forEach((o, i) => { res[o.name] = fromWords(o, bytes.subarray(outOffsets[i], outOffsets[i] + outBytes[i])); });
+    M.outputs.forEach((o, i) => { res[o.name] = fromWords(o, bytes.subarray(outOffsets[i], outOffsets[i] + outBytes[i]), len(o)); });
     return res;
   }
   return {
@@ -182,7 +192,7 @@ export async function load(opts = {}) {
     dot4: M.dot4 ? (packed ? 'packed' : 'unpacked') : undefined,
     /** @param {Record<string, ArrayLike<number> | BigInt64Array>} feeds */
     run(feeds) { const p = queue.then(() => (M.batch ? runBatch(runOnce, feeds) : runOnce(feeds))); queue = p.catch(() => {}); return p; },
-    destroy() { for (const b of gpuBuffers) b.destroy(); staging.destroy(); },
+    destroy() { for (const b of gpuBuffers) b.destroy(); staging.destroy(); extBuf?.destroy(); },
     /**
      * Tuning (aic tune --target wgsl): ms per dispatch, each timed alone to the queue's completion
      * (two warm-ups, then the median of `reps` samples; a sample runs as many back-to-back dispatches
@@ -250,5 +260,30 @@ async function runBatch(runOnce, feeds) {
   return res;
 }
 
+const dimAt = (d, v) => (typeof d === 'number' ? d : d.reduce((a, c, k) => a + c * v ** k, 0));
+const lengthAt = (dims, v) => dims.reduce((a, d) => a * dimAt(d, v), 1);
+const GRID_OPS = { add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => Math.trunc(a / b), mod: (a, b) => a % b, min: Math.min, max: Math.max };
+/** a workgroup count at the extent v (codegen/wgsl/extents.ts evalGrid) */
+const evalGrid = (g, v) => (typeof g === 'number' ? g : g === 'S' ? v : GRID_OPS[g[0]](evalGrid(g[1], v), evalGrid(g[2], v)));
+
+/** The run-time extent of a run: the value that gives every input with a symbolic dim its length, the same for all, within the maximum. */
+function extentOf(feeds) {
+  let v, who;
+  for (const io of M.inputs) {
+    const d = X.dims[io.name];
+    if (!d) continue;
+    const n = feeds[io.name]?.length;
+    let m;
+    for (let s = 1; s <= 64 * X.max && m === undefined; s++) if (lengthAt(d, s) === n) m = s;
+    if (m === undefined) throw new RangeError(`input '${io.name}': expected ${io.dtype} [${X.shapes[io.name].join(', ')}] with ${X.symbol} from 1 to ${X.max}, got ${n} elements`);
+    if (m > X.max) throw new RangeError(`'${X.symbol}' is ${m}, beyond its maximum ${X.max} (compiled with --max-shape ${X.symbol}=${X.max})`);
+    if (v !== undefined && m !== v) throw new Error(`the inputs disagree on '${X.symbol}': input '${who}' gives ${v}, input '${io.name}' gives ${m}`);
+    if (v === undefined) { v = m; who = io.name; }
+  }
+  return v === undefined ? X.max : v;
+}
+
 export const batch = M.batch;
+/** a run-time extent: { symbol, max } (run() reads its value from the inputs' lengths), or undefined */
+export const extent = X ? { symbol: X.symbol, max: X.max } : undefined;
 export default { inputs, outputs, load };

@@ -24,7 +24,7 @@ import {
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import type { MemoryPlan } from '../memory/plan.ts';
-import { WHelpers, WgslEmitter, type View } from './expr.ts';
+import { WHelpers, WgslEmitter, hasBarrier, type View } from './expr.ts';
 import { vec4Buffers, vec4Window } from './vec4.ts';
 import { dot4Splice } from './dot4.ts';
 import { externOnGrid } from './extern-grid.ts';
@@ -34,6 +34,7 @@ import { packHalfWords } from './half.ts';
 import { legalizeHalfBody } from '../lower/half.ts';
 import { WGSL_LEGAL } from '../caps.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
+import { EXTENT_BINDING, EXTENT_DECL, manifestExtent, mergedDispatches, readsExtent, readsSymbol, symbolicGrid, type GridExpr, type ManifestExtent } from './extents.ts';
 
 export interface WgslLimits {
   maxStorageBufferBindingSize: number;
@@ -57,8 +58,8 @@ export const DEFAULT_WGSL_LIMITS: WgslLimits = {
   maxComputeWorkgroupStorageSize: 16384,
 };
 
-export interface ManifestBinding { binding: number; /** 0 = activations, 1+i = weight chunk i */ buffer: number; offset: number; size: number; readOnly: boolean }
-export interface ManifestDispatch { entry: string; kernel: string; node: string; workgroups: [number, number, number]; workgroupSize: [number, number, number]; bindings: ManifestBinding[] }
+export interface ManifestBinding { binding: number; /** 0 = activations, 1+i = weight chunk i, -1 = the extent uniform */ buffer: number; offset: number; size: number; readOnly: boolean }
+export interface ManifestDispatch { entry: string; kernel: string; node: string; workgroups: [number, number, number]; workgroupSize: [number, number, number]; bindings: ManifestBinding[]; /** run-time extents: per-run workgroup counts (null: as in workgroups) */ grid?: (GridExpr | null)[] }
 export interface ManifestIO { name: string; dtype: string; shape: number[]; /** byte offset in the activation buffer */ offset: number }
 export interface WgslManifest {
   aic: string;
@@ -82,11 +83,15 @@ export interface WgslManifest {
   dot4?: { at: number; len: number; packed: string };
   /** a symbolic batch (lower/symbolic.ts): the host runs the one-sample dispatches once per sample */
   batch?: { symbol: string; max?: number; inputs: string[]; outputs: string[] };
+  /** a run-time extent (extents.ts): the host writes it to the uniform and sizes inputs, outputs and grids by it */
+  extent?: ManifestExtent;
 }
 
 export interface WgslRendered { wgsl: string; manifest: WgslManifest; weights?: Uint8Array }
 
 const WEIGHTS_MAGIC = 'AICWGSL1';
+/** invocations per workgroup of extern stages on the grid (extern-grid.ts) */
+export const EXTERN_WORKGROUP = 64;
 const HEADER = 256;
 
 const words = (b: { shape: number[] }) => Math.max(1, numel(b.shape));
@@ -160,6 +165,19 @@ export function wordsOf(data: ArrayLike<number>, t: ScalarType, what: string, n 
   return out;
 }
 
+/** The dispatches of a kernel: its stages realized, 16-bit float buffers (lower/half.ts), then the IR's scalar semantics, defined once (loop-ir legalize.ts). */
+export function kernelDispatches(prog: Program, kernel: string, lim: WgslLimits, fixedGrid = false): Stmt[] {
+  const k = prog.kernels.find((x) => x.name === kernel)!;
+  const { stages, temps, fresh, dirs } = stagesOfKernel(prog, kernel);
+  try {
+    const grid = { workgroupSize: EXTERN_WORKGROUP, maxWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension, ...(fixedGrid ? { fixed: true } : {}) };
+    return realizeStages(stages, dirs, fresh, kernel, [...k.params, ...temps], grid).map((b) => legalizeStmt(legalizeHalfBody(b, k.params), WGSL_LEGAL));
+  } catch (e) {
+    if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
+    throw e;
+  }
+}
+
 export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: string; source: string; limits?: Partial<WgslLimits> }): WgslRendered {
   const lim: WgslLimits = { ...DEFAULT_WGSL_LIMITS, ...opts.limits };
   const A = lim.minStorageBufferOffsetAlignment;
@@ -171,16 +189,9 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
   const loadedProgramBuffers = new Set<string>();
   prog.steps.forEach((st, si) => {
     const k = prog.kernels.find((x) => x.name === st.kernel)!;
-    const { stages, temps, fresh, dirs } = stagesOfKernel(prog, st.kernel);
-    let bodies: Stmt[];
-    try {
-      // 16-bit float buffers (lower/half.ts), then the IR's scalar semantics, defined once (loop-ir legalize.ts)
-      const grid = { workgroupSize: 64, maxWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension };
-      bodies = realizeStages(stages, dirs, fresh, st.kernel, [...k.params, ...temps], grid).map((b) => legalizeStmt(legalizeHalfBody(b, k.params), WGSL_LEGAL));
-    } catch (e) {
-      if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
-      throw e;
-    }
+    const { temps } = stagesOfKernel(prog, st.kernel);
+    // run-time extents: the kernel's body is its merged dispatches (extents.ts)
+    const bodies = prog.extents ? mergedDispatches(k.body) : kernelDispatches(prog, st.kernel, lim);
     bodies.forEach((body, i) => {
       const u = usesOf(body);
       k.params.forEach((p, pi) => { if (u.read.has(p.name)) loadedProgramBuffers.add(st.args[pi]); });
@@ -257,7 +268,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
   const entries: string[] = [];
   const dispatches: ManifestDispatch[] = [];
   const usedEntries = new Set<string>();
-  let maxBinding = 0, maxBindings = 0;
+  let maxBinding = 0, maxBindings = 0, extentUsed = false;
   for (const p of pending) {
     let entry = sanitize(`${p.kernel}_s${p.stage}`);
     if (!/^[A-Za-z]/.test(entry)) entry = `k_${entry}`;
@@ -312,17 +323,26 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
       return { binding: bi, buffer: w.buf, offset: w.start, size, readOnly: !w.written };
     });
     if (checked.has(p)) bindings.push({ binding: ERR_BINDING, buffer: 0, offset: errOffset!, size: 16, readOnly: false });
+    if (readsExtent(p.body)) { bindings.push({ binding: EXTENT_BINDING, buffer: -1, offset: 0, size: 16, readOnly: true }); extentUsed = true; }
     maxBindings = Math.max(maxBindings, bindings.length);
     // grid from the loops bound to GPU axes
     const wg: [number, number, number] = [1, 1, 1], loc: [number, number, number] = [1, 1, 1];
+    let grid: (GridExpr | null)[] | undefined;
     const seen = new Set<string>();
     walkStmt(p.body, (s) => {
       if (s.k !== 'for' || s.kind.k !== 'gpu') return;
       const key = `${s.kind.axis}.${s.kind.dim}`;
       if (seen.has(key)) throw diag.usage(`schedule: kernel ${p.kernel} binds two loops to ${key}`);
       seen.add(key);
-      if (s.ext.k !== 'const') throw diag.usage(`schedule: kernel ${p.kernel}: loop ${s.v} bound to ${key} has no constant extent`);
       const d = { x: 0, y: 1, z: 2 }[s.kind.dim];
+      if (s.ext.k !== 'const' && prog.extents && readsSymbol(s.ext)) { // a count the host computes per run (extents.ts)
+        const g = symbolicGrid(s.ext, prog.extents.max, `kernel ${p.kernel} (${p.node})`, prog.extents.symbol);
+        if (s.kind.axis === 'local' && hasBarrier(s.body)) throw diag.extentUnsupported(prog.extents.symbol, `sizes the workgroup of kernel ${p.kernel} (${p.node}), which synchronizes`);
+        if (s.kind.axis === 'workgroup') (grid ??= [null, null, null])[d] = g.expr;
+        (s.kind.axis === 'workgroup' ? wg : loc)[d] = Math.max(1, g.atMax);
+        return;
+      }
+      if (s.ext.k !== 'const') throw diag.usage(`schedule: kernel ${p.kernel}: loop ${s.v} bound to ${key} has no constant extent`);
       (s.kind.axis === 'workgroup' ? wg : loc)[d] = Math.max(1, s.ext.v);
     });
     const inv = loc[0] * loc[1] * loc[2];
@@ -355,7 +375,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
       ...body,
       '}',
     ].join('\n'));
-    dispatches.push({ entry, kernel: p.kernel, node: p.node, workgroups: wg, workgroupSize: loc, bindings });
+    dispatches.push({ entry, kernel: p.kernel, node: p.node, workgroups: wg, workgroupSize: loc, bindings, ...(grid ? { grid } : {}) });
   }
   const wgsl = [
     `// Generated by aic ${opts.version} from ${opts.source}. Do not edit.`,
@@ -365,6 +385,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     '',
     ...decls,
     ...(checked.size ? [ERR_DECL] : []),
+    ...(extentUsed ? [EXTENT_DECL] : []),
     '',
     ...entries.flatMap((e) => [e, '']),
   ].join('\n');
@@ -373,6 +394,7 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     needs: { maxStorageBufferBindingSize: maxBinding, maxStorageBuffersPerShaderStage: maxBindings, maxBufferSize: Math.max(actBytes, ...weightChunks.map((c) => c.bytes)) },
     arena: { arenaBytes: plan.arenaBytes, naiveBytes: plan.naiveBytes },
     ...(dot4Splice(wgsl) ? { dot4: dot4Splice(wgsl) } : {}),
+    ...(prog.extents ? { extent: manifestExtent(prog) } : {}),
     ...(errOffset !== undefined ? { errOffset, steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })), ranges: RANGE_CHECKS } : {}),
   };
   return { wgsl, manifest, weights };

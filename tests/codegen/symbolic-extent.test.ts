@@ -2,7 +2,7 @@
  * A symbolic sequence length as a run-time extent (issue 13 item 6; codegen/lower/extents.ts): a
  * small self-attention encoder whose position table is sliced by the input's length, compiled ONCE
  * for c and wasm-simd with --max-shape S=16, runs at two lengths and matches the interpreter; model.h names the
- * symbol and its maximum, model.d.ts too; a missing maximum is AIC0453, a target without extents AIC0454.
+ * symbol and its maximum, model.d.ts too; a missing maximum is AIC0453 (wgsl: tests/wgsl/symbolic-extent.test.ts).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -82,7 +82,7 @@ describe('aic compile with a symbolic sequence length', () => {
     const r = spawnSync(process.execPath, [path.resolve(import.meta.dirname, '../../bin/aic'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
-  it('--max-shape S=16 writes an artifact taking S; without it exit 2 (AIC0453); wgsl exit 3 (AIC0454)', () => {
+  it('--max-shape S=16 writes an artifact taking S; without it exit 2 (AIC0453)', () => {
     const out = path.join(path.dirname(model), 'c');
     const ok = aic(['compile', model, '--target', 'c', '--max-shape', 'S=16', '-o', out]);
     expect(ok.code).toBe(0);
@@ -92,9 +92,6 @@ describe('aic compile with a symbolic sequence length', () => {
     const none = aic(['compile', model, '--target', 'c', '-o', out]);
     expect(none.code).toBe(2);
     expect(none.err).toContain("AIC0453: symbolic dim 'S' is a run-time extent: declare its maximum with --max-shape S=N");
-    const gpu = aic(['compile', model, '--target', 'wgsl', '--max-shape', 'S=16', '-o', out]);
-    expect(gpu.code).toBe(3);
-    expect(gpu.err).toContain("AIC0454: unsupported: symbolic dim 'S' is a run-time extent, which target wgsl does not take yet");
   }, 120_000);
 });
 
@@ -110,9 +107,5 @@ describe('what run-time extents refuse', () => {
 
   it('a maximum the model does not take (its position table has 64 rows) is AIC0453', async () => {
     await expect(compileWithExtent(model, 'c', { S: 80 })).rejects.toMatchObject({ code: 'AIC0453', message: expect.stringContaining("'S' cannot be 80 (--max-shape S=80 asks for every value up to it)") });
-  });
-
-  it('a target without extents is AIC0454', async () => {
-    await expect(compileWithExtent(model, 'wgsl', { S: 16 })).rejects.toMatchObject({ code: 'AIC0454', message: expect.stringContaining('target wgsl does not take yet') });
   });
 });
