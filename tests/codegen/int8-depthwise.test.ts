@@ -61,6 +61,15 @@ function extremes(hw: number): string {
 
 const o2 = (src: string, t: string) => runPipeline(parseGraph(src), pipelineFor(2), { target: passTargetOf(getTarget(t)!), out: () => {} }).graph;
 
+/** the -O2 graph on target t has an aic.QConv and gives the reference's integers */
+async function fusedEquals(src: string, t: string, feeds: Map<string, RValue>, want: Tensor): Promise<void> {
+  const g = o2(src, t);
+  expect(g.nodes.map((n) => n.op)).toContain('QConv');
+  const got = (await runOn(getTarget(t)!, g, feeds, { version: 'test', source: 'int8-depthwise' })).outputs.get('y') as Tensor;
+  expect(Array.from(got.num)).toEqual(Array.from(want.num));
+  expect(new Set(Array.from(want.num)).size).toBeGreaterThan(20);
+}
+
 describe('depthwise convolution at stride 2', () => {
   for (const hw of [16, 18]) {
     for (const s of [2, 1]) {
@@ -69,13 +78,7 @@ describe('depthwise convolution at stride 2', () => {
       const feeds = new Map<string, RValue>([['x', Tensor.fromNumbers('uint8', g0.inputs[0]!.shape as number[], ints(C * hw * hw, 0, 255))]]);
       const want = run(g0, feeds).get('y') as Tensor;
       for (const t of ['c', 'wasm-simd']) {
-        it(`int8 ${hw}x${hw} stride ${s}: ${t} -O2 (aic.QConv) equals the unfused interpreter`, async () => {
-          const g = o2(src, t);
-          expect(g.nodes.map((n) => n.op)).toContain('QConv');
-          const got = (await runOn(getTarget(t)!, g, feeds, { version: 'test', source: 'int8-depthwise' })).outputs.get('y') as Tensor;
-          expect(Array.from(got.num)).toEqual(Array.from(want.num));
-          expect(new Set(Array.from(want.num)).size).toBeGreaterThan(20);
-        }, 120_000);
+        it(`int8 ${hw}x${hw} stride ${s}: ${t} -O2 (aic.QConv) equals the unfused interpreter`, () => fusedEquals(src, t, feeds, want), 120_000);
       }
     }
     it(`f32 ${hw}x${hw} stride 2: wasm-simd equals the interpreter`, async () => {
@@ -92,12 +95,7 @@ describe('depthwise convolution at stride 2', () => {
     it(`int8 depthwise products of 255 * 255: ${t} -O2 (aic.QConv, f32 sums) equals the interpreter`, async () => {
       const src = extremes(16), g0 = parseGraph(src);
       const feeds = new Map<string, RValue>([['x', Tensor.fromNumbers('uint8', [1, C, 16, 16], ints(C * 256, 0, 1).map((v) => v * 255))]]);
-      const want = run(g0, feeds).get('y') as Tensor;
-      const g = o2(src, t);
-      expect(g.nodes.map((n) => n.op)).toContain('QConv');
-      const got = (await runOn(getTarget(t)!, g, feeds, { version: 'test', source: 'int8-depthwise' })).outputs.get('y') as Tensor;
-      expect(Array.from(got.num)).toEqual(Array.from(want.num));
-      expect(new Set(Array.from(want.num)).size).toBeGreaterThan(20);
+      await fusedEquals(src, t, feeds, run(g0, feeds).get('y') as Tensor);
     }, 120_000);
   }
   it('f32 sums of K products within [-255, 255] are exact up to K = 258 (K * 255^2 <= 2^24)', () => {
