@@ -70,6 +70,20 @@ function dividesBy(e: Expr, v: string, x: number): boolean {
   return found;
 }
 
+/**
+ * Does e divide (or take the remainder of) an expression of loop variable v by a constant other than
+ * the block x? (ChannelShuffle's (c % g) * C/g + c / g: each lane reads another channel, a gather.)
+ */
+function mixesChannels(e: Expr, v: string, x: number): boolean {
+  const uses = (q0: Expr) => { let u = false; walkExpr(q0, (q) => { if (q.k === 'var' && q.name === v) u = true; }); return u; };
+  let found = false;
+  walkExpr(e, (q) => {
+    if (found || q.k !== 'bin' || (q.op !== 'div' && q.op !== 'mod') || q.b.k !== 'const') return;
+    if (q.b.v !== x && q.b.v > 1 && uses(q.a)) found = true;
+  });
+  return found;
+}
+
 /** Does e load something whose index does not use loop variable v? */
 function sharedLoad(e: Expr, v: string): boolean {
   let shared = false;
@@ -116,6 +130,13 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   // buffer when read for every lane: such stages keep the blocked loop order but stay scalar
   const vec: Directive[] = guardedOn(st.body, c) ? [] : [{ d: 'vectorize', axis: ci }];
   if (reds.length !== 1) {
+    // lanes that read channels of other blocks (a channel shuffle) would be a per-lane gather whose
+    // index divides every lane (no i32x4 division): CPU targets copy the lanes as unrolled scalars,
+    // whose source offsets depend on the channel block only (hoisted out of the pixel loops)
+    if (!caps.gpu && reds.length === 0 && mixesChannels(st.body, c, B)) {
+      dirs.push({ d: 'reorder', order: [n, `${c}_o`, h, w, ci] }, { d: 'unroll', axis: ci });
+      return dirs;
+    }
     dirs.push({ d: 'reorder', order: [n, `${c}_o`, h, w, ci] }, ...vec);
     return dirs;
   }
@@ -150,6 +171,9 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
     if (a.extent > B && dividesBy(R.body, a.name, B)) {
       dirs.push({ d: 'split', axis: a.name, factor: B });
       redOrder.push(`${a.name}_o`, `${a.name}_i`);
+      // 4-lane blocks on CPU targets: the block's input lanes unrolled (whole blocks; a partial last
+      // block is peeled after realization, schedule/peel-guards.ts)
+      if (B <= 4 && !caps.gpu) unroll.push(`${a.name}_i`);
     } else redOrder.push(a.name);
   }
   dirs.push({ d: 'reorder', order: [n, cOuter, h, wOuter, ...redOrder, ...inner, ci] });

@@ -28,6 +28,8 @@ export function wtype(t: ScalarType): ValType { return t === 'f32' ? 'f32' : t =
 /** element types a 4-lane v128 value can hold (narrow ints widened to i32 lanes, bool as masks) */
 const VEC_OK: ReadonlySet<ScalarType> = new Set<ScalarType>(['f32', 'i32', 'u32', 'i8', 'u8', 'i16', 'u16', 'bool']);
 
+/** i8x16.shuffle bytes of lanes 0, 2 of a and 1, 3 of b (b loaded 3 elements later: elements 0, 2, 4, 6) */
+const STRIDE2_SHUFFLE = [0, 1, 2, 3, 8, 9, 10, 11, 20, 21, 22, 23, 28, 29, 30, 31];
 const LOAD: Record<ScalarType, string> = {
   f32: 'f32.load', f64: 'f64.load', i32: 'i32.load', u32: 'i32.load', i64: 'i64.load', u64: 'i64.load',
   i8: 'i32.load8_s', u8: 'i32.load8_u', bool: 'i32.load8_u', i16: 'i32.load16_s', u16: 'i32.load16_u',
@@ -1028,6 +1030,14 @@ export class KernelEmitter {
         return;
       }
       this.ex({ ...e, idx: vi0.base, lanes: 1 }); this.splat(e.t); return;
+    }
+    if (vi0?.kind === 'offsets' && vi0.d.join() === '0,2,4,6' && (t === 'f32' || t === 'i32' || t === 'u32')) {
+      // stride 2 (stride-2 depthwise conv, pooling): elements 0..3 and 3..6, their even ones
+      // shuffled together (no read past element 6, the last a lane-by-lane load would touch)
+      const off = this.addr(b, vi0.base);
+      const ta = this.tmp('i32');
+      this.e(['local.tee', ta], ['v128.load', 2, off], ['local.get', ta], ['v128.load', 2, off + 12], ['i8x16.shuffle', STRIDE2_SHUFFLE]);
+      return;
     }
     if (vi0?.kind === 'offsets' && vi0.d.every((x) => x < 4096)) {
       const w = WIDTH[t];

@@ -18,6 +18,7 @@ import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_LEGAL, WASM_SIMD_CAPS } from '../caps.ts';
 import type { Program } from '../lower/program.ts';
 import { localizePadPlanes } from '../schedule/pad-planes.ts';
+import { peelSplitGuards } from '../schedule/peel-guards.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
@@ -221,8 +222,9 @@ function wasmTarget(simd: boolean): Target<WasmCompiled> {
     legal: WASM_LEGAL,
     forms: ['wat'],
     defaultSchedules: (prog, overrides) => chooseSchedules(prog, caps, overrides, { rowInterleave: true }),
-    // padded copies made per plane inside the conv (schedule/pad-planes.ts)
-    finish(prog) { prog.kernels = prog.kernels.map(localizePadPlanes); },
+    // padded copies made per plane inside the conv (schedule/pad-planes.ts); partial last blocks
+    // of split loops peeled (schedule/peel-guards.ts)
+    finish(prog) { prog.kernels = prog.kernels.map((k) => peelSplitGuards(localizePadPlanes(k))); },
     render(prog, opts) {
       const w = compileProgram(prog, { ...opts, simd });
       return { plan: w.plan, art: w };
