@@ -139,10 +139,23 @@ const bufSizes = (src: KernelSource) => new Map([...src.params, ...src.temps].ma
 const pow2Divisor = (n: number, max: number) => { let w = 1; while (w * 2 <= max && n % (w * 2) === 0) w *= 2; return w; };
 
 /** Elementwise: vectorize the innermost output axis when it divides into whole vectors. */
+/**
+ * Bytes of the widest value an elementwise body computes (its output at least): a uint8 QuantizeLinear
+ * computes in f32, so a vector holds the f32 lanes of the target, not 4x as many byte lanes.
+ */
+function widestComputed(st: ComputeStage): number {
+  let w = bytes(computeT(st.out.dtype));
+  // index arithmetic (i32) is not a lane value
+  const index = new Set<Expr>();
+  visit(st.body, (x) => { if (x.k === 'load') visit(x.idx, (y) => { index.add(y); }); });
+  visit(st.body, (x) => { if (!index.has(x) && x.k !== 'var' && x.k !== 'const') w = Math.max(w, bytes(computeT(x.t))); });
+  return w;
+}
+
 function elementwise(st: ComputeStage, caps: TargetCaps, src: KernelSource): Directive[] {
   const r = st.axes.length;
   if (caps.vectorLanes <= 1 || r === 0) return [];
-  const L = Math.max(1, Math.floor(caps.vectorLanes * 4 / bytes(computeT(st.out.dtype)))); // 16-bit floats compute in f32
+  const L = Math.max(1, Math.floor(caps.vectorLanes * 4 / widestComputed(st))); // 16-bit floats compute in f32
   const inner = st.axes[r - 1];
   const n = st.out.shape[r - 1];
   // a load in a select branch whose index stays in its buffer may be read for every lane (QuantizeLinear's NaN / clamp selects)

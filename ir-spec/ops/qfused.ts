@@ -184,15 +184,10 @@ defineOp({
     const [lo, hi] = bounds(ctx.attrs.int('clip_lo'), ctx.attrs.int('clip_hi'), ctx.node.outputs[0]!.type.dtype);
     const z = E.i(0), i32 = (e: Expr) => E.cast(e, 'i32');
     const res = residualRefs(ctx.inputs, 6), W = ctx.inputs[1]!;
-    // a one-channel-per-group (depthwise) reduction is summed in f32: every product and partial sum
-    // is an integer below 2^24 (exactFloatSum), so the f32 sum is the int32 sum in any order, with or
-    // without FMA, in the targets' f32 vector lanes (the depthwise f32 schedules)
-    const xT: ScalarType = W.shape[1] === 1 && exactFloatSum(sizeOf(W.shape.slice(1))) ? 'f32' : 'i32';
-    const asT = (e: Expr) => (xT === 'f32' ? E.cast(e, 'f32') : e);
     lowerConvLike(ctx, {
-      xT, prepX: (x) => asT(E.sub(i32(x), i32(Xz.flat(z)))),
-      term: (xv, co, ci, k) => E.mul(xv, asT(wTerm(W.at(co, ci, ...k), ctx.inputs[9], co))),
-      finish: (sum, co, idx) => qEpilogue(E.add(i32(sum), Bi.flat(co)), Mu.flat(sizeOf(Mu.shape) === 1 ? z : co), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1),
+      xT: 'i32', prepX: (x) => E.sub(i32(x), i32(Xz.flat(z))),
+      term: (xv, co, ci, k) => E.mul(xv, wTerm(W.at(co, ci, ...k), ctx.inputs[9], co)),
+      finish: (sum, co, idx) => qEpilogue(E.add(sum, Bi.flat(co)), Mu.flat(sizeOf(Mu.shape) === 1 ? z : co), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1),
     });
   },
   flops: (ctx, outs) => {
@@ -201,14 +196,6 @@ defineOp({
     return 2 * sizeOf(o as number[]) * sizeOf((w as number[]).slice(1));
   },
 });
-
-/**
- * An f32 sum of K products of (x - x_zp) and (w - w_zp) is exact: each factor is within [-255, 255],
- * so every partial sum is an integer of magnitude <= K * 255^2 <= 2^24.
- */
-export function exactFloatSum(K: number): boolean {
-  return K * 255 * 255 <= 2 ** 24;
-}
 
 /** weights minus their (per-channel) zero point, exact */
 function minusZp(w: Tensor, wz: Tensor | undefined, M: number, ch: (i: number) => number): Float64Array {

@@ -98,11 +98,17 @@ function quantElem(x: Expr, s: Expr, zp: Expr | undefined, out: ScalarType, lo: 
   return E.cast(E.select(E.call('isnan', q), E.c(0, ct), sat), out);
 }
 
-/** One dequantized element: (x - zp) * s, exact difference, product in double rounded once to f32. */
+/**
+ * One dequantized element: (x - zp) * s, exact difference, product in double rounded once to f32.
+ * For 8/16-bit x the difference (|d| < 2^17) and s are exact in f32 and their product is exact in
+ * double, so the f32 product (one rounding) is that same value: f32 vector lanes, the same bits.
+ */
 function dequantElem(x: Expr, s: Expr, zp: Expr | undefined): Expr {
-  const d = zp ? E.sub(E.cast(x, 'f64'), E.cast(zp, 'f64')) : E.cast(x, 'f64');
-  return E.cast(E.mul(d, E.cast(s, 'f64')), 'f32');
+  const ct: ScalarType = NARROW_INT.includes(x.t) ? 'f32' : 'f64';
+  const d = zp ? E.sub(E.cast(x, ct), E.cast(zp, ct)) : E.cast(x, ct);
+  return E.cast(E.mul(d, E.cast(s, ct)), 'f32');
 }
+const NARROW_INT: readonly ScalarType[] = ['i8', 'u8', 'i16', 'u16'];
 
 /** the reference's element type for the quantization expressions (float16/bfloat16 scales are exact in f32) */
 const qScalar = (d: DType): ScalarType => (d === 'float16' || d === 'bfloat16' ? 'f32' : scalarOf(d));
