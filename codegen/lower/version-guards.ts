@@ -4,7 +4,8 @@
  * every register-tile iteration. For the body B of each innermost loop whose extent depends on the
  * symbol, the guards whose condition is monotone in B's own (constant-extent) loops are checked once,
  * at those loops' last iteration: `if (all hold there) { B without them } else { B }`. The first
- * branch is B's full tiles (vectorized, no branches), the second the tail, as before. Results are
+ * branch is B's full tiles (vectorized, no branches), the second the tail, where each vector loop
+ * whose lanes all pass its guards runs unguarded in turn (a tile wider than a short S). Results are
  * unchanged: where the check holds every iteration of B passes those guards.
  */
 import { E, substitute, walkExpr, type Expr, type Stmt } from '@aic/loop-ir';
@@ -100,7 +101,25 @@ function versionBody(b: Stmt): Stmt {
   const fast = strip(b, sc, conds);
   if (!conds.size) return b;
   const c = [...conds.values()].reduce((x, y) => E.bin('and', x, y));
-  return { k: 'if', c, then: fast, else: b };
+  return { k: 'if', c, then: fast, else: versionVectors(b, new Set(conds.keys())) };
+}
+
+/** In the tail: each vector loop whose lanes all pass its guards runs unguarded (vectorized), else as before. */
+function versionVectors(s: Stmt, outer: Set<string>): Stmt {
+  const rec = (x: Stmt) => versionVectors(x, outer);
+  switch (s.k) {
+    case 'for': {
+      if (s.kind.k !== 'vectorized') return { ...s, body: rec(s.body) };
+      const conds = new Map<string, Expr>();
+      const fast = strip(s, scopeOf(s), conds);
+      const same = conds.size === outer.size && [...conds.keys()].every((k) => outer.has(k)); // the tile's own check, known to fail
+      return conds.size && !same ? { k: 'if', c: [...conds.values()].reduce((x, y) => E.bin('and', x, y)), then: fast, else: s } : s;
+    }
+    case 'if': return { ...s, then: rec(s.then), ...(s.else ? { else: rec(s.else) } : {}) };
+    case 'alloc': case 'let': return { ...s, body: rec(s.body) };
+    case 'seq': return { k: 'seq', body: s.body.map(rec) };
+    default: return s;
+  }
 }
 
 /** B with every once-checkable guard replaced by its body; the conditions collected in `conds`. */

@@ -32,6 +32,17 @@ describe('versionGuards', () => {
     expect(run(v, 17).slice(0, 18)).toEqual([...Array.from({ length: 17 }, (_, i) => i + 1), 0]);
   });
 
+  it('in the tail, a vector loop whose lanes all pass runs unguarded (a 32-wide tile of two vectors at n = 20)', () => {
+    const at = (h: number) => E.add(E.add(E.mul(E.v('o'), E.i(32)), E.i(h)), E.v('i'));
+    const half = (h: number) => S.for('i', 16, S.if(E.lt(at(h), n), S.store('out', at(h), E.add(E.cast(at(h), 'f32'), E.c(1)))), { k: 'vectorized', lanes: 16 });
+    const wide = S.for('o', E.div(E.add(n, E.i(31)), E.i(32)), S.seq(half(0), half(16)));
+    const v = versionGuards(wide);
+    const text = printStmt(v).join('\n');
+    expect(text).toContain('if ((((o * 32) + 16) + 15) < n)');
+    expect(text).toContain('if ((((o * 32) + 0) + 15) < n)');
+    for (const nv of [1, 16, 20, 32, 33, 64]) expect(run(v, nv)).toEqual(run(wide, nv));
+  });
+
   it('keeps a guard it cannot check once (a let-bound index, a load) and static loops alone', () => {
     const viaLet = tile(S.let('j', 'i32', idx, S.if(E.lt(E.v('j'), n), S.store('out', E.v('j'), E.c(1)))));
     expect(printKernel({ name: 'k', params: [], body: versionGuards(viaLet) })).toBe(printKernel({ name: 'k', params: [], body: viaLet }));
