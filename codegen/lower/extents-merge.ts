@@ -9,6 +9,7 @@ import { E, S, walkExprs, type Buffer, type Expr, type Kernel, type Stmt } from 
 import type { Program, ProgramBuffer } from './program.ts';
 import type { ExtentSpec } from './extents.ts';
 import { hoistGuards } from './hoist-guards.ts';
+import { versionGuards } from './version-guards.ts';
 import { fitPoly, floatExpr, polyAt, polyExpr, type Poly } from './extents-fit.ts';
 
 const VAR = 'aic_S';
@@ -64,6 +65,7 @@ export function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, 
     const params = k0.params.map((b, j) => mergeBuffer(ks.map((k) => k.params[j]!), `kernel ${k0.name}`, m, true));
     if (!usesVar(body)) return { ...k0, params, body };
     if (hoist) body = hoistGuards(body);
+    body = versionGuards(body);
     const dimsParam: Buffer = { name: DIMS, dtype: 'i32', shape: [1], scope: 'global', role: 'weight' };
     return { ...k0, params: [...params, dimsParam], body: S.let(VAR, 'i32', E.load(DIMS, E.i(0), 'i32'), body) } as Kernel;
   });
