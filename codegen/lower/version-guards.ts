@@ -14,12 +14,23 @@ import { E, substitute, walkExpr, type Expr, type Stmt } from '@aic/loop-ir';
 export function versionGuards(s: Stmt): Stmt {
   switch (s.k) {
     case 'for':
+      if (s.kind.k === 'gpu' || hasGpuLoop(s.body)) return s; // a GPU grid is bound once per kernel: never duplicate it
       if (s.ext.k !== 'const' && !hasSymbolicLoop(s.body)) return { ...s, body: versionBody(s.body) };
       return { ...s, body: versionGuards(s.body) };
     case 'if': return { ...s, then: versionGuards(s.then), ...(s.else ? { else: versionGuards(s.else) } : {}) };
     case 'alloc': case 'let': return { ...s, body: versionGuards(s.body) };
     case 'seq': return { k: 'seq', body: s.body.map(versionGuards) };
     default: return s;
+  }
+}
+
+function hasGpuLoop(s: Stmt): boolean {
+  switch (s.k) {
+    case 'for': return s.kind.k === 'gpu' || hasGpuLoop(s.body);
+    case 'if': return hasGpuLoop(s.then) || (!!s.else && hasGpuLoop(s.else));
+    case 'alloc': case 'let': return hasGpuLoop(s.body);
+    case 'seq': return s.body.some(hasGpuLoop);
+    default: return false;
   }
 }
 
