@@ -24,6 +24,7 @@ import { chooseAlgorithms } from './algorithms/choose.ts';
 import { applyIntDot } from './int-dot.ts';
 import { interleavedRows } from './row-interleave.ts';
 import { isWide, maxTileRows, packedRows, rowPackParams, twoContiguousVectors } from './wide-tile.ts';
+import { COL_PACK_ROWS, colPackParams } from './col-pack.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 type Load = Extract<Expr, { k: 'load' }>;
@@ -169,7 +170,7 @@ function elementwise(st: ComputeStage, caps: TargetCaps, src: KernelSource): Dir
   return [{ d: 'split', axis: inner, factor: W }, { d: 'vectorize', axis: `${inner}_i` }];
 }
 
-export interface PackRequest { param: number; block: number }
+export interface PackRequest { param: number; block: number; dim?: number }
 export interface StageSchedule { dirs: Directive[]; packs: PackRequest[] }
 
 /** Register-tiled reduction (GEMM micro-kernel / direct convolution); see the file comment. */
@@ -241,8 +242,12 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // two vectors per row when the vector axis has room (packed: 2W dividing it; contiguous, on wide
   // targets: a clamped 2W block): 6 rows x 2 vectors = 12 accumulators, 12 x 2 on wide targets (wide-tile.ts)
   const contig2 = !c.packs.length && twoContiguousVectors(vExtent, c.W, wide);
+  // narrow targets: a constant vector operand (MatMul's B) packed in W-lane column panels (col-pack.ts)
+  const colPack = !wide && prog && !c.packs.length && !c.strided && !c.clamp
+    ? colPackParams(prog, src, vecLoads, c.v, vExtent, c.W, usesVar) : undefined;
+  if (colPack) c.packs = colPack;
   const V = (c.packs.length && wide && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
-  const maxRows = maxTileRows(V, wide);
+  const maxRows = colPack ? COL_PACK_ROWS : maxTileRows(V, wide);
   let row: { name: string; R: number; clamp: boolean; cost: number; pack?: number[] } | undefined;
   for (const ax of out.slice().reverse()) {
     if (ax.name === c.v || ax.extent < 2) continue;
@@ -357,7 +362,7 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
     // int8 reductions in int16 pairs (int-dot.ts), unless a --schedule names the kernel's loops
     const paired = !overrides?.has(name) && applyIntDot(prog, name, caps);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts);
-    for (const p of packs) packWeight(prog, name, p.param, p.block);
+    for (const p of packs) packWeight(prog, name, p.param, p.block, p.dim);
     const alg = algos.get(name);
     if (alg || dirs.length || paired) out.set(name, alg ? [alg, ...dirs] : dirs);
   }

@@ -43,22 +43,28 @@ export function packable(prog: Program, src: KernelSource, p: number): boolean {
 /**
  * Pack param `p` of kernel `kernel` with block B: a new weight buffer (the original stays when other
  * kernels use it), the kernel's param reshaped and its loads rewritten. Returns the packed param.
+ * `dim` (default 0) is the packed dim: W[..., d, ...] reads Wp[d / B, other dims..., d % B] (a MatMul's
+ * B[k, n] packed along n is [N/B, K, B]: one column panel contiguous).
  */
-export function packWeight(prog: Program, kernel: string, p: number, B: number): Buffer {
+export function packWeight(prog: Program, kernel: string, p: number, B: number, dim = 0): Buffer {
   const src = prog.sources.get(kernel)!;
   const step = prog.steps.find((s) => s.kernel === kernel)!;
   const param = src.params[p];
   const orig = prog.weights.find((w) => w.name === step.args[p])!;
-  const [D0, ...rest] = param.shape;
+  const D0 = param.shape[dim];
+  const rest = param.shape.filter((_, i) => i !== dim);
+  const outer = numel(param.shape.slice(0, dim)), inner = numel(param.shape.slice(dim + 1));
   const blocks = Math.ceil(D0 / B), S = numel(rest);
   const shape = [blocks, ...rest, B];
   const data = new Tensor(orig.data!.dtype, shape);
   const from = orig.data!.num, to = data.num;
-  for (let d = 0; d < D0; d++) {
-    const ob = Math.floor(d / B), ib = d % B;
-    for (let r = 0; r < S; r++) to[(ob * S + r) * B + ib] = from[d * S + r];
+  for (let a = 0; a < outer; a++) {
+    for (let d = 0; d < D0; d++) {
+      const ob = Math.floor(d / B), ib = d % B;
+      for (let i = 0; i < inner; i++) to[(ob * S + a * inner + i) * B + ib] = from[(a * D0 + d) * inner + i];
+    }
   }
-  let name = `${orig.name}_pk${B}`;
+  let name = `${orig.name}_pk${B}${dim ? `d${dim}` : ''}`;
   while (prog.weights.some((w) => w.name === name)) name += '_';
   const packed: ProgramBuffer = { ...orig, name, shape, data, dtype: orig.dtype };
   prog.weights.push(packed);
@@ -71,7 +77,7 @@ export function packWeight(prog: Program, kernel: string, p: number, B: number):
   const rewrite = (e: Expr): Expr => {
     if (e.k !== 'load' || e.buf !== param.name) return e;
     const idx = peelIndex(e.idx, param.shape)!;
-    return { ...e, idx: flatIndex([E.div(idx[0], E.i(B)), ...idx.slice(1), E.mod(idx[0], E.i(B))], shape) };
+    return { ...e, idx: flatIndex([E.div(idx[dim], E.i(B)), ...idx.filter((_, i) => i !== dim), E.mod(idx[dim], E.i(B))], shape) };
   };
   src.stages = src.stages.map((st) => (st.kind === 'compute'
     ? { ...st, body: mapExpr(st.body, rewrite) }
