@@ -171,9 +171,6 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
     if (a.extent > B && dividesBy(R.body, a.name, B)) {
       dirs.push({ d: 'split', axis: a.name, factor: B });
       redOrder.push(`${a.name}_o`, `${a.name}_i`);
-      // 4-lane blocks on CPU targets: the block's input lanes unrolled (whole blocks; a partial last
-      // block is peeled after realization, schedule/peel-guards.ts)
-      if (B <= 4 && !caps.gpu) unroll.push(`${a.name}_i`);
     } else redOrder.push(a.name);
   }
   dirs.push({ d: 'reorder', order: [n, cOuter, h, wOuter, ...redOrder, ...inner, ci] });
