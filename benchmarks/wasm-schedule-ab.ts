@@ -2,8 +2,8 @@
  * npx tsx benchmarks/wasm-schedule-ab.ts MODEL.onnx VARIANT... [--reps N]
  *
  * A/B of schedules on wasm-simd in one Node process: each VARIANT is `-` (the default schedules), NAME=VALUE (the
- * default schedules compiled with that environment variable set, e.g. AIC_PAD_PLANES=0) or a
- * `--schedule` file (e.g. `kernel k0_fusedconv { algorithm direct }`); every variant is compiled,
+ * default schedules compiled with that environment variable set) or a
+ * `--schedule` file (e.g. `kernel k0_fusedconv { algorithm direct }`, `kernel k3_fusedconv { pad-copy whole }`); every variant is compiled,
  * instantiated once, and the whole plan is called N times (default 120) interleaved across variants,
  * each call timed (wall and process CPU time); the fastest call of each is printed with the GFLOP/s
  * of the model's Conv FLOPs. Meant for small single-kernel models (0.3-2 ms a call): on a shared
@@ -36,7 +36,7 @@ for (const n of g.nodes) {
 type Inst = { exports: Record<string, unknown> & { memory: { buffer: ArrayBuffer } } };
 const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => unknown; Instance: new (m: unknown, i: object) => Inst } }).WebAssembly;
 const runners = variants.map((v) => {
-  // NAME=VALUE: the default schedules compiled with that environment variable set (e.g. AIC_PAD_PLANES=0)
+  // NAME=VALUE: the default schedules compiled with that environment variable set
   const env = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(v), old = env ? process.env[env[1]] : undefined;
   if (env) process.env[env[1]] = env[2];
   const { art } = compileFor(target, g, { version: 'bench', source: model, sourceHash: '-', exportKernels: true, schedules: v === '-' || env ? undefined : parseScheduleFile(fs.readFileSync(v, 'utf8')) }).art;

@@ -19,8 +19,10 @@ export function scheduleProgram(target: Target, prog: Program, opts: Pick<Compil
   const chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog, opts.schedules);
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
-    // `algorithm` alone: applied and merged with the default schedule by the target's defaults
-    if (d.length === 0 || d.some((x) => x.d !== 'algorithm')) chosen.set(k, d);
+    // kernel-level choices alone (`algorithm`, `pad-copy`) merge with the default schedule (the target's
+    // defaults apply `algorithm`); any loop directive replaces it
+    if (d.length === 0 || d.some((x) => x.d !== 'algorithm' && x.d !== 'pad-copy')) chosen.set(k, d);
+    else if (d.some((x) => x.d === 'pad-copy')) chosen.set(k, [...(chosen.get(k) ?? []).filter((x) => x.d !== 'pad-copy'), ...d.filter((x) => x.d === 'pad-copy')]);
   }
   try {
     rescheduleProgram(prog, chosen);

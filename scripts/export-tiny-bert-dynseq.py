@@ -6,27 +6,15 @@ With --batch the batch axis is dynamic too ('batch'): OUT_DIR/tiny_bert_dynbatch
 OUT_DIR/tiny_bert_dynbatch.B{n}.L{L}.{input,output}.npy for (n, L) in (1, 16), (2, 32), (3, 64), (4, 128)."""
 import os, sys, warnings
 import numpy as np, torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny_bert_torch import TinyBert  # noqa: E402
 
 warnings.filterwarnings("ignore")
-
-class TinyBertDyn(torch.nn.Module):
-    def __init__(self, vocab=1000, d=128, heads=4, layers=2, seq=128):
-        super().__init__()
-        self.emb = torch.nn.Embedding(vocab, d)
-        self.pos = torch.nn.Parameter(torch.randn(1, seq, d) * 0.02)
-        layer = torch.nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.0, activation="gelu", batch_first=True)
-        self.enc = torch.nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.norm = torch.nn.LayerNorm(d)
-        self.head = torch.nn.Linear(d, 2)
-    def forward(self, ids):
-        x = self.emb(ids) + self.pos[:, : ids.shape[1]]
-        x = self.norm(self.enc(x))
-        return self.head(x[:, 0])
 
 def main(out, batch):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
-    model = TinyBertDyn().eval()
+    model = TinyBert(seq=128, slice_positions=True).eval()
     name = "tiny_bert_dynbatch" if batch else "tiny_bert_dynseq"
     x = torch.randint(0, 1000, (2, 64) if batch else (1, 64))
     path = os.path.join(out, f"{name}.onnx")

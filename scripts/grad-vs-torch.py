@@ -17,26 +17,12 @@ Exit 0 when every gradient matches within rtol 1e-3 / atol 1e-5, else 1.
 import argparse, os, subprocess, sys, tempfile
 import numpy as np
 import torch, torchvision
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny_bert_torch import TinyBert  # noqa: E402
 
 RTOL, ATOL = 1e-3, 1e-5
 HERE = os.path.dirname(os.path.abspath(__file__))
 AIC = os.path.join(HERE, '..', 'bin', 'aic')
-
-
-class TinyBert(torch.nn.Module):
-    """As export_models.py: embeddings, LayerNorm, multi-head attention, GELU MLP."""
-    def __init__(self, vocab=1000, d=128, heads=4, layers=2, seq=64):
-        super().__init__()
-        self.emb = torch.nn.Embedding(vocab, d)
-        self.pos = torch.nn.Parameter(torch.randn(1, seq, d) * 0.02)
-        layer = torch.nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.0, activation="gelu", batch_first=True)
-        self.enc = torch.nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.norm = torch.nn.LayerNorm(d)
-        self.head = torch.nn.Linear(d, 2)
-    def forward(self, ids):
-        x = self.emb(ids) + self.pos
-        x = self.norm(self.enc(x))
-        return self.head(x[:, 0])
 
 
 class SmallCnn(torch.nn.Module):

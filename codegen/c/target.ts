@@ -38,7 +38,7 @@ export const C_TARGET: Target<CArtifact> = {
   finish(prog) {
     // packed weights index (o*B + i) / B and % B: fold back to the loop variables
     // padded copies made per plane inside the conv (schedule/pad-planes.ts)
-    prog.kernels = prog.kernels.map((k) => localizePadPlanes({ ...k, body: simplifyDivMod(k.body) }));
+    prog.kernels = prog.kernels.map((k) => localizePadPlanes({ ...k, body: simplifyDivMod(k.body) }, prog.schedules.get(k.name)));
   },
   render(prog, opts) {
     const plan = planMemory(prog);

@@ -162,12 +162,12 @@ function symbolicLoops(srcs: KernelSource[]): Set<string> {
  */
 function keepStatic(src: KernelSource, low: KernelSource, dirs: Directive[], sym: Set<string>, split: boolean, grid = false): Directive[] {
   if (!sym.size) return dirs;
-  if (dirs.some(isStageDirective)) return dirs.filter((d) => d.d === 'algorithm');
+  if (dirs.some(isStageDirective)) return dirs.filter((d) => d.d === 'algorithm' || d.d === 'pad-copy');
   const states = new Map<number, [AxisState, AxisState]>();
   src.stages.forEach((st, i) => { const lo = low.stages[i]; if (st.kind === 'compute' && lo?.kind === 'compute') states.set(i, [initialState(st), initialState(lo)]); });
   const kept: Directive[] = [];
   dirs.forEach((d, k) => {
-    if (d.d === 'algorithm') { kept.push(d); return; }
+    if (d.d === 'algorithm' || d.d === 'pad-copy') { kept.push(d); return; }
     const names = d.d === 'reorder' ? d.order : d.d === 'tile' || d.d === 'fuse' ? d.axes : [directiveLoop(d)];
     const owner = [...states.entries()].find(([, s]) => s[0].leaves.some((l) => l.name === names[0]));
     if (!owner || names.some((n) => !owner[1][0].leaves.some((l) => l.name === n))) return;

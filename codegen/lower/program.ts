@@ -183,8 +183,9 @@ function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
  * it names. Throws ScheduleError when a directive does not apply.
  */
 export function realizeKernel(src: KernelSource, dirs: Directive[]): Kernel {
-  // `algorithm` was applied to the source already (codegen/schedule/algorithms)
-  const k = realizeKernel0(src, dirs.filter((d) => d.d !== 'algorithm'));
+  // `algorithm` was applied to the source already (codegen/schedule/algorithms); `pad-copy` applies to
+  // the realized kernel (the target's finish step: codegen/schedule/pad-planes.ts)
+  const k = realizeKernel0(src, dirs.filter((d) => d.d !== 'algorithm' && d.d !== 'pad-copy'));
   // runtime checks that do not change inside a loop run once before it; (o*B + i) / B -> o for
   // split blocked axes (layouts, packed weights); 16-bit float buffers legalized (half.ts)
   return legalizeHalf({ ...k, body: simplifyDivMod(hoistChecks(k.body, src.fresh)) });

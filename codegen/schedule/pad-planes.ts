@@ -7,7 +7,7 @@
  * the copy of that plane moves to the start of the iteration into a plane-sized buffer (kilobytes,
  * cache-resident): the same values at the same places, the same sum order, so results are identical.
  */
-import { E, S, intervalOf, linearize, mapExpr, mapStmt, numel, replaceStmt, simplifyStmt, substitute, substituteStmt, walkStmt, type Buffer, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
+import { E, S, intervalOf, linearize, mapExpr, mapStmt, numel, replaceStmt, simplifyStmt, substitute, substituteStmt, walkStmt, type Buffer, type Directive, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
 
 type For = Extract<Stmt, { k: 'for' }>;
 
@@ -121,8 +121,8 @@ function localize(a: Extract<Stmt, { k: 'alloc' }>, fresh: (p: string) => string
 }
 
 /** Every padded copy of `k` that the rewrite applies to, copied per plane inside the consumer's loop. */
-export function localizePadPlanes(k: Kernel): Kernel {
-  if (process.env.AIC_PAD_PLANES === '0') return k; // measurement switch: the whole-input copy (benchmarks/pad-planes-ab.ts)
+export function localizePadPlanes(k: Kernel, dirs: readonly Directive[] = []): Kernel {
+  if (dirs.some((d) => d.d === 'pad-copy' && d.mode === 'whole')) return k; // the schedule asks for the whole-input copy
   // blocked-layout kernels (-O3 NC4HW4) are left alone: their copies were not shown to keep plane order (o3-models.test.ts)
   if (k.params.some((b) => b.layout)) return k;
   let blocked = false;

@@ -3,13 +3,14 @@
  * instead of all at once: on odd shapes (channels not a multiple of 4 or 16, stride 1 and 2 (the
  * stride-phase copy of direct-phases), 3x3 and 5x5, asymmetric pads, batch 2) the rewrite applies to
  * depthwise convs (not to a dense one), and the loop IR, C and WebAssembly SIMD results equal, to the
- * last bit, those of the whole-input copy (AIC_PAD_PLANES=0), which match the reference interpreter.
+ * last bit, those of the whole-input copy (`pad-copy whole`), which match the reference interpreter.
+ * The schedule directive `pad-copy whole` (a --schedule override) turns the rewrite off for one kernel.
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '@aic/core';
 import { run } from '@aic/interp';
 import { buildC, compileC, compileWasm, runC, runProgram, runWasm } from '@aic/codegen';
-import { printKernel } from '@aic/loop-ir';
+import { parseScheduleFile, printDirective, printKernel } from '@aic/loop-ir';
 import { convKernel, convModel, type ConvCase } from './conv-case.ts';
 import { excess } from '../model-zoo.ts';
 
@@ -30,12 +31,8 @@ function check(got: Tensor, want: Tensor, what: string): void {
   expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
 }
 
-/** compile with the rewrite on (default) or off (the measurement switch) */
-function withPlanes<T>(on: boolean, f: () => T): T {
-  const old = process.env.AIC_PAD_PLANES;
-  if (on) delete process.env.AIC_PAD_PLANES; else process.env.AIC_PAD_PLANES = '0';
-  try { return f(); } finally { if (old === undefined) delete process.env.AIC_PAD_PLANES; else process.env.AIC_PAD_PLANES = old; }
-}
+/** compile options with the rewrite on (default schedules) or off for kernel k (`pad-copy whole` merged into its default) */
+const planes = (on: boolean, k: string) => (on ? meta : { ...meta, schedules: parseScheduleFile(`kernel ${k} { pad-copy whole }`) });
 
 describe('padded convs copy their input per plane (pad-planes)', () => {
   for (const c of CASES) {
@@ -44,19 +41,21 @@ describe('padded convs copy their input per plane (pad-planes)', () => {
       const want = run(graph(), feeds).get('out') as Tensor;
       const g = graph();
       const k = convKernel(g);
-      const on = withPlanes(true, () => compileC(g, meta)), off = withPlanes(false, () => compileC(graph(), meta));
+      const on = compileC(g, planes(true, k)), off = compileC(graph(), planes(false, k));
       const text = printKernel(on.prog.kernels.find((x) => x.name === k)!);
       if (c.dense) expect(text).not.toContain('_plane');
       else expect(text).toMatch(/_plane\d*: f32\[\d+\] local/);
       expect(printKernel(off.prog.kernels.find((x) => x.name === k)!)).not.toContain('_plane');
+      // the directive alone merges with the default schedule (same loops), and prints back as written
+      expect(off.prog.schedules.get(k)!.map(printDirective)).toEqual([...(on.prog.schedules.get(k) ?? []).map(printDirective), 'pad-copy whole']);
       const loops = runProgram(on.prog, feeds).get('out')!;
       check(loops, want, 'loops');
       expect(Array.from(loops.num)).toEqual(Array.from(runProgram(off.prog, feeds).get('out')!.num));
       const cOn = runC(buildC(on.art, on.prog), on.art, on.prog, feeds).outputs.get('out') as Tensor;
       check(cOn, want, 'c');
       expect(Array.from(cOn.num)).toEqual(Array.from((runC(buildC(off.art, off.prog), off.art, off.prog, feeds).outputs.get('out') as Tensor).num));
-      const wOn = await runWasm(withPlanes(true, () => compileWasm(graph(), { ...meta, simd: true })), feeds);
-      const wOff = await runWasm(withPlanes(false, () => compileWasm(graph(), { ...meta, simd: true })), feeds);
+      const wOn = await runWasm(compileWasm(graph(), { ...planes(true, k), simd: true }), feeds);
+      const wOff = await runWasm(compileWasm(graph(), { ...planes(false, k), simd: true }), feeds);
       check(wOn.get('out') as Tensor, want, 'wasm-simd');
       expect(Array.from((wOn.get('out') as Tensor).num)).toEqual(Array.from((wOff.get('out') as Tensor).num));
     }, 120_000);

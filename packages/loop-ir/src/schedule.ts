@@ -48,6 +48,12 @@ export type Directive =
    */
   | { d: 'algorithm'; name: string; params?: number[] }
   /**
+   * Kernel-level: how a padded conv input is copied (codegen/schedule/pad-planes.ts): `plane` (default
+   * where it applies) copies one padded plane at a time inside the conv's outer loop, `whole` the whole
+   * padded input before it. Applied after realization; results are the same bits either way.
+   */
+  | { d: 'pad-copy'; mode: 'plane' | 'whole' }
+  /**
    * Kernel-level (see stages.ts): compute the region of temp `buf` that the body of loop `at` reads into a
    * tile local to each iteration, from `buf`'s definition, right before it is used.
    */
@@ -62,7 +68,7 @@ export function directiveLoop(d: Directive): string {
     case 'tile': case 'fuse': return d.axes[0];
     case 'cache': case 'compute-at': return d.at;
     case 'inline': return d.buf;
-    case 'algorithm': return '';
+    case 'algorithm': case 'pad-copy': return '';
     default: return d.axis;
   }
 }
@@ -190,6 +196,7 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
       return s;
     }
     case 'algorithm': return s; // chosen before realization (codegen/schedule/algorithms)
+    case 'pad-copy': return s; // applied after realization (codegen/schedule/pad-planes.ts)
     case 'inline': case 'compute-at':
       throw new ScheduleError(`${printDirective(dir)}: a kernel-level directive (it acts on several stages): apply it with realizeKernel / realizeStages`);
   }
@@ -306,6 +313,7 @@ export function printDirective(d: Directive): string {
     case 'inline': return `inline ${d.buf}`;
     case 'compute-at': return `compute-at ${d.buf} at ${d.at}`;
     case 'algorithm': return `algorithm ${d.name}${d.params?.length ? `(${d.params.join(',')})` : ''}`;
+    case 'pad-copy': return `pad-copy ${d.mode}`;
   }
 }
 
@@ -322,7 +330,8 @@ export function parseDirective(line: string): Directive {
   if ((m = /^inline\s+(\w+)$/.exec(t))) return { d: 'inline', buf: m[1] };
   if ((m = /^compute-at\s+(\w+)\s+at\s+(\w+)$/.exec(t))) return { d: 'compute-at', buf: m[1], at: m[2] };
   if ((m = /^algorithm\s+([a-z0-9+_-]+)(?:\s*\(\s*(\d+(?:\s*,\s*\d+)*)\s*\))?$/.exec(t))) return { d: 'algorithm', name: m[1], ...(m[2] ? { params: m[2].split(',').map((x) => Number(x.trim())) } : {}) };
-  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A | algorithm direct|winograd(M,3))`);
+  if ((m = /^pad-copy\s+(plane|whole)$/.exec(t))) return { d: 'pad-copy', mode: m[1] as 'plane' | 'whole' };
+  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A | algorithm direct|winograd(M,3) | pad-copy plane|whole)`);
 }
 
 /** A schedule file: `kernel NAME { directive; ... }` blocks (one directive per line or ';'-separated). */
