@@ -14,6 +14,8 @@
  *   below its extent) and the one or two output loops just outside it moved between its blocks:
  *   `r_o, i3_o, r_i, ...` — a block of weights is reused across those output loops, whose
  *   accumulators then live in a larger local tile; per output element the summation order is unchanged.
+ * - pad-copy: a padded grouped conv's input copied whole before the conv instead of one plane at a time
+ *   inside it (schedule/pad-planes.ts), or back; drawn on 1 in 8 mutations of such a kernel, before the others.
  * GPU kernels (wgsl) have their own mutations (space-gpu.ts).
  * Candidates that do not realize (a loop a directive names is gone) are rejected by the driver
  * (ScheduleError) and counted.
@@ -38,6 +40,8 @@ export interface KernelSpace {
   gpu?: boolean;
   /** the innermost output axis of a one-stage kernel (GPU vec4 mutations) */
   inner?: { axis: string; extent: number };
+  /** a padded grouped conv: its padded input copy can be per plane or whole (`pad-copy`) */
+  padCopy?: boolean;
 }
 
 /**
@@ -61,7 +65,8 @@ export function kernelSpace(prog: Program, kernel: string, gpu = false): KernelS
   const comp = src.stages.filter((st) => st.kind === 'compute');
   const last = comp.length === 1 && comp[0].kind === 'compute' ? comp[0] : undefined;
   const inner = last?.axes.length ? { axis: last.axes.at(-1)!, extent: last.out.shape.at(-1)! } : undefined;
-  return { reduce, reduceExtent, algorithms, ...(gpu ? { gpu, ...(inner ? { inner } : {}) } : {}) };
+  const padCopy = !!c && c.group > 1 && c.pads.some((p) => p > 0);
+  return { reduce, reduceExtent, algorithms, ...(padCopy ? { padCopy } : {}), ...(gpu ? { gpu, ...(inner ? { inner } : {}) } : {}) };
 }
 
 const baseOf = (axis: string) => axis.replace(/(_[oi])+$/, '');
@@ -71,6 +76,10 @@ export const algoText = (a: Algo) => `${a.name}${a.params ? `(${a.params.join(',
 /** One random mutation of a candidate (undefined: the drawn mutation does not apply to it). */
 export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng): Directive[] | undefined {
   if (space.gpu) return mutateGpu(dirs, space, rng);
+  if (space.padCopy && rng.next() < 0.125) {
+    const whole = dirs.some((d) => d.d === 'pad-copy' && d.mode === 'whole');
+    return [...dirs.filter((d) => d.d !== 'pad-copy'), ...(whole ? [] : [{ d: 'pad-copy' as const, mode: 'whole' as const }])];
+  }
   const kind = rng.pick(['algorithm', 'factor', 'factor', 'factor', 'unroll', 'reorder', 'kblock'] as const);
   const out = dirs.map((d) => ({ ...d })) as Directive[];
   const vectorized = new Set(out.filter((d) => d.d === 'vectorize').map((d) => (d as { axis: string }).axis));

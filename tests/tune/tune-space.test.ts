@@ -10,7 +10,7 @@ import { Tensor } from '@aic/core';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Directive } from '@aic/loop-ir';
+import { printKernel, type Directive } from '@aic/loop-ir';
 import { buildModel } from '../onnx-builder.ts';
 
 /** Conv 3x3 16->16 (pad 1) then Conv 1x1 16->32 */
@@ -69,6 +69,39 @@ describe('tuner space (CPU)', () => {
       return runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs.get('y')!.num as Float32Array;
     };
     const a = out(new Map([[k3, direct]])), b = out(new Map([[k3, kb!]]));
+    expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+  }, 120_000);
+
+  it('a padded depthwise conv may copy its input whole (pad-copy), with the same result bits on C', async () => {
+    const bytes = buildModel([
+      { op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 8 } },
+    ], [{ name: 'x', shape: [1, 8, 10, 12] }], [{ name: 'y', shape: [1, 8, 10, 12] }], 13,
+    [{ name: 'w', dims: [8, 1, 3, 3], floats: Array.from({ length: 72 }, (_, i) => Math.sin(i * 0.7)) }]);
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aic-tune-space-')), 'dw.onnx');
+    fs.writeFileSync(f, bytes);
+    const g = optimizeGraph(await loadGraph(f, { validate: true }), { target: 'c' }).graph;
+    const prog = lowerGraph(g, C_TARGET.caps!);
+    const k = [...prog.sources.keys()][0];
+    const space = kernelSpace(prog, k);
+    expect(space.padCopy).toBe(true);
+    const gd = await convGraph(); // a dense conv: no choice
+    expect(kernelSpace(lowerGraph(gd, C_TARGET.caps!), [...lowerGraph(gd, C_TARGET.caps!).sources.keys()][0]).padCopy).toBeUndefined();
+    const opts = (schedules?: Map<string, Directive[]>) => ({ version: 't', source: 't', sourceHash: '-', schedules });
+    const def = compileFor(C_TARGET, g, opts()).prog.schedules.get(k)!;
+    const rng = makeRng(3);
+    let whole: Directive[] | undefined;
+    for (let i = 0; i < 200 && !whole; i++) { const m = mutate(def, space, rng); if (m?.some((d) => d.d === 'pad-copy')) whole = m; }
+    expect(whole!.filter((d) => d.d !== 'pad-copy')).toEqual(def);
+    const x = new Tensor('float32', [1, 8, 10, 12], Float32Array.from({ length: 960 }, (_, i) => Math.cos(i * 0.31)));
+    const feeds = new Map([['x', x]]);
+    const out = (s?: Map<string, Directive[]>) => {
+      const c = compileFor(C_TARGET, g, opts(s));
+      return runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs.get('y')!.num as Float32Array;
+    };
+    const text = (s?: Map<string, Directive[]>) => printKernel(compileFor(C_TARGET, g, opts(s)).prog.kernels.find((x) => x.name === k)!);
+    expect(text()).toContain('_plane');
+    expect(text(new Map([[k, whole!]]))).not.toContain('_plane');
+    const a = out(), b = out(new Map([[k, whole!]]));
     expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
   }, 120_000);
 });
