@@ -1,7 +1,7 @@
 /**
  * -O3 (NC4HW4 blocked kernels) against -O2 (row-major), side by side in one process, per model and
  * target (c, wasm-simd), on the same input, 1 thread:
- *   npx tsx benchmarks/o3-vs-o2.ts [--targets c,wasm-simd] [--runs N] [--budget SECONDS] [NAME...]
+ *   npx tsx benchmarks/o3-vs-o2.ts [--targets c,wasm-simd] [--runs N] [--budget SECONDS] [--dir DIR] [NAME...]
  * Both builds are checked against NAME.output.npy (rtol 1e-3, atol 1e-4) before timing. C: the
  * generated harness (c-timing.ts: per-run time from REPS-run processes, start-up cancelled); wasm-simd:
  * the generated model.mjs's runSync. Samples alternate -O2 / -O3; medians and the ratio
@@ -24,7 +24,10 @@ import { loadModel } from '../packages/cli/src/model-io.ts';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SHARED = path.resolve(ROOT, '../shared/models');
+const args0 = process.argv.slice(2);
+const dirAt = args0.indexOf('--dir');
+// models (NAME.json + NAME.onnx + its .npy files) from ../shared/models, or --dir (scripts/export-mobilenet-v3.py writes such a folder)
+const SHARED = dirAt >= 0 ? path.resolve(args0[dirAt + 1]) : path.resolve(ROOT, '../shared/models');
 const CNNS = ['small_cnn', 'squeezenet1_1', 'mobilenet_v2', 'resnet18', 'shufflenet_v2_x1_0', 'efficientnet_b0'];
 
 const args = process.argv.slice(2);
@@ -32,7 +35,7 @@ const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? ar
 const targets = (opt('--targets') ?? 'c,wasm-simd').split(',');
 const runs = Number(opt('--runs') ?? 7);
 const budget = Number(opt('--budget') ?? 4);
-const names = args.filter((a, i) => !a.startsWith('--') && !['--targets', '--runs', '--budget'].includes(args[i - 1] ?? ''));
+const names = args.filter((a, i) => !a.startsWith('--') && !['--targets', '--runs', '--budget', '--dir'].includes(args[i - 1] ?? ''));
 const models = names.length ? names : CNNS;
 
 function ok(got: Tensor, want: Tensor): boolean {

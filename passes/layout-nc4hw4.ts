@@ -81,6 +81,10 @@ function planNode(n: Node): Plan | string {
   if (key === 'Conv' || key === 'aic.FusedConv') {
     plan.anchor = true;
     const w = n.inputs[1];
+    // a grouped (not depthwise) conv whose groups are narrower than a channel block: a block's lanes
+    // would read two groups' inputs (a gather per lane); row-major it gets the grouped micro-kernel
+    const group = int('group', 1), Cg = (x.shape as number[])[1] / group, Mg = out[1] / group;
+    if (group > 1 && Cg > 1 && Mg % BLOCK !== 0) return `grouped conv with ${Mg} output channels per group (not a multiple of the ${BLOCK}-channel block)`;
     if (w?.const && isAct(w)) plan.relayout.push({ slot: 1, layout: int('group', 1) === 1 ? L.dense : L.grouped });
     // aic.FusedConv: further 4-D operands shaped like the output are fused residuals
     for (let i = 3; i < n.inputs.length; i++) {

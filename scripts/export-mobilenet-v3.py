@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Export torchvision MobileNetV3 (small, large) to ONNX as a new user would (random weights, seed 0).
+"""Export torchvision MobileNetV3 (small, large), and other torchvision CNNs, to ONNX as a new user would
+(random weights, seed 0).
 
 Needs Debian's python3-torch, python3-torchvision and python3-onnx (run with /usr/bin/python3).
 Usage: scripts/export-mobilenet-v3.py OUT_DIR [NAME ...]   (NAME: a key of MODELS below)
@@ -10,7 +11,9 @@ Writes NAME.onnx, NAME.input.npy,
 NAME.output.npy (PyTorch's output) and NAME.json, like ../shared/tools/export_models.py, so
 benchmarks/node-counts.ts --dir OUT_DIR and tests/models.test.ts can check aic against PyTorch.
 HardSwish and squeeze-excite (AdaptiveAvgPool -> Conv -> ReLU -> Conv -> Hardsigmoid -> Mul) are what
-these models exercise. The .onnx files are several MB: keep them out of git.
+these models exercise. The others (opset 17, defaults): regnet_y_400mf (grouped convs, squeeze-excite),
+mnasnet0_5 (5x5 depthwise), googlenet (inception concats, ceil-mode pooling), squeezenet1_0 (7x7 stem).
+The .onnx files are several MB: keep them out of git.
 """
 import json, os, sys
 import numpy as np
@@ -22,6 +25,10 @@ MODELS = {
     "mobilenet_v3_large": (torchvision.models.mobilenet_v3_large, 17, False),
     "mobilenet_v3_small_opset13": (torchvision.models.mobilenet_v3_small, 13, True),
     "mobilenet_v3_large_opset13": (torchvision.models.mobilenet_v3_large, 13, True),
+    "regnet_y_400mf": (torchvision.models.regnet_y_400mf, 17, False),
+    "mnasnet0_5": (torchvision.models.mnasnet0_5, 17, False),
+    "googlenet": (lambda: torchvision.models.googlenet(aux_logits=False, init_weights=True), 17, False),
+    "squeezenet1_0": (torchvision.models.squeezenet1_0, 17, False),
 }
 
 def export(name, out):

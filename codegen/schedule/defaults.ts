@@ -25,6 +25,7 @@ import { applyIntDot } from './int-dot.ts';
 import { interleavedRows } from './row-interleave.ts';
 import { isWide, maxTileRows, packedRows, rowPackParams, twoContiguousVectors } from './wide-tile.ts';
 import { COL_PACK_ROWS, colPackParams } from './col-pack.ts';
+import { affineOver, blockRows, type IndexAt } from './grouped.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 type Load = Extract<Expr, { k: 'load' }>;
@@ -185,12 +186,13 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   const allLoads = loadsOf(st.body);
   const guarded = guardedLoads(st.body, new Map([...out.map((a) => [a.name, a.extent] as [string, number]), ...R.axes.map((a) => [a.name, a.extent] as [string, number])]), bufSizes(src));
   const paramIndex = (buf: string) => src.params.findIndex((p) => p.name === buf);
+  const at = (idx: Expr, v: string): IndexAt => (x, base) => evalIdx(idx, { ...Object.fromEntries(vars.map((y) => [y, base])), [v]: x });
   type Cand = { v: string; W: number; packs: PackRequest[]; strided?: boolean; clamp?: boolean };
   const cands: Cand[] = [];
   for (const ax of out) {
     if (ax.extent < 4) continue;
-    // contiguous: every load independent of v or unit-stride in it
-    const cs = allLoads.map((l) => coef(l.idx, ax.name, vars));
+    // contiguous: every load independent of v or unit-stride in it (over v's whole extent: grouped.ts)
+    const cs = allLoads.map((l) => { const c = coef(l.idx, ax.name, vars); return Number.isNaN(c) || affineOver(at(l.idx, ax.name), ax.extent, c) ? c : NaN; });
     // an epilogue load (outside the reduction, read once per output element) may be gathered
     const gather = (i: number) => !loads.includes(allLoads[i]) && !guarded.has(allLoads[i]);
     const okA = cs.every((c, i) => c === 0 || (c === 1 && !guarded.has(allLoads[i])) || (Number.isNaN(c) && gather(i)));
@@ -251,14 +253,17 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   let row: { name: string; R: number; clamp: boolean; cost: number; pack?: number[] } | undefined;
   for (const ax of out.slice().reverse()) {
     if (ax.name === c.v || ax.extent < 2) continue;
-    if (vecLoads.some((l) => usesVar(l.idx, ax.name))) continue;
-    let pick: { R: number; clamp: boolean; cost: number; pack?: number[] } = rowsFor(ax.extent, maxRows);
+    // rows reuse the vector operand: independent of the row axis, or constant on its blocks (a group: grouped.ts)
+    const dep = vecLoads.filter((l) => usesVar(l.idx, ax.name));
+    const groupR = dep.length ? blockRows(dep.map((l) => at(l.idx, ax.name)), ax.extent, maxRows) : undefined;
+    if (dep.length && !groupR) continue;
+    let pick: { R: number; clamp: boolean; cost: number; pack?: number[] } = groupR ? { R: groupR, clamp: false, cost: 1 } : rowsFor(ax.extent, maxRows);
     // wide targets: rows that broadcast a constant weight get it packed R rows per block (wide-tile.ts)
     const rowPack = wide && prog ? rowPackParams(loads.filter((l) => usesVar(l.idx, ax.name)), ax.name, (l) => {
       const p = paramIndex(l.buf);
       return { p, idx: p >= 0 ? peelIndex(l.idx, src.params[p].shape) : undefined, packable: p >= 0 && packable(prog, src, p) && !guarded.has(l) };
     }, usesVar) : undefined;
-    const Rp = rowPack ? packedRows(ax.extent, maxRows) : 0;
+    const Rp = rowPack ? groupR ?? packedRows(ax.extent, maxRows) : 0;
     if (Rp) pick = { R: Rp, clamp: false, cost: 1, pack: rowPack };
     // fewer computed rows per useful row, then more rows per tile
     if (!row || pick.R > row.R || (pick.R === row.R && pick.cost < row.cost)) row = { name: ax.name, ...pick };

@@ -85,10 +85,6 @@ export function packWeight(prog: Program, kernel: string, p: number, B: number, 
   return np;
 }
 
-/**
- * (x*B + i) / B -> x and (x*B + i) % B -> i where i is a loop variable of extent <= B (so 0 <= i < B)
- * and x is >= 0 (loop variables and non-negative constants under + and *).
- */
 /** An index expression that is >= 0: loop variables and non-negative constants under + and *. */
 function nonNeg(e: Expr, ext: Map<string, number>): boolean {
   if (e.k === 'var') return ext.has(e.name);
@@ -96,6 +92,12 @@ function nonNeg(e: Expr, ext: Map<string, number>): boolean {
   return e.k === 'bin' && (e.op === 'add' || e.op === 'mul') && nonNeg(e.a, ext) && nonNeg(e.b, ext);
 }
 
+/**
+ * (x*B + i) / B -> x and (x*B + i) % B -> i where i is a loop variable of extent <= B (so 0 <= i < B)
+ * and x is >= 0 (loop variables and non-negative constants under + and *); more generally, for
+ * (x*K + i) with i of extent <= K and K dividing B (B = K*Q): / B -> x / Q and % B -> (x % Q)*K + i
+ * (a vector of K lanes of channel i inside a group of B channels reads one group: no gather).
+ */
 export function simplifyDivMod(s: Stmt, ext: Map<string, number> = new Map()): Stmt {
   const fold = (e: Expr): Expr => mapExpr(e, (x) => {
     if (x.k !== 'bin' || (x.op !== 'div' && x.op !== 'mod') || x.t !== 'i32' || x.b.k !== 'const') return x;
@@ -106,6 +108,11 @@ export function simplifyDivMod(s: Stmt, ext: Map<string, number> = new Map()): S
     if (a.k === 'bin' && a.op === 'add' && a.a.k === 'bin' && a.a.op === 'mul' && a.a.b.k === 'const' && a.a.b.v === B
       && nonNeg(a.a.a, ext) && a.b.k === 'var' && (ext.get(a.b.name) ?? Infinity) <= B) {
       return x.op === 'div' ? a.a.a : a.b;
+    }
+    if (a.k === 'bin' && a.op === 'add' && a.a.k === 'bin' && a.a.op === 'mul' && a.a.b.k === 'const' && a.a.b.v > 0 && B % a.a.b.v === 0
+      && nonNeg(a.a.a, ext) && a.b.k === 'var' && (ext.get(a.b.name) ?? Infinity) <= a.a.b.v) {
+      const K = a.a.b.v, Q = B / K;
+      return x.op === 'div' ? E.div(a.a.a, E.i(Q)) : E.add(E.mul(E.mod(a.a.a, E.i(Q)), E.i(K)), a.b);
     }
     // a plain loop variable below B
     if (a.k === 'var' && (ext.get(a.name) ?? Infinity) <= B) return x.op === 'div' ? E.i(0) : a;
