@@ -1,6 +1,6 @@
 /**
  * C target latency against ONNX Runtime, per model.
- *   npm run bench:c [-- [--runs N] [-O N] [--cpu] [--plain] [--profile [K]] [--no-ort] NAME...]
+ *   npm run bench:c [-- [--runs N] [-O N] [--cpu] [--plain] [--profile [K]] [--no-ort] [--dir DIR] NAME...]
  * --cpu: time CPU (user + system) instead of wall time, for a machine shared with other jobs: aic's
  *   harness under GNU time (samples of >= 1 s), ORT by process.cpuUsage() around session.run.
  * -O N: aic's optimization level (default 2; -O3 adds the channel-blocked NC16HW16 layout on C).
@@ -36,7 +36,8 @@ import { modelStats } from '../packages/cli/src/stats.ts';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SHARED = path.resolve(ROOT, '../shared/models');
 const FIXTURES = path.join(ROOT, 'tests/fixtures/models');
-const dir = fs.existsSync(SHARED) ? SHARED : FIXTURES;
+const dirAt = process.argv.indexOf('--dir'); // --dir DIR: NAME.onnx + NAME.input.npy + NAME.output.npy from elsewhere
+const dir = dirAt > 0 ? path.resolve(process.argv[dirAt + 1]) : fs.existsSync(SHARED) ? SHARED : FIXTURES;
 const CNNS = ['small_cnn', 'squeezenet1_1', 'mobilenet_v2', 'resnet18', 'shufflenet_v2_x1_0', 'efficientnet_b0'];
 
 const args = process.argv.slice(2);
@@ -54,6 +55,7 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--cpu') cpu = true;
   else if (args[i] === '--profile') profile = /^\d+$/.test(args[i + 1] ?? '') ? Number(args[++i]) : 15;
   else if (args[i] === '--no-ort') noOrt = true;
+  else if (args[i] === '--dir') i++;
   else only.push(args[i]);
 }
 const models = fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5))
