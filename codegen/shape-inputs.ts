@@ -4,14 +4,15 @@
  * through pure shape arithmetic on the input itself (Cast, Concat, Gather, Unsqueeze...). A slot
  * computed through a data op (MatMul, Relu, NonZero...) binds nothing, and data that decides only
  * how many elements an output has (NonZero's X, Unique's X, NonMaxSuppression's inputs, Compress's
- * condition: InputSpec.countData) is never bound: the compiled program computes it.
+ * condition: InputSpec.countData) is never bound: the compiled program computes it. An If's condition
+ * is a shape slot when the If's outputs have no static shape (its branches give different shapes).
  */
-import type { Graph, Node, Value } from '@aic/core';
+import { isStatic, type Graph, type Node, type Value } from '@aic/core';
 import { getOp } from '@aic/ir-spec';
 
 /** Ops that only rearrange or do arithmetic on (small) shape vectors. */
 const SHAPE_ARITHMETIC = new Set([
-  'Identity', 'Cast', 'CastLike', 'Concat', 'Gather', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten', 'Slice', 'Split',
+  'Constant', 'Identity', 'Cast', 'CastLike', 'Concat', 'Gather', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten', 'Slice', 'Split',
   'Add', 'Sub', 'Mul', 'Div', 'Mod', 'Neg', 'Abs', 'Min', 'Max', 'Floor', 'Ceil', 'Round', 'Sqrt', 'Clip', 'Sign',
   'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Where',
   'ReduceProd', 'ReduceSum', 'ReduceMin', 'ReduceMax', 'Shape', 'Size',
@@ -63,6 +64,10 @@ export function shapeInputs(g: Graph): ShapeInputs {
   for (const n of g.nodes) {
     const def = getOp(n.op, n.domain);
     if (!def) continue;
+    // an If whose branches decide an output's shape (different shapes per branch): its condition is a shape slot
+    if (n.op === 'If' && !n.domain && n.inputs[0] && !n.inputs[0].const && n.outputs.some((o) => !isStatic(o.shape)) && known(n.inputs[0])) {
+      collect(n.inputs[0], n, 'cond', []);
+    }
     n.inputs.forEach((v, i) => {
       const spec = def.inputs[Math.min(i, def.inputs.length - 1)];
       if (v && spec?.shapeData && !spec.countData && known(v)) collect(v, n, spec.name, []);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AicError, Tensor, type RValue } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
-import { LOOPS_CAPS, closeWgsl, lowerGraph } from '@aic/codegen';
+import { LOOPS_CAPS, closeWgsl, lowerGraph, prepareForRun } from '@aic/codegen';
 import { RUNNERS } from '../../scripts/conformance.ts';
 import { webgpuSkipReason } from '../webgpu.ts';
 
@@ -147,6 +147,53 @@ for (const target of ['loops', 'c', 'wasm-simd', 'wgsl']) {
     });
   });
 }
+
+// a voice-activity detector's front end: nested Ifs on the sample-rate input whose branches give
+// outputs of different shapes (no compiled If can hold them); `aic run` knows the rate, so the taken
+// branch replaces the If (codegen/inline-if.ts) and its ops compile
+const VAD = `opset ai.onnx 13
+graph vad(sr: i64[], x: f32[1, 12]) -> (y: f32[*]) {
+  r16: i64[] = Constant(value = tensor(i64[], 16000))
+  r8: i64[] = Constant(value = tensor(i64[], 8000))
+  c1: bool[] = Equal(sr, r16)
+  y: f32[*] = If(c1, then_branch = graph t1() -> (a: f32[1, 6, 2]) {
+    s0: i64[3] = Constant(value = tensor(i64[3], [1, 6, 2]))
+    a0: f32[1, 6, 2] = Reshape(x, s0)
+    a: f32[1, 6, 2] = Relu(a0)
+  }, else_branch = graph e1() -> (b: f32[1, 4, 3]) {
+    c2: bool[] = Equal(sr, r8)
+    b: f32[1, 4, 3] = If(c2, then_branch = graph t2() -> (q: f32[1, 4, 3]) {
+      s1: i64[3] = Constant(value = tensor(i64[3], [1, 4, 3]))
+      q0: f32[1, 4, 3] = Reshape(x, s1)
+      q: f32[1, 4, 3] = Neg(q0)
+    }, else_branch = graph e2() -> (q2: f32[1, 4, 3]) {
+      s2: i64[3] = Constant(value = tensor(i64[3], [1, 4, 3]))
+      q2: f32[1, 4, 3] = Reshape(x, s2)
+    })
+  })
+}`;
+
+describe('If branches of different shapes, decided by an input a run binds (inline-if)', () => {
+  const X = f32([1, 12], Array.from({ length: 12 }, (_, i) => Math.sin(i) * 2));
+  for (const target of ['c', 'wasm-simd']) {
+    for (const sr of [16000, 8000, 4000]) {
+      it(`${target}: sample rate ${sr}`, () => expectSame(target, VAD, { sr: i64(sr), x: X }));
+    }
+  }
+  it('the taken branch is compiled: its ops are kernels, only the condition is folded', () => {
+    const at = (sr: number) => {
+      const g = parseGraph(VAD);
+      prepareForRun(g, new Map<string, RValue>([['sr', i64(sr)], ['x', X]]));
+      expect(lowerGraph(g, LOOPS_CAPS).kernels.length).toBeGreaterThan(0);
+      return g.nodes.filter((n) => n.op !== 'Constant');
+    };
+    expect(at(16000).map((n) => n.op)).toEqual(['Reshape', 'Relu']);
+    // 8000: the inner If stays (its branches agree on [1, 4, 3]: a compiled If), its condition a kernel
+    const inner = at(8000);
+    expect(inner.map((n) => n.op)).toEqual(['Equal', 'If']);
+    expect(inner[1].outputs[0].shape).toEqual([1, 4, 3]);
+  });
+});
 
 describe('what compiled control flow refuses (exit 3, naming the node)', () => {
   const refused = (src: string): AicError => {
