@@ -48,7 +48,7 @@ export function prepareForRun(g: Graph, feeds: Map<string, RValue>, onBind?: (s:
       onBind?.(s);
     }
     if (bind.size) bindConstInputs(g, bind);
-    if (bind.size || round > 0) {
+    if (bind.size || round > 0 || chain.size) {
       foldNodesWhere(g, (n) => chain.has(n));
       for (const n of g.nodes) for (const o of n.outputs) o.producer = n;
     }
