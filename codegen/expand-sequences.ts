@@ -159,6 +159,9 @@ class Expander {
     if (!v) return undefined;
     const t = this.tensor(v, n);
     if (t.const) return Number(t.const.scalar());
+    // a Constant node (not folded at -O0) is a model constant too
+    const k = t.producer?.op === 'Constant' && !t.producer.domain ? t.producer.attrs['value'] : undefined;
+    if (k?.type === 'tensor') return Number(k.value.scalar());
     const f = this.feeds2.get(t.name);
     if (this.inputs.has(t) && f instanceof Tensor) {
       // the structure depends on it: compiled as a constant, like a shape-deciding input
