@@ -7,7 +7,11 @@
  * whose shapes differ) is a clean exit-3 diagnostic naming the node.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AicError, Tensor, type RValue } from '@aic/core';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AicError, Tensor, serializeNpy, type RValue } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { LOOPS_CAPS, closeWgsl, lowerGraph, prepareForRun } from '@aic/codegen';
@@ -193,6 +197,23 @@ describe('If branches of different shapes, decided by an input a run binds (inli
     expect(inner.map((n) => n.op)).toEqual(['Equal', 'If']);
     expect(inner[1].outputs[0].shape).toEqual([1, 4, 3]);
   });
+});
+
+describe('aic compile --const-input decides such an If too', () => {
+  it('the 8 kHz artifact compiles the taken branch (exit 0); without the rate it is refused (exit 3)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-vad-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'vad.aic'), VAD);
+      fs.writeFileSync(path.join(dir, 'sr.npy'), serializeNpy(i64(8000)));
+      const aic = (args: string[]) => spawnSync(process.execPath, [path.resolve(import.meta.dirname, '../../bin/aic'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const ok = aic(['compile', path.join(dir, 'vad.aic'), '--target', 'c', '-O0', '--const-input', `sr=${path.join(dir, 'sr.npy')}`, '-o', path.join(dir, 'c')]);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(fs.readFileSync(path.join(dir, 'c/model.h'), 'utf8')).toMatch(/\[1, 4, 3\]/);
+      const no = aic(['compile', path.join(dir, 'vad.aic'), '--target', 'c', '-o', path.join(dir, 'c2')]);
+      expect(no.status).toBe(3);
+      expect(no.stderr).toMatch(/AIC0391.*\[1, 6, 2\].*\[1, 4, 3\]/);
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  }, 120_000);
 });
 
 describe('what compiled control flow refuses (exit 3, naming the node)', () => {

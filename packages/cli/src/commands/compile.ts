@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow, type Graph } from '@aic/core';
-import { TARGETS, passTarget } from '@aic/codegen';
+import { TARGETS, passTarget, prepareForRun } from '@aic/codegen';
 import { EMIT_FORMS, VERSION, compileGraph, compileTargetOrThrow, emitForm, loadGraph, optimizeSymbolic, parseSchedules } from '@aic/api/internal';
 import { withTuningLogs } from './tuning-log.ts';
 import { readTensorFile } from '../model-io.ts';
@@ -63,6 +63,8 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   // (a sequence length), the model optimized at each value lowered: the API's optimizeSymbolic (packages/api/src/symbolic.ts)
   const { graph, batch, extents } = optimizeSymbolic(g, { shapes: shapes.symbolic, max: parseMaxShapes(opts.maxShape), note, consts: () => constInputs(opts.constInput, g) },
     (x) => optimize(x, opts, undefined, undefined, passTarget(name)).graph);
+  // --const-input decided an If whose branches differ in shape: its taken branch replaces it (codegen/inline-if.ts)
+  if (opts.constInput?.length && !batch && !extents) prepareForRun(graph, new Map());
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
   const tuned = withTuningLogs(graph, name, opts.tuningLog, schedules);
   const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, batch, extents });
