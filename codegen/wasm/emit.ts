@@ -391,7 +391,10 @@ export class KernelEmitter {
   private stmt(s: Stmt): void {
     switch (s.k) {
       case 'seq': {
-        // runs of stores (unrolled tiles) share common subexpressions until a store invalidates them
+        // runs of stores (unrolled tiles) share common subexpressions until a store invalidates them;
+        // nested sequences (a tile unrolled over two loops: channel blocks x pixels) are one run
+        const flat = (b: Stmt[]): Stmt[] => b.flatMap((x) => (x.k === 'seq' ? flat(x.body) : [x]));
+        if (s.body.some((x) => x.k === 'seq')) { this.stmt({ k: 'seq', body: flat(s.body) }); return; }
         for (let i = 0; i < s.body.length;) {
           let j = i;
           while (j < s.body.length && s.body[j].k === 'store') j++;
