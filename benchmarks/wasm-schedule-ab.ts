@@ -1,5 +1,5 @@
 /**
- * npx tsx benchmarks/wasm-schedule-ab.ts MODEL.onnx VARIANT... [--reps N]
+ * npx tsx benchmarks/wasm-schedule-ab.ts MODEL.onnx VARIANT... [--reps N] [-O 2|3]
  *
  * A/B of schedules on wasm-simd in one Node process: each VARIANT is `-` (the default schedules), NAME=VALUE (the
  * default schedules compiled with that environment variable set) or a
@@ -23,10 +23,12 @@ import type { WasmCompiled } from '../codegen/wasm/target.ts';
 const args = process.argv.slice(2);
 const ri = args.indexOf('--reps');
 const reps = ri >= 0 ? Number(args[ri + 1]) : 120;
-const [model, ...variants] = args.filter((_, i) => i !== ri && i !== ri + 1);
+const oi = args.indexOf('-O'); // -O 3: the channel-blocked pipeline (default 2)
+const level = oi >= 0 ? Number(args[oi + 1]) : 2;
+const [model, ...variants] = args.filter((_, i) => i !== ri && i !== ri + 1 && i !== oi && i !== oi + 1);
 if (!model || !variants.length) throw new Error('usage: wasm-schedule-ab.ts MODEL.onnx VARIANT... (- or a --schedule file) [--reps N]');
 const target = getTarget('wasm-simd') as Target<WasmCompiled>;
-const g = runPipeline(loadOnnxFile(model), pipelineFor(2), { target: passTargetOf(target), out: () => {} }).graph;
+const g = runPipeline(loadOnnxFile(model), pipelineFor(level), { target: passTargetOf(target), out: () => {} }).graph;
 let flops = 0;
 for (const n of g.nodes) {
   if (!/Conv$/.test(n.op)) continue;
