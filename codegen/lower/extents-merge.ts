@@ -24,6 +24,8 @@ export function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, 
   const sym = spec.symbol;
   const p0 = progs[0]!;
   const fail = (what: string) => diag.extentUnsupported(sym, what);
+  // messages name the ONNX node a kernel computes (what a user knows), then the kernel
+  const kernelOf = (k: string) => { const st = p0.steps.find((x) => x.kernel === k); return st ? `node '${st.node}' (kernel ${k})` : `kernel ${k}`; };
   const lists = ['inputs', 'outputs', 'weights', 'temps'] as const;
   for (const l of lists) shapeOf(progs, `${l}`, progs.map((p) => p[l].map((b) => `${b.name}:${b.dtype}:${b.shape.length}`).join(',')));
   shapeOf(progs, 'kernel calls', progs.map((p) => JSON.stringify(p.steps.map((s) => [s.kernel, s.args]))));
@@ -61,8 +63,8 @@ export function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, 
   const kernels = p0.kernels.map((k0, i) => {
     const ks = progs.map((p) => p.kernels[i]!);
     const m: Merge = { xs, s: sVar, max: spec.max, divisors: divisors.get(k0.name) ?? [], polys, fail };
-    let body = mergeNode(ks.map((k) => k.body), `kernel ${k0.name}`, m) as Stmt;
-    const params = k0.params.map((b, j) => mergeBuffer(ks.map((k) => k.params[j]!), `kernel ${k0.name}`, m, true));
+    let body = mergeNode(ks.map((k) => k.body), kernelOf(k0.name), m) as Stmt;
+    const params = k0.params.map((b, j) => mergeBuffer(ks.map((k) => k.params[j]!), kernelOf(k0.name), m, true));
     if (!usesVar(body)) return { ...k0, params, body };
     if (hoist) body = hoistGuards(body);
     body = versionGuards(body);
@@ -77,8 +79,8 @@ export function mergePrograms(progs: Program[], xs: number[], spec: ExtentSpec, 
   // kernel-private temps sized for the maximum (WGSL keeps them apart from the kernel bodies: render.ts scratch)
   const sources = new Map([...p0.sources].map(([name, src]) => {
     const m: Merge = { xs, s: sVar, max: spec.max, divisors: [], polys, fail };
-    if (progs.some((p) => p.sources.get(name)?.temps.length !== src.temps.length)) throw fail(`changes the temporaries of kernel ${name}`);
-    return [name, { ...src, temps: src.temps.map((t, j) => mergeBuffer(progs.map((p) => p.sources.get(name)!.temps[j]!), `kernel ${name}`, m, true)) }];
+    if (progs.some((p) => p.sources.get(name)?.temps.length !== src.temps.length)) throw fail(`changes the temporaries of ${kernelOf(name)}`);
+    return [name, { ...src, temps: src.temps.map((t, j) => mergeBuffer(progs.map((p) => p.sources.get(name)!.temps[j]!), kernelOf(name), m, true)) }];
   }));
   const dimsBuf: ProgramBuffer = { name: `w_${DIMS}`, dtype: 'i32', shape: [1], scope: 'global', role: 'weight', value: `${sym}:extent`, data: new Tensor('int32', [1], Int32Array.from([spec.max])) };
   const steps = p0.steps.map((st, i) => (kernels.find((k) => k.name === st.kernel)!.params.some((p) => p.name === DIMS) ? { ...st, args: [...st.args, dimsBuf.name] } : st));
