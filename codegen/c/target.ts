@@ -34,7 +34,7 @@ export const C_TARGET: Target<CArtifact> = {
   tolerance: CPU_TOLERANCE,
   legal: C_LEGAL,
   forms: ['c'],
-  defaultSchedules: (prog, overrides) => chooseSchedules(prog, C_CAPS, overrides),
+  defaultSchedules: (prog, overrides) => chooseSchedules(prog, C_CAPS, overrides, { rowInterleave: { rows: 8, minReduce: 512 } }),
   finish(prog) {
     // packed weights index (o*B + i) / B and % B: fold back to the loop variables
     // padded copies made per plane inside the conv (schedule/pad-planes.ts)

@@ -334,8 +334,11 @@ export function defaultSchedule(src: KernelSource, caps: TargetCaps, prog?: Prog
   return defaultScheduleWithPacks(src, caps, prog, opts).dirs;
 }
 
-/** Target choices beyond its caps: rowInterleave, reductions without a vector tile get interleaved rows (row-interleave.ts). */
-export interface ScheduleOptions { rowInterleave?: boolean }
+/**
+ * Target choices beyond its caps: rowInterleave, reductions without a vector tile get interleaved rows
+ * (row-interleave.ts): true for 4 rows, or { rows, minReduce } (only reductions of at least minReduce elements per row).
+ */
+export interface ScheduleOptions { rowInterleave?: boolean | { rows: number; minReduce: number } }
 
 function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Program, opts?: ScheduleOptions): StageSchedule {
   const dirs: Directive[] = [];
@@ -348,7 +351,7 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
     if (!hasReduce(st)) { dirs.push(...elementwise(st, caps, src)); continue; }
     const r = reduction(src, st, caps, prog);
     if (r) { dirs.push(...r.dirs); packs.push(...r.packs.filter((p) => !packs.some((q) => q.param === p.param))); }
-    else if (opts?.rowInterleave) dirs.push(...interleavedRows(st));
+    else if (opts?.rowInterleave) dirs.push(...(opts.rowInterleave === true ? interleavedRows(st) : interleavedRows(st, opts.rowInterleave.rows, opts.rowInterleave.minReduce)));
   }
   return { dirs, packs };
 }

@@ -1,7 +1,8 @@
 /**
  * Interleaved rows (codegen/schedule/row-interleave.ts): on the WebAssembly targets a reduction stage
  * no vector tile fits (rows read at a stride) computes 4 rows together, the reduction outside them;
- * the C target's schedules do not change. Results match the reference interpreter exactly (each row
+ * C does so with 8 rows only for reductions of >= 512 elements per row (shorter ones keep C's own
+ * schedules). Results match the reference interpreter exactly (each row
  * reduces in its own order) on odd row counts (clamped tail), fewer rows than the interleave, and
  * NaN inputs to a max.
  */
@@ -10,7 +11,7 @@ import { Tensor, type Graph, type RValue } from '@aic/core';
 import { loadOnnx } from '@aic/onnx';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { compileC, compileWasm, passTarget, runWasm } from '@aic/codegen';
+import { buildC, compileC, compileWasm, passTarget, runC, runWasm } from '@aic/codegen';
 import { buildModel } from '../onnx-builder.ts';
 
 function values(n: number, seed: number): number[] {
@@ -53,9 +54,20 @@ describe('interleaved rows for reductions without a vector tile', () => {
         expect(got.shape).toEqual(want.shape);
         expect(Array.from(got.num, (v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(Array.from(want.num, (v) => (Number.isNaN(v) ? 'NaN' : v)));
       }
-      // C keeps its own schedules (no interleaved rows)
+      // C keeps its own schedules for short rows (no interleaved rows)
       const c = compileC(graph(), meta);
       expect(c.prog.schedules.get(reduceKernel(c.prog.schedules)) ?? []).not.toContainEqual(expect.objectContaining({ d: 'unroll' }));
     }, 60_000);
   }
+
+  it('C: rows of >= 512 elements (a global mean over a 28x28 plane) are interleaved 8 at a time, bit for bit', () => {
+    const { graph, feeds } = reduceModel('ReduceSum', [2, 11, 784], false);
+    const want = run(graph(), feeds).get('y') as Tensor;
+    const c = compileC(graph(), meta);
+    const dirs = c.prog.schedules.get(reduceKernel(c.prog.schedules))!;
+    expect(dirs.find((d) => d.d === 'split')).toMatchObject({ factor: 8, tail: 'clamp' });
+    expect(dirs).toContainEqual({ d: 'unroll', axis: expect.stringMatching(/_i$/) });
+    const got = runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs.get('y') as Tensor;
+    expect(Array.from(got.num)).toEqual(Array.from(want.num));
+  }, 60_000);
 });
