@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { WGSL_TARGET, compileFor, runWgsl, type TuneRecord, type WgslCompiled } from '@aic/codegen';
 import { loadGraph, optimizeGraph, tuneGraph, tuningLogSchedules } from '@aic/api/internal';
 import { Tensor, type Graph } from '@aic/core';
-import type { Directive } from '@aic/loop-ir';
+import { printDirective, type Directive } from '@aic/loop-ir';
 import { buildModel } from '../onnx-builder.ts';
 import { webgpuSkipReason } from '../webgpu.ts';
 import { fakeRunner } from './fake-runner.ts';
@@ -88,7 +88,9 @@ describe('aic tune --target wgsl', () => {
       const won = JSON.stringify({ ...cand, median_us: 0.001, confirmed: true }) + '\n';
       const applied = tuningLogSchedules(graph, 'wgsl', [{ file: log, text: fs.readFileSync(log, 'utf8') }, { file: 'won.jsonl', text: won }]);
       expect(applied.warnings).toEqual([]);
-      expect(applied.kernels).toBe(1);
+      // this candidate's schedule applies (other kernels may get a winner the run itself confirmed: timing decides)
+      expect(applied.kernels).toBeGreaterThanOrEqual(1);
+      expect([...applied.schedules.values()].map((d) => d.map(printDirective).join('; '))).toContain(cand.schedule.join('; '));
       const got = await run(applied.schedules);
       const a = got.num as Float32Array, b = ref.num as Float32Array;
       let worst = 0;
