@@ -6,17 +6,23 @@
  * becomes its element tensors, an optional its value or nothing; Sequence* ops, Optional* ops and the
  * SequenceMap / If / Loop nodes that carry sequences are unrolled. Graph inputs and outputs that are
  * sequences become N tensors (`x_0`, `x_1`, ...); `pack` turns the run's outputs back into sequences.
- * A Loop whose body's shapes follow the iteration number (a Slice by `i`) is unrolled the same way, so
- * each copy has static shapes. Data is never computed here: only structure (lengths, positions,
+ * A Loop whose body's shapes follow the iteration number (a Slice by `i`), or whose carried value grows
+ * (tokens concatenated each step), is unrolled the same way, so each copy has static shapes. Data is never computed here: only structure (lengths, positions,
  * presence, trip counts) is read from constants and from the inputs that decide it.
  */
-import { Graph, Node, Tensor, Value, diag, nodeLocation, subgraphsOf, type RValue } from '@aic/core';
+import { AicError, Graph, Node, Tensor, Value, diag, isStatic, nodeLocation, subgraphsOf, type RValue } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
 import { foldNodesWhere, uniqueNamer } from '@aic/passes';
 import { shapeInputs } from './shape-inputs.ts';
+import { appendOnly, appendsAsScans, constInt, iterationBound } from './loop-append.ts';
+import { refineControlShapes } from './lower/control-shapes.ts';
 
-/** What a value is once its structure is known: one tensor, a sequence of tensors, or an empty optional. */
-type S = { t: Value } | { seq: Value[] } | { none: true };
+/**
+ * What a value is once its structure is known: one tensor, a sequence of tensors, an empty optional,
+ * or a sequence a Loop built by appending one tensor (of rank `rank`) per iteration, which stays the
+ * Loop's scan output `stacked` (its length may be known only when the model runs).
+ */
+type S = { t: Value } | { seq: Value[] } | { none: true } | { stacked: Value; rank: number };
 
 const SEQ_OPS = new Set([
   'SequenceEmpty', 'SequenceConstruct', 'SequenceAt', 'SequenceInsert', 'SequenceErase', 'SequenceLength',
@@ -26,13 +32,35 @@ const SEQ_OPS = new Set([
 /** Does this graph (or a subgraph of it) hold a sequence or optional value? */
 function hasStructure(g: Graph): boolean {
   if ([...g.inputs, ...g.outputs].some((v) => v.kind !== 'tensor')) return true;
-  return g.nodes.some((n) => SEQ_OPS.has(n.op) || n.outputs.some((o) => o.kind !== 'tensor') || iterationShaped(n) || subgraphsOf(n).some(hasStructure));
+  return g.nodes.some((n) => SEQ_OPS.has(n.op) || n.outputs.some((o) => o.kind !== 'tensor') || iterationShaped(n) || carriedReshapes(n) || subgraphsOf(n).some(hasStructure));
+}
+
+/**
+ * A Loop with a carried value whose shape changes from one iteration to the next (tokens concatenated
+ * each step), or may (its body output's shape is not static once the body input takes the initial
+ * value's shape, as lowering gives it: refineControlShapes): unrolled.
+ */
+function carriedReshapes(n: Node): boolean {
+  const b = n.op === 'Loop' ? n.attrs['body']?.value as Graph | undefined : undefined;
+  if (!b || n.inputs.length <= 2) return false;
+  try { refineControlShapes(n, 'any'); } catch (e) { return e instanceof AicError && e.code === 'AIC0391'; }
+  return n.inputs.slice(2).some((v0, k) => {
+    const bo = b.outputs[1 + k];
+    return !!v0 && v0.kind === 'tensor' && isStatic(v0.shape) && !!bo && bo.kind === 'tensor' && (!isStatic(bo.shape) || bo.shape!.join(',') !== v0.shape!.join(','));
+  });
 }
 
 /** A Loop whose body's shapes follow the iteration number (a Slice bound, a Reshape size...): unrolled. */
 function iterationShaped(n: Node): boolean {
   const b = n.op === 'Loop' ? n.attrs['body']?.value as Graph | undefined : undefined;
   return !!b?.inputs[0] && shapeInputs(b).inputs.some((s) => s.input === b.inputs[0]);
+}
+
+/** Does a Loop body's condition output pass its condition input through (or is it constant true)? */
+function condPassedThrough(b: Graph): boolean {
+  let co: Value | undefined = b.outputs[0];
+  while (co && co !== b.inputs[1] && co.producer?.op === 'Identity' && b.nodes.includes(co.producer)) co = co.producer.inputs[0] ?? undefined;
+  return co === b.inputs[1] || !!constInt(co); // or constant true (a Constant node at -O0)
 }
 
 /** The most iterations a Loop is unrolled to. */
@@ -96,6 +124,7 @@ class Expander {
     for (const o of g.outputs) {
       const s = this.get(o);
       if ('none' in s) { packs.push({ name: o.name, s: 'none' }); continue; }
+      if ('stacked' in s) throw diag.unsupportedFeature(`graph output '${o.name}', a sequence built in a Loop (its elements stacked with ConcatFromSequence can be an output)`);
       if ('t' in s) {
         o.kind = 'tensor';
         if (s.t !== o) this.emitIdentity(s.t, o);
@@ -151,6 +180,7 @@ class Expander {
   private seq(v: Value, n: Node): Value[] {
     const s = this.get(v);
     if ('seq' in s) return s.seq;
+    if ('stacked' in s) throw diag.unsupportedFeature(`${n.op} '${n.label}' reads '${v.name}', a sequence built in a Loop whose length may be known only when the model runs (ConcatFromSequence with new_axis = 1 takes it)`, nodeLocation(n));
     throw diag.unsupportedFeature(`${n.op} '${n.label}' reads '${v.name}', not a sequence`, nodeLocation(n));
   }
 
@@ -256,8 +286,18 @@ class Expander {
       case 'SequenceMap': return this.sequenceMap(n);
       case 'If': if (clone || n.outputs.some((o) => o.kind !== 'tensor') || subgraphsOf(n).some(hasStructure)) return this.inlineIf(n);
         break;
-      case 'Loop': if (clone || n.outputs.some((o) => o.kind !== 'tensor') || iterationShaped(n) || subgraphsOf(n).some(hasStructure)) return this.unrollLoop(n);
+      case 'Loop': {
+        // a list appended to in the loop becomes a scan output (loop-append.ts)
+        // (only when its condition is computed in its body: a loop that runs a known number of times is unrolled)
+        const ks = condPassedThrough(n.attrs['body']!.value as Graph) ? [] : appendOnly(n, (k) => { const s = n.inputs[2 + k] ? this.env.get(n.inputs[2 + k]!) : undefined; return !!s && 'seq' in s && !s.seq.length; });
+        if (ks.length) {
+          const b = n.attrs['body']!.value as Graph;
+          for (const [o, sv] of appendsAsScans(n, ks, this.fresh)) this.env.set(o, { stacked: sv, rank: b.outputs[b.outputs.length - n.outputs.length + n.outputs.indexOf(sv)]!.shape!.length });
+        }
+        if (clone || n.outputs.some((o) => o.kind !== 'tensor') || iterationShaped(n) || carriedReshapes(n) || subgraphsOf(n).some(hasStructure)) return this.unrollLoop(n);
+        if (ks.length) this.boundTrips(n);
         break;
+      }
       case 'SplitToSequence':
         throw diag.unsupportedFeature(`SplitToSequence '${n.label}' on a compiled target (its output is a sequence whose length is not yet derived here)`, loc);
     }
@@ -276,7 +316,26 @@ class Expander {
     this.out.push(new Node({ op: n.op, domain: n.domain, name: this.fresh(n.name || n.op), inputs: ins, outputs: outs, attrs: n.attrs, loc: n.loc }));
   }
 
+  /**
+   * A Loop kept as a loop whose condition is computed from data: its scan outputs are allocated for
+   * the most iterations it can run (loop-append.ts), given as its trip count; the run stores how many
+   * ran (lower/control.ts). The bound may come from an input `aic run` was given, compiled as a constant.
+   */
+  private boundTrips(n: Node): void {
+    const b = n.attrs['body']!.value as Graph;
+    if (!n.inputs[1] || b.outputs.length - 1 - (n.inputs.length - 2) <= 0) return;
+    const soft = (v: Value): number | undefined => { try { return this.int(v, n, 'iteration bound'); } catch { return undefined; } };
+    const most = iterationBound(n, soft);
+    const M = n.inputs[0] ? soft(n.inputs[0]) : undefined;
+    const K = most === undefined ? M : M === undefined ? most : Math.min(M, most);
+    if (K === undefined || K === M) return;
+    n.inputs[0] = this.constValue(`${n.label}_most_iterations`, Tensor.scalarOf('int64', K));
+    this.note?.(`Loop '${n.label}' runs at most ${K} iterations (from its condition); its scan outputs are allocated for ${K} and cut to the iterations run`);
+  }
+
   private concat(n: Node): Value {
+    const st = this.get(n.inputs[0]!);
+    if ('stacked' in st) return this.concatStacked(n, this.tensor(st.stacked, n), st.rank);
     const s = this.seq(n.inputs[0]!, n);
     if (!s.length) throw diag.unsupportedFeature(`ConcatFromSequence '${n.label}' of an empty sequence`, nodeLocation(n));
     const axis = n.attrs['axis']?.value as number;
@@ -288,6 +347,17 @@ class Expander {
       parts = s.map((e) => this.emit('Unsqueeze', [e, axes], `${base}_u`));
     }
     return this.emit('Concat', parts, base, { axis: { type: 'int', value: axis } });
+  }
+
+  /** ConcatFromSequence of a sequence a Loop stacked along axis 0 (new_axis = 1): that axis moved to `axis`. */
+  private concatStacked(n: Node, x: Value, rank: number): Value {
+    const axis0 = n.attrs['axis']?.value as number;
+    const newAxis = (n.attrs['new_axis']?.value as number | undefined) ?? 0;
+    if (!newAxis) throw diag.unsupportedFeature(`ConcatFromSequence '${n.label}' without new_axis of a sequence built in a Loop (torch.stack-like concatenation is supported; along an existing axis not yet)`, nodeLocation(n));
+    const axis = axis0 < 0 ? axis0 + rank + 1 : axis0;
+    if (axis < 0 || axis > rank) throw diag.unsupportedFeature(`ConcatFromSequence '${n.label}': axis ${axis0} out of range for elements of rank ${rank}`, nodeLocation(n));
+    const perm = Array.from({ length: rank + 1 }, (_, j) => (j < axis ? j + 1 : j === axis ? 0 : j));
+    return this.emit(axis ? 'Transpose' : 'Identity', [x], n.outputs[0]!.name, axis ? { perm: { type: 'ints', value: perm } } : {});
   }
 
   /** Bind a body's inputs, unroll its nodes once, and read its outputs. */
@@ -325,15 +395,13 @@ class Expander {
   private unrollLoop(n: Node): void {
     const loc = nodeLocation(n);
     const b = n.attrs['body']!.value as Graph;
-    const why = 'unrolled because it carries a sequence or optional, or its shapes follow the iteration number';
+    const why = 'unrolled because it carries a sequence or optional, a value whose shape changes each iteration, or its shapes follow the iteration number';
     const M = this.int(n.inputs[0], n, 'trip count');
     const c0 = this.int(n.inputs[1], n, 'condition');
     const nCarried = n.inputs.length - 2;
     if (M === undefined) throw diag.unsupportedFeature(`Loop '${n.label}' without a trip count (${why})`, loc);
     // the body's condition must pass its input through (then the loop runs M times, or none)
-    let co: Value | undefined = b.outputs[0];
-    while (co && co !== b.inputs[1] && co.producer?.op === 'Identity' && b.nodes.includes(co.producer)) co = co.producer.inputs[0] ?? undefined;
-    if (co !== b.inputs[1] && !(co?.const && co.const.scalar())) {
+    if (!condPassedThrough(b)) {
       throw diag.unsupportedFeature(`Loop '${n.label}' whose condition is computed in its body (${why})`, loc);
     }
     const iters = c0 === undefined || c0 ? M : 0;

@@ -7,7 +7,10 @@ Writes OUT_DIR/NAME.onnx and OUT_DIR/NAME/{INPUT}.npy + out_{OUTPUT}.npy (PyTorc
   a nested If on the sample-rate input whose branches give different shapes (16 kHz / 8 kHz conv front ends,
   zeros otherwise), an LSTM with state inputs and outputs, a sigmoid head;
 - greedy_o13, greedy_o17: a scripted greedy decoder: a Loop appending logits to a list, with a
-  data-dependent break (argmax == 3) and a trip count from an input;
+  data-dependent break (argmax == 3) and a trip count from an input (this input runs all n steps);
+- greedybreak_o13, greedybreak_o17: the same with token 3 favoured, so the data stops it before n;
+- greedycat_o13, greedycat_o17: a scripted greedy decoder whose tokens are a tensor one longer each step
+  (torch.cat in the loop, embedding mean over all tokens so far);
 - branchy_o13, branchy_o17: an If on a tensor value (x.sum() > 0) whose branches have different ops
   and read outer-scope values;
 - lstm_dyn: a 2-layer LSTM exported by tracing with a dynamic sequence axis (dynamic_axes).
@@ -60,6 +63,17 @@ class Greedy(torch.nn.Module):
                 break
         return torch.stack(outs, 1), h
 
+class GreedyCat(Greedy):
+    """A greedy decoder that keeps its tokens in a tensor, one longer each step (torch.cat in the loop)."""
+    def forward(self, h, n: int):
+        toks = torch.zeros(h.shape[0], 1, dtype=torch.long)
+        for i in range(n):
+            e = self.emb(toks).mean(1)
+            h = torch.tanh(self.w(torch.cat([e, h], 1)))
+            tok = torch.argmax(self.out(h), dim=1)
+            toks = torch.cat([toks, tok.unsqueeze(1)], 1)
+        return toks, h
+
 class Branchy(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -71,6 +85,20 @@ class Branchy(torch.nn.Module):
         else:
             y = torch.tanh(self.b(x)) + k
         return y
+
+def greedy_that_breaks(n):
+    """A Greedy decoder and an input for which it stops on token 3 after 3 to n - 2 steps."""
+    gen = torch.Generator().manual_seed(1)
+    for delta in [x * 0.25 for x in range(1, 80)]:
+        for _ in range(20):
+            m = Greedy().eval()
+            with torch.no_grad():
+                m.out.bias[3] += delta
+                h = torch.randn(2, 8, generator=gen)
+                steps = m(h, n)[0].shape[1]
+            if 3 <= steps <= n - 2:
+                return m, h
+    sys.exit("no breaking greedy decoder found")
 
 def save(name, model, args, names, onames, opset, dyn=None):
     path = os.path.join(out, f"{name}.onnx")
@@ -93,6 +121,11 @@ for opset in (13, 17):
     save(f"vad8k_o{opset}", m, (x, torch.tensor(8000), h, c), ["x", "sr", "h", "c"], ["p", "hn", "cn"], opset)
     g = torch.jit.script(Greedy().eval())
     save(f"greedy_o{opset}", g, (torch.randn(2, 8), torch.tensor(6)), ["h", "n"], ["logits", "hn"], opset)
+    # the same decoder with token 3 favoured, so that it breaks on the data before n (found by search)
+    gb, hb = greedy_that_breaks(12)
+    save(f"greedybreak_o{opset}", torch.jit.script(gb), (hb, torch.tensor(12)), ["h", "n"], ["logits", "hn"], opset)
+    gc = torch.jit.script(GreedyCat().eval())
+    save(f"greedycat_o{opset}", gc, (torch.randn(2, 8), torch.tensor(5)), ["h", "n"], ["toks", "hn"], opset)
     b = torch.jit.script(Branchy().eval())
     save(f"branchy_o{opset}", b, (torch.randn(3, 6), torch.tensor(2.0)), ["x", "k"], ["y"], opset)
 

@@ -49,7 +49,9 @@ export function refineControlShapes(n: Node, target: string): void {
   if (changed) inferGraph(g);
   if (n.op === 'Loop') {
     n.outputs.slice(nCarried).forEach((o, j) => {
-      if (o.name && !isStatic(o.shape)) {
+      // a constant trip count with a condition computed from data: rows up to the trip count (Loop's maxShape)
+      const bounded = !!n.inputs[0]?.const && !!o.shape?.length && isStatic(o.shape.slice(1));
+      if (o.name && !isStatic(o.shape) && !bounded) {
         throw diag.controlUnsupported(label, `scan output ${j} ('${o.name}') has shape ${shapeText(o.shape)}: as many rows as the loop runs, known only when the model runs `
           + '(a constant trip count, or a declared output shape, gives it one)', target, loc);
       }

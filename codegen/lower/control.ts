@@ -29,8 +29,8 @@ export interface ControlCtx {
 }
 
 /** Lower control node `node` to one kernel; `args` are the program buffers bound to its params, in order. */
-export function lowerControl(node: Node, idx: number, cx: ControlCtx): { kernel: Kernel; args: string[] } {
-  const b = new Builder(cx);
+export function lowerControl(node: Node, idx: number, cx: ControlCtx, extent?: ProgramBuffer): { kernel: Kernel; args: string[] } {
+  const b = new Builder(cx, extent);
   const body = b.control(node);
   const params: Buffer[] = [...b.used.entries()].map(([name, { pb, written }]) => ({
     name, dtype: pb.dtype, shape: pb.shape, scope: 'global', role: (written ? 'output' : pb.role === 'weight' ? 'weight' : 'input') as BufferRole,
@@ -57,7 +57,8 @@ export function controlSource(k: Kernel, node: Node): KernelSource {
 class Builder {
   used = new Map<string, { pb: ProgramBuffer; written: boolean }>();
   private inlined = 0;
-  constructor(private cx: ControlCtx) {}
+  /** `extent`: where a Loop whose condition stops it early stores how many iterations ran (its scan outputs are bounds) */
+  constructor(private cx: ControlCtx, private extent?: ProgramBuffer) {}
 
   private use(pb: ProgramBuffer, written = false): string {
     const u = this.used.get(pb.name);
@@ -214,13 +215,27 @@ class Builder {
       const v = g.outputs[1 + nCarried + j]!;
       const sh = this.staticShape(v, n);
       if (!dst) continue;
-      this.sameShape(n, `scan output ${j} ('${v.name}')`, n.outputs[nCarried + j]!, [dst.shape[0]!, ...sh]);
+      if (!dst.extent) this.sameShape(n, `scan output ${j} ('${v.name}')`, n.outputs[nCarried + j]!, [dst.shape[0]!, ...sh]);
+      else if (numel(dst.shape.slice(1)) !== numel(sh)) throw diag.controlShapeChanges(`Loop '${n.label}'`, `scan output ${j} ('${v.name}')`, shapeText(sh), shapeText(dst.shape.slice(1)), this.cx.target.name, loc);
       const per = numel(sh);
       step.push(this.copy(dst, E.mul(E.call('check_index', it, E.i(dst.shape[0]!)), E.i(per)), this.buf(v, n), E.i(0), per));
     }
-    // a loop that may stop before its scan outputs' declared length fails the run (rows would be stale)
+    // a loop that may stop before its scan outputs' declared length fails the run (rows would be stale),
+    // unless they are bounds (lower/dynamic.ts): then the run stores how many iterations ran and zeros the rest
     const K = n.outputs.slice(nCarried).map((o) => this.cx.bufOf.get(o)?.shape[0]).find((d) => d !== undefined);
-    if (K !== undefined && (C || !M!.data)) {
+    if (K !== undefined && this.extent) {
+      const ran = E.add(E.cast(E.load(iterB.name, E.i(0), 'i64'), 'i32'), E.i(1));
+      init.push(S.store(iterB.name, E.i(0), E.c(-1, 'i64')));
+      const ext = this.use(this.extent, true);
+      after.push(S.store(ext, E.i(0), ran));
+      for (const o of n.outputs.slice(nCarried)) {
+        const dst = this.cx.bufOf.get(o);
+        if (!dst?.extent) continue;
+        const per = numel(dst.shape.slice(1)), t = `c${this.inlined++}_z`;
+        const len = E.mul(E.load(ext, E.i(0), 'i32'), E.i(per));
+        after.push(S.for(t, E.sub(E.i(numel(dst.shape)), len), S.store(this.use(dst, true), E.add(len, E.v(t)), E.c(0, computeT(dst.dtype)))));
+      }
+    } else if (K !== undefined && (C || !M!.data)) {
       const ran = E.add(E.cast(E.load(iterB.name, E.i(0), 'i64'), 'i32'), E.i(1));
       init.push(S.store(iterB.name, E.i(0), E.c(-1, 'i64')));
       after.push(S.store(iterB.name, E.i(0), E.cast(E.call('check_range', E.sub(E.i(K), ran), E.i(1), E.i(CHECK_LOOP_ROWS)), 'i64')));

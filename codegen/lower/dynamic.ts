@@ -28,6 +28,11 @@ export function boundShape(v: Value, target: string, bufOf: Map<Value, ProgramBu
   const dims = v.shape.flatMap((d, k) => (typeof d === 'number' ? [] : [k]));
   // a row-wise consumer (checkConsumer let it through): dim 0 is its bounded input's run-time dim
   const from = node.inputs.map((x) => (x ? bufOf.get(x) : undefined)).find((b) => b?.extent);
+  // Transpose moves the run-time dim where its perm puts it
+  if (from && (node.op === 'Transpose' || node.op === 'Identity') && dims.length === 1) {
+    const perm = permOf(node, from.shape.length);
+    if (perm.indexOf(from.extent!.dim) === dims[0]) return { shape: perm.map((k) => from.shape[k]!), dim: dims[0]!, buffer: from.extent!.buffer };
+  }
   if (from && dims.length === 1 && dims[0] === 0) {
     return { shape: [from.shape[from.extent!.dim]!, ...(v.shape.slice(1) as number[])], dim: 0, buffer: from.extent!.buffer };
   }
@@ -56,14 +61,16 @@ export function rowWise(node: Node, bufOf: Map<Value, ProgramBuffer>): boolean {
   if (!def) return false;
   const ext = node.inputs.map((x) => (x ? bufOf.get(x)?.extent : undefined));
   if (new Set(ext.filter((e) => e).map((e) => e!.buffer)).size !== 1) return false;
-  // a run-time dim other than the first: Transpose bringing it first (it reads the input by the run-time extent: boundedInput)
+  // Transpose: any perm (it reads a run-time dim other than the first by the extent: boundedInput; an output
+  // whose run-time dim is not first is compacted after it is computed: compactAfter), one run-time dim out
+  if (node.op === 'Transpose' || node.op === 'Identity') return !!ext[0] && node.outputs.every((o) => o.shape?.filter((d) => typeof d !== 'number').length === 1);
   // every output: run-time dim 0 (a model may name it its own way), static elsewhere
   if (!node.outputs.every((o) => o.shape?.length && typeof o.shape[0] === 'string' && o.shape.slice(1).every((d) => typeof d === 'number'))) return false;
   const rows = (x: Value) => (x.shape!.slice(1) as number[]).reduce((a, d) => a * d, 1);
   const src = node.inputs[ext.findIndex((e) => e)]!;
   const attrs = makeAttrReader(def, node.attrs, nodeLocation(node));
-  // a run-time dim other than the first: only Transpose bringing it first (it reads the input by the extent: boundedInput)
-  if (ext.some((e) => e && e.dim !== 0)) return node.op === 'Transpose' && !!ext[0] && attrs.has('perm') && attrs.ints('perm')[0] === ext[0].dim;
+  // a run-time dim other than the first: no other op yet
+  if (ext.some((e) => e && e.dim !== 0)) return false;
   const rank = node.inputs[0]?.shape?.length ?? 0;
   const axis = (name: string) => { const a = attrs.int(name); return a < 0 ? a + rank : a; };
   const intOut = !/^(float|bfloat)/.test(node.outputs[0]!.dtype);
@@ -102,6 +109,30 @@ export function checkConsumer(node: Node, bufOf: Map<Value, ProgramBuffer>, targ
   const v = node.inputs.find((x) => x && bufOf.get(x)?.extent);
   if (!v || rowWise(node, bufOf)) return;
   throw diag.dynamicSizeConsumed(v.name, v.producer?.op ?? '?', `${node.op} '${node.label}'`, target, nodeLocation(node));
+}
+
+/** Transpose's perm (reversed dims when absent; Identity's: unchanged). */
+function permOf(node: Node, rank: number): number[] {
+  if (node.op === 'Identity') return Array.from({ length: rank }, (_, k) => k);
+  const p = node.attrs['perm']?.value as number[] | undefined;
+  return p?.length === rank ? p.map((k) => (k < 0 ? k + rank : k)) : Array.from({ length: rank }, (_, k) => rank - 1 - k);
+}
+
+/**
+ * An output computed row-major in its bound whose run-time dim `dim` is not the first, made compact
+ * (row-major in the run-time shape, as hosts and consumers read it) in place: every element moves to a
+ * lower or equal offset, in increasing order, so none is overwritten before it is read. Then zeros past it.
+ */
+export function compactAfter(out: TensorRef, dim: number, extent: TensorRef, fresh: (p: string) => string): Stmt {
+  const n = extent.flat(E.i(0));
+  const outer = numel(out.shape.slice(0, dim)), K = out.shape[dim]!, inner = numel(out.shape.slice(dim + 1));
+  const o = fresh('co'), t = fresh('ct'), j = fresh('cj');
+  const src = E.add(E.mul(E.add(E.mul(E.v(o), E.i(K)), E.v(t)), E.i(inner)), E.v(j));
+  const dst = E.add(E.mul(E.add(E.mul(E.v(o), n), E.v(t)), E.i(inner)), E.v(j));
+  return S.seq(
+    S.for(o, outer, S.for(t, n, S.for(j, inner, S.store(out.buf.name, dst, out.flat(src))))),
+    zeroTail(out, dim, extent, fresh('tail')),
+  );
 }
 
 /** Zero a bounded output past its run-time extent (so row-wise consumers compute on zeros, not on stale memory). */

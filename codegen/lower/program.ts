@@ -12,7 +12,7 @@ import { scalarTypeOf } from './dtypes.ts';
 import { legalizeHalf, weightStorage } from './half.ts';
 import { bufferLayoutOf, materializeBoundaries, paddedChannelConstant } from './layout.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
-import { boundShape, boundedInput, checkConsumer, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
+import { boundShape, boundedInput, checkConsumer, compactAfter, extentBuffer, extentsAsOutputs, zeroTail, type RuntimeExtent } from './dynamic.ts';
 import { notifyLowered } from './observe.ts';
 import type { SymbolicBatch } from './symbolic.ts';
 import type { RuntimeExtents } from './extents.ts';
@@ -139,7 +139,7 @@ export function lowerGraph(g0: Graph, target: TargetCaps): Program {
     const extent = extentBuffer(node, bufOf, uniq);
     if (extent) (extent.role === 'output' ? prog.outputs : prog.temps).push(extent);
     if (isControl(node)) { // If / Loop / Scan: one kernel wrapping its subgraphs' (lower/control.ts)
-      const { kernel, args } = lowerControl(node, idx, controlCtx);
+      const { kernel, args } = lowerControl(node, idx, controlCtx, extent);
       prog.kernels.push(kernel);
       if (target.gpu) { prog.sources.set(kernel.name, controlSource(kernel, node)); prog.schedules.set(kernel.name, []); }
       prog.steps.push({ kernel: kernel.name, args, node: node.label, op: node.op, loc: nodeLocation(node) });
@@ -243,10 +243,10 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
     names.add(local.name);
     return tensorRef(local);
   };
-  // bounded inputs with the run-time dim not first are read by their extent (lower/dynamic.ts)
+  // bounded inputs with the run-time dim not first are read by their extent (lower/dynamic.ts); Identity copies them as they lie
   const inputs = node.inputs.map((v, i) => {
     const r = bind(v, 'input', i), e = v ? bufOf.get(v)?.extent : undefined;
-    return r && e && e.dim !== 0 ? boundedInput(r, e.dim, bind(null, 'input', i, buffer(e.buffer))!) : r;
+    return r && e && e.dim !== 0 && node.op !== 'Identity' ? boundedInput(r, e.dim, bind(null, 'input', i, buffer(e.buffer))!) : r;
   });
   const outputs = node.outputs.map((v, i) => bind(bufOf.has(v) ? v : null, 'output', i) ?? tensorRef({ name: fresh('unused'), dtype: 'f32', shape: [1], scope: 'local', role: 'scratch' }));
   const extentRef = extent ? bind(null, 'output', 0, extent) : undefined;
@@ -282,6 +282,11 @@ function lowerNode(node: Node, idx: number, bufOf: Map<Value, ProgramBuffer>, ta
     def.lower(ctx);
     // bounded outputs: zeros past the run-time extent
     if (extentRef) node.outputs.forEach((v, o) => { const b = bufOf.get(v); if (b?.extent) stages.push({ kind: 'extern', outs: [outputs[o]!.buf], body: zeroTail(outputs[o]!, b.extent.dim, extentRef, fresh('tail')) }); });
+    // outputs sharing an input's run-time extent away from dim 0 (Transpose): made compact (lower/dynamic.ts)
+    else node.outputs.forEach((v, o) => {
+      const b = bufOf.get(v), eb = b?.extent && b.extent.dim !== 0 && node.op !== 'Identity' ? buffer(b.extent.buffer) : undefined;
+      if (eb) stages.push({ kind: 'extern', outs: [outputs[o]!.buf], body: compactAfter(outputs[o]!, b!.extent!.dim, bind(null, 'input', node.inputs.length + o, eb)!, fresh) });
+    });
   } catch (e) {
     if (e instanceof AicError) throw e;
     throw diag.runtime(`lowering ${node.op}`, (e as Error).message, loc);

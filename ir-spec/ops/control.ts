@@ -8,6 +8,8 @@ import {
 
 /** What one iteration's scan value costs the interpreter beyond its elements (a Tensor object and its buffer). */
 const SCAN_ITERATION_OVERHEAD = 256;
+/** The largest constant trip count a compiled Loop's scan outputs are allocated for when its condition may stop it early. */
+const MAX_BOUNDED_TRIP = 1 << 20;
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, OutType } from '../types.ts';
 import { ALL } from '../lib/infer-helpers.ts';
@@ -170,6 +172,14 @@ defineOp({
       }
     }
     return outs;
+  },
+  // a condition computed from the data stops the loop early: scan outputs are bounded by a constant trip count
+  maxShape: (ctx, outs) => {
+    const mc = ctx.constValue(0);
+    const m = mc ? Number(mc.num[0]!) : NaN;
+    if (!(m >= 0 && m <= MAX_BOUNDED_TRIP)) return [];
+    const n = Math.max(0, ctx.inputTypes.length - 2);
+    return outs.map((o, i) => (i >= n && o.shape?.length && o.shape.slice(1).every((d) => typeof d === 'number') ? [m, ...(o.shape.slice(1) as number[])] : undefined));
   },
   eval: (ctx) => {
     const body = ctx.attrs.graph('body');
