@@ -28,6 +28,19 @@ function passedIn(ctx: InferCtx, first: number): (OutType | undefined)[] {
   return ctx.inputTypes.slice(first).map((t, i) => (t ? { dtype: t.dtype, shape: undefined, kind: ctx.node.inputs[first + i]?.kind } : undefined));
 }
 
+/** Does a Loop body give back its condition input unchanged (through Identity), or constant true? */
+function keepsCondition(body: Graph): boolean {
+  let v: Graph['outputs'][number] | undefined = body.outputs[0];
+  for (let i = 0; v && v !== body.inputs[1] && i < 64; i++) {
+    if (v.const) return v.const.num.length === 1 && v.const.num[0] !== 0;
+    const p = body.nodes.find((n) => n.outputs.includes(v!));
+    if (p?.op === 'Constant' && !p.domain) { const k = p.attrs['value']; return k?.type === 'tensor' && k.value.num.length === 1 && k.value.num[0] !== 0; }
+    if (p?.op !== 'Identity' || p.domain) return false;
+    v = p.inputs[0] ?? undefined;
+  }
+  return v === body.inputs[1];
+}
+
 /** Merge two shapes: equal dims kept, differing dims become fresh symbols, differing ranks unknown. */
 function mergeShapes(a: Shape, b: Shape): Shape {
   if (!a || !b || a.length !== b.length) return undefined;
@@ -158,7 +171,8 @@ defineOp({
     const k = body.outputs.length - 1 - n;
     if (ctx.outputCount > n + k) throw diag.verify('Loop', `node has ${ctx.outputCount} outputs but the body yields ${n + k}`, loc);
     const mc = ctx.constValue(0), cc = ctx.constValue(1);
-    const trip: Dim = mc && (!ctx.node.inputs[1] || (cc && cc.num[0] !== 0)) ? Math.max(0, mc.num[0]!) : freshDim('trip');
+    // M iterations when nothing can stop it earlier: no condition, or a true one the body passes on unchanged
+    const trip: Dim = mc && (!ctx.node.inputs[1] || (cc && cc.num[0] !== 0 && keepsCondition(body))) ? Math.max(0, mc.num[0]!) : freshDim('trip');
     const outs: OutType[] = [];
     for (let i = 0; i < Math.min(ctx.outputCount, n + k); i++) {
       if (i < n) {

@@ -8,15 +8,19 @@
  * WGSL (skipped by the rule of tests/webgpu.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AicError, Graph, Node, Tensor, Value, type RValue } from '@aic/core';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AicError, Tensor, serializeNpy, type RValue } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
-import { inferGraph } from '@aic/ir-spec';
 import { C_TARGET, closeWgsl, computeKernels, onLowered, runOn } from '@aic/codegen';
 import { iterationBound } from '../../codegen/loop-append.ts';
 import { RUNNERS } from '../../scripts/conformance.ts';
 import { webgpuSkipReason } from '../webgpu.ts';
 
+const ROOT = path.resolve(import.meta.dirname, '../..');
 const f32 = (shape: number[], v: number[]) => Tensor.fromNumbers('float32', shape, v);
 const i64 = (v: number) => Tensor.fromNumbers('int64', [], [v]);
 
@@ -88,6 +92,28 @@ describe('a Loop that appends to a list and breaks on data, compiled', () => {
     expect(kernels[0]).toBeGreaterThanOrEqual(2); // the Loop and the Transpose
     expect(notes.some((s) => /Loop '.*' runs at most 9 iterations/.test(s))).toBe(true);
   });
+
+  it('aic compile --const-input n=FILE: the artifact (wasm-simd) returns the iterations run; without it, exit 3', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-greedy-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'greedy.aic'), GREEDY);
+      fs.writeFileSync(path.join(dir, 'n.npy'), serializeNpy(i64(9)));
+      const compile = (...extra: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/aic'), 'compile', path.join(dir, 'greedy.aic'), '--target', 'wasm-simd',
+        '-o', path.join(dir, 'art'), ...extra], { encoding: 'utf8' });
+      const bare = compile();
+      expect(bare.status).toBe(3);
+      expect(bare.stderr).toMatch(/Loop/);
+      expect(fs.existsSync(path.join(dir, 'art'))).toBe(false);
+      const r = compile('--const-input', `n=${path.join(dir, 'n.npy')}`);
+      expect(r.status, r.stderr).toBe(0);
+      expect(fs.readFileSync(path.join(dir, 'art', 'model.d.ts'), 'utf8')).toMatch(/float32 \[2, <=9, 3\]: dim 1 is known when the model runs/);
+      const { load } = await import(path.join(dir, 'art', 'model.mjs')) as { load: () => Promise<{ run: (f: object) => Promise<Record<string, ArrayLike<number>>> }> };
+      const want = run(parseGraph(GREEDY), feeds(0.5, 9)).get('ys') as Tensor;
+      const out = await (await load()).run({ x: (feeds(0.5, 9).get('x') as Tensor).num });
+      expect(Array.from(out.ys!)).toEqual(Array.from(want.num));
+      expect(Object.entries(out).find(([k]) => k.endsWith(':extent'))?.[1]?.[0]).toBe(4);
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  }, 120_000);
 
   it('without a bound on its iterations, a clean exit-3 diagnostic names the Loop', () => {
     const src = GREEDY.replace('lt: bool[] = Less(ko, n)', 'lt: bool[] = Less(one, n)');

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow, type Graph } from '@aic/core';
-import { TARGETS, passTarget, prepareForRun } from '@aic/codegen';
+import { TARGETS, expandSequences, passTarget, prepareForRun } from '@aic/codegen';
 import { EMIT_FORMS, VERSION, compileGraph, compileTargetOrThrow, emitForm, loadGraph, optimizeSymbolic, parseSchedules } from '@aic/api/internal';
 import { withTuningLogs } from './tuning-log.ts';
 import { readTensorFile } from '../model-io.ts';
@@ -63,6 +63,8 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   // (a sequence length), the model optimized at each value lowered: the API's optimizeSymbolic (packages/api/src/symbolic.ts)
   const { graph, batch, extents } = optimizeSymbolic(g, { shapes: shapes.symbolic, max: parseMaxShapes(opts.maxShape), note, consts: () => constInputs(opts.constInput, g) },
     (x) => optimize(x, opts, undefined, undefined, passTarget(name)).graph);
+  // sequences and optionals whose structure the model and --const-input decide become tensors (codegen/expand-sequences.ts)
+  if (!batch && !extents) expandSequences(graph, new Map(), note);
   // --const-input decided an If whose branches differ in shape: its taken branch replaces it (codegen/inline-if.ts)
   if (opts.constInput?.length && !batch && !extents) prepareForRun(graph, new Map());
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
