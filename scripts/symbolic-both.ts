@@ -1,11 +1,11 @@
 /**
  * tiny_bert with a dynamic batch AND sequence length (scripts/export-tiny-bert-dynseq.py --batch) compiled
  * ONCE with the batch run per sample and the sequence length 'S' a run-time extent (--max-shape batch=4
- * --max-shape S=128), run at several (batch, S) pairs on c and wasm-simd, against the interpreter at the
+ * --max-shape S=128), run at several (batch, S) pairs on c, wasm-simd or wgsl, against the interpreter at the
  * whole batch, onnxruntime and PyTorch's outputs.
  *
  *   /usr/bin/python3 scripts/export-tiny-bert-dynseq.py /tmp/dynboth --batch
- *   npx tsx scripts/symbolic-both.ts [--dir /tmp/dynboth] [--targets c,wasm-simd] [--pairs 1x16,2x32,3x64,4x128]
+ *   npx tsx scripts/symbolic-both.ts [--dir /tmp/dynboth] [--targets c,wasm-simd,wgsl] [--pairs 1x16,2x32,3x64,4x128]
  */
 import { exitOnHelp } from './script-help.ts';
 exitOnHelp(import.meta.filename);

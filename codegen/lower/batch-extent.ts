@@ -11,7 +11,7 @@ import type { Program, ProgramBuffer } from './program.ts';
 import { dimText } from './extents.ts';
 
 /** Targets whose hosts take a batch and a run-time extent together. */
-export const BATCH_EXTENT_TARGETS = ['c', 'wasm', 'wasm-simd'];
+export const BATCH_EXTENT_TARGETS = ['c', 'wasm', 'wasm-simd', 'wgsl'];
 
 /**
  * The batch and extent symbols of g's inputs (the --input-shape dims in place of the model's), when

@@ -1,6 +1,6 @@
 /**
  * A child process that owns a WebGPU device (Dawn, `webgpu` package) and serves requests over IPC
- * (serialization 'advanced'): { id, op: 'run', host, weights, feeds } runs a generated model.mjs once;
+ * (serialization 'advanced'): { id, op: 'run', host, weights, feeds, dims? } runs a generated model.mjs once;
  * { id, op: 'time', host, weights, feeds, reps } times each of its dispatches (aic tune) and runs it once;
  * { id, op: 'info', wgsl } returns the shader module's compilation messages; { id, op: 'adapter' }.
  * Started by gpu-client.mjs with one environment of gpuAttempts() (system drivers or SwiftShader);
@@ -27,7 +27,7 @@ async function handle(msg) {
     let outputs;
     const reps = msg.reps ?? 1;
     const t0 = performance.now();
-    for (let i = 0; i < reps; i++) outputs = await model.run(msg.feeds);
+    for (let i = 0; i < reps; i++) outputs = await model.run(msg.feeds, msg.dims);
     return { outputs, ms: performance.now() - t0, adapter: adapterInfo, dot4: model.dot4 };
   } finally {
     model.destroy();

@@ -153,10 +153,10 @@ export async function load(opts = {}) {
   let queue = Promise.resolve();
 
   /** Run once: feeds by input name (typed arrays, row-major); resolves to outputs by name. */
-  async function runOnce(feeds) {
+  async function runOnce(feeds, given) {
     for (const io of M.inputs) if (!(io.name in feeds)) throw new Error(`missing input '${io.name}'`);
-    // a run-time extent: its value from the inputs' lengths, then the uniform, the grids and the lengths at it
-    const v = X ? extentOf(feeds) : 0;
+    // a run-time extent: its value from the inputs' lengths (or given, with a batch), then the uniform, the grids and the lengths at it
+    const v = X ? given ?? extentOf(feeds) : 0;
     const len = (io) => (X?.dims[io.name] ? lengthAt(X.dims[io.name], v) : numel(io.shape));
     if (X) {
       device.queue.writeBuffer(extBuf, 0, new Int32Array([v, 0, 0, 0]));
@@ -191,7 +191,8 @@ export async function load(opts = {}) {
     /** how int8 dot products run: 'packed' (dot4I8Packed), 'unpacked', or undefined (the model has none) */
     dot4: M.dot4 ? (packed ? 'packed' : 'unpacked') : undefined,
     /** @param {Record<string, ArrayLike<number> | BigInt64Array>} feeds */
-    run(feeds) { const p = queue.then(() => (M.batch ? runBatch(runOnce, feeds) : runOnce(feeds))); queue = p.catch(() => {}); return p; },
+    /** @param {Record<string, number>} [dims] with a batch and a run-time extent: { batch: n, extent: v } by symbol, where the lengths fit several pairs */
+    run(feeds, dims) { const p = queue.then(() => (M.batch ? runBatch(runOnce, feeds, dims) : runOnce(feeds))); queue = p.catch(() => {}); return p; },
     destroy() { for (const b of gpuBuffers) b.destroy(); staging.destroy(); extBuf?.destroy(); },
     /**
      * Tuning (aic tune --target wgsl): ms per dispatch, each timed alone to the queue's completion
@@ -228,11 +229,14 @@ export async function load(opts = {}) {
 }
 
 /** A symbolic batch (M.batch): the one-sample dispatches run once per sample, batched inputs and outputs at sample s. */
-async function runBatch(runOnce, feeds) {
+async function runBatch(runOnce, feeds, dims) {
   const B = M.batch;
   const isIn = (io) => B.inputs.includes(io.name);
-  let n, who;
-  for (const io of M.inputs) {
+  // with a run-time extent too: the (batch, extent) pair, each sample at its length at the extent
+  const [n0, v] = X ? bothOf(feeds, dims) : [undefined, undefined];
+  const per = (io) => (X && X.dims[io.name] ? lengthAt(X.dims[io.name], v) : numel(io.shape));
+  let n = n0, who;
+  for (const io of X ? [] : M.inputs) {
     if (!isIn(io)) continue;
     const v = feeds[io.name];
     if (!v || typeof v.length !== 'number') throw new Error(`missing input '${io.name}'`);
@@ -246,18 +250,53 @@ async function runBatch(runOnce, feeds) {
   const parts = [];
   for (let s = 0; s < n; s++) {
     const f = {};
-    for (const io of M.inputs) { const per = numel(io.shape); f[io.name] = isIn(io) ? feeds[io.name].slice(s * per, (s + 1) * per) : feeds[io.name]; }
-    parts.push(await runOnce(f));
+    for (const io of M.inputs) { const k = per(io); f[io.name] = isIn(io) ? feeds[io.name].slice(s * k, (s + 1) * k) : feeds[io.name]; }
+    parts.push(await runOnce(f, v));
   }
   const res = {};
   for (const o of M.outputs) {
     if (!B.outputs.includes(o.name)) { res[o.name] = parts[0][o.name]; continue; }
-    const per = numel(o.shape);
-    const r = new OUT_ARRAY[o.dtype](n * per);
-    parts.forEach((p, s) => r.set(p[o.name], s * per));
+    const k = per(o);
+    const r = new OUT_ARRAY[o.dtype](n * k);
+    parts.forEach((p, s) => r.set(p[o.name], s * k));
     res[o.name] = r;
   }
   return res;
+}
+
+/**
+ * A batch and a run-time extent: the (batch, extent) of a run, as given (run(feeds, { N: n, S: v })) or
+ * else the one pair every input's length fits within the maxima (as the wasm loader does).
+ */
+function bothOf(feeds, dims) {
+  const B = M.batch;
+  const want = (sym) => (dims && dims[sym] !== undefined ? dims[sym] : undefined);
+  const beyond = (sym, m, max) => new RangeError(`'${sym}' is ${m}, beyond its maximum ${max} (compiled with --max-shape ${sym}=${max})`);
+  for (const [sym, max] of [[B.symbol, B.max], [X.symbol, X.max]]) {
+    const m = want(sym);
+    if (m !== undefined && !(Number.isInteger(m) && m >= 1)) throw new Error(`run: '${sym}' must be a whole number >= 1, got ${m}`);
+    if (m !== undefined && max !== undefined && m > max) throw beyond(sym, m, max);
+  }
+  const fits = [];
+  for (let v = 1; v <= 64 * X.max && fits.length < 64; v++) {
+    if (want(X.symbol) !== undefined && v !== want(X.symbol)) continue;
+    let n = want(B.symbol), ok = true;
+    for (const io of M.inputs) {
+      const f = feeds[io.name];
+      if (!f || typeof f.length !== 'number') throw new Error(`missing input '${io.name}'`);
+      const m = f.length / (X.dims[io.name] ? lengthAt(X.dims[io.name], v) : numel(io.shape));
+      if (!B.inputs.includes(io.name)) ok = ok && m === 1;
+      else if (Number.isInteger(m) && m >= 1 && (n === undefined || m === n)) n = m;
+      else ok = false;
+    }
+    if (ok) fits.push([n === undefined ? 1 : n, v]);
+  }
+  const pair = `(${B.symbol}, ${X.symbol})`;
+  const within = fits.filter(([n, v]) => v <= X.max && (B.max === undefined || n <= B.max));
+  if (!fits.length) throw new RangeError(`the inputs' lengths fit no ${pair} with ${X.symbol} from 1 to ${X.max}`);
+  if (!within.length) throw fits[0][1] > X.max ? beyond(X.symbol, fits[0][1], X.max) : beyond(B.symbol, fits[0][0], B.max);
+  if (within.length > 1) throw new Error(`the inputs' lengths fit several ${pair}: ${within.slice(0, 4).map((f) => `(${f.join(', ')})`).join(', ')}; say which: run(feeds, { ${B.symbol}: n, ${X.symbol}: v })`);
+  return within[0];
 }
 
 const dimAt = (d, v) => (typeof d === 'number' ? d : d.reduce((a, c, k) => a + c * v ** k, 0));
