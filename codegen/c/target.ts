@@ -9,6 +9,7 @@ import { diag, writeFileAtomic, type Graph } from '@aic/core';
 import { C_CAPS, C_LEGAL } from '../caps.ts';
 import { compileFor, memoryStats } from '../driver.ts';
 import type { Program } from '../lower/program.ts';
+import { elideConcats } from '../memory/concat-views.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
@@ -41,6 +42,7 @@ export const C_TARGET: Target<CArtifact> = {
     prog.kernels = prog.kernels.map((k) => localizePadPlanes({ ...k, body: simplifyDivMod(k.body) }, prog.schedules.get(k.name)));
   },
   render(prog, opts) {
+    elideConcats(prog); // a Concat's inputs written in place into its output
     const plan = planMemory(prog);
     return { plan, art: renderC(prog, { version: opts.version, source: opts.source, sourceHash: opts.sourceHash, memory: plan }) };
   },

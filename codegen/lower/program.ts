@@ -16,6 +16,7 @@ import { boundShape, boundedInput, checkConsumer, compactAfter, extentBuffer, ex
 import { notifyLowered } from './observe.ts';
 import type { SymbolicBatch } from './symbolic.ts';
 import type { RuntimeExtents } from './extents.ts';
+import type { View } from '../memory/concat-views.ts';
 import { controlSource, isControl, lowerControl, refineControlShapes, type ControlCtx } from './control.ts';
 
 /** A buffer of the whole program: graph input/output, weight, or intermediate. */
@@ -70,6 +71,8 @@ export interface Program {
   batch?: SymbolicBatch;
   /** symbolic dims as run-time extents: the program is sized for their maximum (lower/extents.ts) */
   extents?: RuntimeExtents;
+  /** temps placed inside another temp (a Concat's inputs in its output: memory/concat-views.ts) */
+  views?: Map<string, View>;
 }
 
 export function lowerGraph(g0: Graph, target: TargetCaps): Program {

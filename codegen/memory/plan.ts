@@ -1,11 +1,12 @@
 /**
  * Memory planning: intermediate buffers share one arena by liveness (greedy best-fit by size, as
- * arena planners in TFLite/ORT do), and elementwise kernels write in place over an input that dies
- * at that step. `aic compile --stats` reports the arena size next to the naive sum.
+ * arena planners in TFLite/ORT do), elementwise kernels write in place over an input that dies
+ * at that step, and a Concat's inputs may live inside its output (concat-views.ts). `aic compile --stats` reports the arena size next to the naive sum.
  */
 import { numel, walkExpr, walkStmt, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
 import type { Program, ProgramBuffer } from '../lower/program.ts';
 import { stateAliases } from './state-alias.ts';
+import type { View } from './concat-views.ts';
 
 export interface MemoryPlan {
   /** byte offset of each temp buffer in the arena */
@@ -73,19 +74,21 @@ export function planMemory(prog: Program): MemoryPlan {
     }
   });
   const kernels = new Map(prog.kernels.map((k) => [k.name, k]));
+  // views (concat-views.ts): temps placed inside another temp's bytes; neither side of an in-place pair
+  const views = prog.views ?? new Map<string, View>();
   // in place: an elementwise kernel's output takes over a same-sized input temp that dies here
   const inPlace = new Map<string, string>();
-  const alias = (n: string): string => (inPlace.has(n) ? alias(inPlace.get(n)!) : n);
+  const alias = (n: string): string => (views.has(n) ? alias(views.get(n)!.of) : inPlace.has(n) ? alias(inPlace.get(n)!) : n);
   prog.steps.forEach((st, i) => {
     const k = kernels.get(st.kernel);
     if (!k) return;
     k.params.forEach((p, pi) => {
       if (p.role !== 'output') return;
       const out = st.args[pi];
-      if (!temps.has(out) || first.get(out) !== i) return;
+      if (!temps.has(out) || first.get(out) !== i || views.has(out)) return;
       for (let qi = 0; qi < k.params.length; qi++) {
         const q = k.params[qi], inn = st.args[qi];
-        if (q.role === 'output' || !temps.has(inn) || last.get(inn) !== i) continue;
+        if (q.role === 'output' || !temps.has(inn) || last.get(inn) !== i || views.has(inn)) continue;
         if (st.args.filter((a) => a === inn).length > 1) continue;
         if (bytesOf(temps.get(inn)!) !== bytesOf(temps.get(out)!) || q.dtype !== p.dtype) continue;
         if ([...inPlace.values()].includes(inn)) continue;
@@ -121,7 +124,8 @@ export function planMemory(prog: Program): MemoryPlan {
     offsets.set(b.name, best);
     arena = Math.max(arena, best + b.size);
   }
-  for (const name of temps.keys()) offsets.set(name, offsets.get(alias(name))!);
+  const offsetOf = (n: string): number => (views.has(n) ? offsetOf(views.get(n)!.of) + views.get(n)!.byteOffset : inPlace.has(n) ? offsetOf(inPlace.get(n)!) : offsets.get(n)!);
+  for (const name of temps.keys()) offsets.set(name, offsetOf(name));
   const naiveBytes = [...temps.values()].reduce((a, b) => a + bytesOf(b), 0);
   return { offsets, arenaBytes: arena, naiveBytes, inPlace, stateAlias: stateAliases(prog) };
 }

@@ -20,6 +20,7 @@ import type { Program } from '../lower/program.ts';
 import { localizePadPlanes } from '../schedule/pad-planes.ts';
 import { peelSplitGuards } from '../schedule/peel-guards.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
+import { elideConcats } from '../memory/concat-views.ts';
 import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
 import { compileFor, memoryStats } from '../driver.ts';
@@ -70,6 +71,7 @@ export function compileWasm(g: Graph, opts: WasmCompileOptions): WasmCompiled {
 
 /** A lowered and scheduled Program -> artifact (memory plan, module, loader). */
 export function compileProgram(prog: Program, opts: WasmCompileOptions, t0 = performance.now()): WasmCompiled {
+  elideConcats(prog); // a Concat's inputs written in place into its output
   const plan = planMemory(prog);
   const art = renderWasm(prog, { simd: opts.simd, embedWeights: !!opts.embedWeights, version: opts.version, source: opts.source, sourceHash: opts.sourceHash, memory: plan, exportKernels: opts.exportKernels });
   if (!wasmValidate(art.wasm)) throw diag.runtime('wasm', 'the generated module does not validate (a bug in the WebAssembly emitter)');
