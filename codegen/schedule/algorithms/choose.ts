@@ -91,7 +91,10 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
   // (phases.ts: 1.4-1.5x on a stride-2 depthwise 3x3 on wasm-simd). Dense strided convs stay direct:
   // packed output channels x pixel rows measured faster there than channel rows x column vectors.
   if (c.blocked) return winogradApplies(c) && c.C >= 8 && c.M >= 8 && lanes <= BLOCKED_WINOGRAD_LANES ? [...out, ...winogradCosts(c, lanes)] : out;
-  if (phasesApplies(c) && c.group > 1 && laneUse(c.OW, lanes) > 0) out.push({ alg: { name: 'direct-phases' }, cost: out[0].cost * 0.999 });
+  // a dense strided conv with a reduction too short for packed output channels (a first conv's 3 x 3 x 3:
+  // defaults.ts then vectorizes output columns, when there are enough) reads its columns by stride phase too
+  const shortReduce = (c.C / c.group) * c.KH * c.KW < 4 * lanes && c.OW >= 8;
+  if (phasesApplies(c) && (c.group > 1 || shortReduce) && laneUse(c.OW, lanes) > 0) out.push({ alg: { name: 'direct-phases' }, cost: out[0].cost * 0.999 });
   if (gemm1x1Applies(c)) out.push({ alg: { name: 'gemm' }, cost: (flops / use(c.OH * c.OW) + BYTE * wBytes) * 0.999 });
   if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
   return [...out, ...winogradCosts(c, lanes)];
