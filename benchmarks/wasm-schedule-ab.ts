@@ -25,7 +25,8 @@ const ri = args.indexOf('--reps');
 const reps = ri >= 0 ? Number(args[ri + 1]) : 120;
 const oi = args.indexOf('-O'); // -O 3: the channel-blocked pipeline (default 2)
 const level = oi >= 0 ? Number(args[oi + 1]) : 2;
-const [model, ...variants] = args.filter((_, i) => i !== ri && i !== ri + 1 && i !== oi && i !== oi + 1);
+const taken = new Set([...(ri >= 0 ? [ri, ri + 1] : []), ...(oi >= 0 ? [oi, oi + 1] : [])]);
+const [model, ...variants] = args.filter((_, i) => !taken.has(i));
 if (!model || !variants.length) throw new Error('usage: wasm-schedule-ab.ts MODEL.onnx VARIANT... (- or a --schedule file) [--reps N]');
 const target = getTarget('wasm-simd') as Target<WasmCompiled>;
 const g = runPipeline(loadOnnxFile(model), pipelineFor(level), { target: passTargetOf(target), out: () => {} }).graph;
