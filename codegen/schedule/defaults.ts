@@ -201,11 +201,13 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     if (okA || okS) {
       const W = pow2Divisor(ax.extent, L);
       if (W >= 4) cands.push({ v: ax.name, W, packs: [], strided: okS });
-      else if (ax.extent >= 7) {
-        // no power-of-two divisor (7, 14, 55): whole vectors with an overlapping (clamped) last block
+      if (W < L && ax.extent >= 7) {
+        // no power-of-two divisor as wide as the target's vectors (7, 14, 55; 196 = 4 x 49): whole vectors
+        // with an overlapping (clamped) last block, when wider than the divisor (shufflenet's 116-channel
+        // 1x1 convs over 14 x 14 pixels on 16 lanes: 16-lane blocks, not 4)
         let Wc = 4;
         while (Wc * 2 <= Math.min(L, ax.extent) && Math.ceil(ax.extent / (Wc * 2)) * Wc * 2 <= ax.extent * 1.25) Wc *= 2;
-        cands.push({ v: ax.name, W: Wc, packs: [], strided: okS, clamp: true });
+        if (Wc > W) cands.push({ v: ax.name, W: Wc, packs: [], strided: okS, clamp: true });
       }
       continue;
     }

@@ -53,6 +53,8 @@ const CASES: Record<string, Spec> = {
   conv3x3_pad: { op: 'Conv', attrs: { pads: ints([1, 1, 1, 1]), kernel_shape: ints([3, 3]) }, inputs: [[[1, 3, 8, 8], false], [[8, 3, 3, 3], true], [[8], true]] },
   conv_stride2: { op: 'Conv', attrs: { pads: ints([1, 1, 1, 1]), strides: ints([2, 2]) }, inputs: [[[1, 4, 9, 9], false], [[16, 4, 3, 3], true]] },
   conv1x1: { op: 'Conv', inputs: [[[1, 8, 4, 4], false], [[16, 8, 1, 1], true], [[16], true]] },
+  // 196 pixels (4 x 49): 16-lane vectors with a clamped last block, not 4-lane ones that divide it
+  conv1x1_14x14: { op: 'Conv', inputs: [[[1, 24, 14, 14], false], [[12, 24, 1, 1], true]] },
   // a first conv: 3 x 3 x 3 reductions, stride 2: output columns vectorized over the input split by stride phase
   conv_first_stride2: { op: 'Conv', attrs: { strides: ints([2, 2]) }, inputs: [[[1, 3, 9, 65], false], [[16, 3, 3, 3], true], [[16], true]] },
   conv_depthwise: { op: 'Conv', attrs: { group: { type: 'int', value: 8 }, pads: ints([1, 1, 1, 1]) }, inputs: [[[1, 8, 8, 8], false], [[8, 1, 3, 3], true]] },
@@ -105,6 +107,7 @@ describe('default schedules keep results (loop interpreter)', () => {
     expect(runBoth(CASES.conv_stride2).text).toContain('weight in1: f32[1, 4, 3, 3, 16]');
     // a reduction of 27: stores along output channels would scatter (NCHW), so the 32 output columns are the
     // vector, read from the input split by stride phase; the weights packed 8 output-channel rows per block
+    expect(runBoth(CASES.conv1x1_14x14).text).toMatch(/vectorized\(16\)/);
     const first = runBoth(CASES.conv_first_stride2).text;
     expect(first).toContain('weight in1: f32[2, 3, 3, 3, 8]');
     expect(first).toMatch(/alloc xph\d+: f32\[1, 3, 9, 2, 33\]/);
