@@ -32,7 +32,13 @@ const SEQ_OPS = new Set([
 /** Does this graph (or a subgraph of it) hold a sequence or optional value? */
 function hasStructure(g: Graph): boolean {
   if ([...g.inputs, ...g.outputs].some((v) => v.kind !== 'tensor')) return true;
-  return g.nodes.some((n) => SEQ_OPS.has(n.op) || n.outputs.some((o) => o.kind !== 'tensor') || iterationShaped(n) || carriedReshapes(n) || subgraphsOf(n).some(hasStructure));
+  return g.nodes.some((n) => SEQ_OPS.has(n.op) || n.outputs.some((o) => o.kind !== 'tensor') || iterationShaped(n) || carriedReshapes(n) || stoppedByData(n) || subgraphsOf(n).some(hasStructure));
+}
+
+/** A Loop with scan outputs whose body computes its condition: their length is bounded here (boundTrips). */
+function stoppedByData(n: Node): boolean {
+  const b = n.op === 'Loop' ? n.attrs['body']?.value as Graph | undefined : undefined;
+  return !!b && !!n.inputs[1] && b.outputs.length - 1 - (n.inputs.length - 2) > 0 && !condPassedThrough(b);
 }
 
 /**
@@ -295,7 +301,7 @@ class Expander {
           for (const [o, sv] of appendsAsScans(n, ks, this.fresh)) this.env.set(o, { stacked: sv, rank: b.outputs[b.outputs.length - n.outputs.length + n.outputs.indexOf(sv)]!.shape!.length });
         }
         if (clone || n.outputs.some((o) => o.kind !== 'tensor') || iterationShaped(n) || carriedReshapes(n) || subgraphsOf(n).some(hasStructure)) return this.unrollLoop(n);
-        if (ks.length) this.boundTrips(n);
+        if (ks.length || stoppedByData(n)) this.boundTrips(n);
         break;
       }
       case 'SplitToSequence':

@@ -125,6 +125,29 @@ describe('a Loop that appends to a list and breaks on data, compiled', () => {
   });
 });
 
+// the same loop written with a scan output instead of a list (as ONNX exporters other than TorchScript do)
+const SCANNED = `opset ai.onnx 13
+graph scanned(x: f32[2, 3], n: i64[]) -> (ys: f32[L, 2, 3], h: f32[2, 3]) {
+  big: i64[] = 9223372036854775807
+  zero: i64[] = 0
+  c0: bool[] = Greater(n, zero)
+  h: f32[2, 3], cnt: i64[], ys: f32[L, 2, 3] = Loop(big, c0, x, zero, body = graph b(i: i64[], ci: bool[], hi: f32[2, 3], k: i64[]) -> (co: bool[], ho: f32[2, 3], ko: i64[], yo: f32[2, 3]) {
+    one: i64[] = 1
+    two: f32[] = 2.0
+    ten: f32[] = 10.0
+    bias: f32[3] = [0.5, -0.25, 0.125]
+    d: f32[2, 3] = Mul(hi, two)
+    ho: f32[2, 3] = Add(d, bias)
+    yo: f32[2, 3] = Identity(ho)
+    ko: i64[] = Add(k, one)
+    lt: bool[] = Less(ko, n)
+    m: f32[] = ReduceMax(ho, keepdims = 0)
+    done: bool[] = Greater(m, ten)
+    go: bool[] = Not(done)
+    co: bool[] = And(lt, go)
+  })
+}`;
+
 // `for i in range(n): toks = cat([toks, f(toks)], 1)`: a carried value one longer each step, unrolled (n given to the run)
 const GROWING = `opset ai.onnx 13
 graph grow(x: f32[1, 2], n: i64[]) -> (y: f32[1, L]) {
@@ -136,6 +159,19 @@ graph grow(x: f32[1, 2], n: i64[]) -> (y: f32[1, L]) {
     ao: f32[1, M] = Concat(a, h, axis = 1)
   })
 }`;
+
+describe('a Loop with a scan output and a condition computed from data, compiled', () => {
+  for (const t of ['c', 'wasm-simd']) {
+    it(`${t}: its scan output is cut to the iterations run, bit for bit`, () => {
+      for (const [x, n, iters] of CASES) {
+        const ref = run(parseGraph(SCANNED), feeds(x, n)).get('ys') as Tensor;
+        const got = RUNNERS[t]!(parseGraph(SCANNED), feeds(x, n)).get('ys') as Tensor;
+        expect(got.shape).toEqual([iters, 2, 3]);
+        expect(Array.from(got.num)).toEqual(Array.from(ref.num));
+      }
+    });
+  }
+});
 
 describe('a Loop whose carried value grows each iteration, compiled by unrolling', () => {
   const fm = (n: number) => new Map<string, RValue>([['x', f32([1, 2], [0.5, -1.25])], ['n', i64(n)]]);
