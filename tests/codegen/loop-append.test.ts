@@ -26,26 +26,30 @@ const i64 = (v: number) => Tensor.fromNumbers('int64', [], [v]);
 
 // as torch.jit.script exports `for i in range(n): h = 2h + b; outs.append(h); if h.max() > 10: break`
 // followed by torch.stack(outs, 1): the trip count is INT64_MAX, the condition `k + 1 < n and not done`
-const GREEDY = `opset ai.onnx 13
-graph greedy(x: f32[2, 3], n: i64[]) -> (ys: f32[2, L, 3], h: f32[2, 3]) {
-  big: i64[] = 9223372036854775807
-  zero: i64[] = 0
-  c0: bool[] = Greater(n, zero)
-  empty: seq<f32[*]> = SequenceEmpty(dtype = 1)
-  h: f32[2, 3], cnt: i64[], acc: seq<f32[*]> = Loop(big, c0, x, zero, empty, body = graph b(i: i64[], ci: bool[], hi: f32[2, 3], k: i64[], sq: seq<f32[*]>) -> (co: bool[], ho: f32[2, 3], ko: i64[], so: seq<f32[*]>) {
-    one: i64[] = 1
+/** One step: h = 2h + bias, counter k + 1, go on while k + 1 < n and max(h) <= 10; `keep` keeps h (a list append or a scan output). */
+const step = (keep: string) => `    one: i64[] = 1
     two: f32[] = 2.0
     ten: f32[] = 10.0
     bias: f32[3] = [0.5, -0.25, 0.125]
     d: f32[2, 3] = Mul(hi, two)
     ho: f32[2, 3] = Add(d, bias)
-    so: seq<f32[*]> = SequenceInsert(sq, ho)
+    ${keep}
     ko: i64[] = Add(k, one)
     lt: bool[] = Less(ko, n)
     m: f32[] = ReduceMax(ho, keepdims = 0)
     done: bool[] = Greater(m, ten)
     go: bool[] = Not(done)
-    co: bool[] = And(lt, go)
+    co: bool[] = And(lt, go)`;
+const HEAD = `  big: i64[] = 9223372036854775807
+  zero: i64[] = 0
+  c0: bool[] = Greater(n, zero)`;
+
+const GREEDY = `opset ai.onnx 13
+graph greedy(x: f32[2, 3], n: i64[]) -> (ys: f32[2, L, 3], h: f32[2, 3]) {
+${HEAD}
+  empty: seq<f32[*]> = SequenceEmpty(dtype = 1)
+  h: f32[2, 3], cnt: i64[], acc: seq<f32[*]> = Loop(big, c0, x, zero, empty, body = graph b(i: i64[], ci: bool[], hi: f32[2, 3], k: i64[], sq: seq<f32[*]>) -> (co: bool[], ho: f32[2, 3], ko: i64[], so: seq<f32[*]>) {
+${step('so: seq<f32[*]> = SequenceInsert(sq, ho)')}
   })
   ys: f32[2, L, 3] = ConcatFromSequence(acc, axis = 1, new_axis = 1)
 }`;
@@ -128,23 +132,9 @@ describe('a Loop that appends to a list and breaks on data, compiled', () => {
 // the same loop written with a scan output instead of a list (as ONNX exporters other than TorchScript do)
 const SCANNED = `opset ai.onnx 13
 graph scanned(x: f32[2, 3], n: i64[]) -> (ys: f32[L, 2, 3], h: f32[2, 3]) {
-  big: i64[] = 9223372036854775807
-  zero: i64[] = 0
-  c0: bool[] = Greater(n, zero)
+${HEAD}
   h: f32[2, 3], cnt: i64[], ys: f32[L, 2, 3] = Loop(big, c0, x, zero, body = graph b(i: i64[], ci: bool[], hi: f32[2, 3], k: i64[]) -> (co: bool[], ho: f32[2, 3], ko: i64[], yo: f32[2, 3]) {
-    one: i64[] = 1
-    two: f32[] = 2.0
-    ten: f32[] = 10.0
-    bias: f32[3] = [0.5, -0.25, 0.125]
-    d: f32[2, 3] = Mul(hi, two)
-    ho: f32[2, 3] = Add(d, bias)
-    yo: f32[2, 3] = Identity(ho)
-    ko: i64[] = Add(k, one)
-    lt: bool[] = Less(ko, n)
-    m: f32[] = ReduceMax(ho, keepdims = 0)
-    done: bool[] = Greater(m, ten)
-    go: bool[] = Not(done)
-    co: bool[] = And(lt, go)
+${step('yo: f32[2, 3] = Identity(ho)')}
   })
 }`;
 
