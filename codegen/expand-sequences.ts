@@ -11,10 +11,10 @@
  * presence, trip counts) is read from constants and from the inputs that decide it.
  */
 import { AicError, Graph, Node, Tensor, Value, diag, isStatic, nodeLocation, subgraphsOf, type RValue } from '@aic/core';
-import { inferGraph } from '@aic/ir-spec';
+import { inferGraph, keepsCondition } from '@aic/ir-spec';
 import { foldNodesWhere, uniqueNamer } from '@aic/passes';
 import { shapeInputs } from './shape-inputs.ts';
-import { appendOnly, appendsAsScans, constInt, iterationBound } from './loop-append.ts';
+import { appendOnly, appendsAsScans, iterationBound } from './loop-append.ts';
 import { refineControlShapes } from './lower/control-shapes.ts';
 
 /**
@@ -38,7 +38,7 @@ function hasStructure(g: Graph): boolean {
 /** A Loop with scan outputs whose body computes its condition: their length is bounded here (boundTrips). */
 function stoppedByData(n: Node): boolean {
   const b = n.op === 'Loop' ? n.attrs['body']?.value as Graph | undefined : undefined;
-  return !!b && !!n.inputs[1] && b.outputs.length - 1 - (n.inputs.length - 2) > 0 && !condPassedThrough(b);
+  return !!b && !!n.inputs[1] && b.outputs.length - 1 - (n.inputs.length - 2) > 0 && !keepsCondition(b);
 }
 
 /**
@@ -60,13 +60,6 @@ function carriedReshapes(n: Node): boolean {
 function iterationShaped(n: Node): boolean {
   const b = n.op === 'Loop' ? n.attrs['body']?.value as Graph | undefined : undefined;
   return !!b?.inputs[0] && shapeInputs(b).inputs.some((s) => s.input === b.inputs[0]);
-}
-
-/** Does a Loop body's condition output pass its condition input through (or is it constant true)? */
-function condPassedThrough(b: Graph): boolean {
-  let co: Value | undefined = b.outputs[0];
-  while (co && co !== b.inputs[1] && co.producer?.op === 'Identity' && b.nodes.includes(co.producer)) co = co.producer.inputs[0] ?? undefined;
-  return co === b.inputs[1] || !!constInt(co); // or constant true (a Constant node at -O0)
 }
 
 /** The most iterations a Loop is unrolled to. */
@@ -295,7 +288,7 @@ class Expander {
       case 'Loop': {
         // a list appended to in the loop becomes a scan output (loop-append.ts)
         // (only when its condition is computed in its body: a loop that runs a known number of times is unrolled)
-        const ks = condPassedThrough(n.attrs['body']!.value as Graph) ? [] : appendOnly(n, (k) => { const s = n.inputs[2 + k] ? this.env.get(n.inputs[2 + k]!) : undefined; return !!s && 'seq' in s && !s.seq.length; });
+        const ks = keepsCondition(n.attrs['body']!.value as Graph) ? [] : appendOnly(n, (k) => { const s = n.inputs[2 + k] ? this.env.get(n.inputs[2 + k]!) : undefined; return !!s && 'seq' in s && !s.seq.length; });
         if (ks.length) {
           const b = n.attrs['body']!.value as Graph;
           for (const [o, sv] of appendsAsScans(n, ks, this.fresh)) this.env.set(o, { stacked: sv, rank: b.outputs[b.outputs.length - n.outputs.length + n.outputs.indexOf(sv)]!.shape!.length });
@@ -407,7 +400,7 @@ class Expander {
     const nCarried = n.inputs.length - 2;
     if (M === undefined) throw diag.unsupportedFeature(`Loop '${n.label}' without a trip count (${why})`, loc);
     // the body's condition must pass its input through (then the loop runs M times, or none)
-    if (!condPassedThrough(b)) {
+    if (!keepsCondition(b)) {
       throw diag.unsupportedFeature(`Loop '${n.label}' whose condition is computed in its body (${why})`, loc);
     }
     const iters = c0 === undefined || c0 ? M : 0;

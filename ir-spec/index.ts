@@ -12,4 +12,5 @@ export * as lib from './lib/util.ts';
 export { windowGeometry } from './lib/nn.ts';
 /** QuantizeLinear's rounding (half to even) and integer ranges, for passes that quantize (passes/quantize) */
 export { rint, qRange } from './lib/linalg.ts';
+export { keepsCondition } from './ops/control.ts';
 import './ops/index.ts';

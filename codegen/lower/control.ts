@@ -11,8 +11,9 @@
 import { diag, isStatic, nodeLocation, type Graph, type Location, type Node, type Value } from '@aic/core';
 import { getOp, makeAttrReader, type AttrReader, type TargetCaps } from '@aic/ir-spec';
 import { CONTROL_OPS, isControl, refineControlShapes, shapeText } from './control-shapes.ts';
-import { CHECK_LOOP_ROWS, E, S, computeT, mapStmt, numel, type Buffer, type BufferRole, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
+import { CHECK_LOOP_ROWS, E, S, computeT, mapStmt, numel, tensorRef, type Buffer, type BufferRole, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
 import type { KernelSource, ProgramBuffer } from './program.ts';
+import { zeroTail } from './dynamic.ts';
 
 export { CONTROL_OPS, isControl, refineControlShapes };
 
@@ -223,20 +224,16 @@ class Builder {
     // a loop that may stop before its scan outputs' declared length fails the run (rows would be stale),
     // unless they are bounds (lower/dynamic.ts): then the run stores how many iterations ran and zeros the rest
     const K = n.outputs.slice(nCarried).map((o) => this.cx.bufOf.get(o)?.shape[0]).find((d) => d !== undefined);
+    const ran = E.add(E.cast(E.load(iterB.name, E.i(0), 'i64'), 'i32'), E.i(1));
+    const ref = (pb: ProgramBuffer) => tensorRef({ name: this.use(pb, true), dtype: pb.dtype, shape: pb.shape, scope: 'global', role: 'output' });
     if (K !== undefined && this.extent) {
-      const ran = E.add(E.cast(E.load(iterB.name, E.i(0), 'i64'), 'i32'), E.i(1));
       init.push(S.store(iterB.name, E.i(0), E.c(-1, 'i64')));
-      const ext = this.use(this.extent, true);
-      after.push(S.store(ext, E.i(0), ran));
+      after.push(S.store(this.use(this.extent, true), E.i(0), ran));
       for (const o of n.outputs.slice(nCarried)) {
         const dst = this.cx.bufOf.get(o);
-        if (!dst?.extent) continue;
-        const per = numel(dst.shape.slice(1)), t = `c${this.inlined++}_z`;
-        const len = E.mul(E.load(ext, E.i(0), 'i32'), E.i(per));
-        after.push(S.for(t, E.sub(E.i(numel(dst.shape)), len), S.store(this.use(dst, true), E.add(len, E.v(t)), E.c(0, computeT(dst.dtype)))));
+        if (dst?.extent) after.push(zeroTail(ref(dst), 0, ref(this.extent), `c${this.inlined++}_z`));
       }
     } else if (K !== undefined && (C || !M!.data)) {
-      const ran = E.add(E.cast(E.load(iterB.name, E.i(0), 'i64'), 'i32'), E.i(1));
       init.push(S.store(iterB.name, E.i(0), E.c(-1, 'i64')));
       after.push(S.store(iterB.name, E.i(0), E.cast(E.call('check_range', E.sub(E.i(K), ran), E.i(1), E.i(CHECK_LOOP_ROWS)), 'i64')));
     }

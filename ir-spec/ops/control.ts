@@ -29,7 +29,7 @@ function passedIn(ctx: InferCtx, first: number): (OutType | undefined)[] {
 }
 
 /** Does a Loop body give back its condition input unchanged (through Identity), or constant true? */
-function keepsCondition(body: Graph): boolean {
+export function keepsCondition(body: Graph): boolean {
   let v: Graph['outputs'][number] | undefined = body.outputs[0];
   for (let i = 0; v && v !== body.inputs[1] && i < 64; i++) {
     if (v.const) return v.const.num.length === 1 && v.const.num[0] !== 0;
