@@ -9,7 +9,7 @@ export { appendGradients, appendVjp, activeValues, graphBuilder } from './autodi
 export { expandGradientOps } from './autodiff/gradient-op.ts';
 export * as lib from './lib/util.ts';
 /** conv/pool window geometry (kernel algorithms in codegen read a Conv's the way the op does) */
-export { windowGeometry } from './lib/nn.ts';
+export { windowGeometry, convTransposeGeometry } from './lib/nn.ts';
 /** QuantizeLinear's rounding (half to even) and integer ranges, for passes that quantize (passes/quantize) */
 export { rint, qRange } from './lib/linalg.ts';
 export { keepsCondition } from './ops/control.ts';

@@ -15,9 +15,9 @@ these models exercise. The others (opset 17, defaults): regnet_y_400mf (grouped 
 mnasnet0_5 (5x5 depthwise), googlenet (inception concats, ceil-mode pooling), squeezenet1_0 (7x7 stem).
 The .onnx files are several MB: keep them out of git.
 """
-import json, os, sys
-import numpy as np
+import os, sys
 import torch, torchvision
+from export_common import write_io
 
 # name: (constructor, opset, raw export)
 MODELS = {
@@ -45,15 +45,7 @@ def export(name, out):
     path = os.path.join(out, name + ".onnx")
     extra = {"do_constant_folding": False, "training": torch.onnx.TrainingMode.PRESERVE} if raw else {}
     torch.onnx.export(model, x, path, opset_version=opset, input_names=["input"], output_names=["output"], **extra)
-    np.save(os.path.join(out, name + ".input.npy"), np.ascontiguousarray(x.numpy()))
-    np.save(os.path.join(out, name + ".output.npy"), np.ascontiguousarray(y.numpy().astype(np.float32)))
-    meta = {"model": name + ".onnx", "opset": opset,
-            "inputs": [{"name": "input", "dtype": "float32", "shape": list(x.shape), "file": name + ".input.npy"}],
-            "outputs": [{"name": "output", "dtype": "float32", "shape": list(y.shape), "file": name + ".output.npy"}],
-            "source": f"torchvision {torchvision.__version__} / torch {torch.__version__} architecture, random weights, seed 0"}
-    with open(os.path.join(out, name + ".json"), "w") as f:
-        json.dump(meta, f, indent=1)
-    print(name, os.path.getsize(path))
+    write_io(out, name, x, y, opset, f"torchvision {torchvision.__version__} / torch {torch.__version__} architecture, random weights, seed 0")
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:

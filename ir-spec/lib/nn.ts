@@ -430,3 +430,59 @@ export function firstTap(w: WinAxis, o: Expr): { k: Expr; valid: Expr | undefine
   const valid = always ? undefined : E.and(E.lt(k, E.i(w.K)), E.lt(E.add(start, E.mul(k, E.i(w.d))), E.i(w.I)));
   return { k, valid };
 }
+
+/** ConvTranspose geometry per axis: output size and begin pad (see the ONNX spec / reference). */
+export function convTransposeGeometry(op: string, inSp: readonly Dim[], kernel: number[], attrs: AttrReader, l: Location):
+  { out: Dim[]; padBegin: number[]; strides: number[]; dilations: number[] } {
+  const n = inSp.length;
+  const strides = axisInts(op, attrs, 'strides', n, 1, l);
+  const dilations = axisInts(op, attrs, 'dilations', n, 1, l);
+  const outPad = axisInts(op, attrs, 'output_padding', n, 0, l, n, 0);
+  outPad.forEach((p, i) => {
+    if (p >= Math.max(strides[i], dilations[i])) throw diag.verify(op, `output_padding ${p} must be smaller than stride or dilation on axis ${i}`, l);
+  });
+  const autoPad = readAutoPad(op, attrs, l);
+  const hasPads = autoPad === 'NOTSET' && attrs.has('pads') && attrs.ints('pads').length > 0;
+  const pads = hasPads ? axisInts(op, attrs, 'pads', n, 0, l, 2 * n, 0) : new Array<number>(2 * n).fill(0);
+  let outShape: number[] | undefined;
+  if (attrs.has('output_shape') && attrs.ints('output_shape').length > 0) {
+    const os = attrs.ints('output_shape');
+    if (os.length === n) outShape = os.slice();
+    else if (os.length === n + 2) outShape = os.slice(2);
+    else throw diag.verify(op, `output_shape has ${os.length} values for ${n} spatial axes`, l);
+  }
+  const out: Dim[] = [], padBegin: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const d = inSp[i], s = strides[i], dk = (kernel[i] - 1) * dilations[i] + 1;
+    if (typeof d !== 'number') { out.push(outShape ? outShape[i] : freshDim()); padBegin.push(NaN); continue; }
+    const full = s * (d - 1) + outPad[i] + dk;
+    if (outShape === undefined && autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') {
+      const o = full - pads[i] - pads[i + n];
+      if (o < 1) throw diag.verify(op, `output size ${o} on spatial axis ${i} is not positive`, l);
+      out.push(o); padBegin.push(pads[i]);
+      continue;
+    }
+    const o = outShape ? outShape[i] : d * s;
+    const total = full - o;
+    let pb: number;
+    if (hasPads) {
+      // explicit pads together with output_shape: only when they agree with each other
+      if (pads[i] + pads[i + n] !== total) {
+        throw diag.unsupportedFeature(`${op} with both pads and an output_shape that disagrees with them`, l);
+      }
+      pb = pads[i];
+    } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      // runtimes disagree on negative totals; odd totals put the extra pad at the end (UPPER) / begin (LOWER)
+      if (total < 0) throw diag.unsupportedFeature(`${op} auto_pad=${autoPad} with output larger than the full transposed size`, l);
+      const half = Math.floor(total / 2);
+      pb = autoPad === 'SAME_UPPER' ? half : total - half;
+    } else {
+      // output_shape without pads: pads start at 0, the output is cropped or zero-extended at the end
+      // (ONNX reference and onnxruntime agree only for total <= 0)
+      if (total > 0) throw diag.unsupportedFeature(`${op} output_shape smaller than the full transposed size without pads`, l);
+      pb = 0;
+    }
+    out.push(o); padBegin.push(pb);
+  }
+  return { out, padBegin, strides, dilations };
+}

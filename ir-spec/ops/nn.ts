@@ -15,7 +15,7 @@ import { padCopyBlocked } from '../lib/layout.ts';
 import { intList, normAxis, product } from '../lib/util.ts';
 import {
   allOf, axisInts, c64, convDirect, convTransposeDirect, f64, firstTap, guard, inBounds, poolDirect, readAutoPad, reduceAxes,
-  tapCountE, tapPos, tempCompute, to3, winAxes, windowGeometry,
+  tapCountE, tapPos, tempCompute, to3, winAxes, windowGeometry, convTransposeGeometry,
   type ConvGeom, type PoolGeom, type PoolMode, type WinAxis, type Window,
 } from '../lib/nn.ts';
 import { nn as V, ew as VE } from '../vjp/index.ts';
@@ -226,62 +226,6 @@ defineOp({
   },
   flops: (ctx, outs) => convFlops(ctx, outs),
 });
-
-/** ConvTranspose geometry per axis: output size and begin pad (see the ONNX spec / reference). */
-function convTransposeGeometry(op: string, inSp: readonly Dim[], kernel: number[], attrs: AttrReader, l: Location):
-  { out: Dim[]; padBegin: number[]; strides: number[]; dilations: number[] } {
-  const n = inSp.length;
-  const strides = axisInts(op, attrs, 'strides', n, 1, l);
-  const dilations = axisInts(op, attrs, 'dilations', n, 1, l);
-  const outPad = axisInts(op, attrs, 'output_padding', n, 0, l, n, 0);
-  outPad.forEach((p, i) => {
-    if (p >= Math.max(strides[i], dilations[i])) throw diag.verify(op, `output_padding ${p} must be smaller than stride or dilation on axis ${i}`, l);
-  });
-  const autoPad = readAutoPad(op, attrs, l);
-  const hasPads = autoPad === 'NOTSET' && attrs.has('pads') && attrs.ints('pads').length > 0;
-  const pads = hasPads ? axisInts(op, attrs, 'pads', n, 0, l, 2 * n, 0) : new Array<number>(2 * n).fill(0);
-  let outShape: number[] | undefined;
-  if (attrs.has('output_shape') && attrs.ints('output_shape').length > 0) {
-    const os = attrs.ints('output_shape');
-    if (os.length === n) outShape = os.slice();
-    else if (os.length === n + 2) outShape = os.slice(2);
-    else throw diag.verify(op, `output_shape has ${os.length} values for ${n} spatial axes`, l);
-  }
-  const out: Dim[] = [], padBegin: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const d = inSp[i], s = strides[i], dk = (kernel[i] - 1) * dilations[i] + 1;
-    if (typeof d !== 'number') { out.push(outShape ? outShape[i] : freshDim()); padBegin.push(NaN); continue; }
-    const full = s * (d - 1) + outPad[i] + dk;
-    if (outShape === undefined && autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') {
-      const o = full - pads[i] - pads[i + n];
-      if (o < 1) throw diag.verify(op, `output size ${o} on spatial axis ${i} is not positive`, l);
-      out.push(o); padBegin.push(pads[i]);
-      continue;
-    }
-    const o = outShape ? outShape[i] : d * s;
-    const total = full - o;
-    let pb: number;
-    if (hasPads) {
-      // explicit pads together with output_shape: only when they agree with each other
-      if (pads[i] + pads[i + n] !== total) {
-        throw diag.unsupportedFeature(`${op} with both pads and an output_shape that disagrees with them`, l);
-      }
-      pb = pads[i];
-    } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-      // runtimes disagree on negative totals; odd totals put the extra pad at the end (UPPER) / begin (LOWER)
-      if (total < 0) throw diag.unsupportedFeature(`${op} auto_pad=${autoPad} with output larger than the full transposed size`, l);
-      const half = Math.floor(total / 2);
-      pb = autoPad === 'SAME_UPPER' ? half : total - half;
-    } else {
-      // output_shape without pads: pads start at 0, the output is cropped or zero-extended at the end
-      // (ONNX reference and onnxruntime agree only for total <= 0)
-      if (total > 0) throw diag.unsupportedFeature(`${op} output_shape smaller than the full transposed size without pads`, l);
-      pb = 0;
-    }
-    out.push(o); padBegin.push(pb);
-  }
-  return { out, padBegin, strides, dilations };
-}
 
 defineOp({
   name: 'ConvTranspose', category: CAT, vjp: V.convTranspose,

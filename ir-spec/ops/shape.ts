@@ -1714,11 +1714,18 @@ function lowerDepthToSpace(ctx: LowerCtx): void {
   const x = inRef(ctx, 0);
   const b = blocksize(vctx(ctx)), mode = d2sMode(vctx(ctx));
   if (x.shape.length !== 4) ctx.unsupported('input must have rank 4');
-  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const c = x.shape[1] as number;
   if (c % (b * b) !== 0) ctx.unsupported(`channels ${c} not divisible by blocksize^2`);
   const c2 = c / (b * b);
-  if (mode === 'DCR') lowerPermutedView(ctx, [n, b, b, c2, h, w], [0, 3, 4, 1, 5, 2]);
-  else lowerPermutedView(ctx, [n, c2, b, b, h, w], [0, 1, 4, 2, 5, 3]);
+  // y[n, k, hh, ww] = x[n, channel(k, hh % b, ww % b), hh / b, ww / b]: per axis, not through a flat
+  // index (one div/mod by the constant b per spatial index instead of a chain over the 6-D view)
+  ctx.compute(0, ([ni, k, hh, ww]) => {
+    const bh = E.mod(hh!, E.i(b)), bw = E.mod(ww!, E.i(b));
+    const ch = mode === 'DCR'
+      ? E.add(E.mul(E.add(E.mul(bh, E.i(b)), bw), E.i(c2)), k!)
+      : E.add(E.mul(k!, E.i(b * b)), E.add(E.mul(bh, E.i(b)), bw));
+    return x.at(ni!, ch, E.div(hh!, E.i(b)), E.div(ww!, E.i(b)));
+  });
 }
 function lowerSpaceToDepth(ctx: LowerCtx): void {
   const x = inRef(ctx, 0);

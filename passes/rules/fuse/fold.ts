@@ -1,6 +1,6 @@
 /**
- * Weight folding: BatchNormalization into the preceding Conv / Gemm / MatMul, a constant bias Add into
- * Conv's B or Gemm's C, MatMul + Add into Gemm (2-D) or aic.FusedMatMul's bias (higher rank).
+ * Weight folding: BatchNormalization into the preceding Conv / ConvTranspose / Gemm / MatMul, a constant
+ * bias Add into Conv's or ConvTranspose's B or Gemm's C, MatMul + Add into Gemm (2-D) or aic.FusedMatMul's bias (higher rank).
  * New weights are computed here with the ops' reference code (evalConst), in the weights' dtype.
  */
 import { Tensor, type Attr, type Node } from '@aic/core';
@@ -37,28 +37,45 @@ function bnGuard(m: Match, env: RuleEnv, prod: Node): Guard {
 const bnInputs = (prod: ReturnType<typeof P.op>) =>
   [prod, P.const('scale'), P.const('bias'), P.const('mean'), P.const('var')];
 
+/** Conv's output channels are W's axis 0; ConvTranspose's are axis 1 within each group (W is [C, M/group, k...]). */
+const outChannels = (conv: Node) => (conv.op === 'Conv' ? conv.inputs[1]!.const!.shape[0] : conv.inputs[1]!.const!.shape[1] * ((conv.attrs.group?.value as number | undefined) ?? 1));
+
+/** W scaled by s per output channel: W[m, ...] * s[m] (Conv), W[c, mm, ...] * s[g*M/group + mm] for c in group g (ConvTranspose). */
+function scaleOutputChannels(conv: Node, W: Tensor, s: Tensor): Tensor {
+  if (conv.op === 'Conv') return evalConst('Mul', [W, s.reshape([s.size, ...W.shape.slice(1).map(() => 1)])]);
+  const group = (conv.attrs.group?.value as number | undefined) ?? 1;
+  const [C, Mg] = W.shape, Cg = C / group, inner = W.size / (C * Mg);
+  const out = new Tensor(W.dtype, W.shape), src = W.num, dst = out.num, sc = s.num;
+  for (let c = 0; c < C; c++) {
+    const gi = Math.floor(c / Cg);
+    for (let mm = 0; mm < Mg; mm++) {
+      const f = sc[gi * Mg + mm], base = (c * Mg + mm) * inner;
+      for (let k = 0; k < inner; k++) dst[base + k] = src[base + k] * f;
+    }
+  }
+  return out;
+}
+
 const bnIntoConv: Rule = {
   name: 'bn-into-conv', family: FAMILY,
-  summary: 'BatchNormalization(Conv(x, W, B)) -> Conv(x, W * s, (B - mean) * s + beta), s = gamma / sqrt(var + eps)',
-  pattern: P.op('BatchNormalization', bnInputs(P.op('Conv', undefined, { bind: 'conv', shared: true })), { bind: 'bn' }),
+  summary: 'BatchNormalization(Conv|ConvTranspose(x, W, B)) -> Conv|ConvTranspose(x, W * s, (B - mean) * s + beta), s = gamma / sqrt(var + eps) per output channel',
+  pattern: P.op('BatchNormalization', bnInputs(P.op(['Conv', 'ConvTranspose'], undefined, { bind: 'conv', shared: true })), { bind: 'bn' }),
   guard: (m, env) => {
     const conv = m.nodes.conv;
     return all(
       () => bnGuard(m, env, conv),
-      () => (conv.inputs[1]?.const ? true : 'Conv weights are not constant'),
-      () => (!conv.inputs[2] || conv.inputs[2].const ? true : 'Conv bias is not constant'),
-      () => (conv.inputs[1]!.const!.shape[0] === m.consts.scale.size ? true : 'channel count differs'),
+      () => (conv.inputs[1]?.const ? true : `${conv.op} weights are not constant`),
+      () => (!conv.inputs[2] || conv.inputs[2].const ? true : `${conv.op} bias is not constant`),
+      () => (conv.inputs[1]!.const!.rank >= 3 && outChannels(conv) === m.consts.scale.size ? true : 'channel count differs'),
     );
   },
   replace: (m, b) => {
     const conv = m.nodes.conv;
     const { s, t } = bnAffine(m);
-    const W = conv.inputs[1]!.const!;
-    const sW = s.reshape([s.size, ...W.shape.slice(1).map(() => 1)]);
-    const W2 = evalConst('Mul', [W, sW]);
+    const W2 = scaleOutputChannels(conv, conv.inputs[1]!.const!, s);
     const B0 = conv.inputs[2]?.const;
     const B2 = B0 ? evalConst('Add', [evalConst('Mul', [B0, s]), t]) : t;
-    return b.op('Conv', [conv.inputs[0], b.constant(W2, `${conv.inputs[1]!.name}_bn`), b.constant(B2, `${conv.name || 'conv'}_bias_bn`)], { ...conv.attrs }, { name: conv.name || undefined });
+    return b.op(conv.op, [conv.inputs[0], b.constant(W2, `${conv.inputs[1]!.name}_bn`), b.constant(B2, `${conv.name || 'conv'}_bias_bn`)], { ...conv.attrs }, { name: conv.name || undefined });
   },
 };
 
@@ -104,8 +121,8 @@ const bnIntoGemm: Rule = {
 
 const biasIntoConv: Rule = {
   name: 'bias-into-conv', family: FAMILY,
-  summary: 'Add(Conv(x, W, B), c) with c constant per channel -> Conv(x, W, B + c)',
-  pattern: P.op('Add', [P.op('Conv', undefined, { bind: 'conv', shared: true }), P.const('c')], { commutative: true, bind: 'add' }),
+  summary: 'Add(Conv|ConvTranspose(x, W, B), c) with c constant per channel -> Conv|ConvTranspose(x, W, B + c)',
+  pattern: P.op('Add', [P.op(['Conv', 'ConvTranspose'], undefined, { bind: 'conv', shared: true }), P.const('c')], { commutative: true, bind: 'add' }),
   guard: (m, env) => {
     const conv = m.nodes.conv, c = m.consts.c, y = conv.outputs[0];
     return all(
@@ -113,10 +130,10 @@ const biasIntoConv: Rule = {
       () => dtypeIn(y, FOLD_DTYPES),
       () => (c.dtype === y.dtype ? true : 'dtype of the bias differs'),
       () => staticShape(y),
-      () => (!conv.inputs[2] || conv.inputs[2].const ? true : 'Conv bias is not constant'),
+      () => (!conv.inputs[2] || conv.inputs[2].const ? true : `${conv.op} bias is not constant`),
       () => {
         const r = y.shape!.length;
-        if (c.rank > r) return `bias [${c.shape.join(', ')}] has higher rank than the Conv result`;
+        if (c.rank > r) return `bias [${c.shape.join(', ')}] has higher rank than the ${conv.op} result`;
         return c.shape.every((d, i) => d === 1 || (r - c.rank + i === 1 && d === y.shape![1])) ? true : `bias [${c.shape.join(', ')}] is not per channel`;
       },
     );
@@ -125,7 +142,7 @@ const biasIntoConv: Rule = {
     const conv = m.nodes.conv, c = m.consts.c, M = conv.outputs[0].shape![1] as number;
     const B0 = conv.inputs[2]?.const ?? new Tensor(c.dtype, [M]);
     const B2 = evalConst('Add', [B0, c.reshape(c.size === 1 ? [] : [M])]);
-    return b.op('Conv', [conv.inputs[0], conv.inputs[1], b.constant(B2, `${conv.name || 'conv'}_bias`)], { ...conv.attrs }, { name: conv.name || undefined });
+    return b.op(conv.op, [conv.inputs[0], conv.inputs[1], b.constant(B2, `${conv.name || 'conv'}_bias`)], { ...conv.attrs }, { name: conv.name || undefined });
   },
 };
 

@@ -2,6 +2,7 @@
 import type { Rule } from '../../rewrite/pattern.ts';
 import { activationRules } from './activations.ts';
 import { channelShuffleRules } from './channel-shuffle.ts';
+import { convTransposeRules } from './conv-transpose.ts';
 import { elementwiseRules } from './elementwise.ts';
 import { epilogueRules } from './epilogue.ts';
 import { flattenGemmRules } from './flatten-gemm.ts';
@@ -15,6 +16,8 @@ export const FUSE_PHASES: { name: string; rules: Rule[] }[] = [
   { name: 'patterns', rules: [...patternRules, ...activationRules, ...channelShuffleRules, ...poolFlattenRules] },
   // weights: BN / bias folding, MatMul + Add
   { name: 'fold', rules: foldRules },
+  // ConvTranspose -> stride-phase Conv once BN/bias are in its weights; before epilogues, which fuse its activation into that Conv
+  { name: 'conv-transpose', rules: convTransposeRules },
   // residual Add, then activation, into the producer
   { name: 'epilogue', rules: [...epilogueRules, ...flattenGemmRules] },
   // squeeze-excite blocks over the fused convolutions the epilogue phase left
