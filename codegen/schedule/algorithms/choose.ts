@@ -94,7 +94,12 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
   // a dense strided conv with a reduction too short for packed output channels (a first conv's 3 x 3 x 3:
   // defaults.ts then vectorizes output columns, when there are enough) reads its columns by stride phase too
   const shortReduce = (c.C / c.group) * c.KH * c.KW < 4 * lanes && c.OW >= 8;
-  if (phasesApplies(c) && (c.group > 1 || shortReduce) && laneUse(c.OW, lanes) > 0) out.push({ alg: { name: 'direct-phases' }, cost: out[0].cost * 0.999 });
+  // a strided stem (fewer input channels than lanes: 3x224x224 -> 64, k7 s2) too: its direct loop reads
+  // the input at stride 2 across C*KH rows, and on row widths near powers of two (256, 320, 384) those
+  // rows share cache sets: 4.6x slower than direct-phases at 320x320 on C, equal at 224
+  // (benchmarks/c-schedule-ab.ts on a one-conv model, 2026-12-03)
+  const stem = c.C / c.group < lanes && c.OW >= 8;
+  if (phasesApplies(c) && (c.group > 1 || shortReduce || stem) && laneUse(c.OW, lanes) > 0) out.push({ alg: { name: 'direct-phases' }, cost: out[0].cost * 0.999 });
   if (gemm1x1Applies(c)) out.push({ alg: { name: 'gemm' }, cost: (flops / use(c.OH * c.OW) + BYTE * wBytes) * 0.999 });
   if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
   return [...out, ...winogradCosts(c, lanes)];
