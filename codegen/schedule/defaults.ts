@@ -21,6 +21,7 @@ import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
 import { chooseAlgorithms } from './algorithms/choose.ts';
+import { tileColumns } from './algorithms/im2col.ts';
 import { applyIntDot } from './int-dot.ts';
 import { interleavedRows } from './row-interleave.ts';
 import { isWide, maxTileRows, packedRows, rowPackParams, twoContiguousVectors } from './wide-tile.ts';
@@ -380,7 +381,8 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts);
     for (const p of packs) packWeight(prog, name, p.param, p.block, p.dim);
     const alg = algos.get(name);
-    if (alg || dirs.length || paired) out.set(name, alg ? [alg, ...dirs] : dirs);
+    const all = alg?.name === 'im2col' ? tileColumns(src, dirs) : dirs;
+    if (alg || all.length || paired) out.set(name, alg ? [alg, ...all] : all);
   }
   reportProgress('scheduling', done, done);
   return out;

@@ -176,7 +176,7 @@ export function features(dirs: readonly Directive[], space: KernelSpace): number
   // K blocking: the block's size (log2), 0 when the first reduction loop is whole
   const kb = dirs.find((d): d is Extract<Directive, { d: 'split' }> => d.d === 'split' && space.reduce.includes(d.axis));
   return [
-    1, a === 'direct' ? 1 : 0, a === 'gemm' ? 1 : 0, a === 'winograd(2,3)' ? 1 : 0, a === 'winograd(4,3)' ? 1 : 0,
+    1, a === 'direct' ? 1 : 0, a === 'gemm' ? 1 : 0, a === 'im2col' ? 1 : 0, a === 'winograd(2,3)' ? 1 : 0, a === 'winograd(4,3)' ? 1 : 0,
     Math.log2(lanes), lt, lt * lt / 8, unr.length, dirs.filter((d) => d.d === 'split').length,
     order.length ? (firstRed < 0 ? 1 : firstRed / order.length) : 0, kb ? Math.log2(kb.factor) : 0,
   ];

@@ -2,11 +2,13 @@
  * One Conv (+ optional residual Add and Relu) as an ONNX model with deterministic weights and input,
  * optimized at -O2: the shapes the conv algorithm tests (conv-algorithms, conv-phases) run on every target.
  */
+import { expect } from 'vitest';
 import { Tensor, type Graph, type RValue } from '@aic/core';
 import { loadOnnx } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { passTarget } from '@aic/codegen';
 import { buildModel, type NodeSpec } from '../onnx-builder.ts';
+import { excess } from '../model-zoo.ts';
 
 /** deterministic values in [-1, 1) */
 export function values(n: number, seed: number): number[] {
@@ -51,3 +53,10 @@ export function convModel(c: ConvCase): { graph: () => Graph; feeds: Map<string,
 
 /** the conv kernel's name in a compiled program */
 export const convKernel = (g: Graph) => `k${g.nodes.findIndex((n) => /Conv$/.test(n.op))}_${g.nodes.find((n) => /Conv$/.test(n.op))!.op.toLowerCase()}`;
+
+/** `got` has `want`'s shape and values within rtol = atol = 1e-4 (the worst element named). */
+export function checkClose(got: Tensor, want: Tensor, what: string): void {
+  expect(got.shape, what).toEqual(want.shape);
+  const e = excess(got.num, want.num, 1e-4, 1e-4);
+  expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
+}

@@ -14,8 +14,7 @@ import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { buildC, compileC, compileWasm, passTarget, runC, runWasm } from '@aic/codegen';
 import { buildModel, type NodeSpec } from '../onnx-builder.ts';
-import { values } from './conv-case.ts';
-import { excess } from '../model-zoo.ts';
+import { checkClose, values } from './conv-case.ts';
 
 const meta = { version: 'test', source: 'conv-transpose', sourceHash: '-' };
 
@@ -51,12 +50,6 @@ function model(c: Case): { raw: Graph; opt: () => Graph; feeds: Map<string, RVal
   return { raw: loadOnnx(bytes), opt: () => runPipeline(loadOnnx(bytes), pipelineFor(2), { target: passTarget('c'), out: () => {} }).graph, feeds };
 }
 
-function check(got: Tensor, want: Tensor, what: string): void {
-  expect(got.shape, what).toEqual(want.shape);
-  const e = excess(got.num, want.num, 1e-4, 1e-4);
-  expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
-}
-
 const CASES: Case[] = [
   { name: 'k2 s2 (an upsampling head), batch 2, bias, BN, Relu', N: 2, C: 5, I: [4, 6], M: 3, k: [2, 2], s: [2, 2], bias: true, bn: true, act: 'Relu' },
   { name: 'k4 s2 p1, 2 groups, Sigmoid', N: 1, C: 6, I: [5, 3], M: 4, k: [4, 4], s: [2, 2], pads: [1, 1, 1, 1], group: 2, act: 'Sigmoid' },
@@ -80,10 +73,10 @@ describe('ConvTranspose as stride-phase convolution', () => {
       expect(g.nodes.map((n) => n.op)).not.toContain('BatchNormalization');
       expect(g.nodes.filter((n) => /Conv$/.test(n.op))).toHaveLength(1);
       if (c.act) expect(g.nodes.find((n) => /Conv$/.test(n.op))!.attrs.activation?.value).toBe(c.act);
-      check(run(g, feeds).get('out') as Tensor, want, 'interp -O2');
+      checkClose(run(g, feeds).get('out') as Tensor, want, 'interp -O2');
       const cc = compileC(opt(), meta);
-      check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('out') as Tensor, want, 'c');
-      check((await runWasm(compileWasm(opt(), { ...meta, simd: true }), feeds)).get('out') as Tensor, want, 'wasm-simd');
+      checkClose(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('out') as Tensor, want, 'c');
+      checkClose((await runWasm(compileWasm(opt(), { ...meta, simd: true }), feeds)).get('out') as Tensor, want, 'wasm-simd');
     }, 120_000);
   }
 

@@ -1,6 +1,6 @@
 /**
  * The tuner's CPU space: a conv kernel's algorithms are those choose.ts weighs (direct, gemm for 1x1,
- * Winograd for 3x3), mutations reach each of them from the default, and K blocking (a reduction loop
+ * im2col and Winograd for 3x3), mutations reach each of them from the default, and K blocking (a reduction loop
  * split, output loops moved between its blocks) realizes on C with results identical to the bit.
  */
 import { describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ describe('tuner space (CPU)', () => {
     const g = await convGraph();
     const prog = lowerGraph(g, C_TARGET.caps!);
     const [k3, k1] = [...prog.sources.keys()];
-    expect(algos(kernelSpace(prog, k3).algorithms.map((a) => [a]))).toEqual(new Set(['direct', 'winograd(2,3)', 'winograd(4,3)']));
+    expect(algos(kernelSpace(prog, k3).algorithms.map((a) => [a]))).toEqual(new Set(['direct', 'im2col', 'winograd(2,3)', 'winograd(4,3)']));
     expect(algos(kernelSpace(prog, k1).algorithms.map((a) => [a]))).toEqual(new Set(['direct', 'gemm']));
     expect(kernelSpace(prog, k3, true).algorithms).toEqual([{ d: 'algorithm', name: 'direct' }]); // GPU: no algorithms
     // from the default schedule (as compiled), the algorithm mutation reaches every other algorithm

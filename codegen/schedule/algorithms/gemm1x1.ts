@@ -25,7 +25,7 @@ export function applyGemm1x1(prog: Program, kernel: string, c: ConvInfo): boolea
   // extent-1 reduction axes (kh, kw) are 0
   const zero = Object.fromEntries(c.reduce.axes.filter((a) => a.extent === 1).map((a) => [a.name, E.i(0)]));
   const isVar = (e: Expr, v: string) => { const s = simplifyExpr(substitute(e, zero)); return s.k === 'var' && s.name === v; };
-  const shapes = new Map(src.params.map((b) => [b.name, b.shape]));
+  const shapes = new Map([...src.params, ...src.temps].map((b) => [b.name, b.shape]));
   let ok = true;
   const body = mapExpr(st.body, (x) => {
     if (x.k !== 'load') return x;
