@@ -62,14 +62,17 @@ function operandFor(x: Expr, r: string, extent: number, bufs: Map<string, Buffer
   if (using.length !== 1) return undefined;
   const load = using[0], buf = bufs.get(load.buf);
   if (!buf || buf.layout || loadsIn(x).filter((l) => l.buf === load.buf).length !== 1) return undefined;
-  const dims = peelIndex(load.idx, buf.shape);
+  // read as stored, or with its last two dims as one (a 1x1 conv flattened over OH*OW: gemm1x1.ts)
+  const merged = buf.shape.length >= 3 ? [...buf.shape.slice(0, -2), buf.shape[buf.shape.length - 2] * buf.shape[buf.shape.length - 1]] : undefined;
+  let dims = peelIndex(load.idx, buf.shape), view = buf;
+  if (!dims && merged) { dims = peelIndex(load.idx, merged); view = { ...buf, shape: merged }; }
   if (!dims) return undefined;
   const ds = dims.map((e, i) => (varsOf(e).has(r) ? i : -1)).filter((i) => i >= 0);
-  if (ds.length !== 1 || !isVar(dims[ds[0]], r) || buf.shape[ds[0]] !== extent) return undefined;
+  if (ds.length !== 1 || !isVar(dims[ds[0]], r) || view.shape[ds[0]] !== extent) return undefined;
   // every variable the operand uses outside its main load is a bare dimension of that load
   const bare = new Set(dims.filter((e) => e.k === 'var').map((e) => (e as { name: string }).name));
   for (const l of loadsIn(x)) if (l !== load && [...varsOf(l.idx)].some((v) => !bare.has(v))) return undefined;
-  return { expr: x, load, buf, dims, d: ds[0] };
+  return { expr: x, load, buf: view, dims, d: ds[0] };
 }
 
 /**

@@ -23,6 +23,7 @@
 import type { Directive } from '@aic/loop-ir';
 import type { Program } from '../lower/program.ts';
 import { convInfo } from '../schedule/algorithms/conv-info.ts';
+import { qconv1x1 } from '../schedule/algorithms/gemm1x1.ts';
 import { algorithmCosts, toDirective } from '../schedule/algorithms/choose.ts';
 import type { Rng } from './rng.ts';
 import { featuresGpu, mutateGpu } from './space-gpu.ts';
@@ -61,7 +62,9 @@ export function kernelSpace(prog: Program, kernel: string, gpu = false): KernelS
   };
   for (const st of src.stages) if (st.kind === 'compute') walk(st.body);
   const c = gpu ? undefined : convInfo(prog, kernel);
-  const algorithms: Algo[] = c ? algorithmCosts(c).map((x) => toDirective(x.alg)) : [{ d: 'algorithm', name: 'direct' }];
+  // an int8 1x1 QConv: direct or over the flattened map (gemm1x1.ts), which the default takes
+  const q = !c && !gpu && qconv1x1(prog, kernel);
+  const algorithms: Algo[] = c ? algorithmCosts(c).map((x) => toDirective(x.alg)) : q ? [{ d: 'algorithm', name: 'direct' }, { d: 'algorithm', name: 'gemm' }] : [{ d: 'algorithm', name: 'direct' }];
   const comp = src.stages.filter((st) => st.kind === 'compute');
   const last = comp.length === 1 && comp[0].kind === 'compute' ? comp[0] : undefined;
   const inner = last?.axes.length ? { axis: last.axes.at(-1)!, extent: last.out.shape.at(-1)! } : undefined;

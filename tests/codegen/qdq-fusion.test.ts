@@ -1,6 +1,6 @@
 /**
  * fuse-qdq numerics: small QDQ models (Conv + Relu, MaxPool, Conv + residual Add + Relu, Flatten,
- * Gemm, QLinearConv / QLinearMatMul) give the same integers unfused (-O0, the reference interpreter)
+ * Gemm, QLinearConv / QLinearMatMul, a 1x1 conv on a 7x7 map) give the same integers unfused (-O0, the reference interpreter)
  * and fused (-O2: aic.QConv / aic.QMatMul) on interp, C, wasm-simd and WGSL. Scales are powers of two,
  * so the unfused float graph computes the exact real values and the fused integer kernels must match
  * it bit for bit (with arbitrary scales, both round the same real number differently only at ties).
@@ -10,9 +10,10 @@ import * as fs from 'node:fs';
 import { Tensor, type Graph, type RValue } from '@aic/core';
 import { decodeValueFile, loadOnnxFile } from '@aic/onnx';
 import { parseGraph } from '@aic/dsl';
+import { walkExpr } from '@aic/loop-ir';
 import { run } from '@aic/interp';
 import { parsePipeline, pipelineFor, runPipeline } from '@aic/passes';
-import { closeWgsl, getTarget, passTargetOf, runOn, wgslAdapter } from '@aic/codegen';
+import { algorithmStats, closeWgsl, compileFor, getTarget, passTargetOf, runOn, wgslAdapter } from '@aic/codegen';
 
 let seed = 12345;
 const rnd = () => { seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0; return seed / 2 ** 32; };
@@ -70,6 +71,20 @@ function qlinear(): string {
 }`;
 }
 
+/** a 1x1 conv (13 -> 22 channels, batch 2) on a 7x7 map with Relu: aic.QConv computed over the flattened map (gemm1x1.ts) */
+function conv1x1(): string {
+  return `graph g(x: u8[2, 13, 7, 7]) -> (y: u8[2, 22, 7, 7]) {
+  sx: f32[] = 0.0625
+  zx: u8[] = 11
+  wq: i8[22, 13, 1, 1] = ${lit(ints(286, -127, 127))}
+  ws: f32[22] = ${lit(Array.from({ length: 22 }, (_, i) => 2 ** -(6 + (i % 3))))}
+  b: f32[22] = ${lit(ints(22, -8, 8).map((v) => v / 4))}
+  sy: f32[] = 0.25
+  zy: u8[] = 3
+  y = QuantizeLinear(Relu(Conv(DequantizeLinear(x, sx, zx), DequantizeLinear(wq, ws, axis = 0), b)), sy, zy)
+}`;
+}
+
 const TARGETS = ['interp', 'c', 'wasm-simd', 'wgsl'] as const;
 let wgslSkip: string | undefined;
 beforeAll(async () => {
@@ -82,7 +97,7 @@ function feed(shape: number[]): Map<string, RValue> {
 }
 
 describe('fuse-qdq numerics', () => {
-  for (const [name, src, fused] of [['qdq cnn', cnn(), ['QConv', 'QConv', 'QMatMul']], ['qlinear', qlinear(), ['QConv', 'QMatMul']]] as const) {
+  for (const [name, src, fused] of [['qdq cnn', cnn(), ['QConv', 'QConv', 'QMatMul']], ['qlinear', qlinear(), ['QConv', 'QMatMul']], ['qdq 1x1 on 7x7', conv1x1(), ['QConv']]] as const) {
     const g0 = parseGraph(src);
     const feeds = feed(g0.inputs[0]!.shape as number[]);
     const want = run(g0, feeds);
@@ -116,6 +131,27 @@ describe('fuse-qdq numerics', () => {
       }, 120_000);
     }
   }
+});
+
+describe('int8 1x1 convs over the flattened map', () => {
+  it('aic.QConv 1x1 on 7x7 is computed as one GEMM over OH*OW (--stats), in u8 x s8 quads on C', () => {
+    const g0 = parseGraph(conv1x1());
+    for (const t of ['c', 'wasm-simd'] as const) {
+      const target = getTarget(t)!;
+      const g = runPipeline(g0, pipelineFor(2), { target: passTargetOf(target), out: () => {} }).graph;
+      const { prog } = compileFor(target, g, { version: 'test', source: 'qdq-fusion', sourceHash: '-' });
+      expect(algorithmStats(prog), t).toMatch(/qconv 2x13x7x7 -> 22x7x7 k1x1 +gemm/);
+      const dirs = [...prog.schedules.values()][0];
+      expect(dirs[0], t).toEqual({ d: 'algorithm', name: 'gemm' });
+      // the sum vectorizes over the flattened positions, not 4 of 7 columns
+      expect(dirs.some((d) => d.d === 'vectorize' && /^p\d+/.test(d.axis)), t).toBe(true);
+      if (t === 'c') {
+        let dot4 = false;
+        for (const st of [...prog.sources.values()][0].stages) if (st.kind === 'compute') walkExpr(st.body, (x) => { if (x.k === 'call' && x.fn === 'dot4') dot4 = true; });
+        expect(dot4).toBe(true);
+      }
+    }
+  });
 });
 
 /**

@@ -28,7 +28,7 @@ import type { Directive } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { convInfo, convShape, type ConvInfo } from './conv-info.ts';
 import { applyWinograd, winogradApplies, winogradTiles } from './winograd.ts';
-import { applyGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
+import { applyGemm1x1, applyQGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
 import { applyPhases, phasesApplies } from './phases.ts';
 import { applyIm2col, im2colApplies } from './im2col.ts';
 
@@ -141,6 +141,9 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     const asked = overrides?.get(name)?.find((d): d is AlgoDirective => d.d === 'algorithm');
     // blocked (-O3) convs: Winograd goes through the index maps; gemm / direct-phases do not (yet)
     const c = convInfo(prog, name, true);
+    // int8 1x1 convs over the flattened map too, unless the schedule file asks for the direct loops
+    const q = !c && !(asked && fromDirective(asked, name).name === 'direct') ? applyQGemm1x1(prog, name) : undefined;
+    if (q) { record.set(name, { shape: q, algorithm: algorithmName({ name: 'gemm' }) }); out.set(name, toDirective({ name: 'gemm' })); continue; }
     if (!c) {
       if (asked && fromDirective(asked, name).name !== 'direct') throw diag.usage(`--schedule: kernel ${name} (${src.op}) is not a 2-d f32 convolution with a constant weight: only 'algorithm direct' applies`);
       if (/^(Fused)?(MatMul|Gemm)$/.test(src.op)) record.set(name, { shape: `${src.op.toLowerCase()} ${src.params.map((p) => p.shape.join('x')).join(', ')}`, algorithm: 'gemm (register tile)' });

@@ -6,10 +6,11 @@
  * instead of 13 or 7 at a time (half-width vectors, a tail per row). The epilogue (bias, residual,
  * activation) stays in the stage as it is.
  */
+import { getOp, makeAttrReader, windowGeometry } from '@aic/ir-spec';
 import { E, flatIndex, mapExpr, simplifyExpr, substitute, walkExpr, type ComputeStage, type Expr } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { peelIndex } from '../pack.ts';
-import type { ConvInfo } from './conv-info.ts';
+import type { ConvInfo, Reduce } from './conv-info.ts';
 
 export function gemm1x1Applies(c: ConvInfo): boolean {
   return c.KH === 1 && c.KW === 1 && c.strides.every((s) => s === 1) && c.pads.every((p) => p === 0) && c.group === 1 && c.OH === c.H && c.OW === c.W;
@@ -42,4 +43,41 @@ export function applyGemm1x1(prog: Program, kernel: string, c: ConvInfo): boolea
   if (still) return false;
   src.stages = src.stages.map((s, i) => (i === c.stage ? { ...st, out: { ...st.out, shape: [c.N, c.M, P] }, axes: [n, o, p], body } : s));
   return true;
+}
+
+/**
+ * An int8 aic.QConv that the flattening applies to (1x1, stride 1, unpadded, one group, row-major, a
+ * map more than one row high): what applyGemm1x1 needs of it and a description for --stats.
+ */
+export function qconv1x1(prog: Program, kernel: string): { info: ConvInfo; shape: string } | undefined {
+  const src = prog.sources.get(kernel);
+  const node = src?.graphNode;
+  if (!src || !node || node.op !== 'QConv' || node.domain !== 'aic') return undefined;
+  const [X, Wt] = src.params;
+  const Y = node.outputs[0];
+  const xs = X?.shape, ys = Y?.shape as number[] | undefined, ws = node.inputs[1]?.shape as number[] | undefined;
+  if (!X || X.layout || !Wt || xs?.length !== 4 || ys?.length !== 4 || ws?.length !== 4 || ws[2] !== 1 || ws[3] !== 1 || ys[2] < 2) return undefined;
+  const attrs = makeAttrReader(getOp('QConv', 'aic')!, node.attrs);
+  if ((attrs.has('group') ? attrs.int('group') : 1) !== 1) return undefined;
+  const win = windowGeometry('Conv', xs.slice(2), [1, 1], attrs, {});
+  if (win.strides.some((v) => v !== 1) || [...win.padBegin, ...win.padEnd].some((v) => v !== 0) || win.out[0] !== ys[2] || win.out[1] !== ys[3]) return undefined;
+  const stage = src.stages.findIndex((st) => st.kind === 'compute' && st.out.role === 'output');
+  const st = src.stages[stage] as ComputeStage | undefined;
+  if (!st || st.axes.length !== 4 || st.out.layout) return undefined;
+  let reduce: Reduce | undefined;
+  walkExpr(st.body, (x) => { if (x.k === 'reduce') reduce = x; });
+  if (!reduce) return undefined;
+  const [N, M, OH, OW] = ys;
+  return { info: { N, M, OH, OW, stage, reduce } as unknown as ConvInfo, shape: `qconv ${xs.join('x')} -> ${M}x${OH}x${OW} k1x1` };
+}
+
+/**
+ * The same flattening for an int8 aic.QConv (qconv1x1): its int32 sum then vectorizes over all
+ * OH*OW positions (a 7x7 map: 16 lanes of 49 positions instead of 4 of 7 columns) before int-dot.ts
+ * packs its operands (it reads the flattened loads through a [.., OH*OW] view of the input). Returns
+ * the --stats description, or undefined when it does not apply (nothing changed).
+ */
+export function applyQGemm1x1(prog: Program, kernel: string): string | undefined {
+  const q = qconv1x1(prog, kernel);
+  return q && applyGemm1x1(prog, kernel, q.info) ? q.shape : undefined;
 }
