@@ -240,7 +240,10 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // a short reduction (a first conv's 3 x 3 x 3) with a vector the output is not contiguous in (output
   // channels of NCHW): its stores scatter, one per lane, and cost more than the reduction; a candidate
   // stored as whole vectors comes first (squeezenet's 3->64 stride-2 conv on C: 1.14 -> 0.40 ms)
-  const reduceLen = R.axes.reduce((p, a) => p * a.extent, 1);
+  // (a dot4 / dot2 step sums 4 / 2 products: count products, not steps)
+  let perStep = 1;
+  walkExpr(R.body, (x) => { if (x.k === 'call' && (x.fn === 'dot4' || x.fn === 'dot2')) perStep = x.fn === 'dot4' ? 4 : 2; });
+  const reduceLen = R.axes.reduce((p, a) => p * a.extent, 1) * perStep;
   const outStride = (v: string) => out.slice(out.findIndex((a) => a.name === v) + 1).reduce((p, a) => p * a.extent, 1);
   const scatters = (c: Cand) => reduceLen < 4 * c.W && outStride(c.v) !== 1 && !st.out.layout;
   // widest vector; then contiguous (no packing); then the innermost axis
