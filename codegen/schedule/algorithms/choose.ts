@@ -141,8 +141,8 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     const asked = overrides?.get(name)?.find((d): d is AlgoDirective => d.d === 'algorithm');
     // blocked (-O3) convs: Winograd goes through the index maps; gemm / direct-phases do not (yet)
     const c = convInfo(prog, name, true);
-    // int8 1x1 convs over the flattened map too, unless the schedule file asks for the direct loops
-    const q = !c && !(asked && fromDirective(asked, name).name === 'direct') ? applyQGemm1x1(prog, name) : undefined;
+    // int8 1x1 convs over the flattened map too, unless the schedule file asks for another algorithm
+    const q = !c && (!asked || fromDirective(asked, name).name === 'gemm') ? applyQGemm1x1(prog, name) : undefined;
     if (q) { record.set(name, { shape: q, algorithm: algorithmName({ name: 'gemm' }) }); out.set(name, toDirective({ name: 'gemm' })); continue; }
     if (!c) {
       if (asked && fromDirective(asked, name).name !== 'direct') throw diag.usage(`--schedule: kernel ${name} (${src.op}) is not a 2-d f32 convolution with a constant weight: only 'algorithm direct' applies`);

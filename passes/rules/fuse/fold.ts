@@ -40,20 +40,17 @@ const bnInputs = (prod: ReturnType<typeof P.op>) =>
 /** Conv's output channels are W's axis 0; ConvTranspose's are axis 1 within each group (W is [C, M/group, k...]). */
 const outChannels = (conv: Node) => (conv.op === 'Conv' ? conv.inputs[1]!.const!.shape[0] : conv.inputs[1]!.const!.shape[1] * ((conv.attrs.group?.value as number | undefined) ?? 1));
 
-/** W scaled by s per output channel: W[m, ...] * s[m] (Conv), W[c, mm, ...] * s[g*M/group + mm] for c in group g (ConvTranspose). */
+/**
+ * W scaled by s per output channel, with Mul's reference semantics: W[m, ...] * s[m] (Conv);
+ * ConvTranspose's W [C, M/group, k...] seen as [group, C/group, M/group, k...] times s as [group, 1, M/group, 1...].
+ */
 function scaleOutputChannels(conv: Node, W: Tensor, s: Tensor): Tensor {
-  if (conv.op === 'Conv') return evalConst('Mul', [W, s.reshape([s.size, ...W.shape.slice(1).map(() => 1)])]);
-  const group = (conv.attrs.group?.value as number | undefined) ?? 1;
-  const [C, Mg] = W.shape, Cg = C / group, inner = W.size / (C * Mg);
-  const out = new Tensor(W.dtype, W.shape), src = W.num, dst = out.num, sc = s.num;
-  for (let c = 0; c < C; c++) {
-    const gi = Math.floor(c / Cg);
-    for (let mm = 0; mm < Mg; mm++) {
-      const f = sc[gi * Mg + mm], base = (c * Mg + mm) * inner;
-      for (let k = 0; k < inner; k++) dst[base + k] = src[base + k] * f;
-    }
-  }
-  return out;
+  const ones = (n: number) => new Array<number>(n).fill(1);
+  const k = W.shape.slice(2).length;
+  if (conv.op === 'Conv') return evalConst('Mul', [W, s.reshape([s.size, ...ones(W.rank - 1)])]);
+  const g = (conv.attrs.group?.value as number | undefined) ?? 1, [C, Mg] = W.shape;
+  const Wg = W.reshape([g, C / g, Mg, ...W.shape.slice(2)]);
+  return evalConst('Mul', [Wg, s.reshape([g, 1, Mg, ...ones(k)])]).reshape(W.shape);
 }
 
 const bnIntoConv: Rule = {
