@@ -20,8 +20,12 @@ export interface LegalizeOptions {
   nanMinMax: boolean;
   /** ordered comparisons with a NaN operand are false (C, WebAssembly); WGSL may assume no NaN, so NaN is tested by bit pattern (isnan) */
   ieeeCompare: boolean;
-  /** an accurate erf (C's libm); else the rational approximation below */
-  erf: boolean;
+  /**
+   * an accurate erf for every float type (true), for f64 only ('f64': C's libm erf; f32 takes the
+   * rational approximation below, which vectorizes where libm's erff is one scalar call per lane), or
+   * none (false: the approximation everywhere)
+   */
+  erf: boolean | 'f64';
 }
 
 type For = Extract<Stmt, { k: 'for' }>;
@@ -126,7 +130,7 @@ function rewrite(x: Expr, opts: LegalizeOptions): Expr {
     if ((x.op === 'div' || x.op === 'mod') && !isFloatT(x.t) && x.t !== 'bool') return intDivMod(x);
     if ((x.op === 'min' || x.op === 'max') && isFloatT(x.t) && !opts.nanMinMax) return nanMinMax(x, opts);
   }
-  if (x.k === 'call' && x.fn === 'erf' && isFloatT(x.t) && !opts.erf) {
+  if (x.k === 'call' && x.fn === 'erf' && isFloatT(x.t) && (!opts.erf || (opts.erf === 'f64' && x.t !== 'f64'))) {
     // the clamp's min/max are legalized in turn (the argument, already legal, is substituted after)
     const arg = x.args[0];
     const r = legalizeExpr(erfRational({ k: 'var', name: '%erf', t: arg.t, lanes: arg.lanes }), opts);
