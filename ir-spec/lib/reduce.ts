@@ -162,3 +162,20 @@ export function flatOf(idx: readonly Expr[], shape: readonly number[]): Expr {
 export const isFloatScalar = (t: ScalarType): boolean => t === 'f32' || t === 'f64';
 /** f64 view of a float value (no-op for f64). */
 export const toF64 = (e: Expr): Expr => E.cast(e, 'f64');
+
+/**
+ * Softmax arithmetic for a row of type t, in its compute type: f64 for f64 tensors, f32 for the others
+ * (f32 exp and division vectorize on every target; libm's f64 exp is one call per lane, WebAssembly's
+ * a scalar Pade): e = exp(x - m) in that type, the row's sum of e in f64 (index order), each output
+ * e / sum with the sum rounded to the compute type. softmaxExp / softmaxDiv are the same for eval.
+ */
+export const softmaxT = (t: ScalarType): ScalarType => (t === 'f64' ? 'f64' : 'f32');
+export function expShifted(x: Expr, m: Expr, t: ScalarType): Expr {
+  const ct = softmaxT(t), f = (e: Expr) => (e.t === ct ? e : E.cast(e, ct));
+  return E.call('exp', E.sub(f(x), f(m)));
+}
+/** e / sum (e from expShifted, sum the f64 row sum) in the compute type */
+export const divSum = (e: Expr, sum: Expr, t: ScalarType): Expr => E.div(e, t === 'f64' ? sum : E.cast(sum, softmaxT(t)));
+/** expShifted / divSum on numbers (f64: the tensor is float64) */
+export const softmaxExp = (v: number, m: number, f64: boolean): number => (f64 ? Math.exp(v - m) : Math.fround(Math.exp(Math.fround(v - m))));
+export const softmaxDiv = (e: number, sum: number, f64: boolean): number => (f64 ? e / sum : Math.fround(e / Math.fround(sum)));

@@ -15,7 +15,7 @@ import { ALL, FLOATS, NUMERIC, requireDtype } from '../lib/infer-helpers.ts';
 import { dimProduct, intList } from '../lib/util.ts';
 import {
   axesValues, axisSplit, compareCodePoints, computeTemp, flatOf, inferReducedShape, isFloatScalar, normAxes,
-  reduceExpr, reducePlan, reducedShape, toF64,
+  reduceExpr, reducePlan, reducedShape, toF64, expShifted, divSum, softmaxExp, softmaxDiv,
 } from '../lib/reduce.ts';
 import { reduce as V } from '../vjp/index.ts';
 
@@ -485,9 +485,10 @@ function softOp(name: string, kind: SoftKind, summary: string, flopsPerElem: num
           let mx = -Infinity;
           for (let k = 0; k < n; k++) { const v = d[base + k * inner]; if (v > mx || v !== v) mx = v; }
           let sum = 0;
-          for (let k = 0; k < n; k++) sum += Math.exp(d[base + k * inner] - mx);
+          const f64 = x.dtype === 'float64';
+          for (let k = 0; k < n; k++) sum += softmaxExp(d[base + k * inner], mx, f64);
           if (kind === 'softmax') {
-            for (let k = 0; k < n; k++) o[base + k * inner] = Math.exp(d[base + k * inner] - mx) / sum;
+            for (let k = 0; k < n; k++) o[base + k * inner] = softmaxDiv(softmaxExp(d[base + k * inner], mx, f64), sum, f64);
           } else {
             const ls = Math.log(sum);
             for (let k = 0; k < n; k++) o[base + k * inner] = d[base + k * inner] - mx - ls;
@@ -504,7 +505,8 @@ function softOp(name: string, kind: SoftKind, summary: string, flopsPerElem: num
 /**
  * Softmax / LogSoftmax / Hardmax over the (outer, n, inner) view of the input (coerce_2d: all dims
  * from axis on form n). Per (outer, inner) row, scratch stages hold the max (in T, exact) and
- * sum(exp(x - max)) (or its log) in f64, as the reference computes; the output is then elementwise.
+ * sum(exp(x - max)) (or its log) in f64, as the reference computes (exp and the output's division in f32
+ * for f32 tensors: lib/reduce.ts expShifted); the output is then elementwise.
  */
 function softLower(kind: SoftKind, ctx: LowerCtx): void {
   const x = ctx.inputs[0]!;
@@ -534,14 +536,13 @@ function softLower(kind: SoftKind, ctx: LowerCtx): void {
   }
   const mx = computeTemp(ctx, 'max', t, [outer, inner], ([p, i]) => reduceExpr(ctx, 'max', [n], ([k]) => xAt(p!, k!, i!)));
   const sum = computeTemp(ctx, kind === 'softmax' ? 'sum' : 'logsum', 'f64', [outer, inner], ([p, i]) => {
-    const m = toF64(mx.at(p!, i!));
-    const s = reduceExpr(ctx, 'sum', [n], ([k]) => E.call('exp', E.sub(toF64(xAt(p!, k!, i!)), m)));
+    const s = reduceExpr(ctx, 'sum', [n], ([k]) => toF64(expShifted(xAt(p!, k!, i!), mx.at(p!, i!), t)));
     return kind === 'softmax' ? s : E.call('log', s);
   });
   ctx.compute(0, (idx) => {
     const [p, , i] = split(idx);
-    const d = E.sub(toF64(x.at(...idx)), toF64(mx.at(p, i)));
-    return E.cast(kind === 'softmax' ? E.div(E.call('exp', d), sum.at(p, i)) : E.sub(d, sum.at(p, i)), t);
+    if (kind === 'softmax') return E.cast(divSum(expShifted(x.at(...idx), mx.at(p, i), t), sum.at(p, i), t), t);
+    return E.cast(E.sub(E.sub(toF64(x.at(...idx)), toF64(mx.at(p, i))), sum.at(p, i)), t);
   });
 }
 
