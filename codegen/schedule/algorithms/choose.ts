@@ -1,6 +1,7 @@
 /**
  * Algorithm choice per conv kernel: direct (the op's own loop nest under the default schedule), gemm
- * (1x1 convs over the flattened spatial axis: gemm1x1.ts), im2col + gemm (im2col.ts) or Winograd F(2x2,3x3) / F(4x4,3x3)
+ * (1x1 convs over the flattened spatial axis: gemm1x1.ts), direct-phases (phases.ts), direct-flat
+ * (depthwise over the flattened padded plane: flat.ts), im2col + gemm (im2col.ts) or Winograd F(2x2,3x3) / F(4x4,3x3)
  * (winograd.ts), by a cost model, or as the `--schedule` file says (`kernel NAME { algorithm
  * winograd(4,3) }`, `algorithm gemm`, `algorithm direct`). The choice is recorded per program
  * for `aic compile --stats` (one line per conv / matmul kernel: shape and algorithm) and leads the
@@ -31,21 +32,22 @@ import { applyWinograd, winogradApplies, winogradTiles } from './winograd.ts';
 import { applyGemm1x1, applyQGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
 import { applyPhases, phasesApplies } from './phases.ts';
 import { applyIm2col, im2colApplies } from './im2col.ts';
+import { applyFlat, flatApplies, flatPositions } from './flat.ts';
 
-export type Algorithm = { name: 'direct' } | { name: 'direct-phases' } | { name: 'gemm' } | { name: 'im2col' } | { name: 'winograd'; m: 2 | 4 };
+export type Algorithm = { name: 'direct' } | { name: 'direct-phases' } | { name: 'direct-flat' } | { name: 'gemm' } | { name: 'im2col' } | { name: 'winograd'; m: 2 | 4 };
 type AlgoDirective = Extract<Directive, { d: 'algorithm' }>;
 
 export function algorithmName(a: Algorithm): string {
-  return a.name === 'winograd' ? `winograd F(${a.m},3)` : a.name === 'gemm' ? 'gemm (1x1 conv over flattened HxW)' : a.name === 'direct-phases' ? 'direct-phases (input split by stride phase)' : a.name === 'im2col' ? 'im2col+gemm' : 'direct';
+  return a.name === 'winograd' ? `winograd F(${a.m},3)` : a.name === 'gemm' ? 'gemm (1x1 conv over flattened HxW)' : a.name === 'direct-phases' ? 'direct-phases (input split by stride phase)' : a.name === 'im2col' ? 'im2col+gemm' : a.name === 'direct-flat' ? 'direct-flat (depthwise over the flattened padded plane)' : 'direct';
 }
 export function toDirective(a: Algorithm): AlgoDirective {
   return a.name === 'winograd' ? { d: 'algorithm', name: 'winograd', params: [a.m, 3] } : { d: 'algorithm', name: a.name };
 }
 /** An `algorithm` directive as an Algorithm (usage error, exit 2, for one aic does not have). */
 export function fromDirective(d: AlgoDirective, kernel: string): Algorithm {
-  if ((d.name === 'direct' || d.name === 'gemm' || d.name === 'direct-phases' || d.name === 'im2col') && !d.params?.length) return { name: d.name };
+  if ((d.name === 'direct' || d.name === 'gemm' || d.name === 'direct-phases' || d.name === 'direct-flat' || d.name === 'im2col') && !d.params?.length) return { name: d.name };
   if (d.name === 'winograd' && d.params?.length === 2 && (d.params[0] === 2 || d.params[0] === 4) && d.params[1] === 3) return { name: 'winograd', m: d.params[0] };
-  throw diag.usage(`--schedule: kernel ${kernel}: unknown algorithm '${d.name}${d.params ? `(${d.params.join(',')})` : ''}' (direct, direct-phases, gemm, im2col, winograd(2,3), winograd(4,3))`);
+  throw diag.usage(`--schedule: kernel ${kernel}: unknown algorithm '${d.name}${d.params ? `(${d.params.join(',')})` : ''}' (direct, direct-phases, direct-flat, gemm, im2col, winograd(2,3), winograd(4,3))`);
 }
 
 /**
@@ -58,6 +60,8 @@ const BYTE = 8;
 const byteCost = (lanes: number) => BYTE * Math.min(lanes, 16) / 16;
 /** im2col must look this much cheaper than direct (the column buffer's traffic is an estimate) */
 const IM2COL_MARGIN = 0.8;
+/** direct-flat must look this much cheaper than direct (flat.ts; the epilogue pass is an estimate) */
+const FLAT_MARGIN = 0.8;
 /** Winograd must look this much cheaper than direct (its transforms and memory passes are estimates) */
 const WINOGRAD_MARGIN = 0.8;
 /**
@@ -104,6 +108,16 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
   const stem = c.C / c.group < lanes && c.OW >= 8;
   if (phasesApplies(c) && (c.group > 1 || shortReduce || stem) && laneUse(c.OW, lanes) > 0) out.push({ alg: { name: 'direct-phases' }, cost: out[0].cost * 0.999 });
   if (gemm1x1Applies(c)) out.push({ alg: { name: 'gemm' }, cost: (flops / use(c.OH * c.OW) + BYTE * wBytes) * 0.999 });
+  // depthwise on a narrow map: direct's vectors span OW columns (no packed output channels: the input
+  // depends on them too); direct-flat's span the Q positions of the flattened padded plane, plus one
+  // scalar pass (weighted `lanes`) that applies the epilogue at the OH*OW valid ones. Relative to
+  // direct, and it must look FLAT_MARGIN of it: 16 lanes on 7x7 / 14x14 maps, never wasm-simd's 4
+  if (flatApplies(c) && laneUse(c.OW, lanes) < 1) {
+    const Q = flatPositions(c), perPos = flops / (c.OH * c.OW);
+    const dw = perPos * c.OH * c.OW / Math.max(1e-3, laneUse(c.OW, lanes));
+    const flat = perPos * Q / Math.max(1e-3, laneUse(Q, lanes)) + lanes * c.N * c.M * c.OH * c.OW;
+    out.push({ alg: { name: 'direct-flat' }, cost: out[0].cost * flat / dw / FLAT_MARGIN });
+  }
   // im2col: the GEMM over all OH*OW positions, plus the column copy (C*KH*KW*OH*OW values, weighted
   // like Winograd's transform additions); wins only where neither packed output channels nor output
   // columns fill the vectors (few output channels on a narrow map), so it must look 0.8x of direct
@@ -152,10 +166,11 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     let alg: Algorithm;
     if (asked) {
       alg = fromDirective(asked, name);
-      if (c.blocked && (alg.name === 'gemm' || alg.name === 'direct-phases' || alg.name === 'im2col')) throw diag.usage(`--schedule: kernel ${name}: ${alg.name} does not apply to a conv on channel-blocked buffers (-O3): direct or winograd`);
+      if (c.blocked && (alg.name === 'gemm' || alg.name === 'direct-phases' || alg.name === 'direct-flat' || alg.name === 'im2col')) throw diag.usage(`--schedule: kernel ${name}: ${alg.name} does not apply to a conv on channel-blocked buffers (-O3): direct or winograd`);
       if (alg.name === 'winograd' && !winogradApplies(c)) throw diag.usage(`--schedule: kernel ${name}: winograd needs a 3x3 stride-1 dilation-1 ungrouped conv (${convShape(c)})`);
       if (alg.name === 'direct-phases' && !phasesApplies(c)) throw diag.usage(`--schedule: kernel ${name}: direct-phases needs a conv with a stride > 1 along W and at least 4 output columns (${convShape(c)})`);
       if (alg.name === 'gemm' && !gemm1x1Applies(c)) throw diag.usage(`--schedule: kernel ${name}: gemm needs a 1x1 stride-1 unpadded ungrouped conv (${convShape(c)})`);
+      if (alg.name === 'direct-flat' && !flatApplies(c)) throw diag.usage(`--schedule: kernel ${name}: direct-flat needs a stride-1 conv with one input channel per output channel (depthwise) (${convShape(c)})`);
       if (alg.name === 'im2col' && !im2colApplies(c)) throw diag.usage(`--schedule: kernel ${name}: im2col needs an ungrouped conv that is not a 1x1 stride-1 unpadded one (gemm) and a column buffer of at most 16 MiB (${convShape(c)})`);
     } else {
       alg = caps.vectorLanes > 1 ? algorithmCosts(c, caps.vectorLanes).reduce((x, y) => (y.cost < x.cost ? y : x)).alg : { name: 'direct' };
@@ -164,6 +179,7 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     if (alg.name === 'gemm' && !applyGemm1x1(prog, name, c)) alg = { name: 'direct' };
     if (alg.name === 'direct-phases' && !applyPhases(prog, name, c)) alg = { name: 'direct' };
     if (alg.name === 'im2col' && !applyIm2col(prog, name, c)) alg = { name: 'direct' };
+    if (alg.name === 'direct-flat' && !applyFlat(prog, name, c)) alg = { name: 'direct' };
     record.set(name, { shape: convShape(c), algorithm: algorithmName(alg) });
     if (asked || alg.name !== 'direct') out.set(name, toDirective(alg));
   }
