@@ -6,7 +6,7 @@
  */
 import { Tensor, type Node } from '@aic/core';
 import { getOp, makeAttrReader, windowGeometry } from '@aic/ir-spec';
-import { logicalShape, walkExpr, type ComputeStage, type Expr } from '@aic/loop-ir';
+import { logicalShape, walkExpr, type Buffer, type ComputeStage, type Expr } from '@aic/loop-ir';
 import type { KernelSource, Program, ProgramBuffer } from '../../lower/program.ts';
 
 export type Reduce = Extract<Expr, { k: 'reduce' }>;
@@ -86,4 +86,25 @@ export function dropParam(prog: Program, src: KernelSource, p: number): void {
   if (!prog.steps.some((s) => s.args.includes(name)) && !prog.outputs.some((o) => o.name === name)) {
     prog.weights = prog.weights.filter((w) => w.name !== name);
   }
+}
+
+const usesVar = (e: Expr, v: string) => { let u = false; walkExpr(e, (x) => { if (x.k === 'var' && x.name === v) u = true; }); return u; };
+
+/**
+ * The conv sum's input: its one load that depends on the output position (oh, ow), with the 4-d
+ * buffer it reads (the input param or its padded copy); undefined when there are several, the sum
+ * has a select (a guarded load), or the buffer is not 4-d.
+ */
+export function convInputLoad(src: KernelSource, c: ConvInfo): { load: Extract<Expr, { k: 'load' }>; buf: Buffer } | undefined {
+  const st = src.stages[c.stage] as ComputeStage;
+  const [, , oh, ow] = st.axes;
+  const loads: Extract<Expr, { k: 'load' }>[] = [];
+  let guarded = false;
+  walkExpr(c.reduce.body, (x) => {
+    if (x.k === 'load' && (usesVar(x.idx, ow) || usesVar(x.idx, oh))) loads.push(x);
+    if (x.k === 'select') guarded = true;
+  });
+  if (loads.length !== 1 || guarded) return undefined;
+  const buf = [...src.params, ...src.temps].find((b) => b.name === loads[0].buf);
+  return buf && buf.shape.length === 4 ? { load: loads[0], buf } : undefined;
 }

@@ -14,7 +14,7 @@
 import { E, flatIndex, linearize, mapExpr, substitute, walkExpr, type Buffer, type ComputeStage, type Expr } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { peelIndex } from '../pack.ts';
-import type { ConvInfo, Reduce } from './conv-info.ts';
+import { convInputLoad, type ConvInfo, type Reduce } from './conv-info.ts';
 
 /** Can direct-flat compute this conv? (stride 1, one input channel per output channel) */
 export function flatApplies(c: ConvInfo): boolean {
@@ -35,16 +35,10 @@ export function applyFlat(prog: Program, kernel: string, c: ConvInfo): boolean {
   const src = prog.sources.get(kernel)!;
   const st = src.stages[c.stage] as ComputeStage;
   const [n, o, oh, ow] = st.axes;
-  const loads: Extract<Expr, { k: 'load' }>[] = [];
-  let guarded = false;
-  walkExpr(c.reduce.body, (x) => {
-    if (x.k === 'load' && (uses(x.idx, ow) || uses(x.idx, oh))) loads.push(x);
-    if (x.k === 'select') guarded = true;
-  });
-  if (loads.length !== 1 || guarded) return false;
-  const B = [...src.params, ...src.temps].find((b) => b.name === loads[0].buf);
-  if (!B || B.shape.length !== 4) return false;
-  const idx = peelIndex(loads[0].idx, B.shape);
+  const input = convInputLoad(src, c);
+  if (!input) return false;
+  const { load, buf: B } = input;
+  const idx = peelIndex(load.idx, B.shape);
   if (!idx || [idx[0], idx[1]].some((e) => uses(e, oh) || uses(e, ow)) || uses(idx[2], ow) || uses(idx[3], oh)) return false;
   const [, , Hp, Wp] = B.shape;
   const ext = new Map([[oh, c.OH], [ow, c.OW], ...c.reduce.axes.map((a) => [a.name, a.extent] as [string, number])]);
@@ -57,9 +51,9 @@ export function applyFlat(prog: Program, kernel: string, c: ConvInfo): boolean {
   const q = src.fresh('q');
   const flat = flatIndex(idx, B.shape);
   const zero = { [oh]: E.i(0), [ow]: E.i(0) };
-  const input = { ...loads[0], idx: E.add(substitute(flat, zero), E.v(q)) };
-  const key = JSON.stringify(loads[0]);
-  const red: Reduce = { ...c.reduce, body: mapExpr(c.reduce.body, (x) => (x.k === 'load' && JSON.stringify(x) === key ? input : x)) };
+  const moved = { ...load, idx: E.add(substitute(flat, zero), E.v(q)) };
+  const key = JSON.stringify(load);
+  const red: Reduce = { ...c.reduce, body: mapExpr(c.reduce.body, (x) => (x.k === 'load' && JSON.stringify(x) === key ? moved : x)) };
   // nothing else in the sum may depend on the output position (the weights depend on o, kh, kw)
   let stray = false;
   walkExpr(red.body, (x) => { if (x.k === 'var' && (x.name === oh || x.name === ow)) stray = true; });

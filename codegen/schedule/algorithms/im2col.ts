@@ -10,10 +10,10 @@
  * positions goes outermost and the copy is computed at it, so each block's columns
  * (C*KH*KW x a few vectors) are written and read back in cache instead of the whole buffer.
  */
-import { E, flatIndex, mapExpr, substitute, walkExpr, type Buffer, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
+import { E, flatIndex, mapExpr, substitute, type Buffer, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../../lower/program.ts';
 import { peelIndex } from '../pack.ts';
-import type { ConvInfo } from './conv-info.ts';
+import { convInputLoad, type ConvInfo } from './conv-info.ts';
 import { applyGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
 
 /** the column buffer's limit per kernel (it is scratch memory of the kernel) */
@@ -23,7 +23,6 @@ export function im2colApplies(c: ConvInfo): boolean {
   return c.group === 1 && !c.blocked && !gemm1x1Applies(c) && 4 * c.N * c.C * c.KH * c.KW * c.OH * c.OW <= COL_BYTES;
 }
 
-const uses = (e: Expr, v: string) => { let u = false; walkExpr(e, (x) => { if (x.k === 'var' && x.name === v) u = true; }); return u; };
 
 /**
  * Rewrite kernel `kernel` (a conv with `im2colApplies`) as column copy + GEMM. Returns false (nothing
@@ -35,15 +34,9 @@ export function applyIm2col(prog: Program, kernel: string, c: ConvInfo): boolean
   const [n, , oh, ow] = st.axes;
   const red = c.reduce.axes;
   if (red.length !== 3 || red[0].extent !== c.C || red[1].extent !== c.KH || red[2].extent !== c.KW) return false;
-  const loads: Extract<Expr, { k: 'load' }>[] = [];
-  let guarded = false;
-  walkExpr(c.reduce.body, (x) => {
-    if (x.k === 'load' && (uses(x.idx, ow) || uses(x.idx, oh))) loads.push(x);
-    if (x.k === 'select') guarded = true;
-  });
-  if (loads.length !== 1 || guarded) return false;
-  const B = [...src.params, ...src.temps].find((b) => b.name === loads[0].buf);
-  if (!B || B.shape.length !== 4 || !peelIndex(loads[0].idx, B.shape)) return false;
+  const input = convInputLoad(src, c);
+  if (!input || !peelIndex(input.load.idx, input.buf.shape)) return false;
+  const loads = [input.load];
   const KK = c.KH * c.KW, CKK = c.C * KK;
   const col: Buffer = { name: src.fresh('col'), dtype: 'f32', shape: [c.N, CKK, c.OH, c.OW], scope: 'local', role: 'scratch' };
   // the copy: the conv's own load with (n, c, kh, kw, oh, ow) taken from the column buffer's axes
