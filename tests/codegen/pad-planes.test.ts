@@ -18,7 +18,7 @@ const meta = { version: 'test', source: 'pad-planes', sourceHash: '-' };
 
 /** dense: every output channel reads all of an image's planes, so no outer loop selects one (left as is) */
 const CASES: (ConvCase & { dense?: boolean })[] = [
-  { name: 'depthwise 3x3 s1, 5 channels, asymmetric pads, batch 2, bias', N: 2, C: 5, H: 9, W: 11, M: 5, k: [3, 3], pads: [0, 1, 2, 1], group: 5, bias: true },
+  { name: 'depthwise 3x3 s1, 5 channels, asymmetric pads, batch 2, bias', N: 2, C: 5, H: 9, W: 16, M: 5, k: [3, 3], pads: [0, 1, 2, 1], group: 5, bias: true },
   { name: 'depthwise 3x3 s2, 7 channels, pad 1, residual + relu', N: 1, C: 7, H: 13, W: 12, M: 7, k: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 7, bias: true, residual: true, relu: true },
   { name: 'depthwise 5x5 s1, 19 channels, pads 2/1, batch 2', N: 2, C: 19, H: 10, W: 17, M: 19, k: [5, 5], pads: [2, 1, 1, 2], group: 19 },
   { name: 'depthwise 5x5 s2, 18 channels, asymmetric pads', N: 1, C: 18, H: 15, W: 16, M: 18, k: [5, 5], strides: [2, 2], pads: [1, 2, 2, 1], group: 18, bias: true },

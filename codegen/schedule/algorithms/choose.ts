@@ -177,7 +177,7 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     }
     if (alg.name === 'winograd' && !applyWinograd(prog, name, c, alg.m)) alg = { name: 'direct' };
     if (alg.name === 'gemm' && !applyGemm1x1(prog, name, c)) alg = { name: 'direct' };
-    if (alg.name === 'direct-phases' && !applyPhases(prog, name, c)) alg = { name: 'direct' };
+    if (alg.name === 'direct-phases' && !applyPhases(prog, name, c, caps.vectorLanes)) alg = { name: 'direct' };
     if (alg.name === 'im2col' && !applyIm2col(prog, name, c)) alg = { name: 'direct' };
     if (alg.name === 'direct-flat' && !applyFlat(prog, name, c)) alg = { name: 'direct' };
     record.set(name, { shape: convShape(c), algorithm: algorithmName(alg) });

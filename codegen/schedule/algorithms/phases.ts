@@ -5,10 +5,11 @@
  * phase some tap reads, or just the one), with the padding written as zeros in the same pass (it
  * replaces the conv's own padded copy). The conv then reads Xph[n, c, hp, f(kw), ow + g(kw) / s]
  * with f(kw) = g(kw) mod s: unit stride in ow, so the default schedule vectorizes over output columns
- * as for a stride-1 conv. The sum is the same, term by term and in the same order: results are
- * identical to direct.
+ * as for a stride-1 conv. The copy reads each row in vectors of the target's lanes (`lanes`; a
+ * stride-2 vector read is two loads and a shuffle on C). The sum is the same, term by term and in
+ * the same order: results are identical to direct.
  */
-import { E, S, flatIndex, linearize, mapExpr, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
+import { E, S, flatIndex, linearize, mapExpr, substitute, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { peelIndex } from '../pack.ts';
 import type { ConvInfo } from './conv-info.ts';
@@ -36,7 +37,7 @@ const constOf = (e: Expr): number | undefined => {
  * false (nothing changed) when the input is not read as [n, c, h, s*ow + d*kw + b] of the input
  * param or of a padded copy only the conv reads.
  */
-export function applyPhases(prog: Program, kernel: string, c: ConvInfo): boolean {
+export function applyPhases(prog: Program, kernel: string, c: ConvInfo, lanes = 1): boolean {
   const src = prog.sources.get(kernel)!;
   const st = src.stages[c.stage] as ComputeStage;
   const ow = st.axes[3], kwAxis = c.reduce.axes[c.reduce.axes.length - 1];
@@ -81,10 +82,18 @@ export function applyPhases(prog: Program, kernel: string, c: ConvInfo): boolean
   const ih = E.sub(E.v(ph), E.i(pt));
   const rowOf = (slot: number) => E.mul(E.add(E.mul(E.add(E.mul(E.v(nc), E.i(P0)), E.v(ph)), E.i(F)), E.i(slot)), E.i(Q));
   const zeros = (slot: number, from: number, n: number): Stmt[] => (n > 0 ? [S.for(q, n, S.store(Xph.name, E.add(rowOf(slot), E.add(E.v(q), E.i(from))), E.c(0)))] : []);
+  // a run of n copied columns in vectors of `lanes` (the last block clamped: it overlaps, same values),
+  // so a stride-2 read becomes two vector loads and a shuffle instead of n scalar loads
+  const qb = src.fresh('pqb'), qi = src.fresh('pqi');
+  const copyRun = (n: number, body: (qe: Expr) => Stmt): Stmt => {
+    if (lanes < 4 || n < lanes) return S.for(q, n, body(E.v(q)));
+    const start = n % lanes ? E.min(E.mul(E.v(qb), E.i(lanes)), E.i(n - lanes)) : E.mul(E.v(qb), E.i(lanes));
+    return S.for(qb, Math.ceil(n / lanes), S.for(qi, lanes, body(E.add(start, E.v(qi))), { k: 'vectorized', lanes }));
+  };
   const rowCopy = phases.flatMap((f, slot) => {
     const lo = Math.min(Q, Math.max(0, Math.ceil((pl - f) / s))), hi = Math.max(lo, Math.min(Q, Math.ceil((c.W + pl - f) / s)));
     const xi = E.add(E.mul(E.add(E.mul(E.v(nc), E.i(c.H)), ih), E.i(c.W)), E.add(E.mul(E.add(E.v(q), E.i(lo)), E.i(s)), E.i(f - pl)));
-    return [...zeros(slot, 0, lo), ...(hi > lo ? [S.for(q, hi - lo, S.store(Xph.name, E.add(rowOf(slot), E.add(E.v(q), E.i(lo))), E.load(X.name, xi, 'f32')))] : []), ...zeros(slot, hi, Q - hi)];
+    return [...zeros(slot, 0, lo), ...(hi > lo ? [copyRun(hi - lo, (qe) => S.store(Xph.name, E.add(rowOf(slot), E.add(qe, E.i(lo))), E.load(X.name, substitute(xi, { [q]: qe }), 'f32')))] : []), ...zeros(slot, hi, Q - hi)];
   });
   const rowZero = phases.flatMap((_, slot) => zeros(slot, 0, Q));
   const inRow = E.and(E.ge(ih, E.i(0)), E.lt(ih, E.i(c.H)));
