@@ -6,7 +6,7 @@
  * never changes results: splits that don't divide get guards, reductions keep their order per
  * output element, and register tiles are initialised and stored exactly once per element.
  */
-import { E, S, flatIndex, mapExpr, substitute, type Buffer, type Expr, type LoopKind, type Stmt } from './ir.ts';
+import { E, S, flatIndex, mapExpr, substitute, type Buffer, type Expr, type LoopKind, type ScalarType, type Stmt } from './ir.ts';
 import { simplifyStmt as simplifyStmt0 } from './simplify.ts';
 import { applyCaches } from './cache.ts';
 import { bufferIndex, logicalShape } from './layout.ts';
@@ -241,10 +241,7 @@ export function realizeStage(st: ComputeStage, s: AxisState, fresh: (p: string) 
   const accBuf: Buffer = { name: acc, dtype: R.t, shape: [tileSize], scope: 'register', role: 'scratch' };
   const cur = E.load(acc, tileIdx, R.t);
   const v = sub(R.body);
-  const isF = R.t === 'f32' || R.t === 'f64';
-  const upd = R.op === 'sum' ? E.add(cur, v) : R.op === 'prod' ? E.mul(cur, v)
-    : isF ? (R.op === 'max' ? E.select(E.or(E.gt(v, cur), E.call('isnan', v)), v, cur) : E.select(E.or(E.lt(v, cur), E.call('isnan', v)), v, cur))
-    : (R.op === 'max' ? E.max(cur, v) : E.min(cur, v));
+  const upd = reduceUpdate(R.op, R.t, cur, v);
   const init = S.store(acc, tileIdx, E.c(initValue(R.op, R.t), R.t));
   const post = sub(mapExpr(st.body, (x) => (x.k === 'reduce' ? E.load(acc, tileIdx, R.t) : x)));
   const body = S.alloc(accBuf, S.seq(
@@ -253,6 +250,46 @@ export function realizeStage(st: ComputeStage, s: AxisState, fresh: (p: string) 
     wrapLoops(tile, guarded(S.store(st.out.name, outIdx, post), 'out')),
   ));
   return simplifyStmt(wrapLoops(outer, body));
+}
+
+/**
+ * A value that is never NaN: an integer, a non-NaN constant, or a NaN guard
+ * (`select(isnan(x), k, x)` / `select(not(isnan(x)), x, k)` with k a non-NaN constant: MaxPool's
+ * NaN-skipping max), or a select of two such values.
+ */
+function neverNaN(e: Expr): boolean {
+  if (e.t !== 'f32' && e.t !== 'f64' && e.t !== 'f16') return true;
+  if (e.k === 'const') return !Number.isNaN(e.v);
+  if (e.k !== 'select') return false;
+  const isnanOf = (c: Expr, x: Expr) => c.k === 'call' && c.fn === 'isnan' && JSON.stringify(c.args[0]) === JSON.stringify(x);
+  if (isnanOf(e.c, e.b) && neverNaN(e.a)) return true;
+  if (e.c.k === 'un' && e.c.op === 'not' && isnanOf(e.c.x, e.a) && neverNaN(e.b)) return true;
+  return neverNaN(e.a) && neverNaN(e.b);
+}
+
+/**
+ * One step of a reduction: cur (+ * max min) v. A float max / min propagates NaN (a NaN v wins),
+ * unless v is never NaN (neverNaN): then a plain compare + select, the same values with fewer
+ * operations (MaxPool's NaN-skipping window: 6 vector operations per element -> 1, a max).
+ */
+function reduceUpdate(op: string, t: ScalarType, cur: Expr, v: Expr): Expr {
+  if (op === 'sum') return E.add(cur, v);
+  if (op === 'prod') return E.mul(cur, v);
+  if (t !== 'f32' && t !== 'f64') return op === 'max' ? E.max(cur, v) : E.min(cur, v);
+  // a NaN guard whose constant is the reduction's identity (-inf for max, +inf for min) needs no
+  // guard: a NaN x fails the comparison and keeps cur, as the identity would (cur is never NaN here)
+  const x = nanGuarded(v, op === 'max' ? -Infinity : Infinity) ?? v;
+  const better = op === 'max' ? E.gt(x, cur) : E.lt(x, cur);
+  return E.select(neverNaN(x) || x !== v ? better : E.or(better, E.call('isnan', x)), x, cur);
+}
+/** x of `select(isnan(x), k, x)` / `select(not(isnan(x)), x, k)` with k the given constant, else undefined */
+function nanGuarded(e: Expr, k: number): Expr | undefined {
+  if (e.k !== 'select') return undefined;
+  const isK = (c: Expr) => c.k === 'const' && c.v === k;
+  const isnanOf = (c: Expr, x: Expr) => c.k === 'call' && c.fn === 'isnan' && JSON.stringify(c.args[0]) === JSON.stringify(x);
+  if (isnanOf(e.c, e.b) && isK(e.a)) return e.b;
+  if (e.c.k === 'un' && e.c.op === 'not' && isnanOf(e.c.x, e.a) && isK(e.b)) return e.a;
+  return undefined;
 }
 
 function hoistAll(st: ComputeStage, s: AxisState, outIdx: Expr, fresh: (p: string) => string): Stmt {
@@ -265,10 +302,7 @@ function hoistAll(st: ComputeStage, s: AxisState, outIdx: Expr, fresh: (p: strin
     allocs.push({ name, dtype: e.t, shape: [1], scope: 'register', role: 'scratch' });
     const cur = E.load(name, E.i(0), e.t);
     const v = e.body;
-    const isF = e.t === 'f32' || e.t === 'f64';
-    const upd = e.op === 'sum' ? E.add(cur, v) : e.op === 'prod' ? E.mul(cur, v)
-      : isF ? (e.op === 'max' ? E.select(E.or(E.gt(v, cur), E.call('isnan', v)), v, cur) : E.select(E.or(E.lt(v, cur), E.call('isnan', v)), v, cur))
-      : (e.op === 'max' ? E.max(cur, v) : E.min(cur, v));
+    const upd = reduceUpdate(e.op, e.t, cur, v);
     let loop: Stmt = S.store(name, E.i(0), upd);
     for (let d = e.axes.length - 1; d >= 0; d--) loop = S.for(e.axes[d].name, e.axes[d].extent, loop);
     pre.push(S.store(name, E.i(0), E.c(initValue(e.op, e.t), e.t)), loop);
