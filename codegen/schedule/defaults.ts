@@ -328,16 +328,25 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
 
 /**
  * Rows of a register tile over an axis of extent n, at most max: the whole axis when it fits, else a
- * divisor >= max - 2, else the R in [max - 2, max] computing the fewest rows with a clamped tail
- * (13 -> 7 x 2 re-computes one row; 55 -> 7 x 8, one row).
+ * divisor >= max - 2, else the R in [max / 2, max] with the fewest computed rows per useful one,
+ * weighed by the tile's loads (55 on 12 -> 11 x 5; 56 -> 8 x 7; 13 -> 7 + 7 clamped, one row twice).
  */
 function rowsFor(n: number, max: number): { R: number; clamp: boolean; cost: number } {
   if (n <= max) return { R: n, clamp: false, cost: 1 };
   for (let r = max; r >= max - 2; r--) if (n % r === 0) return { R: r, clamp: false, cost: 1 };
-  let best = { R: max, clamp: true, cost: Infinity };
-  for (let r = max; r >= Math.max(2, max - 2); r--) {
-    const cost = Math.ceil(n / r) * r / n;
-    if (cost < best.cost - 1e-9) best = { R: r, clamp: true, cost };
+  // the fewest computed rows per useful one, weighed by (1 + 1/R) (each tile step's vector loads are
+  // shared by its R rows), over R in [max / 2, max]: an exact smaller tile beats a clamped wider one
+  // (C, 2x16 channels x R columns of a 3x3 conv: 56 columns 12-clamped 0.544 -> 8 x 7 0.494 ms, 28:
+  // 10-clamped 0.501 -> 7 x 4 0.465, 27: 9 x 3 vs 10-clamped 0.221 vs 0.247, 13: 7 + 7 vs 10 + 10
+  // 0.226 vs 0.349; benchmarks/c-schedule-ab.ts on one-conv models)
+  // Tiles of at most 8 rows (4-lane targets: wasm-simd) keep the fewest computed rows in [max - 2,
+  // max]: weighing them the same way took squeezenet's 1x1 GEMM tiles from 6 to 8 rows there, 15.3 ->
+  // 21.4 ms (benchmarks/wasm-schedule-ab.ts)
+  let best = { R: max, clamp: true, cost: Infinity }, bestEff = Infinity;
+  const wide = max >= 10;
+  for (let r = max; r >= Math.max(2, wide ? Math.ceil(max / 2) : max - 2); r--) {
+    const cost = Math.ceil(n / r) * r / n, eff = wide ? cost * (1 + 1 / r) : cost;
+    if (eff < bestEff - 1e-9) { best = { R: r, clamp: n % r !== 0, cost }; bestEff = eff; }
   }
   return best;
 }
