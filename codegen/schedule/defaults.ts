@@ -261,7 +261,7 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     ? colPackParams(prog, src, vecLoads, c.v, vExtent, c.W, usesVar) : undefined;
   if (colPack) c.packs = colPack;
   const V = (c.packs.length && wide && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
-  const maxRows = colPack ? COL_PACK_ROWS : maxTileRows(V, wide);
+  const maxRows = colPack ? COL_PACK_ROWS : maxTileRows(V, wide, isWide(caps.vectorLanes, 4));
   let row: { name: string; R: number; clamp: boolean; cost: number; pack?: number[] } | undefined;
   for (const ax of out.slice().reverse()) {
     if (ax.name === c.v || ax.extent < 2) continue;

@@ -5,7 +5,7 @@
  *
  * - two vectors per row over a contiguous vector axis as well as a packed one (a 2W block, clamped
  *   when it does not divide), and up to 12 rows (24 accumulators + 2 vector operands + a broadcast
- *   fit 32 registers; narrower targets keep 6 x 2 / 8 x 1);
+ *   fit 32 registers; narrower targets keep 6 x 2 / 6 x 1);
  * - row-packed weights: when every reduction load that depends on the row axis is a constant weight
  *   indexed by that axis in its dim 0 (a conv's output channels, when the vector runs over space), the
  *   weight is packed [D0/R, rest..., R] (pack.ts) with R rows per block, R dividing D0, so the R
@@ -21,10 +21,16 @@ type Load = Extract<Expr, { k: 'load' }>;
 /** a vector of W lanes of `bytes`-byte elements is wide (>= 64 bytes: 32-register AVX-512 class) */
 export const isWide = (W: number, bytes: number) => W * bytes >= 64;
 
-/** Most rows of a register tile: 12 with two wide vectors per row, else the narrow defaults. */
-export function maxTileRows(V: number, wide: boolean): number {
+/**
+ * Most rows of a register tile: 12 with two wide vectors per row, else the narrow defaults: 6 x 2,
+ * and 8 x 1 on wide targets (`targetWide`: 32 registers, whatever this tile's vector width) but 6 x 1
+ * on narrow ones (V8 on x64, 16 vector registers: 8 accumulators
+ * with their 8 broadcast weights and the vector operand spill; mobilenet_v2 on wasm-simd 22.5 -> 15.7
+ * ms with 6-row GEMM tiles, benchmarks/wasm-schedule-ab.ts).
+ */
+export function maxTileRows(V: number, wide: boolean, targetWide = wide): number {
   if (V === 2) return wide ? 12 : 6;
-  return 8;
+  return targetWide ? 8 : 6;
 }
 
 /** Two vectors per row over a contiguous (unpacked) axis of extent n with vectors of W lanes? */
