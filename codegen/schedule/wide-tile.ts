@@ -23,19 +23,22 @@ export const isWide = (W: number, bytes: number) => W * bytes >= 64;
 
 /**
  * Most rows of a register tile: 12 with two wide vectors per row, else the narrow defaults: 6 x 2,
- * and 8 x 1 on wide targets (`targetWide`: 32 registers, whatever this tile's vector width) but 6 x 1
- * on narrow ones (V8 on x64, 16 vector registers: 8 accumulators
+ * and 8 x 1 on wide targets (`targetWide`: 32 registers, whatever this tile's vector width) but 4 x 2
+ * / 6 x 1 on narrow ones (V8 on x64, 16 vector registers: 8 accumulators
  * with their 8 broadcast weights and the vector operand spill; mobilenet_v2 on wasm-simd 22.5 -> 15.7
  * ms with 6-row GEMM tiles, benchmarks/wasm-schedule-ab.ts).
  */
 export function maxTileRows(V: number, wide: boolean, targetWide = wide): number {
-  if (V === 2) return wide ? 12 : 6;
+  if (V === 2) return wide ? 12 : targetWide ? 6 : 4;
   return targetWide ? 8 : 6;
 }
 
-/** Two vectors per row over a contiguous (unpacked) axis of extent n with vectors of W lanes? */
-export function twoContiguousVectors(n: number, W: number, wide: boolean): boolean {
-  return wide && n >= 2 * W;
+/**
+ * Two vectors per row over a contiguous (unpacked) axis of extent n with vectors of W lanes? On wide
+ * vectors, and on a narrow target (16 registers: 4 x 2 tiles, maxTileRows).
+ */
+export function twoContiguousVectors(n: number, W: number, wide: boolean, targetWide = wide): boolean {
+  return (wide || !targetWide) && n >= 2 * W;
 }
 
 /** The largest divisor of n in [ceil(max / 2), max] (rows of a packed weight block), or 0. */
