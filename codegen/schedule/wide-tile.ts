@@ -24,13 +24,14 @@ export const isWide = (W: number, bytes: number) => W * bytes >= 64;
 /**
  * Most rows of a register tile: 12 with two wide vectors per row, else the narrow defaults: 6 x 2,
  * and 8 x 1 on wide targets (`targetWide`: 32 registers, whatever this tile's vector width) but 4 x 2
- * / 6 x 1 on narrow ones (V8 on x64, 16 vector registers: 8 accumulators
- * with their 8 broadcast weights and the vector operand spill; mobilenet_v2 on wasm-simd 22.5 -> 15.7
- * ms with 6-row GEMM tiles, benchmarks/wasm-schedule-ab.ts).
+ * / 7 x 1 on narrow ones (V8 on x64, 16 vector registers: 8 accumulators with their 8 broadcast
+ * weights and the vector operand spill; wasm-simd by benchmarks/wasm-schedule-ab.ts: mobilenet_v2's
+ * 1-vector GEMM tiles 8 -> 6 rows 22.5 -> 15.7 ms; at most 7 rather than 6, resnet18 47.6 -> 46.3,
+ * mobilenet_v2 15.2 -> 14.9).
  */
 export function maxTileRows(V: number, wide: boolean, targetWide = wide): number {
   if (V === 2) return wide ? 12 : targetWide ? 6 : 4;
-  return targetWide ? 8 : 6;
+  return targetWide ? 8 : 7;
 }
 
 /**
