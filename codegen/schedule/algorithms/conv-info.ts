@@ -108,3 +108,32 @@ export function convInputLoad(src: KernelSource, c: ConvInfo): { load: Extract<E
   const buf = [...src.params, ...src.temps].find((b) => b.name === loads[0].buf);
   return buf && buf.shape.length === 4 ? { load: loads[0], buf } : undefined;
 }
+
+/**
+ * Geometry of an int8 aic.QConv kernel (row-major, 2-d), as a ConvInfo for the algorithms that only
+ * rewrite how the input is read (gemm1x1.ts's flattening, phases.ts): its weight is the packed int8
+ * one, not an f32 tensor (`weight` is undefined). Undefined when the kernel is not such a QConv.
+ */
+export function qconvInfo(prog: Program, kernel: string): ConvInfo | undefined {
+  const src = prog.sources.get(kernel);
+  const node = src?.graphNode;
+  if (!src || !node || node.op !== 'QConv' || node.domain !== 'aic') return undefined;
+  const [X] = src.params;
+  const xs = X?.shape, ys = node.outputs[0]?.shape as number[] | undefined, ws = node.inputs[1]?.shape as number[] | undefined;
+  if (!X || X.layout || xs?.length !== 4 || ys?.length !== 4 || ws?.length !== 4) return undefined;
+  const attrs = makeAttrReader(getOp('QConv', 'aic')!, node.attrs);
+  const group = attrs.has('group') ? attrs.int('group') : 1;
+  const win = windowGeometry('Conv', xs.slice(2), ws.slice(2), attrs, {});
+  if (win.out[0] !== ys[2] || win.out[1] !== ys[3]) return undefined;
+  const stage = src.stages.findIndex((st) => st.kind === 'compute' && st.out.role === 'output');
+  const st = src.stages[stage] as ComputeStage | undefined;
+  if (!st || st.axes.length !== 4 || st.out.layout) return undefined;
+  const reds = reducesOf(st.body);
+  if (reds.length !== 1) return undefined;
+  const [N, C, H, W] = xs, [M, , KH, KW] = ws, [, , OH, OW] = ys;
+  return {
+    N, C, H, W, M, KH, KW, OH, OW, group, stage, reduce: reds[0], weight: undefined as unknown as ProgramBuffer,
+    strides: [win.strides[0], win.strides[1]], dilations: [win.dilations[0], win.dilations[1]],
+    pads: [win.padBegin[0], win.padBegin[1], win.padEnd[0], win.padEnd[1]],
+  };
+}

@@ -6,11 +6,10 @@
  * instead of 13 or 7 at a time (half-width vectors, a tail per row). The epilogue (bias, residual,
  * activation) stays in the stage as it is.
  */
-import { getOp, makeAttrReader, windowGeometry } from '@aic/ir-spec';
 import { E, flatIndex, mapExpr, simplifyExpr, substitute, walkExpr, type ComputeStage, type Expr } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { peelIndex } from '../pack.ts';
-import type { ConvInfo, Reduce } from './conv-info.ts';
+import { qconvInfo, type ConvInfo } from './conv-info.ts';
 
 export function gemm1x1Applies(c: ConvInfo): boolean {
   return c.KH === 1 && c.KW === 1 && c.strides.every((s) => s === 1) && c.pads.every((p) => p === 0) && c.group === 1 && c.OH === c.H && c.OW === c.W;
@@ -50,25 +49,9 @@ export function applyGemm1x1(prog: Program, kernel: string, c: ConvInfo): boolea
  * map more than one row high): what applyGemm1x1 needs of it and a description for --stats.
  */
 export function qconv1x1(prog: Program, kernel: string): { info: ConvInfo; shape: string } | undefined {
-  const src = prog.sources.get(kernel);
-  const node = src?.graphNode;
-  if (!src || !node || node.op !== 'QConv' || node.domain !== 'aic') return undefined;
-  const [X, Wt] = src.params;
-  const Y = node.outputs[0];
-  const xs = X?.shape, ys = Y?.shape as number[] | undefined, ws = node.inputs[1]?.shape as number[] | undefined;
-  if (!X || X.layout || !Wt || xs?.length !== 4 || ys?.length !== 4 || ws?.length !== 4 || ws[2] !== 1 || ws[3] !== 1 || ys[2] < 2) return undefined;
-  const attrs = makeAttrReader(getOp('QConv', 'aic')!, node.attrs);
-  if ((attrs.has('group') ? attrs.int('group') : 1) !== 1) return undefined;
-  const win = windowGeometry('Conv', xs.slice(2), [1, 1], attrs, {});
-  if (win.strides.some((v) => v !== 1) || [...win.padBegin, ...win.padEnd].some((v) => v !== 0) || win.out[0] !== ys[2] || win.out[1] !== ys[3]) return undefined;
-  const stage = src.stages.findIndex((st) => st.kind === 'compute' && st.out.role === 'output');
-  const st = src.stages[stage] as ComputeStage | undefined;
-  if (!st || st.axes.length !== 4 || st.out.layout) return undefined;
-  let reduce: Reduce | undefined;
-  walkExpr(st.body, (x) => { if (x.k === 'reduce') reduce = x; });
-  if (!reduce) return undefined;
-  const [N, M, OH, OW] = ys;
-  return { info: { N, M, OH, OW, stage, reduce } as unknown as ConvInfo, shape: `qconv ${xs.join('x')} -> ${M}x${OH}x${OW} k1x1` };
+  const c = qconvInfo(prog, kernel);
+  if (!c || c.KH !== 1 || c.KW !== 1 || c.OH < 2 || c.group !== 1 || !gemm1x1Applies(c)) return undefined;
+  return { info: c, shape: `qconv ${c.N}x${c.C}x${c.H}x${c.W} -> ${c.M}x${c.OH}x${c.OW} k1x1` };
 }
 
 /**
