@@ -151,6 +151,18 @@ function vecSaturate(h: Helpers, name: string, from: ScalarType, to: ScalarType,
     + `return __builtin_convertvector(__builtin_convertvector(y, ${it}), ${vt}); }`;
 }
 
+/**
+ * f32 -> i32 vector cast with the scalar cast's saturation (NaN 0, below -2^31 INT32_MIN, from 2^31
+ * INT32_MAX) in whole-vector compares and blends: the per-lane helper compared each lane against
+ * double constants and stayed scalar (the i32 epilogue of an int8 sum computed in f32).
+ */
+function vecSaturateI32(h: Helpers, name: string, L: number): string {
+  const xt = h.vecTypedef('f32', L), it = h.vecTypedef('i32', L);
+  return `static inline ${it} ${name}(${xt} x) { ${it} lo = x < -2147483648.0f, hi = x >= 2147483648.0f, bad = (x != x) | lo | hi; `
+    + `${it} r = __builtin_convertvector((${xt})((${it})x & ~bad), ${it}); `
+    + 'return (r & ~bad) | (lo & (int32_t)INT32_MIN) | (hi & INT32_MAX); }';
+}
+
 /** Scalar C for an intrinsic. */
 function scalarCall(h: Helpers, fn: string, t: ScalarType, a: string[]): string {
   const f = fsuf(t);
@@ -465,6 +477,7 @@ export class CEmitter {
         const xt = this.h.vecTypedef(e.x.t, L);
         const name = `aic_vcast_${xt}_${vt}`;
         if (isF(e.x.t) && NARROW.has(e.t)) return this.h.need(name, () => vecSaturate(this.h, name, e.x.t, e.t, L)) + `(${this.vexpr(e.x)})`;
+        if (e.x.t === 'f32' && e.t === 'i32') return this.h.need(name, () => vecSaturateI32(this.h, name, L)) + `(${this.vexpr(e.x)})`;
         const inner = e.t === 'bool' ? '(uint8_t)(x[l] != 0)' : !isF(e.t) && isF(e.x.t) ? `(${saturate('x[l]', e.t)})` : `(${CTYPE[e.t]})x[l]`;
         return this.h.need(name, () => `static inline ${vt} ${name}(${xt} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`) + `(${this.vexpr(e.x)})`;
       }

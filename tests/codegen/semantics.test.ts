@@ -73,6 +73,8 @@ const cast = (from: number, to: number, x: number[]): Pick<Case, 'nodes' | 'inpu
   inputs: [io('x', from, [x.length], x)], outputs: [io('y', to, [x.length])],
 });
 const INF = Infinity;
+/** 40 values (vector loops and a scalar tail) around the int32 limits, with NaN and infinities */
+const LONG32 = Array.from({ length: 40 }, (_, i) => [-2.5, 3e9, -3e9, NaN, Infinity, -Infinity, 2147483520, -2147483648, 7.9 + i, -7.9][i % 10]!);
 const LONG = Array.from({ length: 37 }, (_, i) => [NaN, INF, -INF, 40000.5, -40000.5, -0.75, 12.5][i % 7]! * (i % 3 === 0 ? 1 : -1));
 const DATA = [10, 11, 12, 20, 21, 22, 30, 31, 32]; // [3, 3]
 const gather = (ind: number[], dtype = INT64, axis = 0): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
@@ -96,6 +98,10 @@ const CASES: Case[] = [
   {
     name: 'Cast float -> int32 saturates', ...cast(FLOAT, INT32, [-2.5, 3e9, -3e9, NaN, INF, -INF, 2147483520]),
     want: { y: [-2, 2147483647, MIN32, 0, 2147483647, MIN32, 2147483520] },
+  },
+  {
+    name: 'Cast float -> int32 saturates, vectorized', ...cast(FLOAT, INT32, LONG32),
+    want: { y: LONG32.map((v) => (Number.isNaN(v) ? 0 : v >= 2147483648 ? 2147483647 : v < -2147483648 ? MIN32 : Math.trunc(v) + 0)) },
   },
   { name: 'Cast float -> uint32 saturates', ...cast(FLOAT, UINT32, [-1, 5e9, 4294967040, NaN, INF, 3.9]), want: { y: [0, 4294967295, 4294967040, 0, 4294967295, 3] } },
   {
