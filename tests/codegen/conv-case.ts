@@ -4,6 +4,9 @@
  */
 import { expect } from 'vitest';
 import { Tensor, type Graph, type RValue } from '@aic/core';
+import { run } from '@aic/interp';
+import { algorithmStats, buildC, compileC, compileWasm, runC, runProgram, runWasm } from '@aic/codegen';
+import { parseScheduleFile } from '@aic/loop-ir';
 import { loadOnnx } from '@aic/onnx';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { passTarget } from '@aic/codegen';
@@ -59,4 +62,25 @@ export function checkClose(got: Tensor, want: Tensor, what: string): void {
   expect(got.shape, what).toEqual(want.shape);
   const e = excess(got.num, want.num, 1e-4, 1e-4);
   expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
+}
+
+/**
+ * A conv case computed with `algorithm NAME` forced by the --schedule file: --stats names it, the
+ * scheduled loop IR matches the reference interpreter and equals the all-direct loop IR to the last
+ * bit (same terms, same order), and C and wasm-simd match the reference.
+ */
+export async function checkForcedAlgorithm(c: ConvCase, algorithm: string): Promise<void> {
+  const meta = { version: 'test', source: algorithm, sourceHash: '-' };
+  const { graph, feeds } = convModel(c);
+  const want = run(graph(), feeds).get('out') as Tensor;
+  const k = convKernel(graph());
+  const schedules = parseScheduleFile(`kernel ${k} { algorithm ${algorithm} }`);
+  const cc = compileC(graph(), { ...meta, schedules });
+  expect(algorithmStats(cc.prog)).toContain(algorithm);
+  const loops = runProgram(cc.prog, feeds).get('out')!;
+  checkClose(loops, want, 'loops');
+  const direct = compileC(graph(), { ...meta, schedules: parseScheduleFile(`kernel ${k} { algorithm direct }`) });
+  expect(Array.from(loops.num)).toEqual(Array.from(runProgram(direct.prog, feeds).get('out')!.num));
+  checkClose(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('out') as Tensor, want, 'c');
+  checkClose((await runWasm(compileWasm(graph(), { ...meta, simd: true, schedules }), feeds)).get('out') as Tensor, want, 'wasm-simd');
 }

@@ -7,13 +7,12 @@
  * loop IR equals direct to the last bit. The cost model picks it for narrow maps on 16 lanes only.
  */
 import { describe, expect, it } from 'vitest';
-import { AicError, Tensor } from '@aic/core';
-import { run } from '@aic/interp';
-import { algorithmStats, buildC, compileC, compileWasm, runC, runProgram, runWasm } from '@aic/codegen';
+import { AicError } from '@aic/core';
+import { compileC } from '@aic/codegen';
 import { parseScheduleFile } from '@aic/loop-ir';
 import { algorithmCosts, algorithmName } from '../../codegen/schedule/algorithms/choose.ts';
 import type { ConvInfo } from '../../codegen/schedule/algorithms/conv-info.ts';
-import { checkClose, convKernel, convModel, type ConvCase } from './conv-case.ts';
+import { checkForcedAlgorithm, convKernel, convModel, type ConvCase } from './conv-case.ts';
 
 const meta = { version: 'test', source: 'flat', sourceHash: '-' };
 
@@ -27,20 +26,7 @@ const CASES: ConvCase[] = [
 
 describe('depthwise over the flattened padded plane (direct-flat)', () => {
   for (const c of CASES) {
-    it(`${c.name} (loops, c, wasm-simd)`, async () => {
-      const { graph, feeds } = convModel(c);
-      const want = run(graph(), feeds).get('out') as Tensor;
-      const k = convKernel(graph());
-      const schedules = parseScheduleFile(`kernel ${k} { algorithm direct-flat }`);
-      const cc = compileC(graph(), { ...meta, schedules });
-      expect(algorithmStats(cc.prog)).toContain('direct-flat');
-      const loops = runProgram(cc.prog, feeds).get('out')!;
-      checkClose(loops, want, 'loops');
-      const direct = compileC(graph(), { ...meta, schedules: parseScheduleFile(`kernel ${k} { algorithm direct }`) });
-      expect(Array.from(loops.num)).toEqual(Array.from(runProgram(direct.prog, feeds).get('out')!.num));
-      checkClose(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('out') as Tensor, want, 'c');
-      checkClose((await runWasm(compileWasm(graph(), { ...meta, simd: true, schedules }), feeds)).get('out') as Tensor, want, 'wasm-simd');
-    }, 120_000);
+    it(`${c.name} (loops, c, wasm-simd)`, () => checkForcedAlgorithm(c, 'direct-flat'), 120_000);
   }
 
   it('refuses direct-flat for a strided or dense conv (usage error naming the kernel)', () => {

@@ -7,11 +7,10 @@
  * last bit (same terms, same order). A conv it cannot compute is refused with a usage error (exit 2).
  */
 import { describe, expect, it } from 'vitest';
-import { AicError, Tensor } from '@aic/core';
-import { run } from '@aic/interp';
-import { algorithmStats, buildC, compileC, compileWasm, runC, runProgram, runWasm } from '@aic/codegen';
+import { AicError } from '@aic/core';
+import { compileC } from '@aic/codegen';
 import { parseScheduleFile } from '@aic/loop-ir';
-import { checkClose, convKernel, convModel, type ConvCase } from './conv-case.ts';
+import { checkForcedAlgorithm, convKernel, convModel, type ConvCase } from './conv-case.ts';
 
 const meta = { version: 'test', source: 'im2col', sourceHash: '-' };
 
@@ -25,20 +24,7 @@ const CASES: ConvCase[] = [
 
 describe('Im2Col + GEMM (im2col)', () => {
   for (const c of CASES) {
-    it(`${c.name} (loops, c, wasm-simd)`, async () => {
-      const { graph, feeds } = convModel(c);
-      const want = run(graph(), feeds).get('out') as Tensor;
-      const k = convKernel(graph());
-      const schedules = parseScheduleFile(`kernel ${k} { algorithm im2col }`);
-      const cc = compileC(graph(), { ...meta, schedules });
-      expect(algorithmStats(cc.prog)).toContain('im2col+gemm');
-      const loops = runProgram(cc.prog, feeds).get('out')!;
-      checkClose(loops, want, 'loops');
-      const direct = compileC(graph(), { ...meta, schedules: parseScheduleFile(`kernel ${k} { algorithm direct }`) });
-      expect(Array.from(loops.num)).toEqual(Array.from(runProgram(direct.prog, feeds).get('out')!.num));
-      checkClose(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('out') as Tensor, want, 'c');
-      checkClose((await runWasm(compileWasm(graph(), { ...meta, simd: true, schedules }), feeds)).get('out') as Tensor, want, 'wasm-simd');
-    }, 120_000);
+    it(`${c.name} (loops, c, wasm-simd)`, () => checkForcedAlgorithm(c, 'im2col'), 120_000);
   }
 
   it('tiles the column buffer: the copy is computed at the GEMM\'s blocks of output positions', () => {

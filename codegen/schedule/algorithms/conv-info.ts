@@ -88,7 +88,8 @@ export function dropParam(prog: Program, src: KernelSource, p: number): void {
   }
 }
 
-const usesVar = (e: Expr, v: string) => { let u = false; walkExpr(e, (x) => { if (x.k === 'var' && x.name === v) u = true; }); return u; };
+/** does e use variable v? */
+export const usesVar = (e: Expr, v: string) => { let u = false; walkExpr(e, (x) => { if (x.k === 'var' && x.name === v) u = true; }); return u; };
 
 /**
  * The conv sum's input: its one load that depends on the output position (oh, ow), with the 4-d

@@ -14,7 +14,7 @@
 import { E, flatIndex, linearize, mapExpr, substitute, walkExpr, type Buffer, type ComputeStage, type Expr } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { peelIndex } from '../pack.ts';
-import { convInputLoad, type ConvInfo, type Reduce } from './conv-info.ts';
+import { convInputLoad, usesVar as uses, type ConvInfo, type Reduce } from './conv-info.ts';
 
 /** Can direct-flat compute this conv? (stride 1, one input channel per output channel) */
 export function flatApplies(c: ConvInfo): boolean {
@@ -23,8 +23,6 @@ export function flatApplies(c: ConvInfo): boolean {
 
 /** positions the flat sum computes per plane: (OH - 1) * Wp + OW, Wp the padded width */
 export const flatPositions = (c: ConvInfo): number => (c.OH - 1) * (c.W + c.pads[1] + c.pads[3]) + c.OW;
-
-const uses = (e: Expr, v: string) => { let u = false; walkExpr(e, (x) => { if (x.k === 'var' && x.name === v) u = true; }); return u; };
 
 /**
  * Rewrite kernel `kernel` (a conv with `flatApplies`) as a flat sum + the conv's epilogue. Returns
@@ -62,7 +60,7 @@ export function applyFlat(prog: Program, kernel: string, c: ConvInfo): boolean {
   // whole vectors; one that does (a residual) stays in the conv's stage at the valid positions
   const rkey = JSON.stringify(c.reduce);
   let perPos = false;
-  walkExpr(st.body, (x) => { if (x.k === 'load' && (uses(x.idx, oh) || uses(x.idx, ow)) && !JSON.stringify(c.reduce).includes(JSON.stringify(x))) perPos = true; });
+  walkExpr(st.body, (x) => { if (x.k === 'load' && (uses(x.idx, oh) || uses(x.idx, ow)) && !rkey.includes(JSON.stringify(x))) perPos = true; });
   const flatBody = perPos ? red : mapExpr(st.body, (x) => (x.k === 'reduce' && JSON.stringify(x) === rkey ? red : x));
   const Yf: Buffer = { name: src.fresh('yflat'), dtype: perPos ? 'f32' : st.out.dtype, shape: [c.N, c.M, Q], scope: 'local', role: 'scratch' };
   const [fn, fo] = [src.fresh('fn'), src.fresh('fo')];

@@ -253,43 +253,41 @@ export function realizeStage(st: ComputeStage, s: AxisState, fresh: (p: string) 
 }
 
 /**
- * A value that is never NaN: an integer, a non-NaN constant, or a NaN guard
- * (`select(isnan(x), k, x)` / `select(not(isnan(x)), x, k)` with k a non-NaN constant: MaxPool's
- * NaN-skipping max), or a select of two such values.
+ * A NaN guard `select(isnan(x), k, x)` / `select(not(isnan(x)), x, k)` with a constant k (MaxPool's
+ * NaN-skipping window): x and k, else undefined.
  */
+function nanGuard(e: Expr): { x: Expr; k: number } | undefined {
+  if (e.k !== 'select') return undefined;
+  const isnanOf = (c: Expr, x: Expr) => c.k === 'call' && c.fn === 'isnan' && JSON.stringify(c.args[0]) === JSON.stringify(x);
+  if (e.a.k === 'const' && isnanOf(e.c, e.b)) return { x: e.b, k: e.a.v };
+  if (e.b.k === 'const' && e.c.k === 'un' && e.c.op === 'not' && isnanOf(e.c.x, e.a)) return { x: e.a, k: e.b.v };
+  return undefined;
+}
+
+/** A value that is never NaN: an integer, a non-NaN constant, a NaN guard with a non-NaN k, or a select of such values. */
 function neverNaN(e: Expr): boolean {
   if (e.t !== 'f32' && e.t !== 'f64' && e.t !== 'f16') return true;
   if (e.k === 'const') return !Number.isNaN(e.v);
-  if (e.k !== 'select') return false;
-  const isnanOf = (c: Expr, x: Expr) => c.k === 'call' && c.fn === 'isnan' && JSON.stringify(c.args[0]) === JSON.stringify(x);
-  if (isnanOf(e.c, e.b) && neverNaN(e.a)) return true;
-  if (e.c.k === 'un' && e.c.op === 'not' && isnanOf(e.c.x, e.a) && neverNaN(e.b)) return true;
-  return neverNaN(e.a) && neverNaN(e.b);
+  const g = nanGuard(e);
+  if (g) return !Number.isNaN(g.k);
+  return e.k === 'select' && neverNaN(e.a) && neverNaN(e.b);
 }
 
 /**
  * One step of a reduction: cur (+ * max min) v. A float max / min propagates NaN (a NaN v wins),
  * unless v is never NaN (neverNaN): then a plain compare + select, the same values with fewer
- * operations (MaxPool's NaN-skipping window: 6 vector operations per element -> 1, a max).
+ * operations. A NaN guard whose constant is the reduction's identity (-inf for max, +inf for min)
+ * is dropped: a NaN x fails the comparison and keeps cur, as the identity would (cur is never NaN
+ * then). MaxPool's NaN-skipping window: 6 vector operations per element -> 1, a max.
  */
 function reduceUpdate(op: string, t: ScalarType, cur: Expr, v: Expr): Expr {
   if (op === 'sum') return E.add(cur, v);
   if (op === 'prod') return E.mul(cur, v);
   if (t !== 'f32' && t !== 'f64') return op === 'max' ? E.max(cur, v) : E.min(cur, v);
-  // a NaN guard whose constant is the reduction's identity (-inf for max, +inf for min) needs no
-  // guard: a NaN x fails the comparison and keeps cur, as the identity would (cur is never NaN here)
-  const x = nanGuarded(v, op === 'max' ? -Infinity : Infinity) ?? v;
+  const g = nanGuard(v);
+  const x = g && g.k === (op === 'max' ? -Infinity : Infinity) ? g.x : v;
   const better = op === 'max' ? E.gt(x, cur) : E.lt(x, cur);
-  return E.select(neverNaN(x) || x !== v ? better : E.or(better, E.call('isnan', x)), x, cur);
-}
-/** x of `select(isnan(x), k, x)` / `select(not(isnan(x)), x, k)` with k the given constant, else undefined */
-function nanGuarded(e: Expr, k: number): Expr | undefined {
-  if (e.k !== 'select') return undefined;
-  const isK = (c: Expr) => c.k === 'const' && c.v === k;
-  const isnanOf = (c: Expr, x: Expr) => c.k === 'call' && c.fn === 'isnan' && JSON.stringify(c.args[0]) === JSON.stringify(x);
-  if (isnanOf(e.c, e.b) && isK(e.a)) return e.b;
-  if (e.c.k === 'un' && e.c.op === 'not' && isnanOf(e.c.x, e.a) && isK(e.b)) return e.a;
-  return undefined;
+  return E.select(x !== v || neverNaN(x) ? better : E.or(better, E.call('isnan', x)), x, cur);
 }
 
 function hoistAll(st: ComputeStage, s: AxisState, outIdx: Expr, fresh: (p: string) => string): Stmt {
