@@ -63,7 +63,11 @@ describe('aic profile', () => {
       // the conv kernels do the model's work: most of the FLOPs, and a real rate
       const convs = p.kernels.filter((k) => k.op === 'FusedConv');
       expect(convs.length).toBe(2);
-      for (const k of convs) expect(k.gflops).toBeGreaterThan(0.01);
+      // (a rate only where the kernel is long enough to time: a fast machine runs these in under 2 µs)
+      for (const k of convs) {
+        expect(k.flops).toBeGreaterThan(0.25 * p.kernels.reduce((a, x) => a + (x.flops ?? 0), 0));
+        if (k.ms >= MIN_RATE_MS) expect(k.gflops).toBeGreaterThan(0.01);
+      }
       // the table: one row per kernel call, slowest first
       const rows = r.out.split('\n').filter((l) => /^\s+\d+\.\d{4}\s/.test(l));
       expect(rows.length).toBe(prog.steps.length);

@@ -17,10 +17,18 @@ const answer = (m) => { port.postMessage(m); Atomics.store(flag, 0, 1); Atomics.
 // cross-origin isolated: performance.now() to 5 µs instead of 100 µs
 const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 const send = (res) => { res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...ISOLATED }); res.end(job); };
-port.on('message', (m) => { job = m; const w = waiting; waiting = []; w.forEach(send); if (JSON.parse(m).done) setTimeout(() => { server.close(); port.close(); }, 200); });
+// done: the server closes only once a page has been told (or the process gives up waiting), and says so;
+// closing at once would race the page's next poll and leave it polling a dead server
+const shut = () => { server.close(); server.closeAllConnections?.(); answer(JSON.stringify({ closed: true })); port.close(); };
+const told = (res) => { send(res); res.on('finish', () => setTimeout(shut, 50)); };
+port.on('message', (m) => {
+  job = m;
+  const w = waiting; waiting = [];
+  if (JSON.parse(m).done) { if (w.length) w.forEach(told); } else w.forEach(send);
+});
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && (req.url === '/' || req.url === '/index.html')) { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...ISOLATED }); res.end(page); return; }
-  if (req.method === 'GET' && req.url === '/job') { if (job) send(res); else waiting.push(res); return; }
+  if (req.method === 'GET' && req.url === '/job') { if (!job) waiting.push(res); else if (JSON.parse(job).done) told(res); else send(res); return; }
   if (req.method === 'POST' && req.url === '/result') {
     const parts = [];
     req.on('data', (d) => parts.push(d));
@@ -64,16 +72,21 @@ export class BrowserBridge {
     return r;
   }
 
-  /** Tell the page to stop and close the server. */
-  close(): void {
+  /** Tell the page to stop, and close the server once it has been told (waits at most `graceMs`). */
+  close(graceMs = 10_000): void {
     this.port.postMessage(JSON.stringify({ done: true }));
+    this.wait(graceMs);
   }
 
-  private wait(): unknown {
+  /** The worker's next message; undefined after `ms` without one. */
+  private wait(ms = Infinity): unknown {
+    const end = Date.now() + ms;
     for (;;) {
       const m = receiveMessageOnPort(this.port);
       if (m) return JSON.parse(m.message as string);
-      Atomics.wait(this.flag, 0, 0, 1000);
+      const left = end - Date.now();
+      if (left <= 0) return undefined;
+      Atomics.wait(this.flag, 0, 0, Math.min(1000, left));
       Atomics.store(this.flag, 0, 0);
     }
   }

@@ -47,7 +47,9 @@ async function runGpu(job) {
 (async () => {
   let n = 0;
   for (;;) {
-    const job = await (await fetch('/job', { cache: 'no-store' })).json();
+    let job;
+    // the server gone (aic stopped, or failed) ends the loop with a title a test or a user can see
+    try { job = await (await fetch('/job', { cache: 'no-store' })).json(); } catch (e) { status('stopped: aic tune is no longer serving (' + e + ')'); document.title = 'aic tune: stopped'; return; }
     if (job.done) { status('done: ' + n + ' measurements; this tab may be closed'); document.title = 'aic tune: done'; return; }
     let res;
     try { res = { id: job.id, ...(await (job.host ? runGpu(job) : run(job))) }; } catch (e) { res = { id: job.id, error: String(e && e.message || e) }; }
