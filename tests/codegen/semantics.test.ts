@@ -76,6 +76,9 @@ const INF = Infinity;
 /** 40 values (vector loops and a scalar tail) around the int32 limits, with NaN and infinities */
 const LONG32 = Array.from({ length: 40 }, (_, i) => [-2.5, 3e9, -3e9, NaN, Infinity, -Infinity, 2147483520, -2147483648, 7.9 + i, -7.9][i % 10]!);
 const LONG = Array.from({ length: 37 }, (_, i) => [NaN, INF, -INF, 40000.5, -40000.5, -0.75, 12.5][i % 7]! * (i % 3 === 0 ? 1 : -1));
+/** 40 int32 values: wrapping and float rounding cases (2^24 + 1 and 2^24 + 3 are not floats) */
+const INTS40 = Array.from({ length: 40 }, (_, i) => [300, -129, 128, 255, -1, MIN32, 2147483647, 16777217, -16777219, 7 - i][i % 10]!);
+const U8_37 = Array.from({ length: 37 }, (_, i) => (i * 71) % 256);
 const DATA = [10, 11, 12, 20, 21, 22, 30, 31, 32]; // [3, 3]
 const gather = (ind: number[], dtype = INT64, axis = 0): Pick<Case, 'nodes' | 'inputs' | 'outputs'> => ({
   nodes: [{ op: 'Gather', inputs: ['x', 'i'], outputs: ['y'], name: 'the_gather', attrs: { axis } }],
@@ -110,6 +113,10 @@ const CASES: Case[] = [
     wgsl: { y: [-2, 2147483647, 0, 2147483647, MIN32] },
   },
   { name: 'Cast int32 -> int8 wraps', ...cast(INT32, INT8, [300, -129, 128, 255, -1]), want: { y: [44, 127, -128, -1, -1] } },
+  // vectorized integer casts (C: __builtin_convertvector, as the scalar cast lane by lane)
+  { name: 'Cast int32 -> int8 wraps, vectorized', ...cast(INT32, INT8, INTS40), want: { y: INTS40.map((v) => ((((v % 256) + 256 + 128) % 256) - 128)) } },
+  { name: 'Cast int32 -> float rounds to nearest even, vectorized', ...cast(INT32, FLOAT, INTS40), want: { y: INTS40.map((v) => Math.fround(v)) } },
+  { name: 'Cast uint8 -> float, vectorized', ...cast(UINT8, FLOAT, U8_37), want: { y: U8_37 } },
   { name: 'Cast int32 -> uint32 wraps', ...cast(INT32, UINT32, [-1, MIN32, 7]), want: { y: [4294967295, 2 ** 31, 7] } },
   { name: 'Cast int64 -> uint64 wraps', ...cast(INT64, UINT64, [-1, 5]), want: { y: [2 ** 64, 5] }, wgsl: { y: [4294967295, 5] } },
   { name: 'Cast float -> bool: nonzero (NaN too) is true', ...cast(FLOAT, BOOL, [0, -0, NaN, 0.5, -INF]), want: { y: [0, 0, 1, 1, 1] } },
