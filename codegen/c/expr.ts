@@ -141,6 +141,22 @@ function vecDotAcc(h: Helpers, fn: 'dot2' | 'dot4', L: number): string {
 const NARROW = new Set<ScalarType>(['i8', 'u8', 'i16', 'u16']);
 const INTS = new Set<ScalarType>(['i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', 'u64']);
 const FLOATS = new Set<ScalarType>(['f32', 'f64']);
+const BYTES: Partial<Record<ScalarType, number>> = { i8: 1, u8: 1, i16: 2, u16: 2, i32: 4, u32: 4, i64: 8, u64: 8, f32: 4, f64: 8 };
+const WIDER: Partial<Record<ScalarType, ScalarType>> = { i8: 'i16', u8: 'u16', i16: 'i32', u16: 'u32', i32: 'i64', u32: 'u64' };
+/**
+ * __builtin_convertvector from `from` to `to` in steps GCC 12 compiles to vector instructions: an
+ * integer widens at most 2x per step (same signedness, so the value is kept), and an 8/16-bit integer
+ * reaches a float through i32. (u8x16 -> i32x16 in one step, its operand loaded with memcpy in a
+ * loop, became byte-by-byte scalar code; u8x16 -> f32x16 fifty-nine instructions.)
+ */
+function convertSteps(h: Helpers, from: ScalarType, to: ScalarType, L: number, x: string): string {
+  const wf = BYTES[from]!, wt = BYTES[to]!;
+  let step: ScalarType | undefined;
+  if (INTS.has(to) && wt > 2 * wf) step = WIDER[from];
+  else if (FLOATS.has(to) && wf < 4) step = wf === 2 ? 'i32' : WIDER[from];
+  if (!step) return `__builtin_convertvector(${x}, ${h.vecTypedef(to, L)})`;
+  return convertSteps(h, step, to, L, `__builtin_convertvector(${x}, ${h.vecTypedef(step, L)})`);
+}
 /** A cast whose lanes __builtin_convertvector converts exactly as the scalar C cast: integer to integer or float, float to float. */
 const exactVectorConvert = (from: ScalarType, to: ScalarType) => (INTS.has(from) && (INTS.has(to) || FLOATS.has(to))) || (FLOATS.has(from) && FLOATS.has(to));
 /**
@@ -485,7 +501,7 @@ export class CEmitter {
         // integer -> integer (extend, or truncate as C's cast does), integer -> float, f32 <-> f64: the C
         // cast lane by lane is what __builtin_convertvector does (u8 -> f32 as a per-lane loop went
         // through the stack: mobilenet_v2's requantizing int8 adds ran 4x slower)
-        if (exactVectorConvert(e.x.t, e.t)) return this.h.need(name, () => `static inline __attribute__((always_inline)) ${vt} ${name}(${xt} x) { return __builtin_convertvector(x, ${vt}); }`) + `(${this.vexpr(e.x)})`;
+        if (exactVectorConvert(e.x.t, e.t)) return this.h.need(name, () => `static inline __attribute__((always_inline)) ${vt} ${name}(${xt} x) { return ${convertSteps(this.h, e.x.t, e.t, L, 'x')}; }`) + `(${this.vexpr(e.x)})`;
         const inner = e.t === 'bool' ? '(uint8_t)(x[l] != 0)' : !isF(e.t) && isF(e.x.t) ? `(${saturate('x[l]', e.t)})` : `(${CTYPE[e.t]})x[l]`;
         return this.h.need(name, () => `static inline ${vt} ${name}(${xt} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`) + `(${this.vexpr(e.x)})`;
       }

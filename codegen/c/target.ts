@@ -14,6 +14,7 @@ import { planMemory, type MemoryPlan } from '../memory/plan.ts';
 import { chooseSchedules } from '../schedule/defaults.ts';
 import { simplifyDivMod } from '../schedule/pack.ts';
 import { localizePadPlanes } from '../schedule/pad-planes.ts';
+import { vectorizeCopies } from '../schedule/copy-vectors.ts';
 import { CPU_TOLERANCE, type CompileOptions, type Target } from '../target.ts';
 import { buildC, runC } from './build.ts';
 import { renderC, type CArtifact } from './render.ts';
@@ -39,7 +40,8 @@ export const C_TARGET: Target<CArtifact> = {
   finish(prog) {
     // packed weights index (o*B + i) / B and % B: fold back to the loop variables
     // padded copies made per plane inside the conv (schedule/pad-planes.ts)
-    prog.kernels = prog.kernels.map((k) => localizePadPlanes({ ...k, body: simplifyDivMod(k.body) }, prog.schedules.get(k.name)));
+    // converting copy loops in vectors (schedule/copy-vectors.ts)
+    prog.kernels = prog.kernels.map((k) => vectorizeCopies(localizePadPlanes({ ...k, body: simplifyDivMod(k.body) }, prog.schedules.get(k.name)), C_CAPS.vectorLanes));
   },
   render(prog, opts) {
     elideConcats(prog); // a Concat's inputs written in place into its output

@@ -18,6 +18,7 @@ import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_LEGAL, WASM_SIMD_CAPS } from '../caps.ts';
 import type { Program } from '../lower/program.ts';
 import { localizePadPlanes } from '../schedule/pad-planes.ts';
+import { vectorizeCopies } from '../schedule/copy-vectors.ts';
 import { peelSplitGuards } from '../schedule/peel-guards.ts';
 import { dtypeOfScalar } from '../lower/dtypes.ts';
 import { elideConcats } from '../memory/concat-views.ts';
@@ -226,7 +227,7 @@ function wasmTarget(simd: boolean): Target<WasmCompiled> {
     defaultSchedules: (prog, overrides) => chooseSchedules(prog, caps, overrides, { rowInterleave: true }),
     // padded copies made per plane inside the conv (schedule/pad-planes.ts); partial last blocks
     // of split loops peeled (schedule/peel-guards.ts)
-    finish(prog) { prog.kernels = prog.kernels.map((k) => peelSplitGuards(localizePadPlanes(k, prog.schedules.get(k.name)))); },
+    finish(prog) { prog.kernels = prog.kernels.map((k) => peelSplitGuards(vectorizeCopies(localizePadPlanes(k, prog.schedules.get(k.name)), simd ? caps.vectorLanes : 1))); },
     render(prog, opts) {
       const w = compileProgram(prog, { ...opts, simd });
       return { plan: w.plan, art: w };

@@ -12,6 +12,7 @@
 import { E, S, flatIndex, linearize, mapExpr, substitute, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { peelIndex } from '../pack.ts';
+import { clampedBlocks } from '../copy-vectors.ts';
 import type { ConvInfo } from './conv-info.ts';
 
 type Load = Extract<Expr, { k: 'load' }>;
@@ -85,11 +86,7 @@ export function applyPhases(prog: Program, kernel: string, c: ConvInfo, lanes = 
   // a run of n copied columns in vectors of `lanes` (the last block clamped: it overlaps, same values),
   // so a stride-2 read becomes two vector loads and a shuffle instead of n scalar loads
   const qb = src.fresh('pqb'), qi = src.fresh('pqi');
-  const copyRun = (n: number, body: (qe: Expr) => Stmt): Stmt => {
-    if (lanes < 4 || n < lanes) return S.for(q, n, body(E.v(q)));
-    const start = n % lanes ? E.min(E.mul(E.v(qb), E.i(lanes)), E.i(n - lanes)) : E.mul(E.v(qb), E.i(lanes));
-    return S.for(qb, Math.ceil(n / lanes), S.for(qi, lanes, body(E.add(start, E.v(qi))), { k: 'vectorized', lanes }));
-  };
+  const copyRun = (n: number, body: (qe: Expr) => Stmt): Stmt => (lanes < 4 || n < lanes ? S.for(q, n, body(E.v(q))) : clampedBlocks(n, lanes, { block: qb, lane: qi }, body));
   const rowCopy = phases.flatMap((f, slot) => {
     const lo = Math.min(Q, Math.max(0, Math.ceil((pl - f) / s))), hi = Math.max(lo, Math.min(Q, Math.ceil((c.W + pl - f) / s)));
     const xi = E.add(E.mul(E.add(E.mul(E.v(nc), E.i(c.H)), ih), E.i(c.W)), E.add(E.mul(E.add(E.v(q), E.i(lo)), E.i(s)), E.i(f - pl)));
