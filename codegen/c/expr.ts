@@ -163,12 +163,12 @@ const exactVectorConvert = (from: ScalarType, to: ScalarType) => (INTS.has(from)
  * float vector -> narrow integer vector, saturating as `saturate` (NaN -> 0, clamp, truncate) without a
  * branch per lane: lane masks clamp the value into the type's range, then two vector conversions.
  */
-function vecSaturate(h: Helpers, name: string, from: ScalarType, to: ScalarType, L: number): string {
-  const xt = h.vecTypedef(from, L), vt = h.vecTypedef(to, L), mt = h.vecTypedef(from === 'f64' ? 'i64' : 'i32', L), it = h.vecTypedef('i32', L);
+function vecSaturate(h: Helpers, name: string, from: ScalarType, to: ScalarType, L: number, result?: 'i32'): string {
+  const xt = h.vecTypedef(from, L), vt = h.vecTypedef(result ?? to, L), mt = h.vecTypedef(from === 'f64' ? 'i64' : 'i32', L), it = h.vecTypedef('i32', L);
   const f = from === 'f32' ? 'f' : '', [min, max] = LIMITS[to]!.slice(0, 2).map((v) => `${v}.0${f}`);
   return `static inline ${vt} ${name}(${xt} x) { ${mt} lo = x < ${min}, hi = x > ${max}, keep = (x == x) & ~lo & ~hi; `
     + `${xt} y = (${xt})(((${mt})x & keep) | ((${mt})((${xt}){0} + ${min}) & lo) | ((${mt})((${xt}){0} + ${max}) & hi)); `
-    + `return __builtin_convertvector(__builtin_convertvector(y, ${it}), ${vt}); }`;
+    + (result ? `return __builtin_convertvector(y, ${it}); }` : `return __builtin_convertvector(__builtin_convertvector(y, ${it}), ${vt}); }`);
 }
 
 /**
@@ -496,6 +496,12 @@ export class CEmitter {
       case 'cast': {
         const xt = this.h.vecTypedef(e.x.t, L);
         const name = `aic_vcast_${xt}_${vt}`;
+        // i32 of a float saturated to a narrow type (int8 requantizing epilogues: cast<i32>(cast<i16>(x))):
+        // the clamp in float lanes, then one conversion (not to i16 and back, a pack and two unpacks)
+        if (e.t === 'i32' && e.x.k === 'cast' && NARROW.has(e.x.t) && isF(e.x.x.t)) {
+          const inner = e.x, sat = `aic_vsat_${this.h.vecTypedef(inner.x.t, L)}_${inner.t}_${vt}`;
+          return this.h.need(sat, () => vecSaturate(this.h, sat, inner.x.t, inner.t, L, 'i32')) + `(${this.vexpr(inner.x)})`;
+        }
         if (isF(e.x.t) && NARROW.has(e.t)) return this.h.need(name, () => vecSaturate(this.h, name, e.x.t, e.t, L)) + `(${this.vexpr(e.x)})`;
         if (e.x.t === 'f32' && e.t === 'i32') return this.h.need(name, () => vecSaturateI32(this.h, name, L)) + `(${this.vexpr(e.x)})`;
         // integer -> integer (extend, or truncate as C's cast does), integer -> float, f32 <-> f64: the C

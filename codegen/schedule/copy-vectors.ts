@@ -42,7 +42,7 @@ function copyStore(f: For, locals: ReadonlySet<string>): Store | undefined {
   return ok ? st : undefined;
 }
 
-/** Every such copy loop of `k` with at least `lanes` iterations, in vector blocks. */
+/** Every such copy loop of `k` with at least 4 iterations, in vector blocks of up to `lanes`. */
 export function vectorizeCopies(k: Kernel, lanes: number): Kernel {
   if (lanes < 4) return k;
   const locals = new Set<string>(), used = new Set<string>();
@@ -55,10 +55,14 @@ export function vectorizeCopies(k: Kernel, lanes: number): Kernel {
   const body = mapStmt(k.body, (e) => e, (s) => {
     if (s.k !== 'for') return s;
     const st = copyStore(s, locals);
-    if (!st || s.ext.k !== 'const' || s.ext.v < lanes) return s;
-    changed = true;
+    if (!st || s.ext.k !== 'const') return s;
+    // the widest power of two up to `lanes` that the row fills (14 columns: two blocks of 8 on 16 lanes)
     const n = s.ext.v, v = s.v;
-    return clampedBlocks(n, lanes, { block: fresh(`${v}b`), lane: fresh(`${v}l`) }, (ve) => substituteStmt(st, { [v]: ve }));
+    let L = lanes;
+    while (L > n && L > 4) L /= 2;
+    if (L > n) return s;
+    changed = true;
+    return clampedBlocks(n, L, { block: fresh(`${v}b`), lane: fresh(`${v}l`) }, (ve) => substituteStmt(st, { [v]: ve }));
   });
   return changed ? { ...k, body } : k;
 }

@@ -41,6 +41,7 @@ describe('vectorizeCopies', () => {
   });
   it('leaves short, strided, self-reading and global-buffer loops alone', () => {
     expect(printKernel(vectorizeCopies(kernel(3), 4))).toContain('for v in 0..3 {');
+    expect(printKernel(vectorizeCopies(kernel(14), 16))).toContain('vectorized(8)'); // a 14-wide row: two blocks of 8
     const strided = printKernel(vectorizeCopies(kernel(11, 2), 4));
     expect(strided.match(/vectorized/g)?.length ?? 0).toBe(1); // only the zero fill of t
     const self = printKernel(vectorizeCopies(kernel(11, 1, true), 4));

@@ -10,7 +10,8 @@ import { Tensor, type RValue } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { getTarget, passTargetOf, runOn } from '@aic/codegen';
+import { algorithmStats, compileC, getTarget, passTargetOf, runOn } from '@aic/codegen';
+import { parseScheduleFile } from '@aic/loop-ir';
 import { compileWasm, emitWat } from '../../codegen/wasm/target.ts';
 
 let seed = 777;
@@ -95,6 +96,22 @@ describe('depthwise convolution at stride 2', () => {
       const src = extremes(16), g0 = parseGraph(src);
       const feeds = new Map<string, RValue>([['x', Tensor.fromNumbers('uint8', [1, C, 16, 16], ints(C * 256, 0, 1).map((v) => v * 255))]]);
       await fusedEquals(src, t, feeds, run(g0, feeds).get('y') as Tensor);
+    }, 120_000);
+  }
+  // int8 depthwise on a narrow map (7x7, 9x9): direct-flat on C's 16 lanes, chosen by the cost model or
+  // asked by the schedule file, bit-equal to the unfused interpreter; asked where it cannot apply: usage error
+  for (const hw of [7, 9]) {
+    it(`int8 ${hw}x${hw} stride 1 on C: direct-flat (QConv) equals the unfused interpreter`, async () => {
+      const src = qdq(hw, 1), g0 = parseGraph(src);
+      const feeds = new Map<string, RValue>([['x', Tensor.fromNumbers('uint8', [1, C, hw, hw], ints(C * hw * hw, 0, 255))]]);
+      const want = run(g0, feeds).get('y') as Tensor;
+      const g = o2(src, 'c'), k = `k${g.nodes.findIndex((n) => n.op === 'QConv')}_qconv`;
+      const chosen = algorithmStats(compileC(g, { version: 'test', source: 'int8-depthwise', sourceHash: '-' }).prog);
+      expect(chosen).toMatch(new RegExp(`kernel ${k}\\s.*direct-flat`));
+      await fusedEquals(src, 'c', feeds, want);
+      const asked = compileC(g, { version: 'test', source: 'int8-depthwise', sourceHash: '-', schedules: parseScheduleFile(`kernel ${k} { algorithm direct-flat }`) });
+      expect(algorithmStats(asked.prog)).toMatch(/direct-flat/);
+      expect(() => compileC(o2(qdq(hw + 1, 2), 'c'), { version: 'test', source: 'int8-depthwise', sourceHash: '-', schedules: parseScheduleFile(`kernel ${k} { algorithm direct-flat }`) })).toThrow(/direct-flat needs a stride-1 conv/);
     }, 120_000);
   }
   it('wasm-simd: the stride-2 loads are v128 loads + i8x16.shuffle, not lane-by-lane', () => {

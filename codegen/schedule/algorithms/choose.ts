@@ -27,7 +27,7 @@ import { diag } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
 import type { Directive } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
-import { convInfo, convShape, type ConvInfo } from './conv-info.ts';
+import { convInfo, convShape, qconvInfo, type ConvInfo } from './conv-info.ts';
 import { applyWinograd, winogradApplies, winogradTiles } from './winograd.ts';
 import { applyGemm1x1, applyQGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
 import { applyPhases, phasesApplies } from './phases.ts';
@@ -158,6 +158,9 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     // int8 1x1 convs over the flattened map too, unless the schedule file asks for another algorithm
     const q = !c && (!asked || fromDirective(asked, name).name === 'gemm') ? applyQGemm1x1(prog, name) : undefined;
     if (q) { record.set(name, { shape: q, algorithm: algorithmName({ name: 'gemm' }) }); out.set(name, toDirective({ name: 'gemm' })); continue; }
+    // int8 depthwise convs on narrow maps: direct-flat as for f32 (flat.ts reads the integer sum as it is)
+    const qf = !c ? qconvFlat(prog, name, caps.vectorLanes, asked && fromDirective(asked, name)) : undefined;
+    if (qf) { record.set(name, { shape: qf, algorithm: algorithmName({ name: 'direct-flat' }) }); out.set(name, toDirective({ name: 'direct-flat' })); continue; }
     if (!c) {
       if (asked && fromDirective(asked, name).name !== 'direct') throw diag.usage(`--schedule: kernel ${name} (${src.op}) is not a 2-d f32 convolution with a constant weight: only 'algorithm direct' applies`);
       if (/^(Fused)?(MatMul|Gemm)$/.test(src.op)) record.set(name, { shape: `${src.op.toLowerCase()} ${src.params.map((p) => p.shape.join('x')).join(', ')}`, algorithm: 'gemm (register tile)' });
@@ -184,6 +187,22 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     if (asked || alg.name !== 'direct') out.set(name, toDirective(alg));
   }
   return out;
+}
+
+/**
+ * An int8 aic.QConv that direct-flat computes (depthwise, stride 1) when the schedule asks for it, or
+ * with no ask when the cost model prefers it to direct: applied, and its shape for --stats; else undefined.
+ */
+function qconvFlat(prog: Program, name: string, lanes: number, asked: Algorithm | undefined): string | undefined {
+  if (asked && asked.name !== 'direct-flat') return undefined;
+  const c = qconvInfo(prog, name);
+  if (!c || !flatApplies(c) || lanes <= 1) {
+    if (asked) throw diag.usage(`--schedule: kernel ${name}: direct-flat needs a stride-1 conv with one input channel per output channel (depthwise)${c ? ` (${convShape(c)})` : ''}`);
+    return undefined;
+  }
+  const costs = algorithmCosts(c, lanes).filter((x) => x.alg.name === 'direct' || x.alg.name === 'direct-flat');
+  if (!asked && costs.reduce((x, y) => (y.cost < x.cost ? y : x)).alg.name !== 'direct-flat') return undefined;
+  return applyFlat(prog, name, c) ? convShape(c) : undefined;
 }
 
 /** `--stats`: one line per conv / matmul kernel, its shape and algorithm. */
