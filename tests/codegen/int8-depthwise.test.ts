@@ -114,8 +114,15 @@ describe('depthwise convolution at stride 2', () => {
       expect(() => compileC(o2(qdq(hw + 1, 2), 'c'), { version: 'test', source: 'int8-depthwise', sourceHash: '-', schedules: parseScheduleFile(`kernel ${k} { algorithm direct-flat }`) })).toThrow(/direct-flat needs a stride-1 conv/);
     }, 120_000);
   }
+  it('int8 stride 2 on C: direct-phases by the cost model; asked where it cannot apply: usage error', () => {
+    const g = o2(qdq(18, 2), 'c'), k = `k${g.nodes.findIndex((n) => n.op === 'QConv')}_qconv`;
+    expect(algorithmStats(compileC(g, { version: 'test', source: 'int8-depthwise', sourceHash: '-' }).prog)).toMatch(new RegExp(`kernel ${k}\\s.*direct-phases`));
+    expect(() => compileC(o2(qdq(18, 1), 'c'), { version: 'test', source: 'int8-depthwise', sourceHash: '-', schedules: parseScheduleFile(`kernel ${k} { algorithm direct-phases }`) })).toThrow(/direct-phases needs a grouped conv with a stride > 1/);
+  });
   it('wasm-simd: the stride-2 loads are v128 loads + i8x16.shuffle, not lane-by-lane', () => {
-    const wat = emitWat(compileWasm(o2(qdq(16, 2), 'wasm-simd'), { simd: true, version: 'test', source: 'test', sourceHash: '-' }));
+    // the direct kernel (the cost model picks direct-phases, whose reads are unit-stride)
+    const g = o2(qdq(16, 2), 'wasm-simd'), k = `k${g.nodes.findIndex((n) => n.op === 'QConv')}_qconv`;
+    const wat = emitWat(compileWasm(g, { simd: true, version: 'test', source: 'test', sourceHash: '-', schedules: parseScheduleFile(`kernel ${k} { algorithm direct }`) }));
     expect(wat).toContain('i8x16.shuffle 0 1 2 3 8 9 10 11 20 21 22 23 28 29 30 31');
     expect(wat).not.toContain('i32x4.replace_lane');
   });

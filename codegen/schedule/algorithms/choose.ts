@@ -158,9 +158,10 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     // int8 1x1 convs over the flattened map too, unless the schedule file asks for another algorithm
     const q = !c && (!asked || fromDirective(asked, name).name === 'gemm') ? applyQGemm1x1(prog, name) : undefined;
     if (q) { record.set(name, { shape: q, algorithm: algorithmName({ name: 'gemm' }) }); out.set(name, toDirective({ name: 'gemm' })); continue; }
-    // int8 depthwise convs on narrow maps: direct-flat as for f32 (flat.ts reads the integer sum as it is)
-    const qf = !c ? qconvFlat(prog, name, caps.vectorLanes, asked && fromDirective(asked, name)) : undefined;
-    if (qf) { record.set(name, { shape: qf, algorithm: algorithmName({ name: 'direct-flat' }) }); out.set(name, toDirective({ name: 'direct-flat' })); continue; }
+    // int8 convs that read their input differently as f32 ones do: direct-flat (depthwise, narrow maps)
+    // and direct-phases (strided depthwise); the integer sum is computed as it is
+    const qa = !c ? qconvAlgorithm(prog, name, caps.vectorLanes, asked && fromDirective(asked, name)) : undefined;
+    if (qa) { record.set(name, { shape: qa.shape, algorithm: algorithmName(qa.alg) }); out.set(name, toDirective(qa.alg)); continue; }
     if (!c) {
       if (asked && fromDirective(asked, name).name !== 'direct') throw diag.usage(`--schedule: kernel ${name} (${src.op}) is not a 2-d f32 convolution with a constant weight: only 'algorithm direct' applies`);
       if (/^(Fused)?(MatMul|Gemm)$/.test(src.op)) record.set(name, { shape: `${src.op.toLowerCase()} ${src.params.map((p) => p.shape.join('x')).join(', ')}`, algorithm: 'gemm (register tile)' });
@@ -190,19 +191,22 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
 }
 
 /**
- * An int8 aic.QConv that direct-flat computes (depthwise, stride 1) when the schedule asks for it, or
- * with no ask when the cost model prefers it to direct: applied, and its shape for --stats; else undefined.
+ * An int8 aic.QConv computed by direct-flat (depthwise, stride 1) or direct-phases (strided, grouped):
+ * the one the schedule asks for, or with no ask the one the cost model prefers to direct. Applied; the
+ * algorithm and the conv's shape for --stats, or undefined (direct).
  */
-function qconvFlat(prog: Program, name: string, lanes: number, asked: Algorithm | undefined): string | undefined {
-  if (asked && asked.name !== 'direct-flat') return undefined;
+function qconvAlgorithm(prog: Program, name: string, lanes: number, asked: Algorithm | undefined): { alg: Algorithm; shape: string } | undefined {
+  if (asked && asked.name !== 'direct-flat' && asked.name !== 'direct-phases') return undefined;
   const c = qconvInfo(prog, name);
-  if (!c || !flatApplies(c) || lanes <= 1) {
-    if (asked) throw diag.usage(`--schedule: kernel ${name}: direct-flat needs a stride-1 conv with one input channel per output channel (depthwise)${c ? ` (${convShape(c)})` : ''}`);
-    return undefined;
+  const fits = (a: Algorithm) => !!c && lanes > 1 && (a.name === 'direct-flat' ? flatApplies(c) : a.name === 'direct-phases' ? phasesApplies(c) && c.group > 1 : a.name === 'direct');
+  if (asked && !fits(asked)) {
+    const need = asked.name === 'direct-flat' ? 'a stride-1 conv with one input channel per output channel (depthwise)' : 'a grouped conv with a stride > 1 along W and at least 4 output columns';
+    throw diag.usage(`--schedule: kernel ${name}: ${asked.name} needs ${need}${c ? ` (${convShape(c)})` : ''}`);
   }
-  const costs = algorithmCosts(c, lanes).filter((x) => x.alg.name === 'direct' || x.alg.name === 'direct-flat');
-  if (!asked && costs.reduce((x, y) => (y.cost < x.cost ? y : x)).alg.name !== 'direct-flat') return undefined;
-  return applyFlat(prog, name, c) ? convShape(c) : undefined;
+  if (!c || lanes <= 1) return undefined;
+  const alg = asked ?? algorithmCosts(c, lanes).filter((x) => fits(x.alg)).reduce((x, y) => (y.cost < x.cost ? y : x)).alg;
+  const done = alg.name === 'direct-flat' ? applyFlat(prog, name, c) : alg.name === 'direct-phases' ? applyPhases(prog, name, c, lanes) : false;
+  return done ? { alg, shape: convShape(c) } : undefined;
 }
 
 /** `--stats`: one line per conv / matmul kernel, its shape and algorithm. */

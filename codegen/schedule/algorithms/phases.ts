@@ -71,18 +71,21 @@ export function applyPhases(prog: Program, kernel: string, c: ConvInfo, lanes = 
     if (writers.length !== 1 || src.stages[writers[0]].kind !== 'extern' || readers.join() !== String(c.stage)) return false;
     padStage = writers[0];
   }
+  // what the padded copy stores from an input element (f32: the element; int8: x - x_zero_point in i32)
+  const prep = B === X ? (x: Expr) => x : prepOf(src.stages[padStage] as Extract<Stage, { kind: 'extern' }>, B.name, X.name);
+  if (!prep) return false;
   const [pt, pl] = B === X ? [0, 0] : [c.pads[0], c.pads[1]];
   const [N, C, P0, P1] = B.shape;
   const taps = Array.from({ length: kwAxis.extent }, (_, k) => d * k + b0);
   const phases = [...new Set(taps.map((g) => g % s))].sort((x, y) => x - y);
   const F = phases.length, Q = Math.ceil(P1 / s);
-  const Xph: Buffer = { name: src.fresh('xph'), dtype: 'f32', shape: [N, C, P0, F, Q], scope: 'local', role: 'scratch' };
+  const Xph: Buffer = { name: src.fresh('xph'), dtype: B.dtype, shape: [N, C, P0, F, Q], scope: 'local', role: 'scratch' };
 
   // the copy: per row, per phase: zeros | X columns q*s + f - pl | zeros
   const nc = src.fresh('pnc'), ph = src.fresh('pph'), q = src.fresh('pq');
   const ih = E.sub(E.v(ph), E.i(pt));
   const rowOf = (slot: number) => E.mul(E.add(E.mul(E.add(E.mul(E.v(nc), E.i(P0)), E.v(ph)), E.i(F)), E.i(slot)), E.i(Q));
-  const zeros = (slot: number, from: number, n: number): Stmt[] => (n > 0 ? [S.for(q, n, S.store(Xph.name, E.add(rowOf(slot), E.add(E.v(q), E.i(from))), E.c(0)))] : []);
+  const zeros = (slot: number, from: number, n: number): Stmt[] => (n > 0 ? [S.for(q, n, S.store(Xph.name, E.add(rowOf(slot), E.add(E.v(q), E.i(from))), E.c(0, B.dtype)))] : []);
   // a run of n copied columns in vectors of `lanes` (the last block clamped: it overlaps, same values),
   // so a stride-2 read becomes two vector loads and a shuffle instead of n scalar loads
   const qb = src.fresh('pqb'), qi = src.fresh('pqi');
@@ -90,7 +93,7 @@ export function applyPhases(prog: Program, kernel: string, c: ConvInfo, lanes = 
   const rowCopy = phases.flatMap((f, slot) => {
     const lo = Math.min(Q, Math.max(0, Math.ceil((pl - f) / s))), hi = Math.max(lo, Math.min(Q, Math.ceil((c.W + pl - f) / s)));
     const xi = E.add(E.mul(E.add(E.mul(E.v(nc), E.i(c.H)), ih), E.i(c.W)), E.add(E.mul(E.add(E.v(q), E.i(lo)), E.i(s)), E.i(f - pl)));
-    return [...zeros(slot, 0, lo), ...(hi > lo ? [copyRun(hi - lo, (qe) => S.store(Xph.name, E.add(rowOf(slot), E.add(qe, E.i(lo))), E.load(X.name, substitute(xi, { [q]: qe }), 'f32')))] : []), ...zeros(slot, hi, Q - hi)];
+    return [...zeros(slot, 0, lo), ...(hi > lo ? [copyRun(hi - lo, (qe) => S.store(Xph.name, E.add(rowOf(slot), E.add(qe, E.i(lo))), prep(E.load(X.name, substitute(xi, { [q]: qe }), X.dtype))))] : []), ...zeros(slot, hi, Q - hi)];
   });
   const rowZero = phases.flatMap((_, slot) => zeros(slot, 0, Q));
   const inRow = E.and(E.ge(ih, E.i(0)), E.lt(ih, E.i(c.H)));
@@ -112,3 +115,29 @@ export function applyPhases(prog: Program, kernel: string, c: ConvInfo, lanes = 
   return true;
 }
 
+
+/**
+ * The value a padded-copy stage stores into `pad` from one element of `x`, as a function of that
+ * element's load: its stores into `pad` that read x read it once, all with the same expression around
+ * the load, and read nothing else that varies (zero points). Undefined otherwise.
+ */
+function prepOf(stage: Extract<Stage, { kind: 'extern' }>, pad: string, x: string): ((load: Expr) => Expr) | undefined {
+  const forms = new Set<string>();
+  let form: Expr | undefined, ok = true;
+  const HOLE = '%x';
+  walkStmt(stage.body, (st) => {
+    if (st.k !== 'store' || st.buf !== pad) return;
+    const xs: Expr[] = [];
+    walkExpr(st.val, (e) => { if (e.k === 'load' && e.buf === x) xs.push(e); });
+    if (!xs.length) return;
+    if (xs.length !== 1) { ok = false; return; }
+    const f = mapExpr(st.val, (e) => (e.k === 'load' && e.buf === x ? { k: 'var', name: HOLE, t: e.t, lanes: 1 } : e));
+    // anything else it reads must not depend on a loop (one value for the whole copy)
+    walkExpr(f, (e) => { if (e.k === 'load' && e.buf !== x) walkExpr(e.idx, (i) => { if (i.k === 'var') ok = false; }); });
+    forms.add(JSON.stringify(f));
+    form = f;
+  });
+  if (!ok || forms.size !== 1 || !form) return undefined;
+  const f = form;
+  return (load) => substitute(f, { [HOLE]: load });
+}
