@@ -16,14 +16,14 @@ import { QDQ_RULES, QDQ_RULE_NAMES } from './rules/qdq/index.ts';
 
 export default definePass({
   name: 'fuse-qdq',
-  summary: 'QDQ Conv/MatMul/Gemm (+bias, residual, Relu/Clip) and QLinearConv/QLinearMatMul -> aic.QConv/aic.QMatMul; drop Q/DQ around data movement',
+  summary: 'QDQ Conv/MatMul/Gemm (+bias, residual, Relu/Clip) and QLinearConv/QLinearMatMul -> aic.QConv/aic.QMatMul (a float-result MatMul/Gemm -> aic.QMatMulF); drop Q/DQ around data movement',
   options: {
     'max-iterations': { type: 'number', default: 32, doc: 'rewrite sweeps before giving up on a fixpoint' },
   },
   statistics: QDQ_RULE_NAMES,
   run(g0, ctx) {
     const g = cloneGraph(g0);
-    if (!g.nodes.some((n) => n.domain === '' && ['QuantizeLinear', 'QLinearConv', 'QLinearMatMul'].includes(n.op))) return g;
+    if (!g.nodes.some((n) => n.domain === '' && ['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QLinearMatMul'].includes(n.op))) return g;
     foldNodesWhere(g, (n) => n.op === 'Constant' && n.domain === '');
     inferGraph(g);
     applyRules(g, QDQ_RULES, {

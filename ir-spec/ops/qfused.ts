@@ -4,6 +4,9 @@
  *
  * - aic.QConv(x, w, bias, multiplier, y_zero_point, x_zero_point, residual?, r_multiplier?, r_zero_point?, w_zero_point?)
  * - aic.QMatMul(x, w, bias, multiplier, y_zero_point, residual?, r_multiplier?, r_zero_point?, w_zero_point?)
+ * - aic.QMatMulF(x, w, bias, multiplier, f_bias?, w_zero_point?): the same sum with a float output
+ *   y = f32(f32(acc) * multiplier[n]) [+ f_bias[n]], multiplier = x_scale * w_scale (a quantized
+ *   model's last Gemm, whose float result nothing quantizes again)
  *
  *   acc = bias[m] + sum over taps of P * Q                 (exact int32)
  *         QConv:   P = i32(x) - i32(x_zero_point) (0 in the padding), as QLinearConv
@@ -281,3 +284,78 @@ defineOp({
     return 2 * sizeOf(o as number[]) * (w[0] as number);
   },
 });
+
+defineOp({
+  name: 'QMatMulF', domain: 'aic', category: 'fused',
+  summary: 'int8 matmul x[..., K] @ w[K, N], int32 accumulation, float output: f32(acc) * multiplier[n] (+ f_bias[n])',
+  types: { T1: Q8, T2: Q8, B: ['int32'], F: ['float32'] },
+  inputs: [
+    { name: 'x', type: 'T1', doc: '[..., K]' }, { name: 'w', type: 'T2', doc: '[K, N]' },
+    { name: 'bias', type: 'B', doc: '[N] in units of x_scale * w_scale, x_zp * sum(w) already subtracted' },
+    { name: 'multiplier', type: 'F', doc: 'scalar or [N]: x_scale * w_scale' },
+    { name: 'f_bias', type: 'F', optional: true, doc: '[N], added in float (a bias that is not a multiple of the unit)' },
+    { name: 'w_zero_point', type: 'T2', optional: true, doc: 'scalar or [N]; absent = 0' },
+  ],
+  outputs: [{ name: 'y', type: 'F' }],
+  attrs: {},
+  infer: (ctx) => {
+    const where = nodeLocation(ctx.node);
+    const x = ctx.type(0).shape, w = ctx.type(1).shape;
+    requireDtype(ctx, 0, Q8); requireDtype(ctx, 1, Q8); requireDtype(ctx, 2, ['int32']); requireDtype(ctx, 3, ['float32']);
+    if (ctx.inputTypes[4]) requireDtype(ctx, 4, ['float32']);
+    const wz = ctx.inputTypes[5];
+    if (wz && wz.dtype !== ctx.type(1).dtype) throw diag.typeMismatch('aic.QMatMulF w_zero_point', ctx.type(1).dtype, wz.dtype, where);
+    if (w && w.length !== 2) throw diag.shapeMismatch('aic.QMatMulF', 'w must be 2-D', where);
+    if (x && x.length < 1) throw diag.shapeMismatch('aic.QMatMulF', 'x must have rank >= 1', where);
+    if (x && w && typeof x[x.length - 1] === 'number' && typeof w[0] === 'number' && x[x.length - 1] !== w[0]) {
+      throw diag.shapeMismatch('aic.QMatMulF', `x [${x.join(', ')}] and w [${w.join(', ')}] do not agree on K`, where);
+    }
+    for (const i of [2, 4]) {
+      const b = ctx.inputTypes[i]?.shape;
+      if (b && (b.length !== 1 || (w && typeof w[1] === 'number' && typeof b[0] === 'number' && b[0] !== w[1]))) throw diag.shapeMismatch('aic.QMatMulF', `${i === 2 ? 'bias' : 'f_bias'} must have shape [N]`, where);
+    }
+    const m = ctx.type(3).shape;
+    if (m && m.length > 1) throw diag.shapeMismatch('aic.QMatMulF', 'multiplier must be a scalar or 1-D', where);
+    return [{ dtype: 'float32', shape: x && w ? [...x.slice(0, -1), w[1]!] : undefined }];
+  },
+  eval: (ctx) => {
+    const where = nodeLocation(ctx.node);
+    const x = ctx.input(0), w = ctx.input(1), bias = ctx.input(2), mult = ctx.input(3), fb = ctx.optInput(4);
+    const [K, N] = w.shape as [number, number];
+    if (x.shape[x.rank - 1] !== K) throw diag.shapeMismatch('aic.QMatMulF', 'x and w do not agree on K', where);
+    const rows = x.size / K, xd = x.num, wd = minusZp(w, ctx.optInput(5), N, (i) => i % N);
+    const v = (n: string, t: ScalarType) => E.v(n, t);
+    const f = compileScalar(['a', 'm', 'b'], qFloatEpilogue(v('a', 'i32'), v('m', 'f32'), fb ? v('b', 'f32') : undefined), { strict: { op: 'aic.QMatMulF' } });
+    const y = new Tensor('float32', [...x.shape.slice(0, -1), N]), yd = y.num, md = mult.num;
+    for (let i = 0; i < rows; i++) for (let n = 0; n < N; n++) {
+      let s = bias.num[n]!;
+      for (let k = 0; k < K; k++) s += xd[i * K + k]! * wd[k * N + n]!;
+      yd[i * N + n] = f(s, md[mult.size === 1 ? 0 : n]!, fb ? fb.num[n]! : 0);
+    }
+    return [y];
+  },
+  lower: (ctx) => {
+    const X = ctx.inputs[0]!, W = ctx.inputs[1]!, Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Fb = ctx.inputs[4];
+    const K = W.shape[0]!, r = X.shape.length;
+    const i32 = (e: Expr) => E.cast(e, 'i32');
+    ctx.compute(0, (idx) => {
+      const n = idx[r - 1]!;
+      const red = reduceAxes(ctx, [K], 'k');
+      const k = red.vars[0]!;
+      const term = E.mul(i32(X.at(...idx.slice(0, -1), k)), wTerm(W.at(k, n), ctx.inputs[5], n));
+      const acc = E.add(E.reduce('sum', red.axes, term), Bi.flat(n));
+      return qFloatEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? E.i(0) : n), Fb?.flat(n));
+    });
+  },
+  flops: (ctx, outs) => {
+    const w = ctx.inputTypes[1]?.shape, o = outs[0]?.shape;
+    if (!w || !o || ![...w, ...o].every((d) => typeof d === 'number')) return 0;
+    return 2 * sizeOf(o as number[]) * (w[0] as number);
+  },
+});
+
+/** aic.QMatMulF's epilogue (eval and lower): f32(f32(acc) * multiplier) [+ f_bias], one rounding per step */
+function qFloatEpilogue(acc: Expr, mult: Expr, fbias: Expr | undefined): Expr {
+  const y = E.mul(E.cast(acc, 'f32'), mult);
+  return fbias ? E.add(y, fbias) : y;
+}

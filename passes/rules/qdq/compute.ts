@@ -135,4 +135,69 @@ function rules(): Rule[] {
   return out;
 }
 
-export const qdqComputeRules: Rule[] = rules();
+/**
+ * MatMul|Gemm(DequantizeLinear(x_q), DequantizeLinear(w_q const), bias?) whose float result is not
+ * quantized again (a classifier's last Gemm) -> aic.QMatMulF: the int8 product with a float epilogue,
+ * f32(acc) * x_scale * w_scale[n] (+ a float bias that is not a multiple of that unit). Not bit-exact
+ * with the float reference (the sum is exact in integers, then scaled once): within float tolerance.
+ */
+function floatPlan(m: Match, op: 'MatMul' | 'Gemm', env: RuleEnv): { xq: Value; f: Folded; fbias?: Tensor } | string {
+  const core = m.root, dqw = m.nodes.dqw, xq = m.values.xq;
+  if (core.outputs[0]!.dtype !== 'float32') return 'the product is not float32';
+  // the quantized forms (qdq-matmul / qdq-gemm: an activation, a residual Add, then QuantizeLinear) come first
+  const quantized = (v: Value, depth: number): boolean => env.uses(v).some((n) => n.op === 'QuantizeLinear'
+    || (depth > 0 && ['Relu', 'Clip', 'Add'].includes(n.op) && quantized(n.outputs[0]!, depth - 1)));
+  if (quantized(core.outputs[0]!, 2)) return 'its result is quantized (qdq-matmul / qdq-gemm)';
+  if (!Q8.includes(xq.dtype)) return `input dtype ${xq.dtype} is not int8/uint8`;
+  if ([m.nodes.dqx, dqw].some((n) => n && blocked(n))) return 'blocked quantization (block_size)';
+  const x = scalarParam(m.values.xs, m.values.xz, xq.dtype);
+  if (typeof x === 'string') return `x: ${x}`;
+  let wq = m.consts.wq;
+  if (!Q8.includes(wq.dtype)) return `weight dtype ${wq.dtype} is not int8/uint8`;
+  if (wq.shape.length !== 2) return 'weight is not 2-D';
+  if (op === 'Gemm') {
+    if (attrInt(core, 'transA', 0) !== 0) return 'Gemm transA = 1';
+    for (const k of ['alpha', 'beta']) if (core.attrs[k] && core.attrs[k]!.value !== 1) return `Gemm ${k} != 1`;
+  }
+  const transB = op === 'Gemm' && attrInt(core, 'transB', 0) === 1;
+  const wp = weightParam(m.values.ws, m.values.wz, attrInt(dqw, 'axis', 1), transB ? 0 : 1, 2);
+  if (typeof wp === 'string') return wp;
+  if (transB) wq = transpose(wq);
+  const N = wq.shape[1]!;
+  if (wp.scale.length !== 1 && wp.scale.length !== N) return 'weight scale size is not the channel count';
+  // a bias in accumulator units joins the integer sum; a float constant bias [N] (or scalar) is added after
+  const b = m.values.b;
+  let ints = biasInts(b, N, x, wp), fbias: Tensor | undefined;
+  if (typeof ints === 'string') {
+    const c = b?.const;
+    if (!c || c.dtype !== 'float32' || (c.size !== 1 && c.size !== N)) return ints;
+    fbias = Tensor.fromNumbers('float32', [N], Array.from({ length: N }, (_, n) => c.num[c.size === 1 ? 0 : n]!));
+    ints = undefined;
+  }
+  // the unit scale: folding with y_scale 1 makes the multiplier f32(f32(x_scale * w_scale) / 1)
+  const f = foldWeights(wq, wp, 1, ints, x, { scale: 1, zp: 0, dtype: 'float32' }, true);
+  if (typeof f === 'string') return f;
+  const k = kernel(env, 'QMatMulF');
+  if (k !== true) return k;
+  return { xq, f, ...(fbias ? { fbias } : {}) };
+}
+
+function floatRules(): Rule[] {
+  return (['MatMul', 'Gemm'] as const).map((op): Rule => ({
+    name: `qdq-${op.toLowerCase()}-float`, family: 'fuse-qdq',
+    summary: `${op}(DequantizeLinear(x_q), DequantizeLinear(w_q)) with a float result -> aic.QMatMulF`,
+    pattern: producer(op),
+    guard: (m, env): Guard => { const p = floatPlan(m, op, env); return typeof p === 'string' ? p : true; },
+    replace: (m, b, env) => {
+      const p = floatPlan(m, op, env);
+      if (typeof p === 'string') return null;
+      const ins: (Value | null)[] = [p.xq, b.constant(p.f.w, 'qw'), b.constant(p.f.bias, 'qbias'), b.constant(p.f.mult, 'qmult'), p.fbias ? b.constant(p.fbias, 'qfbias') : null];
+      const wz = wzOperand(b, p.f);
+      if (wz) ins.push(wz);
+      while (ins.at(-1) === null) ins.pop();
+      return b.op('QMatMulF', ins, {}, { domain: 'aic', name: m.root.name || undefined });
+    },
+  }));
+}
+
+export const qdqComputeRules: Rule[] = [...rules(), ...floatRules()];
