@@ -34,7 +34,7 @@ import { E, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
 import { convDirect, reduceAxes, to3, windowGeometry, type ConvGeom } from '../lib/nn.ts';
 import { lowerConvLike } from './nn.ts';
 import { defineOp } from '../registry.ts';
-import type { InferCtx } from '../types.ts';
+import type { InferCtx, LowerCtx } from '../types.ts';
 import { compileScalar } from '../lib/scalar-expr.ts';
 import { requireDtype } from '../lib/infer-helpers.ts';
 import { qRange } from '../lib/linalg.ts';
@@ -265,16 +265,11 @@ defineOp({
   lower: (ctx) => {
     const X = ctx.inputs[0]!, W = ctx.inputs[1]!, Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Yz = ctx.inputs[4]!;
     const Y = ctx.outputs[0]!;
-    const K = W.shape[0]!, r = X.shape.length;
     const [lo, hi] = bounds(ctx.attrs.int('clip_lo'), ctx.attrs.int('clip_hi'), ctx.node.outputs[0]!.type.dtype);
-    const z = E.i(0), i32 = (e: Expr) => E.cast(e, 'i32');
+    const z = E.i(0);
     const res = residualRefs(ctx.inputs, 5);
     ctx.compute(0, (idx) => {
-      const n = idx[r - 1]!;
-      const red = reduceAxes(ctx, [K], 'k');
-      const k = red.vars[0]!;
-      const term = E.mul(i32(X.at(...idx.slice(0, -1), k)), wTerm(W.at(k, n), ctx.inputs[8], n));
-      const acc = E.add(E.reduce('sum', red.axes, term), Bi.flat(n));
+      const { acc, n } = matmulAcc(ctx, X, W, Bi, ctx.inputs[8], idx);
       return qEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? z : n), Yz.flat(z), res?.(idx), lo, hi, Y.dtype, ctx.attrs.int('zp_before_round') === 1);
     });
   },
@@ -336,14 +331,8 @@ defineOp({
   },
   lower: (ctx) => {
     const X = ctx.inputs[0]!, W = ctx.inputs[1]!, Bi = ctx.inputs[2]!, Mu = ctx.inputs[3]!, Fb = ctx.inputs[4];
-    const K = W.shape[0]!, r = X.shape.length;
-    const i32 = (e: Expr) => E.cast(e, 'i32');
     ctx.compute(0, (idx) => {
-      const n = idx[r - 1]!;
-      const red = reduceAxes(ctx, [K], 'k');
-      const k = red.vars[0]!;
-      const term = E.mul(i32(X.at(...idx.slice(0, -1), k)), wTerm(W.at(k, n), ctx.inputs[5], n));
-      const acc = E.add(E.reduce('sum', red.axes, term), Bi.flat(n));
+      const { acc, n } = matmulAcc(ctx, X, W, Bi, ctx.inputs[5], idx);
       return qFloatEpilogue(acc, Mu.flat(sizeOf(Mu.shape) === 1 ? E.i(0) : n), Fb?.flat(n));
     });
   },
@@ -358,4 +347,13 @@ defineOp({
 function qFloatEpilogue(acc: Expr, mult: Expr, fbias: Expr | undefined): Expr {
   const y = E.mul(E.cast(acc, 'f32'), mult);
   return fbias ? E.add(y, fbias) : y;
+}
+
+/** The int32 accumulator of aic.QMatMul / aic.QMatMulF at output index idx: bias[n] + sum over k of i32(x) * (w - w_zp) */
+function matmulAcc(ctx: LowerCtx, X: TensorRef, W: TensorRef, Bi: TensorRef, Wz: TensorRef | undefined, idx: Expr[]): { acc: Expr; n: Expr } {
+  const n = idx[idx.length - 1]!;
+  const red = reduceAxes(ctx, [W.shape[0]!], 'k');
+  const k = red.vars[0]!;
+  const term = E.mul(E.cast(X.at(...idx.slice(0, -1), k), 'i32'), wTerm(W.at(k, n), Wz, n));
+  return { acc: E.add(E.reduce('sum', red.axes, term), Bi.flat(n)), n };
 }
