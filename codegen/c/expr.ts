@@ -130,11 +130,14 @@ function vecDotAcc(h: Helpers, fn: 'dot2' | 'dot4', L: number): string {
   const plain = fn === 'dot2' ? `return acc + ${vecDot2(h, L)}(a, b);`
     : `${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = (int32_t)((uint32_t)acc[l] + (uint32_t)aic_dot4(a[l], b[l])); return r;`;
   const vnni = fn === 'dot2' ? '_mm512_dpwssd_epi32' : '_mm512_dpbusd_epi32';
+  // 8 / 4 lanes (narrow maps): the VL forms of the same instructions
+  const isa = L === 16 ? ['defined(__AVX512VNNI__)', vnni, '__m512i'] : L === 8 ? ['defined(__AVX512VNNI__) && defined(__AVX512VL__)', vnni.replace('_mm512', '_mm256'), '__m256i']
+    : L === 4 ? ['defined(__AVX512VNNI__) && defined(__AVX512VL__)', vnni.replace('_mm512', '_mm'), '__m128i'] : undefined;
   return h.need(name, () => [
-    ...(L === 16 ? ['#if defined(__AVX512VNNI__) && !defined(AIC_NO_INTRINSICS)', '#include <immintrin.h>',
-      `static inline __attribute__((always_inline)) ${vt} ${name}(${vt} acc, ${vt} a, ${vt} b) { return (${vt})${vnni}((__m512i)acc, (__m512i)a, (__m512i)b); }`, '#else'] : []),
+    ...(isa ? [`#if ${isa[0]} && !defined(AIC_NO_INTRINSICS)`, '#include <immintrin.h>',
+      `static inline __attribute__((always_inline)) ${vt} ${name}(${vt} acc, ${vt} a, ${vt} b) { return (${vt})${isa[1]}((${isa[2]})acc, (${isa[2]})a, (${isa[2]})b); }`, '#else'] : []),
     `static inline __attribute__((always_inline)) ${vt} ${name}(${vt} acc, ${vt} a, ${vt} b) { ${plain} }`,
-    ...(L === 16 ? ['#endif'] : []),
+    ...(isa ? ['#endif'] : []),
   ].join('\n'));
 }
 

@@ -87,7 +87,7 @@ export function splitSentinels(max: number): number[] {
 
 function lowerAt(spec: ExtentSpec, hooks: LowerHooks, split: boolean): Program {
   const xs = split ? splitSentinels(spec.max) : sentinels(spec.max);
-  const progs = xs.map((v) => lowerGraph(spec.graphAt(v), hooks.caps));
+  const progs = xs.map((v) => ({ ...lowerGraph(spec.graphAt(v), hooks.caps), sampled: true }));
   shapeOf(progs, 'kernels', progs.map((p) => p.kernels.map((k) => k.name).join(',')));
   // default schedules at each value (they pack weights, choose algorithms), less what a symbolic loop cannot take
   const chosen = progs.map((p) => hooks.schedules(p));
@@ -112,7 +112,7 @@ function lowerAt(spec: ExtentSpec, hooks: LowerHooks, split: boolean): Program {
   }
   // the weights at the maximum (a slice of a position table: the artifact keeps the longest)
   let atMax = progs[0]!;
-  if (xs[0] !== spec.max) { atMax = lowerGraph(spec.graphAt(spec.max), hooks.caps); hooks.schedules(atMax); }
+  if (xs[0] !== spec.max) { atMax = { ...lowerGraph(spec.graphAt(spec.max), hooks.caps), sampled: true }; hooks.schedules(atMax); }
   const prog = mergePrograms(progs, xs, spec, atMax, divisors, !!hooks.hoistGuards);
   prog.extents = { ...prog.extents!, values: xs, split };
   return prog;

@@ -71,6 +71,8 @@ export interface Program {
   batch?: SymbolicBatch;
   /** symbolic dims as run-time extents: the program is sized for their maximum (lower/extents.ts) */
   extents?: RuntimeExtents;
+  /** one of the values a run-time extent is lowered at (lower/extents.ts): schedules must not depend on a symbolic extent */
+  sampled?: boolean;
   /** temps placed inside another temp (a Concat's inputs in its output: memory/concat-views.ts) */
   views?: Map<string, View>;
 }

@@ -16,7 +16,7 @@
  */
 import { reportProgress } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
-import { computeT, walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
+import { E, computeT, flatIndex, mapExpr, walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
@@ -171,6 +171,52 @@ function elementwise(st: ComputeStage, caps: TargetCaps, src: KernelSource): Dir
   if (W < 4 || n < W) return [];
   return [{ d: 'split', axis: inner, factor: W }, { d: 'vectorize', axis: `${inner}_i` }];
 }
+
+/**
+ * An elementwise stage whose innermost axis does not fill whole vectors (a 14x14 or 7x7 map: int8
+ * SiLU / residual chains between QDQ pairs ran scalar) is rewritten over its last two axes merged
+ * (h*W + w: the same memory, row-major), as often as that helps: every load that reads them reads a
+ * buffer with the same trailing dims at [.., h, w]; loads that read neither stay. Returns the stage
+ * (rewritten in src, or as it was).
+ */
+function flattenElementwise(src: KernelSource, st0: ComputeStage, caps: TargetCaps): ComputeStage {
+  const L = Math.max(1, Math.floor(caps.vectorLanes * 4 / widestComputed(st0)));
+  const shapes = new Map([...src.params, ...src.temps].map((b) => [b.name, b.shape]));
+  // how many trailing axes to merge: the fewest whose extents' product fills whole vectors of L (a
+  // 1152x7x7 map: all three), else the count that fills the widest ones, if wider than the innermost's
+  const dims = st0.out.shape, R = dims.length;
+  let want = 1, best = pow2Divisor(dims[R - 1]!, L);
+  for (let k = 2, prod = dims[R - 1]!; k <= R && best < L; k++) {
+    prod *= dims[R - k]!;
+    if (pow2Divisor(prod, L) > best) { best = pow2Divisor(prod, L); want = k; }
+  }
+  if (caps.vectorLanes <= 1 || best < 4) return st0;
+  let st = st0;
+  while (st.axes.length > R - want + 1) {
+    const r = st.axes.length, n = st.out.shape[r - 1]!, H = st.out.shape[r - 2]!;
+    const h = st.axes[r - 2]!, w = st.axes[r - 1]!, f = src.fresh('f');
+    const seen = new Map<string, number[]>();
+    let ok = true;
+    const body = mapExpr(st.body, (x) => {
+      if (x.k !== 'load' || (!usesVar(x.idx, h) && !usesVar(x.idx, w))) return x;
+      const shape = shapes.get(x.buf), idx = shape && peelIndex(x.idx, shape);
+      const k = shape?.length ?? 0;
+      if (!shape || !idx || k < 2 || shape[k - 2] !== H || shape[k - 1] !== n || !isVarE(idx[k - 2]!, h) || !isVarE(idx[k - 1]!, w)
+        || idx.slice(0, -2).some((e) => usesVar(e, h) || usesVar(e, w))) { ok = false; return x; }
+      const merged = [...shape.slice(0, -2), H * n];
+      seen.set(x.buf, merged);
+      return { ...x, idx: flatIndex([...idx.slice(0, -2), E.v(f)], merged) };
+    });
+    let stray = false;
+    visit(body, (x) => { if (x.k === 'var' && (x.name === h || x.name === w)) stray = true; });
+    if (!ok || stray) break;
+    for (const [b, sh] of seen) shapes.set(b, sh);
+    st = { ...st, out: { ...st.out, shape: [...st.out.shape.slice(0, -2), H * n] }, axes: [...st.axes.slice(0, -2), f], body };
+  }
+  if (st !== st0) src.stages = src.stages.map((x) => (x === st0 ? st : x));
+  return st;
+}
+const isVarE = (e: Expr, v: string) => e.k === 'var' && e.name === v;
 
 export interface PackRequest { param: number; block: number; dim?: number }
 export interface StageSchedule { dirs: Directive[]; packs: PackRequest[] }
@@ -371,7 +417,7 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
     // channel-blocked (NC4HW4) outputs: schedule/blocked.ts
     const blocked = blockedStageSchedule(st, caps, [...src.params, ...src.temps]);
     if (blocked) { dirs.push(...blocked); continue; }
-    if (!hasReduce(st)) { dirs.push(...elementwise(st, caps, src)); continue; }
+    if (!hasReduce(st)) { dirs.push(...elementwise(prog?.sampled ? st : flattenElementwise(src, st, caps), caps, src)); continue; }
     const r = reduction(src, st, caps, prog);
     if (r) { dirs.push(...r.dirs); packs.push(...r.packs.filter((p) => !packs.some((q) => q.param === p.param))); }
     else if (opts?.rowInterleave) dirs.push(...(opts.rowInterleave === true ? interleavedRows(st) : interleavedRows(st, opts.rowInterleave.rows, opts.rowInterleave.minReduce)));
