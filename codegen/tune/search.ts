@@ -90,8 +90,11 @@ export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): Workloa
     };
   });
   const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+  // the log's resolution is 1 ns; a kernel timed below it (a browser's JIT can make a trivial kernel's
+  // calls nearly free) is logged at 1 ns: a record's median_us is positive (log.ts refuses others)
+  const ns = (us: number) => { const v = Math.round(us * 1000) / 1000; return v > 0 ? v : 0.001; };
   const record: Recorder = (s, dirs, us, trial, conf) => o.onRecord?.({
-    workload: s.w.key, op: s.w.op, target: runner.target, machine, schedule: scheduleText(dirs), median_us: Math.round(us * 1000) / 1000, aic_version: o.version, trial,
+    workload: s.w.key, op: s.w.op, target: runner.target, machine, schedule: scheduleText(dirs), median_us: ns(us), aic_version: o.version, trial,
     ...(conf ? { confirmed: true, ratio: r4(conf.ratio), ...(conf.spread !== undefined ? { spread: r4(conf.spread) } : {}) } : {}),
   });
   const seedPrevious = (s: State) => {

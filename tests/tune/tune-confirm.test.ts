@@ -149,3 +149,17 @@ describe('tuning log: optional ratio and spread', () => {
     expect(best.get('w')!.schedule).toEqual(['unroll a']);
   });
 });
+
+describe('aic tune: a kernel timed at 0', () => {
+  // a browser JIT can make a trivial kernel's calls nearly free: its records are logged at the log's 1 ns
+  // resolution, never 0 (log.ts refuses a median_us that is not positive)
+  it('is logged at 0.001 us and the log parses back', async () => {
+    // every candidate batch times 0 (the defaults come from the profile, which the noise leaves alone)
+    const { log } = await tuned({ noise: () => 0 });
+    expect(log.filter((r) => (r.trial ?? 0) > 0 && r.median_us === 0.001).length).toBeGreaterThan(0);
+    for (const r of log) expect(r.median_us).toBeGreaterThan(0);
+    const parsed = parseLog(log.map((r) => JSON.stringify(r)).join('\n'), 'tuning.jsonl');
+    expect(parsed.issues).toEqual([]);
+    expect(parsed.records.length).toBe(log.length);
+  });
+});
