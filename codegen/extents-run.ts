@@ -25,7 +25,7 @@ export function compileExtents(target: Target, spec: ExtentSpec, opts: CompileOp
       for (const [k, d] of opts.schedules ?? []) if (prog.sources.has(k) && (d.length === 0 || d.some((x) => x.d !== 'algorithm'))) chosen.set(k, d);
       return chosen;
     },
-    finish: (p) => { target.finish?.(p, true); target.finishExtents?.(p); },
+    finish: (p) => { target.finish?.(p); target.finishExtents?.(p); },
   });
 }
 

@@ -74,11 +74,11 @@ export interface Target<A = unknown> {
   /** default schedules per kernel (driver: then --schedule overrides, then reschedule) */
   defaultSchedules?(prog: Program, overrides?: Map<string, Directive[]>): Map<string, Directive[]>;
   /**
-   * after scheduling, before the memory plan (target-specific index cleanups); `sampled`: the program is
-   * one of the values a run-time extent is lowered at (lower/extents.ts), so nothing here may depend on
-   * a loop's extent (the samples must merge into one program)
+   * after scheduling, before the memory plan (target-specific index cleanups); on a program with
+   * `sampled` (one value of a run-time extent, lower/extents.ts) nothing here may depend on a loop's
+   * extent: the samples must merge into one program
    */
-  finish?(prog: Program, sampled?: boolean): void;
+  finish?(prog: Program): void;
   /** run-time extents (lower/extents.ts): after finish, at each value, before merging (WGSL: kernel bodies become their dispatches) */
   finishExtents?(prog: Program): void;
   /** run-time extents on a grid whose counts the host computes per run: loops along the symbol may be fused and bound; divisors: more split factors of counts */

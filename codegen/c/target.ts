@@ -37,12 +37,12 @@ export const C_TARGET: Target<CArtifact> = {
   legal: C_LEGAL,
   forms: ['c'],
   defaultSchedules: (prog, overrides) => chooseSchedules(prog, C_CAPS, overrides, { rowInterleave: { rows: 8, minReduce: 512 } }),
-  finish(prog, sampled) {
+  finish(prog) {
     // packed weights index (o*B + i) / B and % B: fold back to the loop variables
     // padded copies made per plane inside the conv (schedule/pad-planes.ts)
     // converting copy loops in vectors (schedule/copy-vectors.ts; blocks sized by the loop's extent: not
     // on the samples of a run-time extent)
-    prog.kernels = prog.kernels.map((k) => vectorizeCopies(localizePadPlanes({ ...k, body: simplifyDivMod(k.body) }, prog.schedules.get(k.name)), sampled ? 1 : C_CAPS.vectorLanes));
+    prog.kernels = prog.kernels.map((k) => vectorizeCopies(localizePadPlanes({ ...k, body: simplifyDivMod(k.body) }, prog.schedules.get(k.name)), prog.sampled ? 1 : C_CAPS.vectorLanes));
   },
   render(prog, opts) {
     elideConcats(prog); // a Concat's inputs written in place into its output

@@ -227,7 +227,7 @@ function wasmTarget(simd: boolean): Target<WasmCompiled> {
     defaultSchedules: (prog, overrides) => chooseSchedules(prog, caps, overrides, { rowInterleave: true }),
     // padded copies made per plane inside the conv (schedule/pad-planes.ts); partial last blocks
     // of split loops peeled (schedule/peel-guards.ts)
-    finish(prog, sampled) { prog.kernels = prog.kernels.map((k) => peelSplitGuards(vectorizeCopies(localizePadPlanes(k, prog.schedules.get(k.name)), simd && !sampled ? caps.vectorLanes : 1))); },
+    finish(prog) { prog.kernels = prog.kernels.map((k) => peelSplitGuards(vectorizeCopies(localizePadPlanes(k, prog.schedules.get(k.name)), simd && !prog.sampled ? caps.vectorLanes : 1))); },
     render(prog, opts) {
       const w = compileProgram(prog, { ...opts, simd });
       return { plan: w.plan, art: w };
