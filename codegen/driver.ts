@@ -4,7 +4,7 @@
  * ways of running a graph on a target: `aic run` (runOn) and the conformance sweeps (runSyncOn).
  */
 import { diag, type Graph, type RValue } from '@aic/core';
-import { ScheduleError, type Directive } from '@aic/loop-ir';
+import { ScheduleError, isKernelLevel, type Directive } from '@aic/loop-ir';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { prepareForRun } from './compile-graph.ts';
 import { expandSequences } from './expand-sequences.ts';
@@ -19,10 +19,13 @@ export function scheduleProgram(target: Target, prog: Program, opts: Pick<Compil
   const chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog, opts.schedules);
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
-    // kernel-level choices alone (`algorithm`, `pad-copy`) merge with the default schedule (the target's
-    // defaults apply `algorithm`); any loop directive replaces it
-    if (d.length === 0 || d.some((x) => x.d !== 'algorithm' && x.d !== 'pad-copy')) chosen.set(k, d);
-    else if (d.some((x) => x.d === 'pad-copy')) chosen.set(k, [...(chosen.get(k) ?? []).filter((x) => x.d !== 'pad-copy'), ...d.filter((x) => x.d === 'pad-copy')]);
+    // kernel-level choices alone (`algorithm`, `pad-copy`, `accumulate`) merge with the default schedule
+    // (the target's defaults apply `algorithm` and `accumulate`); any loop directive replaces it
+    if (d.length === 0 || d.some((x) => !isKernelLevel(x))) chosen.set(k, d);
+    else {
+      const own = new Set<string>(d.filter((x) => x.d !== 'algorithm').map((x) => x.d));
+      if (own.size) chosen.set(k, [...(chosen.get(k) ?? []).filter((x) => !own.has(x.d)), ...d.filter((x) => own.has(x.d))]);
+    }
   }
   try {
     rescheduleProgram(prog, chosen);

@@ -212,6 +212,12 @@ export interface TargetCaps {
    * (wasm-simd i32x4.dot_i16x8_s, x86 pmaddwd), 4 = unsigned x signed byte quads (x86 VNNI vpdpbusd)
    */
   intDot?: 2 | 4;
+  /**
+   * f32 multiply-add is one fused vector instruction (C built with -ffp-contract=fast): small integer
+   * sums computed exactly in f32 lanes (codegen/schedule/float-sum.ts) cost one instruction per term
+   * there; on wasm-simd (mul + add) they measured 2x slower than its i32 lanes
+   */
+  fma?: boolean;
   /** GPU limits, for GPU targets */
   gpu?: { maxWorkgroupSize: number; maxWorkgroupStorage: number; maxBindings: number };
 }

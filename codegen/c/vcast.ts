@@ -33,6 +33,26 @@ export function convertSteps(h: Helpers, from: ScalarType, to: ScalarType, L: nu
   if (!step) return `__builtin_convertvector(${x}, ${h.vecTypedef(to, L)})`;
   return convertSteps(h, step, to, L, `__builtin_convertvector(${x}, ${h.vecTypedef(step, L)})`);
 }
+/**
+ * An 8/16-bit integer vector widened to i32 (then to `to`, f32 or i32) with the ISA's one-instruction
+ * extension (pmovzx / pmovsx, which also loads: an int8 conv's padded copy converted 8 lanes in 13
+ * instructions through the 2x steps); undefined where the ISA or lane count has none. The definition
+ * falls back to the steps without the ISA.
+ */
+export function vecWidenI32(h: Helpers, name: string, from: ScalarType, to: ScalarType, L: number): string | undefined {
+  const w = BYTES[from];
+  // not from 4 bytes (u8x4): GCC 12 fails on _mm_cvtepu8_epi32(_mm_cvtsi32_si128(t)) there ("could not split insn")
+  if ((w !== 1 && w !== 2) || (to !== 'i32' && to !== 'f32') || (L !== 4 && L !== 8 && L !== 16) || L * w < 8) return undefined;
+  const bytes = L * w, s = from[0] === 'u' ? 'u' : 'i', xt = h.vecTypedef(from, L), vt = h.vecTypedef(to, L), it = h.vecTypedef('i32', L);
+  const [def, p] = L === 16 ? ['__AVX512F__', '_mm512'] : L === 8 ? ['__AVX2__', '_mm256'] : ['__SSE4_1__', '_mm'];
+  const src = bytes === 16 ? '(__m128i)x' : bytes === 32 ? '(__m256i)x' : '_mm_cvtsi64_si128(t)';
+  const tmp = bytes === 8 ? 'long long t; __builtin_memcpy(&t, &x, 8); ' : '';
+  const wide = `(${it})${p}_cvtep${s}${w * 8}_epi32(${src})`;
+  const ret = to === 'f32' ? `__builtin_convertvector(${wide}, ${vt})` : wide;
+  return [`#if defined(${def}) && !defined(AIC_NO_INTRINSICS)`, '#include <immintrin.h>',
+    `static inline __attribute__((always_inline)) ${vt} ${name}(${xt} x) { ${tmp}return ${ret}; }`, '#else',
+    `static inline __attribute__((always_inline)) ${vt} ${name}(${xt} x) { return ${convertSteps(h, from, to, L, 'x')}; }`, '#endif'].join('\n');
+}
 /** A cast whose lanes __builtin_convertvector converts exactly as the scalar C cast: integer to integer or float, float to float. */
 export const exactVectorConvert = (from: ScalarType, to: ScalarType) => (INTS.has(from) && (INTS.has(to) || FLOATS.has(to))) || (FLOATS.has(from) && FLOATS.has(to));
 /**
@@ -53,6 +73,24 @@ export function vecSaturate(h: Helpers, name: string, from: ScalarType, to: Scal
   return [`#if defined(${def}) && !defined(AIC_NO_INTRINSICS)`, '#include <immintrin.h>',
     `static inline ${vt} ${name}(${xt} x) { ${xt} y = (${xt})${p}_max_ps(${p}_min_ps((${m})x, ${p}_set1_ps(${max})), ${p}_set1_ps(${min})); `
     + `y = (${xt})((${mt})y & (x == x)); ` + ret, '#else', generic, '#endif'].join('\n');
+}
+
+/**
+ * i32(narrow(round_even(x))) for f32 lanes with the ISA (the requantizing epilogue of every int8 kernel):
+ * clamp into the narrow type's range (its bounds are integers, so clamping before rounding gives the
+ * same value), zero NaN lanes, and one conversion that rounds to nearest even (cvtps2dq under the
+ * default rounding mode, which nearbyint assumes too) instead of a round then a truncating conversion.
+ * Without the ISA: the rounding lane by lane, then `sat` (vecSaturate's helper for the same types).
+ */
+export function vecSaturateRound(h: Helpers, name: string, to: ScalarType, L: number, sat: string): string | undefined {
+  const isa = L === 16 ? ['__AVX512F__', '_mm512', '__m512', '__m512i'] : L === 8 ? ['__AVX__', '_mm256', '__m256', '__m256i'] : L === 4 ? ['__SSE2__', '_mm', '__m128', '__m128i'] : undefined;
+  if (!isa || !LIMITS[to]) return undefined;
+  const xt = h.vecTypedef('f32', L), it = h.vecTypedef('i32', L), [def, p, m] = isa;
+  const [min, max] = LIMITS[to]!.slice(0, 2).map((v) => `${v}.0f`);
+  return [`#if defined(${def}) && !defined(AIC_NO_INTRINSICS)`, '#include <immintrin.h>',
+    `static inline __attribute__((always_inline)) ${it} ${name}(${xt} x) { ${xt} y = (${xt})${p}_max_ps(${p}_min_ps((${m})x, ${p}_set1_ps(${max})), ${p}_set1_ps(${min})); `
+    + `y = (${xt})((${it})y & (x == x)); return (${it})${p}_cvtps_epi32((${m})y); }`, '#else',
+    `static inline ${it} ${name}(${xt} x) { ${xt} r; int l; for (l = 0; l < ${L}; l++) r[l] = nearbyintf(x[l]); return ${sat}(r); }`, '#endif'].join('\n');
 }
 
 /**

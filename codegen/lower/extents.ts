@@ -12,7 +12,7 @@
  * of the one at the maximum. Static dims keep their fully specialized code.
  */
 import { AicError, diag, type Graph } from '@aic/core';
-import { E, ScheduleError, applyDirective, directiveLoop, initialState, isStageDirective, walkExpr, type AxisState, type Directive } from '@aic/loop-ir';
+import { E, ScheduleError, applyDirective, directiveLoop, initialState, isKernelLevel, isStageDirective, walkExpr, type AxisState, type Directive } from '@aic/loop-ir';
 import { lowerGraph, rescheduleProgram, type KernelSource, type Program, type ProgramBuffer } from './program.ts';
 import { mergePrograms, shapeOf } from './extents-merge.ts';
 import { polyAt, polyText, type Poly } from './extents-fit.ts';
@@ -162,12 +162,12 @@ function symbolicLoops(srcs: KernelSource[]): Set<string> {
  */
 function keepStatic(src: KernelSource, low: KernelSource, dirs: Directive[], sym: Set<string>, split: boolean, grid = false): Directive[] {
   if (!sym.size) return dirs;
-  if (dirs.some(isStageDirective)) return dirs.filter((d) => d.d === 'algorithm' || d.d === 'pad-copy');
+  if (dirs.some(isStageDirective)) return dirs.filter(isKernelLevel);
   const states = new Map<number, [AxisState, AxisState]>();
   src.stages.forEach((st, i) => { const lo = low.stages[i]; if (st.kind === 'compute' && lo?.kind === 'compute') states.set(i, [initialState(st), initialState(lo)]); });
   const kept: Directive[] = [];
   dirs.forEach((d, k) => {
-    if (d.d === 'algorithm' || d.d === 'pad-copy') { kept.push(d); return; }
+    if (isKernelLevel(d)) { kept.push(d); return; }
     const names = d.d === 'reorder' ? d.order : d.d === 'tile' || d.d === 'fuse' ? d.axes : [directiveLoop(d)];
     const owner = [...states.entries()].find(([, s]) => s[0].leaves.some((l) => l.name === names[0]));
     if (!owner || names.some((n) => !owner[1][0].leaves.some((l) => l.name === n))) return;

@@ -5,7 +5,7 @@
 import { AicError, diag, isStatic, layoutBlock, nodeLocation, reportProgress, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, validateGraph, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
-  E, S, ScheduleError, applyDirective, physicalShapeOf, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
+  E, S, ScheduleError, applyDirective, isKernelLevel, physicalShapeOf, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
   computeT, type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
 import { scalarTypeOf } from './dtypes.ts';
@@ -188,9 +188,9 @@ function copyKernel(name: string, src: Buffer, dst: Buffer): Kernel {
  * it names. Throws ScheduleError when a directive does not apply.
  */
 export function realizeKernel(src: KernelSource, dirs: Directive[]): Kernel {
-  // `algorithm` was applied to the source already (codegen/schedule/algorithms); `pad-copy` applies to
-  // the realized kernel (the target's finish step: codegen/schedule/pad-planes.ts)
-  const k = realizeKernel0(src, dirs.filter((d) => d.d !== 'algorithm' && d.d !== 'pad-copy'));
+  // `algorithm` and `accumulate` were applied to the source already (codegen/schedule/algorithms,
+  // float-sum.ts); `pad-copy` applies to the realized kernel (the target's finish step: pad-planes.ts)
+  const k = realizeKernel0(src, dirs.filter((d) => !isKernelLevel(d)));
   // runtime checks that do not change inside a loop run once before it; (o*B + i) / B -> o for
   // split blocked axes (layouts, packed weights); 16-bit float buffers legalized (half.ts)
   return legalizeHalf({ ...k, body: simplifyDivMod(hoistChecks(k.body, src.fresh)) });

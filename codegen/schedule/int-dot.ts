@@ -119,13 +119,13 @@ export function evalConstant(prog: Program, src: KernelSource, args: string[], s
   return data;
 }
 
-/** A new int32 weight of the program, bound to a new param of the kernel (`like`: the weight it derives from). */
-export function addWeight(prog: Program, src: KernelSource, args: string[], like: Buffer, suffix: string, data: Tensor): Buffer {
-  const out: Buffer = { name: src.fresh('pk'), dtype: 'i32', shape: data.shape.slice(), scope: 'global', role: 'weight' };
+/** A new int32 (or `dtype`) weight of the program, bound to a new param of the kernel (named `param`, or a fresh name; `like`: the weight it derives from). */
+export function addWeight(prog: Program, src: KernelSource, args: string[], like: Buffer, suffix: string, data: Tensor, dtype: ScalarType = 'i32', param?: string): Buffer {
+  const out: Buffer = { name: param ?? src.fresh('pk'), dtype, shape: data.shape.slice(), scope: 'global', role: 'weight' };
   let name = `${like.name}_${suffix}`;
   while (prog.weights.some((w) => w.name === name)) name += '_';
   const orig = prog.weights.find((w) => w.name === args[src.params.findIndex((p) => p.name === like.name)])!;
-  const pb: ProgramBuffer = { ...orig, name, shape: out.shape, data, dtype: 'i32' };
+  const pb: ProgramBuffer = { ...orig, name, shape: out.shape, data, dtype };
   prog.weights.push(pb);
   src.params.push(out);
   args.push(name);
@@ -154,7 +154,7 @@ function packOperand(prog: Program, src: KernelSource, args: string[], o: Operan
 }
 
 /** Drop params no stage reads any more (the int8 weights a packed copy replaced), with their args. */
-function dropUnread(prog: Program, src: KernelSource, args: string[]): void {
+export function dropUnread(prog: Program, src: KernelSource, args: string[]): void {
   const read = new Set<string>();
   for (const st of src.stages) {
     const see = (x: Expr) => { if (x.k === 'load') read.add(x.buf); };
@@ -175,7 +175,7 @@ function dropUnread(prog: Program, src: KernelSource, args: string[]): void {
 }
 
 /** Ranges of the values the stages before `upto` store into each temp (a stage storing an unknown range: none). */
-function tempRanges(src: KernelSource, upto: number, consts: Map<string, [number, number]>): Map<string, [number, number]> {
+export function tempRanges(src: KernelSource, upto: number, consts: Map<string, [number, number]>): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>(consts);
   const bad = new Set<string>();
   const add = (buf: string, r: [number, number] | undefined) => {
@@ -192,7 +192,7 @@ function tempRanges(src: KernelSource, upto: number, consts: Map<string, [number
 }
 
 /** The value of every one-element constant weight param (zero points), as a range [v, v]. */
-function scalarConstants(prog: Program, src: KernelSource, args: string[]): Map<string, [number, number]> {
+export function scalarConstants(prog: Program, src: KernelSource, args: string[]): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
   src.params.forEach((p, i) => {
     const w = p.role === 'weight' && p.shape.reduce((a, b) => a * b, 1) === 1 ? prog.weights.find((x) => x.name === args[i]) : undefined;
@@ -201,7 +201,7 @@ function scalarConstants(prog: Program, src: KernelSource, args: string[]): Map<
   return out;
 }
 
-function theReduce(e: Expr): Reduce | undefined {
+export function theReduce(e: Expr): Reduce | undefined {
   const rs: Reduce[] = [];
   walkExpr(e, (x) => { if (x.k === 'reduce') rs.push(x); });
   return rs.length === 1 ? rs[0] : undefined;

@@ -16,13 +16,16 @@
  *   accumulators then live in a larger local tile; per output element the summation order is unchanged.
  * - pad-copy: a padded grouped conv's input copied whole before the conv instead of one plane at a time
  *   inside it (schedule/pad-planes.ts), or back; drawn on 1 in 8 mutations of such a kernel, before the others.
+ * - accumulate: an int8 grouped / depthwise conv's integer sum in f32 or int32 lanes (schedule/float-sum.ts;
+ *   the same integers either way); drawn on 1 in 8 mutations of a kernel whose sum f32 holds exactly.
  * GPU kernels (wgsl) have their own mutations (space-gpu.ts).
  * Candidates that do not realize (a loop a directive names is gone) are rejected by the driver
  * (ScheduleError) and counted.
  */
 import type { Directive } from '@aic/loop-ir';
 import type { Program } from '../lower/program.ts';
-import { convInfo } from '../schedule/algorithms/conv-info.ts';
+import { convInfo, qconvInfo } from '../schedule/algorithms/conv-info.ts';
+import { floatSumStage } from '../schedule/float-sum.ts';
 import { qconv1x1 } from '../schedule/algorithms/gemm1x1.ts';
 import { algorithmCosts, toDirective } from '../schedule/algorithms/choose.ts';
 import type { Rng } from './rng.ts';
@@ -43,6 +46,8 @@ export interface KernelSpace {
   inner?: { axis: string; extent: number };
   /** a padded grouped conv: its padded input copy can be per plane or whole (`pad-copy`) */
   padCopy?: boolean;
+  /** an int8 grouped conv whose integer sum f32 holds exactly: f32 or int32 lanes (`accumulate`) */
+  accumulate?: boolean;
 }
 
 /**
@@ -69,7 +74,8 @@ export function kernelSpace(prog: Program, kernel: string, gpu = false): KernelS
   const last = comp.length === 1 && comp[0].kind === 'compute' ? comp[0] : undefined;
   const inner = last?.axes.length ? { axis: last.axes.at(-1)!, extent: last.out.shape.at(-1)! } : undefined;
   const padCopy = !!c && c.group > 1 && c.pads.some((p) => p > 0);
-  return { reduce, reduceExtent, algorithms, ...(padCopy ? { padCopy } : {}), ...(gpu ? { gpu, ...(inner ? { inner } : {}) } : {}) };
+  const accumulate = !gpu && (qconvInfo(prog, kernel)?.group ?? 1) > 1 && floatSumStage(prog, kernel) >= 0;
+  return { reduce, reduceExtent, algorithms, ...(padCopy ? { padCopy } : {}), ...(accumulate ? { accumulate } : {}), ...(gpu ? { gpu, ...(inner ? { inner } : {}) } : {}) };
 }
 
 const baseOf = (axis: string) => axis.replace(/(_[oi])+$/, '');
@@ -82,6 +88,11 @@ export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng)
   if (space.padCopy && rng.next() < 0.125) {
     const whole = dirs.some((d) => d.d === 'pad-copy' && d.mode === 'whole');
     return [...dirs.filter((d) => d.d !== 'pad-copy'), ...(whole ? [] : [{ d: 'pad-copy' as const, mode: 'whole' as const }])];
+  }
+  if (space.accumulate && rng.next() < 0.125) {
+    const cur = dirs.find((d): d is Extract<Directive, { d: 'accumulate' }> => d.d === 'accumulate');
+    const type = cur ? (cur.type === 'f32' ? 'i32' : 'f32') : rng.pick(['f32', 'i32'] as const);
+    return [...dirs.filter((d) => d.d !== 'accumulate'), { d: 'accumulate', type }];
   }
   const kind = rng.pick(['algorithm', 'factor', 'factor', 'factor', 'unroll', 'reorder', 'kblock'] as const);
   const out = dirs.map((d) => ({ ...d })) as Directive[];

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { C_TARGET, buildC, compileFor, kernelSpace, lowerGraph, makeRng, mutate, runC } from '@aic/codegen';
 import { optimizeGraph, loadGraph } from '@aic/api/internal';
 import { Tensor } from '@aic/core';
+import { parseGraph } from '@aic/dsl';
+import { run } from '@aic/interp';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -104,5 +106,41 @@ describe('tuner space (CPU)', () => {
     expect(text(new Map([[k, whole!]]))).not.toContain('_plane');
     const a = out(), b = out(new Map([[k, whole!]]));
     expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+  }, 120_000);
+  it('an int8 depthwise conv may sum in f32 or int32 lanes (accumulate), with the same integers on C', async () => {
+    const lit = (n: number, f: (i: number) => number) => `[${Array.from({ length: n }, (_, i) => f(i)).join(', ')}]`;
+    const src = `graph g(x: u8[1, 8, 9, 12]) -> (y: u8[1, 8, 9, 12]) {
+  sx: f32[] = 0.0625
+  zx: u8[] = 9
+  wq: i8[8, 1, 3, 3] = ${lit(72, (i) => ((i * 37) % 255) - 127)}
+  ws: f32[8] = ${lit(8, (i) => 2 ** -(8 + (i % 3)))}
+  sy: f32[] = 0.5
+  zy: u8[] = 4
+  y = QuantizeLinear(Conv(DequantizeLinear(x, sx, zx), DequantizeLinear(wq, ws, axis = 0), group = 8, pads = [1, 1, 1, 1]), sy, zy)
+}`;
+    const g = optimizeGraph(parseGraph(src), { target: 'c' }).graph;
+    const k = [...lowerGraph(g, C_TARGET.caps!).sources.keys()].find((n) => n.endsWith('_qconv'))!;
+    const space = kernelSpace(lowerGraph(g, C_TARGET.caps!), k);
+    expect(space.accumulate).toBe(true);
+    const gd = await convGraph(); // f32: no integer sum
+    expect(kernelSpace(lowerGraph(gd, C_TARGET.caps!), [...lowerGraph(gd, C_TARGET.caps!).sources.keys()][0]).accumulate).toBeUndefined();
+    const opts = (schedules?: Map<string, Directive[]>) => ({ version: 't', source: 't', sourceHash: '-', schedules });
+    const def = compileFor(C_TARGET, g, opts()).prog.schedules.get(k)!;
+    const rng = makeRng(5);
+    const seen = new Map<string, Directive[]>();
+    for (let i = 0; i < 400 && seen.size < 2; i++) {
+      const m = mutate(def, space, rng);
+      const a = m?.find((d) => d.d === 'accumulate');
+      if (a?.d === 'accumulate') seen.set(a.type, m!);
+    }
+    expect([...seen.keys()].sort()).toEqual(['f32', 'i32']);
+    const x = new Tensor('uint8', [1, 8, 9, 12], Uint8Array.from({ length: 864 }, (_, i) => (i * 53) % 256));
+    const out = (s?: Map<string, Directive[]>) => {
+      const c = compileFor(C_TARGET, g, opts(s));
+      return Array.from(runC(buildC(c.art, c.prog), c.art, c.prog, new Map([['x', x]])).outputs.get('y')!.num);
+    };
+    const want = Array.from((run(parseGraph(src), new Map([['x', x]])).get('y') as Tensor).num);
+    expect(new Set(want).size).toBeGreaterThan(10);
+    for (const m of seen.values()) expect(out(new Map([[k, m]]))).toEqual(want);
   }, 120_000);
 });

@@ -28,6 +28,7 @@ import type { TargetCaps } from '@aic/ir-spec';
 import type { Directive } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { convInfo, convShape, qconvInfo, type ConvInfo } from './conv-info.ts';
+import { applyFloatSum } from '../float-sum.ts';
 import { applyWinograd, winogradApplies, winogradTiles } from './winograd.ts';
 import { applyGemm1x1, applyQGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
 import { applyPhases, phasesApplies } from './phases.ts';
@@ -160,8 +161,11 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     if (q) { record.set(name, { shape: q, algorithm: algorithmName({ name: 'gemm' }) }); out.set(name, toDirective({ name: 'gemm' })); continue; }
     // int8 convs that read their input differently as f32 ones do: direct-flat (depthwise, narrow maps)
     // and direct-phases (strided depthwise); the integer sum is computed as it is
+    const summed = !c && floatSum(prog, name, caps, overrides?.get(name)?.find((d) => d.d === 'accumulate'));
     const qa = !c ? qconvAlgorithm(prog, name, caps.vectorLanes, asked && fromDirective(asked, name)) : undefined;
-    if (qa) { record.set(name, { shape: qa.shape, algorithm: algorithmName(qa.alg) }); out.set(name, toDirective(qa.alg)); continue; }
+    const sum = summed ? ', sum in f32 lanes' : '';
+    if (qa) { record.set(name, { shape: qa.shape, algorithm: algorithmName(qa.alg) + sum }); out.set(name, toDirective(qa.alg)); continue; }
+    if (summed) record.set(name, { shape: summed, algorithm: `direct${sum}` });
     if (!c) {
       if (asked && fromDirective(asked, name).name !== 'direct') throw diag.usage(`--schedule: kernel ${name} (${src.op}) is not a 2-d f32 convolution with a constant weight: only 'algorithm direct' applies`);
       if (/^(Fused)?(MatMul|Gemm)$/.test(src.op)) record.set(name, { shape: `${src.op.toLowerCase()} ${src.params.map((p) => p.shape.join('x')).join(', ')}`, algorithm: 'gemm (register tile)' });
@@ -207,6 +211,23 @@ function qconvAlgorithm(prog: Program, name: string, lanes: number, asked: Algor
   const alg = asked ?? algorithmCosts(c, lanes).filter((x) => fits(x.alg)).reduce((x, y) => (y.cost < x.cost ? y : x)).alg;
   const done = alg.name === 'direct-flat' ? applyFlat(prog, name, c) : alg.name === 'direct-phases' ? applyPhases(prog, name, c, lanes) : false;
   return done ? { alg, shape: convShape(c) } : undefined;
+}
+
+/**
+ * An integer sum in f32 lanes (float-sum.ts): asked by the schedule's `accumulate f32` (a usage error
+ * where it is not exact), or by default for int8 grouped / depthwise convs (no channel axis for the
+ * integer dot products) on targets that fuse multiply-adds, unless the schedule says `accumulate i32`.
+ * The kernel's shape for --stats when applied.
+ */
+function floatSum(prog: Program, name: string, caps: TargetCaps, asked: Directive | undefined): string | undefined {
+  if (asked?.d === 'accumulate' && asked.type === 'i32') return undefined;
+  const q = qconvInfo(prog, name);
+  if (asked?.d === 'accumulate') {
+    if (!applyFloatSum(prog, name)) throw diag.usage(`--schedule: kernel ${name}: accumulate f32 needs an integer sum of products whose partial sums stay within 2^24 (terms x largest operands), where f32 is exact`);
+    return q ? convShape(q) : 'integer sum';
+  }
+  if (!q || !caps.fma || caps.vectorLanes <= 1 || q.group <= 1 || !applyFloatSum(prog, name)) return undefined;
+  return convShape(q);
 }
 
 /** `--stats`: one line per conv / matmul kernel, its shape and algorithm. */

@@ -54,10 +54,19 @@ export type Directive =
    */
   | { d: 'pad-copy'; mode: 'plane' | 'whole' }
   /**
+   * Kernel-level: the arithmetic of an integer sum (codegen/schedule/float-sum.ts): `f32` computes an
+   * int8 sum in f32 lanes where that is exact (every partial sum within 2^24), `i32` keeps int32 lanes.
+   * Applied before realization with the algorithm; results are the same integers either way.
+   */
+  | { d: 'accumulate'; type: 'f32' | 'i32' }
+  /**
    * Kernel-level (see stages.ts): compute the region of temp `buf` that the body of loop `at` reads into a
    * tile local to each iteration, from `buf`'s definition, right before it is used.
    */
   | { d: 'compute-at'; buf: string; at: string };
+
+/** A kernel-level directive (`algorithm`, `pad-copy`, `accumulate`): it names no loop and realization skips it. */
+export const isKernelLevel = (d: Directive): boolean => d.d === 'algorithm' || d.d === 'pad-copy' || d.d === 'accumulate';
 
 export interface CacheSpec { buf: string; at: string; scope: 'shared' | 'local' }
 
@@ -68,7 +77,7 @@ export function directiveLoop(d: Directive): string {
     case 'tile': case 'fuse': return d.axes[0];
     case 'cache': case 'compute-at': return d.at;
     case 'inline': return d.buf;
-    case 'algorithm': case 'pad-copy': return '';
+    case 'algorithm': case 'pad-copy': case 'accumulate': return '';
     default: return d.axis;
   }
 }
@@ -197,6 +206,7 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
     }
     case 'algorithm': return s; // chosen before realization (codegen/schedule/algorithms)
     case 'pad-copy': return s; // applied after realization (codegen/schedule/pad-planes.ts)
+    case 'accumulate': return s; // applied before realization (codegen/schedule/float-sum.ts)
     case 'inline': case 'compute-at':
       throw new ScheduleError(`${printDirective(dir)}: a kernel-level directive (it acts on several stages): apply it with realizeKernel / realizeStages`);
   }
@@ -346,6 +356,7 @@ export function printDirective(d: Directive): string {
     case 'compute-at': return `compute-at ${d.buf} at ${d.at}`;
     case 'algorithm': return `algorithm ${d.name}${d.params?.length ? `(${d.params.join(',')})` : ''}`;
     case 'pad-copy': return `pad-copy ${d.mode}`;
+    case 'accumulate': return `accumulate ${d.type}`;
   }
 }
 
@@ -363,7 +374,8 @@ export function parseDirective(line: string): Directive {
   if ((m = /^compute-at\s+(\w+)\s+at\s+(\w+)$/.exec(t))) return { d: 'compute-at', buf: m[1], at: m[2] };
   if ((m = /^algorithm\s+([a-z0-9+_-]+)(?:\s*\(\s*(\d+(?:\s*,\s*\d+)*)\s*\))?$/.exec(t))) return { d: 'algorithm', name: m[1], ...(m[2] ? { params: m[2].split(',').map((x) => Number(x.trim())) } : {}) };
   if ((m = /^pad-copy\s+(plane|whole)$/.exec(t))) return { d: 'pad-copy', mode: m[1] as 'plane' | 'whole' };
-  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A | algorithm direct|winograd(M,3) | pad-copy plane|whole)`);
+  if ((m = /^accumulate\s+(f32|i32)$/.exec(t))) return { d: 'accumulate', type: m[1] as 'f32' | 'i32' };
+  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A | algorithm direct|winograd(M,3) | pad-copy plane|whole | accumulate f32|i32)`);
 }
 
 /** A schedule file: `kernel NAME { directive; ... }` blocks (one directive per line or ';'-separated). */
