@@ -114,9 +114,11 @@ describe('depthwise convolution at stride 2', () => {
       expect(() => compileC(o2(qdq(hw + 1, 2), 'c'), { version: 'test', source: 'int8-depthwise', sourceHash: '-', schedules: parseScheduleFile(`kernel ${k} { algorithm direct-flat }`) })).toThrow(/direct-flat needs a stride-1 conv/);
     }, 120_000);
   }
-  it('int8 stride 2 on C: direct-phases by the cost model; asked where it cannot apply: usage error', () => {
-    const g = o2(qdq(18, 2), 'c'), k = `k${g.nodes.findIndex((n) => n.op === 'QConv')}_qconv`;
+  it('int8 stride 2 on C: direct-phases by the cost model on rows of 16+ columns, direct on narrower ones; asked where it cannot apply: usage error', () => {
+    const g = o2(qdq(34, 2), 'c'), k = `k${g.nodes.findIndex((n) => n.op === 'QConv')}_qconv`;
     expect(algorithmStats(compileC(g, { version: 'test', source: 'int8-depthwise', sourceHash: '-' }).prog)).toMatch(new RegExp(`kernel ${k}\\s.*direct-phases`));
+    // 18 -> 9 columns: narrower than C's 16 lanes
+    expect(algorithmStats(compileC(o2(qdq(18, 2), 'c'), { version: 'test', source: 'int8-depthwise', sourceHash: '-' }).prog)).toMatch(new RegExp(`kernel ${k}\\s.*direct, sum in f32 lanes`));
     expect(() => compileC(o2(qdq(18, 1), 'c'), { version: 'test', source: 'int8-depthwise', sourceHash: '-', schedules: parseScheduleFile(`kernel ${k} { algorithm direct-phases }`) })).toThrow(/direct-phases needs a grouped conv with a stride > 1/);
   });
   it('wasm-simd: the stride-2 loads are v128 loads + i8x16.shuffle, not lane-by-lane', () => {

@@ -203,12 +203,17 @@ function qconvAlgorithm(prog: Program, name: string, lanes: number, asked: Algor
   if (asked && asked.name !== 'direct-flat' && asked.name !== 'direct-phases') return undefined;
   const c = qconvInfo(prog, name);
   const fits = (a: Algorithm) => !!c && lanes > 1 && (a.name === 'direct-flat' ? flatApplies(c) : a.name === 'direct-phases' ? phasesApplies(c) && c.group > 1 : a.name === 'direct');
+  // by default not on output rows narrower than the vector (C's 16 lanes on 14 or 7 columns): direct's
+  // clamped column vectors cover such a row, and the int8 phase copy converts each strided element in
+  // scalar code: mobilenet_v2 int8 on C 2.49 -> 2.33 ms (benchmarks/c-schedule-ab.ts); 0.083 -> 0.025 ms
+  // for its 28x28 -> 14x14 depthwise kernel. (f32 measured no faster whole-model: it keeps the cost model's)
+  const preferred = (a: Algorithm) => fits(a) && !(a.name === 'direct-phases' && c!.OW < lanes);
   if (asked && !fits(asked)) {
     const need = asked.name === 'direct-flat' ? 'a stride-1 conv with one input channel per output channel (depthwise)' : 'a grouped conv with a stride > 1 along W and at least 4 output columns';
     throw diag.usage(`--schedule: kernel ${name}: ${asked.name} needs ${need}${c ? ` (${convShape(c)})` : ''}`);
   }
   if (!c || lanes <= 1) return undefined;
-  const alg = asked ?? algorithmCosts(c, lanes).filter((x) => fits(x.alg)).reduce((x, y) => (y.cost < x.cost ? y : x)).alg;
+  const alg = asked ?? algorithmCosts(c, lanes).filter((x) => preferred(x.alg)).reduce((x, y) => (y.cost < x.cost ? y : x)).alg;
   const done = alg.name === 'direct-flat' ? applyFlat(prog, name, c) : alg.name === 'direct-phases' ? applyPhases(prog, name, c, lanes) : false;
   return done ? { alg, shape: convShape(c) } : undefined;
 }
