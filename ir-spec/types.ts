@@ -215,7 +215,7 @@ export interface TargetCaps {
   /**
    * f32 multiply-add is one fused vector instruction (C built with -ffp-contract=fast): small integer
    * sums computed exactly in f32 lanes (codegen/schedule/float-sum.ts) cost one instruction per term
-   * there; on wasm-simd (mul + add) they measured 2x slower than its i32 lanes
+   * there; on wasm-simd (mul + add) they measured no faster than its i32 lanes
    */
   fma?: boolean;
   /** GPU limits, for GPU targets */

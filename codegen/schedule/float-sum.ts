@@ -74,7 +74,8 @@ export function applyFloatSum(prog: Program, name: string): boolean {
   const key = JSON.stringify(R);
   const bound = sumBound(R, tempRanges(src, si, scalarConstants(prog, src, step.args)))!;
   const body = mapExpr(st.body, (x) => (x.k === 'reduce' && JSON.stringify(x) === key ? E.cast(sum, 'i32') : x));
-  src.stages[si] = { ...st, body: mapExpr(body, (x) => floatEpilogue(x, sum, bound, (b) => weightRange(prog, src, step.args, b))) };
+  const asF32 = (b: Expr) => (b.k === 'load' ? weightF32(prog, src, step.args, b) : undefined) ?? E.cast(b, 'f32');
+  src.stages[si] = { ...st, body: mapExpr(body, (x) => floatEpilogue(x, sum, bound, (b) => weightRange(prog, src, step.args, b), asF32)) };
   dropUnread(prog, src, step.args);
   return true;
 }
@@ -86,16 +87,23 @@ export function applyFloatSum(prog: Program, name: string): boolean {
  */
 function constantF32(prog: Program, src: KernelSource, args: string[], x: Expr): Expr | undefined {
   if (x.k !== 'cast' || x.t !== 'i32' || x.x.k !== 'load' || !NARROW.has(x.x.t)) return undefined;
-  const load = x.x, p = src.params.findIndex((b) => b.name === load.buf);
+  return weightF32(prog, src, args, x.x);
+}
+
+/** A load of a constant integer weight as a load of its f32 copy (made now, once per kernel), when every value is exact in f32. */
+function weightF32(prog: Program, src: KernelSource, args: string[], load: Extract<Expr, { k: 'load' }>): Expr | undefined {
+  const p = src.params.findIndex((b) => b.name === load.buf);
   const w = p >= 0 && src.params[p].role === 'weight' ? prog.weights.find((b) => b.name === args[p]) : undefined;
-  if (!w?.data || w.data.size > 1 << 20) return undefined;
-  const data = new Tensor('float32', w.data.shape.slice());
-  data.num.set(w.data.num);
+  if (!w?.data || w.data.size > 1 << 20 || w.data.num.some((v) => Math.abs(v) > F32_EXACT)) return undefined;
   // a name of its own, not a fresh one: the kernel's loop names stay those of the int32 form, so one
   // schedule (a tuning candidate's) names the same loops either way
-  let param = `${load.buf}_f32`;
-  while ([...src.params, ...src.temps].some((b) => b.name === param)) param += '_';
-  const buf = addWeight(prog, src, args, src.params[p], 'f32', data, 'f32', param);
+  const name = `${load.buf}_f32`;
+  const have = src.params.find((b) => b.name === name);
+  if (have) return { ...load, buf: name, t: 'f32' };
+  const data = new Tensor('float32', w.data.shape.slice());
+  data.num.set(w.data.num);
+  if (src.temps.some((b) => b.name === name)) return undefined;
+  const buf = addWeight(prog, src, args, src.params[p], 'f32', data, 'f32', name);
   return { ...load, buf: buf.name, t: 'f32' };
 }
 
@@ -104,7 +112,7 @@ function constantF32(prog: Program, src: KernelSource, args: string[], x: Expr):
  * when |sum| + |bias| stays within 2^24 (every value exact; the bias a constant whose range is known),
  * and F(i32(sum)) is F(sum): no float -> int -> float round trip per output.
  */
-function floatEpilogue(x: Expr, sum: Reduce, bound: number, range: (buf: string) => [number, number] | undefined): Expr {
+function floatEpilogue(x: Expr, sum: Reduce, bound: number, range: (buf: string) => [number, number] | undefined, asF32: (b: Expr) => Expr): Expr {
   if (x.k !== 'cast' || (x.t !== 'f32' && x.t !== 'f64')) return x;
   const key = JSON.stringify(sum);
   const isSum = (e: Expr) => e.k === 'cast' && e.t === 'i32' && JSON.stringify(e.x) === key;
@@ -113,7 +121,9 @@ function floatEpilogue(x: Expr, sum: Reduce, bound: number, range: (buf: string)
   const [a, b] = isSum(x.x.a) ? [x.x.a, x.x.b] : isSum(x.x.b) ? [x.x.b, x.x.a] : [undefined, undefined];
   const r = b?.k === 'load' ? range(b.buf) : b?.k === 'const' ? [b.v, b.v] as [number, number] : undefined;
   if (!a || !b || !r || bound + Math.max(Math.abs(r[0]), Math.abs(r[1])) > F32_EXACT) return x;
-  return E.add(E.cast(sum, x.t), E.cast(b, x.t));
+  // the bias as a constant f32 copy where it is one (no int -> float conversion per output: on
+  // wasm-simd a scalar convert + splat per vector)
+  return E.add(E.cast(sum, x.t), x.t === 'f32' ? asF32(b) : E.cast(b, x.t));
 }
 
 /** min / max of a constant weight param of the kernel */

@@ -19,6 +19,9 @@ import { checkFunc, checkIndexInline } from './checks.ts';
 import { hoistIndices, linearTerms } from './hoist-index.ts';
 import { f32x4ToHalf, halfLoad, halfStore, halfToF32x4 } from './half.ts';
 
+/** integer types whose values a wasm i32 holds exactly (signed, or u32 converted as unsigned) */
+const INT32_FITS = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'u32']);
+
 export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1, f16: 2, bf16: 2 };
 const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
@@ -990,6 +993,14 @@ export class KernelEmitter {
         if (x.k === 'load' && b?.kind === 'mem' && !isHalfT(b.dtype) && (x.t === 'f32' || x.t === 'i32' || x.t === 'u32') && !(!this.noMemo && this.memo.has(this.key(x)))) {
           const off = this.addr(b, x.idx);
           this.e(['v128.load32_splat', 2, off]);
+          return;
+        }
+        // f32 of a scalar integer: splat the integer, convert the vector. V8's scalar f32.convert_i32
+        // (cvtsi2ss) merges into its destination register's old lanes, a false dependency on whatever
+        // last wrote it: an int8 depthwise kernel whose epilogue converted its bias per output vector
+        // ran 2x slower (1.43 vs 0.69 ms)
+        if (x.k === 'cast' && e.t === 'f32' && e.lanes === 4 && INT32_FITS.has(x.x.t)) {
+          this.ex(x.x); this.e(['i32x4.splat'], [x.x.t === 'u32' ? 'f32x4.convert_i32x4_u' : 'f32x4.convert_i32x4_s']);
           return;
         }
         this.ex(e.x); this.splat(e.t); return;

@@ -12,7 +12,7 @@ import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { E, parseScheduleFile, printSchedule, walkExpr, type Expr } from '@aic/loop-ir';
 import { algorithmStats, compileC, getTarget, passTargetOf, runOn, type Program } from '@aic/codegen';
-import { compileWasm } from '../../codegen/wasm/target.ts';
+import { compileWasm, emitWat } from '../../codegen/wasm/target.ts';
 import { F32_EXACT, sumBound } from '../../codegen/schedule/float-sum.ts';
 
 let seed = 4242;
@@ -110,5 +110,21 @@ describe('integer sums in f32 lanes', () => {
     const sched = `kernel ${k} { accumulate f32 }`;
     expect(sumTypes(compileWasm(o2(src, 'wasm-simd'), { ...opts, simd: true, schedules: parseScheduleFile(sched) }).prog, k)).toEqual(['f32']);
     await equalsInterpreter(src, 'wasm-simd', sched);
+  }, 120_000);
+  it('wasm-simd: a broadcast integer converts to f32 as a vector, not by a scalar convert + splat (V8: a false dependency)', async () => {
+    // QuantizeLinear's zero point (u8) enters the f32 lanes per vector
+    const src = `graph g(x: f32[1, 4, 8, 8]) -> (y: u8[1, 4, 8, 8]) {
+  s: f32[] = 0.05
+  z: u8[] = 17
+  y = QuantizeLinear(x, s, z)
+}`;
+    const wat = emitWat(compileWasm(o2(src, 'wasm-simd'), { ...opts, simd: true }));
+    expect(wat).toMatch(/i32x4\.splat\s+f32x4\.convert_i32x4_s/);
+    expect(wat).not.toMatch(/f32\.convert_i32_[su]\s+f32x4\.splat/);
+    const g0 = parseGraph(src);
+    const x = Tensor.fromNumbers('float32', [1, 4, 8, 8], Array.from({ length: 256 }, (_, i) => Math.sin(i) * 6));
+    const feeds = new Map<string, RValue>([['x', x]]);
+    const got = (await runOn(getTarget('wasm-simd')!, o2(src, 'wasm-simd'), feeds, opts)).outputs.get('y') as Tensor;
+    expect(Array.from(got.num)).toEqual(Array.from((run(g0, feeds).get('y') as Tensor).num));
   }, 120_000);
 });
