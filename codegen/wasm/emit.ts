@@ -22,6 +22,16 @@ import { f32x4ToHalf, halfLoad, halfStore, halfToF32x4 } from './half.ts';
 /** integer types whose values a wasm i32 holds exactly (signed, or u32 converted as unsigned) */
 const INT32_FITS = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'u32']);
 
+/** The range of an integer expression that min / max with constants bound (undefined: unbounded or not integer). */
+function clampRange(e: Expr): readonly [number, number] | undefined {
+  if (e.k === 'const') return [e.v, e.v];
+  if (e.k === 'load') return INT_RANGE[e.t] && e.t !== 'i32' && e.t !== 'u32' ? INT_RANGE[e.t] : undefined;
+  if (e.k !== 'bin' || (e.op !== 'min' && e.op !== 'max') || e.t === 'f32' || e.t === 'f64') return undefined;
+  const a = clampRange(e.a), b = clampRange(e.b);
+  if (e.op === 'min') return a && b ? [Math.min(a[0], b[0]), Math.min(a[1], b[1])] : a ? [-Infinity, a[1]] : b ? [-Infinity, b[1]] : undefined;
+  return a && b ? [Math.max(a[0], b[0]), Math.max(a[1], b[1])] : a ? [a[0], Infinity] : b ? [b[0], Infinity] : undefined;
+}
+
 export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1, f16: 2, bf16: 2 };
 const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
@@ -1169,11 +1179,16 @@ export class KernelEmitter {
       this.vx(e.x);
       if (t === 'i32' || t === 'u32') { this.e([`i32x4.trunc_sat_f32x4_${t === 'i32' ? 's' : 'u'}`]); return true; }
       const [lo, hi] = INT_RANGE[t]!;
-      this.e(this.vconst(lo, 'f32'), ['f32x4.max'], this.vconst(hi, 'f32'), ['f32x4.min'], ['i32x4.trunc_sat_f32x4_s']);
+      // pmax(x, lo) = x < lo ? lo : x and pmin(x, hi) = hi < x ? hi : x keep a NaN x too, one instruction
+      // each in V8 (f32x4.min / max, IEEE NaN-propagating, are several): every int8 requantizing epilogue
+      this.e(this.vconst(lo, 'f32'), ['f32x4.pmax'], this.vconst(hi, 'f32'), ['f32x4.pmin'], ['i32x4.trunc_sat_f32x4_s']);
       return true;
     }
     if (s === 'bool') { this.vx(e.x); this.e(['i32x4.neg']); return true; }
-    this.vx(e.x); this.vnorm(t);
+    this.vx(e.x);
+    // a value clamped into the narrow type already (min(255, max(0, q)): requantizing epilogues) needs no wrap
+    const r = clampRange(e.x), tr = INT_RANGE[t];
+    if (!(r && tr && r[0] >= tr[0] && r[1] <= tr[1])) this.vnorm(t);
     return true;
   }
 

@@ -29,4 +29,19 @@ describe('wasm-simd f32 -> integer vector casts', () => {
       expect(new Set(Array.from(want.num)).size).toBeGreaterThan(5);
     });
   }
+  // f32 -> narrow -> i32: an i32 output runs 4-lane vectors, so the narrow cast takes the clamp path
+  // (f32x4.pmax / pmin with the bound second, which keeps a NaN lane NaN for trunc_sat to make 0)
+  for (const [to, code] of [['i16', 5], ['u8', 2], ['i8', 3]] as const) {
+    it(`f32 -> ${to} -> i32 (4 lanes, the clamp path) equals the interpreter, NaN and infinities included`, async () => {
+      const g = parseGraph(`graph g(x: f32[64]) -> (y: i32[64]) {
+  y = Cast(Cast(x, to = ${code}), to = 6)
+}`);
+      const x = Tensor.fromNumbers('float32', [64], Array.from({ length: 64 }, (_, i) => SPECIAL[i % SPECIAL.length]! * (i < SPECIAL.length ? 1 : -1)));
+      const feeds = new Map<string, RValue>([['x', x]]);
+      const want = run(g, feeds).get('y') as Tensor;
+      const got = (await runOn(getTarget('wasm-simd')!, g, feeds, { version: 'test', source: 'wasm-vcast' })).outputs.get('y') as Tensor;
+      expect(Array.from(got.num)).toEqual(Array.from(want.num));
+      expect(Array.from(want.num).filter((v, i) => Number.isNaN(x.num[i]!) && v === 0).length).toBeGreaterThan(0);
+    });
+  }
 });
