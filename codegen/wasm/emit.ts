@@ -25,6 +25,7 @@ const INT32_FITS = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'u32']);
 /** The range of an integer expression that min / max with constants bound (undefined: unbounded or not integer). */
 function clampRange(e: Expr): readonly [number, number] | undefined {
   if (e.k === 'const') return [e.v, e.v];
+  if (e.k === 'bcast') return clampRange(e.x);
   if (e.k === 'load') return INT_RANGE[e.t] && e.t !== 'i32' && e.t !== 'u32' ? INT_RANGE[e.t] : undefined;
   if (e.k !== 'bin' || (e.op !== 'min' && e.op !== 'max') || e.t === 'f32' || e.t === 'f64') return undefined;
   const a = clampRange(e.a), b = clampRange(e.b);
@@ -1179,6 +1180,18 @@ export class KernelEmitter {
       this.vx(e.x);
       if (t === 'i32' || t === 'u32') { this.e([`i32x4.trunc_sat_f32x4_${t === 'i32' ? 's' : 'u'}`]); return true; }
       const [lo, hi] = INT_RANGE[t]!;
+      const r = e.x;
+      if (r.k === 'call' && r.fn === 'round_even') {
+        // narrow(round_even(y)): the rounded value clamped, then converted by the magic number (an
+        // integer v + 1.5 * 2^23 holds v in the low mantissa bits, exact for |v| < 2^22: its bits minus
+        // those of 1.5 * 2^23 are v), NaN lanes masked to 0: five instructions for
+        // i32x4.trunc_sat_f32x4_s, which V8 lowers to about eight; every int8 requantizing epilogue
+        const y = this.tmp('v128'); // the rounded value is on the stack (above)
+        this.e(this.vconst(lo, 'f32'), ['f32x4.pmax'], this.vconst(hi, 'f32'), ['f32x4.pmin'], ['local.tee', y],
+          this.vconst(12582912, 'f32'), ['f32x4.add'], this.vconst(0x4b400000, 'i32'), ['i32x4.sub'],
+          ['local.get', y], ['local.get', y], ['f32x4.eq'], ['v128.and']);
+        return true;
+      }
       // pmax(x, lo) = x < lo ? lo : x and pmin(x, hi) = hi < x ? hi : x keep a NaN x too, one instruction
       // each in V8 (f32x4.min / max, IEEE NaN-propagating, are several): every int8 requantizing epilogue
       this.e(this.vconst(lo, 'f32'), ['f32x4.pmax'], this.vconst(hi, 'f32'), ['f32x4.pmin'], ['i32x4.trunc_sat_f32x4_s']);

@@ -31,10 +31,11 @@ describe('wasm-simd f32 -> integer vector casts', () => {
   }
   // f32 -> narrow -> i32: an i32 output runs 4-lane vectors, so the narrow cast takes the clamp path
   // (f32x4.pmax / pmin with the bound second, which keeps a NaN lane NaN for trunc_sat to make 0)
-  for (const [to, code] of [['i16', 5], ['u8', 2], ['i8', 3]] as const) {
-    it(`f32 -> ${to} -> i32 (4 lanes, the clamp path) equals the interpreter, NaN and infinities included`, async () => {
+  // (of Round(x): the rounded value converted by the magic number 1.5 * 2^23, NaN lanes masked)
+  for (const [to, code, round] of [['i16', 5, false], ['u8', 2, false], ['i8', 3, false], ['i16', 5, true], ['u8', 2, true]] as const) {
+    it(`f32 -> ${round ? 'Round -> ' : ''}${to} -> i32 (4 lanes, the clamp path) equals the interpreter, NaN and infinities included`, async () => {
       const g = parseGraph(`graph g(x: f32[64]) -> (y: i32[64]) {
-  y = Cast(Cast(x, to = ${code}), to = 6)
+  y = Cast(Cast(${round ? 'Round(x)' : 'x'}, to = ${code}), to = 6)
 }`);
       const x = Tensor.fromNumbers('float32', [64], Array.from({ length: 64 }, (_, i) => SPECIAL[i % SPECIAL.length]! * (i < SPECIAL.length ? 1 : -1)));
       const feeds = new Map<string, RValue>([['x', x]]);

@@ -283,3 +283,26 @@ describe('small_cnn through the generated model.mjs', () => {
     }
   });
 });
+
+describe('wasm-simd: narrow(round_even(x)) by the magic number (int8 requantizing epilogues)', () => {
+  // NaN -> 0, infinities and out-of-range values saturate, ties to even, -0 -> 0
+  const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 127.5, 128.5, -128.5, 254.5, 255.5, 256,
+    -1, 32766.5, 32767.5, 32768, -32768.5, -32769, 1e9, -1e9, 3.4e38, 1e-30, 12.25, -7.75, 100.5, 101.5, 65535.5];
+  const X: Buffer = { name: 'X', dtype: 'f32', shape: [32], scope: 'global', role: 'input' };
+  for (const to of ['i16', 'u8', 'i8', 'u16'] as const) {
+    it(`i32(${to}(round_even(x))) equals the loop interpreter, with the magic-number conversion in the module`, () => {
+      const Y: Buffer = { name: 'Y', dtype: 'i32', shape: [32], scope: 'global', role: 'output' };
+      const st: ComputeStage = { kind: 'compute', out: Y, axes: ['i'], body: E.cast(E.cast(E.call('round_even', tensorRef(X).at(E.v('i'))), to), 'i32') };
+      let n = 0;
+      const k: Kernel = { name: 'q', params: [X, Y], body: realizeStage(st, applySchedule(st, [{ d: 'split', axis: 'i', factor: 4 }, { d: 'vectorize', axis: 'i_i' }]), (p) => `${p}${n++}`) };
+      const x = Float32Array.from(SPECIAL);
+      const mem = { X: x.slice(), Y: new Int32Array(32) };
+      new LoopInterpreter(mem).runKernel(k);
+      const compiled = compileProgram(progOf(k, [X], [Y]), { simd: true, ...OPTS });
+      expect(emitWat(compiled)).toContain('i32x4 0x4b400000');
+      const got = loadWasmSync(compiled).runSync({ X: x }).Y as Int32Array;
+      expect(Array.from(got)).toEqual(Array.from(mem.Y));
+      expect(mem.Y[0]).toBe(0); // NaN
+    });
+  }
+});
