@@ -1064,6 +1064,19 @@ export class KernelEmitter {
       this.e(['local.tee', ta], ['v128.load', 2, off], ['local.get', ta], ['v128.load', 2, off + 12], ['i8x16.shuffle', STRIDE2_SHUFFLE]);
       return;
     }
+    if (vi0?.kind === 'offsets' && vi0.d.join() === '0,2,4,6' && (t === 'u8' || t === 'i8')) {
+      // stride-2 bytes (an int8 strided depthwise conv's phase copy): bytes 0..6 in three loads (none
+      // past byte 6, the last a lane-by-lane load would touch), widened to i16, the even bytes the low
+      // halves of the i32 lanes: 7 instructions for 4 loads + 4 replace_lane
+      const off = this.addr(b, vi0.base);
+      const ta = this.tmp('i32'), tv = this.tmp('v128');
+      this.e(['local.tee', ta], ['v128.load32_zero', 0, off], ['local.set', tv],
+        ['local.get', ta], ['local.get', tv], ['v128.load16_lane', 0, off + 4, 2], ['local.set', tv],
+        ['local.get', ta], ['local.get', tv], ['v128.load8_lane', 0, off + 6, 6]);
+      if (t === 'u8') this.e(['i16x8.extend_low_i8x16_u'], this.vconst(0xffff, 'i32'), ['v128.and']);
+      else this.e(['i16x8.extend_low_i8x16_s'], ['i32.const', 16], ['i32x4.shl'], ['i32.const', 16], ['i32x4.shr_s']);
+      return;
+    }
     if (vi0?.kind === 'offsets' && vi0.d.every((x) => x < 4096)) {
       const w = WIDTH[t];
       const off = this.addr(b, vi0.base);

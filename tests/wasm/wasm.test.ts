@@ -306,3 +306,24 @@ describe('wasm-simd: narrow(round_even(x)) by the magic number (int8 requantizin
     });
   }
 });
+
+describe('wasm-simd: stride-2 byte loads (int8 strided depthwise phase copies)', () => {
+  for (const t of ['u8', 'i8'] as const) {
+    it(`${t}: x[2i] and x[2i + 1] widened to i32 equal the loop interpreter, read in 7-byte groups`, () => {
+      const X: Buffer = { name: 'X', dtype: t, shape: [24], scope: 'global', role: 'input' };
+      const Y: Buffer = { name: 'Y', dtype: 'i32', shape: [12], scope: 'global', role: 'output' };
+      const x = tensorRef(X), i = E.v('i');
+      const st: ComputeStage = { kind: 'compute', out: Y, axes: ['i'], body: E.add(E.cast(x.at(E.mul(i, E.i(2))), 'i32'), E.mul(E.cast(x.at(E.add(E.mul(i, E.i(2)), E.i(1))), 'i32'), E.c(1000, 'i32'))) };
+      let n = 0;
+      const k: Kernel = { name: 's2', params: [X, Y], body: realizeStage(st, applySchedule(st, [{ d: 'split', axis: 'i', factor: 4 }, { d: 'vectorize', axis: 'i_i' }]), (p) => `${p}${n++}`) };
+      const vals = Array.from({ length: 24 }, (_, j) => (t === 'u8' ? (j * 53 + 250) % 256 : ((j * 53 + 120) % 256) - 128));
+      const xv = t === 'u8' ? Uint8Array.from(vals) : Int8Array.from(vals);
+      const mem = { X: xv.slice(), Y: new Int32Array(12) };
+      new LoopInterpreter(mem).runKernel(k);
+      const compiled = compileProgram(progOf(k, [X], [Y]), { simd: true, ...OPTS });
+      expect(emitWat(compiled)).toContain('v128.load8_lane');
+      expect(emitWat(compiled)).not.toContain('i32x4.replace_lane');
+      expect(Array.from(loadWasmSync(compiled).runSync({ X: xv }).Y as Int32Array)).toEqual(Array.from(mem.Y));
+    });
+  }
+});
