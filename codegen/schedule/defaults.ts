@@ -16,7 +16,7 @@
  */
 import { reportProgress } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
-import { E, computeT, flatIndex, mapExpr, walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
+import { E, computeT, flatIndex, isKernelLevel, mapExpr, walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
@@ -436,8 +436,9 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
   let done = 0;
   for (const [name, src] of prog.sources) {
     reportProgress('scheduling', done++, prog.sources.size, name);
-    // int8 reductions in int16 pairs (int-dot.ts), unless a --schedule names the kernel's loops
-    const paired = !overrides?.has(name) && applyIntDot(prog, name, caps);
+    // int8 reductions in int16 pairs (int-dot.ts), unless a --schedule names the kernel's loops (one
+    // with kernel-level directives alone, `pad-copy` / `accumulate`, keeps the default's loops)
+    const paired = !overrides?.get(name)?.some((d) => !isKernelLevel(d)) && applyIntDot(prog, name, caps);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts);
     for (const p of packs) packWeight(prog, name, p.param, p.block, p.dim);
     const alg = algos.get(name);

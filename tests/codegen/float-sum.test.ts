@@ -127,4 +127,16 @@ describe('integer sums in f32 lanes', () => {
     const got = (await runOn(getTarget('wasm-simd')!, o2(src, 'wasm-simd'), feeds, opts)).outputs.get('y') as Tensor;
     expect(Array.from(got.num)).toEqual(Array.from((run(g0, feeds).get('y') as Tensor).num));
   }, 120_000);
+  it('a schedule with kernel-level directives alone keeps the integer dot products of a dense int8 conv', () => {
+    const src = qdq(16, 1, 1, 6), k = qconvKernel(src, 'c');
+    const dots = (schedules?: string) => {
+      const { prog } = compileC(o2(src, 'c'), { ...opts, ...(schedules ? { schedules: parseScheduleFile(schedules) } : {}) });
+      const out = new Set<string>();
+      for (const st of prog.sources.get(k)!.stages) if (st.kind === 'compute') walkExpr(st.body, (e) => { if (e.k === 'call' && (e.fn === 'dot2' || e.fn === 'dot4')) out.add(e.fn); });
+      return [...out];
+    };
+    expect(dots().length).toBe(1);
+    expect(dots(`kernel ${k} { accumulate i32 }`)).toEqual(dots());
+    expect(dots(`kernel ${k} { pad-copy whole }`)).toEqual(dots());
+  });
 });
