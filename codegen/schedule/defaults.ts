@@ -23,6 +23,7 @@ import { blockedStageSchedule } from './blocked.ts';
 import { chooseAlgorithms } from './algorithms/choose.ts';
 import { tileColumns } from './algorithms/im2col.ts';
 import { applyIntDot } from './int-dot.ts';
+import { applyByteTable } from './byte-table.ts';
 import { interleavedRows } from './row-interleave.ts';
 import { isWide, maxTileRows, packedRows, rowPackParams, twoContiguousVectors } from './wide-tile.ts';
 import { COL_PACK_ROWS, colPackParams } from './col-pack.ts';
@@ -439,11 +440,13 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
     // int8 reductions in int16 pairs (int-dot.ts), unless a --schedule names the kernel's loops (one
     // with kernel-level directives alone, `pad-copy` / `accumulate`, keeps the default's loops)
     const paired = !overrides?.get(name)?.some((d) => !isKernelLevel(d)) && applyIntDot(prog, name, caps);
+    // byte -> byte functions (a quantized model's float activations between QDQ pairs) as a table
+    const tabled = !overrides?.has(name) && applyByteTable(prog, name);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts);
     for (const p of packs) packWeight(prog, name, p.param, p.block, p.dim);
     const alg = algos.get(name);
     const all = alg?.name === 'im2col' ? tileColumns(src, dirs) : dirs;
-    if (alg || all.length || paired) out.set(name, alg ? [alg, ...all] : all);
+    if (alg || all.length || paired || tabled) out.set(name, alg ? [alg, ...all] : all);
   }
   reportProgress('scheduling', done, done);
   return out;
