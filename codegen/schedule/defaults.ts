@@ -440,8 +440,9 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
     // int8 reductions in int16 pairs (int-dot.ts), unless a --schedule names the kernel's loops (one
     // with kernel-level directives alone, `pad-copy` / `accumulate`, keeps the default's loops)
     const paired = !overrides?.get(name)?.some((d) => !isKernelLevel(d)) && applyIntDot(prog, name, caps);
-    // byte -> byte functions (a quantized model's float activations between QDQ pairs) as a table
-    const tabled = !overrides?.has(name) && applyByteTable(prog, name);
+    // byte -> byte functions (a quantized model's float activations between QDQ pairs) as a table; with
+    // a --schedule too: the stage keeps its loops, so a schedule of either form names the same ones
+    const tabled = applyByteTable(prog, name);
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts);
     for (const p of packs) packWeight(prog, name, p.param, p.block, p.dim);
     const alg = algos.get(name);

@@ -63,4 +63,14 @@ describe('byte -> byte kernels as tables', () => {
       }, 120_000);
     }
   }
+  it('a --schedule naming the kernel\'s loops keeps the table (the stage keeps its loops)', () => {
+    const src = graph('u8', 'Mul(d, Sigmoid(d))');
+    const def = compileC(o2(src, 'c'), opts).prog;
+    const [k] = tableKernels(def);
+    const st = def.sources.get(k)!.stages[0]!;
+    if (st.kind !== 'compute') throw new Error('expected a compute stage');
+    const inner = st.axes.at(-1)!;
+    const asked = compileC(o2(src, 'c'), { ...opts, schedules: new Map([[k, [{ d: 'split', axis: inner, factor: 4 }, { d: 'unroll', axis: `${inner}_i` }]]]) });
+    expect(tableKernels(asked.prog)).toEqual([k]);
+  });
 });
