@@ -451,14 +451,10 @@ export class CEmitter {
         // the clamp in float lanes, then one conversion (not to i16 and back, a pack and two unpacks)
         if (e.t === 'i32' && e.x.k === 'cast' && NARROW.has(e.x.t) && isF(e.x.x.t)) {
           const inner = e.x, sat = `aic_vsat_${this.h.vecTypedef(inner.x.t, L)}_${inner.t}_${vt}`;
-          const satFn = this.h.need(sat, () => vecSaturate(this.h, sat, inner.x.t, inner.t, L, 'i32'));
+          const satFn = this.h.need(sat, () => vecSaturate(this.h, sat, inner.x.t, inner.t, L, 'i32')), r = inner.x;
           // ... of round_even(x): the rounding in the conversion (vecSaturateRound)
-          const r = inner.x;
-          if (r.k === 'call' && r.fn === 'round_even' && r.t === 'f32') {
-            const name = `aic_vsatrne_${this.h.vecTypedef('f32', L)}_${inner.t}`, def = vecSaturateRound(this.h, name, inner.t, L, sat);
-            if (def) return this.h.need(name, () => def) + `(${this.vexpr(r.args[0])})`;
-          }
-          return satFn + `(${this.vexpr(inner.x)})`;
+          const rne = r.k === 'call' && r.fn === 'round_even' && r.t === 'f32' ? vecSaturateRound(this.h, `aic_vsatrne_${this.h.vecTypedef('f32', L)}_${inner.t}`, inner.t, L, sat) : undefined;
+          return rne && r.k === 'call' ? this.h.need(rne.name, () => rne.def) + `(${this.vexpr(r.args[0])})` : satFn + `(${this.vexpr(inner.x)})`;
         }
         if (isF(e.x.t) && NARROW.has(e.t)) return this.h.need(name, () => vecSaturate(this.h, name, e.x.t, e.t, L)) + `(${this.vexpr(e.x)})`;
         if (e.x.t === 'f32' && e.t === 'i32') return this.h.need(name, () => vecSaturateI32(this.h, name, L)) + `(${this.vexpr(e.x)})`;
@@ -466,8 +462,7 @@ export class CEmitter {
         // cast lane by lane is what __builtin_convertvector does (u8 -> f32 as a per-lane loop went
         // through the stack: mobilenet_v2's requantizing int8 adds ran 4x slower)
         const widen = vecWidenI32(this.h, name, e.x.t, e.t, L);
-        if (widen) return this.h.need(name, () => widen) + `(${this.vexpr(e.x)})`;
-        if (exactVectorConvert(e.x.t, e.t)) return this.h.need(name, () => `static inline __attribute__((always_inline)) ${vt} ${name}(${xt} x) { return ${convertSteps(this.h, e.x.t, e.t, L, 'x')}; }`) + `(${this.vexpr(e.x)})`;
+        if (widen || exactVectorConvert(e.x.t, e.t)) return this.h.need(name, () => widen ?? `static inline __attribute__((always_inline)) ${vt} ${name}(${xt} x) { return ${convertSteps(this.h, e.x.t, e.t, L, 'x')}; }`) + `(${this.vexpr(e.x)})`;
         const inner = e.t === 'bool' ? '(uint8_t)(x[l] != 0)' : !isF(e.t) && isF(e.x.t) ? `(${saturate('x[l]', e.t)})` : `(${CTYPE[e.t]})x[l]`;
         return this.h.need(name, () => `static inline ${vt} ${name}(${xt} x) { ${vt} r; int l; for (l = 0; l < ${L}; l++) r[l] = ${inner}; return r; }`) + `(${this.vexpr(e.x)})`;
       }

@@ -82,15 +82,15 @@ export function vecSaturate(h: Helpers, name: string, from: ScalarType, to: Scal
  * default rounding mode, which nearbyint assumes too) instead of a round then a truncating conversion.
  * Without the ISA: the rounding lane by lane, then `sat` (vecSaturate's helper for the same types).
  */
-export function vecSaturateRound(h: Helpers, name: string, to: ScalarType, L: number, sat: string): string | undefined {
+export function vecSaturateRound(h: Helpers, name: string, to: ScalarType, L: number, sat: string): { name: string; def: string } | undefined {
   const isa = L === 16 ? ['__AVX512F__', '_mm512', '__m512', '__m512i'] : L === 8 ? ['__AVX__', '_mm256', '__m256', '__m256i'] : L === 4 ? ['__SSE2__', '_mm', '__m128', '__m128i'] : undefined;
   if (!isa || !LIMITS[to]) return undefined;
   const xt = h.vecTypedef('f32', L), it = h.vecTypedef('i32', L), [def, p, m] = isa;
   const [min, max] = LIMITS[to]!.slice(0, 2).map((v) => `${v}.0f`);
-  return [`#if defined(${def}) && !defined(AIC_NO_INTRINSICS)`, '#include <immintrin.h>',
+  return { name, def: [`#if defined(${def}) && !defined(AIC_NO_INTRINSICS)`, '#include <immintrin.h>',
     `static inline __attribute__((always_inline)) ${it} ${name}(${xt} x) { ${xt} y = (${xt})${p}_max_ps(${p}_min_ps((${m})x, ${p}_set1_ps(${max})), ${p}_set1_ps(${min})); `
     + `y = (${xt})((${it})y & (x == x)); return (${it})${p}_cvtps_epi32((${m})y); }`, '#else',
-    `static inline ${it} ${name}(${xt} x) { ${xt} r; int l; for (l = 0; l < ${L}; l++) r[l] = nearbyintf(x[l]); return ${sat}(r); }`, '#endif'].join('\n');
+    `static inline ${it} ${name}(${xt} x) { ${xt} r; int l; for (l = 0; l < ${L}; l++) r[l] = nearbyintf(x[l]); return ${sat}(r); }`, '#endif'].join('\n') };
 }
 
 /**
