@@ -114,7 +114,7 @@ function weightF32(prog: Program, src: KernelSource, args: string[], load: Extra
  */
 function floatEpilogue(x: Expr, sum: Reduce, bound: number, range: (buf: string) => [number, number] | undefined, asF32: (b: Expr) => Expr): Expr {
   if (x.k !== 'cast' || (x.t !== 'f32' && x.t !== 'f64')) return x;
-  const key = JSON.stringify(sum);
+  const key = sumKey(sum);
   const isSum = (e: Expr) => e.k === 'cast' && e.t === 'i32' && JSON.stringify(e.x) === key;
   if (isSum(x.x)) return E.cast(sum, x.t);
   if (x.x.k !== 'bin' || x.x.op !== 'add') return x;
@@ -125,6 +125,10 @@ function floatEpilogue(x: Expr, sum: Reduce, bound: number, range: (buf: string)
   // wasm-simd a scalar convert + splat per vector)
   return E.add(E.cast(sum, x.t), x.t === 'f32' ? asF32(b) : E.cast(b, x.t));
 }
+
+/** JSON of the f32 sum, made once per sum (floatEpilogue visits every cast node of the stage) */
+const KEYS = new WeakMap<Reduce, string>();
+const sumKey = (sum: Reduce): string => { let k = KEYS.get(sum); if (k === undefined) KEYS.set(sum, (k = JSON.stringify(sum))); return k; };
 
 /** min / max of a constant weight param of the kernel */
 function weightRange(prog: Program, src: KernelSource, args: string[], buf: string): [number, number] | undefined {
