@@ -27,6 +27,7 @@ import type { Program } from '../lower/program.ts';
 import { convInfo, qconvInfo } from '../schedule/algorithms/conv-info.ts';
 import { floatSumStage } from '../schedule/float-sum.ts';
 import { qconv1x1 } from '../schedule/algorithms/gemm1x1.ts';
+import { qWinogradApplies, qWinogradFits } from '../schedule/algorithms/qwinograd.ts';
 import { algorithmCosts, toDirective } from '../schedule/algorithms/choose.ts';
 import type { Rng } from './rng.ts';
 import { featuresGpu, mutateGpu } from './space-gpu.ts';
@@ -69,7 +70,10 @@ export function kernelSpace(prog: Program, kernel: string, gpu = false): KernelS
   const c = gpu ? undefined : convInfo(prog, kernel);
   // an int8 1x1 QConv: direct or over the flattened map (gemm1x1.ts), which the default takes
   const q = !c && !gpu && qconv1x1(prog, kernel);
-  const algorithms: Algo[] = c ? algorithmCosts(c).map((x) => toDirective(x.alg)) : q ? [{ d: 'algorithm', name: 'direct' }, { d: 'algorithm', name: 'gemm' }] : [{ d: 'algorithm', name: 'direct' }];
+  // an int8 3x3 stride-1 QConv: direct or Winograd F(2,3) in integers (qwinograd.ts), where it fits
+  const qc = !c && !q && !gpu ? qconvInfo(prog, kernel) : undefined;
+  const qw = !!qc && qWinogradApplies(qc) && qWinogradFits(prog, kernel, qc);
+  const algorithms: Algo[] = c ? algorithmCosts(c).map((x) => toDirective(x.alg)) : q ? [{ d: 'algorithm', name: 'direct' }, { d: 'algorithm', name: 'gemm' }] : qw ? [{ d: 'algorithm', name: 'direct' }, { d: 'algorithm', name: 'winograd', params: [2, 3] }] : [{ d: 'algorithm', name: 'direct' }];
   const comp = src.stages.filter((st) => st.kind === 'compute');
   const last = comp.length === 1 && comp[0].kind === 'compute' ? comp[0] : undefined;
   const inner = last?.axes.length ? { axis: last.axes.at(-1)!, extent: last.out.shape.at(-1)! } : undefined;

@@ -34,6 +34,7 @@ import { applyGemm1x1, applyQGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
 import { applyPhases, phasesApplies } from './phases.ts';
 import { applyIm2col, im2colApplies } from './im2col.ts';
 import { applyFlat, flatApplies, flatPositions } from './flat.ts';
+import { applyQWinograd, qWinogradApplies } from './qwinograd.ts';
 
 export type Algorithm = { name: 'direct' } | { name: 'direct-phases' } | { name: 'direct-flat' } | { name: 'gemm' } | { name: 'im2col' } | { name: 'winograd'; m: 2 | 4 };
 type AlgoDirective = Extract<Directive, { d: 'algorithm' }>;
@@ -162,7 +163,7 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     // int8 convs that read their input differently as f32 ones do: direct-flat (depthwise, narrow maps)
     // and direct-phases (strided depthwise); the integer sum is computed as it is
     const summed = !c && floatSum(prog, name, caps, overrides?.get(name)?.find((d) => d.d === 'accumulate'));
-    const qa = !c ? qconvAlgorithm(prog, name, caps.vectorLanes, asked && fromDirective(asked, name)) : undefined;
+    const qa = !c ? qconvAlgorithm(prog, name, caps, asked && fromDirective(asked, name)) : undefined;
     const sum = summed ? ', sum in f32 lanes' : '';
     if (qa) { record.set(name, { shape: qa.shape, algorithm: algorithmName(qa.alg) + sum }); out.set(name, toDirective(qa.alg)); continue; }
     if (summed) record.set(name, { shape: summed, algorithm: `direct${sum}` });
@@ -195,26 +196,32 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
 }
 
 /**
- * An int8 aic.QConv computed by direct-flat (depthwise, stride 1) or direct-phases (strided, grouped):
- * the one the schedule asks for, or with no ask the one the cost model prefers to direct. Applied; the
- * algorithm and the conv's shape for --stats, or undefined (direct).
+ * An int8 aic.QConv computed by direct-flat (depthwise, stride 1), direct-phases (strided, grouped) or
+ * Winograd F(2,3) in integers (qwinograd.ts: 3x3 stride-1 ungrouped): the one the schedule asks for,
+ * or with no ask the one the cost model prefers to direct. Applied; the algorithm and the conv's shape
+ * for --stats, or undefined (direct).
  */
-function qconvAlgorithm(prog: Program, name: string, lanes: number, asked: Algorithm | undefined): { alg: Algorithm; shape: string } | undefined {
-  if (asked && asked.name !== 'direct-flat' && asked.name !== 'direct-phases') return undefined;
+function qconvAlgorithm(prog: Program, name: string, caps: TargetCaps, asked: Algorithm | undefined): { alg: Algorithm; shape: string } | undefined {
+  const lanes = caps.vectorLanes;
+  if (asked && asked.name !== 'direct-flat' && asked.name !== 'direct-phases' && asked.name !== 'winograd') return undefined;
   const c = qconvInfo(prog, name);
-  const fits = (a: Algorithm) => !!c && lanes > 1 && (a.name === 'direct-flat' ? flatApplies(c) : a.name === 'direct-phases' ? phasesApplies(c) && c.group > 1 : a.name === 'direct');
+  const fits = (a: Algorithm) => !!c && lanes > 1 && (a.name === 'direct-flat' ? flatApplies(c) : a.name === 'direct-phases' ? phasesApplies(c) && c.group > 1 : a.name === 'winograd' ? a.m === 2 && qWinogradApplies(c) : a.name === 'direct');
   // by default not on output rows narrower than the vector (C's 16 lanes on 14 or 7 columns): direct's
   // clamped column vectors cover such a row, and the int8 phase copy converts each strided element in
   // scalar code: mobilenet_v2 int8 on C 2.49 -> 2.33 ms (benchmarks/c-schedule-ab.ts); 0.083 -> 0.025 ms
   // for its 28x28 -> 14x14 depthwise kernel. (f32 measured no faster whole-model: it keeps the cost model's)
-  const preferred = (a: Algorithm) => fits(a) && !(a.name === 'direct-phases' && c!.OW < lanes);
+  // Winograd by default where the integer dot products come in pairs (wasm-simd: i32x4.dot_i16x8_s),
+  // not where they come in quads (C with VNNI: direct does 4 multiply-adds per lane and instruction)
+  const preferred = (a: Algorithm) => fits(a) && !(a.name === 'direct-phases' && c!.OW < lanes) && (a.name !== 'winograd' || caps.intDot === 2);
   if (asked && !fits(asked)) {
-    const need = asked.name === 'direct-flat' ? 'a stride-1 conv with one input channel per output channel (depthwise)' : 'a grouped conv with a stride > 1 along W and at least 4 output columns';
+    const need = asked.name === 'direct-flat' ? 'a stride-1 conv with one input channel per output channel (depthwise)' : asked.name === 'winograd' ? 'winograd(2,3) (int8: F(2,3) only) and a 3x3 stride-1 dilation-1 ungrouped conv with at least 8 input and output channels' : 'a grouped conv with a stride > 1 along W and at least 4 output columns';
     throw diag.usage(`--schedule: kernel ${name}: ${asked.name} needs ${need}${c ? ` (${convShape(c)})` : ''}`);
   }
   if (!c || lanes <= 1) return undefined;
-  const alg = asked ?? algorithmCosts(c, lanes).filter((x) => preferred(x.alg)).reduce((x, y) => (y.cost < x.cost ? y : x)).alg;
-  const done = alg.name === 'direct-flat' ? applyFlat(prog, name, c) : alg.name === 'direct-phases' ? applyPhases(prog, name, c, lanes) : false;
+  const wino: Algorithm = { name: 'winograd', m: 2 };
+  const alg = asked ?? (preferred(wino) ? wino : algorithmCosts(c, lanes).filter((x) => preferred(x.alg)).reduce((x, y) => (y.cost < x.cost ? y : x)).alg);
+  const done = alg.name === 'direct-flat' ? applyFlat(prog, name, c) : alg.name === 'direct-phases' ? applyPhases(prog, name, c, lanes) : alg.name === 'winograd' ? applyQWinograd(prog, name, c) : false;
+  if (!done && asked?.name === 'winograd') throw diag.usage(`--schedule: kernel ${name}: winograd(2,3) does not apply to this int8 conv: a partial sum could pass int32, or its sum is not the padded input times the int8 weight (${convShape(c)})`);
   return done ? { alg, shape: convShape(c) } : undefined;
 }
 

@@ -11,8 +11,8 @@
  * benchmarks/winograd-error.ts reports the difference per zoo model.
  */
 import { Tensor } from '@aic/core';
-import { E, S, blockedChannels, bufferIndex, channelBlock, flatIndex, mapExpr, physicalShapeOf, walkExpr, type Buffer, type BufferLayout, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
-import type { Program, ProgramBuffer } from '../../lower/program.ts';
+import { E, S, blockedChannels, bufferIndex, channelBlock, flatIndex, mapExpr, physicalShapeOf, walkExpr, type Buffer, type BufferLayout, type ComputeStage, type Expr, type ScalarType, type Stage, type Stmt } from '@aic/loop-ir';
+import type { KernelSource, Program, ProgramBuffer } from '../../lower/program.ts';
 import { dropParam, type ConvInfo } from './conv-info.ts';
 
 export interface WinogradMats { m: number; BT: number[][]; G: number[][]; AT: number[][] }
@@ -44,22 +44,22 @@ export function winogradTiles(c: ConvInfo, m: number): { th: number; tw: number;
 }
 
 /** sum_k coef[k] * xs[k], skipping zero coefficients (1 and -1 as add / sub). */
-function lin(coef: number[], xs: Expr[]): Expr {
+export function lin(coef: number[], xs: Expr[]): Expr {
   let acc: Expr | undefined;
   coef.forEach((k, i) => {
     if (k === 0) return;
     const x = xs[i];
-    if (acc === undefined) acc = k === 1 ? x : k === -1 ? E.neg(x) : E.mul(E.c(k), x);
-    else acc = k === 1 ? E.add(acc, x) : k === -1 ? E.sub(acc, x) : E.add(acc, E.mul(E.c(k), x));
+    if (acc === undefined) acc = k === 1 ? x : k === -1 ? E.neg(x) : E.mul(E.c(k, x.t), x);
+    else acc = k === 1 ? E.add(acc, x) : k === -1 ? E.sub(acc, x) : E.add(acc, E.mul(E.c(k, x.t), x));
   });
   return acc ?? E.c(0);
 }
 
-/** Bind each value to a fresh f32 variable (nested lets around `body(vars)`). */
-function lets(vals: Expr[], fresh: (p: string) => string, body: (vars: Expr[]) => Stmt): Stmt {
+/** Bind each value to a fresh variable of type t (nested lets around `body(vars)`). */
+export function lets(vals: Expr[], fresh: (p: string) => string, body: (vars: Expr[]) => Stmt, t: ScalarType = 'f32'): Stmt {
   const names = vals.map(() => fresh('w'));
-  let s = body(names.map((n) => E.v(n, 'f32')));
-  for (let i = vals.length - 1; i >= 0; i--) s = S.let(names[i], 'f32', vals[i], s);
+  let s = body(names.map((n) => E.v(n, t)));
+  for (let i = vals.length - 1; i >= 0; i--) s = S.let(names[i], t, vals[i], s);
   return s;
 }
 
@@ -193,11 +193,15 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
   src.stages = [padStage, inStage, gemm, outStage, ...zeroPad, { ...final, body }];
   src.temps = [Xp, V, Mo, Z];
   const step = prog.steps.find((s) => s.kernel === kernel)!;
-  const U: ProgramBuffer = { name: `${c.weight.name}_wino${m}`, dtype: 'f32', shape: Ub.shape, scope: 'global', role: 'weight', value: c.weight.value, data: winogradWeights(logicalData(c.weight.data!, c.weight.layout), mats) };
+  swapWeight(prog, src, step, Ub, { name: `${c.weight.name}_wino${m}`, dtype: 'f32', shape: Ub.shape, scope: 'global', role: 'weight', value: c.weight.value, data: winogradWeights(logicalData(c.weight.data!, c.weight.layout), mats) });
+  return true;
+}
+
+/** The kernel's weight (param 1) replaced by U (a transformed copy, a new program weight) read as param Ub. */
+export function swapWeight(prog: Program, src: KernelSource, step: Program['steps'][number], Ub: Buffer, U: ProgramBuffer): void {
   while (prog.weights.some((w) => w.name === U.name)) U.name += '_';
   prog.weights.push(U);
   src.params.push(Ub);
   step.args.push(U.name);
   dropParam(prog, src, 1);
-  return true;
 }
