@@ -11,7 +11,7 @@
  * - Integer semantics follow the interpreter: narrow types wrap; division by zero, NaN min/max,
  *   erf and sigmoid come legalized (loop-ir legalize.ts).
  */
-import { E, INT_RANGE, childExprs, isCheck, isHalfT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, legalizeStmt, unrollCopies, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, INT_RANGE, childExprs, isCheck, isHalfT, isSignedT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, legalizeStmt, unrollCopies, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
 import { needMath, type MathFn } from './math.ts';
 import { WASM_LEGAL } from '../caps.ts';
@@ -415,7 +415,11 @@ export class KernelEmitter {
           if (j - i >= 2) {
             const run = s.body.slice(i, j) as Extract<Stmt, { k: 'store' }>[];
             this.begin(...run.flatMap((x) => [x.idx, x.val]));
-            for (const st of run) { this.store(st, false); this.invalidate(st.buf); }
+            for (let r = 0; r < run.length; r++) {
+              if (r + 1 < run.length && this.storePair(run[r], run[r + 1])) { this.invalidate(run[r].buf); r++; continue; }
+              this.store(run[r], false);
+              this.invalidate(run[r].buf);
+            }
             this.memo.clear();
             i = j;
           } else { this.stmt(s.body[i]); i++; }
@@ -622,6 +626,32 @@ export class KernelEmitter {
       else this.laneOut(t, l);
       this.e([STORE[t], LOG2[w], 0]);
     }
+  }
+
+  /**
+   * Two 4-lane stores of 32-bit values at stride 2, the second one element after the first (an
+   * output row of 2-wide tiles: Winograd's output transform), as two interleaving shuffles and two
+   * v128 stores instead of eight lane stores. False (nothing emitted) when the pair is not that.
+   */
+  private storePair(s1: Extract<Stmt, { k: 'store' }>, s2: Extract<Stmt, { k: 'store' }>): boolean {
+    const b = this.buf(s1.buf);
+    if (s2.buf !== s1.buf || b.kind !== 'mem' || WIDTH[b.dtype] !== 4 || s1.idx.lanes !== 4 || s2.idx.lanes !== 4) return false;
+    const v1 = this.vindex(s1.idx), v2 = this.vindex(s2.idx);
+    const stride2 = (v: typeof v1) => v?.kind === 'offsets' && v.d.join() === '0,2,4,6';
+    if (!stride2(v1) || !stride2(v2)) return false;
+    const l1 = this.linearize(v1!.base), l2 = this.linearize(v2!.base);
+    const dynKey = (d: Expr | undefined) => (d ? this.key(d) : '');
+    if (l2.c - l1.c !== 1 || dynKey(l1.dyn) !== dynKey(l2.dyn)) return false;
+    let reads = false;
+    for (const v of [s1.val, s2.val]) exprsOf({ k: 'store', buf: '', idx: E.i(0), val: v }, (e) => { if (e.k === 'load' && e.buf === s1.buf) reads = true; });
+    if (reads) return false;
+    const a = this.fn.local('v128'), c = this.fn.local('v128'), ad = this.fn.local('i32');
+    this.vx(s1.val.lanes > 1 ? s1.val : E.bcast(s1.val, 4)); this.e(['local.set', a]);
+    this.vx(s2.val.lanes > 1 ? s2.val : E.bcast(s2.val, 4)); this.e(['local.set', c]);
+    const off = this.addr(b, v1!.base);
+    this.e(['local.tee', ad], ['local.get', a], ['local.get', c], ['i8x16.shuffle', [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]], ['v128.store', 4, off]);
+    this.e(['local.get', ad], ['local.get', a], ['local.get', c], ['i8x16.shuffle', [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]], ['v128.store', 4, off + 16]);
+    return true;
   }
 
   private vstoreContig(t: ScalarType, off: number): void {
@@ -1141,6 +1171,16 @@ export class KernelEmitter {
       case 'min': case 'max': return two(`i32x4.${e.op}_${sg ? 's' : 'u'}`);
       case 'eq': case 'ne': return two(`i32x4.${e.op}`);
       case 'lt': case 'le': case 'gt': case 'ge': return two(`i32x4.${e.op}_${sg ? 's' : 'u'}`);
+      case 'shl': case 'shr': {
+        // by a constant amount below 32: one lane-wise shift (other amounts: per lane, with the
+        // scalar semantics of amounts >= 32)
+        const k = e.b.k === 'const' ? e.b.v : e.b.k === 'bcast' && e.b.x.k === 'const' ? e.b.x.v : undefined;
+        if (k === undefined || !Number.isInteger(k) || k < 0 || k > 31) return false;
+        this.vx(e.a);
+        this.e(['i32.const', k], [e.op === 'shl' ? 'i32x4.shl' : isSignedT(t) ? 'i32x4.shr_s' : 'i32x4.shr_u']);
+        if (e.op === 'shl') this.vnorm(t);
+        return true;
+      }
       default: return false;
     }
   }

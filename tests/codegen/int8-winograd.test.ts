@@ -4,7 +4,9 @@
  * interpreter bit for bit: chosen by default on wasm-simd (pair dot products), asked by the schedule
  * file on C. Odd channel counts (a pair's high half 0), odd output sides (tiles past the edge), input
  * zero points at both ends of the range and weights of +-127 (the largest transformed values). Where a
- * partial sum could pass int32 it stays direct (asked: a usage error).
+ * partial sum could pass int32 it stays direct (asked: a usage error). Rows of 4+ tiles transform in
+ * vectors (5 tiles: a clamped last block; 3: scalar); on wasm-simd the output transform's /4 is one
+ * i32x4.shr_s and its stride-2 row stores pair into two interleaving shuffles and v128 stores.
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor, type RValue } from '@aic/core';
@@ -13,7 +15,7 @@ import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { algorithmStats, compileC, getTarget, passTargetOf, runOn } from '@aic/codegen';
 import { parseScheduleFile } from '@aic/loop-ir';
-import { compileWasm } from '../../codegen/wasm/target.ts';
+import { compileWasm, emitWat } from '../../codegen/wasm/target.ts';
 
 let seed = 4242;
 const rnd = () => { seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0; return seed / 2 ** 32; };
@@ -41,7 +43,7 @@ const opts = { version: 'test', source: 'int8-winograd', sourceHash: '-' };
 const kernelOf = (g: ReturnType<typeof o2>) => `k${g.nodes.findIndex((n) => n.op === 'QConv')}_qconv`;
 
 describe('int8 Winograd F(2,3)', () => {
-  for (const [C, M, hw, zx] of [[16, 12, 8, 11], [9, 8, 7, 255], [12, 16, 6, 0]] as const) {
+  for (const [C, M, hw, zx] of [[16, 12, 8, 11], [9, 8, 7, 255], [12, 16, 10, 0], [8, 8, 6, 128]] as const) {
     const src = qdq(C, M, hw, zx), g0 = parseGraph(src);
     const feeds = new Map<string, RValue>([['x', Tensor.fromNumbers('uint8', [1, C, hw, hw], ints(C * hw * hw, 0, 255))]]);
     const want = run(g0, feeds).get('y') as Tensor;
@@ -59,6 +61,13 @@ describe('int8 Winograd F(2,3)', () => {
       }, 120_000);
     }
   }
+  it('wasm-simd: constant vector shifts and paired stride-2 stores, no lane-by-lane code', () => {
+    const wat = emitWat(compileWasm(o2(qdq(16, 12, 8, 11), 'wasm-simd'), { simd: true, ...opts }));
+    expect(wat).toContain('i32x4.shr_s');
+    expect(wat).toContain('i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23');
+    expect(wat).toContain('i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31');
+    expect(wat).not.toMatch(/i32x4\.(extract|replace)_lane/);
+  });
   it('C keeps direct by default; winograd(4,3) or a 1x1 conv asked: usage errors', () => {
     const g = o2(qdq(16, 8, 6, 11), 'c'), k = kernelOf(g);
     expect(algorithmStats(compileC(g, opts).prog)).not.toMatch(/winograd/);

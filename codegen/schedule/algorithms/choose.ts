@@ -220,7 +220,7 @@ function qconvAlgorithm(prog: Program, name: string, caps: TargetCaps, asked: Al
   if (!c || lanes <= 1) return undefined;
   const wino: Algorithm = { name: 'winograd', m: 2 };
   const alg = asked ?? (preferred(wino) ? wino : algorithmCosts(c, lanes).filter((x) => preferred(x.alg)).reduce((x, y) => (y.cost < x.cost ? y : x)).alg);
-  const done = alg.name === 'direct-flat' ? applyFlat(prog, name, c) : alg.name === 'direct-phases' ? applyPhases(prog, name, c, lanes) : alg.name === 'winograd' ? applyQWinograd(prog, name, c) : false;
+  const done = alg.name === 'direct-flat' ? applyFlat(prog, name, c) : alg.name === 'direct-phases' ? applyPhases(prog, name, c, lanes) : alg.name === 'winograd' ? applyQWinograd(prog, name, c, lanes) : false;
   if (!done && asked?.name === 'winograd') throw diag.usage(`--schedule: kernel ${name}: winograd(2,3) does not apply to this int8 conv: a partial sum could pass int32, or its sum is not the padded input times the int8 weight (${convShape(c)})`);
   return done ? { alg, shape: convShape(c) } : undefined;
 }

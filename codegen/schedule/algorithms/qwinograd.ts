@@ -18,7 +18,8 @@
  * Applied only where no partial sum can leave int32 (bounded from the weights themselves), so the
  * arithmetic never wraps on any target.
  */
-import { E, S, flatIndex, linearize, mapExpr, simplifyExpr, walkExpr, type Buffer, type ComputeStage, type Expr, type Stage } from '@aic/loop-ir';
+import { E, S, flatIndex, linearize, mapExpr, simplifyExpr, substituteStmt, walkExpr, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
+import { clampedBlocks } from '../copy-vectors.ts';
 import { Tensor } from '@aic/core';
 import type { Program } from '../../lower/program.ts';
 import { peelIndex } from '../pack.ts';
@@ -106,7 +107,7 @@ function plan(prog: Program, kernel: string, c: ConvInfo): Plan | undefined {
 export const qWinogradFits = (prog: Program, kernel: string, c: ConvInfo) => !!plan(prog, kernel, c);
 
 /** Rewrite QConv kernel `kernel` into the int8 Winograd stages; false (nothing changed) where plan() says no. */
-export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo): boolean {
+export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo, lanes = 1): boolean {
   const p = plan(prog, kernel, c);
   if (!p) return false;
   const { Xq, Wp, packed } = p;
@@ -118,6 +119,11 @@ export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo): bool
   const Hp = th * 2 + 2, Wp2 = tw * 2 + 2, Zh = th * 2, Zw = tw * 2;
   const C2 = Math.ceil(c.C / 2), N = c.N, M = c.M, C = c.C;
   const fresh = src.fresh;
+  // both transforms run over a row of tiles in vectors (clamped blocks: a last block overlapping the
+  // one before recomputes the same values); a row narrower than 4 tiles stays scalar
+  let L = 1;
+  while (L * 2 <= Math.min(lanes, tw)) L *= 2;
+  const overTiles = (v: string, body: Stmt) => (L >= 4 ? clampedBlocks(tw, L, { block: fresh(`${v}b`), lane: fresh(`${v}l`) }, (x) => substituteStmt(body, { [v]: x })) : S.for(v, tw, body));
   const temp = (p: string, shape: number[]): Buffer => ({ name: fresh(p), dtype: 'i32', shape, scope: 'local', role: 'scratch' });
   const V2 = temp('qwv', [16, C2, T]), Mo = temp('qwm', [16, M, T]), Z = temp('qwz', [N, M, Zh, Zw]);
   const stages: Stage[] = [];
@@ -151,7 +157,7 @@ export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo): bool
         const word = E.bin('or', E.and(lo, i32(0xffff)), E.bin('shl', hi, i32(16)));
         return S.store(V2.name, flatIndex([E.i(e), E.v(vc), t], V2.shape), word);
       })), 'i32'), 'i32'), 'i32'), 'i32'), 'i32'), 'i32');
-  stages.push({ kind: 'extern', outs: [], body: S.for(vc, C2, S.for(vn, N, S.for(vy, th, S.for(vx, tw, inTx)))) });
+  stages.push({ kind: 'extern', outs: [], body: S.for(vc, C2, S.for(vn, N, S.for(vy, th, overTiles(vx, inTx)))) });
 
   // 3. batched GEMM over the 16 transform positions, channel pairs by dot2
   const Ub: Buffer = { name: fresh('qwino'), dtype: 'i32', shape: [M, 16, C2], scope: 'global', role: 'weight' };
@@ -176,7 +182,7 @@ export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo): bool
       return S.store(Z.name, flatIndex([E.v(on), E.v(oo), E.add(E.mul(E.v(oy), E.i(2)), E.i(i)), E.add(E.mul(E.v(ox), E.i(2)), E.i(j))], Z.shape), val);
     })), 'i32');
   }, 'i32');
-  stages.push({ kind: 'extern', outs: [], body: S.for(oo, M, S.for(on, N, S.for(oy, th, S.for(ox, tw, outTx)))) });
+  stages.push({ kind: 'extern', outs: [], body: S.for(oo, M, S.for(on, N, S.for(oy, th, overTiles(ox, outTx)))) });
 
   // 5. the epilogue reads Z for the sum
   const key = JSON.stringify(R);
