@@ -218,6 +218,11 @@ export interface TargetCaps {
    * there; on wasm-simd (mul + add) they measured no faster than its i32 lanes
    */
   fma?: boolean;
+  /**
+   * a vector has vectorLanes lanes whatever its element type (wasm-simd: narrow integers ride in 32-bit
+   * lanes), so schedules vectorize byte data by vectorLanes too, not 4x as many byte lanes
+   */
+  fixedLanes?: boolean;
   /** GPU limits, for GPU targets */
   gpu?: { maxWorkgroupSize: number; maxWorkgroupStorage: number; maxBindings: number };
 }

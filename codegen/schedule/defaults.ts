@@ -140,6 +140,8 @@ function guardedLoads(e: Expr, ext?: Map<string, number>, sizes?: Map<string, nu
 }
 const bufSizes = (src: KernelSource) => new Map([...src.params, ...src.temps].map((b) => [b.name, b.shape.reduce((a, d) => a * d, 1)]));
 
+/** Lanes of a vector of values `w` bytes wide: as many as the target's f32 vector holds, or its lane count (caps.fixedLanes). */
+const lanesOf = (caps: TargetCaps, w: number) => (caps.fixedLanes ? caps.vectorLanes : Math.max(1, Math.floor(caps.vectorLanes * 4 / w)));
 const pow2Divisor = (n: number, max: number) => { let w = 1; while (w * 2 <= max && n % (w * 2) === 0) w *= 2; return w; };
 
 /** Elementwise: vectorize the innermost output axis when it divides into whole vectors. */
@@ -159,7 +161,7 @@ function widestComputed(st: ComputeStage): number {
 function elementwise(st: ComputeStage, caps: TargetCaps, src: KernelSource): Directive[] {
   const r = st.axes.length;
   if (caps.vectorLanes <= 1 || r === 0) return [];
-  const L = Math.max(1, Math.floor(caps.vectorLanes * 4 / widestComputed(st))); // 16-bit floats compute in f32
+  const L = lanesOf(caps, widestComputed(st)); // 16-bit floats compute in f32
   const inner = st.axes[r - 1];
   const n = st.out.shape[r - 1];
   // a load in a select branch whose index stays in its buffer may be read for every lane (QuantizeLinear's NaN / clamp selects)
@@ -181,7 +183,7 @@ function elementwise(st: ComputeStage, caps: TargetCaps, src: KernelSource): Dir
  * (rewritten in src, or as it was).
  */
 function flattenElementwise(src: KernelSource, st0: ComputeStage, caps: TargetCaps): ComputeStage {
-  const L = Math.max(1, Math.floor(caps.vectorLanes * 4 / widestComputed(st0)));
+  const L = lanesOf(caps, widestComputed(st0));
   const shapes = new Map([...src.params, ...src.temps].map((b) => [b.name, b.shape]));
   // how many trailing axes to merge: the fewest whose extents' product fills whole vectors of L (a
   // 1152x7x7 map: all three), else the count that fills the widest ones, if wider than the innermost's
@@ -227,7 +229,7 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   const reds = reducesOf(st.body);
   if (reds.length !== 1 || caps.vectorLanes <= 1) return undefined;
   const R = reds[0];
-  const L = Math.max(1, Math.floor(caps.vectorLanes * 4 / bytes(R.t)));
+  const L = lanesOf(caps, bytes(R.t));
   const out = st.axes.map((a, i) => ({ name: a, extent: st.out.shape[i] }));
   const vars = [...st.axes, ...R.axes.map((a) => a.name)];
   const loads = loadsOf(R.body);

@@ -1199,6 +1199,9 @@ function lowerSumPool(ctx: LowerCtx, mode: 'avg' | 'lp'): void {
   });
 }
 
+/** the lowest value of an integer type a MaxPool computes in (out-of-bounds taps; 64-bit: none exact in a double) */
+const LOWEST_INT: Partial<Record<ScalarType, number>> = { u8: 0, u16: 0, u32: 0, i8: -128, i16: -32768, i32: -2147483648 };
+
 /**
  * MaxPool as the reference computes it: the first in-bounds tap starts the running maximum and only a
  * strictly greater value replaces it, so the result is NaN iff the first tap is NaN, else the maximum
@@ -1215,6 +1218,19 @@ function lowerMaxPool(ctx: LowerCtx): void {
   };
   const withIndices = ctx.outputs.length >= 2 && !!ctx.node.outputs[1]?.name;
   const padded = ax.some((w) => w.needLo || w.needHi);
+  const lowest = isF ? -Infinity : LOWEST_INT[T];
+  if (padded && lowest !== undefined && !isF && ax.length === 2 && !withIndices && ax.every((w) => w.pb >= 0)) {
+    // integers: a copy padded with the type's lowest value, which never exceeds an in-bounds tap
+    const P = ax.map((w) => Math.max(w.pb + w.I, (w.O - 1) * w.s + (w.K - 1) * w.d + 1));
+    const xp = padCopy2d(ctx, X, ax, P, (x) => x, T, lowest);
+    ctx.compute(0, (idx) => {
+      const [n, c] = idx, os = idx.slice(2);
+      const r = reduceAxes(ctx, ax.map((w) => w.K), 'k');
+      const x = xp.at(n, c, ...os.map((o, a) => E.add(E.mul(o, E.i(ax[a].s)), E.mul(r.vars[a], E.i(ax[a].d)))));
+      return guard(firsts(os).valid, E.reduce('max', r.axes, x), E.c(0, T));
+    });
+    return;
+  }
   if (padded && isF && ax.length === 2 && !withIndices && ax.every((w) => w.pb >= 0)) {
     // a -inf padded copy: every tap reads in bounds (no guards: the window loop vectorizes); -inf
     // padding never replaces a maximum, so the result is the in-bounds taps' (NaN rule unchanged)
@@ -1237,11 +1253,11 @@ function lowerMaxPool(ctx: LowerCtx): void {
     const pos = os.map((o, a) => tapPos(ax[a], o, r.vars[a]));
     const inb = allOf(pos.flatMap((q, a) => inBounds(ax[a], q) ?? []));
     const x = X.at(n, c, ...pos);
-    const lowest = E.c(isF ? -Infinity : T === 'u8' ? 0 : -128, T);
+    const low = E.c(lowest ?? -128, T);
     const f = firsts(os);
-    if (!isF) return guard(f.valid, E.reduce('max', r.axes, guard(inb, x, lowest)), E.c(0, T));
+    if (!isF) return guard(f.valid, E.reduce('max', r.axes, guard(inb, x, low)), E.c(0, T));
     const ok = inb ? E.select(inb, E.not(E.call('isnan', x)), E.c(0, 'bool')) : E.not(E.call('isnan', x));
-    const red = E.reduce('max', r.axes, E.select(ok, x, lowest));
+    const red = E.reduce('max', r.axes, E.select(ok, x, low));
     const first = X.at(n, c, ...os.map((o, a) => tapPos(ax[a], o, f.k[a])));
     return guard(f.valid, E.select(E.call('isnan', first), first, red), red);
   });
