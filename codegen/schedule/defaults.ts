@@ -311,7 +311,10 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // (8 accumulators, 2 vector operands, 4 broadcasts): mobilenet_v2's 1x1 GEMMs 16.8 -> 15.2 ms vs 6 x 1
   const contig2 = !c.packs.length && !colPack && twoContiguousVectors(vExtent, c.W, wide, isWide(caps.vectorLanes, 4));
   if (colPack) c.packs = colPack;
-  const V = (c.packs.length && wide && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
+  // packed output channels: two vectors per row on wide targets, and on narrow ones for int16-pair dot
+  // products (wasm-simd int8: 2 x 4 instead of 1 x 7 accumulators, a weight vector load and a broadcast
+  // shared by more dot2s: resnet18 int8's stem and strided convs, whole model 43.5 -> 40.5 ms)
+  const V = (c.packs.length && (wide || perStep === 2) && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
   const maxRows = colPack ? COL_PACK_ROWS : maxTileRows(V, wide, isWide(caps.vectorLanes, 4));
   let row: { name: string; R: number; clamp: boolean; cost: number; pack?: number[] } | undefined;
   for (const ax of out.slice().reverse()) {
