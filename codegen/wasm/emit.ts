@@ -186,11 +186,16 @@ export class KernelEmitter {
   private noMemo = 0;
   private keys = new WeakMap<Expr, string>();
   private loopVars = new Set<string>();
+  /** weights no statement of the kernel writes */
+  private readonly readOnly: Set<string>;
 
   constructor(readonly k: Kernel, readonly env: KernelEnv) {
     this.fn = new Func(k.name, k.params.map(() => 'i32'), []);
     this.code = this.fn.code;
     k.params.forEach((p, i) => this.bufs.set(p.name, { kind: 'mem', base: { local: i }, dtype: p.dtype, minBase: env.minBase[i] ?? 0 }));
+    const stored = new Set<string>();
+    walkStmt(k.body, (x) => { if (x.k === 'store') stored.add(x.buf); });
+    this.readOnly = new Set(k.params.filter((p) => p.role === 'weight' && !stored.has(p.name)).map((p) => p.name));
   }
 
   emit(): Func {
@@ -579,10 +584,16 @@ export class KernelEmitter {
   }
 
   /** After a store to buf: forget remembered values that read it (any memory buffer may alias another). */
+  /**
+   * A store to `buf` ends the memoized loads it may change: of that register buffer, or of any memory
+   * buffer (the memory plan may place a dead input where an output goes), except the kernel's weights,
+   * which nothing writes (a bias or scale broadcast, a zero point, stays in its local across the stores
+   * of a tile's epilogue).
+   */
   private invalidate(buf: string): void {
     const b = this.buf(buf);
     for (const k of [...this.memo.keys()]) {
-      if (b.kind === 'reg' ? k.includes(`:${buf}[`) : [...k.matchAll(/L\w+?\d+:([A-Za-z0-9_]+)\[/g)].some((m) => this.bufs.get(m[1])?.kind !== 'reg')) this.memo.delete(k);
+      if (b.kind === 'reg' ? k.includes(`:${buf}[`) : [...k.matchAll(/L\w+?\d+:([A-Za-z0-9_]+)\[/g)].some((m) => this.bufs.get(m[1])?.kind !== 'reg' && !this.readOnly.has(m[1]))) this.memo.delete(k);
     }
   }
 
