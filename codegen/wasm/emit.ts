@@ -11,7 +11,7 @@
  * - Integer semantics follow the interpreter: narrow types wrap; division by zero, NaN min/max,
  *   erf and sigmoid come legalized (loop-ir legalize.ts).
  */
-import { E, INT_RANGE, childExprs, isCheck, isHalfT, isSignedT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, legalizeStmt, unrollCopies, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, INT_RANGE, childExprs, isCheck, isFloatT, isHalfT, isSignedT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, legalizeStmt, unrollCopies, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
 import { needMath, type MathFn } from './math.ts';
 import { WASM_LEGAL } from '../caps.ts';
@@ -72,6 +72,8 @@ export interface KernelEnv {
   scratchBase: number;
   /** per kernel param: the smallest byte address it is ever bound to */
   minBase: number[];
+  /** per param: bound to weights whose every value is finite (in every call) */
+  finite?: boolean[];
   /** i32.const instructions whose value is patched to the memory size when it is known */
   memLimits: Instr[];
 }
@@ -188,6 +190,8 @@ export class KernelEmitter {
   private loopVars = new Set<string>();
   /** weights no statement of the kernel writes */
   private readonly readOnly: Set<string>;
+  /** read-only weights whose every value is finite */
+  private readonly finiteBufs: Set<string>;
 
   constructor(readonly k: Kernel, readonly env: KernelEnv) {
     this.fn = new Func(k.name, k.params.map(() => 'i32'), []);
@@ -196,6 +200,31 @@ export class KernelEmitter {
     const stored = new Set<string>();
     walkStmt(k.body, (x) => { if (x.k === 'store') stored.add(x.buf); });
     this.readOnly = new Set(k.params.filter((p) => p.role === 'weight' && !stored.has(p.name)).map((p) => p.name));
+    this.finiteBufs = new Set(k.params.filter((p, i) => this.readOnly.has(p.name) && env.finite?.[i]).map((p) => p.name));
+    // kernel-local buffers every store of which writes a finite value (a half weight's f32 copy)
+    const vals = new Map<string, Expr[]>();
+    walkStmt(k.body, (x) => { if (x.k === 'store' && !k.params.some((p) => p.name === x.buf)) vals.set(x.buf, [...(vals.get(x.buf) ?? []), x.val]); });
+    for (const [b, vs] of vals) if (vs.every((v) => this.finite(v))) this.finiteBufs.add(b);
+  }
+
+  /** e is a finite number in every lane (an integer converted, a finite constant, a finite weight's value) */
+  private finite(e: Expr): boolean {
+    switch (e.k) {
+      case 'const': return Number.isFinite(e.v);
+      case 'cast': return !isFloatT(e.x.t) && e.x.t !== 'f16' && e.x.t !== 'bf16';
+      case 'load': return (!isFloatT(e.t) && !isHalfT(e.t)) || this.finiteBufs.has(e.buf);
+      case 'bcast': return this.finite(e.x);
+      default: return !isFloatT(e.t) && e.t !== 'f16' && e.t !== 'bf16';
+    }
+  }
+
+  /** e is never NaN: finite, a sum / difference / product of finite values (at worst infinite), or such a value rounded */
+  private notNaN(e: Expr): boolean {
+    if (this.finite(e)) return true;
+    if (e.k === 'bin' && (e.op === 'mul' || e.op === 'add' || e.op === 'sub')) return this.finite(e.a) && this.finite(e.b);
+    if (e.k === 'call' && (e.fn === 'round_even' || e.fn === 'floor' || e.fn === 'ceil' || e.fn === 'trunc')) return this.notNaN(e.args[0]);
+    if (e.k === 'bcast') return this.notNaN(e.x);
+    return false;
   }
 
   emit(): Func {
@@ -1250,6 +1279,12 @@ export class KernelEmitter {
         // integer v + 1.5 * 2^23 holds v in the low mantissa bits, exact for |v| < 2^22: its bits minus
         // those of 1.5 * 2^23 are v), NaN lanes masked to 0: five instructions for
         // i32x4.trunc_sat_f32x4_s, which V8 lowers to about eight; every int8 requantizing epilogue
+        // (no mask where the value cannot be NaN: a requantizing epilogue's f32(acc) * finite scale)
+        if (this.notNaN(r.args[0])) {
+          this.e(this.vconst(lo, 'f32'), ['f32x4.pmax'], this.vconst(hi, 'f32'), ['f32x4.pmin'],
+            this.vconst(12582912, 'f32'), ['f32x4.add'], this.vconst(0x4b400000, 'i32'), ['i32x4.sub']);
+          return true;
+        }
         const y = this.tmp('v128'); // the rounded value is on the stack (above)
         this.e(this.vconst(lo, 'f32'), ['f32x4.pmax'], this.vconst(hi, 'f32'), ['f32x4.pmin'], ['local.tee', y],
           this.vconst(12582912, 'f32'), ['f32x4.add'], this.vconst(0x4b400000, 'i32'), ['i32x4.sub'],

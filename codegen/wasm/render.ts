@@ -100,11 +100,19 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     st.args.forEach((a, i) => { cur[i] = Math.min(cur[i], addr.get(a) ?? 0); });
     minBase.set(st.kernel, cur);
   }
+  // params bound to weights whose every value is finite, in every call of the kernel (NaN-free products)
+  const finiteData = new Map(prog.weights.map((w) => [w.name, !!w.data && !Array.isArray(w.data.data) && Array.prototype.every.call(w.data.num, (v: number) => Number.isFinite(v))]));
+  const finite = new Map<string, boolean[]>();
+  for (const st of prog.steps) {
+    const cur = finite.get(st.kernel) ?? st.args.map(() => true);
+    st.args.forEach((a, i) => { cur[i] = cur[i] && !!finiteData.get(a); });
+    finite.set(st.kernel, cur);
+  }
   let scratch = 0;
   const used = new Set(prog.steps.map((s) => s.kernel));
   for (const k of prog.kernels) {
     if (!used.has(k.name)) continue;
-    const em = new KernelEmitter(k, { mb, simd: opts.simd, scratchBase, minBase: minBase.get(k.name) ?? [], memLimits });
+    const em = new KernelEmitter(k, { mb, simd: opts.simd, scratchBase, minBase: minBase.get(k.name) ?? [], finite: finite.get(k.name) ?? [], memLimits });
     const f = em.emit();
     if (opts.exportKernels) f.exportAs = k.name;
     mb.addFunc(f);
