@@ -98,8 +98,8 @@ function packBody(o: Operand, axes: string[]): Expr {
   const lo = i32(operandAt(o, at(two)));
   const hiIdx = E.add(two, E.i(1));
   const hi = D % 2 ? E.select(E.lt(hiIdx, E.i(D)), i32(operandAt(o, at(E.min(hiIdx, E.i(D - 1))))), c(0)) : i32(operandAt(o, at(hiIdx)));
-  // the low half as 16 bits: a negative value's sign bits would spill into the high half
-  return E.add(o.signed ? E.select(E.lt(lo, c(0)), E.add(lo, c(65536)), lo) : lo, E.mul(hi, c(65536)));
+  // the low half as 16 bits (a negative value's sign bits would spill into the high half): one and
+  return E.add(o.signed ? E.and(lo, c(0xffff)) : lo, E.mul(hi, c(65536)));
 }
 
 /** Is every load of the operand a constant weight of the program (so it can be packed now)? */

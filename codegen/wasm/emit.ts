@@ -1206,7 +1206,14 @@ export class KernelEmitter {
     }
     const sg = t !== 'u32';
     switch (e.op) {
-      case 'add': case 'sub': case 'mul': two(`i32x4.${e.op}`); this.vnorm(t); return true;
+      case 'mul': {
+        // by a constant power of two: a shift (i32x4.mul is a slow pmulld on x64)
+        const k = e.b.k === 'const' ? e.b.v : e.b.k === 'bcast' && e.b.x.k === 'const' ? e.b.x.v : undefined;
+        const sh = k !== undefined && k > 1 && Number.isInteger(Math.log2(k)) ? Math.log2(k) : -1;
+        if (sh > 0 && sh < 32) { this.vx(e.a); this.e(['i32.const', sh], ['i32x4.shl']); this.vnorm(t); return true; }
+        two('i32x4.mul'); this.vnorm(t); return true;
+      }
+      case 'add': case 'sub': two(`i32x4.${e.op}`); this.vnorm(t); return true;
       case 'and': case 'or': case 'xor': return two(`v128.${e.op}`);
       case 'min': case 'max': return two(`i32x4.${e.op}_${sg ? 's' : 'u'}`);
       case 'eq': case 'ne': return two(`i32x4.${e.op}`);

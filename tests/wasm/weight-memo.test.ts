@@ -4,7 +4,8 @@
  * memory with the output, so its loads are read again). An int8 1x1 conv: its output zero point is
  * read once per tile, not once per vector, and the result still equals the interpreter. Its
  * requantization f32(acc) * scale cannot be NaN (an integer converted times a finite weight, here a
- * half-precision one read through its f32 copy), so the magic-number conversion has no NaN mask.
+ * half-precision one read through its f32 copy), so the magic-number conversion has no NaN mask; a
+ * vector multiply by a power of two is a shift.
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor, type RValue } from '@aic/core';
@@ -37,6 +38,9 @@ describe('wasm-simd: weight loads shared across a run of stores; no NaN mask whe
     expect(wat.match(/i32\.load8_u/g)?.length ?? 0).toBeLessThanOrEqual(2);
     expect(wat).toContain('0x4b400000');
     expect(wat).not.toContain('f32x4.eq');
+    // the input pair packing's high half * 65536 as a shift, not i32x4.mul (a slow pmulld on x64)
+    expect(wat).toContain('i32x4.shl');
+    expect(wat).not.toContain('i32x4.mul');
     const feeds = new Map<string, RValue>([['x', Tensor.fromNumbers('uint8', [1, C, hw, hw], Array.from({ length: C * hw * hw }, (_, i) => (i * 73) % 256))]]);
     const want = run(parseGraph(src), feeds).get('y') as Tensor;
     const got = (await runOn(getTarget('wasm-simd')!, g, feeds, { version: 'test', source: 'test' })).outputs.get('y') as Tensor;
