@@ -214,8 +214,10 @@ function qconvAlgorithm(prog: Program, name: string, caps: TargetCaps, asked: Al
   // not where they come in quads (C with VNNI: direct does 4 multiply-adds per lane and instruction)
   const preferred = (a: Algorithm) => fits(a) && !(a.name === 'direct-phases' && c!.OW < lanes) && (a.name !== 'winograd' || caps.intDot === 2);
   if (asked && !fits(asked)) {
-    const need = asked.name === 'direct-flat' ? 'a stride-1 conv with one input channel per output channel (depthwise)' : asked.name === 'winograd' ? 'winograd(2,3) (int8: F(2,3) only) and a 3x3 stride-1 dilation-1 ungrouped conv with at least 8 input and output channels' : 'a grouped conv with a stride > 1 along W and at least 4 output columns';
-    throw diag.usage(`--schedule: kernel ${name}: ${asked.name} needs ${need}${c ? ` (${convShape(c)})` : ''}`);
+    const shape = c ? ` (${convShape(c)})` : '';
+    if (asked.name === 'winograd' && asked.m !== 2) throw diag.usage(`--schedule: kernel ${name}: int8 convs have winograd(2,3) only, not winograd(${asked.m},3)${shape}`);
+    const need = asked.name === 'direct-flat' ? 'a stride-1 conv with one input channel per output channel (depthwise)' : asked.name === 'winograd' ? 'a 3x3 stride-1 dilation-1 ungrouped conv with at least 8 input and output channels' : 'a grouped conv with a stride > 1 along W and at least 4 output columns';
+    throw diag.usage(`--schedule: kernel ${name}: ${asked.name} needs ${need}${shape}`);
   }
   if (!c || lanes <= 1) return undefined;
   const wino: Algorithm = { name: 'winograd', m: 2 };
