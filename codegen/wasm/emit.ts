@@ -173,6 +173,9 @@ export function prepare(s: Stmt, simd: boolean, auto?: (loop: Extract<Stmt, { k:
   }
 }
 
+/** The value of a constant operand of a vector operation (a scalar constant or its broadcast). */
+const constOperand = (e: Expr): number | undefined => (e.k === 'const' ? e.v : e.k === 'bcast' && e.x.k === 'const' ? e.x.v : undefined);
+
 export class KernelEmitter {
   readonly fn: Func;
   private bufs = new Map<string, BufInfo>();
@@ -612,7 +615,6 @@ export class KernelEmitter {
     return 0;
   }
 
-  /** After a store to buf: forget remembered values that read it (any memory buffer may alias another). */
   /**
    * A store to `buf` ends the memoized loads it may change: of that register buffer, or of any memory
    * buffer (the memory plan may place a dead input where an output goes), except the kernel's weights,
@@ -1208,7 +1210,7 @@ export class KernelEmitter {
     switch (e.op) {
       case 'mul': {
         // by a constant power of two: a shift (i32x4.mul is a slow pmulld on x64)
-        const k = e.b.k === 'const' ? e.b.v : e.b.k === 'bcast' && e.b.x.k === 'const' ? e.b.x.v : undefined;
+        const k = constOperand(e.b);
         const sh = k !== undefined && k > 1 && Number.isInteger(Math.log2(k)) ? Math.log2(k) : -1;
         if (sh > 0 && sh < 32) { this.vx(e.a); this.e(['i32.const', sh], ['i32x4.shl']); this.vnorm(t); return true; }
         two('i32x4.mul'); this.vnorm(t); return true;
@@ -1221,7 +1223,7 @@ export class KernelEmitter {
       case 'shl': case 'shr': {
         // by a constant amount below 32: one lane-wise shift (other amounts: per lane, with the
         // scalar semantics of amounts >= 32)
-        const k = e.b.k === 'const' ? e.b.v : e.b.k === 'bcast' && e.b.x.k === 'const' ? e.b.x.v : undefined;
+        const k = constOperand(e.b);
         if (k === undefined || !Number.isInteger(k) || k < 0 || k > 31) return false;
         this.vx(e.a);
         this.e(['i32.const', k], [e.op === 'shl' ? 'i32x4.shl' : isSignedT(t) ? 'i32x4.shr_s' : 'i32x4.shr_u']);

@@ -1219,28 +1219,18 @@ function lowerMaxPool(ctx: LowerCtx): void {
   const withIndices = ctx.outputs.length >= 2 && !!ctx.node.outputs[1]?.name;
   const padded = ax.some((w) => w.needLo || w.needHi);
   const lowest = isF ? -Infinity : LOWEST_INT[T];
-  if (padded && lowest !== undefined && !isF && ax.length === 2 && !withIndices && ax.every((w) => w.pb >= 0)) {
-    // integers: a copy padded with the type's lowest value, which never exceeds an in-bounds tap
+  if (padded && lowest !== undefined && ax.length === 2 && !withIndices && ax.every((w) => w.pb >= 0)) {
+    // a copy padded with the type's lowest value (-inf for floats): every tap reads in bounds (no
+    // guards: the window loop vectorizes); the padding never replaces a maximum, so the result is the
+    // in-bounds taps' (NaN rule unchanged)
     const P = ax.map((w) => Math.max(w.pb + w.I, (w.O - 1) * w.s + (w.K - 1) * w.d + 1));
     const xp = padCopy2d(ctx, X, ax, P, (x) => x, T, lowest);
     ctx.compute(0, (idx) => {
       const [n, c] = idx, os = idx.slice(2);
       const r = reduceAxes(ctx, ax.map((w) => w.K), 'k');
       const x = xp.at(n, c, ...os.map((o, a) => E.add(E.mul(o, E.i(ax[a].s)), E.mul(r.vars[a], E.i(ax[a].d)))));
-      return guard(firsts(os).valid, E.reduce('max', r.axes, x), E.c(0, T));
-    });
-    return;
-  }
-  if (padded && isF && ax.length === 2 && !withIndices && ax.every((w) => w.pb >= 0)) {
-    // a -inf padded copy: every tap reads in bounds (no guards: the window loop vectorizes); -inf
-    // padding never replaces a maximum, so the result is the in-bounds taps' (NaN rule unchanged)
-    const P = ax.map((w) => Math.max(w.pb + w.I, (w.O - 1) * w.s + (w.K - 1) * w.d + 1));
-    const xp = padCopy2d(ctx, X, ax, P, (x) => x, T, -Infinity);
-    ctx.compute(0, (idx) => {
-      const [n, c] = idx, os = idx.slice(2);
-      const r = reduceAxes(ctx, ax.map((w) => w.K), 'k');
-      const x = xp.at(n, c, ...os.map((o, a) => E.add(E.mul(o, E.i(ax[a].s)), E.mul(r.vars[a], E.i(ax[a].d)))));
       const f = firsts(os);
+      if (!isF) return guard(f.valid, E.reduce('max', r.axes, x), E.c(0, T));
       const red = E.reduce('max', r.axes, E.select(E.call('isnan', x), E.c(-Infinity, T), x));
       const first = xp.at(n, c, ...os.map((o, a) => E.add(E.mul(o, E.i(ax[a].s)), E.mul(f.k[a], E.i(ax[a].d)))));
       return guard(f.valid, E.select(E.call('isnan', first), first, red), red);

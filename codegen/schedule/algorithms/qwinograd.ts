@@ -133,10 +133,11 @@ export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo, lanes
     Xp = temp('qwxp', [N, C, Hp, Wp2]);
     const nc = fresh('qnc'), p = fresh('qp'), q = fresh('qq');
     const [, , H2, W2] = Xq.shape;
-    const at = (w: number, h: number) => E.add(E.mul(E.add(E.mul(E.v(nc), E.i(h)), E.v(p)), E.i(w)), E.v(q));
-    const val = E.select(E.and(E.lt(E.v(p), E.i(H2)), E.lt(E.v(q), E.i(W2))), E.load(Xq.name, at(W2, H2), 'i32'), E.c(0, 'i32'));
-    const safe = mapExpr(val, (x) => (x.k === 'load' ? { ...x, idx: E.add(E.mul(E.add(E.mul(E.v(nc), E.i(H2)), E.min(E.v(p), E.i(H2 - 1))), E.i(W2)), E.min(E.v(q), E.i(W2 - 1))) } : x));
-    stages.push({ kind: 'extern', outs: [], body: S.for(nc, N * C, S.for(p, Hp, S.for(q, Wp2, S.store(Xp.name, at(Wp2, Hp), safe)))) });
+    const at = (h: Expr, w: Expr, H: number, W: number) => E.add(E.mul(E.add(E.mul(E.v(nc), E.i(H)), h), E.i(W)), w);
+    // past the copy's edge: 0 (the load's index clamped so it stays in the buffer)
+    const inside = E.and(E.lt(E.v(p), E.i(H2)), E.lt(E.v(q), E.i(W2)));
+    const val = E.select(inside, E.load(Xq.name, at(E.min(E.v(p), E.i(H2 - 1)), E.min(E.v(q), E.i(W2 - 1)), H2, W2), 'i32'), E.c(0, 'i32'));
+    stages.push({ kind: 'extern', outs: [], body: S.for(nc, N * C, S.for(p, Hp, S.for(q, Wp2, S.store(Xp.name, at(E.v(p), E.v(q), Hp, Wp2), val)))) });
   }
   // 2. input transform of a channel pair, packed
   const vc = fresh('qc'), vn = fresh('qn'), vy = fresh('qy'), vx = fresh('qx');
