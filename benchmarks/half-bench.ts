@@ -58,7 +58,7 @@ for (const name of models) {
     model.runSync(feed);
     let wreps = 1;
     for (let t0 = performance.now(); performance.now() - t0 < 200; wreps++) model.runSync(feed);
-    samplers.push({ target: 'wasm-simd', variant, weights: wc.art.weights?.length ?? 0, sample: () => { const t0 = performance.now(); for (let i = 0; i < wreps; i++) model.runSync(feed); return (performance.now() - t0) / wreps; } });
+    samplers.push({ target: 'wasm-simd', variant, weights: wc.art.weightsFile?.length ?? 0, sample: () => { const t0 = performance.now(); for (let i = 0; i < wreps; i++) model.runSync(feed); return (performance.now() - t0) / wreps; } });
   }
   const times = new Map(samplers.map((s) => [s, [] as number[]]));
   for (let r = 0; r < rounds; r++) for (const s of samplers) times.get(s)!.push(s.sample());

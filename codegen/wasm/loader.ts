@@ -4,6 +4,8 @@
  * conformance runner), so the same code is exercised by the tests either way.
  */
 
+import { PLACE_WEIGHTS_JS, type WeightPart } from './weights-file.ts';
+
 export interface IoMeta {
   name: string; dtype: string; shape: number[]; offset: number; length: number;
   /** an output whose size the data decides: shape is a bound, dim `dim`'s run-time extent is the i32 at `offset` */
@@ -17,7 +19,7 @@ export interface LoaderMeta {
   simd: boolean;
   inputs: IoMeta[];
   outputs: IoMeta[];
-  weights?: { offset: number; size: number; header: string; embedded: boolean };
+  weights?: { offset: number; size: number; header: string; embedded: boolean; fileSize?: number; parts?: WeightPart[] };
   /** host Math functions the module imports */
   imports: string[];
   /** when kernels hold runtime checks: each step's node and op, to name a failure */
@@ -170,15 +172,17 @@ function checkRecord(buf) {
   throw err;
 }
 
+${PLACE_WEIGHTS_JS}
+
 function makeModel(instance, weights) {
   const ex = instance.exports;
   const w = META.weights;
   if (w && !w.embedded) {
     if (!weights) throw new Error('this model needs its weights (model.weights)');
-    if (weights.byteLength !== w.size) throw new Error(\`weights: expected \${w.size} bytes, got \${weights.byteLength} (a model.weights from another build?)\`);
+    if (weights.byteLength !== (w.fileSize ?? w.size)) throw new Error(\`weights: expected \${w.fileSize ?? w.size} bytes, got \${weights.byteLength} (a model.weights from another build?)\`);
     const head = new TextDecoder().decode(weights.subarray(0, w.header.length));
     if (head !== w.header) throw new Error(\`weights: header '\${head}' does not match this module ('\${w.header}')\`);
-    new Uint8Array(ex.memory.buffer, w.offset, w.size).set(weights);
+    placeWeights(new Uint8Array(ex.memory.buffer, w.offset, w.size), w, weights);
   }
   function runSync(feeds, dims) {
     settle();

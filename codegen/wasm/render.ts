@@ -16,6 +16,7 @@ import { Func, ModuleBuilder, type Instr as WInstr } from './module.ts';
 import { loaderSource, typesSource, type LoaderMeta } from './loader.ts';
 import { RUN_PROLOGUE, afterCheckedKernel } from './checks.ts';
 import { extentMeta } from './extents.ts';
+import { encodeWeights } from './weights-file.ts';
 
 export interface WasmRenderOptions {
   simd: boolean;
@@ -30,7 +31,10 @@ export interface WasmRenderOptions {
 
 export interface WasmArtifact {
   wasm: Uint8Array;
+  /** the weights region of memory as the kernels read it */
   weights?: Uint8Array;
+  /** model.weights: `weights` with its narrow parts stored narrow (weights-file.ts); absent when embedded */
+  weightsFile?: Uint8Array;
   mjs: string;
   dts: string;
   module: ModuleBuilder;
@@ -146,6 +150,7 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
 
   const io = (b: ProgramBuffer) => ({ name: b.value, dtype: dtypeOfScalar(b.dtype), shape: b.shape.slice(), offset: addr.get(b.name)!, length: numel(b.shape),
     ...(b.extent ? { extent: { offset: addr.get(b.extent.buffer)!, dim: b.extent.dim } } : {}) });
+  const file = blob && !opts.embedWeights ? encodeWeights(blob, prog.weights, wOff, bytesOf) : undefined;
   const meta: LoaderMeta = {
     name: prog.name,
     version: opts.version,
@@ -154,12 +159,12 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     simd: opts.simd,
     inputs: prog.inputs.map(io),
     outputs: prog.outputs.map(io),
-    weights: blob ? { offset: weightsBase, size: blob.length, header: `${WEIGHTS_MAGIC}${hash}`, embedded: opts.embedWeights } : undefined,
+    weights: blob ? { offset: weightsBase, size: blob.length, header: `${WEIGHTS_MAGIC}${hash}`, embedded: opts.embedWeights, ...(file?.parts ? { fileSize: file.file.length, parts: file.parts } : {}) } : undefined,
     imports: mb.imports.map((i) => i.name),
     ...(prog.extents ? { extent: extentMeta(prog, addr) } : {}),
     ...(prog.batch ? { batch: { symbol: prog.batch.symbol, ...(prog.batch.max !== undefined ? { max: prog.batch.max } : {}), inputs: prog.batch.inputs, outputs: prog.batch.outputs } } : {}),
     ...(checked.size ? { steps: prog.steps.map((st) => ({ node: st.node, op: st.op ?? st.kernel })), ranges: RANGE_CHECKS } : {}),
   };
-  return { wasm, weights: blob && !opts.embedWeights ? blob : undefined, mjs: loaderSource(meta), dts: typesSource(meta), module: mb, meta, steps };
+  return { wasm, weights: blob && !opts.embedWeights ? blob : undefined, weightsFile: file?.file, mjs: loaderSource(meta), dts: typesSource(meta), module: mb, meta, steps };
 }
 

@@ -77,7 +77,7 @@ export function compileProgram(prog: Program, opts: WasmCompileOptions, t0 = per
   const art = renderWasm(prog, { simd: opts.simd, embedWeights: !!opts.embedWeights, version: opts.version, source: opts.source, sourceHash: opts.sourceHash, memory: plan, exportKernels: opts.exportKernels });
   if (!wasmValidate(art.wasm)) throw diag.runtime('wasm', 'the generated module does not validate (a bug in the WebAssembly emitter)');
   const files = new Map<string, Uint8Array | string>([['model.wasm', art.wasm], ['model.mjs', art.mjs], ['model.d.ts', art.dts]]);
-  if (art.weights) files.set('model.weights', art.weights);
+  if (art.weightsFile) files.set('model.weights', art.weightsFile);
   files.set('README.md', readme(prog, art, opts));
   return { files, prog, plan, art, compileMs: performance.now() - t0 };
 }
@@ -89,7 +89,7 @@ function readme(prog: Program, art: WasmArtifact, opts: WasmCompileOptions): str
     '',
     `Source: ${opts.source}`,
     '',
-    `Files: \`model.wasm\` (${art.wasm.length} bytes${opts.embedWeights ? ', weights embedded' : ''}), \`model.mjs\` (loader, no dependencies), \`model.d.ts\` (types)${art.weights ? ', `model.weights` (weights, checked against the module by a hash)' : ''}.`,
+    `Files: \`model.wasm\` (${art.wasm.length} bytes${opts.embedWeights ? ', weights embedded' : ''}), \`model.mjs\` (loader, no dependencies), \`model.d.ts\` (types)${art.weightsFile ? `, \`model.weights\` (weights, checked against the module by a hash${art.meta.weights?.parts ? '; values that fit int8 / int16 stored narrow and widened by the loader' : ''})` : ''}.`,
     '',
     '```js',
     "import { load } from './model.mjs';",
@@ -184,7 +184,7 @@ export function loadWasmSync(compiled: WasmCompiled): LoadedModel {
   if (!src.includes(HERE_LINE) || !src.includes(EXPORT_LINE)) throw new Error('wasm: unexpected loader text');
   const body = src.replace(HERE_LINE, 'const HERE = undefined;').replace(EXPORT_LINE, 'return { loadSync };');
   const { loadSync } = new Function(body)() as { loadSync: (o: { wasm: Uint8Array; weights?: Uint8Array }) => LoadedModel };
-  return loadSync({ wasm: compiled.art.wasm, weights: compiled.art.weights });
+  return loadSync({ wasm: compiled.art.wasm, weights: compiled.art.weightsFile });
 }
 
 export function runWasmSync(compiled: WasmCompiled, feeds: Map<string, RValue>): Map<string, Tensor> {
