@@ -33,6 +33,25 @@ function clampRange(e: Expr): readonly [number, number] | undefined {
   return a && b ? [Math.max(a[0], b[0]), Math.max(a[1], b[1])] : a ? [a[0], Infinity] : b ? [b[0], Infinity] : undefined;
 }
 
+/**
+ * `cast<u8>(min(255, max(0, v)))` (either nesting; i8 with -128 / 127) of an i32 vector v: v itself, when
+ * the clamp is exactly the byte type's range, so a store can narrow v with saturating narrows
+ * (i16x8.narrow_i32x4_s, then i8x16.narrow_i16x8_u / _s clamp to that range); every requantizing epilogue.
+ */
+function saturatedByNarrow(e: Expr, t: ScalarType): Expr | undefined {
+  if ((t !== 'u8' && t !== 'i8') || e.k !== 'cast' || e.t !== t || e.x.t !== 'i32') return undefined;
+  const [lo, hi] = INT_RANGE[t]!;
+  const c = e.x;
+  const bound = (x: Expr, v: number) => (x.k === 'const' && x.v === v) || (x.k === 'bcast' && x.x.k === 'const' && x.x.v === v);
+  const peel = (x: Expr, op: 'min' | 'max', v: number): Expr | undefined =>
+    x.k === 'bin' && x.op === op ? (bound(x.a, v) ? x.b : bound(x.b, v) ? x.a : undefined) : undefined;
+  const inner = peel(c, 'min', hi);
+  if (inner) { const v = peel(inner, 'max', lo); return v?.t === 'i32' ? v : undefined; }
+  const inner2 = peel(c, 'max', lo);
+  if (inner2) { const v = peel(inner2, 'min', hi); return v?.t === 'i32' ? v : undefined; }
+  return undefined;
+}
+
 export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1, f16: 2, bf16: 2 };
 const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
@@ -649,6 +668,15 @@ export class KernelEmitter {
     const vi0 = s.idx.lanes > 1 ? this.vindex(s.idx) : undefined;
     if (vi0?.kind === 'contig') {
       const off = this.addr(b, vi0.base);
+      const sat = s.val.lanes > 1 ? saturatedByNarrow(s.val, t) : undefined;
+      if (sat) {
+        // the clamp into the byte type is the narrowing instructions' own saturation
+        const tl = this.fn.local('v128');
+        this.vx(sat);
+        this.e(['local.tee', tl], ['local.get', tl], ['i16x8.narrow_i32x4_s'], ['local.tee', tl], ['local.get', tl],
+          [t === 'i8' ? 'i8x16.narrow_i16x8_s' : 'i8x16.narrow_i16x8_u'], ['v128.store32_lane', 0, off, 0]);
+        return;
+      }
       this.vx(s.val.lanes > 1 ? s.val : E.bcast(s.val, 4));
       this.vstoreContig(t, off);
       return;
@@ -1279,11 +1307,14 @@ export class KernelEmitter {
     if (s === 'f32') {
       // f2iSat per lane: i32/u32 trunc_sat; narrow types clamped first (f32x4.max/min keep NaN, trunc_sat makes it 0)
       if (is64(t)) return false;
-      this.vx(e.x);
+      const r = e.x;
+      const magic = t !== 'i32' && t !== 'u32' && r.k === 'call' && r.fn === 'round_even';
+      // the magic number's add rounds to nearest even itself (and clamping to integer bounds commutes
+      // with rounding): round_even's own f32x4.nearest is not needed
+      this.vx(magic ? r.args[0]! : e.x);
       if (t === 'i32' || t === 'u32') { this.e([`i32x4.trunc_sat_f32x4_${t === 'i32' ? 's' : 'u'}`]); return true; }
       const [lo, hi] = INT_RANGE[t]!;
-      const r = e.x;
-      if (r.k === 'call' && r.fn === 'round_even') {
+      if (magic) {
         // narrow(round_even(y)): the rounded value clamped, then converted by the magic number (an
         // integer v + 1.5 * 2^23 holds v in the low mantissa bits, exact for |v| < 2^22: its bits minus
         // those of 1.5 * 2^23 are v), NaN lanes masked to 0: five instructions for
@@ -1294,7 +1325,7 @@ export class KernelEmitter {
             this.vconst(12582912, 'f32'), ['f32x4.add'], this.vconst(0x4b400000, 'i32'), ['i32x4.sub']);
           return true;
         }
-        const y = this.tmp('v128'); // the rounded value is on the stack (above)
+        const y = this.tmp('v128'); // the value to round is on the stack (above)
         this.e(this.vconst(lo, 'f32'), ['f32x4.pmax'], this.vconst(hi, 'f32'), ['f32x4.pmin'], ['local.tee', y],
           this.vconst(12582912, 'f32'), ['f32x4.add'], this.vconst(0x4b400000, 'i32'), ['i32x4.sub'],
           ['local.get', y], ['local.get', y], ['f32x4.eq'], ['v128.and']);
