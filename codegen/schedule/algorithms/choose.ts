@@ -167,6 +167,7 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     const sum = summed ? ', sum in f32 lanes' : '';
     if (qa) { record.set(name, { shape: qa.shape, algorithm: algorithmName(qa.alg) + sum }); out.set(name, toDirective(qa.alg)); continue; }
     if (summed) record.set(name, { shape: summed, algorithm: `direct${sum}` });
+    else if (!c) { const q = qconvInfo(prog, name); if (q) record.set(name, { shape: convShape(q), algorithm: 'direct' }); }
     if (!c) {
       if (asked && fromDirective(asked, name).name !== 'direct') throw diag.usage(`--schedule: kernel ${name} (${src.op}) is not a 2-d f32 convolution with a constant weight: only 'algorithm direct' applies`);
       if (/^(Fused)?(MatMul|Gemm)$/.test(src.op)) record.set(name, { shape: `${src.op.toLowerCase()} ${src.params.map((p) => p.shape.join('x')).join(', ')}`, algorithm: 'gemm (register tile)' });
