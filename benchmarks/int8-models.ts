@@ -2,6 +2,8 @@
  * int8 vs fp32 whole models (a measurement, never a test gate): the shared model and its `aic quantize`
  * QDQ output, both compiled at -O2 (fuse-qdq turns the QDQ patterns into aic.QConv / aic.QMatMul), timed
  * in one process, interleaved, 1 thread, on the model's reference input; medians and time(int8)/time(fp32).
+ * The ratio is also given as the median of each interleaved pair's ratio and as the ratio of the fastest
+ * runs (both steadier than the ratio of medians on a shared machine whose load changes within a run).
  * Before timing, each compiled output is compared with the interpreter running the same -O2 graph
  * (int8: max |difference| of the dequantized logits; fp32: max relative error), and compile times
  * (passes + codegen + C compiler) are reported.
@@ -116,7 +118,12 @@ for (const target of targets) {
         + `  | aic int8 / ORT-web int8 x${(mq / median(toq)).toFixed(3)}, aic fp32 / ORT-web fp32 x${(mf / median(tof)).toFixed(3)}`
         + `  | ORT-web int8 vs interp QDQ max |d| ${oq.err.toExponential(2)}`);
     }
+    // the ratio of each interleaved pair of runs, then their median: a load change that lasts a few runs
+    // moves both times of a pair (the ratio of medians mixes runs from different moments); and the
+    // ratio of the fastest runs, the least disturbed
+    const paired = median(tq.map((t, i) => t / tf[i]!)), fastest = Math.min(...tq) / Math.min(...tf);
     console.log(`${target.padEnd(9)} ${model.padEnd(13)} fp32 ${mf.toFixed(2)} ms  int8 ${mq.toFixed(2)} ms  int8/fp32 x${(mq / mf).toFixed(3)}`
+      + ` (median of paired ratios x${paired.toFixed(3)}, fastest runs x${fastest.toFixed(3)})`
       + `  | vs interp -O2: fp32 max rel ${f.err.toExponential(1)}, int8 max |d| ${q.err.toExponential(2)}`
       + `  | compile fp32 ${(f.compileMs / 1e3).toFixed(1)} s, int8 ${(q.compileMs / 1e3).toFixed(1)} s`);
   }
