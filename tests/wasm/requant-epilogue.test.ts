@@ -3,6 +3,9 @@
  * through the saturating narrows alone (no i32x4.max_s / min_s), and `narrow(round_even(y))` rounded by
  * the magic number's add (no f32x4.nearest). Scales of 2^-k put many values exactly half-way (round to
  * even) and random weights push many past both ends of the byte range: outputs equal the interpreter's.
+ * A quantized residual add (DequantizeLinear x2 -> Add -> Relu -> QuantizeLinear, float in between):
+ * values bounded by their integer ranges and constants cannot be NaN, so no NaN lane select and Relu's
+ * max is one pmax; a zero point of 0 subtracts nothing; select(v > c, c, v) is one pmin.
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor, type RValue } from '@aic/core';
@@ -51,4 +54,32 @@ describe('wasm-simd requantizing epilogue', () => {
       expect(new Set(v).size).toBeGreaterThan(50);
     });
   }
+  it('a quantized residual add: no NaN select, pmax for Relu, equal to the interpreter', async () => {
+    const n = 4 * 6 * 8;
+    const src = `graph g(a: u8[1, 4, 6, 8], b: u8[1, 4, 6, 8]) -> (y: u8[1, 4, 6, 8]) {
+  sa: f32[] = 0.0625
+  za: u8[] = 0
+  sb: f32[] = 0.125
+  zb: u8[] = 137
+  sy: f32[] = 0.0625
+  zy: u8[] = 0
+  y = QuantizeLinear(Relu(Add(DequantizeLinear(a, sa, za), DequantizeLinear(b, sb, zb))), sy, zy)
+}`;
+    const t = getTarget('wasm-simd')!;
+    const g = runPipeline(parseGraph(src), pipelineFor(2), { target: passTargetOf(t), out: () => {} }).graph;
+    const wat = emitWat(compileWasm(g, { simd: true, version: 'test', source: 'requant', sourceHash: '-' }));
+    const body = wat.slice(wat.indexOf('(func $k'));
+    expect(body).toContain('f32x4.pmax');
+    expect(body).not.toMatch(/f32x4\.(max|ne)\b/);
+    const feeds = new Map<string, RValue>([
+      ['a', Tensor.fromNumbers('uint8', [1, 4, 6, 8], ints(n, 0, 255))],
+      ['b', Tensor.fromNumbers('uint8', [1, 4, 6, 8], ints(n, 0, 255))],
+    ]);
+    const want = run(parseGraph(src), feeds).get('y') as Tensor;
+    const got = (await runOn(t, g, feeds, { version: 'test', source: 'requant' })).outputs.get('y') as Tensor;
+    expect(Array.from(got.num)).toEqual(Array.from(want.num));
+    const v = Array.from(want.num);
+    expect(v.filter((q) => q === 0).length).toBeGreaterThan(10); // Relu's zeros
+    expect(v.filter((q) => q === 255).length).toBeGreaterThan(3); // saturated
+  });
 });
