@@ -52,14 +52,16 @@ export function quadReduce(prog: Program, src: KernelSource, args: string[], R: 
   const S = new Tensor('int32', sShape.length ? sShape : [1]);
   const D = shape[oq.d], q4Shape = shape.map((n, i) => (i === oq.d ? Math.ceil(n / 4) : n));
   const Q4 = new Tensor('int32', q4Shape);
-  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
   const q4Strides = q4Shape.map((_, i) => q4Shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  // the multi-index of element f, advanced as an odometer (millions of weights: no arrays per element)
+  const idx = new Array<number>(shape.length).fill(0);
   for (let f = 0; f < qv.length; f++) {
-    const idx = strides.map((s, i) => Math.floor(f / s) % shape[i]);
-    const si = keep.reduce((acc, i) => acc * shape[i] + idx[i], 0);
+    let si = 0, w = 0;
+    for (const i of keep) si = si * shape[i] + idx[i];
+    for (let i = 0; i < idx.length; i++) w += (i === oq.d ? Math.floor(idx[i] / 4) : idx[i]) * q4Strides[i];
     S.num[si] += qv[f];
-    const w = idx.reduce((acc, x, i) => acc + (i === oq.d ? Math.floor(x / 4) : x) * q4Strides[i], 0);
     Q4.num[w] = (Q4.num[w] + ((qv[f] & 255) << (8 * (idx[oq.d] % 4)))) | 0;
+    for (let i = idx.length - 1; i >= 0; i--) { if (++idx[i] < shape[i]) break; idx[i] = 0; }
   }
   void D;
   const q4 = addWeight(prog, src, args, oq.buf, 'dot4', Q4);

@@ -93,11 +93,15 @@ export class LoopInterpreter {
         const buf = this.mem[e.buf];
         if (!buf) throw new Error(`loop IR interpreter: unknown buffer ${e.buf}`);
         const idx = this.eval(e.idx);
-        const rd = (i: number) => {
+        // scalar loads (compile-time weight packing runs millions) without a closure per load
+        if (!Array.isArray(idx)) {
+          if (!(idx >= 0 && idx < buf.length)) throw new Error(`loop IR interpreter: ${e.buf}[${idx}] out of bounds (size ${buf.length})`);
+          return buf[idx];
+        }
+        return idx.map((i) => {
           if (!(i >= 0 && i < buf.length)) throw new Error(`loop IR interpreter: ${e.buf}[${i}] out of bounds (size ${buf.length})`);
           return buf[i];
-        };
-        return Array.isArray(idx) ? idx.map(rd) : rd(idx);
+        });
       }
       case 'bin': {
         const a = this.eval(e.a), b = this.eval(e.b);
@@ -108,14 +112,15 @@ export class LoopInterpreter {
       }
       case 'un': {
         const x = this.eval(e.x);
+        if (!Array.isArray(x) && e.op === 'neg') return wrap(-x, e.t);
         const f = (v: number) => (e.op === 'neg' ? wrap(-v, e.t) : e.op === 'not' ? (e.t === 'bool' ? (v ? 0 : 1) : big(e.t) ? big64(e.t, ~BigInt(v)) : wrap(~v, e.t)) : wrap(Math.abs(v), e.t));
         return Array.isArray(x) ? x.map(f) : f(x);
       }
       case 'call': {
         const args = e.args.map((a) => this.eval(a));
+        if (args.every((a) => !Array.isArray(a))) return isCheck(e.fn) ? this.check(e.fn, args as number[]) : callScalar(e.fn, args as number[], e.args[0].t);
         const fn = isCheck(e.fn)
           ? (a: number[]) => this.check(e.fn, a) : (a: number[]) => callScalar(e.fn, a, e.args[0].t);
-        if (args.every((a) => !Array.isArray(a))) return fn(args as number[]);
         const L = args.map((a) => this.lanesOf(a, e.lanes));
         return L[0].map((_, i) => fn(L.map((l) => l[i])));
       }
@@ -171,6 +176,11 @@ export class LoopInterpreter {
         if (!buf) throw new Error(`loop IR interpreter: unknown buffer ${s.buf}`);
         const idx = this.eval(s.idx), val = this.eval(s.val);
         const ht = this.half.get(s.buf);
+        if (!Array.isArray(idx) && !Array.isArray(val)) {
+          if (!(idx >= 0 && idx < buf.length)) throw new Error(`loop IR interpreter: store ${s.buf}[${idx}] out of bounds (size ${buf.length})`);
+          buf[idx] = ht ? roundHalf(val, ht) : val;
+          return;
+        }
         const wr = (i: number, v: number) => {
           if (!(i >= 0 && i < buf.length)) throw new Error(`loop IR interpreter: store ${s.buf}[${i}] out of bounds (size ${buf.length})`);
           buf[i] = ht ? roundHalf(v, ht) : v;
