@@ -192,7 +192,6 @@ export function prepare(s: Stmt, simd: boolean, auto?: (loop: Extract<Stmt, { k:
   }
 }
 
-/** The value of a constant operand of a vector operation (a scalar constant or its broadcast). */
 /** The value of a constant operand: a constant, broadcast, or converted from a constant whose value the conversion keeps */
 function constOperand(e: Expr): number | undefined {
   if (e.k === 'const') return e.v;
