@@ -235,7 +235,8 @@ function wasmTarget(simd: boolean): Target<WasmCompiled> {
     emit: (c, form) => (form === 'wat' ? emitWat(c.art) : ''),
     stats(c, bytes) {
       const wasmBytes = c.art.files.get('model.wasm');
-      return memoryStats(c, bytes) + `kernels: ${c.prog.kernels.length}, model.wasm ${bytes(typeof wasmBytes === 'string' ? wasmBytes.length : wasmBytes?.length ?? 0)}, compile ${c.compileMs.toFixed(0)} ms\n`;
+      const a = c.art.art, w = a.weightsFile ? `, model.weights ${bytes(a.weightsFile.length)}${a.weights && a.weights.length !== a.weightsFile.length ? ` (${bytes(a.weights.length)} in memory)` : ''}` : '';
+      return memoryStats(c, bytes) + `kernels: ${c.prog.kernels.length}, model.wasm ${bytes(typeof wasmBytes === 'string' ? wasmBytes.length : wasmBytes?.length ?? 0)}${w}, compile ${c.compileMs.toFixed(0)} ms\n`;
     },
     writeArtifact: (dir, c) => writeWasmArtifact(dir, c.art),
     async runCompiled(c, feeds) {

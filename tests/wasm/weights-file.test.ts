@@ -13,7 +13,7 @@ import { Tensor, type RValue } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { getTarget, passTargetOf } from '@aic/codegen';
+import { compileFor, getTarget, passTargetOf } from '@aic/codegen';
 import { compileWasm, writeWasmArtifact } from '../../codegen/wasm/target.ts';
 import { encodeWeights, PLACE_WEIGHTS_JS } from '../../codegen/wasm/weights-file.ts';
 import type { ProgramBuffer } from '../../codegen/lower/program.ts';
@@ -71,6 +71,10 @@ describe('narrow model.weights', () => {
     const c = compileWasm(g, { simd: true, version: 'test', source: 'weights-file', sourceHash: '-' });
     expect(c.art.meta.weights!.parts!.some((p) => p[2] === 1)).toBe(true); // int16 pairs of int8 values
     expect(c.art.weightsFile!.length).toBeLessThan(c.art.weights!.length - M * C / 2);
+    // --stats gives both sizes
+    const t = getTarget('wasm-simd')!;
+    const stats = t.stats!(compileFor(t, g, { version: 'test', source: 'weights-file', sourceHash: '-' }), (n) => `${n} B`);
+    expect(stats).toContain(`model.weights ${c.art.weightsFile!.length} B (${c.art.weights!.length} B in memory)`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-wfile-'));
     try {
       writeWasmArtifact(dir, c);
