@@ -1170,10 +1170,20 @@ export class KernelEmitter {
         const nan = (c: Expr) => (c.k === 'call' && c.fn === 'isnan' && this.notNaN(c.args[0]))
           || (c.k === 'bin' && c.op === 'ne' && isFloatT(c.a.t) && this.key(c.a) === this.key(c.b) && this.notNaN(c.a));
         if (nan(e.c)) { this.vx(e.b); return; }
-        // select(v < c, c, v) is pmax(v, c) and select(v > c, c, v) is pmin(v, c), lane for lane, NaN and zeros too
-        const c = e.c;
-        if (c.k === 'bin' && (c.op === 'lt' || c.op === 'gt') && c.a.t === 'f32' && this.key(e.a) === this.key(c.b) && this.key(e.b) === this.key(c.a)) {
-          this.vx(c.a); this.vx(c.b); this.e([c.op === 'lt' ? 'f32x4.pmax' : 'f32x4.pmin']); return;
+        // select(v < c, c, v) is pmax(v, c) and select(v > c, c, v) is pmin(v, c), lane for lane, NaN and
+        // zeros too; a clamp, select(v < lo, lo, select(v > hi, hi, v)) with constants lo <= hi (either
+        // nesting: a QuantizeLinear's saturation), is pmax(pmin(v, hi), lo)
+        const bound = (x: Expr, a: Expr, b: Expr) => (x.k === 'bin' && (x.op === 'lt' || x.op === 'gt') && x.a.t === 'f32' && this.key(a) === this.key(x.b) ? x : undefined);
+        const c = bound(e.c, e.a, e.b);
+        if (c && this.key(e.b) === this.key(c.a)) { this.vx(c.a); this.vx(c.b); this.e([c.op === 'lt' ? 'f32x4.pmax' : 'f32x4.pmin']); return; }
+        const inner = c && e.b.k === 'select' ? bound(e.b.c, e.b.a, e.b.b) : undefined;
+        if (c && inner && e.b.k === 'select' && inner.op !== c.op && this.key(inner.a) === this.key(c.a) && this.key(e.b.b) === this.key(c.a)) {
+          const k1 = constOperand(c.b), k2 = constOperand(inner.b);
+          if (k1 !== undefined && k2 !== undefined && (c.op === 'lt' ? k1 <= k2 : k1 >= k2)) {
+            this.vx(c.a); this.vx(inner.b); this.e([inner.op === 'lt' ? 'f32x4.pmax' : 'f32x4.pmin']);
+            this.vx(c.b); this.e([c.op === 'lt' ? 'f32x4.pmax' : 'f32x4.pmin']);
+            return;
+          }
         }
         this.vx(e.a); this.vx(e.b); this.vx(e.c); this.e(['v128.bitselect']); return;
       }

@@ -5,7 +5,8 @@
  * even) and random weights push many past both ends of the byte range: outputs equal the interpreter's.
  * A quantized residual add (DequantizeLinear x2 -> Add -> Relu -> QuantizeLinear, float in between):
  * values bounded by their integer ranges and constants cannot be NaN, so no NaN lane select and Relu's
- * max is one pmax; a zero point of 0 subtracts nothing; select(v > c, c, v) is one pmin.
+ * max is one pmax; a zero point of 0 subtracts nothing; select(v > c, c, v) is one pmin, and the
+ * saturation select(v < lo, lo, select(v > hi, hi, v)) a pmin and a pmax.
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor, type RValue } from '@aic/core';
@@ -71,6 +72,7 @@ describe('wasm-simd requantizing epilogue', () => {
     const body = wat.slice(wat.indexOf('(func $k'));
     expect(body).toContain('f32x4.pmax');
     expect(body).not.toMatch(/f32x4\.(max|ne)\b/);
+    expect(body).not.toContain('v128.bitselect'); // QuantizeLinear's saturation selects: pmin + pmax
     const feeds = new Map<string, RValue>([
       ['a', Tensor.fromNumbers('uint8', [1, 4, 6, 8], ints(n, 0, 255))],
       ['b', Tensor.fromNumbers('uint8', [1, 4, 6, 8], ints(n, 0, 255))],
