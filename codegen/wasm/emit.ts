@@ -18,39 +18,10 @@ import { WASM_LEGAL } from '../caps.ts';
 import { checkFunc, checkIndexInline } from './checks.ts';
 import { hoistIndices, linearTerms } from './hoist-index.ts';
 import { f32x4ToHalf, halfLoad, halfStore, halfToF32x4 } from './half.ts';
+import { ValueFacts, clampRange, constOperand, saturatedByNarrow } from './value-facts.ts';
 
 /** integer types whose values a wasm i32 holds exactly (signed, or u32 converted as unsigned) */
 const INT32_FITS = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'u32']);
-
-/** The range of an integer expression that min / max with constants bound (undefined: unbounded or not integer). */
-function clampRange(e: Expr): readonly [number, number] | undefined {
-  if (e.k === 'const') return [e.v, e.v];
-  if (e.k === 'bcast') return clampRange(e.x);
-  if (e.k === 'load') return INT_RANGE[e.t] && e.t !== 'i32' && e.t !== 'u32' ? INT_RANGE[e.t] : undefined;
-  if (e.k !== 'bin' || (e.op !== 'min' && e.op !== 'max') || e.t === 'f32' || e.t === 'f64') return undefined;
-  const a = clampRange(e.a), b = clampRange(e.b);
-  if (e.op === 'min') return a && b ? [Math.min(a[0], b[0]), Math.min(a[1], b[1])] : a ? [-Infinity, a[1]] : b ? [-Infinity, b[1]] : undefined;
-  return a && b ? [Math.max(a[0], b[0]), Math.max(a[1], b[1])] : a ? [a[0], Infinity] : b ? [b[0], Infinity] : undefined;
-}
-
-/**
- * `cast<u8>(min(255, max(0, v)))` (either nesting; i8 with -128 / 127) of an i32 vector v: v itself, when
- * the clamp is exactly the byte type's range, so a store can narrow v with saturating narrows
- * (i16x8.narrow_i32x4_s, then i8x16.narrow_i16x8_u / _s clamp to that range); every requantizing epilogue.
- */
-function saturatedByNarrow(e: Expr, t: ScalarType): Expr | undefined {
-  if ((t !== 'u8' && t !== 'i8') || e.k !== 'cast' || e.t !== t || e.x.t !== 'i32') return undefined;
-  const [lo, hi] = INT_RANGE[t]!;
-  const c = e.x;
-  const bound = (x: Expr, v: number) => (x.k === 'const' && x.v === v) || (x.k === 'bcast' && x.x.k === 'const' && x.x.v === v);
-  const peel = (x: Expr, op: 'min' | 'max', v: number): Expr | undefined =>
-    x.k === 'bin' && x.op === op ? (bound(x.a, v) ? x.b : bound(x.b, v) ? x.a : undefined) : undefined;
-  const inner = peel(c, 'min', hi);
-  if (inner) { const v = peel(inner, 'max', lo); return v?.t === 'i32' ? v : undefined; }
-  const inner2 = peel(c, 'max', lo);
-  if (inner2) { const v = peel(inner2, 'min', hi); return v?.t === 'i32' ? v : undefined; }
-  return undefined;
-}
 
 export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1, f16: 2, bf16: 2 };
 const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
@@ -192,16 +163,6 @@ export function prepare(s: Stmt, simd: boolean, auto?: (loop: Extract<Stmt, { k:
   }
 }
 
-/** The value of a constant operand: a constant, broadcast, or converted from a constant whose value the conversion keeps */
-function constOperand(e: Expr): number | undefined {
-  if (e.k === 'const') return e.v;
-  if (e.k === 'bcast') return constOperand(e.x);
-  if (e.k !== 'cast') return undefined;
-  const v = constOperand(e.x), r = INT_RANGE[e.t];
-  if (v === undefined) return undefined;
-  return (isFloatT(e.t) ? Math.fround(v) === v || Number.isNaN(v) : !!r && Number.isInteger(v) && v >= r[0] && v <= r[1]) ? v : undefined;
-}
-
 export class KernelEmitter {
   readonly fn: Func;
   private bufs = new Map<string, BufInfo>();
@@ -221,6 +182,7 @@ export class KernelEmitter {
   private readonly readOnly: Set<string>;
   /** read-only weights whose every value is finite */
   private readonly finiteBufs: Set<string>;
+  private readonly facts: ValueFacts;
 
   constructor(readonly k: Kernel, readonly env: KernelEnv) {
     this.fn = new Func(k.name, k.params.map(() => 'i32'), []);
@@ -230,63 +192,11 @@ export class KernelEmitter {
     walkStmt(k.body, (x) => { if (x.k === 'store') stored.add(x.buf); });
     this.readOnly = new Set(k.params.filter((p) => p.role === 'weight' && !stored.has(p.name)).map((p) => p.name));
     this.finiteBufs = new Set(k.params.filter((p, i) => this.readOnly.has(p.name) && env.finite?.[i]).map((p) => p.name));
+    this.facts = new ValueFacts(this.finiteBufs);
     // kernel-local buffers every store of which writes a finite value (a half weight's f32 copy)
     const vals = new Map<string, Expr[]>();
     walkStmt(k.body, (x) => { if (x.k === 'store' && !k.params.some((p) => p.name === x.buf)) vals.set(x.buf, [...(vals.get(x.buf) ?? []), x.val]); });
-    for (const [b, vs] of vals) if (vs.every((v) => this.finite(v))) this.finiteBufs.add(b);
-  }
-
-  /** e is a finite number in every lane (an integer converted, a finite constant, a finite weight's value) */
-  private finite(e: Expr): boolean {
-    switch (e.k) {
-      case 'const': return Number.isFinite(e.v);
-      case 'cast': return !isFloatT(e.x.t) && e.x.t !== 'f16' && e.x.t !== 'bf16';
-      case 'load': return (!isFloatT(e.t) && !isHalfT(e.t)) || this.finiteBufs.has(e.buf);
-      case 'bcast': return this.finite(e.x);
-      default: return !isFloatT(e.t) && e.t !== 'f16' && e.t !== 'bf16';
-    }
-  }
-
-  /**
-   * An upper bound on |e| from integer ranges and constants (Infinity: none known): an integer
-   * converted, times / plus / over constants, rounded, clamped (a quantized elementwise chain).
-   */
-  private mag(e: Expr): number {
-    switch (e.k) {
-      case 'const': return Number.isNaN(e.v) ? Infinity : Math.abs(e.v);
-      case 'bcast': return this.mag(e.x);
-      case 'load': { const r = INT_RANGE[e.t]; return r ? Math.max(-r[0], r[1]) : Infinity; }
-      case 'cast': {
-        const v = constOperand(e);
-        if (v !== undefined) return Number.isNaN(v) ? Infinity : Math.abs(v);
-        if (!isFloatT(e.t)) return Infinity;
-        const r = INT_RANGE[e.x.t];
-        return r ? Math.max(-r[0], r[1]) : isFloatT(e.x.t) ? this.mag(e.x) : Infinity;
-      }
-      case 'bin': {
-        const a = this.mag(e.a), b = this.mag(e.b);
-        if (e.op === 'add' || e.op === 'sub') return a + b;
-        if (e.op === 'mul') return a * b;
-        if (e.op === 'min' || e.op === 'max') return Math.max(a, b);
-        const d = e.op === 'div' ? constOperand(e.b) : undefined;
-        if (d !== undefined && d !== 0 && !Number.isNaN(d)) return a / Math.abs(d);
-        return Infinity;
-      }
-      case 'un': return e.op === 'neg' || e.op === 'abs' ? this.mag(e.x) : Infinity;
-      case 'call': return e.fn === 'round_even' || e.fn === 'floor' || e.fn === 'ceil' || e.fn === 'trunc' ? this.mag(e.args[0]) + 1 : e.fn === 'fabs' ? this.mag(e.args[0]) : Infinity;
-      case 'select': return Math.max(this.mag(e.a), this.mag(e.b));
-      default: return Infinity;
-    }
-  }
-
-  /** e is never NaN: finite, a sum / difference / product of finite values (at worst infinite), or such a value rounded, or bounded (mag) */
-  private notNaN(e: Expr): boolean {
-    if (this.finite(e)) return true;
-    if (this.mag(e) < 3e38) return true;
-    if (e.k === 'bin' && (e.op === 'mul' || e.op === 'add' || e.op === 'sub')) return this.finite(e.a) && this.finite(e.b);
-    if (e.k === 'call' && (e.fn === 'round_even' || e.fn === 'floor' || e.fn === 'ceil' || e.fn === 'trunc')) return this.notNaN(e.args[0]);
-    if (e.k === 'bcast') return this.notNaN(e.x);
-    return false;
+    for (const [b, vs] of vals) if (vs.every((v) => this.facts.finite(v))) this.finiteBufs.add(b);
   }
 
   emit(): Func {
@@ -1167,8 +1077,8 @@ export class KernelEmitter {
       case 'call': if (this.vcall(e)) return; break;
       case 'select': {
         // select(isnan(x), k, y) where x cannot be NaN: y (a QuantizeLinear's NaN lane)
-        const nan = (c: Expr) => (c.k === 'call' && c.fn === 'isnan' && this.notNaN(c.args[0]))
-          || (c.k === 'bin' && c.op === 'ne' && isFloatT(c.a.t) && this.key(c.a) === this.key(c.b) && this.notNaN(c.a));
+        const nan = (c: Expr) => (c.k === 'call' && c.fn === 'isnan' && this.facts.notNaN(c.args[0]))
+          || (c.k === 'bin' && c.op === 'ne' && isFloatT(c.a.t) && this.key(c.a) === this.key(c.b) && this.facts.notNaN(c.a));
         if (nan(e.c)) { this.vx(e.b); return; }
         // select(v < c, c, v) is pmax(v, c) and select(v > c, c, v) is pmin(v, c), lane for lane, NaN and
         // zeros too; a clamp, select(v < lo, lo, select(v > hi, hi, v)) with constants lo <= hi (either
@@ -1296,7 +1206,7 @@ export class KernelEmitter {
       if (e.op === 'max' || e.op === 'min') {
         const [v, c] = constOperand(e.b) !== undefined ? [e.a, e.b] : [e.b, e.a];
         const cv = constOperand(c);
-        if (cv !== undefined && !Number.isNaN(cv) && this.notNaN(v)) {
+        if (cv !== undefined && !Number.isNaN(cv) && this.facts.notNaN(v)) {
           const first = e.op === 'max' ? Object.is(cv, 0) : Object.is(cv, -0);
           if (first) { this.vx(c); this.vx(v); } else { this.vx(v); this.vx(c); }
           this.e([`f32x4.p${e.op}`]);
@@ -1397,7 +1307,7 @@ export class KernelEmitter {
         // those of 1.5 * 2^23 are v), NaN lanes masked to 0: five instructions for
         // i32x4.trunc_sat_f32x4_s, which V8 lowers to about eight; every int8 requantizing epilogue
         // (no mask where the value cannot be NaN: a requantizing epilogue's f32(acc) * finite scale)
-        if (this.notNaN(r.args[0])) {
+        if (this.facts.notNaN(r.args[0])) {
           this.e(this.vconst(lo, 'f32'), ['f32x4.pmax'], this.vconst(hi, 'f32'), ['f32x4.pmin'],
             this.vconst(12582912, 'f32'), ['f32x4.add'], this.vconst(0x4b400000, 'i32'), ['i32x4.sub']);
           return true;
