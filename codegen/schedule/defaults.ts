@@ -314,25 +314,38 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // packed output channels: two vectors per row on wide targets, and on narrow ones for int16-pair dot
   // products (wasm-simd int8: 2 x 4 instead of 1 x 7 accumulators, a weight vector load and a broadcast
   // shared by more dot2s: resnet18 int8's stem and strided convs, whole model 43.5 -> 40.5 ms)
-  const V = (c.packs.length && (wide || perStep === 2) && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
-  const maxRows = colPack ? COL_PACK_ROWS : maxTileRows(V, wide, isWide(caps.vectorLanes, 4));
-  let row: { name: string; R: number; clamp: boolean; cost: number; pack?: number[] } | undefined;
-  for (const ax of out.slice().reverse()) {
-    if (ax.name === c.v || ax.extent < 2) continue;
-    // rows reuse the vector operand: independent of the row axis, or constant on its blocks (a group: grouped.ts)
-    const dep = vecLoads.filter((l) => usesVar(l.idx, ax.name));
-    const groupR = dep.length ? blockRows(dep.map((l) => at(l.idx, ax.name)), ax.extent, maxRows) : undefined;
-    if (dep.length && !groupR) continue;
-    let pick: { R: number; clamp: boolean; cost: number; pack?: number[] } = groupR ? { R: groupR, clamp: false, cost: 1 } : rowsFor(ax.extent, maxRows);
-    // wide targets: rows that broadcast a constant weight get it packed R rows per block (wide-tile.ts)
-    const rowPack = wide && prog ? rowPackParams(loads.filter((l) => usesVar(l.idx, ax.name)), ax.name, (l) => {
-      const p = paramIndex(l.buf);
-      return { p, idx: p >= 0 ? peelIndex(l.idx, src.params[p].shape) : undefined, packable: p >= 0 && packable(prog, src, p) && !guarded.has(l) };
-    }, usesVar) : undefined;
-    const Rp = rowPack ? groupR ?? packedRows(ax.extent, maxRows) : 0;
-    if (Rp) pick = { R: Rp, clamp: false, cost: 1, pack: rowPack };
-    // fewer computed rows per useful row, then more rows per tile
-    if (!row || pick.R > row.R || (pick.R === row.R && pick.cost < row.cost)) row = { name: ax.name, ...pick };
+  let V = (c.packs.length && (wide || perStep === 2) && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
+  type Row = { name: string; R: number; clamp: boolean; cost: number; pack?: number[] };
+  let row = tileRows(colPack ? COL_PACK_ROWS : maxTileRows(V, wide, isWide(caps.vectorLanes, 4)));
+  // narrow targets, packed output channels over a short or clamped row axis (at most 4 rows, or a
+  // partial last tile): two vectors x 4 rows keep 8 accumulators busy with 6 loads per step
+  // (-O3 Winograd GEMMs over 4 and 16 tiles, resnet18 on wasm-simd: 64.8 -> 55.2 ms; over 49 or 196
+  // tiles 7 exact rows of one vector stay faster: benchmarks/wasm-schedule-ab.ts)
+  if (V === 1 && !wide && perStep === 1 && c.packs.length && !colPack && vExtent % (2 * c.W) === 0 && row && (row.R <= 4 || row.clamp)) {
+    const max2 = maxTileRows(2, wide, isWide(caps.vectorLanes, 4));
+    const two = tileRows(max2);
+    if (two && !two.clamp && (two.R === max2 || two.R === row.R)) { V = 2; row = two; }
+  }
+  function tileRows(maxRows: number): Row | undefined {
+    let row: Row | undefined;
+    for (const ax of out.slice().reverse()) {
+      if (ax.name === c.v || ax.extent < 2) continue;
+      // rows reuse the vector operand: independent of the row axis, or constant on its blocks (a group: grouped.ts)
+      const dep = vecLoads.filter((l) => usesVar(l.idx, ax.name));
+      const groupR = dep.length ? blockRows(dep.map((l) => at(l.idx, ax.name)), ax.extent, maxRows) : undefined;
+      if (dep.length && !groupR) continue;
+      let pick: { R: number; clamp: boolean; cost: number; pack?: number[] } = groupR ? { R: groupR, clamp: false, cost: 1 } : rowsFor(ax.extent, maxRows);
+      // wide targets: rows that broadcast a constant weight get it packed R rows per block (wide-tile.ts)
+      const rowPack = wide && prog ? rowPackParams(loads.filter((l) => usesVar(l.idx, ax.name)), ax.name, (l) => {
+        const p = paramIndex(l.buf);
+        return { p, idx: p >= 0 ? peelIndex(l.idx, src.params[p].shape) : undefined, packable: p >= 0 && packable(prog, src, p) && !guarded.has(l) };
+      }, usesVar) : undefined;
+      const Rp = rowPack ? groupR ?? packedRows(ax.extent, maxRows) : 0;
+      if (Rp) pick = { R: Rp, clamp: false, cost: 1, pack: rowPack };
+      // fewer computed rows per useful row, then more rows per tile
+      if (!row || pick.R > row.R || (pick.R === row.R && pick.cost < row.cost)) row = { name: ax.name, ...pick };
+    }
+    return row;
   }
   if (!row || row.R < 2) {
     // no axis reuses the vector operand (depthwise conv, pooling): rows over the output axis just

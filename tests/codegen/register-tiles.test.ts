@@ -39,6 +39,22 @@ describe('register tiles and the register count', () => {
     expect(Array.from(runProgram(p, feeds).get('out')!.num as ArrayLike<number>)).toEqual(plain);
   });
 
+  it('wasm-simd: packed output channels over at most 4 rows take two vectors per row, results unchanged', () => {
+    // 3 x 3 output positions (no 4-lane axis): vectors over 16 packed output channels, rows over 3
+    // columns; two channel vectors x 3 rows instead of one (the -O3 Winograd GEMMs over 4 / 16 tiles)
+    const c = { name: 'short', N: 1, C: 8, H: 5, W: 5, M: 16, k: 3, bias: true, relu: true };
+    const { graph, feeds } = convModel(c);
+    const plain = Array.from(runProgram(lowerGraph(graph(), WASM_SIMD_CAPS), feeds).get('out')!.num as ArrayLike<number>);
+    const p = lowerGraph(graph(), WASM_SIMD_CAPS);
+    const k = convKernel(graph());
+    const dirs = chooseSchedules(p, WASM_SIMD_CAPS, new Map([[k, [{ d: 'algorithm', name: 'direct' }]]]));
+    rescheduleProgram(p, dirs);
+    const s = splits(dirs.get(k)!);
+    expect(s.filter((x) => x.endsWith('_o/2'))).toHaveLength(1);
+    expect(s.filter((x) => x.endsWith('/3'))).toHaveLength(1);
+    expect(Array.from(runProgram(p, feeds).get('out')!.num as ArrayLike<number>)).toEqual(plain);
+  });
+
   it('a conv on C with 16-lane caps keeps its 32-register tiles (2 vectors of 16 channels)', () => {
     const c = { name: 'c', N: 1, C: 16, H: 9, W: 9, M: 32, pads: [1, 1, 1, 1], bias: true };
     const { graph } = convModel(c);

@@ -21,7 +21,7 @@
  * Winograd needs C and M >= 8 (below that the transforms cost more than they save).
  * Convs on channel-blocked buffers (NC4HW4 at -O3) choose between direct (the blocked kernel,
  * schedule/blocked.ts) and Winograd, whose stages read and write them through the layouts' index
- * maps, on targets up to 8 lanes (wasm-simd); gemm and direct-phases do not apply to them.
+ * maps; gemm and direct-phases do not apply to them.
  */
 import { diag } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
@@ -74,11 +74,6 @@ const WINOGRAD_MARGIN = 0.8;
  */
 const transformWeight = (lanes: number) => Math.max(4, lanes);
 const winogradMargin = (lanes: number) => (lanes >= 16 ? 0.7 : WINOGRAD_MARGIN);
-/**
- * Blocked (NC4HW4, -O3) convs get Winograd on targets up to this many lanes (wasm-simd: -O2 wins with
- * it on every 3x3 stride-1 conv); on 16 lanes the blocked direct kernel is kept (C met issue 10 with it).
- */
-const BLOCKED_WINOGRAD_LANES = 8;
 
 /** Share of the vector lanes a register tile over an axis of extent n keeps busy (whole or clamped vectors of >= 4 lanes). */
 function laneUse(n: number, L: number): number {
@@ -99,7 +94,9 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
   // direct vectorizes over output columns with strided gathers; the phase split makes them contiguous
   // (phases.ts: 1.4-1.5x on a stride-2 depthwise 3x3 on wasm-simd). Dense strided convs stay direct:
   // packed output channels x pixel rows measured faster there than channel rows x column vectors.
-  if (c.blocked) return winogradApplies(c) && c.C >= 8 && c.M >= 8 && lanes <= BLOCKED_WINOGRAD_LANES ? [...out, ...winogradCosts(c, lanes)] : out;
+  // blocked (-O3): Winograd's stages run over whole channel vectors (winograd.ts blockedStages); on C
+  // resnet18 -O3/-O2 went 1.43 -> 1.01 when its 3x3 convs took it (o3-vs-o2-kernels.ts, 2026-12-04)
+  if (c.blocked) return winogradApplies(c) && c.C >= 8 && c.M >= 8 ? [...out, ...winogradCosts(c, lanes)] : out;
   // a dense strided conv with a reduction too short for packed output channels (a first conv's 3 x 3 x 3:
   // defaults.ts then vectorizes output columns, when there are enough) reads its columns by stride phase too
   const shortReduce = (c.C / c.group) * c.KH * c.KW < 4 * lanes && c.OW >= 8;

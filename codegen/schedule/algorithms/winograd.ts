@@ -111,14 +111,10 @@ export function logicalData(data: Tensor, layout: BufferLayout | undefined): Ten
  */
 export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 | 4): boolean {
   const src = prog.sources.get(kernel)!;
-  const mats = WINOGRAD[m], a = m + 2, a2 = a * a;
-  const { N, C, H, W, M } = c;
-  const { th, tw, T } = winogradTiles(c, m);
-  const Hp = th * m + 2, Wp = tw * m + 2, Zh = th * m, Zw = tw * m;
-  const [pt, pl] = c.pads;
-  const fresh = src.fresh;
-  const temp = (p: string, shape: number[]): Buffer => ({ name: fresh(p), dtype: 'f32', shape, scope: 'local', role: 'scratch' });
-  const Xp = temp('wxp', [N, C, Hp, Wp]), V = temp('wv', [a2, C, T]), Mo = temp('wm', [a2, M, T]), Z = temp('wz', [N, M, Zh, Zw]);
+  const mats = WINOGRAD[m];
+  const { N, C, M } = c;
+  const { th, tw } = winogradTiles(c, m);
+  const Z: Buffer = { name: src.fresh('wz'), dtype: 'f32', shape: [N, M, th * m, tw * m], scope: 'local', role: 'scratch' };
   const X = src.params[0];
   const final = src.stages[c.stage] as ComputeStage;
   // a channel-blocked output (-O3): Z takes its layout, so the epilogue reads whole channel vectors
@@ -133,6 +129,34 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
   walkExpr(body, (x) => { if (x.k === 'load' && !allowed.has(x.buf)) ok = false; });
   if (!ok) return false;
 
+  // input and output blocked alike, whole blocks: every stage runs over a block's lanes
+  const xb = channelBlock(X.layout);
+  const Ub = xb && xb === zb && C % xb === 0 && M % xb === 0 && X.layout!.dims.length === 5
+    ? blockedStages(src, c, mats, xb, Z, body, final)
+    : rowMajorStages(src, c, mats, Z, zb, body, final);
+  const step = prog.steps.find((s) => s.kernel === kernel)!;
+  swapWeight(prog, src, step, Ub, { name: `${c.weight.name}_wino${m}`, dtype: 'f32', shape: Ub.shape, scope: 'global', role: 'weight', value: c.weight.value, data: winogradWeights(logicalData(c.weight.data!, c.weight.layout), mats) });
+  return true;
+}
+
+/** Tile geometry: a x a input tiles (a = m + 2), th x tw tiles per image, the padded input and Z extents. */
+function geometry(c: ConvInfo, mats: WinogradMats) {
+  const m = mats.m, a = m + 2, { th, tw, T } = winogradTiles(c, m);
+  return { m, a, a2: a * a, th, tw, T, Hp: th * m + 2, Wp: tw * m + 2, Zh: th * m, Zw: tw * m };
+}
+
+/**
+ * The stages on row-major (or blocked-in, row-major-transform) buffers: Xp [N, C, Hp, Wp], V [a2, C, T],
+ * Mo [a2, M, T], Z (blocked like the output when it is), then the epilogue.
+ */
+function rowMajorStages(src: KernelSource, c: ConvInfo, mats: WinogradMats, Z: Buffer, zb: number, body: Expr, final: ComputeStage): Buffer {
+  const { m, a, a2, th, tw, T, Hp, Wp, Zh, Zw } = geometry(c, mats);
+  const { N, C, H, W, M } = c;
+  const [pt, pl] = c.pads;
+  const fresh = src.fresh;
+  const temp = (p: string, shape: number[]): Buffer => ({ name: fresh(p), dtype: 'f32', shape, scope: 'local', role: 'scratch' });
+  const Xp = temp('wxp', [N, C, Hp, Wp]), V = temp('wv', [a2, C, T]), Mo = temp('wm', [a2, M, T]);
+  const X = src.params[0];
   // 1. padded input copy
   const nc = fresh('wnc'), p = fresh('wp'), q = fresh('wq');
   const ih = E.sub(E.v(p), E.i(pt));
@@ -192,9 +216,83 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
 
   src.stages = [padStage, inStage, gemm, outStage, ...zeroPad, { ...final, body }];
   src.temps = [Xp, V, Mo, Z];
-  const step = prog.steps.find((s) => s.kernel === kernel)!;
-  swapWeight(prog, src, step, Ub, { name: `${c.weight.name}_wino${m}`, dtype: 'f32', shape: Ub.shape, scope: 'global', role: 'weight', value: c.weight.value, data: winogradWeights(logicalData(c.weight.data!, c.weight.layout), mats) });
-  return true;
+  return Ub;
+}
+
+/**
+ * The stages when input and output are channel-blocked by x (NCxHWx, C and M whole blocks): every
+ * stage runs over the x lanes of a block innermost as one vector, so no access gathers or scatters.
+ *   Xp [N, C/x, Hp, Wp, x] (blocked, zero-padded: each row a fill, a contiguous copy and a fill),
+ *   V [a2, T, C] (channels innermost: the transform stores a vector per position), Mo [a2, T, M]
+ *   (the GEMM stores output-channel vectors contiguously), Z blocked like the output.
+ */
+function blockedStages(src: KernelSource, c: ConvInfo, mats: WinogradMats, x: number, Z: Buffer, body: Expr, final: ComputeStage): Buffer {
+  const { m, a, a2, th, tw, T, Hp, Wp, Zh, Zw } = geometry(c, mats);
+  const { N, C, H, W, M } = c;
+  const CB = C / x, MB = M / x;
+  const [pt, pl] = c.pads;
+  const fresh = src.fresh;
+  const temp = (p: string, shape: number[]): Buffer => ({ name: fresh(p), dtype: 'f32', shape, scope: 'local', role: 'scratch' });
+  const Xp = temp('wxp', [N, CB, Hp, Wp, x]), V = temp('wv', [a2, T, C]), Mo = temp('wm', [a2, T, M]);
+  const X = src.params[0];
+  const lanes = (l: string, st: Stmt) => S.for(l, x, st, { k: 'vectorized', lanes: x });
+
+  // 1. padded input copy, a block's row at a time
+  const nc = fresh('wnc'), p = fresh('wp'), j = fresh('wq'), l = fresh('wl');
+  const ih = E.sub(E.v(p), E.i(pt));
+  const row = E.mul(E.add(E.mul(E.v(nc), E.i(Hp)), E.v(p)), E.i(Wp * x));
+  const at = (from: number) => E.add(row, E.add(E.mul(E.add(E.v(j), E.i(from)), E.i(x)), E.v(l)));
+  const zeros = (from: number, n: number) => (n > 0 ? [S.for(j, n, lanes(l, S.store(Xp.name, at(from), E.c(0))))] : []);
+  const srcAt = E.add(E.mul(E.add(E.mul(E.add(E.mul(E.v(nc), E.i(H)), ih), E.i(W)), E.v(j)), E.i(x)), E.v(l));
+  const copy = S.for(j, W, lanes(l, S.store(Xp.name, at(pl), E.load(X.name, srcAt, 'f32'))));
+  const inRow = [...(pt > 0 ? [E.ge(ih, E.i(0))] : []), E.lt(ih, E.i(H))].reduce((u, v) => E.and(u, v));
+  const padStage: Stage = { kind: 'extern', outs: [], body: S.for(nc, N * CB, S.for(p, Hp, S.if(inRow, S.seq(...zeros(0, pl), copy, ...zeros(pl + W, Wp - pl - W)), S.seq(...zeros(0, Wp))))) };
+
+  // 2. input transform over a block's lanes: V[e, t, c] = (Bt d Bt^T)[e]
+  const vb = fresh('wc'), vn = fresh('wn'), vy = fresh('wy'), vx = fresh('wx'), vl = fresh('wl');
+  const t = E.add(E.mul(E.add(E.mul(E.v(vn), E.i(th)), E.v(vy)), E.i(tw)), E.v(vx));
+  const base = E.add(E.mul(E.add(E.mul(E.add(E.mul(E.add(E.mul(E.v(vn), E.i(CB)), E.v(vb)), E.i(Hp)), E.mul(E.v(vy), E.i(m))), E.i(Wp)), E.mul(E.v(vx), E.i(m))), E.i(x)), E.v(vl));
+  const d = Array.from({ length: a2 }, (_, k) => E.load(Xp.name, E.add(base, E.i((Math.floor(k / a) * Wp + (k % a)) * x)), 'f32'));
+  const ch = E.add(E.mul(E.v(vb), E.i(x)), E.v(vl));
+  const inTx = lets(d, fresh, (dv) => {
+    const r = Array.from({ length: a2 }, (_, k) => lin(mats.BT[Math.floor(k / a)], Array.from({ length: a }, (_, kk) => dv[kk * a + (k % a)])));
+    return lets(r, fresh, (rv) => S.seq(...Array.from({ length: a2 }, (_, e) => {
+      const i = Math.floor(e / a), jj = e % a;
+      const val = lin(mats.BT[jj], Array.from({ length: a }, (_, kk) => rv[i * a + kk]));
+      return S.store(V.name, E.add(E.mul(E.add(E.mul(E.i(e), E.i(T)), t), E.i(C)), ch), val);
+    })));
+  });
+  const inStage: Stage = { kind: 'extern', outs: [], body: S.for(vb, CB, S.for(vn, N, S.for(vy, th, S.for(vx, tw, lanes(vl, inTx))))) };
+
+  // 3. batched GEMM, output channels innermost
+  const Ub: Buffer = { name: fresh('wino'), dtype: 'f32', shape: [M, a2, C], scope: 'global', role: 'weight' };
+  const ge = fresh('ge'), go = fresh('go'), gt = fresh('gt'), gc = fresh('gc');
+  const gemm: ComputeStage = {
+    kind: 'compute', out: Mo, axes: [ge, gt, go],
+    body: E.reduce('sum', [{ name: gc, extent: C }], E.mul(
+      E.load(Ub.name, flatIndex([E.v(go), E.v(ge), E.v(gc)], Ub.shape), 'f32'),
+      E.load(V.name, flatIndex([E.v(ge), E.v(gt), E.v(gc)], V.shape), 'f32'))),
+  };
+
+  // 4. output transform over a block's lanes into blocked Z
+  const ob = fresh('wo'), on = fresh('wn'), oy = fresh('wy'), ox = fresh('wx'), ol = fresh('wl');
+  const ot = E.add(E.mul(E.add(E.mul(E.v(on), E.i(th)), E.v(oy)), E.i(tw)), E.v(ox));
+  const oc = E.add(E.mul(E.v(ob), E.i(x)), E.v(ol));
+  const mv = Array.from({ length: a2 }, (_, e) => E.load(Mo.name, E.add(E.mul(E.add(E.mul(E.i(e), E.i(T)), ot), E.i(M)), oc), 'f32'));
+  const zBase = E.add(E.mul(E.add(E.mul(E.add(E.mul(E.add(E.mul(E.v(on), E.i(MB)), E.v(ob)), E.i(Zh)), E.mul(E.v(oy), E.i(m))), E.i(Zw)), E.mul(E.v(ox), E.i(m))), E.i(x)), E.v(ol));
+  const outTx = lets(mv, fresh, (qv) => {
+    const s = Array.from({ length: m * a }, (_, k) => lin(mats.AT[Math.floor(k / a)], Array.from({ length: a }, (_, kk) => qv[kk * a + (k % a)])));
+    return lets(s, fresh, (sv) => S.seq(...Array.from({ length: m * m }, (_, k) => {
+      const i = Math.floor(k / m), jj = k % m;
+      const val = lin(mats.AT[jj], Array.from({ length: a }, (_, kk) => sv[i * a + kk]));
+      return S.store(Z.name, E.add(zBase, E.i((i * Zw + jj) * x)), val);
+    })));
+  });
+  const outStage: Stage = { kind: 'extern', outs: [], body: S.for(ob, MB, S.for(on, N, S.for(oy, th, S.for(ox, tw, lanes(ol, outTx))))) };
+
+  src.stages = [padStage, inStage, gemm, outStage, { ...final, body }];
+  src.temps = [Xp, V, Mo, Z];
+  return Ub;
 }
 
 /** The kernel's weight (param 1) replaced by U (a transformed copy, a new program weight) read as param Ub. */
