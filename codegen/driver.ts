@@ -19,6 +19,13 @@ export function scheduleProgram(target: Target, prog: Program, opts: Pick<Compil
   const chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog, opts.schedules);
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
+    // `split A by N pad` runs past A's extent unguarded: only where the default schedule proved the
+    // padding lanes stay inside their buffers (a channel-blocked output's last block: blocked.ts)
+    for (const x of d) {
+      if (x.d !== 'split' || x.tail !== 'pad') continue;
+      const proven = (chosen.get(k) ?? []).some((y) => y.d === 'split' && y.tail === 'pad' && y.axis === x.axis && y.factor === x.factor);
+      if (!proven) throw diag.usage(`--schedule: kernel ${k}: 'split ${x.axis} by ${x.factor} pad' only where the default schedule pads ${x.axis} (see --emit schedule); use clamp or no tail`);
+    }
     // kernel-level choices alone (`algorithm`, `pad-copy`, `accumulate`) merge with the default schedule
     // (the target's defaults apply `algorithm` and `accumulate`); any loop directive replaces it
     if (d.length === 0 || d.some((x) => !isKernelLevel(x))) chosen.set(k, d);

@@ -53,5 +53,8 @@ describe('schedules', () => {
     const dirs = cases[1][1];
     const text = printSchedule('k0_gemm', dirs);
     expect(parseScheduleFile(text).get('k0_gemm')).toEqual(dirs);
+    // split tails print and parse back too (--emit schedule of a -O3 blocked kernel prints `pad`)
+    const tails: Directive[] = [{ d: 'split', axis: 'i1', factor: 4, tail: 'pad' }, { d: 'split', axis: 'i3', factor: 7, tail: 'clamp' }, { d: 'split', axis: 'r4', factor: 4 }];
+    expect(parseScheduleFile(printSchedule('k1_conv', tails)).get('k1_conv')).toEqual(tails);
   });
 });

@@ -363,7 +363,7 @@ export function printDirective(d: Directive): string {
 export function parseDirective(line: string): Directive {
   const t = line.trim();
   let m: RegExpExecArray | null;
-  if ((m = /^split\s+(\w+)\s+by\s+(\d+)(\s+clamp)?$/.exec(t))) return { d: 'split', axis: m[1], factor: Number(m[2]), ...(m[3] ? { tail: 'clamp' as const } : {}) };
+  if ((m = /^split\s+(\w+)\s+by\s+(\d+)(?:\s+(clamp|pad))?$/.exec(t))) return { d: 'split', axis: m[1], factor: Number(m[2]), ...(m[3] ? { tail: m[3] as 'clamp' | 'pad' } : {}) };
   if ((m = /^tile\s+(\w+)\s*,\s*(\w+)\s+by\s+(\d+)\s*,\s*(\d+)$/.exec(t))) return { d: 'tile', axes: [m[1], m[2]], factors: [Number(m[3]), Number(m[4])] };
   if ((m = /^reorder\s+(.+)$/.exec(t))) return { d: 'reorder', order: m[1].split(',').map((x) => x.trim()) };
   if ((m = /^fuse\s+(\w+)\s*,\s*(\w+)$/.exec(t))) return { d: 'fuse', axes: [m[1], m[2]] };
@@ -375,7 +375,7 @@ export function parseDirective(line: string): Directive {
   if ((m = /^algorithm\s+([a-z0-9+_-]+)(?:\s*\(\s*(\d+(?:\s*,\s*\d+)*)\s*\))?$/.exec(t))) return { d: 'algorithm', name: m[1], ...(m[2] ? { params: m[2].split(',').map((x) => Number(x.trim())) } : {}) };
   if ((m = /^pad-copy\s+(plane|whole)$/.exec(t))) return { d: 'pad-copy', mode: m[1] as 'plane' | 'whole' };
   if ((m = /^accumulate\s+(f32|i32)$/.exec(t))) return { d: 'accumulate', type: m[1] as 'f32' | 'i32' };
-  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A | algorithm direct|winograd(M,3) | pad-copy plane|whole | accumulate f32|i32)`);
+  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp|pad] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A | algorithm direct|winograd(M,3) | pad-copy plane|whole | accumulate f32|i32)`);
 }
 
 /** A schedule file: `kernel NAME { directive; ... }` blocks (one directive per line or ';'-separated). */
