@@ -13,6 +13,11 @@ import { bytesOf } from './plan.ts';
 /** A temp placed inside another: `of`'s bytes from `byteOffset` on. */
 export interface View { of: string; byteOffset: number }
 
+/** Does a buffer fill its blocked dims exactly (no padding lanes in a last partial block)? Row-major: yes. */
+function wholeBlocks(b: ProgramBuffer): boolean {
+  return !b.layout || b.layout.dims.every((d) => d.part !== 'inner' || b.layout!.logical[d.dim]! % d.block! === 0);
+}
+
 /** Place the inputs of every such Concat inside its output and drop its step (mutates prog). Returns how many. */
 export function elideConcats(prog: Program): number {
   if (prog.extents) return 0;
@@ -37,6 +42,9 @@ export function elideConcats(prog: Program): number {
     for (const b of bufs) b!.shape.forEach((d, j) => { if (d !== O.shape[j]) axes.add(j); });
     const a = axes.size === 1 ? [...axes][0]! : bufs.length === 1 ? 0 : -1;
     if (a < 0 || O.shape.slice(0, a).some((d) => d !== 1) || bufs.reduce((s, b) => s + b!.shape[a]!, 0) !== O.shape[a]) return;
+    // blocked: every part but the last must be whole blocks (58 channels in 16-lane blocks fill 4 blocks,
+    // and the next part would start at channel 64 of the output instead of 58: shufflenet on C at -O3)
+    if (bufs.slice(0, -1).some((b) => !wholeBlocks(b!))) return;
     // each input: written by an earlier step, read for the last time here, not already placed elsewhere
     if (ins.some((n) => (first.get(n) ?? i) >= i || last.get(n) !== i || views.has(n))) return;
     let off = 0;

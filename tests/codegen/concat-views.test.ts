@@ -107,6 +107,30 @@ graph b(x: f32[1, 16, 6, 6]) -> (y: f32[1, 32, 6, 6]) {
     }
   });
 
+  it('-O3: parts that are not whole blocks keep the copy (10 + 10 channels fill one 16-lane block each: placed, the second part would start at channel 16, not 10)', () => {
+    const w = (n: number, seed: number) => `[${Array.from({ length: n }, (_, i) => (Math.sin(i * 0.37 + seed) * 0.5).toFixed(4)).join(', ')}]`;
+    const src = `opset ai.onnx 13
+graph b(x: f32[1, 16, 6, 6]) -> (y: f32[1, 4, 6, 6]) {
+  w1: f32[10, 16, 1, 1] = ${w(160, 1)}
+  w2: f32[10, 16, 3, 3] = ${w(1440, 2)}
+  w3: f32[4, 20, 1, 1] = ${w(80, 3)}
+  a: f32[1, 10, 6, 6] = Conv(x, w1)
+  b: f32[1, 10, 6, 6] = Conv(x, w2, pads = [1, 1, 1, 1])
+  ab: f32[1, 20, 6, 6] = Concat(a, b, axis = 1)
+  y: f32[1, 4, 6, 6] = Conv(ab, w3)
+}`;
+    const g = () => optimizeGraph(parseGraph(src), { level: 3, target: passTarget('c'), out: () => {} }).graph;
+    const c = compileC(g(), meta);
+    expect(c.prog.temps.filter((b) => b.layout).length).toBeGreaterThan(0);
+    expect(c.prog.steps.some((st) => st.op === 'Concat')).toBe(true);
+    const fm = feeds([1, 16, 6, 6]);
+    const want = run(parseGraph(src), fm).get('y') as Tensor;
+    for (const t of ['c', 'wasm-simd']) {
+      const got = runCompiledSync(t, g(), fm).get('y') as Tensor;
+      expect(excess(got.num, want.num, 1e-5, 1e-5).worst, t).toBeLessThanOrEqual(0);
+    }
+  });
+
   it('a concat along the last axis of [1, 1, 4] pieces is contiguous too', () => {
     const src = `opset ai.onnx 13
 graph l(x: f32[1, 1, 4]) -> (y: f32[1, 1, 8]) {

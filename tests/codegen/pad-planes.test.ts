@@ -9,7 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '@aic/core';
 import { run } from '@aic/interp';
-import { buildC, compileC, compileWasm, runC, runProgram, runWasm } from '@aic/codegen';
+import { buildC, compileC, compileWasm, passTarget, runC, runProgram, runWasm } from '@aic/codegen';
+import { pipelineFor, runPipeline } from '@aic/passes';
 import { parseScheduleFile, printDirective, printKernel } from '@aic/loop-ir';
 import { convKernel, convModel, type ConvCase } from './conv-case.ts';
 import { excess } from '../model-zoo.ts';
@@ -58,6 +59,32 @@ describe('padded convs copy their input per plane (pad-planes)', () => {
       const wOff = await runWasm(compileWasm(graph(), { ...planes(false, k), simd: true }), feeds);
       check(wOn.get('out') as Tensor, want, 'wasm-simd');
       expect(Array.from((wOn.get('out') as Tensor).num)).toEqual(Array.from((wOff.get('out') as Tensor).num));
+    }, 120_000);
+  }
+
+  // -O3: the copy is of whole channel blocks ([N, C/x, Hp, Wp, x]); each block's plane is one run too
+  for (const [c, target, x] of [[CASES[2], 'c', 16], [CASES[3], 'wasm-simd', 4]] as const) {
+    it(`-O3 ${c.name}: per block plane on ${x}-lane blocks (loops, ${target})`, async () => {
+      const { graph, feeds } = convModel(c);
+      const want = run(graph(), feeds).get('out') as Tensor;
+      const o3 = () => runPipeline(graph(), pipelineFor(3), { target: passTarget(target), out: () => {} }).graph;
+      const k = [...compileC(o3(), meta).prog.sources].find(([, s]) => s.params[0]?.layout && s.op.endsWith('Conv'))![0];
+      const on = compileC(o3(), planes(true, k)), off = compileC(o3(), planes(false, k));
+      expect(printKernel(on.prog.kernels.find((q) => q.name === k)!)).toMatch(/_plane\d*: f32\[\d+\] local/);
+      expect(printKernel(off.prog.kernels.find((q) => q.name === k)!)).not.toContain('_plane');
+      const loops = runProgram(on.prog, feeds).get('out')!;
+      check(loops, want, 'loops');
+      expect(Array.from(loops.num)).toEqual(Array.from(runProgram(off.prog, feeds).get('out')!.num));
+      if (target === 'c') {
+        const cOn = runC(buildC(on.art, on.prog), on.art, on.prog, feeds).outputs.get('out') as Tensor;
+        check(cOn, want, 'c');
+        expect(Array.from(cOn.num)).toEqual(Array.from((runC(buildC(off.art, off.prog), off.art, off.prog, feeds).outputs.get('out') as Tensor).num));
+      } else {
+        const wOn = await runWasm(compileWasm(o3(), { ...planes(true, k), simd: true }), feeds);
+        const wOff = await runWasm(compileWasm(o3(), { ...planes(false, k), simd: true }), feeds);
+        check(wOn.get('out') as Tensor, want, 'wasm-simd');
+        expect(Array.from((wOn.get('out') as Tensor).num)).toEqual(Array.from((wOff.get('out') as Tensor).num));
+      }
     }, 120_000);
   }
 });
