@@ -45,6 +45,20 @@ function expectSame(src: string, shape: number[]): void {
   }
 }
 
+/** -O3 for C (16-lane blocks): blocked temps, the Concat step kept or not, C and wasm-simd match the interpreter */
+function blockedConcat(src: string, keepsStep: boolean): void {
+  const g = () => optimizeGraph(parseGraph(src), { level: 3, target: passTarget('c'), out: () => {} }).graph;
+  const c = compileC(g(), meta);
+  expect(c.prog.temps.some((b) => b.layout)).toBe(true);
+  expect(c.prog.steps.some((st) => st.op === 'Concat')).toBe(keepsStep);
+  const fm = feeds([1, 16, 6, 6]);
+  const want = run(parseGraph(src), fm).get('y') as Tensor;
+  for (const t of ['c', 'wasm-simd']) {
+    const got = runCompiledSync(t, g(), fm).get('y') as Tensor;
+    expect(excess(got.num, want.num, 1e-5, 1e-5).worst, t).toBeLessThanOrEqual(0);
+  }
+}
+
 describe('Concat by placement', () => {
   it('nested concats: every input is a view of the outermost output at its byte offset, no Concat step, same bits', () => {
     expectSame(NESTED, [1, 3, 5, 7]);
@@ -95,16 +109,7 @@ graph b(x: f32[1, 16, 6, 6]) -> (y: f32[1, 32, 6, 6]) {
   ab: f32[1, 32, 6, 6] = Concat(a, b, axis = 1)
   y: f32[1, 32, 6, 6] = Relu(ab)
 }`;
-    const g = () => optimizeGraph(parseGraph(src), { level: 3, target: passTarget('c'), out: () => {} }).graph;
-    const c = compileC(g(), meta);
-    expect(c.prog.temps.some((b) => b.layout)).toBe(true);
-    expect(c.prog.steps.some((st) => st.op === 'Concat')).toBe(false);
-    const fm = feeds([1, 16, 6, 6]);
-    const want = run(parseGraph(src), fm).get('y') as Tensor;
-    for (const t of ['c', 'wasm-simd']) {
-      const got = runCompiledSync(t, g(), fm).get('y') as Tensor;
-      expect(excess(got.num, want.num, 1e-5, 1e-5).worst, t).toBeLessThanOrEqual(0);
-    }
+    blockedConcat(src, false);
   });
 
   it('-O3: parts that are not whole blocks keep the copy (10 + 10 channels fill one 16-lane block each: placed, the second part would start at channel 16, not 10)', () => {
@@ -119,16 +124,7 @@ graph b(x: f32[1, 16, 6, 6]) -> (y: f32[1, 4, 6, 6]) {
   ab: f32[1, 20, 6, 6] = Concat(a, b, axis = 1)
   y: f32[1, 4, 6, 6] = Conv(ab, w3)
 }`;
-    const g = () => optimizeGraph(parseGraph(src), { level: 3, target: passTarget('c'), out: () => {} }).graph;
-    const c = compileC(g(), meta);
-    expect(c.prog.temps.filter((b) => b.layout).length).toBeGreaterThan(0);
-    expect(c.prog.steps.some((st) => st.op === 'Concat')).toBe(true);
-    const fm = feeds([1, 16, 6, 6]);
-    const want = run(parseGraph(src), fm).get('y') as Tensor;
-    for (const t of ['c', 'wasm-simd']) {
-      const got = runCompiledSync(t, g(), fm).get('y') as Tensor;
-      expect(excess(got.num, want.num, 1e-5, 1e-5).worst, t).toBeLessThanOrEqual(0);
-    }
+    blockedConcat(src, true);
   });
 
   it('a concat along the last axis of [1, 1, 4] pieces is contiguous too', () => {
