@@ -69,7 +69,6 @@ const samePlane = (a: Map<string, number>, b: Map<string, number>) => a.size ===
 /** Try the rewrite on `alloc T { ...; copy; ...; conv; ... }`; undefined when it does not apply. */
 function localize(a: Extract<Stmt, { k: 'alloc' }>, fresh: (p: string) => string): Stmt | undefined {
   const T = a.buf, body = a.body;
-  // a blocked (NC4HW4...) buffer's planes are not contiguous runs of its index: row-major buffers only
   // a blocked copy (-O3 NCxHWx: [N, C/x, Hp, Wp, x]) is planes of whole channel blocks, each one run of
   // its index like a row-major plane (mobilenet_v2 -O3 on C: its depthwise convs 0.51 -> 0.27 ms)
   if (T.scope !== 'local' || body.k !== 'seq') return undefined;
