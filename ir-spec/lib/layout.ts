@@ -19,21 +19,38 @@ export function padCopyBlocked(ctx: LowerCtx, X: TensorRef, ax: WinAxis[], P: nu
   const layout = blockedChannels([N, C, ...P], B, X.buf.layout!.name);
   xp.buf.layout = layout;
   xp.buf.shape = physicalShapeOf(layout);
-  const CB = Math.ceil(C / B);
-  const [I0, I1] = [ax[0].I, ax[1].I], [P0, P1] = P, pb0 = ax[0].pb, pb1 = ax[1].pb, tail = P1 - pb1 - I1;
-  const nc = ctx.fresh('nc'), ph = ctx.fresh('ph'), j = ctx.fresh('j'), l = ctx.fresh('l');
+  ctx.extern([], blockedPadRows({
+    dst: xp.buf.name, planes: N * Math.ceil(C / B), block: B, input: [ax[0].I, ax[1].I], padded: [P[0], P[1]], begin: [ax[0].pb, ax[1].pb],
+    fill: E.c(fill, xT), read: (at) => prepX(X.flat(at)), fresh: ctx.fresh,
+  }));
+  return xp;
+}
+
+/**
+ * The loop nest of a zero-padded copy between two channel-blocked buffers ([planes, H, W, x] in, [planes,
+ * Hp, Wp, x] out, a plane one block of x channels of one image): each padded row is a fill, a contiguous
+ * copy of W*x elements and a fill, in vectors of x lanes; rows outside the input are fills. `read(at)`
+ * gives the value at flat input offset `at`. Used by Conv / MaxPool's padded copy (padCopyBlocked) and
+ * by the blocked Winograd stages (codegen/schedule/algorithms/winograd.ts), whose padded extent may
+ * exceed the input plus its pads.
+ */
+export function blockedPadRows(o: {
+  dst: string; planes: number; block: number; input: [number, number]; padded: [number, number]; begin: [number, number];
+  fill: Expr; read: (at: Expr) => Expr; fresh: (p: string) => string;
+}): Stmt {
+  const B = o.block, [I0, I1] = o.input, [P0, P1] = o.padded, [pb0, pb1] = o.begin, tail = P1 - pb1 - I1;
+  const nc = o.fresh('nc'), ph = o.fresh('ph'), j = o.fresh('j'), l = o.fresh('l');
   const ncv = E.v(nc), phv = E.v(ph), jv = E.add(E.mul(E.v(j), E.i(B)), E.v(l));
   const ih = E.sub(phv, E.i(pb0));
   const row = E.mul(E.add(E.mul(ncv, E.i(P0)), phv), E.i(P1 * B));
   const src = E.mul(E.add(E.mul(ncv, E.i(I0)), ih), E.i(I1 * B));
   // pixels of x lanes each: the innermost loop is one vector
   const px = (n: number, body: Stmt) => S.for(j, n, S.for(l, B, body, { k: 'vectorized', lanes: B }));
-  const pad = (from: number, n: number) => (n > 0 ? [px(n, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(from * B))), E.c(fill, xT)))] : []);
-  const copy = px(I1, S.store(xp.buf.name, E.add(row, E.add(jv, E.i(pb1 * B))), prepX(X.flat(E.add(src, jv)))));
-  ctx.extern([], S.for(nc, N * CB, S.for(ph, P0, S.if(E.and(E.ge(ih, E.i(0)), E.lt(ih, E.i(I0))),
+  const pad = (from: number, n: number) => (n > 0 ? [px(n, S.store(o.dst, E.add(row, E.add(jv, E.i(from * B))), o.fill))] : []);
+  const copy = px(I1, S.store(o.dst, E.add(row, E.add(jv, E.i(pb1 * B))), o.read(E.add(src, jv))));
+  return S.for(nc, o.planes, S.for(ph, P0, S.if(E.and(E.ge(ih, E.i(0)), E.lt(ih, E.i(I0))),
     S.seq(...pad(0, pb1), copy, ...pad(pb1 + I1, tail)),
-    S.seq(...pad(0, P1))))));
-  return xp;
+    S.seq(...pad(0, P1)))));
 }
 
 /**

@@ -13,6 +13,7 @@
 import { Tensor } from '@aic/core';
 import { E, S, blockedChannels, bufferIndex, channelBlock, flatIndex, mapExpr, physicalShapeOf, walkExpr, type Buffer, type BufferLayout, type ComputeStage, type Expr, type ScalarType, type Stage, type Stmt } from '@aic/loop-ir';
 import type { KernelSource, Program, ProgramBuffer } from '../../lower/program.ts';
+import { blockedPadRows } from '@aic/ir-spec';
 import { dropParam, type ConvInfo } from './conv-info.ts';
 
 export interface WinogradMats { m: number; BT: number[][]; G: number[][]; AT: number[][] }
@@ -114,7 +115,7 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
   const mats = WINOGRAD[m];
   const { N, C, M } = c;
   const { th, tw } = winogradTiles(c, m);
-  const Z: Buffer = { name: src.fresh('wz'), dtype: 'f32', shape: [N, M, th * m, tw * m], scope: 'local', role: 'scratch' };
+  const Z = scratch(src, 'wz', [N, M, th * m, tw * m]);
   const X = src.params[0];
   const final = src.stages[c.stage] as ComputeStage;
   // a channel-blocked output (-O3): Z takes its layout, so the epilogue reads whole channel vectors
@@ -139,6 +140,9 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
   return true;
 }
 
+/** A kernel-private f32 buffer of the Winograd stages. */
+const scratch = (src: KernelSource, p: string, shape: number[]): Buffer => ({ name: src.fresh(p), dtype: 'f32', shape, scope: 'local', role: 'scratch' });
+
 /** Tile geometry: a x a input tiles (a = m + 2), th x tw tiles per image, the padded input and Z extents. */
 function geometry(c: ConvInfo, mats: WinogradMats) {
   const m = mats.m, a = m + 2, { th, tw, T } = winogradTiles(c, m);
@@ -154,7 +158,7 @@ function rowMajorStages(src: KernelSource, c: ConvInfo, mats: WinogradMats, Z: B
   const { N, C, H, W, M } = c;
   const [pt, pl] = c.pads;
   const fresh = src.fresh;
-  const temp = (p: string, shape: number[]): Buffer => ({ name: fresh(p), dtype: 'f32', shape, scope: 'local', role: 'scratch' });
+  const temp = (p: string, shape: number[]) => scratch(src, p, shape);
   const Xp = temp('wxp', [N, C, Hp, Wp]), V = temp('wv', [a2, C, T]), Mo = temp('wm', [a2, M, T]);
   const X = src.params[0];
   // 1. padded input copy
@@ -232,21 +236,16 @@ function blockedStages(src: KernelSource, c: ConvInfo, mats: WinogradMats, x: nu
   const CB = C / x, MB = M / x;
   const [pt, pl] = c.pads;
   const fresh = src.fresh;
-  const temp = (p: string, shape: number[]): Buffer => ({ name: fresh(p), dtype: 'f32', shape, scope: 'local', role: 'scratch' });
+  const temp = (p: string, shape: number[]) => scratch(src, p, shape);
   const Xp = temp('wxp', [N, CB, Hp, Wp, x]), V = temp('wv', [a2, T, C]), Mo = temp('wm', [a2, T, M]);
   const X = src.params[0];
   const lanes = (l: string, st: Stmt) => S.for(l, x, st, { k: 'vectorized', lanes: x });
 
-  // 1. padded input copy, a block's row at a time
-  const nc = fresh('wnc'), p = fresh('wp'), j = fresh('wq'), l = fresh('wl');
-  const ih = E.sub(E.v(p), E.i(pt));
-  const row = E.mul(E.add(E.mul(E.v(nc), E.i(Hp)), E.v(p)), E.i(Wp * x));
-  const at = (from: number) => E.add(row, E.add(E.mul(E.add(E.v(j), E.i(from)), E.i(x)), E.v(l)));
-  const zeros = (from: number, n: number) => (n > 0 ? [S.for(j, n, lanes(l, S.store(Xp.name, at(from), E.c(0))))] : []);
-  const srcAt = E.add(E.mul(E.add(E.mul(E.add(E.mul(E.v(nc), E.i(H)), ih), E.i(W)), E.v(j)), E.i(x)), E.v(l));
-  const copy = S.for(j, W, lanes(l, S.store(Xp.name, at(pl), E.load(X.name, srcAt, 'f32'))));
-  const inRow = [...(pt > 0 ? [E.ge(ih, E.i(0))] : []), E.lt(ih, E.i(H))].reduce((u, v) => E.and(u, v));
-  const padStage: Stage = { kind: 'extern', outs: [], body: S.for(nc, N * CB, S.for(p, Hp, S.if(inRow, S.seq(...zeros(0, pl), copy, ...zeros(pl + W, Wp - pl - W)), S.seq(...zeros(0, Wp))))) };
+  // 1. padded input copy, a block's row at a time (the one Conv's blocked padded copy uses)
+  const padStage: Stage = { kind: 'extern', outs: [], body: blockedPadRows({
+    dst: Xp.name, planes: N * CB, block: x, input: [H, W], padded: [Hp, Wp], begin: [pt, pl],
+    fill: E.c(0), read: (at) => E.load(X.name, at, 'f32'), fresh,
+  }) };
 
   // 2. input transform over a block's lanes: V[e, t, c] = (Bt d Bt^T)[e]
   const vb = fresh('wc'), vn = fresh('wn'), vy = fresh('wy'), vx = fresh('wx'), vl = fresh('wl');
