@@ -316,17 +316,8 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // shared by more dot2s: resnet18 int8's stem and strided convs, whole model 43.5 -> 40.5 ms)
   let V = (c.packs.length && (wide || perStep === 2) && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
   type Row = { name: string; R: number; clamp: boolean; cost: number; pack?: number[] };
-  let row = tileRows(colPack ? COL_PACK_ROWS : maxTileRows(V, wide, isWide(caps.vectorLanes, 4)));
-  // narrow targets, packed output channels over a short or clamped row axis (at most 4 rows, or a
-  // partial last tile): two vectors x 4 rows keep 8 accumulators busy with 6 loads per step
-  // (-O3 Winograd GEMMs over 4 and 16 tiles, resnet18 on wasm-simd: 64.8 -> 55.2 ms; over 49 or 196
-  // tiles 7 exact rows of one vector stay faster: benchmarks/wasm-schedule-ab.ts)
-  if (V === 1 && !wide && perStep === 1 && c.packs.length && !colPack && vExtent % (2 * c.W) === 0 && row && (row.R <= 4 || row.clamp)) {
-    const max2 = maxTileRows(2, wide, isWide(caps.vectorLanes, 4));
-    const two = tileRows(max2);
-    if (two && !two.clamp && (two.R === max2 || two.R === row.R)) { V = 2; row = two; }
-  }
-  function tileRows(maxRows: number): Row | undefined {
+  // the row axis of the tile and its rows, for tiles of at most maxRows rows
+  const tileRows = (maxRows: number): Row | undefined => {
     let row: Row | undefined;
     for (const ax of out.slice().reverse()) {
       if (ax.name === c.v || ax.extent < 2) continue;
@@ -346,6 +337,16 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
       if (!row || pick.R > row.R || (pick.R === row.R && pick.cost < row.cost)) row = { name: ax.name, ...pick };
     }
     return row;
+  };
+  let row = tileRows(colPack ? COL_PACK_ROWS : maxTileRows(V, wide, isWide(caps.vectorLanes, 4)));
+  // narrow targets, packed output channels over a short or clamped row axis (at most 4 rows, or a
+  // partial last tile): two vectors x 4 rows keep 8 accumulators busy with 6 loads per step
+  // (-O3 Winograd GEMMs over 4 and 16 tiles, resnet18 on wasm-simd: 64.8 -> 55.2 ms; over 49 or 196
+  // tiles 7 exact rows of one vector stay faster: benchmarks/wasm-schedule-ab.ts)
+  if (V === 1 && !wide && perStep === 1 && c.packs.length && !colPack && vExtent % (2 * c.W) === 0 && row && (row.R <= 4 || row.clamp)) {
+    const max2 = maxTileRows(2, wide, isWide(caps.vectorLanes, 4));
+    const two = tileRows(max2);
+    if (two && !two.clamp && (two.R === max2 || two.R === row.R)) { V = 2; row = two; }
   }
   if (!row || row.R < 2) {
     // no axis reuses the vector operand (depthwise conv, pooling): rows over the output axis just
