@@ -1,7 +1,9 @@
 /**
  * -O3 (NC4HW4 blocked kernels) against -O2 (row-major), side by side in one process, per model and
  * target (c, wasm-simd), on the same input, 1 thread:
- *   npx tsx benchmarks/o3-vs-o2.ts [--targets c,wasm-simd] [--runs N] [--budget SECONDS] [--dir DIR] [NAME...]
+ *   npx tsx benchmarks/o3-vs-o2.ts [--targets c,wasm-simd] [--runs N] [--budget SECONDS] [--dir DIR] [--int8] [NAME...]
+ * --int8: -O3 with layout-nc4hw4{int8=true} (quantized models' int8 regions blocked too); the
+ * last column then also says whether -O3's output equals -O2's exactly (int8 kernels are exact).
  * Both builds are checked against NAME.output.npy (rtol 1e-3, atol 1e-4) before timing. C: the
  * generated harness (c-timing.ts: per-run time from REPS-run processes, start-up cancelled); wasm-simd:
  * the generated model.mjs's runSync. Samples alternate -O2 / -O3; medians and the ratio
@@ -22,6 +24,7 @@ import { compileWasm, writeWasmArtifact } from '../codegen/wasm/target.ts';
 import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
 import { loadModel } from '../packages/cli/src/model-io.ts';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
+import { PIPELINES } from '../passes/pipelines.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const args0 = process.argv.slice(2);
@@ -36,6 +39,8 @@ const targets = (opt('--targets') ?? 'c,wasm-simd').split(',');
 const runs = Number(opt('--runs') ?? 7);
 const budget = Number(opt('--budget') ?? 4);
 const names = args.filter((a, i) => !a.startsWith('--') && !['--targets', '--runs', '--budget', '--dir'].includes(args[i - 1] ?? ''));
+const int8 = args.includes('--int8');
+const O3_INT8 = PIPELINES[3].map((p) => (p === 'layout-nc4hw4' ? 'layout-nc4hw4{int8=true}' : p)).join(',');
 const models = names.length ? names : CNNS;
 
 function ok(got: Tensor, want: Tensor): boolean {
@@ -46,11 +51,11 @@ function ok(got: Tensor, want: Tensor): boolean {
 }
 
 /** A timed build: `sample()` is one per-run time in ms; `check` its output against the reference. */
-interface Timed { sample: () => number; check: boolean; dispose: () => void }
+interface Timed { sample: () => number; check: boolean; dispose: () => void; out: ArrayLike<number> }
 
 async function buildFor(target: string, file: string, level: number, feeds: Map<string, RValue>, want: Tensor, outName: string): Promise<Timed> {
   const g = await loadModel(file);
-  const { graph } = optimize(g, {}, level, () => {}, passTarget(target));
+  const { graph } = optimize(g, level === 3 && int8 ? { pipeline: O3_INT8 } : {}, level, () => {}, passTarget(target));
   prepareForRun(graph, feeds);
   if (target === 'c') {
     const compiled = compileC(graph, { version: 'bench', source: path.basename(file), sourceHash: '-' });
@@ -58,7 +63,7 @@ async function buildFor(target: string, file: string, level: number, feeds: Map<
     const r = runC(built, compiled.art, compiled.prog, feeds);
     const files = harnessFiles(compiled.art, compiled.prog, feeds);
     const reps = calibrateReps(built, files, 200);
-    return { sample: () => sampleMs(built, files, reps), check: ok(r.outputs.get(outName) as Tensor, want), dispose: files.dispose };
+    return { sample: () => sampleMs(built, files, reps), check: ok(r.outputs.get(outName) as Tensor, want), dispose: files.dispose, out: (r.outputs.get(outName) as Tensor).num };
   }
   const compiled = compileWasm(graph, { simd: true, version: 'bench', source: path.basename(file), sourceHash: '-' });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aic-o3-'));
@@ -79,7 +84,7 @@ async function buildFor(target: string, file: string, level: number, feeds: Map<
     return median(ts);
   };
   const got = { num: out } as unknown as Tensor;
-  return { sample, check: ok(got, want), dispose: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  return { sample, check: ok(got, want), dispose: () => fs.rmSync(tmp, { recursive: true, force: true }), out };
 }
 
 interface Row { target: string; model: string; o2: number; o3: number; min2: number; min3: number; ok: string }
@@ -97,7 +102,7 @@ for (const target of targets) {
       const t2: number[] = [], t3: number[] = [];
       for (let k = 0; k < runs; k++) { t2.push(b2.sample()); t3.push(b3.sample()); }
       b2.dispose(); b3.dispose();
-      const row = { target, model: name, o2: median(t2), o3: median(t3), min2: Math.min(...t2), min3: Math.min(...t3), ok: `${b2.check ? 'yes' : 'NO'} / ${b3.check ? 'yes' : 'NO'}` };
+      const row = { target, model: name, o2: median(t2), o3: median(t3), min2: Math.min(...t2), min3: Math.min(...t3), ok: `${b2.check ? 'yes' : 'NO'} / ${b3.check ? 'yes' : 'NO'}${int8 ? `; -O3 == -O2: ${Array.from(b3.out).every((v, i) => v === b2.out[i]) ? 'yes' : 'NO'}` : ''}` };
       rows.push(row);
       console.log(`${target} ${name}: -O2 ${row.o2.toFixed(2)} ms, -O3 ${row.o3.toFixed(2)} ms, ratio ${(row.o3 / row.o2).toFixed(3)} (fastest: ${(row.min3 / row.min2).toFixed(3)}; match -O2/-O3: ${row.ok})`);
     } catch (e) {

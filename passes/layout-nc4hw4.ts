@@ -3,11 +3,12 @@
  * channels zero-padded), the layout SIMD conv kernels want, and pack their constant weights at
  * compile time.
  *
- * 1. Every node of a layout-friendly op (Conv, aic.FusedConv, pooling, BatchNormalization,
- *    elementwise ops and aic.FusedElementwise whose other operands are per-channel / same-shape 4-D
- *    values, Concat/Split on the channel axis, Resize of the spatial axes...) on static 4-D float32
- *    tensors gets a plan: which inputs are activations (NC4HW4) and which constants are re-laid out
- *    (Conv weights packed as OIHW4i4o, OIHW4o for grouped convs; [1, C, 1, 1] / same-shape
+ * 1. Every node of a layout-friendly op (Conv, aic.FusedConv, aic.QConv, pooling, per-tensor
+ *    Quantize/DequantizeLinear, BatchNormalization, elementwise ops and aic.FusedElementwise whose
+ *    other operands are per-channel / same-shape 4-D values, Concat/Split on the channel axis, Resize
+ *    of the spatial axes...) on static 4-D float32 tensors (option int8: int8 / uint8 ones too, a
+ *    quantized model's integer regions) gets a plan: which inputs are activations (NC4HW4) and which constants are re-laid
+ *    out (Conv weights packed as OIHW4i4o, OIHW4o for grouped convs; [1, C, 1, 1] / same-shape
  *    constants as NC4HW4).
  * 2. Friendly nodes connected through activation edges form regions; a region without at least
  *    `min-convs` convolutions is left alone (its conversions would cost more than they save).
@@ -40,12 +41,13 @@ const UNARY = [
 ];
 const BINARY = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean'];
 const POOLS = ['MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'];
-const CONVS = ['Conv', 'aic.FusedConv'];
+const CONVS = ['Conv', 'aic.FusedConv', 'aic.QConv'];
 const FUSED = ['aic.FusedElementwise'];
+const QUANT = ['QuantizeLinear', 'DequantizeLinear'];
 const OTHERS = ['BatchNormalization', 'InstanceNormalization', 'Concat', 'Split', 'Resize', 'Pad', 'DepthToSpace', 'SpaceToDepth', 'aic.ChannelShuffle'];
 
 /** Ops that can run on NC4HW4 activations, named `op` (ai.onnx) or `domain.op`. */
-export const NC4HW4_OPS: readonly string[] = [...CONVS, ...POOLS, ...OTHERS, ...UNARY, ...BINARY, ...FUSED];
+export const NC4HW4_OPS: readonly string[] = [...CONVS, ...POOLS, ...OTHERS, ...UNARY, ...BINARY, ...FUSED, ...QUANT];
 
 const opKey = (n: Node) => (n.domain ? `${n.domain}.${n.op}` : n.op);
 
@@ -59,8 +61,10 @@ interface Plan {
   anchor: boolean;
 }
 
+/** activation dtypes laid out: float32, with option int8 also int8 / uint8 (set by run()) */
+let ACT_DTYPES = new Set(['float32']);
 const isAct = (v: Value | null | undefined): v is Value =>
-  !!v && v.kind === 'tensor' && v.dtype === 'float32' && isStatic(v.shape) && v.shape.length === 4 && !v.type.layout;
+  !!v && v.kind === 'tensor' && ACT_DTYPES.has(v.dtype) && isStatic(v.shape) && v.shape.length === 4 && !v.type.layout;
 const same = (a: readonly (number | string)[], b: readonly (number | string)[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The plan for n inside an NC4HW4 region, or why it cannot be in one. */
@@ -78,7 +82,7 @@ function planNode(n: Node): Plan | string {
   const plan: Plan = { act: [0], relayout: [], anchor: false };
   const int = (name: string, dflt: number) => { const a = n.attrs[name]; return a?.type === 'int' ? a.value : dflt; };
 
-  if (key === 'Conv' || key === 'aic.FusedConv') {
+  if (CONVS.includes(key)) {
     plan.anchor = true;
     const w = n.inputs[1];
     // a grouped (not depthwise) conv whose groups are narrower than a channel block: a block's lanes
@@ -118,6 +122,13 @@ function planNode(n: Node): Plan | string {
     if (!same(x.shape as number[], out)) return 'output shape differs from input shape';
     if (key === 'PRelu') return elementwisePlan(n, out);
     return plan;
+  }
+  if (QUANT.includes(key)) {
+    // per-tensor (scalar scale and zero point): an elementwise map; per-axis scales index channels their own way
+    const scalar = n.inputs.slice(1).every((v) => !v || (!!v.const && isStatic(v.shape) && (v.shape as number[]).every((d) => d === 1)));
+    if (!scalar || !same(x.shape as number[], out)) return 'not per-tensor';
+    // an image's few channels (3 of a 4- or 16-lane block): quantized row-major, read so by the first conv
+    return out[1] < BLOCK ? `${out[1]} channels, fewer than a block` : plan;
   }
   if (key === 'InstanceNormalization' || key === 'DepthToSpace' || key === 'SpaceToDepth') return plan;
   // ops added through the `ops` option: the activation input only
@@ -182,6 +193,7 @@ export default definePass({
     ops: { type: 'string', default: 'default', doc: `layout-friendly ops separated by spaces or ';' (',' ends the option in a pipeline); 'default' = the ${NC4HW4_OPS.length} built-in ops; aic ops as aic.Name` },
     'use-target': { type: 'boolean', default: true, doc: "keep only ops the target has an NC4HW4 kernel for: target.hasKernel('<Op>@NC4HW4', domain)" },
     'min-convs': { type: 'number', default: 1, doc: 'a region needs at least this many convolutions to be laid out' },
+    int8: { type: 'boolean', default: false, doc: 'also lay out int8 / uint8 regions (aic.QConv, per-tensor Quantize/DequantizeLinear, pooling, elementwise): off by default, measured slower than row-major int8 (no blocked int8 Winograd or 1x1 GEMM yet)' },
     block: { type: 'number', default: 0, doc: "channels per block (4, 8, 16); 0 = the widest the target has Conv kernels for (hasKernel('Conv@NC<x>HW<x>')), else 4" },
   },
   statistics: ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out'],
@@ -190,6 +202,7 @@ export default definePass({
     BLOCK = chooseBlock(ctx);
     L = blockedLayouts(BLOCK);
     LAYOUT = L.act;
+    ACT_DTYPES = new Set(ctx.options['int8'] ? ['float32', 'uint8', 'int8'] : ['float32']);
     for (const s of ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out']) ctx.stats[s] = 0;
     // channel shuffles (Reshape/Transpose/Reshape) arrive as aic.ChannelShuffle from `fuse`, which runs first
     layoutGraph(g, ctx);

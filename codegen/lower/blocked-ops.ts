@@ -15,8 +15,9 @@ const UNARY = [
 ];
 const BINARY = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean'];
 const OTHERS = [
-  'Conv', 'aic.FusedConv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization',
+  'Conv', 'aic.FusedConv', 'aic.QConv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization',
   'Concat', 'Split', 'Resize', 'Pad', 'aic.ChannelShuffle', 'aic.FusedElementwise', 'aic.LayoutConvert',
+  'QuantizeLinear', 'DequantizeLinear',
 ];
 
 /** ops (`Op` for ai.onnx, `domain.Op` otherwise) with a blocked kernel */

@@ -41,15 +41,15 @@ export function materializeBoundaries(g0: Graph): Graph {
 
 /**
  * Per-channel constants ([C] or [C, 1, 1]) read by kernels with channel-blocked outputs, when C is
- * not a whole number of blocks: stored zero-padded to whole blocks (logical shape unchanged), so a
+ * not a whole number of blocks (f32 scales and biases, int32 biases): stored zero-padded to whole blocks (logical shape unchanged), so a
  * blocked schedule may compute the padding lanes of the last block without a guard (split tail 'pad').
  */
 export function paddedChannelConstant(shape: number[], data: Tensor, block: number): { layout: BufferLayout; data: Tensor } | undefined {
   const C = shape[0];
-  if (!(shape.length === 1 || (shape.length === 3 && shape[1] === 1 && shape[2] === 1)) || C % block === 0 || data.dtype !== 'float32') return undefined;
+  if (!(shape.length === 1 || (shape.length === 3 && shape[1] === 1 && shape[2] === 1)) || C % block === 0 || (data.dtype !== 'float32' && data.dtype !== 'int32')) return undefined;
   const Cp = Math.ceil(C / block) * block;
   const layout: BufferLayout = { name: `padded${block}`, logical: shape.slice(), dims: shape.map((_, d) => ({ dim: d, part: 'whole' as const, ...(d === 0 ? { extent: Cp } : {}) })) };
-  const padded = new Tensor('float32', [Cp, ...shape.slice(1)]);
+  const padded = new Tensor(data.dtype, [Cp, ...shape.slice(1)]);
   for (let i = 0; i < C; i++) padded.num[i] = data.num[i];
   return { layout, data: padded };
 }

@@ -27,7 +27,7 @@ export function applyByteTable(prog: Program, name: string): boolean {
   const step = prog.steps.find((s) => s.kernel === name);
   if (!src || !step || src.stages.length !== 1 || prog.steps.filter((s) => s.kernel === name).length !== 1) return false;
   const st = src.stages[0];
-  if (st.kind !== 'compute' || st.out.layout) return false;
+  if (st.kind !== 'compute') return false;
   const consts = scalarConstants(prog, src, step.args);
   let input: Extract<Expr, { k: 'load' }> | undefined, ok = true, costly = false;
   walkExpr(st.body, (x) => {

@@ -18,7 +18,7 @@ import { Tensor } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
 import { E, LoopInterpreter, flatIndex, lowerCompute, mapExpr, walkExpr, walkExprs, walkStmt, type Buffer, type ComputeStage, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program, ProgramBuffer } from '../lower/program.ts';
-import { peelIndex } from './pack.ts';
+import { peelIndex, simplifyDivMod } from './pack.ts';
 import { quadReduce } from './int-dot4.ts';
 
 type Load = Extract<Expr, { k: 'load' }>;
@@ -61,14 +61,15 @@ function operandFor(x: Expr, r: string, extent: number, bufs: Map<string, Buffer
   const using = loadsIn(x).filter((l) => varsOf(l.idx).has(r));
   if (using.length !== 1) return undefined;
   const load = using[0], buf = bufs.get(load.buf);
-  if (!buf || buf.layout || loadsIn(x).filter((l) => l.buf === load.buf).length !== 1) return undefined;
+  if (!buf || loadsIn(x).filter((l) => l.buf === load.buf).length !== 1) return undefined;
   // read as stored, or with its last two dims as one (a 1x1 conv flattened over OH*OW: gemm1x1.ts)
   const merged = buf.shape.length >= 3 ? [...buf.shape.slice(0, -2), buf.shape[buf.shape.length - 2] * buf.shape[buf.shape.length - 1]] : undefined;
   let dims = peelIndex(load.idx, buf.shape), view = buf;
   if (!dims && merged) { dims = peelIndex(load.idx, merged); view = { ...buf, shape: merged }; }
   if (!dims) return undefined;
   const ds = dims.map((e, i) => (varsOf(e).has(r) ? i : -1)).filter((i) => i >= 0);
-  if (ds.length !== 1 || !isVar(dims[ds[0]], r) || view.shape[ds[0]] !== extent) return undefined;
+  // the dim may be longer than the reduction (a blocked weight's padding lanes): see applyIntDot
+  if (ds.length !== 1 || !isVar(dims[ds[0]], r) || view.shape[ds[0]] < extent) return undefined;
   // every variable the operand uses outside its main load is a bare dimension of that load
   const bare = new Set(dims.filter((e) => e.k === 'var').map((e) => (e as { name: string }).name));
   for (const l of loadsIn(x)) if (l !== load && [...varsOf(l.idx)].some((v) => !bare.has(v))) return undefined;
@@ -201,6 +202,49 @@ export function scalarConstants(prog: Program, src: KernelSource, args: string[]
   return out;
 }
 
+/**
+ * A reduction over channel-blocked operands (NCxHWx activations, packed OIHWxixo weights) reads
+ * channel r at (r / x, r % x): split r into r_o (extent C / x, where r stood) and r_i (x, innermost),
+ * so the div / mod fold away and r_i indexes the blocks' lane dim as a bare variable, the dim the
+ * pair / quad forms pack (consecutive channels of one pixel). Channels that are not whole blocks
+ * (C % x != 0) run to the padded extent only when `padded` says the products of the padding lanes
+ * are 0 (one factor a blocked constant weight, zero-filled past C by the layout pass).
+ */
+export function splitBlockedReduce(R: Reduce, fresh: (p: string) => string, padded = false): Reduce {
+  let out = R;
+  for (const a of R.axes) {
+    let B = 0;
+    walkExpr(out.body, (q) => {
+      if (q.k === 'bin' && q.op === 'div' && q.a.k === 'var' && q.a.name === a.name && q.b.k === 'const' && q.b.v > 1) B = q.b.v;
+    });
+    if (!B || (a.extent % B !== 0 && !padded)) continue;
+    if (a.extent <= B) {
+      // one block: r / x is 0 and r % x is r
+      const ext = new Map<string, number>([[a.name, a.extent], ...out.axes.filter((x) => x !== a).map((x) => [x.name, x.extent] as [string, number])]);
+      out = { ...out, body: (simplifyDivMod({ k: 'store', buf: '_', idx: E.i(0), val: out.body }, ext) as { val: Expr }).val };
+      continue;
+    }
+    const ao = fresh(`${a.name}_o`), ai = fresh(`${a.name}_i`), blocks = Math.ceil(a.extent / B);
+    const sub = mapExpr(out.body, (q) => (q.k === 'var' && q.name === a.name ? E.add(E.mul(E.v(ao), E.i(B)), E.v(ai)) : q));
+    const ext = new Map<string, number>([[ao, blocks], [ai, B], ...out.axes.filter((x) => x !== a).map((x) => [x.name, x.extent] as [string, number])]);
+    const folded = simplifyDivMod({ k: 'store', buf: '_', idx: E.i(0), val: sub }, ext) as Extract<ReturnType<typeof simplifyDivMod>, { k: 'store' }>;
+    // every use of the blocked channel must fold (else a load reads it otherwise: no split)
+    let left = false;
+    walkExpr(folded.val, (q) => { if (q.k === 'bin' && (q.op === 'div' || q.op === 'mod') && [ao, ai].some((v) => varsOf(q.a).has(v))) left = true; });
+    if (left) continue;
+    out = { ...out, body: folded.val, axes: [...out.axes.map((x) => (x === a ? { name: ao, extent: blocks } : x)), { name: ai, extent: B }] };
+  }
+  return out;
+}
+
+/** Is e a blocked constant weight's element as stored (zero past its channels: padding lanes give 0)? */
+function blockedWeight(e: Expr, src: KernelSource): boolean {
+  const l = e.k === 'cast' ? e.x : e;
+  if (l.k !== 'load') return false;
+  const b = src.params.find((p) => p.name === l.buf);
+  return !!b && b.role === 'weight' && !!b.layout?.dims.some((d) => d.part === 'inner');
+}
+
 export function theReduce(e: Expr): Reduce | undefined {
   const rs: Reduce[] = [];
   walkExpr(e, (x) => { if (x.k === 'reduce') rs.push(x); });
@@ -217,16 +261,25 @@ export function applyIntDot(prog: Program, name: string, caps: TargetCaps, opts:
   for (let si = 0; si < src.stages.length; si++) {
     const st = src.stages[si];
     if (st.kind !== 'compute') continue;
-    const R = theReduce(st.body);
-    if (!R || R.op !== 'sum' || R.t !== 'i32' || R.body.k !== 'bin' || R.body.op !== 'mul') continue;
+    const R0 = theReduce(st.body);
+    if (!R0 || R0.op !== 'sum' || R0.t !== 'i32' || R0.body.k !== 'bin' || R0.body.op !== 'mul') continue;
     const ranges = tempRanges(src, si, scalarConstants(prog, src, step.args));
-    const [P, Q] = [R.body.a, R.body.b];
     const ok = (x: Expr) => { const r = valueRange(x, ranges); return r && r[0] >= -32767 && r[1] <= 32767; };
-    if (!ok(P) || !ok(Q)) continue;
+    if (!ok(R0.body.a) || !ok(R0.body.b)) continue;
+    // channel-blocked operands: the lanes of a block as their own reduction axis
+    const R = splitBlockedReduce(R0, src.fresh, [R0.body.a, R0.body.b].some((x) => blockedWeight(x, src)));
+    if (R.body.k !== 'bin' || R.body.op !== 'mul') continue;
+    const [P, Q] = [R.body.a, R.body.b];
     const bufs = new Map([...src.params, ...src.temps].map((b) => [b.name, b]));
-    const ax = R.axes.find((a) => a.extent >= 2 && operandFor(P, a.name, a.extent, bufs) && operandFor(Q, a.name, a.extent, bufs));
+    // the blocks' lanes first (split above: the pack reads one pixel's consecutive channels)
+    const order = R === R0 ? R.axes : [...R.axes.filter((a) => !R0.axes.some((b) => b.name === a.name)).reverse(), ...R.axes];
+    const ax = order.find((a) => a.extent >= 2 && operandFor(P, a.name, a.extent, bufs) && operandFor(Q, a.name, a.extent, bufs));
     if (!ax) continue;
     const op = operandFor(P, ax.name, ax.extent, bufs)!, oq = operandFor(Q, ax.name, ax.extent, bufs)!;
+    // a dim longer than the reduction (packed, summed for the quad form's S past its end) only for a
+    // blocked weight, zero past its channels (row-major operands end with the reduction)
+    const fits = (o: Operand, x: Expr) => o.buf.shape[o.d] === ax.extent || blockedWeight(x, src);
+    if (!fits(op, P) || !fits(oq, Q)) continue;
     op.signed = valueRange(P, ranges)![0] < 0;
     oq.signed = valueRange(Q, ranges)![0] < 0;
     const i4 = caps.intDot === 4 ? quadReduce(prog, src, step.args, R, ax, op, oq, ranges, src.stages.indexOf(st)) : undefined;

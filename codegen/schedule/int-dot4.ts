@@ -9,7 +9,7 @@
  * Where it does not apply the pair form (int-dot.ts) is used.
  */
 import { Tensor } from '@aic/core';
-import { E, flatIndex, type Buffer, type Expr } from '@aic/loop-ir';
+import { E, flatIndex, walkExpr, type Buffer, type Expr } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { addWeight, constantOperand, evalConstant, operandAt, valueRange, type Operand } from './int-dot.ts';
 
@@ -37,8 +37,10 @@ export function quadReduce(prog: Program, src: KernelSource, args: string[], R: 
   const pr = valueRange(op.expr, ranges);
   if (!pr || pr[1] - pr[0] > 255) return undefined;
   const c = pr[0] < 0 ? -pr[0] : pr[1] > 255 ? 255 - pr[1] : 0;
-  if (!constantOperand(prog, src, args, oq) || !oq.dims.every((e) => e.k === 'var')) return undefined;
   const red = new Set(R.axes.map((a) => a.name));
+  // Q's dims: bare variables, or expressions of no reduction variable (a blocked weight's o / x, o % x)
+  const usesRed = (e: Expr) => { let u = false; walkExpr(e, (q) => { if (q.k === 'var' && red.has(q.name)) u = true; }); return u; };
+  if (!constantOperand(prog, src, args, oq) || !oq.dims.every((e) => e.k === 'var' || !usesRed(e))) return undefined;
   const names = oq.dims.map((e) => (e as { name: string }).name);
   // Q over its source's index space
   const shape = oq.buf.shape;
