@@ -5,15 +5,16 @@
  * becomes r_o and the lane r_i, which the pair / quad forms pack). Channels that are not whole blocks
  * (20 and 24 on 16 lanes) sum the zero-padded weight lanes; a 3-channel image read row-major meets
  * a weight packed to 16 lanes. Exact: every target's output equals the reference interpreter's, bit for
- * bit, and every QConv kernel of c and wasm-simd sums in dot4 / dot2 on blocked buffers. Off by default.
+ * bit, and every QConv kernel sums in dot4 (c, wgsl) / dot2 (wasm-simd) on blocked buffers; wasm-simd's
+ * 3x3 stride-1 convs take the int8 Winograd (qwinograd.ts through the index maps). Off by default.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Tensor, type Graph, type RValue } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { walkExpr } from '@aic/loop-ir';
 import { parsePipeline, pipelineFor, runPipeline } from '@aic/passes';
-import { buildC, compileC, compileWasm, passTarget, prepareForRun, runC, runProgram, runWasm, type Program } from '@aic/codegen';
+import { algorithmStats, buildC, closeWgsl, compileC, compileWasm, compileWgsl, passTarget, prepareForRun, runC, runProgram, runWasm, runWgsl, type Program } from '@aic/codegen';
 import { PIPELINES } from '../../passes/pipelines.ts';
 
 function ints(n: number, seed: number, lo: number, hi: number): string {
@@ -26,7 +27,7 @@ const mults = (n: number, base: number) => `[${Array.from({ length: n }, (_, i) 
 
 /**
  * q1: 20 -> 24 3x3 pads 1 (Relu clamp); MaxPool; q2: 24 -> 32 3x3 stride 2, asymmetric pads; DQ ->
- * Relu -> Q in float; q3: 1x1 32 -> 6 with a residual-free epilogue; batch 2.
+ * Relu -> Q in float; d2: depthwise 3x3 (C: summed in f32 lanes); y: 1x1 32 -> 6; batch 2.
  */
 const SRC = `graph g(x: u8[2, 20, 9, 11]) -> (y: u8[2, 6, 5, 5]) {
   w1: i8[24, 20, 3, 3] = ${ints(24 * 20 * 9, 1, -128, 128)}
@@ -41,6 +42,10 @@ const SRC = `graph g(x: u8[2, 20, 9, 11]) -> (y: u8[2, 6, 5, 5]) {
   s2: f32[] = 0.05
   s3: f32[] = 0.05
   z3: u8[] = 7
+  wd: i8[32, 1, 3, 3] = ${ints(32 * 9, 11, -128, 128)}
+  bd: i32[32] = ${ints(32, 12, -500, 500)}
+  md: f32[] = 5e-3
+  z5: u8[] = 60
   w3: i8[6, 32, 1, 1] = ${ints(6 * 32, 5, -128, 128)}
   b3: i32[6] = ${ints(6, 6, -500, 500)}
   m3: f32[] = 0.005
@@ -51,7 +56,8 @@ const SRC = `graph g(x: u8[2, 20, 9, 11]) -> (y: u8[2, 6, 5, 5]) {
   f2 = DequantizeLinear(q2, s2, z2)
   r2 = Relu(f2)
   u2 = QuantizeLinear(r2, s3, z3)
-  y = aic.QConv(u2, w3, b3, m3, z4, z3)
+  d2 = aic.QConv(u2, wd, bd, md, z5, z3, group = 32, pads = [1, 1, 1, 1])
+  y = aic.QConv(d2, w3, b3, m3, z4, z5)
 }`;
 
 /** a 3-channel image (read row-major by the first conv) into 16 channels, then 16 -> 16 */
@@ -97,6 +103,7 @@ const same = (got: RValue | undefined, want: Tensor, what: string) => {
 const meta = { version: 'test', source: 'int8-blocked', sourceHash: '-' };
 
 describe('int8 regions on channel-blocked buffers (layout-nc4hw4{int8=true})', () => {
+  afterAll(() => closeWgsl());
   for (const [name, src] of [['odd channel counts, pooling, float Relu between, batch 2', SRC], ['3-channel image', IMAGE]] as const) {
     const want = run(parseGraph(src), feedsFor(parseGraph(src))).get('y') as Tensor;
     it(`${name}: c (16 lanes, dot4), loops and compiled, equal the interpreter`, () => {
@@ -106,10 +113,13 @@ describe('int8 regions on channel-blocked buffers (layout-nc4hw4{int8=true})', (
       prepareForRun(g, feeds);
       const cc = compileC(g, meta);
       const ks = qconvs(cc.prog);
-      expect(ks.length).toBe(src === SRC ? 3 : 2);
-      // every QConv writes NC16HW16 and sums u8 x s8 quads; the image is read row-major (the 20-channel x is converted)
-      for (const k of ks) { expect(k.layouts[1]).toBe('NC16HW16'); expect(k.dots).toEqual(['dot4']); }
-      expect(ks.filter((k) => k.layouts[0] === 'NC16HW16').length).toBe(src === SRC ? 3 : 1);
+      expect(ks.length).toBe(src === SRC ? 4 : 2);
+      // every QConv writes NC16HW16 and sums u8 x s8 quads (the depthwise one exactly in f32 lanes); the
+      // image is read row-major (the 20-channel x is converted)
+      for (const k of ks) expect(k.layouts[1]).toBe('NC16HW16');
+      expect(ks.filter((k) => k.dots.join() === 'dot4').length).toBe(src === SRC ? 3 : 2);
+      expect(ks.filter((k) => k.layouts[0] === 'NC16HW16').length).toBe(src === SRC ? 4 : 1);
+      if (src === SRC) expect(algorithmStats(cc.prog)).toMatch(/g32 +direct, sum in f32 lanes/);
       same(runProgram(cc.prog, feeds).get('y'), want, 'loops');
       same(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('y'), want, 'c');
     }, 120_000);
@@ -119,10 +129,25 @@ describe('int8 regions on channel-blocked buffers (layout-nc4hw4{int8=true})', (
       prepareForRun(g, feeds);
       const wa = compileWasm(g, { ...meta, simd: true });
       const ks = qconvs(wa.prog);
-      for (const k of ks) { expect(k.layouts[1]).toBe('NC4HW4'); expect(k.dots).toEqual(['dot2']); }
+      for (const k of ks) expect(k.layouts[1]).toBe('NC4HW4');
+      expect(ks.filter((k) => k.dots.join() === 'dot2').length).toBe(src === SRC ? 3 : 2);
+      // the 3x3 stride-1 conv (20 -> 24, 16 -> 16) in int8 Winograd F(2,3) on the blocked buffers
+      expect(algorithmStats(wa.prog).split('\n').filter((l) => l.includes('winograd F(2,3)')).length).toBe(1);
       same((await runWasm(wa, feeds)).get('y'), want, 'wasm-simd');
     }, 120_000);
   }
+  it.each([['odd channel counts', SRC], ['3-channel image', IMAGE]])('%s: wgsl (vec4 lanes) equals the interpreter', async (_n, src) => {
+    const want = run(parseGraph(src), feedsFor(parseGraph(src))).get('y') as Tensor;
+    const g = opt(src, 'wgsl');
+    const feeds = feedsFor(g);
+    prepareForRun(g, feeds);
+    const w = compileWgsl(g, meta);
+    // vec4 lanes of blocked outputs; the quad form (dot4I8Packed where the adapter has it) over the lanes
+    const ks = qconvs(w.prog);
+    for (const k of ks) expect(k.layouts[1]).toBe('NC4HW4');
+    expect(ks.filter((k) => k.dots.join() === 'dot4').length).toBe(src === SRC ? 3 : 2);
+    same((await runWgsl(w, feeds)).outputs.get('y'), want, 'wgsl');
+  }, 120_000);
   it('off by default: -O3 keeps int8 values row-major', () => {
     const g = opt(SRC, 'c', pipelineFor(3));
     expect(g.nodes.filter((n) => n.op === 'LayoutConvert').length).toBe(0);

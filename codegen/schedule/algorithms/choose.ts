@@ -202,8 +202,9 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
 function qconvAlgorithm(prog: Program, name: string, caps: TargetCaps, asked: Algorithm | undefined): { alg: Algorithm; shape: string } | undefined {
   const lanes = caps.vectorLanes;
   if (asked && asked.name !== 'direct-flat' && asked.name !== 'direct-phases' && asked.name !== 'winograd') return undefined;
-  const c = qconvInfo(prog, name);
-  const fits = (a: Algorithm) => !!c && lanes > 1 && (a.name === 'direct-flat' ? flatApplies(c) : a.name === 'direct-phases' ? phasesApplies(c) && c.group > 1 : a.name === 'winograd' ? a.m === 2 && qWinogradApplies(c) : a.name === 'direct');
+  // channel-blocked (layout-nc4hw4{int8=true}): Winograd goes through the index maps, direct-flat / phases do not
+  const c = qconvInfo(prog, name, true);
+  const fits = (a: Algorithm) => !!c && lanes > 1 && (a.name === 'direct-flat' ? !c.blocked && flatApplies(c) : a.name === 'direct-phases' ? !c.blocked && phasesApplies(c) && c.group > 1 : a.name === 'winograd' ? a.m === 2 && qWinogradApplies(c) : a.name === 'direct');
   // by default not on output rows narrower than the vector (C's 16 lanes on 14 or 7 columns): direct's
   // clamped column vectors cover such a row, and the int8 phase copy converts each strided element in
   // scalar code: mobilenet_v2 int8 on C 2.49 -> 2.33 ms (benchmarks/c-schedule-ab.ts); 0.083 -> 0.025 ms
@@ -214,6 +215,7 @@ function qconvAlgorithm(prog: Program, name: string, caps: TargetCaps, asked: Al
   if (asked && !fits(asked)) {
     const shape = c ? ` (${convShape(c)})` : '';
     if (asked.name === 'winograd' && asked.m !== 2) throw diag.usage(`--schedule: kernel ${name}: int8 convs have winograd(2,3) only, not winograd(${asked.m},3)${shape}`);
+    if (c?.blocked && asked.name !== 'winograd') throw diag.usage(`--schedule: kernel ${name}: ${asked.name} does not apply to an int8 conv on channel-blocked buffers: direct or winograd`);
     const need = asked.name === 'direct-flat' ? 'a stride-1 conv with one input channel per output channel (depthwise)' : asked.name === 'winograd' ? 'a 3x3 stride-1 dilation-1 ungrouped conv with at least 8 input and output channels' : 'a grouped conv with a stride > 1 along W and at least 4 output columns';
     throw diag.usage(`--schedule: kernel ${name}: ${asked.name} needs ${need}${shape}`);
   }
@@ -233,7 +235,7 @@ function qconvAlgorithm(prog: Program, name: string, caps: TargetCaps, asked: Al
  */
 function floatSum(prog: Program, name: string, caps: TargetCaps, asked: Directive | undefined): string | undefined {
   if (asked?.d === 'accumulate' && asked.type === 'i32') return undefined;
-  const q = qconvInfo(prog, name);
+  const q = qconvInfo(prog, name, true);
   if (asked?.d === 'accumulate') {
     if (!applyFloatSum(prog, name)) throw diag.usage(`--schedule: kernel ${name}: accumulate f32 needs an integer sum of products whose partial sums stay within 2^24 (terms x largest operands), where f32 is exact`);
     return q ? convShape(q) : 'integer sum';

@@ -8,6 +8,7 @@ import { Tensor, type Node } from '@aic/core';
 import { getOp, makeAttrReader, windowGeometry } from '@aic/ir-spec';
 import { logicalShape, walkExpr, type Buffer, type ComputeStage, type Expr } from '@aic/loop-ir';
 import type { KernelSource, Program, ProgramBuffer } from '../../lower/program.ts';
+import { peelIndex } from '../pack.ts';
 
 export type Reduce = Extract<Expr, { k: 'reduce' }>;
 
@@ -96,7 +97,7 @@ export const usesVar = (e: Expr, v: string) => { let u = false; walkExpr(e, (x) 
  * buffer it reads (the input param or its padded copy); undefined when there are several, the sum
  * has a select (a guarded load), or the buffer is not 4-d.
  */
-export function convInputLoad(src: KernelSource, c: ConvInfo): { load: Extract<Expr, { k: 'load' }>; buf: Buffer } | undefined {
+export function convInputLoad(src: KernelSource, c: ConvInfo, blocked = false): { load: Extract<Expr, { k: 'load' }>; buf: Buffer } | undefined {
   const st = src.stages[c.stage] as ComputeStage;
   const [, , oh, ow] = st.axes;
   const loads: Extract<Expr, { k: 'load' }>[] = [];
@@ -107,33 +108,55 @@ export function convInputLoad(src: KernelSource, c: ConvInfo): { load: Extract<E
   });
   if (loads.length !== 1 || guarded) return undefined;
   const buf = [...src.params, ...src.temps].find((b) => b.name === loads[0].buf);
-  return buf && buf.shape.length === 4 ? { load: loads[0], buf } : undefined;
+  return buf && (blocked ? logicalShape(buf) : buf.shape).length === 4 ? { load: loads[0], buf } : undefined;
 }
 
 /**
- * Geometry of an int8 aic.QConv kernel (row-major, 2-d), as a ConvInfo for the algorithms that only
- * rewrite how the input is read (gemm1x1.ts's flattening, phases.ts): its weight is the packed int8
- * one, not an f32 tensor (`weight` is undefined). Undefined when the kernel is not such a QConv.
+ * The logical multi-index a load reads from buf: its physical dims (peeled), with a blocked dim's
+ * outer / inner parts (i / x, i % x of one expression i) put back together; undefined otherwise.
  */
-export function qconvInfo(prog: Program, kernel: string): ConvInfo | undefined {
+export function logicalIndexOf(idx: Expr, buf: Buffer): Expr[] | undefined {
+  const phys = peelIndex(idx, buf.shape);
+  if (!phys || !buf.layout) return phys;
+  const out: (Expr | undefined)[] = buf.layout.logical.map(() => undefined);
+  const key = (e: Expr) => JSON.stringify(e);
+  for (let k = 0; k < buf.layout.dims.length; k++) {
+    const d = buf.layout.dims[k], e = phys[k];
+    if (d.part === 'whole') { out[d.dim] = e; continue; }
+    const op = d.part === 'outer' ? 'div' : 'mod';
+    if (e.k !== 'bin' || e.op !== op || e.b.k !== 'const' || e.b.v !== d.block) return undefined;
+    if (out[d.dim] && key(out[d.dim]!) !== key(e.a)) return undefined;
+    out[d.dim] = e.a;
+  }
+  return out.every((e) => e) ? out as Expr[] : undefined;
+}
+
+/**
+ * Geometry of an int8 aic.QConv kernel (row-major, 2-d; channel-blocked too with `blocked`), as a
+ * ConvInfo for the algorithms that only rewrite how the input is read (gemm1x1.ts's flattening,
+ * phases.ts): its weight is the packed int8 one, not an f32 tensor (`weight` is undefined). Undefined
+ * when the kernel is not such a QConv.
+ */
+export function qconvInfo(prog: Program, kernel: string, blocked = false): ConvInfo | undefined {
   const src = prog.sources.get(kernel);
   const node = src?.graphNode;
   if (!src || !node || node.op !== 'QConv' || node.domain !== 'aic') return undefined;
   const [X] = src.params;
-  const xs = X?.shape, ys = node.outputs[0]?.shape as number[] | undefined, ws = node.inputs[1]?.shape as number[] | undefined;
-  if (!X || X.layout || xs?.length !== 4 || ys?.length !== 4 || ws?.length !== 4) return undefined;
+  const xs = X && logicalShape(X), ys = node.outputs[0]?.shape as number[] | undefined, ws = node.inputs[1]?.shape as number[] | undefined;
+  if (!X || (X.layout && !blocked) || xs?.length !== 4 || ys?.length !== 4 || ws?.length !== 4) return undefined;
   const attrs = makeAttrReader(getOp('QConv', 'aic')!, node.attrs);
   const group = attrs.has('group') ? attrs.int('group') : 1;
   const win = windowGeometry('Conv', xs.slice(2), ws.slice(2), attrs, {});
   if (win.out[0] !== ys[2] || win.out[1] !== ys[3]) return undefined;
   const stage = src.stages.findIndex((st) => st.kind === 'compute' && st.out.role === 'output');
   const st = src.stages[stage] as ComputeStage | undefined;
-  if (!st || st.axes.length !== 4 || st.out.layout) return undefined;
+  if (!st || st.axes.length !== 4 || (st.out.layout && !blocked)) return undefined;
   const reds = reducesOf(st.body);
   if (reds.length !== 1) return undefined;
   const [N, C, H, W] = xs, [M, , KH, KW] = ws, [, , OH, OW] = ys;
+  const laid = !!(X.layout || st.out.layout || src.params[1]?.layout);
   return {
-    N, C, H, W, M, KH, KW, OH, OW, group, stage, reduce: reds[0], weight: undefined as unknown as ProgramBuffer,
+    N, C, H, W, M, KH, KW, OH, OW, group, stage, reduce: reds[0], weight: undefined as unknown as ProgramBuffer, ...(laid ? { blocked: true } : {}),
     strides: [win.strides[0], win.strides[1]], dilations: [win.dilations[0], win.dilations[1]],
     pads: [win.padBegin[0], win.padBegin[1], win.padEnd[0], win.padEnd[1]],
   };

@@ -16,16 +16,17 @@
  *   4. output transform Z[n, o, 2ty + i, 2tx + j] = (At Mo A)[i, j] / 4
  *   5. the conv's epilogue (bias, requantization) with its sum replaced by Z.
  * Applied only where no partial sum can leave int32 (bounded from the weights themselves), so the
- * arithmetic never wraps on any target.
+ * arithmetic never wraps on any target. On channel-blocked buffers (layout-nc4hw4{int8=true}) the
+ * padded copy is read through its index map into a row-major widened copy, the packed weight is
+ * unpacked, and Z takes the output's layout (the epilogue reads channel vectors).
  */
-import { E, S, flatIndex, linearize, mapExpr, simplifyExpr, substituteStmt, walkExpr, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
+import { E, S, blockedChannels, bufferIndex, channelBlock, flatIndex, linearize, logicalShape, mapExpr, physicalShapeOf, simplifyExpr, substituteStmt, walkExpr, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
 import { clampedBlocks } from '../copy-vectors.ts';
 import { Tensor } from '@aic/core';
 import type { Program } from '../../lower/program.ts';
-import { peelIndex } from '../pack.ts';
 import { scalarConstants, tempRanges } from '../int-dot.ts';
-import { convInputLoad, type ConvInfo } from './conv-info.ts';
-import { WINOGRAD, lets, lin, swapWeight, winogradApplies, winogradTiles } from './winograd.ts';
+import { convInputLoad, logicalIndexOf, type ConvInfo } from './conv-info.ts';
+import { WINOGRAD, lets, lin, logicalData, swapWeight, winogradApplies, winogradTiles } from './winograd.ts';
 
 const G2 = WINOGRAD[2].G.map((r) => r.map((v) => 2 * v));
 const BT = WINOGRAD[2].BT, AT = WINOGRAD[2].AT;
@@ -74,10 +75,11 @@ function plan(prog: Program, kernel: string, c: ConvInfo): Plan | undefined {
   const [rc, rh, rw] = R.axes.map((a) => a.name);
   const [, o, oh, ow] = final.axes;
   // the input operand: the padded copy [N, C, OH + 2, OW + 2] read at [n, rc, oh + rh, ow + rw]
-  const xin = convInputLoad(src, c);
+  // (logically: a channel-blocked copy reads (rc / x, rc % x))
+  const xin = convInputLoad(src, c, true);
   const Xq = xin?.buf;
-  if (!xin || !Xq || src.params.includes(Xq) || Xq.dtype !== 'i32' || Xq.shape.join() !== [c.N, c.C, c.OH + 2, c.OW + 2].join()) return undefined;
-  const xi = peelIndex(xin.load.idx, Xq.shape);
+  if (!xin || !Xq || src.params.includes(Xq) || Xq.dtype !== 'i32' || logicalShape(Xq).join() !== [c.N, c.C, c.OH + 2, c.OW + 2].join()) return undefined;
+  const xi = logicalIndexOf(xin.load.idx, Xq);
   const ext = new Map([[oh, c.OH], [ow, c.OW], [rh, 3], [rw, 3]]);
   const isZero = (e: Expr) => e.k === 'const' && e.v === 0;
   const unit = (e: Expr, a: string, b: string) => { const l = linearize(e, ext); return !!l && l.coef.get(a) === 1 && l.coef.get(b) === 1 && l.coef.size === 2 && isZero(simplifyExpr(l.base)); };
@@ -87,11 +89,13 @@ function plan(prog: Program, kernel: string, c: ConvInfo): Plan | undefined {
   const wl = other.k === 'cast' && other.t === 'i32' ? other.x : other;
   const Wp = src.params[1];
   if (wl.k !== 'load' || wl.buf !== Wp?.name || Wp.dtype !== 'i8' || Wp.role !== 'weight') return undefined;
-  const wi = peelIndex(wl.idx, Wp.shape);
+  const wi = logicalIndexOf(wl.idx, Wp);
   const isV = (e: Expr, v: string) => e.k === 'var' && e.name === v;
   if (!wi || !isV(wi[0], o) || !isV(wi[1], rc) || !isV(wi[2], rh) || !isV(wi[3], rw)) return undefined;
-  const wdata = prog.weights.find((w) => w.name === step.args[1])?.data;
-  if (!(wdata instanceof Tensor)) return undefined;
+  const stored = prog.weights.find((w) => w.name === step.args[1])?.data;
+  if (!(stored instanceof Tensor)) return undefined;
+  // a packed weight (OIHWxixo) in its logical order
+  const wdata = logicalData(stored, Wp.layout);
   // bounds: d from what the padded copy stores, then every partial sum
   const dr = tempRanges(src, src.stages.indexOf(final), scalarConstants(prog, src, step.args)).get(Xq.name);
   if (!dr) return undefined;
@@ -126,18 +130,23 @@ export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo, lanes
   const overTiles = (v: string, body: Stmt) => (L >= 4 ? clampedBlocks(tw, L, { block: fresh(`${v}b`), lane: fresh(`${v}l`) }, (x) => substituteStmt(body, { [v]: x })) : S.for(v, tw, body));
   const temp = (p: string, shape: number[]): Buffer => ({ name: fresh(p), dtype: 'i32', shape, scope: 'local', role: 'scratch' });
   const V2 = temp('qwv', [16, C2, T]), Mo = temp('qwm', [16, M, T]), Z = temp('qwz', [N, M, Zh, Zw]);
+  // a channel-blocked output: Z takes its layout, so the epilogue reads whole channel vectors
+  const zb = channelBlock((src.stages[c.stage] as ComputeStage).out.layout);
+  if (zb) { Z.layout = blockedChannels(Z.shape, zb, `NC${zb}HW${zb}`); Z.shape = physicalShapeOf(Z.layout); }
   const stages: Stage[] = [];
-  // 1. tiles cover the padded copy, or a copy widened with zeros to whole tiles
+  // 1. tiles cover the padded copy, or a row-major copy widened with zeros to whole tiles (always
+  // for a channel-blocked padded copy: the transform reads a channel's rows)
   let Xp = Xq;
-  if (Hp !== Xq.shape[2] || Wp2 !== Xq.shape[3]) {
+  if (Hp !== Xq.shape[2] || Wp2 !== Xq.shape[3] || Xq.layout) {
     Xp = temp('qwxp', [N, C, Hp, Wp2]);
-    const nc = fresh('qnc'), p = fresh('qp'), q = fresh('qq');
-    const [, , H2, W2] = Xq.shape;
-    const at = (h: Expr, w: Expr, H: number, W: number) => E.add(E.mul(E.add(E.mul(E.v(nc), E.i(H)), h), E.i(W)), w);
+    const vn = fresh('qn'), vc = fresh('qc'), p = fresh('qp'), q = fresh('qq');
+    const [, , H2, W2] = logicalShape(Xq);
+    const at = E.add(E.mul(E.add(E.mul(E.add(E.mul(E.v(vn), E.i(C)), E.v(vc)), E.i(Hp)), E.v(p)), E.i(Wp2)), E.v(q));
     // past the copy's edge: 0 (the load's index clamped so it stays in the buffer)
     const inside = E.and(E.lt(E.v(p), E.i(H2)), E.lt(E.v(q), E.i(W2)));
-    const val = E.select(inside, E.load(Xq.name, at(E.min(E.v(p), E.i(H2 - 1)), E.min(E.v(q), E.i(W2 - 1)), H2, W2), 'i32'), E.c(0, 'i32'));
-    stages.push({ kind: 'extern', outs: [], body: S.for(nc, N * C, S.for(p, Hp, S.for(q, Wp2, S.store(Xp.name, at(E.v(p), E.v(q), Hp, Wp2), val)))) });
+    const from = bufferIndex(Xq, [E.v(vn), E.v(vc), E.min(E.v(p), E.i(H2 - 1)), E.min(E.v(q), E.i(W2 - 1))]);
+    const val = E.select(inside, E.load(Xq.name, from, 'i32'), E.c(0, 'i32'));
+    stages.push({ kind: 'extern', outs: [], body: S.for(vn, N, S.for(vc, C, S.for(p, Hp, S.for(q, Wp2, S.store(Xp.name, at, val))))) });
   }
   // 2. input transform of a channel pair, packed
   const vc = fresh('qc'), vn = fresh('qn'), vy = fresh('qy'), vx = fresh('qx');
@@ -180,14 +189,20 @@ export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo, lanes
     return lets(s, fresh, (sv) => S.seq(...Array.from({ length: 4 }, (_, k) => {
       const i = Math.floor(k / 2), j = k % 2;
       const val = E.bin('shr', lin(AT[j], Array.from({ length: 4 }, (_, kk) => sv[i * 4 + kk])), i32(2));
-      return S.store(Z.name, flatIndex([E.v(on), E.v(oo), E.add(E.mul(E.v(oy), E.i(2)), E.i(i)), E.add(E.mul(E.v(ox), E.i(2)), E.i(j))], Z.shape), val);
+      return S.store(Z.name, bufferIndex(Z, [E.v(on), E.v(oo), E.add(E.mul(E.v(oy), E.i(2)), E.i(i)), E.add(E.mul(E.v(ox), E.i(2)), E.i(j))]), val);
     })), 'i32');
   }, 'i32');
   stages.push({ kind: 'extern', outs: [], body: S.for(oo, M, S.for(on, N, S.for(oy, th, overTiles(ox, outTx)))) });
+  // blocked Z whose last block is partial: zero its padding lanes (the epilogue computes them unguarded)
+  const Mp = zb ? Math.ceil(M / zb) * zb : M;
+  if (Mp > M) {
+    const zn = fresh('qn'), zc = fresh('qo'), zh = fresh('qy'), zw = fresh('qx');
+    stages.push({ kind: 'extern', outs: [], body: S.for(zn, N, S.for(zc, Mp - M, S.for(zh, Zh, S.for(zw, Zw, S.store(Z.name, bufferIndex(Z, [E.v(zn), E.add(E.v(zc), E.i(M)), E.v(zh), E.v(zw)]), E.c(0, 'i32')))))) });
+  }
 
   // 5. the epilogue reads Z for the sum
   const key = JSON.stringify(R);
-  const zAt = E.load(Z.name, flatIndex(final.axes.map((v) => E.v(v)), Z.shape), 'i32');
+  const zAt = E.load(Z.name, bufferIndex(Z, final.axes.map((v) => E.v(v))), 'i32');
   const body = mapExpr(final.body, (x) => (x.k === 'reduce' && JSON.stringify(x) === key ? zAt : x));
   let still = false;
   walkExpr(body, (x) => { if (x.k === 'load' && (x.buf === Xq.name || x.buf === Wp.name)) still = true; });
