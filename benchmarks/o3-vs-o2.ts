@@ -2,7 +2,7 @@
  * -O3 (NC4HW4 blocked kernels) against -O2 (row-major), side by side in one process, per model and
  * target (c, wasm-simd), on the same input, 1 thread:
  *   npx tsx benchmarks/o3-vs-o2.ts [--targets c,wasm-simd] [--runs N] [--budget SECONDS] [--dir DIR] [--int8] [NAME...]
- * --int8: -O3 with layout-nc4hw4{int8=true} (quantized models' int8 regions blocked too); the
+ * --int8: -O3 with layout-nc4hw4{int8=on} (quantized models' int8 regions blocked too); the
  * last column then also says whether -O3's output equals -O2's exactly (int8 kernels are exact).
  * Both builds are checked against NAME.output.npy (rtol 1e-3, atol 1e-4) before timing. C: the
  * generated harness (c-timing.ts: per-run time from REPS-run processes, start-up cancelled); wasm-simd:
@@ -40,7 +40,7 @@ const runs = Number(opt('--runs') ?? 7);
 const budget = Number(opt('--budget') ?? 4);
 const names = args.filter((a, i) => !a.startsWith('--') && !['--targets', '--runs', '--budget', '--dir'].includes(args[i - 1] ?? ''));
 const int8 = args.includes('--int8');
-const O3_INT8 = PIPELINES[3].map((p) => (p === 'layout-nc4hw4' ? 'layout-nc4hw4{int8=true}' : p)).join(',');
+const O3_INT8 = PIPELINES[3].map((p) => (p === 'layout-nc4hw4' ? 'layout-nc4hw4{int8=on}' : p)).join(',');
 const models = names.length ? names : CNNS;
 
 function ok(got: Tensor, want: Tensor): boolean {

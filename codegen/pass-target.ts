@@ -3,7 +3,12 @@ import { getOp } from '@aic/ir-spec';
 import type { Target } from './target.ts';
 import { blockedLanes, hasBlockedKernel } from './lower/blocked-ops.ts';
 
-export interface PassTarget { name: string; hasKernel: (op: string, domain: string) => boolean }
+export interface PassTarget {
+  name: string;
+  hasKernel: (op: string, domain: string) => boolean;
+  /** int8 regions channel-blocked by default (TargetCaps.blockedInt8) */
+  blockedInt8?: boolean;
+}
 
 /** For passes: undefined for targets that run the graph itself (every op runs there). */
 export function passTargetOf(t: Pick<Target, 'name' | 'caps'> | undefined): PassTarget | undefined {
@@ -11,6 +16,7 @@ export function passTargetOf(t: Pick<Target, 'name' | 'caps'> | undefined): Pass
   if (!t || !caps) return undefined;
   return {
     name: t.name,
+    ...(caps.blockedInt8 && blockedLanes(caps) ? { blockedInt8: true } : {}),
     hasKernel: (op, domain) => {
       const [base, layout] = op.split('@');
       if (getOp(base, domain)?.lower === undefined) return false;

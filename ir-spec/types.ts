@@ -223,6 +223,11 @@ export interface TargetCaps {
    * lanes), so schedules vectorize byte data by vectorLanes too, not 4x as many byte lanes
    */
   fixedLanes?: boolean;
+  /**
+   * int8 / uint8 regions of quantized models are channel-blocked at -O3 by default (layout-nc4hw4's
+   * int8=auto), where they measured faster than row-major int8 (C: benchmarks/o3-vs-o2.ts --int8)
+   */
+  blockedInt8?: boolean;
   /** GPU limits, for GPU targets */
   gpu?: { maxWorkgroupSize: number; maxWorkgroupStorage: number; maxBindings: number };
 }

@@ -6,8 +6,8 @@
  * 1. Every node of a layout-friendly op (Conv, aic.FusedConv, aic.QConv, pooling, per-tensor
  *    Quantize/DequantizeLinear, BatchNormalization, elementwise ops and aic.FusedElementwise whose
  *    other operands are per-channel / same-shape 4-D values, Concat/Split on the channel axis, Resize
- *    of the spatial axes...) on static 4-D float32 tensors (option int8: int8 / uint8 ones too, a
- *    quantized model's integer regions) gets a plan: which inputs are activations (NC4HW4) and which constants are re-laid
+ *    of the spatial axes...) on static 4-D float32 tensors (and int8 / uint8 ones, a quantized model's
+ *    integer regions, with option int8: on, or auto on targets that declare blockedInt8) gets a plan: which inputs are activations (NC4HW4) and which constants are re-laid
  *    out (Conv weights packed as OIHW4i4o, OIHW4o for grouped convs; [1, C, 1, 1] / same-shape
  *    constants as NC4HW4).
  * 2. Friendly nodes connected through activation edges form regions; a region without at least
@@ -20,7 +20,7 @@
  * Graph inputs and outputs stay NCHW. Subgraphs (If/Loop bodies) are not laid out.
  */
 import {
-  Value, Node, blockedLayouts, cloneGraph, isStatic, subgraphsOf, toPhysical,
+  Value, Node, blockedLayouts, cloneGraph, diag, isStatic, subgraphsOf, toPhysical,
   type Graph, type Layout,
 } from '@aic/core';
 import { definePass, type PassContext } from './pass.ts';
@@ -193,7 +193,7 @@ export default definePass({
     ops: { type: 'string', default: 'default', doc: `layout-friendly ops separated by spaces or ';' (',' ends the option in a pipeline); 'default' = the ${NC4HW4_OPS.length} built-in ops; aic ops as aic.Name` },
     'use-target': { type: 'boolean', default: true, doc: "keep only ops the target has an NC4HW4 kernel for: target.hasKernel('<Op>@NC4HW4', domain)" },
     'min-convs': { type: 'number', default: 1, doc: 'a region needs at least this many convolutions to be laid out' },
-    int8: { type: 'boolean', default: false, doc: 'also lay out int8 / uint8 regions (aic.QConv, per-tensor Quantize/DequantizeLinear, pooling, elementwise): off by default, measured slower than row-major int8 (no blocked int8 Winograd or 1x1 GEMM yet)' },
+    int8: { type: 'string', default: 'auto', doc: "int8 / uint8 regions too (aic.QConv, per-tensor Quantize/DequantizeLinear, pooling, elementwise): 'on', 'off', or 'auto' = where the target says they are faster than row-major int8 (TargetCaps.blockedInt8: c)" },
     block: { type: 'number', default: 0, doc: "channels per block (4, 8, 16); 0 = the widest the target has Conv kernels for (hasKernel('Conv@NC<x>HW<x>')), else 4" },
   },
   statistics: ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out'],
@@ -202,7 +202,9 @@ export default definePass({
     BLOCK = chooseBlock(ctx);
     L = blockedLayouts(BLOCK);
     LAYOUT = L.act;
-    ACT_DTYPES = new Set(ctx.options['int8'] ? ['float32', 'uint8', 'int8'] : ['float32']);
+    const int8 = String(ctx.options['int8']);
+    if (!['auto', 'on', 'off'].includes(int8)) throw diag.usage(`layout-nc4hw4: int8='${int8}': expected auto, on or off`);
+    ACT_DTYPES = new Set(int8 === 'on' || (int8 === 'auto' && ctx.target?.blockedInt8) ? ['float32', 'uint8', 'int8'] : ['float32']);
     for (const s of ['regions', 'conversions-inserted', 'values-converted', 'constants-relaid-out']) ctx.stats[s] = 0;
     // channel shuffles (Reshape/Transpose/Reshape) arrive as aic.ChannelShuffle from `fuse`, which runs first
     layoutGraph(g, ctx);

@@ -18,7 +18,7 @@ export interface PassContext {
   /** receives every candidate considered, when --explain is on */
   explain?: (r: ExplainRecord) => void;
   /** what the compilation target can do (kernels available, vector width); undefined = interpreter */
-  target?: { name: string; hasKernel?: (op: string, domain: string) => boolean };
+  target?: { name: string; hasKernel?: (op: string, domain: string) => boolean; blockedInt8?: boolean };
 }
 
 export interface PassDef {

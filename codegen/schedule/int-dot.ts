@@ -90,6 +90,9 @@ export function operandAt(o: Operand, at: Expr[]): Expr {
   });
 }
 
+/** A pair word from its two elements (lo16(lo) | hi << 16). */
+const pairWord = (o: Operand, lo: Expr, hi: Expr) => E.add(o.signed ? E.and(lo, E.c(0xffff, 'i32')) : lo, E.mul(hi, E.c(65536, 'i32')));
+
 /** Stage body of the packed copy: word [.., i, ..] = lo16(op at 2i) | op at 2i + 1 (0 past the end) << 16. */
 function packBody(o: Operand, axes: string[]): Expr {
   const D = o.buf.shape[o.d];
@@ -100,7 +103,25 @@ function packBody(o: Operand, axes: string[]): Expr {
   const hiIdx = E.add(two, E.i(1));
   const hi = D % 2 ? E.select(E.lt(hiIdx, E.i(D)), i32(operandAt(o, at(E.min(hiIdx, E.i(D - 1))))), c(0)) : i32(operandAt(o, at(hiIdx)));
   // the low half as 16 bits (a negative value's sign bits would spill into the high half): one and
-  return E.add(o.signed ? E.and(lo, c(0xffff)) : lo, E.mul(hi, c(65536)));
+  return pairWord(o, lo, hi);
+}
+
+/**
+ * The packed copy as one flat stage over its words, when the packed dim is the source's last and a
+ * whole number of words (a channel-blocked buffer's lanes): word f holds source elements m*f ..
+ * m*f + m - 1, so its loads run at stride m along one long axis, which targets load as vectors (wasm-simd:
+ * stride-2 bytes), instead of a loop over a block's m / 2 or x / 4 words per pixel that stays scalar.
+ * `word` builds the word from its m elements. Undefined when anything else the operand reads varies.
+ */
+export function flatPack(o: Operand, m: number, out: Buffer, fresh: (p: string) => string, word: (elem: (j: number) => Expr) => Expr): ComputeStage | undefined {
+  if (o.d !== o.buf.shape.length - 1 || o.buf.shape[o.d] % m !== 0) return undefined;
+  const f = fresh('f');
+  const elem = (j: number) => mapExpr(o.expr, (x) => (x.k === 'load' && x.buf === o.load.buf ? { ...x, idx: E.add(E.mul(E.v(f), E.i(m)), E.i(j)) } : x));
+  const body = word(elem);
+  let other = false;
+  walkExpr(body, (x) => { if (x.k === 'var' && x.name !== f) other = true; });
+  if (other) return undefined;
+  return { kind: 'compute', out: { ...out, shape: [out.shape.reduce((a, b) => a * b, 1)] }, axes: [f], body };
 }
 
 /** Is every load of the operand a constant weight of the program (so it can be packed now)? */
@@ -149,7 +170,8 @@ function packOperand(prog: Program, src: KernelSource, args: string[], o: Operan
     buf = { name: src.fresh('pk'), dtype: 'i32', shape, scope: 'local', role: 'scratch' };
     src.temps.push(buf);
     const axes = shape.map(() => src.fresh('i'));
-    src.stages.splice(before, 0, { kind: 'compute', out: buf, axes, body: packBody(o, axes) });
+    const flat = flatPack(o, 2, buf, src.fresh, (el) => pairWord(o, E.cast(el(0), 'i32'), E.cast(el(1), 'i32')));
+    src.stages.splice(before, 0, flat ?? { kind: 'compute', out: buf, axes, body: packBody(o, axes) });
   }
   return E.load(buf.name, flatIndex(o.dims.map((e, i) => (i === o.d ? E.v(rp) : e)), shape), 'i32');
 }

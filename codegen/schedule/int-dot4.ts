@@ -11,7 +11,7 @@
 import { Tensor } from '@aic/core';
 import { E, flatIndex, walkExpr, type Buffer, type Expr } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
-import { addWeight, constantOperand, evalConstant, operandAt, valueRange, type Operand } from './int-dot.ts';
+import { addWeight, constantOperand, evalConstant, flatPack, operandAt, valueRange, type Operand } from './int-dot.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 
@@ -73,7 +73,12 @@ export function quadReduce(prog: Program, src: KernelSource, args: string[], R: 
   const p4: Buffer = { name: src.fresh('pk'), dtype: 'i32', shape: p4Shape, scope: 'local', role: 'scratch' };
   src.temps.push(p4);
   const pAxes = p4Shape.map(() => src.fresh('i'));
-  src.stages.splice(before, 0, { kind: 'compute', out: p4, axes: pAxes, body: quadBody(op, pAxes, c) });
+  const k = (v: number) => E.c(v, 'i32');
+  const flat = flatPack(op, 4, p4, src.fresh, (el) => [0, 1, 2, 3].map((j) => {
+    const b = E.add(E.cast(el(j), 'i32'), k(c));
+    return j === 0 ? b : E.mul(b, k(2 ** (8 * j)));
+  }).reduce((a, b) => E.add(a, b)));
+  src.stages.splice(before, 0, flat ?? { kind: 'compute', out: p4, axes: pAxes, body: quadBody(op, pAxes, c) });
   const rq = src.fresh(`${ax.name}q`);
   const at = (o: Operand, s: number[]) => flatIndex(o.dims.map((e, i) => (i === o.d ? E.v(rq) : e)), s);
   const body: Expr = { k: 'call', fn: 'dot4', args: [E.load(p4.name, at(op, p4Shape), 'i32'), E.load(q4.name, at(oq, q4Shape), 'i32')], t: 'i32', lanes: 1 };
