@@ -1,13 +1,13 @@
 /**
  * int8 vs fp32 whole models (a measurement, never a test gate): the shared model and its `aic quantize`
- * QDQ output, both compiled at -O2 (fuse-qdq turns the QDQ patterns into aic.QConv / aic.QMatMul), timed
+ * QDQ output, both compiled at -O2 (or --level 3; fuse-qdq turns the QDQ patterns into aic.QConv / aic.QMatMul), timed
  * in one process, interleaved, 1 thread, on the model's reference input; medians and time(int8)/time(fp32).
  * The ratio is also given as the median of each interleaved pair's ratio and as the ratio of the fastest
  * runs (both steadier than the ratio of medians on a shared machine whose load changes within a run).
- * Before timing, each compiled output is compared with the interpreter running the same -O2 graph
+ * Before timing, each compiled output is compared with the interpreter running the same optimized graph
  * (int8: max |difference| of the dequantized logits; fp32: max relative error), and compile times
  * (passes + codegen + C compiler) are reported.
- *   nice npx tsx benchmarks/int8-models.ts --q resnet18=/tmp/r18q.onnx [--q mobilenet_v2=...] [--target c|wasm-simd] [--runs N] [--cpu] [--no-ort]
+ *   nice npx tsx benchmarks/int8-models.ts --q resnet18=/tmp/r18q.onnx [--q mobilenet_v2=...] [--target c|wasm-simd] [--runs N] [--cpu] [--no-ort] [--level 2|3]
  * Make a quantized model with: bin/aic quantize ../shared/models/resnet18.onnx --calibrate DIR -o /tmp/r18q.onnx
  * On wasm-simd, onnxruntime-web (wasm EP, numThreads 1, SIMD, graphOptimizationLevel 'all': its own QDQ
  * fusion into integer kernels) runs the same QDQ model and the fp32 model in the same interleaved loop:
@@ -39,8 +39,10 @@ const withOrt = !args.includes('--no-ort');
 const cpu = args.includes('--cpu');
 /** ms now: wall clock, or (--cpu) this process's user + system CPU time */
 const clock = (): number => { if (!cpu) return performance.now(); const u = process.cpuUsage(); return (u.user + u.system) / 1e3; };
+/** -O level of both builds (-O3: channel-blocked, int8 too where the target declares blockedInt8) */
+const level = Number(opt('--level') ?? 2);
 const quantized = all('--q').map((s) => s.split('=') as [string, string]);
-if (!quantized.length) { console.error('usage: int8-models.ts --q MODEL=QUANTIZED.onnx ... [--target T] [--runs N] [--cpu] [--no-ort]'); process.exit(2); }
+if (!quantized.length) { console.error('usage: int8-models.ts --q MODEL=QUANTIZED.onnx ... [--target T] [--runs N] [--cpu] [--no-ort] [--level 2|3]'); process.exit(2); }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>, rel: boolean): number {
   let m = 0;
@@ -52,7 +54,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>, rel: boolean): numb
 async function runner(target: string, file: string, feeds: Map<string, RValue>, label: string): Promise<{ once: () => number; compileMs: number; err: number }> {
   const t = target === 'c' ? C_TARGET : WASM_SIMD_TARGET;
   const t0 = performance.now();
-  const g = runPipeline(await loadModel(file), pipelineFor(2), { target: passTargetOf(t), out: () => {} }).graph;
+  const g = runPipeline(await loadModel(file), pipelineFor(level), { target: passTargetOf(t), out: () => {} }).graph;
   prepareForRun(g, feeds);
   const opts = { version: 'bench', source: path.basename(file), sourceHash: '-' };
   const outName = g.outputs[0]!.name;
@@ -124,7 +126,7 @@ for (const target of targets) {
     const paired = median(tq.map((t, i) => t / tf[i]!)), fastest = Math.min(...tq) / Math.min(...tf);
     console.log(`${target.padEnd(9)} ${model.padEnd(13)} fp32 ${mf.toFixed(2)} ms  int8 ${mq.toFixed(2)} ms  int8/fp32 x${(mq / mf).toFixed(3)}`
       + ` (median of paired ratios x${paired.toFixed(3)}, fastest runs x${fastest.toFixed(3)})`
-      + `  | vs interp -O2: fp32 max rel ${f.err.toExponential(1)}, int8 max |d| ${q.err.toExponential(2)}`
+      + `  | vs interp -O${level}: fp32 max rel ${f.err.toExponential(1)}, int8 max |d| ${q.err.toExponential(2)}`
       + `  | compile fp32 ${(f.compileMs / 1e3).toFixed(1)} s, int8 ${(q.compileMs / 1e3).toFixed(1)} s`);
   }
 }
