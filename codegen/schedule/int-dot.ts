@@ -239,13 +239,15 @@ export function splitBlockedReduce(R: Reduce, fresh: (p: string) => string, padd
     walkExpr(out.body, (q) => {
       if (q.k === 'bin' && q.op === 'div' && q.a.k === 'var' && q.a.name === a.name && q.b.k === 'const' && q.b.v > 1) B = q.b.v;
     });
-    if (!B || (a.extent % B !== 0 && !padded)) continue;
+    if (!B) continue;
     if (a.extent <= B) {
-      // one block: r / x is 0 and r % x is r
+      // one block: r / x is 0 and r % x is r (exact, nothing read past C)
       const ext = new Map<string, number>([[a.name, a.extent], ...out.axes.filter((x) => x !== a).map((x) => [x.name, x.extent] as [string, number])]);
       out = { ...out, body: (simplifyDivMod({ k: 'store', buf: '_', idx: E.i(0), val: out.body }, ext) as { val: Expr }).val };
       continue;
     }
+    // past C (padding lanes) only where every read of r is blocked, (r / x, r % x): inside its buffer
+    if (a.extent % B !== 0 && (!padded || !onlyBlocked(out.body, a.name, B))) continue;
     const ao = fresh(`${a.name}_o`), ai = fresh(`${a.name}_i`), blocks = Math.ceil(a.extent / B);
     const sub = mapExpr(out.body, (q) => (q.k === 'var' && q.name === a.name ? E.add(E.mul(E.v(ao), E.i(B)), E.v(ai)) : q));
     const ext = new Map<string, number>([[ao, blocks], [ai, B], ...out.axes.filter((x) => x !== a).map((x) => [x.name, x.extent] as [string, number])]);
@@ -257,6 +259,16 @@ export function splitBlockedReduce(R: Reduce, fresh: (p: string) => string, padd
     out = { ...out, body: folded.val, axes: [...out.axes.map((x) => (x === a ? { name: ao, extent: blocks } : x)), { name: ai, extent: B }] };
   }
   return out;
+}
+
+/** Does e use loop variable v only as v / x and v % x (a blocked buffer's channel)? */
+function onlyBlocked(e: Expr, v: string, x: number): boolean {
+  let all = 0, blocked = 0;
+  walkExpr(e, (q) => {
+    if (q.k === 'var' && q.name === v) all++;
+    if (q.k === 'bin' && (q.op === 'div' || q.op === 'mod') && q.a.k === 'var' && q.a.name === v && q.b.k === 'const' && q.b.v === x) blocked++;
+  });
+  return all === blocked;
 }
 
 /** Is e a blocked constant weight's element as stored (zero past its channels: padding lanes give 0)? */
