@@ -240,26 +240,28 @@ export function splitBlockedReduce(R: Reduce, fresh: (p: string) => string, padd
       if (q.k === 'bin' && q.op === 'div' && q.a.k === 'var' && q.a.name === a.name && q.b.k === 'const' && q.b.v > 1) B = q.b.v;
     });
     if (!B) continue;
+    const others = out.axes.filter((x) => x !== a).map((x) => [x.name, x.extent] as [string, number]);
     if (a.extent <= B) {
       // one block: r / x is 0 and r % x is r (exact, nothing read past C)
-      const ext = new Map<string, number>([[a.name, a.extent], ...out.axes.filter((x) => x !== a).map((x) => [x.name, x.extent] as [string, number])]);
-      out = { ...out, body: (simplifyDivMod({ k: 'store', buf: '_', idx: E.i(0), val: out.body }, ext) as { val: Expr }).val };
+      out = { ...out, body: foldDivMod(out.body, new Map([[a.name, a.extent], ...others])) };
       continue;
     }
     // past C (padding lanes) only where every read of r is blocked, (r / x, r % x): inside its buffer
     if (a.extent % B !== 0 && (!padded || !onlyBlocked(out.body, a.name, B))) continue;
     const ao = fresh(`${a.name}_o`), ai = fresh(`${a.name}_i`), blocks = Math.ceil(a.extent / B);
     const sub = mapExpr(out.body, (q) => (q.k === 'var' && q.name === a.name ? E.add(E.mul(E.v(ao), E.i(B)), E.v(ai)) : q));
-    const ext = new Map<string, number>([[ao, blocks], [ai, B], ...out.axes.filter((x) => x !== a).map((x) => [x.name, x.extent] as [string, number])]);
-    const folded = simplifyDivMod({ k: 'store', buf: '_', idx: E.i(0), val: sub }, ext) as Extract<ReturnType<typeof simplifyDivMod>, { k: 'store' }>;
+    const folded = foldDivMod(sub, new Map([[ao, blocks], [ai, B], ...others]));
     // every use of the blocked channel must fold (else a load reads it otherwise: no split)
     let left = false;
-    walkExpr(folded.val, (q) => { if (q.k === 'bin' && (q.op === 'div' || q.op === 'mod') && [ao, ai].some((v) => varsOf(q.a).has(v))) left = true; });
+    walkExpr(folded, (q) => { if (q.k === 'bin' && (q.op === 'div' || q.op === 'mod') && [ao, ai].some((v) => varsOf(q.a).has(v))) left = true; });
     if (left) continue;
-    out = { ...out, body: folded.val, axes: [...out.axes.map((x) => (x === a ? { name: ao, extent: blocks } : x)), { name: ai, extent: B }] };
+    out = { ...out, body: folded, axes: [...out.axes.map((x) => (x === a ? { name: ao, extent: blocks } : x)), { name: ai, extent: B }] };
   }
   return out;
 }
+
+/** simplifyDivMod on one expression, loop variables of the given extents */
+const foldDivMod = (e: Expr, ext: Map<string, number>): Expr => (simplifyDivMod({ k: 'store', buf: '_', idx: E.i(0), val: e }, ext) as { val: Expr }).val;
 
 /** Does e use loop variable v only as v / x and v % x (a blocked buffer's channel)? */
 function onlyBlocked(e: Expr, v: string, x: number): boolean {

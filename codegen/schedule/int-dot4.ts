@@ -19,16 +19,16 @@ type Reduce = Extract<Expr, { k: 'reduce' }>;
 function quadBody(o: Operand, axes: string[], c: number): Expr {
   const D = o.buf.shape[o.d];
   const at = (j: Expr) => axes.map((a, i) => (i === o.d ? j : E.v(a)));
-  const i32 = (e: Expr) => E.cast(e, 'i32'), k = (v: number) => E.c(v, 'i32');
-  let word: Expr | undefined;
-  for (let j = 0; j < 4; j++) {
+  return quadWord((j) => {
     const pos = E.add(E.mul(E.v(axes[o.d]), E.i(4)), E.i(j));
-    const v = E.add(i32(operandAt(o, at(D % 4 ? E.min(pos, E.i(D - 1)) : pos))), k(c));
-    const byte = D % 4 ? E.select(E.lt(pos, E.i(D)), v, k(0)) : v;
-    const term = j === 0 ? byte : E.mul(byte, k(2 ** (8 * j)));
-    word = word ? E.add(word, term) : term;
-  }
-  return word!;
+    const v = E.add(E.cast(operandAt(o, at(D % 4 ? E.min(pos, E.i(D - 1)) : pos)), 'i32'), E.c(c, 'i32'));
+    return D % 4 ? E.select(E.lt(pos, E.i(D)), v, E.c(0, 'i32')) : v;
+  });
+}
+
+/** A quad word from its four bytes (each already shifted into [0, 255]): sum of byte j << 8j. */
+function quadWord(byte: (j: number) => Expr): Expr {
+  return [0, 1, 2, 3].map((j) => (j === 0 ? byte(0) : E.mul(byte(j), E.c(2 ** (8 * j), 'i32')))).reduce((a, b) => E.add(a, b));
 }
 
 /** The quad form of reduction R along axis `ax` (P: operand op, Q: operand oq), or undefined. */
@@ -73,11 +73,7 @@ export function quadReduce(prog: Program, src: KernelSource, args: string[], R: 
   const p4: Buffer = { name: src.fresh('pk'), dtype: 'i32', shape: p4Shape, scope: 'local', role: 'scratch' };
   src.temps.push(p4);
   const pAxes = p4Shape.map(() => src.fresh('i'));
-  const k = (v: number) => E.c(v, 'i32');
-  const flat = flatPack(op, 4, p4, src.fresh, (el) => [0, 1, 2, 3].map((j) => {
-    const b = E.add(E.cast(el(j), 'i32'), k(c));
-    return j === 0 ? b : E.mul(b, k(2 ** (8 * j)));
-  }).reduce((a, b) => E.add(a, b)));
+  const flat = flatPack(op, 4, p4, src.fresh, (el) => quadWord((j) => E.add(E.cast(el(j), 'i32'), E.c(c, 'i32'))));
   src.stages.splice(before, 0, flat ?? { kind: 'compute', out: p4, axes: pAxes, body: quadBody(op, pAxes, c) });
   const rq = src.fresh(`${ax.name}q`);
   const at = (o: Operand, s: number[]) => flatIndex(o.dims.map((e, i) => (i === o.d ? E.v(rq) : e)), s);

@@ -20,13 +20,13 @@
  * padded copy is read through its index map into a row-major widened copy, the packed weight is
  * unpacked, and Z takes the output's layout (the epilogue reads channel vectors).
  */
-import { E, S, blockedChannels, bufferIndex, channelBlock, flatIndex, linearize, logicalShape, mapExpr, physicalShapeOf, simplifyExpr, substituteStmt, walkExpr, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
+import { E, S, bufferIndex, flatIndex, linearize, logicalShape, mapExpr, simplifyExpr, substituteStmt, walkExpr, type Buffer, type ComputeStage, type Expr, type Stage, type Stmt } from '@aic/loop-ir';
 import { clampedBlocks } from '../copy-vectors.ts';
 import { Tensor } from '@aic/core';
 import type { Program } from '../../lower/program.ts';
 import { scalarConstants, tempRanges } from '../int-dot.ts';
 import { convInputLoad, logicalIndexOf, type ConvInfo } from './conv-info.ts';
-import { WINOGRAD, lets, lin, logicalData, swapWeight, winogradApplies, winogradTiles } from './winograd.ts';
+import { WINOGRAD, blockLikeOutput, lets, lin, logicalData, swapWeight, winogradApplies, winogradTiles, zeroPadLanes } from './winograd.ts';
 
 const G2 = WINOGRAD[2].G.map((r) => r.map((v) => 2 * v));
 const BT = WINOGRAD[2].BT, AT = WINOGRAD[2].AT;
@@ -131,8 +131,7 @@ export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo, lanes
   const temp = (p: string, shape: number[]): Buffer => ({ name: fresh(p), dtype: 'i32', shape, scope: 'local', role: 'scratch' });
   const V2 = temp('qwv', [16, C2, T]), Mo = temp('qwm', [16, M, T]), Z = temp('qwz', [N, M, Zh, Zw]);
   // a channel-blocked output: Z takes its layout, so the epilogue reads whole channel vectors
-  const zb = channelBlock((src.stages[c.stage] as ComputeStage).out.layout);
-  if (zb) { Z.layout = blockedChannels(Z.shape, zb, `NC${zb}HW${zb}`); Z.shape = physicalShapeOf(Z.layout); }
+  blockLikeOutput(Z, (src.stages[c.stage] as ComputeStage).out);
   const stages: Stage[] = [];
   // 1. tiles cover the padded copy, or a row-major copy widened with zeros to whole tiles (always
   // for a channel-blocked padded copy: the transform reads a channel's rows)
@@ -193,12 +192,7 @@ export function applyQWinograd(prog: Program, kernel: string, c: ConvInfo, lanes
     })), 'i32');
   }, 'i32');
   stages.push({ kind: 'extern', outs: [], body: S.for(oo, M, S.for(on, N, S.for(oy, th, overTiles(ox, outTx)))) });
-  // blocked Z whose last block is partial: zero its padding lanes (the epilogue computes them unguarded)
-  const Mp = zb ? Math.ceil(M / zb) * zb : M;
-  if (Mp > M) {
-    const zn = fresh('qn'), zc = fresh('qo'), zh = fresh('qy'), zw = fresh('qx');
-    stages.push({ kind: 'extern', outs: [], body: S.for(zn, N, S.for(zc, Mp - M, S.for(zh, Zh, S.for(zw, Zw, S.store(Z.name, bufferIndex(Z, [E.v(zn), E.add(E.v(zc), E.i(M)), E.v(zh), E.v(zw)]), E.c(0, 'i32')))))) });
-  }
+  stages.push(...zeroPadLanes(Z, fresh, E.c(0, 'i32')));
 
   // 5. the epilogue reads Z for the sum
   const key = JSON.stringify(R);

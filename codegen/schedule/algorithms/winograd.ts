@@ -119,8 +119,7 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
   const X = src.params[0];
   const final = src.stages[c.stage] as ComputeStage;
   // a channel-blocked output (-O3): Z takes its layout, so the epilogue reads whole channel vectors
-  const zb = channelBlock(final.out.layout);
-  if (zb) { Z.layout = blockedChannels(Z.shape, zb, `NC${zb}HW${zb}`); Z.shape = physicalShapeOf(Z.layout); }
+  const zb = blockLikeOutput(Z, final.out);
   const key = JSON.stringify(c.reduce);
   const zAt = (idx: Expr[]) => E.load(Z.name, bufferIndex(Z, idx), 'f32');
   const body = mapExpr(final.body, (x) => (x.k === 'reduce' && JSON.stringify(x) === key ? zAt(final.axes.map((v) => E.v(v))) : x));
@@ -134,10 +133,33 @@ export function applyWinograd(prog: Program, kernel: string, c: ConvInfo, m: 2 |
   const xb = channelBlock(X.layout);
   const Ub = xb && xb === zb && C % xb === 0 && M % xb === 0 && X.layout!.dims.length === 5
     ? blockedStages(src, c, mats, xb, Z, body, final)
-    : rowMajorStages(src, c, mats, Z, zb, body, final);
+    : rowMajorStages(src, c, mats, Z, body, final);
   const step = prog.steps.find((s) => s.kernel === kernel)!;
   swapWeight(prog, src, step, Ub, { name: `${c.weight.name}_wino${m}`, dtype: 'f32', shape: Ub.shape, scope: 'global', role: 'weight', value: c.weight.value, data: winogradWeights(logicalData(c.weight.data!, c.weight.layout), mats) });
   return true;
+}
+
+/**
+ * Z of a conv whose output is channel-blocked takes the output's layout, so the epilogue reads whole
+ * channel vectors (Z's shape becomes the physical one). The block, or 0 (Z stays row-major).
+ */
+export function blockLikeOutput(Z: Buffer, out: Buffer): number {
+  const zb = channelBlock(out.layout);
+  if (zb) { Z.layout = blockedChannels(Z.shape, zb, `NC${zb}HW${zb}`); Z.shape = physicalShapeOf(Z.layout); }
+  return zb;
+}
+
+/**
+ * A blocked Z whose last channel block is partial: a stage zeroing its padding lanes (the epilogue
+ * computes them unguarded); none when Z is row-major or whole blocks.
+ */
+export function zeroPadLanes(Z: Buffer, fresh: (p: string) => string, zero: Expr): Stage[] {
+  const zb = channelBlock(Z.layout);
+  if (!zb) return [];
+  const [N, M, Zh, Zw] = Z.layout!.logical, Mp = Math.ceil(M / zb) * zb;
+  if (Mp === M) return [];
+  const zn = fresh('zn'), zc = fresh('zc'), zh = fresh('zh'), zw = fresh('zw');
+  return [{ kind: 'extern', outs: [], body: S.for(zn, N, S.for(zc, Mp - M, S.for(zh, Zh, S.for(zw, Zw, S.store(Z.name, bufferIndex(Z, [E.v(zn), E.add(E.v(zc), E.i(M)), E.v(zh), E.v(zw)]), zero))))) }];
 }
 
 /** A kernel-private f32 buffer of the Winograd stages. */
@@ -153,8 +175,8 @@ function geometry(c: ConvInfo, mats: WinogradMats) {
  * The stages on row-major (or blocked-in, row-major-transform) buffers: Xp [N, C, Hp, Wp], V [a2, C, T],
  * Mo [a2, M, T], Z (blocked like the output when it is), then the epilogue.
  */
-function rowMajorStages(src: KernelSource, c: ConvInfo, mats: WinogradMats, Z: Buffer, zb: number, body: Expr, final: ComputeStage): Buffer {
-  const { m, a, a2, th, tw, T, Hp, Wp, Zh, Zw } = geometry(c, mats);
+function rowMajorStages(src: KernelSource, c: ConvInfo, mats: WinogradMats, Z: Buffer, body: Expr, final: ComputeStage): Buffer {
+  const { m, a, a2, th, tw, T, Hp, Wp } = geometry(c, mats);
   const { N, C, H, W, M } = c;
   const [pt, pl] = c.pads;
   const fresh = src.fresh;
@@ -213,10 +235,7 @@ function rowMajorStages(src: KernelSource, c: ConvInfo, mats: WinogradMats, Z: B
     })));
   });
   const outStage: Stage = { kind: 'extern', outs: [], body: S.for(oo, M, S.for(on, N, S.for(oy, th, S.for(ox, tw, outTx)))) };
-  // blocked Z whose last block is partial: zero its padding lanes (the epilogue computes them unguarded)
-  const Mp = zb ? Math.ceil(M / zb) * zb : M;
-  const zn = fresh('wn'), zc = fresh('wo'), zh = fresh('wy'), zw = fresh('wx');
-  const zeroPad: Stage[] = Mp > M ? [{ kind: 'extern', outs: [], body: S.for(zn, N, S.for(zc, Mp - M, S.for(zh, Zh, S.for(zw, Zw, S.store(Z.name, bufferIndex(Z, [E.v(zn), E.add(E.v(zc), E.i(M)), E.v(zh), E.v(zw)]), E.c(0)))))) }] : [];
+  const zeroPad = zeroPadLanes(Z, fresh, E.c(0));
 
   src.stages = [padStage, inStage, gemm, outStage, ...zeroPad, { ...final, body }];
   src.temps = [Xp, V, Mo, Z];
