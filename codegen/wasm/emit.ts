@@ -13,7 +13,7 @@
  */
 import { E, INT_RANGE, childExprs, isCheck, isFloatT, isHalfT, isSignedT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, legalizeStmt, unrollCopies, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
-import { needMath, type MathFn } from './math.ts';
+import { inlineMath, needMath, type MathFn } from './math.ts';
 import { WASM_LEGAL } from '../caps.ts';
 import { checkFunc, checkIndexInline } from './checks.ts';
 import { hoistIndices, linearTerms } from './hoist-index.ts';
@@ -1268,7 +1268,7 @@ export class KernelEmitter {
     const x = e.args[0];
     switch (e.fn) {
       case 'exp': case 'log': case 'tanh':
-        this.vx(x); this.e(['call', needMath(this.env.mb, e.fn as MathFn, 'f32x4')]); return true;
+        this.vx(x); this.e(...inlineMath(this.fn, e.fn as MathFn, 'f32x4')); return true;
       case 'sqrt': case 'floor': case 'ceil': case 'trunc': this.vx(x); this.e([`f32x4.${e.fn}`]); return true;
       case 'round_even': this.vx(x); this.e(['f32x4.nearest']); return true;
       case 'fabs': this.vx(x); this.e(['f32x4.abs']); return true;

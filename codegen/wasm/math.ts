@@ -74,36 +74,84 @@ export function needMath(mb: ModuleBuilder, fn: MathFn, m: MathMode): string {
   const f = new Func(name, [vt], [vt]);
   mb.addFunc(f);
   const o = new Ops(m, f);
-  const x = o.get(0);
+  f.emit(...mathBody(o, fn, o.get(0), (y) => [...y, ['call', needMath(mb, 'exp', m)]]));
+  return name;
+}
+
+/** Each function's reusable temporaries per inlined math function: an inlined body reads its argument
+ * into its first temporary before writing any other, so a nested use (exp(exp(x))) finishes first. */
+const inlineTemps = new WeakMap<Func, Map<string, number[]>>();
+
+class PooledOps extends Ops {
+  private next = 0;
+  constructor(m: MathMode, fn: Func, private readonly pool: number[]) { super(m, fn); }
+  override tmp(): number { return this.take(this.vt); }
+  override itmp(): number { return this.take(this.m === 'f32x4' ? 'v128' : this.m === 'f64' ? 'i64' : 'i32'); }
+  private take(t: ValType): number {
+    while (this.next < this.pool.length && this.fn.typeOf(this.pool[this.next]) !== t) this.next++;
+    if (this.next < this.pool.length) return this.pool[this.next++];
+    const l = this.fn.local(t);
+    this.pool.push(l); this.next = this.pool.length;
+    return l;
+  }
+}
+
+/**
+ * The f32x4 function's body inlined into `fn` (its argument on the stack, its result left there):
+ * V8 keeps no v128 register across a call, so a call per vector in an unrolled epilogue spilled every
+ * live accumulator and serialized the polynomials; inlined, independent vectors overlap. The same
+ * instructions as the out-of-line function, so results are bit-identical.
+ */
+export function inlineMath(fn: Func, fnName: MathFn, m: MathMode): Code {
+  let pools = inlineTemps.get(fn);
+  if (!pools) inlineTemps.set(fn, pools = new Map());
+  const key = `${fnName}:${m}`;
+  let pool = pools.get(key);
+  if (!pool) pools.set(key, pool = []);
+  const o = new PooledOps(m, fn, pool);
+  const x = o.tmp();
+  return [['local.set', x], ...mathBody(o, fnName, o.get(x), (y) => [...y, ...inlineMath(fn, 'exp', m)])];
+}
+
+function mathBody(o: Ops, fn: MathFn, x: Code, exp: (y: Code) => Code): Code {
   const code: Code = [];
   switch (fn) {
-    case 'exp': code.push(...(m === 'f64' ? expBody64(o, x) : expBody(o, x, mb))); break;
+    case 'exp': code.push(...(o.m === 'f64' ? expBody64(o, x) : expBody(o, x))); break;
     case 'log': code.push(...logBody(o, x)); break;
     case 'tanh': {
       const a = o.tmp(), z = o.tmp();
       code.push(...o.set(a, o.un('abs', x)), ...o.set(z, o.mul(x, x)));
       const small = o.add(o.mul(o.mul(o.horner(o.get(z), TANH_P), o.get(z)), x), x);
-      const e = [...o.add(o.get(a), o.get(a)), ['call', needMath(mb, 'exp', m)] as Instr];
+      const e = exp(o.add(o.get(a), o.get(a)));
       const large = o.copysign(o.sub(o.c(1), o.div(o.c(2), o.add(e, o.c(1)))), x);
       code.push(...o.select(small, large, o.lt(o.get(a), o.c(0.625))));
       break;
     }
   }
-  f.emit(...code);
-  return name;
+  return code;
 }
 
-function expBody(o: Ops, x: Code, _mb: ModuleBuilder): Code {
+function expBody(o: Ops, x: Code): Code {
   const v = o.m === 'f32x4';
   const xc = o.tmp(), n = o.tmp(), r = o.tmp(), p = o.tmp(), ni = o.itmp(), h = o.itmp();
   const code: Code = [];
-  code.push(...o.set(xc, o.max(o.min(x, o.c(89)), o.c(-104))));
-  code.push(...o.set(n, o.un('nearest', o.mul(o.get(xc), o.c(1.44269504088896341)))));
+  if (v) {
+    // pmin / pmax are one instruction each on x64 (min / max are several, for NaN and -0 rules that the
+    // clamp does not need: pmin(NaN, c) is NaN, as min's). Rounding by adding 1.5 * 2^23 is
+    // round-half-even like `nearest` (|x log2 e| < 2^22), and the sum's low bits are n itself.
+    code.push(...o.set(xc, [...o.bin('pmax', [...o.bin('pmin', x, o.c(89))], o.c(-104))]));
+    code.push(...o.set(n, o.add(o.mul(o.get(xc), o.c(1.44269504088896341)), o.c(12582912))));
+    code.push(...o.get(n), ...o.ci(0x4b400000), ['i32x4.sub'], ['local.set', ni]);
+    code.push(...o.set(n, o.sub(o.get(n), o.c(12582912))));
+  } else {
+    code.push(...o.set(xc, o.max(o.min(x, o.c(89)), o.c(-104))));
+    code.push(...o.set(n, o.un('nearest', o.mul(o.get(xc), o.c(1.44269504088896341)))));
+    code.push(...o.get(n), ['i32.trunc_sat_f32_s'], ['local.set', ni]);
+  }
   code.push(...o.set(r, o.sub(o.sub(o.get(xc), o.mul(o.get(n), o.c(0.693359375))), o.mul(o.get(n), o.c(-2.12194440e-4)))));
   const z = o.mul(o.get(r), o.get(r));
   code.push(...o.set(p, o.add(o.add(o.mul(o.horner(o.get(r), EXP_P), z), o.get(r)), o.c(1))));
   // 2^n as two factors 2^h * 2^(n-h) so that subnormal results and n = 128 stay exact
-  code.push(...o.get(n), [v ? 'i32x4.trunc_sat_f32x4_s' : 'i32.trunc_sat_f32_s'], ['local.set', ni]);
   code.push(['local.get', ni], v ? ['i32.const', 1] : ['i32.const', 1], [v ? 'i32x4.shr_s' : 'i32.shr_s'], ['local.set', h]);
   const pow2 = (e: Code): Code => [...e, ...o.ci(127), [v ? 'i32x4.add' : 'i32.add'], ['i32.const', 23], [v ? 'i32x4.shl' : 'i32.shl'], ...(v ? [] : [['f32.reinterpret_i32'] as Instr])];
   code.push(...o.get(p), ...pow2([['local.get', h]]), [v ? 'f32x4.mul' : 'f32.mul']);
