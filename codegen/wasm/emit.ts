@@ -420,8 +420,9 @@ export class KernelEmitter {
           while (j < s.body.length && s.body[j].k === 'store') j++;
           if (j - i >= 2) {
             const run = s.body.slice(i, j) as Extract<Stmt, { k: 'store' }>[];
-            this.begin(...run.flatMap((x) => [x.idx, x.val]));
+            this.begin();
             for (let r = 0; r < run.length; r++) {
+              this.countRun(run, r);
               if (r + 1 < run.length && this.storePair(run[r], run[r + 1])) { this.invalidate(run[r].buf); r++; continue; }
               this.store(run[r], false);
               this.invalidate(run[r].buf);
@@ -591,9 +592,36 @@ export class KernelEmitter {
    * of a tile's epilogue).
    */
   private invalidate(buf: string): void {
+    for (const k of [...this.memo.keys()]) if (this.kills(buf, k)) this.memo.delete(k);
+  }
+
+  /** whether a store to `buf` changes the value of the expression keyed k */
+  private kills(buf: string, k: string): boolean {
     const b = this.buf(buf);
-    for (const k of [...this.memo.keys()]) {
-      if (b.kind === 'reg' ? k.includes(`:${buf}[`) : [...k.matchAll(/L\w+?\d+:([A-Za-z0-9_]+)\[/g)].some((m) => this.bufs.get(m[1])?.kind !== 'reg' && !this.readOnly.has(m[1]))) this.memo.delete(k);
+    return b.kind === 'reg' ? k.includes(`:${buf}[`) : [...k.matchAll(/L\w+?\d+:([A-Za-z0-9_]+)\[/g)].some((m) => this.bufs.get(m[1])?.kind !== 'reg' && !this.readOnly.has(m[1]));
+  }
+
+  /**
+   * Uses, from store r of a run on, of each subexpression that a value kept now could serve: a use
+   * after a store that changes it does not count (an accumulator read by every step of an unrolled
+   * reduction would otherwise be kept in a new local at each step that nothing reads: in V8 a
+   * loop-carried value that is never used, for every step).
+   */
+  private countRun(run: Extract<Stmt, { k: 'store' }>[], r: number): void {
+    this.counts.clear();
+    const stored: string[] = [];
+    for (let s = r; s < run.length; s++) {
+      const visit = (e: Expr): void => {
+        if (e.k === 'const' || e.k === 'var') return;
+        const k = this.key(e);
+        if (stored.some((b) => this.kills(b, k))) { childExprs(e).forEach(visit); return; }
+        const n = (this.counts.get(k) ?? 0) + 1;
+        this.counts.set(k, n);
+        if (n > 1) return;
+        childExprs(e).forEach(visit);
+      };
+      visit(run[s].idx); visit(run[s].val);
+      stored.push(run[s].buf);
     }
   }
 
