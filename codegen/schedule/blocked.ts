@@ -111,14 +111,24 @@ function rows(W: number, max: number): { R: number; clamp: boolean } {
   return { R: best, clamp: W % best !== 0 };
 }
 
+/**
+ * The register tile's rows over an output axis of extent W for V channel blocks of B lanes:
+ * accumulators on 4-lane targets 2 x 4, wide vectors (32 registers) 2 x 7; one block: 8 rows.
+ */
+export function tileRows(W: number, B: number, V: number): { R: number; clamp: boolean } {
+  return rows(W, B >= 8 && V === 2 ? 7 : V === 2 ? 4 : 8);
+}
+
 /** The blocked schedule for a stage, or undefined when its output is not channel-blocked. */
 export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers: readonly Buffer[]): Directive[] | undefined {
   const B = channelBlock(st.out.layout);
   if (!B) return undefined;
   const shape = logicalShape(st.out);
-  if (st.axes.length !== 4 || caps.vectorLanes < B) return [];
-  const [n, c, h, w] = st.axes;
-  const C = shape[1], W = shape[3];
+  if ((st.axes.length !== 4 && st.axes.length !== 3) || caps.vectorLanes < B) return [];
+  // [n, c, h, w], or [n, c, p]: a 1x1 conv over the flattened map (gemm1x1.ts), p in place of w
+  const [n, c, h, w] = st.axes.length === 4 ? st.axes : [st.axes[0], st.axes[1], undefined, st.axes[2]];
+  const C = shape[1], W = shape[shape.length - 1];
+  const hs = h === undefined ? [] : [h];
   const reds = reducesOf(st.body);
   // channels not a whole number of blocks: the last block computes its padding lanes too, when every
   // load provably stays inside its buffer for c up to the padded extent (else plain loops)
@@ -134,10 +144,10 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
     // index divides every lane (no i32x4 division): CPU targets copy the lanes as unrolled scalars,
     // whose source offsets depend on the channel block only (hoisted out of the pixel loops)
     if (!caps.gpu && reds.length === 0 && mixesChannels(st.body, c, B)) {
-      dirs.push({ d: 'reorder', order: [n, `${c}_o`, h, w, ci] }, { d: 'unroll', axis: ci });
+      dirs.push({ d: 'reorder', order: [n, `${c}_o`, ...hs, w, ci] }, { d: 'unroll', axis: ci });
       return dirs;
     }
-    dirs.push({ d: 'reorder', order: [n, `${c}_o`, h, w, ci] }, ...vec);
+    dirs.push({ d: 'reorder', order: [n, `${c}_o`, ...hs, w, ci] }, ...vec);
     return dirs;
   }
   const R = reds[0];
@@ -145,8 +155,7 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   // c: a real reduction over input channels, not depthwise / pooling, whose every lane has its own input)
   const blocks = Math.ceil(C / B);
   const V = blocks % 2 === 0 && sharedLoad(R.body, c) ? 2 : 1;
-  // accumulators: 4-lane targets 2 x 4, wide vectors (32 registers) 2 x 7; one block: 8 rows
-  const { R: Rw, clamp } = rows(W, B >= 8 && V === 2 ? 7 : V === 2 ? 4 : 8);
+  const { R: Rw, clamp } = tileRows(W, B, V);
   let cOuter = `${c}_o`;
   const inner: string[] = [];
   const unroll: string[] = [];
@@ -178,7 +187,7 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
     } else taps.push(a.name);
   }
   const red = caps.gpu ? R.axes.flatMap((a) => (outer.includes(`${a.name}_o`) ? [`${a.name}_o`, `${a.name}_i`] : [a.name])) : [...outer, ...taps, ...lanes];
-  dirs.push({ d: 'reorder', order: [n, cOuter, h, wOuter, ...red, ...inner, ci] });
+  dirs.push({ d: 'reorder', order: [n, cOuter, ...hs, wOuter, ...red, ...inner, ci] });
   dirs.push(...vec);
   for (const u of unroll) dirs.push({ d: 'unroll', axis: u });
   return dirs;

@@ -31,6 +31,7 @@ import { convInfo, convShape, qconvInfo, type ConvInfo } from './conv-info.ts';
 import { applyFloatSum } from '../float-sum.ts';
 import { applyWinograd, winogradApplies, winogradTiles } from './winograd.ts';
 import { applyGemm1x1, applyQGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
+import { tileRows } from '../blocked.ts';
 import { applyPhases, phasesApplies } from './phases.ts';
 import { applyIm2col, im2colApplies } from './im2col.ts';
 import { applyFlat, flatApplies, flatPositions } from './flat.ts';
@@ -96,7 +97,20 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
   // packed output channels x pixel rows measured faster there than channel rows x column vectors.
   // blocked (-O3): Winograd's stages run over whole channel vectors (winograd.ts blockedStages); on C
   // resnet18 -O3/-O2 went 1.43 -> 1.01 when its 3x3 convs took it (o3-vs-o2-kernels.ts, 2026-12-04)
-  if (c.blocked) return winogradApplies(c) && c.C >= 8 && c.M >= 8 ? [...out, ...winogradCosts(c, lanes)] : out;
+  if (c.blocked) {
+    // a blocked 1x1 conv over the flattened map (gemm1x1.ts) when its register tiles waste fewer rows
+    // than tiles along each row: mobilenet_v2's 14x14 maps on wasm-simd (4 clamped tiles of 4 per row,
+    // 16 computed for 14) whole model 22.16 -> 20.83 ms; where the rows divide the width exactly it
+    // measured slower (shufflenet_v2's 7-row tiles on 28 / 14 against 8 on 784 / 196: 12.17 -> 13.71 ms;
+    // benchmarks/wasm-schedule-ab.ts -O 3, fastest of 60, 2026-12-04)
+    if (gemm1x1Applies(c)) {
+      const B = Math.min(lanes, 16), V = Math.ceil(c.M / B) % 2 === 0 ? 2 : 1;
+      const computed = (W: number, H: number) => { const { R } = tileRows(W, B, V); return H * Math.ceil(W / R) * R; };
+      const rowWise = computed(c.OW, c.OH), flat = computed(c.OH * c.OW, 1);
+      if (flat < rowWise) out.push({ alg: { name: 'gemm' }, cost: out[0].cost * flat / rowWise });
+    }
+    return winogradApplies(c) && c.C >= 8 && c.M >= 8 ? [...out, ...winogradCosts(c, lanes)] : out;
+  }
   // a dense strided conv with a reduction too short for packed output channels (a first conv's 3 x 3 x 3:
   // defaults.ts then vectorizes output columns, when there are enough) reads its columns by stride phase too
   const shortReduce = (c.C / c.group) * c.KH * c.KW < 4 * lanes && c.OW >= 8;
@@ -173,7 +187,7 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     let alg: Algorithm;
     if (asked) {
       alg = fromDirective(asked, name);
-      if (c.blocked && (alg.name === 'gemm' || alg.name === 'direct-phases' || alg.name === 'direct-flat' || alg.name === 'im2col')) throw diag.usage(`--schedule: kernel ${name}: ${alg.name} does not apply to a conv on channel-blocked buffers (-O3): direct or winograd`);
+      if (c.blocked && (alg.name === 'direct-phases' || alg.name === 'direct-flat' || alg.name === 'im2col')) throw diag.usage(`--schedule: kernel ${name}: ${alg.name} does not apply to a conv on channel-blocked buffers (-O3): direct, gemm (1x1) or winograd`);
       if (alg.name === 'winograd' && !winogradApplies(c)) throw diag.usage(`--schedule: kernel ${name}: winograd needs a 3x3 stride-1 dilation-1 ungrouped conv (${convShape(c)})`);
       if (alg.name === 'direct-phases' && !phasesApplies(c)) throw diag.usage(`--schedule: kernel ${name}: direct-phases needs a conv with a stride > 1 along W and at least 4 output columns (${convShape(c)})`);
       if (alg.name === 'gemm' && !gemm1x1Applies(c)) throw diag.usage(`--schedule: kernel ${name}: gemm needs a 1x1 stride-1 unpadded ungrouped conv (${convShape(c)})`);

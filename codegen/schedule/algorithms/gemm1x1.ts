@@ -5,8 +5,12 @@
  * long contiguous axis: on a 13x13 or 7x7 map the vectors run over all P positions (one clamped block)
  * instead of 13 or 7 at a time (half-width vectors, a tail per row). The epilogue (bias, residual,
  * activation) stays in the stage as it is.
+ * On channel-blocked buffers (-O3: [N, C/x, H, W, x]) the same flattening reads [N, C/x, H*W, x] (the same
+ * memory: a block's pixels are one contiguous run) and stores through a blocked [N, M, P] layout, so the
+ * register tile runs over P (a 14x14 map: 49 tiles of 4 pixels instead of 4 clamped ones per row, 16
+ * computed for 14).
  */
-import { E, flatIndex, mapExpr, simplifyExpr, substitute, walkExpr, type ComputeStage, type Expr } from '@aic/loop-ir';
+import { E, channelBlock, flatIndex, mapExpr, physicalShapeOf, simplifyExpr, substitute, walkExpr, type BufferLayout, type ComputeStage, type Expr } from '@aic/loop-ir';
 import type { Program } from '../../lower/program.ts';
 import { peelIndex } from '../pack.ts';
 import { qconvInfo, type ConvInfo } from './conv-info.ts';
@@ -33,14 +37,22 @@ export function applyGemm1x1(prog: Program, kernel: string, c: ConvInfo): boolea
     const idx = shape ? peelIndex(x.idx, shape) : undefined;
     const uses = (v: string) => { let u = false; walkExpr(x.idx, (y) => { if (y.k === 'var' && y.name === v) u = true; }); return u; };
     if (!uses(oh) && !uses(ow)) return x;
-    if (!shape || !idx || shape.length !== 4 || shape[2] !== c.OH || shape[3] !== c.OW || !isVar(idx[2], oh) || !isVar(idx[3], ow)) { ok = false; return x; }
-    return { ...x, idx: flatIndex([idx[0], idx[1], E.v(p)], [shape[0], shape[1], P]) };
+    // row-major [N, C, H, W] or blocked [N, C/x, H, W, x]
+    if (!shape || !idx || (shape.length !== 4 && shape.length !== 5) || shape[2] !== c.OH || shape[3] !== c.OW || !isVar(idx[2], oh) || !isVar(idx[3], ow)) { ok = false; return x; }
+    return { ...x, idx: flatIndex([idx[0], idx[1], E.v(p), ...idx.slice(4)], [shape[0], shape[1], P, ...shape.slice(4)]) };
   });
   if (!ok) return false;
   let still = false;
   walkExpr(body, (x) => { if (x.k === 'var' && (x.name === oh || x.name === ow)) still = true; });
   if (still) return false;
-  src.stages = src.stages.map((s, i) => (i === c.stage ? { ...st, out: { ...st.out, shape: [c.N, c.M, P] }, axes: [n, o, p], body } : s));
+  const B = channelBlock(st.out.layout);
+  if (st.out.layout && !B) return false;
+  const layout: BufferLayout | undefined = B ? {
+    name: st.out.layout!.name, logical: [c.N, c.M, P],
+    dims: [{ dim: 0, part: 'whole' }, { dim: 1, part: 'outer', block: B }, { dim: 2, part: 'whole' }, { dim: 1, part: 'inner', block: B }],
+  } : undefined;
+  const out = layout ? { ...st.out, shape: physicalShapeOf(layout), layout } : { ...st.out, shape: [c.N, c.M, P] };
+  src.stages = src.stages.map((s, i) => (i === c.stage ? { ...st, out, axes: [n, o, p], body } : s));
   return true;
 }
 
