@@ -15,14 +15,8 @@ import { pipelineFor, runPipeline } from '@aic/passes';
 import { algorithmStats, buildC, compileC, compileWasm, passTarget, prepareForRun, runC, runProgram, runWasm } from '@aic/codegen';
 import { algorithmCosts, algorithmName } from '../../codegen/schedule/algorithms/choose.ts';
 import type { ConvInfo } from '../../codegen/schedule/algorithms/conv-info.ts';
-import { excess } from '../model-zoo.ts';
+import { values, check } from './dsl-values.ts';
 
-function values(n: number, seed: number): string {
-  const out: string[] = [];
-  let s = seed;
-  for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2147483648; out.push(((s / 2147483648) * 2 - 1).toFixed(4)); }
-  return `[${out.join(', ')}]`;
-}
 
 /** a 3x3 conv into C channels (blocked), a 1x1 C -> C with bias + residual + Relu, a 1x1 C -> 6 */
 const graph = (C: number, H: number) => `graph g(x: f32[2, 4, ${H}, ${H}]) -> (y: f32[2, 6, ${H}, ${H}]) {
@@ -44,11 +38,6 @@ const input = (H: number): Map<string, RValue> => {
   return new Map([['x', t]]);
 };
 
-function check(got: Tensor, want: Tensor, what: string): void {
-  expect(got.shape, what).toEqual(want.shape);
-  const e = excess(got.num, want.num, 1e-4, 1e-4);
-  expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
-}
 
 const meta = { version: 'test', source: 'gemm1x1-blocked', sourceHash: '-' };
 

@@ -15,14 +15,8 @@ import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { LOOPS_CAPS, buildC, compileC, compileWasm, lowerGraph, passTarget, prepareForRun, runC, runProgram, runWasm } from '@aic/codegen';
 import { E, blockedChannels, layoutIndex, physicalShapeOf, printDirective, printKernel } from '@aic/loop-ir';
+import { values } from './dsl-values.ts';
 
-/** deterministic values in [-1, 1) */
-function values(n: number, seed: number): string {
-  const out: string[] = [];
-  let s = seed;
-  for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2147483648; out.push(((s / 2147483648) * 2 - 1).toFixed(4)); }
-  return `[${out.join(', ')}]`;
-}
 
 const SRC = `graph g(x: f32[1, 8, 9, 9]) -> (y: f32[1, 6, 1, 1], z: f32[1, 6, 12, 12]) {
   w1: f32[8, 8, 3, 3] = ${values(576, 1)}

@@ -17,14 +17,8 @@ import { algorithmStats, buildC, compileC, compileWasm, passTarget, prepareForRu
 import { parseScheduleFile } from '@aic/loop-ir';
 import { algorithmCosts, algorithmName } from '../../codegen/schedule/algorithms/choose.ts';
 import type { ConvInfo } from '../../codegen/schedule/algorithms/conv-info.ts';
-import { excess } from '../model-zoo.ts';
+import { values, check } from './dsl-values.ts';
 
-function values(n: number, seed: number): string {
-  const out: string[] = [];
-  let s = seed;
-  for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2147483648; out.push(((s / 2147483648) * 2 - 1).toFixed(4)); }
-  return `[${out.join(', ')}]`;
-}
 
 /** c1: 5 -> a (input converted to NC4HW4), c2: a -> b on blocked input and output, asymmetric pads, c3: 1x1 b -> 6 */
 const convs = (a: number, b: number, seed: number) => `graph g(x: f32[2, 5, 9, 11]) -> (y: f32[2, 6, 8, 11]) {
@@ -47,11 +41,6 @@ const input = (): Map<string, RValue> => {
   return new Map([['x', t]]);
 };
 
-function check(got: Tensor, want: Tensor, what: string): void {
-  expect(got.shape, what).toEqual(want.shape);
-  const e = excess(got.num, want.num, 1e-4, 1e-4);
-  expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
-}
 
 const meta = { version: 'test', source: 'winograd-blocked', sourceHash: '-' };
 const o3 = () => runPipeline(parseGraph(SRC), pipelineFor(3), { target: passTarget('wasm-simd'), out: () => {} }).graph;
