@@ -119,6 +119,23 @@ export function tileRows(W: number, B: number, V: number): { R: number; clamp: b
   return rows(W, B >= 8 && V === 2 ? 7 : V === 2 ? 4 : 8);
 }
 
+/**
+ * Channel blocks per register tile: two when an input is shared by the blocks (a load that does not
+ * move with c: a real reduction over input channels, not depthwise / pooling, whose every lane has its
+ * own input), also for an odd number of blocks, whose last pair is clamped: shufflenet_v2's 58- and
+ * 116-channel 1x1 convs (15 and 29 4-lane blocks) took one block x 7 rows, 8 loads per 7 multiply-adds;
+ * two blocks x 4 rows, 6 per 8: whole model on wasm-simd 12.10 -> 10.43 ms (benchmarks/wasm-schedule-ab.ts
+ * -O 3, fastest of 50, 2026-12-04). Clamped tiles only became cheap once min(o * 2, last) counted as
+ * non-negative in the div/mod folding (pack.ts nonNeg); before, their packed-weight index kept a / 4.
+ * Wide blocks (16 lanes, C) keep one block for odd counts: clamped pairs measured neutral to 3% slower
+ * there (efficientnet_b0 -O3 11.13 -> 11.46 ms, mobilenet_v2 / squeezenet / shufflenet within 1%;
+ * benchmarks/c-schedule-ab.ts, 7 rounds).
+ */
+export function tileBlocks(blocks: number, shared: boolean, B: number): 1 | 2 {
+  if (!shared || blocks < 2) return 1;
+  return blocks % 2 === 0 || B < 8 ? 2 : 1;
+}
+
 /** The blocked schedule for a stage, or undefined when its output is not channel-blocked. */
 export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers: readonly Buffer[]): Directive[] | undefined {
   const B = channelBlock(st.out.layout);
@@ -151,16 +168,15 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
     return dirs;
   }
   const R = reds[0];
-  // two channel blocks per tile when an input is shared by the blocks (a load that does not move with
-  // c: a real reduction over input channels, not depthwise / pooling, whose every lane has its own input)
   const blocks = Math.ceil(C / B);
-  const V = blocks % 2 === 0 && sharedLoad(R.body, c) ? 2 : 1;
+  const V = tileBlocks(blocks, sharedLoad(R.body, c), B);
   const { R: Rw, clamp } = tileRows(W, B, V);
   let cOuter = `${c}_o`;
   const inner: string[] = [];
   const unroll: string[] = [];
   if (V === 2) {
-    dirs.push({ d: 'split', axis: `${c}_o`, factor: 2 });
+    // an odd number of blocks: the last pair is clamped (it re-computes the block before it)
+    dirs.push({ d: 'split', axis: `${c}_o`, factor: 2, ...(blocks % 2 ? { tail: 'clamp' as const } : {}) });
     cOuter = `${c}_o_o`;
     inner.push(`${c}_o_i`);
     unroll.push(`${c}_o_i`);

@@ -89,7 +89,10 @@ export function packWeight(prog: Program, kernel: string, p: number, B: number, 
 function nonNeg(e: Expr, ext: Map<string, number>): boolean {
   if (e.k === 'var') return ext.has(e.name);
   if (e.k === 'const') return e.v >= 0;
-  return e.k === 'bin' && (e.op === 'add' || e.op === 'mul') && nonNeg(e.a, ext) && nonNeg(e.b, ext);
+  if (e.k !== 'bin') return false;
+  // a clamped block's start, min(o * 2, last), is as non-negative as its operands
+  if (e.op === 'max') return nonNeg(e.a, ext) || nonNeg(e.b, ext);
+  return (e.op === 'add' || e.op === 'mul' || e.op === 'min') && nonNeg(e.a, ext) && nonNeg(e.b, ext);
 }
 
 /**

@@ -31,7 +31,7 @@ import { convInfo, convShape, qconvInfo, type ConvInfo } from './conv-info.ts';
 import { applyFloatSum } from '../float-sum.ts';
 import { applyWinograd, winogradApplies, winogradTiles } from './winograd.ts';
 import { applyGemm1x1, applyQGemm1x1, gemm1x1Applies } from './gemm1x1.ts';
-import { tileRows } from '../blocked.ts';
+import { tileBlocks, tileRows } from '../blocked.ts';
 import { applyPhases, phasesApplies } from './phases.ts';
 import { applyIm2col, im2colApplies } from './im2col.ts';
 import { applyFlat, flatApplies, flatPositions } from './flat.ts';
@@ -104,7 +104,7 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
     // measured slower (shufflenet_v2's 7-row tiles on 28 / 14 against 8 on 784 / 196: 12.17 -> 13.71 ms;
     // benchmarks/wasm-schedule-ab.ts -O 3, fastest of 60, 2026-12-04)
     if (gemm1x1Applies(c)) {
-      const B = Math.min(lanes, 16), V = Math.ceil(c.M / B) % 2 === 0 ? 2 : 1;
+      const B = Math.min(lanes, 16), V = tileBlocks(Math.ceil(c.M / B), true, B);
       const computed = (W: number, H: number) => { const { R } = tileRows(W, B, V); return H * Math.ceil(W / R) * R; };
       const rowWise = computed(c.OW, c.OH), flat = computed(c.OH * c.OW, 1);
       if (flat < rowWise) out.push({ alg: { name: 'gemm' }, cost: out[0].cost * flat / rowWise });
