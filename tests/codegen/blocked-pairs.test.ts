@@ -12,9 +12,9 @@ import { Tensor, type RValue } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { buildC, compileC, compileWasm, passTarget, prepareForRun, runC, runProgram, runWasm } from '@aic/codegen';
+import { compileC, compileWasm, passTarget, prepareForRun } from '@aic/codegen';
 import { printDirective, printKernel } from '@aic/loop-ir';
-import { check, values } from './dsl-values.ts';
+import { checkCompiled, values } from './dsl-values.ts';
 
 const graph = (C: number, M: number) => `graph g(x: f32[2, 4, 10, 10]) -> (y: f32[2, ${M}, 10, 10]) {
   w1: f32[${C}, 4, 1, 1] = ${values(C * 4, 11)}
@@ -54,13 +54,7 @@ describe('odd numbers of channel blocks: clamped pairs of blocks per tile (-O3)'
       if (x === 4) expect(paired.length, why).toBeGreaterThanOrEqual(2);
       else expect(paired.length, why).toBe(0);
       for (const k of paired) expect(printKernel(k)).not.toMatch(new RegExp(` / ${x}\\b| % ${x}\\b`));
-      check(runProgram(prog, feeds).get('y') as Tensor, want, 'loops');
-      if (target === 'c') {
-        const cc = compiled as ReturnType<typeof compileC>;
-        check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('y') as Tensor, want, 'c');
-      } else {
-        check((await runWasm(compiled as ReturnType<typeof compileWasm>, feeds)).get('y') as Tensor, want, 'wasm-simd');
-      }
+      await checkCompiled(compiled, target, feeds, want);
     }, 120_000);
   }
 });

@@ -1,6 +1,10 @@
-/** Shared by the DSL-graph codegen tests: deterministic constants written as DSL text, and a closeness check. */
+/**
+ * Shared by the DSL-graph codegen tests: deterministic constants written as DSL text, a closeness
+ * check, and one compiled program checked on the loop-IR interpreter and its target (C or wasm-simd).
+ */
 import { expect } from 'vitest';
-import type { Tensor } from '@aic/core';
+import type { RValue, Tensor } from '@aic/core';
+import { buildC, runC, runProgram, runWasm, type compileC, type compileWasm } from '@aic/codegen';
 import { excess } from '../model-zoo.ts';
 
 /** n deterministic values in [-1, 1) as a DSL constant literal */
@@ -16,4 +20,15 @@ export function check(got: Tensor, want: Tensor, what: string): void {
   expect(got.shape, what).toEqual(want.shape);
   const e = excess(got.num, want.num, 1e-4, 1e-4);
   expect(e.worst, `${what}[${e.at}] got ${got.num[e.at]} want ${want.num[e.at]}`).toBeLessThanOrEqual(0);
+}
+
+/** the program's output `y` on the loop-IR interpreter and on the compiled target equals want */
+export async function checkCompiled(compiled: ReturnType<typeof compileC> | ReturnType<typeof compileWasm>, target: 'c' | 'wasm-simd', feeds: Map<string, RValue>, want: Tensor): Promise<void> {
+  check(runProgram(compiled.prog, feeds).get('y') as Tensor, want, 'loops');
+  if (target === 'c') {
+    const cc = compiled as ReturnType<typeof compileC>;
+    check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('y') as Tensor, want, 'c');
+  } else {
+    check((await runWasm(compiled as ReturnType<typeof compileWasm>, feeds)).get('y') as Tensor, want, 'wasm-simd');
+  }
 }

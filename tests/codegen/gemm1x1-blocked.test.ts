@@ -12,10 +12,10 @@ import { Tensor, type RValue } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
-import { algorithmStats, buildC, compileC, compileWasm, passTarget, prepareForRun, runC, runProgram, runWasm } from '@aic/codegen';
+import { algorithmStats, compileC, compileWasm, passTarget, prepareForRun } from '@aic/codegen';
 import { algorithmCosts, algorithmName } from '../../codegen/schedule/algorithms/choose.ts';
 import type { ConvInfo } from '../../codegen/schedule/algorithms/conv-info.ts';
-import { values, check } from './dsl-values.ts';
+import { checkCompiled, values } from './dsl-values.ts';
 
 
 /** a 3x3 conv into C channels (blocked), a 1x1 C -> C with bias + residual + Relu, a 1x1 C -> 6 */
@@ -57,13 +57,7 @@ describe('blocked 1x1 convs over the flattened map (-O3)', () => {
       const laid = [...prog.sources.values()].flatMap((s) => s.stages).filter((st) => st.kind === 'compute' && st.out.layout?.logical.length === 3);
       expect(laid.map((st) => st.kind === 'compute' && st.out.layout!.logical.join('x')).sort()).toEqual([`2x${C}x${H * H}`, `2x6x${H * H}`].sort());
       expect(laid.every((st) => st.kind === 'compute' && st.out.layout!.name === `NC${x}HW${x}`)).toBe(true);
-      check(runProgram(prog, feeds).get('y') as Tensor, want, 'loops');
-      if (target === 'c') {
-        const cc = compiled as ReturnType<typeof compileC>;
-        check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('y') as Tensor, want, 'c');
-      } else {
-        check((await runWasm(compiled as ReturnType<typeof compileWasm>, feeds)).get('y') as Tensor, want, 'wasm-simd');
-      }
+      await checkCompiled(compiled, target, feeds, want);
     }, 120_000);
   }
 

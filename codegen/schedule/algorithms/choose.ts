@@ -101,8 +101,9 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
     // a blocked 1x1 conv over the flattened map (gemm1x1.ts) when its register tiles waste fewer rows
     // than tiles along each row: mobilenet_v2's 14x14 maps on wasm-simd (4 clamped tiles of 4 per row,
     // 16 computed for 14) whole model 22.16 -> 20.83 ms; where the rows divide the width exactly it
-    // measured slower (shufflenet_v2's 7-row tiles on 28 / 14 against 8 on 784 / 196: 12.17 -> 13.71 ms;
-    // benchmarks/wasm-schedule-ab.ts -O 3, fastest of 60, 2026-12-04)
+    // measured slower (shufflenet_v2's one-block 7-row tiles on 28 / 14 against 8 on 784 / 196:
+    // 12.17 -> 13.71 ms; benchmarks/wasm-schedule-ab.ts -O 3, fastest of 60, 2026-12-04). V and the rows
+    // as blocked.ts tiles them (tileBlocks, tileRows)
     if (gemm1x1Applies(c)) {
       const B = Math.min(lanes, 16), V = tileBlocks(Math.ceil(c.M / B), true, B);
       const computed = (W: number, H: number) => { const { R } = tileRows(W, B, V); return H * Math.ceil(W / R) * R; };
