@@ -387,6 +387,18 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     else if (row && row.R > 1 && a === row.name) outerLeaves.push(`${a}_o`);
     else outerLeaves.push(a);
   }
+  // a packed weight whose inner dims move with another output axis (a batched GEMM over Winograd's
+  // transformed weights U[o, a2, c]: a2 is the batch): that axis runs inside the vector's blocks, so
+  // each block's weights stream in memory order once (resnet18's 512-channel F(4,3) layers on
+  // wasm-simd -O3, 37.7 MB of U each: whole model 54.50 -> 53.43 ms, benchmarks/wasm-schedule-ab.ts;
+  // resnet18 on C -O2 26.18 -> 25.67, -O3 23.82 -> 23.44 ms, c-schedule-ab.ts; squeezenet wasm-simd
+  // -O3 16.78 -> 16.53, -O2 unchanged)
+  const batchInWeight = c.packs.some((q) => allLoads.some((l) => {
+    if (l.buf !== src.params[q.param]?.name) return false;
+    const idx = peelIndex(l.idx, src.params[q.param].shape);
+    return !!idx && idx.slice(1).some((e) => st.axes.some((a) => a !== c.v && usesVar(e, a)));
+  }));
+  if (batchInWeight) outerLeaves.splice(0, outerLeaves.length, vOuter, ...outerLeaves.filter((l) => l !== vOuter));
   dirs.push({ d: 'reorder', order: [...outerLeaves, ...R.axes.map((a) => a.name), ...inner] });
   dirs.push({ d: 'vectorize', axis: vecAxis });
   for (const u of unroll) dirs.push({ d: 'unroll', axis: u });

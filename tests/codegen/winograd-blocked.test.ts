@@ -14,7 +14,7 @@ import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { algorithmStats, buildC, compileC, compileWasm, passTarget, prepareForRun, runC, runProgram, runWasm } from '@aic/codegen';
-import { parseScheduleFile } from '@aic/loop-ir';
+import { parseScheduleFile, printDirective } from '@aic/loop-ir';
 import { algorithmCosts, algorithmName } from '../../codegen/schedule/algorithms/choose.ts';
 import type { ConvInfo } from '../../codegen/schedule/algorithms/conv-info.ts';
 import { values, check } from './dsl-values.ts';
@@ -91,6 +91,11 @@ describe('Winograd on NC4HW4 buffers (-O3)', () => {
       };
       const cc = compileC(g, { ...meta, schedules });
       out(cc.prog);
+      // the batched GEMM runs its output-channel blocks outermost, the Winograd batch (a2) inside: each
+      // block's transformed weights U[o, a2, c] stream in memory order once
+      const reorders = (cc.prog.schedules.get(k2) ?? []).map(printDirective).filter((d) => /^reorder .*\bge\d+/.test(d));
+      expect(reorders.length).toBe(1);
+      expect(reorders[0]).toMatch(/^reorder go\d+_o(_o)?, ge\d+,/);
       check(runProgram(cc.prog, feeds).get('y') as Tensor, wantWhole, 'loops');
       check(runC(buildC(cc.art, cc.prog), cc.art, cc.prog, feeds).outputs.get('y') as Tensor, wantWhole, 'c');
       if (target === 'wasm-simd') check((await runWasm(compileWasm(g, { ...meta, simd: true, schedules }), feeds)).get('y') as Tensor, wantWhole, 'wasm-simd');
