@@ -6,14 +6,16 @@
  * `--schedule` file (e.g. `kernel k0_fusedconv { algorithm direct }`, `kernel k3_fusedconv { pad-copy whole }`); every variant is compiled,
  * instantiated once, and the whole plan is called N times (default 120) interleaved across variants,
  * each call timed (wall and process CPU time); the fastest call of each is printed with the GFLOP/s
- * of the model's Conv FLOPs. Meant for small single-kernel models (0.3-2 ms a call): on a shared
+ * of the model's Conv FLOPs, and each variant's outputs are compared with the first variant's (max
+ * |difference| over max |output|; DIFFERENT above 1e-4: a schedule never changes results beyond
+ * rounding, an algorithm's rounding included). Meant for small single-kernel models (0.3-2 ms a call): on a shared
  * machine a short call is the one likely to run undisturbed, so the fastest of many is stable where
  * medians of long kernels are not. Inputs are deterministic (sin(i)). Informational: never gates a test.
  */
 import { exitOnHelp } from '../scripts/script-help.ts';
 exitOnHelp(import.meta.filename);
 import * as fs from 'node:fs';
-import { Tensor, castTensor, tensorToBytes } from '@aic/core';
+import { Tensor, castTensor, elementWidth, tensorFromBytes, tensorToBytes } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';
 import { compileFor, getTarget, passTargetOf, type Target } from '@aic/codegen';
 import { pipelineFor, runPipeline } from '@aic/passes';
@@ -55,11 +57,21 @@ const runners = variants.map((v) => {
     mem.set(tensorToBytes(castTensor(t, i.dtype as Tensor['dtype'])), i.offset);
   }
   const fns = art.steps.map((s) => () => (inst.exports[s.kernel] as (...a: number[]) => void)(...s.args));
-  return () => { for (const f of fns) f(); };
+  const run = () => { for (const f of fns) f(); };
+  // the outputs after one call, to check that every variant computes what the first one does
+  run();
+  const outs = art.meta.outputs.map((o) => tensorFromBytes(o.dtype as Tensor['dtype'], o.shape, new Uint8Array(inst.exports.memory.buffer).slice(o.offset, o.offset + o.length * elementWidth(o.dtype as Tensor['dtype']))));
+  return { run, outs };
 });
+const diffs = runners.map((r) => Math.max(0, ...r.outs.map((t, k) => {
+  const ref = runners[0].outs[k];
+  let d = 0, scale = 0;
+  for (let j = 0; j < t.num.length; j++) { d = Math.max(d, Math.abs(Number(t.num[j]) - Number(ref.num[j]))); scale = Math.max(scale, Math.abs(Number(ref.num[j]))); }
+  return d / (scale || 1);
+})));
 const wall = runners.map(() => Infinity), cpu = runners.map(() => Infinity);
 for (let r = 0; r < reps + 3; r++) {
-  runners.forEach((run, i) => {
+  runners.forEach(({ run }, i) => {
     const t0 = performance.now(), c0 = process.cpuUsage();
     run();
     const c1 = process.cpuUsage(c0), t1 = performance.now();
@@ -67,4 +79,4 @@ for (let r = 0; r < reps + 3; r++) {
   });
 }
 console.log(`${model} on wasm-simd, 1 thread; fastest of ${reps} interleaved calls per variant`);
-variants.forEach((v, i) => console.log(`${v.padEnd(28)} wall ${wall[i].toFixed(3)} ms ${(flops / wall[i] / 1e6).toFixed(1)} GFLOP/s | cpu ${cpu[i].toFixed(3)} ms`));
+variants.forEach((v, i) => console.log(`${v.padEnd(28)} wall ${wall[i].toFixed(3)} ms ${(flops / wall[i] / 1e6).toFixed(1)} GFLOP/s | cpu ${cpu[i].toFixed(3)} ms${i ? ` | outputs vs first: max |d| / max |y| ${diffs[i].toExponential(1)}${diffs[i] > 1e-4 ? ' DIFFERENT' : ''}` : ''}`));
