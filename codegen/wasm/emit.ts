@@ -166,6 +166,8 @@ export function prepare(s: Stmt, simd: boolean, auto?: (loop: Extract<Stmt, { k:
 export class KernelEmitter {
   readonly fn: Func;
   private bufs = new Map<string, BufInfo>();
+  /** per expression key of the current store run: does it read a buffer a memory store may change */
+  private readonly readsMemory = new Map<string, boolean>();
   private vars = new Map<string, number>();
   private frameTop = 0;
   scratchBytes = 0;
@@ -421,6 +423,7 @@ export class KernelEmitter {
           if (j - i >= 2) {
             const run = s.body.slice(i, j) as Extract<Stmt, { k: 'store' }>[];
             this.begin();
+            this.readsMemory.clear();
             for (let r = 0; r < run.length; r++) {
               this.countRun(run, r);
               if (r + 1 < run.length && this.storePair(run[r], run[r + 1])) { this.invalidate(run[r].buf); r++; continue; }
@@ -597,8 +600,10 @@ export class KernelEmitter {
 
   /** whether a store to `buf` changes the value of the expression keyed k */
   private kills(buf: string, k: string): boolean {
-    const b = this.buf(buf);
-    return b.kind === 'reg' ? k.includes(`:${buf}[`) : [...k.matchAll(/L\w+?\d+:([A-Za-z0-9_]+)\[/g)].some((m) => this.bufs.get(m[1])?.kind !== 'reg' && !this.readOnly.has(m[1]));
+    if (this.buf(buf).kind === 'reg') return k.includes(`:${buf}[`);
+    let m = this.readsMemory.get(k);
+    if (m === undefined) this.readsMemory.set(k, m = [...k.matchAll(/L\w+?\d+:([A-Za-z0-9_]+)\[/g)].some((x) => this.bufs.get(x[1])?.kind !== 'reg' && !this.readOnly.has(x[1])));
+    return m;
   }
 
   /**
@@ -609,19 +614,19 @@ export class KernelEmitter {
    */
   private countRun(run: Extract<Stmt, { k: 'store' }>[], r: number): void {
     this.counts.clear();
-    const stored: string[] = [];
+    const stored = new Set<string>();
     for (let s = r; s < run.length; s++) {
       const visit = (e: Expr): void => {
         if (e.k === 'const' || e.k === 'var') return;
         const k = this.key(e);
-        if (stored.some((b) => this.kills(b, k))) { childExprs(e).forEach(visit); return; }
+        for (const b of stored) if (this.kills(b, k)) { childExprs(e).forEach(visit); return; }
         const n = (this.counts.get(k) ?? 0) + 1;
         this.counts.set(k, n);
         if (n > 1) return;
         childExprs(e).forEach(visit);
       };
       visit(run[s].idx); visit(run[s].val);
-      stored.push(run[s].buf);
+      stored.add(run[s].buf);
     }
   }
 
