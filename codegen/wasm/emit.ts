@@ -297,9 +297,15 @@ export class KernelEmitter {
   private begin(...roots: Expr[]): void {
     this.memo.clear();
     this.counts.clear();
+    this.countUses(roots);
+  }
+
+  /** Add the uses in roots to the counts; an expression a store to one of `stored` changes is not counted. */
+  private countUses(roots: Expr[], stored?: ReadonlySet<string>): void {
     const visit = (e: Expr): void => {
       if (e.k === 'const' || e.k === 'var') return;
       const k = this.key(e);
+      if (stored) for (const b of stored) if (this.kills(b, k)) { childExprs(e).forEach(visit); return; }
       const n = (this.counts.get(k) ?? 0) + 1;
       this.counts.set(k, n);
       if (n > 1) return;
@@ -616,16 +622,7 @@ export class KernelEmitter {
     this.counts.clear();
     const stored = new Set<string>();
     for (let s = r; s < run.length; s++) {
-      const visit = (e: Expr): void => {
-        if (e.k === 'const' || e.k === 'var') return;
-        const k = this.key(e);
-        for (const b of stored) if (this.kills(b, k)) { childExprs(e).forEach(visit); return; }
-        const n = (this.counts.get(k) ?? 0) + 1;
-        this.counts.set(k, n);
-        if (n > 1) return;
-        childExprs(e).forEach(visit);
-      };
-      visit(run[s].idx); visit(run[s].val);
+      this.countUses([run[s].idx, run[s].val], stored);
       stored.add(run[s].buf);
     }
   }
