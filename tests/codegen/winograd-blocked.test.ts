@@ -109,9 +109,13 @@ describe('Winograd on NC4HW4 buffers (-O3)', () => {
     };
     const best = (lanes: number) => algorithmName(algorithmCosts(c, lanes).reduce((x, y) => (y.cost < x.cost ? y : x)).alg);
     expect(best(4)).toMatch(/^winograd/);
-    // resnet18's 512-channel 7x7 layers stay direct (F(2,3) measured no faster on C, F(4,3) 1.15x slower)
-    const deep: ConvInfo = { ...c, C: 512, M: 512, H: 7, W: 7, OH: 7, OW: 7 };
+    // 16-lane blocks: resnet18's 512-channel 7x7 layers on F(2,3), its 256-channel 14x14 ones on F(4,3)
+    // (both measured faster than direct / F(2,3) at -O3 on C since the weights stream in order)
+    const on16 = (cc: ConvInfo) => algorithmName(algorithmCosts(cc, 16).reduce((x, y) => (y.cost < x.cost ? y : x)).alg);
     expect(best(16)).toMatch(/^winograd/);
-    expect(algorithmName(algorithmCosts(deep, 16).reduce((x, y) => (y.cost < x.cost ? y : x)).alg)).toBe('direct');
+    expect(on16({ ...c, C: 512, M: 512, H: 7, W: 7, OH: 7, OW: 7 })).toBe('winograd F(2,3)');
+    expect(on16({ ...c, C: 256, M: 256, H: 14, W: 14, OH: 14, OW: 14 })).toBe('winograd F(4,3)');
+    // row-major 16 lanes keep direct on 7x7 (not blocked)
+    expect(on16({ ...c, C: 512, M: 512, H: 7, W: 7, OH: 7, OW: 7, blocked: false })).toBe('direct');
   });
 });

@@ -110,7 +110,17 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
       const rowWise = computed(c.OW, c.OH), flat = computed(c.OH * c.OW, 1);
       if (flat < rowWise) out.push({ alg: { name: 'gemm' }, cost: out[0].cost * flat / rowWise });
     }
-    return winogradApplies(c) && c.C >= 8 && c.M >= 8 ? [...out, ...winogradCosts(c, lanes)] : out;
+    if (!winogradApplies(c) || c.C < 8 || c.M < 8) return out;
+    if (lanes < 16) return [...out, ...winogradCosts(c, lanes)];
+    // 16-lane blocks (C, AVX-512): every Winograd stage moves whole 16-channel vectors and the batched
+    // GEMM streams each channel block's transformed weights once, in order (defaults.ts batchInWeight),
+    // so its estimate needs no margin and a weight byte weighs half (for direct too): resnet18 -O3
+    // 22.93 -> 20.65 ms with layer3 (256 ch, 14x14) on F(4,3) and layer4 (512, 7x7) on F(2,3) instead
+    // of F(2,3) / direct, squeezenet1_1 6.91 -> 6.48 with its 27x27 3x3s on F(4,3), 6.63 with the 13x13
+    // ones, 6.78 with the 55x55 ones (benchmarks/c-schedule-ab.ts -O 3, 7 rounds, 2026-12-05); row-major
+    // (-O2) layer3 on F(4,3) measured 1.9 ms slower, so this holds for blocked convs only
+    const direct = { alg: out[0].alg, cost: out[0].cost - byteCost(lanes) * wBytes / 2 };
+    return [direct, ...out.slice(1).map((o) => ({ ...o, cost: o.cost * direct.cost / out[0].cost })), ...winogradCosts(c, lanes, { margin: 1, byte: 0.5 })];
   }
   // a dense strided conv with a reduction too short for packed output channels (a first conv's 3 x 3 x 3:
   // defaults.ts then vectorizes output columns, when there are enough) reads its columns by stride phase too
@@ -143,13 +153,14 @@ export function algorithmCosts(c: ConvInfo, lanes = 4): { alg: Algorithm; cost: 
   return [...out, ...winogradCosts(c, lanes)];
 }
 
-function winogradCosts(c: ConvInfo, lanes: number): { alg: Algorithm; cost: number }[] {
+/** Winograd F(2,3) and F(4,3); `wide` (16-lane blocks): no margin, a weight byte at half (see algorithmCosts) */
+function winogradCosts(c: ConvInfo, lanes: number, wide?: { margin: number; byte: number }): { alg: Algorithm; cost: number }[] {
   const use = (spatial: number) => Math.max(1e-3, packedUse(c.M, lanes), laneUse(spatial, lanes));
   return ([2, 4] as const).map((m) => {
     const a = m + 2, { T } = winogradTiles(c, m);
     const tw = transformWeight(lanes);
-    const cost = 2 * a * a * c.M * c.C * T / use(T) + byteCost(lanes) * 4 * a * a * c.M * c.C + tw * a ** 3 * c.C * T + tw * a * a * m * c.M * T;
-    return { alg: { name: 'winograd', m }, cost: cost / winogradMargin(lanes) };
+    const cost = 2 * a * a * c.M * c.C * T / use(T) + byteCost(lanes) * (wide?.byte ?? 1) * 4 * a * a * c.M * c.C + tw * a ** 3 * c.C * T + tw * a * a * m * c.M * T;
+    return { alg: { name: 'winograd', m }, cost: cost / (wide?.margin ?? winogradMargin(lanes)) };
   });
 }
 
