@@ -4,7 +4,7 @@ import type { LegalizeOptions } from '@aic/loop-ir';
 
 const ALL_SCALARS = ['f32', 'f64', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool', 'f16', 'bf16'] as const;
 
-export const C_CAPS: TargetCaps = { name: 'c', vectorLanes: 16, intDot: 4, fma: true, blockedInt8: true, dtypes: [...ALL_SCALARS] };
+export const C_CAPS: TargetCaps = { name: 'c', vectorLanes: 16, intDot: 4, fma: true, blockedInt8: true, packsLaneCopies: true, dtypes: [...ALL_SCALARS] };
 /** The loop-IR interpreter: checks lowering without a compiler. */
 export const LOOPS_CAPS: TargetCaps = { name: 'loops', vectorLanes: 4, dtypes: [...ALL_SCALARS] };
 /**

@@ -228,6 +228,12 @@ export interface TargetCaps {
    * int8=auto), where they measured faster than row-major int8 (C: benchmarks/o3-vs-o2.ts --int8)
    */
   blockedInt8?: boolean;
+  /**
+   * the target's own compiler packs straight-line lane copies at constant offsets into vector loads and
+   * permutes (C: GCC / Clang's SLP vectorizer), so channel-mixing copies on blocked layouts (a channel
+   * shuffle) unroll their channel blocks too (schedule/blocked.ts); wasm-simd's emitter copies lane by lane
+   */
+  packsLaneCopies?: boolean;
   /** GPU limits, for GPU targets */
   gpu?: { maxWorkgroupSize: number; maxWorkgroupStorage: number; maxBindings: number };
 }
