@@ -15,7 +15,7 @@ import { inferGraph } from '@aic/ir-spec';
 import { definePass, type PassContext } from './pass.ts';
 import foldConstants from './fold-constants.ts';
 import { applyRules } from './rewrite/engine.ts';
-import { FUSE_PHASES, FUSE_RULE_NAMES, NOT_NC4HW4_RULES } from './rules/fuse/index.ts';
+import { FUSE_PHASES, FUSE_RULE_NAMES, NOT_NC4HW4_RULES, ONLY_NC4HW4_RULES } from './rules/fuse/index.ts';
 
 /** Re-infer types and fold newly constant shape arithmetic until nothing changes. */
 function refresh(g: Graph, ctx: PassContext): Graph {
@@ -38,7 +38,7 @@ export default definePass({
   options: {
     'max-iterations': { type: 'number', default: 32, doc: 'rewrite sweeps per phase before giving up on a fixpoint' },
     skip: { type: 'string', default: '', doc: "rules to leave out, names joined with '+' (e.g. squeeze-excite+channel-shuffle): to measure what a rule does" },
-    'for-nc4hw4': { type: 'boolean', default: false, doc: `the graph is headed for layout-nc4hw4: skip rules into ops it has no NC4HW4 kernel for (${[...NOT_NC4HW4_RULES].join(', ')})` },
+    'for-nc4hw4': { type: 'boolean', default: false, doc: `the graph is headed for layout-nc4hw4: skip rules into ops it has no NC4HW4 kernel for (${[...NOT_NC4HW4_RULES].join(', ')}), apply those that only pay on blocked buffers (${[...ONLY_NC4HW4_RULES].join(', ')})` },
   },
   statistics: ['shape-nodes-folded', ...FUSE_RULE_NAMES],
   run(g0, ctx) {
@@ -46,6 +46,7 @@ export default definePass({
     for (const phase of FUSE_PHASES) {
       const skip = new Set(String(ctx.options.skip).split('+').filter(Boolean));
       if (ctx.options['for-nc4hw4']) for (const r of NOT_NC4HW4_RULES) skip.add(r);
+      else for (const r of ONLY_NC4HW4_RULES) skip.add(r);
       const rules = phase.rules.filter((r) => !skip.has(r.name));
       applyRules(g, rules, {
         passName: 'fuse', stats: ctx.stats, explain: ctx.explain, target: ctx.target,

@@ -101,9 +101,9 @@ function planNode(n: Node): Plan | string {
   if (key === 'BatchNormalization') {
     return n.outputs.length === 1 && int('training_mode', 0) === 0 ? plan : 'training-mode BatchNormalization';
   }
-  if (key === 'Concat' || key === 'Split') {
-    if ((int('axis', 0) + 4) % 4 !== 1) return 'not on the channel axis';
-    if (key === 'Split') return plan;
+  if (key === 'Concat' || key === 'Split' || key === 'aic.ChannelShuffle') {
+    if (key !== 'aic.ChannelShuffle' && (int('axis', 0) + 4) % 4 !== 1) return 'not on the channel axis';
+    if (key === 'Split' || (key === 'aic.ChannelShuffle' && n.inputs.length === 1)) return plan;
     plan.act = [];
     for (let i = 0; i < n.inputs.length; i++) {
       const v = n.inputs[i];

@@ -136,8 +136,12 @@ export function tileBlocks(blocks: number, shared: boolean, B: number): 1 | 2 {
   return blocks % 2 === 0 || B < 8 ? 2 : 1;
 }
 
-/** unrolled lane copies per channel-mixing kernel at most (code size) */
-const MAX_LANE_COPIES = 512;
+/**
+ * unrolled lane copies per output of a channel-mixing kernel at most: GCC's time grows fast with them
+ * (shufflenet_v2 -O3 model.c at -O3 -march=native: 4.2 s with none unrolled, 11.5 s up to 128, 17.4 s
+ * up to 512; whole model 4.13 / 3.84 / 3.81 ms, benchmarks/c-schedule-ab.ts 9 rounds, 2026-12-05)
+ */
+const MAX_LANE_COPIES = 128;
 
 /** The blocked schedule for a stage, or undefined when its output is not channel-blocked. */
 export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers: readonly Buffer[]): Directive[] | undefined {
@@ -152,9 +156,14 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   const reds = reducesOf(st.body);
   // channels not a whole number of blocks: the last block computes its padding lanes too, when every
   // load provably stays inside its buffer for c up to the padded extent (else plain loops)
+  // load provably stays inside its buffer for c up to the padded extent (else plain loops). A
+  // channel-mixing copy (unrolled scalar lanes, below) guards the lanes past C instead: its loads
+  // under a select (a shuffle of several inputs) have no bound the intervals can prove
+  const mixing = !caps.gpu && reds.length === 0 && mixesChannels(st.body, c, B);
   const pad = C % B !== 0;
-  if (pad && !inBoundsPadded(st, reds, Math.ceil(C / B) * B, buffers)) return [];
-  const dirs: Directive[] = [{ d: 'split', axis: c, factor: B, ...(pad ? { tail: 'pad' as const } : {}) }];
+  const padded = pad && inBoundsPadded(st, reds, Math.ceil(C / B) * B, buffers);
+  if (pad && !padded && !mixing) return [];
+  const dirs: Directive[] = [{ d: 'split', axis: c, factor: B, ...(padded ? { tail: 'pad' as const } : {}) }];
   const ci = `${c}_i`;
   // a load under a select that moves with c (Concat's parts, guarded window taps) could leave its
   // buffer when read for every lane: such stages keep the blocked loop order but stay scalar
@@ -163,12 +172,15 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
     // lanes that read channels of other blocks (a channel shuffle) would be a per-lane gather whose
     // index divides every lane (no i32x4 division): CPU targets copy the lanes as unrolled scalars,
     // whose source offsets depend on the channel block only (hoisted out of the pixel loops)
-    if (!caps.gpu && reds.length === 0 && mixesChannels(st.body, c, B)) {
+    if (mixing) {
       dirs.push({ d: 'reorder', order: [n, `${c}_o`, ...hs, w, ci] }, { d: 'unroll', axis: ci });
-      // where the target's compiler packs constant-offset lane copies into vector permutes (C), the
-      // channel blocks unroll too, up to 512 lane copies: shufflenet_v2's shuffles on C -O3 whole model
-      // 4.20 -> 4.05 ms (benchmarks/c-schedule-ab.ts, 7 rounds, 2026-12-05); on wasm-simd (lane by lane) 1% slower
-      if (caps.packsLaneCopies && Math.ceil(C / B) * B <= MAX_LANE_COPIES) dirs.push({ d: 'unroll', axis: `${c}_o` });
+      // the channel blocks unroll too, up to MAX_LANE_COPIES lane copies, where the target's compiler packs
+      // constant-offset lane copies into vector permutes (C: shufflenet_v2's shuffles, whole model -O3
+      // 4.20 -> 4.05 ms, benchmarks/c-schedule-ab.ts 7 rounds, 2026-12-05) or where each lane selects
+      // its input (a shuffle of several inputs: the selects fold away; wasm-simd shufflenet_v2 -O3
+      // 9.84 -> 9.66 ms, wasm-schedule-ab fastest of 30); a one-input shuffle measured 1% slower
+      // unrolled on wasm-simd (lane by lane either way)
+      if ((caps.packsLaneCopies || guardedOn(st.body, c)) && Math.ceil(C / B) * B <= MAX_LANE_COPIES) dirs.push({ d: 'unroll', axis: `${c}_o` });
       return dirs;
     }
     dirs.push({ d: 'reorder', order: [n, `${c}_o`, ...hs, w, ci] }, ...vec);

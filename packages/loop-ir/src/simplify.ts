@@ -5,8 +5,18 @@ type C = Extract<Expr, { k: 'const' }>;
 const isC = (e: Expr, v?: number): boolean => e.k === 'const' && e.lanes === 1 && (v === undefined || e.v === v);
 const cv = (e: Expr): number => (e as C).v;
 
+const CMP: Partial<Record<string, (a: number, b: number) => boolean>> = {
+  eq: (a, b) => a === b, ne: (a, b) => a !== b, lt: (a, b) => a < b, le: (a, b) => a <= b, gt: (a, b) => a > b, ge: (a, b) => a >= b,
+};
+/** a scalar bool constant's truth, or undefined */
+const truth = (e: Expr): boolean | undefined => (e.k === 'const' && e.lanes === 1 && e.t === 'bool' ? e.v !== 0 : undefined);
+
 export function simplifyExpr(e: Expr): Expr {
   return mapExpr(e, (x) => {
+    // comparisons of index constants and selects on a known condition (unrolled lanes of a Concat's
+    // or a channel shuffle's parts: each lane's part is known once the channel is)
+    if (x.k === 'bin' && x.t === 'bool' && CMP[x.op] && x.a.t === 'i32' && isC(x.a) && isC(x.b)) return E.c(CMP[x.op]!(cv(x.a), cv(x.b)) ? 1 : 0, 'bool');
+    if (x.k === 'select' && truth(x.c) !== undefined) return truth(x.c) ? x.a : x.b;
     if (x.k !== 'bin' || x.t !== 'i32') return x;
     const { a, b } = x;
     if (isC(a) && isC(b)) {
@@ -56,6 +66,7 @@ export function simplifyStmt(s: Stmt): Stmt {
     if (st.k === 'for' && st.ext.k === 'const' && st.ext.v === 1 && st.kind.k === 'serial') {
       return mapStmt(st.body, (e) => (e.k === 'var' && e.name === st.v ? E.i(0) : e));
     }
+    if (st.k === 'if' && truth(st.c) !== undefined) return truth(st.c) ? st.then : (st.else ?? { k: 'seq', body: [] });
     if (st.k === 'seq') {
       const body = st.body.flatMap((b) => (b.k === 'seq' ? b.body : [b]));
       return { k: 'seq', body };

@@ -6,7 +6,7 @@
  */
 import { isStatic, type Node } from '@aic/core';
 import { P, type Match, type Rule, type RuleEnv } from '../../rewrite/pattern.ts';
-import { all, kernel, staticShape, type Guard } from './util.ts';
+import { all, kernel, onlyUsedBy, staticShape, type Guard } from './util.ts';
 
 const dims = (n: Node) => n.outputs[0].shape as number[];
 const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -39,4 +39,42 @@ const channelShuffle: Rule = {
   replace: (m, b) => b.op('ChannelShuffle', [m.values.x], { group: { type: 'int', value: groups(m) as number } }, { domain: 'aic' }),
 };
 
-export const channelShuffleRules: Rule[] = [channelShuffle];
+/** axis attribute `name` of n (default d) on the channel axis of a rank-r value */
+const onChannels = (n: Node, r: number, d: number): boolean => { const a = (n.attrs.axis?.value as number | undefined) ?? d; return a === 1 || a === 1 - r; };
+
+/**
+ * The Concat feeding a channel shuffle, read by the shuffle itself (-O3 only, see fuse.ts
+ * ONLY_NC4HW4_RULES): on channel-blocked buffers a Concat of parts that are not whole blocks is a lane
+ * copy, row-major it is a free view.
+ */
+const shuffleConcat: Rule = {
+  name: 'shuffle-concat', family: 'fuse',
+  summary: 'aic.ChannelShuffle(Concat(x1, ..., axis = 1)) -> aic.ChannelShuffle(x1, ...)',
+  pattern: P.op('ChannelShuffle', [P.op('Concat', undefined, { bind: 'cat' })], { domain: 'aic', bind: 'root' }),
+  guard: (m: Match, env: RuleEnv): Guard => all(
+    () => (m.root.inputs.length === 1 ? true : 'the shuffle already reads several inputs'),
+    () => staticShape(m.root.outputs[0]),
+    () => (onChannels(m.nodes.cat, dims(m.root).length, 1) ? true : 'Concat is not on the channel axis'),
+    () => onlyUsedBy(env, m.nodes.cat.outputs[0], [m.root]),
+    () => kernel(env, 'ChannelShuffle'),
+  ),
+  replace: (m, b) => b.op('ChannelShuffle', m.nodes.cat.inputs, { group: m.root.attrs.group! }, { domain: 'aic', outputs: m.root.outputs.length }),
+};
+
+/** Equal parts of a channel shuffle's result split on the channels, written by the shuffle itself (-O3 only). */
+const splitShuffle: Rule = {
+  name: 'split-shuffle', family: 'fuse',
+  summary: 'Split(aic.ChannelShuffle(x...), equal parts, axis = 1) -> aic.ChannelShuffle(x...) with one output per part',
+  pattern: P.op('Split', [P.op('ChannelShuffle', undefined, { domain: 'aic', bind: 'shuffle' })], { bind: 'root' }),
+  guard: (m: Match, env: RuleEnv): Guard => all(
+    () => (m.nodes.shuffle.outputs.length === 1 ? true : 'the shuffle is already split'),
+    () => staticShape(m.nodes.shuffle.outputs[0]),
+    () => (m.root.outputs.every((o) => isStatic(o.shape)) ? true : 'unknown dim in a part'),
+    () => (onChannels(m.root, dims(m.nodes.shuffle).length, 0) ? true : 'Split is not on the channel axis'),
+    () => (new Set(m.root.outputs.map((o) => (o.shape as number[])[1])).size === 1 ? true : 'parts of different sizes'),
+    () => onlyUsedBy(env, m.nodes.shuffle.outputs[0], [m.root]),
+  ),
+  replace: (m, b) => b.op('ChannelShuffle', m.nodes.shuffle.inputs, { group: m.nodes.shuffle.attrs.group! }, { domain: 'aic', outputs: m.root.outputs.length }),
+};
+
+export const channelShuffleRules: Rule[] = [channelShuffle, shuffleConcat, splitShuffle];

@@ -34,3 +34,12 @@ export const FUSE_RULE_NAMES: string[] = [...new Set(FUSE_PHASES.flatMap((p) => 
  * `fuse{for-nc4hw4=true}` (-O3) skips them, or they would split regions.
  */
 export const NOT_NC4HW4_RULES: ReadonlySet<string> = new Set(['squeeze-excite', 'global-pool-flatten']);
+
+/**
+ * Rules only `fuse{for-nc4hw4=true}` (-O3) applies: a channel shuffle reading its Concat's inputs and
+ * writing its Split's parts (rules/fuse/channel-shuffle.ts). On channel-blocked buffers that Concat and
+ * Split are lane copies when the parts are not whole blocks (shufflenet_v2's 58 / 116 channels);
+ * row-major the Concat is a free view and the shuffle's plane copies vectorize, which a select between
+ * inputs would not.
+ */
+export const ONLY_NC4HW4_RULES: ReadonlySet<string> = new Set(['shuffle-concat', 'split-shuffle']);
