@@ -155,7 +155,6 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   const hs = h === undefined ? [] : [h];
   const reds = reducesOf(st.body);
   // channels not a whole number of blocks: the last block computes its padding lanes too, when every
-  // load provably stays inside its buffer for c up to the padded extent (else plain loops)
   // load provably stays inside its buffer for c up to the padded extent (else plain loops). A
   // channel-mixing copy (unrolled scalar lanes, below) guards the lanes past C instead: its loads
   // under a select (a shuffle of several inputs) have no bound the intervals can prove

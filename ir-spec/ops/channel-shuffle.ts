@@ -38,6 +38,7 @@ defineOp({
     const ts = ctx.inputTypes.map((_, i) => ctx.type(i));
     const l = nodeLocation(ctx.node);
     if (!ts.length) throw diag.verify(OP, 'needs at least one input', l);
+    for (const t of ts) if (t.dtype !== ts[0]!.dtype) throw diag.typeMismatch(`${OP} input`, ts[0]!.dtype, t.dtype, l);
     const shapes = ts.map((t) => t.shape);
     if (shapes.some((s) => !s)) { groupOf(ctx, undefined); return Array.from({ length: ctx.outputCount }, () => ({ dtype: ts[0]!.dtype, shape: undefined })); }
     const c = channelsOf(shapes as Dim[][], ctx.outputCount, l);
@@ -93,7 +94,8 @@ function channelsOf(shapes: readonly (readonly Dim[])[], k: number, l: ReturnTyp
     if (s.length !== r || s.some((d, i) => i !== 1 && typeof d === 'number' && typeof shapes[0]![i] === 'number' && d !== shapes[0]![i])) {
       throw diag.shapeMismatch(OP, `inputs [${shapes[0]!.join(', ')}] and [${s.join(', ')}] differ outside the channels`, l);
     }
-    c = typeof c === 'number' && typeof s[1] === 'number' ? c + s[1] : s[1]!;
+    // one symbolic count makes the sum symbolic for good (one input: its own symbol)
+    c = typeof c === 'number' && typeof s[1] === 'number' ? c + s[1] : shapes.length === 1 ? s[1]! : '?';
   }
   if (typeof c === 'number' && c % k !== 0) throw diag.verify(OP, `${c} channels do not split into ${k} equal outputs`, l);
   return c;

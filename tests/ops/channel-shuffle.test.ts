@@ -30,6 +30,29 @@ describe('aic.ChannelShuffle', () => {
     expect(() => evalOp('ChannelShuffle', [f32([1, 5, 1, 1], iota(5))], { group: A.int(2) }, aic)).toThrow(AicError);
     expect(() => evalOp('ChannelShuffle', [f32([1, 4, 1, 1], iota(4))], { group: A.int(0) }, aic)).toThrow(AicError);
   });
+  it('several inputs and outputs: Concat -> shuffle -> equal parts; symbolic or mismatched inputs', () => {
+    const a = f32([1, 4, 1, 1], iota(4)), b = f32([1, 2, 1, 1], [10, 11]);
+    const [p, q] = evalOp('ChannelShuffle', [a, b], { group: A.int(2) }, { ...aic, outputs: 2 });
+    // concat 0 1 2 3 10 11; output channel c reads (c mod 2) * 3 + c / 2: 0 3 1 10 2 11
+    expect([...vals(p), ...vals(q)]).toEqual([0, 3, 1, 10, 2, 11]);
+    const graph = (cx: number | string, dt: 'float32' | 'float16') => {
+      const g = new Graph('s');
+      const x = new Value('x', { dtype: 'float32', shape: [1, cx, 4, 4] }), y = new Value('y', { dtype: dt, shape: [1, 4, 4, 4] });
+      const o1 = new Value('o1', { dtype: 'float32', shape: undefined }), o2 = new Value('o2', { dtype: 'float32', shape: undefined });
+      g.inputs.push(x, y);
+      g.nodes.push(new Node({ op: 'ChannelShuffle', domain: 'aic', inputs: [x, y], outputs: [o1, o2], attrs: { group: A.int(8) } }));
+      g.outputs.push(o1, o2);
+      return g;
+    };
+    // a symbolic count before a static one: the parts' channels are unknown, not the static input's
+    const g = graph('C', 'float32');
+    inferGraph(g);
+    expect(g.outputs.map((o) => o.shape)).toEqual([undefined, undefined]);
+    const s = graph(12, 'float32');
+    inferGraph(s);
+    expect(s.outputs.map((o) => o.shape)).toEqual([[1, 8, 4, 4], [1, 8, 4, 4]]);
+    expect(() => inferGraph(graph(12, 'float16'), { strict: true })).toThrow(AicError);
+  });
   it('compute definition: plain and scheduled equal the reference', () => {
     const g = new Graph('shuffle');
     const x = new Value('x', { dtype: 'float32', shape: [1, 8, 3, 4] });

@@ -4,7 +4,7 @@
  * as ShuffleNet exports it. Decided on the (static) shapes the three nodes produce, not on how their
  * shape operands are written (0 / -1 entries).
  */
-import { isStatic, type Node } from '@aic/core';
+import { isStatic, type Node, type Value } from '@aic/core';
 import { P, type Match, type Rule, type RuleEnv } from '../../rewrite/pattern.ts';
 import { all, kernel, onlyUsedBy, staticShape, type Guard } from './util.ts';
 
@@ -43,6 +43,17 @@ const channelShuffle: Rule = {
 const onChannels = (n: Node, r: number, d: number): boolean => { const a = (n.attrs.axis?.value as number | undefined) ?? d; return a === 1 || a === 1 - r; };
 
 /**
+ * Inputs layout-nc4hw4 blocks (static 4-D float32 activations, none a constant): elsewhere the folded
+ * Concat / Split would run row-major as select chains, slower than -O2's view and plane copies
+ */
+function blockable(vs: readonly (Value | null)[]): Guard {
+  for (const v of vs) {
+    if (!v || v.const || v.dtype !== 'float32' || !isStatic(v.shape) || v.shape.length !== 4) return `${v?.name ?? 'an input'} is not a static 4-D float32 activation`;
+  }
+  return true;
+}
+
+/**
  * The Concat feeding a channel shuffle, read by the shuffle itself (-O3 only, see fuse.ts
  * ONLY_NC4HW4_RULES): on channel-blocked buffers a Concat of parts that are not whole blocks is a lane
  * copy, row-major it is a free view.
@@ -56,6 +67,7 @@ const shuffleConcat: Rule = {
     () => staticShape(m.root.outputs[0]),
     () => (onChannels(m.nodes.cat, dims(m.root).length, 1) ? true : 'Concat is not on the channel axis'),
     () => onlyUsedBy(env, m.nodes.cat.outputs[0], [m.root]),
+    () => blockable(m.nodes.cat.inputs),
     () => kernel(env, 'ChannelShuffle'),
   ),
   replace: (m, b) => b.op('ChannelShuffle', m.nodes.cat.inputs, { group: m.root.attrs.group! }, { domain: 'aic', outputs: m.root.outputs.length }),
@@ -73,6 +85,7 @@ const splitShuffle: Rule = {
     () => (onChannels(m.root, dims(m.nodes.shuffle).length, 0) ? true : 'Split is not on the channel axis'),
     () => (new Set(m.root.outputs.map((o) => (o.shape as number[])[1])).size === 1 ? true : 'parts of different sizes'),
     () => onlyUsedBy(env, m.nodes.shuffle.outputs[0], [m.root]),
+    () => blockable(m.nodes.shuffle.inputs),
   ),
   replace: (m, b) => b.op('ChannelShuffle', m.nodes.shuffle.inputs, { group: m.nodes.shuffle.attrs.group! }, { domain: 'aic', outputs: m.root.outputs.length }),
 };
