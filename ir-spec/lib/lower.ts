@@ -23,3 +23,18 @@ export function bcastAt(t: TensorRef, idx: readonly Expr[]): Expr {
 
 /** A typed constant. */
 export const lit = (v: number, t: ScalarType): Expr => E.c(v, t);
+
+/**
+ * Element idx of the concatenation of parts along axis a (each part starting at `off`): a select chain
+ * over the parts' ranges, each load indexed relative to its part. Concat's compute definition, and
+ * aic.ChannelShuffle's for several inputs.
+ */
+export function concatAt(parts: readonly { x: TensorRef; off: number }[], a: number, idx: readonly Expr[]): Expr {
+  const load = (p: { x: TensorRef; off: number }) => p.x.at(...idx.map((v, k) => (k === a && p.off ? E.sub(v, E.i(p.off)) : v)));
+  let e = load(parts[parts.length - 1]!);
+  for (let p = parts.length - 2; p >= 0; p--) {
+    const q = parts[p]!;
+    e = E.select(E.lt(idx[a]!, E.i(q.off + q.x.shape[a]!)), load(q), e);
+  }
+  return e;
+}

@@ -9,7 +9,8 @@
  * The reference semantics are the base ops' own definitions run in sequence (fused.ts's views).
  */
 import { Tensor, diag, nodeLocation, type Dim } from '@aic/core';
-import { E, type Expr } from '@aic/loop-ir';
+import { E } from '@aic/loop-ir';
+import { concatAt } from '../lib/lower.ts';
 import { defineOp } from '../registry.ts';
 import type { InferCtx } from '../types.ts';
 import { NUMERIC } from '../lib/infer-helpers.ts';
@@ -70,16 +71,11 @@ defineOp({
     const c = xs.reduce((s, x) => s + x.shape[1]!, 0);
     const g = groupOf(ctx, c);
     const per = c / g, part = c / ctx.outputs.length;
-    // the concatenation's channel u: the input holding it, as a select chain over the inputs' channel ranges
-    const from = (u: Expr, idx: Expr[]): Expr => {
-      const offs = xs.map((_, i) => xs.slice(0, i).reduce((s, x) => s + x.shape[1]!, 0));
-      let e = xs[xs.length - 1]!.at(idx[0]!, E.sub(u, E.i(offs[xs.length - 1]!)), ...idx.slice(1));
-      for (let i = xs.length - 2; i >= 0; i--) e = E.select(E.lt(u, E.i(offs[i]! + xs[i]!.shape[1]!)), xs[i]!.at(idx[0]!, E.sub(u, E.i(offs[i]!)), ...idx.slice(1)), e);
-      return e;
-    };
+    // channel u of the inputs' concatenation (Concat's own compute definition)
+    const parts = xs.map((x, i) => ({ x, off: xs.slice(0, i).reduce((s, y) => s + y.shape[1]!, 0) }));
     ctx.outputs.forEach((_, j) => ctx.compute(j, ([n, co, ...rest]) => {
       const s = j === 0 ? co : E.add(co, E.i(j * part));
-      return from(E.add(E.mul(E.mod(s, E.i(g)), E.i(per)), E.div(s, E.i(g))), [n, ...rest]);
+      return concatAt(parts, 1, [n, E.add(E.mul(E.mod(s, E.i(g)), E.i(per)), E.div(s, E.i(g))), ...rest]);
     }));
   },
   flops: () => 0,

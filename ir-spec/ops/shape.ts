@@ -10,7 +10,7 @@ import {
 import { defineOp } from '../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../types.ts';
 import { CHECK_SEQUENCE_LENS, E, S, indexOutOfBounds, rangeMessage, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
-import { bcastAt } from '../lib/lower.ts';
+import { bcastAt, concatAt } from '../lib/lower.ts';
 import { lowerCompressRuntime, lowerNonZeroRuntime } from '../lib/dynamic.ts';
 import { channelSpanCopy } from '../lib/layout.ts';
 import { intList, product } from '../lib/util.ts';
@@ -1487,16 +1487,7 @@ function lowerConcat(ctx: LowerCtx): void {
   // channel-blocked parts on whole blocks: contiguous span copies (lib/layout.ts)
   const spans = a === 1 && parts.length ? channelSpanCopy(ctx, out, parts.map((p) => ({ t: p.x, off: p.off })), 'whole') : undefined;
   if (spans) { ctx.extern([0], spans); return; }
-  ctx.compute(0, (idx) => {
-    if (parts.length === 0) return E.c(0, out.dtype);
-    const load = (p: { x: TensorRef; off: number }) => p.x.at(...idx.map((v, k) => (k === a ? E.sub(v, E.i(p.off)) : v)));
-    let e = load(parts[parts.length - 1]!);
-    for (let p = parts.length - 2; p >= 0; p--) {
-      const q = parts[p]!;
-      e = E.select(E.lt(idx[a]!, E.i(q.off + q.x.shape[a]!)), load(q), e);
-    }
-    return e;
-  });
+  ctx.compute(0, (idx) => (parts.length === 0 ? E.c(0, out.dtype) : concatAt(parts, a, idx)));
 }
 
 function lowerSplit(ctx: LowerCtx): void {

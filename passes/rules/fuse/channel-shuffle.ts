@@ -39,7 +39,7 @@ const channelShuffle: Rule = {
   replace: (m, b) => b.op('ChannelShuffle', [m.values.x], { group: { type: 'int', value: groups(m) as number } }, { domain: 'aic' }),
 };
 
-/** axis attribute `name` of n (default d) on the channel axis of a rank-r value */
+/** n's `axis` attribute (default d) is the channel axis of a rank-r value */
 const onChannels = (n: Node, r: number, d: number): boolean => { const a = (n.attrs.axis?.value as number | undefined) ?? d; return a === 1 || a === 1 - r; };
 
 /**
