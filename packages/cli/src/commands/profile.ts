@@ -6,11 +6,12 @@
  * wasm: every kernel exported and called one by one from JavaScript (codegen/wasm/profile.ts).
  */
 import * as path from 'node:path';
-import { BYTE_SIZE, diag, reportProgress, writeFileAtomic, type RValue } from '@aic/core';
+import { BYTE_SIZE, diag, readFileOrThrow, reportProgress, writeFileAtomic, type RValue } from '@aic/core';
 import {
   TARGETS, buildC, compileC, compileWasm, defaultCFlags, dtypeOfScalar, findTarget, passTarget, prepareForRun, runC, timeWasmSteps, type Program,
 } from '@aic/codegen';
 import { validateGraph } from '@aic/ir-spec';
+import { parseSchedules } from '@aic/api/internal';
 import { randomFeeds } from '@aic/passes';
 import { numel } from '@aic/loop-ir';
 import { loadModel, parseInputOptions, parseShapeOptions } from '../model-io.ts';
@@ -24,7 +25,7 @@ import { note } from '../ui.ts';
 import { withTuningLogs } from './tuning-log.ts';
 
 export interface ProfileOptions extends PipelineCliOptions {
-  target?: string; runs?: string; json?: string; top?: string; input?: string[]; seed?: string; inputShape?: string[]; remeasurePeak?: boolean; tuningLog?: string[];
+  target?: string; runs?: string; json?: string; top?: string; input?: string[]; seed?: string; inputShape?: string[]; remeasurePeak?: boolean; tuningLog?: string[]; schedule?: string;
 }
 
 export const PROFILE_TARGETS = ['c', 'wasm-simd', 'wasm'];
@@ -72,7 +73,8 @@ export async function profileCommand(model: string, opts: ProfileOptions): Promi
   prepareForRun(graph, feeds);
   const version = '0.1.0', source = path.basename(model), sourceHash = '-';
   let prog: Program, ms: number[];
-  const schedules = withTuningLogs(graph, targetName, opts.tuningLog);
+  const overrides = opts.schedule === undefined ? undefined : parseSchedules(new TextDecoder().decode(readFileOrThrow(opts.schedule)), opts.schedule);
+  const schedules = withTuningLogs(graph, targetName, opts.tuningLog, overrides);
   if (targetName === 'c') {
     const c = compileC(graph, { version, source, sourceHash, schedules });
     prog = c.prog;

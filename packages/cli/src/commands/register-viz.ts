@@ -36,6 +36,7 @@ Examples:
     .option('--seed <n>', 'seed for the random inputs', '1')
     .option('--remeasure-peak', 'measure the machine\'s peak again instead of reading the cached one (~/.cache/aic/peak/)')
     .addOption(new Option('--tuning-log <file>', 'compile with the fastest record per kernel of a log from aic tune (repeatable)').argParser(collect))
+    .option('--schedule <file>', 'override kernel schedules, as aic compile --schedule (`kernel NAME { ... }` blocks; they win over --tuning-log)')
     .addOption(shapeOpt())
     .addHelpText('after', `
 The peak (GFLOP/s of a generated multiply-add kernel, GB/s of a 64 MiB streaming read) is measured once
@@ -45,6 +46,8 @@ can go past 100%). C times every kernel call inside the model (clock_gettime); w
 exported kernels one by one from JavaScript.
 Examples:
   aic profile model.onnx --target c --runs 50
-  aic profile model.onnx --target wasm-simd --json prof.json && aic viz model.onnx --profile prof.json -o model.html`);
+  aic profile model.onnx --target wasm-simd --json prof.json && aic viz model.onnx --profile prof.json -o model.html
+  aic compile model.onnx --target c -O3 --emit schedule > s.txt   # edit one kernel's block, then
+  aic profile model.onnx --target c -O3 --schedule s.txt`);
   addPipelineOptions(prof).action(withPipeline('profile', (m, o: ProfileOptions) => profileCommand(m, o)));
 }
