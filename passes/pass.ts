@@ -71,7 +71,10 @@ export function parsePipeline(text: string): PipelineStep[] {
         if (spec.type === 'number') {
           if (v === undefined || Number.isNaN(Number(v))) throw diag.usage(`pass '${name}' option '${k}' needs a number`);
           options[k] = Number(v);
-        } else if (spec.type === 'boolean') options[k] = v === undefined || v === 'true' || v === '1';
+        } else if (spec.type === 'boolean') {
+          if (v !== undefined && !['true', 'false', '1', '0'].includes(v)) throw diag.usage(`pass '${name}' option '${k}' is true or false, not '${v}' (options are separated by ',')`);
+          options[k] = v === undefined || v === 'true' || v === '1';
+        }
         else options[k] = v ?? '';
       }
       i = end + 1;

@@ -143,6 +143,15 @@ describe('aic opt', () => {
     expect(r.err).toMatch(/unknown pass 'no-such-pass'; passes: .*eliminate-dead-nodes.*fold-constants/);
   });
 
+  it('--pipeline with a boolean option that is not true or false: exit 2 (a typo does not turn it off)', () => {
+    const dir = tmp();
+    const r = aic(['opt', CNN, '--pipeline', 'fuse{for-nc4hw4=true skip=silu-epilogue}', '-o', path.join(dir, 'x.aic')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/pass 'fuse' option 'for-nc4hw4' is true or false, not 'true skip' \(options are separated by ','\)/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(aic(['opt', CNN, '--pipeline', 'fuse{for-nc4hw4=0,skip=silu-epilogue}', '-o', path.join(dir, 'x.aic')]).code).toBe(0);
+  });
+
   it('-O and --pipeline together: exit 2, nothing written', () => {
     const dir = tmp();
     const r = aic(['opt', CNN, '-O1', '--pipeline', 'fold-constants', '-o', path.join(dir, 'x.aic')]);
