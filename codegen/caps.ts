@@ -29,7 +29,7 @@ export const WASM_CAPS: TargetCaps = { name: 'wasm', vectorLanes: 1, dtypes: [..
  * a quarter of its linear2's); float min/max as IEEE compare + select.
  */
 export const C_LEGAL: LegalizeOptions = { nanMinMax: false, ieeeCompare: true, erf: 'f64' };
-/** WebAssembly: f32.min/max (and f32x4) propagate NaN; no erf instruction. */
-export const WASM_LEGAL: LegalizeOptions = { nanMinMax: true, ieeeCompare: true, erf: false };
+/** WebAssembly: f32.min/max (and f32x4) propagate NaN; no erf instruction; f32 sigmoid in codegen/wasm/math.ts. */
+export const WASM_LEGAL: LegalizeOptions = { nanMinMax: true, ieeeCompare: true, erf: false, sigmoidF32: true };
 /** WGSL: min/max and NaN are implementation-defined (NaN tests by bit pattern); no erf builtin. */
 export const WGSL_LEGAL: LegalizeOptions = { nanMinMax: false, ieeeCompare: false, erf: false };

@@ -9,7 +9,7 @@
  *   by constants and live in wasm locals (scalar or v128); other scratch buffers get a frame in the
  *   module's scratch region of linear memory.
  * - Integer semantics follow the interpreter: narrow types wrap; division by zero, NaN min/max,
- *   erf and sigmoid come legalized (loop-ir legalize.ts).
+ *   erf and f64 sigmoid come legalized (loop-ir legalize.ts); f32 sigmoid is math.ts's.
  */
 import { E, INT_RANGE, childExprs, isCheck, isFloatT, isHalfT, isSignedT, simplifyExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkExprs, walkStmt, legalizeStmt, unrollCopies, type Buffer, type Expr, type Kernel, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.ts';
@@ -1044,7 +1044,7 @@ export class KernelEmitter {
         }
         this.ex(e.args[0]); this.ex(e.args[1]); this.e(['f64.mul']); this.ex(e.args[2]); this.e(['f64.add']);
         return;
-      case 'exp': case 'log': case 'tanh':
+      case 'exp': case 'log': case 'tanh': case 'sigmoid':
         if (t === 'f32' || e.fn === 'exp') { this.ex(x); this.e(['call', needMath(this.env.mb, e.fn, t === 'f32' ? 'f32' : 'f64')]); return; }
         this.fmath(e.fn, t, [x]); return;
       default:
@@ -1306,7 +1306,7 @@ export class KernelEmitter {
     if (e.args[0].t !== 'f32') return false;
     const x = e.args[0];
     switch (e.fn) {
-      case 'exp': case 'log': case 'tanh':
+      case 'exp': case 'log': case 'tanh': case 'sigmoid':
         this.vx(x); this.e(...inlineMath(this.fn, e.fn as MathFn, 'f32x4')); return true;
       case 'sqrt': case 'floor': case 'ceil': case 'trunc': this.vx(x); this.e([`f32x4.${e.fn}`]); return true;
       case 'round_even': this.vx(x); this.e(['f32x4.nearest']); return true;

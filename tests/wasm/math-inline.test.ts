@@ -1,5 +1,5 @@
 /**
- * wasm-simd inlines its f32x4 exp / log / tanh at each use (no call per vector) and rounds exp's
+ * wasm-simd inlines its f32x4 exp / log / tanh / sigmoid at each use (no call per vector) and rounds exp's
  * exponent by the 1.5 * 2^23 magic number with pmin / pmax clamps: the results must stay bit-identical
  * to the scalar functions (the scalar `wasm` target, and a vectorized loop's own scalar tail), over the
  * clamp ends, overflow, underflow through subnormals, NaN, infinities and signed zeros.
@@ -45,6 +45,20 @@ describe('wasm-simd inlined math = the scalar functions, bit for bit', () => {
       const got = runWasmSync(simd, feeds).get('y')!;
       const want = runWasmSync(scalar, feeds).get('y')!;
       expect(bits(got)).toEqual(bits(want));
+      if (op === 'Sigmoid') {
+        // math.ts's own sigmoid (no exp call, no 1 / (1 + exp(-x))): within 1e-6 relative of the double-precision
+        // value; 0 where exp(-|x|) would be subnormal (x < -87.34: sigmoid < 1.2e-38)
+        expect(wat).not.toMatch(/aic_exp/);
+        const f = got.num as ArrayLike<number>;
+        let worst = 0;
+        for (let i = 0; i < data.length; i++) {
+          const ref = 1 / (1 + Math.exp(-data[i]));
+          if (Number.isNaN(ref)) { expect(f[i]).toBeNaN(); continue; }
+          expect(Math.abs(f[i] - ref)).toBeLessThanOrEqual(Math.abs(ref) * 1e-6 + 1.2e-38);
+          if (ref > 1e-30) worst = Math.max(worst, Math.abs(f[i] - ref) / ref);
+        }
+        expect(worst).toBeGreaterThan(0);
+      }
       if (op === 'Exp') {
         const f = got.num as ArrayLike<number>;
         for (let i = 0; i < data.length; i++) {

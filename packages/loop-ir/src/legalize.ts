@@ -6,7 +6,7 @@
  *   that is never 0 or -1, so renderers print the plain machine division;
  * - float `min` / `max` propagate NaN (for targets whose own min/max do not);
  * - `erf` as a rational approximation (for targets without an accurate one);
- * - `sigmoid` as 1 / (1 + exp(-x)) (no target has an instruction for it);
+ * - `sigmoid` as 1 / (1 + exp(-x)) (no target has an instruction for it; WebAssembly computes f32's itself);
  * - unrolling: one budget rule (unrollCopies) for every renderer.
  * Every renderer calls legalizeKernel on each kernel before printing it, with its target's options.
  */
@@ -26,6 +26,8 @@ export interface LegalizeOptions {
    * none (false: the approximation everywhere)
    */
   erf: boolean | 'f64';
+  /** the renderer computes f32 sigmoid itself (WebAssembly: codegen/wasm/math.ts); else 1 / (1 + exp(-x)) */
+  sigmoidF32?: boolean;
 }
 
 type For = Extract<Stmt, { k: 'for' }>;
@@ -136,7 +138,7 @@ function rewrite(x: Expr, opts: LegalizeOptions): Expr {
     const r = legalizeExpr(erfRational({ k: 'var', name: '%erf', t: arg.t, lanes: arg.lanes }), opts);
     return mapExpr(r, (y) => (y.k === 'var' && y.name === '%erf' ? arg : y));
   }
-  if (x.k === 'call' && x.fn === 'sigmoid' && isFloatT(x.t)) {
+  if (x.k === 'call' && x.fn === 'sigmoid' && isFloatT(x.t) && !(opts.sigmoidF32 && x.t === 'f32')) {
     const one = k(1, x.t, x.lanes);
     return E.div(one, E.add(one, E.call('exp', E.neg(x.args[0]))));
   }
