@@ -234,6 +234,13 @@ export interface TargetCaps {
    * shuffle) unroll their channel blocks too (schedule/blocked.ts); wasm-simd's emitter copies lane by lane
    */
   packsLaneCopies?: boolean;
+  /**
+   * the target's compiler spills a register tile's accumulators around the inner of two reduction
+   * loops when the tile's epilogue needs many vector constants (V8 hoists every constant to the
+   * function's entry: a sigmoid's dozen stay live across the reduction). Blocked 1x1 convs with such
+   * an epilogue keep one reduction loop there, its index r / x, r % x (schedule/blocked.ts)
+   */
+  splitReductionSpills?: boolean;
   /** GPU limits, for GPU targets */
   gpu?: { maxWorkgroupSize: number; maxWorkgroupStorage: number; maxBindings: number };
 }

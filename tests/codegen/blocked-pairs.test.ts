@@ -9,12 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor, type RValue } from '@aic/core';
-import { parseGraph } from '@aic/dsl';
-import { run } from '@aic/interp';
-import { pipelineFor, runPipeline } from '@aic/passes';
-import { compileC, compileWasm, passTarget, prepareForRun } from '@aic/codegen';
 import { printDirective, printKernel } from '@aic/loop-ir';
-import { checkCompiled, values } from './dsl-values.ts';
+import { checkCompiled, compileAtO3, values } from './dsl-values.ts';
 
 const graph = (C: number, M: number) => `graph g(x: f32[2, 4, 10, 10]) -> (y: f32[2, ${M}, 10, 10]) {
   w1: f32[${C}, 4, 1, 1] = ${values(C * 4, 11)}
@@ -40,11 +36,7 @@ describe('odd numbers of channel blocks: clamped pairs of blocks per tile (-O3)'
   for (const [target, C, M, x] of [['wasm-simd', 12, 10, 4], ['c', 48, 40, 16]] as const) {
     it(`${target}: ${C} and ${M} channels on ${x}-lane blocks`, async () => {
       const src = graph(C, M);
-      const want = run(parseGraph(src), input()).get('y') as Tensor;
-      const g = runPipeline(parseGraph(src), pipelineFor(3), { target: passTarget(target), out: () => {} }).graph;
-      const feeds = input();
-      prepareForRun(g, feeds);
-      const compiled = target === 'c' ? compileC(g, meta) : compileWasm(g, { ...meta, simd: true });
+      const { want, compiled, feeds } = compileAtO3(src, target, input, meta);
       const prog = compiled.prog;
       const convs = prog.kernels.filter((k) => /_(fused)?conv$/.test(k.name) && k.params.some((p) => p.layout?.name === `NC${x}HW${x}` && p.role === 'output'));
       const paired = convs.filter((k) => (prog.schedules.get(k.name) ?? []).map(printDirective).includes('split i1_o by 2 clamp'));
@@ -54,7 +46,7 @@ describe('odd numbers of channel blocks: clamped pairs of blocks per tile (-O3)'
       if (x === 4) expect(paired.length, why).toBeGreaterThanOrEqual(2);
       else expect(paired.length, why).toBe(0);
       for (const k of paired) expect(printKernel(k)).not.toMatch(new RegExp(` / ${x}\\b| % ${x}\\b`));
-      await checkCompiled(compiled, target, feeds, want);
+      await checkCompiled(compiled, target, feeds, want.get('y') as Tensor);
     }, 120_000);
   }
 });

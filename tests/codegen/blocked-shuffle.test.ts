@@ -10,13 +10,13 @@
  * WebAssembly SIMD against the reference; at -O2 the Concat and the Split stay.
  */
 import { describe, expect, it } from 'vitest';
-import { Tensor, type RValue } from '@aic/core';
+import type { Tensor } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
 import { run } from '@aic/interp';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { buildC, compileC, compileWasm, passTarget, prepareForRun, runC, runWasm } from '@aic/codegen';
 import { printDirective } from '@aic/loop-ir';
-import { check, checkCompiled, values } from './dsl-values.ts';
+import { check, checkCompiled, sineInput, values } from './dsl-values.ts';
 
 const SRC = `graph g(x: f32[2, 8, 6, 6]) -> (y: f32[2, 20, 6, 6], z: f32[2, 20, 6, 6]) {
   wa: f32[20, 8, 1, 1] = ${values(160, 21)}
@@ -42,11 +42,7 @@ const SRC = `graph g(x: f32[2, 8, 6, 6]) -> (y: f32[2, 20, 6, 6], z: f32[2, 20, 
   z = Conv(sb, wc)
 }`;
 
-const input = (): Map<string, RValue> => {
-  const t = new Tensor('float32', [2, 8, 6, 6]);
-  for (let i = 0; i < t.size; i++) t.num[i] = Math.sin(i * 0.41) * 1.5;
-  return new Map([['x', t]]);
-};
+const input = () => sineInput([2, 8, 6, 6], 0.41, 1.5);
 
 const meta = { version: 'test', source: 'blocked-shuffle', sourceHash: '-' };
 

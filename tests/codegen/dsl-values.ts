@@ -3,8 +3,11 @@
  * check, and one compiled program checked on the loop-IR interpreter and its target (C or wasm-simd).
  */
 import { expect } from 'vitest';
-import type { RValue, Tensor } from '@aic/core';
-import { buildC, runC, runProgram, runWasm, type compileC, type compileWasm } from '@aic/codegen';
+import { Tensor, type RValue } from '@aic/core';
+import { buildC, compileC, compileWasm, passTarget, prepareForRun, runC, runProgram, runWasm } from '@aic/codegen';
+import { parseGraph } from '@aic/dsl';
+import { run } from '@aic/interp';
+import { pipelineFor, runPipeline } from '@aic/passes';
 import { excess } from '../model-zoo.ts';
 
 /** n deterministic values in [-1, 1) as a DSL constant literal */
@@ -13,6 +16,13 @@ export function values(n: number, seed: number): string {
   let s = seed;
   for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2147483648; out.push(((s / 2147483648) * 2 - 1).toFixed(4)); }
   return `[${out.join(', ')}]`;
+}
+
+/** feeds { x: sin(i * step) * amp } of a shape: a smooth input for the DSL graphs */
+export function sineInput(shape: number[], step: number, amp: number): Map<string, RValue> {
+  const t = new Tensor('float32', shape);
+  for (let i = 0; i < t.size; i++) t.num[i] = Math.sin(i * step) * amp;
+  return new Map([['x', t]]);
 }
 
 /** got equals want within rtol = atol = 1e-4, naming the worst element */
@@ -31,4 +41,14 @@ export async function checkCompiled(compiled: ReturnType<typeof compileC> | Retu
   } else {
     check((await runWasm(compiled as ReturnType<typeof compileWasm>, feeds)).get('y') as Tensor, want, 'wasm-simd');
   }
+}
+
+/** A DSL graph's reference outputs, and the graph through -O3 for a target, compiled (with feeds prepared for it) */
+export function compileAtO3(src: string, target: 'c' | 'wasm-simd', input: () => Map<string, RValue>, meta: { version: string; source: string; sourceHash: string }) {
+  const want = run(parseGraph(src), input());
+  const g = runPipeline(parseGraph(src), pipelineFor(3), { target: passTarget(target), out: () => {} }).graph;
+  const feeds = input();
+  prepareForRun(g, feeds);
+  const compiled = target === 'c' ? compileC(g, meta) : compileWasm(g, { ...meta, simd: true });
+  return { want, compiled, feeds };
 }
