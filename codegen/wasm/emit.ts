@@ -26,6 +26,27 @@ const INT32_FITS = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'u32']);
 export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2, i32: 4, i64: 8, u8: 1, u16: 2, u32: 4, u64: 8, bool: 1, f16: 2, bf16: 2 };
 const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
+
+/** a serial loop being emitted: its variable, the variables bound in it, its strength-reduced addresses */
+interface LoopCtx { v: string; inner: Set<string>; at: number; ptrs: Map<string, { local: number; step: number }>; init: Instr[] }
+
+/** the loop variable and every variable (loop or let) bound inside the loop */
+function boundIn(s: Extract<Stmt, { k: 'for' }>): Set<string> {
+  const out = new Set<string>([s.v]);
+  walkStmt(s.body, (x) => { if (x.k === 'for' || x.k === 'let') out.add(x.v); });
+  return out;
+}
+
+/** an index atom computable before the loop: no loads, no variable bound inside it */
+function invariantAtom(e: Expr, inner: Set<string>): boolean {
+  switch (e.k) {
+    case 'const': return true;
+    case 'var': return !inner.has(e.name);
+    case 'bin': return (e.op === 'div' || e.op === 'mod' ? e.b.k === 'const' && e.b.v !== 0 : true) && invariantAtom(e.a, inner) && invariantAtom(e.b, inner);
+    case 'un': case 'cast': return invariantAtom(e.x, inner);
+    default: return false;
+  }
+}
 const is64 = (t: ScalarType) => t === 'i64' || t === 'u64';
 const isSigned = (t: ScalarType) => t === 'i8' || t === 'i16' || t === 'i32' || t === 'i64';
 export function wtype(t: ScalarType): ValType { return t === 'f32' ? 'f32' : t === 'f64' ? 'f64' : is64(t) ? 'i64' : 'i32'; }
@@ -175,6 +196,8 @@ export class KernelEmitter {
   private code: Instr[];
   /** per-statement common subexpressions: key -> local holding the value */
   private memo = new Map<string, number>();
+  /** serial loops being emitted, innermost last: their strength-reduced addresses (see loop) */
+  private loopCtx: LoopCtx[] = [];
   private counts = new Map<string, number>();
   private uncond = true;
   private noMemo = 0;
@@ -485,8 +508,14 @@ export class KernelEmitter {
     this.vars.set(s.v, iv);
     const wasLoopVar = this.loopVars.has(s.v);
     this.loopVars.add(s.v);
+    const ctx: LoopCtx = { v: s.v, inner: boundIn(s), at: this.code.length, ptrs: new Map(), init: [] };
+    this.loopCtx.push(ctx);
     this.e(['loop', '']);
     this.stmt(s.body);
+    this.loopCtx.pop();
+    // the strength-reduced addresses: set before the loop (at iteration 0), stepped at its end
+    this.code.splice(ctx.at, 0, ...ctx.init);
+    for (const p of ctx.ptrs.values()) this.e(['local.get', p.local], ['i32.const', p.step], ['i32.add'], ['local.set', p.local]);
     if (!wasLoopVar) this.loopVars.delete(s.v);
     this.e(['local.get', iv], ['i32.const', 1], ['i32.add'], ['local.tee', iv]);
     if (n === undefined) this.e(['local.get', extL]); else this.e(['i32.const', n]);
@@ -580,7 +609,8 @@ export class KernelEmitter {
     }
     // the byte address base + dyn * w, kept in a local for the rest of the statement run
     const ak = `A${'local' in b.base ? `l${b.base.local}` : `a${b.base.addr}`}*${w}:${this.key(dyn)}`;
-    const have = this.noMemo ? undefined : this.memo.get(ak);
+    const ptr = this.pointer(ak, dyn, w, pushBase);
+    const have = ptr ?? (this.noMemo ? undefined : this.memo.get(ak));
     if (have !== undefined) this.e(['local.get', have]);
     else {
       pushBase();
@@ -592,6 +622,50 @@ export class KernelEmitter {
     if (foldable) return cw;
     if (cw) this.e(['i32.const', cw], ['i32.add']);
     return 0;
+  }
+
+  /**
+   * Strength reduction: an address base + (rest + k*v) * w in the innermost serial loop over v, rest
+   * invariant in that loop, is a local set to base + rest * w before the loop and stepped by k * w at
+   * the end of each iteration (one add per iteration for all the accesses that share it, where V8
+   * recomputed two `lea` per access from v). Returns that local, or undefined.
+   */
+  private pointer(ak: string, dyn: Expr, w: number, pushBase: () => void, level = this.loopCtx.length - 1): number | undefined {
+    const ctx = this.loopCtx[level];
+    if (!ctx || !this.env.simd) return undefined;
+    const have = ctx.ptrs.get(ak);
+    if (have) return have.local;
+    const d = linearTerms(dyn, cfold, (e) => this.key(e));
+    if (!d) return undefined;
+    const vt = d.ts.find((t) => t.atom.k === 'var' && t.atom.name === ctx.v);
+    if (!vt) return undefined;
+    const rest = d.ts.filter((t) => t !== vt);
+    if (!rest.every((t) => invariantAtom(t.atom, ctx.inner))) return undefined;
+    const local = this.fn.local('i32');
+    let e: Expr | undefined;
+    for (const t of rest) { const x = t.k === 1 ? t.atom : E.mul(t.atom, E.i(t.k)); e = e ? E.add(e, x) : x; }
+    // its value at the loop's first iteration: the enclosing loop's own pointer to base + rest * w, when
+    // rest moves with that loop (nested reductions: one add per level), else computed
+    const baseKey = ak.slice(0, ak.indexOf(':') + 1);
+    const outer = e && level > 0 ? this.pointer(`${baseKey}${this.key(e)}`, e, w, pushBase, level - 1) : undefined;
+    const code = this.code;
+    this.code = ctx.init;
+    this.noMemo++;
+    if (outer !== undefined) this.e(['local.get', outer]);
+    else {
+      pushBase();
+      if (e) {
+        this.ex(e);
+        if (LOG2[w]) this.e(['i32.const', LOG2[w]], ['i32.shl']);
+        this.e(['i32.add']);
+      }
+    }
+    if (d.c) this.e(['i32.const', Math.imul(d.c, w)], ['i32.add']);
+    this.e(['local.set', local]);
+    this.noMemo--;
+    this.code = code;
+    ctx.ptrs.set(ak, { local, step: Math.imul(vt.k, w) });
+    return local;
   }
 
   /**

@@ -1,0 +1,61 @@
+/**
+ * wasm-simd strength-reduces addresses (emit.ts pointer): in a serial loop, an address linear in its
+ * variable with the rest invariant is a local set before the loop and stepped by a constant at its
+ * end, and an inner loop's start value is its enclosing loop's pointer. The hot loops then compute no
+ * address (no shift or multiply of the loop variable, one add per pointer), and the -O2 and -O3
+ * convs (blocked nested reductions, a strided 3x3, a 1x1) still match the reference interpreter.
+ */
+import { describe, expect, it } from 'vitest';
+import { Tensor } from '@aic/core';
+import { parseGraph } from '@aic/dsl';
+import { run } from '@aic/interp';
+import { pipelineFor, runPipeline } from '@aic/passes';
+import { passTarget, prepareForRun } from '@aic/codegen';
+import { compileWasm, emitWat, runWasmSync } from '../../codegen/wasm/target.ts';
+import { check, sineInput, values } from '../codegen/dsl-values.ts';
+
+const SRC = `graph g(x: f32[1, 8, 10, 10]) -> (y: f32[1, 24, 5, 5]) {
+  w1: f32[16, 8, 3, 3] = ${values(16 * 72, 1)}
+  b1: f32[16] = ${values(16, 2)}
+  w2: f32[24, 16, 1, 1] = ${values(24 * 16, 3)}
+  c1 = Conv(x, w1, b1, pads = [1, 1, 1, 1], strides = [2, 2])
+  r1 = Relu(c1)
+  y = Conv(r1, w2)
+}`;
+
+/** the bodies of the innermost loops (no loop inside) of the module's kernel functions */
+function innermostLoops(wat: string): string[][] {
+  const lines = wat.split('\n').map((l) => l.trim());
+  const out: string[][] = [];
+  const stack: { start: number; leaf: boolean }[] = [];
+  lines.forEach((l, i) => {
+    if (/^(loop|block|if)\b/.test(l)) {
+      if (l.startsWith('loop')) stack.filter((f) => f.start >= 0).forEach((f) => { f.leaf = false; });
+      stack.push({ start: l.startsWith('loop') ? i : -1, leaf: true });
+    } else if (l === 'end' && stack.length) {
+      const f = stack.pop()!;
+      if (f.start >= 0 && f.leaf) out.push(lines.slice(f.start + 1, i));
+    }
+  });
+  return out;
+}
+
+describe('wasm-simd: strength-reduced addresses', () => {
+  for (const level of [2, 3]) {
+    it(`-O${level}: the multiply-add loops step pointers, outputs match`, () => {
+      const feeds = sineInput([1, 8, 10, 10], 0.23, 1.5);
+      const want = run(parseGraph(SRC), feeds).get('y') as Tensor;
+      const g = runPipeline(parseGraph(SRC), pipelineFor(level), { target: passTarget('wasm-simd'), out: () => {} }).graph;
+      prepareForRun(g, feeds);
+      const compiled = compileWasm(g, { simd: true, version: 'test', source: 'strength-reduce', sourceHash: '-' });
+      const hot = innermostLoops(emitWat(compiled)).filter((b) => b.some((l) => l.startsWith('f32x4.mul')));
+      expect(hot.length).toBeGreaterThan(0);
+      for (const b of hot) {
+        expect(b.filter((l) => l === 'i32.shl' || l === 'i32.mul'), b.join(' ')).toEqual([]);
+        // the loop's own counter and the pointers: adds of constants only
+        expect(b.filter((l) => l === 'i32.add').length).toBeLessThanOrEqual(b.filter((l) => l.startsWith('i32.const')).length);
+      }
+      check(runWasmSync(compiled, feeds).get('y') as Tensor, want, `-O${level}`);
+    });
+  }
+});
