@@ -632,7 +632,7 @@ export class KernelEmitter {
    */
   private pointer(ak: string, dyn: Expr, w: number, pushBase: () => void, level = this.loopCtx.length - 1): number | undefined {
     const ctx = this.loopCtx[level];
-    if (!ctx || !this.env.simd) return undefined;
+    if (!ctx) return undefined;
     const have = ctx.ptrs.get(ak);
     if (have) return have.local;
     const d = linearTerms(dyn, cfold, (e) => this.key(e));
