@@ -77,6 +77,26 @@ describe('aic profile', () => {
     }, 180_000);
   }
 
+  it('--schedule: a hand-edited schedule is profiled; unknown kernels and bad directives are usage errors', () => {
+    const dir = tmp();
+    const sched = path.join(dir, 's.txt');
+    const list = aic(['compile', MODEL, '--target', 'wasm-simd', '--emit', 'schedule']);
+    const first = /kernel (\w+) \{\n  \w/.exec(list.out)![1];
+    fs.writeFileSync(sched, `kernel ${first} {\n}\n`); // plain loops for that kernel
+    const json = path.join(dir, 'p.json');
+    const r = aic(['profile', MODEL, '--target', 'wasm-simd', '--runs', '2', '--schedule', sched, '--json', json]);
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(fs.readFileSync(json, 'utf8')) as ProfileReport).kernels.map((k) => k.kernel)).toContain(first);
+    fs.writeFileSync(sched, 'kernel k99_nothing {\n}\n');
+    const bad = aic(['profile', MODEL, '--target', 'wasm-simd', '--schedule', sched]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/no kernel 'k99_nothing'/);
+    fs.writeFileSync(sched, `kernel ${first} {\n  frobnicate i0\n}\n`);
+    const nonsense = aic(['profile', MODEL, '--target', 'c', '--schedule', sched]);
+    expect(nonsense.code).toBe(2);
+    expect(nonsense.err).toMatch(/cannot parse schedule directive 'frobnicate i0'/);
+  });
+
   it('refuses what it cannot profile', () => {
     expect(aic(['profile', MODEL, '--target', 'wgsl']).code).toBe(3);
     expect(aic(['profile', MODEL, '--target', 'nope']).code).toBe(2);
