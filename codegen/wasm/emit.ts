@@ -1190,6 +1190,12 @@ export class KernelEmitter {
         const bound = (x: Expr, a: Expr, b: Expr) => (x.k === 'bin' && (x.op === 'lt' || x.op === 'gt') && x.a.t === 'f32' && this.key(a) === this.key(x.b) ? x : undefined);
         const c = bound(e.c, e.a, e.b);
         if (c && this.key(e.b) === this.key(c.a)) { this.vx(c.a); this.vx(c.b); this.e([c.op === 'lt' ? 'f32x4.pmax' : 'f32x4.pmin']); return; }
+        // select(a > b, a, b) is pmax(b, a) = b < a ? a : b, and select(a < b, a, b) is pmin(b, a), also
+        // exactly (a max pool's running maximum: one instruction where the select took four)
+        const m = e.c;
+        if (m.k === 'bin' && (m.op === 'gt' || m.op === 'lt') && m.a.t === 'f32' && this.key(m.a) === this.key(e.a) && this.key(m.b) === this.key(e.b)) {
+          this.vx(e.b); this.vx(e.a); this.e([m.op === 'gt' ? 'f32x4.pmax' : 'f32x4.pmin']); return;
+        }
         const inner = c && e.b.k === 'select' ? bound(e.b.c, e.b.a, e.b.b) : undefined;
         if (c && inner && e.b.k === 'select' && inner.op !== c.op && this.key(inner.a) === this.key(c.a) && this.key(e.b.b) === this.key(c.a)) {
           const k1 = constOperand(c.b), k2 = constOperand(inner.b);
