@@ -16,7 +16,7 @@ import { Func, ModuleBuilder, v128Of, type Instr, type ValType } from './module.
 import { inlineMath, needMath, type MathFn } from './math.ts';
 import { WASM_LEGAL } from '../caps.ts';
 import { checkFunc, checkIndexInline } from './checks.ts';
-import { hoistIndices, linearTerms } from './hoist-index.ts';
+import { bound, hoistIndices, invariantAtom, linearTerms, sum } from './hoist-index.ts';
 import { f32x4ToHalf, halfLoad, halfStore, halfToF32x4 } from './half.ts';
 import { ValueFacts, clampRange, constOperand, saturatedByNarrow } from './value-facts.ts';
 
@@ -30,23 +30,6 @@ const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
 /** a serial loop being emitted: its variable, the variables bound in it, its strength-reduced addresses */
 interface LoopCtx { v: string; inner: Set<string>; at: number; ptrs: Map<string, { local: number; step: number }>; init: Instr[] }
 
-/** the loop variable and every variable (loop or let) bound inside the loop */
-function boundIn(s: Extract<Stmt, { k: 'for' }>): Set<string> {
-  const out = new Set<string>([s.v]);
-  walkStmt(s.body, (x) => { if (x.k === 'for' || x.k === 'let') out.add(x.v); });
-  return out;
-}
-
-/** an index atom computable before the loop: no loads, no variable bound inside it */
-function invariantAtom(e: Expr, inner: Set<string>): boolean {
-  switch (e.k) {
-    case 'const': return true;
-    case 'var': return !inner.has(e.name);
-    case 'bin': return (e.op === 'div' || e.op === 'mod' ? e.b.k === 'const' && e.b.v !== 0 : true) && invariantAtom(e.a, inner) && invariantAtom(e.b, inner);
-    case 'un': case 'cast': return invariantAtom(e.x, inner);
-    default: return false;
-  }
-}
 const is64 = (t: ScalarType) => t === 'i64' || t === 'u64';
 const isSigned = (t: ScalarType) => t === 'i8' || t === 'i16' || t === 'i32' || t === 'i64';
 export function wtype(t: ScalarType): ValType { return t === 'f32' ? 'f32' : t === 'f64' ? 'f64' : is64(t) ? 'i64' : 'i32'; }
@@ -508,7 +491,7 @@ export class KernelEmitter {
     this.vars.set(s.v, iv);
     const wasLoopVar = this.loopVars.has(s.v);
     this.loopVars.add(s.v);
-    const ctx: LoopCtx = { v: s.v, inner: boundIn(s), at: this.code.length, ptrs: new Map(), init: [] };
+    const ctx: LoopCtx = { v: s.v, inner: bound(s), at: this.code.length, ptrs: new Map(), init: [] };
     this.loopCtx.push(ctx);
     this.e(['loop', '']);
     this.stmt(s.body);
@@ -588,12 +571,7 @@ export class KernelEmitter {
   private linearize(idx: Expr): { dyn?: Expr; c: number } {
     const d = idx.lanes === 1 && idx.t === 'i32' ? linearTerms(idx, cfold, (e) => this.key(e)) : undefined;
     if (!d) return splitIdx(idx);
-    let dyn: Expr | undefined;
-    for (const t of d.ts) {
-      const term = t.k === 1 ? t.atom : E.mul(t.atom, E.i(t.k));
-      dyn = dyn ? E.add(dyn, term) : term;
-    }
-    return { dyn, c: d.c };
+    return { dyn: d.ts.length ? sum(d.ts, 0) : undefined, c: d.c };
   }
 
   /** Push the dynamic part of the address of buf[idx]; returns the static memarg offset. */
@@ -642,8 +620,7 @@ export class KernelEmitter {
     const rest = d.ts.filter((t) => t !== vt);
     if (!rest.every((t) => invariantAtom(t.atom, ctx.inner))) return undefined;
     const local = this.fn.local('i32');
-    let e: Expr | undefined;
-    for (const t of rest) { const x = t.k === 1 ? t.atom : E.mul(t.atom, E.i(t.k)); e = e ? E.add(e, x) : x; }
+    const e = rest.length ? sum(rest, 0) : undefined;
     // its value at the loop's first iteration: the enclosing loop's own pointer to base + rest * w, when
     // rest moves with that loop (nested reductions: one add per level), else computed
     const baseKey = ak.slice(0, ak.indexOf(':') + 1);

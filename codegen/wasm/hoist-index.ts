@@ -82,8 +82,8 @@ function varsOf(e: Expr, out: Set<string>): Set<string> {
   return out;
 }
 
-/** variables bound inside s (loop variables and lets) */
-function bound(s: Stmt, out = new Set<string>()): Set<string> {
+/** variables bound inside s (loop variables and lets; a loop's own variable too) */
+export function bound(s: Stmt, out = new Set<string>()): Set<string> {
   switch (s.k) {
     case 'for': out.add(s.v); bound(s.body, out); break;
     case 'let': out.add(s.v); bound(s.body, out); break;
@@ -95,7 +95,11 @@ function bound(s: Stmt, out = new Set<string>()): Set<string> {
   return out;
 }
 
-const sum = (ts: Term[], c: number): Expr => {
+/** an index atom computable before a loop binding `inner`: movable, no variable bound inside it */
+export const invariantAtom = (atom: Expr, inner: Set<string>): boolean => movable(atom) && ![...varsOf(atom, new Set())].some((v) => inner.has(v));
+
+/** sum k * atom + c as an expression */
+export const sum = (ts: Term[], c: number): Expr => {
   let e: Expr | undefined;
   for (const t of ts) { const x = t.k === 1 ? t.atom : E.mul(t.atom, E.i(t.k)); e = e ? E.add(e, x) : x; }
   if (!e) return E.i(c);
@@ -110,7 +114,7 @@ function hoistLoop(s: Extract<Stmt, { k: 'for' }>, fresh: () => string): Stmt {
     const base = idx.k === 'ramp' ? idx.base : idx;
     const d = terms(base);
     if (!d) return idx;
-    const inv = d.ts.filter((t) => movable(t.atom) && ![...varsOf(t.atom, new Set())].some((v) => inner.has(v)));
+    const inv = d.ts.filter((t) => invariantAtom(t.atom, inner));
     if (inv.length < 2 && !(inv.length === 1 && inv[0].k !== 1)) return idx;
     const key = inv.map((t) => `${t.k}*${t.key}`).join('+');
     let l = lets.get(key);

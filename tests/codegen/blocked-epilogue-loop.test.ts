@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '@aic/core';
 import { printDirective } from '@aic/loop-ir';
-import { checkCompiled, compileAtO3, sineInput, values } from './dsl-values.ts';
+import { checkCompiled, compileAt, sineInput, values } from './dsl-values.ts';
 
 /** 3x3 conv (into 32 channels: more than one block on C too), 1x1 + SiLU, 1x1 + Relu, global pool, 1x1 + Sigmoid on the pooled pixel (SE) */
 const SRC = `graph g(x: f32[2, 4, 6, 6]) -> (y: f32[2, 20, 6, 6]) {
@@ -37,7 +37,7 @@ const meta = { version: 'test', source: 'blocked-epilogue-loop', sourceHash: '-'
 describe('blocked 1x1 convs with a transcendental epilogue (-O3)', () => {
   for (const target of ['wasm-simd', 'c'] as const) {
     it(`${target}: ${target === 'wasm-simd' ? 'one reduction loop for the SiLU conv only' : 'split reductions'}; outputs match`, async () => {
-      const { want, compiled, feeds } = compileAtO3(SRC, target, input, meta);
+      const { want, compiled, feeds } = compileAt(SRC, target, input, meta);
       const prog = compiled.prog;
       // the 1x1 convs' kernels, in order: SiLU epilogue (32 -> 20), Relu (20 -> 20), the 1-pixel one
       const convs = prog.kernels.filter((k) => /conv$/.test(k.name) && k.params[1].shape[2] === 1 && k.params[1].shape[3] === 1).map((k) => k.name);

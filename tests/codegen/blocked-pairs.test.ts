@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, type RValue } from '@aic/core';
 import { printDirective, printKernel } from '@aic/loop-ir';
-import { checkCompiled, compileAtO3, values } from './dsl-values.ts';
+import { checkCompiled, compileAt, values } from './dsl-values.ts';
 
 const graph = (C: number, M: number) => `graph g(x: f32[2, 4, 10, 10]) -> (y: f32[2, ${M}, 10, 10]) {
   w1: f32[${C}, 4, 1, 1] = ${values(C * 4, 11)}
@@ -36,7 +36,7 @@ describe('odd numbers of channel blocks: clamped pairs of blocks per tile (-O3)'
   for (const [target, C, M, x] of [['wasm-simd', 12, 10, 4], ['c', 48, 40, 16]] as const) {
     it(`${target}: ${C} and ${M} channels on ${x}-lane blocks`, async () => {
       const src = graph(C, M);
-      const { want, compiled, feeds } = compileAtO3(src, target, input, meta);
+      const { want, compiled, feeds } = compileAt(src, target, input, meta);
       const prog = compiled.prog;
       const convs = prog.kernels.filter((k) => /_(fused)?conv$/.test(k.name) && k.params.some((p) => p.layout?.name === `NC${x}HW${x}` && p.role === 'output'));
       const paired = convs.filter((k) => (prog.schedules.get(k.name) ?? []).map(printDirective).includes('split i1_o by 2 clamp'));

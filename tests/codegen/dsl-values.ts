@@ -43,10 +43,10 @@ export async function checkCompiled(compiled: ReturnType<typeof compileC> | Retu
   }
 }
 
-/** A DSL graph's reference outputs, and the graph through -O3 for a target, compiled (with feeds prepared for it) */
-export function compileAtO3(src: string, target: 'c' | 'wasm-simd', input: () => Map<string, RValue>, meta: { version: string; source: string; sourceHash: string }) {
+/** A DSL graph's reference outputs, and the graph through -O<level> for a target, compiled (with feeds prepared for it) */
+export function compileAt(src: string, target: 'c' | 'wasm-simd', input: () => Map<string, RValue>, meta: { version: string; source: string; sourceHash: string }, level = 3) {
   const want = run(parseGraph(src), input());
-  const g = runPipeline(parseGraph(src), pipelineFor(3), { target: passTarget(target), out: () => {} }).graph;
+  const g = runPipeline(parseGraph(src), pipelineFor(level), { target: passTarget(target), out: () => {} }).graph;
   const feeds = input();
   prepareForRun(g, feeds);
   const compiled = target === 'c' ? compileC(g, meta) : compileWasm(g, { ...meta, simd: true });

@@ -5,11 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor, type RValue } from '@aic/core';
-import { parseGraph } from '@aic/dsl';
-import { run } from '@aic/interp';
-import { pipelineFor, runPipeline } from '@aic/passes';
-import { passTarget, prepareForRun } from '@aic/codegen';
-import { compileWasm, emitWat, runWasmSync } from '../../codegen/wasm/target.ts';
+import { emitWat, runWasmSync, type compileWasm } from '../../codegen/wasm/target.ts';
+import { compileAt } from '../codegen/dsl-values.ts';
 
 // a 1x1 identity conv in front, so -O3 blocks the region (NaN and infinities spread to the pixel's channels)
 const EYE = Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? '1.0' : '0.0')).join(', ');
@@ -30,13 +27,10 @@ function input(): Map<string, RValue> {
 const norm = (t: Tensor) => Array.from(t.num as ArrayLike<number>, (v) => (Number.isNaN(v) ? 'nan' : v === 0 ? 0 : v));
 
 describe('wasm-simd max pool: pmax for the running maximum', () => {
-  const want = run(parseGraph(SRC), input()).get('y') as Tensor;
   for (const level of [2, 3]) {
     it(`-O${level}: values (NaN, ±0, ±inf) equal the interpreter's`, () => {
-      const feeds = input();
-      const g = runPipeline(parseGraph(SRC), pipelineFor(level), { target: passTarget('wasm-simd'), out: () => {} }).graph;
-      prepareForRun(g, feeds);
-      const compiled = compileWasm(g, { simd: true, version: 'test', source: 'maxpool-pmax', sourceHash: '-' });
+      const r = compileAt(SRC, 'wasm-simd', input, { version: 'test', source: 'maxpool-pmax', sourceHash: '-' }, level);
+      const compiled = r.compiled as ReturnType<typeof compileWasm>, feeds = r.feeds, want = r.want.get('y') as Tensor;
       if (level === 3) expect(emitWat(compiled)).toMatch(/f32x4\.pmax/);
       const got = runWasmSync(compiled, feeds).get('y') as Tensor;
       expect(norm(got)).toEqual(norm(want));

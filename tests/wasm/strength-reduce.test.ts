@@ -7,13 +7,9 @@
  * scalar `wasm` target does the same (squeezenet1_1 -O2 135.4 -> 130.2 ms).
  */
 import { describe, expect, it } from 'vitest';
-import { Tensor } from '@aic/core';
-import { parseGraph } from '@aic/dsl';
-import { run } from '@aic/interp';
-import { pipelineFor, runPipeline } from '@aic/passes';
-import { passTarget, prepareForRun } from '@aic/codegen';
-import { compileWasm, emitWat, runWasmSync } from '../../codegen/wasm/target.ts';
-import { check, sineInput, values } from '../codegen/dsl-values.ts';
+import type { Tensor } from '@aic/core';
+import { emitWat, runWasmSync, type compileWasm } from '../../codegen/wasm/target.ts';
+import { check, compileAt, sineInput, values } from '../codegen/dsl-values.ts';
 
 const SRC = `graph g(x: f32[1, 8, 10, 10]) -> (y: f32[1, 24, 5, 5]) {
   w1: f32[16, 8, 3, 3] = ${values(16 * 72, 1)}
@@ -44,11 +40,8 @@ function innermostLoops(wat: string): string[][] {
 describe('wasm-simd: strength-reduced addresses', () => {
   for (const level of [2, 3]) {
     it(`-O${level}: the multiply-add loops step pointers, outputs match`, () => {
-      const feeds = sineInput([1, 8, 10, 10], 0.23, 1.5);
-      const want = run(parseGraph(SRC), feeds).get('y') as Tensor;
-      const g = runPipeline(parseGraph(SRC), pipelineFor(level), { target: passTarget('wasm-simd'), out: () => {} }).graph;
-      prepareForRun(g, feeds);
-      const compiled = compileWasm(g, { simd: true, version: 'test', source: 'strength-reduce', sourceHash: '-' });
+      const r = compileAt(SRC, 'wasm-simd', () => sineInput([1, 8, 10, 10], 0.23, 1.5), { version: 'test', source: 'strength-reduce', sourceHash: '-' }, level);
+      const compiled = r.compiled as ReturnType<typeof compileWasm>, feeds = r.feeds, want = r.want.get('y') as Tensor;
       const hot = innermostLoops(emitWat(compiled)).filter((b) => b.some((l) => l.startsWith('f32x4.mul')));
       expect(hot.length).toBeGreaterThan(0);
       for (const b of hot) {
