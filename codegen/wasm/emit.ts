@@ -28,7 +28,9 @@ const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
 
 /** a serial loop being emitted: its variable, the variables bound in it, its strength-reduced addresses */
-interface LoopCtx { v: string; inner: Set<string>; at: number; ptrs: Map<string, { local: number; step: number }>; init: Instr[] }
+/** a strength-reduced address: stepped by `step` bytes per iteration, by `carry.step` after an iteration whose v % carry.c is carry.c - 1 */
+interface Ptr { local: number; step: number; carry?: { c: number; step: number } }
+interface LoopCtx { v: string; iv: number; inner: Set<string>; at: number; ptrs: Map<string, Ptr>; init: Instr[] }
 
 const is64 = (t: ScalarType) => t === 'i64' || t === 'u64';
 const isSigned = (t: ScalarType) => t === 'i8' || t === 'i16' || t === 'i32' || t === 'i64';
@@ -491,14 +493,22 @@ export class KernelEmitter {
     this.vars.set(s.v, iv);
     const wasLoopVar = this.loopVars.has(s.v);
     this.loopVars.add(s.v);
-    const ctx: LoopCtx = { v: s.v, inner: bound(s), at: this.code.length, ptrs: new Map(), init: [] };
+    const ctx: LoopCtx = { v: s.v, iv, inner: bound(s), at: this.code.length, ptrs: new Map(), init: [] };
     this.loopCtx.push(ctx);
     this.e(['loop', '']);
     this.stmt(s.body);
     this.loopCtx.pop();
     // the strength-reduced addresses: set before the loop (at iteration 0), stepped at its end
     this.code.splice(ctx.at, 0, ...ctx.init);
-    for (const p of ctx.ptrs.values()) this.e(['local.get', p.local], ['i32.const', p.step], ['i32.add'], ['local.set', p.local]);
+    for (const p of ctx.ptrs.values()) {
+      this.e(['local.get', p.local], ['i32.const', p.step]);
+      if (p.carry) {
+        // v % c == c - 1 (v >= 0): the step that crosses into the next v / c
+        const { c } = p.carry;
+        this.e(['i32.const', p.carry.step], ['local.get', iv], ['i32.const', c & (c - 1) ? c : c - 1], [c & (c - 1) ? 'i32.rem_u' : 'i32.and'], ['i32.const', c - 1], ['i32.ne'], ['select']);
+      }
+      this.e(['i32.add'], ['local.set', p.local]);
+    }
     if (!wasLoopVar) this.loopVars.delete(s.v);
     this.e(['local.get', iv], ['i32.const', 1], ['i32.add'], ['local.tee', iv]);
     if (n === undefined) this.e(['local.get', extL]); else this.e(['i32.const', n]);
@@ -606,7 +616,10 @@ export class KernelEmitter {
    * Strength reduction: an address base + (rest + k*v) * w in the innermost serial loop over v, rest
    * invariant in that loop, is a local set to base + rest * w before the loop and stepped by k * w at
    * the end of each iteration (one add per iteration for all the accesses that share it, where V8
-   * recomputed two `lea` per access from v). Returns that local, or undefined.
+   * recomputed two `lea` per access from v). Terms in v / c and v % c (a one-loop reduction over
+   * blocked channels, `in[(r / 4) * HW * 4 + r % 4]`) step by one amount, or by another after an
+   * iteration with v % c = c - 1 (a select on v: and, compare, select where V8 computed div, mod,
+   * multiply and adds per access). Returns that local, or undefined.
    */
   private pointer(ak: string, dyn: Expr, w: number, pushBase: () => void, level = this.loopCtx.length - 1): number | undefined {
     const ctx = this.loopCtx[level];
@@ -615,9 +628,16 @@ export class KernelEmitter {
     if (have) return have.local;
     const d = linearTerms(dyn, cfold, (e) => this.key(e));
     if (!d) return undefined;
-    const vt = d.ts.find((t) => t.atom.k === 'var' && t.atom.name === ctx.v);
-    if (!vt) return undefined;
-    const rest = d.ts.filter((t) => t !== vt);
+    const isV = (e: Expr) => e.k === 'var' && e.name === ctx.v;
+    // terms in v, v / c and v % c (one constant c > 0): a one-loop reduction over blocked channels
+    const byC = (t: { atom: Expr }) => t.atom.k === 'bin' && (t.atom.op === 'div' || t.atom.op === 'mod') && isV(t.atom.a) ? cfold(t.atom.b) : undefined;
+    const vt = d.ts.find((t) => isV(t.atom));
+    const qm = d.ts.filter((t) => (byC(t) ?? 0) > 0);
+    const c = qm.length ? byC(qm[0])! : 0;
+    if ((!vt && !qm.length) || qm.some((t) => byC(t) !== c)) return undefined;
+    const kq = qm.reduce((a, t) => a + ((t.atom as Extract<Expr, { k: 'bin' }>).op === 'div' ? t.k : 0), 0);
+    const km = qm.reduce((a, t) => a + ((t.atom as Extract<Expr, { k: 'bin' }>).op === 'mod' ? t.k : 0), 0);
+    const rest = d.ts.filter((t) => t !== vt && !qm.includes(t));
     if (!rest.every((t) => invariantAtom(t.atom, ctx.inner))) return undefined;
     const local = this.fn.local('i32');
     const e = rest.length ? sum(rest, 0) : undefined;
@@ -641,7 +661,9 @@ export class KernelEmitter {
     this.e(['local.set', local]);
     this.noMemo--;
     this.code = code;
-    ctx.ptrs.set(ak, { local, step: Math.imul(vt.k, w) });
+    const kv = vt?.k ?? 0;
+    const step = Math.imul((kv + km) | 0, w), over = Math.imul((kv + kq - Math.imul(c - 1, km)) | 0, w);
+    ctx.ptrs.set(ak, c && over !== step ? { local, step, carry: { c, step: over } } : { local, step });
     return local;
   }
 

@@ -4,7 +4,10 @@
  * end, and an inner loop's start value is its enclosing loop's pointer. The hot loops then compute no
  * address (no shift or multiply of the loop variable, one add per pointer), and the -O2 and -O3
  * convs (blocked nested reductions, a strided 3x3, a 1x1) still match the reference interpreter. The
- * scalar `wasm` target does the same (squeezenet1_1 -O2 135.4 -> 130.2 ms).
+ * scalar `wasm` target does the same (squeezenet1_1 -O2 135.4 -> 130.2 ms). A one-loop reduction
+ * over blocked input channels (a 1x1 conv with a SiLU epilogue, index `(r / 4) * HW * 4 + r % 4`)
+ * steps its pointer by one amount, or another after r % 4 = 3 (a select): no division, remainder or
+ * shift of r in the loop; 18 input channels (not whole blocks) still match.
  */
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '@aic/core';
@@ -52,4 +55,26 @@ describe('wasm-simd: strength-reduced addresses', () => {
       check(runWasmSync(compiled, feeds).get('y') as Tensor, want, `-O${level}`);
     });
   }
+});
+
+const SILU = `graph g(x: f32[1, 18, 6, 6]) -> (y: f32[1, 20, 6, 6]) {
+  w: f32[20, 18, 1, 1] = ${values(20 * 18, 4)}
+  b: f32[20] = ${values(20, 5)}
+  c = Conv(x, w, b)
+  s = Sigmoid(c)
+  y = Mul(c, s)
+}`;
+
+describe('wasm-simd: a one-loop blocked reduction steps its pointers across blocks', () => {
+  it('-O3 1x1 conv + SiLU: no div / rem / shift of the reduction variable, outputs match', () => {
+    const r = compileAt(SILU, 'wasm-simd', () => sineInput([1, 18, 6, 6], 0.31, 1.2), { version: 'test', source: 'strength-reduce-carry', sourceHash: '-' }, 3);
+    const compiled = r.compiled as ReturnType<typeof compileWasm>;
+    const hot = innermostLoops(emitWat(compiled)).filter((b) => b.some((l) => l.startsWith('f32x4.mul')));
+    expect(hot.length).toBeGreaterThan(0);
+    for (const b of hot) {
+      expect(b.filter((l) => /^i32\.(div|rem|shr|shl|mul)/.test(l)), b.join(' ')).toEqual([]);
+      expect(b).toContain('select');
+    }
+    check(runWasmSync(compiled, r.feeds).get('y') as Tensor, r.want.get('y') as Tensor, '-O3 carry');
+  });
 });
