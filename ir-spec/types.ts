@@ -241,6 +241,13 @@ export interface TargetCaps {
    * an epilogue keep one reduction loop there, its index r / x, r % x (schedule/blocked.ts)
    */
   splitReductionSpills?: boolean;
+  /**
+   * entering a loop costs the target set-up work (V8: a stack check and stack reloads of the enclosing
+   * loops' values, ~12 instructions), so a blocked conv's last window tap and its input lanes run as
+   * one loop (kw * x steps, addresses still linear) instead of an x-step loop entered per tap
+   * (schedule/blocked.ts). C compilers keep the short loop faster (resnet18's stride-2 convs 10% slower fused)
+   */
+  loopEntryCost?: boolean;
   /** GPU limits, for GPU targets */
   gpu?: { maxWorkgroupSize: number; maxWorkgroupStorage: number; maxBindings: number };
 }

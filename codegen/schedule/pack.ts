@@ -92,14 +92,23 @@ function nonNeg(e: Expr, ext: Map<string, number>): boolean {
   if (e.k !== 'bin') return false;
   // a clamped block's start, min(o * 2, last), is as non-negative as its operands
   if (e.op === 'max') return nonNeg(e.a, ext) || nonNeg(e.b, ext);
+  if ((e.op === 'div' || e.op === 'mod') && e.b.k === 'const' && e.b.v > 0) return nonNeg(e.a, ext);
   return (e.op === 'add' || e.op === 'mul' || e.op === 'min') && nonNeg(e.a, ext) && nonNeg(e.b, ext);
+}
+
+/** n with 0 <= e < n: a loop variable (its extent), or y % c of a non-negative y (a fused loop's inner part) */
+function below(e: Expr, ext: Map<string, number>): number {
+  if (e.k === 'var') return ext.get(e.name) ?? Infinity;
+  if (e.k === 'bin' && e.op === 'mod' && e.b.k === 'const' && e.b.v > 0 && nonNeg(e.a, ext)) return e.b.v;
+  return Infinity;
 }
 
 /**
  * (x*B + i) / B -> x and (x*B + i) % B -> i where i is a loop variable of extent <= B (so 0 <= i < B)
  * and x is >= 0 (loop variables and non-negative constants under + and *); more generally, for
  * (x*K + i) with i of extent <= K and K dividing B (B = K*Q): / B -> x / Q and % B -> (x % Q)*K + i
- * (a vector of K lanes of channel i inside a group of B channels reads one group: no gather).
+ * (a vector of K lanes of channel i inside a group of B channels reads one group: no gather). i may
+ * also be f % c with c <= K (a fused loop f's inner part: `fuse kw, ci_i` in a blocked conv).
  */
 export function simplifyDivMod(s: Stmt, ext: Map<string, number> = new Map()): Stmt {
   const fold = (e: Expr): Expr => mapExpr(e, (x) => {
@@ -109,16 +118,16 @@ export function simplifyDivMod(s: Stmt, ext: Map<string, number> = new Map()): S
     while (a.k === 'bin' && a.op === 'add' && a.b.k === 'const' && a.b.v === 0) a = a.a;
     const B = x.b.v;
     if (a.k === 'bin' && a.op === 'add' && a.a.k === 'bin' && a.a.op === 'mul' && a.a.b.k === 'const' && a.a.b.v === B
-      && nonNeg(a.a.a, ext) && a.b.k === 'var' && (ext.get(a.b.name) ?? Infinity) <= B) {
+      && nonNeg(a.a.a, ext) && below(a.b, ext) <= B) {
       return x.op === 'div' ? a.a.a : a.b;
     }
     if (a.k === 'bin' && a.op === 'add' && a.a.k === 'bin' && a.a.op === 'mul' && a.a.b.k === 'const' && a.a.b.v > 0 && B % a.a.b.v === 0
-      && nonNeg(a.a.a, ext) && a.b.k === 'var' && (ext.get(a.b.name) ?? Infinity) <= a.a.b.v) {
+      && nonNeg(a.a.a, ext) && below(a.b, ext) <= a.a.b.v) {
       const K = a.a.b.v, Q = B / K;
       return x.op === 'div' ? E.div(a.a.a, E.i(Q)) : E.add(E.mul(E.mod(a.a.a, E.i(Q)), E.i(K)), a.b);
     }
     // a plain loop variable below B
-    if (a.k === 'var' && (ext.get(a.name) ?? Infinity) <= B) return x.op === 'div' ? E.i(0) : a;
+    if (below(a, ext) <= B) return x.op === 'div' ? E.i(0) : a;
     return x;
   });
   switch (s.k) {
