@@ -222,8 +222,19 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   // a 1x1 conv over a map (not a squeeze-excite's 1x1 pixel) whose epilogue computes a transcendental
   // (SiLU's sigmoid) on a target that would spill the tile around a split reduction: one loop.
   // efficientnet_b0's expansions on wasm-simd 4% faster each (aic profile --schedule, setarch -R)
+  const oneByOne = R.axes.every((a, i) => i === 0 || a.extent === 1);
+  // a 1x1 conv on a target with a loop-entry cost (TargetCaps.loopEntryCost) runs its lanes outside
+  // its blocks (r_i, then r_o innermost: the inner loop is entered x times per tile, not once per
+  // input block) where the bytes one lane pass reads (the tile's packed weights and input pixels, per
+  // input block) fit in 16 KiB, so the x passes hit L1, and the input channels are whole blocks (else
+  // the guard on the last block sits in the inner loop). wasm-simd -O3, fastest of 30 interleaved
+  // calls (benchmarks/wasm-schedule-ab.ts): mobilenet_v2 17.74 -> 17.11 ms, shufflenet_v2 8.94 ->
+  // 8.51, efficientnet_b0 30.10 -> 30.05; limits 4 / 8 / 32 KiB measured 17.54 / 17.29 / 17.14 on
+  // mobilenet_v2 (its 240-block 7x7 convs 1.3x slower swapped: 45 KiB a pass)
+  const passBytes = Math.ceil(R.axes[0].extent / B) * (V * B * B + Math.max(Rw, 1) * B) * 4;
+  const swap = !!caps.loopEntryCost && oneByOne && R.axes[0].extent % B === 0 && passBytes <= 16384;
   const oneLoop = !!caps.splitReductionSpills && W * (h === undefined ? 1 : shape[2]) > 1
-    && R.axes.every((a, i) => i === 0 || a.extent === 1) && callsTranscendental(st.body);
+    && oneByOne && callsTranscendental(st.body);
   for (const a of R.axes) {
     // (not a whole number of blocks: the last block is guarded, still one broadcast per input lane)
     if (!oneLoop && a.extent > B && dividesBy(R.body, a.name, B)) {
@@ -232,7 +243,7 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
       lanes.push(`${a.name}_i`);
     } else taps.push(a.name);
   }
-  const red = caps.gpu ? R.axes.flatMap((a) => (outer.includes(`${a.name}_o`) ? [`${a.name}_o`, `${a.name}_i`] : [a.name])) : [...outer, ...taps, ...lanes];
+  const red = caps.gpu ? R.axes.flatMap((a) => (outer.includes(`${a.name}_o`) ? [`${a.name}_o`, `${a.name}_i`] : [a.name])) : swap ? [...lanes, ...taps, ...outer] : [...outer, ...taps, ...lanes];
   dirs.push({ d: 'reorder', order: [n, cOuter, ...hs, wOuter, ...red, ...inner, ci] });
   // the last window tap (kw) and the lanes are one loop of kw * x steps (TargetCaps.loopEntryCost): kw's input pixels
   // and packed weight taps lie x lanes apart, so both addresses stay linear in it (pack.ts
