@@ -18,7 +18,7 @@ export const WGSL_CAPS: TargetCaps = {
   gpu: { maxWorkgroupSize: 256, maxWorkgroupStorage: 16384, maxBindings: 8 },
 };
 /** WebAssembly with SIMD128: 4 f32 lanes per v128. */
-export const WASM_SIMD_CAPS: TargetCaps = { name: 'wasm-simd', vectorLanes: 4, intDot: 2, fixedLanes: true, splitReductionSpills: true, loopEntryCost: true, dtypes: [...ALL_SCALARS] };
+export const WASM_SIMD_CAPS: TargetCaps = { name: 'wasm-simd', vectorLanes: 4, intDot: 2, fixedLanes: true, splitReductionSpills: true, loopEntryCost: true, vectorRegisters: 16, dtypes: [...ALL_SCALARS] };
 /** WebAssembly without SIMD. */
 export const WASM_CAPS: TargetCaps = { name: 'wasm', vectorLanes: 1, dtypes: [...ALL_SCALARS] };
 

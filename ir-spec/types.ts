@@ -248,6 +248,13 @@ export interface TargetCaps {
    * (schedule/blocked.ts). C compilers keep the short loop faster (resnet18's stride-2 convs 10% slower fused)
    */
   loopEntryCost?: boolean;
+  /**
+   * vector registers the target's compiler gives a register tile (default 32), where it holds all of a
+   * step's loads and the accumulators at once (V8 issues a block's loads before its arithmetic and
+   * keeps 16 xmm registers on x64): a one-block tile takes at most (n - 2) / 2 rows (7 on wasm-simd:
+   * 7 input loads, the weight and 7 accumulators; 8 spilled an accumulator and a load per tap)
+   */
+  vectorRegisters?: number;
   /** GPU limits, for GPU targets */
   gpu?: { maxWorkgroupSize: number; maxWorkgroupStorage: number; maxBindings: number };
 }

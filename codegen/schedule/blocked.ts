@@ -113,10 +113,14 @@ function rows(W: number, max: number): { R: number; clamp: boolean } {
 
 /**
  * The register tile's rows over an output axis of extent W for V channel blocks of B lanes:
- * accumulators on 4-lane targets 2 x 4, wide vectors (32 registers) 2 x 7; one block: 8 rows.
+ * accumulators on 4-lane targets 2 x 4, wide vectors (32 registers) 2 x 7; one block: 8 rows, 7
+ * where the target's compiler has 16 vector registers (TargetCaps.vectorRegisters: wasm-simd, whose
+ * 8-row depthwise tiles spilled; fastest of 25 interleaved calls, benchmarks/wasm-schedule-ab.ts -O 3:
+ * mobilenet_v2 17.00 -> 16.77 ms, efficientnet_b0 29.97 -> 29.53, resnet18 49.03 -> 48.53,
+ * shufflenet_v2 8.44 -> 8.48, squeezenet1_1 15.06 -> 15.04).
  */
-export function tileRows(W: number, B: number, V: number): { R: number; clamp: boolean } {
-  return rows(W, B >= 8 && V === 2 ? 7 : V === 2 ? 4 : 8);
+export function tileRows(W: number, B: number, V: number, vectorRegisters = 32): { R: number; clamp: boolean } {
+  return rows(W, B >= 8 && V === 2 ? 7 : V === 2 ? 4 : Math.min(8, (vectorRegisters - 2) >> 1));
 }
 
 /**
@@ -195,7 +199,7 @@ export function blockedStageSchedule(st: ComputeStage, caps: TargetCaps, buffers
   const R = reds[0];
   const blocks = Math.ceil(C / B);
   const V = tileBlocks(blocks, sharedLoad(R.body, c), B);
-  const { R: Rw, clamp } = tileRows(W, B, V);
+  const { R: Rw, clamp } = tileRows(W, B, V, caps.vectorRegisters);
   let cOuter = `${c}_o`;
   const inner: string[] = [];
   const unroll: string[] = [];
