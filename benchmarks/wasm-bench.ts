@@ -1,5 +1,5 @@
 /**
- * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--target wasm-simd|wasm] [--no-simd] [--profile [N]] [--direct]
+ * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--target wasm-simd|wasm] [--no-simd] [--profile [N]] [--direct] [-O 2|3]
  *
  * aic's WebAssembly module (through its generated model.mjs) vs onnxruntime-web (wasm EP,
  * numThreads=1, SIMD) on each model of ../shared/models that compiles, in one Node process:
@@ -33,8 +33,11 @@ const target = getTarget(opt('--target') ?? (args.includes('--no-simd') ? 'wasm'
 if (!target?.forms.includes('wat')) throw new Error('--target: a WebAssembly target (wasm-simd, wasm)');
 const profile = args.includes('--profile');
 const direct = args.includes('--direct');
+// -O 3: aic's channel-blocked pipeline (default -O2, the CLI's default)
+const level = Number(opt('-O') ?? 2);
+if (level !== 2 && level !== 3) throw new Error('-O: 2 or 3');
 const profileTop = /^\d+$/.test(opt('--profile') ?? '') ? Number(opt('--profile')) : 20;
-const names = args.filter((a, i) => !a.startsWith('--') && !/^\d+$/.test(a) && !['--budget', '--dir', '--target'].includes(args[i - 1] ?? ''));
+const names = args.filter((a, i) => !a.startsWith('-') && !/^\d+$/.test(a) && !['--budget', '--dir', '--target', '-O'].includes(args[i - 1] ?? ''));
 
 const median = (xs: number[]) => { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
     let compiled;
     const t0 = performance.now();
     try {
-      const g = runPipeline(g0, pipelineFor(2), { target: passTargetOf(target), out: () => {} }).graph;
+      const g = runPipeline(g0, pipelineFor(level), { target: passTargetOf(target), out: () => {} }).graph;
       // --direct: every kernel 'algorithm direct' (no Winograd), the baseline before kernel algorithms
       const schedules = direct ? new Map(g.nodes.map((n, i) => [`k${i}_${n.op.toLowerCase()}`, [{ d: 'algorithm' as const, name: 'direct' }]])) : undefined;
       compiled = compileFor(target, g, { version: 'bench', source: meta.model, sourceHash: '-', exportKernels: profile, schedules }).art;
@@ -168,7 +171,7 @@ async function main(): Promise<void> {
     console.log(`| ${r.model} | ${r.aicMs.toFixed(2)} | ${r.ortMs!.toFixed(2)} | ${r.ratio!.toFixed(2)} | ${(r.compileMs! / 1000).toFixed(2)} | ${(r.wasmBytes! / 1024).toFixed(0)} KiB | ${(ortWasm / 1024 / 1024).toFixed(1)} MiB | ${r.gflops!.toFixed(2)} | ${r.err} |`);
   }
   const ratios = rows.filter((r) => r.ratio !== undefined).map((r) => r.ratio!);
-  if (ratios.length) console.log(`\ngeomean aic/ORT-web: ${Math.exp(ratios.reduce((a, b) => a + Math.log(b), 0) / ratios.length).toFixed(2)} over ${ratios.length} models (${target.name})`);
+  if (ratios.length) console.log(`\ngeomean aic/ORT-web: ${Math.exp(ratios.reduce((a, b) => a + Math.log(b), 0) / ratios.length).toFixed(2)} over ${ratios.length} models (${target.name} -O${level})`);
 }
 
 await main();
