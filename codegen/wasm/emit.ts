@@ -27,9 +27,9 @@ export const WIDTH: Record<ScalarType, number> = { f32: 4, f64: 8, i8: 1, i16: 2
 const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 const isF = (t: ScalarType) => t === 'f32' || t === 'f64';
 
-/** a serial loop being emitted: its variable, the variables bound in it, its strength-reduced addresses */
 /** a strength-reduced address: stepped by `step` bytes per iteration, by `carry.step` after an iteration whose v % carry.c is carry.c - 1 */
 interface Ptr { local: number; step: number; carry?: { c: number; step: number } }
+/** a serial loop being emitted: its variable and its local, the variables bound in it, its strength-reduced addresses */
 interface LoopCtx { v: string; iv: number; inner: Set<string>; at: number; ptrs: Map<string, Ptr>; init: Instr[] }
 
 const is64 = (t: ScalarType) => t === 'i64' || t === 'u64';
