@@ -18,6 +18,11 @@
  *   inside it (schedule/pad-planes.ts), or back; drawn on 1 in 8 mutations of such a kernel, before the others.
  * - accumulate: an int8 grouped / depthwise conv's integer sum in f32 or int32 lanes (schedule/float-sum.ts;
  *   the same integers either way); drawn on 1 in 8 mutations of a kernel whose sum f32 holds exactly.
+ * - lanes: a reduction split into blocks and lanes (r_o, r_i: a blocked conv's input channels) runs
+ *   its lanes outside or inside its blocks (the two loops trade places), or its lanes and the window
+ *   tap just outside them become one loop (`fuse kw, r_i`) or two again: the choices schedule/blocked.ts
+ *   makes by rule on wasm-simd (TargetCaps.loopEntryCost). These reassociate the sum (rounding only),
+ *   like algorithms; every candidate is checked against the default with a tolerance (agree.ts).
  * GPU kernels (wgsl) have their own mutations (space-gpu.ts).
  * Candidates that do not realize (a loop a directive names is gone) are rejected by the driver
  * (ScheduleError) and counted.
@@ -98,7 +103,7 @@ export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng)
     const type = cur ? (cur.type === 'f32' ? 'i32' : 'f32') : rng.pick(['f32', 'i32'] as const);
     return [...dirs.filter((d) => d.d !== 'accumulate'), { d: 'accumulate', type }];
   }
-  const kind = rng.pick(['algorithm', 'factor', 'factor', 'factor', 'unroll', 'reorder', 'kblock'] as const);
+  const kind = rng.pick(['algorithm', 'factor', 'factor', 'factor', 'unroll', 'reorder', 'kblock', 'lanes'] as const);
   const out = dirs.map((d) => ({ ...d })) as Directive[];
   const vectorized = new Set(out.filter((d) => d.d === 'vectorize').map((d) => (d as { axis: string }).axis));
   const unrolled = new Set(out.filter((d) => d.d === 'unroll').map((d) => (d as { axis: string }).axis));
@@ -147,7 +152,30 @@ export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng)
       return out;
     }
     case 'kblock': return kblock(out, space, rng);
+    case 'lanes': return laneOrder(out, space, rng);
   }
+}
+
+/** The `lanes` mutation (see the file comment): undefined when no reorder holds both parts of a split reduction. */
+function laneOrder(out: Directive[], space: KernelSpace, rng: Rng): Directive[] | undefined {
+  const fused = out.findIndex((d) => d.d === 'fuse' && space.reduce.includes(baseOf(d.axes[1])) && d.axes[1].endsWith('_i'));
+  if (fused >= 0 && rng.next() < 0.5) return out.filter((_, i) => i !== fused);
+  const ri = pickReorder(out, rng);
+  if (ri < 0) return undefined;
+  const order = (out[ri] as Extract<Directive, { d: 'reorder' }>).order;
+  const pairs = order.filter((n) => n.endsWith('_o') && space.reduce.includes(n.slice(0, -2)) && order.includes(`${n.slice(0, -2)}_i`)).map((n) => n.slice(0, -2));
+  if (!pairs.length) return undefined;
+  const r = rng.pick(pairs);
+  const io = order.indexOf(`${r}_o`), ii = order.indexOf(`${r}_i`);
+  // the window tap just outside the lanes (lanes inside blocks), not split, longer than one step
+  const tap = ii > 0 ? order[ii - 1] : undefined;
+  const canFuse = fused < 0 && io < ii && !!tap && space.reduce.includes(tap) && (space.reduceExtent[tap] ?? 1) > 1;
+  if (canFuse && rng.next() < 0.5) return [...out.slice(0, ri + 1), { d: 'fuse', axes: [tap!, `${r}_i`] }, ...out.slice(ri + 1)];
+  if (fused >= 0) return undefined; // a fused lane loop keeps its place
+  const next = order.slice();
+  [next[io], next[ii]] = [next[ii], next[io]];
+  out[ri] = { d: 'reorder', order: next };
+  return out;
 }
 
 /** index of a random reorder directive (a kernel of several stages has one per stage), -1 when none */

@@ -119,8 +119,10 @@ describe('aic tune: winners confirmed, whole model checked', () => {
     expect(check!.kept.map((w) => w.key).sort()).toEqual(winners.slice(1).map((w) => w.workload).sort());
     expect(check!.tries[0]).toMatchObject({ winners: winners.length });
     expect(check!.tries[0].ratio).toBeGreaterThan(1);
-    // the set kept was timed and is not slower
-    expect(check!.tries.find((t) => t.winners === winners.length - 1)!.ratio).toBeLessThanOrEqual(1);
+    // the set kept was timed (last) and is not slower (the bisection may first time a smaller set that
+    // still holds the culprit: which one depends on the ranking, so only the last try is the kept set)
+    expect(check!.tries.at(-1)).toMatchObject({ winners: winners.length - 1 });
+    expect(check!.tries.at(-1)!.ratio).toBeLessThanOrEqual(1);
     // the log: no confirmed winner for the culprit, so compiling with it keeps its default
     expect(log.filter((r) => r.workload === culprit.workload && r.trial! > 0 && r.confirmed)).toEqual([]);
     const { best } = bestRecords(log, 'c', log[0].machine, log[0].aic_version, () => ({ file: 'x', line: 0 }));

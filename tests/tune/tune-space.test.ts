@@ -144,3 +144,46 @@ describe('tuner space (CPU)', () => {
     for (const m of seen.values()) expect(out(new Map([[k, m]]))).toEqual(want);
   }, 120_000);
 });
+
+describe('tuner space: lane order and tap-lane fusion of blocked reductions (wasm-simd -O3)', () => {
+  it('mutations undo and redo the rules of schedule/blocked.ts; every candidate agrees with the default', async () => {
+    const { parseGraph: parse } = await import('@aic/dsl');
+    const { pipelineFor, runPipeline } = await import('@aic/passes');
+    const { compileWasm, passTarget, prepareForRun } = await import('@aic/codegen');
+    const { runWasmSync } = await import('../../codegen/wasm/target.ts');
+    const { WASM_SIMD_CAPS } = await import('../../codegen/caps.ts');
+    const { outputsAgree } = await import('../../codegen/tune/index.ts');
+    const { values, sineInput } = await import('../codegen/dsl-values.ts');
+    const src = `graph g(x: f32[1, 16, 12, 12]) -> (y: f32[1, 32, 6, 6]) {
+  w1: f32[32, 16, 3, 3] = ${values(32 * 144, 1)}
+  w2: f32[32, 32, 1, 1] = ${values(32 * 32, 2)}
+  c1 = Conv(x, w1, pads = [1, 1, 1, 1], strides = [2, 2])
+  r1 = Relu(c1)
+  y = Conv(r1, w2)
+}`;
+    const g = runPipeline(parse(src), pipelineFor(3), { target: passTarget('wasm-simd'), out: () => {} }).graph;
+    const meta = { version: 't', source: 't', sourceHash: '-' };
+    const feeds = sineInput([1, 16, 12, 12], 0.23, 1.5);
+    prepareForRun(g, feeds);
+    const base = compileWasm(g, { ...meta, simd: true });
+    const want = runWasmSync(base, feeds);
+    const prog = lowerGraph(g, WASM_SIMD_CAPS);
+    const [k3, k1] = [...prog.sources.keys()].filter((k) => /conv$/.test(k));
+    const d3 = base.prog.schedules.get(k3)!, d1 = base.prog.schedules.get(k1)!;
+    // the defaults: the 3x3's last tap fused with its lanes, the 1x1's lanes outside its blocks
+    expect(d3.some((d) => d.d === 'fuse')).toBe(true);
+    const laneFirst = (dirs: Directive[]) => { const o = (dirs.find((d) => d.d === 'reorder') as { order: string[] }).order; return o.findIndex((n) => /^r\d+_i$/.test(n)) < o.findIndex((n) => /^r\d+_o$/.test(n)); };
+    expect(laneFirst(d1)).toBe(true);
+    const rng = makeRng(3);
+    let unfused: Directive[] | undefined, laneInside: Directive[] | undefined;
+    for (let i = 0; i < 300 && !(unfused && laneInside); i++) {
+      const m3 = mutate(d3, kernelSpace(prog, k3), rng);
+      if (m3 && !m3.some((d) => d.d === 'fuse') && m3.length === d3.length - 1) unfused = m3;
+      const m1 = mutate(d1, kernelSpace(prog, k1), rng);
+      if (m1 && m1.length === d1.length && !laneFirst(m1)) laneInside = m1;
+    }
+    expect(unfused && laneInside).toBeDefined();
+    const got = runWasmSync(compileWasm(g, { ...meta, simd: true, schedules: new Map([[k3, unfused!], [k1, laneInside!]]) }), feeds);
+    expect(outputsAgree(got, want)).toBe(true);
+  }, 120_000);
+});
