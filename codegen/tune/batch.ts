@@ -22,27 +22,49 @@ export function batchGraph(src: KernelSource, copies: number, caps: TargetCaps):
   const node = src.graphNode;
   if (!node || Object.values(node.attrs).some((a) => a.type === 'graph' || a.type === 'graphs')) return undefined;
   const vals = [...node.inputs, ...node.outputs].filter((v): v is Value => !!v);
-  if (vals.some((v) => v.kind !== 'tensor' || !isStatic(v.shape) || v.type.layout) || node.outputs.some((o) => !o.name)) return undefined;
+  // an activation in a channel-blocked layout (-O3) enters and leaves through layout conversions, so
+  // the graph's boundary is row-major and the node lowers to the model's blocked kernel (a graph
+  // whose inputs or outputs are blocked would be materialized logical: lower/layout.ts); constants
+  // keep their packed layouts
+  const blocked = (v: Value) => !!v.type.layout && !v.const;
+  if (vals.some((v) => v.kind !== 'tensor' || !isStatic(v.shape) || (blocked(v) && !v.type.layout!.startsWith('NC'))) || node.outputs.some((o) => !o.name)) return undefined;
+  const rowMajor = (v: Value) => ({ dtype: v.type.dtype, shape: v.type.shape });
+  const convert = (x: Value, y: Value, from: string, to: string) => new Node({ op: 'LayoutConvert', domain: 'aic', name: `${y.name}_convert`, inputs: [x], outputs: [y], attrs: { from: { type: 'string', value: from }, to: { type: 'string', value: to } } });
   const g = new Graph(`tune_${src.name}`);
   const ins = new Map<Value, Value>();
+  const conversions: Node[] = [];
   for (const v of node.inputs) {
     if (!v || ins.has(v)) continue;
     if (v.const) { ins.set(v, v); g.constants.push(v); continue; }
-    const x = new Value(v.name, v.type);
-    ins.set(v, x);
+    const x = new Value(v.name, blocked(v) ? rowMajor(v) : v.type);
     g.inputs.push(x);
+    if (blocked(v)) {
+      const xb = new Value(`${v.name}__blocked`, v.type);
+      conversions.push(convert(x, xb, 'NCHW', v.type.layout!));
+      ins.set(v, xb);
+    } else ins.set(v, x);
   }
+  g.nodes.push(...conversions);
   const outputs: string[][] = [];
+  const copyNodes: Node[] = [];
   for (let i = 0; i < copies; i++) {
-    const outs = node.outputs.map((o) => new Value(`${o.name}__tune${i}`, o.type));
-    g.nodes.push(new Node({ op: node.op, domain: node.domain, name: `tune${i}`, inputs: node.inputs.map((v) => (v ? ins.get(v)! : null)), outputs: outs, attrs: node.attrs }));
-    g.outputs.push(...outs);
-    outputs.push(outs.map((o) => o.name));
+    const outs = node.outputs.map((o) => new Value(`${o.name}__tune${i}${blocked(o) ? '_blocked' : ''}`, o.type));
+    const copy = new Node({ op: node.op, domain: node.domain, name: `tune${i}`, inputs: node.inputs.map((v) => (v ? ins.get(v)! : null)), outputs: outs, attrs: node.attrs });
+    g.nodes.push(copy);
+    copyNodes.push(copy);
+    const visible = outs.map((o, j) => {
+      if (!blocked(o)) return o;
+      const y = new Value(`${node.outputs[j].name}__tune${i}`, rowMajor(o));
+      g.nodes.push(convert(o, y, o.type.layout!, 'NCHW'));
+      return y;
+    });
+    g.outputs.push(...visible);
+    outputs.push(visible.map((o) => o.name));
   }
   let prog;
   try { prog = lowerGraph(g, caps); } catch { return undefined; }
   const key = workloadKey(src);
-  const kernels = g.nodes.map((n) => prog.steps.find((s) => s.node === n.label)?.kernel ?? '');
+  const kernels = copyNodes.map((n) => prog.steps.find((s) => s.node === n.label)?.kernel ?? '');
   if (kernels.some((k) => !k || !prog.sources.has(k) || workloadKey(prog.sources.get(k)!) !== key)) return undefined;
   return { graph: g, kernels, outputs };
 }

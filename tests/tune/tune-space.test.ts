@@ -187,3 +187,38 @@ describe('tuner space: lane order and tap-lane fusion of blocked reductions (was
     expect(outputsAgree(got, want)).toBe(true);
   }, 120_000);
 });
+
+describe('tuner batches of -O3 (channel-blocked) kernels', () => {
+  it('a blocked conv runs alone: row-major boundary, layout conversions around the copies, the model\'s workload key', async () => {
+    const { parseGraph: parse } = await import('@aic/dsl');
+    const { pipelineFor, runPipeline } = await import('@aic/passes');
+    const { passTarget } = await import('@aic/codegen');
+    const { WASM_SIMD_CAPS } = await import('../../codegen/caps.ts');
+    const { batchGraph } = await import('../../codegen/tune/index.ts');
+    const { workloadKey } = await import('../../codegen/tune/workload.ts');
+    const { values } = await import('../codegen/dsl-values.ts');
+    const src = `graph g(x: f32[1, 8, 10, 10]) -> (y: f32[1, 16, 10, 10]) {
+  w1: f32[16, 8, 3, 3] = ${values(16 * 72, 1)}
+  w2: f32[16, 16, 1, 1] = ${values(256, 2)}
+  c1 = Conv(x, w1, pads = [1, 1, 1, 1])
+  r1 = Relu(c1)
+  y = Conv(r1, w2)
+}`;
+    const g = runPipeline(parse(src), pipelineFor(3), { target: passTarget('wasm-simd'), out: () => {} }).graph;
+    const prog = lowerGraph(g, WASM_SIMD_CAPS);
+    const convs = [...prog.sources.values()].filter((s) => /conv$/.test(s.name));
+    expect(convs.length).toBe(2);
+    for (const s of convs) {
+      // the model's kernel is blocked (its input or output has a 4-lane block dim)
+      expect(workloadKey(s)).toMatch(/x4\]/);
+      const b = batchGraph(s, 3, WASM_SIMD_CAPS);
+      expect(b, s.name).toBeDefined();
+      expect(b!.kernels).toHaveLength(3);
+      // the batch graph's own inputs and outputs carry no layout; conversions sit around the copies
+      for (const v of [...b!.graph.inputs, ...b!.graph.outputs]) expect(v.type.layout).toBeUndefined();
+      expect(b!.graph.nodes.filter((n) => n.op === 'LayoutConvert').length).toBeGreaterThan(0);
+      const bp = lowerGraph(b!.graph, WASM_SIMD_CAPS);
+      for (const k of b!.kernels) expect(workloadKey(bp.sources.get(k)!)).toBe(workloadKey(s));
+    }
+  });
+});
