@@ -20,7 +20,7 @@
  * Graph inputs and outputs stay NCHW. Subgraphs (If/Loop bodies) are not laid out.
  */
 import {
-  Value, Node, blockedLayouts, cloneGraph, diag, isStatic, subgraphsOf, toPhysical,
+  Value, Node, blockedLayouts, cloneGraph, diag, isStatic, layoutConvertNode, subgraphsOf, toPhysical,
   type Graph, type Layout,
 } from '@aic/core';
 import { definePass, type PassContext } from './pass.ts';
@@ -278,7 +278,7 @@ function layoutGraph(g: Graph, ctx: PassContext): void {
       n.outputs[k] = p;
       p.producer = n;
       laidOut.set(v, p);
-      place(n, new Node({ op: 'LayoutConvert', domain: 'aic', inputs: [p], outputs: [v], attrs: convAttrs(LAYOUT, 'NCHW'), loc: n.loc }));
+      place(n, layoutConvertNode(p, v, LAYOUT, 'NCHW', { loc: n.loc }));
     });
   }
 
@@ -300,7 +300,7 @@ function layoutGraph(g: Graph, ctx: PassContext): void {
         c = new Value(fresh(`${v.name || 'v'}_${LAYOUT.toLowerCase()}`), { ...v.type, layout: LAYOUT });
         entering.set(v, c);
         const prod = v.producer && g.nodes.includes(v.producer) ? v.producer : null;
-        place(prod, new Node({ op: 'LayoutConvert', domain: 'aic', inputs: [v], outputs: [c], attrs: convAttrs('NCHW', LAYOUT), loc: n.loc }));
+        place(prod, layoutConvertNode(v, c, 'NCHW', LAYOUT, { loc: n.loc }));
       }
       n.inputs[i] = c;
     }
@@ -332,8 +332,4 @@ function layoutGraph(g: Graph, ctx: PassContext): void {
     for (const sg of subgraphsOf(n)) for (const v of outerUses(sg)) used.add(v);
   }
   g.constants = g.constants.filter((c) => !replacedConsts.has(c) || used.has(c));
-}
-
-function convAttrs(from: Layout, to: Layout): Node['attrs'] {
-  return { from: { type: 'string', value: from }, to: { type: 'string', value: to } };
 }

@@ -4,7 +4,7 @@
  * workload's key (checked), so copy 0 runs the default schedule and copy i candidate i, all in one
  * build (one shared library / one module), timed in one run and each checked against copy 0.
  */
-import { Graph, Node, Value, isStatic } from '@aic/core';
+import { Graph, Node, Value, isStatic, layoutConvertNode, type Layout } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
 import { lowerGraph, type KernelSource } from '../lower/program.ts';
 import { workloadKey } from './workload.ts';
@@ -29,7 +29,7 @@ export function batchGraph(src: KernelSource, copies: number, caps: TargetCaps):
   const blocked = (v: Value) => !!v.type.layout && !v.const;
   if (vals.some((v) => v.kind !== 'tensor' || !isStatic(v.shape) || (blocked(v) && !v.type.layout!.startsWith('NC'))) || node.outputs.some((o) => !o.name)) return undefined;
   const rowMajor = (v: Value) => ({ dtype: v.type.dtype, shape: v.type.shape });
-  const convert = (x: Value, y: Value, from: string, to: string) => new Node({ op: 'LayoutConvert', domain: 'aic', name: `${y.name}_convert`, inputs: [x], outputs: [y], attrs: { from: { type: 'string', value: from }, to: { type: 'string', value: to } } });
+  const convert = (x: Value, y: Value, from: Layout, to: Layout) => layoutConvertNode(x, y, from, to, { name: `${y.name}_convert` });
   const g = new Graph(`tune_${src.name}`);
   const ins = new Map<Value, Value>();
   const conversions: Node[] = [];

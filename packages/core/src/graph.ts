@@ -5,7 +5,7 @@
  */
 import type { Location } from './diagnostics.ts';
 import type { DType } from './dtype.ts';
-import type { Shape, TensorType } from './shape.ts';
+import type { Layout, Shape, TensorType } from './shape.ts';
 import { Tensor } from './tensor.ts';
 
 export type Attr =
@@ -73,6 +73,11 @@ export class Node {
 
   /** A label for messages: the node name, else its op type. */
   get label(): string { return this.name || this.op; }
+}
+
+/** An aic.LayoutConvert node storing x (in layout `from`) as y (in layout `to`): ir-spec/ops/layout.ts */
+export function layoutConvertNode(x: Value, y: Value, from: Layout, to: Layout, init: { name?: string; loc?: Location } = {}): Node {
+  return new Node({ op: 'LayoutConvert', domain: 'aic', ...init, inputs: [x], outputs: [y], attrs: { from: { type: 'string', value: from }, to: { type: 'string', value: to } } });
 }
 
 export class Graph {
