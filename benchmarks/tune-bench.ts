@@ -4,7 +4,8 @@
  * are timed in this process, interleaved, on the same input; ratio = median tuned / median default.
  * c: the generated harness, (t(reps+1) - t(1)) / reps per sample (c-timing.ts); wasm-simd: the sum
  * of the per-step medians of every kernel called from JavaScript (codegen/wasm/profile.ts), V8.
- *   npx tsx benchmarks/tune-bench.ts --target c|wasm-simd [--budget 3m] [--trials N] [--runs N] [--log DIR] [--from-log DIR] NAME...
+ *   npx tsx benchmarks/tune-bench.ts --target c|wasm-simd [-O 2|3] [--budget 3m] [--trials N] [--runs N] [--log DIR] [--from-log DIR] NAME...
+ * -O 3: the channel-blocked pipeline (tuned and default both at that level; default 2).
  * --log DIR writes DIR/NAME.TARGET.jsonl; --from-log DIR times with that log instead of tuning again.
  * NAME: a model of ../shared/models (squeezenet1_1, resnet18...). Measurements only: never gates tests.
  */
@@ -24,7 +25,8 @@ import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
 const DIR = process.env.AIC_SHARED_MODELS ?? path.resolve(import.meta.dirname, '../../shared/models');
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(k); if (i < 0) return d; const v = args[i + 1]; args.splice(i, 2); return v; };
-const target = opt('--target', 'c'), budgetMs = parseDuration(opt('--budget', '3m')), trials = Number(opt('--trials', '1000')), runs = Number(opt('--runs', '7')), logDir = opt('--log', ''), fromLog = opt('--from-log', '');
+const target = opt('--target', 'c'), budgetMs = parseDuration(opt('--budget', '3m')), trials = Number(opt('--trials', '1000')), runs = Number(opt('--runs', '7')), logDir = opt('--log', ''), fromLog = opt('--from-log', ''), level = Number(opt('-O', '2'));
+if (level !== 2 && level !== 3) throw new Error('-O 2 or 3');
 if (target !== 'c' && target !== 'wasm-simd') throw new Error('--target c or wasm-simd');
 
 function timer(schedules: Map<string, Directive[]> | undefined, graph: ReturnType<typeof loadOnnxFile>, feeds: Map<string, RValue>) {
@@ -47,7 +49,7 @@ for (const name of args) {
   const meta = JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8'));
   const feeds = new Map<string, RValue>();
   for (const i of meta.inputs) feeds.set(i.name, parseNpy(new Uint8Array(fs.readFileSync(path.join(DIR, i.file)))));
-  const { graph } = optimize(loadOnnxFile(path.join(DIR, meta.model)), {}, 2, () => {}, passTarget(target));
+  const { graph } = optimize(loadOnnxFile(path.join(DIR, meta.model)), {}, level, () => {}, passTarget(target));
   prepareForRun(graph, feeds);
   const recs: TuneRecord[] = [];
   const t0 = performance.now();
