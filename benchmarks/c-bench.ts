@@ -1,11 +1,13 @@
 /**
  * C target latency against ONNX Runtime, per model.
- *   npm run bench:c [-- [--runs N] [-O N] [--cpu] [--plain] [--profile [K]] [--no-ort] [--dir DIR] NAME...]
+ *   npm run bench:c [-- [--runs N] [-O N] [--cpu] [--plain] [--profile [K]] [--no-ort] [--dir DIR] [--tuning-log DIR] NAME...]
  * --cpu: time CPU (user + system) instead of wall time, for a machine shared with other jobs: aic's
  *   harness under GNU time (samples of >= 1 s), ORT by process.cpuUsage() around session.run.
  * -O N: aic's optimization level (default 2; -O3 adds the channel-blocked NC16HW16 layout on C).
  * --profile K: also build with -DAIC_PROFILE and print the K slowest kernels per model (default 15);
  * --no-ort: skip ONNX Runtime (aic times only).
+ * --tuning-log DIR: compile NAME with DIR/NAME.c.jsonl when it exists (`aic compile --tuning-log`;
+ *   benchmarks/tune-bench.ts --log DIR writes them), else the default schedules.
  * For every NAME.onnx in ../shared/models (tests/fixtures/models when that folder is missing):
  *  - aic: load, optimize (-O2 unless -O says otherwise) for target c, compile (default schedules; --plain: none), build with
  *    the default flags (defaultCFlags, codegen/c/build.ts), check the output against NAME.output.npy
@@ -31,6 +33,7 @@ import { C_TARGET, buildC, compileFor, defaultCFlags, passTargetOf, prepareForRu
 import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
 import { loadModel } from '../packages/cli/src/model-io.ts';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
+import { tuningLogSchedules } from '@aic/api/internal';
 import { modelStats } from '../packages/cli/src/stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -47,6 +50,7 @@ let level = 2;
 let cpu = false;
 let profile = 0;
 let noOrt = false;
+let logDir = '';
 const only: string[] = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
@@ -56,6 +60,7 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--profile') profile = /^\d+$/.test(args[i + 1] ?? '') ? Number(args[++i]) : 15;
   else if (args[i] === '--no-ort') noOrt = true;
   else if (args[i] === '--dir') i++;
+  else if (args[i] === '--tuning-log') logDir = args[++i];
   else only.push(args[i]);
 }
 const models = fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5))
@@ -88,7 +93,11 @@ async function benchModel(name: string): Promise<Row> {
   const { graph } = optimize(g, {}, level, () => {}, passTargetOf(C_TARGET));
   prepareForRun(graph, feeds);
   const flops = modelStats(graph).flops;
-  const compiled = compileFor(C_TARGET, graph, { version: 'bench', source: path.basename(file), sourceHash: '-', noSchedule: plain });
+  const log = logDir ? path.join(logDir, `${name}.c.jsonl`) : '';
+  const tuned = log && fs.existsSync(log) ? tuningLogSchedules(graph, 'c', [{ file: log, text: fs.readFileSync(log, 'utf8') }]) : undefined;
+  for (const w of tuned?.warnings ?? []) process.stderr.write(`${name}: warning ${w.code}: ${w.message}\n`);
+  if (tuned) process.stderr.write(`${name}: ${tuned.kernels} kernels tuned by ${log}\n`);
+  const compiled = compileFor(C_TARGET, graph, { version: 'bench', source: path.basename(file), sourceHash: '-', noSchedule: plain, schedules: tuned?.schedules });
   const built = buildC(compiled.art, compiled.prog);
   const r = runC(built, compiled.art, compiled.prog, feeds);
   const got = r.outputs.get(meta.outputs[0].name)!;

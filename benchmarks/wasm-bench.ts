@@ -1,5 +1,5 @@
 /**
- * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--target wasm-simd|wasm] [--no-simd] [--profile [N]] [--direct] [-O 2|3]
+ * npx tsx benchmarks/wasm-bench.ts [MODEL...] [--budget SECONDS] [--dir DIR] [--target wasm-simd|wasm] [--no-simd] [--profile [N]] [--direct] [-O 2|3] [--tuning-log DIR]
  *
  * aic's WebAssembly module (through its generated model.mjs) vs onnxruntime-web (wasm EP,
  * numThreads=1, SIMD) on each model of ../shared/models that compiles, in one Node process:
@@ -8,6 +8,8 @@
  * --profile: also time every step of the plan (kernel functions exported and called one by one from
  * JS, medians of N runs, default 20) and print the N slowest kernels with their share of the run.
  * --direct: every conv computed directly (`algorithm direct`: no Winograd), to compare with the default.
+ * --tuning-log DIR: compile MODEL with DIR/MODEL.wasm-simd.jsonl when it exists (`aic compile --tuning-log`;
+ *   benchmarks/tune-bench.ts --log DIR writes them), else the default schedules.
  * Informational only: never gates a test.
  */
 import { exitOnHelp } from '../scripts/script-help.ts';
@@ -23,6 +25,7 @@ import { compileFor, getTarget, passTargetOf, type Target } from '@aic/codegen';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { writeWasmArtifact, type WasmCompiled } from '../codegen/wasm/target.ts';
 import { timeWasmSteps } from '../codegen/wasm/profile.ts';
+import { tuningLogSchedules } from '@aic/api/internal';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -37,7 +40,8 @@ const direct = args.includes('--direct');
 const level = Number(opt('-O') ?? 2);
 if (level !== 2 && level !== 3) throw new Error('-O: 2 or 3');
 const profileTop = /^\d+$/.test(opt('--profile') ?? '') ? Number(opt('--profile')) : 20;
-const names = args.filter((a, i) => !a.startsWith('-') && !/^\d+$/.test(a) && !['--budget', '--dir', '--target', '-O'].includes(args[i - 1] ?? ''));
+const logDir = opt('--tuning-log');
+const names = args.filter((a, i) => !a.startsWith('-') && !/^\d+$/.test(a) && !['--budget', '--dir', '--target', '-O', '--tuning-log'].includes(args[i - 1] ?? ''));
 
 const median = (xs: number[]) => { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
@@ -114,7 +118,11 @@ async function main(): Promise<void> {
     try {
       const g = runPipeline(g0, pipelineFor(level), { target: passTargetOf(target), out: () => {} }).graph;
       // --direct: every kernel 'algorithm direct' (no Winograd), the baseline before kernel algorithms
-      const schedules = direct ? new Map(g.nodes.map((n, i) => [`k${i}_${n.op.toLowerCase()}`, [{ d: 'algorithm' as const, name: 'direct' }]])) : undefined;
+      const log = logDir ? path.join(logDir, `${model}.${target.name}.jsonl`) : '';
+      const tuned = log && fs.existsSync(log) ? tuningLogSchedules(g, target.name, [{ file: log, text: fs.readFileSync(log, 'utf8') }]) : undefined;
+      for (const w of tuned?.warnings ?? []) process.stderr.write(`${model}: warning ${w.code}: ${w.message}\n`);
+      if (tuned) process.stderr.write(`${model}: ${tuned.kernels} kernels tuned by ${log}\n`);
+      const schedules = direct ? new Map(g.nodes.map((n, i) => [`k${i}_${n.op.toLowerCase()}`, [{ d: 'algorithm' as const, name: 'direct' }]])) : tuned?.schedules;
       compiled = compileFor(target, g, { version: 'bench', source: meta.model, sourceHash: '-', exportKernels: profile, schedules }).art;
     } catch (e) {
       row.status = e instanceof AicError ? `not compiled: ${e.message.split('\n')[0].slice(0, 100)}` : `crash: ${(e as Error).message.slice(0, 100)}`;
