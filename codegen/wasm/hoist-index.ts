@@ -31,7 +31,7 @@ function cval(e: Expr): number | undefined {
 /**
  * e = sum k * atom + c over i32, terms sorted by key (undefined: not a plain i32 index, or over 200
  * nodes). `fold` evaluates constant subexpressions, `key` names atoms (equal keys merge). Shared with
- * the emitter's address split (emit.ts linearize).
+ * the emitter's address split (address.ts linearize).
  */
 export function linearTerms(e: Expr, fold: (e: Expr) => number | undefined, key: (e: Expr) => string): { ts: Term[]; c: number } | undefined {
   if (e.lanes !== 1 || e.t !== 'i32') return undefined;

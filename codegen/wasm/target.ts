@@ -12,7 +12,7 @@ import { Tensor, castTensor, diag, formatBytes, tensorFromBytes, tensorToBytes, 
 import type { CheckFailure, Directive } from '@aic/loop-ir';
 import { checkError } from '../lower/checks.ts';
 import { inputBytes } from '../lower/unread.ts';
-import { WIDTH } from './emit.ts';
+import { WIDTH } from './wasm-types.ts';
 import { applyExtents, extentShape } from '../lower/dynamic.ts';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { WASM_CAPS, WASM_LEGAL, WASM_SIMD_CAPS } from '../caps.ts';

@@ -1,7 +1,8 @@
 /**
  * What the wasm emitter may assume of a value: its constant, its integer clamp range, whether it is
  * finite or never NaN (so NaN-propagating float ops and NaN lane masks can be dropped), a bound on its
- * magnitude. Pure analyses of loop-IR expressions; the emitter (emit.ts) decides what to do with them.
+ * magnitude. Pure analyses of loop-IR expressions; the emitter (vector-expr.ts, emit.ts) decides what
+ * to do with them.
  */
 import { INT_RANGE, isFloatT, isHalfT, type Expr, type ScalarType } from '@aic/loop-ir';
 
