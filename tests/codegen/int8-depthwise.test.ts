@@ -1,7 +1,7 @@
 /**
  * Depthwise convolutions at stride 2 (mobilenet_v2's downsampling blocks) on C and wasm-simd equal the
  * interpreter: int8 (QDQ fused to aic.QConv, exact) and f32 (within rounding). On wasm-simd their
- * stride-2 vector loads are two v128 loads and one i8x16.shuffle (codegen/wasm/emit.ts), checked
+ * stride-2 vector loads are two v128 loads and one i8x16.shuffle (codegen/wasm/vector-expr.ts), checked
  * here on the values and on the emitted text; widths 16 and 18 give whole and clamped vector blocks.
  * A depthwise QLinearConv with uint8 weights and zero points at the range ends checks the largest products.
  */

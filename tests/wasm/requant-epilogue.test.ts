@@ -1,5 +1,5 @@
 /**
- * The wasm-simd requantizing epilogue (codegen/wasm/emit.ts): `cast<u8|i8>(min(hi, max(lo, v)))` stored
+ * The wasm-simd requantizing epilogue (codegen/wasm/vector-expr.ts): `cast<u8|i8>(min(hi, max(lo, v)))` stored
  * through the saturating narrows alone (no i32x4.max_s / min_s), and `narrow(round_even(y))` rounded by
  * the magic number's add (no f32x4.nearest). Scales of 2^-k put many values exactly half-way (round to
  * even) and random weights push many past both ends of the byte range: outputs equal the interpreter's.
