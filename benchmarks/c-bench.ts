@@ -33,7 +33,7 @@ import { C_TARGET, buildC, compileFor, defaultCFlags, passTargetOf, prepareForRu
 import { calibrateReps, harnessFiles, median, sampleMs } from './c-timing.ts';
 import { loadModel } from '../packages/cli/src/model-io.ts';
 import { optimize } from '../packages/cli/src/pipeline-options.ts';
-import { tuningLogSchedules } from '@aic/api/internal';
+import { logSchedules } from './tuning-log.ts';
 import { modelStats } from '../packages/cli/src/stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -93,11 +93,8 @@ async function benchModel(name: string): Promise<Row> {
   const { graph } = optimize(g, {}, level, () => {}, passTargetOf(C_TARGET));
   prepareForRun(graph, feeds);
   const flops = modelStats(graph).flops;
-  const log = logDir ? path.join(logDir, `${name}.c.jsonl`) : '';
-  const tuned = log && fs.existsSync(log) ? tuningLogSchedules(graph, 'c', [{ file: log, text: fs.readFileSync(log, 'utf8') }]) : undefined;
-  for (const w of tuned?.warnings ?? []) process.stderr.write(`${name}: warning ${w.code}: ${w.message}\n`);
-  if (tuned) process.stderr.write(`${name}: ${tuned.kernels} kernels tuned by ${log}\n`);
-  const compiled = compileFor(C_TARGET, graph, { version: 'bench', source: path.basename(file), sourceHash: '-', noSchedule: plain, schedules: tuned?.schedules });
+  const tuned = logSchedules(logDir, name, 'c', graph);
+  const compiled = compileFor(C_TARGET, graph, { version: 'bench', source: path.basename(file), sourceHash: '-', noSchedule: plain, schedules: tuned });
   const built = buildC(compiled.art, compiled.prog);
   const r = runC(built, compiled.art, compiled.prog, feeds);
   const got = r.outputs.get(meta.outputs[0].name)!;

@@ -25,7 +25,7 @@ import { compileFor, getTarget, passTargetOf, type Target } from '@aic/codegen';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { writeWasmArtifact, type WasmCompiled } from '../codegen/wasm/target.ts';
 import { timeWasmSteps } from '../codegen/wasm/profile.ts';
-import { tuningLogSchedules } from '@aic/api/internal';
+import { logSchedules } from './tuning-log.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -118,11 +118,7 @@ async function main(): Promise<void> {
     try {
       const g = runPipeline(g0, pipelineFor(level), { target: passTargetOf(target), out: () => {} }).graph;
       // --direct: every kernel 'algorithm direct' (no Winograd), the baseline before kernel algorithms
-      const log = logDir ? path.join(logDir, `${model}.${target.name}.jsonl`) : '';
-      const tuned = log && fs.existsSync(log) ? tuningLogSchedules(g, target.name, [{ file: log, text: fs.readFileSync(log, 'utf8') }]) : undefined;
-      for (const w of tuned?.warnings ?? []) process.stderr.write(`${model}: warning ${w.code}: ${w.message}\n`);
-      if (tuned) process.stderr.write(`${model}: ${tuned.kernels} kernels tuned by ${log}\n`);
-      const schedules = direct ? new Map(g.nodes.map((n, i) => [`k${i}_${n.op.toLowerCase()}`, [{ d: 'algorithm' as const, name: 'direct' }]])) : tuned?.schedules;
+      const schedules = direct ? new Map(g.nodes.map((n, i) => [`k${i}_${n.op.toLowerCase()}`, [{ d: 'algorithm' as const, name: 'direct' }]])) : logSchedules(logDir, model, target.name, g);
       compiled = compileFor(target, g, { version: 'bench', source: meta.model, sourceHash: '-', exportKernels: profile, schedules }).art;
     } catch (e) {
       row.status = e instanceof AicError ? `not compiled: ${e.message.split('\n')[0].slice(0, 100)}` : `crash: ${(e as Error).message.slice(0, 100)}`;

@@ -4,7 +4,7 @@
  * address.ts); vector-expr.ts falls back to it lane by lane, emit.ts emits statements with it.
  */
 import { E, INT_RANGE, isCheck, isHalfT, type Expr, type ScalarType } from '@aic/loop-ir';
-import { Func, type Instr, type ValType } from './module.ts';
+import type { Instr, ValType } from './module.ts';
 import { needMath } from './math.ts';
 import { checkFunc, checkIndexInline } from './checks.ts';
 import { halfLoad } from './half.ts';
@@ -76,15 +76,6 @@ export abstract class ScalarEmitter extends AddressEmitter {
       case 'cast': this.cast(e.x, e.t); return;
       case 'bcast': case 'ramp': case 'reduce': throw new Error(`wasm: unexpected scalar ${e.k}`);
     }
-  }
-
-  private helper(name: string, params: ValType[], result: ValType, body: Instr[]): string {
-    if (!this.env.mb.hasFunc(name)) {
-      const f = new Func(name, params, [result]);
-      f.emit(...body);
-      this.env.mb.addFunc(f);
-    }
-    return name;
   }
 
   private hostMath(fn: string): string {
