@@ -16,7 +16,13 @@ import { compileExtents } from './extents-run.ts';
 
 /** Default schedules, then the --schedule overrides, realized into the program's kernels. */
 export function scheduleProgram(target: Target, prog: Program, opts: Pick<CompileOptions, 'schedules' | 'noSchedule'>): void {
-  const chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog, opts.schedules);
+  let chosen: Map<string, Directive[]>;
+  try {
+    chosen = opts.noSchedule || !target.defaultSchedules ? new Map<string, Directive[]>() : target.defaultSchedules(prog, opts.schedules);
+  } catch (e) { // a kernel-level choice the default cannot make (`panel` of a width the kernel has not)
+    if (e instanceof ScheduleError) throw diag.usage(`schedule: ${e.message}`);
+    throw e;
+  }
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
     // `split A by N pad` runs past A's extent unguarded: only where the default schedule proved the
@@ -26,7 +32,7 @@ export function scheduleProgram(target: Target, prog: Program, opts: Pick<Compil
       const proven = (chosen.get(k) ?? []).some((y) => y.d === 'split' && y.tail === 'pad' && y.axis === x.axis && y.factor === x.factor);
       if (!proven) throw diag.usage(`--schedule: kernel ${k}: 'split ${x.axis} by ${x.factor} pad' only where the default schedule pads ${x.axis} (see --emit schedule); use clamp or no tail`);
     }
-    // kernel-level choices alone (`algorithm`, `pad-copy`, `accumulate`) merge with the default schedule
+    // kernel-level choices alone (`algorithm`, `pad-copy`, `accumulate`, `panel`) merge with the default schedule
     // (the target's defaults apply `algorithm` and `accumulate`); any loop directive replaces it
     if (d.length === 0 || d.some((x) => !isKernelLevel(x))) chosen.set(k, d);
     else {

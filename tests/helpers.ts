@@ -61,3 +61,18 @@ export function vals(x: Tensor, digits?: number): number[] {
   const a = Array.from(x.num as ArrayLike<number>);
   return digits === undefined ? a : a.map((v) => Number(v.toFixed(digits)));
 }
+
+/** y = a @ B with B [K, N] a constant (sin values), and a feed for a (column-packed MatMul tests) */
+export function constMatmul(M: number, K: number, N: number): { g: Graph; feeds: Map<string, Tensor> } {
+  const g = new Graph('mm');
+  const sines = (n: number, s: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
+  const a = new Value('a', { dtype: 'float32', shape: [M, K] });
+  const b = new Value('b', { dtype: 'float32', shape: [K, N] });
+  b.const = Tensor.fromNumbers('float32', [K, N], sines(K * N, 1));
+  g.inputs.push(a); g.constants.push(b);
+  const y = new Value('y', { dtype: 'float32', shape: undefined });
+  g.nodes.push(new Node({ op: 'MatMul', domain: '', inputs: [a, b], outputs: [y], attrs: {} }));
+  g.outputs.push(y);
+  inferGraph(g);
+  return { g, feeds: new Map([['a', Tensor.fromNumbers('float32', [M, K], sines(M * K, 2))]]) };
+}

@@ -4,8 +4,9 @@
  * vector operand is a constant weight read contiguously along the vector axis v in its LAST dim and
  * along the reduction in another (MatMul's B[k, n], k the reduction, n the vector axis), the weight is
  * packed [N/P, ..., K, P] (pack.ts, dim = last) with P = V * W lanes (V vectors of W lanes per tile
- * row). The tile then streams one contiguous P-float panel per reduction step instead of touching a
- * new cache line N floats away each step (tiny_bert's 128x512 / 512x128 FFN weights on wasm-simd).
+ * row; the kernel-level `panel P` directive, a schedule parameter the tuner searches). The tile then
+ * streams one contiguous P-float panel per reduction step instead of touching a new cache line N
+ * floats away each step (tiny_bert's 128x512 / 512x128 FFN weights on wasm-simd).
  * Results are unchanged: each output element still sums its reduction in order.
  */
 import type { Expr } from '@aic/loop-ir';
@@ -15,10 +16,22 @@ import { packable, peelIndex } from './pack.ts';
 type Load = Extract<Expr, { k: 'load' }>;
 
 /**
- * Most rows of a column-packed tile: 4-6 rows x 1 vector measured 14% faster than 8 x 1 on a
- * 64x128 @ 128x512 MatMul on wasm-simd (V8, x64; 2 vectors per row was slower).
+ * Vectors per row of a column-packed tile (the panel is V x W lanes; a `panel` directive picks one).
+ * Defaults (defaults.ts): 2, or 4 when the tile has at most 2 rows. On wasm-simd (V8, x64), MatMuls
+ * [M, K] @ [K, N] vs one vector per row: 64x128 @ 128x512 0.236 -> 0.187 ms with 2, 32x1024 @ 1024x4096
+ * 9.40 -> 7.45, 197x768 @ 768x768 6.32 -> 5.65, 1x768 @ 768x768 0.120 -> 0.063 with 2 and 0.045 with
+ * 4 (benchmarks/wasm-schedule-ab.ts on one-MatMul models).
  */
-export const COL_PACK_ROWS = 6;
+export const PANEL_VECTORS = [1, 2, 4];
+
+/**
+ * Most rows of a column-packed tile of V vectors per row: 6 x 1, 4 x 2, 2 x 4 (8 accumulators and the
+ * panel's vectors within 16 registers; 8 x 1 was 14% slower than 4-6 x 1 on a 64x128 @ 128x512
+ * MatMul, 6 x 2 up to 13% slower than 4 x 2).
+ */
+export function colPackRows(V: number): number {
+  return V === 1 ? 6 : V === 2 ? 4 : 2;
+}
 
 /** A param to pack along `dim` with `block` lanes (defaults.ts PackRequest). */
 export interface ColPack { param: number; block: number; dim: number }

@@ -16,7 +16,7 @@
  */
 import { reportProgress } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
-import { E, computeT, flatIndex, isKernelLevel, mapExpr, walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
+import { E, ScheduleError, computeT, flatIndex, isKernelLevel, mapExpr, walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
@@ -26,7 +26,7 @@ import { applyIntDot } from './int-dot.ts';
 import { applyByteTable } from './byte-table.ts';
 import { interleavedRows } from './row-interleave.ts';
 import { isWide, maxTileRows, packedRows, rowPackParams, twoContiguousVectors } from './wide-tile.ts';
-import { COL_PACK_ROWS, colPackParams } from './col-pack.ts';
+import { PANEL_VECTORS, colPackParams, colPackRows } from './col-pack.ts';
 import { affineOver, blockRows, type IndexAt } from './grouped.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
@@ -224,8 +224,12 @@ const isVarE = (e: Expr, v: string) => e.k === 'var' && e.name === v;
 export interface PackRequest { param: number; block: number; dim?: number }
 export interface StageSchedule { dirs: Directive[]; packs: PackRequest[] }
 
-/** Register-tiled reduction (GEMM micro-kernel / direct convolution); see the file comment. */
-function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?: Program): StageSchedule | undefined {
+/**
+ * Register-tiled reduction (GEMM micro-kernel / direct convolution); see the file comment. `panel`:
+ * the column-panel width a `panel` directive asks for (col-pack.ts; a ScheduleError where the stage
+ * packs column panels but not of that width).
+ */
+function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?: Program, panel?: number): StageSchedule | undefined {
   const reds = reducesOf(st.body);
   if (reds.length !== 1 || caps.vectorLanes <= 1) return undefined;
   const R = reds[0];
@@ -304,9 +308,16 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   const vExtent = out.find((a) => a.name === c.v)!.extent;
   // two vectors per row when the vector axis has room (packed: 2W dividing it; contiguous, on wide
   // targets: a clamped 2W block): 6 rows x 2 vectors = 12 accumulators, 12 x 2 on wide targets (wide-tile.ts)
-  // narrow targets: a constant vector operand (MatMul's B) packed in W-lane column panels (col-pack.ts)
-  const colPack = !wide && prog && !c.packs.length && !c.strided && !c.clamp
-    ? colPackParams(prog, src, vecLoads, c.v, vExtent, c.W, usesVar) : undefined;
+  // narrow targets: a constant vector operand (MatMul's B) packed in column panels of colV vectors
+  // (col-pack.ts): two by default where they divide, four when the tile has at most 2 rows (below)
+  const canColPack = !wide && prog && !c.packs.length && !c.strided && !c.clamp;
+  const colPackAt = (P: number) => canColPack ? colPackParams(prog, src, vecLoads, c.v, vExtent, P, usesVar) : undefined;
+  const panels = PANEL_VECTORS.filter((v) => colPackAt(v * c.W));
+  if (panel !== undefined && panels.length && !panels.includes(panel / c.W)) {
+    throw new ScheduleError(`panel ${panel}: kernel ${src.name} packs its weight in panels of ${panels.map((v) => v * c.W).join(', ')} lanes`);
+  }
+  let colV = panel !== undefined ? panel / c.W : panels.includes(2) ? 2 : 1;
+  let colPack = panels.length ? colPackAt(colV * c.W) : undefined;
   // ... and on narrow targets with 16 registers (wasm-simd) 4 rows x 2 vectors over a contiguous axis
   // (8 accumulators, 2 vector operands, 4 broadcasts): mobilenet_v2's 1x1 GEMMs 16.8 -> 15.2 ms vs 6 x 1
   const contig2 = !c.packs.length && !colPack && twoContiguousVectors(vExtent, c.W, wide, isWide(caps.vectorLanes, 4));
@@ -314,7 +325,7 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // packed output channels: two vectors per row on wide targets, and on narrow ones for int16-pair dot
   // products (wasm-simd int8: 2 x 4 instead of 1 x 7 accumulators, a weight vector load and a broadcast
   // shared by more dot2s: resnet18 int8's stem and strided convs, whole model 43.5 -> 40.5 ms)
-  let V = (c.packs.length && (wide || perStep === 2) && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
+  let V = colPack ? colV : (c.packs.length && (wide || perStep === 2) && vExtent % (2 * c.W) === 0) || contig2 ? 2 : 1;
   type Row = { name: string; R: number; clamp: boolean; cost: number; pack?: number[] };
   // the row axis of the tile and its rows, for tiles of at most maxRows rows
   const tileRows = (maxRows: number): Row | undefined => {
@@ -338,7 +349,15 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     }
     return row;
   };
-  let row = tileRows(colPack ? COL_PACK_ROWS : maxTileRows(V, wide, isWide(caps.vectorLanes, 4)));
+  let row = tileRows(colPack ? colPackRows(V) : maxTileRows(V, wide, isWide(caps.vectorLanes, 4)));
+  // a column-packed tile of at most 2 rows (a vector-matrix product, M = 1): four vectors per row keep
+  // 4-8 accumulators busy (a 1x768 @ 768x768 MatMul on wasm-simd: 0.063 -> 0.045 ms vs two)
+  if (colPack && panel === undefined && (!row || row.R <= 2) && panels.includes(4)) {
+    colV = V = 4;
+    colPack = colPackAt(4 * c.W);
+    c.packs = colPack!;
+    row = tileRows(colPackRows(V));
+  }
   // narrow targets, packed output channels over a short or clamped row axis (at most 4 rows, or a
   // partial last tile): two vectors x 4 rows keep 8 accumulators busy with 6 loads per step
   // (-O3 Winograd GEMMs over 4 and 16 tiles, resnet18 on wasm-simd: 64.8 -> 55.2 ms; over 49 or 196
@@ -370,8 +389,9 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     dirs.push({ d: 'split', axis: c.v, factor: c.W, ...(c.clamp ? { tail: 'clamp' as const } : {}) });
     inner.push(vecAxis);
   }
-  if (V === 2 && !contig2) {
-    dirs.push({ d: 'split', axis: `${c.v}_o`, factor: 2 });
+  if (colPack) dirs.unshift({ d: 'panel', lanes: colV * c.W });
+  if (V >= 2 && !contig2) {
+    dirs.push({ d: 'split', axis: `${c.v}_o`, factor: V });
     vOuter = `${c.v}_o_o`;
     inner.unshift(`${c.v}_o_i`);
     unroll.push(`${c.v}_o_i`);
@@ -441,7 +461,7 @@ export function defaultSchedule(src: KernelSource, caps: TargetCaps, prog?: Prog
  */
 export interface ScheduleOptions { rowInterleave?: boolean | { rows: number; minReduce: number } }
 
-function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Program, opts?: ScheduleOptions): StageSchedule {
+function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Program, opts?: ScheduleOptions, panel?: number): StageSchedule {
   const dirs: Directive[] = [];
   const packs: PackRequest[] = [];
   for (const st of src.stages) {
@@ -450,11 +470,28 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
     const blocked = blockedStageSchedule(st, caps, [...src.params, ...src.temps]);
     if (blocked) { dirs.push(...blocked); continue; }
     if (!hasReduce(st)) { dirs.push(...elementwise(prog?.sampled ? st : flattenElementwise(src, st, caps), caps, src)); continue; }
-    const r = reduction(src, st, caps, prog);
+    const r = reduction(src, st, caps, prog, panel);
     if (r) { dirs.push(...r.dirs); packs.push(...r.packs.filter((p) => !packs.some((q) => q.param === p.param))); }
     else if (opts?.rowInterleave) dirs.push(...(opts.rowInterleave === true ? interleavedRows(st) : interleavedRows(st, opts.rowInterleave.rows, opts.rowInterleave.minReduce)));
   }
+  if (panel !== undefined && !dirs.some((d) => d.d === 'panel')) {
+    throw new ScheduleError(`panel ${panel}: kernel ${src.name} packs no weight in column panels (a MatMul whose B is a constant, on a narrow-vector target such as wasm-simd)`);
+  }
   return { dirs, packs };
+}
+
+/**
+ * The column-panel widths a kernel's default schedule can pack its weight in (a `panel` directive's
+ * choices, col-pack.ts), the default's first; empty when it packs none.
+ */
+export function panelWidths(src: KernelSource, caps: TargetCaps, prog: Program): number[] {
+  const dirs = defaultScheduleWithPacks(src, caps, prog).dirs;
+  const def = dirs.find((d): d is Extract<Directive, { d: 'panel' }> => d.d === 'panel');
+  const vec = dirs.find((d): d is Extract<Directive, { d: 'vectorize' }> => d.d === 'vectorize');
+  const W = dirs.find((d): d is Extract<Directive, { d: 'split' }> => d.d === 'split' && `${d.axis}_i` === vec?.axis)?.factor;
+  if (!def || !W) return [];
+  const ok = (P: number) => { try { defaultScheduleWithPacks(src, caps, prog, undefined, P); return true; } catch (e) { if (e instanceof ScheduleError) return false; throw e; } };
+  return [def.lanes, ...PANEL_VECTORS.map((v) => v * W).filter((P) => P !== def.lanes && ok(P))];
 }
 
 /**
@@ -474,7 +511,9 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
     // byte -> byte functions (a quantized model's float activations between QDQ pairs) as a table; with
     // a --schedule too: the stage keeps its loops, so a schedule of either form names the same ones
     const tabled = applyByteTable(prog, name);
-    const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts);
+    // a `panel` of the overrides: the width the default's column-packed weight is packed in (col-pack.ts)
+    const panel = overrides?.get(name)?.find((d): d is Extract<Directive, { d: 'panel' }> => d.d === 'panel')?.lanes;
+    const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts, panel);
     for (const p of packs) packWeight(prog, name, p.param, p.block, p.dim);
     const alg = algos.get(name);
     const all = alg?.name === 'im2col' ? tileColumns(src, dirs) : dirs;

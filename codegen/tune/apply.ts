@@ -47,9 +47,14 @@ export function tuningSchedules(g: Graph, target: Target, logs: readonly { file:
     const r = best.get(w.key);
     if (!r || r.trial === 0) continue; // none, or the default was fastest: it applies anyway
     const dirs = scheduleOf(r);
-    const space = kernelSpace(prog, w.kernels[0], gpu);
+    const space = kernelSpace(prog, w.kernels[0], gpu, target.caps);
     if (!space.algorithms.some((a) => algoText(a) === algoText(algoOf(dirs)))) {
       issues.push({ ...where.get(r)!, kind: 'mismatched', why: `algorithm ${algoText(algoOf(dirs))} does not apply to kernel ${w.kernels[0]}` });
+      continue;
+    }
+    const panel = dirs.find((d) => d.d === 'panel');
+    if (panel?.d === 'panel' && !space.panels?.includes(panel.lanes)) {
+      issues.push({ ...where.get(r)!, kind: 'mismatched', why: `panel ${panel.lanes} does not apply to kernel ${w.kernels[0]} (${space.panels?.length ? `its panels: ${space.panels.join(', ')} lanes` : 'it packs no column panels'})` });
       continue;
     }
     for (const k of w.kernels) chosen.set(k, { dirs, r });

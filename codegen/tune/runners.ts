@@ -14,6 +14,7 @@
  */
 import type { Graph, RValue, Tensor } from '@aic/core';
 import type { Directive } from '@aic/loop-ir';
+import type { TargetCaps } from '@aic/ir-spec';
 import { randomFeeds } from '@aic/passes';
 import { compileFor } from '../driver.ts';
 import { C_TARGET } from '../c/target.ts';
@@ -46,6 +47,8 @@ export interface TuneRunner {
   readonly target: string;
   /** a GPU target: its own schedule space (space-gpu.ts) */
   readonly gpu?: boolean;
+  /** the target's capabilities (the schedule space of a kernel depends on them: `panel`, space.ts) */
+  readonly caps?: TargetCaps;
   /** the whole model under the default schedules: µs per kernel name, and the directives each was realized with */
   profile(): { kernelUs: Map<string, number>; dirs: Map<string, Directive[]> };
   /** can the workload of this kernel source be measured alone (batch.ts)? */
@@ -104,6 +107,7 @@ export function runner(target: Target, exec: Exec, graph: Graph, feeds: Map<stri
   return {
     target: target.name,
     ...(target.caps?.gpu ? { gpu: true } : {}),
+    ...(target.caps ? { caps: target.caps } : {}),
     profile() {
       const t = exec(graph, feeds, new Map());
       const kernelUs = new Map<string, number>();

@@ -85,7 +85,7 @@ export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): Workloa
     const dirs = prof.dirs.get(w.kernels[0]) ?? [];
     const defaultUs = sum(us) / us.length;
     return {
-      w, src, space: kernelSpace(prog, w.kernels[0], !!runner.gpu), defaultUs, share: sum(us) / total, left: 0, trials: 0, rejected: 0,
+      w, src, space: kernelSpace(prog, w.kernels[0], !!runner.gpu, runner.caps), defaultUs, share: sum(us) / total, left: 0, trials: 0, rejected: 0,
       alone: runner.alone(src), seen: new Set([keyOf(dirs)]), measured: [{ dirs, us: defaultUs }],
     };
   });

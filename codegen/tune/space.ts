@@ -23,11 +23,16 @@
  *   tap just outside them become one loop (`fuse kw, r_i`) or two again: the choices schedule/blocked.ts
  *   makes by rule on wasm-simd (TargetCaps.loopEntryCost). These reassociate the sum (rounding only),
  *   like algorithms; every candidate is checked against the default with a tolerance (agree.ts).
+ * - panel: a column-packed weight (a MatMul's B on wasm-simd: schedule/col-pack.ts) packed in panels of
+ *   another width, with that width's default loops (1, 2 or 4 vectors per tile row); drawn on 1 in 8
+ *   mutations of such a kernel. The same bits at every width.
  * GPU kernels (wgsl) have their own mutations (space-gpu.ts).
  * Candidates that do not realize (a loop a directive names is gone) are rejected by the driver
  * (ScheduleError) and counted.
  */
 import type { Directive } from '@aic/loop-ir';
+import type { TargetCaps } from '@aic/ir-spec';
+import { panelWidths } from '../schedule/defaults.ts';
 import type { Program } from '../lower/program.ts';
 import { convInfo, qconvInfo } from '../schedule/algorithms/conv-info.ts';
 import { floatSumStage } from '../schedule/float-sum.ts';
@@ -54,14 +59,17 @@ export interface KernelSpace {
   padCopy?: boolean;
   /** an int8 grouped conv whose integer sum f32 holds exactly: f32 or int32 lanes (`accumulate`) */
   accumulate?: boolean;
+  /** a column-packed weight: the panel widths it can be packed in, the default's first (`panel`; needs the target's caps) */
+  panels?: number[];
 }
 
 /**
  * What a kernel of a freshly lowered program allows (call before algorithms rewrite it). The
  * algorithms are those the cost model of schedule/algorithms/choose.ts weighs for the kernel (the CPU
- * targets'; GPU schedules have no algorithm choice).
+ * targets'; GPU schedules have no algorithm choice). With the target's caps, the panel widths of a
+ * column-packed weight too.
  */
-export function kernelSpace(prog: Program, kernel: string, gpu = false): KernelSpace {
+export function kernelSpace(prog: Program, kernel: string, gpu = false, caps?: TargetCaps): KernelSpace {
   const src = prog.sources.get(kernel)!;
   const reduce: string[] = [];
   const reduceExtent: Record<string, number> = {};
@@ -84,7 +92,8 @@ export function kernelSpace(prog: Program, kernel: string, gpu = false): KernelS
   const inner = last?.axes.length ? { axis: last.axes.at(-1)!, extent: last.out.shape.at(-1)! } : undefined;
   const padCopy = !!c && c.group > 1 && c.pads.some((p) => p > 0);
   const accumulate = !gpu && (qconvInfo(prog, kernel)?.group ?? 1) > 1 && floatSumStage(prog, kernel) >= 0;
-  return { reduce, reduceExtent, algorithms, ...(padCopy ? { padCopy } : {}), ...(accumulate ? { accumulate } : {}), ...(gpu ? { gpu, ...(inner ? { inner } : {}) } : {}) };
+  const panels = !gpu && caps ? panelWidths(src, caps, prog) : [];
+  return { reduce, reduceExtent, algorithms, ...(padCopy ? { padCopy } : {}), ...(accumulate ? { accumulate } : {}), ...(panels.length > 1 ? { panels } : {}), ...(gpu ? { gpu, ...(inner ? { inner } : {}) } : {}) };
 }
 
 const baseOf = (axis: string) => axis.replace(/(_[oi])+$/, '');
@@ -102,6 +111,12 @@ export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng)
     const cur = dirs.find((d): d is Extract<Directive, { d: 'accumulate' }> => d.d === 'accumulate');
     const type = cur ? (cur.type === 'f32' ? 'i32' : 'f32') : rng.pick(['f32', 'i32'] as const);
     return [...dirs.filter((d) => d.d !== 'accumulate'), { d: 'accumulate', type }];
+  }
+  if (space.panels && rng.next() < 0.125) {
+    const cur = dirs.find((d): d is Extract<Directive, { d: 'panel' }> => d.d === 'panel')?.lanes ?? space.panels[0];
+    const others = space.panels.filter((p) => p !== cur);
+    // that width's default loops (kernel-level directives alone merge with the default schedule)
+    return [...dirs.filter((d) => d.d === 'algorithm'), { d: 'panel', lanes: rng.pick(others) }];
   }
   const kind = rng.pick(['algorithm', 'factor', 'factor', 'factor', 'unroll', 'reorder', 'kblock', 'lanes'] as const);
   const out = dirs.map((d) => ({ ...d })) as Directive[];
@@ -221,9 +236,11 @@ export function features(dirs: readonly Directive[], space: KernelSpace): number
   const lt = Math.log2(tile);
   // K blocking: the block's size (log2), 0 when the first reduction loop is whole
   const kb = dirs.find((d): d is Extract<Directive, { d: 'split' }> => d.d === 'split' && space.reduce.includes(d.axis));
+  const panel = dirs.find((d): d is Extract<Directive, { d: 'panel' }> => d.d === 'panel');
   return [
     1, a === 'direct' ? 1 : 0, a === 'gemm' ? 1 : 0, a === 'im2col' ? 1 : 0, a === 'winograd(2,3)' ? 1 : 0, a === 'winograd(4,3)' ? 1 : 0,
     Math.log2(lanes), lt, lt * lt / 8, unr.length, dirs.filter((d) => d.d === 'split').length,
     order.length ? (firstRed < 0 ? 1 : firstRed / order.length) : 0, kb ? Math.log2(kb.factor) : 0,
+    panel ? Math.log2(panel.lanes) : 0,
   ];
 }

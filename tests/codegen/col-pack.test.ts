@@ -1,44 +1,60 @@
 /**
  * Column-packed MatMul weights on a narrow-vector target (codegen/schedule/col-pack.ts): B[k, n] of a
- * MatMul scheduled for wasm-simd is packed [N/4, K, 4] and the tile reads it as one contiguous panel;
- * the scheduled kernel gives exactly the unscheduled result (loop interpreter).
+ * MatMul scheduled for wasm-simd is packed [N/P, K, P] (P = 8 by default, 16 for one row, or what a
+ * `panel P` directive asks) and the tile reads it as one contiguous panel; the scheduled kernel gives
+ * exactly the unscheduled result (loop interpreter).
  */
 import { describe, expect, it } from 'vitest';
-import { Graph, Node, Tensor, Value } from '@aic/core';
-import { inferGraph } from '@aic/ir-spec';
-import { printKernel } from '@aic/loop-ir';
+import { constMatmul } from '../helpers.ts';
+import { printKernel, type Directive } from '@aic/loop-ir';
 import { chooseSchedules, lowerGraph, rescheduleProgram, runProgram } from '@aic/codegen';
 import { WASM_SIMD_CAPS } from '../../codegen/caps.ts';
 import { simplifyDivMod } from '../../codegen/schedule/pack.ts';
 
-function matmul(M: number, K: number, N: number): { g: Graph; feeds: Map<string, Tensor> } {
-  const g = new Graph('mm');
-  const vals = (n: number, s: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
-  const a = new Value('a', { dtype: 'float32', shape: [M, K] });
-  const b = new Value('b', { dtype: 'float32', shape: [K, N] });
-  b.const = Tensor.fromNumbers('float32', [K, N], vals(K * N, 1));
-  g.inputs.push(a); g.constants.push(b);
-  const y = new Value('y', { dtype: 'float32', shape: undefined });
-  g.nodes.push(new Node({ op: 'MatMul', domain: '', inputs: [a, b], outputs: [y], attrs: {} }));
-  g.outputs.push(y);
-  inferGraph(g);
-  return { g, feeds: new Map([['a', Tensor.fromNumbers('float32', [M, K], vals(M * K, 2))]]) };
+/** y of the MatMul scheduled for wasm-simd with `overrides` (a `panel` among them), its kernel text and weights */
+function scheduled(M: number, K: number, N: number, overrides?: Map<string, Directive[]>) {
+  const p = lowerGraph(constMatmul(M, K, N).g, WASM_SIMD_CAPS);
+  const sched = chooseSchedules(p, WASM_SIMD_CAPS, overrides);
+  rescheduleProgram(p, sched);
+  p.kernels = p.kernels.map((k) => ({ ...k, body: simplifyDivMod(k.body) }));
+  return { p, sched: [...sched.values()][0], text: p.kernels.map(printKernel).join('\n') };
 }
 
 describe('column-packed MatMul weights (wasm-simd)', () => {
-  it('packs B [K, N] as [N/4, K, 4], reads it contiguously, and keeps results', () => {
-    const { g, feeds } = matmul(6, 12, 32);
+  it('packs B [K, N] as [N/8, K, 8] (two vectors per row), reads it contiguously, and keeps results', () => {
+    const { g, feeds } = constMatmul(6, 12, 32);
     const plain = Array.from(runProgram(lowerGraph(g, WASM_SIMD_CAPS), feeds).get('y')!.num as ArrayLike<number>);
-    const p = lowerGraph(matmul(6, 12, 32).g, WASM_SIMD_CAPS);
-    rescheduleProgram(p, chooseSchedules(p, WASM_SIMD_CAPS));
-    p.kernels = p.kernels.map((k) => ({ ...k, body: simplifyDivMod(k.body) }));
-    const text = p.kernels.map(printKernel).join('\n');
-    expect(text).toContain('weight in1: f32[8, 12, 4]');
+    const { p, sched, text } = scheduled(6, 12, 32);
+    expect(sched).toContainEqual({ d: 'panel', lanes: 8 });
+    expect(sched).toContainEqual({ d: 'split', axis: 'i1_o', factor: 2 });
+    expect(text).toContain('weight in1: f32[4, 12, 8]');
     // the packed load is a unit-stride ramp: no division or modulo left in the kernel
-    expect(text).not.toMatch(/ [/%] 4\)/);
+    expect(text).not.toMatch(/ [/%] [48]\)/);
     expect(Array.from(runProgram(p, feeds).get('y')!.num as ArrayLike<number>)).toEqual(plain);
-    const w = p.weights.find((x) => x.shape.join() === '8,12,4')!;
-    // Bp[n / 4, k, n % 4] = B[k, n]
-    expect(w.data!.num[(5 * 12 + 7) * 4 + 2]).toBe(Math.fround(Math.sin((7 * 32 + 22) * 0.37 + 1)));
+    const w = p.weights.find((x) => x.shape.join() === '4,12,8')!;
+    // Bp[n / 8, k, n % 8] = B[k, n]
+    expect(w.data!.num[(2 * 12 + 7) * 8 + 6]).toBe(Math.fround(Math.sin((7 * 32 + 22) * 0.37 + 1)));
+  });
+
+  it('a `panel` directive picks the width (1, 2 or 4 vectors per row), with the same bits', () => {
+    const { g, feeds } = constMatmul(6, 12, 32);
+    const plain = Array.from(runProgram(lowerGraph(g, WASM_SIMD_CAPS), feeds).get('y')!.num as ArrayLike<number>);
+    const kernel = [...lowerGraph(g, WASM_SIMD_CAPS).sources.keys()][0];
+    for (const [lanes, shape, V] of [[4, '8,12,4', 1], [16, '2,12,16', 4]] as const) {
+      const { p, sched, text } = scheduled(6, 12, 32, new Map([[kernel, [{ d: 'panel', lanes }]]]));
+      expect(sched).toContainEqual({ d: 'panel', lanes });
+      expect(sched.some((d) => d.d === 'split' && d.axis === 'i1_o')).toBe(V > 1);
+      expect(p.weights.some((x) => x.shape.join() === shape)).toBe(true);
+      expect(text).not.toMatch(/ [/%] (4|16)\)/);
+      expect(Array.from(runProgram(p, feeds).get('y')!.num as ArrayLike<number>)).toEqual(plain);
+    }
+    // a width the kernel cannot pack: a schedule error naming the widths it can
+    expect(() => scheduled(6, 12, 32, new Map([[kernel, [{ d: 'panel', lanes: 12 }]]]))).toThrow(/panel 12: kernel \w+ packs its weight in panels of 4, 8, 16 lanes/);
+  });
+
+  it('a vector-matrix product (one row) takes four vectors per row', () => {
+    const { sched } = scheduled(1, 12, 32);
+    expect(sched).toContainEqual({ d: 'panel', lanes: 16 });
+    expect(sched).toContainEqual({ d: 'split', axis: 'i1_o', factor: 4 });
   });
 });

@@ -60,13 +60,20 @@ export type Directive =
    */
   | { d: 'accumulate'; type: 'f32' | 'i32' }
   /**
+   * Kernel-level: the width in lanes of the column panels a constant vector operand (a MatMul's B) is
+   * packed in, where the target's default schedule packs one (codegen/schedule/col-pack.ts, narrow-vector
+   * targets): the register tile then holds lanes / W vectors per row. Applied with the default
+   * schedule's packing; results are the same bits at every width.
+   */
+  | { d: 'panel'; lanes: number }
+  /**
    * Kernel-level (see stages.ts): compute the region of temp `buf` that the body of loop `at` reads into a
    * tile local to each iteration, from `buf`'s definition, right before it is used.
    */
   | { d: 'compute-at'; buf: string; at: string };
 
-/** A kernel-level directive (`algorithm`, `pad-copy`, `accumulate`): it names no loop and realization skips it. */
-export const isKernelLevel = (d: Directive): boolean => d.d === 'algorithm' || d.d === 'pad-copy' || d.d === 'accumulate';
+/** A kernel-level directive (`algorithm`, `pad-copy`, `accumulate`, `panel`): it names no loop and realization skips it. */
+export const isKernelLevel = (d: Directive): boolean => d.d === 'algorithm' || d.d === 'pad-copy' || d.d === 'accumulate' || d.d === 'panel';
 
 export interface CacheSpec { buf: string; at: string; scope: 'shared' | 'local' }
 
@@ -77,7 +84,7 @@ export function directiveLoop(d: Directive): string {
     case 'tile': case 'fuse': return d.axes[0];
     case 'cache': case 'compute-at': return d.at;
     case 'inline': return d.buf;
-    case 'algorithm': case 'pad-copy': case 'accumulate': return '';
+    case 'algorithm': case 'pad-copy': case 'accumulate': case 'panel': return '';
     default: return d.axis;
   }
 }
@@ -207,6 +214,7 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
     case 'algorithm': return s; // chosen before realization (codegen/schedule/algorithms)
     case 'pad-copy': return s; // applied after realization (codegen/schedule/pad-planes.ts)
     case 'accumulate': return s; // applied before realization (codegen/schedule/float-sum.ts)
+    case 'panel': return s; // applied with the default schedule's packing (codegen/schedule/col-pack.ts)
     case 'inline': case 'compute-at':
       throw new ScheduleError(`${printDirective(dir)}: a kernel-level directive (it acts on several stages): apply it with realizeKernel / realizeStages`);
   }
@@ -357,6 +365,7 @@ export function printDirective(d: Directive): string {
     case 'algorithm': return `algorithm ${d.name}${d.params?.length ? `(${d.params.join(',')})` : ''}`;
     case 'pad-copy': return `pad-copy ${d.mode}`;
     case 'accumulate': return `accumulate ${d.type}`;
+    case 'panel': return `panel ${d.lanes}`;
   }
 }
 
@@ -375,7 +384,8 @@ export function parseDirective(line: string): Directive {
   if ((m = /^algorithm\s+([a-z0-9+_-]+)(?:\s*\(\s*(\d+(?:\s*,\s*\d+)*)\s*\))?$/.exec(t))) return { d: 'algorithm', name: m[1], ...(m[2] ? { params: m[2].split(',').map((x) => Number(x.trim())) } : {}) };
   if ((m = /^pad-copy\s+(plane|whole)$/.exec(t))) return { d: 'pad-copy', mode: m[1] as 'plane' | 'whole' };
   if ((m = /^accumulate\s+(f32|i32)$/.exec(t))) return { d: 'accumulate', type: m[1] as 'f32' | 'i32' };
-  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp|pad] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A | algorithm direct|winograd(M,3) | pad-copy plane|whole | accumulate f32|i32)`);
+  if ((m = /^panel\s+(\d+)$/.exec(t))) return { d: 'panel', lanes: Number(m[1]) };
+  throw new ScheduleError(`cannot parse schedule directive '${t}' (split A by N [clamp|pad] | tile A, B by N, M | reorder A, B, ... | fuse A, B | vectorize A | unroll A | parallel A | bind A to workgroup.x | cache BUF at A in shared|local | inline BUF | compute-at BUF at A | algorithm direct|winograd(M,3) | pad-copy plane|whole | accumulate f32|i32 | panel N)`);
 }
 
 /** A schedule file: `kernel NAME { directive; ... }` blocks (one directive per line or ';'-separated). */
