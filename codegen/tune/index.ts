@@ -9,7 +9,7 @@ export { browserRunner } from './browser-runner.ts';
 export { wgslRunner, wgslMachine, gpuMachine, stepMsOf } from './runner-wgsl.ts';
 export { batchGraph, type BatchGraph } from './batch.ts';
 export { outputsAgree } from './agree.ts';
-export { tune, type TuneOptions, type WorkloadResult } from './search.ts';
+export { tune, RECHECK, type TuneOptions, type WorkloadResult } from './search.ts';
 export { confirmWorkload, confirmCopies, roundRatios, ratioStats, MARGIN, type Confirmation, type Verdict } from './confirm.ts';
 export { checkModel, type ModelCheck, type Winner } from './model-check.ts';
 export { tuningSchedules, type TuningApplied } from './apply.ts';

@@ -6,7 +6,11 @@
  * then evolution from its fastest measured schedules: the mutations of space.ts, ranked by the ridge
  * cost model trained on every measurement so far, one in five drawn at random instead), measured in one build next to a default copy (runners.ts). A candidate whose outputs
  * differ from the default copy's is rejected; a batch that does not build is split in halves until the
- * culprit is alone. Times are scaled by the default copy of their batch (the machine's load drifts).
+ * culprit is alone. Times are scaled by the default copy of their batch (the machine's load drifts);
+ * a candidate that beats the workload's best so far by more than RECHECK is timed again, interleaved
+ * with the default (confirm.ts's build, ROUNDS runs), and that median counts: one batch whose default
+ * copy ran during a load spike makes all its candidates look fast, and such a false best would lead
+ * the population (and the confirmation pool) for the rest of the search.
  * At the end the fastest candidates are confirmed interleaved with the default (confirm.ts: a winner
  * must be 3% faster by the median of several rounds), and the winners are checked on the whole model
  * (model-check.ts: those that make it slower are dropped) before their confirmed records are written.
@@ -21,7 +25,7 @@ import { RidgeModel } from './cost-model.ts';
 import { makeRng } from './rng.ts';
 import { scheduleOf, scheduleText, type Machine, type TuneRecord } from './log.ts';
 import type { TuneRunner } from './runners.ts';
-import { confirmWorkload, type Confirmation } from './confirm.ts';
+import { ROUNDS, confirmCopies, confirmWorkload, ratioStats, roundRatios, type Confirmation } from './confirm.ts';
 import { checkModel, type ModelCheck } from './model-check.ts';
 
 export interface TuneOptions {
@@ -67,6 +71,8 @@ interface State {
 }
 
 const keyOf = (d: readonly Directive[]) => JSON.stringify(d);
+/** a candidate faster than the best so far by more than this fraction is timed again (file comment) */
+export const RECHECK = 0.05;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Tune every workload of `prog` (freshly lowered: algorithms not applied yet) with `runner`. */
@@ -150,11 +156,28 @@ export function tune(prog: Program, runner: TuneRunner, o: TuneOptions): Workloa
       const dirs = m!.realized[i];
       s.seen.add(keyOf(dirs));
       if (!m!.agree[i]) { s.rejected++; return; }
-      const us = m!.us[i] * scale;
+      let us = m!.us[i] * scale;
+      if (us < (1 - RECHECK) * Math.min(...s.measured.map((x) => x.us))) {
+        const again = recheck(s, dirs, us);
+        if (again === undefined) { s.rejected++; return; }
+        us = again;
+      }
       s.measured.push({ dirs, us });
       model.add(features(dirs, s.space), Math.log(us / s.defaultUs));
       record(s, dirs, us, s.trials);
     });
+  };
+  /**
+   * A surprising candidate (first timed at `us`) timed again, interleaved with the default: µs at the
+   * default's scale; `us` when the default timed 0 (no ratio); undefined when it did not build or agree.
+   */
+  const recheck = (s: State, dirs: Directive[], us: number): number | undefined => {
+    try {
+      const m = runner.measure(s.src, confirmCopies([dirs], s.measured[0].dirs), ROUNDS);
+      if (!m.agree.every(Boolean)) return undefined;
+      const r = ratioStats(roundRatios(m.rounds ?? [{ defaultUs: m.defaultUs, us: m.us }], 1).cand[0]).ratio;
+      return Number.isFinite(r) ? r * s.defaultUs : us;
+    } catch { return undefined; }
   };
   let trialsDone = 0;
   const msLeft = () => o.budgetMs - (o.clock() - t0);
