@@ -20,7 +20,8 @@ type Load = Extract<Expr, { k: 'load' }>;
  * Defaults (defaults.ts): 2, or 4 when the tile has at most 2 rows. On wasm-simd (V8, x64), MatMuls
  * [M, K] @ [K, N] vs one vector per row: 64x128 @ 128x512 0.236 -> 0.187 ms with 2, 32x1024 @ 1024x4096
  * 9.40 -> 7.45, 197x768 @ 768x768 6.32 -> 5.65, 1x768 @ 768x768 0.120 -> 0.063 with 2 and 0.045 with
- * 4 (benchmarks/wasm-schedule-ab.ts on one-MatMul models).
+ * 4; 2x768 @ 768x768 0.075 (8 lanes) -> 0.060 (16), while 3 rows keep 8 lanes (0.087 vs 0.138 with 16)
+ * (benchmarks/wasm-schedule-ab.ts on one-MatMul models).
  */
 export const PANEL_VECTORS = [1, 2, 4];
 
