@@ -81,12 +81,15 @@ export function kernelSpace(prog: Program, kernel: string, gpu = false, caps?: T
   };
   for (const st of src.stages) if (st.kind === 'compute') walk(st.body);
   const c = gpu ? undefined : convInfo(prog, kernel);
+  // a conv on channel-blocked buffers (-O3) too: its algorithms are those chooseAlgorithms weighs for
+  // it (direct, gemm for 1x1, Winograd), at the target's vector width when the caps are known
+  const cb = c ?? (gpu ? undefined : convInfo(prog, kernel, true));
   // an int8 1x1 QConv: direct or over the flattened map (gemm1x1.ts), which the default takes
   const q = !c && !gpu && qconv1x1(prog, kernel);
   // an int8 3x3 stride-1 QConv: direct or Winograd F(2,3) in integers (qwinograd.ts), where it fits
   const qc = !c && !q && !gpu ? qconvInfo(prog, kernel) : undefined;
   const qw = !!qc && qWinogradApplies(qc) && qWinogradFits(prog, kernel, qc);
-  const algorithms: Algo[] = c ? algorithmCosts(c).map((x) => toDirective(x.alg)) : q ? [{ d: 'algorithm', name: 'direct' }, { d: 'algorithm', name: 'gemm' }] : qw ? [{ d: 'algorithm', name: 'direct' }, { d: 'algorithm', name: 'winograd', params: [2, 3] }] : [{ d: 'algorithm', name: 'direct' }];
+  const algorithms: Algo[] = cb ? algorithmCosts(cb, caps?.vectorLanes).map((x) => toDirective(x.alg)) : q ? [{ d: 'algorithm', name: 'direct' }, { d: 'algorithm', name: 'gemm' }] : qw ? [{ d: 'algorithm', name: 'direct' }, { d: 'algorithm', name: 'winograd', params: [2, 3] }] : [{ d: 'algorithm', name: 'direct' }];
   const comp = src.stages.filter((st) => st.kind === 'compute');
   const last = comp.length === 1 && comp[0].kind === 'compute' ? comp[0] : undefined;
   const inner = last?.axes.length ? { axis: last.axes.at(-1)!, extent: last.out.shape.at(-1)! } : undefined;

@@ -4,7 +4,7 @@
  * split, output loops moved between its blocks) realizes on C with results identical to the bit.
  */
 import { describe, expect, it } from 'vitest';
-import { C_TARGET, buildC, compileFor, kernelSpace, lowerGraph, makeRng, mutate, runC } from '@aic/codegen';
+import { C_TARGET, WASM_SIMD_TARGET, buildC, compileFor, kernelSpace, lowerGraph, makeRng, mutate, runC, scheduleText, thisMachine, tuningSchedules, workloadsOf } from '@aic/codegen';
 import { optimizeGraph, loadGraph } from '@aic/api/internal';
 import { Tensor } from '@aic/core';
 import { parseGraph } from '@aic/dsl';
@@ -13,7 +13,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { printKernel, type Directive } from '@aic/loop-ir';
+import type { Target } from '@aic/codegen';
 import { buildModel } from '../onnx-builder.ts';
+import { HAVE_SHARED, SHARED } from '../model-zoo.ts';
 
 /** Conv 3x3 16->16 (pad 1) then Conv 1x1 16->32 */
 async function convGraph() {
@@ -221,4 +223,31 @@ describe('tuner batches of -O3 (channel-blocked) kernels', () => {
       for (const k of b!.kernels) expect(workloadKey(bp.sources.get(k)!)).toBe(workloadKey(s));
     }
   });
+});
+
+describe('tuner space at -O3 (channel-blocked convs)', () => {
+  // the algorithm a blocked conv's default realizes with (gemm for a 1x1, Winograd) is in its space, so
+  // a tuning-log record carrying it applies (before, the space saw blocked convs as 'direct' only and
+  // every -O3 conv winner was reported mismatched and left out)
+  it.skipIf(!HAVE_SHARED)('lists the default algorithm of every blocked conv, and a log record with it applies (squeezenet1_1)', async () => {
+    for (const target of [C_TARGET, WASM_SIMD_TARGET] as Target<unknown>[]) {
+      const g = optimizeGraph(await loadGraph(path.join(SHARED, 'squeezenet1_1.onnx'), { validate: true }), { target: target.name, level: 3 }).graph;
+      const prog = lowerGraph(g, target.caps!);
+      const def = compileFor(target, g, { version: 't', source: 't', sourceHash: '-' }).prog;
+      const ws = workloadsOf(prog);
+      const withAlgo = ws.filter((w) => def.schedules.get(w.kernels[0])?.some((d) => d.d === 'algorithm' && d.name !== 'direct'));
+      expect(withAlgo.length).toBeGreaterThan(0);
+      const lines: string[] = [];
+      for (const w of withAlgo) {
+        const dirs = def.schedules.get(w.kernels[0])!;
+        const a = algos([dirs]);
+        expect([...algos(kernelSpace(prog, w.kernels[0], false, target.caps).algorithms.map((x) => [x]))]).toContain([...a][0]);
+        const rec = { workload: w.key, op: w.op, target: target.name, machine: thisMachine(), schedule: scheduleText(dirs), aic_version: 't' };
+        lines.push(JSON.stringify({ ...rec, median_us: 10, trial: 0 }), JSON.stringify({ ...rec, median_us: 5, trial: 1 }));
+      }
+      const applied = tuningSchedules(g, target, [{ file: 'log.jsonl', text: lines.join('\n') }], 't');
+      expect(applied.issues).toEqual([]);
+      expect(applied.kernels).toBe(withAlgo.reduce((n, w) => n + w.kernels.length, 0));
+    }
+  }, 120_000);
 });
