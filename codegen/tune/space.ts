@@ -59,7 +59,7 @@ export interface KernelSpace {
   padCopy?: boolean;
   /** an int8 grouped conv whose integer sum f32 holds exactly: f32 or int32 lanes (`accumulate`) */
   accumulate?: boolean;
-  /** a column-packed weight: the panel widths it can be packed in, the default's first (`panel`; needs the target's caps) */
+  /** a column-packed weight: the panel widths it can be packed in, the default's first (`panel`; needs the target's caps; one: no choice, but a record naming it applies) */
   panels?: number[];
 }
 
@@ -96,7 +96,7 @@ export function kernelSpace(prog: Program, kernel: string, gpu = false, caps?: T
   const padCopy = !!c && c.group > 1 && c.pads.some((p) => p > 0);
   const accumulate = !gpu && (qconvInfo(prog, kernel)?.group ?? 1) > 1 && floatSumStage(prog, kernel) >= 0;
   const panels = !gpu && caps ? panelWidths(src, caps, prog) : [];
-  return { reduce, reduceExtent, algorithms, ...(padCopy ? { padCopy } : {}), ...(accumulate ? { accumulate } : {}), ...(panels.length > 1 ? { panels } : {}), ...(gpu ? { gpu, ...(inner ? { inner } : {}) } : {}) };
+  return { reduce, reduceExtent, algorithms, ...(padCopy ? { padCopy } : {}), ...(accumulate ? { accumulate } : {}), ...(panels.length ? { panels } : {}), ...(gpu ? { gpu, ...(inner ? { inner } : {}) } : {}) };
 }
 
 const baseOf = (axis: string) => axis.replace(/(_[oi])+$/, '');
@@ -115,7 +115,7 @@ export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng)
     const type = cur ? (cur.type === 'f32' ? 'i32' : 'f32') : rng.pick(['f32', 'i32'] as const);
     return [...dirs.filter((d) => d.d !== 'accumulate'), { d: 'accumulate', type }];
   }
-  if (space.panels && rng.next() < 0.125) {
+  if (space.panels && space.panels.length > 1 && rng.next() < 0.125) {
     const cur = dirs.find((d): d is Extract<Directive, { d: 'panel' }> => d.d === 'panel')?.lanes ?? space.panels[0];
     const others = space.panels.filter((p) => p !== cur);
     // that width's default loops (kernel-level directives alone merge with the default schedule)

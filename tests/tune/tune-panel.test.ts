@@ -58,5 +58,16 @@ describe('tuner space: column-panel width (wasm-simd MatMul)', () => {
     const good = tuningSchedules(g, WASM_SIMD_TARGET, [{ file: 'good.jsonl', text: `${rec(def, 0, 10)}\n${rec([{ d: 'panel', lanes: 16 }], 1, 5)}\n` }], 't');
     expect(good.issues).toEqual([]);
     expect(good.schedules.get(w.kernels[0])).toEqual([{ d: 'panel', lanes: 16 }]);
+    // a MatMul only one width fits (N = 8: 4-lane panels): its realized default names `panel 4`, and
+    // a record carrying it applies (no choice to search, but nothing mismatched)
+    const narrow = constMatmul(8, 24, 8).g;
+    const wn = workloadsOf(lowerGraph(narrow, WASM_SIMD_TARGET.caps!))[0];
+    expect(kernelSpace(lowerGraph(narrow, WASM_SIMD_TARGET.caps!), wn.kernels[0], false, WASM_SIMD_TARGET.caps).panels).toEqual([4]);
+    const defN = compileFor(WASM_SIMD_TARGET, narrow, opts()).prog.schedules.get(wn.kernels[0])!;
+    expect(panelOf(defN)).toBe(4);
+    const recN = (trial: number, us: number) => JSON.stringify({ workload: wn.key, op: wn.op, target: 'wasm-simd', machine: thisMachine(), schedule: scheduleText(defN), median_us: us, aic_version: 't', trial });
+    const one = tuningSchedules(narrow, WASM_SIMD_TARGET, [{ file: 'one.jsonl', text: `${recN(0, 10)}\n${recN(1, 5)}\n` }], 't');
+    expect(one.issues).toEqual([]);
+    expect(one.kernels).toBe(1);
   });
 });
