@@ -2,7 +2,7 @@
 import './elementwise.ts';
 import './nn.ts';
 import './linalg.ts';
-import './shape.ts';
+import './shape/index.ts';
 import './reduce.ts';
 import './control.ts';
 import './rnn.ts';
