@@ -1,6 +1,6 @@
 /** Every op family; importing a family registers its ops. Add a family here, nowhere else. */
 import './elementwise.ts';
-import './nn.ts';
+import './nn/index.ts';
 import './linalg.ts';
 import './shape/index.ts';
 import './reduce.ts';

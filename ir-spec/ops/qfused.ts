@@ -32,7 +32,7 @@
 import { Tensor, diag, freshDim, nodeLocation, type DType, type Dim } from '@aic/core';
 import { E, type Expr, type ScalarType, type TensorRef } from '@aic/loop-ir';
 import { convDirect, reduceAxes, to3, windowGeometry, type ConvGeom } from '../lib/nn.ts';
-import { lowerConvLike } from './nn.ts';
+import { lowerConvLike } from './nn/conv.ts';
 import { defineOp } from '../registry.ts';
 import type { InferCtx, LowerCtx } from '../types.ts';
 import { compileScalar } from '../lib/scalar-expr.ts';

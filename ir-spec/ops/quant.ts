@@ -11,7 +11,7 @@ import { allOf, convDirect, guard, inBounds, reduceAxes, tapPos, to3, winAxes, w
 import { defineOp } from '../registry.ts';
 import type { AttrReader, InferCtx, LowerCtx } from '../types.ts';
 import { scalarOf } from '../lib/lower.ts';
-import { lowerConvLike } from './nn.ts';
+import { lowerConvLike } from './nn/conv.ts';
 import { compileScalar } from '../lib/scalar-expr.ts';
 import { normAxis } from '../lib/util.ts';
 import { requireDtype } from '../lib/infer-helpers.ts';

@@ -10,7 +10,10 @@ import { intList } from '../../lib/util.ts';
 import { ALL, requireDtype, sameDtypes } from '../../lib/infer-helpers.ts';
 import * as V from '../../vjp/index.ts';
 import { axisMapCopy, elems } from '../../lib/shape.ts';
-import { CAT, INDEX, loc, verr, axisOf, constInts, optInts, attrToInput, vctx, inRef, present, constIntsOf, clampI, allOf } from './common.ts';
+import {
+  CAT, INDEX, loc, verr, axisOf, constInts, optInts, attrToInput, vctx, inRef, present, constIntsOf, clampI,
+  allOf,
+} from './common.ts';
 
 // ---- Expand / Tile / Pad ---------------------------------------------------------------------------------
 function expandShape(ctx: InferCtx | EvalCtx, a: readonly Dim[], b: readonly Dim[]): Dim[] {

@@ -8,7 +8,9 @@ import { E, isFloatT, numel } from '@aic/loop-ir';
 import { intList } from '../../lib/util.ts';
 import { ALL, NUMERIC, requireDtype, sameDtypes } from '../../lib/infer-helpers.ts';
 import { elems } from '../../lib/shape.ts';
-import { CAT, loc, verr, constInts, rankOf, i64, checkRank, vctx, inRef, constOf, F64, emitConstOut } from './common.ts';
+import {
+  CAT, loc, verr, constInts, rankOf, i64, checkRank, vctx, inRef, constOf, F64, emitConstOut,
+} from './common.ts';
 
 // ---- Shape / Size / ConstantOfShape / Range / EyeLike ---------------------------------------------------------
 function shapeRange(ctx: InferCtx | EvalCtx, r: number): [number, number] {

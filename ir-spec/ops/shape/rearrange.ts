@@ -8,7 +8,9 @@ import { CHECK_SEQUENCE_LENS, E, rangeMessage, numel, type Expr } from '@aic/loo
 import { lowerCompressRuntime, lowerNonZeroRuntime } from '../../lib/dynamic.ts';
 import { intList, product } from '../../lib/util.ts';
 import { ALL, NUMERIC, requireDtype } from '../../lib/infer-helpers.ts';
-import { axisMapCopy, copyTensor, elems, flatExpr, forEachIndex, transposeTensor, unflattenExpr } from '../../lib/shape.ts';
+import {
+  axisMapCopy, copyTensor, elems, flatExpr, forEachIndex, transposeTensor, unflattenExpr,
+} from '../../lib/shape.ts';
 import { CAT, loc, verr, axisOf, i64, checkRank, vctx, inRef, constOf, F64, emitConstOut, lookup } from './common.ts';
 
 // ---- DepthToSpace / SpaceToDepth ----------------------------------------------------------------------------

@@ -4,7 +4,9 @@
 import { Tensor, castScalar, diag, freshDim, isFloat, type DType } from '@aic/core';
 import { defineOp } from '../../registry.ts';
 import type { EvalCtx, InferCtx, LowerCtx, OnnxImportView, OpDef, OutType } from '../../types.ts';
-import { E, S, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef } from '@aic/loop-ir';
+import {
+  E, S, isFloatT, lowerCompute, mapStmt, numel, type Expr, type ScalarType, type Stmt, type TensorRef,
+} from '@aic/loop-ir';
 import { intList, product } from '../../lib/util.ts';
 import { FLOATS, NUMERIC, requireDtype } from '../../lib/infer-helpers.ts';
 import { planAxis, resizeData, type ResizeParams } from '../../lib/shape.ts';
