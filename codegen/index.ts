@@ -16,7 +16,7 @@ export * from './memory/plan.ts';
 export * from './c/target.ts';
 export * from './schedule/defaults.ts';
 export { INTERP_TARGET, LOOPS_TARGET } from './interp-target.ts';
-export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, describeAdapter, wgslTarget, WGSL_TARGET, type WgslCompiled } from './wgsl/index.ts';
+export { compileWgsl, writeWgslArtifact, runWgsl, runWgslSync, closeWgsl, wgslAdapter, describeAdapter, wgslTarget, WGSL_TARGET, DEFAULT_WGSL_LIMITS, type WgslCompiled, type WgslLimits } from './wgsl/index.ts';
 export { compileWasm, writeWasmArtifact, runWasm, emitWat, wasmValidate, WASM_SIMD_TARGET, WASM_TARGET, type WasmCompiled } from './wasm/target.ts';
 export { algorithmStats } from './schedule/algorithms/choose.ts';
 export * from './shape-inputs.ts';

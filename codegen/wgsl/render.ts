@@ -96,6 +96,8 @@ const HEADER = 256;
 
 const words = (b: { shape: number[] }) => Math.max(1, numel(b.shape));
 const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
+/** A limit to suggest for `bytes`: the next power of two, in MiB / GiB. */
+const limitHint = (bytes: number) => { const p = 2 ** Math.ceil(Math.log2(bytes)); return p >= 2 ** 30 ? `${p / 2 ** 30}G` : `${Math.max(1, p / 2 ** 20)}M`; };
 const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_').replace(/__+/g, '_');
 
 interface Region { buf: number; off: number; bytes: number }
@@ -234,7 +236,8 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
     // float16/bfloat16 weights: two per word (half.ts)
     const bytes = (isHalfT(w.dtype) ? Math.ceil(words(w) / 2) : words(w)) * 4;
     if (bytes > lim.maxStorageBufferBindingSize) {
-      throw diag.unsupportedFeature(`weight '${w.value}' needs ${bytes} bytes, more than maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize}) on target wgsl`);
+      throw diag.unsupportedFeature(`weight '${w.value}' needs ${bytes} bytes, more than maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize}) on target wgsl; `
+        + `for a device that grants more (most GPUs give 1-4 GiB when asked), compile with --wgsl-limit maxStorageBufferBindingSize=${limitHint(bytes)}`);
     }
     let c = chunks[chunks.length - 1];
     if (!c || alignUp(c.bytes, A) + bytes > lim.maxStorageBufferBindingSize) { c = { bytes: 0, parts: [] }; chunks.push(c); }
@@ -302,7 +305,8 @@ export function renderWgsl(prog: Program, plan: MemoryPlan, opts: { version: str
           windows.push(cur);
         }
         if (cur.end - cur.start > lim.maxStorageBufferBindingSize) {
-          throw diag.unsupportedFeature(`kernel ${p.kernel} (${p.node}) needs overlapping buffers spanning ${cur.end - cur.start} bytes, more than maxStorageBufferBindingSize on target wgsl`);
+          throw diag.unsupportedFeature(`kernel ${p.kernel} (${p.node}) needs overlapping buffers spanning ${cur.end - cur.start} bytes, more than maxStorageBufferBindingSize `
+            + `(${lim.maxStorageBufferBindingSize}) on target wgsl; for a device that grants more, compile with --wgsl-limit maxStorageBufferBindingSize=${limitHint(cur.end - cur.start)}`);
         }
       }
     }

@@ -6,7 +6,7 @@ import { diag, type Graph } from '@aic/core';
 import { algorithmStats, compileFor, type ExtentSpec, type Program, type SymbolicBatch } from '@aic/codegen';
 import { validateGraph } from '@aic/ir-spec';
 import { ScheduleError, parseScheduleFile, printKernel, printSchedule, type Directive } from '@aic/loop-ir';
-import { compileTargetOrThrow } from './targets.ts';
+import { compileTargetOrThrow, withWgslLimits } from './targets.ts';
 import { humanBytes } from './inspect.ts';
 
 export const VERSION = '0.1.0';
@@ -24,6 +24,8 @@ export interface CompileGraphOptions {
   batch?: SymbolicBatch;
   /** a symbolic dim as a run-time extent (codegen/lower/extents.ts): g is the model at its maximum */
   extents?: ExtentSpec;
+  /** target wgsl: the device limits to compile for (default: WebGPU's guaranteed ones, which every device has) */
+  wgslLimits?: Record<string, number>;
 }
 
 export interface CompiledGraph {
@@ -56,7 +58,7 @@ export function emitForm(c: CompiledGraph, form: string): string {
 
 export function compileGraph(g: Graph, opts: CompileGraphOptions): CompiledGraph {
   const name = opts.target;
-  const t = compileTargetOrThrow(name);
+  const t = withWgslLimits(compileTargetOrThrow(name), opts.wgslLimits);
   validateGraph(g);
   // the one compile driver (codegen/driver.ts): lower, schedule, plan memory and render through the target's hooks
   const c = compileFor(t, g, {

@@ -66,7 +66,7 @@ export function compile(model: Model, opts: CompileOptions): CompiledModel {
   const sym = opts.symbolic === undefined ? { graph: g } : symbolicForApi(g, opts.target, opts.symbolic);
   const c = compileGraph(sym.graph, {
     target: opts.target, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, source: opts.source, sourceHash: opts.sourceHash,
-    schedules, batch: sym.batch, extents: sym.extents,
+    schedules, batch: sym.batch, extents: sym.extents, wgslLimits: opts.wgslLimits,
   });
   const symbols = [
     ...(sym.batch ? [{ symbol: sym.batch.symbol, kind: 'batch' as const, ...(sym.batch.max === undefined ? {} : { max: sym.batch.max }) }] : []),
@@ -93,7 +93,7 @@ export async function run(model: Model, feeds: Record<string, Feed>, opts: RunOp
   for (const [k, v] of Object.entries(feeds ?? {})) {
     given.set(k, v === null ? null : Array.isArray(v) ? v.map((x, i) => toTensor(x, `feed '${k}'[${i}]`)) : toTensor(v, `feed '${k}'`));
   }
-  const r = await runGraph(g, given, { target: opts.target, onNote: opts.onNote });
+  const r = await runGraph(g, given, { target: opts.target, onNote: opts.onNote, wgslLimits: opts.wgslLimits });
   const values = Object.fromEntries(r.outputs) as RunResult['values'];
   const outputs = Object.fromEntries([...r.outputs].filter(([, v]) => v instanceof CoreTensor)) as RunResult['outputs'];
   return { outputs, values, ms: r.ms };

@@ -8,7 +8,7 @@ import { Tensor, cloneGraph, diag, type Graph, type RValue } from '@aic/core';
 import { checkFeed } from '@aic/interp';
 import { validateGraph } from '@aic/ir-spec';
 import { describeShapeInput, runOn, type RunOnOptions } from '@aic/codegen';
-import { runTargetOrThrow } from './targets.ts';
+import { runTargetOrThrow, withWgslLimits } from './targets.ts';
 import { VERSION } from './compile.ts';
 
 export interface RunGraphOptions {
@@ -18,11 +18,13 @@ export interface RunGraphOptions {
   onNote?: (msg: string) => void;
   /** schedules for the graph as compiled (shape inputs bound), e.g. from tuning logs; compiled targets only */
   schedules?: RunOnOptions['schedules'];
+  /** target wgsl: the device limits to compile for (default: WebGPU's guaranteed ones) */
+  wgslLimits?: Record<string, number>;
 }
 
 export async function runGraph(g: Graph, feeds: Map<string, RValue>, opts: RunGraphOptions = {}): Promise<{ outputs: Map<string, RValue>; ms: number; nodes: number }> {
   const name = opts.target ?? 'interp';
-  const t = runTargetOrThrow(name);
+  const t = withWgslLimits(runTargetOrThrow(name), opts.wgslLimits);
   const note = opts.onNote ?? (() => {});
   validateGraph(g);
   for (const v of g.inputs) {

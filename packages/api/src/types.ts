@@ -124,6 +124,11 @@ export interface CompileOptions {
   plainLoops?: boolean;
   /** wasm targets: weights inside model.wasm instead of model.weights */
   embedWeights?: boolean;
+  /**
+   * target wgsl: device limits to compile for, by WebGPU limit name (e.g. { maxStorageBufferBindingSize:
+   * 1 << 30 }); default WebGPU's guaranteed ones. The artifact then loads only on a device granting them.
+   */
+  wgslLimits?: Record<string, number>;
   /** the model's file name and a hash of it, recorded in the artifact (defaults: the graph name, '-') */
   source?: string;
   sourceHash?: string;
@@ -176,6 +181,8 @@ export interface RunOptions {
   target?: string;
   /** receives notes (e.g. the C build, the WebGPU adapter) */
   onNote?: (message: string) => void;
+  /** target wgsl: device limits to compile for (see CompileOptions.wgslLimits) */
+  wgslLimits?: Record<string, number>;
 }
 
 export interface RunResult {

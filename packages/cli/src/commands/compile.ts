@@ -13,13 +13,14 @@ import { readTensorFile } from '../model-io.ts';
 import { parseMaxShapes, splitShapeOptions } from '../symbolic-shapes.ts';
 import { optimize, resolvePipeline, type PipelineCliOptions } from '../pipeline-options.ts';
 import { note } from '../ui.ts';
+import { parseWgslLimits } from '../wgsl-limits.ts';
 import { layoutConversionStats } from '../layout-stats.ts';
 
 export { VERSION };
 
 export interface CompileOptions extends PipelineCliOptions {
   target?: string; output?: string; listTargets?: boolean; emit?: string; schedule?: string;
-  constInput?: string[]; inputShape?: string[]; plainLoops?: boolean; maxShape?: string[]; embedWeights?: boolean; tuningLog?: string[];
+  constInput?: string[]; inputShape?: string[]; plainLoops?: boolean; maxShape?: string[]; embedWeights?: boolean; tuningLog?: string[]; wgslLimit?: string[];
 }
 
 export function targetTable(): string {
@@ -52,6 +53,8 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   const name = opts.target;
   if (!name) throw diag.usage(`compile needs --target; compile targets: ${available.join(', ') || 'none'} (see aic compile --list-targets)`);
   compileTargetOrThrow(name);
+  const wgslLimits = parseWgslLimits(opts.wgslLimit);
+  if (wgslLimits && name !== 'wgsl') throw diag.usage(`--wgsl-limit applies to --target wgsl only, not '${name}'`);
   if (opts.emit !== undefined && !(EMIT_FORMS as readonly string[]).includes(opts.emit)) throw diag.usage(`--emit '${opts.emit}': one of ${EMIT_FORMS.join(', ')}`);
   if (!opts.emit && !opts.output) throw diag.usage('compile needs -o DIR (or --emit c|loops|schedule to print)');
   const schedules = opts.schedule === undefined ? undefined : parseSchedules(new TextDecoder().decode(readFileOrThrow(opts.schedule)), opts.schedule);
@@ -69,7 +72,7 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   if (opts.constInput?.length && !batch && !extents) prepareForRun(graph, new Map());
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
   const tuned = withTuningLogs(graph, name, opts.tuningLog, schedules);
-  const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, batch, extents });
+  const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, batch, extents, wgslLimits });
   if (opts.emit) {
     process.stdout.write(emitForm(compiled, opts.emit));
     return 0;

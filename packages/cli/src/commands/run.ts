@@ -18,8 +18,9 @@ import { optimize, type PipelineCliOptions } from '../pipeline-options.ts';
 import { withTuningLogs } from './tuning-log.ts';
 import { DEFAULT_OPT_LEVEL } from '@aic/passes';
 import { validateGraph } from '@aic/ir-spec';
+import { parseWgslLimits } from '../wgsl-limits.ts';
 
-export interface RunOptions extends PipelineCliOptions { target?: string; input?: string[]; outputDir?: string; inputShape?: string[]; tuningLog?: string[] }
+export interface RunOptions extends PipelineCliOptions { target?: string; input?: string[]; outputDir?: string; inputShape?: string[]; tuningLog?: string[]; wgslLimit?: string[] }
 
 /** Why `aic run` optimizes by default (shown in --help). */
 export const RUN_DEFAULT_WHY = `every -O${DEFAULT_OPT_LEVEL} pass is checked against the interpreter (model zoo within rtol 1e-3/atol 1e-4, random graphs, --verify-each=numeric), `
@@ -29,6 +30,8 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   const targetName = opts.target ?? 'interp';
   runTargetOrThrow(targetName);
   const target = findTarget(targetName);
+  const wgslLimits = parseWgslLimits(opts.wgslLimit);
+  if (wgslLimits && targetName !== 'wgsl') throw diag.usage(`--wgsl-limit applies to --target wgsl only, not '${targetName}'`);
   if (opts.tuningLog?.length && target && !target.caps) throw diag.usage(`--tuning-log: target '${targetName}' has no kernel schedules (use a compiled target: aic compile --list-targets)`);
   const explicitShapes = parseShapeOptions(opts.inputShape);
   const g = await loadModel(model);
@@ -46,7 +49,7 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   const outDir = opts.outputDir ?? '.';
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw diag.usage(`--output-dir '${outDir}' is not a directory`);
   const { graph: og } = optimize(g, opts, DEFAULT_OPT_LEVEL, undefined, passTarget(targetName));
-  const { outputs: outs, ms, nodes } = await runGraph(og, feeds, { target: targetName, source: model, onNote: note, schedules: (pg) => withTuningLogs(pg, targetName, opts.tuningLog) });
+  const { outputs: outs, ms, nodes } = await runGraph(og, feeds, { target: targetName, source: model, onNote: note, schedules: (pg) => withTuningLogs(pg, targetName, opts.tuningLog), wgslLimits });
   // write only after the whole run succeeded, and only once every output is serialized: no partial outputs
   // a sequence output of N tensors is written as NAME_0.npy ... NAME_{N-1}.npy; an empty optional writes nothing
   const flat: [string, Tensor][] = [];
