@@ -6,6 +6,7 @@ import { noopParamRules } from './noop-params.ts';
 import { chainRules } from './chains.ts';
 import { inversePairRules } from './inverse-pairs.ts';
 import { algebraicRules } from './algebraic.ts';
+import { deadTapRules } from './dead-taps.ts';
 
 export const redundantRules: Rule[] = [
   ...canonicalizeRules,
@@ -14,6 +15,7 @@ export const redundantRules: Rule[] = [
   ...chainRules,
   ...inversePairRules,
   ...algebraicRules,
+  ...deadTapRules,
 ];
 
 {
