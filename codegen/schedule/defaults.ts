@@ -16,7 +16,7 @@
  */
 import { reportProgress } from '@aic/core';
 import type { TargetCaps } from '@aic/ir-spec';
-import { E, ScheduleError, computeT, flatIndex, isKernelLevel, mapExpr, walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
+import { E, ScheduleError, computeT, flatIndex, isKernelLevel, mapExpr, numel, walkExpr, type ComputeStage, type Directive, type Expr, type ScalarType } from '@aic/loop-ir';
 import type { KernelSource, Program } from '../lower/program.ts';
 import { packWeight, packable, peelIndex } from './pack.ts';
 import { blockedStageSchedule } from './blocked.ts';
@@ -229,6 +229,15 @@ export interface StageSchedule { dirs: Directive[]; packs: PackRequest[] }
  * the column-panel width a `panel` directive asks for (col-pack.ts; a ScheduleError where the stage
  * packs column panels but not of that width).
  */
+/**
+ * Wide-vector targets (C): a constant MatMul B is column-packed (col-pack.ts) when the product has at
+ * most this many rows. Up to 16 rows measured (convnext_tiny's 4- and 16-row MLPs, `aic profile --target c
+ * -O3`: 24.8 -> 18.1 ms at 8, 13.8 at 16, 15.2 at 64); no shared-zoo kernel has so few rows with such a B.
+ */
+const COL_PACK_WIDE_ROWS = 16;
+/** ... and a weight larger than L1 (a smaller one stays cached whatever its layout). */
+const COL_PACK_WIDE_BYTES = 32 * 1024;
+
 function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?: Program, panel?: number): StageSchedule | undefined {
   const reds = reducesOf(st.body);
   if (reds.length !== 1 || caps.vectorLanes <= 1) return undefined;
@@ -310,7 +319,13 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // targets: a clamped 2W block): 6 rows x 2 vectors = 12 accumulators, 12 x 2 on wide targets (wide-tile.ts)
   // narrow targets: a constant vector operand (MatMul's B) packed in column panels of colV vectors
   // (col-pack.ts): two by default where they divide, four when the tile has at most 2 rows (below)
-  const canColPack = !wide && prog && !c.packs.length && !c.strided && !c.clamp;
+  // ... and on wide targets for a product of few rows (COL_PACK_WIDE_ROWS): its weight is read once per
+  // tile row group, so the GEMM is bound by streaming the weight, and a row-major B[k, n] read a tile's
+  // width at a time touches a new cache line N floats away each step (torchvision convnext_tiny at 64x64,
+  // C -O3: [1,2,2,768] @ [768,3072] 1.86 -> 0.52 ms, whole model 25.2 -> 13.1 ms, 2.01 -> 1.07 of ONNX Runtime)
+  const fewRows = out.filter((a) => a.name !== c.v).reduce((p, a) => p * a.extent, 1) <= COL_PACK_WIDE_ROWS
+    && vecLoads.some((l) => { const q = src.params.find((x) => x.name === l.buf); return !!q && numel(q.shape) * bytes(R.t) > COL_PACK_WIDE_BYTES; });
+  const canColPack = (!wide || fewRows) && prog && !c.packs.length && !c.strided && !c.clamp;
   const colPackAt = (P: number) => canColPack ? colPackParams(prog, src, vecLoads, c.v, vExtent, P, usesVar) : undefined;
   const panels = PANEL_VECTORS.filter((v) => colPackAt(v * c.W));
   if (panel !== undefined && panels.length && !panels.includes(panel / c.W)) {
@@ -475,7 +490,7 @@ function defaultScheduleWithPacks(src: KernelSource, caps: TargetCaps, prog?: Pr
     else if (opts?.rowInterleave) dirs.push(...(opts.rowInterleave === true ? interleavedRows(st) : interleavedRows(st, opts.rowInterleave.rows, opts.rowInterleave.minReduce)));
   }
   if (panel !== undefined && !dirs.some((d) => d.d === 'panel')) {
-    throw new ScheduleError(`panel ${panel}: kernel ${src.name} packs no weight in column panels (a MatMul whose B is a constant, on a narrow-vector target such as wasm-simd)`);
+    throw new ScheduleError(`panel ${panel}: kernel ${src.name} packs no weight in column panels (a MatMul whose B is a constant, on a narrow-vector target such as wasm-simd, or on C with at most ${COL_PACK_WIDE_ROWS} rows and B over ${COL_PACK_WIDE_BYTES / 1024} KiB)`);
   }
   return { dirs, packs };
 }

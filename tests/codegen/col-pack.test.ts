@@ -8,13 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { constMatmul } from '../helpers.ts';
 import { printKernel, type Directive } from '@aic/loop-ir';
 import { chooseSchedules, lowerGraph, rescheduleProgram, runProgram } from '@aic/codegen';
-import { WASM_SIMD_CAPS } from '../../codegen/caps.ts';
+import { C_CAPS, WASM_SIMD_CAPS } from '../../codegen/caps.ts';
 import { simplifyDivMod } from '../../codegen/schedule/pack.ts';
 
 /** y of the MatMul scheduled for wasm-simd with `overrides` (a `panel` among them), its kernel text and weights */
-function scheduled(M: number, K: number, N: number, overrides?: Map<string, Directive[]>) {
-  const p = lowerGraph(constMatmul(M, K, N).g, WASM_SIMD_CAPS);
-  const sched = chooseSchedules(p, WASM_SIMD_CAPS, overrides);
+function scheduled(M: number, K: number, N: number, overrides?: Map<string, Directive[]>, caps = WASM_SIMD_CAPS) {
+  const p = lowerGraph(constMatmul(M, K, N).g, caps);
+  const sched = chooseSchedules(p, caps, overrides);
   rescheduleProgram(p, sched);
   p.kernels = p.kernels.map((k) => ({ ...k, body: simplifyDivMod(k.body) }));
   return { p, sched: [...sched.values()][0], text: p.kernels.map(printKernel).join('\n') };
@@ -56,5 +56,21 @@ describe('column-packed MatMul weights (wasm-simd)', () => {
     const { sched } = scheduled(1, 12, 32);
     expect(sched).toContainEqual({ d: 'panel', lanes: 16 });
     expect(sched).toContainEqual({ d: 'split', axis: 'i1_o', factor: 4 });
+  });
+});
+
+describe('column-packed MatMul weights (C, few rows)', () => {
+  it('a product of at most 16 rows with B over 32 KiB has B packed in 16-lane vectors (streamed, not re-read N floats apart); 17 rows or a smaller B keep it as it is', () => {
+    const { g, feeds } = constMatmul(4, 96, 128);
+    const plain = Array.from(runProgram(lowerGraph(g, C_CAPS), feeds).get('y')!.num as ArrayLike<number>);
+    const { p, sched } = scheduled(4, 96, 128, undefined, C_CAPS);
+    const panel = sched.find((d) => d.d === 'panel');
+    expect(panel && panel.d === 'panel' && panel.lanes % 16).toBe(0);
+    const lanes = panel!.d === 'panel' ? panel!.lanes : 0;
+    expect(p.weights.some((x) => x.shape.join() === `${128 / lanes},96,${lanes}`)).toBe(true);
+    expect(Array.from(runProgram(p, feeds).get('y')!.num as ArrayLike<number>)).toEqual(plain);
+    expect(scheduled(16, 96, 128, undefined, C_CAPS).sched.some((d) => d.d === 'panel')).toBe(true);
+    expect(scheduled(17, 96, 128, undefined, C_CAPS).sched.some((d) => d.d === 'panel')).toBe(false);
+    expect(scheduled(4, 48, 128, undefined, C_CAPS).sched.some((d) => d.d === 'panel')).toBe(false); // 24 KiB
   });
 });

@@ -18,8 +18,12 @@ describe('tuner space: column-panel width (wasm-simd MatMul)', () => {
     const prog = lowerGraph(g, WASM_SIMD_TARGET.caps!);
     const k = [...prog.sources.keys()][0];
     expect(kernelSpace(prog, k, false, WASM_SIMD_TARGET.caps).panels).toEqual([8, 4, 16]);
-    // C (16-lane vectors) packs no column panels; without caps the space has no panel choice
+    // C (16-lane vectors) packs column panels only for a product of at most 16 rows with B over 32 KiB
+    // (this one is 6 KiB); without caps the space has no panel choice
     expect(kernelSpace(lowerGraph(g, C_TARGET.caps!), k, false, C_TARGET.caps).panels).toBeUndefined();
+    const cSpace = (M: number) => { const p = lowerGraph(constMatmul(M, 128, 128).g, C_TARGET.caps!); return kernelSpace(p, [...p.sources.keys()][0]!, false, C_TARGET.caps).panels; };
+    expect(cSpace(8)).toEqual([32, 16, 64]);
+    expect(cSpace(17)).toBeUndefined();
     expect(kernelSpace(prog, k).panels).toBeUndefined();
 
     const def = compileFor(WASM_SIMD_TARGET, g, opts());

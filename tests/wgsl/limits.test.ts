@@ -71,9 +71,9 @@ describe('--wgsl-limit', () => {
     const noValue = cli('compile', MODEL, '--target', 'wgsl', '--wgsl-limit', 'maxStorageBufferBindingSize', '--emit', 'wgsl');
     expect(noValue.code).toBe(2);
     expect(noValue.err).toContain("--wgsl-limit 'maxStorageBufferBindingSize': expected NAME=VALUE");
-    const other = cli('run', MODEL, '--target', 'c', '--wgsl-limit', 'maxStorageBufferBindingSize=1G', '--input', `x=${MODEL}`);
+    const other = cli('compile', MODEL, '--target', 'c', '--wgsl-limit', 'maxStorageBufferBindingSize=1G', '--emit', 'c');
     expect(other.code).toBe(2);
-    expect(other.err).toContain("--wgsl-limit applies to --target wgsl only, not 'c'");
+    expect(other.err).toContain("device limits (--wgsl-limit) apply to target wgsl only, not 'c'");
   });
 
   it('the API takes the same limits (compile refuses, run checks them)', async () => {

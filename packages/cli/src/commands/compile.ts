@@ -54,7 +54,6 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   if (!name) throw diag.usage(`compile needs --target; compile targets: ${available.join(', ') || 'none'} (see aic compile --list-targets)`);
   compileTargetOrThrow(name);
   const wgslLimits = parseWgslLimits(opts.wgslLimit);
-  if (wgslLimits && name !== 'wgsl') throw diag.usage(`--wgsl-limit applies to --target wgsl only, not '${name}'`);
   if (opts.emit !== undefined && !(EMIT_FORMS as readonly string[]).includes(opts.emit)) throw diag.usage(`--emit '${opts.emit}': one of ${EMIT_FORMS.join(', ')}`);
   if (!opts.emit && !opts.output) throw diag.usage('compile needs -o DIR (or --emit c|loops|schedule to print)');
   const schedules = opts.schedule === undefined ? undefined : parseSchedules(new TextDecoder().decode(readFileOrThrow(opts.schedule)), opts.schedule);

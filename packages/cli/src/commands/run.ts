@@ -31,7 +31,6 @@ export async function runCommand(model: string, opts: RunOptions): Promise<numbe
   runTargetOrThrow(targetName);
   const target = findTarget(targetName);
   const wgslLimits = parseWgslLimits(opts.wgslLimit);
-  if (wgslLimits && targetName !== 'wgsl') throw diag.usage(`--wgsl-limit applies to --target wgsl only, not '${targetName}'`);
   if (opts.tuningLog?.length && target && !target.caps) throw diag.usage(`--tuning-log: target '${targetName}' has no kernel schedules (use a compiled target: aic compile --list-targets)`);
   const explicitShapes = parseShapeOptions(opts.inputShape);
   const g = await loadModel(model);
