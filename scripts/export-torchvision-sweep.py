@@ -3,7 +3,9 @@
 scripts/control-flow-sweep.sh (which runs every model of a folder on every target and compares).
 
 Usage: /usr/bin/python3 scripts/export-torchvision-sweep.py OUT_DIR [NAME...]
-Writes OUT_DIR/NAME.onnx and OUT_DIR/NAME/input.npy + out_output.npy (PyTorch's output). Random weights
+Writes OUT_DIR/NAME.onnx and OUT_DIR/NAME/input.npy + out_output.npy (PyTorch's output), and NAME.input.npy,
+NAME.output.npy, NAME.json as ../shared/tools/export_models.py does, so `npm run bench:c -- -O 3 --dir OUT_DIR`
+and `npx tsx benchmarks/wasm-bench.ts --dir OUT_DIR` compare them with ONNX Runtime. Random weights
 (seeded), batch 1, small images where the model allows (the graph is the same at any size), opset 13
 unless the name ends in _o17 (opset 17: LayerNormalization as one op). Models: transformers (ViT, Swin,
 MaxViT at reduced depth/width, torchvision's own classes), CNNs with ops the shared zoo lacks (DenseNet
@@ -14,6 +16,8 @@ python3-torchvision.
 """
 import os, sys, warnings
 import numpy as np, torch, torchvision
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export_common import write_io
 from torchvision import models as M
 from torchvision.models import segmentation as SEG, video as VID
 warnings.filterwarnings("ignore")
@@ -80,7 +84,7 @@ def main():
         os.makedirs(os.path.join(out, name), exist_ok=True)
         np.save(os.path.join(out, name, "input.npy"), x.numpy())
         np.save(os.path.join(out, name, "out_output.npy"), y.detach().numpy())
-        print(name, opset, os.path.getsize(path), flush=True)
+        write_io(out, name, x, y.detach(), opset, "torchvision.models " + name + " (scripts/export-torchvision-sweep.py)")
 
 if __name__ == "__main__":
     main()
