@@ -14,6 +14,7 @@ import { Tensor, nodeLocation, type Attr, type Node } from '@aic/core';
 import { getOp, makeAttrReader, windowGeometry } from '@aic/ir-spec';
 import { P, type Rule } from '../../rewrite/pattern.ts';
 import { constInput, staticShape, type GuardResult } from './util.ts';
+import { evalConst } from '../fuse/util.ts';
 
 const FAMILY = 'dead-taps';
 
@@ -57,23 +58,6 @@ export function deadTapCut(n: Node): Cut | string {
   return any ? cut : 'every tap reads the input somewhere';
 }
 
-/** w[:, :, lo0:hi0, lo1:hi1, ...] */
-function sliceTaps(w: Tensor, lo: number[], hi: number[]): Tensor {
-  const shape = [w.shape[0]!, w.shape[1]!, ...lo.map((l, a) => hi[a]! - l)];
-  const out = new Tensor(w.dtype, shape);
-  const src = w.num, dst = out.num;
-  const sp = lo.length, inK = w.shape.slice(2), outK = shape.slice(2);
-  const inTaps = inK.reduce((p, k) => p * k, 1), outTaps = outK.reduce((p, k) => p * k, 1);
-  const idx = new Array<number>(sp).fill(0);
-  for (let t = 0; t < outTaps; t++) {
-    let rem = t, off = 0;
-    for (let a = sp - 1; a >= 0; a--) { idx[a] = rem % outK[a]!; rem = Math.floor(rem / outK[a]!); }
-    for (let a = 0; a < sp; a++) off = off * inK[a]! + idx[a]! + lo[a]!;
-    for (let mc = 0; mc < shape[0]! * shape[1]!; mc++) dst[mc * outTaps + t] = src[mc * inTaps + off]!;
-  }
-  return out;
-}
-
 export const deadTapRules: Rule[] = [
   {
     name: 'conv-dead-taps',
@@ -87,7 +71,9 @@ export const deadTapRules: Rule[] = [
     replace: (m, b) => {
       const c = deadTapCut(m.root);
       if (typeof c === 'string') return null;
-      const w = sliceTaps(m.consts.w, c.lo, c.hi);
+      // w[:, :, lo0:hi0, lo1:hi1, ...], by Slice's reference semantics
+      const i64 = (v: number[]) => Tensor.fromNumbers('int64', [v.length], v);
+      const w = evalConst('Slice', [m.consts.w, i64(c.lo), i64(c.hi), i64(c.lo.map((_, a) => 2 + a))]);
       const attrs: Record<string, Attr> = { ...m.root.attrs };
       delete attrs['auto_pad'];
       attrs['kernel_shape'] = { type: 'ints', value: w.shape.slice(2) };
