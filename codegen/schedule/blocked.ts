@@ -113,14 +113,18 @@ function rows(W: number, max: number): { R: number; clamp: boolean } {
 
 /**
  * The register tile's rows over an output axis of extent W for V channel blocks of B lanes:
- * accumulators on 4-lane targets 2 x 4, wide vectors (32 registers) 2 x 7; one block: 8 rows, 7
+ * accumulators on 4-lane targets 2 x 4, wide vectors (32 registers) 2 x 8 (16 accumulators, 2 weight
+ * vectors and a broadcast; with 2 x 7 at most, an 8-wide map took two tiles of 4: torchvision
+ * fcn_resnet50 at 64x64, whose dilated layer3 / layer4 keep 8x8 maps, C -O3 52.5 -> 36.1 ms; the
+ * shared zoo -1.4% (resnet18's 56-wide maps) to +0.3%, benchmarks/c-schedule-ab.ts 7 rounds,
+ * 2026-12-05); one block: 8 rows, 7
  * where the target's compiler has 16 vector registers (TargetCaps.vectorRegisters: wasm-simd, whose
  * 8-row depthwise tiles spilled; fastest of 25 interleaved calls, benchmarks/wasm-schedule-ab.ts -O 3:
  * mobilenet_v2 17.00 -> 16.77 ms, efficientnet_b0 29.97 -> 29.53, resnet18 49.03 -> 48.53,
  * shufflenet_v2 8.44 -> 8.48, squeezenet1_1 15.06 -> 15.04).
  */
 export function tileRows(W: number, B: number, V: number, vectorRegisters = 32): { R: number; clamp: boolean } {
-  return rows(W, B >= 8 && V === 2 ? 7 : V === 2 ? 4 : Math.min(8, (vectorRegisters - 2) >> 1));
+  return rows(W, B >= 8 && V === 2 ? 8 : V === 2 ? 4 : Math.min(8, (vectorRegisters - 2) >> 1));
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Directive } from '@aic/loop-ir';
 import { chooseSchedules, lowerGraph, rescheduleProgram, runProgram } from '@aic/codegen';
 import { C_CAPS, WASM_SIMD_CAPS } from '../../codegen/caps.ts';
 import { maxTileRows, twoContiguousVectors } from '../../codegen/schedule/wide-tile.ts';
+import { tileRows } from '../../codegen/schedule/blocked.ts';
 import { convKernel, convModel } from './conv-case.ts';
 
 const splits = (dirs: Directive[]) => dirs.filter((d): d is Extract<Directive, { d: 'split' }> => d.d === 'split').map((d) => `${d.axis}/${d.factor}`);
@@ -22,6 +23,18 @@ describe('register tiles and the register count', () => {
     expect(twoContiguousVectors(64, 4, false, false)).toBe(true);
     expect(twoContiguousVectors(64, 8, false, true)).toBe(false);
     expect(twoContiguousVectors(7, 4, false, false)).toBe(false);
+  });
+
+  it('channel-blocked tiles (blocked.ts): two 16-lane blocks take up to 8 rows (16 accumulators), 4-lane blocks 4', () => {
+    // an 8-wide map (fcn_resnet50's dilated layer3 / layer4 at 64x64) is one tile of 8, not two of 4
+    expect(tileRows(8, 16, 2)).toEqual({ R: 8, clamp: false });
+    expect(tileRows(56, 16, 2)).toEqual({ R: 8, clamp: false });
+    expect(tileRows(7, 16, 2)).toEqual({ R: 7, clamp: false });
+    expect(tileRows(14, 16, 2)).toEqual({ R: 7, clamp: false });
+    expect(tileRows(28, 16, 2)).toEqual({ R: 7, clamp: false });
+    expect(tileRows(13, 16, 2)).toEqual({ R: 7, clamp: true });
+    expect(tileRows(8, 4, 2)).toEqual({ R: 4, clamp: false });
+    expect(tileRows(16, 16, 1)).toEqual({ R: 8, clamp: false });
   });
 
   it('a 1x1 conv on wasm-simd: 4 output channels x 2 vectors of 4 positions, results unchanged', () => {
