@@ -25,12 +25,13 @@ export function scheduleProgram(target: Target, prog: Program, opts: Pick<Compil
   }
   for (const [k, d] of opts.schedules ?? []) {
     if (!prog.sources.has(k)) throw diag.usage(`--schedule: no kernel '${k}' (kernels: ${[...prog.sources.keys()].join(', ')})`);
-    // `split A by N pad` runs past A's extent unguarded: only where the default schedule proved the
-    // padding lanes stay inside their buffers (a channel-blocked output's last block: blocked.ts)
+    // `split A by N pad` runs past A's extent unguarded (`store`: all but the stores): only where the
+    // default schedule proved the extra lanes' loads stay inside their buffers (a channel-blocked
+    // output's last block: blocked.ts; a weight packed zero-filled to whole blocks: defaults.ts)
     for (const x of d) {
-      if (x.d !== 'split' || x.tail !== 'pad') continue;
-      const proven = (chosen.get(k) ?? []).some((y) => y.d === 'split' && y.tail === 'pad' && y.axis === x.axis && y.factor === x.factor);
-      if (!proven) throw diag.usage(`--schedule: kernel ${k}: 'split ${x.axis} by ${x.factor} pad' only where the default schedule pads ${x.axis} (see --emit schedule); use clamp or no tail`);
+      if (x.d !== 'split' || (x.tail !== 'pad' && x.tail !== 'store')) continue;
+      const proven = (chosen.get(k) ?? []).some((y) => y.d === 'split' && y.tail === x.tail && y.axis === x.axis && y.factor === x.factor);
+      if (!proven) throw diag.usage(`--schedule: kernel ${k}: 'split ${x.axis} by ${x.factor} ${x.tail}' only where the default schedule has it (see --emit schedule); use clamp or no tail`);
     }
     // kernel-level choices alone (`algorithm`, `pad-copy`, `accumulate`, `panel`) merge with the default schedule
     // (the target's defaults apply `algorithm` and `accumulate`); any loop directive replaces it

@@ -42,6 +42,6 @@ describe('split tail pad in --schedule files', () => {
     const c = compileC(g, meta);
     const k = [...c.prog.sources.keys()].find((name) => !(c.prog.schedules.get(name) ?? []).some((x) => x.d === 'split' && x.tail === 'pad'))!;
     const axis = c.prog.sources.get(k)!.stages.find((s) => s.kind === 'compute')!.axes[1];
-    expect(() => compileC(graph().g, { ...meta, schedules: parseScheduleFile(`kernel ${k} { split ${axis} by 4 pad }`) })).toThrow(/only where the default schedule pads/);
+    expect(() => compileC(graph().g, { ...meta, schedules: parseScheduleFile(`kernel ${k} { split ${axis} by 4 pad }`) })).toThrow(/pad. only where the default schedule has it/);
   });
 });

@@ -66,13 +66,16 @@ export function applyIm2col(prog: Program, kernel: string, c: ConvInfo): boolean
 /**
  * The default schedule of an im2col kernel with its column buffer tiled: the GEMM's outer loop over
  * output positions (the split of its `p` axis) moves before the output-channel blocks and the column
- * copy is computed at it (`compute-at col at p_o`). Unchanged when `p` is not split (one block).
+ * copy is computed at it (`compute-at col at p_o`). Unchanged when `p` is not split or is one block.
  */
 export function tileColumns(src: KernelSource, dirs: Directive[]): Directive[] {
   const col = src.temps.find((b) => /^col\d*$/.test(b.name));
   const gemm = src.stages.find((s): s is ComputeStage => s.kind === 'compute' && s.axes.length === 3);
   if (!col || !gemm) return dirs;
   const pOut = `${gemm.axes[2]}_o`;
+  // one block of positions (a split by the whole extent: rows of a tile over a 3x3 map) is no loop
+  const pSplit = dirs.find((d): d is Extract<Directive, { d: 'split' }> => d.d === 'split' && d.axis === gemm.axes[2]);
+  if (pSplit && pSplit.factor >= gemm.out.shape[2]) return dirs;
   const r = dirs.findIndex((d) => d.d === 'reorder' && d.order.includes(pOut) && d.order[0] === gemm.axes[0]);
   if (r < 0) return dirs;
   const order = (dirs[r] as Extract<Directive, { d: 'reorder' }>).order.filter((a) => a !== pOut);

@@ -21,8 +21,12 @@ export type Directive =
    * 'pad' (output axes): the last block runs past the extent unguarded, for outputs whose layout pads
    * the axis to whole blocks (NC4HW4 channels); the schedule must know every access stays inside its
    * buffer (codegen/schedule/blocked.ts proves it) and the extra elements land in padding nobody reads.
+   * 'store' (output axes): the last block's reduction runs past the extent unguarded (in the register
+   * tile) and only its stores are guarded, for a reduction whose loads stay inside their buffers over
+   * the whole last block (a weight packed and zero-filled to whole blocks: codegen/schedule/defaults.ts
+   * proves it): 921 output channels in 58 vectors of 16, not scalar lanes under a per-lane branch.
    */
-  | { d: 'split'; axis: string; factor: number; tail?: 'guard' | 'clamp' | 'pad' }
+  | { d: 'split'; axis: string; factor: number; tail?: 'guard' | 'clamp' | 'pad' | 'store' }
   | { d: 'tile'; axes: [string, string]; factors: [number, number] }
   | { d: 'reorder'; order: string[] }
   | { d: 'fuse'; axes: [string, string] }
@@ -95,8 +99,11 @@ export interface AxisState {
   leaves: Leaf[];
   /** each original axis as an expression of leaf variables */
   defs: Record<string, Expr>;
-  /** conditions (from non-dividing splits) under which an iteration is real; tagged by reduce-ness */
-  guards: { c: Expr; reduce: boolean }[];
+  /**
+   * conditions (from non-dividing splits) under which an iteration is real; tagged by reduce-ness, and
+   * `store` for a split tail 'store' (checked on the stores of a reduction's output, not its steps)
+   */
+  guards: { c: Expr; reduce: boolean; store?: boolean }[];
   /** cache directives, realized after the loop nest is built */
   caches?: CacheSpec[];
 }
@@ -156,8 +163,8 @@ export function applyDirective(s0: AxisState, dir: Directive): AxisState {
         : E.add(E.mul(E.v(outer.name), E.i(f)), E.v(inner.name));
       for (const k of Object.keys(s.defs)) s.defs[k] = substitute(s.defs[k], { [l.name]: value });
       s.guards = s.guards.map((g) => ({ ...g, c: substitute(g.c, { [l.name]: value }) }));
-      if (dir.tail === 'pad' && l.reduce) throw new ScheduleError(`split ${dir.axis} pad: a reduction loop cannot run past its extent`);
-      if (l.extent % f !== 0 && !clamp && dir.tail !== 'pad') s.guards.push({ c: E.lt(value, E.i(l.extent)), reduce: l.reduce });
+      if ((dir.tail === 'pad' || dir.tail === 'store') && l.reduce) throw new ScheduleError(`split ${dir.axis} ${dir.tail}: a reduction loop cannot run past its extent`);
+      if (l.extent % f !== 0 && !clamp && dir.tail !== 'pad') s.guards.push({ c: E.lt(value, E.i(l.extent)), reduce: l.reduce, ...(dir.tail === 'store' ? { store: true } : {}) });
       s.leaves.splice(i, 1, outer, inner);
       return s;
     }
@@ -235,8 +242,9 @@ export function realizeStage(st: ComputeStage, s: AxisState, fresh: (p: string) 
   const reds = reducesOf(st.body);
   const outIdx = bufferIndex(st.out, st.axes.map((a) => s.defs[a]));
   const wrapLoops = (leaves: Leaf[], body: Stmt) => leaves.reduceRight((acc, l) => S.for(l.name, l.extent, acc, l.kind), body);
-  const guarded = (body: Stmt, which: 'out' | 'all') => {
-    const gs = s.guards.filter((g) => which === 'all' || !g.reduce).map((g) => g.c);
+  // 'all': every guard; 'steps': the reduction's steps (not the store-only guards); 'out': the output loops'
+  const guarded = (body: Stmt, which: 'out' | 'all' | 'steps') => {
+    const gs = s.guards.filter((g) => which === 'all' || (which === 'steps' ? !g.store : !g.reduce)).map((g) => g.c);
     return gs.length ? S.if(gs.reduce((a, b) => E.and(a, b)), body) : body;
   };
   const sub = (e: Expr) => mapExpr(e, (x) => (x.k === 'var' && s.defs[x.name] !== undefined && x.name !== undefined ? s.defs[x.name] : x));
@@ -264,7 +272,7 @@ export function realizeStage(st: ComputeStage, s: AxisState, fresh: (p: string) 
   const post = sub(mapExpr(st.body, (x) => (x.k === 'reduce' ? E.load(acc, tileIdx, R.t) : x)));
   const body = S.alloc(accBuf, S.seq(
     wrapLoops(tile, init),
-    wrapLoops(rest, guarded(S.store(acc, tileIdx, upd), 'all')),
+    wrapLoops(rest, guarded(S.store(acc, tileIdx, upd), 'steps')),
     wrapLoops(tile, guarded(S.store(st.out.name, outIdx, post), 'out')),
   ));
   return simplifyStmt(wrapLoops(outer, body));
@@ -351,7 +359,7 @@ export function initValue(op: string, t: string): number {
 
 export function printDirective(d: Directive): string {
   switch (d.d) {
-    case 'split': return `split ${d.axis} by ${d.factor}${d.tail === 'clamp' || d.tail === 'pad' ? ` ${d.tail}` : ''}`;
+    case 'split': return `split ${d.axis} by ${d.factor}${d.tail === 'clamp' || d.tail === 'pad' || d.tail === 'store' ? ` ${d.tail}` : ''}`;
     case 'tile': return `tile ${d.axes[0]}, ${d.axes[1]} by ${d.factors[0]}, ${d.factors[1]}`;
     case 'reorder': return `reorder ${d.order.join(', ')}`;
     case 'fuse': return `fuse ${d.axes[0]}, ${d.axes[1]}`;
@@ -372,7 +380,7 @@ export function printDirective(d: Directive): string {
 export function parseDirective(line: string): Directive {
   const t = line.trim();
   let m: RegExpExecArray | null;
-  if ((m = /^split\s+(\w+)\s+by\s+(\d+)(?:\s+(clamp|pad))?$/.exec(t))) return { d: 'split', axis: m[1], factor: Number(m[2]), ...(m[3] ? { tail: m[3] as 'clamp' | 'pad' } : {}) };
+  if ((m = /^split\s+(\w+)\s+by\s+(\d+)(?:\s+(clamp|pad|store))?$/.exec(t))) return { d: 'split', axis: m[1], factor: Number(m[2]), ...(m[3] ? { tail: m[3] as 'clamp' | 'pad' | 'store' } : {}) };
   if ((m = /^tile\s+(\w+)\s*,\s*(\w+)\s+by\s+(\d+)\s*,\s*(\d+)$/.exec(t))) return { d: 'tile', axes: [m[1], m[2]], factors: [Number(m[3]), Number(m[4])] };
   if ((m = /^reorder\s+(.+)$/.exec(t))) return { d: 'reorder', order: m[1].split(',').map((x) => x.trim()) };
   if ((m = /^fuse\s+(\w+)\s*,\s*(\w+)$/.exec(t))) return { d: 'fuse', axes: [m[1], m[2]] };
