@@ -11,7 +11,7 @@ unless the name ends in _o17 (opset 17: LayerNormalization as one op). Models: t
 MaxViT at reduced depth/width, torchvision's own classes), CNNs with ops the shared zoo lacks (DenseNet
 concat chains, GoogLeNet/Inception branches and ceil-mode pools, ConvNeXt LayerNorm over channels last,
 EfficientNetV2 fused MBConv, RegNet group convs), segmentation heads (DeepLabV3 ASPP with dilated convs
-and Resize, LRASPP, FCN) and a video model (R(2+1)D: 3-D convs). Needs Debian's python3-torch and
+and Resize, LRASPP, FCN), video models (R(2+1)D and R3D: 3-D convs), and ResNet-50 at 224x224 (the size the shared zoo runs). Needs Debian's python3-torch and
 python3-torchvision.
 """
 import os, sys, warnings
@@ -51,6 +51,13 @@ MODELS = {
     "lraspp_mobilenet": (lambda: SEG.lraspp_mobilenet_v3_large(weights_backbone=None, num_classes=5), (1, 3, 64, 64)),
     "fcn_resnet50": (lambda: SEG.fcn_resnet50(weights_backbone=None, num_classes=5, aux_loss=False), (1, 3, 64, 64)),
     "r2plus1d_18": (lambda: VID.r2plus1d_18(num_classes=10), (1, 3, 4, 32, 32)),
+    "r3d_18": (lambda: VID.r3d_18(num_classes=10), (1, 3, 4, 32, 32)),
+    "mnasnet1_0": (lambda: M.mnasnet1_0(), (1, 3, 64, 64)),
+    "vgg11_bn": (lambda: M.vgg11_bn(), (1, 3, 224, 224)),
+    "wide_resnet50_2": (lambda: M.wide_resnet50_2(), (1, 3, 64, 64)),
+    "regnet_y_400mf": (lambda: M.regnet_y_400mf(), (1, 3, 64, 64)),
+    "mobilenet_v3_small": (lambda: M.mobilenet_v3_small(), (1, 3, 96, 96)),
+    "resnet50_224": (lambda: M.resnet50(), (1, 3, 224, 224)),
 }
 
 def main():

@@ -6,7 +6,7 @@
  * loop becomes blocks of `lanes` with the last block clamped to end at n (it overlaps the block before
  * it and writes the same values again): every value and place is unchanged, so results are identical.
  */
-import { E, S, linearize, mapStmt, substituteStmt, walkExpr, walkStmt, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
+import { E, S, intervalOf, linearize, numel, substituteStmt, walkExpr, walkStmt, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
 
 /**
  * `for v < n { body(v) }` as blocks of `lanes` (vectorized inner loop), the last one clamped to
@@ -19,6 +19,27 @@ export function clampedBlocks(n: number, lanes: number, names: { block: string; 
 
 type For = Extract<Stmt, { k: 'for' }>;
 type Store = Extract<Stmt, { k: 'store' }>;
+
+/**
+ * Loads in a select branch (a padded copy's `select(inside, X[...], 0)`) whose index may leave its
+ * buffer over the loops around them (`ext`): a vector reads them for every lane, so the copy of a
+ * 3-D conv's padding planes read before its input (r3d_18 on C: SIGSEGV) where a 2-D conv's rows,
+ * split off by pad-planes.ts, have no select left.
+ */
+function unsafeGuardedLoad(val: Expr, ext: ReadonlyMap<string, number>, sizes: ReadonlyMap<string, number>): boolean {
+  let bad = false;
+  walkExpr(val, (x) => {
+    if (x.k !== 'select') return;
+    for (const b of [x.a, x.b]) {
+      walkExpr(b, (l) => {
+        if (l.k !== 'load') return;
+        const r = intervalOf(l.idx, ext), n = sizes.get(l.buf);
+        if (!r || n === undefined || !(r[0] >= 0 && r[1] < n)) bad = true;
+      });
+    }
+  });
+  return bad;
+}
 
 /** The loop's one store, when it is a contiguous copy into a kernel-local buffer that re-running leaves as it was. */
 function copyStore(f: For, locals: ReadonlySet<string>): Store | undefined {
@@ -51,18 +72,32 @@ export function vectorizeCopies(k: Kernel, lanes: number): Kernel {
     if (x.k === 'for') used.add(x.v);
   });
   const fresh = (p: string) => { let i = 0; while (used.has(`${p}${i}`)) i++; used.add(`${p}${i}`); return `${p}${i}`; };
+  const sizes = new Map(k.params.map((b) => [b.name, numel(b.shape)] as [string, number]));
+  walkStmt(k.body, (x) => { if (x.k === 'alloc') sizes.set(x.buf.name, numel(x.buf.shape)); });
   let changed = false;
-  const body = mapStmt(k.body, (e) => e, (s) => {
-    if (s.k !== 'for') return s;
-    const st = copyStore(s, locals);
-    if (!st || s.ext.k !== 'const') return s;
+  // innermost loops first (as mapStmt), with the extents of the loops around each
+  const visit = (s: Stmt, ext: ReadonlyMap<string, number>): Stmt => {
+    switch (s.k) {
+      case 'seq': return { ...s, body: s.body.map((b) => visit(b, ext)) };
+      case 'if': return { ...s, then: visit(s.then, ext), ...(s.else ? { else: visit(s.else, ext) } : {}) };
+      case 'alloc': return { ...s, body: visit(s.body, ext) };
+      case 'let': { const inner = new Map(ext); inner.delete(s.v); return { ...s, body: visit(s.body, inner) }; }
+      case 'for': break;
+      default: return s;
+    }
+    const inner = new Map(ext);
+    if (s.ext.k === 'const') inner.set(s.v, s.ext.v); else inner.delete(s.v);
+    const f: For = { ...s, body: visit(s.body, inner) };
+    const st = copyStore(f, locals);
+    if (!st || f.ext.k !== 'const' || unsafeGuardedLoad(st.val, inner, sizes)) return f;
     // the widest power of two up to `lanes` that the row fills (14 columns: two blocks of 8 on 16 lanes)
-    const n = s.ext.v, v = s.v;
+    const n = f.ext.v, v = f.v;
     let L = lanes;
     while (L > n && L > 4) L /= 2;
-    if (L > n) return s;
+    if (L > n) return f;
     changed = true;
     return clampedBlocks(n, L, { block: fresh(`${v}b`), lane: fresh(`${v}l`) }, (ve) => substituteStmt(st, { [v]: ve }));
-  });
+  };
+  const body = visit(k.body, new Map());
   return changed ? { ...k, body } : k;
 }

@@ -49,4 +49,24 @@ describe('vectorizeCopies', () => {
     expect(printKernel(vectorizeCopies(kernel(11), 4))).not.toMatch(/for i\w* in [^\n]*\n\s*for [^\n]*vectorized/); // y is a global
     expect(vectorizeCopies(kernel(11), 1)).toEqual(kernel(11));
   });
+
+  it('a copy whose guarded load may leave its buffer (a 3-D conv\'s padding planes) stays scalar', () => {
+    // t[p, v] = p >= 1 ? x[(p - 1) * 8 + v] : 0 for p < 3, v < 8: the vector load of plane p = 0 would
+    // read x[-8..-1] (r3d_18 on C: SIGSEGV); with the plane index clamped into x the load is safe
+    const padded = (safe: boolean): Kernel => {
+      const idx = E.add(E.mul(safe ? E.max(E.sub(E.v('p'), E.i(1)), E.i(0)) : E.sub(E.v('p'), E.i(1)), E.i(8)), E.v('v'));
+      const val = E.select(E.ge(E.v('p'), E.i(1)), E.cast(E.load('x', idx, 'u8'), 'i32'), E.i(0));
+      const body = S.alloc(T(24), S.seq(
+        S.for('p', 3, S.for('v', 8, S.store('t', E.add(E.mul(E.v('p'), E.i(8)), E.v('v')), val))),
+        S.for('i', 24, S.store('y', E.v('i'), E.load('t', E.v('i'), 'i32')))));
+      return { name: 'k', params: [X, { ...Y, shape: [24] }], body };
+    };
+    const unsafe = vectorizeCopies(padded(false), 4);
+    expect(printKernel(unsafe)).not.toContain('vectorized');
+    const safe = vectorizeCopies(padded(true), 4);
+    expect(printKernel(safe)).toContain('vectorized(4)');
+    const out = (k: Kernel) => { const y = new Int32Array(24); new LoopInterpreter({ x: Uint8Array.from({ length: 23 }, (_, i) => i + 1), y }).runKernel(k); return Array.from(y); };
+    expect(out(safe)).toEqual(out(padded(false)));
+    expect(out(unsafe)).toEqual([...Array(8).fill(0), ...Array.from({ length: 16 }, (_, i) => i + 1)]);
+  });
 });
