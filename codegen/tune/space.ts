@@ -4,7 +4,8 @@
  * - algorithm: another applicable conv algorithm (direct, gemm for 1x1, Winograd F(2,3) / F(4,3)),
  *   with that algorithm's default schedule;
  * - factor: a split's factor changed (register-tile rows, vector width, channel blocks): f +- 1,
- *   f * 2, f / 2, the split's tail kept;
+ *   f * 2, f / 2, the split's tail kept; not of a split with tail 'pad' or 'store', whose factor is the
+ *   block its buffers are padded or its weight packed to (another would read past them);
  * - unroll: an unrolled loop kept rolled, or an inner loop unrolled;
  * - reorder: two loops of a reorder (any stage's) swapped, unless both are reduction loops: the
  *   summation order of every output element stays the reference's, so a candidate changes no result
@@ -133,7 +134,7 @@ export function mutate(dirs: readonly Directive[], space: KernelSpace, rng: Rng)
       return [rng.pick(others)]; // that algorithm's default schedule
     }
     case 'factor': {
-      const splits = out.map((d, i) => [d, i] as const).filter(([d]) => d.d === 'split');
+      const splits = out.map((d, i) => [d, i] as const).filter(([d]) => d.d === 'split' && d.tail !== 'pad' && d.tail !== 'store');
       if (!splits.length) return undefined;
       const [d, i] = rng.pick(splits) as [Extract<Directive, { d: 'split' }>, number];
       const f = d.factor;
