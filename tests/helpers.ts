@@ -63,10 +63,12 @@ export function vals(x: Tensor, digits?: number): number[] {
 }
 
 /** y = a @ B with B [K, N] a constant (sin values), and a feed for a (column-packed MatMul tests) */
-export function constMatmul(M: number, K: number, N: number): { g: Graph; feeds: Map<string, Tensor> } {
+export function constMatmul(M: number | number[], K: number, N: number): { g: Graph; feeds: Map<string, Tensor> } {
   const g = new Graph('mm');
   const sines = (n: number, s: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
-  const a = new Value('a', { dtype: 'float32', shape: [M, K] });
+  // M as several dims: A [...M, K] (rows over several axes, as a channels-last [1, H, W, C] activation)
+  const rows = typeof M === 'number' ? [M] : M, numRows = rows.reduce((p, d) => p * d, 1);
+  const a = new Value('a', { dtype: 'float32', shape: [...rows, K] });
   const b = new Value('b', { dtype: 'float32', shape: [K, N] });
   b.const = Tensor.fromNumbers('float32', [K, N], sines(K * N, 1));
   g.inputs.push(a); g.constants.push(b);
@@ -74,5 +76,5 @@ export function constMatmul(M: number, K: number, N: number): { g: Graph; feeds:
   g.nodes.push(new Node({ op: 'MatMul', domain: '', inputs: [a, b], outputs: [y], attrs: {} }));
   g.outputs.push(y);
   inferGraph(g);
-  return { g, feeds: new Map([['a', Tensor.fromNumbers('float32', [M, K], sines(M * K, 2))]]) };
+  return { g, feeds: new Map([['a', Tensor.fromNumbers('float32', [...rows, K], sines(numRows * K, 2))]]) };
 }

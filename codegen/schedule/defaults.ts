@@ -336,7 +336,8 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // tile row group, so the GEMM is bound by streaming the weight, and a row-major B[k, n] read a tile's
   // width at a time touches a new cache line N floats away each step (torchvision convnext_tiny at 64x64,
   // C -O3: [1,2,2,768] @ [768,3072] 1.86 -> 0.52 ms, whole model 25.2 -> 13.1 ms, 2.01 -> 1.07 of ONNX Runtime)
-  const fewRows = out.filter((a) => a.name !== c.v).reduce((p, a) => p * a.extent, 1) <= COL_PACK_WIDE_ROWS
+  const productRows = out.filter((a) => a.name !== c.v).reduce((p, a) => p * a.extent, 1);
+  const fewRows = productRows <= COL_PACK_WIDE_ROWS
     && vecLoads.some((l) => { const q = src.params.find((x) => x.name === l.buf); return !!q && numel(q.shape) * bytes(R.t) > COL_PACK_WIDE_BYTES; });
   const canColPack = (!wide || fewRows) && prog && !c.packs.length && !c.strided && !c.clamp;
   const colPackAt = (P: number) => canColPack ? colPackParams(prog, src, vecLoads, c.v, vExtent, P, usesVar) : undefined;
@@ -385,6 +386,20 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     colPack = colPackAt(4 * c.W);
     c.packs = colPack!;
     row = tileRows(colPackRows(V));
+  }
+  // wide targets, a few-row product (fewRows) whose tile has 4 rows or more and more rows than one tile
+  // holds (rows [1, H, W, C]: a tile over W with H outside re-streamed the weight per H): one vector per row, its
+  // panel loop outermost (below: each 16-column panel, K x 16 floats, stays in L1 for every row while
+  // the weight streams once). torchvision convnext_tiny at 64x64, C -O3, its stage-3 MLPs [1,4,4,384] @
+  // [384,1536] and back (4 x 2 tiles over one row axis, the other outside): 13.87 -> 11.82 ms
+  // (benchmarks/c-schedule-ab.ts -O 3, 7 rounds; found by `aic tune`: 337 -> 197 us per kernel); its
+  // 2-row tiles keep 4 vectors (one vector there: 13.70 -> 15.00 ms)
+  const panelOuter = !!colPack && wide && panel === undefined && !!row && row.R >= 4 && productRows > row.R && colV === 2 && panels.includes(1);
+  if (panelOuter) {
+    colV = V = 1;
+    colPack = colPackAt(c.W);
+    c.packs = colPack!;
+    row = tileRows(colPackRows(1));
   }
   // narrow targets, packed output channels over a short or clamped row axis (at most 4 rows, or a
   // partial last tile): two vectors x 4 rows keep 8 accumulators busy with 6 loads per step
@@ -446,7 +461,7 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     const idx = peelIndex(l.idx, src.params[q.param].shape);
     return !!idx && idx.slice(1).some((e) => st.axes.some((a) => a !== c.v && usesVar(e, a)));
   }));
-  if (batchInWeight) outerLeaves.splice(0, outerLeaves.length, vOuter, ...outerLeaves.filter((l) => l !== vOuter));
+  if (batchInWeight || panelOuter) outerLeaves.splice(0, outerLeaves.length, vOuter, ...outerLeaves.filter((l) => l !== vOuter));
   dirs.push({ d: 'reorder', order: [...outerLeaves, ...R.axes.map((a) => a.name), ...inner] });
   dirs.push({ d: 'vectorize', axis: vecAxis });
   for (const u of unroll) dirs.push({ d: 'unroll', axis: u });

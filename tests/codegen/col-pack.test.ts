@@ -12,7 +12,7 @@ import { C_CAPS, WASM_SIMD_CAPS } from '../../codegen/caps.ts';
 import { simplifyDivMod } from '../../codegen/schedule/pack.ts';
 
 /** y of the MatMul scheduled for wasm-simd with `overrides` (a `panel` among them), its kernel text and weights */
-function scheduled(M: number, K: number, N: number, overrides?: Map<string, Directive[]>, caps = WASM_SIMD_CAPS) {
+function scheduled(M: number | number[], K: number, N: number, overrides?: Map<string, Directive[]>, caps = WASM_SIMD_CAPS) {
   const p = lowerGraph(constMatmul(M, K, N).g, caps);
   const sched = chooseSchedules(p, caps, overrides);
   rescheduleProgram(p, sched);
@@ -72,5 +72,19 @@ describe('column-packed MatMul weights (C, few rows)', () => {
     expect(scheduled(16, 96, 128, undefined, C_CAPS).sched.some((d) => d.d === 'panel')).toBe(true);
     expect(scheduled(17, 96, 128, undefined, C_CAPS).sched.some((d) => d.d === 'panel')).toBe(false);
     expect(scheduled(4, 48, 128, undefined, C_CAPS).sched.some((d) => d.d === 'panel')).toBe(false); // 24 KiB
+  });
+
+  it('rows over two axes ([1, 4, 4, K] @ B): one vector per row and the panel loop outermost, the weight streamed once; the same bits', () => {
+    // torchvision convnext_tiny's stage-3 MLPs: 4 x 2 tiles over W with H outside re-streamed B (13.87 -> 11.82 ms)
+    const { g, feeds } = constMatmul([1, 4, 4], 64, 1024);
+    const plain = Array.from(runProgram(lowerGraph(g, C_CAPS), feeds).get('y')!.num as ArrayLike<number>);
+    const { p, sched } = scheduled([1, 4, 4], 64, 1024, undefined, C_CAPS);
+    expect(sched.find((d) => d.d === 'panel')).toEqual({ d: 'panel', lanes: 16 });
+    const order = sched.find((d) => d.d === 'reorder');
+    expect(order && order.d === 'reorder' && order.order[0]).toMatch(/_o$/);
+    expect(p.weights.some((x) => x.shape.join() === '64,64,16')).toBe(true);
+    expect(Array.from(runProgram(p, feeds).get('y')!.num as ArrayLike<number>)).toEqual(plain);
+    // one row axis of 4: two vectors per row, rows outermost as before
+    expect(scheduled(4, 64, 1024, undefined, C_CAPS).sched.find((d) => d.d === 'panel')).toEqual({ d: 'panel', lanes: 32 });
   });
 });

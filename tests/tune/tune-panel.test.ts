@@ -22,7 +22,9 @@ describe('tuner space: column-panel width (wasm-simd MatMul)', () => {
     // (this one is 6 KiB); without caps the space has no panel choice
     expect(kernelSpace(lowerGraph(g, C_TARGET.caps!), k, false, C_TARGET.caps).panels).toBeUndefined();
     const cSpace = (M: number) => { const p = lowerGraph(constMatmul(M, 128, 128).g, C_TARGET.caps!); return kernelSpace(p, [...p.sources.keys()][0]!, false, C_TARGET.caps).panels; };
-    expect(cSpace(8)).toEqual([32, 16, 64]);
+    // 8 rows in two tiles of 4: one vector per row, the panel loop outermost (defaults.ts panelOuter)
+    expect(cSpace(8)).toEqual([16, 32, 64]);
+    expect(cSpace(4)).toEqual([32, 16, 64]);
     expect(cSpace(17)).toBeUndefined();
     expect(kernelSpace(prog, k).panels).toBeUndefined();
 
