@@ -6,7 +6,8 @@
  * loop becomes blocks of `lanes` with the last block clamped to end at n (it overlaps the block before
  * it and writes the same values again): every value and place is unchanged, so results are identical.
  */
-import { E, S, intervalOf, linearize, numel, substituteStmt, walkExpr, walkStmt, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
+import { E, S, linearize, numel, substituteStmt, walkExpr, walkStmt, type Expr, type Kernel, type Stmt } from '@aic/loop-ir';
+import { guardedLoads } from './defaults.ts';
 
 /**
  * `for v < n { body(v) }` as blocks of `lanes` (vectorized inner loop), the last one clamped to
@@ -19,27 +20,6 @@ export function clampedBlocks(n: number, lanes: number, names: { block: string; 
 
 type For = Extract<Stmt, { k: 'for' }>;
 type Store = Extract<Stmt, { k: 'store' }>;
-
-/**
- * Loads in a select branch (a padded copy's `select(inside, X[...], 0)`) whose index may leave its
- * buffer over the loops around them (`ext`): a vector reads them for every lane, so the copy of a
- * 3-D conv's padding planes read before its input (r3d_18 on C: SIGSEGV) where a 2-D conv's rows,
- * split off by pad-planes.ts, have no select left.
- */
-function unsafeGuardedLoad(val: Expr, ext: ReadonlyMap<string, number>, sizes: ReadonlyMap<string, number>): boolean {
-  let bad = false;
-  walkExpr(val, (x) => {
-    if (x.k !== 'select') return;
-    for (const b of [x.a, x.b]) {
-      walkExpr(b, (l) => {
-        if (l.k !== 'load') return;
-        const r = intervalOf(l.idx, ext), n = sizes.get(l.buf);
-        if (!r || n === undefined || !(r[0] >= 0 && r[1] < n)) bad = true;
-      });
-    }
-  });
-  return bad;
-}
 
 /** The loop's one store, when it is a contiguous copy into a kernel-local buffer that re-running leaves as it was. */
 function copyStore(f: For, locals: ReadonlySet<string>): Store | undefined {
@@ -89,7 +69,11 @@ export function vectorizeCopies(k: Kernel, lanes: number): Kernel {
     if (s.ext.k === 'const') inner.set(s.v, s.ext.v); else inner.delete(s.v);
     const f: For = { ...s, body: visit(s.body, inner) };
     const st = copyStore(f, locals);
-    if (!st || f.ext.k !== 'const' || unsafeGuardedLoad(st.val, inner, sizes)) return f;
+    // a load in a select branch (a padded copy's `select(inside, X[...], 0)`) that may leave its buffer
+    // over the loops around it: a vector reads it for every lane, so the copy of a 3-D conv's padding
+    // planes read before its input (r3d_18 on C: SIGSEGV); a 2-D conv's border rows, split off by
+    // pad-planes.ts, have no select left
+    if (!st || f.ext.k !== 'const' || guardedLoads(st.val, inner, sizes).size) return f;
     // the widest power of two up to `lanes` that the row fills (14 columns: two blocks of 8 on 16 lanes)
     const n = f.ext.v, v = f.v;
     let L = lanes;

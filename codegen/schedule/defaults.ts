@@ -95,7 +95,7 @@ function coef(idx: Expr, v: string, vars: string[]): number {
   return c;
 }
 /** [lo, hi] of an integer index expression with every variable in [0, ext - 1] (undefined: unknown). */
-function range(e: Expr, ext: Map<string, number>): [number, number] | undefined {
+function range(e: Expr, ext: ReadonlyMap<string, number>): [number, number] | undefined {
   switch (e.k) {
     case 'const': return Number.isInteger(e.v) ? [e.v, e.v] : undefined;
     case 'var': { const n = ext.get(e.name); return n === undefined ? undefined : [0, n - 1]; }
@@ -126,7 +126,7 @@ function range(e: Expr, ext: Map<string, number>): [number, number] | undefined 
  * unless their index provably stays inside the buffer for every iteration (`ext`: loop extents,
  * `sizes`: buffer element counts).
  */
-function guardedLoads(e: Expr, ext?: Map<string, number>, sizes?: Map<string, number>): Set<Load> {
+export function guardedLoads(e: Expr, ext?: ReadonlyMap<string, number>, sizes?: ReadonlyMap<string, number>): Set<Load> {
   const out = new Set<Load>();
   visit(e, (x) => {
     if (x.k !== 'select') return;
