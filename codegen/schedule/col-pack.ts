@@ -1,7 +1,6 @@
 /**
  * Column-packed weights for narrow-vector targets (one vector < 64 bytes: WebAssembly SIMD128, SSE,
- * 16 registers), and on wide ones (C) for a product of few rows (defaults.ts COL_PACK_WIDE_ROWS: the
- * weight is streamed, not reused), used by the default reduction schedule (defaults.ts): when the register tile's
+ * 16 registers), and on wide ones (C) for a weight larger than L1 (defaults.ts COL_PACK_WIDE_BYTES), used by the default reduction schedule (defaults.ts): when the register tile's
  * vector operand is a constant weight read contiguously along the vector axis v in its LAST dim and
  * along the reduction in another (MatMul's B[k, n], k the reduction, n the vector axis), the weight is
  * packed [N/P, ..., K, P] (pack.ts, dim = last) with P = V * W lanes (V vectors of W lanes per tile
@@ -33,6 +32,15 @@ export const PANEL_VECTORS = [1, 2, 4];
  */
 export function colPackRows(V: number): number {
   return V === 1 ? 6 : V === 2 ? 4 : 2;
+}
+
+/**
+ * ... on wide targets (32 registers) for a product of many rows, whose tile reuses each panel vector
+ * over its rows: 8 x 1, 12 x 2 (wide-tile.ts maxTileRows), 6 x 4 (24 accumulators, 4 panel vectors
+ * and a broadcast).
+ */
+export function colPackRowsWide(V: number): number {
+  return V === 1 ? 8 : V === 2 ? 12 : 6;
 }
 
 /** A param to pack along `dim` with `block` lanes (defaults.ts PackRequest). */

@@ -26,7 +26,7 @@ import { applyIntDot } from './int-dot.ts';
 import { applyByteTable } from './byte-table.ts';
 import { interleavedRows } from './row-interleave.ts';
 import { isWide, maxTileRows, packedRows, rowPackParams, twoContiguousVectors } from './wide-tile.ts';
-import { PANEL_VECTORS, colPackParams, colPackRows } from './col-pack.ts';
+import { PANEL_VECTORS, colPackParams, colPackRows, colPackRowsWide } from './col-pack.ts';
 import { affineOver, blockRows, type IndexAt } from './grouped.ts';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
@@ -230,9 +230,11 @@ export interface StageSchedule { dirs: Directive[]; packs: PackRequest[] }
  * packs column panels but not of that width).
  */
 /**
- * Wide-vector targets (C): a constant MatMul B is column-packed (col-pack.ts) when the product has at
- * most this many rows. Up to 16 rows measured (convnext_tiny's 4- and 16-row MLPs, `aic profile --target c
- * -O3`: 24.8 -> 18.1 ms at 8, 13.8 at 16, 15.2 at 64); no shared-zoo kernel has so few rows with such a B.
+ * Wide-vector targets (C): a product of at most this many rows with a column-packed B (col-pack.ts)
+ * takes the narrow targets' few-row tiles (and, over more rows than one tile, one vector per row with
+ * its panel loop outermost: panelOuter below). Up to 16 rows measured (convnext_tiny's 4- and 16-row
+ * MLPs, `aic profile --target c -O3`: 24.8 -> 18.1 ms at 8, 13.8 at 16, 15.2 at 64 with those tiles);
+ * more rows take the wide tile. No shared-zoo kernel has so few rows with such a B.
  */
 const COL_PACK_WIDE_ROWS = 16;
 /** ... and a weight larger than L1 (a smaller one stays cached whatever its layout). */
@@ -332,14 +334,18 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // targets: a clamped 2W block): 6 rows x 2 vectors = 12 accumulators, 12 x 2 on wide targets (wide-tile.ts)
   // narrow targets: a constant vector operand (MatMul's B) packed in column panels of colV vectors
   // (col-pack.ts): two by default where they divide, four when the tile has at most 2 rows (below)
-  // ... and on wide targets for a product of few rows (COL_PACK_WIDE_ROWS): its weight is read once per
-  // tile row group, so the GEMM is bound by streaming the weight, and a row-major B[k, n] read a tile's
-  // width at a time touches a new cache line N floats away each step (torchvision convnext_tiny at 64x64,
-  // C -O3: [1,2,2,768] @ [768,3072] 1.86 -> 0.52 ms, whole model 25.2 -> 13.1 ms, 2.01 -> 1.07 of ONNX Runtime)
+  // ... and on wide targets for a weight larger than L1 (COL_PACK_WIDE_BYTES): a row-major B[k, n] read a
+  // tile's width at a time touches a new cache line (and, past 4 KiB rows, a new page) N floats away
+  // each step, so the hardware prefetcher and the TLB lose it. A product of few rows (COL_PACK_WIDE_ROWS)
+  // reads its weight once per tile row group and is bound by streaming it (torchvision convnext_tiny at
+  // 64x64, C -O3: [1,2,2,768] @ [768,3072] 1.86 -> 0.52 ms, whole model 25.2 -> 13.1 ms, 2.01 -> 1.07 of
+  // ONNX Runtime); a product of many rows keeps the wide tile (12 rows x 2 vectors) over the packed
+  // panel (torchvision vit_b_16 at 224, [197,768] @ [768,3072] and back, 768 x 2304 / 768: 0.98 -> 0.8x
+  // ms per GEMM, whole model vs ONNX Runtime 1.31 -> 0.98; swin_t 1.09 -> 0.93; npm run bench:c -O 3)
   const productRows = out.filter((a) => a.name !== c.v).reduce((p, a) => p * a.extent, 1);
-  const fewRows = productRows <= COL_PACK_WIDE_ROWS
-    && vecLoads.some((l) => { const q = src.params.find((x) => x.name === l.buf); return !!q && numel(q.shape) * bytes(R.t) > COL_PACK_WIDE_BYTES; });
-  const canColPack = (!wide || fewRows) && prog && !c.packs.length && !c.strided && !c.clamp;
+  const bigWeight = vecLoads.some((l) => { const q = src.params.find((x) => x.name === l.buf); return !!q && numel(q.shape) * bytes(R.t) > COL_PACK_WIDE_BYTES; });
+  const fewRows = productRows <= COL_PACK_WIDE_ROWS && bigWeight;
+  const canColPack = (!wide || bigWeight) && prog && !c.packs.length && !c.strided && !c.clamp;
   const colPackAt = (P: number) => canColPack ? colPackParams(prog, src, vecLoads, c.v, vExtent, P, usesVar) : undefined;
   const panels = PANEL_VECTORS.filter((v) => colPackAt(v * c.W));
   if (panel !== undefined && panels.length && !panels.includes(panel / c.W)) {
@@ -378,14 +384,16 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
     }
     return row;
   };
-  let row = tileRows(colPack ? colPackRows(V) : maxTileRows(V, wide, isWide(caps.vectorLanes, 4)));
+  // column-packed rows: wide targets' full tiles over many rows (col-pack.ts colPackRowsWide)
+  const packRows = (v: number) => (wide && !fewRows ? colPackRowsWide(v) : colPackRows(v));
+  let row = tileRows(colPack ? packRows(V) : maxTileRows(V, wide, isWide(caps.vectorLanes, 4)));
   // a column-packed tile of at most 2 rows (a vector-matrix product, M = 1): four vectors per row keep
   // 4-8 accumulators busy (a 1x768 @ 768x768 MatMul on wasm-simd: 0.063 -> 0.045 ms vs two)
   if (colPack && panel === undefined && (!row || row.R <= 2) && panels.includes(4)) {
     colV = V = 4;
     colPack = colPackAt(4 * c.W);
     c.packs = colPack!;
-    row = tileRows(colPackRows(V));
+    row = tileRows(packRows(V));
   }
   // wide targets, a few-row product (fewRows) whose tile has 4 rows or more and more rows than one tile
   // holds (rows [1, H, W, C]: a tile over W with H outside re-streamed the weight per H): one vector per row, its
@@ -394,7 +402,7 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // [384,1536] and back (4 x 2 tiles over one row axis, the other outside): 13.87 -> 11.82 ms
   // (benchmarks/c-schedule-ab.ts -O 3, 7 rounds; found by `aic tune`: 337 -> 197 us per kernel); its
   // 2-row tiles keep 4 vectors (one vector there: 13.70 -> 15.00 ms)
-  const panelOuter = !!colPack && wide && panel === undefined && !!row && row.R >= 4 && productRows > row.R && colV === 2 && panels.includes(1);
+  const panelOuter = !!colPack && wide && fewRows && panel === undefined && !!row && row.R >= 4 && productRows > row.R && colV === 2 && panels.includes(1);
   if (panelOuter) {
     colV = V = 1;
     colPack = colPackAt(c.W);

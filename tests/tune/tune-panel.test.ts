@@ -18,14 +18,17 @@ describe('tuner space: column-panel width (wasm-simd MatMul)', () => {
     const prog = lowerGraph(g, WASM_SIMD_TARGET.caps!);
     const k = [...prog.sources.keys()][0];
     expect(kernelSpace(prog, k, false, WASM_SIMD_TARGET.caps).panels).toEqual([8, 4, 16]);
-    // C (16-lane vectors) packs column panels only for a product of at most 16 rows with B over 32 KiB
-    // (this one is 6 KiB); without caps the space has no panel choice
+    // C (16-lane vectors) packs column panels only for a B over 32 KiB (this one is 6 KiB); without caps
+    // the space has no panel choice
     expect(kernelSpace(lowerGraph(g, C_TARGET.caps!), k, false, C_TARGET.caps).panels).toBeUndefined();
     const cSpace = (M: number) => { const p = lowerGraph(constMatmul(M, 128, 128).g, C_TARGET.caps!); return kernelSpace(p, [...p.sources.keys()][0]!, false, C_TARGET.caps).panels; };
     // 8 rows in two tiles of 4: one vector per row, the panel loop outermost (defaults.ts panelOuter)
     expect(cSpace(8)).toEqual([16, 32, 64]);
     expect(cSpace(4)).toEqual([32, 16, 64]);
-    expect(cSpace(17)).toBeUndefined();
+    // many rows: the wide tile over 32-lane panels by default (12 x 2; 16 and 64 lanes: 8 x 1, 6 x 4)
+    expect(cSpace(48)).toEqual([32, 16, 64]);
+    const small = lowerGraph(constMatmul(48, 32, 128).g, C_TARGET.caps!);
+    expect(kernelSpace(small, [...small.sources.keys()][0]!, false, C_TARGET.caps).panels).toBeUndefined(); // 16 KiB
     expect(kernelSpace(prog, k).panels).toBeUndefined();
 
     const def = compileFor(WASM_SIMD_TARGET, g, opts());
