@@ -36,7 +36,8 @@ export const C_TARGET: Target<CArtifact> = {
   tolerance: CPU_TOLERANCE,
   legal: C_LEGAL,
   forms: ['c'],
-  defaultSchedules: (prog, overrides) => chooseSchedules(prog, C_CAPS, overrides, { rowInterleave: { rows: 8, minReduce: 512 } }),
+  // rows of at least 32 elements reduced 8 rows at a time (schedule/row-interleave.ts)
+  defaultSchedules: (prog, overrides) => chooseSchedules(prog, C_CAPS, overrides, { rowInterleave: { rows: 8, minReduce: 32 } }),
   finish(prog) {
     // packed weights index (o*B + i) / B and % B: fold back to the loop variables
     // padded copies made per plane inside the conv (schedule/pad-planes.ts)

@@ -354,6 +354,18 @@ export function tempCompute(ctx: LowerCtx, prefix: string, dtype: ScalarType, sh
   return t;
 }
 
+/**
+ * tempCompute as a compute stage of the kernel where the ctx stages temps (computeTemp): the default
+ * schedules then see it (a row statistic's reduction gets interleaved rows, an elementwise one
+ * vectors); the same expression per element, so the same results.
+ */
+export function stagedTemp(ctx: LowerCtx, prefix: string, dtype: ScalarType, shape: number[], f: (idx: Expr[]) => Expr): TensorRef {
+  if (!ctx.computeTemp) return tempCompute(ctx, prefix, dtype, shape, f);
+  const t = ctx.temp(prefix, dtype, shape);
+  ctx.computeTemp(t, f);
+  return t;
+}
+
 /** AND of conditions (true when empty). */
 export function allOf(cs: readonly Expr[]): Expr | undefined {
   return cs.length ? cs.reduce((a, b) => E.and(a, b)) : undefined;

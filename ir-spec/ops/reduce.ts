@@ -18,6 +18,7 @@ import {
   reduceExpr, reducePlan, reducedShape, toF64, expShifted, divSum, softmaxExp, softmaxDiv,
 } from '../lib/reduce.ts';
 import { reduce as V } from '../vjp/index.ts';
+import { softmaxLastAxisStaged } from '../lib/softmax-rows.ts';
 
 const SAFE = 2 ** 53;
 
@@ -534,6 +535,9 @@ function softLower(kind: SoftKind, ctx: LowerCtx): void {
     });
     return;
   }
+  // over the last axis, where the ctx stages temps: max, exp and sum as compute stages the default
+  // schedules see (lib/softmax-rows.ts: the same arithmetic, each exp computed once)
+  if (kind === 'softmax' && ax === shape.length - 1 && softmaxLastAxisStaged(ctx, x, ctx.outputs[0]!, t)) return;
   const mx = computeTemp(ctx, 'max', t, [outer, inner], ([p, i]) => reduceExpr(ctx, 'max', [n], ([k]) => xAt(p!, k!, i!)));
   const sum = computeTemp(ctx, kind === 'softmax' ? 'sum' : 'logsum', 'f64', [outer, inner], ([p, i]) => {
     const s = reduceExpr(ctx, 'sum', [n], ([k]) => toF64(expShifted(xAt(p!, k!, i!), mx.at(p!, i!), t)));

@@ -1,8 +1,9 @@
 /**
  * Interleaved rows (codegen/schedule/row-interleave.ts): on the WebAssembly targets a reduction stage
  * no vector tile fits (rows read at a stride) computes 4 rows together, the reduction outside them;
- * C does so with 8 rows only for reductions of >= 512 elements per row (shorter ones keep C's own
- * schedules). Results match the reference interpreter exactly (each row
+ * C does so with 8 rows for reductions of >= 32 elements per row (shorter ones keep C's own
+ * schedules), LayerNorm's statistics and Softmax's max and sum among them (compute stages of their
+ * kernels). Results match the reference interpreter exactly (each row
  * reduces in its own order) on odd row counts (clamped tail), fewer rows than the interleave, and
  * NaN inputs to a max.
  */
@@ -54,9 +55,44 @@ describe('interleaved rows for reductions without a vector tile', () => {
         expect(got.shape).toEqual(want.shape);
         expect(Array.from(got.num, (v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(Array.from(want.num, (v) => (Number.isNaN(v) ? 'NaN' : v)));
       }
-      // C keeps its own schedules for short rows (no interleaved rows)
+      // C keeps its own schedules for rows under 32 elements; 8 rows at a time from 32
       const c = compileC(graph(), meta);
-      expect(c.prog.schedules.get(reduceKernel(c.prog.schedules)) ?? []).not.toContainEqual(expect.objectContaining({ d: 'unroll' }));
+      const cDirs = c.prog.schedules.get(reduceKernel(c.prog.schedules)) ?? [];
+      if (shape[shape.length - 1]! < 32) expect(cDirs).not.toContainEqual(expect.objectContaining({ d: 'unroll' }));
+      else expect(cDirs.find((d) => d.d === 'split')).toMatchObject({ factor: 8 });
+      const gotC = runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs.get('y') as Tensor;
+      expect(Array.from(gotC.num, (v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(Array.from(want.num, (v) => (Number.isNaN(v) ? 'NaN' : v)));
+    }, 60_000);
+  }
+
+  for (const [op, shape, attrs, inputs] of [
+    ['LayerNormalization', [2, 37, 96], { axis: -1, epsilon: 1e-5 }, ['x', 'g', 'b']],
+    ['Softmax', [3, 50, 49], { axis: -1 }, ['x']],
+  ] as const) {
+    it(`C: ${op} over [${shape.join(', ')}] has its row statistics as stages interleaved 8 rows at a time, bit for bit`, () => {
+      const C = shape[shape.length - 1]!;
+      const inits = inputs.length > 1 ? [
+        { name: 'g', dims: [C], floats: values(C, 7).map((v) => 1 + v / 4) },
+        { name: 'b', dims: [C], floats: values(C, 9) },
+      ] : [];
+      const bytes = buildModel([{ op, inputs: [...inputs], outputs: ['y'], attrs }], [{ name: 'x', shape: [...shape] }], [{ name: 'y', shape: [...shape] }], 17, inits);
+      const graph = () => runPipeline(loadOnnx(bytes), pipelineFor(2), { target: passTarget('c'), out: () => {} }).graph;
+      const n = shape.reduce((a, b) => a * b, 1);
+      const feeds = new Map<string, RValue>([['x', new Tensor('float32', [...shape], Float32Array.from(values(n, 3), (v) => 4 * v))]]);
+      const want = run(graph(), feeds).get('y') as Tensor;
+      const c = compileC(graph(), meta);
+      const dirs = [...c.prog.schedules.values()].flat();
+      // two interleaved reductions: the mean and variance / the max and sum
+      expect(dirs.filter((d) => d.d === 'unroll' && d.axis.endsWith('_i')).length).toBeGreaterThanOrEqual(2);
+      const got = runC(buildC(c.art, c.prog), c.art, c.prog, feeds).outputs.get('y') as Tensor;
+      // the same bits as the kernel left unscheduled; within float rounding of the reference (C's exp
+      // is not JavaScript's)
+      const k = [...c.prog.schedules.keys()][0]!;
+      const bare = compileC(graph(), { ...meta, schedules: new Map([[k, []]]) });
+      expect(bare.prog.schedules.get(k) ?? []).toEqual([]);
+      const plain = runC(buildC(bare.art, bare.prog), bare.art, bare.prog, feeds).outputs.get('y') as Tensor;
+      expect(Array.from(got.num)).toEqual(Array.from(plain.num));
+      got.num.forEach((v, i) => expect(Math.abs(v - want.num[i]!)).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(want.num[i]!))));
     }, 60_000);
   }
 

@@ -9,7 +9,7 @@ import { E, numel as numelOf, type Expr, type TensorRef } from '@aic/loop-ir';
 import { FLOATS, requireDtype } from '../../lib/infer-helpers.ts';
 import { bcastAt } from '../../lib/lower.ts';
 import { normAxis, product } from '../../lib/util.ts';
-import { c64, f64, reduceAxes, tempCompute } from '../../lib/nn.ts';
+import { c64, f64, reduceAxes, stagedTemp } from '../../lib/nn.ts';
 import { nn as V } from '../../vjp/index.ts';
 import { CAT, loc, numel, staticNumel, fromF64, requireNC, need, flatE } from './common.ts';
 
@@ -432,11 +432,11 @@ function paramIndexFor(shape: readonly number[], small: readonly number[]): Int3
  */
 function groupStats(ctx: LowerCtx, G: number, reduce: number[], at: (g: Expr, r: Expr[]) => Expr): { mean: TensorRef; variance: TensorRef } {
   const cnt = reduce.reduce((a, b) => a * b, 1);
-  const mean = tempCompute(ctx, 'mean', 'f64', [G], ([g]) => {
+  const mean = stagedTemp(ctx, 'mean', 'f64', [G], ([g]) => {
     const r = reduceAxes(ctx, reduce, 'r');
     return E.div(E.reduce('sum', r.axes, f64(at(g, r.vars))), c64(cnt));
   });
-  const variance = tempCompute(ctx, 'var', 'f64', [G], ([g]) => {
+  const variance = stagedTemp(ctx, 'var', 'f64', [G], ([g]) => {
     const r = reduceAxes(ctx, reduce, 'r');
     const e = E.sub(f64(at(g, r.vars)), mean.at(g));
     return E.div(E.reduce('sum', r.axes, E.mul(e, e)), c64(cnt));
@@ -488,7 +488,7 @@ function lowerLayerNorm(ctx: LowerCtx): void {
   const T = ctx.outputs[0].dtype, eps = ctx.attrs.float('epsilon');
   const outer = numelOf(X.shape.slice(0, axis)), inner = numelOf(X.shape.slice(axis));
   const st = groupStats(ctx, outer, [inner], (o, [i]) => X.flat(E.add(E.mul(o, E.i(inner)), i)));
-  const inv = tempCompute(ctx, 'inv', 'f64', [outer], ([o]) => E.div(c64(1), E.call('sqrt', E.add(st.variance.at(o), c64(eps)))));
+  const inv = stagedTemp(ctx, 'inv', 'f64', [outer], ([o]) => E.div(c64(1), E.call('sqrt', E.add(st.variance.at(o), c64(eps)))));
   const outerOf = (idx: Expr[]) => flatE(idx.slice(0, axis), X.shape.slice(0, axis));
   ctx.compute(0, (idx) => {
     const o = outerOf(idx), nidx = idx.slice(axis);
@@ -513,7 +513,7 @@ function lowerGroupNorm(ctx: LowerCtx): void {
   };
   const gsize = Cg * inner;
   const st = groupStats(ctx, N * G, [gsize], (g, [i]) => X.flat(E.add(E.mul(g, E.i(gsize)), i)));
-  const inv = tempCompute(ctx, 'inv', 'f64', [N * G], ([g]) => E.div(c64(1), E.call('sqrt', E.add(st.variance.at(g), c64(eps)))));
+  const inv = stagedTemp(ctx, 'inv', 'f64', [N * G], ([g]) => E.div(c64(1), E.call('sqrt', E.add(st.variance.at(g), c64(eps)))));
   ctx.compute(0, (idx) => {
     const [n, c] = idx, g = E.add(E.mul(n, E.i(G)), E.div(c, E.i(Cg)));
     const k = E.mul(inv.at(g), per(scale, c));
@@ -551,7 +551,7 @@ function lowerMVN(ctx: LowerCtx): void {
     return X.at(...full);
   };
   const st = groupStats(ctx, G, red, at);
-  const std = tempCompute(ctx, 'std', 'f64', [G], ([g]) => E.add(E.call('sqrt', st.variance.at(g)), c64(1e-9)));
+  const std = stagedTemp(ctx, 'std', 'f64', [G], ([g]) => E.add(E.call('sqrt', st.variance.at(g)), c64(1e-9)));
   ctx.compute(0, (idx) => {
     const g = flatE(idx.map((x, i) => (axes.has(i) ? E.i(0) : x)), keep);
     return E.cast(E.div(E.sub(f64(X.at(...idx)), st.mean.at(g)), std.at(g)), T);
