@@ -79,6 +79,19 @@ describe('column-packed MatMul weights (C)', () => {
     expect(Array.from(runProgram(wide4.p, feeds).get('y')!.num as ArrayLike<number>)).toEqual(plain);
   });
 
+  it('a K x 32 panel over 256 KiB (K = 2304) is cut into K blocks of 256, the panel loop outside them and the row tiles inside; the same bits', () => {
+    // torchvision vit_b_16's [197, 3072] @ [3072, 768]: 77 -> 85% of FMA peak
+    const { g, feeds } = constMatmul(24, 2304, 64);
+    const plain = Array.from(runProgram(lowerGraph(g, C_CAPS), feeds).get('y')!.num as ArrayLike<number>);
+    const { p, sched } = scheduled(24, 2304, 64, undefined, C_CAPS);
+    expect(sched.find((d) => d.d === 'panel')).toEqual({ d: 'panel', lanes: 32 });
+    expect(sched).toContainEqual({ d: 'split', axis: 'r2', factor: 256 });
+    expect(sched.find((d) => d.d === 'reorder')).toEqual({ d: 'reorder', order: ['i1_o_o', 'r2_o', 'i0_o', 'r2_i', 'i0_i', 'i1_o_i', 'i1_i'] });
+    expect(Array.from(runProgram(p, feeds).get('y')!.num as ArrayLike<number>)).toEqual(plain);
+    // K = 768 (a 96 KiB panel): one K loop
+    expect(scheduled(24, 768, 64, undefined, C_CAPS).sched.some((d) => d.d === 'split' && d.axis.startsWith('r'))).toBe(false);
+  });
+
   it('a product of at most 16 rows with B over 32 KiB has B packed in 16-lane vectors (streamed, not re-read N floats apart); 17 rows or a smaller B keep it as it is', () => {
     const { g, feeds } = constMatmul(4, 96, 128);
     const plain = Array.from(runProgram(lowerGraph(g, C_CAPS), feeds).get('y')!.num as ArrayLike<number>);
