@@ -343,8 +343,9 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // reads its weight once per tile row group and is bound by streaming it (torchvision convnext_tiny at
   // 64x64, C -O3: [1,2,2,768] @ [768,3072] 1.86 -> 0.52 ms, whole model 25.2 -> 13.1 ms, 2.01 -> 1.07 of
   // ONNX Runtime); a product of many rows keeps the wide tile (12 rows x 2 vectors) over the packed
-  // panel (torchvision vit_b_16 at 224, [197,768] @ [768,3072] and back, 768 x 2304 / 768: 0.98 -> 0.8x
-  // ms per GEMM, whole model vs ONNX Runtime 1.31 -> 0.98; swin_t 1.09 -> 0.93; npm run bench:c -O 3)
+  // panel (torchvision vit_b_16 at 224 as one-GEMM models, C -O3: [197,768] @ [768,3072] 11.3 -> 8.2 ms,
+  // [197,3072] @ [3072,768] 11.2 -> 9.1, @ [768,2304] 7.4 -> 6.1, @ [768,768] 2.3 -> 2.0; whole model vs
+  // ONNX Runtime 1.31 -> 0.98, swin_t 1.09 -> 0.93; npm run bench:c -O 3)
   const productRows = out.filter((a) => a.name !== c.v).reduce((p, a) => p * a.extent, 1);
   const bigWeight = vecLoads.some((l) => { const q = src.params.find((x) => x.name === l.buf); return !!q && numel(q.shape) * bytes(R.t) > COL_PACK_WIDE_BYTES; });
   const fewRows = productRows <= COL_PACK_WIDE_ROWS && bigWeight;
@@ -478,7 +479,7 @@ function reduction(src: KernelSource, st: ComputeStage, caps: TargetCaps, prog?:
   // and the row tiles inside: each kc x P block of the panel stays in L1 across every row tile, and
   // the rows' kc-wide slices in L2 across the panels (GotoBLAS's kc). torchvision vit_b_16, its 12
   // [197, 3072] @ [3072, 768] MLP GEMMs: 117.6 / 119.3 -> 107.4 / 111.1 ms (aic profile -O3 --schedule,
-  // two alternations; 77 -> 85% of FMA peak); at K = 768 (a 96 KiB panel) blocks measured 2-5% slower
+  // two alternations; 77 -> 85-90% of FMA peak); at K = 768 (a 96 KiB panel) blocks measured 2-5% slower
   const kc = colPack && wide && !fewRows && R.axes.length === 1 && row && row.R > 1 && R.axes[0].extent * colV * c.W * bytes(R.t) > KBLOCK_PANEL_BYTES
     ? KBLOCK_KC.find((k) => R.axes[0].extent % k === 0) : undefined;
   if (kc) {
