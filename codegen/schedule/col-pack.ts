@@ -1,6 +1,7 @@
 /**
  * Column-packed weights for narrow-vector targets (one vector < 64 bytes: WebAssembly SIMD128, SSE,
- * 16 registers), and on wide ones (C) for a weight larger than L1 (defaults.ts COL_PACK_WIDE_BYTES), used by the default reduction schedule (defaults.ts): when the register tile's
+ * 16 registers), and on wide ones (C) for a weight larger than L1 (defaults.ts COL_PACK_WIDE_BYTES),
+ * used by the default reduction schedule (defaults.ts): when the register tile's
  * vector operand is a constant weight read contiguously along the vector axis v in its LAST dim and
  * along the reduction in another (MatMul's B[k, n], k the reduction, n the vector axis), the weight is
  * packed [N/P, ..., K, P] (pack.ts, dim = last) with P = V * W lanes (V vectors of W lanes per tile
