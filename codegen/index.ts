@@ -6,6 +6,7 @@ export * from './lower/program.ts';
 export * from './lower/dtypes.ts';
 export * from './lower/run-program.ts';
 export { applyExtents } from './lower/dynamic.ts';
+export { isControl } from './lower/control-shapes.ts';
 export { expandSequences } from './expand-sequences.ts';
 export { computeKernels, onLowered } from './lower/observe.ts';
 export * from './c/render.ts';

@@ -126,6 +126,18 @@ describe('diagnostics and exit codes', () => {
     const ok = aic(['check', m]);
     expect(ok.code).toBe(0);
   });
+
+  it('check on a compiled target passes If, Loop and Scan (lowering wraps their subgraphs), as compile does', () => {
+    const NODE = '/usr/share/libonnx-testdata/data/node';
+    for (const t of ['test_if', 'test_loop11', 'test_scan9_sum']) {
+      const r = aic(['check', `${NODE}/${t}/model.onnx`, '--target', 'c']);
+      expect(r.out, t).toMatch(/^ok: .* has no blockers for target 'c' \(1 nodes\)/);
+      expect(r.code, t).toBe(0);
+    }
+    const dir = tmp();
+    expect(aic(['compile', `${NODE}/test_if/model.onnx`, '--target', 'c', '-o', dir]).code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'model.c'))).toBe(true);
+  });
 });
 
 describe('aic inspect', () => {

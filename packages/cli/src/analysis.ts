@@ -1,10 +1,11 @@
 /** Graph queries the CLI needs: unsupported nodes, shape-deciding inputs, unbound dims. */
 import { nodeLocation, subgraphsOf, type Graph, type Node, type Value } from '@aic/core';
 import { getOp, unsupportedReason } from '@aic/ir-spec';
+import { isControl } from '@aic/codegen';
 
 export interface UnsupportedNode { node: string; index?: number; op: string; domain: string; opset?: number; why: string }
 
-/** Nodes a target cannot run: no definition, unsupported opset, or (compiled targets) no compute definition. */
+/** Nodes a target cannot run: no definition, unsupported opset, or (compiled targets) no compute definition (control nodes aside). */
 export function unsupportedNodes(g: Graph, compiled = false): UnsupportedNode[] {
   const out: UnsupportedNode[] = [];
   const visit = (gr: Graph) => {
@@ -13,7 +14,8 @@ export function unsupportedNodes(g: Graph, compiled = false): UnsupportedNode[] 
       const base = { node: loc.node ?? n.label, index: loc.index, op: n.op, domain: n.domain || 'ai.onnx', opset: g.opsets[n.domain] };
       const bad = unsupportedReason(n);
       if (bad) out.push({ ...base, why: bad.why === 'opset' ? `opset ${bad.opset}` : 'no definition' });
-      else if (compiled && !getOp(n.op, n.domain)!.lower) out.push({ ...base, why: 'no compute definition for compiled targets yet (runs on --target interp)' });
+      // If / Loop / Scan have no compute definition: lowering wraps their subgraphs' kernels (codegen/lower/control.ts)
+      else if (compiled && !isControl(n) && !getOp(n.op, n.domain)!.lower) out.push({ ...base, why: 'no compute definition for compiled targets yet (runs on --target interp)' });
       subgraphsOf(n).forEach(visit);
     }
   };
