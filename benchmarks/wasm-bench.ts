@@ -4,7 +4,7 @@
  * aic's WebAssembly module (through its generated model.mjs) vs onnxruntime-web (wasm EP,
  * numThreads=1, SIMD) on each model of ../shared/models that compiles, in one Node process:
  * interleaved runs, medians and their ratio (aic / ORT; < 1 = aic faster), compile time, .wasm size
- * next to ORT-web's runtime .wasm, GFLOP/s (Conv/Gemm/MatMul FLOPs), and max error vs PyTorch.
+ * next to ORT-web's runtime .wasm, GFLOP/s (the optimized graph's FLOPs, from the ops' definitions), and max error vs PyTorch.
  * --profile: also time every step of the plan (kernel functions exported and called one by one from
  * JS, medians of N runs, default 20) and print the N slowest kernels with their share of the run.
  * --direct: every conv computed directly (`algorithm direct`: no Winograd), to compare with the default.
@@ -19,13 +19,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { AicError, parseNpy, tensorFromBytes, type Graph, type RValue, type Tensor } from '@aic/core';
+import { AicError, parseNpy, tensorFromBytes, type RValue, type Tensor } from '@aic/core';
 import { loadOnnxFile } from '@aic/onnx';
 import { compileFor, getTarget, passTargetOf, type Target } from '@aic/codegen';
 import { pipelineFor, runPipeline } from '@aic/passes';
 import { writeWasmArtifact, type WasmCompiled } from '../codegen/wasm/target.ts';
 import { timeWasmSteps } from '../codegen/wasm/profile.ts';
 import { logSchedules } from './tuning-log.ts';
+import { modelStats } from '../packages/cli/src/stats.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -44,25 +45,6 @@ const logDir = opt('--tuning-log');
 const names = args.filter((a, i) => !a.startsWith('-') && !/^\d+$/.test(a) && !['--budget', '--dir', '--target', '-O', '--tuning-log'].includes(args[i - 1] ?? ''));
 
 const median = (xs: number[]) => { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-
-/** FLOPs of the heavy ops (2 per multiply-add), from inferred shapes. */
-function flopsOf(g: Graph): number {
-  let f = 0;
-  for (const n of g.nodes) {
-    const out = n.outputs[0]?.shape as number[] | undefined;
-    const w = n.inputs[1]?.shape as number[] | undefined;
-    if (!out || !w || out.some((d) => typeof d !== 'number')) continue;
-    const numel = out.reduce((a, b) => a * b, 1);
-    if (n.op === 'Conv') f += 2 * numel * w.slice(1).reduce((a, b) => a * b, 1);
-    else if (n.op === 'Gemm' || n.op === 'MatMul') {
-      const a = n.inputs[0]!.shape as number[];
-      const transA = n.op === 'Gemm' && n.attrs.transA?.type === 'int' && n.attrs.transA.value === 1;
-      const k = n.op === 'Gemm' ? (transA ? a[0] : a[a.length - 1]) : a[a.length - 1];
-      f += 2 * numel * k;
-    }
-  }
-  return f;
-}
 
 function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let worst = 0;
@@ -112,11 +94,12 @@ async function main(): Promise<void> {
     const row: Row = { model, status: 'ok' };
     rows.push(row);
     const g0 = loadOnnxFile(path.join(dir, meta.model));
-    const flops = flopsOf(g0);
+    let flops = 0;
     let compiled;
     const t0 = performance.now();
     try {
       const g = runPipeline(g0, pipelineFor(level), { target: passTargetOf(target), out: () => {} }).graph;
+      flops = modelStats(g).flops; // the ops' own FLOP counts, as benchmarks/c-bench.ts reports them
       // --direct: every kernel 'algorithm direct' (no Winograd), the baseline before kernel algorithms
       const schedules = direct ? new Map(g.nodes.map((n, i) => [`k${i}_${n.op.toLowerCase()}`, [{ d: 'algorithm' as const, name: 'direct' }]])) : logSchedules(logDir, model, target.name, g);
       compiled = compileFor(target, g, { version: 'bench', source: meta.model, sourceHash: '-', exportKernels: profile, schedules }).art;
