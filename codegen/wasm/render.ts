@@ -62,6 +62,12 @@ function weightsBlob(ws: ProgramBuffer[]): { blob?: Uint8Array; offsets: Map<str
   return { blob, offsets, hash };
 }
 
+/** Every element finite (a plain loop: a callback per element took seconds over a large model's weights). */
+function allFinite(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i]! - a[i]! !== 0) return false; // NaN and +-Infinity give NaN
+  return true;
+}
+
 const MAX_MEMORY = 2 ** 32; // 65536 pages: all a 32-bit memory can address
 
 /**
@@ -106,7 +112,7 @@ export function renderWasm(prog: Program, opts: WasmRenderOptions): WasmArtifact
     minBase.set(st.kernel, cur);
   }
   // params bound to weights whose every value is finite, in every call of the kernel (NaN-free products)
-  const finiteData = new Map(prog.weights.map((w) => [w.name, !!w.data && !Array.isArray(w.data.data) && Array.prototype.every.call(w.data.num, (v: number) => Number.isFinite(v))]));
+  const finiteData = new Map(prog.weights.map((w) => [w.name, !!w.data && !Array.isArray(w.data.data) && allFinite(w.data.num)]));
   const finite = new Map<string, boolean[]>();
   for (const st of prog.steps) {
     const cur = finite.get(st.kernel) ?? st.args.map(() => true);

@@ -72,13 +72,19 @@ export function winogradWeights(g: Tensor, mats: WinogradMats): Tensor {
   const [M, C] = g.shape, a = mats.m + 2, G = mats.G;
   const U = new Tensor('float32', [M, a * a, C]);
   const w = g.num, u = U.num;
+  // the same float64 sums in the same order as (G g G^T)[i, j] = sum_r sum_s G[i][r] g[r][s] G[j][s],
+  // with the 3 x 3 kernel read once per (o, c) (this runs once per weight element at compile time)
+  const k = new Float64Array(9);
   for (let o = 0; o < M; o++) {
     for (let c = 0; c < C; c++) {
-      const k = (r: number, s: number) => w[((o * C + c) * 3 + r) * 3 + s];
+      const base = (o * C + c) * 9;
+      for (let t = 0; t < 9; t++) k[t] = w[base + t]!;
       for (let i = 0; i < a; i++) {
+        const Gi = G[i]!;
         for (let j = 0; j < a; j++) {
+          const Gj = G[j]!;
           let v = 0;
-          for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) v += G[i][r] * k(r, s) * G[j][s];
+          for (let r = 0; r < 3; r++) { const gr = Gi[r]!; v += gr * k[r * 3]! * Gj[0]!; v += gr * k[r * 3 + 1]! * Gj[1]!; v += gr * k[r * 3 + 2]! * Gj[2]!; }
           u[(o * a * a + i * a + j) * C + c] = v;
         }
       }
@@ -92,16 +98,22 @@ export function logicalData(data: Tensor, layout: BufferLayout | undefined): Ten
   if (!layout) return data;
   const shape = layout.logical, ext = physicalShapeOf(layout);
   const out = new Tensor('float32', shape);
-  const idx = shape.map(() => 0);
-  for (let i = 0; i < out.num.length; i++) {
-    let r = i;
-    for (let d = shape.length - 1; d >= 0; d--) { idx[d] = r % shape[d]; r = Math.floor(r / shape[d]); }
+  // the physical offset is a sum over layout dims of (part of a logical index) x (that dim's stride):
+  // one table per logical dim, indexed by its index, holding the offsets its layout dims contribute
+  const table = shape.map((n) => new Float64Array(n));
+  let stride = 1;
+  for (let k = layout.dims.length - 1; k >= 0; k--) {
+    const d = layout.dims[k]!, t = table[d.dim]!;
+    for (let x = 0; x < t.length; x++) t[x]! += (d.part === 'whole' ? x : d.part === 'outer' ? Math.floor(x / d.block!) : x % d.block!) * stride;
+    stride *= ext[k]!;
+  }
+  const src = data.num, dst = out.num, rank = shape.length, last = table[rank - 1]!, n = shape[rank - 1]!;
+  const idx = new Array<number>(rank).fill(0);
+  for (let i = 0; i < dst.length; i += n) {
     let off = 0;
-    layout.dims.forEach((d, k) => {
-      const x = idx[d.dim], p = d.part === 'whole' ? x : d.part === 'outer' ? Math.floor(x / d.block!) : x % d.block!;
-      off = off * ext[k] + p;
-    });
-    out.num[i] = data.num[off];
+    for (let d = 0; d < rank - 1; d++) off += table[d]![idx[d]!]!;
+    for (let x = 0; x < n; x++) dst[i + x] = src[off + last[x]!]!;
+    for (let d = rank - 2; d >= 0; d--) { if (++idx[d]! < shape[d]!) break; idx[d] = 0; }
   }
   return out;
 }

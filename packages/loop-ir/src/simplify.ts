@@ -11,8 +11,9 @@ const CMP: Partial<Record<string, (a: number, b: number) => boolean>> = {
 /** a scalar bool constant's truth, or undefined */
 const truth = (e: Expr): boolean | undefined => (e.k === 'const' && e.lanes === 1 && e.t === 'bool' ? e.v !== 0 : undefined);
 
-export function simplifyExpr(e: Expr): Expr {
-  return mapExpr(e, (x) => {
+/** One rewrite of node x, whose operands are simplified already (x itself when no rule applies). */
+function rewrite(x: Expr): Expr {
+  {
     // comparisons of index constants and selects on a known condition (unrolled lanes of a Concat's
     // or a channel shuffle's parts: each lane's part is known once the channel is)
     if (x.k === 'bin' && x.t === 'bool' && CMP[x.op] && x.a.t === 'i32' && isC(x.a) && isC(x.b)) return E.c(CMP[x.op]!(cv(x.a), cv(x.b)) ? 1 : 0, 'bool');
@@ -57,11 +58,27 @@ export function simplifyExpr(e: Expr): Expr {
       default:
         return x;
     }
-  });
+  }
+}
+
+/**
+ * x rewritten until no rule applies. Its operands are simplified already (mapExpr goes bottom-up) and
+ * every rule's result has simplified operands too ((y + c1) + c2 -> y + c: y and c are), so the node
+ * alone needs another look (y + 0 after c1 + c2 = 0; a commuted constant that now folds).
+ */
+function simplifyNode(x: Expr): Expr {
+  for (let y = rewrite(x); y !== x; y = rewrite(x)) x = y;
+  return x;
+}
+
+export function simplifyExpr(e: Expr): Expr {
+  return mapExpr(e, simplifyNode);
 }
 
 export function simplifyStmt(s: Stmt): Stmt {
-  return mapStmt(s, (x) => simplifyExpr(x) === x ? x : simplifyExpr(x), (st) => {
+  // mapStmt maps every sub-expression bottom-up: the node rule at each (simplifyExpr at each would
+  // simplify every subtree again at every node above it, quadratic in an expression's depth)
+  return mapStmt(s, simplifyNode, (st) => {
     // drop loops of extent 1: substitute 0
     if (st.k === 'for' && st.ext.k === 'const' && st.ext.v === 1 && st.kind.k === 'serial') {
       return mapStmt(st.body, (e) => (e.k === 'var' && e.name === st.v ? E.i(0) : e));
