@@ -202,7 +202,8 @@ class Expander {
       this.note?.(`input '${t.name}' decides the structure of a sequence or optional (${n.op} ${what}); it is compiled as a constant`);
       return Number(f.scalar());
     }
-    throw diag.unsupportedFeature(`${n.op} '${n.label}': its ${what} '${v.name}' is known only when the model runs, and it decides the structure of a sequence or optional`, nodeLocation(n));
+    const hint = this.inputs.has(t) ? `; bind the input with --const-input ${t.name}=FILE to compile it as a constant` : '';
+    throw diag.unsupportedFeature(`${n.op} '${n.label}': its ${what} '${v.name}' is known only when the model runs, and it decides the structure of a sequence or optional${hint}`, nodeLocation(n));
   }
 
   private constValue(name: string, t: Tensor): Value {

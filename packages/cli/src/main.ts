@@ -68,7 +68,7 @@ program.command('inspect')
   .action(wrap((m: string, o) => inspectCommand(m, o)));
 
 program.command('check')
-  .description('list what stops a model from compiling: unsupported ops (with node names), opsets, unbound dims')
+  .description('list what stops a model from compiling: unsupported ops (with node names), opsets, unbound dims; on a compiled target with none of those, the compile itself (nothing written)')
   .argument('<model>', 'an .onnx model or .aic DSL file')
   .option('--target <target>', 'target to check against', 'interp')
   .addOption(shapeOpt())

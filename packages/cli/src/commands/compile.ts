@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Tensor, diag, readFileOrThrow, type Graph } from '@aic/core';
 import { TARGETS, expandSequences, passTarget, prepareForRun } from '@aic/codegen';
 import { EMIT_FORMS, VERSION, compileGraph, compileTargetOrThrow, emitForm, loadGraph, optimizeSymbolic, parseSchedules } from '@aic/api/internal';
+import type { Directive } from '@aic/loop-ir';
 import { withTuningLogs } from './tuning-log.ts';
 import { readTensorFile } from '../model-io.ts';
 import { parseMaxShapes, splitShapeOptions } from '../symbolic-shapes.ts';
@@ -58,6 +59,24 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   if (!opts.emit && !opts.output) throw diag.usage('compile needs -o DIR (or --emit c|loops|schedule to print)');
   const schedules = opts.schedule === undefined ? undefined : parseSchedules(new TextDecoder().decode(readFileOrThrow(opts.schedule)), opts.schedule);
 
+  const { graph, compiled } = await compileModel(model, name, opts, schedules, wgslLimits);
+  if (opts.emit) {
+    process.stdout.write(emitForm(compiled, opts.emit));
+    return 0;
+  }
+  if (opts.stats) process.stderr.write(compiled.summary + layoutConversionStats(graph));
+  if (fs.existsSync(opts.output!) && !fs.statSync(opts.output!).isDirectory()) throw diag.usage(`-o '${opts.output}' exists and is not a directory`);
+  const files = compiled.write(opts.output!);
+  process.stdout.write(`compiled ${model} for '${name}' (${compiled.prog.kernels.length} kernels)\n${files.map((f) => `  wrote ${f}`).join('\n')}\n`);
+  return 0;
+}
+
+/**
+ * MODEL through every step of `aic compile` short of writing: load and validate, optimize (per symbolic
+ * value when dims stay symbolic), expand sequences, inline decided Ifs, apply tuning logs, lower,
+ * schedule and render. `aic check --target` runs it too, so check refuses what compile refuses.
+ */
+export async function compileModel(model: string, name: string, opts: CompileOptions, schedules?: Map<string, Directive[]>, wgslLimits?: ReturnType<typeof parseWgslLimits>): Promise<{ graph: Graph; compiled: ReturnType<typeof compileGraph> }> {
   // validated before any pass rewrites it; --const-input: shape-deciding inputs bound to their values
   const shapes = splitShapeOptions(opts.inputShape);
   const g = await loadGraph(model, { inputShapes: shapes.numeric, onNote: note, validate: true });
@@ -72,13 +91,5 @@ export async function compileCommand(model: string | undefined, opts: CompileOpt
   const sourceHash = createHash('sha256').update(readFileOrThrow(model)).digest('hex').slice(0, 16);
   const tuned = withTuningLogs(graph, name, opts.tuningLog, schedules);
   const compiled = compileGraph(graph, { target: name, source: model.split('/').pop() ?? model, sourceHash, schedules: tuned, plainLoops: opts.plainLoops, embedWeights: opts.embedWeights, batch, extents, wgslLimits });
-  if (opts.emit) {
-    process.stdout.write(emitForm(compiled, opts.emit));
-    return 0;
-  }
-  if (opts.stats) process.stderr.write(compiled.summary + layoutConversionStats(graph));
-  if (fs.existsSync(opts.output!) && !fs.statSync(opts.output!).isDirectory()) throw diag.usage(`-o '${opts.output}' exists and is not a directory`);
-  const files = compiled.write(opts.output!);
-  process.stdout.write(`compiled ${model} for '${name}' (${compiled.prog.kernels.length} kernels)\n${files.map((f) => `  wrote ${f}`).join('\n')}\n`);
-  return 0;
+  return { graph, compiled };
 }
