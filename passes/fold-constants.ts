@@ -3,7 +3,7 @@
  * ir-spec reference semantics (the same code the interpreter runs), to a fixpoint. Inputs the op
  * only reads the shape of (Shape, Size...) count as known when their shape is static. A size cap
  * keeps folding from blowing up constants: a result is kept only when it is at most `max-elements`
- * or no bigger than the constants it replaces.
+ * or no bigger than the constants it replaces (its constant inputs and tensor attributes).
  */
 import { AicError, Tensor, Value, cloneGraph, isStatic, sizeOf, subgraphsOf, type Graph, type Node } from '@aic/core';
 import { getOp, inferGraph } from '@aic/ir-spec';
@@ -76,7 +76,9 @@ function tryFold(n: Node, cap: number): Tensor[] | undefined {
   const def = getOp(n.op, n.domain);
   if (!def || def.nondeterministic || subgraphsOf(n).length) return undefined;
   if (n.outputs.some((o) => o.kind !== 'tensor')) return undefined;
-  let inputElems = 0;
+  // tensors the node already holds (Constant's value) count as constants it replaces: a Constant of
+  // any size becomes a graph constant (left a node, it lowered to a store per element)
+  let inputElems = Object.values(n.attrs).reduce((a, at) => a + (at.type === 'tensor' && at.value instanceof Tensor ? at.value.size : 0), 0);
   const values = new Map<Value, Tensor>();
   for (let i = 0; i < n.inputs.length; i++) {
     const v = n.inputs[i];

@@ -11,7 +11,7 @@ unless the name ends in _o17 (opset 17: LayerNormalization as one op). Models: t
 MaxViT at reduced depth/width, torchvision's own classes), CNNs with ops the shared zoo lacks (DenseNet
 concat chains, GoogLeNet/Inception branches and ceil-mode pools, ConvNeXt LayerNorm over channels last,
 EfficientNetV2 fused MBConv, RegNet group convs), segmentation heads (DeepLabV3 ASPP with dilated convs
-and Resize, LRASPP, FCN), video models (R(2+1)D and R3D: 3-D convs), ResNet-50 at 224x224 (the size the shared zoo runs), and ViT-B/16 and Swin-T at full size. Needs Debian's python3-torch and
+and Resize, LRASPP, FCN), video models (R(2+1)D and R3D: 3-D convs), ResNet-50 at 224x224 (the size the shared zoo runs), ViT-B/16 and Swin-T at full size, and a post-training-quantized MobileNetV3 (QDQ, int8 Constant nodes). Needs Debian's python3-torch and
 python3-torchvision.
 """
 import os, sys, warnings
@@ -60,6 +60,11 @@ MODELS = {
     "resnet50_224": (lambda: M.resnet50(), (1, 3, 224, 224)),
     "vit_b_16": (lambda: M.vit_b_16(), (1, 3, 224, 224)),
     "swin_t": (lambda: M.swin_t(), (1, 3, 224, 224)),
+    # torchvision's post-training-quantized MobileNetV3 (fbgemm): exported as QDQ with int8 Constant nodes
+    "mobilenet_v3_large_q": (lambda: M.quantization.mobilenet_v3_large(quantize=True), (1, 3, 96, 96)),
+    "efficientnet_b3": (lambda: M.efficientnet_b3(), (1, 3, 96, 96)),
+    "regnet_y_800mf": (lambda: M.regnet_y_800mf(), (1, 3, 96, 96)),
+    "mc3_18": (lambda: M.video.mc3_18(), (1, 3, 8, 64, 64)),
 }
 
 def main():

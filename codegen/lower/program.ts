@@ -2,12 +2,13 @@
  * Graph -> Program: one kernel per graph node (from the op's compute definition in ir-spec), plus a
  * host plan (kernel order and the buffers each call binds). Targets render Programs.
  */
-import { AicError, diag, isStatic, layoutBlock, nodeLocation, reportProgress, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
+import { AicError, cloneGraph, diag, isStatic, layoutBlock, nodeLocation, reportProgress, type Graph, type Location, type Node, type Tensor, type Value } from '@aic/core';
 import { getOp, makeAttrReader, validateGraph, type LowerCtx, type TargetCaps } from '@aic/ir-spec';
 import {
   E, S, ScheduleError, applyDirective, isKernelLevel, physicalShapeOf, hoistChecks, directiveLoop, initialState, isStageDirective, numel, realizeStage, realizeStages, simplifyStmt, tensorRef,
   computeT, type AxisState, type Buffer, type BufferRole, type Directive, type Expr, type Kernel, type Stage, type Stmt, type TensorRef,
 } from '@aic/loop-ir';
+import { foldNodesWhere } from '@aic/passes';
 import { scalarTypeOf } from './dtypes.ts';
 import { legalizeHalf, weightStorage } from './half.ts';
 import { bufferLayoutOf, materializeBoundaries, paddedChannelConstant } from './layout.ts';
@@ -77,9 +78,21 @@ export interface Program {
   views?: Map<string, View>;
 }
 
+/** Elements above which a Constant node's value is a weight, not stores in a kernel (-O0 keeps Constant nodes). */
+const CONSTANT_AS_WEIGHT = 4096;
+
+/** g, or a copy whose large Constant nodes are graph constants (weights), as fold-constants makes them at -O1+. */
+function largeConstantsAsWeights(g: Graph): Graph {
+  const big = (n: Node) => n.op === 'Constant' && !n.domain && Object.values(n.attrs).some((a) => a.type === 'tensor' && a.value.size > CONSTANT_AS_WEIGHT);
+  if (!g.nodes.some(big)) return g;
+  const c = cloneGraph(g);
+  foldNodesWhere(c, big);
+  return c;
+}
+
 export function lowerGraph(g0: Graph, target: TargetCaps): Program {
   validateGraph(g0); // what the interpreter refuses, no target compiles
-  const g = materializeBoundaries(g0);
+  const g = largeConstantsAsWeights(materializeBoundaries(g0));
   // constants read by kernels with channel-blocked outputs, and the widest such block
   const blockedReaders = new Map<Value, number>();
   for (const n of g.nodes) {
