@@ -15,7 +15,7 @@
  * past C would be computed from operands that have no such channels).
  */
 import type { TargetCaps } from '@aic/ir-spec';
-import { channelBlock, childExprs as childOf, intervalOf, logicalShape, numel, walkExpr, type Buffer, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
+import { channelBlock, childExprs as childOf, intervalOf, isFloatT, logicalShape, numel, walkExpr, type Buffer, type ComputeStage, type Directive, type Expr } from '@aic/loop-ir';
 
 type Reduce = Extract<Expr, { k: 'reduce' }>;
 
@@ -78,7 +78,8 @@ function mixesChannels(e: Expr, v: string, x: number): boolean {
   const uses = (q0: Expr) => { let u = false; walkExpr(q0, (q) => { if (q.k === 'var' && q.name === v) u = true; }); return u; };
   let found = false;
   walkExpr(e, (q) => {
-    if (found || q.k !== 'bin' || (q.op !== 'div' && q.op !== 'mod') || q.b.k !== 'const') return;
+    // index arithmetic only: a float x / 6 (HardSwish) over loads of channel c mixes nothing
+    if (found || q.k !== 'bin' || (q.op !== 'div' && q.op !== 'mod') || q.b.k !== 'const' || isFloatT(q.t)) return;
     if (q.b.v !== x && q.b.v > 1 && uses(q.a)) found = true;
   });
   return found;
