@@ -4,7 +4,7 @@
  * plain scalar loop under `#else`, so a compiler without the extensions still builds the file.
  */
 import { vecExpF32 } from './vexp.ts';
-import { CHECK_DIV_ZERO, CHECK_INDEX, E, isHalfT, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { CHECK_DIV_ZERO, CHECK_INDEX, E, ExprKeys, isHalfT, repeatedSubexprs, isSignedT, mapExpr, simplifyStmt, substituteStmt, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { CTYPE, cConst, vecType } from './types.ts';
 import { cHalfLoad, cHalfStore, cHalfVLoad, cHalfVStore } from './half.ts';
 import { laneWidth, vecBlend, vecMask, vecMinMax, vecSelect } from './blend.ts';
@@ -298,6 +298,10 @@ function pureCond(e: Expr): boolean {
 export class CEmitter {
   /** register buffers held in variables: name -> lanes of each slot variable */
   private regs = new Map<string, number>();
+  /** subexpressions bound to a const before the current store (repeatedSubexprs), by structural key */
+  private keys = new ExprKeys();
+  private bound = new Map<number, string>();
+  private nLets = 0;
   constructor(readonly h: Helpers, readonly bufs: Map<string, Buffer>, readonly vector: boolean) {}
   private need = (name: string, def: () => string) => this.h.need(name, def);
   private vec = (t: ScalarType, lanes: number) => this.h.vecTypedef(t, lanes);
@@ -315,6 +319,7 @@ export class CEmitter {
   }
 
   expr(e: Expr): string {
+    if (this.bound.size) { const n = this.bound.get(this.keys.key(e)); if (n) return n; }
     if (e.lanes > 1) return this.vexpr(e);
     switch (e.k) {
       case 'const': return cConst(e.v, e.t);
@@ -352,6 +357,7 @@ export class CEmitter {
 
   /** A vector expression: every non-trivial operation goes through a per-lane helper the compiler vectorizes. */
   private vexpr(e: Expr): string {
+    if (this.bound.size) { const n = this.bound.get(this.keys.key(e)); if (n) return n; }
     const L = e.lanes;
     const vt = this.h.vecTypedef(e.t, L);
     switch (e.k) {
@@ -477,6 +483,24 @@ export class CEmitter {
     switch (s.k) {
       case 'seq': for (const b of s.body) this.stmt(b, ind, out); return;
       case 'store': {
+        const shared = this.bound.size ? [] : repeatedSubexprs(s, this.keys);
+        if (shared.length) {
+          // an expression tree that repeats whole subtrees (an inlined elementwise chain whose ops read
+          // their input several times: QuantizeLinear's saturation, HardSwish) computes each once
+          try {
+            for (const x of shared) {
+              const name = `aic_s${this.nLets++}`;
+              out.push(`${ind}const ${x.lanes > 1 ? this.vec(x.t, x.lanes) : CTYPE[x.t]} ${name} = ${x.lanes > 1 ? this.vexpr(x) : this.expr(x)};`);
+              // a form that renders its operands its own way (an address, a register slot) may not read it
+              out.push(`${ind}(void)${name};`);
+              this.bound.set(this.keys.key(x), name);
+            }
+            this.stmt({ ...s, k: 'store' }, ind, out);
+          } finally {
+            this.bound.clear();
+          }
+          return;
+        }
         const reg = this.regName(s.buf, s.idx);
         if (reg) {
           out.push(`${ind}${reg} = ${s.val.lanes > 1 ? this.vexpr(s.val) : s.idx.lanes > 1 ? this.vexpr({ k: 'bcast', x: s.val, t: s.val.t, lanes: s.idx.lanes }) : this.expr(s.val)};`);

@@ -6,11 +6,10 @@
  * (WGSL compilers may assume finite math otherwise). Integer division by zero, NaN-propagating
  * min/max, erf and sigmoid come legalized (loop-ir legalize.ts): the builtins are printed as they are.
  */
-import { E, INT_RANGE, isCheck, isHalfT, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
+import { E, ExprKeys, INT_RANGE, isCheck, isHalfT, sharedSubexprs, vectorizeLoop, walkStmt, unrollCopies, type Buffer, type Expr, type ScalarType, type Stmt } from '@aic/loop-ir';
 import { narrowBits, wConst, wscalar, wtype } from './types.ts';
 import { wgslCheck } from './checks.ts';
 import { wgslHalfLoad, wgslHalfStore } from './half.ts';
-import { ExprKeys, sharedSubexprs } from './cse.ts';
 import { wgslDot4 } from './dot4.ts';
 import { alignedLane, vec4Buffers, vec4Index } from './vec4.ts';
 

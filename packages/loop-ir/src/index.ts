@@ -15,4 +15,5 @@ export * from './cast.ts';
 export * from './half.ts';
 export * from './layout.ts';
 export * from './legalize.ts';
+export * from './cse.ts';
 export { intervalOf, linearize } from './cache.ts';
