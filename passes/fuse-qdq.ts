@@ -5,7 +5,7 @@
  * epilogue; ir-spec/ops/qfused.ts), as do imported QLinearConv / QLinearMatMul; Q/DQ pairs around
  * MaxPool / Reshape / Flatten / Transpose / (Un)Squeeze / Concat with equal parameters vanish, so the
  * values stay int8 from layer to layer. Weight DequantizeLinear nodes must still be there, so this
- * pass runs before fold-constants would turn them into float weights; it folds only Constant nodes.
+ * pass runs before fold-constants would turn them into float weights; it folds only what is not a Q / DQ node.
  */
 import { cloneGraph } from '@aic/core';
 import { inferGraph } from '@aic/ir-spec';
@@ -24,7 +24,10 @@ export default definePass({
   run(g0, ctx) {
     const g = cloneGraph(g0);
     if (!g.nodes.some((n) => n.domain === '' && ['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QLinearMatMul'].includes(n.op))) return g;
-    foldNodesWhere(g, (n) => n.op === 'Constant' && n.domain === '');
+    // constants the patterns read must be constants: Constant nodes, and what is computed from constants
+    // only (PyTorch exports a bias zero point as Cast(ConstantOfShape(...))); never a Q / DQ node, whose
+    // DequantizeLinear(int8 weights) the rules match
+    foldNodesWhere(g, (n) => !(n.domain === '' && (n.op === 'DequantizeLinear' || n.op === 'QuantizeLinear')));
     inferGraph(g);
     applyRules(g, QDQ_RULES, {
       passName: 'fuse-qdq', stats: ctx.stats, explain: ctx.explain, target: ctx.target,

@@ -585,7 +585,7 @@ export function chooseSchedules(prog: Program, caps: TargetCaps, overrides?: Map
     const { dirs, packs } = defaultScheduleWithPacks(src, caps, prog, opts, panel);
     for (const p of packs) packWeight(prog, name, p.param, p.block, p.dim);
     const alg = algos.get(name);
-    const all = alg?.name === 'im2col' ? tileColumns(src, dirs) : dirs;
+    const all = alg?.d === 'algorithm' && alg.name === 'im2col' ? tileColumns(src, dirs) : dirs;
     if (alg || all.length || paired || tabled) out.set(name, alg ? [alg, ...all] : all);
   }
   reportProgress('scheduling', done, done);

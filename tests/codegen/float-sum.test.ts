@@ -80,6 +80,17 @@ describe('integer sums in f32 lanes', () => {
     await equalsInterpreter(src, 'c');
   }, 120_000);
 
+  it('C: a kernel whose sum went to f32 is realized even with no loop directive (a 5x5 stride-2 conv to 3x3 at -O2): its schedule is accumulate f32', async () => {
+    // before: no directive left the int32 kernel as first lowered, whose int8 weight param the rewrite
+    // had replaced by its f32 copy (the generated C read an undeclared weight; quantized MobileNetV3)
+    const src = qdq(8, 8, 5, 6).replace('-> (y: u8[1, 8, 6, 6])', '-> (y: u8[1, 8, 3, 3])').replace('pads = [2, 2, 2, 2])', 'pads = [2, 2, 2, 2], strides = [2, 2])');
+    const k = qconvKernel(src, 'c');
+    const { prog } = compileC(o2(src, 'c'), opts);
+    expect(printSchedule(k, prog.schedules.get(k) ?? [])).toMatch(/accumulate f32/);
+    expect(sumTypes(prog, k)).toEqual(['f32']);
+    await equalsInterpreter(src, 'c');
+  }, 120_000);
+
   it('C: a 5x5 depthwise conv with the largest products (255 x 127) is exact in f32', async () => {
     const src = qdq(8, 8, 5, 11, 127, 127);
     expect(sumTypes(compileC(o2(src, 'c'), opts).prog, qconvKernel(src, 'c'))).toEqual(['f32']);

@@ -170,10 +170,10 @@ const CHOSEN = new WeakMap<Program, Map<string, { shape: string; algorithm: stri
 /**
  * Choose and apply an algorithm for every conv kernel (overrides: the --schedule file's `algorithm`
  * directives by kernel). Returns the `algorithm` directive of each kernel that is not direct, or that
- * an override names, to lead its schedule.
+ * an override names (`accumulate f32` for a direct one whose integer sum went to f32), to lead its schedule.
  */
-export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Map<string, Directive[]>): Map<string, AlgoDirective> {
-  const out = new Map<string, AlgoDirective>();
+export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Map<string, Directive[]>): Map<string, AlgoDirective | Extract<Directive, { d: 'accumulate' }>> {
+  const out = new Map<string, AlgoDirective | Extract<Directive, { d: 'accumulate' }>>();
   const record = new Map<string, { shape: string; algorithm: string }>();
   CHOSEN.set(prog, record);
   for (const [name, src] of prog.sources) {
@@ -189,7 +189,10 @@ export function chooseAlgorithms(prog: Program, caps: TargetCaps, overrides?: Ma
     const qa = !c ? qconvAlgorithm(prog, name, caps, asked && fromDirective(asked, name)) : undefined;
     const sum = summed ? ', sum in f32 lanes' : '';
     if (qa) { record.set(name, { shape: qa.shape, algorithm: algorithmName(qa.alg) + sum }); out.set(name, toDirective(qa.alg)); continue; }
-    if (summed) record.set(name, { shape: summed, algorithm: `direct${sum}` });
+    // the rewritten kernel must be realized even where no loop directive applies (a 3x3 output): its
+    // schedule then holds just this (realizing nothing would keep the int32 kernel lowered first,
+    // whose weight the rewrite replaced)
+    if (summed) { record.set(name, { shape: summed, algorithm: `direct${sum}` }); out.set(name, { d: 'accumulate', type: 'f32' }); }
     else if (!c) { const q = qconvInfo(prog, name); if (q) record.set(name, { shape: convShape(q), algorithm: 'direct' }); }
     if (!c) {
       if (asked && fromDirective(asked, name).name !== 'direct') throw diag.usage(`--schedule: kernel ${name} (${src.op}) is not a 2-d f32 convolution with a constant weight: only 'algorithm direct' applies`);

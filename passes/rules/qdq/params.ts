@@ -70,7 +70,8 @@ export function foldWeights(wq: Tensor, wp: WParam, channelAxis: 0 | 1, bias: nu
 
 /**
  * Bias in accumulator units (x_scale * w_scale[m]): DequantizeLinear(int32 constant, exactly that
- * scale, zero point 0), or a float constant every element of which is such a dequantized integer.
+ * scale, zero point 0), or a float constant or another dequantized int32 constant every element of
+ * which is such a dequantized integer (zeros always are).
  */
 export function biasInts(b: Value | null | undefined, M: number, x: QParam, wp: WParam): number[] | undefined | string {
   if (!b) return undefined;
@@ -79,19 +80,28 @@ export function biasInts(b: Value | null | undefined, M: number, x: QParam, wp: 
   const dq = b.producer;
   if (!b.const && dq?.op === 'DequantizeLinear' && dq.domain === '') {
     const [q, s, z] = dq.inputs;
-    if (!q?.const || q.const.dtype !== 'int32' || !s?.const || (z && (!z.const || z.const.num.some((v) => v !== 0)))) return 'bias is not DequantizeLinear of int32 constants with zero point 0';
-    const qv = per(q.const), sv = per(s.const);
-    if (!qv || !sv || q.const.size !== M) return 'bias has the wrong size';
-    for (let m = 0; m < M; m++) if (sv(m) !== unit(m)) return `bias scale ${sv(m)} is not x_scale * w_scale = ${unit(m)}`;
-    return Array.from({ length: M }, (_, m) => qv(m));
+    if (!q?.const || q.const.dtype !== 'int32' || !s?.const || (z && !z.const)) return 'bias is not DequantizeLinear of int32 constants';
+    const qv = per(q.const), sv = per(s.const), zv = z ? per(z.const!) : () => 0;
+    if (!qv || !sv || !zv || q.const.size !== M) return 'bias has the wrong size';
+    // in accumulator units as it is, or (another scale: PyTorch's export, zero biases with the weight's
+    // scale) as the float values it stands for, when each is an integer multiple of the unit
+    if (!z || z.const!.num.every((v) => v === 0)) {
+      if (Array.from({ length: M }, (_, m) => sv(m) === unit(m)).every(Boolean)) return Array.from({ length: M }, (_, m) => qv(m));
+    }
+    return onGrid(Array.from({ length: M }, (_, m) => Math.fround((qv(m) - zv(m)) * sv(m))), unit);
   }
   if (!b.const || b.const.dtype !== 'float32') return 'bias is neither a float32 constant nor a dequantized int32 constant';
   const bv = per(b.const);
   if (!bv) return 'bias has the wrong size';
+  return onGrid(Array.from({ length: M }, (_, m) => bv(m)), unit);
+}
+
+/** Float bias values as integers in accumulator units, or why they are not integer multiples of the unit. */
+function onGrid(vals: number[], unit: (m: number) => number): number[] | string {
   const out: number[] = [];
-  for (let m = 0; m < M; m++) {
-    const q = Math.round(bv(m) / unit(m));
-    if (Math.fround(q * unit(m)) !== bv(m)) return `float bias ${bv(m)} is not an integer multiple of x_scale * w_scale`;
+  for (let m = 0; m < vals.length; m++) {
+    const q = Math.round(vals[m]! / unit(m));
+    if (Math.fround(q * unit(m)) !== vals[m]) return `float bias ${vals[m]} is not an integer multiple of x_scale * w_scale`;
     out.push(q);
   }
   return out;
