@@ -495,7 +495,7 @@ export class CEmitter {
               out.push(`${ind}(void)${name};`);
               this.bound.set(this.keys.key(x), name);
             }
-            this.stmt({ ...s, k: 'store' }, ind, out);
+            this.stmt(s, ind, out);
           } finally {
             this.bound.clear();
           }

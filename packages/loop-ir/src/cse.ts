@@ -67,19 +67,29 @@ export function sharedSubexprs(roots: Expr[], keys: ExprKeys): Expr[] {
  * Empty for ordinary statements, which render as they are.
  */
 export function repeatedSubexprs(s: Extract<Stmt, { k: 'store' }>, keys: ExprKeys): Expr[] {
-  let tree = 0;
-  const distinct = new Set<number>();
+  // each distinct subtree visited once (per guard state): the tree with its repetitions can be
+  // exponentially larger than this DAG, and every store of every kernel comes through here
+  const size = new Map<number, number>();
+  const treeSize = (e: Expr): number => {
+    const k = keys.key(e);
+    let n = size.get(k);
+    if (n === undefined) { n = 1; for (const c of childExprs(e)) n += treeSize(c); size.set(k, n); }
+    return n;
+  };
+  const tree = treeSize(s.idx) + treeSize(s.val);
+  if (tree < 256 || tree < 4 * size.size) return [];
   const plainLoads = new Set<number>();
+  const seen = new Set<string>();
   const visit = (e: Expr, guarded: boolean): void => {
-    tree++;
-    distinct.add(keys.key(e));
-    if (e.k === 'load' && !guarded) plainLoads.add(keys.key(e));
+    const k = keys.key(e), at = `${k}:${guarded ? 1 : 0}`;
+    if (seen.has(at)) return;
+    seen.add(at);
+    if (e.k === 'load' && !guarded) plainLoads.add(k);
     if (e.k === 'select') { visit(e.c, guarded); visit(e.a, true); visit(e.b, true); return; }
     for (const c of childExprs(e)) visit(c, guarded);
   };
   visit(s.idx, false);
   visit(s.val, false);
-  if (tree < 256 || tree < 4 * distinct.size) return [];
   // bindable: every load the subtree evaluates outside its own selects' arms also runs unguarded in the
   // statement (a load under a select inside the subtree stays under it in the binding)
   const safe = new Map<number, boolean>();

@@ -13,51 +13,49 @@ const truth = (e: Expr): boolean | undefined => (e.k === 'const' && e.lanes === 
 
 /** One rewrite of node x, whose operands are simplified already (x itself when no rule applies). */
 function rewrite(x: Expr): Expr {
-  {
-    // comparisons of index constants and selects on a known condition (unrolled lanes of a Concat's
-    // or a channel shuffle's parts: each lane's part is known once the channel is)
-    if (x.k === 'bin' && x.t === 'bool' && CMP[x.op] && x.a.t === 'i32' && isC(x.a) && isC(x.b)) return E.c(CMP[x.op]!(cv(x.a), cv(x.b)) ? 1 : 0, 'bool');
-    if (x.k === 'select' && truth(x.c) !== undefined) return truth(x.c) ? x.a : x.b;
-    if (x.k !== 'bin' || x.t !== 'i32') return x;
-    const { a, b } = x;
-    if (isC(a) && isC(b)) {
-      switch (x.op) {
-        case 'add': return E.i((cv(a) + cv(b)) | 0);
-        case 'sub': return E.i((cv(a) - cv(b)) | 0);
-        case 'mul': return E.i(Math.imul(cv(a), cv(b)));
-        case 'div': return cv(b) !== 0 ? E.i(Math.trunc(cv(a) / cv(b))) : x;
-        case 'mod': return cv(b) !== 0 ? E.i(cv(a) % cv(b)) : x;
-        case 'min': return E.i(Math.min(cv(a), cv(b)));
-        case 'max': return E.i(Math.max(cv(a), cv(b)));
-        default: return x;
-      }
-    }
+  // comparisons of index constants and selects on a known condition (unrolled lanes of a Concat's
+  // or a channel shuffle's parts: each lane's part is known once the channel is)
+  if (x.k === 'bin' && x.t === 'bool' && CMP[x.op] && x.a.t === 'i32' && isC(x.a) && isC(x.b)) return E.c(CMP[x.op]!(cv(x.a), cv(x.b)) ? 1 : 0, 'bool');
+  if (x.k === 'select' && truth(x.c) !== undefined) return truth(x.c) ? x.a : x.b;
+  if (x.k !== 'bin' || x.t !== 'i32') return x;
+  const { a, b } = x;
+  if (isC(a) && isC(b)) {
     switch (x.op) {
-      case 'add':
-        if (isC(a, 0)) return b;
-        if (isC(b, 0)) return a;
-        // (y + c1) + c2 -> y + (c1 + c2)
-        if (isC(b) && a.k === 'bin' && a.op === 'add' && isC(a.b)) return E.add(a.a, E.i((cv(a.b) + cv(b)) | 0));
-        if (isC(a) && !isC(b)) return E.add(b, a);
-        return x;
-      case 'sub':
-        if (isC(b, 0)) return a;
-        return x;
-      case 'mul':
-        if (isC(a, 1)) return b;
-        if (isC(b, 1)) return a;
-        if (isC(a, 0) || isC(b, 0)) return E.i(0);
-        if (isC(a) && !isC(b)) return E.mul(b, a);
-        return x;
-      case 'div':
-        if (isC(b, 1)) return a;
-        return x;
-      case 'mod':
-        if (isC(b, 1)) return E.i(0);
-        return x;
-      default:
-        return x;
+      case 'add': return E.i((cv(a) + cv(b)) | 0);
+      case 'sub': return E.i((cv(a) - cv(b)) | 0);
+      case 'mul': return E.i(Math.imul(cv(a), cv(b)));
+      case 'div': return cv(b) !== 0 ? E.i(Math.trunc(cv(a) / cv(b))) : x;
+      case 'mod': return cv(b) !== 0 ? E.i(cv(a) % cv(b)) : x;
+      case 'min': return E.i(Math.min(cv(a), cv(b)));
+      case 'max': return E.i(Math.max(cv(a), cv(b)));
+      default: return x;
     }
+  }
+  switch (x.op) {
+    case 'add':
+      if (isC(a, 0)) return b;
+      if (isC(b, 0)) return a;
+      // (y + c1) + c2 -> y + (c1 + c2)
+      if (isC(b) && a.k === 'bin' && a.op === 'add' && isC(a.b)) return E.add(a.a, E.i((cv(a.b) + cv(b)) | 0));
+      if (isC(a) && !isC(b)) return E.add(b, a);
+      return x;
+    case 'sub':
+      if (isC(b, 0)) return a;
+      return x;
+    case 'mul':
+      if (isC(a, 1)) return b;
+      if (isC(b, 1)) return a;
+      if (isC(a, 0) || isC(b, 0)) return E.i(0);
+      if (isC(a) && !isC(b)) return E.mul(b, a);
+      return x;
+    case 'div':
+      if (isC(b, 1)) return a;
+      return x;
+    case 'mod':
+      if (isC(b, 1)) return E.i(0);
+      return x;
+    default:
+      return x;
   }
 }
 
